@@ -1,0 +1,177 @@
+//! Rule cases as data (openfisca style): a name, a year or date, a household written as the cells
+//! of a spreadsheet row, and the decisions expected. Run by `tuopin rules test` and by the test
+//! suite. The format is documented in rules/README.md.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::engine;
+use crate::household::{Cell, Household};
+use crate::input::header_key;
+use crate::output::Record;
+use crate::ruleset::{self, RuleSet};
+use crate::value::Date;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseFile {
+    /// The rule set: a built-in name or a path (relative to the working directory).
+    #[serde(default = "national")]
+    pub rules: String,
+    #[serde(rename = "case", default)]
+    pub cases: Vec<Case>,
+}
+
+fn national() -> String {
+    "national".into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    pub name: String,
+    #[serde(default)]
+    pub year: Option<i32>,
+    #[serde(default)]
+    pub date: Option<String>,
+    /// Canonical keys or headers → cell text (numbers and booleans are taken as written).
+    #[serde(default)]
+    pub household: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    pub expect: Option<Expect>,
+    /// The run must fail with an error containing this text.
+    #[serde(default)]
+    pub expect_error: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    pub eligibility: Option<String>,
+    pub exit: Option<String>,
+    pub risk: Option<String>,
+    pub elimination: Option<String>,
+    pub risk_factors: Option<Vec<String>>,
+    pub suggested_type: Option<String>,
+    pub returned: Option<bool>,
+    /// Canonical keys of the cells that must be data problems (exactly these).
+    pub problems: Option<Vec<String>>,
+}
+
+pub struct Report {
+    pub total: usize,
+    pub failures: Vec<String>,
+}
+
+impl CaseFile {
+    pub fn parse(text: &str) -> Result<CaseFile, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+}
+
+/// Build a household from a case's cells, exactly as a ledger row would be read.
+pub fn household(rs: &RuleSet, cells: &BTreeMap<String, toml::Value>) -> Result<Household, String> {
+    let mut texts: Vec<Option<String>> = vec![None; rs.fields.len()];
+    for (k, v) in cells {
+        let f = rs
+            .field_index
+            .get(k)
+            .copied()
+            .or_else(|| rs.fields.iter().position(|f| std::iter::once(&f.header).chain(&f.aliases).any(|h| header_key(h) == header_key(k))).map(|i| i as u16))
+            .ok_or_else(|| {
+                let keys: Vec<String> = rs.fields.iter().map(|f| f.key.clone()).collect();
+                format!("unknown field `{k}`{}", ruleset::expr::suggest(k, &keys).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())
+            })?;
+        let t = match v {
+            toml::Value::String(s) => s.clone(),
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Float(x) => x.to_string(),
+            toml::Value::Boolean(b) => (if *b { "是" } else { "否" }).to_string(),
+            other => return Err(format!("field `{k}`: {other} is not a cell value")),
+        };
+        texts[f as usize] = Some(t);
+    }
+    let mut hh = Household { row: 2, cells: vec![Cell::Blank; rs.fields.len()], problems: Vec::new() };
+    for (i, f) in rs.fields.iter().enumerate() {
+        rs.set_cell(&mut hh, i as u16, texts[i].as_deref().unwrap_or(""), &f.header);
+    }
+    let columns: Vec<Option<String>> = rs.fields.iter().map(|f| Some(f.header.clone())).collect();
+    rs.finish(&mut hh, &columns);
+    Ok(hh)
+}
+
+/// Run every case of a file.
+pub fn run(file: &CaseFile) -> Result<Report, String> {
+    let rs = ruleset::load(&file.rules).map_err(|e| e.to_string())?;
+    let mut failures = Vec::new();
+    for case in &file.cases {
+        if let Err(why) = run_case(&rs, case) {
+            failures.push(format!("{}\n    {}", case.name, why.replace('\n', "\n    ")));
+        }
+    }
+    Ok(Report { total: file.cases.len(), failures })
+}
+
+fn run_case(rs: &RuleSet, case: &Case) -> Result<(), String> {
+    let as_of = match (&case.year, &case.date) {
+        (Some(y), None) => Date::last_of_year(*y),
+        (None, Some(d)) => Date::parse(d).ok_or_else(|| format!("date `{d}` is not YYYY-MM-DD"))?,
+        _ => return Err("give exactly one of `year` and `date`".into()),
+    };
+    let hh = household(rs, &case.household)?;
+    let bound = match (rs.at(as_of), &case.expect_error) {
+        (Ok(b), None) => b,
+        (Err(e), Some(want)) if e.to_string().contains(want.as_str()) => return Ok(()),
+        (Err(e), Some(want)) => return Err(format!("expected an error containing “{want}”, got “{e}”")),
+        (Ok(_), Some(want)) => return Err(format!("expected an error containing “{want}”, but the case ran")),
+        (Err(e), None) => return Err(e.to_string()),
+    };
+    let Some(expect) = &case.expect else {
+        return Err("give `expect` (or `expect_error`)".into());
+    };
+    let a = engine::assess(&bound, &hh);
+    let r = Record::build(&bound, &hh, &a, true);
+    let mut diffs = Vec::new();
+    let mut check = |what: &str, want: &Option<String>, got: &str| {
+        if let Some(w) = want {
+            if w != got {
+                diffs.push(format!("{what}: expected {w}, got {got}"));
+            }
+        }
+    };
+    check("eligibility", &expect.eligibility, &r.eligibility);
+    check("exit", &expect.exit, &r.exit);
+    check("risk", &expect.risk, &r.risk.level);
+    check("elimination", &expect.elimination, &r.elimination);
+    check("suggested_type", &expect.suggested_type, r.risk.suggested_type.as_deref().unwrap_or(""));
+    if let Some(want) = &expect.risk_factors {
+        if *want != r.risk.factors {
+            diffs.push(format!("risk_factors: expected {want:?}, got {:?}", r.risk.factors));
+        }
+    }
+    if let Some(want) = expect.returned {
+        if r.risk.returned != Some(want) {
+            diffs.push(format!("returned: expected {want}, got {:?}", r.risk.returned));
+        }
+    }
+    if let Some(want) = &expect.problems {
+        let mut got: Vec<String> = r.problems.iter().filter_map(|p| p.field.clone()).collect();
+        got.dedup();
+        let (mut w, mut g) = (want.clone(), got.clone());
+        w.sort();
+        g.sort();
+        if w != g {
+            diffs.push(format!("problems: expected {want:?}, got {got:?}"));
+        }
+    }
+    if diffs.is_empty() {
+        Ok(())
+    } else {
+        diffs.push(format!("reasons: {}", r.reasons_text(&bound)));
+        if !r.problems.is_empty() {
+            diffs.push(format!("problems: {}", r.problems_text()));
+        }
+        Err(diffs.join("\n"))
+    }
+}

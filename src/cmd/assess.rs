@@ -1,0 +1,124 @@
+//! `tuopin assess`: every household of a ledger, in input order, with reasons.
+//!
+//! Rows are read in batches; each batch is assessed and rendered in parallel (the engine is pure
+//! and per household), then written in order, so the output is the same whatever the number of
+//! threads. Memory is bounded by one batch plus the duplicate-id index.
+
+use std::io::{IsTerminal, Write};
+
+use anyhow::Context;
+use rayon::prelude::*;
+
+use crate::cli::AssessArgs;
+use crate::engine;
+use crate::error::Outcome;
+use crate::input::{Duplicates, Ledger};
+use crate::output::{self, AtomicFile, Format, Record, Summary};
+use crate::ruleset;
+
+const BATCH: usize = 4096;
+
+pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
+    let rules = ruleset::load(&args.rules.rules)?;
+    let as_of = super::as_of(&args.date)?;
+    let bound = rules.at(as_of)?;
+    let format = match (args.format, &args.output) {
+        (Some(f), _) => f,
+        (None, Some(p)) => match p.extension().and_then(|e| e.to_str()) {
+            Some("jsonl" | "json" | "ndjson") => Format::Jsonl,
+            _ => Format::Csv,
+        },
+        (None, None) if std::io::stdout().is_terminal() => Format::Table,
+        (None, None) => Format::Csv,
+    };
+    let mut ledger = Ledger::open(&args.file, &rules, args.encoding)?;
+    let dups = Duplicates::scan(&ledger.layout)?;
+    eprintln!(
+        "{}：{}，第 {} 行为表头，{} 列中 {} 列对应规则字段{}；规则集 {}，评估日期 {}",
+        args.file.display(),
+        ledger.layout.encoding.name(),
+        ledger.layout.header_row,
+        ledger.layout.columns.len(),
+        ledger.layout.column_field.iter().filter(|f| f.is_some()).count(),
+        if ledger.layout.unmapped.is_empty() { String::new() } else { format!("（未使用：{}）", ledger.layout.unmapped.join("、")) },
+        rules.id,
+        as_of
+    );
+
+    let mut file = match &args.output {
+        Some(p) => Some(AtomicFile::create(p, &[args.file.as_path()])?),
+        None => None,
+    };
+    let stdout = std::io::stdout();
+    let mut lock = stdout.lock();
+    let out: &mut dyn Write = match &mut file {
+        Some(f) => f.writer(),
+        None => &mut lock,
+    };
+
+    let mut head = Vec::new();
+    if format == Format::Csv {
+        if !args.no_bom {
+            head.extend_from_slice("\u{feff}".as_bytes());
+        }
+        output::write_csv_header(&mut csv::Writer::from_writer(&mut head))?;
+    }
+    out.write_all(&head)?;
+
+    let mut summary = Summary::new(&bound);
+    loop {
+        let batch = ledger.next_batch(BATCH)?;
+        if batch.is_empty() {
+            break;
+        }
+        // Assess and render in parallel; chunks keep their order.
+        let layout = &ledger.layout;
+        let chunks: Vec<(Vec<u8>, Vec<Record>)> = batch
+            .par_chunks(256)
+            .map(|rows| -> anyhow::Result<(Vec<u8>, Vec<Record>)> {
+                let mut bytes = Vec::new();
+                let mut records = Vec::with_capacity(rows.len());
+                {
+                    let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(&mut bytes);
+                    for raw in rows {
+                        let hh = layout.household(&rules, raw, &dups);
+                        let a = engine::assess(&bound, &hh);
+                        let r = Record::build(&bound, &hh, &a, args.show_ids);
+                        match format {
+                            Format::Csv => output::write_csv(&mut w, &r, &bound)?,
+                            Format::Jsonl | Format::Table => {}
+                        }
+                        records.push(r);
+                    }
+                    w.flush()?;
+                }
+                if format == Format::Jsonl {
+                    for r in &records {
+                        output::write_jsonl(&mut bytes, r)?;
+                    }
+                }
+                Ok((bytes, records))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        for (bytes, records) in chunks {
+            for r in &records {
+                summary.add(r);
+            }
+            if format == Format::Table {
+                writeln!(out, "{}", output::table(&records, &bound))?;
+            } else {
+                out.write_all(&bytes)?;
+            }
+        }
+    }
+    out.flush()?;
+    drop(lock);
+    if let Some(f) = file {
+        f.commit().with_context(|| "输出未能完成")?;
+    }
+    eprint!("{}", summary.text(&bound));
+    if dups.count() > 0 {
+        eprintln!("有 {} 个户编号重复出现（见各行的数据问题）。", dups.count());
+    }
+    Ok(if summary.households_with_problems > 0 { Outcome::Problems } else { Outcome::Clean })
+}

@@ -1,0 +1,105 @@
+//! `tuopin rules check` and `tuopin rules test`.
+
+use std::fmt::Write as _;
+
+use crate::cases;
+use crate::cli::RulesCommand;
+use crate::error::Outcome;
+use crate::ruleset::{self, Test};
+
+pub fn run(cmd: RulesCommand) -> anyhow::Result<Outcome> {
+    match cmd {
+        RulesCommand::Check { file } => check(&file),
+        RulesCommand::Test { files, builtin } => test(&files, builtin),
+    }
+}
+
+fn check(spec: &str) -> anyhow::Result<Outcome> {
+    let rs = ruleset::load(spec)?;
+    let mut s = String::new();
+    writeln!(s, "规则集 {}（{}）：检查通过", rs.id, rs.name)?;
+    writeln!(s, "来源：{}", rs.origin.join(" ← "))?;
+    if !rs.description.is_empty() {
+        writeln!(s, "{}", rs.description)?;
+    }
+    let from = rs.covered_from();
+    writeln!(s, "\n涵盖：{} 年起\n\n字段（{} 个）：", from.year, rs.fields.len())?;
+    for f in &rs.fields {
+        let mut extra = Vec::new();
+        if !f.aliases.is_empty() {
+            extra.push(format!("别名 {}", f.aliases.join("、")));
+        }
+        if let Some(e) = f.enum_id {
+            extra.push(format!("取值 {}", rs.enums[e as usize].values.join("/")));
+        }
+        if f.blank.is_some() {
+            extra.push("空白有默认值".into());
+        }
+        if f.derive.is_some() {
+            extra.push("空白时计算".into());
+        }
+        if f.required {
+            extra.push("必填".into());
+        }
+        writeln!(s, "  {:<24} {:<6} {}  {}", f.key, f.ty.name(), f.header, extra.join("；"))?;
+    }
+    writeln!(s, "\n参数（按年份）：")?;
+    for p in &rs.params {
+        writeln!(s, "  {} {}（{}）", p.key, p.label, p.unit)?;
+        for v in &p.values {
+            let note = v.note.as_deref().map(|n| format!("  ⚠ {n}")).unwrap_or_default();
+            writeln!(s, "    {} 起  {:>8}  来源：{}{}", v.from, v.value.to_string(), v.source, note)?;
+        }
+    }
+    writeln!(s, "\n判定条件（{} 个）：", rs.criteria.len())?;
+    for c in &rs.criteria {
+        let kind = match c.test {
+            Test::Condition(_) => "",
+            Test::MetUnmet(..) => "（满足/不满足分别判定）",
+        };
+        writeln!(s, "  {:<24} {}{}\n      {}\n      来源：{}", c.id, c.label, kind, c.text, c.source)?;
+    }
+    writeln!(s, "\n决定：")?;
+    for d in &rs.decisions {
+        writeln!(s, "  {}（{}）：{}", d.id, d.label, d.labels.iter().map(|l| if l.is_empty() { "（无）" } else { l }).collect::<Vec<_>>().join(" · "))?;
+        for (_, label, text) in &d.rules {
+            let l = &d.labels[*label as usize];
+            writeln!(s, "      {} → {}", text, if l.is_empty() { "（无）" } else { l })?;
+        }
+        writeln!(s, "      否则 → {}；条件未知 → {}", d.labels[d.otherwise as usize], d.labels[d.undecided as usize])?;
+    }
+    print!("{s}");
+    Ok(Outcome::Clean)
+}
+
+fn test(files: &[std::path::PathBuf], builtin: bool) -> anyhow::Result<Outcome> {
+    if files.is_empty() && !builtin {
+        anyhow::bail!("give one or more case files, or --builtin for the cases shipped with the built-in rule sets");
+    }
+    let mut sets: Vec<(String, String)> = Vec::new();
+    if builtin {
+        for (name, text) in ruleset::EMBEDDED_CASES {
+            sets.push((format!("{name}（内置用例）"), text.to_string()));
+        }
+    }
+    for f in files {
+        let text = std::fs::read_to_string(f).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", f.display()))?;
+        sets.push((f.display().to_string(), text));
+    }
+    let mut failed = 0;
+    let mut total = 0;
+    for (name, text) in &sets {
+        let file = cases::CaseFile::parse(text).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+        let report = cases::run(&file).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+        for f in &report.failures {
+            println!("✗ {name}: {f}");
+        }
+        println!("{name}：{} 个用例，{} 个通过，{} 个失败", report.total, report.total - report.failures.len(), report.failures.len());
+        failed += report.failures.len();
+        total += report.total;
+    }
+    if sets.len() > 1 {
+        println!("合计：{total} 个用例，{failed} 个失败");
+    }
+    Ok(if failed > 0 { Outcome::Problems } else { Outcome::Clean })
+}

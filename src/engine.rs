@@ -1,0 +1,326 @@
+//! The engine: one household in, one assessment out.
+//!
+//! Pure: it is given the rule set bound to the assessment date; it reads no clock, does no I/O,
+//! and prints nothing. Criteria are evaluated once each, in dependency order; each decision is a
+//! first-hit list over them (default-rules.md: "the first condition that is true gives the level;
+//! a condition that is unknown (before any is true) gives 待核实"). Reasons are a view of the same
+//! compiled conditions over the same values, computed only when an output asks for them.
+
+use serde::Serialize;
+
+use crate::household::{Cell, Household, Scalar};
+use crate::ruleset::expr::{self, Ctx, Describe, Node};
+use crate::ruleset::{Bound, Test};
+use crate::value::fmt_month;
+
+/// The result for one household.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assessment {
+    /// Each criterion: met/true, unmet/false, or unknown.
+    pub crits: Vec<Option<bool>>,
+    /// Each decision's label index, in `ruleset::DECISIONS` order.
+    pub decisions: Vec<u16>,
+    /// Which rule of each decision gave it (`None`: the `otherwise` label).
+    pub decided_by: Vec<Option<usize>>,
+    /// 疑似返贫: `None` when unknown.
+    pub returned: Option<bool>,
+}
+
+fn ctx<'a>(b: &'a Bound, hh: &'a Household, crits: &'a [Option<bool>], decisions: &'a [u16]) -> Ctx<'a> {
+    Ctx { cells: &hh.cells, params: &b.params, crits, decisions, as_of_month: b.as_of.month_index() }
+}
+
+/// Assess one household.
+pub fn assess(b: &Bound, hh: &Household) -> Assessment {
+    let rs = b.rules;
+    let mut crits = vec![None; rs.criteria.len()];
+    for &i in &rs.crit_order {
+        let cx = ctx(b, hh, &crits, &[]);
+        let v = match &rs.criteria[i as usize].test {
+            Test::Condition(n) => expr::eval_bool(n, &cx),
+            Test::MetUnmet(m, u) => match (expr::eval_bool(m, &cx), expr::eval_bool(u, &cx)) {
+                (Some(true), _) => Some(true),
+                (_, Some(true)) => Some(false),
+                _ => None,
+            },
+        };
+        crits[i as usize] = v;
+    }
+    let mut decisions = Vec::with_capacity(rs.decisions.len());
+    let mut decided_by = Vec::with_capacity(rs.decisions.len());
+    for d in &rs.decisions {
+        let cx = ctx(b, hh, &crits, &decisions);
+        let mut result = (d.otherwise, None);
+        for (k, (node, label, _)) in d.rules.iter().enumerate() {
+            match expr::eval_bool(node, &cx) {
+                Some(true) => {
+                    result = (*label, Some(k));
+                    break;
+                }
+                None => {
+                    result = (d.undecided, Some(k));
+                    break;
+                }
+                Some(false) => {}
+            }
+        }
+        decisions.push(result.0);
+        decided_by.push(result.1);
+    }
+    let returned = rs.returned.as_ref().and_then(|f| expr::eval_bool(&f.when, &ctx(b, hh, &crits, &decisions)));
+    Assessment { crits, decisions, decided_by, returned }
+}
+
+impl Assessment {
+    pub fn label<'r>(&self, b: &'r Bound, decision: usize) -> &'r str {
+        &b.rules.decisions[decision].labels[self.decisions[decision] as usize]
+    }
+    /// The factor ids of a decision that are true.
+    pub fn factors<'r>(&self, b: &'r Bound, decision: usize) -> Vec<&'r str> {
+        b.rules.decisions[decision]
+            .factors
+            .iter()
+            .filter(|&&c| self.crits[c as usize] == Some(true))
+            .map(|&c| b.rules.criteria[c as usize].id.as_str())
+            .collect()
+    }
+}
+
+/// One reason for one decision.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reason {
+    pub decision: &'static str,
+    /// The criterion id, when the reason is a criterion.
+    pub criterion: Option<String>,
+    pub label: String,
+    /// `met`/`unmet`/`unknown` for criteria, `true`/`false`/`unknown` for other conditions.
+    pub status: &'static str,
+    /// The household's values this reason rests on.
+    pub value: String,
+    /// The thresholds in force, with their year.
+    pub threshold: String,
+    pub source: String,
+    /// The whole reason in plain Chinese.
+    pub text: String,
+}
+
+/// Why each decision came out as it did.
+pub fn explain(b: &Bound, hh: &Household, a: &Assessment) -> Vec<Reason> {
+    let rs = b.rules;
+    let d = Describer { b };
+    let mut out = Vec::new();
+    for (di, dec) in rs.decisions.iter().enumerate() {
+        // An empty label (no suggested monitoring type) needs no reason.
+        if dec.labels[a.decisions[di] as usize].is_empty() {
+            continue;
+        }
+        // What decided it: the rule that fired or was unknown; for `otherwise`, why the last
+        // rule was false.
+        let (node, result) = match a.decided_by[di] {
+            Some(k) => {
+                let unknown = a.decisions[di] == dec.undecided && dec.rules[k].1 != dec.undecided;
+                (&dec.rules[k].0, if unknown { None } else { Some(true) })
+            }
+            None => match dec.rules.last() {
+                Some(r) => (&r.0, Some(false)),
+                None => continue,
+            },
+        };
+        let cx = ctx(b, hh, &a.crits, &a.decisions[..di]);
+        for (atom, v) in expr::explaining_atoms(node, result, &cx) {
+            out.push(reason(dec.id, atom, v, &cx, &d, a));
+        }
+    }
+    out
+}
+
+fn reason(decision: &'static str, atom: &Node, v: Option<bool>, cx: &Ctx, d: &Describer, a: &Assessment) -> Reason {
+    let rs = d.b.rules;
+    let (fields, params) = {
+        let r = match atom {
+            Node::Crit(i) => crit_refs(d, *i as usize),
+            n => expr::refs(n),
+        };
+        (r.fields, r.params)
+    };
+    let value = fields.iter().map(|&f| format!("{}：{}", d.field_label(f), d.field_value(f, cx))).collect::<Vec<_>>().join("，");
+    let threshold = params
+        .iter()
+        .map(|&p| {
+            let pv = d.b.param_value(p);
+            format!("{} {}（{}年）", d.param_label(p), pv.value, d.b.as_of.year)
+        })
+        .collect::<Vec<_>>()
+        .join("，");
+    let mut sources: Vec<String> = params.iter().map(|&p| d.b.param_value(p).source.clone()).collect();
+    match atom {
+        Node::Crit(i) => {
+            let c = &rs.criteria[*i as usize];
+            sources.insert(0, c.source.clone());
+            let text = crit_text(d, *i as usize, v, cx, a, 0);
+            Reason {
+                decision,
+                criterion: Some(c.id.clone()),
+                label: c.label.clone(),
+                status: status(v, true),
+                value,
+                threshold,
+                source: sources.join("；"),
+                text,
+            }
+        }
+        other => Reason {
+            decision,
+            criterion: None,
+            label: expr::formula(other, d),
+            status: status(v, false),
+            value,
+            threshold,
+            source: sources.join("；"),
+            text: expr::render_atom(other, v, cx, d),
+        },
+    }
+}
+
+fn status(v: Option<bool>, criterion: bool) -> &'static str {
+    match (v, criterion) {
+        (Some(true), true) => "met",
+        (Some(false), true) => "unmet",
+        (Some(true), false) => "true",
+        (Some(false), false) => "false",
+        (None, _) => "unknown",
+    }
+}
+
+/// Fields and parameters a criterion reads, through the criteria it reads.
+fn crit_refs(d: &Describer, i: usize) -> expr::Refs {
+    let mut out = expr::Refs::default();
+    let mut stack = vec![i];
+    let mut seen = vec![];
+    while let Some(c) = stack.pop() {
+        if seen.contains(&c) {
+            continue;
+        }
+        seen.push(c);
+        let nodes: Vec<&Node> = match &d.b.rules.criteria[c].test {
+            Test::Condition(n) => vec![n],
+            Test::MetUnmet(m, u) => vec![m, u],
+        };
+        for n in nodes {
+            let r = expr::refs(n);
+            for f in r.fields {
+                if !out.fields.contains(&f) {
+                    out.fields.push(f);
+                }
+            }
+            for p in r.params {
+                if !out.params.contains(&p) {
+                    out.params.push(p);
+                }
+            }
+            stack.extend(r.crits.iter().rev().map(|&x| x as usize));
+        }
+    }
+    out
+}
+
+/// A criterion as a sentence: a single comparison reads as itself (with the values and the
+/// threshold in force); a composite one as its label followed by the parts that explain it.
+fn crit_text(d: &Describer, i: usize, v: Option<bool>, cx: &Ctx, a: &Assessment, depth: usize) -> String {
+    let c = &d.b.rules.criteria[i];
+    let (node, result): (&Node, Option<bool>) = match (&c.test, v) {
+        (Test::Condition(n), v) => (n, v),
+        (Test::MetUnmet(m, _), Some(true)) => (m, Some(true)),
+        (Test::MetUnmet(_, u), Some(false)) => (u, Some(true)),
+        (Test::MetUnmet(m, u), None) => {
+            let mut parts: Vec<String> = Vec::new();
+            for n in [m, u] {
+                for (atom, av) in expr::explaining_atoms(n, None, cx) {
+                    let t = part_text(d, atom, av, cx, a, depth);
+                    if !parts.contains(&t) {
+                        parts.push(t);
+                    }
+                }
+            }
+            return format!("{}：未知（{}）", c.label, parts.join("，"));
+        }
+    };
+    let parts = expr::explaining_atoms(node, result, cx);
+    let single = matches!(node, Node::Cmp(..) | Node::Field(_) | Node::In(..));
+    if single && parts.len() == 1 {
+        let (atom, av) = parts[0];
+        let text = expr::render_atom(atom, av, cx, d);
+        // A bare bool field reads "饮水安全：否" already; a comparison gets its source year.
+        return text;
+    }
+    let inner: Vec<String> = parts.iter().map(|&(atom, av)| part_text(d, atom, av, cx, a, depth)).collect();
+    let verdict = match v {
+        Some(true) => "是",
+        Some(false) => "否",
+        None => "未知",
+    };
+    if inner.is_empty() {
+        format!("{}：{verdict}", c.label)
+    } else {
+        format!("{}：{verdict}（{}）", c.label, inner.join("，"))
+    }
+}
+
+fn part_text(d: &Describer, atom: &Node, v: Option<bool>, cx: &Ctx, a: &Assessment, depth: usize) -> String {
+    match atom {
+        Node::Crit(j) if depth < 4 => crit_text(d, *j as usize, v, cx, a, depth + 1),
+        other => expr::render_atom(other, v, cx, d),
+    }
+}
+
+/// Labels and values as staff read them.
+struct Describer<'a> {
+    b: &'a Bound<'a>,
+}
+
+impl Describe for Describer<'_> {
+    fn field_label(&self, i: u16) -> &str {
+        &self.b.rules.fields[i as usize].label
+    }
+    fn field_value(&self, i: u16, cx: &Ctx) -> String {
+        let f = &self.b.rules.fields[i as usize];
+        match &cx.cells[i as usize] {
+            Cell::Blank => "空白".into(),
+            Cell::Invalid(raw) => format!("无法识别（{raw}）"),
+            Cell::Value(s) | Cell::BlankAs(s) | Cell::Derived(s) => {
+                let shown = match s {
+                    Scalar::Bool(b) => (if *b { "是" } else { "否" }).to_string(),
+                    Scalar::Num(n) => n.to_string(),
+                    Scalar::Enum(e) => self.b.rules.enums[f.enum_id.unwrap_or(0) as usize].values[*e as usize].clone(),
+                    Scalar::Month(m) => fmt_month(*m),
+                    Scalar::Text(t) => t.to_string(),
+                };
+                match &cx.cells[i as usize] {
+                    Cell::BlankAs(_) => format!("{shown}（空白）"),
+                    Cell::Derived(_) => format!("{shown}（由收入构成计算）"),
+                    _ => shown,
+                }
+            }
+        }
+    }
+    fn param_label(&self, i: u16) -> &str {
+        &self.b.rules.params[i as usize].label
+    }
+    fn param_value(&self, i: u16) -> String {
+        let v = self.b.param_value(i);
+        format!("{}（{}年，来源：{}）", v.value, self.b.as_of.year, v.source)
+    }
+    fn crit_label(&self, i: u16) -> &str {
+        &self.b.rules.criteria[i as usize].label
+    }
+    fn decision_label(&self, i: u16) -> &str {
+        &self.b.rules.decisions[i as usize].label
+    }
+    fn decision_value(&self, i: u16, v: u16) -> &str {
+        &self.b.rules.decisions[i as usize].labels[v as usize]
+    }
+    fn field_enum(&self, i: u16, v: u16) -> &str {
+        let f = &self.b.rules.fields[i as usize];
+        f.enum_id.map(|e| self.b.rules.enums[e as usize].values[v as usize].as_str()).unwrap_or("")
+    }
+}

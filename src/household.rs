@@ -1,0 +1,68 @@
+//! A household as the engine sees it: one typed cell per declared field, plus the data problems
+//! found while reading its row.
+
+use serde::Serialize;
+
+use crate::value::Num;
+
+/// A parsed value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scalar {
+    Bool(bool),
+    Num(Num),
+    /// Index into the field's allowed values.
+    Enum(u16),
+    /// Month index (see `Date::month_index`).
+    Month(i32),
+    Text(Box<str>),
+}
+
+/// One cell, as read.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Cell {
+    /// Blank (or no column): unknown.
+    #[default]
+    Blank,
+    /// Could not be parsed, or out of range: unknown, and reported as a problem.
+    Invalid(Box<str>),
+    Value(Scalar),
+    /// Blank, standing for the rule file's `blank = …` value.
+    BlankAs(Scalar),
+    /// Blank, computed by the field's `derive` expression.
+    Derived(Scalar),
+}
+
+impl Cell {
+    pub fn value(&self) -> Option<&Scalar> {
+        match self {
+            Cell::Value(s) | Cell::BlankAs(s) | Cell::Derived(s) => Some(s),
+            Cell::Blank | Cell::Invalid(_) => None,
+        }
+    }
+    /// Whether the cell as written was blank (whatever the rule file makes of a blank).
+    pub fn is_blank(&self) -> bool {
+        matches!(self, Cell::Blank | Cell::BlankAs(_) | Cell::Derived(_))
+    }
+}
+
+/// A data problem: where, what was found, what was expected.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Problem {
+    /// Row number in the file (the header is row 1 when it is the first line).
+    pub row: u64,
+    /// The column header as written in the file (or the field's header when no column exists).
+    pub column: String,
+    /// The canonical field key, when the problem belongs to a field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    pub value: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Household {
+    pub row: u64,
+    /// One cell per field of the rule set, in the rule set's field order.
+    pub cells: Vec<Cell>,
+    pub problems: Vec<Problem>,
+}

@@ -1,0 +1,211 @@
+//! Cell spellings found in real exports (data-dictionary.md, "Value spellings").
+//!
+//! Each parser takes the cell text and returns the value or a message saying what was expected.
+//! A blank cell never reaches these functions.
+
+use crate::value::{Date, Num};
+
+/// Trim (including the ideographic space) and fold full-width ASCII (`３５００`, `（`) to
+/// half-width, so that `３,５００元 ` reads like `3,500元`.
+pub fn normalize(s: &str) -> std::borrow::Cow<'_, str> {
+    let t = s.trim_matches(|c: char| c.is_whitespace() || c == '\u{3000}' || c == '\u{feff}');
+    if t.chars().all(|c| c.is_ascii() || !is_fullwidth(c)) {
+        return t.into();
+    }
+    t.chars()
+        .map(|c| {
+            if is_fullwidth(c) {
+                char::from_u32(c as u32 - 0xFEE0).unwrap_or(c)
+            } else if c == '\u{3000}' {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect::<String>()
+        .into()
+}
+
+fn is_fullwidth(c: char) -> bool {
+    ('\u{FF01}'..='\u{FF5E}').contains(&c)
+}
+
+pub fn is_blank(s: &str) -> bool {
+    s.chars().all(|c| c.is_whitespace() || c == '\u{3000}' || c == '\u{feff}')
+}
+
+/// Money in yuan: `3500`, `3500.5`, `3,500`, `3500元`, `３５００`, ` 3500 `; at most two decimals.
+pub fn money(s: &str) -> Result<Num, String> {
+    let n = normalize(s);
+    let body = n.strip_suffix('元').unwrap_or(&n).trim();
+    let plain = strip_thousands(body).ok_or_else(|| expected_money())?;
+    match plain.split_once('.') {
+        Some((_, f)) if f.len() > 2 => return Err(expected_money()),
+        _ => {}
+    }
+    Num::parse_decimal(&plain).ok_or_else(expected_money)
+}
+
+fn expected_money() -> String {
+    "应为金额（元），如 3500、3500.5、3,500 或 3500元".into()
+}
+
+/// Remove thousands separators, accepting them only in their proper places (`3,500`, `12,345.6`).
+fn strip_thousands(s: &str) -> Option<String> {
+    if !s.contains(',') {
+        return Some(s.to_string());
+    }
+    let (int, frac) = match s.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (s, None),
+    };
+    let digits = int.strip_prefix('-').unwrap_or(int);
+    let groups: Vec<&str> = digits.split(',').collect();
+    let ok = !groups[0].is_empty()
+        && groups[0].len() <= 3
+        && groups[1..].iter().all(|g| g.len() == 3)
+        && groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_digit()));
+    if !ok {
+        return None;
+    }
+    let mut out = String::with_capacity(s.len());
+    if int.starts_with('-') {
+        out.push('-');
+    }
+    out.extend(groups);
+    if let Some(f) = frac {
+        out.push('.');
+        out.push_str(f);
+    }
+    Some(out)
+}
+
+/// A whole number: like money, without decimals (`4.0` is 4; `4.5` is not); `人`/`户` allowed.
+pub fn int(s: &str) -> Result<i64, String> {
+    let n = normalize(s);
+    let body = n.trim_end_matches(['人', '户', '个', '名']).trim();
+    let expected = || "应为整数，如 4".to_string();
+    let plain = strip_thousands(body).ok_or_else(expected)?;
+    let v = Num::parse_decimal(&plain).ok_or_else(expected)?;
+    v.as_int().ok_or_else(expected)
+}
+
+/// 是/否 and the other spellings of data-dictionary.md.
+pub fn boolean(s: &str) -> Result<bool, String> {
+    let n = normalize(s);
+    match n.as_ref() {
+        "是" | "有" | "Y" | "y" | "1" | "TRUE" | "true" | "True" | "√" | "✓" | "✔" | "yes" | "Yes" | "YES" => Ok(true),
+        "否" | "无" | "N" | "n" | "0" | "FALSE" | "false" | "False" | "×" | "✗" | "✘" | "x" | "X" | "no" | "No" | "NO" => Ok(false),
+        _ => Err("应为 是/否（也可写 有/无、Y/N、1/0、√/×）".into()),
+    }
+}
+
+/// A month: `202306`, `2023-06`, `2023/6`, `2023.6`, `2023年6月`, a date `2023-06-15`, or an Excel
+/// serial date (`45078`). Returns the month index.
+pub fn month(s: &str) -> Result<i32, String> {
+    let n = normalize(s);
+    let t = n.as_ref();
+    let err = || "应为年月，如 202306、2023-06、2023年6月".to_string();
+    let digits = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit());
+    let ym = |y: &str, m: &str| -> Result<i32, String> {
+        let y: i32 = y.parse().map_err(|_| err())?;
+        let m: u32 = m.parse().map_err(|_| err())?;
+        if !(1900..=2200).contains(&y) || !(1..=12).contains(&m) {
+            return Err(err());
+        }
+        Ok(Date { year: y, month: m, day: 1 }.month_index())
+    };
+    if let Some(rest) = t.strip_suffix('月') {
+        let (y, m) = rest.split_once('年').ok_or_else(err)?;
+        return ym(y.trim(), m.trim());
+    }
+    if let Some(y) = t.strip_suffix('年') {
+        let _ = y;
+        return Err(err());
+    }
+    for sep in ['-', '/', '.'] {
+        if t.contains(sep) {
+            let parts: Vec<&str> = t.split(sep).collect();
+            return match parts.as_slice() {
+                [y, m] if digits(y) && digits(m) && y.len() == 4 => ym(y, m),
+                [y, m, d] if digits(y) && digits(m) && digits(d) && y.len() == 4 => {
+                    let date = Date::new(y.parse().map_err(|_| err())?, m.parse().map_err(|_| err())?, d.parse().map_err(|_| err())?);
+                    date.map(Date::month_index).ok_or_else(err)
+                }
+                _ => Err(err()),
+            };
+        }
+    }
+    if digits(t) && t.len() == 6 {
+        return ym(&t[..4], &t[4..]);
+    }
+    if digits(t) && t.len() == 8 {
+        let date = Date::new(t[..4].parse().map_err(|_| err())?, t[4..6].parse().map_err(|_| err())?, t[6..].parse().map_err(|_| err())?);
+        return date.map(Date::month_index).ok_or_else(err);
+    }
+    // Excel serial date: 1 to 5 digits (a float such as 45078.0 also appears).
+    let serial = t.strip_suffix(".0").unwrap_or(t);
+    if digits(serial) && serial.len() <= 6 {
+        if let Some(d) = serial.parse().ok().and_then(Date::from_excel_serial) {
+            return Ok(d.month_index());
+        }
+    }
+    Err(err())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn yuan(s: &str) -> String {
+        money(s).map(|n| n.to_string()).unwrap_or_else(|_| "ERR".into())
+    }
+
+    #[test]
+    fn money_spellings_of_the_data_dictionary() {
+        assert_eq!(yuan("3500"), "3500");
+        assert_eq!(yuan("3500.5"), "3500.5");
+        assert_eq!(yuan("3,500"), "3500");
+        assert_eq!(yuan("3500元"), "3500");
+        assert_eq!(yuan("３５００"), "3500");
+        assert_eq!(yuan(" 3500 "), "3500");
+        assert_eq!(yuan("３，５００元"), "3500");
+        assert_eq!(yuan("12,345.67"), "12345.67");
+        assert_eq!(yuan("-120"), "-120");
+        for bad in ["约3000", "N/A", "-", "3,50", "35,00", "1.234", "3500美元", "1e3", "."] {
+            assert_eq!(yuan(bad), "ERR", "{bad}");
+        }
+    }
+
+    #[test]
+    fn ints_allow_point_zero_only() {
+        assert_eq!(int("4"), Ok(4));
+        assert_eq!(int("4.0"), Ok(4));
+        assert_eq!(int("４"), Ok(4));
+        assert_eq!(int("4人"), Ok(4));
+        assert!(int("4.5").is_err());
+        assert!(int("四").is_err());
+    }
+
+    #[test]
+    fn bool_spellings() {
+        for t in ["是", "有", "Y", "y", "1", "TRUE", "true", "√", "✓", " 是 "] {
+            assert_eq!(boolean(t), Ok(true), "{t}");
+        }
+        for f in ["否", "无", "N", "n", "0", "FALSE", "false", "×", "✗"] {
+            assert_eq!(boolean(f), Ok(false), "{f}");
+        }
+        assert!(boolean("不详").is_err());
+    }
+
+    #[test]
+    fn month_spellings() {
+        let m = Date { year: 2023, month: 6, day: 1 }.month_index();
+        for s in ["202306", "2023-06", "2023/6", "2023年6月", "2023-06-15", "45078", "2023.6", "２０２３年６月"] {
+            assert_eq!(month(s), Ok(m), "{s}");
+        }
+        for bad in ["2023", "202313", "2023-13", "六月", "2023年"] {
+            assert!(month(bad).is_err(), "{bad}");
+        }
+    }
+}

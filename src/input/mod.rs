@@ -1,0 +1,505 @@
+//! Household ledgers in: open a file, find its encoding and delimiter, map its headers to the rule
+//! set's fields, and turn each row into a [`Household`] with its problems.
+//!
+//! Rows are streamed in batches; nothing holds the whole file. The one exception is the
+//! duplicate-id check, which needs every id before the first row is reported: it is a separate
+//! quick pass that keeps 8 bytes per row (a hash), plus the exact ids of the few hashes seen twice.
+
+pub mod cell;
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::io::{self, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use crate::error::InputError;
+use crate::household::{Cell, Household, Problem};
+use crate::ruleset::RuleSet;
+
+/// Text encodings of CSV files found in the field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Encoding {
+    #[value(name = "utf-8", alias = "utf8")]
+    Utf8,
+    #[value(name = "gbk", alias = "gb18030", alias = "gb2312")]
+    Gbk,
+    #[value(name = "utf-16", alias = "utf16")]
+    Utf16,
+}
+
+impl Encoding {
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::Utf8 => "UTF-8",
+            Encoding::Gbk => "GBK/GB18030",
+            Encoding::Utf16 => "UTF-16",
+        }
+    }
+}
+
+/// How much of the file is looked at to guess the encoding.
+const SNIFF: usize = 1 << 16;
+
+/// Decide the encoding from the first bytes: a BOM, else valid UTF-8, else GB18030 (which also
+/// reads GBK and GB2312).
+pub fn sniff(head: &[u8]) -> Encoding {
+    if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        return Encoding::Utf8;
+    }
+    if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
+        return Encoding::Utf16;
+    }
+    match std::str::from_utf8(head) {
+        Ok(_) => Encoding::Utf8,
+        // A multi-byte character cut off by the end of the sniffed block is still UTF-8.
+        Err(e) if e.error_len().is_none() => Encoding::Utf8,
+        Err(_) => Encoding::Gbk,
+    }
+}
+
+/// Normalise a header for matching: full-width to half-width, no spaces, no BOM.
+pub fn header_key(h: &str) -> String {
+    cell::normalize(h).chars().filter(|c| !c.is_whitespace() && *c != '\u{feff}').collect()
+}
+
+/// Where things are in a ledger: encoding, header row, which column holds which field.
+pub struct Layout {
+    pub path: PathBuf,
+    pub encoding: Encoding,
+    pub delimiter: u8,
+    /// Column headers as written.
+    pub columns: Vec<String>,
+    /// For each column, the field it maps to.
+    pub column_field: Vec<Option<u16>>,
+    /// For each field, the header of its column (None: no column).
+    pub field_column: Vec<Option<String>>,
+    field_col_index: Vec<Option<usize>>,
+    /// Headers that map to no field (ignored).
+    pub unmapped: Vec<String>,
+    /// Row number of the header (1-based).
+    pub header_row: u64,
+    id_field: u16,
+}
+
+/// A CSV ledger opened for reading: its layout and the rows still to read.
+pub struct Ledger {
+    pub layout: Layout,
+    reader: csv::Reader<Box<dyn Read + Send>>,
+    record: csv::ByteRecord,
+}
+
+fn open_raw(path: &Path, forced: Option<Encoding>) -> Result<(Box<dyn Read + Send>, Encoding, u8), InputError> {
+    let unreadable = |e: io::Error| InputError::Unreadable { path: path.display().to_string(), message: format!("无法读取：{e}") };
+    let mut file = File::open(path).map_err(unreadable)?;
+    let mut head = vec![0u8; SNIFF];
+    let mut n = 0;
+    while n < head.len() {
+        let k = file.read(&mut head[n..]).map_err(unreadable)?;
+        if k == 0 {
+            break;
+        }
+        n += k;
+    }
+    head.truncate(n);
+    if n == 0 {
+        return Err(InputError::Unreadable { path: path.display().to_string(), message: "文件为空（0 字节）".into() });
+    }
+    let encoding = forced.unwrap_or_else(|| sniff(&head));
+    if encoding != Encoding::Utf16 && head.iter().take(4096).filter(|&&b| b == 0).count() > 16 {
+        return Err(InputError::Unreadable {
+            path: path.display().to_string(),
+            message: "看起来不是文本（CSV）文件：含有大量 NUL 字节；如为 .xlsx，请另存为 CSV".into(),
+        });
+    }
+    let delimiter = {
+        let first_line = head.split(|&b| b == b'\n').next().unwrap_or(&[]);
+        let tabs = first_line.iter().filter(|&&b| b == b'\t').count();
+        let commas = first_line.iter().filter(|&&b| b == b',').count();
+        // UTF-16 has NUL bytes between ASCII characters; the counts still compare.
+        if tabs > commas {
+            b'\t'
+        } else {
+            b','
+        }
+    };
+    let body = io::Cursor::new(head).chain(file);
+    let reader: Box<dyn Read + Send> = match encoding {
+        Encoding::Utf8 => Box::new(BufReader::with_capacity(1 << 16, body)),
+        Encoding::Gbk => Box::new(
+            encoding_rs_io::DecodeReaderBytesBuilder::new()
+                .encoding(Some(encoding_rs::GB18030))
+                .bom_override(true)
+                .build(body),
+        ),
+        Encoding::Utf16 => Box::new(
+            encoding_rs_io::DecodeReaderBytesBuilder::new()
+                .encoding(Some(encoding_rs::UTF_16LE))
+                .bom_override(true)
+                .build(body),
+        ),
+    };
+    Ok((reader, encoding, delimiter))
+}
+
+fn csv_reader(r: Box<dyn Read + Send>, delimiter: u8) -> csv::Reader<Box<dyn Read + Send>> {
+    let r: Box<dyn Read + Send> = Box::new(Crlf { inner: r, held_cr: false });
+    csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(r)
+}
+
+/// Folds `\r\n` into `\n`. The csv crate counts a CRLF-terminated record's line one short
+/// (the next record starts on the `\n`), and every problem must name its row as Excel shows it.
+struct Crlf<R> {
+    inner: R,
+    /// A `\r` at the end of the last chunk, not yet known to be part of a CRLF.
+    held_cr: bool,
+}
+
+impl<R: Read> Read for Crlf<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            let start = usize::from(self.held_cr);
+            if self.held_cr {
+                buf[0] = b'\r';
+            }
+            let n = self.inner.read(&mut buf[start..])?;
+            if n == 0 {
+                self.held_cr = false;
+                return Ok(start);
+            }
+            let end = start + n;
+            let mut w = 0;
+            for r in 0..end {
+                let b = buf[r];
+                if b == b'\r' && r + 1 < end && buf[r + 1] == b'\n' {
+                    continue;
+                }
+                buf[w] = b;
+                w += 1;
+            }
+            // A trailing CR may be the first half of a CRLF split across reads: hold it back.
+            self.held_cr = w > 0 && buf[w - 1] == b'\r';
+            if self.held_cr {
+                w -= 1;
+            }
+            if w > 0 {
+                return Ok(w);
+            }
+        }
+    }
+}
+
+/// Decode a cell: UTF-8 (GBK files are already transcoded); invalid bytes become U+FFFD and the
+/// caller reports a problem.
+fn text(b: &[u8]) -> (std::borrow::Cow<'_, str>, bool) {
+    match std::str::from_utf8(b) {
+        Ok(s) => (s.into(), true),
+        Err(_) => (String::from_utf8_lossy(b), false),
+    }
+}
+
+impl Ledger {
+    /// Open a ledger and map its header row onto the rule set's fields. Fails before any row is
+    /// read if there is no household-id column or a needed field has no column.
+    pub fn open(path: &Path, rules: &RuleSet, forced: Option<Encoding>) -> Result<Ledger, InputError> {
+        let p = path.display().to_string();
+        let (raw, encoding, delimiter) = open_raw(path, forced)?;
+        let mut reader = csv_reader(raw, delimiter);
+        let mut record = csv::ByteRecord::new();
+        let header_row;
+        loop {
+            match reader.read_byte_record(&mut record) {
+                Ok(true) if record.iter().all(|c| cell::is_blank(&String::from_utf8_lossy(c))) => continue,
+                Ok(true) => {
+                    header_row = record.position().map(|p| p.line()).unwrap_or(1);
+                    break;
+                }
+                Ok(false) => return Err(InputError::Unreadable { path: p, message: "文件中没有表头行".into() }),
+                Err(e) => return Err(InputError::Unreadable { path: p, message: format!("无法解析 CSV：{e}") }),
+            }
+        }
+        let columns: Vec<String> = record.iter().map(|c| text(c).0.trim_matches('\u{feff}').trim().to_string()).collect();
+        // Map headers: the primary header, any alias, or the canonical key itself.
+        let mut lookup: HashMap<String, u16> = HashMap::new();
+        for (i, f) in rules.fields.iter().enumerate() {
+            for h in std::iter::once(&f.header).chain(&f.aliases).chain(std::iter::once(&f.key)) {
+                lookup.entry(header_key(h)).or_insert(i as u16);
+            }
+        }
+        let mut column_field = Vec::with_capacity(columns.len());
+        let mut field_col_index: Vec<Option<usize>> = vec![None; rules.fields.len()];
+        let mut unmapped = Vec::new();
+        for (c, h) in columns.iter().enumerate() {
+            let f = lookup.get(&header_key(h)).copied();
+            if let Some(f) = f {
+                if let Some(prev) = field_col_index[f as usize] {
+                    return Err(InputError::Header {
+                        path: p,
+                        message: format!(
+                            "第 {} 列“{}”和第 {} 列“{}”都对应字段 {}（{}）：请删除或改名其中一列",
+                            prev + 1,
+                            columns[prev],
+                            c + 1,
+                            h,
+                            rules.fields[f as usize].key,
+                            rules.fields[f as usize].label
+                        ),
+                    });
+                }
+                field_col_index[f as usize] = Some(c);
+            } else if !h.is_empty() {
+                unmapped.push(h.clone());
+            }
+            column_field.push(f);
+        }
+        let id_field = rules.field_index["household_id"];
+        if field_col_index[id_field as usize].is_none() {
+            return Err(InputError::NoId { path: p, found: columns.iter().take(12).map(|c| format!("“{c}”")).collect::<Vec<_>>().join("、") });
+        }
+        // Every field a rule reads needs a column, or a derivation whose inputs have columns.
+        let has = |f: u16| field_col_index[f as usize].is_some();
+        let mut missing = Vec::new();
+        for (f, who) in rules.needed_fields() {
+            let field = &rules.fields[f as usize];
+            let derivable = field.derive.as_ref().is_some_and(|d| crate::ruleset::expr::refs(d).fields.iter().all(|&g| has(g)));
+            if !has(f) && !derivable {
+                missing.push(format!("{who} 需要 `{}`（表头“{}”），但没有列对应它", field.key, field.header));
+            }
+        }
+        if !missing.is_empty() {
+            return Err(InputError::Header {
+                path: p,
+                message: format!("缺少规则所需的列：\n  {}\n（文件的列：{}）", missing.join("\n  "), columns.join("、")),
+            });
+        }
+        let field_column = field_col_index.iter().map(|c| c.map(|c| columns[c].clone())).collect();
+        let layout = Layout { path: path.to_path_buf(), encoding, delimiter, columns, column_field, field_column, field_col_index, unmapped, header_row, id_field };
+        Ok(Ledger { layout, reader, record })
+    }
+
+    /// Read up to `n` rows: (row number, record). Blank lines are skipped by the CSV reader; a
+    /// record that cannot be read at all (bad quoting) is returned as a problem row.
+    pub fn next_batch(&mut self, n: usize) -> Result<Vec<RawRow>, InputError> {
+        let mut out = Vec::with_capacity(n);
+        while out.len() < n {
+            match self.reader.read_byte_record(&mut self.record) {
+                Ok(true) => {
+                    let row = self.record.position().map(|p| p.line()).unwrap_or(0);
+                    out.push(RawRow { row, record: self.record.clone(), error: None });
+                }
+                Ok(false) => break,
+                Err(e) => {
+                    let row = e.position().map(|p| p.line()).unwrap_or(0);
+                    out.push(RawRow { row, record: csv::ByteRecord::new(), error: Some(e.to_string()) });
+                    if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                        return Err(InputError::Unreadable { path: self.layout.path.display().to_string(), message: e.to_string() });
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Layout {
+    /// Turn one raw row into a household: every cell parsed, problems recorded.
+    pub fn household(&self, rules: &RuleSet, raw: &RawRow, dups: &Duplicates) -> Household {
+        let mut hh = Household { row: raw.row, cells: vec![Cell::Blank; rules.fields.len()], problems: Vec::new() };
+        if let Some(e) = &raw.error {
+            hh.problems.push(Problem { row: raw.row, column: String::new(), field: None, value: String::new(), message: format!("无法读取此行：{e}") });
+        }
+        let width = self.columns.len();
+        let got = raw.record.len();
+        if raw.error.is_none() && got != width {
+            let message = if got < width {
+                format!("本行只有 {got} 列，表头有 {width} 列：缺少的列按空白处理")
+            } else {
+                format!("本行有 {got} 列，表头只有 {width} 列：多出的列已忽略")
+            };
+            hh.problems.push(Problem { row: raw.row, column: String::new(), field: None, value: String::new(), message });
+        }
+        for (c, bytes) in raw.record.iter().enumerate().take(width) {
+            let Some(f) = self.column_field[c] else { continue };
+            let (t, valid) = text(bytes);
+            if !valid {
+                hh.problems.push(Problem {
+                    row: raw.row,
+                    column: self.columns[c].clone(),
+                    field: Some(rules.fields[f as usize].key.clone()),
+                    value: t.to_string(),
+                    message: "含有无效的字符编码（不是 UTF-8/GBK 文本）".into(),
+                });
+                hh.cells[f as usize] = Cell::Invalid(t.into());
+                continue;
+            }
+            rules.set_cell(&mut hh, f, &t, &self.columns[c]);
+        }
+        // Required fields whose column is absent from a short row.
+        for (f, field) in rules.fields.iter().enumerate() {
+            if field.required && got <= self.field_col_index[f].unwrap_or(usize::MAX) && self.field_col_index[f].is_some() {
+                rules.set_cell(&mut hh, f as u16, "", self.field_column[f].as_deref().unwrap_or(&field.header));
+            }
+        }
+        rules.finish(&mut hh, &self.field_column);
+        if let Some(rows) = self.id_of(raw).and_then(|id| dups.rows(&id)) {
+            let others: Vec<String> = rows.iter().filter(|&&r| r != raw.row).map(|r| r.to_string()).collect();
+            hh.problems.push(Problem {
+                row: raw.row,
+                column: self.field_column[self.id_field as usize].clone().unwrap_or_default(),
+                field: Some("household_id".into()),
+                value: self.id_of(raw).unwrap_or_default(),
+                message: format!("户编号重复：与第 {} 行相同（两行都已评估，请核实）", others.join("、")),
+            });
+        }
+        hh
+    }
+
+    fn id_of(&self, raw: &RawRow) -> Option<String> {
+        let c = self.field_col_index[self.id_field as usize]?;
+        raw.record.get(c).map(|b| cell::normalize(&String::from_utf8_lossy(b)).into_owned())
+    }
+
+    /// The household id of a parsed household, as text.
+    pub fn id_text(rules: &RuleSet, hh: &Household) -> String {
+        match &hh.cells[rules.field_index["household_id"] as usize] {
+            Cell::Value(crate::household::Scalar::Text(t)) => t.to_string(),
+            Cell::Invalid(t) => t.to_string(),
+            _ => String::new(),
+        }
+    }
+}
+
+/// One row as read.
+pub struct RawRow {
+    pub row: u64,
+    pub record: csv::ByteRecord,
+    pub error: Option<String>,
+}
+
+/// Household ids that occur more than once, with their rows.
+#[derive(Debug, Default)]
+pub struct Duplicates {
+    rows: HashMap<String, Vec<u64>>,
+}
+
+impl Duplicates {
+    pub fn rows(&self, id: &str) -> Option<&Vec<u64>> {
+        if id.is_empty() {
+            return None;
+        }
+        self.rows.get(id)
+    }
+    pub fn count(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Scan a ledger's id column. Two passes at most: hashes first, exact ids only for the
+    /// hashes seen twice.
+    pub fn scan(ledger: &Layout) -> Result<Duplicates, InputError> {
+        let col = ledger.field_col_index[ledger.id_field as usize].expect("checked at open");
+        let state = std::collections::hash_map::RandomState::new();
+        let hash = |b: &[u8]| {
+            let mut h = state.build_hasher();
+            cell::normalize(&String::from_utf8_lossy(b)).hash(&mut h);
+            h.finish()
+        };
+        let mut hashes = Vec::new();
+        each_id(ledger, col, |_, id| {
+            if !cell::is_blank(&String::from_utf8_lossy(id)) {
+                hashes.push(hash(id))
+            }
+        })?;
+        hashes.sort_unstable();
+        let twice: HashSet<u64> = hashes.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect();
+        drop(hashes);
+        let mut out = Duplicates::default();
+        if twice.is_empty() {
+            return Ok(out);
+        }
+        let mut seen: HashMap<String, Vec<u64>> = HashMap::new();
+        each_id(ledger, col, |row, id| {
+            if !cell::is_blank(&String::from_utf8_lossy(id)) && twice.contains(&hash(id)) {
+                seen.entry(cell::normalize(&String::from_utf8_lossy(id)).into_owned()).or_default().push(row);
+            }
+        })?;
+        out.rows = seen.into_iter().filter(|(_, r)| r.len() > 1).collect();
+        Ok(out)
+    }
+}
+
+fn each_id(ledger: &Layout, col: usize, mut f: impl FnMut(u64, &[u8])) -> Result<(), InputError> {
+    let (raw, _, _) = open_raw(&ledger.path, Some(ledger.encoding))?;
+    let mut r = csv_reader(raw, ledger.delimiter);
+    let mut rec = csv::ByteRecord::new();
+    let mut past_header = false;
+    loop {
+        match r.read_byte_record(&mut rec) {
+            Ok(true) => {
+                let row = rec.position().map(|p| p.line()).unwrap_or(0);
+                if !past_header {
+                    past_header = row >= ledger.header_row;
+                    continue;
+                }
+                if let Some(id) = rec.get(col) {
+                    f(row, id);
+                }
+            }
+            Ok(false) => return Ok(()),
+            Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => {
+                return Err(InputError::Unreadable { path: ledger.path.display().to_string(), message: e.to_string() })
+            }
+            Err(_) => continue,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodings_are_sniffed() {
+        assert_eq!(sniff(b"\xEF\xBB\xBFabc"), Encoding::Utf8);
+        assert_eq!(sniff("户编号,人数".as_bytes()), Encoding::Utf8);
+        let (gbk, _, _) = encoding_rs::GBK.encode("户编号,人数");
+        assert_eq!(sniff(&gbk), Encoding::Gbk);
+        assert_eq!(sniff(b"\xFF\xFEa\x00"), Encoding::Utf16);
+        // A UTF-8 character cut by the sniff window is not mistaken for GBK.
+        let s = "户编号".as_bytes();
+        assert_eq!(sniff(&s[..4]), Encoding::Utf8);
+    }
+
+    #[test]
+    fn crlf_is_folded_even_across_reads() {
+        struct OneByte(Vec<u8>, usize);
+        impl Read for OneByte {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                if self.1 >= self.0.len() {
+                    return Ok(0);
+                }
+                buf[0] = self.0[self.1];
+                self.1 += 1;
+                Ok(1)
+            }
+        }
+        for input in [&b"a,b\r\n1,2\r\n\"x\ry\"\r"[..], b"\r\n\r\r\n"] {
+            let want: Vec<u8> = String::from_utf8_lossy(input).replace("\r\n", "\n").into_bytes();
+            let mut got = Vec::new();
+            Crlf { inner: OneByte(input.to_vec(), 0), held_cr: false }.read_to_end(&mut got).unwrap();
+            assert_eq!(got, want);
+            let mut got = Vec::new();
+            Crlf { inner: input, held_cr: false }.read_to_end(&mut got).unwrap();
+            assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn headers_match_across_widths_and_spaces() {
+        assert_eq!(header_key(" 人均纯收入（元） "), header_key("人均纯收入(元)"));
+        assert_eq!(header_key("\u{feff}户编号"), "户编号");
+        assert_eq!(header_key("县（市、区、旗）"), header_key("县(市、区、旗)"));
+    }
+}

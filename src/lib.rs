@@ -1,0 +1,56 @@
+//! tuopin (脱贫): poverty-alleviation casework from household ledgers.
+//!
+//! Data flow, one direction:
+//!
+//! ```text
+//! argv → cli::Cli → cmd::<name>::run
+//! rules.toml → ruleset::load → RuleSet (fields, dated parameters, conditions compiled once)
+//! RuleSet::at(date) → Bound (parameters in force on the assessment date)
+//! ledger file → input::Ledger (encoding, headers) → rows, streamed in batches → Household
+//! (Bound, Household) → engine::assess → Assessment → engine::explain → reasons
+//! → output::Record → table / CSV / JSON Lines writer, in input order; output::Summary
+//! ```
+//!
+//! The engine is pure and per household, so batches are assessed in parallel and written in order.
+
+pub mod cases;
+pub mod cli;
+pub mod cmd;
+pub mod engine;
+pub mod error;
+pub mod household;
+pub mod input;
+pub mod output;
+pub mod ruleset;
+pub mod value;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Run with these arguments; print an error once with its context; return the exit code.
+pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let cli = match cli::Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            // clap prints help/version to stdout (exit 0) and usage errors to stderr (exit 2).
+            let _ = e.print();
+            return ExitCode::from(e.exit_code() as u8);
+        }
+    };
+    match cmd::run(cli) {
+        Ok(outcome) => outcome.code(),
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("错误：{err:#}");
+            ExitCode::from(error::EXIT_ERROR)
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+}

@@ -1,0 +1,244 @@
+//! The rule file as written: serde structs for the TOML, unknown keys rejected.
+//!
+//! These are the raw, unvalidated shapes. `ruleset::load` merges `extends` chains, then
+//! `ruleset::compile` checks names and types and compiles the conditions.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleFile {
+    pub ruleset: Meta,
+    #[serde(default)]
+    pub fields: BTreeMap<String, FieldDef>,
+    #[serde(default)]
+    pub parameters: BTreeMap<String, ParamDef>,
+    #[serde(default)]
+    pub criteria: BTreeMap<String, CriterionDef>,
+    #[serde(default)]
+    pub decisions: Decisions,
+    #[serde(default)]
+    pub flags: Flags,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Meta {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// The rule set this one builds on: an embedded name (`national`) or a path relative to
+    /// this file.
+    #[serde(default)]
+    pub extends: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldType {
+    Text,
+    Id,
+    Int,
+    Money,
+    Bool,
+    Enum,
+    Month,
+}
+
+impl FieldType {
+    pub fn name(self) -> &'static str {
+        match self {
+            FieldType::Text => "text",
+            FieldType::Id => "id",
+            FieldType::Int => "int",
+            FieldType::Money => "money",
+            FieldType::Bool => "bool",
+            FieldType::Enum => "enum",
+            FieldType::Month => "month",
+        }
+    }
+}
+
+/// A bound of an allowed range: a number, or the name of another int field (`max = "members"`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum Bound {
+    Number(i64),
+    Field(String),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldDef {
+    #[serde(rename = "type")]
+    pub ty: FieldType,
+    pub header: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    pub label: String,
+    #[serde(default)]
+    pub values: Vec<String>,
+    #[serde(default)]
+    pub value_aliases: BTreeMap<String, String>,
+    #[serde(default)]
+    pub min: Option<Bound>,
+    #[serde(default)]
+    pub max: Option<Bound>,
+    /// The value a blank cell stands for (never used for an invalid cell).
+    #[serde(default)]
+    pub blank: Option<String>,
+    /// A blank cell is a data problem.
+    #[serde(default)]
+    pub required: bool,
+    /// CEL expression giving the value when the cell is blank or the column absent.
+    #[serde(default)]
+    pub derive: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ParamType {
+    Money,
+    Int,
+    Decimal,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParamDef {
+    pub label: String,
+    #[serde(rename = "type")]
+    pub ty: ParamType,
+    #[serde(default)]
+    pub unit: String,
+    #[serde(default)]
+    pub description: String,
+    /// Replace the inherited values instead of merging by `from`.
+    #[serde(default)]
+    pub replace: bool,
+    pub values: Vec<ParamValue>,
+}
+
+/// When a value starts: a year (`2021`, meaning 1 January) or a date (`"2024-07-01"`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum From {
+    Year(i32),
+    Date(String),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParamValue {
+    pub from: From,
+    /// Written as a string so that decimals stay exact (`"3937.50"`, `"0.3"`).
+    pub value: String,
+    pub source: String,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CriterionDef {
+    pub label: String,
+    #[serde(default)]
+    pub group: Option<String>,
+    #[serde(default)]
+    pub condition: Option<String>,
+    #[serde(default)]
+    pub met: Option<String>,
+    #[serde(default)]
+    pub unmet: Option<String>,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Decisions {
+    pub eligibility: Option<DecisionDef>,
+    pub exit: Option<DecisionDef>,
+    pub risk: Option<DecisionDef>,
+    pub suggested_type: Option<DecisionDef>,
+    pub elimination: Option<DecisionDef>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionDef {
+    pub label: String,
+    pub labels: Vec<String>,
+    pub undecided: String,
+    pub otherwise: String,
+    #[serde(default)]
+    pub factors: Vec<String>,
+    pub source: String,
+    pub rules: Vec<RuleDef>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleDef {
+    pub when: String,
+    pub label: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Flags {
+    pub returned: Option<FlagDef>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlagDef {
+    pub label: String,
+    pub when: String,
+    pub source: String,
+}
+
+impl RuleFile {
+    /// Apply a child file on top of this one: fields, criteria and decisions are replaced by
+    /// id; parameter values are merged by `from` (the child wins) unless `replace = true`.
+    pub fn apply(mut self, child: RuleFile) -> RuleFile {
+        self.ruleset = Meta {
+            extends: child.ruleset.extends.clone(),
+            ..child.ruleset
+        };
+        self.fields.extend(child.fields);
+        self.criteria.extend(child.criteria);
+        for (id, p) in child.parameters {
+            match self.parameters.get_mut(&id) {
+                Some(base) if !p.replace => {
+                    for v in p.values {
+                        base.values.retain(|old| old.from != v.from);
+                        base.values.push(v);
+                    }
+                    base.label = p.label;
+                    base.ty = p.ty;
+                    if !p.unit.is_empty() {
+                        base.unit = p.unit;
+                    }
+                    if !p.description.is_empty() {
+                        base.description = p.description;
+                    }
+                }
+                _ => {
+                    self.parameters.insert(id, p);
+                }
+            }
+        }
+        let d = child.decisions;
+        macro_rules! over {
+            ($($f:ident),*) => { $( if d.$f.is_some() { self.decisions.$f = d.$f; } )* };
+        }
+        over!(eligibility, exit, risk, suggested_type, elimination);
+        if child.flags.returned.is_some() {
+            self.flags.returned = child.flags.returned;
+        }
+        self
+    }
+}

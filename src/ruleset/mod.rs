@@ -1,0 +1,715 @@
+//! Rule sets: load a TOML rule file (following `extends`), check every name and type, compile
+//! every condition once.
+//!
+//! Everything that can fail because of the rule file fails here, before a row is read. The
+//! national rule set and the provincial variants in `rules/` are embedded in the binary and can
+//! be named instead of given as paths (`--rules guizhou-2023`).
+
+pub mod expr;
+pub mod file;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::error::RuleError;
+use crate::household::{Cell, Household, Problem, Scalar};
+use crate::input::cell;
+use crate::value::{Date, Num};
+use expr::{Ctx, Name, Names, Node, Ty};
+use file::{FieldType, ParamType, RuleFile};
+
+/// Rule sets compiled into the binary: (name, file name, text).
+pub const EMBEDDED: &[(&str, &str, &str)] = &[
+    ("national", "national.toml", include_str!("../../rules/national.toml")),
+    ("guizhou-2023", "guizhou-2023.toml", include_str!("../../rules/guizhou-2023.toml")),
+];
+
+/// Rule cases shipped with the embedded rule sets: (name, text).
+pub const EMBEDDED_CASES: &[(&str, &str)] = &[
+    ("national", include_str!("../../rules/national.cases.toml")),
+    ("guizhou-2023", include_str!("../../rules/guizhou-2023.cases.toml")),
+];
+
+/// The decisions every rule set defines, in evaluation order.
+pub const DECISIONS: [&str; 5] = ["eligibility", "exit", "risk", "suggested_type", "elimination"];
+
+#[derive(Debug, Clone)]
+pub struct EnumDef {
+    pub values: Vec<String>,
+    pub aliases: HashMap<String, u16>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RangeBound {
+    Num(i64),
+    Field(u16),
+}
+
+#[derive(Debug, Clone)]
+pub struct Field {
+    pub key: String,
+    pub ty: FieldType,
+    pub header: String,
+    pub aliases: Vec<String>,
+    pub label: String,
+    pub enum_id: Option<u16>,
+    pub min: Option<RangeBound>,
+    pub max: Option<RangeBound>,
+    pub blank: Option<Scalar>,
+    pub required: bool,
+    pub derive: Option<Node>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ParamValue {
+    pub from: Date,
+    pub value: Num,
+    pub source: String,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Param {
+    pub key: String,
+    pub label: String,
+    pub ty: ParamType,
+    pub unit: String,
+    pub description: String,
+    /// Sorted by `from`.
+    pub values: Vec<ParamValue>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Test {
+    /// true = met, false = unmet.
+    Condition(Node),
+    /// Met when the first is true, unmet when the second is, otherwise unknown.
+    MetUnmet(Node, Node),
+}
+
+#[derive(Debug, Clone)]
+pub struct Criterion {
+    pub id: String,
+    pub label: String,
+    pub group: Option<String>,
+    pub source: String,
+    pub test: Test,
+    /// The source text of the condition(s), for `rules check`.
+    pub text: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Decision {
+    pub id: &'static str,
+    pub label: String,
+    pub labels: Vec<String>,
+    pub enum_id: u16,
+    pub undecided: u16,
+    pub otherwise: u16,
+    pub factors: Vec<u16>,
+    pub source: String,
+    /// (condition, label index, source text)
+    pub rules: Vec<(Node, u16, String)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Flag {
+    pub label: String,
+    pub when: Node,
+    pub text: String,
+    pub source: String,
+}
+
+/// A loaded, checked and compiled rule set.
+#[derive(Debug, Clone)]
+pub struct RuleSet {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    /// Where it came from: the file or embedded name, then what it extends.
+    pub origin: Vec<String>,
+    pub fields: Vec<Field>,
+    pub field_index: HashMap<String, u16>,
+    pub enums: Vec<EnumDef>,
+    pub params: Vec<Param>,
+    pub criteria: Vec<Criterion>,
+    /// Criteria in dependency order.
+    pub crit_order: Vec<u16>,
+    pub decisions: Vec<Decision>,
+    pub returned: Option<Flag>,
+}
+
+// ─────────────────────────────── loading ───────────────────────────────
+
+/// Load a rule set by embedded name (`national`) or path.
+pub fn load(spec: &str) -> Result<RuleSet, RuleError> {
+    let (file, origin) = load_file(spec, None, &mut Vec::new())?;
+    compile(file, origin)
+}
+
+pub fn embedded(name: &str) -> Option<&'static str> {
+    EMBEDDED.iter().find(|(n, f, _)| *n == name || *f == name).map(|e| e.2)
+}
+
+fn load_file(spec: &str, base: Option<&Path>, chain: &mut Vec<String>) -> Result<(RuleFile, Vec<String>), RuleError> {
+    let (text, ident, dir): (String, String, Option<PathBuf>) = match embedded(spec) {
+        Some(t) if !Path::new(spec).exists() || base.is_none() && !spec.ends_with(".toml") => {
+            (t.to_string(), format!("{spec}（内置）"), None)
+        }
+        _ => {
+            let path = match base {
+                Some(b) if Path::new(spec).is_relative() => b.join(spec),
+                _ => PathBuf::from(spec),
+            };
+            let text = std::fs::read_to_string(&path).map_err(|e| RuleError::Read {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })?;
+            let canon = path.canonicalize().unwrap_or(path.clone());
+            (text, canon.display().to_string(), path.parent().map(Path::to_path_buf))
+        }
+    };
+    if chain.contains(&ident) {
+        chain.push(ident);
+        return Err(RuleError::Cycle(chain.join(" → ")));
+    }
+    chain.push(ident.clone());
+    let file: RuleFile = toml::from_str(&text).map_err(|e| RuleError::Parse {
+        file: ident.clone(),
+        message: e.to_string(),
+    })?;
+    match file.ruleset.extends.clone() {
+        None => Ok((file, vec![ident])),
+        Some(parent) => {
+            let (base_file, mut origin) = load_file(&parent, dir.as_deref().or(Some(Path::new("."))), chain)?;
+            origin.insert(0, ident);
+            Ok((base_file.apply(file), origin))
+        }
+    }
+}
+
+// ─────────────────────────────── compiling ───────────────────────────────
+
+struct Builder<'a> {
+    fields: &'a [Field],
+    field_index: &'a HashMap<String, u16>,
+    enums: &'a [EnumDef],
+    params: &'a HashMap<String, (u16, Ty)>,
+    crits: Option<&'a HashMap<String, u16>>,
+    decisions: &'a [(String, u16)],
+    /// The criterion being compiled: inside its own condition, its id names the field of the
+    /// same name (criterion `food` is `condition = "food"`, the 不愁吃 column).
+    this: Option<&'a str>,
+}
+
+impl Names for Builder<'_> {
+    fn resolve(&self, name: &str) -> Option<Name> {
+        if self.this != Some(name) {
+            if let Some(&i) = self.crits.and_then(|c| c.get(name)) {
+                return Some(Name::Crit(i));
+            }
+        }
+        if let Some(&i) = self.field_index.get(name) {
+            return Some(Name::Field(i, field_ty(&self.fields[i as usize])));
+        }
+        if let Some(&(i, t)) = self.params.get(name) {
+            return Some(Name::Param(i, t));
+        }
+        self.decisions
+            .iter()
+            .position(|(n, _)| n == name)
+            .map(|i| Name::Decision(i as u16, self.decisions[i].1))
+    }
+    fn candidates(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.fields.iter().map(|f| f.key.clone()).collect();
+        v.extend(self.params.keys().cloned());
+        if let Some(c) = self.crits {
+            v.extend(c.keys().cloned());
+        }
+        v.extend(self.decisions.iter().map(|d| d.0.clone()));
+        v.sort();
+        v
+    }
+    fn enum_values(&self, e: u16) -> &[String] {
+        &self.enums[e as usize].values
+    }
+    fn enum_alias(&self, e: u16, s: &str) -> Option<u16> {
+        let def = &self.enums[e as usize];
+        def.values.iter().position(|v| v == s).map(|i| i as u16).or_else(|| def.aliases.get(s).copied())
+    }
+}
+
+pub fn field_ty(f: &Field) -> Ty {
+    match f.ty {
+        FieldType::Text | FieldType::Id => Ty::Text,
+        FieldType::Int => Ty::Int,
+        FieldType::Money => Ty::Money,
+        FieldType::Bool => Ty::Bool,
+        FieldType::Month => Ty::Month,
+        FieldType::Enum => Ty::Enum(f.enum_id.expect("enum fields have an enum id")),
+    }
+}
+
+fn param_ty(t: ParamType) -> Ty {
+    match t {
+        ParamType::Money => Ty::Money,
+        ParamType::Int => Ty::Int,
+        ParamType::Decimal => Ty::Decimal,
+    }
+}
+
+fn parse_param_value(t: ParamType, s: &str) -> Option<Num> {
+    let n = Num::parse_decimal(s.trim())?;
+    match t {
+        ParamType::Money => (n.round_fen() == n).then_some(n),
+        ParamType::Int => n.as_int().map(|_| n),
+        ParamType::Decimal => Some(n),
+    }
+}
+
+fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
+    let at = |what: String| move |e: expr::CompileError| RuleError::Rule { rule: what.clone(), message: e.0 };
+    // Fields: ids first (ranges may name other fields), then everything else.
+    let mut enums: Vec<EnumDef> = Vec::new();
+    let mut fields: Vec<Field> = Vec::new();
+    let mut field_index = HashMap::new();
+    if !file.fields.contains_key("household_id") {
+        return Err(RuleError::Rule { rule: "fields".into(), message: "the rule set must declare `household_id` (户编号)".into() });
+    }
+    for (key, def) in &file.fields {
+        check_ident(key, "field")?;
+        let enum_id = if def.ty == FieldType::Enum {
+            if def.values.is_empty() {
+                return Err(RuleError::Rule { rule: format!("field `{key}`"), message: "an enum field needs `values`".into() });
+            }
+            let mut aliases = HashMap::new();
+            for (alias, target) in &def.value_aliases {
+                let i = def.values.iter().position(|v| v == target).ok_or_else(|| RuleError::Rule {
+                    rule: format!("field `{key}`"),
+                    message: format!("value alias `{alias}` points to `{target}`, which is not one of the values ({})", def.values.join(", ")),
+                })?;
+                aliases.insert(alias.clone(), i as u16);
+            }
+            enums.push(EnumDef { values: def.values.clone(), aliases });
+            Some(enums.len() as u16 - 1)
+        } else {
+            if !def.values.is_empty() || !def.value_aliases.is_empty() {
+                return Err(RuleError::Rule { rule: format!("field `{key}`"), message: "`values` and `value_aliases` belong to enum fields only".into() });
+            }
+            None
+        };
+        field_index.insert(key.clone(), fields.len() as u16);
+        fields.push(Field {
+            key: key.clone(),
+            ty: def.ty,
+            header: def.header.clone(),
+            aliases: def.aliases.clone(),
+            label: def.label.clone(),
+            enum_id,
+            min: None,
+            max: None,
+            blank: None,
+            required: def.required,
+            derive: None,
+        });
+    }
+    for (key, def) in &file.fields {
+        let i = field_index[key] as usize;
+        let bound = |b: &Option<file::Bound>| -> Result<Option<RangeBound>, RuleError> {
+            Ok(match b {
+                None => None,
+                Some(file::Bound::Number(n)) => Some(RangeBound::Num(*n)),
+                Some(file::Bound::Field(name)) => match field_index.get(name) {
+                    Some(&j) if fields[j as usize].ty == FieldType::Int => Some(RangeBound::Field(j)),
+                    _ => {
+                        let keys: Vec<String> = fields.iter().map(|f| f.key.clone()).collect();
+                        return Err(RuleError::Rule {
+                            rule: format!("field `{key}`"),
+                            message: format!("range bound `{name}` is not an int field{}", expr::suggest(name, &keys).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default()),
+                        });
+                    }
+                },
+            })
+        };
+        let (min, max) = (bound(&def.min)?, bound(&def.max)?);
+        fields[i].min = min;
+        fields[i].max = max;
+        if (fields[i].min.is_some() || fields[i].max.is_some()) && !matches!(def.ty, FieldType::Int | FieldType::Money) {
+            return Err(RuleError::Rule { rule: format!("field `{key}`"), message: "`min`/`max` apply to int and money fields only".into() });
+        }
+        if let Some(b) = &def.blank {
+            let v = parse_scalar(&fields[i], &enums, b).map_err(|m| RuleError::Rule {
+                rule: format!("field `{key}`"),
+                message: format!("blank = \"{b}\" is not a valid {} value: {m}", def.ty.name()),
+            })?;
+            fields[i].blank = Some(v);
+        }
+    }
+    // Parameters.
+    let mut params = Vec::new();
+    let mut param_index = HashMap::new();
+    for (key, def) in &file.parameters {
+        check_ident(key, "parameter")?;
+        if field_index.contains_key(key) {
+            return Err(RuleError::Rule { rule: format!("parameter `{key}`"), message: "a field has the same name".into() });
+        }
+        let mut values = Vec::new();
+        for v in &def.values {
+            let from = match &v.from {
+                file::From::Year(y) => Date { year: *y, month: 1, day: 1 },
+                file::From::Date(s) => Date::parse(s).ok_or_else(|| RuleError::Rule {
+                    rule: format!("parameter `{key}`"),
+                    message: format!("from = \"{s}\" is not a year or a date (YYYY-MM-DD)"),
+                })?,
+            };
+            let value = parse_param_value(def.ty, &v.value).ok_or_else(|| RuleError::Rule {
+                rule: format!("parameter `{key}`"),
+                message: format!("value \"{}\" is not a valid {:?} (money has at most two decimals, int none)", v.value, def.ty),
+            })?;
+            values.push(ParamValue { from, value, source: v.source.clone(), note: v.note.clone() });
+        }
+        values.sort_by_key(|v| v.from);
+        if values.windows(2).any(|w| w[0].from == w[1].from) {
+            return Err(RuleError::Rule { rule: format!("parameter `{key}`"), message: "two values start on the same date".into() });
+        }
+        if values.is_empty() {
+            return Err(RuleError::Rule { rule: format!("parameter `{key}`"), message: "no values".into() });
+        }
+        param_index.insert(key.clone(), (params.len() as u16, param_ty(def.ty)));
+        params.push(Param {
+            key: key.clone(),
+            label: def.label.clone(),
+            ty: def.ty,
+            unit: def.unit.clone(),
+            description: def.description.clone(),
+            values,
+        });
+    }
+    // Derivations: over fields only (they run while reading, before a date is known).
+    let no_params = HashMap::new();
+    for (key, def) in &file.fields {
+        if let Some(src) = &def.derive {
+            let i = field_index[key] as usize;
+            let names = Builder { fields: &fields, field_index: &field_index, enums: &enums, params: &no_params, crits: None, decisions: &[], this: None };
+            let node = expr::compile(src, &names, field_ty(&fields[i])).map_err(at(format!("field `{key}` (derive)")))?;
+            if expr::refs(&node).fields.contains(&(i as u16)) {
+                return Err(RuleError::Rule { rule: format!("field `{key}` (derive)"), message: "a field cannot be derived from itself".into() });
+            }
+            fields[i].derive = Some(node);
+        }
+    }
+    // Criteria.
+    let mut crit_index = HashMap::new();
+    for (i, key) in file.criteria.keys().enumerate() {
+        check_ident(key, "criterion")?;
+        if param_index.contains_key(key) {
+            return Err(RuleError::Rule { rule: format!("criterion `{key}`"), message: "a parameter has the same name".into() });
+        }
+        crit_index.insert(key.clone(), i as u16);
+    }
+    let mut criteria = Vec::new();
+    for (key, def) in &file.criteria {
+        let names = Builder { fields: &fields, field_index: &field_index, enums: &enums, params: &param_index, crits: Some(&crit_index), decisions: &[], this: Some(key) };
+        let what = format!("criterion `{key}`");
+        let (test, text) = match (&def.condition, &def.met, &def.unmet) {
+            (Some(c), None, None) => (Test::Condition(expr::compile(c, &names, Ty::Bool).map_err(at(what.clone()))?), c.clone()),
+            (None, Some(m), Some(u)) => (
+                Test::MetUnmet(
+                    expr::compile(m, &names, Ty::Bool).map_err(at(format!("{what} (met)")))?,
+                    expr::compile(u, &names, Ty::Bool).map_err(at(format!("{what} (unmet)")))?,
+                ),
+                format!("met: {m}; unmet: {u}"),
+            ),
+            _ => return Err(RuleError::Rule { rule: what, message: "give either `condition`, or both `met` and `unmet`".into() }),
+        };
+        criteria.push(Criterion { id: key.clone(), label: def.label.clone(), group: def.group.clone(), source: def.source.clone(), test, text });
+    }
+    let crit_order = topo_order(&criteria)?;
+    // Decisions, in their fixed order; each may read the ones before it.
+    let mut decisions = Vec::new();
+    let mut seen: Vec<(String, u16)> = Vec::new();
+    let d = &file.decisions;
+    for (id, def) in DECISIONS.iter().zip([&d.eligibility, &d.exit, &d.risk, &d.suggested_type, &d.elimination]) {
+        let def = def.as_ref().ok_or_else(|| RuleError::Rule { rule: format!("decision `{id}`"), message: "missing: every rule set defines eligibility, exit, risk, suggested_type and elimination".into() })?;
+        let what = format!("decision `{id}`");
+        let label_of = |l: &str| -> Result<u16, RuleError> {
+            def.labels.iter().position(|x| x == l).map(|i| i as u16).ok_or_else(|| RuleError::Rule {
+                rule: what.clone(),
+                message: format!("label `{l}` is not in `labels` ({})", def.labels.join(", ")),
+            })
+        };
+        enums.push(EnumDef { values: def.labels.clone(), aliases: HashMap::new() });
+        let enum_id = enums.len() as u16 - 1;
+        let names = Builder { fields: &fields, field_index: &field_index, enums: &enums, params: &param_index, crits: Some(&crit_index), decisions: &seen, this: None };
+        let mut rules = Vec::new();
+        for (k, r) in def.rules.iter().enumerate() {
+            let node = expr::compile(&r.when, &names, Ty::Bool).map_err(at(format!("{what} rule {}", k + 1)))?;
+            rules.push((node, label_of(&r.label)?, r.when.clone()));
+        }
+        let mut factors = Vec::new();
+        for f in &def.factors {
+            let keys: Vec<String> = crit_index.keys().cloned().collect();
+            factors.push(*crit_index.get(f).ok_or_else(|| RuleError::Rule {
+                rule: what.clone(),
+                message: format!("factor `{f}` is not a criterion{}", expr::suggest(f, &keys).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default()),
+            })?);
+        }
+        decisions.push(Decision {
+            id,
+            label: def.label.clone(),
+            labels: def.labels.clone(),
+            enum_id,
+            undecided: label_of(&def.undecided)?,
+            otherwise: label_of(&def.otherwise)?,
+            factors,
+            source: def.source.clone(),
+            rules,
+        });
+        seen.push((id.to_string(), enum_id));
+    }
+    let returned = match &file.flags.returned {
+        None => None,
+        Some(f) => {
+            let names = Builder { fields: &fields, field_index: &field_index, enums: &enums, params: &param_index, crits: Some(&crit_index), decisions: &seen, this: None };
+            let when = expr::compile(&f.when, &names, Ty::Bool).map_err(at("flag `returned`".into()))?;
+            Some(Flag { label: f.label.clone(), when, text: f.when.clone(), source: f.source.clone() })
+        }
+    };
+    Ok(RuleSet {
+        id: file.ruleset.id,
+        name: file.ruleset.name,
+        description: file.ruleset.description,
+        origin,
+        fields,
+        field_index,
+        enums,
+        params,
+        criteria,
+        crit_order,
+        decisions,
+        returned,
+    })
+}
+
+fn check_ident(key: &str, what: &str) -> Result<(), RuleError> {
+    let ok = key.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(RuleError::Rule { rule: format!("{what} `{key}`"), message: "ids are lower-case ASCII with digits and `_` (they are names in conditions)".into() })
+    }
+}
+
+fn test_nodes(t: &Test) -> Vec<&Node> {
+    match t {
+        Test::Condition(n) => vec![n],
+        Test::MetUnmet(m, u) => vec![m, u],
+    }
+}
+
+/// Criteria in an order where each comes after those it reads; a cycle is an error.
+fn topo_order(criteria: &[Criterion]) -> Result<Vec<u16>, RuleError> {
+    fn visit(i: usize, cs: &[Criterion], state: &mut [u8], path: &mut Vec<usize>, out: &mut Vec<u16>) -> Result<(), RuleError> {
+        match state[i] {
+            2 => return Ok(()),
+            1 => {
+                let start = path.iter().position(|&p| p == i).unwrap_or(0);
+                let mut names: Vec<&str> = path[start..].iter().map(|&p| cs[p].id.as_str()).collect();
+                names.push(&cs[i].id);
+                return Err(RuleError::Rule { rule: format!("criterion `{}`", cs[i].id), message: format!("criteria refer to each other in a cycle: {}", names.join(" → ")) });
+            }
+            _ => {}
+        }
+        state[i] = 1;
+        path.push(i);
+        for n in test_nodes(&cs[i].test) {
+            for d in expr::refs(n).crits {
+                visit(d as usize, cs, state, path, out)?;
+            }
+        }
+        path.pop();
+        state[i] = 2;
+        out.push(i as u16);
+        Ok(())
+    }
+    let mut state = vec![0u8; criteria.len()];
+    let mut out = Vec::new();
+    for i in 0..criteria.len() {
+        visit(i, criteria, &mut state, &mut Vec::new(), &mut out)?;
+    }
+    Ok(out)
+}
+
+/// Parse one cell's text as a value of the field's type.
+pub fn parse_scalar(f: &Field, enums: &[EnumDef], text: &str) -> Result<Scalar, String> {
+    Ok(match f.ty {
+        FieldType::Text | FieldType::Id => Scalar::Text(cell::normalize(text).into()),
+        FieldType::Int => Scalar::Num(Num::from_int(cell::int(text)?).ok_or("数值过大")?),
+        FieldType::Money => Scalar::Num(cell::money(text)?),
+        FieldType::Bool => Scalar::Bool(cell::boolean(text)?),
+        FieldType::Month => Scalar::Month(cell::month(text)?),
+        FieldType::Enum => {
+            let e = &enums[f.enum_id.expect("enum field") as usize];
+            let t = cell::normalize(text);
+            let i = e.values.iter().position(|v| *v == t).map(|i| i as u16).or_else(|| e.aliases.get(t.as_ref()).copied());
+            Scalar::Enum(i.ok_or_else(|| format!("应为以下之一：{}", e.values.join("、")))?)
+        }
+    })
+}
+
+impl RuleSet {
+    pub fn field(&self, key: &str) -> Option<&Field> {
+        self.field_index.get(key).map(|&i| &self.fields[i as usize])
+    }
+
+    pub fn decision(&self, id: &str) -> &Decision {
+        self.decisions.iter().find(|d| d.id == id).expect("the five decisions always exist")
+    }
+
+    /// Fields that some criterion, decision or flag reads (directly or through a derivation),
+    /// each with the first rule that needs it.
+    pub fn needed_fields(&self) -> Vec<(u16, String)> {
+        let mut out: Vec<(u16, String)> = Vec::new();
+        let mut add = |node: &Node, who: String| {
+            for f in expr::refs(node).fields {
+                if !out.iter().any(|(g, _)| *g == f) {
+                    out.push((f, who.clone()));
+                }
+            }
+        };
+        for c in &self.criteria {
+            for n in test_nodes(&c.test) {
+                add(n, format!("criterion `{}`", c.id));
+            }
+        }
+        for d in &self.decisions {
+            for (k, (n, _, _)) in d.rules.iter().enumerate() {
+                add(n, format!("decision `{}` rule {}", d.id, k + 1));
+            }
+        }
+        if let Some(f) = &self.returned {
+            add(&f.when, "flag `returned`".into());
+        }
+        out
+    }
+
+    /// Parse one cell into the household (a problem is recorded for an invalid cell).
+    pub fn set_cell(&self, hh: &mut Household, field: u16, text: &str, column: &str) {
+        let f = &self.fields[field as usize];
+        let cell = if cell::is_blank(text) {
+            match &f.blank {
+                Some(v) => Cell::BlankAs(v.clone()),
+                None => {
+                    if f.required {
+                        hh.problems.push(Problem {
+                            row: hh.row,
+                            column: column.to_string(),
+                            field: Some(f.key.clone()),
+                            value: String::new(),
+                            message: format!("{}为空（必填）", f.label),
+                        });
+                    }
+                    Cell::Blank
+                }
+            }
+        } else {
+            match parse_scalar(f, &self.enums, text) {
+                Ok(v) => Cell::Value(v),
+                Err(message) => {
+                    hh.problems.push(Problem {
+                        row: hh.row,
+                        column: column.to_string(),
+                        field: Some(f.key.clone()),
+                        value: text.to_string(),
+                        message,
+                    });
+                    Cell::Invalid(text.into())
+                }
+            }
+        };
+        hh.cells[field as usize] = cell;
+    }
+
+    /// After all cells of a row are set: check ranges, then derive blank derivable fields.
+    pub fn finish(&self, hh: &mut Household, columns: &[Option<String>]) {
+        for (i, f) in self.fields.iter().enumerate() {
+            let Some(Scalar::Num(v)) = hh.cells[i].value() else { continue };
+            let v = *v;
+            let bound = |b: Option<RangeBound>| -> Option<(Num, String)> {
+                match b? {
+                    RangeBound::Num(n) => Some((Num::from_int(n)?, n.to_string())),
+                    RangeBound::Field(j) => match hh.cells[j as usize].value() {
+                        Some(Scalar::Num(x)) => Some((*x, format!("{}（{}）", self.fields[j as usize].label, x))),
+                        _ => None,
+                    },
+                }
+            };
+            let msg = match (bound(f.min), bound(f.max)) {
+                (Some((m, t)), _) if v < m => Some(format!("不应小于{t}")),
+                (_, Some((m, t))) if v > m => Some(format!("不应大于{t}")),
+                _ => None,
+            };
+            if let Some(what) = msg {
+                let raw = v.to_string();
+                hh.problems.push(Problem {
+                    row: hh.row,
+                    column: columns[i].clone().unwrap_or_else(|| f.header.clone()),
+                    field: Some(f.key.clone()),
+                    value: raw.clone(),
+                    message: format!("{}超出范围：{}", f.label, what),
+                });
+                hh.cells[i] = Cell::Invalid(raw.into());
+            }
+        }
+        for (i, f) in self.fields.iter().enumerate() {
+            let Some(node) = &f.derive else { continue };
+            if !matches!(hh.cells[i], Cell::Blank) {
+                continue;
+            }
+            let cx = Ctx { cells: &hh.cells, params: &[], crits: &[], decisions: &[], as_of_month: 0 };
+            if let Some(expr::V::Num(n)) = expr::eval(node, &cx) {
+                let n = if f.ty == FieldType::Money { n.round_fen() } else { n };
+                hh.cells[i] = Cell::Derived(Scalar::Num(n));
+            }
+        }
+    }
+
+    /// The parameter values in force on a date. A date before a parameter's first value is an
+    /// error naming the years the rule set covers.
+    pub fn at(&self, as_of: Date) -> Result<Bound<'_>, RuleError> {
+        let mut values = Vec::with_capacity(self.params.len());
+        let mut picked = Vec::with_capacity(self.params.len());
+        for p in &self.params {
+            match p.values.iter().rposition(|v| v.from <= as_of) {
+                Some(k) => {
+                    values.push(p.values[k].value);
+                    picked.push(k);
+                }
+                None => return Err(RuleError::Year { ruleset: self.id.clone(), year: as_of.year, covered: self.covered_from() }),
+            }
+        }
+        Ok(Bound { rules: self, as_of, params: values, picked })
+    }
+
+    /// The first date on which every parameter has a value.
+    pub fn covered_from(&self) -> Date {
+        self.params.iter().map(|p| p.values[0].from).max().unwrap_or(Date { year: 1, month: 1, day: 1 })
+    }
+}
+
+/// A rule set with its parameters fixed for one assessment date.
+#[derive(Debug)]
+pub struct Bound<'a> {
+    pub rules: &'a RuleSet,
+    pub as_of: Date,
+    pub params: Vec<Num>,
+    /// For each parameter, the index of the value in force.
+    pub picked: Vec<usize>,
+}
+
+impl Bound<'_> {
+    pub fn param_value(&self, i: u16) -> &ParamValue {
+        &self.rules.params[i as usize].values[self.picked[i as usize]]
+    }
+}

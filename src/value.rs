@@ -1,0 +1,276 @@
+//! Exact numbers and calendar months.
+//!
+//! Money is read in fen and never touches binary floating point. While conditions are evaluated,
+//! every number (money, counts, ratios) is a fixed-point `Num` in millionths: money in fen is
+//! exact in it, and a ratio such as `0.7 × 上年人均纯收入` is exact too, so a comparison at a
+//! boundary ("exactly 70 % of last year") is decided exactly.
+
+use std::fmt;
+
+/// Millionths per unit.
+pub const SCALE: i64 = 1_000_000;
+/// Millionths per fen.
+pub const FEN: i64 = SCALE / 100;
+
+/// A fixed-point number in millionths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Num(pub i64);
+
+impl Num {
+    pub fn from_int(i: i64) -> Option<Num> {
+        i.checked_mul(SCALE).map(Num)
+    }
+    pub fn from_fen(f: i64) -> Option<Num> {
+        f.checked_mul(FEN).map(Num)
+    }
+    pub fn add(self, o: Num) -> Option<Num> {
+        self.0.checked_add(o.0).map(Num)
+    }
+    pub fn sub(self, o: Num) -> Option<Num> {
+        self.0.checked_sub(o.0).map(Num)
+    }
+    pub fn mul(self, o: Num) -> Option<Num> {
+        let p = self.0 as i128 * o.0 as i128;
+        i64::try_from(div_round(p, SCALE as i128)).ok().map(Num)
+    }
+    pub fn div(self, o: Num) -> Option<Num> {
+        if o.0 == 0 {
+            return None;
+        }
+        let p = self.0 as i128 * SCALE as i128;
+        i64::try_from(div_round(p, o.0 as i128)).ok().map(Num)
+    }
+    pub fn neg(self) -> Option<Num> {
+        self.0.checked_neg().map(Num)
+    }
+    /// Rounded half away from zero to the fen ("half up" for the positive amounts of incomes).
+    pub fn round_fen(self) -> Num {
+        Num(div_round(self.0 as i128, FEN as i128) as i64 * FEN)
+    }
+    /// Whole units, if this is an integer.
+    pub fn as_int(self) -> Option<i64> {
+        (self.0 % SCALE == 0).then_some(self.0 / SCALE)
+    }
+
+    /// Parse a plain decimal (`-12`, `3937.50`, `0.3`) exactly; at most six decimals.
+    pub fn parse_decimal(s: &str) -> Option<Num> {
+        let (neg, body) = match s.strip_prefix('-') {
+            Some(b) => (true, b),
+            None => (false, s.strip_prefix('+').unwrap_or(s)),
+        };
+        let (int, frac) = match body.split_once('.') {
+            Some((i, f)) => (i, f),
+            None => (body, ""),
+        };
+        if int.is_empty() && frac.is_empty() {
+            return None;
+        }
+        if !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        if frac.len() > 6 || (body.contains('.') && (int.is_empty() || frac.is_empty())) {
+            return None;
+        }
+        let mut v: i64 = 0;
+        for b in int.bytes() {
+            v = v.checked_mul(10)?.checked_add((b - b'0') as i64)?;
+        }
+        v = v.checked_mul(SCALE)?;
+        let mut f: i64 = 0;
+        for b in frac.bytes() {
+            f = f * 10 + (b - b'0') as i64;
+        }
+        f *= 10i64.pow(6 - frac.len() as u32);
+        v = v.checked_add(f)?;
+        Some(Num(if neg { -v } else { v }))
+    }
+
+    /// Number of decimals needed to show this value exactly.
+    fn decimals(self) -> usize {
+        let mut frac = (self.0 % SCALE).abs();
+        if frac == 0 {
+            return 0;
+        }
+        let mut d = 6;
+        while frac % 10 == 0 {
+            frac /= 10;
+            d -= 1;
+        }
+        d
+    }
+}
+
+fn div_round(n: i128, d: i128) -> i128 {
+    let q = n / d;
+    let r = n % d;
+    if r.abs() * 2 >= d.abs() {
+        if (n < 0) != (d < 0) {
+            q - 1
+        } else {
+            q + 1
+        }
+    } else {
+        q
+    }
+}
+
+impl fmt::Display for Num {
+    /// The shortest exact form: `4000`, `3937.5`, `0.3`, `-12.05`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let a = self.0.unsigned_abs();
+        let int = a / SCALE as u64;
+        let d = self.decimals();
+        if d == 0 {
+            write!(f, "{sign}{int}")
+        } else {
+            let frac = a % SCALE as u64 / 10u64.pow(6 - d as u32);
+            write!(f, "{sign}{int}.{frac:0d$}")
+        }
+    }
+}
+
+/// A calendar date (proleptic Gregorian).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Date {
+    pub year: i32,
+    pub month: u32,
+    pub day: u32,
+}
+
+impl Date {
+    pub fn new(year: i32, month: u32, day: u32) -> Option<Date> {
+        (1..=12).contains(&month).then_some(())?;
+        (day >= 1 && day <= days_in_month(year, month)).then_some(Date { year, month, day })
+    }
+    /// `YYYY-MM-DD`.
+    pub fn parse(s: &str) -> Option<Date> {
+        let mut it = s.trim().split('-');
+        let y = it.next()?.parse().ok()?;
+        let m = it.next()?.parse().ok()?;
+        let d = it.next()?.parse().ok()?;
+        if it.next().is_some() {
+            return None;
+        }
+        Date::new(y, m, d)
+    }
+    pub fn last_of_year(year: i32) -> Date {
+        Date {
+            year,
+            month: 12,
+            day: 31,
+        }
+    }
+    /// Months since year 0: the unit in which months monitored are counted.
+    pub fn month_index(self) -> i32 {
+        self.year * 12 + self.month as i32 - 1
+    }
+    /// From an Excel serial day number (1900 date system; 1 = 1900-01-01, with Excel's
+    /// fictitious 1900-02-29 accounted for).
+    pub fn from_excel_serial(serial: i64) -> Option<Date> {
+        if !(61..=2_958_465).contains(&serial) {
+            return None;
+        }
+        // Days from 1970-01-01: Excel serial 25569 is 1970-01-01.
+        Some(civil_from_days(serial - 25569))
+    }
+    /// From days since 1970-01-01 (for today's date, read from the clock by the caller).
+    pub fn from_unix_days(days: i64) -> Date {
+        civil_from_days(days)
+    }
+    /// The date of the last day of a quarter (`2024Q3` → 2024-09-30).
+    pub fn quarter_end(year: i32, q: u32) -> Option<Date> {
+        let month = match q {
+            1..=4 => q * 3,
+            _ => return None,
+        };
+        Date::new(year, month, days_in_month(year, month))
+    }
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
+/// Show a month index (see [`Date::month_index`]) as `2024-06`.
+pub fn fmt_month(m: i32) -> String {
+    format!("{:04}-{:02}", m.div_euclid(12), m.rem_euclid(12) + 1)
+}
+
+pub fn is_leap(y: i32) -> bool {
+    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+}
+
+pub fn days_in_month(y: i32, m: u32) -> u32 {
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if is_leap(y) => 29,
+        2 => 28,
+        _ => 0,
+    }
+}
+
+/// Howard Hinnant's days-to-civil algorithm.
+fn civil_from_days(z: i64) -> Date {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    Date {
+        year: (if m <= 2 { y + 1 } else { y }) as i32,
+        month: m,
+        day: d,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_parse_and_print_exactly() {
+        assert_eq!(Num::parse_decimal("3937.50"), Some(Num(3_937_500_000)));
+        assert_eq!(Num::parse_decimal("0.3").unwrap().to_string(), "0.3");
+        assert_eq!(Num::parse_decimal("-12.05").unwrap().to_string(), "-12.05");
+        assert_eq!(Num::parse_decimal("4000").unwrap().to_string(), "4000");
+        assert_eq!(Num::parse_decimal("1."), None);
+        assert_eq!(Num::parse_decimal(".5"), None);
+        assert_eq!(Num::parse_decimal("1.2345678"), None);
+        assert_eq!(Num::parse_decimal("1e3"), None);
+    }
+
+    #[test]
+    fn seventy_percent_of_last_year_is_exact() {
+        let ratio = Num::parse_decimal("0.7").unwrap();
+        let prev = Num::parse_decimal("5714.29").unwrap();
+        assert_eq!(ratio.mul(prev).unwrap(), Num::parse_decimal("4000.003").unwrap());
+    }
+
+    #[test]
+    fn rounding_to_the_fen_is_half_up() {
+        let third = Num::from_int(10000).unwrap().div(Num::from_int(3).unwrap());
+        assert_eq!(third.unwrap().round_fen().to_string(), "3333.33");
+        let x = Num::parse_decimal("2.005").unwrap();
+        assert_eq!(x.round_fen().to_string(), "2.01");
+        assert_eq!(Num::parse_decimal("-2.005").unwrap().round_fen().to_string(), "-2.01");
+    }
+
+    #[test]
+    fn excel_serials_and_quarters() {
+        assert_eq!(Date::from_excel_serial(45078), Date::new(2023, 6, 1));
+        assert_eq!(Date::from_excel_serial(25569), Date::new(1970, 1, 1));
+        assert_eq!(Date::quarter_end(2024, 3), Date::new(2024, 9, 30));
+        assert_eq!(Date::quarter_end(2024, 1), Date::new(2024, 3, 31));
+        assert_eq!(Date::new(2023, 2, 29), None);
+        assert_eq!(Date::parse("2024-02-29"), Date::new(2024, 2, 29));
+        assert_eq!(fmt_month(Date::new(2024, 6, 3).unwrap().month_index()), "2024-06");
+    }
+}
