@@ -78,10 +78,18 @@ pub fn household(rs: &RuleSet, cells: &BTreeMap<String, toml::Value>) -> Result<
             .field_index
             .get(k)
             .copied()
-            .or_else(|| rs.fields.iter().position(|f| std::iter::once(&f.header).chain(&f.aliases).any(|h| header_key(h) == header_key(k))).map(|i| i as u16))
+            .or_else(|| {
+                rs.fields
+                    .iter()
+                    .position(|f| std::iter::once(&f.header).chain(&f.aliases).any(|h| header_key(h) == header_key(k)))
+                    .map(|i| i as u16)
+            })
             .ok_or_else(|| {
                 let keys: Vec<String> = rs.fields.iter().map(|f| f.key.clone()).collect();
-                format!("unknown field `{k}`{}", ruleset::expr::suggest(k, &keys).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())
+                format!(
+                    "unknown field `{k}`{}",
+                    ruleset::expr::suggest(k, &keys).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default()
+                )
             })?;
         let t = match v {
             toml::Value::String(s) => s.clone(),

@@ -143,7 +143,11 @@ fn reason(decision: &'static str, atom: &Node, v: Option<bool>, cx: &Ctx, d: &De
         };
         (r.fields, r.params)
     };
-    let value = fields.iter().map(|&f| format!("{}：{}", d.field_label(f), d.field_value(f, cx))).collect::<Vec<_>>().join("，");
+    let value = fields
+        .iter()
+        .map(|&f| format!("{}：{}", d.field_label(f), d.field_value(f, cx)))
+        .collect::<Vec<_>>()
+        .join("，");
     let threshold = params
         .iter()
         .map(|&p| {

@@ -23,24 +23,24 @@ impl Num {
     pub fn from_fen(f: i64) -> Option<Num> {
         f.checked_mul(FEN).map(Num)
     }
-    pub fn add(self, o: Num) -> Option<Num> {
+    pub fn checked_add(self, o: Num) -> Option<Num> {
         self.0.checked_add(o.0).map(Num)
     }
-    pub fn sub(self, o: Num) -> Option<Num> {
+    pub fn checked_sub(self, o: Num) -> Option<Num> {
         self.0.checked_sub(o.0).map(Num)
     }
-    pub fn mul(self, o: Num) -> Option<Num> {
+    pub fn checked_mul(self, o: Num) -> Option<Num> {
         let p = self.0 as i128 * o.0 as i128;
         i64::try_from(div_round(p, SCALE as i128)).ok().map(Num)
     }
-    pub fn div(self, o: Num) -> Option<Num> {
+    pub fn checked_div(self, o: Num) -> Option<Num> {
         if o.0 == 0 {
             return None;
         }
         let p = self.0 as i128 * SCALE as i128;
         i64::try_from(div_round(p, o.0 as i128)).ok().map(Num)
     }
-    pub fn neg(self) -> Option<Num> {
+    pub fn checked_neg(self) -> Option<Num> {
         self.0.checked_neg().map(Num)
     }
     /// Rounded half away from zero to the fen ("half up" for the positive amounts of incomes).
@@ -155,11 +155,7 @@ impl Date {
         Date::new(y, m, d)
     }
     pub fn last_of_year(year: i32) -> Date {
-        Date {
-            year,
-            month: 12,
-            day: 31,
-        }
+        Date { year, month: 12, day: 31 }
     }
     /// Months since year 0: the unit in which months monitored are counted.
     pub fn month_index(self) -> i32 {
@@ -224,11 +220,7 @@ fn civil_from_days(z: i64) -> Date {
     let mp = (5 * doy + 2) / 153;
     let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    Date {
-        year: (if m <= 2 { y + 1 } else { y }) as i32,
-        month: m,
-        day: d,
-    }
+    Date { year: (if m <= 2 { y + 1 } else { y }) as i32, month: m, day: d }
 }
 
 #[cfg(test)]
@@ -251,12 +243,12 @@ mod tests {
     fn seventy_percent_of_last_year_is_exact() {
         let ratio = Num::parse_decimal("0.7").unwrap();
         let prev = Num::parse_decimal("5714.29").unwrap();
-        assert_eq!(ratio.mul(prev).unwrap(), Num::parse_decimal("4000.003").unwrap());
+        assert_eq!(ratio.checked_mul(prev).unwrap(), Num::parse_decimal("4000.003").unwrap());
     }
 
     #[test]
     fn rounding_to_the_fen_is_half_up() {
-        let third = Num::from_int(10000).unwrap().div(Num::from_int(3).unwrap());
+        let third = Num::from_int(10000).unwrap().checked_div(Num::from_int(3).unwrap());
         assert_eq!(third.unwrap().round_fen().to_string(), "3333.33");
         let x = Num::parse_decimal("2.005").unwrap();
         assert_eq!(x.round_fen().to_string(), "2.01");

@@ -40,7 +40,11 @@ pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
         ledger.layout.header_row,
         ledger.layout.columns.len(),
         ledger.layout.column_field.iter().filter(|f| f.is_some()).count(),
-        if ledger.layout.unmapped.is_empty() { String::new() } else { format!("（未使用：{}）", ledger.layout.unmapped.join("、")) },
+        if ledger.layout.unmapped.is_empty() {
+            String::new()
+        } else {
+            format!("（未使用：{}）", ledger.layout.unmapped.join("、"))
+        },
         rules.id,
         as_of
     );

@@ -61,7 +61,13 @@ fn check(spec: &str) -> anyhow::Result<Outcome> {
     }
     writeln!(s, "\n决定：")?;
     for d in &rs.decisions {
-        writeln!(s, "  {}（{}）：{}", d.id, d.label, d.labels.iter().map(|l| if l.is_empty() { "（无）" } else { l }).collect::<Vec<_>>().join(" · "))?;
+        writeln!(
+            s,
+            "  {}（{}）：{}",
+            d.id,
+            d.label,
+            d.labels.iter().map(|l| if l.is_empty() { "（无）" } else { l }).collect::<Vec<_>>().join(" · ")
+        )?;
         for (_, label, text) in &d.rules {
             let l = &d.labels[*label as usize];
             writeln!(s, "      {} → {}", text, if l.is_empty() { "（无）" } else { l })?;
@@ -94,7 +100,12 @@ fn test(files: &[std::path::PathBuf], builtin: bool) -> anyhow::Result<Outcome> 
         for f in &report.failures {
             println!("✗ {name}: {f}");
         }
-        println!("{name}：{} 个用例，{} 个通过，{} 个失败", report.total, report.total - report.failures.len(), report.failures.len());
+        println!(
+            "{name}：{} 个用例，{} 个通过，{} 个失败",
+            report.total,
+            report.total - report.failures.len(),
+            report.failures.len()
+        );
         failed += report.failures.len();
         total += report.total;
     }

@@ -38,7 +38,7 @@ pub fn is_blank(s: &str) -> bool {
 pub fn money(s: &str) -> Result<Num, String> {
     let n = normalize(s);
     let body = n.strip_suffix('元').unwrap_or(&n).trim();
-    let plain = strip_thousands(body).ok_or_else(|| expected_money())?;
+    let plain = strip_thousands(body).ok_or_else(expected_money)?;
     match plain.split_once('.') {
         Some((_, f)) if f.len() > 2 => return Err(expected_money()),
         _ => {}
@@ -94,8 +94,11 @@ pub fn int(s: &str) -> Result<i64, String> {
 pub fn boolean(s: &str) -> Result<bool, String> {
     let n = normalize(s);
     match n.as_ref() {
-        "是" | "有" | "Y" | "y" | "1" | "TRUE" | "true" | "True" | "√" | "✓" | "✔" | "yes" | "Yes" | "YES" => Ok(true),
-        "否" | "无" | "N" | "n" | "0" | "FALSE" | "false" | "False" | "×" | "✗" | "✘" | "x" | "X" | "no" | "No" | "NO" => Ok(false),
+        "是" | "有" | "Y" | "y" | "1" | "TRUE" | "true" | "True" | "√" | "✓" | "✔" | "yes" | "Yes" | "YES" => {
+            Ok(true)
+        }
+        "否" | "无" | "N" | "n" | "0" | "FALSE" | "false" | "False" | "×" | "✗" | "✘" | "x" | "X" | "no" | "No"
+        | "NO" => Ok(false),
         _ => Err("应为 是/否（也可写 有/无、Y/N、1/0、√/×）".into()),
     }
 }
@@ -129,7 +132,11 @@ pub fn month(s: &str) -> Result<i32, String> {
             return match parts.as_slice() {
                 [y, m] if digits(y) && digits(m) && y.len() == 4 => ym(y, m),
                 [y, m, d] if digits(y) && digits(m) && digits(d) && y.len() == 4 => {
-                    let date = Date::new(y.parse().map_err(|_| err())?, m.parse().map_err(|_| err())?, d.parse().map_err(|_| err())?);
+                    let date = Date::new(
+                        y.parse().map_err(|_| err())?,
+                        m.parse().map_err(|_| err())?,
+                        d.parse().map_err(|_| err())?,
+                    );
                     date.map(Date::month_index).ok_or_else(err)
                 }
                 _ => Err(err()),
@@ -140,12 +147,17 @@ pub fn month(s: &str) -> Result<i32, String> {
         return ym(&t[..4], &t[4..]);
     }
     if digits(t) && t.len() == 8 {
-        let date = Date::new(t[..4].parse().map_err(|_| err())?, t[4..6].parse().map_err(|_| err())?, t[6..].parse().map_err(|_| err())?);
+        let date = Date::new(
+            t[..4].parse().map_err(|_| err())?,
+            t[4..6].parse().map_err(|_| err())?,
+            t[6..].parse().map_err(|_| err())?,
+        );
         return date.map(Date::month_index).ok_or_else(err);
     }
-    // Excel serial date: 1 to 5 digits (a float such as 45078.0 also appears).
+    // Excel serial date, five digits (1927–2173; a float such as 45078.0 also appears). Shorter
+    // numbers would be years or typos, not dates.
     let serial = t.strip_suffix(".0").unwrap_or(t);
-    if digits(serial) && serial.len() <= 6 {
+    if digits(serial) && serial.len() == 5 {
         if let Some(d) = serial.parse().ok().and_then(Date::from_excel_serial) {
             return Ok(d.month_index());
         }
@@ -201,7 +213,8 @@ mod tests {
     #[test]
     fn month_spellings() {
         let m = Date { year: 2023, month: 6, day: 1 }.month_index();
-        for s in ["202306", "2023-06", "2023/6", "2023年6月", "2023-06-15", "45078", "2023.6", "２０２３年６月"] {
+        for s in ["202306", "2023-06", "2023/6", "2023年6月", "2023-06-15", "45078", "2023.6", "２０２３年６月"]
+        {
             assert_eq!(month(s), Ok(m), "{s}");
         }
         for bad in ["2023", "202313", "2023-13", "六月", "2023年"] {

@@ -9,8 +9,8 @@ pub mod cell;
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
-use std::hash::{BuildHasher, Hash, Hasher};
-use std::io::{self, BufReader, Read};
+use std::hash::BuildHasher;
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use crate::error::InputError;
@@ -90,7 +90,10 @@ pub struct Ledger {
 }
 
 fn open_raw(path: &Path, forced: Option<Encoding>) -> Result<(Box<dyn Read + Send>, Encoding, u8), InputError> {
-    let unreadable = |e: io::Error| InputError::Unreadable { path: path.display().to_string(), message: format!("无法读取：{e}") };
+    let unreadable = |e: io::Error| InputError::Unreadable {
+        path: path.display().to_string(),
+        message: format!("无法读取：{e}"),
+    };
     let mut file = File::open(path).map_err(unreadable)?;
     let mut head = vec![0u8; SNIFF];
     let mut n = 0;
@@ -103,7 +106,9 @@ fn open_raw(path: &Path, forced: Option<Encoding>) -> Result<(Box<dyn Read + Sen
     }
     head.truncate(n);
     if n == 0 {
-        return Err(InputError::Unreadable { path: path.display().to_string(), message: "文件为空（0 字节）".into() });
+        return Err(InputError::Unreadable {
+            path: path.display().to_string(), message: "文件为空（0 字节）".into()
+        });
     }
     let encoding = forced.unwrap_or_else(|| sniff(&head));
     if encoding != Encoding::Utf16 && head.iter().take(4096).filter(|&&b| b == 0).count() > 16 {
@@ -143,7 +148,7 @@ fn open_raw(path: &Path, forced: Option<Encoding>) -> Result<(Box<dyn Read + Sen
 }
 
 fn csv_reader(r: Box<dyn Read + Send>, delimiter: u8) -> csv::Reader<Box<dyn Read + Send>> {
-    let r: Box<dyn Read + Send> = Box::new(Crlf { inner: r, held_cr: false });
+    let r: Box<dyn Read + Send> = Box::new(Crlf { inner: BufReader::with_capacity(1 << 16, r) });
     csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(r)
 }
 
@@ -151,44 +156,50 @@ fn csv_reader(r: Box<dyn Read + Send>, delimiter: u8) -> csv::Reader<Box<dyn Rea
 /// (the next record starts on the `\n`), and every problem must name its row as Excel shows it.
 struct Crlf<R> {
     inner: R,
-    /// A `\r` at the end of the last chunk, not yet known to be part of a CRLF.
-    held_cr: bool,
 }
 
-impl<R: Read> Read for Crlf<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        loop {
-            let start = usize::from(self.held_cr);
-            if self.held_cr {
-                buf[0] = b'\r';
+impl<R: BufRead> Read for Crlf<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let mut w = 0;
+        while w < out.len() {
+            let buf = self.inner.fill_buf()?;
+            if buf.is_empty() {
+                break;
             }
-            let n = self.inner.read(&mut buf[start..])?;
-            if n == 0 {
-                self.held_cr = false;
-                return Ok(start);
-            }
-            let end = start + n;
-            let mut w = 0;
-            for r in 0..end {
+            let mut r = 0;
+            while r < buf.len() && w < out.len() {
                 let b = buf[r];
-                if b == b'\r' && r + 1 < end && buf[r + 1] == b'\n' {
+                if b == b'\r' && r + 1 == buf.len() {
+                    break; // a CR at the end of the buffer: decided below, with the next byte
+                }
+                r += 1;
+                if b == b'\r' && buf[r] == b'\n' {
                     continue;
                 }
-                buf[w] = b;
+                out[w] = b;
                 w += 1;
             }
-            // A trailing CR may be the first half of a CRLF split across reads: hold it back.
-            self.held_cr = w > 0 && buf[w - 1] == b'\r';
-            if self.held_cr {
-                w -= 1;
+            let cr_at_end = r < buf.len();
+            self.inner.consume(r);
+            if cr_at_end {
+                if w > 0 {
+                    break; // return what we have; the CR is looked at on the next call
+                }
+                self.inner.consume(1);
+                let next = self.inner.fill_buf()?;
+                if next.first() == Some(&b'\n') {
+                    out[0] = b'\n';
+                    self.inner.consume(1);
+                } else {
+                    out[0] = b'\r';
+                }
+                return Ok(1);
             }
-            if w > 0 {
-                return Ok(w);
+            if r == 0 {
+                break;
             }
         }
+        Ok(w)
     }
 }
 
@@ -217,11 +228,14 @@ impl Ledger {
                     header_row = record.position().map(|p| p.line()).unwrap_or(1);
                     break;
                 }
-                Ok(false) => return Err(InputError::Unreadable { path: p, message: "文件中没有表头行".into() }),
+                Ok(false) => {
+                    return Err(InputError::Unreadable { path: p, message: "文件中没有表头行".into() })
+                }
                 Err(e) => return Err(InputError::Unreadable { path: p, message: format!("无法解析 CSV：{e}") }),
             }
         }
-        let columns: Vec<String> = record.iter().map(|c| text(c).0.trim_matches('\u{feff}').trim().to_string()).collect();
+        let columns: Vec<String> =
+            record.iter().map(|c| text(c).0.trim_matches('\u{feff}').trim().to_string()).collect();
         // Map headers: the primary header, any alias, or the canonical key itself.
         let mut lookup: HashMap<String, u16> = HashMap::new();
         for (i, f) in rules.fields.iter().enumerate() {
@@ -257,14 +271,18 @@ impl Ledger {
         }
         let id_field = rules.field_index["household_id"];
         if field_col_index[id_field as usize].is_none() {
-            return Err(InputError::NoId { path: p, found: columns.iter().take(12).map(|c| format!("“{c}”")).collect::<Vec<_>>().join("、") });
+            return Err(InputError::NoId {
+                path: p,
+                found: columns.iter().take(12).map(|c| format!("“{c}”")).collect::<Vec<_>>().join("、"),
+            });
         }
         // Every field a rule reads needs a column, or a derivation whose inputs have columns.
         let has = |f: u16| field_col_index[f as usize].is_some();
         let mut missing = Vec::new();
         for (f, who) in rules.needed_fields() {
             let field = &rules.fields[f as usize];
-            let derivable = field.derive.as_ref().is_some_and(|d| crate::ruleset::expr::refs(d).fields.iter().all(|&g| has(g)));
+            let derivable =
+                field.derive.as_ref().is_some_and(|d| crate::ruleset::expr::refs(d).fields.iter().all(|&g| has(g)));
             if !has(f) && !derivable {
                 missing.push(format!("{who} 需要 `{}`（表头“{}”），但没有列对应它", field.key, field.header));
             }
@@ -272,11 +290,26 @@ impl Ledger {
         if !missing.is_empty() {
             return Err(InputError::Header {
                 path: p,
-                message: format!("缺少规则所需的列：\n  {}\n（文件的列：{}）", missing.join("\n  "), columns.join("、")),
+                message: format!(
+                    "缺少规则所需的列：\n  {}\n（文件的列：{}）",
+                    missing.join("\n  "),
+                    columns.join("、")
+                ),
             });
         }
         let field_column = field_col_index.iter().map(|c| c.map(|c| columns[c].clone())).collect();
-        let layout = Layout { path: path.to_path_buf(), encoding, delimiter, columns, column_field, field_column, field_col_index, unmapped, header_row, id_field };
+        let layout = Layout {
+            path: path.to_path_buf(),
+            encoding,
+            delimiter,
+            columns,
+            column_field,
+            field_column,
+            field_col_index,
+            unmapped,
+            header_row,
+            id_field,
+        };
         Ok(Ledger { layout, reader, record })
     }
 
@@ -295,7 +328,10 @@ impl Ledger {
                     let row = e.position().map(|p| p.line()).unwrap_or(0);
                     out.push(RawRow { row, record: csv::ByteRecord::new(), error: Some(e.to_string()) });
                     if matches!(e.kind(), csv::ErrorKind::Io(_)) {
-                        return Err(InputError::Unreadable { path: self.layout.path.display().to_string(), message: e.to_string() });
+                        return Err(InputError::Unreadable {
+                            path: self.layout.path.display().to_string(),
+                            message: e.to_string(),
+                        });
                     }
                 }
             }
@@ -309,7 +345,13 @@ impl Layout {
     pub fn household(&self, rules: &RuleSet, raw: &RawRow, dups: &Duplicates) -> Household {
         let mut hh = Household { row: raw.row, cells: vec![Cell::Blank; rules.fields.len()], problems: Vec::new() };
         if let Some(e) = &raw.error {
-            hh.problems.push(Problem { row: raw.row, column: String::new(), field: None, value: String::new(), message: format!("无法读取此行：{e}") });
+            hh.problems.push(Problem {
+                row: raw.row,
+                column: String::new(),
+                field: None,
+                value: String::new(),
+                message: format!("无法读取此行：{e}"),
+            });
         }
         let width = self.columns.len();
         let got = raw.record.len();
@@ -319,7 +361,13 @@ impl Layout {
             } else {
                 format!("本行有 {got} 列，表头只有 {width} 列：多出的列已忽略")
             };
-            hh.problems.push(Problem { row: raw.row, column: String::new(), field: None, value: String::new(), message });
+            hh.problems.push(Problem {
+                row: raw.row,
+                column: String::new(),
+                field: None,
+                value: String::new(),
+                message,
+            });
         }
         for (c, bytes) in raw.record.iter().enumerate().take(width) {
             let Some(f) = self.column_field[c] else { continue };
@@ -339,7 +387,10 @@ impl Layout {
         }
         // Required fields whose column is absent from a short row.
         for (f, field) in rules.fields.iter().enumerate() {
-            if field.required && got <= self.field_col_index[f].unwrap_or(usize::MAX) && self.field_col_index[f].is_some() {
+            if field.required
+                && got <= self.field_col_index[f].unwrap_or(usize::MAX)
+                && self.field_col_index[f].is_some()
+            {
                 rules.set_cell(&mut hh, f as u16, "", self.field_column[f].as_deref().unwrap_or(&field.header));
             }
         }
@@ -401,11 +452,7 @@ impl Duplicates {
     pub fn scan(ledger: &Layout) -> Result<Duplicates, InputError> {
         let col = ledger.field_col_index[ledger.id_field as usize].expect("checked at open");
         let state = std::collections::hash_map::RandomState::new();
-        let hash = |b: &[u8]| {
-            let mut h = state.build_hasher();
-            cell::normalize(&String::from_utf8_lossy(b)).hash(&mut h);
-            h.finish()
-        };
+        let hash = |b: &[u8]| state.hash_one(cell::normalize(&String::from_utf8_lossy(b)));
         let mut hashes = Vec::new();
         each_id(ledger, col, |_, id| {
             if !cell::is_blank(&String::from_utf8_lossy(id)) {
@@ -477,7 +524,7 @@ mod tests {
         struct OneByte(Vec<u8>, usize);
         impl Read for OneByte {
             fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-                if self.1 >= self.0.len() {
+                if self.1 >= self.0.len() || buf.is_empty() {
                     return Ok(0);
                 }
                 buf[0] = self.0[self.1];
@@ -488,10 +535,10 @@ mod tests {
         for input in [&b"a,b\r\n1,2\r\n\"x\ry\"\r"[..], b"\r\n\r\r\n"] {
             let want: Vec<u8> = String::from_utf8_lossy(input).replace("\r\n", "\n").into_bytes();
             let mut got = Vec::new();
-            Crlf { inner: OneByte(input.to_vec(), 0), held_cr: false }.read_to_end(&mut got).unwrap();
+            Crlf { inner: BufReader::with_capacity(1, OneByte(input.to_vec(), 0)) }.read_to_end(&mut got).unwrap();
             assert_eq!(got, want);
             let mut got = Vec::new();
-            Crlf { inner: input, held_cr: false }.read_to_end(&mut got).unwrap();
+            Crlf { inner: input }.read_to_end(&mut got).unwrap();
             assert_eq!(got, want);
         }
     }

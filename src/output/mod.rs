@@ -58,7 +58,11 @@ pub fn mask_id(s: &str) -> String {
     if n >= 10 {
         let keep_head = 6;
         let keep_tail = 4;
-        chars[..keep_head].iter().chain(std::iter::repeat_n(&'*', n - keep_head - keep_tail)).chain(&chars[n - keep_tail..]).collect()
+        chars[..keep_head]
+            .iter()
+            .chain(std::iter::repeat_n(&'*', n - keep_head - keep_tail))
+            .chain(&chars[n - keep_tail..])
+            .collect()
     } else {
         "*".repeat(n)
     }
@@ -79,7 +83,13 @@ impl Record {
             Some(if f.ty == FieldType::Id && !show_ids { mask_id(&s) } else { s })
         };
         let decision = |id: &str| rs.decisions.iter().position(|d| d.id == id).expect("fixed decisions");
-        let (el, ex, ri, st, em) = (decision("eligibility"), decision("exit"), decision("risk"), decision("suggested_type"), decision("elimination"));
+        let (el, ex, ri, st, em) = (
+            decision("eligibility"),
+            decision("exit"),
+            decision("risk"),
+            decision("suggested_type"),
+            decision("elimination"),
+        );
         let suggested = a.label(b, st);
         let mut problems = hh.problems.clone();
         if !show_ids {
@@ -127,7 +137,8 @@ impl Record {
             if label == "不适用" {
                 continue;
             }
-            let texts: Vec<&str> = self.reasons.iter().filter(|r| r.decision == d.id).map(|r| r.text.as_str()).collect();
+            let texts: Vec<&str> =
+                self.reasons.iter().filter(|r| r.decision == d.id).map(|r| r.text.as_str()).collect();
             if !texts.is_empty() {
                 parts.push(format!("【{}·{}】{}", d.label, label, texts.join("；")));
             }
@@ -161,7 +172,23 @@ impl Record {
 
 /// CSV column headers, in order.
 pub const CSV_HEADERS: [&str; 17] = [
-    "行号", "户编号", "县(市、区、旗)", "乡(镇)", "行政村", "户主姓名", "户主证件号码", "户类型", "识别", "退出", "风险等级", "风险因素", "建议监测类型", "疑似返贫", "风险消除", "判定理由", "数据问题",
+    "行号",
+    "户编号",
+    "县(市、区、旗)",
+    "乡(镇)",
+    "行政村",
+    "户主姓名",
+    "户主证件号码",
+    "户类型",
+    "识别",
+    "退出",
+    "风险等级",
+    "风险因素",
+    "建议监测类型",
+    "疑似返贫",
+    "风险消除",
+    "判定理由",
+    "数据问题",
 ];
 
 pub fn write_csv_header(w: &mut csv::Writer<&mut Vec<u8>>) -> csv::Result<()> {

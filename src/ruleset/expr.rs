@@ -231,19 +231,14 @@ fn did_you_mean(name: &str, candidates: &[String]) -> String {
 
 /// Parse and type-check `src`; the result must have type `want` (usually `Bool`).
 pub fn compile(src: &str, names: &dyn Names, want: Ty) -> Result<Node, CompileError> {
-    let ast = cel::parser::Parser::new()
-        .parse(src)
-        .map_err(|e| CompileError(format!("syntax error in `{src}`: {e}")))?;
+    let ast =
+        cel::parser::Parser::new().parse(src).map_err(|e| CompileError(format!("syntax error in `{src}`: {e}")))?;
     let (node, ty) = Compiler { names }.expr(&ast)?;
     let ok = ty == want
         || (want == Ty::Money && matches!(ty, Ty::NumLit | Ty::Decimal))
         || (want.numeric() && ty == Ty::NumLit);
     if !ok {
-        return err(format!(
-            "`{src}` has type {}, expected {}",
-            ty.name(),
-            want.name()
-        ));
+        return err(format!("`{src}` has type {}, expected {}", ty.name(), want.name()));
     }
     Ok(node)
 }
@@ -259,11 +254,12 @@ impl Compiler<'_> {
             Expr::Ident(name) => self.ident(name),
             Expr::Call(call) => self.call(call),
             Expr::List(_) => err("a list is only allowed on the right of `in`"),
-            Expr::Select(s) => err(format!(
-                "`{}` is not a name here: conditions use plain names such as `per_capita_income`",
-                s.field
-            )),
-            Expr::Comprehension(_) => err("comprehension macros (all, exists, map, filter) are not supported; use at_least(k, …)"),
+            Expr::Select(s) => {
+                err(format!("`{}` is not a name here: conditions use plain names such as `per_capita_income`", s.field))
+            }
+            Expr::Comprehension(_) => {
+                err("comprehension macros (all, exists, map, filter) are not supported; use at_least(k, …)")
+            }
             Expr::Map(_) | Expr::Struct(_) => err("maps and messages are not supported in conditions"),
             Expr::Unspecified => err("empty expression"),
         }
@@ -282,9 +278,8 @@ impl Compiler<'_> {
                 (Node::Lit(Lit::Num(n)), Ty::NumLit)
             }
             LiteralValue::Double(d) => {
-                let n = Num::parse_decimal(&format!("{}", **d)).ok_or_else(|| {
-                    CompileError(format!("{} cannot be held exactly (at most 6 decimals)", **d))
-                })?;
+                let n = Num::parse_decimal(&format!("{}", **d))
+                    .ok_or_else(|| CompileError(format!("{} cannot be held exactly (at most 6 decimals)", **d)))?;
                 (Node::Lit(Lit::Num(n)), Ty::NumLit)
             }
             LiteralValue::String(s) => (Node::Lit(Lit::Str(s.inner().into())), Ty::StrLit),
@@ -299,10 +294,7 @@ impl Compiler<'_> {
             Some(Name::Param(i, t)) => Ok((Node::Param(i), t)),
             Some(Name::Crit(i)) => Ok((Node::Crit(i), Ty::Bool)),
             Some(Name::Decision(i, e)) => Ok((Node::Decision(i), Ty::Enum(e))),
-            None => err(format!(
-                "unknown name `{name}`{}",
-                did_you_mean(name, &self.names.candidates())
-            )),
+            None => err(format!("unknown name `{name}`{}", did_you_mean(name, &self.names.candidates()))),
         }
     }
 
@@ -342,7 +334,7 @@ impl Compiler<'_> {
                     return err(format!("`-` needs a number, found {}", t.name()));
                 }
                 if let Node::Lit(Lit::Num(v)) = &n {
-                    let v = v.neg().ok_or_else(|| CompileError("number too large".into()))?;
+                    let v = v.checked_neg().ok_or_else(|| CompileError("number too large".into()))?;
                     return Ok((Node::Lit(Lit::Num(v)), t));
                 }
                 Ok((Node::Neg(Box::new(n)), t))
@@ -390,7 +382,10 @@ impl Compiler<'_> {
                 match &a[0].expr {
                     Expr::Ident(name) => match self.names.resolve(name) {
                         Some(Name::Field(i, _)) => Ok((Node::Blank(i), Ty::Bool)),
-                        _ => err(format!("blank() takes a field name, and `{name}` is not a field{}", did_you_mean(name, &self.names.candidates()))),
+                        _ => err(format!(
+                            "blank() takes a field name, and `{name}` is not a field{}",
+                            did_you_mean(name, &self.names.candidates())
+                        )),
                     },
                     _ => err("blank() takes a field name"),
                 }
@@ -428,9 +423,8 @@ impl Compiler<'_> {
                 Ok((Node::AtLeast(k, parts), Ty::Bool))
             }
             other => {
-                let known = ["blank", "known", "is_true", "is_false", "at_least", "months_since"]
-                    .map(String::from)
-                    .to_vec();
+                let known =
+                    ["blank", "known", "is_true", "is_false", "at_least", "months_since"].map(String::from).to_vec();
                 err(format!("unknown function `{other}()`{}", did_you_mean(other, &known)))
             }
         }
@@ -672,14 +666,14 @@ pub fn eval<'a>(n: &Node, cx: &Ctx<'a>) -> Option<V<'a>> {
         Node::Arith(op, x, y) => {
             let (V::Num(a), V::Num(b)) = (eval(x, cx)?, eval(y, cx)?) else { return None };
             V::Num(match op {
-                ArithOp::Add => a.add(b)?,
-                ArithOp::Sub => a.sub(b)?,
-                ArithOp::Mul => a.mul(b)?,
-                ArithOp::Div => a.div(b)?,
+                ArithOp::Add => a.checked_add(b)?,
+                ArithOp::Sub => a.checked_sub(b)?,
+                ArithOp::Mul => a.checked_mul(b)?,
+                ArithOp::Div => a.checked_div(b)?,
             })
         }
         Node::Neg(x) => match eval(x, cx)? {
-            V::Num(a) => V::Num(a.neg()?),
+            V::Num(a) => V::Num(a.checked_neg()?),
             _ => return None,
         },
         Node::In(x, list) => {
@@ -901,6 +895,7 @@ pub fn render_atom(n: &Node, value: Option<bool>, cx: &Ctx, d: &dyn Describe) ->
     match n {
         Node::Field(i) => format!("{}：{}", d.field_label(*i), d.field_value(*i, cx)),
         Node::Blank(i) => format!("{}：{}", d.field_label(*i), d.field_value(*i, cx)),
+        Node::Known(x) if matches!(**x, Node::Field(_)) => render_atom(x, value, cx, d),
         Node::Cmp(op, x, y) => {
             // Equality with an enum literal reads as "户类型：脱贫户".
             if let (Node::Field(i), Node::Lit(Lit::Enum(_)) | Node::Lit(Lit::Str(_))) = (x.as_ref(), y.as_ref()) {
@@ -918,7 +913,9 @@ pub fn render_atom(n: &Node, value: Option<bool>, cx: &Ctx, d: &dyn Describe) ->
         }
         Node::In(x, _) => match x.as_ref() {
             Node::Field(i) => format!("{}：{}", d.field_label(*i), d.field_value(*i, cx)),
-            Node::Decision(i) => format!("{}：{}", d.decision_label(*i), d.decision_value(*i, cx.decisions[*i as usize])),
+            Node::Decision(i) => {
+                format!("{}：{}", d.decision_label(*i), d.decision_value(*i, cx.decisions[*i as usize]))
+            }
             other => render_operand(other, cx, d),
         },
         Node::Decision(i) => format!("{}：{}", d.decision_label(*i), d.decision_value(*i, cx.decisions[*i as usize])),
@@ -937,9 +934,13 @@ pub fn render_atom(n: &Node, value: Option<bool>, cx: &Ctx, d: &dyn Describe) ->
 pub fn walk(n: &Node, f: &mut dyn FnMut(&Node)) {
     f(n);
     match n {
-        Node::Not(x) | Node::Neg(x) | Node::Known(x) | Node::IsTrue(x) | Node::IsFalse(x) | Node::MonthsSince(x) | Node::In(x, _) => {
-            walk(x, f)
-        }
+        Node::Not(x)
+        | Node::Neg(x)
+        | Node::Known(x)
+        | Node::IsTrue(x)
+        | Node::IsFalse(x)
+        | Node::MonthsSince(x)
+        | Node::In(x, _) => walk(x, f),
         Node::And(xs) | Node::Or(xs) | Node::AtLeast(_, xs) => xs.iter().for_each(|x| walk(x, f)),
         Node::Cmp(_, x, y) | Node::Arith(_, x, y) => {
             walk(x, f);

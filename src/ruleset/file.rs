@@ -204,10 +204,7 @@ impl RuleFile {
     /// Apply a child file on top of this one: fields, criteria and decisions are replaced by
     /// id; parameter values are merged by `from` (the child wins) unless `replace = true`.
     pub fn apply(mut self, child: RuleFile) -> RuleFile {
-        self.ruleset = Meta {
-            extends: child.ruleset.extends.clone(),
-            ..child.ruleset
-        };
+        self.ruleset = Meta { extends: child.ruleset.extends.clone(), ..child.ruleset };
         self.fields.extend(child.fields);
         self.criteria.extend(child.criteria);
         for (id, p) in child.parameters {

@@ -161,10 +161,8 @@ fn load_file(spec: &str, base: Option<&Path>, chain: &mut Vec<String>) -> Result
                 Some(b) if Path::new(spec).is_relative() => b.join(spec),
                 _ => PathBuf::from(spec),
             };
-            let text = std::fs::read_to_string(&path).map_err(|e| RuleError::Read {
-                path: path.display().to_string(),
-                message: e.to_string(),
-            })?;
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| RuleError::Read { path: path.display().to_string(), message: e.to_string() })?;
             let canon = path.canonicalize().unwrap_or(path.clone());
             (text, canon.display().to_string(), path.parent().map(Path::to_path_buf))
         }
@@ -174,10 +172,8 @@ fn load_file(spec: &str, base: Option<&Path>, chain: &mut Vec<String>) -> Result
         return Err(RuleError::Cycle(chain.join(" → ")));
     }
     chain.push(ident.clone());
-    let file: RuleFile = toml::from_str(&text).map_err(|e| RuleError::Parse {
-        file: ident.clone(),
-        message: e.to_string(),
-    })?;
+    let file: RuleFile =
+        toml::from_str(&text).map_err(|e| RuleError::Parse { file: ident.clone(), message: e.to_string() })?;
     match file.ruleset.extends.clone() {
         None => Ok((file, vec![ident])),
         Some(parent) => {
@@ -215,10 +211,7 @@ impl Names for Builder<'_> {
         if let Some(&(i, t)) = self.params.get(name) {
             return Some(Name::Param(i, t));
         }
-        self.decisions
-            .iter()
-            .position(|(n, _)| n == name)
-            .map(|i| Name::Decision(i as u16, self.decisions[i].1))
+        self.decisions.iter().position(|(n, _)| n == name).map(|i| Name::Decision(i as u16, self.decisions[i].1))
     }
     fn candidates(&self) -> Vec<String> {
         let mut v: Vec<String> = self.fields.iter().map(|f| f.key.clone()).collect();
@@ -274,19 +267,28 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
     let mut fields: Vec<Field> = Vec::new();
     let mut field_index = HashMap::new();
     if !file.fields.contains_key("household_id") {
-        return Err(RuleError::Rule { rule: "fields".into(), message: "the rule set must declare `household_id` (户编号)".into() });
+        return Err(RuleError::Rule {
+            rule: "fields".into(),
+            message: "the rule set must declare `household_id` (户编号)".into(),
+        });
     }
     for (key, def) in &file.fields {
         check_ident(key, "field")?;
         let enum_id = if def.ty == FieldType::Enum {
             if def.values.is_empty() {
-                return Err(RuleError::Rule { rule: format!("field `{key}`"), message: "an enum field needs `values`".into() });
+                return Err(RuleError::Rule {
+                    rule: format!("field `{key}`"),
+                    message: "an enum field needs `values`".into(),
+                });
             }
             let mut aliases = HashMap::new();
             for (alias, target) in &def.value_aliases {
                 let i = def.values.iter().position(|v| v == target).ok_or_else(|| RuleError::Rule {
                     rule: format!("field `{key}`"),
-                    message: format!("value alias `{alias}` points to `{target}`, which is not one of the values ({})", def.values.join(", ")),
+                    message: format!(
+                        "value alias `{alias}` points to `{target}`, which is not one of the values ({})",
+                        def.values.join(", ")
+                    ),
                 })?;
                 aliases.insert(alias.clone(), i as u16);
             }
@@ -294,7 +296,10 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
             Some(enums.len() as u16 - 1)
         } else {
             if !def.values.is_empty() || !def.value_aliases.is_empty() {
-                return Err(RuleError::Rule { rule: format!("field `{key}`"), message: "`values` and `value_aliases` belong to enum fields only".into() });
+                return Err(RuleError::Rule {
+                    rule: format!("field `{key}`"),
+                    message: "`values` and `value_aliases` belong to enum fields only".into(),
+                });
             }
             None
         };
@@ -325,7 +330,12 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
                         let keys: Vec<String> = fields.iter().map(|f| f.key.clone()).collect();
                         return Err(RuleError::Rule {
                             rule: format!("field `{key}`"),
-                            message: format!("range bound `{name}` is not an int field{}", expr::suggest(name, &keys).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default()),
+                            message: format!(
+                                "range bound `{name}` is not an int field{}",
+                                expr::suggest(name, &keys)
+                                    .map(|s| format!("; did you mean `{s}`?"))
+                                    .unwrap_or_default()
+                            ),
                         });
                     }
                 },
@@ -334,8 +344,12 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         let (min, max) = (bound(&def.min)?, bound(&def.max)?);
         fields[i].min = min;
         fields[i].max = max;
-        if (fields[i].min.is_some() || fields[i].max.is_some()) && !matches!(def.ty, FieldType::Int | FieldType::Money) {
-            return Err(RuleError::Rule { rule: format!("field `{key}`"), message: "`min`/`max` apply to int and money fields only".into() });
+        if (fields[i].min.is_some() || fields[i].max.is_some()) && !matches!(def.ty, FieldType::Int | FieldType::Money)
+        {
+            return Err(RuleError::Rule {
+                rule: format!("field `{key}`"),
+                message: "`min`/`max` apply to int and money fields only".into(),
+            });
         }
         if let Some(b) = &def.blank {
             let v = parse_scalar(&fields[i], &enums, b).map_err(|m| RuleError::Rule {
@@ -351,7 +365,10 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
     for (key, def) in &file.parameters {
         check_ident(key, "parameter")?;
         if field_index.contains_key(key) {
-            return Err(RuleError::Rule { rule: format!("parameter `{key}`"), message: "a field has the same name".into() });
+            return Err(RuleError::Rule {
+                rule: format!("parameter `{key}`"),
+                message: "a field has the same name".into(),
+            });
         }
         let mut values = Vec::new();
         for v in &def.values {
@@ -364,13 +381,19 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
             };
             let value = parse_param_value(def.ty, &v.value).ok_or_else(|| RuleError::Rule {
                 rule: format!("parameter `{key}`"),
-                message: format!("value \"{}\" is not a valid {:?} (money has at most two decimals, int none)", v.value, def.ty),
+                message: format!(
+                    "value \"{}\" is not a valid {:?} (money has at most two decimals, int none)",
+                    v.value, def.ty
+                ),
             })?;
             values.push(ParamValue { from, value, source: v.source.clone(), note: v.note.clone() });
         }
         values.sort_by_key(|v| v.from);
         if values.windows(2).any(|w| w[0].from == w[1].from) {
-            return Err(RuleError::Rule { rule: format!("parameter `{key}`"), message: "two values start on the same date".into() });
+            return Err(RuleError::Rule {
+                rule: format!("parameter `{key}`"),
+                message: "two values start on the same date".into(),
+            });
         }
         if values.is_empty() {
             return Err(RuleError::Rule { rule: format!("parameter `{key}`"), message: "no values".into() });
@@ -390,10 +413,22 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
     for (key, def) in &file.fields {
         if let Some(src) = &def.derive {
             let i = field_index[key] as usize;
-            let names = Builder { fields: &fields, field_index: &field_index, enums: &enums, params: &no_params, crits: None, decisions: &[], this: None };
-            let node = expr::compile(src, &names, field_ty(&fields[i])).map_err(at(format!("field `{key}` (derive)")))?;
+            let names = Builder {
+                fields: &fields,
+                field_index: &field_index,
+                enums: &enums,
+                params: &no_params,
+                crits: None,
+                decisions: &[],
+                this: None,
+            };
+            let node =
+                expr::compile(src, &names, field_ty(&fields[i])).map_err(at(format!("field `{key}` (derive)")))?;
             if expr::refs(&node).fields.contains(&(i as u16)) {
-                return Err(RuleError::Rule { rule: format!("field `{key}` (derive)"), message: "a field cannot be derived from itself".into() });
+                return Err(RuleError::Rule {
+                    rule: format!("field `{key}` (derive)"),
+                    message: "a field cannot be derived from itself".into(),
+                });
             }
             fields[i].derive = Some(node);
         }
@@ -403,16 +438,29 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
     for (i, key) in file.criteria.keys().enumerate() {
         check_ident(key, "criterion")?;
         if param_index.contains_key(key) {
-            return Err(RuleError::Rule { rule: format!("criterion `{key}`"), message: "a parameter has the same name".into() });
+            return Err(RuleError::Rule {
+                rule: format!("criterion `{key}`"),
+                message: "a parameter has the same name".into(),
+            });
         }
         crit_index.insert(key.clone(), i as u16);
     }
     let mut criteria = Vec::new();
     for (key, def) in &file.criteria {
-        let names = Builder { fields: &fields, field_index: &field_index, enums: &enums, params: &param_index, crits: Some(&crit_index), decisions: &[], this: Some(key) };
+        let names = Builder {
+            fields: &fields,
+            field_index: &field_index,
+            enums: &enums,
+            params: &param_index,
+            crits: Some(&crit_index),
+            decisions: &[],
+            this: Some(key),
+        };
         let what = format!("criterion `{key}`");
         let (test, text) = match (&def.condition, &def.met, &def.unmet) {
-            (Some(c), None, None) => (Test::Condition(expr::compile(c, &names, Ty::Bool).map_err(at(what.clone()))?), c.clone()),
+            (Some(c), None, None) => {
+                (Test::Condition(expr::compile(c, &names, Ty::Bool).map_err(at(what.clone()))?), c.clone())
+            }
             (None, Some(m), Some(u)) => (
                 Test::MetUnmet(
                     expr::compile(m, &names, Ty::Bool).map_err(at(format!("{what} (met)")))?,
@@ -420,9 +468,21 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
                 ),
                 format!("met: {m}; unmet: {u}"),
             ),
-            _ => return Err(RuleError::Rule { rule: what, message: "give either `condition`, or both `met` and `unmet`".into() }),
+            _ => {
+                return Err(RuleError::Rule {
+                    rule: what,
+                    message: "give either `condition`, or both `met` and `unmet`".into(),
+                })
+            }
         };
-        criteria.push(Criterion { id: key.clone(), label: def.label.clone(), group: def.group.clone(), source: def.source.clone(), test, text });
+        criteria.push(Criterion {
+            id: key.clone(),
+            label: def.label.clone(),
+            group: def.group.clone(),
+            source: def.source.clone(),
+            test,
+            text,
+        });
     }
     let crit_order = topo_order(&criteria)?;
     // Decisions, in their fixed order; each may read the ones before it.
@@ -430,7 +490,10 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
     let mut seen: Vec<(String, u16)> = Vec::new();
     let d = &file.decisions;
     for (id, def) in DECISIONS.iter().zip([&d.eligibility, &d.exit, &d.risk, &d.suggested_type, &d.elimination]) {
-        let def = def.as_ref().ok_or_else(|| RuleError::Rule { rule: format!("decision `{id}`"), message: "missing: every rule set defines eligibility, exit, risk, suggested_type and elimination".into() })?;
+        let def = def.as_ref().ok_or_else(|| RuleError::Rule {
+            rule: format!("decision `{id}`"),
+            message: "missing: every rule set defines eligibility, exit, risk, suggested_type and elimination".into(),
+        })?;
         let what = format!("decision `{id}`");
         let label_of = |l: &str| -> Result<u16, RuleError> {
             def.labels.iter().position(|x| x == l).map(|i| i as u16).ok_or_else(|| RuleError::Rule {
@@ -440,7 +503,15 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         };
         enums.push(EnumDef { values: def.labels.clone(), aliases: HashMap::new() });
         let enum_id = enums.len() as u16 - 1;
-        let names = Builder { fields: &fields, field_index: &field_index, enums: &enums, params: &param_index, crits: Some(&crit_index), decisions: &seen, this: None };
+        let names = Builder {
+            fields: &fields,
+            field_index: &field_index,
+            enums: &enums,
+            params: &param_index,
+            crits: Some(&crit_index),
+            decisions: &seen,
+            this: None,
+        };
         let mut rules = Vec::new();
         for (k, r) in def.rules.iter().enumerate() {
             let node = expr::compile(&r.when, &names, Ty::Bool).map_err(at(format!("{what} rule {}", k + 1)))?;
@@ -451,7 +522,10 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
             let keys: Vec<String> = crit_index.keys().cloned().collect();
             factors.push(*crit_index.get(f).ok_or_else(|| RuleError::Rule {
                 rule: what.clone(),
-                message: format!("factor `{f}` is not a criterion{}", expr::suggest(f, &keys).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default()),
+                message: format!(
+                    "factor `{f}` is not a criterion{}",
+                    expr::suggest(f, &keys).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default()
+                ),
             })?);
         }
         decisions.push(Decision {
@@ -470,7 +544,15 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
     let returned = match &file.flags.returned {
         None => None,
         Some(f) => {
-            let names = Builder { fields: &fields, field_index: &field_index, enums: &enums, params: &param_index, crits: Some(&crit_index), decisions: &seen, this: None };
+            let names = Builder {
+                fields: &fields,
+                field_index: &field_index,
+                enums: &enums,
+                params: &param_index,
+                crits: Some(&crit_index),
+                decisions: &seen,
+                this: None,
+            };
             let when = expr::compile(&f.when, &names, Ty::Bool).map_err(at("flag `returned`".into()))?;
             Some(Flag { label: f.label.clone(), when, text: f.when.clone(), source: f.source.clone() })
         }
@@ -497,7 +579,10 @@ fn check_ident(key: &str, what: &str) -> Result<(), RuleError> {
     if ok {
         Ok(())
     } else {
-        Err(RuleError::Rule { rule: format!("{what} `{key}`"), message: "ids are lower-case ASCII with digits and `_` (they are names in conditions)".into() })
+        Err(RuleError::Rule {
+            rule: format!("{what} `{key}`"),
+            message: "ids are lower-case ASCII with digits and `_` (they are names in conditions)".into(),
+        })
     }
 }
 
@@ -510,14 +595,23 @@ fn test_nodes(t: &Test) -> Vec<&Node> {
 
 /// Criteria in an order where each comes after those it reads; a cycle is an error.
 fn topo_order(criteria: &[Criterion]) -> Result<Vec<u16>, RuleError> {
-    fn visit(i: usize, cs: &[Criterion], state: &mut [u8], path: &mut Vec<usize>, out: &mut Vec<u16>) -> Result<(), RuleError> {
+    fn visit(
+        i: usize,
+        cs: &[Criterion],
+        state: &mut [u8],
+        path: &mut Vec<usize>,
+        out: &mut Vec<u16>,
+    ) -> Result<(), RuleError> {
         match state[i] {
             2 => return Ok(()),
             1 => {
                 let start = path.iter().position(|&p| p == i).unwrap_or(0);
                 let mut names: Vec<&str> = path[start..].iter().map(|&p| cs[p].id.as_str()).collect();
                 names.push(&cs[i].id);
-                return Err(RuleError::Rule { rule: format!("criterion `{}`", cs[i].id), message: format!("criteria refer to each other in a cycle: {}", names.join(" → ")) });
+                return Err(RuleError::Rule {
+                    rule: format!("criterion `{}`", cs[i].id),
+                    message: format!("criteria refer to each other in a cycle: {}", names.join(" → ")),
+                });
             }
             _ => {}
         }
@@ -552,7 +646,8 @@ pub fn parse_scalar(f: &Field, enums: &[EnumDef], text: &str) -> Result<Scalar, 
         FieldType::Enum => {
             let e = &enums[f.enum_id.expect("enum field") as usize];
             let t = cell::normalize(text);
-            let i = e.values.iter().position(|v| *v == t).map(|i| i as u16).or_else(|| e.aliases.get(t.as_ref()).copied());
+            let i =
+                e.values.iter().position(|v| *v == t).map(|i| i as u16).or_else(|| e.aliases.get(t.as_ref()).copied());
             Scalar::Enum(i.ok_or_else(|| format!("应为以下之一：{}", e.values.join("、")))?)
         }
     })
@@ -686,7 +781,13 @@ impl RuleSet {
                     values.push(p.values[k].value);
                     picked.push(k);
                 }
-                None => return Err(RuleError::Year { ruleset: self.id.clone(), year: as_of.year, covered: self.covered_from() }),
+                None => {
+                    return Err(RuleError::Year {
+                        ruleset: self.id.clone(),
+                        year: as_of.year,
+                        covered: self.covered_from(),
+                    })
+                }
             }
         }
         Ok(Bound { rules: self, as_of, params: values, picked })

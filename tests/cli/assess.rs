@@ -1,0 +1,229 @@
+//! `tuopin assess` on real files.
+
+use crate::support::*;
+
+/// The example ledger against expectations computed by hand from default-rules.md
+/// (tests/expected/examples-2024.csv, written independently of the engine).
+#[test]
+fn example_ledger_matches_hand_computed_decisions() {
+    let out = tuopin().args(["assess", "examples/户表.csv", "--year", "2024", "--format", "jsonl"]).output().unwrap();
+    // The ledger deliberately holds invalid cells: finished with data problems.
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    let got = jsonl(&out.stdout);
+    let want = expected_rows(&root().join("tests/expected/examples-2024.csv"));
+    assert_eq!(got.len(), want.len(), "one output line per household");
+    let mut failures = Vec::new();
+    for (g, w) in got.iter().zip(&want) {
+        let id = &w["household_id"];
+        assert_eq!(g["household_id"], id.as_str(), "output in input order");
+        let mut check = |what: &str, got: String, want: &str| {
+            if got != want {
+                failures.push(format!("{id} {what}: expected {want:?}, got {got:?}  ({})", w["note"]));
+            }
+        };
+        let s = |v: &serde_json::Value| v.as_str().unwrap_or("").to_string();
+        check("eligibility", s(&g["eligibility"]), &w["eligibility"]);
+        check("exit", s(&g["exit"]), &w["exit"]);
+        check("risk.level", s(&g["risk"]["level"]), &w["risk_level"]);
+        check("elimination", s(&g["elimination"]), &w["elimination"]);
+        check("risk.suggested_type", s(&g["risk"]["suggested_type"]), &w["suggested_type"]);
+        check("risk.returned", g["risk"]["returned"].to_string(), &w["returned"]);
+        if w["risk_factors"] != "-" {
+            let f: Vec<String> = g["risk"]["factors"].as_array().unwrap().iter().map(s).collect();
+            check("risk.factors", f.join("|"), &w["risk_factors"]);
+        }
+        let mut p: Vec<String> = g["problems"].as_array().unwrap().iter().map(|p| s(&p["field"])).collect();
+        p.dedup();
+        check("problems", p.join("|"), &w["problems"]);
+    }
+    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+}
+
+/// Every decision value of default-rules.md is reached by the example (the README promises it).
+#[test]
+fn example_ledger_reaches_every_decision_value() {
+    let out = tuopin().args(["assess", "examples/户表.csv", "--year", "2024", "--format", "jsonl"]).output().unwrap();
+    let got = jsonl(&out.stdout);
+    let seen = |path: &[&str]| -> Vec<String> {
+        got.iter().map(|r| path.iter().fold(r, |v, k| &v[*k]).as_str().unwrap_or("").to_string()).collect()
+    };
+    for (path, labels) in [
+        (&["eligibility"][..], &["符合识别条件", "不符合", "不符合（排除）", "待核实", "不适用"][..]),
+        (&["exit"], &["可退出", "待履行程序", "未达退出标准", "待核实", "不适用"]),
+        (&["risk", "level"], &["高", "中", "低", "无", "待核实", "不适用"]),
+        (&["elimination"], &["可消除风险", "继续监测", "待核实", "不适用"]),
+        (&["risk", "suggested_type"], &["突发严重困难户", "脱贫不稳定户", "边缘易致贫户"]),
+    ] {
+        let values = seen(path);
+        for l in labels {
+            assert!(values.iter().any(|v| v == l), "{path:?} never {l}");
+        }
+    }
+}
+
+/// Rows read = households assessed; each decision's counts add up to it.
+#[test]
+fn summary_adds_up() {
+    let out = tuopin().args(["assess", "examples/户表.csv", "--year", "2024", "--format", "csv"]).output().unwrap();
+    let err = stderr_of(&out);
+    let rows = out.stdout.iter().filter(|&&b| b == b'\n').count() - 1;
+    assert!(err.contains(&format!("读取 {rows} 行，评估 {rows} 户")), "{err}");
+    for line in err.lines().filter(|l| l.contains(" · ")) {
+        let total: usize = line
+            .split('：')
+            .nth(1)
+            .unwrap()
+            .split(" · ")
+            .map(|p| p.rsplit(' ').next().unwrap().parse::<usize>().unwrap())
+            .sum();
+        assert_eq!(total, rows, "{line}");
+    }
+}
+
+#[test]
+fn csv_output_is_for_excel_and_masks_ids() {
+    let out = tuopin().args(["assess", "examples/户表.csv", "--year", "2024", "--format", "csv"]).output().unwrap();
+    assert!(out.stdout.starts_with("\u{feff}行号,户编号".as_bytes()));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("520000********0313"));
+    assert!(!text.contains("520000196803120313"), "full ID number leaked");
+    let shown = tuopin()
+        .args(["assess", "examples/户表.csv", "--year", "2024", "--format", "csv", "--show-ids", "--no-bom"])
+        .output()
+        .unwrap();
+    assert!(shown.stdout.starts_with("行号".as_bytes()));
+    assert!(String::from_utf8(shown.stdout).unwrap().contains("520000196803120313"));
+}
+
+#[test]
+fn reasons_name_value_threshold_year_and_source() {
+    let out =
+        tuopin().args(["assess", "tests/data/reasons.csv", "--year", "2020", "--format", "jsonl"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let r = &jsonl(&out.stdout)[0];
+    assert_eq!(r["exit"], "未达退出标准");
+    let texts: Vec<&str> = r["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["decision"] == "exit")
+        .map(|x| x["text"].as_str().unwrap())
+        .collect();
+    assert!(texts.iter().any(|t| t.starts_with("人均纯收入 3850 ≤ 扶贫标准 4000（2020年，来源：")), "{texts:?}");
+    assert!(texts.contains(&"饮水安全：否"), "{texts:?}");
+    let income = r["reasons"].as_array().unwrap().iter().find(|x| x["criterion"] == "exit_income").unwrap();
+    assert_eq!(income["status"], "unmet");
+    assert_eq!(income["threshold"], "扶贫标准 4000（2020年）");
+    assert!(income["source"].as_str().unwrap().contains("厅字〔2016〕16号"));
+}
+
+#[test]
+fn gbk_file_gives_the_same_assessment_as_utf8() {
+    let utf8 = std::fs::read_to_string(root().join("tests/data/reasons.csv")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let gbk_path = dir.path().join("gbk.csv");
+    std::fs::write(&gbk_path, encoding_rs::GBK.encode(&utf8).0).unwrap();
+    let a =
+        tuopin().args(["assess", "tests/data/reasons.csv", "--year", "2020", "--format", "jsonl"]).output().unwrap();
+    let b = tuopin().arg("assess").arg(&gbk_path).args(["--year", "2020", "--format", "jsonl"]).output().unwrap();
+    assert_eq!(a.stdout, b.stdout);
+    assert!(stderr_of(&b).contains("GBK"), "{}", stderr_of(&b));
+}
+
+#[test]
+fn year_outside_the_rule_set_is_an_error_naming_the_years() {
+    let out = tuopin().args(["assess", "examples/户表.csv", "--year", "2010"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr_of(&out);
+    assert!(err.contains("不涵盖 2010 年") && err.contains("2011 年起"), "{err}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn missing_id_column_is_an_error_before_any_row() {
+    let out = tuopin().args(["assess", "tests/data/no-id.csv", "--year", "2024"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_of(&out).contains("户编号"), "{}", stderr_of(&out));
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn missing_needed_column_names_the_rule_and_the_field() {
+    let out = tuopin().args(["assess", "tests/data/no-water.csv", "--year", "2024"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr_of(&out);
+    assert!(err.contains("criterion `water` 需要 `water`（表头“是否解决安全饮用水”）"), "{err}");
+}
+
+#[test]
+fn duplicate_household_id_is_a_problem_on_both_rows() {
+    let out = tuopin()
+        .args(["assess", "tests/data/duplicate-id.csv", "--year", "2024", "--format", "jsonl"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let rows = jsonl(&out.stdout);
+    assert_eq!(rows.len(), 3, "both rows are still assessed");
+    for (r, other) in [(&rows[0], "4"), (&rows[2], "2")] {
+        let p = &r["problems"][0];
+        assert_eq!(p["field"], "household_id");
+        assert!(p["message"].as_str().unwrap().contains(&format!("与第 {other} 行相同")), "{p}");
+    }
+    assert!(rows[1]["problems"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn bad_cells_are_problems_with_row_column_value_and_expectation() {
+    let out =
+        tuopin().args(["assess", "tests/data/bad-cells.csv", "--year", "2024", "--format", "jsonl"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let rows = jsonl(&out.stdout);
+    let p = &rows[0]["problems"][0];
+    assert_eq!(p["row"], 2);
+    assert_eq!(p["column"], "人均纯收入（元）");
+    assert_eq!(p["value"], "约3000");
+    assert!(p["message"].as_str().unwrap().contains("应为金额"));
+    // The household is still assessed; the invalid income leaves the exit undecided.
+    assert_eq!(rows[0]["exit"], "待核实");
+    // Out of range: 劳动力人数 greater than 家庭人口数.
+    let p = &rows[1]["problems"][0];
+    assert_eq!(p["column"], "劳动力人数");
+    assert!(p["message"].as_str().unwrap().contains("不应大于家庭人口数（3）"), "{p}");
+    // A short row is accounted for, not dropped.
+    assert!(rows[2]["problems"][0]["message"].as_str().unwrap().contains("列"));
+}
+
+#[test]
+fn output_file_is_written_atomically_and_never_over_the_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    std::fs::copy(root().join("tests/data/reasons.csv"), &input).unwrap();
+    let out = tuopin().arg("assess").arg(&input).args(["--year", "2020", "-o"]).arg(&input).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_of(&out).contains("拒绝覆盖输入"));
+    assert_eq!(std::fs::read(&input).unwrap(), std::fs::read(root().join("tests/data/reasons.csv")).unwrap());
+
+    let target = dir.path().join("结果.jsonl");
+    let ok = tuopin().arg("assess").arg(&input).args(["--year", "2020", "-o"]).arg(&target).output().unwrap();
+    assert_eq!(ok.status.code(), Some(0), "{}", stderr_of(&ok));
+    assert_eq!(jsonl(&std::fs::read(&target).unwrap()).len(), 1, "format taken from the .jsonl extension");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".part"))
+        .collect();
+    assert!(leftovers.is_empty());
+}
+
+#[test]
+fn output_does_not_depend_on_the_number_of_threads() {
+    let run = |threads: &str| {
+        tuopin()
+            .env("RAYON_NUM_THREADS", threads)
+            .args(["assess", "examples/户表.csv", "--year", "2024", "--format", "jsonl"])
+            .output()
+            .unwrap()
+            .stdout
+    };
+    assert_eq!(run("1"), run("4"));
+}

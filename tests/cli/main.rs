@@ -1,0 +1,5 @@
+//! CLI tests: the real binary on files in `tests/`. One file per command.
+
+mod assess;
+mod rules;
+mod support;

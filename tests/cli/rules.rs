@@ -1,0 +1,82 @@
+//! `tuopin rules check` and `tuopin rules test`.
+
+use crate::support::*;
+
+#[test]
+fn builtin_rule_cases_pass() {
+    let out = tuopin().args(["rules", "test", "--builtin"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("0 个失败"), "{text}");
+}
+
+#[test]
+fn shipped_case_files_are_the_embedded_ones() {
+    let out = tuopin()
+        .args(["rules", "test", "rules/national.cases.toml", "rules/guizhou-2023.cases.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
+fn a_failing_case_is_reported_with_expected_and_actual() {
+    let out = tuopin().args(["rules", "test", "tests/data/failing.cases.toml"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("exit: expected 可退出, got 未达退出标准"), "{text}");
+    assert!(text.contains("人均纯收入 4000 ≤ 扶贫标准 4000"), "{text}");
+}
+
+#[test]
+fn check_lists_fields_parameters_by_year_and_criteria() {
+    let out = tuopin().args(["rules", "check", "rules/guizhou-2023.toml"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("guizhou-2023"));
+    assert!(text.contains("2023-01-01 起      7300"), "{text}");
+    assert!(text.contains("2021-01-01 起      6000"), "{text}");
+    assert!(text.contains("per_capita_income"));
+    assert!(text.contains("exit_income"));
+}
+
+#[test]
+fn misspelled_field_fails_with_rule_id_name_and_suggestion() {
+    let out = tuopin().args(["rules", "check", "tests/data/rules/misspelled.toml"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("criterion `exit_income`: unknown name `per_capita_incom`; did you mean `per_capita_income`?"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unknown_key_in_a_rule_file_is_rejected() {
+    let out = tuopin().args(["rules", "check", "tests/data/rules/unknown-key.toml"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr_of(&out);
+    assert!(err.contains("unknown field `conditon`"), "{err}");
+}
+
+#[test]
+fn comparing_money_with_text_is_a_type_error_naming_the_rule() {
+    let out = tuopin().args(["rules", "check", "tests/data/rules/money-vs-text.toml"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr_of(&out);
+    assert!(err.contains("criterion `odd`: cannot compare money `per_capita_income` with text `village`"), "{err}");
+}
+
+#[test]
+fn rule_files_extending_each_other_in_a_cycle_are_rejected() {
+    let out = tuopin().args(["rules", "check", "tests/data/rules/cycle-a.toml"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_of(&out).contains("cycle"), "{}", stderr_of(&out));
+}
+
+#[test]
+fn a_provincial_file_extends_the_national_one_from_disk() {
+    let out = tuopin().args(["rules", "check", "tests/data/rules/province.toml"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("8700"));
+}
