@@ -234,6 +234,9 @@ pub fn table(records: &[Record], b: &Bound) -> String {
     let mut t = comfy_table::Table::new();
     t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
     t.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+    if t.width().is_none() {
+        t.set_width(120); // not a terminal: wrap at a readable width
+    }
     t.set_header(["行", "户编号", "行政村", "户类型", "识别", "退出", "风险", "消除", "理由与问题"]);
     for r in records {
         let mut why = r.reasons_text(b);
