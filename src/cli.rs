@@ -41,6 +41,26 @@ pub enum Command {
     ///
     ///   tuopin assess 户表.csv --rules guizhou-2023 --format jsonl > out.jsonl
     Assess(AssessArgs),
+    /// 动态调整：由上季度和本季度两份台账生成各类调整名单
+    ///
+    /// Compare two quarterly snapshots with the same rule set as `assess` and produce the
+    /// dynamic-adjustment lists: 新识别, 拟退出, 待履行退出程序, 疑似返贫, 拟纳入监测, 拟风险消除, 拟清退,
+    /// 人口变化, 新增户, 减少户, 状态异常, and 数据问题. A household may be on several lists. The current
+    /// snapshot is assessed at the quarter's last day.
+    ///
+    /// Output: `-o DIR` writes one CSV per list (UTF-8 with BOM) plus 汇总.csv; `-o FILE.xlsx`
+    /// writes one workbook with a sheet per list and a summary sheet; a table of counts per village
+    /// and list is printed on a terminal. The summary (stderr) accounts for every household of both
+    /// snapshots: previous = matched + gone + duplicated; current = matched + new + duplicated.
+    ///
+    /// Examples:
+    ///
+    ///   tuopin adjust --previous examples/2024Q2.csv --current examples/2024Q3.csv --quarter 2024Q3
+    ///
+    ///   tuopin adjust --previous 2024Q2.csv --current 2024Q3.csv --quarter 2024Q3 -o 2024Q3名单/
+    ///
+    ///   tuopin adjust --previous 2024Q2.csv --current 2024Q3.csv --quarter 2024Q3 -o 2024Q3.xlsx
+    Adjust(AdjustArgs),
     /// 规则集：检查规则文件、运行规则用例
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -86,6 +106,46 @@ pub struct AssessArgs {
     /// CSV output without the UTF-8 BOM (for tools that dislike it; Excel needs it).
     #[arg(long)]
     pub no_bom: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AdjustFormat {
+    /// Counts per village and list on the terminal only.
+    Table,
+    /// One CSV per list in the -o directory, plus 汇总.csv.
+    Csv,
+    /// One workbook (-o FILE.xlsx), a sheet per list.
+    Xlsx,
+}
+
+#[derive(Debug, Args)]
+pub struct AdjustArgs {
+    /// Last quarter's snapshot.
+    #[arg(long, value_name = "FILE")]
+    pub previous: PathBuf,
+    /// This quarter's snapshot.
+    #[arg(long, value_name = "FILE")]
+    pub current: PathBuf,
+    /// The quarter, e.g. 2024Q3: assessed at its last day (2024-09-30).
+    #[arg(long, short = 'q', value_name = "YYYYQn", required_unless_present = "date")]
+    pub quarter: Option<String>,
+    /// Assessment date, overriding the quarter's last day.
+    #[arg(long, short = 'd', value_name = "YYYY-MM-DD")]
+    pub date: Option<String>,
+    #[command(flatten)]
+    pub rules: RuleChoice,
+    /// Output kind (default: by -o: a .xlsx file, else a directory of CSVs; no -o: table).
+    #[arg(long, short = 'f', value_enum)]
+    pub format: Option<AdjustFormat>,
+    /// A directory (CSV) or a .xlsx file.
+    #[arg(long, short = 'o', value_name = "OUT")]
+    pub output: Option<PathBuf>,
+    /// Force the input encoding instead of detecting it.
+    #[arg(long, value_enum)]
+    pub encoding: Option<Encoding>,
+    /// Show ID numbers in full.
+    #[arg(long)]
+    pub show_ids: bool,
 }
 
 #[derive(Debug, Subcommand)]

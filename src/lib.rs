@@ -13,6 +13,7 @@
 //!
 //! The engine is pure and per household, so batches are assessed in parallel and written in order.
 
+pub mod adjust;
 pub mod cases;
 pub mod cli;
 pub mod cmd;
@@ -21,8 +22,10 @@ pub mod error;
 pub mod household;
 pub mod input;
 pub mod output;
+pub mod pipeline;
 pub mod ruleset;
 pub mod value;
+pub mod xlsx;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

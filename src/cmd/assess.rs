@@ -1,22 +1,20 @@
 //! `tuopin assess`: every household of a ledger, in input order, with reasons.
 //!
-//! Rows are read in batches; each batch is assessed and rendered in parallel (the engine is pure
-//! and per household), then written in order, so the output is the same whatever the number of
-//! threads. Memory is bounded by one batch plus the duplicate-id index.
+//! Streams the ledger through `pipeline::stream`: each household is assessed and rendered in
+//! parallel, then written in input order. Memory is one batch plus the duplicate-id index.
 
 use std::io::{IsTerminal, Write};
 
 use anyhow::Context;
-use rayon::prelude::*;
 
 use crate::cli::AssessArgs;
-use crate::engine;
 use crate::error::Outcome;
 use crate::input::{Duplicates, Ledger};
 use crate::output::{self, AtomicFile, Format, Record, Summary};
-use crate::ruleset;
+use crate::{pipeline, ruleset};
 
-const BATCH: usize = 4096;
+/// Rows per printed table: a terminal shows results as they come, in readable pieces.
+const TABLE_ROWS: usize = 200;
 
 pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
     let rules = ruleset::load(&args.rules.rules)?;
@@ -70,50 +68,42 @@ pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
     out.write_all(&head)?;
 
     let mut summary = Summary::new(&bound);
-    loop {
-        let batch = ledger.next_batch(BATCH)?;
-        if batch.is_empty() {
-            break;
-        }
-        // Assess and render in parallel; chunks keep their order.
-        let layout = &ledger.layout;
-        let chunks: Vec<(Vec<u8>, Vec<Record>)> = batch
-            .par_chunks(256)
-            .map(|rows| -> anyhow::Result<(Vec<u8>, Vec<Record>)> {
-                let mut bytes = Vec::new();
-                let mut records = Vec::with_capacity(rows.len());
-                {
+    let mut table_rows = Vec::new();
+    pipeline::stream(
+        &mut ledger,
+        &rules,
+        &bound,
+        &dups,
+        |hh, a| {
+            let r = Record::build(&bound, hh, a, args.show_ids);
+            let mut bytes = Vec::new();
+            match format {
+                Format::Csv => {
                     let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(&mut bytes);
-                    for raw in rows {
-                        let hh = layout.household(&rules, raw, &dups);
-                        let a = engine::assess(&bound, &hh);
-                        let r = Record::build(&bound, &hh, &a, args.show_ids);
-                        match format {
-                            Format::Csv => output::write_csv(&mut w, &r, &bound)?,
-                            Format::Jsonl | Format::Table => {}
-                        }
-                        records.push(r);
-                    }
+                    output::write_csv(&mut w, &r, &bound)?;
                     w.flush()?;
                 }
-                if format == Format::Jsonl {
-                    for r in &records {
-                        output::write_jsonl(&mut bytes, r)?;
-                    }
-                }
-                Ok((bytes, records))
-            })
-            .collect::<anyhow::Result<_>>()?;
-        for (bytes, records) in chunks {
-            for r in &records {
-                summary.add(r);
+                Format::Jsonl => output::write_jsonl(&mut bytes, &r)?,
+                Format::Table => {}
             }
+            Ok((r, bytes))
+        },
+        |(r, bytes)| {
+            summary.add(&r);
             if format == Format::Table {
-                writeln!(out, "{}", output::table(&records, &bound))?;
+                table_rows.push(r);
+                if table_rows.len() == TABLE_ROWS {
+                    writeln!(out, "{}", output::table(&table_rows, &bound))?;
+                    table_rows.clear();
+                }
             } else {
                 out.write_all(&bytes)?;
             }
-        }
+            Ok(())
+        },
+    )?;
+    if !table_rows.is_empty() {
+        writeln!(out, "{}", output::table(&table_rows, &bound))?;
     }
     out.flush()?;
     drop(lock);

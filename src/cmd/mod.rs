@@ -1,5 +1,6 @@
 //! One file per subcommand.
 
+pub mod adjust;
 pub mod assess;
 pub mod rules;
 
@@ -12,6 +13,7 @@ use crate::value::Date;
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Assess(a) => assess::run(a),
+        Command::Adjust(a) => adjust::run(a),
         Command::Rules(r) => rules::run(r),
     }
 }

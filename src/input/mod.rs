@@ -408,7 +408,8 @@ impl Layout {
         hh
     }
 
-    fn id_of(&self, raw: &RawRow) -> Option<String> {
+    /// The household id of a raw row, normalised as cells are.
+    pub fn id_of(&self, raw: &RawRow) -> Option<String> {
         let c = self.field_col_index[self.id_field as usize]?;
         raw.record.get(c).map(|b| cell::normalize(&String::from_utf8_lossy(b)).into_owned())
     }

@@ -335,11 +335,13 @@ impl AtomicFile {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let tmp = tempfile::Builder::new()
-            .prefix(".tuopin-")
-            .suffix(".part")
-            .tempfile_in(&dir)
-            .map_err(|e| anyhow::anyhow!("无法在 {} 创建输出文件：{e}", dir.display()))?;
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".tuopin-").suffix(".part");
+        // A temporary file is private (0600); the result is an ordinary file (0644 before umask).
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+        let tmp =
+            builder.tempfile_in(&dir).map_err(|e| anyhow::anyhow!("无法在 {} 创建输出文件：{e}", dir.display()))?;
         Ok(AtomicFile { tmp, path: path.to_path_buf() })
     }
     pub fn writer(&mut self) -> &mut std::fs::File {
