@@ -2,6 +2,7 @@
 
 pub mod adjust;
 pub mod assess;
+pub mod demo_data;
 pub mod rules;
 
 use anyhow::{anyhow, Context};
@@ -14,6 +15,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Assess(a) => assess::run(a),
         Command::Adjust(a) => adjust::run(a),
+        Command::DemoData(a) => demo_data::run(a),
         Command::Rules(r) => rules::run(r),
     }
 }

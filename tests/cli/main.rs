@@ -1,5 +1,6 @@
 //! CLI tests: the real binary on files in `tests/`. One file per command.
 
+mod adjust;
 mod assess;
 mod rules;
 mod support;

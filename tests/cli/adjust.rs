@@ -1,0 +1,107 @@
+//! `tuopin adjust` and `tuopin demo-data`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::support::*;
+
+fn summary(dir: &Path) -> BTreeMap<String, u64> {
+    let mut r = csv::Reader::from_path(dir.join("汇总.csv")).unwrap();
+    r.records()
+        .map(|x| {
+            let x = x.unwrap();
+            (x[0].trim_start_matches('\u{feff}').to_string(), x[1].parse().unwrap())
+        })
+        .collect()
+}
+
+fn list_ids(dir: &Path, list: &str) -> Vec<String> {
+    let mut r = csv::Reader::from_path(dir.join(format!("{list}.csv"))).unwrap();
+    r.records().map(|x| x.unwrap()[0].trim_start_matches('\u{feff}').to_string()).collect()
+}
+
+#[test]
+fn demo_data_is_deterministic() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["a.csv", "b.csv"] {
+        let out = tuopin()
+            .args(["demo-data", "-n", "500", "--seed", "9", "--messy", "0.1", "-o"])
+            .arg(dir.path().join(name))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr_of(&out));
+    }
+    assert_eq!(std::fs::read(dir.path().join("a.csv")).unwrap(), std::fs::read(dir.path().join("b.csv")).unwrap());
+}
+
+/// Every household of both generated quarters is accounted for, and the lists agree with it.
+#[test]
+fn generated_quarters_add_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let (q2, q3, out) = (dir.path().join("q2.csv"), dir.path().join("q3.csv"), dir.path().join("out"));
+    let gen = tuopin()
+        .args(["demo-data", "-n", "3000", "--seed", "3", "--messy", "0.05", "-o"])
+        .arg(&q2)
+        .arg("--next-quarter")
+        .arg(&q3)
+        .output()
+        .unwrap();
+    assert!(gen.status.success());
+    let run = tuopin()
+        .arg("adjust")
+        .arg("--previous")
+        .arg(&q2)
+        .arg("--current")
+        .arg(&q3)
+        .args(["--quarter", "2024Q3", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1), "messy cells are data problems: {}", stderr_of(&run));
+    let s = summary(&out);
+    assert_eq!(s["上季度户数（行）"], 3000);
+    assert_eq!(s["上季度户数（行）"], s["两季度均有"] + s["减少户"] + s["上季度户编号重复的行"]);
+    assert_eq!(s["本季度户数（行）"], s["两季度均有"] + s["新增户"] + s["本季度户编号重复的行"]);
+    assert_eq!(list_ids(&out, "新增户").len() as u64, s["新增户"]);
+    assert_eq!(list_ids(&out, "减少户").len() as u64, s["减少户"]);
+    assert_eq!(list_ids(&out, "数据问题").len() as u64, s["本季度有数据问题的户"]);
+    assert!(s["减少户"] > 0 && s["新增户"] > 0 && s["名单：人口变化"] > 0);
+}
+
+#[test]
+fn xlsx_workbook_has_a_sheet_per_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let book = dir.path().join("名单.xlsx");
+    let run = tuopin()
+        .args([
+            "adjust",
+            "--previous",
+            "examples/户表.csv",
+            "--current",
+            "examples/户表.csv",
+            "--quarter",
+            "2024Q3",
+            "-o",
+        ])
+        .arg(&book)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1), "{}", stderr_of(&run));
+    let bytes = std::fs::read(&book).unwrap();
+    assert!(bytes.starts_with(b"PK"), "an XLSX (zip) file");
+}
+
+#[test]
+fn quarter_or_date_is_required_and_checked() {
+    let out = tuopin()
+        .args(["adjust", "--previous", "examples/户表.csv", "--current", "examples/户表.csv", "--quarter", "2024Q5"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_of(&out).contains("2024Q5"));
+    let out = tuopin()
+        .args(["adjust", "--previous", "examples/户表.csv", "--current", "examples/户表.csv"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
