@@ -140,7 +140,7 @@ impl Demo {
             seq,
             kind,
             monitor: if monitored {
-                *rng.pick(&["脱贫不稳定户", "边缘易致贫户", "突发严重困难户"])
+                rng.pick(&["脱贫不稳定户", "边缘易致贫户", "突发严重困难户"])
             } else {
                 ""
             },
@@ -152,8 +152,8 @@ impl Demo {
             prev_fen: (pci_yuan + rng.range(-1500, 1500)).max(0) * 100,
             medical: if rng.chance(0.08) { rng.range(1000, 40000) } else { 0 },
             guarantees_ok: rng.chance(0.96),
-            grade: *rng.pick(&["A", "A", "A", "B", "B", "C", "D"]),
-            secured: *rng.pick(&["鉴定安全", "改造安全", "", ""]),
+            grade: rng.pick(&["A", "A", "A", "B", "B", "C", "D"]),
+            secured: rng.pick(&["鉴定安全", "改造安全", "", ""]),
             ill: if rng.chance(0.12) { rng.range(1, 2) } else { 0 },
             disabled: if rng.chance(0.07) { 1 } else { 0 },
             disaster: rng.chance(0.03),
