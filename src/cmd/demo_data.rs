@@ -78,8 +78,8 @@ impl Rng {
     pub fn chance(&mut self, p: f64) -> bool {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64 <= p
     }
-    pub fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
-        &xs[self.next_u64() as usize % xs.len()]
+    pub fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
+        xs[self.next_u64() as usize % xs.len()]
     }
 }
 
@@ -168,7 +168,7 @@ impl Demo {
         d.prev_fen = self.prev_fen;
         d.pci_fen = (self.pci_fen + rng.range(-80_000, 120_000)).max(0);
         if rng.chance(0.03) {
-            d.members = (self.members + *rng.pick(&[-1, 1])).max(1);
+            d.members = (self.members + rng.pick(&[-1, 1])).max(1);
             d.labor = d.labor.min(d.members);
         }
         if self.kind == "贫困户" && rng.chance(0.3) {
@@ -247,7 +247,7 @@ impl Demo {
             cells[17] = String::new();
         }
         if messy > 0.0 && rng.chance(messy) {
-            let c = *rng.pick(&[17usize, 18, 22, 28, 10]);
+            let c = rng.pick(&[17usize, 18, 22, 28, 10]);
             if rng.chance(0.1) {
                 cells[c] = rng.pick(&["约3000", "N/A", "-", "不详"]).to_string();
             } else {
