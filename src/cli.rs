@@ -94,9 +94,30 @@ pub struct DateChoice {
     pub date: Option<String>,
 }
 
+/// How input files are read.
+#[derive(Debug, Clone, Args)]
+pub struct InputChoice {
+    /// Force the encoding of CSV input instead of detecting it.
+    #[arg(long, value_enum)]
+    pub encoding: Option<Encoding>,
+    /// Worksheet of an .xlsx/.xls workbook (default: the first).
+    #[arg(long, value_name = "NAME")]
+    pub sheet: Option<String>,
+    /// Row number of the header, as the spreadsheet shows it (default: found by matching the
+    /// known headers among the first rows, so title rows above it are skipped).
+    #[arg(long, value_name = "N")]
+    pub header_row: Option<u64>,
+}
+
+impl InputChoice {
+    pub fn options(&self) -> crate::input::OpenOptions {
+        crate::input::OpenOptions { encoding: self.encoding, sheet: self.sheet.clone(), header_row: self.header_row }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct AssessArgs {
-    /// The household ledger (CSV: UTF-8 with or without BOM, GBK/GB18030, or UTF-16; comma or tab).
+    /// The household ledger: .xlsx/.xls, or CSV (UTF-8 with or without BOM, GBK/GB18030, UTF-16; comma or tab).
     pub file: PathBuf,
     #[command(flatten)]
     pub rules: RuleChoice,
@@ -108,9 +129,8 @@ pub struct AssessArgs {
     /// Write to this file (atomically; never over the input) instead of stdout.
     #[arg(long, short = 'o', value_name = "OUT")]
     pub output: Option<PathBuf>,
-    /// Force the input encoding instead of detecting it.
-    #[arg(long, value_enum)]
-    pub encoding: Option<Encoding>,
+    #[command(flatten)]
+    pub input: InputChoice,
     /// Show ID numbers in full (they are masked by default: 430524********1234).
     #[arg(long)]
     pub show_ids: bool,
@@ -170,9 +190,8 @@ pub struct AdjustArgs {
     /// A directory (CSV) or a .xlsx file.
     #[arg(long, short = 'o', value_name = "OUT")]
     pub output: Option<PathBuf>,
-    /// Force the input encoding instead of detecting it.
-    #[arg(long, value_enum)]
-    pub encoding: Option<Encoding>,
+    #[command(flatten)]
+    pub input: InputChoice,
     /// Show ID numbers in full.
     #[arg(long)]
     pub show_ids: bool,

@@ -7,7 +7,7 @@ use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 
 use crate::adjust::{Entry, List};
 use crate::cmd::adjust::{entry_cells, summary_rows, Accounting, LIST_HEADERS};
-use crate::output::AtomicFile;
+use crate::output::{AtomicFile, Record, Summary, CSV_HEADERS};
 use crate::ruleset::Bound;
 
 /// Width of a column from its longest cell (CJK characters count double), clamped.
@@ -66,4 +66,92 @@ pub fn adjust_workbook(file: &mut AtomicFile, entries: &[Entry], acc: &Accountin
     let bytes = wb.save_to_buffer()?;
     file.writer().write_all(&bytes)?;
     Ok(())
+}
+
+/// The assessment as a workbook: one row per household on the first sheet (written as they
+/// come, in constant memory), then a 汇总 sheet.
+pub struct AssessBook {
+    wb: Workbook,
+    row: u32,
+    wrap: Format,
+    high: Format,
+    medium: Format,
+}
+
+/// Widths of the assessment columns (CJK characters count double).
+const ASSESS_WIDTHS: [f64; 17] =
+    [6.0, 16.0, 14.0, 10.0, 10.0, 10.0, 20.0, 10.0, 14.0, 12.0, 10.0, 24.0, 14.0, 10.0, 12.0, 80.0, 40.0];
+
+impl AssessBook {
+    pub fn new() -> Result<AssessBook, XlsxError> {
+        let mut wb = Workbook::new();
+        let bold = Format::new().set_bold().set_background_color("#DDEBF7");
+        let ws = wb.add_worksheet_with_constant_memory()?;
+        ws.set_name("评估结果")?;
+        for (c, h) in CSV_HEADERS.iter().enumerate() {
+            ws.set_column_width(c as u16, ASSESS_WIDTHS[c])?;
+            ws.write_string_with_format(0, c as u16, *h, &bold)?;
+        }
+        ws.set_freeze_panes(1, 0)?;
+        Ok(AssessBook {
+            wb,
+            row: 0,
+            wrap: Format::new().set_text_wrap().set_align(rust_xlsxwriter::FormatAlign::Top),
+            high: Format::new().set_background_color("#FFC7CE").set_font_color("#9C0006").set_bold(),
+            medium: Format::new().set_background_color("#FFEB9C").set_font_color("#9C5700"),
+        })
+    }
+
+    pub fn add(&mut self, r: &Record, b: &Bound) -> anyhow::Result<()> {
+        if self.row >= 1_048_575 {
+            anyhow::bail!("XLSX 工作表最多 1,048,576 行：请改用 CSV 输出（-o 结果.csv）");
+        }
+        self.row += 1;
+        let ws = self.wb.worksheet_from_index(0)?;
+        let cells = crate::output::csv_cells(r, b);
+        for (c, v) in cells.iter().enumerate() {
+            let c = c as u16;
+            match c {
+                0 => {
+                    ws.write_number(self.row, c, r.row as f64)?;
+                }
+                10 if v == "高" => {
+                    ws.write_string_with_format(self.row, c, v, &self.high)?;
+                }
+                10 if v == "中" => {
+                    ws.write_string_with_format(self.row, c, v, &self.medium)?;
+                }
+                15 | 16 => {
+                    ws.write_string_with_format(self.row, c, v, &self.wrap)?;
+                }
+                _ => {
+                    ws.write_string(self.row, c, v)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn finish(mut self, file: &mut AtomicFile, summary: &Summary, b: &Bound) -> anyhow::Result<()> {
+        let last = self.row;
+        let ws = self.wb.worksheet_from_index(0)?;
+        ws.autofilter(0, 0, last, CSV_HEADERS.len() as u16 - 1)?;
+        let mut rows: Vec<Vec<String>> = vec![
+            vec!["规则集".into(), b.rules.id.clone()],
+            vec!["评估日期".into(), b.as_of.to_string()],
+            vec!["读取行数".into(), summary.rows_read.to_string()],
+            vec!["评估户数".into(), summary.households_assessed.to_string()],
+            vec!["有数据问题的户数".into(), summary.households_with_problems.to_string()],
+            vec!["数据问题（处）".into(), summary.problems.to_string()],
+        ];
+        for (id, labels) in &summary.counts {
+            let d = b.rules.decision(id);
+            for (l, n) in labels {
+                rows.push(vec![format!("{}：{}", d.label, l), n.to_string()]);
+            }
+        }
+        sheet(self.wb.add_worksheet(), "汇总", &["项目", "数量"], &rows, &[])?;
+        self.wb.save_to_writer(file.writer())?;
+        Ok(())
+    }
 }

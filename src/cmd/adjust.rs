@@ -115,7 +115,7 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
     let mut acc = Accounting::default();
 
     // Previous quarter: ids and the fields compared.
-    let mut prev_ledger = Ledger::open(&args.previous, &rules, args.encoding)?;
+    let mut prev_ledger = Ledger::open(&args.previous, &rules, &args.input.options())?;
     let prev_dups = Duplicates::scan(&prev_ledger.layout)?;
     let mut previous: HashMap<String, Slot> = HashMap::new();
     let mut prev_dup_entries = Vec::new();
@@ -152,7 +152,7 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
     let prev_layout = prev_ledger.layout;
 
     // Current quarter: assessed and listed as it streams.
-    let mut cur_ledger = Ledger::open(&args.current, &rules, args.encoding)?;
+    let mut cur_ledger = Ledger::open(&args.current, &rules, &args.input.options())?;
     let cur_dups = Duplicates::scan(&cur_ledger.layout)?;
     let mut entries: Vec<Entry> = Vec::new();
     pipeline::stream(
@@ -210,7 +210,7 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
     let gone: HashSet<&str> = previous.values().filter(|s| !s.matched).map(|s| s.facts.id.as_str()).collect();
     acc.gone = gone.len() as u64;
     if !gone.is_empty() {
-        let mut again = Ledger::open(&args.previous, &rules, Some(prev_layout.encoding))?;
+        let mut again = Ledger::open(&args.previous, &rules, &prev_layout.options)?;
         loop {
             let batch = again.next_batch(4096)?;
             if batch.is_empty() {

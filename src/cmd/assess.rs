@@ -11,7 +11,7 @@ use crate::cli::AssessArgs;
 use crate::error::Outcome;
 use crate::input::{Duplicates, Ledger};
 use crate::output::{self, AtomicFile, Format, Record, Summary};
-use crate::{pipeline, ruleset};
+use crate::{pipeline, ruleset, xlsx};
 
 /// Rows per printed table: a terminal shows results as they come, in readable pieces.
 const TABLE_ROWS: usize = 200;
@@ -24,18 +24,23 @@ pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
         (Some(f), _) => f,
         (None, Some(p)) => match p.extension().and_then(|e| e.to_str()) {
             Some("jsonl" | "json" | "ndjson") => Format::Jsonl,
+            Some("xlsx") => Format::Xlsx,
             _ => Format::Csv,
         },
         (None, None) if std::io::stdout().is_terminal() => Format::Table,
         (None, None) => Format::Csv,
     };
-    let mut ledger = Ledger::open(&args.file, &rules, args.encoding)?;
+    if format == Format::Xlsx && args.output.is_none() {
+        anyhow::bail!("--format xlsx needs -o FILE.xlsx");
+    }
+    let mut ledger = Ledger::open(&args.file, &rules, &args.input.options())?;
     let dups = Duplicates::scan(&ledger.layout)?;
     eprintln!(
-        "{}：{}，第 {} 行为表头，{} 列中 {} 列对应规则字段{}；规则集 {}，评估日期 {}",
+        "{}：{}，第 {} 行为表头{}，{} 列中 {} 列对应规则字段{}；规则集 {}，评估日期 {}",
         args.file.display(),
-        ledger.layout.encoding.name(),
+        ledger.layout.kind.describe(),
         ledger.layout.header_row,
+        if ledger.layout.header_detected { "（其上的标题行已跳过）" } else { "" },
         ledger.layout.columns.len(),
         ledger.layout.column_field.iter().filter(|f| f.is_some()).count(),
         if ledger.layout.unmapped.is_empty() {
@@ -69,6 +74,7 @@ pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
 
     let mut summary = Summary::new(&bound);
     let mut table_rows = Vec::new();
+    let mut book = if format == Format::Xlsx { Some(xlsx::AssessBook::new()?) } else { None };
     pipeline::stream(
         &mut ledger,
         &rules,
@@ -84,13 +90,15 @@ pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
                     w.flush()?;
                 }
                 Format::Jsonl => output::write_jsonl(&mut bytes, &r)?,
-                Format::Table => {}
+                Format::Table | Format::Xlsx => {}
             }
             Ok((r, bytes))
         },
         |(r, bytes)| {
             summary.add(&r);
-            if format == Format::Table {
+            if let Some(book) = &mut book {
+                book.add(&r, &bound)?;
+            } else if format == Format::Table {
                 table_rows.push(r);
                 if table_rows.len() == TABLE_ROWS {
                     writeln!(out, "{}", output::table(&table_rows, &bound))?;
@@ -107,6 +115,9 @@ pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
     }
     out.flush()?;
     drop(lock);
+    if let (Some(book), Some(f)) = (book, &mut file) {
+        book.finish(f, &summary, &bound)?;
+    }
     if let Some(f) = file {
         f.commit().with_context(|| "输出未能完成")?;
     }

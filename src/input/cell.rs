@@ -165,6 +165,48 @@ pub fn month(s: &str) -> Result<i32, String> {
     Err(err())
 }
 
+/// A resident ID number (GB 11643): 18 characters — a six-digit area code, a real birth date
+/// `YYYYMMDD`, three sequence digits and the check character — or the old 15-digit form (birth
+/// date `YYMMDD` in the 1900s, no check character). Returns it with a lower-case `x` upper-cased.
+pub fn id_number(s: &str) -> Result<String, String> {
+    let t = normalize(s).to_ascii_uppercase();
+    let digits = |x: &str| x.bytes().all(|b| b.is_ascii_digit());
+    let (birth, body_ok) = match t.len() {
+        18 => (&t[6..14], digits(&t[..17]) && (t.as_bytes()[17].is_ascii_digit() || t.ends_with('X'))),
+        15 => ("", digits(&t)),
+        n => return Err(format!("身份证号码应为 18 位（或旧式 15 位），此处为 {n} 位")),
+    };
+    if !body_ok {
+        return Err("身份证号码只能含数字（18 位的末位可为 X）".into());
+    }
+    let (y, m, d): (i32, u32, u32) = if t.len() == 18 {
+        (birth[..4].parse().unwrap_or(0), birth[4..6].parse().unwrap_or(0), birth[6..].parse().unwrap_or(0))
+    } else {
+        (1900 + t[6..8].parse::<i32>().unwrap_or(0), t[8..10].parse().unwrap_or(0), t[10..12].parse().unwrap_or(0))
+    };
+    if y < 1900 || Date::new(y, m, d).is_none() {
+        return Err("身份证号码中的出生日期无效".into());
+    }
+    if t.len() == 18 {
+        const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+        let sum: u32 = t.bytes().take(17).zip(W).map(|(b, w)| (b - b'0') as u32 * w).sum();
+        let check = b"10X98765432"[(sum % 11) as usize];
+        if t.as_bytes()[17] != check {
+            return Err("身份证号码校验位不符（GB 11643）".into());
+        }
+    }
+    Ok(t)
+}
+
+/// The birth date in a valid ID number.
+pub fn birth_date(id: &str) -> Option<Date> {
+    match id.len() {
+        18 => Date::new(id[6..10].parse().ok()?, id[10..12].parse().ok()?, id[12..14].parse().ok()?),
+        15 => Date::new(1900 + id[6..8].parse::<i32>().ok()?, id[8..10].parse().ok()?, id[10..12].parse().ok()?),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,6 +250,20 @@ mod tests {
             assert_eq!(boolean(f), Ok(false), "{f}");
         }
         assert!(boolean("不详").is_err());
+    }
+
+    #[test]
+    fn id_numbers_are_checked() {
+        assert_eq!(id_number("11010519491231002x"), Ok("11010519491231002X".into()));
+        assert_eq!(id_number("520000196803120313"), Ok("520000196803120313".into()));
+        assert_eq!(id_number("130503670401001"), Ok("130503670401001".into()), "old 15-digit form");
+        assert!(id_number("520000196803120314").unwrap_err().contains("校验位"));
+        assert!(id_number("440524188001010014").unwrap_err().contains("出生日期"), "born before 1900");
+        assert!(id_number("440524188002300014").unwrap_err().contains("出生日期"));
+        assert!(id_number("4405241880010100").unwrap_err().contains("18 位"));
+        assert!(id_number("44052418800101001Y").is_err());
+        assert_eq!(birth_date("11010519491231002X"), Date::new(1949, 12, 31));
+        assert_eq!(birth_date("130503670401001"), Date::new(1967, 4, 1));
     }
 
     #[test]

@@ -6,12 +6,14 @@
 //! quick pass that keeps 8 bytes per row (a hash), plus the exact ids of the few hashes seen twice.
 
 pub mod cell;
+pub mod source;
 
-use std::collections::{HashMap, HashSet};
-use std::fs::File;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::BuildHasher;
-use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+
+use source::Rows;
+pub use source::{Kind, OpenOptions};
 
 use crate::error::InputError;
 use crate::household::{Cell, Household, Problem};
@@ -39,7 +41,7 @@ impl Encoding {
 }
 
 /// How much of the file is looked at to guess the encoding.
-const SNIFF: usize = 1 << 16;
+pub(crate) const SNIFF: usize = 1 << 16;
 
 /// Decide the encoding from the first bytes: a BOM, else valid UTF-8, else GB18030 (which also
 /// reads GBK and GB2312).
@@ -63,11 +65,12 @@ pub fn header_key(h: &str) -> String {
     cell::normalize(h).chars().filter(|c| !c.is_whitespace() && *c != '\u{feff}').collect()
 }
 
-/// Where things are in a ledger: encoding, header row, which column holds which field.
+/// Where things are in a ledger: what kind of file, the header row, which column holds which
+/// field.
 pub struct Layout {
     pub path: PathBuf,
-    pub encoding: Encoding,
-    pub delimiter: u8,
+    pub options: OpenOptions,
+    pub kind: Kind,
     /// Column headers as written.
     pub columns: Vec<String>,
     /// For each column, the field it maps to.
@@ -77,131 +80,23 @@ pub struct Layout {
     field_col_index: Vec<Option<usize>>,
     /// Headers that map to no field (ignored).
     pub unmapped: Vec<String>,
-    /// Row number of the header (1-based).
+    /// Row number of the header (1-based, as the spreadsheet shows it).
     pub header_row: u64,
+    /// Whether the header row was found by matching headers (not given, not the first row).
+    pub header_detected: bool,
     id_field: u16,
 }
 
-/// A CSV ledger opened for reading: its layout and the rows still to read.
+/// A ledger opened for reading: its layout and the rows still to read.
 pub struct Ledger {
     pub layout: Layout,
-    reader: csv::Reader<Box<dyn Read + Send>>,
-    record: csv::ByteRecord,
+    rows: Rows,
+    /// Rows read while looking for the header, not yet handed out.
+    pending: VecDeque<RawRow>,
 }
 
-fn open_raw(path: &Path, forced: Option<Encoding>) -> Result<(Box<dyn Read + Send>, Encoding, u8), InputError> {
-    let unreadable = |e: io::Error| InputError::Unreadable {
-        path: path.display().to_string(),
-        message: format!("无法读取：{e}"),
-    };
-    let mut file = File::open(path).map_err(unreadable)?;
-    let mut head = vec![0u8; SNIFF];
-    let mut n = 0;
-    while n < head.len() {
-        let k = file.read(&mut head[n..]).map_err(unreadable)?;
-        if k == 0 {
-            break;
-        }
-        n += k;
-    }
-    head.truncate(n);
-    if n == 0 {
-        return Err(InputError::Unreadable {
-            path: path.display().to_string(), message: "文件为空（0 字节）".into()
-        });
-    }
-    let encoding = forced.unwrap_or_else(|| sniff(&head));
-    if encoding != Encoding::Utf16 && head.iter().take(4096).filter(|&&b| b == 0).count() > 16 {
-        return Err(InputError::Unreadable {
-            path: path.display().to_string(),
-            message: "看起来不是文本（CSV）文件：含有大量 NUL 字节；如为 .xlsx，请另存为 CSV".into(),
-        });
-    }
-    let delimiter = {
-        let first_line = head.split(|&b| b == b'\n').next().unwrap_or(&[]);
-        let tabs = first_line.iter().filter(|&&b| b == b'\t').count();
-        let commas = first_line.iter().filter(|&&b| b == b',').count();
-        // UTF-16 has NUL bytes between ASCII characters; the counts still compare.
-        if tabs > commas {
-            b'\t'
-        } else {
-            b','
-        }
-    };
-    let body = io::Cursor::new(head).chain(file);
-    let reader: Box<dyn Read + Send> = match encoding {
-        Encoding::Utf8 => Box::new(BufReader::with_capacity(1 << 16, body)),
-        Encoding::Gbk => Box::new(
-            encoding_rs_io::DecodeReaderBytesBuilder::new()
-                .encoding(Some(encoding_rs::GB18030))
-                .bom_override(true)
-                .build(body),
-        ),
-        Encoding::Utf16 => Box::new(
-            encoding_rs_io::DecodeReaderBytesBuilder::new()
-                .encoding(Some(encoding_rs::UTF_16LE))
-                .bom_override(true)
-                .build(body),
-        ),
-    };
-    Ok((reader, encoding, delimiter))
-}
-
-fn csv_reader(r: Box<dyn Read + Send>, delimiter: u8) -> csv::Reader<Box<dyn Read + Send>> {
-    let r: Box<dyn Read + Send> = Box::new(Crlf { inner: BufReader::with_capacity(1 << 16, r) });
-    csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(r)
-}
-
-/// Folds `\r\n` into `\n`. The csv crate counts a CRLF-terminated record's line one short
-/// (the next record starts on the `\n`), and every problem must name its row as Excel shows it.
-struct Crlf<R> {
-    inner: R,
-}
-
-impl<R: BufRead> Read for Crlf<R> {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        let mut w = 0;
-        while w < out.len() {
-            let buf = self.inner.fill_buf()?;
-            if buf.is_empty() {
-                break;
-            }
-            let mut r = 0;
-            while r < buf.len() && w < out.len() {
-                let b = buf[r];
-                if b == b'\r' && r + 1 == buf.len() {
-                    break; // a CR at the end of the buffer: decided below, with the next byte
-                }
-                r += 1;
-                if b == b'\r' && buf[r] == b'\n' {
-                    continue;
-                }
-                out[w] = b;
-                w += 1;
-            }
-            let cr_at_end = r < buf.len();
-            self.inner.consume(r);
-            if cr_at_end {
-                if w > 0 {
-                    break; // return what we have; the CR is looked at on the next call
-                }
-                self.inner.consume(1);
-                let next = self.inner.fill_buf()?;
-                if next.first() == Some(&b'\n') {
-                    out[0] = b'\n';
-                    self.inner.consume(1);
-                } else {
-                    out[0] = b'\r';
-                }
-                return Ok(1);
-            }
-            if r == 0 {
-                break;
-            }
-        }
-        Ok(w)
-    }
-}
+/// How many rows are looked at to find the header (exports put one to three title rows above).
+const HEADER_SEARCH: usize = 10;
 
 /// Decode a cell: UTF-8 (GBK files are already transcoded); invalid bytes become U+FFFD and the
 /// caller reports a problem.
@@ -212,37 +107,64 @@ fn text(b: &[u8]) -> (std::borrow::Cow<'_, str>, bool) {
     }
 }
 
+fn header_lookup(rules: &RuleSet) -> HashMap<String, u16> {
+    let mut lookup: HashMap<String, u16> = HashMap::new();
+    for (i, f) in rules.fields.iter().enumerate() {
+        for h in std::iter::once(&f.header).chain(&f.aliases).chain(std::iter::once(&f.key)) {
+            lookup.entry(header_key(h)).or_insert(i as u16);
+        }
+    }
+    lookup
+}
+
 impl Ledger {
     /// Open a ledger and map its header row onto the rule set's fields. Fails before any row is
-    /// read if there is no household-id column or a needed field has no column.
-    pub fn open(path: &Path, rules: &RuleSet, forced: Option<Encoding>) -> Result<Ledger, InputError> {
+    /// handed out if there is no household-id column or a needed field has no column.
+    pub fn open(path: &Path, rules: &RuleSet, options: &OpenOptions) -> Result<Ledger, InputError> {
         let p = path.display().to_string();
-        let (raw, encoding, delimiter) = open_raw(path, forced)?;
-        let mut reader = csv_reader(raw, delimiter);
-        let mut record = csv::ByteRecord::new();
-        let header_row;
-        loop {
-            match reader.read_byte_record(&mut record) {
-                Ok(true) if record.iter().all(|c| cell::is_blank(&String::from_utf8_lossy(c))) => continue,
-                Ok(true) => {
-                    header_row = record.position().map(|p| p.line()).unwrap_or(1);
-                    break;
+        let (mut rows, kind) = source::open(path, options)?;
+        let lookup = header_lookup(rules);
+        let score = |r: &RawRow| r.record.iter().filter(|c| lookup.contains_key(&header_key(&text(c).0))).count();
+        // Read the first rows; pick the header among them.
+        let mut pending: VecDeque<RawRow> = VecDeque::new();
+        let blank = |r: &RawRow| r.error.is_none() && r.record.iter().all(|c| cell::is_blank(&text(c).0));
+        while pending.len() < HEADER_SEARCH {
+            match rows.next_row(path) {
+                Some(r) => {
+                    let r = r?;
+                    if !blank(&r) {
+                        pending.push_back(r);
+                    }
                 }
-                Ok(false) => {
-                    return Err(InputError::Unreadable { path: p, message: "文件中没有表头行".into() })
-                }
-                Err(e) => return Err(InputError::Unreadable { path: p, message: format!("无法解析 CSV：{e}") }),
+                None => break,
             }
         }
+        if pending.is_empty() {
+            return Err(InputError::Unreadable {
+                path: p, message: "文件中没有内容（没有表头行）".into()
+            });
+        }
+        let (at, detected) = match options.header_row {
+            Some(n) => {
+                let at = pending.iter().position(|r| r.row == n).ok_or_else(|| InputError::Header {
+                    path: p.clone(),
+                    message: format!("--header-row {n}：前 {HEADER_SEARCH} 个非空行中没有第 {n} 行"),
+                })?;
+                (at, false)
+            }
+            None => {
+                // The row with most known headers; the first such row wins a tie.
+                let best = (0..pending.len()).max_by_key(|&i| (score(&pending[i]), std::cmp::Reverse(i))).unwrap_or(0);
+                if score(&pending[best]) >= 2 {
+                    (best, best > 0)
+                } else {
+                    (0, false)
+                }
+            }
+        };
+        let header = pending.drain(..=at).next_back().expect("at is in range");
         let columns: Vec<String> =
-            record.iter().map(|c| text(c).0.trim_matches('\u{feff}').trim().to_string()).collect();
-        // Map headers: the primary header, any alias, or the canonical key itself.
-        let mut lookup: HashMap<String, u16> = HashMap::new();
-        for (i, f) in rules.fields.iter().enumerate() {
-            for h in std::iter::once(&f.header).chain(&f.aliases).chain(std::iter::once(&f.key)) {
-                lookup.entry(header_key(h)).or_insert(i as u16);
-            }
-        }
+            header.record.iter().map(|c| text(c).0.trim_matches('\u{feff}').trim().to_string()).collect();
         let mut column_field = Vec::with_capacity(columns.len());
         let mut field_col_index: Vec<Option<usize>> = vec![None; rules.fields.len()];
         let mut unmapped = Vec::new();
@@ -273,7 +195,11 @@ impl Ledger {
         if field_col_index[id_field as usize].is_none() {
             return Err(InputError::NoId {
                 path: p,
-                found: columns.iter().take(12).map(|c| format!("“{c}”")).collect::<Vec<_>>().join("、"),
+                found: format!(
+                    "第 {} 行：{}",
+                    header.row,
+                    columns.iter().take(12).map(|c| format!("“{c}”")).collect::<Vec<_>>().join("、")
+                ),
             });
         }
         // Every field a rule reads needs a column, or a derivation whose inputs have columns.
@@ -291,8 +217,9 @@ impl Ledger {
             return Err(InputError::Header {
                 path: p,
                 message: format!(
-                    "缺少规则所需的列：\n  {}\n（文件的列：{}）",
+                    "缺少规则所需的列：\n  {}\n（第 {} 行表头：{}）",
                     missing.join("\n  "),
+                    header.row,
                     columns.join("、")
                 ),
             });
@@ -300,40 +227,32 @@ impl Ledger {
         let field_column = field_col_index.iter().map(|c| c.map(|c| columns[c].clone())).collect();
         let layout = Layout {
             path: path.to_path_buf(),
-            encoding,
-            delimiter,
+            options: options.clone(),
+            kind,
             columns,
             column_field,
             field_column,
             field_col_index,
             unmapped,
-            header_row,
+            header_row: header.row,
+            header_detected: detected,
             id_field,
         };
-        Ok(Ledger { layout, reader, record })
+        Ok(Ledger { layout, rows, pending })
     }
 
-    /// Read up to `n` rows: (row number, record). Blank lines are skipped by the CSV reader; a
-    /// record that cannot be read at all (bad quoting) is returned as a problem row.
+    /// Read up to `n` data rows. A record that cannot be read at all (bad quoting) comes back as
+    /// a row with an error, so that it is reported and counted.
     pub fn next_batch(&mut self, n: usize) -> Result<Vec<RawRow>, InputError> {
         let mut out = Vec::with_capacity(n);
         while out.len() < n {
-            match self.reader.read_byte_record(&mut self.record) {
-                Ok(true) => {
-                    let row = self.record.position().map(|p| p.line()).unwrap_or(0);
-                    out.push(RawRow { row, record: self.record.clone(), error: None });
-                }
-                Ok(false) => break,
-                Err(e) => {
-                    let row = e.position().map(|p| p.line()).unwrap_or(0);
-                    out.push(RawRow { row, record: csv::ByteRecord::new(), error: Some(e.to_string()) });
-                    if matches!(e.kind(), csv::ErrorKind::Io(_)) {
-                        return Err(InputError::Unreadable {
-                            path: self.layout.path.display().to_string(),
-                            message: e.to_string(),
-                        });
-                    }
-                }
+            if let Some(r) = self.pending.pop_front() {
+                out.push(r);
+                continue;
+            }
+            match self.rows.next_row(&self.layout.path) {
+                Some(r) => out.push(r?),
+                None => break,
             }
         }
         Ok(out)
@@ -478,30 +397,18 @@ impl Duplicates {
     }
 }
 
-fn each_id(ledger: &Layout, col: usize, mut f: impl FnMut(u64, &[u8])) -> Result<(), InputError> {
-    let (raw, _, _) = open_raw(&ledger.path, Some(ledger.encoding))?;
-    let mut r = csv_reader(raw, ledger.delimiter);
-    let mut rec = csv::ByteRecord::new();
-    let mut past_header = false;
-    loop {
-        match r.read_byte_record(&mut rec) {
-            Ok(true) => {
-                let row = rec.position().map(|p| p.line()).unwrap_or(0);
-                if !past_header {
-                    past_header = row >= ledger.header_row;
-                    continue;
-                }
-                if let Some(id) = rec.get(col) {
-                    f(row, id);
-                }
-            }
-            Ok(false) => return Ok(()),
-            Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => {
-                return Err(InputError::Unreadable { path: ledger.path.display().to_string(), message: e.to_string() })
-            }
-            Err(_) => continue,
+fn each_id(layout: &Layout, col: usize, mut f: impl FnMut(u64, &[u8])) -> Result<(), InputError> {
+    let (mut rows, _) = source::open(&layout.path, &layout.options)?;
+    while let Some(r) = rows.next_row(&layout.path) {
+        let r = r?;
+        if r.row <= layout.header_row {
+            continue;
+        }
+        if let Some(id) = r.record.get(col) {
+            f(r.row, id);
         }
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -518,30 +425,6 @@ mod tests {
         // A UTF-8 character cut by the sniff window is not mistaken for GBK.
         let s = "户编号".as_bytes();
         assert_eq!(sniff(&s[..4]), Encoding::Utf8);
-    }
-
-    #[test]
-    fn crlf_is_folded_even_across_reads() {
-        struct OneByte(Vec<u8>, usize);
-        impl Read for OneByte {
-            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-                if self.1 >= self.0.len() || buf.is_empty() {
-                    return Ok(0);
-                }
-                buf[0] = self.0[self.1];
-                self.1 += 1;
-                Ok(1)
-            }
-        }
-        for input in [&b"a,b\r\n1,2\r\n\"x\ry\"\r"[..], b"\r\n\r\r\n"] {
-            let want: Vec<u8> = String::from_utf8_lossy(input).replace("\r\n", "\n").into_bytes();
-            let mut got = Vec::new();
-            Crlf { inner: BufReader::with_capacity(1, OneByte(input.to_vec(), 0)) }.read_to_end(&mut got).unwrap();
-            assert_eq!(got, want);
-            let mut got = Vec::new();
-            Crlf { inner: input }.read_to_end(&mut got).unwrap();
-            assert_eq!(got, want);
-        }
     }
 
     #[test]

@@ -22,6 +22,8 @@ pub enum Format {
     Csv,
     /// JSON Lines with English keys, one household per line.
     Jsonl,
+    /// An Excel workbook (-o FILE.xlsx): frozen header, filters, risk levels coloured, a summary sheet.
+    Xlsx,
 }
 
 /// One household's result, as every writer shows it.
@@ -196,13 +198,18 @@ pub fn write_csv_header(w: &mut csv::Writer<&mut Vec<u8>>) -> csv::Result<()> {
 }
 
 pub fn write_csv(w: &mut csv::Writer<&mut Vec<u8>>, r: &Record, b: &Bound) -> csv::Result<()> {
+    w.write_record(csv_cells(r, b))
+}
+
+/// The cells of one household, in `CSV_HEADERS` order (CSV and XLSX).
+pub fn csv_cells(r: &Record, b: &Bound) -> [String; 17] {
     let o = |s: &Option<String>| s.clone().unwrap_or_default();
     let returned = match r.risk.returned {
         Some(true) => "是",
         Some(false) => "否",
         None => "待核实",
     };
-    w.write_record([
+    [
         r.row.to_string(),
         r.household_id.clone(),
         o(&r.county),
@@ -220,7 +227,7 @@ pub fn write_csv(w: &mut csv::Writer<&mut Vec<u8>>, r: &Record, b: &Bound) -> cs
         r.elimination.clone(),
         r.reasons_text(b),
         r.problems_text(),
-    ])
+    ]
 }
 
 pub fn write_jsonl(out: &mut Vec<u8>, r: &Record) -> io::Result<()> {

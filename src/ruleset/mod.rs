@@ -638,7 +638,8 @@ fn topo_order(criteria: &[Criterion]) -> Result<Vec<u16>, RuleError> {
 /// Parse one cell's text as a value of the field's type.
 pub fn parse_scalar(f: &Field, enums: &[EnumDef], text: &str) -> Result<Scalar, String> {
     Ok(match f.ty {
-        FieldType::Text | FieldType::Id => Scalar::Text(cell::normalize(text).into()),
+        FieldType::Text => Scalar::Text(cell::normalize(text).into()),
+        FieldType::Id => Scalar::Text(cell::id_number(text)?.into()),
         FieldType::Int => Scalar::Num(Num::from_int(cell::int(text)?).ok_or("数值过大")?),
         FieldType::Money => Scalar::Num(cell::money(text)?),
         FieldType::Bool => Scalar::Bool(cell::boolean(text)?),

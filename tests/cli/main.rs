@@ -3,4 +3,5 @@
 mod adjust;
 mod assess;
 mod rules;
+mod sheets;
 mod support;

@@ -1,0 +1,307 @@
+//! Where rows come from: a CSV file (any of the encodings found in the field, comma or tab) or a
+//! worksheet of an Excel/WPS workbook (.xlsx, .xls, .xlsb, .ods). Both give [`RawRow`]s of cell
+//! texts with their row numbers as the user sees them, so everything after this point (header
+//! mapping, cell parsing) is the same for both.
+//!
+//! CSV is streamed. A workbook is read whole by calamine (the format is a zip of XML; Excel itself
+//! caps a sheet at 1,048,576 rows), then handed out row by row.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::Path;
+
+use calamine::{open_workbook_auto, Data, Reader};
+
+use super::{sniff, Encoding, RawRow, SNIFF};
+use crate::error::InputError;
+use crate::value::Date;
+
+/// How to open an input file: what `--encoding`, `--sheet` and `--header-row` say.
+#[derive(Debug, Clone, Default)]
+pub struct OpenOptions {
+    pub encoding: Option<Encoding>,
+    pub sheet: Option<String>,
+    /// The header's row number (1-based, as the spreadsheet shows it); detected when absent.
+    pub header_row: Option<u64>,
+}
+
+/// What kind of file it turned out to be.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Kind {
+    Csv { encoding: Encoding, delimiter: u8 },
+    Sheet { name: String },
+}
+
+impl Kind {
+    pub fn describe(&self) -> String {
+        match self {
+            Kind::Csv { encoding, delimiter } => {
+                format!("CSV（{}{}）", encoding.name(), if *delimiter == b'\t' { "，制表符分隔" } else { "" })
+            }
+            Kind::Sheet { name } => format!("工作表“{name}”"),
+        }
+    }
+}
+
+/// Rows of a file, in order.
+pub enum Rows {
+    Csv(Box<csv::Reader<Box<dyn Read + Send>>>, csv::ByteRecord),
+    Sheet(std::vec::IntoIter<RawRow>),
+}
+
+impl Rows {
+    /// The next row; `None` at the end. A CSV record that cannot be read (bad quoting) is
+    /// returned as a row with an error, to be reported and counted; an I/O error ends the run.
+    pub fn next_row(&mut self, path: &Path) -> Option<Result<RawRow, InputError>> {
+        match self {
+            Rows::Sheet(it) => it.next().map(Ok),
+            Rows::Csv(reader, record) => match reader.read_byte_record(record) {
+                Ok(true) => {
+                    let row = record.position().map(|p| p.line()).unwrap_or(0);
+                    Some(Ok(RawRow { row, record: record.clone(), error: None }))
+                }
+                Ok(false) => None,
+                Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => {
+                    Some(Err(InputError::Unreadable { path: path.display().to_string(), message: e.to_string() }))
+                }
+                Err(e) => {
+                    let row = e.position().map(|p| p.line()).unwrap_or(0);
+                    Some(Ok(RawRow { row, record: csv::ByteRecord::new(), error: Some(e.to_string()) }))
+                }
+            },
+        }
+    }
+}
+
+fn is_workbook(path: &Path, head: &[u8]) -> bool {
+    let ext = path.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase());
+    matches!(ext.as_deref(), Some("xlsx" | "xlsm" | "xls" | "xlsb" | "ods"))
+        || head.starts_with(b"PK\x03\x04")
+        || head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0])
+}
+
+/// Open a file's rows.
+pub fn open(path: &Path, opts: &OpenOptions) -> Result<(Rows, Kind), InputError> {
+    let p = path.display().to_string();
+    let unreadable = |e: io::Error| InputError::Unreadable { path: p.clone(), message: format!("无法读取：{e}") };
+    let mut file = File::open(path).map_err(unreadable)?;
+    let mut head = vec![0u8; SNIFF];
+    let mut n = 0;
+    while n < head.len() {
+        let k = file.read(&mut head[n..]).map_err(unreadable)?;
+        if k == 0 {
+            break;
+        }
+        n += k;
+    }
+    head.truncate(n);
+    if n == 0 {
+        return Err(InputError::Unreadable { path: p, message: "文件为空（0 字节）".into() });
+    }
+    if is_workbook(path, &head) {
+        drop(file);
+        return open_sheet(path, opts.sheet.as_deref());
+    }
+    if opts.sheet.is_some() {
+        return Err(InputError::Unreadable {
+            path: p,
+            message: "--sheet 只用于 Excel/WPS 工作簿（.xlsx/.xls），此文件是文本（CSV）".into(),
+        });
+    }
+    let encoding = opts.encoding.unwrap_or_else(|| sniff(&head));
+    if encoding != Encoding::Utf16 && head.iter().take(4096).filter(|&&b| b == 0).count() > 16 {
+        return Err(InputError::Unreadable {
+            path: p,
+            message: "看起来不是文本（CSV）文件：含有大量 NUL 字节；如为工作簿，请使用 .xlsx 扩展名".into(),
+        });
+    }
+    let delimiter = {
+        let first_line = head.split(|&b| b == b'\n').next().unwrap_or(&[]);
+        let tabs = first_line.iter().filter(|&&b| b == b'\t').count();
+        let commas = first_line.iter().filter(|&&b| b == b',').count();
+        // UTF-16 has NUL bytes between ASCII characters; the counts still compare.
+        if tabs > commas {
+            b'\t'
+        } else {
+            b','
+        }
+    };
+    let body = io::Cursor::new(head).chain(file);
+    let reader: Box<dyn Read + Send> = match encoding {
+        Encoding::Utf8 => Box::new(body),
+        Encoding::Gbk => Box::new(
+            encoding_rs_io::DecodeReaderBytesBuilder::new()
+                .encoding(Some(encoding_rs::GB18030))
+                .bom_override(true)
+                .build(body),
+        ),
+        Encoding::Utf16 => Box::new(
+            encoding_rs_io::DecodeReaderBytesBuilder::new()
+                .encoding(Some(encoding_rs::UTF_16LE))
+                .bom_override(true)
+                .build(body),
+        ),
+    };
+    let reader: Box<dyn Read + Send> = Box::new(Crlf { inner: BufReader::with_capacity(1 << 16, reader) });
+    let csv = csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(reader);
+    Ok((Rows::Csv(Box::new(csv), csv::ByteRecord::new()), Kind::Csv { encoding, delimiter }))
+}
+
+fn open_sheet(path: &Path, sheet: Option<&str>) -> Result<(Rows, Kind), InputError> {
+    let p = path.display().to_string();
+    let mut wb = open_workbook_auto(path)
+        .map_err(|e| InputError::Unreadable { path: p.clone(), message: format!("无法打开工作簿：{e}") })?;
+    let names = wb.sheet_names();
+    let name = match sheet {
+        Some(s) => names.iter().find(|n| n.as_str() == s).cloned().ok_or_else(|| InputError::Unreadable {
+            path: p.clone(),
+            message: format!("没有名为“{s}”的工作表；工作表有：{}", names.join("、")),
+        })?,
+        None => names
+            .first()
+            .cloned()
+            .ok_or_else(|| InputError::Unreadable { path: p.clone(), message: "工作簿中没有工作表".into() })?,
+    };
+    let range = wb
+        .worksheet_range(&name)
+        .map_err(|e| InputError::Unreadable {
+            path: p.clone(), message: format!("无法读取工作表“{name}”：{e}")
+        })?;
+    let first_row = range.start().map(|(r, _)| r as u64).unwrap_or(0);
+    let first_col = range.start().map(|(_, c)| c as usize).unwrap_or(0);
+    let mut rows = Vec::with_capacity(range.height());
+    for (i, cells) in range.rows().enumerate() {
+        if cells.iter().all(|c| matches!(c, Data::Empty)) {
+            continue;
+        }
+        let mut record = csv::ByteRecord::new();
+        // Columns left of the used range are empty; keep positions as the sheet shows them.
+        for _ in 0..first_col {
+            record.push_field(b"");
+        }
+        for c in cells {
+            record.push_field(cell_text(c).as_bytes());
+        }
+        rows.push(RawRow { row: first_row + i as u64 + 1, record, error: None });
+    }
+    Ok((Rows::Sheet(rows.into_iter()), Kind::Sheet { name }))
+}
+
+/// A worksheet cell as the text a CSV export would hold: numbers without float noise, dates as
+/// `YYYY-MM-DD`, booleans as 是/否, errors (`#DIV/0!`) as written (they become data problems).
+pub fn cell_text(c: &Data) -> String {
+    match c {
+        Data::Empty => String::new(),
+        Data::String(s) => s.clone(),
+        Data::Int(i) => i.to_string(),
+        Data::Float(f) => float_text(*f),
+        Data::Bool(b) => (if *b { "是" } else { "否" }).to_string(),
+        Data::DateTime(dt) if dt.is_datetime() => {
+            let serial = dt.as_f64().floor() as i64;
+            Date::from_excel_serial(serial).map(|d| d.to_string()).unwrap_or_else(|| float_text(dt.as_f64()))
+        }
+        Data::DateTime(dt) => float_text(dt.as_f64()),
+        Data::DateTimeIso(s) => s.get(..10).unwrap_or(s).to_string(),
+        Data::DurationIso(s) => s.clone(),
+        Data::Error(e) => format!("#{e:?}"),
+    }
+}
+
+/// Shortest text of a stored number: `3500`, `3500.5`, `1234.56`.
+fn float_text(f: f64) -> String {
+    if f.fract() == 0.0 && f.abs() < 1e15 {
+        format!("{}", f as i64)
+    } else {
+        format!("{f}")
+    }
+}
+
+/// Folds `\r\n` into `\n`. The csv crate counts a CRLF-terminated record's line one short
+/// (the next record starts on the `\n`), and every problem must name its row as Excel shows it.
+struct Crlf<R> {
+    inner: R,
+}
+
+impl<R: BufRead> Read for Crlf<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let mut w = 0;
+        while w < out.len() {
+            let buf = self.inner.fill_buf()?;
+            if buf.is_empty() {
+                break;
+            }
+            let mut r = 0;
+            while r < buf.len() && w < out.len() {
+                let b = buf[r];
+                if b == b'\r' && r + 1 == buf.len() {
+                    break; // a CR at the end of the buffer: decided below, with the next byte
+                }
+                r += 1;
+                if b == b'\r' && buf[r] == b'\n' {
+                    continue;
+                }
+                out[w] = b;
+                w += 1;
+            }
+            let cr_at_end = r < buf.len();
+            self.inner.consume(r);
+            if cr_at_end {
+                if w > 0 {
+                    break; // return what we have; the CR is looked at on the next call
+                }
+                self.inner.consume(1);
+                let next = self.inner.fill_buf()?;
+                if next.first() == Some(&b'\n') {
+                    out[0] = b'\n';
+                    self.inner.consume(1);
+                } else {
+                    out[0] = b'\r';
+                }
+                return Ok(1);
+            }
+            if r == 0 {
+                break;
+            }
+        }
+        Ok(w)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worksheet_cells_read_like_csv_cells() {
+        assert_eq!(cell_text(&Data::Float(3500.0)), "3500");
+        assert_eq!(cell_text(&Data::Float(1234.56)), "1234.56");
+        assert_eq!(cell_text(&Data::Int(4)), "4");
+        assert_eq!(cell_text(&Data::String("３,５００元".into())), "３,５００元");
+        assert_eq!(cell_text(&Data::Bool(true)), "是");
+        assert_eq!(cell_text(&Data::Empty), "");
+    }
+
+    #[test]
+    fn crlf_is_folded_even_across_reads() {
+        struct OneByte(Vec<u8>, usize);
+        impl Read for OneByte {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                if self.1 >= self.0.len() || buf.is_empty() {
+                    return Ok(0);
+                }
+                buf[0] = self.0[self.1];
+                self.1 += 1;
+                Ok(1)
+            }
+        }
+        for input in [&b"a,b\r\n1,2\r\n\"x\ry\"\r"[..], b"\r\n\r\r\n"] {
+            let want: Vec<u8> = String::from_utf8_lossy(input).replace("\r\n", "\n").into_bytes();
+            let mut got = Vec::new();
+            Crlf { inner: BufReader::with_capacity(1, OneByte(input.to_vec(), 0)) }.read_to_end(&mut got).unwrap();
+            assert_eq!(got, want);
+            let mut got = Vec::new();
+            Crlf { inner: input }.read_to_end(&mut got).unwrap();
+            assert_eq!(got, want);
+        }
+    }
+}
