@@ -100,7 +100,7 @@ pub fn household(rs: &RuleSet, cells: &BTreeMap<String, toml::Value>) -> Result<
         };
         texts[f as usize] = Some(t);
     }
-    let mut hh = Household { row: 2, cells: vec![Cell::Blank; rs.fields.len()], problems: Vec::new() };
+    let mut hh = Household { row: 2, source_rows: 1, cells: vec![Cell::Blank; rs.fields.len()], problems: Vec::new() };
     for (i, f) in rs.fields.iter().enumerate() {
         rs.set_cell(&mut hh, i as u16, texts[i].as_deref().unwrap_or(""), &f.header);
     }

@@ -107,11 +107,20 @@ pub struct InputChoice {
     /// known headers among the first rows, so title rows above it are skipped).
     #[arg(long, value_name = "N")]
     pub header_row: Option<u64>,
+    /// Read a person export (one row per person, grouped by 户编号); detected when the header has
+    /// 人编号 or 与户主关系.
+    #[arg(long)]
+    pub persons: bool,
 }
 
 impl InputChoice {
     pub fn options(&self) -> crate::input::OpenOptions {
-        crate::input::OpenOptions { encoding: self.encoding, sheet: self.sheet.clone(), header_row: self.header_row }
+        crate::input::OpenOptions {
+            encoding: self.encoding,
+            sheet: self.sheet.clone(),
+            header_row: self.header_row,
+            persons: self.persons,
+        }
     }
 }
 

@@ -301,7 +301,7 @@ impl Describe for Describer<'_> {
                 };
                 match &cx.cells[i as usize] {
                     Cell::BlankAs(_) => format!("{shown}（空白）"),
-                    Cell::Derived(_) => format!("{shown}（由收入构成计算）"),
+                    Cell::Derived(_) => format!("{shown}（计算得出）"),
                     _ => shown,
                 }
             }

@@ -62,6 +62,8 @@ pub struct Problem {
 #[derive(Debug, Clone, Default)]
 pub struct Household {
     pub row: u64,
+    /// Input rows it was read from: 1 for a ledger row, the members' rows for a person export.
+    pub source_rows: u64,
     /// One cell per field of the rule set, in the rule set's field order.
     pub cells: Vec<Cell>,
     pub problems: Vec<Problem>,

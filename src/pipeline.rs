@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use crate::engine::{self, Assessment};
 use crate::household::Household;
 use crate::input::{Duplicates, Ledger};
-use crate::ruleset::{Bound, RuleSet};
+use crate::ruleset::Bound;
 
 /// Rows per batch: large enough to keep both cores busy, small enough to bound memory.
 const BATCH: usize = 4096;
@@ -17,7 +17,6 @@ const BATCH: usize = 4096;
 /// Assess every row of `ledger`; `map` runs in parallel, `sink` sees the results in input order.
 pub fn stream<T: Send>(
     ledger: &mut Ledger,
-    rules: &RuleSet,
     bound: &Bound,
     dups: &Duplicates,
     map: impl Fn(&Household, &Assessment) -> anyhow::Result<T> + Sync,
@@ -32,7 +31,7 @@ pub fn stream<T: Send>(
         let results: Vec<T> = batch
             .par_iter()
             .map(|raw| {
-                let hh = layout.household(rules, raw, dups);
+                let hh = layout.household(bound, raw, dups);
                 let a = engine::assess(bound, &hh);
                 map(&hh, &a)
             })

@@ -121,7 +121,6 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
     let mut prev_dup_entries = Vec::new();
     pipeline::stream(
         &mut prev_ledger,
-        &rules,
         &bound,
         &prev_dups,
         |hh, a| {
@@ -157,7 +156,6 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
     let mut entries: Vec<Entry> = Vec::new();
     pipeline::stream(
         &mut cur_ledger,
-        &rules,
         &bound,
         &cur_dups,
         |hh, a| {
@@ -221,7 +219,7 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
                 if !gone.contains(id.as_str()) {
                     continue;
                 }
-                let hh = again.layout.household(&rules, raw, &prev_dups);
+                let hh = again.layout.household(&bound, raw, &prev_dups);
                 entries.push(Entry {
                     list: List::Gone,
                     previous: true,

@@ -77,7 +77,6 @@ pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
     let mut book = if format == Format::Xlsx { Some(xlsx::AssessBook::new()?) } else { None };
     pipeline::stream(
         &mut ledger,
-        &rules,
         &bound,
         &dups,
         |hh, a| {

@@ -6,6 +6,7 @@
 //! quick pass that keeps 8 bytes per row (a hash), plus the exact ids of the few hashes seen twice.
 
 pub mod cell;
+pub mod persons;
 pub mod source;
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -17,7 +18,8 @@ pub use source::{Kind, OpenOptions};
 
 use crate::error::InputError;
 use crate::household::{Cell, Household, Problem};
-use crate::ruleset::RuleSet;
+use crate::ruleset::{Bound, RuleSet};
+use persons::PersonColumns;
 
 /// Text encodings of CSV files found in the field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -84,6 +86,8 @@ pub struct Layout {
     pub header_row: u64,
     /// Whether the header row was found by matching headers (not given, not the first row).
     pub header_detected: bool,
+    /// A person export: where the person columns are.
+    pub persons: Option<PersonColumns>,
     id_field: u16,
 }
 
@@ -91,7 +95,8 @@ pub struct Layout {
 pub struct Ledger {
     pub layout: Layout,
     rows: Rows,
-    /// Rows read while looking for the header, not yet handed out.
+    /// Rows read while looking for the header, not yet handed out; for a person export, every
+    /// household's members, grouped.
     pending: VecDeque<RawRow>,
 }
 
@@ -100,7 +105,7 @@ const HEADER_SEARCH: usize = 10;
 
 /// Decode a cell: UTF-8 (GBK files are already transcoded); invalid bytes become U+FFFD and the
 /// caller reports a problem.
-fn text(b: &[u8]) -> (std::borrow::Cow<'_, str>, bool) {
+pub(crate) fn text(b: &[u8]) -> (std::borrow::Cow<'_, str>, bool) {
     match std::str::from_utf8(b) {
         Ok(s) => (s.into(), true),
         Err(_) => (String::from_utf8_lossy(b), false),
@@ -165,10 +170,15 @@ impl Ledger {
         let header = pending.drain(..=at).next_back().expect("at is in range");
         let columns: Vec<String> =
             header.record.iter().map(|c| text(c).0.trim_matches('\u{feff}').trim().to_string()).collect();
+        let persons = PersonColumns::find(&columns, options.persons);
         let mut column_field = Vec::with_capacity(columns.len());
         let mut field_col_index: Vec<Option<usize>> = vec![None; rules.fields.len()];
         let mut unmapped = Vec::new();
         for (c, h) in columns.iter().enumerate() {
+            if persons.as_ref().is_some_and(|p| p.is_person_column(c)) {
+                column_field.push(None);
+                continue;
+            }
             let f = lookup.get(&header_key(h)).copied();
             if let Some(f) = f {
                 if let Some(prev) = field_col_index[f as usize] {
@@ -202,8 +212,13 @@ impl Ledger {
                 ),
             });
         }
-        // Every field a rule reads needs a column, or a derivation whose inputs have columns.
-        let has = |f: u16| field_col_index[f as usize].is_some();
+        // Every field a rule reads needs a column, or a derivation whose inputs have columns, or
+        // (person exports) derivation from the members.
+        let from_members = ["members", "labor", "dropouts", "insured", "ill", "disabled", "head_name", "head_id"];
+        let has = |f: u16| {
+            field_col_index[f as usize].is_some()
+                || (persons.is_some() && from_members.contains(&rules.fields[f as usize].key.as_str()))
+        };
         let mut missing = Vec::new();
         for (f, who) in rules.needed_fields() {
             let field = &rules.fields[f as usize];
@@ -236,9 +251,42 @@ impl Ledger {
             unmapped,
             header_row: header.row,
             header_detected: detected,
+            persons,
             id_field,
         };
-        Ok(Ledger { layout, rows, pending })
+        let mut ledger = Ledger { layout, rows, pending };
+        if ledger.layout.persons.is_some() {
+            ledger.group_members()?;
+        }
+        Ok(ledger)
+    }
+
+    /// Person export: read every row and group members by household id, households in order of
+    /// their first member. Rows without an id are kept as households of their own (reported).
+    fn group_members(&mut self) -> Result<(), InputError> {
+        let mut groups: Vec<Vec<RawRow>> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut rows: Vec<RawRow> = self.pending.drain(..).collect();
+        while let Some(r) = self.rows.next_row(&self.layout.path) {
+            rows.push(r?);
+        }
+        for r in rows {
+            match self.layout.id_of(&r).filter(|id| !id.is_empty()) {
+                Some(id) => match index.get(&id) {
+                    Some(&g) => groups[g].push(r),
+                    None => {
+                        index.insert(id, groups.len());
+                        groups.push(vec![r]);
+                    }
+                },
+                None => groups.push(vec![r]),
+            }
+        }
+        self.pending = groups
+            .into_iter()
+            .map(|members| RawRow { row: members[0].row, record: members[0].record.clone(), error: None, members })
+            .collect();
+        Ok(())
     }
 
     /// Read up to `n` data rows. A record that cannot be read at all (bad quoting) comes back as
@@ -261,8 +309,17 @@ impl Ledger {
 
 impl Layout {
     /// Turn one raw row into a household: every cell parsed, problems recorded.
-    pub fn household(&self, rules: &RuleSet, raw: &RawRow, dups: &Duplicates) -> Household {
-        let mut hh = Household { row: raw.row, cells: vec![Cell::Blank; rules.fields.len()], problems: Vec::new() };
+    pub fn household(&self, b: &Bound, raw: &RawRow, dups: &Duplicates) -> Household {
+        let rules = b.rules;
+        if let (Some(cols), false) = (&self.persons, raw.members.is_empty()) {
+            return self.household_of_members(b, raw, cols);
+        }
+        let mut hh = Household {
+            row: raw.row,
+            source_rows: 1,
+            cells: vec![Cell::Blank; rules.fields.len()],
+            problems: Vec::new(),
+        };
         if let Some(e) = &raw.error {
             hh.problems.push(Problem {
                 row: raw.row,
@@ -327,6 +384,61 @@ impl Layout {
         hh
     }
 
+    /// A household of a person export: household columns from its members' rows (they must
+    /// agree), member-based facts derived.
+    fn household_of_members(&self, b: &Bound, raw: &RawRow, cols: &PersonColumns) -> Household {
+        let rules = b.rules;
+        let mut hh = Household {
+            row: raw.row,
+            source_rows: raw.members.len() as u64,
+            cells: vec![Cell::Blank; rules.fields.len()],
+            problems: Vec::new(),
+        };
+        for m in &raw.members {
+            if let Some(e) = &m.error {
+                hh.problems.push(Problem {
+                    row: m.row,
+                    column: String::new(),
+                    field: None,
+                    value: String::new(),
+                    message: format!("无法读取此行：{e}"),
+                });
+            }
+        }
+        for (c, f) in self.column_field.iter().enumerate() {
+            let Some(f) = *f else { continue };
+            let mut value: Option<(String, u64)> = None;
+            let mut conflict = None;
+            for m in &raw.members {
+                let t = m.record.get(c).map(|b| cell::normalize(&text(b).0).into_owned()).unwrap_or_default();
+                if t.is_empty() {
+                    continue;
+                }
+                match &value {
+                    None => value = Some((t, m.row)),
+                    Some((v, _)) if *v != t => conflict = Some((t, m.row)),
+                    _ => {}
+                }
+            }
+            match (value, conflict) {
+                (Some((a, ra)), Some((b2, rb))) => {
+                    hh.problems.push(Problem {
+                        row: rb,
+                        column: self.columns[c].clone(),
+                        field: Some(rules.fields[f as usize].key.clone()),
+                        value: b2.clone(),
+                        message: format!("同一户的成员行不一致：第 {ra} 行为“{a}”，第 {rb} 行为“{b2}”"),
+                    });
+                    hh.cells[f as usize] = Cell::Invalid(b2.into());
+                }
+                (v, _) => rules.set_cell(&mut hh, f, v.as_ref().map(|x| x.0.as_str()).unwrap_or(""), &self.columns[c]),
+            }
+        }
+        persons::derive(b, &mut hh, &raw.members, cols, &self.columns);
+        rules.finish(&mut hh, &self.field_column);
+        hh
+    }
+
     /// The household id of a raw row, normalised as cells are.
     pub fn id_of(&self, raw: &RawRow) -> Option<String> {
         let c = self.field_col_index[self.id_field as usize]?;
@@ -348,6 +460,8 @@ pub struct RawRow {
     pub row: u64,
     pub record: csv::ByteRecord,
     pub error: Option<String>,
+    /// Person export: the rows of all the household's members (this row is the first).
+    pub members: Vec<RawRow>,
 }
 
 /// Household ids that occur more than once, with their rows.
@@ -370,6 +484,10 @@ impl Duplicates {
     /// Scan a ledger's id column. Two passes at most: hashes first, exact ids only for the
     /// hashes seen twice.
     pub fn scan(ledger: &Layout) -> Result<Duplicates, InputError> {
+        // In a person export every member repeats the household id.
+        if ledger.persons.is_some() {
+            return Ok(Duplicates::default());
+        }
         let col = ledger.field_col_index[ledger.id_field as usize].expect("checked at open");
         let state = std::collections::hash_map::RandomState::new();
         let hash = |b: &[u8]| state.hash_one(cell::normalize(&String::from_utf8_lossy(b)));

@@ -23,6 +23,8 @@ pub struct OpenOptions {
     pub sheet: Option<String>,
     /// The header's row number (1-based, as the spreadsheet shows it); detected when absent.
     pub header_row: Option<u64>,
+    /// Read as a person export even without 人编号/与户主关系 columns.
+    pub persons: bool,
 }
 
 /// What kind of file it turned out to be.
@@ -58,7 +60,7 @@ impl Rows {
             Rows::Csv(reader, record) => match reader.read_byte_record(record) {
                 Ok(true) => {
                     let row = record.position().map(|p| p.line()).unwrap_or(0);
-                    Some(Ok(RawRow { row, record: record.clone(), error: None }))
+                    Some(Ok(RawRow { row, record: record.clone(), error: None, members: Vec::new() }))
                 }
                 Ok(false) => None,
                 Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => {
@@ -66,7 +68,12 @@ impl Rows {
                 }
                 Err(e) => {
                     let row = e.position().map(|p| p.line()).unwrap_or(0);
-                    Some(Ok(RawRow { row, record: csv::ByteRecord::new(), error: Some(e.to_string()) }))
+                    Some(Ok(RawRow {
+                        row,
+                        record: csv::ByteRecord::new(),
+                        error: Some(e.to_string()),
+                        members: Vec::new(),
+                    }))
                 }
             },
         }
@@ -182,7 +189,7 @@ fn open_sheet(path: &Path, sheet: Option<&str>) -> Result<(Rows, Kind), InputErr
         for c in cells {
             record.push_field(cell_text(c).as_bytes());
         }
-        rows.push(RawRow { row: first_row + i as u64 + 1, record, error: None });
+        rows.push(RawRow { row: first_row + i as u64 + 1, record, error: None, members: Vec::new() });
     }
     Ok((Rows::Sheet(rows.into_iter()), Kind::Sheet { name }))
 }

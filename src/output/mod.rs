@@ -30,6 +30,9 @@ pub enum Format {
 #[derive(Debug, Clone, Serialize)]
 pub struct Record {
     pub row: u64,
+    /// Input rows behind this household (members' rows for a person export).
+    #[serde(skip)]
+    pub source_rows: u64,
     pub household_id: String,
     pub county: Option<String>,
     pub township: Option<String>,
@@ -104,6 +107,7 @@ impl Record {
         }
         Record {
             row: hh.row,
+            source_rows: hh.source_rows,
             household_id: text("household_id").unwrap_or_default(),
             county: text("county"),
             township: text("township"),
@@ -265,8 +269,9 @@ pub fn table(records: &[Record], b: &Bound) -> String {
     t.to_string()
 }
 
-/// Counts that must add up: every row read is a household assessed; each decision's counts sum
-/// to the households assessed.
+/// Counts that must add up: every row read belongs to a household assessed (one row each in a
+/// ledger; a household's members in a person export); each decision's counts sum to the
+/// households assessed.
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct Summary {
     pub rows_read: u64,
@@ -290,7 +295,7 @@ impl Summary {
     }
 
     pub fn add(&mut self, r: &Record) {
-        self.rows_read += 1;
+        self.rows_read += r.source_rows;
         self.households_assessed += 1;
         if !r.problems.is_empty() {
             self.households_with_problems += 1;

@@ -2,6 +2,7 @@
 
 mod adjust;
 mod assess;
+mod persons;
 mod rules;
 mod sheets;
 mod support;
