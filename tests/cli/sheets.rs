@@ -105,3 +105,21 @@ fn invalid_id_numbers_are_problems_and_ids_are_masked() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(!text.contains("196803120314") && !text.contains("196803120313"));
 }
+
+/// Excel's "Unicode text": UTF-16 with BOM, tab-separated.
+#[test]
+fn utf16_tab_separated_text_reads_like_csv() {
+    let text = std::fs::read_to_string(root().join("tests/data/reasons.csv")).unwrap().replace(',', "\t");
+    let mut bytes = vec![0xFF, 0xFE];
+    for u in text.encode_utf16() {
+        bytes.extend_from_slice(&u.to_le_bytes());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("unicode.txt");
+    std::fs::write(&path, bytes).unwrap();
+    let a =
+        tuopin().args(["assess", "tests/data/reasons.csv", "--year", "2020", "--format", "jsonl"]).output().unwrap();
+    let b = tuopin().arg("assess").arg(&path).args(["--year", "2020", "--format", "jsonl"]).output().unwrap();
+    assert!(stderr_of(&b).contains("UTF-16，制表符分隔"), "{}", stderr_of(&b));
+    assert_eq!(a.stdout, b.stdout);
+}
