@@ -104,8 +104,14 @@ pub struct Reason {
     pub text: String,
 }
 
-/// Why each decision came out as it did.
+/// Why each decision came out as it did, with every detail (value, threshold, source).
 pub fn explain(b: &Bound, hh: &Household, a: &Assessment) -> Vec<Reason> {
+    explain_with(b, hh, a, true)
+}
+
+/// As [`explain`]; with `detail` false only the sentence (`text`) of each reason is built, which
+/// is all that CSV, XLSX and table outputs show.
+pub fn explain_with(b: &Bound, hh: &Household, a: &Assessment, detail: bool) -> Vec<Reason> {
     let rs = b.rules;
     let d = Describer { b };
     let mut out = Vec::new();
@@ -128,13 +134,38 @@ pub fn explain(b: &Bound, hh: &Household, a: &Assessment) -> Vec<Reason> {
         };
         let cx = ctx(b, hh, &a.crits, &a.decisions[..di]);
         for (atom, v) in expr::explaining_atoms(node, result, &cx) {
-            out.push(reason(dec.id, atom, v, &cx, &d, a));
+            out.push(reason(dec.id, atom, v, &cx, &d, a, detail));
         }
     }
     out
 }
 
-fn reason(decision: &'static str, atom: &Node, v: Option<bool>, cx: &Ctx, d: &Describer, a: &Assessment) -> Reason {
+fn reason(
+    decision: &'static str,
+    atom: &Node,
+    v: Option<bool>,
+    cx: &Ctx,
+    d: &Describer,
+    a: &Assessment,
+    detail: bool,
+) -> Reason {
+    if !detail {
+        let (status, text) = match atom {
+            Node::Crit(i) => (status(v, true), crit_text(d, *i as usize, v, cx, a, 0)),
+            other => (status(v, false), expr::render_atom(other, v, cx, d)),
+        };
+        let none = String::new;
+        return Reason {
+            decision,
+            criterion: None,
+            label: none(),
+            status,
+            value: none(),
+            threshold: none(),
+            source: none(),
+            text,
+        };
+    }
     let rs = d.b.rules;
     let (fields, params) = {
         let r = match atom {

@@ -58,10 +58,13 @@ pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
     };
     let stdout = std::io::stdout();
     let mut lock = stdout.lock();
-    let out: &mut dyn Write = match &mut file {
-        Some(f) => f.writer(),
-        None => &mut lock,
-    };
+    let mut out: std::io::BufWriter<&mut dyn Write> = std::io::BufWriter::with_capacity(
+        1 << 18,
+        match &mut file {
+            Some(f) => f.writer(),
+            None => &mut lock,
+        },
+    );
 
     let mut head = Vec::new();
     if format == Format::Csv {
@@ -80,7 +83,7 @@ pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
         &bound,
         &dups,
         |hh, a| {
-            let r = Record::build(&bound, hh, a, args.show_ids);
+            let r = Record::build_with(&bound, hh, a, args.show_ids, format == Format::Jsonl);
             let mut bytes = Vec::new();
             match format {
                 Format::Csv => {
@@ -113,6 +116,7 @@ pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
         writeln!(out, "{}", output::table(&table_rows, &bound))?;
     }
     out.flush()?;
+    drop(out);
     drop(lock);
     if let (Some(book), Some(f)) = (book, &mut file) {
         book.finish(f, &summary, &bound)?;

@@ -74,7 +74,13 @@ pub fn mask_id(s: &str) -> String {
 }
 
 impl Record {
+    /// The full record, every reason with its value, threshold and source (JSON Lines).
     pub fn build(b: &Bound, hh: &Household, a: &Assessment, show_ids: bool) -> Record {
+        Record::build_with(b, hh, a, show_ids, true)
+    }
+
+    /// `detail` false: reasons carry only their sentence, which is what CSV, XLSX and tables show.
+    pub fn build_with(b: &Bound, hh: &Household, a: &Assessment, show_ids: bool, detail: bool) -> Record {
         let rs = b.rules;
         let text = |key: &str| -> Option<String> {
             let i = *rs.field_index.get(key)? as usize;
@@ -124,7 +130,7 @@ impl Record {
                 returned: a.returned,
             },
             elimination: a.label(b, em).to_string(),
-            reasons: engine::explain(b, hh, a),
+            reasons: engine::explain_with(b, hh, a, detail),
             problems,
         }
     }
