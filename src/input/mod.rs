@@ -58,9 +58,39 @@ pub fn sniff(head: &[u8]) -> Encoding {
         Ok(_) => Encoding::Utf8,
         // A multi-byte character cut off by the end of the sniffed block is still UTF-8.
         Err(e) if e.error_len().is_none() => Encoding::Utf8,
-        Err(_) => Encoding::Gbk,
+        // A bad sequence after a valid, non-ASCII UTF-8 header line is a damaged cell in a UTF-8
+        // file (reported per cell), not a GBK file: GBK headers are never valid UTF-8.
+        Err(e) => {
+            let header_end = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
+            if e.valid_up_to() >= header_end && !head[..header_end].is_ascii() {
+                Encoding::Utf8
+            } else {
+                Encoding::Gbk
+            }
+        }
     }
 }
+
+/// Show at most 20 column names, then how many there are.
+pub fn column_list(columns: &[String]) -> String {
+    let shown: Vec<String> = columns.iter().take(20).map(|c| format!("“{}”", clip(c, 40))).collect();
+    if columns.len() > 20 {
+        format!("{} …（共 {} 列）", shown.join("、"), columns.len())
+    } else {
+        shown.join("、")
+    }
+}
+
+/// A value as shown in messages: at most `n` characters.
+pub fn clip(s: &str, n: usize) -> String {
+    match s.char_indices().nth(n) {
+        Some((i, _)) => format!("{}…（共 {} 字符）", &s[..i], s.chars().count()),
+        None => s.to_string(),
+    }
+}
+
+/// Longest cell accepted; longer ones are data problems (no real ledger cell comes close).
+pub const MAX_CELL_CHARS: usize = 10_000;
 
 /// Normalise a header for matching: full-width to half-width, no spaces, no BOM.
 pub fn header_key(h: &str) -> String {
@@ -187,9 +217,9 @@ impl Ledger {
                         message: format!(
                             "第 {} 列“{}”和第 {} 列“{}”都对应字段 {}（{}）：请删除或改名其中一列",
                             prev + 1,
-                            columns[prev],
+                            clip(&columns[prev], 40),
                             c + 1,
-                            h,
+                            clip(h, 40),
                             rules.fields[f as usize].key,
                             rules.fields[f as usize].label
                         ),
@@ -205,11 +235,7 @@ impl Ledger {
         if field_col_index[id_field as usize].is_none() {
             return Err(InputError::NoId {
                 path: p,
-                found: format!(
-                    "第 {} 行：{}",
-                    header.row,
-                    columns.iter().take(12).map(|c| format!("“{c}”")).collect::<Vec<_>>().join("、")
-                ),
+                found: format!("第 {} 行：{}", header.row, column_list(&columns)),
             });
         }
         // Every field a rule reads needs a column, or a derivation whose inputs have columns, or
@@ -235,7 +261,7 @@ impl Ledger {
                     "缺少规则所需的列：\n  {}\n（第 {} 行表头：{}）",
                     missing.join("\n  "),
                     header.row,
-                    columns.join("、")
+                    column_list(&columns)
                 ),
             });
         }
@@ -332,7 +358,10 @@ impl Layout {
         let width = self.columns.len();
         let got = raw.record.len();
         if raw.error.is_none() && got != width {
-            let message = if got < width {
+            let open_quote = got < width && raw.record.iter().next_back().is_some_and(|c| c.contains(&b'\n'));
+            let message = if open_quote {
+                format!("本行只有 {got} 列，表头有 {width} 列，且最后一格跨越多行：可能有未闭合的引号（\"）；缺少的列按空白处理")
+            } else if got < width {
                 format!("本行只有 {got} 列，表头有 {width} 列：缺少的列按空白处理")
             } else {
                 format!("本行有 {got} 列，表头只有 {width} 列：多出的列已忽略")
@@ -348,15 +377,25 @@ impl Layout {
         for (c, bytes) in raw.record.iter().enumerate().take(width) {
             let Some(f) = self.column_field[c] else { continue };
             let (t, valid) = text(bytes);
-            if !valid {
+            let bad = if !valid || t.contains('\u{FFFD}') {
+                Some("含有无效的字符编码（不是完整的 UTF-8/GBK 文本）".to_string())
+            } else if t.contains('\0') {
+                Some("含有 NUL（\\0）字符".to_string())
+            } else if t.chars().nth(MAX_CELL_CHARS).is_some() {
+                Some(format!("单元格过长（超过 {MAX_CELL_CHARS} 字符）"))
+            } else {
+                None
+            };
+            if let Some(message) = bad {
+                let shown = clip(&t.replace('\0', "\\0"), 100);
                 hh.problems.push(Problem {
                     row: raw.row,
                     column: self.columns[c].clone(),
                     field: Some(rules.fields[f as usize].key.clone()),
-                    value: t.to_string(),
-                    message: "含有无效的字符编码（不是 UTF-8/GBK 文本）".into(),
+                    value: shown.clone(),
+                    message,
                 });
-                hh.cells[f as usize] = Cell::Invalid(t.into());
+                hh.cells[f as usize] = Cell::Invalid(shown.into());
                 continue;
             }
             rules.set_cell(&mut hh, f, &t, &self.columns[c]);

@@ -116,10 +116,14 @@ pub fn open(path: &Path, opts: &OpenOptions) -> Result<(Rows, Kind), InputError>
         });
     }
     let encoding = opts.encoding.unwrap_or_else(|| sniff(&head));
-    if encoding != Encoding::Utf16 && head.iter().take(4096).filter(|&&b| b == 0).count() > 16 {
+    // Text has almost no control bytes; a binary file (an image, a zip without the extension,
+    // random bytes) has many.
+    let sample = &head[..head.len().min(4096)];
+    let control = sample.iter().filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')).count();
+    if encoding != Encoding::Utf16 && control * 20 > sample.len() {
         return Err(InputError::Unreadable {
             path: p,
-            message: "看起来不是文本（CSV）文件：含有大量 NUL 字节；如为工作簿，请使用 .xlsx 扩展名".into(),
+            message: "看起来不是文本（CSV）文件：含有大量控制字符；如为工作簿，请使用 .xlsx 扩展名".into(),
         });
     }
     let delimiter = {

@@ -713,14 +713,15 @@ impl RuleSet {
             match parse_scalar(f, &self.enums, text) {
                 Ok(v) => Cell::Value(v),
                 Err(message) => {
+                    let shown = crate::input::clip(text, 100);
                     hh.problems.push(Problem {
                         row: hh.row,
                         column: column.to_string(),
                         field: Some(f.key.clone()),
-                        value: text.to_string(),
+                        value: shown.clone(),
                         message,
                     });
-                    Cell::Invalid(text.into())
+                    Cell::Invalid(shown.into())
                 }
             }
         };

@@ -2,6 +2,7 @@
 
 mod adjust;
 mod assess;
+mod bad_inputs;
 mod persons;
 mod rules;
 mod sheets;

@@ -1,0 +1,111 @@
+//! The bad-input corpus (tests/bad-inputs/cases.toml), plus the generated giants.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::support::*;
+
+#[derive(Deserialize)]
+struct Corpus {
+    case: Vec<Case>,
+}
+
+#[derive(Deserialize)]
+struct Case {
+    name: String,
+    args: Vec<String>,
+    code: i32,
+    #[serde(default)]
+    stderr: Vec<String>,
+    #[serde(default)]
+    stdout: Vec<String>,
+}
+
+fn check(dir: &Path, c: &Case) -> Result<(), String> {
+    let out_dir = tempfile::tempdir().unwrap();
+    let target = out_dir.path().join("out.csv");
+    let mut cmd = tuopin();
+    cmd.current_dir(dir).args(&c.args);
+    let with_file = c.args[0] == "assess";
+    if with_file {
+        cmd.arg("-o").arg(&target);
+    }
+    let out = cmd.output().unwrap();
+    let (so, se) = (
+        if with_file {
+            std::fs::read_to_string(&target).unwrap_or_default()
+        } else {
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        },
+        stderr_of(&out),
+    );
+    let mut why = Vec::new();
+    if out.status.code() != Some(c.code) {
+        why.push(format!("exit {:?}, expected {}", out.status.code(), c.code));
+    }
+    for t in &c.stderr {
+        if !se.contains(t.as_str()) {
+            why.push(format!("stderr lacks “{t}”"));
+        }
+    }
+    for t in &c.stdout {
+        if !so.contains(t.as_str()) {
+            why.push(format!("output lacks “{t}”"));
+        }
+    }
+    if c.code == 2 && target.exists() {
+        why.push("a fatal run left an output file".into());
+    }
+    let leftovers = std::fs::read_dir(out_dir.path())
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".part"))
+        .count();
+    if leftovers > 0 {
+        why.push("a temporary .part file was left".into());
+    }
+    if why.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{}: {}\n  stderr: {}", c.name, why.join("; "), se.chars().take(400).collect::<String>()))
+    }
+}
+
+#[test]
+fn bad_input_corpus() {
+    let dir = root().join("tests/bad-inputs");
+    let corpus: Corpus = toml::from_str(&std::fs::read_to_string(dir.join("cases.toml")).unwrap()).unwrap();
+    let failures: Vec<String> = corpus.case.iter().filter_map(|c| check(&dir, c).err()).collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn a_ten_megabyte_cell_is_a_problem_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.csv");
+    let text = std::fs::read_to_string(root().join("tests/data/reasons.csv")).unwrap().replacen(
+        "R001",
+        &format!("R001{}", "x".repeat(10 << 20)),
+        1,
+    );
+    std::fs::write(&path, text).unwrap();
+    let out = tuopin().arg("assess").arg(&path).args(["--year", "2020", "--format", "jsonl"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.len() < 10_000, "the cell is not copied into the output");
+    let r = &jsonl(&out.stdout)[0];
+    assert!(r["problems"][0]["message"].as_str().unwrap().contains("单元格过长"));
+}
+
+#[test]
+fn a_hundred_thousand_columns_get_a_clear_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wide.csv");
+    let header: Vec<String> =
+        std::iter::once("户编号".to_string()).chain((0..100_000).map(|i| format!("c{i}"))).collect();
+    std::fs::write(&path, format!("{}\nW1{}\n", header.join(","), ",".repeat(100_000))).unwrap();
+    let out = tuopin().arg("assess").arg(&path).args(["--year", "2024"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr_of(&out);
+    assert!(err.contains("缺少规则所需的列") && err.contains("（共 100001 列）"), "{}", &err[..err.len().min(600)]);
+    assert!(err.len() < 20_000, "the message lists a few columns, not all 100,001 ({} bytes)", err.len());
+}
