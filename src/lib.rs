@@ -42,6 +42,15 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             return ExitCode::from(e.exit_code() as u8);
         }
     };
+    // Ctrl-C: remove unfinished output files, then exit as interrupted (128 + SIGINT).
+    static HANDLER: std::sync::Once = std::sync::Once::new();
+    HANDLER.call_once(|| {
+        let _ = ctrlc::set_handler(|| {
+            output::remove_in_flight();
+            eprintln!("已中断：未完成的输出文件已删除。");
+            std::process::exit(130);
+        });
+    });
     match cmd::run(cli) {
         Ok(outcome) => outcome.code(),
         Err(err) => {

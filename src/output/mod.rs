@@ -335,6 +335,29 @@ impl Summary {
     }
 }
 
+/// Temporary output files of this process not yet renamed into place: removed by the Ctrl-C
+/// handler, so that an interrupted run leaves nothing behind.
+static IN_FLIGHT: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// Remove every temporary output file not yet renamed into place (called on SIGINT).
+pub fn remove_in_flight() {
+    let paths = match IN_FLIGHT.lock() {
+        Ok(mut v) => std::mem::take(&mut *v),
+        Err(p) => std::mem::take(&mut *p.into_inner()),
+    };
+    for p in paths {
+        let _ = std::fs::remove_file(p);
+    }
+}
+
+/// A temporary file that was renamed into place (or, on an error, deleted by `tempfile` when
+/// dropped: a stale entry then only makes `remove_in_flight` try to remove a missing file).
+fn forget_in_flight(path: &Path) {
+    if let Ok(mut v) = IN_FLIGHT.lock() {
+        v.retain(|p| p != path);
+    }
+}
+
 /// An output file written atomically: to a temporary file beside it, renamed into place only
 /// when the run finishes. Refuses to write over an input file.
 pub struct AtomicFile {
@@ -360,6 +383,9 @@ impl AtomicFile {
         builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
         let tmp =
             builder.tempfile_in(&dir).map_err(|e| anyhow::anyhow!("无法在 {} 创建输出文件：{e}", dir.display()))?;
+        if let Ok(mut v) = IN_FLIGHT.lock() {
+            v.push(tmp.path().to_path_buf());
+        }
         Ok(AtomicFile { tmp, path: path.to_path_buf() })
     }
     pub fn writer(&mut self) -> &mut std::fs::File {
@@ -367,7 +393,10 @@ impl AtomicFile {
     }
     pub fn commit(self) -> anyhow::Result<()> {
         let path = self.path.clone();
-        self.tmp.persist(&path).map_err(|e| anyhow::anyhow!("无法写入 {}：{}", path.display(), e.error))?;
+        let tmp_path = self.tmp.path().to_path_buf();
+        let result = self.tmp.persist(&path);
+        forget_in_flight(&tmp_path);
+        result.map_err(|e| anyhow::anyhow!("无法写入 {}：{}", path.display(), e.error))?;
         Ok(())
     }
 }

@@ -109,3 +109,42 @@ fn a_hundred_thousand_columns_get_a_clear_answer() {
     assert!(err.contains("缺少规则所需的列") && err.contains("（共 100001 列）"), "{}", &err[..err.len().min(600)]);
     assert!(err.len() < 20_000, "the message lists a few columns, not all 100,001 ({} bytes)", err.len());
 }
+
+/// Ctrl-C during a run leaves neither the output nor its temporary file.
+#[test]
+fn an_interrupted_run_leaves_no_partial_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    let gen = tuopin().args(["demo-data", "-n", "200000", "-o"]).arg(&input).output().unwrap();
+    assert!(gen.status.success());
+    let out_dir = tempfile::tempdir().unwrap();
+    let target = out_dir.path().join("结果.csv");
+    let bin = assert_cmd::cargo::cargo_bin("tuopin");
+    let mut child = std::process::Command::new(bin)
+        .arg("assess")
+        .arg(&input)
+        .args(["--year", "2024", "-o"])
+        .arg(&target)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the temporary output file exists, then interrupt.
+    let part = || {
+        std::fs::read_dir(out_dir.path()).unwrap().any(|e| e.unwrap().file_name().to_string_lossy().ends_with(".part"))
+    };
+    let start = std::time::Instant::now();
+    while !part() && start.elapsed() < std::time::Duration::from_secs(20) {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(part(), "the run started writing");
+    std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let status = child.wait().unwrap();
+    if status.success() {
+        // The run finished before the signal arrived: then the output must be whole.
+        assert!(target.exists());
+        return;
+    }
+    assert_eq!(status.code(), Some(130));
+    assert!(!target.exists(), "no output after an interrupted run");
+    assert!(!part(), "no temporary file after an interrupted run");
+}
