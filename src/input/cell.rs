@@ -170,6 +170,9 @@ pub fn month(s: &str) -> Result<i32, String> {
 /// date `YYMMDD` in the 1900s, no check character). Returns it with a lower-case `x` upper-cased.
 pub fn id_number(s: &str) -> Result<String, String> {
     let t = normalize(s).to_ascii_uppercase();
+    if !t.is_ascii() {
+        return Err("身份证号码只能含数字（18 位的末位可为 X）".into());
+    }
     let digits = |x: &str| x.bytes().all(|b| b.is_ascii_digit());
     let (birth, body_ok) = match t.len() {
         18 => (&t[6..14], digits(&t[..17]) && (t.as_bytes()[17].is_ascii_digit() || t.ends_with('X'))),
@@ -262,6 +265,8 @@ mod tests {
         assert!(id_number("440524188002300014").unwrap_err().contains("出生日期"));
         assert!(id_number("4405241880010100").unwrap_err().contains("18 位"));
         assert!(id_number("44052418800101001Y").is_err());
+        // Found by the property tests: 18 bytes, not 18 characters (a slice inside '业' panicked).
+        assert!(id_number("I:SJE(\n丘丁业HB").is_err());
         assert_eq!(birth_date("11010519491231002X"), Date::new(1949, 12, 31));
         assert_eq!(birth_date("130503670401001"), Date::new(1967, 4, 1));
     }

@@ -4,6 +4,7 @@ mod adjust;
 mod assess;
 mod bad_inputs;
 mod persons;
+mod properties;
 mod rules;
 mod sheets;
 mod support;
