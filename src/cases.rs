@@ -86,10 +86,7 @@ pub fn household(rs: &RuleSet, cells: &BTreeMap<String, toml::Value>) -> Result<
             })
             .ok_or_else(|| {
                 let keys: Vec<String> = rs.fields.iter().map(|f| f.key.clone()).collect();
-                format!(
-                    "unknown field `{k}`{}",
-                    ruleset::expr::suggest(k, &keys).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default()
-                )
+                format!("unknown field `{k}`{}", ruleset::expr::did_you_mean(k, &keys))
             })?;
         let t = match v {
             toml::Value::String(s) => s.clone(),

@@ -222,7 +222,8 @@ pub fn suggest(name: &str, candidates: &[String]) -> Option<String> {
         .map(|(_, c)| c.clone())
 }
 
-fn did_you_mean(name: &str, candidates: &[String]) -> String {
+/// `; did you mean `x`?` when a candidate is close enough, else nothing.
+pub fn did_you_mean(name: &str, candidates: &[String]) -> String {
     match suggest(name, candidates) {
         Some(s) => format!("; did you mean `{s}`?"),
         None => String::new(),

@@ -332,9 +332,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
                             rule: format!("field `{key}`"),
                             message: format!(
                                 "range bound `{name}` is not an int field{}",
-                                expr::suggest(name, &keys)
-                                    .map(|s| format!("; did you mean `{s}`?"))
-                                    .unwrap_or_default()
+                                expr::did_you_mean(name, &keys)
                             ),
                         });
                     }
@@ -522,10 +520,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
             let keys: Vec<String> = crit_index.keys().cloned().collect();
             factors.push(*crit_index.get(f).ok_or_else(|| RuleError::Rule {
                 rule: what.clone(),
-                message: format!(
-                    "factor `{f}` is not a criterion{}",
-                    expr::suggest(f, &keys).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default()
-                ),
+                message: format!("factor `{f}` is not a criterion{}", expr::did_you_mean(f, &keys)),
             })?);
         }
         decisions.push(Decision {
