@@ -65,10 +65,12 @@ impl List {
 /// What is kept of a household to compare it with the other quarter: its id and row, the few
 /// fields compared, and (for the current quarter, or a vanished household) its location.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Facts {
+pub struct Facts<'r> {
     pub row: u64,
+    /// The household id (left empty in the previous quarter's index, whose key holds it).
     pub id: String,
-    pub household_type: Option<String>,
+    /// One of the rule set's 户类型 values (borrowed from it: no allocation per household).
+    pub household_type: Option<&'r str>,
     pub members: Option<i64>,
     pub per_capita_income: Option<Num>,
     /// The exclusion criterion (清退 evidence), when the rule set has one.
@@ -77,8 +79,8 @@ pub struct Facts {
     pub exclusion: Vec<String>,
 }
 
-impl Facts {
-    pub fn of(b: &Bound, hh: &Household, a: &Assessment, id: String) -> Facts {
+impl<'r> Facts<'r> {
+    pub fn of(b: &Bound<'r>, hh: &Household, a: &Assessment, id: String) -> Facts<'r> {
         let rs = b.rules;
         let num = |key: &str| match rs.field_index.get(key).map(|&i| &hh.cells[i as usize]) {
             Some(Cell::Value(Scalar::Num(n)) | Cell::Derived(Scalar::Num(n)) | Cell::BlankAs(Scalar::Num(n))) => {
@@ -89,7 +91,7 @@ impl Facts {
         let household_type = rs.field_index.get("household_type").and_then(|&i| match &hh.cells[i as usize] {
             Cell::Value(Scalar::Enum(e)) => {
                 let f = &rs.fields[i as usize];
-                Some(rs.enums[f.enum_id? as usize].values[*e as usize].clone())
+                Some(rs.enums[f.enum_id? as usize].values[*e as usize].as_str())
             }
             _ => None,
         });
@@ -168,7 +170,7 @@ pub fn per_household(r: &Record, f: &Facts) -> Vec<(List, String)> {
     let reasons = |decision: &str| -> String {
         r.reasons.iter().filter(|x| x.decision == decision).map(|x| x.text.as_str()).collect::<Vec<_>>().join("；")
     };
-    let ty = f.household_type.as_deref();
+    let ty = f.household_type;
     if ty == Some("一般农户") && is(&r.eligibility, "符合识别条件") {
         out.push((List::NewlyIdentified, reasons("eligibility")));
     }
@@ -212,7 +214,7 @@ pub fn compare(prev: &Facts, cur: &Facts) -> (Vec<(List, String)>, String) {
             changes.push(format!("人均纯收入 {a} → {b}"));
         }
     }
-    let anomaly = match (prev.household_type.as_deref(), cur.household_type.as_deref()) {
+    let anomaly = match (prev.household_type, cur.household_type) {
         (Some("脱贫户"), Some("一般农户")) => Some("脱贫户 → 一般农户：已脱贫户不应转为一般农户".to_string()),
         (Some("脱贫户"), Some("贫困户")) => {
             Some("脱贫户 → 贫困户：返贫应经监测程序，不应直接改回贫困户".to_string())
@@ -228,19 +230,19 @@ pub fn compare(prev: &Facts, cur: &Facts) -> (Vec<(List, String)>, String) {
     (out, changes.join("；"))
 }
 
-fn show(s: &Option<String>) -> &str {
-    s.as_deref().unwrap_or("（空白）")
+fn show<'a>(s: &Option<&'a str>) -> &'a str {
+    s.unwrap_or("（空白）")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn facts(ty: &str, members: i64, pci: &str, excluded: bool) -> Facts {
+    fn facts(ty: &'static str, members: i64, pci: &str, excluded: bool) -> Facts<'static> {
         Facts {
             row: 2,
             id: "H1".into(),
-            household_type: Some(ty.into()),
+            household_type: Some(ty),
             members: Some(members),
             per_capita_income: Num::parse_decimal(pci),
             excluded: Some(excluded),

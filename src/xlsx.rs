@@ -1,12 +1,10 @@
 //! Workbooks for staff: Chinese headers, frozen header row, autofilter, readable column widths,
 //! reasons wrapped, and a summary sheet.
 
-use std::io::Write;
-
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 
-use crate::adjust::{Entry, List};
-use crate::cmd::adjust::{entry_cells, summary_rows, Accounting, LIST_HEADERS};
+use crate::adjust::List;
+use crate::cmd::adjust::LIST_HEADERS;
 use crate::output::{AtomicFile, Record, Summary, CSV_HEADERS};
 use crate::ruleset::Bound;
 
@@ -52,20 +50,63 @@ fn sheet(
     Ok(())
 }
 
-/// One sheet per list and a 汇总 sheet first.
-pub fn adjust_workbook(file: &mut AtomicFile, entries: &[Entry], acc: &Accounting, b: &Bound) -> anyhow::Result<()> {
-    let mut wb = Workbook::new();
-    let mut summary: Vec<Vec<String>> = vec![vec!["评估日期".into(), b.as_of.to_string()]];
-    summary.extend(summary_rows(acc, entries).into_iter().map(|(k, n)| vec![k, n.to_string()]));
-    sheet(wb.add_worksheet(), "汇总", &["项目", "数量"], &summary, &[])?;
-    for list in List::ALL {
-        let rows: Vec<Vec<String>> =
-            entries.iter().filter(|e| e.list == list).map(|e| entry_cells(e).to_vec()).collect();
-        sheet(wb.add_worksheet(), list.name(), &LIST_HEADERS, &rows, &[6, 7])?;
+/// The adjustment lists as a workbook: a 汇总 sheet first, then one sheet per list whose rows
+/// are written as they are decided (constant memory).
+pub struct AdjustBook {
+    wb: Workbook,
+    rows: [u32; 12],
+    wrap: Format,
+}
+
+/// Widths of the list columns.
+const LIST_WIDTHS: [f64; 10] = [16.0, 14.0, 10.0, 10.0, 10.0, 20.0, 80.0, 36.0, 6.0, 8.0];
+
+impl AdjustBook {
+    pub fn new() -> Result<AdjustBook, XlsxError> {
+        let mut wb = Workbook::new();
+        wb.add_worksheet().set_name("汇总")?;
+        let bold = Format::new().set_bold().set_background_color("#DDEBF7");
+        for list in List::ALL {
+            let ws = wb.add_worksheet_with_constant_memory()?;
+            ws.set_name(list.name())?;
+            for (c, h) in LIST_HEADERS.iter().enumerate() {
+                ws.set_column_width(c as u16, LIST_WIDTHS[c])?;
+                ws.write_string_with_format(0, c as u16, *h, &bold)?;
+            }
+            ws.set_freeze_panes(1, 0)?;
+        }
+        Ok(AdjustBook { wb, rows: [0; 12], wrap: Format::new().set_text_wrap() })
     }
-    let bytes = wb.save_to_buffer()?;
-    file.writer().write_all(&bytes)?;
-    Ok(())
+
+    /// One row of list number `list` (`List as usize`).
+    pub fn add(&mut self, list: usize, cells: &[String]) -> anyhow::Result<()> {
+        if self.rows[list] >= 1_048_575 {
+            anyhow::bail!("XLSX 工作表最多 1,048,576 行：请改用 CSV 目录输出（-o 目录/）");
+        }
+        self.rows[list] += 1;
+        let row = self.rows[list];
+        let ws = self.wb.worksheet_from_index(list + 1)?;
+        for (c, v) in cells.iter().enumerate() {
+            if c == 6 || c == 7 {
+                ws.write_string_with_format(row, c as u16, v, &self.wrap)?;
+            } else {
+                ws.write_string(row, c as u16, v)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn finish(mut self, file: &mut AtomicFile, summary: &[(String, u64)], b: &Bound) -> anyhow::Result<()> {
+        for i in 0..List::ALL.len() {
+            let last = self.rows[i];
+            self.wb.worksheet_from_index(i + 1)?.autofilter(0, 0, last, LIST_HEADERS.len() as u16 - 1)?;
+        }
+        let mut rows: Vec<Vec<String>> = vec![vec!["评估日期".into(), b.as_of.to_string()]];
+        rows.extend(summary.iter().map(|(k, n)| vec![k.clone(), n.to_string()]));
+        sheet(self.wb.worksheet_from_index(0)?, "汇总", &["项目", "数量"], &rows, &[])?;
+        self.wb.save_to_writer(file.writer())?;
+        Ok(())
+    }
 }
 
 /// The assessment as a workbook: one row per household on the first sheet (written as they

@@ -87,8 +87,8 @@ fn who_of(rs: &RuleSet, hh: &Household, show_ids: bool) -> Who {
     }
 }
 
-struct Slot {
-    facts: Facts,
+struct Slot<'r> {
+    facts: Facts<'r>,
     matched: bool,
 }
 
@@ -143,7 +143,9 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
                     change: String::new(),
                 });
             } else {
-                previous.insert(facts.id.clone(), Slot { facts, matched: false });
+                let mut facts = facts;
+                let id = std::mem::take(&mut facts.id);
+                previous.insert(id, Slot { facts, matched: false });
             }
             Ok(())
         },
@@ -153,7 +155,8 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
     // Current quarter: assessed and listed as it streams.
     let mut cur_ledger = Ledger::open(&args.current, &rules, &args.input.options())?;
     let cur_dups = Duplicates::scan(&cur_ledger.layout)?;
-    let mut entries: Vec<Entry> = Vec::new();
+    let inputs = [args.previous.as_path(), args.current.as_path()];
+    let mut lists = Lists::new(format, args.output.as_deref(), &inputs)?;
     pipeline::stream(
         &mut cur_ledger,
         &bound,
@@ -161,10 +164,10 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
         |hh, a| {
             let r = Record::build(&bound, hh, a, args.show_ids);
             let facts = Facts::of(&bound, hh, a, r.household_id.clone());
-            let lists = adjust::per_household(&r, &facts);
-            Ok((Who::of(&r), facts, lists, problems_text(hh), !hh.problems.is_empty()))
+            let on_lists = adjust::per_household(&r, &facts);
+            Ok((Who::of(&r), facts, on_lists, problems_text(hh), !hh.problems.is_empty()))
         },
-        |(who, facts, lists, problems, has_problems)| {
+        |(who, facts, on_lists, problems, has_problems)| {
             acc.current_rows += 1;
             let mut change = String::new();
             let mut compared = Vec::new();
@@ -189,8 +192,8 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
                 acc.households_with_problems += 1;
                 compared.push((List::DataProblems, problems));
             }
-            for (list, reason) in lists.into_iter().chain(compared) {
-                entries.push(Entry {
+            for (list, reason) in on_lists.into_iter().chain(compared) {
+                lists.push(Entry {
                     list,
                     previous: false,
                     row: facts.row,
@@ -198,14 +201,14 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
                     who: who.clone(),
                     reason,
                     change: change.clone(),
-                });
+                })?;
             }
             Ok(())
         },
     )?;
 
     // Vanished households: one more pass over the previous file, parsing only their rows.
-    let gone: HashSet<&str> = previous.values().filter(|s| !s.matched).map(|s| s.facts.id.as_str()).collect();
+    let gone: HashSet<&str> = previous.iter().filter(|(_, s)| !s.matched).map(|(id, _)| id.as_str()).collect();
     acc.gone = gone.len() as u64;
     if !gone.is_empty() {
         let mut again = Ledger::open(&args.previous, &rules, &prev_layout.options)?;
@@ -220,7 +223,7 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
                     continue;
                 }
                 let hh = again.layout.household(&bound, raw, &prev_dups);
-                entries.push(Entry {
+                lists.push(Entry {
                     list: List::Gone,
                     previous: true,
                     row: raw.row,
@@ -228,32 +231,21 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
                     who: who_of(&rules, &hh, args.show_ids),
                     reason: "本季度无此户编号（请核实：自然销户、合户或编号变更）".into(),
                     change: String::new(),
-                });
+                })?;
             }
         }
     }
-    entries.extend(prev_dup_entries);
-    // Filed by list, each in input order (sort is stable).
-    entries.sort_by_key(|e| e.list);
+    for e in prev_dup_entries {
+        lists.push(e)?;
+    }
     if !acc.adds_up() {
         anyhow::bail!("内部错误：汇总不平衡 {acc:?}");
     }
-
-    let inputs = [args.previous.as_path(), args.current.as_path()];
-    match format {
-        AdjustFormat::Csv => write_dir(args.output.as_deref().expect("checked"), &entries, &acc, &inputs)?,
-        AdjustFormat::Xlsx => {
-            let path = args.output.as_deref().expect("checked");
-            let mut file = AtomicFile::create(path, &inputs)?;
-            xlsx::adjust_workbook(&mut file, &entries, &acc, &bound)?;
-            file.commit()?;
-        }
-        AdjustFormat::Table => {}
-    }
+    let counts = lists.finish(&acc, &bound)?;
     if format == AdjustFormat::Table || std::io::stdout().is_terminal() {
-        println!("{}", village_table(&entries));
+        println!("{}", counts.village_table());
     }
-    eprint!("{}", summary_text(&acc, &entries, &bound));
+    eprint!("{}", summary_text(&acc, &counts, &bound));
     Ok(if acc.households_with_problems > 0 || acc.duplicated_previous_rows > 0 {
         Outcome::Problems
     } else {
@@ -294,69 +286,141 @@ pub fn entry_cells(e: &Entry) -> [String; 10] {
 }
 
 /// Per list, its count; plus the accounting.
-pub fn summary_rows(acc: &Accounting, entries: &[Entry]) -> Vec<(String, u64)> {
+pub fn summary_rows(acc: &Accounting, counts: &Counts) -> Vec<(String, u64)> {
     let mut rows: Vec<(String, u64)> = acc.items().into_iter().map(|(_, l, n)| (l.to_string(), n)).collect();
-    for list in List::ALL {
-        rows.push((format!("名单：{}", list.name()), entries.iter().filter(|e| e.list == list).count() as u64));
+    for (i, list) in List::ALL.iter().enumerate() {
+        rows.push((format!("名单：{}", list.name()), counts.total[i]));
     }
     rows
 }
 
-fn write_dir(dir: &Path, entries: &[Entry], acc: &Accounting, inputs: &[&Path]) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("无法创建目录 {}：{e}", dir.display()))?;
-    let write = |name: &str, rows: &mut dyn Iterator<Item = Vec<String>>, headers: &[&str]| -> anyhow::Result<()> {
-        let mut f = AtomicFile::create(&dir.join(name), inputs)?;
-        let mut bytes = "\u{feff}".as_bytes().to_vec();
-        {
-            let mut w = csv::Writer::from_writer(&mut bytes);
-            w.write_record(headers)?;
-            for r in rows {
-                w.write_record(&r)?;
-            }
-            w.flush()?;
-        }
-        f.writer().write_all(&bytes)?;
-        f.commit()
-    };
-    for list in List::ALL {
-        let mut rows = entries.iter().filter(|e| e.list == list).map(|e| entry_cells(e).to_vec());
-        write(&format!("{}.csv", list.name()), &mut rows, &LIST_HEADERS)?;
-    }
-    let mut rows = summary_rows(acc, entries).into_iter().map(|(k, n)| vec![k, n.to_string()]);
-    write("汇总.csv", &mut rows, &["项目", "数量"])
+/// How many rows each list has, in total and per village.
+#[derive(Debug, Default)]
+pub struct Counts {
+    pub total: [u64; 12],
+    villages: Vec<(String, String, String)>,
+    per_village: HashMap<(String, String, String), [u64; 12]>,
 }
 
-fn village_table(entries: &[Entry]) -> String {
-    let mut villages: Vec<(String, String, String)> = Vec::new();
-    let mut counts: HashMap<((String, String, String), List), u64> = HashMap::new();
-    for e in entries {
+impl Counts {
+    fn add(&mut self, e: &Entry) {
+        let i = e.list as usize;
+        self.total[i] += 1;
         let key = (e.who.county.clone(), e.who.township.clone(), e.who.village.clone());
-        if !villages.contains(&key) {
-            villages.push(key.clone());
+        if !self.per_village.contains_key(&key) {
+            self.villages.push(key.clone());
         }
-        *counts.entry((key, e.list)).or_default() += 1;
+        self.per_village.entry(key).or_default()[i] += 1;
     }
-    let mut t = comfy_table::Table::new();
-    t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
-    t.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
-    if t.width().is_none() {
-        t.set_width(160);
+
+    fn village_table(&self) -> String {
+        let mut t = comfy_table::Table::new();
+        t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+        t.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+        if t.width().is_none() {
+            t.set_width(160);
+        }
+        let mut header = vec!["乡镇".to_string(), "村".to_string()];
+        header.extend(List::ALL.iter().map(|l| l.name().to_string()));
+        t.set_header(header);
+        let show = |n: u64| if n == 0 { String::new() } else { n.to_string() };
+        for v in &self.villages {
+            let mut row = vec![v.1.clone(), v.2.clone()];
+            row.extend(self.per_village[v].iter().map(|&n| show(n)));
+            t.add_row(row);
+        }
+        let mut total = vec!["合计".to_string(), String::new()];
+        total.extend(self.total.iter().map(|n| n.to_string()));
+        t.add_row(total);
+        t.to_string()
     }
-    let mut header = vec!["乡镇".to_string(), "村".to_string()];
-    header.extend(List::ALL.iter().map(|l| l.name().to_string()));
-    t.set_header(header);
-    for v in &villages {
-        let mut row = vec![v.1.clone(), v.2.clone()];
-        row.extend(List::ALL.iter().map(|l| counts.get(&(v.clone(), *l)).map(|n| n.to_string()).unwrap_or_default()));
-        t.add_row(row);
-    }
-    let mut total = vec!["合计".to_string(), String::new()];
-    total.extend(List::ALL.iter().map(|l| entries.iter().filter(|e| e.list == *l).count().to_string()));
-    t.add_row(total);
-    t.to_string()
 }
 
-fn summary_text(acc: &Accounting, entries: &[Entry], b: &Bound) -> String {
+type CsvList = (AtomicFile, csv::Writer<std::io::BufWriter<std::fs::File>>);
+
+/// Where list rows go as they are decided: one CSV per list, or one sheet per list of a
+/// workbook (constant memory), or nowhere (counts only). Nothing is held but the counts.
+struct Lists {
+    counts: Counts,
+    csv: Vec<CsvList>,
+    dir: Option<std::path::PathBuf>,
+    book: Option<(xlsx::AdjustBook, AtomicFile)>,
+    inputs: Vec<std::path::PathBuf>,
+}
+
+impl Lists {
+    fn new(format: AdjustFormat, out: Option<&Path>, inputs: &[&Path]) -> anyhow::Result<Lists> {
+        let mut lists = Lists {
+            counts: Counts::default(),
+            csv: Vec::new(),
+            dir: None,
+            book: None,
+            inputs: inputs.iter().map(|p| p.to_path_buf()).collect(),
+        };
+        match (format, out) {
+            (AdjustFormat::Csv, Some(dir)) => {
+                std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("无法创建目录 {}：{e}", dir.display()))?;
+                for list in List::ALL {
+                    let mut f = AtomicFile::create(&dir.join(format!("{}.csv", list.name())), inputs)?;
+                    let mut file = std::io::BufWriter::with_capacity(1 << 16, f.writer().try_clone()?);
+                    file.write_all("\u{feff}".as_bytes())?;
+                    let mut w = csv::Writer::from_writer(file);
+                    w.write_record(LIST_HEADERS)?;
+                    lists.csv.push((f, w));
+                }
+                lists.dir = Some(dir.to_path_buf());
+            }
+            (AdjustFormat::Xlsx, Some(path)) => {
+                lists.book = Some((xlsx::AdjustBook::new()?, AtomicFile::create(path, inputs)?));
+            }
+            _ => {}
+        }
+        Ok(lists)
+    }
+
+    fn push(&mut self, e: Entry) -> anyhow::Result<()> {
+        self.counts.add(&e);
+        if let Some((_, w)) = self.csv.get_mut(e.list as usize) {
+            w.write_record(entry_cells(&e))?;
+        }
+        if let Some((book, _)) = &mut self.book {
+            book.add(e.list as usize, &entry_cells(&e))?;
+        }
+        Ok(())
+    }
+
+    /// Write the summary and put every file in place; returns the counts.
+    fn finish(self, acc: &Accounting, b: &Bound) -> anyhow::Result<Counts> {
+        for (f, mut w) in self.csv {
+            w.flush()?;
+            drop(w);
+            f.commit()?;
+        }
+        if let Some(dir) = &self.dir {
+            let inputs: Vec<&Path> = self.inputs.iter().map(|p| p.as_path()).collect();
+            let mut f = AtomicFile::create(&dir.join("汇总.csv"), &inputs)?;
+            let mut bytes = "\u{feff}".as_bytes().to_vec();
+            {
+                let mut w = csv::Writer::from_writer(&mut bytes);
+                w.write_record(["项目", "数量"])?;
+                w.write_record(["评估日期".to_string(), b.as_of.to_string()])?;
+                for (k, n) in summary_rows(acc, &self.counts) {
+                    w.write_record([k, n.to_string()])?;
+                }
+                w.flush()?;
+            }
+            f.writer().write_all(&bytes)?;
+            f.commit()?;
+        }
+        if let Some((book, mut f)) = self.book {
+            book.finish(&mut f, &summary_rows(acc, &self.counts), b)?;
+            f.commit()?;
+        }
+        Ok(self.counts)
+    }
+}
+
+fn summary_text(acc: &Accounting, counts: &Counts, b: &Bound) -> String {
     let mut s = format!(
         "评估日期 {}；上季度 {} 户 = 两季度均有 {} + 减少 {} + 户编号重复 {}；本季度 {} 户 = 两季度均有 {} + 新增 {} + 户编号重复 {}；本季度 {} 户有数据问题。\n",
         b.as_of,
@@ -370,8 +434,7 @@ fn summary_text(acc: &Accounting, entries: &[Entry], b: &Bound) -> String {
         acc.duplicated_current_rows,
         acc.households_with_problems
     );
-    let parts: Vec<String> =
-        List::ALL.iter().map(|l| format!("{} {}", l.name(), entries.iter().filter(|e| e.list == *l).count())).collect();
+    let parts: Vec<String> = List::ALL.iter().zip(counts.total).map(|(l, n)| format!("{} {n}", l.name())).collect();
     s.push_str(&format!("名单：{}\n", parts.join(" · ")));
     s
 }
