@@ -259,7 +259,7 @@ mod tests {
 
     #[test]
     fn status_transitions() {
-        let anomaly = |a: &str, b: &str, excl: bool| {
+        let anomaly = |a: &'static str, b: &'static str, excl: bool| {
             compare(&facts(a, 3, "5000", excl), &facts(b, 3, "5000", false))
                 .0
                 .iter()
