@@ -7,11 +7,11 @@ use crate::support::*;
 
 fn summary(dir: &Path) -> BTreeMap<String, u64> {
     let mut r = csv::Reader::from_path(dir.join("汇总.csv")).unwrap();
+    // Every row is a count, except the 评估日期.
     r.records()
-        .map(|x| {
-            let x = x.unwrap();
-            (x[0].trim_start_matches('\u{feff}').to_string(), x[1].parse().unwrap())
-        })
+        .map(|x| x.unwrap())
+        .filter(|x| &x[0] != "评估日期")
+        .map(|x| (x[0].trim_start_matches('\u{feff}').to_string(), x[1].parse().unwrap()))
         .collect()
 }
 
