@@ -97,6 +97,10 @@ pub fn household(rs: &RuleSet, cells: &BTreeMap<String, toml::Value>) -> Result<
         };
         texts[f as usize] = Some(t);
     }
+    // A case is about its household's facts: it gets an id unless it sets one.
+    if let Some(&i) = rs.field_index.get("household_id") {
+        texts[i as usize].get_or_insert_with(|| "CASE".to_string());
+    }
     let mut hh = Household { row: 2, source_rows: 1, cells: vec![Cell::Blank; rs.fields.len()], problems: Vec::new() };
     for (i, f) in rs.fields.iter().enumerate() {
         rs.set_cell(&mut hh, i as u16, texts[i].as_deref().unwrap_or(""), &f.header);

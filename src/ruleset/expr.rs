@@ -905,12 +905,15 @@ pub fn render_atom(n: &Node, value: Option<bool>, cx: &Ctx, d: &dyn Describe) ->
             if let (Node::Decision(i), Node::Lit(Lit::Enum(_))) = (x.as_ref(), y.as_ref()) {
                 return format!("{}：{}", d.decision_label(*i), d.decision_value(*i, cx.decisions[*i as usize]));
             }
-            let shown = match value {
-                Some(true) => op.symbol().to_string(),
-                Some(false) => op.negate().symbol().to_string(),
-                None => "?".to_string(),
-            };
-            format!("{} {shown} {}", render_operand(x, cx, d), render_operand(y, cx, d))
+            match value {
+                Some(v) => {
+                    let shown = if v { op.symbol() } else { op.negate().symbol() };
+                    format!("{} {shown} {}", render_operand(x, cx, d), render_operand(y, cx, d))
+                }
+                None => {
+                    format!("{}，无法判断是否 {} {}", render_operand(x, cx, d), op.symbol(), render_operand(y, cx, d))
+                }
+            }
         }
         Node::In(x, _) => match x.as_ref() {
             Node::Field(i) => format!("{}：{}", d.field_label(*i), d.field_value(*i, cx)),

@@ -80,3 +80,12 @@ fn a_provincial_file_extends_the_national_one_from_disk() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("8700"));
 }
+
+/// Boundary cases written by hand from default-rules.md (tests/cases/).
+#[test]
+fn hand_written_boundary_cases_pass() {
+    let out = tuopin().args(["rules", "test", "tests/cases/national-core.cases.toml"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("40 个用例，40 个通过"), "{text}");
+}
