@@ -24,8 +24,8 @@ rows = lambda name: sum(1 for _ in csv.reader(open(f"{work}/out/{name}.csv", enc
 checks = {
     "previous rows = file rows": s["上季度户数（行）"] == prev_rows,
     "current rows = file rows": s["本季度户数（行）"] == cur_rows,
-    "previous = matched + gone + duplicated": s["上季度户数（行）"] == s["两季度均有"] + s["减少户"] + s["上季度户编号重复的行"],
-    "current = matched + new + duplicated": s["本季度户数（行）"] == s["两季度均有"] + s["新增户"] + s["本季度户编号重复的行"],
+    "previous = matched + gone + duplicated": s["上季度户数（行）"] == s["两季度均有"] + s["减少户"] + s["上季度户编号重复（任一季度）的行"],
+    "current = matched + new + duplicated": s["本季度户数（行）"] == s["两季度均有"] + s["新增户"] + s["本季度户编号重复（任一季度）的行"],
     "新增户 list = new": rows("新增户") == s["新增户"],
     "减少户 list = gone": rows("减少户") == s["减少户"],
 }

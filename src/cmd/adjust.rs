@@ -47,8 +47,8 @@ impl Accounting {
             ("matched", "两季度均有", self.matched),
             ("new", "新增户", self.new),
             ("gone", "减少户", self.gone),
-            ("duplicated_previous_rows", "上季度户编号重复的行", self.duplicated_previous_rows),
-            ("duplicated_current_rows", "本季度户编号重复的行", self.duplicated_current_rows),
+            ("duplicated_previous_rows", "上季度户编号重复（任一季度）的行", self.duplicated_previous_rows),
+            ("duplicated_current_rows", "本季度户编号重复（任一季度）的行", self.duplicated_current_rows),
             ("households_with_problems", "本季度有数据问题的户", self.households_with_problems),
         ]
     }
@@ -114,6 +114,11 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
     }
     let mut acc = Accounting::default();
 
+    // An id repeated within either snapshot cannot be matched: its rows on both sides are
+    // reported under 数据问题 and counted as duplicated, never merged.
+    let mut cur_ledger = Ledger::open(&args.current, &rules, &args.input.options())?;
+    let cur_dups = Duplicates::scan(&cur_ledger.layout)?;
+
     // Previous quarter: ids and the fields compared.
     let mut prev_ledger = Ledger::open(&args.previous, &rules, &args.input.options())?;
     let prev_dups = Duplicates::scan(&prev_ledger.layout)?;
@@ -125,9 +130,13 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
         &prev_dups,
         |hh, a| {
             let id = Layout::id_text(&rules, hh);
-            let dup = prev_dups.rows(&id).is_some();
+            let dup = prev_dups.rows(&id).is_some() || cur_dups.rows(&id).is_some();
             let who = dup.then(|| who_of(&rules, hh, args.show_ids));
-            Ok((Facts::of(&bound, hh, a, id), who, problems_text(hh)))
+            let mut problems = problems_text(hh);
+            if cur_dups.rows(&id).is_some() {
+                problems = join(&problems, "户编号在本季度重复出现，无法与本季度匹配");
+            }
+            Ok((Facts::of(&bound, hh, a, id), who, problems))
         },
         |(facts, who, problems)| {
             acc.previous_rows += 1;
@@ -153,8 +162,6 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
     let prev_layout = prev_ledger.layout;
 
     // Current quarter: assessed and listed as it streams.
-    let mut cur_ledger = Ledger::open(&args.current, &rules, &args.input.options())?;
-    let cur_dups = Duplicates::scan(&cur_ledger.layout)?;
     let inputs = [args.previous.as_path(), args.current.as_path()];
     let mut lists = Lists::new(format, args.output.as_deref(), &inputs)?;
     pipeline::stream(
@@ -167,12 +174,16 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
             let on_lists = adjust::per_household(&r, &facts);
             Ok((Who::of(&r), facts, on_lists, problems_text(hh), !hh.problems.is_empty()))
         },
-        |(who, facts, on_lists, problems, has_problems)| {
+        |(who, facts, on_lists, mut problems, mut has_problems)| {
             acc.current_rows += 1;
             let mut change = String::new();
             let mut compared = Vec::new();
-            if cur_dups.rows(&facts.id).is_some() {
+            if cur_dups.rows(&facts.id).is_some() || prev_dups.rows(&facts.id).is_some() {
                 acc.duplicated_current_rows += 1;
+                if cur_dups.rows(&facts.id).is_none() {
+                    problems = join(&problems, "户编号在上季度重复出现，无法与上季度匹配");
+                    has_problems = true;
+                }
             } else {
                 match previous.get_mut(&facts.id).filter(|_| !facts.id.is_empty()) {
                     Some(slot) => {
@@ -251,6 +262,14 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Clean
     })
+}
+
+fn join(a: &str, b: &str) -> String {
+    if a.is_empty() {
+        b.to_string()
+    } else {
+        format!("{a}；{b}")
+    }
 }
 
 fn problems_text(hh: &Household) -> String {
