@@ -120,3 +120,31 @@ proptest! {
         prop_assert_eq!(a, b);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Generated pairs of quarters of any size and messiness: the accounting always adds up and
+    /// the 新增户/减少户 lists have as many rows as it says.
+    #[test]
+    fn adjust_accounting_adds_up(seed in 0u64..10_000, n in 0u64..400, messy in 0.0f64..0.5) {
+        let dir = tempfile::tempdir().unwrap();
+        let (q2, q3, out) = (dir.path().join("q2.csv"), dir.path().join("q3.csv"), dir.path().join("out"));
+        let gen = tuopin::cli::DemoArgs { households: n, seed, messy, output: q2.clone(), next_quarter: Some(q3.clone()) };
+        tuopin::cmd::demo_data::run(gen).unwrap();
+        let code = tuopin::main_with_args(
+            ["tuopin", "adjust", "--quarter", "2024Q3", "--previous"].iter().map(std::ffi::OsString::from)
+                .chain([q2.into_os_string(), "--current".into(), q3.into_os_string(), "-o".into(), out.clone().into_os_string()]),
+        );
+        prop_assert!(code == std::process::ExitCode::SUCCESS || code == std::process::ExitCode::from(1));
+        let mut r = csv::Reader::from_path(out.join("汇总.csv")).unwrap();
+        let s: std::collections::HashMap<String, u64> = r.records().map(|x| x.unwrap()).filter(|x| &x[0] != "评估日期")
+            .map(|x| (x[0].trim_start_matches('\u{feff}').to_string(), x[1].parse().unwrap())).collect();
+        prop_assert_eq!(s["上季度户数（行）"], n);
+        prop_assert_eq!(s["上季度户数（行）"], s["两季度均有"] + s["减少户"] + s["上季度户编号重复（任一季度）的行"]);
+        prop_assert_eq!(s["本季度户数（行）"], s["两季度均有"] + s["新增户"] + s["本季度户编号重复（任一季度）的行"]);
+        let rows = |list: &str| csv::Reader::from_path(out.join(format!("{list}.csv"))).unwrap().records().count() as u64;
+        prop_assert_eq!(rows("新增户"), s["新增户"]);
+        prop_assert_eq!(rows("减少户"), s["减少户"]);
+    }
+}
