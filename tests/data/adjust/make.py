@@ -4,13 +4,13 @@ memberships (expected.csv) are worked out by hand below from default-rules.md §
 quarter 2024Q3 (assessed 2024-09-30: L = 4000, M = 6000). usage: python3 make.py"""
 import csv
 
-H = ["户编号", "行政村", "户主姓名", "户类型", "监测对象类别", "识别监测时间", "风险是否消除", "家庭人口数", "劳动力人数",
+H = ["户编号", "县(市、区、旗)", "乡(镇)", "行政村", "户主姓名", "户类型", "监测对象类别", "识别监测时间", "风险是否消除", "家庭人口数", "劳动力人数",
      "人均纯收入（元）", "上年人均纯收入（元）", "不愁吃", "不愁穿", "失学辍学人数", "参加基本医疗保险人数", "危房等级",
      "住房安全保障方式", "是否解决安全饮用水", "合规自付医疗支出", "教育支出", "其他刚性支出", "大病慢性病人数", "残疾人数",
      "是否受灾", "有财政供养人员", "有小汽车", "城镇购房", "经营公司", "民主评议", "公示无异议", "户认可"]
 
 def hh(id, ty, pci, prev, members=3, monitor="", since="", elim="", steps=("", "", ""), car="", public="", village="石桥村"):
-    return [id, village, "某某", ty, monitor, since, elim, str(members), "2", pci, prev, "是", "是", "0", str(members), "A", "",
+    return [id, "示例县", "青山镇", village, "某某", ty, monitor, since, elim, str(members), "2", pci, prev, "是", "是", "0", str(members), "A", "",
             "是", "", "", "", "", "", "", public, car, "", "", *steps]
 
 done = ("是", "是", "是")
