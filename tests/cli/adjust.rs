@@ -160,3 +160,64 @@ fn hand_computed_quarter_lists() {
     let previous_a13 = rows("数据问题").into_iter().find(|r| &r[9] == "上季度").unwrap();
     assert!(previous_a13[6].contains("户编号在本季度重复出现"), "{}", &previous_a13[6]);
 }
+
+/// A second pair of quarters with expectations worked out by hand independently
+/// (tests/data/adjust-helper: 24 → 26 rows, every list reached, notes per membership).
+#[test]
+fn second_hand_computed_quarter_pair() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let d = "tests/data/adjust-helper";
+    let run = tuopin()
+        .args([
+            "adjust",
+            "--previous",
+            &format!("{d}/2024Q2.csv"),
+            "--current",
+            &format!("{d}/2024Q3.csv"),
+            "--quarter",
+            "2024Q3",
+            "-o",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1), "{}", stderr_of(&run));
+    let mut got: Vec<(String, String)> = Vec::new();
+    for list in [
+        "新识别",
+        "拟退出",
+        "待履行退出程序",
+        "疑似返贫",
+        "拟纳入监测",
+        "拟风险消除",
+        "拟清退",
+        "人口变化",
+        "新增户",
+        "减少户",
+        "状态异常",
+        "数据问题",
+    ] {
+        got.extend(list_ids(&out, list).into_iter().map(|id| (list.to_string(), id)));
+    }
+    let mut want: Vec<(String, String)> = expected_rows(&root().join(format!("{d}/adjust-2024Q3.csv")))
+        .into_iter()
+        .map(|r| (r["list"].clone(), r["household_id"].clone()))
+        .collect();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+    let s = summary(&out);
+    let w: std::collections::BTreeMap<String, u64> =
+        expected_rows(&root().join(format!("{d}/adjust-2024Q3-summary.csv")))
+            .into_iter()
+            .map(|r| (r["item"].clone(), r["count"].parse().unwrap()))
+            .collect();
+    assert_eq!(s["上季度户数（行）"], w["previous_rows"]);
+    assert_eq!(s["本季度户数（行）"], w["current_rows"]);
+    assert_eq!(s["两季度均有"], w["matched"]);
+    assert_eq!(s["新增户"], w["new"]);
+    assert_eq!(s["减少户"], w["gone"]);
+    assert_eq!(s["本季度户编号重复（任一季度）的行"], w["duplicated_current_rows"]);
+    assert_eq!(s["本季度有数据问题的户"], w["households_with_problems"]);
+}
