@@ -70,24 +70,28 @@ impl CaseFile {
     }
 }
 
+/// The field a key names: a canonical key, or a header or alias (matched as ledger headers are).
+pub fn field_key(rs: &RuleSet, k: &str) -> Result<u16, String> {
+    rs.field_index
+        .get(k)
+        .copied()
+        .or_else(|| {
+            rs.fields
+                .iter()
+                .position(|f| std::iter::once(&f.header).chain(&f.aliases).any(|h| header_key(h) == header_key(k)))
+                .map(|i| i as u16)
+        })
+        .ok_or_else(|| {
+            let keys: Vec<String> = rs.fields.iter().map(|f| f.key.clone()).collect();
+            format!("unknown field `{k}`{}", ruleset::expr::did_you_mean(k, &keys))
+        })
+}
+
 /// Build a household from a case's cells, exactly as a ledger row would be read.
 pub fn household(rs: &RuleSet, cells: &BTreeMap<String, toml::Value>) -> Result<Household, String> {
     let mut texts: Vec<Option<String>> = vec![None; rs.fields.len()];
     for (k, v) in cells {
-        let f = rs
-            .field_index
-            .get(k)
-            .copied()
-            .or_else(|| {
-                rs.fields
-                    .iter()
-                    .position(|f| std::iter::once(&f.header).chain(&f.aliases).any(|h| header_key(h) == header_key(k)))
-                    .map(|i| i as u16)
-            })
-            .ok_or_else(|| {
-                let keys: Vec<String> = rs.fields.iter().map(|f| f.key.clone()).collect();
-                format!("unknown field `{k}`{}", ruleset::expr::did_you_mean(k, &keys))
-            })?;
+        let f = field_key(rs, k)?;
         let t = match v {
             toml::Value::String(s) => s.clone(),
             toml::Value::Integer(i) => i.to_string(),

@@ -140,6 +140,18 @@ pub fn explain_with(b: &Bound, hh: &Household, a: &Assessment, detail: bool) -> 
     out
 }
 
+/// One criterion as a reason (status, the household's values, thresholds in force, sources), as
+/// `tuopin check` lists every criterion; `decision` is empty.
+pub fn explain_criterion(b: &Bound, hh: &Household, a: &Assessment, criterion: u16) -> Reason {
+    let cx = ctx(b, hh, &a.crits, &a.decisions);
+    reason("", &Node::Crit(criterion), a.crits[criterion as usize], &cx, &Describer { b }, a, true)
+}
+
+/// Labels and values as staff read them, for explanations built outside the engine (what-if).
+pub fn describer<'a>(b: &'a Bound<'a>) -> impl Describe + 'a {
+    Describer { b }
+}
+
 fn reason(
     decision: &'static str,
     atom: &Node,

@@ -9,6 +9,7 @@
 //! ledger file → input::Ledger (encoding, headers) → rows, streamed in batches → Household
 //! (Bound, Household) → engine::assess → Assessment → engine::explain → reasons
 //! → output::Record → table / CSV / JSON Lines writer, in input order; output::Summary
+//! one household (check) → engine::assess → whatif::what_if (changes searched with the engine)
 //! ```
 //!
 //! The engine is pure and per household, so batches are assessed in parallel and written in order.
@@ -25,6 +26,7 @@ pub mod output;
 pub mod pipeline;
 pub mod ruleset;
 pub mod value;
+pub mod whatif;
 pub mod xlsx;
 
 use std::ffi::OsString;

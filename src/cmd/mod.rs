@@ -2,6 +2,7 @@
 
 pub mod adjust;
 pub mod assess;
+pub mod check;
 pub mod demo_data;
 pub mod rules;
 
@@ -14,6 +15,7 @@ use crate::value::Date;
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Assess(a) => assess::run(a),
+        Command::Check(a) => check::run(a),
         Command::Adjust(a) => adjust::run(a),
         Command::DemoData(a) => demo_data::run(a),
         Command::Rules(r) => rules::run(r),

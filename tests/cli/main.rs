@@ -3,6 +3,7 @@
 mod adjust;
 mod assess;
 mod bad_inputs;
+mod check;
 mod persons;
 mod properties;
 mod rules;

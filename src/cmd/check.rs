@@ -1,0 +1,281 @@
+//! `tuopin check`: one household, explained, with what would change its decisions.
+//!
+//! The household comes from a ledger row (`FILE --id`), from `--set` cells, from standard input
+//! (`key=value` lines or one JSON object), or from questions on a terminal. In every case its
+//! cells are parsed exactly as a ledger's (`RuleSet::set_cell`; ranges and derivations by
+//! `RuleSet::finish`, through `cases::household` or `Layout::household`), and it is assessed by the
+//! same engine as `assess`. The JSON output is the record of a line of `assess --format jsonl`,
+//! plus `what_if` (see `whatif`).
+
+mod interview;
+mod render;
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Read, Write};
+use std::path::Path;
+
+use anyhow::{anyhow, bail, Context};
+use serde::Serialize;
+
+use crate::cli::{CheckArgs, CheckFormat};
+use crate::error::Outcome;
+use crate::household::{Cell, Household, Problem};
+use crate::input::{cell, Duplicates, Ledger, OpenOptions};
+use crate::output::Record;
+use crate::ruleset::expr::{self, Node};
+use crate::ruleset::{self, Bound, RuleSet, Test};
+use crate::whatif::{self, WhatIf};
+use crate::{cases, engine};
+
+/// Where the household came from, for the heading.
+pub enum Source {
+    File { path: String, row: u64 },
+    Cells,
+}
+
+/// The JSON output: the `assess --format jsonl` record, plus `what_if`.
+#[derive(Serialize)]
+struct Json<'a> {
+    #[serde(flatten)]
+    record: &'a Record,
+    what_if: &'a [WhatIf],
+}
+
+const NO_INPUT: &str =
+    "没有输入：在终端上运行 `tuopin check` 逐项填写；或经标准输入给出 key=value 行或一个 JSON 对象；\
+                        或用 --set 人均纯收入=3800；或 `tuopin check 文件 --id 户编号`";
+
+pub fn run(args: CheckArgs) -> anyhow::Result<Outcome> {
+    let rules = ruleset::load(&args.rules.rules)?;
+    let as_of = super::as_of(&args.date)?;
+    let bound = rules.at(as_of)?;
+    let (hh, source) = read_household(&args, &bound)?;
+    let a = engine::assess(&bound, &hh);
+    let record = Record::build(&bound, &hh, &a, args.show_ids);
+    let what_if = whatif::what_if(&bound, &hh, &a);
+    let stdout = std::io::stdout();
+    let tty = stdout.is_terminal();
+    let mut out = stdout.lock();
+    match args.format {
+        CheckFormat::Json => {
+            serde_json::to_writer(&mut out, &Json { record: &record, what_if: &what_if })?;
+            writeln!(out)?;
+        }
+        CheckFormat::Text => {
+            let paint = render::Paint::new(tty);
+            let text = render::text(&bound, &hh, &a, &record, &what_if, &source, paint);
+            out.write_all(text.as_bytes())?;
+        }
+    }
+    out.flush()?;
+    Ok(if record.problems.is_empty() { Outcome::Clean } else { Outcome::Problems })
+}
+
+fn read_household(args: &CheckArgs, bound: &Bound) -> anyhow::Result<(Household, Source)> {
+    let rs = bound.rules;
+    let sets = args
+        .set
+        .iter()
+        .map(|s| split_pair(s).ok_or_else(|| anyhow!("--set {s}：应为 键=值，如 --set 人均纯收入=3800")))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(file) = &args.file {
+        let id = args.id.as_deref().ok_or_else(|| anyhow!("FILE needs --id 户编号"))?;
+        let (mut hh, row) = from_file(file, id, bound, &args.input.options())?;
+        // `--set` replaces cells of the household read from the file.
+        for (k, v) in &sets {
+            let f = cases::field_key(rs, k).map_err(|e| anyhow!("--set {k}={v}：{e}"))?;
+            hh = whatif::with_text(rs, &hh, f, v, &rs.fields[f as usize].header);
+        }
+        return Ok((hh, Source::File { path: file.display().to_string(), row }));
+    }
+    let pairs = if !sets.is_empty() {
+        sets
+    } else if std::io::stdin().is_terminal() {
+        interview::ask(bound)?
+    } else {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).context("标准输入无法读取（应为 UTF-8 文本）")?;
+        parse_input(&text)?
+    };
+    Ok((from_cells(rs, pairs)?, Source::Cells))
+}
+
+/// `key=value` (also `＝`; or `key：value` when there is no `=`).
+fn split_pair(s: &str) -> Option<(String, String)> {
+    let at = s.find(['=', '＝']).or_else(|| s.find(['：', ':']))?;
+    let sep = s[at..].chars().next()?.len_utf8();
+    let key = s[..at].trim();
+    (!key.is_empty()).then(|| (key.to_string(), s[at + sep..].trim().to_string()))
+}
+
+/// Standard input: one JSON object, or `key=value` lines (blank lines and `#` comments skipped).
+fn parse_input(text: &str) -> anyhow::Result<Vec<(String, String)>> {
+    let t = text.trim_start_matches('\u{feff}').trim();
+    if t.is_empty() {
+        bail!("{NO_INPUT}");
+    }
+    let mut out = Vec::new();
+    if t.starts_with('{') {
+        let map: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(t).context("标准输入不是有效的 JSON 对象")?;
+        for (k, v) in map {
+            let s = match v {
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Number(n) => n.to_string(),
+                serde_json::Value::Bool(b) => (if b { "是" } else { "否" }).to_string(),
+                serde_json::Value::Null => String::new(),
+                other => bail!("标准输入 JSON：“{k}”的值 {other} 不是一个单元格的值"),
+            };
+            out.push((k, s));
+        }
+        return Ok(out);
+    }
+    for (i, line) in t.lines().enumerate() {
+        let l = line.trim();
+        if l.is_empty() || l.starts_with('#') {
+            continue;
+        }
+        out.push(split_pair(l).ok_or_else(|| anyhow!("标准输入第 {} 行“{l}”：应为 键=值，如 人均纯收入=3800", i + 1))?);
+    }
+    Ok(out)
+}
+
+/// A household from cell texts keyed by header or field key, read as a ledger row would be. Its
+/// row is 0 (it is not in a file); without a 户编号 the id is left blank, not a problem.
+fn from_cells(rs: &RuleSet, pairs: Vec<(String, String)>) -> anyhow::Result<Household> {
+    let mut seen: Vec<(u16, String)> = Vec::new();
+    let mut map = BTreeMap::new();
+    for (k, v) in pairs {
+        let f = cases::field_key(rs, &k).map_err(|e| anyhow!("{k}={v}：{e}"))?;
+        if let Some((_, prev)) = seen.iter().find(|s| s.0 == f) {
+            bail!("字段 {}（{}）给了两次：“{prev}”和“{k}”", rs.fields[f as usize].key, rs.fields[f as usize].label);
+        }
+        seen.push((f, k.clone()));
+        map.insert(k, toml::Value::String(v));
+    }
+    let mut hh = cases::household(rs, &map).map_err(|e| anyhow!(e))?;
+    let id = rs.field_index["household_id"];
+    if !seen.iter().any(|s| s.0 == id) {
+        hh.cells[id as usize] = Cell::Blank;
+    }
+    hh.row = 0;
+    for p in &mut hh.problems {
+        p.row = 0;
+    }
+    Ok(hh)
+}
+
+/// The household with this id in a ledger: rows are streamed until the end (an id found twice is
+/// a problem, as in `assess`). Not found: an error naming the id.
+fn from_file(path: &Path, id: &str, bound: &Bound, options: &OpenOptions) -> anyhow::Result<(Household, u64)> {
+    let mut ledger = Ledger::open(path, bound.rules, options)?;
+    let want = cell::normalize(id).into_owned();
+    let none = Duplicates::default();
+    let mut found: Option<Household> = None;
+    let mut again = Vec::new();
+    loop {
+        let batch = ledger.next_batch(4096)?;
+        if batch.is_empty() {
+            break;
+        }
+        for raw in &batch {
+            if ledger.layout.id_of(raw).as_deref() == Some(want.as_str()) {
+                match found {
+                    None => found = Some(ledger.layout.household(bound, raw, &none)),
+                    Some(_) => again.push(raw.row.to_string()),
+                }
+            }
+        }
+    }
+    let mut hh = found.ok_or_else(|| anyhow!("{}：没有户编号为“{id}”的户", path.display()))?;
+    if !again.is_empty() {
+        let idf = bound.rules.field_index["household_id"];
+        hh.problems.push(Problem {
+            row: hh.row,
+            column: ledger.layout.field_column[idf as usize].clone().unwrap_or_default(),
+            field: Some("household_id".into()),
+            value: want,
+            message: format!("户编号重复：第 {} 行也是此户编号（这里核查的是第 {} 行）", again.join("、"), hh.row),
+        });
+    }
+    let row = hh.row;
+    Ok((hh, row))
+}
+
+/// Fields and criteria in the order the decisions read them, depth first through criteria: the
+/// order of the questions and of the criteria list. Criteria no decision reads come last.
+fn reading_order(rs: &RuleSet) -> (Vec<u16>, Vec<u16>) {
+    fn visit(rs: &RuleSet, n: &Node, fields: &mut Vec<u16>, crits: &mut Vec<u16>) {
+        let mut items = Vec::new();
+        expr::walk(n, &mut |x| match x {
+            Node::Field(i) | Node::Blank(i) => items.push((true, *i)),
+            Node::Crit(i) => items.push((false, *i)),
+            _ => {}
+        });
+        for (is_field, i) in items {
+            if is_field {
+                if !fields.contains(&i) {
+                    fields.push(i);
+                }
+            } else {
+                crit(rs, i, fields, crits);
+            }
+        }
+    }
+    fn crit(rs: &RuleSet, i: u16, fields: &mut Vec<u16>, crits: &mut Vec<u16>) {
+        if crits.contains(&i) {
+            return;
+        }
+        crits.push(i);
+        match &rs.criteria[i as usize].test {
+            Test::Condition(n) => visit(rs, n, fields, crits),
+            Test::MetUnmet(m, u) => {
+                visit(rs, m, fields, crits);
+                visit(rs, u, fields, crits);
+            }
+        }
+    }
+    let (mut fields, mut crits) = (Vec::new(), Vec::new());
+    for d in &rs.decisions {
+        for (n, _, _) in &d.rules {
+            visit(rs, n, &mut fields, &mut crits);
+        }
+        for &f in &d.factors {
+            crit(rs, f, &mut fields, &mut crits);
+        }
+    }
+    if let Some(f) = &rs.returned {
+        visit(rs, &f.when, &mut fields, &mut crits);
+    }
+    for i in 0..rs.criteria.len() as u16 {
+        crit(rs, i, &mut fields, &mut crits);
+    }
+    (fields, crits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_split_at_the_first_equals_sign() {
+        assert_eq!(split_pair("人均纯收入=3800"), Some(("人均纯收入".into(), "3800".into())));
+        assert_eq!(split_pair(" water ＝ 是 "), Some(("water".into(), "是".into())));
+        assert_eq!(split_pair("识别监测时间：2024-06"), Some(("识别监测时间".into(), "2024-06".into())));
+        assert_eq!(split_pair("a=b=c"), Some(("a".into(), "b=c".into())));
+        assert_eq!(split_pair("=3"), None);
+        assert_eq!(split_pair("人均纯收入 3800"), None);
+    }
+
+    #[test]
+    fn questions_follow_the_decisions() {
+        let rs = ruleset::load("national").unwrap();
+        let (fields, crits) = reading_order(&rs);
+        let key = |i: u16| rs.fields[i as usize].key.as_str();
+        assert_eq!(key(fields[0]), "household_type");
+        let pos = |k: &str| fields.iter().position(|&f| key(f) == k).unwrap();
+        assert!(pos("per_capita_income") < pos("water"));
+        assert!(pos("water") < pos("monitor_since"));
+        assert_eq!(crits.len(), rs.criteria.len());
+    }
+}

@@ -1,0 +1,268 @@
+//! The explanation of `tuopin check` as text: the decisions and the rule that gave each, every
+//! criterion with its values, thresholds and sources, what would change each decision, and the
+//! data problems. A view of the record, the criteria reasons and the what-if; nothing is decided
+//! here. Colour (plain ANSI codes) only on a terminal, and never with `NO_COLOR` set.
+
+use std::fmt::Write;
+
+use super::Source;
+use crate::engine::{self, Assessment};
+use crate::household::Household;
+use crate::output::Record;
+use crate::ruleset::Bound;
+use crate::whatif::WhatIf;
+
+#[derive(Clone, Copy)]
+pub struct Paint(bool);
+
+impl Paint {
+    pub fn new(terminal: bool) -> Paint {
+        Paint(terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()))
+    }
+    fn wrap(self, code: &str, s: &str) -> String {
+        if self.0 {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    fn bold(self, s: &str) -> String {
+        self.wrap("1", s)
+    }
+    fn dim(self, s: &str) -> String {
+        self.wrap("2", s)
+    }
+    fn red(self, s: &str) -> String {
+        self.wrap("31", s)
+    }
+    fn green(self, s: &str) -> String {
+        self.wrap("32", s)
+    }
+    fn yellow(self, s: &str) -> String {
+        self.wrap("33", s)
+    }
+    fn cyan(self, s: &str) -> String {
+        self.wrap("36", s)
+    }
+}
+
+/// Display width: CJK and full-width characters take two columns.
+fn width(s: &str) -> usize {
+    s.chars().map(|c| if (c as u32) >= 0x1100 { 2 } else { 1 }).sum()
+}
+
+fn pad(s: &str, w: usize) -> String {
+    format!("{s}{}", " ".repeat(w.saturating_sub(width(s))))
+}
+
+fn icon(status: &str, p: Paint) -> String {
+    match status {
+        "met" | "true" => p.green("✓"),
+        "unmet" | "false" => p.red("✗"),
+        _ => p.yellow("?"),
+    }
+}
+
+fn status_word(status: &str) -> &'static str {
+    match status {
+        "met" => "满足",
+        "unmet" => "不满足",
+        "true" => "成立",
+        "false" => "不成立",
+        _ => "未知",
+    }
+}
+
+/// A decision label coloured by what it means for the household.
+fn label(l: &str, goal: Option<&str>, p: Paint) -> String {
+    if goal == Some(l) {
+        p.green(&p.bold(l))
+    } else if l == "不适用" {
+        p.dim(l)
+    } else if l == "待核实" {
+        p.yellow(&p.bold(l))
+    } else if goal.is_some() {
+        p.red(&p.bold(l))
+    } else {
+        p.bold(l)
+    }
+}
+
+fn goal_of(decision: &str) -> Option<&'static str> {
+    crate::whatif::GOALS.iter().find(|g| g.0 == decision).map(|g| g.1)
+}
+
+pub fn text(
+    b: &Bound,
+    hh: &Household,
+    a: &Assessment,
+    r: &Record,
+    what_if: &[WhatIf],
+    source: &Source,
+    p: Paint,
+) -> String {
+    let rs = b.rules;
+    let mut s = String::new();
+    // Heading: who, from where, which rules and date.
+    let mut who = Vec::new();
+    who.push(if r.household_id.is_empty() {
+        "户编号（未填）".to_string()
+    } else {
+        format!("户编号 {}", r.household_id)
+    });
+    who.push(r.household_type.clone().unwrap_or_else(|| "户类型（空白）".into()));
+    let place: Vec<&str> = [&r.county, &r.township, &r.village].iter().filter_map(|x| x.as_deref()).collect();
+    if !place.is_empty() {
+        who.push(place.join(" "));
+    }
+    if let Some(n) = &r.head_name {
+        who.push(match &r.head_id {
+            Some(id) => format!("户主 {n}（{id}）"),
+            None => format!("户主 {n}"),
+        });
+    }
+    let _ = writeln!(s, "{}", p.bold(&who.join(" · ")));
+    let from = match source {
+        Source::File { path, row } => format!("{path} 第 {row} 行"),
+        Source::Cells => "填写的数据".to_string(),
+    };
+    let _ = writeln!(s, "{}", p.dim(&format!("来源：{from} · 规则集 {}（{}）· 评估日期 {}", rs.id, rs.name, b.as_of)));
+
+    // Decisions, each with the rule that gave it and its reasons (the same reasons as `assess`).
+    let _ = writeln!(s, "\n{}", p.bold("【判定】"));
+    let w = rs.decisions.iter().map(|d| width(&d.label)).max().unwrap_or(8) + 2;
+    for (di, dec) in rs.decisions.iter().enumerate() {
+        if dec.id == "suggested_type" {
+            continue;
+        }
+        let l = a.label(b, di);
+        let _ = writeln!(s, "{}{}", pad(&dec.label, w), label(l, goal_of(dec.id), p));
+        let rule = match a.decided_by[di] {
+            Some(k) => {
+                let (_, lk, when) = &dec.rules[k];
+                if a.decisions[di] == dec.undecided && *lk != dec.undecided {
+                    format!("第 {} 条 `{when}` 无法判断 → {l}", k + 1)
+                } else {
+                    format!("第 {} 条 `{when}` 成立 → {l}", k + 1)
+                }
+            }
+            None => format!("各条均不成立 → 其余情形 {l}"),
+        };
+        let _ = writeln!(s, "    {}", p.dim(&format!("依据：{rule}（来源：{}）", dec.source)));
+        for reason in r.reasons.iter().filter(|x| x.decision == dec.id) {
+            let _ = writeln!(s, "    {} {}", icon(reason.status, p), reason.text);
+        }
+        if dec.id == "risk" && l != "不适用" {
+            let mut extra = Vec::new();
+            if !r.risk.factors.is_empty() {
+                let labels: Vec<&str> = r
+                    .risk
+                    .factors
+                    .iter()
+                    .filter_map(|id| rs.criteria.iter().find(|c| &c.id == id).map(|c| c.label.as_str()))
+                    .collect();
+                extra.push(format!("风险因素：{}", labels.join("、")));
+            }
+            if let Some(t) = &r.risk.suggested_type {
+                extra.push(format!("建议监测类型：{t}"));
+            }
+            if let Some(f) = &rs.returned {
+                let v = match r.risk.returned {
+                    Some(true) => "是",
+                    Some(false) => "否",
+                    None => "待核实",
+                };
+                extra.push(format!("{}：{v}", f.label));
+            }
+            let _ = writeln!(s, "    {}", extra.join(" · "));
+        }
+    }
+
+    // Every criterion, in the order the decisions read them.
+    let _ = writeln!(s, "\n{}  {}", p.bold("【各项标准】"), p.dim("✓ 满足 · ✗ 不满足 · ? 未知"));
+    let (_, order) = super::reading_order(rs);
+    for c in order {
+        let reason = engine::explain_criterion(b, hh, a, c);
+        let _ = writeln!(s, "{} {}：{}", icon(reason.status, p), reason.label, status_word(reason.status));
+        let _ = writeln!(s, "    {}", reason.text);
+        let _ = writeln!(s, "    {}", p.dim(&format!("来源：{}", reason.source)));
+    }
+
+    // What would change the decisions.
+    if !what_if.is_empty() {
+        let _ = writeln!(s, "\n{}  {}", p.bold("【怎样改变判定】"), p.dim("每项改动均已用规则重新评估验证"));
+        for wi in what_if {
+            let _ = writeln!(
+                s,
+                "{}：{} → {}",
+                p.bold(&wi.label),
+                label(&wi.current, Some(&wi.goal), p),
+                label(&wi.goal, Some(&wi.goal), p)
+            );
+            for (n, step) in wi.steps.iter().enumerate() {
+                if n > 0 {
+                    let _ = writeln!(s, "  {}", p.dim(&format!("此后（{} 为 {}）还需：", wi.label, step.before)));
+                }
+                for need in &step.needs {
+                    let hint = if need.suggestions.len() > 1 && need.suggestions.iter().all(|x| x.criterion_flips) {
+                        "，任一即可"
+                    } else if need.suggestions.len() > 1 && need.suggestions.iter().all(|x| !x.criterion_flips) {
+                        "，需全部做到"
+                    } else {
+                        ""
+                    };
+                    let want = status_word(need.want);
+                    let _ = writeln!(
+                        s,
+                        "  {} {}（现{}，须{want}{hint}）",
+                        icon(need.status, p),
+                        need.label,
+                        status_word(need.status)
+                    );
+                    if need.suggestions.is_empty() {
+                        let _ = writeln!(s, "      {}", p.dim("· 改变任何单项数据都不能使其改变"));
+                    }
+                    for sg in &need.suggestions {
+                        let alone = if sg.decision_after != step.before {
+                            format!(" {}", p.dim(&format!("（仅此一项：{} 为 {}）", wi.label, sg.decision_after)))
+                        } else {
+                            String::new()
+                        };
+                        let _ = writeln!(s, "      · {}{alone}", p.cyan(&sg.text));
+                    }
+                }
+                if !step.applied.is_empty() && step.after != step.before {
+                    let changes: Vec<String> = step
+                        .applied
+                        .iter()
+                        .map(|c| {
+                            let l = rs.field(&c.field).map(|f| f.label.as_str()).unwrap_or(&c.field);
+                            format!("{l}={}", c.to)
+                        })
+                        .collect();
+                    let _ = writeln!(
+                        s,
+                        "  → 若 {}：{} 为 {}",
+                        changes.join("，"),
+                        wi.label,
+                        label(&step.after, Some(&wi.goal), p)
+                    );
+                }
+            }
+            if !wi.reached {
+                let _ = writeln!(s, "  {}", p.dim(&format!("（仅凭以上单项数据改动无法确定达到 {}）", wi.goal)));
+            }
+        }
+    }
+
+    if !r.problems.is_empty() {
+        let _ = writeln!(s, "\n{}", p.bold(&p.yellow("【数据问题】")));
+        for pr in &r.problems {
+            let at = if pr.row > 0 { format!("第 {} 行", pr.row) } else { String::new() };
+            let col = if pr.column.is_empty() { String::new() } else { format!("“{}”", pr.column) };
+            let val = if pr.value.is_empty() { String::new() } else { format!("：“{}”", pr.value) };
+            let _ = writeln!(s, "  {at}{col}{val} {}", pr.message);
+        }
+    }
+    s
+}
