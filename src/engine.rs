@@ -229,7 +229,8 @@ fn reason(
     }
 }
 
-fn status(v: Option<bool>, criterion: bool) -> &'static str {
+/// The status word of a reason: `met`/`unmet` for criteria, `true`/`false` otherwise, `unknown`.
+pub fn status(v: Option<bool>, criterion: bool) -> &'static str {
     match (v, criterion) {
         (Some(true), true) => "met",
         (Some(false), true) => "unmet",

@@ -301,16 +301,6 @@ fn collect<'r>(
     }
 }
 
-fn status(v: Option<bool>, criterion: bool) -> &'static str {
-    match (v, criterion) {
-        (Some(true), true) => "met",
-        (Some(false), true) => "unmet",
-        (Some(true), false) => "true",
-        (Some(false), false) => "false",
-        (None, _) => "unknown",
-    }
-}
-
 fn needs<'r>(
     b: &Bound<'r>,
     hh: &Household,
@@ -336,14 +326,14 @@ fn needs<'r>(
             Some((c, want)) => Need {
                 criterion: Some(rs.criteria[c as usize].id.clone()),
                 label: rs.criteria[c as usize].label.clone(),
-                status: status(a.crits[c as usize], true),
+                status: engine::status(a.crits[c as usize], true),
                 want: if want { "met" } else { "unmet" },
                 suggestions: suggestions.clone(),
             },
             None => Need {
                 criterion: None,
                 label: expr::formula(leaf.atom, &d),
-                status: status(expr::eval_bool(leaf.atom, &cx), false),
+                status: engine::status(expr::eval_bool(leaf.atom, &cx), false),
                 want: if leaf.desired { "true" } else { "false" },
                 suggestions: suggestions.clone(),
             },
