@@ -181,7 +181,7 @@ fn run_case(rs: &RuleSet, case: &Case) -> Result<(), String> {
     if diffs.is_empty() {
         Ok(())
     } else {
-        diffs.push(format!("reasons: {}", r.reasons_text(&bound)));
+        diffs.push(format!("reasons: {}", r.reasons_text));
         if !r.problems.is_empty() {
             diffs.push(format!("problems: {}", r.problems_text()));
         }

@@ -10,11 +10,11 @@ use serde::Serialize;
 
 use crate::household::{Cell, Household, Scalar};
 use crate::ruleset::expr::{self, Ctx, Describe, Node};
-use crate::ruleset::{Bound, Test};
+use crate::ruleset::{Bound, Decision, Test};
 use crate::value::fmt_month;
 
 /// The result for one household.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Assessment {
     /// Each criterion: met/true, unmet/false, or unknown.
     pub crits: Vec<Option<bool>>,
@@ -32,10 +32,21 @@ fn ctx<'a>(b: &'a Bound, hh: &'a Household, crits: &'a [Option<bool>], decisions
 
 /// Assess one household.
 pub fn assess(b: &Bound, hh: &Household) -> Assessment {
+    let mut a = Assessment::default();
+    assess_into(b, hh, &mut a);
+    a
+}
+
+/// As [`assess`], into an assessment whose buffers are reused (the streaming hot path).
+pub fn assess_into(b: &Bound, hh: &Household, a: &mut Assessment) {
     let rs = b.rules;
-    let mut crits = vec![None; rs.criteria.len()];
+    let Assessment { crits, decisions, decided_by, returned } = a;
+    crits.clear();
+    crits.resize(rs.criteria.len(), None);
+    decisions.clear();
+    decided_by.clear();
     for &i in &rs.crit_order {
-        let cx = ctx(b, hh, &crits, &[]);
+        let cx = ctx(b, hh, crits, &[]);
         let v = match &rs.criteria[i as usize].test {
             Test::Condition(n) => expr::eval_bool(n, &cx),
             Test::MetUnmet(m, u) => match (expr::eval_bool(m, &cx), expr::eval_bool(u, &cx)) {
@@ -46,10 +57,8 @@ pub fn assess(b: &Bound, hh: &Household) -> Assessment {
         };
         crits[i as usize] = v;
     }
-    let mut decisions = Vec::with_capacity(rs.decisions.len());
-    let mut decided_by = Vec::with_capacity(rs.decisions.len());
     for d in &rs.decisions {
-        let cx = ctx(b, hh, &crits, &decisions);
+        let cx = ctx(b, hh, crits, decisions);
         let mut result = (d.otherwise, None);
         for (k, (node, label, _)) in d.rules.iter().enumerate() {
             match expr::eval_bool(node, &cx) {
@@ -67,8 +76,7 @@ pub fn assess(b: &Bound, hh: &Household) -> Assessment {
         decisions.push(result.0);
         decided_by.push(result.1);
     }
-    let returned = rs.returned.as_ref().and_then(|f| expr::eval_bool(&f.when, &ctx(b, hh, &crits, &decisions)));
-    Assessment { crits, decisions, decided_by, returned }
+    *returned = rs.returned.as_ref().and_then(|f| expr::eval_bool(&f.when, &ctx(b, hh, crits, decisions)));
 }
 
 impl Assessment {
@@ -109,8 +117,19 @@ pub fn explain(b: &Bound, hh: &Household, a: &Assessment) -> Vec<Reason> {
     explain_with(b, hh, a, true)
 }
 
-/// As [`explain`]; with `detail` false only the sentence (`text`) of each reason is built, which
-/// is all that CSV, XLSX and table outputs show.
+/// What explains decision `di`: the rule that fired or was unknown; for `otherwise`, why the last
+/// rule was false. `None` when there is nothing to explain.
+fn deciding<'r>(dec: &'r Decision, a: &Assessment, di: usize) -> Option<(&'r Node, Option<bool>)> {
+    match a.decided_by[di] {
+        Some(k) => {
+            let unknown = a.decisions[di] == dec.undecided && dec.rules[k].1 != dec.undecided;
+            Some((&dec.rules[k].0, if unknown { None } else { Some(true) }))
+        }
+        None => dec.rules.last().map(|r| (&r.0, Some(false))),
+    }
+}
+
+/// As [`explain`]; with `detail` false only the sentence (`text`) of each reason is built.
 pub fn explain_with(b: &Bound, hh: &Household, a: &Assessment, detail: bool) -> Vec<Reason> {
     let rs = b.rules;
     let d = Describer { b };
@@ -120,24 +139,63 @@ pub fn explain_with(b: &Bound, hh: &Household, a: &Assessment, detail: bool) -> 
         if dec.labels[a.decisions[di] as usize].is_empty() {
             continue;
         }
-        // What decided it: the rule that fired or was unknown; for `otherwise`, why the last
-        // rule was false.
-        let (node, result) = match a.decided_by[di] {
-            Some(k) => {
-                let unknown = a.decisions[di] == dec.undecided && dec.rules[k].1 != dec.undecided;
-                (&dec.rules[k].0, if unknown { None } else { Some(true) })
-            }
-            None => match dec.rules.last() {
-                Some(r) => (&r.0, Some(false)),
-                None => continue,
-            },
-        };
+        let Some((node, result)) = deciding(dec, a, di) else { continue };
         let cx = ctx(b, hh, &a.crits, &a.decisions[..di]);
         for (atom, v) in expr::explaining_atoms(node, result, &cx) {
             out.push(reason(dec.id, atom, v, &cx, &d, a, detail));
         }
     }
     out
+}
+
+/// The label of a decision that does not apply to a household's type; it needs no reason.
+pub const NOT_APPLICABLE: &str = "不适用";
+
+/// The reasons as one line of plain Chinese, per decision that applies:
+/// `【识别·符合识别条件】…；… 【返贫致贫风险·高】…` (what CSV, XLSX and tables show). Written into
+/// `out`, a buffer the caller reuses: this is the hot path of `assess`.
+pub fn write_reasons(out: &mut String, b: &Bound, hh: &Household, a: &Assessment) {
+    let d = Describer { b };
+    let mut first = true;
+    for (di, dec) in b.rules.decisions.iter().enumerate() {
+        // The suggested monitoring type is shown in its own column.
+        if dec.id == "suggested_type" {
+            continue;
+        }
+        let label = &dec.labels[a.decisions[di] as usize];
+        if label.is_empty() || label == NOT_APPLICABLE {
+            continue;
+        }
+        let Some((node, result)) = deciding(dec, a, di) else { continue };
+        let cx = ctx(b, hh, &a.crits, &a.decisions[..di]);
+        let atoms = expr::explaining_atoms(node, result, &cx);
+        if atoms.is_empty() {
+            continue;
+        }
+        if !first {
+            out.push(' ');
+        }
+        first = false;
+        out.push('【');
+        out.push_str(&dec.label);
+        out.push('·');
+        out.push_str(label);
+        out.push('】');
+        for (k, &(atom, v)) in atoms.iter().enumerate() {
+            if k > 0 {
+                out.push('；');
+            }
+            write_reason_text(out, &d, atom, v, &cx, a);
+        }
+    }
+}
+
+/// The sentence of one reason: a criterion as [`write_crit_text`], any other atom as itself.
+fn write_reason_text(out: &mut String, d: &Describer, atom: &Node, v: Option<bool>, cx: &Ctx, a: &Assessment) {
+    match atom {
+        Node::Crit(i) => write_crit_text(out, d, *i as usize, v, cx, a, 0),
+        other => expr::write_atom(out, other, v, cx, d),
+    }
 }
 
 /// One criterion as a reason (status, the household's values, thresholds in force, sources), as
@@ -161,11 +219,10 @@ fn reason(
     a: &Assessment,
     detail: bool,
 ) -> Reason {
+    let mut text = String::new();
+    write_reason_text(&mut text, d, atom, v, cx, a);
     if !detail {
-        let (status, text) = match atom {
-            Node::Crit(i) => (status(v, true), crit_text(d, *i as usize, v, cx, a, 0)),
-            other => (status(v, false), expr::render_atom(other, v, cx, d)),
-        };
+        let status = status(v, matches!(atom, Node::Crit(_)));
         let none = String::new;
         return Reason {
             decision,
@@ -204,7 +261,6 @@ fn reason(
         Node::Crit(i) => {
             let c = &rs.criteria[*i as usize];
             sources.insert(0, c.source.clone());
-            let text = crit_text(d, *i as usize, v, cx, a, 0);
             Reason {
                 decision,
                 criterion: Some(c.id.clone()),
@@ -224,7 +280,7 @@ fn reason(
             value,
             threshold,
             source: sources.join("；"),
-            text: expr::render_atom(other, v, cx, d),
+            text,
         },
     }
 }
@@ -274,7 +330,7 @@ fn crit_refs(d: &Describer, i: usize) -> expr::Refs {
 
 /// A criterion as a sentence: a single comparison reads as itself (with the values and the
 /// threshold in force); a composite one as its label followed by the parts that explain it.
-fn crit_text(d: &Describer, i: usize, v: Option<bool>, cx: &Ctx, a: &Assessment, depth: usize) -> String {
+fn write_crit_text(out: &mut String, d: &Describer, i: usize, v: Option<bool>, cx: &Ctx, a: &Assessment, depth: usize) {
     let c = &d.b.rules.criteria[i];
     let (node, result): (&Node, Option<bool>) = match (&c.test, v) {
         (Test::Condition(n), v) => (n, v),
@@ -284,40 +340,50 @@ fn crit_text(d: &Describer, i: usize, v: Option<bool>, cx: &Ctx, a: &Assessment,
             let mut parts: Vec<String> = Vec::new();
             for n in [m, u] {
                 for (atom, av) in expr::explaining_atoms(n, None, cx) {
-                    let t = part_text(d, atom, av, cx, a, depth);
+                    let mut t = String::new();
+                    write_part(&mut t, d, atom, av, cx, a, depth);
                     if !parts.contains(&t) {
                         parts.push(t);
                     }
                 }
             }
-            return format!("{}：未知（{}）", c.label, parts.join("，"));
+            out.push_str(&c.label);
+            out.push_str("：未知（");
+            out.push_str(&parts.join("，"));
+            out.push('）');
+            return;
         }
     };
     let parts = expr::explaining_atoms(node, result, cx);
     let single = matches!(node, Node::Cmp(..) | Node::Field(_) | Node::In(..));
     if single && parts.len() == 1 {
+        // A bare bool field reads "饮水安全：否" already; a comparison shows its threshold.
         let (atom, av) = parts[0];
-        let text = expr::render_atom(atom, av, cx, d);
-        // A bare bool field reads "饮水安全：否" already; a comparison gets its source year.
-        return text;
+        return expr::write_atom(out, atom, av, cx, d);
     }
-    let inner: Vec<String> = parts.iter().map(|&(atom, av)| part_text(d, atom, av, cx, a, depth)).collect();
-    let verdict = match v {
+    out.push_str(&c.label);
+    out.push('：');
+    out.push_str(match v {
         Some(true) => "是",
         Some(false) => "否",
         None => "未知",
-    };
-    if inner.is_empty() {
-        format!("{}：{verdict}", c.label)
-    } else {
-        format!("{}：{verdict}（{}）", c.label, inner.join("，"))
+    });
+    if !parts.is_empty() {
+        out.push('（');
+        for (k, &(atom, av)) in parts.iter().enumerate() {
+            if k > 0 {
+                out.push('，');
+            }
+            write_part(out, d, atom, av, cx, a, depth);
+        }
+        out.push('）');
     }
 }
 
-fn part_text(d: &Describer, atom: &Node, v: Option<bool>, cx: &Ctx, a: &Assessment, depth: usize) -> String {
+fn write_part(out: &mut String, d: &Describer, atom: &Node, v: Option<bool>, cx: &Ctx, a: &Assessment, depth: usize) {
     match atom {
-        Node::Crit(j) if depth < 4 => crit_text(d, *j as usize, v, cx, a, depth + 1),
-        other => expr::render_atom(other, v, cx, d),
+        Node::Crit(j) if depth < 4 => write_crit_text(out, d, *j as usize, v, cx, a, depth + 1),
+        other => expr::write_atom(out, other, v, cx, d),
     }
 }
 
@@ -330,23 +396,29 @@ impl Describe for Describer<'_> {
     fn field_label(&self, i: u16) -> &str {
         &self.b.rules.fields[i as usize].label
     }
-    fn field_value(&self, i: u16, cx: &Ctx) -> String {
+    fn write_field_value(&self, out: &mut String, i: u16, cx: &Ctx) {
         let f = &self.b.rules.fields[i as usize];
         match &cx.cells[i as usize] {
-            Cell::Blank => "空白".into(),
-            Cell::Invalid(raw) => format!("无法识别（{raw}）"),
-            Cell::Value(s) | Cell::BlankAs(s) | Cell::Derived(s) => {
-                let shown = match s {
-                    Scalar::Bool(b) => (if *b { "是" } else { "否" }).to_string(),
-                    Scalar::Num(n) => n.to_string(),
-                    Scalar::Enum(e) => self.b.rules.enums[f.enum_id.unwrap_or(0) as usize].values[*e as usize].clone(),
-                    Scalar::Month(m) => fmt_month(*m),
-                    Scalar::Text(t) => t.to_string(),
-                };
-                match &cx.cells[i as usize] {
-                    Cell::BlankAs(_) => format!("{shown}（空白）"),
-                    Cell::Derived(_) => format!("{shown}（计算得出）"),
-                    _ => shown,
+            Cell::Blank => out.push_str("空白"),
+            Cell::Invalid(raw) => {
+                out.push_str("无法识别（");
+                out.push_str(raw);
+                out.push('）');
+            }
+            cell @ (Cell::Value(s) | Cell::BlankAs(s) | Cell::Derived(s)) => {
+                match s {
+                    Scalar::Bool(b) => out.push_str(if *b { "是" } else { "否" }),
+                    Scalar::Num(n) => n.write_to(out),
+                    Scalar::Enum(e) => {
+                        out.push_str(&self.b.rules.enums[f.enum_id.unwrap_or(0) as usize].values[*e as usize])
+                    }
+                    Scalar::Month(m) => out.push_str(&fmt_month(*m)),
+                    Scalar::Text(t) => out.push_str(t),
+                }
+                match cell {
+                    Cell::BlankAs(_) => out.push_str("（空白）"),
+                    Cell::Derived(_) => out.push_str("（计算得出）"),
+                    _ => {}
                 }
             }
         }
@@ -354,9 +426,8 @@ impl Describe for Describer<'_> {
     fn param_label(&self, i: u16) -> &str {
         &self.b.rules.params[i as usize].label
     }
-    fn param_value(&self, i: u16) -> String {
-        let v = self.b.param_value(i);
-        format!("{}（{}年，来源：{}）", v.value, self.b.as_of.year, v.source)
+    fn param_value(&self, i: u16) -> &str {
+        &self.b.param_text[i as usize]
     }
     fn crit_label(&self, i: u16) -> &str {
         &self.b.rules.criteria[i as usize].label

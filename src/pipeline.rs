@@ -1,18 +1,30 @@
 //! The streaming pipeline shared by the commands that assess a ledger.
 //!
-//! Rows are read in batches; each batch is parsed, assessed and mapped in parallel (the engine is
-//! pure and per household), and the results are handed to a sink in input order, so what a command
-//! writes does not depend on the number of threads. Memory is one batch at a time.
+//! One thread reads rows in batches (the CSV parse is sequential: a record can span lines).
+//! Each batch is cut into chunks that are parsed, assessed and rendered in parallel (the engine is
+//! pure and per household); each chunk folds its households into one accumulator (for `assess`,
+//! the chunk's output bytes and counts), and the accumulators reach the sink in input order, so
+//! what a command writes does not depend on the number of threads. Memory is a few batches, whose
+//! row buffers are recycled, plus one household and one assessment per chunk being worked on.
+
+use std::sync::mpsc;
 
 use rayon::prelude::*;
 
 use crate::engine::{self, Assessment};
 use crate::household::Household;
-use crate::input::{Duplicates, Ledger};
+use crate::input::{Duplicates, Ledger, RawRow};
 use crate::ruleset::Bound;
 
-/// Rows per batch: large enough to keep both cores busy, small enough to bound memory.
-const BATCH: usize = 4096;
+/// Rows per batch handed from the reading thread: large enough to keep both cores busy, small
+/// enough to bound memory.
+const BATCH: usize = 8192;
+
+/// Rows per chunk, the unit of parallel work (and of one accumulator).
+const CHUNK: usize = 512;
+
+/// Batches in flight between the reading thread and the workers.
+const IN_FLIGHT: usize = 3;
 
 /// A spinner with the count and rate of households, on stderr when it is a terminal (never when
 /// stderr is piped, redirected or captured by a test).
@@ -31,6 +43,63 @@ pub fn progress(what: &str) -> indicatif::ProgressBar {
     bar
 }
 
+/// Assess every row of `ledger`. Each chunk of consecutive households gets an accumulator from
+/// `init` and `each` folds its households into it (in parallel across chunks); `sink` receives
+/// the accumulators in input order.
+pub fn fold<A: Send>(
+    ledger: &mut Ledger,
+    bound: &Bound,
+    dups: &Duplicates,
+    init: impl Fn() -> A + Sync,
+    each: impl Fn(&mut A, &Household, &Assessment) -> anyhow::Result<()> + Sync,
+    mut sink: impl FnMut(A) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let bar = progress(&format!("{}：", ledger.layout.path.display()));
+    let layout = &ledger.layout;
+    let reader = &mut ledger.reader;
+    let (full_tx, full_rx) = mpsc::sync_channel::<Result<Vec<RawRow>, crate::error::InputError>>(IN_FLIGHT);
+    let (empty_tx, empty_rx) = mpsc::channel::<Vec<RawRow>>();
+    std::thread::scope(|scope| {
+        scope.spawn(move || loop {
+            let mut batch = empty_rx.try_recv().unwrap_or_default();
+            let read = reader.fill(&mut batch, BATCH);
+            let done = read.is_err() || batch.is_empty();
+            // The receiver is gone only when the workers stopped on an error.
+            if full_tx.send(read.map(|()| batch)).is_err() || done {
+                return;
+            }
+        });
+        // Owned here, so that an early return (an error) drops it and ends the reading thread.
+        let full_rx = full_rx;
+        loop {
+            let batch = full_rx.recv().expect("the reading thread sends until the end")?;
+            if batch.is_empty() {
+                bar.finish_and_clear();
+                return Ok(());
+            }
+            bar.inc(batch.len() as u64);
+            let parts: Vec<A> = batch
+                .par_chunks(CHUNK)
+                .map(|rows| {
+                    let mut acc = init();
+                    let mut hh = Household::default();
+                    let mut a = Assessment::default();
+                    for raw in rows {
+                        layout.household_into(bound, raw, dups, &mut hh);
+                        engine::assess_into(bound, &hh, &mut a);
+                        each(&mut acc, &hh, &a)?;
+                    }
+                    Ok(acc)
+                })
+                .collect::<anyhow::Result<_>>()?;
+            let _ = empty_tx.send(batch);
+            for p in parts {
+                sink(p)?;
+            }
+        }
+    })
+}
+
 /// Assess every row of `ledger`; `map` runs in parallel, `sink` sees the results in input order.
 pub fn stream<T: Send>(
     ledger: &mut Ledger,
@@ -39,25 +108,15 @@ pub fn stream<T: Send>(
     map: impl Fn(&Household, &Assessment) -> anyhow::Result<T> + Sync,
     mut sink: impl FnMut(T) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let bar = progress(&format!("{}：", ledger.layout.path.display()));
-    loop {
-        let batch = ledger.next_batch(BATCH)?;
-        if batch.is_empty() {
-            bar.finish_and_clear();
-            return Ok(());
-        }
-        bar.inc(batch.len() as u64);
-        let layout = &ledger.layout;
-        let results: Vec<T> = batch
-            .par_iter()
-            .map(|raw| {
-                let hh = layout.household(bound, raw, dups);
-                let a = engine::assess(bound, &hh);
-                map(&hh, &a)
-            })
-            .collect::<anyhow::Result<_>>()?;
-        for r in results {
-            sink(r)?;
-        }
-    }
+    fold(
+        ledger,
+        bound,
+        dups,
+        Vec::new,
+        |v, hh, a| {
+            v.push(map(hh, a)?);
+            Ok(())
+        },
+        |v| v.into_iter().try_for_each(&mut sink),
+    )
 }

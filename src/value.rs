@@ -114,6 +114,35 @@ fn div_round(n: i128, d: i128) -> i128 {
     }
 }
 
+impl Num {
+    /// Append the shortest exact form (as `Display`) without going through `fmt`.
+    pub fn write_to(self, out: &mut String) {
+        let a = self.0.unsigned_abs();
+        if self.0 < 0 {
+            out.push('-');
+        }
+        push_digits(out, a / SCALE as u64, 1);
+        let d = self.decimals();
+        if d > 0 {
+            out.push('.');
+            push_digits(out, a % SCALE as u64 / 10u64.pow(6 - d as u32), d);
+        }
+    }
+}
+
+/// Decimal digits of `n`, zero-padded to at least `width`.
+fn push_digits(out: &mut String, mut n: u64, width: usize) {
+    let mut buf = [b'0'; 20];
+    let mut i = buf.len();
+    while n > 0 || buf.len() - i < width {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    // Only ASCII digits were written.
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
+}
+
 impl fmt::Display for Num {
     /// The shortest exact form: `4000`, `3937.5`, `0.3`, `-12.05`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -226,6 +255,16 @@ fn civil_from_days(z: i64) -> Date {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn write_to_prints_as_display() {
+        for v in [0i64, 1, -1, 5, 40_000_000, 3_937_500_000, 300_000, -12_050_000, 123_456, i64::MAX, i64::MIN + 1] {
+            let n = Num(v);
+            let mut s = String::new();
+            n.write_to(&mut s);
+            assert_eq!(s, n.to_string(), "{v}");
+        }
+    }
 
     #[test]
     fn decimals_parse_and_print_exactly() {

@@ -16,6 +16,19 @@ use crate::{pipeline, ruleset, xlsx};
 /// Rows per printed table: a terminal shows results as they come, in readable pieces.
 const TABLE_ROWS: usize = 200;
 
+/// Output bytes reserved per chunk of households (about 450 bytes each in CSV).
+const CHUNK_BYTES: usize = 1 << 18;
+
+/// What one chunk of households produces: its CSV or JSON Lines bytes (CSV and JSON Lines), its
+/// records (table and XLSX) and its counts.
+struct Chunk {
+    csv: csv::Writer<Vec<u8>>,
+    jsonl: Vec<u8>,
+    scratch: String,
+    records: Vec<Record>,
+    summary: Summary,
+}
+
 pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
     let rules = ruleset::load(&args.rules.rules)?;
     let as_of = super::as_of(&args.date)?;
@@ -76,44 +89,56 @@ pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
     out.write_all(&head)?;
 
     let mut summary = Summary::new(&bound);
+    let csv_rows = output::CsvRows::new(&bound);
     let mut table_rows = Vec::new();
     let mut book = if format == Format::Xlsx { Some(xlsx::AssessBook::new()?) } else { None };
-    pipeline::stream(
+    pipeline::fold(
         &mut ledger,
         &bound,
         &dups,
-        |hh, a| {
-            let r = Record::build_with(&bound, hh, a, args.show_ids, format == Format::Jsonl);
-            let mut bytes = Vec::new();
-            match format {
-                Format::Csv => {
-                    let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(&mut bytes);
-                    output::write_csv(&mut w, &r, &bound)?;
-                    w.flush()?;
-                }
-                Format::Jsonl => output::write_jsonl(&mut bytes, &r)?,
-                Format::Table | Format::Xlsx => {}
-            }
-            Ok((r, bytes))
+        || Chunk {
+            csv: csv::WriterBuilder::new().has_headers(false).from_writer(Vec::with_capacity(CHUNK_BYTES)),
+            jsonl: Vec::new(),
+            scratch: String::new(),
+            records: Vec::new(),
+            summary: Summary::new(&bound),
         },
-        |(r, bytes)| {
-            summary.add(&r);
+        |c, hh, a| {
+            c.summary.add(hh, a);
+            match format {
+                Format::Csv => csv_rows.write(&mut c.csv, &bound, hh, a, args.show_ids, &mut c.scratch)?,
+                Format::Jsonl => {
+                    let r = Record::build(&bound, hh, a, args.show_ids);
+                    output::write_jsonl(&mut c.jsonl, &r)?;
+                }
+                Format::Table | Format::Xlsx => c.records.push(Record::build_with(&bound, hh, a, args.show_ids, false)),
+            }
+            Ok(())
+        },
+        |c| {
+            summary.merge(&c.summary);
             if let Some(book) = &mut book {
-                book.add(&r, &bound)?;
+                for r in &c.records {
+                    book.add(r, &bound)?;
+                }
             } else if format == Format::Table {
-                table_rows.push(r);
-                if table_rows.len() == TABLE_ROWS {
-                    writeln!(out, "{}", output::table(&table_rows, &bound))?;
-                    table_rows.clear();
+                for r in c.records {
+                    table_rows.push(r);
+                    if table_rows.len() == TABLE_ROWS {
+                        writeln!(out, "{}", output::table(&table_rows))?;
+                        table_rows.clear();
+                    }
                 }
             } else {
-                out.write_all(&bytes)?;
+                let csv = c.csv.into_inner().map_err(|e| anyhow::anyhow!("{}", e.error()))?;
+                out.write_all(&csv)?;
+                out.write_all(&c.jsonl)?;
             }
             Ok(())
         },
     )?;
     if !table_rows.is_empty() {
-        writeln!(out, "{}", output::table(&table_rows, &bound))?;
+        writeln!(out, "{}", output::table(&table_rows))?;
     }
     out.flush()?;
     drop(out);

@@ -8,8 +8,14 @@ use crate::value::{Date, Num};
 /// Trim (including the ideographic space) and fold full-width ASCII (`３５００`, `（`) to
 /// half-width, so that `３,５００元 ` reads like `3,500元`.
 pub fn normalize(s: &str) -> std::borrow::Cow<'_, str> {
+    // Most cells: plain ASCII with nothing to trim.
+    let b = s.as_bytes();
+    let plain = |c: u8| c > b' ' && c < 0x7F;
+    if b.first().copied().is_some_and(plain) && b.last().copied().is_some_and(plain) && s.is_ascii() {
+        return s.into();
+    }
     let t = s.trim_matches(|c: char| c.is_whitespace() || c == '\u{3000}' || c == '\u{feff}');
-    if t.chars().all(|c| c.is_ascii() || !is_fullwidth(c)) {
+    if t.is_ascii() || t.chars().all(|c| c.is_ascii() || !is_fullwidth(c)) {
         return t.into();
     }
     t.chars()
@@ -51,9 +57,9 @@ fn expected_money() -> String {
 }
 
 /// Remove thousands separators, accepting them only in their proper places (`3,500`, `12,345.6`).
-fn strip_thousands(s: &str) -> Option<String> {
+fn strip_thousands(s: &str) -> Option<std::borrow::Cow<'_, str>> {
     if !s.contains(',') {
-        return Some(s.to_string());
+        return Some(s.into());
     }
     let (int, frac) = match s.split_once('.') {
         Some((i, f)) => (i, Some(f)),
@@ -77,7 +83,7 @@ fn strip_thousands(s: &str) -> Option<String> {
         out.push('.');
         out.push_str(f);
     }
-    Some(out)
+    Some(out.into())
 }
 
 /// A whole number: like money, without decimals (`4.0` is 4; `4.5` is not); `人`/`户` allowed.

@@ -124,10 +124,43 @@ pub struct Layout {
 /// A ledger opened for reading: its layout and the rows still to read.
 pub struct Ledger {
     pub layout: Layout,
+    pub reader: RowReader,
+}
+
+/// The rows of a ledger still to read, apart from its layout, so that one thread can read while
+/// others parse with the layout.
+pub struct RowReader {
+    path: PathBuf,
     rows: Rows,
     /// Rows read while looking for the header, not yet handed out; for a person export, every
     /// household's members, grouped.
     pending: VecDeque<RawRow>,
+}
+
+impl RowReader {
+    /// Refill `batch` with up to `n` data rows, reusing the rows' buffers; fewer only at the end.
+    /// A record that cannot be read at all (bad quoting) comes back as a row with an error, so
+    /// that it is reported and counted.
+    pub fn fill(&mut self, batch: &mut Vec<RawRow>, n: usize) -> Result<(), InputError> {
+        let mut k = 0;
+        while k < n {
+            if k == batch.len() {
+                batch.push(RawRow::default());
+            }
+            if let Some(r) = self.pending.pop_front() {
+                batch[k] = r;
+                k += 1;
+                continue;
+            }
+            match self.rows.read_into(&self.path, &mut batch[k]) {
+                Some(Ok(())) => k += 1,
+                Some(Err(e)) => return Err(e),
+                None => break,
+            }
+        }
+        batch.truncate(k);
+        Ok(())
+    }
 }
 
 /// How many rows are looked at to find the header (exports put one to three title rows above).
@@ -280,7 +313,7 @@ impl Ledger {
             persons,
             id_field,
         };
-        let mut ledger = Ledger { layout, rows, pending };
+        let mut ledger = Ledger { layout, reader: RowReader { path: path.to_path_buf(), rows, pending } };
         if ledger.layout.persons.is_some() {
             ledger.group_members()?;
         }
@@ -292,8 +325,8 @@ impl Ledger {
     fn group_members(&mut self) -> Result<(), InputError> {
         let mut groups: Vec<Vec<RawRow>> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
-        let mut rows: Vec<RawRow> = self.pending.drain(..).collect();
-        while let Some(r) = self.rows.next_row(&self.layout.path) {
+        let mut rows: Vec<RawRow> = self.reader.pending.drain(..).collect();
+        while let Some(r) = self.reader.rows.next_row(&self.layout.path) {
             rows.push(r?);
         }
         for r in rows {
@@ -308,27 +341,17 @@ impl Ledger {
                 None => groups.push(vec![r]),
             }
         }
-        self.pending = groups
+        self.reader.pending = groups
             .into_iter()
             .map(|members| RawRow { row: members[0].row, record: members[0].record.clone(), error: None, members })
             .collect();
         Ok(())
     }
 
-    /// Read up to `n` data rows. A record that cannot be read at all (bad quoting) comes back as
-    /// a row with an error, so that it is reported and counted.
+    /// Read up to `n` data rows (see [`RowReader::fill`]).
     pub fn next_batch(&mut self, n: usize) -> Result<Vec<RawRow>, InputError> {
         let mut out = Vec::with_capacity(n);
-        while out.len() < n {
-            if let Some(r) = self.pending.pop_front() {
-                out.push(r);
-                continue;
-            }
-            match self.rows.next_row(&self.layout.path) {
-                Some(r) => out.push(r?),
-                None => break,
-            }
-        }
+        self.reader.fill(&mut out, n)?;
         Ok(out)
     }
 }
@@ -336,16 +359,23 @@ impl Ledger {
 impl Layout {
     /// Turn one raw row into a household: every cell parsed, problems recorded.
     pub fn household(&self, b: &Bound, raw: &RawRow, dups: &Duplicates) -> Household {
+        let mut hh = Household::default();
+        self.household_into(b, raw, dups, &mut hh);
+        hh
+    }
+
+    /// As [`Layout::household`], into a household whose buffers are reused.
+    pub fn household_into(&self, b: &Bound, raw: &RawRow, dups: &Duplicates, hh: &mut Household) {
         let rules = b.rules;
         if let (Some(cols), false) = (&self.persons, raw.members.is_empty()) {
-            return self.household_of_members(b, raw, cols);
+            *hh = self.household_of_members(b, raw, cols);
+            return;
         }
-        let mut hh = Household {
-            row: raw.row,
-            source_rows: 1,
-            cells: vec![Cell::Blank; rules.fields.len()],
-            problems: Vec::new(),
-        };
+        hh.row = raw.row;
+        hh.source_rows = 1;
+        hh.cells.clear();
+        hh.cells.resize(rules.fields.len(), Cell::Blank);
+        hh.problems.clear();
         if let Some(e) = &raw.error {
             hh.problems.push(Problem {
                 row: raw.row,
@@ -376,12 +406,23 @@ impl Layout {
         }
         for (c, bytes) in raw.record.iter().enumerate().take(width) {
             let Some(f) = self.column_field[c] else { continue };
+            if bytes.is_empty() {
+                rules.set_cell(hh, f, "", &self.columns[c]);
+                continue;
+            }
             let (t, valid) = text(bytes);
-            let bad = if !valid || t.contains('\u{FFFD}') {
+            // U+FFFD (a GBK decoding failure) is encoded EF BF BD: look for it only after an EF.
+            // Cells are short: one plain pass over the bytes beats a searcher per cell.
+            let (mut ef, mut nul) = (false, false);
+            for &b in bytes {
+                ef |= b == 0xEF;
+                nul |= b == 0;
+            }
+            let bad = if !valid || (ef && t.contains('\u{FFFD}')) {
                 Some("含有无效的字符编码（不是完整的 UTF-8/GBK 文本）".to_string())
-            } else if t.contains('\0') {
+            } else if nul {
                 Some("含有 NUL（\\0）字符".to_string())
-            } else if t.chars().nth(MAX_CELL_CHARS).is_some() {
+            } else if t.len() > MAX_CELL_CHARS && t.chars().nth(MAX_CELL_CHARS).is_some() {
                 Some(format!("单元格过长（超过 {MAX_CELL_CHARS} 字符）"))
             } else {
                 None
@@ -398,7 +439,7 @@ impl Layout {
                 hh.cells[f as usize] = Cell::Invalid(shown.into());
                 continue;
             }
-            rules.set_cell(&mut hh, f, &t, &self.columns[c]);
+            rules.set_cell(hh, f, &t, &self.columns[c]);
         }
         // Required fields whose column is absent from a short row.
         for (f, field) in rules.fields.iter().enumerate() {
@@ -406,11 +447,11 @@ impl Layout {
                 && got <= self.field_col_index[f].unwrap_or(usize::MAX)
                 && self.field_col_index[f].is_some()
             {
-                rules.set_cell(&mut hh, f as u16, "", self.field_column[f].as_deref().unwrap_or(&field.header));
+                rules.set_cell(hh, f as u16, "", self.field_column[f].as_deref().unwrap_or(&field.header));
             }
         }
-        rules.finish(&mut hh, &self.field_column);
-        if let Some(rows) = self.id_of(raw).and_then(|id| dups.rows(&id)) {
+        rules.finish(hh, &self.field_column);
+        if let Some(rows) = (dups.count() > 0).then(|| self.id_of(raw)).flatten().and_then(|id| dups.rows(&id)) {
             let others: Vec<String> = rows.iter().filter(|&&r| r != raw.row).map(|r| r.to_string()).collect();
             hh.problems.push(Problem {
                 row: raw.row,
@@ -420,7 +461,6 @@ impl Layout {
                 message: format!("户编号重复：与第 {} 行相同（两行都已评估，请核实）", others.join("、")),
             });
         }
-        hh
     }
 
     /// A household of a person export: household columns from its members' rows (they must
@@ -495,6 +535,7 @@ impl Layout {
 }
 
 /// One row as read.
+#[derive(Default)]
 pub struct RawRow {
     pub row: u64,
     pub record: csv::ByteRecord,
@@ -556,8 +597,9 @@ impl Duplicates {
 
 fn each_id(layout: &Layout, col: usize, mut f: impl FnMut(u64, &[u8])) -> Result<(), InputError> {
     let (mut rows, _) = source::open(&layout.path, &layout.options)?;
-    while let Some(r) = rows.next_row(&layout.path) {
-        let r = r?;
+    let mut r = RawRow::default();
+    while let Some(read) = rows.read_into(&layout.path, &mut r) {
+        read?;
         if r.row <= layout.header_row {
             continue;
         }

@@ -47,7 +47,7 @@ impl Kind {
 
 /// Rows of a file, in order.
 pub enum Rows {
-    Csv(Box<csv::Reader<Box<dyn Read + Send>>>, csv::ByteRecord),
+    Csv(Box<csv::Reader<Box<dyn Read + Send>>>),
     Sheet(std::vec::IntoIter<RawRow>),
 }
 
@@ -55,27 +55,37 @@ impl Rows {
     /// The next row; `None` at the end. A CSV record that cannot be read (bad quoting) is
     /// returned as a row with an error, to be reported and counted; an I/O error ends the run.
     pub fn next_row(&mut self, path: &Path) -> Option<Result<RawRow, InputError>> {
+        let mut raw = RawRow::default();
+        self.read_into(path, &mut raw).map(|r| r.map(|()| raw))
+    }
+
+    /// As [`Rows::next_row`], into a row whose buffers are reused (the streaming hot path).
+    pub fn read_into(&mut self, path: &Path, raw: &mut RawRow) -> Option<Result<(), InputError>> {
         match self {
-            Rows::Sheet(it) => it.next().map(Ok),
-            Rows::Csv(reader, record) => match reader.read_byte_record(record) {
-                Ok(true) => {
-                    let row = record.position().map(|p| p.line()).unwrap_or(0);
-                    Some(Ok(RawRow { row, record: record.clone(), error: None, members: Vec::new() }))
+            Rows::Sheet(it) => it.next().map(|r| {
+                *raw = r;
+                Ok(())
+            }),
+            Rows::Csv(reader) => {
+                raw.error = None;
+                raw.members.clear();
+                match reader.read_byte_record(&mut raw.record) {
+                    Ok(true) => {
+                        raw.row = raw.record.position().map(|p| p.line()).unwrap_or(0);
+                        Some(Ok(()))
+                    }
+                    Ok(false) => None,
+                    Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => {
+                        Some(Err(InputError::Unreadable { path: path.display().to_string(), message: e.to_string() }))
+                    }
+                    Err(e) => {
+                        raw.row = e.position().map(|p| p.line()).unwrap_or(0);
+                        raw.record.clear();
+                        raw.error = Some(e.to_string());
+                        Some(Ok(()))
+                    }
                 }
-                Ok(false) => None,
-                Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => {
-                    Some(Err(InputError::Unreadable { path: path.display().to_string(), message: e.to_string() }))
-                }
-                Err(e) => {
-                    let row = e.position().map(|p| p.line()).unwrap_or(0);
-                    Some(Ok(RawRow {
-                        row,
-                        record: csv::ByteRecord::new(),
-                        error: Some(e.to_string()),
-                        members: Vec::new(),
-                    }))
-                }
-            },
+            }
         }
     }
 }
@@ -155,7 +165,7 @@ pub fn open(path: &Path, opts: &OpenOptions) -> Result<(Rows, Kind), InputError>
     };
     let reader: Box<dyn Read + Send> = Box::new(Crlf { inner: BufReader::with_capacity(1 << 16, reader) });
     let csv = csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(reader);
-    Ok((Rows::Csv(Box::new(csv), csv::ByteRecord::new()), Kind::Csv { encoding, delimiter }))
+    Ok((Rows::Csv(Box::new(csv)), Kind::Csv { encoding, delimiter }))
 }
 
 fn open_sheet(path: &Path, sheet: Option<&str>) -> Result<(Rows, Kind), InputError> {
@@ -241,37 +251,44 @@ impl<R: BufRead> Read for Crlf<R> {
             if buf.is_empty() {
                 break;
             }
-            let mut r = 0;
-            while r < buf.len() && w < out.len() {
-                let b = buf[r];
-                if b == b'\r' && r + 1 == buf.len() {
-                    break; // a CR at the end of the buffer: decided below, with the next byte
+            // Copy up to the next CR (or as much as fits) in one piece.
+            let room = out.len() - w;
+            let window = &buf[..buf.len().min(room)];
+            match memchr::memchr(b'\r', window) {
+                None => {
+                    out[w..w + window.len()].copy_from_slice(window);
+                    w += window.len();
+                    let n = window.len();
+                    self.inner.consume(n);
                 }
-                r += 1;
-                if b == b'\r' && buf[r] == b'\n' {
-                    continue;
+                Some(i) => {
+                    out[w..w + i].copy_from_slice(&window[..i]);
+                    w += i;
+                    if i + 1 < buf.len() {
+                        // CRLF: keep the LF only; a lone CR stays.
+                        let crlf = buf[i + 1] == b'\n';
+                        self.inner.consume(i + 1);
+                        if !crlf {
+                            out[w] = b'\r';
+                            w += 1;
+                        }
+                    } else {
+                        // A CR at the end of the buffer: decided with the next byte.
+                        self.inner.consume(i);
+                        if w > 0 {
+                            break; // return what we have; the CR is looked at on the next call
+                        }
+                        self.inner.consume(1);
+                        let next = self.inner.fill_buf()?;
+                        if next.first() == Some(&b'\n') {
+                            out[0] = b'\n';
+                            self.inner.consume(1);
+                        } else {
+                            out[0] = b'\r';
+                        }
+                        return Ok(1);
+                    }
                 }
-                out[w] = b;
-                w += 1;
-            }
-            let cr_at_end = r < buf.len();
-            self.inner.consume(r);
-            if cr_at_end {
-                if w > 0 {
-                    break; // return what we have; the CR is looked at on the next call
-                }
-                self.inner.consume(1);
-                let next = self.inner.fill_buf()?;
-                if next.first() == Some(&b'\n') {
-                    out[0] = b'\n';
-                    self.inner.consume(1);
-                } else {
-                    out[0] = b'\r';
-                }
-                return Ok(1);
-            }
-            if r == 0 {
-                break;
             }
         }
         Ok(w)

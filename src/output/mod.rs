@@ -4,6 +4,8 @@
 //! Writers work on a [`Record`], a plain view of (household, assessment, reasons) built once per
 //! household, so the formats cannot disagree about what a household's result is.
 
+use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -44,7 +46,11 @@ pub struct Record {
     pub exit: String,
     pub risk: Risk,
     pub elimination: String,
+    /// Every reason with its value, threshold and source (only when built with `detail`).
     pub reasons: Vec<Reason>,
+    /// The reasons as one line of plain Chinese ([`engine::write_reasons`]).
+    #[serde(skip)]
+    pub reasons_text: String,
     pub problems: Vec<Problem>,
 }
 
@@ -58,6 +64,17 @@ pub struct Risk {
 
 /// Mask an ID number: `430524********1234`.
 pub fn mask_id(s: &str) -> String {
+    if s.is_ascii() {
+        let n = s.len();
+        if n < 10 {
+            return "*".repeat(n);
+        }
+        let mut out = String::with_capacity(n);
+        out.push_str(&s[..6]);
+        out.extend(std::iter::repeat_n('*', n - 10));
+        out.push_str(&s[n - 4..]);
+        return out;
+    }
     let chars: Vec<char> = s.chars().collect();
     let n = chars.len();
     if n >= 10 {
@@ -73,44 +90,105 @@ pub fn mask_id(s: &str) -> String {
     }
 }
 
+/// Indices of the decisions, in `ruleset::DECISIONS` order.
+const ELIGIBILITY: usize = 0;
+const EXIT: usize = 1;
+const RISK: usize = 2;
+const SUGGESTED_TYPE: usize = 3;
+const ELIMINATION: usize = 4;
+
+/// The text of field `key` as outputs show it (ID numbers masked unless `show_ids`): text as
+/// read, an enum's value, an invalid cell as written; `None` when blank or absent.
+fn shown_field<'h>(b: &'h Bound, hh: &'h Household, key: &str, show_ids: bool) -> Option<Cow<'h, str>> {
+    shown_text(b, hh, *b.rules.field_index.get(key)? as usize, show_ids)
+}
+
+/// As [`shown_field`], by field index.
+fn shown_text<'h>(b: &'h Bound, hh: &'h Household, i: usize, show_ids: bool) -> Option<Cow<'h, str>> {
+    let rs = b.rules;
+    let f = &rs.fields[i];
+    let s: &str = match &hh.cells[i] {
+        Cell::Value(Scalar::Text(t)) => t,
+        Cell::Value(Scalar::Enum(e)) => &rs.enums[f.enum_id? as usize].values[*e as usize],
+        Cell::Invalid(raw) => raw,
+        _ => return None,
+    };
+    Some(if f.ty == FieldType::Id && !show_ids { mask_id(s).into() } else { s.into() })
+}
+
+/// Whether a problem's value is an ID number (masked unless `--show-ids`).
+fn problem_is_id(b: &Bound, p: &Problem) -> bool {
+    p.field.as_deref().and_then(|k| b.rules.field(k)).is_some_and(|f| f.ty == FieldType::Id)
+}
+
+/// The problems of a household as one line: `第3行“人均纯收入（元）”列：“约3000” 应为金额…`.
+fn write_problems(out: &mut String, problems: &[Problem], mask: impl Fn(&Problem) -> bool) {
+    for (k, p) in problems.iter().enumerate() {
+        if k > 0 {
+            out.push('；');
+        }
+        let _ = write!(out, "第{}行", p.row);
+        if p.column.is_empty() {
+            out.push('：');
+        } else {
+            out.push('“');
+            out.push_str(&p.column);
+            out.push_str("”列：“");
+            if mask(p) {
+                out.push_str(&mask_id(&p.value));
+            } else {
+                out.push_str(&p.value);
+            }
+            out.push_str("” ");
+        }
+        out.push_str(&p.message);
+    }
+}
+
+/// The labels of the risk factors that are true, joined by `、`.
+fn write_factor_labels(out: &mut String, b: &Bound, a: &Assessment) {
+    let rs = b.rules;
+    let mut first = true;
+    for &c in &rs.decisions[RISK].factors {
+        if a.crits[c as usize] == Some(true) {
+            if !first {
+                out.push('、');
+            }
+            first = false;
+            out.push_str(&rs.criteria[c as usize].label);
+        }
+    }
+}
+
+/// 疑似返贫 as shown: 是, 否, 待核实 (unknown).
+fn returned_text(r: Option<bool>) -> &'static str {
+    match r {
+        Some(true) => "是",
+        Some(false) => "否",
+        None => "待核实",
+    }
+}
+
 impl Record {
     /// The full record, every reason with its value, threshold and source (JSON Lines).
     pub fn build(b: &Bound, hh: &Household, a: &Assessment, show_ids: bool) -> Record {
         Record::build_with(b, hh, a, show_ids, true)
     }
 
-    /// `detail` false: reasons carry only their sentence, which is what CSV, XLSX and tables show.
+    /// `detail` false: no [`Reason`] list, only the reasons line, which is what XLSX and tables show.
     pub fn build_with(b: &Bound, hh: &Household, a: &Assessment, show_ids: bool, detail: bool) -> Record {
-        let rs = b.rules;
-        let text = |key: &str| -> Option<String> {
-            let i = *rs.field_index.get(key)? as usize;
-            let f = &rs.fields[i];
-            let s = match &hh.cells[i] {
-                Cell::Value(Scalar::Text(t)) => t.to_string(),
-                Cell::Value(Scalar::Enum(e)) => rs.enums[f.enum_id? as usize].values[*e as usize].clone(),
-                Cell::Invalid(raw) => raw.to_string(),
-                _ => return None,
-            };
-            Some(if f.ty == FieldType::Id && !show_ids { mask_id(&s) } else { s })
-        };
-        let decision = |id: &str| rs.decisions.iter().position(|d| d.id == id).expect("fixed decisions");
-        let (el, ex, ri, st, em) = (
-            decision("eligibility"),
-            decision("exit"),
-            decision("risk"),
-            decision("suggested_type"),
-            decision("elimination"),
-        );
-        let suggested = a.label(b, st);
+        let text = |key: &str| shown_field(b, hh, key, show_ids).map(Cow::into_owned);
+        let suggested = a.label(b, SUGGESTED_TYPE);
         let mut problems = hh.problems.clone();
         if !show_ids {
             for p in &mut problems {
-                let is_id = p.field.as_deref().and_then(|k| rs.field(k)).is_some_and(|f| f.ty == FieldType::Id);
-                if is_id {
+                if problem_is_id(b, p) {
                     p.value = mask_id(&p.value);
                 }
             }
         }
+        let mut reasons_text = String::new();
+        engine::write_reasons(&mut reasons_text, b, hh, a);
         Record {
             row: hh.row,
             source_rows: hh.source_rows,
@@ -121,55 +199,26 @@ impl Record {
             head_name: text("head_name"),
             head_id: text("head_id"),
             household_type: text("household_type"),
-            eligibility: a.label(b, el).to_string(),
-            exit: a.label(b, ex).to_string(),
+            eligibility: a.label(b, ELIGIBILITY).to_string(),
+            exit: a.label(b, EXIT).to_string(),
             risk: Risk {
-                level: a.label(b, ri).to_string(),
-                factors: a.factors(b, ri).into_iter().map(String::from).collect(),
+                level: a.label(b, RISK).to_string(),
+                factors: a.factors(b, RISK).into_iter().map(String::from).collect(),
                 suggested_type: (!suggested.is_empty()).then(|| suggested.to_string()),
                 returned: a.returned,
             },
-            elimination: a.label(b, em).to_string(),
-            reasons: engine::explain_with(b, hh, a, detail),
+            elimination: a.label(b, ELIMINATION).to_string(),
+            reasons: if detail { engine::explain(b, hh, a) } else { Vec::new() },
+            reasons_text,
             problems,
         }
     }
 
-    /// The reasons as one line of plain Chinese, per decision that applies.
-    pub fn reasons_text(&self, b: &Bound) -> String {
-        let mut parts: Vec<String> = Vec::new();
-        for d in &b.rules.decisions {
-            let label = match d.id {
-                "eligibility" => &self.eligibility,
-                "exit" => &self.exit,
-                "risk" => &self.risk.level,
-                "elimination" => &self.elimination,
-                _ => continue,
-            };
-            if label == "不适用" {
-                continue;
-            }
-            let texts: Vec<&str> =
-                self.reasons.iter().filter(|r| r.decision == d.id).map(|r| r.text.as_str()).collect();
-            if !texts.is_empty() {
-                parts.push(format!("【{}·{}】{}", d.label, label, texts.join("；")));
-            }
-        }
-        parts.join(" ")
-    }
-
+    /// The problems as one line (values already masked when the record was built).
     pub fn problems_text(&self) -> String {
-        self.problems
-            .iter()
-            .map(|p| {
-                if p.column.is_empty() {
-                    format!("第{}行：{}", p.row, p.message)
-                } else {
-                    format!("第{}行“{}”列：“{}” {}", p.row, p.column, p.value, p.message)
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("；")
+        let mut s = String::new();
+        write_problems(&mut s, &self.problems, |_| false);
+        s
     }
 
     fn factor_labels(&self, b: &Bound) -> String {
@@ -207,18 +256,59 @@ pub fn write_csv_header(w: &mut csv::Writer<&mut Vec<u8>>) -> csv::Result<()> {
     w.write_record(CSV_HEADERS)
 }
 
-pub fn write_csv(w: &mut csv::Writer<&mut Vec<u8>>, r: &Record, b: &Bound) -> csv::Result<()> {
-    w.write_record(csv_cells(r, b))
+/// The fields that CSV rows show, by index, resolved once per run.
+pub struct CsvRows {
+    shown: [Option<u16>; 7],
+}
+
+/// The keys of the identifying columns of `CSV_HEADERS` (户编号 … 户类型).
+const SHOWN_KEYS: [&str; 7] =
+    ["household_id", "county", "township", "village", "head_name", "head_id", "household_type"];
+
+impl CsvRows {
+    pub fn new(b: &Bound) -> CsvRows {
+        CsvRows { shown: SHOWN_KEYS.map(|k| b.rules.field_index.get(k).copied()) }
+    }
+
+    /// One household's CSV row, written straight from the household and its assessment (the
+    /// hot path of `assess`: no [`Record`]); the same cells as [`csv_cells`]. `scratch` is reused.
+    pub fn write<W: io::Write>(
+        &self,
+        w: &mut csv::Writer<W>,
+        b: &Bound,
+        hh: &Household,
+        a: &Assessment,
+        show_ids: bool,
+        scratch: &mut String,
+    ) -> csv::Result<()> {
+        scratch.clear();
+        let _ = write!(scratch, "{}", hh.row);
+        w.write_field(&*scratch)?;
+        for i in self.shown {
+            w.write_field(i.and_then(|i| shown_text(b, hh, i as usize, show_ids)).as_deref().unwrap_or(""))?;
+        }
+        w.write_field(a.label(b, ELIGIBILITY))?;
+        w.write_field(a.label(b, EXIT))?;
+        w.write_field(a.label(b, RISK))?;
+        scratch.clear();
+        write_factor_labels(scratch, b, a);
+        w.write_field(&*scratch)?;
+        w.write_field(a.label(b, SUGGESTED_TYPE))?;
+        w.write_field(returned_text(a.returned))?;
+        w.write_field(a.label(b, ELIMINATION))?;
+        scratch.clear();
+        engine::write_reasons(scratch, b, hh, a);
+        w.write_field(&*scratch)?;
+        scratch.clear();
+        write_problems(scratch, &hh.problems, |p| !show_ids && problem_is_id(b, p));
+        w.write_field(&*scratch)?;
+        w.write_record(None::<&[u8]>)
+    }
 }
 
 /// The cells of one household, in `CSV_HEADERS` order (CSV and XLSX).
 pub fn csv_cells(r: &Record, b: &Bound) -> [String; 17] {
     let o = |s: &Option<String>| s.clone().unwrap_or_default();
-    let returned = match r.risk.returned {
-        Some(true) => "是",
-        Some(false) => "否",
-        None => "待核实",
-    };
     [
         r.row.to_string(),
         r.household_id.clone(),
@@ -233,9 +323,9 @@ pub fn csv_cells(r: &Record, b: &Bound) -> [String; 17] {
         r.risk.level.clone(),
         r.factor_labels(b),
         o(&r.risk.suggested_type),
-        returned.to_string(),
+        returned_text(r.risk.returned).to_string(),
         r.elimination.clone(),
-        r.reasons_text(b),
+        r.reasons_text.clone(),
         r.problems_text(),
     ]
 }
@@ -247,7 +337,7 @@ pub fn write_jsonl(out: &mut Vec<u8>, r: &Record) -> io::Result<()> {
 }
 
 /// A terminal table of one batch of records.
-pub fn table(records: &[Record], b: &Bound) -> String {
+pub fn table(records: &[Record]) -> String {
     let mut t = comfy_table::Table::new();
     t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
     t.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
@@ -256,7 +346,7 @@ pub fn table(records: &[Record], b: &Bound) -> String {
     }
     t.set_header(["行", "户编号", "行政村", "户类型", "识别", "退出", "风险", "消除", "理由与问题"]);
     for r in records {
-        let mut why = r.reasons_text(b);
+        let mut why = r.reasons_text.clone();
         if !r.problems.is_empty() {
             why.push_str(&format!(" ⚠ {}", r.problems_text()));
         }
@@ -300,22 +390,29 @@ impl Summary {
         Summary { counts, ..Summary::default() }
     }
 
-    pub fn add(&mut self, r: &Record) {
-        self.rows_read += r.source_rows;
+    pub fn add(&mut self, hh: &Household, a: &Assessment) {
+        self.rows_read += hh.source_rows;
         self.households_assessed += 1;
-        if !r.problems.is_empty() {
+        if !hh.problems.is_empty() {
             self.households_with_problems += 1;
-            self.problems += r.problems.len() as u64;
+            self.problems += hh.problems.len() as u64;
         }
-        for (id, labels) in &mut self.counts {
-            let label = match id.as_str() {
-                "eligibility" => &r.eligibility,
-                "exit" => &r.exit,
-                "risk" => &r.risk.level,
-                _ => &r.elimination,
-            };
-            if let Some(c) = labels.iter_mut().find(|(l, _)| l == label) {
-                c.1 += 1;
+        // `counts` holds the decisions but suggested_type, in order, each with all its labels.
+        let shown = [ELIGIBILITY, EXIT, RISK, ELIMINATION];
+        for ((_, labels), d) in self.counts.iter_mut().zip(shown) {
+            labels[a.decisions[d] as usize].1 += 1;
+        }
+    }
+
+    /// Add the counts of another part of the same run.
+    pub fn merge(&mut self, other: &Summary) {
+        self.rows_read += other.rows_read;
+        self.households_assessed += other.households_assessed;
+        self.households_with_problems += other.households_with_problems;
+        self.problems += other.problems;
+        for ((_, mine), (_, theirs)) in self.counts.iter_mut().zip(&other.counts) {
+            for (m, t) in mine.iter_mut().zip(theirs) {
+                m.1 += t.1;
             }
         }
     }
@@ -405,5 +502,19 @@ fn same_file(a: &Path, b: &Path) -> bool {
     match (a.canonicalize(), b.canonicalize()) {
         (Ok(x), Ok(y)) => x == y,
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask_id;
+
+    #[test]
+    fn ids_are_masked_whatever_their_characters() {
+        assert_eq!(mask_id("520000196803120313"), "520000********0313");
+        assert_eq!(mask_id("130503670401001"), "130503*****1001");
+        assert_eq!(mask_id("123456789"), "*********");
+        assert_eq!(mask_id("５２００００１９６８０３１２０３１３"), "５２００００********０３１３");
+        assert_eq!(mask_id("户编号１２３"), "******");
     }
 }

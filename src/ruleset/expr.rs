@@ -12,6 +12,7 @@
 //! `months_since(month)`. See rules/README.md.
 
 use std::fmt;
+use std::fmt::Write as _;
 
 use cel::common::ast::{operators, CallExpr, Expr, IdedExpr, LiteralValue};
 
@@ -797,13 +798,21 @@ pub fn explaining_atoms<'n>(n: &'n Node, result: Option<bool>, cx: &Ctx) -> Vec<
 }
 
 /// How names and values are shown in reasons; implemented by the bound rule set.
+///
+/// Reasons are written into a `String` the caller owns (one per output chunk, reused), so that
+/// explaining a million households does not allocate a string per phrase.
 pub trait Describe {
     fn field_label(&self, i: u16) -> &str;
     /// The household's value as shown to staff: `3850`, `否`, `空白`, `无法识别（约3000）`.
-    fn field_value(&self, i: u16, cx: &Ctx) -> String;
+    fn write_field_value(&self, out: &mut String, i: u16, cx: &Ctx);
+    fn field_value(&self, i: u16, cx: &Ctx) -> String {
+        let mut s = String::new();
+        self.write_field_value(&mut s, i, cx);
+        s
+    }
     fn param_label(&self, i: u16) -> &str;
     /// `4000（2020年，来源：…）`
-    fn param_value(&self, i: u16) -> String;
+    fn param_value(&self, i: u16) -> &str;
     fn crit_label(&self, i: u16) -> &str;
     fn decision_label(&self, i: u16) -> &str;
     fn decision_value(&self, i: u16, v: u16) -> &str;
@@ -812,124 +821,212 @@ pub trait Describe {
 }
 
 /// An enum literal as text, given the operand it is compared with.
-fn enum_lit_text(other: &Node, v: u16, d: &dyn Describe) -> String {
+fn write_enum_lit(out: &mut String, other: &Node, v: u16, d: &dyn Describe) {
     match other {
-        Node::Field(i) => d.field_enum(*i, v).to_string(),
-        Node::Decision(i) => d.decision_value(*i, v).to_string(),
-        _ => format!("#{v}"),
+        Node::Field(i) => out.push_str(d.field_enum(*i, v)),
+        Node::Decision(i) => out.push_str(d.decision_value(*i, v)),
+        _ => {
+            let _ = write!(out, "#{v}");
+        }
     }
+}
+
+fn write_bool(out: &mut String, b: bool) {
+    out.push_str(if b { "是" } else { "否" });
 }
 
 /// Render an operand: its labels and, where it has one, its value.
 pub fn render_operand(n: &Node, cx: &Ctx, d: &dyn Describe) -> String {
+    let mut s = String::new();
+    write_operand(&mut s, n, cx, d);
+    s
+}
+
+pub fn write_operand(out: &mut String, n: &Node, cx: &Ctx, d: &dyn Describe) {
     match n {
-        Node::Field(i) => format!("{} {}", d.field_label(*i), d.field_value(*i, cx)),
-        Node::Param(i) => format!("{} {}", d.param_label(*i), d.param_value(*i)),
-        Node::Lit(Lit::Num(x)) => x.to_string(),
-        Node::Lit(Lit::Str(s)) => format!("“{s}”"),
-        Node::Lit(Lit::Bool(b)) => (if *b { "是" } else { "否" }).into(),
-        Node::Lit(Lit::Enum(_)) => String::new(),
+        Node::Field(i) => {
+            out.push_str(d.field_label(*i));
+            out.push(' ');
+            d.write_field_value(out, *i, cx);
+        }
+        Node::Param(i) => {
+            out.push_str(d.param_label(*i));
+            out.push(' ');
+            out.push_str(d.param_value(*i));
+        }
+        Node::Lit(Lit::Num(x)) => x.write_to(out),
+        Node::Lit(Lit::Str(s)) => {
+            out.push('“');
+            out.push_str(s);
+            out.push('”');
+        }
+        Node::Lit(Lit::Bool(b)) => write_bool(out, *b),
+        Node::Lit(Lit::Enum(_)) => {}
         _ => {
-            let v = match eval(n, cx) {
-                Some(V::Num(x)) => x.to_string(),
-                Some(V::Month(m)) => crate::value::fmt_month(m),
-                Some(_) => String::new(),
-                None => "未知".into(),
-            };
-            format!("{} {v}", formula(n, d))
+            write_formula(out, n, d);
+            out.push(' ');
+            match eval(n, cx) {
+                Some(V::Num(x)) => x.write_to(out),
+                Some(V::Month(m)) => out.push_str(&crate::value::fmt_month(m)),
+                Some(_) => {}
+                None => out.push_str("未知"),
+            }
         }
     }
 }
 
 /// The formula of an expression in labels: `合规自付医疗支出+教育支出+其他刚性支出`.
 pub fn formula(n: &Node, d: &dyn Describe) -> String {
+    let mut s = String::new();
+    write_formula(&mut s, n, d);
+    s
+}
+
+pub fn write_formula(out: &mut String, n: &Node, d: &dyn Describe) {
     match n {
-        Node::Field(i) => d.field_label(*i).to_string(),
-        Node::Param(i) => d.param_label(*i).to_string(),
-        Node::Crit(i) => d.crit_label(*i).to_string(),
-        Node::Decision(i) => d.decision_label(*i).to_string(),
-        Node::Lit(Lit::Num(x)) => x.to_string(),
-        Node::Lit(Lit::Str(s)) => s.to_string(),
-        Node::Lit(Lit::Bool(b)) => (if *b { "是" } else { "否" }).into(),
-        Node::Lit(Lit::Enum(e)) => format!("#{e}"),
-        Node::Arith(op, x, y) => {
-            let wrap = |z: &Node| match z {
-                Node::Arith(ArithOp::Add | ArithOp::Sub, ..) if matches!(op, ArithOp::Mul | ArithOp::Div) => {
-                    format!("({})", formula(z, d))
-                }
-                _ => formula(z, d),
-            };
-            format!("{}{}{}", wrap(x), op.symbol(), wrap(y))
+        Node::Field(i) => out.push_str(d.field_label(*i)),
+        Node::Param(i) => out.push_str(d.param_label(*i)),
+        Node::Crit(i) => out.push_str(d.crit_label(*i)),
+        Node::Decision(i) => out.push_str(d.decision_label(*i)),
+        Node::Lit(Lit::Num(x)) => x.write_to(out),
+        Node::Lit(Lit::Str(s)) => out.push_str(s),
+        Node::Lit(Lit::Bool(b)) => write_bool(out, *b),
+        Node::Lit(Lit::Enum(e)) => {
+            let _ = write!(out, "#{e}");
         }
-        Node::Neg(x) => format!("−{}", formula(x, d)),
+        Node::Arith(op, x, y) => {
+            let wrap = |out: &mut String, z: &Node| match z {
+                Node::Arith(ArithOp::Add | ArithOp::Sub, ..) if matches!(op, ArithOp::Mul | ArithOp::Div) => {
+                    out.push('(');
+                    write_formula(out, z, d);
+                    out.push(')');
+                }
+                _ => write_formula(out, z, d),
+            };
+            wrap(out, x);
+            out.push_str(op.symbol());
+            wrap(out, y);
+        }
+        Node::Neg(x) => {
+            out.push('−');
+            write_formula(out, x, d);
+        }
         Node::Cond(c, x, y) => match c.as_ref() {
             // `known(a) ? a : b` reads as "a（无则用b）".
-            Node::Known(k) if **k == **x => format!("{}（无则用{}）", formula(x, d), formula(y, d)),
-            _ => format!("{} 或 {}", formula(x, d), formula(y, d)),
+            Node::Known(k) if **k == **x => {
+                write_formula(out, x, d);
+                out.push_str("（无则用");
+                write_formula(out, y, d);
+                out.push('）');
+            }
+            _ => {
+                write_formula(out, x, d);
+                out.push_str(" 或 ");
+                write_formula(out, y, d);
+            }
         },
-        Node::MonthsSince(x) => format!("自{}起的月数", formula(x, d)),
+        Node::MonthsSince(x) => {
+            out.push('自');
+            write_formula(out, x, d);
+            out.push_str("起的月数");
+        }
         Node::Cmp(op, x, y) => {
-            let side = |a: &Node, other: &Node| match a {
-                Node::Lit(Lit::Enum(v)) => enum_lit_text(other, *v, d),
-                _ => formula(a, d),
+            let side = |out: &mut String, a: &Node, other: &Node| match a {
+                Node::Lit(Lit::Enum(v)) => write_enum_lit(out, other, *v, d),
+                _ => write_formula(out, a, d),
             };
-            format!("{} {} {}", side(x, y), op.symbol(), side(y, x))
+            side(out, x, y);
+            out.push(' ');
+            out.push_str(op.symbol());
+            out.push(' ');
+            side(out, y, x);
         }
         Node::In(x, list) => {
-            let items: Vec<String> = list
-                .iter()
-                .map(|l| match l {
-                    Lit::Enum(v) => enum_lit_text(x, *v, d),
-                    other => formula(&Node::Lit(other.clone()), d),
-                })
-                .collect();
-            format!("{}为{}", formula(x, d), items.join("/"))
+            write_formula(out, x, d);
+            out.push('为');
+            for (k, l) in list.iter().enumerate() {
+                if k > 0 {
+                    out.push('/');
+                }
+                match l {
+                    Lit::Enum(v) => write_enum_lit(out, x, *v, d),
+                    other => write_formula(out, &Node::Lit(other.clone()), d),
+                }
+            }
         }
-        Node::Known(x) => format!("{}已知", formula(x, d)),
-        Node::Blank(i) => format!("{}为空", d.field_label(*i)),
-        _ => "…".into(),
+        Node::Known(x) => {
+            write_formula(out, x, d);
+            out.push_str("已知");
+        }
+        Node::Blank(i) => {
+            out.push_str(d.field_label(*i));
+            out.push_str("为空");
+        }
+        _ => out.push('…'),
     }
 }
 
 /// Render one atom (not a criterion reference) as a sentence about the household.
 pub fn render_atom(n: &Node, value: Option<bool>, cx: &Ctx, d: &dyn Describe) -> String {
+    let mut s = String::new();
+    write_atom(&mut s, n, value, cx, d);
+    s
+}
+
+/// `label：value` of a field.
+fn write_field_is(out: &mut String, i: u16, cx: &Ctx, d: &dyn Describe) {
+    out.push_str(d.field_label(i));
+    out.push('：');
+    d.write_field_value(out, i, cx);
+}
+
+/// `label：value` of a decision taken earlier.
+fn write_decision_is(out: &mut String, i: u16, cx: &Ctx, d: &dyn Describe) {
+    out.push_str(d.decision_label(i));
+    out.push('：');
+    out.push_str(d.decision_value(i, cx.decisions[i as usize]));
+}
+
+pub fn write_atom(out: &mut String, n: &Node, value: Option<bool>, cx: &Ctx, d: &dyn Describe) {
     match n {
-        Node::Field(i) => format!("{}：{}", d.field_label(*i), d.field_value(*i, cx)),
-        Node::Blank(i) => format!("{}：{}", d.field_label(*i), d.field_value(*i, cx)),
-        Node::Known(x) if matches!(**x, Node::Field(_)) => render_atom(x, value, cx, d),
+        Node::Field(i) | Node::Blank(i) => write_field_is(out, *i, cx, d),
+        Node::Known(x) if matches!(**x, Node::Field(_)) => write_atom(out, x, value, cx, d),
         Node::Cmp(op, x, y) => {
             // Equality with an enum literal reads as "户类型：脱贫户".
             if let (Node::Field(i), Node::Lit(Lit::Enum(_)) | Node::Lit(Lit::Str(_))) = (x.as_ref(), y.as_ref()) {
-                return format!("{}：{}", d.field_label(*i), d.field_value(*i, cx));
+                return write_field_is(out, *i, cx, d);
             }
             if let (Node::Decision(i), Node::Lit(Lit::Enum(_))) = (x.as_ref(), y.as_ref()) {
-                return format!("{}：{}", d.decision_label(*i), d.decision_value(*i, cx.decisions[*i as usize]));
+                return write_decision_is(out, *i, cx, d);
             }
+            write_operand(out, x, cx, d);
             match value {
                 Some(v) => {
-                    let shown = if v { op.symbol() } else { op.negate().symbol() };
-                    format!("{} {shown} {}", render_operand(x, cx, d), render_operand(y, cx, d))
+                    out.push(' ');
+                    out.push_str(if v { op.symbol() } else { op.negate().symbol() });
                 }
                 None => {
-                    format!("{}，无法判断是否 {} {}", render_operand(x, cx, d), op.symbol(), render_operand(y, cx, d))
+                    out.push_str("，无法判断是否 ");
+                    out.push_str(op.symbol());
                 }
             }
+            out.push(' ');
+            write_operand(out, y, cx, d);
         }
         Node::In(x, _) => match x.as_ref() {
-            Node::Field(i) => format!("{}：{}", d.field_label(*i), d.field_value(*i, cx)),
-            Node::Decision(i) => {
-                format!("{}：{}", d.decision_label(*i), d.decision_value(*i, cx.decisions[*i as usize]))
-            }
-            other => render_operand(other, cx, d),
+            Node::Field(i) => write_field_is(out, *i, cx, d),
+            Node::Decision(i) => write_decision_is(out, *i, cx, d),
+            other => write_operand(out, other, cx, d),
         },
-        Node::Decision(i) => format!("{}：{}", d.decision_label(*i), d.decision_value(*i, cx.decisions[*i as usize])),
+        Node::Decision(i) => write_decision_is(out, *i, cx, d),
         other => {
-            let v = match value {
+            write_formula(out, other, d);
+            out.push('：');
+            out.push_str(match value {
                 Some(true) => "是",
                 Some(false) => "否",
                 None => "未知",
-            };
-            format!("{}：{v}", formula(other, d))
+            });
         }
     }
 }

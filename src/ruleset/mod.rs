@@ -688,7 +688,7 @@ impl RuleSet {
     /// Parse one cell into the household (a problem is recorded for an invalid cell).
     pub fn set_cell(&self, hh: &mut Household, field: u16, text: &str, column: &str) {
         let f = &self.fields[field as usize];
-        let cell = if cell::is_blank(text) {
+        let cell = if text.is_empty() || cell::is_blank(text) {
             match &f.blank {
                 Some(v) => Cell::BlankAs(v.clone()),
                 None => {
@@ -726,20 +726,28 @@ impl RuleSet {
     /// After all cells of a row are set: check ranges, then derive blank derivable fields.
     pub fn finish(&self, hh: &mut Household, columns: &[Option<String>]) {
         for (i, f) in self.fields.iter().enumerate() {
+            if f.min.is_none() && f.max.is_none() {
+                continue;
+            }
             let Some(Scalar::Num(v)) = hh.cells[i].value() else { continue };
             let v = *v;
-            let bound = |b: Option<RangeBound>| -> Option<(Num, String)> {
+            let bound = |b: Option<RangeBound>| -> Option<Num> {
                 match b? {
-                    RangeBound::Num(n) => Some((Num::from_int(n)?, n.to_string())),
+                    RangeBound::Num(n) => Num::from_int(n),
                     RangeBound::Field(j) => match hh.cells[j as usize].value() {
-                        Some(Scalar::Num(x)) => Some((*x, format!("{}（{}）", self.fields[j as usize].label, x))),
+                        Some(Scalar::Num(x)) => Some(*x),
                         _ => None,
                     },
                 }
             };
+            // The bound as the message names it (only built for a value out of range).
+            let shown = |b: Option<RangeBound>, n: Num| match b {
+                Some(RangeBound::Field(j)) => format!("{}（{}）", self.fields[j as usize].label, n),
+                _ => n.to_string(),
+            };
             let msg = match (bound(f.min), bound(f.max)) {
-                (Some((m, t)), _) if v < m => Some(format!("不应小于{t}")),
-                (_, Some((m, t))) if v > m => Some(format!("不应大于{t}")),
+                (Some(m), _) if v < m => Some(format!("不应小于{}", shown(f.min, m))),
+                (_, Some(m)) if v > m => Some(format!("不应大于{}", shown(f.max, m))),
                 _ => None,
             };
             if let Some(what) = msg {
@@ -787,7 +795,13 @@ impl RuleSet {
                 }
             }
         }
-        Ok(Bound { rules: self, as_of, params: values, picked })
+        let param_text = self
+            .params
+            .iter()
+            .zip(&picked)
+            .map(|(p, &k)| format!("{}（{}年，来源：{}）", p.values[k].value, as_of.year, p.values[k].source))
+            .collect();
+        Ok(Bound { rules: self, as_of, params: values, picked, param_text })
     }
 
     /// The first date on which every parameter has a value.
@@ -804,6 +818,8 @@ pub struct Bound<'a> {
     pub params: Vec<Num>,
     /// For each parameter, the index of the value in force.
     pub picked: Vec<usize>,
+    /// For each parameter, the value in force as reasons show it: `4000（2024年，来源：…）`.
+    pub param_text: Vec<String>,
 }
 
 impl Bound<'_> {
