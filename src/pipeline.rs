@@ -18,13 +18,13 @@ use crate::ruleset::Bound;
 
 /// Rows per batch handed from the reading thread: large enough to keep both cores busy, small
 /// enough to bound memory.
-const BATCH: usize = 8192;
+const BATCH: usize = 4096;
 
 /// Rows per chunk, the unit of parallel work (and of one accumulator).
-const CHUNK: usize = 512;
+const CHUNK: usize = 256;
 
 /// Batches in flight between the reading thread and the workers.
-const IN_FLIGHT: usize = 3;
+const IN_FLIGHT: usize = 2;
 
 /// A spinner with the count and rate of households, on stderr when it is a terminal (never when
 /// stderr is piped, redirected or captured by a test).

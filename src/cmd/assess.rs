@@ -16,8 +16,8 @@ use crate::{pipeline, ruleset, xlsx};
 /// Rows per printed table: a terminal shows results as they come, in readable pieces.
 const TABLE_ROWS: usize = 200;
 
-/// Output bytes reserved per chunk of households (about 450 bytes each in CSV).
-const CHUNK_BYTES: usize = 1 << 18;
+/// Output bytes reserved per chunk of households (256 households of about 450 bytes each in CSV).
+const CHUNK_BYTES: usize = 1 << 17;
 
 /// What one chunk of households produces: its CSV or JSON Lines bytes (CSV and JSON Lines), its
 /// records (table and XLSX) and its counts.

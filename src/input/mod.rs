@@ -562,7 +562,7 @@ impl Duplicates {
     }
 
     /// Scan a ledger's id column. Two passes at most: hashes first, exact ids only for the
-    /// hashes seen twice.
+    /// hashes that may have been seen twice.
     pub fn scan(ledger: &Layout) -> Result<Duplicates, InputError> {
         // In a person export every member repeats the household id.
         if ledger.persons.is_some() {
@@ -571,15 +571,13 @@ impl Duplicates {
         let col = ledger.field_col_index[ledger.id_field as usize].expect("checked at open");
         let state = std::collections::hash_map::RandomState::new();
         let hash = |b: &[u8]| state.hash_one(cell::normalize(&String::from_utf8_lossy(b)));
-        let mut hashes = Vec::new();
+        let mut seen = Seen::default();
         each_id(ledger, col, |_, id| {
             if !cell::is_blank(&String::from_utf8_lossy(id)) {
-                hashes.push(hash(id))
+                seen.add(hash(id))
             }
         })?;
-        hashes.sort_unstable();
-        let twice: HashSet<u64> = hashes.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect();
-        drop(hashes);
+        let twice = seen.twice();
         let mut out = Duplicates::default();
         if twice.is_empty() {
             return Ok(out);
@@ -593,6 +591,69 @@ impl Duplicates {
         out.rows = seen.into_iter().filter(|(_, r)| r.len() > 1).collect();
         Ok(out)
     }
+}
+
+/// The id hashes of the first pass, in memory that does not grow with the file: the exact hashes
+/// while there are at most [`Seen::EXACT`] of them, then a Bloom filter of fixed size. What may
+/// have been seen twice (exactly, or as the filter says) is checked exactly in a second pass.
+#[derive(Default)]
+struct Seen {
+    exact: Vec<u64>,
+    /// The filter's bits (empty until the exact hashes are too many).
+    bits: Vec<u64>,
+    /// Hashes the filter had (probably) seen before: true repeats and a few false positives.
+    maybe_twice: HashSet<u64>,
+}
+
+impl Seen {
+    /// 1M hashes (8 MiB); then a filter of 2^26 bits (8 MiB) with 3 probes: about 0.01 % false
+    /// positives at 1M ids, 1 % at 5M.
+    const EXACT: usize = 1 << 20;
+    const BITS: u64 = 1 << 26;
+
+    fn add(&mut self, h: u64) {
+        if self.bits.is_empty() {
+            self.exact.push(h);
+            if self.exact.len() < Self::EXACT {
+                return;
+            }
+            // Too many to keep: what repeats so far is remembered, the rest goes into the filter.
+            self.maybe_twice.extend(repeats(&mut self.exact));
+            self.bits = vec![0; (Self::BITS / 64) as usize];
+            for h in std::mem::take(&mut self.exact) {
+                self.probe(h);
+            }
+            return;
+        }
+        if self.probe(h) {
+            self.maybe_twice.insert(h);
+        }
+    }
+
+    /// Set the filter's bits for `h`; whether they were all set already.
+    fn probe(&mut self, h: u64) -> bool {
+        let step = h.rotate_left(32) | 1;
+        let mut all = true;
+        for i in 0..3u64 {
+            let bit = h.wrapping_add(i.wrapping_mul(step)) % Self::BITS;
+            let (word, mask) = ((bit / 64) as usize, 1u64 << (bit % 64));
+            all &= self.bits[word] & mask != 0;
+            self.bits[word] |= mask;
+        }
+        all
+    }
+
+    fn twice(mut self) -> HashSet<u64> {
+        let mut out = std::mem::take(&mut self.maybe_twice);
+        out.extend(repeats(&mut self.exact));
+        out
+    }
+}
+
+/// The hashes that occur more than once.
+fn repeats(hashes: &mut [u64]) -> Vec<u64> {
+    hashes.sort_unstable();
+    hashes.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect()
 }
 
 fn each_id(layout: &Layout, col: usize, mut f: impl FnMut(u64, &[u8])) -> Result<(), InputError> {
@@ -624,6 +685,24 @@ mod tests {
         // A UTF-8 character cut by the sniff window is not mistaken for GBK.
         let s = "户编号".as_bytes();
         assert_eq!(sniff(&s[..4]), Encoding::Utf8);
+    }
+
+    #[test]
+    fn repeated_hashes_are_found_before_and_after_the_filter_takes_over() {
+        let mut seen = Seen::default();
+        let n = Seen::EXACT as u64 + 500_000;
+        for h in 0..n {
+            // Spread the values like hashes; 7 and the last one come twice.
+            seen.add(h.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        }
+        seen.add(7u64.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        seen.add((n - 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        assert!(!seen.bits.is_empty(), "the filter took over");
+        let twice = seen.twice();
+        assert!(twice.contains(&7u64.wrapping_mul(0x9E37_79B9_7F4A_7C15)));
+        assert!(twice.contains(&(n - 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)));
+        // Candidates are checked exactly in the second pass; false positives stay few.
+        assert!(twice.len() < 1000, "{} candidates", twice.len());
     }
 
     #[test]
