@@ -217,13 +217,55 @@ fn output_file_is_written_atomically_and_never_over_the_input() {
 
 #[test]
 fn output_does_not_depend_on_the_number_of_threads() {
-    let run = |threads: &str| {
+    // Enough households for many batches and chunks (the units of parallel work), with messy
+    // cells and a repeated id, so that the order in which chunks finish would show.
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("ledger.csv");
+    let next = dir.path().join("next.csv");
+    tuopin()
+        .args(["demo-data", "--households", "10000", "--seed", "7", "--messy", "0.05", "-o"])
+        .arg(&ledger)
+        .arg("--next-quarter")
+        .arg(&next)
+        .assert()
+        .success();
+    let mut text = std::fs::read_to_string(&ledger).unwrap();
+    let second = text.lines().nth(2).unwrap().to_string();
+    text.push_str(&second);
+    text.push('\n');
+    std::fs::write(&ledger, text).unwrap();
+    let run = |threads: &str, format: &str| {
+        let out = tuopin()
+            .env("RAYON_NUM_THREADS", threads)
+            .args(["assess", "--year", "2024", "--format", format])
+            .arg(&ledger)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "messy rows are problems: {}", stderr_of(&out));
+        assert!(stderr_of(&out).contains("读取 10001 行，评估 10001 户"), "{}", stderr_of(&out));
+        (out.stdout, out.stderr)
+    };
+    for format in ["csv", "jsonl"] {
+        let one = run("1", format);
+        assert_eq!(one, run("2", format), "{format}: 1 thread vs 2");
+        assert_eq!(one, run("4", format), "{format}: 1 thread vs 4");
+    }
+    let adjust = |threads: &str| {
+        let out_dir = dir.path().join(format!("adjust-{threads}"));
         tuopin()
             .env("RAYON_NUM_THREADS", threads)
-            .args(["assess", "examples/户表.csv", "--year", "2024", "--format", "jsonl"])
+            .args(["adjust", "--quarter", "2024Q3", "--previous"])
+            .arg(&ledger)
+            .arg("--current")
+            .arg(&next)
+            .arg("-o")
+            .arg(&out_dir)
             .output()
-            .unwrap()
-            .stdout
+            .unwrap();
+        let mut files: Vec<_> = std::fs::read_dir(&out_dir).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        assert!(files.len() > 3, "adjust wrote its lists");
+        files.iter().map(|f| (f.file_name().unwrap().to_owned(), std::fs::read(f).unwrap())).collect::<Vec<_>>()
     };
-    assert_eq!(run("1"), run("4"));
+    assert_eq!(adjust("1"), adjust("3"), "adjust lists: 1 thread vs 3");
 }
