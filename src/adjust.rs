@@ -5,9 +5,8 @@
 //! only one snapshot are 新增户 / 减少户. The command (`cmd::adjust`) does the reading and writing;
 //! this module only decides.
 
-use crate::engine::Assessment;
+use crate::engine::{self, Assessment};
 use crate::household::{Cell, Household, Scalar};
-use crate::output::Record;
 use crate::ruleset::{expr, Bound, Test};
 use crate::value::Num;
 
@@ -133,19 +132,6 @@ pub struct Who {
     pub head_id: String,
 }
 
-impl Who {
-    pub fn of(r: &Record) -> Who {
-        let o = |s: &Option<String>| s.clone().unwrap_or_default();
-        Who {
-            county: o(&r.county),
-            township: o(&r.township),
-            village: o(&r.village),
-            head_name: o(&r.head_name),
-            head_id: o(&r.head_id),
-        }
-    }
-}
-
 /// One row of one list.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
@@ -160,34 +146,37 @@ pub struct Entry {
     pub change: String,
 }
 
-fn is(label: &str, want: &str) -> bool {
-    label == want
-}
-
-/// The per-household lists of one current household (新识别 … 拟清退).
-pub fn per_household(r: &Record, f: &Facts) -> Vec<(List, String)> {
-    let mut out = Vec::new();
-    let reasons = |decision: &str| -> String {
-        r.reasons.iter().filter(|x| x.decision == decision).map(|x| x.text.as_str()).collect::<Vec<_>>().join("；")
+/// The per-household lists of one current household (新识别 … 拟清退), each with its reasons.
+pub fn per_household(b: &Bound, hh: &Household, a: &Assessment, f: &Facts) -> Vec<(List, String)> {
+    use crate::ruleset::DECISIONS;
+    let at = |id: &str| DECISIONS.iter().position(|d| *d == id).expect("fixed decisions");
+    let (eligibility, exit, risk, suggested, elimination) =
+        (at("eligibility"), at("exit"), at("risk"), at("suggested_type"), at("elimination"));
+    let label = |di: usize| a.label(b, di);
+    let reasons = |di: usize| {
+        let mut s = String::new();
+        engine::write_decision_reasons(&mut s, b, hh, a, di);
+        s
     };
+    let mut out = Vec::new();
     let ty = f.household_type;
-    if ty == Some("一般农户") && is(&r.eligibility, "符合识别条件") {
-        out.push((List::NewlyIdentified, reasons("eligibility")));
+    if ty == Some("一般农户") && label(eligibility) == "符合识别条件" {
+        out.push((List::NewlyIdentified, reasons(eligibility)));
     }
-    if ty == Some("贫困户") && is(&r.exit, "可退出") {
-        out.push((List::ProposedExit, reasons("exit")));
+    if ty == Some("贫困户") && label(exit) == "可退出" {
+        out.push((List::ProposedExit, reasons(exit)));
     }
-    if ty == Some("贫困户") && is(&r.exit, "待履行程序") {
-        out.push((List::ExitProcedure, reasons("exit")));
+    if ty == Some("贫困户") && label(exit) == "待履行程序" {
+        out.push((List::ExitProcedure, reasons(exit)));
     }
-    if ty == Some("脱贫户") && r.risk.returned == Some(true) {
-        out.push((List::SuspectedReturn, reasons("risk")));
+    if ty == Some("脱贫户") && a.returned == Some(true) {
+        out.push((List::SuspectedReturn, reasons(risk)));
     }
-    if let Some(t) = &r.risk.suggested_type {
-        out.push((List::ToMonitor, format!("风险{}，建议类型：{}；{}", r.risk.level, t, reasons("risk"))));
+    if !label(suggested).is_empty() {
+        out.push((List::ToMonitor, format!("风险{}，建议类型：{}；{}", label(risk), label(suggested), reasons(risk))));
     }
-    if is(&r.elimination, "可消除风险") {
-        out.push((List::RiskEliminated, reasons("elimination")));
+    if label(elimination) == "可消除风险" {
+        out.push((List::RiskEliminated, reasons(elimination)));
     }
     if matches!(ty, Some("贫困户" | "脱贫户")) && f.excluded == Some(true) {
         out.push((List::ToRemove, format!("清退情形：{}", f.exclusion.join("、"))));

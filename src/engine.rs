@@ -155,7 +155,6 @@ pub const NOT_APPLICABLE: &str = "不适用";
 /// `【识别·符合识别条件】…；… 【返贫致贫风险·高】…` (what CSV, XLSX and tables show). Written into
 /// `out`, a buffer the caller reuses: this is the hot path of `assess`.
 pub fn write_reasons(out: &mut String, b: &Bound, hh: &Household, a: &Assessment) {
-    let d = Describer { b };
     let mut first = true;
     for (di, dec) in b.rules.decisions.iter().enumerate() {
         // The suggested monitoring type is shown in its own column.
@@ -163,31 +162,44 @@ pub fn write_reasons(out: &mut String, b: &Bound, hh: &Household, a: &Assessment
             continue;
         }
         let label = &dec.labels[a.decisions[di] as usize];
-        if label.is_empty() || label == NOT_APPLICABLE {
+        if label == NOT_APPLICABLE {
             continue;
         }
-        let Some((node, result)) = deciding(dec, a, di) else { continue };
-        let cx = ctx(b, hh, &a.crits, &a.decisions[..di]);
-        let atoms = expr::explaining_atoms(node, result, &cx);
-        if atoms.is_empty() {
-            continue;
-        }
+        let start = out.len();
         if !first {
             out.push(' ');
         }
-        first = false;
         out.push('【');
         out.push_str(&dec.label);
         out.push('·');
         out.push_str(label);
         out.push('】');
-        for (k, &(atom, v)) in atoms.iter().enumerate() {
-            if k > 0 {
-                out.push('；');
-            }
-            write_reason_text(out, &d, atom, v, &cx, a);
+        if write_decision_reasons(out, b, hh, a, di) {
+            first = false;
+        } else {
+            out.truncate(start);
         }
     }
+}
+
+/// The reasons of one decision, joined by `；` (the lists of `adjust`); whether there were any.
+pub fn write_decision_reasons(out: &mut String, b: &Bound, hh: &Household, a: &Assessment, di: usize) -> bool {
+    let dec = &b.rules.decisions[di];
+    // An empty label (no suggested monitoring type) needs no reason.
+    if dec.labels[a.decisions[di] as usize].is_empty() {
+        return false;
+    }
+    let Some((node, result)) = deciding(dec, a, di) else { return false };
+    let cx = ctx(b, hh, &a.crits, &a.decisions[..di]);
+    let atoms = expr::explaining_atoms(node, result, &cx);
+    let d = Describer { b };
+    for (k, &(atom, v)) in atoms.iter().enumerate() {
+        if k > 0 {
+            out.push('；');
+        }
+        write_reason_text(out, &d, atom, v, &cx, a);
+    }
+    !atoms.is_empty()
 }
 
 /// The sentence of one reason: a criterion as [`write_crit_text`], any other atom as itself.

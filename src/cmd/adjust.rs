@@ -14,7 +14,7 @@ use crate::cli::{AdjustArgs, AdjustFormat};
 use crate::error::Outcome;
 use crate::household::{Cell, Household, Scalar};
 use crate::input::{Duplicates, Layout, Ledger};
-use crate::output::{mask_id, AtomicFile, Record};
+use crate::output::{mask_id, AtomicFile};
 use crate::ruleset::file::FieldType;
 use crate::ruleset::{self, Bound, RuleSet};
 use crate::value::Date;
@@ -87,9 +87,72 @@ fn who_of(rs: &RuleSet, hh: &Household, show_ids: bool) -> Who {
     }
 }
 
-struct Slot<'r> {
-    facts: Facts<'r>,
+/// The previous quarter as compared: each household's id (all ids in one arena), row and the
+/// facts `adjust::compare` reads, sorted by id for lookup: about 80 bytes a household, where a
+/// map of `String`s and `Facts` took four times that.
+#[derive(Default)]
+struct PrevIndex<'r> {
+    ids: String,
+    entries: Vec<Prev<'r>>,
+}
+
+struct Prev<'r> {
+    start: usize,
+    len: u32,
     matched: bool,
+    excluded: Option<bool>,
+    row: u64,
+    household_type: Option<&'r str>,
+    members: Option<i64>,
+    per_capita_income: Option<crate::value::Num>,
+}
+
+impl<'r> PrevIndex<'r> {
+    fn push(&mut self, id: &str, f: &Facts<'r>) {
+        self.entries.push(Prev {
+            start: self.ids.len(),
+            len: id.len() as u32,
+            matched: false,
+            excluded: f.excluded,
+            row: f.row,
+            household_type: f.household_type,
+            members: f.members,
+            per_capita_income: f.per_capita_income,
+        });
+        self.ids.push_str(id);
+    }
+
+    fn id(&self, e: &Prev) -> &str {
+        &self.ids[e.start..e.start + e.len as usize]
+    }
+
+    /// Sort for [`PrevIndex::find`] (ids are unique: repeated ones were left out).
+    fn sort(&mut self) {
+        let ids = &self.ids;
+        self.entries.sort_unstable_by(|a, b| {
+            ids[a.start..a.start + a.len as usize].cmp(&ids[b.start..b.start + b.len as usize])
+        });
+    }
+
+    fn find(&mut self, id: &str) -> Option<&mut Prev<'r>> {
+        let ids = &self.ids;
+        let k = self.entries.binary_search_by(|e| ids[e.start..e.start + e.len as usize].cmp(id)).ok()?;
+        Some(&mut self.entries[k])
+    }
+}
+
+impl<'r> Prev<'r> {
+    fn facts(&self) -> Facts<'r> {
+        Facts {
+            row: self.row,
+            id: String::new(),
+            household_type: self.household_type,
+            members: self.members,
+            per_capita_income: self.per_capita_income,
+            excluded: self.excluded,
+            exclusion: Vec::new(),
+        }
+    }
 }
 
 pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
@@ -122,7 +185,8 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
     // Previous quarter: ids and the fields compared.
     let mut prev_ledger = Ledger::open(&args.previous, &rules, &args.input.options())?;
     let prev_dups = Duplicates::scan(&prev_ledger.layout)?;
-    let mut previous: HashMap<String, Slot> = HashMap::new();
+    let mut previous = PrevIndex::default();
+    previous.entries.reserve(prev_dups.ids_seen() as usize);
     let mut prev_dup_entries = Vec::new();
     pipeline::stream(
         &mut prev_ledger,
@@ -131,16 +195,19 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
         |hh, a| {
             let id = Layout::id_text(&rules, hh);
             let dup = prev_dups.rows(&id).is_some() || cur_dups.rows(&id).is_some();
-            let who = dup.then(|| who_of(&rules, hh, args.show_ids));
-            let mut problems = problems_text(hh);
-            if cur_dups.rows(&id).is_some() {
-                problems = join(&problems, "户编号在本季度重复出现，无法与本季度匹配");
-            }
-            Ok((Facts::of(&bound, hh, a, id), who, problems))
+            let problems = dup.then(|| {
+                let who = who_of(&rules, hh, args.show_ids);
+                let mut problems = problems_text(hh);
+                if cur_dups.rows(&id).is_some() {
+                    problems = join(&problems, "户编号在本季度重复出现，无法与本季度匹配");
+                }
+                (who, problems)
+            });
+            Ok((Facts::of(&bound, hh, a, id), problems))
         },
-        |(facts, who, problems)| {
+        |(facts, dup)| {
             acc.previous_rows += 1;
-            if let Some(who) = who {
+            if let Some((who, problems)) = dup {
                 acc.duplicated_previous_rows += 1;
                 prev_dup_entries.push(Entry {
                     list: List::DataProblems,
@@ -152,13 +219,12 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
                     change: String::new(),
                 });
             } else {
-                let mut facts = facts;
-                let id = std::mem::take(&mut facts.id);
-                previous.insert(id, Slot { facts, matched: false });
+                previous.push(&facts.id, &facts);
             }
             Ok(())
         },
     )?;
+    previous.sort();
     let prev_layout = prev_ledger.layout;
 
     // Current quarter: assessed and listed as it streams.
@@ -169,10 +235,9 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
         &bound,
         &cur_dups,
         |hh, a| {
-            let r = Record::build(&bound, hh, a, args.show_ids);
-            let facts = Facts::of(&bound, hh, a, r.household_id.clone());
-            let on_lists = adjust::per_household(&r, &facts);
-            Ok((Who::of(&r), facts, on_lists, problems_text(hh), !hh.problems.is_empty()))
+            let facts = Facts::of(&bound, hh, a, Layout::id_text(&rules, hh));
+            let on_lists = adjust::per_household(&bound, hh, a, &facts);
+            Ok((who_of(&rules, hh, args.show_ids), facts, on_lists, problems_text(hh), !hh.problems.is_empty()))
         },
         |(who, facts, on_lists, mut problems, mut has_problems)| {
             acc.current_rows += 1;
@@ -185,11 +250,11 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
                     has_problems = true;
                 }
             } else {
-                match previous.get_mut(&facts.id).filter(|_| !facts.id.is_empty()) {
-                    Some(slot) => {
+                match previous.find(&facts.id).filter(|_| !facts.id.is_empty()) {
+                    Some(prev) => {
                         acc.matched += 1;
-                        slot.matched = true;
-                        let (l, c) = adjust::compare(&slot.facts, &facts);
+                        prev.matched = true;
+                        let (l, c) = adjust::compare(&prev.facts(), &facts);
                         compared = l;
                         change = c;
                     }
@@ -219,8 +284,9 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
     )?;
 
     // Vanished households: one more pass over the previous file, parsing only their rows.
-    let gone: HashSet<&str> = previous.iter().filter(|(_, s)| !s.matched).map(|(id, _)| id.as_str()).collect();
-    acc.gone = gone.len() as u64;
+    let unmatched = previous.entries.iter().filter(|e| !e.matched);
+    acc.gone = unmatched.clone().count() as u64;
+    let gone: HashSet<&str> = unmatched.map(|e| previous.id(e)).collect();
     if !gone.is_empty() {
         let mut again = Ledger::open(&args.previous, &rules, &prev_layout.options)?;
         loop {

@@ -548,6 +548,8 @@ pub struct RawRow {
 #[derive(Debug, Default)]
 pub struct Duplicates {
     rows: HashMap<String, Vec<u64>>,
+    /// How many rows had an id (a capacity hint for indexes of the whole file).
+    ids_seen: u64,
 }
 
 impl Duplicates {
@@ -559,6 +561,9 @@ impl Duplicates {
     }
     pub fn count(&self) -> usize {
         self.rows.len()
+    }
+    pub fn ids_seen(&self) -> u64 {
+        self.ids_seen
     }
 
     /// Scan a ledger's id column. Two passes at most: hashes first, exact ids only for the
@@ -572,13 +577,15 @@ impl Duplicates {
         let state = std::collections::hash_map::RandomState::new();
         let hash = |b: &[u8]| state.hash_one(cell::normalize(&String::from_utf8_lossy(b)));
         let mut seen = Seen::default();
+        let mut ids_seen = 0;
         each_id(ledger, col, |_, id| {
             if !cell::is_blank(&String::from_utf8_lossy(id)) {
+                ids_seen += 1;
                 seen.add(hash(id))
             }
         })?;
         let twice = seen.twice();
-        let mut out = Duplicates::default();
+        let mut out = Duplicates { ids_seen, ..Duplicates::default() };
         if twice.is_empty() {
             return Ok(out);
         }
