@@ -42,6 +42,9 @@ pub fn is_blank(s: &str) -> bool {
 
 /// Money in yuan: `3500`, `3500.5`, `3,500`, `3500元`, `３５００`, ` 3500 `; at most two decimals.
 pub fn money(s: &str) -> Result<Num, String> {
+    if let Some(n) = plain_decimal(s.as_bytes(), 2) {
+        return Ok(n);
+    }
     let n = normalize(s);
     let body = n.strip_suffix('元').unwrap_or(&n).trim();
     let plain = strip_thousands(body).ok_or_else(expected_money)?;
@@ -50,6 +53,39 @@ pub fn money(s: &str) -> Result<Num, String> {
         _ => {}
     }
     Num::parse_decimal(&plain).ok_or_else(expected_money)
+}
+
+/// The spelling of almost every number cell, read in one pass: digits, then at most `decimals`
+/// decimals after a point (`3500`, `3500.5`). Anything else (`None`) goes the general way, which
+/// gives the same value for these spellings.
+fn plain_decimal(b: &[u8], decimals: usize) -> Option<Num> {
+    if b.is_empty() || b.len() > 15 {
+        return None;
+    }
+    let (int, frac) = match b.iter().position(|&c| c == b'.') {
+        Some(p) => (&b[..p], &b[p + 1..]),
+        None => (b, &b[..0]),
+    };
+    let point = int.len() < b.len();
+    // At most 12 integer digits: no overflow in millionths (the general way checks larger ones).
+    if int.is_empty() || int.len() > 12 || (point && (frac.is_empty() || frac.len() > decimals)) {
+        return None;
+    }
+    let mut v: i64 = 0;
+    for &c in int {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + (c - b'0') as i64;
+    }
+    let mut f: i64 = 0;
+    for &c in frac {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        f = f * 10 + (c - b'0') as i64;
+    }
+    Some(Num(v * crate::value::SCALE + f * 10i64.pow(6 - frac.len() as u32)))
 }
 
 fn expected_money() -> String {
@@ -88,6 +124,9 @@ fn strip_thousands(s: &str) -> Option<std::borrow::Cow<'_, str>> {
 
 /// A whole number: like money, without decimals (`4.0` is 4; `4.5` is not); `人`/`户` allowed.
 pub fn int(s: &str) -> Result<i64, String> {
+    if let Some(n) = plain_decimal(s.as_bytes(), 0) {
+        return Ok(n.0 / crate::value::SCALE);
+    }
     let n = normalize(s);
     let body = n.trim_end_matches(['人', '户', '个', '名']).trim();
     let expected = || "应为整数，如 4".to_string();
@@ -238,6 +277,47 @@ mod tests {
         for bad in ["约3000", "N/A", "-", "3,50", "35,00", "1.234", "3500美元", "1e3", "."] {
             assert_eq!(yuan(bad), "ERR", "{bad}");
         }
+    }
+
+    #[test]
+    fn plain_numbers_read_as_the_general_way_reads_them() {
+        let general = |s: &str, decimals: usize| {
+            let plain = strip_thousands(s)?;
+            (plain.split_once('.').is_none_or(|(_, f)| f.len() <= decimals)).then_some(())?;
+            Num::parse_decimal(&plain)
+        };
+        for s in [
+            "0",
+            "7",
+            "3500",
+            "3500.5",
+            "3500.50",
+            "0.05",
+            "00012",
+            "999999999999.99",
+            "9999999999999",
+            "123456789012345",
+            "3500.",
+            ".5",
+            "3500.123",
+            "-12",
+            "+3",
+            "1.2.3",
+            "3,500",
+            " 35",
+            "3５",
+            "",
+            "1234567890123456",
+        ] {
+            for decimals in [0, 2] {
+                if let Some(fast) = plain_decimal(s.as_bytes(), decimals) {
+                    assert_eq!(Some(fast), general(s, decimals), "{s:?} with {decimals} decimals");
+                }
+            }
+        }
+        assert_eq!(int("4.0"), Ok(4), "the general way still reads 4.0");
+        assert_eq!(int("12"), Ok(12));
+        assert_eq!(money("3500.55").map(|n| n.to_string()), Ok("3500.55".to_string()));
     }
 
     #[test]

@@ -637,10 +637,18 @@ pub fn parse_scalar(f: &Field, enums: &[EnumDef], text: &str) -> Result<Scalar, 
         FieldType::Id => Scalar::Text(cell::id_number(text)?.into()),
         FieldType::Int => Scalar::Num(Num::from_int(cell::int(text)?).ok_or("数值过大")?),
         FieldType::Money => Scalar::Num(cell::money(text)?),
-        FieldType::Bool => Scalar::Bool(cell::boolean(text)?),
+        // The usual spellings first, as written (no normalising).
+        FieldType::Bool => Scalar::Bool(match text {
+            "是" => true,
+            "否" => false,
+            _ => cell::boolean(text)?,
+        }),
         FieldType::Month => Scalar::Month(cell::month(text)?),
         FieldType::Enum => {
             let e = &enums[f.enum_id.expect("enum field") as usize];
+            if let Some(i) = e.values.iter().position(|v| v == text) {
+                return Ok(Scalar::Enum(i as u16));
+            }
             let t = cell::normalize(text);
             let i =
                 e.values.iter().position(|v| *v == t).map(|i| i as u16).or_else(|| e.aliases.get(t.as_ref()).copied());
