@@ -302,8 +302,9 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
     let gone: HashSet<&str> = unmatched.map(|e| previous.id(e)).collect();
     if !gone.is_empty() {
         let mut again = Ledger::open(&args.previous, &rules, &prev_layout.options)?;
+        let mut batch = Vec::new();
         loop {
-            let batch = again.next_batch(4096)?;
+            again.reader.fill(&mut batch, 4096)?;
             if batch.is_empty() {
                 break;
             }
