@@ -227,8 +227,11 @@ fn float_text(f: f64) -> String {
     }
 }
 
-/// Folds `\r\n` into `\n`. The csv crate counts a CRLF-terminated record's line one short
-/// (the next record starts on the `\n`), and every problem must name its row as Excel shows it.
+/// Folds `\r\n` into `\n`, and turns a lone `\r` into `\n` too. The csv crate counts a
+/// CRLF-terminated record's line one short (the next record starts on the `\n`), and it ends a
+/// record at a lone `\r` (old Mac line endings) without counting a line, so that every record of
+/// such a file, or two records split by a stray CR, had the same row number. Every problem must
+/// name its row as Excel shows it.
 struct Crlf<R> {
     inner: R,
 }
@@ -251,7 +254,7 @@ impl<R: BufRead> Read for Crlf<R> {
                 if b == b'\r' && buf[r] == b'\n' {
                     continue;
                 }
-                out[w] = b;
+                out[w] = if b == b'\r' { b'\n' } else { b };
                 w += 1;
             }
             let cr_at_end = r < buf.len();
@@ -261,13 +264,10 @@ impl<R: BufRead> Read for Crlf<R> {
                     break; // return what we have; the CR is looked at on the next call
                 }
                 self.inner.consume(1);
-                let next = self.inner.fill_buf()?;
-                if next.first() == Some(&b'\n') {
-                    out[0] = b'\n';
+                if self.inner.fill_buf()?.first() == Some(&b'\n') {
                     self.inner.consume(1);
-                } else {
-                    out[0] = b'\r';
                 }
+                out[0] = b'\n';
                 return Ok(1);
             }
             if r == 0 {
@@ -306,13 +306,31 @@ mod tests {
             }
         }
         for input in [&b"a,b\r\n1,2\r\n\"x\ry\"\r"[..], b"\r\n\r\r\n"] {
-            let want: Vec<u8> = String::from_utf8_lossy(input).replace("\r\n", "\n").into_bytes();
+            // Since the fuzzer found two records numbered alike, a lone CR becomes a line break too.
+            let want: Vec<u8> = String::from_utf8_lossy(input).replace("\r\n", "\n").replace('\r', "\n").into_bytes();
             let mut got = Vec::new();
             Crlf { inner: BufReader::with_capacity(1, OneByte(input.to_vec(), 0)) }.read_to_end(&mut got).unwrap();
             assert_eq!(got, want);
             let mut got = Vec::new();
             Crlf { inner: input }.read_to_end(&mut got).unwrap();
             assert_eq!(got, want);
+        }
+    }
+
+    /// Found by the fuzzer: a stray CR ended a record without a new line, so the next record had
+    /// the same row number; a file with old Mac line endings had every row numbered 1.
+    #[test]
+    fn rows_split_by_a_lone_cr_have_their_own_row_numbers() {
+        for text in ["a,b\r1,2\r3,4\r", "a,b\n1,2\r3,4\n"] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("x.csv");
+            std::fs::write(&path, text).unwrap();
+            let (mut rows, _) = open(&path, &OpenOptions::default()).unwrap();
+            let mut numbers = Vec::new();
+            while let Some(r) = rows.next_row(&path) {
+                numbers.push(r.unwrap().row);
+            }
+            assert_eq!(numbers, [1, 2, 3], "{text:?}");
         }
     }
 }
