@@ -192,11 +192,14 @@ pub fn id_number(s: &str) -> Result<String, String> {
     Ok(t)
 }
 
-/// The birth date in a valid ID number.
+/// The birth date in a valid ID number (`None` for any other text).
 pub fn birth_date(id: &str) -> Option<Date> {
+    fn part<T: std::str::FromStr>(id: &str, r: std::ops::Range<usize>) -> Option<T> {
+        id.get(r)?.parse().ok()
+    }
     match id.len() {
-        18 => Date::new(id[6..10].parse().ok()?, id[10..12].parse().ok()?, id[12..14].parse().ok()?),
-        15 => Date::new(1900 + id[6..8].parse::<i32>().ok()?, id[8..10].parse().ok()?, id[10..12].parse().ok()?),
+        18 => Date::new(part(id, 6..10)?, part(id, 10..12)?, part(id, 12..14)?),
+        15 => Date::new(1900 + part::<i32>(id, 6..8)?, part(id, 8..10)?, part(id, 10..12)?),
         _ => None,
     }
 }
@@ -258,6 +261,9 @@ mod tests {
         assert!(id_number("44052418800101001Y").is_err());
         // Found by the property tests: 18 bytes, not 18 characters (a slice inside '业' panicked).
         assert!(id_number("I:SJE(\n丘丁业HB").is_err());
+        // Found by the fuzzer: 15 or 18 bytes of text that is not an ID number panicked in a slice.
+        assert_eq!(birth_date("普通劳动力"), None);
+        assert_eq!(birth_date("普通劳动力力"), None);
         assert_eq!(birth_date("11010519491231002X"), Date::new(1949, 12, 31));
         assert_eq!(birth_date("130503670401001"), Date::new(1967, 4, 1));
     }

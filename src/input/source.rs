@@ -158,7 +158,19 @@ pub fn open(path: &Path, opts: &OpenOptions) -> Result<(Rows, Kind), InputError>
     Ok((Rows::Csv(Box::new(csv), csv::ByteRecord::new()), Kind::Csv { encoding, delimiter }))
 }
 
+/// Open a worksheet. calamine 0.38 can panic on a damaged workbook (found by fuzzing: a cell
+/// reference such as `AAAAAAAAAAAAA1` overflows its column arithmetic); such a file is
+/// unreadable, like any other calamine error, not a crash.
 fn open_sheet(path: &Path, sheet: Option<&str>) -> Result<(Rows, Kind), InputError> {
+    std::panic::catch_unwind(|| read_sheet(path, sheet)).unwrap_or_else(|_| {
+        Err(InputError::Unreadable {
+            path: path.display().to_string(),
+            message: "无法读取工作簿：文件已损坏（读取时出错）".into(),
+        })
+    })
+}
+
+fn read_sheet(path: &Path, sheet: Option<&str>) -> Result<(Rows, Kind), InputError> {
     let p = path.display().to_string();
     let mut wb = open_workbook_auto(path)
         .map_err(|e| InputError::Unreadable { path: p.clone(), message: format!("无法打开工作簿：{e}") })?;
