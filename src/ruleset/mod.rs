@@ -403,6 +403,14 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
                     message: format!("from = \"{s}\" is not a year or a date (YYYY-MM-DD)"),
                 })?,
             };
+            // The years an assessment date can have (`--year`); a far larger one overflowed the
+            // month arithmetic of every assessment (found reading the fuzz target `rules`).
+            if !(1900..=2200).contains(&from.year) {
+                return Err(RuleError::Rule {
+                    rule: format!("parameter `{key}`"),
+                    message: format!("from = {}: the year must be between 1900 and 2200", from.year),
+                });
+            }
             let value = parse_param_value(def.ty, &v.value).ok_or_else(|| RuleError::Rule {
                 rule: format!("parameter `{key}`"),
                 message: format!(
