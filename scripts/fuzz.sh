@@ -6,7 +6,7 @@
 #
 # Seeds come from the repository's own files (fuzz/seed.py → fuzz/seeds/, not committed); what is
 # worth keeping is merged into fuzz/corpus/<target>/ (committed, minimised with `cargo fuzz cmin`).
-# A crash, hang (-timeout) or out-of-memory (-rss_limit_mb) is saved under fuzz/artifacts/<target>/;
+# Each corpus is capped at FUZZ_CORPUS_CAP files (200). A crash, hang (-timeout) or out-of-memory (-rss_limit_mb) is saved under fuzz/artifacts/<target>/;
 # turn each into a regression file fuzz/regressions/<target>/<what-it-was> once it is fixed.
 # `cargo test` replays both folders on stable (tests/fuzz_corpus.rs), without cargo-fuzz.
 #
@@ -29,6 +29,15 @@ export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-1}
 python3 fuzz/seed.py >/dev/null
 cargo fuzz build >/dev/null 2>fuzz/build.log || { cat fuzz/build.log; exit 2; }
 
+# Longest input per target: a cell, a few screens of ledger, a workbook, a rule file (national.toml
+# is 19 KB), a condition.
+max_len() {
+    case $1 in
+        cells) echo 256 ;; condition) echo 1024 ;; csv_ledger) echo 12288 ;; *) echo 24576 ;;
+    esac
+}
+
+cap=${FUZZ_CORPUS_CAP:-200}
 mkdir -p fuzz/logs
 found=0
 summary=()
@@ -44,7 +53,7 @@ for t in "${targets[@]}"; do
     set +e
     cargo fuzz run -j1 "$t" "$corpus" "fuzz/seeds/$t" "fuzz/regressions/$t" -- \
         -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=2048 \
-        -print_final_stats=1 -artifact_prefix="$artifacts/" >"$log" 2>&1
+        -max_len="$(max_len "$t")" -print_final_stats=1 -artifact_prefix="$artifacts/" >"$log" 2>&1
     rc=$?
     set -e
     elapsed=$(( $(date +%s) - start ))
@@ -52,8 +61,20 @@ for t in "${targets[@]}"; do
     after_run=$(find "$corpus" -type f | wc -l)
     crashes=$(( $(find "$artifacts" -type f | wc -l) - crashes_before ))
     # Minimise: the seeds are merged in too, so the committed corpus covers what they cover.
+    # Edges only (no hit counts): a corpus small enough to commit and to replay in `cargo test`.
     cp -n "fuzz/seeds/$t"/* "$corpus"/ 2>/dev/null || true
-    cargo fuzz cmin "$t" "$corpus" >>"$log" 2>&1 || echo "$t: cmin failed (see $log)"
+    cargo fuzz cmin "$t" "$corpus" -- -use_counters=0 -max_len="$(max_len "$t")" -timeout=10 \
+        -rss_limit_mb=2048 >>"$log" 2>&1 || echo "$t: cmin failed (see $log)"
+    # Cap what is committed: beyond CAP files, the largest that are not seeds go, then the largest.
+    excess=$(( $(find "$corpus" -type f | wc -l) - cap ))
+    for keep_seeds in 1 0; do
+        for f in $(find "$corpus" -type f -printf '%s %f\n' | sort -rn | cut -d' ' -f2); do
+            [ "$excess" -gt 0 ] || break
+            [ "$keep_seeds" = 1 ] && [ -e "fuzz/seeds/$t/$f" ] && continue
+            rm -- "$corpus/$f"
+            excess=$((excess - 1))
+        done
+    done
     final=$(find "$corpus" -type f | wc -l)
     size=$(du -sh "$corpus" | cut -f1)
     line=$(printf '%-12s %5ss  %10s execs  +%-4s new  corpus %4s files (%s)  crashes/hangs %s' \
