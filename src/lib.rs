@@ -20,6 +20,8 @@ pub mod cli;
 pub mod cmd;
 pub mod engine;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod household;
 pub mod input;
 pub mod output;

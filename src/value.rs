@@ -172,10 +172,10 @@ impl Date {
         (1..=12).contains(&month).then_some(())?;
         (day >= 1 && day <= days_in_month(year, month)).then_some(Date { year, month, day })
     }
-    /// `YYYY-MM-DD`.
+    /// `YYYY-MM-DD`, a four-digit year (a larger one overflowed month arithmetic).
     pub fn parse(s: &str) -> Option<Date> {
         let mut it = s.trim().split('-');
-        let y = it.next()?.parse().ok()?;
+        let y = it.next().filter(|y| y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit()))?.parse().ok()?;
         let m = it.next()?.parse().ok()?;
         let d = it.next()?.parse().ok()?;
         if it.next().is_some() {
@@ -302,6 +302,8 @@ mod tests {
         assert_eq!(Date::quarter_end(2024, 1), Date::new(2024, 3, 31));
         assert_eq!(Date::new(2023, 2, 29), None);
         assert_eq!(Date::parse("2024-02-29"), Date::new(2024, 2, 29));
+        assert_eq!(Date::parse("2147483647-01-01"), None);
+        assert_eq!(Date::parse("+2024-01-01"), None);
         assert_eq!(fmt_month(Date::new(2024, 6, 3).unwrap().month_index()), "2024-06");
     }
 }

@@ -155,14 +155,17 @@ pub fn month(s: &str) -> Result<i32, String> {
     let t = n.as_ref();
     let err = || "应为年月，如 202306、2023-06、2023年6月".to_string();
     let digits = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit());
-    let ym = |y: &str, m: &str| -> Result<i32, String> {
+    // Every spelling accepts the same years (a month shown as `2023-06` reads back).
+    let ymd = |y: &str, m: &str, d: Option<&str>| -> Result<i32, String> {
         let y: i32 = y.parse().map_err(|_| err())?;
         let m: u32 = m.parse().map_err(|_| err())?;
-        if !(1900..=2200).contains(&y) || !(1..=12).contains(&m) {
+        let d: u32 = d.map_or(Ok(1), str::parse).map_err(|_| err())?;
+        if !(1900..=2200).contains(&y) {
             return Err(err());
         }
-        Ok(Date { year: y, month: m, day: 1 }.month_index())
+        Date::new(y, m, d).map(Date::month_index).ok_or_else(err)
     };
+    let ym = |y: &str, m: &str| ymd(y, m, None);
     if let Some(rest) = t.strip_suffix('月') {
         let (y, m) = rest.split_once('年').ok_or_else(err)?;
         return ym(y.trim(), m.trim());
@@ -176,14 +179,7 @@ pub fn month(s: &str) -> Result<i32, String> {
             let parts: Vec<&str> = t.split(sep).collect();
             return match parts.as_slice() {
                 [y, m] if digits(y) && digits(m) && y.len() == 4 => ym(y, m),
-                [y, m, d] if digits(y) && digits(m) && digits(d) && y.len() == 4 => {
-                    let date = Date::new(
-                        y.parse().map_err(|_| err())?,
-                        m.parse().map_err(|_| err())?,
-                        d.parse().map_err(|_| err())?,
-                    );
-                    date.map(Date::month_index).ok_or_else(err)
-                }
+                [y, m, d] if digits(y) && digits(m) && digits(d) && y.len() == 4 => ymd(y, m, Some(d)),
                 _ => Err(err()),
             };
         }
@@ -192,12 +188,7 @@ pub fn month(s: &str) -> Result<i32, String> {
         return ym(&t[..4], &t[4..]);
     }
     if digits(t) && t.len() == 8 {
-        let date = Date::new(
-            t[..4].parse().map_err(|_| err())?,
-            t[4..6].parse().map_err(|_| err())?,
-            t[6..].parse().map_err(|_| err())?,
-        );
-        return date.map(Date::month_index).ok_or_else(err);
+        return ymd(&t[..4], &t[4..6], Some(&t[6..]));
     }
     // Excel serial date, five digits (1927–2173; a float such as 45078.0 also appears). Shorter
     // numbers would be years or typos, not dates.
@@ -246,11 +237,14 @@ pub fn id_number(s: &str) -> Result<String, String> {
     Ok(t)
 }
 
-/// The birth date in a valid ID number.
+/// The birth date in a valid ID number (`None` for any other text).
 pub fn birth_date(id: &str) -> Option<Date> {
+    fn part<T: std::str::FromStr>(id: &str, r: std::ops::Range<usize>) -> Option<T> {
+        id.get(r)?.parse().ok()
+    }
     match id.len() {
-        18 => Date::new(id[6..10].parse().ok()?, id[10..12].parse().ok()?, id[12..14].parse().ok()?),
-        15 => Date::new(1900 + id[6..8].parse::<i32>().ok()?, id[8..10].parse().ok()?, id[10..12].parse().ok()?),
+        18 => Date::new(part(id, 6..10)?, part(id, 10..12)?, part(id, 12..14)?),
+        15 => Date::new(1900 + part::<i32>(id, 6..8)?, part(id, 8..10)?, part(id, 10..12)?),
         _ => None,
     }
 }
@@ -353,6 +347,9 @@ mod tests {
         assert!(id_number("44052418800101001Y").is_err());
         // Found by the property tests: 18 bytes, not 18 characters (a slice inside '业' panicked).
         assert!(id_number("I:SJE(\n丘丁业HB").is_err());
+        // Found by the fuzzer: 15 or 18 bytes of text that is not an ID number panicked in a slice.
+        assert_eq!(birth_date("普通劳动力"), None);
+        assert_eq!(birth_date("普通劳动力力"), None);
         assert_eq!(birth_date("11010519491231002X"), Date::new(1949, 12, 31));
         assert_eq!(birth_date("130503670401001"), Date::new(1967, 4, 1));
     }
@@ -364,7 +361,8 @@ mod tests {
         {
             assert_eq!(month(s), Ok(m), "{s}");
         }
-        for bad in ["2023", "202313", "2023-13", "六月", "2023年"] {
+        // Found by the fuzzer: dates outside the years of `2023-06` were taken (`9999-12-31`).
+        for bad in ["2023", "202313", "2023-13", "六月", "2023年", "9999-12-31", "00010101", "1899-12-31"] {
             assert!(month(bad).is_err(), "{bad}");
         }
     }

@@ -168,7 +168,19 @@ pub fn open(path: &Path, opts: &OpenOptions) -> Result<(Rows, Kind), InputError>
     Ok((Rows::Csv(Box::new(csv)), Kind::Csv { encoding, delimiter }))
 }
 
+/// Open a worksheet. calamine 0.38 can panic on a damaged workbook (found by fuzzing: a cell
+/// reference such as `AAAAAAAAAAAAA1` overflows its column arithmetic); such a file is
+/// unreadable, like any other calamine error, not a crash.
 fn open_sheet(path: &Path, sheet: Option<&str>) -> Result<(Rows, Kind), InputError> {
+    std::panic::catch_unwind(|| read_sheet(path, sheet)).unwrap_or_else(|_| {
+        Err(InputError::Unreadable {
+            path: path.display().to_string(),
+            message: "无法读取工作簿：文件已损坏（读取时出错）".into(),
+        })
+    })
+}
+
+fn read_sheet(path: &Path, sheet: Option<&str>) -> Result<(Rows, Kind), InputError> {
     let p = path.display().to_string();
     let mut wb = open_workbook_auto(path)
         .map_err(|e| InputError::Unreadable { path: p.clone(), message: format!("无法打开工作簿：{e}") })?;
@@ -237,8 +249,11 @@ fn float_text(f: f64) -> String {
     }
 }
 
-/// Folds `\r\n` into `\n`. The csv crate counts a CRLF-terminated record's line one short
-/// (the next record starts on the `\n`), and every problem must name its row as Excel shows it.
+/// Folds `\r\n` into `\n`, and turns a lone `\r` into `\n` too. The csv crate counts a
+/// CRLF-terminated record's line one short (the next record starts on the `\n`), and it ends a
+/// record at a lone `\r` (old Mac line endings) without counting a line, so that every record of
+/// such a file, or two records split by a stray CR, had the same row number. Every problem must
+/// name its row as Excel shows it.
 struct Crlf<R> {
     inner: R,
 }
@@ -265,11 +280,11 @@ impl<R: BufRead> Read for Crlf<R> {
                     out[w..w + i].copy_from_slice(&window[..i]);
                     w += i;
                     if i + 1 < buf.len() {
-                        // CRLF: keep the LF only; a lone CR stays.
+                        // CRLF: keep the LF only; a lone CR is a line break too.
                         let crlf = buf[i + 1] == b'\n';
                         self.inner.consume(i + 1);
                         if !crlf {
-                            out[w] = b'\r';
+                            out[w] = b'\n';
                             w += 1;
                         }
                     } else {
@@ -279,13 +294,10 @@ impl<R: BufRead> Read for Crlf<R> {
                             break; // return what we have; the CR is looked at on the next call
                         }
                         self.inner.consume(1);
-                        let next = self.inner.fill_buf()?;
-                        if next.first() == Some(&b'\n') {
-                            out[0] = b'\n';
+                        if self.inner.fill_buf()?.first() == Some(&b'\n') {
                             self.inner.consume(1);
-                        } else {
-                            out[0] = b'\r';
                         }
+                        out[0] = b'\n';
                         return Ok(1);
                     }
                 }
@@ -323,13 +335,44 @@ mod tests {
             }
         }
         for input in [&b"a,b\r\n1,2\r\n\"x\ry\"\r"[..], b"\r\n\r\r\n"] {
-            let want: Vec<u8> = String::from_utf8_lossy(input).replace("\r\n", "\n").into_bytes();
+            // Since the fuzzer found two records numbered alike, a lone CR becomes a line break too.
+            let want: Vec<u8> = String::from_utf8_lossy(input).replace("\r\n", "\n").replace('\r', "\n").into_bytes();
             let mut got = Vec::new();
             Crlf { inner: BufReader::with_capacity(1, OneByte(input.to_vec(), 0)) }.read_to_end(&mut got).unwrap();
             assert_eq!(got, want);
             let mut got = Vec::new();
             Crlf { inner: input }.read_to_end(&mut got).unwrap();
             assert_eq!(got, want);
+            // Small output buffers against a larger input buffer: a CR just past what fits.
+            for (cap, room) in [(3, 2), (4, 1), (7, 3)] {
+                let mut r = Crlf { inner: BufReader::with_capacity(cap, input) };
+                let (mut got, mut buf) = (Vec::new(), vec![0u8; room]);
+                loop {
+                    let n = r.read(&mut buf).unwrap();
+                    if n == 0 {
+                        break;
+                    }
+                    got.extend_from_slice(&buf[..n]);
+                }
+                assert_eq!(got, want, "buffer {cap}, reads of {room}");
+            }
+        }
+    }
+
+    /// Found by the fuzzer: a stray CR ended a record without a new line, so the next record had
+    /// the same row number; a file with old Mac line endings had every row numbered 1.
+    #[test]
+    fn rows_split_by_a_lone_cr_have_their_own_row_numbers() {
+        for text in ["a,b\r1,2\r3,4\r", "a,b\n1,2\r3,4\n"] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("x.csv");
+            std::fs::write(&path, text).unwrap();
+            let (mut rows, _) = open(&path, &OpenOptions::default()).unwrap();
+            let mut numbers = Vec::new();
+            while let Some(r) = rows.next_row(&path) {
+                numbers.push(r.unwrap().row);
+            }
+            assert_eq!(numbers, [1, 2, 3], "{text:?}");
         }
     }
 }

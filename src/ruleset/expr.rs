@@ -234,8 +234,12 @@ pub fn did_you_mean(name: &str, candidates: &[String]) -> String {
 
 /// Parse and type-check `src`; the result must have type `want` (usually `Bool`).
 pub fn compile(src: &str, names: &dyn Names, want: Ty) -> Result<Node, CompileError> {
-    let ast =
-        cel::parser::Parser::new().parse(src).map_err(|e| CompileError(format!("syntax error in `{src}`: {e}")))?;
+    // Nesting is capped well below the parser's default (96), which overflowed the stack of a
+    // debug build (found replaying the fuzz corpus); no rule condition comes close to 32.
+    let ast = cel::parser::Parser::new()
+        .max_recursion_depth(32)
+        .parse(src)
+        .map_err(|e| CompileError(format!("syntax error in `{src}`: {e}")))?;
     let (node, ty) = Compiler { names }.expr(&ast)?;
     let ok = ty == want
         || (want == Ty::Money && matches!(ty, Ty::NumLit | Ty::Decimal))

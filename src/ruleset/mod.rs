@@ -151,7 +151,23 @@ pub fn embedded(name: &str) -> Option<&'static str> {
     EMBEDDED.iter().find(|(n, f, _)| *n == name || *f == name).map(|e| e.2)
 }
 
-fn load_file(spec: &str, base: Option<&Path>, chain: &mut Vec<String>) -> Result<(RuleFile, Vec<String>), RuleError> {
+/// Load a rule set from its text, not from a file (`name` is what messages call it). Its `extends`
+/// may name a built-in rule set only: nothing is read from disk.
+pub fn load_str(text: &str, name: &str) -> Result<RuleSet, RuleError> {
+    fn builtin(spec: &str, chain: &mut Vec<String>) -> Result<(RuleFile, Vec<String>), RuleError> {
+        let text = embedded(spec).ok_or_else(|| RuleError::Read {
+            path: spec.to_string(),
+            message: "a rule set given as text can only extend a built-in rule set".into(),
+        })?;
+        parse_file(text, format!("{spec}（内置）"), chain, builtin)
+    }
+    let (file, origin) = parse_file(text, name.to_string(), &mut Vec::new(), builtin)?;
+    compile(file, origin)
+}
+
+type Loaded = (RuleFile, Vec<String>);
+
+fn load_file(spec: &str, base: Option<&Path>, chain: &mut Vec<String>) -> Result<Loaded, RuleError> {
     let (text, ident, dir): (String, String, Option<PathBuf>) = match embedded(spec) {
         Some(t) if !Path::new(spec).exists() || base.is_none() && !spec.ends_with(".toml") => {
             (t.to_string(), format!("{spec}（内置）"), None)
@@ -167,17 +183,27 @@ fn load_file(spec: &str, base: Option<&Path>, chain: &mut Vec<String>) -> Result
             (text, canon.display().to_string(), path.parent().map(Path::to_path_buf))
         }
     };
+    parse_file(&text, ident, chain, |parent, chain| load_file(parent, dir.as_deref().or(Some(Path::new("."))), chain))
+}
+
+/// Parse one rule file's text and apply it on top of what it extends, which `parent` loads.
+fn parse_file(
+    text: &str,
+    ident: String,
+    chain: &mut Vec<String>,
+    parent: impl FnOnce(&str, &mut Vec<String>) -> Result<Loaded, RuleError>,
+) -> Result<Loaded, RuleError> {
     if chain.contains(&ident) {
         chain.push(ident);
         return Err(RuleError::Cycle(chain.join(" → ")));
     }
     chain.push(ident.clone());
     let file: RuleFile =
-        toml::from_str(&text).map_err(|e| RuleError::Parse { file: ident.clone(), message: e.to_string() })?;
+        toml::from_str(text).map_err(|e| RuleError::Parse { file: ident.clone(), message: e.to_string() })?;
     match file.ruleset.extends.clone() {
         None => Ok((file, vec![ident])),
-        Some(parent) => {
-            let (base_file, mut origin) = load_file(&parent, dir.as_deref().or(Some(Path::new("."))), chain)?;
+        Some(spec) => {
+            let (base_file, mut origin) = parent(&spec, chain)?;
             origin.insert(0, ident);
             Ok((base_file.apply(file), origin))
         }
@@ -377,6 +403,14 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
                     message: format!("from = \"{s}\" is not a year or a date (YYYY-MM-DD)"),
                 })?,
             };
+            // The years an assessment date can have (`--year`); a far larger one overflowed the
+            // month arithmetic of every assessment (found reading the fuzz target `rules`).
+            if !(1900..=2200).contains(&from.year) {
+                return Err(RuleError::Rule {
+                    rule: format!("parameter `{key}`"),
+                    message: format!("from = {}: the year must be between 1900 and 2200", from.year),
+                });
+            }
             let value = parse_param_value(def.ty, &v.value).ok_or_else(|| RuleError::Rule {
                 rule: format!("parameter `{key}`"),
                 message: format!(
@@ -658,6 +692,26 @@ pub fn parse_scalar(f: &Field, enums: &[EnumDef], text: &str) -> Result<Scalar, 
 }
 
 impl RuleSet {
+    /// Compile an expression against every name of this rule set (fields, parameters, criteria and
+    /// all five decisions), as a condition of the rule file would be; `want` is its type.
+    pub fn compile_expr(&self, src: &str, want: Ty) -> Result<Node, expr::CompileError> {
+        let params: HashMap<String, (u16, Ty)> =
+            self.params.iter().enumerate().map(|(i, p)| (p.key.clone(), (i as u16, param_ty(p.ty)))).collect();
+        let crits: HashMap<String, u16> =
+            self.criteria.iter().enumerate().map(|(i, c)| (c.id.clone(), i as u16)).collect();
+        let decisions: Vec<(String, u16)> = self.decisions.iter().map(|d| (d.id.to_string(), d.enum_id)).collect();
+        let names = Builder {
+            fields: &self.fields,
+            field_index: &self.field_index,
+            enums: &self.enums,
+            params: &params,
+            crits: Some(&crits),
+            decisions: &decisions,
+            this: None,
+        };
+        expr::compile(src, &names, want)
+    }
+
     pub fn field(&self, key: &str) -> Option<&Field> {
         self.field_index.get(key).map(|&i| &self.fields[i as usize])
     }

@@ -5,6 +5,7 @@ mod assess;
 mod bad_inputs;
 mod check;
 mod persons;
+mod privacy;
 mod properties;
 mod rules;
 mod sheets;
