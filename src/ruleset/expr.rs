@@ -166,8 +166,7 @@ pub enum V<'a> {
     Num(Num),
     Enum(u16),
     Month(i32),
-    /// A text cell (a thin pointer, so that a value fits in two registers).
-    Str(&'a Box<str>),
+    Str(&'a str),
 }
 
 impl V<'_> {
