@@ -726,7 +726,7 @@ fn lit_eq(l: &Lit, v: V) -> bool {
         (Lit::Bool(a), V::Bool(b)) => *a == b,
         (Lit::Num(a), V::Num(b)) => *a == b,
         (Lit::Enum(a), V::Enum(b)) => *a == b,
-        (Lit::Str(a), V::Str(b)) => **a == **b,
+        (Lit::Str(a), V::Str(b)) => &**a == b,
         _ => false,
     }
 }
@@ -736,7 +736,7 @@ fn cmp(op: CmpOp, x: &Node, y: &Node, cx: &Ctx) -> Option<bool> {
     let ord: Ordering = match (x, y) {
         (Node::Lit(Lit::Str(s)), other) | (other, Node::Lit(Lit::Str(s))) => {
             let V::Str(t) = eval(other, cx)? else { return None };
-            let eq = **s == **t;
+            let eq = **s == *t;
             return Some(match op {
                 CmpOp::Eq => eq,
                 CmpOp::Ne => !eq,
