@@ -211,7 +211,7 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
             let dup = prev_dups.rows(&id).is_some() || cur_dups.rows(&id).is_some();
             let problems = dup.then(|| {
                 let who = who_of(&rules, hh, args.show_ids);
-                let mut problems = problems_text(hh);
+                let mut problems = problems_text(&rules, hh, args.show_ids);
                 if cur_dups.rows(&id).is_some() {
                     problems = join(&problems, "户编号在本季度重复出现，无法与本季度匹配");
                 }
@@ -250,7 +250,13 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
         |hh, a| {
             let facts = Facts::of(&bound, hh, a, Layout::id_text(&rules, hh));
             let on_lists = adjust::per_household(&bound, hh, a, &facts);
-            Ok((who_of(&rules, hh, args.show_ids), facts, on_lists, problems_text(hh), !hh.problems.is_empty()))
+            Ok((
+                who_of(&rules, hh, args.show_ids),
+                facts,
+                on_lists,
+                problems_text(&rules, hh, args.show_ids),
+                !hh.problems.is_empty(),
+            ))
         },
         |(who, facts, on_lists, mut problems, mut has_problems)| {
             acc.current_rows += 1;
@@ -352,14 +358,17 @@ fn join(a: &str, b: &str) -> String {
     }
 }
 
-fn problems_text(hh: &Household) -> String {
+/// The problems of a household for the 数据问题 list; ID numbers masked unless `show_ids`.
+fn problems_text(rs: &RuleSet, hh: &Household, show_ids: bool) -> String {
     hh.problems
         .iter()
         .map(|p| {
             if p.column.is_empty() {
                 p.message.clone()
             } else {
-                format!("“{}”列“{}”：{}", p.column, p.value, p.message)
+                let is_id = p.field.as_deref().and_then(|k| rs.field(k)).is_some_and(|f| f.ty == FieldType::Id);
+                let value = if is_id && !show_ids { mask_id(&p.value) } else { p.value.clone() };
+                format!("“{}”列“{}”：{}", p.column, value, p.message)
             }
         })
         .collect::<Vec<_>>()

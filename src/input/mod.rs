@@ -71,9 +71,11 @@ pub fn sniff(head: &[u8]) -> Encoding {
     }
 }
 
-/// Show at most 20 column names, then how many there are.
+/// Show at most 20 column names, then how many there are. A "header" may be a data row (a file
+/// without one): what looks like an ID or phone number is masked.
 pub fn column_list(columns: &[String]) -> String {
-    let shown: Vec<String> = columns.iter().take(20).map(|c| format!("“{}”", clip(c, 40))).collect();
+    let shown: Vec<String> =
+        columns.iter().take(20).map(|c| format!("“{}”", clip(&crate::output::mask_personal(c), 40))).collect();
     if columns.len() > 20 {
         format!("{} …（共 {} 列）", shown.join("、"), columns.len())
     } else {
@@ -501,12 +503,20 @@ impl Layout {
             }
             match (value, conflict) {
                 (Some((a, ra)), Some((b2, rb))) => {
+                    // The value is masked where it is shown (unless --show-ids); the message
+                    // quotes both values, so ID numbers are masked in it here.
+                    let is_id = rules.fields[f as usize].ty == crate::ruleset::file::FieldType::Id;
+                    let quote = |v: &str| if is_id { crate::output::mask_id(v) } else { v.to_string() };
                     hh.problems.push(Problem {
                         row: rb,
                         column: self.columns[c].clone(),
                         field: Some(rules.fields[f as usize].key.clone()),
                         value: b2.clone(),
-                        message: format!("同一户的成员行不一致：第 {ra} 行为“{a}”，第 {rb} 行为“{b2}”"),
+                        message: format!(
+                            "同一户的成员行不一致：第 {ra} 行为“{}”，第 {rb} 行为“{}”",
+                            quote(&a),
+                            quote(&b2)
+                        ),
                     });
                     hh.cells[f as usize] = Cell::Invalid(b2.into());
                 }

@@ -62,32 +62,37 @@ pub struct Risk {
     pub returned: Option<bool>,
 }
 
-/// Mask an ID number: `430524********1234`.
+/// Mask an ID number: `430524********1234`. A value shorter than an ID (an invalid one, cut off)
+/// keeps only its first 6 characters, so that no more than 10 of its characters ever show; one
+/// shorter than 10 is masked whole.
 pub fn mask_id(s: &str) -> String {
-    if s.is_ascii() {
-        let n = s.len();
-        if n < 10 {
-            return "*".repeat(n);
-        }
-        let mut out = String::with_capacity(n);
-        out.push_str(&s[..6]);
-        out.extend(std::iter::repeat_n('*', n - 10));
-        out.push_str(&s[n - 4..]);
-        return out;
+    let n = s.chars().count();
+    let (head, tail) = match n {
+        15.. => (6, 4),
+        10.. => (6, 0),
+        _ => (0, 0),
+    };
+    let mut out = String::with_capacity(s.len());
+    for (i, c) in s.chars().enumerate() {
+        out.push(if i < head || i >= n - tail { c } else { '*' });
     }
-    let chars: Vec<char> = s.chars().collect();
-    let n = chars.len();
-    if n >= 10 {
-        let keep_head = 6;
-        let keep_tail = 4;
-        chars[..keep_head]
-            .iter()
-            .chain(std::iter::repeat_n(&'*', n - keep_head - keep_tail))
-            .chain(&chars[n - keep_tail..])
-            .collect()
-    } else {
-        "*".repeat(n)
+    out
+}
+
+/// Mask what looks like a personal number in free text (a cell shown in a message, where the
+/// column is not known): an ID number (15 or 18 characters, digits with a final X) or a mobile
+/// number (11 digits starting with 1, shown `138****5678`).
+pub fn mask_personal(s: &str) -> Cow<'_, str> {
+    let t = s.trim();
+    let digits = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit());
+    let body = t.strip_suffix(['X', 'x']).unwrap_or(t);
+    if (t.len() == 15 || t.len() == 18) && digits(body) {
+        return mask_id(t).into();
     }
+    if t.len() == 11 && t.starts_with('1') && digits(t) {
+        return format!("{}****{}", &t[..3], &t[7..]).into();
+    }
+    s.into()
 }
 
 /// Indices of the decisions, in `ruleset::DECISIONS` order.
@@ -507,14 +512,25 @@ fn same_file(a: &Path, b: &Path) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::mask_id;
+    use super::{mask_id, mask_personal};
 
     #[test]
     fn ids_are_masked_whatever_their_characters() {
         assert_eq!(mask_id("520000196803120313"), "520000********0313");
         assert_eq!(mask_id("130503670401001"), "130503*****1001");
+        assert_eq!(mask_id("5200001968"), "520000****", "an ID cut to 10 characters shows 6");
+        assert_eq!(mask_id("52000019680312"), "520000********");
         assert_eq!(mask_id("123456789"), "*********");
         assert_eq!(mask_id("５２００００１９６８０３１２０３１３"), "５２００００********０３１３");
         assert_eq!(mask_id("户编号１２３"), "******");
+    }
+
+    #[test]
+    fn personal_numbers_in_free_text_are_masked() {
+        assert_eq!(mask_personal("520000196803120313"), "520000********0313");
+        assert_eq!(mask_personal("11010519491231002X"), "110105********002X");
+        assert_eq!(mask_personal("13812345678"), "138****5678");
+        assert_eq!(mask_personal("户编号"), "户编号");
+        assert_eq!(mask_personal("5200010101001"), "5200010101001", "a household id is not personal");
     }
 }

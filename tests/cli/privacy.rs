@@ -259,11 +259,10 @@ fn phone_numbers_reach_no_output() {
     assert!(hits.is_empty(), "phone numbers shown:\n  {}", hits.join("\n  "));
 }
 
-/// Known leak, not fixed yet (src/input/mod.rs, being rewritten): a file without a header row
+/// Once a leak (found by this test): a file without a header row
 /// fails with "no `户编号` column … found columns …", and the columns listed are the cells of its
 /// first row — the household's full ID number (and any phone number) among them.
 #[test]
-#[ignore = "known leak: the no-户编号 error lists the first row's cells (src/input/mod.rs)"]
 fn a_first_row_taken_for_the_header_is_masked_in_the_error() {
     let dir = tempfile::tempdir().unwrap();
     let text = std::fs::read_to_string(root().join("examples/户表.csv")).unwrap();
@@ -275,11 +274,10 @@ fn a_first_row_taken_for_the_header_is_masked_in_the_error() {
     assert!(!err.contains("520000196803120313"), "{err}");
 }
 
-/// Known leak, not fixed yet (src/input/mod.rs, being rewritten): in a person export, members'
-/// rows that disagree on a household column say so with both values in the message — for the
-/// 户主证件号码 column, both full ID numbers (the problem's `value` is masked, its message not).
+/// Once a leak (found by this test): in a person export, members' rows that disagree on a
+/// household column say so with both values in the message — for the 户主证件号码 column, both
+/// full ID numbers (the problem's `value` was masked, its message not).
 #[test]
-#[ignore = "known leak: the members-disagree message quotes both full ID numbers (src/input/mod.rs)"]
 fn members_disagreeing_on_the_head_id_are_masked_in_the_message() {
     let dir = tempfile::tempdir().unwrap();
     let text = std::fs::read_to_string(root().join("tests/data/persons-conflict.csv")).unwrap();
@@ -296,11 +294,10 @@ fn members_disagreeing_on_the_head_id_are_masked_in_the_message() {
     assert!(hits.is_empty(), "{}", hits.join("\n"));
 }
 
-/// Known leak, not fixed yet (src/cmd/adjust.rs, being rewritten): the 数据问题 list of `adjust`
-/// quotes an invalid ID number in full in its reason (`“户主证件号码”列“520000196803120314”：…`),
-/// while the ID column of the same row is masked.
+/// Once a leak (found by this test): the 数据问题 list of `adjust` quoted an invalid ID number in
+/// full in its reason (`“户主证件号码”列“520000196803120314”：…`), while the ID column of the same
+/// row was masked.
 #[test]
-#[ignore = "known leak: adjust's 数据问题 reason quotes the invalid ID in full (src/cmd/adjust.rs)"]
 fn adjust_data_problems_mask_invalid_id_numbers() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("lists");
