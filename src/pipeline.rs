@@ -3,8 +3,9 @@
 //! One thread reads rows in batches (the CSV parse is sequential: a record can span lines).
 //! Each batch is cut into chunks that are parsed, assessed and rendered in parallel (the engine is
 //! pure and per household); each chunk folds its households into one accumulator (for `assess`,
-//! the chunk's output bytes and counts), and the accumulators reach the sink in input order, so
-//! what a command writes does not depend on the number of threads. Memory is a few batches, whose
+//! the chunk's output bytes and counts), and the accumulators reach the sink, on the calling
+//! thread, in input order while the next batch is assessed, so what a command writes does not
+//! depend on the number of threads. Memory is a few batches, whose
 //! row buffers are recycled, plus one household and one assessment per chunk being worked on.
 
 use std::sync::mpsc;
@@ -59,7 +60,10 @@ pub fn fold<A: Send>(
     let reader = &mut ledger.reader;
     let (full_tx, full_rx) = mpsc::sync_channel::<Result<Vec<RawRow>, crate::error::InputError>>(IN_FLIGHT);
     let (empty_tx, empty_rx) = mpsc::channel::<Vec<RawRow>>();
+    let (done_tx, done_rx) = mpsc::sync_channel::<anyhow::Result<Vec<A>>>(1);
+    let (init, each) = (&init, &each);
     std::thread::scope(|scope| {
+        // Reading: one thread, ahead of the workers by at most IN_FLIGHT batches.
         scope.spawn(move || loop {
             let mut batch = empty_rx.try_recv().unwrap_or_default();
             let read = reader.fill(&mut batch, BATCH);
@@ -69,16 +73,21 @@ pub fn fold<A: Send>(
                 return;
             }
         });
-        // Owned here, so that an early return (an error) drops it and ends the reading thread.
-        let full_rx = full_rx;
-        loop {
-            let batch = full_rx.recv().expect("the reading thread sends until the end")?;
+        // Assessing: each batch in parallel chunks; the results go to the sink (this thread)
+        // while the next batch is being assessed.
+        let counter = bar.clone();
+        scope.spawn(move || loop {
+            let batch = match full_rx.recv().expect("the reading thread sends until the end") {
+                Ok(b) => b,
+                Err(e) => {
+                    let _ = done_tx.send(Err(e.into()));
+                    return;
+                }
+            };
             if batch.is_empty() {
-                bar.finish_and_clear();
-                return Ok(());
+                return;
             }
-            bar.inc(batch.len() as u64);
-            let parts: Vec<A> = batch
+            let parts = batch
                 .par_chunks(CHUNK)
                 .map(|rows| {
                     let mut acc = init();
@@ -91,12 +100,24 @@ pub fn fold<A: Send>(
                     }
                     Ok(acc)
                 })
-                .collect::<anyhow::Result<_>>()?;
+                .collect::<anyhow::Result<Vec<A>>>();
+            counter.inc(batch.len() as u64);
             let _ = empty_tx.send(batch);
-            for p in parts {
+            let failed = parts.is_err();
+            // The receiver is gone only when the sink stopped on an error.
+            if done_tx.send(parts).is_err() || failed {
+                return;
+            }
+        });
+        // Owned here, so that an early return (an error) drops it and ends the other threads.
+        let done_rx = done_rx;
+        for parts in done_rx.iter() {
+            for p in parts? {
                 sink(p)?;
             }
         }
+        bar.finish_and_clear();
+        Ok(())
     })
 }
 
