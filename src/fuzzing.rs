@@ -145,7 +145,7 @@ fn ledger(path: &Path) {
     let b = bound();
     let options = OpenOptions::default();
     let Ok(mut ledger) = Ledger::open(path, rules, &options) else { return };
-    let dups = Duplicates::scan(&ledger.layout).expect("the id scan reads the file that opened");
+    let dups = Duplicates::scan(&ledger).expect("the id scan reads the file that opened");
     let mut summary = Summary::new(b);
     let mut handed_out: Vec<u64> = Vec::new();
     let mut last_row = None;

@@ -194,12 +194,21 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
 
     // An id repeated within either snapshot cannot be matched: its rows on both sides are
     // reported under 数据问题 and counted as duplicated, never merged.
-    let mut cur_ledger = Ledger::open(&args.current, &rules, &args.input.options())?;
-    let cur_dups = Duplicates::scan(&cur_ledger.layout)?;
+    let cur_ledger = Ledger::open(&args.current, &rules, &args.input.options())?;
 
     // Previous quarter: ids and the fields compared.
     let mut prev_ledger = Ledger::open(&args.previous, &rules, &args.input.options())?;
-    let prev_dups = Duplicates::scan(&prev_ledger.layout)?;
+    // The two id scans read different files: side by side, one core each.
+    let (cur_scan, prev_dups) = std::thread::scope(|s| {
+        let cur = s.spawn(move || {
+            let dups = Duplicates::scan(&cur_ledger);
+            (cur_ledger, dups)
+        });
+        let prev = Duplicates::scan(&prev_ledger);
+        (cur.join().expect("the id scan does not panic"), prev)
+    });
+    let (mut cur_ledger, cur_dups) = cur_scan;
+    let (cur_dups, prev_dups) = (cur_dups?, prev_dups?);
     let mut previous = PrevIndex::with_capacity(prev_dups.ids_seen() as usize);
     let mut prev_dup_entries = Vec::new();
     pipeline::stream(

@@ -47,7 +47,7 @@ pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
         anyhow::bail!("--format xlsx needs -o FILE.xlsx");
     }
     let mut ledger = Ledger::open(&args.file, &rules, &args.input.options())?;
-    let dups = Duplicates::scan(&ledger.layout)?;
+    let dups = Duplicates::scan(&ledger)?;
     eprintln!(
         "{}：{}，第 {} 行为表头{}，{} 列中 {} 列对应规则字段{}；规则集 {}，评估日期 {}",
         args.file.display(),

@@ -578,12 +578,13 @@ impl Duplicates {
 
     /// Scan a ledger's id column. Two passes at most: hashes first, exact ids only for the
     /// hashes that may have been seen twice.
-    pub fn scan(ledger: &Layout) -> Result<Duplicates, InputError> {
+    pub fn scan(ledger: &Ledger) -> Result<Duplicates, InputError> {
+        let layout = &ledger.layout;
         // In a person export every member repeats the household id.
-        if ledger.persons.is_some() {
+        if layout.persons.is_some() {
             return Ok(Duplicates::default());
         }
-        let col = ledger.field_col_index[ledger.id_field as usize].expect("checked at open");
+        let col = layout.field_col_index[layout.id_field as usize].expect("checked at open");
         let state = std::collections::hash_map::RandomState::new();
         let hash = |b: &[u8]| state.hash_one(cell::normalize(&String::from_utf8_lossy(b)));
         let mut seen = Seen::default();
@@ -673,7 +674,18 @@ fn repeats(hashes: &mut [u64]) -> Vec<u64> {
     hashes.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect()
 }
 
-fn each_id(layout: &Layout, col: usize, mut f: impl FnMut(u64, &[u8])) -> Result<(), InputError> {
+/// Every data row's id cell. A CSV file is read again from the start (streamed); a worksheet's
+/// rows are already in memory (calamine reads a sheet whole) and are not read twice.
+fn each_id(ledger: &Ledger, col: usize, mut f: impl FnMut(u64, &[u8])) -> Result<(), InputError> {
+    let layout = &ledger.layout;
+    if let Rows::Sheet(rest) = &ledger.reader.rows {
+        for r in ledger.reader.pending.iter().chain(rest.as_slice()) {
+            if let Some(id) = r.record.get(col) {
+                f(r.row, id);
+            }
+        }
+        return Ok(());
+    }
     let (mut rows, _) = source::open(&layout.path, &layout.options)?;
     let mut r = RawRow::default();
     while let Some(read) = rows.read_into(&layout.path, &mut r) {

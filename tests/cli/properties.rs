@@ -56,7 +56,7 @@ fn assess(path: &std::path::Path, options: &OpenOptions) -> Vec<serde_json::Valu
     let rules = ruleset::load("national").unwrap();
     let bound = rules.at(Date::last_of_year(2024)).unwrap();
     let mut ledger = Ledger::open(path, &rules, options).unwrap();
-    let dups = Duplicates::scan(&ledger.layout).unwrap();
+    let dups = Duplicates::scan(&ledger).unwrap();
     let mut out = Vec::new();
     pipeline::stream(
         &mut ledger,
