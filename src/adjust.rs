@@ -148,10 +148,7 @@ pub struct Entry {
 
 /// The per-household lists of one current household (新识别 … 拟清退), each with its reasons.
 pub fn per_household(b: &Bound, hh: &Household, a: &Assessment, f: &Facts) -> Vec<(List, String)> {
-    use crate::ruleset::DECISIONS;
-    let at = |id: &str| DECISIONS.iter().position(|d| *d == id).expect("fixed decisions");
-    let (eligibility, exit, risk, suggested, elimination) =
-        (at("eligibility"), at("exit"), at("risk"), at("suggested_type"), at("elimination"));
+    use crate::ruleset::{ELIGIBILITY, ELIMINATION, EXIT, RISK, SUGGESTED_TYPE};
     let label = |di: usize| a.label(b, di);
     let reasons = |di: usize| {
         let mut s = String::new();
@@ -160,23 +157,26 @@ pub fn per_household(b: &Bound, hh: &Household, a: &Assessment, f: &Facts) -> Ve
     };
     let mut out = Vec::new();
     let ty = f.household_type;
-    if ty == Some("一般农户") && label(eligibility) == "符合识别条件" {
-        out.push((List::NewlyIdentified, reasons(eligibility)));
+    if ty == Some("一般农户") && label(ELIGIBILITY) == "符合识别条件" {
+        out.push((List::NewlyIdentified, reasons(ELIGIBILITY)));
     }
-    if ty == Some("贫困户") && label(exit) == "可退出" {
-        out.push((List::ProposedExit, reasons(exit)));
+    if ty == Some("贫困户") && label(EXIT) == "可退出" {
+        out.push((List::ProposedExit, reasons(EXIT)));
     }
-    if ty == Some("贫困户") && label(exit) == "待履行程序" {
-        out.push((List::ExitProcedure, reasons(exit)));
+    if ty == Some("贫困户") && label(EXIT) == "待履行程序" {
+        out.push((List::ExitProcedure, reasons(EXIT)));
     }
     if ty == Some("脱贫户") && a.returned == Some(true) {
-        out.push((List::SuspectedReturn, reasons(risk)));
+        out.push((List::SuspectedReturn, reasons(RISK)));
     }
-    if !label(suggested).is_empty() {
-        out.push((List::ToMonitor, format!("风险{}，建议类型：{}；{}", label(risk), label(suggested), reasons(risk))));
+    if !label(SUGGESTED_TYPE).is_empty() {
+        out.push((
+            List::ToMonitor,
+            format!("风险{}，建议类型：{}；{}", label(RISK), label(SUGGESTED_TYPE), reasons(RISK)),
+        ));
     }
-    if label(elimination) == "可消除风险" {
-        out.push((List::RiskEliminated, reasons(elimination)));
+    if label(ELIMINATION) == "可消除风险" {
+        out.push((List::RiskEliminated, reasons(ELIMINATION)));
     }
     if matches!(ty, Some("贫困户" | "脱贫户")) && f.excluded == Some(true) {
         out.push((List::ToRemove, format!("清退情形：{}", f.exclusion.join("、"))));

@@ -12,10 +12,9 @@ use std::path::Path;
 use crate::adjust::{self, Entry, Facts, List, Who};
 use crate::cli::{AdjustArgs, AdjustFormat};
 use crate::error::Outcome;
-use crate::household::{Cell, Household, Scalar};
+use crate::household::Household;
 use crate::input::{Duplicates, Layout, Ledger};
-use crate::output::{mask_id, AtomicFile};
-use crate::ruleset::file::FieldType;
+use crate::output::{mask_id, problem_is_id, shown_field, AtomicFile};
 use crate::ruleset::{self, Bound, RuleSet};
 use crate::value::Date;
 use crate::{pipeline, xlsx};
@@ -65,19 +64,7 @@ pub fn parse_quarter(s: &str) -> Option<(i32, u32)> {
 }
 
 fn who_of(rs: &RuleSet, hh: &Household, show_ids: bool) -> Who {
-    let text = |key: &str| -> String {
-        let Some(&i) = rs.field_index.get(key) else { return String::new() };
-        let s = match &hh.cells[i as usize] {
-            Cell::Value(Scalar::Text(t)) => t.to_string(),
-            Cell::Invalid(t) => t.to_string(),
-            _ => String::new(),
-        };
-        if rs.fields[i as usize].ty == FieldType::Id && !show_ids {
-            mask_id(&s)
-        } else {
-            s
-        }
-    };
+    let text = |key: &str| shown_field(rs, hh, key, show_ids).map(|s| s.into_owned()).unwrap_or_default();
     Who {
         county: text("county"),
         township: text("township"),
@@ -375,8 +362,7 @@ fn problems_text(rs: &RuleSet, hh: &Household, show_ids: bool) -> String {
             if p.column.is_empty() {
                 p.message.clone()
             } else {
-                let is_id = p.field.as_deref().and_then(|k| rs.field(k)).is_some_and(|f| f.ty == FieldType::Id);
-                let value = if is_id && !show_ids { mask_id(&p.value) } else { p.value.clone() };
+                let value = if !show_ids && problem_is_id(rs, p) { mask_id(&p.value) } else { p.value.clone() };
                 format!("“{}”列“{}”：{}", p.column, value, p.message)
             }
         })

@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::engine::{self, Assessment, Reason};
 use crate::household::{Cell, Household, Problem, Scalar};
 use crate::ruleset::file::FieldType;
-use crate::ruleset::Bound;
+use crate::ruleset::{Bound, RuleSet, ELIGIBILITY, ELIMINATION, EXIT, RISK, SUGGESTED_TYPE};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -95,22 +95,14 @@ pub fn mask_personal(s: &str) -> Cow<'_, str> {
     s.into()
 }
 
-/// Indices of the decisions, in `ruleset::DECISIONS` order.
-const ELIGIBILITY: usize = 0;
-const EXIT: usize = 1;
-const RISK: usize = 2;
-const SUGGESTED_TYPE: usize = 3;
-const ELIMINATION: usize = 4;
-
 /// The text of field `key` as outputs show it (ID numbers masked unless `show_ids`): text as
 /// read, an enum's value, an invalid cell as written; `None` when blank or absent.
-fn shown_field<'h>(b: &'h Bound, hh: &'h Household, key: &str, show_ids: bool) -> Option<Cow<'h, str>> {
-    shown_text(b, hh, *b.rules.field_index.get(key)? as usize, show_ids)
+pub fn shown_field<'h>(rs: &'h RuleSet, hh: &'h Household, key: &str, show_ids: bool) -> Option<Cow<'h, str>> {
+    shown_text(rs, hh, *rs.field_index.get(key)? as usize, show_ids)
 }
 
 /// As [`shown_field`], by field index.
-fn shown_text<'h>(b: &'h Bound, hh: &'h Household, i: usize, show_ids: bool) -> Option<Cow<'h, str>> {
-    let rs = b.rules;
+fn shown_text<'h>(rs: &'h RuleSet, hh: &'h Household, i: usize, show_ids: bool) -> Option<Cow<'h, str>> {
     let f = &rs.fields[i];
     let s: &str = match &hh.cells[i] {
         Cell::Value(Scalar::Text(t)) => t,
@@ -122,8 +114,8 @@ fn shown_text<'h>(b: &'h Bound, hh: &'h Household, i: usize, show_ids: bool) -> 
 }
 
 /// Whether a problem's value is an ID number (masked unless `--show-ids`).
-fn problem_is_id(b: &Bound, p: &Problem) -> bool {
-    p.field.as_deref().and_then(|k| b.rules.field(k)).is_some_and(|f| f.ty == FieldType::Id)
+pub fn problem_is_id(rs: &RuleSet, p: &Problem) -> bool {
+    p.field.as_deref().and_then(|k| rs.field(k)).is_some_and(|f| f.ty == FieldType::Id)
 }
 
 /// The problems of a household as one line: `第3行“人均纯收入（元）”列：“约3000” 应为金额…`.
@@ -182,12 +174,12 @@ impl Record {
 
     /// `detail` false: no [`Reason`] list, only the reasons line, which is what XLSX and tables show.
     pub fn build_with(b: &Bound, hh: &Household, a: &Assessment, show_ids: bool, detail: bool) -> Record {
-        let text = |key: &str| shown_field(b, hh, key, show_ids).map(Cow::into_owned);
+        let text = |key: &str| shown_field(b.rules, hh, key, show_ids).map(Cow::into_owned);
         let suggested = a.label(b, SUGGESTED_TYPE);
         let mut problems = hh.problems.clone();
         if !show_ids {
             for p in &mut problems {
-                if problem_is_id(b, p) {
+                if problem_is_id(b.rules, p) {
                     p.value = mask_id(&p.value);
                 }
             }
@@ -290,7 +282,7 @@ impl CsvRows {
         let _ = write!(scratch, "{}", hh.row);
         w.write_field(&*scratch)?;
         for i in self.shown {
-            w.write_field(i.and_then(|i| shown_text(b, hh, i as usize, show_ids)).as_deref().unwrap_or(""))?;
+            w.write_field(i.and_then(|i| shown_text(b.rules, hh, i as usize, show_ids)).as_deref().unwrap_or(""))?;
         }
         w.write_field(a.label(b, ELIGIBILITY))?;
         w.write_field(a.label(b, EXIT))?;
@@ -305,7 +297,7 @@ impl CsvRows {
         engine::write_reasons(scratch, b, hh, a);
         w.write_field(&*scratch)?;
         scratch.clear();
-        write_problems(scratch, &hh.problems, |p| !show_ids && problem_is_id(b, p));
+        write_problems(scratch, &hh.problems, |p| !show_ids && problem_is_id(b.rules, p));
         w.write_field(&*scratch)?;
         w.write_record(None::<&[u8]>)
     }

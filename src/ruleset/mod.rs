@@ -33,6 +33,13 @@ pub const EMBEDDED_CASES: &[(&str, &str)] = &[
 /// The decisions every rule set defines, in evaluation order.
 pub const DECISIONS: [&str; 5] = ["eligibility", "exit", "risk", "suggested_type", "elimination"];
 
+/// The index of each decision in [`DECISIONS`] (and in `RuleSet::decisions`); checked by a test.
+pub const ELIGIBILITY: usize = 0;
+pub const EXIT: usize = 1;
+pub const RISK: usize = 2;
+pub const SUGGESTED_TYPE: usize = 3;
+pub const ELIMINATION: usize = 4;
+
 #[derive(Debug, Clone)]
 pub struct EnumDef {
     pub values: Vec<String>,
@@ -887,5 +894,20 @@ pub struct Bound<'a> {
 impl Bound<'_> {
     pub fn param_value(&self, i: u16) -> &ParamValue {
         &self.rules.params[i as usize].values[self.picked[i as usize]]
+    }
+}
+
+#[cfg(test)]
+mod decision_tests {
+    use super::*;
+
+    #[test]
+    fn decision_indices_match_their_names() {
+        let named = [(ELIGIBILITY, "eligibility"), (EXIT, "exit"), (RISK, "risk"), (SUGGESTED_TYPE, "suggested_type")];
+        for (i, id) in named.into_iter().chain([(ELIMINATION, "elimination")]) {
+            assert_eq!(DECISIONS[i], id);
+        }
+        let rs = load("national").unwrap();
+        assert!(rs.decisions.iter().map(|d| d.id).eq(DECISIONS));
     }
 }
