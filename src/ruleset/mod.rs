@@ -154,6 +154,25 @@ pub fn load(spec: &str) -> Result<RuleSet, RuleError> {
     compile(file, origin)
 }
 
+/// The longest rule file read (national.toml is about 20 KB).
+const MAX_RULE_FILE: u64 = 4 << 20;
+
+/// A rule file's text: only an ordinary file of at most [`MAX_RULE_FILE`] bytes (`extends` could
+/// name `/dev/zero`, which would never end).
+fn read_rule_file(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    if !file.metadata().map_err(|e| e.to_string())?.is_file() {
+        return Err("不是普通文件（规则文件应为 .toml 文本文件）".into());
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_RULE_FILE + 1).read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > MAX_RULE_FILE {
+        return Err(format!("文件过大（超过 {} MiB），不像规则文件", MAX_RULE_FILE >> 20));
+    }
+    String::from_utf8(bytes).map_err(|_| "不是 UTF-8 文本".to_string())
+}
+
 pub fn embedded(name: &str) -> Option<&'static str> {
     EMBEDDED.iter().find(|(n, f, _)| *n == name || *f == name).map(|e| e.2)
 }
@@ -184,8 +203,8 @@ fn load_file(spec: &str, base: Option<&Path>, chain: &mut Vec<String>) -> Result
                 Some(b) if Path::new(spec).is_relative() => b.join(spec),
                 _ => PathBuf::from(spec),
             };
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| RuleError::Read { path: path.display().to_string(), message: e.to_string() })?;
+            let text = read_rule_file(&path)
+                .map_err(|message| RuleError::Read { path: path.display().to_string(), message })?;
             let canon = path.canonicalize().unwrap_or(path.clone());
             (text, canon.display().to_string(), path.parent().map(Path::to_path_buf))
         }
@@ -909,5 +928,18 @@ mod decision_tests {
         }
         let rs = load("national").unwrap();
         assert!(rs.decisions.iter().map(|d| d.id).eq(DECISIONS));
+    }
+
+    #[test]
+    fn a_rule_file_must_be_an_ordinary_text_file() {
+        let err = load("/dev/zero").unwrap_err().to_string();
+        assert!(err.contains("不是普通文件"), "{err}");
+        let dir = std::env::temp_dir().join(format!("tuopin-rules-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let big = dir.join("big.toml");
+        std::fs::write(&big, vec![b'#'; (MAX_RULE_FILE + 1) as usize]).unwrap();
+        let err = load(big.to_str().unwrap()).unwrap_err().to_string();
+        assert!(err.contains("文件过大"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
