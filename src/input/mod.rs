@@ -198,37 +198,47 @@ impl Ledger {
         // Read the first rows; pick the header among them.
         let mut pending: VecDeque<RawRow> = VecDeque::new();
         let blank = |r: &RawRow| r.error.is_none() && r.record.iter().all(|c| cell::is_blank(&text(c).0));
-        while pending.len() < HEADER_SEARCH {
+        // Blank rows are kept: above the header they go with the title rows; below it they are
+        // rows like any other, as they would be after the first ten (every row is accounted for).
+        let mut nonblank = 0;
+        while nonblank < HEADER_SEARCH {
             match rows.next_row(path) {
                 Some(r) => {
                     let r = r?;
                     if !blank(&r) {
-                        pending.push_back(r);
+                        nonblank += 1;
                     }
+                    pending.push_back(r);
                 }
                 None => break,
             }
         }
-        if pending.is_empty() {
+        let candidates: Vec<usize> = (0..pending.len()).filter(|&i| !blank(&pending[i])).collect();
+        let Some(&first) = candidates.first() else {
             return Err(InputError::Unreadable {
                 path: p, message: "文件中没有内容（没有表头行）".into()
             });
-        }
+        };
         let (at, detected) = match options.header_row {
             Some(n) => {
-                let at = pending.iter().position(|r| r.row == n).ok_or_else(|| InputError::Header {
-                    path: p.clone(),
-                    message: format!("--header-row {n}：前 {HEADER_SEARCH} 个非空行中没有第 {n} 行"),
-                })?;
+                let at =
+                    candidates.iter().copied().find(|&i| pending[i].row == n).ok_or_else(|| InputError::Header {
+                        path: p.clone(),
+                        message: format!("--header-row {n}：前 {HEADER_SEARCH} 个非空行中没有第 {n} 行"),
+                    })?;
                 (at, false)
             }
             None => {
                 // The row with most known headers; the first such row wins a tie.
-                let best = (0..pending.len()).max_by_key(|&i| (score(&pending[i]), std::cmp::Reverse(i))).unwrap_or(0);
+                let best = candidates
+                    .iter()
+                    .copied()
+                    .max_by_key(|&i| (score(&pending[i]), std::cmp::Reverse(i)))
+                    .unwrap_or(first);
                 if score(&pending[best]) >= 2 {
-                    (best, best > 0)
+                    (best, best > first)
                 } else {
-                    (0, false)
+                    (first, false)
                 }
             }
         };

@@ -148,3 +148,25 @@ fn an_interrupted_run_leaves_no_partial_file() {
     assert!(!target.exists(), "no output after an interrupted run");
     assert!(!part(), "no temporary file after an interrupted run");
 }
+
+#[test]
+fn a_blank_row_is_a_row_wherever_it_is() {
+    // Found while fuzzing: a row of empty cells among the first ten was dropped while the header
+    // was looked for, but assessed (as a row with problems) further down.
+    let text = std::fs::read_to_string(root().join("examples/户表.csv")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let blank = ",".repeat(lines[0].matches(',').count());
+    let mut out = vec![lines[0], &blank];
+    out.extend(&lines[1..20]);
+    out.push(&blank);
+    out.extend(&lines[20..]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("空行.csv");
+    std::fs::write(&path, out.join("\n") + "\n").unwrap();
+    let o = tuopin().arg("assess").arg(&path).args(["--year", "2024", "--format", "jsonl"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr_of(&o));
+    let n = lines.len() - 1 + 2;
+    assert!(stderr_of(&o).contains(&format!("读取 {n} 行，评估 {n} 户")), "{}", stderr_of(&o));
+    let rows: Vec<u64> = jsonl(&o.stdout).iter().map(|r| r["row"].as_u64().unwrap()).collect();
+    assert!(rows.contains(&2) && rows.contains(&22), "both blank rows are there: {rows:?}");
+}
