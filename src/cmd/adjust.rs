@@ -14,7 +14,7 @@ use crate::cli::{AdjustArgs, AdjustFormat};
 use crate::error::Outcome;
 use crate::household::Household;
 use crate::input::{Duplicates, Layout, Ledger};
-use crate::output::{mask_id, problem_is_id, shown_field, AtomicFile};
+use crate::output::{shown_field, shown_problem_value, AtomicFile};
 use crate::ruleset::{self, Bound, RuleSet};
 use crate::value::Date;
 use crate::{pipeline, xlsx};
@@ -362,8 +362,7 @@ fn problems_text(rs: &RuleSet, hh: &Household, show_ids: bool) -> String {
             if p.column.is_empty() {
                 p.message.clone()
             } else {
-                let value = if !show_ids && problem_is_id(rs, p) { mask_id(&p.value) } else { p.value.clone() };
-                format!("“{}”列“{}”：{}", p.column, value, p.message)
+                format!("“{}”列“{}”：{}", p.column, shown_problem_value(rs, p, show_ids), p.message)
             }
         })
         .collect::<Vec<_>>()

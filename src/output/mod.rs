@@ -113,13 +113,21 @@ fn shown_text<'h>(rs: &'h RuleSet, hh: &'h Household, i: usize, show_ids: bool) 
     Some(if f.ty == FieldType::Id && !show_ids { mask_id(s).into() } else { s.into() })
 }
 
-/// Whether a problem's value is an ID number (masked unless `--show-ids`).
-pub fn problem_is_id(rs: &RuleSet, p: &Problem) -> bool {
-    p.field.as_deref().and_then(|k| rs.field(k)).is_some_and(|f| f.ty == FieldType::Id)
+/// A problem's value as shown: unless `show_ids`, masked as an ID number in an ID column, and
+/// with what looks like an ID or phone number masked in any other (a number typed into the wrong
+/// column, a shifted row).
+pub fn shown_problem_value<'p>(rs: &RuleSet, p: &'p Problem, show_ids: bool) -> Cow<'p, str> {
+    if show_ids {
+        return Cow::Borrowed(&p.value);
+    }
+    match p.field.as_deref().and_then(|k| rs.field(k)) {
+        Some(f) if f.ty == FieldType::Id => mask_id(&p.value).into(),
+        _ => mask_personal(&p.value),
+    }
 }
 
 /// The problems of a household as one line: `第3行“人均纯收入（元）”列：“约3000” 应为金额…`.
-fn write_problems(out: &mut String, problems: &[Problem], mask: impl Fn(&Problem) -> bool) {
+fn write_problems(out: &mut String, problems: &[Problem], value: impl Fn(&Problem) -> Cow<'_, str>) {
     for (k, p) in problems.iter().enumerate() {
         if k > 0 {
             out.push('；');
@@ -131,11 +139,7 @@ fn write_problems(out: &mut String, problems: &[Problem], mask: impl Fn(&Problem
             out.push('“');
             out.push_str(&p.column);
             out.push_str("”列：“");
-            if mask(p) {
-                out.push_str(&mask_id(&p.value));
-            } else {
-                out.push_str(&p.value);
-            }
+            out.push_str(&value(p));
             out.push_str("” ");
         }
         out.push_str(&p.message);
@@ -177,11 +181,9 @@ impl Record {
         let text = |key: &str| shown_field(b.rules, hh, key, show_ids).map(Cow::into_owned);
         let suggested = a.label(b, SUGGESTED_TYPE);
         let mut problems = hh.problems.clone();
-        if !show_ids {
-            for p in &mut problems {
-                if problem_is_id(b.rules, p) {
-                    p.value = mask_id(&p.value);
-                }
+        for p in &mut problems {
+            if let Cow::Owned(v) = shown_problem_value(b.rules, p, show_ids) {
+                p.value = v;
             }
         }
         let mut reasons_text = String::new();
@@ -214,7 +216,7 @@ impl Record {
     /// The problems as one line (values already masked when the record was built).
     pub fn problems_text(&self) -> String {
         let mut s = String::new();
-        write_problems(&mut s, &self.problems, |_| false);
+        write_problems(&mut s, &self.problems, |p| Cow::Borrowed(&p.value));
         s
     }
 
@@ -297,7 +299,7 @@ impl CsvRows {
         engine::write_reasons(scratch, b, hh, a);
         w.write_field(&*scratch)?;
         scratch.clear();
-        write_problems(scratch, &hh.problems, |p| !show_ids && problem_is_id(b.rules, p));
+        write_problems(scratch, &hh.problems, |p| shown_problem_value(b.rules, p, show_ids));
         w.write_field(&*scratch)?;
         w.write_record(None::<&[u8]>)
     }
