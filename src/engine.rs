@@ -112,11 +112,6 @@ pub struct Reason {
     pub text: String,
 }
 
-/// Why each decision came out as it did, with every detail (value, threshold, source).
-pub fn explain(b: &Bound, hh: &Household, a: &Assessment) -> Vec<Reason> {
-    explain_with(b, hh, a, true)
-}
-
 /// What explains decision `di`: the rule that fired or was unknown; for `otherwise`, why the last
 /// rule was false. `None` when there is nothing to explain.
 fn deciding<'r>(dec: &'r Decision, a: &Assessment, di: usize) -> Option<(&'r Node, Option<bool>)> {
@@ -129,8 +124,9 @@ fn deciding<'r>(dec: &'r Decision, a: &Assessment, di: usize) -> Option<(&'r Nod
     }
 }
 
-/// As [`explain`]; with `detail` false only the sentence (`text`) of each reason is built.
-pub fn explain_with(b: &Bound, hh: &Household, a: &Assessment, detail: bool) -> Vec<Reason> {
+/// Why each decision came out as it did, with every detail (value, threshold, source): what JSON
+/// Lines and `check` show. The sentences are those of [`write_reasons`].
+pub fn explain(b: &Bound, hh: &Household, a: &Assessment) -> Vec<Reason> {
     let rs = b.rules;
     let d = Describer { b };
     let mut out = Vec::new();
@@ -142,7 +138,7 @@ pub fn explain_with(b: &Bound, hh: &Household, a: &Assessment, detail: bool) -> 
         let Some((node, result)) = deciding(dec, a, di) else { continue };
         let cx = ctx(b, hh, &a.crits, &a.decisions[..di]);
         for (atom, v) in expr::explaining_atoms(node, result, &cx) {
-            out.push(reason(dec.id, atom, v, &cx, &d, a, detail));
+            out.push(reason(dec.id, atom, v, &cx, &d, a));
         }
     }
     out
@@ -214,7 +210,7 @@ fn write_reason_text(out: &mut String, d: &Describer, atom: &Node, v: Option<boo
 /// `tuopin check` lists every criterion; `decision` is empty.
 pub fn explain_criterion(b: &Bound, hh: &Household, a: &Assessment, criterion: u16) -> Reason {
     let cx = ctx(b, hh, &a.crits, &a.decisions);
-    reason("", &Node::Crit(criterion), a.crits[criterion as usize], &cx, &Describer { b }, a, true)
+    reason("", &Node::Crit(criterion), a.crits[criterion as usize], &cx, &Describer { b }, a)
 }
 
 /// Labels and values as staff read them, for explanations built outside the engine (what-if).
@@ -222,31 +218,9 @@ pub fn describer<'a>(b: &'a Bound<'a>) -> impl Describe + 'a {
     Describer { b }
 }
 
-fn reason(
-    decision: &'static str,
-    atom: &Node,
-    v: Option<bool>,
-    cx: &Ctx,
-    d: &Describer,
-    a: &Assessment,
-    detail: bool,
-) -> Reason {
+fn reason(decision: &'static str, atom: &Node, v: Option<bool>, cx: &Ctx, d: &Describer, a: &Assessment) -> Reason {
     let mut text = String::new();
     write_reason_text(&mut text, d, atom, v, cx, a);
-    if !detail {
-        let status = status(v, matches!(atom, Node::Crit(_)));
-        let none = String::new;
-        return Reason {
-            decision,
-            criterion: None,
-            label: none(),
-            status,
-            value: none(),
-            threshold: none(),
-            source: none(),
-            text,
-        };
-    }
     let rs = d.b.rules;
     let (fields, params) = {
         let r = match atom {
