@@ -169,7 +169,7 @@ fn ledger(path: &Path) {
             let r = Record::build(b, &hh, &a, false);
             let mut json = Vec::new();
             output::write_jsonl(&mut json, &r).expect("JSON Lines");
-            let cells = output::csv_cells(&r, b);
+            let cells = output::csv_cells(&r);
             // The CSV hot path writes the same cells as the record.
             let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
             output::CsvRows::new(b).write(&mut w, b, &hh, &a, false, &mut String::new()).expect("CSV row");
@@ -302,7 +302,7 @@ pub fn rules(data: &[u8]) {
             let a = engine::assess(b, &hh);
             check_assessment(b, &a);
             let r = Record::build(b, &hh, &a, false);
-            let _ = output::csv_cells(&r, b);
+            let _ = output::csv_cells(&r);
             for c in 0..rs.criteria.len() {
                 let _ = engine::explain_criterion(b, &hh, &a, c as u16);
             }

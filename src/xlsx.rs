@@ -143,13 +143,13 @@ impl AssessBook {
         })
     }
 
-    pub fn add(&mut self, r: &Record, b: &Bound) -> anyhow::Result<()> {
+    pub fn add(&mut self, r: &Record) -> anyhow::Result<()> {
         if self.row >= 1_048_575 {
             anyhow::bail!("XLSX 工作表最多 1,048,576 行：请改用 CSV 输出（-o 结果.csv）");
         }
         self.row += 1;
         let ws = self.wb.worksheet_from_index(0)?;
-        let cells = crate::output::csv_cells(r, b);
+        let cells = crate::output::csv_cells(r);
         for (c, v) in cells.iter().enumerate() {
             let c = c as u16;
             match c {

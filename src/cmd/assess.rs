@@ -119,7 +119,7 @@ pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
             summary.merge(&c.summary);
             if let Some(book) = &mut book {
                 for r in &c.records {
-                    book.add(r, &bound)?;
+                    book.add(r)?;
                 }
             } else if format == Format::Table {
                 for r in c.records {

@@ -51,6 +51,9 @@ pub struct Record {
     /// The reasons as one line of plain Chinese ([`engine::write_reasons`]).
     #[serde(skip)]
     pub reasons_text: String,
+    /// The labels of the risk factors that are true, as CSV and XLSX show them.
+    #[serde(skip)]
+    pub factor_labels: String,
     pub problems: Vec<Problem>,
 }
 
@@ -188,6 +191,8 @@ impl Record {
         }
         let mut reasons_text = String::new();
         engine::write_reasons(&mut reasons_text, b, hh, a);
+        let mut factor_labels = String::new();
+        write_factor_labels(&mut factor_labels, b, a);
         Record {
             row: hh.row,
             source_rows: hh.source_rows,
@@ -209,6 +214,7 @@ impl Record {
             elimination: a.label(b, ELIMINATION).to_string(),
             reasons: if detail { engine::explain(b, hh, a) } else { Vec::new() },
             reasons_text,
+            factor_labels,
             problems,
         }
     }
@@ -218,15 +224,6 @@ impl Record {
         let mut s = String::new();
         write_problems(&mut s, &self.problems, |p| Cow::Borrowed(&p.value));
         s
-    }
-
-    fn factor_labels(&self, b: &Bound) -> String {
-        self.risk
-            .factors
-            .iter()
-            .filter_map(|id| b.rules.criteria.iter().find(|c| &c.id == id).map(|c| c.label.as_str()))
-            .collect::<Vec<_>>()
-            .join("、")
     }
 }
 
@@ -306,7 +303,7 @@ impl CsvRows {
 }
 
 /// The cells of one household, in `CSV_HEADERS` order (CSV and XLSX).
-pub fn csv_cells(r: &Record, b: &Bound) -> [String; 17] {
+pub fn csv_cells(r: &Record) -> [String; 17] {
     let o = |s: &Option<String>| s.clone().unwrap_or_default();
     [
         r.row.to_string(),
@@ -320,7 +317,7 @@ pub fn csv_cells(r: &Record, b: &Bound) -> [String; 17] {
         r.eligibility.clone(),
         r.exit.clone(),
         r.risk.level.clone(),
-        r.factor_labels(b),
+        r.factor_labels.clone(),
         o(&r.risk.suggested_type),
         returned_text(r.risk.returned).to_string(),
         r.elimination.clone(),
