@@ -22,7 +22,7 @@ const CHUNK_BYTES: usize = 1 << 17;
 /// What one chunk of households produces: its CSV or JSON Lines bytes (CSV and JSON Lines), its
 /// records (table and XLSX) and its counts.
 struct Chunk {
-    csv: csv::Writer<Vec<u8>>,
+    csv: Vec<u8>,
     jsonl: Vec<u8>,
     scratch: String,
     records: Vec<Record>,
@@ -97,7 +97,7 @@ pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
         &bound,
         &dups,
         || Chunk {
-            csv: csv::WriterBuilder::new().has_headers(false).from_writer(Vec::with_capacity(CHUNK_BYTES)),
+            csv: Vec::with_capacity(CHUNK_BYTES),
             jsonl: Vec::new(),
             scratch: String::new(),
             records: Vec::new(),
@@ -106,7 +106,7 @@ pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
         |c, hh, a| {
             c.summary.add(hh, a);
             match format {
-                Format::Csv => csv_rows.write(&mut c.csv, &bound, hh, a, args.show_ids, &mut c.scratch)?,
+                Format::Csv => csv_rows.write(&mut c.csv, &bound, hh, a, args.show_ids, &mut c.scratch),
                 Format::Jsonl => {
                     let r = Record::build(&bound, hh, a, args.show_ids);
                     output::write_jsonl(&mut c.jsonl, &r)?;
@@ -130,8 +130,7 @@ pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
                     }
                 }
             } else {
-                let csv = c.csv.into_inner().map_err(|e| anyhow::anyhow!("{}", e.error()))?;
-                out.write_all(&csv)?;
+                out.write_all(&c.csv)?;
                 out.write_all(&c.jsonl)?;
             }
             Ok(())

@@ -37,6 +37,10 @@ fn is_fullwidth(c: char) -> bool {
 }
 
 pub fn is_blank(s: &str) -> bool {
+    // Most cells start with a visible ASCII character.
+    if s.as_bytes().first().is_some_and(|&c| c > b' ' && c < 0x7F) {
+        return false;
+    }
     s.chars().all(|c| c.is_whitespace() || c == '\u{3000}' || c == '\u{feff}')
 }
 

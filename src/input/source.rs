@@ -254,6 +254,70 @@ fn float_text(f: f64) -> String {
 /// record at a lone `\r` (old Mac line endings) without counting a line, so that every record of
 /// such a file, or two records split by a stray CR, had the same row number. Every problem must
 /// name its row as Excel shows it.
+/// Field `col` of every line after the header of a UTF-8 text file with no quote character,
+/// for the duplicate-id scan: such a file's records are its lines and its fields are split by the
+/// delimiter alone, exactly as the csv reader would split them, so a plain byte search (memchr)
+/// can stand in for a full CSV parse. Line breaks are those of [`Crlf`] (CRLF, LF, lone CR).
+/// Returns `false`, having called `f` for some lines, as soon as it meets a `"`: the caller must
+/// then start again with the csv reader.
+pub fn each_unquoted_field(
+    path: &Path,
+    header_row: u64,
+    delimiter: u8,
+    col: usize,
+    f: &mut dyn FnMut(&[u8]),
+) -> Result<bool, InputError> {
+    let unreadable = |e: io::Error| InputError::Unreadable {
+        path: path.display().to_string(),
+        message: format!("无法读取：{e}"),
+    };
+    let file = File::open(path).map_err(unreadable)?;
+    let mut text = Crlf { inner: BufReader::with_capacity(1 << 16, file) };
+    const CHUNK: usize = 1 << 20;
+    let mut buf = vec![0u8; CHUNK];
+    // buf[..kept] is the start of a line whose end has not been read yet.
+    let (mut kept, mut line) = (0usize, 0u64);
+    let mut field = |line_bytes: &[u8], line: u64| {
+        // An empty line is no record to the csv reader either.
+        if line <= header_row || line_bytes.is_empty() {
+            return;
+        }
+        let mut rest = line_bytes;
+        for _ in 0..col {
+            match memchr::memchr(delimiter, rest) {
+                Some(i) => rest = &rest[i + 1..],
+                None => return,
+            }
+        }
+        f(&rest[..memchr::memchr(delimiter, rest).unwrap_or(rest.len())]);
+    };
+    loop {
+        if kept == buf.len() {
+            // A line longer than the buffer (a huge cell): make room.
+            buf.resize(buf.len() * 2, 0);
+        }
+        let n = text.read(&mut buf[kept..]).map_err(unreadable)?;
+        if n == 0 {
+            if kept > 0 {
+                field(&buf[..kept], line + 1);
+            }
+            return Ok(true);
+        }
+        if memchr::memchr(b'"', &buf[kept..kept + n]).is_some() {
+            return Ok(false);
+        }
+        let end = kept + n;
+        let mut start = 0;
+        while let Some(i) = memchr::memchr(b'\n', &buf[start..end]) {
+            line += 1;
+            field(&buf[start..start + i], line);
+            start += i + 1;
+        }
+        buf.copy_within(start..end, 0);
+        kept = end - start;
+    }
+}
+
 struct Crlf<R> {
     inner: R,
 }
