@@ -137,7 +137,7 @@ pub fn explain(b: &Bound, hh: &Household, a: &Assessment) -> Vec<Reason> {
         }
         let Some((node, result)) = deciding(dec, a, di) else { continue };
         let cx = ctx(b, hh, &a.crits, &a.decisions[..di]);
-        for (atom, v) in expr::explaining_atoms(node, result, &cx) {
+        for (atom, v) in expr::explaining_atoms(node, result, &cx).iter().copied() {
             out.push(reason(dec.id, atom, v, &cx, &d, a));
         }
     }
@@ -325,7 +325,7 @@ fn write_crit_text(out: &mut String, d: &Describer, i: usize, v: Option<bool>, c
         (Test::MetUnmet(m, u), None) => {
             let mut parts: Vec<String> = Vec::new();
             for n in [m, u] {
-                for (atom, av) in expr::explaining_atoms(n, None, cx) {
+                for (atom, av) in expr::explaining_atoms(n, None, cx).iter().copied() {
                     let mut t = String::new();
                     write_part(&mut t, d, atom, av, cx, a, depth);
                     if !parts.contains(&t) {

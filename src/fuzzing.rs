@@ -346,7 +346,7 @@ pub fn condition(data: &[u8]) {
             if want == Ty::Bool {
                 let result = v.and_then(expr::V::as_bool);
                 assert_eq!(result.is_some(), v.is_some(), "a bool condition gives a bool or unknown: {src:?}");
-                for (atom, av) in expr::explaining_atoms(&node, result, &cx) {
+                for (atom, av) in expr::explaining_atoms(&node, result, &cx).iter().copied() {
                     let _ = expr::render_atom(atom, av, &cx, &d);
                 }
             } else {

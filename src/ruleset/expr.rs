@@ -782,23 +782,77 @@ pub fn atoms<'n>(n: &'n Node, positive: bool, out: &mut Vec<(&'n Node, bool)>) {
 }
 
 /// Which atoms explain a condition's result: for a true result the atoms that pushed it true, for
-/// a false one those that pushed it false, for an unknown one the unknown atoms.
-pub fn explaining_atoms<'n>(n: &'n Node, result: Option<bool>, cx: &Ctx) -> Vec<(&'n Node, Option<bool>)> {
-    let mut all = Vec::new();
-    atoms(n, true, &mut all);
-    let mut out: Vec<(&Node, Option<bool>)> = Vec::new();
-    for (a, pos) in all {
-        let v = eval_bool(a, cx);
-        let keep = match (result, v) {
-            (None, None) => true,
-            (Some(r), Some(v)) => (v == pos) == r,
-            _ => false,
-        };
-        if keep && !out.iter().any(|(b, _)| *b == a) {
-            out.push((a, v));
+/// a false one those that pushed it false, for an unknown one the unknown atoms; each once, in
+/// the order of the condition.
+pub fn explaining_atoms<'n>(n: &'n Node, result: Option<bool>, cx: &Ctx) -> AtomList<'n> {
+    fn walk<'n>(n: &'n Node, positive: bool, result: Option<bool>, cx: &Ctx, out: &mut AtomList<'n>) {
+        match n {
+            Node::Not(x) | Node::IsFalse(x) => walk(x, !positive, result, cx, out),
+            Node::IsTrue(x) => walk(x, positive, result, cx, out),
+            Node::And(xs) | Node::Or(xs) | Node::AtLeast(_, xs) => {
+                for x in xs {
+                    walk(x, positive, result, cx, out);
+                }
+            }
+            Node::Lit(_) => {}
+            atom => {
+                let v = eval_bool(atom, cx);
+                let keep = match (result, v) {
+                    (None, None) => true,
+                    (Some(r), Some(v)) => (v == positive) == r,
+                    _ => false,
+                };
+                if keep && !out.iter().any(|(b, _)| std::ptr::eq(*b, atom) || *b == atom) {
+                    out.push((atom, v));
+                }
+            }
         }
     }
+    let mut out = AtomList::default();
+    walk(n, true, result, cx, &mut out);
     out
+}
+
+/// A placeholder for the unused slots of an [`AtomList`].
+static NO_ATOM: Node = Node::Lit(Lit::Bool(false));
+
+/// Atoms with their values: up to 16 kept in place (conditions have a handful), so that
+/// explaining a household allocates nothing; more go to the heap.
+pub struct AtomList<'n> {
+    len: usize,
+    inline: [(&'n Node, Option<bool>); 16],
+    spill: Vec<(&'n Node, Option<bool>)>,
+}
+
+impl Default for AtomList<'_> {
+    fn default() -> Self {
+        AtomList { len: 0, inline: [(&NO_ATOM, None); 16], spill: Vec::new() }
+    }
+}
+
+impl<'n> AtomList<'n> {
+    pub fn push(&mut self, x: (&'n Node, Option<bool>)) {
+        if self.spill.is_empty() && self.len < self.inline.len() {
+            self.inline[self.len] = x;
+            self.len += 1;
+        } else {
+            if self.spill.is_empty() {
+                self.spill.extend_from_slice(&self.inline);
+            }
+            self.spill.push(x);
+        }
+    }
+}
+
+impl<'n> std::ops::Deref for AtomList<'n> {
+    type Target = [(&'n Node, Option<bool>)];
+    fn deref(&self) -> &Self::Target {
+        if self.spill.is_empty() {
+            &self.inline[..self.len]
+        } else {
+            &self.spill
+        }
+    }
 }
 
 /// How names and values are shown in reasons; implemented by the bound rule set.
