@@ -634,7 +634,19 @@ pub fn eval_bool(n: &Node, cx: &Ctx) -> Option<bool> {
     eval(n, cx).and_then(V::as_bool)
 }
 
+/// Evaluate a node. Leaves (most visits) are read here, inlined into the caller; the rest
+/// recurse through [`eval_inner`].
+#[inline(always)]
 pub fn eval<'a>(n: &Node, cx: &Ctx<'a>) -> Option<V<'a>> {
+    match n {
+        Node::Field(i) => cx.field(*i),
+        Node::Crit(i) => cx.crits[*i as usize].map(V::Bool),
+        Node::Param(i) => Some(V::Num(cx.params[*i as usize])),
+        _ => eval_inner(n, cx),
+    }
+}
+
+fn eval_inner<'a>(n: &Node, cx: &Ctx<'a>) -> Option<V<'a>> {
     Some(match n {
         Node::Lit(l) => match l {
             Lit::Bool(b) => V::Bool(*b),
