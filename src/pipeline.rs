@@ -1,31 +1,29 @@
 //! The streaming pipeline shared by the commands that assess a ledger.
 //!
-//! One thread reads rows in batches (the CSV parse is sequential: a record can span lines).
-//! Each batch is cut into chunks that are parsed, assessed and rendered in parallel (the engine is
-//! pure and per household); each chunk folds its households into one accumulator (for `assess`,
-//! the chunk's output bytes and counts), and the accumulators reach the sink, on the calling
-//! thread, in input order while the next batch is assessed, so what a command writes does not
-//! depend on the number of threads. Memory is a few batches, whose
-//! row buffers are recycled, plus one household and one assessment per chunk being worked on.
+//! One thread reads rows in chunks of [`CHUNK`] households (the CSV parse is sequential: a
+//! record can span lines). Worker threads (as many as rayon would use: `RAYON_NUM_THREADS`, else
+//! one per core) each take the next chunk, parse, assess and render it, folding its households
+//! into one accumulator (for `assess`, the chunk's output bytes and counts). The accumulators
+//! reach the sink, on the calling thread, in input order, whatever order the workers finish in,
+//! so what a command writes does not depend on the number of threads. There is no barrier between
+//! batches: a worker that finishes a chunk takes the next one at once, so both cores stay busy.
+//! Memory is [`SLOTS`] chunks of rows, whose buffers are recycled, plus one household and one
+//! assessment per worker.
 
-use std::sync::mpsc;
-
-use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::sync::{mpsc, Arc, Mutex};
 
 use crate::engine::{self, Assessment};
 use crate::household::Household;
 use crate::input::{Duplicates, Ledger, RawRow};
 use crate::ruleset::Bound;
 
-/// Rows per batch handed from the reading thread: large enough to keep both cores busy, small
-/// enough to bound memory.
-const BATCH: usize = 4096;
-
 /// Rows per chunk, the unit of parallel work (and of one accumulator).
 const CHUNK: usize = 256;
 
-/// Batches in flight between the reading thread and the workers.
-const IN_FLIGHT: usize = 2;
+/// Chunks of rows in circulation (being read, waiting, being assessed, or assessed and waiting
+/// for an earlier chunk to be written): this bounds memory.
+const SLOTS: usize = 32;
 
 /// A spinner with the count and rate of households, on stderr when it is a terminal (never when
 /// stderr is piped, redirected or captured by a test).
@@ -58,64 +56,82 @@ pub fn fold<A: Send>(
     let bar = progress(&format!("{}：", ledger.layout.path.display()));
     let layout = &ledger.layout;
     let reader = &mut ledger.reader;
-    let (full_tx, full_rx) = mpsc::sync_channel::<Result<Vec<RawRow>, crate::error::InputError>>(IN_FLIGHT);
-    let (empty_tx, empty_rx) = mpsc::channel::<Vec<RawRow>>();
-    let (done_tx, done_rx) = mpsc::sync_channel::<anyhow::Result<Vec<A>>>(1);
+    let workers = rayon::current_num_threads().clamp(1, SLOTS / 2);
+    // Chunks to assess, in order; shared by the workers (dropped with the last of them, so that
+    // the reading thread never waits on a channel nobody reads).
+    let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Vec<RawRow>)>(SLOTS);
+    let work_rx = Arc::new(Mutex::new(work_rx));
+    // Results, by chunk number; and the row buffers coming back from the sink to be refilled.
+    let (done_tx, done_rx) = mpsc::channel::<(u64, anyhow::Result<A>, Vec<RawRow>)>();
+    let (free_tx, free_rx) = mpsc::channel::<Vec<RawRow>>();
+    for _ in 0..SLOTS {
+        free_tx.send(Vec::new()).expect("the receiver is here");
+    }
     let (init, each) = (&init, &each);
     std::thread::scope(|scope| {
-        // Reading: one thread, ahead of the workers by at most IN_FLIGHT batches.
-        scope.spawn(move || loop {
-            let mut batch = empty_rx.try_recv().unwrap_or_default();
-            let read = reader.fill(&mut batch, BATCH);
-            let done = read.is_err() || batch.is_empty();
-            // The receiver is gone only when the workers stopped on an error.
-            if full_tx.send(read.map(|()| batch)).is_err() || done {
-                return;
-            }
-        });
-        // Assessing: each batch in parallel chunks; the results go to the sink (this thread)
-        // while the next batch is being assessed.
-        let counter = bar.clone();
-        scope.spawn(move || loop {
-            let batch = match full_rx.recv().expect("the reading thread sends until the end") {
-                Ok(b) => b,
-                Err(e) => {
-                    let _ = done_tx.send(Err(e.into()));
-                    return;
-                }
-            };
-            if batch.is_empty() {
-                return;
-            }
-            let parts = batch
-                .par_chunks(CHUNK)
-                .map(|rows| {
-                    let mut acc = init();
-                    let mut hh = Household::default();
-                    let mut a = Assessment::default();
-                    for raw in rows {
-                        layout.household_into(bound, raw, dups, &mut hh);
-                        engine::assess_into(bound, &hh, &mut a);
-                        each(&mut acc, &hh, &a)?;
+        // Reading: one thread, at most SLOTS chunks ahead of the sink.
+        let errors = done_tx.clone();
+        scope.spawn(move || {
+            let mut seq = 0u64;
+            // No free buffer: the sink stopped (on an error).
+            while let Ok(mut rows) = free_rx.recv() {
+                match reader.fill(&mut rows, CHUNK) {
+                    Err(e) => {
+                        let _ = errors.send((seq, Err(e.into()), rows));
+                        return;
                     }
-                    Ok(acc)
-                })
-                .collect::<anyhow::Result<Vec<A>>>();
-            counter.inc(batch.len() as u64);
-            let _ = empty_tx.send(batch);
-            let failed = parts.is_err();
-            // The receiver is gone only when the sink stopped on an error.
-            if done_tx.send(parts).is_err() || failed {
-                return;
+                    Ok(()) if rows.is_empty() => return,
+                    Ok(()) => {
+                        if work_tx.send((seq, rows)).is_err() {
+                            return;
+                        }
+                        seq += 1;
+                    }
+                }
             }
         });
-        // Owned here, so that an early return (an error) drops it and ends the other threads.
-        let done_rx = done_rx;
-        for parts in done_rx.iter() {
-            for p in parts? {
-                sink(p)?;
+        for _ in 0..workers {
+            let (work_rx, done_tx) = (Arc::clone(&work_rx), done_tx.clone());
+            scope.spawn(move || {
+                let mut hh = Household::default();
+                let mut a = Assessment::default();
+                loop {
+                    let job = work_rx.lock().expect("no worker panicked holding the queue").recv();
+                    // The reading thread is done (or stopped).
+                    let Ok((seq, rows)) = job else { return };
+                    let mut acc = init();
+                    let result = rows
+                        .iter()
+                        .try_for_each(|raw| {
+                            layout.household_into(bound, raw, dups, &mut hh);
+                            engine::assess_into(bound, &hh, &mut a);
+                            each(&mut acc, &hh, &a)
+                        })
+                        .map(|()| acc);
+                    // The sink is gone only when it stopped on an error.
+                    if done_tx.send((seq, result, rows)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop((work_rx, done_tx));
+        // Writing, in input order: a chunk that finishes early waits here for the ones before it.
+        let (done_rx, free_tx) = (done_rx, free_tx);
+        let mut next = 0u64;
+        let mut early: BTreeMap<u64, (anyhow::Result<A>, Vec<RawRow>)> = BTreeMap::new();
+        for (seq, result, rows) in done_rx.iter() {
+            early.insert(seq, (result, rows));
+            while let Some((result, rows)) = early.remove(&next) {
+                let acc = result?;
+                bar.inc(rows.len() as u64);
+                // The reading thread may have ended: then nobody needs the buffer.
+                let _ = free_tx.send(rows);
+                sink(acc)?;
+                next += 1;
             }
         }
+        debug_assert!(early.is_empty(), "every chunk was written");
         bar.finish_and_clear();
         Ok(())
     })
