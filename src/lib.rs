@@ -6,13 +6,13 @@
 //! argv → cli::Cli → cmd::<name>::run
 //! rules.toml → ruleset::load → RuleSet (fields, dated parameters, conditions compiled once)
 //! RuleSet::at(date) → Bound (parameters in force on the assessment date)
-//! ledger file → input::Ledger (encoding, headers) → rows, streamed in batches → Household
+//! ledger file → input::Ledger (encoding, headers) → rows, streamed in chunks → Household
 //! (Bound, Household) → engine::assess → Assessment → engine::explain → reasons
 //! → output::Record → table / CSV / JSON Lines writer, in input order; output::Summary
 //! one household (check) → engine::assess → whatif::what_if (changes searched with the engine)
 //! ```
 //!
-//! The engine is pure and per household, so batches are assessed in parallel and written in order.
+//! The engine is pure and per household, so chunks of households are assessed in parallel and written in order.
 
 pub mod adjust;
 pub mod cases;

@@ -1,7 +1,8 @@
 //! `tuopin assess`: every household of a ledger, in input order, with reasons.
 //!
-//! Streams the ledger through `pipeline::stream`: each household is assessed and rendered in
-//! parallel, then written in input order. Memory is one batch plus the duplicate-id index.
+//! Streams the ledger through `pipeline::fold`: each chunk of households is assessed and rendered
+//! on a worker thread, then written in input order. Memory is the chunks in circulation plus the
+//! duplicate-id index.
 
 use std::io::{IsTerminal, Write};
 
