@@ -614,30 +614,25 @@ impl Duplicates {
         let col = layout.field_col_index[layout.id_field as usize].expect("checked at open");
         let state = std::collections::hash_map::RandomState::new();
         let hash = |b: &[u8]| state.hash_one(cell::normalize(&String::from_utf8_lossy(b)));
-        let mut seen = Seen::default();
-        let mut ids_seen = 0;
-        let mut add = |id: &[u8]| {
+        let (mut seen, mut ids_seen) = (Seen::default(), 0);
+        let add = |seen: &mut Seen, ids_seen: &mut u64, id: &[u8]| {
             if !cell::is_blank(&String::from_utf8_lossy(id)) {
-                ids_seen += 1;
+                *ids_seen += 1;
                 seen.add(hash(id))
             }
         };
         let unquoted = match &layout.kind {
             Kind::Csv { encoding: Encoding::Utf8, delimiter } => {
-                source::each_unquoted_field(&layout.path, layout.header_row, *delimiter, col, &mut add)?
+                source::each_unquoted_field(&layout.path, layout.header_row, *delimiter, col, &mut |id| {
+                    add(&mut seen, &mut ids_seen, id)
+                })?
             }
             _ => false,
         };
         if !unquoted {
             // Quotes somewhere (or another encoding): the csv reader, from the start.
-            seen = Seen::default();
-            ids_seen = 0;
-            each_id(ledger, col, |_, id| {
-                if !cell::is_blank(&String::from_utf8_lossy(id)) {
-                    ids_seen += 1;
-                    seen.add(hash(id))
-                }
-            })?;
+            (seen, ids_seen) = (Seen::default(), 0);
+            each_id(ledger, col, |_, id| add(&mut seen, &mut ids_seen, id))?;
         }
         let twice = seen.twice();
         let mut out = Duplicates { ids_seen, ..Duplicates::default() };

@@ -336,12 +336,7 @@ impl<'a> CsvRow<'a> {
             return;
         }
         self.out.push(b'"');
-        for part in s.split('"').enumerate() {
-            if part.0 > 0 {
-                self.out.extend_from_slice(b"\"\"");
-            }
-            self.out.extend_from_slice(part.1.as_bytes());
-        }
+        self.out.extend_from_slice(s.replace('"', "\"\"").as_bytes());
         self.out.push(b'"');
     }
 

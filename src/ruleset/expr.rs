@@ -779,17 +779,21 @@ fn cmp(op: CmpOp, x: &Node, y: &Node, cx: &Ctx) -> Option<bool> {
 /// The atoms of a bool condition (what `&&`, `||`, `!`, `at_least`, `is_true` combine), each with
 /// its polarity: `true` when the atom being true pushes the whole condition towards true.
 pub fn atoms<'n>(n: &'n Node, positive: bool, out: &mut Vec<(&'n Node, bool)>) {
+    each_atom(n, positive, &mut |a, p| out.push((a, p)));
+}
+
+/// As [`atoms`], each handed to `f` in turn.
+fn each_atom<'n>(n: &'n Node, positive: bool, f: &mut dyn FnMut(&'n Node, bool)) {
     match n {
-        Node::Not(x) => atoms(x, !positive, out),
+        Node::Not(x) | Node::IsFalse(x) => each_atom(x, !positive, f),
+        Node::IsTrue(x) => each_atom(x, positive, f),
         Node::And(xs) | Node::Or(xs) | Node::AtLeast(_, xs) => {
             for x in xs {
-                atoms(x, positive, out);
+                each_atom(x, positive, f);
             }
         }
-        Node::IsTrue(x) => atoms(x, positive, out),
-        Node::IsFalse(x) => atoms(x, !positive, out),
         Node::Lit(_) => {}
-        _ => out.push((n, positive)),
+        _ => f(n, positive),
     }
 }
 
@@ -797,31 +801,18 @@ pub fn atoms<'n>(n: &'n Node, positive: bool, out: &mut Vec<(&'n Node, bool)>) {
 /// a false one those that pushed it false, for an unknown one the unknown atoms; each once, in
 /// the order of the condition.
 pub fn explaining_atoms<'n>(n: &'n Node, result: Option<bool>, cx: &Ctx) -> AtomList<'n> {
-    fn walk<'n>(n: &'n Node, positive: bool, result: Option<bool>, cx: &Ctx, out: &mut AtomList<'n>) {
-        match n {
-            Node::Not(x) | Node::IsFalse(x) => walk(x, !positive, result, cx, out),
-            Node::IsTrue(x) => walk(x, positive, result, cx, out),
-            Node::And(xs) | Node::Or(xs) | Node::AtLeast(_, xs) => {
-                for x in xs {
-                    walk(x, positive, result, cx, out);
-                }
-            }
-            Node::Lit(_) => {}
-            atom => {
-                let v = eval_bool(atom, cx);
-                let keep = match (result, v) {
-                    (None, None) => true,
-                    (Some(r), Some(v)) => (v == positive) == r,
-                    _ => false,
-                };
-                if keep && !out.iter().any(|(b, _)| std::ptr::eq(*b, atom) || *b == atom) {
-                    out.push((atom, v));
-                }
-            }
-        }
-    }
     let mut out = AtomList::default();
-    walk(n, true, result, cx, &mut out);
+    each_atom(n, true, &mut |atom, positive| {
+        let v = eval_bool(atom, cx);
+        let keep = match (result, v) {
+            (None, None) => true,
+            (Some(r), Some(v)) => (v == positive) == r,
+            _ => false,
+        };
+        if keep && !out.iter().any(|(b, _)| std::ptr::eq(*b, atom) || *b == atom) {
+            out.push((atom, v));
+        }
+    });
     out
 }
 
