@@ -131,7 +131,8 @@ pub fn fold<A: Send>(
                 next += 1;
             }
         }
-        debug_assert!(early.is_empty(), "every chunk was written");
+        // (Only a thread that panicked could leave a chunk unwritten; the scope then panics too.)
+        anyhow::ensure!(early.is_empty(), "内部错误：有 {} 批结果未能按顺序写出", early.len());
         bar.finish_and_clear();
         Ok(())
     })
