@@ -87,7 +87,12 @@ pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
         }
         output::write_csv_header(&mut csv::Writer::from_writer(&mut head))?;
     }
-    out.write_all(&head)?;
+    let to = match &args.output {
+        Some(p) => p.display().to_string(),
+        None => "标准输出".to_string(),
+    };
+    let wrote = |r: std::io::Result<()>| r.with_context(|| format!("无法写出结果（{to}）"));
+    wrote(out.write_all(&head))?;
 
     let mut summary = Summary::new(&bound);
     let csv_rows = output::CsvRows::new(&bound);
@@ -126,21 +131,21 @@ pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
                 for r in c.records {
                     table_rows.push(r);
                     if table_rows.len() == TABLE_ROWS {
-                        writeln!(out, "{}", output::table(&table_rows))?;
+                        wrote(writeln!(out, "{}", output::table(&table_rows)))?;
                         table_rows.clear();
                     }
                 }
             } else {
-                out.write_all(&c.csv)?;
-                out.write_all(&c.jsonl)?;
+                wrote(out.write_all(&c.csv))?;
+                wrote(out.write_all(&c.jsonl))?;
             }
             Ok(())
         },
     )?;
     if !table_rows.is_empty() {
-        writeln!(out, "{}", output::table(&table_rows))?;
+        wrote(writeln!(out, "{}", output::table(&table_rows)))?;
     }
-    out.flush()?;
+    wrote(out.flush())?;
     drop(out);
     drop(lock);
     if let (Some(book), Some(f)) = (book, &mut file) {

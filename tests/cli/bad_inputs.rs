@@ -170,3 +170,38 @@ fn a_blank_row_is_a_row_wherever_it_is() {
     let rows: Vec<u64> = jsonl(&o.stdout).iter().map(|r| r["row"].as_u64().unwrap()).collect();
     assert!(rows.contains(&2) && rows.contains(&22), "both blank rows are there: {rows:?}");
 }
+
+/// A write that fails part-way (a full disk: `/dev/full`) ends the run with exit code 2 and a
+/// message, without hanging: the workers and the reading thread, many chunks ahead, stop too.
+#[test]
+fn a_failing_write_stops_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    let gen = tuopin().args(["demo-data", "-n", "20000", "-o"]).arg(&input).output().unwrap();
+    assert!(gen.status.success());
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("tuopin");
+    let mut child = std::process::Command::new(bin)
+        .arg("assess")
+        .arg(&input)
+        .args(["--year", "2024", "--format", "csv"])
+        .stdout(full)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > std::time::Duration::from_secs(60) {
+            child.kill().unwrap();
+            panic!("the run hung after its output failed");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(err.contains("无法写出结果（标准输出）") && err.contains("No space left on device"), "{err}");
+}
