@@ -801,7 +801,7 @@ fn each_atom<'n>(n: &'n Node, positive: bool, f: &mut dyn FnMut(&'n Node, bool))
 /// a false one those that pushed it false, for an unknown one the unknown atoms; each once, in
 /// the order of the condition.
 pub fn explaining_atoms<'n>(n: &'n Node, result: Option<bool>, cx: &Ctx) -> AtomList<'n> {
-    let mut out = AtomList::default();
+    let mut out = AtomList::new();
     each_atom(n, true, &mut |atom, positive| {
         let v = eval_bool(atom, cx);
         let keep = match (result, v) {
@@ -816,47 +816,9 @@ pub fn explaining_atoms<'n>(n: &'n Node, result: Option<bool>, cx: &Ctx) -> Atom
     out
 }
 
-/// A placeholder for the unused slots of an [`AtomList`].
-static NO_ATOM: Node = Node::Lit(Lit::Bool(false));
-
-/// Atoms with their values: up to 16 kept in place (conditions have a handful), so that
-/// explaining a household allocates nothing; more go to the heap.
-pub struct AtomList<'n> {
-    len: usize,
-    inline: [(&'n Node, Option<bool>); 16],
-    spill: Vec<(&'n Node, Option<bool>)>,
-}
-
-impl Default for AtomList<'_> {
-    fn default() -> Self {
-        AtomList { len: 0, inline: [(&NO_ATOM, None); 16], spill: Vec::new() }
-    }
-}
-
-impl<'n> AtomList<'n> {
-    pub fn push(&mut self, x: (&'n Node, Option<bool>)) {
-        if self.spill.is_empty() && self.len < self.inline.len() {
-            self.inline[self.len] = x;
-            self.len += 1;
-        } else {
-            if self.spill.is_empty() {
-                self.spill.extend_from_slice(&self.inline);
-            }
-            self.spill.push(x);
-        }
-    }
-}
-
-impl<'n> std::ops::Deref for AtomList<'n> {
-    type Target = [(&'n Node, Option<bool>)];
-    fn deref(&self) -> &Self::Target {
-        if self.spill.is_empty() {
-            &self.inline[..self.len]
-        } else {
-            &self.spill
-        }
-    }
-}
+/// Atoms with their values, up to 16 in place (conditions have a handful), so that explaining a
+/// household allocates nothing.
+pub type AtomList<'n> = smallvec::SmallVec<[(&'n Node, Option<bool>); 16]>;
 
 /// How names and values are shown in reasons; implemented by the bound rule set.
 ///

@@ -110,13 +110,19 @@ fn a_hundred_thousand_columns_get_a_clear_answer() {
     assert!(err.len() < 20_000, "the message lists a few columns, not all 100,001 ({} bytes)", err.len());
 }
 
+/// A generated ledger of `n` households in `dir`.
+fn demo_ledger(dir: &Path, n: &str) -> std::path::PathBuf {
+    let input = dir.join("in.csv");
+    let gen = tuopin().args(["demo-data", "-n", n, "-o"]).arg(&input).output().unwrap();
+    assert!(gen.status.success());
+    input
+}
+
 /// Ctrl-C during a run leaves neither the output nor its temporary file.
 #[test]
 fn an_interrupted_run_leaves_no_partial_file() {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("in.csv");
-    let gen = tuopin().args(["demo-data", "-n", "200000", "-o"]).arg(&input).output().unwrap();
-    assert!(gen.status.success());
+    let input = demo_ledger(dir.path(), "200000");
     let out_dir = tempfile::tempdir().unwrap();
     let target = out_dir.path().join("结果.csv");
     let bin = assert_cmd::cargo::cargo_bin("tuopin");
@@ -176,9 +182,7 @@ fn a_blank_row_is_a_row_wherever_it_is() {
 #[test]
 fn a_failing_write_stops_the_run() {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("in.csv");
-    let gen = tuopin().args(["demo-data", "-n", "20000", "-o"]).arg(&input).output().unwrap();
-    assert!(gen.status.success());
+    let input = demo_ledger(dir.path(), "20000");
     let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
     let bin = assert_cmd::cargo::cargo_bin("tuopin");
     let mut child = std::process::Command::new(bin)
