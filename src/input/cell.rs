@@ -73,6 +73,12 @@ pub fn money(s: &str) -> Result<Num, String> {
 /// The spelling of almost every number cell, read in one pass: digits, then at most `decimals`
 /// decimals after a point (`3500`, `3500.5`). Anything else (`None`) goes the general way, which
 /// gives the same value for these spellings.
+/// A plain amount (`money`: up to two decimals) or integer as the fast path of [`money`] and
+/// [`int`] read it; `None` for anything else (those functions then give the value or the error).
+pub fn plain_number(s: &str, money: bool) -> Option<Num> {
+    plain_decimal(s.as_bytes(), if money { 2 } else { 0 })
+}
+
 fn plain_decimal(b: &[u8], decimals: usize) -> Option<Num> {
     if b.is_empty() || b.len() > 15 {
         return None;

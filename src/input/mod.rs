@@ -427,7 +427,7 @@ impl Layout {
         // Most rows are valid UTF-8 with no NUL and no U+FFFD (a GBK decoding failure, encoded
         // EF BF BD): checked once for the whole row, each cell only when the row is not.
         let all = raw.record.as_slice();
-        let whole = if memchr::memchr2(0, 0xEF, all).is_none() { std::str::from_utf8(all).ok() } else { None };
+        let whole = if memchr::memchr2(0, 0xEF, all).is_none() { simdutf8::basic::from_utf8(all).ok() } else { None };
         for (c, bytes) in raw.record.iter().enumerate().take(width) {
             let Some(f) = self.column_field[c] else { continue };
             if bytes.is_empty() {

@@ -144,6 +144,10 @@ pub struct RuleSet {
     pub crit_order: Vec<u16>,
     pub decisions: Vec<Decision>,
     pub returned: Option<Flag>,
+    /// Fields with a `min` or `max`, and fields with a `derive`, in field order (what
+    /// [`RuleSet::finish`] visits for every household).
+    ranged_fields: Vec<u16>,
+    derived_fields: Vec<u16>,
 }
 
 // ─────────────────────────────── loading ───────────────────────────────
@@ -612,6 +616,10 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
             Some(Flag { label: f.label.clone(), when, text: f.when.clone(), source: f.source.clone() })
         }
     };
+    let ranged_fields = (0..fields.len() as u16)
+        .filter(|&i| fields[i as usize].min.is_some() || fields[i as usize].max.is_some())
+        .collect();
+    let derived_fields = (0..fields.len() as u16).filter(|&i| fields[i as usize].derive.is_some()).collect();
     Ok(RuleSet {
         id: file.ruleset.id,
         name: file.ruleset.name,
@@ -625,6 +633,8 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         crit_order,
         decisions,
         returned,
+        ranged_fields,
+        derived_fields,
     })
 }
 
@@ -776,10 +786,37 @@ impl RuleSet {
     /// Parse one cell into the household (a problem is recorded for an invalid cell).
     pub fn set_cell(&self, hh: &mut Household, field: u16, text: &str, column: &str) {
         let f = &self.fields[field as usize];
-        let cell = if text.is_empty() || cell::is_blank(text) {
+        let slot = &mut hh.cells[field as usize];
+        // The usual cells are written in place (no value built on the stack and moved).
+        match f.ty {
+            FieldType::Bool if text == "是" || text == "否" => {
+                *slot = Cell::Value(Scalar::Bool(text == "是"));
+                return;
+            }
+            FieldType::Money | FieldType::Int => {
+                if let Some(n) = cell::plain_number(text, f.ty == FieldType::Money) {
+                    *slot = Cell::Value(Scalar::Num(n));
+                    return;
+                }
+            }
+            FieldType::Enum if !text.is_empty() => {
+                let e = &self.enums[f.enum_id.expect("enum field") as usize];
+                if let Some(i) = e.values.iter().position(|v| v == text) {
+                    *slot = Cell::Value(Scalar::Enum(i as u16));
+                    return;
+                }
+            }
+            FieldType::Text if !cell::is_blank(text) => {
+                *slot = Cell::Value(Scalar::Text(cell::normalize(text).into()));
+                return;
+            }
+            _ => {}
+        }
+        if text.is_empty() || cell::is_blank(text) {
             match &f.blank {
-                Some(v) => Cell::BlankAs(v.clone()),
+                Some(v) => *slot = Cell::BlankAs(v.clone()),
                 None => {
+                    *slot = Cell::Blank;
                     if f.required {
                         hh.problems.push(Problem {
                             row: hh.row,
@@ -789,34 +826,30 @@ impl RuleSet {
                             message: format!("{}为空（必填）", f.label),
                         });
                     }
-                    Cell::Blank
                 }
             }
-        } else {
-            match parse_scalar(f, &self.enums, text) {
-                Ok(v) => Cell::Value(v),
-                Err(message) => {
-                    let shown = crate::input::clip(text, 100);
-                    hh.problems.push(Problem {
-                        row: hh.row,
-                        column: column.to_string(),
-                        field: Some(f.key.clone()),
-                        value: shown.clone(),
-                        message,
-                    });
-                    Cell::Invalid(shown.into())
-                }
+            return;
+        }
+        match parse_scalar(f, &self.enums, text) {
+            Ok(v) => *slot = Cell::Value(v),
+            Err(message) => {
+                let shown = crate::input::clip(text, 100);
+                *slot = Cell::Invalid(shown.as_str().into());
+                hh.problems.push(Problem {
+                    row: hh.row,
+                    column: column.to_string(),
+                    field: Some(f.key.clone()),
+                    value: shown,
+                    message,
+                });
             }
-        };
-        hh.cells[field as usize] = cell;
+        }
     }
 
     /// After all cells of a row are set: check ranges, then derive blank derivable fields.
     pub fn finish(&self, hh: &mut Household, columns: &[Option<String>]) {
-        for (i, f) in self.fields.iter().enumerate() {
-            if f.min.is_none() && f.max.is_none() {
-                continue;
-            }
+        for &i in &self.ranged_fields {
+            let (i, f) = (i as usize, &self.fields[i as usize]);
             let Some(Scalar::Num(v)) = hh.cells[i].value() else { continue };
             let v = *v;
             let bound = |b: Option<RangeBound>| -> Option<Num> {
@@ -850,7 +883,8 @@ impl RuleSet {
                 hh.cells[i] = Cell::Invalid(raw.into());
             }
         }
-        for (i, f) in self.fields.iter().enumerate() {
+        for &i in &self.derived_fields {
+            let (i, f) = (i as usize, &self.fields[i as usize]);
             let Some(node) = &f.derive else { continue };
             if !matches!(hh.cells[i], Cell::Blank) {
                 continue;
