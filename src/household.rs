@@ -33,6 +33,7 @@ pub enum Cell {
 }
 
 impl Cell {
+    #[inline(always)]
     pub fn value(&self) -> Option<&Scalar> {
         match self {
             Cell::Value(s) | Cell::BlankAs(s) | Cell::Derived(s) => Some(s),

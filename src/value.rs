@@ -131,7 +131,7 @@ impl Num {
 }
 
 /// Decimal digits of `n`, zero-padded to at least `width`.
-fn push_digits(out: &mut String, mut n: u64, width: usize) {
+pub fn push_digits(out: &mut String, mut n: u64, width: usize) {
     let mut buf = [b'0'; 20];
     let mut i = buf.len();
     while n > 0 || buf.len() - i < width {

@@ -471,7 +471,7 @@ impl Layout {
             rules.set_cell(hh, f, &t, &self.columns[c]);
         }
         // Required fields whose column is absent from a short row.
-        for (f, field) in rules.fields.iter().enumerate() {
+        for (f, field) in rules.fields.iter().enumerate().filter(|_| got < width) {
             if field.required
                 && got <= self.field_col_index[f].unwrap_or(usize::MAX)
                 && self.field_col_index[f].is_some()

@@ -69,6 +69,19 @@ pub struct Risk {
 /// keeps only its first 6 characters, so that no more than 10 of its characters ever show; one
 /// shorter than 10 is masked whole.
 pub fn mask_id(s: &str) -> String {
+    if s.is_ascii() {
+        let n = s.len();
+        let (head, tail) = match n {
+            15.. => (6, 4),
+            10.. => (6, 0),
+            _ => (0, 0),
+        };
+        let mut out = String::with_capacity(n);
+        out.push_str(&s[..head]);
+        out.extend(std::iter::repeat_n('*', n - head - tail));
+        out.push_str(&s[n - tail..]);
+        return out;
+    }
     let n = s.chars().count();
     let (head, tail) = match n {
         15.. => (6, 4),
@@ -280,7 +293,7 @@ impl CsvRows {
     ) {
         let mut w = CsvRow::new(out);
         scratch.clear();
-        let _ = write!(scratch, "{}", hh.row);
+        crate::value::push_digits(scratch, hh.row, 1);
         w.field(scratch);
         for i in self.shown {
             w.field(i.and_then(|i| shown_text(b.rules, hh, i as usize, show_ids)).as_deref().unwrap_or(""));
@@ -578,6 +591,8 @@ mod tests {
         assert_eq!(mask_id("5200001968"), "520000****", "an ID cut to 10 characters shows 6");
         assert_eq!(mask_id("52000019680312"), "520000********");
         assert_eq!(mask_id("123456789"), "*********");
+        // Not ASCII (the general way, by characters): the same positions.
+        assert_eq!(mask_id("５２００００１９６８０３１２０３１３"), "５２００００********０３１３");
         assert_eq!(mask_id("５２００００１９６８０３１２０３１３"), "５２００００********０３１３");
         assert_eq!(mask_id("户编号１２３"), "******");
     }

@@ -188,6 +188,7 @@ pub struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
+    #[inline(always)]
     pub fn field(&self, i: u16) -> Option<V<'a>> {
         self.cells[i as usize].value().map(|s| match s {
             Scalar::Bool(b) => V::Bool(*b),
@@ -630,6 +631,7 @@ fn or3(a: Option<bool>, b: Option<bool>) -> Option<bool> {
 }
 
 /// Evaluate a bool node: `None` is unknown.
+#[inline]
 pub fn eval_bool(n: &Node, cx: &Ctx) -> Option<bool> {
     eval(n, cx).and_then(V::as_bool)
 }
