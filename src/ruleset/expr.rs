@@ -166,8 +166,13 @@ pub enum V<'a> {
     Num(Num),
     Enum(u16),
     Month(i32),
-    Str(&'a str),
+    /// A text cell, by a thin reference to its box: `V` stays two words, so that `Option<V>`
+    /// comes back from a call in registers (the evaluator's every node returns one).
+    Str(&'a Box<str>),
 }
+
+// Two words: returned in registers (see `V::Str`).
+const _: () = assert!(std::mem::size_of::<Option<V>>() == 16);
 
 impl V<'_> {
     pub fn as_bool(self) -> Option<bool> {
@@ -740,7 +745,7 @@ fn lit_eq(l: &Lit, v: V) -> bool {
         (Lit::Bool(a), V::Bool(b)) => *a == b,
         (Lit::Num(a), V::Num(b)) => *a == b,
         (Lit::Enum(a), V::Enum(b)) => *a == b,
-        (Lit::Str(a), V::Str(b)) => &**a == b,
+        (Lit::Str(a), V::Str(b)) => **a == **b,
         _ => false,
     }
 }
@@ -750,7 +755,7 @@ fn cmp(op: CmpOp, x: &Node, y: &Node, cx: &Ctx) -> Option<bool> {
     let ord: Ordering = match (x, y) {
         (Node::Lit(Lit::Str(s)), other) | (other, Node::Lit(Lit::Str(s))) => {
             let V::Str(t) = eval(other, cx)? else { return None };
-            let eq = **s == *t;
+            let eq = **s == **t;
             return Some(match op {
                 CmpOp::Eq => eq,
                 CmpOp::Ne => !eq,
