@@ -1,29 +1,42 @@
 //! The streaming pipeline shared by the commands that assess a ledger.
 //!
-//! One thread reads rows in chunks of [`CHUNK`] households (the CSV parse is sequential: a
-//! record can span lines). Worker threads (as many as rayon would use: `RAYON_NUM_THREADS`, else
-//! one per core) each take the next chunk, parse, assess and render it, folding its households
-//! into one accumulator (for `assess`, the chunk's output bytes and counts). The accumulators
-//! reach the sink, on the calling thread, in input order, whatever order the workers finish in,
-//! so what a command writes does not depend on the number of threads. There is no barrier between
-//! batches: a worker that finishes a chunk takes the next one at once, so both cores stay busy.
-//! Memory is [`SLOTS`] chunks of rows, whose buffers are recycled, plus one household and one
-//! assessment per worker.
+//! One thread reads. From a CSV ledger it hands out blocks of text cut at record boundaries
+//! (`input::source::Blocks`: at a line break when the block has no `"`, else where csv-core says
+//! the last whole record ends), and the worker that takes a block parses it itself, so the CSV
+//! parse runs on every core and each row is parsed where it is assessed (in that core's cache).
+//! Other ledgers (worksheets, person exports) and the rows read with the header are handed out as
+//! chunks of up to [`CHUNK`] parsed rows. Worker threads (as many as rayon would use:
+//! `RAYON_NUM_THREADS`, else one per core) each take the next chunk, parse, assess and render it,
+//! folding its households into one accumulator (for `assess`, the chunk's output bytes and
+//! counts). The accumulators reach the sink, on the calling thread, in input order, whatever
+//! order the workers finish in, so what a command writes does not depend on the number of
+//! threads. There is no barrier between chunks: a worker that finishes one takes the next at
+//! once, so both cores stay busy. Memory is [`SLOTS`] chunks, whose buffers are recycled, plus
+//! one household and one assessment per worker.
 
 use std::collections::BTreeMap;
 use std::sync::{mpsc, Arc, Mutex};
 
 use crate::engine::{self, Assessment};
 use crate::household::Household;
-use crate::input::{Duplicates, Ledger, RawRow};
+use crate::input::{Duplicates, Ledger, RawRow, Work};
 use crate::ruleset::Bound;
 
-/// Rows per chunk, the unit of parallel work (and of one accumulator).
+/// Rows per chunk of parsed rows (a block of CSV text is 32 KiB, about 200 households).
 const CHUNK: usize = 256;
 
 /// Chunks of rows in circulation (being read, waiting, being assessed, or assessed and waiting
 /// for an earlier chunk to be written): this bounds memory.
 const SLOTS: usize = 32;
+
+/// One unit of parallel work, its buffers recycled: rows, or a block of CSV text (starting on
+/// `line`) that the worker parses into `rows` itself.
+#[derive(Default)]
+struct Chunk {
+    rows: Vec<RawRow>,
+    block: Vec<u8>,
+    line: Option<u64>,
+}
 
 /// A spinner with the count and rate of households, on stderr when it is a terminal (never when
 /// stderr is piped, redirected or captured by a test).
@@ -56,16 +69,17 @@ pub fn fold<A: Send>(
     let bar = progress(&format!("{}：", ledger.layout.path.display()));
     let layout = &ledger.layout;
     let reader = &mut ledger.reader;
+    let parser = &reader.block_parser();
     let workers = rayon::current_num_threads().clamp(1, SLOTS / 2);
     // Chunks to assess, in order; shared by the workers (dropped with the last of them, so that
     // the reading thread never waits on a channel nobody reads).
-    let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Vec<RawRow>)>(SLOTS);
+    let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Chunk)>(SLOTS);
     let work_rx = Arc::new(Mutex::new(work_rx));
-    // Results, by chunk number; and the row buffers coming back from the sink to be refilled.
-    let (done_tx, done_rx) = mpsc::channel::<(u64, anyhow::Result<A>, Vec<RawRow>)>();
-    let (free_tx, free_rx) = mpsc::channel::<Vec<RawRow>>();
+    // Results, by chunk number; and the buffers coming back from the sink to be refilled.
+    let (done_tx, done_rx) = mpsc::channel::<(u64, anyhow::Result<A>, Chunk)>();
+    let (free_tx, free_rx) = mpsc::channel::<Chunk>();
     for _ in 0..SLOTS {
-        free_tx.send(Vec::new()).expect("the receiver is here");
+        free_tx.send(Chunk::default()).expect("the receiver is here");
     }
     let (init, each) = (&init, &each);
     std::thread::scope(|scope| {
@@ -74,15 +88,19 @@ pub fn fold<A: Send>(
         scope.spawn(move || {
             let mut seq = 0u64;
             // No free buffer: the sink stopped (on an error).
-            while let Ok(mut rows) = free_rx.recv() {
-                match reader.fill(&mut rows, CHUNK) {
+            while let Ok(mut chunk) = free_rx.recv() {
+                match reader.next_work(&mut chunk.rows, &mut chunk.block, CHUNK) {
                     Err(e) => {
-                        let _ = errors.send((seq, Err(e.into()), rows));
+                        let _ = errors.send((seq, Err(e.into()), chunk));
                         return;
                     }
-                    Ok(()) if rows.is_empty() => return,
-                    Ok(()) => {
-                        if work_tx.send((seq, rows)).is_err() {
+                    Ok(Work::End) => return,
+                    Ok(work) => {
+                        chunk.line = match work {
+                            Work::Block(line) => Some(line),
+                            _ => None,
+                        };
+                        if work_tx.send((seq, chunk)).is_err() {
                             return;
                         }
                         seq += 1;
@@ -95,21 +113,28 @@ pub fn fold<A: Send>(
             scope.spawn(move || {
                 let mut hh = Household::default();
                 let mut a = Assessment::default();
+                let mut block_reader = parser.reader();
                 loop {
                     let job = work_rx.lock().expect("no worker panicked holding the queue").recv();
                     // The reading thread is done (or stopped).
-                    let Ok((seq, rows)) = job else { return };
+                    let Ok((seq, mut chunk)) = job else { return };
                     let mut acc = init();
-                    let result = rows
-                        .iter()
-                        .try_for_each(|raw| {
-                            layout.household_into(bound, raw, dups, &mut hh);
-                            engine::assess_into(bound, &hh, &mut a);
-                            each(&mut acc, &hh, &a)
+                    let parsed = match chunk.line {
+                        Some(line) => parser.parse(&mut block_reader, &mut chunk.block, line, &mut chunk.rows),
+                        None => Ok(()),
+                    };
+                    let result = parsed
+                        .map_err(anyhow::Error::from)
+                        .and_then(|()| {
+                            chunk.rows.iter().try_for_each(|raw| {
+                                layout.household_into(bound, raw, dups, &mut hh);
+                                engine::assess_into(bound, &hh, &mut a);
+                                each(&mut acc, &hh, &a)
+                            })
                         })
                         .map(|()| acc);
                     // The sink is gone only when it stopped on an error.
-                    if done_tx.send((seq, result, rows)).is_err() {
+                    if done_tx.send((seq, result, chunk)).is_err() {
                         return;
                     }
                 }
@@ -119,14 +144,14 @@ pub fn fold<A: Send>(
         // Writing, in input order: a chunk that finishes early waits here for the ones before it.
         let (done_rx, free_tx) = (done_rx, free_tx);
         let mut next = 0u64;
-        let mut early: BTreeMap<u64, (anyhow::Result<A>, Vec<RawRow>)> = BTreeMap::new();
-        for (seq, result, rows) in done_rx.iter() {
-            early.insert(seq, (result, rows));
-            while let Some((result, rows)) = early.remove(&next) {
+        let mut early: BTreeMap<u64, (anyhow::Result<A>, Chunk)> = BTreeMap::new();
+        for (seq, result, chunk) in done_rx.iter() {
+            early.insert(seq, (result, chunk));
+            while let Some((result, chunk)) = early.remove(&next) {
                 let acc = result?;
-                bar.inc(rows.len() as u64);
+                bar.inc(chunk.rows.len() as u64);
                 // The reading thread may have ended: then nobody needs the buffer.
-                let _ = free_tx.send(rows);
+                let _ = free_tx.send(chunk);
                 sink(acc)?;
                 next += 1;
             }

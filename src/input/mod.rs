@@ -133,10 +133,31 @@ pub struct Ledger {
 /// others parse with the layout.
 pub struct RowReader {
     path: PathBuf,
-    rows: Rows,
+    rows: Source,
     /// Rows read while looking for the header, not yet handed out; for a person export, every
     /// household's members, grouped.
     pending: VecDeque<RawRow>,
+    /// Parses blocks for [`RowReader::fill`].
+    parser: Option<source::BlockReader>,
+}
+
+/// Where the rows after the header come from.
+enum Source {
+    /// Row by row (a worksheet, a person export).
+    Rows(Rows),
+    /// A CSV ledger: blocks of whole records, parsed where they are used.
+    Blocks(Box<source::Blocks>),
+}
+
+/// What [`RowReader::next_work`] handed out.
+pub enum Work {
+    /// Rows, in `rows`.
+    Rows,
+    /// A block of CSV text, in `block`, starting on this line: parse it with
+    /// [`RowReader::parse`].
+    Block(u64),
+    /// Nothing left.
+    End,
 }
 
 impl RowReader {
@@ -145,6 +166,7 @@ impl RowReader {
     /// that it is reported and counted.
     pub fn fill(&mut self, batch: &mut Vec<RawRow>, n: usize) -> Result<(), InputError> {
         let mut k = 0;
+        let mut block = Vec::new();
         while k < n {
             if k == batch.len() {
                 batch.push(RawRow::default());
@@ -154,15 +176,76 @@ impl RowReader {
                 k += 1;
                 continue;
             }
-            match self.rows.read_into(&self.path, &mut batch[k]) {
-                Some(Ok(())) => k += 1,
-                Some(Err(e)) => return Err(e),
-                None => break,
+            match &mut self.rows {
+                Source::Rows(rows) => match rows.read_into(&self.path, &mut batch[k]) {
+                    Some(Ok(())) => k += 1,
+                    Some(Err(e)) => return Err(e),
+                    None => break,
+                },
+                Source::Blocks(blocks) => {
+                    let Some(line) = blocks.next(&mut block).map_err(|e| unreadable(&self.path, e))? else { break };
+                    let mut rows = Vec::new();
+                    let parser = self.parser.get_or_insert_with(|| source::BlockReader::new(blocks.delimiter));
+                    parser.parse(&mut block, line, &self.path, &mut rows)?;
+                    self.pending.extend(rows);
+                }
             }
         }
         batch.truncate(k);
         Ok(())
     }
+
+    /// The next piece of work for the pipeline: up to `n` rows into `rows`, or, for a CSV ledger
+    /// once the rows read with the header are handed out, a block of text into `block` (both
+    /// buffers reused), to be parsed by whoever assesses it.
+    pub fn next_work(&mut self, rows: &mut Vec<RawRow>, block: &mut Vec<u8>, n: usize) -> Result<Work, InputError> {
+        if let (Source::Blocks(blocks), true) = (&mut self.rows, self.pending.is_empty()) {
+            return Ok(match blocks.next(block).map_err(|e| unreadable(&self.path, e))? {
+                Some(line) => Work::Block(line),
+                None => Work::End,
+            });
+        }
+        let k = n.min(self.pending.len()).max(1);
+        self.fill(rows, if matches!(self.rows, Source::Blocks(_)) { k } else { n })?;
+        Ok(if rows.is_empty() { Work::End } else { Work::Rows })
+    }
+
+    /// What parses the blocks that [`RowReader::next_work`] hands out (on any thread).
+    pub fn block_parser(&self) -> BlockParser {
+        BlockParser {
+            path: self.path.clone(),
+            delimiter: match &self.rows {
+                Source::Blocks(b) => b.delimiter,
+                Source::Rows(_) => b',',
+            },
+        }
+    }
+}
+
+/// Parses blocks of a CSV ledger's text into rows (one per thread: [`BlockParser::reader`]).
+pub struct BlockParser {
+    path: PathBuf,
+    delimiter: u8,
+}
+
+impl BlockParser {
+    pub fn reader(&self) -> source::BlockReader {
+        source::BlockReader::new(self.delimiter)
+    }
+    /// A block handed out by [`RowReader::next_work`] into `rows` (their buffers reused).
+    pub fn parse(
+        &self,
+        reader: &mut source::BlockReader,
+        block: &mut Vec<u8>,
+        line: u64,
+        rows: &mut Vec<RawRow>,
+    ) -> Result<(), InputError> {
+        reader.parse(block, line, &self.path, rows)
+    }
+}
+
+fn unreadable(path: &Path, e: std::io::Error) -> InputError {
+    InputError::Unreadable { path: path.display().to_string(), message: format!("无法读取：{e}") }
 }
 
 /// How many rows are looked at to find the header (exports put one to three title rows above).
@@ -193,6 +276,9 @@ impl Ledger {
     pub fn open(path: &Path, rules: &RuleSet, options: &OpenOptions) -> Result<Ledger, InputError> {
         let p = path.display().to_string();
         let (mut rows, kind) = source::open(path, options)?;
+        // What the csv reader takes in while the header is looked for is kept, so that the rest
+        // of the file can be handed out as blocks of text afterwards.
+        rows.keep(true);
         let lookup = header_lookup(rules);
         let score = |r: &RawRow| r.record.iter().filter(|c| lookup.contains_key(&header_key(&text(c).0))).count();
         // Read the first rows; pick the header among them.
@@ -325,7 +411,16 @@ impl Ledger {
             persons,
             id_field,
         };
-        let mut ledger = Ledger { layout, reader: RowReader { path: path.to_path_buf(), rows, pending } };
+        let rows = if layout.persons.is_some() {
+            rows.keep(false);
+            Source::Rows(rows)
+        } else {
+            match rows.into_blocks() {
+                Ok(blocks) => Source::Blocks(Box::new(blocks)),
+                Err(rows) => Source::Rows(rows),
+            }
+        };
+        let mut ledger = Ledger { layout, reader: RowReader { path: path.to_path_buf(), rows, pending, parser: None } };
         if ledger.layout.persons.is_some() {
             ledger.group_members()?;
         }
@@ -338,7 +433,8 @@ impl Ledger {
         let mut groups: Vec<Vec<RawRow>> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
         let mut rows: Vec<RawRow> = self.reader.pending.drain(..).collect();
-        while let Some(r) = self.reader.rows.next_row(&self.layout.path) {
+        let Source::Rows(source) = &mut self.reader.rows else { unreachable!("a person export is read row by row") };
+        while let Some(r) = source.next_row(&self.layout.path) {
             rows.push(r?);
         }
         for r in rows {
@@ -717,7 +813,7 @@ fn repeats(hashes: &mut [u64]) -> Vec<u64> {
 /// rows are already in memory (calamine reads a sheet whole) and are not read twice.
 fn each_id(ledger: &Ledger, col: usize, mut f: impl FnMut(u64, &[u8])) -> Result<(), InputError> {
     let layout = &ledger.layout;
-    if let Rows::Sheet(rest) = &ledger.reader.rows {
+    if let Source::Rows(Rows::Sheet(rest)) = &ledger.reader.rows {
         for r in ledger.reader.pending.iter().chain(rest.as_slice()) {
             if let Some(id) = r.record.get(col) {
                 f(r.row, id);

@@ -47,8 +47,182 @@ impl Kind {
 
 /// Rows of a file, in order.
 pub enum Rows {
-    Csv(Box<csv::Reader<Box<dyn Read + Send>>>),
+    Csv(Box<csv::Reader<Tap>>, u8),
     Sheet(std::vec::IntoIter<RawRow>),
+}
+
+/// The decoded text under the csv reader of [`Rows::Csv`], keeping a copy of what it hands the
+/// reader while `keeping`: when the header has been found, the reader's buffered bytes after the
+/// last record it returned are recovered from the copy ([`Rows::into_blocks`]).
+pub struct Tap {
+    inner: Box<dyn Read + Send>,
+    kept: Vec<u8>,
+    keeping: bool,
+}
+
+impl Read for Tap {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(out)?;
+        if self.keeping {
+            self.kept.extend_from_slice(&out[..n]);
+        }
+        Ok(n)
+    }
+}
+
+/// The csv reader's settings for tuopin's CSV input (also for each block of [`Blocks`]).
+fn csv_reader<R: Read>(delimiter: u8, r: R) -> csv::Reader<R> {
+    csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(r)
+}
+
+/// Bytes per block of [`Blocks`] (a few hundred households).
+const BLOCK: usize = 32 << 10;
+
+/// The rest of a CSV file's text as blocks of whole records, so that the blocks can be parsed in
+/// parallel ([`parse_block`]), each with the line number it starts on. A block ends at a line
+/// break when it has no `"` (every line break is then a record's end); otherwise where a csv-core
+/// parse of the block says its last whole record ends (a quoted cell may hold line breaks).
+pub struct Blocks {
+    src: Box<dyn Read + Send>,
+    /// Read, not yet handed out: the start of the next block.
+    carry: Vec<u8>,
+    /// Line number of the first byte of `carry`.
+    line: u64,
+    eof: bool,
+    pub delimiter: u8,
+    core: csv_core::Reader,
+    /// Bytes a block aims at ([`BLOCK`]; small in tests, to cut records everywhere).
+    size: usize,
+}
+
+impl Blocks {
+    /// The next block into `out` (reused), with the line number it starts on; `None` at the end.
+    pub fn next(&mut self, out: &mut Vec<u8>) -> io::Result<Option<u64>> {
+        out.clear();
+        out.append(&mut self.carry);
+        let mut want = self.size;
+        loop {
+            while out.len() < want && !self.eof {
+                let start = out.len();
+                out.resize(start.max(want), 0);
+                let n = self.src.read(&mut out[start..])?;
+                out.truncate(start + n);
+                self.eof = n == 0;
+            }
+            if out.is_empty() {
+                return Ok(None);
+            }
+            let cut = if self.eof { Some(out.len()) } else { self.records_end(out) };
+            match cut {
+                Some(cut) => {
+                    self.carry.extend_from_slice(&out[cut..]);
+                    out.truncate(cut);
+                    let line = self.line;
+                    self.line += memchr::memchr_iter(b'\n', out).count() as u64;
+                    return Ok(Some(line));
+                }
+                // Not one whole record yet (a record longer than a block): read more.
+                None => want = out.len() * 2,
+            }
+        }
+    }
+
+    /// Where the last whole record of `data` ends (it starts at a record's start).
+    fn records_end(&mut self, data: &[u8]) -> Option<usize> {
+        if memchr::memchr(b'"', data).is_none() {
+            // The line break of the last line that is not empty: the csv reader skips empty lines
+            // as part of the record after them, which is then numbered from the first of them.
+            let mut i = memchr::memrchr(b'\n', data)?;
+            while i > 0 && data[i - 1] == b'\n' {
+                i -= 1;
+            }
+            return (i > 0).then_some(i + 1);
+        }
+        use csv_core::ReadRecordResult as R;
+        self.core.reset();
+        let (mut fields, mut ends) = ([0u8; 4096], [0usize; 128]);
+        let (mut at, mut last) = (0, None);
+        loop {
+            let (res, nin, _, _) = self.core.read_record(&data[at..], &mut fields, &mut ends);
+            at += nin;
+            match res {
+                R::Record => last = Some(at),
+                // The parsed cells are not needed here: the buffers are written over.
+                R::OutputFull | R::OutputEndsFull => {}
+                R::InputEmpty | R::End => return last,
+            }
+        }
+    }
+}
+
+/// A csv reader for blocks of [`Blocks`], built once per thread (building one costs about as much
+/// as parsing a thousand rows) and pointed at each block in turn.
+pub struct BlockReader(csv::Reader<io::Cursor<Vec<u8>>>);
+
+impl BlockReader {
+    pub fn new(delimiter: u8) -> BlockReader {
+        BlockReader(csv_reader(delimiter, io::Cursor::new(Vec::new())))
+    }
+
+    /// Parse `block` (borrowed for the parse, then given back) into `rows` (their buffers
+    /// reused), numbered from `line`, exactly as the csv reader would have read them from the
+    /// whole file.
+    pub fn parse(
+        &mut self,
+        block: &mut Vec<u8>,
+        line: u64,
+        path: &Path,
+        rows: &mut Vec<RawRow>,
+    ) -> Result<(), InputError> {
+        std::mem::swap(self.0.get_mut().get_mut(), block);
+        let start = self.0.seek_raw(io::SeekFrom::Start(0), csv::Position::new());
+        let result = start
+            .map_err(|e| InputError::Unreadable { path: path.display().to_string(), message: e.to_string() })
+            .and_then(|()| {
+                let mut k = 0;
+                loop {
+                    if k == rows.len() {
+                        rows.push(RawRow::default());
+                    }
+                    match read_record(&mut self.0, path, &mut rows[k], line - 1) {
+                        Some(Ok(())) => k += 1,
+                        Some(Err(e)) => return Err(e),
+                        None => break,
+                    }
+                }
+                rows.truncate(k);
+                Ok(())
+            });
+        std::mem::swap(self.0.get_mut().get_mut(), block);
+        result
+    }
+}
+
+/// One record of a csv reader into `raw`; row numbers are the reader's line numbers plus `lines_before`.
+fn read_record<R: Read>(
+    reader: &mut csv::Reader<R>,
+    path: &Path,
+    raw: &mut RawRow,
+    lines_before: u64,
+) -> Option<Result<(), InputError>> {
+    raw.error = None;
+    raw.members.clear();
+    match reader.read_byte_record(&mut raw.record) {
+        Ok(true) => {
+            raw.row = raw.record.position().map(|p| p.line()).unwrap_or(0) + lines_before;
+            Some(Ok(()))
+        }
+        Ok(false) => None,
+        Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => {
+            Some(Err(InputError::Unreadable { path: path.display().to_string(), message: e.to_string() }))
+        }
+        Err(e) => {
+            raw.row = e.position().map(|p| p.line()).unwrap_or(0) + lines_before;
+            raw.record.clear();
+            raw.error = Some(e.to_string());
+            Some(Ok(()))
+        }
+    }
 }
 
 impl Rows {
@@ -66,26 +240,41 @@ impl Rows {
                 *raw = r;
                 Ok(())
             }),
-            Rows::Csv(reader) => {
-                raw.error = None;
-                raw.members.clear();
-                match reader.read_byte_record(&mut raw.record) {
-                    Ok(true) => {
-                        raw.row = raw.record.position().map(|p| p.line()).unwrap_or(0);
-                        Some(Ok(()))
-                    }
-                    Ok(false) => None,
-                    Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => {
-                        Some(Err(InputError::Unreadable { path: path.display().to_string(), message: e.to_string() }))
-                    }
-                    Err(e) => {
-                        raw.row = e.position().map(|p| p.line()).unwrap_or(0);
-                        raw.record.clear();
-                        raw.error = Some(e.to_string());
-                        Some(Ok(()))
-                    }
-                }
+            Rows::Csv(reader, _) => read_record(reader, path, raw, 0),
+        }
+    }
+
+    /// Keep a copy of the text the csv reader takes in, for [`Rows::into_blocks`] (while the
+    /// header is looked for: a few rows).
+    pub fn keep(&mut self, on: bool) {
+        if let Rows::Csv(reader, _) = self {
+            let tap = reader.get_mut();
+            tap.keeping = on;
+            if !on {
+                tap.kept = Vec::new();
             }
+        }
+    }
+
+    /// The rest of a CSV file, from the record after the last one read, as [`Blocks`] (it must
+    /// have been kept since it was opened); a worksheet stays as it is.
+    pub fn into_blocks(self) -> Result<Blocks, Rows> {
+        match self {
+            Rows::Csv(reader, delimiter) => {
+                let (byte, line) = (reader.position().byte() as usize, reader.position().line());
+                let tap = reader.into_inner();
+                debug_assert!(tap.keeping && byte <= tap.kept.len());
+                Ok(Blocks {
+                    src: tap.inner,
+                    carry: tap.kept.get(byte..).unwrap_or_default().to_vec(),
+                    line,
+                    eof: false,
+                    delimiter,
+                    core: csv_core::ReaderBuilder::new().delimiter(delimiter).build(),
+                    size: BLOCK,
+                })
+            }
+            sheet => Err(sheet),
         }
     }
 }
@@ -163,9 +352,12 @@ pub fn open(path: &Path, opts: &OpenOptions) -> Result<(Rows, Kind), InputError>
                 .build(body),
         ),
     };
-    let reader: Box<dyn Read + Send> = Box::new(Crlf { inner: BufReader::with_capacity(1 << 16, reader) });
-    let csv = csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(reader);
-    Ok((Rows::Csv(Box::new(csv)), Kind::Csv { encoding, delimiter }))
+    let reader = Tap {
+        inner: Box::new(Crlf { inner: BufReader::with_capacity(1 << 16, reader) }),
+        kept: Vec::new(),
+        keeping: false,
+    };
+    Ok((Rows::Csv(Box::new(csv_reader(delimiter, reader)), delimiter), Kind::Csv { encoding, delimiter }))
 }
 
 /// Open a worksheet. calamine 0.38 can panic on a damaged workbook (found by fuzzing: a cell
@@ -420,6 +612,56 @@ mod tests {
                 }
                 assert_eq!(got, want, "buffer {cap}, reads of {room}");
             }
+        }
+    }
+
+    /// Blocks cut anywhere a record ends (quoted line breaks, blank lines, lone CRs, no final line
+    /// break, records longer than a block), parsed one by one, give the rows and row numbers the
+    /// csv reader gives reading the whole file, whichever row the header was on.
+    #[test]
+    fn blocks_parse_as_the_whole_file_does() {
+        let palette: [&[u8]; 9] = [b"a", b",", b"\"", b"\n", b"\r", "户".as_bytes(), b" ", b"\"\"", b"1,2\n"];
+        let mut seed = 7u64;
+        let mut next = |n: usize| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 33) as usize % n
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.csv");
+        let rows_of = |r: &RawRow| (r.row, r.record.iter().map(<[u8]>::to_vec).collect::<Vec<_>>(), r.error.clone());
+        for case in 0..3000 {
+            let len = 1 + next(120);
+            let text: Vec<u8> = (0..len).flat_map(|_| palette[next(palette.len())].to_vec()).collect();
+            std::fs::write(&path, &text).unwrap();
+            let (mut whole, _) = open(&path, &OpenOptions::default()).unwrap();
+            let mut want = Vec::new();
+            while let Some(r) = whole.next_row(&path) {
+                want.push(rows_of(&r.unwrap()));
+            }
+            let before = next(4);
+            let size = [1, 2, 5, 16, 1 << 10][next(5)];
+            let (mut rows, _) = open(&path, &OpenOptions::default()).unwrap();
+            rows.keep(true);
+            let mut got = Vec::new();
+            for _ in 0..before {
+                if let Some(r) = rows.next_row(&path) {
+                    got.push(rows_of(&r.unwrap()));
+                }
+            }
+            let Ok(mut blocks) = rows.into_blocks() else { panic!("a CSV file") };
+            blocks.size = size;
+            let mut reader = BlockReader::new(b',');
+            let (mut block, mut parsed) = (Vec::new(), Vec::new());
+            while let Some(line) = blocks.next(&mut block).unwrap() {
+                reader.parse(&mut block, line, &path, &mut parsed).unwrap();
+                got.extend(parsed.iter().map(rows_of));
+            }
+            assert_eq!(
+                got,
+                want,
+                "case {case}: {:?}, {before} rows first, blocks of {size}",
+                String::from_utf8_lossy(&text)
+            );
         }
     }
 

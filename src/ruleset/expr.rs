@@ -168,6 +168,7 @@ pub enum V<'a> {
     Month(i32),
     /// A text cell, by a thin reference to its box: `V` stays two words, so that `Option<V>`
     /// comes back from a call in registers (the evaluator's every node returns one).
+    #[allow(clippy::borrowed_box)]
     Str(&'a Box<str>),
 }
 

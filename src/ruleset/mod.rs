@@ -814,7 +814,16 @@ impl RuleSet {
         }
         if text.is_empty() || cell::is_blank(text) {
             match &f.blank {
-                Some(v) => *slot = Cell::BlankAs(v.clone()),
+                // Built in place, as above (the copyable kinds without a clone through the stack).
+                Some(v) => {
+                    *slot = Cell::BlankAs(match v {
+                        Scalar::Bool(b) => Scalar::Bool(*b),
+                        Scalar::Num(n) => Scalar::Num(*n),
+                        Scalar::Enum(e) => Scalar::Enum(*e),
+                        Scalar::Month(m) => Scalar::Month(*m),
+                        Scalar::Text(t) => Scalar::Text(t.clone()),
+                    })
+                }
                 None => {
                     *slot = Cell::Blank;
                     if f.required {
