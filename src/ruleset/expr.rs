@@ -650,6 +650,8 @@ pub fn eval<'a>(n: &Node, cx: &Ctx<'a>) -> Option<V<'a>> {
         Node::Field(i) => cx.field(*i),
         Node::Crit(i) => cx.crits[*i as usize].map(V::Bool),
         Node::Param(i) => Some(V::Num(cx.params[*i as usize])),
+        Node::Lit(Lit::Num(x)) => Some(V::Num(*x)),
+        Node::Lit(Lit::Enum(e)) => Some(V::Enum(*e)),
         _ => eval_inner(n, cx),
     }
 }
