@@ -48,8 +48,9 @@ fn is_fullwidth(c: char) -> bool {
 }
 
 pub fn is_blank(s: &str) -> bool {
-    // Most cells start with a visible ASCII character.
-    if s.as_bytes().first().is_some_and(|&c| c > b' ' && c < 0x7F) {
+    // Most cells start with a visible ASCII character or the first byte of a CJK ideograph
+    // (U+4000..U+9FFF, no space among them).
+    if s.as_bytes().first().is_some_and(|&c| (c > b' ' && c < 0x7F) || (0xE4..=0xE9).contains(&c)) {
         return false;
     }
     s.chars().all(|c| c.is_whitespace() || c == '\u{3000}' || c == '\u{feff}')
@@ -351,6 +352,16 @@ mod tests {
         assert_eq!(int("4.0"), Ok(4), "the general way still reads 4.0");
         assert_eq!(int("12"), Ok(12));
         assert_eq!(money("3500.55").map(|n| n.to_string()), Ok("3500.55".to_string()));
+    }
+
+    #[test]
+    fn blank_is_whitespace_only_whatever_the_first_byte() {
+        for blank in ["", " ", "\t", "\u{3000}", "\u{feff}", "\u{a0}", " \u{3000} "] {
+            assert!(is_blank(blank), "{blank:?}");
+        }
+        for text in ["a", "户", "鿿", "䀀", " 户", "\u{3000}户", "０"] {
+            assert!(!is_blank(text), "{text:?}");
+        }
     }
 
     #[test]

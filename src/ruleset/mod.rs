@@ -784,10 +784,35 @@ impl RuleSet {
     }
 
     /// Parse one cell into the household (a problem is recorded for an invalid cell).
+    #[inline]
     pub fn set_cell(&self, hh: &mut Household, field: u16, text: &str, column: &str) {
         let f = &self.fields[field as usize];
         let slot = &mut hh.cells[field as usize];
-        // The usual cells are written in place (no value built on the stack and moved).
+        // The usual cells are written in place (no value built on the stack and moved), here,
+        // inlined into the caller's loop; the rest in `set_cell_general`.
+        if text.is_empty() {
+            match &f.blank {
+                Some(Scalar::Num(n)) => *slot = Cell::BlankAs(Scalar::Num(*n)),
+                Some(Scalar::Bool(b)) => *slot = Cell::BlankAs(Scalar::Bool(*b)),
+                None if !f.required => *slot = Cell::Blank,
+                _ => return self.set_cell_general(hh, field, text, column),
+            }
+            return;
+        }
+        match f.ty {
+            FieldType::Bool if text == "是" || text == "否" => *slot = Cell::Value(Scalar::Bool(text == "是")),
+            FieldType::Money | FieldType::Int => match cell::plain_number(text, f.ty == FieldType::Money) {
+                Some(n) => *slot = Cell::Value(Scalar::Num(n)),
+                None => self.set_cell_general(hh, field, text, column),
+            },
+            _ => self.set_cell_general(hh, field, text, column),
+        }
+    }
+
+    #[inline(never)]
+    fn set_cell_general(&self, hh: &mut Household, field: u16, text: &str, column: &str) {
+        let f = &self.fields[field as usize];
+        let slot = &mut hh.cells[field as usize];
         match f.ty {
             FieldType::Bool if text == "是" || text == "否" => {
                 *slot = Cell::Value(Scalar::Bool(text == "是"));
