@@ -139,8 +139,10 @@ pub fn push_digits(out: &mut String, mut n: u64, width: usize) {
         buf[i] = b'0' + (n % 10) as u8;
         n /= 10;
     }
-    // Only ASCII digits were written.
-    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
+    // ASCII digits, a few: pushed as characters (cheaper than validating them as UTF-8 and
+    // copying the slice).
+    out.reserve(buf.len() - i);
+    out.extend(buf[i..].iter().map(|&b| b as char));
 }
 
 impl fmt::Display for Num {
