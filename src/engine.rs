@@ -45,23 +45,25 @@ pub fn assess_into(b: &Bound, hh: &Household, a: &mut Assessment) {
     crits.resize(rs.criteria.len(), None);
     decisions.clear();
     decided_by.clear();
-    for &i in &rs.crit_order {
+    // The compiled conditions (`ruleset::fast`): the same results as the trees they come from.
+    let plan = &rs.plan;
+    for (i, cond, unmet) in &plan.crits {
         let cx = ctx(b, hh, crits, &[]);
-        let v = match &rs.criteria[i as usize].test {
-            Test::Condition(n) => expr::eval_bool(n, &cx),
-            Test::MetUnmet(m, u) => match (expr::eval_bool(m, &cx), expr::eval_bool(u, &cx)) {
+        let v = match unmet {
+            None => cond.eval(&cx),
+            Some(u) => match (cond.eval(&cx), u.eval(&cx)) {
                 (Some(true), _) => Some(true),
                 (_, Some(true)) => Some(false),
                 _ => None,
             },
         };
-        crits[i as usize] = v;
+        crits[*i as usize] = v;
     }
-    for d in &rs.decisions {
+    for (d, conds) in rs.decisions.iter().zip(&plan.decisions) {
         let cx = ctx(b, hh, crits, decisions);
         let mut result = (d.otherwise, None);
-        for (k, (node, label, _)) in d.rules.iter().enumerate() {
-            match expr::eval_bool(node, &cx) {
+        for (k, ((_, label, _), cond)) in d.rules.iter().zip(conds).enumerate() {
+            match cond.eval(&cx) {
                 Some(true) => {
                     result = (*label, Some(k));
                     break;
@@ -76,7 +78,7 @@ pub fn assess_into(b: &Bound, hh: &Household, a: &mut Assessment) {
         decisions.push(result.0);
         decided_by.push(result.1);
     }
-    *returned = rs.returned.as_ref().and_then(|f| expr::eval_bool(&f.when, &ctx(b, hh, crits, decisions)));
+    *returned = plan.returned.as_ref().and_then(|c| c.eval(&ctx(b, hh, crits, decisions)));
 }
 
 impl Assessment {

@@ -30,6 +30,7 @@ use crate::household::{Cell, Household, Scalar};
 use crate::input::{cell, source, text, Duplicates, Ledger, OpenOptions, RawRow};
 use crate::output::{self, Record, Summary};
 use crate::ruleset::expr::{self, Ctx, Ty};
+use crate::ruleset::fast;
 use crate::ruleset::file::FieldType;
 use crate::ruleset::{self, Bound, RuleSet};
 use crate::value::{fmt_month, Date, Num};
@@ -345,6 +346,8 @@ pub fn condition(data: &[u8]) {
             let v = expr::eval(&node, &cx);
             if want == Ty::Bool {
                 let result = v.and_then(expr::V::as_bool);
+                // The engine's compiled form gives what the tree gives.
+                assert_eq!(fast::Cond::new(&node).eval(&cx), result, "compiled and tree differ: {src:?}");
                 assert_eq!(result.is_some(), v.is_some(), "a bool condition gives a bool or unknown: {src:?}");
                 for (atom, av) in expr::explaining_atoms(&node, result, &cx).iter().copied() {
                     let _ = expr::render_atom(atom, av, &cx, &d);

@@ -95,6 +95,18 @@ impl CmpOp {
             CmpOp::Ne => "≠",
         }
     }
+    /// Whether an ordering satisfies the comparison.
+    #[inline]
+    pub fn test(self, ord: std::cmp::Ordering) -> bool {
+        match self {
+            CmpOp::Lt => ord.is_lt(),
+            CmpOp::Le => ord.is_le(),
+            CmpOp::Gt => ord.is_gt(),
+            CmpOp::Ge => ord.is_ge(),
+            CmpOp::Eq => ord.is_eq(),
+            CmpOp::Ne => ord.is_ne(),
+        }
+    }
     pub fn negate(self) -> CmpOp {
         match self {
             CmpOp::Lt => CmpOp::Ge,
@@ -620,7 +632,7 @@ pub fn show(e: &IdedExpr) -> String {
 
 // ───────────────────────────── evaluation ─────────────────────────────
 
-fn and3(a: Option<bool>, b: Option<bool>) -> Option<bool> {
+pub(crate) fn and3(a: Option<bool>, b: Option<bool>) -> Option<bool> {
     match (a, b) {
         (Some(false), _) | (_, Some(false)) => Some(false),
         (Some(true), Some(true)) => Some(true),
@@ -628,7 +640,7 @@ fn and3(a: Option<bool>, b: Option<bool>) -> Option<bool> {
     }
 }
 
-fn or3(a: Option<bool>, b: Option<bool>) -> Option<bool> {
+pub(crate) fn or3(a: Option<bool>, b: Option<bool>) -> Option<bool> {
     match (a, b) {
         (Some(true), _) | (_, Some(true)) => Some(true),
         (Some(false), Some(false)) => Some(false),
@@ -743,7 +755,7 @@ fn eval_inner<'a>(n: &Node, cx: &Ctx<'a>) -> Option<V<'a>> {
     })
 }
 
-fn lit_eq(l: &Lit, v: V) -> bool {
+pub(crate) fn lit_eq(l: &Lit, v: V) -> bool {
     match (l, v) {
         (Lit::Bool(a), V::Bool(b)) => *a == b,
         (Lit::Num(a), V::Num(b)) => *a == b,
@@ -765,22 +777,20 @@ fn cmp(op: CmpOp, x: &Node, y: &Node, cx: &Ctx) -> Option<bool> {
                 _ => return None,
             });
         }
-        _ => match (eval(x, cx)?, eval(y, cx)?) {
-            (V::Num(a), V::Num(b)) => a.cmp(&b),
-            (V::Month(a), V::Month(b)) => a.cmp(&b),
-            (V::Bool(a), V::Bool(b)) => a.cmp(&b),
-            (V::Enum(a), V::Enum(b)) => a.cmp(&b),
-            (V::Str(a), V::Str(b)) => a.cmp(b),
-            _ => return None,
-        },
+        _ => order(eval(x, cx)?, eval(y, cx)?)?,
     };
-    Some(match op {
-        CmpOp::Lt => ord.is_lt(),
-        CmpOp::Le => ord.is_le(),
-        CmpOp::Gt => ord.is_gt(),
-        CmpOp::Ge => ord.is_ge(),
-        CmpOp::Eq => ord.is_eq(),
-        CmpOp::Ne => ord.is_ne(),
+    Some(op.test(ord))
+}
+
+/// How two values of the same type compare (`None` for different types).
+pub(crate) fn order(a: V, b: V) -> Option<std::cmp::Ordering> {
+    Some(match (a, b) {
+        (V::Num(a), V::Num(b)) => a.cmp(&b),
+        (V::Month(a), V::Month(b)) => a.cmp(&b),
+        (V::Bool(a), V::Bool(b)) => a.cmp(&b),
+        (V::Enum(a), V::Enum(b)) => a.cmp(&b),
+        (V::Str(a), V::Str(b)) => a.cmp(b),
+        _ => return None,
     })
 }
 

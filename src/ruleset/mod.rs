@@ -6,6 +6,7 @@
 //! be named instead of given as paths (`--rules guizhou-2023`).
 
 pub mod expr;
+pub mod fast;
 pub mod file;
 
 use std::collections::HashMap;
@@ -148,6 +149,35 @@ pub struct RuleSet {
     /// [`RuleSet::finish`] visits for every household).
     ranged_fields: Vec<u16>,
     derived_fields: Vec<u16>,
+    /// The criteria (in dependency order), decision rules and flag compiled for the engine.
+    pub plan: Plan,
+}
+
+/// What the engine evaluates for every household, compiled ([`fast`]); the trees stay for
+/// explanations.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// In `crit_order`: the criterion, its condition (or `met`) and its `unmet`.
+    pub crits: Vec<(u16, fast::Cond, Option<fast::Cond>)>,
+    /// Per decision, its rules' conditions.
+    pub decisions: Vec<Vec<fast::Cond>>,
+    pub returned: Option<fast::Cond>,
+}
+
+impl Plan {
+    fn new(criteria: &[Criterion], order: &[u16], decisions: &[Decision], returned: Option<&Flag>) -> Plan {
+        Plan {
+            crits: order
+                .iter()
+                .map(|&i| match &criteria[i as usize].test {
+                    Test::Condition(n) => (i, fast::Cond::new(n), None),
+                    Test::MetUnmet(m, u) => (i, fast::Cond::new(m), Some(fast::Cond::new(u))),
+                })
+                .collect(),
+            decisions: decisions.iter().map(|d| d.rules.iter().map(|r| fast::Cond::new(&r.0)).collect()).collect(),
+            returned: returned.map(|f| fast::Cond::new(&f.when)),
+        }
+    }
 }
 
 // ─────────────────────────────── loading ───────────────────────────────
@@ -620,6 +650,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         .filter(|&i| fields[i as usize].min.is_some() || fields[i as usize].max.is_some())
         .collect();
     let derived_fields = (0..fields.len() as u16).filter(|&i| fields[i as usize].derive.is_some()).collect();
+    let plan = Plan::new(&criteria, &crit_order, &decisions, returned.as_ref());
     Ok(RuleSet {
         id: file.ruleset.id,
         name: file.ruleset.name,
@@ -633,6 +664,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         crit_order,
         decisions,
         returned,
+        plan,
         ranged_fields,
         derived_fields,
     })

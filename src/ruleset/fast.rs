@@ -1,0 +1,367 @@
+//! Conditions compiled to closures, for the engine's hot path.
+//!
+//! The tree-walking evaluator ([`super::expr::eval`]) dispatches every node through one `match`, whose
+//! indirect jump the processor predicts badly (a household visits about 150 nodes of every kind).
+//! Here each node is compiled once, at load, into a closure that calls its children's closures:
+//! every call site then always calls the same code, comparisons of a field with a number or a
+//! parameter and membership of an enum field in a list are specialised, and nothing allocates
+//! per household. The result is by definition [`super::expr::eval`]'s: a unit test compares the two on
+//! every condition of the built-in rule sets over generated and damaged households, and
+//! explanations keep using the tree.
+
+use super::expr::{and3, lit_eq, or3, ArithOp, Ctx, Lit, Node, V};
+use crate::household::Scalar;
+use crate::value::Num;
+
+type BoolDyn = dyn for<'a> Fn(&Ctx<'a>) -> Option<bool> + Send + Sync;
+type BoolFn = Box<BoolDyn>;
+type ValFn = Box<dyn for<'a> Fn(&Ctx<'a>) -> Option<V<'a>> + Send + Sync>;
+
+/// A bool condition, compiled: `None` is unknown, as for [`super::expr::eval_bool`].
+#[derive(Clone)]
+pub struct Cond(std::sync::Arc<BoolDyn>);
+
+impl Cond {
+    pub fn new(n: &Node) -> Cond {
+        Cond(std::sync::Arc::from(bool_fn(n)))
+    }
+    #[inline]
+    pub fn eval(&self, cx: &Ctx) -> Option<bool> {
+        (self.0)(cx)
+    }
+}
+
+impl std::fmt::Debug for Cond {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Cond(compiled)")
+    }
+}
+
+/// `eval(n).and_then(V::as_bool)`, compiled.
+fn bool_fn(n: &Node) -> BoolFn {
+    match n {
+        Node::Field(i) => {
+            let i = *i as usize;
+            Box::new(move |cx| match cx.cells[i].value()? {
+                Scalar::Bool(b) => Some(*b),
+                _ => None,
+            })
+        }
+        Node::Crit(i) => {
+            let i = *i as usize;
+            Box::new(move |cx| cx.crits[i])
+        }
+        Node::Lit(l) => {
+            let b = match l {
+                Lit::Bool(b) => Some(*b),
+                _ => None,
+            };
+            Box::new(move |_| b)
+        }
+        Node::Not(x) => {
+            let x = bool_fn(x);
+            Box::new(move |cx| Some(!x(cx)?))
+        }
+        Node::And(xs) => {
+            let xs: Vec<BoolFn> = xs.iter().map(bool_fn).collect();
+            Box::new(move |cx| {
+                let mut acc = Some(true);
+                for x in &xs {
+                    acc = and3(acc, x(cx));
+                    if acc == Some(false) {
+                        break;
+                    }
+                }
+                acc
+            })
+        }
+        Node::Or(xs) => {
+            let xs: Vec<BoolFn> = xs.iter().map(bool_fn).collect();
+            Box::new(move |cx| {
+                let mut acc = Some(false);
+                for x in &xs {
+                    acc = or3(acc, x(cx));
+                    if acc == Some(true) {
+                        break;
+                    }
+                }
+                acc
+            })
+        }
+        Node::Cmp(op, x, y) => {
+            let op = *op;
+            match (x.as_ref(), y.as_ref()) {
+                // Text against a string literal: equality only (as `expr::cmp`, the left one first).
+                (Node::Lit(Lit::Str(s)), other) | (other, Node::Lit(Lit::Str(s))) => {
+                    let (s, other) = (s.clone(), val_fn(other));
+                    Box::new(move |cx| {
+                        let V::Str(t) = other(cx)? else { return None };
+                        let eq = *s == **t;
+                        match op {
+                            super::expr::CmpOp::Eq => Some(eq),
+                            super::expr::CmpOp::Ne => Some(!eq),
+                            _ => None,
+                        }
+                    })
+                }
+                (Node::Field(i), Node::Lit(Lit::Num(b))) => {
+                    let (i, b) = (*i, *b);
+                    Box::new(move |cx| match cx.field(i)? {
+                        V::Num(a) => Some(op.test(a.cmp(&b))),
+                        _ => None,
+                    })
+                }
+                (Node::Field(i), Node::Param(p)) => {
+                    let (i, p) = (*i, *p as usize);
+                    Box::new(move |cx| match cx.field(i)? {
+                        V::Num(a) => Some(op.test(a.cmp(&cx.params[p]))),
+                        _ => None,
+                    })
+                }
+                _ => {
+                    let (x, y) = (val_fn(x), val_fn(y));
+                    Box::new(move |cx| {
+                        let (a, b) = (x(cx)?, y(cx)?);
+                        Some(op.test(super::expr::order(a, b)?))
+                    })
+                }
+            }
+        }
+        Node::In(x, list) => {
+            let enums: Option<u64> = list.iter().try_fold(0u64, |m, l| match l {
+                Lit::Enum(e) if *e < 64 => Some(m | 1 << e),
+                _ => None,
+            });
+            match (x.as_ref(), enums) {
+                // An enum field among enum literals: one bit test.
+                (Node::Field(i), Some(mask)) => {
+                    let i = *i;
+                    Box::new(move |cx| match cx.field(i)? {
+                        V::Enum(e) => Some(e < 64 && mask >> e & 1 == 1),
+                        _ => Some(false),
+                    })
+                }
+                _ => {
+                    let (x, list) = (val_fn(x), list.clone());
+                    Box::new(move |cx| {
+                        let v = x(cx)?;
+                        Some(list.iter().any(|l| lit_eq(l, v)))
+                    })
+                }
+            }
+        }
+        Node::Cond(c, x, y) => {
+            let (c, x, y) = (bool_fn(c), bool_fn(x), bool_fn(y));
+            Box::new(move |cx| if c(cx)? { x(cx) } else { y(cx) })
+        }
+        Node::AtLeast(k, xs) => {
+            let (k, xs): (u32, Vec<BoolFn>) = (*k, xs.iter().map(bool_fn).collect());
+            Box::new(move |cx| {
+                let (mut t, mut u) = (0u32, 0u32);
+                for x in &xs {
+                    match x(cx) {
+                        Some(true) => t += 1,
+                        None => u += 1,
+                        Some(false) => {}
+                    }
+                }
+                if t >= k {
+                    Some(true)
+                } else if t + u < k {
+                    Some(false)
+                } else {
+                    None
+                }
+            })
+        }
+        Node::Blank(i) => {
+            let i = *i as usize;
+            Box::new(move |cx| Some(cx.cells[i].is_blank()))
+        }
+        Node::Known(x) => {
+            let x = val_fn(x);
+            Box::new(move |cx| Some(x(cx).is_some()))
+        }
+        Node::IsTrue(x) => {
+            let x = bool_fn(x);
+            Box::new(move |cx| Some(x(cx) == Some(true)))
+        }
+        Node::IsFalse(x) => {
+            let x = bool_fn(x);
+            Box::new(move |cx| Some(x(cx) == Some(false)))
+        }
+        // Not bool-valued: unknown as a bool, as `V::as_bool` makes them.
+        Node::Param(_) | Node::Decision(_) | Node::Arith(..) | Node::Neg(_) | Node::MonthsSince(_) => {
+            let v = val_fn(n);
+            Box::new(move |cx| v(cx).and_then(V::as_bool))
+        }
+    }
+}
+
+/// `eval(n)`, compiled.
+fn val_fn(n: &Node) -> ValFn {
+    match n {
+        Node::Field(i) => {
+            let i = *i;
+            Box::new(move |cx| cx.field(i))
+        }
+        Node::Param(i) => {
+            let i = *i as usize;
+            Box::new(move |cx| Some(V::Num(cx.params[i])))
+        }
+        Node::Crit(i) => {
+            let i = *i as usize;
+            Box::new(move |cx| cx.crits[i].map(V::Bool))
+        }
+        Node::Decision(i) => {
+            let i = *i as usize;
+            Box::new(move |cx| Some(V::Enum(cx.decisions[i])))
+        }
+        Node::Lit(l) => match l {
+            Lit::Bool(b) => {
+                let b = *b;
+                Box::new(move |_| Some(V::Bool(b)))
+            }
+            Lit::Num(x) => {
+                let x = *x;
+                Box::new(move |_| Some(V::Num(x)))
+            }
+            Lit::Enum(e) => {
+                let e = *e;
+                Box::new(move |_| Some(V::Enum(e)))
+            }
+            // String literals only meet text fields, in comparisons (see `bool_fn`).
+            Lit::Str(_) => Box::new(|_| None),
+        },
+        Node::Arith(op, x, y) => {
+            let (op, x, y) = (*op, val_fn(x), val_fn(y));
+            Box::new(move |cx| {
+                let (V::Num(a), V::Num(b)) = (x(cx)?, y(cx)?) else { return None };
+                Some(V::Num(match op {
+                    ArithOp::Add => a.checked_add(b)?,
+                    ArithOp::Sub => a.checked_sub(b)?,
+                    ArithOp::Mul => a.checked_mul(b)?,
+                    ArithOp::Div => a.checked_div(b)?,
+                }))
+            })
+        }
+        Node::Neg(x) => {
+            let x = val_fn(x);
+            Box::new(move |cx| match x(cx)? {
+                V::Num(a) => Some(V::Num(a.checked_neg()?)),
+                _ => None,
+            })
+        }
+        Node::Cond(c, x, y) => {
+            let (c, x, y) = (bool_fn(c), val_fn(x), val_fn(y));
+            Box::new(move |cx| if c(cx)? { x(cx) } else { y(cx) })
+        }
+        Node::MonthsSince(x) => {
+            let x = val_fn(x);
+            Box::new(move |cx| match x(cx)? {
+                V::Month(m) => Some(V::Num(Num::from_int((cx.as_of_month - m) as i64)?)),
+                _ => None,
+            })
+        }
+        // Bool-valued.
+        Node::Not(_)
+        | Node::And(_)
+        | Node::Or(_)
+        | Node::Cmp(..)
+        | Node::In(..)
+        | Node::AtLeast(..)
+        | Node::Blank(_)
+        | Node::Known(_)
+        | Node::IsTrue(_)
+        | Node::IsFalse(_) => {
+            let b = bool_fn(n);
+            Box::new(move |cx| b(cx).map(V::Bool))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::household::Cell;
+    use crate::ruleset::expr::{self, walk};
+    use crate::ruleset::file::FieldType;
+    use crate::ruleset::{load, Test};
+    use crate::value::{Date, SCALE};
+
+    /// Every node of every condition of the built-in rule sets, compiled, gives what the tree
+    /// gives, over households whose cells are drawn from blanks, invalid cells, blanks standing
+    /// for a value, derived values and values at and around the thresholds, with criteria and
+    /// earlier decisions drawn too.
+    #[test]
+    fn compiled_conditions_agree_with_the_tree() {
+        let mut seed = 3u64;
+        let mut next = |n: usize| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 33) as usize % n
+        };
+        for name in ["national", "guizhou-2023"] {
+            let rules = load(name).unwrap();
+            let b = rules.at(Date::new(2024, 12, 31).unwrap()).unwrap();
+            let mut nodes: Vec<Node> = Vec::new();
+            let mut add = |n: &Node| walk(n, &mut |x| nodes.push(x.clone()));
+            for c in &rules.criteria {
+                match &c.test {
+                    Test::Condition(n) => add(n),
+                    Test::MetUnmet(m, u) => {
+                        add(m);
+                        add(u);
+                    }
+                }
+            }
+            for d in &rules.decisions {
+                d.rules.iter().for_each(|r| add(&r.0));
+            }
+            if let Some(f) = &rules.returned {
+                add(&f.when);
+            }
+            let compiled: Vec<(BoolFn, ValFn)> = nodes.iter().map(|n| (bool_fn(n), val_fn(n))).collect();
+            let mut numbers: Vec<i64> = vec![0, 1, -1, 2, 6, 100, 7_000_000, i64::MAX / 2];
+            numbers.extend(b.params.iter().flat_map(|p| [p.0, p.0 - 1, p.0 + 1, p.0 / SCALE * 7 / 10 * SCALE]));
+            for _ in 0..3000 {
+                let cells: Vec<Cell> = rules
+                    .fields
+                    .iter()
+                    .map(|f| {
+                        let value = match f.ty {
+                            FieldType::Bool => Scalar::Bool(next(2) == 0),
+                            FieldType::Int | FieldType::Money => Scalar::Num(Num(numbers[next(numbers.len())])),
+                            FieldType::Enum => {
+                                let n = rules.enums[f.enum_id.unwrap() as usize].values.len();
+                                Scalar::Enum(next(n) as u16)
+                            }
+                            FieldType::Month => Scalar::Month(b.as_of.month_index() - next(30) as i32 + 3),
+                            FieldType::Text | FieldType::Id => Scalar::Text(["", "脱贫户", "a"][next(3)].into()),
+                        };
+                        match next(8) {
+                            0 => Cell::Blank,
+                            1 => Cell::Invalid("x".into()),
+                            2 => Cell::BlankAs(value),
+                            3 => Cell::Derived(value),
+                            _ => Cell::Value(value),
+                        }
+                    })
+                    .collect();
+                let crits: Vec<Option<bool>> =
+                    rules.criteria.iter().map(|_| [Some(true), Some(false), None][next(3)]).collect();
+                let decisions: Vec<u16> = rules.decisions.iter().map(|d| next(d.labels.len()) as u16).collect();
+                let cx = Ctx {
+                    cells: &cells,
+                    params: &b.params,
+                    crits: &crits,
+                    decisions: &decisions,
+                    as_of_month: b.as_of.month_index(),
+                };
+                for (n, (bf, vf)) in nodes.iter().zip(&compiled) {
+                    assert_eq!(vf(&cx), expr::eval(n, &cx), "{name}: {n:?}");
+                    assert_eq!(bf(&cx), expr::eval_bool(n, &cx), "{name}: {n:?}");
+                }
+            }
+        }
+    }
+}
