@@ -301,32 +301,31 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
     // Vanished households: one more pass over the previous file, parsing only their rows.
     let unmatched = previous.entries.iter().filter(|e| !e.matched);
     acc.gone = unmatched.clone().count() as u64;
-    let gone: HashSet<&str> = unmatched.map(|e| previous.id(e)).collect();
+    let gone: HashSet<&str> = unmatched.clone().map(|e| previous.id(e)).collect();
     if !gone.is_empty() {
+        // Only their rows are parsed (by row number; the id is checked again).
+        let mut rows: Vec<u64> = unmatched.map(|e| e.row).collect();
+        rows.sort_unstable();
         let mut again = Ledger::open(&args.previous, &rules, &prev_layout.options)?;
-        let mut batch = Vec::new();
-        loop {
-            again.reader.fill(&mut batch, 4096)?;
-            if batch.is_empty() {
-                break;
+        let mut result = Ok(());
+        let layout = &again.layout;
+        again.reader.each_row_in(&rows, &mut |raw| {
+            let Some(id) = layout.id_of(raw) else { return };
+            if result.is_err() || !gone.contains(id.as_str()) {
+                return;
             }
-            for raw in &batch {
-                let Some(id) = again.layout.id_of(raw) else { continue };
-                if !gone.contains(id.as_str()) {
-                    continue;
-                }
-                let hh = again.layout.household(&bound, raw, &prev_dups);
-                lists.push(Entry {
-                    list: List::Gone,
-                    previous: true,
-                    row: raw.row,
-                    household_id: id,
-                    who: who_of(&rules, &hh, args.show_ids),
-                    reason: "本季度无此户编号（请核实：自然销户、合户或编号变更）".into(),
-                    change: String::new(),
-                })?;
-            }
-        }
+            let hh = layout.household(&bound, raw, &prev_dups);
+            result = lists.push(Entry {
+                list: List::Gone,
+                previous: true,
+                row: raw.row,
+                household_id: id,
+                who: who_of(&rules, &hh, args.show_ids),
+                reason: "本季度无此户编号（请核实：自然销户、合户或编号变更）".into(),
+                change: String::new(),
+            });
+        })?;
+        result?;
     }
     for e in prev_dup_entries {
         lists.push(e)?;

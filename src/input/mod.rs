@@ -137,8 +137,9 @@ pub struct RowReader {
     /// Rows read while looking for the header, not yet handed out; for a person export, every
     /// household's members, grouped.
     pending: VecDeque<RawRow>,
-    /// Parses blocks for [`RowReader::fill`].
+    /// Parses blocks for [`RowReader::fill`], and its block buffer.
     parser: Option<source::BlockReader>,
+    block: Vec<u8>,
 }
 
 /// Where the rows after the header come from.
@@ -161,12 +162,12 @@ pub enum Work {
 }
 
 impl RowReader {
-    /// Refill `batch` with up to `n` data rows, reusing the rows' buffers; fewer only at the end.
+    /// Refill `batch` with `n` data rows (a CSV ledger: whole blocks, so a few more), reusing the
+    /// rows' buffers; fewer only at the end.
     /// A record that cannot be read at all (bad quoting) comes back as a row with an error, so
     /// that it is reported and counted.
     pub fn fill(&mut self, batch: &mut Vec<RawRow>, n: usize) -> Result<(), InputError> {
         let mut k = 0;
-        let mut block = Vec::new();
         while k < n {
             if k == batch.len() {
                 batch.push(RawRow::default());
@@ -182,12 +183,13 @@ impl RowReader {
                     Some(Err(e)) => return Err(e),
                     None => break,
                 },
+                // Whole blocks, parsed straight into the batch (which may so get a few more than
+                // `n` rows).
                 Source::Blocks(blocks) => {
-                    let Some(line) = blocks.next(&mut block).map_err(|e| unreadable(&self.path, e))? else { break };
-                    let mut rows = Vec::new();
+                    let block = &mut self.block;
+                    let Some(line) = blocks.next(block).map_err(|e| unreadable(&self.path, e))? else { break };
                     let parser = self.parser.get_or_insert_with(|| source::BlockReader::new(blocks.delimiter));
-                    parser.parse(&mut block, line, &self.path, &mut rows)?;
-                    self.pending.extend(rows);
+                    k = parser.parse_at(block, line, &self.path, batch, k)?;
                 }
             }
         }
@@ -208,6 +210,79 @@ impl RowReader {
         let k = n.min(self.pending.len()).max(1);
         self.fill(rows, if matches!(self.rows, Source::Blocks(_)) { k } else { n })?;
         Ok(if rows.is_empty() { Work::End } else { Work::Rows })
+    }
+
+    /// The rows whose row numbers are in `wanted` (sorted), in order, each handed to `f`. A CSV
+    /// ledger parses only those rows' lines in its blocks that have no `"` (the others whole),
+    /// and skips blocks with none of them.
+    pub fn each_row_in(&mut self, wanted: &[u64], f: &mut dyn FnMut(&RawRow)) -> Result<(), InputError> {
+        let want = |row: u64| wanted.binary_search(&row).is_ok();
+        for r in std::mem::take(&mut self.pending) {
+            if want(r.row) {
+                f(&r);
+            }
+        }
+        let path = &self.path;
+        match &mut self.rows {
+            Source::Rows(rows) => {
+                let mut raw = RawRow::default();
+                while let Some(read) = rows.read_into(path, &mut raw) {
+                    read?;
+                    if want(raw.row) {
+                        f(&raw);
+                    }
+                }
+            }
+            Source::Blocks(blocks) => {
+                let parser = self.parser.get_or_insert_with(|| source::BlockReader::new(blocks.delimiter));
+                let (block, mut rows, mut one) = (&mut self.block, Vec::new(), Vec::new());
+                while let Some(first) = blocks.next(block).map_err(|e| unreadable(path, e))? {
+                    // Rows numbered first..=last start in this block (the last only when the
+                    // block does not end with a line break: the end of the file).
+                    let last = blocks.line() - u64::from(block.last() == Some(&b'\n'));
+                    let lo = wanted.partition_point(|&r| r < first);
+                    let hi = wanted.partition_point(|&r| r <= last);
+                    if lo == hi {
+                        continue;
+                    }
+                    if memchr::memchr(b'"', block).is_some() {
+                        parser.parse(block, first, path, &mut rows)?;
+                        rows.iter().filter(|r| want(r.row)).for_each(&mut *f);
+                        continue;
+                    }
+                    // Quote-free: a row is its line (after any empty lines, which the csv reader
+                    // numbers it from).
+                    let mut targets = wanted[lo..hi].iter().copied().peekable();
+                    let (mut line, mut start, mut after_empty) = (first, 0, false);
+                    for end in memchr::memchr_iter(b'\n', block).chain([block.len()]) {
+                        let empty = start == end;
+                        while targets.peek() == Some(&line) {
+                            targets.next();
+                            let from = start + block[start..].iter().take_while(|&&b| b == b'\n').count();
+                            // No record has this number: a line after an empty line (the record
+                            // is numbered from the first empty line), or only empty lines to the
+                            // end.
+                            if after_empty || from == block.len() {
+                                continue;
+                            }
+                            let to = memchr::memchr(b'\n', &block[from..]).map_or(block.len(), |i| from + i + 1);
+                            one.clear();
+                            one.extend_from_slice(&block[from..to]);
+                            parser.parse(&mut one, line, path, &mut rows)?;
+                            // The csv reader numbers it from `line`, its first (empty) line.
+                            rows.iter().for_each(&mut *f);
+                        }
+                        if targets.peek().is_none() {
+                            break;
+                        }
+                        line += 1;
+                        start = end + 1;
+                        after_empty = empty;
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// What parses the blocks that [`RowReader::next_work`] hands out (on any thread).
@@ -420,7 +495,10 @@ impl Ledger {
                 Err(rows) => Source::Rows(rows),
             }
         };
-        let mut ledger = Ledger { layout, reader: RowReader { path: path.to_path_buf(), rows, pending, parser: None } };
+        let mut ledger = Ledger {
+            layout,
+            reader: RowReader { path: path.to_path_buf(), rows, pending, parser: None, block: Vec::new() },
+        };
         if ledger.layout.persons.is_some() {
             ledger.group_members()?;
         }
@@ -838,6 +916,50 @@ fn each_id(ledger: &Ledger, col: usize, mut f: impl FnMut(u64, &[u8])) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Picking rows by number from blocks (parsing only their lines where a block has no quote)
+    /// gives the rows the csv reader gives for those numbers, for generated texts cut into small
+    /// blocks (quoted line breaks, empty lines, no final line break).
+    #[test]
+    fn rows_picked_by_number_are_the_rows_read_in_full() {
+        let palette: [&[u8]; 7] = [b"a", b",", b"\"", b"\n", b"\n\n", "户".as_bytes(), b"1,2\n"];
+        let mut seed = 5u64;
+        let mut next = |n: usize| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 33) as usize % n
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.csv");
+        let rows_of = |r: &RawRow| (r.row, r.record.iter().map(<[u8]>::to_vec).collect::<Vec<_>>());
+        for case in 0..2000 {
+            let text: Vec<u8> = (0..1 + next(100)).flat_map(|_| palette[next(palette.len())].to_vec()).collect();
+            std::fs::write(&path, &text).unwrap();
+            let (mut whole, _) = source::open(&path, &OpenOptions::default()).unwrap();
+            let mut all = Vec::new();
+            while let Some(r) = whole.next_row(&path) {
+                all.push(rows_of(&r.unwrap()));
+            }
+            let mut wanted: Vec<u64> = all.iter().map(|r| r.0).filter(|_| next(3) == 0).collect();
+            wanted.push(1 + next(40) as u64);
+            wanted.sort_unstable();
+            wanted.dedup();
+            let want: Vec<_> = all.iter().filter(|r| wanted.contains(&r.0)).cloned().collect();
+            let (mut rows, _) = source::open(&path, &OpenOptions::default()).unwrap();
+            rows.keep(true);
+            let Ok(mut blocks) = rows.into_blocks() else { panic!("a CSV file") };
+            blocks.set_size([1, 4, 16, 1 << 10][next(4)]);
+            let mut reader = RowReader {
+                path: path.clone(),
+                rows: Source::Blocks(Box::new(blocks)),
+                pending: VecDeque::new(),
+                parser: None,
+                block: Vec::new(),
+            };
+            let mut got = Vec::new();
+            reader.each_row_in(&wanted, &mut |r| got.push(rows_of(r))).unwrap();
+            assert_eq!(got, want, "case {case}: {:?}, rows {wanted:?}", String::from_utf8_lossy(&text));
+        }
+    }
 
     #[test]
     fn encodings_are_sniffed() {

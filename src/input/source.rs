@@ -127,6 +127,17 @@ impl Blocks {
         }
     }
 
+    /// Aim at blocks of `n` bytes (tests: to cut records everywhere).
+    #[cfg(test)]
+    pub fn set_size(&mut self, n: usize) {
+        self.size = n;
+    }
+
+    /// The line number the next block starts on.
+    pub fn line(&self) -> u64 {
+        self.line
+    }
+
     /// Where the last whole record of `data` ends (it starts at a record's start).
     fn records_end(&mut self, data: &[u8]) -> Option<usize> {
         if memchr::memchr(b'"', data).is_none() {
@@ -174,12 +185,28 @@ impl BlockReader {
         path: &Path,
         rows: &mut Vec<RawRow>,
     ) -> Result<(), InputError> {
+        let end = self.parse_at(block, line, path, rows, 0)?;
+        rows.truncate(end);
+        Ok(())
+    }
+
+    /// As [`BlockReader::parse`], into `rows[start..]` (reusing the rows there, adding more as
+    /// needed); the rows after the returned index are left as they were.
+    pub fn parse_at(
+        &mut self,
+        block: &mut Vec<u8>,
+        line: u64,
+        path: &Path,
+        rows: &mut Vec<RawRow>,
+        start: usize,
+    ) -> Result<usize, InputError> {
         std::mem::swap(self.0.get_mut().get_mut(), block);
-        let start = self.0.seek_raw(io::SeekFrom::Start(0), csv::Position::new());
-        let result = start
+        let result = self
+            .0
+            .seek_raw(io::SeekFrom::Start(0), csv::Position::new())
             .map_err(|e| InputError::Unreadable { path: path.display().to_string(), message: e.to_string() })
             .and_then(|()| {
-                let mut k = 0;
+                let mut k = start;
                 loop {
                     if k == rows.len() {
                         rows.push(RawRow::default());
@@ -187,11 +214,9 @@ impl BlockReader {
                     match read_record(&mut self.0, path, &mut rows[k], line - 1) {
                         Some(Ok(())) => k += 1,
                         Some(Err(e)) => return Err(e),
-                        None => break,
+                        None => return Ok(k),
                     }
                 }
-                rows.truncate(k);
-                Ok(())
             });
         std::mem::swap(self.0.get_mut().get_mut(), block);
         result
