@@ -342,13 +342,13 @@ fn write_crit_text(out: &mut String, d: &Describer, i: usize, v: Option<bool>, c
             return;
         }
     };
-    let parts = expr::explaining_atoms(node, result, cx);
-    let single = matches!(node, Node::Cmp(..) | Node::Field(_) | Node::In(..));
-    if single && parts.len() == 1 {
-        // A bare bool field reads "饮水安全：否" already; a comparison shows its threshold.
-        let (atom, av) = parts[0];
-        return expr::write_atom(out, atom, av, cx, d);
+    if matches!(node, Node::Cmp(..) | Node::Field(_) | Node::In(..)) {
+        // A single atom explains itself, with the criterion's value (its only explaining atom:
+        // what `explaining_atoms` would return). A bare bool field reads "饮水安全：否" already;
+        // a comparison shows its threshold.
+        return expr::write_atom(out, node, result, cx, d);
     }
+    let parts = expr::explaining_atoms(node, result, cx);
     out.push_str(&c.label);
     out.push('：');
     out.push_str(match v {
