@@ -656,7 +656,14 @@ mod tests {
         let rows_of = |r: &RawRow| (r.row, r.record.iter().map(<[u8]>::to_vec).collect::<Vec<_>>(), r.error.clone());
         for case in 0..3000 {
             let len = 1 + next(120);
-            let text: Vec<u8> = (0..len).flat_map(|_| palette[next(palette.len())].to_vec()).collect();
+            let mut text: Vec<u8> = (0..len).flat_map(|_| palette[next(palette.len())].to_vec()).collect();
+            // Every other case without quotes: blocks split without the csv reader.
+            if case % 2 == 1 {
+                text.retain(|&b| b != b'"');
+                if text.is_empty() {
+                    continue;
+                }
+            }
             std::fs::write(&path, &text).unwrap();
             let (mut whole, _) = open(&path, &OpenOptions::default()).unwrap();
             let mut want = Vec::new();
