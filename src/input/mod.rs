@@ -155,7 +155,7 @@ pub enum Work {
     /// Rows, in `rows`.
     Rows,
     /// A block of CSV text, in `block`, starting on this line: parse it with
-    /// [`RowReader::parse`].
+    /// [`BlockParser::parse`].
     Block(u64),
     /// Nothing left.
     End,
@@ -207,8 +207,9 @@ impl RowReader {
                 None => Work::End,
             });
         }
-        let k = n.min(self.pending.len()).max(1);
-        self.fill(rows, if matches!(self.rows, Source::Blocks(_)) { k } else { n })?;
+        // A CSV ledger's rows read with the header go out on their own, before its blocks.
+        let k = if matches!(self.rows, Source::Blocks(_)) { n.min(self.pending.len()) } else { n };
+        self.fill(rows, k)?;
         Ok(if rows.is_empty() { Work::End } else { Work::Rows })
     }
 

@@ -79,7 +79,7 @@ fn csv_reader<R: Read>(delimiter: u8, r: R) -> csv::Reader<R> {
 const BLOCK: usize = 32 << 10;
 
 /// The rest of a CSV file's text as blocks of whole records, so that the blocks can be parsed in
-/// parallel ([`parse_block`]), each with the line number it starts on. A block ends at a line
+/// parallel ([`BlockReader`]), each with the line number it starts on. A block ends at a line
 /// break when it has no `"` (every line break is then a record's end); otherwise where a csv-core
 /// parse of the block says its last whole record ends (a quoted cell may hold line breaks).
 pub struct Blocks {

@@ -9,7 +9,7 @@
 //! every condition of the built-in rule sets over generated and damaged households, and
 //! explanations keep using the tree.
 
-use super::expr::{and3, lit_eq, or3, ArithOp, Ctx, Lit, Node, V};
+use super::expr::{and3, lit_eq, or3, ArithOp, CmpOp, Ctx, Lit, Node, V};
 use crate::household::Scalar;
 use crate::value::Num;
 
@@ -98,8 +98,8 @@ fn bool_fn(n: &Node) -> BoolFn {
                         let V::Str(t) = other(cx)? else { return None };
                         let eq = *s == **t;
                         match op {
-                            super::expr::CmpOp::Eq => Some(eq),
-                            super::expr::CmpOp::Ne => Some(!eq),
+                            CmpOp::Eq => Some(eq),
+                            CmpOp::Ne => Some(!eq),
                             _ => None,
                         }
                     })

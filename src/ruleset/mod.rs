@@ -845,17 +845,8 @@ impl RuleSet {
     fn set_cell_general(&self, hh: &mut Household, field: u16, text: &str, column: &str) {
         let f = &self.fields[field as usize];
         let slot = &mut hh.cells[field as usize];
+        // (Bool 是/否 and plain numbers were tried by `set_cell`.)
         match f.ty {
-            FieldType::Bool if text == "是" || text == "否" => {
-                *slot = Cell::Value(Scalar::Bool(text == "是"));
-                return;
-            }
-            FieldType::Money | FieldType::Int => {
-                if let Some(n) = cell::plain_number(text, f.ty == FieldType::Money) {
-                    *slot = Cell::Value(Scalar::Num(n));
-                    return;
-                }
-            }
             FieldType::Enum if !text.is_empty() => {
                 let e = &self.enums[f.enum_id.expect("enum field") as usize];
                 if let Some(i) = e.values.iter().position(|v| v == text) {
