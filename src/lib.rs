@@ -71,3 +71,28 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain()
         .any(|e| e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
 }
+
+/// A tiny deterministic generator for the unit tests that draw cases (no crate for six lines).
+#[cfg(test)]
+pub(crate) mod test_rng {
+    pub struct Lcg(pub u64);
+
+    impl Lcg {
+        /// A number below `n`.
+        pub fn below(&mut self, n: usize) -> usize {
+            self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (self.0 >> 33) as usize % n
+        }
+
+        /// Case `case` of a generated text: 1 to `items` pieces drawn from `palette`, every other
+        /// case with its quotes taken out (`None` when nothing is left).
+        pub fn text(&mut self, palette: &[&[u8]], items: usize, case: usize) -> Option<Vec<u8>> {
+            let n = 1 + self.below(items);
+            let mut text: Vec<u8> = (0..n).flat_map(|_| palette[self.below(palette.len())].to_vec()).collect();
+            if case % 2 == 1 {
+                text.retain(|&b| b != b'"');
+            }
+            (!text.is_empty()).then_some(text)
+        }
+    }
+}

@@ -924,37 +924,27 @@ mod tests {
     #[test]
     fn rows_picked_by_number_are_the_rows_read_in_full() {
         let palette: [&[u8]; 7] = [b"a", b",", b"\"", b"\n", b"\n\n", "户".as_bytes(), b"1,2\n"];
-        let mut seed = 5u64;
-        let mut next = |n: usize| {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            (seed >> 33) as usize % n
-        };
+        let mut rng = crate::test_rng::Lcg(5);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.csv");
         let rows_of = |r: &RawRow| (r.row, r.record.iter().map(<[u8]>::to_vec).collect::<Vec<_>>());
         for case in 0..2000 {
-            let mut text: Vec<u8> = (0..1 + next(100)).flat_map(|_| palette[next(palette.len())].to_vec()).collect();
-            if case % 2 == 1 {
-                text.retain(|&b| b != b'"');
-                if text.is_empty() {
-                    continue;
-                }
-            }
+            let Some(text) = rng.text(&palette, 100, case) else { continue };
             std::fs::write(&path, &text).unwrap();
             let (mut whole, _) = source::open(&path, &OpenOptions::default()).unwrap();
             let mut all = Vec::new();
             while let Some(r) = whole.next_row(&path) {
                 all.push(rows_of(&r.unwrap()));
             }
-            let mut wanted: Vec<u64> = all.iter().map(|r| r.0).filter(|_| next(3) == 0).collect();
-            wanted.push(1 + next(40) as u64);
+            let mut wanted: Vec<u64> = all.iter().map(|r| r.0).filter(|_| rng.below(3) == 0).collect();
+            wanted.push(1 + rng.below(40) as u64);
             wanted.sort_unstable();
             wanted.dedup();
             let want: Vec<_> = all.iter().filter(|r| wanted.contains(&r.0)).cloned().collect();
             let (mut rows, _) = source::open(&path, &OpenOptions::default()).unwrap();
             rows.keep(true);
             let Ok(mut blocks) = rows.into_blocks() else { panic!("a CSV file") };
-            blocks.set_size([1, 4, 16, 1 << 10][next(4)]);
+            blocks.set_size([1, 4, 16, 1 << 10][rng.below(4)]);
             let mut reader = RowReader {
                 path: path.clone(),
                 rows: Source::Blocks(Box::new(blocks)),

@@ -646,32 +646,21 @@ mod tests {
     #[test]
     fn blocks_parse_as_the_whole_file_does() {
         let palette: [&[u8]; 9] = [b"a", b",", b"\"", b"\n", b"\r", "户".as_bytes(), b" ", b"\"\"", b"1,2\n"];
-        let mut seed = 7u64;
-        let mut next = |n: usize| {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            (seed >> 33) as usize % n
-        };
+        let mut rng = crate::test_rng::Lcg(7);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.csv");
         let rows_of = |r: &RawRow| (r.row, r.record.iter().map(<[u8]>::to_vec).collect::<Vec<_>>(), r.error.clone());
         for case in 0..3000 {
-            let len = 1 + next(120);
-            let mut text: Vec<u8> = (0..len).flat_map(|_| palette[next(palette.len())].to_vec()).collect();
-            // Every other case without quotes: blocks split without the csv reader.
-            if case % 2 == 1 {
-                text.retain(|&b| b != b'"');
-                if text.is_empty() {
-                    continue;
-                }
-            }
+            // Every other case without quotes: blocks cut at line breaks.
+            let Some(text) = rng.text(&palette, 120, case) else { continue };
             std::fs::write(&path, &text).unwrap();
             let (mut whole, _) = open(&path, &OpenOptions::default()).unwrap();
             let mut want = Vec::new();
             while let Some(r) = whole.next_row(&path) {
                 want.push(rows_of(&r.unwrap()));
             }
-            let before = next(4);
-            let size = [1, 2, 5, 16, 1 << 10][next(5)];
+            let before = rng.below(4);
+            let size = [1, 2, 5, 16, 1 << 10][rng.below(5)];
             let (mut rows, _) = open(&path, &OpenOptions::default()).unwrap();
             rows.keep(true);
             let mut got = Vec::new();

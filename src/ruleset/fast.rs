@@ -62,32 +62,8 @@ fn bool_fn(n: &Node) -> BoolFn {
             let x = bool_fn(x);
             Box::new(move |cx| Some(!x(cx)?))
         }
-        Node::And(xs) => {
-            let xs: Vec<BoolFn> = xs.iter().map(bool_fn).collect();
-            Box::new(move |cx| {
-                let mut acc = Some(true);
-                for x in &xs {
-                    acc = and3(acc, x(cx));
-                    if acc == Some(false) {
-                        break;
-                    }
-                }
-                acc
-            })
-        }
-        Node::Or(xs) => {
-            let xs: Vec<BoolFn> = xs.iter().map(bool_fn).collect();
-            Box::new(move |cx| {
-                let mut acc = Some(false);
-                for x in &xs {
-                    acc = or3(acc, x(cx));
-                    if acc == Some(true) {
-                        break;
-                    }
-                }
-                acc
-            })
-        }
+        Node::And(xs) => junction::<true>(xs),
+        Node::Or(xs) => junction::<false>(xs),
         Node::Cmp(op, x, y) => {
             let op = *op;
             match (x.as_ref(), y.as_ref()) {
@@ -198,6 +174,21 @@ fn bool_fn(n: &Node) -> BoolFn {
     }
 }
 
+/// `&&` (`AND`) or `||` of `xs` in three-valued logic, stopping at the first false (true) child.
+fn junction<const AND: bool>(xs: &[Node]) -> BoolFn {
+    let xs: Vec<BoolFn> = xs.iter().map(bool_fn).collect();
+    Box::new(move |cx| {
+        let mut acc = Some(AND);
+        for x in &xs {
+            acc = if AND { and3(acc, x(cx)) } else { or3(acc, x(cx)) };
+            if acc == Some(!AND) {
+                break;
+            }
+        }
+        acc
+    })
+}
+
 /// `eval(n)`, compiled.
 fn val_fn(n: &Node) -> ValFn {
     match n {
@@ -295,11 +286,8 @@ mod tests {
     /// earlier decisions drawn too.
     #[test]
     fn compiled_conditions_agree_with_the_tree() {
-        let mut seed = 3u64;
-        let mut next = |n: usize| {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            (seed >> 33) as usize % n
-        };
+        let mut rng = crate::test_rng::Lcg(3);
+        let mut next = |n: usize| rng.below(n);
         for name in ["national", "guizhou-2023"] {
             let rules = load(name).unwrap();
             let b = rules.at(Date::new(2024, 12, 31).unwrap()).unwrap();
