@@ -57,6 +57,8 @@ pub struct Expect {
     pub returned: Option<bool>,
     /// Canonical keys of the cells that must be data problems (exactly these).
     pub problems: Option<Vec<String>>,
+    /// Ids of the data-quality checks that must find something (exactly these).
+    pub checks: Option<Vec<String>>,
 }
 
 pub struct Report {
@@ -178,12 +180,25 @@ fn run_case(rs: &RuleSet, case: &Case) -> Result<(), String> {
             diffs.push(format!("problems: expected {want:?}, got {got:?}"));
         }
     }
+    if let Some(want) = &expect.checks {
+        let got: Vec<&str> = r.checks.iter().map(|f| f.check.as_str()).collect();
+        let mut w: Vec<&str> = want.iter().map(String::as_str).collect();
+        w.sort();
+        let mut g = got.clone();
+        g.sort();
+        if w != g {
+            diffs.push(format!("checks: expected {want:?}, got {got:?}"));
+        }
+    }
     if diffs.is_empty() {
         Ok(())
     } else {
         diffs.push(format!("reasons: {}", r.reasons_text));
         if !r.problems.is_empty() {
             diffs.push(format!("problems: {}", r.problems_text()));
+        }
+        if !r.checks_text.is_empty() {
+            diffs.push(format!("checks: {}", r.checks_text));
         }
         Err(diffs.join("\n"))
     }

@@ -24,6 +24,8 @@ pub struct Assessment {
     pub decided_by: Vec<Option<usize>>,
     /// 疑似返贫: `None` when unknown.
     pub returned: Option<bool>,
+    /// The data-quality checks whose condition is true, by index into `RuleSet::checks`.
+    pub checks: Vec<u16>,
 }
 
 fn ctx<'a>(b: &'a Bound, hh: &'a Household, crits: &'a [Option<bool>], decisions: &'a [u16]) -> Ctx<'a> {
@@ -40,7 +42,7 @@ pub fn assess(b: &Bound, hh: &Household) -> Assessment {
 /// As [`assess`], into an assessment whose buffers are reused (the streaming hot path).
 pub fn assess_into(b: &Bound, hh: &Household, a: &mut Assessment) {
     let rs = b.rules;
-    let Assessment { crits, decisions, decided_by, returned } = a;
+    let Assessment { crits, decisions, decided_by, returned, checks } = a;
     crits.clear();
     crits.resize(rs.criteria.len(), None);
     decisions.clear();
@@ -78,7 +80,81 @@ pub fn assess_into(b: &Bound, hh: &Household, a: &mut Assessment) {
         decisions.push(result.0);
         decided_by.push(result.1);
     }
-    *returned = plan.returned.as_ref().and_then(|c| c.eval(&ctx(b, hh, crits, decisions)));
+    let cx = ctx(b, hh, crits, decisions);
+    *returned = plan.returned.as_ref().and_then(|c| c.eval(&cx));
+    checks.clear();
+    for (k, c) in plan.checks.iter().enumerate() {
+        if c.eval(&cx) == Some(true) {
+            checks.push(k as u16);
+        }
+    }
+}
+
+/// One finding of a data-quality check.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub check: String,
+    pub label: String,
+    pub severity: crate::ruleset::file::Severity,
+    /// The message with the household's values and the parameters in force filled in.
+    pub message: String,
+    pub source: String,
+}
+
+/// The message of check `k` for this household: `{key}` pieces filled with the field's value as
+/// reasons show it, or the parameter in force.
+pub fn write_check_message(out: &mut String, b: &Bound, hh: &Household, a: &Assessment, k: usize) {
+    let d = Describer { b };
+    let cx = ctx(b, hh, &a.crits, &a.decisions);
+    for p in &b.rules.checks[k].message {
+        match p {
+            crate::ruleset::Piece::Text(t) => out.push_str(t),
+            crate::ruleset::Piece::Field(i) => d.write_field_value(out, *i, &cx),
+            crate::ruleset::Piece::Param(i) => out.push_str(d.param_value(*i)),
+        }
+    }
+}
+
+/// The findings of a household, in check order.
+pub fn findings(b: &Bound, hh: &Household, a: &Assessment) -> Vec<Finding> {
+    a.checks
+        .iter()
+        .map(|&k| {
+            let c = &b.rules.checks[k as usize];
+            let mut message = String::new();
+            write_check_message(&mut message, b, hh, a, k as usize);
+            Finding {
+                check: c.id.clone(),
+                label: c.label.clone(),
+                severity: c.severity,
+                message,
+                source: c.source.clone(),
+            }
+        })
+        .collect()
+}
+
+/// The findings as one line: `【错误】label：message；【警告】…`.
+pub fn write_findings(out: &mut String, b: &Bound, hh: &Household, a: &Assessment) {
+    for (n, &k) in a.checks.iter().enumerate() {
+        let c = &b.rules.checks[k as usize];
+        if n > 0 {
+            out.push('；');
+        }
+        out.push('【');
+        out.push_str(c.severity.word());
+        out.push('】');
+        out.push_str(&c.label);
+        out.push('：');
+        write_check_message(out, b, hh, a, k as usize);
+    }
+}
+
+impl Assessment {
+    /// Whether a check of severity 错误 found something.
+    pub fn has_error_finding(&self, b: &Bound) -> bool {
+        self.checks.iter().any(|&k| b.rules.checks[k as usize].severity == crate::ruleset::file::Severity::Error)
+    }
 }
 
 impl Assessment {

@@ -199,7 +199,7 @@ fn ledger(path: &Path) {
             );
             let shown = format!("{}\n{}", cells.join("\n"), String::from_utf8_lossy(&json));
             ids_are_masked(rules, &ledger.layout, raw, &hh, &shown);
-            summary.add(&hh, &a);
+            summary.add(b, &hh, &a);
             handed_out.extend(rows);
             if records.len() < 16 {
                 records.push(r);

@@ -114,14 +114,20 @@ impl AdjustBook {
 pub struct AssessBook {
     wb: Workbook,
     row: u32,
+    /// Rows written on the 数据核查 sheet.
+    finding_row: u32,
     wrap: Format,
     high: Format,
     medium: Format,
 }
 
 /// Widths of the assessment columns (CJK characters count double).
-const ASSESS_WIDTHS: [f64; 17] =
-    [6.0, 16.0, 14.0, 10.0, 10.0, 10.0, 20.0, 10.0, 14.0, 12.0, 10.0, 24.0, 14.0, 10.0, 12.0, 80.0, 40.0];
+const ASSESS_WIDTHS: [f64; 18] =
+    [6.0, 16.0, 14.0, 10.0, 10.0, 10.0, 20.0, 10.0, 14.0, 12.0, 10.0, 24.0, 14.0, 10.0, 12.0, 80.0, 40.0, 40.0];
+
+/// The 数据核查 sheet: one row per finding.
+const FINDING_HEADERS: [&str; 7] = ["行号", "户编号", "行政村", "检查", "级别", "说明", "来源"];
+const FINDING_WIDTHS: [f64; 7] = [6.0, 16.0, 10.0, 24.0, 6.0, 60.0, 30.0];
 
 impl AssessBook {
     pub fn new() -> Result<AssessBook, XlsxError> {
@@ -134,9 +140,17 @@ impl AssessBook {
             ws.write_string_with_format(0, c as u16, *h, &bold)?;
         }
         ws.set_freeze_panes(1, 0)?;
+        let ws = wb.add_worksheet_with_constant_memory()?;
+        ws.set_name("数据核查")?;
+        for (c, h) in FINDING_HEADERS.iter().enumerate() {
+            ws.set_column_width(c as u16, FINDING_WIDTHS[c])?;
+            ws.write_string_with_format(0, c as u16, *h, &bold)?;
+        }
+        ws.set_freeze_panes(1, 0)?;
         Ok(AssessBook {
             wb,
             row: 0,
+            finding_row: 0,
             wrap: Format::new().set_text_wrap().set_align(rust_xlsxwriter::FormatAlign::Top),
             high: Format::new().set_background_color("#FFC7CE").set_font_color("#9C0006").set_bold(),
             medium: Format::new().set_background_color("#FFEB9C").set_font_color("#9C5700"),
@@ -162,12 +176,29 @@ impl AssessBook {
                 10 if v == "中" => {
                     ws.write_string_with_format(self.row, c, v, &self.medium)?;
                 }
-                15 | 16 => {
+                15..=17 => {
                     ws.write_string_with_format(self.row, c, v, &self.wrap)?;
                 }
                 _ => {
                     ws.write_string(self.row, c, v)?;
                 }
+            }
+        }
+        if !r.checks.is_empty() {
+            let ws = self.wb.worksheet_from_index(1)?;
+            for f in &r.checks {
+                if self.finding_row >= 1_048_575 {
+                    anyhow::bail!("XLSX 工作表最多 1,048,576 行：数据核查结果过多，请改用 CSV 输出（-o 结果.csv）");
+                }
+                self.finding_row += 1;
+                let row = self.finding_row;
+                ws.write_number(row, 0, r.row as f64)?;
+                ws.write_string(row, 1, &r.household_id)?;
+                ws.write_string(row, 2, r.village.as_deref().unwrap_or(""))?;
+                ws.write_string(row, 3, &f.label)?;
+                ws.write_string(row, 4, f.severity.word())?;
+                ws.write_string_with_format(row, 5, &f.message, &self.wrap)?;
+                ws.write_string(row, 6, &f.source)?;
             }
         }
         Ok(())
@@ -177,6 +208,8 @@ impl AssessBook {
         let last = self.row;
         let ws = self.wb.worksheet_from_index(0)?;
         ws.autofilter(0, 0, last, CSV_HEADERS.len() as u16 - 1)?;
+        let last = self.finding_row;
+        self.wb.worksheet_from_index(1)?.autofilter(0, 0, last, FINDING_HEADERS.len() as u16 - 1)?;
         let mut rows: Vec<Vec<String>> = vec![
             vec!["规则集".into(), b.rules.id.clone()],
             vec!["评估日期".into(), b.as_of.to_string()],
@@ -190,6 +223,9 @@ impl AssessBook {
             for (l, n) in labels {
                 rows.push(vec![format!("{}：{}", d.label, l), n.to_string()]);
             }
+        }
+        for (c, n) in b.rules.checks.iter().zip(&summary.checks) {
+            rows.push(vec![format!("数据核查：{}（{}）", c.label, c.severity.word()), n.to_string()]);
         }
         sheet(self.wb.add_worksheet(), "汇总", &["项目", "数量"], &rows, &[])?;
         self.wb.save_to_writer(file.writer())?;

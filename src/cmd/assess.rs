@@ -110,7 +110,7 @@ pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
             summary: Summary::new(&bound),
         },
         |c, hh, a| {
-            c.summary.add(hh, a);
+            c.summary.add(&bound, hh, a);
             match format {
                 Format::Csv => csv_rows.write(&mut c.csv, &bound, hh, a, args.show_ids, &mut c.scratch),
                 Format::Jsonl => {
@@ -158,5 +158,5 @@ pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
     if dups.count() > 0 {
         eprintln!("有 {} 个户编号重复出现（见各行的数据问题）。", dups.count());
     }
-    Ok(if summary.households_with_problems > 0 { Outcome::Problems } else { Outcome::Clean })
+    Ok(if summary.has_problems() { Outcome::Problems } else { Outcome::Clean })
 }

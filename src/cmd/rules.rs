@@ -74,6 +74,10 @@ fn check(spec: &str) -> anyhow::Result<Outcome> {
         }
         writeln!(s, "      否则 → {}；条件未知 → {}", d.labels[d.otherwise as usize], d.labels[d.undecided as usize])?;
     }
+    writeln!(s, "\n数据核查（{} 项）：", rs.checks.len())?;
+    for c in &rs.checks {
+        writeln!(s, "  {:<24} 〔{}〕{}\n      {}\n      来源：{}", c.id, c.severity.word(), c.label, c.text, c.source)?;
+    }
     print!("{s}");
     Ok(Outcome::Clean)
 }

@@ -56,6 +56,11 @@ pub struct Record {
     #[serde(skip)]
     pub factor_labels: String,
     pub problems: Vec<Problem>,
+    /// Findings of the rule set's data-quality checks (JSON key `checks`).
+    pub checks: Vec<engine::Finding>,
+    /// The findings as one line ([`engine::write_findings`]), as CSV and XLSX show them.
+    #[serde(skip)]
+    pub checks_text: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -163,6 +168,8 @@ impl Record {
         engine::write_reasons(&mut reasons_text, b, hh, a);
         let mut factor_labels = String::new();
         write_factor_labels(&mut factor_labels, b, a);
+        let mut checks_text = String::new();
+        engine::write_findings(&mut checks_text, b, hh, a);
         let mut r = Record {
             row: hh.row,
             source_rows: hh.source_rows,
@@ -186,6 +193,8 @@ impl Record {
             reasons_text,
             factor_labels,
             problems,
+            checks: engine::findings(b, hh, a),
+            checks_text,
         };
         if !show_ids {
             r.mask();
@@ -227,6 +236,10 @@ impl Record {
                 m(s);
             }
         }
+        for f in &mut self.checks {
+            m(&mut f.message);
+        }
+        m(&mut self.checks_text);
     }
 
     /// The problems as one line (values already masked when the record was built).
@@ -238,7 +251,7 @@ impl Record {
 }
 
 /// CSV column headers, in order.
-pub const CSV_HEADERS: [&str; 17] = [
+pub const CSV_HEADERS: [&str; 18] = [
     "行号",
     "户编号",
     "县(市、区、旗)",
@@ -256,6 +269,7 @@ pub const CSV_HEADERS: [&str; 17] = [
     "风险消除",
     "判定理由",
     "数据问题",
+    "数据核查",
 ];
 
 pub fn write_csv_header(w: &mut csv::Writer<&mut Vec<u8>>) -> csv::Result<()> {
@@ -317,6 +331,9 @@ impl CsvRows {
         w.text(scratch, mask);
         scratch.clear();
         write_problems(scratch, &hh.problems, |p| shown_problem_value(b.rules, p, show_ids));
+        w.text(scratch, mask);
+        scratch.clear();
+        engine::write_findings(scratch, b, hh, a);
         w.text(scratch, mask);
         w.end();
     }
@@ -427,7 +444,7 @@ fn is_number(s: &str) -> bool {
 }
 
 /// The cells of one household, in `CSV_HEADERS` order (CSV and XLSX).
-pub fn csv_cells(r: &Record) -> [String; 17] {
+pub fn csv_cells(r: &Record) -> [String; 18] {
     let o = |s: &Option<String>| s.clone().unwrap_or_default();
     [
         r.row.to_string(),
@@ -447,6 +464,7 @@ pub fn csv_cells(r: &Record) -> [String; 17] {
         r.elimination.clone(),
         r.reasons_text.clone(),
         r.problems_text(),
+        r.checks_text.clone(),
     ]
 }
 
@@ -469,6 +487,9 @@ pub fn table(records: &[Record]) -> String {
         let mut why = r.reasons_text.clone();
         if !r.problems.is_empty() {
             why.push_str(&format!(" ⚠ {}", r.problems_text()));
+        }
+        if !r.checks_text.is_empty() {
+            why.push_str(&format!(" 〔数据核查〕{}", r.checks_text));
         }
         t.add_row([
             r.row.to_string(),
@@ -496,6 +517,10 @@ pub struct Summary {
     pub problems: u64,
     /// Per decision (eligibility, exit, risk, elimination), per label, in label order.
     pub counts: Vec<(String, Vec<(String, u64)>)>,
+    /// Per data-quality check, in check order: the households it found.
+    pub checks: Vec<u64>,
+    /// Households with a finding of severity 错误.
+    pub households_with_error_findings: u64,
 }
 
 impl Summary {
@@ -507,10 +532,16 @@ impl Summary {
             .filter(|d| d.id != "suggested_type")
             .map(|d| (d.id.to_string(), d.labels.iter().map(|l| (l.clone(), 0)).collect()))
             .collect();
-        Summary { counts, ..Summary::default() }
+        Summary { counts, checks: vec![0; b.rules.checks.len()], ..Summary::default() }
     }
 
-    pub fn add(&mut self, hh: &Household, a: &Assessment) {
+    pub fn add(&mut self, b: &Bound, hh: &Household, a: &Assessment) {
+        for &k in &a.checks {
+            self.checks[k as usize] += 1;
+        }
+        if !a.checks.is_empty() && a.has_error_finding(b) {
+            self.households_with_error_findings += 1;
+        }
         self.rows_read += hh.source_rows;
         self.households_assessed += 1;
         if !hh.problems.is_empty() {
@@ -530,6 +561,10 @@ impl Summary {
         self.households_assessed += other.households_assessed;
         self.households_with_problems += other.households_with_problems;
         self.problems += other.problems;
+        self.households_with_error_findings += other.households_with_error_findings;
+        for (m, t) in self.checks.iter_mut().zip(&other.checks) {
+            *m += t;
+        }
         for ((_, mine), (_, theirs)) in self.counts.iter_mut().zip(&other.counts) {
             for (m, t) in mine.iter_mut().zip(theirs) {
                 m.1 += t.1;
@@ -548,7 +583,19 @@ impl Summary {
             let parts: Vec<String> = labels.iter().map(|(l, n)| format!("{l} {n}")).collect();
             s.push_str(&format!("{}：{}\n", d.label, parts.join(" · ")));
         }
+        let found: Vec<String> = (b.rules.checks.iter().zip(&self.checks))
+            .filter(|(_, &n)| n > 0)
+            .map(|(c, n)| format!("{}（{}）{n} 户", c.label, c.severity.word()))
+            .collect();
+        if !found.is_empty() {
+            s.push_str(&format!("数据核查：{}\n", found.join("；")));
+        }
         s
+    }
+
+    /// Whether the run found something to fix: a data problem, or a check's 错误.
+    pub fn has_problems(&self) -> bool {
+        self.households_with_problems > 0 || self.households_with_error_findings > 0
     }
 }
 

@@ -21,6 +21,9 @@ pub struct RuleFile {
     pub decisions: Decisions,
     #[serde(default)]
     pub flags: Flags,
+    /// Data-quality checks: findings reported beside the decisions, never criteria.
+    #[serde(default)]
+    pub checks: BTreeMap<String, CheckDef>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -200,6 +203,43 @@ pub struct FlagDef {
     pub source: String,
 }
 
+/// How serious a check's finding is, in the rule file's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub enum Severity {
+    /// The data cannot be right: the household counts as having a data problem.
+    #[serde(rename = "错误")]
+    Error,
+    /// Probably wrong, or a case to verify.
+    #[serde(rename = "警告")]
+    Warning,
+    /// Worth a look.
+    #[serde(rename = "提示")]
+    Info,
+}
+
+impl Severity {
+    pub fn word(self) -> &'static str {
+        match self {
+            Severity::Error => "错误",
+            Severity::Warning => "警告",
+            Severity::Info => "提示",
+        }
+    }
+}
+
+/// `[checks.<id>]`: a finding when `when` is true (unknown: no finding).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckDef {
+    /// A short name, shown before the message and in summaries.
+    pub label: String,
+    pub when: String,
+    pub severity: Severity,
+    /// What is wrong, with `{key}` for the household's value of a field or a parameter in force.
+    pub message: String,
+    pub source: String,
+}
+
 impl RuleFile {
     /// Apply a child file on top of this one: fields, criteria and decisions are replaced by
     /// id; parameter values are merged by `from` (the child wins) unless `replace = true`.
@@ -236,6 +276,7 @@ impl RuleFile {
         if child.flags.returned.is_some() {
             self.flags.returned = child.flags.returned;
         }
+        self.checks.extend(child.checks);
         self
     }
 }

@@ -128,6 +128,79 @@ pub struct Flag {
     pub source: String,
 }
 
+/// A data-quality check, compiled.
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub id: String,
+    pub label: String,
+    pub severity: file::Severity,
+    pub when: Node,
+    /// The source text of `when`.
+    pub text: String,
+    pub message: Vec<Piece>,
+    pub source: String,
+}
+
+/// A piece of a check's message: text, or the value of a field or parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Piece {
+    Text(String),
+    Field(u16),
+    Param(u16),
+}
+
+/// Split a message template into pieces: `{key}` names a field or a parameter; `{{` and `}}` are
+/// braces.
+fn message_pieces(
+    template: &str,
+    field_index: &HashMap<String, u16>,
+    params: &HashMap<String, (u16, Ty)>,
+) -> Result<Vec<Piece>, String> {
+    let mut pieces = Vec::new();
+    let mut text = String::new();
+    let mut rest = template;
+    while let Some(c) = rest.chars().next() {
+        rest = &rest[c.len_utf8()..];
+        match c {
+            '{' if rest.starts_with('{') => {
+                text.push('{');
+                rest = &rest[1..];
+            }
+            '}' if rest.starts_with('}') => {
+                text.push('}');
+                rest = &rest[1..];
+            }
+            '{' => {
+                let end = rest.find('}').ok_or_else(|| format!("“{{”后缺少“}}”：{template}"))?;
+                let key = rest[..end].trim();
+                rest = &rest[end + 1..];
+                let piece = match (field_index.get(key), params.get(key)) {
+                    (Some(&i), _) => Piece::Field(i),
+                    (None, Some(&(i, _))) => Piece::Param(i),
+                    _ => {
+                        let mut names: Vec<String> = field_index.keys().chain(params.keys()).cloned().collect();
+                        names.sort();
+                        return Err(format!("{{{key}}} 不是字段或参数{}", expr::did_you_mean(key, &names)));
+                    }
+                };
+                if !text.is_empty() {
+                    pieces.push(Piece::Text(std::mem::take(&mut text)));
+                }
+                pieces.push(piece);
+            }
+            '}' => return Err(format!("多余的“}}”（字面的花括号写作 }}}}）：{template}")),
+            c => text.push(c),
+        }
+    }
+    if !text.is_empty() {
+        pieces.push(Piece::Text(text));
+    }
+    if pieces.is_empty() {
+        return Err("message 不能为空".into());
+    }
+    Ok(pieces)
+}
+
 /// A loaded, checked and compiled rule set.
 #[derive(Debug, Clone)]
 pub struct RuleSet {
@@ -145,6 +218,8 @@ pub struct RuleSet {
     pub crit_order: Vec<u16>,
     pub decisions: Vec<Decision>,
     pub returned: Option<Flag>,
+    /// Data-quality checks, in id order.
+    pub checks: Vec<Check>,
     /// Fields with a `min` or `max`, and fields with a `derive`, in field order (what
     /// [`RuleSet::finish`] visits for every household).
     ranged_fields: Vec<u16>,
@@ -162,10 +237,18 @@ pub struct Plan {
     /// Per decision, its rules' conditions.
     pub decisions: Vec<Vec<fast::Cond>>,
     pub returned: Option<fast::Cond>,
+    /// The checks' conditions.
+    pub checks: Vec<fast::Cond>,
 }
 
 impl Plan {
-    fn new(criteria: &[Criterion], order: &[u16], decisions: &[Decision], returned: Option<&Flag>) -> Plan {
+    fn new(
+        criteria: &[Criterion],
+        order: &[u16],
+        decisions: &[Decision],
+        returned: Option<&Flag>,
+        checks: &[Check],
+    ) -> Plan {
         Plan {
             crits: order
                 .iter()
@@ -176,6 +259,7 @@ impl Plan {
                 .collect(),
             decisions: decisions.iter().map(|d| d.rules.iter().map(|r| fast::Cond::new(&r.0)).collect()).collect(),
             returned: returned.map(|f| fast::Cond::new(&f.when)),
+            checks: checks.iter().map(|c| fast::Cond::new(&c.when)).collect(),
         }
     }
 }
@@ -646,11 +730,40 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
             Some(Flag { label: f.label.clone(), when, text: f.when.clone(), source: f.source.clone() })
         }
     };
+    let mut checks = Vec::new();
+    for (key, def) in &file.checks {
+        check_ident(key, "check")?;
+        let what = format!("check `{key}`");
+        let names = Builder {
+            fields: &fields,
+            field_index: &field_index,
+            enums: &enums,
+            params: &param_index,
+            crits: Some(&crit_index),
+            decisions: &seen,
+            this: None,
+        };
+        let when = expr::compile(&def.when, &names, Ty::Bool).map_err(at(what.clone()))?;
+        let message = message_pieces(&def.message, &field_index, &param_index)
+            .map_err(|m| RuleError::Rule { rule: format!("{what} (message)"), message: m })?;
+        if def.label.trim().is_empty() {
+            return Err(RuleError::Rule { rule: what, message: "label 不能为空".into() });
+        }
+        checks.push(Check {
+            id: key.clone(),
+            label: def.label.clone(),
+            severity: def.severity,
+            when,
+            text: def.when.clone(),
+            message,
+            source: def.source.clone(),
+        });
+    }
     let ranged_fields = (0..fields.len() as u16)
         .filter(|&i| fields[i as usize].min.is_some() || fields[i as usize].max.is_some())
         .collect();
     let derived_fields = (0..fields.len() as u16).filter(|&i| fields[i as usize].derive.is_some()).collect();
-    let plan = Plan::new(&criteria, &crit_order, &decisions, returned.as_ref());
+    let plan = Plan::new(&criteria, &crit_order, &decisions, returned.as_ref(), &checks);
     Ok(RuleSet {
         id: file.ruleset.id,
         name: file.ruleset.name,
@@ -664,6 +777,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         crit_order,
         decisions,
         returned,
+        checks,
         plan,
         ranged_fields,
         derived_fields,

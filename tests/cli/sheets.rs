@@ -83,11 +83,16 @@ fn xlsx_output_holds_what_the_csv_holds() {
     let want: Vec<Vec<String>> = r.records().map(|x| x.unwrap().iter().map(String::from).collect()).collect();
     use calamine::Reader;
     let mut wb = calamine::open_workbook_auto(&book).unwrap();
-    assert_eq!(wb.sheet_names(), vec!["评估结果", "汇总"]);
+    assert_eq!(wb.sheet_names(), vec!["评估结果", "数据核查", "汇总"]);
     let range = wb.worksheet_range("评估结果").unwrap();
     let got: Vec<Vec<String>> =
         range.rows().skip(1).map(|row| row.iter().map(tuopin::input::source::cell_text).collect()).collect();
     assert_eq!(got, want);
+    // 数据核查: one row per finding, as many as the findings in the CSV's last column.
+    let findings = wb.worksheet_range("数据核查").unwrap();
+    let in_csv: usize = want.iter().map(|r| r[17].matches('【').count()).sum();
+    assert!(in_csv > 0, "the examples have findings");
+    assert_eq!(findings.rows().count() - 1, in_csv);
 }
 
 #[test]

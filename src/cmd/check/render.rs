@@ -264,5 +264,12 @@ pub fn text(
             let _ = writeln!(s, "  {at}{col}{val} {}", pr.message);
         }
     }
+    if !r.checks.is_empty() {
+        let _ = writeln!(s, "\n{}", p.bold(&p.yellow("【数据核查】")));
+        for f in &r.checks {
+            let _ = writeln!(s, "  〔{}〕{}：{}", f.severity.word(), f.label, f.message);
+            let _ = writeln!(s, "    {}", p.dim(&format!("来源：{}", f.source)));
+        }
+    }
     s
 }
