@@ -1111,4 +1111,24 @@ mod decision_tests {
         assert!(err.contains("文件过大"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
+
+    /// A TOML error quotes a capped window of its line, and nothing of a file that is not text.
+    #[test]
+    fn toml_errors_quote_only_text_and_only_a_window() {
+        let msg = |text: &str| match load_str(text, "t.toml") {
+            Err(RuleError::Parse { message, .. }) => message,
+            other => panic!("{other:?}"),
+        };
+        let m = msg("[ruleset]\nid = \"秘密\0PATH=/usr/bin\" x\n");
+        assert!(m.contains("第 2 行") && m.contains("不引用其内容") && !m.contains("PATH"), "{m}");
+        let long = format!("[ruleset]\nname = \"{}\" {} = 1\n", "长".repeat(10_000), "k".repeat(10_000));
+        let m = msg(&long);
+        assert!(m.contains("第 2 行第 10011 列") && m.chars().count() < 600, "{m}");
+        // The caret stands under the column, a CJK character counting two.
+        let m = msg("[ruleset]\nname = \"长长\" x\n");
+        let lines: Vec<&str> = m.lines().collect();
+        let width = |s: &str| s.chars().map(|c| if c.is_ascii() { 1 } else { 2 }).sum::<usize>();
+        let caret = lines[2].find('^').unwrap();
+        assert_eq!(width(&lines[1][..lines[1].find('x').unwrap()]), caret, "{m}");
+    }
 }
