@@ -26,6 +26,7 @@ pub mod household;
 pub mod input;
 pub mod output;
 pub mod pipeline;
+pub mod privacy;
 pub mod ruleset;
 pub mod value;
 pub mod whatif;
@@ -53,7 +54,8 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("错误：{err:#}");
+            // Messages quote cells and file names: personal numbers in them are masked.
+            eprintln!("错误：{}", privacy::mask_text(&format!("{err:#}")));
             ExitCode::from(error::EXIT_ERROR)
         }
     }

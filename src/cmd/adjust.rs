@@ -14,10 +14,12 @@ use crate::cli::{AdjustArgs, AdjustFormat};
 use crate::error::Outcome;
 use crate::household::Household;
 use crate::input::{Duplicates, Layout, Ledger};
-use crate::output::{is_stdout, shown_field, shown_problem_value, AtomicFile, AtomicSet};
+use crate::output::{csv_safe, is_stdout, shown_field, shown_problem_value, AtomicFile, AtomicSet};
+use crate::privacy;
 use crate::ruleset::{self, Bound, RuleSet};
 use crate::value::Date;
 use crate::{pipeline, xlsx};
+use std::borrow::Cow;
 
 /// The accounting of one run; it must add up (checked before anything is written).
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -238,7 +240,7 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
 
     // Current quarter: assessed and listed as it streams.
     let inputs = [args.previous.as_path(), args.current.as_path()];
-    let mut lists = Lists::new(format, args.output.as_deref(), &inputs)?;
+    let mut lists = Lists::new(format, args.output.as_deref(), &inputs, args.show_ids)?;
     pipeline::stream(
         &mut cur_ledger,
         &bound,
@@ -335,7 +337,8 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
     }
     let counts = lists.finish(&acc, &bound)?;
     if format == AdjustFormat::Table || std::io::stdout().is_terminal() {
-        println!("{}", counts.village_table());
+        let table = counts.village_table();
+        println!("{}", if args.show_ids { table.as_str().into() } else { privacy::mask_text(&table) });
     }
     eprint!("{}", summary_text(&acc, &counts, &bound));
     Ok(if acc.households_with_problems > 0 || acc.duplicated_previous_rows > 0 {
@@ -371,8 +374,9 @@ fn problems_text(rs: &RuleSet, hh: &Household, show_ids: bool) -> String {
 pub const LIST_HEADERS: [&str; 10] =
     ["户编号", "县(市、区、旗)", "乡(镇)", "行政村", "户主姓名", "户主证件号码", "理由", "两季度变化", "行号", "来源"];
 
-pub fn entry_cells(e: &Entry) -> [String; 10] {
-    [
+/// A list row's cells, every text but the 户编号 with personal numbers masked unless `show_ids`.
+pub fn entry_cells(e: &Entry, show_ids: bool) -> [String; 10] {
+    let mut cells = [
         e.household_id.clone(),
         e.who.county.clone(),
         e.who.township.clone(),
@@ -383,7 +387,15 @@ pub fn entry_cells(e: &Entry) -> [String; 10] {
         e.change.clone(),
         e.row.to_string(),
         (if e.previous { "上季度" } else { "本季度" }).to_string(),
-    ]
+    ];
+    if !show_ids {
+        for c in &mut cells[1..] {
+            if let Cow::Owned(t) = privacy::mask_text(c) {
+                *c = t;
+            }
+        }
+    }
+    cells
 }
 
 /// Per list, its count; plus the accounting.
@@ -448,11 +460,12 @@ struct Lists {
     csv: Vec<CsvList>,
     set: Option<AtomicSet>,
     book: Option<(xlsx::AdjustBook, AtomicFile)>,
+    show_ids: bool,
 }
 
 impl Lists {
-    fn new(format: AdjustFormat, out: Option<&Path>, inputs: &[&Path]) -> anyhow::Result<Lists> {
-        let mut lists = Lists { counts: Counts::default(), csv: Vec::new(), set: None, book: None };
+    fn new(format: AdjustFormat, out: Option<&Path>, inputs: &[&Path], show_ids: bool) -> anyhow::Result<Lists> {
+        let mut lists = Lists { counts: Counts::default(), csv: Vec::new(), set: None, book: None, show_ids };
         match (format, out) {
             (AdjustFormat::Csv, Some(dir)) => {
                 let mut set = AtomicSet::create(dir, inputs)?;
@@ -478,11 +491,16 @@ impl Lists {
 
     fn push(&mut self, e: Entry) -> anyhow::Result<()> {
         self.counts.add(&e);
+        if self.csv.is_empty() && self.book.is_none() {
+            return Ok(());
+        }
+        let cells = entry_cells(&e, self.show_ids);
         if let Some(w) = self.csv.get_mut(e.list as usize) {
-            w.write_record(entry_cells(&e)).map_err(|err| self.write_error(e.list, err))?;
+            w.write_record(cells.iter().map(|c| csv_safe(c).into_owned()))
+                .map_err(|err| self.write_error(e.list, err))?;
         }
         if let Some((book, _)) = &mut self.book {
-            book.add(e.list as usize, &entry_cells(&e))?;
+            book.add(e.list as usize, &cells)?;
         }
         Ok(())
     }
@@ -504,7 +522,7 @@ impl Lists {
                 w.write_record(["项目", "数量"])?;
                 w.write_record(["评估日期".to_string(), b.as_of.to_string()])?;
                 for (k, n) in summary_rows(acc, &self.counts) {
-                    w.write_record([k, n.to_string()])?;
+                    w.write_record([csv_safe(&k).into_owned(), n.to_string()])?;
                 }
                 w.flush()?;
             }

@@ -56,17 +56,20 @@ pub fn run(args: CheckArgs) -> anyhow::Result<Outcome> {
     let stdout = std::io::stdout();
     let tty = stdout.is_terminal();
     let mut out = stdout.lock();
-    match args.format {
-        CheckFormat::Json => {
-            serde_json::to_writer(&mut out, &Json { record: &record, what_if: &what_if })?;
-            writeln!(out)?;
-        }
+    let mut text = match args.format {
+        CheckFormat::Json => serde_json::to_string(&Json { record: &record, what_if: &what_if })? + "\n",
         CheckFormat::Text => {
             let paint = render::Paint::new(tty);
-            let text = render::text(&bound, &hh, &a, &record, &what_if, &source, paint);
-            out.write_all(text.as_bytes())?;
+            render::text(&bound, &hh, &a, &record, &what_if, &source, paint)
+        }
+    };
+    if !args.show_ids {
+        // The whole screen, values shown in explanations and what-if included; the 户编号 stays.
+        if let std::borrow::Cow::Owned(t) = crate::privacy::mask_text_keeping(&text, &record.household_id) {
+            text = t;
         }
     }
+    out.write_all(text.as_bytes())?;
     out.flush()?;
     Ok(if record.problems.is_empty() { Outcome::Clean } else { Outcome::Problems })
 }

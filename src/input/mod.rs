@@ -75,7 +75,7 @@ pub fn sniff(head: &[u8]) -> Encoding {
 /// without one): what looks like an ID or phone number is masked.
 pub fn column_list(columns: &[String]) -> String {
     let shown: Vec<String> =
-        columns.iter().take(20).map(|c| format!("“{}”", clip(&crate::output::mask_personal(c), 40))).collect();
+        columns.iter().take(20).map(|c| format!("“{}”", clip(&crate::privacy::mask_text(c), 40))).collect();
     if columns.len() > 20 {
         format!("{} …（共 {} 列）", shown.join("、"), columns.len())
     } else {

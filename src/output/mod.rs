@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::engine::{self, Assessment, Reason};
 use crate::household::{Cell, Household, Problem, Scalar};
+use crate::privacy;
 use crate::ruleset::file::FieldType;
 use crate::ruleset::{Bound, RuleSet, ELIGIBILITY, ELIMINATION, EXIT, RISK, SUGGESTED_TYPE};
 
@@ -67,51 +68,7 @@ pub struct Risk {
     pub returned: Option<bool>,
 }
 
-/// Mask an ID number: `430524********1234`. A value shorter than an ID (an invalid one, cut off)
-/// keeps only its first 6 characters, so that no more than 10 of its characters ever show; one
-/// shorter than 10 is masked whole.
-pub fn mask_id(s: &str) -> String {
-    if s.is_ascii() {
-        let n = s.len();
-        let (head, tail) = match n {
-            15.. => (6, 4),
-            10.. => (6, 0),
-            _ => (0, 0),
-        };
-        let mut out = String::with_capacity(n);
-        out.push_str(&s[..head]);
-        out.extend(std::iter::repeat_n('*', n - head - tail));
-        out.push_str(&s[n - tail..]);
-        return out;
-    }
-    let n = s.chars().count();
-    let (head, tail) = match n {
-        15.. => (6, 4),
-        10.. => (6, 0),
-        _ => (0, 0),
-    };
-    let mut out = String::with_capacity(s.len());
-    for (i, c) in s.chars().enumerate() {
-        out.push(if i < head || i >= n - tail { c } else { '*' });
-    }
-    out
-}
-
-/// Mask what looks like a personal number in free text (a cell shown in a message, where the
-/// column is not known): an ID number (15 or 18 characters, digits with a final X) or a mobile
-/// number (11 digits starting with 1, shown `138****5678`).
-pub fn mask_personal(s: &str) -> Cow<'_, str> {
-    let t = s.trim();
-    let digits = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit());
-    let body = t.strip_suffix(['X', 'x']).unwrap_or(t);
-    if (t.len() == 15 || t.len() == 18) && digits(body) {
-        return mask_id(t).into();
-    }
-    if t.len() == 11 && t.starts_with('1') && digits(t) {
-        return format!("{}****{}", &t[..3], &t[7..]).into();
-    }
-    s.into()
-}
+pub use crate::privacy::mask_id;
 
 /// The text of field `key` as outputs show it (ID numbers masked unless `show_ids`): text as
 /// read, an enum's value, an invalid cell as written; `None` when blank or absent.
@@ -140,7 +97,7 @@ pub fn shown_problem_value<'p>(rs: &RuleSet, p: &'p Problem, show_ids: bool) -> 
     }
     match p.field.as_deref().and_then(|k| rs.field(k)) {
         Some(f) if f.ty == FieldType::Id => mask_id(&p.value).into(),
-        _ => mask_personal(&p.value),
+        _ => crate::privacy::mask_text(&p.value),
     }
 }
 
@@ -208,7 +165,7 @@ impl Record {
         engine::write_reasons(&mut reasons_text, b, hh, a);
         let mut factor_labels = String::new();
         write_factor_labels(&mut factor_labels, b, a);
-        Record {
+        let mut r = Record {
             row: hh.row,
             source_rows: hh.source_rows,
             household_id: text("household_id").unwrap_or_default(),
@@ -231,6 +188,46 @@ impl Record {
             reasons_text,
             factor_labels,
             problems,
+        };
+        if !show_ids {
+            r.mask();
+        }
+        r
+    }
+
+    /// Every text of the record but the 户编号 through [`privacy::mask_text`]: a personal number
+    /// typed into a name, a village, a free-text or a number column (echoed in reasons and
+    /// problems) leaves the program masked.
+    fn mask(&mut self) {
+        fn m(s: &mut String) {
+            if let Cow::Owned(t) = privacy::mask_text(s) {
+                *s = t;
+            }
+        }
+        fn mo(s: &mut Option<String>) {
+            if let Some(s) = s {
+                m(s);
+            }
+        }
+        let Record { county, township, village, head_name, head_id, household_type, risk, .. } = self;
+        for s in [county, township, village, head_name, head_id, household_type, &mut risk.suggested_type] {
+            mo(s);
+        }
+        for s in [&mut self.eligibility, &mut self.exit, &mut self.risk.level, &mut self.elimination] {
+            m(s);
+        }
+        self.risk.factors.iter_mut().for_each(m);
+        for r in &mut self.reasons {
+            for s in [&mut r.label, &mut r.value, &mut r.threshold, &mut r.source, &mut r.text] {
+                m(s);
+            }
+        }
+        m(&mut self.reasons_text);
+        m(&mut self.factor_labels);
+        for p in &mut self.problems {
+            for s in [&mut p.column, &mut p.value, &mut p.message] {
+                m(s);
+            }
         }
     }
 
@@ -293,28 +290,31 @@ impl CsvRows {
         show_ids: bool,
         scratch: &mut String,
     ) {
+        let mask = !show_ids;
         let mut w = CsvRow::new(out);
         scratch.clear();
         crate::value::push_digits(scratch, hh.row, 1);
         w.field(scratch);
-        for i in self.shown {
-            w.field(i.and_then(|i| shown_text(b.rules, hh, i as usize, show_ids)).as_deref().unwrap_or(""));
+        for (k, i) in self.shown.into_iter().enumerate() {
+            let text = i.and_then(|i| shown_text(b.rules, hh, i as usize, show_ids));
+            // The 户编号 (first) is never masked.
+            w.text(text.as_deref().unwrap_or(""), mask && k > 0);
         }
-        w.field(a.label(b, ELIGIBILITY));
-        w.field(a.label(b, EXIT));
-        w.field(a.label(b, RISK));
+        w.text(a.label(b, ELIGIBILITY), mask);
+        w.text(a.label(b, EXIT), mask);
+        w.text(a.label(b, RISK), mask);
         scratch.clear();
         write_factor_labels(scratch, b, a);
-        w.field(scratch);
-        w.field(a.label(b, SUGGESTED_TYPE));
-        w.field(returned_text(a.returned));
-        w.field(a.label(b, ELIMINATION));
+        w.text(scratch, mask);
+        w.text(a.label(b, SUGGESTED_TYPE), mask);
+        w.text(returned_text(a.returned), mask);
+        w.text(a.label(b, ELIMINATION), mask);
         scratch.clear();
         engine::write_reasons(scratch, b, hh, a);
-        w.field(scratch);
+        w.text(scratch, mask);
         scratch.clear();
         write_problems(scratch, &hh.problems, |p| shown_problem_value(b.rules, p, show_ids));
-        w.field(scratch);
+        w.text(scratch, mask);
         w.end();
     }
 }
@@ -355,11 +355,53 @@ impl<'a> CsvRow<'a> {
         self.out.push(b'"');
     }
 
+    /// A text cell: personal numbers masked when `mask`, then made safe from formula injection
+    /// ([`csv_safe`]).
+    #[inline]
+    pub fn text(&mut self, s: &str, mask: bool) {
+        let masked = if mask { privacy::mask_text(s) } else { Cow::Borrowed(s) };
+        self.field(&csv_safe(&masked));
+    }
+
     /// End the row. (A row of one empty field, which csv::Writer writes as `""`, never occurs:
     /// rows have 17 fields.)
     pub fn end(self) {
         self.out.push(b'\n');
     }
+}
+
+/// A CSV cell that a spreadsheet will not run as a formula (OWASP's CSV injection defence): a
+/// cell beginning with `=`, `+`, `-`, `@`, tab or CR, or with one of `=+-@` after leading
+/// whitespace (full-width forms included), gets a leading `'`, except a cell that is entirely a
+/// number (`-1.5` stays a number). Excel and WPS show the cell as text without the quote.
+#[inline]
+pub fn csv_safe(s: &str) -> Cow<'_, str> {
+    match s.as_bytes().first() {
+        // Not a trigger, not whitespace, not a full-width form or ideographic space: the usual case.
+        Some(c)
+            if !matches!(c, b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r' | b' ' | b'\n' | 0x0B | 0x0C | 0xE3 | 0xEF) =>
+        {
+            Cow::Borrowed(s)
+        }
+        None => Cow::Borrowed(s),
+        Some(_) if starts_formula(s) && !is_number(s) => Cow::Owned(format!("'{s}")),
+        Some(_) => Cow::Borrowed(s),
+    }
+}
+
+fn starts_formula(s: &str) -> bool {
+    if s.starts_with(['\t', '\r']) {
+        return true;
+    }
+    s.trim_start().starts_with(['=', '+', '-', '@', '＝', '＋', '－', '＠'])
+}
+
+/// `-1.5`, `+3`, `12`: an optional sign, digits, optionally a point and digits.
+fn is_number(s: &str) -> bool {
+    let t = s.strip_prefix(['-', '+']).unwrap_or(s);
+    let (int, frac) = t.split_once('.').unwrap_or((t, "0"));
+    let digits = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit());
+    digits(int) && digits(frac)
 }
 
 /// The cells of one household, in `CSV_HEADERS` order (CSV and XLSX).
@@ -490,7 +532,8 @@ impl Summary {
 
 #[cfg(test)]
 mod tests {
-    use super::{mask_id, mask_personal, CsvRow};
+    use super::{csv_safe, CsvRow};
+    use std::borrow::Cow;
 
     #[test]
     fn csv_rows_are_written_as_the_csv_crate_writes_them() {
@@ -514,24 +557,23 @@ mod tests {
     }
 
     #[test]
-    fn ids_are_masked_whatever_their_characters() {
-        assert_eq!(mask_id("520000196803120313"), "520000********0313");
-        assert_eq!(mask_id("130503670401001"), "130503*****1001");
-        assert_eq!(mask_id("5200001968"), "520000****", "an ID cut to 10 characters shows 6");
-        assert_eq!(mask_id("52000019680312"), "520000********");
-        assert_eq!(mask_id("123456789"), "*********");
-        // Not ASCII (the general way, by characters): the same positions.
-        assert_eq!(mask_id("５２００００１９６８０３１２０３１３"), "５２００００********０３１３");
-        assert_eq!(mask_id("５２００００１９６８０３１２０３１３"), "５２００００********０３１３");
-        assert_eq!(mask_id("户编号１２３"), "******");
-    }
-
-    #[test]
-    fn personal_numbers_in_free_text_are_masked() {
-        assert_eq!(mask_personal("520000196803120313"), "520000********0313");
-        assert_eq!(mask_personal("11010519491231002X"), "110105********002X");
-        assert_eq!(mask_personal("13812345678"), "138****5678");
-        assert_eq!(mask_personal("户编号"), "户编号");
-        assert_eq!(mask_personal("5200010101001"), "5200010101001", "a household id is not personal");
+    fn formulas_never_reach_a_csv_cell() {
+        for (cell, safe) in [
+            ("=HYPERLINK(\"http://x\",\"点击\")", "'=HYPERLINK(\"http://x\",\"点击\")"),
+            ("+1+2", "'+1+2"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\t=1", "'\t=1"),
+            ("\r=1", "'\r=1"),
+            ("  =1", "'  =1"),
+            ("＝1+1", "'＝1+1"),
+            ("\u{3000}=1", "'\u{3000}=1"),
+            ("-", "'-"),
+        ] {
+            assert_eq!(csv_safe(cell), safe, "{cell:?}");
+        }
+        for cell in ["-1.5", "+3", "12", "张三", "人均纯收入 3850", "", "a=b", "1-2", "（空）"] {
+            assert!(matches!(csv_safe(cell), Cow::Borrowed(_)), "{cell:?}");
+        }
     }
 }

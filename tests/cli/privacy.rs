@@ -308,3 +308,173 @@ fn adjust_data_problems_mask_invalid_id_numbers() {
     let hits = shown(&seen, &ids_of(&root().join("tests/data/bad-id.csv")));
     assert!(hits.is_empty(), "{}", hits.join("\n"));
 }
+
+/// Digits of a text as ASCII with the separators people type between them (spaces, ideographic
+/// spaces, hyphens) dropped: what a reader would take a number to be.
+fn bare_digits(text: &str) -> String {
+    text.chars()
+        .filter(|c| !matches!(c, ' ' | '\u{3000}' | '-'))
+        .map(|c| match c {
+            '０'..='９' => char::from_u32(c as u32 - 0xFF10 + '0' as u32).unwrap(),
+            'ｘ' | 'Ｘ' => 'X',
+            'x' => 'X',
+            c => c,
+        })
+        .collect()
+}
+
+/// The spellings of personal numbers and formulas planted in a ledger: every kind of column
+/// (names, places, a custom free-text column, a number column echoed as invalid, the type).
+fn plant(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf, BTreeSet<String>) {
+    let spellings = [
+        "张三 520000198002290017",
+        "５２００００１９８１０３１５００２Ｘ",
+        "52000019820416003x",
+        "5200 0019 8305 1700 44",
+        "电话13912345678",
+        "138-2345-6789",
+        "+86 137 3456 7890",
+        "130503670401001",
+    ];
+    let formulas = ["=HYPERLINK(\"http://x\",\"点\")", "+1+1", "-2+3", "@SUM(A1)", "\t=1+1", "\r=2", " =3"];
+    let secrets: BTreeSet<String> = [
+        "520000198002290017",
+        "52000019810315002X",
+        "52000019820416003X",
+        "520000198305170044",
+        "13912345678",
+        "13823456789",
+        "13734567890",
+        "130503670401001",
+    ]
+    .map(String::from)
+    .into();
+    let mut r = csv::Reader::from_path(root().join("examples/户表.csv")).unwrap();
+    let mut headers: Vec<String> =
+        r.headers().unwrap().iter().map(|h| h.trim_start_matches('\u{feff}').into()).collect();
+    headers.push("备注".into());
+    let col = |h: &str| headers.iter().position(|x| x == h).unwrap();
+    let targets =
+        ["户主姓名", "行政村", "乡(镇)", "县(市、区、旗)", "备注", "人均纯收入（元）", "户类型", "监测对象类别"];
+    let mut rows = Vec::new();
+    for (i, rec) in r.records().enumerate() {
+        let mut cells: Vec<String> = rec.unwrap().iter().map(String::from).collect();
+        cells.push(String::new());
+        let target = col(targets[i % targets.len()]);
+        cells[target] = if i % 3 == 2 {
+            formulas[i % formulas.len()].to_string()
+        } else {
+            format!("{}{}", if i % 2 == 0 { "" } else { "备注：" }, spellings[i % spellings.len()])
+        };
+        // Every spelling also in the free-text column, every formula in the name column.
+        cells[col("备注")] = spellings[(i + 3) % spellings.len()].to_string();
+        if i % 4 == 1 {
+            cells[col("户主姓名")] = formulas[(i + 1) % formulas.len()].to_string();
+        }
+        rows.push(cells);
+    }
+    let write = |name: &str, rows: &[Vec<String>]| {
+        let path = dir.join(name);
+        let mut w = csv::Writer::from_path(&path).unwrap();
+        w.write_record(&headers).unwrap();
+        for r in rows {
+            w.write_record(r).unwrap();
+        }
+        w.flush().unwrap();
+        path
+    };
+    let current = write("户表-植入.csv", &rows);
+    // The previous quarter: the same households, some of another type, a few gone, so that
+    // every list of `adjust` has rows.
+    let mut prev = rows.clone();
+    for (i, r) in prev.iter_mut().enumerate() {
+        if i % 5 == 0 {
+            r[col("户类型")] = "一般农户".into();
+        }
+    }
+    prev.push({
+        let mut r = rows[0].clone();
+        r[0] = "5200019999001".into();
+        r[col("户主姓名")] = "=1+1 13600001111".into();
+        r
+    });
+    let previous = write("户表-植入-上季度.csv", &prev);
+    (current, previous, secrets)
+}
+
+/// A formula-looking CSV cell (after leading whitespace), not a plain number and not neutralised.
+fn is_formula_cell(cell: &str) -> bool {
+    let t = cell.trim_start_matches([' ', '\u{3000}']);
+    let number = t.trim_start_matches(['-', '+']).replace('.', "").bytes().all(|b| b.is_ascii_digit())
+        && !t.trim_start_matches(['-', '+']).is_empty();
+    (cell.starts_with(['\t', '\r']) || t.starts_with(['=', '+', '-', '@', '＝', '＋', '－', '＠'])) && !number
+}
+
+/// Issue #17's scan: personal numbers in every spelling and formulas, planted in every kind of
+/// column, reach no output of assess (CSV, JSON Lines, XLSX, table), check and adjust (CSV, XLSX,
+/// table): no full number (compared digit by digit, whatever the spelling of the output), no
+/// formula cell in a CSV, no formula in a workbook.
+#[test]
+fn planted_numbers_and_formulas_reach_no_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (current, previous, secrets) = plant(d);
+    let (cur, prev) = (current.to_str().unwrap(), previous.to_str().unwrap());
+    let year = ["--year", "2024"];
+    let lists = ["adjust", "--previous", prev, "--current", cur, "--quarter", "2024Q3"];
+    let mut seen = Vec::new();
+    for (args, out) in [
+        ([&["assess", cur][..], &year].concat(), Some(d.join("a.csv"))),
+        ([&["assess", cur][..], &year].concat(), Some(d.join("a.jsonl"))),
+        ([&["assess", cur][..], &year].concat(), Some(d.join("a.xlsx"))),
+        ([&["assess", cur, "--format", "table"][..], &year].concat(), None),
+        (lists.to_vec(), Some(d.join("lists"))),
+        (lists.to_vec(), Some(d.join("lists.xlsx"))),
+        (lists.to_vec(), None),
+    ] {
+        seen.extend(run(&args, out.as_deref()));
+    }
+    for id in ["5200010101001", "5200010101002", "5200010102001", "5200010201001"] {
+        for f in ["text", "json"] {
+            seen.extend(run(&[&["check", cur, "--id", id, "--format", f][..], &year].concat(), None));
+        }
+    }
+    // The planted values did reach the outputs, masked.
+    let all: String = seen.iter().map(|(_, t)| t.as_str()).collect();
+    // (Full-width digits are read as ASCII, so the full-width ID shows as 520000********002X.)
+    for masked in ["520000********0017", "520000********002X", "520000********003", "137 **** 7890", "'-2+3"] {
+        assert!(all.contains(masked), "{masked} is shown masked");
+    }
+    assert!(all.contains("'=HYPERLINK"), "a formula is shown neutralised");
+    let hits: Vec<String> = seen
+        .iter()
+        .flat_map(|(place, text)| {
+            let bare = bare_digits(text);
+            secrets.iter().filter(move |s| bare.contains(s.as_str())).map(move |s| format!("{s} in {place}"))
+        })
+        .collect();
+    assert!(hits.is_empty(), "personal numbers shown:\n  {}", hits.join("\n  "));
+    // Formulas: every cell of every CSV written, every cell of every workbook.
+    let mut csvs = vec![d.join("a.csv")];
+    csvs.extend(std::fs::read_dir(d.join("lists")).unwrap().map(|e| e.unwrap().path()));
+    for path in csvs {
+        let mut r = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_path(&path).unwrap();
+        for rec in r.records() {
+            for cell in rec.unwrap().iter() {
+                assert!(!is_formula_cell(cell), "{}: formula cell {cell:?}", path.display());
+            }
+        }
+    }
+    for book in [d.join("a.xlsx"), d.join("lists.xlsx")] {
+        use calamine::Reader;
+        let mut wb = calamine::open_workbook_auto(&book).unwrap();
+        for name in wb.sheet_names() {
+            let f = wb.worksheet_formula(&name).unwrap();
+            assert!(f.used_cells().all(|(_, _, s)| s.is_empty()), "{}: a formula in {name}", book.display());
+        }
+    }
+    // And with --show-ids the numbers are there, so the scan can fail.
+    let shown_ids = run(&[&["assess", cur, "--show-ids", "--format", "jsonl"][..], &year].concat(), None);
+    let bare = bare_digits(&shown_ids.iter().map(|(_, t)| t.as_str()).collect::<String>());
+    assert!(secrets.iter().filter(|s| bare.contains(s.as_str())).count() >= 6, "--show-ids shows them");
+}
