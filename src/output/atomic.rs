@@ -2,7 +2,7 @@
 //!
 //! - [`AtomicFile`]: `-o FILE`. A regular file (or a new one) is written to a temporary file beside
 //!   it and renamed into place only when the run finishes, keeping the permissions of the file it
-//!   replaces; a symlink is followed and its target replaced so. A character device (`/dev/null`),
+//!   replaces (and, run as root, its owner); a symlink is followed and its target replaced so. A character device (`/dev/null`),
 //!   FIFO or socket is written through as it is, never replaced; `-` is standard output.
 //! - [`AtomicSet`]: `-o DIR` of `adjust`. Every file of the set is written into a temporary
 //!   directory inside DIR, then swapped in as a set: on any failure the old set stays as it was.
@@ -88,6 +88,41 @@ fn is_block_device(_: &fs::Metadata) -> bool {
     false
 }
 
+#[cfg(unix)]
+fn is_socket(m: &fs::Metadata) -> bool {
+    std::os::unix::fs::FileTypeExt::is_socket(&m.file_type())
+}
+
+#[cfg(not(unix))]
+fn is_socket(_: &fs::Metadata) -> bool {
+    false
+}
+
+/// A Unix socket is written to by connecting to it (it cannot be opened as a file).
+#[cfg(unix)]
+fn connect(path: &Path) -> io::Result<Box<dyn Write + Send>> {
+    Ok(Box::new(std::os::unix::net::UnixStream::connect(path)?))
+}
+
+#[cfg(not(unix))]
+fn connect(_: &Path) -> io::Result<Box<dyn Write + Send>> {
+    Err(io::ErrorKind::Unsupported.into())
+}
+
+/// Give a new file the mode of the file it replaces (whatever the umask: 0600 stays 0600) and,
+/// where allowed (run as root), its owner.
+fn keep_mode_and_owner(f: &File, like: &fs::Metadata) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let mine = f.metadata()?;
+        if (mine.uid(), mine.gid()) != (like.uid(), like.gid()) {
+            let _ = std::os::unix::fs::fchown(f, Some(like.uid()), Some(like.gid()));
+        }
+    }
+    f.set_permissions(like.permissions())
+}
+
 /// The advice added when a file cannot be replaced.
 const LOCKED_HINT: &str = "（若该文件正被 Excel、WPS 等程序打开，请关闭后重试）";
 
@@ -103,10 +138,7 @@ fn temp_file_in(dir: &Path, like: Option<&fs::Metadata>) -> anyhow::Result<tempf
     list.push(tmp.path().to_path_buf());
     drop(list);
     if let Some(m) = like {
-        // Rerunning over an output keeps its mode (0600 stays 0600), whatever the umask.
-        tmp.as_file()
-            .set_permissions(m.permissions())
-            .map_err(|e| anyhow!("无法设置 {} 的权限：{e}", tmp.path().display()))?;
+        keep_mode_and_owner(tmp.as_file(), m).map_err(|e| anyhow!("无法设置 {} 的权限：{e}", tmp.path().display()))?;
     }
     Ok(tmp)
 }
@@ -116,7 +148,7 @@ enum Target {
     /// A temporary file renamed onto `dest` (the file `-o` names, its symlinks followed).
     Temp { tmp: tempfile::NamedTempFile, dest: PathBuf },
     /// A character device, FIFO or socket, written through.
-    Direct(File),
+    Direct(Box<dyn Write + Send>),
     /// `-o -`.
     Stdout(io::Stdout),
 }
@@ -147,9 +179,12 @@ impl AtomicFile {
             Ok(m) if is_block_device(&m) => bail!("输出路径 {shown} 是块设备：拒绝写入"),
             Ok(m) if !m.is_file() => {
                 // A device, FIFO or socket: written as it is (a FIFO's open waits for its reader).
-                let f =
-                    fs::OpenOptions::new().write(true).open(path).map_err(|e| anyhow!("无法打开输出 {shown}：{e}"))?;
-                Target::Direct(f)
+                let opened: io::Result<Box<dyn Write + Send>> = if is_socket(&m) {
+                    connect(path)
+                } else {
+                    fs::OpenOptions::new().write(true).open(path).map(|f| Box::new(f) as Box<dyn Write + Send>)
+                };
+                Target::Direct(opened.map_err(|e| anyhow!("无法打开输出 {shown}：{e}"))?)
             }
             found => {
                 let dest = resolve_symlinks(path).map_err(|e| anyhow!("无法写入 {shown}：{e}"))?;
@@ -258,7 +293,7 @@ impl AtomicSet {
         let f = File::create(&path).map_err(|e| anyhow!("无法创建 {}：{e}", path.display()))?;
         if let Ok(m) = fs::metadata(&dest) {
             if m.is_file() {
-                f.set_permissions(m.permissions()).map_err(|e| anyhow!("无法设置 {} 的权限：{e}", path.display()))?;
+                keep_mode_and_owner(&f, &m).map_err(|e| anyhow!("无法设置 {} 的权限：{e}", path.display()))?;
             }
         }
         self.names.push(name.to_string());

@@ -372,3 +372,37 @@ fn a_rule_file_that_is_not_text_is_not_echoed() {
     assert!(!err.contains("s3cr3t") && !err.contains("PATH="), "{err}");
     assert!(err.len() < 1000, "{err}");
 }
+
+/// A Unix socket is written to by connecting to it; the listener gets the stream.
+#[test]
+fn a_socket_is_connected_to_and_written_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sock");
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let reader = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut got = Vec::new();
+        std::io::Read::read_to_end(&mut s, &mut got).unwrap();
+        got
+    });
+    let out = assess_to(&path, &[]);
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr_of(&out));
+    assert!(String::from_utf8(reader.join().unwrap()).unwrap().contains("户编号"));
+    assert!(fs::metadata(&path).unwrap().file_type().is_socket(), "still a socket");
+}
+
+/// Run as root, a replaced output keeps its owner too (another user's 0600 file stays theirs).
+#[test]
+fn a_replaced_output_keeps_its_owner_when_run_as_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("结果.csv");
+    fs::write(&path, "old").unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+    if std::os::unix::fs::chown(&path, Some(4321), Some(4321)).is_err() {
+        return; // not root: nothing to check
+    }
+    let out = assess_to(&path, &[]);
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr_of(&out));
+    let m = fs::metadata(&path).unwrap();
+    assert_eq!((m.uid(), m.gid(), m.permissions().mode() & 0o777), (4321, 4321, 0o600));
+}
