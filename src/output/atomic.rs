@@ -2,8 +2,9 @@
 //!
 //! - [`AtomicFile`]: `-o FILE`. A regular file (or a new one) is written to a temporary file beside
 //!   it and renamed into place only when the run finishes, keeping the permissions of the file it
-//!   replaces (and, run as root, its owner); a symlink is followed and its target replaced so. A character device (`/dev/null`),
-//!   FIFO or socket is written through as it is, never replaced; `-` is standard output.
+//!   replaces (and, run as root, its owner); a symlink is followed and its target replaced so. A
+//!   character device (`/dev/null`), FIFO or socket is written through as it is, never replaced;
+//!   `-` is standard output.
 //! - [`AtomicSet`]: `-o DIR` of `adjust`. Every file of the set is written into a temporary
 //!   directory inside DIR, then swapped in as a set: on any failure the old set stays as it was.
 //!
@@ -48,7 +49,7 @@ fn forget(list: &mut Vec<PathBuf>, path: &Path) {
     list.retain(|p| p != path);
 }
 
-/// An output's own words for messages: `-` is standard output.
+/// `-o -`: standard output.
 pub fn is_stdout(path: &Path) -> bool {
     path.as_os_str() == "-"
 }
