@@ -74,6 +74,19 @@ pub fn cells(data: &[u8]) {
         }
     }
     let _ = cell::birth_date(s);
+    // The free-text mask: masking twice changes nothing more; a valid 18-digit ID number in the
+    // text never shows whole; the CSV defence leaves no formula start.
+    let masked = crate::privacy::mask_text(s);
+    assert_eq!(crate::privacy::mask_text(&masked), masked, "masking {s:?} twice");
+    if let Ok(id) = cell::id_number(s) {
+        if id.len() == 18 {
+            assert!(!masked.contains(&id[6..14]), "the free-text mask hides the birth date: {s:?}");
+        }
+    }
+    let safe = output::csv_safe(s);
+    if safe != s {
+        assert!(safe.starts_with('\''), "neutralised with a quote: {s:?}");
+    }
     let rules = national();
     for f in &rules.fields {
         let _ = ruleset::parse_scalar(f, &rules.enums, s);

@@ -113,8 +113,10 @@ static IN_RUN: [bool; 256] = {
     t
 };
 
-/// The shortest group that can be a personal number: 11 digits, each at least a byte.
-const MIN_RUN: usize = 11;
+/// The shortest group that can be a personal number: 11 digits, each at least a byte. A shorter
+/// text needs no look.
+pub const SHORTEST: usize = 11;
+const MIN_RUN: usize = SHORTEST;
 
 /// The next maximal run of [`IN_RUN`] bytes of at least [`MIN_RUN`] bytes at or after `i`, as a
 /// byte range. Probes one byte in eleven: a byte outside the set rules out every run through it.
@@ -174,7 +176,6 @@ struct Group {
     digits: Vec<u8>,
     x: bool,
     parts: Vec<usize>,
-    end: usize,
 }
 
 struct Groups<'b> {
@@ -189,6 +190,34 @@ impl Groups<'_> {
     }
 }
 
+impl Groups<'_> {
+    /// Walk the group that starts with a digit at `k`: `visit(token, position, length, starts a
+    /// new part)` for each of its digits and its final X; returns where it ends.
+    #[inline]
+    fn walk(b: &[u8], mut k: usize, mut visit: impl FnMut(Tok, usize, usize, bool)) -> usize {
+        let mut new_part = false;
+        while k < b.len() {
+            match tok(b, k) {
+                (t @ Tok::Digit(_), l) => {
+                    visit(t, k, l, new_part);
+                    new_part = false;
+                    k += l;
+                }
+                (Tok::Sep, l) if k + l < b.len() && matches!(tok(b, k + l).0, Tok::Digit(_)) => {
+                    new_part = true;
+                    k += l;
+                }
+                (Tok::X, l) => {
+                    visit(Tok::X, k, l, false);
+                    return k + l;
+                }
+                _ => break,
+            }
+        }
+        k
+    }
+}
+
 impl Iterator for Groups<'_> {
     type Item = Group;
 
@@ -196,42 +225,30 @@ impl Iterator for Groups<'_> {
         let b = &self.b[..self.end];
         while self.k < b.len() {
             let (t, len) = tok(b, self.k);
-            let Tok::Digit(d) = t else {
+            if !matches!(t, Tok::Digit(_)) {
                 self.k += len;
                 continue;
-            };
-            let mut g = Group { units: Vec::new(), digits: Vec::new(), x: false, parts: vec![0], end: 0 };
-            g.units.push((self.k as u32, len as u8));
-            g.digits.push(d);
-            let mut k = self.k + len;
-            loop {
-                if k >= b.len() {
-                    break;
-                }
-                match tok(b, k) {
-                    (Tok::Digit(d), l) => {
-                        g.units.push((k as u32, l as u8));
-                        g.digits.push(d);
-                        k += l;
-                    }
-                    (Tok::Sep, l) if k + l < b.len() && matches!(tok(b, k + l).0, Tok::Digit(_)) => {
-                        g.parts.push(g.units.len());
-                        k += l;
-                    }
-                    (Tok::X, l) => {
-                        g.units.push((k as u32, l as u8));
-                        g.x = true;
-                        k += l;
-                        break;
-                    }
-                    _ => break,
-                }
             }
-            g.end = k;
-            self.k = k;
-            if g.units.len() >= MIN_RUN {
-                return Some(g);
+            // Count first: most groups are short numbers, kept without building anything.
+            let mut units = 0;
+            let end = Groups::walk(b, self.k, |_, _, _, _| units += 1);
+            let start = std::mem::replace(&mut self.k, end);
+            if units < MIN_RUN {
+                continue;
             }
+            let mut g =
+                Group { units: Vec::with_capacity(units), digits: Vec::with_capacity(units), x: false, parts: vec![0] };
+            Groups::walk(b, start, |t, k, l, new_part| {
+                if new_part {
+                    g.parts.push(g.units.len());
+                }
+                g.units.push((k as u32, l as u8));
+                match t {
+                    Tok::Digit(d) => g.digits.push(d),
+                    _ => g.x = true,
+                }
+            });
+            return Some(g);
         }
         None
     }

@@ -267,6 +267,8 @@ pub fn write_csv_header(w: &mut csv::Writer<&mut Vec<u8>>) -> csv::Result<()> {
 /// The fields that CSV rows show, by index, resolved once per run.
 pub struct CsvRows {
     shown: [Option<u16>; 7],
+    /// Which of them go through the free-text mask: not the 户编号, not an ID column (masked whole).
+    free_text: [bool; 7],
 }
 
 /// The keys of the identifying columns of `CSV_HEADERS` (户编号 … 户类型).
@@ -275,7 +277,10 @@ const SHOWN_KEYS: [&str; 7] =
 
 impl CsvRows {
     pub fn new(b: &Bound) -> CsvRows {
-        CsvRows { shown: SHOWN_KEYS.map(|k| b.rules.field_index.get(k).copied()) }
+        let shown = SHOWN_KEYS.map(|k| b.rules.field_index.get(k).copied());
+        let mut free_text = shown.map(|i| i.is_some_and(|i| b.rules.fields[i as usize].ty != FieldType::Id));
+        free_text[0] = false;
+        CsvRows { shown, free_text }
     }
 
     /// One household's CSV row, appended to `out` straight from the household and its
@@ -295,20 +300,20 @@ impl CsvRows {
         scratch.clear();
         crate::value::push_digits(scratch, hh.row, 1);
         w.field(scratch);
-        for (k, i) in self.shown.into_iter().enumerate() {
+        for (i, free_text) in self.shown.into_iter().zip(self.free_text) {
             let text = i.and_then(|i| shown_text(b.rules, hh, i as usize, show_ids));
-            // The 户编号 (first) is never masked.
-            w.text(text.as_deref().unwrap_or(""), mask && k > 0);
+            w.text(text.as_deref().unwrap_or(""), mask && free_text);
         }
-        w.text(a.label(b, ELIGIBILITY), mask);
-        w.text(a.label(b, EXIT), mask);
-        w.text(a.label(b, RISK), mask);
+        // Labels are the rule file's words, not a household's: no personal number to mask.
+        w.safe(a.label(b, ELIGIBILITY));
+        w.safe(a.label(b, EXIT));
+        w.safe(a.label(b, RISK));
         scratch.clear();
         write_factor_labels(scratch, b, a);
-        w.text(scratch, mask);
-        w.text(a.label(b, SUGGESTED_TYPE), mask);
-        w.text(returned_text(a.returned), mask);
-        w.text(a.label(b, ELIMINATION), mask);
+        w.safe(scratch);
+        w.safe(a.label(b, SUGGESTED_TYPE));
+        w.safe(returned_text(a.returned));
+        w.safe(a.label(b, ELIMINATION));
         scratch.clear();
         engine::write_reasons(scratch, b, hh, a);
         w.text(scratch, mask);
@@ -359,8 +364,22 @@ impl<'a> CsvRow<'a> {
     /// ([`csv_safe`]).
     #[inline]
     pub fn text(&mut self, s: &str, mask: bool) {
-        let masked = if mask { privacy::mask_text(s) } else { Cow::Borrowed(s) };
-        self.field(&csv_safe(&masked));
+        if mask && s.len() >= privacy::SHORTEST {
+            if let Cow::Owned(m) = privacy::mask_text(s) {
+                return self.safe(&m);
+            }
+        }
+        self.safe(s)
+    }
+
+    /// A cell made safe from formula injection ([`csv_safe`]), looking at its first byte only in
+    /// the usual case.
+    #[inline]
+    pub fn safe(&mut self, s: &str) {
+        match s.as_bytes().first() {
+            Some(&c) if MAY_START_FORMULA[c as usize] => self.field(&csv_safe(s)),
+            _ => self.field(s),
+        }
     }
 
     /// End the row. (A row of one empty field, which csv::Writer writes as `""`, never occurs:
@@ -374,20 +393,25 @@ impl<'a> CsvRow<'a> {
 /// cell beginning with `=`, `+`, `-`, `@`, tab or CR, or with one of `=+-@` after leading
 /// whitespace (full-width forms included), gets a leading `'`, except a cell that is entirely a
 /// number (`-1.5` stays a number). Excel and WPS show the cell as text without the quote.
-#[inline]
 pub fn csv_safe(s: &str) -> Cow<'_, str> {
     match s.as_bytes().first() {
-        // Not a trigger, not whitespace, not a full-width form or ideographic space: the usual case.
-        Some(c)
-            if !matches!(c, b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r' | b' ' | b'\n' | 0x0B | 0x0C | 0xE3 | 0xEF) =>
-        {
-            Cow::Borrowed(s)
-        }
-        None => Cow::Borrowed(s),
-        Some(_) if starts_formula(s) && !is_number(s) => Cow::Owned(format!("'{s}")),
-        Some(_) => Cow::Borrowed(s),
+        Some(&c) if MAY_START_FORMULA[c as usize] && starts_formula(s) && !is_number(s) => Cow::Owned(format!("'{s}")),
+        _ => Cow::Borrowed(s),
     }
 }
+
+/// First bytes of a cell that may start a formula: the triggers, whitespace, and the lead bytes
+/// of full-width forms (EF) and of the ideographic space (E3).
+static MAY_START_FORMULA: [bool; 256] = {
+    let mut t = [false; 256];
+    let bytes = [b'=', b'+', b'-', b'@', b'\t', b'\r', b'\n', b' ', 0x0B, 0x0C, 0xE3, 0xEF];
+    let mut k = 0;
+    while k < bytes.len() {
+        t[bytes[k] as usize] = true;
+        k += 1;
+    }
+    t
+};
 
 fn starts_formula(s: &str) -> bool {
     if s.starts_with(['\t', '\r']) {
