@@ -31,9 +31,9 @@ pub const EXIT_ERROR: u8 = 2;
 /// A rule file that cannot be used.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum RuleError {
-    #[error("cannot read rule file {path}: {message}")]
+    #[error("无法读取规则文件 {path}：{message}")]
     Read { path: String, message: String },
-    #[error("rule file {file}: {message}")]
+    #[error("规则文件 {file}：{message}")]
     Parse { file: String, message: String },
     #[error("rule files extend each other in a cycle: {0}")]
     Cycle(String),
@@ -52,4 +52,35 @@ pub enum InputError {
     NoId { path: String, found: String },
     #[error("{path}: {message}")]
     Header { path: String, message: String },
+}
+
+thread_local! {
+    /// Set while [`catch_panic`] runs its closure: the panic hook then stays silent.
+    static CATCHING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Run `f`, turning a panic inside it into an `Err` with the panic's message, printed nowhere:
+/// the boundary around a library that panics instead of returning an error (the CEL parser on
+/// some inputs, rust_xlsxwriter when its temporary files cannot be written). The caller turns the
+/// message into its own error. Other panics still reach the previous hook.
+pub fn catch_panic<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !CATCHING.with(|c| c.get()) {
+                previous(info);
+            }
+        }));
+    });
+    let was = CATCHING.with(|c| c.replace(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    CATCHING.with(|c| c.set(was));
+    result.map_err(|payload| {
+        payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "未知错误".into())
+    })
 }

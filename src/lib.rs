@@ -47,15 +47,7 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             return ExitCode::from(e.exit_code() as u8);
         }
     };
-    // Ctrl-C: remove unfinished output files, then exit as interrupted (128 + SIGINT).
-    static HANDLER: std::sync::Once = std::sync::Once::new();
-    HANDLER.call_once(|| {
-        let _ = ctrlc::set_handler(|| {
-            output::remove_in_flight();
-            eprintln!("已中断：未完成的输出文件已删除。");
-            std::process::exit(130);
-        });
-    });
+    on_signals_remove_unfinished_outputs();
     match cmd::run(cli) {
         Ok(outcome) => outcome.code(),
         Err(err) => {
@@ -67,6 +59,35 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             ExitCode::from(error::EXIT_ERROR)
         }
     }
+}
+
+/// INT, TERM and HUP (Ctrl-C, `kill`, a closed terminal): remove the unfinished output files and
+/// directories, then exit as killed by that signal (128 + its number: 130, 143, 129).
+fn on_signals_remove_unfinished_outputs() {
+    static HANDLER: std::sync::Once = std::sync::Once::new();
+    HANDLER.call_once(|| {
+        let stop = |signal: i32| {
+            output::remove_in_flight();
+            // Not eprintln!, which panics when stderr is gone (SIGHUP: the terminal closed).
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), "已中断：未完成的输出文件已删除。\n".as_bytes());
+            std::process::exit(128 + signal);
+        };
+        #[cfg(unix)]
+        {
+            use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+            if let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) {
+                let _ = std::thread::Builder::new().name("signals".into()).spawn(move || {
+                    if let Some(signal) = signals.forever().next() {
+                        stop(signal);
+                    }
+                });
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = ctrlc::set_handler(move || stop(2));
+        }
+    });
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

@@ -8,6 +8,38 @@ use crate::cmd::adjust::LIST_HEADERS;
 use crate::output::{AtomicFile, Record, Summary, CSV_HEADERS};
 use crate::ruleset::Bound;
 
+/// A workbook error as an I/O error of the run, naming what was written. rust_xlsxwriter keeps the
+/// rows of a large sheet in temporary files (in `TMPDIR`) until it saves.
+fn write_error(to: &str, e: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::anyhow!(
+        "无法写出工作簿 {to}：{e}（行数据先写入临时目录 {}，请检查其剩余空间，或用 TMPDIR 指向别处）",
+        std::env::temp_dir().display()
+    )
+}
+
+/// Run one step of writing a workbook; a panic inside rust_xlsxwriter (it panics when its
+/// temporary files cannot be written, e.g. a full disk) becomes an error like any other.
+fn guarded<T>(to: &str, f: impl FnOnce() -> Result<T, XlsxError>) -> anyhow::Result<T> {
+    match crate::error::catch_panic(f) {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(write_error(to, e)),
+        Err(panic) => Err(write_error(to, panic)),
+    }
+}
+
+/// Save the workbook into `file`: straight into its temporary file, or (a FIFO, a device,
+/// standard output, which cannot seek) built in memory first and then written.
+fn save(wb: &mut Workbook, file: &mut AtomicFile) -> anyhow::Result<()> {
+    let to = file.path().display().to_string();
+    match file.file() {
+        Some(f) => guarded(&to, || wb.save_to_writer(f)),
+        None => {
+            let bytes = guarded(&to, || wb.save_to_buffer())?;
+            file.writer().write_all(&bytes).map_err(|e| anyhow::anyhow!("无法写出工作簿 {to}：{e}"))
+        }
+    }
+}
+
 /// Width of a column from its longest cell (CJK characters count double), clamped.
 fn width(cells: impl Iterator<Item = usize>) -> f64 {
     cells.max().unwrap_or(4).clamp(4, 60) as f64 + 2.0
@@ -54,6 +86,8 @@ fn sheet(
 /// are written as they are decided (constant memory).
 pub struct AdjustBook {
     wb: Workbook,
+    /// The output, for messages.
+    to: String,
     rows: [u32; 12],
     wrap: Format,
 }
@@ -62,7 +96,13 @@ pub struct AdjustBook {
 const LIST_WIDTHS: [f64; 10] = [16.0, 14.0, 10.0, 10.0, 10.0, 20.0, 80.0, 36.0, 6.0, 8.0];
 
 impl AdjustBook {
-    pub fn new() -> Result<AdjustBook, XlsxError> {
+    /// A new workbook, to be saved to `to` (named in messages).
+    pub fn new(to: &str) -> anyhow::Result<AdjustBook> {
+        let wb = guarded(to, AdjustBook::sheets)?;
+        Ok(AdjustBook { wb, to: to.to_string(), rows: [0; 12], wrap: Format::new().set_text_wrap() })
+    }
+
+    fn sheets() -> Result<Workbook, XlsxError> {
         let mut wb = Workbook::new();
         wb.add_worksheet().set_name("汇总")?;
         let bold = Format::new().set_bold().set_background_color("#DDEBF7");
@@ -75,7 +115,7 @@ impl AdjustBook {
             }
             ws.set_freeze_panes(1, 0)?;
         }
-        Ok(AdjustBook { wb, rows: [0; 12], wrap: Format::new().set_text_wrap() })
+        Ok(wb)
     }
 
     /// One row of list number `list` (`List as usize`).
@@ -85,15 +125,18 @@ impl AdjustBook {
         }
         self.rows[list] += 1;
         let row = self.rows[list];
-        let ws = self.wb.worksheet_from_index(list + 1)?;
-        for (c, v) in cells.iter().enumerate() {
-            if c == 6 || c == 7 {
-                ws.write_string_with_format(row, c as u16, v, &self.wrap)?;
-            } else {
-                ws.write_string(row, c as u16, v)?;
+        let (wb, wrap) = (&mut self.wb, &self.wrap);
+        guarded(&self.to, || {
+            let ws = wb.worksheet_from_index(list + 1)?;
+            for (c, v) in cells.iter().enumerate() {
+                if c == 6 || c == 7 {
+                    ws.write_string_with_format(row, c as u16, v, wrap)?;
+                } else {
+                    ws.write_string(row, c as u16, v)?;
+                }
             }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     pub fn finish(mut self, file: &mut AtomicFile, summary: &[(String, u64)], b: &Bound) -> anyhow::Result<()> {
@@ -104,8 +147,7 @@ impl AdjustBook {
         let mut rows: Vec<Vec<String>> = vec![vec!["评估日期".into(), b.as_of.to_string()]];
         rows.extend(summary.iter().map(|(k, n)| vec![k.clone(), n.to_string()]));
         sheet(self.wb.worksheet_from_index(0)?, "汇总", &["项目", "数量"], &rows, &[])?;
-        self.wb.save_to_writer(file.writer())?;
-        Ok(())
+        save(&mut self.wb, file)
     }
 }
 
@@ -113,6 +155,8 @@ impl AdjustBook {
 /// come, in constant memory), then a 汇总 sheet.
 pub struct AssessBook {
     wb: Workbook,
+    /// The output, for messages.
+    to: String,
     row: u32,
     /// Rows written on the 数据核查 sheet.
     finding_row: u32,
@@ -130,25 +174,30 @@ const FINDING_HEADERS: [&str; 7] = ["行号", "户编号", "行政村", "检查"
 const FINDING_WIDTHS: [f64; 7] = [6.0, 16.0, 10.0, 24.0, 6.0, 60.0, 30.0];
 
 impl AssessBook {
-    pub fn new() -> Result<AssessBook, XlsxError> {
-        let mut wb = Workbook::new();
-        let bold = Format::new().set_bold().set_background_color("#DDEBF7");
-        let ws = wb.add_worksheet_with_constant_memory()?;
-        ws.set_name("评估结果")?;
-        for (c, h) in CSV_HEADERS.iter().enumerate() {
-            ws.set_column_width(c as u16, ASSESS_WIDTHS[c])?;
-            ws.write_string_with_format(0, c as u16, *h, &bold)?;
-        }
-        ws.set_freeze_panes(1, 0)?;
-        let ws = wb.add_worksheet_with_constant_memory()?;
-        ws.set_name("数据核查")?;
-        for (c, h) in FINDING_HEADERS.iter().enumerate() {
-            ws.set_column_width(c as u16, FINDING_WIDTHS[c])?;
-            ws.write_string_with_format(0, c as u16, *h, &bold)?;
-        }
-        ws.set_freeze_panes(1, 0)?;
+    /// A new workbook, to be saved to `to` (named in messages).
+    pub fn new(to: &str) -> anyhow::Result<AssessBook> {
+        let wb = guarded(to, || {
+            let mut wb = Workbook::new();
+            let bold = Format::new().set_bold().set_background_color("#DDEBF7");
+            let ws = wb.add_worksheet_with_constant_memory()?;
+            ws.set_name("评估结果")?;
+            for (c, h) in CSV_HEADERS.iter().enumerate() {
+                ws.set_column_width(c as u16, ASSESS_WIDTHS[c])?;
+                ws.write_string_with_format(0, c as u16, *h, &bold)?;
+            }
+            ws.set_freeze_panes(1, 0)?;
+            let ws = wb.add_worksheet_with_constant_memory()?;
+            ws.set_name("数据核查")?;
+            for (c, h) in FINDING_HEADERS.iter().enumerate() {
+                ws.set_column_width(c as u16, FINDING_WIDTHS[c])?;
+                ws.write_string_with_format(0, c as u16, *h, &bold)?;
+            }
+            ws.set_freeze_panes(1, 0)?;
+            Ok(wb)
+        })?;
         Ok(AssessBook {
             wb,
+            to: to.to_string(),
             row: 0,
             finding_row: 0,
             wrap: Format::new().set_text_wrap().set_align(rust_xlsxwriter::FormatAlign::Top),
@@ -162,46 +211,50 @@ impl AssessBook {
             anyhow::bail!("XLSX 工作表最多 1,048,576 行：请改用 CSV 输出（-o 结果.csv）");
         }
         self.row += 1;
-        let ws = self.wb.worksheet_from_index(0)?;
+        let AssessBook { wb, to, row, finding_row, wrap, high, medium } = self;
+        let row = *row;
         let cells = crate::output::csv_cells(r);
-        for (c, v) in cells.iter().enumerate() {
-            let c = c as u16;
-            match c {
-                0 => {
-                    ws.write_number(self.row, c, r.row as f64)?;
-                }
-                10 if v == "高" => {
-                    ws.write_string_with_format(self.row, c, v, &self.high)?;
-                }
-                10 if v == "中" => {
-                    ws.write_string_with_format(self.row, c, v, &self.medium)?;
-                }
-                15..=17 => {
-                    ws.write_string_with_format(self.row, c, v, &self.wrap)?;
-                }
-                _ => {
-                    ws.write_string(self.row, c, v)?;
+        if !r.checks.is_empty() && *finding_row + r.checks.len() as u32 >= 1_048_575 {
+            anyhow::bail!("XLSX 工作表最多 1,048,576 行：数据核查结果过多，请改用 CSV 输出（-o 结果.csv）");
+        }
+        guarded(to, || {
+            let ws = wb.worksheet_from_index(0)?;
+            for (c, v) in cells.iter().enumerate() {
+                let c = c as u16;
+                match c {
+                    0 => {
+                        ws.write_number(row, c, r.row as f64)?;
+                    }
+                    10 if v == "高" => {
+                        ws.write_string_with_format(row, c, v, high)?;
+                    }
+                    10 if v == "中" => {
+                        ws.write_string_with_format(row, c, v, medium)?;
+                    }
+                    15..=17 => {
+                        ws.write_string_with_format(row, c, v, wrap)?;
+                    }
+                    _ => {
+                        ws.write_string(row, c, v)?;
+                    }
                 }
             }
-        }
-        if !r.checks.is_empty() {
-            let ws = self.wb.worksheet_from_index(1)?;
-            for f in &r.checks {
-                if self.finding_row >= 1_048_575 {
-                    anyhow::bail!("XLSX 工作表最多 1,048,576 行：数据核查结果过多，请改用 CSV 输出（-o 结果.csv）");
+            if !r.checks.is_empty() {
+                let ws = wb.worksheet_from_index(1)?;
+                for f in &r.checks {
+                    *finding_row += 1;
+                    let at = *finding_row;
+                    ws.write_number(at, 0, r.row as f64)?;
+                    ws.write_string(at, 1, &r.household_id)?;
+                    ws.write_string(at, 2, r.village.as_deref().unwrap_or(""))?;
+                    ws.write_string(at, 3, &f.label)?;
+                    ws.write_string(at, 4, f.severity.word())?;
+                    ws.write_string_with_format(at, 5, &f.message, wrap)?;
+                    ws.write_string(at, 6, &f.source)?;
                 }
-                self.finding_row += 1;
-                let row = self.finding_row;
-                ws.write_number(row, 0, r.row as f64)?;
-                ws.write_string(row, 1, &r.household_id)?;
-                ws.write_string(row, 2, r.village.as_deref().unwrap_or(""))?;
-                ws.write_string(row, 3, &f.label)?;
-                ws.write_string(row, 4, f.severity.word())?;
-                ws.write_string_with_format(row, 5, &f.message, &self.wrap)?;
-                ws.write_string(row, 6, &f.source)?;
             }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     pub fn finish(mut self, file: &mut AtomicFile, summary: &Summary, b: &Bound) -> anyhow::Result<()> {
@@ -228,7 +281,6 @@ impl AssessBook {
             rows.push(vec![format!("数据核查：{}（{}）", c.label, c.severity.word()), n.to_string()]);
         }
         sheet(self.wb.add_worksheet(), "汇总", &["项目", "数量"], &rows, &[])?;
-        self.wb.save_to_writer(file.writer())?;
-        Ok(())
+        save(&mut self.wb, file)
     }
 }

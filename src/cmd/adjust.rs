@@ -14,7 +14,7 @@ use crate::cli::{AdjustArgs, AdjustFormat};
 use crate::error::Outcome;
 use crate::household::Household;
 use crate::input::{Duplicates, Layout, Ledger};
-use crate::output::{csv_safe, shown_field, shown_problem_value, AtomicFile};
+use crate::output::{csv_safe, is_stdout, shown_field, shown_problem_value, AtomicFile, AtomicSet};
 use crate::privacy;
 use crate::ruleset::{self, Bound, RuleSet};
 use crate::value::Date;
@@ -449,44 +449,40 @@ impl Counts {
     }
 }
 
-type CsvList = (AtomicFile, csv::Writer<std::io::BufWriter<std::fs::File>>);
+type CsvList = csv::Writer<std::io::BufWriter<std::fs::File>>;
 
 /// Where list rows go as they are decided: one CSV per list, or one sheet per list of a
-/// workbook (constant memory), or nowhere (counts only). Nothing is held but the counts.
+/// workbook (constant memory), or nowhere (counts only). Nothing is held but the counts. The
+/// CSV lists and 汇总.csv are one [`AtomicSet`]: written into a temporary directory inside DIR and
+/// swapped in together when the run finishes, so DIR holds either the old set or the new one.
 struct Lists {
     counts: Counts,
     csv: Vec<CsvList>,
-    dir: Option<std::path::PathBuf>,
+    set: Option<AtomicSet>,
     book: Option<(xlsx::AdjustBook, AtomicFile)>,
-    inputs: Vec<std::path::PathBuf>,
     show_ids: bool,
 }
 
 impl Lists {
     fn new(format: AdjustFormat, out: Option<&Path>, inputs: &[&Path], show_ids: bool) -> anyhow::Result<Lists> {
-        let mut lists = Lists {
-            show_ids,
-            counts: Counts::default(),
-            csv: Vec::new(),
-            dir: None,
-            book: None,
-            inputs: inputs.iter().map(|p| p.to_path_buf()).collect(),
-        };
+        let mut lists = Lists { counts: Counts::default(), csv: Vec::new(), set: None, book: None, show_ids };
         match (format, out) {
             (AdjustFormat::Csv, Some(dir)) => {
-                std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("无法创建目录 {}：{e}", dir.display()))?;
+                let mut set = AtomicSet::create(dir, inputs)?;
                 for list in List::ALL {
-                    let mut f = AtomicFile::create(&dir.join(format!("{}.csv", list.name())), inputs)?;
-                    let mut file = std::io::BufWriter::with_capacity(1 << 16, f.writer().try_clone()?);
+                    let name = format!("{}.csv", list.name());
+                    let mut file = std::io::BufWriter::with_capacity(1 << 16, set.file(&name)?);
                     file.write_all("\u{feff}".as_bytes())?;
                     let mut w = csv::Writer::from_writer(file);
                     w.write_record(LIST_HEADERS)?;
-                    lists.csv.push((f, w));
+                    lists.csv.push(w);
                 }
-                lists.dir = Some(dir.to_path_buf());
+                lists.set = Some(set);
             }
             (AdjustFormat::Xlsx, Some(path)) => {
-                lists.book = Some((xlsx::AdjustBook::new()?, AtomicFile::create(path, inputs)?));
+                let file = AtomicFile::create(path, inputs)?;
+                let to = if is_stdout(path) { "标准输出".to_string() } else { path.display().to_string() };
+                lists.book = Some((xlsx::AdjustBook::new(&to)?, file));
             }
             _ => {}
         }
@@ -499,8 +495,9 @@ impl Lists {
             return Ok(());
         }
         let cells = entry_cells(&e, self.show_ids);
-        if let Some((_, w)) = self.csv.get_mut(e.list as usize) {
-            w.write_record(cells.iter().map(|c| csv_safe(c).into_owned()))?;
+        if let Some(w) = self.csv.get_mut(e.list as usize) {
+            w.write_record(cells.iter().map(|c| csv_safe(c).into_owned()))
+                .map_err(|err| self.write_error(e.list, err))?;
         }
         if let Some((book, _)) = &mut self.book {
             book.add(e.list as usize, &cells)?;
@@ -508,16 +505,17 @@ impl Lists {
         Ok(())
     }
 
+    /// A list file that could not be written (a full disk): named, with the promise kept.
+    fn write_error(&self, list: List, e: impl std::fmt::Display) -> anyhow::Error {
+        anyhow::anyhow!("无法写出名单“{}”：{e}；原有名单均未改动", list.name())
+    }
+
     /// Write the summary and put every file in place; returns the counts.
-    fn finish(self, acc: &Accounting, b: &Bound) -> anyhow::Result<Counts> {
-        for (f, mut w) in self.csv {
-            w.flush()?;
-            drop(w);
-            f.commit()?;
+    fn finish(mut self, acc: &Accounting, b: &Bound) -> anyhow::Result<Counts> {
+        for (i, mut w) in std::mem::take(&mut self.csv).into_iter().enumerate() {
+            w.flush().map_err(|e| self.write_error(List::ALL[i], e))?;
         }
-        if let Some(dir) = &self.dir {
-            let inputs: Vec<&Path> = self.inputs.iter().map(|p| p.as_path()).collect();
-            let mut f = AtomicFile::create(&dir.join("汇总.csv"), &inputs)?;
+        if let Some(mut set) = self.set.take() {
             let mut bytes = "\u{feff}".as_bytes().to_vec();
             {
                 let mut w = csv::Writer::from_writer(&mut bytes);
@@ -528,10 +526,12 @@ impl Lists {
                 }
                 w.flush()?;
             }
-            f.writer().write_all(&bytes)?;
-            f.commit()?;
+            set.file("汇总.csv")?
+                .write_all(&bytes)
+                .map_err(|e| anyhow::anyhow!("无法写出 汇总.csv：{e}；原有名单均未改动"))?;
+            set.commit()?;
         }
-        if let Some((book, mut f)) = self.book {
+        if let Some((book, mut f)) = self.book.take() {
             book.finish(&mut f, &summary_rows(acc, &self.counts), b)?;
             f.commit()?;
         }

@@ -88,8 +88,8 @@ pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
         output::write_csv_header(&mut csv::Writer::from_writer(&mut head))?;
     }
     let to = match &args.output {
-        Some(p) => p.display().to_string(),
-        None => "标准输出".to_string(),
+        Some(p) if !output::is_stdout(p) => p.display().to_string(),
+        _ => "标准输出".to_string(),
     };
     let wrote = |r: std::io::Result<()>| r.with_context(|| format!("无法写出结果（{to}）"));
     wrote(out.write_all(&head))?;
@@ -97,7 +97,7 @@ pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
     let mut summary = Summary::new(&bound);
     let csv_rows = output::CsvRows::new(&bound);
     let mut table_rows = Vec::new();
-    let mut book = if format == Format::Xlsx { Some(xlsx::AssessBook::new()?) } else { None };
+    let mut book = if format == Format::Xlsx { Some(xlsx::AssessBook::new(&to)?) } else { None };
     pipeline::fold(
         &mut ledger,
         &bound,

@@ -7,8 +7,6 @@
 //! `--next-quarter FILE` a second snapshot is written: the same households a quarter later, with
 //! some gone, some new, members and incomes changed and a few type transitions.
 
-use std::io::Write;
-
 use crate::cli::DemoArgs;
 use crate::error::Outcome;
 use crate::output::AtomicFile;

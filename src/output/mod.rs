@@ -7,7 +7,6 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io;
-use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -16,6 +15,9 @@ use crate::household::{Cell, Household, Problem, Scalar};
 use crate::privacy;
 use crate::ruleset::file::FieldType;
 use crate::ruleset::{Bound, RuleSet, ELIGIBILITY, ELIMINATION, EXIT, RISK, SUGGESTED_TYPE};
+
+mod atomic;
+pub use atomic::{is_stdout, remove_in_flight, AtomicFile, AtomicSet};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -596,79 +598,6 @@ impl Summary {
     /// Whether the run found something to fix: a data problem, or a check's 错误.
     pub fn has_problems(&self) -> bool {
         self.households_with_problems > 0 || self.households_with_error_findings > 0
-    }
-}
-
-/// Temporary output files of this process not yet renamed into place: removed by the Ctrl-C
-/// handler, so that an interrupted run leaves nothing behind.
-static IN_FLIGHT: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
-
-/// Remove every temporary output file not yet renamed into place (called on SIGINT).
-pub fn remove_in_flight() {
-    let paths = match IN_FLIGHT.lock() {
-        Ok(mut v) => std::mem::take(&mut *v),
-        Err(p) => std::mem::take(&mut *p.into_inner()),
-    };
-    for p in paths {
-        let _ = std::fs::remove_file(p);
-    }
-}
-
-/// A temporary file that was renamed into place (or, on an error, deleted by `tempfile` when
-/// dropped: a stale entry then only makes `remove_in_flight` try to remove a missing file).
-fn forget_in_flight(path: &Path) {
-    if let Ok(mut v) = IN_FLIGHT.lock() {
-        v.retain(|p| p != path);
-    }
-}
-
-/// An output file written atomically: to a temporary file beside it, renamed into place only
-/// when the run finishes. Refuses to write over an input file.
-pub struct AtomicFile {
-    tmp: tempfile::NamedTempFile,
-    path: PathBuf,
-}
-
-impl AtomicFile {
-    pub fn create(path: &Path, inputs: &[&Path]) -> anyhow::Result<AtomicFile> {
-        for input in inputs {
-            if same_file(path, input) {
-                anyhow::bail!("输出文件 {} 就是输入文件：拒绝覆盖输入，请换一个输出路径", path.display());
-            }
-        }
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(".tuopin-").suffix(".part");
-        // A temporary file is private (0600); the result is an ordinary file (0644 before umask).
-        #[cfg(unix)]
-        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
-        let tmp =
-            builder.tempfile_in(&dir).map_err(|e| anyhow::anyhow!("无法在 {} 创建输出文件：{e}", dir.display()))?;
-        if let Ok(mut v) = IN_FLIGHT.lock() {
-            v.push(tmp.path().to_path_buf());
-        }
-        Ok(AtomicFile { tmp, path: path.to_path_buf() })
-    }
-    pub fn writer(&mut self) -> &mut std::fs::File {
-        self.tmp.as_file_mut()
-    }
-    pub fn commit(self) -> anyhow::Result<()> {
-        let path = self.path.clone();
-        let tmp_path = self.tmp.path().to_path_buf();
-        let result = self.tmp.persist(&path);
-        forget_in_flight(&tmp_path);
-        result.map_err(|e| anyhow::anyhow!("无法写入 {}：{}", path.display(), e.error))?;
-        Ok(())
-    }
-}
-
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => false,
     }
 }
 

@@ -250,14 +250,35 @@ pub fn did_you_mean(name: &str, candidates: &[String]) -> String {
     }
 }
 
+/// The longest condition accepted (the longest in the shipped rule sets is under 200 bytes).
+pub const MAX_CONDITION_BYTES: usize = 8 << 10;
+
 /// Parse and type-check `src`; the result must have type `want` (usually `Bool`).
 pub fn compile(src: &str, names: &dyn Names, want: Ty) -> Result<Node, CompileError> {
     // Nesting is capped well below the parser's default (96), which overflowed the stack of a
     // debug build (found replaying the fuzz corpus); no rule condition comes close to 32.
-    let ast = cel::parser::Parser::new()
-        .max_recursion_depth(32)
-        .parse(src)
-        .map_err(|e| CompileError(format!("syntax error in `{src}`: {e}")))?;
+    // The CEL parser panics on a syntax error past column 65535 (and its messages quote the
+    // source): a condition is short, so a long one is refused before parsing, and any panic left
+    // in the parser is a rule error, not a crash.
+    if src.len() > MAX_CONDITION_BYTES {
+        return err(format!(
+            "条件过长（{} 字节，上限 {MAX_CONDITION_BYTES} 字节）：`{}…`",
+            src.len(),
+            src.chars().take(40).collect::<String>()
+        ));
+    }
+    // (The parser's error message is formatted inside the catch: that is where it panicked.)
+    let parsed = crate::error::catch_panic(|| {
+        cel::parser::Parser::new()
+            .max_recursion_depth(32)
+            .parse(src)
+            .map_err(|e| CompileError(format!("syntax error in `{src}`: {e}")))
+    })
+    .map_err(|panic| {
+        let head: String = src.chars().take(40).collect();
+        CompileError(format!("条件 `{head}…` 无法解析（CEL 解析器出错：{panic}）"))
+    })?;
+    let ast = parsed?;
     let (node, ty) = Compiler { names }.expr(&ast)?;
     let ok = ty == want
         || (want == Ty::Money && matches!(ty, Ty::NumLit | Ty::Decimal))

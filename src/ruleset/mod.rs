@@ -275,20 +275,98 @@ pub fn load(spec: &str) -> Result<RuleSet, RuleError> {
 /// The longest rule file read (national.toml is about 20 KB).
 const MAX_RULE_FILE: u64 = 4 << 20;
 
-/// A rule file's text: only an ordinary file of at most [`MAX_RULE_FILE`] bytes (`extends` could
-/// name `/dev/zero`, which would never end).
+/// A rule file's text: only an ordinary file of at most [`MAX_RULE_FILE`] bytes. Anything else
+/// (a FIFO, whose open would wait for a writer; `/dev/zero`, which never ends; a directory) is
+/// refused from its metadata before it is opened, and the file is opened without blocking and
+/// checked again (it could have been swapped in between).
 fn read_rule_file(path: &Path) -> Result<String, String> {
     use std::io::Read;
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    if !file.metadata().map_err(|e| e.to_string())?.is_file() {
-        return Err("不是普通文件（规则文件应为 .toml 文本文件）".into());
-    }
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    not_a_file(&meta)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options.open(path).map_err(|e| e.to_string())?;
+    not_a_file(&file.metadata().map_err(|e| e.to_string())?)?;
     let mut bytes = Vec::new();
     file.take(MAX_RULE_FILE + 1).read_to_end(&mut bytes).map_err(|e| e.to_string())?;
     if bytes.len() as u64 > MAX_RULE_FILE {
         return Err(format!("文件过大（超过 {} MiB），不像规则文件", MAX_RULE_FILE >> 20));
     }
     String::from_utf8(bytes).map_err(|_| "不是 UTF-8 文本".to_string())
+}
+
+/// `Err` with what the path is, unless it is an ordinary file.
+fn not_a_file(m: &std::fs::Metadata) -> Result<(), String> {
+    if m.is_file() {
+        return Ok(());
+    }
+    let t = m.file_type();
+    let what = if t.is_dir() {
+        "是目录"
+    } else {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::FileTypeExt;
+            if t.is_fifo() {
+                "是命名管道（FIFO）"
+            } else if t.is_char_device() {
+                "是字符设备"
+            } else if t.is_block_device() {
+                "是块设备"
+            } else if t.is_socket() {
+                "是套接字"
+            } else {
+                "是特殊文件"
+            }
+        }
+        #[cfg(not(unix))]
+        "是特殊文件"
+    };
+    Err(format!("{what}，不是普通文件：规则文件应为 .toml 文本文件"))
+}
+
+/// Longest piece of a line, and of the parser's message, that a TOML error shows.
+const QUOTED_CHARS: usize = 120;
+
+/// A TOML error as shown: the line and column, the parser's message (capped), and the line
+/// itself (a window around the column) only when the file is text: no control characters but
+/// tab and line breaks. Given `/proc/self/environ`, or a binary file, no line is echoed.
+fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let cap = |s: &str, n: usize| -> String {
+        let mut out: String = s.chars().filter(|c| !c.is_control() || *c == '\n').take(n).collect();
+        if s.chars().count() > n {
+            out.push('…');
+        }
+        out
+    };
+    let message = cap(e.message().trim_end(), 4 * QUOTED_CHARS);
+    let Some(span) = e.span() else { return message };
+    let start = span.start.min(text.len());
+    let start = (0..=start).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_no = text[..line_start].matches('\n').count() + 1;
+    let column = text[line_start..start].chars().count() + 1;
+    let is_text = !text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'));
+    if !is_text {
+        return format!("第 {line_no} 行第 {column} 列：{message}（文件含控制字符，不像文本，不引用其内容）");
+    }
+    let line = text[line_start..].split('\n').next().unwrap_or("").trim_end_matches('\r');
+    // A window of the line around the column, so that a megabyte-long line is not echoed.
+    let chars: Vec<char> = line.chars().collect();
+    let from = (column - 1).saturating_sub(QUOTED_CHARS / 2).min(chars.len());
+    let to = (from + QUOTED_CHARS).min(chars.len());
+    let mut shown: String = if from > 0 { "…".into() } else { String::new() };
+    shown.extend(chars[from..to].iter().map(|&c| if c == '\t' { ' ' } else { c }));
+    if to < chars.len() {
+        shown.push('…');
+    }
+    // Under the column, counting a CJK character as two columns of a terminal.
+    let width = |c: &char| if c.is_ascii() { 1 } else { 2 };
+    let before = chars[from..(column - 1).min(chars.len())].iter().map(width).sum::<usize>();
+    let caret_at = before + usize::from(from > 0);
+    format!("第 {line_no} 行第 {column} 列：{message}\n  | {shown}\n  | {}^", " ".repeat(caret_at))
 }
 
 pub fn embedded(name: &str) -> Option<&'static str> {
@@ -343,7 +421,7 @@ fn parse_file(
     }
     chain.push(ident.clone());
     let file: RuleFile =
-        toml::from_str(text).map_err(|e| RuleError::Parse { file: ident.clone(), message: e.to_string() })?;
+        toml::from_str(text).map_err(|e| RuleError::Parse { file: ident.clone(), message: toml_error(text, &e) })?;
     match file.ruleset.extends.clone() {
         None => Ok((file, vec![ident])),
         Some(spec) => {
@@ -1146,5 +1224,25 @@ mod decision_tests {
         let err = load(big.to_str().unwrap()).unwrap_err().to_string();
         assert!(err.contains("文件过大"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A TOML error quotes a capped window of its line, and nothing of a file that is not text.
+    #[test]
+    fn toml_errors_quote_only_text_and_only_a_window() {
+        let msg = |text: &str| match load_str(text, "t.toml") {
+            Err(RuleError::Parse { message, .. }) => message,
+            other => panic!("{other:?}"),
+        };
+        let m = msg("[ruleset]\nid = \"秘密\0PATH=/usr/bin\" x\n");
+        assert!(m.contains("第 2 行") && m.contains("不引用其内容") && !m.contains("PATH"), "{m}");
+        let long = format!("[ruleset]\nname = \"{}\" {} = 1\n", "长".repeat(10_000), "k".repeat(10_000));
+        let m = msg(&long);
+        assert!(m.contains("第 2 行第 10011 列") && m.chars().count() < 600, "{m}");
+        // The caret stands under the column, a CJK character counting two.
+        let m = msg("[ruleset]\nname = \"长长\" x\n");
+        let lines: Vec<&str> = m.lines().collect();
+        let width = |s: &str| s.chars().map(|c| if c.is_ascii() { 1 } else { 2 }).sum::<usize>();
+        let caret = lines[2].find('^').unwrap();
+        assert_eq!(width(&lines[1][..lines[1].find('x').unwrap()]), caret, "{m}");
     }
 }
