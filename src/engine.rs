@@ -110,7 +110,7 @@ pub fn write_check_message(out: &mut String, b: &Bound, hh: &Household, a: &Asse
         match p {
             crate::ruleset::Piece::Text(t) => out.push_str(t),
             crate::ruleset::Piece::Field(i) => d.write_field_value(out, *i, &cx),
-            crate::ruleset::Piece::Param(i) => out.push_str(d.param_value(*i)),
+            crate::ruleset::Piece::Param(i) => b.params[*i as usize].write_to(out),
         }
     }
 }
