@@ -87,7 +87,7 @@ fn a_variant_adds_checks_seen_in_every_output() {
     let out = run(&["--format", "csv"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
     let mut r = csv::Reader::from_reader(&out.stdout[3..]);
-    assert_eq!(r.headers().unwrap().iter().last(), Some("数据核查"));
+    assert_eq!(r.headers().unwrap().iter().next_back(), Some("数据核查"));
     let rows: Vec<Vec<String>> = r.records().map(|x| x.unwrap().iter().map(String::from).collect()).collect();
     let found = |i: usize| rows[i].last().unwrap().clone();
     assert!(
