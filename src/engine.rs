@@ -8,7 +8,7 @@
 
 use serde::Serialize;
 
-use crate::household::{Cell, Household, Scalar};
+use crate::household::{Cell, Household, Missing, Scalar};
 use crate::ruleset::expr::{self, Ctx, Describe, Node};
 use crate::ruleset::{Bound, Decision, Test};
 use crate::value::fmt_month;
@@ -388,12 +388,20 @@ impl Describe for Describer<'_> {
         let f = &self.b.rules.fields[i as usize];
         match &cx.cells[i as usize] {
             Cell::Blank => out.push_str("空白"),
+            // What `write_field_is` shows alone: "缺少列：不愁吃".
+            Cell::Absent(missing) => {
+                out.push_str("缺少列：");
+                match missing {
+                    Missing::Person(h) => out.push_str(h),
+                    Missing::Field(g) => self.b.rules.fields[*g as usize].write_column_names(out),
+                }
+            }
             Cell::Invalid(raw) => {
                 out.push_str("无法识别（");
                 out.push_str(raw);
                 out.push('）');
             }
-            cell @ (Cell::Value(s) | Cell::BlankAs(s) | Cell::Derived(s)) => {
+            cell @ (Cell::Value(s) | Cell::BlankAs(s) | Cell::Derived(s) | Cell::AbsentAs(s)) => {
                 match s {
                     Scalar::Bool(b) => out.push_str(if *b { "是" } else { "否" }),
                     Scalar::Num(n) => n.write_to(out),
@@ -406,6 +414,7 @@ impl Describe for Describer<'_> {
                 match cell {
                     Cell::BlankAs(_) => out.push_str("（空白）"),
                     Cell::Derived(_) => out.push_str("（计算得出）"),
+                    Cell::AbsentAs(_) => out.push_str("（缺少列，按规则取值）"),
                     _ => {}
                 }
             }

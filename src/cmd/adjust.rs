@@ -185,6 +185,12 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
 
     // Previous quarter: ids and the fields compared.
     let mut prev_ledger = Ledger::open(&args.previous, &rules, &args.input.options())?;
+    // Columns either snapshot lacks: one warning per file that lacks some.
+    for layout in [&prev_ledger.layout, &cur_ledger.layout] {
+        if let Some(w) = layout.absent_warning(&rules) {
+            eprint!("{w}");
+        }
+    }
     // The two id scans read different files: side by side, one core each.
     let (cur_scan, prev_dups) = std::thread::scope(|s| {
         let cur = s.spawn(move || {

@@ -56,15 +56,19 @@ pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
         ledger.layout.header_row,
         if ledger.layout.header_detected { "（其上的标题行已跳过）" } else { "" },
         ledger.layout.columns.len(),
-        ledger.layout.column_field.iter().filter(|f| f.is_some()).count(),
+        ledger.layout.mapped_columns(),
         if ledger.layout.unmapped.is_empty() {
             String::new()
         } else {
-            format!("（未使用：{}）", ledger.layout.unmapped.join("、"))
+            // At most 20 named: a file can have thousands of columns.
+            format!("（未使用：{}）", crate::input::column_list(&ledger.layout.unmapped))
         },
         rules.id,
         as_of
     );
+    if let Some(w) = ledger.layout.absent_warning(&rules) {
+        eprint!("{w}");
+    }
 
     let mut file = match &args.output {
         Some(p) => Some(AtomicFile::create(p, &[args.file.as_path()])?),
