@@ -185,9 +185,15 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
 
     // Previous quarter: ids and the fields compared.
     let mut prev_ledger = Ledger::open(&args.previous, &rules, &args.input.options())?;
-    // Columns either snapshot lacks: one warning per file that lacks some.
-    for layout in [&prev_ledger.layout, &cur_ledger.layout] {
-        if let Some(w) = layout.absent_warning(&rules) {
+    // Columns the snapshots lack: one warning for both when they lack the same.
+    let (prev_l, cur_l) = (&prev_ledger.layout, &cur_ledger.layout);
+    if prev_l.absent == cur_l.absent {
+        let both = format!("{} 和 {}", args.previous.display(), args.current.display());
+        if let Some(w) = prev_l.absent_warning_as(&rules, &both) {
+            eprint!("{w}");
+        }
+    } else {
+        for w in [prev_l, cur_l].iter().filter_map(|l| l.absent_warning(&rules)) {
             eprint!("{w}");
         }
     }

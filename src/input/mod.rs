@@ -5,6 +5,8 @@
 //! duplicate-id check, which needs every id before the first row is reported: it is a separate
 //! quick pass that keeps 8 bytes per row (a hash), plus the exact ids of the few hashes seen twice.
 
+#[cfg(test)]
+mod absent_tests;
 pub mod cell;
 pub mod persons;
 pub mod source;
@@ -814,20 +816,7 @@ fn absent_columns(
         }
         let mut header = String::new();
         field.write_column_names(&mut header);
-        let cell = match field.absent.as_deref() {
-            None => Cell::Absent(Missing::Field(f as u16)),
-            // A blank cell: what `set_cell` makes of one (the `blank` value, or unknown).
-            Some("") => {
-                let mut tmp = Household { cells: vec![Cell::Blank; rules.fields.len()], ..Household::default() };
-                rules.set_cell(&mut tmp, f as u16, "", &header);
-                std::mem::take(&mut tmp.cells[f])
-            }
-            Some(t) => match crate::ruleset::parse_scalar(field, &rules.enums, t) {
-                Ok(v) => Cell::AbsentAs(v),
-                Err(_) => Cell::Absent(Missing::Field(f as u16)),
-            },
-        };
-        cells.push((f as u16, cell));
+        cells.push((f as u16, absent_cell(rules, f as u16)));
         state[f] = Some((header, field.absent.clone()));
     }
     let unknown = |g: u16| state[g as usize].as_ref().is_some_and(|s| s.1.is_none());
@@ -842,7 +831,28 @@ fn absent_columns(
             needed.push(AbsentColumn { field: f, header: header.clone(), stands_for: stands_for.clone() });
         }
     }
+    // The unknown ones first: they are what leaves decisions undecided.
+    needed.sort_by_key(|a| a.stands_for.is_some());
     (needed, cells)
+}
+
+/// The cell of a field whose column a file lacks: unknown, naming the column, or what the rule
+/// file's `absent` stands for (`""`: a blank cell, as `set_cell` reads one).
+pub fn absent_cell(rules: &RuleSet, f: u16) -> Cell {
+    let field = &rules.fields[f as usize];
+    match field.absent.as_deref() {
+        None => Cell::Absent(Missing::Field(f)),
+        Some("") => {
+            let mut tmp = Household { cells: vec![Cell::Blank; rules.fields.len()], ..Household::default() };
+            rules.set_cell(&mut tmp, f, "", &field.header);
+            std::mem::take(&mut tmp.cells[f as usize])
+        }
+        // Checked when the rule file was loaded.
+        Some(t) => match crate::ruleset::parse_scalar(field, &rules.enums, t) {
+            Ok(v) => Cell::AbsentAs(v),
+            Err(_) => Cell::Absent(Missing::Field(f)),
+        },
+    }
 }
 
 /// The absent columns, one line each, with what they leave undecided.
@@ -871,13 +881,18 @@ impl Layout {
     /// The one warning of a run about columns the rules need that the file lacks (`None`: it has
     /// them all).
     pub fn absent_warning(&self, rules: &RuleSet) -> Option<String> {
+        self.absent_warning_as(rules, &self.path.display().to_string())
+    }
+
+    /// As [`Layout::absent_warning`], naming the file(s) as `name`.
+    pub fn absent_warning_as(&self, rules: &RuleSet, name: &str) -> Option<String> {
         if self.absent.is_empty() {
             return None;
         }
         Some(format!(
             "注意：{} 缺少规则所需的 {} 列。这些字段对每一户都按未知处理（规则文件规定了取值的除外），\
              依赖它们的判定为“待核实”，理由为“缺少列：…”；加 --strict 则缺列时停止：\n{}",
-            self.path.display(),
+            name,
             self.absent.len(),
             absent_list(rules, &self.absent)
         ))

@@ -4,6 +4,7 @@ mod adjust;
 mod assess;
 mod bad_inputs;
 mod check;
+mod national_export;
 mod persons;
 mod privacy;
 mod properties;
