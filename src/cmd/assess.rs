@@ -66,6 +66,9 @@ pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
         rules.id,
         as_of
     );
+    if let Some(n) = ledger.layout.alternatives_note(&rules) {
+        eprint!("{n}");
+    }
     if let Some(w) = ledger.layout.absent_warning(&rules) {
         eprint!("{w}");
     }

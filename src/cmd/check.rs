@@ -169,6 +169,9 @@ fn from_cells(rs: &RuleSet, pairs: Vec<(String, String)>) -> anyhow::Result<Hous
 /// a problem, as in `assess`). Not found: an error naming the id.
 fn from_file(path: &Path, id: &str, bound: &Bound, options: &OpenOptions) -> anyhow::Result<(Household, u64)> {
     let mut ledger = Ledger::open(path, bound.rules, options)?;
+    if let Some(n) = ledger.layout.alternatives_note(bound.rules) {
+        eprint!("{n}");
+    }
     if let Some(w) = ledger.layout.absent_warning(bound.rules) {
         eprint!("{w}");
     }

@@ -898,6 +898,28 @@ impl Layout {
         ))
     }
 
+    /// Which fields are read from an alternative column, and how its cells translate (reasons
+    /// show the translated value: `危房等级：C`). `None` when there are none.
+    pub fn alternatives_note(&self, rules: &RuleSet) -> Option<String> {
+        if self.alt_columns.is_empty() {
+            return None;
+        }
+        let parts: Vec<String> = self
+            .alt_columns
+            .iter()
+            .map(|&(c, f, k)| {
+                let field = &rules.fields[f as usize];
+                let map: Vec<String> =
+                    field.alternatives[k as usize].map.iter().map(|(a, b)| format!("{a}→{b}")).collect();
+                let map = if map.is_empty() { String::new() } else { format!("（{}）", map.join("，")) };
+                let members = self.persons.as_ref().and_then(|p| persons::missing_input(&field.key, p)) == Some(None);
+                let members = if members { "，成员行能推算时以成员行为准" } else { "" };
+                format!("{} 读自“{}”列{map}{members}", field.label, self.columns[c])
+            })
+            .collect();
+        Some(format!("替代列：{}\n", parts.join("；")))
+    }
+
     /// How many columns are read (as a field's own column or as an alternative source).
     pub fn mapped_columns(&self) -> usize {
         let own = self.column_field.iter().filter(|f| f.is_some()).count();
