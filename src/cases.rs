@@ -140,10 +140,13 @@ pub fn household_lacking(
     let mut lacking = Vec::new();
     for k in absent {
         let f = field_key(rs, k)?;
-        if texts[f as usize].is_some() || alternatives.iter().any(|a| a.0 == f) {
+        if texts[f as usize].is_some() {
             return Err(format!("field `{}` is both given and absent", rs.fields[f as usize].key));
         }
-        lacking.push(f);
+        // Its own column absent, an alternative given: read from the alternative (as in a file).
+        if !alternatives.iter().any(|a| a.0 == f) {
+            lacking.push(f);
+        }
     }
     // A case is about its household's facts: it gets an id unless it sets one.
     if let Some(&i) = rs.field_index.get("household_id") {

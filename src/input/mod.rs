@@ -368,8 +368,11 @@ fn header_lookup(rules: &RuleSet) -> HashMap<String, u16> {
 }
 
 impl Ledger {
-    /// Open a ledger and map its header row onto the rule set's fields. Fails before any row is
-    /// handed out if there is no household-id column or a needed field has no column.
+    /// Open a ledger and map its header row onto the rule set's fields (a field without a column
+    /// of its own is read from the first of its alternatives the file has). Fails before any row
+    /// is handed out if there is no household-id column, or, with `strict`, if a field the rules
+    /// need has no column; otherwise such fields are listed in `layout.absent` (unknown for every
+    /// household, or the rule file's `absent` value).
     pub fn open(path: &Path, rules: &RuleSet, options: &OpenOptions) -> Result<Ledger, InputError> {
         let p = path.display().to_string();
         let (mut rows, kind) = source::open(path, options)?;

@@ -7,6 +7,9 @@
 //! date. A household column repeated on members' rows must agree; if it does not, that is a data
 //! problem and the field is unknown.
 //!
+//! A person column the file lacks leaves the facts derived from it unknown for every household
+//! (`缺少列：劳动技能`), unless a household column gives them.
+//!
 //! Memory: members of a household need not be adjacent, so the whole export is held, grouped,
 //! before the first household is assessed (about the file's size in memory).
 
