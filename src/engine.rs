@@ -387,7 +387,14 @@ impl Describe for Describer<'_> {
     fn write_field_value(&self, out: &mut String, i: u16, cx: &Ctx) {
         let f = &self.b.rules.fields[i as usize];
         match &cx.cells[i as usize] {
-            Cell::Blank => out.push_str("空白"),
+            Cell::Blank => {
+                out.push_str("空白");
+                if let Some(Some(k)) = self.b.read_from.get(i as usize) {
+                    out.push_str("（据“");
+                    out.push_str(&f.alternatives[*k as usize].header);
+                    out.push_str("”）");
+                }
+            }
             // What `write_field_is` shows alone: "缺少列：不愁吃".
             Cell::Absent(missing) => {
                 out.push_str("缺少列：");
@@ -410,6 +417,11 @@ impl Describe for Describer<'_> {
                     }
                     Scalar::Month(m) => out.push_str(&fmt_month(*m)),
                     Scalar::Text(t) => out.push_str(t),
+                }
+                if let (Cell::Value(_), Some(Some(k))) = (cell, self.b.read_from.get(i as usize)) {
+                    out.push_str("（据“");
+                    out.push_str(&f.alternatives[*k as usize].header);
+                    out.push_str("”）");
                 }
                 match cell {
                     Cell::BlankAs(_) => out.push_str("（空白）"),

@@ -167,7 +167,7 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
         }
         (None, None) => anyhow::bail!("give --quarter (e.g. 2024Q3) or --date"),
     };
-    let bound = rules.at(as_of)?;
+    let mut bound = rules.at(as_of)?;
     let format = match (args.format, &args.output) {
         (Some(f), _) => f,
         (None, Some(p)) if p.extension().and_then(|e| e.to_str()) == Some("xlsx") => AdjustFormat::Xlsx,
@@ -182,6 +182,8 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
     // An id repeated within either snapshot cannot be matched: its rows on both sides are
     // reported under 数据问题 and counted as duplicated, never merged.
     let cur_ledger = Ledger::open(&args.current, &rules, &args.input.options())?;
+    // Reasons name the alternative columns of the current snapshot (the lists' reasons are its).
+    bound.read_from = cur_ledger.layout.read_from(&rules);
 
     // Previous quarter: ids and the fields compared.
     let mut prev_ledger = Ledger::open(&args.previous, &rules, &args.input.options())?;

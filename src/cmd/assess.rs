@@ -33,7 +33,7 @@ struct Chunk {
 pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
     let rules = ruleset::load(&args.rules.rules)?;
     let as_of = super::as_of(&args.date)?;
-    let bound = rules.at(as_of)?;
+    let mut bound = rules.at(as_of)?;
     let format = match (args.format, &args.output) {
         (Some(f), _) => f,
         (None, Some(p)) => match p.extension().and_then(|e| e.to_str()) {
@@ -49,6 +49,7 @@ pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
     }
     let mut ledger = Ledger::open(&args.file, &rules, &args.input.options())?;
     let dups = Duplicates::scan(&ledger)?;
+    bound.read_from = ledger.layout.read_from(&rules);
     eprintln!(
         "{}：{}，第 {} 行为表头{}，{} 列中 {} 列对应规则字段{}；规则集 {}，评估日期 {}",
         args.file.display(),

@@ -923,6 +923,15 @@ impl Layout {
         Some(format!("替代列：{}\n", parts.join("；")))
     }
 
+    /// For each field, the alternative it is read from (what [`Bound::read_from`] holds).
+    pub fn read_from(&self, rules: &RuleSet) -> Vec<Option<u16>> {
+        let mut out = vec![None; rules.fields.len()];
+        for &(_, f, k) in &self.alt_columns {
+            out[f as usize] = Some(k);
+        }
+        out
+    }
+
     /// How many columns are read (as a field's own column or as an alternative source).
     pub fn mapped_columns(&self) -> usize {
         let own = self.column_field.iter().filter(|f| f.is_some()).count();

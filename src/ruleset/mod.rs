@@ -1153,7 +1153,7 @@ impl RuleSet {
             .zip(&picked)
             .map(|(p, &k)| format!("{}（{}年，来源：{}）", p.values[k].value, as_of.year, p.values[k].source))
             .collect();
-        Ok(Bound { rules: self, as_of, params: values, picked, param_text })
+        Ok(Bound { rules: self, as_of, params: values, picked, param_text, read_from: Vec::new() })
     }
 
     /// The first date on which every parameter has a value.
@@ -1172,6 +1172,9 @@ pub struct Bound<'a> {
     pub picked: Vec<usize>,
     /// For each parameter, the value in force as reasons show it: `4000（2024年，来源：…）`.
     pub param_text: Vec<String>,
+    /// For each field, the alternative it is read from in the file being assessed (`None`: its
+    /// own column, or none); empty when unknown. Reasons name that column: `危房等级：C（据“是否危房户”）`.
+    pub read_from: Vec<Option<u16>>,
 }
 
 impl Bound<'_> {

@@ -124,9 +124,11 @@ fn alternative_sources_are_read_through_their_maps() {
         let r = first(h["household_id"].as_str().unwrap());
         let gap = h["risk"]["factors"].as_array().unwrap().contains(&serde_json::json!("guarantee_gap"));
         // 是否危房户 = 是 is a dangerous house (read as 危房等级 C): a guarantee gap, risk 高.
+        let text: String = h["reasons"].as_array().unwrap().iter().map(|x| x["text"].as_str().unwrap()).collect();
         if r["是否危房户"] == "是" {
             unsafe_houses += 1;
             assert!(gap && h["risk"]["level"] == "高", "{h}");
+            assert!(text.contains("危房等级：C（据“是否危房户”）"), "{text}");
         }
         if r["是否解决安全饮用水"] == "否" {
             no_water += 1;
@@ -134,8 +136,7 @@ fn alternative_sources_are_read_through_their_maps() {
         }
         // A blank 是否危房户 is a blank cell (unknown), not a missing column.
         if r["是否危房户"].is_empty() {
-            let text: String = h["reasons"].as_array().unwrap().iter().map(|x| x["text"].as_str().unwrap()).collect();
-            assert!(text.contains("危房等级：空白"), "{text}");
+            assert!(text.contains("危房等级：空白（据“是否危房户”）"), "{text}");
         }
     }
     assert!(unsafe_houses > 0 && no_water > 0, "the fixture has both");
