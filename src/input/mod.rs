@@ -892,17 +892,26 @@ impl Layout {
         if self.absent.is_empty() {
             return None;
         }
+        // The rule set's labels for an undecided decision.
+        let mut undecided: Vec<&str> = Vec::new();
+        for d in &rules.decisions {
+            let l = d.labels[d.undecided as usize].as_str();
+            if !l.is_empty() && !undecided.contains(&l) {
+                undecided.push(l);
+            }
+        }
         Some(format!(
             "注意：{} 缺少规则所需的 {} 列。这些字段对每一户都按未知处理（规则文件规定了取值的除外），\
-             依赖它们的判定为“待核实”，理由为“缺少列：…”；加 --strict 则缺列时停止：\n{}",
+             依赖它们的判定为“{}”，理由为“缺少列：…”；加 --strict 则缺列时停止：\n{}",
             name,
             self.absent.len(),
+            undecided.join("”或“"),
             absent_list(rules, &self.absent)
         ))
     }
 
     /// Which fields are read from an alternative column, and how its cells translate (reasons
-    /// show the translated value: `危房等级：C`). `None` when there are none.
+    /// show the translated value and the column). `None` when there are none.
     pub fn alternatives_note(&self, rules: &RuleSet) -> Option<String> {
         if self.alt_columns.is_empty() {
             return None;

@@ -226,8 +226,8 @@ pub fn derive(b: &Bound, hh: &mut Household, members: &[RawRow], cols: &PersonCo
             }
             hh.cells[i as usize] = match v.and_then(Num::from_int) {
                 Some(n) => Cell::Derived(Scalar::Num(n)),
-                // Unknown from the members: a household column's value (or its alternative's,
-                // 是否义务教育阶段适龄儿童少年失学辍学) stands.
+                // Unknown from the members: a household column's value (or its alternative's)
+                // stands.
                 None if hh.cells[i as usize].value().is_some() => return,
                 None => Cell::Blank,
             };
