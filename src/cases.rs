@@ -130,7 +130,7 @@ pub fn household_lacking(
         };
         let f = source.0;
         if texts[f as usize].is_some() || alternatives.iter().any(|a| a.0 == f) {
-            return Err(format!("field `{}` is given twice (`{k}`)", rs.fields[f as usize].key));
+            return Err(format!("字段 `{}` 给了两次（“{k}”）", rs.fields[f as usize].key));
         }
         match source.1 {
             None => texts[f as usize] = Some(t),
@@ -141,7 +141,7 @@ pub fn household_lacking(
     for k in absent {
         let f = field_key(rs, k)?;
         if texts[f as usize].is_some() {
-            return Err(format!("field `{}` is both given and absent", rs.fields[f as usize].key));
+            return Err(format!("字段 `{}` 既给了值，又列在 absent 中", rs.fields[f as usize].key));
         }
         // Its own column absent, an alternative given: read from the alternative (as in a file).
         if !alternatives.iter().any(|a| a.0 == f) {
