@@ -178,3 +178,14 @@ fn rule_file_sources_are_checked_at_load() {
     ));
     assert!(e.contains("户编号是唯一必需的列"), "{e}");
 }
+
+#[test]
+fn alternative_headers_count_when_the_header_row_is_found() {
+    let rs = rules();
+    // Below a title row, only 户编号 is a field's own header: the alternatives make it the header.
+    let (layout, hh) =
+        read(&rs, "防止返贫监测对象信息\n户编号,是否危房户,享受低保政策情况\nH1,是,农村低保\n", false).unwrap();
+    assert_eq!(layout.header_row, 2);
+    assert_eq!(*cell(&rs, &hh[0], "housing_grade"), GRADE_C);
+    assert_eq!(*cell(&rs, &hh[0], "dibao"), Cell::Value(Scalar::Bool(true)));
+}

@@ -380,7 +380,16 @@ impl Ledger {
         // of the file can be handed out as blocks of text afterwards.
         rows.keep(true);
         let lookup = header_lookup(rules);
-        let score = |r: &RawRow| r.record.iter().filter(|c| lookup.contains_key(&header_key(&text(c).0))).count();
+        // Alternative columns are known headers too (an export may have more of them than of the
+        // fields' own).
+        let alternative: HashSet<String> = rules
+            .fields
+            .iter()
+            .flat_map(|f| f.alternatives.iter().flat_map(|a| std::iter::once(&a.header).chain(&a.aliases)))
+            .map(|h| header_key(h))
+            .collect();
+        let known = |k: &String| lookup.contains_key(k) || alternative.contains(k);
+        let score = |r: &RawRow| r.record.iter().filter(|c| known(&header_key(&text(c).0))).count();
         // Read the first rows; pick the header among them.
         let mut pending: VecDeque<RawRow> = VecDeque::new();
         let blank = |r: &RawRow| r.error.is_none() && r.record.iter().all(|c| cell::is_blank(&text(c).0));
