@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::household::{Cell, Household, Missing, Scalar};
 use crate::ruleset::expr::{self, Ctx, Describe, Node};
-use crate::ruleset::{Bound, Decision, Test};
+use crate::ruleset::{Bound, Decision, ReadFrom, Test};
 use crate::value::fmt_month;
 
 /// The result for one household.
@@ -375,6 +375,13 @@ fn write_part(out: &mut String, d: &Describer, atom: &Node, v: Option<bool>, cx:
     }
 }
 
+/// `（据“是否危房户”）`: the alternative column a field's cell was read from.
+fn write_alternative(out: &mut String, f: &crate::ruleset::Field, k: u16) {
+    out.push_str("（据“");
+    out.push_str(&f.alternatives[k as usize].header);
+    out.push_str("”）");
+}
+
 /// Labels and values as staff read them.
 struct Describer<'a> {
     b: &'a Bound<'a>,
@@ -386,13 +393,14 @@ impl Describe for Describer<'_> {
     }
     fn write_field_value(&self, out: &mut String, i: u16, cx: &Ctx) {
         let f = &self.b.rules.fields[i as usize];
+        let source = self.b.read_from.get(i as usize).copied().unwrap_or_default();
         match &cx.cells[i as usize] {
             Cell::Blank => {
                 out.push_str("空白");
-                if let Some(Some(k)) = self.b.read_from.get(i as usize) {
-                    out.push_str("（据“");
-                    out.push_str(&f.alternatives[*k as usize].header);
-                    out.push_str("”）");
+                match source {
+                    ReadFrom::Alternative(k) => write_alternative(out, f, k),
+                    ReadFrom::Absent => out.push_str("（缺少列）"),
+                    ReadFrom::Own => {}
                 }
             }
             // What `write_field_is` shows alone: "缺少列：不愁吃".
@@ -418,13 +426,13 @@ impl Describe for Describer<'_> {
                     Scalar::Month(m) => out.push_str(&fmt_month(*m)),
                     Scalar::Text(t) => out.push_str(t),
                 }
-                if let (Cell::Value(_), Some(Some(k))) = (cell, self.b.read_from.get(i as usize)) {
-                    out.push_str("（据“");
-                    out.push_str(&f.alternatives[*k as usize].header);
-                    out.push_str("”）");
+                match (cell, source) {
+                    (Cell::Value(_), ReadFrom::Alternative(k)) => write_alternative(out, f, k),
+                    (Cell::BlankAs(_), ReadFrom::Absent) => out.push_str("（缺少列，按空白）"),
+                    _ => {}
                 }
                 match cell {
-                    Cell::BlankAs(_) => out.push_str("（空白）"),
+                    Cell::BlankAs(_) if source != ReadFrom::Absent => out.push_str("（空白）"),
                     Cell::Derived(_) => out.push_str("（计算得出）"),
                     Cell::AbsentAs(_) => out.push_str("（缺少列，按规则取值）"),
                     _ => {}

@@ -941,11 +941,15 @@ impl Layout {
         Some(format!("替代列：{}\n", parts.join("；")))
     }
 
-    /// For each field, the alternative it is read from (what [`Bound::read_from`] holds).
-    pub fn read_from(&self, rules: &RuleSet) -> Vec<Option<u16>> {
-        let mut out = vec![None; rules.fields.len()];
+    /// Where each field's cells come from (what [`crate::ruleset::Bound::read_from`] holds).
+    pub fn read_from(&self, rules: &RuleSet) -> Vec<crate::ruleset::ReadFrom> {
+        use crate::ruleset::ReadFrom;
+        let mut out = vec![ReadFrom::Own; rules.fields.len()];
+        for &(f, _) in &self.absent_cells {
+            out[f as usize] = ReadFrom::Absent;
+        }
         for &(_, f, k) in &self.alt_columns {
-            out[f as usize] = Some(k);
+            out[f as usize] = ReadFrom::Alternative(k);
         }
         out
     }

@@ -1172,9 +1172,22 @@ pub struct Bound<'a> {
     pub picked: Vec<usize>,
     /// For each parameter, the value in force as reasons show it: `4000（2024年，来源：…）`.
     pub param_text: Vec<String>,
-    /// For each field, the alternative it is read from in the file being assessed (`None`: its
-    /// own column, or none); empty when unknown. Reasons name that column: `危房等级：C（据“是否危房户”）`.
-    pub read_from: Vec<Option<u16>>,
+    /// For each field, where its cells come from in the file being assessed (empty: not known,
+    /// taken as its own column). Reasons name an alternative column (`危房等级：C（据“是否危房户”）`)
+    /// and say when a blank stands for a column the file lacks.
+    pub read_from: Vec<ReadFrom>,
+}
+
+/// Where a field's cells come from in a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReadFrom {
+    /// Its own column (or it is computed from others).
+    #[default]
+    Own,
+    /// One of its alternatives (the index).
+    Alternative(u16),
+    /// No column: what the rule file's `absent` says, or unknown.
+    Absent,
 }
 
 impl Bound<'_> {
