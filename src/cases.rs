@@ -38,6 +38,9 @@ pub struct Case {
     /// Canonical keys or headers → cell text (numbers and booleans are taken as written).
     #[serde(default)]
     pub household: BTreeMap<String, toml::Value>,
+    /// Canonical keys or headers of columns the file lacks (unknown, or the field's `absent`).
+    #[serde(default)]
+    pub absent: Vec<String>,
     #[serde(default)]
     pub expect: Option<Expect>,
     /// The run must fail with an error containing this text.
@@ -89,11 +92,37 @@ pub fn field_key(rs: &RuleSet, k: &str) -> Result<u16, String> {
         })
 }
 
+/// The field and alternative a key names, when it is the header of a field's alternative source.
+fn alternative_key(rs: &RuleSet, k: &str) -> Option<(u16, u16)> {
+    rs.fields.iter().enumerate().find_map(|(f, field)| {
+        let a = field
+            .alternatives
+            .iter()
+            .position(|a| std::iter::once(&a.header).chain(&a.aliases).any(|h| header_key(h) == header_key(k)))?;
+        Some((f as u16, a as u16))
+    })
+}
+
 /// Build a household from a case's cells, exactly as a ledger row would be read.
 pub fn household(rs: &RuleSet, cells: &BTreeMap<String, toml::Value>) -> Result<Household, String> {
+    household_lacking(rs, cells, &[])
+}
+
+/// As [`household`], in a file that lacks the columns of `absent` (keys or headers); a key that
+/// names an alternative source (`是否危房户`) is read as that column.
+pub fn household_lacking(
+    rs: &RuleSet,
+    cells: &BTreeMap<String, toml::Value>,
+    absent: &[String],
+) -> Result<Household, String> {
     let mut texts: Vec<Option<String>> = vec![None; rs.fields.len()];
+    let mut alternatives: Vec<(u16, u16, String)> = Vec::new();
     for (k, v) in cells {
-        let f = field_key(rs, k)?;
+        let source = match (field_key(rs, k), alternative_key(rs, k)) {
+            (Ok(f), _) => (f, None),
+            (Err(_), Some((f, a))) => (f, Some(a)),
+            (Err(e), None) => return Err(e),
+        };
         let t = match v {
             toml::Value::String(s) => s.clone(),
             toml::Value::Integer(i) => i.to_string(),
@@ -101,7 +130,25 @@ pub fn household(rs: &RuleSet, cells: &BTreeMap<String, toml::Value>) -> Result<
             toml::Value::Boolean(b) => (if *b { "是" } else { "否" }).to_string(),
             other => return Err(format!("field `{k}`: {other} is not a cell value")),
         };
-        texts[f as usize] = Some(t);
+        let f = source.0;
+        if texts[f as usize].is_some() || alternatives.iter().any(|a| a.0 == f) {
+            return Err(format!("字段 `{}` 给了两次（“{k}”）", rs.fields[f as usize].key));
+        }
+        match source.1 {
+            None => texts[f as usize] = Some(t),
+            Some(a) => alternatives.push((f, a, t)),
+        }
+    }
+    let mut lacking = Vec::new();
+    for k in absent {
+        let f = field_key(rs, k)?;
+        if texts[f as usize].is_some() {
+            return Err(format!("字段 `{}` 既给了值，又列在 absent 中", rs.fields[f as usize].key));
+        }
+        // Its own column absent, an alternative given: read from the alternative (as in a file).
+        if !alternatives.iter().any(|a| a.0 == f) {
+            lacking.push(f);
+        }
     }
     // A case is about its household's facts: it gets an id unless it sets one.
     if let Some(&i) = rs.field_index.get("household_id") {
@@ -109,7 +156,17 @@ pub fn household(rs: &RuleSet, cells: &BTreeMap<String, toml::Value>) -> Result<
     }
     let mut hh = Household { row: 2, source_rows: 1, cells: vec![Cell::Blank; rs.fields.len()], problems: Vec::new() };
     for (i, f) in rs.fields.iter().enumerate() {
+        // A column the file lacks, or one read from an alternative: no cell of its own.
+        if lacking.contains(&(i as u16)) || alternatives.iter().any(|a| a.0 as usize == i) {
+            continue;
+        }
         rs.set_cell(&mut hh, i as u16, texts[i].as_deref().unwrap_or(""), &f.header);
+    }
+    for (f, a, t) in &alternatives {
+        rs.set_alt_cell(&mut hh, *f, *a, t, &rs.fields[*f as usize].alternatives[*a as usize].header);
+    }
+    for &f in &lacking {
+        hh.cells[f as usize] = crate::input::absent_cell(rs, f);
     }
     let columns: Vec<Option<String>> = rs.fields.iter().map(|f| Some(f.header.clone())).collect();
     rs.finish(&mut hh, &columns);
@@ -134,7 +191,7 @@ fn run_case(rs: &RuleSet, case: &Case) -> Result<(), String> {
         (None, Some(d)) => Date::parse(d).ok_or_else(|| format!("date `{d}` is not YYYY-MM-DD"))?,
         _ => return Err("give exactly one of `year` and `date`".into()),
     };
-    let hh = household(rs, &case.household)?;
+    let hh = household_lacking(rs, &case.household, &case.absent)?;
     let bound = match (rs.at(as_of), &case.expect_error) {
         (Ok(b), None) => b,
         (Err(e), Some(want)) if e.to_string().contains(want.as_str()) => return Ok(()),

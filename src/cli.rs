@@ -137,6 +137,10 @@ pub struct InputChoice {
     /// 人编号 or 与户主关系.
     #[arg(long)]
     pub persons: bool,
+    /// Stop (exit 2) when the file lacks a column the rules need, instead of warning and treating
+    /// that field as unknown (or as the rule file's `absent` value) for every household.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 impl InputChoice {
@@ -146,6 +150,7 @@ impl InputChoice {
             sheet: self.sheet.clone(),
             header_row: self.header_row,
             persons: self.persons,
+            strict: self.strict,
         }
     }
 }

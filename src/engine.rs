@@ -8,9 +8,9 @@
 
 use serde::Serialize;
 
-use crate::household::{Cell, Household, Scalar};
+use crate::household::{Cell, Household, Missing, Scalar};
 use crate::ruleset::expr::{self, Ctx, Describe, Node};
-use crate::ruleset::{Bound, Decision, Test};
+use crate::ruleset::{Bound, Decision, ReadFrom, Test};
 use crate::value::fmt_month;
 
 /// The result for one household.
@@ -451,6 +451,13 @@ fn write_part(out: &mut String, d: &Describer, atom: &Node, v: Option<bool>, cx:
     }
 }
 
+/// `（据“是否危房户”）`: the alternative column a field's cell was read from.
+fn write_alternative(out: &mut String, f: &crate::ruleset::Field, k: u16) {
+    out.push_str("（据“");
+    out.push_str(&f.alternatives[k as usize].header);
+    out.push_str("”）");
+}
+
 /// Labels and values as staff read them.
 struct Describer<'a> {
     b: &'a Bound<'a>,
@@ -462,14 +469,30 @@ impl Describe for Describer<'_> {
     }
     fn write_field_value(&self, out: &mut String, i: u16, cx: &Ctx) {
         let f = &self.b.rules.fields[i as usize];
+        let source = self.b.read_from.get(i as usize).copied().unwrap_or_default();
         match &cx.cells[i as usize] {
-            Cell::Blank => out.push_str("空白"),
+            Cell::Blank => {
+                out.push_str("空白");
+                match source {
+                    ReadFrom::Alternative(k) => write_alternative(out, f, k),
+                    ReadFrom::Absent => out.push_str("（缺少列）"),
+                    ReadFrom::Own => {}
+                }
+            }
+            // What `write_field_is` shows alone: "缺少列：不愁吃".
+            Cell::Absent(missing) => {
+                out.push_str("缺少列：");
+                match missing {
+                    Missing::Person(h) => out.push_str(h),
+                    Missing::Field(g) => self.b.rules.fields[*g as usize].write_column_names(out),
+                }
+            }
             Cell::Invalid(raw) => {
                 out.push_str("无法识别（");
                 out.push_str(raw);
                 out.push('）');
             }
-            cell @ (Cell::Value(s) | Cell::BlankAs(s) | Cell::Derived(s)) => {
+            cell @ (Cell::Value(s) | Cell::BlankAs(s) | Cell::Derived(s) | Cell::AbsentAs(s)) => {
                 match s {
                     Scalar::Bool(b) => out.push_str(if *b { "是" } else { "否" }),
                     Scalar::Num(n) => n.write_to(out),
@@ -479,9 +502,15 @@ impl Describe for Describer<'_> {
                     Scalar::Month(m) => out.push_str(&fmt_month(*m)),
                     Scalar::Text(t) => out.push_str(t),
                 }
+                match (cell, source) {
+                    (Cell::Value(_), ReadFrom::Alternative(k)) => write_alternative(out, f, k),
+                    (Cell::BlankAs(_), ReadFrom::Absent) => out.push_str("（缺少列，按空白）"),
+                    _ => {}
+                }
                 match cell {
-                    Cell::BlankAs(_) => out.push_str("（空白）"),
+                    Cell::BlankAs(_) if source != ReadFrom::Absent => out.push_str("（空白）"),
                     Cell::Derived(_) => out.push_str("（计算得出）"),
+                    Cell::AbsentAs(_) => out.push_str("（缺少列，按规则取值）"),
                     _ => {}
                 }
             }

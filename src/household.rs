@@ -17,12 +17,25 @@ pub enum Scalar {
     Text(Box<str>),
 }
 
+/// Which column a file lacks, for the reason of a cell that has none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    /// The field's own column (and its alternative sources, if any).
+    Field(u16),
+    /// A person column a member-derived field is computed from (`劳动技能`).
+    Person(&'static str),
+}
+
 /// One cell, as read.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum Cell {
-    /// Blank (or no column): unknown.
+    /// Blank: unknown.
     #[default]
     Blank,
+    /// The file has no column for it: unknown for every household, and `blank()` is unknown too.
+    Absent(Missing),
+    /// No column, standing for the rule file's `absent = …` value.
+    AbsentAs(Scalar),
     /// Could not be parsed, or out of range: unknown, and reported as a problem.
     Invalid(Box<str>),
     Value(Scalar),
@@ -36,13 +49,22 @@ impl Cell {
     #[inline(always)]
     pub fn value(&self) -> Option<&Scalar> {
         match self {
-            Cell::Value(s) | Cell::BlankAs(s) | Cell::Derived(s) => Some(s),
-            Cell::Blank | Cell::Invalid(_) => None,
+            Cell::Value(s) | Cell::BlankAs(s) | Cell::Derived(s) | Cell::AbsentAs(s) => Some(s),
+            Cell::Blank | Cell::Invalid(_) | Cell::Absent(_) => None,
         }
     }
     /// Whether the cell as written was blank (whatever the rule file makes of a blank).
     pub fn is_blank(&self) -> bool {
         matches!(self, Cell::Blank | Cell::BlankAs(_) | Cell::Derived(_))
+    }
+    /// `blank(field)` of a condition: whether the cell was blank; unknown when the file has no
+    /// column for it (and the rule file says nothing about an absent column).
+    #[inline(always)]
+    pub fn blank_test(&self) -> Option<bool> {
+        match self {
+            Cell::Absent(_) => None,
+            c => Some(c.is_blank()),
+        }
     }
 }
 

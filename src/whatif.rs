@@ -649,6 +649,7 @@ fn suggestion(
     let label = &field.label;
     let now = match &hh.cells[f as usize] {
         Cell::Invalid(raw) => format!("现无法识别：{raw}"),
+        Cell::Absent(_) => "文件中没有此列".to_string(),
         _ => "现为空白".to_string(),
     };
     let vs = compared_with(b, &d, &cx, leaf, f);

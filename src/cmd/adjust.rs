@@ -169,7 +169,7 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
         }
         (None, None) => anyhow::bail!("give --quarter (e.g. 2024Q3) or --date"),
     };
-    let bound = rules.at(as_of)?;
+    let mut bound = rules.at(as_of)?;
     let format = match (args.format, &args.output) {
         (Some(f), _) => f,
         (None, Some(p)) if p.extension().and_then(|e| e.to_str()) == Some("xlsx") => AdjustFormat::Xlsx,
@@ -184,9 +184,23 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
     // An id repeated within either snapshot cannot be matched: its rows on both sides are
     // reported under 数据问题 and counted as duplicated, never merged.
     let cur_ledger = Ledger::open(&args.current, &rules, &args.input.options())?;
+    // Reasons name the alternative columns of the current snapshot (the lists' reasons are its).
+    bound.read_from = cur_ledger.layout.read_from(&rules);
 
     // Previous quarter: ids and the fields compared.
     let mut prev_ledger = Ledger::open(&args.previous, &rules, &args.input.options())?;
+    // Columns the snapshots lack: one warning for both when they lack the same.
+    let (prev_l, cur_l) = (&prev_ledger.layout, &cur_ledger.layout);
+    if prev_l.absent == cur_l.absent {
+        let both = format!("{} 和 {}", args.previous.display(), args.current.display());
+        if let Some(w) = prev_l.absent_warning_as(&rules, &both) {
+            eprint!("{w}");
+        }
+    } else {
+        for w in [prev_l, cur_l].iter().filter_map(|l| l.absent_warning(&rules)) {
+            eprint!("{w}");
+        }
+    }
     // The two id scans read different files: side by side, one core each.
     let (cur_scan, prev_dups) = std::thread::scope(|s| {
         let cur = s.spawn(move || {

@@ -33,7 +33,7 @@ struct Chunk {
 pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
     let rules = ruleset::load(&args.rules.rules)?;
     let as_of = super::as_of(&args.date)?;
-    let bound = rules.at(as_of)?;
+    let mut bound = rules.at(as_of)?;
     let format = match (args.format, &args.output) {
         (Some(f), _) => f,
         (None, Some(p)) => match p.extension().and_then(|e| e.to_str()) {
@@ -49,6 +49,7 @@ pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
     }
     let mut ledger = Ledger::open(&args.file, &rules, &args.input.options())?;
     let dups = Duplicates::scan(&ledger)?;
+    bound.read_from = ledger.layout.read_from(&rules);
     eprintln!(
         "{}：{}，第 {} 行为表头{}，{} 列中 {} 列对应规则字段{}；规则集 {}，评估日期 {}",
         args.file.display(),
@@ -56,15 +57,22 @@ pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
         ledger.layout.header_row,
         if ledger.layout.header_detected { "（其上的标题行已跳过）" } else { "" },
         ledger.layout.columns.len(),
-        ledger.layout.column_field.iter().filter(|f| f.is_some()).count(),
+        ledger.layout.mapped_columns(),
         if ledger.layout.unmapped.is_empty() {
             String::new()
         } else {
-            format!("（未使用：{}）", ledger.layout.unmapped.join("、"))
+            // At most 20 named: a file can have thousands of columns.
+            format!("（未使用：{}）", crate::input::column_list(&ledger.layout.unmapped))
         },
         rules.id,
         as_of
     );
+    if let Some(n) = ledger.layout.alternatives_note(&rules) {
+        eprint!("{n}");
+    }
+    if let Some(w) = ledger.layout.absent_warning(&rules) {
+        eprint!("{w}");
+    }
 
     let mut file = match &args.output {
         Some(p) => Some(AtomicFile::create(p, &[args.file.as_path()])?),

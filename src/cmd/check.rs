@@ -48,8 +48,8 @@ const NO_INPUT: &str =
 pub fn run(args: CheckArgs) -> anyhow::Result<Outcome> {
     let rules = ruleset::load(&args.rules.rules)?;
     let as_of = super::as_of(&args.date)?;
-    let bound = rules.at(as_of)?;
-    let (hh, source) = read_household(&args, &bound)?;
+    let mut bound = rules.at(as_of)?;
+    let (hh, source) = read_household(&args, &mut bound)?;
     let a = engine::assess(&bound, &hh);
     let record = Record::build(&bound, &hh, &a, args.show_ids);
     let what_if = whatif::what_if(&bound, &hh, &a);
@@ -74,7 +74,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<Outcome> {
     Ok(if record.problems.is_empty() { Outcome::Clean } else { Outcome::Problems })
 }
 
-fn read_household(args: &CheckArgs, bound: &Bound) -> anyhow::Result<(Household, Source)> {
+fn read_household(args: &CheckArgs, bound: &mut Bound) -> anyhow::Result<(Household, Source)> {
     let rs = bound.rules;
     let sets = args
         .set
@@ -170,8 +170,16 @@ fn from_cells(rs: &RuleSet, pairs: Vec<(String, String)>) -> anyhow::Result<Hous
 
 /// The household with this id in a ledger: rows are streamed until the end (an id found twice is
 /// a problem, as in `assess`). Not found: an error naming the id.
-fn from_file(path: &Path, id: &str, bound: &Bound, options: &OpenOptions) -> anyhow::Result<(Household, u64)> {
+fn from_file(path: &Path, id: &str, bound: &mut Bound, options: &OpenOptions) -> anyhow::Result<(Household, u64)> {
     let mut ledger = Ledger::open(path, bound.rules, options)?;
+    bound.read_from = ledger.layout.read_from(bound.rules);
+    let bound = &*bound;
+    if let Some(n) = ledger.layout.alternatives_note(bound.rules) {
+        eprint!("{n}");
+    }
+    if let Some(w) = ledger.layout.absent_warning(bound.rules) {
+        eprint!("{w}");
+    }
     let want = cell::normalize(id).into_owned();
     let none = Duplicates::default();
     let mut found: Option<Household> = None;

@@ -41,6 +41,19 @@ fn check(spec: &str) -> anyhow::Result<Outcome> {
         if f.required {
             extra.push("必填".into());
         }
+        match f.absent.as_deref() {
+            Some("") => extra.push("缺列时按空白".into()),
+            Some(v) => extra.push(format!("缺列时取“{v}”")),
+            None => {}
+        }
+        for a in &f.alternatives {
+            let map: Vec<String> = a.map.iter().map(|(k, v)| format!("{k}→{v}")).collect();
+            extra.push(if map.is_empty() {
+                format!("或读“{}”列", a.header)
+            } else {
+                format!("或读“{}”列（{}）", a.header, map.join("，"))
+            });
+        }
         writeln!(s, "  {:<24} {:<6} {}  {}", f.key, f.ty.name(), f.header, extra.join("；"))?;
     }
     writeln!(s, "\n参数（按年份）：")?;

@@ -5,11 +5,14 @@
 //! duplicate-id check, which needs every id before the first row is reported: it is a separate
 //! quick pass that keeps 8 bytes per row (a hash), plus the exact ids of the few hashes seen twice.
 
+#[cfg(test)]
+mod absent_tests;
 pub mod cell;
 pub mod persons;
 pub mod source;
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::fmt::Write as _;
 use std::hash::BuildHasher;
 use std::path::{Path, PathBuf};
 
@@ -17,7 +20,7 @@ use source::Rows;
 pub use source::{Kind, OpenOptions};
 
 use crate::error::InputError;
-use crate::household::{Cell, Household, Problem};
+use crate::household::{Cell, Household, Missing, Problem};
 use crate::ruleset::{Bound, RuleSet};
 use persons::PersonColumns;
 
@@ -121,6 +124,24 @@ pub struct Layout {
     /// A person export: where the person columns are.
     pub persons: Option<PersonColumns>,
     id_field: u16,
+    /// Columns read as a field's alternative source: (column, field, alternative).
+    alt_columns: Vec<(usize, u16, u16)>,
+    /// Columns the rules need that the file lacks (what the warning lists).
+    pub absent: Vec<AbsentColumn>,
+    /// The cell of every field the file has no column for: unknown, or the rule file's `absent`
+    /// value (set on every household before its cells are read).
+    absent_cells: Vec<(u16, Cell)>,
+}
+
+/// A column the rules need that the file lacks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AbsentColumn {
+    pub field: u16,
+    /// The column as reasons name it: the field's header (with its alternatives), or the person
+    /// column a member-derived field is computed from.
+    pub header: String,
+    /// The rule file's `absent` value it stands for; `None`: unknown.
+    pub stands_for: Option<String>,
 }
 
 /// A ledger opened for reading: its layout and the rows still to read.
@@ -347,8 +368,11 @@ fn header_lookup(rules: &RuleSet) -> HashMap<String, u16> {
 }
 
 impl Ledger {
-    /// Open a ledger and map its header row onto the rule set's fields. Fails before any row is
-    /// handed out if there is no household-id column or a needed field has no column.
+    /// Open a ledger and map its header row onto the rule set's fields (a field without a column
+    /// of its own is read from the first of its alternatives the file has). Fails before any row
+    /// is handed out if there is no household-id column, or, with `strict`, if a field the rules
+    /// need has no column; otherwise such fields are listed in `layout.absent` (unknown for every
+    /// household, or the rule file's `absent` value).
     pub fn open(path: &Path, rules: &RuleSet, options: &OpenOptions) -> Result<Ledger, InputError> {
         let p = path.display().to_string();
         let (mut rows, kind) = source::open(path, options)?;
@@ -356,7 +380,16 @@ impl Ledger {
         // of the file can be handed out as blocks of text afterwards.
         rows.keep(true);
         let lookup = header_lookup(rules);
-        let score = |r: &RawRow| r.record.iter().filter(|c| lookup.contains_key(&header_key(&text(c).0))).count();
+        // Alternative columns are known headers too (an export may have more of them than of the
+        // fields' own).
+        let alternative: HashSet<String> = rules
+            .fields
+            .iter()
+            .flat_map(|f| f.alternatives.iter().flat_map(|a| std::iter::once(&a.header).chain(&a.aliases)))
+            .map(|h| header_key(h))
+            .collect();
+        let known = |k: &String| lookup.contains_key(k) || alternative.contains(k);
+        let score = |r: &RawRow| r.record.iter().filter(|c| known(&header_key(&text(c).0))).count();
         // Read the first rows; pick the header among them.
         let mut pending: VecDeque<RawRow> = VecDeque::new();
         let blank = |r: &RawRow| r.error.is_none() && r.record.iter().all(|c| cell::is_blank(&text(c).0));
@@ -438,6 +471,25 @@ impl Ledger {
             }
             column_field.push(f);
         }
+        // Alternative sources: a field without a column of its own is read from the first of its
+        // alternatives the file has (a column that no field reads as its own).
+        let mut alt_columns = Vec::new();
+        for (f, field) in rules.fields.iter().enumerate() {
+            if field_col_index[f].is_some() {
+                continue;
+            }
+            let found = field.alternatives.iter().enumerate().find_map(|(k, a)| {
+                let keys: Vec<String> = std::iter::once(&a.header).chain(&a.aliases).map(|h| header_key(h)).collect();
+                let free =
+                    |c: usize| column_field[c].is_none() && !persons.as_ref().is_some_and(|p| p.is_person_column(c));
+                (0..columns.len()).find(|&c| free(c) && keys.contains(&header_key(&columns[c]))).map(|c| (c, k))
+            });
+            if let Some((c, k)) = found {
+                alt_columns.push((c, f as u16, k as u16));
+                field_col_index[f] = Some(c);
+            }
+        }
+        unmapped.retain(|h| !alt_columns.iter().any(|&(c, _, _)| columns[c] == *h));
         let id_field = rules.field_index["household_id"];
         if field_col_index[id_field as usize].is_none() {
             return Err(InputError::NoId {
@@ -445,28 +497,13 @@ impl Ledger {
                 found: format!("第 {} 行：{}", header.row, column_list(&columns)),
             });
         }
-        // Every field a rule reads needs a column, or a derivation whose inputs have columns, or
-        // (person exports) derivation from the members.
-        let from_members = ["members", "labor", "dropouts", "insured", "ill", "disabled", "head_name", "head_id"];
-        let has = |f: u16| {
-            field_col_index[f as usize].is_some()
-                || (persons.is_some() && from_members.contains(&rules.fields[f as usize].key.as_str()))
-        };
-        let mut missing = Vec::new();
-        for (f, who) in rules.needed_fields() {
-            let field = &rules.fields[f as usize];
-            let derivable =
-                field.derive.as_ref().is_some_and(|d| crate::ruleset::expr::refs(d).fields.iter().all(|&g| has(g)));
-            if !has(f) && !derivable {
-                missing.push(format!("{who} 需要 `{}`（表头“{}”），但没有列对应它", field.key, field.header));
-            }
-        }
-        if !missing.is_empty() {
+        let (absent, absent_cells) = absent_columns(rules, &field_col_index, persons.as_ref());
+        if options.strict && !absent.is_empty() {
             return Err(InputError::Header {
                 path: p,
                 message: format!(
-                    "缺少规则所需的列：\n  {}\n（第 {} 行表头：{}）",
-                    missing.join("\n  "),
+                    "缺少规则所需的列（--strict）：\n{}（第 {} 行表头：{}）",
+                    absent_list(rules, &absent),
                     header.row,
                     column_list(&columns)
                 ),
@@ -486,6 +523,9 @@ impl Ledger {
             header_detected: detected,
             persons,
             id_field,
+            alt_columns,
+            absent,
+            absent_cells,
         };
         let rows = if layout.persons.is_some() {
             rows.keep(false);
@@ -570,6 +610,9 @@ impl Layout {
             hh.cells.clear();
             hh.cells.resize(rules.fields.len(), Cell::Blank);
         }
+        for (f, c) in &self.absent_cells {
+            hh.cells[*f as usize] = c.clone();
+        }
         hh.problems.clear();
         if let Some(e) = &raw.error {
             hh.problems.push(Problem {
@@ -645,6 +688,10 @@ impl Layout {
             }
             rules.set_cell(hh, f, &t, &self.columns[c]);
         }
+        for &(c, f, k) in &self.alt_columns {
+            let t = raw.record.get(c).map(|b| text(b).0).unwrap_or_default();
+            rules.set_alt_cell(hh, f, k, &t, &self.columns[c]);
+        }
         // Required fields whose column is absent from a short row.
         for (f, field) in rules.fields.iter().enumerate().filter(|_| got < width) {
             if field.required
@@ -677,6 +724,9 @@ impl Layout {
             cells: vec![Cell::Blank; rules.fields.len()],
             problems: Vec::new(),
         };
+        for (f, c) in &self.absent_cells {
+            hh.cells[*f as usize] = c.clone();
+        }
         for m in &raw.members {
             if let Some(e) = &m.error {
                 hh.problems.push(Problem {
@@ -688,8 +738,8 @@ impl Layout {
                 });
             }
         }
-        for (c, f) in self.column_field.iter().enumerate() {
-            let Some(f) = *f else { continue };
+        let own = self.column_field.iter().enumerate().filter_map(|(c, f)| f.map(|f| (c, f, None)));
+        for (c, f, alt) in own.chain(self.alt_columns.iter().map(|&(c, f, k)| (c, f, Some(k)))) {
             let mut value: Option<(String, u64)> = None;
             let mut conflict = None;
             for m in &raw.members {
@@ -722,7 +772,13 @@ impl Layout {
                     });
                     hh.cells[f as usize] = Cell::Invalid(b2.into());
                 }
-                (v, _) => rules.set_cell(&mut hh, f, v.as_ref().map(|x| x.0.as_str()).unwrap_or(""), &self.columns[c]),
+                (v, _) => {
+                    let t = v.as_ref().map(|x| x.0.as_str()).unwrap_or("");
+                    match alt {
+                        None => rules.set_cell(&mut hh, f, t, &self.columns[c]),
+                        Some(k) => rules.set_alt_cell(&mut hh, f, k, t, &self.columns[c]),
+                    }
+                }
             }
         }
         persons::derive(b, &mut hh, &raw.members, cols, &self.columns);
@@ -743,6 +799,168 @@ impl Layout {
             Cell::Invalid(t) => t.to_string(),
             _ => String::new(),
         }
+    }
+}
+
+/// The fields a file has no column for (after alternatives): each one's cell for every household
+/// (unknown, naming the column, or the rule file's `absent` value), and those the rules need, for
+/// the warning. A person export's member-derived fields are absent when a person column they are
+/// computed from is (their cells are set by [`persons::derive`]).
+fn absent_columns(
+    rules: &RuleSet,
+    col: &[Option<usize>],
+    person_cols: Option<&PersonColumns>,
+) -> (Vec<AbsentColumn>, Vec<(u16, Cell)>) {
+    let mut cells = Vec::new();
+    // Per field without a column: the column reasons name, and the `absent` value.
+    let mut state: Vec<Option<(String, Option<String>)>> = vec![None; rules.fields.len()];
+    for (f, field) in rules.fields.iter().enumerate() {
+        if col[f].is_some() {
+            continue;
+        }
+        match person_cols.and_then(|p| persons::missing_input(&field.key, p)) {
+            Some(None) => continue,
+            Some(Some(h)) => {
+                state[f] = Some((h.to_string(), None));
+                continue;
+            }
+            None => {}
+        }
+        let mut header = String::new();
+        field.write_column_names(&mut header);
+        cells.push((f as u16, absent_cell(rules, f as u16)));
+        state[f] = Some((header, field.absent.clone()));
+    }
+    let unknown = |g: u16| state[g as usize].as_ref().is_some_and(|s| s.1.is_none());
+    let mut needed = Vec::new();
+    for (f, _) in rules.needed_fields() {
+        let Some((header, stands_for)) = &state[f as usize] else { continue };
+        let field = &rules.fields[f as usize];
+        let derivable = stands_for.is_none()
+            && col[f as usize].is_none()
+            && field.derive.as_ref().is_some_and(|d| crate::ruleset::expr::refs(d).fields.iter().all(|&g| !unknown(g)));
+        if !derivable {
+            needed.push(AbsentColumn { field: f, header: header.clone(), stands_for: stands_for.clone() });
+        }
+    }
+    // The unknown ones first: they are what leaves decisions undecided.
+    needed.sort_by_key(|a| a.stands_for.is_some());
+    (needed, cells)
+}
+
+/// The cell of a field whose column a file lacks: unknown, naming the column, or what the rule
+/// file's `absent` stands for (`""`: a blank cell, as `set_cell` reads one).
+pub fn absent_cell(rules: &RuleSet, f: u16) -> Cell {
+    let field = &rules.fields[f as usize];
+    match field.absent.as_deref() {
+        None => Cell::Absent(Missing::Field(f)),
+        Some("") => {
+            let mut tmp = Household { cells: vec![Cell::Blank; rules.fields.len()], ..Household::default() };
+            rules.set_cell(&mut tmp, f, "", &field.header);
+            std::mem::take(&mut tmp.cells[f as usize])
+        }
+        // Checked when the rule file was loaded.
+        Some(t) => match crate::ruleset::parse_scalar(field, &rules.enums, t) {
+            Ok(v) => Cell::AbsentAs(v),
+            Err(_) => Cell::Absent(Missing::Field(f)),
+        },
+    }
+}
+
+/// The absent columns, one line each, with what they leave undecided.
+fn absent_list(rules: &RuleSet, absent: &[AbsentColumn]) -> String {
+    let mut out = String::new();
+    for a in absent {
+        let (crits, decisions) = rules.dependents(a.field);
+        let mut reads = Vec::new();
+        if !crits.is_empty() {
+            reads.push(format!("标准 {}", crits.join("、")));
+        }
+        if !decisions.is_empty() {
+            reads.push(format!("判定 {}", decisions.join("、")));
+        }
+        let reads = if reads.is_empty() { String::new() } else { reads.join("；") };
+        let _ = match &a.stands_for {
+            None => writeln!(out, "  {}：{}", a.header, reads),
+            Some(v) if v.is_empty() => writeln!(out, "  {}：按规则文件视为空白（{}）", a.header, reads),
+            Some(v) => writeln!(out, "  {}：按规则文件取“{}”（{}）", a.header, v, reads),
+        };
+    }
+    out
+}
+
+impl Layout {
+    /// The one warning of a run about columns the rules need that the file lacks (`None`: it has
+    /// them all).
+    pub fn absent_warning(&self, rules: &RuleSet) -> Option<String> {
+        self.absent_warning_as(rules, &self.path.display().to_string())
+    }
+
+    /// As [`Layout::absent_warning`], naming the file(s) as `name`.
+    pub fn absent_warning_as(&self, rules: &RuleSet, name: &str) -> Option<String> {
+        if self.absent.is_empty() {
+            return None;
+        }
+        // The rule set's labels for an undecided decision.
+        let mut undecided: Vec<&str> = Vec::new();
+        for d in &rules.decisions {
+            let l = d.labels[d.undecided as usize].as_str();
+            if !l.is_empty() && !undecided.contains(&l) {
+                undecided.push(l);
+            }
+        }
+        Some(format!(
+            "注意：{} 缺少规则所需的 {} 列。这些字段对每一户都按未知处理（规则文件规定了取值的除外），\
+             依赖它们的判定为“{}”，理由为“缺少列：…”；加 --strict 则缺列时停止：\n{}",
+            name,
+            self.absent.len(),
+            undecided.join("”或“"),
+            absent_list(rules, &self.absent)
+        ))
+    }
+
+    /// Which fields are read from an alternative column, and how its cells translate (reasons
+    /// show the translated value and the column). `None` when there are none.
+    pub fn alternatives_note(&self, rules: &RuleSet) -> Option<String> {
+        if self.alt_columns.is_empty() {
+            return None;
+        }
+        let parts: Vec<String> = self
+            .alt_columns
+            .iter()
+            .map(|&(c, f, k)| {
+                let field = &rules.fields[f as usize];
+                let map: Vec<String> =
+                    field.alternatives[k as usize].map.iter().map(|(a, b)| format!("{a}→{b}")).collect();
+                let map = if map.is_empty() { String::new() } else { format!("（{}）", map.join("，")) };
+                let members = self.persons.as_ref().and_then(|p| persons::missing_input(&field.key, p)) == Some(None);
+                let members = if members { "，成员行能推算时以成员行为准" } else { "" };
+                format!("{} 读自“{}”列{map}{members}", field.label, self.columns[c])
+            })
+            .collect();
+        Some(format!("替代列：{}\n", parts.join("；")))
+    }
+
+    /// Where each field's cells come from (what [`crate::ruleset::Bound::read_from`] holds).
+    pub fn read_from(&self, rules: &RuleSet) -> Vec<crate::ruleset::ReadFrom> {
+        use crate::ruleset::ReadFrom;
+        let mut out = vec![ReadFrom::Own; rules.fields.len()];
+        for &(f, _) in &self.absent_cells {
+            out[f as usize] = ReadFrom::Absent;
+        }
+        for &(_, f, k) in &self.alt_columns {
+            out[f as usize] = ReadFrom::Alternative(k);
+        }
+        out
+    }
+
+    /// How many columns are read (as a field's own column or as an alternative source).
+    pub fn mapped_columns(&self) -> usize {
+        let own = self.column_field.iter().filter(|f| f.is_some()).count();
+        let mut alt: Vec<usize> = self.alt_columns.iter().map(|a| a.0).collect();
+        alt.sort_unstable();
+        alt.dedup();
+        own + alt.len()
     }
 }
 

@@ -7,10 +7,13 @@
 //! date. A household column repeated on members' rows must agree; if it does not, that is a data
 //! problem and the field is unknown.
 //!
+//! A person column the file lacks leaves the facts derived from it unknown for every household
+//! (`缺少列：劳动技能`), unless a household column gives them.
+//!
 //! Memory: members of a household need not be adjacent, so the whole export is held, grouped,
 //! before the first household is assessed (about the file's size in memory).
 
-use crate::household::{Cell, Household, Problem, Scalar};
+use crate::household::{Cell, Household, Missing, Problem, Scalar};
 use crate::input::{cell, header_key, text, RawRow};
 use crate::ruleset::Bound;
 use crate::value::Num;
@@ -72,6 +75,29 @@ impl PersonColumns {
     pub fn is_person_column(&self, i: usize) -> bool {
         self.at.iter().any(|(_, j)| *j == i)
     }
+}
+
+/// For a field derived from the members: `Some(None)` when the file has what it is computed
+/// from, `Some(Some(header))` naming a person column it lacks; `None` for other fields.
+pub fn missing_input(key: &str, cols: &PersonColumns) -> Option<Option<&'static str>> {
+    let need: &[Col] = match key {
+        "members" | "head_name" | "head_id" => &[],
+        "labor" => &[Col::Skill],
+        "dropouts" => &[Col::IdNumber, Col::School],
+        "ill" | "disabled" => &[Col::Health],
+        // Either insurance column will do.
+        "insured" => {
+            let any = [Col::InsResident, Col::InsEmployee].iter().any(|&c| cols.index(c).is_some());
+            return Some((!any).then(|| header_of(Col::InsResident)));
+        }
+        _ => return None,
+    };
+    Some(need.iter().find(|&&c| cols.index(c).is_none()).map(|&c| header_of(c)))
+}
+
+/// The usual header of a person column.
+fn header_of(c: Col) -> &'static str {
+    COLUMNS.iter().find(|(x, _)| *x == c).map_or("", |(_, names)| names[0])
 }
 
 /// One member's cell, trimmed; `None` when blank or the column is absent.
@@ -190,8 +216,19 @@ pub fn derive(b: &Bound, hh: &mut Household, members: &[RawRow], cols: &PersonCo
 
     let set = |hh: &mut Household, key: &str, v: Option<i64>| {
         if let Some(&i) = rs.field_index.get(key) {
+            // A person column it is computed from is absent: a household column's value stays;
+            // otherwise it is unknown, naming that column.
+            if let Some(h) = missing_input(key, cols).flatten() {
+                if matches!(hh.cells[i as usize], Cell::Blank | Cell::Absent(_)) {
+                    hh.cells[i as usize] = Cell::Absent(Missing::Person(h));
+                }
+                return;
+            }
             hh.cells[i as usize] = match v.and_then(Num::from_int) {
                 Some(n) => Cell::Derived(Scalar::Num(n)),
+                // Unknown from the members: a household column's value (or its alternative's)
+                // stands.
+                None if hh.cells[i as usize].value().is_some() => return,
                 None => Cell::Blank,
             };
         }

@@ -25,6 +25,8 @@ pub struct OpenOptions {
     pub header_row: Option<u64>,
     /// Read as a person export even without 人编号/与户主关系 columns.
     pub persons: bool,
+    /// A column the rules need that the file lacks stops the run (`--strict`).
+    pub strict: bool,
 }
 
 /// What kind of file it turned out to be.

@@ -765,7 +765,7 @@ fn eval_inner<'a>(n: &Node, cx: &Ctx<'a>) -> Option<V<'a>> {
                 return None;
             }
         }
-        Node::Blank(i) => V::Bool(cx.cells[*i as usize].is_blank()),
+        Node::Blank(i) => V::Bool(cx.cells[*i as usize].blank_test()?),
         Node::Known(x) => V::Bool(eval(x, cx).is_some()),
         Node::IsTrue(x) => V::Bool(eval_bool(x, cx) == Some(true)),
         Node::IsFalse(x) => V::Bool(eval_bool(x, cx) == Some(false)),
@@ -1039,6 +1039,10 @@ pub fn render_atom(n: &Node, value: Option<bool>, cx: &Ctx, d: &dyn Describe) ->
 
 /// `label：value` of a field.
 fn write_field_is(out: &mut String, i: u16, cx: &Ctx, d: &dyn Describe) {
+    // A column the file lacks names itself: "缺少列：不愁吃".
+    if matches!(cx.cells[i as usize], crate::household::Cell::Absent(_)) {
+        return d.write_field_value(out, i, cx);
+    }
     out.push_str(d.field_label(i));
     out.push('：');
     d.write_field_value(out, i, cx);

@@ -152,7 +152,7 @@ fn bool_fn(n: &Node) -> BoolFn {
         }
         Node::Blank(i) => {
             let i = *i as usize;
-            Box::new(move |cx| Some(cx.cells[i].is_blank()))
+            Box::new(move |cx| cx.cells[i].blank_test())
         }
         Node::Known(x) => {
             let x = val_fn(x);
@@ -326,8 +326,10 @@ mod tests {
                             FieldType::Month => Scalar::Month(b.as_of.month_index() - next(30) as i32 + 3),
                             FieldType::Text | FieldType::Id => Scalar::Text(["", "脱贫户", "a"][next(3)].into()),
                         };
-                        match next(8) {
+                        match next(10) {
                             0 => Cell::Blank,
+                            8 => Cell::Absent(crate::household::Missing::Field(0)),
+                            9 => Cell::AbsentAs(value),
                             1 => Cell::Invalid("x".into()),
                             2 => Cell::BlankAs(value),
                             3 => Cell::Derived(value),

@@ -99,6 +99,26 @@ pub struct FieldDef {
     /// CEL expression giving the value when the cell is blank or the column absent.
     #[serde(default)]
     pub derive: Option<String>,
+    /// The cell text an absent column stands for, for every household (`""`: as if every cell
+    /// were blank). Without it, a field with no column is unknown.
+    #[serde(default)]
+    pub absent: Option<String>,
+    /// Other columns the field is read from when its own is absent: the first one present.
+    #[serde(default)]
+    pub alternatives: Vec<AltDef>,
+}
+
+/// Another column a field can be read from, with how its cells translate.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AltDef {
+    pub header: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// Its cell texts → the field's cell texts (`{ "是" = "C", "否" = "A" }`; a key `""` gives a
+    /// blank cell a value). Without it, its cells are read as the field's own.
+    #[serde(default)]
+    pub map: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -66,6 +66,32 @@ pub struct Field {
     pub blank: Option<Scalar>,
     pub required: bool,
     pub derive: Option<Node>,
+    /// The cell text an absent column stands for (checked at load; `""`: a blank cell).
+    pub absent: Option<String>,
+    /// Other columns to read it from when its own is absent, in order of preference.
+    pub alternatives: Vec<Alternative>,
+}
+
+impl Field {
+    /// The column(s) it is read from, as messages name them: `危房等级（或是否危房户）`.
+    pub fn write_column_names(&self, out: &mut String) {
+        out.push_str(&self.header);
+        for a in &self.alternatives {
+            out.push_str("（或");
+            out.push_str(&a.header);
+            out.push('）');
+        }
+    }
+}
+
+/// Another column a field may be read from, and how its cells translate.
+#[derive(Debug, Clone)]
+pub struct Alternative {
+    pub header: String,
+    pub aliases: Vec<String>,
+    /// (cell text, normalised; the field's cell text it stands for), checked at load. Empty: the
+    /// cells are read as the field's own.
+    pub map: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone)]
@@ -564,6 +590,8 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
             blank: None,
             required: def.required,
             derive: None,
+            absent: None,
+            alternatives: Vec::new(),
         });
     }
     for (key, def) in &file.fields {
@@ -604,7 +632,9 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
             })?;
             fields[i].blank = Some(v);
         }
+        compile_sources(key, def, i, &mut fields, &enums)?;
     }
+    check_alternative_headers(&fields)?;
     // Parameters.
     let mut params = Vec::new();
     let mut param_index = HashMap::new();
@@ -862,6 +892,85 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
     })
 }
 
+/// A field's `absent` value and `alternatives`: every text it can stand for is a valid value of
+/// the field (type-checked here, not per row).
+fn compile_sources(
+    key: &str,
+    def: &file::FieldDef,
+    i: usize,
+    fields: &mut [Field],
+    enums: &[EnumDef],
+) -> Result<(), RuleError> {
+    let rule = || format!("field `{key}`");
+    if key == "household_id" && (def.absent.is_some() || !def.alternatives.is_empty()) {
+        return Err(RuleError::Rule {
+            rule: rule(),
+            message: "户编号是唯一必需的列：不能有 absent 或 alternatives".into(),
+        });
+    }
+    let valid = |text: &str, what: &str| -> Result<(), RuleError> {
+        if text.is_empty() {
+            return Ok(());
+        }
+        parse_scalar(&fields[i], enums, text).map(|_| ()).map_err(|m| RuleError::Rule {
+            rule: rule(),
+            message: format!("{what} = \"{text}\" 不是有效的 {} 值：{m}", def.ty.name()),
+        })
+    };
+    if let Some(a) = &def.absent {
+        valid(a, "absent")?;
+    }
+    let mut alternatives = Vec::new();
+    for alt in &def.alternatives {
+        let mut map: Vec<(String, String)> = Vec::new();
+        for (from, to) in &alt.map {
+            valid(to, &format!("alternatives（“{}”）的 map 中 \"{from}\"", alt.header))?;
+            let from = cell::normalize(from).trim().to_string();
+            if map.iter().any(|(f, _)| *f == from) {
+                return Err(RuleError::Rule {
+                    rule: rule(),
+                    message: format!("alternatives（“{}”）的 map 中 \"{from}\" 出现两次", alt.header),
+                });
+            }
+            map.push((from, to.clone()));
+        }
+        alternatives.push(Alternative { header: alt.header.clone(), aliases: alt.aliases.clone(), map });
+    }
+    fields[i].absent = def.absent.clone();
+    fields[i].alternatives = alternatives;
+    Ok(())
+}
+
+/// An alternative column must not be a column some field reads as its own: it would never be
+/// free to be read as the alternative.
+fn check_alternative_headers(fields: &[Field]) -> Result<(), RuleError> {
+    use crate::input::header_key;
+    let own: HashMap<String, &str> = fields
+        .iter()
+        .flat_map(|f| {
+            std::iter::once(&f.header)
+                .chain(&f.aliases)
+                .chain(std::iter::once(&f.key))
+                .map(|h| (header_key(h), f.key.as_str()))
+        })
+        .collect();
+    for f in fields {
+        for a in &f.alternatives {
+            for h in std::iter::once(&a.header).chain(&a.aliases) {
+                if let Some(other) = own.get(&header_key(h)) {
+                    return Err(RuleError::Rule {
+                        rule: format!("field `{}`", f.key),
+                        message: format!(
+                            "alternatives 的表头“{h}”已是字段 `{other}` 自己的表头（或别名）；请改为别名，或删去其一"
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 fn check_ident(key: &str, what: &str) -> Result<(), RuleError> {
     let ok = key.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
         && key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
@@ -1033,6 +1142,70 @@ impl RuleSet {
         }
     }
 
+    /// Parse one cell of a field's alternative column `alt` into the household: the cell's text
+    /// translated by the alternative's map (a text the map does not know is a problem).
+    pub fn set_alt_cell(&self, hh: &mut Household, field: u16, alt: u16, text: &str, column: &str) {
+        let f = &self.fields[field as usize];
+        let a = &f.alternatives[alt as usize];
+        if a.map.is_empty() {
+            return self.set_cell(hh, field, text, column);
+        }
+        let t = cell::normalize(text);
+        match a.map.iter().find(|(k, _)| *k == t.trim()) {
+            Some((_, to)) => self.set_cell(hh, field, to, column),
+            None if cell::is_blank(text) => self.set_cell(hh, field, "", column),
+            None => {
+                let shown = crate::input::clip(text, 100);
+                let keys: Vec<&str> = a.map.iter().map(|(k, _)| k.as_str()).filter(|k| !k.is_empty()).collect();
+                hh.cells[field as usize] = Cell::Invalid(shown.as_str().into());
+                hh.problems.push(Problem {
+                    row: hh.row,
+                    column: column.to_string(),
+                    field: Some(f.key.clone()),
+                    value: shown,
+                    message: format!("应为以下之一：{}", keys.join("、")),
+                });
+            }
+        }
+    }
+
+    /// The criteria and decisions (and the flag) that read a field, directly, through a field
+    /// derived from it, through criteria or through earlier decisions: what an absent column can
+    /// leave undecided. Their labels, in rule-file order.
+    pub fn dependents(&self, field: u16) -> (Vec<&str>, Vec<&str>) {
+        let mut fields = vec![field];
+        fields.extend(self.derived_fields.iter().copied().filter(|&g| {
+            self.fields[g as usize].derive.as_ref().is_some_and(|d| expr::refs(d).fields.contains(&field))
+        }));
+        let mut crit = vec![false; self.criteria.len()];
+        let mut dec = vec![false; self.decisions.len()];
+        let reads = |n: &Node, crit: &[bool], dec: &[bool]| {
+            let mut hit = false;
+            expr::walk(n, &mut |x| {
+                hit |= match x {
+                    Node::Field(i) | Node::Blank(i) => fields.contains(i),
+                    Node::Crit(i) => crit[*i as usize],
+                    Node::Decision(i) => dec[*i as usize],
+                    _ => false,
+                }
+            });
+            hit
+        };
+        for &c in &self.crit_order {
+            crit[c as usize] = test_nodes(&self.criteria[c as usize].test).iter().any(|n| reads(n, &crit, &dec));
+        }
+        for (k, d) in self.decisions.iter().enumerate() {
+            dec[k] = d.rules.iter().any(|r| reads(&r.0, &crit, &dec));
+        }
+        let crits = self.criteria.iter().zip(&crit).filter(|(_, &x)| x).map(|(c, _)| c.label.as_str()).collect();
+        let mut decs: Vec<&str> =
+            self.decisions.iter().zip(&dec).filter(|(_, &x)| x).map(|(d, _)| d.label.as_str()).collect();
+        if let Some(f) = self.returned.as_ref().filter(|f| reads(&f.when, &crit, &dec)) {
+            decs.push(&f.label);
+        }
+        (crits, decs)
+    }
+
     #[inline(never)]
     fn set_cell_general(&self, hh: &mut Household, field: u16, text: &str, column: &str) {
         let f = &self.fields[field as usize];
@@ -1135,7 +1308,7 @@ impl RuleSet {
         for &i in &self.derived_fields {
             let (i, f) = (i as usize, &self.fields[i as usize]);
             let Some(node) = &f.derive else { continue };
-            if !matches!(hh.cells[i], Cell::Blank) {
+            if !matches!(hh.cells[i], Cell::Blank | Cell::Absent(_)) {
                 continue;
             }
             let cx = Ctx { cells: &hh.cells, params: &[], crits: &[], decisions: &[], as_of_month: 0 };
@@ -1172,7 +1345,7 @@ impl RuleSet {
             .zip(&picked)
             .map(|(p, &k)| format!("{}（{}年，来源：{}）", p.values[k].value, as_of.year, p.values[k].source))
             .collect();
-        Ok(Bound { rules: self, as_of, params: values, picked, param_text })
+        Ok(Bound { rules: self, as_of, params: values, picked, param_text, read_from: Vec::new() })
     }
 
     /// The first date on which every parameter has a value.
@@ -1191,6 +1364,22 @@ pub struct Bound<'a> {
     pub picked: Vec<usize>,
     /// For each parameter, the value in force as reasons show it: `4000（2024年，来源：…）`.
     pub param_text: Vec<String>,
+    /// For each field, where its cells come from in the file being assessed (empty: not known,
+    /// taken as its own column). Reasons name an alternative column (`危房等级：C（据“是否危房户”）`)
+    /// and say when a blank stands for a column the file lacks.
+    pub read_from: Vec<ReadFrom>,
+}
+
+/// Where a field's cells come from in a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReadFrom {
+    /// Its own column (or it is computed from others).
+    #[default]
+    Own,
+    /// One of its alternatives (the index).
+    Alternative(u16),
+    /// No column: what the rule file's `absent` says, or unknown.
+    Absent,
 }
 
 impl Bound<'_> {

@@ -147,12 +147,35 @@ fn missing_id_column_is_an_error_before_any_row() {
     assert!(out.stdout.is_empty());
 }
 
+/// A column the rules need is unknown for every household, not fatal: decisions it settles are
+/// 待核实 naming it, decisions settled without it stand, one warning lists it with what it
+/// leaves undecided, and `--strict` stops with the same list.
 #[test]
-fn missing_needed_column_names_the_rule_and_the_field() {
-    let out = tuopin().args(["assess", "tests/data/no-water.csv", "--year", "2024"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
+fn missing_needed_column_is_unknown_and_strict_makes_it_fatal() {
+    let out =
+        tuopin().args(["assess", "tests/data/no-water.csv", "--year", "2024", "--format", "jsonl"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     let err = stderr_of(&out);
-    assert!(err.contains("criterion `water` 需要 `water`（表头“是否解决安全饮用水”）"), "{err}");
+    let line = "  是否解决安全饮用水：标准 保障缺口、两不愁三保障及饮水安全、饮水安全有保障；判定 退出、返贫致贫风险、建议监测类型、风险消除、疑似返贫\n";
+    assert_eq!(err.matches("缺少规则所需的 1 列").count(), 1, "{err}");
+    assert!(err.contains(line), "{err}");
+    let rows = jsonl(&out.stdout);
+    assert_eq!(rows.len(), 3);
+    // Below the line: not ready to exit whatever the water.
+    assert_eq!(rows[0]["exit"], "未达退出标准");
+    // Everything else met: the water decides, and it is unknown.
+    assert_eq!(rows[1]["exit"], "待核实");
+    let reasons: Vec<&str> =
+        rows[1]["reasons"].as_array().unwrap().iter().map(|r| r["text"].as_str().unwrap()).collect();
+    assert!(reasons.contains(&"缺少列：是否解决安全饮用水"), "{reasons:?}");
+    assert_eq!(rows[2]["eligibility"], "不符合");
+    assert_eq!(rows[2]["risk"]["level"], "待核实");
+
+    let strict = tuopin().args(["assess", "tests/data/no-water.csv", "--year", "2024", "--strict"]).output().unwrap();
+    assert_eq!(strict.status.code(), Some(2));
+    let err = stderr_of(&strict);
+    assert!(err.contains("缺少规则所需的列（--strict）") && err.contains(line), "{err}");
+    assert!(strict.stdout.is_empty());
 }
 
 #[test]
