@@ -279,8 +279,18 @@ pub fn compile(src: &str, names: &dyn Names, want: Ty) -> Result<Node, CompileEr
         CompileError(format!("条件 `{head}…` 无法解析（CEL 解析器出错：{panic}）"))
     })?;
     let ast = parsed?;
-    let (node, ty) = Compiler { names }.expr(&ast)?;
+    let compiler = Compiler { names };
+    let (mut node, mut ty) = compiler.expr(&ast)?;
+    // A derived enum field written as text literals (`flag ? '不安全' : '安全'`): the literals
+    // are the enum's values, checked against them.
+    if let (Ty::Enum(e), Ty::StrLit | Ty::Text) = (want, ty) {
+        if let Some(n) = compiler.text_to_enum(e, &node)? {
+            node = n;
+            ty = want;
+        }
+    }
     let ok = ty == want
+        || (want == Ty::Text && ty == Ty::StrLit)
         || (want == Ty::Money && matches!(ty, Ty::NumLit | Ty::Decimal))
         || (want.numeric() && ty == Ty::NumLit);
     if !ok {
@@ -515,6 +525,19 @@ impl Compiler<'_> {
         Ok((Node::Cmp(op, Box::new(x), Box::new(y)), Ty::Bool))
     }
 
+    /// A text-valued expression made of string literals (through `?:`) as enum `e`: `None` when
+    /// some value is not a literal.
+    fn text_to_enum(&self, e: u16, n: &Node) -> Result<Option<Node>, CompileError> {
+        Ok(match n {
+            Node::Lit(Lit::Str(_)) => Some(self.enum_lit(e, n)?),
+            Node::Cond(c, x, y) => match (self.text_to_enum(e, x)?, self.text_to_enum(e, y)?) {
+                (Some(x), Some(y)) => Some(Node::Cond(c.clone(), Box::new(x), Box::new(y))),
+                _ => None,
+            },
+            _ => None,
+        })
+    }
+
     fn enum_lit(&self, e: u16, n: &Node) -> Result<Node, CompileError> {
         let Node::Lit(Lit::Str(s)) = n else { unreachable!("only called on string literals") };
         match self.names.enum_alias(e, s) {
@@ -686,6 +709,22 @@ pub fn eval<'a>(n: &Node, cx: &Ctx<'a>) -> Option<V<'a>> {
         Node::Lit(Lit::Num(x)) => Some(V::Num(*x)),
         Node::Lit(Lit::Enum(e)) => Some(V::Enum(*e)),
         _ => eval_inner(n, cx),
+    }
+}
+
+/// The text an expression gives, string literals included (which [`eval`] leaves to comparisons):
+/// what a derived text field holds.
+pub fn eval_text(n: &Node, cx: &Ctx) -> Option<Box<str>> {
+    match n {
+        Node::Lit(Lit::Str(s)) => Some(s.clone()),
+        Node::Cond(c, x, y) => match eval_bool(c, cx)? {
+            true => eval_text(x, cx),
+            false => eval_text(y, cx),
+        },
+        other => match eval(other, cx)? {
+            V::Str(t) => Some(t.clone()),
+            _ => None,
+        },
     }
 }
 

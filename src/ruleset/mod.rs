@@ -870,7 +870,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
     let ranged_fields = (0..fields.len() as u16)
         .filter(|&i| fields[i as usize].min.is_some() || fields[i as usize].max.is_some())
         .collect();
-    let derived_fields = (0..fields.len() as u16).filter(|&i| fields[i as usize].derive.is_some()).collect();
+    let derived_fields = derivation_order(&fields)?;
     let plan = Plan::new(&criteria, &crit_order, &decisions, returned.as_ref(), &checks);
     Ok(RuleSet {
         id: file.ruleset.id,
@@ -969,6 +969,35 @@ fn check_alternative_headers(fields: &[Field]) -> Result<(), RuleError> {
         }
     }
     Ok(())
+}
+
+/// The derived fields in an order where each comes after the derived fields it reads; a cycle is
+/// a load error naming the fields in it.
+fn derivation_order(fields: &[Field]) -> Result<Vec<u16>, RuleError> {
+    let mut left: Vec<(u16, Vec<u16>)> = (0..fields.len() as u16)
+        .filter_map(|i| fields[i as usize].derive.as_ref().map(|d| (i, expr::refs(d).fields.into_iter().collect())))
+        .collect();
+    let mut order = Vec::new();
+    while !left.is_empty() {
+        let before = left.len();
+        let mut k = 0;
+        while k < left.len() {
+            let waits = left[k].1.iter().any(|f| left.iter().any(|(g, _)| g == f));
+            if waits {
+                k += 1;
+            } else {
+                order.push(left.remove(k).0);
+            }
+        }
+        if left.len() == before {
+            let names: Vec<&str> = left.iter().map(|(i, _)| fields[*i as usize].key.as_str()).collect();
+            return Err(RuleError::Rule {
+                rule: format!("field `{}` (derive)", names[0]),
+                message: format!("派生字段互相依赖，无法计算：{}", names.join("、")),
+            });
+        }
+    }
+    Ok(order)
 }
 
 fn check_ident(key: &str, what: &str) -> Result<(), RuleError> {
@@ -1312,10 +1341,23 @@ impl RuleSet {
                 continue;
             }
             let cx = Ctx { cells: &hh.cells, params: &[], crits: &[], decisions: &[], as_of_month: 0 };
-            if let Some(expr::V::Num(n)) = expr::eval(node, &cx) {
-                let n = if f.ty == FieldType::Money { n.round_fen() } else { n };
-                hh.cells[i] = Cell::Derived(Scalar::Num(n));
+            // The expression was type-checked against the field's type at load, so its value is
+            // of that type: every type is honoured.
+            if matches!(f.ty, FieldType::Text | FieldType::Id) {
+                if let Some(t) = expr::eval_text(node, &cx) {
+                    hh.cells[i] = Cell::Derived(Scalar::Text(t));
+                }
+                continue;
             }
+            let v = match expr::eval(node, &cx) {
+                Some(expr::V::Num(n)) => Scalar::Num(if f.ty == FieldType::Money { n.round_fen() } else { n }),
+                Some(expr::V::Bool(b)) => Scalar::Bool(b),
+                Some(expr::V::Enum(e)) => Scalar::Enum(e),
+                Some(expr::V::Month(m)) => Scalar::Month(m),
+                Some(expr::V::Str(t)) => Scalar::Text(t.clone()),
+                None => continue,
+            };
+            hh.cells[i] = Cell::Derived(v);
         }
     }
 

@@ -89,3 +89,22 @@ fn hand_written_boundary_cases_pass() {
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("272 个用例，272 个通过") && text.contains("20 个用例，20 个通过"), "{text}");
 }
+
+/// Derived fields of every type (bool, enum, text, month, as numbers) are honoured, in dependency
+/// order; a derivation cycle is a load error naming the fields.
+#[test]
+fn derived_fields_of_every_type() {
+    let out = tuopin().args(["rules", "test", "tests/data/derive/derive-all-types.cases.toml"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("4 个用例，4 个通过"), "{text}");
+    let dir = tempfile::tempdir().unwrap();
+    let cyclic = dir.path().join("cycle.toml");
+    let rules = std::fs::read_to_string(root().join("tests/data/derive/derive-all-types.toml")).unwrap();
+    std::fs::write(&cyclic, rules.replace("derive = \"housing_grade in ['C', 'D']\"", "derive = \"note == '需改造'\""))
+        .unwrap();
+    let out = tuopin().args(["rules", "check"]).arg(&cyclic).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr_of(&out);
+    assert!(err.contains("派生字段互相依赖") && err.contains("note") && err.contains("unsafe_housing"), "{err}");
+}
