@@ -11,12 +11,14 @@
 //! `blank(field)`, `known(x)`, `is_true(b)`, `is_false(b)`, `at_least(k, b1, b2, …)` and
 //! `months_since(month)`. See rules/README.md.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::fmt::Write as _;
 
 use cel::common::ast::{operators, CallExpr, Expr, IdedExpr, LiteralValue};
 
 use crate::household::{Cell, Scalar};
+
 use crate::value::Num;
 
 /// The static type of an expression.
@@ -42,15 +44,15 @@ impl Ty {
     }
     pub fn name(self) -> &'static str {
         match self {
-            Ty::Bool => "bool",
-            Ty::Int => "int",
-            Ty::Money => "money",
-            Ty::Decimal => "decimal",
-            Ty::NumLit => "number",
-            Ty::Text => "text",
-            Ty::Month => "month",
-            Ty::Enum(_) => "enum",
-            Ty::StrLit => "string",
+            Ty::Bool => "是否值",
+            Ty::Int => "整数",
+            Ty::Money => "金额",
+            Ty::Decimal => "小数",
+            Ty::NumLit => "数字",
+            Ty::Text => "文本",
+            Ty::Month => "年月",
+            Ty::Enum(_) => "选项值",
+            Ty::StrLit => "字符串",
         }
     }
 }
@@ -245,7 +247,7 @@ pub fn suggest(name: &str, candidates: &[String]) -> Option<String> {
 /// `; did you mean `x`?` when a candidate is close enough, else nothing.
 pub fn did_you_mean(name: &str, candidates: &[String]) -> String {
     match suggest(name, candidates) {
-        Some(s) => format!("; did you mean `{s}`?"),
+        Some(s) => format!("；是否应为 `{s}`？"),
         None => String::new(),
     }
 }
@@ -267,12 +269,14 @@ pub fn compile(src: &str, names: &dyn Names, want: Ty) -> Result<Node, CompileEr
             src.chars().take(40).collect::<String>()
         ));
     }
+    // Operators typed with a Chinese input method (＝＝, ＆＆, （）, ‘’ …) are read as ASCII.
+    let ascii = ascii_operators(src);
     // (The parser's error message is formatted inside the catch: that is where it panicked.)
     let parsed = crate::error::catch_panic(|| {
         cel::parser::Parser::new()
             .max_recursion_depth(32)
-            .parse(src)
-            .map_err(|e| CompileError(format!("syntax error in `{src}`: {e}")))
+            .parse(&ascii)
+            .map_err(|e| CompileError(format!("条件 `{src}` 有语法错误：{e}")))
     })
     .map_err(|panic| {
         let head: String = src.chars().take(40).collect();
@@ -294,9 +298,57 @@ pub fn compile(src: &str, names: &dyn Names, want: Ty) -> Result<Node, CompileEr
         || (want == Ty::Money && matches!(ty, Ty::NumLit | Ty::Decimal))
         || (want.numeric() && ty == Ty::NumLit);
     if !ok {
-        return err(format!("`{src}` has type {}, expected {}", ty.name(), want.name()));
+        return err(format!("`{src}` 的结果是{}，此处应为{}", ty.name(), want.name()));
     }
     Ok(node)
+}
+
+/// `src` with full-width operators and punctuation outside string literals read as their ASCII
+/// forms (＝＝ ＆＆ ｜｜ ！ ＜ ＞ ＋ － ＊ ／ （ ） ［ ］ ， ？ ： ． ０–９, the ideographic space), and
+/// curly quotes (‘’ “”) as straight ones; the text inside a string literal is kept as written.
+pub fn ascii_operators(src: &str) -> Cow<'_, str> {
+    if src.is_ascii() {
+        return Cow::Borrowed(src);
+    }
+    let mut out = String::with_capacity(src.len());
+    let mut quote: Option<char> = None;
+    for c in src.chars() {
+        let c = match (quote, c) {
+            (Some('\''), '‘' | '’') | (None, '‘' | '’') => '\'',
+            (Some('"'), '“' | '”') | (None, '“' | '”') => '"',
+            (Some(_), c) => c,
+            (None, '０'..='９') => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
+            (None, c) => match c {
+                '＝' => '=',
+                '＆' => '&',
+                '｜' => '|',
+                '！' => '!',
+                '＜' => '<',
+                '＞' => '>',
+                '＋' => '+',
+                '－' => '-',
+                '＊' => '*',
+                '／' => '/',
+                '（' => '(',
+                '）' => ')',
+                '［' => '[',
+                '］' => ']',
+                '，' => ',',
+                '？' => '?',
+                '：' => ':',
+                '．' => '.',
+                '\u{3000}' => ' ',
+                c => c,
+            },
+        };
+        match quote {
+            Some(q) if c == q => quote = None,
+            None if c == '\'' || c == '"' => quote = Some(c),
+            _ => {}
+        }
+        out.push(c);
+    }
+    Cow::Owned(out)
 }
 
 struct Compiler<'a> {
@@ -309,15 +361,11 @@ impl Compiler<'_> {
             Expr::Literal(l) => self.literal(l),
             Expr::Ident(name) => self.ident(name),
             Expr::Call(call) => self.call(call),
-            Expr::List(_) => err("a list is only allowed on the right of `in`"),
-            Expr::Select(s) => {
-                err(format!("`{}` is not a name here: conditions use plain names such as `per_capita_income`", s.field))
-            }
-            Expr::Comprehension(_) => {
-                err("comprehension macros (all, exists, map, filter) are not supported; use at_least(k, …)")
-            }
-            Expr::Map(_) | Expr::Struct(_) => err("maps and messages are not supported in conditions"),
-            Expr::Unspecified => err("empty expression"),
+            Expr::List(_) => err("列表只能写在 `in` 的右边，如 household_type in ['脱贫户', '一般农户']"),
+            Expr::Select(s) => err(format!("`{}` 不能用在这里：条件中直接写字段名，如 `per_capita_income`", s.field)),
+            Expr::Comprehension(_) => err("不支持 all、exists、map、filter 等宏；可改用 at_least(k, …)"),
+            Expr::Map(_) | Expr::Struct(_) => err("条件中不支持映射（{…}）和消息"),
+            Expr::Unspecified => err("条件为空"),
         }
     }
 
@@ -335,12 +383,12 @@ impl Compiler<'_> {
             }
             LiteralValue::Double(d) => {
                 let n = Num::parse_decimal(&format!("{}", **d))
-                    .ok_or_else(|| CompileError(format!("{} cannot be held exactly (at most 6 decimals)", **d)))?;
+                    .ok_or_else(|| CompileError(format!("{} 无法精确表示（最多 6 位小数）", **d)))?;
                 (Node::Lit(Lit::Num(n)), Ty::NumLit)
             }
             LiteralValue::String(s) => (Node::Lit(Lit::Str(s.inner().into())), Ty::StrLit),
-            LiteralValue::Null => return err("null is not a value here: a blank cell is tested with blank(field)"),
-            LiteralValue::Bytes(_) => return err("bytes literals are not supported"),
+            LiteralValue::Null => return err("不能写 null：空白单元格用 blank(字段) 判断"),
+            LiteralValue::Bytes(_) => return err("不支持字节串"),
         })
     }
 
@@ -350,21 +398,21 @@ impl Compiler<'_> {
             Some(Name::Param(i, t)) => Ok((Node::Param(i), t)),
             Some(Name::Crit(i)) => Ok((Node::Crit(i), Ty::Bool)),
             Some(Name::Decision(i, e)) => Ok((Node::Decision(i), Ty::Enum(e))),
-            None => err(format!("unknown name `{name}`{}", did_you_mean(name, &self.names.candidates()))),
+            None => err(format!("未知的名称 `{name}`{}", did_you_mean(name, &self.names.candidates()))),
         }
     }
 
     fn bool_arg(&self, e: &IdedExpr, what: &str) -> Result<Node, CompileError> {
         let (n, t) = self.expr(e)?;
         if t != Ty::Bool {
-            return err(format!("{what} needs a bool, found {} `{}`", t.name(), show(e)));
+            return err(format!("{what} 需要是否值，却是{} `{}`", t.name(), show(e)));
         }
         Ok(n)
     }
 
     fn call(&self, c: &CallExpr) -> Result<(Node, Ty), CompileError> {
         if c.target.is_some() {
-            return err(format!("method call `.{}()` is not supported", c.func_name));
+            return err(format!("不支持方法调用 `.{}()`", c.func_name));
         }
         let a = &c.args;
         let f = c.func_name.as_str();
@@ -387,7 +435,7 @@ impl Compiler<'_> {
             operators::NEGATE => {
                 let (n, t) = self.expr(&a[0])?;
                 if !t.numeric() {
-                    return err(format!("`-` needs a number, found {}", t.name()));
+                    return err(format!("`-` 需要数字，却是{}", t.name()));
                 }
                 if let Node::Lit(Lit::Num(v)) = &n {
                     let v = v.checked_neg().ok_or_else(|| CompileError("number too large".into()))?;
@@ -396,12 +444,11 @@ impl Compiler<'_> {
                 Ok((Node::Neg(Box::new(n)), t))
             }
             operators::CONDITIONAL => {
-                let c0 = self.bool_arg(&a[0], "the condition of `? :`")?;
+                let c0 = self.bool_arg(&a[0], "`? :` 的条件")?;
                 let (x, tx) = self.expr(&a[1])?;
                 let (y, ty) = self.expr(&a[2])?;
-                let t = unify(tx, ty).ok_or_else(|| {
-                    CompileError(format!("the two branches of `? :` have types {} and {}", tx.name(), ty.name()))
-                })?;
+                let t = unify(tx, ty)
+                    .ok_or_else(|| CompileError(format!("`? :` 的两个分支类型不同：{}与{}", tx.name(), ty.name())))?;
                 Ok((Node::Cond(Box::new(c0), Box::new(x), Box::new(y)), t))
             }
             operators::ADD | operators::SUBSTRACT | operators::MULTIPLY | operators::DIVIDE => {
@@ -415,7 +462,7 @@ impl Compiler<'_> {
                 let (y, ty) = self.expr(&a[1])?;
                 let t = arith_type(op, tx, ty).ok_or_else(|| {
                     CompileError(format!(
-                        "cannot compute {} {} {} (`{}` {} `{}`)",
+                        "无法计算 {} {} {}（`{}` {} `{}`）",
                         tx.name(),
                         op.symbol(),
                         ty.name(),
@@ -439,11 +486,11 @@ impl Compiler<'_> {
                     Expr::Ident(name) => match self.names.resolve(name) {
                         Some(Name::Field(i, _)) => Ok((Node::Blank(i), Ty::Bool)),
                         _ => err(format!(
-                            "blank() takes a field name, and `{name}` is not a field{}",
+                            "blank() 的参数应为字段名，`{name}` 不是字段{}",
                             did_you_mean(name, &self.names.candidates())
                         )),
                     },
-                    _ => err("blank() takes a field name"),
+                    _ => err("blank() 的参数应为字段名"),
                 }
             }
             "known" => {
@@ -460,17 +507,17 @@ impl Compiler<'_> {
                 one_arg(f, a)?;
                 let (n, t) = self.expr(&a[0])?;
                 if t != Ty::Month {
-                    return err(format!("months_since() needs a month, found {} `{}`", t.name(), show(&a[0])));
+                    return err(format!("months_since() 需要年月，却是{} `{}`", t.name(), show(&a[0])));
                 }
                 Ok((Node::MonthsSince(Box::new(n)), Ty::Int))
             }
             "at_least" => {
                 if a.len() < 2 {
-                    return err("at_least(k, b1, b2, …) needs a count and at least one condition");
+                    return err("at_least(k, 条件1, 条件2, …) 需要一个个数和至少一个条件");
                 }
                 let k = match &a[0].expr {
                     Expr::Literal(LiteralValue::Int(i)) if **i >= 0 => **i as u32,
-                    _ => return err("the first argument of at_least() must be a whole number literal"),
+                    _ => return err("at_least() 的第一个参数应为整数，如 at_least(2, …)"),
                 };
                 let mut parts = Vec::new();
                 for x in &a[1..] {
@@ -481,7 +528,7 @@ impl Compiler<'_> {
             other => {
                 let known =
                     ["blank", "known", "is_true", "is_false", "at_least", "months_since"].map(String::from).to_vec();
-                err(format!("unknown function `{other}()`{}", did_you_mean(other, &known)))
+                err(format!("未知的函数 `{other}()`{}（可用：{}）", did_you_mean(other, &known), known.join("、")))
             }
         }
     }
@@ -500,7 +547,7 @@ impl Compiler<'_> {
         let equality = matches!(op, CmpOp::Eq | CmpOp::Ne);
         let mismatch = || {
             CompileError(format!(
-                "cannot compare {} with {}: `{}` {} `{}`",
+                "无法比较{}与{}：`{}` {} `{}`",
                 describe_ty(tx, l),
                 describe_ty(ty, r),
                 show(l),
@@ -544,11 +591,7 @@ impl Compiler<'_> {
             Some(i) => Ok(Node::Lit(Lit::Enum(i))),
             None => {
                 let values = self.names.enum_values(e);
-                err(format!(
-                    "'{s}' is not one of the allowed values ({}){}",
-                    values.join(", "),
-                    did_you_mean(s, values)
-                ))
+                err(format!("'{s}' 不是可选值（{}）之一{}", values.join(", "), did_you_mean(s, values)))
             }
         }
     }
@@ -556,7 +599,7 @@ impl Compiler<'_> {
     fn in_list(&self, l: &IdedExpr, r: &IdedExpr) -> Result<(Node, Ty), CompileError> {
         let (x, tx) = self.expr(l)?;
         let Expr::List(list) = &r.expr else {
-            return err("the right of `in` must be a list literal such as ['A', 'B']");
+            return err("`in` 的右边应为列表，如 ['A', 'B']");
         };
         let mut lits = Vec::new();
         for el in &list.elements {
@@ -570,13 +613,7 @@ impl Compiler<'_> {
                 (a, b, Node::Lit(l)) if a.numeric() && b.numeric() && num_compatible(a, b) => l,
                 (Ty::Bool, Ty::Bool, Node::Lit(l)) => l,
                 (_, b, _) => {
-                    return err(format!(
-                        "`{}` in […]: the list holds {} values, but `{}` is {}",
-                        show(l),
-                        b.name(),
-                        show(l),
-                        tx.name()
-                    ))
+                    return err(format!("`{} in […]`：列表中是{}，而 `{}` 是{}", show(l), b.name(), show(l), tx.name()))
                 }
             };
             lits.push(lit);
@@ -587,7 +624,7 @@ impl Compiler<'_> {
 
 fn one_arg(f: &str, a: &[IdedExpr]) -> Result<(), CompileError> {
     if a.len() != 1 {
-        return err(format!("{f}() takes exactly one argument"));
+        return err(format!("{f}() 只接受一个参数"));
     }
     Ok(())
 }

@@ -1434,6 +1434,29 @@ impl Bound<'_> {
 mod decision_tests {
     use super::*;
 
+    /// Conditions typed with a Chinese input method compile to the same condition as ASCII; the
+    /// text of a string literal is kept (full-width brackets in a label stay).
+    #[test]
+    fn full_width_operators_are_read_as_ascii() {
+        let rs = load("national").unwrap();
+        for (wide, ascii) in [
+            (
+                "per_capita_income ＜ poverty_line ＆＆ household_type ＝＝ ‘脱贫户’",
+                "per_capita_income < poverty_line && household_type == '脱贫户'",
+            ),
+            ("（ill ＞ ０ ｜｜ disabled ＞＝ １）＆＆ ！disaster", "(ill > 0 || disabled >= 1) && !disaster"),
+            ("eligibility ＝＝ “不符合（排除）”", "eligibility == '不符合（排除）'"),
+            ("household_type in ［'脱贫户'，'一般农户'］", "household_type in ['脱贫户', '一般农户']"),
+            ("members　＊　２ ＞ labor", "members * 2 > labor"),
+        ] {
+            let a = rs.compile_expr(wide, Ty::Bool).unwrap_or_else(|e| panic!("{wide}: {e}"));
+            assert_eq!(a, rs.compile_expr(ascii, Ty::Bool).unwrap(), "{wide}");
+        }
+        assert_eq!(expr::ascii_operators("x == '（空）'"), "x == '（空）'");
+        let e = rs.compile_expr("per_capita_incom ＜ 1", Ty::Bool).unwrap_err().0;
+        assert!(e.contains("未知的名称") && e.contains("per_capita_income"), "{e}");
+    }
+
     #[test]
     fn decision_indices_match_their_names() {
         let named = [(ELIGIBILITY, "eligibility"), (EXIT, "exit"), (RISK, "risk"), (SUGGESTED_TYPE, "suggested_type")];
