@@ -105,7 +105,8 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct RuleChoice {
-    /// Rule set: a built-in name (national, guizhou-2023) or a TOML file.
+    /// Rule set: a built-in name (national, guizhou-2023, yunnan-2025, lanzhou-xinqu-2025, hubei-2023,
+    /// dehua-2024) or a TOML file.
     #[arg(long, short = 'r', value_name = "RULES", default_value = "national")]
     pub rules: String,
 }

@@ -23,12 +23,20 @@ use file::{FieldType, ParamType, RuleFile};
 pub const EMBEDDED: &[(&str, &str, &str)] = &[
     ("national", "national.toml", include_str!("../../rules/national.toml")),
     ("guizhou-2023", "guizhou-2023.toml", include_str!("../../rules/guizhou-2023.toml")),
+    ("yunnan-2025", "yunnan-2025.toml", include_str!("../../rules/yunnan-2025.toml")),
+    ("lanzhou-xinqu-2025", "lanzhou-xinqu-2025.toml", include_str!("../../rules/lanzhou-xinqu-2025.toml")),
+    ("hubei-2023", "hubei-2023.toml", include_str!("../../rules/hubei-2023.toml")),
+    ("dehua-2024", "dehua-2024.toml", include_str!("../../rules/dehua-2024.toml")),
 ];
 
 /// Rule cases shipped with the embedded rule sets: (name, text).
 pub const EMBEDDED_CASES: &[(&str, &str)] = &[
     ("national", include_str!("../../rules/national.cases.toml")),
     ("guizhou-2023", include_str!("../../rules/guizhou-2023.cases.toml")),
+    ("yunnan-2025", include_str!("../../rules/yunnan-2025.cases.toml")),
+    ("lanzhou-xinqu-2025", include_str!("../../rules/lanzhou-xinqu-2025.cases.toml")),
+    ("hubei-2023", include_str!("../../rules/hubei-2023.cases.toml")),
+    ("dehua-2024", include_str!("../../rules/dehua-2024.cases.toml")),
 ];
 
 /// The decisions every rule set defines, in evaluation order.
