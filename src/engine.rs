@@ -29,7 +29,14 @@ pub struct Assessment {
 }
 
 fn ctx<'a>(b: &'a Bound, hh: &'a Household, crits: &'a [Option<bool>], decisions: &'a [u16]) -> Ctx<'a> {
-    Ctx { cells: &hh.cells, params: &b.params, crits, decisions, as_of_month: b.as_of.month_index() }
+    Ctx {
+        cells: &hh.cells,
+        params: &b.params,
+        crits,
+        decisions,
+        as_of_month: b.as_of.month_index(),
+        as_of_day: expr::day_key(b.as_of),
+    }
 }
 
 /// Assess one household.

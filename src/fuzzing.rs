@@ -355,6 +355,7 @@ pub fn condition(data: &[u8]) {
                 crits: &a.crits,
                 decisions: &a.decisions,
                 as_of_month: AS_OF.month_index(),
+                as_of_day: expr::day_key(AS_OF),
             };
             let v = expr::eval(&node, &cx);
             if want == Ty::Bool {

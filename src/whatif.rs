@@ -220,6 +220,7 @@ fn ctx<'a>(b: &'a Bound, hh: &'a Household, a: &'a Assessment) -> Ctx<'a> {
         crits: &a.crits,
         decisions: &a.decisions,
         as_of_month: b.as_of.month_index(),
+        as_of_day: crate::ruleset::expr::day_key(b.as_of),
     }
 }
 

@@ -32,6 +32,8 @@ pub enum Ty {
     NumLit,
     Text,
     Month,
+    /// A day: the assessment date, a `date('2020-03-20')` literal.
+    Date,
     /// One of the value lists in `RuleSet::enums`.
     Enum(u16),
     /// A string literal: an enum value or text, depending on what it meets.
@@ -51,6 +53,7 @@ impl Ty {
             Ty::NumLit => "数字",
             Ty::Text => "文本",
             Ty::Month => "年月",
+            Ty::Date => "日期",
             Ty::Enum(_) => "选项值",
             Ty::StrLit => "字符串",
         }
@@ -147,6 +150,8 @@ pub enum Lit {
     Num(Num),
     Enum(u16),
     Str(Box<str>),
+    /// A day as `yyyymmdd` (so that days order as numbers).
+    Date(i32),
 }
 
 /// A compiled condition.
@@ -171,6 +176,56 @@ pub enum Node {
     IsTrue(Box<Node>),
     IsFalse(Box<Node>),
     MonthsSince(Box<Node>),
+    /// The assessment date.
+    AsOf,
+    /// `year(d)`, `month(d)` of a date or a month; `size(s)` of a text.
+    Unary(Unary, Box<Node>),
+    /// `s.contains('x')`, `s.startsWith('x')`, `s.endsWith('x')` of a text.
+    StrTest(StrOp, Box<Node>, Box<str>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unary {
+    Year,
+    Month,
+    Size,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StrOp {
+    Contains,
+    StartsWith,
+    EndsWith,
+}
+
+impl StrOp {
+    pub fn test(self, s: &str, x: &str) -> bool {
+        match self {
+            StrOp::Contains => s.contains(x),
+            StrOp::StartsWith => s.starts_with(x),
+            StrOp::EndsWith => s.ends_with(x),
+        }
+    }
+    fn words(self) -> &'static str {
+        match self {
+            StrOp::Contains => "含",
+            StrOp::StartsWith => "以此开头：",
+            StrOp::EndsWith => "以此结尾：",
+        }
+    }
+}
+
+/// `year(d)`, `month(d)`, `size(s)` of a value (`None` when it is not of the function's type).
+pub(crate) fn unary(f: Unary, v: V) -> Option<V> {
+    let n = match (f, v) {
+        (Unary::Year, V::Date(d)) => (d / 10000) as i64,
+        (Unary::Month, V::Date(d)) => (d / 100 % 100) as i64,
+        (Unary::Year, V::Month(m)) => m.div_euclid(12) as i64,
+        (Unary::Month, V::Month(m)) => m.rem_euclid(12) as i64 + 1,
+        (Unary::Size, V::Str(t)) => t.chars().count() as i64,
+        _ => return None,
+    };
+    Some(V::Num(Num::from_int(n)?))
 }
 
 /// A value during evaluation.
@@ -180,6 +235,8 @@ pub enum V<'a> {
     Num(Num),
     Enum(u16),
     Month(i32),
+    /// A day as `yyyymmdd`.
+    Date(i32),
     /// A text cell, by a thin reference to its box: `V` stays two words, so that `Option<V>`
     /// comes back from a call in registers (the evaluator's every node returns one).
     #[allow(clippy::borrowed_box)]
@@ -205,6 +262,8 @@ pub struct Ctx<'a> {
     pub crits: &'a [Option<bool>],
     pub decisions: &'a [u16],
     pub as_of_month: i32,
+    /// The assessment date as `yyyymmdd`.
+    pub as_of_day: i32,
 }
 
 impl<'a> Ctx<'a> {
@@ -398,7 +457,12 @@ impl Compiler<'_> {
             Some(Name::Param(i, t)) => Ok((Node::Param(i), t)),
             Some(Name::Crit(i)) => Ok((Node::Crit(i), Ty::Bool)),
             Some(Name::Decision(i, e)) => Ok((Node::Decision(i), Ty::Enum(e))),
-            None => err(format!("未知的名称 `{name}`{}", did_you_mean(name, &self.names.candidates()))),
+            None if name == "assessment_date" => Ok((Node::AsOf, Ty::Date)),
+            None => {
+                let mut names = self.names.candidates();
+                names.push("assessment_date".into());
+                err(format!("未知的名称 `{name}`{}", did_you_mean(name, &names)))
+            }
         }
     }
 
@@ -411,12 +475,34 @@ impl Compiler<'_> {
     }
 
     fn call(&self, c: &CallExpr) -> Result<(Node, Ty), CompileError> {
-        if c.target.is_some() {
-            return err(format!("不支持方法调用 `.{}()`", c.func_name));
+        if let Some(target) = &c.target {
+            return self.method(target, c);
         }
         let a = &c.args;
         let f = c.func_name.as_str();
         match f {
+            "date" => {
+                one_arg(f, a)?;
+                let Expr::Literal(LiteralValue::String(s)) = &a[0].expr else {
+                    return err("date() 的参数应为日期字符串，如 date('2020-03-20')");
+                };
+                let d = crate::value::Date::parse(s.inner())
+                    .ok_or_else(|| CompileError(format!("date('{}')：应为 YYYY-MM-DD 格式的日期", s.inner())))?;
+                Ok((Node::Lit(Lit::Date(day_key(d))), Ty::Date))
+            }
+            "year" | "month" => {
+                one_arg(f, a)?;
+                let (n, t) = self.expr(&a[0])?;
+                if !matches!(t, Ty::Date | Ty::Month) {
+                    return err(format!("{f}() 需要日期或年月，却是{} `{}`", t.name(), show(&a[0])));
+                }
+                let u = if f == "year" { Unary::Year } else { Unary::Month };
+                Ok((Node::Unary(u, Box::new(n)), Ty::Int))
+            }
+            "size" => {
+                one_arg(f, a)?;
+                self.size(&a[0])
+            }
             operators::LOGICAL_AND | operators::LOGICAL_OR => {
                 let mut parts = Vec::new();
                 for x in a {
@@ -526,11 +612,54 @@ impl Compiler<'_> {
                 Ok((Node::AtLeast(k, parts), Ty::Bool))
             }
             other => {
-                let known =
-                    ["blank", "known", "is_true", "is_false", "at_least", "months_since"].map(String::from).to_vec();
+                let known = [
+                    "blank",
+                    "known",
+                    "is_true",
+                    "is_false",
+                    "at_least",
+                    "months_since",
+                    "date",
+                    "year",
+                    "month",
+                    "size",
+                ]
+                .map(String::from)
+                .to_vec();
                 err(format!("未知的函数 `{other}()`{}（可用：{}）", did_you_mean(other, &known), known.join("、")))
             }
         }
+    }
+
+    /// `x.contains('…')`, `x.startsWith('…')`, `x.endsWith('…')`, `x.size()` of a text.
+    fn method(&self, target: &IdedExpr, c: &CallExpr) -> Result<(Node, Ty), CompileError> {
+        let f = c.func_name.as_str();
+        let op = match f {
+            "contains" => StrOp::Contains,
+            "startsWith" => StrOp::StartsWith,
+            "endsWith" => StrOp::EndsWith,
+            "size" if c.args.is_empty() => return self.size(target),
+            _ => return err(format!("不支持方法 `.{f}()`（可用：.contains()、.startsWith()、.endsWith()、.size()）")),
+        };
+        let (n, t) = self.expr(target)?;
+        if t != Ty::Text {
+            return err(format!(".{f}() 需要文本，却是{} `{}`", t.name(), show(target)));
+        }
+        let [arg] = c.args.as_slice() else {
+            return err(format!(".{f}() 只接受一个参数"));
+        };
+        let Expr::Literal(LiteralValue::String(x)) = &arg.expr else {
+            return err(format!(".{f}() 的参数应为字符串，如 .{f}('因病')"));
+        };
+        Ok((Node::StrTest(op, Box::new(n), x.inner().into()), Ty::Bool))
+    }
+
+    fn size(&self, e: &IdedExpr) -> Result<(Node, Ty), CompileError> {
+        let (n, t) = self.expr(e)?;
+        if t != Ty::Text {
+            return err(format!("size() 需要文本，却是{} `{}`", t.name(), show(e)));
+        }
+        Ok((Node::Unary(Unary::Size, Box::new(n)), Ty::Int))
     }
 
     fn compare(&self, f: &str, l: &IdedExpr, r: &IdedExpr) -> Result<(Node, Ty), CompileError> {
@@ -561,7 +690,7 @@ impl Compiler<'_> {
                     return Err(mismatch());
                 }
             }
-            (Ty::Month, Ty::Month) => {}
+            (Ty::Month, Ty::Month) | (Ty::Date, Ty::Date) => {}
             (Ty::Bool, Ty::Bool) | (Ty::Text, Ty::Text) if equality => {}
             (Ty::Text, Ty::StrLit) | (Ty::StrLit, Ty::Text) if equality => {}
             (Ty::Enum(a), Ty::Enum(b)) if equality && a == b => {}
@@ -771,6 +900,7 @@ fn eval_inner<'a>(n: &Node, cx: &Ctx<'a>) -> Option<V<'a>> {
             Lit::Bool(b) => V::Bool(*b),
             Lit::Num(x) => V::Num(*x),
             Lit::Enum(e) => V::Enum(*e),
+            Lit::Date(d) => V::Date(*d),
             // String literals only meet text fields; compared in `cmp` without going through V.
             Lit::Str(_) => return None,
         },
@@ -849,7 +979,22 @@ fn eval_inner<'a>(n: &Node, cx: &Ctx<'a>) -> Option<V<'a>> {
             V::Month(m) => V::Num(Num::from_int((cx.as_of_month - m) as i64)?),
             _ => return None,
         },
+        Node::AsOf => V::Date(cx.as_of_day),
+        Node::Unary(f, x) => return unary(*f, eval(x, cx)?),
+        Node::StrTest(op, x, s) => match eval(x, cx)? {
+            V::Str(t) => V::Bool(op.test(t, s)),
+            _ => return None,
+        },
     })
+}
+
+/// A date as the `yyyymmdd` number conditions compare.
+pub fn day_key(d: crate::value::Date) -> i32 {
+    d.year * 10000 + d.month as i32 * 100 + d.day as i32
+}
+
+fn write_day(out: &mut String, d: i32) {
+    let _ = write!(out, "{}-{:02}-{:02}", d / 10000, d / 100 % 100, d % 100);
 }
 
 pub(crate) fn lit_eq(l: &Lit, v: V) -> bool {
@@ -858,6 +1003,7 @@ pub(crate) fn lit_eq(l: &Lit, v: V) -> bool {
         (Lit::Num(a), V::Num(b)) => *a == b,
         (Lit::Enum(a), V::Enum(b)) => *a == b,
         (Lit::Str(a), V::Str(b)) => **a == **b,
+        (Lit::Date(a), V::Date(b)) => *a == b,
         _ => false,
     }
 }
@@ -884,6 +1030,7 @@ pub(crate) fn order(a: V, b: V) -> Option<std::cmp::Ordering> {
     Some(match (a, b) {
         (V::Num(a), V::Num(b)) => a.cmp(&b),
         (V::Month(a), V::Month(b)) => a.cmp(&b),
+        (V::Date(a), V::Date(b)) => a.cmp(&b),
         (V::Bool(a), V::Bool(b)) => a.cmp(&b),
         (V::Enum(a), V::Enum(b)) => a.cmp(&b),
         (V::Str(a), V::Str(b)) => a.cmp(b),
@@ -1002,12 +1149,14 @@ pub fn write_operand(out: &mut String, n: &Node, cx: &Ctx, d: &dyn Describe) {
         }
         Node::Lit(Lit::Bool(b)) => write_bool(out, *b),
         Node::Lit(Lit::Enum(_)) => {}
+        Node::Lit(Lit::Date(x)) => write_day(out, *x),
         _ => {
             write_formula(out, n, d);
             out.push(' ');
             match eval(n, cx) {
                 Some(V::Num(x)) => x.write_to(out),
                 Some(V::Month(m)) => out.push_str(&crate::value::fmt_month(m)),
+                Some(V::Date(d)) => write_day(out, d),
                 Some(_) => {}
                 None => out.push_str("未知"),
             }
@@ -1033,6 +1182,23 @@ pub fn write_formula(out: &mut String, n: &Node, d: &dyn Describe) {
         Node::Lit(Lit::Bool(b)) => write_bool(out, *b),
         Node::Lit(Lit::Enum(e)) => {
             let _ = write!(out, "#{e}");
+        }
+        Node::Lit(Lit::Date(x)) => write_day(out, *x),
+        Node::AsOf => out.push_str("评估日期"),
+        Node::Unary(f, x) => {
+            write_formula(out, x, d);
+            out.push_str(match f {
+                Unary::Year => "的年份",
+                Unary::Month => "的月份",
+                Unary::Size => "的字数",
+            });
+        }
+        Node::StrTest(op, x, s) => {
+            write_formula(out, x, d);
+            out.push_str(op.words());
+            out.push('“');
+            out.push_str(s);
+            out.push('”');
         }
         Node::Arith(op, x, y) => {
             let wrap = |out: &mut String, z: &Node| match z {
@@ -1185,6 +1351,8 @@ pub fn walk(n: &Node, f: &mut dyn FnMut(&Node)) {
         | Node::IsTrue(x)
         | Node::IsFalse(x)
         | Node::MonthsSince(x)
+        | Node::Unary(_, x)
+        | Node::StrTest(_, x, _)
         | Node::In(x, _) => walk(x, f),
         Node::And(xs) | Node::Or(xs) | Node::AtLeast(_, xs) => xs.iter().for_each(|x| walk(x, f)),
         Node::Cmp(_, x, y) | Node::Arith(_, x, y) => {
@@ -1196,7 +1364,13 @@ pub fn walk(n: &Node, f: &mut dyn FnMut(&Node)) {
             walk(x, f);
             walk(y, f);
         }
-        Node::Lit(_) | Node::Field(_) | Node::Param(_) | Node::Crit(_) | Node::Decision(_) | Node::Blank(_) => {}
+        Node::Lit(_)
+        | Node::Field(_)
+        | Node::Param(_)
+        | Node::Crit(_)
+        | Node::Decision(_)
+        | Node::Blank(_)
+        | Node::AsOf => {}
     }
 }
 

@@ -1348,7 +1348,7 @@ impl RuleSet {
             if !matches!(hh.cells[i], Cell::Blank | Cell::Absent(_)) {
                 continue;
             }
-            let cx = Ctx { cells: &hh.cells, params: &[], crits: &[], decisions: &[], as_of_month: 0 };
+            let cx = Ctx { cells: &hh.cells, params: &[], crits: &[], decisions: &[], as_of_month: 0, as_of_day: 0 };
             // The expression was type-checked against the field's type at load, so its value is
             // of that type: every type is honoured.
             if matches!(f.ty, FieldType::Text | FieldType::Id) {
@@ -1363,7 +1363,8 @@ impl RuleSet {
                 Some(expr::V::Enum(e)) => Scalar::Enum(e),
                 Some(expr::V::Month(m)) => Scalar::Month(m),
                 Some(expr::V::Str(t)) => Scalar::Text(t.clone()),
-                None => continue,
+                // No field holds a day.
+                Some(expr::V::Date(_)) | None => continue,
             };
             hh.cells[i] = Cell::Derived(v);
         }
@@ -1444,6 +1445,65 @@ mod decision_tests {
 
     /// Conditions typed with a Chinese input method compile to the same condition as ASCII; the
     /// text of a string literal is kept (full-width brackets in a label stay).
+    /// Dates and text functions: their values on a household, at the boundaries, and the errors.
+    #[test]
+    fn dates_and_text_functions() {
+        let rs = load("national").unwrap();
+        let mut hh = crate::cases::household(
+            &rs,
+            &[("head_name", "张某华"), ("village", "石桥村"), ("monitor_since", "202306")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), toml::Value::String(v.into())))
+                .collect(),
+        )
+        .unwrap();
+        hh.problems.clear();
+        let eval = |src: &str, date: Date| {
+            let b = rs.at(date).unwrap();
+            let a = crate::engine::assess(&b, &hh);
+            let n = rs.compile_expr(src, Ty::Bool).unwrap_or_else(|e| panic!("{src}: {e}"));
+            let cx = expr::Ctx {
+                cells: &hh.cells,
+                params: &b.params,
+                crits: &a.crits,
+                decisions: &a.decisions,
+                as_of_month: date.month_index(),
+                as_of_day: expr::day_key(date),
+            };
+            (expr::eval_bool(&n, &cx), fast::Cond::new(&n).eval(&cx))
+        };
+        let d = |y, m, dd| Date::new(y, m, dd).unwrap();
+        let from_2021 = "assessment_date >= date('2021-01-01')";
+        assert_eq!(eval(from_2021, d(2020, 12, 31)), (Some(false), Some(false)));
+        assert_eq!(eval(from_2021, d(2021, 1, 1)), (Some(true), Some(true)));
+        let monitoring = "assessment_date >= date('2020-03-20')";
+        assert_eq!(eval(monitoring, d(2020, 3, 19)).0, Some(false));
+        assert_eq!(eval(monitoring, d(2020, 3, 20)).0, Some(true));
+        for src in [
+            "year(monitor_since) == 2023 && month(monitor_since) == 6",
+            "year(assessment_date) == 2024 && month(assessment_date) == 2",
+            "head_name.contains('某') && head_name.startsWith('张') && head_name.endsWith('华')",
+            "size(head_name) == 3 && village.size() == 3",
+            "!village.contains('镇')",
+        ] {
+            assert_eq!(eval(src, d(2024, 2, 29)), (Some(true), Some(true)), "{src}");
+        }
+        // A blank text is unknown, not false.
+        assert_eq!(eval("county.contains('县')", d(2024, 2, 29)), (None, None));
+        for (src, msg) in [
+            ("assessment_date >= date('2021-13-01')", "YYYY-MM-DD"),
+            ("village.contains(1)", "应为字符串"),
+            ("year(members) == 1", "需要日期或年月"),
+            ("members.contains('1')", "需要文本"),
+            ("village.matches('a')", "不支持方法"),
+            ("assessment_date > 2021", "无法比较"),
+            ("assesment_date > date('2021-01-01')", "assessment_date"),
+        ] {
+            let e = rs.compile_expr(src, Ty::Bool).unwrap_err().0;
+            assert!(e.contains(msg), "{src}: {e}");
+        }
+    }
+
     #[test]
     fn full_width_operators_are_read_as_ascii() {
         let rs = load("national").unwrap();
