@@ -597,7 +597,7 @@ fn compared_with(b: &Bound, d: &dyn Describe, cx: &Ctx, leaf: &Leaf, f: u16) -> 
         CmpOp::Ne => "不等于",
     };
     let what = match other {
-        Node::Param(p) => format!("{} {}（{}年）", d.param_label(*p), b.param_value(*p).value, b.as_of.year),
+        Node::Param(p) => format!("{} {}（{}年）", d.param_label(*p), b.params[*p as usize], b.as_of.year),
         Node::Lit(Lit::Num(n)) => format!(" {n}"),
         Node::Lit(_) => return String::new(),
         o => match expr::eval(o, cx) {

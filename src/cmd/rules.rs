@@ -61,7 +61,11 @@ fn check(spec: &str) -> anyhow::Result<Outcome> {
         writeln!(s, "  {} {}（{}）", p.key, p.label, p.unit)?;
         for v in &p.values {
             let note = v.note.as_deref().map(|n| format!("  ⚠ {n}")).unwrap_or_default();
-            writeln!(s, "    {} 起  {:>8}  来源：{}{}", v.from, v.value.to_string(), v.source, note)?;
+            let value = match &v.formula {
+                Some((_, src)) => format!("= {src}"),
+                None => v.value.to_string(),
+            };
+            writeln!(s, "    {} 起  {:>8}  来源：{}{}", v.from, value, v.source, note)?;
         }
     }
     writeln!(s, "\n判定条件（{} 个）：", rs.criteria.len())?;

@@ -105,7 +105,10 @@ pub struct Alternative {
 #[derive(Debug, Clone)]
 pub struct ParamValue {
     pub from: Date,
+    /// The value as written; for a formula, 0 (the value in force is computed by [`RuleSet::at`]).
     pub value: Num,
+    /// A value computed from other parameters in force (`2 * dibao_standard * 12`), with its text.
+    pub formula: Option<(Node, String)>,
     pub source: String,
     pub note: Option<String>,
 }
@@ -258,6 +261,8 @@ pub struct RuleSet {
     /// [`RuleSet::finish`] visits for every household).
     ranged_fields: Vec<u16>,
     derived_fields: Vec<u16>,
+    /// Parameters in the order their values in force are computed (formulas after what they read).
+    param_order: Vec<u16>,
     /// The criteria (in dependency order), decision rules and flag compiled for the engine.
     pub plan: Plan,
 }
@@ -671,14 +676,24 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
                     message: format!("from = {}: the year must be between 1900 and 2200", from.year),
                 });
             }
-            let value = parse_param_value(def.ty, &v.value).ok_or_else(|| RuleError::Rule {
-                rule: format!("parameter `{key}`"),
-                message: format!(
-                    "value \"{}\" is not a valid {:?} (money has at most two decimals, int none)",
-                    v.value, def.ty
-                ),
-            })?;
-            values.push(ParamValue { from, value, source: v.source.clone(), note: v.note.clone() });
+            // A number, or a formula over other parameters (compiled below, once all are known).
+            let (value, formula) = match parse_param_value(def.ty, &v.value) {
+                Some(n) => (n, None),
+                None if v.value.chars().any(|c| c.is_ascii_alphabetic()) => {
+                    (Num::from_int(0).expect("0"), Some((Node::Lit(expr::Lit::Bool(false)), v.value.clone())))
+                }
+                None => {
+                    return Err(RuleError::Rule {
+                        rule: format!("parameter `{key}`"),
+                        message: format!(
+                            "value \"{}\" 不是有效的{}（金额最多两位小数，整数不能有小数），也不是由其他参数计算的公式",
+                            v.value,
+                            param_ty(def.ty).name()
+                        ),
+                    })
+                }
+            };
+            values.push(ParamValue { from, value, formula, source: v.source.clone(), note: v.note.clone() });
         }
         values.sort_by_key(|v| v.from);
         if values.windows(2).any(|w| w[0].from == w[1].from) {
@@ -700,6 +715,27 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
             values,
         });
     }
+    // Parameters computed from parameters: compiled now that every name is known, in an order
+    // where each comes after those it reads.
+    let no_fields = HashMap::new();
+    for p in params.iter_mut() {
+        for v in p.values.iter_mut() {
+            let Some((_, src)) = v.formula.clone() else { continue };
+            let names = Builder {
+                fields: &[],
+                field_index: &no_fields,
+                enums: &enums,
+                params: &param_index,
+                crits: None,
+                decisions: &[],
+                this: None,
+            };
+            let what = format!("parameter `{}`", p.key);
+            let node = expr::compile(&src, &names, param_ty(p.ty)).map_err(at(what))?;
+            v.formula = Some((node, src));
+        }
+    }
+    let param_order = parameter_order(&params)?;
     // Derivations: over fields only (they run while reading, before a date is known).
     let no_params = HashMap::new();
     for (key, def) in &file.fields {
@@ -897,6 +933,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         plan,
         ranged_fields,
         derived_fields,
+        param_order,
     })
 }
 
@@ -977,6 +1014,35 @@ fn check_alternative_headers(fields: &[Field]) -> Result<(), RuleError> {
         }
     }
     Ok(())
+}
+
+/// The parameters in an order where each comes after the parameters its formulas read; a cycle
+/// is a load error naming them.
+fn parameter_order(params: &[Param]) -> Result<Vec<u16>, RuleError> {
+    let reads = |p: &Param| -> Vec<u16> {
+        p.values.iter().filter_map(|v| v.formula.as_ref()).flat_map(|(n, _)| expr::refs(n).params).collect()
+    };
+    let mut left: Vec<(u16, Vec<u16>)> = (0..params.len() as u16).map(|i| (i, reads(&params[i as usize]))).collect();
+    let mut order = Vec::new();
+    while !left.is_empty() {
+        let before = left.len();
+        let mut k = 0;
+        while k < left.len() {
+            if left[k].1.iter().any(|f| left.iter().any(|(g, _)| g == f)) {
+                k += 1;
+            } else {
+                order.push(left.remove(k).0);
+            }
+        }
+        if left.len() == before {
+            let names: Vec<&str> = left.iter().map(|(i, _)| params[*i as usize].key.as_str()).collect();
+            return Err(RuleError::Rule {
+                rule: format!("parameter `{}`", names[0]),
+                message: format!("参数的公式互相依赖，无法计算：{}", names.join("、")),
+            });
+        }
+    }
+    Ok(order)
 }
 
 /// The derived fields in an order where each comes after the derived fields it reads; a cycle is
@@ -1373,13 +1439,36 @@ impl RuleSet {
     /// The parameter values in force on a date. A date before a parameter's first value is an
     /// error naming the years the rule set covers.
     pub fn at(&self, as_of: Date) -> Result<Bound<'_>, RuleError> {
-        let mut values = Vec::with_capacity(self.params.len());
-        let mut picked = Vec::with_capacity(self.params.len());
-        for p in &self.params {
+        let mut values = vec![Num::from_int(0).expect("0"); self.params.len()];
+        let mut picked = vec![0; self.params.len()];
+        for &i in &self.param_order {
+            let p = &self.params[i as usize];
             match p.values.iter().rposition(|v| v.from <= as_of) {
                 Some(k) => {
-                    values.push(p.values[k].value);
-                    picked.push(k);
+                    values[i as usize] = match &p.values[k].formula {
+                        None => p.values[k].value,
+                        Some((node, src)) => {
+                            let cx = Ctx {
+                                cells: &[],
+                                params: &values,
+                                crits: &[],
+                                decisions: &[],
+                                as_of_month: as_of.month_index(),
+                                as_of_day: expr::day_key(as_of),
+                            };
+                            match expr::eval(node, &cx) {
+                                Some(expr::V::Num(n)) if p.ty == ParamType::Money => n.round_fen(),
+                                Some(expr::V::Num(n)) => n,
+                                _ => {
+                                    return Err(RuleError::Rule {
+                                        rule: format!("parameter `{}`", p.key),
+                                        message: format!("公式 `{src}` 在 {as_of} 无法计算（溢出或除以零）"),
+                                    })
+                                }
+                            }
+                        }
+                    };
+                    picked[i as usize] = k;
                 }
                 None => {
                     return Err(RuleError::Year {
@@ -1394,7 +1483,11 @@ impl RuleSet {
             .params
             .iter()
             .zip(&picked)
-            .map(|(p, &k)| format!("{}（{}年，来源：{}）", p.values[k].value, as_of.year, p.values[k].source))
+            .zip(&values)
+            .map(|((p, &k), value)| match &p.values[k].formula {
+                None => format!("{}（{}年，来源：{}）", value, as_of.year, p.values[k].source),
+                Some((_, src)) => format!("{}（{}年，= {}，来源：{}）", value, as_of.year, src, p.values[k].source),
+            })
             .collect();
         Ok(Bound { rules: self, as_of, params: values, picked, param_text, read_from: Vec::new() })
     }
@@ -1502,6 +1595,47 @@ mod decision_tests {
             let e = rs.compile_expr(src, Ty::Bool).unwrap_err().0;
             assert!(e.contains(msg), "{src}: {e}");
         }
+    }
+
+    /// A parameter computed from others in force: its value by date, money rounded to the fen, the
+    /// formula in the reason text; a cycle or an unknown name is a load error.
+    #[test]
+    fn parameters_computed_from_parameters() {
+        let base = r#"
+[ruleset]
+id = "t"
+name = "t"
+extends = "national"
+
+[parameters.dibao_line]
+label = "低保标准"
+type = "money"
+values = [
+  { from = 2011, value = "300.10", source = "s" },
+  { from = 2024, value = "815", source = "s" },
+]
+
+[parameters.monitoring_line]
+label = "监测范围"
+type = "money"
+values = [{ from = 2024, value = "2 * dibao_line * 12 / 7", source = "s" }]
+"#;
+        let rs = load_str(base, "t.toml").unwrap();
+        let at = |y| rs.at(Date::last_of_year(y)).unwrap();
+        let i = rs.params.iter().position(|p| p.key == "monitoring_line").unwrap();
+        // 2 × 815 × 12 ÷ 7 = 2794.2857… → 2794.29 (money, half up).
+        assert_eq!(at(2024).params[i].to_string(), "2794.29");
+        assert!(at(2024).param_text[i].contains("= 2 * dibao_line * 12 / 7"), "{}", at(2024).param_text[i]);
+        // Before 2024 the national values are in force, untouched.
+        assert_eq!(at(2020).params[i].to_string(), "6000");
+        let err = |text: String| load_str(&text, "t.toml").unwrap_err().to_string();
+        let e = err(base.replace("2 * dibao_line * 12 / 7", "2 * dibao_linee * 12"));
+        assert!(e.contains("未知的名称") && e.contains("dibao_line"), "{e}");
+        let cyclic = base.replace(r#"value = "815""#, r#"value = "monitoring_line / 24""#);
+        let e = err(cyclic);
+        assert!(e.contains("互相依赖") && e.contains("dibao_line") && e.contains("monitoring_line"), "{e}");
+        let e = err(base.replace("2 * dibao_line * 12 / 7", "3,5"));
+        assert!(e.contains("不是有效的"), "{e}");
     }
 
     #[test]
