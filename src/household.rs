@@ -57,6 +57,12 @@ impl Cell {
     pub fn is_blank(&self) -> bool {
         matches!(self, Cell::Blank | Cell::BlankAs(_) | Cell::Derived(_))
     }
+    /// `present(field)` of a condition: the file has a column for it (or its value was derived).
+    #[inline(always)]
+    pub fn present(&self) -> bool {
+        !matches!(self, Cell::Absent(_) | Cell::AbsentAs(_))
+    }
+
     /// `blank(field)` of a condition: whether the cell was blank; unknown when the file has no
     /// column for it (and the rule file says nothing about an absent column).
     #[inline(always)]

@@ -178,6 +178,9 @@ pub enum Node {
     MonthsSince(Box<Node>),
     /// The assessment date.
     AsOf,
+    /// `present(field)`: the file has a column for the field (or an alternative), or its value was
+    /// derived; false for a column the file lacks. Never unknown.
+    Present(u16),
     /// `year(d)`, `month(d)` of a date or a month; `size(s)` of a text.
     Unary(Unary, Box<Node>),
     /// `s.contains('x')`, `s.startsWith('x')`, `s.endsWith('x')` of a text.
@@ -503,6 +506,19 @@ impl Compiler<'_> {
                 one_arg(f, a)?;
                 self.size(&a[0])
             }
+            "present" => {
+                one_arg(f, a)?;
+                match &a[0].expr {
+                    Expr::Ident(name) => match self.names.resolve(name) {
+                        Some(Name::Field(i, _)) => Ok((Node::Present(i), Ty::Bool)),
+                        _ => err(format!(
+                            "present() 的参数应为字段名，`{name}` 不是字段{}",
+                            did_you_mean(name, &self.names.candidates())
+                        )),
+                    },
+                    _ => err("present() 的参数应为字段名"),
+                }
+            }
             operators::LOGICAL_AND | operators::LOGICAL_OR => {
                 let mut parts = Vec::new();
                 for x in a {
@@ -623,6 +639,7 @@ impl Compiler<'_> {
                     "year",
                     "month",
                     "size",
+                    "present",
                 ]
                 .map(String::from)
                 .to_vec();
@@ -980,6 +997,7 @@ fn eval_inner<'a>(n: &Node, cx: &Ctx<'a>) -> Option<V<'a>> {
             _ => return None,
         },
         Node::AsOf => V::Date(cx.as_of_day),
+        Node::Present(i) => V::Bool(cx.cells[*i as usize].present()),
         Node::Unary(f, x) => return unary(*f, eval(x, cx)?),
         Node::StrTest(op, x, s) => match eval(x, cx)? {
             V::Str(t) => V::Bool(op.test(t, s)),
@@ -1185,6 +1203,11 @@ pub fn write_formula(out: &mut String, n: &Node, d: &dyn Describe) {
         }
         Node::Lit(Lit::Date(x)) => write_day(out, *x),
         Node::AsOf => out.push_str("评估日期"),
+        Node::Present(i) => {
+            out.push('“');
+            out.push_str(d.field_label(*i));
+            out.push_str("”列");
+        }
         Node::Unary(f, x) => {
             write_formula(out, x, d);
             out.push_str(match f {
@@ -1370,6 +1393,7 @@ pub fn walk(n: &Node, f: &mut dyn FnMut(&Node)) {
         | Node::Crit(_)
         | Node::Decision(_)
         | Node::Blank(_)
+        | Node::Present(_)
         | Node::AsOf => {}
     }
 }

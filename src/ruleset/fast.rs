@@ -154,6 +154,10 @@ fn bool_fn(n: &Node) -> BoolFn {
             let i = *i as usize;
             Box::new(move |cx| cx.cells[i].blank_test())
         }
+        Node::Present(i) => {
+            let i = *i as usize;
+            Box::new(move |cx| Some(cx.cells[i].present()))
+        }
         Node::Known(x) => {
             let x = val_fn(x);
             Box::new(move |cx| Some(x(cx).is_some()))
@@ -287,6 +291,7 @@ fn val_fn(n: &Node) -> ValFn {
         | Node::Known(_)
         | Node::IsTrue(_)
         | Node::IsFalse(_)
+        | Node::Present(_)
         | Node::StrTest(..) => {
             let b = bool_fn(n);
             Box::new(move |cx| b(cx).map(V::Bool))
