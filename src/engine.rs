@@ -18,7 +18,7 @@ use crate::value::fmt_month;
 pub struct Assessment {
     /// Each criterion: met/true, unmet/false, or unknown.
     pub crits: Vec<Option<bool>>,
-    /// Each decision's label index, in `ruleset::DECISIONS` order.
+    /// Each decision's label index, in the rule set's order.
     pub decisions: Vec<u16>,
     /// Which rule of each decision gave it (`None`: the `otherwise` label).
     pub decided_by: Vec<Option<usize>>,
@@ -175,7 +175,8 @@ impl Assessment {
 /// One reason for one decision.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Reason {
-    pub decision: &'static str,
+    /// The decision's key (empty for a criterion listed by `check`).
+    pub decision: String,
     /// The criterion id, when the reason is a criterion.
     pub criterion: Option<String>,
     pub label: String,
@@ -216,14 +217,11 @@ pub fn explain(b: &Bound, hh: &Household, a: &Assessment) -> Vec<Reason> {
         let Some((node, result)) = deciding(dec, a, di) else { continue };
         let cx = ctx(b, hh, &a.crits, &a.decisions[..di]);
         for (atom, v) in expr::explaining_atoms(node, result, &cx).iter().copied() {
-            out.push(reason(dec.id, atom, v, &cx, &d, a));
+            out.push(reason(&dec.id, atom, v, &cx, &d, a));
         }
     }
     out
 }
-
-/// The label of a decision that does not apply to a household's type; it needs no reason.
-pub const NOT_APPLICABLE: &str = "不适用";
 
 /// The reasons as one line of plain Chinese, per decision that applies:
 /// `【识别·符合识别条件】…；… 【返贫致贫风险·高】…` (what CSV, XLSX and tables show). Written into
@@ -231,14 +229,12 @@ pub const NOT_APPLICABLE: &str = "不适用";
 pub fn write_reasons(out: &mut String, b: &Bound, hh: &Household, a: &Assessment) {
     let mut first = true;
     for (di, dec) in b.rules.decisions.iter().enumerate() {
-        // The suggested monitoring type is shown in its own column.
-        if dec.id == "suggested_type" {
+        // A decision shown with another is not listed on its own; one that does not concern the
+        // household needs no reason.
+        if dec.with.is_some() || dec.is_not_applicable(a.decisions[di]) {
             continue;
         }
         let label = &dec.labels[a.decisions[di] as usize];
-        if label == NOT_APPLICABLE {
-            continue;
-        }
         let start = out.len();
         if !first {
             out.push(' ');
@@ -296,7 +292,7 @@ pub fn describer<'a>(b: &'a Bound<'a>) -> impl Describe + 'a {
     Describer { b }
 }
 
-fn reason(decision: &'static str, atom: &Node, v: Option<bool>, cx: &Ctx, d: &Describer, a: &Assessment) -> Reason {
+fn reason(decision: &str, atom: &Node, v: Option<bool>, cx: &Ctx, d: &Describer, a: &Assessment) -> Reason {
     let mut text = String::new();
     write_reason_text(&mut text, d, atom, v, cx, a);
     let rs = d.b.rules;
@@ -326,7 +322,7 @@ fn reason(decision: &'static str, atom: &Node, v: Option<bool>, cx: &Ctx, d: &De
             let c = &rs.criteria[*i as usize];
             sources.insert(0, c.source.clone());
             Reason {
-                decision,
+                decision: decision.to_string(),
                 criterion: Some(c.id.clone()),
                 label: c.label.clone(),
                 status: status(v, true),
@@ -337,7 +333,7 @@ fn reason(decision: &'static str, atom: &Node, v: Option<bool>, cx: &Ctx, d: &De
             }
         }
         other => Reason {
-            decision,
+            decision: decision.to_string(),
             criterion: None,
             label: expr::formula(other, d),
             status: status(v, false),

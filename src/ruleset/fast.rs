@@ -167,7 +167,7 @@ fn bool_fn(n: &Node) -> BoolFn {
             Box::new(move |cx| Some(x(cx) == Some(false)))
         }
         // Not bool-valued: unknown as a bool, as `V::as_bool` makes them.
-        Node::Param(_) | Node::Decision(_) | Node::Arith(..) | Node::Neg(_) | Node::MonthsSince(_) => {
+        Node::Param(_) | Node::Decision(..) | Node::Arith(..) | Node::Neg(_) | Node::MonthsSince(_) => {
             let v = val_fn(n);
             Box::new(move |cx| v(cx).and_then(V::as_bool))
         }
@@ -204,9 +204,12 @@ fn val_fn(n: &Node) -> ValFn {
             let i = *i as usize;
             Box::new(move |cx| cx.crits[i].map(V::Bool))
         }
-        Node::Decision(i) => {
-            let i = *i as usize;
-            Box::new(move |cx| Some(V::Enum(cx.decisions[i])))
+        Node::Decision(i, u) => {
+            let (i, u) = (*i as usize, *u);
+            Box::new(move |cx| {
+                let v = cx.decisions[i];
+                (v != u).then_some(V::Enum(v))
+            })
         }
         Node::Lit(l) => match l {
             Lit::Bool(b) => {

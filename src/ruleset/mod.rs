@@ -8,6 +8,7 @@
 pub mod expr;
 pub mod fast;
 pub mod file;
+pub mod layout;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -31,15 +32,16 @@ pub const EMBEDDED_CASES: &[(&str, &str)] = &[
     ("guizhou-2023", include_str!("../../rules/guizhou-2023.cases.toml")),
 ];
 
-/// The decisions every rule set defines, in evaluation order.
-pub const DECISIONS: [&str; 5] = ["eligibility", "exit", "risk", "suggested_type", "elimination"];
-
-/// The index of each decision in [`DECISIONS`] (and in `RuleSet::decisions`); checked by a test.
-pub const ELIGIBILITY: usize = 0;
-pub const EXIT: usize = 1;
-pub const RISK: usize = 2;
-pub const SUGGESTED_TYPE: usize = 3;
-pub const ELIMINATION: usize = 4;
+/// The roles a decision can be looked up by, with what each means (`roles = { … }` in a
+/// decision; each role at most once in a rule set). `adjust` files a current household on a list
+/// when the decision's label is one of the role's labels.
+pub const ROLES: [(&str, &str); 5] = [
+    ("newly_identified", "adjust：列入“新识别”名单的标签（户类型为一般农户时）"),
+    ("proposed_exit", "adjust：列入“拟退出”名单的标签（户类型为贫困户时）"),
+    ("exit_procedure", "adjust：列入“待履行退出程序”名单的标签（户类型为贫困户时）"),
+    ("to_monitor", "adjust：列入“拟纳入监测”名单的标签（理由取自它所随附（with）的决策）"),
+    ("risk_eliminated", "adjust：列入“拟风险消除”名单的标签"),
+];
 
 #[derive(Debug, Clone)]
 pub struct EnumDef {
@@ -108,7 +110,7 @@ pub struct Criterion {
 
 #[derive(Debug, Clone)]
 pub struct Decision {
-    pub id: &'static str,
+    pub id: String,
     pub label: String,
     pub labels: Vec<String>,
     pub enum_id: u16,
@@ -118,11 +120,33 @@ pub struct Decision {
     pub source: String,
     /// (condition, label index, source text)
     pub rules: Vec<(Node, u16, String)>,
+    /// The label meaning the decision does not concern the household.
+    pub not_applicable: Option<u16>,
+    /// The earlier decision it is shown with.
+    pub with: Option<u16>,
+    /// The label `check`'s what-if steers towards.
+    pub goal: Option<u16>,
+    /// The header of its factors' column (also what `check` calls them).
+    pub factors_column: Option<String>,
+    /// XLSX colours of labels.
+    pub highlight: Vec<(u16, file::Highlight)>,
+    /// (role, labels) as in [`ROLES`].
+    pub roles: Vec<(String, Vec<u16>)>,
+}
+
+impl Decision {
+    /// Whether label `l` is the one meaning "does not concern the household".
+    #[inline]
+    pub fn is_not_applicable(&self, l: u16) -> bool {
+        self.not_applicable == Some(l)
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct Flag {
     pub label: String,
+    /// The decision it is shown with.
+    pub with: Option<u16>,
     pub when: Node,
     pub text: String,
     pub source: String,
@@ -216,8 +240,11 @@ pub struct RuleSet {
     pub criteria: Vec<Criterion>,
     /// Criteria in dependency order.
     pub crit_order: Vec<u16>,
+    /// In rule-file order, which is the order of evaluation.
     pub decisions: Vec<Decision>,
     pub returned: Option<Flag>,
+    /// Where decisions and the flag go in the outputs.
+    pub layout: std::sync::Arc<layout::Layout>,
     /// Data-quality checks, in id order.
     pub checks: Vec<Check>,
     /// Fields with a `min` or `max`, and fields with a `derive`, in field order (what
@@ -440,7 +467,8 @@ struct Builder<'a> {
     enums: &'a [EnumDef],
     params: &'a HashMap<String, (u16, Ty)>,
     crits: Option<&'a HashMap<String, u16>>,
-    decisions: &'a [(String, u16)],
+    /// (key, enum id, undecided label) of the decisions a condition may read.
+    decisions: &'a [(String, u16, u16)],
     /// The criterion being compiled: inside its own condition, its id names the field of the
     /// same name (criterion `food` is `condition = "food"`, the 不愁吃 column).
     this: Option<&'a str>,
@@ -459,7 +487,8 @@ impl Names for Builder<'_> {
         if let Some(&(i, t)) = self.params.get(name) {
             return Some(Name::Param(i, t));
         }
-        self.decisions.iter().position(|(n, _)| n == name).map(|i| Name::Decision(i as u16, self.decisions[i].1))
+        let i = self.decisions.iter().position(|(n, _, _)| n == name)?;
+        Some(Name::Decision(i as u16, self.decisions[i].1, self.decisions[i].2))
     }
     fn candidates(&self) -> Vec<String> {
         let mut v: Vec<String> = self.fields.iter().map(|f| f.key.clone()).collect();
@@ -739,59 +768,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         });
     }
     let crit_order = topo_order(&criteria)?;
-    // Decisions, in their fixed order; each may read the ones before it.
-    let mut decisions = Vec::new();
-    let mut seen: Vec<(String, u16)> = Vec::new();
-    let d = &file.decisions;
-    for (id, def) in DECISIONS.iter().zip([&d.eligibility, &d.exit, &d.risk, &d.suggested_type, &d.elimination]) {
-        let def = def.as_ref().ok_or_else(|| RuleError::Rule {
-            rule: format!("decision `{id}`"),
-            message: "missing: every rule set defines eligibility, exit, risk, suggested_type and elimination".into(),
-        })?;
-        let what = format!("decision `{id}`");
-        let label_of = |l: &str| -> Result<u16, RuleError> {
-            def.labels.iter().position(|x| x == l).map(|i| i as u16).ok_or_else(|| RuleError::Rule {
-                rule: what.clone(),
-                message: format!("label `{l}` is not in `labels` ({})", def.labels.join(", ")),
-            })
-        };
-        enums.push(EnumDef { values: def.labels.clone(), aliases: HashMap::new() });
-        let enum_id = enums.len() as u16 - 1;
-        let names = Builder {
-            fields: &fields,
-            field_index: &field_index,
-            enums: &enums,
-            params: &param_index,
-            crits: Some(&crit_index),
-            decisions: &seen,
-            this: None,
-        };
-        let mut rules = Vec::new();
-        for (k, r) in def.rules.iter().enumerate() {
-            let node = expr::compile(&r.when, &names, Ty::Bool).map_err(at(format!("{what} rule {}", k + 1)))?;
-            rules.push((node, label_of(&r.label)?, r.when.clone()));
-        }
-        let mut factors = Vec::new();
-        for f in &def.factors {
-            let keys: Vec<String> = crit_index.keys().cloned().collect();
-            factors.push(*crit_index.get(f).ok_or_else(|| RuleError::Rule {
-                rule: what.clone(),
-                message: format!("factor `{f}` is not a criterion{}", expr::did_you_mean(f, &keys)),
-            })?);
-        }
-        decisions.push(Decision {
-            id,
-            label: def.label.clone(),
-            labels: def.labels.clone(),
-            enum_id,
-            undecided: label_of(&def.undecided)?,
-            otherwise: label_of(&def.otherwise)?,
-            factors,
-            source: def.source.clone(),
-            rules,
-        });
-        seen.push((id.to_string(), enum_id));
-    }
+    let (decisions, seen) = compile_decisions(&file, &fields, &field_index, &mut enums, &param_index, &crit_index)?;
     let returned = match &file.flags.returned {
         None => None,
         Some(f) => {
@@ -805,7 +782,11 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
                 this: None,
             };
             let when = expr::compile(&f.when, &names, Ty::Bool).map_err(at("flag `returned`".into()))?;
-            Some(Flag { label: f.label.clone(), when, text: f.when.clone(), source: f.source.clone() })
+            let with = match &f.with {
+                None => None,
+                Some(w) => Some(decision_named(&decisions, w, "标记 `returned` 的 with", None)?),
+            };
+            Some(Flag { label: f.label.clone(), with, when, text: f.when.clone(), source: f.source.clone() })
         }
     };
     let mut checks = Vec::new();
@@ -842,7 +823,10 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         .collect();
     let derived_fields = (0..fields.len() as u16).filter(|&i| fields[i as usize].derive.is_some()).collect();
     let plan = Plan::new(&criteria, &crit_order, &decisions, returned.as_ref(), &checks);
+    let layout = layout::build(&decisions, &file.decisions.0, file.flags.returned.as_ref())
+        .map_err(|message| RuleError::Rule { rule: "decisions".into(), message })?;
     Ok(RuleSet {
+        layout: std::sync::Arc::new(layout),
         id: file.ruleset.id,
         name: file.ruleset.name,
         description: file.ruleset.description,
@@ -860,6 +844,185 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         ranged_fields,
         derived_fields,
     })
+}
+
+/// (key, enum id, undecided label) of each decision, as conditions name them.
+type DecisionNames = Vec<(String, u16, u16)>;
+
+/// The decisions, in rule-file order: each may read those before it (a reference to a later one
+/// is an error naming both), and declares its labels and roles. Returns them with the names
+/// conditions after them may read.
+fn compile_decisions(
+    file: &RuleFile,
+    fields: &[Field],
+    field_index: &HashMap<String, u16>,
+    enums: &mut Vec<EnumDef>,
+    params: &HashMap<String, (u16, Ty)>,
+    crits: &HashMap<String, u16>,
+) -> Result<(Vec<Decision>, DecisionNames), RuleError> {
+    let defs = &file.decisions.0;
+    if defs.is_empty() {
+        return Err(RuleError::Rule {
+            rule: "decisions".into(),
+            message: "规则集没有任何决策：请至少写一个 [decisions.<键>]".into(),
+        });
+    }
+    // Every decision's name, enum and undecided label first: a condition naming a later decision
+    // compiles, and is then refused with a message that says why.
+    let mut all: DecisionNames = Vec::new();
+    for (id, def) in defs {
+        check_ident(id, "decision")?;
+        let what = format!("decision `{id}`");
+        if field_index.contains_key(id) || params.contains_key(id) || crits.contains_key(id) {
+            return Err(RuleError::Rule {
+                rule: what,
+                message: format!("决策 `{id}` 与同名的字段、参数或判定条件冲突：请给决策另取一个键"),
+            });
+        }
+        let undecided = label_index(def, id, &def.undecided, "undecided")?;
+        enums.push(EnumDef { values: def.labels.clone(), aliases: HashMap::new() });
+        all.push((id.clone(), enums.len() as u16 - 1, undecided));
+    }
+    let mut decisions: Vec<Decision> = Vec::new();
+    let mut roles_seen: Vec<(&str, &str)> = Vec::new();
+    for (di, (id, def)) in defs.iter().enumerate() {
+        let what = format!("decision `{id}`");
+        let names = Builder { fields, field_index, enums, params, crits: Some(crits), decisions: &all, this: None };
+        let mut rules = Vec::new();
+        for (k, r) in def.rules.iter().enumerate() {
+            let rule = format!("{what} rule {}", k + 1);
+            let node = expr::compile(&r.when, &names, Ty::Bool)
+                .map_err(|e| RuleError::Rule { rule: rule.clone(), message: e.0 })?;
+            if let Some(&later) = expr::refs(&node).decisions.iter().find(|&&j| j as usize >= di) {
+                let other = &defs[later as usize].0;
+                let message = if later as usize == di {
+                    format!("决策 `{id}` 的条件引用了它自己：决策只能引用在它之前判定的决策")
+                } else {
+                    format!(
+                        "决策 `{id}` 引用了其后的决策 `{other}`：决策按规则文件中的顺序判定，只能引用前面的决策；\
+                         请把 [decisions.{other}] 移到 [decisions.{id}] 之前"
+                    )
+                };
+                return Err(RuleError::Rule { rule, message });
+            }
+            rules.push((
+                node,
+                label_index(def, id, &r.label, &format!("第 {} 条规则的 label", k + 1))?,
+                r.when.clone(),
+            ));
+        }
+        let mut factors = Vec::new();
+        for f in &def.factors {
+            let keys: Vec<String> = crits.keys().cloned().collect();
+            factors.push(*crits.get(f).ok_or_else(|| RuleError::Rule {
+                rule: what.clone(),
+                message: format!("factor `{f}` is not a criterion{}", expr::did_you_mean(f, &keys)),
+            })?);
+        }
+        let opt = |l: &Option<String>, key: &str| l.as_ref().map(|l| label_index(def, id, l, key)).transpose();
+        let with = match &def.with {
+            None => None,
+            Some(w) => Some(decision_named(&decisions, w, &format!("决策 `{id}` 的 with"), Some(id))?),
+        };
+        let mut highlight = Vec::new();
+        for (l, h) in &def.highlight {
+            highlight.push((label_index(def, id, l, "highlight")?, *h));
+        }
+        let mut roles = Vec::new();
+        for (role, labels) in &def.roles {
+            if !ROLES.iter().any(|r| r.0 == role) {
+                let known: Vec<String> = ROLES.iter().map(|r| r.0.to_string()).collect();
+                return Err(RuleError::Rule {
+                    rule: what,
+                    message: format!(
+                        "决策 `{id}` 声明了未知的角色 `{role}`{}（已知角色：{}）",
+                        expr::did_you_mean(role, &known),
+                        known.join("、")
+                    ),
+                });
+            }
+            if let Some((_, other)) = roles_seen.iter().find(|(r, _)| r == role) {
+                return Err(RuleError::Rule {
+                    rule: what,
+                    message: format!(
+                        "角色 `{role}` 已由决策 `{other}` 声明，决策 `{id}` 又声明了一次：每个角色只能属于一个决策，\
+                         请删去其中一处"
+                    ),
+                });
+            }
+            roles_seen.push((role, id));
+            let labels = labels
+                .as_slice()
+                .iter()
+                .map(|l| label_index(def, id, l, &format!("角色 `{role}`")))
+                .collect::<Result<Vec<u16>, RuleError>>()?;
+            roles.push((role.clone(), labels));
+        }
+        decisions.push(Decision {
+            id: id.clone(),
+            label: def.label.clone(),
+            labels: def.labels.clone(),
+            enum_id: all[di].1,
+            undecided: all[di].2,
+            otherwise: label_index(def, id, &def.otherwise, "otherwise")?,
+            factors,
+            source: def.source.clone(),
+            rules,
+            not_applicable: opt(&def.not_applicable, "not_applicable")?,
+            with,
+            goal: opt(&def.goal, "goal")?,
+            factors_column: def.factors_column.clone(),
+            highlight,
+            roles,
+        });
+    }
+    Ok((decisions, all))
+}
+
+/// The index of label `l` of a decision; `key` says where the rule file names it.
+fn label_index(def: &file::DecisionDef, id: &str, l: &str, key: &str) -> Result<u16, RuleError> {
+    def.labels.iter().position(|x| x == l).map(|i| i as u16).ok_or_else(|| {
+        let shown: Vec<String> = def.labels.iter().map(|x| format!("“{x}”")).collect();
+        let near = expr::did_you_mean(l, &def.labels);
+        RuleError::Rule {
+            rule: format!("decision `{id}`"),
+            message: format!(
+                "决策 `{id}` 的 {key} “{l}” 不在它的 labels 中（{}）{near}：请改为其中之一，或把它加入 labels",
+                shown.join("、")
+            ),
+        }
+    })
+}
+
+/// The decision a `with` names: an earlier decision, itself shown on its own.
+fn decision_named(decisions: &[Decision], name: &str, what: &str, this: Option<&str>) -> Result<u16, RuleError> {
+    let rule = what.to_string();
+    if this == Some(name) {
+        return Err(RuleError::Rule {
+            rule, message: format!("{what} 指向它自己：请写一个在它之前的决策")
+        });
+    }
+    let Some(i) = decisions.iter().position(|d| d.id == name) else {
+        let keys: Vec<String> = decisions.iter().map(|d| d.id.clone()).collect();
+        return Err(RuleError::Rule {
+            rule,
+            message: format!(
+                "{what} = \"{name}\" 不是在它之前的决策{}：只能随附于前面已声明的决策（{}）",
+                expr::did_you_mean(name, &keys),
+                keys.join("、")
+            ),
+        });
+    };
+    if let Some(p) = decisions[i].with {
+        return Err(RuleError::Rule {
+            rule,
+            message: format!(
+                "{what} = \"{name}\"，而 `{name}` 本身随附于 `{}`：请直接写 with = \"{}\"",
+                decisions[p as usize].id, decisions[p as usize].id
+            ),
+        });
+    }
+    Ok(i as u16)
 }
 
 fn check_ident(key: &str, what: &str) -> Result<(), RuleError> {
@@ -959,7 +1122,8 @@ impl RuleSet {
             self.params.iter().enumerate().map(|(i, p)| (p.key.clone(), (i as u16, param_ty(p.ty)))).collect();
         let crits: HashMap<String, u16> =
             self.criteria.iter().enumerate().map(|(i, c)| (c.id.clone(), i as u16)).collect();
-        let decisions: Vec<(String, u16)> = self.decisions.iter().map(|d| (d.id.to_string(), d.enum_id)).collect();
+        let decisions: Vec<(String, u16, u16)> =
+            self.decisions.iter().map(|d| (d.id.clone(), d.enum_id, d.undecided)).collect();
         let names = Builder {
             fields: &self.fields,
             field_index: &self.field_index,
@@ -976,8 +1140,17 @@ impl RuleSet {
         self.field_index.get(key).map(|&i| &self.fields[i as usize])
     }
 
-    pub fn decision(&self, id: &str) -> &Decision {
-        self.decisions.iter().find(|d| d.id == id).expect("the five decisions always exist")
+    /// The index of decision `id`.
+    pub fn decision_index(&self, id: &str) -> Option<usize> {
+        self.decisions.iter().position(|d| d.id == id)
+    }
+
+    /// The decision holding `role` ([`ROLES`]) and the role's labels.
+    pub fn role(&self, role: &str) -> Option<(usize, &[u16])> {
+        self.decisions
+            .iter()
+            .enumerate()
+            .find_map(|(i, d)| d.roles.iter().find(|(r, _)| r == role).map(|(_, labels)| (i, labels.as_slice())))
     }
 
     /// Fields that some criterion, decision or flag reads (directly or through a derivation),
@@ -1202,16 +1375,6 @@ impl Bound<'_> {
 #[cfg(test)]
 mod decision_tests {
     use super::*;
-
-    #[test]
-    fn decision_indices_match_their_names() {
-        let named = [(ELIGIBILITY, "eligibility"), (EXIT, "exit"), (RISK, "risk"), (SUGGESTED_TYPE, "suggested_type")];
-        for (i, id) in named.into_iter().chain([(ELIMINATION, "elimination")]) {
-            assert_eq!(DECISIONS[i], id);
-        }
-        let rs = load("national").unwrap();
-        assert!(rs.decisions.iter().map(|d| d.id).eq(DECISIONS));
-    }
 
     #[test]
     fn a_rule_file_must_be_an_ordinary_text_file() {
