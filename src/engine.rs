@@ -224,7 +224,7 @@ pub fn explain(b: &Bound, hh: &Household, a: &Assessment) -> Vec<Reason> {
 }
 
 /// The reasons as one line of plain Chinese, per decision that applies:
-/// `【识别·符合识别条件】…；… 【返贫致贫风险·高】…` (what CSV, XLSX and tables show). Written into
+/// `【<decision label>·<its label>】…；… 【…·…】…` (what CSV, XLSX and tables show). Written into
 /// `out`, a buffer the caller reuses: this is the hot path of `assess`.
 pub fn write_reasons(out: &mut String, b: &Bound, hh: &Household, a: &Assessment) {
     let mut first = true;

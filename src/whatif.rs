@@ -1,6 +1,6 @@
-//! What would change a decision: for a household not ready to exit (退出), at risk (返贫致贫风险),
-//! not yet eligible for risk elimination (风险消除), or not eligible for registration (识别), the
-//! smallest change of one input that flips each condition standing in the way.
+//! What would change a decision: for each decision with a `goal` in the rule file that a household
+//! has not reached (and that concerns it: not its `not_applicable` label), the smallest change of
+//! one input that flips each condition standing in the way.
 //!
 //! Derived from the compiled rules, never from a list of criteria, so it works for any rule file:
 //! the decision's first-hit rules say which condition has to change (the rule that fired must
@@ -13,7 +13,8 @@
 //!
 //! The changes of one round are then applied together (one per blocking atom, only as many as
 //! needed), the household re-assessed, and the next round starts from there: a rule that stops
-//! firing can reveal the next one (`未达退出标准` → `待履行程序` → `可退出`). At most four rounds.
+//! firing can reveal the next one (a first rule stops firing, then the `otherwise` label's
+//! condition stands in the way of the goal's rule). At most four rounds.
 //!
 //! Pure like the engine: given the bound rule set and the household, no I/O, no clock.
 

@@ -5,7 +5,7 @@
 //!
 //! Order: each decision in rule-file order, then its factors, then the decisions shown `with` it,
 //! then the flag when it is shown with it; a flag shown with no decision comes last. JSON objects
-//! (`risk.level`, `risk.factors`) are built in the order their first key appears.
+//! (keys written `object.key`) are built in the order their first key appears.
 
 use super::file::{DecisionDef, FlagDef};
 use super::Decision;

@@ -1376,6 +1376,124 @@ impl Bound<'_> {
 mod decision_tests {
     use super::*;
 
+    /// The national rule file with `from` replaced by `to` (which must occur).
+    fn national_with(edits: &[(&str, &str)]) -> String {
+        let mut text = embedded("national").unwrap().to_string();
+        for (from, to) in edits {
+            assert!(text.contains(from), "{from}");
+            text = text.replacen(from, to, 1);
+        }
+        text
+    }
+
+    /// The message of the error loading the national rules with `edits`.
+    fn load_error(edits: &[(&str, &str)]) -> String {
+        match load_str(&national_with(edits), "t.toml") {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("{edits:?} loaded"),
+        }
+    }
+
+    /// A sixth decision, appended to the national ones.
+    const WATCH: &str = "\n[decisions.watch]\nlabel = \"关注\"\nlabels = [\"关注\", \"不关注\", \"待定\"]\n\
+        undecided = \"待定\"\notherwise = \"不关注\"\nsource = \"测试\"\ncolumn = \"关注\"\n\
+        rules = [{ when = \"risk != '高'\", label = \"关注\" }]\n";
+
+    #[test]
+    fn decisions_keep_the_order_of_the_file() {
+        let rs = load("national").unwrap();
+        let ids: Vec<&str> = rs.decisions.iter().map(|d| d.id.as_str()).collect();
+        assert_eq!(ids, ["eligibility", "exit", "risk", "suggested_type", "elimination"]);
+        let text = national_with(&[("[flags.returned]", &format!("{WATCH}\n[flags.returned]"))]);
+        let rs = load_str(&text, "t.toml").unwrap();
+        assert_eq!(rs.decisions.last().unwrap().id, "watch");
+        assert_eq!(rs.layout.columns.last().unwrap().header, "关注");
+    }
+
+    /// A reference to an earlier decision that is undecided is unknown, not false: `risk != '高'`
+    /// gives `undecided` while the risk is undecided.
+    #[test]
+    fn a_reference_to_an_undecided_decision_is_unknown() {
+        let text = national_with(&[("[flags.returned]", &format!("{WATCH}\n[flags.returned]"))]);
+        let rs = load_str(&text, "t.toml").unwrap();
+        let b = rs.at(Date::new(2024, 12, 31).unwrap()).unwrap();
+        let watch = rs.decision_index("watch").unwrap();
+        let risk = rs.decision_index("risk").unwrap();
+        let assess = |ty: &str| {
+            let cells = std::collections::BTreeMap::from([("household_type".to_string(), toml::Value::from(ty))]);
+            let hh = crate::cases::household(&rs, &cells).unwrap();
+            crate::engine::assess(&b, &hh)
+        };
+        // A blank household type: the risk is undecided, so is `watch`.
+        let a = assess("");
+        assert_eq!(a.label(&b, risk), "待核实");
+        assert_eq!(a.label(&b, watch), "待定");
+        // A 贫困户: the risk does not apply (a label, not 高): `watch` holds.
+        let a = assess("贫困户");
+        assert_eq!(a.label(&b, risk), "不适用");
+        assert_eq!(a.label(&b, watch), "关注");
+    }
+
+    #[test]
+    fn a_not_applicable_label_must_be_a_label() {
+        let m = load_error(&[(
+            "not_applicable = \"不适用\"\ncolumn = \"退出\"",
+            "not_applicable = \"无需判定\"\ncolumn = \"退出\"",
+        )]);
+        assert!(m.contains("决策 `exit` 的 not_applicable “无需判定” 不在它的 labels 中"), "{m}");
+        assert!(m.contains("请改为其中之一"), "{m}");
+    }
+
+    #[test]
+    fn a_decision_may_read_only_earlier_decisions() {
+        let m = load_error(&[(
+            "{ when = \"excluded\", label = \"不符合（排除）\" }",
+            "{ when = \"risk == '高'\", label = \"不符合（排除）\" }",
+        )]);
+        assert!(m.contains("决策 `eligibility` 引用了其后的决策 `risk`"), "{m}");
+        assert!(m.contains("请把 [decisions.risk] 移到 [decisions.eligibility] 之前"), "{m}");
+        let m = load_error(&[(
+            "{ when = \"excluded\", label = \"不符合（排除）\" }",
+            "{ when = \"eligibility == '不符合'\", label = \"不符合（排除）\" }",
+        )]);
+        assert!(m.contains("引用了它自己"), "{m}");
+        let m = load_error(&[("!(risk in ['高', '中'])", "!(riks in ['高', '中'])")]);
+        assert!(m.contains("`riks`") && m.contains("risk"), "{m}");
+        let m = load_error(&[(
+            "with = \"risk\"\ncolumn = \"建议监测类型\"",
+            "with = \"elimination\"\ncolumn = \"建议监测类型\"",
+        )]);
+        assert!(m.contains("with = \"elimination\" 不是在它之前的决策"), "{m}");
+    }
+
+    #[test]
+    fn columns_and_json_keys_are_unique() {
+        let m = load_error(&[("column = \"风险消除\"", "column = \"识别\"")]);
+        assert!(m.contains("决策 `elimination` 的列名“识别”与决策 `eligibility`重复"), "{m}");
+        let m = load_error(&[("column = \"风险消除\"", "column = \"户编号\"")]);
+        assert!(m.contains("列名“户编号”与固定列重复"), "{m}");
+        let m = load_error(&[("column = \"风险消除\"", "column = \"风险消除\"\njson = \"risk.level\"")]);
+        assert!(m.contains("JSON 键“risk.level”与决策 `risk`的冲突"), "{m}");
+        let m = load_error(&[("column = \"风险消除\"", "column = \"风险消除\"\njson = \"risk\"")]);
+        assert!(m.contains("JSON 键“risk”与决策 `risk`的冲突"), "{m}");
+        let m = load_error(&[("column = \"风险消除\"", "column = \"风险消除\"\njson = \"checks\"")]);
+        assert!(m.contains("与固定的键“checks”重复"), "{m}");
+    }
+
+    #[test]
+    fn a_role_belongs_to_one_decision() {
+        let m = load_error(&[(
+            "roles = { risk_eliminated = \"可消除风险\" }",
+            "roles = { risk_eliminated = \"可消除风险\", proposed_exit = \"可消除风险\" }",
+        )]);
+        assert!(m.contains("角色 `proposed_exit` 已由决策 `exit` 声明，决策 `elimination` 又声明了一次"), "{m}");
+        let m = load_error(&[("roles = { risk_eliminated = ", "roles = { risk_eliminatd = ")]);
+        assert!(m.contains("未知的角色 `risk_eliminatd`") && m.contains("risk_eliminated"), "{m}");
+        let m =
+            load_error(&[("roles = { risk_eliminated = \"可消除风险\" }", "roles = { risk_eliminated = \"可消除\" }")]);
+        assert!(m.contains("角色 `risk_eliminated` “可消除” 不在它的 labels 中"), "{m}");
+    }
+
     #[test]
     fn a_rule_file_must_be_an_ordinary_text_file() {
         let err = load("/dev/zero").unwrap_err().to_string();

@@ -4,6 +4,7 @@ mod adjust;
 mod assess;
 mod bad_inputs;
 mod check;
+mod decisions;
 mod outputs;
 mod persons;
 mod privacy;
