@@ -102,8 +102,9 @@ pub fn build(decisions: &[Decision], defs: &[(String, DecisionDef)], flag: Optio
         if let Some((h, width)) = e.column {
             if let Some((_, other)) = headers.iter().find(|(x, _)| *x == h) {
                 return Err(format!(
-                    "{} 的列名“{h}”与{other}重复：每列的列名须不同，请为其中之一另取列名（column）",
-                    e.who
+                    "{} 的列名“{h}”与{}重复：每列的列名须不同，请为其中之一另取列名（column）",
+                    e.who,
+                    spaced(other)
                 ));
             }
             if h.trim().is_empty() {
@@ -130,7 +131,11 @@ pub fn build(decisions: &[Decision], defs: &[(String, DecisionDef)], flag: Optio
             ));
         }
         let clash = |other: &str| {
-            format!("{} 的 JSON 键“{path}”与{other}的冲突：同一键只能有一个值，请另取一个（json = \"…\"）", e.who)
+            format!(
+                "{} 的 JSON 键“{path}”与{}的冲突：同一键只能有一个值，请另取一个（json = \"…\"）",
+                e.who,
+                spaced(other)
+            )
         };
         let mut level = &mut layout.json;
         for (k, part) in parts.iter().enumerate() {
@@ -187,5 +192,14 @@ fn flag_entry(f: &FlagDef) -> Entry<'_> {
         json: Some(f.json.clone().unwrap_or_else(|| "returned".into())),
         item: Item::Flag,
         who: "标记 `returned`".into(),
+    }
+}
+
+/// A name for a message, followed by a space when it ends with a code span (`决策 `risk` `).
+fn spaced(s: &str) -> String {
+    if s.ends_with('`') {
+        format!("{s} ")
+    } else {
+        s.to_string()
     }
 }

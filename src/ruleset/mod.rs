@@ -1469,13 +1469,13 @@ mod decision_tests {
     #[test]
     fn columns_and_json_keys_are_unique() {
         let m = load_error(&[("column = \"风险消除\"", "column = \"识别\"")]);
-        assert!(m.contains("决策 `elimination` 的列名“识别”与决策 `eligibility`重复"), "{m}");
+        assert!(m.contains("决策 `elimination` 的列名“识别”与决策 `eligibility` 重复"), "{m}");
         let m = load_error(&[("column = \"风险消除\"", "column = \"户编号\"")]);
         assert!(m.contains("列名“户编号”与固定列重复"), "{m}");
         let m = load_error(&[("column = \"风险消除\"", "column = \"风险消除\"\njson = \"risk.level\"")]);
-        assert!(m.contains("JSON 键“risk.level”与决策 `risk`的冲突"), "{m}");
+        assert!(m.contains("JSON 键“risk.level”与决策 `risk` 的冲突"), "{m}");
         let m = load_error(&[("column = \"风险消除\"", "column = \"风险消除\"\njson = \"risk\"")]);
-        assert!(m.contains("JSON 键“risk”与决策 `risk`的冲突"), "{m}");
+        assert!(m.contains("JSON 键“risk”与决策 `risk` 的冲突"), "{m}");
         let m = load_error(&[("column = \"风险消除\"", "column = \"风险消除\"\njson = \"checks\"")]);
         assert!(m.contains("与固定的键“checks”重复"), "{m}");
     }
