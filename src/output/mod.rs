@@ -509,8 +509,8 @@ pub fn write_jsonl(out: &mut Vec<u8>, r: &Record) -> io::Result<()> {
     Ok(())
 }
 
-/// A terminal table of one batch of records: the decisions shown on their own, under their
-/// column headers.
+/// A terminal table of one batch of records: the decisions shown on their own that have a column,
+/// under their short headers (`short`, default `column`).
 pub fn table(rs: &RuleSet, records: &[Record]) -> String {
     let mut t = comfy_table::Table::new();
     t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
@@ -518,14 +518,9 @@ pub fn table(rs: &RuleSet, records: &[Record]) -> String {
     if t.width().is_none() {
         t.set_width(120); // not a terminal: wrap at a readable width
     }
-    let shown: Vec<(usize, &str)> = rs
-        .layout
-        .columns
-        .iter()
-        .filter_map(|c| match c.item {
-            Item::Label(d) if rs.decisions[d as usize].with.is_none() => Some((d as usize, c.header.as_str())),
-            _ => None,
-        })
+    let shown: Vec<(usize, &str)> = (rs.decisions.iter().enumerate())
+        .filter(|(_, d)| d.with.is_none())
+        .filter_map(|(i, d)| d.short.as_deref().map(|h| (i, h)))
         .collect();
     let mut header = vec!["行", "户编号", "行政村", "户类型"];
     header.extend(shown.iter().map(|s| s.1));

@@ -236,6 +236,9 @@ pub struct DecisionDef {
     /// XLSX column width (characters; a CJK character counts two).
     #[serde(default)]
     pub width: Option<f64>,
+    /// Its header in the terminal table (`assess --format table`); default: `column`.
+    #[serde(default)]
+    pub short: Option<String>,
     /// JSON Lines key, `a.b` nested; default: the decision's key.
     #[serde(default)]
     pub json: Option<String>,

@@ -128,6 +128,8 @@ pub struct Decision {
     pub goal: Option<u16>,
     /// The header of its factors' column (also what `check` calls them).
     pub factors_column: Option<String>,
+    /// Its header in the terminal table.
+    pub short: Option<String>,
     /// XLSX colours of labels.
     pub highlight: Vec<(u16, file::Highlight)>,
     /// (role, labels) as in [`ROLES`].
@@ -972,6 +974,7 @@ fn compile_decisions(
             with,
             goal: opt(&def.goal, "goal")?,
             factors_column: def.factors_column.clone(),
+            short: def.short.clone().or_else(|| def.column.clone()),
             highlight,
             roles,
         });
