@@ -45,7 +45,7 @@ pub struct Case {
     pub expect_error: Option<String>,
 }
 
-/// What a case expects. Besides the keys below, a decision's key expects its label (`exit = "…"`;
+/// What a case expects. Besides the keys below, a decision's key expects its label (`<key> = "…"`;
 /// `""` for an empty label) and `<decision>_factors` the ids of its factors that are true; any
 /// other key is an error when the case runs (the decisions are the rule set's).
 #[derive(Debug, Default, Deserialize)]

@@ -1,10 +1,12 @@
 //! The engine: one household in, one assessment out.
 //!
 //! Pure: it is given the rule set bound to the assessment date; it reads no clock, does no I/O,
-//! and prints nothing. Criteria are evaluated once each, in dependency order; each decision is a
-//! first-hit list over them (default-rules.md: "the first condition that is true gives the level;
-//! a condition that is unknown (before any is true) gives 待核实"). Reasons are a view of the same
-//! compiled conditions over the same values, computed only when an output asks for them.
+//! and prints nothing. Criteria are evaluated once each, in dependency order; then the decisions,
+//! in the rule file's order, each a first-hit list over them (default-rules.md: "the first
+//! condition that is true gives the level; a condition that is unknown (before any is true) gives"
+//! the decision's `undecided` label). A decision may read earlier ones: one that is undecided is
+//! unknown to it. Reasons are a view of the same compiled conditions over the same values,
+//! computed only when an output asks for them.
 
 use serde::Serialize;
 

@@ -76,7 +76,7 @@ fn check(spec: &str) -> anyhow::Result<Outcome> {
         let l = |i: u16| d.labels[i as usize].as_str();
         let mut roles = Vec::new();
         if let Some(i) = d.not_applicable {
-            roles.push(format!("不适用标签：{}", l(i)));
+            roles.push(format!("not_applicable：{}", l(i)));
         }
         if let Some(w) = d.with {
             roles.push(format!("随附于 {}", rs.decisions[w as usize].id));

@@ -28,7 +28,7 @@ pub enum Format {
     Csv,
     /// JSON Lines with English keys, one household per line.
     Jsonl,
-    /// An Excel workbook (-o FILE.xlsx): frozen header, filters, risk levels coloured, a summary sheet.
+    /// An Excel workbook (-o FILE.xlsx): frozen header, filters, labels coloured by the rules, a summary sheet.
     Xlsx,
 }
 

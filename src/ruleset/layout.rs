@@ -195,7 +195,7 @@ fn flag_entry(f: &FlagDef) -> Entry<'_> {
     }
 }
 
-/// A name for a message, followed by a space when it ends with a code span (`决策 `risk` `).
+/// A name for a message, followed by a space when it ends with a code span (`决策 `x` `).
 fn spaced(s: &str) -> String {
     if s.ends_with('`') {
         format!("{s} ")
