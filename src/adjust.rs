@@ -147,36 +147,49 @@ pub struct Entry {
 }
 
 /// The per-household lists of one current household (新识别 … 拟清退), each with its reasons.
+///
+/// The decisions are found through the roles the rule file declares (`roles = { … }`,
+/// `ruleset::ROLES`), never by key or label; the household types compared here and the lists
+/// themselves become rule data with the quarterly lists of #14 (item 2).
 pub fn per_household(b: &Bound, hh: &Household, a: &Assessment, f: &Facts) -> Vec<(List, String)> {
-    use crate::ruleset::{ELIGIBILITY, ELIMINATION, EXIT, RISK, SUGGESTED_TYPE};
+    let rs = b.rules;
     let label = |di: usize| a.label(b, di);
     let reasons = |di: usize| {
         let mut s = String::new();
         engine::write_decision_reasons(&mut s, b, hh, a, di);
         s
     };
+    // The decision holding `role`, when its label is one of the role's.
+    let on = |role: &str| rs.role(role).filter(|(di, labels)| labels.contains(&a.decisions[*di])).map(|(di, _)| di);
     let mut out = Vec::new();
     let ty = f.household_type;
-    if ty == Some("一般农户") && label(ELIGIBILITY) == "符合识别条件" {
-        out.push((List::NewlyIdentified, reasons(ELIGIBILITY)));
+    if ty == Some("一般农户") {
+        if let Some(d) = on("newly_identified") {
+            out.push((List::NewlyIdentified, reasons(d)));
+        }
     }
-    if ty == Some("贫困户") && label(EXIT) == "可退出" {
-        out.push((List::ProposedExit, reasons(EXIT)));
+    if ty == Some("贫困户") {
+        if let Some(d) = on("proposed_exit") {
+            out.push((List::ProposedExit, reasons(d)));
+        }
+        if let Some(d) = on("exit_procedure") {
+            out.push((List::ExitProcedure, reasons(d)));
+        }
     }
-    if ty == Some("贫困户") && label(EXIT) == "待履行程序" {
-        out.push((List::ExitProcedure, reasons(EXIT)));
-    }
+    // The flag, explained by the reasons of the decision it is shown with.
+    let flag_with = rs.returned.as_ref().and_then(|f| f.with).map(usize::from);
     if ty == Some("脱贫户") && a.returned == Some(true) {
-        out.push((List::SuspectedReturn, reasons(RISK)));
+        out.push((List::SuspectedReturn, flag_with.map(reasons).unwrap_or_default()));
     }
-    if !label(SUGGESTED_TYPE).is_empty() {
-        out.push((
-            List::ToMonitor,
-            format!("风险{}，建议类型：{}；{}", label(RISK), label(SUGGESTED_TYPE), reasons(RISK)),
-        ));
+    if let Some(d) = on("to_monitor") {
+        let text = match rs.decisions[d].with.map(usize::from) {
+            Some(p) => format!("风险{}，建议类型：{}；{}", label(p), label(d), reasons(p)),
+            None => format!("建议类型：{}", label(d)),
+        };
+        out.push((List::ToMonitor, text));
     }
-    if label(ELIMINATION) == "可消除风险" {
-        out.push((List::RiskEliminated, reasons(ELIMINATION)));
+    if let Some(d) = on("risk_eliminated") {
+        out.push((List::RiskEliminated, reasons(d)));
     }
     if matches!(ty, Some("贫困户" | "脱贫户")) && f.excluded == Some(true) {
         out.push((List::ToRemove, format!("清退情形：{}", f.exclusion.join("、"))));

@@ -48,20 +48,19 @@ pub struct Case {
     pub expect_error: Option<String>,
 }
 
+/// What a case expects. Besides the keys below, a decision's key expects its label (`<key> = "…"`;
+/// `""` for an empty label) and `<decision>_factors` the ids of its factors that are true; any
+/// other key is an error when the case runs (the decisions are the rule set's).
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Expect {
-    pub eligibility: Option<String>,
-    pub exit: Option<String>,
-    pub risk: Option<String>,
-    pub elimination: Option<String>,
-    pub risk_factors: Option<Vec<String>>,
-    pub suggested_type: Option<String>,
     pub returned: Option<bool>,
     /// Canonical keys of the cells that must be data problems (exactly these).
     pub problems: Option<Vec<String>>,
     /// Ids of the data-quality checks that must find something (exactly these).
     pub checks: Option<Vec<String>>,
+    /// Decision keys → label, and `<decision>_factors` → factor ids.
+    #[serde(flatten)]
+    pub decisions: BTreeMap<String, toml::Value>,
 }
 
 pub struct Report {
@@ -205,26 +204,43 @@ fn run_case(rs: &RuleSet, case: &Case) -> Result<(), String> {
     let a = engine::assess(&bound, &hh);
     let r = Record::build(&bound, &hh, &a, true);
     let mut diffs = Vec::new();
-    let mut check = |what: &str, want: &Option<String>, got: &str| {
-        if let Some(w) = want {
-            if w != got {
-                diffs.push(format!("{what}: expected {w}, got {got}"));
+    // In the rule set's order: a decision's label, then its factors.
+    for (di, d) in rs.decisions.iter().enumerate() {
+        if let Some(want) = expect.decisions.get(&d.id) {
+            let got = &r.labels[di];
+            match want.as_str() {
+                Some(w) if w == got => {}
+                Some(w) => diffs.push(format!("{}: expected {w}, got {got}", d.id)),
+                None => return Err(format!("expect.{} is a label: write it as a string", d.id)),
             }
         }
-    };
-    check("eligibility", &expect.eligibility, &r.eligibility);
-    check("exit", &expect.exit, &r.exit);
-    check("risk", &expect.risk, &r.risk.level);
-    check("elimination", &expect.elimination, &r.elimination);
-    check("suggested_type", &expect.suggested_type, r.risk.suggested_type.as_deref().unwrap_or(""));
-    if let Some(want) = &expect.risk_factors {
-        if *want != r.risk.factors {
-            diffs.push(format!("risk_factors: expected {want:?}, got {:?}", r.risk.factors));
+        let key = format!("{}_factors", d.id);
+        if let Some(want) = expect.decisions.get(&key) {
+            let want: Vec<&str> = match want.as_array() {
+                Some(a) if a.iter().all(|v| v.is_str()) => a.iter().filter_map(|v| v.as_str()).collect(),
+                _ => return Err(format!("expect.{key} is a list of criterion ids")),
+            };
+            if want != r.factors[di] {
+                diffs.push(format!("{key}: expected {want:?}, got {:?}", r.factors[di]));
+            }
+        }
+    }
+    for k in expect.decisions.keys() {
+        let id = k.strip_suffix("_factors").unwrap_or(k);
+        if rs.decision_index(k).is_none() && rs.decision_index(id).is_none() {
+            let mut keys: Vec<String> = rs.decisions.iter().map(|d| d.id.clone()).collect();
+            keys.extend(rs.decisions.iter().map(|d| format!("{}_factors", d.id)));
+            keys.extend(["returned", "problems", "checks"].map(String::from));
+            return Err(format!(
+                "expect.{k}: not a decision of the rule set, nor `<decision>_factors`, `returned`, `problems` or \
+                 `checks`{}",
+                ruleset::expr::did_you_mean(k, &keys)
+            ));
         }
     }
     if let Some(want) = expect.returned {
-        if r.risk.returned != Some(want) {
-            diffs.push(format!("returned: expected {want}, got {:?}", r.risk.returned));
+        if r.returned != Some(want) {
+            diffs.push(format!("returned: expected {want}, got {:?}", r.returned));
         }
     }
     if let Some(want) = &expect.problems {

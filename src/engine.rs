@@ -1,10 +1,12 @@
 //! The engine: one household in, one assessment out.
 //!
 //! Pure: it is given the rule set bound to the assessment date; it reads no clock, does no I/O,
-//! and prints nothing. Criteria are evaluated once each, in dependency order; each decision is a
-//! first-hit list over them (default-rules.md: "the first condition that is true gives the level;
-//! a condition that is unknown (before any is true) gives 待核实"). Reasons are a view of the same
-//! compiled conditions over the same values, computed only when an output asks for them.
+//! and prints nothing. Criteria are evaluated once each, in dependency order; then the decisions,
+//! in the rule file's order, each a first-hit list over them (default-rules.md: "the first
+//! condition that is true gives the level; a condition that is unknown (before any is true) gives"
+//! the decision's `undecided` label). A decision may read earlier ones: one that is undecided is
+//! unknown to it. Reasons are a view of the same compiled conditions over the same values,
+//! computed only when an output asks for them.
 
 use serde::Serialize;
 
@@ -18,7 +20,7 @@ use crate::value::fmt_month;
 pub struct Assessment {
     /// Each criterion: met/true, unmet/false, or unknown.
     pub crits: Vec<Option<bool>>,
-    /// Each decision's label index, in `ruleset::DECISIONS` order.
+    /// Each decision's label index, in the rule set's order.
     pub decisions: Vec<u16>,
     /// Which rule of each decision gave it (`None`: the `otherwise` label).
     pub decided_by: Vec<Option<usize>>,
@@ -182,7 +184,8 @@ impl Assessment {
 /// One reason for one decision.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Reason {
-    pub decision: &'static str,
+    /// The decision's key (empty for a criterion listed by `check`).
+    pub decision: String,
     /// The criterion id, when the reason is a criterion.
     pub criterion: Option<String>,
     pub label: String,
@@ -223,29 +226,24 @@ pub fn explain(b: &Bound, hh: &Household, a: &Assessment) -> Vec<Reason> {
         let Some((node, result)) = deciding(dec, a, di) else { continue };
         let cx = ctx(b, hh, &a.crits, &a.decisions[..di]);
         for (atom, v) in expr::explaining_atoms(node, result, &cx).iter().copied() {
-            out.push(reason(dec.id, atom, v, &cx, &d, a));
+            out.push(reason(&dec.id, atom, v, &cx, &d, a));
         }
     }
     out
 }
 
-/// The label of a decision that does not apply to a household's type; it needs no reason.
-pub const NOT_APPLICABLE: &str = "不适用";
-
 /// The reasons as one line of plain Chinese, per decision that applies:
-/// `【识别·符合识别条件】…；… 【返贫致贫风险·高】…` (what CSV, XLSX and tables show). Written into
+/// `【<decision label>·<its label>】…；… 【…·…】…` (what CSV, XLSX and tables show). Written into
 /// `out`, a buffer the caller reuses: this is the hot path of `assess`.
 pub fn write_reasons(out: &mut String, b: &Bound, hh: &Household, a: &Assessment) {
     let mut first = true;
     for (di, dec) in b.rules.decisions.iter().enumerate() {
-        // The suggested monitoring type is shown in its own column.
-        if dec.id == "suggested_type" {
+        // A decision shown with another is not listed on its own; one that does not concern the
+        // household needs no reason.
+        if dec.with.is_some() || dec.is_not_applicable(a.decisions[di]) {
             continue;
         }
         let label = &dec.labels[a.decisions[di] as usize];
-        if label == NOT_APPLICABLE {
-            continue;
-        }
         let start = out.len();
         if !first {
             out.push(' ');
@@ -303,7 +301,7 @@ pub fn describer<'a>(b: &'a Bound<'a>) -> impl Describe + 'a {
     Describer { b }
 }
 
-fn reason(decision: &'static str, atom: &Node, v: Option<bool>, cx: &Ctx, d: &Describer, a: &Assessment) -> Reason {
+fn reason(decision: &str, atom: &Node, v: Option<bool>, cx: &Ctx, d: &Describer, a: &Assessment) -> Reason {
     let mut text = String::new();
     write_reason_text(&mut text, d, atom, v, cx, a);
     let rs = d.b.rules;
@@ -333,7 +331,7 @@ fn reason(decision: &'static str, atom: &Node, v: Option<bool>, cx: &Ctx, d: &De
             let c = &rs.criteria[*i as usize];
             sources.insert(0, c.source.clone());
             Reason {
-                decision,
+                decision: decision.to_string(),
                 criterion: Some(c.id.clone()),
                 label: c.label.clone(),
                 status: status(v, true),
@@ -344,7 +342,7 @@ fn reason(decision: &'static str, atom: &Node, v: Option<bool>, cx: &Ctx, d: &De
             }
         }
         other => Reason {
-            decision,
+            decision: decision.to_string(),
             criterion: None,
             label: expr::formula(other, d),
             status: status(v, false),

@@ -206,7 +206,7 @@ fn ledger(path: &Path) {
             }
         }
     }
-    let _ = output::table(&records);
+    let _ = output::table(b.rules, &records);
     assert_eq!(summary.rows_read, handed_out.len() as u64, "rows read = rows handed out");
     for (decision, labels) in &summary.counts {
         let total: u64 = labels.iter().map(|(_, n)| n).sum();

@@ -1,6 +1,6 @@
-//! What would change a decision: for a household not ready to exit (退出), at risk (返贫致贫风险),
-//! not yet eligible for risk elimination (风险消除), or not eligible for registration (识别), the
-//! smallest change of one input that flips each condition standing in the way.
+//! What would change a decision: for each decision with a `goal` in the rule file that a household
+//! has not reached (and that concerns it: not its `not_applicable` label), the smallest change of
+//! one input that flips each condition standing in the way.
 //!
 //! Derived from the compiled rules, never from a list of criteria, so it works for any rule file:
 //! the decision's first-hit rules say which condition has to change (the rule that fired must
@@ -13,7 +13,8 @@
 //!
 //! The changes of one round are then applied together (one per blocking atom, only as many as
 //! needed), the household re-assessed, and the next round starts from there: a rule that stops
-//! firing can reveal the next one (`未达退出标准` → `待履行程序` → `可退出`). At most four rounds.
+//! firing can reveal the next one (a first rule stops firing, then the `otherwise` label's
+//! condition stands in the way of the goal's rule). At most four rounds.
 //!
 //! Pure like the engine: given the bound rule set and the household, no I/O, no clock.
 
@@ -26,13 +27,6 @@ use crate::ruleset::file::FieldType;
 use crate::ruleset::{Bound, RuleSet, Test};
 use crate::value::{days_in_month, fmt_month, Date, Num, FEN, SCALE};
 
-/// The label each decision is steered towards, by decision id. A decision whose label is not in
-/// the rule set's labels gets no what-if.
-pub const GOALS: [(&str, &str); 4] =
-    [("eligibility", "符合识别条件"), ("exit", "可退出"), ("risk", "无"), ("elimination", "可消除风险")];
-
-/// A decision with this label does not concern the household: nothing to change.
-const NOT_APPLICABLE: &str = "不适用";
 const MAX_ROUNDS: usize = 4;
 /// Ints and months are searched this many steps either way.
 const MAX_STEPS: i64 = 120;
@@ -44,8 +38,8 @@ const MAX_DEPTH: usize = 8;
 /// What would bring one decision to its goal.
 #[derive(Debug, Clone, Serialize)]
 pub struct WhatIf {
-    /// Decision id (`exit`).
-    pub decision: &'static str,
+    /// Decision key.
+    pub decision: String,
     /// Decision label (`退出`).
     pub label: String,
     pub current: String,
@@ -117,14 +111,15 @@ pub struct Change {
     pub to: String,
 }
 
-/// Every decision of the household that is neither at its goal nor 不适用, in decision order.
+/// Every decision with a goal (`goal = "…"` in the rule file) that is neither at its goal nor at
+/// its `not_applicable` label, in decision order.
 pub fn what_if(b: &Bound, hh: &Household, a: &Assessment) -> Vec<WhatIf> {
     let rs = b.rules;
     let mut out = Vec::new();
     for (di, dec) in rs.decisions.iter().enumerate() {
-        let Some(goal_label) = GOALS.iter().find(|g| g.0 == dec.id).map(|g| g.1) else { continue };
-        let Some(goal) = dec.labels.iter().position(|l| l == goal_label).map(|g| g as u16) else { continue };
-        if a.decisions[di] == goal || dec.labels[a.decisions[di] as usize] == NOT_APPLICABLE {
+        let Some(goal) = dec.goal else { continue };
+        let goal_label = &dec.labels[goal as usize];
+        if a.decisions[di] == goal || dec.is_not_applicable(a.decisions[di]) {
             continue;
         }
         let mut state = hh.clone();
@@ -132,7 +127,7 @@ pub fn what_if(b: &Bound, hh: &Household, a: &Assessment) -> Vec<WhatIf> {
         let mut steps: Vec<Step> = Vec::new();
         let mut applied: Vec<Change> = Vec::new();
         for _ in 0..MAX_ROUNDS {
-            if sa.decisions[di] == goal || dec.labels[sa.decisions[di] as usize] == NOT_APPLICABLE {
+            if sa.decisions[di] == goal || dec.is_not_applicable(sa.decisions[di]) {
                 break;
             }
             let Some((node, want)) = target(b, &state, &sa, di, goal) else { break };
@@ -156,10 +151,10 @@ pub fn what_if(b: &Bound, hh: &Household, a: &Assessment) -> Vec<WhatIf> {
             sa = na;
         }
         out.push(WhatIf {
-            decision: dec.id,
+            decision: dec.id.clone(),
             label: dec.label.clone(),
             current: a.label(b, di).to_string(),
-            goal: goal_label.to_string(),
+            goal: goal_label.clone(),
             reached: sa.decisions[di] == goal,
             steps,
         });

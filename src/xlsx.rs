@@ -5,7 +5,9 @@ use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 
 use crate::adjust::List;
 use crate::cmd::adjust::LIST_HEADERS;
-use crate::output::{AtomicFile, Record, Summary, CSV_HEADERS};
+use crate::output::{AtomicFile, Record, Summary};
+use crate::ruleset::file::Highlight;
+use crate::ruleset::layout::{Item, LEADING_COLUMNS, TRAILING_COLUMNS};
 use crate::ruleset::Bound;
 
 /// A workbook error as an I/O error of the run, naming what was written. rust_xlsxwriter keeps the
@@ -161,28 +163,51 @@ pub struct AssessBook {
     /// Rows written on the 数据核查 sheet.
     finding_row: u32,
     wrap: Format,
-    high: Format,
-    medium: Format,
+    red: Format,
+    yellow: Format,
+    /// Per column, how its cells are written.
+    styles: Vec<Style>,
 }
 
-/// Widths of the assessment columns (CJK characters count double).
-const ASSESS_WIDTHS: [f64; 18] =
-    [6.0, 16.0, 14.0, 10.0, 10.0, 10.0, 20.0, 10.0, 14.0, 12.0, 10.0, 24.0, 14.0, 10.0, 12.0, 80.0, 40.0, 40.0];
+/// How a cell of the assessment sheet is written.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Style {
+    Plain,
+    /// A number (行号).
+    Number,
+    /// Wrapped text (reasons, problems, findings).
+    Wrap,
+    /// A decision's label, some of them coloured.
+    Label(u16),
+}
 
 /// The 数据核查 sheet: one row per finding.
 const FINDING_HEADERS: [&str; 7] = ["行号", "户编号", "行政村", "检查", "级别", "说明", "来源"];
 const FINDING_WIDTHS: [f64; 7] = [6.0, 16.0, 10.0, 24.0, 6.0, 60.0, 30.0];
 
 impl AssessBook {
-    /// A new workbook, to be saved to `to` (named in messages).
-    pub fn new(to: &str) -> anyhow::Result<AssessBook> {
+    /// A new workbook, to be saved to `to` (named in messages), with the columns of `b`'s rule set.
+    pub fn new(to: &str, b: &Bound) -> anyhow::Result<AssessBook> {
+        let rs = b.rules;
+        let columns: Vec<(&str, f64, Style)> = (LEADING_COLUMNS.iter().enumerate())
+            .map(|(k, &(h, w))| (h, w, if k == 0 { Style::Number } else { Style::Plain }))
+            .chain(rs.layout.columns.iter().map(|c| {
+                let style = match c.item {
+                    Item::Label(d) if !rs.decisions[d as usize].highlight.is_empty() => Style::Label(d),
+                    _ => Style::Plain,
+                };
+                (c.header.as_str(), c.width, style)
+            }))
+            .chain(TRAILING_COLUMNS.iter().map(|&(h, w)| (h, w, Style::Wrap)))
+            .collect();
+        let styles = columns.iter().map(|c| c.2).collect();
         let wb = guarded(to, || {
             let mut wb = Workbook::new();
             let bold = Format::new().set_bold().set_background_color("#DDEBF7");
             let ws = wb.add_worksheet_with_constant_memory()?;
             ws.set_name("评估结果")?;
-            for (c, h) in CSV_HEADERS.iter().enumerate() {
-                ws.set_column_width(c as u16, ASSESS_WIDTHS[c])?;
+            for (c, (h, w, _)) in columns.iter().enumerate() {
+                ws.set_column_width(c as u16, *w)?;
                 ws.write_string_with_format(0, c as u16, *h, &bold)?;
             }
             ws.set_freeze_panes(1, 0)?;
@@ -201,17 +226,18 @@ impl AssessBook {
             row: 0,
             finding_row: 0,
             wrap: Format::new().set_text_wrap().set_align(rust_xlsxwriter::FormatAlign::Top),
-            high: Format::new().set_background_color("#FFC7CE").set_font_color("#9C0006").set_bold(),
-            medium: Format::new().set_background_color("#FFEB9C").set_font_color("#9C5700"),
+            red: Format::new().set_background_color("#FFC7CE").set_font_color("#9C0006").set_bold(),
+            yellow: Format::new().set_background_color("#FFEB9C").set_font_color("#9C5700"),
+            styles,
         })
     }
 
-    pub fn add(&mut self, r: &Record) -> anyhow::Result<()> {
+    pub fn add(&mut self, r: &Record, b: &Bound) -> anyhow::Result<()> {
         if self.row >= 1_048_575 {
             anyhow::bail!("XLSX 工作表最多 1,048,576 行：请改用 CSV 输出（-o 结果.csv）");
         }
         self.row += 1;
-        let AssessBook { wb, to, row, finding_row, wrap, high, medium } = self;
+        let AssessBook { wb, to, row, finding_row, wrap, red, yellow, styles } = self;
         let row = *row;
         let cells = crate::output::csv_cells(r);
         if !r.checks.is_empty() && *finding_row + r.checks.len() as u32 >= 1_048_575 {
@@ -219,19 +245,27 @@ impl AssessBook {
         }
         guarded(to, || {
             let ws = wb.worksheet_from_index(0)?;
-            for (c, v) in cells.iter().enumerate() {
+            for ((c, v), style) in cells.iter().enumerate().zip(styles.iter()) {
                 let c = c as u16;
-                match c {
-                    0 => {
+                let colour = match *style {
+                    Style::Label(d) => {
+                        let dec = &b.rules.decisions[d as usize];
+                        let l = dec.labels.iter().position(|l| l == v);
+                        dec.highlight.iter().find(|h| Some(h.0 as usize) == l).map(|h| h.1)
+                    }
+                    _ => None,
+                };
+                match (style, colour) {
+                    (Style::Number, _) => {
                         ws.write_number(row, c, r.row as f64)?;
                     }
-                    10 if v == "高" => {
-                        ws.write_string_with_format(row, c, v, high)?;
+                    (_, Some(Highlight::Red)) => {
+                        ws.write_string_with_format(row, c, v, red)?;
                     }
-                    10 if v == "中" => {
-                        ws.write_string_with_format(row, c, v, medium)?;
+                    (_, Some(Highlight::Yellow)) => {
+                        ws.write_string_with_format(row, c, v, yellow)?;
                     }
-                    15..=17 => {
+                    (Style::Wrap, _) => {
                         ws.write_string_with_format(row, c, v, wrap)?;
                     }
                     _ => {
@@ -260,7 +294,7 @@ impl AssessBook {
     pub fn finish(mut self, file: &mut AtomicFile, summary: &Summary, b: &Bound) -> anyhow::Result<()> {
         let last = self.row;
         let ws = self.wb.worksheet_from_index(0)?;
-        ws.autofilter(0, 0, last, CSV_HEADERS.len() as u16 - 1)?;
+        ws.autofilter(0, 0, last, self.styles.len() as u16 - 1)?;
         let last = self.finding_row;
         self.wb.worksheet_from_index(1)?.autofilter(0, 0, last, FINDING_HEADERS.len() as u16 - 1)?;
         let mut rows: Vec<Vec<String>> = vec![
@@ -271,8 +305,8 @@ impl AssessBook {
             vec!["有数据问题的户数".into(), summary.households_with_problems.to_string()],
             vec!["数据问题（处）".into(), summary.problems.to_string()],
         ];
-        for (id, labels) in &summary.counts {
-            let d = b.rules.decision(id);
+        for ((_, labels), &d) in summary.counts.iter().zip(&summary.counted) {
+            let d = &b.rules.decisions[d];
             for (l, n) in labels {
                 rows.push(vec![format!("{}：{}", d.label, l), n.to_string()]);
             }

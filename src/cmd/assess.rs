@@ -93,7 +93,7 @@ pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
         if !args.no_bom {
             head.extend_from_slice("\u{feff}".as_bytes());
         }
-        output::write_csv_header(&mut csv::Writer::from_writer(&mut head))?;
+        output::write_csv_header(&mut csv::Writer::from_writer(&mut head), &rules)?;
     }
     let to = match &args.output {
         Some(p) if !output::is_stdout(p) => p.display().to_string(),
@@ -105,7 +105,7 @@ pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
     let mut summary = Summary::new(&bound);
     let csv_rows = output::CsvRows::new(&bound);
     let mut table_rows = Vec::new();
-    let mut book = if format == Format::Xlsx { Some(xlsx::AssessBook::new(&to)?) } else { None };
+    let mut book = if format == Format::Xlsx { Some(xlsx::AssessBook::new(&to, &bound)?) } else { None };
     pipeline::fold(
         &mut ledger,
         &bound,
@@ -133,13 +133,13 @@ pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
             summary.merge(&c.summary);
             if let Some(book) = &mut book {
                 for r in &c.records {
-                    book.add(r)?;
+                    book.add(r, &bound)?;
                 }
             } else if format == Format::Table {
                 for r in c.records {
                     table_rows.push(r);
                     if table_rows.len() == TABLE_ROWS {
-                        wrote(writeln!(out, "{}", output::table(&table_rows)))?;
+                        wrote(writeln!(out, "{}", output::table(&rules, &table_rows)))?;
                         table_rows.clear();
                     }
                 }
@@ -151,7 +151,7 @@ pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
         },
     )?;
     if !table_rows.is_empty() {
-        wrote(writeln!(out, "{}", output::table(&table_rows)))?;
+        wrote(writeln!(out, "{}", output::table(&rules, &table_rows)))?;
     }
     wrote(out.flush())?;
     drop(out);

@@ -90,6 +90,23 @@ fn check(spec: &str) -> anyhow::Result<Outcome> {
             writeln!(s, "      {} → {}", text, if l.is_empty() { "（无）" } else { l })?;
         }
         writeln!(s, "      否则 → {}；条件未知 → {}", d.labels[d.otherwise as usize], d.labels[d.undecided as usize])?;
+        let l = |i: u16| d.labels[i as usize].as_str();
+        let mut roles = Vec::new();
+        if let Some(i) = d.not_applicable {
+            roles.push(format!("not_applicable：{}", l(i)));
+        }
+        if let Some(w) = d.with {
+            roles.push(format!("随附于 {}", rs.decisions[w as usize].id));
+        }
+        if let Some(i) = d.goal {
+            roles.push(format!("what-if 目标：{}", l(i)));
+        }
+        for (role, labels) in &d.roles {
+            roles.push(format!("角色 {role}：{}", labels.iter().map(|&i| l(i)).collect::<Vec<_>>().join("、")));
+        }
+        if !roles.is_empty() {
+            writeln!(s, "      {}", roles.join("；"))?;
+        }
     }
     writeln!(s, "\n数据核查（{} 项）：", rs.checks.len())?;
     for c in &rs.checks {

@@ -14,7 +14,8 @@ use crate::engine::{self, Assessment, Reason};
 use crate::household::{Cell, Household, Problem, Scalar};
 use crate::privacy;
 use crate::ruleset::file::FieldType;
-use crate::ruleset::{Bound, RuleSet, ELIGIBILITY, ELIMINATION, EXIT, RISK, SUGGESTED_TYPE};
+use crate::ruleset::layout::{self, Item, Json, Layout};
+use crate::ruleset::{Bound, RuleSet};
 
 mod atomic;
 pub use atomic::{is_stdout, remove_in_flight, AtomicFile, AtomicSet};
@@ -27,16 +28,16 @@ pub enum Format {
     Csv,
     /// JSON Lines with English keys, one household per line.
     Jsonl,
-    /// An Excel workbook (-o FILE.xlsx): frozen header, filters, risk levels coloured, a summary sheet.
+    /// An Excel workbook (-o FILE.xlsx): frozen header, filters, labels coloured by the rules, a summary sheet.
     Xlsx,
 }
 
-/// One household's result, as every writer shows it.
-#[derive(Debug, Clone, Serialize)]
+/// One household's result, as every writer shows it. JSON Lines: the identifying keys, then the
+/// decisions' keys as the rule set lays them out ([`Layout::json`]), then reasons, problems, checks.
+#[derive(Debug, Clone)]
 pub struct Record {
     pub row: u64,
     /// Input rows behind this household (members' rows for a person export).
-    #[serde(skip)]
     pub source_rows: u64,
     pub household_id: String,
     pub county: Option<String>,
@@ -45,32 +46,82 @@ pub struct Record {
     pub head_name: Option<String>,
     pub head_id: Option<String>,
     pub household_type: Option<String>,
-    pub eligibility: String,
-    pub exit: String,
-    pub risk: Risk,
-    pub elimination: String,
+    /// Each decision's label, in the rule set's order.
+    pub labels: Vec<String>,
+    /// Each decision's factors that are true (criterion ids), in the rule set's order.
+    pub factors: Vec<Vec<String>>,
+    /// The flag (疑似返贫): `None` when unknown.
+    pub returned: Option<bool>,
     /// Every reason with its value, threshold and source (only when built with `detail`).
     pub reasons: Vec<Reason>,
     /// The reasons as one line of plain Chinese ([`engine::write_reasons`]).
-    #[serde(skip)]
     pub reasons_text: String,
-    /// The labels of the risk factors that are true, as CSV and XLSX show them.
-    #[serde(skip)]
-    pub factor_labels: String,
+    /// Per decision, the labels of its factors that are true, as CSV and XLSX show them.
+    pub factor_labels: Vec<String>,
     pub problems: Vec<Problem>,
     /// Findings of the rule set's data-quality checks (JSON key `checks`).
     pub checks: Vec<engine::Finding>,
     /// The findings as one line ([`engine::write_findings`]), as CSV and XLSX show them.
-    #[serde(skip)]
     pub checks_text: String,
+    /// Where the decisions go (the rule set's).
+    pub layout: std::sync::Arc<Layout>,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Risk {
-    pub level: String,
-    pub factors: Vec<String>,
-    pub suggested_type: Option<String>,
-    pub returned: Option<bool>,
+impl Record {
+    /// The value of one item as a CSV/XLSX cell shows it.
+    pub fn cell(&self, item: Item) -> String {
+        match item {
+            Item::Label(d) => self.labels[d as usize].clone(),
+            Item::Factors(d) => self.factor_labels[d as usize].clone(),
+            Item::Flag => returned_text(self.returned).to_string(),
+        }
+    }
+}
+
+impl Serialize for Record {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("row", &self.row)?;
+        m.serialize_entry("household_id", &self.household_id)?;
+        m.serialize_entry("county", &self.county)?;
+        m.serialize_entry("township", &self.township)?;
+        m.serialize_entry("village", &self.village)?;
+        m.serialize_entry("head_name", &self.head_name)?;
+        m.serialize_entry("head_id", &self.head_id)?;
+        m.serialize_entry("household_type", &self.household_type)?;
+        for node in &self.layout.json {
+            serialize_json(&mut m, node, self)?;
+        }
+        m.serialize_entry("reasons", &self.reasons)?;
+        m.serialize_entry("problems", &self.problems)?;
+        m.serialize_entry("checks", &self.checks)?;
+        m.end()
+    }
+}
+
+/// One key of the decisions' part of a record (an object: its keys, in order).
+fn serialize_json<M: serde::ser::SerializeMap>(m: &mut M, node: &Json, r: &Record) -> Result<(), M::Error> {
+    struct Object<'a>(&'a [Json], &'a Record);
+    impl Serialize for Object<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeMap;
+            let mut m = s.serialize_map(Some(self.0.len()))?;
+            for node in self.0 {
+                serialize_json(&mut m, node, self.1)?;
+            }
+            m.end()
+        }
+    }
+    match node {
+        Json::Object(key, nodes) => m.serialize_entry(key, &Object(nodes, r)),
+        Json::Leaf(key, Item::Label(d)) => {
+            let l = &r.labels[*d as usize];
+            m.serialize_entry(key, &(!l.is_empty()).then_some(l))
+        }
+        Json::Leaf(key, Item::Factors(d)) => m.serialize_entry(key, &r.factors[*d as usize]),
+        Json::Leaf(key, Item::Flag) => m.serialize_entry(key, &r.returned),
+    }
 }
 
 pub use crate::privacy::mask_id;
@@ -126,11 +177,11 @@ fn write_problems(out: &mut String, problems: &[Problem], value: impl Fn(&Proble
     }
 }
 
-/// The labels of the risk factors that are true, joined by `、`.
-fn write_factor_labels(out: &mut String, b: &Bound, a: &Assessment) {
+/// The labels of decision `di`'s factors that are true, joined by `、`.
+fn write_factor_labels(out: &mut String, b: &Bound, a: &Assessment, di: usize) {
     let rs = b.rules;
     let mut first = true;
-    for &c in &rs.decisions[RISK].factors {
+    for &c in &rs.decisions[di].factors {
         if a.crits[c as usize] == Some(true) {
             if !first {
                 out.push('、');
@@ -158,8 +209,8 @@ impl Record {
 
     /// `detail` false: no [`Reason`] list, only the reasons line, which is what XLSX and tables show.
     pub fn build_with(b: &Bound, hh: &Household, a: &Assessment, show_ids: bool, detail: bool) -> Record {
-        let text = |key: &str| shown_field(b.rules, hh, key, show_ids).map(Cow::into_owned);
-        let suggested = a.label(b, SUGGESTED_TYPE);
+        let rs = b.rules;
+        let text = |key: &str| shown_field(rs, hh, key, show_ids).map(Cow::into_owned);
         let mut problems = hh.problems.clone();
         for p in &mut problems {
             if let Cow::Owned(v) = shown_problem_value(b.rules, p, show_ids) {
@@ -168,8 +219,13 @@ impl Record {
         }
         let mut reasons_text = String::new();
         engine::write_reasons(&mut reasons_text, b, hh, a);
-        let mut factor_labels = String::new();
-        write_factor_labels(&mut factor_labels, b, a);
+        let factor_labels = (0..rs.decisions.len())
+            .map(|di| {
+                let mut s = String::new();
+                write_factor_labels(&mut s, b, a, di);
+                s
+            })
+            .collect();
         let mut checks_text = String::new();
         engine::write_findings(&mut checks_text, b, hh, a);
         let mut r = Record {
@@ -182,21 +238,18 @@ impl Record {
             head_name: text("head_name"),
             head_id: text("head_id"),
             household_type: text("household_type"),
-            eligibility: a.label(b, ELIGIBILITY).to_string(),
-            exit: a.label(b, EXIT).to_string(),
-            risk: Risk {
-                level: a.label(b, RISK).to_string(),
-                factors: a.factors(b, RISK).into_iter().map(String::from).collect(),
-                suggested_type: (!suggested.is_empty()).then(|| suggested.to_string()),
-                returned: a.returned,
-            },
-            elimination: a.label(b, ELIMINATION).to_string(),
+            labels: (0..rs.decisions.len()).map(|di| a.label(b, di).to_string()).collect(),
+            factors: (0..rs.decisions.len())
+                .map(|di| a.factors(b, di).into_iter().map(String::from).collect())
+                .collect(),
+            returned: a.returned,
             reasons: if detail { engine::explain(b, hh, a) } else { Vec::new() },
             reasons_text,
             factor_labels,
             problems,
             checks: engine::findings(b, hh, a),
             checks_text,
+            layout: rs.layout.clone(),
         };
         if !show_ids {
             r.mask();
@@ -218,21 +271,19 @@ impl Record {
                 m(s);
             }
         }
-        let Record { county, township, village, head_name, head_id, household_type, risk, .. } = self;
-        for s in [county, township, village, head_name, head_id, household_type, &mut risk.suggested_type] {
+        let Record { county, township, village, head_name, head_id, household_type, .. } = self;
+        for s in [county, township, village, head_name, head_id, household_type] {
             mo(s);
         }
-        for s in [&mut self.eligibility, &mut self.exit, &mut self.risk.level, &mut self.elimination] {
-            m(s);
-        }
-        self.risk.factors.iter_mut().for_each(m);
+        self.labels.iter_mut().for_each(m);
+        self.factors.iter_mut().flatten().for_each(m);
         for r in &mut self.reasons {
             for s in [&mut r.label, &mut r.value, &mut r.threshold, &mut r.source, &mut r.text] {
                 m(s);
             }
         }
         m(&mut self.reasons_text);
-        m(&mut self.factor_labels);
+        self.factor_labels.iter_mut().for_each(m);
         for p in &mut self.problems {
             for s in [&mut p.column, &mut p.value, &mut p.message] {
                 m(s);
@@ -252,30 +303,17 @@ impl Record {
     }
 }
 
-/// CSV column headers, in order.
-pub const CSV_HEADERS: [&str; 18] = [
-    "行号",
-    "户编号",
-    "县(市、区、旗)",
-    "乡(镇)",
-    "行政村",
-    "户主姓名",
-    "户主证件号码",
-    "户类型",
-    "识别",
-    "退出",
-    "风险等级",
-    "风险因素",
-    "建议监测类型",
-    "疑似返贫",
-    "风险消除",
-    "判定理由",
-    "数据问题",
-    "数据核查",
-];
+/// CSV column headers, in order: the identifying columns, the decisions' (as the rule set lays
+/// them out), then reasons, problems and findings.
+pub fn csv_headers(rs: &RuleSet) -> Vec<&str> {
+    let mut h: Vec<&str> = layout::LEADING_COLUMNS.iter().map(|c| c.0).collect();
+    h.extend(rs.layout.columns.iter().map(|c| c.header.as_str()));
+    h.extend(layout::TRAILING_COLUMNS.iter().map(|c| c.0));
+    h
+}
 
-pub fn write_csv_header(w: &mut csv::Writer<&mut Vec<u8>>) -> csv::Result<()> {
-    w.write_record(CSV_HEADERS)
+pub fn write_csv_header(w: &mut csv::Writer<&mut Vec<u8>>, rs: &RuleSet) -> csv::Result<()> {
+    w.write_record(csv_headers(rs))
 }
 
 /// The fields that CSV rows show, by index, resolved once per run.
@@ -319,15 +357,17 @@ impl CsvRows {
             w.text(text.as_deref().unwrap_or(""), mask && free_text);
         }
         // Labels are the rule file's words, not a household's: no personal number to mask.
-        w.safe(a.label(b, ELIGIBILITY));
-        w.safe(a.label(b, EXIT));
-        w.safe(a.label(b, RISK));
-        scratch.clear();
-        write_factor_labels(scratch, b, a);
-        w.safe(scratch);
-        w.safe(a.label(b, SUGGESTED_TYPE));
-        w.safe(returned_text(a.returned));
-        w.safe(a.label(b, ELIMINATION));
+        for c in &b.rules.layout.columns {
+            match c.item {
+                Item::Label(d) => w.safe(a.label(b, d as usize)),
+                Item::Factors(d) => {
+                    scratch.clear();
+                    write_factor_labels(scratch, b, a, d as usize);
+                    w.safe(scratch);
+                }
+                Item::Flag => w.safe(returned_text(a.returned)),
+            }
+        }
         scratch.clear();
         engine::write_reasons(scratch, b, hh, a);
         w.text(scratch, mask);
@@ -400,7 +440,7 @@ impl<'a> CsvRow<'a> {
     }
 
     /// End the row. (A row of one empty field, which csv::Writer writes as `""`, never occurs:
-    /// rows have 17 fields.)
+    /// rows have at least 11 fields.)
     pub fn end(self) {
         self.out.push(b'\n');
     }
@@ -445,10 +485,10 @@ fn is_number(s: &str) -> bool {
     digits(int) && digits(frac)
 }
 
-/// The cells of one household, in `CSV_HEADERS` order (CSV and XLSX).
-pub fn csv_cells(r: &Record) -> [String; 18] {
+/// The cells of one household, in [`csv_headers`] order (CSV and XLSX).
+pub fn csv_cells(r: &Record) -> Vec<String> {
     let o = |s: &Option<String>| s.clone().unwrap_or_default();
-    [
+    let mut cells = vec![
         r.row.to_string(),
         r.household_id.clone(),
         o(&r.county),
@@ -457,17 +497,10 @@ pub fn csv_cells(r: &Record) -> [String; 18] {
         o(&r.head_name),
         o(&r.head_id),
         o(&r.household_type),
-        r.eligibility.clone(),
-        r.exit.clone(),
-        r.risk.level.clone(),
-        r.factor_labels.clone(),
-        o(&r.risk.suggested_type),
-        returned_text(r.risk.returned).to_string(),
-        r.elimination.clone(),
-        r.reasons_text.clone(),
-        r.problems_text(),
-        r.checks_text.clone(),
-    ]
+    ];
+    cells.extend(r.layout.columns.iter().map(|c| r.cell(c.item)));
+    cells.extend([r.reasons_text.clone(), r.problems_text(), r.checks_text.clone()]);
+    cells
 }
 
 pub fn write_jsonl(out: &mut Vec<u8>, r: &Record) -> io::Result<()> {
@@ -476,15 +509,23 @@ pub fn write_jsonl(out: &mut Vec<u8>, r: &Record) -> io::Result<()> {
     Ok(())
 }
 
-/// A terminal table of one batch of records.
-pub fn table(records: &[Record]) -> String {
+/// A terminal table of one batch of records: the decisions shown on their own that have a column,
+/// under their short headers (`short`, default `column`).
+pub fn table(rs: &RuleSet, records: &[Record]) -> String {
     let mut t = comfy_table::Table::new();
     t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
     t.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
     if t.width().is_none() {
         t.set_width(120); // not a terminal: wrap at a readable width
     }
-    t.set_header(["行", "户编号", "行政村", "户类型", "识别", "退出", "风险", "消除", "理由与问题"]);
+    let shown: Vec<(usize, &str)> = (rs.decisions.iter().enumerate())
+        .filter(|(_, d)| d.with.is_none())
+        .filter_map(|(i, d)| d.short.as_deref().map(|h| (i, h)))
+        .collect();
+    let mut header = vec!["行", "户编号", "行政村", "户类型"];
+    header.extend(shown.iter().map(|s| s.1));
+    header.push("理由与问题");
+    t.set_header(header);
     for r in records {
         let mut why = r.reasons_text.clone();
         if !r.problems.is_empty() {
@@ -493,17 +534,15 @@ pub fn table(records: &[Record]) -> String {
         if !r.checks_text.is_empty() {
             why.push_str(&format!(" 〔数据核查〕{}", r.checks_text));
         }
-        t.add_row([
+        let mut row = vec![
             r.row.to_string(),
             r.household_id.clone(),
             r.village.clone().unwrap_or_default(),
             r.household_type.clone().unwrap_or_else(|| "？".into()),
-            r.eligibility.clone(),
-            r.exit.clone(),
-            r.risk.level.clone(),
-            r.elimination.clone(),
-            why,
-        ]);
+        ];
+        row.extend(shown.iter().map(|&(d, _)| r.labels[d].clone()));
+        row.push(why);
+        t.add_row(row);
     }
     t.to_string()
 }
@@ -517,8 +556,11 @@ pub struct Summary {
     pub households_assessed: u64,
     pub households_with_problems: u64,
     pub problems: u64,
-    /// Per decision (eligibility, exit, risk, elimination), per label, in label order.
+    /// Per decision shown on its own (not `with` another), by key, per label, in label order.
     pub counts: Vec<(String, Vec<(String, u64)>)>,
+    /// The decisions counted, by index.
+    #[serde(skip)]
+    pub counted: Vec<usize>,
     /// Per data-quality check, in check order: the households it found.
     pub checks: Vec<u64>,
     /// Households with a finding of severity 错误.
@@ -527,14 +569,16 @@ pub struct Summary {
 
 impl Summary {
     pub fn new(b: &Bound) -> Summary {
-        let counts = b
-            .rules
-            .decisions
+        let counted: Vec<usize> =
+            (0..b.rules.decisions.len()).filter(|&d| b.rules.decisions[d].with.is_none()).collect();
+        let counts = counted
             .iter()
-            .filter(|d| d.id != "suggested_type")
-            .map(|d| (d.id.to_string(), d.labels.iter().map(|l| (l.clone(), 0)).collect()))
+            .map(|&d| {
+                let d = &b.rules.decisions[d];
+                (d.id.clone(), d.labels.iter().map(|l| (l.clone(), 0)).collect())
+            })
             .collect();
-        Summary { counts, checks: vec![0; b.rules.checks.len()], ..Summary::default() }
+        Summary { counts, counted, checks: vec![0; b.rules.checks.len()], ..Summary::default() }
     }
 
     pub fn add(&mut self, b: &Bound, hh: &Household, a: &Assessment) {
@@ -550,9 +594,8 @@ impl Summary {
             self.households_with_problems += 1;
             self.problems += hh.problems.len() as u64;
         }
-        // `counts` holds the decisions but suggested_type, in order, each with all its labels.
-        let shown = [ELIGIBILITY, EXIT, RISK, ELIMINATION];
-        for ((_, labels), d) in self.counts.iter_mut().zip(shown) {
+        // `counts` holds the decisions shown on their own, in order, each with all its labels.
+        for ((_, labels), &d) in self.counts.iter_mut().zip(&self.counted) {
             labels[a.decisions[d] as usize].1 += 1;
         }
     }
@@ -580,8 +623,8 @@ impl Summary {
             "读取 {} 行，评估 {} 户；其中 {} 户有数据问题（共 {} 处）。\n",
             self.rows_read, self.households_assessed, self.households_with_problems, self.problems
         );
-        for (id, labels) in &self.counts {
-            let d = b.rules.decision(id);
+        for ((_, labels), &d) in self.counts.iter().zip(&self.counted) {
+            let d = &b.rules.decisions[d];
             let parts: Vec<String> = labels.iter().map(|(l, n)| format!("{l} {n}")).collect();
             s.push_str(&format!("{}：{}\n", d.label, parts.join(" · ")));
         }

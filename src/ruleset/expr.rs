@@ -66,7 +66,8 @@ pub enum Name {
     Field(u16, Ty),
     Param(u16, Ty),
     Crit(u16),
-    Decision(u16, u16),
+    /// (index, enum id, undecided label)
+    Decision(u16, u16, u16),
 }
 
 /// What the compiler needs to know about names; implemented by the rule-set builder.
@@ -161,7 +162,9 @@ pub enum Node {
     Field(u16),
     Param(u16),
     Crit(u16),
-    Decision(u16),
+    /// An earlier decision (index, undecided label): unknown while it is undecided, so that a
+    /// comparison with it is unknown, not false.
+    Decision(u16, u16),
     Not(Box<Node>),
     And(Vec<Node>),
     Or(Vec<Node>),
@@ -459,7 +462,7 @@ impl Compiler<'_> {
             Some(Name::Field(i, t)) => Ok((Node::Field(i), t)),
             Some(Name::Param(i, t)) => Ok((Node::Param(i), t)),
             Some(Name::Crit(i)) => Ok((Node::Crit(i), Ty::Bool)),
-            Some(Name::Decision(i, e)) => Ok((Node::Decision(i), Ty::Enum(e))),
+            Some(Name::Decision(i, e, u)) => Ok((Node::Decision(i, u), Ty::Enum(e))),
             None if name == "assessment_date" => Ok((Node::AsOf, Ty::Date)),
             None => {
                 let mut names = self.names.candidates();
@@ -924,7 +927,13 @@ fn eval_inner<'a>(n: &Node, cx: &Ctx<'a>) -> Option<V<'a>> {
         Node::Field(i) => return cx.field(*i),
         Node::Param(i) => V::Num(cx.params[*i as usize]),
         Node::Crit(i) => V::Bool(cx.crits[*i as usize]?),
-        Node::Decision(i) => V::Enum(cx.decisions[*i as usize]),
+        Node::Decision(i, u) => {
+            let v = cx.decisions[*i as usize];
+            if v == *u {
+                return None;
+            }
+            V::Enum(v)
+        }
         Node::Not(x) => V::Bool(!eval_bool(x, cx)?),
         Node::And(xs) => {
             let mut acc = Some(true);
@@ -1129,7 +1138,7 @@ pub trait Describe {
 fn write_enum_lit(out: &mut String, other: &Node, v: u16, d: &dyn Describe) {
     match other {
         Node::Field(i) => out.push_str(d.field_enum(*i, v)),
-        Node::Decision(i) => out.push_str(d.decision_value(*i, v)),
+        Node::Decision(i, _) => out.push_str(d.decision_value(*i, v)),
         _ => {
             let _ = write!(out, "#{v}");
         }
@@ -1194,7 +1203,7 @@ pub fn write_formula(out: &mut String, n: &Node, d: &dyn Describe) {
         Node::Field(i) => out.push_str(d.field_label(*i)),
         Node::Param(i) => out.push_str(d.param_label(*i)),
         Node::Crit(i) => out.push_str(d.crit_label(*i)),
-        Node::Decision(i) => out.push_str(d.decision_label(*i)),
+        Node::Decision(i, _) => out.push_str(d.decision_label(*i)),
         Node::Lit(Lit::Num(x)) => x.write_to(out),
         Node::Lit(Lit::Str(s)) => out.push_str(s),
         Node::Lit(Lit::Bool(b)) => write_bool(out, *b),
@@ -1329,7 +1338,7 @@ pub fn write_atom(out: &mut String, n: &Node, value: Option<bool>, cx: &Ctx, d: 
             if let (Node::Field(i), Node::Lit(Lit::Enum(_)) | Node::Lit(Lit::Str(_))) = (x.as_ref(), y.as_ref()) {
                 return write_field_is(out, *i, cx, d);
             }
-            if let (Node::Decision(i), Node::Lit(Lit::Enum(_))) = (x.as_ref(), y.as_ref()) {
+            if let (Node::Decision(i, _), Node::Lit(Lit::Enum(_))) = (x.as_ref(), y.as_ref()) {
                 return write_decision_is(out, *i, cx, d);
             }
             write_operand(out, x, cx, d);
@@ -1348,10 +1357,10 @@ pub fn write_atom(out: &mut String, n: &Node, value: Option<bool>, cx: &Ctx, d: 
         }
         Node::In(x, _) => match x.as_ref() {
             Node::Field(i) => write_field_is(out, *i, cx, d),
-            Node::Decision(i) => write_decision_is(out, *i, cx, d),
+            Node::Decision(i, _) => write_decision_is(out, *i, cx, d),
             other => write_operand(out, other, cx, d),
         },
-        Node::Decision(i) => write_decision_is(out, *i, cx, d),
+        Node::Decision(i, _) => write_decision_is(out, *i, cx, d),
         other => {
             write_formula(out, other, d);
             out.push('：');
@@ -1391,19 +1400,21 @@ pub fn walk(n: &Node, f: &mut dyn FnMut(&Node)) {
         | Node::Field(_)
         | Node::Param(_)
         | Node::Crit(_)
-        | Node::Decision(_)
+        | Node::Decision(..)
         | Node::Blank(_)
         | Node::Present(_)
         | Node::AsOf => {}
     }
 }
 
-/// The fields, parameters and criteria a node reads, each listed once in order of appearance.
+/// The fields, parameters, criteria and decisions a node reads, each listed once in order of
+/// appearance.
 #[derive(Debug, Default)]
 pub struct Refs {
     pub fields: Vec<u16>,
     pub params: Vec<u16>,
     pub crits: Vec<u16>,
+    pub decisions: Vec<u16>,
 }
 
 pub fn refs(n: &Node) -> Refs {
@@ -1417,6 +1428,7 @@ pub fn refs(n: &Node) -> Refs {
         Node::Field(i) | Node::Blank(i) => add(&mut r.fields, *i),
         Node::Param(i) => add(&mut r.params, *i),
         Node::Crit(i) => add(&mut r.crits, *i),
+        Node::Decision(i, _) => add(&mut r.decisions, *i),
         _ => {}
     });
     r

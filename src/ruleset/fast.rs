@@ -179,7 +179,7 @@ fn bool_fn(n: &Node) -> BoolFn {
         }
         // Not bool-valued: unknown as a bool, as `V::as_bool` makes them.
         Node::Param(_)
-        | Node::Decision(_)
+        | Node::Decision(..)
         | Node::Arith(..)
         | Node::Neg(_)
         | Node::MonthsSince(_)
@@ -221,9 +221,12 @@ fn val_fn(n: &Node) -> ValFn {
             let i = *i as usize;
             Box::new(move |cx| cx.crits[i].map(V::Bool))
         }
-        Node::Decision(i) => {
-            let i = *i as usize;
-            Box::new(move |cx| Some(V::Enum(cx.decisions[i])))
+        Node::Decision(i, u) => {
+            let (i, u) = (*i as usize, *u);
+            Box::new(move |cx| {
+                let v = cx.decisions[i];
+                (v != u).then_some(V::Enum(v))
+            })
         }
         Node::Lit(l) => match l {
             Lit::Bool(b) => {

@@ -179,14 +179,57 @@ pub struct CriterionDef {
     pub source: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Decisions {
-    pub eligibility: Option<DecisionDef>,
-    pub exit: Option<DecisionDef>,
-    pub risk: Option<DecisionDef>,
-    pub suggested_type: Option<DecisionDef>,
-    pub elimination: Option<DecisionDef>,
+/// `[decisions.*]`: any number of decisions, in the order the file lists them (the TOML parser
+/// keeps document order: toml's `preserve_order`). Each is evaluated after those before it and
+/// may read them.
+#[derive(Debug, Clone, Default)]
+pub struct Decisions(pub Vec<(String, DecisionDef)>);
+
+impl<'de> Deserialize<'de> for Decisions {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Decisions, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Decisions;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a table of decisions")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Decisions, A::Error> {
+                let mut out: Vec<(String, DecisionDef)> = Vec::new();
+                while let Some((k, v)) = map.next_entry::<String, DecisionDef>()? {
+                    out.push((k, v));
+                }
+                Ok(Decisions(out))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
+/// A label, or several, that a role of a decision concerns.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum Labels {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Labels {
+    pub fn as_slice(&self) -> &[String] {
+        match self {
+            Labels::One(l) => std::slice::from_ref(l),
+            Labels::Many(v) => v,
+        }
+    }
+}
+
+/// How XLSX shows a label of a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Highlight {
+    /// Red on pink, bold.
+    Red,
+    /// Brown on yellow.
+    Yellow,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -200,6 +243,42 @@ pub struct DecisionDef {
     pub factors: Vec<String>,
     pub source: String,
     pub rules: Vec<RuleDef>,
+    /// The label meaning the decision does not concern the household (no reasons, no what-if).
+    #[serde(default)]
+    pub not_applicable: Option<String>,
+    /// Shown with an earlier decision (its columns follow that decision's; not in 判定理由 nor
+    /// in the summary's counts; `check` shows it on that decision's line).
+    #[serde(default)]
+    pub with: Option<String>,
+    /// CSV/XLSX column header; none: no column.
+    #[serde(default)]
+    pub column: Option<String>,
+    /// XLSX column width (characters; a CJK character counts two).
+    #[serde(default)]
+    pub width: Option<f64>,
+    /// Its header in the terminal table (`assess --format table`); default: `column`.
+    #[serde(default)]
+    pub short: Option<String>,
+    /// JSON Lines key, `a.b` nested; default: the decision's key.
+    #[serde(default)]
+    pub json: Option<String>,
+    /// Column listing the labels of the factors that are true; none: no column.
+    #[serde(default)]
+    pub factors_column: Option<String>,
+    #[serde(default)]
+    pub factors_width: Option<f64>,
+    /// JSON Lines key of the ids of the factors that are true; none: not in JSON.
+    #[serde(default)]
+    pub factors_json: Option<String>,
+    /// XLSX colours of labels (`{ 高 = "red" }`).
+    #[serde(default)]
+    pub highlight: BTreeMap<String, Highlight>,
+    /// The label `check`'s what-if steers towards; none: no what-if.
+    #[serde(default)]
+    pub goal: Option<String>,
+    /// Roles that commands look decisions up by (`adjust`'s lists), each with its label(s).
+    #[serde(default)]
+    pub roles: BTreeMap<String, Labels>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -221,6 +300,17 @@ pub struct FlagDef {
     pub label: String,
     pub when: String,
     pub source: String,
+    /// Shown with this decision (columns, JSON, `check`), as a decision's `with`.
+    #[serde(default)]
+    pub with: Option<String>,
+    /// CSV/XLSX column header; none: no column.
+    #[serde(default)]
+    pub column: Option<String>,
+    #[serde(default)]
+    pub width: Option<f64>,
+    /// JSON Lines key, `a.b` nested; default: `returned`.
+    #[serde(default)]
+    pub json: Option<String>,
 }
 
 /// How serious a check's finding is, in the rule file's words.
@@ -288,11 +378,13 @@ impl RuleFile {
                 }
             }
         }
-        let d = child.decisions;
-        macro_rules! over {
-            ($($f:ident),*) => { $( if d.$f.is_some() { self.decisions.$f = d.$f; } )* };
+        // A decision the child redefines keeps its place; a new one comes after the others.
+        for (id, def) in child.decisions.0 {
+            match self.decisions.0.iter_mut().find(|(k, _)| *k == id) {
+                Some(slot) => slot.1 = def,
+                None => self.decisions.0.push((id, def)),
+            }
         }
-        over!(eligibility, exit, risk, suggested_type, elimination);
         if child.flags.returned.is_some() {
             self.flags.returned = child.flags.returned;
         }

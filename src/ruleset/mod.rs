@@ -8,6 +8,7 @@
 pub mod expr;
 pub mod fast;
 pub mod file;
+pub mod layout;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -39,15 +40,16 @@ pub const EMBEDDED_CASES: &[(&str, &str)] = &[
     ("dehua-2024", include_str!("../../rules/dehua-2024.cases.toml")),
 ];
 
-/// The decisions every rule set defines, in evaluation order.
-pub const DECISIONS: [&str; 5] = ["eligibility", "exit", "risk", "suggested_type", "elimination"];
-
-/// The index of each decision in [`DECISIONS`] (and in `RuleSet::decisions`); checked by a test.
-pub const ELIGIBILITY: usize = 0;
-pub const EXIT: usize = 1;
-pub const RISK: usize = 2;
-pub const SUGGESTED_TYPE: usize = 3;
-pub const ELIMINATION: usize = 4;
+/// The roles a decision can be looked up by, with what each means (`roles = { … }` in a
+/// decision; each role at most once in a rule set). `adjust` files a current household on a list
+/// when the decision's label is one of the role's labels.
+pub const ROLES: [(&str, &str); 5] = [
+    ("newly_identified", "adjust：列入“新识别”名单的标签（户类型为一般农户时）"),
+    ("proposed_exit", "adjust：列入“拟退出”名单的标签（户类型为贫困户时）"),
+    ("exit_procedure", "adjust：列入“待履行退出程序”名单的标签（户类型为贫困户时）"),
+    ("to_monitor", "adjust：列入“拟纳入监测”名单的标签（理由取自它所随附（with）的决策）"),
+    ("risk_eliminated", "adjust：列入“拟风险消除”名单的标签"),
+];
 
 #[derive(Debug, Clone)]
 pub struct EnumDef {
@@ -145,7 +147,7 @@ pub struct Criterion {
 
 #[derive(Debug, Clone)]
 pub struct Decision {
-    pub id: &'static str,
+    pub id: String,
     pub label: String,
     pub labels: Vec<String>,
     pub enum_id: u16,
@@ -155,11 +157,35 @@ pub struct Decision {
     pub source: String,
     /// (condition, label index, source text)
     pub rules: Vec<(Node, u16, String)>,
+    /// The label meaning the decision does not concern the household.
+    pub not_applicable: Option<u16>,
+    /// The earlier decision it is shown with.
+    pub with: Option<u16>,
+    /// The label `check`'s what-if steers towards.
+    pub goal: Option<u16>,
+    /// The header of its factors' column (also what `check` calls them).
+    pub factors_column: Option<String>,
+    /// Its header in the terminal table.
+    pub short: Option<String>,
+    /// XLSX colours of labels.
+    pub highlight: Vec<(u16, file::Highlight)>,
+    /// (role, labels) as in [`ROLES`].
+    pub roles: Vec<(String, Vec<u16>)>,
+}
+
+impl Decision {
+    /// Whether label `l` is the one meaning "does not concern the household".
+    #[inline]
+    pub fn is_not_applicable(&self, l: u16) -> bool {
+        self.not_applicable == Some(l)
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct Flag {
     pub label: String,
+    /// The decision it is shown with.
+    pub with: Option<u16>,
     pub when: Node,
     pub text: String,
     pub source: String,
@@ -253,8 +279,11 @@ pub struct RuleSet {
     pub criteria: Vec<Criterion>,
     /// Criteria in dependency order.
     pub crit_order: Vec<u16>,
+    /// In rule-file order, which is the order of evaluation.
     pub decisions: Vec<Decision>,
     pub returned: Option<Flag>,
+    /// Where decisions and the flag go in the outputs.
+    pub layout: std::sync::Arc<layout::Layout>,
     /// Data-quality checks, in id order.
     pub checks: Vec<Check>,
     /// Fields with a `min` or `max`, and fields with a `derive`, in field order (what
@@ -479,7 +508,8 @@ struct Builder<'a> {
     enums: &'a [EnumDef],
     params: &'a HashMap<String, (u16, Ty)>,
     crits: Option<&'a HashMap<String, u16>>,
-    decisions: &'a [(String, u16)],
+    /// (key, enum id, undecided label) of the decisions a condition may read.
+    decisions: &'a [(String, u16, u16)],
     /// The criterion being compiled: inside its own condition, its id names the field of the
     /// same name (criterion `food` is `condition = "food"`, the 不愁吃 column).
     this: Option<&'a str>,
@@ -498,7 +528,8 @@ impl Names for Builder<'_> {
         if let Some(&(i, t)) = self.params.get(name) {
             return Some(Name::Param(i, t));
         }
-        self.decisions.iter().position(|(n, _)| n == name).map(|i| Name::Decision(i as u16, self.decisions[i].1))
+        let i = self.decisions.iter().position(|(n, _, _)| n == name)?;
+        Some(Name::Decision(i as u16, self.decisions[i].1, self.decisions[i].2))
     }
     fn candidates(&self) -> Vec<String> {
         let mut v: Vec<String> = self.fields.iter().map(|f| f.key.clone()).collect();
@@ -813,59 +844,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         });
     }
     let crit_order = topo_order(&criteria)?;
-    // Decisions, in their fixed order; each may read the ones before it.
-    let mut decisions = Vec::new();
-    let mut seen: Vec<(String, u16)> = Vec::new();
-    let d = &file.decisions;
-    for (id, def) in DECISIONS.iter().zip([&d.eligibility, &d.exit, &d.risk, &d.suggested_type, &d.elimination]) {
-        let def = def.as_ref().ok_or_else(|| RuleError::Rule {
-            rule: format!("decision `{id}`"),
-            message: "missing: every rule set defines eligibility, exit, risk, suggested_type and elimination".into(),
-        })?;
-        let what = format!("decision `{id}`");
-        let label_of = |l: &str| -> Result<u16, RuleError> {
-            def.labels.iter().position(|x| x == l).map(|i| i as u16).ok_or_else(|| RuleError::Rule {
-                rule: what.clone(),
-                message: format!("label `{l}` is not in `labels` ({})", def.labels.join(", ")),
-            })
-        };
-        enums.push(EnumDef { values: def.labels.clone(), aliases: HashMap::new() });
-        let enum_id = enums.len() as u16 - 1;
-        let names = Builder {
-            fields: &fields,
-            field_index: &field_index,
-            enums: &enums,
-            params: &param_index,
-            crits: Some(&crit_index),
-            decisions: &seen,
-            this: None,
-        };
-        let mut rules = Vec::new();
-        for (k, r) in def.rules.iter().enumerate() {
-            let node = expr::compile(&r.when, &names, Ty::Bool).map_err(at(format!("{what} rule {}", k + 1)))?;
-            rules.push((node, label_of(&r.label)?, r.when.clone()));
-        }
-        let mut factors = Vec::new();
-        for f in &def.factors {
-            let keys: Vec<String> = crit_index.keys().cloned().collect();
-            factors.push(*crit_index.get(f).ok_or_else(|| RuleError::Rule {
-                rule: what.clone(),
-                message: format!("factor `{f}` is not a criterion{}", expr::did_you_mean(f, &keys)),
-            })?);
-        }
-        decisions.push(Decision {
-            id,
-            label: def.label.clone(),
-            labels: def.labels.clone(),
-            enum_id,
-            undecided: label_of(&def.undecided)?,
-            otherwise: label_of(&def.otherwise)?,
-            factors,
-            source: def.source.clone(),
-            rules,
-        });
-        seen.push((id.to_string(), enum_id));
-    }
+    let (decisions, seen) = compile_decisions(&file, &fields, &field_index, &mut enums, &param_index, &crit_index)?;
     let returned = match &file.flags.returned {
         None => None,
         Some(f) => {
@@ -879,7 +858,11 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
                 this: None,
             };
             let when = expr::compile(&f.when, &names, Ty::Bool).map_err(at("flag `returned`".into()))?;
-            Some(Flag { label: f.label.clone(), when, text: f.when.clone(), source: f.source.clone() })
+            let with = match &f.with {
+                None => None,
+                Some(w) => Some(decision_named(&decisions, w, "标记 `returned` 的 with", None)?),
+            };
+            Some(Flag { label: f.label.clone(), with, when, text: f.when.clone(), source: f.source.clone() })
         }
     };
     let mut checks = Vec::new();
@@ -916,7 +899,10 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         .collect();
     let derived_fields = derivation_order(&fields)?;
     let plan = Plan::new(&criteria, &crit_order, &decisions, returned.as_ref(), &checks);
+    let layout = layout::build(&decisions, &file.decisions.0, file.flags.returned.as_ref())
+        .map_err(|message| RuleError::Rule { rule: "decisions".into(), message })?;
     Ok(RuleSet {
+        layout: std::sync::Arc::new(layout),
         id: file.ruleset.id,
         name: file.ruleset.name,
         description: file.ruleset.description,
@@ -1074,6 +1060,186 @@ fn derivation_order(fields: &[Field]) -> Result<Vec<u16>, RuleError> {
     Ok(order)
 }
 
+/// (key, enum id, undecided label) of each decision, as conditions name them.
+type DecisionNames = Vec<(String, u16, u16)>;
+
+/// The decisions, in rule-file order: each may read those before it (a reference to a later one
+/// is an error naming both), and declares its labels and roles. Returns them with the names
+/// conditions after them may read.
+fn compile_decisions(
+    file: &RuleFile,
+    fields: &[Field],
+    field_index: &HashMap<String, u16>,
+    enums: &mut Vec<EnumDef>,
+    params: &HashMap<String, (u16, Ty)>,
+    crits: &HashMap<String, u16>,
+) -> Result<(Vec<Decision>, DecisionNames), RuleError> {
+    let defs = &file.decisions.0;
+    if defs.is_empty() {
+        return Err(RuleError::Rule {
+            rule: "decisions".into(),
+            message: "规则集没有任何决策：请至少写一个 [decisions.<键>]".into(),
+        });
+    }
+    // Every decision's name, enum and undecided label first: a condition naming a later decision
+    // compiles, and is then refused with a message that says why.
+    let mut all: DecisionNames = Vec::new();
+    for (id, def) in defs {
+        check_ident(id, "decision")?;
+        let what = format!("decision `{id}`");
+        if field_index.contains_key(id) || params.contains_key(id) || crits.contains_key(id) {
+            return Err(RuleError::Rule {
+                rule: what,
+                message: format!("决策 `{id}` 与同名的字段、参数或判定条件冲突：请给决策另取一个键"),
+            });
+        }
+        let undecided = label_index(def, id, &def.undecided, "undecided")?;
+        enums.push(EnumDef { values: def.labels.clone(), aliases: HashMap::new() });
+        all.push((id.clone(), enums.len() as u16 - 1, undecided));
+    }
+    let mut decisions: Vec<Decision> = Vec::new();
+    let mut roles_seen: Vec<(&str, &str)> = Vec::new();
+    for (di, (id, def)) in defs.iter().enumerate() {
+        let what = format!("decision `{id}`");
+        let names = Builder { fields, field_index, enums, params, crits: Some(crits), decisions: &all, this: None };
+        let mut rules = Vec::new();
+        for (k, r) in def.rules.iter().enumerate() {
+            let rule = format!("{what} rule {}", k + 1);
+            let node = expr::compile(&r.when, &names, Ty::Bool)
+                .map_err(|e| RuleError::Rule { rule: rule.clone(), message: e.0 })?;
+            if let Some(&later) = expr::refs(&node).decisions.iter().find(|&&j| j as usize >= di) {
+                let other = &defs[later as usize].0;
+                let message = if later as usize == di {
+                    format!("决策 `{id}` 的条件引用了它自己：决策只能引用在它之前判定的决策")
+                } else {
+                    format!(
+                        "决策 `{id}` 引用了其后的决策 `{other}`：决策按规则文件中的顺序判定，只能引用前面的决策；\
+                         请把 [decisions.{other}] 移到 [decisions.{id}] 之前"
+                    )
+                };
+                return Err(RuleError::Rule { rule, message });
+            }
+            rules.push((
+                node,
+                label_index(def, id, &r.label, &format!("第 {} 条规则的 label", k + 1))?,
+                r.when.clone(),
+            ));
+        }
+        let mut factors = Vec::new();
+        for f in &def.factors {
+            let keys: Vec<String> = crits.keys().cloned().collect();
+            factors.push(*crits.get(f).ok_or_else(|| RuleError::Rule {
+                rule: what.clone(),
+                message: format!("factor `{f}` is not a criterion{}", expr::did_you_mean(f, &keys)),
+            })?);
+        }
+        let opt = |l: &Option<String>, key: &str| l.as_ref().map(|l| label_index(def, id, l, key)).transpose();
+        let with = match &def.with {
+            None => None,
+            Some(w) => Some(decision_named(&decisions, w, &format!("决策 `{id}` 的 with"), Some(id))?),
+        };
+        let mut highlight = Vec::new();
+        for (l, h) in &def.highlight {
+            highlight.push((label_index(def, id, l, "highlight")?, *h));
+        }
+        let mut roles = Vec::new();
+        for (role, labels) in &def.roles {
+            if !ROLES.iter().any(|r| r.0 == role) {
+                let known: Vec<String> = ROLES.iter().map(|r| r.0.to_string()).collect();
+                return Err(RuleError::Rule {
+                    rule: what,
+                    message: format!(
+                        "决策 `{id}` 声明了未知的角色 `{role}`{}（已知角色：{}）",
+                        expr::did_you_mean(role, &known),
+                        known.join("、")
+                    ),
+                });
+            }
+            if let Some((_, other)) = roles_seen.iter().find(|(r, _)| r == role) {
+                return Err(RuleError::Rule {
+                    rule: what,
+                    message: format!(
+                        "角色 `{role}` 已由决策 `{other}` 声明，决策 `{id}` 又声明了一次：每个角色只能属于一个决策，\
+                         请删去其中一处"
+                    ),
+                });
+            }
+            roles_seen.push((role, id));
+            let labels = labels
+                .as_slice()
+                .iter()
+                .map(|l| label_index(def, id, l, &format!("角色 `{role}`")))
+                .collect::<Result<Vec<u16>, RuleError>>()?;
+            roles.push((role.clone(), labels));
+        }
+        decisions.push(Decision {
+            id: id.clone(),
+            label: def.label.clone(),
+            labels: def.labels.clone(),
+            enum_id: all[di].1,
+            undecided: all[di].2,
+            otherwise: label_index(def, id, &def.otherwise, "otherwise")?,
+            factors,
+            source: def.source.clone(),
+            rules,
+            not_applicable: opt(&def.not_applicable, "not_applicable")?,
+            with,
+            goal: opt(&def.goal, "goal")?,
+            factors_column: def.factors_column.clone(),
+            short: def.short.clone().or_else(|| def.column.clone()),
+            highlight,
+            roles,
+        });
+    }
+    Ok((decisions, all))
+}
+
+/// The index of label `l` of a decision; `key` says where the rule file names it.
+fn label_index(def: &file::DecisionDef, id: &str, l: &str, key: &str) -> Result<u16, RuleError> {
+    def.labels.iter().position(|x| x == l).map(|i| i as u16).ok_or_else(|| {
+        let shown: Vec<String> = def.labels.iter().map(|x| format!("“{x}”")).collect();
+        let near = expr::did_you_mean(l, &def.labels);
+        RuleError::Rule {
+            rule: format!("decision `{id}`"),
+            message: format!(
+                "决策 `{id}` 的 {key} “{l}” 不在它的 labels 中（{}）{near}：请改为其中之一，或把它加入 labels",
+                shown.join("、")
+            ),
+        }
+    })
+}
+
+/// The decision a `with` names: an earlier decision, itself shown on its own.
+fn decision_named(decisions: &[Decision], name: &str, what: &str, this: Option<&str>) -> Result<u16, RuleError> {
+    let rule = what.to_string();
+    if this == Some(name) {
+        return Err(RuleError::Rule {
+            rule, message: format!("{what} 指向它自己：请写一个在它之前的决策")
+        });
+    }
+    let Some(i) = decisions.iter().position(|d| d.id == name) else {
+        let keys: Vec<String> = decisions.iter().map(|d| d.id.clone()).collect();
+        return Err(RuleError::Rule {
+            rule,
+            message: format!(
+                "{what} = \"{name}\" 不是在它之前的决策{}：只能随附于前面已声明的决策（{}）",
+                expr::did_you_mean(name, &keys),
+                keys.join("、")
+            ),
+        });
+    };
+    if let Some(p) = decisions[i].with {
+        return Err(RuleError::Rule {
+            rule,
+            message: format!(
+                "{what} = \"{name}\"，而 `{name}` 本身随附于 `{}`：请直接写 with = \"{}\"",
+                decisions[p as usize].id, decisions[p as usize].id
+            ),
+        });
+    }
+    Ok(i as u16)
+}
+
 fn check_ident(key: &str, what: &str) -> Result<(), RuleError> {
     let ok = key.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
         && key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
@@ -1171,7 +1337,8 @@ impl RuleSet {
             self.params.iter().enumerate().map(|(i, p)| (p.key.clone(), (i as u16, param_ty(p.ty)))).collect();
         let crits: HashMap<String, u16> =
             self.criteria.iter().enumerate().map(|(i, c)| (c.id.clone(), i as u16)).collect();
-        let decisions: Vec<(String, u16)> = self.decisions.iter().map(|d| (d.id.to_string(), d.enum_id)).collect();
+        let decisions: Vec<(String, u16, u16)> =
+            self.decisions.iter().map(|d| (d.id.clone(), d.enum_id, d.undecided)).collect();
         let names = Builder {
             fields: &self.fields,
             field_index: &self.field_index,
@@ -1188,8 +1355,17 @@ impl RuleSet {
         self.field_index.get(key).map(|&i| &self.fields[i as usize])
     }
 
-    pub fn decision(&self, id: &str) -> &Decision {
-        self.decisions.iter().find(|d| d.id == id).expect("the five decisions always exist")
+    /// The index of decision `id`.
+    pub fn decision_index(&self, id: &str) -> Option<usize> {
+        self.decisions.iter().position(|d| d.id == id)
+    }
+
+    /// The decision holding `role` ([`ROLES`]) and the role's labels.
+    pub fn role(&self, role: &str) -> Option<(usize, &[u16])> {
+        self.decisions
+            .iter()
+            .enumerate()
+            .find_map(|(i, d)| d.roles.iter().find(|(r, _)| r == role).map(|(_, labels)| (i, labels.as_slice())))
     }
 
     /// Fields that some criterion, decision or flag reads (directly or through a derivation),
@@ -1288,7 +1464,7 @@ impl RuleSet {
                 hit |= match x {
                     Node::Field(i) | Node::Blank(i) => fields.contains(i),
                     Node::Crit(i) => crit[*i as usize],
-                    Node::Decision(i) => dec[*i as usize],
+                    Node::Decision(i, _) => dec[*i as usize],
                     _ => false,
                 }
             });
@@ -1536,8 +1712,125 @@ impl Bound<'_> {
 mod decision_tests {
     use super::*;
 
-    /// Conditions typed with a Chinese input method compile to the same condition as ASCII; the
-    /// text of a string literal is kept (full-width brackets in a label stay).
+    /// The national rule file with `from` replaced by `to` (which must occur).
+    fn national_with(edits: &[(&str, &str)]) -> String {
+        let mut text = embedded("national").unwrap().to_string();
+        for (from, to) in edits {
+            assert!(text.contains(from), "{from}");
+            text = text.replacen(from, to, 1);
+        }
+        text
+    }
+
+    /// The message of the error loading the national rules with `edits`.
+    fn load_error(edits: &[(&str, &str)]) -> String {
+        match load_str(&national_with(edits), "t.toml") {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("{edits:?} loaded"),
+        }
+    }
+
+    /// A sixth decision, appended to the national ones.
+    const WATCH: &str = "\n[decisions.watch]\nlabel = \"关注\"\nlabels = [\"关注\", \"不关注\", \"待定\"]\n\
+        undecided = \"待定\"\notherwise = \"不关注\"\nsource = \"测试\"\ncolumn = \"关注\"\n\
+        rules = [{ when = \"risk != '高'\", label = \"关注\" }]\n";
+
+    #[test]
+    fn decisions_keep_the_order_of_the_file() {
+        let rs = load("national").unwrap();
+        let ids: Vec<&str> = rs.decisions.iter().map(|d| d.id.as_str()).collect();
+        assert_eq!(ids, ["eligibility", "exit", "risk", "suggested_type", "elimination"]);
+        let text = national_with(&[("[flags.returned]", &format!("{WATCH}\n[flags.returned]"))]);
+        let rs = load_str(&text, "t.toml").unwrap();
+        assert_eq!(rs.decisions.last().unwrap().id, "watch");
+        assert_eq!(rs.layout.columns.last().unwrap().header, "关注");
+    }
+
+    /// A reference to an earlier decision that is undecided is unknown, not false: `risk != '高'`
+    /// gives `undecided` while the risk is undecided.
+    #[test]
+    fn a_reference_to_an_undecided_decision_is_unknown() {
+        let text = national_with(&[("[flags.returned]", &format!("{WATCH}\n[flags.returned]"))]);
+        let rs = load_str(&text, "t.toml").unwrap();
+        // 2020 (攻坚期): a 贫困户's risk is 不适用 (from 2021 it is 待核实, a data problem).
+        let b = rs.at(Date::new(2020, 12, 31).unwrap()).unwrap();
+        let watch = rs.decision_index("watch").unwrap();
+        let risk = rs.decision_index("risk").unwrap();
+        let assess = |ty: &str| {
+            let cells = std::collections::BTreeMap::from([("household_type".to_string(), toml::Value::from(ty))]);
+            let hh = crate::cases::household(&rs, &cells).unwrap();
+            crate::engine::assess(&b, &hh)
+        };
+        // A blank household type: the risk is undecided, so is `watch`.
+        let a = assess("");
+        assert_eq!(a.label(&b, risk), "待核实");
+        assert_eq!(a.label(&b, watch), "待定");
+        // A 贫困户: the risk does not apply (a label, not 高): `watch` holds.
+        let a = assess("贫困户");
+        assert_eq!(a.label(&b, risk), "不适用");
+        assert_eq!(a.label(&b, watch), "关注");
+    }
+
+    #[test]
+    fn a_not_applicable_label_must_be_a_label() {
+        let m = load_error(&[(
+            "not_applicable = \"不适用\"\ncolumn = \"退出\"",
+            "not_applicable = \"无需判定\"\ncolumn = \"退出\"",
+        )]);
+        assert!(m.contains("决策 `exit` 的 not_applicable “无需判定” 不在它的 labels 中"), "{m}");
+        assert!(m.contains("请改为其中之一"), "{m}");
+    }
+
+    #[test]
+    fn a_decision_may_read_only_earlier_decisions() {
+        let m = load_error(&[(
+            "{ when = \"excluded\", label = \"不符合（排除）\" }",
+            "{ when = \"risk == '高'\", label = \"不符合（排除）\" }",
+        )]);
+        assert!(m.contains("决策 `eligibility` 引用了其后的决策 `risk`"), "{m}");
+        assert!(m.contains("请把 [decisions.risk] 移到 [decisions.eligibility] 之前"), "{m}");
+        let m = load_error(&[(
+            "{ when = \"excluded\", label = \"不符合（排除）\" }",
+            "{ when = \"eligibility == '不符合'\", label = \"不符合（排除）\" }",
+        )]);
+        assert!(m.contains("引用了它自己"), "{m}");
+        let m = load_error(&[("!(risk in ['高', '中'])", "!(riks in ['高', '中'])")]);
+        assert!(m.contains("`riks`") && m.contains("risk"), "{m}");
+        let m = load_error(&[(
+            "with = \"risk\"\ncolumn = \"建议监测类型\"",
+            "with = \"elimination\"\ncolumn = \"建议监测类型\"",
+        )]);
+        assert!(m.contains("with = \"elimination\" 不是在它之前的决策"), "{m}");
+    }
+
+    #[test]
+    fn columns_and_json_keys_are_unique() {
+        let m = load_error(&[("column = \"风险消除\"", "column = \"识别\"")]);
+        assert!(m.contains("决策 `elimination` 的列名“识别”与决策 `eligibility` 重复"), "{m}");
+        let m = load_error(&[("column = \"风险消除\"", "column = \"户编号\"")]);
+        assert!(m.contains("列名“户编号”与固定列重复"), "{m}");
+        let m = load_error(&[("column = \"风险消除\"", "column = \"风险消除\"\njson = \"risk.level\"")]);
+        assert!(m.contains("JSON 键“risk.level”与决策 `risk` 的冲突"), "{m}");
+        let m = load_error(&[("column = \"风险消除\"", "column = \"风险消除\"\njson = \"risk\"")]);
+        assert!(m.contains("JSON 键“risk”与决策 `risk` 的冲突"), "{m}");
+        let m = load_error(&[("column = \"风险消除\"", "column = \"风险消除\"\njson = \"checks\"")]);
+        assert!(m.contains("与固定的键“checks”重复"), "{m}");
+    }
+
+    #[test]
+    fn a_role_belongs_to_one_decision() {
+        let m = load_error(&[(
+            "roles = { risk_eliminated = \"可消除风险\" }",
+            "roles = { risk_eliminated = \"可消除风险\", proposed_exit = \"可消除风险\" }",
+        )]);
+        assert!(m.contains("角色 `proposed_exit` 已由决策 `exit` 声明，决策 `elimination` 又声明了一次"), "{m}");
+        let m = load_error(&[("roles = { risk_eliminated = ", "roles = { risk_eliminatd = ")]);
+        assert!(m.contains("未知的角色 `risk_eliminatd`") && m.contains("risk_eliminated"), "{m}");
+        let m =
+            load_error(&[("roles = { risk_eliminated = \"可消除风险\" }", "roles = { risk_eliminated = \"可消除\" }")]);
+        assert!(m.contains("角色 `risk_eliminated` “可消除” 不在它的 labels 中"), "{m}");
+    }
+
     /// Dates and text functions: their values on a household, at the boundaries, and the errors.
     #[test]
     fn dates_and_text_functions() {
@@ -1638,6 +1931,8 @@ values = [{ from = 2024, value = "2 * dibao_line * 12 / 7", source = "s" }]
         assert!(e.contains("不是有效的"), "{e}");
     }
 
+    /// Conditions typed with a Chinese input method compile to the same condition as ASCII; the
+    /// text of a string literal is kept (full-width brackets in a label stay).
     #[test]
     fn full_width_operators_are_read_as_ascii() {
         let rs = load("national").unwrap();
@@ -1657,16 +1952,6 @@ values = [{ from = 2024, value = "2 * dibao_line * 12 / 7", source = "s" }]
         assert_eq!(expr::ascii_operators("x == '（空）'"), "x == '（空）'");
         let e = rs.compile_expr("per_capita_incom ＜ 1", Ty::Bool).unwrap_err().0;
         assert!(e.contains("未知的名称") && e.contains("per_capita_income"), "{e}");
-    }
-
-    #[test]
-    fn decision_indices_match_their_names() {
-        let named = [(ELIGIBILITY, "eligibility"), (EXIT, "exit"), (RISK, "risk"), (SUGGESTED_TYPE, "suggested_type")];
-        for (i, id) in named.into_iter().chain([(ELIMINATION, "elimination")]) {
-            assert_eq!(DECISIONS[i], id);
-        }
-        let rs = load("national").unwrap();
-        assert!(rs.decisions.iter().map(|d| d.id).eq(DECISIONS));
     }
 
     #[test]

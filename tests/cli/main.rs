@@ -5,6 +5,7 @@ mod assess;
 mod bad_inputs;
 mod check;
 mod checks;
+mod decisions;
 mod national_export;
 mod outputs;
 mod persons;

@@ -9,7 +9,7 @@ use super::Source;
 use crate::engine::{self, Assessment};
 use crate::household::Household;
 use crate::output::Record;
-use crate::ruleset::Bound;
+use crate::ruleset::{Bound, Decision};
 use crate::whatif::WhatIf;
 
 #[derive(Clone, Copy)]
@@ -73,23 +73,21 @@ fn status_word(status: &str) -> &'static str {
     }
 }
 
-/// A decision label coloured by what it means for the household.
-fn label(l: &str, goal: Option<&str>, p: Paint) -> String {
-    if goal == Some(l) {
+/// Label `l` of decision `dec` coloured by what it means for the household: its goal green, its
+/// `not_applicable` label dim, its undecided label yellow, any other red when it has a goal.
+fn label(dec: &Decision, l: &str, p: Paint) -> String {
+    let is = |i: Option<u16>| i.is_some_and(|i| dec.labels[i as usize] == l);
+    if is(dec.goal) {
         p.green(&p.bold(l))
-    } else if l == "不适用" {
+    } else if is(dec.not_applicable) {
         p.dim(l)
-    } else if l == "待核实" {
+    } else if is(Some(dec.undecided)) {
         p.yellow(&p.bold(l))
-    } else if goal.is_some() {
+    } else if dec.goal.is_some() {
         p.red(&p.bold(l))
     } else {
         p.bold(l)
     }
-}
-
-fn goal_of(decision: &str) -> Option<&'static str> {
-    crate::whatif::GOALS.iter().find(|g| g.0 == decision).map(|g| g.1)
 }
 
 pub fn text(
@@ -132,11 +130,12 @@ pub fn text(
     let _ = writeln!(s, "\n{}", p.bold("【判定】"));
     let w = rs.decisions.iter().map(|d| width(&d.label)).max().unwrap_or(8) + 2;
     for (di, dec) in rs.decisions.iter().enumerate() {
-        if dec.id == "suggested_type" {
+        // A decision shown with another is shown on that one's line.
+        if dec.with.is_some() {
             continue;
         }
         let l = a.label(b, di);
-        let _ = writeln!(s, "{}{}", pad(&dec.label, w), label(l, goal_of(dec.id), p));
+        let _ = writeln!(s, "{}{}", pad(&dec.label, w), label(dec, l, p));
         let rule = match a.decided_by[di] {
             Some(k) => {
                 let (_, lk, when) = &dec.rules[k];
@@ -152,22 +151,26 @@ pub fn text(
         for reason in r.reasons.iter().filter(|x| x.decision == dec.id) {
             let _ = writeln!(s, "    {} {}", icon(reason.status, p), reason.text);
         }
-        if dec.id == "risk" && l != "不适用" {
+        // Its factors, the decisions shown with it and the flag, on one line.
+        let with: Vec<usize> = (0..rs.decisions.len()).filter(|&x| rs.decisions[x].with == Some(di as u16)).collect();
+        let flag = rs.returned.as_ref().filter(|f| f.with == Some(di as u16));
+        let has_line = dec.factors_column.is_some() || !with.is_empty() || flag.is_some();
+        if has_line && !dec.is_not_applicable(a.decisions[di]) {
             let mut extra = Vec::new();
-            if !r.risk.factors.is_empty() {
-                let labels: Vec<&str> = r
-                    .risk
-                    .factors
+            if let (Some(name), false) = (&dec.factors_column, r.factors[di].is_empty()) {
+                let labels: Vec<&str> = r.factors[di]
                     .iter()
                     .filter_map(|id| rs.criteria.iter().find(|c| &c.id == id).map(|c| c.label.as_str()))
                     .collect();
-                extra.push(format!("风险因素：{}", labels.join("、")));
+                extra.push(format!("{name}：{}", labels.join("、")));
             }
-            if let Some(t) = &r.risk.suggested_type {
-                extra.push(format!("建议监测类型：{t}"));
+            for &x in &with {
+                if !r.labels[x].is_empty() {
+                    extra.push(format!("{}：{}", rs.decisions[x].label, r.labels[x]));
+                }
             }
-            if let Some(f) = &rs.returned {
-                let v = match r.risk.returned {
+            if let Some(f) = flag {
+                let v = match r.returned {
                     Some(true) => "是",
                     Some(false) => "否",
                     None => "待核实",
@@ -192,13 +195,9 @@ pub fn text(
     if !what_if.is_empty() {
         let _ = writeln!(s, "\n{}  {}", p.bold("【怎样改变判定】"), p.dim("每项改动均已用规则重新评估验证"));
         for wi in what_if {
-            let _ = writeln!(
-                s,
-                "{}：{} → {}",
-                p.bold(&wi.label),
-                label(&wi.current, Some(&wi.goal), p),
-                label(&wi.goal, Some(&wi.goal), p)
-            );
+            let Some(dec) = rs.decision_index(&wi.decision).map(|d| &rs.decisions[d]) else { continue };
+            let label = |l: &str, p: Paint| label(dec, l, p);
+            let _ = writeln!(s, "{}：{} → {}", p.bold(&wi.label), label(&wi.current, p), label(&wi.goal, p));
             for (n, step) in wi.steps.iter().enumerate() {
                 if n > 0 {
                     let _ = writeln!(s, "  {}", p.dim(&format!("此后（{} 为 {}）还需：", wi.label, step.before)));
@@ -240,13 +239,7 @@ pub fn text(
                             format!("{l}={}", c.to)
                         })
                         .collect();
-                    let _ = writeln!(
-                        s,
-                        "  → 若 {}：{} 为 {}",
-                        changes.join("，"),
-                        wi.label,
-                        label(&step.after, Some(&wi.goal), p)
-                    );
+                    let _ = writeln!(s, "  → 若 {}：{} 为 {}", changes.join("，"), wi.label, label(&step.after, p));
                 }
             }
             if !wi.reached {

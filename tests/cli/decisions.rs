@@ -1,0 +1,194 @@
+//! Decisions are rule data: renamed, they give the same results under their new names; a sixth
+//! one declared in a variant file shows up in every output with no code change.
+
+use std::path::Path;
+
+use crate::support::*;
+
+/// Decision keys of rules/national.toml and the names a copy gives them.
+const KEYS: [(&str, &str); 5] = [
+    ("eligibility", "shibie"),
+    ("exit", "tuichu"),
+    ("risk", "fengxian"),
+    ("suggested_type", "jianyi_leixing"),
+    ("elimination", "xiaochu"),
+];
+
+/// Labels renamed in the copy.
+const LABELS: [(&str, &str); 2] = [("不适用", "无需判定"), ("可退出", "达到退出条件")];
+
+/// `text` with every identifier `from` (a whole run of ASCII letters, digits and `_`) replaced.
+fn rename_ident(text: &str, from: &str, to: &str) -> String {
+    let mut out = String::new();
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        out.push_str(if word == from { to } else { word });
+        word.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
+/// rules/national.toml with every decision key and two labels renamed. The JSON keys the file
+/// declares (`json = …`) are kept: they are the output's names, not the decisions'.
+fn renamed_rules() -> String {
+    let text = std::fs::read_to_string(root().join("rules/national.toml")).unwrap();
+    let mut lines = Vec::new();
+    for line in text.lines() {
+        let mut l = line.to_string();
+        if !line.starts_with("json =") && !line.starts_with("factors_json =") {
+            for (from, to) in KEYS {
+                l = rename_ident(&l, from, to);
+            }
+        }
+        for (from, to) in LABELS {
+            l = l.replace(from, to);
+        }
+        lines.push(l);
+    }
+    let out = lines.join("\n") + "\n";
+    for (from, _) in KEYS {
+        assert!(!out.contains(&format!("[decisions.{from}]")), "{from} renamed");
+    }
+    out
+}
+
+/// An output of the renamed rules, read back under the national names: labels, and keys where
+/// they show (JSON keys of decisions that declare none, a reason's or a what-if's `decision`).
+fn back(out: &[u8]) -> String {
+    let mut s = String::from_utf8_lossy(out).into_owned();
+    for (from, to) in LABELS {
+        s = s.replace(to, from);
+    }
+    for (from, to) in KEYS {
+        s = s.replace(&format!("\"decision\":\"{to}\""), &format!("\"decision\":\"{from}\""));
+        s = s.replace(&format!("\"{to}\":"), &format!("\"{from}\":"));
+    }
+    s
+}
+
+/// `got` and `want` are the same text; else the first line that differs.
+fn same(got: &str, want: &str, what: &str) {
+    if got != want {
+        let (n, (g, w)) = got.lines().zip(want.lines()).enumerate().find(|(_, (g, w))| g != w).unwrap_or((0, ("", "")));
+        panic!(
+            "{what}: line {} differs:\n got: {g}\nwant: {w}\n({} vs {} lines)",
+            n + 1,
+            got.lines().count(),
+            want.lines().count()
+        );
+    }
+}
+
+fn run(args: &[&str], rules: &str) -> (Vec<u8>, String) {
+    let out = tuopin().args(args).args(["--rules", rules]).output().unwrap();
+    (out.stdout, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+fn household_ids() -> Vec<String> {
+    let mut r = csv::Reader::from_path(root().join("examples/户表.csv")).unwrap();
+    r.records().map(|rec| rec.unwrap()[0].trim_start_matches('\u{feff}').to_string()).collect()
+}
+
+#[test]
+fn renamed_decisions_and_labels_give_the_same_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let renamed = dir.path().join("renamed.toml");
+    std::fs::write(&renamed, renamed_rules()).unwrap();
+    let renamed = renamed.to_str().unwrap();
+    let ledger = ["assess", "examples/户表.csv", "--year", "2024"];
+    for format in ["csv", "jsonl"] {
+        let args: Vec<&str> = ledger.iter().copied().chain(["--format", format]).collect();
+        let (want, want_err) = run(&args, "national");
+        let (got, got_err) = run(&args, renamed);
+        assert!(!want.is_empty());
+        same(&back(&got), &String::from_utf8(want).unwrap(), format);
+        same(&back(got_err.as_bytes()), &want_err, "summary");
+    }
+    for id in household_ids() {
+        for format in ["text", "json"] {
+            let args = ["check", "examples/户表.csv", "--id", &id, "--year", "2024", "--format", format];
+            let (want, _) = run(&args, "national");
+            let (got, _) = run(&args, renamed);
+            assert!(!want.is_empty());
+            same(&back(&got), &String::from_utf8(want).unwrap(), &format!("check {id} {format}"));
+        }
+    }
+    let adjusted = |rules: &str, to: &Path| {
+        let out = tuopin()
+            .args(["adjust", "--previous", "examples/2024Q2.csv", "--current", "examples/2024Q3.csv"])
+            .args(["--quarter", "2024Q3", "--rules", rules, "-o"])
+            .arg(to)
+            .output()
+            .unwrap();
+        assert!(out.status.code().unwrap() < 2, "{}", stderr_of(&out));
+        let mut files: Vec<(String, String)> = std::fs::read_dir(to)
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (e.file_name().to_string_lossy().into_owned(), back(&std::fs::read(e.path()).unwrap()))
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    let want = adjusted("national", &dir.path().join("want"));
+    assert!(want.iter().any(|(_, text)| text.lines().count() > 1), "some list has rows");
+    for ((gn, g), (wn, w)) in adjusted(renamed, &dir.path().join("got")).iter().zip(&want) {
+        assert_eq!(gn, wn);
+        same(g, w, wn);
+    }
+}
+
+#[test]
+fn a_sixth_decision_shows_in_every_output() {
+    let rules = "tests/data/rules/sixth-decision.toml";
+    let ledger = ["assess", "examples/户表.csv", "--year", "2024"];
+    // CSV: a column after the national decisions', before 判定理由.
+    let (csv_out, err) = run(&[&ledger[..], &["--format", "csv"]].concat(), rules);
+    let text = String::from_utf8(csv_out).unwrap();
+    let header = text.lines().next().unwrap();
+    assert!(header.contains(",风险消除,重点关注,判定理由,"), "{header}");
+    let mut r = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let col = r.headers().unwrap().iter().position(|h| h == "重点关注").unwrap();
+    let values: Vec<String> = r.records().map(|x| x.unwrap()[col].to_string()).collect();
+    assert!(values.iter().any(|v| v == "重点关注户") && values.iter().any(|v| v == "一般"), "{values:?}");
+    assert!(text.contains("【重点关注·重点关注户】"), "its reasons are in 判定理由");
+    assert!(err.contains("重点关注：重点关注户 "), "summary counts it: {err}");
+    // JSON Lines: its own key, after the national ones.
+    let (out, _) = run(&[&ledger[..], &["--format", "jsonl"]].concat(), rules);
+    let line = String::from_utf8(out).unwrap().lines().next().unwrap().to_string();
+    let at = |k: &str| line.find(&format!("\"{k}\":")).unwrap_or_else(|| panic!("{k} in {line}"));
+    assert!(at("elimination") < at("focus") && at("focus") < at("reasons"), "{line}");
+    let rows = jsonl(line.as_bytes());
+    assert!(rows[0]["focus"].is_string());
+    // XLSX: a column with its header.
+    let dir = tempfile::tempdir().unwrap();
+    let book = dir.path().join("结果.xlsx");
+    let out = tuopin().args(ledger).args(["--rules", rules, "-o"]).arg(&book).output().unwrap();
+    assert!(out.status.code().unwrap() < 2, "{}", stderr_of(&out));
+    use calamine::Reader;
+    let mut wb = calamine::open_workbook_auto(&book).unwrap();
+    let sheet = wb.worksheet_range("评估结果").unwrap();
+    let headers: Vec<String> = sheet.rows().next().unwrap().iter().map(|c| c.to_string()).collect();
+    let col = headers.iter().position(|h| h == "重点关注").expect("a 重点关注 column");
+    assert_eq!(headers[col - 1], "风险消除");
+    assert!(sheet.rows().skip(1).any(|r| r[col] == "重点关注户"));
+    // check: a line of its own, with the rule that gave it.
+    let id = household_ids().into_iter().zip(values).find(|(_, v)| v == "重点关注户").map(|(id, _)| id).unwrap();
+    let (out, _) = run(&["check", "examples/户表.csv", "--id", &id, "--year", "2024"], rules);
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.lines().any(|l| l.starts_with("重点关注") && l.contains("重点关注户")), "{text}");
+    assert!(text.contains("risk == '高' && elimination != '可消除风险'"), "{text}");
+    let (out, _) = run(&["check", "examples/户表.csv", "--id", &id, "--year", "2024", "--format", "json"], rules);
+    let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(json["focus"], "重点关注户");
+}
