@@ -867,9 +867,11 @@ pub fn absent_cell(rules: &RuleSet, f: u16) -> Cell {
     }
 }
 
-/// The absent columns, one line each, with what they leave undecided.
+/// The absent columns with what they leave undecided, one line per kind: columns that stand for
+/// the same thing and leave the same criteria and decisions undecided share a line (the fourteen
+/// 帮扶措施 columns of a ledger that has none are one line, not fourteen).
 fn absent_list(rules: &RuleSet, absent: &[AbsentColumn]) -> String {
-    let mut out = String::new();
+    let mut lines: Vec<(String, Vec<&str>)> = Vec::new();
     for a in absent {
         let (crits, decisions) = rules.dependents(a.field);
         let mut reads = Vec::new();
@@ -880,11 +882,19 @@ fn absent_list(rules: &RuleSet, absent: &[AbsentColumn]) -> String {
             reads.push(format!("判定 {}", decisions.join("、")));
         }
         let reads = if reads.is_empty() { String::new() } else { reads.join("；") };
-        let _ = match &a.stands_for {
-            None => writeln!(out, "  {}：{}", a.header, reads),
-            Some(v) if v.is_empty() => writeln!(out, "  {}：按规则文件视为空白（{}）", a.header, reads),
-            Some(v) => writeln!(out, "  {}：按规则文件取“{}”（{}）", a.header, v, reads),
+        let what = match &a.stands_for {
+            None => reads,
+            Some(v) if v.is_empty() => format!("按规则文件视为空白（{reads}）"),
+            Some(v) => format!("按规则文件取“{v}”（{reads}）"),
         };
+        match lines.iter_mut().find(|(w, _)| *w == what) {
+            Some((_, headers)) => headers.push(&a.header),
+            None => lines.push((what, vec![&a.header])),
+        }
+    }
+    let mut out = String::new();
+    for (what, headers) in lines {
+        let _ = writeln!(out, "  {}：{}", headers.join("、"), what);
     }
     out
 }

@@ -39,11 +39,25 @@ fn example_ledger_matches_hand_computed_decisions() {
     assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
 }
 
-/// Every decision value of default-rules.md is reached by the example (the README promises it).
+/// Every decision value of default-rules.md is reached by the example (the README promises it):
+/// identification and exit in the 攻坚期 (2020; from 2021 they are 不适用, §6.1), the monitoring
+/// decisions in 2024 — and 可消除风险 once a 帮扶措施 column records the measures taken (§6.3: with
+/// no measure column the example's monitored households stay 待核实).
 #[test]
 fn example_ledger_reaches_every_decision_value() {
-    let out = tuopin().args(["assess", "examples/户表.csv", "--year", "2024", "--format", "jsonl"]).output().unwrap();
-    let got = jsonl(&out.stdout);
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root().join("examples/户表.csv")).unwrap();
+    let with_measures: String =
+        text.lines().enumerate().map(|(i, l)| format!("{l},{}\n", if i == 0 { "产业帮扶" } else { "是" })).collect();
+    let measured = dir.path().join("户表-帮扶措施.csv");
+    std::fs::write(&measured, with_measures).unwrap();
+    let mut got = Vec::new();
+    for (file, year) in
+        [(root().join("examples/户表.csv"), "2020"), (root().join("examples/户表.csv"), "2024"), (measured, "2024")]
+    {
+        let out = tuopin().arg("assess").arg(&file).args(["--year", year, "--format", "jsonl"]).output().unwrap();
+        got.extend(jsonl(&out.stdout));
+    }
     let seen = |path: &[&str]| -> Vec<String> {
         got.iter().map(|r| path.iter().fold(r, |v, k| &v[*k]).as_str().unwrap_or("").to_string()).collect()
     };
@@ -152,12 +166,15 @@ fn missing_id_column_is_an_error_before_any_row() {
 /// leaves undecided, and `--strict` stops with the same list.
 #[test]
 fn missing_needed_column_is_unknown_and_strict_makes_it_fatal() {
+    // 2020 (攻坚期), so that exit is decided (from 2021 it is 不适用 for everyone, §6.1).
     let out =
-        tuopin().args(["assess", "tests/data/no-water.csv", "--year", "2024", "--format", "jsonl"]).output().unwrap();
+        tuopin().args(["assess", "tests/data/no-water.csv", "--year", "2020", "--format", "jsonl"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     let err = stderr_of(&out);
     let line = "  是否解决安全饮用水：标准 保障缺口、两不愁三保障及饮水安全、饮水安全有保障；判定 退出、返贫致贫风险、建议监测类型、风险消除、疑似返贫\n";
-    assert_eq!(err.matches("缺少规则所需的 1 列").count(), 1, "{err}");
+    // The water column, and the fourteen 帮扶措施 columns on one line (the file has none of them).
+    assert_eq!(err.matches("缺少规则所需的 15 列").count(), 1, "{err}");
+    assert!(err.contains("  产业帮扶、就业帮扶、公益性岗位帮扶、"), "{err}");
     assert!(err.contains(line), "{err}");
     let rows = jsonl(&out.stdout);
     assert_eq!(rows.len(), 3);
@@ -171,7 +188,7 @@ fn missing_needed_column_is_unknown_and_strict_makes_it_fatal() {
     assert_eq!(rows[2]["eligibility"], "不符合");
     assert_eq!(rows[2]["risk"]["level"], "待核实");
 
-    let strict = tuopin().args(["assess", "tests/data/no-water.csv", "--year", "2024", "--strict"]).output().unwrap();
+    let strict = tuopin().args(["assess", "tests/data/no-water.csv", "--year", "2020", "--strict"]).output().unwrap();
     assert_eq!(strict.status.code(), Some(2));
     let err = stderr_of(&strict);
     assert!(err.contains("缺少规则所需的列（--strict）") && err.contains(line), "{err}");
@@ -197,8 +214,9 @@ fn duplicate_household_id_is_a_problem_on_both_rows() {
 
 #[test]
 fn bad_cells_are_problems_with_row_column_value_and_expectation() {
+    // 2020 (攻坚期): the exit is decided then (§6.1).
     let out =
-        tuopin().args(["assess", "tests/data/bad-cells.csv", "--year", "2024", "--format", "jsonl"]).output().unwrap();
+        tuopin().args(["assess", "tests/data/bad-cells.csv", "--year", "2020", "--format", "jsonl"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let rows = jsonl(&out.stdout);
     let p = &rows[0]["problems"][0];
