@@ -91,9 +91,6 @@ pub fn clip(s: &str, n: usize) -> String {
     }
 }
 
-/// Longest cell accepted; longer ones are data problems (no real ledger cell comes close).
-pub const MAX_CELL_CHARS: usize = 10_000;
-
 /// Normalise a header for matching: full-width to half-width, no spaces, no BOM.
 pub fn header_key(h: &str) -> String {
     cell::normalize(h).chars().filter(|c| !c.is_whitespace() && *c != '\u{feff}').collect()
@@ -187,8 +184,8 @@ impl RowReader {
                 // `n` rows).
                 Source::Blocks(blocks) => {
                     let block = &mut self.block;
-                    let Some(line) = blocks.next(block).map_err(|e| unreadable(&self.path, e))? else { break };
-                    let parser = self.parser.get_or_insert_with(|| source::BlockReader::new(blocks.delimiter));
+                    let Some(line) = blocks.next(block)? else { break };
+                    let parser = self.parser.get_or_insert_with(|| blocks.reader());
                     k = parser.parse_at(block, line, &self.path, batch, k)?;
                 }
             }
@@ -202,7 +199,7 @@ impl RowReader {
     /// buffers reused), to be parsed by whoever assesses it.
     pub fn next_work(&mut self, rows: &mut Vec<RawRow>, block: &mut Vec<u8>, n: usize) -> Result<Work, InputError> {
         if let (Source::Blocks(blocks), true) = (&mut self.rows, self.pending.is_empty()) {
-            return Ok(match blocks.next(block).map_err(|e| unreadable(&self.path, e))? {
+            return Ok(match blocks.next(block)? {
                 Some(line) => Work::Block(line),
                 None => Work::End,
             });
@@ -235,9 +232,9 @@ impl RowReader {
                 }
             }
             Source::Blocks(blocks) => {
-                let parser = self.parser.get_or_insert_with(|| source::BlockReader::new(blocks.delimiter));
+                let parser = self.parser.get_or_insert_with(|| blocks.reader());
                 let (block, mut rows, mut one) = (&mut self.block, Vec::new(), Vec::new());
-                while let Some(first) = blocks.next(block).map_err(|e| unreadable(path, e))? {
+                while let Some(first) = blocks.next(block)? {
                     // Rows numbered first..=last start in this block (the last only when the
                     // block does not end with a line break: the end of the file).
                     let last = blocks.line() - u64::from(block.last() == Some(&b'\n'));
@@ -251,34 +248,24 @@ impl RowReader {
                         rows.iter().filter(|r| want(r.row)).for_each(&mut *f);
                         continue;
                     }
-                    // Quote-free: a row is its line (after any empty lines, which the csv reader
-                    // numbers it from).
+                    // Quote-free: every line that is not empty is a record, numbered by its line.
                     let mut targets = wanted[lo..hi].iter().copied().peekable();
-                    let (mut line, mut start, mut after_empty) = (first, 0, false);
+                    let (mut line, mut start) = (first, 0);
                     for end in memchr::memchr_iter(b'\n', block).chain([block.len()]) {
-                        let empty = start == end;
-                        while targets.peek() == Some(&line) {
+                        if targets.peek() == Some(&line) {
                             targets.next();
-                            let from = start + block[start..].iter().take_while(|&&b| b == b'\n').count();
-                            // No record has this number: a line after an empty line (the record
-                            // is numbered from the first empty line), or only empty lines to the
-                            // end.
-                            if after_empty || from == block.len() {
-                                continue;
+                            if start < end {
+                                one.clear();
+                                one.extend_from_slice(&block[start..(end + 1).min(block.len())]);
+                                parser.parse(&mut one, line, path, &mut rows)?;
+                                rows.iter().for_each(&mut *f);
                             }
-                            let to = memchr::memchr(b'\n', &block[from..]).map_or(block.len(), |i| from + i + 1);
-                            one.clear();
-                            one.extend_from_slice(&block[from..to]);
-                            parser.parse(&mut one, line, path, &mut rows)?;
-                            // The csv reader numbers it from `line`, its first (empty) line.
-                            rows.iter().for_each(&mut *f);
                         }
                         if targets.peek().is_none() {
                             break;
                         }
                         line += 1;
                         start = end + 1;
-                        after_empty = empty;
                     }
                 }
             }
@@ -288,13 +275,11 @@ impl RowReader {
 
     /// What parses the blocks that [`RowReader::next_work`] hands out (on any thread).
     pub fn block_parser(&self) -> BlockParser {
-        BlockParser {
-            path: self.path.clone(),
-            delimiter: match &self.rows {
-                Source::Blocks(b) => b.delimiter,
-                Source::Rows(_) => b',',
-            },
-        }
+        let (delimiter, limits) = match &self.rows {
+            Source::Blocks(b) => (b.delimiter, b.limits),
+            Source::Rows(_) => (b',', source::Limits::default()),
+        };
+        BlockParser { path: self.path.clone(), delimiter, limits }
     }
 }
 
@@ -302,11 +287,12 @@ impl RowReader {
 pub struct BlockParser {
     path: PathBuf,
     delimiter: u8,
+    limits: source::Limits,
 }
 
 impl BlockParser {
     pub fn reader(&self) -> source::BlockReader {
-        source::BlockReader::new(self.delimiter)
+        source::BlockReader::new(self.delimiter, &self.limits)
     }
     /// A block handed out by [`RowReader::next_work`] into `rows` (their buffers reused).
     pub fn parse(
@@ -318,10 +304,6 @@ impl BlockParser {
     ) -> Result<(), InputError> {
         reader.parse(block, line, &self.path, rows)
     }
-}
-
-fn unreadable(path: &Path, e: std::io::Error) -> InputError {
-    InputError::Unreadable { path: path.display().to_string(), message: format!("无法读取：{e}") }
 }
 
 /// How many rows are looked at to find the header (exports put one to three title rows above).
@@ -352,9 +334,6 @@ impl Ledger {
     pub fn open(path: &Path, rules: &RuleSet, options: &OpenOptions) -> Result<Ledger, InputError> {
         let p = path.display().to_string();
         let (mut rows, kind) = source::open(path, options)?;
-        // What the csv reader takes in while the header is looked for is kept, so that the rest
-        // of the file can be handed out as blocks of text afterwards.
-        rows.keep(true);
         let lookup = header_lookup(rules);
         let score = |r: &RawRow| r.record.iter().filter(|c| lookup.contains_key(&header_key(&text(c).0))).count();
         // Read the first rows; pick the header among them.
@@ -488,7 +467,6 @@ impl Ledger {
             id_field,
         };
         let rows = if layout.persons.is_some() {
-            rows.keep(false);
             Source::Rows(rows)
         } else {
             match rows.into_blocks() {
@@ -582,7 +560,10 @@ impl Layout {
         }
         let width = self.columns.len();
         let got = raw.record.len();
-        if raw.error.is_none() && got != width {
+        // A sheet row holds its cells up to the last one with a value: one that ends early is not
+        // short (its other cells are empty), as a CSV line with fewer delimiters is.
+        let sheet = matches!(self.kind, Kind::Sheet { .. });
+        if raw.error.is_none() && got != width && !(sheet && got < width) {
             let open_quote = got < width && raw.record.iter().next_back().is_some_and(|c| c.contains(&b'\n'));
             let message = if open_quote {
                 format!("本行只有 {got} 列，表头有 {width} 列，且最后一格跨越多行：可能有未闭合的引号（\"）；缺少的列按空白处理")
@@ -603,6 +584,8 @@ impl Layout {
         // EF BF BD): checked once for the whole row, each cell only when the row is not.
         let all = raw.record.as_slice();
         let whole = if memchr::memchr2(0, 0xEF, all).is_none() { simdutf8::basic::from_utf8(all).ok() } else { None };
+        // Longer cells are data problems (no real ledger cell comes close).
+        let max_cell = self.options.limits.max_cell_bytes;
         for (c, bytes) in raw.record.iter().enumerate().take(width) {
             let Some(f) = self.column_field[c] else { continue };
             if bytes.is_empty() {
@@ -611,7 +594,7 @@ impl Layout {
             }
             // The row is valid as a whole: so is a cell between two character boundaries.
             if let Some(t) = whole.and_then(|w| w.get(raw.record.range(c)?)) {
-                if t.len() <= MAX_CELL_CHARS {
+                if t.len() <= max_cell {
                     rules.set_cell(hh, f, t, &self.columns[c]);
                     continue;
                 }
@@ -626,8 +609,8 @@ impl Layout {
                 Some("含有无效的字符编码（不是完整的 UTF-8/GBK 文本）".to_string())
             } else if nul {
                 Some("含有 NUL（\\0）字符".to_string())
-            } else if t.len() > MAX_CELL_CHARS && t.chars().nth(MAX_CELL_CHARS).is_some() {
-                Some(format!("单元格过长（超过 {MAX_CELL_CHARS} 字符）"))
+            } else if t.len() > max_cell {
+                Some(format!("单元格过长（{} 字节，超过上限 {max_cell} 字节；可用 --max-cell-bytes 调整）", t.len()))
             } else {
                 None
             };
@@ -645,8 +628,16 @@ impl Layout {
             }
             rules.set_cell(hh, f, &t, &self.columns[c]);
         }
+        // A sheet row's cells after its last value are empty cells.
+        if sheet {
+            for c in got..width {
+                if let Some(f) = self.column_field[c] {
+                    rules.set_cell(hh, f, "", &self.columns[c]);
+                }
+            }
+        }
         // Required fields whose column is absent from a short row.
-        for (f, field) in rules.fields.iter().enumerate().filter(|_| got < width) {
+        for (f, field) in rules.fields.iter().enumerate().filter(|_| got < width && !sheet) {
             if field.required
                 && got <= self.field_col_index[f].unwrap_or(usize::MAX)
                 && self.field_col_index[f].is_some()
@@ -655,14 +646,13 @@ impl Layout {
             }
         }
         rules.finish(hh, &self.field_column);
-        if let Some(rows) = (dups.count() > 0).then(|| self.id_of(raw)).flatten().and_then(|id| dups.rows(&id)) {
-            let others: Vec<String> = rows.iter().filter(|&&r| r != raw.row).map(|r| r.to_string()).collect();
+        if let Some(repeats) = (dups.count() > 0).then(|| self.id_of(raw)).flatten().and_then(|id| dups.rows(&id)) {
             hh.problems.push(Problem {
                 row: raw.row,
                 column: self.field_column[self.id_field as usize].clone().unwrap_or_default(),
                 field: Some("household_id".into()),
                 value: self.id_of(raw).unwrap_or_default(),
-                message: format!("户编号重复：与第 {} 行相同（两行都已评估，请核实）", others.join("、")),
+                message: repeats.message(raw.row),
             });
         }
     }
@@ -756,16 +746,58 @@ pub struct RawRow {
     pub members: Vec<RawRow>,
 }
 
-/// Household ids that occur more than once, with their rows.
+impl RawRow {
+    /// No cell with anything but spaces (a row of only delimiters, of formula cells that evaluate
+    /// to "", of spaces), and read without an error: no household, skipped and counted.
+    pub fn is_blank(&self) -> bool {
+        self.error.is_none()
+            && self.members.iter().all(RawRow::is_blank)
+            && self.record.iter().all(|c| c.is_empty() || cell::is_blank(&text(c).0))
+    }
+}
+
+/// Household ids that occur more than once: where each first occurs, and how often. A repeated
+/// row refers to the first occurrence only (and the first to the second), so that what is
+/// reported grows with the rows, not with their square.
 #[derive(Debug, Default)]
 pub struct Duplicates {
-    rows: HashMap<String, Vec<u64>>,
+    rows: HashMap<String, Repeats>,
     /// How many rows had an id (a capacity hint for indexes of the whole file).
     ids_seen: u64,
 }
 
+/// The rows of one repeated household id.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct Repeats {
+    pub first: u64,
+    pub second: u64,
+    pub count: u64,
+}
+
+impl Repeats {
+    fn add(&mut self, row: u64) {
+        match self.count {
+            0 => self.first = row,
+            1 => self.second = row,
+            _ => {}
+        }
+        self.count += 1;
+    }
+
+    /// The data problem of row `row`, one of these rows.
+    pub fn message(&self, row: u64) -> String {
+        let all = if self.count == 2 { "两行".to_string() } else { format!("共 {} 行，", self.count) };
+        if row == self.first && self.count > 2 {
+            format!("户编号重复：与第 {} 行等其后 {} 行相同（{all}都已评估，请核实）", self.second, self.count - 1)
+        } else {
+            let other = if row == self.first { self.second } else { self.first };
+            format!("户编号重复：与第 {other} 行相同（{all}都已评估，请核实）")
+        }
+    }
+}
+
 impl Duplicates {
-    pub fn rows(&self, id: &str) -> Option<&Vec<u64>> {
+    pub fn rows(&self, id: &str) -> Option<&Repeats> {
         if id.is_empty() {
             return None;
         }
@@ -798,7 +830,8 @@ impl Duplicates {
         };
         let unquoted = match &layout.kind {
             Kind::Csv { encoding: Encoding::Utf8, delimiter } => {
-                source::each_unquoted_field(&layout.path, layout.header_row, *delimiter, col, &mut |id| {
+                let limits = &layout.options.limits;
+                source::each_unquoted_field(&layout.path, layout.header_row, *delimiter, col, limits, &mut |id| {
                     add(&mut seen, &mut ids_seen, id)
                 })?
             }
@@ -814,13 +847,13 @@ impl Duplicates {
         if twice.is_empty() {
             return Ok(out);
         }
-        let mut seen: HashMap<String, Vec<u64>> = HashMap::new();
+        let mut seen: HashMap<String, Repeats> = HashMap::new();
         each_id(ledger, col, |row, id| {
             if !cell::is_blank(&String::from_utf8_lossy(id)) && twice.contains(&hash(id)) {
-                seen.entry(cell::normalize(&String::from_utf8_lossy(id)).into_owned()).or_default().push(row);
+                seen.entry(cell::normalize(&String::from_utf8_lossy(id)).into_owned()).or_default().add(row);
             }
         })?;
-        out.rows = seen.into_iter().filter(|(_, r)| r.len() > 1).collect();
+        out.rows = seen.into_iter().filter(|(_, r)| r.count > 1).collect();
         Ok(out)
     }
 }
@@ -888,18 +921,10 @@ fn repeats(hashes: &mut [u64]) -> Vec<u64> {
     hashes.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect()
 }
 
-/// Every data row's id cell. A CSV file is read again from the start (streamed); a worksheet's
-/// rows are already in memory (calamine reads a sheet whole) and are not read twice.
+/// Every data row's id cell: the file is read again from the start (streamed; a worksheet too, so
+/// that it is never held whole).
 fn each_id(ledger: &Ledger, col: usize, mut f: impl FnMut(u64, &[u8])) -> Result<(), InputError> {
     let layout = &ledger.layout;
-    if let Source::Rows(Rows::Sheet(rest)) = &ledger.reader.rows {
-        for r in ledger.reader.pending.iter().chain(rest.as_slice()) {
-            if let Some(id) = r.record.get(col) {
-                f(r.row, id);
-            }
-        }
-        return Ok(());
-    }
     let (mut rows, _) = source::open(&layout.path, &layout.options)?;
     let mut r = RawRow::default();
     while let Some(read) = rows.read_into(&layout.path, &mut r) {
@@ -936,13 +961,19 @@ mod tests {
             while let Some(r) = whole.next_row(&path) {
                 all.push(rows_of(&r.unwrap()));
             }
+            let numbers: Vec<u64> = all.iter().map(|r| r.0).collect();
+            assert_eq!(
+                numbers,
+                source::reference_rows(&text, b','),
+                "case {case}: {:?}",
+                String::from_utf8_lossy(&text)
+            );
             let mut wanted: Vec<u64> = all.iter().map(|r| r.0).filter(|_| rng.below(3) == 0).collect();
             wanted.push(1 + rng.below(40) as u64);
             wanted.sort_unstable();
             wanted.dedup();
             let want: Vec<_> = all.iter().filter(|r| wanted.contains(&r.0)).cloned().collect();
-            let (mut rows, _) = source::open(&path, &OpenOptions::default()).unwrap();
-            rows.keep(true);
+            let (rows, _) = source::open(&path, &OpenOptions::default()).unwrap();
             let Ok(mut blocks) = rows.into_blocks() else { panic!("a CSV file") };
             blocks.set_size([1, 4, 16, 1 << 10][rng.below(4)]);
             let mut reader = RowReader {
@@ -1008,8 +1039,10 @@ mod tests {
             let col = if k == 2 || k == 3 { 1 } else { 0 };
             let header_row = if k == 0 { 3 } else { 1 };
             let mut fast = Vec::new();
-            let whole =
-                source::each_unquoted_field(&path, header_row, delim, col, &mut |id| fast.push(id.to_vec())).unwrap();
+            let whole = source::each_unquoted_field(&path, header_row, delim, col, &Default::default(), &mut |id| {
+                fast.push(id.to_vec())
+            })
+            .unwrap();
             assert_eq!(whole, k != 5, "file {k}: a quote ends the fast scan");
             if !whole {
                 continue;
