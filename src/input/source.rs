@@ -717,13 +717,17 @@ fn cell_ref_text<'a>(c: &'a DataRef<'_>) -> std::borrow::Cow<'a, str> {
 
 /// Check a workbook that is a zip (.xlsx, .xlsb, .ods) against the limits before calamine opens
 /// it, from its directory (sizes as declared: the zip reader stops any part that decompresses to
-/// more) and its shared-strings part (counted as it streams by, in a fixed buffer).
+/// more) and its shared-strings part (counted as it streams by, in a fixed buffer). calamine holds
+/// a text node or a tag whole (twice, while it is read): one longer than `--max-record-bytes`
+/// (no cell comes close: Excel's longest, escaped, is under 1 MiB) is looked for in every XML part
+/// large enough to hold one, as it streams by, so that a huge cell that compresses only as well as
+/// a real sheet (under the ratio limit) is refused too.
 fn check_workbook(path: &Path, limits: &Limits) -> Result<(), InputError> {
     let Ok(file) = File::open(path) else { return Ok(()) };
     // Not a zip (.xls), or a damaged one: calamine says what it makes of it.
     let Ok(mut zip) = zip::ZipArchive::new(BufReader::new(file)) else { return Ok(()) };
     let mut total = 0u64;
-    let mut shared = Vec::new();
+    let (mut shared, mut long) = (Vec::new(), Vec::new());
     for i in 0..zip.len() {
         let Ok(part) = zip.by_index_raw(i) else { continue };
         let (name, size, stored) =
@@ -751,6 +755,9 @@ fn check_workbook(path: &Path, limits: &Limits) -> Result<(), InputError> {
             ));
         }
         let lower = name.to_ascii_lowercase();
+        if lower.ends_with(".xml") && size > limits.max_record_bytes as u64 {
+            long.push(i);
+        }
         if lower.ends_with("sharedstrings.xml") || lower.ends_with("sharedstrings.bin") {
             if size > limits.max_shared_strings_bytes {
                 return Err(over(
@@ -771,7 +778,46 @@ fn check_workbook(path: &Path, limits: &Limits) -> Result<(), InputError> {
         let Ok(part) = zip.by_index(i) else { continue };
         count_shared_strings(part, path, limits.max_shared_strings)?;
     }
+    for i in long {
+        let Ok(part) = zip.by_index(i) else { continue };
+        let name = part.name().map(|n| n.into_owned()).unwrap_or_default();
+        if let Some(at) = longest_run(part, limits.max_record_bytes as u64) {
+            return Err(over(
+                path,
+                format!(
+                    "工作簿部件“{}”在解压后第 {at} 字节处有一段超过 {} 字节的文本或标签（单元格内容过长，或是空白填充），已停止读取；如确为正常数据，可用 --max-record-bytes 调高上限",
+                    crate::input::clip(&name, 80),
+                    limits.max_record_bytes
+                ),
+            ));
+        }
+    }
     Ok(())
+}
+
+/// Where (in bytes from the start) an XML text streaming by first has more than `max` bytes
+/// between two of `<` and `>` (a text node, or a tag); `None` if nowhere (or the part is damaged:
+/// calamine reports that).
+fn longest_run(mut r: impl Read, max: u64) -> Option<u64> {
+    let mut buf = vec![0u8; 256 << 10];
+    let (mut offset, mut last) = (0u64, 0u64);
+    loop {
+        let n = match r.read(&mut buf) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => n,
+        };
+        for i in memchr::memchr2_iter(b'<', b'>', &buf[..n]) {
+            let at = offset + i as u64;
+            if at - last > max {
+                return Some(last);
+            }
+            last = at;
+        }
+        offset += n as u64;
+        if offset - last > max {
+            return Some(last);
+        }
+    }
 }
 
 /// Count the `<si>` elements of a shared-strings part as it streams by (and check the

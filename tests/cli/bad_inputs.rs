@@ -280,6 +280,35 @@ fn a_zip_bomb_is_refused_by_its_ratio() {
     assert!(stderr_of(&o).contains("工作簿解压后超过 1000000 字节"), "{}", stderr_of(&o));
 }
 
+/// A cell of 2 MiB that compresses no better than a real sheet (under the ratio limit) is found
+/// as the part streams by, before calamine would hold it.
+#[test]
+fn a_huge_cell_under_the_ratio_limit_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cell.xlsx");
+    let mut data = reasons_rows(1).into_bytes();
+    data.extend(br#"<row r="3"><c r="A3" t="inlineStr"><is><t>"#);
+    let mut x = 7u64;
+    data.extend((0..2 << 20).map(|_| {
+        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        b'a' + ((x >> 59) % 26) as u8
+    }));
+    data.extend(b"</t></is></c></row>");
+    xlsx(&path, "A1", &data, None);
+    let o = assess_xlsx(&path, &[]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr_of(&o);
+    assert!(
+        err.contains("工作簿部件“xl/worksheets/sheet1.xml”在解压后第")
+            && err.contains("有一段超过 1048576 字节的文本或标签"),
+        "{err}"
+    );
+    // Raised, the cell is read: a data problem of its row.
+    let o = assess_xlsx(&path, &["--max-record-bytes", "4194304"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr_of(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("单元格过长（2097152 字节"));
+}
+
 /// Shared strings are counted before calamine reads them (and reserves what the part declares).
 #[test]
 fn shared_strings_are_bounded() {
