@@ -190,8 +190,14 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
 
     // Previous quarter: ids and the fields compared.
     let mut prev_ledger = Ledger::open(&args.previous, &rules, &args.input.options())?;
-    // The two id scans read different files: side by side, one core each.
+    // The two id scans read different files: side by side, one core each; workbooks one after
+    // the other (each holds its shared strings while it is read).
+    let sheets = [&cur_ledger, &prev_ledger].iter().any(|l| matches!(l.layout.kind, crate::input::Kind::Sheet { .. }));
     let (cur_scan, prev_dups) = std::thread::scope(|s| {
+        if sheets {
+            let cur = Duplicates::scan(&cur_ledger);
+            return ((cur_ledger, cur), Duplicates::scan(&prev_ledger));
+        }
         let cur = s.spawn(move || {
             let dups = Duplicates::scan(&cur_ledger);
             (cur_ledger, dups)

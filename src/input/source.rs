@@ -5,8 +5,8 @@
 //!
 //! CSV is streamed in blocks of whole records ([`Blocks`]), each record numbered in one place
 //! ([`BlockReader`]) by the physical line its first character is on, as a text editor shows it.
-//! An .xlsx sheet is streamed cell by cell (calamine's cell reader, on a thread of its own), never
-//! allocated by its declared dimension; other workbooks are read whole by calamine.
+//! An .xlsx/.xlsb sheet is streamed cell by cell (calamine's cell reader, on a thread of its
+//! own), never allocated by its declared dimension; .xls and .ods are read whole by calamine.
 //!
 //! Every input is read within [`Limits`] (cell, record and sheet sizes, columns, a workbook's
 //! decompressed size and ratio, shared strings), so that no file, however made, can take more
@@ -99,7 +99,7 @@ impl Kind {
 /// Rows of a file, in order.
 pub enum Rows {
     Csv(Box<CsvRows>),
-    Sheet(SheetRows),
+    Sheet(Box<SheetRows>),
 }
 
 /// A CSV file read record by record: the blocks of [`Blocks`], each parsed whole by a
@@ -118,10 +118,26 @@ pub struct CsvRows {
 }
 
 /// A worksheet's rows, read on a thread of their own and handed over in batches (a bounded
-/// channel: the sheet is never held whole).
+/// channel: the sheet is never held whole). Suspended ([`Rows::into_blocks`], once the header is
+/// found), the thread and its workbook (calamine holds every shared string) are let go until the
+/// next row is wanted: then the sheet is opened again and read on from where it was, so that the
+/// duplicate-id scan's own reading of the file never has a second workbook beside it.
 pub struct SheetRows {
-    rx: mpsc::Receiver<Result<Vec<RawRow>, InputError>>,
+    /// `None`: suspended.
+    rx: Option<mpsc::Receiver<Result<Vec<RawRow>, InputError>>>,
     batch: std::vec::IntoIter<RawRow>,
+    path: PathBuf,
+    sheet: String,
+    limits: Limits,
+    /// Rows taken from the sheet so far (handed out, or waiting in `batch`).
+    taken: u64,
+}
+
+impl SheetRows {
+    fn suspend(&mut self) {
+        // The thread stops at its next batch, and drops the workbook.
+        self.rx = None;
+    }
 }
 
 /// The csv reader's settings for tuopin's CSV input (each block of [`Blocks`]).
@@ -392,8 +408,12 @@ impl Rows {
                     *raw = r;
                     return Some(Ok(()));
                 }
-                match s.rx.recv() {
-                    Ok(Ok(batch)) => s.batch = batch.into_iter(),
+                let rx = s.rx.get_or_insert_with(|| spawn_sheet(&s.path, &s.sheet, &s.limits, None, s.taken));
+                match rx.recv() {
+                    Ok(Ok(batch)) => {
+                        s.taken += batch.len() as u64;
+                        s.batch = batch.into_iter();
+                    }
                     Ok(Err(e)) => return Some(Err(e)),
                     // The reading thread is done.
                     Err(_) => return None,
@@ -421,7 +441,7 @@ impl Rows {
     }
 
     /// The rest of a CSV file, from the record after the last one read, as [`Blocks`]; a
-    /// worksheet stays as it is.
+    /// worksheet stays rows, suspended until its next row is wanted ([`SheetRows`]).
     pub fn into_blocks(self) -> Result<Blocks, Rows> {
         match self {
             Rows::Csv(c) => {
@@ -438,7 +458,10 @@ impl Rows {
                 blocks.line = line + memchr::memchr_iter(b'\n', &block[..at]).count() as u64;
                 Ok(blocks)
             }
-            sheet => Err(sheet),
+            Rows::Sheet(mut s) => {
+                s.suspend();
+                Err(Rows::Sheet(s))
+            }
         }
     }
 }
@@ -552,10 +575,36 @@ fn open_sheet(path: &Path, opts: &OpenOptions) -> Result<(Rows, Kind), InputErro
     };
     let opened = std::panic::catch_unwind(|| open_workbook_sheet(path, opts.sheet.as_deref()));
     let (wb, name) = opened.unwrap_or_else(|_| Err(damaged()))?;
+    let rows = SheetRows {
+        rx: Some(spawn_sheet(path, &name, &opts.limits, Some(wb), 0)),
+        batch: Vec::new().into_iter(),
+        path: path.to_path_buf(),
+        sheet: name.clone(),
+        limits: opts.limits,
+        taken: 0,
+    };
+    Ok((Rows::Sheet(Box::new(rows)), Kind::Sheet { name }))
+}
+
+/// Read a sheet on a thread of its own (opening the workbook there when `wb` is `None`), its first
+/// `skip` rows left out.
+fn spawn_sheet(
+    path: &Path,
+    name: &str,
+    limits: &Limits,
+    wb: Option<Workbook>,
+    skip: u64,
+) -> mpsc::Receiver<Result<Vec<RawRow>, InputError>> {
     let (tx, rx) = mpsc::sync_channel(2);
-    let (p, limits, sheet) = (path.to_path_buf(), opts.limits, name.clone());
+    let (p, limits, sheet) = (path.to_path_buf(), *limits, name.to_string());
     std::thread::spawn(move || {
-        let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_sheet(wb, &sheet, &p, &limits, &tx)));
+        let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let wb = match wb {
+                Some(wb) => wb,
+                None => open_workbook_sheet(&p, Some(&sheet))?.0,
+            };
+            read_sheet(wb, &sheet, &p, &limits, &tx, skip)
+        }));
         let err = match read {
             Ok(Ok(())) => return,
             Ok(Err(e)) => e,
@@ -566,7 +615,7 @@ fn open_sheet(path: &Path, opts: &OpenOptions) -> Result<(Rows, Kind), InputErro
         };
         let _ = tx.send(Err(err));
     });
-    Ok((Rows::Sheet(SheetRows { rx, batch: Vec::new().into_iter() }), Kind::Sheet { name }))
+    rx
 }
 
 type Workbook = Sheets<BufReader<File>>;
@@ -592,21 +641,22 @@ fn open_workbook_sheet(path: &Path, sheet: Option<&str>) -> Result<(Workbook, St
 /// Rows per batch handed over by the sheet's reading thread.
 const SHEET_BATCH: usize = 256;
 
-/// Read a sheet into `tx`, in batches of rows. An .xlsx sheet is streamed cell by cell (nothing is
-/// allocated by its declared dimension or its last cell); other workbooks are read whole by
-/// calamine. Rows without a value are skipped (as a CSV export has no line for them).
+/// Read a sheet into `tx`, in batches of rows. An .xlsx or .xlsb sheet is streamed cell by cell
+/// (nothing is allocated by its declared dimension or its last cell); .xls and .ods are read
+/// whole by calamine. Rows without a value are skipped (as a CSV export has no line for them).
 fn read_sheet(
     mut wb: Workbook,
     name: &str,
     path: &Path,
     limits: &Limits,
     tx: &mpsc::SyncSender<Result<Vec<RawRow>, InputError>>,
+    skip: u64,
 ) -> Result<(), InputError> {
     let cannot = |e: &dyn std::fmt::Display| InputError::Unreadable {
         path: path.display().to_string(),
         message: format!("无法读取工作表“{name}”：{e}"),
     };
-    let mut rows = SheetBuilder { path, name, limits, tx, batch: Vec::with_capacity(SHEET_BATCH), row: None };
+    let mut rows = SheetBuilder { path, name, limits, tx, batch: Vec::with_capacity(SHEET_BATCH), row: None, skip };
     if let Sheets::Xlsx(x) = &mut wb {
         let mut cells = x.worksheet_cells_reader(name).map_err(|e| cannot(&e))?;
         while let Some(c) = cells.next_cell().map_err(|e| cannot(&e))? {
@@ -615,7 +665,16 @@ fn read_sheet(
                 return Ok(());
             }
         }
+    } else if let Sheets::Xlsb(x) = &mut wb {
+        let mut cells = x.worksheet_cells_reader(name).map_err(|e| cannot(&e))?;
+        while let Some(c) = cells.next_cell().map_err(|e| cannot(&e))? {
+            let (r, col) = c.get_position();
+            if !rows.cell(r, col, c.get_value())? {
+                return Ok(());
+            }
+        }
     } else {
+        // .xls and .ods: read whole by calamine (an .xls sheet is at most 65,536 × 256).
         let range = wb.worksheet_range(name).map_err(|e| cannot(&e))?;
         let (r0, c0) = range.start().unwrap_or((0, 0));
         for (i, cells) in range.rows().enumerate() {
@@ -643,6 +702,8 @@ struct SheetBuilder<'a> {
     tx: &'a mpsc::SyncSender<Result<Vec<RawRow>, InputError>>,
     batch: Vec<RawRow>,
     row: Option<RawRow>,
+    /// Rows still to leave out (read before, by a suspended reader).
+    skip: u64,
 }
 
 impl SheetBuilder<'_> {
@@ -692,7 +753,11 @@ impl SheetBuilder<'_> {
     /// The row being built goes into the batch, the batch to the reader when full.
     fn flush(&mut self) -> bool {
         if let Some(r) = self.row.take() {
-            self.batch.push(r);
+            if self.skip > 0 {
+                self.skip -= 1;
+            } else {
+                self.batch.push(r);
+            }
         }
         self.batch.len() < SHEET_BATCH
             || self.tx.send(Ok(std::mem::replace(&mut self.batch, Vec::with_capacity(SHEET_BATCH)))).is_ok()
@@ -723,6 +788,22 @@ fn cell_ref_text<'a>(c: &'a DataRef<'_>) -> std::borrow::Cow<'a, str> {
 /// large enough to hold one, as it streams by, so that a huge cell that compresses only as well as
 /// a real sheet (under the ratio limit) is refused too.
 fn check_workbook(path: &Path, limits: &Limits) -> Result<(), InputError> {
+    // A file is opened again for the duplicate-id scan: checked once (the same file, unchanged,
+    // with the same limits).
+    type Checked = Vec<(PathBuf, u64, Option<std::time::SystemTime>, Limits)>;
+    static CHECKED: std::sync::Mutex<Checked> = std::sync::Mutex::new(Vec::new());
+    let Ok(meta) = std::fs::metadata(path) else { return Ok(()) };
+    let key = (path.to_path_buf(), meta.len(), meta.modified().ok(), *limits);
+    let mut checked = CHECKED.lock().unwrap_or_else(|p| p.into_inner());
+    if checked.contains(&key) {
+        return Ok(());
+    }
+    check_parts(path, limits)?;
+    checked.push(key);
+    Ok(())
+}
+
+fn check_parts(path: &Path, limits: &Limits) -> Result<(), InputError> {
     let Ok(file) = File::open(path) else { return Ok(()) };
     // Not a zip (.xls), or a damaged one: calamine says what it makes of it.
     let Ok(mut zip) = zip::ZipArchive::new(BufReader::new(file)) else { return Ok(()) };

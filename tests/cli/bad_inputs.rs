@@ -262,6 +262,42 @@ fn a_sheet_reaching_xfd1048576_is_not_allocated_whole() {
     assert!(err.contains("（其中空白行 1 行，已跳过）"), "{err}");
 }
 
+/// A sheet of many batches is read on after the header search let its workbook go (and again by
+/// the duplicate-id scan): every row once, in order, with its own number.
+#[test]
+fn a_long_sheet_is_read_on_where_it_was_suspended() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long.xlsx");
+    let text = std::fs::read_to_string(root().join("tests/data/reasons.csv")).unwrap();
+    let row = text.lines().nth(1).unwrap();
+    let mut data = reasons_rows(1);
+    data.truncate(data.find("</row>").unwrap() + "</row>".len());
+    for r in 3..1500u32 {
+        data.push_str(&format!(r#"<row r="{r}">"#));
+        for (c, v) in row.split(',').enumerate() {
+            let v = if c == 0 { format!("H{r}") } else { v.to_string() };
+            if !v.is_empty() {
+                let col = if c < 26 {
+                    ((b'A' + c as u8) as char).to_string()
+                } else {
+                    format!("A{}", (b'A' + (c - 26) as u8) as char)
+                };
+                data.push_str(&format!(r#"<c r="{col}{r}" t="inlineStr"><is><t>{v}</t></is></c>"#));
+            }
+        }
+        data.push_str("</row>");
+    }
+    xlsx(&path, "A1", data.as_bytes(), None);
+    let o = assess_xlsx(&path, &[]);
+    assert_ne!(o.status.code(), Some(2), "{}", stderr_of(&o));
+    let rows: Vec<(u64, String)> = jsonl(&o.stdout)
+        .iter()
+        .map(|r| (r["row"].as_u64().unwrap(), r["household_id"].as_str().unwrap().to_string()))
+        .collect();
+    let want: Vec<(u64, String)> = (3..1500u64).map(|r| (r, format!("H{r}"))).collect();
+    assert_eq!(rows, want);
+}
+
 /// A zip bomb: a sheet part that decompresses 1000 times is refused before it is read.
 #[test]
 fn a_zip_bomb_is_refused_by_its_ratio() {
