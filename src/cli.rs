@@ -147,29 +147,28 @@ pub struct InputChoice {
 /// a message naming the file, the place and the limit, except a long cell: a data problem of its
 /// row.
 #[derive(Debug, Clone, Args)]
-#[command(next_help_heading = "Input limits")]
 pub struct LimitChoice {
     /// Longest cell, in bytes; a longer one is a data problem of its row.
-    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_cell_bytes)]
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_cell_bytes, help_heading = "Input limits")]
     pub max_cell_bytes: usize,
     /// Longest CSV record (or sheet row), in bytes: a file without line breaks, or with a quote
     /// that never closes, is stopped here instead of being read whole.
-    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_record_bytes)]
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_record_bytes, help_heading = "Input limits")]
     pub max_record_bytes: usize,
     /// Most columns of a row.
-    #[arg(long, value_name = "N", default_value_t = Limits::default().max_columns)]
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_columns, help_heading = "Input limits")]
     pub max_columns: usize,
     /// Largest decompressed size of a workbook (.xlsx/.xlsb/.ods), all its parts together.
-    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_xlsx_bytes)]
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_xlsx_bytes, help_heading = "Input limits")]
     pub max_xlsx_bytes: u64,
     /// Largest compression ratio of a workbook part over 1 MiB (a zip bomb is about 1000).
-    #[arg(long, value_name = "N", default_value_t = Limits::default().max_xlsx_ratio)]
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_xlsx_ratio, help_heading = "Input limits")]
     pub max_xlsx_ratio: u64,
     /// Most shared strings of a workbook.
-    #[arg(long, value_name = "N", default_value_t = Limits::default().max_shared_strings)]
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_shared_strings, help_heading = "Input limits")]
     pub max_shared_strings: u64,
     /// Largest decompressed size of a workbook's shared strings.
-    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_shared_strings_bytes)]
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_shared_strings_bytes, help_heading = "Input limits")]
     pub max_shared_strings_bytes: u64,
 }
 
