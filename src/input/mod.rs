@@ -145,6 +145,11 @@ enum Source {
     Rows(Rows),
     /// A CSV ledger: blocks of whole records, parsed where they are used.
     Blocks(Box<source::Blocks>),
+    /// A person export whose households' rows are contiguous: grouped as they stream by, by the
+    /// id column; `ahead` holds rows read but not grouped yet.
+    Persons { rows: Rows, col: usize, ahead: VecDeque<RawRow> },
+    /// Nothing (left) to read.
+    Done,
 }
 
 /// What [`RowReader::next_work`] handed out.
@@ -180,6 +185,15 @@ impl RowReader {
                     Some(Err(e)) => return Err(e),
                     None => break,
                 },
+                Source::Persons { rows, col, ahead } => match next_group(rows, *col, ahead, &self.path) {
+                    Some(Ok(g)) => {
+                        batch[k] = g;
+                        k += 1;
+                    }
+                    Some(Err(e)) => return Err(e),
+                    None => break,
+                },
+                Source::Done => break,
                 // Whole blocks, parsed straight into the batch (which may so get a few more than
                 // `n` rows).
                 Source::Blocks(blocks) => {
@@ -231,6 +245,15 @@ impl RowReader {
                     }
                 }
             }
+            Source::Persons { rows, col, ahead } => {
+                while let Some(g) = next_group(rows, *col, ahead, path) {
+                    let g = g?;
+                    if want(g.row) {
+                        f(&g);
+                    }
+                }
+            }
+            Source::Done => {}
             Source::Blocks(blocks) => {
                 let parser = self.parser.get_or_insert_with(|| blocks.reader());
                 let (block, mut rows, mut one) = (&mut self.block, Vec::new(), Vec::new());
@@ -277,7 +300,7 @@ impl RowReader {
     pub fn block_parser(&self) -> BlockParser {
         let (delimiter, limits) = match &self.rows {
             Source::Blocks(b) => (b.delimiter, b.limits),
-            Source::Rows(_) => (b',', source::Limits::default()),
+            _ => (b',', source::Limits::default()),
         };
         BlockParser { path: self.path.clone(), delimiter, limits }
     }
@@ -484,9 +507,24 @@ impl Ledger {
         Ok(ledger)
     }
 
-    /// Person export: read every row and group members by household id, households in order of
-    /// their first member. Rows without an id are kept as households of their own (reported).
+    /// Person export: group members by household id, households in order of their first member.
+    /// Rows without an id are kept as households of their own (reported). When every household's
+    /// rows are contiguous (a first pass over the ids says so), households are grouped as they
+    /// stream by; otherwise every row is read and held first.
     fn group_members(&mut self) -> Result<(), InputError> {
+        let col = self.layout.field_col_index[self.layout.id_field as usize].expect("checked at open");
+        if let Source::Rows(rows) = &mut self.reader.rows {
+            // A workbook is let go while the file is read again.
+            rows.suspend();
+        }
+        if contiguous(&self.layout, col)? {
+            let Source::Rows(rows) = std::mem::replace(&mut self.reader.rows, Source::Done) else {
+                unreachable!("a person export is read row by row")
+            };
+            let ahead = std::mem::take(&mut self.reader.pending);
+            self.reader.rows = Source::Persons { rows, col, ahead };
+            return Ok(());
+        }
         let mut groups: Vec<Vec<RawRow>> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
         let mut rows: Vec<RawRow> = self.reader.pending.drain(..).collect();
@@ -734,6 +772,68 @@ impl Layout {
             _ => String::new(),
         }
     }
+}
+
+/// A person row's household id (normalised), `None` when blank.
+fn group_id(raw: &RawRow, col: usize) -> Option<String> {
+    raw.record.get(col).map(|b| cell::normalize(&String::from_utf8_lossy(b)).into_owned()).filter(|id| !id.is_empty())
+}
+
+/// The next household of a person export whose households' rows are contiguous: the rows that
+/// follow with the same id (a row without an id is a household of its own).
+fn next_group(
+    rows: &mut Rows,
+    col: usize,
+    ahead: &mut VecDeque<RawRow>,
+    path: &Path,
+) -> Option<Result<RawRow, InputError>> {
+    let mut take = |ahead: &mut VecDeque<RawRow>| ahead.pop_front().map(Ok).or_else(|| rows.next_row(path));
+    let first = match take(ahead)? {
+        Ok(r) => r,
+        Err(e) => return Some(Err(e)),
+    };
+    let id = group_id(&first, col);
+    let mut members = vec![first];
+    while id.is_some() {
+        let Some(r) = take(ahead) else { break };
+        let r = match r {
+            Ok(r) => r,
+            Err(e) => return Some(Err(e)),
+        };
+        if group_id(&r, col) != id {
+            ahead.push_front(r);
+            break;
+        }
+        members.push(r);
+    }
+    Some(Ok(RawRow { row: members[0].row, record: members[0].record.clone(), error: None, members }))
+}
+
+/// Whether every household's rows of a person export are contiguous (a row without an id ends a
+/// household's rows), from a pass over the ids that keeps 8 bytes per household.
+fn contiguous(layout: &Layout, col: usize) -> Result<bool, InputError> {
+    let state = std::collections::hash_map::RandomState::new();
+    let (mut closed, mut last): (HashSet<u64>, Option<u64>) = (HashSet::new(), None);
+    let (mut rows, _) = source::open(&layout.path, &layout.options)?;
+    let mut r = RawRow::default();
+    while let Some(read) = rows.read_into(&layout.path, &mut r) {
+        read?;
+        if r.row <= layout.header_row {
+            continue;
+        }
+        let id = group_id(&r, col).map(|id| state.hash_one(id));
+        if id != last {
+            if let Some(l) = last {
+                closed.insert(l);
+            }
+            // A hash seen before (a repeat, or rarely another id's): read whole.
+            if id.is_some_and(|h| closed.contains(&h)) {
+                return Ok(false);
+            }
+            last = id;
+        }
+    }
+    Ok(true)
 }
 
 /// One row as read.
@@ -987,6 +1087,26 @@ mod tests {
             reader.each_row_in(&wanted, &mut |r| got.push(rows_of(r))).unwrap();
             assert_eq!(got, want, "case {case}: {:?}, rows {wanted:?}", String::from_utf8_lossy(&text));
         }
+    }
+
+    /// A person export is grouped as it streams by only when its households' rows are contiguous.
+    #[test]
+    fn person_exports_stream_when_households_are_contiguous() {
+        let rules = crate::ruleset::load("national").unwrap();
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/人员表.csv")).unwrap();
+        let mut lines: Vec<&str> = text.lines().collect();
+        let header = lines.remove(0);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.csv");
+        let streams = |rows: &[&str]| {
+            std::fs::write(&path, format!("{header}\n{}\n", rows.join("\n"))).unwrap();
+            let ledger = Ledger::open(&path, &rules, &OpenOptions::default()).unwrap();
+            matches!(ledger.reader.rows, Source::Persons { .. })
+        };
+        assert!(!streams(&lines), "P004 and P005 interleave");
+        let mut sorted = lines.clone();
+        sorted.sort_by_key(|l| l.split(',').next().unwrap().to_string());
+        assert!(streams(&sorted));
     }
 
     #[test]

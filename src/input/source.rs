@@ -440,6 +440,13 @@ impl Rows {
         }
     }
 
+    /// Let a workbook go until the next row is wanted ([`SheetRows`]); a CSV file stays as it is.
+    pub fn suspend(&mut self) {
+        if let Rows::Sheet(s) = self {
+            s.suspend();
+        }
+    }
+
     /// The rest of a CSV file, from the record after the last one read, as [`Blocks`]; a
     /// worksheet stays rows, suspended until its next row is wanted ([`SheetRows`]).
     pub fn into_blocks(self) -> Result<Blocks, Rows> {
