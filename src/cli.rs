@@ -170,6 +170,10 @@ pub struct LimitChoice {
     /// Largest decompressed size of a workbook's shared strings.
     #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_shared_strings_bytes, help_heading = "Input limits")]
     pub max_shared_strings_bytes: u64,
+    /// Most cells of the grids an .ods workbook is read into (each sheet from its first to its last
+    /// cell with a value, repeated rows and cells spelled out).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_grid_cells, help_heading = "Input limits")]
+    pub max_grid_cells: u64,
 }
 
 impl InputChoice {
@@ -188,6 +192,7 @@ impl InputChoice {
                 max_xlsx_ratio: l.max_xlsx_ratio,
                 max_shared_strings: l.max_shared_strings,
                 max_shared_strings_bytes: l.max_shared_strings_bytes,
+                max_grid_cells: l.max_grid_cells,
             },
         }
     }

@@ -57,6 +57,9 @@ pub struct Limits {
     pub max_shared_strings: u64,
     /// Decompressed size of the shared-strings part.
     pub max_shared_strings_bytes: u64,
+    /// Cells of the grids calamine builds whole for an .ods workbook (every sheet, from its first
+    /// to its last cell with a value, repeated rows and cells spelled out): about 56 bytes each.
+    pub max_grid_cells: u64,
 }
 
 impl Default for Limits {
@@ -69,6 +72,7 @@ impl Default for Limits {
             max_xlsx_ratio: 100,
             max_shared_strings: 5_000_000,
             max_shared_strings_bytes: 160 << 20,
+            max_grid_cells: 4_000_000,
         }
     }
 }
@@ -815,7 +819,7 @@ fn check_parts(path: &Path, limits: &Limits) -> Result<(), InputError> {
     // Not a zip (.xls), or a damaged one: calamine says what it makes of it.
     let Ok(mut zip) = zip::ZipArchive::new(BufReader::new(file)) else { return Ok(()) };
     let mut total = 0u64;
-    let (mut shared, mut long) = (Vec::new(), Vec::new());
+    let (mut shared, mut long, mut ods) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..zip.len() {
         let Ok(part) = zip.by_index_raw(i) else { continue };
         let (name, size, stored) =
@@ -843,6 +847,9 @@ fn check_parts(path: &Path, limits: &Limits) -> Result<(), InputError> {
             ));
         }
         let lower = name.to_ascii_lowercase();
+        if lower == "content.xml" {
+            ods.push(i);
+        }
         if lower.ends_with(".xml") && size > limits.max_record_bytes as u64 {
             long.push(i);
         }
@@ -880,7 +887,95 @@ fn check_parts(path: &Path, limits: &Limits) -> Result<(), InputError> {
             ));
         }
     }
+    for i in ods {
+        let Ok(part) = zip.by_index(i) else { continue };
+        if let Some((sheet, cells)) = ods_grid(part, limits.max_grid_cells) {
+            return Err(over(
+                path,
+                format!(
+                    "工作簿的工作表“{}”展开后有 {cells} 个单元格（从第一个到最后一个有内容的单元格，重复的行和列展开），超过上限 {} 个；如确为正常数据，可用 --max-grid-cells 调高上限，或另存为 .xlsx",
+                    crate::input::clip(&sheet, 40),
+                    limits.max_grid_cells
+                ),
+            ));
+        }
+    }
     Ok(())
+}
+
+/// The first sheet of an .ods `content.xml` whose grid, as calamine builds it (from the first to
+/// the last row with a value, the first to the last column with one, repeated rows and cells
+/// spelled out, capped as calamine caps them), has more than `max` cells, with that number;
+/// `None` if none (or the part is damaged: calamine reports that).
+fn ods_grid(part: impl Read, max: u64) -> Option<(String, u64)> {
+    use quick_xml::events::Event;
+    let mut xml = quick_xml::Reader::from_reader(BufReader::new(part));
+    let mut buf = Vec::new();
+    let attr = |e: &quick_xml::events::BytesStart, name: &str| -> Option<String> {
+        e.try_get_attribute(name).ok().flatten().map(|a| a.value.into_owned())
+    };
+    let number = |v: Option<String>, cap: u64| -> u64 {
+        v.and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(1).clamp(1, cap)
+    };
+    // The sheet: its name; the row and column being read; the rows and columns with values.
+    let mut name = String::new();
+    let (mut row, mut col, mut repeat) = (0u64, 0u64, 1u64);
+    // First and last (row or column).
+    type Span = Option<(u64, u64)>;
+    let (mut rows, mut cols, mut row_cols): (Span, Span, Span) = (None, None, None);
+    loop {
+        buf.clear();
+        let (e, empty) = match xml.read_event_into(&mut buf) {
+            Ok(Event::Start(e)) => (e, false),
+            Ok(Event::Empty(e)) => (e, true),
+            Ok(Event::End(e)) => {
+                match e.name().as_ref() {
+                    "table:table-row" => {
+                        if let Some((a, b)) = row_cols.take() {
+                            rows = Some((rows.map_or(row, |r| r.0), row + repeat - 1));
+                            cols = Some(cols.map_or((a, b), |c| (c.0.min(a), c.1.max(b))));
+                        }
+                        row = (row + repeat).min(1 << 20);
+                    }
+                    "table:table" => {
+                        if let (Some(r), Some(c)) = (rows, cols) {
+                            let cells = (r.1 - r.0 + 1) * (c.1 - c.0 + 1);
+                            if cells > max {
+                                return Some((name, cells));
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+                continue;
+            }
+            Ok(Event::Eof) | Err(_) => return None,
+            Ok(_) => continue,
+        };
+        match e.name().as_ref() {
+            "table:table" => {
+                name = attr(&e, "table:name").unwrap_or_default();
+                (row, rows, cols) = (0, None, None);
+            }
+            "table:table-row" => {
+                (col, row_cols) = (0, None);
+                repeat = number(attr(&e, "table:number-rows-repeated"), 1 << 20);
+                if empty {
+                    row = (row + repeat).min(1 << 20);
+                }
+            }
+            "table:table-cell" | "table:covered-table-cell" => {
+                let n = number(attr(&e, "table:number-columns-repeated"), 1 << 14);
+                // A cell with a value, or with content (counted as one, to be safe).
+                if attr(&e, "office:value-type").is_some() || !empty {
+                    let (a, b) = (col, col + n - 1);
+                    row_cols = Some(row_cols.map_or((a, b), |c| (c.0.min(a), c.1.max(b))));
+                }
+                col = (col + n).min(1 << 14);
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Where (in bytes from the start) an XML text streaming by first has more than `max` bytes

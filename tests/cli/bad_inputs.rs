@@ -345,6 +345,61 @@ fn a_huge_cell_under_the_ratio_limit_is_refused() {
     assert!(String::from_utf8_lossy(&o.stdout).contains("单元格过长（2097152 字节"));
 }
 
+/// A minimal .ods whose one sheet has these rows (inside `<table:table>`).
+fn ods(path: &Path, rows: &str) {
+    use std::io::Write;
+    let mut z = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let stored = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let o = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    z.start_file("mimetype", stored).unwrap();
+    z.write_all(b"application/vnd.oasis.opendocument.spreadsheet").unwrap();
+    z.start_file("META-INF/manifest.xml", o).unwrap();
+    z.write_all(br#"<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2"><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/><manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>"#).unwrap();
+    z.start_file("content.xml", o).unwrap();
+    write!(
+        z,
+        r#"<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2"><office:body><office:spreadsheet><table:table table:name="户表">{rows}</table:table></office:spreadsheet></office:body></office:document-content>"#
+    )
+    .unwrap();
+    z.finish().unwrap();
+}
+
+/// An .ods is read by calamine into whole grids, repeated rows and cells spelled out: a row of
+/// 1,024 cells repeated 1,048,576 times (a 1 KB file, a billion cells) is refused before it is
+/// read; an ordinary sheet reads.
+#[test]
+fn an_ods_grid_is_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.ods");
+    let text = std::fs::read_to_string(root().join("tests/data/reasons.csv")).unwrap();
+    let row = |line: &str| {
+        let cells: String = line
+            .split(',')
+            .map(|v| {
+                if v.is_empty() {
+                    "<table:table-cell/>".to_string()
+                } else {
+                    format!(r#"<table:table-cell office:value-type="string"><text:p>{v}</text:p></table:table-cell>"#)
+                }
+            })
+            .collect();
+        format!("<table:table-row>{cells}</table:table-row>")
+    };
+    let rows: String = text.lines().map(row).collect();
+    ods(&path, &rows);
+    let o = assess_xlsx(&path, &[]);
+    assert_ne!(o.status.code(), Some(2), "{}", stderr_of(&o));
+    assert_eq!(jsonl(&o.stdout).len(), text.lines().count() - 1);
+    let bomb = format!(
+        r#"{rows}<table:table-row table:number-rows-repeated="1048000"><table:table-cell table:number-columns-repeated="1024" office:value-type="float" office:value="1"/></table:table-row>"#
+    );
+    ods(&path, &bomb);
+    let o = assess_xlsx(&path, &[]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr_of(&o);
+    assert!(err.contains("工作表“户表”展开后有 1073154048 个单元格") && err.contains("--max-grid-cells"), "{err}");
+}
+
 /// Shared strings are counted before calamine reads them (and reserves what the part declares).
 #[test]
 fn shared_strings_are_bounded() {
