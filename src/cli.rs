@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::input::source::Limits;
 use crate::input::Encoding;
 use crate::output::Format;
 
@@ -142,16 +143,63 @@ pub struct InputChoice {
     /// that field as unknown (or as the rule file's `absent` value) for every household.
     #[arg(long)]
     pub strict: bool,
+    #[command(flatten)]
+    pub limits: LimitChoice,
+}
+
+/// Bounds on an input file, so that no file (damaged, or made to harm) takes unbounded memory or
+/// time. The defaults are far above any real export; past one, the run stops (exit code 2) with
+/// a message naming the file, the place and the limit, except a long cell: a data problem of its
+/// row.
+#[derive(Debug, Clone, Args)]
+pub struct LimitChoice {
+    /// Longest cell, in bytes; a longer one is a data problem of its row.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_cell_bytes, help_heading = "Input limits")]
+    pub max_cell_bytes: usize,
+    /// Longest CSV record (or sheet row), in bytes: a file without line breaks, or with a quote
+    /// that never closes, is stopped here instead of being read whole.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_record_bytes, help_heading = "Input limits")]
+    pub max_record_bytes: usize,
+    /// Most columns of a row.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_columns, help_heading = "Input limits")]
+    pub max_columns: usize,
+    /// Largest decompressed size of a workbook (.xlsx/.xlsb/.ods), all its parts together.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_xlsx_bytes, help_heading = "Input limits")]
+    pub max_xlsx_bytes: u64,
+    /// Largest compression ratio of a workbook part over 1 MiB (a zip bomb is about 1000).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_xlsx_ratio, help_heading = "Input limits")]
+    pub max_xlsx_ratio: u64,
+    /// Most shared strings of a workbook.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_shared_strings, help_heading = "Input limits")]
+    pub max_shared_strings: u64,
+    /// Largest decompressed size of a workbook's shared strings.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_shared_strings_bytes, help_heading = "Input limits")]
+    pub max_shared_strings_bytes: u64,
+    /// Most cells of the grids an .ods workbook is read into (each sheet from its first to its last
+    /// cell with a value, repeated rows and cells spelled out).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_grid_cells, help_heading = "Input limits")]
+    pub max_grid_cells: u64,
 }
 
 impl InputChoice {
     pub fn options(&self) -> crate::input::OpenOptions {
+        let l = &self.limits;
         crate::input::OpenOptions {
             encoding: self.encoding,
             sheet: self.sheet.clone(),
             header_row: self.header_row,
             persons: self.persons,
             strict: self.strict,
+            limits: Limits {
+                max_cell_bytes: l.max_cell_bytes,
+                max_record_bytes: l.max_record_bytes,
+                max_columns: l.max_columns,
+                max_xlsx_bytes: l.max_xlsx_bytes,
+                max_xlsx_ratio: l.max_xlsx_ratio,
+                max_shared_strings: l.max_shared_strings,
+                max_shared_strings_bytes: l.max_shared_strings_bytes,
+                max_grid_cells: l.max_grid_cells,
+            },
         }
     }
 }

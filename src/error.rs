@@ -52,6 +52,9 @@ pub enum InputError {
     NoId { path: String, found: String },
     #[error("{path}: {message}")]
     Header { path: String, message: String },
+    /// A limit of `input::source::Limits` was hit (the message names where and the option).
+    #[error("{path}: {message}")]
+    Limit { path: String, message: String },
 }
 
 thread_local! {

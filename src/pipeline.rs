@@ -12,7 +12,9 @@
 //! order the workers finish in, so what a command writes does not depend on the number of
 //! threads. There is no barrier between chunks: a worker that finishes one takes the next at
 //! once, so both cores stay busy. Memory is [`SLOTS`] chunks, whose buffers are recycled, plus
-//! one household and one assessment per worker.
+//! one household and one assessment per worker. A blank row (no cell with anything but spaces:
+//! only delimiters, or formula cells that evaluate to "") is no household: it is skipped, and
+//! counted in what [`fold`] returns.
 
 use std::collections::BTreeMap;
 use std::sync::{mpsc, Arc, Mutex};
@@ -36,6 +38,8 @@ struct Chunk {
     rows: Vec<RawRow>,
     block: Vec<u8>,
     line: Option<u64>,
+    /// Blank rows skipped.
+    blank: u64,
 }
 
 /// A spinner with the count and rate of households, on stderr when it is a terminal (never when
@@ -57,7 +61,7 @@ pub fn progress(what: &str) -> indicatif::ProgressBar {
 
 /// Assess every row of `ledger`. Each chunk of consecutive households gets an accumulator from
 /// `init` and `each` folds its households into it (in parallel across chunks); `sink` receives
-/// the accumulators in input order.
+/// the accumulators in input order. Returns how many blank rows were skipped.
 pub fn fold<A: Send>(
     ledger: &mut Ledger,
     bound: &Bound,
@@ -65,7 +69,7 @@ pub fn fold<A: Send>(
     init: impl Fn() -> A + Sync,
     each: impl Fn(&mut A, &Household, &Assessment) -> anyhow::Result<()> + Sync,
     mut sink: impl FnMut(A) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<u64> {
     let bar = progress(&format!("{}：", ledger.layout.path.display()));
     let layout = &ledger.layout;
     let reader = &mut ledger.reader;
@@ -119,6 +123,7 @@ pub fn fold<A: Send>(
                     // The reading thread is done (or stopped).
                     let Ok((seq, mut chunk)) = job else { return };
                     let mut acc = init();
+                    chunk.blank = 0;
                     let parsed = match chunk.line {
                         Some(line) => parser.parse(&mut block_reader, &mut chunk.block, line, &mut chunk.rows),
                         None => Ok(()),
@@ -127,6 +132,10 @@ pub fn fold<A: Send>(
                         .map_err(anyhow::Error::from)
                         .and_then(|()| {
                             chunk.rows.iter().try_for_each(|raw| {
+                                if raw.is_blank() {
+                                    chunk.blank += 1;
+                                    return Ok(());
+                                }
                                 layout.household_into(bound, raw, dups, &mut hh);
                                 engine::assess_into(bound, &hh, &mut a);
                                 each(&mut acc, &hh, &a)
@@ -143,13 +152,14 @@ pub fn fold<A: Send>(
         drop((work_rx, done_tx));
         // Writing, in input order: a chunk that finishes early waits here for the ones before it.
         let (done_rx, free_tx) = (done_rx, free_tx);
-        let mut next = 0u64;
+        let (mut next, mut blank) = (0u64, 0u64);
         let mut early: BTreeMap<u64, (anyhow::Result<A>, Chunk)> = BTreeMap::new();
         for (seq, result, chunk) in done_rx.iter() {
             early.insert(seq, (result, chunk));
             while let Some((result, chunk)) = early.remove(&next) {
                 let acc = result?;
                 bar.inc(chunk.rows.len() as u64);
+                blank += chunk.blank;
                 // The reading thread may have ended: then nobody needs the buffer.
                 let _ = free_tx.send(chunk);
                 sink(acc)?;
@@ -159,18 +169,19 @@ pub fn fold<A: Send>(
         // (Only a thread that panicked could leave a chunk unwritten; the scope then panics too.)
         anyhow::ensure!(early.is_empty(), "内部错误：有 {} 批结果未能按顺序写出", early.len());
         bar.finish_and_clear();
-        Ok(())
+        Ok(blank)
     })
 }
 
 /// Assess every row of `ledger`; `map` runs in parallel, `sink` sees the results in input order.
+/// Returns how many blank rows were skipped.
 pub fn stream<T: Send>(
     ledger: &mut Ledger,
     bound: &Bound,
     dups: &Duplicates,
     map: impl Fn(&Household, &Assessment) -> anyhow::Result<T> + Sync,
     mut sink: impl FnMut(T) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<u64> {
     fold(
         ledger,
         bound,

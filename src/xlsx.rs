@@ -300,11 +300,14 @@ impl AssessBook {
         let mut rows: Vec<Vec<String>> = vec![
             vec!["规则集".into(), b.rules.id.clone()],
             vec!["评估日期".into(), b.as_of.to_string()],
-            vec!["读取行数".into(), summary.rows_read.to_string()],
+            vec!["读取行数".into(), (summary.rows_read + summary.blank_rows).to_string()],
             vec!["评估户数".into(), summary.households_assessed.to_string()],
             vec!["有数据问题的户数".into(), summary.households_with_problems.to_string()],
             vec!["数据问题（处）".into(), summary.problems.to_string()],
         ];
+        if summary.blank_rows > 0 {
+            rows.insert(3, vec!["空白行（已跳过）".into(), summary.blank_rows.to_string()]);
+        }
         for ((_, labels), &d) in summary.counts.iter().zip(&summary.counted) {
             let d = &b.rules.decisions[d];
             for (l, n) in labels {

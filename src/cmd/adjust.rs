@@ -32,6 +32,9 @@ pub struct Accounting {
     pub duplicated_previous_rows: u64,
     pub duplicated_current_rows: u64,
     pub households_with_problems: u64,
+    /// Blank rows skipped (no household; outside the sums above).
+    pub blank_previous_rows: u64,
+    pub blank_current_rows: u64,
 }
 
 impl Accounting {
@@ -51,6 +54,8 @@ impl Accounting {
             ("duplicated_previous_rows", "上季度户编号重复（任一季度）的行", self.duplicated_previous_rows),
             ("duplicated_current_rows", "本季度户编号重复（任一季度）的行", self.duplicated_current_rows),
             ("households_with_problems", "本季度有数据问题的户", self.households_with_problems),
+            ("blank_previous_rows", "上季度空白行（已跳过）", self.blank_previous_rows),
+            ("blank_current_rows", "本季度空白行（已跳过）", self.blank_current_rows),
         ]
     }
 }
@@ -201,8 +206,14 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
             eprint!("{w}");
         }
     }
-    // The two id scans read different files: side by side, one core each.
+    // The two id scans read different files: side by side, one core each; workbooks one after
+    // the other (each holds its shared strings while it is read).
+    let sheets = [&cur_ledger, &prev_ledger].iter().any(|l| matches!(l.layout.kind, crate::input::Kind::Sheet { .. }));
     let (cur_scan, prev_dups) = std::thread::scope(|s| {
+        if sheets {
+            let cur = Duplicates::scan(&cur_ledger);
+            return ((cur_ledger, cur), Duplicates::scan(&prev_ledger));
+        }
         let cur = s.spawn(move || {
             let dups = Duplicates::scan(&cur_ledger);
             (cur_ledger, dups)
@@ -214,7 +225,7 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
     let (cur_dups, prev_dups) = (cur_dups?, prev_dups?);
     let mut previous = PrevIndex::with_capacity(prev_dups.ids_seen() as usize);
     let mut prev_dup_entries = Vec::new();
-    pipeline::stream(
+    acc.blank_previous_rows = pipeline::stream(
         &mut prev_ledger,
         &bound,
         &prev_dups,
@@ -255,7 +266,7 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
     // Current quarter: assessed and listed as it streams.
     let inputs = [args.previous.as_path(), args.current.as_path()];
     let mut lists = Lists::new(format, args.output.as_deref(), &inputs, args.show_ids)?;
-    pipeline::stream(
+    acc.blank_current_rows = pipeline::stream(
         &mut cur_ledger,
         &bound,
         &cur_dups,
@@ -567,6 +578,12 @@ fn summary_text(acc: &Accounting, counts: &Counts, b: &Bound) -> String {
         acc.duplicated_current_rows,
         acc.households_with_problems
     );
+    if acc.blank_previous_rows + acc.blank_current_rows > 0 {
+        s.push_str(&format!(
+            "空白行已跳过：上季度 {} 行，本季度 {} 行。\n",
+            acc.blank_previous_rows, acc.blank_current_rows
+        ));
+    }
     let parts: Vec<String> = List::ALL.iter().zip(counts.total).map(|(l, n)| format!("{} {n}", l.name())).collect();
     s.push_str(&format!("名单：{}\n", parts.join(" · ")));
     s

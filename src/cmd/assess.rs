@@ -106,7 +106,7 @@ pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
     let csv_rows = output::CsvRows::new(&bound);
     let mut table_rows = Vec::new();
     let mut book = if format == Format::Xlsx { Some(xlsx::AssessBook::new(&to, &bound)?) } else { None };
-    pipeline::fold(
+    summary.blank_rows = pipeline::fold(
         &mut ledger,
         &bound,
         &dups,

@@ -94,9 +94,6 @@ pub fn clip(s: &str, n: usize) -> String {
     }
 }
 
-/// Longest cell accepted; longer ones are data problems (no real ledger cell comes close).
-pub const MAX_CELL_CHARS: usize = 10_000;
-
 /// Normalise a header for matching: full-width to half-width, no spaces, no BOM.
 pub fn header_key(h: &str) -> String {
     cell::normalize(h).chars().filter(|c| !c.is_whitespace() && *c != '\u{feff}').collect()
@@ -169,6 +166,11 @@ enum Source {
     Rows(Rows),
     /// A CSV ledger: blocks of whole records, parsed where they are used.
     Blocks(Box<source::Blocks>),
+    /// A person export whose households' rows are contiguous: grouped as they stream by, by the
+    /// id column; `ahead` holds rows read but not grouped yet.
+    Persons { rows: Rows, col: usize, ahead: VecDeque<RawRow> },
+    /// Nothing (left) to read.
+    Done,
 }
 
 /// What [`RowReader::next_work`] handed out.
@@ -204,12 +206,21 @@ impl RowReader {
                     Some(Err(e)) => return Err(e),
                     None => break,
                 },
+                Source::Persons { rows, col, ahead } => match next_group(rows, *col, ahead, &self.path) {
+                    Some(Ok(g)) => {
+                        batch[k] = g;
+                        k += 1;
+                    }
+                    Some(Err(e)) => return Err(e),
+                    None => break,
+                },
+                Source::Done => break,
                 // Whole blocks, parsed straight into the batch (which may so get a few more than
                 // `n` rows).
                 Source::Blocks(blocks) => {
                     let block = &mut self.block;
-                    let Some(line) = blocks.next(block).map_err(|e| unreadable(&self.path, e))? else { break };
-                    let parser = self.parser.get_or_insert_with(|| source::BlockReader::new(blocks.delimiter));
+                    let Some(line) = blocks.next(block)? else { break };
+                    let parser = self.parser.get_or_insert_with(|| blocks.reader());
                     k = parser.parse_at(block, line, &self.path, batch, k)?;
                 }
             }
@@ -223,7 +234,7 @@ impl RowReader {
     /// buffers reused), to be parsed by whoever assesses it.
     pub fn next_work(&mut self, rows: &mut Vec<RawRow>, block: &mut Vec<u8>, n: usize) -> Result<Work, InputError> {
         if let (Source::Blocks(blocks), true) = (&mut self.rows, self.pending.is_empty()) {
-            return Ok(match blocks.next(block).map_err(|e| unreadable(&self.path, e))? {
+            return Ok(match blocks.next(block)? {
                 Some(line) => Work::Block(line),
                 None => Work::End,
             });
@@ -255,10 +266,19 @@ impl RowReader {
                     }
                 }
             }
+            Source::Persons { rows, col, ahead } => {
+                while let Some(g) = next_group(rows, *col, ahead, path) {
+                    let g = g?;
+                    if want(g.row) {
+                        f(&g);
+                    }
+                }
+            }
+            Source::Done => {}
             Source::Blocks(blocks) => {
-                let parser = self.parser.get_or_insert_with(|| source::BlockReader::new(blocks.delimiter));
+                let parser = self.parser.get_or_insert_with(|| blocks.reader());
                 let (block, mut rows, mut one) = (&mut self.block, Vec::new(), Vec::new());
-                while let Some(first) = blocks.next(block).map_err(|e| unreadable(path, e))? {
+                while let Some(first) = blocks.next(block)? {
                     // Rows numbered first..=last start in this block (the last only when the
                     // block does not end with a line break: the end of the file).
                     let last = blocks.line() - u64::from(block.last() == Some(&b'\n'));
@@ -272,34 +292,24 @@ impl RowReader {
                         rows.iter().filter(|r| want(r.row)).for_each(&mut *f);
                         continue;
                     }
-                    // Quote-free: a row is its line (after any empty lines, which the csv reader
-                    // numbers it from).
+                    // Quote-free: every line that is not empty is a record, numbered by its line.
                     let mut targets = wanted[lo..hi].iter().copied().peekable();
-                    let (mut line, mut start, mut after_empty) = (first, 0, false);
+                    let (mut line, mut start) = (first, 0);
                     for end in memchr::memchr_iter(b'\n', block).chain([block.len()]) {
-                        let empty = start == end;
-                        while targets.peek() == Some(&line) {
+                        if targets.peek() == Some(&line) {
                             targets.next();
-                            let from = start + block[start..].iter().take_while(|&&b| b == b'\n').count();
-                            // No record has this number: a line after an empty line (the record
-                            // is numbered from the first empty line), or only empty lines to the
-                            // end.
-                            if after_empty || from == block.len() {
-                                continue;
+                            if start < end {
+                                one.clear();
+                                one.extend_from_slice(&block[start..(end + 1).min(block.len())]);
+                                parser.parse(&mut one, line, path, &mut rows)?;
+                                rows.iter().for_each(&mut *f);
                             }
-                            let to = memchr::memchr(b'\n', &block[from..]).map_or(block.len(), |i| from + i + 1);
-                            one.clear();
-                            one.extend_from_slice(&block[from..to]);
-                            parser.parse(&mut one, line, path, &mut rows)?;
-                            // The csv reader numbers it from `line`, its first (empty) line.
-                            rows.iter().for_each(&mut *f);
                         }
                         if targets.peek().is_none() {
                             break;
                         }
                         line += 1;
                         start = end + 1;
-                        after_empty = empty;
                     }
                 }
             }
@@ -309,13 +319,11 @@ impl RowReader {
 
     /// What parses the blocks that [`RowReader::next_work`] hands out (on any thread).
     pub fn block_parser(&self) -> BlockParser {
-        BlockParser {
-            path: self.path.clone(),
-            delimiter: match &self.rows {
-                Source::Blocks(b) => b.delimiter,
-                Source::Rows(_) => b',',
-            },
-        }
+        let (delimiter, limits) = match &self.rows {
+            Source::Blocks(b) => (b.delimiter, b.limits),
+            _ => (b',', source::Limits::default()),
+        };
+        BlockParser { path: self.path.clone(), delimiter, limits }
     }
 }
 
@@ -323,11 +331,12 @@ impl RowReader {
 pub struct BlockParser {
     path: PathBuf,
     delimiter: u8,
+    limits: source::Limits,
 }
 
 impl BlockParser {
     pub fn reader(&self) -> source::BlockReader {
-        source::BlockReader::new(self.delimiter)
+        source::BlockReader::new(self.delimiter, &self.limits)
     }
     /// A block handed out by [`RowReader::next_work`] into `rows` (their buffers reused).
     pub fn parse(
@@ -339,10 +348,6 @@ impl BlockParser {
     ) -> Result<(), InputError> {
         reader.parse(block, line, &self.path, rows)
     }
-}
-
-fn unreadable(path: &Path, e: std::io::Error) -> InputError {
-    InputError::Unreadable { path: path.display().to_string(), message: format!("无法读取：{e}") }
 }
 
 /// How many rows are looked at to find the header (exports put one to three title rows above).
@@ -376,9 +381,6 @@ impl Ledger {
     pub fn open(path: &Path, rules: &RuleSet, options: &OpenOptions) -> Result<Ledger, InputError> {
         let p = path.display().to_string();
         let (mut rows, kind) = source::open(path, options)?;
-        // What the csv reader takes in while the header is looked for is kept, so that the rest
-        // of the file can be handed out as blocks of text afterwards.
-        rows.keep(true);
         let lookup = header_lookup(rules);
         // Alternative columns are known headers too (an export may have more of them than of the
         // fields' own).
@@ -528,7 +530,6 @@ impl Ledger {
             absent_cells,
         };
         let rows = if layout.persons.is_some() {
-            rows.keep(false);
             Source::Rows(rows)
         } else {
             match rows.into_blocks() {
@@ -546,9 +547,24 @@ impl Ledger {
         Ok(ledger)
     }
 
-    /// Person export: read every row and group members by household id, households in order of
-    /// their first member. Rows without an id are kept as households of their own (reported).
+    /// Person export: group members by household id, households in order of their first member.
+    /// Rows without an id are kept as households of their own (reported). When every household's
+    /// rows are contiguous (a first pass over the ids says so), households are grouped as they
+    /// stream by; otherwise every row is read and held first.
     fn group_members(&mut self) -> Result<(), InputError> {
+        let col = self.layout.field_col_index[self.layout.id_field as usize].expect("checked at open");
+        if let Source::Rows(rows) = &mut self.reader.rows {
+            // A workbook is let go while the file is read again.
+            rows.suspend();
+        }
+        if contiguous(&self.layout, col)? {
+            let Source::Rows(rows) = std::mem::replace(&mut self.reader.rows, Source::Done) else {
+                unreachable!("a person export is read row by row")
+            };
+            let ahead = std::mem::take(&mut self.reader.pending);
+            self.reader.rows = Source::Persons { rows, col, ahead };
+            return Ok(());
+        }
         let mut groups: Vec<Vec<RawRow>> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
         let mut rows: Vec<RawRow> = self.reader.pending.drain(..).collect();
@@ -625,7 +641,10 @@ impl Layout {
         }
         let width = self.columns.len();
         let got = raw.record.len();
-        if raw.error.is_none() && got != width {
+        // A sheet row holds its cells up to the last one with a value: one that ends early is not
+        // short (its other cells are empty), as a CSV line with fewer delimiters is.
+        let sheet = matches!(self.kind, Kind::Sheet { .. });
+        if raw.error.is_none() && got != width && !(sheet && got < width) {
             let open_quote = got < width && raw.record.iter().next_back().is_some_and(|c| c.contains(&b'\n'));
             let message = if open_quote {
                 format!("本行只有 {got} 列，表头有 {width} 列，且最后一格跨越多行：可能有未闭合的引号（\"）；缺少的列按空白处理")
@@ -646,6 +665,8 @@ impl Layout {
         // EF BF BD): checked once for the whole row, each cell only when the row is not.
         let all = raw.record.as_slice();
         let whole = if memchr::memchr2(0, 0xEF, all).is_none() { simdutf8::basic::from_utf8(all).ok() } else { None };
+        // Longer cells are data problems (no real ledger cell comes close).
+        let max_cell = self.options.limits.max_cell_bytes;
         for (c, bytes) in raw.record.iter().enumerate().take(width) {
             let Some(f) = self.column_field[c] else { continue };
             if bytes.is_empty() {
@@ -654,7 +675,7 @@ impl Layout {
             }
             // The row is valid as a whole: so is a cell between two character boundaries.
             if let Some(t) = whole.and_then(|w| w.get(raw.record.range(c)?)) {
-                if t.len() <= MAX_CELL_CHARS {
+                if t.len() <= max_cell {
                     rules.set_cell(hh, f, t, &self.columns[c]);
                     continue;
                 }
@@ -669,8 +690,8 @@ impl Layout {
                 Some("含有无效的字符编码（不是完整的 UTF-8/GBK 文本）".to_string())
             } else if nul {
                 Some("含有 NUL（\\0）字符".to_string())
-            } else if t.len() > MAX_CELL_CHARS && t.chars().nth(MAX_CELL_CHARS).is_some() {
-                Some(format!("单元格过长（超过 {MAX_CELL_CHARS} 字符）"))
+            } else if t.len() > max_cell {
+                Some(format!("单元格过长（{} 字节，超过上限 {max_cell} 字节；可用 --max-cell-bytes 调整）", t.len()))
             } else {
                 None
             };
@@ -688,12 +709,20 @@ impl Layout {
             }
             rules.set_cell(hh, f, &t, &self.columns[c]);
         }
+        // A sheet row's cells after its last value are empty cells.
+        if sheet {
+            for c in got..width {
+                if let Some(f) = self.column_field[c] {
+                    rules.set_cell(hh, f, "", &self.columns[c]);
+                }
+            }
+        }
         for &(c, f, k) in &self.alt_columns {
             let t = raw.record.get(c).map(|b| text(b).0).unwrap_or_default();
             rules.set_alt_cell(hh, f, k, &t, &self.columns[c]);
         }
         // Required fields whose column is absent from a short row.
-        for (f, field) in rules.fields.iter().enumerate().filter(|_| got < width) {
+        for (f, field) in rules.fields.iter().enumerate().filter(|_| got < width && !sheet) {
             if field.required
                 && got <= self.field_col_index[f].unwrap_or(usize::MAX)
                 && self.field_col_index[f].is_some()
@@ -702,14 +731,13 @@ impl Layout {
             }
         }
         rules.finish(hh, &self.field_column);
-        if let Some(rows) = (dups.count() > 0).then(|| self.id_of(raw)).flatten().and_then(|id| dups.rows(&id)) {
-            let others: Vec<String> = rows.iter().filter(|&&r| r != raw.row).map(|r| r.to_string()).collect();
+        if let Some(repeats) = (dups.count() > 0).then(|| self.id_of(raw)).flatten().and_then(|id| dups.rows(&id)) {
             hh.problems.push(Problem {
                 row: raw.row,
                 column: self.field_column[self.id_field as usize].clone().unwrap_or_default(),
                 field: Some("household_id".into()),
                 value: self.id_of(raw).unwrap_or_default(),
-                message: format!("户编号重复：与第 {} 行相同（两行都已评估，请核实）", others.join("、")),
+                message: repeats.message(raw.row),
             });
         }
     }
@@ -974,6 +1002,68 @@ impl Layout {
     }
 }
 
+/// A person row's household id (normalised), `None` when blank.
+fn group_id(raw: &RawRow, col: usize) -> Option<String> {
+    raw.record.get(col).map(|b| cell::normalize(&String::from_utf8_lossy(b)).into_owned()).filter(|id| !id.is_empty())
+}
+
+/// The next household of a person export whose households' rows are contiguous: the rows that
+/// follow with the same id (a row without an id is a household of its own).
+fn next_group(
+    rows: &mut Rows,
+    col: usize,
+    ahead: &mut VecDeque<RawRow>,
+    path: &Path,
+) -> Option<Result<RawRow, InputError>> {
+    let mut take = |ahead: &mut VecDeque<RawRow>| ahead.pop_front().map(Ok).or_else(|| rows.next_row(path));
+    let first = match take(ahead)? {
+        Ok(r) => r,
+        Err(e) => return Some(Err(e)),
+    };
+    let id = group_id(&first, col);
+    let mut members = vec![first];
+    while id.is_some() {
+        let Some(r) = take(ahead) else { break };
+        let r = match r {
+            Ok(r) => r,
+            Err(e) => return Some(Err(e)),
+        };
+        if group_id(&r, col) != id {
+            ahead.push_front(r);
+            break;
+        }
+        members.push(r);
+    }
+    Some(Ok(RawRow { row: members[0].row, record: members[0].record.clone(), error: None, members }))
+}
+
+/// Whether every household's rows of a person export are contiguous (a row without an id ends a
+/// household's rows), from a pass over the ids that keeps 8 bytes per household.
+fn contiguous(layout: &Layout, col: usize) -> Result<bool, InputError> {
+    let state = std::collections::hash_map::RandomState::new();
+    let (mut closed, mut last): (HashSet<u64>, Option<u64>) = (HashSet::new(), None);
+    let (mut rows, _) = source::open(&layout.path, &layout.options)?;
+    let mut r = RawRow::default();
+    while let Some(read) = rows.read_into(&layout.path, &mut r) {
+        read?;
+        if r.row <= layout.header_row {
+            continue;
+        }
+        let id = group_id(&r, col).map(|id| state.hash_one(id));
+        if id != last {
+            if let Some(l) = last {
+                closed.insert(l);
+            }
+            // A hash seen before (a repeat, or rarely another id's): read whole.
+            if id.is_some_and(|h| closed.contains(&h)) {
+                return Ok(false);
+            }
+            last = id;
+        }
+    }
+    Ok(true)
+}
+
 /// One row as read.
 #[derive(Default)]
 pub struct RawRow {
@@ -984,16 +1074,58 @@ pub struct RawRow {
     pub members: Vec<RawRow>,
 }
 
-/// Household ids that occur more than once, with their rows.
+impl RawRow {
+    /// No cell with anything but spaces (a row of only delimiters, of formula cells that evaluate
+    /// to "", of spaces), and read without an error: no household, skipped and counted.
+    pub fn is_blank(&self) -> bool {
+        self.error.is_none()
+            && self.members.iter().all(RawRow::is_blank)
+            && self.record.iter().all(|c| c.is_empty() || cell::is_blank(&text(c).0))
+    }
+}
+
+/// Household ids that occur more than once: where each first occurs, and how often. A repeated
+/// row refers to the first occurrence only (and the first to the second), so that what is
+/// reported grows with the rows, not with their square.
 #[derive(Debug, Default)]
 pub struct Duplicates {
-    rows: HashMap<String, Vec<u64>>,
+    rows: HashMap<String, Repeats>,
     /// How many rows had an id (a capacity hint for indexes of the whole file).
     ids_seen: u64,
 }
 
+/// The rows of one repeated household id.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct Repeats {
+    pub first: u64,
+    pub second: u64,
+    pub count: u64,
+}
+
+impl Repeats {
+    fn add(&mut self, row: u64) {
+        match self.count {
+            0 => self.first = row,
+            1 => self.second = row,
+            _ => {}
+        }
+        self.count += 1;
+    }
+
+    /// The data problem of row `row`, one of these rows.
+    pub fn message(&self, row: u64) -> String {
+        let all = if self.count == 2 { "两行".to_string() } else { format!("共 {} 行，", self.count) };
+        if row == self.first && self.count > 2 {
+            format!("户编号重复：与第 {} 行等其后 {} 行相同（{all}都已评估，请核实）", self.second, self.count - 1)
+        } else {
+            let other = if row == self.first { self.second } else { self.first };
+            format!("户编号重复：与第 {other} 行相同（{all}都已评估，请核实）")
+        }
+    }
+}
+
 impl Duplicates {
-    pub fn rows(&self, id: &str) -> Option<&Vec<u64>> {
+    pub fn rows(&self, id: &str) -> Option<&Repeats> {
         if id.is_empty() {
             return None;
         }
@@ -1026,7 +1158,8 @@ impl Duplicates {
         };
         let unquoted = match &layout.kind {
             Kind::Csv { encoding: Encoding::Utf8, delimiter } => {
-                source::each_unquoted_field(&layout.path, layout.header_row, *delimiter, col, &mut |id| {
+                let limits = &layout.options.limits;
+                source::each_unquoted_field(&layout.path, layout.header_row, *delimiter, col, limits, &mut |id| {
                     add(&mut seen, &mut ids_seen, id)
                 })?
             }
@@ -1042,13 +1175,13 @@ impl Duplicates {
         if twice.is_empty() {
             return Ok(out);
         }
-        let mut seen: HashMap<String, Vec<u64>> = HashMap::new();
+        let mut seen: HashMap<String, Repeats> = HashMap::new();
         each_id(ledger, col, |row, id| {
             if !cell::is_blank(&String::from_utf8_lossy(id)) && twice.contains(&hash(id)) {
-                seen.entry(cell::normalize(&String::from_utf8_lossy(id)).into_owned()).or_default().push(row);
+                seen.entry(cell::normalize(&String::from_utf8_lossy(id)).into_owned()).or_default().add(row);
             }
         })?;
-        out.rows = seen.into_iter().filter(|(_, r)| r.len() > 1).collect();
+        out.rows = seen.into_iter().filter(|(_, r)| r.count > 1).collect();
         Ok(out)
     }
 }
@@ -1116,18 +1249,10 @@ fn repeats(hashes: &mut [u64]) -> Vec<u64> {
     hashes.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect()
 }
 
-/// Every data row's id cell. A CSV file is read again from the start (streamed); a worksheet's
-/// rows are already in memory (calamine reads a sheet whole) and are not read twice.
+/// Every data row's id cell: the file is read again from the start (streamed; a worksheet too, so
+/// that it is never held whole).
 fn each_id(ledger: &Ledger, col: usize, mut f: impl FnMut(u64, &[u8])) -> Result<(), InputError> {
     let layout = &ledger.layout;
-    if let Source::Rows(Rows::Sheet(rest)) = &ledger.reader.rows {
-        for r in ledger.reader.pending.iter().chain(rest.as_slice()) {
-            if let Some(id) = r.record.get(col) {
-                f(r.row, id);
-            }
-        }
-        return Ok(());
-    }
     let (mut rows, _) = source::open(&layout.path, &layout.options)?;
     let mut r = RawRow::default();
     while let Some(read) = rows.read_into(&layout.path, &mut r) {
@@ -1164,13 +1289,19 @@ mod tests {
             while let Some(r) = whole.next_row(&path) {
                 all.push(rows_of(&r.unwrap()));
             }
+            let numbers: Vec<u64> = all.iter().map(|r| r.0).collect();
+            assert_eq!(
+                numbers,
+                source::reference_rows(&text, b','),
+                "case {case}: {:?}",
+                String::from_utf8_lossy(&text)
+            );
             let mut wanted: Vec<u64> = all.iter().map(|r| r.0).filter(|_| rng.below(3) == 0).collect();
             wanted.push(1 + rng.below(40) as u64);
             wanted.sort_unstable();
             wanted.dedup();
             let want: Vec<_> = all.iter().filter(|r| wanted.contains(&r.0)).cloned().collect();
-            let (mut rows, _) = source::open(&path, &OpenOptions::default()).unwrap();
-            rows.keep(true);
+            let (rows, _) = source::open(&path, &OpenOptions::default()).unwrap();
             let Ok(mut blocks) = rows.into_blocks() else { panic!("a CSV file") };
             blocks.set_size([1, 4, 16, 1 << 10][rng.below(4)]);
             let mut reader = RowReader {
@@ -1184,6 +1315,26 @@ mod tests {
             reader.each_row_in(&wanted, &mut |r| got.push(rows_of(r))).unwrap();
             assert_eq!(got, want, "case {case}: {:?}, rows {wanted:?}", String::from_utf8_lossy(&text));
         }
+    }
+
+    /// A person export is grouped as it streams by only when its households' rows are contiguous.
+    #[test]
+    fn person_exports_stream_when_households_are_contiguous() {
+        let rules = crate::ruleset::load("national").unwrap();
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/人员表.csv")).unwrap();
+        let mut lines: Vec<&str> = text.lines().collect();
+        let header = lines.remove(0);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.csv");
+        let streams = |rows: &[&str]| {
+            std::fs::write(&path, format!("{header}\n{}\n", rows.join("\n"))).unwrap();
+            let ledger = Ledger::open(&path, &rules, &OpenOptions::default()).unwrap();
+            matches!(ledger.reader.rows, Source::Persons { .. })
+        };
+        assert!(!streams(&lines), "P004 and P005 interleave");
+        let mut sorted = lines.clone();
+        sorted.sort_by_key(|l| l.split(',').next().unwrap().to_string());
+        assert!(streams(&sorted));
     }
 
     #[test]
@@ -1236,8 +1387,10 @@ mod tests {
             let col = if k == 2 || k == 3 { 1 } else { 0 };
             let header_row = if k == 0 { 3 } else { 1 };
             let mut fast = Vec::new();
-            let whole =
-                source::each_unquoted_field(&path, header_row, delim, col, &mut |id| fast.push(id.to_vec())).unwrap();
+            let whole = source::each_unquoted_field(&path, header_row, delim, col, &Default::default(), &mut |id| {
+                fast.push(id.to_vec())
+            })
+            .unwrap();
             assert_eq!(whole, k != 5, "file {k}: a quote ends the fast scan");
             if !whole {
                 continue;

@@ -3,14 +3,22 @@
 //! texts with their row numbers as the user sees them, so everything after this point (header
 //! mapping, cell parsing) is the same for both.
 //!
-//! CSV is streamed. A workbook is read whole by calamine (the format is a zip of XML; Excel itself
-//! caps a sheet at 1,048,576 rows), then handed out row by row.
+//! CSV is streamed in blocks of whole records ([`Blocks`]), each record numbered in one place
+//! ([`BlockReader`]) by the physical line its first character is on, as a text editor shows it.
+//! An .xlsx/.xlsb sheet is streamed cell by cell (calamine's cell reader, on a thread of its
+//! own), never allocated by its declared dimension; .xls and .ods are read whole by calamine.
+//!
+//! Every input is read within [`Limits`] (cell, record and sheet sizes, columns, a workbook's
+//! decompressed size and ratio, shared strings), so that no file, however made, can take more
+//! than a bounded amount of memory: past a limit, the run stops with a message naming the file,
+//! where in it, the limit and the option that raises it.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 
-use calamine::{open_workbook_auto, Data, Reader};
+use calamine::{open_workbook_auto, Data, DataRef, Reader, Sheets};
 
 use super::{sniff, Encoding, RawRow, SNIFF};
 use crate::error::InputError;
@@ -27,6 +35,53 @@ pub struct OpenOptions {
     pub persons: bool,
     /// A column the rules need that the file lacks stops the run (`--strict`).
     pub strict: bool,
+    pub limits: Limits,
+}
+
+/// Bounds on what an input may hold (`--max-…`); the defaults are far above any real export and
+/// keep the peak memory of any input file well under 512 MiB.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    /// A longer cell is a data problem of its row (Excel's own cell limit, 32,767 characters, is
+    /// at most 128 KiB in UTF-8).
+    pub max_cell_bytes: usize,
+    /// A CSV record (or a sheet row) longer than this stops the run: a file without line breaks
+    /// is not read whole.
+    pub max_record_bytes: usize,
+    /// Columns of a row (a national ledger has about 60).
+    pub max_columns: usize,
+    /// The decompressed size of a workbook's parts together.
+    pub max_xlsx_bytes: u64,
+    /// How many times larger than stored a workbook part (over 1 MiB) may decompress: a real sheet
+    /// is 5–30×; a zip bomb is about 1,000×.
+    pub max_xlsx_ratio: u64,
+    /// Shared strings of a workbook (held in memory while it is read).
+    pub max_shared_strings: u64,
+    /// Decompressed size of the shared-strings part.
+    pub max_shared_strings_bytes: u64,
+    /// Cells of the grids calamine builds whole for an .ods workbook (every sheet, from its first
+    /// to its last cell with a value, repeated rows and cells spelled out): about 56 bytes each.
+    pub max_grid_cells: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_cell_bytes: 128 << 10,
+            max_record_bytes: 1 << 20,
+            max_columns: 1024,
+            max_xlsx_bytes: 4 << 30,
+            max_xlsx_ratio: 100,
+            max_shared_strings: 5_000_000,
+            max_shared_strings_bytes: 160 << 20,
+            max_grid_cells: 4_000_000,
+        }
+    }
+}
+
+/// A limit hit: the run stops with this message.
+fn over(path: &Path, message: String) -> crate::error::InputError {
+    crate::error::InputError::Limit { path: path.display().to_string(), message }
 }
 
 /// What kind of file it turned out to be.
@@ -49,30 +104,49 @@ impl Kind {
 
 /// Rows of a file, in order.
 pub enum Rows {
-    Csv(Box<csv::Reader<Tap>>, u8),
-    Sheet(std::vec::IntoIter<RawRow>),
+    Csv(Box<CsvRows>),
+    Sheet(Box<SheetRows>),
 }
 
-/// The decoded text under the csv reader of [`Rows::Csv`], keeping a copy of what it hands the
-/// reader while `keeping`: when the header has been found, the reader's buffered bytes after the
-/// last record it returned are recovered from the copy ([`Rows::into_blocks`]).
-pub struct Tap {
-    inner: Box<dyn Read + Send>,
-    kept: Vec<u8>,
-    keeping: bool,
+/// A CSV file read record by record: the blocks of [`Blocks`], each parsed whole by a
+/// [`BlockReader`] (so that rows are numbered in one place, whether read one by one or in blocks).
+pub struct CsvRows {
+    blocks: Blocks,
+    reader: BlockReader,
+    block: Vec<u8>,
+    /// The line `block` starts on.
+    line: u64,
+    rows: Vec<RawRow>,
+    /// Where each of `rows` ends in `block`.
+    ends: Vec<usize>,
+    /// How many of `rows` were handed out.
+    next: usize,
 }
 
-impl Read for Tap {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(out)?;
-        if self.keeping {
-            self.kept.extend_from_slice(&out[..n]);
-        }
-        Ok(n)
+/// A worksheet's rows, read on a thread of their own and handed over in batches (a bounded
+/// channel: the sheet is never held whole). Suspended ([`Rows::into_blocks`], once the header is
+/// found), the thread and its workbook (calamine holds every shared string) are let go until the
+/// next row is wanted: then the sheet is opened again and read on from where it was, so that the
+/// duplicate-id scan's own reading of the file never has a second workbook beside it.
+pub struct SheetRows {
+    /// `None`: suspended.
+    rx: Option<mpsc::Receiver<Result<Vec<RawRow>, InputError>>>,
+    batch: std::vec::IntoIter<RawRow>,
+    path: PathBuf,
+    sheet: String,
+    limits: Limits,
+    /// Rows taken from the sheet so far (handed out, or waiting in `batch`).
+    taken: u64,
+}
+
+impl SheetRows {
+    fn suspend(&mut self) {
+        // The thread stops at its next batch, and drops the workbook.
+        self.rx = None;
     }
 }
 
-/// The csv reader's settings for tuopin's CSV input (also for each block of [`Blocks`]).
+/// The csv reader's settings for tuopin's CSV input (each block of [`Blocks`]).
 fn csv_reader<R: Read>(delimiter: u8, r: R) -> csv::Reader<R> {
     csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(r)
 }
@@ -80,10 +154,12 @@ fn csv_reader<R: Read>(delimiter: u8, r: R) -> csv::Reader<R> {
 /// Bytes per block of [`Blocks`] (a few hundred households).
 const BLOCK: usize = 32 << 10;
 
-/// The rest of a CSV file's text as blocks of whole records, so that the blocks can be parsed in
-/// parallel ([`BlockReader`]), each with the line number it starts on. A block ends at a line
-/// break when it has no `"` (every line break is then a record's end); otherwise where a csv-core
-/// parse of the block says its last whole record ends (a quoted cell may hold line breaks).
+/// The text of a CSV file (decoded, line breaks folded to `\n`) as blocks of whole records, so
+/// that the blocks can be parsed in parallel ([`BlockReader`]), each with the line number it
+/// starts on. A block ends at a line break when it has no `"` (every line break is then a
+/// record's end); otherwise where a csv-core parse of the block says its last whole record ends
+/// (a quoted cell may hold line breaks). A record longer than `--max-record-bytes` (a file
+/// without line breaks, an unclosed quote) stops the reading there: it is never read whole.
 pub struct Blocks {
     src: Box<dyn Read + Send>,
     /// Read, not yet handed out: the start of the next block.
@@ -92,6 +168,8 @@ pub struct Blocks {
     line: u64,
     eof: bool,
     pub delimiter: u8,
+    pub limits: Limits,
+    path: PathBuf,
     core: csv_core::Reader,
     /// Bytes a block aims at ([`BLOCK`]; small in tests, to cut records everywhere).
     size: usize,
@@ -99,7 +177,7 @@ pub struct Blocks {
 
 impl Blocks {
     /// The next block into `out` (reused), with the line number it starts on; `None` at the end.
-    pub fn next(&mut self, out: &mut Vec<u8>) -> io::Result<Option<u64>> {
+    pub fn next(&mut self, out: &mut Vec<u8>) -> Result<Option<u64>, InputError> {
         out.clear();
         out.append(&mut self.carry);
         let mut want = self.size;
@@ -107,7 +185,7 @@ impl Blocks {
             while out.len() < want && !self.eof {
                 let start = out.len();
                 out.resize(start.max(want), 0);
-                let n = self.src.read(&mut out[start..])?;
+                let n = self.src.read(&mut out[start..]).map_err(|e| unreadable(&self.path, e))?;
                 out.truncate(start + n);
                 self.eof = n == 0;
             }
@@ -123,8 +201,16 @@ impl Blocks {
                     self.line += memchr::memchr_iter(b'\n', out).count() as u64;
                     return Ok(Some(line));
                 }
-                // Not one whole record yet (a record longer than a block): read more.
-                None => want = out.len() * 2,
+                // Not one whole record yet (a record longer than a block): read more, up to the
+                // limit.
+                None => {
+                    let max = self.limits.max_record_bytes;
+                    if out.len() > max {
+                        let first = self.line + out.iter().take_while(|&&b| b == b'\n').count() as u64;
+                        return Err(record_too_long(&self.path, first, max));
+                    }
+                    want = (out.len() * 2).min(max + 1);
+                }
             }
         }
     }
@@ -140,16 +226,15 @@ impl Blocks {
         self.line
     }
 
+    /// A parser for these blocks.
+    pub fn reader(&self) -> BlockReader {
+        BlockReader::new(self.delimiter, &self.limits)
+    }
+
     /// Where the last whole record of `data` ends (it starts at a record's start).
     fn records_end(&mut self, data: &[u8]) -> Option<usize> {
         if memchr::memchr(b'"', data).is_none() {
-            // The line break of the last line that is not empty: the csv reader skips empty lines
-            // as part of the record after them, which is then numbered from the first of them.
-            let mut i = memchr::memrchr(b'\n', data)?;
-            while i > 0 && data[i - 1] == b'\n' {
-                i -= 1;
-            }
-            return (i > 0).then_some(i + 1);
+            return memchr::memrchr(b'\n', data).map(|i| i + 1);
         }
         use csv_core::ReadRecordResult as R;
         self.core.reset();
@@ -168,18 +253,36 @@ impl Blocks {
     }
 }
 
+fn record_too_long(path: &Path, line: u64, max: usize) -> InputError {
+    over(
+        path,
+        format!(
+            "第 {line} 行起的一条记录超过上限 {max} 字节仍未结束，已停止读取（是否缺少换行，或有未闭合的引号？）；\
+             如确为正常数据，可用 --max-record-bytes 调高上限"
+        ),
+    )
+}
+
+fn unreadable(path: &Path, e: io::Error) -> InputError {
+    InputError::Unreadable { path: path.display().to_string(), message: format!("无法读取：{e}") }
+}
+
 /// A csv reader for blocks of [`Blocks`], built once per thread (building one costs about as much
-/// as parsing a thousand rows) and pointed at each block in turn.
-pub struct BlockReader(csv::Reader<io::Cursor<Vec<u8>>>);
+/// as parsing a thousand rows) and pointed at each block in turn. This is where CSV rows get
+/// their numbers: the physical line of the record's first character (empty lines before a
+/// record are not part of it; line breaks inside quoted cells count).
+pub struct BlockReader {
+    csv: csv::Reader<io::Cursor<Vec<u8>>>,
+    limits: Limits,
+}
 
 impl BlockReader {
-    pub fn new(delimiter: u8) -> BlockReader {
-        BlockReader(csv_reader(delimiter, io::Cursor::new(Vec::new())))
+    pub fn new(delimiter: u8, limits: &Limits) -> BlockReader {
+        BlockReader { csv: csv_reader(delimiter, io::Cursor::new(Vec::new())), limits: *limits }
     }
 
     /// Parse `block` (borrowed for the parse, then given back) into `rows` (their buffers
-    /// reused), numbered from `line`, exactly as the csv reader would have read them from the
-    /// whole file.
+    /// reused), numbered from `line`.
     pub fn parse(
         &mut self,
         block: &mut Vec<u8>,
@@ -202,54 +305,97 @@ impl BlockReader {
         rows: &mut Vec<RawRow>,
         start: usize,
     ) -> Result<usize, InputError> {
-        std::mem::swap(self.0.get_mut().get_mut(), block);
-        let result = self
-            .0
-            .seek_raw(io::SeekFrom::Start(0), csv::Position::new())
-            .map_err(|e| InputError::Unreadable { path: path.display().to_string(), message: e.to_string() })
-            .and_then(|()| {
+        self.parse_into(block, line, path, rows, start, None)
+    }
+
+    /// As [`BlockReader::parse_at`]; with `ends`, also where each row ends in the block.
+    fn parse_into(
+        &mut self,
+        block: &mut Vec<u8>,
+        line: u64,
+        path: &Path,
+        rows: &mut Vec<RawRow>,
+        start: usize,
+        mut ends: Option<&mut Vec<usize>>,
+    ) -> Result<usize, InputError> {
+        std::mem::swap(self.csv.get_mut().get_mut(), block);
+        let limits = self.limits;
+        let reader = &mut self.csv;
+        let result = reader.seek_raw(io::SeekFrom::Start(0), csv::Position::new()).map_err(|e| unreadable_csv(path, e)).and_then(
+            |()| {
                 let mut k = start;
                 loop {
                     if k == rows.len() {
                         rows.push(RawRow::default());
                     }
-                    match read_record(&mut self.0, path, &mut rows[k], line - 1) {
-                        Some(Ok(())) => k += 1,
-                        Some(Err(e)) => return Err(e),
+                    let raw = &mut rows[k];
+                    match read_record(reader, path, raw, line - 1)? {
                         None => return Ok(k),
+                        Some(first) => {
+                            let end = reader.position().byte() as usize;
+                            if end - first > limits.max_record_bytes {
+                                let (row, max) = (raw.row, limits.max_record_bytes);
+                                return Err(over(
+                                    path,
+                                    format!(
+                                        "第 {row} 行的记录长 {} 字节，超过上限 {max} 字节；如确为正常数据，可用 --max-record-bytes 调高上限",
+                                        end - first
+                                    ),
+                                ));
+                            }
+                            if raw.record.len() > limits.max_columns {
+                                return Err(too_many_columns(path, raw.row, raw.record.len(), limits.max_columns));
+                            }
+                            if let Some(ends) = ends.as_deref_mut() {
+                                ends.push(end);
+                            }
+                            k += 1;
+                        }
                     }
                 }
-            });
-        std::mem::swap(self.0.get_mut().get_mut(), block);
+            },
+        );
+        std::mem::swap(self.csv.get_mut().get_mut(), block);
         result
     }
 }
 
-/// One record of a csv reader into `raw`; row numbers are the reader's line numbers plus `lines_before`.
-fn read_record<R: Read>(
-    reader: &mut csv::Reader<R>,
+fn too_many_columns(path: &Path, row: u64, n: usize, max: usize) -> InputError {
+    over(path, format!("第 {row} 行有 {n} 列，超过上限 {max} 列；如确为正常数据，可用 --max-columns 调高上限"))
+}
+
+fn unreadable_csv(path: &Path, e: csv::Error) -> InputError {
+    InputError::Unreadable { path: path.display().to_string(), message: e.to_string() }
+}
+
+/// One record of a block's csv reader into `raw`, numbered by the line of its first character
+/// (the reader's line at the record's start, which includes the empty lines it skipped before
+/// it, plus those empty lines) plus `lines_before`; returns where its first character is in the
+/// block, `None` at the end. A record that cannot be read comes back with its error.
+fn read_record(
+    reader: &mut csv::Reader<io::Cursor<Vec<u8>>>,
     path: &Path,
     raw: &mut RawRow,
     lines_before: u64,
-) -> Option<Result<(), InputError>> {
+) -> Result<Option<usize>, InputError> {
     raw.error = None;
     raw.members.clear();
-    match reader.read_byte_record(&mut raw.record) {
-        Ok(true) => {
-            raw.row = raw.record.position().map(|p| p.line()).unwrap_or(0) + lines_before;
-            Some(Ok(()))
-        }
-        Ok(false) => None,
-        Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => {
-            Some(Err(InputError::Unreadable { path: path.display().to_string(), message: e.to_string() }))
-        }
+    let (result, at) = match reader.read_byte_record(&mut raw.record) {
+        Ok(false) => return Ok(None),
+        Ok(true) => (None, raw.record.position().cloned()),
+        Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => return Err(unreadable_csv(path, e)),
         Err(e) => {
-            raw.row = e.position().map(|p| p.line()).unwrap_or(0) + lines_before;
+            let at = e.position().cloned();
             raw.record.clear();
-            raw.error = Some(e.to_string());
-            Some(Ok(()))
+            (Some(e.to_string()), at)
         }
-    }
+    };
+    let (line, byte) = at.map(|p| (p.line(), p.byte() as usize)).unwrap_or((1, 0));
+    let data = reader.get_ref().get_ref();
+    let empty = data.get(byte..).unwrap_or_default().iter().take_while(|&&b| b == b'\n').count();
+    raw.row = line + lines_before + empty as u64;
+    raw.error = result;
+    Ok(Some(byte + empty))
 }
 
 impl Rows {
@@ -260,48 +406,75 @@ impl Rows {
         self.read_into(path, &mut raw).map(|r| r.map(|()| raw))
     }
 
-    /// As [`Rows::next_row`], into a row whose buffers are reused (the streaming hot path).
+    /// As [`Rows::next_row`], into a row whose buffers are reused.
     pub fn read_into(&mut self, path: &Path, raw: &mut RawRow) -> Option<Result<(), InputError>> {
         match self {
-            Rows::Sheet(it) => it.next().map(|r| {
-                *raw = r;
-                Ok(())
-            }),
-            Rows::Csv(reader, _) => read_record(reader, path, raw, 0),
+            Rows::Sheet(s) => loop {
+                if let Some(r) = s.batch.next() {
+                    *raw = r;
+                    return Some(Ok(()));
+                }
+                let rx = s.rx.get_or_insert_with(|| spawn_sheet(&s.path, &s.sheet, &s.limits, None, s.taken));
+                match rx.recv() {
+                    Ok(Ok(batch)) => {
+                        s.taken += batch.len() as u64;
+                        s.batch = batch.into_iter();
+                    }
+                    Ok(Err(e)) => return Some(Err(e)),
+                    // The reading thread is done.
+                    Err(_) => return None,
+                }
+            },
+            Rows::Csv(c) => loop {
+                if c.next < c.rows.len() {
+                    std::mem::swap(raw, &mut c.rows[c.next]);
+                    c.next += 1;
+                    return Some(Ok(()));
+                }
+                let line = match c.blocks.next(&mut c.block) {
+                    Ok(Some(line)) => line,
+                    Ok(None) => return None,
+                    Err(e) => return Some(Err(e)),
+                };
+                (c.line, c.next) = (line, 0);
+                c.ends.clear();
+                if let Err(e) = c.reader.parse_into(&mut c.block, line, path, &mut c.rows, 0, Some(&mut c.ends)) {
+                    return Some(Err(e));
+                }
+                c.rows.truncate(c.ends.len());
+            },
         }
     }
 
-    /// Keep a copy of the text the csv reader takes in, for [`Rows::into_blocks`] (while the
-    /// header is looked for: a few rows).
-    pub fn keep(&mut self, on: bool) {
-        if let Rows::Csv(reader, _) = self {
-            let tap = reader.get_mut();
-            tap.keeping = on;
-            if !on {
-                tap.kept = Vec::new();
-            }
+    /// Let a workbook go until the next row is wanted ([`SheetRows`]); a CSV file stays as it is.
+    pub fn suspend(&mut self) {
+        if let Rows::Sheet(s) = self {
+            s.suspend();
         }
     }
 
-    /// The rest of a CSV file, from the record after the last one read, as [`Blocks`] (it must
-    /// have been kept since it was opened); a worksheet stays as it is.
+    /// The rest of a CSV file, from the record after the last one read, as [`Blocks`]; a
+    /// worksheet stays rows, suspended until its next row is wanted ([`SheetRows`]).
     pub fn into_blocks(self) -> Result<Blocks, Rows> {
         match self {
-            Rows::Csv(reader, delimiter) => {
-                let (byte, line) = (reader.position().byte() as usize, reader.position().line());
-                let tap = reader.into_inner();
-                debug_assert!(tap.keeping && byte <= tap.kept.len());
-                Ok(Blocks {
-                    src: tap.inner,
-                    carry: tap.kept.get(byte..).unwrap_or_default().to_vec(),
-                    line,
-                    eof: false,
-                    delimiter,
-                    core: csv_core::ReaderBuilder::new().delimiter(delimiter).build(),
-                    size: BLOCK,
-                })
+            Rows::Csv(c) => {
+                let CsvRows { mut blocks, block, line, ends, next, .. } = *c;
+                // No block read yet, or all of them.
+                if block.is_empty() {
+                    return Ok(blocks);
+                }
+                // The rest of the current block goes back in front of what is not read yet.
+                let at = if next == 0 { 0 } else { ends[next - 1] };
+                let mut carry = block[at..].to_vec();
+                carry.append(&mut blocks.carry);
+                blocks.carry = carry;
+                blocks.line = line + memchr::memchr_iter(b'\n', &block[..at]).count() as u64;
+                Ok(blocks)
             }
-            sheet => Err(sheet),
+            Rows::Sheet(mut s) => {
+                s.suspend();
+                Err(Rows::Sheet(s))
+            }
         }
     }
 }
@@ -333,7 +506,7 @@ pub fn open(path: &Path, opts: &OpenOptions) -> Result<(Rows, Kind), InputError>
     }
     if is_workbook(path, &head) {
         drop(file);
-        return open_sheet(path, opts.sheet.as_deref());
+        return open_sheet(path, opts);
     }
     if opts.sheet.is_some() {
         return Err(InputError::Unreadable {
@@ -379,29 +552,90 @@ pub fn open(path: &Path, opts: &OpenOptions) -> Result<(Rows, Kind), InputError>
                 .build(body),
         ),
     };
-    let reader = Tap {
-        inner: Box::new(Crlf { inner: BufReader::with_capacity(1 << 16, reader) }),
-        kept: Vec::new(),
-        keeping: false,
+    let blocks = Blocks {
+        src: Box::new(Crlf { inner: BufReader::with_capacity(1 << 16, reader) }),
+        carry: Vec::new(),
+        line: 1,
+        eof: false,
+        delimiter,
+        limits: opts.limits,
+        path: path.to_path_buf(),
+        core: csv_core::ReaderBuilder::new().delimiter(delimiter).build(),
+        size: BLOCK,
     };
-    Ok((Rows::Csv(Box::new(csv_reader(delimiter, reader)), delimiter), Kind::Csv { encoding, delimiter }))
+    let rows = CsvRows {
+        reader: blocks.reader(),
+        blocks,
+        block: Vec::new(),
+        line: 1,
+        rows: Vec::new(),
+        ends: Vec::new(),
+        next: 0,
+    };
+    Ok((Rows::Csv(Box::new(rows)), Kind::Csv { encoding, delimiter }))
 }
 
-/// Open a worksheet. calamine 0.38 can panic on a damaged workbook (found by fuzzing: a cell
-/// reference such as `AAAAAAAAAAAAA1` overflows its column arithmetic); such a file is
-/// unreadable, like any other calamine error, not a crash.
-fn open_sheet(path: &Path, sheet: Option<&str>) -> Result<(Rows, Kind), InputError> {
-    std::panic::catch_unwind(|| read_sheet(path, sheet)).unwrap_or_else(|_| {
-        Err(InputError::Unreadable {
-            path: path.display().to_string(),
-            message: "无法读取工作簿：文件已损坏（读取时出错）".into(),
-        })
-    })
+/// Open a worksheet: the workbook's parts are checked against the limits first (sizes, ratios,
+/// shared strings: calamine reads the shared strings whole when it opens a workbook), then the
+/// sheet is read on a thread of its own. calamine 0.38 can panic on a damaged workbook (found by
+/// fuzzing: a cell reference such as `AAAAAAAAAAAAA1` overflows its column arithmetic); such a
+/// file is unreadable, like any other calamine error, not a crash.
+fn open_sheet(path: &Path, opts: &OpenOptions) -> Result<(Rows, Kind), InputError> {
+    check_workbook(path, &opts.limits)?;
+    let damaged = || InputError::Unreadable {
+        path: path.display().to_string(),
+        message: "无法读取工作簿：文件已损坏（读取时出错）".into(),
+    };
+    let opened = std::panic::catch_unwind(|| open_workbook_sheet(path, opts.sheet.as_deref()));
+    let (wb, name) = opened.unwrap_or_else(|_| Err(damaged()))?;
+    let rows = SheetRows {
+        rx: Some(spawn_sheet(path, &name, &opts.limits, Some(wb), 0)),
+        batch: Vec::new().into_iter(),
+        path: path.to_path_buf(),
+        sheet: name.clone(),
+        limits: opts.limits,
+        taken: 0,
+    };
+    Ok((Rows::Sheet(Box::new(rows)), Kind::Sheet { name }))
 }
 
-fn read_sheet(path: &Path, sheet: Option<&str>) -> Result<(Rows, Kind), InputError> {
+/// Read a sheet on a thread of its own (opening the workbook there when `wb` is `None`), its first
+/// `skip` rows left out.
+fn spawn_sheet(
+    path: &Path,
+    name: &str,
+    limits: &Limits,
+    wb: Option<Workbook>,
+    skip: u64,
+) -> mpsc::Receiver<Result<Vec<RawRow>, InputError>> {
+    let (tx, rx) = mpsc::sync_channel(2);
+    let (p, limits, sheet) = (path.to_path_buf(), *limits, name.to_string());
+    std::thread::spawn(move || {
+        let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let wb = match wb {
+                Some(wb) => wb,
+                None => open_workbook_sheet(&p, Some(&sheet))?.0,
+            };
+            read_sheet(wb, &sheet, &p, &limits, &tx, skip)
+        }));
+        let err = match read {
+            Ok(Ok(())) => return,
+            Ok(Err(e)) => e,
+            Err(_) => InputError::Unreadable {
+                path: p.display().to_string(),
+                message: "无法读取工作簿：文件已损坏（读取时出错）".into(),
+            },
+        };
+        let _ = tx.send(Err(err));
+    });
+    rx
+}
+
+type Workbook = Sheets<BufReader<File>>;
+
+fn open_workbook_sheet(path: &Path, sheet: Option<&str>) -> Result<(Workbook, String), InputError> {
     let p = path.display().to_string();
-    let mut wb = open_workbook_auto(path)
+    let wb = open_workbook_auto(path)
         .map_err(|e| InputError::Unreadable { path: p.clone(), message: format!("无法打开工作簿：{e}") })?;
     let names = wb.sheet_names();
     let name = match sheet {
@@ -414,29 +648,422 @@ fn read_sheet(path: &Path, sheet: Option<&str>) -> Result<(Rows, Kind), InputErr
             .cloned()
             .ok_or_else(|| InputError::Unreadable { path: p.clone(), message: "工作簿中没有工作表".into() })?,
     };
-    let range = wb
-        .worksheet_range(&name)
-        .map_err(|e| InputError::Unreadable {
-            path: p.clone(), message: format!("无法读取工作表“{name}”：{e}")
-        })?;
-    let first_row = range.start().map(|(r, _)| r as u64).unwrap_or(0);
-    let first_col = range.start().map(|(_, c)| c as usize).unwrap_or(0);
-    let mut rows = Vec::with_capacity(range.height());
-    for (i, cells) in range.rows().enumerate() {
-        if cells.iter().all(|c| matches!(c, Data::Empty)) {
-            continue;
+    Ok((wb, name))
+}
+
+/// Rows per batch handed over by the sheet's reading thread.
+const SHEET_BATCH: usize = 256;
+
+/// Read a sheet into `tx`, in batches of rows. An .xlsx or .xlsb sheet is streamed cell by cell
+/// (nothing is allocated by its declared dimension or its last cell); .xls and .ods are read
+/// whole by calamine. Rows without a value are skipped (as a CSV export has no line for them).
+fn read_sheet(
+    mut wb: Workbook,
+    name: &str,
+    path: &Path,
+    limits: &Limits,
+    tx: &mpsc::SyncSender<Result<Vec<RawRow>, InputError>>,
+    skip: u64,
+) -> Result<(), InputError> {
+    let cannot = |e: &dyn std::fmt::Display| InputError::Unreadable {
+        path: path.display().to_string(),
+        message: format!("无法读取工作表“{name}”：{e}"),
+    };
+    let mut rows = SheetBuilder { path, name, limits, tx, batch: Vec::with_capacity(SHEET_BATCH), row: None, skip };
+    if let Sheets::Xlsx(x) = &mut wb {
+        let mut cells = x.worksheet_cells_reader(name).map_err(|e| cannot(&e))?;
+        while let Some(c) = cells.next_cell().map_err(|e| cannot(&e))? {
+            let (r, col) = c.get_position();
+            if !rows.cell(r, col, c.get_value())? {
+                return Ok(());
+            }
         }
-        let mut record = csv::ByteRecord::new();
-        // Columns left of the used range are empty; keep positions as the sheet shows them.
-        for _ in 0..first_col {
-            record.push_field(b"");
+    } else if let Sheets::Xlsb(x) = &mut wb {
+        let mut cells = x.worksheet_cells_reader(name).map_err(|e| cannot(&e))?;
+        while let Some(c) = cells.next_cell().map_err(|e| cannot(&e))? {
+            let (r, col) = c.get_position();
+            if !rows.cell(r, col, c.get_value())? {
+                return Ok(());
+            }
         }
-        for c in cells {
-            record.push_field(cell_text(c).as_bytes());
+    } else {
+        // .xls and .ods: read whole by calamine (an .xls sheet is at most 65,536 × 256).
+        let range = wb.worksheet_range(name).map_err(|e| cannot(&e))?;
+        let (r0, c0) = range.start().unwrap_or((0, 0));
+        for (i, cells) in range.rows().enumerate() {
+            for (j, c) in cells.iter().enumerate() {
+                let v = match c {
+                    Data::String(s) => DataRef::String(s.clone()),
+                    Data::Empty => continue,
+                    other => DataRef::String(cell_text(other)),
+                };
+                if !rows.cell(r0 + i as u32, c0 + j as u32, &v)? {
+                    return Ok(());
+                }
+            }
         }
-        rows.push(RawRow { row: first_row + i as u64 + 1, record, error: None, members: Vec::new() });
     }
-    Ok((Rows::Sheet(rows.into_iter()), Kind::Sheet { name }))
+    rows.finish();
+    Ok(())
+}
+
+/// Rows of a sheet built from its cells, in order, and sent in batches.
+struct SheetBuilder<'a> {
+    path: &'a Path,
+    name: &'a str,
+    limits: &'a Limits,
+    tx: &'a mpsc::SyncSender<Result<Vec<RawRow>, InputError>>,
+    batch: Vec<RawRow>,
+    row: Option<RawRow>,
+    /// Rows still to leave out (read before, by a suspended reader).
+    skip: u64,
+}
+
+impl SheetBuilder<'_> {
+    /// Add a cell (0-based row and column); `false` when nobody reads the rows any more.
+    fn cell(&mut self, r: u32, c: u32, v: &DataRef) -> Result<bool, InputError> {
+        if matches!(v, DataRef::Empty) {
+            return Ok(true);
+        }
+        let row = u64::from(r) + 1;
+        if self.row.as_ref().is_some_and(|x| x.row != row) && !self.flush() {
+            return Ok(false);
+        }
+        let raw = self.row.get_or_insert_with(|| RawRow { row, ..RawRow::default() });
+        let c = c as usize;
+        if c >= self.limits.max_columns {
+            return Err(over(
+                self.path,
+                format!(
+                    "工作表“{}”第 {row} 行第 {} 列有内容，超过列数上限 {} 列；如确为正常数据，可用 --max-columns 调高上限",
+                    self.name,
+                    c + 1,
+                    self.limits.max_columns
+                ),
+            ));
+        }
+        // A cell given twice, or out of order (a damaged sheet): the first one counts.
+        if c < raw.record.len() {
+            return Ok(true);
+        }
+        let text = cell_ref_text(v);
+        if raw.record.as_slice().len() + text.len() > self.limits.max_record_bytes {
+            return Err(over(
+                self.path,
+                format!(
+                    "工作表“{}”第 {row} 行超过 {} 字节；如确为正常数据，可用 --max-record-bytes 调高上限",
+                    self.name, self.limits.max_record_bytes
+                ),
+            ));
+        }
+        while raw.record.len() < c {
+            raw.record.push_field(b"");
+        }
+        raw.record.push_field(text.as_bytes());
+        Ok(true)
+    }
+
+    /// The row being built goes into the batch, the batch to the reader when full.
+    fn flush(&mut self) -> bool {
+        if let Some(r) = self.row.take() {
+            if self.skip > 0 {
+                self.skip -= 1;
+            } else {
+                self.batch.push(r);
+            }
+        }
+        self.batch.len() < SHEET_BATCH
+            || self.tx.send(Ok(std::mem::replace(&mut self.batch, Vec::with_capacity(SHEET_BATCH)))).is_ok()
+    }
+
+    fn finish(mut self) {
+        self.flush();
+        if !self.batch.is_empty() {
+            let _ = self.tx.send(Ok(self.batch));
+        }
+    }
+}
+
+/// A cell of the streaming reader as text (see [`cell_text`]).
+fn cell_ref_text<'a>(c: &'a DataRef<'_>) -> std::borrow::Cow<'a, str> {
+    match c {
+        DataRef::SharedString(s) => (*s).into(),
+        DataRef::String(s) => s.as_str().into(),
+        other => cell_text(&Data::from(other.clone())).into(),
+    }
+}
+
+/// Check a workbook that is a zip (.xlsx, .xlsb, .ods) against the limits before calamine opens
+/// it, from its directory (sizes as declared: the zip reader stops any part that decompresses to
+/// more) and its shared-strings part (counted as it streams by, in a fixed buffer). calamine holds
+/// a text node or a tag whole (twice, while it is read): one longer than `--max-record-bytes`
+/// (no cell comes close: Excel's longest, escaped, is under 1 MiB) is looked for in every XML part
+/// large enough to hold one, as it streams by, so that a huge cell that compresses only as well as
+/// a real sheet (under the ratio limit) is refused too.
+fn check_workbook(path: &Path, limits: &Limits) -> Result<(), InputError> {
+    // A file is opened again for the duplicate-id scan: checked once (the same file, unchanged,
+    // with the same limits).
+    type Checked = Vec<(PathBuf, u64, Option<std::time::SystemTime>, Limits)>;
+    static CHECKED: std::sync::Mutex<Checked> = std::sync::Mutex::new(Vec::new());
+    let Ok(meta) = std::fs::metadata(path) else { return Ok(()) };
+    let key = (path.to_path_buf(), meta.len(), meta.modified().ok(), *limits);
+    let mut checked = CHECKED.lock().unwrap_or_else(|p| p.into_inner());
+    if checked.contains(&key) {
+        return Ok(());
+    }
+    check_parts(path, limits)?;
+    checked.push(key);
+    Ok(())
+}
+
+fn check_parts(path: &Path, limits: &Limits) -> Result<(), InputError> {
+    let Ok(file) = File::open(path) else { return Ok(()) };
+    // Not a zip (.xls), or a damaged one: calamine says what it makes of it.
+    let Ok(mut zip) = zip::ZipArchive::new(BufReader::new(file)) else { return Ok(()) };
+    let mut total = 0u64;
+    let (mut shared, mut long, mut ods) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..zip.len() {
+        let Ok(part) = zip.by_index_raw(i) else { continue };
+        let (name, size, stored) =
+            (part.name().map(|n| n.into_owned()).unwrap_or_default(), part.size(), part.compressed_size());
+        total = total.saturating_add(size);
+        if total > limits.max_xlsx_bytes {
+            return Err(over(
+                path,
+                format!(
+                    "工作簿解压后超过 {} 字节（到部件“{}”为止），已停止读取；如确为正常数据，可用 --max-xlsx-bytes 调高上限",
+                    limits.max_xlsx_bytes,
+                    crate::input::clip(&name, 80)
+                ),
+            ));
+        }
+        if size > 1 << 20 && size / stored.max(1) > limits.max_xlsx_ratio {
+            return Err(over(
+                path,
+                format!(
+                    "工作簿部件“{}”压缩了 {}:1（{stored} 字节解压为 {size} 字节），超过上限 {}:1，疑为压缩炸弹，已停止读取；如确为正常数据，可用 --max-xlsx-ratio 调高上限",
+                    crate::input::clip(&name, 80),
+                    size / stored.max(1),
+                    limits.max_xlsx_ratio
+                ),
+            ));
+        }
+        let lower = name.to_ascii_lowercase();
+        if lower == "content.xml" {
+            ods.push(i);
+        }
+        if lower.ends_with(".xml") && size > limits.max_record_bytes as u64 {
+            long.push(i);
+        }
+        if lower.ends_with("sharedstrings.xml") || lower.ends_with("sharedstrings.bin") {
+            if size > limits.max_shared_strings_bytes {
+                return Err(over(
+                    path,
+                    format!(
+                        "工作簿的共享字符串（“{}”）解压后 {size} 字节，超过上限 {} 字节；如确为正常数据，可用 --max-shared-strings-bytes 调高上限",
+                        crate::input::clip(&name, 80),
+                        limits.max_shared_strings_bytes
+                    ),
+                ));
+            }
+            if lower.ends_with(".xml") {
+                shared.push(i);
+            }
+        }
+    }
+    for i in shared {
+        let Ok(part) = zip.by_index(i) else { continue };
+        count_shared_strings(part, path, limits.max_shared_strings)?;
+    }
+    for i in long {
+        let Ok(part) = zip.by_index(i) else { continue };
+        let name = part.name().map(|n| n.into_owned()).unwrap_or_default();
+        if let Some(at) = longest_run(part, limits.max_record_bytes as u64) {
+            return Err(over(
+                path,
+                format!(
+                    "工作簿部件“{}”在解压后第 {at} 字节处有一段超过 {} 字节的文本或标签（单元格内容过长，或是空白填充），已停止读取；如确为正常数据，可用 --max-record-bytes 调高上限",
+                    crate::input::clip(&name, 80),
+                    limits.max_record_bytes
+                ),
+            ));
+        }
+    }
+    for i in ods {
+        let Ok(part) = zip.by_index(i) else { continue };
+        if let Some((sheet, cells)) = ods_grid(part, limits.max_grid_cells) {
+            return Err(over(
+                path,
+                format!(
+                    "工作簿的工作表“{}”展开后有 {cells} 个单元格（从第一个到最后一个有内容的单元格，重复的行和列展开），超过上限 {} 个；如确为正常数据，可用 --max-grid-cells 调高上限，或另存为 .xlsx",
+                    crate::input::clip(&sheet, 40),
+                    limits.max_grid_cells
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The first sheet of an .ods `content.xml` whose grid, as calamine builds it (from the first to
+/// the last row with a value, the first to the last column with one, repeated rows and cells
+/// spelled out, capped as calamine caps them), has more than `max` cells, with that number;
+/// `None` if none (or the part is damaged: calamine reports that).
+fn ods_grid(part: impl Read, max: u64) -> Option<(String, u64)> {
+    use quick_xml::events::Event;
+    let mut xml = quick_xml::Reader::from_reader(BufReader::new(part));
+    let mut buf = Vec::new();
+    let attr = |e: &quick_xml::events::BytesStart, name: &str| -> Option<String> {
+        e.try_get_attribute(name).ok().flatten().map(|a| a.value.into_owned())
+    };
+    let number = |v: Option<String>, cap: u64| -> u64 {
+        v.and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(1).clamp(1, cap)
+    };
+    // The sheet: its name; the row and column being read; the rows and columns with values.
+    let mut name = String::new();
+    let (mut row, mut col, mut repeat) = (0u64, 0u64, 1u64);
+    // First and last (row or column).
+    type Span = Option<(u64, u64)>;
+    let (mut rows, mut cols, mut row_cols): (Span, Span, Span) = (None, None, None);
+    loop {
+        buf.clear();
+        let (e, empty) = match xml.read_event_into(&mut buf) {
+            Ok(Event::Start(e)) => (e, false),
+            Ok(Event::Empty(e)) => (e, true),
+            Ok(Event::End(e)) => {
+                match e.name().as_ref() {
+                    "table:table-row" => {
+                        if let Some((a, b)) = row_cols.take() {
+                            rows = Some((rows.map_or(row, |r| r.0), row + repeat - 1));
+                            cols = Some(cols.map_or((a, b), |c| (c.0.min(a), c.1.max(b))));
+                        }
+                        row = (row + repeat).min(1 << 20);
+                    }
+                    "table:table" => {
+                        if let (Some(r), Some(c)) = (rows, cols) {
+                            let cells = (r.1 - r.0 + 1) * (c.1 - c.0 + 1);
+                            if cells > max {
+                                return Some((name, cells));
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+                continue;
+            }
+            Ok(Event::Eof) | Err(_) => return None,
+            Ok(_) => continue,
+        };
+        match e.name().as_ref() {
+            "table:table" => {
+                name = attr(&e, "table:name").unwrap_or_default();
+                (row, rows, cols) = (0, None, None);
+            }
+            "table:table-row" => {
+                (col, row_cols) = (0, None);
+                repeat = number(attr(&e, "table:number-rows-repeated"), 1 << 20);
+                if empty {
+                    row = (row + repeat).min(1 << 20);
+                }
+            }
+            "table:table-cell" | "table:covered-table-cell" => {
+                let n = number(attr(&e, "table:number-columns-repeated"), 1 << 14);
+                // A cell with a value, or with content (counted as one, to be safe).
+                if attr(&e, "office:value-type").is_some() || !empty {
+                    let (a, b) = (col, col + n - 1);
+                    row_cols = Some(row_cols.map_or((a, b), |c| (c.0.min(a), c.1.max(b))));
+                }
+                col = (col + n).min(1 << 14);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Where (in bytes from the start) an XML text streaming by first has more than `max` bytes
+/// between two of `<` and `>` (a text node, or a tag); `None` if nowhere (or the part is damaged:
+/// calamine reports that).
+fn longest_run(mut r: impl Read, max: u64) -> Option<u64> {
+    let mut buf = vec![0u8; 256 << 10];
+    let (mut offset, mut last) = (0u64, 0u64);
+    loop {
+        let n = match r.read(&mut buf) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => n,
+        };
+        for i in memchr::memchr2_iter(b'<', b'>', &buf[..n]) {
+            let at = offset + i as u64;
+            if at - last > max {
+                return Some(last);
+            }
+            last = at;
+        }
+        offset += n as u64;
+        if offset - last > max {
+            return Some(last);
+        }
+    }
+}
+
+/// Count the `<si>` elements of a shared-strings part as it streams by (and check the
+/// `uniqueCount` it declares, which calamine reserves room for), stopping past `max`.
+fn count_shared_strings(mut r: impl Read, path: &Path, max: u64) -> Result<(), InputError> {
+    let too_many = |n: String| {
+        over(
+            path,
+            format!(
+                "工作簿的共享字符串有 {n} 个，超过上限 {max} 个；如确为正常数据，可用 --max-shared-strings 调高上限"
+            ),
+        )
+    };
+    // A tag is looked at when WINDOW bytes of it (or the end of the part) are in the buffer.
+    const WINDOW: usize = 1024;
+    let mut buf = vec![0u8; 64 << 10];
+    let (mut kept, mut count, mut eof) = (0, 0u64, false);
+    while !eof {
+        // A damaged part: calamine reports it.
+        let Ok(n) = r.read(&mut buf[kept..]) else { return Ok(()) };
+        eof = n == 0;
+        let end = kept + n;
+        let (mut at, mut keep_from) = (0, end);
+        while let Some(i) = memchr::memchr(b'<', &buf[at..end]) {
+            let tag = at + i + 1;
+            if !eof && end - tag < WINDOW {
+                keep_from = tag - 1;
+                break;
+            }
+            let t = &buf[tag..end.min(tag + WINDOW)];
+            let name_len =
+                t.iter().position(|b| matches!(b, b' ' | b'>' | b'/' | b'\t' | b'\n' | b'\r')).unwrap_or(t.len());
+            let local = t[..name_len].rsplit(|&b| b == b':').next().unwrap_or_default();
+            if local == b"si" {
+                count += 1;
+                if count > max {
+                    return Err(too_many(format!("{count}+")));
+                }
+            } else if local == b"sst" {
+                let t = &t[..t.iter().position(|&b| b == b'>').unwrap_or(t.len())];
+                let declared = memchr::memmem::find(t, b"uniqueCount=").and_then(|k| {
+                    let digits: Vec<u8> = t
+                        .get(k + 13..)
+                        .unwrap_or_default()
+                        .iter()
+                        .copied()
+                        .take_while(u8::is_ascii_digit)
+                        .take(20)
+                        .collect();
+                    std::str::from_utf8(&digits).ok()?.parse::<u128>().ok()
+                });
+                if let Some(d) = declared.filter(|&d| d > u128::from(max)) {
+                    return Err(too_many(format!("{d}（声明）")));
+                }
+            }
+            at = tag;
+        }
+        buf.copy_within(keep_from..end, 0);
+        kept = end - keep_from;
+    }
+    Ok(())
 }
 
 /// A worksheet cell as the text a CSV export would hold: numbers without float noise, dates as
@@ -484,6 +1111,7 @@ pub fn each_unquoted_field(
     header_row: u64,
     delimiter: u8,
     col: usize,
+    limits: &Limits,
     f: &mut dyn FnMut(&[u8]),
 ) -> Result<bool, InputError> {
     let unreadable = |e: io::Error| InputError::Unreadable {
@@ -512,6 +1140,9 @@ pub fn each_unquoted_field(
     };
     loop {
         if kept == buf.len() {
+            if kept > limits.max_record_bytes {
+                return Err(record_too_long(path, line + 1, limits.max_record_bytes));
+            }
             // A line longer than the buffer (a huge cell): make room.
             buf.resize(buf.len() * 2, 0);
         }
@@ -590,6 +1221,51 @@ impl<R: BufRead> Read for Crlf<R> {
     }
 }
 
+/// Reference for tests: the physical line each record of a CSV text starts on, as a text editor
+/// shows it, found by a hand-written state machine (CRLF, LF and a lone CR are each one line
+/// break; empty lines are no records; a quoted cell may hold line breaks).
+#[cfg(test)]
+pub(crate) fn reference_rows(text: &[u8], delimiter: u8) -> Vec<u64> {
+    #[derive(PartialEq)]
+    enum S {
+        RecordStart,
+        FieldStart,
+        Unquoted,
+        Quoted,
+        QuoteInQuoted,
+    }
+    let mut folded = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        if text[i] == b'\r' {
+            folded.push(b'\n');
+            i += 1 + usize::from(text.get(i + 1) == Some(&b'\n'));
+        } else {
+            folded.push(text[i]);
+            i += 1;
+        }
+    }
+    let (mut line, mut rows, mut state) = (1, Vec::new(), S::RecordStart);
+    for b in folded {
+        if state == S::RecordStart && b != b'\n' {
+            rows.push(line);
+            state = S::FieldStart;
+        }
+        state = match (state, b) {
+            (S::RecordStart, _) => S::RecordStart,
+            (S::FieldStart, b'"') => S::Quoted,
+            (S::Quoted, b'"') => S::QuoteInQuoted,
+            (S::Quoted, _) => S::Quoted,
+            (S::QuoteInQuoted, b'"') => S::Quoted,
+            (_, b'\n') => S::RecordStart,
+            (_, b) if b == delimiter => S::FieldStart,
+            _ => S::Unquoted,
+        };
+        line += u64::from(b == b'\n');
+    }
+    rows
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -661,10 +1337,12 @@ mod tests {
             while let Some(r) = whole.next_row(&path) {
                 want.push(rows_of(&r.unwrap()));
             }
+            // Rows are numbered by the physical line of their first character.
+            let numbers: Vec<u64> = want.iter().map(|r| r.0).collect();
+            assert_eq!(numbers, reference_rows(&text, b','), "case {case}: {:?}", String::from_utf8_lossy(&text));
             let before = rng.below(4);
             let size = [1, 2, 5, 16, 1 << 10][rng.below(5)];
             let (mut rows, _) = open(&path, &OpenOptions::default()).unwrap();
-            rows.keep(true);
             let mut got = Vec::new();
             for _ in 0..before {
                 if let Some(r) = rows.next_row(&path) {
@@ -673,7 +1351,7 @@ mod tests {
             }
             let Ok(mut blocks) = rows.into_blocks() else { panic!("a CSV file") };
             blocks.size = size;
-            let mut reader = BlockReader::new(b',');
+            let mut reader = blocks.reader();
             let (mut block, mut parsed) = (Vec::new(), Vec::new());
             while let Some(line) = blocks.next(&mut block).unwrap() {
                 reader.parse(&mut block, line, &path, &mut parsed).unwrap();
@@ -686,6 +1364,91 @@ mod tests {
                 String::from_utf8_lossy(&text)
             );
         }
+    }
+
+    /// A line that never ends (an endless reader: a 1 GiB line is no different) is stopped once
+    /// it is longer than the record limit, quoted or not, having read little more than that.
+    #[test]
+    fn an_endless_line_is_stopped_at_the_record_limit() {
+        struct Counting<R>(R, u64);
+        impl<R: Read> Read for Counting<R> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let n = self.0.read(buf)?;
+                self.1 += n as u64;
+                Ok(n)
+            }
+        }
+        for (start, limit, line) in [(&b"a,b\n1,"[..], 1 << 20, 2), (b"a,b\n\n\"1,", 1 << 20, 3), (b"a,b\n1,", 1000, 2)]
+        {
+            let counting = Counting(io::Cursor::new(start.to_vec()).chain(io::repeat(b'x')), 0);
+            let (tx, rx) = mpsc::channel();
+            // The reader is moved into the blocks; its count comes back through a channel.
+            struct Report<R>(Counting<R>, mpsc::Sender<u64>);
+            impl<R: Read> Read for Report<R> {
+                fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                    let n = self.0.read(buf)?;
+                    let _ = self.1.send(self.0 .1);
+                    Ok(n)
+                }
+            }
+            let limits = Limits { max_record_bytes: limit, ..Limits::default() };
+            let mut blocks = Blocks {
+                src: Box::new(Report(counting, tx)),
+                carry: Vec::new(),
+                line: 1,
+                eof: false,
+                delimiter: b',',
+                limits,
+                path: "endless.csv".into(),
+                core: csv_core::ReaderBuilder::new().build(),
+                size: BLOCK,
+            };
+            let mut block = Vec::new();
+            let err = loop {
+                match blocks.next(&mut block) {
+                    Ok(Some(_)) => continue,
+                    Ok(None) => panic!("an endless reader has no end"),
+                    Err(e) => break e.to_string(),
+                }
+            };
+            let read = rx.try_iter().last().unwrap();
+            assert!(err.contains(&format!("第 {line} 行起的一条记录超过上限 {limit} 字节仍未结束")), "{err}");
+            assert!(read <= 2 * limit as u64 + BLOCK as u64, "{read} bytes read for a limit of {limit}");
+        }
+    }
+
+    #[test]
+    fn shared_strings_are_counted_as_they_stream_by() {
+        let path = Path::new("x.xlsx");
+        let mut xml = br#"<?xml version="1.0"?><sst xmlns="main" count="3" uniqueCount="3">"#.to_vec();
+        for i in 0..3000 {
+            // Tags cut by the buffer's end, prefixes, empty strings, rich text.
+            xml.extend(format!("<si><t>{}</t></si><x:si/><si><r><t>{i}</t></r></si>", "长".repeat(i % 50)).bytes());
+        }
+        xml.extend(b"</sst>");
+        assert!(count_shared_strings(&xml[..], path, 9000).is_ok());
+        let err = count_shared_strings(&xml[..], path, 8999).unwrap_err().to_string();
+        assert!(err.contains("9000+ 个，超过上限 8999 个"), "{err}");
+        let declared = br#"<sst xmlns="main" count="1" uniqueCount="99999999999999999999999"><si><t/></si></sst>"#;
+        let err = count_shared_strings(&declared[..], path, 10).unwrap_err().to_string();
+        assert!(err.contains("99999999999999999999（声明）"), "{err}");
+    }
+
+    /// Rows are numbered by the physical line their first character is on: after empty lines,
+    /// after a quoted cell holding line breaks (CRLF, LF or a lone CR), whatever the block size.
+    #[test]
+    fn rows_are_numbered_by_their_first_physical_line() {
+        let text = "a,b\n\n\n1,\"x\r\ny\rz\"\n\n2,2\r\n\r\n\"3\",3";
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.csv");
+        std::fs::write(&path, text).unwrap();
+        let (mut rows, _) = open(&path, &OpenOptions::default()).unwrap();
+        let mut numbers = Vec::new();
+        while let Some(r) = rows.next_row(&path) {
+            numbers.push(r.unwrap().row);
+        }
+        assert_eq!(numbers, [1, 4, 8, 10]);
+        assert_eq!(reference_rows(text.as_bytes(), b','), [1, 4, 8, 10]);
     }
 
     /// Found by the fuzzer: a stray CR ended a record without a new line, so the next record had

@@ -552,7 +552,10 @@ pub fn table(rs: &RuleSet, records: &[Record]) -> String {
 /// households assessed.
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct Summary {
+    /// Rows of the households assessed.
     pub rows_read: u64,
+    /// Blank rows skipped (no household).
+    pub blank_rows: u64,
     pub households_assessed: u64,
     pub households_with_problems: u64,
     pub problems: u64,
@@ -603,6 +606,7 @@ impl Summary {
     /// Add the counts of another part of the same run.
     pub fn merge(&mut self, other: &Summary) {
         self.rows_read += other.rows_read;
+        self.blank_rows += other.blank_rows;
         self.households_assessed += other.households_assessed;
         self.households_with_problems += other.households_with_problems;
         self.problems += other.problems;
@@ -619,9 +623,16 @@ impl Summary {
 
     /// The summary in Chinese, for stderr.
     pub fn text(&self, b: &Bound) -> String {
+        let blank = match self.blank_rows {
+            0 => String::new(),
+            n => format!("（其中空白行 {n} 行，已跳过）"),
+        };
         let mut s = format!(
-            "读取 {} 行，评估 {} 户；其中 {} 户有数据问题（共 {} 处）。\n",
-            self.rows_read, self.households_assessed, self.households_with_problems, self.problems
+            "读取 {} 行{blank}，评估 {} 户；其中 {} 户有数据问题（共 {} 处）。\n",
+            self.rows_read + self.blank_rows,
+            self.households_assessed,
+            self.households_with_problems,
+            self.problems
         );
         for ((_, labels), &d) in self.counts.iter().zip(&self.counted) {
             let d = &b.rules.decisions[d];

@@ -578,6 +578,37 @@ fn parse_param_value(t: ParamType, s: &str) -> Option<Num> {
     }
 }
 
+/// Every header, alias and key names one field only (compared as headers are matched: full-width
+/// and half-width alike, spaces ignored): a column must never be taken by whichever field comes
+/// first.
+fn check_headers(fields: &[Field]) -> Result<(), RuleError> {
+    let mut claimed: HashMap<String, (usize, &str)> = HashMap::new();
+    for (i, f) in fields.iter().enumerate() {
+        for h in std::iter::once(&f.header).chain(&f.aliases).chain(std::iter::once(&f.key)) {
+            let k = crate::input::header_key(h);
+            if k.is_empty() {
+                continue;
+            }
+            match claimed.get(&k) {
+                Some(&(j, first)) if j != i => {
+                    return Err(RuleError::Rule {
+                        rule: "fields".into(),
+                        message: format!(
+                            "字段 `{}` 的表头或别名“{h}”与字段 `{}` 的“{first}”相同（不计全角半角与空格）：同一表头只能对应一个字段，请删除或修改其中一个",
+                            f.key, fields[j].key
+                        ),
+                    })
+                }
+                Some(_) => {}
+                None => {
+                    claimed.insert(k, (i, h));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
     let at = |what: String| move |e: expr::CompileError| RuleError::Rule { rule: what.clone(), message: e.0 };
     // Fields: ids first (ranges may name other fields), then everything else.
@@ -638,6 +669,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
             alternatives: Vec::new(),
         });
     }
+    check_headers(&fields)?;
     for (key, def) in &file.fields {
         let i = field_index[key] as usize;
         let bound = |b: &Option<file::Bound>| -> Result<Option<RangeBound>, RuleError> {

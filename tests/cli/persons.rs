@@ -59,3 +59,48 @@ fn members_that_disagree_or_bad_member_ids_are_problems() {
     assert_eq!(p["row"], 4);
     assert!(!out.stdout.windows(18).any(|w| w == b"520000201104150000"), "member ID masked");
 }
+
+/// A person export whose households' rows are contiguous is grouped as it streams by; one whose
+/// members are scattered (examples/人员表.csv: P004's and P005's rows interleave) is read whole and
+/// grouped the same way: the same households, in the order of their first member, whichever way
+/// it is read. A blank row is skipped (between households: still streamed; among a household's
+/// rows: then read whole).
+#[test]
+fn scattered_and_contiguous_members_give_the_same_households() {
+    let text = std::fs::read_to_string(root().join("examples/人员表.csv")).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let header = lines.remove(0);
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, rows: &[&str]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, format!("{header}\n{}\n", rows.join("\n"))).unwrap();
+        let o = tuopin().arg("assess").arg(&path).args(["--year", "2024", "--format", "jsonl"]).output().unwrap();
+        assert_ne!(o.status.code(), Some(2), "{}", stderr_of(&o));
+        let households: Vec<(String, serde_json::Value)> =
+            jsonl(&o.stdout).iter().map(|r| (r["household_id"].as_str().unwrap().to_string(), decisions(r))).collect();
+        (households, stderr_of(&o))
+    };
+    let (scattered, err) = run("scattered.csv", &lines);
+    assert_eq!(scattered.len(), 5, "{err}");
+    // Sorted by household, in the order of each household's first row (a stable sort).
+    let id = |l: &str| l.split(',').next().unwrap().to_string();
+    let first: Vec<String> = lines.iter().map(|l| id(l)).fold(Vec::new(), |mut v, i| {
+        if !v.contains(&i) {
+            v.push(i);
+        }
+        v
+    });
+    let mut sorted = lines.clone();
+    sorted.sort_by_key(|l| first.iter().position(|i| *i == id(l)).unwrap());
+    let (contiguous, err) = run("contiguous.csv", &sorted);
+    assert_eq!(contiguous, scattered, "{err}");
+    let blank = ",".repeat(header.matches(',').count());
+    let between = sorted.iter().position(|l| id(l) != id(sorted[0])).unwrap();
+    for (name, at) in [("blank-between.csv", between), ("blank-inside.csv", 1)] {
+        let mut with_blank = sorted.clone();
+        with_blank.insert(at, &blank);
+        let (got, err) = run(name, &with_blank);
+        assert_eq!(got, scattered, "{name}: {err}");
+        assert!(err.contains("（其中空白行 1 行，已跳过）"), "{name}: {err}");
+    }
+}
