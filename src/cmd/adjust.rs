@@ -191,6 +191,9 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
     let cur_ledger = Ledger::open(&args.current, &rules, &args.input.options())?;
     // Reasons name the alternative columns of the current snapshot (the lists' reasons are its).
     bound.read_from = cur_ledger.layout.read_from(&rules);
+    for w in bound.run_warnings() {
+        eprintln!("{w}");
+    }
 
     // Previous quarter: ids and the fields compared.
     let mut prev_ledger = Ledger::open(&args.previous, &rules, &args.input.options())?;

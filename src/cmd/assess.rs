@@ -70,6 +70,9 @@ pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
     if let Some(n) = ledger.layout.alternatives_note(&rules) {
         eprint!("{n}");
     }
+    for w in bound.run_warnings() {
+        eprintln!("{w}");
+    }
     if let Some(w) = ledger.layout.absent_warning(&rules) {
         eprint!("{w}");
     }

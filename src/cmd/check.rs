@@ -49,6 +49,9 @@ pub fn run(args: CheckArgs) -> anyhow::Result<Outcome> {
     let rules = ruleset::load(&args.rules.rules)?;
     let as_of = super::as_of(&args.date)?;
     let mut bound = rules.at(as_of)?;
+    for w in bound.run_warnings() {
+        eprintln!("{w}");
+    }
     let (hh, source) = read_household(&args, &mut bound)?;
     let a = engine::assess(&bound, &hh);
     let record = Record::build(&bound, &hh, &a, args.show_ids);

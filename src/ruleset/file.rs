@@ -24,6 +24,20 @@ pub struct RuleFile {
     /// Data-quality checks: findings reported beside the decisions, never criteria.
     #[serde(default)]
     pub checks: BTreeMap<String, CheckDef>,
+    /// Warnings about the run itself (not a household), printed once when `when` holds on the
+    /// assessment date.
+    #[serde(default)]
+    pub warnings: BTreeMap<String, WarningDef>,
+}
+
+/// `[warnings.<id>]`: a condition over parameters and the assessment date only.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WarningDef {
+    pub when: String,
+    /// With `{parameter}` for a parameter in force.
+    pub message: String,
+    pub source: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -389,6 +403,7 @@ impl RuleFile {
             self.flags.returned = child.flags.returned;
         }
         self.checks.extend(child.checks);
+        self.warnings.extend(child.warnings);
         self
     }
 }

@@ -204,6 +204,16 @@ pub struct Check {
     pub source: String,
 }
 
+/// A warning about a run (`[warnings.*]`), compiled: a condition over parameters and the
+/// assessment date.
+#[derive(Debug, Clone)]
+pub struct RunWarning {
+    pub id: String,
+    pub when: Node,
+    pub message: Vec<Piece>,
+    pub source: String,
+}
+
 /// A piece of a check's message: text, or the value of a field or parameter.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Piece {
@@ -286,6 +296,8 @@ pub struct RuleSet {
     pub layout: std::sync::Arc<layout::Layout>,
     /// Data-quality checks, in id order.
     pub checks: Vec<Check>,
+    /// Warnings about a run, in id order.
+    pub warnings: Vec<RunWarning>,
     /// Fields with a `min` or `max`, and fields with a `derive`, in field order (what
     /// [`RuleSet::finish`] visits for every household).
     ranged_fields: Vec<u16>,
@@ -926,6 +938,25 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
             source: def.source.clone(),
         });
     }
+    let mut warnings = Vec::new();
+    for (key, def) in &file.warnings {
+        check_ident(key, "warning")?;
+        let what = format!("warning `{key}`");
+        let no_fields = HashMap::new();
+        let names = Builder {
+            fields: &[],
+            field_index: &no_fields,
+            enums: &enums,
+            params: &param_index,
+            crits: None,
+            decisions: &[],
+            this: None,
+        };
+        let when = expr::compile(&def.when, &names, Ty::Bool).map_err(at(what.clone()))?;
+        let message = message_pieces(&def.message, &no_fields, &param_index)
+            .map_err(|m| RuleError::Rule { rule: format!("{what} (message)"), message: m })?;
+        warnings.push(RunWarning { id: key.clone(), when, message, source: def.source.clone() });
+    }
     let ranged_fields = (0..fields.len() as u16)
         .filter(|&i| fields[i as usize].min.is_some() || fields[i as usize].max.is_some())
         .collect();
@@ -948,6 +979,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         decisions,
         returned,
         checks,
+        warnings,
         plan,
         ranged_fields,
         derived_fields,
@@ -1737,6 +1769,36 @@ pub enum ReadFrom {
 impl Bound<'_> {
     pub fn param_value(&self, i: u16) -> &ParamValue {
         &self.rules.params[i as usize].values[self.picked[i as usize]]
+    }
+
+    /// The rule set's warnings about this run (`[warnings.*]` whose condition holds on the
+    /// assessment date), each `警告：message（来源：…）`.
+    pub fn run_warnings(&self) -> Vec<String> {
+        let cx = Ctx {
+            cells: &[],
+            params: &self.params,
+            crits: &[],
+            decisions: &[],
+            as_of_month: self.as_of.month_index(),
+            as_of_day: expr::day_key(self.as_of),
+        };
+        self.rules
+            .warnings
+            .iter()
+            .filter(|w| expr::eval_bool(&w.when, &cx) == Some(true))
+            .map(|w| {
+                let mut s = String::from("警告：");
+                for p in &w.message {
+                    match p {
+                        Piece::Text(t) => s.push_str(t),
+                        Piece::Param(i) => self.params[*i as usize].write_to(&mut s),
+                        Piece::Field(_) => {}
+                    }
+                }
+                s.push_str(&format!("（来源：{}）", w.source));
+                s
+            })
+            .collect()
     }
 }
 

@@ -108,3 +108,20 @@ fn derived_fields_of_every_type() {
     let err = stderr_of(&out);
     assert!(err.contains("派生字段互相依赖") && err.contains("note") && err.contains("unsafe_housing"), "{err}");
 }
+
+/// `[warnings.*]`: the national rules say once per run, from 2021, that the monitoring line in
+/// force is the national floor (default-rules.md §6.1); not in 2020, and not with a province's own
+/// higher line.
+#[test]
+fn the_national_floor_is_named_once_per_run_from_2021() {
+    let floor = "警告：监测范围 6000 元是全国底线";
+    for (args, times) in [
+        (&["assess", "examples/户表.csv", "--year", "2024", "--format", "jsonl"][..], 1),
+        (&["assess", "examples/户表.csv", "--year", "2020", "--format", "jsonl"], 0),
+        (&["assess", "examples/户表.csv", "--year", "2025", "--rules", "yunnan-2025", "--format", "jsonl"], 0),
+        (&["check", "--set", "户类型=脱贫户", "--year", "2024"], 1),
+    ] {
+        let out = tuopin().args(args).output().unwrap();
+        assert_eq!(stderr_of(&out).matches(floor).count(), times, "{args:?}: {}", stderr_of(&out));
+    }
+}
