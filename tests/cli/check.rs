@@ -63,7 +63,9 @@ fn stdin_key_value_lines_with_chinese_headers() {
     assert!(!text.contains('\x1b'), "no colour when piped");
     for want in [
         "退出          未达退出标准",
-        "第 2 条 `!(exit_income && food && clothing && education && medical && housing && water)` 成立 → 未达退出标准",
+        // The third rule of 退出: the first is now default-rules.md §6.1's "from 2021 不适用 for every
+        // household" (`post_2020`), which is false in 2020.
+        "第 3 条 `!(exit_income && food && clothing && education && medical && housing && water)` 成立 → 未达退出标准",
         "✗ 人均纯收入 3849.01 ≤ 扶贫标准 4000（2020年，来源：[1.1] S3",
         "✓ 饮水安全有保障：满足",
         "人均纯收入 需增加 151 元（至 4000.01 元）方可超过扶贫标准 4000（2020年）",
@@ -75,6 +77,8 @@ fn stdin_key_value_lines_with_chinese_headers() {
 
 #[test]
 fn stdin_json_object_and_months_of_monitoring() {
+    // The household has an assistance measure (产业帮扶): from 2021 default-rules.md §6.3 requires
+    // "at least one assistance measure recorded", so only the months stand in the way.
     let input = std::fs::read_to_string(data("脱贫户-监测满3个月.json")).unwrap();
     let r = check_json(&["--year", "2024"], &input);
     assert_eq!(r["household_id"], "J-1");
@@ -96,10 +100,12 @@ fn stdin_json_object_and_months_of_monitoring() {
 
 #[test]
 fn set_flags_take_headers_and_keys() {
+    // 2020: exit (退出) is decided only in the 攻坚期 (default-rules.md §6.1: from 2021 不适用 for
+    // every household, and a 贫困户 is a data problem).
     let (code, text) = check(
         &[
             "--year",
-            "2024",
+            "2020",
             "--set",
             "户类型=贫困户",
             "--set",
@@ -112,7 +118,7 @@ fn set_flags_take_headers_and_keys() {
         "",
     );
     assert_eq!(code, 1, "an invalid cell is a data problem: {text}");
-    assert!(text.contains("✗ 人均纯收入 3800 ≤ 扶贫标准 4000（2024年"), "{text}");
+    assert!(text.contains("✗ 人均纯收入 3800 ≤ 扶贫标准 4000（2020年"), "{text}");
     assert!(text.contains("饮水安全 须为 是（现为 否）"), "{text}");
     assert!(text.contains("【数据问题】"), "{text}");
     assert!(text.contains("“家庭人口数”：“约4”"), "{text}");
@@ -171,6 +177,20 @@ fn with_change(lines: &str, field: &str, to: &str) -> String {
     out.join("\n")
 }
 
+/// The assessment years a what-if scenario is checked in. Identification and exit are decided only
+/// in the 攻坚期 (default-rules.md §6.1: from 2021 不适用 for every household, and a 贫困户 is a data
+/// problem), so the exit scenarios run in 2020 and the risk scenarios, which also carry an
+/// eligibility what-if, in 2020 and 2024; elimination is §6.3's, from 2021.
+fn years_of(scenario: &str) -> &'static [&'static str] {
+    if scenario.starts_with("exit-") {
+        &["2020"]
+    } else if scenario.starts_with("risk-") {
+        &["2020", "2024"]
+    } else {
+        &["2024"]
+    }
+}
+
 /// Every suggestion of every scenario: applied alone, the decision becomes what the suggestion
 /// says (and, where that is a change, one fen / one unit / one month short leaves it as it was);
 /// the changes of all rounds together reach the goal.
@@ -183,42 +203,45 @@ fn every_what_if_suggestion_is_verified_by_re_running() {
     let mut flips = 0;
     for file in &files {
         let lines = std::fs::read_to_string(file).unwrap();
-        let name = file.file_name().unwrap().to_string_lossy().into_owned();
-        let r = check_json(&["--year", "2024"], &lines);
-        let what_if = r["what_if"].as_array().unwrap();
-        assert!(!what_if.is_empty(), "{name}: a what-if");
-        for w in what_if {
-            let id = w["decision"].as_str().unwrap();
-            let current = w["current"].as_str().unwrap();
-            let goal = w["goal"].as_str().unwrap();
-            assert_eq!(decision(&r, id), current);
-            for s in
-                w["steps"][0]["needs"].as_array().unwrap().iter().flat_map(|n| n["suggestions"].as_array().unwrap())
-            {
-                let (field, to) = (s["field"].as_str().unwrap(), s["to"].as_str().unwrap());
-                let after = s["decision_after"].as_str().unwrap();
-                let changed = check_json(&["--year", "2024"], &with_change(&lines, field, to));
-                assert_eq!(decision(&changed, id), after, "{name}: {field}={to} ({})", s["text"]);
-                if after != current {
-                    flips += 1;
-                    if let Some(short) = s["one_short"].as_str() {
-                        let short_r =
-                            decision(&check_json(&["--year", "2024"], &with_change(&lines, field, short)), id);
-                        let why = format!("{name}: {field}={short} is one short of {to}");
-                        assert_ne!(short_r, after, "{why}");
-                        if !s["from"].is_null() {
-                            assert_eq!(short_r, current, "{why}");
+        let file_name = file.file_name().unwrap().to_string_lossy().into_owned();
+        for &year in years_of(&file_name) {
+            let name = format!("{file_name} ({year})");
+            let run = |lines: &str| check_json(&["--year", year], lines);
+            let r = run(&lines);
+            let what_if = r["what_if"].as_array().unwrap();
+            assert!(!what_if.is_empty(), "{name}: a what-if");
+            for w in what_if {
+                let id = w["decision"].as_str().unwrap();
+                let current = w["current"].as_str().unwrap();
+                let goal = w["goal"].as_str().unwrap();
+                assert_eq!(decision(&r, id), current);
+                for s in
+                    w["steps"][0]["needs"].as_array().unwrap().iter().flat_map(|n| n["suggestions"].as_array().unwrap())
+                {
+                    let (field, to) = (s["field"].as_str().unwrap(), s["to"].as_str().unwrap());
+                    let after = s["decision_after"].as_str().unwrap();
+                    let changed = run(&with_change(&lines, field, to));
+                    assert_eq!(decision(&changed, id), after, "{name}: {field}={to} ({})", s["text"]);
+                    if after != current {
+                        flips += 1;
+                        if let Some(short) = s["one_short"].as_str() {
+                            let short_r = decision(&run(&with_change(&lines, field, short)), id);
+                            let why = format!("{name}: {field}={short} is one short of {to}");
+                            assert_ne!(short_r, after, "{why}");
+                            if !s["from"].is_null() {
+                                assert_eq!(short_r, current, "{why}");
+                            }
                         }
                     }
                 }
+                assert_eq!(w["reached"], true, "{name}: {id} reaches {goal}");
+                let last = w["steps"].as_array().unwrap().last().unwrap();
+                let mut all = lines.clone();
+                for c in last["applied"].as_array().unwrap() {
+                    all = with_change(&all, c["field"].as_str().unwrap(), c["to"].as_str().unwrap());
+                }
+                assert_eq!(decision(&run(&all), id), goal, "{name}: every change together");
             }
-            assert_eq!(w["reached"], true, "{name}: {id} reaches {goal}");
-            let last = w["steps"].as_array().unwrap().last().unwrap();
-            let mut all = lines.clone();
-            for c in last["applied"].as_array().unwrap() {
-                all = with_change(&all, c["field"].as_str().unwrap(), c["to"].as_str().unwrap());
-            }
-            assert_eq!(decision(&check_json(&["--year", "2024"], &all), id), goal, "{name}: every change together");
         }
     }
     assert!(flips >= 8, "{flips} suggestions flip a decision on their own");
@@ -226,7 +249,10 @@ fn every_what_if_suggestion_is_verified_by_re_running() {
 
 #[test]
 fn what_if_names_the_smallest_change_of_each_kind() {
-    let run = |f: &str| check_json(&["--year", "2024"], &std::fs::read_to_string(data(f)).unwrap());
+    // Risk and elimination in 2024; identification and exit in 2020, the 攻坚期, the only period
+    // that decides them (default-rules.md §6.1: from 2021 不适用 for every household).
+    let at = |year: &str, f: &str| check_json(&["--year", year], &std::fs::read_to_string(data(f)).unwrap());
+    let run = |f: &str| at("2024", f);
     let first = |r: &Value, d: &str| {
         let w = r["what_if"].as_array().unwrap().iter().find(|w| w["decision"] == d).unwrap().clone();
         w["steps"][0]["needs"][0]["suggestions"][0].clone()
@@ -239,19 +265,19 @@ fn what_if_names_the_smallest_change_of_each_kind() {
         (Some("6000"), Some("5999.99"), Some("+500"))
     );
     assert_eq!(s["text"], "人均纯收入 需增加 500 元（至 6000 元）方可达到监测范围 6000（2024年）");
-    let s = first(&r, "eligibility");
+    let s = first(&at("2020", "what-if/risk-below-monitoring-line.txt"), "eligibility");
     assert_eq!((s["to"].as_str(), s["one_short"].as_str()), (Some("3999.99"), Some("4000")));
     // An int, one step.
     let s = first(&run("what-if/elimination-blocked-by-no-labour.txt"), "elimination");
     assert_eq!((s["field"].as_str(), s["to"].as_str(), s["one_short"].as_str()), (Some("labor"), Some("1"), Some("0")));
     // A bool.
-    let s = first(&run("what-if/exit-blocked-by-water-only.txt"), "exit");
+    let s = first(&at("2020", "what-if/exit-blocked-by-water-only.txt"), "exit");
     assert_eq!(s["text"], "饮水安全 须为 是（现为 否）");
     // Unknown income: the boundary, not a difference.
-    let s = first(&run("what-if/risk-unknown-income.txt"), "eligibility");
-    assert_eq!(s["text"], "人均纯收入 须不高于 3999.99 元（现为空白），方可低于扶贫标准 4000（2024年）");
+    let s = first(&at("2020", "what-if/risk-unknown-income.txt"), "eligibility");
+    assert_eq!(s["text"], "人均纯收入 须不高于 3999.99 元（现为空白），方可低于扶贫标准 4000（2020年）");
     // Several rounds: income and water give 待履行程序, then the three procedure steps.
-    let r = run("what-if/exit-needs-income-water-and-steps.txt");
+    let r = at("2020", "what-if/exit-needs-income-water-and-steps.txt");
     let steps = r["what_if"][0]["steps"].as_array().unwrap();
     assert_eq!(steps.len(), 2);
     assert_eq!(steps[0]["after"], "待履行程序");
@@ -402,6 +428,26 @@ fn interactive_session_through_a_pseudo_terminal() {
         ("识别监测时间", ""),
     ] {
         answer(&mut p, label, keys);
+    }
+    // The fourteen 帮扶措施 columns that elimination reads from 2021 (default-rules.md §6.3): asked
+    // in every year, left blank here (none recorded; 2020 elimination does not read them).
+    for label in [
+        "产业帮扶",
+        "就业帮扶",
+        "公益性岗位帮扶",
+        "金融帮扶",
+        "健康帮扶",
+        "教育帮扶",
+        "住房安全保障",
+        "饮水安全保障",
+        "义务教育保障",
+        "综合保障",
+        "社会帮扶",
+        "搬迁",
+        "生产生活条件改善",
+        "基础设施建设",
+    ] {
+        answer(&mut p, label, "");
     }
     let raw = p.exp_eof().expect("the explanation, then the end");
     let out = String::from_utf8(raw.chars().map(|c| c as u8).collect()).expect("UTF-8 from the terminal");
