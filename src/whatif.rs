@@ -234,8 +234,19 @@ fn target<'r>(b: &Bound<'r>, hh: &Household, a: &Assessment, di: usize, goal: u1
                 Some(false) => None,
             }
         }
-        // Every rule false (`otherwise`): the goal's rule must fire.
-        None => dec.rules.iter().find(|r| r.1 == goal).map(|r| (&r.0, true)),
+        // Every rule false (`otherwise`): a rule of the goal's must fire — the first that no
+        // household change is barred from (one that needs the assessment date or a parameter to
+        // be otherwise, such as a rule for another policy period, cannot be reached).
+        None => {
+            let reachable = |n: &'r Node| {
+                let mut leaves = Vec::new();
+                collect(b.rules, n, true, &cx, None, 0, &mut leaves);
+                leaves.iter().all(|l| !expr::refs(l.atom).fields.is_empty())
+            };
+            let mut goal_rules = dec.rules.iter().filter(|r| r.1 == goal);
+            let first = goal_rules.clone().next();
+            goal_rules.find(|r| reachable(&r.0)).or(first).map(|r| (&r.0, true))
+        }
     }
 }
 

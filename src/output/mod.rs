@@ -646,6 +646,12 @@ impl Summary {
         if !found.is_empty() {
             s.push_str(&format!("数据核查：{}\n", found.join("；")));
         }
+        if self.households_with_error_findings > 0 {
+            s.push_str(&format!(
+                "其中 {} 户有“错误”级数据核查结果（与数据问题一样须更正）。\n",
+                self.households_with_error_findings
+            ));
+        }
         s
     }
 
