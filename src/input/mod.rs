@@ -128,6 +128,8 @@ pub struct Layout {
     /// The cell of every field the file has no column for: unknown, or the rule file's `absent`
     /// value (set on every household before its cells are read).
     absent_cells: Vec<(u16, Cell)>,
+    /// Per field: whether it is one of `absent_cells`.
+    absent_field: Vec<bool>,
 }
 
 /// A column the rules need that the file lacks.
@@ -527,6 +529,7 @@ impl Ledger {
             id_field,
             alt_columns,
             absent,
+            absent_field: (0..rules.fields.len() as u16).map(|f| absent_cells.iter().any(|(g, _)| *g == f)).collect(),
             absent_cells,
         };
         let rows = if layout.persons.is_some() {
@@ -617,8 +620,9 @@ impl Layout {
         hh.row = raw.row;
         hh.source_rows = 1;
         if hh.cells.len() == rules.fields.len() {
-            for c in &mut hh.cells {
-                if !matches!(c, Cell::Blank) {
+            // The cells of absent columns stay from the household before (same file: same cells).
+            for (c, &absent) in hh.cells.iter_mut().zip(&self.absent_field) {
+                if !absent && !matches!(c, Cell::Blank) {
                     *c = Cell::Blank;
                 }
             }
@@ -627,7 +631,11 @@ impl Layout {
             hh.cells.resize(rules.fields.len(), Cell::Blank);
         }
         for (f, c) in &self.absent_cells {
-            hh.cells[*f as usize] = c.clone();
+            let cell = &mut hh.cells[*f as usize];
+            // Only where the household before changed it (a derived value) or left another cell.
+            if cell != c {
+                *cell = c.clone();
+            }
         }
         hh.problems.clear();
         if let Some(e) = &raw.error {
