@@ -171,7 +171,7 @@ fn missing_needed_column_is_unknown_and_strict_makes_it_fatal() {
         tuopin().args(["assess", "tests/data/no-water.csv", "--year", "2020", "--format", "jsonl"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     let err = stderr_of(&out);
-    let line = "  是否解决安全饮用水：标准 保障缺口、两不愁三保障及饮水安全、饮水安全有保障；判定 退出、返贫致贫风险、建议监测类型、风险消除、疑似返贫\n";
+    let line = "  是否解决安全饮用水：标准 保障缺口、两不愁三保障及饮水安全、饮水安全有保障、因安全饮水；判定 退出、返贫致贫风险、建议监测类型、风险消除、疑似返贫\n";
     // The water column, and the fourteen 帮扶措施 columns on one line (the file has none of them).
     assert_eq!(err.matches("缺少规则所需的 15 列").count(), 1, "{err}");
     assert!(err.contains("  产业帮扶、就业帮扶、公益性岗位帮扶、"), "{err}");
