@@ -1066,13 +1066,9 @@ fn check_alternative_headers(fields: &[Field]) -> Result<(), RuleError> {
     Ok(())
 }
 
-/// The parameters in an order where each comes after the parameters its formulas read; a cycle
-/// is a load error naming them.
-fn parameter_order(params: &[Param]) -> Result<Vec<u16>, RuleError> {
-    let reads = |p: &Param| -> Vec<u16> {
-        p.values.iter().filter_map(|v| v.formula.as_ref()).flat_map(|(n, _)| expr::refs(n).params).collect()
-    };
-    let mut left: Vec<(u16, Vec<u16>)> = (0..params.len() as u16).map(|i| (i, reads(&params[i as usize]))).collect();
+/// Items in an order where each comes after the items it reads (`(item, items it reads)`; reads of
+/// items not listed are ignored). `Err` holds the items caught in a cycle.
+fn dependency_order(mut left: Vec<(u16, Vec<u16>)>) -> Result<Vec<u16>, Vec<u16>> {
     let mut order = Vec::new();
     while !left.is_empty() {
         let before = left.len();
@@ -1085,43 +1081,40 @@ fn parameter_order(params: &[Param]) -> Result<Vec<u16>, RuleError> {
             }
         }
         if left.len() == before {
-            let names: Vec<&str> = left.iter().map(|(i, _)| params[*i as usize].key.as_str()).collect();
-            return Err(RuleError::Rule {
-                rule: format!("parameter `{}`", names[0]),
-                message: format!("参数的公式互相依赖，无法计算：{}", names.join("、")),
-            });
+            return Err(left.into_iter().map(|(i, _)| i).collect());
         }
     }
     Ok(order)
 }
 
+/// The parameters in an order where each comes after the parameters its formulas read; a cycle
+/// is a load error naming them.
+fn parameter_order(params: &[Param]) -> Result<Vec<u16>, RuleError> {
+    let reads = |p: &Param| -> Vec<u16> {
+        p.values.iter().filter_map(|v| v.formula.as_ref()).flat_map(|(n, _)| expr::refs(n).params).collect()
+    };
+    dependency_order((0..params.len() as u16).map(|i| (i, reads(&params[i as usize]))).collect()).map_err(|cycle| {
+        let names: Vec<&str> = cycle.iter().map(|&i| params[i as usize].key.as_str()).collect();
+        RuleError::Rule {
+            rule: format!("parameter `{}`", names[0]),
+            message: format!("参数的公式互相依赖，无法计算：{}", names.join("、")),
+        }
+    })
+}
+
 /// The derived fields in an order where each comes after the derived fields it reads; a cycle is
 /// a load error naming the fields in it.
 fn derivation_order(fields: &[Field]) -> Result<Vec<u16>, RuleError> {
-    let mut left: Vec<(u16, Vec<u16>)> = (0..fields.len() as u16)
-        .filter_map(|i| fields[i as usize].derive.as_ref().map(|d| (i, expr::refs(d).fields.into_iter().collect())))
+    let derived = (0..fields.len() as u16)
+        .filter_map(|i| fields[i as usize].derive.as_ref().map(|d| (i, expr::refs(d).fields)))
         .collect();
-    let mut order = Vec::new();
-    while !left.is_empty() {
-        let before = left.len();
-        let mut k = 0;
-        while k < left.len() {
-            let waits = left[k].1.iter().any(|f| left.iter().any(|(g, _)| g == f));
-            if waits {
-                k += 1;
-            } else {
-                order.push(left.remove(k).0);
-            }
+    dependency_order(derived).map_err(|cycle| {
+        let names: Vec<&str> = cycle.iter().map(|&i| fields[i as usize].key.as_str()).collect();
+        RuleError::Rule {
+            rule: format!("field `{}` (derive)", names[0]),
+            message: format!("派生字段互相依赖，无法计算：{}", names.join("、")),
         }
-        if left.len() == before {
-            let names: Vec<&str> = left.iter().map(|(i, _)| fields[*i as usize].key.as_str()).collect();
-            return Err(RuleError::Rule {
-                rule: format!("field `{}` (derive)", names[0]),
-                message: format!("派生字段互相依赖，无法计算：{}", names.join("、")),
-            });
-        }
-    }
-    Ok(order)
+    })
 }
 
 /// (key, enum id, undecided label) of each decision, as conditions name them.
