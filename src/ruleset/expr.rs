@@ -426,7 +426,7 @@ impl Compiler<'_> {
             Expr::Literal(l) => self.literal(l),
             Expr::Ident(name) => self.ident(name),
             Expr::Call(call) => self.call(call),
-            Expr::List(_) => err("列表只能写在 `in` 的右边，如 household_type in ['脱贫户', '一般农户']"),
+            Expr::List(_) => err("列表只能写在 `in` 的右边，如 village in ['石桥村', '枫林村']"),
             Expr::Select(s) => err(format!("`{}` 不能用在这里：条件中直接写字段名，如 `per_capita_income`", s.field)),
             Expr::Comprehension(_) => err("不支持 all、exists、map、filter 等宏；可改用 at_least(k, …)"),
             Expr::Map(_) | Expr::Struct(_) => err("条件中不支持映射（{…}）和消息"),
