@@ -35,7 +35,7 @@ pub enum RuleError {
     Read { path: String, message: String },
     #[error("规则文件 {file}：{message}")]
     Parse { file: String, message: String },
-    #[error("rule files extend each other in a cycle: {0}")]
+    #[error("规则文件互相扩展（extends），形成循环：{0}")]
     Cycle(String),
     #[error("{rule}: {message}")]
     Rule { rule: String, message: String },

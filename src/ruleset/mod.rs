@@ -459,7 +459,7 @@ pub fn load_str(text: &str, name: &str) -> Result<RuleSet, RuleError> {
     fn builtin(spec: &str, chain: &mut Vec<String>) -> Result<(RuleFile, Vec<String>), RuleError> {
         let text = embedded(spec).ok_or_else(|| RuleError::Read {
             path: spec.to_string(),
-            message: "a rule set given as text can only extend a built-in rule set".into(),
+            message: "以文本给出的规则集只能扩展内置规则集（extends = \"national\" 等）".into(),
         })?;
         parse_file(text, format!("{spec}（内置）"), chain, builtin)
     }
@@ -630,7 +630,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
     if !file.fields.contains_key("household_id") {
         return Err(RuleError::Rule {
             rule: "fields".into(),
-            message: "the rule set must declare `household_id` (户编号)".into(),
+            message: "规则集必须声明字段 `household_id`（户编号）".into(),
         });
     }
     for (key, def) in &file.fields {
@@ -639,7 +639,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
             if def.values.is_empty() {
                 return Err(RuleError::Rule {
                     rule: format!("field `{key}`"),
-                    message: "an enum field needs `values`".into(),
+                    message: "选项字段（type = \"enum\"）须给出 `values`".into(),
                 });
             }
             let mut aliases = HashMap::new();
@@ -647,7 +647,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
                 let i = def.values.iter().position(|v| v == target).ok_or_else(|| RuleError::Rule {
                     rule: format!("field `{key}`"),
                     message: format!(
-                        "value alias `{alias}` points to `{target}`, which is not one of the values ({})",
+                        "取值别名 `{alias}` 指向 `{target}`，它不在 values（{}）之中",
                         def.values.join(", ")
                     ),
                 })?;
@@ -659,7 +659,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
             if !def.values.is_empty() || !def.value_aliases.is_empty() {
                 return Err(RuleError::Rule {
                     rule: format!("field `{key}`"),
-                    message: "`values` and `value_aliases` belong to enum fields only".into(),
+                    message: "`values` 和 `value_aliases` 只用于选项字段（type = \"enum\"）".into(),
                 });
             }
             None
@@ -694,10 +694,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
                         let keys: Vec<String> = fields.iter().map(|f| f.key.clone()).collect();
                         return Err(RuleError::Rule {
                             rule: format!("field `{key}`"),
-                            message: format!(
-                                "range bound `{name}` is not an int field{}",
-                                expr::did_you_mean(name, &keys)
-                            ),
+                            message: format!("范围界限 `{name}` 不是整数字段{}", expr::did_you_mean(name, &keys)),
                         });
                     }
                 },
@@ -710,13 +707,13 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         {
             return Err(RuleError::Rule {
                 rule: format!("field `{key}`"),
-                message: "`min`/`max` apply to int and money fields only".into(),
+                message: "`min`/`max` 只用于整数和金额字段".into(),
             });
         }
         if let Some(b) = &def.blank {
             let v = parse_scalar(&fields[i], &enums, b).map_err(|m| RuleError::Rule {
                 rule: format!("field `{key}`"),
-                message: format!("blank = \"{b}\" is not a valid {} value: {m}", def.ty.name()),
+                message: format!("blank = \"{b}\" 不是有效的 {} 值：{m}", def.ty.name()),
             })?;
             fields[i].blank = Some(v);
         }
@@ -730,8 +727,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         check_ident(key, "parameter")?;
         if field_index.contains_key(key) {
             return Err(RuleError::Rule {
-                rule: format!("parameter `{key}`"),
-                message: "a field has the same name".into(),
+                rule: format!("parameter `{key}`"), message: "已有同名字段，请改名".into()
             });
         }
         let mut values = Vec::new();
@@ -740,7 +736,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
                 file::From::Year(y) => Date { year: *y, month: 1, day: 1 },
                 file::From::Date(s) => Date::parse(s).ok_or_else(|| RuleError::Rule {
                     rule: format!("parameter `{key}`"),
-                    message: format!("from = \"{s}\" is not a year or a date (YYYY-MM-DD)"),
+                    message: format!("from = \"{s}\" 应为年份或日期（YYYY-MM-DD）"),
                 })?,
             };
             // The years an assessment date can have (`--year`); a far larger one overflowed the
@@ -748,7 +744,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
             if !(1900..=2200).contains(&from.year) {
                 return Err(RuleError::Rule {
                     rule: format!("parameter `{key}`"),
-                    message: format!("from = {}: the year must be between 1900 and 2200", from.year),
+                    message: format!("from = {}：年份须在 1900 至 2200 之间", from.year),
                 });
             }
             // A number, or a formula over other parameters (compiled below, once all are known).
@@ -774,11 +770,14 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         if values.windows(2).any(|w| w[0].from == w[1].from) {
             return Err(RuleError::Rule {
                 rule: format!("parameter `{key}`"),
-                message: "two values start on the same date".into(),
+                message: "有两个取值从同一日期起施行".into(),
             });
         }
         if values.is_empty() {
-            return Err(RuleError::Rule { rule: format!("parameter `{key}`"), message: "no values".into() });
+            return Err(RuleError::Rule {
+                rule: format!("parameter `{key}`"),
+                message: "没有取值（values 为空）".into(),
+            });
         }
         param_index.insert(key.clone(), (params.len() as u16, param_ty(def.ty)));
         params.push(Param {
@@ -830,7 +829,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
             if expr::refs(&node).fields.contains(&(i as u16)) {
                 return Err(RuleError::Rule {
                     rule: format!("field `{key}` (derive)"),
-                    message: "a field cannot be derived from itself".into(),
+                    message: "字段不能由自己派生".into(),
                 });
             }
             fields[i].derive = Some(node);
@@ -842,8 +841,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         check_ident(key, "criterion")?;
         if param_index.contains_key(key) {
             return Err(RuleError::Rule {
-                rule: format!("criterion `{key}`"),
-                message: "a parameter has the same name".into(),
+                rule: format!("criterion `{key}`"), message: "已有同名参数，请改名".into()
             });
         }
         crit_index.insert(key.clone(), i as u16);
@@ -874,7 +872,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
             _ => {
                 return Err(RuleError::Rule {
                     rule: what,
-                    message: "give either `condition`, or both `met` and `unmet`".into(),
+                    message: "请给出 `condition`，或同时给出 `met` 和 `unmet`".into(),
                 })
             }
         };
@@ -1187,7 +1185,7 @@ fn compile_decisions(
             let keys: Vec<String> = crits.keys().cloned().collect();
             factors.push(*crits.get(f).ok_or_else(|| RuleError::Rule {
                 rule: what.clone(),
-                message: format!("factor `{f}` is not a criterion{}", expr::did_you_mean(f, &keys)),
+                message: format!("因素 `{f}` 不是判定标准（criteria）{}", expr::did_you_mean(f, &keys)),
             })?);
         }
         let opt = |l: &Option<String>, key: &str| l.as_ref().map(|l| label_index(def, id, l, key)).transpose();
@@ -1305,7 +1303,7 @@ fn check_ident(key: &str, what: &str) -> Result<(), RuleError> {
     } else {
         Err(RuleError::Rule {
             rule: format!("{what} `{key}`"),
-            message: "ids are lower-case ASCII with digits and `_` (they are names in conditions)".into(),
+            message: "名称只能用小写英文字母、数字和 `_`（它们是条件中的名字），如 per_capita_income".into(),
         })
     }
 }
@@ -1334,7 +1332,7 @@ fn topo_order(criteria: &[Criterion]) -> Result<Vec<u16>, RuleError> {
                 names.push(&cs[i].id);
                 return Err(RuleError::Rule {
                     rule: format!("criterion `{}`", cs[i].id),
-                    message: format!("criteria refer to each other in a cycle: {}", names.join(" → ")),
+                    message: format!("判定标准互相引用，形成循环：{}", names.join(" → ")),
                 });
             }
             _ => {}

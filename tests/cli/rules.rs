@@ -71,7 +71,7 @@ fn comparing_money_with_text_is_a_type_error_naming_the_rule() {
 fn rule_files_extending_each_other_in_a_cycle_are_rejected() {
     let out = tuopin().args(["rules", "check", "tests/data/rules/cycle-a.toml"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr_of(&out).contains("cycle"), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("互相扩展（extends），形成循环"), "{}", stderr_of(&out));
 }
 
 #[test]
