@@ -37,7 +37,7 @@ pub enum RuleError {
     Parse { file: String, message: String },
     #[error("规则文件互相扩展（extends），形成循环：{0}")]
     Cycle(String),
-    #[error("{rule}: {message}")]
+    #[error("{rule}：{message}")]
     Rule { rule: String, message: String },
     #[error("规则集 {ruleset} 不涵盖 {year} 年：它涵盖 {}-{:02}-{:02} 起的年份（{} 年起）", covered.year, covered.month, covered.day, covered.year)]
     Year { ruleset: String, year: i32, covered: crate::value::Date },

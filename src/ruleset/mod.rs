@@ -634,18 +634,18 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         });
     }
     for (key, def) in &file.fields {
-        check_ident(key, "field")?;
+        check_ident(key, "字段")?;
         let enum_id = if def.ty == FieldType::Enum {
             if def.values.is_empty() {
                 return Err(RuleError::Rule {
-                    rule: format!("field `{key}`"),
+                    rule: format!("字段 `{key}`"),
                     message: "选项字段（type = \"enum\"）须给出 `values`".into(),
                 });
             }
             let mut aliases = HashMap::new();
             for (alias, target) in &def.value_aliases {
                 let i = def.values.iter().position(|v| v == target).ok_or_else(|| RuleError::Rule {
-                    rule: format!("field `{key}`"),
+                    rule: format!("字段 `{key}`"),
                     message: format!(
                         "取值别名 `{alias}` 指向 `{target}`，它不在 values（{}）之中",
                         def.values.join(", ")
@@ -658,7 +658,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         } else {
             if !def.values.is_empty() || !def.value_aliases.is_empty() {
                 return Err(RuleError::Rule {
-                    rule: format!("field `{key}`"),
+                    rule: format!("字段 `{key}`"),
                     message: "`values` 和 `value_aliases` 只用于选项字段（type = \"enum\"）".into(),
                 });
             }
@@ -693,7 +693,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
                     _ => {
                         let keys: Vec<String> = fields.iter().map(|f| f.key.clone()).collect();
                         return Err(RuleError::Rule {
-                            rule: format!("field `{key}`"),
+                            rule: format!("字段 `{key}`"),
                             message: format!("范围界限 `{name}` 不是整数字段{}", expr::did_you_mean(name, &keys)),
                         });
                     }
@@ -706,13 +706,13 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         if (fields[i].min.is_some() || fields[i].max.is_some()) && !matches!(def.ty, FieldType::Int | FieldType::Money)
         {
             return Err(RuleError::Rule {
-                rule: format!("field `{key}`"),
+                rule: format!("字段 `{key}`"),
                 message: "`min`/`max` 只用于整数和金额字段".into(),
             });
         }
         if let Some(b) = &def.blank {
             let v = parse_scalar(&fields[i], &enums, b).map_err(|m| RuleError::Rule {
-                rule: format!("field `{key}`"),
+                rule: format!("字段 `{key}`"),
                 message: format!("blank = \"{b}\" 不是有效的 {} 值：{m}", def.ty.name()),
             })?;
             fields[i].blank = Some(v);
@@ -724,10 +724,10 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
     let mut params = Vec::new();
     let mut param_index = HashMap::new();
     for (key, def) in &file.parameters {
-        check_ident(key, "parameter")?;
+        check_ident(key, "参数")?;
         if field_index.contains_key(key) {
             return Err(RuleError::Rule {
-                rule: format!("parameter `{key}`"), message: "已有同名字段，请改名".into()
+                rule: format!("参数 `{key}`"), message: "已有同名字段，请改名".into()
             });
         }
         let mut values = Vec::new();
@@ -735,7 +735,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
             let from = match &v.from {
                 file::From::Year(y) => Date { year: *y, month: 1, day: 1 },
                 file::From::Date(s) => Date::parse(s).ok_or_else(|| RuleError::Rule {
-                    rule: format!("parameter `{key}`"),
+                    rule: format!("参数 `{key}`"),
                     message: format!("from = \"{s}\" 应为年份或日期（YYYY-MM-DD）"),
                 })?,
             };
@@ -743,7 +743,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
             // month arithmetic of every assessment (found reading the fuzz target `rules`).
             if !(1900..=2200).contains(&from.year) {
                 return Err(RuleError::Rule {
-                    rule: format!("parameter `{key}`"),
+                    rule: format!("参数 `{key}`"),
                     message: format!("from = {}：年份须在 1900 至 2200 之间", from.year),
                 });
             }
@@ -755,7 +755,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
                 }
                 None => {
                     return Err(RuleError::Rule {
-                        rule: format!("parameter `{key}`"),
+                        rule: format!("参数 `{key}`"),
                         message: format!(
                             "value \"{}\" 不是有效的{}（金额最多两位小数，整数不能有小数），也不是由其他参数计算的公式",
                             v.value,
@@ -769,14 +769,13 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         values.sort_by_key(|v| v.from);
         if values.windows(2).any(|w| w[0].from == w[1].from) {
             return Err(RuleError::Rule {
-                rule: format!("parameter `{key}`"),
+                rule: format!("参数 `{key}`"),
                 message: "有两个取值从同一日期起施行".into(),
             });
         }
         if values.is_empty() {
             return Err(RuleError::Rule {
-                rule: format!("parameter `{key}`"),
-                message: "没有取值（values 为空）".into(),
+                rule: format!("参数 `{key}`"), message: "没有取值（values 为空）".into()
             });
         }
         param_index.insert(key.clone(), (params.len() as u16, param_ty(def.ty)));
@@ -804,7 +803,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
                 decisions: &[],
                 this: None,
             };
-            let what = format!("parameter `{}`", p.key);
+            let what = format!("参数 `{}`", p.key);
             let node = expr::compile(&src, &names, param_ty(p.ty)).map_err(at(what))?;
             v.formula = Some((node, src));
         }
@@ -825,10 +824,10 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
                 this: None,
             };
             let node =
-                expr::compile(src, &names, field_ty(&fields[i])).map_err(at(format!("field `{key}` (derive)")))?;
+                expr::compile(src, &names, field_ty(&fields[i])).map_err(at(format!("字段 `{key}` (derive)")))?;
             if expr::refs(&node).fields.contains(&(i as u16)) {
                 return Err(RuleError::Rule {
-                    rule: format!("field `{key}` (derive)"),
+                    rule: format!("字段 `{key}` (derive)"),
                     message: "字段不能由自己派生".into(),
                 });
             }
@@ -838,10 +837,10 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
     // Criteria.
     let mut crit_index = HashMap::new();
     for (i, key) in file.criteria.keys().enumerate() {
-        check_ident(key, "criterion")?;
+        check_ident(key, "判定标准")?;
         if param_index.contains_key(key) {
             return Err(RuleError::Rule {
-                rule: format!("criterion `{key}`"), message: "已有同名参数，请改名".into()
+                rule: format!("判定标准 `{key}`"), message: "已有同名参数，请改名".into()
             });
         }
         crit_index.insert(key.clone(), i as u16);
@@ -857,7 +856,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
             decisions: &[],
             this: Some(key),
         };
-        let what = format!("criterion `{key}`");
+        let what = format!("判定标准 `{key}`");
         let (test, text) = match (&def.condition, &def.met, &def.unmet) {
             (Some(c), None, None) => {
                 (Test::Condition(expr::compile(c, &names, Ty::Bool).map_err(at(what.clone()))?), c.clone())
@@ -899,7 +898,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
                 decisions: &seen,
                 this: None,
             };
-            let when = expr::compile(&f.when, &names, Ty::Bool).map_err(at("flag `returned`".into()))?;
+            let when = expr::compile(&f.when, &names, Ty::Bool).map_err(at("标志 `returned`".into()))?;
             let with = match &f.with {
                 None => None,
                 Some(w) => Some(decision_named(&decisions, w, "标记 `returned` 的 with", None)?),
@@ -909,8 +908,8 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
     };
     let mut checks = Vec::new();
     for (key, def) in &file.checks {
-        check_ident(key, "check")?;
-        let what = format!("check `{key}`");
+        check_ident(key, "数据核查")?;
+        let what = format!("数据核查 `{key}`");
         let names = Builder {
             fields: &fields,
             field_index: &field_index,
@@ -938,8 +937,8 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
     }
     let mut warnings = Vec::new();
     for (key, def) in &file.warnings {
-        check_ident(key, "warning")?;
-        let what = format!("warning `{key}`");
+        check_ident(key, "运行警告")?;
+        let what = format!("运行警告 `{key}`");
         let no_fields = HashMap::new();
         let names = Builder {
             fields: &[],
@@ -994,7 +993,7 @@ fn compile_sources(
     fields: &mut [Field],
     enums: &[EnumDef],
 ) -> Result<(), RuleError> {
-    let rule = || format!("field `{key}`");
+    let rule = || format!("字段 `{key}`");
     if key == "household_id" && (def.absent.is_some() || !def.alternatives.is_empty()) {
         return Err(RuleError::Rule {
             rule: rule(),
@@ -1052,7 +1051,7 @@ fn check_alternative_headers(fields: &[Field]) -> Result<(), RuleError> {
             for h in std::iter::once(&a.header).chain(&a.aliases) {
                 if let Some(other) = own.get(&header_key(h)) {
                     return Err(RuleError::Rule {
-                        rule: format!("field `{}`", f.key),
+                        rule: format!("字段 `{}`", f.key),
                         message: format!(
                             "alternatives 的表头“{h}”已是字段 `{other}` 自己的表头（或别名）；请改为别名，或删去其一"
                         ),
@@ -1094,7 +1093,7 @@ fn parameter_order(params: &[Param]) -> Result<Vec<u16>, RuleError> {
     dependency_order((0..params.len() as u16).map(|i| (i, reads(&params[i as usize]))).collect()).map_err(|cycle| {
         let names: Vec<&str> = cycle.iter().map(|&i| params[i as usize].key.as_str()).collect();
         RuleError::Rule {
-            rule: format!("parameter `{}`", names[0]),
+            rule: format!("参数 `{}`", names[0]),
             message: format!("参数的公式互相依赖，无法计算：{}", names.join("、")),
         }
     })
@@ -1109,7 +1108,7 @@ fn derivation_order(fields: &[Field]) -> Result<Vec<u16>, RuleError> {
     dependency_order(derived).map_err(|cycle| {
         let names: Vec<&str> = cycle.iter().map(|&i| fields[i as usize].key.as_str()).collect();
         RuleError::Rule {
-            rule: format!("field `{}` (derive)", names[0]),
+            rule: format!("字段 `{}` (derive)", names[0]),
             message: format!("派生字段互相依赖，无法计算：{}", names.join("、")),
         }
     })
@@ -1140,8 +1139,8 @@ fn compile_decisions(
     // compiles, and is then refused with a message that says why.
     let mut all: DecisionNames = Vec::new();
     for (id, def) in defs {
-        check_ident(id, "decision")?;
-        let what = format!("decision `{id}`");
+        check_ident(id, "决策")?;
+        let what = format!("决策 `{id}`");
         if field_index.contains_key(id) || params.contains_key(id) || crits.contains_key(id) {
             return Err(RuleError::Rule {
                 rule: what,
@@ -1155,11 +1154,11 @@ fn compile_decisions(
     let mut decisions: Vec<Decision> = Vec::new();
     let mut roles_seen: Vec<(&str, &str)> = Vec::new();
     for (di, (id, def)) in defs.iter().enumerate() {
-        let what = format!("decision `{id}`");
+        let what = format!("决策 `{id}`");
         let names = Builder { fields, field_index, enums, params, crits: Some(crits), decisions: &all, this: None };
         let mut rules = Vec::new();
         for (k, r) in def.rules.iter().enumerate() {
-            let rule = format!("{what} rule {}", k + 1);
+            let rule = format!("{what} 第 {} 条", k + 1);
             let node = expr::compile(&r.when, &names, Ty::Bool)
                 .map_err(|e| RuleError::Rule { rule: rule.clone(), message: e.0 })?;
             if let Some(&later) = expr::refs(&node).decisions.iter().find(|&&j| j as usize >= di) {
@@ -1255,7 +1254,7 @@ fn label_index(def: &file::DecisionDef, id: &str, l: &str, key: &str) -> Result<
         let shown: Vec<String> = def.labels.iter().map(|x| format!("“{x}”")).collect();
         let near = expr::did_you_mean(l, &def.labels);
         RuleError::Rule {
-            rule: format!("decision `{id}`"),
+            rule: format!("决策 `{id}`"),
             message: format!(
                 "决策 `{id}` 的 {key} “{l}” 不在它的 labels 中（{}）{near}：请改为其中之一，或把它加入 labels",
                 shown.join("、")
@@ -1331,7 +1330,7 @@ fn topo_order(criteria: &[Criterion]) -> Result<Vec<u16>, RuleError> {
                 let mut names: Vec<&str> = path[start..].iter().map(|&p| cs[p].id.as_str()).collect();
                 names.push(&cs[i].id);
                 return Err(RuleError::Rule {
-                    rule: format!("criterion `{}`", cs[i].id),
+                    rule: format!("判定标准 `{}`", cs[i].id),
                     message: format!("判定标准互相引用，形成循环：{}", names.join(" → ")),
                 });
             }
@@ -1436,16 +1435,16 @@ impl RuleSet {
         };
         for c in &self.criteria {
             for n in test_nodes(&c.test) {
-                add(n, format!("criterion `{}`", c.id));
+                add(n, format!("判定标准 `{}`", c.id));
             }
         }
         for d in &self.decisions {
             for (k, (n, _, _)) in d.rules.iter().enumerate() {
-                add(n, format!("decision `{}` rule {}", d.id, k + 1));
+                add(n, format!("决策 `{}` 第 {} 条", d.id, k + 1));
             }
         }
         if let Some(f) = &self.returned {
-            add(&f.when, "flag `returned`".into());
+            add(&f.when, "标志 `returned`".into());
         }
         out
     }
@@ -1692,7 +1691,7 @@ impl RuleSet {
                                 Some(expr::V::Num(n)) => n,
                                 _ => {
                                     return Err(RuleError::Rule {
-                                        rule: format!("parameter `{}`", p.key),
+                                        rule: format!("参数 `{}`", p.key),
                                         message: format!("公式 `{src}` 在 {as_of} 无法计算（溢出或除以零）"),
                                     })
                                 }

@@ -46,7 +46,7 @@ fn misspelled_field_fails_with_rule_id_name_and_suggestion() {
     assert_eq!(out.status.code(), Some(2));
     let err = stderr_of(&out);
     assert!(
-        err.contains("criterion `exit_income`: 未知的名称 `per_capita_incom`；是否应为 `per_capita_income`？"),
+        err.contains("判定标准 `exit_income`：未知的名称 `per_capita_incom`；是否应为 `per_capita_income`？"),
         "{err}"
     );
 }
@@ -64,7 +64,7 @@ fn comparing_money_with_text_is_a_type_error_naming_the_rule() {
     let out = tuopin().args(["rules", "check", "tests/data/rules/money-vs-text.toml"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = stderr_of(&out);
-    assert!(err.contains("criterion `odd`: 无法比较金额 `per_capita_income`与文本 `village`"), "{err}");
+    assert!(err.contains("判定标准 `odd`：无法比较金额 `per_capita_income`与文本 `village`"), "{err}");
 }
 
 #[test]
