@@ -145,11 +145,37 @@ pub fn findings(b: &Bound, hh: &Household, a: &Assessment) -> Vec<Finding> {
 
 /// The findings as one line: `【错误】label：message；【警告】…`.
 pub fn write_findings(out: &mut String, b: &Bound, hh: &Household, a: &Assessment) {
-    for (n, &k) in a.checks.iter().enumerate() {
+    write_findings_where(out, b, hh, a, |_| true)
+}
+
+/// As [`write_findings`], the findings of one severity only.
+pub fn write_findings_of(
+    out: &mut String,
+    b: &Bound,
+    hh: &Household,
+    a: &Assessment,
+    severity: crate::ruleset::file::Severity,
+) {
+    write_findings_where(out, b, hh, a, |s| s == severity)
+}
+
+fn write_findings_where(
+    out: &mut String,
+    b: &Bound,
+    hh: &Household,
+    a: &Assessment,
+    keep: impl Fn(crate::ruleset::file::Severity) -> bool,
+) {
+    let mut first = true;
+    for &k in &a.checks {
         let c = &b.rules.checks[k as usize];
-        if n > 0 {
+        if !keep(c.severity) {
+            continue;
+        }
+        if !first {
             out.push('；');
         }
+        first = false;
         out.push('【');
         out.push_str(c.severity.word());
         out.push('】');

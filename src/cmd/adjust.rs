@@ -11,11 +11,13 @@ use std::path::Path;
 
 use crate::adjust::{self, Entry, Facts, List, Who};
 use crate::cli::{AdjustArgs, AdjustFormat};
+use crate::engine;
 use crate::error::Outcome;
 use crate::household::Household;
 use crate::input::{Duplicates, Layout, Ledger};
 use crate::output::{csv_safe, is_stdout, shown_field, shown_problem_value, AtomicFile, AtomicSet};
 use crate::privacy;
+use crate::ruleset::file::Severity;
 use crate::ruleset::{self, Bound, RuleSet};
 use crate::value::Date;
 use crate::{pipeline, xlsx};
@@ -276,13 +278,15 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
         |hh, a| {
             let facts = Facts::of(&bound, hh, a, Layout::id_text(&rules, hh));
             let on_lists = adjust::per_household(&bound, hh, a, &facts);
-            Ok((
-                who_of(&rules, hh, args.show_ids),
-                facts,
-                on_lists,
-                problems_text(&rules, hh, args.show_ids),
-                !hh.problems.is_empty(),
-            ))
+            // 数据问题: cells that could not be read, and the findings of 错误-level checks.
+            let mut problems = problems_text(&rules, hh, args.show_ids);
+            let errors = a.has_error_finding(&bound);
+            if errors {
+                let mut found = String::new();
+                engine::write_findings_of(&mut found, &bound, hh, a, Severity::Error);
+                problems = join(&problems, &found);
+            }
+            Ok((who_of(&rules, hh, args.show_ids), facts, on_lists, problems, !hh.problems.is_empty() || errors))
         },
         |(who, facts, on_lists, mut problems, mut has_problems)| {
             acc.current_rows += 1;

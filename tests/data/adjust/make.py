@@ -56,14 +56,14 @@ for name, rows in [("2024Q2.csv", q2), ("2024Q3.csv", q3)]:
 # 新识别, 拟退出 and 待履行退出程序 stay empty):
 # A01 一般农户 3500 < 4000: below_line → risk 高; not monitored, not excluded, below M → 拟纳入监测,
 #     type 边缘易致贫户 (§6.2 rule 3; drop 3500 ≥ 0.7 × 4300 = 3010: no income_drop).
-# A02, A03 贫困户 in 2024: a data problem (check poor_after_2020; risk and elimination 待核实,
-#     §6.6.3) — on no list of §5 (数据问题 lists cell problems only until the §6.5 lists exist).
+# A02, A03 贫困户 in 2024: a data problem (check poor_after_2020, 错误; risk and elimination
+#     待核实, §6.6.3) → 数据问题 (§6.5: households with data problems or error-level checks).
 # A04 脱贫户 3900 < 4000 → 疑似返贫; 高 → 拟纳入监测 (below_monitoring true → 脱贫不稳定户).
 # A05 members 4 → 3 → 人口变化 (自然减少); 9000, no factor → nothing else.
 # A06 monitored since 2024-04: 5 months < 6 → 继续监测: on no list.
 # A07 monitored since 2024-03: 6 months, 9000 > 6000, all met, labour 2, no disaster, 产业帮扶 是
 #     → 可消除风险 (拟风险消除; §6.3).
-# A08 脱贫户 → 贫困户 → 状态异常; as a 贫困户 in 2024 nothing else (§6.6.3).
+# A08 脱贫户 → 贫困户 → 状态异常; as a 贫困户 in 2024 also 数据问题 (poor_after_2020, §6.6.3).
 # A09 贫困户 → 一般农户 with 有小汽车 = 是 in 2024Q2: explained, not 状态异常; 一般农户 excluded: no list.
 # A10 脱贫户 with 有财政供养人员 = 是 → 拟清退.
 # A11 only in 2024Q2 → 减少户.    A12 only in 2024Q3 → 新增户.
@@ -73,6 +73,7 @@ expected = [
     ("疑似返贫", "A04"), ("拟纳入监测", "A01"), ("拟纳入监测", "A04"), ("拟风险消除", "A07"),
     ("拟清退", "A10"), ("人口变化", "A05"), ("新增户", "A12"), ("减少户", "A11"), ("状态异常", "A08"),
     ("数据问题", "A13"), ("数据问题", "A13"), ("数据问题", "A14"), ("数据问题", "A13"),
+    ("数据问题", "A02"), ("数据问题", "A03"), ("数据问题", "A08"),
 ]
 with open("expected.csv", "w", encoding="utf-8", newline="") as f:
     w = csv.writer(f, lineterminator="\n")
