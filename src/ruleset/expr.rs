@@ -1093,7 +1093,7 @@ fn each_atom<'n>(n: &'n Node, positive: bool, f: &mut dyn FnMut(&'n Node, bool))
 /// the order of the condition.
 pub fn explaining_atoms<'n>(n: &'n Node, result: Option<bool>, cx: &Ctx) -> AtomList<'n> {
     let mut out = AtomList::new();
-    each_atom(n, true, &mut |atom, positive| {
+    explained_atoms(n, true, cx, &mut |atom, positive| {
         let v = eval_bool(atom, cx);
         let keep = match (result, v) {
             (None, None) => true,
@@ -1105,6 +1105,27 @@ pub fn explaining_atoms<'n>(n: &'n Node, result: Option<bool>, cx: &Ctx) -> Atom
         }
     });
     out
+}
+
+/// As [`each_atom`], but a `c ? x : y` whose condition is known is explained by the branch it
+/// takes (its value is that branch's); with the condition unknown, by the condition.
+fn explained_atoms<'n>(n: &'n Node, positive: bool, cx: &Ctx, f: &mut dyn FnMut(&'n Node, bool)) {
+    match n {
+        Node::Not(x) | Node::IsFalse(x) => explained_atoms(x, !positive, cx, f),
+        Node::IsTrue(x) => explained_atoms(x, positive, cx, f),
+        Node::And(xs) | Node::Or(xs) | Node::AtLeast(_, xs) => {
+            for x in xs {
+                explained_atoms(x, positive, cx, f);
+            }
+        }
+        Node::Cond(c, x, y) => match eval_bool(c, cx) {
+            Some(true) => explained_atoms(x, positive, cx, f),
+            Some(false) => explained_atoms(y, positive, cx, f),
+            None => f(c, positive),
+        },
+        Node::Lit(_) => {}
+        _ => f(n, positive),
+    }
 }
 
 /// Atoms with their values, up to 16 in place (conditions have a handful), so that explaining a

@@ -310,3 +310,25 @@ fn output_does_not_depend_on_the_number_of_threads() {
     };
     assert_eq!(adjust("1"), adjust("3"), "adjust lists: 1 thread vs 3");
 }
+
+/// The elimination's 帮扶措施 condition (`has_assistance`, a `c ? x : y`) is explained by the branch
+/// it takes: no measure column at all → unknown, naming the column; columns present with none
+/// recorded → the measures, each 无 — not a formula with "…".
+#[test]
+fn a_conditional_criterion_is_explained_by_the_branch_it_takes() {
+    let dir = tempfile::tempdir().unwrap();
+    let head = "户编号,户类型,脱贫年度,监测对象类别,识别监测时间,风险是否消除,家庭人口数,劳动力人数,人均纯收入（元）,不愁吃,不愁穿,失学辍学人数,参加基本医疗保险人数,危房等级,是否解决安全饮用水,是否受灾";
+    let row = "X1,脱贫户,2019,脱贫不稳定户,202004,否,3,2,8000,是,是,0,3,A,是,否";
+    let reasons = |name: &str, text: String| -> String {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let out = tuopin().arg("assess").arg(&path).args(["--year", "2024", "--format", "jsonl"]).output().unwrap();
+        let r = &jsonl(&out.stdout)[0];
+        r["reasons"].as_array().unwrap().iter().map(|x| x["text"].as_str().unwrap().to_string()).collect()
+    };
+    let none = reasons("无列.csv", format!("{head}\n{row}\n"));
+    assert!(none.contains("已落实帮扶措施：未知（缺少列：产业帮扶）"), "{none}");
+    let blank = reasons("有列.csv", format!("{head},产业帮扶,就业帮扶\n{row},,否\n"));
+    assert!(blank.contains("已落实帮扶措施：否（记有帮扶措施：否（产业帮扶：无（空白），就业帮扶：否"), "{blank}");
+    assert!(!blank.contains('…'), "{blank}");
+}
