@@ -73,8 +73,8 @@ pub enum Command {
     /// Compare two quarterly snapshots with the same rule set as `assess` and produce the
     /// dynamic-adjustment lists: 新识别, 拟退出, 待履行退出程序, 疑似返贫, 拟纳入监测, 拟风险消除, 拟清退,
     /// 人口变化, 新增户, 减少户, 状态异常, and 数据问题 (cell problems and 错误-level check findings). A
-    /// household may be on several lists; from 2021 (过渡期) the national rules leave 新识别, 拟退出 and
-    /// 待履行退出程序 empty. The current snapshot is assessed at the quarter's last day.
+    /// household may be on several lists; from 2021 (过渡期) the national rules leave the lists of the
+    /// 攻坚期 (identification and exit) empty. The current snapshot is assessed at the quarter's last day.
     ///
     /// Output: `-o DIR` writes one CSV per list (UTF-8 with BOM) plus 汇总.csv; `-o FILE.xlsx`
     /// writes one workbook with a sheet per list and a summary sheet; a table of counts per village

@@ -14,6 +14,7 @@ pub mod source;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt::Write as _;
 use std::hash::BuildHasher;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use source::Rows;
@@ -1050,26 +1051,20 @@ fn next_group(
 fn contiguous(layout: &Layout, col: usize) -> Result<bool, InputError> {
     let state = std::collections::hash_map::RandomState::new();
     let (mut closed, mut last): (HashSet<u64>, Option<u64>) = (HashSet::new(), None);
-    let (mut rows, _) = source::open(&layout.path, &layout.options)?;
-    let mut r = RawRow::default();
-    while let Some(read) = rows.read_into(&layout.path, &mut r) {
-        read?;
-        if r.row <= layout.header_row {
-            continue;
-        }
-        let id = group_id(&r, col).map(|id| state.hash_one(id));
+    each_data_row(layout, |r| {
+        let id = group_id(r, col).map(|id| state.hash_one(id));
         if id != last {
             if let Some(l) = last {
                 closed.insert(l);
             }
             // A hash seen before (a repeat, or rarely another id's): read whole.
             if id.is_some_and(|h| closed.contains(&h)) {
-                return Ok(false);
+                return ControlFlow::Break(());
             }
             last = id;
         }
-    }
-    Ok(true)
+        ControlFlow::Continue(())
+    })
 }
 
 /// One row as read.
@@ -1260,19 +1255,27 @@ fn repeats(hashes: &mut [u64]) -> Vec<u64> {
 /// Every data row's id cell: the file is read again from the start (streamed; a worksheet too, so
 /// that it is never held whole).
 fn each_id(ledger: &Ledger, col: usize, mut f: impl FnMut(u64, &[u8])) -> Result<(), InputError> {
-    let layout = &ledger.layout;
+    each_data_row(&ledger.layout, |r| {
+        if let Some(id) = r.record.get(col) {
+            f(r.row, id);
+        }
+        ControlFlow::Continue(())
+    })
+    .map(|_| ())
+}
+
+/// Every data row of the file, read again from the start (streamed; a worksheet too, so that it is
+/// never held whole), until `f` breaks. `Ok(true)`: every row was seen.
+fn each_data_row(layout: &Layout, mut f: impl FnMut(&RawRow) -> ControlFlow<()>) -> Result<bool, InputError> {
     let (mut rows, _) = source::open(&layout.path, &layout.options)?;
     let mut r = RawRow::default();
     while let Some(read) = rows.read_into(&layout.path, &mut r) {
         read?;
-        if r.row <= layout.header_row {
-            continue;
-        }
-        if let Some(id) = r.record.get(col) {
-            f(r.row, id);
+        if r.row > layout.header_row && f(&r).is_break() {
+            return Ok(false);
         }
     }
-    Ok(())
+    Ok(true)
 }
 
 #[cfg(test)]

@@ -1439,15 +1439,7 @@ mod tests {
     #[test]
     fn rows_are_numbered_by_their_first_physical_line() {
         let text = "a,b\n\n\n1,\"x\r\ny\rz\"\n\n2,2\r\n\r\n\"3\",3";
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("x.csv");
-        std::fs::write(&path, text).unwrap();
-        let (mut rows, _) = open(&path, &OpenOptions::default()).unwrap();
-        let mut numbers = Vec::new();
-        while let Some(r) = rows.next_row(&path) {
-            numbers.push(r.unwrap().row);
-        }
-        assert_eq!(numbers, [1, 4, 8, 10]);
+        assert_eq!(row_numbers(text), [1, 4, 8, 10]);
         assert_eq!(reference_rows(text.as_bytes(), b','), [1, 4, 8, 10]);
     }
 
@@ -1456,15 +1448,20 @@ mod tests {
     #[test]
     fn rows_split_by_a_lone_cr_have_their_own_row_numbers() {
         for text in ["a,b\r1,2\r3,4\r", "a,b\n1,2\r3,4\n"] {
-            let dir = tempfile::tempdir().unwrap();
-            let path = dir.path().join("x.csv");
-            std::fs::write(&path, text).unwrap();
-            let (mut rows, _) = open(&path, &OpenOptions::default()).unwrap();
-            let mut numbers = Vec::new();
-            while let Some(r) = rows.next_row(&path) {
-                numbers.push(r.unwrap().row);
-            }
-            assert_eq!(numbers, [1, 2, 3], "{text:?}");
+            assert_eq!(row_numbers(text), [1, 2, 3], "{text:?}");
         }
+    }
+
+    /// The row numbers `open` gives the records of `text`, read as a CSV file.
+    fn row_numbers(text: &str) -> Vec<u64> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.csv");
+        std::fs::write(&path, text).unwrap();
+        let (mut rows, _) = open(&path, &OpenOptions::default()).unwrap();
+        let mut numbers = Vec::new();
+        while let Some(r) = rows.next_row(&path) {
+            numbers.push(r.unwrap().row);
+        }
+        numbers
     }
 }

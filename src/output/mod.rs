@@ -275,15 +275,13 @@ impl Record {
         for s in [county, township, village, head_name, head_id, household_type] {
             mo(s);
         }
-        self.labels.iter_mut().for_each(m);
-        self.factors.iter_mut().flatten().for_each(m);
+        // Decision labels and factor names are the rule file's words: nothing of a household.
         for r in &mut self.reasons {
             for s in [&mut r.label, &mut r.value, &mut r.threshold, &mut r.source, &mut r.text] {
                 m(s);
             }
         }
         m(&mut self.reasons_text);
-        self.factor_labels.iter_mut().for_each(m);
         for p in &mut self.problems {
             for s in [&mut p.column, &mut p.value, &mut p.message] {
                 m(s);
