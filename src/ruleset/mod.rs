@@ -1788,7 +1788,26 @@ impl Bound<'_> {
                 s.push_str(&format!("（来源：{}）", w.source));
                 s
             })
+            .chain(self.param_notes())
             .collect()
+    }
+
+    /// The rule file's notes on the parameter values in force (a weak source, a value carried on
+    /// from an earlier year), as one message, so that they reach the user and not only the file.
+    fn param_notes(&self) -> Option<String> {
+        let mut s = String::new();
+        for (i, p) in self.rules.params.iter().enumerate() {
+            let v = &p.values[self.picked[i]];
+            let Some(note) = v.note.as_deref() else { continue };
+            s.push_str(&format!("\n  {} ", p.label));
+            self.params[i].write_to(&mut s);
+            match p.unit.split('/').next() {
+                Some(unit) if !unit.is_empty() => s.push_str(&format!(" {unit}")),
+                _ => {}
+            }
+            s.push_str(&format!("（{}年起）：{note}", v.from.year));
+        }
+        (!s.is_empty()).then(|| format!("注意：规则文件对本次所用数值的说明：{s}"))
     }
 }
 

@@ -19,8 +19,14 @@ fn export_rows() -> Vec<BTreeMap<String, String>> {
 }
 
 /// The lines of the absent-column list in a message (each starts with two spaces).
+/// The lines of the absent-columns warning (indented, after its first line).
 fn listed(err: &str) -> Vec<&str> {
-    err.lines().filter(|l| l.starts_with("  ") && l.contains('：')).collect()
+    err.lines()
+        .skip_while(|l| !l.contains("缺少规则所需"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter(|l| l.contains('：'))
+        .collect()
 }
 
 #[test]
