@@ -58,6 +58,8 @@ pub struct Expect {
     pub problems: Option<Vec<String>>,
     /// Ids of the data-quality checks that must find something (exactly these).
     pub checks: Option<Vec<String>>,
+    /// Texts that must each occur in the reasons (as CSV shows them).
+    pub reasons_contain: Option<Vec<String>>,
     /// Decision keys → label, and `<decision>_factors` → factor ids.
     #[serde(flatten)]
     pub decisions: BTreeMap<String, toml::Value>,
@@ -230,10 +232,10 @@ fn run_case(rs: &RuleSet, case: &Case) -> Result<(), String> {
         if rs.decision_index(k).is_none() && rs.decision_index(id).is_none() {
             let mut keys: Vec<String> = rs.decisions.iter().map(|d| d.id.clone()).collect();
             keys.extend(rs.decisions.iter().map(|d| format!("{}_factors", d.id)));
-            keys.extend(["returned", "problems", "checks"].map(String::from));
+            keys.extend(["returned", "problems", "checks", "reasons_contain"].map(String::from));
             return Err(format!(
-                "expect.{k}: not a decision of the rule set, nor `<decision>_factors`, `returned`, `problems` or \
-                 `checks`{}",
+                "expect.{k}: not a decision of the rule set, nor `<decision>_factors`, `returned`, `problems`, \
+                 `checks` or `reasons_contain`{}",
                 ruleset::expr::did_you_mean(k, &keys)
             ));
         }
@@ -261,6 +263,11 @@ fn run_case(rs: &RuleSet, case: &Case) -> Result<(), String> {
         g.sort();
         if w != g {
             diffs.push(format!("checks: expected {want:?}, got {got:?}"));
+        }
+    }
+    for want in expect.reasons_contain.iter().flatten() {
+        if !r.reasons_text.contains(want.as_str()) {
+            diffs.push(format!("reasons: expected to contain “{want}”"));
         }
     }
     if diffs.is_empty() {

@@ -196,12 +196,25 @@ impl Assessment {
     pub fn label<'r>(&self, b: &'r Bound, decision: usize) -> &'r str {
         &b.rules.decisions[decision].labels[self.decisions[decision] as usize]
     }
-    /// The factor ids of a decision that are true.
+    /// The rule that gave decision `di` its label (`None` for `otherwise`, or when a rule's
+    /// condition was unknown).
+    pub fn fired_rule(&self, b: &Bound, di: usize) -> Option<usize> {
+        let dec = &b.rules.decisions[di];
+        let k = self.decided_by[di]?;
+        (self.decisions[di] != dec.undecided || dec.rules[k].1 == dec.undecided).then_some(k)
+    }
+    /// Whether decision `di`'s factors are listed: not when the rule that decided says
+    /// `factors = false`.
+    pub fn lists_factors(&self, b: &Bound, di: usize) -> bool {
+        self.fired_rule(b, di).is_none_or(|k| b.rules.decisions[di].rules[k].2.factors)
+    }
+    /// The factor ids of a decision that are true (none when its rule lists none).
     pub fn factors<'r>(&self, b: &'r Bound, decision: usize) -> Vec<&'r str> {
+        let listed = self.lists_factors(b, decision);
         b.rules.decisions[decision]
             .factors
             .iter()
-            .filter(|&&c| self.crits[c as usize] == Some(true))
+            .filter(|&&c| listed && self.crits[c as usize] == Some(true))
             .map(|&c| b.rules.criteria[c as usize].id.as_str())
             .collect()
     }
@@ -251,6 +264,18 @@ pub fn explain(b: &Bound, hh: &Household, a: &Assessment) -> Vec<Reason> {
         }
         let Some((node, result)) = deciding(dec, a, di) else { continue };
         let cx = ctx(b, hh, &a.crits, &a.decisions[..di]);
+        if let Some(said) = a.fired_rule(b, di).and_then(|k| dec.rules[k].2.reason.as_deref()) {
+            out.push(Reason {
+                decision: dec.id.clone(),
+                criterion: None,
+                label: said.to_string(),
+                status: "true",
+                value: String::new(),
+                threshold: String::new(),
+                source: dec.source.clone(),
+                text: said.to_string(),
+            });
+        }
         for (atom, v) in expr::explaining_atoms(node, result, &cx).iter().copied() {
             out.push(reason(&dec.id, atom, v, &cx, &d, a));
         }
@@ -298,13 +323,24 @@ pub fn write_decision_reasons(out: &mut String, b: &Bound, hh: &Household, a: &A
     let cx = ctx(b, hh, &a.crits, &a.decisions[..di]);
     let atoms = expr::explaining_atoms(node, result, &cx);
     let d = Describer { b };
+    // A rule's own reason comes first, its conditions after it in brackets.
+    let said = a.fired_rule(b, di).and_then(|k| dec.rules[k].2.reason.as_deref());
+    if let Some(said) = said {
+        out.push_str(said);
+        if !atoms.is_empty() {
+            out.push('（');
+        }
+    }
     for (k, &(atom, v)) in atoms.iter().enumerate() {
         if k > 0 {
             out.push('；');
         }
         write_reason_text(out, &d, atom, v, &cx, a);
     }
-    !atoms.is_empty()
+    if said.is_some() && !atoms.is_empty() {
+        out.push('）');
+    }
+    said.is_some() || !atoms.is_empty()
 }
 
 /// The sentence of one reason: a criterion as [`write_crit_text`], any other atom as itself.

@@ -87,7 +87,7 @@ fn check(spec: &str) -> anyhow::Result<Outcome> {
         )?;
         for (_, label, text) in &d.rules {
             let l = &d.labels[*label as usize];
-            writeln!(s, "      {} → {}", text, if l.is_empty() { "（无）" } else { l })?;
+            writeln!(s, "      {} → {}", text.when, if l.is_empty() { "（无）" } else { l })?;
         }
         writeln!(s, "      否则 → {}；条件未知 → {}", d.labels[d.otherwise as usize], d.labels[d.undecided as usize])?;
         let l = |i: u16| d.labels[i as usize].as_str();

@@ -180,6 +180,9 @@ fn write_problems(out: &mut String, problems: &[Problem], value: impl Fn(&Proble
 /// The labels of decision `di`'s factors that are true, joined by `、`.
 fn write_factor_labels(out: &mut String, b: &Bound, a: &Assessment, di: usize) {
     let rs = b.rules;
+    if !a.lists_factors(b, di) {
+        return;
+    }
     let mut first = true;
     for &c in &rs.decisions[di].factors {
         if a.crits[c as usize] == Some(true) {

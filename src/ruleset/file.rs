@@ -300,6 +300,16 @@ pub struct DecisionDef {
 pub struct RuleDef {
     pub when: String,
     pub label: String,
+    /// Said first when this rule decides (`整户无劳动力：…`), its conditions after it.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Whether the decision's factors are listed when this rule decides (default yes).
+    #[serde(default = "yes")]
+    pub factors: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -155,8 +155,8 @@ pub struct Decision {
     pub otherwise: u16,
     pub factors: Vec<u16>,
     pub source: String,
-    /// (condition, label index, source text)
-    pub rules: Vec<(Node, u16, String)>,
+    /// (condition, label index, the rule as written)
+    pub rules: Vec<(Node, u16, RuleText)>,
     /// The label meaning the decision does not concern the household.
     pub not_applicable: Option<u16>,
     /// The earlier decision it is shown with.
@@ -171,6 +171,15 @@ pub struct Decision {
     pub highlight: Vec<(u16, file::Highlight)>,
     /// (role, labels) as in [`ROLES`].
     pub roles: Vec<(String, Vec<u16>)>,
+}
+
+/// A decision rule as written: its condition's text, the reason it gives and whether the
+/// decision's factors are listed when it decides.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleText {
+    pub when: String,
+    pub reason: Option<String>,
+    pub factors: bool,
 }
 
 impl Decision {
@@ -1176,7 +1185,7 @@ fn compile_decisions(
             rules.push((
                 node,
                 label_index(def, id, &r.label, &format!("第 {} 条规则的 label", k + 1))?,
-                r.when.clone(),
+                RuleText { when: r.when.clone(), reason: r.reason.clone(), factors: r.factors },
             ));
         }
         let mut factors = Vec::new();

@@ -11,6 +11,7 @@ mod outputs;
 mod persons;
 mod privacy;
 mod properties;
+mod review;
 mod rules;
 mod sheets;
 mod support;

@@ -140,9 +140,9 @@ pub fn text(
             Some(k) => {
                 let (_, lk, when) = &dec.rules[k];
                 if a.decisions[di] == dec.undecided && *lk != dec.undecided {
-                    format!("第 {} 条 `{when}` 无法判断 → {l}", k + 1)
+                    format!("第 {} 条 `{}` 无法判断 → {l}", k + 1, when.when)
                 } else {
-                    format!("第 {} 条 `{when}` 成立 → {l}", k + 1)
+                    format!("第 {} 条 `{}` 成立 → {l}", k + 1, when.when)
                 }
             }
             None => format!("各条均不成立 → 其余情形 {l}"),
