@@ -339,6 +339,25 @@ pub enum RulesCommand {
         #[arg(default_value = "national")]
         file: String,
     },
+    /// 显示规则文件；--resolved 显示按 extends 合并后的规则集及每一项的来源文件
+    ///
+    /// Print a rule file as written (a built-in one as embedded in the program). With
+    /// `--resolved`, print the rule set merged along its `extends` chain, each item preceded by the
+    /// files that made it (`# 来自：national（内置） + guizhou-2023.toml`).
+    ///
+    /// Examples:
+    ///
+    ///   tuopin rules show national > my-rules.toml      (start a rule file of your own)
+    ///
+    ///   tuopin rules show rules/guizhou-2023.toml --resolved
+    Show {
+        /// A built-in name or a TOML file (default: national).
+        #[arg(default_value = "national")]
+        file: String,
+        /// Print the merged rule set with the file each item came from.
+        #[arg(long)]
+        resolved: bool,
+    },
     /// 运行规则用例（名称、年份、农户、预期结果）
     ///
     /// Run rule cases written as data (see rules/README.md): each case gives a year or date, a

@@ -10,8 +10,30 @@ use crate::ruleset::{self, Test};
 pub fn run(cmd: RulesCommand) -> anyhow::Result<Outcome> {
     match cmd {
         RulesCommand::Check { file } => check(&file),
+        RulesCommand::Show { file, resolved } => show(&file, resolved),
         RulesCommand::Test { files, builtin } => test(&files, builtin),
     }
+}
+
+fn show(spec: &str, resolved: bool) -> anyhow::Result<Outcome> {
+    let text = if resolved {
+        // Loaded in full first: a rule set that does not compile is an error, not a listing.
+        ruleset::load(spec)?;
+        ruleset::layering::show(&ruleset::resolve(spec)?)
+    } else {
+        match ruleset::embedded(spec).filter(|_| !std::path::Path::new(spec).exists()) {
+            Some(t) => t.to_string(),
+            None => std::fs::read_to_string(spec).map_err(|e| anyhow::anyhow!("无法读取规则文件 {spec}：{e}"))?,
+        }
+    };
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        // `… | head`: the reader has what it wanted.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        r => r?,
+    }
+    Ok(Outcome::Clean)
 }
 
 fn check(spec: &str) -> anyhow::Result<Outcome> {

@@ -8,6 +8,7 @@
 pub mod expr;
 pub mod fast;
 pub mod file;
+pub mod layering;
 pub mod layout;
 
 use std::collections::HashMap;
@@ -357,8 +358,23 @@ impl Plan {
 
 /// Load a rule set by embedded name (`national`) or path.
 pub fn load(spec: &str) -> Result<RuleSet, RuleError> {
-    let (file, origin) = load_file(spec, None, &mut Vec::new())?;
+    let (file, origin) = rule_file(load_file(spec, None, &mut Vec::new())?)?;
     compile(file, origin)
+}
+
+/// The rule set `spec` names, merged along its `extends` chain, as TOML tables (for
+/// `rules show --resolved`).
+pub fn resolve(spec: &str) -> Result<layering::Merged, RuleError> {
+    load_file(spec, None, &mut Vec::new())
+}
+
+/// The merged tables read as one rule file.
+fn rule_file(m: layering::Merged) -> Result<(RuleFile, Vec<String>), RuleError> {
+    let file = m
+        .table
+        .try_into::<RuleFile>()
+        .map_err(|e| RuleError::Parse { file: m.chain[0].clone(), message: e.to_string().trim().to_string() })?;
+    Ok((file, m.chain))
 }
 
 /// The longest rule file read (national.toml is about 20 KB).
@@ -465,18 +481,18 @@ pub fn embedded(name: &str) -> Option<&'static str> {
 /// Load a rule set from its text, not from a file (`name` is what messages call it). Its `extends`
 /// may name a built-in rule set only: nothing is read from disk.
 pub fn load_str(text: &str, name: &str) -> Result<RuleSet, RuleError> {
-    fn builtin(spec: &str, chain: &mut Vec<String>) -> Result<(RuleFile, Vec<String>), RuleError> {
+    fn builtin(spec: &str, chain: &mut Vec<String>) -> Result<Loaded, RuleError> {
         let text = embedded(spec).ok_or_else(|| RuleError::Read {
             path: spec.to_string(),
             message: "以文本给出的规则集只能扩展内置规则集（extends = \"national\" 等）".into(),
         })?;
         parse_file(text, format!("{spec}（内置）"), chain, builtin)
     }
-    let (file, origin) = parse_file(text, name.to_string(), &mut Vec::new(), builtin)?;
+    let (file, origin) = rule_file(parse_file(text, name.to_string(), &mut Vec::new(), builtin)?)?;
     compile(file, origin)
 }
 
-type Loaded = (RuleFile, Vec<String>);
+type Loaded = layering::Merged;
 
 fn load_file(spec: &str, base: Option<&Path>, chain: &mut Vec<String>) -> Result<Loaded, RuleError> {
     let (text, ident, dir): (String, String, Option<PathBuf>) = match embedded(spec) {
@@ -509,15 +525,25 @@ fn parse_file(
         return Err(RuleError::Cycle(chain.join(" → ")));
     }
     chain.push(ident.clone());
-    let file: RuleFile =
+    let table: toml::Table =
         toml::from_str(text).map_err(|e| RuleError::Parse { file: ident.clone(), message: toml_error(text, &e) })?;
-    match file.ruleset.extends.clone() {
-        None => Ok((file, vec![ident])),
-        Some(spec) => {
-            let (base_file, mut origin) = parent(&spec, chain)?;
-            origin.insert(0, ident);
-            Ok((base_file.apply(file), origin))
+    let extends = match table.get("ruleset").and_then(|r| r.get("extends")) {
+        None => None,
+        Some(toml::Value::String(s)) => Some(s.clone()),
+        Some(v) => {
+            let message = format!("[ruleset] 的 extends 应为规则集名称或文件路径（文本），不是 {v}");
+            return Err(RuleError::Parse { file: ident, message });
         }
+    };
+    match extends {
+        None => {
+            // A whole rule file: read as such from its text, so that an error shows its line.
+            if let Err(e) = toml::from_str::<RuleFile>(text) {
+                return Err(RuleError::Parse { file: ident, message: toml_error(text, &e) });
+            }
+            Ok(layering::Merged::root(table, ident))
+        }
+        Some(spec) => parent(&spec, chain)?.apply(table, &ident, text),
     }
 }
 
