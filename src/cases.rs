@@ -89,7 +89,7 @@ pub fn field_key(rs: &RuleSet, k: &str) -> Result<u16, String> {
         })
         .ok_or_else(|| {
             let keys: Vec<String> = rs.fields.iter().map(|f| f.key.clone()).collect();
-            format!("unknown field `{k}`{}", ruleset::expr::did_you_mean(k, &keys))
+            format!("未知的字段 `{k}`{}", ruleset::expr::did_you_mean(k, &keys))
         })
 }
 

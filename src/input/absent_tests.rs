@@ -172,7 +172,7 @@ fn rule_file_sources_are_checked_at_load() {
     let e = err(field("alternatives = [{ header = \"饮水安全\" }]"));
     assert!(e.contains("已是字段 `water` 自己的表头"), "{e}");
     let e = err(field("alternatives = [{ header = \"另一列\", values = [\"是\"] }]"));
-    assert!(e.contains("unknown field `values`"), "{e}");
+    assert!(e.contains("未知的键 `values`"), "{e}");
     let e = err(format!(
         "{base}[fields.household_id]\ntype = \"text\"\nheader = \"户编号\"\nlabel = \"户编号\"\nabsent = \"\"\n"
     ));

@@ -24,13 +24,39 @@ pub struct Merged {
     pub table: Table,
     /// The files, the one loaded first and each it extends after it.
     pub chain: Vec<String>,
+    /// Where each item was written.
+    pub at: Locator,
+}
+
+/// Where the items of a merged rule set were written, to point an error at a file and line.
+#[derive(Debug, Clone, Default)]
+pub struct Locator {
     /// (section, id) → the files that defined or changed the item, in order.
     pub made_by: Vec<((String, String), Vec<String>)>,
+    /// Each file's text.
+    pub texts: Vec<(String, String)>,
+}
+
+impl Locator {
+    /// The files that made an item.
+    pub fn made_by(&self, section: &str, id: &str) -> &[String] {
+        self.made_by.iter().find(|((s, i), _)| s == section && i == id).map(|(_, f)| f.as_slice()).unwrap_or(&[])
+    }
+
+    /// `file 第 N 行`: where item `[section.id]` was last changed.
+    pub fn place(&self, section: &str, id: &str) -> Option<String> {
+        let file = self.made_by(section, id).last()?;
+        let text = &self.texts.iter().find(|(f, _)| f == file)?.1;
+        Some(match item_line(text, section, id) {
+            Some(line) => format!("{file} 第 {line} 行"),
+            None => file.clone(),
+        })
+    }
 }
 
 impl Merged {
     /// A file that extends nothing: every item is its own.
-    pub fn root(table: Table, file: String) -> Merged {
+    pub fn root(table: Table, file: String, text: &str) -> Merged {
         let mut made_by = Vec::new();
         for (section, items) in &table {
             if let (false, Value::Table(items)) = (section == "ruleset", items) {
@@ -39,23 +65,25 @@ impl Merged {
                 }
             }
         }
-        Merged { table, chain: vec![file], made_by }
+        let texts = vec![(file.clone(), text.to_string())];
+        Merged { table, chain: vec![file], at: Locator { made_by, texts } }
     }
 
     /// The files that made an item.
     pub fn made_by(&self, section: &str, id: &str) -> &[String] {
-        self.made_by.iter().find(|((s, i), _)| s == section && i == id).map(|(_, f)| f.as_slice()).unwrap_or(&[])
+        self.at.made_by(section, id)
     }
 
     fn made_by_mut(&mut self, section: &str, id: &str) -> &mut Vec<String> {
-        let k = match self.made_by.iter().position(|((s, i), _)| s == section && i == id) {
+        let made_by = &mut self.at.made_by;
+        let k = match made_by.iter().position(|((s, i), _)| s == section && i == id) {
             Some(k) => k,
             None => {
-                self.made_by.push(((section.to_string(), id.to_string()), Vec::new()));
-                self.made_by.len() - 1
+                made_by.push(((section.to_string(), id.to_string()), Vec::new()));
+                made_by.len() - 1
             }
         };
-        &mut self.made_by[k].1
+        &mut made_by[k].1
     }
 
     /// Apply `child` (the text of file `name`) on top.
@@ -68,6 +96,7 @@ impl Merged {
             },
         };
         self.chain.insert(0, name.to_string());
+        self.at.texts.push((name.to_string(), text.to_string()));
         for (section, value) in child {
             if section == "ruleset" {
                 self.table.insert(section, value);
@@ -97,7 +126,7 @@ impl Merged {
                     if target.remove(&id).is_none() {
                         return Err(err(&section, &id, "要删除的条目在所扩展的规则集中不存在".into()));
                     }
-                    self.made_by.retain(|((s, i), _)| !(*s == section && *i == id));
+                    self.at.made_by.retain(|((s, i), _)| !(*s == section && *i == id));
                     continue;
                 }
                 let (merged, changed) = match target.get_mut(&id) {
@@ -192,7 +221,7 @@ fn extend_list(old: &mut Table, key: &str, more: Value, front: bool) -> Result<(
 /// An item as merged must still be a whole item of its section (unknown keys rejected).
 fn check_item(section: &str, item: Table) -> Result<(), String> {
     fn is<T: serde::de::DeserializeOwned>(item: Table) -> Result<(), String> {
-        item.try_into::<T>().map(|_| ()).map_err(|e| e.to_string().trim().to_string())
+        item.try_into::<T>().map(|_| ()).map_err(|e| in_chinese(e.to_string().trim()))
     }
     match section {
         "fields" => is::<file::FieldDef>(item),
@@ -206,8 +235,39 @@ fn check_item(section: &str, item: Table) -> Result<(), String> {
     }
 }
 
+/// serde's messages about a rule file's keys, in Chinese (others are kept as they are):
+/// `unknown field \`conditon\`, expected one of \`label\`, …` → `未知的键 \`conditon\`（可用：label、…）；是否应为 \`condition\`？`.
+pub fn in_chinese(message: &str) -> String {
+    let quoted = |s: &str| -> Vec<String> { s.split('`').skip(1).step_by(2).map(String::from).collect() };
+    let (head, rest) = message.split_once('\n').map_or((message, ""), |(h, r)| (h, r));
+    let said = if let Some(tail) = head.strip_prefix("unknown field ") {
+        let names = quoted(tail);
+        match names.split_first() {
+            Some((bad, known)) => {
+                format!("未知的键 `{bad}`（可用的键：{}）{}", known.join("、"), super::expr::did_you_mean(bad, known))
+            }
+            None => head.to_string(),
+        }
+    } else if let Some(tail) = head.strip_prefix("unknown variant ") {
+        let names = quoted(tail);
+        match names.split_first() {
+            Some((bad, known)) => format!("未知的取值 `{bad}`（可用：{}）", known.join("、")),
+            None => head.to_string(),
+        }
+    } else if let Some(tail) = head.strip_prefix("missing field ") {
+        format!("缺少必需的键 {tail}")
+    } else {
+        head.to_string()
+    };
+    if rest.is_empty() {
+        said
+    } else {
+        format!("{said}\n{rest}")
+    }
+}
+
 /// The line (1-based) of `[section.id]` in a file's text, when it is written as a table header.
-fn item_line(text: &str, section: &str, id: &str) -> Option<usize> {
+pub fn item_line(text: &str, section: &str, id: &str) -> Option<usize> {
     let plain = format!("[{section}.{id}]");
     let quoted = format!("[{section}.\"{id}\"]");
     text.lines()
@@ -275,7 +335,7 @@ values = [{ from = 2020, value = "1", source = "s" }, { from = 2021, value = "2"
 "#;
 
     fn merged(child: &str) -> Result<Merged, RuleError> {
-        Merged::root(parse(BASE), "base".into()).apply(parse(child), "child.toml", child)
+        Merged::root(parse(BASE), "base".into(), BASE).apply(parse(child), "child.toml", child)
     }
 
     #[test]

@@ -358,8 +358,30 @@ impl Plan {
 
 /// Load a rule set by embedded name (`national`) or path.
 pub fn load(spec: &str) -> Result<RuleSet, RuleError> {
-    let (file, origin) = rule_file(load_file(spec, None, &mut Vec::new())?)?;
-    compile(file, origin)
+    let (file, origin, at) = rule_file(load_file(spec, None, &mut Vec::new())?)?;
+    compile(file, origin).map_err(|e| locate(e, &at))
+}
+
+/// A compile error about one item, with the file and line where that item was last changed put
+/// before it (`/…/guizhou.toml 第 12 行 判定标准 \`x\``).
+fn locate(e: RuleError, at: &layering::Locator) -> RuleError {
+    const SECTIONS: [(&str, &str); 6] = [
+        ("字段", "fields"),
+        ("参数", "parameters"),
+        ("判定标准", "criteria"),
+        ("决策", "decisions"),
+        ("数据核查", "checks"),
+        ("运行警告", "warnings"),
+    ];
+    let RuleError::Rule { rule, message } = e else { return e };
+    let item = SECTIONS.iter().find_map(|(word, section)| {
+        let id = rule.strip_prefix(word)?.trim_start().strip_prefix('`')?.split('`').next()?;
+        Some((*section, id))
+    });
+    match item.and_then(|(section, id)| at.place(section, id)) {
+        Some(place) => RuleError::Rule { rule: format!("{place} {rule}"), message },
+        None => RuleError::Rule { rule, message },
+    }
 }
 
 /// The rule set `spec` names, merged along its `extends` chain, as TOML tables (for
@@ -369,12 +391,12 @@ pub fn resolve(spec: &str) -> Result<layering::Merged, RuleError> {
 }
 
 /// The merged tables read as one rule file.
-fn rule_file(m: layering::Merged) -> Result<(RuleFile, Vec<String>), RuleError> {
-    let file = m
-        .table
-        .try_into::<RuleFile>()
-        .map_err(|e| RuleError::Parse { file: m.chain[0].clone(), message: e.to_string().trim().to_string() })?;
-    Ok((file, m.chain))
+fn rule_file(m: layering::Merged) -> Result<(RuleFile, Vec<String>, layering::Locator), RuleError> {
+    let file = m.table.try_into::<RuleFile>().map_err(|e| RuleError::Parse {
+        file: m.chain[0].clone(),
+        message: layering::in_chinese(e.to_string().trim()),
+    })?;
+    Ok((file, m.chain, m.at))
 }
 
 /// The longest rule file read (national.toml is about 20 KB).
@@ -446,7 +468,7 @@ fn toml_error(text: &str, e: &toml::de::Error) -> String {
         }
         out
     };
-    let message = cap(e.message().trim_end(), 4 * QUOTED_CHARS);
+    let message = cap(&layering::in_chinese(e.message().trim_end()), 4 * QUOTED_CHARS);
     let Some(span) = e.span() else { return message };
     let start = span.start.min(text.len());
     let start = (0..=start).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
@@ -488,8 +510,8 @@ pub fn load_str(text: &str, name: &str) -> Result<RuleSet, RuleError> {
         })?;
         parse_file(text, format!("{spec}（内置）"), chain, builtin)
     }
-    let (file, origin) = rule_file(parse_file(text, name.to_string(), &mut Vec::new(), builtin)?)?;
-    compile(file, origin)
+    let (file, origin, at) = rule_file(parse_file(text, name.to_string(), &mut Vec::new(), builtin)?)?;
+    compile(file, origin).map_err(|e| locate(e, &at))
 }
 
 type Loaded = layering::Merged;
@@ -541,7 +563,7 @@ fn parse_file(
             if let Err(e) = toml::from_str::<RuleFile>(text) {
                 return Err(RuleError::Parse { file: ident, message: toml_error(text, &e) });
             }
-            Ok(layering::Merged::root(table, ident))
+            Ok(layering::Merged::root(table, ident, text))
         }
         Some(spec) => parent(&spec, chain)?.apply(table, &ident, text),
     }

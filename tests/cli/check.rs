@@ -125,7 +125,7 @@ fn set_flags_take_headers_and_keys() {
 
     let (code, text) = check(&["--set", "人均纯收=3800"], "");
     assert_eq!(code, 2);
-    assert!(text.contains("unknown field `人均纯收`"), "{text}");
+    assert!(text.contains("未知的字段 `人均纯收`"), "{text}");
     let (code, text) = check(&["--set", "人均纯收入 3800"], "");
     assert_eq!(code, 2);
     assert!(text.contains("应为 键=值"), "{text}");

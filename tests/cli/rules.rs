@@ -46,7 +46,7 @@ fn misspelled_field_fails_with_rule_id_name_and_suggestion() {
     assert_eq!(out.status.code(), Some(2));
     let err = stderr_of(&out);
     assert!(
-        err.contains("判定标准 `exit_income`：未知的名称 `per_capita_incom`；是否应为 `per_capita_income`？"),
+        err.contains("misspelled.toml 第 8 行 判定标准 `exit_income`：未知的名称 `per_capita_incom`；是否应为 `per_capita_income`？"),
         "{err}"
     );
 }
@@ -56,7 +56,8 @@ fn unknown_key_in_a_rule_file_is_rejected() {
     let out = tuopin().args(["rules", "check", "tests/data/rules/unknown-key.toml"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = stderr_of(&out);
-    assert!(err.contains("unknown field `conditon`"), "{err}");
+    assert!(err.contains("unknown-key.toml") && err.contains("第 7 行 [criteria.food]：未知的键 `conditon`"), "{err}");
+    assert!(err.contains("是否应为 `condition`"), "{err}");
 }
 
 #[test]
