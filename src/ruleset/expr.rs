@@ -73,6 +73,11 @@ pub enum Name {
 /// What the compiler needs to know about names; implemented by the rule-set builder.
 pub trait Names {
     fn resolve(&self, name: &str) -> Option<Name>;
+    /// The field of that name, even where a criterion has the same name (`blank(food)` is the
+    /// 不愁吃 cell, not criterion `food`).
+    fn field(&self, name: &str) -> Option<Name> {
+        self.resolve(name).filter(|n| matches!(n, Name::Field(..)))
+    }
     /// Every name visible here, for "did you mean" suggestions.
     fn candidates(&self) -> Vec<String>;
     /// The allowed values and value aliases of an enum.
@@ -512,7 +517,7 @@ impl Compiler<'_> {
             "present" => {
                 one_arg(f, a)?;
                 match &a[0].expr {
-                    Expr::Ident(name) => match self.names.resolve(name) {
+                    Expr::Ident(name) => match self.names.field(name) {
                         Some(Name::Field(i, _)) => Ok((Node::Present(i), Ty::Bool)),
                         _ => err(format!(
                             "present() 的参数应为字段名，`{name}` 不是字段{}",
@@ -588,7 +593,7 @@ impl Compiler<'_> {
             "blank" => {
                 one_arg(f, a)?;
                 match &a[0].expr {
-                    Expr::Ident(name) => match self.names.resolve(name) {
+                    Expr::Ident(name) => match self.names.field(name) {
                         Some(Name::Field(i, _)) => Ok((Node::Blank(i), Ty::Bool)),
                         _ => err(format!(
                             "blank() 的参数应为字段名，`{name}` 不是字段{}",
@@ -851,6 +856,8 @@ pub fn show(e: &IdedExpr) -> String {
                     format!("{} {} {}", args[0], f.trim_matches('_'), args[1])
                 }
                 "!_" => format!("!{}", args[0]),
+                "-_" => format!("-{}", args[0]),
+                "_?_:_" if args.len() == 3 => format!("{} ? {} : {}", args[0], args[1], args[2]),
                 "@in" => format!("{} in {}", args[0], args[1]),
                 f => format!("{f}({})", args.join(", ")),
             }

@@ -349,37 +349,9 @@ mod tests {
                 add(&rules.compile_expr(src, crate::ruleset::expr::Ty::Bool).unwrap());
             }
             let compiled: Vec<(BoolFn, ValFn)> = nodes.iter().map(|n| (bool_fn(n), val_fn(n))).collect();
-            let mut numbers: Vec<i64> = vec![0, 1, -1, 2, 6, 100, 7_000_000, i64::MAX / 2];
-            numbers.extend(b.params.iter().flat_map(|p| [p.0, p.0 - 1, p.0 + 1, p.0 / SCALE * 7 / 10 * SCALE]));
+            let numbers = numbers_around(&b);
             for _ in 0..3000 {
-                let cells: Vec<Cell> = rules
-                    .fields
-                    .iter()
-                    .map(|f| {
-                        let value = match f.ty {
-                            FieldType::Bool => Scalar::Bool(next(2) == 0),
-                            FieldType::Int | FieldType::Money => Scalar::Num(Num(numbers[next(numbers.len())])),
-                            FieldType::Enum => {
-                                let n = rules.enums[f.enum_id.unwrap() as usize].values.len();
-                                Scalar::Enum(next(n) as u16)
-                            }
-                            FieldType::Month => Scalar::Month(b.as_of.month_index() - next(30) as i32 + 3),
-                            FieldType::Text | FieldType::Id => Scalar::Text(["", "脱贫户", "a"][next(3)].into()),
-                        };
-                        match next(10) {
-                            0 => Cell::Blank,
-                            8 => Cell::Absent(crate::household::Missing::Field(0)),
-                            9 => Cell::AbsentAs(value),
-                            1 => Cell::Invalid("x".into()),
-                            2 => Cell::BlankAs(value),
-                            3 => Cell::Derived(value),
-                            _ => Cell::Value(value),
-                        }
-                    })
-                    .collect();
-                let crits: Vec<Option<bool>> =
-                    rules.criteria.iter().map(|_| [Some(true), Some(false), None][next(3)]).collect();
-                let decisions: Vec<u16> = rules.decisions.iter().map(|d| next(d.labels.len()) as u16).collect();
+                let (cells, crits, decisions) = draw(&rules, &b, &numbers, &mut next);
                 let cx = Ctx {
                     cells: &cells,
                     params: &b.params,
@@ -394,5 +366,197 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Numbers at and around the parameters in force, and a few edge values.
+    fn numbers_around(b: &crate::ruleset::Bound) -> Vec<i64> {
+        let mut numbers: Vec<i64> = vec![0, 1, -1, 2, 6, 100, 7_000_000, i64::MAX / 2];
+        numbers.extend(b.params.iter().flat_map(|p| [p.0, p.0 - 1, p.0 + 1, p.0 / SCALE * 7 / 10 * SCALE]));
+        numbers
+    }
+
+    /// A household's cells (blank, absent, invalid, standing for a value, derived or read), its
+    /// criteria and its earlier decisions, drawn.
+    fn draw(
+        rules: &crate::ruleset::RuleSet,
+        b: &crate::ruleset::Bound,
+        numbers: &[i64],
+        next: &mut impl FnMut(usize) -> usize,
+    ) -> (Vec<Cell>, Vec<Option<bool>>, Vec<u16>) {
+        let cells: Vec<Cell> = rules
+            .fields
+            .iter()
+            .map(|f| {
+                let value = match f.ty {
+                    FieldType::Bool => Scalar::Bool(next(2) == 0),
+                    FieldType::Int | FieldType::Money => Scalar::Num(Num(numbers[next(numbers.len())])),
+                    FieldType::Enum => {
+                        let n = rules.enums[f.enum_id.unwrap() as usize].values.len();
+                        Scalar::Enum(next(n) as u16)
+                    }
+                    FieldType::Month => Scalar::Month(b.as_of.month_index() - next(30) as i32 + 3),
+                    FieldType::Text | FieldType::Id => Scalar::Text(["", "脱贫户", "a", "ab", "b"][next(5)].into()),
+                };
+                match next(10) {
+                    0 => Cell::Blank,
+                    8 => Cell::Absent(crate::household::Missing::Field(0)),
+                    9 => Cell::AbsentAs(value),
+                    1 => Cell::Invalid("x".into()),
+                    2 => Cell::BlankAs(value),
+                    3 => Cell::Derived(value),
+                    _ => Cell::Value(value),
+                }
+            })
+            .collect();
+        let crits: Vec<Option<bool>> =
+            rules.criteria.iter().map(|_| [Some(true), Some(false), None][next(3)]).collect();
+        let decisions: Vec<u16> = rules.decisions.iter().map(|d| next(d.labels.len()) as u16).collect();
+        (cells, crits, decisions)
+    }
+
+    /// A generated condition over the national fields: every operator and function of the
+    /// language, of every type (numbers, money, months and dates, enums, text, booleans, criteria,
+    /// earlier decisions), nested up to `depth`.
+    fn gen_bool(next: &mut impl FnMut(usize) -> usize, depth: u32) -> String {
+        const BOOLS: [&str; 6] = ["food", "clothing", "water", "disaster", "has_car", "risk_eliminated"];
+        const CRITS: [&str; 4] = ["below_line", "guarantee_gap", "monitored", "excluded"];
+        const ENUMS: [(&str, &[&str]); 3] = [
+            ("household_type", &["贫困户", "脱贫户", "一般农户"]),
+            ("housing_grade", &["A", "B", "C", "D"]),
+            ("monitor_type", &["脱贫不稳定户", "边缘易致贫户", "突发严重困难户"]),
+        ];
+        const TEXTS: [&str; 3] = ["head_name", "village", "aid_industry"];
+        const WORDS: [&str; 4] = ["a", "脱贫", "", "b"];
+        let leaf = depth == 0 || next(3) == 0;
+        let k = if leaf { next(12) } else { 12 + next(6) };
+        match k {
+            0 => BOOLS[next(BOOLS.len())].to_string(),
+            1 => CRITS[next(CRITS.len())].to_string(),
+            2 => {
+                let (f, vs) = ENUMS[next(ENUMS.len())];
+                let op = ["==", "!="][next(2)];
+                format!("{f} {op} '{}'", vs[next(vs.len())])
+            }
+            3 => {
+                let (f, vs) = ENUMS[next(ENUMS.len())];
+                format!("{f} in ['{}', '{}']", vs[next(vs.len())], vs[next(vs.len())])
+            }
+            4 => {
+                let op = ["==", "!=", "<", "<=", ">", ">="][next(6)];
+                let (d, money) = (depth.saturating_sub(1), next(2) == 0);
+                let right = match next(4) {
+                    0 => ["0", "6000", "4000.01", "-1"][next(4)].to_string(),
+                    _ => gen_num(next, d, money),
+                };
+                format!("{} {op} {right}", gen_num(next, d, money))
+            }
+            5 => {
+                let t = TEXTS[next(TEXTS.len())];
+                match next(5) {
+                    0 => format!("{t}.contains('{}')", WORDS[next(4)]),
+                    1 => format!("{t}.startsWith('{}')", WORDS[next(4)]),
+                    2 => format!("{t}.endsWith('{}')", WORDS[next(4)]),
+                    3 => format!("{t} {} '{}'", ["==", "!="][next(2)], WORDS[next(4)]),
+                    _ => format!("{t} {} {}", ["==", "!="][next(2)], TEXTS[next(TEXTS.len())]),
+                }
+            }
+            6 => format!("blank({})", ["members", "food", "household_type", "head_name", "monitor_since"][next(5)]),
+            7 => format!("present({})", ["members", "food", "aid_industry"][next(3)]),
+            8 => format!("risk {} '{}'", ["==", "!="][next(2)], ["高", "中", "低", "无"][next(4)]),
+            9 => "risk in ['高', '中']".to_string(),
+            10 => format!(
+                "assessment_date {} date('{}')",
+                ["<", ">=", "=="][next(3)],
+                ["2020-03-20", "2021-01-01", "2024-12-31"][next(3)]
+            ),
+            11 => format!("months_since(monitor_since) {} {}", [">=", "<"][next(2)], [0, 6, 12][next(3)]),
+            12 => format!("!({})", gen_bool(next, depth - 1)),
+            13 => format!("({} && {})", gen_bool(next, depth - 1), gen_bool(next, depth - 1)),
+            14 => format!("({} || {})", gen_bool(next, depth - 1), gen_bool(next, depth - 1)),
+            15 => format!(
+                "({} ? {} : {})",
+                gen_bool(next, depth - 1),
+                gen_bool(next, depth - 1),
+                gen_bool(next, depth - 1)
+            ),
+            16 => format!(
+                "at_least({}, {}, {}, {})",
+                next(4),
+                gen_bool(next, depth - 1),
+                gen_bool(next, depth - 1),
+                gen_bool(next, depth - 1)
+            ),
+            _ => format!("{}({})", ["known", "is_true", "is_false"][next(3)], gen_bool(next, depth - 1)),
+        }
+    }
+
+    /// A generated number: money (`money`) or a count/ratio (int or decimal), as the units of
+    /// the language allow them to combine.
+    fn gen_num(next: &mut impl FnMut(usize) -> usize, depth: u32, money: bool) -> String {
+        const MONEY: [&str; 5] =
+            ["per_capita_income", "prev_per_capita_income", "expense_medical", "poverty_line", "monitoring_line"];
+        const COUNTS: [&str; 7] =
+            ["members", "labor", "ill", "dropouts", "exit_year", "min_months_monitored", "income_drop_ratio"];
+        if depth == 0 || next(2) == 0 {
+            // (A bare number takes the type of what it meets, so money is never one here: `2 * 3`
+            // in a money place would be a count.)
+            return match (money, next(6)) {
+                (true, _) => MONEY[next(MONEY.len())].to_string(),
+                (false, 0) => ["0", "1", "6000", "0.3", "2.5", "4000.01"][next(6)].to_string(),
+                (false, 1) => format!("{}(monitor_since)", ["year", "month"][next(2)]),
+                (false, 2) => format!("size({})", ["head_name", "village"][next(2)]),
+                (false, _) => COUNTS[next(COUNTS.len())].to_string(),
+            };
+        }
+        let d = depth - 1;
+        match (money, next(5)) {
+            (_, 0) => format!("-({})", gen_num(next, d, money)),
+            (_, 1) => format!("({} ? {} : {})", gen_bool(next, d), gen_num(next, d, money), gen_num(next, d, money)),
+            (_, 2) => format!("({} {} {})", gen_num(next, d, money), ["+", "-"][next(2)], gen_num(next, d, money)),
+            (true, 3) => format!("({} * {})", gen_num(next, d, true), gen_num(next, d, false)),
+            (true, _) => format!("({} / {})", gen_num(next, d, true), gen_num(next, d, false)),
+            (false, 3) => format!("({} {} {})", gen_num(next, d, false), ["*", "/"][next(2)], gen_num(next, d, false)),
+            // Money ÷ money is a ratio (a bare number over money is not allowed).
+            (false, _) => format!("({} / {})", MONEY[next(MONEY.len())], MONEY[next(MONEY.len())]),
+        }
+    }
+
+    /// The compiled evaluator and the tree walker have one semantics: generated conditions of
+    /// every operator and type, over drawn households, give the same value and the same
+    /// three-valued truth.
+    #[test]
+    fn generated_expressions_agree_with_the_tree() {
+        let rules = load("national").unwrap();
+        let mut rng = crate::test_rng::Lcg(11);
+        let mut next = |n: usize| rng.below(n);
+        let mut compiled = 0;
+        for date in [Date::new(2020, 6, 30).unwrap(), Date::new(2024, 12, 31).unwrap()] {
+            let b = rules.at(date).unwrap();
+            let numbers = numbers_around(&b);
+            for _ in 0..1500 {
+                let depth = 1 + next(4) as u32;
+                let src = gen_bool(&mut next, depth);
+                let node = match rules.compile_expr(&src, crate::ruleset::expr::Ty::Bool) {
+                    Ok(n) => n,
+                    Err(e) => panic!("a generated condition does not compile: {src}: {}", e.0),
+                };
+                compiled += 1;
+                let (bf, vf) = (bool_fn(&node), val_fn(&node));
+                for _ in 0..20 {
+                    let (cells, crits, decisions) = draw(&rules, &b, &numbers, &mut next);
+                    let cx = Ctx {
+                        cells: &cells,
+                        params: &b.params,
+                        crits: &crits,
+                        decisions: &decisions,
+                        as_of_month: b.as_of.month_index(),
+                        as_of_day: expr::day_key(b.as_of),
+                    };
+                    assert_eq!(vf(&cx), expr::eval(&node, &cx), "{src}");
+                    assert_eq!(bf(&cx), expr::eval_bool(&node, &cx), "{src}");
+                }
+            }
+        }
+        assert_eq!(compiled, 3000);
     }
 }

@@ -585,6 +585,10 @@ struct Builder<'a> {
 }
 
 impl Names for Builder<'_> {
+    fn field(&self, name: &str) -> Option<Name> {
+        let &i = self.field_index.get(name)?;
+        Some(Name::Field(i, field_ty(&self.fields[i as usize])))
+    }
     fn resolve(&self, name: &str) -> Option<Name> {
         if self.this != Some(name) {
             if let Some(&i) = self.crits.and_then(|c| c.get(name)) {
