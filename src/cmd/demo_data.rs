@@ -1,9 +1,23 @@
 //! `tuopin demo-data`: a deterministic invented ledger, for demos, tests and benchmarks.
 //!
-//! The same `--seed` and `--households` give the same bytes on every machine. Distributions are
-//! plausible, not statistics: most households are 一般农户 or 脱贫户, incomes cluster around the
-//! poverty and monitoring lines, a few households are monitored, and a share of cells (`--messy`)
-//! uses the spellings found in real exports — or, one time in ten, an invalid one. With
+//! The same `--seed`, `--households` and `--year` give the same bytes on every machine. The
+//! shares follow the period of `--year` (default-rules.md §6; policy.md §7 for the scale):
+//! - types: no 贫困户 after 2020; in the 攻坚期 the 贫困户 share falls from 22 % (2015) to 2 %
+//!   (2020) while the 脱贫户 share grows to 28 %; the rest are 一般农户;
+//! - monitoring only from 2020: about 6 % of 脱贫户 (脱贫不稳定户, or 突发严重困难户 one time in five)
+//!   and 1.5 % of 一般农户 (边缘易致贫户, or 突发严重困难户 three times in ten); two thirds of them with
+//!   the risk eliminated (5.34 M of about 6.8 M monitored people by 2025, policy.md §7);
+//! - household size 1–7 (12/24/22/20/13/6/3 %), labour 0 in about 8 % (mostly one- and
+//!   two-person households), otherwise 1 to the adults of the household;
+//! - per-capita income around a median that grows 8 % a year (2024: 一般农户 18,000, 脱贫户
+//!   15,000, monitored households 8,000 元), spread log-normally, so that few 脱贫户 fall below the
+//!   monitoring line; last year's about 6 % lower, one household in thirty with a sharp drop;
+//! - the fourteen 帮扶措施 columns: a monitored household has a measure in each one time in three,
+//!   a 脱贫户 one time in six, a 一般农户 rarely;
+//! - a few households ill (13 %), disabled (6 %), struck by disaster (2 %), with exclusion evidence
+//!   (1 %), in a C/D house (3 %) or with a guarantee gap (2 %).
+//!
+//! `--messy` uses the spellings found in real exports — or, one time in ten, an invalid one. With
 //! `--next-quarter FILE` a second snapshot is written: the same households a quarter later, with
 //! some gone, some new, members and incomes changed and a few type transitions.
 
@@ -12,7 +26,7 @@ use crate::error::Outcome;
 use crate::output::AtomicFile;
 
 /// The columns written: the national rule set's primary headers.
-pub const HEADERS: [&str; 39] = [
+pub const HEADERS: [&str; 53] = [
     "户编号",
     "县(市、区、旗)",
     "乡(镇)",
@@ -52,7 +66,24 @@ pub const HEADERS: [&str; 39] = [
     "民主评议",
     "公示无异议",
     "户认可",
+    "产业帮扶",
+    "就业帮扶",
+    "公益性岗位帮扶",
+    "金融帮扶",
+    "健康帮扶",
+    "教育帮扶",
+    "住房安全保障",
+    "饮水安全保障",
+    "义务教育保障",
+    "综合保障",
+    "社会帮扶",
+    "搬迁",
+    "生产生活条件改善",
+    "基础设施建设",
 ];
+
+/// The fourteen 帮扶措施 columns (the last of [`HEADERS`]).
+const MEASURES: usize = 14;
 
 /// SplitMix64: small, fast, and the same everywhere (a dependency would be more than this).
 pub struct Rng(u64);
@@ -75,6 +106,23 @@ impl Rng {
     /// True with probability `p`.
     pub fn chance(&mut self, p: f64) -> bool {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64 <= p
+    }
+    /// Roughly standard normal (the sum of four uniforms, scaled).
+    pub fn normal(&mut self) -> f64 {
+        let u = |r: &mut Rng| (r.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        ((u(self) + u(self) + u(self) + u(self)) - 2.0) * 3f64.sqrt()
+    }
+    /// One of `xs`, with the given weights.
+    pub fn weighted<T: Copy>(&mut self, xs: &[(T, u32)]) -> T {
+        let total: u32 = xs.iter().map(|x| x.1).sum();
+        let mut r = self.range(0, total as i64 - 1) as u32;
+        for &(x, w) in xs {
+            if r < w {
+                return x;
+            }
+            r -= w;
+        }
+        xs[xs.len() - 1].0
     }
     pub fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
         xs[self.next_u64() as usize % xs.len()]
@@ -113,50 +161,76 @@ pub struct Demo {
     pub disaster: bool,
     pub excluded: bool,
     pub steps: bool,
+    /// Which of the fourteen 帮扶措施 columns hold a measure (bit k: column k).
+    pub measures: u16,
+    /// The year whose shares it was drawn with.
+    pub year: i32,
 }
 
 impl Demo {
-    pub fn new(seq: u64, rng: &mut Rng) -> Demo {
-        let t = rng.range(0, 99);
-        let kind = if t < 65 {
-            "一般农户"
-        } else if t < 95 {
-            "脱贫户"
-        } else {
-            "贫困户"
+    /// A household as of the end of `year`, with the shares of its period (see the module).
+    pub fn new(seq: u64, year: i32, rng: &mut Rng) -> Demo {
+        // 贫困户 share in per mille: 220 in 2015 falling to 20 in 2020, none after; 脱贫户 grow
+        // into the rest of the 30 % once registered.
+        let poor = if year > 2020 { 0 } else { (20 + (2020 - year as i64).clamp(0, 5) * 40) as u32 };
+        let kind = rng.weighted(&[("一般农户", 700), ("脱贫户", 300 - poor), ("贫困户", poor)]);
+        let members = rng.weighted(&[(1, 12), (2, 24), (3, 22), (4, 20), (5, 13), (6, 6), (7, 3)]);
+        let adults = match members {
+            1 => 1,
+            2 => 2,
+            n => 2 + (n - 2) / 2,
         };
-        let members = rng.range(1, 6);
-        let band = rng.range(0, 99);
-        let pci_yuan = match band {
-            0..=9 => rng.range(1500, 3999),
-            10..=24 => rng.range(4000, 5999),
-            25..=34 => rng.range(6000, 7999),
-            _ => rng.range(8000, 30000),
+        let labor = if rng.chance(if members <= 2 { 0.2 } else { 0.03 }) { 0 } else { rng.range(1, adults) };
+        let monitored = year >= 2020
+            && match kind {
+                "脱贫户" => rng.chance(0.06),
+                "一般农户" => rng.chance(0.015),
+                _ => false,
+            };
+        let monitor = match (monitored, kind) {
+            (false, _) => "",
+            (true, "脱贫户") => rng.weighted(&[("脱贫不稳定户", 8), ("突发严重困难户", 2)]),
+            (true, _) => rng.weighted(&[("边缘易致贫户", 7), ("突发严重困难户", 3)]),
         };
-        let monitored = kind != "贫困户" && rng.chance(0.06);
+        let median: f64 = match (monitored, kind) {
+            (true, _) => 8_000.0,
+            (_, "一般农户") => 18_000.0,
+            (_, "脱贫户") => 15_000.0,
+            _ => 4_500.0,
+        };
+        let level = 1.08f64.powi(year - 2024);
+        let pci_yuan = ((median * level * (0.45 * rng.normal()).exp()) as i64).clamp(600, 200_000);
+        let drop = rng.chance(1.0 / 30.0);
+        let prev_yuan = if drop { pci_yuan * rng.range(150, 300) / 100 } else { pci_yuan * rng.range(88, 100) / 100 };
+        let guarantees_ok = rng.chance(0.98);
+        let measure_chance = match (monitored, kind) {
+            (true, _) => 1.0 / 3.0,
+            (_, "脱贫户") => 1.0 / 6.0,
+            _ => 0.01,
+        };
+        let measures = (0..MEASURES).filter(|_| rng.chance(measure_chance)).fold(0u16, |m, k| m | 1 << k);
         Demo {
             seq,
             kind,
-            monitor: if monitored {
-                rng.pick(&["脱贫不稳定户", "边缘易致贫户", "突发严重困难户"])
-            } else {
-                ""
-            },
-            since: 2021 * 12 + rng.range(0, 44),
-            eliminated: monitored && rng.chance(0.2),
+            monitor,
+            // Monitoring began on 2020-03-20; a household joined it between then and the year's end.
+            since: 2020 * 12 + 2 + rng.range(0, ((year.max(2020) - 2020) * 12 + 9) as i64),
+            eliminated: monitored && rng.chance(0.66),
             members,
-            labor: rng.range(0, members),
+            labor,
             pci_fen: pci_yuan * 100 + rng.range(0, 99),
-            prev_fen: (pci_yuan + rng.range(-1500, 1500)).max(0) * 100,
-            medical: if rng.chance(0.08) { rng.range(1000, 40000) } else { 0 },
-            guarantees_ok: rng.chance(0.96),
-            grade: rng.pick(&["A", "A", "A", "B", "B", "C", "D"]),
+            prev_fen: prev_yuan * 100,
+            medical: if rng.chance(0.05) { rng.range(1000, 40000) } else { 0 },
+            guarantees_ok,
+            grade: rng.weighted(&[("A", 60), ("B", 37), ("C", 2), ("D", 1)]),
             secured: rng.pick(&["鉴定安全", "改造安全", "", ""]),
-            ill: if rng.chance(0.12) { rng.range(1, 2) } else { 0 },
-            disabled: if rng.chance(0.07) { 1 } else { 0 },
-            disaster: rng.chance(0.03),
+            ill: rng.weighted(&[(0, 87), (1, 10), (2, 3)]).min(members),
+            disabled: if rng.chance(0.06) { 1 } else { 0 },
+            disaster: rng.chance(0.02),
             excluded: rng.chance(0.01),
             steps: rng.chance(0.7),
+            measures,
+            year,
         }
     }
 
@@ -174,9 +248,11 @@ impl Demo {
         } else if self.kind == "脱贫户" && rng.chance(0.003) {
             d.kind = "贫困户";
         }
-        if d.monitor.is_empty() && rng.chance(0.01) {
-            d.monitor = "边缘易致贫户";
-            d.since = 2024 * 12 + 5;
+        if d.monitor.is_empty() && self.year >= 2020 && d.kind != "贫困户" && rng.chance(0.005) {
+            d.monitor = if d.kind == "脱贫户" { "脱贫不稳定户" } else { "边缘易致贫户" };
+            d.since = self.year as i64 * 12 + 8;
+        } else if !d.monitor.is_empty() && !d.eliminated && rng.chance(0.05) {
+            d.eliminated = true;
         }
         d
     }
@@ -221,7 +297,12 @@ impl Demo {
             (if ok { 0 } else { rng.range(0, 1) }).to_string(),
             (if ok { self.members } else { rng.range(0, self.members) }).to_string(),
             self.grade.into(),
-            if matches!(self.grade, "C" | "D") && ok { "改造安全".into() } else { self.secured.into() },
+            // A C/D house is secured by renovation or not at all (鉴定安全 means an A/B appraisal).
+            match (self.grade, ok) {
+                ("C" | "D", true) => "改造安全".into(),
+                ("C" | "D", false) => String::new(),
+                _ => self.secured.into(),
+            },
             yn(ok || rng.chance(0.5)),
             if self.ill > 0 { self.ill.to_string() } else { String::new() },
             if self.disabled > 0 { self.disabled.to_string() } else { String::new() },
@@ -234,6 +315,7 @@ impl Demo {
             if self.kind == "贫困户" { yn(self.steps) } else { String::new() },
             if self.kind == "贫困户" { yn(self.steps) } else { String::new() },
         ];
+        cells.extend((0..MEASURES).map(|k| if self.measures & 1 << k != 0 { "是".to_string() } else { String::new() }));
         // Income given as components instead of a per-capita figure, for one row in twenty.
         if rng.chance(0.05) {
             let total = self.pci_fen * self.members;
@@ -278,17 +360,18 @@ pub fn run(args: DemoArgs) -> anyhow::Result<Outcome> {
     // Households are generated one at a time from the seed, so memory does not grow with N; the
     // next quarter replays the same sequence and ages each household.
     let n = args.households;
+    let year = args.year;
     let mut rng = Rng::new(args.seed);
-    write(&args.output, (0..n).map(|i| Demo::new(i, &mut rng)), &mut Rng::new(args.seed ^ 1), args.messy)?;
+    write(&args.output, (0..n).map(|i| Demo::new(i, year, &mut rng)), &mut Rng::new(args.seed ^ 1), args.messy)?;
     if let Some(next) = &args.next_quarter {
         let mut base = Rng::new(args.seed);
         let mut change = Rng::new(args.seed ^ 2);
         let mut fresh = Rng::new(args.seed ^ 4);
         let kept = (0..n).filter_map(|i| {
-            let h = Demo::new(i, &mut base);
+            let h = Demo::new(i, year, &mut base);
             (!change.chance(0.01)).then(|| h.next_quarter(&mut change))
         });
-        let new = (0..n / 100).map(|i| Demo::new(n + i, &mut fresh));
+        let new = (0..n / 100).map(|i| Demo::new(n + i, year, &mut fresh));
         write(next, kept.chain(new), &mut Rng::new(args.seed ^ 3), args.messy)?;
     }
     Ok(Outcome::Clean)
@@ -320,8 +403,36 @@ mod tests {
 
     #[test]
     fn the_same_seed_gives_the_same_households() {
-        let a: Vec<String> = (0..50).map(|i| format!("{:?}", Demo::new(i, &mut Rng::new(7)))).collect();
-        let b: Vec<String> = (0..50).map(|i| format!("{:?}", Demo::new(i, &mut Rng::new(7)))).collect();
+        let a: Vec<String> = (0..50).map(|i| format!("{:?}", Demo::new(i, 2024, &mut Rng::new(7)))).collect();
+        let b: Vec<String> = (0..50).map(|i| format!("{:?}", Demo::new(i, 2024, &mut Rng::new(7)))).collect();
         assert_eq!(a, b);
+    }
+
+    /// The shares of the period: no 贫困户 after 2020, a few monitored households, most 脱贫户
+    /// above the monitoring line, household sizes and labour as documented.
+    #[test]
+    fn shares_follow_the_period() {
+        let draw = |year: i32| -> Vec<Demo> {
+            let mut rng = Rng::new(5);
+            (0..20_000).map(|i| Demo::new(i, year, &mut rng)).collect()
+        };
+        let share =
+            |hh: &[Demo], f: &dyn Fn(&Demo) -> bool| hh.iter().filter(|d| f(d)).count() as f64 / hh.len() as f64;
+        let y2024 = draw(2024);
+        assert_eq!(share(&y2024, &|d| d.kind == "贫困户"), 0.0);
+        let monitored = share(&y2024, &|d| !d.monitor.is_empty());
+        assert!((0.02..0.04).contains(&monitored), "{monitored}");
+        let exited: Vec<Demo> = y2024.iter().filter(|d| d.kind == "脱贫户" && d.monitor.is_empty()).cloned().collect();
+        let below = share(&exited, &|d| d.pci_fen < 600_000);
+        assert!(below < 0.03, "脱贫户 below 6000: {below}");
+        assert!((0.06..0.10).contains(&share(&y2024, &|d| d.labor == 0)));
+        assert!((0.10..0.14).contains(&share(&y2024, &|d| d.members == 1)));
+        assert!(y2024.iter().all(|d| d.labor <= d.members && d.members >= 1));
+        assert!(share(&y2024, &|d| !d.monitor.is_empty() && d.measures != 0) > 0.02);
+        let y2016 = draw(2016);
+        assert!((0.15..0.21).contains(&share(&y2016, &|d| d.kind == "贫困户")));
+        assert_eq!(share(&y2016, &|d| !d.monitor.is_empty()), 0.0, "no monitoring before 2020");
+        let y2020 = draw(2020);
+        assert!(y2020.iter().filter(|d| !d.monitor.is_empty()).all(|d| d.since >= 2020 * 12 + 2 && d.monitor != ""));
     }
 }

@@ -201,10 +201,11 @@ fn quarters(dir: &Path, n: &str) -> (PathBuf, PathBuf) {
 #[test]
 fn a_failing_write_leaves_the_old_lists_untouched() {
     let dir = tempfile::tempdir().unwrap();
-    let (q2, q3) = quarters(dir.path(), "3000");
+    let (q2, q3) = quarters(dir.path(), "20000");
     let lists = dir.path().join("名单");
     let before = old_lists(&lists);
-    // 100 KB: the old lists fit, the new 拟纳入监测 list (about 300 KB) does not.
+    // 100 KB: the old lists fit, the new 人口变化 list of 20,000 households (about 600 rows, over
+    // 150 KB) does not.
     let out = with_file_size_limit(200)
         .args(["adjust", "--previous"])
         .arg(&q2)
