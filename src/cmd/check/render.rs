@@ -77,13 +77,13 @@ fn status_word(status: &str) -> &'static str {
 /// `not_applicable` label dim, its undecided label yellow, any other red when it has a goal.
 fn label(dec: &Decision, l: &str, p: Paint) -> String {
     let is = |i: Option<u16>| i.is_some_and(|i| dec.labels[i as usize] == l);
-    if is(dec.goal) {
+    if dec.goal.iter().any(|&g| is(Some(g))) {
         p.green(&p.bold(l))
     } else if is(dec.not_applicable) {
         p.dim(l)
     } else if is(Some(dec.undecided)) {
         p.yellow(&p.bold(l))
-    } else if dec.goal.is_some() {
+    } else if !dec.goal.is_empty() {
         p.red(&p.bold(l))
     } else {
         p.bold(l)
