@@ -14,3 +14,4 @@ mod properties;
 mod rules;
 mod sheets;
 mod support;
+mod whatif;
