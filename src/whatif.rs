@@ -140,6 +140,9 @@ pub struct HouseholdChange {
 pub struct Change {
     pub field: String,
     pub to: String,
+    /// A month waited for, not rewritten: the same as `to` reached by waiting this many months.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wait_months: Option<i64>,
 }
 
 /// Every decision with a goal (`goal = …` in the rule file) that is neither at its goal nor at its
@@ -169,7 +172,7 @@ pub fn what_if(b: &Bound, hh: &Household, a: &Assessment) -> Vec<WhatIf> {
             let public = needs.into_iter().map(|n| n.public).collect();
             for c in changes {
                 match applied.iter_mut().find(|x| x.field == c.field) {
-                    Some(x) => x.to = c.to,
+                    Some(x) => *x = c,
                     None => applied.push(c),
                 }
             }
@@ -426,9 +429,9 @@ fn apply_round(b: &Bound, state: &Household, node: &Node, want: bool, needs: &[N
             }
             if let Some(s) = suggestions.first() {
                 next = with_value(rs, &next, s.field_index, s.value.clone());
-                let c = Change { field: s.field.clone(), to: s.to.clone() };
+                let c = Change { field: s.field.clone(), to: s.to.clone(), wait_months: s.wait_months };
                 match changes.iter_mut().find(|x| x.field == c.field) {
-                    Some(x) => x.to = c.to,
+                    Some(x) => *x = c,
                     None => changes.push(c),
                 }
             }

@@ -272,7 +272,10 @@ fn what_if_names_the_smallest_change_of_each_kind() {
         (Some("6000"), Some("5999.99"), Some("+500"))
     );
     assert_eq!(s["action"], "increase");
-    assert_eq!(s["household"], serde_json::json!({"label": "家庭年纯收入", "per": "members", "count": 4, "change": "+2000"}));
+    assert_eq!(
+        s["household"],
+        serde_json::json!({"label": "家庭年纯收入", "per": "members", "count": 4, "change": "+2000"})
+    );
     assert_eq!(s["text"], "家庭年纯收入 需增加 2000 元（人均 500 元 × 家庭人口数 4；人均纯收入 至 6000 元）方可达到监测范围 6000（2024年）");
     // Nobody is advised how to qualify: no what-if for identification (it has no goal).
     let r = at("2020", "what-if/risk-below-monitoring-line.txt");

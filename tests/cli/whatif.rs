@@ -515,3 +515,57 @@ fn what_if_through_the_binary_matches_and_reaches_the_goal() {
     }
     assert_eq!(checked, 12);
 }
+
+/// A province adds a decision with a goal, and makes one more field actionable, in a variant file
+/// (`tests/data/rules/province-goal.toml`): `check` advises on it with no code change, and the
+/// national rules, which do not declare that field actionable, never suggest it.
+#[test]
+fn a_province_adds_a_goal_without_code() {
+    let household = "household_type=一般农户\nper_capita_income=5500\nmembers=4\nlabor=2\ninsured=3\nfood=是\n\
+                     clothing=是\ndropouts=0\nhousing_grade=A\nwater=是\nexpense_medical=30000\n";
+    // The household on standard input, with these `key=value` lines replacing its own.
+    let run = |rules: &str, sets: &[String]| -> Value {
+        let keys: Vec<&str> = sets.iter().map(|s| s.split('=').next().unwrap()).collect();
+        let mut lines: Vec<&str> =
+            household.lines().filter(|l| !keys.contains(&l.split('=').next().unwrap())).collect();
+        lines.extend(sets.iter().map(String::as_str));
+        let out = tuopin()
+            .args(["check", "--year", "2024", "--rules", rules, "--format", "json"])
+            .write_stdin(lines.join("\n"))
+            .output()
+            .unwrap();
+        assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr_of(&out));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let variant = "tests/data/rules/province-goal.toml";
+    let r = run(variant, &[]);
+    assert_eq!(r["assist"], "重点帮扶户");
+    let w = r["what_if"].as_array().unwrap().iter().find(|w| w["decision"] == "assist").expect("a what-if").clone();
+    assert_eq!((w["goal"].as_str(), w["goals"].clone()), (Some("常规帮扶"), serde_json::json!(["常规帮扶"])));
+    let fields = |w: &Value| -> Vec<String> {
+        w["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|s| s["needs"].as_array().unwrap().iter())
+            .flat_map(|n| n["suggestions"].as_array().unwrap().iter())
+            .map(|s| s["field"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(fields(&w).contains(&"expense_medical".to_string()), "{w}");
+    let sets: Vec<String> = w["steps"].as_array().unwrap().last().unwrap()["applied"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| format!("{}={}", c["field"].as_str().unwrap(), c["to"].as_str().unwrap()))
+        .collect();
+    assert_eq!(run(variant, &sets)["assist"], "常规帮扶", "{sets:?}");
+    // The national rules: no such decision, and the expense is a recorded fact there.
+    let r = run("national", &[]);
+    assert!(r.get("assist").is_none());
+    let ws = r["what_if"].as_array().unwrap();
+    assert!(!ws.is_empty());
+    for w in ws {
+        assert!(!fields(w).contains(&"expense_medical".to_string()), "{w}");
+    }
+}

@@ -234,9 +234,12 @@ pub fn text(
                     let changes: Vec<String> = step
                         .applied
                         .iter()
-                        .map(|c| {
-                            let l = rs.field(&c.field).map(|f| f.label.as_str()).unwrap_or(&c.field);
-                            format!("{l}={}", c.to)
+                        .map(|c| match c.wait_months {
+                            Some(n) => format!("再等 {n} 个月"),
+                            None => {
+                                let l = rs.field(&c.field).map(|f| f.label.as_str()).unwrap_or(&c.field);
+                                format!("{l}={}", c.to)
+                            }
                         })
                         .collect();
                     let _ = writeln!(s, "  → 若 {}：{} 为 {}", changes.join("，"), wi.label, label(&step.after, p));
