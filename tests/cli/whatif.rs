@@ -560,6 +560,13 @@ fn a_province_adds_a_goal_without_code() {
         .map(|c| format!("{}={}", c["field"].as_str().unwrap(), c["to"].as_str().unwrap()))
         .collect();
     assert_eq!(run(variant, &sets)["assist"], "常规帮扶", "{sets:?}");
+    // rules/README.md shows this what-if as `check` prints it.
+    let out = tuopin().args(["check", "--year", "2024", "--rules", variant]).write_stdin(household).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let block = &text[text.find("重点帮扶：重点帮扶户").unwrap()..];
+    let block = &block[..block.find("\n\n").unwrap_or(block.len())];
+    let readme = std::fs::read_to_string(root().join("rules/README.md")).unwrap();
+    assert!(readme.contains(block), "rules/README.md differs from:\n{block}");
     // The national rules: no such decision, and the expense is a recorded fact there.
     let r = run("national", &[]);
     assert!(r.get("assist").is_none());
