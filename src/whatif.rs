@@ -61,6 +61,10 @@ pub struct WhatIf {
     /// true: a what-if that does not reach its goal is not given).
     pub reached: bool,
     pub steps: Vec<Step>,
+    /// Data-quality findings the household would have with every change applied that it has not
+    /// now (the rule file's checks, e.g. an income only just above a line): the goal is reached,
+    /// but not beyond question.
+    pub findings_after: Vec<engine::Finding>,
 }
 
 /// One round: what blocks, the changes applied together, and the decision they give.
@@ -186,7 +190,14 @@ pub fn what_if(b: &Bound, hh: &Household, a: &Assessment) -> Vec<WhatIf> {
         if !dec.is_goal(sa.decisions[di]) {
             continue;
         }
+        let real = realized(rs, hh, &state);
+        let ra = engine::assess(b, &real);
+        let findings_after = engine::findings(b, &real, &ra)
+            .into_iter()
+            .filter(|f| !a.checks.iter().any(|&k| rs.checks[k as usize].id == f.check))
+            .collect();
         out.push(WhatIf {
+            findings_after,
             decision: dec.id.clone(),
             label: dec.label.clone(),
             current: a.label(b, di).to_string(),
@@ -195,6 +206,41 @@ pub fn what_if(b: &Bound, hh: &Household, a: &Assessment) -> Vec<WhatIf> {
             reached: true,
             steps,
         });
+    }
+    out
+}
+
+/// The changed household as help would make it: a per-head amount that was derived (人均纯收入
+/// from the incomes) is changed through the first source its `derive` reads that help can change
+/// the same way, by the household's sum, so that the data stay consistent (the suggestion itself
+/// names the per-head value, as `--set` takes it). Where that does not give the same value, the
+/// household as changed is kept.
+fn realized(rs: &RuleSet, before: &Household, after: &Household) -> Household {
+    let mut out = after.clone();
+    for (f, field) in rs.fields.iter().enumerate() {
+        let (Cell::Derived(Scalar::Num(old)), Some(Scalar::Num(new)), Some(t), Some(derive)) =
+            (&before.cells[f], after.cells[f].value(), &field.total, &field.derive)
+        else {
+            continue;
+        };
+        let Some(Scalar::Num(count)) = after.cells[t.per as usize].value() else { continue };
+        let per_head = (new.0 - old.0).div_euclid(FEN);
+        let Some(total) = per_head.checked_mul(count.0.div_euclid(SCALE)).and_then(|x| x.checked_mul(FEN)) else {
+            continue;
+        };
+        let want = if per_head > 0 { Action::Increase } else { Action::Decrease };
+        let source = expr::refs(derive).fields.into_iter().find(|&g| {
+            rs.fields[g as usize].action.as_ref() == Some(&want)
+                && matches!(after.cells[g as usize].value(), Some(Scalar::Num(_)))
+        });
+        let Some(g) = source else { continue };
+        let Some(Scalar::Num(v)) = after.cells[g as usize].value() else { continue };
+        let mut h = with_value(rs, &out, g, Scalar::Num(Num(v.0 + total)));
+        h.cells[f] = Cell::Blank;
+        refinish(rs, &mut h);
+        if h.cells[f].value() == Some(&Scalar::Num(*new)) {
+            out = h;
+        }
     }
     out
 }

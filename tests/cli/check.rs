@@ -302,6 +302,11 @@ fn what_if_names_the_smallest_change_of_each_kind() {
     assert_eq!(steps[0]["after"], "待履行程序");
     assert_eq!(steps[1]["needs"][0]["criterion"], "exit_procedure");
     assert_eq!(steps[1]["after"], "可退出");
+    // 4000.01 reaches 可退出, but only just: the rule file's 算账脱贫 check says so (domain-review
+    // finding 9).
+    let findings: Vec<&str> =
+        r["what_if"][0]["findings_after"].as_array().unwrap().iter().map(|f| f["check"].as_str().unwrap()).collect();
+    assert_eq!(findings, ["exit_near_line"]);
 }
 
 /// The what-if of every household of the example ledger, checked with `FILE --id … --set`: each

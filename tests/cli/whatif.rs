@@ -303,6 +303,7 @@ struct Tally {
     totals: usize,
     via_income: usize,
     tried: usize,
+    findings_after: usize,
 }
 
 /// (a), (b), (c) for one household on one date; the what-ifs given.
@@ -400,6 +401,13 @@ fn check_household(b: &Bound, hh: &Household, who: &str, t: &mut Tally) -> Vec<W
         let end = engine::assess(b, &state);
         assert!(dec.is_goal(end.decisions[di]), "{why}: every change together reaches the goal");
         assert_eq!(end.label(b, di), w.goal, "{why}");
+        // Findings after the changes are new ones, and an income raised through its components
+        // does not make 人均纯收入 disagree with them.
+        for f in &w.findings_after {
+            t.findings_after += 1;
+            assert!(!a.checks.iter().any(|&k| rs.checks[k as usize].id == f.check), "{why}: {f:?} is not new");
+            assert_ne!(f.check, "pci_mismatch", "{why}: {f:?}");
+        }
     }
     what_if
 }
@@ -446,7 +454,7 @@ fn what_if_suggests_only_help_and_gives_it_wherever_it_can_be_given() {
     eprintln!(
         "what-if: {} household-dates ({} households; types {types:?}); {} decisions short of their goal; \
          {} found reachable by the search ({} changes tried); {} what-ifs given {per_decision:?}; \
-         {} suggestions checked, {} household sums, {} through the incomes",
+         {} suggestions checked, {} household sums, {} through the incomes; {} findings after the changes",
         t.households,
         households.len(),
         t.open,
@@ -455,7 +463,8 @@ fn what_if_suggests_only_help_and_gives_it_wherever_it_can_be_given() {
         t.given,
         t.suggestions,
         t.totals,
-        t.via_income
+        t.via_income,
+        t.findings_after
     );
     assert!(households.len() >= 600);
     for ty in ["一般农户", "贫困户", "脱贫户"] {

@@ -245,8 +245,9 @@ pub fn text(
                     let _ = writeln!(s, "  → 若 {}：{} 为 {}", changes.join("，"), wi.label, label(&step.after, p));
                 }
             }
-            if !wi.reached {
-                let _ = writeln!(s, "  {}", p.dim(&format!("（仅凭以上单项数据改动无法确定达到 {}）", wi.goal)));
+            for f in &wi.findings_after {
+                let _ =
+                    writeln!(s, "  {} 改后数据核查〔{}〕{}：{}", p.yellow("!"), f.severity.word(), f.label, f.message);
             }
         }
     }
