@@ -133,7 +133,7 @@ pub struct Suggestion {
 pub struct HouseholdChange {
     /// What the household's sum is called (`家庭年纯收入`).
     pub label: String,
-    /// The field it is per head of, and its value.
+    /// The field it is per head of (its key), and its value in this household.
     pub per: String,
     pub count: i64,
     /// The change of the household's sum (`+604`), exact in fen.
@@ -150,7 +150,7 @@ pub struct Change {
 }
 
 /// Every decision with a goal (`goal = …` in the rule file) that is neither at its goal nor at its
-/// `not_applicable` label, and that changes help can make bring to its goal, in decision order.
+/// `not_applicable` label, and that help can bring to its goal, in decision order.
 pub fn what_if(b: &Bound, hh: &Household, a: &Assessment) -> Vec<WhatIf> {
     let rs = b.rules;
     let mut out = Vec::new();

@@ -61,7 +61,9 @@ fn check(spec: &str) -> anyhow::Result<Outcome> {
                     "帮扶可使其为 {}",
                     v.iter().map(|x| crate::whatif::scalar_text(&rs, i, x)).collect::<Vec<_>>().join("/")
                 ),
-                other => format!("帮扶：{}", other.word()),
+                crate::ruleset::action::Action::Increase => "帮扶可使其增加".into(),
+                crate::ruleset::action::Action::Decrease => "帮扶可使其减少".into(),
+                crate::ruleset::action::Action::Wait => "只等待时间经过".into(),
             });
         }
         if let Some(t) = &f.total {
