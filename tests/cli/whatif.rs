@@ -427,7 +427,9 @@ impl AsNum for Scalar {
 
 #[test]
 fn what_if_suggests_only_help_and_gives_it_wherever_it_can_be_given() {
-    let rs = ruleset::load("national").unwrap();
+    let national = ruleset::load("national").unwrap();
+    // A provincial set too: its own monitoring line (7300 from 2023) moves every income target.
+    let guizhou = ruleset::load("guizhou-2023").unwrap();
     let mut households: Vec<(String, Cells)> = Vec::new();
     for (i, c) in generated(300, 14).into_iter().enumerate() {
         households.push((format!("generated #{i}"), c));
@@ -438,21 +440,26 @@ fn what_if_suggests_only_help_and_gives_it_wherever_it_can_be_given() {
     let mut t = Tally::default();
     let mut types = BTreeMap::new();
     let mut per_decision: BTreeMap<String, usize> = BTreeMap::new();
-    for date in [Date::new(2020, 12, 31).unwrap(), Date::new(2024, 12, 31).unwrap()] {
-        let b = rs.at(date).unwrap();
+    let runs = [
+        (&national, Date::new(2020, 12, 31)),
+        (&national, Date::new(2024, 12, 31)),
+        (&guizhou, Date::new(2024, 6, 30)),
+    ];
+    for (rs, date) in runs {
+        let b = rs.at(date.unwrap()).unwrap();
         for (who, cells) in &households {
-            let hh = household(&rs, cells);
-            if date.year == 2020 {
+            let hh = household(rs, cells);
+            if b.as_of.year == 2020 {
                 let ty = cells.get("household_type").or(cells.get("户类型")).cloned().unwrap_or_default();
                 *types.entry(ty).or_insert(0) += 1;
             }
-            for w in check_household(&b, &hh, &format!("{who} ({date})"), &mut t) {
+            for w in check_household(&b, &hh, &format!("{who} ({} {})", rs.id, b.as_of), &mut t) {
                 *per_decision.entry(w.decision).or_insert(0) += 1;
             }
         }
     }
     eprintln!(
-        "what-if: {} household-dates ({} households; types {types:?}); {} decisions short of their goal; \
+        "what-if: {} assessments ({} households, national 2020 and 2024, guizhou-2023 2024; types {types:?}); {} decisions short of their goal; \
          {} found reachable by the search ({} changes tried); {} what-ifs given {per_decision:?}; \
          {} suggestions checked, {} household sums, {} through the incomes; {} findings after the changes",
         t.households,
