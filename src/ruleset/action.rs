@@ -7,7 +7,7 @@
 //! evidence of an exclusion): it is never suggested, whatever it would change. Kept apart from the
 //! rest of the loader so that it reads as one piece.
 
-use super::file::{ActionDef, FieldDef, TotalDef};
+use super::file::{ActionDef, DecisionDef, FieldDef, TotalDef};
 use super::{parse_scalar, EnumDef, Field};
 use crate::error::RuleError;
 use crate::household::Scalar;
@@ -166,15 +166,17 @@ pub fn compile_total(
     Ok(Some(Total { per, label: t.label.clone() }))
 }
 
-/// A decision's `goal`: one label or several, none of them its `undecided` or `not_applicable`
-/// label (reaching those is no help).
-pub fn check_goal(
+/// A decision's `goal`: one label or several (none: no what-if), none of them its `undecided` or
+/// `not_applicable` label (reaching those is no help).
+pub fn compile_goal(
     id: &str,
-    goal: &[u16],
-    labels: &[String],
+    def: &DecisionDef,
     undecided: u16,
     not_applicable: Option<u16>,
-) -> Result<(), RuleError> {
+) -> Result<Vec<u16>, RuleError> {
+    let Some(g) = &def.goal else { return Ok(Vec::new()) };
+    let goal =
+        g.as_slice().iter().map(|l| super::label_index(def, id, l, "goal")).collect::<Result<Vec<u16>, RuleError>>()?;
     let rule = format!("决策 `{id}` (goal)");
     if goal.is_empty() {
         return Err(RuleError::Rule {
@@ -186,9 +188,9 @@ pub fn check_goal(
             rule,
             message: format!(
                 "goal 含“{}”，它是 undecided 或 not_applicable 标签：what-if 只引向帮扶可以达到的判定",
-                labels[bad as usize]
+                def.labels[bad as usize]
             ),
         });
     }
-    Ok(())
+    Ok(goal)
 }

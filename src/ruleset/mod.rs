@@ -1244,19 +1244,7 @@ fn compile_decisions(
                 .collect::<Result<Vec<u16>, RuleError>>()?;
             roles.push((role.clone(), labels));
         }
-        let goal = match &def.goal {
-            None => Vec::new(),
-            Some(g) => {
-                let goal = g
-                    .as_slice()
-                    .iter()
-                    .map(|l| label_index(def, id, l, "goal"))
-                    .collect::<Result<Vec<u16>, RuleError>>()?;
-                let undecided = all[di].2;
-                action::check_goal(id, &goal, &def.labels, undecided, opt(&def.not_applicable, "not_applicable")?)?;
-                goal
-            }
-        };
+        let goal = action::compile_goal(id, def, all[di].2, opt(&def.not_applicable, "not_applicable")?)?;
         decisions.push(Decision {
             id: id.clone(),
             label: def.label.clone(),
