@@ -46,9 +46,12 @@ pub enum Command {
     ///
     /// Check one household with the same rules and reasons as `assess`: each decision and the
     /// rule that gave it, every criterion (met / unmet / unknown) with the household's values, the
-    /// threshold in force that year and its source, and what would change the decision — for each
-    /// blocking criterion the smallest change of one field that flips it, found by re-assessing
-    /// with the rule engine (`人均纯收入 需增加 151 元（至 4000.01 元）方可超过扶贫标准 4000（2020年）`).
+    /// threshold in force that year and its source, and what help would change each decision with a
+    /// goal in the rule file — for each blocking criterion the smallest change that flips it, of a
+    /// field the rule file says help can change (`action`) and only in its direction, found by
+    /// re-assessing with the rule engine (`家庭年纯收入 需增加 604 元（人均 151 元 × 家庭人口数 4；…）`).
+    /// Recorded facts (last year's income, household size, illness, an appraisal, exclusion
+    /// evidence) are never suggested; where help cannot reach the goal, nothing is.
     ///
     /// The household comes from: a ledger (`FILE --id 户编号`, any file `assess` reads); `--set
     /// KEY=VALUE` (Chinese headers or field keys); standard input, as `key=value` lines or one JSON

@@ -1,15 +1,24 @@
-//! What would change a decision: for each decision with a `goal` in the rule file that a household
-//! has not reached (and that concerns it: not its `not_applicable` label), the smallest change of
-//! one input that flips each condition standing in the way.
+//! What help could change a decision: for each decision with a `goal` in the rule file that a
+//! household has not reached (and that concerns it: not its `not_applicable` label), the smallest
+//! change, of a field that help can change, that flips each condition standing in the way.
+//!
+//! Only what the rule file declares (`ruleset::action`): a field with an `action` is changed only
+//! in its direction (`increase`, `decrease`), only to its target values (`action = ["是"]`), or, a
+//! month read as time elapsed (`wait`), only by waiting; a field without one is a recorded fact
+//! and never suggested, whatever it would change; nor is a blank or unreadable value (that is for
+//! the data, not for help). A decision without a goal gets no what-if, and one whose goal these
+//! changes cannot reach gets none either: nothing is said rather than something that does not
+//! help. A per-head amount with a `total` is also given for the household (the per-head change,
+//! exact in fen, times the household's `per` field).
 //!
 //! Derived from the compiled rules, never from a list of criteria, so it works for any rule file:
 //! the decision's first-hit rules say which condition has to change (the rule that fired must
-//! become false; an unknown one must be settled; under `otherwise`, the goal's own rule must become
+//! become false; an unknown one must be settled; under `otherwise`, a goal's rule must become
 //! true). That condition's atoms, followed down through the criteria they name, are the conditions
-//! that block. Every field a blocking atom reads is searched with the real engine — bool and enum
-//! fields over their values, ints and months one step at a time (at most 120 steps), money exactly
-//! in fen (doubling, then bisection to the boundary). A suggestion is kept only when re-assessing
-//! the household with the change applied gives the atom the value wanted.
+//! that block. Every field a blocking atom reads is searched with the real engine — bool, enum and
+//! text fields over their target values, ints and months one step at a time (at most 120 steps),
+//! money exactly in fen (doubling, then bisection to the boundary). A suggestion is kept only when
+//! re-assessing the household with the change applied gives the atom the value wanted.
 //!
 //! The changes of one round are then applied together (one per blocking atom, only as many as
 //! needed), the household re-assessed, and the next round starts from there: a rule that stops
@@ -22,31 +31,40 @@ use serde::Serialize;
 
 use crate::engine::{self, Assessment};
 use crate::household::{Cell, Household, Scalar};
+use crate::ruleset::action::Action;
 use crate::ruleset::expr::{self, CmpOp, Ctx, Describe, Lit, Node, V};
 use crate::ruleset::file::FieldType;
 use crate::ruleset::{Bound, RuleSet, Test};
 use crate::value::{days_in_month, fmt_month, Date, Num, FEN, SCALE};
 
 const MAX_ROUNDS: usize = 4;
-/// Ints and months are searched this many steps either way.
+/// Ints and months are searched this many steps.
 const MAX_STEPS: i64 = 120;
-/// Money is searched up to this many fen either way (about 1.4 × 10⁹ 元).
+/// Money is searched up to this many fen (about 1.4 × 10⁹ 元).
 const MAX_FEN: i64 = 1 << 37;
 /// How deep criteria naming criteria are followed.
 const MAX_DEPTH: usize = 8;
 
-/// What would bring one decision to its goal.
+/// What would bring one decision to its goal (only given when the changes reach it).
 #[derive(Debug, Clone, Serialize)]
 pub struct WhatIf {
     /// Decision key.
     pub decision: String,
-    /// Decision label (`退出`).
+    /// Decision label (its name for staff).
     pub label: String,
     pub current: String,
+    /// The goal's label that the changes reach.
     pub goal: String,
-    /// Whether applying every step's changes gives the goal (checked with the engine).
+    /// Every label of the decision's goal.
+    pub goals: Vec<String>,
+    /// Whether applying every step's changes gives the goal (checked with the engine; always
+    /// true: a what-if that does not reach its goal is not given).
     pub reached: bool,
     pub steps: Vec<Step>,
+    /// Data-quality findings the household would have with every change applied that it has not
+    /// now (the rule file's checks, e.g. an income only just above a line): the goal is reached,
+    /// but not beyond question.
+    pub findings_after: Vec<engine::Finding>,
 }
 
 /// One round: what blocks, the changes applied together, and the decision they give.
@@ -79,13 +97,15 @@ pub struct Suggestion {
     /// Canonical field key.
     pub field: String,
     pub field_label: String,
-    /// The value now, as cell text (`None`: blank or invalid).
+    /// The field's declared `action`: `increase`, `decrease`, `wait` or `to`.
+    pub action: &'static str,
+    /// The value now, as cell text (`None`: blank).
     pub from: Option<String>,
     /// The value to set, as cell text (what `--set field=to` takes).
     pub to: String,
-    /// Every value that works, for bool and enum fields (`to` is the first).
+    /// Every target value that works, for bool, enum and text fields (`to` is the first).
     pub options: Vec<String>,
-    /// The difference for numbers and months (`+151`, `-1`), when there was a value.
+    /// The difference for numbers and months (`+151`, `-1`).
     pub change: Option<String>,
     /// One unit short of `to` (one fen, one, one month), checked not to flip the atom: `to` is
     /// the smallest change. Numbers and months only.
@@ -94,6 +114,9 @@ pub struct Suggestion {
     /// months (checked by assessing at the later date).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wait_months: Option<i64>,
+    /// For a per-head amount with a `total`: the change for the whole household.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub household: Option<HouseholdChange>,
     pub text: String,
     /// This change alone flips the criterion.
     pub criterion_flips: bool,
@@ -105,21 +128,34 @@ pub struct Suggestion {
     value: Scalar,
 }
 
+/// A per-head change given for the household: `change` = the per-head change × `count`.
+#[derive(Debug, Clone, Serialize)]
+pub struct HouseholdChange {
+    /// What the household's sum is called (`家庭年纯收入`).
+    pub label: String,
+    /// The field it is per head of (its key), and its value in this household.
+    pub per: String,
+    pub count: i64,
+    /// The change of the household's sum (`+604`), exact in fen.
+    pub change: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Change {
     pub field: String,
     pub to: String,
+    /// A month waited for, not rewritten: the same as `to` reached by waiting this many months.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wait_months: Option<i64>,
 }
 
-/// Every decision with a goal (`goal = "…"` in the rule file) that is neither at its goal nor at
-/// its `not_applicable` label, in decision order.
+/// Every decision with a goal (`goal = …` in the rule file) that is neither at its goal nor at its
+/// `not_applicable` label, and that help can bring to its goal, in decision order.
 pub fn what_if(b: &Bound, hh: &Household, a: &Assessment) -> Vec<WhatIf> {
     let rs = b.rules;
     let mut out = Vec::new();
     for (di, dec) in rs.decisions.iter().enumerate() {
-        let Some(goal) = dec.goal else { continue };
-        let goal_label = &dec.labels[goal as usize];
-        if a.decisions[di] == goal || dec.is_not_applicable(a.decisions[di]) {
+        if dec.goal.is_empty() || dec.is_goal(a.decisions[di]) || dec.is_not_applicable(a.decisions[di]) {
             continue;
         }
         let mut state = hh.clone();
@@ -127,21 +163,20 @@ pub fn what_if(b: &Bound, hh: &Household, a: &Assessment) -> Vec<WhatIf> {
         let mut steps: Vec<Step> = Vec::new();
         let mut applied: Vec<Change> = Vec::new();
         for _ in 0..MAX_ROUNDS {
-            if sa.decisions[di] == goal || dec.is_not_applicable(sa.decisions[di]) {
+            if dec.is_goal(sa.decisions[di]) || dec.is_not_applicable(sa.decisions[di]) {
                 break;
             }
-            let Some((node, want)) = target(b, &state, &sa, di, goal) else { break };
+            let Some((node, want)) = target(b, &state, &sa, di) else { break };
             let needs = needs(b, &state, &sa, di, node, want);
             let (next, changes) = apply_round(b, &state, node, want, &needs);
-            let before = sa.label(b, di).to_string();
-            let public = needs.into_iter().map(|n| n.public).collect();
             if changes.is_empty() {
-                steps.push(Step { before: before.clone(), needs: public, applied: applied.clone(), after: before });
                 break;
             }
+            let before = sa.label(b, di).to_string();
+            let public = needs.into_iter().map(|n| n.public).collect();
             for c in changes {
                 match applied.iter_mut().find(|x| x.field == c.field) {
-                    Some(x) => x.to = c.to,
+                    Some(x) => *x = c,
                     None => applied.push(c),
                 }
             }
@@ -150,16 +185,75 @@ pub fn what_if(b: &Bound, hh: &Household, a: &Assessment) -> Vec<WhatIf> {
             state = next;
             sa = na;
         }
+        // Help that does not reach the goal is not given (a household without labour is not
+        // advised on an income it cannot end its monitoring with).
+        if !dec.is_goal(sa.decisions[di]) {
+            continue;
+        }
+        let real = realized(rs, hh, &state);
+        let ra = engine::assess(b, &real);
+        let findings_after = engine::findings(b, &real, &ra)
+            .into_iter()
+            .filter(|f| !a.checks.iter().any(|&k| rs.checks[k as usize].id == f.check))
+            .collect();
         out.push(WhatIf {
+            findings_after,
             decision: dec.id.clone(),
             label: dec.label.clone(),
             current: a.label(b, di).to_string(),
-            goal: goal_label.clone(),
-            reached: sa.decisions[di] == goal,
+            goal: sa.label(b, di).to_string(),
+            goals: dec.goal.iter().map(|&g| dec.labels[g as usize].clone()).collect(),
+            reached: true,
             steps,
         });
     }
     out
+}
+
+/// The changed household as help would make it: a per-head amount that was derived (人均纯收入
+/// from the incomes) is changed through the first source its `derive` reads that help can change
+/// the same way, by the household's sum, so that the data stay consistent (the suggestion itself
+/// names the per-head value, as `--set` takes it). Where that does not give the same value, the
+/// household as changed is kept.
+fn realized(rs: &RuleSet, before: &Household, after: &Household) -> Household {
+    let mut out = after.clone();
+    for (f, field) in rs.fields.iter().enumerate() {
+        let (Cell::Derived(Scalar::Num(old)), Some(Scalar::Num(new)), Some(t), Some(derive)) =
+            (&before.cells[f], after.cells[f].value(), &field.total, &field.derive)
+        else {
+            continue;
+        };
+        let Some(Scalar::Num(count)) = after.cells[t.per as usize].value() else { continue };
+        let per_head = (new.0 - old.0).div_euclid(FEN);
+        let Some(total) = per_head.checked_mul(count.0.div_euclid(SCALE)).and_then(|x| x.checked_mul(FEN)) else {
+            continue;
+        };
+        let want = if per_head > 0 { Action::Increase } else { Action::Decrease };
+        let source = expr::refs(derive).fields.into_iter().find(|&g| {
+            rs.fields[g as usize].action.as_ref() == Some(&want)
+                && matches!(after.cells[g as usize].value(), Some(Scalar::Num(_)))
+        });
+        let Some(g) = source else { continue };
+        let Some(Scalar::Num(v)) = after.cells[g as usize].value() else { continue };
+        let mut h = with_value(rs, &out, g, Scalar::Num(Num(v.0 + total)));
+        h.cells[f] = Cell::Blank;
+        refinish(rs, &mut h);
+        if h.cells[f].value() == Some(&Scalar::Num(*new)) {
+            out = h;
+        }
+    }
+    out
+}
+
+/// Whether help can change field `f` of this household: it has an `action` and a value, or is
+/// blank and has target values (water blank: 须为 是). An unreadable cell, a lacking column, or a
+/// blank number is for the data to settle, not for help.
+fn actionable(rs: &RuleSet, hh: &Household, f: u16) -> bool {
+    match &rs.fields[f as usize].action {
+        None => false,
+        Some(Action::To(_)) => hh.cells[f as usize].value().is_some() || hh.cells[f as usize] == Cell::Blank,
+        Some(_) => hh.cells[f as usize].value().is_some(),
+    }
 }
 
 /// The household with one field set to a value, read again as a row would be: derived fields
@@ -220,7 +314,7 @@ fn ctx<'a>(b: &'a Bound, hh: &'a Household, a: &'a Assessment) -> Ctx<'a> {
 }
 
 /// The condition that has to change, and the value it has to take.
-fn target<'r>(b: &Bound<'r>, hh: &Household, a: &Assessment, di: usize, goal: u16) -> Option<(&'r Node, bool)> {
+fn target<'r>(b: &Bound<'r>, hh: &Household, a: &Assessment, di: usize) -> Option<(&'r Node, bool)> {
     let dec = &b.rules.decisions[di];
     let cx = ctx(b, hh, a);
     match a.decided_by[di] {
@@ -228,22 +322,23 @@ fn target<'r>(b: &Bound<'r>, hh: &Household, a: &Assessment, di: usize, goal: u1
             let (node, label, _) = &dec.rules[k];
             match expr::eval_bool(node, &cx) {
                 // Fired with another label: it must stop firing.
-                Some(true) => (*label != goal).then_some((node, false)),
-                // Unknown: settled towards the goal's rule, or away from another label's.
-                None => Some((node, *label == goal)),
+                Some(true) => (!dec.is_goal(*label)).then_some((node, false)),
+                // Unknown: settled towards a goal's rule, or away from another label's.
+                None => Some((node, dec.is_goal(*label))),
                 Some(false) => None,
             }
         }
-        // Every rule false (`otherwise`): a rule of the goal's must fire — the first that no
-        // household change is barred from (one that needs the assessment date or a parameter to
-        // be otherwise, such as a rule for another policy period, cannot be reached).
+        // Every rule false (`otherwise`): a rule of the goal's must fire — the first whose
+        // blocking conditions each read a field help can change (one that needs the assessment
+        // date or a parameter to be otherwise, such as a rule for another policy period, or a
+        // recorded fact to be otherwise, cannot be reached).
         None => {
             let reachable = |n: &'r Node| {
                 let mut leaves = Vec::new();
                 collect(b.rules, n, true, &cx, None, 0, &mut leaves);
-                leaves.iter().all(|l| !expr::refs(l.atom).fields.is_empty())
+                leaves.iter().all(|l| expr::refs(l.atom).fields.iter().any(|&f| actionable(b.rules, hh, f)))
             };
-            let mut goal_rules = dec.rules.iter().filter(|r| r.1 == goal);
+            let mut goal_rules = dec.rules.iter().filter(|r| dec.is_goal(r.1));
             let first = goal_rules.clone().next();
             goal_rules.find(|r| reachable(&r.0)).or(first).map(|r| (&r.0, true))
         }
@@ -380,9 +475,9 @@ fn apply_round(b: &Bound, state: &Household, node: &Node, want: bool, needs: &[N
             }
             if let Some(s) = suggestions.first() {
                 next = with_value(rs, &next, s.field_index, s.value.clone());
-                let c = Change { field: s.field.clone(), to: s.to.clone() };
+                let c = Change { field: s.field.clone(), to: s.to.clone(), wait_months: s.wait_months };
                 match changes.iter_mut().find(|x| x.field == c.field) {
-                    Some(x) => x.to = c.to,
+                    Some(x) => *x = c,
                     None => changes.push(c),
                 }
             }
@@ -400,6 +495,14 @@ enum Unit {
 }
 
 impl Unit {
+    fn of_type(ty: FieldType) -> Option<Unit> {
+        match ty {
+            FieldType::Int => Some(Unit::Int),
+            FieldType::Money => Some(Unit::Fen),
+            FieldType::Month => Some(Unit::Month),
+            _ => None,
+        }
+    }
     fn scalar(self, x: i64) -> Option<Scalar> {
         match self {
             Unit::Int => Num::from_int(x).map(Scalar::Num),
@@ -464,125 +567,49 @@ impl Unit {
     }
 }
 
-/// What was found for one field: values that work, and how they relate to the value now.
+/// What was found for one field.
 enum Found {
-    /// Bool or enum values that work.
+    /// Target values that work.
     Values(Vec<Scalar>),
-    /// A known number or month changed by `d` (in units) to `x`.
+    /// A number or month changed by `d` (in units) to `x`.
     Step { d: i64, x: i64 },
-    /// An unknown value: it works from `x` upwards.
-    AtLeast(i64),
-    /// An unknown value: it works up to `x`.
-    AtMost(i64),
-    /// An unknown value: it works from `lo` to `hi`.
-    Between(i64, i64),
-    /// An unknown value: any value works (the condition only asks for one).
-    Any(i64),
 }
 
 fn suggest(b: &Bound, hh: &Household, a: &Assessment, di: usize, leaf: &Leaf) -> Vec<Suggestion> {
     let rs = b.rules;
     let mut out = Vec::new();
     for f in expr::refs(leaf.atom).fields {
+        if !actionable(rs, hh, f) {
+            continue;
+        }
         let field = &rs.fields[f as usize];
-        let probe = |v: &Scalar| -> Option<(Household, Assessment)> {
+        let probe = |v: &Scalar| -> bool {
             let h = with_value(rs, hh, f, v.clone());
             let a2 = engine::assess(b, &h);
-            (expr::eval_bool(leaf.atom, &ctx(b, &h, &a2)) == Some(leaf.desired)).then_some((h, a2))
+            expr::eval_bool(leaf.atom, &ctx(b, &h, &a2)) == Some(leaf.desired)
         };
         let current = hh.cells[f as usize].value().cloned();
-        let found: Vec<Found> = match field.ty {
-            FieldType::Bool | FieldType::Enum => {
-                let all: Vec<Scalar> = match field.ty {
-                    FieldType::Bool => vec![Scalar::Bool(true), Scalar::Bool(false)],
-                    _ => {
-                        let n = field.enum_id.map(|e| rs.enums[e as usize].values.len()).unwrap_or(0);
-                        (0..n as u16).map(Scalar::Enum).collect()
-                    }
-                };
+        let found = match &field.action {
+            Some(Action::To(targets)) => {
                 let ok: Vec<Scalar> =
-                    all.into_iter().filter(|v| Some(v) != current.as_ref() && probe(v).is_some()).collect();
-                if ok.is_empty() {
-                    vec![]
-                } else {
-                    vec![Found::Values(ok)]
-                }
+                    targets.iter().filter(|v| Some(*v) != current.as_ref() && probe(v)).cloned().collect();
+                (!ok.is_empty()).then_some(Found::Values(ok))
             }
-            FieldType::Int | FieldType::Money | FieldType::Month => {
-                let unit = match field.ty {
-                    FieldType::Int => Unit::Int,
-                    FieldType::Money => Unit::Fen,
-                    _ => Unit::Month,
-                };
-                let mut ok = |x: i64| unit.scalar(x).is_some_and(|v| probe(&v).is_some());
-                search_number(b, hh, a, leaf, f, unit, &mut ok)
+            Some(action) => {
+                let Some(unit) = Unit::of_type(field.ty) else { continue };
+                let Some(c) = ctx(b, hh, a).field(f).and_then(|v| unit.of(v)) else { continue };
+                // Only in the declared direction; waiting moves a month earlier.
+                let sign = if *action == Action::Increase { 1 } else { -1 };
+                unit.first(&mut |d| unit.scalar(c + sign * d).is_some_and(|v| probe(&v)))
+                    .map(|d| Found::Step { d: sign * d, x: c + sign * d })
             }
-            FieldType::Text | FieldType::Id => vec![],
+            None => None,
         };
-        for fd in found {
-            if let Some(s) = suggestion(b, hh, a, di, leaf, f, fd) {
-                out.push(s);
-            }
+        if let Some(s) = found.and_then(|fd| suggestion(b, hh, a, di, leaf, f, fd)) {
+            out.push(s);
         }
     }
     out
-}
-
-/// Search a number or month field. A known value moves the smallest step either way (both ways
-/// when they tie); an unknown one is searched from the value it is compared with.
-fn search_number(
-    b: &Bound,
-    hh: &Household,
-    a: &Assessment,
-    leaf: &Leaf,
-    f: u16,
-    unit: Unit,
-    ok: &mut dyn FnMut(i64) -> bool,
-) -> Vec<Found> {
-    let cx = ctx(b, hh, a);
-    if let Some(c) = cx.field(f).and_then(|v| unit.of(v)) {
-        let up = unit.first(&mut |d| ok(c + d));
-        let down = unit.first(&mut |d| ok(c - d));
-        return match (up, down) {
-            (Some(u), Some(w)) if u == w => vec![Found::Step { d: u, x: c + u }, Found::Step { d: -w, x: c - w }],
-            (Some(u), Some(w)) if w < u => vec![Found::Step { d: -w, x: c - w }],
-            (Some(u), _) => vec![Found::Step { d: u, x: c + u }],
-            (None, Some(w)) => vec![Found::Step { d: -w, x: c - w }],
-            (None, None) => vec![],
-        };
-    }
-    // Unknown: start from what it is compared with, else zero (months: the assessment month).
-    let anchor = match leaf.atom {
-        Node::Cmp(_, x, y) => match (x.as_ref(), y.as_ref()) {
-            (Node::Field(i), o) | (o, Node::Field(i)) if *i == f && !expr::refs(o).fields.contains(&f) => {
-                expr::eval(o, &cx).and_then(|v| unit.of(v))
-            }
-            _ => None,
-        },
-        _ => None,
-    };
-    let a0 = anchor.unwrap_or(if unit == Unit::Month { b.as_of.month_index() as i64 } else { 0 });
-    if ok(a0) {
-        let below = unit.first(&mut |d| !ok(a0 - d));
-        let above = unit.first(&mut |d| !ok(a0 + d));
-        vec![match (below, above) {
-            (Some(l), Some(h)) => Found::Between(a0 - l + 1, a0 + h - 1),
-            // "At least 0" for an amount compared with nothing fixed says only "fill it in".
-            (Some(l), None) if anchor.is_none() && unit != Unit::Month && a0 - l + 1 == 0 => Found::Any(0),
-            (Some(l), None) => Found::AtLeast(a0 - l + 1),
-            (None, Some(h)) => Found::AtMost(a0 + h - 1),
-            (None, None) => Found::Any(a0),
-        }]
-    } else {
-        let mut v = Vec::new();
-        if let Some(d) = unit.first(&mut |d| ok(a0 + d)) {
-            v.push(Found::AtLeast(a0 + d));
-        }
-        if let Some(d) = unit.first(&mut |d| ok(a0 - d)) {
-            v.push(Found::AtMost(a0 - d));
-        }
-        v
-    }
 }
 
 /// "方可超过扶贫标准 4000（2024年）": what the field is compared with, in the direction wanted.
@@ -646,86 +673,72 @@ fn suggestion(
 ) -> Option<Suggestion> {
     let rs = b.rules;
     let field = &rs.fields[f as usize];
+    let action = field.action.as_ref()?;
     let d = engine::describer(b);
     let cx = ctx(b, hh, a);
-    let unit = match field.ty {
-        FieldType::Int => Unit::Int,
-        FieldType::Money => Unit::Fen,
-        _ => Unit::Month,
-    };
+    let unit = Unit::of_type(field.ty).unwrap_or(Unit::Int);
     let label = &field.label;
-    let now = match &hh.cells[f as usize] {
-        Cell::Invalid(raw) => format!("现无法识别：{raw}"),
-        Cell::Absent(_) => "文件中没有此列".to_string(),
-        _ => "现为空白".to_string(),
-    };
     let vs = compared_with(b, &d, &cx, leaf, f);
-    let comma_vs = if vs.is_empty() { String::new() } else { format!("，{vs}") };
     let mut wait_months = None;
+    let mut household = None;
     let short = match found {
         Found::Step { d: delta, x } => unit.scalar(x - delta.signum()),
-        Found::AtLeast(x) => unit.scalar(x - 1),
-        Found::AtMost(x) => unit.scalar(x + 1),
-        Found::Values(_) | Found::Between(..) | Found::Any(_) => None,
+        Found::Values(_) => None,
     };
     let (value, options, change, text) = match found {
         Found::Values(vals) => {
             let shown: Vec<String> = vals.iter().map(|v| scalar_text(rs, f, v)).collect();
-            let text = match hh.cells[f as usize].value() {
-                Some(_) => format!("{label} 须为 {}（现为 {}）", shown.join(" 或 "), d.field_value(f, &cx)),
-                None => format!("{label} 须为 {}（{now}）", shown.join(" 或 ")),
-            };
+            let text = format!("{label} 须为 {}（现为 {}）", shown.join(" 或 "), d.field_value(f, &cx));
             (vals[0].clone(), shown, None, text)
         }
-        Found::Step { d: delta, x } => {
-            let text = if unit == Unit::Month {
-                // A month read as months elapsed: moving it earlier is waiting. Say so only when
-                // assessing the household as it is, that many months later, gives the same.
-                let later = (delta < 0).then(|| months_later(b.as_of, -delta)).flatten();
-                let waited = later.and_then(|date| {
-                    let b2 = rs.at(date).ok()?;
-                    let a2 = engine::assess(&b2, hh);
-                    (expr::eval_bool(leaf.atom, &ctx(&b2, hh, &a2)) == Some(leaf.desired)).then_some(date)
-                });
-                match waited {
-                    Some(date) => {
-                        wait_months = Some(-delta);
-                        format!(
-                            "还需 {} 个月（自{label} {} 起算，{}-{:02} 满足）",
-                            -delta,
-                            d.field_value(f, &cx),
-                            date.year,
-                            date.month
-                        )
-                    }
-                    None => format!(
-                        "{label} 须{} {}（至 {}）{vs}",
-                        if delta < 0 { "提前" } else { "推后" },
-                        unit.amount(delta.abs()),
-                        unit.value(x)
-                    ),
-                }
-            } else {
-                format!(
-                    "{label} 需{} {}（至 {}）{vs}",
-                    if delta > 0 { "增加" } else { "减少" },
-                    unit.amount(delta.abs()),
-                    unit.value(x)
-                )
-            };
+        Found::Step { d: delta, x } if *action == Action::Wait => {
+            // Never a rewritten date: given only when assessing the household as it is, that
+            // many months later, gives the same.
+            let date = months_later(b.as_of, -delta)?;
+            let b2 = rs.at(date).ok()?;
+            let a2 = engine::assess(&b2, hh);
+            if expr::eval_bool(leaf.atom, &ctx(&b2, hh, &a2)) != Some(leaf.desired) {
+                return None;
+            }
+            wait_months = Some(-delta);
+            let text = format!(
+                "还需 {} 个月（自{label} {} 起算，{}-{:02} 满足）",
+                -delta,
+                d.field_value(f, &cx),
+                date.year,
+                date.month
+            );
             (unit.scalar(x)?, vec![], Some(unit.signed(delta)), text)
         }
-        Found::AtLeast(x) | Found::AtMost(x) | Found::Between(x, _) | Found::Any(x) => {
-            let (ge, le) = if unit == Unit::Month { ("不早于", "不晚于") } else { ("不低于", "不高于") };
-            let text = match found {
-                Found::AtLeast(_) => format!("{label} 须{ge} {}（{now}）{comma_vs}", unit.value(x)),
-                Found::AtMost(_) => format!("{label} 须{le} {}（{now}）{comma_vs}", unit.value(x)),
-                Found::Between(lo, hi) => {
-                    format!("{label} 须在 {} 至 {} 之间（{now}）{comma_vs}", unit.value(lo), unit.value(hi))
+        Found::Step { d: delta, x } => {
+            let verb = if delta > 0 { "增加" } else { "减少" };
+            let per = field.total.as_ref().and_then(|t| {
+                let n = cx.field(t.per).and_then(|v| Unit::Int.of(v)).filter(|&n| n > 0)?;
+                Some((t, n))
+            });
+            let text = match per {
+                // Per head: the household's sum first, exact in fen (the per-head change found
+                // by the search, times the household's count: it reaches the goal as verified).
+                Some((t, n)) if unit == Unit::Fen => {
+                    let total = delta.checked_mul(n)?;
+                    household = Some(HouseholdChange {
+                        label: t.label.clone(),
+                        per: rs.fields[t.per as usize].key.clone(),
+                        count: n,
+                        change: unit.signed(total),
+                    });
+                    format!(
+                        "{} 需{verb} {}（人均 {} × {} {n}；{label} 至 {}）{vs}",
+                        t.label,
+                        unit.amount(total.abs()),
+                        unit.amount(delta.abs()),
+                        rs.fields[t.per as usize].label,
+                        unit.value(x)
+                    )
                 }
-                _ => format!("{label} 须填写（{now}）"),
+                _ => format!("{label} 需{verb} {}（至 {}）{vs}", unit.amount(delta.abs()), unit.value(x)),
             };
-            (unit.scalar(x)?, vec![], None, text)
+            (unit.scalar(x)?, vec![], Some(unit.signed(delta)), text)
         }
     };
     // Verify: the change alone, re-assessed with the real engine, gives the atom its value.
@@ -747,12 +760,14 @@ fn suggestion(
     Some(Suggestion {
         field: field.key.clone(),
         field_label: label.clone(),
+        action: action.word(),
         from: hh.cells[f as usize].value().map(|v| scalar_text(rs, f, v)),
         to: scalar_text(rs, f, &value),
         options,
         change,
         one_short: one_short.map(|v| scalar_text(rs, f, &v)),
         wait_months,
+        household,
         text,
         criterion_flips,
         decision_after: a2.label(b, di).to_string(),

@@ -76,6 +76,21 @@ fn check(spec: &str) -> anyhow::Result<Outcome> {
                 format!("或读“{}”列（{}）", a.header, map.join("，"))
             });
         }
+        if let Some(a) = &f.action {
+            let i = rs.field_index[&f.key];
+            extra.push(match a {
+                crate::ruleset::action::Action::To(v) => format!(
+                    "帮扶可使其为 {}",
+                    v.iter().map(|x| crate::whatif::scalar_text(&rs, i, x)).collect::<Vec<_>>().join("/")
+                ),
+                crate::ruleset::action::Action::Increase => "帮扶可使其增加".into(),
+                crate::ruleset::action::Action::Decrease => "帮扶可使其减少".into(),
+                crate::ruleset::action::Action::Wait => "只等待时间经过".into(),
+            });
+        }
+        if let Some(t) = &f.total {
+            extra.push(format!("全户合计“{}”＝人均 × {}", t.label, rs.fields[t.per as usize].label));
+        }
         writeln!(s, "  {:<24} {:<6} {}  {}", f.key, f.ty.name(), f.header, extra.join("；"))?;
     }
     writeln!(s, "\n参数（按年份）：")?;
@@ -120,8 +135,8 @@ fn check(spec: &str) -> anyhow::Result<Outcome> {
         if let Some(w) = d.with {
             roles.push(format!("随附于 {}", rs.decisions[w as usize].id));
         }
-        if let Some(i) = d.goal {
-            roles.push(format!("what-if 目标：{}", l(i)));
+        if !d.goal.is_empty() {
+            roles.push(format!("what-if 目标：{}", d.goal.iter().map(|&i| l(i)).collect::<Vec<_>>().join("、")));
         }
         for (role, labels) in &d.roles {
             roles.push(format!("角色 {role}：{}", labels.iter().map(|&i| l(i)).collect::<Vec<_>>().join("、")));

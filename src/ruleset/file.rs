@@ -120,6 +120,30 @@ pub struct FieldDef {
     /// Other columns the field is read from when its own is absent: the first one present.
     #[serde(default)]
     pub alternatives: Vec<AltDef>,
+    /// How help can change it, for the what-if: `"increase"`/`"decrease"` (numbers), `"wait"`
+    /// (months), or the values it can be brought to (`["是"]`). None: a recorded fact, never
+    /// suggested.
+    #[serde(default)]
+    pub action: Option<ActionDef>,
+    /// A per-head amount: the what-if also gives its changes for the household (× `per`).
+    #[serde(default)]
+    pub total: Option<TotalDef>,
+}
+
+/// `action = "increase"`, or the target values: `action = ["是"]` (one value may be a string).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum ActionDef {
+    Word(String),
+    Values(Vec<String>),
+}
+
+/// `total = { per = "members", label = "家庭年纯收入" }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TotalDef {
+    pub per: String,
+    pub label: String,
 }
 
 /// Another column a field can be read from, with how its cells translate.
@@ -287,9 +311,9 @@ pub struct DecisionDef {
     /// XLSX colours of labels (`{ 高 = "red" }`).
     #[serde(default)]
     pub highlight: BTreeMap<String, Highlight>,
-    /// The label `check`'s what-if steers towards; none: no what-if.
+    /// The label, or labels, `check`'s what-if steers towards; none: no what-if.
     #[serde(default)]
-    pub goal: Option<String>,
+    pub goal: Option<Labels>,
     /// Roles that commands look decisions up by (`adjust`'s lists), each with its label(s).
     #[serde(default)]
     pub roles: BTreeMap<String, Labels>,

@@ -5,6 +5,7 @@
 //! national rule set and the provincial variants in `rules/` are embedded in the binary and can
 //! be named instead of given as paths (`--rules guizhou-2023`).
 
+pub mod action;
 pub mod expr;
 pub mod fast;
 pub mod file;
@@ -81,6 +82,10 @@ pub struct Field {
     pub absent: Option<String>,
     /// Other columns to read it from when its own is absent, in order of preference.
     pub alternatives: Vec<Alternative>,
+    /// How help can change it (none: a recorded fact, never suggested by the what-if).
+    pub action: Option<action::Action>,
+    /// A per-head amount the what-if also gives for the household.
+    pub total: Option<action::Total>,
 }
 
 impl Field {
@@ -162,8 +167,8 @@ pub struct Decision {
     pub not_applicable: Option<u16>,
     /// The earlier decision it is shown with.
     pub with: Option<u16>,
-    /// The label `check`'s what-if steers towards.
-    pub goal: Option<u16>,
+    /// The labels `check`'s what-if steers towards (empty: no what-if).
+    pub goal: Vec<u16>,
     /// The header of its factors' column (also what `check` calls them).
     pub factors_column: Option<String>,
     /// Its header in the terminal table.
@@ -188,6 +193,12 @@ impl Decision {
     #[inline]
     pub fn is_not_applicable(&self, l: u16) -> bool {
         self.not_applicable == Some(l)
+    }
+
+    /// Whether label `l` is one the what-if steers towards.
+    #[inline]
+    pub fn is_goal(&self, l: u16) -> bool {
+        self.goal.contains(&l)
     }
 }
 
@@ -740,6 +751,8 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
             derive: None,
             absent: None,
             alternatives: Vec::new(),
+            action: None,
+            total: None,
         });
     }
     check_headers(&fields)?;
@@ -779,6 +792,11 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
             fields[i].blank = Some(v);
         }
         compile_sources(key, def, i, &mut fields, &enums)?;
+        fields[i].action = action::compile_action(key, def, &fields[i], &enums)?;
+    }
+    for (key, def) in &file.fields {
+        let total = action::compile_total(key, def.total.as_ref(), &fields, &field_index)?;
+        fields[field_index[key] as usize].total = total;
     }
     check_alternative_headers(&fields)?;
     // Parameters.
@@ -1287,6 +1305,7 @@ fn compile_decisions(
                 .collect::<Result<Vec<u16>, RuleError>>()?;
             roles.push((role.clone(), labels));
         }
+        let goal = action::compile_goal(id, def, all[di].2, opt(&def.not_applicable, "not_applicable")?)?;
         decisions.push(Decision {
             id: id.clone(),
             label: def.label.clone(),
@@ -1299,7 +1318,7 @@ fn compile_decisions(
             rules,
             not_applicable: opt(&def.not_applicable, "not_applicable")?,
             with,
-            goal: opt(&def.goal, "goal")?,
+            goal,
             factors_column: def.factors_column.clone(),
             short: def.short.clone().or_else(|| def.column.clone()),
             highlight,

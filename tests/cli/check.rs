@@ -68,7 +68,7 @@ fn stdin_key_value_lines_with_chinese_headers() {
         "第 3 条 `!(exit_income && food && clothing && education && medical && housing && water)` 成立 → 未达退出标准",
         "✗ 人均纯收入 3849.01 ≤ 扶贫标准 4000（2020年，来源：[1.1] S3",
         "✓ 饮水安全有保障：满足",
-        "人均纯收入 需增加 151 元（至 4000.01 元）方可超过扶贫标准 4000（2020年）",
+        "家庭年纯收入 需增加 604 元（人均 151 元 × 家庭人口数 4；人均纯收入 至 4000.01 元）方可超过扶贫标准 4000（2020年）",
         "（仅此一项：退出 为 可退出）",
     ] {
         assert!(text.contains(want), "missing {want:?} in:\n{text}");
@@ -119,7 +119,9 @@ fn set_flags_take_headers_and_keys() {
     );
     assert_eq!(code, 1, "an invalid cell is a data problem: {text}");
     assert!(text.contains("✗ 人均纯收入 3800 ≤ 扶贫标准 4000（2020年"), "{text}");
-    assert!(text.contains("饮水安全 须为 是（现为 否）"), "{text}");
+    // With 家庭人口数 unreadable and 参加基本医疗保险人数 blank, help cannot be shown to reach 可退出:
+    // no what-if rather than a partial one (a blank or invalid cell is for the data to settle).
+    assert!(!text.contains("【怎样改变判定】"), "{text}");
     assert!(text.contains("【数据问题】"), "{text}");
     assert!(text.contains("“家庭人口数”：“约4”"), "{text}");
 
@@ -179,8 +181,8 @@ fn with_change(lines: &str, field: &str, to: &str) -> String {
 
 /// The assessment years a what-if scenario is checked in. Identification and exit are decided only
 /// in the 攻坚期 (default-rules.md §6.1: from 2021 不适用 for every household, and a 贫困户 is a data
-/// problem), so the exit scenarios run in 2020 and the risk scenarios, which also carry an
-/// eligibility what-if, in 2020 and 2024; elimination is §6.3's, from 2021.
+/// problem), so the exit scenarios run in 2020 and the risk scenarios in 2020 (where no what-if
+/// for identification may appear: it has no goal) and 2024; elimination is §6.3's, from 2021.
 fn years_of(scenario: &str) -> &'static [&'static str] {
     if scenario.starts_with("exit-") {
         &["2020"]
@@ -199,7 +201,7 @@ fn every_what_if_suggestion_is_verified_by_re_running() {
     let dir = data("what-if");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
     files.sort();
-    assert!(files.len() >= 6);
+    assert!(files.len() >= 8);
     let mut flips = 0;
     for file in &files {
         let lines = std::fs::read_to_string(file).unwrap();
@@ -209,9 +211,14 @@ fn every_what_if_suggestion_is_verified_by_re_running() {
             let run = |lines: &str| check_json(&["--year", year], lines);
             let r = run(&lines);
             let what_if = r["what_if"].as_array().unwrap();
+            if file_name.contains("no-what-if") {
+                assert!(what_if.is_empty(), "{name}: no what-if, got {what_if:?}");
+                continue;
+            }
             assert!(!what_if.is_empty(), "{name}: a what-if");
             for w in what_if {
                 let id = w["decision"].as_str().unwrap();
+                assert_ne!(id, "eligibility", "{name}: nobody is advised how to qualify");
                 let current = w["current"].as_str().unwrap();
                 let goal = w["goal"].as_str().unwrap();
                 assert_eq!(decision(&r, id), current);
@@ -257,25 +264,38 @@ fn what_if_names_the_smallest_change_of_each_kind() {
         let w = r["what_if"].as_array().unwrap().iter().find(|w| w["decision"] == d).unwrap().clone();
         w["steps"][0]["needs"][0]["suggestions"][0].clone()
     };
-    // Money, exact to the fen, up and down.
+    // Money, exact to the fen, up only (incomes are raised, never lowered), per head and for the
+    // household (× 家庭人口数 4).
     let r = run("what-if/risk-below-monitoring-line.txt");
     let s = first(&r, "risk");
     assert_eq!(
         (s["to"].as_str(), s["one_short"].as_str(), s["change"].as_str()),
         (Some("6000"), Some("5999.99"), Some("+500"))
     );
-    assert_eq!(s["text"], "人均纯收入 需增加 500 元（至 6000 元）方可达到监测范围 6000（2024年）");
-    let s = first(&at("2020", "what-if/risk-below-monitoring-line.txt"), "eligibility");
-    assert_eq!((s["to"].as_str(), s["one_short"].as_str()), (Some("3999.99"), Some("4000")));
-    // An int, one step.
-    let s = first(&run("what-if/elimination-blocked-by-no-labour.txt"), "elimination");
-    assert_eq!((s["field"].as_str(), s["to"].as_str(), s["one_short"].as_str()), (Some("labor"), Some("1"), Some("0")));
+    assert_eq!(s["action"], "increase");
+    assert_eq!(
+        s["household"],
+        serde_json::json!({"label": "家庭年纯收入", "per": "members", "count": 4, "change": "+2000"})
+    );
+    assert_eq!(s["text"], "家庭年纯收入 需增加 2000 元（人均 500 元 × 家庭人口数 4；人均纯收入 至 6000 元）方可达到监测范围 6000（2024年）");
+    // Nobody is advised how to qualify: no what-if for identification (it has no goal).
+    let r = at("2020", "what-if/risk-below-monitoring-line.txt");
+    assert!(r["what_if"].as_array().unwrap().iter().all(|w| w["decision"] != "eligibility"), "{r}");
+    // An int, one step up.
+    let s = first(&run("what-if/risk-uninsured-member.txt"), "risk");
+    assert_eq!(
+        (s["field"].as_str(), s["to"].as_str(), s["one_short"].as_str(), s["action"].as_str()),
+        (Some("insured"), Some("4"), Some("3"), Some("increase"))
+    );
+    // Target values: renovation or resettlement, never the appraisal.
+    let s = first(&run("what-if/risk-dangerous-house.txt"), "risk");
+    assert_eq!((s["field"].as_str(), s["action"].as_str()), (Some("housing_secured"), Some("to")));
+    assert_eq!(s["options"], serde_json::json!(["改造安全", "保障安全"]));
     // A bool.
     let s = first(&at("2020", "what-if/exit-blocked-by-water-only.txt"), "exit");
     assert_eq!(s["text"], "饮水安全 须为 是（现为 否）");
-    // Unknown income: the boundary, not a difference.
-    let s = first(&at("2020", "what-if/risk-unknown-income.txt"), "eligibility");
-    assert_eq!(s["text"], "人均纯收入 须不高于 3999.99 元（现为空白），方可低于扶贫标准 4000（2020年）");
+    // Unknown income: nothing to suggest (the data has to settle it).
+    assert_eq!(at("2020", "what-if/risk-unknown-income-no-what-if.txt")["what_if"], serde_json::json!([]));
     // Several rounds: income and water give 待履行程序, then the three procedure steps.
     let r = at("2020", "what-if/exit-needs-income-water-and-steps.txt");
     let steps = r["what_if"][0]["steps"].as_array().unwrap();
@@ -283,6 +303,11 @@ fn what_if_names_the_smallest_change_of_each_kind() {
     assert_eq!(steps[0]["after"], "待履行程序");
     assert_eq!(steps[1]["needs"][0]["criterion"], "exit_procedure");
     assert_eq!(steps[1]["after"], "可退出");
+    // 4000.01 reaches 可退出, but only just: the rule file's 算账脱贫 check says so (domain-review
+    // finding 9).
+    let findings: Vec<&str> =
+        r["what_if"][0]["findings_after"].as_array().unwrap().iter().map(|f| f["check"].as_str().unwrap()).collect();
+    assert_eq!(findings, ["exit_near_line"]);
 }
 
 /// The what-if of every household of the example ledger, checked with `FILE --id … --set`: each
@@ -336,8 +361,10 @@ fn what_if_on_the_example_ledger_is_verified_with_set() {
             }
         }
     }
-    assert!(verified > 40, "{verified}");
-    assert!(shorts > 10, "{shorts}");
+    // Fewer than before #14: only help is suggested (no what-if for identification, none that
+    // lowers an income or a count of the ill, none for a goal help cannot reach).
+    assert!(verified >= 15, "{verified}");
+    assert!(shorts >= 8, "{shorts}");
 }
 
 #[test]
@@ -457,7 +484,7 @@ fn interactive_session_through_a_pseudo_terminal() {
         "未达退出标准",
         "✗ 人均纯收入 3849.01 ≤ 扶贫标准 4000（2020年",
         "✗ 饮水安全：否",
-        "人均纯收入 需增加 151 元（至 4000.01 元）方可超过扶贫标准 4000（2020年）",
+        "家庭年纯收入 需增加 604 元（人均 151 元 × 家庭人口数 4；人均纯收入 至 4000.01 元）方可超过扶贫标准 4000（2020年）",
         "饮水安全 须为 是（现为 否）",
         "→ 若 人均纯收入=4000.01，饮水安全=是：退出 为 可退出",
     ] {
@@ -501,7 +528,7 @@ fn a_provincial_rule_set_moves_the_target() {
     let w = r["what_if"].as_array().unwrap().iter().find(|w| w["decision"] == "risk").unwrap();
     let s = &w["steps"][0]["needs"][0]["suggestions"][0];
     assert_eq!((s["to"].as_str(), s["one_short"].as_str()), (Some("7300"), Some("7299.99")));
-    assert_eq!(s["text"], "人均纯收入 需增加 1800 元（至 7300 元）方可达到监测范围 7300（2024年）");
+    assert_eq!(s["text"], "家庭年纯收入 需增加 7200 元（人均 1800 元 × 家庭人口数 4；人均纯收入 至 7300 元）方可达到监测范围 7300（2024年）");
     let args = ["--year", "2024", "--rules", "guizhou-2023"];
     assert_eq!(decision(&check_json(&args, &with_change(&lines, "per_capita_income", "7300")), "risk"), "无");
     assert_eq!(decision(&check_json(&args, &with_change(&lines, "per_capita_income", "7299.99")), "risk"), "中");

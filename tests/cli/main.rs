@@ -15,3 +15,4 @@ mod review;
 mod rules;
 mod sheets;
 mod support;
+mod whatif;

@@ -77,13 +77,13 @@ fn status_word(status: &str) -> &'static str {
 /// `not_applicable` label dim, its undecided label yellow, any other red when it has a goal.
 fn label(dec: &Decision, l: &str, p: Paint) -> String {
     let is = |i: Option<u16>| i.is_some_and(|i| dec.labels[i as usize] == l);
-    if is(dec.goal) {
+    if dec.goal.iter().any(|&g| is(Some(g))) {
         p.green(&p.bold(l))
     } else if is(dec.not_applicable) {
         p.dim(l)
     } else if is(Some(dec.undecided)) {
         p.yellow(&p.bold(l))
-    } else if dec.goal.is_some() {
+    } else if !dec.goal.is_empty() {
         p.red(&p.bold(l))
     } else {
         p.bold(l)
@@ -234,16 +234,20 @@ pub fn text(
                     let changes: Vec<String> = step
                         .applied
                         .iter()
-                        .map(|c| {
-                            let l = rs.field(&c.field).map(|f| f.label.as_str()).unwrap_or(&c.field);
-                            format!("{l}={}", c.to)
+                        .map(|c| match c.wait_months {
+                            Some(n) => format!("再等 {n} 个月"),
+                            None => {
+                                let l = rs.field(&c.field).map(|f| f.label.as_str()).unwrap_or(&c.field);
+                                format!("{l}={}", c.to)
+                            }
                         })
                         .collect();
                     let _ = writeln!(s, "  → 若 {}：{} 为 {}", changes.join("，"), wi.label, label(&step.after, p));
                 }
             }
-            if !wi.reached {
-                let _ = writeln!(s, "  {}", p.dim(&format!("（仅凭以上单项数据改动无法确定达到 {}）", wi.goal)));
+            for f in &wi.findings_after {
+                let _ =
+                    writeln!(s, "  {} 改后数据核查〔{}〕{}：{}", p.yellow("!"), f.severity.word(), f.label, f.message);
             }
         }
     }
