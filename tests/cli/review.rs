@@ -166,6 +166,12 @@ fn finding_10_no_labour_is_not_eliminated() {
     assert_eq!(r["elimination"], "继续监测");
     let why: Vec<&str> = r["reasons"].as_array().unwrap().iter().filter_map(|x| x["text"].as_str()).collect();
     assert!(why.iter().any(|t| t.contains("整户无劳动力")), "{why:?}");
+    // No what-if for elimination: labour is a recorded fact, not advice (nor is exclusion evidence).
+    let what_if = r["what_if"].as_array().unwrap();
+    assert!(what_if.iter().all(|w| w["decision"] != "elimination"), "{what_if:?}");
+    let r = check("2024", &["户类型=一般农户", "监测对象类别=边缘易致贫户", "风险是否消除=否", "有财政供养人员=是"]);
+    let text = r["what_if"].to_string();
+    assert!(!text.contains("has_public_employee") && !text.contains("有财政供养人员"), "{text}");
 }
 
 /// Finding 11: impossible data is a finding, and 鉴定安全 does not make a C/D house safe.
