@@ -278,8 +278,8 @@ pub struct DemoArgs {
     /// Share of rows with one messy cell (a tenth of those invalid), 0 to 1.
     #[arg(long, default_value_t = 0.0)]
     pub messy: f64,
-    /// The year whose shares the households follow (no 贫困户 after 2020, monitoring from 2020,
-    /// incomes of that year).
+    /// The year whose period the households follow: the types, monitoring and incomes of that
+    /// year (README: Demo data).
     #[arg(long, short = 'y', default_value_t = 2024)]
     pub year: i32,
     /// The ledger to write.

@@ -1362,7 +1362,7 @@ pub fn write_atom(out: &mut String, n: &Node, value: Option<bool>, cx: &Ctx, d: 
         Node::Field(i) | Node::Blank(i) => write_field_is(out, *i, cx, d),
         Node::Known(x) if matches!(**x, Node::Field(_)) => write_atom(out, x, value, cx, d),
         Node::Cmp(op, x, y) => {
-            // Equality with an enum literal reads as "户类型：脱贫户".
+            // Equality with an enum literal reads as "<field>：<value>" (户类型：…).
             if let (Node::Field(i), Node::Lit(Lit::Enum(_)) | Node::Lit(Lit::Str(_))) = (x.as_ref(), y.as_ref()) {
                 return write_field_is(out, *i, cx, d);
             }
