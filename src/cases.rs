@@ -192,6 +192,8 @@ fn run_case(rs: &RuleSet, case: &Case) -> Result<(), String> {
         (None, Some(d)) => Date::parse(d).ok_or_else(|| format!("date `{d}` is not YYYY-MM-DD"))?,
         _ => return Err("give exactly one of `year` and `date`".into()),
     };
+    let worded = rs.clone().worded(as_of);
+    let rs = &worded;
     let hh = household_lacking(rs, &case.household, &case.absent)?;
     let bound = match (rs.at(as_of), &case.expect_error) {
         (Ok(b), None) => b,

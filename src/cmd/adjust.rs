@@ -176,6 +176,7 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
         }
         (None, None) => anyhow::bail!("give --quarter (e.g. 2024Q3) or --date"),
     };
+    let rules = rules.worded(as_of);
     let mut bound = rules.at(as_of)?;
     let format = match (args.format, &args.output) {
         (Some(f), _) => f,

@@ -33,6 +33,7 @@ struct Chunk {
 pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
     let rules = ruleset::load(&args.rules.rules)?;
     let as_of = super::as_of(&args.date)?;
+    let rules = rules.worded(as_of);
     let mut bound = rules.at(as_of)?;
     let format = match (args.format, &args.output) {
         (Some(f), _) => f,
@@ -65,7 +66,7 @@ pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
             format!("（未使用：{}）", crate::input::column_list(&ledger.layout.unmapped))
         },
         rules.id,
-        as_of
+        rules.dated(as_of)
     );
     if let Some(n) = ledger.layout.alternatives_note(&rules) {
         eprint!("{n}");

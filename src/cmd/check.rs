@@ -48,6 +48,7 @@ const NO_INPUT: &str =
 pub fn run(args: CheckArgs) -> anyhow::Result<Outcome> {
     let rules = ruleset::load(&args.rules.rules)?;
     let as_of = super::as_of(&args.date)?;
+    let rules = rules.worded(as_of);
     let mut bound = rules.at(as_of)?;
     for w in bound.run_warnings() {
         eprintln!("{w}");

@@ -93,6 +93,21 @@ fn check(spec: &str) -> anyhow::Result<Outcome> {
         }
         writeln!(s, "  {:<24} {:<6} {}  {}", f.key, f.ty.name(), f.header, extra.join("；"))?;
     }
+    if !rs.periods.is_empty() {
+        writeln!(s, "\n时期：")?;
+        for p in &rs.periods {
+            let (from, until) = (p.from.map(|d| d.to_string()), p.until.map(|d| d.to_string()));
+            let words: Vec<String> = p.terms.iter().map(|(k, v)| format!("{{{k}}} = {v}")).collect();
+            writeln!(
+                s,
+                "  {:<12} {} 至 {}{}",
+                p.label,
+                from.as_deref().unwrap_or("……"),
+                until.as_deref().unwrap_or("……"),
+                if words.is_empty() { String::new() } else { format!("；用词 {}", words.join("、")) }
+            )?;
+        }
+    }
     writeln!(s, "\n参数（按年份）：")?;
     for p in &rs.params {
         writeln!(s, "  {} {}（{}）", p.key, p.label, p.unit)?;

@@ -28,6 +28,29 @@ pub struct RuleFile {
     /// assessment date.
     #[serde(default)]
     pub warnings: BTreeMap<String, WarningDef>,
+    /// Policy periods, named in outputs (`ruleset::periods`).
+    #[serde(default)]
+    pub periods: BTreeMap<String, PeriodDef>,
+    /// Words written `{term}` in labels and messages, by default; a period may change them.
+    #[serde(default)]
+    pub terms: BTreeMap<String, String>,
+}
+
+/// `[periods.<id>]`: a named span of dates.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeriodDef {
+    pub label: String,
+    /// First day (YYYY-MM-DD); none: from the beginning.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// Last day; none: open-ended.
+    #[serde(default)]
+    pub until: Option<String>,
+    /// The terms this period words differently.
+    #[serde(default)]
+    pub terms: BTreeMap<String, String>,
+    pub source: String,
 }
 
 /// `[warnings.<id>]`: a condition over parameters and the assessment date only.

@@ -109,7 +109,12 @@ impl Merged {
             };
             for (id, item) in items {
                 let Value::Table(mut item) = item else {
-                    return Err(err(&section, &id, "应为表（[section.id] 下的键值）".into()));
+                    // A section of plain values (`[terms]`): a key replaces the inherited one.
+                    match self.table.entry(section.clone()).or_insert_with(|| Value::Table(Table::new())) {
+                        Value::Table(t) => t.insert(id, item),
+                        _ => return Err(err(&section, &id, "所扩展的规则集中这一节不是表".into())),
+                    };
+                    continue;
                 };
                 let remove = take_flag(&mut item, "remove").map_err(|m| err(&section, &id, m))?;
                 let replace = take_flag(&mut item, "replace").map_err(|m| err(&section, &id, m))?;
@@ -230,6 +235,7 @@ fn check_item(section: &str, item: Table) -> Result<(), String> {
         "decisions" => is::<file::DecisionDef>(item),
         "checks" => is::<file::CheckDef>(item),
         "warnings" => is::<file::WarningDef>(item),
+        "periods" => is::<file::PeriodDef>(item),
         // Other sections are checked when the whole rule set is read.
         _ => Ok(()),
     }

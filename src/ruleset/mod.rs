@@ -11,8 +11,9 @@ pub mod fast;
 pub mod file;
 pub mod layering;
 pub mod layout;
+pub mod periods;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use crate::error::RuleError;
@@ -249,6 +250,7 @@ fn message_pieces(
     template: &str,
     field_index: &HashMap<String, u16>,
     params: &HashMap<String, (u16, Ty)>,
+    terms: &BTreeMap<String, String>,
 ) -> Result<Vec<Piece>, String> {
     let mut pieces = Vec::new();
     let mut text = String::new();
@@ -268,6 +270,11 @@ fn message_pieces(
                 let end = rest.find('}').ok_or_else(|| format!("“{{”后缺少“}}”：{template}"))?;
                 let key = rest[..end].trim();
                 rest = &rest[end + 1..];
+                if terms.contains_key(key) {
+                    // Worded by the period (`RuleSet::worded`).
+                    text.push_str(&format!("{{{key}}}"));
+                    continue;
+                }
                 let piece = match (field_index.get(key), params.get(key)) {
                     (Some(&i), _) => Piece::Field(i),
                     (None, Some(&(i, _))) => Piece::Param(i),
@@ -319,6 +326,10 @@ pub struct RuleSet {
     pub checks: Vec<Check>,
     /// Warnings about a run, in id order.
     pub warnings: Vec<RunWarning>,
+    /// Policy periods, by start.
+    pub periods: Vec<periods::Period>,
+    /// Words written `{term}` in labels and messages, with their default.
+    pub terms: Vec<(String, String)>,
     /// Fields with a `min` or `max`, and fields with a `derive`, in field order (what
     /// [`RuleSet::finish`] visits for every household).
     ranged_fields: Vec<u16>,
@@ -999,7 +1010,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
             this: None,
         };
         let when = expr::compile(&def.when, &names, Ty::Bool).map_err(at(what.clone()))?;
-        let message = message_pieces(&def.message, &field_index, &param_index)
+        let message = message_pieces(&def.message, &field_index, &param_index, &file.terms)
             .map_err(|m| RuleError::Rule { rule: format!("{what} (message)"), message: m })?;
         if def.label.trim().is_empty() {
             return Err(RuleError::Rule { rule: what, message: "label 不能为空".into() });
@@ -1029,7 +1040,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
             this: None,
         };
         let when = expr::compile(&def.when, &names, Ty::Bool).map_err(at(what.clone()))?;
-        let message = message_pieces(&def.message, &no_fields, &param_index)
+        let message = message_pieces(&def.message, &no_fields, &param_index, &file.terms)
             .map_err(|m| RuleError::Rule { rule: format!("{what} (message)"), message: m })?;
         warnings.push(RunWarning { id: key.clone(), when, message, source: def.source.clone() });
     }
@@ -1037,6 +1048,8 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         .filter(|&i| fields[i as usize].min.is_some() || fields[i as usize].max.is_some())
         .collect();
     let derived_fields = derivation_order(&fields)?;
+    let (periods, terms) = periods::compile(&file.periods, &file.terms)
+        .map_err(|message| RuleError::Rule { rule: "periods".into(), message })?;
     let plan = Plan::new(&criteria, &crit_order, &decisions, returned.as_ref(), &checks);
     let layout = layout::build(&decisions, &file.decisions.0, file.flags.returned.as_ref())
         .map_err(|message| RuleError::Rule { rule: "decisions".into(), message })?;
@@ -1056,6 +1069,8 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         returned,
         checks,
         warnings,
+        periods,
+        terms,
         plan,
         ranged_fields,
         derived_fields,

@@ -220,10 +220,21 @@ fn finding_12_lines_in_force_are_disclosed() {
     assert!(err.contains("监测范围 6000 元是全国底线"), "{err}");
 }
 
-/// Finding 14: risk factors carry the national system's risk-type names.
+/// Finding 14: risk factors carry the national system's risk-type names; from 2026 the monitored
+/// group is called 防止返贫致贫对象 (default-rules.md §6.1), and outputs name the period.
 #[test]
 fn finding_14_risk_types_use_the_national_names() {
-    let (rows, _) = assess("2024");
+    let (rows, err) = assess("2024");
     assert_eq!(rows["0101009"]["风险因素"], "因病、因残");
     assert!(rows["0102003"]["风险因素"].contains("因安全住房"));
+    assert!(err.contains("评估日期 2024-12-31（过渡期）"), "{err}");
+    let cells = ["户类型=一般农户", "监测对象类别=边缘易致贫户", "有财政供养人员=是"];
+    let label = |year: &str| {
+        let r = check(year, &cells);
+        let c =
+            r["checks"].as_array().unwrap().iter().find(|c| c["check"] == "monitored_with_exclusion").unwrap().clone();
+        c["label"].as_str().unwrap().to_string()
+    };
+    assert_eq!(label("2025"), "错评疑点：监测对象有清退情形");
+    assert_eq!(label("2026"), "错评疑点：防止返贫致贫对象有清退情形");
 }

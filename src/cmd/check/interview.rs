@@ -34,7 +34,8 @@ pub fn ask(b: &Bound) -> anyhow::Result<Vec<(String, String)>> {
     order.insert(0, rs.field_index["household_id"]);
     eprintln!(
         "逐项填写（规则集 {}，评估日期 {}）：直接回车 = 空白（未知）；选择项可输入文字筛选；Ctrl-C 取消。",
-        rs.id, b.as_of
+        rs.id,
+        rs.dated(b.as_of)
     );
     let mut answers: Vec<(u16, String)> = Vec::new();
     let mut stack: Vec<u16> = order.into_iter().rev().collect();

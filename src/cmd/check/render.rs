@@ -124,7 +124,11 @@ pub fn text(
         Source::File { path, row } => format!("{path} 第 {row} 行"),
         Source::Cells => "填写的数据".to_string(),
     };
-    let _ = writeln!(s, "{}", p.dim(&format!("来源：{from} · 规则集 {}（{}）· 评估日期 {}", rs.id, rs.name, b.as_of)));
+    let _ = writeln!(
+        s,
+        "{}",
+        p.dim(&format!("来源：{from} · 规则集 {}（{}）· 评估日期 {}", rs.id, rs.name, rs.dated(b.as_of)))
+    );
 
     // Decisions, each with the rule that gave it and its reasons (the same reasons as `assess`).
     let _ = writeln!(s, "\n{}", p.bold("【判定】"));
