@@ -11,7 +11,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cargo build --release --quiet
 bin=target/release/tuopin
-"$bin" demo-data --households "$n" --seed "$seed" --messy 0.02 -o "$work/q2.csv" --next-quarter "$work/q3.csv"
+"$bin" demo-data --households "$n" --seed "$seed" --messy 0.02 --force -o "$work/q2.csv" --next-quarter "$work/q3.csv"
 "$bin" adjust --previous "$work/q2.csv" --current "$work/q3.csv" --quarter 2024Q3 -o "$work/out" 2>"$work/summary.txt" || true
 cat "$work/summary.txt"
 python3 - "$work" <<'PY'

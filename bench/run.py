@@ -40,7 +40,7 @@ peer = root.parent / "shared/bench/peer_duckdb.py"
 def gen(n, name, next_name=None):
     path = work / name
     if not path.exists() or (next_name and not (work / next_name).exists()):
-        cmd = [tuopin, "demo-data", "--households", str(n), "--seed", "1", "-o", path]
+        cmd = [tuopin, "demo-data", "--households", str(n), "--seed", "1", "--force", "-o", path]
         if next_name:
             cmd += ["--next-quarter", work / next_name]
         subprocess.run(cmd, check=True)

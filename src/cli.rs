@@ -288,6 +288,9 @@ pub struct DemoArgs {
     /// Also write the next quarter's snapshot of the same households.
     #[arg(long, value_name = "FILE")]
     pub next_quarter: Option<PathBuf>,
+    /// Replace files that exist (without it, an existing file is an error and nothing is written).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

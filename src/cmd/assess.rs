@@ -160,6 +160,20 @@ pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
     wrote(out.flush())?;
     drop(out);
     drop(lock);
+    if summary.households_assessed == 0 {
+        // Nothing to report: no empty report is written (an existing output stays as it was).
+        drop(file);
+        let blank = match summary.blank_rows {
+            0 => String::new(),
+            n => format!("（另有 {n} 个空白行）"),
+        };
+        eprintln!(
+            "注意：{} 表头之后没有数据行{blank}，没有可评估的农户{}。请检查是否选错了文件或工作表（--sheet）。",
+            args.file.display(),
+            if args.output.is_some() { "，未写出结果" } else { "" }
+        );
+        return Ok(Outcome::Problems);
+    }
     if let (Some(book), Some(f)) = (book, &mut file) {
         book.finish(f, &summary, &bound)?;
     }

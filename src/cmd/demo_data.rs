@@ -359,6 +359,11 @@ fn messy_spelling(cell: &str, rng: &mut Rng) -> String {
 pub fn run(args: DemoArgs) -> anyhow::Result<Outcome> {
     // Households are generated one at a time from the seed, so memory does not grow with N; the
     // next quarter replays the same sequence and ages each household.
+    for path in std::iter::once(&args.output).chain(&args.next_quarter) {
+        if !args.force && std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+            anyhow::bail!("{} 已存在：demo-data 不覆盖已有文件（确要覆盖，加 --force）", path.display());
+        }
+    }
     let n = args.households;
     let year = args.year;
     let mut rng = Rng::new(args.seed);

@@ -45,6 +45,16 @@ fn demo_data_is_deterministic() {
         assert!(out.status.success(), "{}", stderr_of(&out));
     }
     assert_eq!(std::fs::read(dir.path().join("a.csv")).unwrap(), std::fs::read(dir.path().join("b.csv")).unwrap());
+    // An existing file is not replaced without --force (and nothing is written).
+    let a = dir.path().join("a.csv");
+    std::fs::write(&a, "mine").unwrap();
+    let out = tuopin().args(["demo-data", "-n", "5", "-o"]).arg(&a).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_of(&out).contains("已存在") && stderr_of(&out).contains("--force"), "{}", stderr_of(&out));
+    assert_eq!(std::fs::read_to_string(&a).unwrap(), "mine");
+    let out = tuopin().args(["demo-data", "-n", "5", "--force", "-o"]).arg(&a).output().unwrap();
+    assert!(out.status.success());
+    assert_ne!(std::fs::read_to_string(&a).unwrap(), "mine");
 }
 
 /// Every household of both generated quarters is accounted for, and the lists agree with it.

@@ -130,7 +130,7 @@ proptest! {
     fn adjust_accounting_adds_up(seed in 0u64..10_000, n in 0u64..400, messy in 0.0f64..0.5) {
         let dir = tempfile::tempdir().unwrap();
         let (q2, q3, out) = (dir.path().join("q2.csv"), dir.path().join("q3.csv"), dir.path().join("out"));
-        let gen = tuopin::cli::DemoArgs { households: n, seed, messy, year: 2024, output: q2.clone(), next_quarter: Some(q3.clone()) };
+        let gen = tuopin::cli::DemoArgs { households: n, seed, messy, year: 2024, output: q2.clone(), next_quarter: Some(q3.clone()), force: false };
         tuopin::cmd::demo_data::run(gen).unwrap();
         let code = tuopin::main_with_args(
             ["tuopin", "adjust", "--quarter", "2024Q3", "--previous"].iter().map(std::ffi::OsString::from)
