@@ -28,6 +28,86 @@ pub struct RuleFile {
     /// assessment date.
     #[serde(default)]
     pub warnings: BTreeMap<String, WarningDef>,
+    /// `adjust`'s quarterly lists, in the order they are filed.
+    #[serde(default)]
+    pub lists: Lists,
+    /// What `adjust` shows of every list row whatever the list (`[adjust]`).
+    #[serde(default)]
+    pub adjust: Option<AdjustDef>,
+}
+
+/// `[adjust]`: settings shared by every list.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdjustDef {
+    /// Fields whose change between the two snapshots is shown in 两季度变化, in order.
+    #[serde(default)]
+    pub changes: Vec<String>,
+}
+
+/// `[lists.*]`: any number of lists, in the order the file gives them (as `[decisions.*]`).
+#[derive(Debug, Clone, Default)]
+pub struct Lists(pub Vec<(String, ListDef)>);
+
+impl<'de> Deserialize<'de> for Lists {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Lists, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Lists;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a table of lists")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Lists, A::Error> {
+                let mut out: Vec<(String, ListDef)> = Vec::new();
+                while let Some((k, v)) = map.next_entry::<String, ListDef>()? {
+                    out.push((k, v));
+                }
+                Ok(Lists(out))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
+/// `[lists.<key>]`: one list `adjust` writes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListDef {
+    /// The list's name: its CSV file name, XLSX sheet name and summary row.
+    pub label: String,
+    /// Who is on it: a condition over `current.*`, `previous.*` and the run's booleans.
+    pub when: String,
+    /// The 理由 column: a template, or first-hit alternatives.
+    pub reason: Reason,
+    /// Columns shown after the household's location, in order.
+    #[serde(default)]
+    pub columns: Vec<String>,
+    /// An integer field summed as 人 in the summary.
+    #[serde(default)]
+    pub persons: Option<String>,
+    /// The first and last assessment dates the list is written for (`YYYY-MM-DD`).
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub until: Option<String>,
+    pub source: String,
+}
+
+/// A list's reason: one template, or alternatives of which the first whose `when` is true (or
+/// that has none) is used.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Reason {
+    One(String),
+    Alternatives(Vec<ReasonAlt>),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonAlt {
+    #[serde(default)]
+    pub when: Option<String>,
+    pub text: String,
 }
 
 /// `[warnings.<id>]`: a condition over parameters and the assessment date only.
@@ -51,6 +131,9 @@ pub struct Meta {
     /// this file.
     #[serde(default)]
     pub extends: Option<String>,
+    /// The lists of what it extends are dropped: this file declares all of them.
+    #[serde(default)]
+    pub replace_lists: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -219,23 +302,6 @@ impl<'de> Deserialize<'de> for Decisions {
     }
 }
 
-/// A label, or several, that a role of a decision concerns.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(untagged)]
-pub enum Labels {
-    One(String),
-    Many(Vec<String>),
-}
-
-impl Labels {
-    pub fn as_slice(&self) -> &[String] {
-        match self {
-            Labels::One(l) => std::slice::from_ref(l),
-            Labels::Many(v) => v,
-        }
-    }
-}
-
 /// How XLSX shows a label of a decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -290,9 +356,6 @@ pub struct DecisionDef {
     /// The label `check`'s what-if steers towards; none: no what-if.
     #[serde(default)]
     pub goal: Option<String>,
-    /// Roles that commands look decisions up by (`adjust`'s lists), each with its label(s).
-    #[serde(default)]
-    pub roles: BTreeMap<String, Labels>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -368,6 +431,7 @@ impl RuleFile {
     /// Apply a child file on top of this one: fields, criteria and decisions are replaced by
     /// id; parameter values are merged by `from` (the child wins) unless `replace = true`.
     pub fn apply(mut self, child: RuleFile) -> RuleFile {
+        let replace_lists = child.ruleset.replace_lists;
         self.ruleset = Meta { extends: child.ruleset.extends.clone(), ..child.ruleset };
         self.fields.extend(child.fields);
         self.criteria.extend(child.criteria);
@@ -404,6 +468,20 @@ impl RuleFile {
         }
         self.checks.extend(child.checks);
         self.warnings.extend(child.warnings);
+        // Lists as decisions: a list the child redefines keeps its place; unless the child
+        // declares all of them (`replace_lists`).
+        if replace_lists {
+            self.lists.0.clear();
+        }
+        for (id, def) in child.lists.0 {
+            match self.lists.0.iter_mut().find(|(k, _)| *k == id) {
+                Some(slot) => slot.1 = def,
+                None => self.lists.0.push((id, def)),
+            }
+        }
+        if child.adjust.is_some() {
+            self.adjust = child.adjust;
+        }
         self
     }
 }

@@ -9,6 +9,7 @@ pub mod expr;
 pub mod fast;
 pub mod file;
 pub mod layout;
+pub mod lists;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -38,17 +39,6 @@ pub const EMBEDDED_CASES: &[(&str, &str)] = &[
     ("lanzhou-xinqu-2025", include_str!("../../rules/lanzhou-xinqu-2025.cases.toml")),
     ("hubei-2023", include_str!("../../rules/hubei-2023.cases.toml")),
     ("dehua-2024", include_str!("../../rules/dehua-2024.cases.toml")),
-];
-
-/// The roles a decision can be looked up by, with what each means (`roles = { … }` in a
-/// decision; each role at most once in a rule set). `adjust` files a current household on a list
-/// when the decision's label is one of the role's labels.
-pub const ROLES: [(&str, &str); 5] = [
-    ("newly_identified", "adjust：列入“新识别”名单的标签（户类型为一般农户时）"),
-    ("proposed_exit", "adjust：列入“拟退出”名单的标签（户类型为贫困户时）"),
-    ("exit_procedure", "adjust：列入“待履行退出程序”名单的标签（户类型为贫困户时）"),
-    ("to_monitor", "adjust：列入“拟纳入监测”名单的标签（理由取自它所随附（with）的决策）"),
-    ("risk_eliminated", "adjust：列入“拟风险消除”名单的标签"),
 ];
 
 #[derive(Debug, Clone)]
@@ -169,8 +159,6 @@ pub struct Decision {
     pub short: Option<String>,
     /// XLSX colours of labels.
     pub highlight: Vec<(u16, file::Highlight)>,
-    /// (role, labels) as in [`ROLES`].
-    pub roles: Vec<(String, Vec<u16>)>,
 }
 
 impl Decision {
@@ -298,6 +286,8 @@ pub struct RuleSet {
     pub checks: Vec<Check>,
     /// Warnings about a run, in id order.
     pub warnings: Vec<RunWarning>,
+    /// `adjust`'s lists, in file order, compiled.
+    pub lists: lists::ListSet,
     /// Fields with a `min` or `max`, and fields with a `derive`, in field order (what
     /// [`RuleSet::finish`] visits for every household).
     ranged_fields: Vec<u16>,
@@ -954,6 +944,16 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
             .map_err(|m| RuleError::Rule { rule: format!("{what} (message)"), message: m })?;
         warnings.push(RunWarning { id: key.clone(), when, message, source: def.source.clone() });
     }
+    let list_names = Builder {
+        fields: &fields,
+        field_index: &field_index,
+        enums: &enums,
+        params: &param_index,
+        crits: Some(&crit_index),
+        decisions: &seen,
+        this: None,
+    };
+    let lists = lists::compile(&file, &list_names, &fields, &decisions, &criteria)?;
     let ranged_fields = (0..fields.len() as u16)
         .filter(|&i| fields[i as usize].min.is_some() || fields[i as usize].max.is_some())
         .collect();
@@ -977,6 +977,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         returned,
         checks,
         warnings,
+        lists,
         plan,
         ranged_fields,
         derived_fields,
@@ -1118,7 +1119,7 @@ fn derivation_order(fields: &[Field]) -> Result<Vec<u16>, RuleError> {
 type DecisionNames = Vec<(String, u16, u16)>;
 
 /// The decisions, in rule-file order: each may read those before it (a reference to a later one
-/// is an error naming both), and declares its labels and roles. Returns them with the names
+/// is an error naming both), and declares its labels. Returns them with the names
 /// conditions after them may read.
 fn compile_decisions(
     file: &RuleFile,
@@ -1152,7 +1153,6 @@ fn compile_decisions(
         all.push((id.clone(), enums.len() as u16 - 1, undecided));
     }
     let mut decisions: Vec<Decision> = Vec::new();
-    let mut roles_seen: Vec<(&str, &str)> = Vec::new();
     for (di, (id, def)) in defs.iter().enumerate() {
         let what = format!("决策 `{id}`");
         let names = Builder { fields, field_index, enums, params, crits: Some(crits), decisions: &all, this: None };
@@ -1196,36 +1196,6 @@ fn compile_decisions(
         for (l, h) in &def.highlight {
             highlight.push((label_index(def, id, l, "highlight")?, *h));
         }
-        let mut roles = Vec::new();
-        for (role, labels) in &def.roles {
-            if !ROLES.iter().any(|r| r.0 == role) {
-                let known: Vec<String> = ROLES.iter().map(|r| r.0.to_string()).collect();
-                return Err(RuleError::Rule {
-                    rule: what,
-                    message: format!(
-                        "决策 `{id}` 声明了未知的角色 `{role}`{}（已知角色：{}）",
-                        expr::did_you_mean(role, &known),
-                        known.join("、")
-                    ),
-                });
-            }
-            if let Some((_, other)) = roles_seen.iter().find(|(r, _)| r == role) {
-                return Err(RuleError::Rule {
-                    rule: what,
-                    message: format!(
-                        "角色 `{role}` 已由决策 `{other}` 声明，决策 `{id}` 又声明了一次：每个角色只能属于一个决策，\
-                         请删去其中一处"
-                    ),
-                });
-            }
-            roles_seen.push((role, id));
-            let labels = labels
-                .as_slice()
-                .iter()
-                .map(|l| label_index(def, id, l, &format!("角色 `{role}`")))
-                .collect::<Result<Vec<u16>, RuleError>>()?;
-            roles.push((role.clone(), labels));
-        }
         decisions.push(Decision {
             id: id.clone(),
             label: def.label.clone(),
@@ -1242,7 +1212,6 @@ fn compile_decisions(
             factors_column: def.factors_column.clone(),
             short: def.short.clone().or_else(|| def.column.clone()),
             highlight,
-            roles,
         });
     }
     Ok((decisions, all))
@@ -1414,16 +1383,6 @@ impl RuleSet {
         self.decisions.iter().position(|d| d.id == id)
     }
 
-    /// The decision holding `role` ([`ROLES`]) and the role's labels.
-    pub fn role(&self, role: &str) -> Option<(usize, &[u16])> {
-        self.decisions
-            .iter()
-            .enumerate()
-            .find_map(|(i, d)| d.roles.iter().find(|(r, _)| r == role).map(|(_, labels)| (i, labels.as_slice())))
-    }
-
-    /// Fields that some criterion, decision or flag reads (directly or through a derivation),
-    /// each with the first rule that needs it.
     pub fn needed_fields(&self) -> Vec<(u16, String)> {
         let mut out: Vec<(u16, String)> = Vec::new();
         let mut add = |node: &Node, who: String| {
@@ -1899,20 +1858,6 @@ mod decision_tests {
         assert!(m.contains("JSON 键“risk”与决策 `risk` 的冲突"), "{m}");
         let m = load_error(&[("column = \"风险消除\"", "column = \"风险消除\"\njson = \"checks\"")]);
         assert!(m.contains("与固定的键“checks”重复"), "{m}");
-    }
-
-    #[test]
-    fn a_role_belongs_to_one_decision() {
-        let m = load_error(&[(
-            "roles = { risk_eliminated = \"可消除风险\" }",
-            "roles = { risk_eliminated = \"可消除风险\", proposed_exit = \"可消除风险\" }",
-        )]);
-        assert!(m.contains("角色 `proposed_exit` 已由决策 `exit` 声明，决策 `elimination` 又声明了一次"), "{m}");
-        let m = load_error(&[("roles = { risk_eliminated = ", "roles = { risk_eliminatd = ")]);
-        assert!(m.contains("未知的角色 `risk_eliminatd`") && m.contains("risk_eliminated"), "{m}");
-        let m =
-            load_error(&[("roles = { risk_eliminated = \"可消除风险\" }", "roles = { risk_eliminated = \"可消除\" }")]);
-        assert!(m.contains("角色 `risk_eliminated` “可消除” 不在它的 labels 中"), "{m}");
     }
 
     /// Dates and text functions: their values on a household, at the boundaries, and the errors.
