@@ -150,9 +150,9 @@ fn hand_computed_quarter_lists() {
     let s = summary(&out);
     assert_eq!(
         (s["上季度户数（行）"], s["两季度均有"], s["减少户"], s["上季度户编号重复（任一季度）的行"]),
-        (13, 11, 1, 1)
+        (15, 13, 1, 1)
     );
-    assert_eq!((s["本季度户数（行）"], s["新增户"], s["本季度户编号重复（任一季度）的行"]), (14, 1, 2));
+    assert_eq!((s["本季度户数（行）"], s["新增户"], s["本季度户编号重复（任一季度）的行"]), (16, 1, 2));
     // What changed, and why, in plain Chinese.
     let rows = |list: &str| -> Vec<csv::StringRecord> {
         csv::Reader::from_path(out.join(format!("{list}.csv"))).unwrap().records().map(|r| r.unwrap()).collect()
@@ -209,4 +209,126 @@ fn second_hand_computed_quarter_pair() {
     assert_eq!(s["减少户"], w["gone"]);
     assert_eq!(s["本季度户编号重复（任一季度）的行"], w["duplicated_current_rows"]);
     assert_eq!(s["本季度有数据问题的户"], w["households_with_problems"]);
+}
+
+/// The 过渡期 lists of default-rules.md §6.5 on the examples (2024Q3, national rule set): only
+/// those lists, each non-empty, each row with 户类型, 监测对象类别, 家庭人口数, 识别监测时间 and the
+/// risk factors; the summary in 户 and 人; one row of each list worked out by hand
+/// (tests/data/adjust/make.py, expected-v2.csv).
+#[test]
+fn transition_period_lists_on_the_examples() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let run = tuopin()
+        .args(["adjust", "--previous", "examples/2024Q2.csv", "--current", "examples/2024Q3.csv"])
+        .args(["--quarter", "2024Q3", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1), "{}", stderr_of(&run));
+    let lists = [
+        "拟纳入监测",
+        "重点关注",
+        "拟风险消除",
+        "疑似返贫",
+        "比对疑点",
+        "户类型变更",
+        "人口变化",
+        "新增户",
+        "减少户",
+        "数据问题",
+    ];
+    let mut want_names: Vec<String> = lists.iter().map(|s| s.to_string()).collect();
+    want_names.sort();
+    assert_eq!(list_names(&out), want_names, "only the 过渡期 lists: no 新识别, 拟退出, 待履行退出程序, 拟清退");
+    let mut got = memberships(&out);
+    let mut want = expected_memberships(&root().join("tests/data/adjust/expected-v2.csv"));
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+    let rows = |list: &str| -> Vec<BTreeMap<String, String>> {
+        let mut r = csv::Reader::from_path(out.join(format!("{list}.csv"))).unwrap();
+        let h: Vec<String> =
+            r.headers().unwrap().iter().map(|h| h.trim_start_matches('\u{feff}').to_string()).collect();
+        r.records().map(|x| h.iter().cloned().zip(x.unwrap().iter().map(str::to_string)).collect()).collect()
+    };
+    for l in lists {
+        let rs = rows(l);
+        assert!(!rs.is_empty(), "{l} is non-empty on the examples");
+        for k in ["户类型", "监测对象类别", "家庭人口数", "识别监测时间", "风险因素", "理由", "两季度变化"]
+        {
+            assert!(rs[0].contains_key(k), "{l} has a {k} column");
+        }
+    }
+    let row =
+        |l: &str, id: &str| rows(l).into_iter().find(|r| r["户编号"] == id).unwrap_or_else(|| panic!("{id} on {l}"));
+    // Each list's row, by hand (make.py).
+    let r = row("拟纳入监测", "A01");
+    assert_eq!((r["户类型"].as_str(), r["家庭人口数"].as_str()), ("一般农户", "3"));
+    assert_eq!(r["风险因素"], "低于扶贫标准、低于监测范围");
+    assert_eq!(r["理由"], "风险高，建议类型：边缘易致贫户");
+    assert_eq!(r["两季度变化"], "人均纯收入 4300 → 3500");
+    let r = row("重点关注", "A16");
+    assert_eq!((r["风险因素"].as_str(), r["理由"].as_str()), ("因病、因残", "入户核实：风险中，未达纳入监测条件"));
+    let r = row("拟风险消除", "A07");
+    assert_eq!((r["监测对象类别"].as_str(), r["识别监测时间"].as_str()), ("脱贫不稳定户", "2024-03"));
+    assert!(r["理由"].contains("自识别监测时间起的月数 6 ≥ 风险消除最短监测月数 6"), "{}", r["理由"]);
+    let r = row("疑似返贫", "A04");
+    assert_eq!(r["理由"], "风险因素：低于扶贫标准、低于监测范围、收入骤减");
+    let r = row("比对疑点", "A15");
+    assert_eq!((r["户类型"].as_str(), r["理由"].as_str()), ("脱贫户", "清退情形：有小汽车：核实该情形是否早于脱贫"));
+    assert_eq!(row("户类型变更", "A09")["理由"], "户类型 贫困户 → 一般农户");
+    assert_eq!(row("户类型变更", "A08")["两季度变化"], "户类型 脱贫户 → 贫困户");
+    let r = row("人口变化", "A05");
+    assert_eq!(r["理由"], "减少：家庭人口数 4 → 3（原因待填）");
+    assert!(!r["理由"].contains("自然"));
+    assert_eq!(row("新增户", "A12")["理由"], "上季度无此户编号");
+    let r = row("减少户", "A11");
+    assert_eq!((r["来源"].as_str(), r["户类型"].as_str(), r["家庭人口数"].as_str()), ("上季度", "一般农户", "3"));
+    let r = row("数据问题", "A14");
+    assert!(r["理由"].contains("“人均纯收入（元）”列“约3000”"), "{}", r["理由"]);
+    // 户 and 人 per list: every example household has 3 members.
+    let s = summary(&out);
+    for l in lists {
+        let n = s[&format!("名单：{l}")];
+        assert_eq!(s[&format!("名单：{l}（人）")], 3 * n, "{l}");
+    }
+    assert_eq!((s["名单：户类型变更"], s["名单：数据问题"]), (2, 7));
+    assert!(stderr_of(&run).contains("名单：拟纳入监测 2 户 6 人 · 重点关注 1 户 3 人"), "{}", stderr_of(&run));
+}
+
+/// Before 2021 the national rule set files §5's lists (攻坚期), with none of §6.5's new ones.
+#[test]
+fn poverty_campaign_quarters_keep_the_version_1_lists() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let run = tuopin()
+        .args(["adjust", "--previous", "examples/2024Q2.csv", "--current", "examples/2024Q3.csv"])
+        .args(["--quarter", "2020Q4", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(run.status.code().unwrap() < 2, "{}", stderr_of(&run));
+    let mut want: Vec<String> = [
+        "新识别",
+        "拟退出",
+        "待履行退出程序",
+        "疑似返贫",
+        "拟纳入监测",
+        "拟风险消除",
+        "拟清退",
+        "人口变化",
+        "新增户",
+        "减少户",
+        "状态异常",
+        "数据问题",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    want.sort();
+    assert_eq!(list_names(&out), want);
+    // A02: a 贫困户 with the procedure done and 5000 > 4000 in 2020 → 拟退出.
+    assert_eq!(list_ids(&out, "拟退出"), ["A02"]);
+    assert!(!summary(&out).keys().any(|k| k.ends_with("（人）")), "§5's summary counts households only");
 }
