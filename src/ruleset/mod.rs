@@ -1860,6 +1860,59 @@ mod decision_tests {
         assert!(m.contains("与固定的键“checks”重复"), "{m}");
     }
 
+    /// `[lists.*]`: what a list may name is checked at load, with a suggestion.
+    #[test]
+    fn list_errors_name_the_list_and_suggest() {
+        let m = load_error(&[(
+            "when = \"matched && current.members != previous.members\"",
+            "when = \"matched && current.membrs != previous.members\"",
+        )]);
+        assert!(
+            m.contains("名单 `members_changed_v1`") && m.contains("current.membrs") && m.contains("current.members"),
+            "{m}"
+        );
+        let m = load_error(&[("current.exit == '可退出'", "current.exit == '可推出'")]);
+        assert!(m.contains("名单 `proposed_exit`") && m.contains("可推出"), "{m}");
+        let m = load_error(&[("reason = \"{reasons.exit}\"", "reason = \"{reasons.exitt}\"")]);
+        assert!(m.contains("{reasons.exitt}") && m.contains("reasons.exit"), "{m}");
+        let m = load_error(&[("reason = \"{reasons.eligibility}\"", "reason = \"{current.eligibilty}\"")]);
+        assert!(m.contains("名单 `newly_identified`") && m.contains("current.eligibility"), "{m}");
+        let m = load_error(&[(
+            "columns = [\"household_type\", \"monitor_type\"",
+            "columns = [\"household_typ\", \"monitor_type\"",
+        )]);
+        assert!(m.contains("`household_typ` 不是字段") && m.contains("household_type"), "{m}");
+        let m = load_error(&[("persons = \"members\"", "persons = \"household_type\"")]);
+        assert!(m.contains("persons = \"household_type\" 不是整数字段"), "{m}");
+        let m = load_error(&[("label = \"新识别\"", "label = \"\"")]);
+        assert!(m.contains("名单 `newly_identified`") && m.contains("label 不能为空"), "{m}");
+        let m = load_error(&[("label = \"拟退出\"", "label = \"新识别\"")]);
+        assert!(m.contains("名单 `proposed_exit` 与名单 `newly_identified` 同名（“新识别”）且适用期间重叠"), "{m}");
+        let m = load_error(&[("label = \"拟退出\"", "label = \"拟/退出\"")]);
+        assert!(m.contains("不能用"), "{m}");
+        let m = load_error(&[("label = \"拟退出\"", "labl = \"拟退出\"")]);
+        assert!(m.contains("labl"), "unknown keys are refused: {m}");
+        let m = load_error(&[("changes = [\"household_type\"", "changes = [\"houshold_type\"")]);
+        assert!(m.contains("`houshold_type` 不是字段") && m.contains("household_type"), "{m}");
+        // The same label in periods that do not overlap is one list per run: accepted.
+        assert!(load_str(&national_with(&[]), "t.toml").is_ok());
+    }
+
+    /// A list condition reads the two snapshots through slots: the same field of both sides is
+    /// two slots, a name used twice is one.
+    #[test]
+    fn list_slots_are_shared_and_sided() {
+        let rs = load("national").unwrap();
+        let s = &rs.lists.slots;
+        let members = rs.field_index["members"];
+        assert!(s.fields.contains(&(lists::Side::Current, members)));
+        assert!(s.fields.contains(&(lists::Side::Previous, members)));
+        assert_eq!(s.fields.iter().filter(|f| **f == (lists::Side::Current, members)).count(), 1);
+        // A dotted name outside a list is refused as before.
+        let m = load_error(&[("condition = \"ill > 0\"", "condition = \"current.ill > 0\"")]);
+        assert!(m.contains("不能用在这里"), "{m}");
+    }
+
     /// Dates and text functions: their values on a household, at the boundaries, and the errors.
     #[test]
     fn dates_and_text_functions() {

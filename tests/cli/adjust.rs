@@ -332,3 +332,46 @@ fn poverty_campaign_quarters_keep_the_version_1_lists() {
     assert_eq!(list_ids(&out, "拟退出"), ["A02"]);
     assert!(!summary(&out).keys().any(|k| k.ends_with("（人）")), "§5's summary counts households only");
 }
+
+/// A list declared in a variant file, with no code change: its CSV file, its XLSX sheet, its
+/// column in the table of counts and its rows in the summary.
+#[test]
+fn a_list_added_by_a_variant_file_is_written_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = "tests/data/rules/extra-list.toml";
+    let args = ["adjust", "--rules", rules, "--previous", "examples/2024Q2.csv", "--current", "examples/2024Q3.csv"];
+    let args = [&args[..], &["--quarter", "2024Q3"]].concat();
+    let out = dir.path().join("out");
+    let run = tuopin().args(&args).arg("-o").arg(&out).output().unwrap();
+    assert_eq!(run.status.code(), Some(1), "{}", stderr_of(&run));
+    assert_eq!(list_names(&out).len(), 11, "the ten national lists and the new one");
+    let text = std::fs::read_to_string(out.join("因病因残走访.csv")).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap().trim_start_matches('\u{feff}'),
+        "户编号,县(市、区、旗),乡(镇),行政村,户主姓名,户主证件号码,户类型,家庭人口数,风险等级,理由,两季度变化,行号,来源"
+    );
+    assert_eq!(
+        lines.next().unwrap(),
+        "A16,示例县,青山镇,石桥村,某某,,一般农户,3,中,有大病慢性病或残疾成员（因病、因残）：入户走访,,17,本季度"
+    );
+    assert_eq!(lines.next(), None);
+    let s = summary(&out);
+    assert_eq!((s["名单：因病因残走访"], s["名单：因病因残走访（人）"]), (1, 3));
+    assert!(stderr_of(&run).contains("因病因残走访 1 户 3 人"), "{}", stderr_of(&run));
+    // XLSX: a sheet of its own, after the national ones.
+    let book = dir.path().join("名单.xlsx");
+    let run = tuopin().args(&args).arg("-o").arg(&book).output().unwrap();
+    assert_eq!(run.status.code(), Some(1), "{}", stderr_of(&run));
+    use calamine::Reader;
+    let mut wb = calamine::open_workbook_auto(&book).unwrap();
+    assert_eq!(wb.sheet_names().last().map(String::as_str), Some("因病因残走访"));
+    let sheet = wb.worksheet_range("因病因残走访").unwrap();
+    let rows: Vec<Vec<String>> = sheet.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!((rows[1][0].as_str(), rows[1][8].as_str()), ("A16", "中"));
+    // The table of counts per village (no -o): a column for it.
+    let run = tuopin().args(&args).env("COLUMNS", "400").output().unwrap();
+    let table = String::from_utf8(run.stdout).unwrap();
+    assert!(table.contains("因病因残走访"), "{table}");
+}
