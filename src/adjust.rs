@@ -252,7 +252,7 @@ fn bool_text(v: Option<bool>) -> &'static str {
     }
 }
 
-/// A cell's value as shown in a list: `4`, `6100`, `脱贫户`, `是`, `2023-06`; unknown: （空白）.
+/// A cell's value as shown in a list: `4`, `6100`, an option's text, `是`, `2023-06`; unknown: （空白）.
 fn write_value(out: &mut String, rs: &RuleSet, field: u16, c: &Cell) {
     match c.value() {
         None => out.push_str(BLANK),
