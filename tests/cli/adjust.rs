@@ -150,9 +150,9 @@ fn hand_computed_quarter_lists() {
     let s = summary(&out);
     assert_eq!(
         (s["上季度户数（行）"], s["两季度均有"], s["减少户"], s["上季度户编号重复（任一季度）的行"]),
-        (15, 13, 1, 1)
+        (16, 14, 1, 1)
     );
-    assert_eq!((s["本季度户数（行）"], s["新增户"], s["本季度户编号重复（任一季度）的行"]), (16, 1, 2));
+    assert_eq!((s["本季度户数（行）"], s["新增户"], s["本季度户编号重复（任一季度）的行"]), (17, 1, 2));
     // What changed, and why, in plain Chinese.
     let rows = |list: &str| -> Vec<csv::StringRecord> {
         csv::Reader::from_path(out.join(format!("{list}.csv"))).unwrap().records().map(|r| r.unwrap()).collect()
@@ -268,6 +268,10 @@ fn transition_period_lists_on_the_examples() {
     assert_eq!(r["风险因素"], "低于扶贫标准、低于监测范围");
     assert_eq!(r["理由"], "风险高，建议类型：边缘易致贫户");
     assert_eq!(r["两季度变化"], "人均纯收入 4300 → 3500");
+    // 回退: its risk had been eliminated (domain-review finding 7).
+    let r = row("拟纳入监测", "A17");
+    assert_eq!(r["理由"], "回退（风险消除后返贫致贫，重新纳入）：风险高，建议类型：脱贫不稳定户");
+    assert_eq!((r["监测对象类别"].as_str(), r["识别监测时间"].as_str()), ("脱贫不稳定户", "2023-01"));
     let r = row("重点关注", "A16");
     assert_eq!((r["风险因素"].as_str(), r["理由"].as_str()), ("因病、因残", "入户核实：风险中，未达纳入监测条件"));
     let r = row("拟风险消除", "A07");
@@ -294,7 +298,7 @@ fn transition_period_lists_on_the_examples() {
         assert_eq!(s[&format!("名单：{l}（人）")], 3 * n, "{l}");
     }
     assert_eq!((s["名单：户类型变更"], s["名单：数据问题"]), (2, 7));
-    assert!(stderr_of(&run).contains("名单：拟纳入监测 2 户 6 人 · 重点关注 1 户 3 人"), "{}", stderr_of(&run));
+    assert!(stderr_of(&run).contains("名单：拟纳入监测 3 户 9 人 · 重点关注 1 户 3 人"), "{}", stderr_of(&run));
 }
 
 /// Before 2021 the national rule set files §5's lists (攻坚期), with none of §6.5's new ones.

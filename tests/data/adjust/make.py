@@ -34,6 +34,7 @@ q2 = [
     hh("A14", "一般农户", "9000", "9000"),
     hh("A15", "脱贫户", "9000", "9000"),
     hh("A16", "一般农户", "7000", "7000", ill="1", disabled="1"),
+    hh("A17", "脱贫户", "9000", "9000", monitor="脱贫不稳定户", since="202301", elim="是"),
 ]
 q3 = [
     hh("A01", "一般农户", "3500", "4300"),                  # income fell below the line (1.2 % drop only)
@@ -52,6 +53,7 @@ q3 = [
     hh("A14", "一般农户", "约3000", "9000"),                # invalid income
     hh("A15", "脱贫户", "9000", "9000", car="是"),          # a car this quarter, not last
     hh("A16", "一般农户", "7000", "7000", ill="1", disabled="1"),   # 因病、因残, above M
+    hh("A17", "脱贫户", "3000", "9000", monitor="脱贫不稳定户", since="202301", elim="是"),   # 回退
 ]
 for name, rows in [("2024Q2.csv", q2), ("2024Q3.csv", q3)]:
     with open(name, "w", encoding="utf-8-sig", newline="") as f:
@@ -79,33 +81,37 @@ for name, rows in [("2024Q2.csv", q2), ("2024Q3.csv", q3)]:
 # A15 脱贫户 with 有小汽车 = 是 this quarter (否 before) → 拟清退 (§5: 脱贫户 excluded).
 # A16 一般农户 7000 > M with one ill and one disabled member: risk 中 (two factors), no type →
 #     on no §5 list.
+# A17 脱贫户 whose risk was eliminated (风险是否消除 是), now 3000 < 4000: not monitored (§6.6.9), risk
+#     高 → 拟纳入监测 (脱贫不稳定户, §6.2 rule 3) and 疑似返贫.
 expected = [
     ("疑似返贫", "A04"), ("拟纳入监测", "A01"), ("拟纳入监测", "A04"), ("拟风险消除", "A07"),
     ("拟清退", "A10"), ("人口变化", "A05"), ("新增户", "A12"), ("减少户", "A11"), ("状态异常", "A08"),
     ("数据问题", "A13"), ("数据问题", "A13"), ("数据问题", "A14"), ("数据问题", "A13"),
     ("数据问题", "A02"), ("数据问题", "A03"), ("数据问题", "A08"), ("拟清退", "A15"),
+    ("拟纳入监测", "A17"), ("疑似返贫", "A17"),
 ]
 with open("expected.csv", "w", encoding="utf-8", newline="") as f:
     w = csv.writer(f, lineterminator="\n")
     w.writerow(["list", "household_id"])
     w.writerows(expected)
-# Accounting: previous 15 = matched 13 + gone 1 (A11) + duplicated 1 (A13)
-#   matched: A01 A02 A03 A04 A05 A06 A07 A08 A09 A10 A14 A15 A16 = 13 → 15 = 13 + 1 + 1.
-#   current 16 = matched 13 + new 1 (A12) + duplicated 2 (A13 ×2).
+# Accounting: previous 16 = matched 14 + gone 1 (A11) + duplicated 1 (A13)
+#   matched: A01–A10, A14–A17 = 14 → 16 = 14 + 1 + 1.
+#   current 17 = matched 14 + new 1 (A12) + duplicated 2 (A13 ×2).
 
 # By hand, the national rule set's 过渡期 lists (default-rules.md §6.5, 2024-09-30):
-# 拟纳入监测 A01 (边缘易致贫户), A04 (脱贫不稳定户): types as above (§6.2 rule 3).
+# 拟纳入监测 A01 (边缘易致贫户), A04 (脱贫不稳定户): types as above (§6.2 rule 3); A17 脱贫不稳定户,
+#            marked 回退 (its risk had been eliminated; domain-review finding 7).
 # 重点关注   A16: risk 中 (因病、因残), not monitored, no type (7000 > M, no shock) → 入户核实.
 #            (A14's risk is 待核实: unknown, not listed; A09, A10, A15 have risk 无.)
-# 拟风险消除 A07 (monitored, 可消除风险).        疑似返贫 A04 (脱贫户 below the line).
+# 拟风险消除 A07 (monitored, 可消除风险).        疑似返贫 A04, A17 (脱贫户 below the line).
 # 比对疑点   A15: excluded now (有小汽车), not in 2024Q2, a 脱贫户 → 核实该情形是否早于脱贫.
 #            A10 and A09 were already excluded in 2024Q2: not new evidence, not listed.
 # 户类型变更 A08 (脱贫户 → 贫困户), A09 (贫困户 → 一般农户): both types recognised.
 # 人口变化   A05: 减少 4 → 3 (原因待填; never 自然).
 # 新增户 A12, 减少户 A11, 数据问题 as in version 1 (A02, A03, A08, A13 ×2, A14; A13 上季度).
 expected_v2 = [
-    ("拟纳入监测", "A01"), ("拟纳入监测", "A04"), ("重点关注", "A16"), ("拟风险消除", "A07"),
-    ("疑似返贫", "A04"), ("比对疑点", "A15"), ("户类型变更", "A08"), ("户类型变更", "A09"),
+    ("拟纳入监测", "A01"), ("拟纳入监测", "A04"), ("拟纳入监测", "A17"), ("重点关注", "A16"),
+    ("拟风险消除", "A07"), ("疑似返贫", "A04"), ("疑似返贫", "A17"), ("比对疑点", "A15"), ("户类型变更", "A08"), ("户类型变更", "A09"),
     ("人口变化", "A05"), ("新增户", "A12"), ("减少户", "A11"),
     ("数据问题", "A02"), ("数据问题", "A03"), ("数据问题", "A08"), ("数据问题", "A13"),
     ("数据问题", "A13"), ("数据问题", "A14"), ("数据问题", "A13"),
