@@ -344,3 +344,83 @@ pub fn changes(rs: &RuleSet, env: &Env) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ruleset;
+    use crate::value::Date;
+
+    fn hh(rs: &RuleSet, cells: &[(&str, &str)]) -> Household {
+        let cells = cells.iter().map(|(k, v)| (k.to_string(), toml::Value::String(v.to_string()))).collect();
+        crate::cases::household(rs, &cells).unwrap()
+    }
+
+    /// The labels of the national lists in force a household is on, with their reasons.
+    fn on(b: &Bound, cur: Option<&Household>, prev: Option<&Household>, run: RunFacts) -> Vec<(String, String)> {
+        let lists: Vec<&List> = b.rules.lists.lists.iter().filter(|l| l.applies(b.as_of)).collect();
+        let (ca, pa) = (cur.map(|h| engine::assess(b, h)), prev.map(|h| engine::assess(b, h)));
+        fn snap<'a>(h: Option<&'a Household>, a: &'a Option<Assessment>) -> Snap<'a> {
+            match (h, a) {
+                (Some(hh), Some(a)) => Snap::Row(Row { hh, a }),
+                _ => Snap::None,
+            }
+        }
+        let env = Env::new(b.rules, snap(cur, &ca), snap(prev, &pa), &run);
+        let row = cur.zip(ca.as_ref()).or(prev.zip(pa.as_ref())).map(|(hh, a)| Row { hh, a });
+        lists_of(b, &lists, &env, row, "").into_iter().map(|o| (lists[o.list].label.clone(), o.reason)).collect()
+    }
+
+    const BASE: [(&str, &str); 10] = [
+        ("household_id", "H1"),
+        ("household_type", "脱贫户"),
+        ("members", "4"),
+        ("labor", "2"),
+        ("per_capita_income", "9000"),
+        ("food", "是"),
+        ("clothing", "是"),
+        ("dropouts", "0"),
+        ("insured", "4"),
+        ("water", "是"),
+    ];
+
+    fn with(changes: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+        let mut v: Vec<(&str, &str)> =
+            BASE.iter().copied().filter(|(k, _)| !changes.iter().any(|c| c.0 == *k)).collect();
+        v.extend_from_slice(changes);
+        v.push(("housing_grade", "A"));
+        v
+    }
+
+    /// A comparison with the previous snapshot is unknown for a household without one: not listed.
+    #[test]
+    fn previous_values_are_unknown_without_a_previous_row() {
+        let rs = ruleset::load("national").unwrap();
+        let b = rs.at(Date { year: 2024, month: 9, day: 30 }).unwrap();
+        let (cur, prev) = (hh(&rs, &with(&[("members", "3")])), hh(&rs, &with(&[])));
+        let matched = RunFacts { matched: true, ..RunFacts::default() };
+        assert_eq!(
+            on(&b, Some(&cur), Some(&prev), matched),
+            [("人口变化".to_string(), "减少：家庭人口数 4 → 3（原因待填）".to_string())]
+        );
+        // The same household, new this quarter: only 新增户 (`matched` false; previous.* unknown).
+        let appeared = RunFacts { appeared: true, ..RunFacts::default() };
+        assert_eq!(on(&b, Some(&cur), None, appeared), [("新增户".to_string(), "上季度无此户编号".to_string())]);
+        // Gone: the previous row alone.
+        let gone = RunFacts { disappeared: true, ..RunFacts::default() };
+        assert_eq!(on(&b, None, Some(&prev), gone)[0].0, "减少户");
+    }
+
+    /// 两季度变化: an option field that became unreadable is a change; a number only when both are known.
+    #[test]
+    fn changes_between_the_quarters() {
+        let rs = ruleset::load("national").unwrap();
+        let b = rs.at(Date { year: 2024, month: 9, day: 30 }).unwrap();
+        let prev = hh(&rs, &with(&[("per_capita_income", "6100")]));
+        let cur = hh(&rs, &with(&[("household_type", "不知道"), ("members", "三"), ("per_capita_income", "3900")]));
+        let (pa, ca) = (engine::assess(&b, &prev), engine::assess(&b, &cur));
+        let run = RunFacts { matched: true, ..RunFacts::default() };
+        let env = Env::new(&rs, Snap::Row(Row { hh: &cur, a: &ca }), Snap::Row(Row { hh: &prev, a: &pa }), &run);
+        assert_eq!(changes(&rs, &env), "户类型 脱贫户 → （空白）；人均纯收入 6100 → 3900");
+    }
+}
