@@ -379,3 +379,36 @@ fn a_list_added_by_a_variant_file_is_written_everywhere() {
     let table = String::from_utf8(run.stdout).unwrap();
     assert!(table.contains("因病因残走访"), "{table}");
 }
+
+/// A list naming something unknown, or repeating a label, stops the run before anything is read
+/// (exit 2), in Chinese, with the nearest name.
+#[test]
+fn list_errors_stop_before_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |rules: &str| {
+        tuopin()
+            .args(["adjust", "--rules", rules, "--previous", "examples/2024Q2.csv", "--current", "examples/2024Q3.csv"])
+            .args(["--quarter", "2024Q3", "-o"])
+            .arg(dir.path().join("out"))
+            .output()
+            .unwrap()
+    };
+    let out = run("tests/data/rules/list-misspelled.toml");
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("名单 `big_households`") && err.contains("current.membrs") && err.contains("current.members"),
+        "{err}"
+    );
+    let twice = dir.path().join("twice.toml");
+    let text = std::fs::read_to_string(root().join("tests/data/rules/extra-list.toml")).unwrap();
+    std::fs::write(&twice, text.replace("label = \"因病因残走访\"", "label = \"重点关注\"")).unwrap();
+    let out = run(twice.to_str().unwrap());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr_of(&out).contains("名单 `home_visit` 与名单 `watch` 同名（“重点关注”）且适用期间重叠"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert!(!dir.path().join("out").exists(), "nothing written");
+}
