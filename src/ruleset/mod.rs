@@ -1,5 +1,6 @@
 //! Rule sets: load a TOML rule file (following `extends`), check every name and type, compile
-//! every condition once.
+//! every condition once: criteria, decisions, the flag, checks, run warnings and `adjust`'s lists
+//! (`lists`).
 //!
 //! Everything that can fail because of the rule file fails here, before a row is read. The
 //! national rule set and the provincial variants in `rules/` are embedded in the binary and can
