@@ -1,277 +1,426 @@
-//! Quarterly dynamic-adjustment lists (动态调整, default-rules.md §5), pure.
+//! Quarterly dynamic-adjustment lists (动态调整), pure: which of the rule file's `[lists.*]` a
+//! household is on, and why.
 //!
-//! Each current household's assessment puts it on the per-household lists (新识别 … 拟清退); a
-//! household matched with its previous-quarter row may also be on 人口变化 and 状态异常; ids found in
-//! only one snapshot are 新增户 / 减少户. The command (`cmd::adjust`) does the reading and writing;
-//! this module only decides.
+//! A household is seen through two snapshots, the current quarter's row and the previous one's
+//! (either may be missing). The values its lists read fill an [`Env`] of slots
+//! (`ruleset::lists`); each list's condition is evaluated on it, and its reason template filled
+//! from it and from the row the list entry comes from. The command (`cmd::adjust`) does the
+//! reading, matching and writing; this module only decides. It names no list and no policy word:
+//! those are the rule file's.
+
+use std::fmt::Write;
 
 use crate::engine::{self, Assessment};
-use crate::household::{Cell, Household, Scalar};
-use crate::ruleset::{expr, Bound, Test};
-use crate::value::Num;
+use crate::household::{Cell, Household, Missing, Scalar};
+use crate::ruleset::expr::{self, Ctx};
+use crate::ruleset::lists::{BoolSlot, Column, List, Part, RunBool, Side};
+use crate::ruleset::{Bound, RuleSet, Test};
 
-/// The lists, in the order they are filed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum List {
-    NewlyIdentified,
-    ProposedExit,
-    ExitProcedure,
-    SuspectedReturn,
-    ToMonitor,
-    RiskEliminated,
-    ToRemove,
-    MembersChanged,
-    NewHousehold,
-    Gone,
-    StatusAnomaly,
-    DataProblems,
+/// One snapshot's row, assessed.
+#[derive(Clone, Copy)]
+pub struct Row<'a> {
+    pub hh: &'a Household,
+    pub a: &'a Assessment,
 }
 
-impl List {
-    pub const ALL: [List; 12] = [
-        List::NewlyIdentified,
-        List::ProposedExit,
-        List::ExitProcedure,
-        List::SuspectedReturn,
-        List::ToMonitor,
-        List::RiskEliminated,
-        List::ToRemove,
-        List::MembersChanged,
-        List::NewHousehold,
-        List::Gone,
-        List::StatusAnomaly,
-        List::DataProblems,
-    ];
+/// One side of a household: its row, the values kept of it ([`keep`]), or nothing (unknown).
+#[derive(Clone, Copy)]
+pub enum Snap<'a> {
+    Row(Row<'a>),
+    Kept(Kept<'a>),
+    None,
+}
 
-    pub fn name(self) -> &'static str {
-        match self {
-            List::NewlyIdentified => "新识别",
-            List::ProposedExit => "拟退出",
-            List::ExitProcedure => "待履行退出程序",
-            List::SuspectedReturn => "疑似返贫",
-            List::ToMonitor => "拟纳入监测",
-            List::RiskEliminated => "拟风险消除",
-            List::ToRemove => "拟清退",
-            List::MembersChanged => "人口变化",
-            List::NewHousehold => "新增户",
-            List::Gone => "减少户",
-            List::StatusAnomaly => "状态异常",
-            List::DataProblems => "数据问题",
-        }
+/// The values of one side's slots, in slot order, as [`keep`] appends them.
+#[derive(Clone, Copy)]
+pub struct Kept<'a> {
+    pub cells: &'a [Cell],
+    pub bools: &'a [Option<bool>],
+    pub decisions: &'a [u16],
+}
+
+/// How many values of each kind [`keep`] appends for `side`.
+pub fn kept_sizes(rs: &RuleSet, side: Side) -> (usize, usize, usize) {
+    let s = &rs.lists.slots;
+    (
+        s.fields.iter().filter(|f| f.0 == side).count(),
+        s.bools.iter().filter(|b| bool_side(b) == Some(side)).count(),
+        s.decisions.iter().filter(|d| d.0 == side).count(),
+    )
+}
+
+fn bool_side(b: &BoolSlot) -> Option<Side> {
+    match b {
+        BoolSlot::Crit(s, _) | BoolSlot::Flag(s) => Some(*s),
+        BoolSlot::Run(_) => None,
     }
 }
 
-/// What is kept of a household to compare it with the other quarter: its id and row, the few
-/// fields compared, and (for the current quarter, or a vanished household) its location.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Facts<'r> {
-    pub row: u64,
-    /// The household id (left empty in the previous quarter's index, whose key holds it).
-    pub id: String,
-    /// One of the rule set's 户类型 values (borrowed from it: no allocation per household).
-    pub household_type: Option<&'r str>,
-    pub members: Option<i64>,
-    pub per_capita_income: Option<Num>,
-    /// The exclusion criterion (清退 evidence), when the rule set has one.
-    pub excluded: Option<bool>,
-    /// The exclusion columns that are 是 (`有小汽车`).
-    pub exclusion: Vec<String>,
+/// Append the values `side`'s slots read of `row` (what is kept of a previous household until
+/// its current row comes).
+pub fn keep(
+    rs: &RuleSet,
+    side: Side,
+    row: Row,
+    cells: &mut Vec<Cell>,
+    bools: &mut Vec<Option<bool>>,
+    decisions: &mut Vec<u16>,
+) {
+    let s = &rs.lists.slots;
+    cells.extend(s.fields.iter().filter(|f| f.0 == side).map(|&(_, i)| row.hh.cells[i as usize].clone()));
+    bools.extend(s.bools.iter().filter(|b| bool_side(b) == Some(side)).map(|b| match *b {
+        BoolSlot::Crit(_, c) => row.a.crits[c as usize],
+        _ => row.a.returned,
+    }));
+    decisions.extend(s.decisions.iter().filter(|d| d.0 == side).map(|&(_, d)| row.a.decisions[d as usize]));
 }
 
-impl<'r> Facts<'r> {
-    pub fn of(b: &Bound<'r>, hh: &Household, a: &Assessment, id: String) -> Facts<'r> {
-        let rs = b.rules;
-        let num = |key: &str| match rs.field_index.get(key).map(|&i| &hh.cells[i as usize]) {
-            Some(Cell::Value(Scalar::Num(n)) | Cell::Derived(Scalar::Num(n)) | Cell::BlankAs(Scalar::Num(n))) => {
-                Some(*n)
-            }
-            _ => None,
+/// What the run knows of a household beyond its snapshots.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RunFacts {
+    pub appeared: bool,
+    pub disappeared: bool,
+    pub matched: bool,
+    pub has_problems: bool,
+    pub duplicated: bool,
+}
+
+/// The slots of one household: what its lists' conditions and reasons read.
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    pub cells: Vec<Cell>,
+    pub bools: Vec<Option<bool>>,
+    pub decisions: Vec<u16>,
+}
+
+impl Env {
+    pub fn new(rs: &RuleSet, current: Snap, previous: Snap, run: &RunFacts) -> Env {
+        let s = &rs.lists.slots;
+        let snap = |side: Side| if side == Side::Current { current } else { previous };
+        let mut env = Env {
+            cells: Vec::with_capacity(s.fields.len()),
+            bools: Vec::with_capacity(s.bools.len()),
+            decisions: Vec::with_capacity(s.decisions.len()),
         };
-        let household_type = rs.field_index.get("household_type").and_then(|&i| match &hh.cells[i as usize] {
-            Cell::Value(Scalar::Enum(e)) => {
-                let f = &rs.fields[i as usize];
-                Some(rs.enums[f.enum_id? as usize].values[*e as usize].as_str())
-            }
-            _ => None,
-        });
-        let crit = rs.criteria.iter().position(|c| c.id == "excluded");
-        let excluded = crit.and_then(|c| a.crits[c]);
-        let mut exclusion = Vec::new();
-        if let (Some(c), Some(true)) = (crit, excluded) {
-            let nodes: Vec<&crate::ruleset::expr::Node> = match &rs.criteria[c].test {
-                Test::Condition(n) => vec![n],
-                Test::MetUnmet(m, _) => vec![m],
-            };
-            for n in nodes {
-                for fi in expr::refs(n).fields {
-                    if hh.cells[fi as usize].value() == Some(&Scalar::Bool(true)) {
-                        exclusion.push(rs.fields[fi as usize].label.clone());
+        let mut k = [0usize; 2];
+        for &(side, i) in &s.fields {
+            env.cells.push(match snap(side) {
+                Snap::Row(r) => r.hh.cells[i as usize].clone(),
+                Snap::Kept(kept) => kept.cells[k[side as usize]].clone(),
+                Snap::None => Cell::Absent(Missing::Field(i)),
+            });
+            k[side as usize] += 1;
+        }
+        let mut k = [0usize; 2];
+        for b in &s.bools {
+            let v = match *b {
+                BoolSlot::Run(r) => Some(match r {
+                    RunBool::Appeared => run.appeared,
+                    RunBool::Disappeared => run.disappeared,
+                    RunBool::Matched => run.matched,
+                    RunBool::HasProblems => run.has_problems,
+                    RunBool::Duplicated => run.duplicated,
+                }),
+                BoolSlot::Crit(side, c) => {
+                    k[side as usize] += 1;
+                    match snap(side) {
+                        Snap::Row(r) => r.a.crits[c as usize],
+                        Snap::Kept(kept) => kept.bools[k[side as usize] - 1],
+                        Snap::None => None,
                     }
                 }
+                BoolSlot::Flag(side) => {
+                    k[side as usize] += 1;
+                    match snap(side) {
+                        Snap::Row(r) => r.a.returned,
+                        Snap::Kept(kept) => kept.bools[k[side as usize] - 1],
+                        Snap::None => None,
+                    }
+                }
+            };
+            env.bools.push(v);
+        }
+        let mut k = [0usize; 2];
+        for &(side, d) in &s.decisions {
+            env.decisions.push(match snap(side) {
+                Snap::Row(r) => r.a.decisions[d as usize],
+                Snap::Kept(kept) => kept.decisions[k[side as usize]],
+                // Undecided: a comparison with it is unknown.
+                Snap::None => rs.decisions[d as usize].undecided,
+            });
+            k[side as usize] += 1;
+        }
+        env
+    }
+
+    fn ctx<'a>(&'a self, b: &'a Bound) -> Ctx<'a> {
+        Ctx {
+            cells: &self.cells,
+            params: &b.params,
+            crits: &self.bools,
+            decisions: &self.decisions,
+            as_of_month: b.as_of.month_index(),
+            as_of_day: expr::day_key(b.as_of),
+        }
+    }
+}
+
+/// One list row of a household: which list (an index into the run's lists), its reason and the
+/// values of the list's columns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OnList {
+    pub list: usize,
+    pub reason: String,
+    pub columns: Vec<String>,
+    /// The list's `persons` field of the row (0 when unknown or not counted).
+    pub persons: u64,
+}
+
+/// The lists of `lists` (the rule set's lists in force, in order) a household is on: a list whose
+/// condition is unknown does not have it. `row` is the snapshot the entries come from (for
+/// reasons, factors, evidence and columns); `problems` is what `{problems}` shows.
+pub fn lists_of(b: &Bound, lists: &[&List], env: &Env, row: Option<Row>, problems: &str) -> Vec<OnList> {
+    let cx = env.ctx(b);
+    let mut out = Vec::new();
+    for (k, l) in lists.iter().enumerate() {
+        if l.cond.eval(&cx) != Some(true) {
+            continue;
+        }
+        let pick = l.reason_conds.iter().position(|c| c.as_ref().is_none_or(|c| c.eval(&cx) == Some(true)));
+        let mut reason = String::new();
+        if let Some(p) = pick {
+            for part in &l.reason[p].1 {
+                write_part(&mut reason, b, part, env, row, problems);
             }
         }
-        Facts {
-            row: hh.row,
-            id,
-            household_type,
-            members: num("members").and_then(Num::as_int),
-            per_capita_income: num("per_capita_income"),
-            excluded,
-            exclusion,
-        }
-    }
-}
-
-/// Where a household is and who heads it, as shown on every list row.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Who {
-    pub county: String,
-    pub township: String,
-    pub village: String,
-    pub head_name: String,
-    pub head_id: String,
-}
-
-/// One row of one list.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Entry {
-    pub list: List,
-    /// Which snapshot the row is from: the current one, except for 减少户 and duplicates there.
-    pub previous: bool,
-    pub row: u64,
-    pub household_id: String,
-    pub who: Who,
-    pub reason: String,
-    /// Values that changed between the quarters (`家庭人口数 4 → 3；人均纯收入 6100 → 3900`).
-    pub change: String,
-}
-
-/// The per-household lists of one current household (新识别 … 拟清退), each with its reasons.
-///
-/// The decisions are found through the roles the rule file declares (`roles = { … }`,
-/// `ruleset::ROLES`), never by key or label; the household types compared here and the lists
-/// themselves become rule data with the quarterly lists of #14 (item 2).
-pub fn per_household(b: &Bound, hh: &Household, a: &Assessment, f: &Facts) -> Vec<(List, String)> {
-    let rs = b.rules;
-    let label = |di: usize| a.label(b, di);
-    let reasons = |di: usize| {
-        let mut s = String::new();
-        engine::write_decision_reasons(&mut s, b, hh, a, di);
-        s
-    };
-    // The decision holding `role`, when its label is one of the role's.
-    let on = |role: &str| rs.role(role).filter(|(di, labels)| labels.contains(&a.decisions[*di])).map(|(di, _)| di);
-    let mut out = Vec::new();
-    let ty = f.household_type;
-    if ty == Some("一般农户") {
-        if let Some(d) = on("newly_identified") {
-            out.push((List::NewlyIdentified, reasons(d)));
-        }
-    }
-    if ty == Some("贫困户") {
-        if let Some(d) = on("proposed_exit") {
-            out.push((List::ProposedExit, reasons(d)));
-        }
-        if let Some(d) = on("exit_procedure") {
-            out.push((List::ExitProcedure, reasons(d)));
-        }
-    }
-    // The flag, explained by the reasons of the decision it is shown with.
-    let flag_with = rs.returned.as_ref().and_then(|f| f.with).map(usize::from);
-    if ty == Some("脱贫户") && a.returned == Some(true) {
-        out.push((List::SuspectedReturn, flag_with.map(reasons).unwrap_or_default()));
-    }
-    if let Some(d) = on("to_monitor") {
-        let text = match rs.decisions[d].with.map(usize::from) {
-            Some(p) => format!("风险{}，建议类型：{}；{}", label(p), label(d), reasons(p)),
-            None => format!("建议类型：{}", label(d)),
+        let columns = l.columns.iter().map(|(_, c)| column_text(b, *c, row)).collect();
+        let persons = match (l.persons, row) {
+            (Some(p), Some(r)) => match r.hh.cells[p as usize].value() {
+                Some(Scalar::Num(n)) => n.as_int().and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
+                _ => 0,
+            },
+            _ => 0,
         };
-        out.push((List::ToMonitor, text));
-    }
-    if let Some(d) = on("risk_eliminated") {
-        out.push((List::RiskEliminated, reasons(d)));
-    }
-    if matches!(ty, Some("贫困户" | "脱贫户")) && f.excluded == Some(true) {
-        out.push((List::ToRemove, format!("清退情形：{}", f.exclusion.join("、"))));
+        out.push(OnList { list: k, reason, columns, persons });
     }
     out
 }
 
-/// Lists that compare a matched household's two quarters (人口变化, 状态异常), and the changes.
-pub fn compare(prev: &Facts, cur: &Facts) -> (Vec<(List, String)>, String) {
-    let mut out = Vec::new();
-    let mut changes = Vec::new();
-    if prev.household_type != cur.household_type {
-        changes.push(format!("户类型 {} → {}", show(&prev.household_type), show(&cur.household_type)));
-    }
-    if let (Some(a), Some(b)) = (prev.members, cur.members) {
-        if a != b {
-            changes.push(format!("家庭人口数 {a} → {b}"));
-            let kind = if b > a { "自然增加" } else { "自然减少" };
-            out.push((List::MembersChanged, format!("{kind}：家庭人口数 {a} → {b}")));
+/// An unknown value as shown.
+const BLANK: &str = "（空白）";
+
+fn write_part(out: &mut String, b: &Bound, part: &Part, env: &Env, row: Option<Row>, problems: &str) {
+    let rs = b.rules;
+    match part {
+        Part::Text(t) => out.push_str(t),
+        Part::Field(slot) => {
+            let i = rs.lists.slots.fields[*slot as usize].1;
+            write_value(out, rs, i, &env.cells[*slot as usize]);
         }
-    }
-    if let (Some(a), Some(b)) = (prev.per_capita_income, cur.per_capita_income) {
-        if a != b {
-            changes.push(format!("人均纯收入 {a} → {b}"));
+        Part::Bool(slot) => out.push_str(bool_text(env.bools[*slot as usize])),
+        Part::Decision(slot) => {
+            let d = rs.lists.slots.decisions[*slot as usize].1 as usize;
+            out.push_str(&rs.decisions[d].labels[env.decisions[*slot as usize] as usize]);
         }
-    }
-    let anomaly = match (prev.household_type, cur.household_type) {
-        (Some("脱贫户"), Some("一般农户")) => Some("脱贫户 → 一般农户：已脱贫户不应转为一般农户".to_string()),
-        (Some("脱贫户"), Some("贫困户")) => {
-            Some("脱贫户 → 贫困户：返贫应经监测程序，不应直接改回贫困户".to_string())
+        Part::Param(i) => {
+            let _ = write!(out, "{}", b.params[*i as usize]);
         }
-        (Some("贫困户"), Some("一般农户")) if prev.excluded == Some(false) => {
-            Some("贫困户 → 一般农户：上季度无清退情形".to_string())
+        Part::Reasons(d) => {
+            if let Some(r) = row {
+                engine::write_decision_reasons(out, b, r.hh, r.a, *d as usize);
+            }
         }
-        _ => None,
-    };
-    if let Some(a) = anomaly {
-        out.push((List::StatusAnomaly, a));
+        Part::Factors(d) => {
+            if let Some(r) = row {
+                out.push_str(&factor_labels(b, r.a, *d as usize));
+            }
+        }
+        Part::Evidence(c) => {
+            if let Some(r) = row {
+                out.push_str(&evidence(rs, r.hh, *c as usize).join("、"));
+            }
+        }
+        Part::Problems => out.push_str(problems),
     }
-    (out, changes.join("；"))
 }
 
-fn show<'a>(s: &Option<&'a str>) -> &'a str {
-    s.unwrap_or("（空白）")
+fn bool_text(v: Option<bool>) -> &'static str {
+    match v {
+        Some(true) => "是",
+        Some(false) => "否",
+        None => BLANK,
+    }
+}
+
+/// A cell's value as shown in a list: `4`, `6100`, an option's text, `是`, `2023-06`; unknown: （空白）.
+fn write_value(out: &mut String, rs: &RuleSet, field: u16, c: &Cell) {
+    match c.value() {
+        None => out.push_str(BLANK),
+        Some(Scalar::Num(n)) => {
+            let _ = write!(out, "{n}");
+        }
+        Some(Scalar::Enum(e)) => {
+            let f = &rs.fields[field as usize];
+            out.push_str(f.enum_id.map(|id| rs.enums[id as usize].values[*e as usize].as_str()).unwrap_or(BLANK));
+        }
+        Some(Scalar::Bool(v)) => out.push_str(bool_text(Some(*v))),
+        Some(Scalar::Month(m)) => out.push_str(&crate::value::fmt_month(*m)),
+        Some(Scalar::Text(t)) => out.push_str(t),
+    }
+}
+
+/// The labels of decision `d`'s factors that are true, joined by `、`.
+fn factor_labels(b: &Bound, a: &Assessment, d: usize) -> String {
+    let rs = b.rules;
+    let labels: Vec<&str> = rs.decisions[d]
+        .factors
+        .iter()
+        .filter(|&&c| a.crits[c as usize] == Some(true))
+        .map(|&c| rs.criteria[c as usize].label.as_str())
+        .collect();
+    labels.join("、")
+}
+
+/// The labels of the yes/no fields criterion `c` reads that are 是 (the evidence behind it:
+/// `有小汽车`).
+fn evidence<'r>(rs: &'r RuleSet, hh: &Household, c: usize) -> Vec<&'r str> {
+    let nodes: Vec<&expr::Node> = match &rs.criteria[c].test {
+        Test::Condition(n) => vec![n],
+        Test::MetUnmet(m, _) => vec![m],
+    };
+    let mut out = Vec::new();
+    for n in nodes {
+        for fi in expr::refs(n).fields {
+            if hh.cells[fi as usize].value() == Some(&Scalar::Bool(true)) {
+                out.push(rs.fields[fi as usize].label.as_str());
+            }
+        }
+    }
+    out
+}
+
+/// A list column's value of `row` (empty without a row).
+fn column_text(b: &Bound, c: Column, row: Option<Row>) -> String {
+    let rs = b.rules;
+    let Some(r) = row else { return String::new() };
+    let mut s = String::new();
+    match c {
+        Column::Field(i) => match &r.hh.cells[i as usize] {
+            Cell::Invalid(raw) => s.push_str(raw),
+            cell if cell.value().is_none() => {}
+            cell => write_value(&mut s, rs, i, cell),
+        },
+        Column::Crit(i) => s.push_str(bool_text(r.a.crits[i as usize])),
+        Column::Decision(d) => s.push_str(r.a.label(b, d as usize)),
+        Column::Flag => s.push_str(bool_text(r.a.returned)),
+        Column::Factors(d) => s.push_str(&factor_labels(b, r.a, d as usize)),
+    }
+    s
+}
+
+/// What changed between the quarters, over the rule file's `[adjust] changes`
+/// (`家庭人口数 4 → 3；人均纯收入 6100 → 3900`). An option field (户类型) that became blank or
+/// unreadable is a change; a number is compared only when both quarters have one.
+pub fn changes(rs: &RuleSet, env: &Env) -> String {
+    let mut out = String::new();
+    for &(f, cur, prev) in &rs.lists.changes {
+        let (c, p) = (&env.cells[cur as usize], &env.cells[prev as usize]);
+        let enum_field = rs.fields[f as usize].enum_id.is_some();
+        let differs = match (p.value(), c.value()) {
+            (Some(a), Some(b)) => a != b,
+            (None, None) => false,
+            _ => enum_field,
+        };
+        if differs {
+            if !out.is_empty() {
+                out.push('；');
+            }
+            out.push_str(&rs.fields[f as usize].label);
+            out.push(' ');
+            write_value(&mut out, rs, f, p);
+            out.push_str(" → ");
+            write_value(&mut out, rs, f, c);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ruleset;
+    use crate::value::Date;
 
-    fn facts(ty: &'static str, members: i64, pci: &str, excluded: bool) -> Facts<'static> {
-        Facts {
-            row: 2,
-            id: "H1".into(),
-            household_type: Some(ty),
-            members: Some(members),
-            per_capita_income: Num::parse_decimal(pci),
-            excluded: Some(excluded),
-            exclusion: Vec::new(),
+    fn hh(rs: &RuleSet, cells: &[(&str, &str)]) -> Household {
+        let cells = cells.iter().map(|(k, v)| (k.to_string(), toml::Value::String(v.to_string()))).collect();
+        crate::cases::household(rs, &cells).unwrap()
+    }
+
+    /// The labels of the national lists in force a household is on, with their reasons.
+    fn on(b: &Bound, cur: Option<&Household>, prev: Option<&Household>, run: RunFacts) -> Vec<(String, String)> {
+        let lists: Vec<&List> = b.rules.lists.lists.iter().filter(|l| l.applies(b.as_of)).collect();
+        let (ca, pa) = (cur.map(|h| engine::assess(b, h)), prev.map(|h| engine::assess(b, h)));
+        fn snap<'a>(h: Option<&'a Household>, a: &'a Option<Assessment>) -> Snap<'a> {
+            match (h, a) {
+                (Some(hh), Some(a)) => Snap::Row(Row { hh, a }),
+                _ => Snap::None,
+            }
         }
+        let env = Env::new(b.rules, snap(cur, &ca), snap(prev, &pa), &run);
+        let row = cur.zip(ca.as_ref()).or(prev.zip(pa.as_ref())).map(|(hh, a)| Row { hh, a });
+        lists_of(b, &lists, &env, row, "").into_iter().map(|o| (lists[o.list].label.clone(), o.reason)).collect()
     }
 
-    #[test]
-    fn member_change_and_income_change_are_shown() {
-        let (lists, change) = compare(&facts("脱贫户", 4, "6100", false), &facts("脱贫户", 3, "3900", false));
-        assert_eq!(lists, vec![(List::MembersChanged, "自然减少：家庭人口数 4 → 3".to_string())]);
-        assert_eq!(change, "家庭人口数 4 → 3；人均纯收入 6100 → 3900");
+    const BASE: [(&str, &str); 10] = [
+        ("household_id", "H1"),
+        ("household_type", "脱贫户"),
+        ("members", "4"),
+        ("labor", "2"),
+        ("per_capita_income", "9000"),
+        ("food", "是"),
+        ("clothing", "是"),
+        ("dropouts", "0"),
+        ("insured", "4"),
+        ("water", "是"),
+    ];
+
+    fn with(changes: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+        let mut v: Vec<(&str, &str)> =
+            BASE.iter().copied().filter(|(k, _)| !changes.iter().any(|c| c.0 == *k)).collect();
+        v.extend_from_slice(changes);
+        v.push(("housing_grade", "A"));
+        v
     }
 
+    /// A comparison with the previous snapshot is unknown for a household without one: not listed.
     #[test]
-    fn status_transitions() {
-        let anomaly = |a: &'static str, b: &'static str, excl: bool| {
-            compare(&facts(a, 3, "5000", excl), &facts(b, 3, "5000", false))
-                .0
-                .iter()
-                .any(|(l, _)| *l == List::StatusAnomaly)
-        };
-        assert!(anomaly("脱贫户", "一般农户", false));
-        assert!(anomaly("脱贫户", "贫困户", false));
-        assert!(anomaly("贫困户", "一般农户", false));
-        assert!(!anomaly("贫困户", "一般农户", true), "a removal explained by exclusion evidence is not anomalous");
-        assert!(!anomaly("贫困户", "脱贫户", false), "exit is the normal path");
-        assert!(!anomaly("一般农户", "贫困户", false), "identification is the normal path");
+    fn previous_values_are_unknown_without_a_previous_row() {
+        let rs = ruleset::load("national").unwrap();
+        let b = rs.at(Date { year: 2024, month: 9, day: 30 }).unwrap();
+        let (cur, prev) = (hh(&rs, &with(&[("members", "3")])), hh(&rs, &with(&[])));
+        let matched = RunFacts { matched: true, ..RunFacts::default() };
+        assert_eq!(
+            on(&b, Some(&cur), Some(&prev), matched),
+            [("人口变化".to_string(), "减少：家庭人口数 4 → 3（原因待填）".to_string())]
+        );
+        // The same household, new this quarter: only 新增户 (`matched` false; previous.* unknown).
+        let appeared = RunFacts { appeared: true, ..RunFacts::default() };
+        assert_eq!(on(&b, Some(&cur), None, appeared), [("新增户".to_string(), "上季度无此户编号".to_string())]);
+        // Gone: the previous row alone.
+        let gone = RunFacts { disappeared: true, ..RunFacts::default() };
+        assert_eq!(on(&b, None, Some(&prev), gone)[0].0, "减少户");
+    }
+
+    /// 两季度变化: an option field that became unreadable is a change; a number only when both are known.
+    #[test]
+    fn changes_between_the_quarters() {
+        let rs = ruleset::load("national").unwrap();
+        let b = rs.at(Date { year: 2024, month: 9, day: 30 }).unwrap();
+        let prev = hh(&rs, &with(&[("per_capita_income", "6100")]));
+        let cur = hh(&rs, &with(&[("household_type", "不知道"), ("members", "三"), ("per_capita_income", "3900")]));
+        let (pa, ca) = (engine::assess(&b, &prev), engine::assess(&b, &cur));
+        let run = RunFacts { matched: true, ..RunFacts::default() };
+        let env = Env::new(&rs, Snap::Row(Row { hh: &cur, a: &ca }), Snap::Row(Row { hh: &prev, a: &pa }), &run);
+        assert_eq!(changes(&rs, &env), "户类型 脱贫户 → （空白）；人均纯收入 6100 → 3900");
     }
 }

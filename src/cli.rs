@@ -73,16 +73,11 @@ pub enum Command {
     Check(CheckArgs),
     /// 动态调整：由上季度和本季度两份台账生成各类调整名单
     ///
-    /// Compare two quarterly snapshots with the same rule set as `assess` and produce the
-    /// dynamic-adjustment lists: 新识别, 拟退出, 待履行退出程序, 疑似返贫, 拟纳入监测, 拟风险消除, 拟清退,
-    /// 人口变化, 新增户, 减少户, 状态异常, and 数据问题 (cell problems and 错误-level check findings). A
-    /// household may be on several lists; from 2021 (过渡期) the national rules leave the lists of the
-    /// 攻坚期 (identification and exit) empty. The current snapshot is assessed at the quarter's last day.
+    /// 以与 `assess` 相同的规则集评估本季度台账（评估日期为季度末日，可用 --date 指定），并与上季度比较，生成规则文件 `[lists.*]` 中在评估日期适用的各个名单（写法见 rules/README.md）。每户可在多个名单上；每行给出位置、户主、理由和两季度变化，以及名单自己的列。
     ///
-    /// Output: `-o DIR` writes one CSV per list (UTF-8 with BOM) plus 汇总.csv; `-o FILE.xlsx`
-    /// writes one workbook with a sheet per list and a summary sheet; a table of counts per village
-    /// and list is printed on a terminal. The summary (stderr) accounts for every household of both
-    /// snapshots: previous = matched + gone + duplicated; current = matched + new + duplicated.
+    /// 全国规则集按政策时期给出名单：2021年前（攻坚期）为 default-rules.md §5 的名单；2021年起（过渡期、常态化）为 §6.5 的名单，每行另有户类型、人口、监测信息和风险因素，汇总按户和人计数。`tuopin rules check` 列出规则集的全部名单。
+    ///
+    /// 输出：`-o 目录` 每个名单一个 CSV（UTF-8 带 BOM）另加 汇总.csv；`-o 文件.xlsx` 一个工作簿，每个名单一个工作表另加汇总表；在终端上打印各村各名单的户数表。汇总（标准错误）核对两季度的每一户：上季度 = 两季度均有 + 减少 + 户编号重复；本季度 = 两季度均有 + 新增 + 户编号重复；未列入任何名单的户计为无变化。
     ///
     /// Examples:
     ///

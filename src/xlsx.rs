@@ -3,8 +3,6 @@
 
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 
-use crate::adjust::List;
-use crate::cmd::adjust::LIST_HEADERS;
 use crate::output::{AtomicFile, Record, Summary};
 use crate::ruleset::file::Highlight;
 use crate::ruleset::layout::{Item, LEADING_COLUMNS, TRAILING_COLUMNS};
@@ -90,29 +88,41 @@ pub struct AdjustBook {
     wb: Workbook,
     /// The output, for messages.
     to: String,
-    rows: [u32; 12],
+    rows: Vec<u32>,
+    /// Per sheet, its number of columns.
+    widths: Vec<u16>,
     wrap: Format,
 }
 
-/// Widths of the list columns.
-const LIST_WIDTHS: [f64; 10] = [16.0, 14.0, 10.0, 10.0, 10.0, 20.0, 80.0, 36.0, 6.0, 8.0];
+/// Widths of the fixed list columns before a list's own, of its own, and after them.
+const HEAD_WIDTHS: [f64; 6] = [16.0, 14.0, 10.0, 10.0, 10.0, 20.0];
+const OWN_WIDTH: f64 = 14.0;
+const TAIL_WIDTHS: [f64; 4] = [80.0, 36.0, 6.0, 8.0];
 
 impl AdjustBook {
-    /// A new workbook, to be saved to `to` (named in messages).
-    pub fn new(to: &str) -> anyhow::Result<AdjustBook> {
-        let wb = guarded(to, AdjustBook::sheets)?;
-        Ok(AdjustBook { wb, to: to.to_string(), rows: [0; 12], wrap: Format::new().set_text_wrap() })
+    /// A new workbook with a sheet per list (name, headers), to be saved to `to` (named in messages).
+    pub fn new(to: &str, sheets: &[(&str, Vec<&str>)]) -> anyhow::Result<AdjustBook> {
+        let wb = guarded(to, || AdjustBook::sheets(sheets))?;
+        Ok(AdjustBook {
+            wb,
+            to: to.to_string(),
+            rows: vec![0; sheets.len()],
+            widths: sheets.iter().map(|s| s.1.len() as u16).collect(),
+            wrap: Format::new().set_text_wrap(),
+        })
     }
 
-    fn sheets() -> Result<Workbook, XlsxError> {
+    fn sheets(sheets: &[(&str, Vec<&str>)]) -> Result<Workbook, XlsxError> {
         let mut wb = Workbook::new();
         wb.add_worksheet().set_name("汇总")?;
         let bold = Format::new().set_bold().set_background_color("#DDEBF7");
-        for list in List::ALL {
+        for (name, headers) in sheets {
             let ws = wb.add_worksheet_with_constant_memory()?;
-            ws.set_name(list.name())?;
-            for (c, h) in LIST_HEADERS.iter().enumerate() {
-                ws.set_column_width(c as u16, LIST_WIDTHS[c])?;
+            ws.set_name(*name)?;
+            let own = headers.len() - HEAD_WIDTHS.len() - TAIL_WIDTHS.len();
+            let widths = HEAD_WIDTHS.iter().chain(std::iter::repeat_n(&OWN_WIDTH, own)).chain(&TAIL_WIDTHS);
+            for (c, (h, w)) in headers.iter().zip(widths).enumerate() {
+                ws.set_column_width(c as u16, *w)?;
                 ws.write_string_with_format(0, c as u16, *h, &bold)?;
             }
             ws.set_freeze_panes(1, 0)?;
@@ -120,18 +130,20 @@ impl AdjustBook {
         Ok(wb)
     }
 
-    /// One row of list number `list` (`List as usize`).
+    /// One row of list number `list` (its sheet follows 汇总).
     pub fn add(&mut self, list: usize, cells: &[String]) -> anyhow::Result<()> {
         if self.rows[list] >= 1_048_575 {
             anyhow::bail!("XLSX 工作表最多 1,048,576 行：请改用 CSV 目录输出（-o 目录/）");
         }
         self.rows[list] += 1;
         let row = self.rows[list];
+        // The reason and the changes wrap: the 4th and 3rd columns from the end.
+        let n = cells.len();
         let (wb, wrap) = (&mut self.wb, &self.wrap);
         guarded(&self.to, || {
             let ws = wb.worksheet_from_index(list + 1)?;
             for (c, v) in cells.iter().enumerate() {
-                if c == 6 || c == 7 {
+                if c + 4 == n || c + 3 == n {
                     ws.write_string_with_format(row, c as u16, v, wrap)?;
                 } else {
                     ws.write_string(row, c as u16, v)?;
@@ -142,9 +154,9 @@ impl AdjustBook {
     }
 
     pub fn finish(mut self, file: &mut AtomicFile, summary: &[(String, u64)], b: &Bound) -> anyhow::Result<()> {
-        for i in 0..List::ALL.len() {
+        for i in 0..self.rows.len() {
             let last = self.rows[i];
-            self.wb.worksheet_from_index(i + 1)?.autofilter(0, 0, last, LIST_HEADERS.len() as u16 - 1)?;
+            self.wb.worksheet_from_index(i + 1)?.autofilter(0, 0, last, self.widths[i] - 1)?;
         }
         let mut rows: Vec<Vec<String>> = vec![vec!["评估日期".into(), b.as_of.to_string()]];
         rows.extend(summary.iter().map(|(k, n)| vec![k.clone(), n.to_string()]));

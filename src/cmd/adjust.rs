@@ -1,23 +1,25 @@
 //! `tuopin adjust`: the quarterly dynamic-adjustment lists from two snapshots.
 //!
-//! The previous snapshot is read first and only its ids and the few fields compared are kept
-//! (`adjust::Facts`); the current snapshot is streamed and assessed, each household put on its
-//! lists as it passes. Households of the previous quarter that did not reappear are located with
-//! one more pass over the previous file, which parses only their rows.
+//! The lists are the rule file's `[lists.*]` in force on the assessment date. The previous
+//! snapshot is read first and only its ids and the values the lists read of it are kept
+//! (`adjust::keep`); the current snapshot is streamed and assessed, each household put on its
+//! lists as it passes. Households of the previous quarter that did not reappear are located
+//! with one more pass over the previous file, which parses only their rows.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 
-use crate::adjust::{self, Entry, Facts, List, Who};
+use crate::adjust::{self, Env, Kept, OnList, Row, RunFacts, Snap};
 use crate::cli::{AdjustArgs, AdjustFormat};
 use crate::engine;
 use crate::error::Outcome;
-use crate::household::Household;
+use crate::household::{Cell, Household};
 use crate::input::{Duplicates, Layout, Ledger};
 use crate::output::{csv_safe, is_stdout, shown_field, shown_problem_value, AtomicFile, AtomicSet};
 use crate::privacy;
 use crate::ruleset::file::Severity;
+use crate::ruleset::lists::{List, Side};
 use crate::ruleset::{self, Bound, RuleSet};
 use crate::value::Date;
 use crate::{pipeline, xlsx};
@@ -37,12 +39,22 @@ pub struct Accounting {
     /// Blank rows skipped (no household; outside the sums above).
     pub blank_previous_rows: u64,
     pub blank_current_rows: u64,
+    /// Rows of the previous snapshot evaluated on their own (gone, or a repeated id).
+    pub previous_only_evaluated: u64,
+    /// Current rows on no list (unchanged), and previous-only rows on no list.
+    pub current_unlisted: u64,
+    pub previous_unlisted: u64,
 }
 
 impl Accounting {
+    /// Every row of either snapshot is matched, new, gone or repeated, and every row not matched
+    /// with a current one was evaluated on its own (on a list, or counted as unchanged).
     pub fn adds_up(&self) -> bool {
         self.previous_rows == self.matched + self.gone + self.duplicated_previous_rows
             && self.current_rows == self.matched + self.new + self.duplicated_current_rows
+            && self.previous_only_evaluated == self.gone + self.duplicated_previous_rows
+            && self.current_unlisted <= self.current_rows
+            && self.previous_unlisted <= self.previous_only_evaluated
     }
 
     /// (item key, Chinese label, count), in the order of 汇总.
@@ -60,6 +72,35 @@ impl Accounting {
             ("blank_current_rows", "本季度空白行（已跳过）", self.blank_current_rows),
         ]
     }
+}
+
+/// Where a household is and who heads it, as shown on every list row.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Who {
+    pub county: String,
+    pub township: String,
+    pub village: String,
+    pub head_name: String,
+    pub head_id: String,
+}
+
+/// One row of one list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    /// Index into the run's lists.
+    pub list: usize,
+    /// Which snapshot the row is from: the current one, except for households only in the previous.
+    pub previous: bool,
+    pub row: u64,
+    pub household_id: String,
+    pub who: Who,
+    /// The list's own columns (`columns = […]`).
+    pub columns: Vec<String>,
+    pub reason: String,
+    /// Values that changed between the quarters (`家庭人口数 4 → 3；人均纯收入 6100 → 3900`).
+    pub change: String,
+    /// Persons counted for the list's summary.
+    pub persons: u64,
 }
 
 /// `2024Q3` → (2024, 3).
@@ -84,51 +125,50 @@ fn who_of(rs: &RuleSet, hh: &Household, show_ids: bool) -> Who {
 }
 
 /// The previous quarter as compared: each household's id (all ids in one arena), row and the
-/// facts `adjust::compare` reads, found by id through a table of indices: about 90 bytes a
-/// household, where a map of `String`s and `Facts` took four times that.
+/// values the lists read of it (`adjust::keep`, in flat arenas), found by id through a table of
+/// indices: no `String` or `Vec` per household.
 #[derive(Default)]
-struct PrevIndex<'r> {
+struct PrevIndex {
     ids: String,
-    entries: Vec<Prev<'r>>,
+    entries: Vec<Prev>,
     table: hashbrown::HashTable<u32>,
     hasher: std::collections::hash_map::RandomState,
+    /// Per household, `sizes` values of each kind.
+    cells: Vec<Cell>,
+    bools: Vec<Option<bool>>,
+    decisions: Vec<u16>,
+    sizes: (usize, usize, usize),
 }
 
-struct Prev<'r> {
+struct Prev {
     start: usize,
     len: u32,
-    matched: bool,
-    excluded: Option<bool>,
     row: u64,
-    household_type: Option<&'r str>,
-    members: Option<i64>,
-    per_capita_income: Option<crate::value::Num>,
 }
 
-impl<'r> PrevIndex<'r> {
-    fn with_capacity(n: usize) -> PrevIndex<'r> {
+impl PrevIndex {
+    fn with_capacity(n: usize, sizes: (usize, usize, usize)) -> PrevIndex {
         PrevIndex {
             entries: Vec::with_capacity(n),
             table: hashbrown::HashTable::with_capacity(n),
+            cells: Vec::with_capacity(n * sizes.0),
+            bools: Vec::with_capacity(n * sizes.1),
+            decisions: Vec::with_capacity(n * sizes.2),
+            sizes,
             ..PrevIndex::default()
         }
     }
 
-    /// Add a household (its id is not in the index yet: repeated ids were left out).
-    fn push(&mut self, id: &str, f: &Facts<'r>) {
+    /// Add a household (its id is not in the index yet: repeated ids were left out) with the
+    /// values kept of it.
+    fn push(&mut self, id: &str, row: u64, kept: Kept) {
         use std::hash::BuildHasher;
-        let PrevIndex { ids, entries, table, hasher } = self;
+        self.cells.extend_from_slice(kept.cells);
+        self.bools.extend_from_slice(kept.bools);
+        self.decisions.extend_from_slice(kept.decisions);
+        let PrevIndex { ids, entries, table, hasher, .. } = self;
         let k = entries.len() as u32;
-        entries.push(Prev {
-            start: ids.len(),
-            len: id.len() as u32,
-            matched: false,
-            excluded: f.excluded,
-            row: f.row,
-            household_type: f.household_type,
-            members: f.members,
-            per_capita_income: f.per_capita_income,
-        });
+        entries.push(Prev { start: ids.len(), len: id.len() as u32, row });
         ids.push_str(id);
         let id_of = |i: u32| {
             let e = &entries[i as usize];
@@ -141,29 +181,61 @@ impl<'r> PrevIndex<'r> {
         &self.ids[e.start..e.start + e.len as usize]
     }
 
-    fn find(&mut self, id: &str) -> Option<&mut Prev<'r>> {
+    fn find(&self, id: &str) -> Option<usize> {
         use std::hash::BuildHasher;
-        let PrevIndex { ids, entries, table, hasher } = self;
+        let PrevIndex { ids, entries, table, hasher, .. } = self;
         let k = *table.find(hasher.hash_one(id), |&i| {
             let e = &entries[i as usize];
             &ids[e.start..e.start + e.len as usize] == id
         })?;
-        Some(&mut entries[k as usize])
+        Some(k as usize)
+    }
+
+    /// The values kept of household `k`.
+    fn kept(&self, k: usize) -> Kept<'_> {
+        let (c, b, d) = self.sizes;
+        Kept {
+            cells: &self.cells[k * c..(k + 1) * c],
+            bools: &self.bools[k * b..(k + 1) * b],
+            decisions: &self.decisions[k * d..(k + 1) * d],
+        }
     }
 }
 
-impl<'r> Prev<'r> {
-    fn facts(&self) -> Facts<'r> {
-        Facts {
-            row: self.row,
-            id: String::new(),
-            household_type: self.household_type,
-            members: self.members,
-            per_capita_income: self.per_capita_income,
-            excluded: self.excluded,
-            exclusion: Vec::new(),
-        }
+/// Owned values of one side, before they go into the index.
+#[derive(Default)]
+struct KeptBuf {
+    cells: Vec<Cell>,
+    bools: Vec<Option<bool>>,
+    decisions: Vec<u16>,
+}
+
+impl KeptBuf {
+    fn of(rs: &RuleSet, row: Row) -> KeptBuf {
+        let mut k = KeptBuf::default();
+        adjust::keep(rs, Side::Previous, row, &mut k.cells, &mut k.bools, &mut k.decisions);
+        k
     }
+    fn view(&self) -> Kept<'_> {
+        Kept { cells: &self.cells, bools: &self.bools, decisions: &self.decisions }
+    }
+}
+
+/// The list rows of one household as `Entry`s.
+fn entries(on: Vec<OnList>, previous: bool, row: u64, id: &str, who: &Who, change: &str) -> Vec<Entry> {
+    on.into_iter()
+        .map(|o| Entry {
+            list: o.list,
+            previous,
+            row,
+            household_id: id.to_string(),
+            who: who.clone(),
+            columns: o.columns,
+            reason: o.reason,
+            change: change.to_string(),
+            persons: o.persons,
+        })
+        .collect()
 }
 
 pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
@@ -178,6 +250,8 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
     };
     let rules = rules.worded(as_of);
     let mut bound = rules.at(as_of)?;
+    // The lists in force on the assessment date, in the rule file's order.
+    let lists: Vec<&List> = rules.lists.lists.iter().filter(|l| l.applies(as_of)).collect();
     let format = match (args.format, &args.output) {
         (Some(f), _) => f,
         (None, Some(p)) if p.extension().and_then(|e| e.to_str()) == Some("xlsx") => AdjustFormat::Xlsx,
@@ -190,7 +264,7 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
     let mut acc = Accounting::default();
 
     // An id repeated within either snapshot cannot be matched: its rows on both sides are
-    // reported under 数据问题 and counted as duplicated, never merged.
+    // evaluated with the other side unknown (`duplicated`, `has_problems`), never merged.
     let cur_ledger = Ledger::open(&args.current, &rules, &args.input.options())?;
     // Reasons name the alternative columns of the current snapshot (the lists' reasons are its).
     bound.read_from = cur_ledger.layout.read_from(&rules);
@@ -198,7 +272,7 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
         eprintln!("{w}");
     }
 
-    // Previous quarter: ids and the fields compared.
+    // Previous quarter: ids and the values the lists read.
     let mut prev_ledger = Ledger::open(&args.previous, &rules, &args.input.options())?;
     // Columns the snapshots lack: one warning for both when they lack the same.
     let (prev_l, cur_l) = (&prev_ledger.layout, &cur_ledger.layout);
@@ -229,7 +303,8 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
     });
     let (mut cur_ledger, cur_dups) = cur_scan;
     let (cur_dups, prev_dups) = (cur_dups?, prev_dups?);
-    let mut previous = PrevIndex::with_capacity(prev_dups.ids_seen() as usize);
+    let mut previous =
+        PrevIndex::with_capacity(prev_dups.ids_seen() as usize, adjust::kept_sizes(&rules, Side::Previous));
     let mut prev_dup_entries = Vec::new();
     acc.blank_previous_rows = pipeline::stream(
         &mut prev_ledger,
@@ -237,32 +312,33 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
         &prev_dups,
         |hh, a| {
             let id = Layout::id_text(&rules, hh);
-            let dup = prev_dups.rows(&id).is_some() || cur_dups.rows(&id).is_some();
-            let problems = dup.then(|| {
-                let who = who_of(&rules, hh, args.show_ids);
-                let mut problems = problems_text(&rules, hh, args.show_ids);
-                if cur_dups.rows(&id).is_some() {
-                    problems = join(&problems, "户编号在本季度重复出现，无法与本季度匹配");
-                }
-                (who, problems)
-            });
-            Ok((Facts::of(&bound, hh, a, id), problems))
+            let row = Row { hh, a };
+            if prev_dups.rows(&id).is_none() && cur_dups.rows(&id).is_none() {
+                return Ok((id, hh.row, Ok(KeptBuf::of(&rules, row))));
+            }
+            // A repeated id: this row is listed on its own, the current side unknown.
+            let who = who_of(&rules, hh, args.show_ids);
+            let mut problems = problems_text(&rules, hh, args.show_ids);
+            if cur_dups.rows(&id).is_some() {
+                problems = join(&problems, "户编号在本季度重复出现，无法与本季度匹配");
+            }
+            let run = RunFacts { has_problems: true, duplicated: true, ..RunFacts::default() };
+            let env = Env::new(&rules, Snap::None, Snap::Row(row), &run);
+            let on = adjust::lists_of(&bound, &lists, &env, Some(row), &format!("上季度：{problems}"));
+            Ok((id.clone(), hh.row, Err(entries(on, true, hh.row, &id, &who, ""))))
         },
-        |(facts, dup)| {
+        |(id, row, kept)| {
             acc.previous_rows += 1;
-            if let Some((who, problems)) = dup {
-                acc.duplicated_previous_rows += 1;
-                prev_dup_entries.push(Entry {
-                    list: List::DataProblems,
-                    previous: true,
-                    row: facts.row,
-                    household_id: facts.id.clone(),
-                    who,
-                    reason: format!("上季度：{problems}"),
-                    change: String::new(),
-                });
-            } else {
-                previous.push(&facts.id, &facts);
+            match kept {
+                Ok(k) => previous.push(&id, row, k.view()),
+                Err(e) => {
+                    acc.duplicated_previous_rows += 1;
+                    acc.previous_only_evaluated += 1;
+                    if e.is_empty() {
+                        acc.previous_unlisted += 1;
+                    }
+                    prev_dup_entries.extend(e);
+                }
             }
             Ok(())
         },
@@ -271,14 +347,15 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
 
     // Current quarter: assessed and listed as it streams.
     let inputs = [args.previous.as_path(), args.current.as_path()];
-    let mut lists = Lists::new(format, args.output.as_deref(), &inputs, args.show_ids)?;
+    let mut out = Lists::new(&lists, format, args.output.as_deref(), &inputs, args.show_ids)?;
+    let mut matched = vec![false; previous.entries.len()];
     acc.blank_current_rows = pipeline::stream(
         &mut cur_ledger,
         &bound,
         &cur_dups,
         |hh, a| {
-            let facts = Facts::of(&bound, hh, a, Layout::id_text(&rules, hh));
-            let on_lists = adjust::per_household(&bound, hh, a, &facts);
+            let id = Layout::id_text(&rules, hh);
+            let row = Row { hh, a };
             // 数据问题: cells that could not be read, and the findings of 错误-level checks.
             let mut problems = problems_text(&rules, hh, args.show_ids);
             let errors = a.has_error_finding(&bound);
@@ -287,93 +364,98 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
                 engine::write_findings_of(&mut found, &bound, hh, a, Severity::Error);
                 problems = join(&problems, &found);
             }
-            Ok((who_of(&rules, hh, args.show_ids), facts, on_lists, problems, !hh.problems.is_empty() || errors))
-        },
-        |(who, facts, on_lists, mut problems, mut has_problems)| {
-            acc.current_rows += 1;
-            let mut change = String::new();
-            let mut compared = Vec::new();
-            if cur_dups.rows(&facts.id).is_some() || prev_dups.rows(&facts.id).is_some() {
-                acc.duplicated_current_rows += 1;
-                if cur_dups.rows(&facts.id).is_none() {
+            let mut run = RunFacts { has_problems: !hh.problems.is_empty() || errors, ..RunFacts::default() };
+            let mut prev = None;
+            if cur_dups.rows(&id).is_some() || prev_dups.rows(&id).is_some() {
+                run.duplicated = true;
+                if cur_dups.rows(&id).is_none() {
                     problems = join(&problems, "户编号在上季度重复出现，无法与上季度匹配");
-                    has_problems = true;
+                    run.has_problems = true;
                 }
             } else {
-                match previous.find(&facts.id).filter(|_| !facts.id.is_empty()) {
-                    Some(prev) => {
-                        acc.matched += 1;
-                        prev.matched = true;
-                        let (l, c) = adjust::compare(&prev.facts(), &facts);
-                        compared = l;
-                        change = c;
-                    }
-                    None => {
-                        acc.new += 1;
-                        compared.push((List::NewHousehold, "上季度无此户编号".to_string()));
-                    }
-                }
+                prev = previous.find(&id).filter(|_| !id.is_empty());
+                run.matched = prev.is_some();
+                run.appeared = prev.is_none();
             }
-            if has_problems {
+            let previous_side = prev.map_or(Snap::None, |k| Snap::Kept(previous.kept(k)));
+            let env = Env::new(&rules, Snap::Row(row), previous_side, &run);
+            let change = if run.matched { adjust::changes(&rules, &env) } else { String::new() };
+            let on = adjust::lists_of(&bound, &lists, &env, Some(row), &problems);
+            let who = who_of(&rules, hh, args.show_ids);
+            Ok((entries(on, false, hh.row, &id, &who, &change), prev, run))
+        },
+        |(rows, prev, run)| {
+            acc.current_rows += 1;
+            if run.duplicated {
+                acc.duplicated_current_rows += 1;
+            } else if let Some(k) = prev {
+                acc.matched += 1;
+                matched[k] = true;
+            } else {
+                acc.new += 1;
+            }
+            if run.has_problems {
                 acc.households_with_problems += 1;
-                compared.push((List::DataProblems, problems));
             }
-            for (list, reason) in on_lists.into_iter().chain(compared) {
-                lists.push(Entry {
-                    list,
-                    previous: false,
-                    row: facts.row,
-                    household_id: facts.id.clone(),
-                    who: who.clone(),
-                    reason,
-                    change: change.clone(),
-                })?;
+            if rows.is_empty() {
+                acc.current_unlisted += 1;
+            }
+            for e in rows {
+                out.push(e)?;
             }
             Ok(())
         },
     )?;
 
     // Vanished households: one more pass over the previous file, parsing only their rows.
-    let unmatched = previous.entries.iter().filter(|e| !e.matched);
-    acc.gone = unmatched.clone().count() as u64;
-    let gone: HashSet<&str> = unmatched.clone().map(|e| previous.id(e)).collect();
+    let unmatched: Vec<&Prev> = previous.entries.iter().zip(&matched).filter(|(_, &m)| !m).map(|(e, _)| e).collect();
+    acc.gone = unmatched.len() as u64;
+    let gone: HashSet<&str> = unmatched.iter().map(|e| previous.id(e)).collect();
     if !gone.is_empty() {
         // Only their rows are parsed (by row number; the id is checked again).
-        let mut rows: Vec<u64> = unmatched.map(|e| e.row).collect();
+        let mut rows: Vec<u64> = unmatched.iter().map(|e| e.row).collect();
         rows.sort_unstable();
         let mut again = Ledger::open(&args.previous, &rules, &prev_layout.options)?;
         let mut result = Ok(());
         let layout = &again.layout;
+        let run = RunFacts { disappeared: true, ..RunFacts::default() };
         again.reader.each_row_in(&rows, &mut |raw| {
             let Some(id) = layout.id_of(raw) else { return };
             if result.is_err() || !gone.contains(id.as_str()) {
                 return;
             }
             let hh = layout.household(&bound, raw, &prev_dups);
-            result = lists.push(Entry {
-                list: List::Gone,
-                previous: true,
-                row: raw.row,
-                household_id: id,
-                who: who_of(&rules, &hh, args.show_ids),
-                reason: "本季度无此户编号（请核实：自然销户、合户或编号变更）".into(),
-                change: String::new(),
-            });
+            let a = engine::assess(&bound, &hh);
+            let row = Row { hh: &hh, a: &a };
+            let env = Env::new(&rules, Snap::None, Snap::Row(row), &run);
+            let problems = problems_text(&rules, &hh, args.show_ids);
+            let problems = if problems.is_empty() { problems } else { format!("上季度：{problems}") };
+            let on = adjust::lists_of(&bound, &lists, &env, Some(row), &problems);
+            acc.previous_only_evaluated += 1;
+            if on.is_empty() {
+                acc.previous_unlisted += 1;
+            }
+            let who = who_of(&rules, &hh, args.show_ids);
+            for e in entries(on, true, raw.row, &id, &who, "") {
+                if result.is_ok() {
+                    result = out.push(e);
+                }
+            }
         })?;
         result?;
     }
     for e in prev_dup_entries {
-        lists.push(e)?;
+        out.push(e)?;
     }
     if !acc.adds_up() {
         anyhow::bail!("内部错误：汇总不平衡 {acc:?}");
     }
-    let counts = lists.finish(&acc, &bound)?;
+    let counts = out.finish(&acc, &bound)?;
     if format == AdjustFormat::Table || std::io::stdout().is_terminal() {
-        let table = counts.village_table();
+        let table = counts.village_table(&lists);
         println!("{}", if args.show_ids { table.as_str().into() } else { privacy::mask_text(&table) });
     }
-    eprint!("{}", summary_text(&acc, &counts, &bound));
+    eprint!("{}", summary_text(&acc, &counts, &lists, &bound));
     Ok(if acc.households_with_problems > 0 || acc.duplicated_previous_rows > 0 {
         Outcome::Problems
     } else {
@@ -404,23 +486,33 @@ fn problems_text(rs: &RuleSet, hh: &Household, show_ids: bool) -> String {
         .join("；")
 }
 
-pub const LIST_HEADERS: [&str; 10] =
-    ["户编号", "县(市、区、旗)", "乡(镇)", "行政村", "户主姓名", "户主证件号码", "理由", "两季度变化", "行号", "来源"];
+/// The columns of every list before its own, and after them.
+pub const LIST_HEAD: [&str; 6] = ["户编号", "县(市、区、旗)", "乡(镇)", "行政村", "户主姓名", "户主证件号码"];
+pub const LIST_TAIL: [&str; 4] = ["理由", "两季度变化", "行号", "来源"];
+
+/// A list's header row: the fixed columns around the list's own.
+pub fn list_headers(l: &List) -> Vec<&str> {
+    LIST_HEAD.iter().copied().chain(l.columns.iter().map(|(h, _)| h.as_str())).chain(LIST_TAIL).collect()
+}
 
 /// A list row's cells, every text but the 户编号 with personal numbers masked unless `show_ids`.
-pub fn entry_cells(e: &Entry, show_ids: bool) -> [String; 10] {
-    let mut cells = [
+pub fn entry_cells(e: &Entry, show_ids: bool) -> Vec<String> {
+    let mut cells = Vec::with_capacity(10 + e.columns.len());
+    cells.extend([
         e.household_id.clone(),
         e.who.county.clone(),
         e.who.township.clone(),
         e.who.village.clone(),
         e.who.head_name.clone(),
         e.who.head_id.clone(),
+    ]);
+    cells.extend(e.columns.iter().cloned());
+    cells.extend([
         e.reason.clone(),
         e.change.clone(),
         e.row.to_string(),
         (if e.previous { "上季度" } else { "本季度" }).to_string(),
-    ];
+    ]);
     if !show_ids {
         for c in &mut cells[1..] {
             if let Cow::Owned(t) = privacy::mask_text(c) {
@@ -431,35 +523,46 @@ pub fn entry_cells(e: &Entry, show_ids: bool) -> [String; 10] {
     cells
 }
 
-/// Per list, its count; plus the accounting.
-pub fn summary_rows(acc: &Accounting, counts: &Counts) -> Vec<(String, u64)> {
+/// Per list, its count of households (and of persons, where the list counts them); plus the
+/// accounting.
+pub fn summary_rows(acc: &Accounting, counts: &Counts, lists: &[&List]) -> Vec<(String, u64)> {
     let mut rows: Vec<(String, u64)> = acc.items().into_iter().map(|(_, l, n)| (l.to_string(), n)).collect();
-    for (i, list) in List::ALL.iter().enumerate() {
-        rows.push((format!("名单：{}", list.name()), counts.total[i]));
+    for (i, l) in lists.iter().enumerate() {
+        rows.push((format!("名单：{}", l.label), counts.total[i]));
+        if l.persons.is_some() {
+            rows.push((format!("名单：{}（人）", l.label), counts.persons[i]));
+        }
     }
     rows
 }
 
-/// How many rows each list has, in total and per village.
+/// How many rows each list has, in total and per village, and the persons they hold.
 #[derive(Debug, Default)]
 pub struct Counts {
-    pub total: [u64; 12],
+    pub total: Vec<u64>,
+    pub persons: Vec<u64>,
     villages: Vec<(String, String, String)>,
-    per_village: HashMap<(String, String, String), [u64; 12]>,
+    per_village: HashMap<(String, String, String), Vec<u64>>,
 }
 
 impl Counts {
+    fn new(n: usize) -> Counts {
+        Counts { total: vec![0; n], persons: vec![0; n], ..Counts::default() }
+    }
+
     fn add(&mut self, e: &Entry) {
-        let i = e.list as usize;
+        let i = e.list;
         self.total[i] += 1;
+        self.persons[i] += e.persons;
         let key = (e.who.county.clone(), e.who.township.clone(), e.who.village.clone());
         if !self.per_village.contains_key(&key) {
             self.villages.push(key.clone());
         }
-        self.per_village.entry(key).or_default()[i] += 1;
+        let n = self.total.len();
+        self.per_village.entry(key).or_insert_with(|| vec![0; n])[i] += 1;
     }
 
-    fn village_table(&self) -> String {
+    fn village_table(&self, lists: &[&List]) -> String {
         let mut t = comfy_table::Table::new();
         t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
         t.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
@@ -467,7 +570,7 @@ impl Counts {
             t.set_width(160);
         }
         let mut header = vec!["乡镇".to_string(), "村".to_string()];
-        header.extend(List::ALL.iter().map(|l| l.name().to_string()));
+        header.extend(lists.iter().map(|l| l.label.clone()));
         t.set_header(header);
         let show = |n: u64| if n == 0 { String::new() } else { n.to_string() };
         for v in &self.villages {
@@ -488,7 +591,8 @@ type CsvList = csv::Writer<std::io::BufWriter<std::fs::File>>;
 /// workbook (constant memory), or nowhere (counts only). Nothing is held but the counts. The
 /// CSV lists and 汇总.csv are one [`AtomicSet`]: written into a temporary directory inside DIR and
 /// swapped in together when the run finishes, so DIR holds either the old set or the new one.
-struct Lists {
+struct Lists<'l> {
+    lists: &'l [&'l List],
     counts: Counts,
     csv: Vec<CsvList>,
     set: Option<AtomicSet>,
@@ -496,30 +600,38 @@ struct Lists {
     show_ids: bool,
 }
 
-impl Lists {
-    fn new(format: AdjustFormat, out: Option<&Path>, inputs: &[&Path], show_ids: bool) -> anyhow::Result<Lists> {
-        let mut lists = Lists { counts: Counts::default(), csv: Vec::new(), set: None, book: None, show_ids };
+impl<'l> Lists<'l> {
+    fn new(
+        lists: &'l [&'l List],
+        format: AdjustFormat,
+        out: Option<&Path>,
+        inputs: &[&Path],
+        show_ids: bool,
+    ) -> anyhow::Result<Lists<'l>> {
+        let mut w = Lists { lists, counts: Counts::new(lists.len()), csv: Vec::new(), set: None, book: None, show_ids };
         match (format, out) {
             (AdjustFormat::Csv, Some(dir)) => {
                 let mut set = AtomicSet::create(dir, inputs)?;
-                for list in List::ALL {
-                    let name = format!("{}.csv", list.name());
+                for list in lists {
+                    let name = format!("{}.csv", list.label);
                     let mut file = std::io::BufWriter::with_capacity(1 << 16, set.file(&name)?);
                     file.write_all("\u{feff}".as_bytes())?;
-                    let mut w = csv::Writer::from_writer(file);
-                    w.write_record(LIST_HEADERS)?;
-                    lists.csv.push(w);
+                    let mut csv = csv::Writer::from_writer(file);
+                    csv.write_record(list_headers(list))?;
+                    w.csv.push(csv);
                 }
-                lists.set = Some(set);
+                w.set = Some(set);
             }
             (AdjustFormat::Xlsx, Some(path)) => {
                 let file = AtomicFile::create(path, inputs)?;
                 let to = if is_stdout(path) { "标准输出".to_string() } else { path.display().to_string() };
-                lists.book = Some((xlsx::AdjustBook::new(&to)?, file));
+                let sheets: Vec<(&str, Vec<&str>)> =
+                    lists.iter().map(|l| (l.label.as_str(), list_headers(l))).collect();
+                w.book = Some((xlsx::AdjustBook::new(&to, &sheets)?, file));
             }
             _ => {}
         }
-        Ok(lists)
+        Ok(w)
     }
 
     fn push(&mut self, e: Entry) -> anyhow::Result<()> {
@@ -528,34 +640,30 @@ impl Lists {
             return Ok(());
         }
         let cells = entry_cells(&e, self.show_ids);
-        if let Some(w) = self.csv.get_mut(e.list as usize) {
+        if let Some(w) = self.csv.get_mut(e.list) {
             w.write_record(cells.iter().map(|c| csv_safe(c).into_owned()))
-                .map_err(|err| self.write_error(e.list, err))?;
+                .map_err(|err| write_error(self.lists[e.list], err))?;
         }
         if let Some((book, _)) = &mut self.book {
-            book.add(e.list as usize, &cells)?;
+            book.add(e.list, &cells)?;
         }
         Ok(())
-    }
-
-    /// A list file that could not be written (a full disk): named, with the promise kept.
-    fn write_error(&self, list: List, e: impl std::fmt::Display) -> anyhow::Error {
-        anyhow::anyhow!("无法写出名单“{}”：{e}；原有名单均未改动", list.name())
     }
 
     /// Write the summary and put every file in place; returns the counts.
     fn finish(mut self, acc: &Accounting, b: &Bound) -> anyhow::Result<Counts> {
         for (i, mut w) in std::mem::take(&mut self.csv).into_iter().enumerate() {
-            w.flush().map_err(|e| self.write_error(List::ALL[i], e))?;
+            w.flush().map_err(|e| write_error(self.lists[i], e))?;
         }
+        let summary = summary_rows(acc, &self.counts, self.lists);
         if let Some(mut set) = self.set.take() {
             let mut bytes = "\u{feff}".as_bytes().to_vec();
             {
                 let mut w = csv::Writer::from_writer(&mut bytes);
                 w.write_record(["项目", "数量"])?;
                 w.write_record(["评估日期".to_string(), b.as_of.to_string()])?;
-                for (k, n) in summary_rows(acc, &self.counts) {
-                    w.write_record([csv_safe(&k).into_owned(), n.to_string()])?;
+                for (k, n) in &summary {
+                    w.write_record([csv_safe(k).into_owned(), n.to_string()])?;
                 }
                 w.flush()?;
             }
@@ -565,14 +673,19 @@ impl Lists {
             set.commit()?;
         }
         if let Some((book, mut f)) = self.book.take() {
-            book.finish(&mut f, &summary_rows(acc, &self.counts), b)?;
+            book.finish(&mut f, &summary, b)?;
             f.commit()?;
         }
         Ok(self.counts)
     }
 }
 
-fn summary_text(acc: &Accounting, counts: &Counts, b: &Bound) -> String {
+/// A list file that could not be written (a full disk): named, with the promise kept.
+fn write_error(list: &List, e: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::anyhow!("无法写出名单“{}”：{e}；原有名单均未改动", list.label)
+}
+
+fn summary_text(acc: &Accounting, counts: &Counts, lists: &[&List], b: &Bound) -> String {
     let mut s = format!(
         "评估日期 {}；上季度 {} 户 = 两季度均有 {} + 减少 {} + 户编号重复 {}；本季度 {} 户 = 两季度均有 {} + 新增 {} + 户编号重复 {}；本季度 {} 户有数据问题。\n",
         b.as_of,
@@ -592,8 +705,19 @@ fn summary_text(acc: &Accounting, counts: &Counts, b: &Bound) -> String {
             acc.blank_previous_rows, acc.blank_current_rows
         ));
     }
-    let parts: Vec<String> = List::ALL.iter().zip(counts.total).map(|(l, n)| format!("{} {n}", l.name())).collect();
+    let parts: Vec<String> = lists
+        .iter()
+        .enumerate()
+        .map(|(i, l)| match l.persons {
+            Some(_) => format!("{} {} 户 {} 人", l.label, counts.total[i], counts.persons[i]),
+            None => format!("{} {}", l.label, counts.total[i]),
+        })
+        .collect();
     s.push_str(&format!("名单：{}\n", parts.join(" · ")));
+    s.push_str(&format!(
+        "未列入任何名单（无变化）：本季度 {} 户，仅见于上季度的 {} 行。\n",
+        acc.current_unlisted, acc.previous_unlisted
+    ));
     s
 }
 

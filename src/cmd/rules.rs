@@ -153,9 +153,6 @@ fn check(spec: &str) -> anyhow::Result<Outcome> {
         if !d.goal.is_empty() {
             roles.push(format!("what-if 目标：{}", d.goal.iter().map(|&i| l(i)).collect::<Vec<_>>().join("、")));
         }
-        for (role, labels) in &d.roles {
-            roles.push(format!("角色 {role}：{}", labels.iter().map(|&i| l(i)).collect::<Vec<_>>().join("、")));
-        }
         if !roles.is_empty() {
             writeln!(s, "      {}", roles.join("；"))?;
         }
@@ -163,6 +160,18 @@ fn check(spec: &str) -> anyhow::Result<Outcome> {
     writeln!(s, "\n数据核查（{} 项）：", rs.checks.len())?;
     for c in &rs.checks {
         writeln!(s, "  {:<24} 〔{}〕{}\n      {}\n      来源：{}", c.id, c.severity.word(), c.label, c.text, c.source)?;
+    }
+    writeln!(s, "\n调整名单（adjust，{} 个）：", rs.lists.lists.len())?;
+    for l in &rs.lists.lists {
+        let period = match (l.from, l.until) {
+            (None, None) => String::new(),
+            (f, u) => format!(
+                "（{} 至 {}）",
+                f.map(|d| d.to_string()).unwrap_or_default(),
+                u.map(|d| d.to_string()).unwrap_or_default()
+            ),
+        };
+        writeln!(s, "  {:<24} {}{}\n      {}\n      来源：{}", l.key, l.label, period, l.text, l.source)?;
     }
     print!("{s}");
     Ok(Outcome::Clean)

@@ -432,7 +432,11 @@ impl Compiler<'_> {
             Expr::Ident(name) => self.ident(name),
             Expr::Call(call) => self.call(call),
             Expr::List(_) => err("列表只能写在 `in` 的右边，如 village in ['石桥村', '枫林村']"),
-            Expr::Select(s) => err(format!("`{}` 不能用在这里：条件中直接写字段名，如 `per_capita_income`", s.field)),
+            // `previous.members`: a dotted name, where the rule set gives some (adjust's lists).
+            Expr::Select(s) => match dotted(e) {
+                Some(name) if self.names.candidates().iter().any(|c| c.contains('.')) => self.ident(&name),
+                _ => err(format!("`{}` 不能用在这里：条件中直接写字段名，如 `per_capita_income`", s.field)),
+            },
             Expr::Comprehension(_) => err("不支持 all、exists、map、filter 等宏；可改用 at_least(k, …)"),
             Expr::Map(_) | Expr::Struct(_) => err("条件中不支持映射（{…}）和消息"),
             Expr::Unspecified => err("条件为空"),
@@ -516,8 +520,8 @@ impl Compiler<'_> {
             }
             "present" => {
                 one_arg(f, a)?;
-                match &a[0].expr {
-                    Expr::Ident(name) => match self.names.field(name) {
+                match dotted(&a[0]).as_deref() {
+                    Some(name) => match self.names.field(name) {
                         Some(Name::Field(i, _)) => Ok((Node::Present(i), Ty::Bool)),
                         _ => err(format!(
                             "present() 的参数应为字段名，`{name}` 不是字段{}",
@@ -592,8 +596,8 @@ impl Compiler<'_> {
             operators::IN => self.in_list(&a[0], &a[1]),
             "blank" => {
                 one_arg(f, a)?;
-                match &a[0].expr {
-                    Expr::Ident(name) => match self.names.field(name) {
+                match dotted(&a[0]).as_deref() {
+                    Some(name) => match self.names.field(name) {
                         Some(Name::Field(i, _)) => Ok((Node::Blank(i), Ty::Bool)),
                         _ => err(format!(
                             "blank() 的参数应为字段名，`{name}` 不是字段{}",
@@ -784,9 +788,21 @@ fn one_arg(f: &str, a: &[IdedExpr]) -> Result<(), CompileError> {
 }
 
 fn describe_ty(t: Ty, e: &IdedExpr) -> String {
+    match dotted(e) {
+        Some(n) => format!("{} `{n}`", t.name()),
+        None => t.name().to_string(),
+    }
+}
+
+/// A name as written: `members`, or `previous.members` (one dot, two identifiers).
+fn dotted(e: &IdedExpr) -> Option<String> {
     match &e.expr {
-        Expr::Ident(n) => format!("{} `{n}`", t.name()),
-        _ => t.name().to_string(),
+        Expr::Ident(n) => Some(n.clone()),
+        Expr::Select(s) if !s.test => match &s.operand.expr {
+            Expr::Ident(o) => Some(format!("{o}.{}", s.field)),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
@@ -845,6 +861,7 @@ fn arith_type(op: ArithOp, a: Ty, b: Ty) -> Option<Ty> {
 pub fn show(e: &IdedExpr) -> String {
     match &e.expr {
         Expr::Ident(n) => n.clone(),
+        Expr::Select(_) if dotted(e).is_some() => dotted(e).unwrap_or_default(),
         Expr::Literal(LiteralValue::String(s)) => format!("'{}'", s.inner()),
         Expr::Literal(LiteralValue::Int(i)) => i.to_string(),
         Expr::Literal(LiteralValue::Double(d)) => d.to_string(),

@@ -559,4 +559,67 @@ mod tests {
         }
         assert_eq!(compiled, 3000);
     }
+
+    /// The lists' conditions (compiled against their slots) agree with the tree too, over
+    /// environments of slots drawn as above: both quarters' cells, criteria, decisions, the flag
+    /// and the run's booleans.
+    #[test]
+    fn compiled_list_conditions_agree_with_the_tree() {
+        let mut rng = crate::test_rng::Lcg(5);
+        let mut next = |n: usize| rng.below(n);
+        for (name, _, _) in crate::ruleset::EMBEDDED {
+            let rules = load(name).unwrap();
+            let b = rules.at(Date::new(2024, 12, 31).unwrap()).unwrap();
+            let mut nodes: Vec<Node> = Vec::new();
+            let mut add = |n: &Node| walk(n, &mut |x| nodes.push(x.clone()));
+            for l in &rules.lists.lists {
+                add(&l.when);
+                l.reason.iter().filter_map(|r| r.0.as_ref()).for_each(&mut add);
+            }
+            let compiled: Vec<(BoolFn, ValFn)> = nodes.iter().map(|n| (bool_fn(n), val_fn(n))).collect();
+            let slots = &rules.lists.slots;
+            for _ in 0..2000 {
+                let cells: Vec<Cell> = slots
+                    .fields
+                    .iter()
+                    .map(|&(_, i)| {
+                        let f = &rules.fields[i as usize];
+                        let value = match f.ty {
+                            FieldType::Bool => Scalar::Bool(next(2) == 0),
+                            FieldType::Int | FieldType::Money => Scalar::Num(Num([0, 1, 3, 4, 6000 * SCALE][next(5)])),
+                            FieldType::Enum => {
+                                Scalar::Enum(next(rules.enums[f.enum_id.unwrap() as usize].values.len()) as u16)
+                            }
+                            FieldType::Month => Scalar::Month(b.as_of.month_index() - next(30) as i32),
+                            FieldType::Text | FieldType::Id => Scalar::Text(["", "a"][next(2)].into()),
+                        };
+                        match next(4) {
+                            0 => Cell::Blank,
+                            1 => Cell::Absent(crate::household::Missing::Field(i)),
+                            _ => Cell::Value(value),
+                        }
+                    })
+                    .collect();
+                let crits: Vec<Option<bool>> =
+                    slots.bools.iter().map(|_| [Some(true), Some(false), None][next(3)]).collect();
+                let decisions: Vec<u16> = slots
+                    .decisions
+                    .iter()
+                    .map(|&(_, d)| next(rules.decisions[d as usize].labels.len()) as u16)
+                    .collect();
+                let cx = Ctx {
+                    cells: &cells,
+                    params: &b.params,
+                    crits: &crits,
+                    decisions: &decisions,
+                    as_of_month: b.as_of.month_index(),
+                    as_of_day: expr::day_key(b.as_of),
+                };
+                for (n, (bf, vf)) in nodes.iter().zip(&compiled) {
+                    assert_eq!(vf(&cx), expr::eval(n, &cx), "{name}: {n:?}");
+                    assert_eq!(bf(&cx), expr::eval_bool(n, &cx), "{name}: {n:?}");
+                }
+            }
+        }
+    }
 }

@@ -34,6 +34,12 @@ pub struct RuleFile {
     /// Words written `{term}` in labels and messages, by default; a period may change them.
     #[serde(default)]
     pub terms: BTreeMap<String, String>,
+    /// `adjust`'s quarterly lists, in the order they are filed.
+    #[serde(default)]
+    pub lists: Lists,
+    /// What `adjust` shows of every list row whatever the list (`[adjust]`).
+    #[serde(default)]
+    pub adjust: Option<AdjustDef>,
 }
 
 /// `[periods.<id>]`: a named span of dates.
@@ -51,6 +57,80 @@ pub struct PeriodDef {
     #[serde(default)]
     pub terms: BTreeMap<String, String>,
     pub source: String,
+}
+
+/// `[adjust]`: settings shared by every list.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdjustDef {
+    /// Fields whose change between the two snapshots is shown in 两季度变化, in order.
+    #[serde(default)]
+    pub changes: Vec<String>,
+}
+
+/// `[lists.*]`: any number of lists, in the order the file gives them (as `[decisions.*]`).
+#[derive(Debug, Clone, Default)]
+pub struct Lists(pub Vec<(String, ListDef)>);
+
+impl<'de> Deserialize<'de> for Lists {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Lists, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Lists;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a table of lists")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Lists, A::Error> {
+                let mut out: Vec<(String, ListDef)> = Vec::new();
+                while let Some((k, v)) = map.next_entry::<String, ListDef>()? {
+                    out.push((k, v));
+                }
+                Ok(Lists(out))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
+/// `[lists.<key>]`: one list `adjust` writes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListDef {
+    /// The list's name: its CSV file name, XLSX sheet name and summary row.
+    pub label: String,
+    /// Who is on it: a condition over `current.*`, `previous.*` and the run's booleans.
+    pub when: String,
+    /// The 理由 column: a template, or first-hit alternatives.
+    pub reason: Reason,
+    /// Columns shown after the household's location, in order.
+    #[serde(default)]
+    pub columns: Vec<String>,
+    /// An integer field summed as 人 in the summary.
+    #[serde(default)]
+    pub persons: Option<String>,
+    /// The first and last assessment dates the list is written for (`YYYY-MM-DD`).
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub until: Option<String>,
+    pub source: String,
+}
+
+/// A list's reason: one template, or alternatives of which the first whose `when` is true (or
+/// that has none) is used.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Reason {
+    One(String),
+    Alternatives(Vec<ReasonAlt>),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonAlt {
+    #[serde(default)]
+    pub when: Option<String>,
+    pub text: String,
 }
 
 /// `[warnings.<id>]`: a condition over parameters and the assessment date only.
@@ -74,6 +154,9 @@ pub struct Meta {
     /// this file.
     #[serde(default)]
     pub extends: Option<String>,
+    /// The lists of what it extends are dropped: this file declares all of them.
+    #[serde(default)]
+    pub replace_lists: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -266,7 +349,7 @@ impl<'de> Deserialize<'de> for Decisions {
     }
 }
 
-/// A label, or several, that a role of a decision concerns.
+/// A label, or several (a decision's `goal`).
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(untagged)]
 pub enum Labels {
@@ -337,9 +420,6 @@ pub struct DecisionDef {
     /// The label, or labels, `check`'s what-if steers towards; none: no what-if.
     #[serde(default)]
     pub goal: Option<Labels>,
-    /// Roles that commands look decisions up by (`adjust`'s lists), each with its label(s).
-    #[serde(default)]
-    pub roles: BTreeMap<String, Labels>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -97,6 +97,12 @@ impl Merged {
         };
         self.chain.insert(0, name.to_string());
         self.at.texts.push((name.to_string(), text.to_string()));
+        // `replace_lists = true`: the file declares every list itself.
+        let replace_lists = child.get("ruleset").and_then(|r| r.get("replace_lists")) == Some(&Value::Boolean(true));
+        if replace_lists {
+            self.table.remove("lists");
+            self.at.made_by.retain(|((s, _), _)| s != "lists");
+        }
         for (section, value) in child {
             if section == "ruleset" {
                 self.table.insert(section, value);
@@ -236,6 +242,7 @@ fn check_item(section: &str, item: Table) -> Result<(), String> {
         "checks" => is::<file::CheckDef>(item),
         "warnings" => is::<file::WarningDef>(item),
         "periods" => is::<file::PeriodDef>(item),
+        "lists" => is::<file::ListDef>(item),
         // Other sections are checked when the whole rule set is read.
         _ => Ok(()),
     }

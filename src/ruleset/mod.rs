@@ -1,5 +1,6 @@
 //! Rule sets: load a TOML rule file (following `extends`), check every name and type, compile
-//! every condition once.
+//! every condition once: criteria, decisions, the flag, checks, run warnings and `adjust`'s lists
+//! (`lists`).
 //!
 //! Everything that can fail because of the rule file fails here, before a row is read. The
 //! national rule set and the provincial variants in `rules/` are embedded in the binary and can
@@ -12,6 +13,7 @@ pub mod file;
 pub mod layering;
 pub mod layout;
 pub mod periods;
+pub mod lists;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -41,17 +43,6 @@ pub const EMBEDDED_CASES: &[(&str, &str)] = &[
     ("lanzhou-xinqu-2025", include_str!("../../rules/lanzhou-xinqu-2025.cases.toml")),
     ("hubei-2023", include_str!("../../rules/hubei-2023.cases.toml")),
     ("dehua-2024", include_str!("../../rules/dehua-2024.cases.toml")),
-];
-
-/// The roles a decision can be looked up by, with what each means (`roles = { … }` in a
-/// decision; each role at most once in a rule set). `adjust` files a current household on a list
-/// when the decision's label is one of the role's labels.
-pub const ROLES: [(&str, &str); 5] = [
-    ("newly_identified", "adjust：列入“新识别”名单的标签（户类型为一般农户时）"),
-    ("proposed_exit", "adjust：列入“拟退出”名单的标签（户类型为贫困户时）"),
-    ("exit_procedure", "adjust：列入“待履行退出程序”名单的标签（户类型为贫困户时）"),
-    ("to_monitor", "adjust：列入“拟纳入监测”名单的标签（理由取自它所随附（with）的决策）"),
-    ("risk_eliminated", "adjust：列入“拟风险消除”名单的标签"),
 ];
 
 #[derive(Debug, Clone)]
@@ -176,8 +167,6 @@ pub struct Decision {
     pub short: Option<String>,
     /// XLSX colours of labels.
     pub highlight: Vec<(u16, file::Highlight)>,
-    /// (role, labels) as in [`ROLES`].
-    pub roles: Vec<(String, Vec<u16>)>,
 }
 
 /// A decision rule as written: its condition's text, the reason it gives and whether the
@@ -330,6 +319,8 @@ pub struct RuleSet {
     pub periods: Vec<periods::Period>,
     /// Words written `{term}` in labels and messages, with their default.
     pub terms: Vec<(String, String)>,
+    /// `adjust`'s lists, in file order, compiled.
+    pub lists: lists::ListSet,
     /// Fields with a `min` or `max`, and fields with a `derive`, in field order (what
     /// [`RuleSet::finish`] visits for every household).
     ranged_fields: Vec<u16>,
@@ -1044,6 +1035,16 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
             .map_err(|m| RuleError::Rule { rule: format!("{what} (message)"), message: m })?;
         warnings.push(RunWarning { id: key.clone(), when, message, source: def.source.clone() });
     }
+    let list_names = Builder {
+        fields: &fields,
+        field_index: &field_index,
+        enums: &enums,
+        params: &param_index,
+        crits: Some(&crit_index),
+        decisions: &seen,
+        this: None,
+    };
+    let lists = lists::compile(&file, &list_names, &fields, &decisions, &criteria)?;
     let ranged_fields = (0..fields.len() as u16)
         .filter(|&i| fields[i as usize].min.is_some() || fields[i as usize].max.is_some())
         .collect();
@@ -1071,6 +1072,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         warnings,
         periods,
         terms,
+        lists,
         plan,
         ranged_fields,
         derived_fields,
@@ -1212,7 +1214,7 @@ fn derivation_order(fields: &[Field]) -> Result<Vec<u16>, RuleError> {
 type DecisionNames = Vec<(String, u16, u16)>;
 
 /// The decisions, in rule-file order: each may read those before it (a reference to a later one
-/// is an error naming both), and declares its labels and roles. Returns them with the names
+/// is an error naming both), and declares its labels. Returns them with the names
 /// conditions after them may read.
 fn compile_decisions(
     file: &RuleFile,
@@ -1246,7 +1248,6 @@ fn compile_decisions(
         all.push((id.clone(), enums.len() as u16 - 1, undecided));
     }
     let mut decisions: Vec<Decision> = Vec::new();
-    let mut roles_seen: Vec<(&str, &str)> = Vec::new();
     for (di, (id, def)) in defs.iter().enumerate() {
         let what = format!("决策 `{id}`");
         let names = Builder { fields, field_index, enums, params, crits: Some(crits), decisions: &all, this: None };
@@ -1290,36 +1291,6 @@ fn compile_decisions(
         for (l, h) in &def.highlight {
             highlight.push((label_index(def, id, l, "highlight")?, *h));
         }
-        let mut roles = Vec::new();
-        for (role, labels) in &def.roles {
-            if !ROLES.iter().any(|r| r.0 == role) {
-                let known: Vec<String> = ROLES.iter().map(|r| r.0.to_string()).collect();
-                return Err(RuleError::Rule {
-                    rule: what,
-                    message: format!(
-                        "决策 `{id}` 声明了未知的角色 `{role}`{}（已知角色：{}）",
-                        expr::did_you_mean(role, &known),
-                        known.join("、")
-                    ),
-                });
-            }
-            if let Some((_, other)) = roles_seen.iter().find(|(r, _)| r == role) {
-                return Err(RuleError::Rule {
-                    rule: what,
-                    message: format!(
-                        "角色 `{role}` 已由决策 `{other}` 声明，决策 `{id}` 又声明了一次：每个角色只能属于一个决策，\
-                         请删去其中一处"
-                    ),
-                });
-            }
-            roles_seen.push((role, id));
-            let labels = labels
-                .as_slice()
-                .iter()
-                .map(|l| label_index(def, id, l, &format!("角色 `{role}`")))
-                .collect::<Result<Vec<u16>, RuleError>>()?;
-            roles.push((role.clone(), labels));
-        }
         let goal = action::compile_goal(id, def, all[di].2, opt(&def.not_applicable, "not_applicable")?)?;
         decisions.push(Decision {
             id: id.clone(),
@@ -1337,7 +1308,6 @@ fn compile_decisions(
             factors_column: def.factors_column.clone(),
             short: def.short.clone().or_else(|| def.column.clone()),
             highlight,
-            roles,
         });
     }
     Ok((decisions, all))
@@ -1509,16 +1479,6 @@ impl RuleSet {
         self.decisions.iter().position(|d| d.id == id)
     }
 
-    /// The decision holding `role` ([`ROLES`]) and the role's labels.
-    pub fn role(&self, role: &str) -> Option<(usize, &[u16])> {
-        self.decisions
-            .iter()
-            .enumerate()
-            .find_map(|(i, d)| d.roles.iter().find(|(r, _)| r == role).map(|(_, labels)| (i, labels.as_slice())))
-    }
-
-    /// Fields that some criterion, decision or flag reads (directly or through a derivation),
-    /// each with the first rule that needs it.
     pub fn needed_fields(&self) -> Vec<(u16, String)> {
         let mut out: Vec<(u16, String)> = Vec::new();
         let mut add = |node: &Node, who: String| {
@@ -2015,18 +1975,57 @@ mod decision_tests {
         assert!(m.contains("与固定的键“checks”重复"), "{m}");
     }
 
+    /// `[lists.*]`: what a list may name is checked at load, with a suggestion.
     #[test]
-    fn a_role_belongs_to_one_decision() {
+    fn list_errors_name_the_list_and_suggest() {
         let m = load_error(&[(
-            "roles = { risk_eliminated = \"可消除风险\" }",
-            "roles = { risk_eliminated = \"可消除风险\", proposed_exit = \"可消除风险\" }",
+            "when = \"matched && current.members != previous.members\"",
+            "when = \"matched && current.membrs != previous.members\"",
         )]);
-        assert!(m.contains("角色 `proposed_exit` 已由决策 `exit` 声明，决策 `elimination` 又声明了一次"), "{m}");
-        let m = load_error(&[("roles = { risk_eliminated = ", "roles = { risk_eliminatd = ")]);
-        assert!(m.contains("未知的角色 `risk_eliminatd`") && m.contains("risk_eliminated"), "{m}");
-        let m =
-            load_error(&[("roles = { risk_eliminated = \"可消除风险\" }", "roles = { risk_eliminated = \"可消除\" }")]);
-        assert!(m.contains("角色 `risk_eliminated` “可消除” 不在它的 labels 中"), "{m}");
+        assert!(
+            m.contains("名单 `members_changed_v1`") && m.contains("current.membrs") && m.contains("current.members"),
+            "{m}"
+        );
+        let m = load_error(&[("current.exit == '可退出'", "current.exit == '可推出'")]);
+        assert!(m.contains("名单 `proposed_exit`") && m.contains("可推出"), "{m}");
+        let m = load_error(&[("reason = \"{reasons.exit}\"", "reason = \"{reasons.exitt}\"")]);
+        assert!(m.contains("{reasons.exitt}") && m.contains("reasons.exit"), "{m}");
+        let m = load_error(&[("reason = \"{reasons.eligibility}\"", "reason = \"{current.eligibilty}\"")]);
+        assert!(m.contains("名单 `newly_identified`") && m.contains("current.eligibility"), "{m}");
+        let m = load_error(&[(
+            "columns = [\"household_type\", \"monitor_type\"",
+            "columns = [\"household_typ\", \"monitor_type\"",
+        )]);
+        assert!(m.contains("`household_typ` 不是字段") && m.contains("household_type"), "{m}");
+        let m = load_error(&[("persons = \"members\"", "persons = \"household_type\"")]);
+        assert!(m.contains("persons = \"household_type\" 不是整数字段"), "{m}");
+        let m = load_error(&[("label = \"新识别\"", "label = \"\"")]);
+        assert!(m.contains("名单 `newly_identified`") && m.contains("label 不能为空"), "{m}");
+        let m = load_error(&[("label = \"拟退出\"", "label = \"新识别\"")]);
+        assert!(m.contains("名单 `proposed_exit` 与名单 `newly_identified` 同名（“新识别”）且适用期间重叠"), "{m}");
+        let m = load_error(&[("label = \"拟退出\"", "label = \"拟/退出\"")]);
+        assert!(m.contains("不能用"), "{m}");
+        let m = load_error(&[("label = \"拟退出\"", "labl = \"拟退出\"")]);
+        assert!(m.contains("labl"), "unknown keys are refused: {m}");
+        let m = load_error(&[("changes = [\"household_type\"", "changes = [\"houshold_type\"")]);
+        assert!(m.contains("`houshold_type` 不是字段") && m.contains("household_type"), "{m}");
+        // The same label in periods that do not overlap is one list per run: accepted.
+        assert!(load_str(&national_with(&[]), "t.toml").is_ok());
+    }
+
+    /// A list condition reads the two snapshots through slots: the same field of both sides is
+    /// two slots, a name used twice is one.
+    #[test]
+    fn list_slots_are_shared_and_sided() {
+        let rs = load("national").unwrap();
+        let s = &rs.lists.slots;
+        let members = rs.field_index["members"];
+        assert!(s.fields.contains(&(lists::Side::Current, members)));
+        assert!(s.fields.contains(&(lists::Side::Previous, members)));
+        assert_eq!(s.fields.iter().filter(|f| **f == (lists::Side::Current, members)).count(), 1);
+        // A dotted name outside a list is refused as before.
+        let m = load_error(&[("condition = \"ill > 0\"", "condition = \"current.ill > 0\"")]);
+        assert!(m.contains("不能用在这里"), "{m}");
     }
 
     /// Dates and text functions: their values on a household, at the boundaries, and the errors.
