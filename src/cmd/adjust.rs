@@ -688,7 +688,7 @@ fn write_error(list: &List, e: impl std::fmt::Display) -> anyhow::Error {
 fn summary_text(acc: &Accounting, counts: &Counts, lists: &[&List], b: &Bound) -> String {
     let mut s = format!(
         "评估日期 {}；上季度 {} 户 = 两季度均有 {} + 减少 {} + 户编号重复 {}；本季度 {} 户 = 两季度均有 {} + 新增 {} + 户编号重复 {}；本季度 {} 户有数据问题。\n",
-        b.as_of,
+        b.rules.dated(b.as_of),
         acc.previous_rows,
         acc.matched,
         acc.gone,
