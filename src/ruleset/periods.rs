@@ -1,9 +1,9 @@
 //! Policy periods (`[periods.<id>]`) and the words that change with them (`[terms]`).
 //!
-//! A rule file names its periods (`攻坚期` before 2021, …) so that outputs can say which one an
-//! assessment falls in, and declares terms: words that labels and messages write as `{term}` and
-//! that a period may change (`{monitored_group}`: 监测对象, from 2026 防止返贫致贫对象). The engine
-//! never reads a period: conditions test the assessment date themselves.
+//! A rule file names its periods so that outputs can say which one an assessment falls in, and
+//! declares terms: words that labels and messages write as `{term}` and that a period may change
+//! (the national rules' `{monitored_group}` is renamed from 2026). The engine never reads a
+//! period: conditions test the assessment date themselves.
 
 use std::collections::BTreeMap;
 
