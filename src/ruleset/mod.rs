@@ -12,8 +12,8 @@ pub mod fast;
 pub mod file;
 pub mod layering;
 pub mod layout;
-pub mod periods;
 pub mod lists;
+pub mod periods;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};

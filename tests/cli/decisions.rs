@@ -202,3 +202,83 @@ fn a_sixth_decision_shows_in_every_output() {
     let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(json["focus"], "重点关注户");
 }
+
+/// #14's second "done when": one variant file adds a sixth decision, a list of its own and two
+/// checks (tests/data/rules/province-additions.toml, no code change); all of them reach CSV,
+/// JSON Lines, XLSX, the summary, `check` and `adjust`.
+#[test]
+fn a_decision_a_list_and_two_checks_added_by_a_variant_show_everywhere() {
+    use calamine::Reader;
+    let rules = "tests/data/rules/province-additions.toml";
+    let ledger = ["assess", "examples/户表.csv", "--year", "2024"];
+    let (csv_out, err) = run(&[&ledger[..], &["--format", "csv"]].concat(), rules);
+    let text = String::from_utf8(csv_out).unwrap();
+    assert!(text.lines().next().unwrap().contains(",重点关注,"));
+    assert!(text.contains("【警告】重点关注户未纳入监测：户类型 "), "the check's finding in 数据核查");
+    assert!(text.contains("【提示】家庭人口较多：家庭人口数 "));
+    assert!(err.contains("重点关注：重点关注户 ") && err.contains("重点关注户未纳入监测（警告）"), "{err}");
+    assert!(err.contains("家庭人口较多（提示）"), "{err}");
+    let (out, _) = run(&[&ledger[..], &["--format", "jsonl"]].concat(), rules);
+    let rows = jsonl(&out);
+    let flagged: Vec<&serde_json::Value> = rows
+        .iter()
+        .filter(|r| r["checks"].as_array().unwrap().iter().any(|c| c["check"] == "focus_not_monitored"))
+        .collect();
+    assert!(!flagged.is_empty() && flagged.iter().all(|r| r["focus"] == "重点关注户"));
+    assert!(rows.iter().any(|r| r["checks"].as_array().unwrap().iter().any(|c| c["check"] == "large_household")));
+    let dir = tempfile::tempdir().unwrap();
+    let book = dir.path().join("结果.xlsx");
+    let out = tuopin().args(ledger).args(["--rules", rules, "-o"]).arg(&book).output().unwrap();
+    assert!(out.status.code().unwrap() < 2, "{}", stderr_of(&out));
+    let mut wb = calamine::open_workbook_auto(&book).unwrap();
+    let findings = wb.worksheet_range("数据核查").unwrap();
+    let labels: Vec<String> = findings.rows().skip(1).flat_map(|r| r.iter().map(|c| c.to_string())).collect();
+    assert!(labels.iter().any(|c| c == "重点关注户未纳入监测") && labels.iter().any(|c| c == "家庭人口较多"));
+    // check: the decision and both findings.
+    let id = flagged[0]["household_id"].as_str().unwrap().to_string();
+    let (out, _) = run(&["check", "examples/户表.csv", "--id", &id, "--year", "2024"], rules);
+    let screen = String::from_utf8(out).unwrap();
+    assert!(screen.lines().any(|l| l.starts_with("重点关注") && l.contains("重点关注户")), "{screen}");
+    assert!(screen.contains("重点关注户未纳入监测"), "{screen}");
+    // adjust: the list as a CSV file, an XLSX sheet and a line of the summary, in 户 and 人.
+    let lists = dir.path().join("名单");
+    let out = tuopin()
+        .args([
+            "adjust",
+            "--previous",
+            "examples/2024Q2.csv",
+            "--current",
+            "examples/2024Q3.csv",
+            "--quarter",
+            "2024Q3",
+        ])
+        .args(["--rules", rules, "-o"])
+        .arg(&lists)
+        .output()
+        .unwrap();
+    assert!(out.status.code().unwrap() < 2, "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(err.contains("重点关注户走访 ") && err.contains(" 户 ") && err.contains(" 人"), "{err}");
+    let list = std::fs::read_to_string(lists.join("重点关注户走访.csv")).unwrap();
+    assert!(list.lines().next().unwrap().contains(",户类型,家庭人口数,重点关注,理由,"), "{list}");
+    assert!(list.lines().skip(1).all(|l| l.contains(",重点关注户,返贫致贫风险：高")), "{list}");
+    assert!(list.lines().count() > 1);
+    let book = dir.path().join("名单.xlsx");
+    let out = tuopin()
+        .args([
+            "adjust",
+            "--previous",
+            "examples/2024Q2.csv",
+            "--current",
+            "examples/2024Q3.csv",
+            "--quarter",
+            "2024Q3",
+        ])
+        .args(["--rules", rules, "-o"])
+        .arg(&book)
+        .output()
+        .unwrap();
+    assert!(out.status.code().unwrap() < 2, "{}", stderr_of(&out));
+    let mut wb = calamine::open_workbook_auto(&book).unwrap();
+    assert!(wb.worksheet_range("重点关注户走访").unwrap().rows().count() > 1);
+}
