@@ -370,62 +370,31 @@ fn column(
 /// A reason template: `{current.members}`, `{previous.household_type}`, `{reasons.exit}`,
 /// `{factors.risk}`, `{evidence.excluded}`, `{problems}`, a parameter; `{{`/`}}` are braces.
 fn template(t: &str, names: &ListNames, base: &Builder, decisions: &[Decision]) -> Result<Vec<Part>, String> {
-    let mut parts = Vec::new();
-    let mut text = String::new();
-    let mut rest = t;
     let crits: &HashMap<String, u16> = base.crits.expect("lists see the criteria");
-    while let Some(c) = rest.chars().next() {
-        rest = &rest[c.len_utf8()..];
-        match c {
-            '{' if rest.starts_with('{') => {
-                text.push('{');
-                rest = &rest[1..];
-            }
-            '}' if rest.starts_with('}') => {
-                text.push('}');
-                rest = &rest[1..];
-            }
-            '{' => {
-                let end = rest.find('}').ok_or_else(|| format!("“{{”后缺少“}}”：{t}"))?;
-                let key = rest[..end].trim();
-                rest = &rest[end + 1..];
-                let decision = |d: &str| decisions.iter().position(|x| x.id == d).map(|i| i as u16);
-                let part = match key.split_once('.') {
-                    _ if key == "problems" => Some(Part::Problems),
-                    Some(("reasons", d)) => decision(d).map(Part::Reasons),
-                    Some(("factors", d)) => decision(d).map(Part::Factors),
-                    Some(("evidence", c)) => crits.get(c).map(|&i| Part::Evidence(i)),
-                    _ => match names.resolve(key) {
-                        Some(Name::Field(i, _)) => Some(Part::Field(i)),
-                        Some(Name::Crit(i)) => Some(Part::Bool(i)),
-                        Some(Name::Decision(i, _, _)) => Some(Part::Decision(i)),
-                        Some(Name::Param(i, _)) => Some(Part::Param(i)),
-                        None => None,
-                    },
-                };
-                let Some(part) = part else {
-                    let mut all = names.candidates();
-                    all.push("problems".into());
-                    all.extend(
-                        decisions.iter().flat_map(|d| [format!("reasons.{}", d.id), format!("factors.{}", d.id)]),
-                    );
-                    all.extend(crits.keys().map(|c| format!("evidence.{c}")));
-                    return Err(format!(
-                        "{{{key}}} 不是可用的名称（current.<名称>、previous.<名称>、reasons.<决策>、factors.<决策>、evidence.<判定标准>、problems 或参数）{}",
-                        expr::did_you_mean(key, &all)
-                    ));
-                };
-                if !text.is_empty() {
-                    parts.push(Part::Text(std::mem::take(&mut text)));
-                }
-                parts.push(part);
-            }
-            '}' => return Err(format!("多余的“}}”（字面的花括号写作 }}}}）：{t}")),
-            c => text.push(c),
-        }
-    }
-    if !text.is_empty() {
-        parts.push(Part::Text(text));
-    }
-    Ok(parts)
+    super::split_template(t, Part::Text, |key, _| {
+        let decision = |d: &str| decisions.iter().position(|x| x.id == d).map(|i| i as u16);
+        let part = match key.split_once('.') {
+            _ if key == "problems" => Some(Part::Problems),
+            Some(("reasons", d)) => decision(d).map(Part::Reasons),
+            Some(("factors", d)) => decision(d).map(Part::Factors),
+            Some(("evidence", c)) => crits.get(c).map(|&i| Part::Evidence(i)),
+            _ => match names.resolve(key) {
+                Some(Name::Field(i, _)) => Some(Part::Field(i)),
+                Some(Name::Crit(i)) => Some(Part::Bool(i)),
+                Some(Name::Decision(i, _, _)) => Some(Part::Decision(i)),
+                Some(Name::Param(i, _)) => Some(Part::Param(i)),
+                None => None,
+            },
+        };
+        part.map(Some).ok_or_else(|| {
+            let mut all = names.candidates();
+            all.push("problems".into());
+            all.extend(decisions.iter().flat_map(|d| [format!("reasons.{}", d.id), format!("factors.{}", d.id)]));
+            all.extend(crits.keys().map(|c| format!("evidence.{c}")));
+            format!(
+                "{{{key}}} 不是可用的名称（current.<名称>、previous.<名称>、reasons.<决策>、factors.<决策>、evidence.<判定标准>、problems 或参数）{}",
+                expr::did_you_mean(key, &all)
+            )
+        })
+    })
 }

@@ -233,17 +233,16 @@ pub enum Piece {
     Param(u16),
 }
 
-/// Split a message template into pieces: `{key}` names a field or a parameter; `{{` and `}}` are
-/// braces.
-fn message_pieces(
-    template: &str,
-    field_index: &HashMap<String, u16>,
-    params: &HashMap<String, (u16, Ty)>,
-    terms: &BTreeMap<String, String>,
-) -> Result<Vec<Piece>, String> {
+/// Split a `{key}` template into pieces: its text, and what `key` makes of each `{key}` (`None`:
+/// it wrote text of its own into the buffer it is given). `{{` and `}}` are braces.
+pub(crate) fn split_template<P>(
+    t: &str,
+    text_piece: impl Fn(String) -> P,
+    mut key: impl FnMut(&str, &mut String) -> Result<Option<P>, String>,
+) -> Result<Vec<P>, String> {
     let mut pieces = Vec::new();
     let mut text = String::new();
-    let mut rest = template;
+    let mut rest = t;
     while let Some(c) = rest.chars().next() {
         rest = &rest[c.len_utf8()..];
         match c {
@@ -256,35 +255,49 @@ fn message_pieces(
                 rest = &rest[1..];
             }
             '{' => {
-                let end = rest.find('}').ok_or_else(|| format!("“{{”后缺少“}}”：{template}"))?;
-                let key = rest[..end].trim();
+                let end = rest.find('}').ok_or_else(|| format!("“{{”后缺少“}}”：{t}"))?;
+                let k = rest[..end].trim();
                 rest = &rest[end + 1..];
-                if terms.contains_key(key) {
-                    // Worded by the period (`RuleSet::worded`).
-                    text.push_str(&format!("{{{key}}}"));
-                    continue;
-                }
-                let piece = match (field_index.get(key), params.get(key)) {
-                    (Some(&i), _) => Piece::Field(i),
-                    (None, Some(&(i, _))) => Piece::Param(i),
-                    _ => {
-                        let mut names: Vec<String> = field_index.keys().chain(params.keys()).cloned().collect();
-                        names.sort();
-                        return Err(format!("{{{key}}} 不是字段或参数{}", expr::did_you_mean(key, &names)));
+                if let Some(piece) = key(k, &mut text)? {
+                    if !text.is_empty() {
+                        pieces.push(text_piece(std::mem::take(&mut text)));
                     }
-                };
-                if !text.is_empty() {
-                    pieces.push(Piece::Text(std::mem::take(&mut text)));
+                    pieces.push(piece);
                 }
-                pieces.push(piece);
             }
-            '}' => return Err(format!("多余的“}}”（字面的花括号写作 }}}}）：{template}")),
+            '}' => return Err(format!("多余的“}}”（字面的花括号写作 }}}}）：{t}")),
             c => text.push(c),
         }
     }
     if !text.is_empty() {
-        pieces.push(Piece::Text(text));
+        pieces.push(text_piece(text));
     }
+    Ok(pieces)
+}
+
+/// Split a message template into pieces: `{key}` names a field, a parameter or a term (kept as
+/// `{term}` for [`RuleSet::worded`]).
+fn message_pieces(
+    template: &str,
+    field_index: &HashMap<String, u16>,
+    params: &HashMap<String, (u16, Ty)>,
+    terms: &BTreeMap<String, String>,
+) -> Result<Vec<Piece>, String> {
+    let pieces = split_template(template, Piece::Text, |key, text| {
+        if terms.contains_key(key) {
+            text.push_str(&format!("{{{key}}}"));
+            return Ok(None);
+        }
+        match (field_index.get(key), params.get(key)) {
+            (Some(&i), _) => Ok(Some(Piece::Field(i))),
+            (None, Some(&(i, _))) => Ok(Some(Piece::Param(i))),
+            _ => {
+                let mut names: Vec<String> = field_index.keys().chain(params.keys()).cloned().collect();
+                names.sort();
+                Err(format!("{{{key}}} 不是字段或参数{}", expr::did_you_mean(key, &names)))
+            }
+        }
+    })?;
     if pieces.is_empty() {
         return Err("message 不能为空".into());
     }
