@@ -190,3 +190,45 @@ remove = true
         "{err}"
     );
 }
+
+/// rules/README.md's worked example of a province's file is a real rule file: it loads, and a
+/// run with it shows the decision, the check and the list it adds.
+#[test]
+fn the_readme_worked_example_is_a_working_rule_file() {
+    let readme = std::fs::read_to_string(root().join("rules/README.md")).unwrap();
+    let section = &readme[readme.find("## A province's own file, worked through").unwrap()..];
+    let start = section.find("```toml\n").unwrap() + "```toml\n".len();
+    let example = &section[start..start + section[start..].find("```").unwrap()];
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("my-province-2026.toml");
+    std::fs::write(&file, example).unwrap();
+    let out = tuopin().args(["rules", "check"]).arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let out = tuopin()
+        .args(["assess", "examples/户表.csv", "--year", "2026", "-o", "-", "--rules"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let err = stderr_of(&out);
+    assert!(err.contains("重点关注：重点关注户 ") && err.contains("家庭人口较多（提示）"), "{err}");
+    assert!(!err.contains("生产经营性支出大于生产经营性收入"), "the removed check is gone: {err}");
+    let lists = dir.path().join("名单");
+    let out = tuopin()
+        .args([
+            "adjust",
+            "--previous",
+            "examples/2024Q2.csv",
+            "--current",
+            "examples/2024Q3.csv",
+            "--date",
+            "2026-03-31",
+        ])
+        .arg("--rules")
+        .arg(&file)
+        .arg("-o")
+        .arg(&lists)
+        .output()
+        .unwrap();
+    assert!(out.status.code().unwrap() < 2, "{}", stderr_of(&out));
+    assert!(lists.join("重点关注户走访.csv").exists());
+}
