@@ -189,3 +189,38 @@ fn alternative_headers_count_when_the_header_row_is_found() {
     assert_eq!(*cell(&rs, &hh[0], "housing_grade"), GRADE_C);
     assert_eq!(*cell(&rs, &hh[0], "dibao"), Cell::Value(Scalar::Bool(true)));
 }
+
+/// A household reused for the next row keeps its text cells (so that a repeated text is not
+/// allocated again), but never passes them on: a short line's missing cells are blank, a blank
+/// cell stands for its own default.
+#[test]
+fn text_cells_kept_for_the_next_row_are_never_another_households() {
+    let rs = ruleset::load("national").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("in.csv");
+    std::fs::write(&path, "户编号,户主姓名,产业帮扶,家庭人口数\nH1,张三,是,3\nH2\nH3,张三,,2\nH4,李四,是,2\n").unwrap();
+    let mut ledger = Ledger::open(&path, &rs, &OpenOptions::default()).unwrap();
+    let bound = rs.at(Date::last_of_year(2024)).unwrap();
+    let rows = ledger.next_batch(100).unwrap();
+    let mut hh = Household::default();
+    let mut seen = Vec::new();
+    for r in &rows {
+        ledger.layout.household_into(&bound, r, &Duplicates::default(), &mut hh);
+        seen.push((cell(&rs, &hh, "head_name").clone(), cell(&rs, &hh, "aid_industry").clone()));
+    }
+    let text = |s: &str| Scalar::Text(s.into());
+    assert_eq!(seen[0], (Cell::Value(text("张三")), Cell::Value(text("是"))));
+    assert_eq!(seen[1], (Cell::Blank, Cell::Blank), "a short line: its missing cells are blank");
+    assert_eq!(seen[2], (Cell::Value(text("张三")), Cell::BlankAs(text("无"))));
+    assert_eq!(seen[3], (Cell::Value(text("李四")), Cell::Value(text("是"))));
+    assert_eq!(
+        seen,
+        rows.iter()
+            .map(|r| {
+                let h = ledger.layout.household(&bound, r, &Duplicates::default());
+                (cell(&rs, &h, "head_name").clone(), cell(&rs, &h, "aid_industry").clone())
+            })
+            .collect::<Vec<_>>(),
+        "the same as households built afresh"
+    );
+}

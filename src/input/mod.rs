@@ -21,7 +21,7 @@ use source::Rows;
 pub use source::{Kind, OpenOptions};
 
 use crate::error::InputError;
-use crate::household::{Cell, Household, Missing, Problem};
+use crate::household::{Cell, Household, Missing, Problem, Scalar};
 use crate::ruleset::{Bound, RuleSet};
 use persons::PersonColumns;
 
@@ -621,9 +621,12 @@ impl Layout {
         hh.row = raw.row;
         hh.source_rows = 1;
         if hh.cells.len() == rules.fields.len() {
-            // The cells of absent columns stay from the household before (same file: same cells).
+            // The cells of absent columns stay from the household before (same file: same cells),
+            // and so do text cells of present columns, which every row sets again (below: a short
+            // row's missing cells are set blank), so that a repeated text is not allocated again.
             for (c, &absent) in hh.cells.iter_mut().zip(&self.absent_field) {
-                if !absent && !matches!(c, Cell::Blank) {
+                if !absent && !matches!(c, Cell::Blank | Cell::Value(Scalar::Text(_)) | Cell::BlankAs(Scalar::Text(_)))
+                {
                     *c = Cell::Blank;
                 }
             }
@@ -719,10 +722,14 @@ impl Layout {
             rules.set_cell(hh, f, &t, &self.columns[c]);
         }
         // A sheet row's cells after its last value are empty cells.
-        if sheet {
-            for c in got..width {
-                if let Some(f) = self.column_field[c] {
+        for c in got..width {
+            if let Some(f) = self.column_field[c] {
+                if sheet {
                     rules.set_cell(hh, f, "", &self.columns[c]);
+                } else {
+                    // A short CSV line: its missing cells are blank (a text cell kept from the
+                    // household before is not theirs).
+                    hh.cells[f as usize] = Cell::Blank;
                 }
             }
         }

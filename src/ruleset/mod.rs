@@ -1621,7 +1621,12 @@ impl RuleSet {
                 }
             }
             FieldType::Text if !cell::is_blank(text) => {
-                *slot = Cell::Value(Scalar::Text(cell::normalize(text).into()));
+                // The same text as the household before in this column (是, a measure name):
+                // kept, not allocated again.
+                let t = cell::normalize(text);
+                if !matches!(slot, Cell::Value(Scalar::Text(old)) if **old == *t) {
+                    *slot = Cell::Value(Scalar::Text(t.into()));
+                }
                 return;
             }
             _ => {}
@@ -1629,6 +1634,8 @@ impl RuleSet {
         if text.is_empty() || cell::is_blank(text) {
             match &f.blank {
                 // Built in place, as above (the copyable kinds without a clone through the stack).
+                // A blank standing for the same text as the household before's: kept.
+                Some(Scalar::Text(t)) if matches!(slot, Cell::BlankAs(Scalar::Text(old)) if old == t) => {}
                 Some(v) => {
                     *slot = Cell::BlankAs(match v {
                         Scalar::Bool(b) => Scalar::Bool(*b),
