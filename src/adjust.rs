@@ -271,14 +271,9 @@ fn write_value(out: &mut String, rs: &RuleSet, field: u16, c: &Cell) {
 
 /// The labels of decision `d`'s factors that are true, joined by `、`.
 fn factor_labels(b: &Bound, a: &Assessment, d: usize) -> String {
-    let rs = b.rules;
-    let labels: Vec<&str> = rs.decisions[d]
-        .factors
-        .iter()
-        .filter(|&&c| a.crits[c as usize] == Some(true))
-        .map(|&c| rs.criteria[c as usize].label.as_str())
-        .collect();
-    labels.join("、")
+    let mut s = String::new();
+    crate::output::write_factor_labels(&mut s, b, a, d);
+    s
 }
 
 /// The labels of the yes/no fields criterion `c` reads that are 是 (the evidence behind it:

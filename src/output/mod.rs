@@ -178,7 +178,7 @@ fn write_problems(out: &mut String, problems: &[Problem], value: impl Fn(&Proble
 }
 
 /// The labels of decision `di`'s factors that are true, joined by `、`.
-fn write_factor_labels(out: &mut String, b: &Bound, a: &Assessment, di: usize) {
+pub fn write_factor_labels(out: &mut String, b: &Bound, a: &Assessment, di: usize) {
     let rs = b.rules;
     if !a.lists_factors(b, di) {
         return;
