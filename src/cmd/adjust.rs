@@ -246,8 +246,9 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
             let (y, n) = parse_quarter(q).ok_or_else(|| anyhow::anyhow!("--quarter {q}：应为 2024Q3 这样的季度"))?;
             Date::quarter_end(y, n).expect("valid quarter")
         }
-        (None, None) => anyhow::bail!("give --quarter (e.g. 2024Q3) or --date"),
+        (None, None) => anyhow::bail!("请给出 --quarter（如 2024Q3）或 --date（如 2024-09-30）"),
     };
+    super::warn_if_same_file(&args.previous, &args.current);
     let rules = rules.worded(as_of);
     let mut bound = rules.at(as_of)?;
     // The lists in force on the assessment date, in the rule file's order.

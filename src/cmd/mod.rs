@@ -32,12 +32,26 @@ pub fn as_of(choice: &DateChoice) -> anyhow::Result<Date> {
         if !(1900..=2200).contains(&y) {
             return Err(anyhow!("--year {y}：年份超出范围"));
         }
+        if today().is_ok_and(|t| y > t.year) {
+            eprintln!("警告：评估年度 {y} 晚于今年：数据和标准是否已属于该年度？（常见的是把 --year 写错）");
+        }
         return Ok(Date::last_of_year(y));
     }
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .context("system clock is before 1970")?
-        .as_secs();
-    // China Standard Time (UTC+8): the date on the officer's calendar.
+    today()
+}
+
+/// Today in China Standard Time (UTC+8): the date on the officer's calendar.
+fn today() -> anyhow::Result<Date> {
+    let secs =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).context("系统时钟早于1970年")?.as_secs();
     Ok(Date::from_unix_days(((secs + 8 * 3600) / 86_400) as i64))
+}
+
+/// A warning when two inputs of a run are the same file (`adjust`'s two quarters).
+pub fn warn_if_same_file(a: &std::path::Path, b: &std::path::Path) {
+    if let (Ok(x), Ok(y)) = (a.canonicalize(), b.canonicalize()) {
+        if x == y {
+            eprintln!("警告：{} 与 {} 是同一个文件：两季度相同，名单中不会有变化", a.display(), b.display());
+        }
+    }
 }

@@ -552,8 +552,20 @@ fn load_file(spec: &str, base: Option<&Path>, chain: &mut Vec<String>) -> Result
                 Some(b) if Path::new(spec).is_relative() => b.join(spec),
                 _ => PathBuf::from(spec),
             };
-            let text = read_rule_file(&path)
-                .map_err(|message| RuleError::Read { path: path.display().to_string(), message })?;
+            let text = read_rule_file(&path).map_err(|message| {
+                // A name that is no file: perhaps a misspelt built-in one.
+                let message = if path.exists() {
+                    message
+                } else {
+                    let names: Vec<String> = EMBEDDED.iter().map(|e| e.0.to_string()).collect();
+                    format!(
+                        "没有这个文件，也不是内置规则集（内置：{}）{}",
+                        names.join("、"),
+                        expr::did_you_mean(spec, &names)
+                    )
+                };
+                RuleError::Read { path: path.display().to_string(), message }
+            })?;
             let canon = path.canonicalize().unwrap_or(path.clone());
             (text, canon.display().to_string(), path.parent().map(Path::to_path_buf))
         }
