@@ -988,6 +988,28 @@ impl Layout {
         Some(format!("替代列：{}\n", parts.join("；")))
     }
 
+    /// Per field, the cell every household of this file has (`None`: it varies), for the
+    /// engine's specialised conditions ([`crate::ruleset::specialise`]): the cell of a column the
+    /// file lacks, as [`Layout::household_into`] puts it back for each household, unless
+    /// something of the household can still change it (an alternative column, a `derive`, a range
+    /// whose check may turn a value into an invalid cell). None for a person export, whose
+    /// households are built another way.
+    pub fn fixed_cells(&self, rules: &RuleSet) -> Vec<Option<Cell>> {
+        let mut out = vec![None; rules.fields.len()];
+        if self.persons.is_some() {
+            return out;
+        }
+        for (f, c) in &self.absent_cells {
+            let field = &rules.fields[*f as usize];
+            let ranged = (field.min.is_some() || field.max.is_some()) && c.value().is_some();
+            let alternative = self.alt_columns.iter().any(|a| a.1 == *f);
+            if !ranged && !alternative && field.derive.is_none() {
+                out[*f as usize] = Some(c.clone());
+            }
+        }
+        out
+    }
+
     /// Where each field's cells come from (what [`crate::ruleset::Bound::read_from`] holds).
     pub fn read_from(&self, rules: &RuleSet) -> Vec<crate::ruleset::ReadFrom> {
         use crate::ruleset::ReadFrom;

@@ -9,6 +9,7 @@ pub mod expr;
 pub mod fast;
 pub mod file;
 pub mod layout;
+pub mod specialise;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
