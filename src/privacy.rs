@@ -56,6 +56,13 @@ pub fn mask_text_keeping<'s>(s: &'s str, keep: &str) -> Cow<'s, str> {
     let mut copied = 0; // bytes of `s` already in `out`
     let mut i = 0;
     while let Some((start, end)) = next_run(b, i) {
+        i = end;
+        // Every digit of a group (ASCII, or full-width: EF BC 90–99) has one byte in 30–39 or
+        // 90–99, and a personal number has at least 11 digits: a run with fewer such bytes (a
+        // date, `〔2021〕7`) holds none, and is not taken apart.
+        if b[start..end].iter().filter(|&&c| matches!(c, b'0'..=b'9' | 0x90..=0x99)).count() < MIN_DIGITS {
+            continue;
+        }
         for g in Groups::new(b, start, end) {
             let Some((kind, with_x)) = classify(&g) else { continue };
             let units = if g.x && !with_x { &g.units[..g.units.len() - 1] } else { &g.units[..] };
@@ -79,7 +86,6 @@ pub fn mask_text_keeping<'s>(s: &'s str, keep: &str) -> Cow<'s, str> {
                 }
             }
         }
-        i = end;
     }
     match out {
         None => Cow::Borrowed(s),
@@ -117,6 +123,8 @@ static IN_RUN: [bool; 256] = {
 /// text needs no look.
 pub const SHORTEST: usize = 11;
 const MIN_RUN: usize = SHORTEST;
+/// The fewest digits of a personal number (a mobile number; [`kind_of`] names none shorter).
+const MIN_DIGITS: usize = 11;
 
 /// The next maximal run of [`IN_RUN`] bytes of at least [`MIN_RUN`] bytes at or after `i`, as a
 /// byte range. Probes one byte in eleven: a byte outside the set rules out every run through it.

@@ -661,8 +661,50 @@ impl Summary {
 
 #[cfg(test)]
 mod tests {
-    use super::{csv_safe, CsvRow};
+    use super::{csv_safe, CsvRow, CsvRows, Record};
+    use crate::household::{Cell, Household, Problem};
     use std::borrow::Cow;
+
+    /// A household whose only personal number is the raw text of an invalid number cell (echoed
+    /// in the reasons as the value that could not be read, and in the problems): every output
+    /// shows it masked, whatever shortcut the mask takes.
+    #[test]
+    fn a_number_in_an_invalid_number_cell_is_masked() {
+        let rules = crate::ruleset::load("national").unwrap();
+        let b = rules.at(crate::value::Date::new(2024, 12, 31).unwrap()).unwrap();
+        for raw in ["约13812345678", "520000196803120313", "１３８１２３４５６７８元整"] {
+            let mut hh = Household { row: 2, source_rows: 1, ..Household::default() };
+            hh.cells = vec![Cell::Blank; rules.fields.len()];
+            let set = |hh: &mut Household, key: &str, text: &str| {
+                let f = rules.field_index[key];
+                rules.set_cell(hh, f, text, key);
+            };
+            set(&mut hh, "household_id", "D1");
+            set(&mut hh, "household_type", "脱贫户");
+            set(&mut hh, "members", "3");
+            set(&mut hh, "per_capita_income", raw);
+            assert!(matches!(hh.cells[rules.field_index["per_capita_income"] as usize], Cell::Invalid(_)), "{raw}");
+            assert!(hh.problems.iter().any(|p: &Problem| p.value == raw), "{raw}");
+            let a = crate::engine::assess(&b, &hh);
+            let mut out = Vec::new();
+            CsvRows::new(&b).write(&mut out, &b, &hh, &a, false, &mut String::new());
+            let row = String::from_utf8(out).unwrap();
+            let record = Record::build(&b, &hh, &a, false);
+            let json = {
+                let mut v = Vec::new();
+                super::write_jsonl(&mut v, &record).unwrap();
+                String::from_utf8(v).unwrap()
+            };
+            for (what, text) in [("CSV", &row), ("JSON Lines", &json)] {
+                assert!(!text.contains(raw), "{what}: {raw} in {text}");
+                assert!(text.contains('*'), "{what}: {text}");
+            }
+            // The unmasked row does show it, in the reasons and the problems.
+            let mut shown = Vec::new();
+            CsvRows::new(&b).write(&mut shown, &b, &hh, &a, true, &mut String::new());
+            assert!(String::from_utf8(shown).unwrap().matches(raw).count() >= 2, "{raw}");
+        }
+    }
 
     #[test]
     fn csv_rows_are_written_as_the_csv_crate_writes_them() {
