@@ -16,22 +16,26 @@ use std::borrow::Cow;
 /// off) keeps only its first 6 characters, so that no more than 10 of its characters ever show;
 /// one shorter than 10 is masked whole.
 pub fn mask_id(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    mask_id_into(&mut out, s);
+    out
+}
+
+/// As [`mask_id`], appended to `out` (the CSV writer's reused buffer).
+pub fn mask_id_into(out: &mut String, s: &str) {
     if s.is_ascii() {
         let n = s.len();
         let (head, tail) = keep(n);
-        let mut out = String::with_capacity(n);
         out.push_str(&s[..head]);
         out.extend(std::iter::repeat_n('*', n - head - tail));
         out.push_str(&s[n - tail..]);
-        return out;
+        return;
     }
     let n = s.chars().count();
     let (head, tail) = keep(n);
-    let mut out = String::with_capacity(s.len());
     for (i, c) in s.chars().enumerate() {
         out.push(if i < head || i >= n - tail { c } else { '*' });
     }
-    out
 }
 
 fn keep(n: usize) -> (usize, usize) {

@@ -319,6 +319,8 @@ pub struct CsvRows {
     shown: [Option<u16>; 7],
     /// Which of them go through the free-text mask: not the 户编号, not an ID column (masked whole).
     free_text: [bool; 7],
+    /// Which of them are ID columns.
+    id: [bool; 7],
 }
 
 /// The keys of the identifying columns of `CSV_HEADERS` (户编号 … 户类型).
@@ -330,7 +332,8 @@ impl CsvRows {
         let shown = SHOWN_KEYS.map(|k| b.rules.field_index.get(k).copied());
         let mut free_text = shown.map(|i| i.is_some_and(|i| b.rules.fields[i as usize].ty != FieldType::Id));
         free_text[0] = false;
-        CsvRows { shown, free_text }
+        let id = shown.map(|i| i.is_some_and(|i| b.rules.fields[i as usize].ty == FieldType::Id));
+        CsvRows { shown, free_text, id }
     }
 
     /// One household's CSV row, appended to `out` straight from the household and its
@@ -350,7 +353,17 @@ impl CsvRows {
         scratch.clear();
         crate::value::push_digits(scratch, hh.row, 1);
         w.field(scratch);
-        for (i, free_text) in self.shown.into_iter().zip(self.free_text) {
+        for ((i, free_text), id) in self.shown.into_iter().zip(self.free_text).zip(self.id) {
+            // An ID column's cell is masked whole, into the reused buffer (as `shown_text`).
+            if mask && id {
+                let text = i.and_then(|i| shown_text(b.rules, hh, i as usize, true));
+                scratch.clear();
+                if let Some(t) = text {
+                    privacy::mask_id_into(scratch, &t);
+                }
+                w.safe(scratch);
+                continue;
+            }
             let text = i.and_then(|i| shown_text(b.rules, hh, i as usize, show_ids));
             w.text(text.as_deref().unwrap_or(""), mask && free_text);
         }
