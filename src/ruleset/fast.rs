@@ -87,6 +87,14 @@ pub(super) fn bool_fn(n: &Node) -> BoolFn {
                         _ => None,
                     })
                 }
+                // Two fields (`dropouts > school_age`): no closure per operand.
+                (Node::Field(i), Node::Field(j)) => {
+                    let (i, j) = (*i, *j);
+                    Box::new(move |cx| {
+                        let (a, b) = (cx.field(i)?, cx.field(j)?);
+                        Some(op.test(super::expr::order(a, b)?))
+                    })
+                }
                 (Node::Field(i), Node::Param(p)) => {
                     let (i, p) = (*i, *p as usize);
                     Box::new(move |cx| match cx.field(i)? {

@@ -16,7 +16,7 @@
 //! order of the operands does not change the result: the assessment is by construction the one
 //! [`crate::engine::assess_into`] gives (a unit test compares the two over generated households).
 
-use super::expr::{self, and3, or3, Ctx, Node};
+use super::expr::{self, and3, or3, Ctx, Lit, Node, V};
 use super::{Bound, Test};
 use crate::engine::Assessment;
 use crate::household::{Cell, Household};
@@ -77,6 +77,62 @@ impl Env<'_> {
             as_of_day: expr::day_key(self.b.as_of),
         };
         expr::eval_bool(n, &cx)
+    }
+
+    /// `n` with every constant part that has a value (a number, a date, a choice, a yes/no)
+    /// written as that literal (`year(assessment_date)` → `2024`, `poverty_line * 11` → `44000`),
+    /// for the compiler's shapes that compare with a literal.
+    fn with_literals(&self, n: &Node) -> Node {
+        if !matches!(n, Node::Lit(_)) && self.is_const(n) {
+            let crits: Vec<Option<bool>> = self.crits.iter().map(|c| c.flatten()).collect();
+            let decisions: Vec<u16> = self.decisions.iter().map(|d| d.unwrap_or(0)).collect();
+            let cx = Ctx {
+                cells: &self.cells,
+                params: &self.b.params,
+                crits: &crits,
+                decisions: &decisions,
+                as_of_month: self.b.as_of.month_index(),
+                as_of_day: expr::day_key(self.b.as_of),
+            };
+            let lit = match expr::eval(n, &cx) {
+                Some(V::Bool(b)) => Some(Lit::Bool(b)),
+                Some(V::Num(x)) => Some(Lit::Num(x)),
+                Some(V::Enum(e)) => Some(Lit::Enum(e)),
+                Some(V::Date(d)) => Some(Lit::Date(d)),
+                // No literal for a month or a text; an unknown stays as written.
+                Some(V::Month(_) | V::Str(_)) | None => None,
+            };
+            if let Some(l) = lit {
+                return Node::Lit(l);
+            }
+        }
+        let one = |x: &Node| Box::new(self.with_literals(x));
+        let all = |xs: &[Node]| xs.iter().map(|x| self.with_literals(x)).collect::<Vec<_>>();
+        match n {
+            Node::Not(x) => Node::Not(one(x)),
+            Node::Neg(x) => Node::Neg(one(x)),
+            Node::Known(x) => Node::Known(one(x)),
+            Node::IsTrue(x) => Node::IsTrue(one(x)),
+            Node::IsFalse(x) => Node::IsFalse(one(x)),
+            Node::MonthsSince(x) => Node::MonthsSince(one(x)),
+            Node::Unary(f, x) => Node::Unary(*f, one(x)),
+            Node::StrTest(op, x, t) => Node::StrTest(*op, one(x), t.clone()),
+            Node::In(x, list) => Node::In(one(x), list.clone()),
+            Node::Cmp(op, x, y) => Node::Cmp(*op, one(x), one(y)),
+            Node::Arith(op, x, y) => Node::Arith(*op, one(x), one(y)),
+            Node::Cond(c, x, y) => Node::Cond(one(c), one(x), one(y)),
+            Node::And(xs) => Node::And(all(xs)),
+            Node::Or(xs) => Node::Or(all(xs)),
+            Node::AtLeast(k, xs) => Node::AtLeast(*k, all(xs)),
+            Node::Lit(_)
+            | Node::Field(_)
+            | Node::Param(_)
+            | Node::Crit(_)
+            | Node::Decision(..)
+            | Node::Blank(_)
+            | Node::Present(_)
+            | Node::AsOf => n.clone(),
+        }
     }
 
     fn fold(&self, n: &Node) -> Fold {
@@ -143,7 +199,7 @@ impl Env<'_> {
                     decide(t, u)
                 }))
             }
-            _ => Fold::Dyn(super::fast::bool_fn(n)),
+            _ => Fold::Dyn(super::fast::bool_fn(&self.with_literals(n))),
         }
     }
 
