@@ -102,6 +102,25 @@ pub(super) fn bool_fn(n: &Node) -> BoolFn {
                         _ => None,
                     })
                 }
+                // Against a literal (`household_type == '脱贫户'`, `eligibility == '符合识别条件'`): the
+                // literal's value held in the closure, a field read in place.
+                (x, Node::Lit(l)) if lit_value(l).is_some() => {
+                    let b = lit_value(l).expect("checked");
+                    match x {
+                        Node::Field(i) => {
+                            let i = *i;
+                            Box::new(move |cx| Some(op.test(super::expr::order(cx.field(i)?, b)?)))
+                        }
+                        _ => {
+                            let x = val_fn(x);
+                            Box::new(move |cx| Some(op.test(super::expr::order(x(cx)?, b)?)))
+                        }
+                    }
+                }
+                (Node::Lit(l), y) if lit_value(l).is_some() => {
+                    let (a, y) = (lit_value(l).expect("checked"), val_fn(y));
+                    Box::new(move |cx| Some(op.test(super::expr::order(a, y(cx)?)?)))
+                }
                 _ => {
                     let (x, y) = (val_fn(x), val_fn(y));
                     Box::new(move |cx| {
@@ -166,10 +185,16 @@ pub(super) fn bool_fn(n: &Node) -> BoolFn {
             let i = *i as usize;
             Box::new(move |cx| Some(cx.cells[i].present()))
         }
-        Node::Known(x) => {
-            let x = val_fn(x);
-            Box::new(move |cx| Some(x(cx).is_some()))
-        }
+        Node::Known(x) => match x.as_ref() {
+            Node::Field(i) => {
+                let i = *i as usize;
+                Box::new(move |cx| Some(cx.cells[i].value().is_some()))
+            }
+            _ => {
+                let x = val_fn(x);
+                Box::new(move |cx| Some(x(cx).is_some()))
+            }
+        },
         Node::IsTrue(x) => {
             let x = bool_fn(x);
             Box::new(move |cx| Some(x(cx) == Some(true)))
@@ -196,6 +221,18 @@ pub(super) fn bool_fn(n: &Node) -> BoolFn {
             let v = val_fn(n);
             Box::new(move |cx| v(cx).and_then(V::as_bool))
         }
+    }
+}
+
+/// The value of a literal other than a string (held by a closure; a string literal is compared
+/// with text by its own shape).
+fn lit_value(l: &Lit) -> Option<V<'static>> {
+    match l {
+        Lit::Bool(b) => Some(V::Bool(*b)),
+        Lit::Num(x) => Some(V::Num(*x)),
+        Lit::Enum(e) => Some(V::Enum(*e)),
+        Lit::Date(d) => Some(V::Date(*d)),
+        Lit::Str(_) => None,
     }
 }
 
