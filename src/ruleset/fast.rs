@@ -224,6 +224,18 @@ pub(super) fn bool_fn(n: &Node) -> BoolFn {
     }
 }
 
+/// `a op b` of two numbers (unknown for anything else, or on overflow or a division by zero).
+#[inline(always)]
+fn arith<'a>(op: ArithOp, a: V<'a>, b: V<'a>) -> Option<V<'a>> {
+    let (V::Num(a), V::Num(b)) = (a, b) else { return None };
+    Some(V::Num(match op {
+        ArithOp::Add => a.checked_add(b)?,
+        ArithOp::Sub => a.checked_sub(b)?,
+        ArithOp::Mul => a.checked_mul(b)?,
+        ArithOp::Div => a.checked_div(b)?,
+    }))
+}
+
 /// The value of a literal other than a string (held by a closure; a string literal is compared
 /// with text by its own shape).
 fn lit_value(l: &Lit) -> Option<V<'static>> {
@@ -298,17 +310,32 @@ fn val_fn(n: &Node) -> ValFn {
             let (f, x) = (*f, val_fn(x));
             Box::new(move |cx| super::expr::unary(f, x(cx)?))
         }
+        // A field or a number as an operand is read in place, not through a closure of its own
+        // (`income_wage + income_business`, `members * 2`).
         Node::Arith(op, x, y) => {
-            let (op, x, y) = (*op, val_fn(x), val_fn(y));
-            Box::new(move |cx| {
-                let (V::Num(a), V::Num(b)) = (x(cx)?, y(cx)?) else { return None };
-                Some(V::Num(match op {
-                    ArithOp::Add => a.checked_add(b)?,
-                    ArithOp::Sub => a.checked_sub(b)?,
-                    ArithOp::Mul => a.checked_mul(b)?,
-                    ArithOp::Div => a.checked_div(b)?,
-                }))
-            })
+            let op = *op;
+            match (x.as_ref(), y.as_ref()) {
+                (Node::Field(i), Node::Field(j)) => {
+                    let (i, j) = (*i, *j);
+                    Box::new(move |cx| arith(op, cx.field(i)?, cx.field(j)?))
+                }
+                (Node::Field(i), Node::Lit(Lit::Num(b))) => {
+                    let (i, b) = (*i, V::Num(*b));
+                    Box::new(move |cx| arith(op, cx.field(i)?, b))
+                }
+                (_, Node::Field(j)) => {
+                    let (x, j) = (val_fn(x), *j);
+                    Box::new(move |cx| arith(op, x(cx)?, cx.field(j)?))
+                }
+                (_, Node::Lit(Lit::Num(b))) => {
+                    let (x, b) = (val_fn(x), V::Num(*b));
+                    Box::new(move |cx| arith(op, x(cx)?, b))
+                }
+                _ => {
+                    let (x, y) = (val_fn(x), val_fn(y));
+                    Box::new(move |cx| arith(op, x(cx)?, y(cx)?))
+                }
+            }
         }
         Node::Neg(x) => {
             let x = val_fn(x);
