@@ -136,7 +136,10 @@ const MIN_DIGITS: usize = 11;
 fn next_run(b: &[u8], mut i: usize) -> Option<(usize, usize)> {
     while i + MIN_RUN <= b.len() {
         let p = i + MIN_RUN - 1;
-        if !IN_RUN[b[p] as usize] {
+        // A byte outside the set, or inside a character that cannot be part of a group (the
+        // Chinese text around the numbers: a fifth of its continuation bytes are in the set),
+        // rules out every group through it; a group that starts in i..=p would run through p.
+        if !IN_RUN[b[p] as usize] || !in_group_char(b, p) {
             i = p + 1;
             continue;
         }
@@ -154,6 +157,31 @@ fn next_run(b: &[u8], mut i: usize) -> Option<(usize, usize)> {
         i = end + 1;
     }
     None
+}
+
+/// Whether the character holding byte `p` (one of [`IN_RUN`]) can be part of a group: an ASCII
+/// byte, or a byte of a full-width digit or X (EF BC 90–99, EF BC B8, EF BD 98) or of the
+/// ideographic space (E3 80 80).
+#[inline]
+fn in_group_char(b: &[u8], p: usize) -> bool {
+    let c = b[p];
+    if c < 0x80 {
+        return true;
+    }
+    // The character's first byte: a group character has three bytes, led by EF or E3.
+    let lead = if c >= 0xC0 {
+        p
+    } else if p >= 1 && b[p - 1] >= 0xC0 {
+        p - 1
+    } else if p >= 2 && b[p - 2] >= 0xC0 {
+        p - 2
+    } else {
+        return false;
+    };
+    matches!(
+        (b[lead], b.get(lead + 1), b.get(lead + 2)),
+        (0xEF, Some(0xBC), Some(0x90..=0x99 | 0xB8)) | (0xEF, Some(0xBD), Some(0x98)) | (0xE3, Some(0x80), Some(0x80))
+    )
 }
 
 #[derive(Clone, Copy, PartialEq)]
