@@ -19,9 +19,10 @@
 use std::collections::BTreeMap;
 use std::sync::{mpsc, Arc, Mutex};
 
-use crate::engine::{self, Assessment};
+use crate::engine::Assessment;
 use crate::household::Household;
 use crate::input::{Duplicates, Ledger, RawRow, Work};
+use crate::ruleset::specialise::{self, Specialised};
 use crate::ruleset::Bound;
 
 /// Rows per chunk of parsed rows (a block of CSV text is 32 KiB, about 200 households).
@@ -75,6 +76,8 @@ pub fn fold<A: Send>(
     let reader = &mut ledger.reader;
     let parser = &reader.block_parser();
     let workers = rayon::current_num_threads().clamp(1, SLOTS / 2);
+    // What is the same for every household of the file, worked out once.
+    let plan = &Specialised::new(bound, &layout.fixed_cells(bound.rules));
     // Chunks to assess, in order; shared by the workers (dropped with the last of them, so that
     // the reading thread never waits on a channel nobody reads).
     let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Chunk)>(SLOTS);
@@ -137,7 +140,7 @@ pub fn fold<A: Send>(
                                     return Ok(());
                                 }
                                 layout.household_into(bound, raw, dups, &mut hh);
-                                engine::assess_into(bound, &hh, &mut a);
+                                specialise::assess_into(plan, bound, &hh, &mut a);
                                 each(&mut acc, &hh, &a)
                             })
                         })

@@ -16,22 +16,26 @@ use std::borrow::Cow;
 /// off) keeps only its first 6 characters, so that no more than 10 of its characters ever show;
 /// one shorter than 10 is masked whole.
 pub fn mask_id(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    mask_id_into(&mut out, s);
+    out
+}
+
+/// As [`mask_id`], appended to `out` (the CSV writer's reused buffer).
+pub fn mask_id_into(out: &mut String, s: &str) {
     if s.is_ascii() {
         let n = s.len();
         let (head, tail) = keep(n);
-        let mut out = String::with_capacity(n);
         out.push_str(&s[..head]);
         out.extend(std::iter::repeat_n('*', n - head - tail));
         out.push_str(&s[n - tail..]);
-        return out;
+        return;
     }
     let n = s.chars().count();
     let (head, tail) = keep(n);
-    let mut out = String::with_capacity(s.len());
     for (i, c) in s.chars().enumerate() {
         out.push(if i < head || i >= n - tail { c } else { '*' });
     }
-    out
 }
 
 fn keep(n: usize) -> (usize, usize) {
@@ -56,6 +60,13 @@ pub fn mask_text_keeping<'s>(s: &'s str, keep: &str) -> Cow<'s, str> {
     let mut copied = 0; // bytes of `s` already in `out`
     let mut i = 0;
     while let Some((start, end)) = next_run(b, i) {
+        i = end;
+        // Every digit of a group (ASCII, or full-width: EF BC 90–99) has one byte in 30–39 or
+        // 90–99, and a personal number has at least 11 digits: a run with fewer such bytes (a
+        // date, `〔2021〕7`) holds none, and is not taken apart.
+        if b[start..end].iter().filter(|&&c| matches!(c, b'0'..=b'9' | 0x90..=0x99)).count() < MIN_DIGITS {
+            continue;
+        }
         for g in Groups::new(b, start, end) {
             let Some((kind, with_x)) = classify(&g) else { continue };
             let units = if g.x && !with_x { &g.units[..g.units.len() - 1] } else { &g.units[..] };
@@ -79,7 +90,6 @@ pub fn mask_text_keeping<'s>(s: &'s str, keep: &str) -> Cow<'s, str> {
                 }
             }
         }
-        i = end;
     }
     match out {
         None => Cow::Borrowed(s),
@@ -117,6 +127,8 @@ static IN_RUN: [bool; 256] = {
 /// text needs no look.
 pub const SHORTEST: usize = 11;
 const MIN_RUN: usize = SHORTEST;
+/// The fewest digits of a personal number (a mobile number; [`kind_of`] names none shorter).
+const MIN_DIGITS: usize = 11;
 
 /// The next maximal run of [`IN_RUN`] bytes of at least [`MIN_RUN`] bytes at or after `i`, as a
 /// byte range. Probes one byte in eleven: a byte outside the set rules out every run through it.
@@ -124,7 +136,10 @@ const MIN_RUN: usize = SHORTEST;
 fn next_run(b: &[u8], mut i: usize) -> Option<(usize, usize)> {
     while i + MIN_RUN <= b.len() {
         let p = i + MIN_RUN - 1;
-        if !IN_RUN[b[p] as usize] {
+        // A byte outside the set, or inside a character that cannot be part of a group (the
+        // Chinese text around the numbers: a fifth of its continuation bytes are in the set),
+        // rules out every group through it; a group that starts in i..=p would run through p.
+        if !IN_RUN[b[p] as usize] || !in_group_char(b, p) {
             i = p + 1;
             continue;
         }
@@ -142,6 +157,31 @@ fn next_run(b: &[u8], mut i: usize) -> Option<(usize, usize)> {
         i = end + 1;
     }
     None
+}
+
+/// Whether the character holding byte `p` (one of [`IN_RUN`]) can be part of a group: an ASCII
+/// byte, or a byte of a full-width digit or X (EF BC 90–99, EF BC B8, EF BD 98) or of the
+/// ideographic space (E3 80 80).
+#[inline]
+fn in_group_char(b: &[u8], p: usize) -> bool {
+    let c = b[p];
+    if c < 0x80 {
+        return true;
+    }
+    // The character's first byte: a group character has three bytes, led by EF or E3.
+    let lead = if c >= 0xC0 {
+        p
+    } else if p >= 1 && b[p - 1] >= 0xC0 {
+        p - 1
+    } else if p >= 2 && b[p - 2] >= 0xC0 {
+        p - 2
+    } else {
+        return false;
+    };
+    matches!(
+        (b[lead], b.get(lead + 1), b.get(lead + 2)),
+        (0xEF, Some(0xBC), Some(0x90..=0x99 | 0xB8)) | (0xEF, Some(0xBD), Some(0x98)) | (0xE3, Some(0x80), Some(0x80))
+    )
 }
 
 #[derive(Clone, Copy, PartialEq)]

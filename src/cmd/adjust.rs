@@ -454,7 +454,9 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
     let counts = out.finish(&acc, &bound)?;
     if format == AdjustFormat::Table || std::io::stdout().is_terminal() {
         let table = counts.village_table(&lists);
-        println!("{}", if args.show_ids { table.as_str().into() } else { privacy::mask_text(&table) });
+        // Written, not println!ed: a closed stdout (`| head`) ends the run quietly.
+        let shown = if args.show_ids { table.as_str().into() } else { privacy::mask_text(&table) };
+        std::io::Write::write_all(&mut std::io::stdout().lock(), format!("{shown}\n").as_bytes())?;
     }
     eprint!("{}", summary_text(&acc, &counts, &lists, &bound));
     Ok(if acc.households_with_problems > 0 || acc.duplicated_previous_rows > 0 {

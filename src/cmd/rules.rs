@@ -1,6 +1,7 @@
 //! `tuopin rules check` and `tuopin rules test`.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 
 use crate::cases;
 use crate::cli::RulesCommand;
@@ -173,7 +174,9 @@ fn check(spec: &str) -> anyhow::Result<Outcome> {
         };
         writeln!(s, "  {:<24} {}{}\n      {}\n      来源：{}", l.key, l.label, period, l.text, l.source)?;
     }
-    print!("{s}");
+    // Written, not print!ed: a reader that stops early (`| head`) ends the run quietly (main
+    // treats a broken pipe as success) instead of a panic.
+    std::io::Write::write_all(&mut std::io::stdout().lock(), s.as_bytes())?;
     Ok(Outcome::Clean)
 }
 
@@ -193,23 +196,26 @@ fn test(files: &[std::path::PathBuf], builtin: bool) -> anyhow::Result<Outcome> 
     }
     let mut failed = 0;
     let mut total = 0;
+    // Written, not println!ed: a reader that stops early (`| head -1`) ends the run quietly.
+    let mut out = std::io::stdout().lock();
     for (name, text) in &sets {
         let file = cases::CaseFile::parse(text).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
         let report = cases::run(&file).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
         for f in &report.failures {
-            println!("✗ {name}: {f}");
+            writeln!(out, "✗ {name}: {f}")?;
         }
-        println!(
+        writeln!(
+            out,
             "{name}：{} 个用例，{} 个通过，{} 个失败",
             report.total,
             report.total - report.failures.len(),
             report.failures.len()
-        );
+        )?;
         failed += report.failures.len();
         total += report.total;
     }
     if sets.len() > 1 {
-        println!("合计：{total} 个用例，{failed} 个失败");
+        writeln!(out, "合计：{total} 个用例，{failed} 个失败")?;
     }
     Ok(if failed > 0 { Outcome::Problems } else { Outcome::Clean })
 }

@@ -995,6 +995,28 @@ impl Layout {
         Some(format!("替代列：{}\n", parts.join("；")))
     }
 
+    /// Per field, the cell every household of this file has (`None`: it varies), for the
+    /// engine's specialised conditions ([`crate::ruleset::specialise`]): the cell of a column the
+    /// file lacks, as [`Layout::household_into`] puts it back for each household, unless
+    /// something of the household can still change it (an alternative column, a `derive`, a range
+    /// whose check may turn a value into an invalid cell). None for a person export, whose
+    /// households are built another way.
+    pub fn fixed_cells(&self, rules: &RuleSet) -> Vec<Option<Cell>> {
+        let mut out = vec![None; rules.fields.len()];
+        if self.persons.is_some() {
+            return out;
+        }
+        for (f, c) in &self.absent_cells {
+            let field = &rules.fields[*f as usize];
+            let ranged = (field.min.is_some() || field.max.is_some()) && c.value().is_some();
+            let alternative = self.alt_columns.iter().any(|a| a.1 == *f);
+            if !ranged && !alternative && field.derive.is_none() {
+                out[*f as usize] = Some(c.clone());
+            }
+        }
+        out
+    }
+
     /// Where each field's cells come from (what [`crate::ruleset::Bound::read_from`] holds).
     pub fn read_from(&self, rules: &RuleSet) -> Vec<crate::ruleset::ReadFrom> {
         use crate::ruleset::ReadFrom;
@@ -1157,13 +1179,26 @@ impl Duplicates {
             return Ok(Duplicates::default());
         }
         let col = layout.field_col_index[layout.id_field as usize].expect("checked at open");
-        let state = std::collections::hash_map::RandomState::new();
-        let hash = |b: &[u8]| state.hash_one(cell::normalize(&String::from_utf8_lossy(b)));
+        // A hash of the normalised id, seeded per run: FNV-1a with a final mix, a few
+        // instructions a byte (SipHash was a tenth of the per-household cost). Any hash will do:
+        // the second pass compares the ids themselves.
+        let seed = std::collections::hash_map::RandomState::new().hash_one(0u64);
+        let hash = |id: &str| {
+            let mut h = seed ^ 0xcbf2_9ce4_8422_2325;
+            for &c in id.as_bytes() {
+                h = (h ^ c as u64).wrapping_mul(0x0100_0000_01b3);
+            }
+            // splitmix64's finaliser: every bit of the input reaches the low bits the filter uses.
+            h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            h ^ (h >> 31)
+        };
         let (mut seen, mut ids_seen) = (Seen::default(), 0);
         let add = |seen: &mut Seen, ids_seen: &mut u64, id: &[u8]| {
-            if !cell::is_blank(&String::from_utf8_lossy(id)) {
+            let id = String::from_utf8_lossy(id);
+            if !cell::is_blank(&id) {
                 *ids_seen += 1;
-                seen.add(hash(id))
+                seen.add(hash(&cell::normalize(&id)))
             }
         };
         let unquoted = match &layout.kind {
@@ -1187,8 +1222,13 @@ impl Duplicates {
         }
         let mut seen: HashMap<String, Repeats> = HashMap::new();
         each_id(ledger, col, |row, id| {
-            if !cell::is_blank(&String::from_utf8_lossy(id)) && twice.contains(&hash(id)) {
-                seen.entry(cell::normalize(&String::from_utf8_lossy(id)).into_owned()).or_default().add(row);
+            let id = String::from_utf8_lossy(id);
+            if cell::is_blank(&id) {
+                return;
+            }
+            let id = cell::normalize(&id);
+            if twice.contains(&hash(&id)) {
+                seen.entry(id.into_owned()).or_default().add(row);
             }
         })?;
         out.rows = seen.into_iter().filter(|(_, r)| r.count > 1).collect();

@@ -322,6 +322,8 @@ pub struct CsvRows {
     shown: [Option<u16>; 7],
     /// Which of them go through the free-text mask: not the 户编号, not an ID column (masked whole).
     free_text: [bool; 7],
+    /// Which of them are ID columns.
+    id: [bool; 7],
 }
 
 /// The keys of the identifying columns of `CSV_HEADERS` (户编号 … 户类型).
@@ -333,7 +335,8 @@ impl CsvRows {
         let shown = SHOWN_KEYS.map(|k| b.rules.field_index.get(k).copied());
         let mut free_text = shown.map(|i| i.is_some_and(|i| b.rules.fields[i as usize].ty != FieldType::Id));
         free_text[0] = false;
-        CsvRows { shown, free_text }
+        let id = shown.map(|i| i.is_some_and(|i| b.rules.fields[i as usize].ty == FieldType::Id));
+        CsvRows { shown, free_text, id }
     }
 
     /// One household's CSV row, appended to `out` straight from the household and its
@@ -353,7 +356,17 @@ impl CsvRows {
         scratch.clear();
         crate::value::push_digits(scratch, hh.row, 1);
         w.field(scratch);
-        for (i, free_text) in self.shown.into_iter().zip(self.free_text) {
+        for ((i, free_text), id) in self.shown.into_iter().zip(self.free_text).zip(self.id) {
+            // An ID column's cell is masked whole, into the reused buffer (as `shown_text`).
+            if mask && id {
+                let text = i.and_then(|i| shown_text(b.rules, hh, i as usize, true));
+                scratch.clear();
+                if let Some(t) = text {
+                    privacy::mask_id_into(scratch, &t);
+                }
+                w.safe(scratch);
+                continue;
+            }
             let text = i.and_then(|i| shown_text(b.rules, hh, i as usize, show_ids));
             w.text(text.as_deref().unwrap_or(""), mask && free_text);
         }
@@ -664,8 +677,50 @@ impl Summary {
 
 #[cfg(test)]
 mod tests {
-    use super::{csv_safe, CsvRow};
+    use super::{csv_safe, CsvRow, CsvRows, Record};
+    use crate::household::{Cell, Household, Problem};
     use std::borrow::Cow;
+
+    /// A household whose only personal number is the raw text of an invalid number cell (echoed
+    /// in the reasons as the value that could not be read, and in the problems): every output
+    /// shows it masked, whatever shortcut the mask takes.
+    #[test]
+    fn a_number_in_an_invalid_number_cell_is_masked() {
+        let rules = crate::ruleset::load("national").unwrap();
+        let b = rules.at(crate::value::Date::new(2024, 12, 31).unwrap()).unwrap();
+        for raw in ["约13812345678", "520000196803120313", "１３８１２３４５６７８元整"] {
+            let mut hh = Household { row: 2, source_rows: 1, ..Household::default() };
+            hh.cells = vec![Cell::Blank; rules.fields.len()];
+            let set = |hh: &mut Household, key: &str, text: &str| {
+                let f = rules.field_index[key];
+                rules.set_cell(hh, f, text, key);
+            };
+            set(&mut hh, "household_id", "D1");
+            set(&mut hh, "household_type", "脱贫户");
+            set(&mut hh, "members", "3");
+            set(&mut hh, "per_capita_income", raw);
+            assert!(matches!(hh.cells[rules.field_index["per_capita_income"] as usize], Cell::Invalid(_)), "{raw}");
+            assert!(hh.problems.iter().any(|p: &Problem| p.value == raw), "{raw}");
+            let a = crate::engine::assess(&b, &hh);
+            let mut out = Vec::new();
+            CsvRows::new(&b).write(&mut out, &b, &hh, &a, false, &mut String::new());
+            let row = String::from_utf8(out).unwrap();
+            let record = Record::build(&b, &hh, &a, false);
+            let json = {
+                let mut v = Vec::new();
+                super::write_jsonl(&mut v, &record).unwrap();
+                String::from_utf8(v).unwrap()
+            };
+            for (what, text) in [("CSV", &row), ("JSON Lines", &json)] {
+                assert!(!text.contains(raw), "{what}: {raw} in {text}");
+                assert!(text.contains('*'), "{what}: {text}");
+            }
+            // The unmasked row does show it, in the reasons and the problems.
+            let mut shown = Vec::new();
+            CsvRows::new(&b).write(&mut shown, &b, &hh, &a, true, &mut String::new());
+            assert!(String::from_utf8(shown).unwrap().matches(raw).count() >= 2, "{raw}");
+        }
+    }
 
     #[test]
     fn csv_rows_are_written_as_the_csv_crate_writes_them() {

@@ -342,17 +342,26 @@ pub fn compile(src: &str, names: &dyn Names, want: Ty) -> Result<Node, CompileEr
     // Operators typed with a Chinese input method (＝＝, ＆＆, （）, ‘’ …) are read as ASCII.
     let ascii = ascii_operators(src);
     // (The parser's error message is formatted inside the catch: that is where it panicked.)
-    let parsed = crate::error::catch_panic(|| {
-        cel::parser::Parser::new()
-            .max_recursion_depth(32)
-            .parse(&ascii)
-            .map_err(|e| CompileError(format!("条件 `{src}` 有语法错误：{e}")))
-    })
-    .map_err(|panic| {
-        let head: String = src.chars().take(40).collect();
-        CompileError(format!("条件 `{head}…` 无法解析（CEL 解析器出错：{panic}）"))
-    })?;
-    let ast = parsed?;
+    let parse = |text: &str| {
+        crate::error::catch_panic(|| {
+            cel::parser::Parser::new()
+                .max_recursion_depth(32)
+                .parse(text)
+                .map_err(|e| CompileError(format!("条件 `{src}` 有语法错误：{e}")))
+        })
+        .map_err(|panic| {
+            let head: String = src.chars().take(40).collect();
+            CompileError(format!("条件 `{head}…` 无法解析（CEL 解析器出错：{panic}）"))
+        })
+    };
+    // The parser's lexer caches its steps for ASCII characters only: every Chinese character of
+    // a string literal costs it a full search (most of the rule set's load time). The same
+    // condition with those characters written as `\uXXXX` escapes is the same tree; a text
+    // whose escaped form does not parse is parsed as written, for the parser's own message.
+    let ast = match escape_literals(&ascii).map(|e| parse(&e)) {
+        Some(Ok(Ok(ast))) => ast,
+        _ => parse(&ascii)??,
+    };
     let compiler = Compiler { names };
     let (mut node, mut ty) = compiler.expr(&ast)?;
     // A derived enum field written as text literals (`flag ? '不安全' : '安全'`): the literals
@@ -419,6 +428,50 @@ pub fn ascii_operators(src: &str) -> Cow<'_, str> {
         out.push(c);
     }
     Cow::Owned(out)
+}
+
+/// `src` with every non-ASCII character inside a plain quoted string literal written as a CEL
+/// escape (`'无'` → `'\u65e0'`): the same tokens and the same literal values. `None` (parse the
+/// text as written) when there is no such character, or when the text has anything the
+/// rewriting would have to understand further: a backslash, a comment, a triple quote, a
+/// prefixed (raw or bytes) literal, a line break in a literal, a non-ASCII character outside
+/// one, or an unclosed quote.
+pub(crate) fn escape_literals(src: &str) -> Option<String> {
+    if src.is_ascii() || src.contains(['\\', '\n', '\r']) || src.contains("//") {
+        return None;
+    }
+    if src.contains("'''") || src.contains("\"\"\"") {
+        return None;
+    }
+    let mut out = String::with_capacity(src.len() * 2);
+    let mut quote: Option<char> = None;
+    let mut prev = ' ';
+    for c in src.chars() {
+        match quote {
+            None if c == '\'' || c == '"' => {
+                if prev.is_ascii_alphanumeric() || prev == '_' {
+                    return None;
+                }
+                quote = Some(c);
+                out.push(c);
+            }
+            None if !c.is_ascii() => return None,
+            None => out.push(c),
+            Some(q) if c == q => {
+                quote = None;
+                out.push(c);
+            }
+            Some(_) if c.is_ascii() => out.push(c),
+            Some(_) if (c as u32) <= 0xFFFF => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            Some(_) => {
+                let _ = write!(out, "\\U{:08x}", c as u32);
+            }
+        }
+        prev = c;
+    }
+    quote.is_none().then_some(out)
 }
 
 struct Compiler<'a> {
@@ -1477,4 +1530,58 @@ pub fn refs(n: &Node) -> Refs {
         _ => {}
     });
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_literals;
+
+    fn parse(s: &str) -> Result<cel::common::ast::IdedExpr, String> {
+        cel::parser::Parser::new().max_recursion_depth(32).parse(s).map_err(|e| e.to_string())
+    }
+
+    /// Every string of the built-in rule files that has a non-ASCII character inside a literal
+    /// parses to the same tree escaped as written; texts the rewriting does not understand are
+    /// left to the parser as they are.
+    #[test]
+    fn escaped_literals_parse_to_the_same_tree() {
+        fn strings(v: &toml::Value, out: &mut Vec<String>) {
+            match v {
+                toml::Value::String(s) => out.push(s.clone()),
+                toml::Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+                toml::Value::Table(t) => t.values().for_each(|x| strings(x, out)),
+                _ => {}
+            }
+        }
+        let mut texts = Vec::new();
+        for (_, _, text) in crate::ruleset::EMBEDDED {
+            strings(&toml::Value::Table(toml::from_str(text).unwrap()), &mut texts);
+        }
+        texts.extend(
+            [
+                "a in ['无', \"否\", '𠀀']",
+                "x == '户' && y != \"村\" ? '是' : '否'",
+                "'a''b' + '户'",
+                "x == '户",
+                "x == '户' )",
+            ]
+            .map(String::from),
+        );
+        let mut escaped = 0;
+        for t in &texts {
+            let Some(e) = escape_literals(t) else { continue };
+            escaped += 1;
+            assert!(e.is_ascii(), "{e}");
+            match (parse(t), parse(&e)) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b, "{t}"),
+                (Err(_), Err(_)) => {}
+                (a, b) => panic!("{t}: {a:?} as written, {b:?} escaped"),
+            }
+        }
+        assert!(escaped > 20, "{escaped}");
+        for t in ["r'户'", "b'户'", "'户\\n'", "'户' // 注释", "'''户'''", "户 == 'a'", "'户\n'", "'户"] {
+            assert_eq!(escape_literals(t), None, "{t}");
+        }
+        assert_eq!(escape_literals("a == '无𠀀'").as_deref(), Some("a == '\\u65e0\\U00020000'"));
+    }
 }

@@ -14,7 +14,7 @@ use crate::household::Scalar;
 use crate::value::Num;
 
 type BoolDyn = dyn for<'a> Fn(&Ctx<'a>) -> Option<bool> + Send + Sync;
-type BoolFn = Box<BoolDyn>;
+pub(super) type BoolFn = Box<BoolDyn>;
 type ValFn = Box<dyn for<'a> Fn(&Ctx<'a>) -> Option<V<'a>> + Send + Sync>;
 
 /// A bool condition, compiled: `None` is unknown, as for [`super::expr::eval_bool`].
@@ -38,7 +38,7 @@ impl std::fmt::Debug for Cond {
 }
 
 /// `eval(n).and_then(V::as_bool)`, compiled.
-fn bool_fn(n: &Node) -> BoolFn {
+pub(super) fn bool_fn(n: &Node) -> BoolFn {
     match n {
         Node::Field(i) => {
             let i = *i as usize;
@@ -87,12 +87,39 @@ fn bool_fn(n: &Node) -> BoolFn {
                         _ => None,
                     })
                 }
+                // Two fields (`dropouts > school_age`): no closure per operand.
+                (Node::Field(i), Node::Field(j)) => {
+                    let (i, j) = (*i, *j);
+                    Box::new(move |cx| {
+                        let (a, b) = (cx.field(i)?, cx.field(j)?);
+                        Some(op.test(super::expr::order(a, b)?))
+                    })
+                }
                 (Node::Field(i), Node::Param(p)) => {
                     let (i, p) = (*i, *p as usize);
                     Box::new(move |cx| match cx.field(i)? {
                         V::Num(a) => Some(op.test(a.cmp(&cx.params[p]))),
                         _ => None,
                     })
+                }
+                // Against a literal (`household_type == '脱贫户'`, `eligibility == '符合识别条件'`): the
+                // literal's value held in the closure, a field read in place.
+                (x, Node::Lit(l)) if lit_value(l).is_some() => {
+                    let b = lit_value(l).expect("checked");
+                    match x {
+                        Node::Field(i) => {
+                            let i = *i;
+                            Box::new(move |cx| Some(op.test(super::expr::order(cx.field(i)?, b)?)))
+                        }
+                        _ => {
+                            let x = val_fn(x);
+                            Box::new(move |cx| Some(op.test(super::expr::order(x(cx)?, b)?)))
+                        }
+                    }
+                }
+                (Node::Lit(l), y) if lit_value(l).is_some() => {
+                    let (a, y) = (lit_value(l).expect("checked"), val_fn(y));
+                    Box::new(move |cx| Some(op.test(super::expr::order(a, y(cx)?)?)))
                 }
                 _ => {
                     let (x, y) = (val_fn(x), val_fn(y));
@@ -158,10 +185,16 @@ fn bool_fn(n: &Node) -> BoolFn {
             let i = *i as usize;
             Box::new(move |cx| Some(cx.cells[i].present()))
         }
-        Node::Known(x) => {
-            let x = val_fn(x);
-            Box::new(move |cx| Some(x(cx).is_some()))
-        }
+        Node::Known(x) => match x.as_ref() {
+            Node::Field(i) => {
+                let i = *i as usize;
+                Box::new(move |cx| Some(cx.cells[i].value().is_some()))
+            }
+            _ => {
+                let x = val_fn(x);
+                Box::new(move |cx| Some(x(cx).is_some()))
+            }
+        },
         Node::IsTrue(x) => {
             let x = bool_fn(x);
             Box::new(move |cx| Some(x(cx) == Some(true)))
@@ -188,6 +221,30 @@ fn bool_fn(n: &Node) -> BoolFn {
             let v = val_fn(n);
             Box::new(move |cx| v(cx).and_then(V::as_bool))
         }
+    }
+}
+
+/// `a op b` of two numbers (unknown for anything else, or on overflow or a division by zero).
+#[inline(always)]
+fn arith<'a>(op: ArithOp, a: V<'a>, b: V<'a>) -> Option<V<'a>> {
+    let (V::Num(a), V::Num(b)) = (a, b) else { return None };
+    Some(V::Num(match op {
+        ArithOp::Add => a.checked_add(b)?,
+        ArithOp::Sub => a.checked_sub(b)?,
+        ArithOp::Mul => a.checked_mul(b)?,
+        ArithOp::Div => a.checked_div(b)?,
+    }))
+}
+
+/// The value of a literal other than a string (held by a closure; a string literal is compared
+/// with text by its own shape).
+fn lit_value(l: &Lit) -> Option<V<'static>> {
+    match l {
+        Lit::Bool(b) => Some(V::Bool(*b)),
+        Lit::Num(x) => Some(V::Num(*x)),
+        Lit::Enum(e) => Some(V::Enum(*e)),
+        Lit::Date(d) => Some(V::Date(*d)),
+        Lit::Str(_) => None,
     }
 }
 
@@ -253,17 +310,32 @@ fn val_fn(n: &Node) -> ValFn {
             let (f, x) = (*f, val_fn(x));
             Box::new(move |cx| super::expr::unary(f, x(cx)?))
         }
+        // A field or a number as an operand is read in place, not through a closure of its own
+        // (`income_wage + income_business`, `members * 2`).
         Node::Arith(op, x, y) => {
-            let (op, x, y) = (*op, val_fn(x), val_fn(y));
-            Box::new(move |cx| {
-                let (V::Num(a), V::Num(b)) = (x(cx)?, y(cx)?) else { return None };
-                Some(V::Num(match op {
-                    ArithOp::Add => a.checked_add(b)?,
-                    ArithOp::Sub => a.checked_sub(b)?,
-                    ArithOp::Mul => a.checked_mul(b)?,
-                    ArithOp::Div => a.checked_div(b)?,
-                }))
-            })
+            let op = *op;
+            match (x.as_ref(), y.as_ref()) {
+                (Node::Field(i), Node::Field(j)) => {
+                    let (i, j) = (*i, *j);
+                    Box::new(move |cx| arith(op, cx.field(i)?, cx.field(j)?))
+                }
+                (Node::Field(i), Node::Lit(Lit::Num(b))) => {
+                    let (i, b) = (*i, V::Num(*b));
+                    Box::new(move |cx| arith(op, cx.field(i)?, b))
+                }
+                (_, Node::Field(j)) => {
+                    let (x, j) = (val_fn(x), *j);
+                    Box::new(move |cx| arith(op, x(cx)?, cx.field(j)?))
+                }
+                (_, Node::Lit(Lit::Num(b))) => {
+                    let (x, b) = (val_fn(x), V::Num(*b));
+                    Box::new(move |cx| arith(op, x(cx)?, b))
+                }
+                _ => {
+                    let (x, y) = (val_fn(x), val_fn(y));
+                    Box::new(move |cx| arith(op, x(cx)?, y(cx)?))
+                }
+            }
         }
         Node::Neg(x) => {
             let x = val_fn(x);

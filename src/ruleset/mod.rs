@@ -14,6 +14,7 @@ pub mod layering;
 pub mod layout;
 pub mod lists;
 pub mod periods;
+pub mod specialise;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};

@@ -232,3 +232,27 @@ fn the_readme_worked_example_is_a_working_rule_file() {
     assert!(out.status.code().unwrap() < 2, "{}", stderr_of(&out));
     assert!(lists.join("重点关注户走访.csv").exists());
 }
+
+/// A reader that stops after the first line (`tuopin rules test --builtin | head -1`): the run
+/// ends quietly (it used to panic in println! on the broken pipe, exit 101).
+#[test]
+fn a_reader_that_stops_early_ends_the_run_quietly() {
+    use std::io::BufRead;
+    for args in [&["rules", "test", "--builtin"][..], &["rules", "check", "national"][..]] {
+        let mut child = std::process::Command::new(tuopin().get_program())
+            .current_dir(root())
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+        assert!(!first.is_empty(), "{args:?}");
+        // The reading end is closed here: later writes meet a broken pipe.
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}

@@ -1,0 +1,458 @@
+//! The compiled conditions of a rule set, specialised for one run: what is the same for every
+//! household of the run is worked out once, before the first household.
+//!
+//! Within a run the parameters and the assessment date are fixed, and so is the cell of every
+//! field whose column the file lacks (its `absent` value, or unknown): a ledger's reader puts the
+//! same cell there for each household ([`crate::input::Layout::fixed_cells`] names the fields it
+//! can vouch for). A condition, or a part of one, that reads only these is a constant: in 2024
+//! `post_2020` is true, so `eligibility` and `exit` are 不适用 for every household; with none of
+//! the fourteen 帮扶措施 columns, `has_assistance` is unknown for every household. The engine then
+//! evaluates only what varies: constant criteria are copied, a decision whose first rule that can
+//! apply is constant is copied, `&&`/`||` drop their constant operands, checks that can never
+//! fire are dropped.
+//!
+//! Constants are computed by the tree evaluator ([`expr::eval_bool`]) over the fixed values, and
+//! `&&`, `||`, `at_least` and `c ? x : y` are folded by Kleene's three-valued logic, in which the
+//! order of the operands does not change the result: the assessment is by construction the one
+//! [`crate::engine::assess_into`] gives (a unit test compares the two over generated households).
+
+use super::expr::{self, and3, or3, Ctx, Lit, Node, V};
+use super::{Bound, Test};
+use crate::engine::Assessment;
+use crate::household::{Cell, Household};
+
+use super::fast::BoolFn;
+
+/// A condition specialised: a constant, or what to evaluate per household.
+enum Fold {
+    Const(Option<bool>),
+    Dyn(BoolFn),
+}
+
+impl Fold {
+    fn into_fn(self) -> BoolFn {
+        match self {
+            Fold::Const(v) => Box::new(move |_| v),
+            Fold::Dyn(f) => f,
+        }
+    }
+}
+
+/// What is known before the first household.
+struct Env<'b> {
+    b: &'b Bound<'b>,
+    /// Per field: whether its cell is the same for every household (then it is in `cells`).
+    fixed: Vec<bool>,
+    cells: Vec<Cell>,
+    /// Per criterion and per decision: its value when it is the same for every household.
+    crits: Vec<Option<Option<bool>>>,
+    decisions: Vec<Option<u16>>,
+}
+
+impl Env<'_> {
+    /// Whether `n` reads only what is fixed.
+    fn is_const(&self, n: &Node) -> bool {
+        let mut ok = true;
+        expr::walk(n, &mut |x| {
+            ok &= match x {
+                Node::Field(i) | Node::Blank(i) | Node::Present(i) => self.fixed[*i as usize],
+                Node::Crit(i) => self.crits[*i as usize].is_some(),
+                Node::Decision(i, _) => self.decisions[*i as usize].is_some(),
+                _ => true,
+            }
+        });
+        ok
+    }
+
+    /// The value of a constant `n` (see [`Env::is_const`]).
+    fn eval(&self, n: &Node) -> Option<bool> {
+        let crits: Vec<Option<bool>> = self.crits.iter().map(|c| c.flatten()).collect();
+        let decisions: Vec<u16> = self.decisions.iter().map(|d| d.unwrap_or(0)).collect();
+        let cx = Ctx {
+            cells: &self.cells,
+            params: &self.b.params,
+            crits: &crits,
+            decisions: &decisions,
+            as_of_month: self.b.as_of.month_index(),
+            as_of_day: expr::day_key(self.b.as_of),
+        };
+        expr::eval_bool(n, &cx)
+    }
+
+    /// `n` with every constant part that has a value (a number, a date, a choice, a yes/no)
+    /// written as that literal (`year(assessment_date)` → `2024`, `poverty_line * 11` → `44000`),
+    /// for the compiler's shapes that compare with a literal.
+    fn with_literals(&self, n: &Node) -> Node {
+        if !matches!(n, Node::Lit(_)) && self.is_const(n) {
+            let crits: Vec<Option<bool>> = self.crits.iter().map(|c| c.flatten()).collect();
+            let decisions: Vec<u16> = self.decisions.iter().map(|d| d.unwrap_or(0)).collect();
+            let cx = Ctx {
+                cells: &self.cells,
+                params: &self.b.params,
+                crits: &crits,
+                decisions: &decisions,
+                as_of_month: self.b.as_of.month_index(),
+                as_of_day: expr::day_key(self.b.as_of),
+            };
+            let lit = match expr::eval(n, &cx) {
+                Some(V::Bool(b)) => Some(Lit::Bool(b)),
+                Some(V::Num(x)) => Some(Lit::Num(x)),
+                Some(V::Enum(e)) => Some(Lit::Enum(e)),
+                Some(V::Date(d)) => Some(Lit::Date(d)),
+                // No literal for a month or a text; an unknown stays as written.
+                Some(V::Month(_) | V::Str(_)) | None => None,
+            };
+            if let Some(l) = lit {
+                return Node::Lit(l);
+            }
+        }
+        let one = |x: &Node| Box::new(self.with_literals(x));
+        let all = |xs: &[Node]| xs.iter().map(|x| self.with_literals(x)).collect::<Vec<_>>();
+        match n {
+            Node::Not(x) => Node::Not(one(x)),
+            Node::Neg(x) => Node::Neg(one(x)),
+            Node::Known(x) => Node::Known(one(x)),
+            Node::IsTrue(x) => Node::IsTrue(one(x)),
+            Node::IsFalse(x) => Node::IsFalse(one(x)),
+            Node::MonthsSince(x) => Node::MonthsSince(one(x)),
+            Node::Unary(f, x) => Node::Unary(*f, one(x)),
+            Node::StrTest(op, x, t) => Node::StrTest(*op, one(x), t.clone()),
+            Node::In(x, list) => Node::In(one(x), list.clone()),
+            Node::Cmp(op, x, y) => Node::Cmp(*op, one(x), one(y)),
+            Node::Arith(op, x, y) => Node::Arith(*op, one(x), one(y)),
+            Node::Cond(c, x, y) => Node::Cond(one(c), one(x), one(y)),
+            Node::And(xs) => Node::And(all(xs)),
+            Node::Or(xs) => Node::Or(all(xs)),
+            Node::AtLeast(k, xs) => Node::AtLeast(*k, all(xs)),
+            Node::Lit(_)
+            | Node::Field(_)
+            | Node::Param(_)
+            | Node::Crit(_)
+            | Node::Decision(..)
+            | Node::Blank(_)
+            | Node::Present(_)
+            | Node::AsOf => n.clone(),
+        }
+    }
+
+    fn fold(&self, n: &Node) -> Fold {
+        if self.is_const(n) {
+            return Fold::Const(self.eval(n));
+        }
+        match n {
+            Node::Not(x) => match self.fold(x) {
+                Fold::Const(v) => Fold::Const(v.map(|v| !v)),
+                Fold::Dyn(f) => Fold::Dyn(Box::new(move |cx| Some(!f(cx)?))),
+            },
+            Node::IsTrue(x) => match self.fold(x) {
+                Fold::Const(v) => Fold::Const(Some(v == Some(true))),
+                Fold::Dyn(f) => Fold::Dyn(Box::new(move |cx| Some(f(cx) == Some(true)))),
+            },
+            Node::IsFalse(x) => match self.fold(x) {
+                Fold::Const(v) => Fold::Const(Some(v == Some(false))),
+                Fold::Dyn(f) => Fold::Dyn(Box::new(move |cx| Some(f(cx) == Some(false)))),
+            },
+            Node::And(xs) => self.junction::<true>(xs),
+            Node::Or(xs) => self.junction::<false>(xs),
+            Node::Cond(c, x, y) => match self.fold(c) {
+                Fold::Const(Some(true)) => self.fold(x),
+                Fold::Const(Some(false)) => self.fold(y),
+                Fold::Const(None) => Fold::Const(None),
+                Fold::Dyn(c) => {
+                    let (x, y) = (self.fold(x).into_fn(), self.fold(y).into_fn());
+                    Fold::Dyn(Box::new(move |cx| if c(cx)? { x(cx) } else { y(cx) }))
+                }
+            },
+            Node::AtLeast(k, xs) => {
+                let k = *k;
+                let (mut t0, mut u0) = (0u32, 0u32);
+                let mut dynamic = Vec::new();
+                for x in xs {
+                    match self.fold(x) {
+                        Fold::Const(Some(true)) => t0 += 1,
+                        Fold::Const(None) => u0 += 1,
+                        Fold::Const(Some(false)) => {}
+                        Fold::Dyn(f) => dynamic.push(f),
+                    }
+                }
+                let decide = move |t: u32, u: u32| {
+                    if t >= k {
+                        Some(true)
+                    } else if t + u < k {
+                        Some(false)
+                    } else {
+                        None
+                    }
+                };
+                if dynamic.is_empty() {
+                    return Fold::Const(decide(t0, u0));
+                }
+                Fold::Dyn(Box::new(move |cx| {
+                    let (mut t, mut u) = (t0, u0);
+                    for x in &dynamic {
+                        match x(cx) {
+                            Some(true) => t += 1,
+                            None => u += 1,
+                            Some(false) => {}
+                        }
+                    }
+                    decide(t, u)
+                }))
+            }
+            _ => Fold::Dyn(super::fast::bool_fn(&self.with_literals(n))),
+        }
+    }
+
+    /// `&&` (`AND`) or `||`: a constant operand that decides it decides it; constant operands
+    /// that do not are dropped (an unknown one leaves the result unknown at best).
+    fn junction<const AND: bool>(&self, xs: &[Node]) -> Fold {
+        let mut unknown = false;
+        let mut dynamic = Vec::new();
+        for x in xs {
+            match self.fold(x) {
+                Fold::Const(Some(v)) if v != AND => return Fold::Const(Some(!AND)),
+                Fold::Const(Some(_)) => {}
+                Fold::Const(None) => unknown = true,
+                Fold::Dyn(f) => dynamic.push(f),
+            }
+        }
+        let start = if unknown { None } else { Some(AND) };
+        match dynamic.len() {
+            0 => Fold::Const(start),
+            1 if !unknown => Fold::Dyn(dynamic.pop().expect("one")),
+            _ => Fold::Dyn(Box::new(move |cx| {
+                let mut acc = start;
+                for x in &dynamic {
+                    acc = if AND { and3(acc, x(cx)) } else { or3(acc, x(cx)) };
+                    if acc == Some(!AND) {
+                        break;
+                    }
+                }
+                acc
+            })),
+        }
+    }
+}
+
+/// One decision, specialised: its label for every household, or the rules that can apply (rule
+/// index, label, condition) and the result when none of them is true or unknown.
+enum DecisionPlan {
+    Const(u16, Option<usize>),
+    Rules(Vec<(usize, u16, BoolFn)>, (u16, Option<usize>)),
+}
+
+/// The rule set's conditions specialised for one run (see the module documentation).
+pub struct Specialised {
+    /// Every criterion's value where it is constant, `None` elsewhere (overwritten per household).
+    crit_template: Vec<Option<bool>>,
+    /// The criteria that vary, in dependency order: condition (or `met`) and `unmet`.
+    crits: Vec<(u16, BoolFn, Option<BoolFn>)>,
+    decisions: Vec<DecisionPlan>,
+    returned: Option<BoolFn>,
+    /// The checks that can fire, in check order (`None`: for every household).
+    checks: Vec<(u16, Option<BoolFn>)>,
+}
+
+impl Specialised {
+    /// The conditions of `b`'s rule set with its parameters and date, and the cells that are the
+    /// same for every household (`fixed`, per field; `None`: the cell varies).
+    pub fn new(b: &Bound, fixed: &[Option<Cell>]) -> Specialised {
+        let rs = b.rules;
+        let mut env = Env {
+            b,
+            fixed: (0..rs.fields.len()).map(|f| fixed.get(f).is_some_and(Option::is_some)).collect(),
+            cells: (0..rs.fields.len()).map(|f| fixed.get(f).cloned().flatten().unwrap_or_default()).collect(),
+            crits: vec![None; rs.criteria.len()],
+            decisions: vec![None; rs.decisions.len()],
+        };
+        let mut crit_template = vec![None; rs.criteria.len()];
+        let mut crits = Vec::new();
+        for &i in &rs.crit_order {
+            let (met, unmet) = match &rs.criteria[i as usize].test {
+                Test::Condition(n) => (env.fold(n), None),
+                Test::MetUnmet(m, u) => (env.fold(m), Some(env.fold(u))),
+            };
+            let constant = match (&met, &unmet) {
+                (Fold::Const(v), None) => Some(*v),
+                (Fold::Const(Some(true)), Some(_)) => Some(Some(true)),
+                (Fold::Const(_), Some(Fold::Const(u))) => Some(if *u == Some(true) { Some(false) } else { None }),
+                _ => None,
+            };
+            match constant {
+                Some(v) => {
+                    env.crits[i as usize] = Some(v);
+                    crit_template[i as usize] = v;
+                }
+                None => crits.push((i, met.into_fn(), unmet.map(Fold::into_fn))),
+            }
+        }
+        let mut decisions = Vec::new();
+        for (di, d) in rs.decisions.iter().enumerate() {
+            let mut rules = Vec::new();
+            let mut tail = (d.otherwise, None);
+            for (k, (node, label, _)) in d.rules.iter().enumerate() {
+                match env.fold(node) {
+                    Fold::Const(Some(false)) => {}
+                    Fold::Const(Some(true)) => {
+                        tail = (*label, Some(k));
+                        break;
+                    }
+                    Fold::Const(None) => {
+                        tail = (d.undecided, Some(k));
+                        break;
+                    }
+                    Fold::Dyn(f) => rules.push((k, *label, f)),
+                }
+            }
+            decisions.push(if rules.is_empty() {
+                env.decisions[di] = Some(tail.0);
+                DecisionPlan::Const(tail.0, tail.1)
+            } else {
+                DecisionPlan::Rules(rules, tail)
+            });
+        }
+        let returned = rs.returned.as_ref().map(|f| env.fold(&f.when).into_fn());
+        let checks = (rs.checks.iter().enumerate())
+            .filter_map(|(k, c)| match env.fold(&c.when) {
+                Fold::Const(Some(true)) => Some((k as u16, None)),
+                Fold::Const(_) => None,
+                Fold::Dyn(f) => Some((k as u16, Some(f))),
+            })
+            .collect();
+        Specialised { crit_template, crits, decisions, returned, checks }
+    }
+}
+
+/// As [`crate::engine::assess_into`], with the conditions specialised for the run: the same
+/// assessment, for a household whose fixed cells are those `p` was built with.
+pub fn assess_into(p: &Specialised, b: &Bound, hh: &Household, a: &mut Assessment) {
+    let Assessment { crits, decisions, decided_by, returned, checks } = a;
+    let (as_of_month, as_of_day) = (b.as_of.month_index(), expr::day_key(b.as_of));
+    fn ctx<'a>(
+        hh: &'a Household,
+        b: &'a Bound,
+        crits: &'a [Option<bool>],
+        decisions: &'a [u16],
+        m: i32,
+        d: i32,
+    ) -> Ctx<'a> {
+        Ctx { cells: &hh.cells, params: &b.params, crits, decisions, as_of_month: m, as_of_day: d }
+    }
+    crits.clone_from(&p.crit_template);
+    for (i, cond, unmet) in &p.crits {
+        let cx = ctx(hh, b, crits, &[], as_of_month, as_of_day);
+        let v = match unmet {
+            None => cond(&cx),
+            Some(u) => match (cond(&cx), u(&cx)) {
+                (Some(true), _) => Some(true),
+                (_, Some(true)) => Some(false),
+                _ => None,
+            },
+        };
+        crits[*i as usize] = v;
+    }
+    decisions.clear();
+    decided_by.clear();
+    for d in &p.decisions {
+        let (label, by) = match d {
+            DecisionPlan::Const(l, by) => (*l, *by),
+            DecisionPlan::Rules(rules, tail) => {
+                let cx = ctx(hh, b, crits, decisions, as_of_month, as_of_day);
+                // What the rules left out give when none of these is true or unknown.
+                let mut result = *tail;
+                for (k, label, cond) in rules {
+                    match cond(&cx) {
+                        Some(true) => {
+                            result = (*label, Some(*k));
+                            break;
+                        }
+                        None => {
+                            result = (b.rules.decisions[decisions.len()].undecided, Some(*k));
+                            break;
+                        }
+                        Some(false) => {}
+                    }
+                }
+                result
+            }
+        };
+        decisions.push(label);
+        decided_by.push(by);
+    }
+    let cx = ctx(hh, b, crits, decisions, as_of_month, as_of_day);
+    *returned = p.returned.as_ref().and_then(|c| c(&cx));
+    checks.clear();
+    for (k, c) in &p.checks {
+        if c.as_ref().is_none_or(|c| c(&cx) == Some(true)) {
+            checks.push(*k);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::household::{Missing, Scalar};
+    use crate::ruleset::file::FieldType;
+    use crate::ruleset::load;
+    use crate::value::{Date, Num, SCALE};
+
+    /// For every built-in rule set, on dates either side of each period boundary, with a third of
+    /// the fields fixed (unknown, standing for a value, blank), the specialised conditions give
+    /// the assessment the engine gives, over households drawn from blanks, invalid cells, blanks
+    /// standing for a value, derived values and values at and around the thresholds.
+    #[test]
+    fn specialised_assessments_are_the_engines() {
+        let mut rng = crate::test_rng::Lcg(17);
+        let mut next = |n: usize| rng.below(n);
+        let dates =
+            [(2019, 6, 30), (2020, 3, 19), (2020, 3, 20), (2020, 12, 31), (2021, 1, 1), (2024, 12, 31), (2026, 1, 1)];
+        for (name, _, _) in crate::ruleset::EMBEDDED {
+            let rules = load(name).unwrap();
+            for &(y, m, d) in &dates {
+                let Ok(b) = rules.at(Date::new(y, m, d).unwrap()) else { continue };
+                let mut numbers: Vec<i64> = vec![0, 1, -1, 2, 6, 100, 2020, 2021, 7_000_000];
+                numbers.extend(b.params.iter().flat_map(|p| [p.0, p.0 - 1, p.0 + 1, p.0 / SCALE * 7 / 10 * SCALE]));
+                let value = |f: &crate::ruleset::Field, next: &mut dyn FnMut(usize) -> usize| match f.ty {
+                    FieldType::Bool => Scalar::Bool(next(2) == 0),
+                    FieldType::Int | FieldType::Money => Scalar::Num(Num(numbers[next(numbers.len())])),
+                    FieldType::Enum => Scalar::Enum(next(rules.enums[f.enum_id.unwrap() as usize].values.len()) as u16),
+                    FieldType::Month => Scalar::Month(b.as_of.month_index() - next(30) as i32 + 3),
+                    FieldType::Text | FieldType::Id => Scalar::Text(["", "脱贫户", "a", "无", "是"][next(5)].into()),
+                };
+                for _ in 0..20 {
+                    let fixed: Vec<Option<Cell>> = (rules.fields.iter().enumerate())
+                        .map(|(i, f)| match next(9) {
+                            0 => Some(Cell::Absent(Missing::Field(i as u16))),
+                            1 => Some(Cell::AbsentAs(value(f, &mut next))),
+                            2 => Some(Cell::Blank),
+                            _ => None,
+                        })
+                        .collect();
+                    let plan = Specialised::new(&b, &fixed);
+                    let mut a = Assessment::default();
+                    for _ in 0..150 {
+                        let cells: Vec<Cell> = (rules.fields.iter().zip(&fixed))
+                            .map(|(f, fixed)| {
+                                if let Some(c) = fixed {
+                                    return c.clone();
+                                }
+                                let v = value(f, &mut next);
+                                match next(10) {
+                                    0 => Cell::Blank,
+                                    1 => Cell::Invalid("x".into()),
+                                    2 => Cell::BlankAs(v),
+                                    3 => Cell::Derived(v),
+                                    _ => Cell::Value(v),
+                                }
+                            })
+                            .collect();
+                        let hh = Household { row: 2, source_rows: 1, cells, problems: Vec::new() };
+                        assess_into(&plan, &b, &hh, &mut a);
+                        assert_eq!(a, crate::engine::assess(&b, &hh), "{name} {y}-{m}-{d}: {:?}", hh.cells);
+                    }
+                }
+            }
+        }
+    }
+}
