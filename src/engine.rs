@@ -38,6 +38,8 @@ fn ctx<'a>(b: &'a Bound, hh: &'a Household, crits: &'a [Option<bool>], decisions
         decisions,
         as_of_month: b.as_of.month_index(),
         as_of_day: expr::day_key(b.as_of),
+        members: hh.members.as_ref(),
+        member: &[],
     }
 }
 
@@ -600,6 +602,13 @@ impl Describe for Describer<'_> {
     }
     fn field_enum(&self, i: u16, v: u16) -> &str {
         let f = &self.b.rules.fields[i as usize];
+        f.enum_id.map(|e| self.b.rules.enums[e as usize].values[v as usize].as_str()).unwrap_or("")
+    }
+    fn member_label(&self, i: u16) -> &str {
+        &self.b.rules.persons[i as usize].label
+    }
+    fn member_enum(&self, i: u16, v: u16) -> &str {
+        let f = &self.b.rules.persons[i as usize];
         f.enum_id.map(|e| self.b.rules.enums[e as usize].values[v as usize].as_str()).unwrap_or("")
     }
 }

@@ -13,7 +13,7 @@
 //! Memory: members of a household need not be adjacent, so the whole export is held, grouped,
 //! before the first household is assessed (about the file's size in memory).
 
-use crate::household::{Cell, Household, Missing, Problem, Scalar};
+use crate::household::{Cell, Household, Members, Missing, Problem, Scalar};
 use crate::input::{cell, header_key, text, RawRow};
 use crate::ruleset::Bound;
 use crate::value::Num;
@@ -287,6 +287,7 @@ pub fn derive(b: &Bound, hh: &mut Household, members: &[RawRow], cols: &PersonCo
                     source_rows: 1,
                     cells: std::mem::take(&mut hh.cells),
                     problems: Vec::new(),
+                    members: None,
                 };
                 rs.set_cell(&mut tmp, i, &v, &column);
                 hh.cells = tmp.cells;
@@ -294,4 +295,73 @@ pub fn derive(b: &Bound, hh: &mut Household, members: &[RawRow], cols: &PersonCo
             }
         }
     }
+}
+
+/// Read the rule set's member fields (`[persons.*]`) from each member's row into `hh.members`,
+/// then derive those with a `derive` (a member's age from its ID number at the assessment date).
+/// A member field the file has no column for is unknown for every member. A cell that cannot be
+/// read is a problem, unless one was already reported for that row and column.
+pub fn read_members(b: &Bound, hh: &mut Household, members: &[RawRow], at: &[Option<usize>], headers: &[String]) {
+    let rs = b.rules;
+    let width = rs.persons.len();
+    let mut ms = Members { width, cells: Vec::with_capacity(width * members.len()), rows: Vec::new() };
+    for m in members {
+        ms.rows.push(m.row);
+        for (i, f) in rs.persons.iter().enumerate() {
+            let Some(c) = at[i] else {
+                ms.cells.push(Cell::Absent(Missing::Field(i as u16)));
+                continue;
+            };
+            let raw = m.record.get(c).map(|bytes| text(bytes).0).unwrap_or_default();
+            let cell = if cell::is_blank(&raw) {
+                f.blank.clone().map_or(Cell::Blank, Cell::BlankAs)
+            } else {
+                match crate::ruleset::parse_scalar(f, &rs.enums, cell::normalize(&raw).trim()) {
+                    Ok(v) => Cell::Value(v),
+                    Err(message) => {
+                        let column = headers.get(c).cloned().unwrap_or_default();
+                        let shown = if f.ty == crate::ruleset::file::FieldType::Id {
+                            crate::privacy::mask_id(&raw)
+                        } else {
+                            crate::input::clip(&raw, 100)
+                        };
+                        if !hh.problems.iter().any(|p| p.row == m.row && p.column == column) {
+                            hh.problems.push(Problem { row: m.row, column, field: None, value: shown.clone(), message });
+                        }
+                        Cell::Invalid(shown.into())
+                    }
+                }
+            };
+            ms.cells.push(cell);
+        }
+        let start = ms.cells.len() - width;
+        for &i in &rs.person_derived {
+            let i = i as usize;
+            let Some(node) = &rs.persons[i].derive else { continue };
+            let own = &ms.cells[start..];
+            if !matches!(own[i], Cell::Blank | Cell::Absent(_)) {
+                continue;
+            }
+            let cx = crate::ruleset::expr::Ctx {
+                cells: own,
+                params: &[],
+                crits: &[],
+                decisions: &[],
+                as_of_month: b.as_of.month_index(),
+                as_of_day: crate::ruleset::expr::day_key(b.as_of),
+                members: None,
+                member: &[],
+            };
+            let v = match crate::ruleset::expr::eval(node, &cx) {
+                Some(crate::ruleset::expr::V::Num(n)) => Scalar::Num(n),
+                Some(crate::ruleset::expr::V::Bool(x)) => Scalar::Bool(x),
+                Some(crate::ruleset::expr::V::Enum(e)) => Scalar::Enum(e),
+                Some(crate::ruleset::expr::V::Month(x)) => Scalar::Month(x),
+                Some(crate::ruleset::expr::V::Str(t)) => Scalar::Text(t.clone()),
+                Some(crate::ruleset::expr::V::Date(_)) | None => continue,
+            };
+            ms.cells[start + i] = Cell::Derived(v);
+        }
+    }
+    hh.members = Some(ms);
 }

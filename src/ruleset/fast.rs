@@ -9,7 +9,7 @@
 //! every condition of the built-in rule sets over generated and damaged households, and
 //! explanations keep using the tree.
 
-use super::expr::{and3, lit_eq, or3, ArithOp, CmpOp, Ctx, Lit, Node, V};
+use super::expr::{and3, lit_eq, or3, over_members, ArithOp, CmpOp, Ctx, Lit, Node, Quant, V};
 use crate::household::Scalar;
 use crate::value::Num;
 
@@ -177,8 +177,21 @@ fn bool_fn(n: &Node) -> BoolFn {
                 _ => None,
             })
         }
+        Node::Member(i) => {
+            let i = *i as usize;
+            Box::new(move |cx| match cx.member[i].value()? {
+                Scalar::Bool(b) => Some(*b),
+                _ => None,
+            })
+        }
+        Node::Members(q, body) if *q != Quant::Count => {
+            let (q, body) = (*q, bool_fn(body));
+            Box::new(move |cx| over_members(q, cx, |m| body(m)).and_then(V::as_bool))
+        }
         // Not bool-valued: unknown as a bool, as `V::as_bool` makes them.
-        Node::Param(_)
+        Node::Members(..)
+        | Node::Binary(..)
+        | Node::Param(_)
         | Node::Decision(..)
         | Node::Arith(..)
         | Node::Neg(_)
@@ -283,6 +296,18 @@ fn val_fn(n: &Node) -> ValFn {
                 _ => None,
             })
         }
+        Node::Member(i) => {
+            let i = *i;
+            Box::new(move |cx| cx.member_field(i))
+        }
+        Node::Members(q, body) => {
+            let (q, body) = (*q, bool_fn(body));
+            Box::new(move |cx| over_members(q, cx, |m| body(m)))
+        }
+        Node::Binary(f, x, y) => {
+            let (f, x, y) = (*f, val_fn(x), val_fn(y));
+            Box::new(move |cx| super::expr::binary(f, x(cx)?, y(cx)?))
+        }
         // Bool-valued.
         Node::Not(_)
         | Node::And(_)
@@ -359,6 +384,8 @@ mod tests {
                     decisions: &decisions,
                     as_of_month: b.as_of.month_index(),
                     as_of_day: expr::day_key(b.as_of),
+                    members: None,
+                    member: &[],
                 };
                 for (n, (bf, vf)) in nodes.iter().zip(&compiled) {
                     assert_eq!(vf(&cx), expr::eval(n, &cx), "{name}: {n:?}");
@@ -551,6 +578,8 @@ mod tests {
                         decisions: &decisions,
                         as_of_month: b.as_of.month_index(),
                         as_of_day: expr::day_key(b.as_of),
+                        members: None,
+                        member: &[],
                     };
                     assert_eq!(vf(&cx), expr::eval(&node, &cx), "{src}");
                     assert_eq!(bf(&cx), expr::eval_bool(&node, &cx), "{src}");

@@ -305,6 +305,10 @@ pub struct RuleSet {
     pub origin: Vec<String>,
     pub fields: Vec<Field>,
     pub field_index: HashMap<String, u16>,
+    /// Member fields (`[persons.*]`), read from a person export's rows, in key order.
+    pub persons: Vec<Field>,
+    /// The member fields with a `derive`, in an order where each comes after those it reads.
+    pub person_derived: Vec<u16>,
     pub enums: Vec<EnumDef>,
     pub params: Vec<Param>,
     pub criteria: Vec<Criterion>,
@@ -376,13 +380,14 @@ pub fn load(spec: &str) -> Result<RuleSet, RuleError> {
 /// A compile error about one item, with the file and line where that item was last changed put
 /// before it (`/…/guizhou.toml 第 12 行 判定标准 \`x\``).
 fn locate(e: RuleError, at: &layering::Locator) -> RuleError {
-    const SECTIONS: [(&str, &str); 6] = [
+    const SECTIONS: [(&str, &str); 7] = [
         ("字段", "fields"),
         ("参数", "parameters"),
         ("判定标准", "criteria"),
         ("决策", "decisions"),
         ("数据核查", "checks"),
         ("运行警告", "warnings"),
+        ("成员字段", "persons"),
     ];
     let RuleError::Rule { rule, message } = e else { return e };
     let item = SECTIONS.iter().find_map(|(word, section)| {
@@ -593,6 +598,8 @@ struct Builder<'a> {
     /// The criterion being compiled: inside its own condition, its id names the field of the
     /// same name (criterion `food` is `condition = "food"`, the 不愁吃 column).
     this: Option<&'a str>,
+    /// The member fields (`[persons.*]`) member macros may read; empty where they may not.
+    persons: &'a [Field],
 }
 
 impl Names for Builder<'_> {
@@ -624,6 +631,13 @@ impl Names for Builder<'_> {
         v.extend(self.decisions.iter().map(|d| d.0.clone()));
         v.sort();
         v
+    }
+    fn member(&self, name: &str) -> Option<(u16, Ty)> {
+        let i = self.persons.iter().position(|f| f.key == name)?;
+        Some((i as u16, field_ty(&self.persons[i])))
+    }
+    fn member_candidates(&self) -> Vec<String> {
+        self.persons.iter().map(|f| f.key.clone()).collect()
     }
     fn enum_values(&self, e: u16) -> &[String] {
         &self.enums[e as usize].values
@@ -799,6 +813,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         fields[field_index[key] as usize].total = total;
     }
     check_alternative_headers(&fields)?;
+    let (persons, person_derived) = compile_persons(&file, &mut enums)?;
     // Parameters.
     let mut params = Vec::new();
     let mut param_index = HashMap::new();
@@ -881,6 +896,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
                 crits: None,
                 decisions: &[],
                 this: None,
+                persons: &[],
             };
             let what = format!("参数 `{}`", p.key);
             let node = expr::compile(&src, &names, param_ty(p.ty)).map_err(at(what))?;
@@ -901,6 +917,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
                 crits: None,
                 decisions: &[],
                 this: None,
+                persons: &persons,
             };
             let node =
                 expr::compile(src, &names, field_ty(&fields[i])).map_err(at(format!("字段 `{key}` (derive)")))?;
@@ -934,6 +951,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
             crits: Some(&crit_index),
             decisions: &[],
             this: Some(key),
+            persons: &persons,
         };
         let what = format!("判定标准 `{key}`");
         let (test, text) = match (&def.condition, &def.met, &def.unmet) {
@@ -964,7 +982,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         });
     }
     let crit_order = topo_order(&criteria)?;
-    let (decisions, seen) = compile_decisions(&file, &fields, &field_index, &mut enums, &param_index, &crit_index)?;
+    let (decisions, seen) = compile_decisions(&file, &fields, &field_index, &mut enums, &param_index, &crit_index, &persons)?;
     let returned = match &file.flags.returned {
         None => None,
         Some(f) => {
@@ -976,6 +994,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
                 crits: Some(&crit_index),
                 decisions: &seen,
                 this: None,
+                persons: &persons,
             };
             let when = expr::compile(&f.when, &names, Ty::Bool).map_err(at("标志 `returned`".into()))?;
             let with = match &f.with {
@@ -997,6 +1016,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
             crits: Some(&crit_index),
             decisions: &seen,
             this: None,
+            persons: &persons,
         };
         let when = expr::compile(&def.when, &names, Ty::Bool).map_err(at(what.clone()))?;
         let message = message_pieces(&def.message, &field_index, &param_index)
@@ -1027,6 +1047,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
             crits: None,
             decisions: &[],
             this: None,
+            persons: &[],
         };
         let when = expr::compile(&def.when, &names, Ty::Bool).map_err(at(what.clone()))?;
         let message = message_pieces(&def.message, &no_fields, &param_index)
@@ -1048,6 +1069,8 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         origin,
         fields,
         field_index,
+        persons,
+        person_derived,
         enums,
         params,
         criteria,
@@ -1061,6 +1084,110 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         derived_fields,
         param_order,
     })
+}
+
+/// The member fields (`[persons.<key>]`): read from each row of a person export as a household
+/// field is from a ledger row (type, header and aliases, values and value aliases, blank), or
+/// derived from the member's other fields and the assessment date (`derive`, e.g.
+/// `age_at(id_number, assessment_date)`).
+fn compile_persons(file: &RuleFile, enums: &mut Vec<EnumDef>) -> Result<(Vec<Field>, Vec<u16>), RuleError> {
+    let mut persons: Vec<Field> = Vec::new();
+    let mut index = HashMap::new();
+    for (key, def) in &file.persons {
+        check_ident(key, "成员字段")?;
+        let what = format!("成员字段 `{key}`");
+        let unsupported = [
+            ("min", def.min.is_some()),
+            ("max", def.max.is_some()),
+            ("required", def.required),
+            ("absent", def.absent.is_some()),
+            ("alternatives", !def.alternatives.is_empty()),
+            ("action", def.action.is_some()),
+            ("total", def.total.is_some()),
+        ];
+        if let Some((k, _)) = unsupported.iter().find(|(_, given)| *given) {
+            return Err(RuleError::Rule {
+                rule: what,
+                message: format!("成员字段不支持 `{k}`（可用：type、header、aliases、label、values、value_aliases、blank、derive）"),
+            });
+        }
+        let enum_id = if def.ty == FieldType::Enum {
+            if def.values.is_empty() {
+                return Err(RuleError::Rule { rule: what, message: "选项字段（type = \"enum\"）须给出 `values`".into() });
+            }
+            let mut aliases = HashMap::new();
+            for (alias, target) in &def.value_aliases {
+                let i = def.values.iter().position(|v| v == target).ok_or_else(|| RuleError::Rule {
+                    rule: what.clone(),
+                    message: format!("取值别名 `{alias}` 指向 `{target}`，它不在 values（{}）之中", def.values.join(", ")),
+                })?;
+                aliases.insert(alias.clone(), i as u16);
+            }
+            enums.push(EnumDef { values: def.values.clone(), aliases });
+            Some(enums.len() as u16 - 1)
+        } else {
+            if !def.values.is_empty() || !def.value_aliases.is_empty() {
+                return Err(RuleError::Rule {
+                    rule: what,
+                    message: "`values` 和 `value_aliases` 只用于选项字段（type = \"enum\"）".into(),
+                });
+            }
+            None
+        };
+        index.insert(key.clone(), persons.len() as u16);
+        let mut f = Field {
+            key: key.clone(),
+            ty: def.ty,
+            header: def.header.clone(),
+            aliases: def.aliases.clone(),
+            label: def.label.clone(),
+            enum_id,
+            min: None,
+            max: None,
+            blank: None,
+            required: false,
+            derive: None,
+            absent: None,
+            alternatives: Vec::new(),
+            action: None,
+            total: None,
+        };
+        if let Some(b) = &def.blank {
+            f.blank = Some(parse_scalar(&f, enums, b).map_err(|m| RuleError::Rule {
+                rule: what.clone(),
+                message: format!("blank = \"{b}\" 不是有效的 {} 值：{m}", def.ty.name()),
+            })?);
+        }
+        persons.push(f);
+    }
+    check_headers(&persons).map_err(|e| match e {
+        RuleError::Rule { message, .. } => RuleError::Rule { rule: "persons".into(), message },
+        e => e,
+    })?;
+    let no_params = HashMap::new();
+    for (key, def) in &file.persons {
+        let Some(src) = &def.derive else { continue };
+        let i = index[key] as usize;
+        let names = Builder {
+            fields: &persons,
+            field_index: &index,
+            enums,
+            params: &no_params,
+            crits: None,
+            decisions: &[],
+            this: None,
+            persons: &[],
+        };
+        let what = format!("成员字段 `{key}` (derive)");
+        let node = expr::compile(src, &names, field_ty(&persons[i]))
+            .map_err(|e| RuleError::Rule { rule: what.clone(), message: e.0 })?;
+        if expr::refs(&node).fields.contains(&(i as u16)) {
+            return Err(RuleError::Rule { rule: what, message: "字段不能由自己派生".into() });
+        }
+        persons[i].derive = Some(node);
+    }
+    let derived = derivation_order(&persons)?;
+    Ok((persons, derived))
 }
 
 /// A field's `absent` value and `alternatives`: every text it can stand for is a valid value of
@@ -1206,6 +1333,7 @@ fn compile_decisions(
     enums: &mut Vec<EnumDef>,
     params: &HashMap<String, (u16, Ty)>,
     crits: &HashMap<String, u16>,
+    persons: &[Field],
 ) -> Result<(Vec<Decision>, DecisionNames), RuleError> {
     let defs = &file.decisions.0;
     if defs.is_empty() {
@@ -1234,7 +1362,8 @@ fn compile_decisions(
     let mut roles_seen: Vec<(&str, &str)> = Vec::new();
     for (di, (id, def)) in defs.iter().enumerate() {
         let what = format!("决策 `{id}`");
-        let names = Builder { fields, field_index, enums, params, crits: Some(crits), decisions: &all, this: None };
+        let names =
+            Builder { fields, field_index, enums, params, crits: Some(crits), decisions: &all, this: None, persons };
         let mut rules = Vec::new();
         for (k, r) in def.rules.iter().enumerate() {
             let rule = format!("{what} 第 {} 条", k + 1);
@@ -1481,6 +1610,7 @@ impl RuleSet {
             crits: Some(&crits),
             decisions: &decisions,
             this: None,
+            persons: &self.persons,
         };
         expr::compile(src, &names, want)
     }
@@ -1724,7 +1854,11 @@ impl RuleSet {
             if !matches!(hh.cells[i], Cell::Blank | Cell::Absent(_)) {
                 continue;
             }
-            let cx = Ctx { cells: &hh.cells, params: &[], crits: &[], decisions: &[], as_of_month: 0, as_of_day: 0 };
+            let cx = Ctx { cells: &hh.cells, params: &[], crits: &[], decisions: &[], as_of_month: 0,
+                as_of_day: 0,
+                members: hh.members.as_ref(),
+                member: &[],
+            };
             // The expression was type-checked against the field's type at load, so its value is
             // of that type: every type is honoured.
             if matches!(f.ty, FieldType::Text | FieldType::Id) {
@@ -1765,6 +1899,8 @@ impl RuleSet {
                                 decisions: &[],
                                 as_of_month: as_of.month_index(),
                                 as_of_day: expr::day_key(as_of),
+                                members: None,
+                                member: &[],
                             };
                             match expr::eval(node, &cx) {
                                 Some(expr::V::Num(n)) if p.ty == ParamType::Money => n.round_fen(),
@@ -1851,6 +1987,8 @@ impl Bound<'_> {
             decisions: &[],
             as_of_month: self.as_of.month_index(),
             as_of_day: expr::day_key(self.as_of),
+            members: None,
+            member: &[],
         };
         self.rules
             .warnings
@@ -2038,6 +2176,8 @@ mod decision_tests {
                 decisions: &a.decisions,
                 as_of_month: date.month_index(),
                 as_of_day: expr::day_key(date),
+                members: None,
+                member: &[],
             };
             (expr::eval_bool(&n, &cx), fast::Cond::new(&n).eval(&cx))
         };
