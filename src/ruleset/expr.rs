@@ -209,6 +209,9 @@ pub enum Node {
     StrTest(StrOp, Box<Node>, Box<str>),
     /// A field of the member a member macro is looking at (`m.age`): only inside [`Node::Members`].
     Member(u16),
+    /// `blank(m.school)`: whether that member's cell was blank (unknown when the file lacks the
+    /// column), as [`Node::Blank`] for a household field.
+    MemberBlank(u16),
     /// A member macro: its condition over each member (`members.exists(m, …)`); unknown for a
     /// household without a member list.
     Members(Quant, Box<Node>),
@@ -882,6 +885,12 @@ impl Compiler<'_> {
             operators::IN => self.in_list(&a[0], &a[1]),
             "blank" => {
                 one_arg(f, a)?;
+                if let Expr::Select(sel) = &a[0].expr {
+                    return match self.select(&sel.operand, &sel.field)? {
+                        (Node::Member(i), _) => Ok((Node::MemberBlank(i), Ty::Bool)),
+                        _ => err("blank() 的参数应为字段名或成员字段（m.school）"),
+                    };
+                }
                 match &a[0].expr {
                     Expr::Ident(name) => match self.names.field(name) {
                         Some(Name::Field(i, _)) => Ok((Node::Blank(i), Ty::Bool)),
@@ -1343,6 +1352,7 @@ fn eval_inner<'a>(n: &Node, cx: &Ctx<'a>) -> Option<V<'a>> {
             _ => return None,
         },
         Node::Member(i) => return cx.member_field(*i),
+        Node::MemberBlank(i) => V::Bool(cx.member[*i as usize].blank_test()?),
         Node::Members(q, body) => return over_members(*q, cx, |m| eval_bool(body, m)),
         Node::Binary(f, x, y) => return binary(*f, eval(x, cx)?, eval(y, cx)?),
     })
@@ -1633,6 +1643,10 @@ pub fn write_formula(out: &mut String, n: &Node, d: &dyn Describe) {
             out.push_str("起的月数");
         }
         Node::Member(i) => out.push_str(d.member_label(*i)),
+        Node::MemberBlank(i) => {
+            out.push_str(d.member_label(*i));
+            out.push_str("为空");
+        }
         Node::Members(q, body) => {
             out.push_str(match q {
                 Quant::Exists => "有成员",
@@ -1831,6 +1845,7 @@ pub fn walk(n: &Node, f: &mut dyn FnMut(&Node)) {
         | Node::Blank(_)
         | Node::Present(_)
         | Node::Member(_)
+        | Node::MemberBlank(_)
         | Node::AsOf => {}
     }
 }
@@ -1859,7 +1874,7 @@ pub fn refs(n: &Node) -> Refs {
         Node::Param(i) => add(&mut r.params, *i),
         Node::Crit(i) => add(&mut r.crits, *i),
         Node::Decision(i, _) => add(&mut r.decisions, *i),
-        Node::Member(i) => add(&mut r.members, *i),
+        Node::Member(i) | Node::MemberBlank(i) => add(&mut r.members, *i),
         _ => {}
     });
     r

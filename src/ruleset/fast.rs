@@ -184,6 +184,10 @@ fn bool_fn(n: &Node) -> BoolFn {
                 _ => None,
             })
         }
+        Node::MemberBlank(i) => {
+            let i = *i as usize;
+            Box::new(move |cx| cx.member[i].blank_test())
+        }
         Node::Members(q, body) if *q != Quant::Count => {
             let (q, body) = (*q, bool_fn(body));
             Box::new(move |cx| over_members(q, cx, |m| body(m)).and_then(V::as_bool))
@@ -320,6 +324,7 @@ fn val_fn(n: &Node) -> ValFn {
         | Node::IsTrue(_)
         | Node::IsFalse(_)
         | Node::Present(_)
+        | Node::MemberBlank(_)
         | Node::StrTest(..) => {
             let b = bool_fn(n);
             Box::new(move |cx| b(cx).map(V::Bool))

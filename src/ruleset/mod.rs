@@ -241,14 +241,17 @@ pub enum Piece {
     Text(String),
     Field(u16),
     Param(u16),
+    /// `{m.key}`: a member field, of each member the check's member macro found.
+    Member(u16),
 }
 
-/// Split a message template into pieces: `{key}` names a field or a parameter; `{{` and `}}` are
-/// braces.
+/// Split a message template into pieces: `{key}` names a field or a parameter, `{m.key}` a member
+/// field; `{{` and `}}` are braces.
 fn message_pieces(
     template: &str,
     field_index: &HashMap<String, u16>,
     params: &HashMap<String, (u16, Ty)>,
+    persons: &[Field],
 ) -> Result<Vec<Piece>, String> {
     let mut pieces = Vec::new();
     let mut text = String::new();
@@ -268,7 +271,16 @@ fn message_pieces(
                 let end = rest.find('}').ok_or_else(|| format!("“{{”后缺少“}}”：{template}"))?;
                 let key = rest[..end].trim();
                 rest = &rest[end + 1..];
+                let member = key.strip_prefix("m.").map(|k| (k, persons.iter().position(|f| f.key == k)));
                 let piece = match (field_index.get(key), params.get(key)) {
+                    _ if member.is_some() => match member {
+                        Some((_, Some(i))) => Piece::Member(i as u16),
+                        Some((k, None)) => {
+                            let names: Vec<String> = persons.iter().map(|f| f.key.clone()).collect();
+                            return Err(format!("{{m.{k}}} 不是成员字段{}", expr::did_you_mean(k, &names)));
+                        }
+                        None => unreachable!(),
+                    },
                     (Some(&i), _) => Piece::Field(i),
                     (None, Some(&(i, _))) => Piece::Param(i),
                     _ => {
@@ -1019,7 +1031,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
             persons: &persons,
         };
         let when = expr::compile(&def.when, &names, Ty::Bool).map_err(at(what.clone()))?;
-        let message = message_pieces(&def.message, &field_index, &param_index)
+        let message = message_pieces(&def.message, &field_index, &param_index, &persons)
             .map_err(|m| RuleError::Rule { rule: format!("{what} (message)"), message: m })?;
         if def.label.trim().is_empty() {
             return Err(RuleError::Rule { rule: what, message: "label 不能为空".into() });
@@ -1050,7 +1062,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
             persons: &[],
         };
         let when = expr::compile(&def.when, &names, Ty::Bool).map_err(at(what.clone()))?;
-        let message = message_pieces(&def.message, &no_fields, &param_index)
+        let message = message_pieces(&def.message, &no_fields, &param_index, &[])
             .map_err(|m| RuleError::Rule { rule: format!("{what} (message)"), message: m })?;
         warnings.push(RunWarning { id: key.clone(), when, message, source: def.source.clone() });
     }
@@ -2000,7 +2012,7 @@ impl Bound<'_> {
                     match p {
                         Piece::Text(t) => s.push_str(t),
                         Piece::Param(i) => self.params[*i as usize].write_to(&mut s),
-                        Piece::Field(_) => {}
+                        Piece::Field(_) | Piece::Member(_) => {}
                     }
                 }
                 s.push_str(&format!("（来源：{}）", w.source));
