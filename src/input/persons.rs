@@ -308,60 +308,27 @@ pub fn read_members(b: &Bound, hh: &mut Household, members: &[RawRow], at: &[Opt
     for m in members {
         ms.rows.push(m.row);
         for (i, f) in rs.persons.iter().enumerate() {
-            let Some(c) = at[i] else {
-                ms.cells.push(Cell::Absent(Missing::Field(i as u16)));
-                continue;
-            };
-            let raw = m.record.get(c).map(|bytes| text(bytes).0).unwrap_or_default();
-            let cell = if cell::is_blank(&raw) {
-                f.blank.clone().map_or(Cell::Blank, Cell::BlankAs)
-            } else {
-                match crate::ruleset::parse_scalar(f, &rs.enums, cell::normalize(&raw).trim()) {
-                    Ok(v) => Cell::Value(v),
-                    Err(message) => {
-                        let column = headers.get(c).cloned().unwrap_or_default();
-                        let shown = if f.ty == crate::ruleset::file::FieldType::Id {
-                            crate::privacy::mask_id(&raw)
-                        } else {
-                            crate::input::clip(&raw, 100)
-                        };
-                        if !hh.problems.iter().any(|p| p.row == m.row && p.column == column) {
-                            hh.problems.push(Problem { row: m.row, column, field: None, value: shown.clone(), message });
-                        }
-                        Cell::Invalid(shown.into())
+            let raw = at[i].map(|c| m.record.get(c).map(|bytes| text(bytes).0).unwrap_or_default());
+            let cell = match rs.member_cell(i, raw.as_deref()) {
+                Ok(cell) => cell,
+                Err((cell, message)) => {
+                    let column = at[i].and_then(|c| headers.get(c)).cloned().unwrap_or_default();
+                    let raw = raw.as_deref().unwrap_or("");
+                    let shown = if f.ty == crate::ruleset::file::FieldType::Id {
+                        crate::privacy::mask_id(raw)
+                    } else {
+                        crate::input::clip(raw, 100)
+                    };
+                    if !hh.problems.iter().any(|p| p.row == m.row && p.column == column) {
+                        hh.problems.push(Problem { row: m.row, column, field: None, value: shown, message });
                     }
+                    cell
                 }
             };
             ms.cells.push(cell);
         }
         let start = ms.cells.len() - width;
-        for &i in &rs.person_derived {
-            let i = i as usize;
-            let Some(node) = &rs.persons[i].derive else { continue };
-            let own = &ms.cells[start..];
-            if !matches!(own[i], Cell::Blank | Cell::Absent(_)) {
-                continue;
-            }
-            let cx = crate::ruleset::expr::Ctx {
-                cells: own,
-                params: &[],
-                crits: &[],
-                decisions: &[],
-                as_of_month: b.as_of.month_index(),
-                as_of_day: crate::ruleset::expr::day_key(b.as_of),
-                members: None,
-                member: &[],
-            };
-            let v = match crate::ruleset::expr::eval(node, &cx) {
-                Some(crate::ruleset::expr::V::Num(n)) => Scalar::Num(n),
-                Some(crate::ruleset::expr::V::Bool(x)) => Scalar::Bool(x),
-                Some(crate::ruleset::expr::V::Enum(e)) => Scalar::Enum(e),
-                Some(crate::ruleset::expr::V::Month(x)) => Scalar::Month(x),
-                Some(crate::ruleset::expr::V::Str(t)) => Scalar::Text(t.clone()),
-                Some(crate::ruleset::expr::V::Date(_)) | None => continue,
-            };
-            ms.cells[start + i] = Cell::Derived(v);
-        }
+        rs.derive_member(b.as_of, &mut ms.cells[start..]);
     }
     hh.members = Some(ms);
 }

@@ -1892,6 +1892,51 @@ impl RuleSet {
         }
     }
 
+    /// Member field `i`'s cell from its text in a member's row (`None`: the file has no column
+    /// for it, unknown for every member). An unreadable text is `Err` with the cell (invalid) and
+    /// the problem's message.
+    pub fn member_cell(&self, i: usize, text: Option<&str>) -> Result<Cell, (Cell, String)> {
+        let f = &self.persons[i];
+        let Some(text) = text else { return Ok(Cell::Absent(crate::household::Missing::Field(i as u16))) };
+        if cell::is_blank(text) {
+            return Ok(f.blank.clone().map_or(Cell::Blank, Cell::BlankAs));
+        }
+        match parse_scalar(f, &self.enums, cell::normalize(text).trim()) {
+            Ok(v) => Ok(Cell::Value(v)),
+            Err(message) => Err((Cell::Invalid(crate::input::clip(text, 100).into()), message)),
+        }
+    }
+
+    /// Derive a member's blank derivable fields (`derive`, e.g. its age at `as_of`) in place.
+    pub fn derive_member(&self, as_of: Date, cells: &mut [Cell]) {
+        for &i in &self.person_derived {
+            let i = i as usize;
+            let Some(node) = &self.persons[i].derive else { continue };
+            if !matches!(cells[i], Cell::Blank | Cell::Absent(_)) {
+                continue;
+            }
+            let cx = Ctx {
+                cells,
+                params: &[],
+                crits: &[],
+                decisions: &[],
+                as_of_month: as_of.month_index(),
+                as_of_day: expr::day_key(as_of),
+                members: None,
+                member: &[],
+            };
+            let v = match expr::eval(node, &cx) {
+                Some(expr::V::Num(n)) => Scalar::Num(n),
+                Some(expr::V::Bool(x)) => Scalar::Bool(x),
+                Some(expr::V::Enum(e)) => Scalar::Enum(e),
+                Some(expr::V::Month(x)) => Scalar::Month(x),
+                Some(expr::V::Str(t)) => Scalar::Text(t.clone()),
+                Some(expr::V::Date(_)) | None => continue,
+            };
+            cells[i] = Cell::Derived(v);
+        }
+    }
+
     /// The parameter values in force on a date. A date before a parameter's first value is an
     /// error naming the years the rule set covers.
     pub fn at(&self, as_of: Date) -> Result<Bound<'_>, RuleError> {
