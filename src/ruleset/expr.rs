@@ -1879,3 +1879,96 @@ pub fn refs(n: &Node) -> Refs {
     });
     r
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(y: i32, m: i32, d: i32) -> V<'static> {
+        V::Date(y * 10000 + m * 100 + d)
+    }
+    fn num(v: Option<V>) -> Option<i64> {
+        match v? {
+            V::Num(n) => n.as_int(),
+            _ => None,
+        }
+    }
+
+    /// Full years; the birthday itself counts, the day before does not; 29 February's birthday
+    /// in a common year comes on 1 March; before the birth there is no age.
+    #[test]
+    fn age_at_the_birthday_and_the_day_before() {
+        let born = 20180615;
+        assert_eq!(age(born, 20240615), Some(6));
+        assert_eq!(age(born, 20240614), Some(5));
+        assert_eq!(age(born, 20180615), Some(0));
+        assert_eq!(age(born, 20180614), None);
+        assert_eq!(age(20120229, 20230228), Some(10));
+        assert_eq!(age(20120229, 20230301), Some(11));
+        assert_eq!(age(20120229, 20240229), Some(12));
+        // Through `binary`, from a date or an ID number (18 and 15 digits, a 残疾人证 number).
+        let d = day(2024, 6, 15);
+        assert_eq!(num(binary(Binary::AgeAt, day(2018, 6, 15), d)), Some(6));
+        let id: Box<str> = "52000020180615001X".into();
+        assert_eq!(num(binary(Binary::AgeAt, V::Str(&id), d)), Some(6));
+        let id: Box<str> = "520000201806160015".into();
+        assert_eq!(num(binary(Binary::AgeAt, V::Str(&id), d)), Some(5));
+        let old: Box<str> = "520000800101001".into(); // 1980-01-01, old form
+        assert_eq!(num(binary(Binary::AgeAt, V::Str(&old), d)), Some(44));
+        let card: Box<str> = "5200002018061500 1X4".replace(' ', "").into();
+        assert_eq!(num(binary(Binary::AgeAt, V::Str(&card), d)), None, "20 characters but not digits after 18");
+        let card: Box<str> = "52000020180615001X14".into();
+        assert_eq!(num(binary(Binary::AgeAt, V::Str(&card), d)), Some(6));
+        let bad: Box<str> = "520000201806150011".into(); // wrong check digit
+        assert_eq!(binary(Binary::AgeAt, V::Str(&bad), d), None);
+    }
+
+    /// Months from a to b: month indexes apart; between two dates the full months (a month-end
+    /// day to a shorter month's last day is not yet a month).
+    #[test]
+    fn months_between_at_month_boundaries() {
+        let m = |y: i32, mo: i32| V::Month(y * 12 + mo - 1);
+        assert_eq!(months_between(m(2023, 1), m(2023, 7)), Some(6));
+        assert_eq!(months_between(m(2023, 12), m(2024, 1)), Some(1));
+        assert_eq!(months_between(m(2024, 1), m(2023, 12)), Some(-1));
+        assert_eq!(months_between(day(2023, 1, 31), day(2023, 2, 28)), Some(0));
+        assert_eq!(months_between(day(2023, 1, 31), day(2023, 3, 31)), Some(2));
+        assert_eq!(months_between(day(2023, 1, 15), day(2023, 7, 14)), Some(5));
+        assert_eq!(months_between(day(2023, 1, 15), day(2023, 7, 15)), Some(6));
+        assert_eq!(months_between(day(2023, 7, 15), day(2023, 1, 16)), Some(-5));
+        assert_eq!(months_between(day(2023, 7, 15), day(2023, 7, 1)), Some(0));
+        // A month and a date: their months.
+        assert_eq!(months_between(m(2023, 6), day(2023, 12, 1)), Some(6));
+        assert_eq!(months_between(V::Bool(true), m(2023, 6)), None);
+    }
+
+    /// GB 11643: 18 characters with a valid birth date and check digit (X in either case), 15
+    /// digits with a valid yymmdd, 20 and 22 digits (残疾人证) on a valid 18-character number.
+    #[test]
+    fn id_numbers_of_every_form() {
+        for ok in [
+            "52000020180615001X",
+            "52000020180615001x",
+            " 520000200806150015 ",
+            "520000800101001",
+            "52000020180615001X14",
+            "52000020180615001X1401",
+        ] {
+            assert!(id_valid(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "520000201806150011",   // check digit
+            "520000201802300011",   // 30 February
+            "520000801301001",      // month 13, old form
+            "52000080010100X",      // old form is all digits
+            "52000020180615001X1",  // 19 characters
+            "52000020180615001XAB", // letters after 18
+            "520000201806150011 14",
+            "５２０００００２０１８０６１５００１Ｘ",
+        ] {
+            assert!(!id_valid(bad), "{bad}");
+        }
+        assert_eq!(birth_of("520000800101001"), crate::value::Date::new(1980, 1, 1));
+    }
+}

@@ -11,6 +11,8 @@ pub mod fast;
 pub mod file;
 pub mod layering;
 pub mod layout;
+#[cfg(test)]
+mod member_tests;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
