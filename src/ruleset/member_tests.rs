@@ -156,3 +156,31 @@ fn member_macro_errors_name_the_mistake() {
     let e = super::load_str(&text, "guizhou-2023").unwrap_err().to_string();
     assert!(e.contains("{m.person} 不是成员字段；是否应为 `person_id`？"), "{e}");
 }
+
+/// Reasons: a member macro on a ledger row says why it is unknown; on members, what it counts.
+#[test]
+fn reasons_name_the_missing_member_list() {
+    let rs = load("national").unwrap();
+    let b = rs.at(as_of()).unwrap();
+    let d = crate::engine::describer(&b);
+    let ms = members(&rs, &[&[CHILD], &[ADULT]]);
+    let cells = vec![crate::household::Cell::Blank; rs.fields.len()];
+    let crits = vec![None; rs.criteria.len()];
+    let decisions = vec![0; rs.decisions.len()];
+    let cx = |members| Ctx {
+        cells: &cells,
+        params: &b.params,
+        crits: &crits,
+        decisions: &decisions,
+        as_of_month: as_of().month_index(),
+        as_of_day: expr::day_key(as_of()),
+        members,
+        member: &[],
+    };
+    let node = rs.compile_expr("members.exists(m, m.age >= 6 && m.age <= 15 && m.school == '非在校生')", Ty::Bool).unwrap();
+    let ledger = expr::render_atom(&node, None, &cx(None), &d);
+    assert_eq!(ledger, "有成员（年龄 ≥ 6且年龄 ≤ 15且在校生状况 = 非在校生）：未知（无成员行：户表不含人员信息）");
+    let count = rs.compile_expr("members.filter(m, m.age < 16).size() >= 1", Ty::Bool).unwrap();
+    let with = expr::render_atom(&count, Some(true), &cx(Some(&ms)), &d);
+    assert_eq!(with, "成员中（年龄 < 16）的人数 1 ≥ 1");
+}
