@@ -430,11 +430,7 @@ impl<'a> Ctx<'a> {
 /// A member macro over the members of `cx`: each member's value of `body` folded as `q` says,
 /// in three-valued logic; `None` without a member list. `each` evaluates the body for one member.
 #[inline]
-pub(crate) fn over_members<'a>(
-    q: Quant,
-    cx: &Ctx<'a>,
-    each: impl Fn(&Ctx<'a>) -> Option<bool>,
-) -> Option<V<'a>> {
+pub(crate) fn over_members<'a>(q: Quant, cx: &Ctx<'a>, each: impl Fn(&Ctx<'a>) -> Option<bool>) -> Option<V<'a>> {
     let ms = cx.members?;
     let (mut t, mut u) = (0i64, 0i64);
     for k in 0..ms.len() {
@@ -803,7 +799,11 @@ impl Compiler<'_> {
                 };
                 let (y, ty) = self.expr(&a[1])?;
                 if ty != Ty::Date {
-                    return err(format!("age_at() 的第二个参数应为日期，如 assessment_date，却是{} `{}`", ty.name(), show(&a[1])));
+                    return err(format!(
+                        "age_at() 的第二个参数应为日期，如 assessment_date，却是{} `{}`",
+                        ty.name(),
+                        show(&a[1])
+                    ));
                 }
                 Ok((Node::Binary(Binary::AgeAt, Box::new(x), Box::new(y)), Ty::Int))
             }
@@ -1671,7 +1671,7 @@ pub fn write_formula(out: &mut String, n: &Node, d: &dyn Describe) {
         }
         Node::Binary(Binary::AgeAt, x, y) => {
             write_formula(out, x, d);
-            out.push_str("在");
+            out.push('在');
             write_formula(out, y, d);
             out.push_str("的周岁");
         }
@@ -1724,7 +1724,7 @@ fn write_condition(out: &mut String, n: &Node, d: &dyn Describe) {
             }
         }
         Node::Not(x) => {
-            out.push_str("非");
+            out.push('非');
             write_condition(out, x, d);
         }
         _ => write_formula(out, n, d),

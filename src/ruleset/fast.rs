@@ -483,7 +483,7 @@ mod tests {
                 FieldType::Text | FieldType::Id => Scalar::Text(
                     ["", "非在校生", "户主", "高一", "52000020180615001X", "520000201806150011", "520000800101001"]
                         [next(7)]
-                        .into(),
+                    .into(),
                 ),
             };
             ms.cells.push(match next(10) {
@@ -539,7 +539,11 @@ mod tests {
                 ["assessment_date", "monitor_since", "date('2024-02-29')"][next(3)],
                 [0, 1, 6, 12][next(4)]
             ),
-            6 => format!("age_at({}, assessment_date) {op} {}", ["head_id", "date('2018-06-15')"][next(2)], [6, 16, 60][next(3)]),
+            6 => format!(
+                "age_at({}, assessment_date) {op} {}",
+                ["head_id", "date('2018-06-15')"][next(2)],
+                [6, 16, 60][next(3)]
+            ),
             7 => format!("id_valid({})", ["head_id", "head_name", "'520000800101001'"][next(3)]),
             _ => format!("members.filter(m, {body}).size() {op} size(members)"),
         }

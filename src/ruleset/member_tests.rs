@@ -60,7 +60,11 @@ fn exists_all_exists_one_and_counts_in_kleene_logic() {
     let rs = load("national").unwrap();
     let known = members(
         &rs,
-        &[&[ADULT, ("skill", "普通劳动力")], &[CHILD, ("skill", "无劳动力"), ("school", "小学")], &[ADULT, ("skill", "技能劳动力")]],
+        &[
+            &[ADULT, ("skill", "普通劳动力")],
+            &[CHILD, ("skill", "无劳动力"), ("school", "小学")],
+            &[ADULT, ("skill", "技能劳动力")],
+        ],
     );
     let labour = "m.skill in ['普通劳动力', '技能劳动力']";
     assert_eq!(eval(&rs, &format!("members.exists(m, {labour})"), Some(&known)), Some(1));
@@ -113,7 +117,10 @@ fn member_fields_blank_derived_and_the_household_alongside() {
     assert_eq!(eval(&rs, "members.exists(m, blank(m.school) && blank(m.no_school_reason))", Some(&ms)), Some(1));
     assert_eq!(eval(&rs, "members.filter(m, blank(m.school)).size()", Some(&ms)), Some(1));
     assert_eq!(eval(&rs, "members.all(m, id_valid(m.id_number))", Some(&ms)), Some(1));
-    assert_eq!(eval(&rs, "members.exists(m, m.age == age_at('52000020180615001X', assessment_date))", Some(&ms)), Some(1));
+    assert_eq!(
+        eval(&rs, "members.exists(m, m.age == age_at('52000020180615001X', assessment_date))", Some(&ms)),
+        Some(1)
+    );
     // A household field inside the macro is the household's (blank here: unknown).
     assert_eq!(eval(&rs, "members.exists(m, m.age < 16 && food)", Some(&ms)), None);
     assert_eq!(eval(&rs, "members.exists(m, m.age > 100 && food)", Some(&ms)), Some(0));
@@ -177,7 +184,8 @@ fn reasons_name_the_missing_member_list() {
         members,
         member: &[],
     };
-    let node = rs.compile_expr("members.exists(m, m.age >= 6 && m.age <= 15 && m.school == '非在校生')", Ty::Bool).unwrap();
+    let node =
+        rs.compile_expr("members.exists(m, m.age >= 6 && m.age <= 15 && m.school == '非在校生')", Ty::Bool).unwrap();
     let ledger = expr::render_atom(&node, None, &cx(None), &d);
     assert_eq!(ledger, "有成员（年龄 ≥ 6且年龄 ≤ 15且在校生状况 = 非在校生）：未知（无成员行：户表不含人员信息）");
     let count = rs.compile_expr("members.filter(m, m.age < 16).size() >= 1", Ty::Bool).unwrap();

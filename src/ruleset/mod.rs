@@ -996,7 +996,8 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         });
     }
     let crit_order = topo_order(&criteria)?;
-    let (decisions, seen) = compile_decisions(&file, &fields, &field_index, &mut enums, &param_index, &crit_index, &persons)?;
+    let (decisions, seen) =
+        compile_decisions(&file, &fields, &field_index, &mut enums, &param_index, &crit_index, &persons)?;
     let returned = match &file.flags.returned {
         None => None,
         Some(f) => {
@@ -1122,18 +1123,26 @@ fn compile_persons(file: &RuleFile, enums: &mut Vec<EnumDef>) -> Result<(Vec<Fie
         if let Some((k, _)) = unsupported.iter().find(|(_, given)| *given) {
             return Err(RuleError::Rule {
                 rule: what,
-                message: format!("成员字段不支持 `{k}`（可用：type、header、aliases、label、values、value_aliases、blank、derive）"),
+                message: format!(
+                    "成员字段不支持 `{k}`（可用：type、header、aliases、label、values、value_aliases、blank、derive）"
+                ),
             });
         }
         let enum_id = if def.ty == FieldType::Enum {
             if def.values.is_empty() {
-                return Err(RuleError::Rule { rule: what, message: "选项字段（type = \"enum\"）须给出 `values`".into() });
+                return Err(RuleError::Rule {
+                    rule: what,
+                    message: "选项字段（type = \"enum\"）须给出 `values`".into(),
+                });
             }
             let mut aliases = HashMap::new();
             for (alias, target) in &def.value_aliases {
                 let i = def.values.iter().position(|v| v == target).ok_or_else(|| RuleError::Rule {
                     rule: what.clone(),
-                    message: format!("取值别名 `{alias}` 指向 `{target}`，它不在 values（{}）之中", def.values.join(", ")),
+                    message: format!(
+                        "取值别名 `{alias}` 指向 `{target}`，它不在 values（{}）之中",
+                        def.values.join(", ")
+                    ),
                 })?;
                 aliases.insert(alias.clone(), i as u16);
             }
@@ -1868,7 +1877,12 @@ impl RuleSet {
             if !matches!(hh.cells[i], Cell::Blank | Cell::Absent(_)) {
                 continue;
             }
-            let cx = Ctx { cells: &hh.cells, params: &[], crits: &[], decisions: &[], as_of_month: 0,
+            let cx = Ctx {
+                cells: &hh.cells,
+                params: &[],
+                crits: &[],
+                decisions: &[],
+                as_of_month: 0,
                 as_of_day: 0,
                 members: hh.members.as_ref(),
                 member: &[],

@@ -143,10 +143,8 @@ fn checks_of(v: &serde_json::Value) -> Vec<(String, String)> {
 #[test]
 fn member_checks_in_a_variant_rule_file_name_the_member() {
     let run = |file: &str, rules: &str, date: &str| {
-        let o = tuopin()
-            .args(["assess", file, "--rules", rules, "--date", date, "--format", "jsonl"])
-            .output()
-            .unwrap();
+        let o =
+            tuopin().args(["assess", file, "--rules", rules, "--date", date, "--format", "jsonl"]).output().unwrap();
         assert_ne!(o.status.code(), Some(2), "{}", stderr_of(&o));
         jsonl(&o.stdout)
     };
@@ -157,7 +155,9 @@ fn member_checks_in_a_variant_rule_file_name_the_member() {
     let child = p004.iter().find(|(c, _)| c == "child_labour").expect("found the day before the birthday");
     assert_eq!(child.1, "P00403（15 周岁）未满 16 周岁，劳动技能却为 普通劳动力（成员：第 15 行）");
     // P002's spouse is in neither basic insurance: found by a filter(…).size().
-    assert!(checks_of(&before[1]).iter().any(|(c, m)| c == "members_without_basic_insurance" && m.starts_with("P00203 ")));
+    assert!(checks_of(&before[1])
+        .iter()
+        .any(|(c, m)| c == "members_without_basic_insurance" && m.starts_with("P00203 ")));
     // Every household has exactly one 户主.
     assert!(before.iter().all(|h| !checks_of(h).iter().any(|(c, _)| c == "one_head")));
     let on = run("examples/人员表.csv", variant, "2021-03-03");
@@ -167,7 +167,12 @@ fn member_checks_in_a_variant_rule_file_name_the_member() {
     assert_eq!(before.iter().map(decisions).collect::<Vec<_>>(), national.iter().map(decisions).collect::<Vec<_>>());
     // A ledger has no member rows: member checks are unknown, and a check finds nothing on unknown.
     for h in run("examples/户表.csv", variant, "2024-12-31") {
-        assert!(!checks_of(&h).iter().any(|(c, _)| ["child_labour", "one_head", "members_without_basic_insurance"].contains(&c.as_str())), "{h}");
+        assert!(
+            !checks_of(&h)
+                .iter()
+                .any(|(c, _)| ["child_labour", "one_head", "members_without_basic_insurance"].contains(&c.as_str())),
+            "{h}"
+        );
     }
     // The variant's own cases (members at the boundaries) pass.
     let o = tuopin().args(["rules", "test", "tests/data/members-variant.cases.toml"]).output().unwrap();
