@@ -299,6 +299,7 @@ pub fn derive(b: &Bound, hh: &mut Household, members: &[RawRow], cols: &PersonCo
 
 /// Read the rule set's member fields (`[persons.*]`) from each member's row into `hh.members`,
 /// then derive those with a `derive` (a member's age from its ID number at the assessment date).
+/// Only the member fields some rule reads are read ([`crate::ruleset::RuleSet::person_used`]).
 /// A member field the file has no column for is unknown for every member. A cell that cannot be
 /// read is a problem, unless one was already reported for that row and column.
 pub fn read_members(b: &Bound, hh: &mut Household, members: &[RawRow], at: &[Option<usize>], headers: &[String]) {
@@ -308,6 +309,11 @@ pub fn read_members(b: &Bound, hh: &mut Household, members: &[RawRow], at: &[Opt
     for m in members {
         ms.rows.push(m.row);
         for (i, f) in rs.persons.iter().enumerate() {
+            // A member field no rule reads is not read (its cell stays blank).
+            if !rs.person_used[i] {
+                ms.cells.push(Cell::Blank);
+                continue;
+            }
             let raw = at[i].map(|c| m.record.get(c).map(|bytes| text(bytes).0).unwrap_or_default());
             let cell = match rs.member_cell(i, raw.as_deref()) {
                 Ok(cell) => cell,

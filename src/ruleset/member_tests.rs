@@ -192,3 +192,16 @@ fn reasons_name_the_missing_member_list() {
     let with = expr::render_atom(&count, Some(true), &cx(Some(&ms)), &d);
     assert_eq!(with, "成员中（年龄 < 16）的人数 1 ≥ 1");
 }
+
+/// Only the member fields some rule reads are read from a person export: none for the national
+/// rules (no member conditions); for Guizhou's 1_02_005 those of its condition and message, and
+/// the ID number the age is derived from.
+#[test]
+fn only_member_fields_the_rules_read_are_read() {
+    let used = |name: &str| -> Vec<String> {
+        let rs = load(name).unwrap();
+        rs.persons.iter().zip(&rs.person_used).filter(|(_, &u)| u).map(|(f, _)| f.key.clone()).collect()
+    };
+    assert!(used("national").is_empty());
+    assert_eq!(used("guizhou-2023"), ["age", "id_number", "no_school_reason", "person_id", "school"]);
+}

@@ -323,6 +323,9 @@ pub struct RuleSet {
     pub persons: Vec<Field>,
     /// The member fields with a `derive`, in an order where each comes after those it reads.
     pub person_derived: Vec<u16>,
+    /// Per member field, whether some condition or check message reads it (directly or through a
+    /// member field derived from it): only those are read from a person export's rows.
+    pub person_used: Vec<bool>,
     pub enums: Vec<EnumDef>,
     pub params: Vec<Param>,
     pub criteria: Vec<Criterion>,
@@ -1073,6 +1076,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         .filter(|&i| fields[i as usize].min.is_some() || fields[i as usize].max.is_some())
         .collect();
     let derived_fields = derivation_order(&fields)?;
+    let person_used = persons_used(&persons, &fields, &criteria, &decisions, returned.as_ref(), &checks);
     let plan = Plan::new(&criteria, &crit_order, &decisions, returned.as_ref(), &checks);
     let layout = layout::build(&decisions, &file.decisions.0, file.flags.returned.as_ref())
         .map_err(|message| RuleError::Rule { rule: "decisions".into(), message })?;
@@ -1086,6 +1090,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         field_index,
         persons,
         person_derived,
+        person_used,
         enums,
         params,
         criteria,
@@ -1099,6 +1104,48 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         derived_fields,
         param_order,
     })
+}
+
+/// Which member fields the rule set reads: in any condition (criteria, decisions, the flag,
+/// checks, household derivations) or check message, and those their derivations read.
+fn persons_used(
+    persons: &[Field],
+    fields: &[Field],
+    criteria: &[Criterion],
+    decisions: &[Decision],
+    returned: Option<&Flag>,
+    checks: &[Check],
+) -> Vec<bool> {
+    let mut used = vec![false; persons.len()];
+    let mut mark = |n: &Node| {
+        for i in expr::refs(n).members {
+            used[i as usize] = true;
+        }
+    };
+    criteria.iter().flat_map(|c| test_nodes(&c.test)).for_each(&mut mark);
+    decisions.iter().flat_map(|d| d.rules.iter().map(|r| &r.0)).for_each(&mut mark);
+    returned.into_iter().for_each(|f| mark(&f.when));
+    fields.iter().filter_map(|f| f.derive.as_ref()).for_each(&mut mark);
+    checks.iter().for_each(|c| mark(&c.when));
+    for p in checks.iter().flat_map(|c| &c.message) {
+        if let Piece::Member(i) = p {
+            used[*i as usize] = true;
+        }
+    }
+    // A derived member field needs the member fields it is computed from (fixed point: chains).
+    loop {
+        let mut changed = false;
+        for (i, f) in persons.iter().enumerate() {
+            if let (true, Some(d)) = (used[i], &f.derive) {
+                for j in expr::refs(d).fields {
+                    changed |= !std::mem::replace(&mut used[j as usize], true);
+                }
+            }
+        }
+        if !changed {
+            return used;
+        }
+    }
 }
 
 /// The member fields (`[persons.<key>]`): read from each row of a person export as a household
