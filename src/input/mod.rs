@@ -836,7 +836,7 @@ impl Layout {
             }
         }
         persons::derive(b, &mut hh, &raw.members, cols, &self.columns);
-        if !rules.persons.is_empty() {
+        if rules.members_used {
             persons::read_members(b, &mut hh, &raw.members, &self.member_columns, &self.columns);
         }
         rules.finish(&mut hh, &self.field_column);

@@ -203,5 +203,6 @@ fn only_member_fields_the_rules_read_are_read() {
         rs.persons.iter().zip(&rs.person_used).filter(|(_, &u)| u).map(|(f, _)| f.key.clone()).collect()
     };
     assert!(used("national").is_empty());
+    assert!(!load("national").unwrap().members_used && load("guizhou-2023").unwrap().members_used);
     assert_eq!(used("guizhou-2023"), ["age", "id_number", "no_school_reason", "person_id", "school"]);
 }

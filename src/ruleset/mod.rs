@@ -326,6 +326,9 @@ pub struct RuleSet {
     /// Per member field, whether some condition or check message reads it (directly or through a
     /// member field derived from it): only those are read from a person export's rows.
     pub person_used: Vec<bool>,
+    /// Whether any condition has a member macro: if none does, a person export's member rows are
+    /// not kept.
+    pub members_used: bool,
     pub enums: Vec<EnumDef>,
     pub params: Vec<Param>,
     pub criteria: Vec<Criterion>,
@@ -1076,7 +1079,8 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         .filter(|&i| fields[i as usize].min.is_some() || fields[i as usize].max.is_some())
         .collect();
     let derived_fields = derivation_order(&fields)?;
-    let person_used = persons_used(&persons, &fields, &criteria, &decisions, returned.as_ref(), &checks);
+    let (members_used, person_used) =
+        persons_used(&persons, &fields, &criteria, &decisions, returned.as_ref(), &checks);
     let plan = Plan::new(&criteria, &crit_order, &decisions, returned.as_ref(), &checks);
     let layout = layout::build(&decisions, &file.decisions.0, file.flags.returned.as_ref())
         .map_err(|message| RuleError::Rule { rule: "decisions".into(), message })?;
@@ -1091,6 +1095,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         persons,
         person_derived,
         person_used,
+        members_used,
         enums,
         params,
         criteria,
@@ -1106,8 +1111,9 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
     })
 }
 
-/// Which member fields the rule set reads: in any condition (criteria, decisions, the flag,
-/// checks, household derivations) or check message, and those their derivations read.
+/// Whether any condition (criteria, decisions, the flag, checks, household derivations) has a
+/// member macro, and which member fields the rule set reads: in a condition or a check message,
+/// and those their derivations read.
 fn persons_used(
     persons: &[Field],
     fields: &[Field],
@@ -1115,12 +1121,14 @@ fn persons_used(
     decisions: &[Decision],
     returned: Option<&Flag>,
     checks: &[Check],
-) -> Vec<bool> {
+) -> (bool, Vec<bool>) {
     let mut used = vec![false; persons.len()];
+    let mut any = false;
     let mut mark = |n: &Node| {
         for i in expr::refs(n).members {
             used[i as usize] = true;
         }
+        expr::walk(n, &mut |x| any |= matches!(x, Node::Members(..)));
     };
     criteria.iter().flat_map(|c| test_nodes(&c.test)).for_each(&mut mark);
     decisions.iter().flat_map(|d| d.rules.iter().map(|r| &r.0)).for_each(&mut mark);
@@ -1143,7 +1151,7 @@ fn persons_used(
             }
         }
         if !changed {
-            return used;
+            return (any, used);
         }
     }
 }
