@@ -161,6 +161,9 @@ impl Env {
             decisions: &self.decisions,
             as_of_month: b.as_of.month_index(),
             as_of_day: expr::day_key(b.as_of),
+            // Lists read the households' facts, not their members.
+            members: None,
+            member: &[],
         }
     }
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::engine;
-use crate::household::{Cell, Household};
+use crate::household::{Cell, Household, Members};
 use crate::input::header_key;
 use crate::output::Record;
 use crate::ruleset::{self, RuleSet};
@@ -41,6 +41,11 @@ pub struct Case {
     /// Canonical keys or headers of columns the file lacks (unknown, or the field's `absent`).
     #[serde(default)]
     pub absent: Vec<String>,
+    /// The household's members, as rows of a person export: member-field keys or headers → cell
+    /// text (`members = [{ id_number = "…", school = "小学" }, …]`; `[]`: a person export with no
+    /// member). Without it the household is a ledger row: member macros are unknown.
+    #[serde(default)]
+    pub members: Option<Vec<BTreeMap<String, toml::Value>>>,
     #[serde(default)]
     pub expect: Option<Expect>,
     /// The run must fail with an error containing this text.
@@ -106,7 +111,67 @@ fn alternative_key(rs: &RuleSet, k: &str) -> Option<(u16, u16)> {
 
 /// Build a household from a case's cells, exactly as a ledger row would be read.
 pub fn household(rs: &RuleSet, cells: &BTreeMap<String, toml::Value>) -> Result<Household, String> {
-    household_lacking(rs, cells, &[])
+    household_lacking(rs, cells, &[], None)
+}
+
+/// The cell text a case gives as a TOML value.
+fn cell_text(k: &str, v: &toml::Value) -> Result<String, String> {
+    Ok(match v {
+        toml::Value::String(s) => s.clone(),
+        toml::Value::Integer(i) => i.to_string(),
+        toml::Value::Float(x) => x.to_string(),
+        toml::Value::Boolean(b) => (if *b { "是" } else { "否" }).to_string(),
+        other => return Err(format!("field `{k}`: {other} is not a cell value")),
+    })
+}
+
+/// A case's members, read as a person export's rows on `as_of` (member fields not given are
+/// blank; a cell that cannot be read is a problem of field `m.<key>`).
+pub fn members(
+    rs: &RuleSet,
+    as_of: Date,
+    list: &[BTreeMap<String, toml::Value>],
+    problems: &mut Vec<crate::household::Problem>,
+) -> Result<Members, String> {
+    let width = rs.persons.len();
+    let mut ms = Members { width, cells: Vec::new(), rows: Vec::new() };
+    for (n, member) in list.iter().enumerate() {
+        let mut texts: Vec<Option<String>> = vec![None; width];
+        for (k, v) in member {
+            let i = rs
+                .persons
+                .iter()
+                .position(|f| {
+                    f.key == *k || std::iter::once(&f.header).chain(&f.aliases).any(|h| header_key(h) == header_key(k))
+                })
+                .ok_or_else(|| {
+                    let keys: Vec<String> = rs.persons.iter().map(|f| f.key.clone()).collect();
+                    format!("未知的成员字段 `{k}`{}", ruleset::expr::did_you_mean(k, &keys))
+                })?;
+            texts[i] = Some(cell_text(k, v)?);
+        }
+        let row = n as u64 + 2;
+        ms.rows.push(row);
+        for (i, t) in texts.iter().enumerate() {
+            let cell = match rs.member_cell(i, Some(t.as_deref().unwrap_or(""))) {
+                Ok(c) => c,
+                Err((c, message)) => {
+                    problems.push(crate::household::Problem {
+                        row,
+                        column: rs.persons[i].header.clone(),
+                        field: Some(format!("m.{}", rs.persons[i].key)),
+                        value: t.clone().unwrap_or_default(),
+                        message,
+                    });
+                    c
+                }
+            };
+            ms.cells.push(cell);
+        }
+        let start = ms.cells.len() - width;
+        rs.derive_member(as_of, &mut ms.cells[start..]);
+    }
+    Ok(ms)
 }
 
 /// As [`household`], in a file that lacks the columns of `absent` (keys or headers); a key that
@@ -115,6 +180,7 @@ pub fn household_lacking(
     rs: &RuleSet,
     cells: &BTreeMap<String, toml::Value>,
     absent: &[String],
+    members: Option<Members>,
 ) -> Result<Household, String> {
     let mut texts: Vec<Option<String>> = vec![None; rs.fields.len()];
     let mut alternatives: Vec<(u16, u16, String)> = Vec::new();
@@ -155,7 +221,8 @@ pub fn household_lacking(
     if let Some(&i) = rs.field_index.get("household_id") {
         texts[i as usize].get_or_insert_with(|| "CASE".to_string());
     }
-    let mut hh = Household { row: 2, source_rows: 1, cells: vec![Cell::Blank; rs.fields.len()], problems: Vec::new() };
+    let mut hh =
+        Household { row: 2, source_rows: 1, cells: vec![Cell::Blank; rs.fields.len()], problems: Vec::new(), members };
     for (i, f) in rs.fields.iter().enumerate() {
         // A column the file lacks, or one read from an alternative: no cell of its own.
         if lacking.contains(&(i as u16)) || alternatives.iter().any(|a| a.0 as usize == i) {
@@ -194,7 +261,13 @@ fn run_case(rs: &RuleSet, case: &Case) -> Result<(), String> {
     };
     let worded = rs.clone().worded(as_of);
     let rs = &worded;
-    let hh = household_lacking(rs, &case.household, &case.absent)?;
+    let mut problems = Vec::new();
+    let members = match &case.members {
+        Some(list) => Some(members(rs, as_of, list, &mut problems)?),
+        None => None,
+    };
+    let mut hh = household_lacking(rs, &case.household, &case.absent, members)?;
+    hh.problems.extend(problems);
     let bound = match (rs.at(as_of), &case.expect_error) {
         (Ok(b), None) => b,
         (Err(e), Some(want)) if e.to_string().contains(want.as_str()) => return Ok(()),

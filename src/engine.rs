@@ -38,6 +38,8 @@ fn ctx<'a>(b: &'a Bound, hh: &'a Household, crits: &'a [Option<bool>], decisions
         decisions,
         as_of_month: b.as_of.month_index(),
         as_of_day: expr::day_key(b.as_of),
+        members: hh.members.as_ref(),
+        member: &[],
     }
 }
 
@@ -115,12 +117,68 @@ pub struct Finding {
 pub fn write_check_message(out: &mut String, b: &Bound, hh: &Household, a: &Assessment, k: usize) {
     let d = Describer { b };
     let cx = ctx(b, hh, &a.crits, &a.decisions);
-    for p in &b.rules.checks[k].message {
+    let check = &b.rules.checks[k];
+    let found = found_members(&check.when, &cx);
+    for p in &check.message {
         match p {
             crate::ruleset::Piece::Text(t) => out.push_str(t),
             crate::ruleset::Piece::Field(i) => d.write_field_value(out, *i, &cx),
             crate::ruleset::Piece::Param(i) => b.params[*i as usize].write_to(out),
+            crate::ruleset::Piece::Member(i) => {
+                for (n, &m) in found.iter().enumerate() {
+                    if n > 0 {
+                        out.push('、');
+                    }
+                    let members = hh.members.as_ref().expect("found members");
+                    write_member_value(out, b, *i, &members.get(m)[*i as usize]);
+                }
+            }
         }
+    }
+    // Which members: their rows (ID numbers in the message are masked where it is shown).
+    if let Some(ms) = hh.members.as_ref().filter(|_| !found.is_empty()) {
+        out.push_str("（成员：第 ");
+        for (n, &m) in found.iter().enumerate() {
+            if n > 0 {
+                out.push('、');
+            }
+            out.push_str(&ms.rows[m].to_string());
+        }
+        out.push_str(" 行）");
+    }
+}
+
+/// The members a check's condition is about: those for which the condition of its member macro
+/// (`members.exists(m, …)`, `exists_one`, or a `filter(…).size()` compared) is true, when the
+/// condition is such a macro or a conjunction with one.
+fn found_members(when: &Node, cx: &Ctx) -> Vec<usize> {
+    fn member_macro(n: &Node) -> Option<&Node> {
+        match n {
+            Node::Members(expr::Quant::Exists | expr::Quant::ExistsOne, body) => Some(body),
+            Node::Members(expr::Quant::Count, body) if !matches!(**body, Node::Lit(_)) => Some(body),
+            Node::Cmp(_, x, y) => member_macro(x).or_else(|| member_macro(y)),
+            Node::And(xs) => xs.iter().find_map(member_macro),
+            Node::IsTrue(x) => member_macro(x),
+            _ => None,
+        }
+    }
+    let (Some(ms), Some(body)) = (cx.members, member_macro(when)) else { return Vec::new() };
+    (0..ms.len()).filter(|&k| expr::eval_bool(body, &Ctx { member: ms.get(k), ..*cx }) == Some(true)).collect()
+}
+
+/// A member's cell as messages show it.
+fn write_member_value(out: &mut String, b: &Bound, i: u16, cell: &Cell) {
+    let f = &b.rules.persons[i as usize];
+    match cell.value() {
+        None if matches!(cell, Cell::Invalid(_)) => out.push_str("无法识别"),
+        None => out.push_str("空白"),
+        Some(Scalar::Bool(x)) => out.push_str(if *x { "是" } else { "否" }),
+        Some(Scalar::Num(n)) => n.write_to(out),
+        Some(Scalar::Enum(e)) => {
+            out.push_str(f.enum_id.map(|id| b.rules.enums[id as usize].values[*e as usize].as_str()).unwrap_or(""))
+        }
+        Some(Scalar::Month(m)) => out.push_str(&fmt_month(*m)),
+        Some(Scalar::Text(t)) => out.push_str(t),
     }
 }
 
@@ -600,6 +658,13 @@ impl Describe for Describer<'_> {
     }
     fn field_enum(&self, i: u16, v: u16) -> &str {
         let f = &self.b.rules.fields[i as usize];
+        f.enum_id.map(|e| self.b.rules.enums[e as usize].values[v as usize].as_str()).unwrap_or("")
+    }
+    fn member_label(&self, i: u16) -> &str {
+        &self.b.rules.persons[i as usize].label
+    }
+    fn member_enum(&self, i: u16, v: u16) -> &str {
+        let f = &self.b.rules.persons[i as usize];
         f.enum_id.map(|e| self.b.rules.enums[e as usize].values[v as usize].as_str()).unwrap_or("")
     }
 }

@@ -293,7 +293,13 @@ fn case_households() -> &'static [std::collections::BTreeMap<String, toml::Value
 
 /// A household of `rs` from case cells; cells naming fields `rs` does not have are left out.
 fn household(rs: &RuleSet, cells: &std::collections::BTreeMap<String, toml::Value>) -> Household {
-    let mut hh = Household { row: 2, source_rows: 1, cells: vec![Cell::Blank; rs.fields.len()], problems: Vec::new() };
+    let mut hh = Household {
+        row: 2,
+        source_rows: 1,
+        cells: vec![Cell::Blank; rs.fields.len()],
+        problems: Vec::new(),
+        members: None,
+    };
     for (k, v) in cells {
         let Ok(f) = crate::cases::field_key(rs, k) else { continue };
         let t = match v {
@@ -317,7 +323,13 @@ pub fn rules(data: &[u8]) {
     let b = rs.at(from).expect("a rule set covers the first date on which every parameter has a value");
     let later = Date::last_of_year(from.year.saturating_add(1));
     let b2 = rs.at(later).expect("and the dates after it");
-    let blank = Household { row: 2, source_rows: 1, cells: vec![Cell::Blank; rs.fields.len()], problems: Vec::new() };
+    let blank = Household {
+        row: 2,
+        source_rows: 1,
+        cells: vec![Cell::Blank; rs.fields.len()],
+        problems: Vec::new(),
+        members: None,
+    };
     for hh in std::iter::once(blank).chain(case_households().iter().take(4).map(|c| household(&rs, c))) {
         for b in [&b, &b2] {
             let a = engine::assess(b, &hh);
@@ -365,6 +377,8 @@ pub fn condition(data: &[u8]) {
                 decisions: &a.decisions,
                 as_of_month: AS_OF.month_index(),
                 as_of_day: expr::day_key(AS_OF),
+                members: hh.members.as_ref(),
+                member: &[],
             };
             let v = expr::eval(&node, &cx);
             if want == Ty::Bool {

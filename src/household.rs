@@ -88,6 +88,31 @@ pub struct Problem {
     pub message: String,
 }
 
+/// The members of a household read from a person export: one row of cells per member, in the
+/// rule set's member-field order (`[persons.*]`), stored flat.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Members {
+    /// Cells per member (the number of member fields).
+    pub width: usize,
+    pub cells: Vec<Cell>,
+    /// Each member's row in the file.
+    pub rows: Vec<u64>,
+}
+
+impl Members {
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+    /// Member `k`'s cells.
+    #[inline]
+    pub fn get(&self, k: usize) -> &[Cell] {
+        &self.cells[k * self.width..(k + 1) * self.width]
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Household {
     pub row: u64,
@@ -96,4 +121,7 @@ pub struct Household {
     /// One cell per field of the rule set, in the rule set's field order.
     pub cells: Vec<Cell>,
     pub problems: Vec<Problem>,
+    /// The members, from a person export; `None` for a ledger row (member conditions are then
+    /// unknown).
+    pub members: Option<Members>,
 }

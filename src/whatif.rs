@@ -310,6 +310,8 @@ fn ctx<'a>(b: &'a Bound, hh: &'a Household, a: &'a Assessment) -> Ctx<'a> {
         decisions: &a.decisions,
         as_of_month: b.as_of.month_index(),
         as_of_day: crate::ruleset::expr::day_key(b.as_of),
+        members: hh.members.as_ref(),
+        member: &[],
     }
 }
 

@@ -109,6 +109,25 @@ fn check(spec: &str) -> anyhow::Result<Outcome> {
             )?;
         }
     }
+    if !rs.persons.is_empty() {
+        writeln!(s, "\n成员字段（{} 个，读自人员表各行；条件中写 members.exists(m, m.<键> …)）：", rs.persons.len())?;
+        for f in &rs.persons {
+            let mut extra = Vec::new();
+            if !f.aliases.is_empty() {
+                extra.push(format!("别名 {}", f.aliases.join("、")));
+            }
+            if let Some(e) = f.enum_id {
+                extra.push(format!("取值 {}", rs.enums[e as usize].values.join("/")));
+            }
+            if f.blank.is_some() {
+                extra.push("空白有默认值".into());
+            }
+            if f.derive.is_some() {
+                extra.push("空白时计算".into());
+            }
+            writeln!(s, "  {:<24} {:<6} {}  {}", f.key, f.ty.name(), f.header, extra.join("；"))?;
+        }
+    }
     writeln!(s, "\n参数（按年份）：")?;
     for p in &rs.params {
         writeln!(s, "  {} {}（{}）", p.key, p.label, p.unit)?;

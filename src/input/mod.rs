@@ -121,6 +121,8 @@ pub struct Layout {
     pub header_detected: bool,
     /// A person export: where the person columns are.
     pub persons: Option<PersonColumns>,
+    /// For each member field (`[persons.*]`), its column in a person export (None: no column).
+    pub member_columns: Vec<Option<usize>>,
     id_field: u16,
     /// Columns read as a field's alternative source: (column, field, alternative).
     alt_columns: Vec<(usize, u16, u16)>,
@@ -495,6 +497,19 @@ impl Ledger {
             }
         }
         unmapped.retain(|h| !alt_columns.iter().any(|&(c, _, _)| columns[c] == *h));
+        // Member fields: read from any column of a person export (a household field may read the
+        // same column: 证件号码 is the head's on the head's row, each member's on every row).
+        let member_columns: Vec<Option<usize>> = rules
+            .persons
+            .iter()
+            .map(|f| {
+                let keys: Vec<String> = std::iter::once(&f.header).chain(&f.aliases).map(|h| header_key(h)).collect();
+                (0..columns.len()).find(|&c| keys.contains(&header_key(&columns[c])))
+            })
+            .collect();
+        if persons.is_some() {
+            unmapped.retain(|h| !member_columns.iter().flatten().any(|&c| columns[c] == *h));
+        }
         let id_field = rules.field_index["household_id"];
         if field_col_index[id_field as usize].is_none() {
             return Err(InputError::NoId {
@@ -527,6 +542,7 @@ impl Ledger {
             header_row: header.row,
             header_detected: detected,
             persons,
+            member_columns,
             id_field,
             alt_columns,
             absent,
@@ -767,6 +783,7 @@ impl Layout {
             source_rows: raw.members.len() as u64,
             cells: vec![Cell::Blank; rules.fields.len()],
             problems: Vec::new(),
+            members: None,
         };
         for (f, c) in &self.absent_cells {
             hh.cells[*f as usize] = c.clone();
@@ -826,6 +843,9 @@ impl Layout {
             }
         }
         persons::derive(b, &mut hh, &raw.members, cols, &self.columns);
+        if rules.members_used {
+            persons::read_members(b, &mut hh, &raw.members, &self.member_columns, &self.columns);
+        }
         rules.finish(&mut hh, &self.field_column);
         hh
     }

@@ -13,7 +13,7 @@
 //! Memory: members of a household need not be adjacent, so the whole export is held, grouped,
 //! before the first household is assessed (about the file's size in memory).
 
-use crate::household::{Cell, Household, Missing, Problem, Scalar};
+use crate::household::{Cell, Household, Members, Missing, Problem, Scalar};
 use crate::input::{cell, header_key, text, RawRow};
 use crate::ruleset::Bound;
 use crate::value::Num;
@@ -287,6 +287,7 @@ pub fn derive(b: &Bound, hh: &mut Household, members: &[RawRow], cols: &PersonCo
                     source_rows: 1,
                     cells: std::mem::take(&mut hh.cells),
                     problems: Vec::new(),
+                    members: None,
                 };
                 rs.set_cell(&mut tmp, i, &v, &column);
                 hh.cells = tmp.cells;
@@ -294,4 +295,46 @@ pub fn derive(b: &Bound, hh: &mut Household, members: &[RawRow], cols: &PersonCo
             }
         }
     }
+}
+
+/// Read the rule set's member fields (`[persons.*]`) from each member's row into `hh.members`,
+/// then derive those with a `derive` (a member's age from its ID number at the assessment date).
+/// Only the member fields some rule reads are read ([`crate::ruleset::RuleSet::person_used`]).
+/// A member field the file has no column for is unknown for every member. A cell that cannot be
+/// read is a problem, unless one was already reported for that row and column.
+pub fn read_members(b: &Bound, hh: &mut Household, members: &[RawRow], at: &[Option<usize>], headers: &[String]) {
+    let rs = b.rules;
+    let width = rs.persons.len();
+    let mut ms = Members { width, cells: Vec::with_capacity(width * members.len()), rows: Vec::new() };
+    for m in members {
+        ms.rows.push(m.row);
+        for (i, f) in rs.persons.iter().enumerate() {
+            // A member field no rule reads is not read (its cell stays blank).
+            if !rs.person_used[i] {
+                ms.cells.push(Cell::Blank);
+                continue;
+            }
+            let raw = at[i].map(|c| m.record.get(c).map(|bytes| text(bytes).0).unwrap_or_default());
+            let cell = match rs.member_cell(i, raw.as_deref()) {
+                Ok(cell) => cell,
+                Err((cell, message)) => {
+                    let column = at[i].and_then(|c| headers.get(c)).cloned().unwrap_or_default();
+                    let raw = raw.as_deref().unwrap_or("");
+                    let shown = if f.ty == crate::ruleset::file::FieldType::Id {
+                        crate::privacy::mask_id(raw)
+                    } else {
+                        crate::input::clip(raw, 100)
+                    };
+                    if !hh.problems.iter().any(|p| p.row == m.row && p.column == column) {
+                        hh.problems.push(Problem { row: m.row, column, field: None, value: shown, message });
+                    }
+                    cell
+                }
+            };
+            ms.cells.push(cell);
+        }
+        let start = ms.cells.len() - width;
+        rs.derive_member(b.as_of, &mut ms.cells[start..]);
+    }
+    hh.members = Some(ms);
 }

@@ -9,15 +9,21 @@
 //!
 //! Extension functions (declared like CEL environment functions, type-checked the same way):
 //! `blank(field)`, `known(x)`, `is_true(b)`, `is_false(b)`, `at_least(k, b1, b2, …)` and
-//! `months_since(month)`. See rules/README.md.
+//! `months_since(month)`, `months_between(a, b)`, `age_at(id_or_birth, date)` and `id_valid(x)`.
+//!
+//! Over a household's members (a person export, `[persons.*]` member fields), CEL's own macros:
+//! `members.exists(m, …)`, `members.all(m, …)`, `members.exists_one(m, …)`,
+//! `members.filter(m, …).size()` and `size(members)`, in Kleene logic over the list (an unknown
+//! member makes `exists` unknown unless another member settles it). A ledger row has no member
+//! list: every member macro is then unknown. See rules/README.md.
 
 use std::borrow::Cow;
 use std::fmt;
 use std::fmt::Write as _;
 
-use cel::common::ast::{operators, CallExpr, Expr, IdedExpr, LiteralValue};
+use cel::common::ast::{operators, CallExpr, ComprehensionExpr, Expr, IdedExpr, LiteralValue};
 
-use crate::household::{Cell, Scalar};
+use crate::household::{Cell, Members, Scalar};
 
 use crate::value::Num;
 
@@ -80,6 +86,14 @@ pub trait Names {
     }
     /// Every name visible here, for "did you mean" suggestions.
     fn candidates(&self) -> Vec<String>;
+    /// A member field (`m.age` inside a member macro): its index and type.
+    fn member(&self, _name: &str) -> Option<(u16, Ty)> {
+        None
+    }
+    /// The member fields, for suggestions; empty when the rule set declares none.
+    fn member_candidates(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// The allowed values and value aliases of an enum.
     fn enum_values(&self, e: u16) -> &[String];
     fn enum_alias(&self, e: u16, s: &str) -> Option<u16>;
@@ -193,6 +207,38 @@ pub enum Node {
     Unary(Unary, Box<Node>),
     /// `s.contains('x')`, `s.startsWith('x')`, `s.endsWith('x')` of a text.
     StrTest(StrOp, Box<Node>, Box<str>),
+    /// A field of the member a member macro is looking at (`m.age`): only inside [`Node::Members`].
+    Member(u16),
+    /// `blank(m.school)`: whether that member's cell was blank (unknown when the file lacks the
+    /// column), as [`Node::Blank`] for a household field.
+    MemberBlank(u16),
+    /// A member macro: its condition over each member (`members.exists(m, …)`); unknown for a
+    /// household without a member list.
+    Members(Quant, Box<Node>),
+    /// `months_between(a, b)`, `age_at(x, d)`.
+    Binary(Binary, Box<Node>, Box<Node>),
+}
+
+/// What a member macro makes of its condition over the members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quant {
+    /// `members.exists(m, c)`: some member.
+    Exists,
+    /// `members.all(m, c)`: every member (true for none).
+    All,
+    /// `members.exists_one(m, c)`: exactly one member.
+    ExistsOne,
+    /// `members.filter(m, c).size()`: how many (an integer); `size(members)` is the count of
+    /// `true`.
+    Count,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Binary {
+    /// Months from the first to the second: month indexes apart, for two dates the full months.
+    MonthsBetween,
+    /// Full years from a birth date (or an ID number's) to a date; the birthday itself counts.
+    AgeAt,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -200,6 +246,8 @@ pub enum Unary {
     Year,
     Month,
     Size,
+    /// `id_valid(x)`: a well-formed ID number (GB 11643), or a 残疾人证 number built on one.
+    IdValid,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -234,9 +282,81 @@ pub(crate) fn unary(f: Unary, v: V) -> Option<V> {
         (Unary::Year, V::Month(m)) => m.div_euclid(12) as i64,
         (Unary::Month, V::Month(m)) => m.rem_euclid(12) as i64 + 1,
         (Unary::Size, V::Str(t)) => t.chars().count() as i64,
+        (Unary::IdValid, V::Str(t)) => return Some(V::Bool(id_valid(t))),
         _ => return None,
     };
     Some(V::Num(Num::from_int(n)?))
+}
+
+/// `months_between(a, b)`, `age_at(x, d)` of two values (`None` when unknown: types that do not
+/// fit, an ID number that is not valid, a birth after the date).
+pub(crate) fn binary(f: Binary, a: V, b: V) -> Option<V<'static>> {
+    let n = match f {
+        Binary::MonthsBetween => months_between(a, b)?,
+        Binary::AgeAt => {
+            let birth = match a {
+                V::Date(d) => d,
+                V::Str(t) => day_key(birth_of(t)?),
+                _ => return None,
+            };
+            let V::Date(at) = b else { return None };
+            age(birth, at)?
+        }
+    };
+    Some(V::Num(Num::from_int(n)?))
+}
+
+/// Months from `a` to `b` (months or dates): the difference of their months; between two dates,
+/// the full months (2023-01-31 to 2023-02-28 is 0, to 2023-03-31 is 2).
+fn months_between(a: V, b: V) -> Option<i64> {
+    let month = |v: V| match v {
+        V::Month(m) => Some((m, None)),
+        V::Date(d) => Some(((d / 10000) * 12 + d / 100 % 100 - 1, Some(d % 100))),
+        _ => None,
+    };
+    let ((ma, da), (mb, db)) = (month(a)?, month(b)?);
+    let mut n = (mb - ma) as i64;
+    if let (Some(da), Some(db)) = (da, db) {
+        if n > 0 && db < da {
+            n -= 1;
+        } else if n < 0 && db > da {
+            n += 1;
+        }
+    }
+    Some(n)
+}
+
+/// Full years from a birth day to a day (both `yyyymmdd`): the birthday itself counts (29
+/// February's, in a common year, on 1 March). `None` before the birth.
+pub(crate) fn age(birth: i32, at: i32) -> Option<i64> {
+    let years = at / 10000 - birth / 10000 - i32::from(at % 10000 < birth % 10000);
+    (years >= 0).then_some(years as i64)
+}
+
+/// Whether `s` is an ID number of GB 11643: 18 characters with a valid birth date and check
+/// digit, 15 digits (the old form) with a valid `yymmdd` of the 1900s, or a 20- or 22-digit
+/// 残疾人证 number: a valid 18-character one followed by digits (the disability category and
+/// grade).
+pub fn id_valid(s: &str) -> bool {
+    let t = s.trim();
+    if !t.is_ascii() {
+        return false;
+    }
+    match t.len() {
+        15 => t.bytes().all(|b| b.is_ascii_digit()) && crate::input::cell::id_number(t).is_ok(),
+        18 => crate::input::cell::id_number(t).is_ok(),
+        20 | 22 => crate::input::cell::id_number(&t[..18]).is_ok() && t[18..].bytes().all(|b| b.is_ascii_digit()),
+        _ => false,
+    }
+}
+
+/// The birth date in a valid ID number (`None` if it is not one).
+pub fn birth_of(s: &str) -> Option<crate::value::Date> {
+    if !id_valid(s) {
+        return None;
+    }
+    let t = s.trim();
+    crate::input::cell::birth_date(&t[..if t.len() == 15 { 15 } else { 18 }])
 }
 
 /// A value during evaluation.
@@ -267,6 +387,7 @@ impl V<'_> {
 }
 
 /// Everything a condition can read.
+#[derive(Clone, Copy)]
 pub struct Ctx<'a> {
     pub cells: &'a [Cell],
     pub params: &'a [Num],
@@ -275,6 +396,10 @@ pub struct Ctx<'a> {
     pub as_of_month: i32,
     /// The assessment date as `yyyymmdd`.
     pub as_of_day: i32,
+    /// The household's members (a person export); `None`: a ledger row, no member list.
+    pub members: Option<&'a Members>,
+    /// The member a member macro is looking at (empty outside one).
+    pub member: &'a [Cell],
 }
 
 impl<'a> Ctx<'a> {
@@ -288,6 +413,52 @@ impl<'a> Ctx<'a> {
             Scalar::Text(t) => V::Str(t),
         })
     }
+
+    /// Field `i` of the member being looked at.
+    #[inline(always)]
+    pub fn member_field(&self, i: u16) -> Option<V<'a>> {
+        self.member[i as usize].value().map(|s| match s {
+            Scalar::Bool(b) => V::Bool(*b),
+            Scalar::Num(n) => V::Num(*n),
+            Scalar::Enum(e) => V::Enum(*e),
+            Scalar::Month(m) => V::Month(*m),
+            Scalar::Text(t) => V::Str(t),
+        })
+    }
+}
+
+/// A member macro over the members of `cx`: each member's value of `body` folded as `q` says,
+/// in three-valued logic; `None` without a member list. `each` evaluates the body for one member.
+#[inline]
+pub(crate) fn over_members<'a>(q: Quant, cx: &Ctx<'a>, each: impl Fn(&Ctx<'a>) -> Option<bool>) -> Option<V<'a>> {
+    let ms = cx.members?;
+    let (mut t, mut u) = (0i64, 0i64);
+    for k in 0..ms.len() {
+        let sub = Ctx { member: ms.get(k), ..*cx };
+        match each(&sub) {
+            Some(true) => {
+                t += 1;
+                if q == Quant::Exists {
+                    return Some(V::Bool(true));
+                }
+                if q == Quant::ExistsOne && t > 1 {
+                    return Some(V::Bool(false));
+                }
+            }
+            Some(false) if q == Quant::All => return Some(V::Bool(false)),
+            Some(false) => {}
+            None => u += 1,
+        }
+    }
+    Some(match q {
+        Quant::Exists | Quant::All if u > 0 => return None,
+        Quant::Exists => V::Bool(false),
+        Quant::All => V::Bool(true),
+        Quant::ExistsOne if u > 0 => return None,
+        Quant::ExistsOne => V::Bool(t == 1),
+        Quant::Count if u > 0 => return None,
+        Quant::Count => V::Num(Num::from_int(t)?),
+    })
 }
 
 /// A compile error, before the rule id is attached.
@@ -362,7 +533,7 @@ pub fn compile(src: &str, names: &dyn Names, want: Ty) -> Result<Node, CompileEr
         Some(Ok(Ok(ast))) => ast,
         _ => parse(&ascii)??,
     };
-    let compiler = Compiler { names };
+    let compiler = Compiler { names, var: None };
     let (mut node, mut ty) = compiler.expr(&ast)?;
     // A derived enum field written as text literals (`flag ? '不安全' : '安全'`): the literals
     // are the enum's values, checked against them.
@@ -476,6 +647,8 @@ pub(crate) fn escape_literals(src: &str) -> Option<String> {
 
 struct Compiler<'a> {
     names: &'a dyn Names,
+    /// Inside a member macro: the name it gives the member (`m` in `members.exists(m, …)`).
+    var: Option<&'a str>,
 }
 
 impl Compiler<'_> {
@@ -485,12 +658,17 @@ impl Compiler<'_> {
             Expr::Ident(name) => self.ident(name),
             Expr::Call(call) => self.call(call),
             Expr::List(_) => err("列表只能写在 `in` 的右边，如 village in ['石桥村', '枫林村']"),
-            // `previous.members`: a dotted name, where the rule set gives some (adjust's lists).
-            Expr::Select(s) => match dotted(e) {
-                Some(name) if self.names.candidates().iter().any(|c| c.contains('.')) => self.ident(&name),
-                _ => err(format!("`{}` 不能用在这里：条件中直接写字段名，如 `per_capita_income`", s.field)),
+            // `m.age` inside a member macro; `previous.members`, a dotted name where the rule set
+            // gives some (adjust's lists).
+            Expr::Select(s) => match (&s.operand.expr, self.var, dotted(e)) {
+                (Expr::Ident(v), Some(var), _) if v == var => self.select(&s.operand, &s.field),
+                (_, _, Some(name)) if self.names.candidates().iter().any(|c| c.contains('.')) => self.ident(&name),
+                _ => self.select(&s.operand, &s.field),
             },
-            Expr::Comprehension(_) => err("不支持 all、exists、map、filter 等宏；可改用 at_least(k, …)"),
+            Expr::Comprehension(c) => match self.members_macro(c)? {
+                (Quant::Count, _) => err("members.filter(m, …) 之后应接 .size()（符合条件的成员数），如 members.filter(m, m.age < 16).size()"),
+                (q, body) => Ok((Node::Members(q, Box::new(body)), Ty::Bool)),
+            },
             Expr::Map(_) | Expr::Struct(_) => err("条件中不支持映射（{…}）和消息"),
             Expr::Unspecified => err("条件为空"),
         }
@@ -519,7 +697,68 @@ impl Compiler<'_> {
         })
     }
 
+    /// `m.field` inside a member macro.
+    fn select(&self, operand: &IdedExpr, field: &str) -> Result<(Node, Ty), CompileError> {
+        match (&operand.expr, self.var) {
+            (Expr::Ident(v), Some(var)) if v == var => match self.names.member(field) {
+                Some((i, t)) => Ok((Node::Member(i), t)),
+                None => {
+                    let names = self.names.member_candidates();
+                    err(format!(
+                        "未知的成员字段 `{var}.{field}`{}（成员字段：{}）",
+                        did_you_mean(field, &names),
+                        names.join("、")
+                    ))
+                }
+            },
+            (Expr::Ident(v), _) => err(format!(
+                "`{v}.{field}` 不能用在这里：成员字段只能在成员宏中使用，如 members.exists(m, m.{field} …)；户的字段直接写字段名"
+            )),
+            _ => err(format!("`.{field}` 不能用在这里：条件中直接写字段名，如 `per_capita_income`")),
+        }
+    }
+
+    /// A CEL macro over the member list (`members.exists(m, …)` and the like), as the parser
+    /// expands it: which macro it is and its condition, compiled with the member in scope.
+    fn members_macro(&self, c: &ComprehensionExpr) -> Result<(Quant, Node), CompileError> {
+        match &c.iter_range.expr {
+            Expr::Ident(r) if r == "members" && self.var.is_none() => {}
+            Expr::Ident(r) if r == "members" => return err("成员宏不能嵌套在另一个成员宏中"),
+            _ => return err("all、exists、exists_one、filter 只能用于成员列表：members.exists(m, …)"),
+        }
+        if self.names.member_candidates().is_empty() {
+            return err("规则集没有声明成员字段（[persons.*]），不能使用 members.exists(m, …) 等成员宏");
+        }
+        let step = match &c.loop_step.expr {
+            Expr::Call(call) => call,
+            _ => return err("不支持此宏；可用 members.exists、all、exists_one、filter(…).size()"),
+        };
+        let lit = |e: &IdedExpr| match &e.expr {
+            Expr::Literal(LiteralValue::Boolean(b)) => Some(**b),
+            _ => None,
+        };
+        let (q, body) = match (&c.accu_init.expr, step.func_name.as_str(), step.args.as_slice()) {
+            (Expr::Literal(_), operators::LOGICAL_OR, [_, body]) if lit(&c.accu_init) == Some(false) => {
+                (Quant::Exists, body)
+            }
+            (Expr::Literal(_), operators::LOGICAL_AND, [_, body]) if lit(&c.accu_init) == Some(true) => {
+                (Quant::All, body)
+            }
+            (Expr::Literal(LiteralValue::Int(_)), operators::CONDITIONAL, [body, ..]) => (Quant::ExistsOne, body),
+            (Expr::List(_), operators::CONDITIONAL, [body, add, _]) if is_filter_step(add, &c.iter_var) => {
+                (Quant::Count, body)
+            }
+            _ => return err("不支持 map()；计数请用 members.filter(m, …).size()"),
+        };
+        let inner = Compiler { names: self.names, var: Some(&c.iter_var) };
+        let node = inner.bool_arg(body, "成员宏的条件")?;
+        Ok((q, node))
+    }
+
     fn ident(&self, name: &str) -> Result<(Node, Ty), CompileError> {
+        if self.var == Some(name) {
+            return err(format!("`{name}` 是成员，请写它的字段，如 {name}.age"));
+        }
         match self.names.resolve(name) {
             Some(Name::Field(i, t)) => Ok((Node::Field(i), t)),
             Some(Name::Param(i, t)) => Ok((Node::Param(i), t)),
@@ -570,6 +809,62 @@ impl Compiler<'_> {
             "size" => {
                 one_arg(f, a)?;
                 self.size(&a[0])
+            }
+            "id_valid" => {
+                one_arg(f, a)?;
+                if let Expr::Literal(LiteralValue::String(s)) = &a[0].expr {
+                    return Ok((Node::Lit(Lit::Bool(id_valid(s.inner()))), Ty::Bool));
+                }
+                let (n, t) = self.expr(&a[0])?;
+                if t != Ty::Text {
+                    return err(format!("id_valid() 需要文本（证件号码），却是{} `{}`", t.name(), show(&a[0])));
+                }
+                Ok((Node::Unary(Unary::IdValid, Box::new(n)), Ty::Bool))
+            }
+            "months_between" => {
+                if a.len() != 2 {
+                    return err("months_between(a, b) 需要两个参数（年月或日期）");
+                }
+                let (x, tx) = self.expr(&a[0])?;
+                let (y, ty) = self.expr(&a[1])?;
+                for (t, e) in [(tx, &a[0]), (ty, &a[1])] {
+                    if !matches!(t, Ty::Month | Ty::Date) {
+                        return err(format!("months_between() 需要年月或日期，却是{} `{}`", t.name(), show(e)));
+                    }
+                }
+                Ok((Node::Binary(Binary::MonthsBetween, Box::new(x), Box::new(y)), Ty::Int))
+            }
+            "age_at" => {
+                if a.len() != 2 {
+                    return err("age_at(证件号码或出生日期, 日期) 需要两个参数");
+                }
+                // An ID number written as a literal is read here, once.
+                let x = match &a[0].expr {
+                    Expr::Literal(LiteralValue::String(s)) => match birth_of(s.inner()) {
+                        Some(d) => Node::Lit(Lit::Date(day_key(d))),
+                        None => return err(format!("age_at('{}', …)：不是有效的身份证号码", s.inner())),
+                    },
+                    _ => {
+                        let (x, tx) = self.expr(&a[0])?;
+                        if !matches!(tx, Ty::Text | Ty::Date) {
+                            return err(format!(
+                                "age_at() 的第一个参数应为证件号码（文本）或出生日期，却是{} `{}`",
+                                tx.name(),
+                                show(&a[0])
+                            ));
+                        }
+                        x
+                    }
+                };
+                let (y, ty) = self.expr(&a[1])?;
+                if ty != Ty::Date {
+                    return err(format!(
+                        "age_at() 的第二个参数应为日期，如 assessment_date，却是{} `{}`",
+                        ty.name(),
+                        show(&a[1])
+                    ));
+                }
+                Ok((Node::Binary(Binary::AgeAt, Box::new(x), Box::new(y)), Ty::Int))
             }
             "present" => {
                 one_arg(f, a)?;
@@ -649,6 +944,12 @@ impl Compiler<'_> {
             operators::IN => self.in_list(&a[0], &a[1]),
             "blank" => {
                 one_arg(f, a)?;
+                if let (Expr::Select(sel), Some(_)) = (&a[0].expr, self.var) {
+                    return match self.select(&sel.operand, &sel.field)? {
+                        (Node::Member(i), _) => Ok((Node::MemberBlank(i), Ty::Bool)),
+                        _ => err("blank() 的参数应为字段名或成员字段（m.school）"),
+                    };
+                }
                 match dotted(&a[0]).as_deref() {
                     Some(name) => match self.names.field(name) {
                         Some(Name::Field(i, _)) => Ok((Node::Blank(i), Ty::Bool)),
@@ -705,6 +1006,9 @@ impl Compiler<'_> {
                     "month",
                     "size",
                     "present",
+                    "id_valid",
+                    "months_between",
+                    "age_at",
                 ]
                 .map(String::from)
                 .to_vec();
@@ -721,6 +1025,9 @@ impl Compiler<'_> {
             "startsWith" => StrOp::StartsWith,
             "endsWith" => StrOp::EndsWith,
             "size" if c.args.is_empty() => return self.size(target),
+            "exists" | "all" | "exists_one" | "existsOne" | "filter" | "map" => {
+                return err(format!("`.{f}()` 需要两个参数：成员名和条件，如 members.{f}(m, m.age >= 16)"))
+            }
             _ => return err(format!("不支持方法 `.{f}()`（可用：.contains()、.startsWith()、.endsWith()、.size()）")),
         };
         let (n, t) = self.expr(target)?;
@@ -737,6 +1044,20 @@ impl Compiler<'_> {
     }
 
     fn size(&self, e: &IdedExpr) -> Result<(Node, Ty), CompileError> {
+        match &e.expr {
+            // `members.filter(m, …).size()`: how many members.
+            Expr::Comprehension(c) => {
+                return match self.members_macro(c)? {
+                    (Quant::Count, body) => Ok((Node::Members(Quant::Count, Box::new(body)), Ty::Int)),
+                    _ => err("size() 只能用于文本、成员列表（size(members)）或 members.filter(m, …)"),
+                }
+            }
+            // `size(members)`: the number of members.
+            Expr::Ident(r) if r == "members" && !self.names.member_candidates().is_empty() && self.var.is_none() => {
+                return Ok((Node::Members(Quant::Count, Box::new(Node::Lit(Lit::Bool(true)))), Ty::Int));
+            }
+            _ => {}
+        }
         let (n, t) = self.expr(e)?;
         if t != Ty::Text {
             return err(format!("size() 需要文本，却是{} `{}`", t.name(), show(e)));
@@ -830,6 +1151,19 @@ impl Compiler<'_> {
             lits.push(lit);
         }
         Ok((Node::In(Box::new(x), lits), Ty::Bool))
+    }
+}
+
+/// Whether a filter macro's step adds the member itself (`@result + [m]`): `filter`, not `map`.
+fn is_filter_step(add: &IdedExpr, var: &str) -> bool {
+    match &add.expr {
+        Expr::Call(c) if c.func_name == operators::ADD => match c.args.as_slice() {
+            [_, IdedExpr { expr: Expr::List(l), .. }] => {
+                matches!(l.elements.as_slice(), [IdedExpr { expr: Expr::Ident(v), .. }] if v == var)
+            }
+            _ => false,
+        },
+        _ => false,
     }
 }
 
@@ -1089,6 +1423,10 @@ fn eval_inner<'a>(n: &Node, cx: &Ctx<'a>) -> Option<V<'a>> {
             V::Str(t) => V::Bool(op.test(t, s)),
             _ => return None,
         },
+        Node::Member(i) => return cx.member_field(*i),
+        Node::MemberBlank(i) => V::Bool(cx.member[*i as usize].blank_test()?),
+        Node::Members(q, body) => return over_members(*q, cx, |m| eval_bool(body, m)),
+        Node::Binary(f, x, y) => return binary(*f, eval(x, cx)?, eval(y, cx)?),
     })
 }
 
@@ -1230,6 +1568,14 @@ pub trait Describe {
     fn decision_value(&self, i: u16, v: u16) -> &str;
     /// The text of value `v` of an enum field.
     fn field_enum(&self, i: u16, v: u16) -> &str;
+    /// The label of a member field (`年龄`).
+    fn member_label(&self, _i: u16) -> &str {
+        "成员字段"
+    }
+    /// The text of value `v` of an enum member field.
+    fn member_enum(&self, _i: u16, _v: u16) -> &str {
+        "?"
+    }
 }
 
 /// An enum literal as text, given the operand it is compared with.
@@ -1237,6 +1583,7 @@ fn write_enum_lit(out: &mut String, other: &Node, v: u16, d: &dyn Describe) {
     match other {
         Node::Field(i) => out.push_str(d.field_enum(*i, v)),
         Node::Decision(i, _) => out.push_str(d.decision_value(*i, v)),
+        Node::Member(i) => out.push_str(d.member_enum(*i, v)),
         _ => {
             let _ = write!(out, "#{v}");
         }
@@ -1321,6 +1668,7 @@ pub fn write_formula(out: &mut String, n: &Node, d: &dyn Describe) {
                 Unary::Year => "的年份",
                 Unary::Month => "的月份",
                 Unary::Size => "的字数",
+                Unary::IdValid => "为有效证件号码",
             });
         }
         Node::StrTest(op, x, s) => {
@@ -1366,6 +1714,39 @@ pub fn write_formula(out: &mut String, n: &Node, d: &dyn Describe) {
             write_formula(out, x, d);
             out.push_str("起的月数");
         }
+        Node::Member(i) => out.push_str(d.member_label(*i)),
+        Node::MemberBlank(i) => {
+            out.push_str(d.member_label(*i));
+            out.push_str("为空");
+        }
+        Node::Members(q, body) => {
+            out.push_str(match q {
+                Quant::Exists => "有成员",
+                Quant::All => "所有成员",
+                Quant::ExistsOne => "恰有一名成员",
+                Quant::Count if **body == Node::Lit(Lit::Bool(true)) => return out.push_str("成员人数"),
+                Quant::Count => "成员中",
+            });
+            out.push('（');
+            write_condition(out, body, d);
+            out.push('）');
+            if *q == Quant::Count {
+                out.push_str("的人数");
+            }
+        }
+        Node::Binary(Binary::MonthsBetween, x, y) => {
+            out.push('自');
+            write_formula(out, x, d);
+            out.push('至');
+            write_formula(out, y, d);
+            out.push_str("的月数");
+        }
+        Node::Binary(Binary::AgeAt, x, y) => {
+            write_formula(out, x, d);
+            out.push('在');
+            write_formula(out, y, d);
+            out.push_str("的周岁");
+        }
         Node::Cmp(op, x, y) => {
             let side = |out: &mut String, a: &Node, other: &Node| match a {
                 Node::Lit(Lit::Enum(v)) => write_enum_lit(out, other, *v, d),
@@ -1399,6 +1780,26 @@ pub fn write_formula(out: &mut String, n: &Node, d: &dyn Describe) {
             out.push_str("为空");
         }
         _ => out.push('…'),
+    }
+}
+
+/// A condition in words, `&&`, `||` and `!` included (a member macro's condition).
+fn write_condition(out: &mut String, n: &Node, d: &dyn Describe) {
+    match n {
+        Node::And(xs) | Node::Or(xs) => {
+            let word = if matches!(n, Node::And(_)) { "且" } else { "或" };
+            for (k, x) in xs.iter().enumerate() {
+                if k > 0 {
+                    out.push_str(word);
+                }
+                write_condition(out, x, d);
+            }
+        }
+        Node::Not(x) => {
+            out.push('非');
+            write_condition(out, x, d);
+        }
+        _ => write_formula(out, n, d),
     }
 }
 
@@ -1459,6 +1860,19 @@ pub fn write_atom(out: &mut String, n: &Node, value: Option<bool>, cx: &Ctx, d: 
             other => write_operand(out, other, cx, d),
         },
         Node::Decision(i, _) => write_decision_is(out, *i, cx, d),
+        // A ledger row: no member list to look at.
+        Node::Members(..) if cx.members.is_none() => {
+            write_formula(out, n, d);
+            out.push_str("：未知（无成员行：户表不含人员信息）");
+        }
+        Node::Members(Quant::Count, _) => {
+            write_formula(out, n, d);
+            out.push(' ');
+            match eval(n, cx) {
+                Some(V::Num(x)) => x.write_to(out),
+                _ => out.push_str("未知"),
+            }
+        }
         other => {
             write_formula(out, other, d);
             out.push('：');
@@ -1483,9 +1897,10 @@ pub fn walk(n: &Node, f: &mut dyn FnMut(&Node)) {
         | Node::MonthsSince(x)
         | Node::Unary(_, x)
         | Node::StrTest(_, x, _)
+        | Node::Members(_, x)
         | Node::In(x, _) => walk(x, f),
         Node::And(xs) | Node::Or(xs) | Node::AtLeast(_, xs) => xs.iter().for_each(|x| walk(x, f)),
-        Node::Cmp(_, x, y) | Node::Arith(_, x, y) => {
+        Node::Cmp(_, x, y) | Node::Arith(_, x, y) | Node::Binary(_, x, y) => {
             walk(x, f);
             walk(y, f);
         }
@@ -1501,6 +1916,8 @@ pub fn walk(n: &Node, f: &mut dyn FnMut(&Node)) {
         | Node::Decision(..)
         | Node::Blank(_)
         | Node::Present(_)
+        | Node::Member(_)
+        | Node::MemberBlank(_)
         | Node::AsOf => {}
     }
 }
@@ -1510,6 +1927,8 @@ pub fn walk(n: &Node, f: &mut dyn FnMut(&Node)) {
 #[derive(Debug, Default)]
 pub struct Refs {
     pub fields: Vec<u16>,
+    /// Member fields (inside member macros).
+    pub members: Vec<u16>,
     pub params: Vec<u16>,
     pub crits: Vec<u16>,
     pub decisions: Vec<u16>,
@@ -1527,6 +1946,7 @@ pub fn refs(n: &Node) -> Refs {
         Node::Param(i) => add(&mut r.params, *i),
         Node::Crit(i) => add(&mut r.crits, *i),
         Node::Decision(i, _) => add(&mut r.decisions, *i),
+        Node::Member(i) | Node::MemberBlank(i) => add(&mut r.members, *i),
         _ => {}
     });
     r
@@ -1583,5 +2003,98 @@ mod tests {
             assert_eq!(escape_literals(t), None, "{t}");
         }
         assert_eq!(escape_literals("a == '无𠀀'").as_deref(), Some("a == '\\u65e0\\U00020000'"));
+    }
+}
+
+#[cfg(test)]
+mod member_function_tests {
+    use super::*;
+
+    fn day(y: i32, m: i32, d: i32) -> V<'static> {
+        V::Date(y * 10000 + m * 100 + d)
+    }
+    fn num(v: Option<V>) -> Option<i64> {
+        match v? {
+            V::Num(n) => n.as_int(),
+            _ => None,
+        }
+    }
+
+    /// Full years; the birthday itself counts, the day before does not; 29 February's birthday
+    /// in a common year comes on 1 March; before the birth there is no age.
+    #[test]
+    fn age_at_the_birthday_and_the_day_before() {
+        let born = 20180615;
+        assert_eq!(age(born, 20240615), Some(6));
+        assert_eq!(age(born, 20240614), Some(5));
+        assert_eq!(age(born, 20180615), Some(0));
+        assert_eq!(age(born, 20180614), None);
+        assert_eq!(age(20120229, 20230228), Some(10));
+        assert_eq!(age(20120229, 20230301), Some(11));
+        assert_eq!(age(20120229, 20240229), Some(12));
+        // Through `binary`, from a date or an ID number (18 and 15 digits, a 残疾人证 number).
+        let d = day(2024, 6, 15);
+        assert_eq!(num(binary(Binary::AgeAt, day(2018, 6, 15), d)), Some(6));
+        let id: Box<str> = "52000020180615001X".into();
+        assert_eq!(num(binary(Binary::AgeAt, V::Str(&id), d)), Some(6));
+        let id: Box<str> = "520000201806160015".into();
+        assert_eq!(num(binary(Binary::AgeAt, V::Str(&id), d)), Some(5));
+        let old: Box<str> = "520000800101001".into(); // 1980-01-01, old form
+        assert_eq!(num(binary(Binary::AgeAt, V::Str(&old), d)), Some(44));
+        let card: Box<str> = "5200002018061500 1X4".replace(' ', "").into();
+        assert_eq!(num(binary(Binary::AgeAt, V::Str(&card), d)), None, "20 characters but not digits after 18");
+        let card: Box<str> = "52000020180615001X14".into();
+        assert_eq!(num(binary(Binary::AgeAt, V::Str(&card), d)), Some(6));
+        let bad: Box<str> = "520000201806150011".into(); // wrong check digit
+        assert_eq!(binary(Binary::AgeAt, V::Str(&bad), d), None);
+    }
+
+    /// Months from a to b: month indexes apart; between two dates the full months (a month-end
+    /// day to a shorter month's last day is not yet a month).
+    #[test]
+    fn months_between_at_month_boundaries() {
+        let m = |y: i32, mo: i32| V::Month(y * 12 + mo - 1);
+        assert_eq!(months_between(m(2023, 1), m(2023, 7)), Some(6));
+        assert_eq!(months_between(m(2023, 12), m(2024, 1)), Some(1));
+        assert_eq!(months_between(m(2024, 1), m(2023, 12)), Some(-1));
+        assert_eq!(months_between(day(2023, 1, 31), day(2023, 2, 28)), Some(0));
+        assert_eq!(months_between(day(2023, 1, 31), day(2023, 3, 31)), Some(2));
+        assert_eq!(months_between(day(2023, 1, 15), day(2023, 7, 14)), Some(5));
+        assert_eq!(months_between(day(2023, 1, 15), day(2023, 7, 15)), Some(6));
+        assert_eq!(months_between(day(2023, 7, 15), day(2023, 1, 16)), Some(-5));
+        assert_eq!(months_between(day(2023, 7, 15), day(2023, 7, 1)), Some(0));
+        // A month and a date: their months.
+        assert_eq!(months_between(m(2023, 6), day(2023, 12, 1)), Some(6));
+        assert_eq!(months_between(V::Bool(true), m(2023, 6)), None);
+    }
+
+    /// GB 11643: 18 characters with a valid birth date and check digit (X in either case), 15
+    /// digits with a valid yymmdd, 20 and 22 digits (残疾人证) on a valid 18-character number.
+    #[test]
+    fn id_numbers_of_every_form() {
+        for ok in [
+            "52000020180615001X",
+            "52000020180615001x",
+            " 520000200806150015 ",
+            "520000800101001",
+            "52000020180615001X14",
+            "52000020180615001X1401",
+        ] {
+            assert!(id_valid(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "520000201806150011",   // check digit
+            "520000201802300011",   // 30 February
+            "520000801301001",      // month 13, old form
+            "52000080010100X",      // old form is all digits
+            "52000020180615001X1",  // 19 characters
+            "52000020180615001XAB", // letters after 18
+            "520000201806150011 14",
+            "５２０００００２０１８０６１５００１Ｘ",
+        ] {
+            assert!(!id_valid(bad), "{bad}");
+        }
+        assert_eq!(birth_of("520000800101001"), crate::value::Date::new(1980, 1, 1));
     }
 }

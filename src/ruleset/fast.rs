@@ -9,7 +9,7 @@
 //! every condition of the built-in rule sets over generated and damaged households, and
 //! explanations keep using the tree.
 
-use super::expr::{and3, lit_eq, or3, ArithOp, CmpOp, Ctx, Lit, Node, V};
+use super::expr::{and3, lit_eq, or3, over_members, ArithOp, CmpOp, Ctx, Lit, Node, Quant, V};
 use crate::household::Scalar;
 use crate::value::Num;
 
@@ -210,8 +210,25 @@ pub(super) fn bool_fn(n: &Node) -> BoolFn {
                 _ => None,
             })
         }
+        Node::Member(i) => {
+            let i = *i as usize;
+            Box::new(move |cx| match cx.member[i].value()? {
+                Scalar::Bool(b) => Some(*b),
+                _ => None,
+            })
+        }
+        Node::MemberBlank(i) => {
+            let i = *i as usize;
+            Box::new(move |cx| cx.member[i].blank_test())
+        }
+        Node::Members(q, body) if *q != Quant::Count => {
+            let (q, body) = (*q, bool_fn(body));
+            Box::new(move |cx| over_members(q, cx, |m| body(m)).and_then(V::as_bool))
+        }
         // Not bool-valued: unknown as a bool, as `V::as_bool` makes them.
-        Node::Param(_)
+        Node::Members(..)
+        | Node::Binary(..)
+        | Node::Param(_)
         | Node::Decision(..)
         | Node::Arith(..)
         | Node::Neg(_)
@@ -355,6 +372,18 @@ fn val_fn(n: &Node) -> ValFn {
                 _ => None,
             })
         }
+        Node::Member(i) => {
+            let i = *i;
+            Box::new(move |cx| cx.member_field(i))
+        }
+        Node::Members(q, body) => {
+            let (q, body) = (*q, bool_fn(body));
+            Box::new(move |cx| over_members(q, cx, |m| body(m)))
+        }
+        Node::Binary(f, x, y) => {
+            let (f, x, y) = (*f, val_fn(x), val_fn(y));
+            Box::new(move |cx| super::expr::binary(f, x(cx)?, y(cx)?))
+        }
         // Bool-valued.
         Node::Not(_)
         | Node::And(_)
@@ -367,6 +396,7 @@ fn val_fn(n: &Node) -> ValFn {
         | Node::IsTrue(_)
         | Node::IsFalse(_)
         | Node::Present(_)
+        | Node::MemberBlank(_)
         | Node::StrTest(..) => {
             let b = bool_fn(n);
             Box::new(move |cx| b(cx).map(V::Bool))
@@ -377,7 +407,7 @@ fn val_fn(n: &Node) -> ValFn {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::household::Cell;
+    use crate::household::{Cell, Members};
     use crate::ruleset::expr::{self, walk};
     use crate::ruleset::file::FieldType;
     use crate::ruleset::{load, Test};
@@ -417,13 +447,19 @@ mod tests {
                 "year(monitor_since) * 100 + month(monitor_since) >= 202301 || year(assessment_date) == 2024",
                 "head_name.contains('脱贫') || village.startsWith('a') || county.endsWith('户')",
                 "size(head_name) > 1 && head_name.size() < 3",
+                "members.exists(m, m.age >= 6 && m.age <= 15 && m.school == '非在校生')",
+                "members.all(m, m.insured_resident || m.insured_employee) && size(members) > 1",
+                "members.exists_one(m, m.relation == '户主') && members.filter(m, m.skill in ['普通劳动力', '技能劳动力']).size() >= 1",
+                "members.exists(m, blank(m.school) && !id_valid(m.id_number)) || months_between(monitor_since, assessment_date) >= 6",
             ] {
                 add(&rules.compile_expr(src, crate::ruleset::expr::Ty::Bool).unwrap());
             }
             let compiled: Vec<(BoolFn, ValFn)> = nodes.iter().map(|n| (bool_fn(n), val_fn(n))).collect();
+            let reads_members: Vec<bool> = nodes.iter().map(|n| !expr::refs(n).members.is_empty()).collect();
             let numbers = numbers_around(&b);
             for _ in 0..3000 {
                 let (cells, crits, decisions) = draw(&rules, &b, &numbers, &mut next);
+                let ms = draw_members(&rules, &mut next);
                 let cx = Ctx {
                     cells: &cells,
                     params: &b.params,
@@ -431,8 +467,15 @@ mod tests {
                     decisions: &decisions,
                     as_of_month: b.as_of.month_index(),
                     as_of_day: expr::day_key(b.as_of),
+                    members: ms.as_ref(),
+                    // The nodes inside a member macro's condition are evaluated alone too: as of
+                    // the first member, when there is one.
+                    member: ms.as_ref().filter(|m| !m.is_empty()).map_or(&[], |m| m.get(0)),
                 };
-                for (n, (bf, vf)) in nodes.iter().zip(&compiled) {
+                for ((n, (bf, vf)), &reads_member) in nodes.iter().zip(&compiled).zip(&reads_members) {
+                    if reads_member && cx.member.is_empty() {
+                        continue;
+                    }
                     assert_eq!(vf(&cx), expr::eval(n, &cx), "{name}: {n:?}");
                     assert_eq!(bf(&cx), expr::eval_bool(n, &cx), "{name}: {n:?}");
                 }
@@ -486,10 +529,105 @@ mod tests {
         (cells, crits, decisions)
     }
 
+    /// A household's members, drawn: none (a ledger row), or up to four whose cells are blank,
+    /// absent, invalid, standing for a value, derived or read; ages and ID numbers around the
+    /// boundaries.
+    fn draw_members(rules: &crate::ruleset::RuleSet, next: &mut impl FnMut(usize) -> usize) -> Option<Members> {
+        if next(5) == 0 {
+            return None;
+        }
+        let n = next(5);
+        let width = rules.persons.len();
+        let mut ms = Members { width, cells: Vec::new(), rows: (0..n as u64).collect() };
+        for _ in 0..n * width {
+            let k = ms.cells.len() % width;
+            let f = &rules.persons[k];
+            let value = match f.ty {
+                FieldType::Bool => Scalar::Bool(next(2) == 0),
+                FieldType::Int | FieldType::Money => {
+                    Scalar::Num(Num::from_int([0, 5, 6, 15, 16, 17, 60][next(7)]).unwrap())
+                }
+                FieldType::Enum => {
+                    let n = rules.enums[f.enum_id.unwrap() as usize].values.len();
+                    Scalar::Enum(next(n) as u16)
+                }
+                FieldType::Month => Scalar::Month(24000 + next(30) as i32),
+                FieldType::Text | FieldType::Id => Scalar::Text(
+                    ["", "非在校生", "户主", "高一", "52000020180615001X", "520000201806150011", "520000800101001"]
+                        [next(7)]
+                    .into(),
+                ),
+            };
+            ms.cells.push(match next(10) {
+                0 => Cell::Blank,
+                1 => Cell::Invalid("x".into()),
+                2 => Cell::BlankAs(value),
+                3 => Cell::Derived(value),
+                4 => Cell::Absent(crate::household::Missing::Field(0)),
+                _ => Cell::Value(value),
+            });
+        }
+        Some(ms)
+    }
+
+    /// A member condition (inside a macro: `m` is the member) over the national member fields,
+    /// with household fields alongside.
+    fn gen_member_bool(next: &mut impl FnMut(usize) -> usize, depth: u32) -> String {
+        if depth > 0 && next(2) == 0 {
+            let d = depth - 1;
+            return match next(3) {
+                0 => format!("!({})", gen_member_bool(next, d)),
+                1 => format!("({} && {})", gen_member_bool(next, d), gen_member_bool(next, d)),
+                _ => format!("({} || {})", gen_member_bool(next, d), gen_member_bool(next, d)),
+            };
+        }
+        match next(10) {
+            0 => format!("m.age {} {}", ["<", "<=", ">=", "==", "!="][next(5)], [0, 6, 15, 16, 60][next(5)]),
+            1 => format!("m.skill == '{}'", ["普通劳动力", "无劳动力", "丧失劳动力"][next(3)]),
+            2 => "m.skill in ['普通劳动力', '技能劳动力', '弱劳动力或半劳动力']".to_string(),
+            3 => format!("m.health != '{}'", ["健康", "残疾", "大病"][next(3)]),
+            4 => format!("blank(m.{})", ["school", "no_school_reason", "age", "skill"][next(4)]),
+            5 => format!("m.school {} '非在校生'", ["==", "!="][next(2)]),
+            6 => format!("m.{}", ["insured_resident", "insured_employee", "insured_serious"][next(3)]),
+            7 => format!("id_valid(m.{})", ["id_number", "school"][next(2)]),
+            8 => format!("age_at(m.id_number, assessment_date) {} {}", [">=", "<"][next(2)], [6, 16, 18][next(3)]),
+            _ => ["food", "water", "below_line", "m.relation.startsWith('户')"][next(4)].to_string(),
+        }
+    }
+
+    /// A member macro, or one of the functions over dates and ID numbers, as a bool condition.
+    fn gen_members(next: &mut impl FnMut(usize) -> usize, depth: u32) -> String {
+        let body = gen_member_bool(next, depth.min(2));
+        let op = ["<", "<=", ">", ">=", "==", "!="][next(6)];
+        match next(9) {
+            0 => format!("members.exists(m, {body})"),
+            1 => format!("members.all(m, {body})"),
+            2 => format!("members.exists_one(m, {body})"),
+            3 => format!("members.filter(m, {body}).size() {op} {}", next(3)),
+            4 => format!("size(members) {op} {}", next(4)),
+            5 => format!(
+                "months_between({}, {}) {op} {}",
+                ["monitor_since", "date('2023-01-31')", "assessment_date"][next(3)],
+                ["assessment_date", "monitor_since", "date('2024-02-29')"][next(3)],
+                [0, 1, 6, 12][next(4)]
+            ),
+            6 => format!(
+                "age_at({}, assessment_date) {op} {}",
+                ["head_id", "date('2018-06-15')"][next(2)],
+                [6, 16, 60][next(3)]
+            ),
+            7 => format!("id_valid({})", ["head_id", "head_name", "'520000800101001'"][next(3)]),
+            _ => format!("members.filter(m, {body}).size() {op} size(members)"),
+        }
+    }
+
     /// A generated condition over the national fields: every operator and function of the
     /// language, of every type (numbers, money, months and dates, enums, text, booleans, criteria,
-    /// earlier decisions), nested up to `depth`.
+    /// earlier decisions, member macros), nested up to `depth`.
     fn gen_bool(next: &mut impl FnMut(usize) -> usize, depth: u32) -> String {
+        if next(8) == 0 {
+            return gen_members(next, depth);
+        }
         const BOOLS: [&str; 6] = ["food", "clothing", "water", "disaster", "has_car", "risk_eliminated"];
         const CRITS: [&str; 4] = ["below_line", "guarantee_gap", "monitored", "excluded"];
         const ENUMS: [(&str, &[&str]); 3] = [
@@ -616,6 +754,7 @@ mod tests {
                 let (bf, vf) = (bool_fn(&node), val_fn(&node));
                 for _ in 0..20 {
                     let (cells, crits, decisions) = draw(&rules, &b, &numbers, &mut next);
+                    let ms = draw_members(&rules, &mut next);
                     let cx = Ctx {
                         cells: &cells,
                         params: &b.params,
@@ -623,6 +762,8 @@ mod tests {
                         decisions: &decisions,
                         as_of_month: b.as_of.month_index(),
                         as_of_day: expr::day_key(b.as_of),
+                        members: ms.as_ref(),
+                        member: &[],
                     };
                     assert_eq!(vf(&cx), expr::eval(&node, &cx), "{src}");
                     assert_eq!(bf(&cx), expr::eval_bool(&node, &cx), "{src}");
@@ -686,6 +827,8 @@ mod tests {
                     decisions: &decisions,
                     as_of_month: b.as_of.month_index(),
                     as_of_day: expr::day_key(b.as_of),
+                    members: None,
+                    member: &[],
                 };
                 for (n, (bf, vf)) in nodes.iter().zip(&compiled) {
                     assert_eq!(vf(&cx), expr::eval(n, &cx), "{name}: {n:?}");

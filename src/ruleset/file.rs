@@ -13,6 +13,11 @@ pub struct RuleFile {
     pub ruleset: Meta,
     #[serde(default)]
     pub fields: BTreeMap<String, FieldDef>,
+    /// Member fields, read from each row of a person export (`[persons.<key>]`): what member
+    /// macros (`members.exists(m, m.<key> …)`) read. Only type, header, aliases, label, values,
+    /// value_aliases, blank and derive apply.
+    #[serde(default)]
+    pub persons: BTreeMap<String, FieldDef>,
     #[serde(default)]
     pub parameters: BTreeMap<String, ParamDef>,
     #[serde(default)]

@@ -235,7 +235,7 @@ fn check_item(section: &str, item: Table) -> Result<(), String> {
         item.try_into::<T>().map(|_| ()).map_err(|e| in_chinese(e.to_string().trim()))
     }
     match section {
-        "fields" => is::<file::FieldDef>(item),
+        "fields" | "persons" => is::<file::FieldDef>(item),
         "parameters" => is::<file::ParamDef>(item),
         "criteria" => is::<file::CriterionDef>(item),
         "decisions" => is::<file::DecisionDef>(item),

@@ -13,6 +13,8 @@ pub mod file;
 pub mod layering;
 pub mod layout;
 pub mod lists;
+#[cfg(test)]
+mod member_tests;
 pub mod periods;
 pub mod specialise;
 
@@ -232,6 +234,8 @@ pub enum Piece {
     Text(String),
     Field(u16),
     Param(u16),
+    /// `{m.key}`: a member field, of each member the check's member macro found.
+    Member(u16),
 }
 
 /// Split a `{key}` template into pieces: its text, and what `key` makes of each `{key}` (`None`:
@@ -277,17 +281,27 @@ pub(crate) fn split_template<P>(
 }
 
 /// Split a message template into pieces: `{key}` names a field, a parameter or a term (kept as
-/// `{term}` for [`RuleSet::worded`]).
+/// `{term}` for [`RuleSet::worded`]); `{m.key}` a member field.
 fn message_pieces(
     template: &str,
     field_index: &HashMap<String, u16>,
     params: &HashMap<String, (u16, Ty)>,
     terms: &BTreeMap<String, String>,
+    persons: &[Field],
 ) -> Result<Vec<Piece>, String> {
     let pieces = split_template(template, Piece::Text, |key, text| {
         if terms.contains_key(key) {
             text.push_str(&format!("{{{key}}}"));
             return Ok(None);
+        }
+        if let Some(k) = key.strip_prefix("m.") {
+            return match persons.iter().position(|f| f.key == k) {
+                Some(i) => Ok(Some(Piece::Member(i as u16))),
+                None => {
+                    let names: Vec<String> = persons.iter().map(|f| f.key.clone()).collect();
+                    Err(format!("{{m.{k}}} 不是成员字段{}", expr::did_you_mean(k, &names)))
+                }
+            };
         }
         match (field_index.get(key), params.get(key)) {
             (Some(&i), _) => Ok(Some(Piece::Field(i))),
@@ -315,6 +329,16 @@ pub struct RuleSet {
     pub origin: Vec<String>,
     pub fields: Vec<Field>,
     pub field_index: HashMap<String, u16>,
+    /// Member fields (`[persons.*]`), read from a person export's rows, in key order.
+    pub persons: Vec<Field>,
+    /// The member fields with a `derive`, in an order where each comes after those it reads.
+    pub person_derived: Vec<u16>,
+    /// Per member field, whether some condition or check message reads it (directly or through a
+    /// member field derived from it): only those are read from a person export's rows.
+    pub person_used: Vec<bool>,
+    /// Whether any condition has a member macro: if none does, a person export's member rows are
+    /// not kept.
+    pub members_used: bool,
     pub enums: Vec<EnumDef>,
     pub params: Vec<Param>,
     pub criteria: Vec<Criterion>,
@@ -392,13 +416,14 @@ pub fn load(spec: &str) -> Result<RuleSet, RuleError> {
 /// A compile error about one item, with the file and line where that item was last changed put
 /// before it (`/…/guizhou.toml 第 12 行 判定标准 \`x\``).
 fn locate(e: RuleError, at: &layering::Locator) -> RuleError {
-    const SECTIONS: [(&str, &str); 6] = [
+    const SECTIONS: [(&str, &str); 7] = [
         ("字段", "fields"),
         ("参数", "parameters"),
         ("判定标准", "criteria"),
         ("决策", "decisions"),
         ("数据核查", "checks"),
         ("运行警告", "warnings"),
+        ("成员字段", "persons"),
     ];
     let RuleError::Rule { rule, message } = e else { return e };
     let item = SECTIONS.iter().find_map(|(word, section)| {
@@ -621,6 +646,8 @@ struct Builder<'a> {
     /// The criterion being compiled: inside its own condition, its id names the field of the
     /// same name (criterion `food` is `condition = "food"`, the 不愁吃 column).
     this: Option<&'a str>,
+    /// The member fields (`[persons.*]`) member macros may read; empty where they may not.
+    persons: &'a [Field],
 }
 
 impl Names for Builder<'_> {
@@ -652,6 +679,13 @@ impl Names for Builder<'_> {
         v.extend(self.decisions.iter().map(|d| d.0.clone()));
         v.sort();
         v
+    }
+    fn member(&self, name: &str) -> Option<(u16, Ty)> {
+        let i = self.persons.iter().position(|f| f.key == name)?;
+        Some((i as u16, field_ty(&self.persons[i])))
+    }
+    fn member_candidates(&self) -> Vec<String> {
+        self.persons.iter().map(|f| f.key.clone()).collect()
     }
     fn enum_values(&self, e: u16) -> &[String] {
         &self.enums[e as usize].values
@@ -827,6 +861,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         fields[field_index[key] as usize].total = total;
     }
     check_alternative_headers(&fields)?;
+    let (persons, person_derived) = compile_persons(&file, &mut enums)?;
     // Parameters.
     let mut params = Vec::new();
     let mut param_index = HashMap::new();
@@ -909,6 +944,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
                 crits: None,
                 decisions: &[],
                 this: None,
+                persons: &[],
             };
             let what = format!("参数 `{}`", p.key);
             let node = expr::compile(&src, &names, param_ty(p.ty)).map_err(at(what))?;
@@ -929,6 +965,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
                 crits: None,
                 decisions: &[],
                 this: None,
+                persons: &persons,
             };
             let node =
                 expr::compile(src, &names, field_ty(&fields[i])).map_err(at(format!("字段 `{key}` (derive)")))?;
@@ -962,6 +999,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
             crits: Some(&crit_index),
             decisions: &[],
             this: Some(key),
+            persons: &persons,
         };
         let what = format!("判定标准 `{key}`");
         let (test, text) = match (&def.condition, &def.met, &def.unmet) {
@@ -992,7 +1030,8 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         });
     }
     let crit_order = topo_order(&criteria)?;
-    let (decisions, seen) = compile_decisions(&file, &fields, &field_index, &mut enums, &param_index, &crit_index)?;
+    let (decisions, seen) =
+        compile_decisions(&file, &fields, &field_index, &mut enums, &param_index, &crit_index, &persons)?;
     let returned = match &file.flags.returned {
         None => None,
         Some(f) => {
@@ -1004,6 +1043,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
                 crits: Some(&crit_index),
                 decisions: &seen,
                 this: None,
+                persons: &persons,
             };
             let when = expr::compile(&f.when, &names, Ty::Bool).map_err(at("标志 `returned`".into()))?;
             let with = match &f.with {
@@ -1025,9 +1065,10 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
             crits: Some(&crit_index),
             decisions: &seen,
             this: None,
+            persons: &persons,
         };
         let when = expr::compile(&def.when, &names, Ty::Bool).map_err(at(what.clone()))?;
-        let message = message_pieces(&def.message, &field_index, &param_index, &file.terms)
+        let message = message_pieces(&def.message, &field_index, &param_index, &file.terms, &persons)
             .map_err(|m| RuleError::Rule { rule: format!("{what} (message)"), message: m })?;
         if def.label.trim().is_empty() {
             return Err(RuleError::Rule { rule: what, message: "label 不能为空".into() });
@@ -1055,9 +1096,10 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
             crits: None,
             decisions: &[],
             this: None,
+            persons: &[],
         };
         let when = expr::compile(&def.when, &names, Ty::Bool).map_err(at(what.clone()))?;
-        let message = message_pieces(&def.message, &no_fields, &param_index, &file.terms)
+        let message = message_pieces(&def.message, &no_fields, &param_index, &file.terms, &[])
             .map_err(|m| RuleError::Rule { rule: format!("{what} (message)"), message: m })?;
         warnings.push(RunWarning { id: key.clone(), when, message, source: def.source.clone() });
     }
@@ -1069,6 +1111,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         crits: Some(&crit_index),
         decisions: &seen,
         this: None,
+        persons: &[],
     };
     let lists = lists::compile(&file, &list_names, &fields, &decisions, &criteria)?;
     let ranged_fields = (0..fields.len() as u16)
@@ -1077,6 +1120,8 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
     let derived_fields = derivation_order(&fields)?;
     let (periods, terms) = periods::compile(&file.periods, &file.terms)
         .map_err(|message| RuleError::Rule { rule: "periods".into(), message })?;
+    let (members_used, person_used) =
+        persons_used(&persons, &fields, &criteria, &decisions, returned.as_ref(), &checks);
     let plan = Plan::new(&criteria, &crit_order, &decisions, returned.as_ref(), &checks);
     let layout = layout::build(&decisions, &file.decisions.0, file.flags.returned.as_ref())
         .map_err(|message| RuleError::Rule { rule: "decisions".into(), message })?;
@@ -1088,6 +1133,10 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         origin,
         fields,
         field_index,
+        persons,
+        person_derived,
+        person_used,
+        members_used,
         enums,
         params,
         criteria,
@@ -1104,6 +1153,163 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         derived_fields,
         param_order,
     })
+}
+
+/// Whether any condition (criteria, decisions, the flag, checks, household derivations) has a
+/// member macro, and which member fields the rule set reads: in a condition or a check message,
+/// and those their derivations read.
+fn persons_used(
+    persons: &[Field],
+    fields: &[Field],
+    criteria: &[Criterion],
+    decisions: &[Decision],
+    returned: Option<&Flag>,
+    checks: &[Check],
+) -> (bool, Vec<bool>) {
+    let mut used = vec![false; persons.len()];
+    let mut any = false;
+    let mut mark = |n: &Node| {
+        for i in expr::refs(n).members {
+            used[i as usize] = true;
+        }
+        expr::walk(n, &mut |x| any |= matches!(x, Node::Members(..)));
+    };
+    criteria.iter().flat_map(|c| test_nodes(&c.test)).for_each(&mut mark);
+    decisions.iter().flat_map(|d| d.rules.iter().map(|r| &r.0)).for_each(&mut mark);
+    returned.into_iter().for_each(|f| mark(&f.when));
+    fields.iter().filter_map(|f| f.derive.as_ref()).for_each(&mut mark);
+    checks.iter().for_each(|c| mark(&c.when));
+    for p in checks.iter().flat_map(|c| &c.message) {
+        if let Piece::Member(i) = p {
+            used[*i as usize] = true;
+        }
+    }
+    // A derived member field needs the member fields it is computed from (fixed point: chains).
+    loop {
+        let mut changed = false;
+        for (i, f) in persons.iter().enumerate() {
+            if let (true, Some(d)) = (used[i], &f.derive) {
+                for j in expr::refs(d).fields {
+                    changed |= !std::mem::replace(&mut used[j as usize], true);
+                }
+            }
+        }
+        if !changed {
+            return (any, used);
+        }
+    }
+}
+
+/// The member fields (`[persons.<key>]`): read from each row of a person export as a household
+/// field is from a ledger row (type, header and aliases, values and value aliases, blank), or
+/// derived from the member's other fields and the assessment date (`derive`, e.g.
+/// `age_at(id_number, assessment_date)`).
+fn compile_persons(file: &RuleFile, enums: &mut Vec<EnumDef>) -> Result<(Vec<Field>, Vec<u16>), RuleError> {
+    let mut persons: Vec<Field> = Vec::new();
+    let mut index = HashMap::new();
+    for (key, def) in &file.persons {
+        check_ident(key, "成员字段")?;
+        let what = format!("成员字段 `{key}`");
+        let unsupported = [
+            ("min", def.min.is_some()),
+            ("max", def.max.is_some()),
+            ("required", def.required),
+            ("absent", def.absent.is_some()),
+            ("alternatives", !def.alternatives.is_empty()),
+            ("action", def.action.is_some()),
+            ("total", def.total.is_some()),
+        ];
+        if let Some((k, _)) = unsupported.iter().find(|(_, given)| *given) {
+            return Err(RuleError::Rule {
+                rule: what,
+                message: format!(
+                    "成员字段不支持 `{k}`（可用：type、header、aliases、label、values、value_aliases、blank、derive）"
+                ),
+            });
+        }
+        let enum_id = if def.ty == FieldType::Enum {
+            if def.values.is_empty() {
+                return Err(RuleError::Rule {
+                    rule: what,
+                    message: "选项字段（type = \"enum\"）须给出 `values`".into(),
+                });
+            }
+            let mut aliases = HashMap::new();
+            for (alias, target) in &def.value_aliases {
+                let i = def.values.iter().position(|v| v == target).ok_or_else(|| RuleError::Rule {
+                    rule: what.clone(),
+                    message: format!(
+                        "取值别名 `{alias}` 指向 `{target}`，它不在 values（{}）之中",
+                        def.values.join(", ")
+                    ),
+                })?;
+                aliases.insert(alias.clone(), i as u16);
+            }
+            enums.push(EnumDef { values: def.values.clone(), aliases });
+            Some(enums.len() as u16 - 1)
+        } else {
+            if !def.values.is_empty() || !def.value_aliases.is_empty() {
+                return Err(RuleError::Rule {
+                    rule: what,
+                    message: "`values` 和 `value_aliases` 只用于选项字段（type = \"enum\"）".into(),
+                });
+            }
+            None
+        };
+        index.insert(key.clone(), persons.len() as u16);
+        let mut f = Field {
+            key: key.clone(),
+            ty: def.ty,
+            header: def.header.clone(),
+            aliases: def.aliases.clone(),
+            label: def.label.clone(),
+            enum_id,
+            min: None,
+            max: None,
+            blank: None,
+            required: false,
+            derive: None,
+            absent: None,
+            alternatives: Vec::new(),
+            action: None,
+            total: None,
+        };
+        if let Some(b) = &def.blank {
+            f.blank = Some(parse_scalar(&f, enums, b).map_err(|m| RuleError::Rule {
+                rule: what.clone(),
+                message: format!("blank = \"{b}\" 不是有效的 {} 值：{m}", def.ty.name()),
+            })?);
+        }
+        persons.push(f);
+    }
+    check_headers(&persons).map_err(|e| match e {
+        RuleError::Rule { message, .. } => RuleError::Rule { rule: "persons".into(), message },
+        e => e,
+    })?;
+    let no_params = HashMap::new();
+    for (key, def) in &file.persons {
+        let Some(src) = &def.derive else { continue };
+        let i = index[key] as usize;
+        let names = Builder {
+            fields: &persons,
+            field_index: &index,
+            enums,
+            params: &no_params,
+            crits: None,
+            decisions: &[],
+            this: None,
+            persons: &[],
+        };
+        let what = format!("成员字段 `{key}` (derive)");
+        let node = expr::compile(src, &names, field_ty(&persons[i]))
+            .map_err(|e| RuleError::Rule { rule: what.clone(), message: e.0 })?;
+        if expr::refs(&node).fields.contains(&(i as u16)) {
+            return Err(RuleError::Rule { rule: what, message: "字段不能由自己派生".into() });
+        }
+        persons[i].derive = Some(node);
+    }
+    let derived = derivation_order(&persons)?;
+    Ok((persons, derived))
 }
 
 /// A field's `absent` value and `alternatives`: every text it can stand for is a valid value of
@@ -1249,6 +1455,7 @@ fn compile_decisions(
     enums: &mut Vec<EnumDef>,
     params: &HashMap<String, (u16, Ty)>,
     crits: &HashMap<String, u16>,
+    persons: &[Field],
 ) -> Result<(Vec<Decision>, DecisionNames), RuleError> {
     let defs = &file.decisions.0;
     if defs.is_empty() {
@@ -1276,7 +1483,8 @@ fn compile_decisions(
     let mut decisions: Vec<Decision> = Vec::new();
     for (di, (id, def)) in defs.iter().enumerate() {
         let what = format!("决策 `{id}`");
-        let names = Builder { fields, field_index, enums, params, crits: Some(crits), decisions: &all, this: None };
+        let names =
+            Builder { fields, field_index, enums, params, crits: Some(crits), decisions: &all, this: None, persons };
         let mut rules = Vec::new();
         for (k, r) in def.rules.iter().enumerate() {
             let rule = format!("{what} 第 {} 条", k + 1);
@@ -1492,6 +1700,7 @@ impl RuleSet {
             crits: Some(&crits),
             decisions: &decisions,
             this: None,
+            persons: &self.persons,
         };
         expr::compile(src, &names, want)
     }
@@ -1732,7 +1941,16 @@ impl RuleSet {
             if !matches!(hh.cells[i], Cell::Blank | Cell::Absent(_)) {
                 continue;
             }
-            let cx = Ctx { cells: &hh.cells, params: &[], crits: &[], decisions: &[], as_of_month: 0, as_of_day: 0 };
+            let cx = Ctx {
+                cells: &hh.cells,
+                params: &[],
+                crits: &[],
+                decisions: &[],
+                as_of_month: 0,
+                as_of_day: 0,
+                members: hh.members.as_ref(),
+                member: &[],
+            };
             // The expression was type-checked against the field's type at load, so its value is
             // of that type: every type is honoured.
             if matches!(f.ty, FieldType::Text | FieldType::Id) {
@@ -1751,6 +1969,51 @@ impl RuleSet {
                 Some(expr::V::Date(_)) | None => continue,
             };
             hh.cells[i] = Cell::Derived(v);
+        }
+    }
+
+    /// Member field `i`'s cell from its text in a member's row (`None`: the file has no column
+    /// for it, unknown for every member). An unreadable text is `Err` with the cell (invalid) and
+    /// the problem's message.
+    pub fn member_cell(&self, i: usize, text: Option<&str>) -> Result<Cell, (Cell, String)> {
+        let f = &self.persons[i];
+        let Some(text) = text else { return Ok(Cell::Absent(crate::household::Missing::Field(i as u16))) };
+        if cell::is_blank(text) {
+            return Ok(f.blank.clone().map_or(Cell::Blank, Cell::BlankAs));
+        }
+        match parse_scalar(f, &self.enums, cell::normalize(text).trim()) {
+            Ok(v) => Ok(Cell::Value(v)),
+            Err(message) => Err((Cell::Invalid(crate::input::clip(text, 100).into()), message)),
+        }
+    }
+
+    /// Derive a member's blank derivable fields (`derive`, e.g. its age at `as_of`) in place.
+    pub fn derive_member(&self, as_of: Date, cells: &mut [Cell]) {
+        for &i in &self.person_derived {
+            let i = i as usize;
+            let Some(node) = &self.persons[i].derive else { continue };
+            if !matches!(cells[i], Cell::Blank | Cell::Absent(_)) {
+                continue;
+            }
+            let cx = Ctx {
+                cells,
+                params: &[],
+                crits: &[],
+                decisions: &[],
+                as_of_month: as_of.month_index(),
+                as_of_day: expr::day_key(as_of),
+                members: None,
+                member: &[],
+            };
+            let v = match expr::eval(node, &cx) {
+                Some(expr::V::Num(n)) => Scalar::Num(n),
+                Some(expr::V::Bool(x)) => Scalar::Bool(x),
+                Some(expr::V::Enum(e)) => Scalar::Enum(e),
+                Some(expr::V::Month(x)) => Scalar::Month(x),
+                Some(expr::V::Str(t)) => Scalar::Text(t.clone()),
+                Some(expr::V::Date(_)) | None => continue,
+            };
+            cells[i] = Cell::Derived(v);
         }
     }
 
@@ -1773,6 +2036,8 @@ impl RuleSet {
                                 decisions: &[],
                                 as_of_month: as_of.month_index(),
                                 as_of_day: expr::day_key(as_of),
+                                members: None,
+                                member: &[],
                             };
                             match expr::eval(node, &cx) {
                                 Some(expr::V::Num(n)) if p.ty == ParamType::Money => n.round_fen(),
@@ -1859,6 +2124,8 @@ impl Bound<'_> {
             decisions: &[],
             as_of_month: self.as_of.month_index(),
             as_of_day: expr::day_key(self.as_of),
+            members: None,
+            member: &[],
         };
         self.rules
             .warnings
@@ -1870,7 +2137,7 @@ impl Bound<'_> {
                     match p {
                         Piece::Text(t) => s.push_str(t),
                         Piece::Param(i) => self.params[*i as usize].write_to(&mut s),
-                        Piece::Field(_) => {}
+                        Piece::Field(_) | Piece::Member(_) => {}
                     }
                 }
                 s.push_str(&format!("（来源：{}）", w.source));
@@ -2085,6 +2352,8 @@ mod decision_tests {
                 decisions: &a.decisions,
                 as_of_month: date.month_index(),
                 as_of_day: expr::day_key(date),
+                members: None,
+                member: &[],
             };
             (expr::eval_bool(&n, &cx), fast::Cond::new(&n).eval(&cx))
         };

@@ -58,6 +58,8 @@ impl Env<'_> {
                 Node::Field(i) | Node::Blank(i) | Node::Present(i) => self.fixed[*i as usize],
                 Node::Crit(i) => self.crits[*i as usize].is_some(),
                 Node::Decision(i, _) => self.decisions[*i as usize].is_some(),
+                // The members differ from household to household.
+                Node::Members(..) | Node::Member(_) | Node::MemberBlank(_) => false,
                 _ => true,
             }
         });
@@ -75,6 +77,8 @@ impl Env<'_> {
             decisions: &decisions,
             as_of_month: self.b.as_of.month_index(),
             as_of_day: expr::day_key(self.b.as_of),
+            members: None,
+            member: &[],
         };
         expr::eval_bool(n, &cx)
     }
@@ -93,6 +97,8 @@ impl Env<'_> {
                 decisions: &decisions,
                 as_of_month: self.b.as_of.month_index(),
                 as_of_day: expr::day_key(self.b.as_of),
+                members: None,
+                member: &[],
             };
             let lit = match expr::eval(n, &cx) {
                 Some(V::Bool(b)) => Some(Lit::Bool(b)),
@@ -124,6 +130,9 @@ impl Env<'_> {
             Node::And(xs) => Node::And(all(xs)),
             Node::Or(xs) => Node::Or(all(xs)),
             Node::AtLeast(k, xs) => Node::AtLeast(*k, all(xs)),
+            Node::Binary(f, x, y) => Node::Binary(*f, one(x), one(y)),
+            // A member macro's condition is evaluated for each member: kept as written.
+            Node::Members(..) | Node::Member(_) | Node::MemberBlank(_) => n.clone(),
             Node::Lit(_)
             | Node::Field(_)
             | Node::Param(_)
@@ -336,7 +345,16 @@ pub fn assess_into(p: &Specialised, b: &Bound, hh: &Household, a: &mut Assessmen
         m: i32,
         d: i32,
     ) -> Ctx<'a> {
-        Ctx { cells: &hh.cells, params: &b.params, crits, decisions, as_of_month: m, as_of_day: d }
+        Ctx {
+            cells: &hh.cells,
+            params: &b.params,
+            crits,
+            decisions,
+            as_of_month: m,
+            as_of_day: d,
+            members: hh.members.as_ref(),
+            member: &[],
+        }
     }
     crits.clone_from(&p.crit_template);
     for (i, cond, unmet) in &p.crits {
@@ -447,7 +465,7 @@ mod tests {
                                 }
                             })
                             .collect();
-                        let hh = Household { row: 2, source_rows: 1, cells, problems: Vec::new() };
+                        let hh = Household { row: 2, source_rows: 1, cells, problems: Vec::new(), members: None };
                         assess_into(&plan, &b, &hh, &mut a);
                         assert_eq!(a, crate::engine::assess(&b, &hh), "{name} {y}-{m}-{d}: {:?}", hh.cells);
                     }

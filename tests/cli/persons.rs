@@ -126,3 +126,55 @@ fn scattered_and_contiguous_members_give_the_same_households() {
         assert!(err.contains("（其中空白行 1 行，已跳过）"), "{name}: {err}");
     }
 }
+
+fn checks_of(v: &serde_json::Value) -> Vec<(String, String)> {
+    v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["check"].as_str().unwrap().to_string(), c["message"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+/// Member macros in a variant rule file (tests/data/members-variant.toml) over examples/人员表.csv:
+/// P004's son 黄某林 (born 2005-03-03, 普通劳动力) is 15 the day before his 16th birthday and found
+/// by `members.exists(m, m.age < 16 && …)`, naming him by 人编号 and row; on the birthday he is 16.
+/// The checks over members change no decision, and on a ledger (no member rows) they find nothing.
+#[test]
+fn member_checks_in_a_variant_rule_file_name_the_member() {
+    let run = |file: &str, rules: &str, date: &str| {
+        let o =
+            tuopin().args(["assess", file, "--rules", rules, "--date", date, "--format", "jsonl"]).output().unwrap();
+        assert_ne!(o.status.code(), Some(2), "{}", stderr_of(&o));
+        jsonl(&o.stdout)
+    };
+    let variant = "tests/data/members-variant.toml";
+    let before = run("examples/人员表.csv", variant, "2021-03-02");
+    let p004 = checks_of(&before[3]);
+    assert_eq!(before[3]["household_id"], "P004");
+    let child = p004.iter().find(|(c, _)| c == "child_labour").expect("found the day before the birthday");
+    assert_eq!(child.1, "P00403（15 周岁）未满 16 周岁，劳动技能却为 普通劳动力（成员：第 15 行）");
+    // P002's spouse is in neither basic insurance: found by a filter(…).size().
+    assert!(checks_of(&before[1])
+        .iter()
+        .any(|(c, m)| c == "members_without_basic_insurance" && m.starts_with("P00203 ")));
+    // Every household has exactly one 户主.
+    assert!(before.iter().all(|h| !checks_of(h).iter().any(|(c, _)| c == "one_head")));
+    let on = run("examples/人员表.csv", variant, "2021-03-03");
+    assert!(!checks_of(&on[3]).iter().any(|(c, _)| c == "child_labour"), "16 on the birthday");
+    // Same decisions as the national rules.
+    let national = run("examples/人员表.csv", "national", "2021-03-02");
+    assert_eq!(before.iter().map(decisions).collect::<Vec<_>>(), national.iter().map(decisions).collect::<Vec<_>>());
+    // A ledger has no member rows: member checks are unknown, and a check finds nothing on unknown.
+    for h in run("examples/户表.csv", variant, "2024-12-31") {
+        assert!(
+            !checks_of(&h)
+                .iter()
+                .any(|(c, _)| ["child_labour", "one_head", "members_without_basic_insurance"].contains(&c.as_str())),
+            "{h}"
+        );
+    }
+    // The variant's own cases (members at the boundaries) pass.
+    let o = tuopin().args(["rules", "test", "tests/data/members-variant.cases.toml"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}{}", String::from_utf8_lossy(&o.stdout), stderr_of(&o));
+}

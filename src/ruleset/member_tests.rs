@@ -1,0 +1,208 @@
+//! Member macros (`members.exists(m, …)` and the like) over the national member fields: their
+//! three-valued results, the tree and the compiled evaluator alike, and their load-time errors.
+
+use std::collections::BTreeMap;
+
+use super::expr::{self, Ctx, Ty};
+use super::{fast, load, RuleSet};
+use crate::household::Members;
+use crate::value::Date;
+
+fn as_of() -> Date {
+    Date::new(2024, 6, 15).unwrap()
+}
+
+/// Members from rows of (member field, cell text).
+fn members(rs: &RuleSet, rows: &[&[(&str, &str)]]) -> Members {
+    let list: Vec<BTreeMap<String, toml::Value>> = rows
+        .iter()
+        .map(|r| r.iter().map(|(k, v)| (k.to_string(), toml::Value::String(v.to_string()))).collect())
+        .collect();
+    let mut problems = Vec::new();
+    let ms = crate::cases::members(rs, as_of(), &list, &mut problems).unwrap();
+    assert!(problems.is_empty(), "{problems:?}");
+    ms
+}
+
+/// A condition's value over a household with these members (`None`: a ledger row), by the tree
+/// and by the compiled closure, which must agree.
+fn eval(rs: &RuleSet, src: &str, ms: Option<&Members>) -> Option<i64> {
+    let want = if src.contains(".size()") || src.starts_with("size(") { Ty::Int } else { Ty::Bool };
+    let node = rs.compile_expr(src, want).unwrap_or_else(|e| panic!("{src}: {e}"));
+    let cells = vec![crate::household::Cell::Blank; rs.fields.len()];
+    let b = rs.at(as_of()).unwrap();
+    let cx = Ctx {
+        cells: &cells,
+        params: &b.params,
+        crits: &vec![None; rs.criteria.len()],
+        decisions: &vec![0; rs.decisions.len()],
+        as_of_month: as_of().month_index(),
+        as_of_day: expr::day_key(as_of()),
+        members: ms,
+        member: &[],
+    };
+    let tree = expr::eval(&node, &cx);
+    if want == Ty::Bool {
+        assert_eq!(fast::Cond::new(&node).eval(&cx), tree.and_then(expr::V::as_bool), "{src}");
+    }
+    match tree? {
+        expr::V::Bool(b) => Some(b as i64),
+        expr::V::Num(n) => n.as_int(),
+        other => panic!("{src}: {other:?}"),
+    }
+}
+
+const CHILD: (&str, &str) = ("id_number", "52000020180615001X"); // 6 on 2024-06-15
+const ADULT: (&str, &str) = ("id_number", "520000198001010015"); // 44
+
+#[test]
+fn exists_all_exists_one_and_counts_in_kleene_logic() {
+    let rs = load("national").unwrap();
+    let known = members(
+        &rs,
+        &[
+            &[ADULT, ("skill", "普通劳动力")],
+            &[CHILD, ("skill", "无劳动力"), ("school", "小学")],
+            &[ADULT, ("skill", "技能劳动力")],
+        ],
+    );
+    let labour = "m.skill in ['普通劳动力', '技能劳动力']";
+    assert_eq!(eval(&rs, &format!("members.exists(m, {labour})"), Some(&known)), Some(1));
+    assert_eq!(eval(&rs, &format!("members.all(m, {labour})"), Some(&known)), Some(0));
+    assert_eq!(eval(&rs, &format!("members.exists_one(m, {labour})"), Some(&known)), Some(0));
+    assert_eq!(eval(&rs, "members.exists_one(m, m.age < 16)", Some(&known)), Some(1));
+    assert_eq!(eval(&rs, &format!("members.filter(m, {labour}).size()"), Some(&known)), Some(2));
+    assert_eq!(eval(&rs, &format!("size(members.filter(m, {labour}))"), Some(&known)), Some(2));
+    assert_eq!(eval(&rs, "size(members)", Some(&known)), Some(3));
+    assert_eq!(eval(&rs, "members.size()", Some(&known)), Some(3));
+    assert_eq!(eval(&rs, "members.exists(m, m.age == 6 && m.school == '小学')", Some(&known)), Some(1));
+
+    // One member's skill blank: unknown wherever that member could change the result.
+    let one_unknown = members(&rs, &[&[ADULT, ("skill", "普通劳动力")], &[CHILD]]);
+    assert_eq!(eval(&rs, &format!("members.exists(m, {labour})"), Some(&one_unknown)), Some(1), "settled by the first");
+    assert_eq!(eval(&rs, &format!("members.all(m, {labour})"), Some(&one_unknown)), None);
+    assert_eq!(eval(&rs, &format!("members.exists_one(m, {labour})"), Some(&one_unknown)), None);
+    assert_eq!(eval(&rs, &format!("members.filter(m, {labour}).size()"), Some(&one_unknown)), None);
+    assert_eq!(eval(&rs, "members.all(m, m.skill == '无劳动力')", Some(&one_unknown)), Some(0), "settled false");
+    assert_eq!(eval(&rs, "members.exists(m, m.skill == '无劳动力')", Some(&one_unknown)), None);
+    // Two true settle exists_one as false whatever the unknown one is.
+    let two = members(&rs, &[&[ADULT, ("skill", "普通劳动力")], &[ADULT, ("skill", "普通劳动力")], &[CHILD]]);
+    assert_eq!(eval(&rs, &format!("members.exists_one(m, {labour})"), Some(&two)), Some(0));
+
+    // No member rows: exists false, all true, exists_one false, counts 0.
+    let none = members(&rs, &[]);
+    assert_eq!(eval(&rs, &format!("members.exists(m, {labour})"), Some(&none)), Some(0));
+    assert_eq!(eval(&rs, &format!("members.all(m, {labour})"), Some(&none)), Some(1));
+    assert_eq!(eval(&rs, &format!("members.exists_one(m, {labour})"), Some(&none)), Some(0));
+    assert_eq!(eval(&rs, &format!("members.filter(m, {labour}).size()"), Some(&none)), Some(0));
+    assert_eq!(eval(&rs, "size(members)", Some(&none)), Some(0));
+
+    // A ledger row: no member list, every macro unknown (`known()` tells).
+    for src in [
+        "members.exists(m, m.age < 16)",
+        "members.all(m, m.age < 16)",
+        "members.exists_one(m, m.age < 16)",
+        "members.filter(m, m.age < 16).size()",
+        "size(members)",
+    ] {
+        assert_eq!(eval(&rs, src, None), None, "{src}");
+    }
+    assert_eq!(eval(&rs, "known(size(members))", None), Some(0));
+}
+
+#[test]
+fn member_fields_blank_derived_and_the_household_alongside() {
+    let rs = load("national").unwrap();
+    let ms = members(&rs, &[&[CHILD], &[ADULT, ("school", "非在校生"), ("no_school_reason", "因病")]]);
+    assert_eq!(eval(&rs, "members.exists(m, blank(m.school) && blank(m.no_school_reason))", Some(&ms)), Some(1));
+    assert_eq!(eval(&rs, "members.filter(m, blank(m.school)).size()", Some(&ms)), Some(1));
+    assert_eq!(eval(&rs, "members.all(m, id_valid(m.id_number))", Some(&ms)), Some(1));
+    assert_eq!(
+        eval(&rs, "members.exists(m, m.age == age_at('52000020180615001X', assessment_date))", Some(&ms)),
+        Some(1)
+    );
+    // A household field inside the macro is the household's (blank here: unknown).
+    assert_eq!(eval(&rs, "members.exists(m, m.age < 16 && food)", Some(&ms)), None);
+    assert_eq!(eval(&rs, "members.exists(m, m.age > 100 && food)", Some(&ms)), Some(0));
+}
+
+/// Errors at load, in Chinese, naming what is wrong, with a suggestion where one is close.
+#[test]
+fn member_macro_errors_name_the_mistake() {
+    let rs = load("national").unwrap();
+    for (src, msg) in [
+        ("members.exists(m, m.agee < 16)", "未知的成员字段 `m.agee`；是否应为 `age`？"),
+        ("members.exists(m, m.skil == '普通劳动力')", "是否应为 `skill`？"),
+        ("members.exists(m, m.skill == '普通劳力')", "不是可选值"),
+        ("members.exists(m, m.age)", "需要是否值"),
+        ("members.exists(m, m < 16)", "`m` 是成员"),
+        ("members.filter(m, m.age < 16) == 1", "之后应接 .size()"),
+        ("members.map(m, m.age).size() > 1", "不支持 map()"),
+        ("members.exists(m, members.exists(n, n.age < m.age))", "不能嵌套"),
+        ("village.exists(m, m.age < 16)", "只能用于成员列表"),
+        ("m.age < 16", "只能在成员宏中使用"),
+        ("age_at(head_name, 2024)", "第二个参数应为日期"),
+        ("age_at(members, assessment_date) > 1", "证件号码（文本）或出生日期"),
+        ("age_at('123', assessment_date) > 1", "不是有效的身份证号码"),
+        ("months_between(per_capita_income, assessment_date) > 1", "需要年月或日期"),
+        ("id_valid(members)", "需要文本"),
+    ] {
+        let e = rs.compile_expr(src, Ty::Bool).unwrap_err().0;
+        assert!(e.contains(msg), "{src}: {e}");
+    }
+    // A rule set without member fields refuses member macros.
+    let plain = super::load_str(
+        "[ruleset]\nid = \"t\"\nname = \"t\"\n[fields.household_id]\ntype = \"text\"\nheader = \"户编号\"\nlabel = \"户编号\"\n[decisions.d]\nlabel = \"d\"\nlabels = [\"a\", \"b\"]\nundecided = \"b\"\notherwise = \"a\"\nsource = \"s\"\nrules = [{ when = \"members.exists(m, m.age < 1)\", label = \"b\" }]\n",
+        "t",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(plain.contains("没有声明成员字段"), "{plain}");
+    // A check message's {m.key} must be a member field.
+    let text = super::embedded("guizhou-2023").unwrap().replace("{m.person_id}", "{m.person}");
+    let e = super::load_str(&text, "guizhou-2023").unwrap_err().to_string();
+    assert!(e.contains("{m.person} 不是成员字段；是否应为 `person_id`？"), "{e}");
+}
+
+/// Reasons: a member macro on a ledger row says why it is unknown; on members, what it counts.
+#[test]
+fn reasons_name_the_missing_member_list() {
+    let rs = load("national").unwrap();
+    let b = rs.at(as_of()).unwrap();
+    let d = crate::engine::describer(&b);
+    let ms = members(&rs, &[&[CHILD], &[ADULT]]);
+    let cells = vec![crate::household::Cell::Blank; rs.fields.len()];
+    let crits = vec![None; rs.criteria.len()];
+    let decisions = vec![0; rs.decisions.len()];
+    let cx = |members| Ctx {
+        cells: &cells,
+        params: &b.params,
+        crits: &crits,
+        decisions: &decisions,
+        as_of_month: as_of().month_index(),
+        as_of_day: expr::day_key(as_of()),
+        members,
+        member: &[],
+    };
+    let node =
+        rs.compile_expr("members.exists(m, m.age >= 6 && m.age <= 15 && m.school == '非在校生')", Ty::Bool).unwrap();
+    let ledger = expr::render_atom(&node, None, &cx(None), &d);
+    assert_eq!(ledger, "有成员（年龄 ≥ 6且年龄 ≤ 15且在校生状况 = 非在校生）：未知（无成员行：户表不含人员信息）");
+    let count = rs.compile_expr("members.filter(m, m.age < 16).size() >= 1", Ty::Bool).unwrap();
+    let with = expr::render_atom(&count, Some(true), &cx(Some(&ms)), &d);
+    assert_eq!(with, "成员中（年龄 < 16）的人数 1 ≥ 1");
+}
+
+/// Only the member fields some rule reads are read from a person export: none for the national
+/// rules (no member conditions); for Guizhou's 1_02_005 those of its condition and message, and
+/// the ID number the age is derived from.
+#[test]
+fn only_member_fields_the_rules_read_are_read() {
+    let used = |name: &str| -> Vec<String> {
+        let rs = load(name).unwrap();
+        rs.persons.iter().zip(&rs.person_used).filter(|(_, &u)| u).map(|(f, _)| f.key.clone()).collect()
+    };
+    assert!(used("national").is_empty());
+    assert!(!load("national").unwrap().members_used && load("guizhou-2023").unwrap().members_used);
+    assert_eq!(used("guizhou-2023"), ["age", "id_number", "no_school_reason", "person_id", "school"]);
+}
