@@ -102,7 +102,7 @@ pub(super) fn bool_fn(n: &Node) -> BoolFn {
                         _ => None,
                     })
                 }
-                // Against a literal (`household_type == '脱贫户'`, `eligibility == '符合识别条件'`): the
+                // Against a literal (`household_type == '…'`, an earlier decision `== '…'`): the
                 // literal's value held in the closure, a field read in place.
                 (x, Node::Lit(l)) if lit_value(l).is_some() => {
                     let b = lit_value(l).expect("checked");

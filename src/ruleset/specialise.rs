@@ -5,7 +5,7 @@
 //! field whose column the file lacks (its `absent` value, or unknown): a ledger's reader puts the
 //! same cell there for each household ([`crate::input::Layout::fixed_cells`] names the fields it
 //! can vouch for). A condition, or a part of one, that reads only these is a constant: in 2024
-//! `post_2020` is true, so `eligibility` and `exit` are 不适用 for every household; with none of
+//! `post_2020` is true, so the national `eligibility` and `exit` are constant for every household; with none of
 //! the fourteen 帮扶措施 columns, `has_assistance` is unknown for every household. The engine then
 //! evaluates only what varies: constant criteria are copied, a decision whose first rule that can
 //! apply is constant is copied, `&&`/`||` drop their constant operands, checks that can never
