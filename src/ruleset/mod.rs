@@ -769,35 +769,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
     }
     for (key, def) in &file.fields {
         check_ident(key, "字段")?;
-        let enum_id = if def.ty == FieldType::Enum {
-            if def.values.is_empty() {
-                return Err(RuleError::Rule {
-                    rule: format!("字段 `{key}`"),
-                    message: "选项字段（type = \"enum\"）须给出 `values`".into(),
-                });
-            }
-            let mut aliases = HashMap::new();
-            for (alias, target) in &def.value_aliases {
-                let i = def.values.iter().position(|v| v == target).ok_or_else(|| RuleError::Rule {
-                    rule: format!("字段 `{key}`"),
-                    message: format!(
-                        "取值别名 `{alias}` 指向 `{target}`，它不在 values（{}）之中",
-                        def.values.join(", ")
-                    ),
-                })?;
-                aliases.insert(alias.clone(), i as u16);
-            }
-            enums.push(EnumDef { values: def.values.clone(), aliases });
-            Some(enums.len() as u16 - 1)
-        } else {
-            if !def.values.is_empty() || !def.value_aliases.is_empty() {
-                return Err(RuleError::Rule {
-                    rule: format!("字段 `{key}`"),
-                    message: "`values` 和 `value_aliases` 只用于选项字段（type = \"enum\"）".into(),
-                });
-            }
-            None
-        };
+        let enum_id = enum_of(def, &format!("字段 `{key}`"), &mut enums)?;
         field_index.insert(key.clone(), fields.len() as u16);
         fields.push(Field {
             key: key.clone(),
@@ -1227,35 +1199,7 @@ fn compile_persons(file: &RuleFile, enums: &mut Vec<EnumDef>) -> Result<(Vec<Fie
                 ),
             });
         }
-        let enum_id = if def.ty == FieldType::Enum {
-            if def.values.is_empty() {
-                return Err(RuleError::Rule {
-                    rule: what,
-                    message: "选项字段（type = \"enum\"）须给出 `values`".into(),
-                });
-            }
-            let mut aliases = HashMap::new();
-            for (alias, target) in &def.value_aliases {
-                let i = def.values.iter().position(|v| v == target).ok_or_else(|| RuleError::Rule {
-                    rule: what.clone(),
-                    message: format!(
-                        "取值别名 `{alias}` 指向 `{target}`，它不在 values（{}）之中",
-                        def.values.join(", ")
-                    ),
-                })?;
-                aliases.insert(alias.clone(), i as u16);
-            }
-            enums.push(EnumDef { values: def.values.clone(), aliases });
-            Some(enums.len() as u16 - 1)
-        } else {
-            if !def.values.is_empty() || !def.value_aliases.is_empty() {
-                return Err(RuleError::Rule {
-                    rule: what,
-                    message: "`values` 和 `value_aliases` 只用于选项字段（type = \"enum\"）".into(),
-                });
-            }
-            None
-        };
+        let enum_id = enum_of(def, &what, enums)?;
         index.insert(key.clone(), persons.len() as u16);
         let mut f = Field {
             key: key.clone(),
@@ -1310,6 +1254,30 @@ fn compile_persons(file: &RuleFile, enums: &mut Vec<EnumDef>) -> Result<(Vec<Fie
     }
     let derived = derivation_order(&persons)?;
     Ok((persons, derived))
+}
+
+/// The value list of an enum field (a household's or a member's), added to `enums`; none for
+/// another type, which may not give `values` or `value_aliases`.
+fn enum_of(def: &file::FieldDef, what: &str, enums: &mut Vec<EnumDef>) -> Result<Option<u16>, RuleError> {
+    let err = |message: String| RuleError::Rule { rule: what.to_string(), message };
+    if def.ty != FieldType::Enum {
+        if !def.values.is_empty() || !def.value_aliases.is_empty() {
+            return Err(err("`values` 和 `value_aliases` 只用于选项字段（type = \"enum\"）".into()));
+        }
+        return Ok(None);
+    }
+    if def.values.is_empty() {
+        return Err(err("选项字段（type = \"enum\"）须给出 `values`".into()));
+    }
+    let mut aliases = HashMap::new();
+    for (alias, target) in &def.value_aliases {
+        let i = def.values.iter().position(|v| v == target).ok_or_else(|| {
+            err(format!("取值别名 `{alias}` 指向 `{target}`，它不在 values（{}）之中", def.values.join(", ")))
+        })?;
+        aliases.insert(alias.clone(), i as u16);
+    }
+    enums.push(EnumDef { values: def.values.clone(), aliases });
+    Ok(Some(enums.len() as u16 - 1))
 }
 
 /// A field's `absent` value and `alternatives`: every text it can stand for is a valid value of

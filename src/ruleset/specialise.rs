@@ -66,11 +66,11 @@ impl Env<'_> {
         ok
     }
 
-    /// The value of a constant `n` (see [`Env::is_const`]).
-    fn eval(&self, n: &Node) -> Option<bool> {
+    /// `f` over what is fixed: the fixed cells, criteria and decisions, no members.
+    fn in_fixed<R>(&self, f: impl FnOnce(&Ctx) -> R) -> R {
         let crits: Vec<Option<bool>> = self.crits.iter().map(|c| c.flatten()).collect();
         let decisions: Vec<u16> = self.decisions.iter().map(|d| d.unwrap_or(0)).collect();
-        let cx = Ctx {
+        f(&Ctx {
             cells: &self.cells,
             params: &self.b.params,
             crits: &crits,
@@ -79,8 +79,12 @@ impl Env<'_> {
             as_of_day: expr::day_key(self.b.as_of),
             members: None,
             member: &[],
-        };
-        expr::eval_bool(n, &cx)
+        })
+    }
+
+    /// The value of a constant `n` (see [`Env::is_const`]).
+    fn eval(&self, n: &Node) -> Option<bool> {
+        self.in_fixed(|cx| expr::eval_bool(n, cx))
     }
 
     /// `n` with every constant part that has a value (a number, a date, a choice, a yes/no)
@@ -88,26 +92,14 @@ impl Env<'_> {
     /// for the compiler's shapes that compare with a literal.
     fn with_literals(&self, n: &Node) -> Node {
         if !matches!(n, Node::Lit(_)) && self.is_const(n) {
-            let crits: Vec<Option<bool>> = self.crits.iter().map(|c| c.flatten()).collect();
-            let decisions: Vec<u16> = self.decisions.iter().map(|d| d.unwrap_or(0)).collect();
-            let cx = Ctx {
-                cells: &self.cells,
-                params: &self.b.params,
-                crits: &crits,
-                decisions: &decisions,
-                as_of_month: self.b.as_of.month_index(),
-                as_of_day: expr::day_key(self.b.as_of),
-                members: None,
-                member: &[],
-            };
-            let lit = match expr::eval(n, &cx) {
+            let lit = self.in_fixed(|cx| match expr::eval(n, cx) {
                 Some(V::Bool(b)) => Some(Lit::Bool(b)),
                 Some(V::Num(x)) => Some(Lit::Num(x)),
                 Some(V::Enum(e)) => Some(Lit::Enum(e)),
                 Some(V::Date(d)) => Some(Lit::Date(d)),
                 // No literal for a month or a text; an unknown stays as written.
                 Some(V::Month(_) | V::Str(_)) | None => None,
-            };
+            });
             if let Some(l) = lit {
                 return Node::Lit(l);
             }
