@@ -771,23 +771,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         check_ident(key, "字段")?;
         let enum_id = enum_of(def, &format!("字段 `{key}`"), &mut enums)?;
         field_index.insert(key.clone(), fields.len() as u16);
-        fields.push(Field {
-            key: key.clone(),
-            ty: def.ty,
-            header: def.header.clone(),
-            aliases: def.aliases.clone(),
-            label: def.label.clone(),
-            enum_id,
-            min: None,
-            max: None,
-            blank: None,
-            required: def.required,
-            derive: None,
-            absent: None,
-            alternatives: Vec::new(),
-            action: None,
-            total: None,
-        });
+        fields.push(Field { required: def.required, ..Field::declared(key, def, enum_id) });
     }
     check_headers(&fields)?;
     for (key, def) in &file.fields {
@@ -1201,23 +1185,7 @@ fn compile_persons(file: &RuleFile, enums: &mut Vec<EnumDef>) -> Result<(Vec<Fie
         }
         let enum_id = enum_of(def, &what, enums)?;
         index.insert(key.clone(), persons.len() as u16);
-        let mut f = Field {
-            key: key.clone(),
-            ty: def.ty,
-            header: def.header.clone(),
-            aliases: def.aliases.clone(),
-            label: def.label.clone(),
-            enum_id,
-            min: None,
-            max: None,
-            blank: None,
-            required: false,
-            derive: None,
-            absent: None,
-            alternatives: Vec::new(),
-            action: None,
-            total: None,
-        };
+        let mut f = Field::declared(key, def, enum_id);
         if let Some(b) = &def.blank {
             f.blank = Some(parse_scalar(&f, enums, b).map_err(|m| RuleError::Rule {
                 rule: what.clone(),
@@ -1254,6 +1222,30 @@ fn compile_persons(file: &RuleFile, enums: &mut Vec<EnumDef>) -> Result<(Vec<Fie
     }
     let derived = derivation_order(&persons)?;
     Ok((persons, derived))
+}
+
+impl Field {
+    /// A field as its rule file names and types it; its range, blank value, derivation, sources
+    /// and action are filled in afterwards (they may name other fields).
+    fn declared(key: &str, def: &file::FieldDef, enum_id: Option<u16>) -> Field {
+        Field {
+            key: key.to_string(),
+            ty: def.ty,
+            header: def.header.clone(),
+            aliases: def.aliases.clone(),
+            label: def.label.clone(),
+            enum_id,
+            min: None,
+            max: None,
+            blank: None,
+            required: false,
+            derive: None,
+            absent: None,
+            alternatives: Vec::new(),
+            action: None,
+            total: None,
+        }
+    }
 }
 
 /// The value list of an enum field (a household's or a member's), added to `enums`; none for
