@@ -1710,12 +1710,16 @@ impl RuleSet {
             match &f.blank {
                 Some(Scalar::Num(n)) => *slot = Cell::BlankAs(Scalar::Num(*n)),
                 Some(Scalar::Bool(b)) => *slot = Cell::BlankAs(Scalar::Bool(*b)),
+                // The same text as the household before's blank (kept between rows).
+                Some(Scalar::Text(t)) if matches!(slot, Cell::BlankAs(Scalar::Text(old)) if old == t) => {}
                 None if !f.required => *slot = Cell::Blank,
                 _ => return self.set_cell_general(hh, field, text, column),
             }
             return;
         }
         match f.ty {
+            // Exactly the text the household before had in this column (是, a measure name).
+            FieldType::Text if matches!(slot, Cell::Value(Scalar::Text(old)) if **old == *text) => {}
             FieldType::Bool if text == "是" || text == "否" => *slot = Cell::Value(Scalar::Bool(text == "是")),
             FieldType::Money | FieldType::Int => match cell::plain_number(text, f.ty == FieldType::Money) {
                 Some(n) => *slot = Cell::Value(Scalar::Num(n)),
