@@ -239,8 +239,15 @@ impl Env<'_> {
 /// index, label, condition) and the result when none of them is true or unknown.
 enum DecisionPlan {
     Const(u16, Option<usize>),
-    Rules(Vec<(usize, u16, BoolFn)>, (u16, Option<usize>)),
+    /// (rule index, label, condition, the deferred criteria it needs: indices into
+    /// `Specialised::deferred`), and what the rules left out give.
+    Rules(Vec<(usize, u16, BoolFn, Vec<u16>)>, (u16, Option<usize>)),
 }
+
+/// What a decision settled without its varying rules (by a constant rule, or `otherwise`) needs
+/// for its explanation: the deferred criteria of the rule that is explained — that constant rule,
+/// or for `otherwise` the rule file's last rule (its reasons say why that rule was false).
+struct Otherwise(Vec<u16>);
 
 /// The rule set's conditions specialised for one run (see the module documentation).
 pub struct Specialised {
@@ -248,7 +255,14 @@ pub struct Specialised {
     crit_template: Vec<Option<bool>>,
     /// The criteria that vary, in dependency order: condition (or `met`) and `unmet`.
     crits: Vec<(u16, BoolFn, Option<BoolFn>)>,
-    decisions: Vec<DecisionPlan>,
+    /// Varying criteria that only decision rules read (directly or through other such criteria):
+    /// evaluated when a rule that needs them is reached, so that a household whose decision is
+    /// settled by an earlier rule does not pay for them (`has_assistance` for the 97 % of
+    /// households that are not monitored). Nothing else reads them: the flag, the checks, the
+    /// decisions' factors and the lists read only the other criteria; a reason explains only the
+    /// rule that decided (or, for `otherwise`, the last rule, which was then reached).
+    deferred: Vec<(u16, BoolFn, Option<BoolFn>)>,
+    decisions: Vec<(DecisionPlan, Otherwise)>,
     returned: Option<BoolFn>,
     /// The checks that can fire, in check order (`None`: for every household).
     checks: Vec<(u16, Option<BoolFn>)>,
@@ -266,8 +280,10 @@ impl Specialised {
             crits: vec![None; rs.criteria.len()],
             decisions: vec![None; rs.decisions.len()],
         };
+        let eager = eager_criteria(rs);
         let mut crit_template = vec![None; rs.criteria.len()];
         let mut crits = Vec::new();
+        let mut deferred = Vec::new();
         for &i in &rs.crit_order {
             let (met, unmet) = match &rs.criteria[i as usize].test {
                 Test::Condition(n) => (env.fold(n), None),
@@ -284,9 +300,21 @@ impl Specialised {
                     env.crits[i as usize] = Some(v);
                     crit_template[i as usize] = v;
                 }
-                None => crits.push((i, met.into_fn(), unmet.map(Fold::into_fn))),
+                None if eager[i as usize] => crits.push((i, met.into_fn(), unmet.map(Fold::into_fn))),
+                None => deferred.push((i, met.into_fn(), unmet.map(Fold::into_fn))),
             }
         }
+        // Per criterion: the deferred criteria it needs, itself included, in dependency order.
+        let needs = |n: &Node| -> Vec<u16> {
+            let mut want = vec![false; rs.criteria.len()];
+            let mut stack: Vec<u16> = expr::refs(n).crits;
+            while let Some(c) = stack.pop() {
+                if !std::mem::replace(&mut want[c as usize], true) {
+                    stack.extend(crit_refs(rs, c as usize));
+                }
+            }
+            (deferred.iter().enumerate()).filter(|(_, d)| want[d.0 as usize]).map(|(k, _)| k as u16).collect()
+        };
         let mut decisions = Vec::new();
         for (di, d) in rs.decisions.iter().enumerate() {
             let mut rules = Vec::new();
@@ -302,14 +330,19 @@ impl Specialised {
                         tail = (d.undecided, Some(k));
                         break;
                     }
-                    Fold::Dyn(f) => rules.push((k, *label, f)),
+                    Fold::Dyn(f) => rules.push((k, *label, f, needs(node))),
                 }
             }
+            let explained = match tail.1 {
+                Some(k) => d.rules.get(k),
+                None => d.rules.last(),
+            };
+            let otherwise = Otherwise(explained.map(|r| needs(&r.0)).unwrap_or_default());
             decisions.push(if rules.is_empty() {
                 env.decisions[di] = Some(tail.0);
-                DecisionPlan::Const(tail.0, tail.1)
+                (DecisionPlan::Const(tail.0, tail.1), otherwise)
             } else {
-                DecisionPlan::Rules(rules, tail)
+                (DecisionPlan::Rules(rules, tail), otherwise)
             });
         }
         let returned = rs.returned.as_ref().map(|f| env.fold(&f.when).into_fn());
@@ -320,8 +353,62 @@ impl Specialised {
                 Fold::Dyn(f) => Some((k as u16, Some(f))),
             })
             .collect();
-        Specialised { crit_template, crits, decisions, returned, checks }
+        Specialised { crit_template, crits, deferred, decisions, returned, checks }
     }
+}
+
+/// The criteria a criterion's own condition(s) read.
+fn crit_refs(rs: &super::RuleSet, c: usize) -> Vec<u16> {
+    match &rs.criteria[c].test {
+        Test::Condition(n) => expr::refs(n).crits,
+        Test::MetUnmet(m, u) => {
+            let mut v = expr::refs(m).crits;
+            v.extend(expr::refs(u).crits);
+            v
+        }
+    }
+}
+
+/// Per criterion: whether something besides decision rules reads it (the flag, a check, a
+/// decision's factors, a list, a criterion so read), so that it is evaluated for every household.
+fn eager_criteria(rs: &super::RuleSet) -> Vec<bool> {
+    let mut stack: Vec<u16> = Vec::new();
+    if let Some(f) = &rs.returned {
+        stack.extend(expr::refs(&f.when).crits);
+    }
+    for c in &rs.checks {
+        stack.extend(expr::refs(&c.when).crits);
+    }
+    for d in &rs.decisions {
+        stack.extend(&d.factors);
+    }
+    // A list reads criteria through its slots (its conditions are compiled against them), shows
+    // them as columns, or shows the evidence behind one.
+    use super::lists::{BoolSlot, Column, Part};
+    for s in &rs.lists.slots.bools {
+        if let BoolSlot::Crit(_, c) = s {
+            stack.push(*c);
+        }
+    }
+    for l in &rs.lists.lists {
+        stack.extend(l.columns.iter().filter_map(|(_, c)| match c {
+            Column::Crit(i) => Some(*i),
+            _ => None,
+        }));
+        for (_, parts) in &l.reason {
+            stack.extend(parts.iter().filter_map(|p| match p {
+                Part::Evidence(i) => Some(*i),
+                _ => None,
+            }));
+        }
+    }
+    let mut eager = vec![false; rs.criteria.len()];
+    while let Some(c) = stack.pop() {
+        if !std::mem::replace(&mut eager[c as usize], true) {
+            stack.extend(crit_refs(rs, c as usize));
+        }
+    }
+    eager
 }
 
 /// As [`crate::engine::assess_into`], with the conditions specialised for the run: the same
@@ -363,21 +450,38 @@ pub fn assess_into(p: &Specialised, b: &Bound, hh: &Household, a: &mut Assessmen
     }
     decisions.clear();
     decided_by.clear();
-    for d in &p.decisions {
-        let (label, by) = match d {
-            DecisionPlan::Const(l, by) => (*l, *by),
+    // Evaluate deferred criteria `needs` into `crits`.
+    let ensure = |crits: &mut Vec<Option<bool>>, needs: &[u16]| {
+        for &j in needs {
+            let (i, cond, unmet) = &p.deferred[j as usize];
+            let cx = ctx(hh, b, crits, &[], as_of_month, as_of_day);
+            let v = match unmet {
+                None => cond(&cx),
+                Some(u) => match (cond(&cx), u(&cx)) {
+                    (Some(true), _) => Some(true),
+                    (_, Some(true)) => Some(false),
+                    _ => None,
+                },
+            };
+            crits[*i as usize] = v;
+        }
+    };
+    for (d, otherwise) in &p.decisions {
+        let ((label, by), from_tail) = match d {
+            DecisionPlan::Const(l, by) => ((*l, *by), true),
             DecisionPlan::Rules(rules, tail) => {
-                let cx = ctx(hh, b, crits, decisions, as_of_month, as_of_day);
                 // What the rules left out give when none of these is true or unknown.
-                let mut result = *tail;
-                for (k, label, cond) in rules {
+                let mut result = (*tail, true);
+                for (k, label, cond, needs) in rules {
+                    ensure(crits, needs);
+                    let cx = ctx(hh, b, crits, decisions, as_of_month, as_of_day);
                     match cond(&cx) {
                         Some(true) => {
-                            result = (*label, Some(*k));
+                            result = ((*label, Some(*k)), false);
                             break;
                         }
                         None => {
-                            result = (b.rules.decisions[decisions.len()].undecided, Some(*k));
+                            result = ((b.rules.decisions[decisions.len()].undecided, Some(*k)), false);
                             break;
                         }
                         Some(false) => {}
@@ -386,6 +490,9 @@ pub fn assess_into(p: &Specialised, b: &Bound, hh: &Household, a: &mut Assessmen
                 result
             }
         };
+        if from_tail {
+            ensure(crits, &otherwise.0);
+        }
         decisions.push(label);
         decided_by.push(by);
     }
@@ -459,7 +566,29 @@ mod tests {
                             .collect();
                         let hh = Household { row: 2, source_rows: 1, cells, problems: Vec::new(), members: None };
                         assess_into(&plan, &b, &hh, &mut a);
-                        assert_eq!(a, crate::engine::assess(&b, &hh), "{name} {y}-{m}-{d}: {:?}", hh.cells);
+                        let want = crate::engine::assess(&b, &hh);
+                        let what = || format!("{name} {y}-{m}-{d}: {:?}", hh.cells);
+                        // Everything but the deferred criteria nobody read for this household.
+                        assert_eq!(
+                            (&a.decisions, &a.decided_by, &a.returned, &a.checks),
+                            (&want.decisions, &want.decided_by, &want.returned, &want.checks),
+                            "{}",
+                            what()
+                        );
+                        for (c, eager) in eager_criteria(&rules).iter().enumerate() {
+                            if *eager {
+                                assert_eq!(a.crits[c], want.crits[c], "criterion {c}: {}", what());
+                            }
+                        }
+                        // What is shown of them: the reasons and the factors.
+                        let (mut got, mut expected) = (String::new(), String::new());
+                        crate::engine::write_reasons(&mut got, &b, &hh, &a);
+                        crate::engine::write_reasons(&mut expected, &b, &hh, &want);
+                        for d in 0..rules.decisions.len() {
+                            crate::output::write_factor_labels(&mut got, &b, &a, d);
+                            crate::output::write_factor_labels(&mut expected, &b, &want, d);
+                        }
+                        assert_eq!(got, expected, "{}", what());
                     }
                 }
             }
