@@ -37,6 +37,25 @@ fn show(spec: &str, resolved: bool) -> anyhow::Result<Outcome> {
     Ok(Outcome::Clean)
 }
 
+/// What `rules check` says of any field, a household's or a member's: aliases, values, a blank's
+/// value, a derivation.
+fn field_traits(rs: &ruleset::RuleSet, f: &ruleset::Field) -> Vec<String> {
+    let mut extra = Vec::new();
+    if !f.aliases.is_empty() {
+        extra.push(format!("别名 {}", f.aliases.join("、")));
+    }
+    if let Some(e) = f.enum_id {
+        extra.push(format!("取值 {}", rs.enums[e as usize].values.join("/")));
+    }
+    if f.blank.is_some() {
+        extra.push("空白有默认值".into());
+    }
+    if f.derive.is_some() {
+        extra.push("空白时计算".into());
+    }
+    extra
+}
+
 fn check(spec: &str) -> anyhow::Result<Outcome> {
     let rs = ruleset::load(spec)?;
     let mut s = String::new();
@@ -48,19 +67,7 @@ fn check(spec: &str) -> anyhow::Result<Outcome> {
     let from = rs.covered_from();
     writeln!(s, "\n涵盖：{} 年起\n\n字段（{} 个）：", from.year, rs.fields.len())?;
     for f in &rs.fields {
-        let mut extra = Vec::new();
-        if !f.aliases.is_empty() {
-            extra.push(format!("别名 {}", f.aliases.join("、")));
-        }
-        if let Some(e) = f.enum_id {
-            extra.push(format!("取值 {}", rs.enums[e as usize].values.join("/")));
-        }
-        if f.blank.is_some() {
-            extra.push("空白有默认值".into());
-        }
-        if f.derive.is_some() {
-            extra.push("空白时计算".into());
-        }
+        let mut extra = field_traits(&rs, f);
         if f.required {
             extra.push("必填".into());
         }
@@ -112,19 +119,7 @@ fn check(spec: &str) -> anyhow::Result<Outcome> {
     if !rs.persons.is_empty() {
         writeln!(s, "\n成员字段（{} 个，读自人员表各行；条件中写 members.exists(m, m.<键> …)）：", rs.persons.len())?;
         for f in &rs.persons {
-            let mut extra = Vec::new();
-            if !f.aliases.is_empty() {
-                extra.push(format!("别名 {}", f.aliases.join("、")));
-            }
-            if let Some(e) = f.enum_id {
-                extra.push(format!("取值 {}", rs.enums[e as usize].values.join("/")));
-            }
-            if f.blank.is_some() {
-                extra.push("空白有默认值".into());
-            }
-            if f.derive.is_some() {
-                extra.push("空白时计算".into());
-            }
+            let extra = field_traits(&rs, f);
             writeln!(s, "  {:<24} {:<6} {}  {}", f.key, f.ty.name(), f.header, extra.join("；"))?;
         }
     }

@@ -650,6 +650,27 @@ struct Builder<'a> {
     persons: &'a [Field],
 }
 
+impl<'a> Builder<'a> {
+    /// Names for a condition that may read parameters and the date only (parameter formulas,
+    /// run warnings); `no_fields` is an empty index.
+    fn params_only(
+        enums: &'a [EnumDef],
+        params: &'a HashMap<String, (u16, Ty)>,
+        no_fields: &'a HashMap<String, u16>,
+    ) -> Builder<'a> {
+        Builder {
+            fields: &[],
+            field_index: no_fields,
+            enums,
+            params,
+            crits: None,
+            decisions: &[],
+            this: None,
+            persons: &[],
+        }
+    }
+}
+
 impl Names for Builder<'_> {
     fn field(&self, name: &str) -> Option<Name> {
         let &i = self.field_index.get(name)?;
@@ -892,16 +913,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
     for p in params.iter_mut() {
         for v in p.values.iter_mut() {
             let Some((_, src)) = v.formula.clone() else { continue };
-            let names = Builder {
-                fields: &[],
-                field_index: &no_fields,
-                enums: &enums,
-                params: &param_index,
-                crits: None,
-                decisions: &[],
-                this: None,
-                persons: &[],
-            };
+            let names = Builder::params_only(&enums, &param_index, &no_fields);
             let what = format!("参数 `{}`", p.key);
             let node = expr::compile(&src, &names, param_ty(p.ty)).map_err(at(what))?;
             v.formula = Some((node, src));
@@ -1044,16 +1056,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         check_ident(key, "运行警告")?;
         let what = format!("运行警告 `{key}`");
         let no_fields = HashMap::new();
-        let names = Builder {
-            fields: &[],
-            field_index: &no_fields,
-            enums: &enums,
-            params: &param_index,
-            crits: None,
-            decisions: &[],
-            this: None,
-            persons: &[],
-        };
+        let names = Builder::params_only(&enums, &param_index, &no_fields);
         let when = expr::compile(&def.when, &names, Ty::Bool).map_err(at(what.clone()))?;
         let message = message_pieces(&def.message, &no_fields, &param_index, &file.terms, &[])
             .map_err(|m| RuleError::Rule { rule: format!("{what} (message)"), message: m })?;

@@ -435,8 +435,8 @@ pub fn assess_into(p: &Specialised, b: &Bound, hh: &Household, a: &mut Assessmen
             member: &[],
         }
     }
-    crits.clone_from(&p.crit_template);
-    for (i, cond, unmet) in &p.crits {
+    // One criterion into `crits`: its condition, or met/unmet (met wins; unmet true is false).
+    let evaluate = |crits: &mut Vec<Option<bool>>, (i, cond, unmet): &(u16, BoolFn, Option<BoolFn>)| {
         let cx = ctx(hh, b, crits, &[], as_of_month, as_of_day);
         let v = match unmet {
             None => cond(&cx),
@@ -447,23 +447,17 @@ pub fn assess_into(p: &Specialised, b: &Bound, hh: &Household, a: &mut Assessmen
             },
         };
         crits[*i as usize] = v;
+    };
+    crits.clone_from(&p.crit_template);
+    for c in &p.crits {
+        evaluate(crits, c);
     }
     decisions.clear();
     decided_by.clear();
     // Evaluate deferred criteria `needs` into `crits`.
     let ensure = |crits: &mut Vec<Option<bool>>, needs: &[u16]| {
         for &j in needs {
-            let (i, cond, unmet) = &p.deferred[j as usize];
-            let cx = ctx(hh, b, crits, &[], as_of_month, as_of_day);
-            let v = match unmet {
-                None => cond(&cx),
-                Some(u) => match (cond(&cx), u(&cx)) {
-                    (Some(true), _) => Some(true),
-                    (_, Some(true)) => Some(false),
-                    _ => None,
-                },
-            };
-            crits[*i as usize] = v;
+            evaluate(crits, &p.deferred[j as usize]);
         }
     };
     for (d, otherwise) in &p.decisions {
