@@ -6,6 +6,7 @@ mod bad_inputs;
 mod check;
 mod checks;
 mod decisions;
+mod guizhou_export;
 mod national_export;
 mod outputs;
 mod persons;
