@@ -194,8 +194,8 @@ fn reasons_name_the_missing_member_list() {
 }
 
 /// Only the member fields some rule reads are read from a person export: none for the national
-/// rules (no member conditions); for Guizhou's 1_02_005 those of its condition and message, and
-/// the ID number the age is derived from.
+/// rules (no member conditions); for Guizhou's checks those of their conditions and messages, and
+/// the ID number the age is derived from — every member field but 与户主关系, which none reads.
 #[test]
 fn only_member_fields_the_rules_read_are_read() {
     let used = |name: &str| -> Vec<String> {
@@ -204,5 +204,22 @@ fn only_member_fields_the_rules_read_are_read() {
     };
     assert!(used("national").is_empty());
     assert!(!load("national").unwrap().members_used && load("guizhou-2023").unwrap().members_used);
-    assert_eq!(used("guizhou-2023"), ["age", "id_number", "no_school_reason", "person_id", "school"]);
+    assert_eq!(
+        used("guizhou-2023"),
+        [
+            "age",
+            "education",
+            "ethnicity",
+            "health",
+            "id_number",
+            "id_type",
+            "insured_employee",
+            "insured_resident",
+            "insured_serious",
+            "no_school_reason",
+            "person_id",
+            "school",
+            "skill"
+        ]
+    );
 }

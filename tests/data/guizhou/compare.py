@@ -16,7 +16,7 @@ reported instead of stopping the run.
 Every difference must be explained by an entry of EXPLAINED (a predicate over the household's or
 member's row and the reason, stated in rules/README.md); any other difference exits 1.
 
-usage: python3 tests/data/guizhou/compare.py --fuping PATH [--tuopin target/debug/tuopin]
+usage: python3 tests/data/guizhou/compare.py --fuping PATH [--tuopin target/debug/tuopin] [--rules FILE]
 needs: pip install pandas openpyxl tqdm (the original's imports)
 """
 import argparse
@@ -154,8 +154,8 @@ def original(fuping, export):
     return found, crashes
 
 
-def tuopin(binary, export, line_to_person):
-    out = subprocess.run([binary, "assess", str(export), "--rules", str(ROOT / "rules/guizhou-2023.toml"),
+def tuopin(binary, rules, export, line_to_person):
+    out = subprocess.run([binary, "assess", str(export), "--rules", str(rules),
                           "--date", DATE.strftime("%Y-%m-%d"), "--format", "jsonl"], capture_output=True)
     if out.returncode not in (0, 1):
         sys.exit(out.stderr.decode())
@@ -177,6 +177,7 @@ def main_():
     ap.add_argument("--fuping", required=True, type=Path, help="a clone or git directory of Gzuwkj/fuping")
     ap.add_argument("--tuopin", default=str(ROOT / "target/debug/tuopin"))
     ap.add_argument("--export", default=EXPORT, type=Path)
+    ap.add_argument("--rules", default=ROOT / "rules/guizhou-2023.toml", type=Path)
     a = ap.parse_args()
 
     import csv
@@ -193,7 +194,7 @@ def main_():
         household_rows.setdefault(r["户编号"], []).append(r)
 
     py, crashes = original(a.fuping, a.export)
-    tp = tuopin(a.tuopin, a.export, line_to_person)
+    tp = tuopin(a.tuopin, a.rules, a.export, line_to_person)
 
     unexplained = 0
     used = set()
