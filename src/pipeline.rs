@@ -47,7 +47,7 @@ struct Chunk {
 /// stderr is piped, redirected or captured by a test).
 pub fn progress(what: &str) -> indicatif::ProgressBar {
     use std::io::IsTerminal;
-    if !std::io::stderr().is_terminal() {
+    if !std::io::stderr().is_terminal() || crate::cmd::quiet() {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new_spinner();

@@ -260,7 +260,10 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
         (None, None) => AdjustFormat::Table,
     };
     if format != AdjustFormat::Table && args.output.is_none() {
-        anyhow::bail!("--format {format:?} needs -o (a directory for csv, a .xlsx file for xlsx)");
+        anyhow::bail!(
+            "--format {} 需要 -o：csv 给一个目录（-o 名单/），xlsx 给一个 .xlsx 文件（-o 名单.xlsx）",
+            format!("{format:?}").to_lowercase()
+        );
     }
     let mut acc = Accounting::default();
 
@@ -269,9 +272,7 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
     let cur_ledger = Ledger::open(&args.current, &rules, &args.input.options())?;
     // Reasons name the alternative columns of the current snapshot (the lists' reasons are its).
     bound.read_from = cur_ledger.layout.read_from(&rules);
-    for w in bound.run_warnings() {
-        eprintln!("{w}");
-    }
+    super::run_messages(bound.run_warnings());
 
     // Previous quarter: ids and the values the lists read.
     let mut prev_ledger = Ledger::open(&args.previous, &rules, &args.input.options())?;
@@ -280,11 +281,11 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
     if prev_l.absent == cur_l.absent {
         let both = format!("{} 和 {}", args.previous.display(), args.current.display());
         if let Some(w) = prev_l.absent_warning_as(&rules, &both) {
-            eprint!("{w}");
+            super::note(&w);
         }
     } else {
         for w in [prev_l, cur_l].iter().filter_map(|l| l.absent_warning(&rules)) {
-            eprint!("{w}");
+            super::note(&w);
         }
     }
     // The two id scans read different files: side by side, one core each; workbooks one after
@@ -458,7 +459,7 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
         let shown = if args.show_ids { table.as_str().into() } else { privacy::mask_text(&table) };
         std::io::Write::write_all(&mut std::io::stdout().lock(), format!("{shown}\n").as_bytes())?;
     }
-    eprint!("{}", summary_text(&acc, &counts, &lists, &bound));
+    super::note(&summary_text(&acc, &counts, &lists, &bound));
     Ok(if acc.households_with_problems > 0 || acc.duplicated_previous_rows > 0 {
         Outcome::Problems
     } else {

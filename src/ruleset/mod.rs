@@ -460,16 +460,16 @@ const MAX_RULE_FILE: u64 = 4 << 20;
 /// checked again (it could have been swapped in between).
 fn read_rule_file(path: &Path) -> Result<String, String> {
     use std::io::Read;
-    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    let meta = std::fs::metadata(path).map_err(|e| crate::error::io_text(&e))?;
     not_a_file(&meta)?;
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
-    let file = options.open(path).map_err(|e| e.to_string())?;
-    not_a_file(&file.metadata().map_err(|e| e.to_string())?)?;
+    let file = options.open(path).map_err(|e| crate::error::io_text(&e))?;
+    not_a_file(&file.metadata().map_err(|e| crate::error::io_text(&e))?)?;
     let mut bytes = Vec::new();
-    file.take(MAX_RULE_FILE + 1).read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+    file.take(MAX_RULE_FILE + 1).read_to_end(&mut bytes).map_err(|e| crate::error::io_text(&e))?;
     if bytes.len() as u64 > MAX_RULE_FILE {
         return Err(format!("文件过大（超过 {} MiB），不像规则文件", MAX_RULE_FILE >> 20));
     }

@@ -64,14 +64,23 @@ fn stdin_key_value_lines_with_chinese_headers() {
     for want in [
         "退出          未达退出标准",
         // The third rule of 退出: the first is now default-rules.md §6.1's "from 2021 不适用 for every
-        // household" (`post_2020`), which is false in 2020.
-        "第 3 条 `!(exit_income && food && clothing && education && medical && housing && water)` 成立 → 未达退出标准",
+        // household" (`post_2020`), which is false in 2020. The condition itself (CEL) only with
+        // --verbose (below): the reasons say it in words.
+        "第 3 条规则成立 → 未达退出标准",
         "✗ 人均纯收入 3849.01 ≤ 扶贫标准 4000（2020年，来源：[1.1] S3",
         "✓ 饮水安全有保障：满足",
         "家庭年纯收入 需增加 604 元（人均 151 元 × 家庭人口数 4；人均纯收入 至 4000.01 元）方可超过扶贫标准 4000（2020年）",
         "（仅此一项：退出 为 可退出）",
     ] {
         assert!(text.contains(want), "missing {want:?} in:\n{text}");
+    }
+    assert!(!text.contains("`!(exit_income"), "CEL only with --verbose:\n{text}");
+    let (_, verbose) = check(&["--year", "2020", "--verbose"], &input);
+    for want in [
+        "第 3 条规则 `!(exit_income && food && clothing && education && medical && housing && water)` 成立 → 未达退出标准",
+        "条件：water",
+    ] {
+        assert!(verbose.contains(want), "missing {want:?} in:\n{verbose}");
     }
 }
 
@@ -371,7 +380,7 @@ fn what_if_on_the_example_ledger_is_verified_with_set() {
 fn help_has_examples() {
     let out = tuopin().args(["check", "--help"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("Examples:"), "{text}");
+    assert!(text.contains("示例："), "{text}");
     assert!(text.contains("tuopin check examples/户表.csv --id"), "{text}");
 }
 

@@ -12,6 +12,13 @@ use crate::output::Record;
 use crate::ruleset::{Bound, Decision};
 use crate::whatif::WhatIf;
 
+/// How the text is shown: coloured or not; the conditions (CEL) too, or only words.
+#[derive(Clone, Copy)]
+pub struct Style {
+    pub paint: Paint,
+    pub verbose: bool,
+}
+
 #[derive(Clone, Copy)]
 pub struct Paint(bool);
 
@@ -97,8 +104,9 @@ pub fn text(
     r: &Record,
     what_if: &[WhatIf],
     source: &Source,
-    p: Paint,
+    style: Style,
 ) -> String {
+    let Style { paint: p, verbose } = style;
     let rs = b.rules;
     let mut s = String::new();
     // Heading: who, from where, which rules and date.
@@ -143,10 +151,12 @@ pub fn text(
         let rule = match a.decided_by[di] {
             Some(k) => {
                 let (_, lk, when) = &dec.rules[k];
+                // The condition in CEL only with --verbose: the reasons below say it in words.
+                let cel = if verbose { format!(" `{}` ", when.when) } else { String::new() };
                 if a.decisions[di] == dec.undecided && *lk != dec.undecided {
-                    format!("第 {} 条 `{}` 无法判断 → {l}", k + 1, when.when)
+                    format!("第 {} 条规则{cel}无法判断 → {l}", k + 1)
                 } else {
-                    format!("第 {} 条 `{}` 成立 → {l}", k + 1, when.when)
+                    format!("第 {} 条规则{cel}成立 → {l}", k + 1)
                 }
             }
             None => format!("各条均不成立 → 其余情形 {l}"),
@@ -192,6 +202,9 @@ pub fn text(
         let reason = engine::explain_criterion(b, hh, a, c);
         let _ = writeln!(s, "{} {}：{}", icon(reason.status, p), reason.label, status_word(reason.status));
         let _ = writeln!(s, "    {}", reason.text);
+        if verbose {
+            let _ = writeln!(s, "    {}", p.dim(&format!("条件：{}", rs.criteria[c as usize].text)));
+        }
         let _ = writeln!(s, "    {}", p.dim(&format!("来源：{}", reason.source)));
     }
 
