@@ -217,6 +217,47 @@ fn from_file(path: &Path, id: &str, bound: &mut Bound, options: &OpenOptions) ->
     Ok((hh, row))
 }
 
+/// The criteria this household's decisions reached, in reading order: those read by each
+/// decision's rules up to the one that gave its label (all of them when none did), by the criteria
+/// they read in turn, and a decision's factors when it gave the household a label that is neither
+/// `not_applicable` nor `undecided`. Derived from the rule file, not listed anywhere.
+pub fn reached_criteria(b: &Bound, a: &engine::Assessment) -> Vec<u16> {
+    let rs = b.rules;
+    let mut reached = vec![false; rs.criteria.len()];
+    let mut todo: Vec<&Node> = Vec::new();
+    for (di, dec) in rs.decisions.iter().enumerate() {
+        let upto = a.decided_by[di].map_or(dec.rules.len(), |k| k + 1);
+        todo.extend(dec.rules[..upto].iter().map(|(n, _, _)| n));
+        // Its factors (风险因素) when it has a label for the household: what that label rests on.
+        let label = a.decisions[di];
+        if !dec.is_not_applicable(label) && label != dec.undecided {
+            for &f in &dec.factors {
+                reached[f as usize] = true;
+                push_tests(rs, f, &mut todo);
+            }
+        }
+    }
+    while let Some(n) = todo.pop() {
+        expr::walk(n, &mut |x| {
+            if let Node::Crit(i) = x {
+                if !reached[*i as usize] {
+                    reached[*i as usize] = true;
+                    push_tests(rs, *i, &mut todo);
+                }
+            }
+        });
+    }
+    let (_, order) = reading_order(rs);
+    order.into_iter().filter(|&c| reached[c as usize]).collect()
+}
+
+fn push_tests<'a>(rs: &'a RuleSet, c: u16, todo: &mut Vec<&'a Node>) {
+    match &rs.criteria[c as usize].test {
+        Test::Condition(n) => todo.push(n),
+        Test::MetUnmet(m, u) => todo.extend([m, u]),
+    }
+}
+
 /// Fields and criteria in the order the decisions read them, depth first through criteria: the
 /// order of the questions and of the criteria list. Criteria no decision reads come last.
 fn reading_order(rs: &RuleSet) -> (Vec<u16>, Vec<u16>) {

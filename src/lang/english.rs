@@ -29,10 +29,11 @@ const COMMANDS: &[(&str, &str, &str)] = &[
     ),
     (
         "check",
-        "Check one household: its decisions, every criterion, and what would change them (what-if)",
+        "Check one household: its decisions, the criteria they reached, and what would change them (what-if)",
         "Check one household with the same rules and reasons as `assess`: each decision and the rule that gave it; \
-         every criterion (met / unmet / unknown) with the household's values, the threshold in force that year and \
-         its source; and, for each decision with a goal in \
+         the criteria the household's decisions reached, in the rule file's words (达标/未达标, 存在/不存在, \
+         待核实) and with the condition in words, the household's values, the threshold in force that year and \
+         its source (the conditions in CEL with --verbose); and, for each decision with a goal in \
          the rule file, the smallest changes help can make that would change it, each verified with the rule engine. \
          Recorded facts are never suggested.\n\n\
          The household comes from: a ledger (FILE --id 户编号); --set KEY=VALUE; standard input (key=value lines or \

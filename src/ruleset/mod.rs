@@ -144,6 +144,10 @@ pub struct Criterion {
     pub test: Test,
     /// The source text of the condition(s), for `rules check`.
     pub text: String,
+    /// The condition in words (`text` in the rule file), for `check`.
+    pub wording: Option<String>,
+    /// What being met means for the household.
+    pub kind: file::CriterionKind,
 }
 
 #[derive(Debug, Clone)]
@@ -995,6 +999,8 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
             source: def.source.clone(),
             test,
             text,
+            wording: def.text.clone(),
+            kind: def.kind,
         });
     }
     let crit_order = topo_order(&criteria)?;

@@ -67,8 +67,11 @@ fn stdin_key_value_lines_with_chinese_headers() {
         // household" (`post_2020`), which is false in 2020. The condition itself (CEL) only with
         // --verbose (below): the reasons say it in words.
         "第 3 条规则成立 → 未达退出标准",
-        "✗ 人均纯收入 3849.01 ≤ 扶贫标准 4000（2020年，来源：[1.1] S3",
-        "✓ 饮水安全有保障：满足",
+        // A reason says what holds in words: marked only when unknown (#18: ✓/✗ read as good/bad).
+        "    · 人均纯收入 3849.01 ≤ 扶贫标准 4000（2020年，来源：[1.1] S3",
+        // A criterion in the rule file's words for its kind ([terms]), with its `text`.
+        "达标 饮水安全有保障\n    标准：饮水安全有保障\n    饮水安全：是",
+        "未达标 人均纯收入稳定超过扶贫标准\n    标准：人均纯收入高于当年扶贫标准",
         "家庭年纯收入 需增加 604 元（人均 151 元 × 家庭人口数 4；人均纯收入 至 4000.01 元）方可超过扶贫标准 4000（2020年）",
         "（仅此一项：退出 为 可退出）",
     ] {
@@ -127,7 +130,7 @@ fn set_flags_take_headers_and_keys() {
         "",
     );
     assert_eq!(code, 1, "an invalid cell is a data problem: {text}");
-    assert!(text.contains("✗ 人均纯收入 3800 ≤ 扶贫标准 4000（2020年"), "{text}");
+    assert!(text.contains("· 人均纯收入 3800 ≤ 扶贫标准 4000（2020年"), "{text}");
     // With 家庭人口数 unreadable and 参加基本医疗保险人数 blank, help cannot be shown to reach 可退出:
     // no what-if rather than a partial one (a blank or invalid cell is for the data to settle).
     assert!(!text.contains("【怎样改变判定】"), "{text}");
@@ -491,8 +494,8 @@ fn interactive_session_through_a_pseudo_terminal() {
     for want in [
         "户编号 T-1 · 贫困户",
         "未达退出标准",
-        "✗ 人均纯收入 3849.01 ≤ 扶贫标准 4000（2020年",
-        "✗ 饮水安全：否",
+        "· 人均纯收入 3849.01 ≤ 扶贫标准 4000（2020年",
+        "· 饮水安全：否",
         "家庭年纯收入 需增加 604 元（人均 151 元 × 家庭人口数 4；人均纯收入 至 4000.01 元）方可超过扶贫标准 4000（2020年）",
         "饮水安全 须为 是（现为 否）",
         "→ 若 人均纯收入=4000.01，饮水安全=是：退出 为 可退出",

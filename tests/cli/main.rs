@@ -4,6 +4,7 @@ mod adjust;
 mod assess;
 mod bad_inputs;
 mod check;
+mod check_view;
 mod checks;
 mod decisions;
 mod language;

@@ -9,6 +9,7 @@ use super::Source;
 use crate::engine::{self, Assessment};
 use crate::household::Household;
 use crate::output::Record;
+use crate::ruleset::file::CriterionKind;
 use crate::ruleset::{Bound, Decision};
 use crate::whatif::WhatIf;
 
@@ -67,6 +68,43 @@ fn icon(status: &str, p: Paint) -> String {
         "met" | "true" => p.green("✓"),
         "unmet" | "false" => p.red("✗"),
         _ => p.yellow("?"),
+    }
+}
+
+/// A reason under a decision: it says what holds in words (`人均纯收入 3849.01 ≤ 扶贫标准 4000`), so
+/// it is marked only when it is not known.
+fn bullet(status: &str, p: Paint) -> String {
+    match status {
+        "met" | "unmet" | "true" | "false" => "·".to_string(),
+        _ => p.yellow("?"),
+    }
+}
+
+/// A criterion's result in the rule file's words for its kind (`[terms]`: 达标/未达标, 存在/不存在,
+/// 是/否, 待核实), coloured by what it means for the household: good green, bad red, not known
+/// yellow, a state plain. Without those terms, the plain words of `status_word`.
+fn verdict(rs: &crate::ruleset::RuleSet, kind: CriterionKind, status: &str, p: Paint) -> String {
+    let prefix = match kind {
+        CriterionKind::Standard => "standard",
+        CriterionKind::Risk => "risk",
+        CriterionKind::State => "state",
+    };
+    let key = match status {
+        "met" => format!("{prefix}_met"),
+        "unmet" => format!("{prefix}_unmet"),
+        _ => "unknown".to_string(),
+    };
+    let word = rs.term(&key).unwrap_or(status_word(status));
+    let good = match (kind, status) {
+        (_, "unknown") => return p.yellow(&p.bold(word)),
+        (CriterionKind::State, _) => return p.bold(word),
+        (CriterionKind::Standard, s) => s == "met",
+        (CriterionKind::Risk, s) => s == "unmet",
+    };
+    if good {
+        p.green(&p.bold(word))
+    } else {
+        p.red(&p.bold(word))
     }
 }
 
@@ -163,7 +201,7 @@ pub fn text(
         };
         let _ = writeln!(s, "    {}", p.dim(&format!("依据：{rule}（来源：{}）", dec.source)));
         for reason in r.reasons.iter().filter(|x| x.decision == dec.id) {
-            let _ = writeln!(s, "    {} {}", icon(reason.status, p), reason.text);
+            let _ = writeln!(s, "    {} {}", bullet(reason.status, p), reason.text);
         }
         // Its factors, the decisions shown with it and the flag, on one line.
         let with: Vec<usize> = (0..rs.decisions.len()).filter(|&x| rs.decisions[x].with == Some(di as u16)).collect();
@@ -195,12 +233,15 @@ pub fn text(
         }
     }
 
-    // Every criterion, in the order the decisions read them.
-    let _ = writeln!(s, "\n{}  {}", p.bold("【各项标准】"), p.dim("✓ 满足 · ✗ 不满足 · ? 未知"));
-    let (_, order) = super::reading_order(rs);
-    for c in order {
+    // The criteria the decisions' rules reached for this household, in the order they read them.
+    let _ = writeln!(s, "\n{}", p.bold("【相关标准】"));
+    for c in super::reached_criteria(b, a) {
         let reason = engine::explain_criterion(b, hh, a, c);
-        let _ = writeln!(s, "{} {}：{}", icon(reason.status, p), reason.label, status_word(reason.status));
+        let crit = &rs.criteria[c as usize];
+        let _ = writeln!(s, "{} {}", verdict(rs, crit.kind, reason.status, p), reason.label);
+        if let Some(w) = &crit.wording {
+            let _ = writeln!(s, "    标准：{w}");
+        }
         let _ = writeln!(s, "    {}", reason.text);
         if verbose {
             let _ = writeln!(s, "    {}", p.dim(&format!("条件：{}", rs.criteria[c as usize].text)));
@@ -286,4 +327,22 @@ pub fn text(
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_verdict_is_coloured_by_what_it_means() {
+        let rs = crate::ruleset::load("national").unwrap();
+        let on = Paint(true);
+        assert_eq!(verdict(&rs, CriterionKind::Standard, "met", on), "\x1b[32m\x1b[1m达标\x1b[0m\x1b[0m");
+        assert_eq!(verdict(&rs, CriterionKind::Standard, "unmet", on), "\x1b[31m\x1b[1m未达标\x1b[0m\x1b[0m");
+        assert_eq!(verdict(&rs, CriterionKind::Risk, "met", on), "\x1b[31m\x1b[1m存在\x1b[0m\x1b[0m");
+        assert_eq!(verdict(&rs, CriterionKind::Risk, "unmet", on), "\x1b[32m\x1b[1m不存在\x1b[0m\x1b[0m");
+        assert_eq!(verdict(&rs, CriterionKind::State, "met", on), "\x1b[1m是\x1b[0m");
+        assert_eq!(verdict(&rs, CriterionKind::Risk, "unknown", on), "\x1b[33m\x1b[1m待核实\x1b[0m\x1b[0m");
+        assert_eq!(verdict(&rs, CriterionKind::Risk, "met", Paint(false)), "存在");
+    }
 }
