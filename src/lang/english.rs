@@ -37,8 +37,9 @@ const COMMANDS: &[(&str, &str, &str)] = &[
          the rule file, the smallest changes help can make that would change it, each verified with the rule engine. \
          Recorded facts are never suggested.\n\n\
          The household comes from: a ledger (FILE --id 户编号); --set KEY=VALUE; standard input (key=value lines or \
-         one JSON object); or, on a terminal with none of these, questions for every field the rule set \
-         needs (enter leaves a field blank, i.e. unknown).\n\n\
+         one JSON object); or, on a terminal with none of these, questions for the fields that can still \
+         change a decision of this household, until every decision is settled (enter leaves a field blank, i.e. \
+         unknown; < goes back).\n\n\
          Exit codes: 0 fine; 1 the household has data problems (still checked); 2 usage error, rule-file error, \
          unreadable input, or no household with that id.\n\n\
          Examples:\n\n  tuopin check examples/户表.csv --id 5200010101003 --year 2024\n\n  \
