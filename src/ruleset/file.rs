@@ -39,6 +39,10 @@ pub struct RuleFile {
     /// Words written `{term}` in labels and messages, by default; a period may change them.
     #[serde(default)]
     pub terms: BTreeMap<String, String>,
+    /// The documents `source` texts cite by key (`S21`): title and 文号, so that `check` names them
+    /// without the notes the keys point into.
+    #[serde(default)]
+    pub sources: BTreeMap<String, String>,
     /// `adjust`'s quarterly lists, in the order they are filed.
     #[serde(default)]
     pub lists: Lists,

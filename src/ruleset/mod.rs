@@ -361,6 +361,8 @@ pub struct RuleSet {
     pub periods: Vec<periods::Period>,
     /// Words written `{term}` in labels and messages, with their default.
     pub terms: Vec<(String, String)>,
+    /// `[sources]`: the documents cited by key in `source` texts (key, title and 文号).
+    pub sources: Vec<(String, String)>,
     /// `adjust`'s lists, in file order, compiled.
     pub lists: lists::ListSet,
     /// Fields with a `min` or `max`, and fields with a `derive`, in field order (what
@@ -1112,6 +1114,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         warnings,
         periods,
         terms,
+        sources: file.sources.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         lists,
         plan,
         ranged_fields,

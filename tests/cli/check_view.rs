@@ -1,6 +1,7 @@
 //! `check` as a village worker reads it (issue #18 item 6): each criterion in the rule file's words
 //! for its kind (达标/未达标, 存在/不存在, 是/否, 待核实) with its `text`, only the criteria this
-//! household's decisions reached, the conditions (CEL) only with --verbose. One household of each
+//! household's decisions reached, the conditions (CEL) only with --verbose, the documents sources
+//! cite named by title and 文号. One household of each
 //! type of examples/户表.csv, compared with committed snapshots (tests/cli/snapshots).
 
 use crate::support::tuopin;
@@ -37,6 +38,16 @@ fn one_household_of_each_type_reads_as_committed() {
         let shown = text.split("【相关标准】").nth(1).unwrap().split("\n\n").next().unwrap();
         let n = shown.lines().filter(|l| !l.starts_with(' ') && !l.is_empty()).count();
         assert!(n > 0 && n < all, "{name}: {n} of {all} criteria shown");
+        // Every document a source cites by key is named (the rule file's [sources]).
+        let named: String = text.lines().filter(|l| l.trim_start().starts_with("文件：")).collect();
+        for line in text.lines().filter(|l| l.contains("来源：")) {
+            for key in line
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .filter(|w| w.len() > 1 && w.starts_with('S') && w[1..].bytes().all(|b| b.is_ascii_digit()))
+            {
+                assert!(named.contains(&format!("{key} ")), "{name}: {key} not named in:\n{text}");
+            }
+        }
         insta::assert_snapshot!(*name, text);
     }
 }

@@ -38,13 +38,14 @@ fn rename_ident(text: &str, from: &str, to: &str) -> String {
 }
 
 /// rules/national.toml with every decision key and two labels renamed. The JSON keys the file
-/// declares (`json = …`) are kept: they are the output's names, not the decisions'.
+/// declares (`json = …`) are kept: they are the output's names, not the decisions'; so is a
+/// criterion's `kind = "risk"`, a word of the schema.
 fn renamed_rules() -> String {
     let text = std::fs::read_to_string(root().join("rules/national.toml")).unwrap();
     let mut lines = Vec::new();
     for line in text.lines() {
         let mut l = line.to_string();
-        if !line.starts_with("json =") && !line.starts_with("factors_json =") {
+        if !line.starts_with("json =") && !line.starts_with("factors_json =") && !line.starts_with("kind =") {
             for (from, to) in KEYS {
                 l = rename_ident(&l, from, to);
             }

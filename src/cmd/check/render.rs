@@ -54,6 +54,26 @@ impl Paint {
     }
 }
 
+/// The documents a source text cites by key (`S21`), by the titles of the rule file's `[sources]`:
+/// `文件：S21 中共中央办公厅、国务院办公厅《关于建立贫困退出机制的意见》（厅字〔2016〕16号）`.
+/// A key is matched whole (`S1` not inside `S10`). `None` when it cites none the rule file names.
+fn documents(rs: &crate::ruleset::RuleSet, source: &str) -> Option<String> {
+    let mut found: Vec<(usize, &str, &str)> = Vec::new();
+    for (key, title) in &rs.sources {
+        let whole = source.match_indices(key.as_str()).find(|(at, _)| {
+            let before = source[..*at].chars().next_back();
+            let after = source[at + key.len()..].chars().next();
+            !before.is_some_and(|c| c.is_ascii_alphanumeric()) && !after.is_some_and(|c| c.is_ascii_alphanumeric())
+        });
+        if let Some((at, _)) = whole {
+            found.push((at, key, title));
+        }
+    }
+    found.sort();
+    let list: Vec<String> = found.iter().map(|(_, k, t)| format!("{k} {t}")).collect();
+    (!list.is_empty()).then(|| format!("文件：{}", list.join("；")))
+}
+
 /// Display width: CJK and full-width characters take two columns.
 fn width(s: &str) -> usize {
     s.chars().map(|c| if (c as u32) >= 0x1100 { 2 } else { 1 }).sum()
@@ -200,6 +220,9 @@ pub fn text(
             None => format!("各条均不成立 → 其余情形 {l}"),
         };
         let _ = writeln!(s, "    {}", p.dim(&format!("依据：{rule}（来源：{}）", dec.source)));
+        if let Some(d) = documents(rs, &dec.source) {
+            let _ = writeln!(s, "    {}", p.dim(&d));
+        }
         for reason in r.reasons.iter().filter(|x| x.decision == dec.id) {
             let _ = writeln!(s, "    {} {}", bullet(reason.status, p), reason.text);
         }
@@ -247,6 +270,9 @@ pub fn text(
             let _ = writeln!(s, "    {}", p.dim(&format!("条件：{}", rs.criteria[c as usize].text)));
         }
         let _ = writeln!(s, "    {}", p.dim(&format!("来源：{}", reason.source)));
+        if let Some(d) = documents(rs, &reason.source) {
+            let _ = writeln!(s, "    {}", p.dim(&d));
+        }
     }
 
     // What would change the decisions.
@@ -332,6 +358,22 @@ pub fn text(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sources_are_named_by_the_rule_files_titles() {
+        let rs = crate::ruleset::load("national").unwrap();
+        let d = documents(&rs, "[2.1] 厅字〔2016〕16号（S21）；[1.2] S10、S11").unwrap();
+        assert!(
+            d.starts_with(
+                "文件：S21 中共中央办公厅、国务院办公厅《关于建立贫困退出机制的意见》（厅字〔2016〕16号）；S10 "
+            ),
+            "{d}"
+        );
+        assert!(d.contains("；S11 中农组发〔2021〕7号政策解读"), "{d}");
+        // S1 is not inside S10 or S11.
+        assert!(!d.contains("S1 《云南统计年鉴"), "{d}");
+        assert_eq!(documents(&rs, "default-rules.md §6.3"), None);
+    }
 
     #[test]
     fn a_verdict_is_coloured_by_what_it_means() {
