@@ -31,6 +31,7 @@ struct Chunk {
 }
 
 pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
+    let started = std::time::Instant::now();
     let rules = ruleset::load(&args.rules.rules)?;
     let as_of = super::as_of(&args.date)?;
     let rules = rules.worded(as_of);
@@ -179,6 +180,7 @@ pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
         f.commit().with_context(|| "输出未能完成")?;
     }
     super::note(&summary.text(&bound));
+    super::note_duration(started, summary.households_assessed);
     if dups.count() > 0 {
         eprintln!("有 {} 个户编号重复出现（见各行的数据问题）。", dups.count());
     }

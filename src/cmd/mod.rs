@@ -27,6 +27,17 @@ pub fn note(text: &str) {
     }
 }
 
+/// On a terminal, after a run of a second or more: how long it took and how many households a
+/// second (never in a file or a test's capture, so that outputs stay reproducible).
+pub fn note_duration(started: std::time::Instant, households: u64) {
+    use std::io::IsTerminal;
+    let secs = started.elapsed().as_secs_f64();
+    if quiet() || secs < 1.0 || !std::io::stderr().is_terminal() {
+        return;
+    }
+    eprintln!("用时 {secs:.1} 秒，每秒 {} 户。", crate::lang::grouped((households as f64 / secs) as u64));
+}
+
 /// The rule set's run messages: its warnings always, its notes (`注意：`) unless `--quiet`.
 pub fn run_messages(messages: Vec<String>) {
     for m in messages {
