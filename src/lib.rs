@@ -45,7 +45,8 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let command = lang::command(lang);
     let parsed = command.clone().try_get_matches_from(&args).and_then(|m| cli::Cli::from_arg_matches(&m));
     let cli = match parsed {
-        Ok(c) => c,
+        // TUOPIN_LANG counts as --lang (completions and the manual page are generated in it).
+        Ok(c) => cli::Cli { lang, ..c },
         Err(e) => {
             use clap::error::ErrorKind::{DisplayHelp, DisplayHelpOnMissingArgumentOrSubcommand, DisplayVersion};
             // Help and version go to stdout (exit 0); usage errors to stderr (exit 2), in Chinese

@@ -690,37 +690,41 @@ fn write_error(list: &List, e: impl std::fmt::Display) -> anyhow::Error {
 }
 
 fn summary_text(acc: &Accounting, counts: &Counts, lists: &[&List], b: &Bound) -> String {
+    // Counts for people read with thousands separators (汇总.csv keeps plain numbers).
+    let g = crate::lang::grouped;
     let mut s = format!(
         "评估日期 {}；上季度 {} 户 = 两季度均有 {} + 减少 {} + 户编号重复 {}；本季度 {} 户 = 两季度均有 {} + 新增 {} + 户编号重复 {}；本季度 {} 户有数据问题。\n",
         b.rules.dated(b.as_of),
-        acc.previous_rows,
-        acc.matched,
-        acc.gone,
-        acc.duplicated_previous_rows,
-        acc.current_rows,
-        acc.matched,
-        acc.new,
-        acc.duplicated_current_rows,
-        acc.households_with_problems
+        g(acc.previous_rows),
+        g(acc.matched),
+        g(acc.gone),
+        g(acc.duplicated_previous_rows),
+        g(acc.current_rows),
+        g(acc.matched),
+        g(acc.new),
+        g(acc.duplicated_current_rows),
+        g(acc.households_with_problems)
     );
     if acc.blank_previous_rows + acc.blank_current_rows > 0 {
         s.push_str(&format!(
             "空白行已跳过：上季度 {} 行，本季度 {} 行。\n",
-            acc.blank_previous_rows, acc.blank_current_rows
+            g(acc.blank_previous_rows),
+            g(acc.blank_current_rows)
         ));
     }
     let parts: Vec<String> = lists
         .iter()
         .enumerate()
         .map(|(i, l)| match l.persons {
-            Some(_) => format!("{} {} 户 {} 人", l.label, counts.total[i], counts.persons[i]),
-            None => format!("{} {}", l.label, counts.total[i]),
+            Some(_) => format!("{} {} 户 {} 人", l.label, g(counts.total[i]), g(counts.persons[i])),
+            None => format!("{} {}", l.label, g(counts.total[i])),
         })
         .collect();
     s.push_str(&format!("名单：{}\n", parts.join(" · ")));
     s.push_str(&format!(
         "未列入任何名单（无变化）：本季度 {} 户，仅见于上季度的 {} 行。\n",
-        acc.current_unlisted, acc.previous_unlisted
+        g(acc.current_unlisted),
+        g(acc.previous_unlisted)
     ));
     s
 }

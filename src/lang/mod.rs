@@ -42,7 +42,7 @@ impl Lang {
         }
         let said = said.or_else(|| std::env::var("TUOPIN_LANG").ok());
         match said.as_deref().map(str::trim).map(str::to_ascii_lowercase).as_deref() {
-            Some("en") | Some("english") => Lang::En,
+            Some("en") => Lang::En,
             _ => Lang::Zh,
         }
     }
