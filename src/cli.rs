@@ -211,7 +211,7 @@ pub struct AssessArgs {
     pub rules: RuleChoice,
     #[command(flatten)]
     pub date: DateChoice,
-    /// Output format (default: table on a terminal, otherwise by the extension of -o, else CSV).
+    /// Output format (default: table on a terminal, otherwise by the extension of -o, else CSV; -o NAME without an extension writes NAME.xlsx).
     #[arg(long, short = 'f', value_enum)]
     pub format: Option<Format>,
     /// Write to this file (atomically; never over the input) instead of stdout.

@@ -6,6 +6,7 @@ mod bad_inputs;
 mod check;
 mod checks;
 mod decisions;
+mod excel;
 mod national_export;
 mod outputs;
 mod persons;
