@@ -133,6 +133,9 @@ pub struct Layout {
     absent_cells: Vec<(u16, Cell)>,
     /// Per field: whether it is one of `absent_cells`.
     absent_field: Vec<bool>,
+    /// Per field: the cell an empty cell of its column sets, where that takes no more than a copy
+    /// ([`RuleSet::blank_cell`]); `None`: through [`RuleSet::set_cell`].
+    blank_cells: Vec<Option<Cell>>,
 }
 
 /// A column the rules need that the file lacks.
@@ -548,6 +551,7 @@ impl Ledger {
             absent,
             absent_field: (0..rules.fields.len() as u16).map(|f| absent_cells.iter().any(|(g, _)| *g == f)).collect(),
             absent_cells,
+            blank_cells: (0..rules.fields.len() as u16).map(|f| rules.blank_cell(f)).collect(),
         };
         let rows = if layout.persons.is_some() {
             Source::Rows(rows)
@@ -695,14 +699,20 @@ impl Layout {
         let whole = if memchr::memchr2(0, 0xEF, all).is_none() { simdutf8::basic::from_utf8(all).ok() } else { None };
         // Longer cells are data problems (no real ledger cell comes close).
         let max_cell = self.options.limits.max_cell_bytes;
-        for (c, bytes) in raw.record.iter().enumerate().take(width) {
-            let Some(f) = self.column_field[c] else { continue };
+        for (c, &field) in self.column_field.iter().enumerate().take(got) {
+            let Some(f) = field else { continue };
+            let Some(range) = raw.record.range(c) else { break };
+            let bytes = &all[range.clone()];
             if bytes.is_empty() {
-                rules.set_cell(hh, f, "", &self.columns[c]);
+                // Most empty cells: the field's blank, often already there from the household before.
+                match &self.blank_cells[f as usize] {
+                    Some(blank) => hh.cells[f as usize].set_blank(blank),
+                    None => rules.set_cell(hh, f, "", &self.columns[c]),
+                }
                 continue;
             }
             // The row is valid as a whole: so is a cell between two character boundaries.
-            if let Some(t) = whole.and_then(|w| w.get(raw.record.range(c)?)) {
+            if let Some(t) = whole.and_then(|w| w.get(range)) {
                 if t.len() <= max_cell {
                     rules.set_cell(hh, f, t, &self.columns[c]);
                     continue;
