@@ -196,6 +196,9 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
     if kept_as_text {
         eprintln!("{}", output::csv_long_numbers_note(&to));
     }
+    if dups.member_count() > 0 {
+        eprintln!("有 {} 个成员证件号码重复出现（见各行的数据问题）。", dups.member_count());
+    }
     if dups.count() > 0 {
         eprintln!("有 {} 个户编号重复出现（见各行的数据问题）。", dups.count());
     }

@@ -128,6 +128,9 @@ pub struct Layout {
     alt_columns: Vec<(usize, u16, u16)>,
     /// Columns the rules need that the file lacks (what the warning lists).
     pub absent: Vec<AbsentColumn>,
+    /// In a person export, the member fields (`[persons.*]`) some rule reads that have no column
+    /// (and cannot be derived from one): (member field, its header). Unknown for every member.
+    pub absent_members: Vec<(u16, String)>,
     /// The cell of every field the file has no column for: unknown, or the rule file's `absent`
     /// value (set on every household before its cells are read).
     absent_cells: Vec<(u16, Cell)>,
@@ -521,12 +524,14 @@ impl Ledger {
             });
         }
         let (absent, absent_cells) = absent_columns(rules, &field_col_index, persons.as_ref());
-        if options.strict && !absent.is_empty() {
+        let absent_members = if persons.is_some() { absent_member_columns(rules, &member_columns) } else { Vec::new() };
+        if options.strict && !(absent.is_empty() && absent_members.is_empty()) {
             return Err(InputError::Header {
                 path: p,
                 message: format!(
-                    "缺少规则所需的列（--strict）：\n{}（第 {} 行表头：{}）",
+                    "缺少规则所需的列（--strict）：\n{}{}（第 {} 行表头：{}）",
                     absent_list(rules, &absent),
+                    absent_member_list(rules, &absent_members),
                     header.row,
                     column_list(&columns)
                 ),
@@ -549,6 +554,7 @@ impl Ledger {
             id_field,
             alt_columns,
             absent,
+            absent_members,
             absent_field: (0..rules.fields.len() as u16).map(|f| absent_cells.iter().any(|(g, _)| *g == f)).collect(),
             absent_cells,
             blank_cells: (0..rules.fields.len() as u16).map(|f| rules.blank_cell(f)).collect(),
@@ -635,7 +641,7 @@ impl Layout {
     pub fn household_into(&self, b: &Bound, raw: &RawRow, dups: &Duplicates, hh: &mut Household) {
         let rules = b.rules;
         if let (Some(cols), false) = (&self.persons, raw.members.is_empty()) {
-            *hh = self.household_of_members(b, raw, cols);
+            *hh = self.household_of_members(b, raw, cols, dups);
             return;
         }
         hh.row = raw.row;
@@ -786,7 +792,7 @@ impl Layout {
 
     /// A household of a person export: household columns from its members' rows (they must
     /// agree), member-based facts derived.
-    fn household_of_members(&self, b: &Bound, raw: &RawRow, cols: &PersonColumns) -> Household {
+    fn household_of_members(&self, b: &Bound, raw: &RawRow, cols: &PersonColumns, dups: &Duplicates) -> Household {
         let rules = b.rules;
         let mut hh = Household {
             row: raw.row,
@@ -807,6 +813,20 @@ impl Layout {
                     value: String::new(),
                     message: format!("无法读取此行：{e}"),
                 });
+            }
+        }
+        if let (Some(c), true) = (cols.index(persons::Col::IdNumber), dups.member_count() > 0) {
+            for m in &raw.members {
+                let id = m.record.get(c).map(|b| cell::normalize(&text(b).0).into_owned()).unwrap_or_default();
+                if let Some(r) = dups.member_rows(&id) {
+                    hh.problems.push(Problem {
+                        row: m.row,
+                        column: self.columns[c].clone(),
+                        field: None,
+                        value: id.clone(),
+                        message: r.member_message(m.row),
+                    });
+                }
             }
         }
         let own = self.column_field.iter().enumerate().filter_map(|(c, f)| f.map(|f| (c, f, None)));
@@ -944,6 +964,43 @@ pub fn absent_cell(rules: &RuleSet, f: u16) -> Cell {
 /// The absent columns with what they leave undecided, one line per kind: columns that stand for
 /// the same thing and leave the same criteria and decisions undecided share a line (the fourteen
 /// 帮扶措施 columns of a ledger that has none are one line, not fourteen).
+/// The member fields some rule reads with no column in a person export, and none they could be
+/// derived from: (member field, its header).
+fn absent_member_columns(rules: &RuleSet, at: &[Option<usize>]) -> Vec<(u16, String)> {
+    let mut absent = vec![false; rules.persons.len()];
+    // In rule-file order, derived fields after those they read: absent when every field their
+    // `derive` reads is absent.
+    for (i, f) in rules.persons.iter().enumerate() {
+        absent[i] = at[i].is_none() && f.derive.is_none();
+    }
+    for &i in &rules.person_derived {
+        let i = i as usize;
+        let reads = crate::ruleset::expr::refs(rules.persons[i].derive.as_ref().expect("derived")).fields;
+        absent[i] = at[i].is_none() && reads.iter().all(|&j| absent[j as usize]);
+    }
+    (0..rules.persons.len())
+        .filter(|&i| absent[i] && rules.person_used[i])
+        .map(|i| (i as u16, rules.persons[i].header.clone()))
+        .collect()
+}
+
+/// The lines of the absent-column warning for member fields: each column, and the criteria,
+/// decisions and checks it leaves unknown.
+fn absent_member_list(rules: &RuleSet, absent: &[(u16, String)]) -> String {
+    let mut out = String::new();
+    for (i, header) in absent {
+        let (crits, decisions, checks) = rules.member_dependents(*i);
+        let mut reads = Vec::new();
+        for (kind, labels) in [("标准", crits), ("判定", decisions), ("核查", checks)] {
+            if !labels.is_empty() {
+                reads.push(format!("{kind} {}", labels.join("、")));
+            }
+        }
+        let _ = writeln!(out, "  {header}（成员）：{}", reads.join("；"));
+    }
+    out
+}
+
 fn absent_list(rules: &RuleSet, absent: &[AbsentColumn]) -> String {
     let mut lines: Vec<(String, Vec<&str>)> = Vec::new();
     for a in absent {
@@ -982,7 +1039,7 @@ impl Layout {
 
     /// As [`Layout::absent_warning`], naming the file(s) as `name`.
     pub fn absent_warning_as(&self, rules: &RuleSet, name: &str) -> Option<String> {
-        if self.absent.is_empty() {
+        if self.absent.is_empty() && self.absent_members.is_empty() {
             return None;
         }
         // The rule set's labels for an undecided decision.
@@ -997,9 +1054,9 @@ impl Layout {
             "注意：{} 缺少规则所需的 {} 列。这些字段对每一户都按未知处理（规则文件规定了取值的除外），\
              依赖它们的判定为“{}”，理由为“缺少列：…”；加 --strict 则缺列时停止：\n{}",
             name,
-            self.absent.len(),
+            self.absent.len() + self.absent_members.len(),
             undecided.join("”或“"),
-            absent_list(rules, &self.absent)
+            absent_list(rules, &self.absent) + &absent_member_list(rules, &self.absent_members)
         ))
     }
 
@@ -1152,6 +1209,9 @@ impl RawRow {
 #[derive(Debug, Default)]
 pub struct Duplicates {
     rows: HashMap<String, Repeats>,
+    /// In a person export: members' ID numbers (证件号码) that occur on more than one row — the same
+    /// person twice, in one household or in two.
+    members: HashMap<String, Repeats>,
     /// How many rows had an id (a capacity hint for indexes of the whole file).
     ids_seen: u64,
 }
@@ -1177,11 +1237,20 @@ impl Repeats {
     /// The data problem of row `row`, one of these rows.
     pub fn message(&self, row: u64) -> String {
         let all = if self.count == 2 { "两行".to_string() } else { format!("共 {} 行，", self.count) };
+        self.same_as(row, "户编号重复", &format!("{all}都已评估，请核实"))
+    }
+
+    /// The data problem of member row `row`, one of these rows of a person export.
+    pub fn member_message(&self, row: u64) -> String {
+        self.same_as(row, "成员证件号码重复", "同一人出现两次，或列在两户中，请核实")
+    }
+
+    fn same_as(&self, row: u64, what: &str, then: &str) -> String {
         if row == self.first && self.count > 2 {
-            format!("户编号重复：与第 {} 行等其后 {} 行相同（{all}都已评估，请核实）", self.second, self.count - 1)
+            format!("{what}：与第 {} 行等其后 {} 行相同（{then}）", self.second, self.count - 1)
         } else {
             let other = if row == self.first { self.second } else { self.first };
-            format!("户编号重复：与第 {other} 行相同（{all}都已评估，请核实）")
+            format!("{what}：与第 {other} 行相同（{then}）")
         }
     }
 }
@@ -1196,6 +1265,14 @@ impl Duplicates {
     pub fn count(&self) -> usize {
         self.rows.len()
     }
+    /// The rows of a member ID number that repeats in a person export.
+    pub fn member_rows(&self, id: &str) -> Option<&Repeats> {
+        self.members.get(id)
+    }
+    /// How many member ID numbers repeat.
+    pub fn member_count(&self) -> usize {
+        self.members.len()
+    }
     pub fn ids_seen(&self) -> u64 {
         self.ids_seen
     }
@@ -1204,11 +1281,22 @@ impl Duplicates {
     /// hashes that may have been seen twice.
     pub fn scan(ledger: &Ledger) -> Result<Duplicates, InputError> {
         let layout = &ledger.layout;
-        // In a person export every member repeats the household id.
-        if layout.persons.is_some() {
-            return Ok(Duplicates::default());
+        // In a person export every member repeats the household id; each member's ID number is
+        // what must not repeat.
+        if let Some(p) = &layout.persons {
+            let Some(col) = p.index(persons::Col::IdNumber) else { return Ok(Duplicates::default()) };
+            let (members, _) = Self::scan_column(ledger, col)?;
+            return Ok(Duplicates { members, ..Duplicates::default() });
         }
         let col = layout.field_col_index[layout.id_field as usize].expect("checked at open");
+        let (rows, ids_seen) = Self::scan_column(ledger, col)?;
+        Ok(Duplicates { rows, ids_seen, ..Duplicates::default() })
+    }
+
+    /// The values of column `col` that occur on more than one row, with their rows; and how many
+    /// rows had a value.
+    fn scan_column(ledger: &Ledger, col: usize) -> Result<(HashMap<String, Repeats>, u64), InputError> {
+        let layout = &ledger.layout;
         // A hash of the normalised id, seeded per run: FNV-1a with a final mix, a few
         // instructions a byte (SipHash was a tenth of the per-household cost). Any hash will do:
         // the second pass compares the ids themselves.
@@ -1246,9 +1334,8 @@ impl Duplicates {
             each_id(ledger, col, |_, id| add(&mut seen, &mut ids_seen, id))?;
         }
         let twice = seen.twice();
-        let mut out = Duplicates { ids_seen, ..Duplicates::default() };
         if twice.is_empty() {
-            return Ok(out);
+            return Ok((HashMap::new(), ids_seen));
         }
         let mut seen: HashMap<String, Repeats> = HashMap::new();
         each_id(ledger, col, |row, id| {
@@ -1261,8 +1348,7 @@ impl Duplicates {
                 seen.entry(id.into_owned()).or_default().add(row);
             }
         })?;
-        out.rows = seen.into_iter().filter(|(_, r)| r.count > 1).collect();
-        Ok(out)
+        Ok((seen.into_iter().filter(|(_, r)| r.count > 1).collect(), ids_seen))
     }
 }
 

@@ -1779,19 +1779,46 @@ impl RuleSet {
         fields.extend(self.derived_fields.iter().copied().filter(|&g| {
             self.fields[g as usize].derive.as_ref().is_some_and(|d| expr::refs(d).fields.contains(&field))
         }));
+        let (crits, decs, _) = self.readers(&|x| matches!(x, Node::Field(i) | Node::Blank(i) if fields.contains(i)));
+        (crits, decs)
+    }
+
+    /// As [`RuleSet::dependents`] for member field `i` (`[persons.*]`), with the checks that read
+    /// it: what an absent person column leaves unknown. A member field derived from it counts.
+    pub fn member_dependents(&self, i: u16) -> (Vec<&str>, Vec<&str>, Vec<&str>) {
+        let mut members = vec![i];
+        loop {
+            let more: Vec<u16> = (0..self.persons.len() as u16)
+                .filter(|j| !members.contains(j))
+                .filter(|&j| {
+                    let d = self.persons[j as usize].derive.as_ref();
+                    d.is_some_and(|d| expr::refs(d).fields.iter().any(|k| members.contains(k)))
+                })
+                .collect();
+            if more.is_empty() {
+                break;
+            }
+            members.extend(more);
+        }
+        self.readers(&|x| matches!(x, Node::Member(j) | Node::MemberBlank(j) if members.contains(j)))
+    }
+
+    /// The labels of the criteria, the decisions (and the flag) and the checks with a condition in
+    /// which `hit` holds of a node, or that read such a criterion or decision.
+    fn readers(&self, hit: &dyn Fn(&Node) -> bool) -> (Vec<&str>, Vec<&str>, Vec<&str>) {
         let mut crit = vec![false; self.criteria.len()];
         let mut dec = vec![false; self.decisions.len()];
         let reads = |n: &Node, crit: &[bool], dec: &[bool]| {
-            let mut hit = false;
+            let mut any = false;
             expr::walk(n, &mut |x| {
-                hit |= match x {
-                    Node::Field(i) | Node::Blank(i) => fields.contains(i),
-                    Node::Crit(i) => crit[*i as usize],
-                    Node::Decision(i, _) => dec[*i as usize],
-                    _ => false,
-                }
+                any |= hit(x)
+                    || match x {
+                        Node::Crit(i) => crit[*i as usize],
+                        Node::Decision(i, _) => dec[*i as usize],
+                        _ => false,
+                    }
             });
-            hit
+            any
         };
         for &c in &self.crit_order {
             crit[c as usize] = test_nodes(&self.criteria[c as usize].test).iter().any(|n| reads(n, &crit, &dec));
@@ -1805,7 +1832,8 @@ impl RuleSet {
         if let Some(f) = self.returned.as_ref().filter(|f| reads(&f.when, &crit, &dec)) {
             decs.push(&f.label);
         }
-        (crits, decs)
+        let checks = self.checks.iter().filter(|c| reads(&c.when, &crit, &dec)).map(|c| c.label.as_str()).collect();
+        (crits, decs, checks)
     }
 
     #[inline(never)]
