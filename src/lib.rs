@@ -25,6 +25,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod household;
 pub mod input;
+pub mod lang;
 pub mod output;
 pub mod pipeline;
 pub mod privacy;
@@ -36,7 +37,7 @@ pub mod xlsx;
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, FromArgMatches};
 
 /// Run with these arguments; print an error once with its context; return the exit code. A file
 /// dropped on the program (its only argument) is assessed to a workbook beside it; in a console
@@ -79,11 +80,26 @@ fn assess_dropped(program: &OsString, file: &std::path::Path) -> ExitCode {
 }
 
 fn run(args: Vec<OsString>) -> ExitCode {
-    let cli = match cli::Cli::try_parse_from(args) {
-        Ok(c) => c,
+    let lang = lang::Lang::detect(&args);
+    let command = lang::command(lang);
+    let parsed = command.clone().try_get_matches_from(&args).and_then(|m| cli::Cli::from_arg_matches(&m));
+    let cli = match parsed {
+        // TUOPIN_LANG counts as --lang (completions and the manual page are generated in it).
+        Ok(c) => cli::Cli { lang, ..c },
         Err(e) => {
-            // clap prints help/version to stdout (exit 0) and usage errors to stderr (exit 2).
-            let _ = e.print();
+            use clap::error::ErrorKind::{DisplayHelp, DisplayHelpOnMissingArgumentOrSubcommand, DisplayVersion};
+            // Help and version go to stdout (exit 0); usage errors to stderr (exit 2), in Chinese
+            // unless `--lang en`.
+            if lang == lang::Lang::En
+                || matches!(e.kind(), DisplayHelp | DisplayVersion | DisplayHelpOnMissingArgumentOrSubcommand)
+            {
+                let _ = e.print();
+            } else {
+                let _ = std::io::Write::write_all(
+                    &mut std::io::stderr(),
+                    lang::render_clap_error(&e, &command, &args).as_bytes(),
+                );
+            }
             return ExitCode::from(e.exit_code() as u8);
         }
     };

@@ -33,6 +33,7 @@ struct Chunk {
 }
 
 pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
+    let started = std::time::Instant::now();
     if args.format.is_none() {
         if let Some(p) = &args.output {
             args.output = Some(workbook_if_no_extension(p));
@@ -53,13 +54,13 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
         (None, None) => Format::Csv,
     };
     if format == Format::Xlsx && args.output.is_none() {
-        anyhow::bail!("--format xlsx needs -o FILE.xlsx");
+        anyhow::bail!("--format xlsx 需要 -o 文件.xlsx：工作簿不能写到终端或管道，请加 -o 结果.xlsx");
     }
     let mut ledger = Ledger::open(&args.file, &rules, &args.input.options())?;
     let dups = Duplicates::scan(&ledger)?;
     bound.read_from = ledger.layout.read_from(&rules);
-    eprintln!(
-        "{}：{}，第 {} 行为表头{}，{} 列中 {} 列对应规则字段{}；规则集 {}，评估日期 {}",
+    super::note(&format!(
+        "{}：{}，第 {} 行为表头{}，{} 列中 {} 列对应规则字段{}；规则集 {}，评估日期 {}\n",
         args.file.display(),
         ledger.layout.kind.describe(),
         ledger.layout.header_row,
@@ -74,15 +75,13 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
         },
         rules.id,
         rules.dated(as_of)
-    );
+    ));
     if let Some(n) = ledger.layout.alternatives_note(&rules) {
-        eprint!("{n}");
+        super::note(&n);
     }
-    for w in bound.run_warnings() {
-        eprintln!("{w}");
-    }
+    super::run_messages(bound.run_warnings());
     if let Some(w) = ledger.layout.absent_warning(&rules) {
-        eprint!("{w}");
+        super::note(&w);
     }
 
     let mut file = match &args.output {
@@ -192,9 +191,9 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
     if let Some(f) = file {
         f.commit().with_context(|| "输出未能完成")?;
     }
-    eprint!("{}", summary.text(&bound));
+    super::note(&summary.text(&bound));
     if kept_as_text {
-        eprintln!("{}", output::csv_long_numbers_note(&to));
+        super::note(&format!("{}\n", output::csv_long_numbers_note(&to)));
     }
     if dups.member_count() > 0 {
         eprintln!("有 {} 个成员证件号码重复出现（见各行的数据问题）。", dups.member_count());
@@ -202,6 +201,7 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
     if dups.count() > 0 {
         eprintln!("有 {} 个户编号重复出现（见各行的数据问题）。", dups.count());
     }
+    super::note_duration(started, summary.households_assessed);
     Ok(if summary.has_problems() { Outcome::Problems } else { Outcome::Clean })
 }
 
