@@ -104,9 +104,9 @@ COPY (
     any_value("姓名") FILTER (WHERE "与户主关系" = '户主') AS "户主姓名",
     any_value("证件号码") FILTER (WHERE "与户主关系" = '户主') AS "户主证件号码",
     {household}
-  FROM read_csv('{inp}', header=true, all_varchar=true)
+  FROM (SELECT *, row_number() OVER () AS rn FROM read_csv('{inp}', header=true, all_varchar=true))
   GROUP BY "户编号"
-  ORDER BY min(rowid)
+  ORDER BY min(rn)
 ) TO '{out}' (HEADER, DELIMITER ',');
 """
 
@@ -124,14 +124,14 @@ def agg_script(out, then_peer):
     return f"import duckdb\ncon = duckdb.connect()\n{threads}con.execute({sql!r})\n{peer_call}"
 
 
-def timed(cmd):
+def timed(cmd, ok=(0,)):
     t0 = time.time()
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, ru = os.wait4(p.pid, 0)
     wall = time.time() - t0
     err = p.stderr.read().decode(errors="replace")
     code = os.waitstatus_to_exitcode(status)
-    if code not in (0, 1):
+    if code not in ok:
         sys.exit(f"{cmd[0]} exited {code}:\n{err[-2000:]}")
     return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024
 
@@ -149,7 +149,8 @@ for i in range(a.runs):
     for k, cmd in jobs.items():
         for f in (out, agg):
             f.unlink(missing_ok=True)
-        res[k].append(timed(cmd))
+        # tuopin exits 1 when a household has a data problem (the demo data has a few).
+        res[k].append(timed(cmd, (0, 1) if k == "tuopin" else (0,)))
         print(f"run {i + 1} {k}: wall {res[k][-1][0]:.1f} s, cpu {res[k][-1][1]:.1f} s, peak {res[k][-1][2]:.0f} MiB",
               file=sys.stderr)
 rows = sum(1 for _ in open(persons, encoding="utf-8-sig")) - 1

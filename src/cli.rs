@@ -230,7 +230,7 @@ pub struct AssessArgs {
     pub rules: RuleChoice,
     #[command(flatten)]
     pub date: DateChoice,
-    /// 输出格式（默认：终端上为表格，否则按 -o 的扩展名，再否则为 CSV）
+    /// 输出格式（默认：终端上为表格，否则按 -o 的扩展名，再否则为 CSV；-o 的文件名没有扩展名时写成 文件名.xlsx）
     #[arg(long, short = 'f', value_enum, value_name = "格式")]
     pub format: Option<Format>,
     /// 写入此文件（整体写成后替换；不会写到输入文件上），不写到标准输出

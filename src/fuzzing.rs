@@ -85,7 +85,11 @@ pub fn cells(data: &[u8]) {
     }
     let safe = output::csv_safe(s);
     if safe != s {
-        assert!(safe.starts_with('\''), "neutralised with a quote: {s:?}");
+        let kept_as_text = output::long_digits(s) && safe.strip_suffix('\t') == Some(s);
+        assert!(
+            safe.starts_with('\'') || kept_as_text,
+            "neutralised with a quote, or a long number kept as text: {s:?}"
+        );
     }
     let rules = national();
     for f in &rules.fields {
@@ -189,12 +193,12 @@ fn ledger(path: &Path) {
             let mut json = Vec::new();
             output::write_jsonl(&mut json, &r).expect("JSON Lines");
             let cells = output::csv_cells(&r);
-            // The CSV hot path writes the same cells as the record, byte for byte as the csv
-            // crate writes them.
+            // The CSV hot path writes the same cells as the record (through `csv_safe`), byte for
+            // byte as the csv crate writes them.
             let mut fast = Vec::new();
             output::CsvRows::new(b).write(&mut fast, b, &hh, &a, false, &mut String::new());
             let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
-            w.write_record(&cells).expect("CSV row");
+            w.write_record(cells.iter().map(|c| output::csv_safe(c).into_owned())).expect("CSV row");
             let slow = w.into_inner().expect("CSV bytes");
             assert_eq!(
                 String::from_utf8_lossy(&fast),

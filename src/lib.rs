@@ -18,6 +18,7 @@ pub mod adjust;
 pub mod cases;
 pub mod cli;
 pub mod cmd;
+pub mod console;
 pub mod engine;
 pub mod error;
 #[doc(hidden)]
@@ -36,11 +37,49 @@ pub mod xlsx;
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use clap::FromArgMatches;
+use clap::{CommandFactory, FromArgMatches};
 
-/// Run with these arguments; print an error once with its context; return the exit code.
+/// Run with these arguments; print an error once with its context; return the exit code. A file
+/// dropped on the program (its only argument) is assessed to a workbook beside it; in a console
+/// window of its own (Windows) the program waits for Enter before it closes (src/console.rs).
 pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let _utf8 = console::Utf8Output::set();
     let args: Vec<OsString> = args.into_iter().collect();
+    let is_command = |a: &str| a == "help" || cli::Cli::command().find_subcommand(a).is_some();
+    let code = match console::dropped_file(&args, is_command) {
+        Some(file) => assess_dropped(&args[0], &file),
+        None => {
+            if args.len() == 1 && console::own_window() {
+                eprintln!("提示：把台账文件（.xlsx、.csv）拖到 tuopin.exe 的图标上，即评估到它旁边的 xlsx 文件。其他用法见下，在命令提示符中运行。\n");
+            }
+            run(args)
+        }
+    };
+    console::pause_if_own_window();
+    code
+}
+
+/// A dropped file: `tuopin assess FILE -o <stem>_评估结果.xlsx` with the built-in rules, today's
+/// date, and where the result went.
+fn assess_dropped(program: &OsString, file: &std::path::Path) -> ExitCode {
+    let out = match console::result_path(file) {
+        Ok(p) => p,
+        Err(err) => {
+            eprintln!("错误：{err:#}");
+            return ExitCode::from(error::EXIT_ERROR);
+        }
+    };
+    eprintln!("评估 {}（内置规则，评估日期为今天）……", file.display());
+    let code = run(vec![program.clone(), "assess".into(), file.into(), "-o".into(), out.clone().into()]);
+    if out.is_file() {
+        println!("评估结果已写到：{}（用 Excel 或 WPS 打开）", out.display());
+    } else {
+        println!("没有写出评估结果：原因见上。");
+    }
+    code
+}
+
+fn run(args: Vec<OsString>) -> ExitCode {
     let lang = lang::Lang::detect(&args);
     let command = lang::command(lang);
     let parsed = command.clone().try_get_matches_from(&args).and_then(|m| cli::Cli::from_arg_matches(&m));

@@ -16,7 +16,9 @@ use crate::engine;
 use crate::error::Outcome;
 use crate::household::{Cell, Household};
 use crate::input::{Duplicates, Layout, Ledger};
-use crate::output::{csv_safe, is_stdout, shown_field, shown_problem_value, AtomicFile, AtomicSet};
+use crate::output::{
+    csv_long_numbers_note, csv_safe, is_stdout, long_digits, shown_field, shown_problem_value, AtomicFile, AtomicSet,
+};
 use crate::privacy;
 use crate::ruleset::file::Severity;
 use crate::ruleset::lists::{List, Side};
@@ -602,6 +604,9 @@ struct Lists<'l> {
     set: Option<AtomicSet>,
     book: Option<(xlsx::AdjustBook, AtomicFile)>,
     show_ids: bool,
+    /// The CSV lists' directory, and whether a long number in them was kept as text (`csv_safe`).
+    dir: String,
+    kept_as_text: bool,
 }
 
 impl<'l> Lists<'l> {
@@ -612,9 +617,19 @@ impl<'l> Lists<'l> {
         inputs: &[&Path],
         show_ids: bool,
     ) -> anyhow::Result<Lists<'l>> {
-        let mut w = Lists { lists, counts: Counts::new(lists.len()), csv: Vec::new(), set: None, book: None, show_ids };
+        let mut w = Lists {
+            lists,
+            counts: Counts::new(lists.len()),
+            csv: Vec::new(),
+            set: None,
+            book: None,
+            show_ids,
+            dir: String::new(),
+            kept_as_text: false,
+        };
         match (format, out) {
             (AdjustFormat::Csv, Some(dir)) => {
+                w.dir = dir.display().to_string();
                 let mut set = AtomicSet::create(dir, inputs)?;
                 for list in lists {
                     let name = format!("{}.csv", list.label);
@@ -645,6 +660,7 @@ impl<'l> Lists<'l> {
         }
         let cells = entry_cells(&e, self.show_ids);
         if let Some(w) = self.csv.get_mut(e.list) {
+            self.kept_as_text |= cells.iter().any(|c| long_digits(c));
             w.write_record(cells.iter().map(|c| csv_safe(c).into_owned()))
                 .map_err(|err| write_error(self.lists[e.list], err))?;
         }
@@ -675,6 +691,9 @@ impl<'l> Lists<'l> {
                 .write_all(&bytes)
                 .map_err(|e| anyhow::anyhow!("无法写出 汇总.csv：{e}；原有名单均未改动"))?;
             set.commit()?;
+            if self.kept_as_text {
+                eprintln!("{}", csv_long_numbers_note(&self.dir));
+            }
         }
         if let Some((book, mut f)) = self.book.take() {
             book.finish(&mut f, &summary, b)?;

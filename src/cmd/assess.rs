@@ -28,10 +28,17 @@ struct Chunk {
     scratch: String,
     records: Vec<Record>,
     summary: Summary,
+    /// Whether a CSV cell held a long number kept as text (`output::csv_safe`).
+    kept_as_text: bool,
 }
 
-pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
+pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
     let started = std::time::Instant::now();
+    if args.format.is_none() {
+        if let Some(p) = &args.output {
+            args.output = Some(workbook_if_no_extension(p));
+        }
+    }
     let rules = ruleset::load(&args.rules.rules)?;
     let as_of = super::as_of(&args.date)?;
     let rules = rules.worded(as_of);
@@ -106,6 +113,7 @@ pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
     wrote(out.write_all(&head))?;
 
     let mut summary = Summary::new(&bound);
+    let mut kept_as_text = false;
     let csv_rows = output::CsvRows::new(&bound);
     let mut table_rows = Vec::new();
     let mut book = if format == Format::Xlsx { Some(xlsx::AssessBook::new(&to, &bound)?) } else { None };
@@ -119,11 +127,14 @@ pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
             scratch: String::new(),
             records: Vec::new(),
             summary: Summary::new(&bound),
+            kept_as_text: false,
         },
         |c, hh, a| {
             c.summary.add(&bound, hh, a);
             match format {
-                Format::Csv => csv_rows.write(&mut c.csv, &bound, hh, a, args.show_ids, &mut c.scratch),
+                Format::Csv => {
+                    c.kept_as_text |= csv_rows.write(&mut c.csv, &bound, hh, a, args.show_ids, &mut c.scratch)
+                }
                 Format::Jsonl => {
                     let r = Record::build(&bound, hh, a, args.show_ids);
                     output::write_jsonl(&mut c.jsonl, &r)?;
@@ -134,6 +145,7 @@ pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
         },
         |c| {
             summary.merge(&c.summary);
+            kept_as_text |= c.kept_as_text;
             if let Some(book) = &mut book {
                 for r in &c.records {
                     book.add(r, &bound)?;
@@ -180,6 +192,9 @@ pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
         f.commit().with_context(|| "输出未能完成")?;
     }
     super::note(&summary.text(&bound));
+    if kept_as_text {
+        super::note(&format!("{}\n", output::csv_long_numbers_note(&to)));
+    }
     if dups.member_count() > 0 {
         eprintln!("有 {} 个成员证件号码重复出现（见各行的数据问题）。", dups.member_count());
     }
@@ -188,4 +203,19 @@ pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
     }
     super::note_duration(started, summary.households_assessed);
     Ok(if summary.has_problems() { Outcome::Problems } else { Outcome::Clean })
+}
+
+/// `-o 结果`, a name without an extension, is an Excel workbook `结果.xlsx` (README, "在 Excel 中打开
+/// CSV"): a CSV would lose long numbers in some programs, and Windows opens an `.xlsx` with Excel
+/// or WPS. Standard output (`-`) and an existing device, FIFO or directory keep their name.
+fn workbook_if_no_extension(p: &std::path::Path) -> std::path::PathBuf {
+    let special = output::is_stdout(p) || std::fs::metadata(p).is_ok_and(|m| !m.is_file());
+    if p.extension().is_some() || special || p.file_name().is_none() {
+        return p.to_path_buf();
+    }
+    let mut named = p.as_os_str().to_os_string();
+    named.push(".xlsx");
+    let named = std::path::PathBuf::from(named);
+    eprintln!("输出文件名 {} 没有扩展名：写出 Excel 工作簿 {}", p.display(), named.display());
+    named
 }

@@ -121,7 +121,7 @@ const ARGS: &[(&str, &str, &str)] = &[
     ("", "max_grid_cells", "Most cells of the grids an .ods workbook is read into"),
     ("", "show_ids", "Show ID numbers in full (they are masked by default: 430524********1234)"),
     ("assess", "file", "The household ledger: .xlsx/.xls, or CSV (UTF-8 with or without BOM, GBK/GB18030, UTF-16; comma or tab)"),
-    ("assess", "format", "Output format (default: table on a terminal, otherwise by the extension of -o, else CSV)"),
+    ("assess", "format", "Output format (default: table on a terminal, otherwise by the extension of -o, else CSV; -o NAME without an extension writes NAME.xlsx)"),
     ("assess", "output", "Write to this file (atomically; never over the input) instead of stdout"),
     ("assess", "no_bom", "CSV output without the UTF-8 BOM (for tools that dislike it; Excel needs it)"),
     ("check", "file", "A ledger holding the household (any file `assess` reads); needs --id"),

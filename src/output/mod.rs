@@ -340,8 +340,8 @@ impl CsvRows {
     }
 
     /// One household's CSV row, appended to `out` straight from the household and its
-    /// assessment (the hot path of `assess`: no [`Record`]); the same cells as [`csv_cells`].
-    /// `scratch` is reused.
+    /// assessment (the hot path of `assess`: no [`Record`]); the same cells as [`csv_cells`]
+    /// through [`csv_safe`]. `scratch` is reused. Returns whether a long number was kept as text.
     pub fn write(
         &self,
         out: &mut Vec<u8>,
@@ -350,7 +350,7 @@ impl CsvRows {
         a: &Assessment,
         show_ids: bool,
         scratch: &mut String,
-    ) {
+    ) -> bool {
         let mask = !show_ids;
         let mut w = CsvRow::new(out);
         scratch.clear();
@@ -391,7 +391,7 @@ impl CsvRows {
         scratch.clear();
         engine::write_findings(scratch, b, hh, a);
         w.text(scratch, mask);
-        w.end();
+        w.end()
     }
 }
 
@@ -402,11 +402,13 @@ impl CsvRows {
 pub struct CsvRow<'a> {
     out: &'a mut Vec<u8>,
     first: bool,
+    /// Whether a long number was kept as text ([`csv_safe`]): the run says what that means.
+    kept_as_text: bool,
 }
 
 impl<'a> CsvRow<'a> {
     pub fn new(out: &'a mut Vec<u8>) -> CsvRow<'a> {
-        CsvRow { out, first: true }
+        CsvRow { out, first: true, kept_as_text: false }
     }
 
     pub fn field(&mut self, s: &str) {
@@ -443,32 +445,65 @@ impl<'a> CsvRow<'a> {
         self.safe(s)
     }
 
-    /// A cell made safe from formula injection ([`csv_safe`]), looking at its first byte only in
-    /// the usual case.
+    /// A cell as [`csv_safe`] writes it (no formula; a long number kept as text), looking at its
+    /// first byte only in the usual case.
     #[inline]
     pub fn safe(&mut self, s: &str) {
         match s.as_bytes().first() {
             Some(&c) if MAY_START_FORMULA[c as usize] => self.field(&csv_safe(s)),
+            Some(c) if c.is_ascii_digit() && long_digits(s) => {
+                // Digits need no quoting: the tab goes straight after them.
+                self.field(s);
+                self.out.push(b'\t');
+                self.kept_as_text = true;
+            }
             _ => self.field(s),
         }
     }
 
-    /// End the row. (A row of one empty field, which csv::Writer writes as `""`, never occurs:
-    /// rows have at least 11 fields.)
-    pub fn end(self) {
+    /// End the row; returns whether a long number in it was kept as text ([`csv_safe`]). (A row
+    /// of one empty field, which csv::Writer writes as `""`, never occurs: rows have at least 11
+    /// fields.)
+    pub fn end(self) -> bool {
         self.out.push(b'\n');
+        self.kept_as_text
     }
 }
 
-/// A CSV cell that a spreadsheet will not run as a formula (OWASP's CSV injection defence): a
-/// cell beginning with `=`, `+`, `-`, `@`, tab or CR, or with one of `=+-@` after leading
-/// whitespace (full-width forms included), gets a leading `'`, except a cell that is entirely a
-/// number (`-1.5` stays a number). Excel and WPS show the cell as text without the quote.
+/// A CSV cell as a spreadsheet should take it.
+///
+/// - Never a formula (OWASP's CSV injection defence): a cell beginning with `=`, `+`, `-`, `@`,
+///   tab or CR, or with one of `=+-@` after leading whitespace (full-width forms included), gets a
+///   leading `'`, except a cell that is entirely a number (`-1.5` stays a number).
+/// - A long number kept as text ([`long_digits`]: 户编号, ID and phone numbers shown whole): a tab
+///   after the last digit, so that Excel, WPS and LibreOffice, opening the file, keep the cell as
+///   text instead of turning it into a number that shows as `5.2E+17` and keeps 15 digits (README,
+///   "在 Excel 中打开 CSV"). Readers of ledgers (tuopin's too) trim it.
 pub fn csv_safe(s: &str) -> Cow<'_, str> {
     match s.as_bytes().first() {
         Some(&c) if MAY_START_FORMULA[c as usize] && starts_formula(s) && !is_number(s) => Cow::Owned(format!("'{s}")),
+        Some(c) if c.is_ascii_digit() && long_digits(s) => Cow::Owned(format!("{s}\t")),
         _ => Cow::Borrowed(s),
     }
+}
+
+/// A cell of ASCII digits only that a spreadsheet would spoil as a number: 11 digits or more (a
+/// mobile number; Excel shows 12 or more as `1.2E+11` and keeps only the first 15 digits), or two
+/// or more with a leading zero (which would be dropped).
+pub fn long_digits(s: &str) -> bool {
+    let b = s.as_bytes();
+    (b.len() >= 11 || (b.len() >= 2 && b[0] == b'0')) && b.iter().all(u8::is_ascii_digit)
+}
+
+/// What a run says when a CSV it wrote (`to`) holds long numbers kept as text ([`csv_safe`]):
+/// where that works, where it may not, and what to use instead.
+pub fn csv_long_numbers_note(to: &str) -> String {
+    format!(
+        "注意：{to} 中 11 位以上的数字（户编号、证件号码、电话号码等）末尾加了一个制表符，\
+         Excel、WPS 和 LibreOffice 直接打开时按文本显示全部数字；经导入向导打开时\
+         （如 Excel 的“数据→从文本/CSV”）仍可能被转成数值、第 15 位以后变成 0，导入时请把这些列设为“文本”。\
+         要在表格软件中查看、编辑或另存，请输出 xlsx（如 -o 结果.xlsx）。"
+    )
 }
 
 /// First bytes of a cell that may start a formula: the triggers, whitespace, and the lead bytes
@@ -764,5 +799,39 @@ mod tests {
         for cell in ["-1.5", "+3", "12", "张三", "人均纯收入 3850", "", "a=b", "1-2", "（空）"] {
             assert!(matches!(csv_safe(cell), Cow::Borrowed(_)), "{cell:?}");
         }
+    }
+
+    /// 户编号, ID and phone numbers shown whole, and any number with a leading zero, get a tab
+    /// after the last digit (text in a spreadsheet); other numbers and texts stay as they are; the
+    /// row writer does the same as `csv_safe`, and a tab at the end needs no quotes.
+    #[test]
+    fn long_numbers_are_kept_as_text() {
+        for cell in [
+            "13812345678",
+            "5200010101003",
+            "52010219900101123",
+            "520102199001011234",
+            "52010219900101123400",
+            "0123",
+            "00",
+            "360102860101123",
+        ] {
+            assert_eq!(csv_safe(cell), format!("{cell}\t"), "{cell:?}");
+        }
+        for cell in ["1381234567", "0", "3850", "3850.50", "52010219900101123X", "520102 199001011234", "-13812345678"]
+        {
+            assert!(matches!(csv_safe(cell), Cow::Borrowed(_)), "{cell:?}");
+        }
+        let mut out = Vec::new();
+        let mut w = CsvRow::new(&mut out);
+        for cell in ["2", "520102199001011234", "张三", "0123", "=1", "5200010101003"] {
+            w.safe(cell);
+        }
+        assert!(w.end(), "a long number was kept as text");
+        assert_eq!(String::from_utf8(out).unwrap(), "2,520102199001011234\t,张三,0123\t,'=1,5200010101003\t\n");
+        let mut out = Vec::new();
+        let mut w = CsvRow::new(&mut out);
+        w.safe("1381234567");
+        assert!(!w.end(), "nothing kept as text");
     }
 }

@@ -599,7 +599,7 @@ fn load_file(spec: &str, base: Option<&Path>, chain: &mut Vec<String>) -> Result
                 RuleError::Read { path: path.display().to_string(), message }
             })?;
             let canon = path.canonicalize().unwrap_or(path.clone());
-            (text, canon.display().to_string(), path.parent().map(Path::to_path_buf))
+            (text, crate::console::shown_path(&canon), path.parent().map(Path::to_path_buf))
         }
     };
     parse_file(&text, ident, chain, |parent, chain| load_file(parent, dir.as_deref().or(Some(Path::new("."))), chain))

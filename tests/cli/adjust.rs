@@ -39,7 +39,7 @@ fn expected_memberships(path: &Path) -> Vec<(String, String)> {
 
 fn list_ids(dir: &Path, list: &str) -> Vec<String> {
     let mut r = csv::Reader::from_path(dir.join(format!("{list}.csv"))).unwrap();
-    r.records().map(|x| x.unwrap()[0].trim_start_matches('\u{feff}').to_string()).collect()
+    r.records().map(|x| shown(x.unwrap()[0].trim_start_matches('\u{feff}')).to_string()).collect()
 }
 
 #[test]

@@ -7,6 +7,7 @@ mod check;
 mod check_view;
 mod checks;
 mod decisions;
+mod excel;
 mod guizhou_export;
 mod language;
 mod national_export;

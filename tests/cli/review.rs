@@ -15,7 +15,7 @@ fn assess(year: &str) -> (BTreeMap<String, BTreeMap<String, String>>, String) {
     let run = tuopin().current_dir(root()).args(["assess", LEDGER, "--year", year, "-o"]).arg(&out).output().unwrap();
     assert!(matches!(run.status.code(), Some(0 | 1)), "{}", stderr_of(&run));
     let rows = expected_rows(&out);
-    let by_id = rows.into_iter().map(|r| (r["户编号"][6..].to_string(), r)).collect();
+    let by_id = rows.into_iter().map(|r| (shown(&r["户编号"])[6..].to_string(), r)).collect();
     (by_id, stderr_of(&run))
 }
 

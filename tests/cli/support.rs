@@ -35,6 +35,15 @@ pub fn expected_rows(path: &Path) -> Vec<std::collections::BTreeMap<String, Stri
         .collect()
 }
 
+/// A CSV cell as a spreadsheet shows it: without the tab tuopin writes after a long number so
+/// that the spreadsheet keeps it as text (`output::csv_safe`).
+pub fn shown(cell: &str) -> &str {
+    match cell.strip_suffix('\t') {
+        Some(digits) if tuopin::output::long_digits(digits) => digits,
+        _ => cell,
+    }
+}
+
 pub fn stderr_of(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
