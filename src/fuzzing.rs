@@ -27,12 +27,13 @@ use calamine::{Data, ExcelDateTime, ExcelDateTimeType};
 
 use crate::engine::{self, Assessment};
 use crate::household::{Cell, Household, Scalar};
-use crate::input::{cell, source, text, Duplicates, Ledger, OpenOptions, RawRow};
+use crate::input::{source, text, Duplicates, Ledger, OpenOptions, RawRow};
 use crate::output::{self, Record, Summary};
 use crate::ruleset::expr::{self, Ctx, Ty};
 use crate::ruleset::fast;
 use crate::ruleset::file::FieldType;
 use crate::ruleset::{self, Bound, RuleSet};
+use crate::value::cell;
 use crate::value::{fmt_month, Date, Num};
 
 /// The assessment date of every target.

@@ -29,8 +29,6 @@ pub mod pipeline;
 pub mod privacy;
 pub mod ruleset;
 pub mod value;
-pub mod whatif;
-pub mod xlsx;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

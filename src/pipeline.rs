@@ -19,10 +19,10 @@
 use std::collections::BTreeMap;
 use std::sync::{mpsc, Arc, Mutex};
 
+use crate::engine::specialise::{self, Specialised};
 use crate::engine::Assessment;
 use crate::household::Household;
 use crate::input::{Duplicates, Ledger, RawRow, Work};
-use crate::ruleset::specialise::{self, Specialised};
 use crate::ruleset::Bound;
 
 /// Rows per chunk of parsed rows (a block of CSV text is 32 KiB, about 200 households).

@@ -16,13 +16,14 @@ use crate::engine;
 use crate::error::Outcome;
 use crate::household::{Cell, Household};
 use crate::input::{Duplicates, Layout, Ledger};
+use crate::output::xlsx;
 use crate::output::{csv_safe, is_stdout, shown_field, shown_problem_value, AtomicFile, AtomicSet};
+use crate::pipeline;
 use crate::privacy;
 use crate::ruleset::file::Severity;
 use crate::ruleset::lists::{List, Side};
 use crate::ruleset::{self, Bound, RuleSet};
 use crate::value::Date;
-use crate::{pipeline, xlsx};
 use std::borrow::Cow;
 
 /// The accounting of one run; it must add up (checked before anything is written).

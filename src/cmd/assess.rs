@@ -11,8 +11,9 @@ use anyhow::Context;
 use crate::cli::AssessArgs;
 use crate::error::Outcome;
 use crate::input::{Duplicates, Ledger};
+use crate::output::xlsx;
 use crate::output::{self, AtomicFile, Format, Record, Summary};
-use crate::{pipeline, ruleset, xlsx};
+use crate::{pipeline, ruleset};
 
 /// Rows per printed table: a terminal shows results as they come, in readable pieces.
 const TABLE_ROWS: usize = 200;

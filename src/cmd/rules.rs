@@ -89,7 +89,7 @@ fn check(spec: &str) -> anyhow::Result<Outcome> {
             extra.push(match a {
                 crate::ruleset::action::Action::To(v) => format!(
                     "帮扶可使其为 {}",
-                    v.iter().map(|x| crate::whatif::scalar_text(&rs, i, x)).collect::<Vec<_>>().join("/")
+                    v.iter().map(|x| crate::engine::whatif::scalar_text(&rs, i, x)).collect::<Vec<_>>().join("/")
                 ),
                 crate::ruleset::action::Action::Increase => "帮扶可使其增加".into(),
                 crate::ruleset::action::Action::Decrease => "帮扶可使其减少".into(),

@@ -7,7 +7,6 @@
 
 #[cfg(test)]
 mod absent_tests;
-pub mod cell;
 pub mod persons;
 pub mod source;
 
@@ -23,6 +22,7 @@ pub use source::{Kind, OpenOptions};
 use crate::error::InputError;
 use crate::household::{Cell, Household, Missing, Problem, Scalar};
 use crate::ruleset::{Bound, RuleSet};
+use crate::value::cell;
 use persons::PersonColumns;
 
 /// Text encodings of CSV files found in the field.
@@ -1016,7 +1016,7 @@ impl Layout {
     }
 
     /// Per field, the cell every household of this file has (`None`: it varies), for the
-    /// engine's specialised conditions ([`crate::ruleset::specialise`]): the cell of a column the
+    /// engine's specialised conditions ([`crate::engine::specialise`]): the cell of a column the
     /// file lacks, as [`Layout::household_into`] puts it back for each household, unless
     /// something of the household can still change it (an alternative column, a `derive`, a range
     /// whose check may turn a value into an invalid cell). None for a person export, whose

@@ -14,8 +14,9 @@
 //! before the first household is assessed (about the file's size in memory).
 
 use crate::household::{Cell, Household, Members, Missing, Problem, Scalar};
-use crate::input::{cell, header_key, text, RawRow};
+use crate::input::{header_key, text, RawRow};
 use crate::ruleset::Bound;
+use crate::value::cell;
 use crate::value::Num;
 
 /// The person columns, by role: (role, headers that name it).

@@ -343,9 +343,9 @@ pub fn id_valid(s: &str) -> bool {
         return false;
     }
     match t.len() {
-        15 => t.bytes().all(|b| b.is_ascii_digit()) && crate::input::cell::id_number(t).is_ok(),
-        18 => crate::input::cell::id_number(t).is_ok(),
-        20 | 22 => crate::input::cell::id_number(&t[..18]).is_ok() && t[18..].bytes().all(|b| b.is_ascii_digit()),
+        15 => t.bytes().all(|b| b.is_ascii_digit()) && crate::value::cell::id_number(t).is_ok(),
+        18 => crate::value::cell::id_number(t).is_ok(),
+        20 | 22 => crate::value::cell::id_number(&t[..18]).is_ok() && t[18..].bytes().all(|b| b.is_ascii_digit()),
         _ => false,
     }
 }
@@ -356,7 +356,7 @@ pub fn birth_of(s: &str) -> Option<crate::value::Date> {
         return None;
     }
     let t = s.trim();
-    crate::input::cell::birth_date(&t[..if t.len() == 15 { 15 } else { 18 }])
+    crate::value::cell::birth_date(&t[..if t.len() == 15 { 15 } else { 18 }])
 }
 
 /// A value during evaluation.

@@ -14,7 +14,7 @@ use crate::household::Scalar;
 use crate::value::Num;
 
 type BoolDyn = dyn for<'a> Fn(&Ctx<'a>) -> Option<bool> + Send + Sync;
-pub(super) type BoolFn = Box<BoolDyn>;
+pub(crate) type BoolFn = Box<BoolDyn>;
 type ValFn = Box<dyn for<'a> Fn(&Ctx<'a>) -> Option<V<'a>> + Send + Sync>;
 
 /// A bool condition, compiled: `None` is unknown, as for [`super::expr::eval_bool`].
@@ -38,7 +38,7 @@ impl std::fmt::Debug for Cond {
 }
 
 /// `eval(n).and_then(V::as_bool)`, compiled.
-pub(super) fn bool_fn(n: &Node) -> BoolFn {
+pub(crate) fn bool_fn(n: &Node) -> BoolFn {
     match n {
         Node::Field(i) => {
             let i = *i as usize;

@@ -16,14 +16,13 @@ pub mod lists;
 #[cfg(test)]
 mod member_tests;
 pub mod periods;
-pub mod specialise;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use crate::error::RuleError;
 use crate::household::{Cell, Household, Problem, Scalar};
-use crate::input::cell;
+use crate::value::cell;
 use crate::value::{Date, Num};
 use expr::{Ctx, Name, Names, Node, Ty};
 use file::{FieldType, ParamType, RuleFile};

@@ -10,12 +10,12 @@ use inquire::ui::{RenderConfig, Styled};
 use inquire::validator::Validation;
 use inquire::{InquireError, Select, Text};
 
+use crate::engine::whatif::scalar_text;
 use crate::household::Scalar;
-use crate::input::cell;
 use crate::ruleset::file::FieldType;
 use crate::ruleset::{self, expr, Bound, RangeBound, RuleSet};
+use crate::value::cell;
 use crate::value::Num;
-use crate::whatif::scalar_text;
 
 /// Answers as (field key, cell text), blank included.
 pub fn ask(b: &Bound) -> anyhow::Result<Vec<(String, String)>> {

@@ -6,11 +6,11 @@
 use std::fmt::Write;
 
 use super::Source;
+use crate::engine::whatif::WhatIf;
 use crate::engine::{self, Assessment};
 use crate::household::Household;
 use crate::output::Record;
 use crate::ruleset::{Bound, Decision};
-use crate::whatif::WhatIf;
 
 #[derive(Clone, Copy)]
 pub struct Paint(bool);

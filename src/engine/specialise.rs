@@ -16,12 +16,12 @@
 //! order of the operands does not change the result: the assessment is by construction the one
 //! [`crate::engine::assess_into`] gives (a unit test compares the two over generated households).
 
-use super::expr::{self, and3, or3, Ctx, Lit, Node, V};
-use super::{Bound, Test};
 use crate::engine::Assessment;
 use crate::household::{Cell, Household};
+use crate::ruleset::expr::{self, and3, or3, Ctx, Lit, Node, V};
+use crate::ruleset::{Bound, Test};
 
-use super::fast::BoolFn;
+use crate::ruleset::fast::BoolFn;
 
 /// A condition specialised: a constant, or what to evaluate per household.
 enum Fold {
@@ -200,7 +200,7 @@ impl Env<'_> {
                     decide(t, u)
                 }))
             }
-            _ => Fold::Dyn(super::fast::bool_fn(&self.with_literals(n))),
+            _ => Fold::Dyn(crate::ruleset::fast::bool_fn(&self.with_literals(n))),
         }
     }
 
@@ -358,7 +358,7 @@ impl Specialised {
 }
 
 /// The criteria a criterion's own condition(s) read.
-fn crit_refs(rs: &super::RuleSet, c: usize) -> Vec<u16> {
+fn crit_refs(rs: &crate::ruleset::RuleSet, c: usize) -> Vec<u16> {
     match &rs.criteria[c].test {
         Test::Condition(n) => expr::refs(n).crits,
         Test::MetUnmet(m, u) => {
@@ -371,7 +371,7 @@ fn crit_refs(rs: &super::RuleSet, c: usize) -> Vec<u16> {
 
 /// Per criterion: whether something besides decision rules reads it (the flag, a check, a
 /// decision's factors, a list, a criterion so read), so that it is evaluated for every household.
-fn eager_criteria(rs: &super::RuleSet) -> Vec<bool> {
+fn eager_criteria(rs: &crate::ruleset::RuleSet) -> Vec<bool> {
     let mut stack: Vec<u16> = Vec::new();
     if let Some(f) = &rs.returned {
         stack.extend(expr::refs(&f.when).crits);
@@ -384,7 +384,7 @@ fn eager_criteria(rs: &super::RuleSet) -> Vec<bool> {
     }
     // A list reads criteria through its slots (its conditions are compiled against them), shows
     // them as columns, or shows the evidence behind one.
-    use super::lists::{BoolSlot, Column, Part};
+    use crate::ruleset::lists::{BoolSlot, Column, Part};
     for s in &rs.lists.slots.bools {
         if let BoolSlot::Crit(_, c) = s {
             stack.push(*c);

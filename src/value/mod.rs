@@ -5,6 +5,8 @@
 //! exact in it, and a ratio such as `0.7 × 上年人均纯收入` is exact too, so a comparison at a
 //! boundary ("exactly 70 % of last year") is decided exactly.
 
+pub mod cell;
+
 use std::fmt;
 
 /// Millionths per unit.
