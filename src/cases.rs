@@ -8,9 +8,9 @@ use serde::Deserialize;
 
 use crate::engine;
 use crate::household::{Cell, Household, Members};
-use crate::input::header_key;
 use crate::output::Record;
 use crate::ruleset::{self, RuleSet};
+use crate::value::cell::header_key;
 use crate::value::Date;
 
 #[derive(Debug, Deserialize)]

@@ -23,6 +23,7 @@ use crate::error::InputError;
 use crate::household::{Cell, Household, Missing, Problem, Scalar};
 use crate::ruleset::{Bound, RuleSet};
 use crate::value::cell;
+pub use crate::value::cell::{clip, header_key};
 use persons::PersonColumns;
 
 /// Text encodings of CSV files found in the field.
@@ -85,19 +86,6 @@ pub fn column_list(columns: &[String]) -> String {
     } else {
         shown.join("、")
     }
-}
-
-/// A value as shown in messages: at most `n` characters.
-pub fn clip(s: &str, n: usize) -> String {
-    match s.char_indices().nth(n) {
-        Some((i, _)) => format!("{}…（共 {} 字符）", &s[..i], s.chars().count()),
-        None => s.to_string(),
-    }
-}
-
-/// Normalise a header for matching: full-width to half-width, no spaces, no BOM.
-pub fn header_key(h: &str) -> String {
-    cell::normalize(h).chars().filter(|c| !c.is_whitespace() && *c != '\u{feff}').collect()
 }
 
 /// Where things are in a ledger: what kind of file, the header row, which column holds which
@@ -819,7 +807,7 @@ impl Layout {
                     // The value is masked where it is shown (unless --show-ids); the message
                     // quotes both values, so ID numbers are masked in it here.
                     let is_id = rules.fields[f as usize].ty == crate::ruleset::file::FieldType::Id;
-                    let quote = |v: &str| if is_id { crate::output::mask_id(v) } else { v.to_string() };
+                    let quote = |v: &str| if is_id { crate::privacy::mask_id(v) } else { v.to_string() };
                     hh.problems.push(Problem {
                         row: rb,
                         column: self.columns[c].clone(),

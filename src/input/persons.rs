@@ -146,7 +146,7 @@ pub fn derive(b: &Bound, hh: &mut Household, members: &[RawRow], cols: &PersonCo
                     i64::from(if (b.as_of.month, b.as_of.day) < (d.month, d.day) { a - 1 } else { a })
                 }),
                 Err(msg) => {
-                    let shown = crate::output::mask_id(&id);
+                    let shown = crate::privacy::mask_id(&id);
                     problem(hh, m, Col::IdNumber, &shown, msg);
                     None
                 }

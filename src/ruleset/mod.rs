@@ -751,7 +751,7 @@ fn check_headers(fields: &[Field]) -> Result<(), RuleError> {
     let mut claimed: HashMap<String, (usize, &str)> = HashMap::new();
     for (i, f) in fields.iter().enumerate() {
         for h in std::iter::once(&f.header).chain(&f.aliases).chain(std::iter::once(&f.key)) {
-            let k = crate::input::header_key(h);
+            let k = crate::value::cell::header_key(h);
             if k.is_empty() {
                 continue;
             }
@@ -1326,7 +1326,7 @@ fn compile_sources(
 /// An alternative column must not be a column some field reads as its own: it would never be
 /// free to be read as the alternative.
 fn check_alternative_headers(fields: &[Field]) -> Result<(), RuleError> {
-    use crate::input::header_key;
+    use crate::value::cell::header_key;
     let own: HashMap<String, &str> = fields
         .iter()
         .flat_map(|f| {
@@ -1744,7 +1744,7 @@ impl RuleSet {
             Some((_, to)) => self.set_cell(hh, field, to, column),
             None if cell::is_blank(text) => self.set_cell(hh, field, "", column),
             None => {
-                let shown = crate::input::clip(text, 100);
+                let shown = cell::clip(text, 100);
                 let keys: Vec<&str> = a.map.iter().map(|(k, _)| k.as_str()).filter(|k| !k.is_empty()).collect();
                 hh.cells[field as usize] = Cell::Invalid(shown.as_str().into());
                 hh.problems.push(Problem {
@@ -1851,7 +1851,7 @@ impl RuleSet {
         match parse_scalar(f, &self.enums, text) {
             Ok(v) => *slot = Cell::Value(v),
             Err(message) => {
-                let shown = crate::input::clip(text, 100);
+                let shown = cell::clip(text, 100);
                 *slot = Cell::Invalid(shown.as_str().into());
                 hh.problems.push(Problem {
                     row: hh.row,
@@ -1949,7 +1949,7 @@ impl RuleSet {
         }
         match parse_scalar(f, &self.enums, cell::normalize(text).trim()) {
             Ok(v) => Ok(Cell::Value(v)),
-            Err(message) => Err((Cell::Invalid(crate::input::clip(text, 100).into()), message)),
+            Err(message) => Err((Cell::Invalid(cell::clip(text, 100).into()), message)),
         }
     }
 
