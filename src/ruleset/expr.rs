@@ -1728,22 +1728,6 @@ pub fn write_formula(out: &mut String, n: &Node, d: &dyn Describe) {
             out.push_str(d.field_label(*i));
             out.push_str("”列");
         }
-        Node::Unary(f, x) => {
-            write_formula(out, x, d);
-            out.push_str(match f {
-                Unary::Year => "的年份",
-                Unary::Month => "的月份",
-                Unary::Size => "的字数",
-                Unary::IdValid => "为有效证件号码",
-            });
-        }
-        Node::StrTest(op, x, s) => {
-            write_formula(out, x, d);
-            out.push_str(op.words());
-            out.push('“');
-            out.push_str(s);
-            out.push('”');
-        }
         Node::Neg(x) => {
             out.push('−');
             write_formula(out, x, d);
@@ -1770,9 +1754,26 @@ pub fn write_formula(out: &mut String, n: &Node, d: &dyn Describe) {
     }
 }
 
-/// [`write_formula`] of an arithmetic, a choice, a member macro, a comparison or a list test.
+/// [`write_formula`] of a function, an arithmetic, a choice, a member macro, a comparison or a
+/// list test.
 fn write_compound(out: &mut String, n: &Node, d: &dyn Describe) {
     match n {
+        Node::Unary(f, x) => {
+            write_formula(out, x, d);
+            out.push_str(match f {
+                Unary::Year => "的年份",
+                Unary::Month => "的月份",
+                Unary::Size => "的字数",
+                Unary::IdValid => "为有效证件号码",
+            });
+        }
+        Node::StrTest(op, x, s) => {
+            write_formula(out, x, d);
+            out.push_str(op.words());
+            out.push('“');
+            out.push_str(s);
+            out.push('”');
+        }
         Node::Arith(op, x, y) => {
             let wrap = |out: &mut String, z: &Node| match z {
                 Node::Arith(ArithOp::Add | ArithOp::Sub, ..) if matches!(op, ArithOp::Mul | ArithOp::Div) => {

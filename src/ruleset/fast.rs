@@ -88,13 +88,7 @@ pub(crate) fn bool_fn(n: &Node) -> BoolFn {
             let x = bool_fn(x);
             Box::new(move |cx| Some(x(cx) == Some(false)))
         }
-        Node::StrTest(op, x, t) => {
-            let (op, x, t) = (*op, val_fn(x), t.clone());
-            Box::new(move |cx| match x(cx)? {
-                V::Str(s) => Some(op.test(s, &t)),
-                _ => None,
-            })
-        }
+        Node::StrTest(op, x, t) => str_test_fn(*op, x, t),
         Node::Member(i) => {
             let i = *i as usize;
             Box::new(move |cx| match cx.member[i].value()? {
@@ -371,6 +365,15 @@ fn known_fn(x: &Node) -> BoolFn {
             Box::new(move |cx| Some(x(cx).is_some()))
         }
     }
+}
+
+/// `x.contains('…')` and the like, compiled.
+fn str_test_fn(op: super::expr::StrOp, x: &Node, t: &str) -> BoolFn {
+    let (x, t): (ValFn, Box<str>) = (val_fn(x), t.into());
+    Box::new(move |cx| match x(cx)? {
+        V::Str(s) => Some(op.test(s, &t)),
+        _ => None,
+    })
 }
 
 /// A literal's value, compiled.

@@ -114,7 +114,7 @@ impl Merged {
                 });
             };
             for (id, item) in items {
-                let Value::Table(mut item) = item else {
+                let Value::Table(item) = item else {
                     // A section of plain values (`[terms]`): a key replaces the inherited one.
                     match self.table.entry(section.clone()).or_insert_with(|| Value::Table(Table::new())) {
                         Value::Table(t) => t.insert(id, item),
@@ -122,55 +122,57 @@ impl Merged {
                     };
                     continue;
                 };
-                let remove = take_flag(&mut item, "remove").map_err(|m| err(&section, &id, m))?;
-                let replace = take_flag(&mut item, "replace").map_err(|m| err(&section, &id, m))?;
-                let append = take_table(&mut item, "append").map_err(|m| err(&section, &id, m))?;
-                let prepend = take_table(&mut item, "prepend").map_err(|m| err(&section, &id, m))?;
-                let target = match self.table.entry(section.clone()).or_insert_with(|| Value::Table(Table::new())) {
-                    Value::Table(t) => t,
-                    _ => return Err(err(&section, &id, "所扩展的规则集中这一节不是表".into())),
-                };
-                if remove {
-                    if !item.is_empty() || append.is_some() || prepend.is_some() {
-                        return Err(err(&section, &id, "remove = true 时不能再给其他键".into()));
-                    }
-                    if target.remove(&id).is_none() {
-                        return Err(err(&section, &id, "要删除的条目在所扩展的规则集中不存在".into()));
-                    }
-                    self.at.made_by.retain(|((s, i), _)| !(*s == section && *i == id));
-                    continue;
-                }
-                let (merged, changed) = match target.get_mut(&id) {
-                    Some(Value::Table(old)) if !replace => {
-                        merge_keys(old, item, &section).map_err(|m| err(&section, &id, m))?;
-                        for (list, front) in [(append, false), (prepend, true)] {
-                            for (key, more) in list.into_iter().flatten() {
-                                extend_list(old, &key, more, front).map_err(|m| err(&section, &id, m))?;
-                            }
-                        }
-                        (old.clone(), true)
-                    }
-                    _ => {
-                        if append.is_some() || prepend.is_some() {
-                            return Err(err(
-                                &section,
-                                &id,
-                                "append / prepend 只能用于所扩展的规则集中已有的条目".into(),
-                            ));
-                        }
-                        target.insert(id.clone(), Value::Table(item.clone()));
-                        (item, false)
-                    }
-                };
-                let made = self.made_by_mut(&section, &id);
-                if !changed {
-                    made.clear();
-                }
-                made.push(name.to_string());
-                check_item(&section, merged).map_err(|m| err(&section, &id, m))?;
+                self.apply_item(&section, &id, item, name).map_err(|m| err(&section, &id, m))?;
             }
         }
         Ok(self)
+    }
+
+    /// Apply item `id` of `section` of file `name` on top: removed, replaced, added, or merged
+    /// key by key (with `append` / `prepend` to its lists); `Err` is a message about the item.
+    fn apply_item(&mut self, section: &str, id: &str, mut item: Table, name: &str) -> Result<(), String> {
+        let remove = take_flag(&mut item, "remove")?;
+        let replace = take_flag(&mut item, "replace")?;
+        let append = take_table(&mut item, "append")?;
+        let prepend = take_table(&mut item, "prepend")?;
+        let target = match self.table.entry(section.to_string()).or_insert_with(|| Value::Table(Table::new())) {
+            Value::Table(t) => t,
+            _ => return Err("所扩展的规则集中这一节不是表".into()),
+        };
+        if remove {
+            if !item.is_empty() || append.is_some() || prepend.is_some() {
+                return Err("remove = true 时不能再给其他键".into());
+            }
+            if target.remove(id).is_none() {
+                return Err("要删除的条目在所扩展的规则集中不存在".into());
+            }
+            self.at.made_by.retain(|((s, i), _)| !(s == section && i == id));
+            return Ok(());
+        }
+        let (merged, changed) = match target.get_mut(id) {
+            Some(Value::Table(old)) if !replace => {
+                merge_keys(old, item, section)?;
+                for (list, front) in [(append, false), (prepend, true)] {
+                    for (key, more) in list.into_iter().flatten() {
+                        extend_list(old, &key, more, front)?;
+                    }
+                }
+                (old.clone(), true)
+            }
+            _ => {
+                if append.is_some() || prepend.is_some() {
+                    return Err("append / prepend 只能用于所扩展的规则集中已有的条目".into());
+                }
+                target.insert(id.to_string(), Value::Table(item.clone()));
+                (item, false)
+            }
+        };
+        let made = self.made_by_mut(section, id);
+        if !changed {
+            made.clear();
+        }
+        made.push(name.to_string());
+        check_item(section, merged)
     }
 }
 

@@ -1495,29 +1495,7 @@ fn compile_decisions(
         let what = format!("决策 `{id}`");
         let names =
             Builder { fields, field_index, enums, params, crits: Some(crits), decisions: &all, this: None, persons };
-        let mut rules = Vec::new();
-        for (k, r) in def.rules.iter().enumerate() {
-            let rule = format!("{what} 第 {} 条", k + 1);
-            let node = expr::compile(&r.when, &names, Ty::Bool)
-                .map_err(|e| RuleError::Rule { rule: rule.clone(), message: e.0 })?;
-            if let Some(&later) = expr::refs(&node).decisions.iter().find(|&&j| j as usize >= di) {
-                let other = &defs[later as usize].0;
-                let message = if later as usize == di {
-                    format!("决策 `{id}` 的条件引用了它自己：决策只能引用在它之前判定的决策")
-                } else {
-                    format!(
-                        "决策 `{id}` 引用了其后的决策 `{other}`：决策按规则文件中的顺序判定，只能引用前面的决策；\
-                         请把 [decisions.{other}] 移到 [decisions.{id}] 之前"
-                    )
-                };
-                return Err(RuleError::Rule { rule, message });
-            }
-            rules.push((
-                node,
-                label_index(def, id, &r.label, &format!("第 {} 条规则的 label", k + 1))?,
-                RuleText { when: r.when.clone(), reason: r.reason.clone(), factors: r.factors },
-            ));
-        }
+        let rules = decision_rules(defs, di, &names)?;
         let mut factors = Vec::new();
         for f in &def.factors {
             let keys: Vec<String> = crits.keys().cloned().collect();
@@ -1555,6 +1533,40 @@ fn compile_decisions(
         });
     }
     Ok((decisions, all))
+}
+
+/// The rules of decision `di`, compiled; a rule may read only the decisions before it.
+fn decision_rules(
+    defs: &[(String, file::DecisionDef)],
+    di: usize,
+    names: &Builder,
+) -> Result<Vec<(Node, u16, RuleText)>, RuleError> {
+    let (id, def) = (&defs[di].0, &defs[di].1);
+    let what = format!("决策 `{id}`");
+    let mut rules = Vec::new();
+    for (k, r) in def.rules.iter().enumerate() {
+        let rule = format!("{what} 第 {} 条", k + 1);
+        let node = expr::compile(&r.when, names, Ty::Bool)
+            .map_err(|e| RuleError::Rule { rule: rule.clone(), message: e.0 })?;
+        if let Some(&later) = expr::refs(&node).decisions.iter().find(|&&j| j as usize >= di) {
+            let other = &defs[later as usize].0;
+            let message = if later as usize == di {
+                format!("决策 `{id}` 的条件引用了它自己：决策只能引用在它之前判定的决策")
+            } else {
+                format!(
+                    "决策 `{id}` 引用了其后的决策 `{other}`：决策按规则文件中的顺序判定，只能引用前面的决策；\
+                     请把 [decisions.{other}] 移到 [decisions.{id}] 之前"
+                )
+            };
+            return Err(RuleError::Rule { rule, message });
+        }
+        rules.push((
+            node,
+            label_index(def, id, &r.label, &format!("第 {} 条规则的 label", k + 1))?,
+            RuleText { when: r.when.clone(), reason: r.reason.clone(), factors: r.factors },
+        ));
+    }
+    Ok(rules)
 }
 
 /// The index of label `l` of a decision; `key` says where the rule file names it.
