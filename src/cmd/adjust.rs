@@ -13,7 +13,7 @@ use std::path::Path;
 use crate::adjust::{self, Env, Kept, OnList, Row, RunFacts, Snap};
 use crate::cli::{AdjustArgs, AdjustFormat};
 use crate::engine;
-use crate::error::Outcome;
+use crate::error::{InputError, Outcome};
 use crate::household::{Cell, Household};
 use crate::input::{Duplicates, Layout, Ledger};
 use crate::output::xlsx;
@@ -239,30 +239,26 @@ fn entries(on: Vec<OnList>, previous: bool, row: u64, id: &str, who: &Who, chang
         .collect()
 }
 
+/// What every pass of a run reads: the rules, bound to the date, the lists in force, the ids
+/// repeated in either snapshot.
+struct Pass<'r> {
+    rules: &'r RuleSet,
+    bound: &'r Bound<'r>,
+    lists: &'r [&'r List],
+    show_ids: bool,
+    prev_dups: &'r Duplicates,
+    cur_dups: &'r Duplicates,
+}
+
 pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
     let rules = ruleset::load(&args.rules.rules)?;
-    let as_of = match (&args.date, &args.quarter) {
-        (Some(d), _) => Date::parse(d).ok_or_else(|| anyhow::anyhow!("--date {d}：应为 YYYY-MM-DD 格式的日期"))?,
-        (None, Some(q)) => {
-            let (y, n) = parse_quarter(q).ok_or_else(|| anyhow::anyhow!("--quarter {q}：应为 2024Q3 这样的季度"))?;
-            Date::quarter_end(y, n).expect("valid quarter")
-        }
-        (None, None) => anyhow::bail!("请给出 --quarter（如 2024Q3）或 --date（如 2024-09-30）"),
-    };
+    let as_of = assessment_date(&args)?;
     super::warn_if_same_file(&args.previous, &args.current);
     let rules = rules.worded(as_of);
     let mut bound = rules.at(as_of)?;
     // The lists in force on the assessment date, in the rule file's order.
     let lists: Vec<&List> = rules.lists.lists.iter().filter(|l| l.applies(as_of)).collect();
-    let format = match (args.format, &args.output) {
-        (Some(f), _) => f,
-        (None, Some(p)) if p.extension().and_then(|e| e.to_str()) == Some("xlsx") => AdjustFormat::Xlsx,
-        (None, Some(_)) => AdjustFormat::Csv,
-        (None, None) => AdjustFormat::Table,
-    };
-    if format != AdjustFormat::Table && args.output.is_none() {
-        anyhow::bail!("--format {format:?} needs -o (a directory for csv, a .xlsx file for xlsx)");
-    }
+    let format = output_format(&args)?;
     let mut acc = Accounting::default();
 
     // An id repeated within either snapshot cannot be matched: its rows on both sides are
@@ -276,57 +272,139 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
 
     // Previous quarter: ids and the values the lists read.
     let mut prev_ledger = Ledger::open(&args.previous, &rules, &args.input.options())?;
-    // Columns the snapshots lack: one warning for both when they lack the same.
-    let (prev_l, cur_l) = (&prev_ledger.layout, &cur_ledger.layout);
+    warn_absent(&rules, &prev_ledger.layout, &cur_ledger.layout, &args);
+    let (mut cur_ledger, cur_dups, prev_dups) = scan_ids(cur_ledger, &prev_ledger);
+    let (cur_dups, prev_dups) = (cur_dups?, prev_dups?);
+    let pass = Pass {
+        rules: &rules,
+        bound: &bound,
+        lists: &lists,
+        show_ids: args.show_ids,
+        prev_dups: &prev_dups,
+        cur_dups: &cur_dups,
+    };
+    let (previous, prev_dup_entries) = index_previous(&pass, &mut prev_ledger, &mut acc)?;
+    let prev_layout = prev_ledger.layout;
+
+    // Current quarter: assessed and listed as it streams.
+    let inputs = [args.previous.as_path(), args.current.as_path()];
+    let mut out = Lists::new(&lists, format, args.output.as_deref(), &inputs, args.show_ids)?;
+    let matched = list_current(&pass, &mut cur_ledger, &previous, &mut out, &mut acc)?;
+    list_gone(&pass, &args.previous, &prev_layout, &previous, &matched, &mut out, &mut acc)?;
+    for e in prev_dup_entries {
+        out.push(e)?;
+    }
+    if !acc.adds_up() {
+        anyhow::bail!("内部错误：汇总不平衡 {acc:?}");
+    }
+    let counts = out.finish(&acc, &bound)?;
+    if format == AdjustFormat::Table || std::io::stdout().is_terminal() {
+        let table = counts.village_table(&lists);
+        // Written, not println!ed: a closed stdout (`| head`) ends the run quietly.
+        let shown = if args.show_ids { table.as_str().into() } else { privacy::mask_text(&table) };
+        std::io::Write::write_all(&mut std::io::stdout().lock(), format!("{shown}\n").as_bytes())?;
+    }
+    eprint!("{}", summary_text(&acc, &counts, &lists, &bound));
+    Ok(if acc.households_with_problems > 0 || acc.duplicated_previous_rows > 0 {
+        Outcome::Problems
+    } else {
+        Outcome::Clean
+    })
+}
+
+/// The assessment date: `--date`, or the last day of `--quarter`.
+fn assessment_date(args: &AdjustArgs) -> anyhow::Result<Date> {
+    Ok(match (&args.date, &args.quarter) {
+        (Some(d), _) => Date::parse(d).ok_or_else(|| anyhow::anyhow!("--date {d}：应为 YYYY-MM-DD 格式的日期"))?,
+        (None, Some(q)) => {
+            let (y, n) = parse_quarter(q).ok_or_else(|| anyhow::anyhow!("--quarter {q}：应为 2024Q3 这样的季度"))?;
+            Date::quarter_end(y, n).expect("valid quarter")
+        }
+        (None, None) => anyhow::bail!("请给出 --quarter（如 2024Q3）或 --date（如 2024-09-30）"),
+    })
+}
+
+/// `--format`, or what `-o` implies (a `.xlsx` file, a directory, nothing: the terminal).
+fn output_format(args: &AdjustArgs) -> anyhow::Result<AdjustFormat> {
+    let format = match (args.format, &args.output) {
+        (Some(f), _) => f,
+        (None, Some(p)) if p.extension().and_then(|e| e.to_str()) == Some("xlsx") => AdjustFormat::Xlsx,
+        (None, Some(_)) => AdjustFormat::Csv,
+        (None, None) => AdjustFormat::Table,
+    };
+    if format != AdjustFormat::Table && args.output.is_none() {
+        anyhow::bail!("--format {format:?} needs -o (a directory for csv, a .xlsx file for xlsx)");
+    }
+    Ok(format)
+}
+
+/// Columns the snapshots lack: one warning for both when they lack the same.
+fn warn_absent(rules: &RuleSet, prev_l: &Layout, cur_l: &Layout, args: &AdjustArgs) {
     if prev_l.absent == cur_l.absent {
         let both = format!("{} 和 {}", args.previous.display(), args.current.display());
-        if let Some(w) = prev_l.absent_warning_as(&rules, &both) {
+        if let Some(w) = prev_l.absent_warning_as(rules, &both) {
             eprint!("{w}");
         }
     } else {
-        for w in [prev_l, cur_l].iter().filter_map(|l| l.absent_warning(&rules)) {
+        for w in [prev_l, cur_l].iter().filter_map(|l| l.absent_warning(rules)) {
             eprint!("{w}");
         }
     }
-    // The two id scans read different files: side by side, one core each; workbooks one after
-    // the other (each holds its shared strings while it is read).
-    let sheets = [&cur_ledger, &prev_ledger].iter().any(|l| matches!(l.layout.kind, crate::input::Kind::Sheet { .. }));
-    let (cur_scan, prev_dups) = std::thread::scope(|s| {
+}
+
+/// The repeated ids of both snapshots (the current ledger is handed back). The two id scans read
+/// different files: side by side, one core each; workbooks one after the other (each holds its
+/// shared strings while it is read).
+fn scan_ids(
+    cur_ledger: Ledger,
+    prev_ledger: &Ledger,
+) -> (Ledger, Result<Duplicates, InputError>, Result<Duplicates, InputError>) {
+    let sheets = [&cur_ledger, prev_ledger].iter().any(|l| matches!(l.layout.kind, crate::input::Kind::Sheet { .. }));
+    let ((cur_ledger, cur), prev) = std::thread::scope(|s| {
         if sheets {
             let cur = Duplicates::scan(&cur_ledger);
-            return ((cur_ledger, cur), Duplicates::scan(&prev_ledger));
+            return ((cur_ledger, cur), Duplicates::scan(prev_ledger));
         }
         let cur = s.spawn(move || {
             let dups = Duplicates::scan(&cur_ledger);
             (cur_ledger, dups)
         });
-        let prev = Duplicates::scan(&prev_ledger);
+        let prev = Duplicates::scan(prev_ledger);
         (cur.join().expect("the id scan does not panic"), prev)
     });
-    let (mut cur_ledger, cur_dups) = cur_scan;
-    let (cur_dups, prev_dups) = (cur_dups?, prev_dups?);
+    (cur_ledger, cur, prev)
+}
+
+/// The previous quarter, indexed by id; the list rows of its households whose id is repeated
+/// (listed on their own, the current side unknown).
+fn index_previous(
+    pass: &Pass,
+    prev_ledger: &mut Ledger,
+    acc: &mut Accounting,
+) -> anyhow::Result<(PrevIndex, Vec<Entry>)> {
+    let Pass { rules, bound, lists, show_ids, prev_dups, cur_dups } = *pass;
     let mut previous =
-        PrevIndex::with_capacity(prev_dups.ids_seen() as usize, adjust::kept_sizes(&rules, Side::Previous));
+        PrevIndex::with_capacity(prev_dups.ids_seen() as usize, adjust::kept_sizes(rules, Side::Previous));
     let mut prev_dup_entries = Vec::new();
     acc.blank_previous_rows = pipeline::stream(
-        &mut prev_ledger,
-        &bound,
-        &prev_dups,
+        prev_ledger,
+        bound,
+        prev_dups,
         |hh, a| {
-            let id = Layout::id_text(&rules, hh);
+            let id = Layout::id_text(rules, hh);
             let row = Row { hh, a };
             if prev_dups.rows(&id).is_none() && cur_dups.rows(&id).is_none() {
-                return Ok((id, hh.row, Ok(KeptBuf::of(&rules, row))));
+                return Ok((id, hh.row, Ok(KeptBuf::of(rules, row))));
             }
             // A repeated id: this row is listed on its own, the current side unknown.
-            let who = who_of(&rules, hh, args.show_ids);
-            let mut problems = problems_text(&rules, hh, args.show_ids);
+            let who = who_of(rules, hh, show_ids);
+            let mut problems = problems_text(rules, hh, show_ids);
             if cur_dups.rows(&id).is_some() {
                 problems = join(&problems, "户编号在本季度重复出现，无法与本季度匹配");
             }
             let run = RunFacts { has_problems: true, duplicated: true, ..RunFacts::default() };
-            let env = Env::new(&rules, Snap::None, Snap::Row(row), &run);
-            let on = adjust::lists_of(&bound, &lists, &env, Some(row), &format!("上季度：{problems}"));
+            let env = Env::new(rules, Snap::None, Snap::Row(row), &run);
+            let on = adjust::lists_of(bound, lists, &env, Some(row), &format!("上季度：{problems}"));
             Ok((id.clone(), hh.row, Err(entries(on, true, hh.row, &id, &who, ""))))
         },
         |(id, row, kept)| {
@@ -345,25 +423,33 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
             Ok(())
         },
     )?;
-    let prev_layout = prev_ledger.layout;
+    Ok((previous, prev_dup_entries))
+}
 
-    // Current quarter: assessed and listed as it streams.
-    let inputs = [args.previous.as_path(), args.current.as_path()];
-    let mut out = Lists::new(&lists, format, args.output.as_deref(), &inputs, args.show_ids)?;
+/// The current quarter, assessed, matched with the previous one and listed as it streams;
+/// which households of the previous quarter were matched.
+fn list_current(
+    pass: &Pass,
+    cur_ledger: &mut Ledger,
+    previous: &PrevIndex,
+    out: &mut Lists,
+    acc: &mut Accounting,
+) -> anyhow::Result<Vec<bool>> {
+    let Pass { rules, bound, lists, show_ids, prev_dups, cur_dups } = *pass;
     let mut matched = vec![false; previous.entries.len()];
     acc.blank_current_rows = pipeline::stream(
-        &mut cur_ledger,
-        &bound,
-        &cur_dups,
+        cur_ledger,
+        bound,
+        cur_dups,
         |hh, a| {
-            let id = Layout::id_text(&rules, hh);
+            let id = Layout::id_text(rules, hh);
             let row = Row { hh, a };
             // 数据问题: cells that could not be read, and the findings of 错误-level checks.
-            let mut problems = problems_text(&rules, hh, args.show_ids);
-            let errors = a.has_error_finding(&bound);
+            let mut problems = problems_text(rules, hh, show_ids);
+            let errors = a.has_error_finding(bound);
             if errors {
                 let mut found = String::new();
-                engine::write_findings_of(&mut found, &bound, hh, a, Severity::Error);
+                engine::write_findings_of(&mut found, bound, hh, a, Severity::Error);
                 problems = join(&problems, &found);
             }
             let mut run = RunFacts { has_problems: !hh.problems.is_empty() || errors, ..RunFacts::default() };
@@ -380,10 +466,10 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
                 run.appeared = prev.is_none();
             }
             let previous_side = prev.map_or(Snap::None, |k| Snap::Kept(previous.kept(k)));
-            let env = Env::new(&rules, Snap::Row(row), previous_side, &run);
-            let change = if run.matched { adjust::changes(&rules, &env) } else { String::new() };
-            let on = adjust::lists_of(&bound, &lists, &env, Some(row), &problems);
-            let who = who_of(&rules, hh, args.show_ids);
+            let env = Env::new(rules, Snap::Row(row), previous_side, &run);
+            let change = if run.matched { adjust::changes(rules, &env) } else { String::new() };
+            let on = adjust::lists_of(bound, lists, &env, Some(row), &problems);
+            let who = who_of(rules, hh, show_ids);
             Ok((entries(on, false, hh.row, &id, &who, &change), prev, run))
         },
         |(rows, prev, run)| {
@@ -408,63 +494,57 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
             Ok(())
         },
     )?;
+    Ok(matched)
+}
 
-    // Vanished households: one more pass over the previous file, parsing only their rows.
-    let unmatched: Vec<&Prev> = previous.entries.iter().zip(&matched).filter(|(_, &m)| !m).map(|(e, _)| e).collect();
+/// Vanished households: one more pass over the previous file, parsing only their rows (by row
+/// number; the id is checked again).
+fn list_gone(
+    pass: &Pass,
+    path: &Path,
+    prev_layout: &Layout,
+    previous: &PrevIndex,
+    matched: &[bool],
+    out: &mut Lists,
+    acc: &mut Accounting,
+) -> anyhow::Result<()> {
+    let Pass { rules, bound, lists, show_ids, prev_dups, .. } = *pass;
+    let unmatched: Vec<&Prev> = previous.entries.iter().zip(matched).filter(|(_, &m)| !m).map(|(e, _)| e).collect();
     acc.gone = unmatched.len() as u64;
     let gone: HashSet<&str> = unmatched.iter().map(|e| previous.id(e)).collect();
-    if !gone.is_empty() {
-        // Only their rows are parsed (by row number; the id is checked again).
-        let mut rows: Vec<u64> = unmatched.iter().map(|e| e.row).collect();
-        rows.sort_unstable();
-        let mut again = Ledger::open(&args.previous, &rules, &prev_layout.options)?;
-        let mut result = Ok(());
-        let layout = &again.layout;
-        let run = RunFacts { disappeared: true, ..RunFacts::default() };
-        again.reader.each_row_in(&rows, &mut |raw| {
-            let Some(id) = layout.id_of(raw) else { return };
-            if result.is_err() || !gone.contains(id.as_str()) {
-                return;
+    if gone.is_empty() {
+        return Ok(());
+    }
+    let mut rows: Vec<u64> = unmatched.iter().map(|e| e.row).collect();
+    rows.sort_unstable();
+    let mut again = Ledger::open(path, rules, &prev_layout.options)?;
+    let mut result = Ok(());
+    let layout = &again.layout;
+    let run = RunFacts { disappeared: true, ..RunFacts::default() };
+    again.reader.each_row_in(&rows, &mut |raw| {
+        let Some(id) = layout.id_of(raw) else { return };
+        if result.is_err() || !gone.contains(id.as_str()) {
+            return;
+        }
+        let hh = layout.household(bound, raw, prev_dups);
+        let a = engine::assess(bound, &hh);
+        let row = Row { hh: &hh, a: &a };
+        let env = Env::new(rules, Snap::None, Snap::Row(row), &run);
+        let problems = problems_text(rules, &hh, show_ids);
+        let problems = if problems.is_empty() { problems } else { format!("上季度：{problems}") };
+        let on = adjust::lists_of(bound, lists, &env, Some(row), &problems);
+        acc.previous_only_evaluated += 1;
+        if on.is_empty() {
+            acc.previous_unlisted += 1;
+        }
+        let who = who_of(rules, &hh, show_ids);
+        for e in entries(on, true, raw.row, &id, &who, "") {
+            if result.is_ok() {
+                result = out.push(e);
             }
-            let hh = layout.household(&bound, raw, &prev_dups);
-            let a = engine::assess(&bound, &hh);
-            let row = Row { hh: &hh, a: &a };
-            let env = Env::new(&rules, Snap::None, Snap::Row(row), &run);
-            let problems = problems_text(&rules, &hh, args.show_ids);
-            let problems = if problems.is_empty() { problems } else { format!("上季度：{problems}") };
-            let on = adjust::lists_of(&bound, &lists, &env, Some(row), &problems);
-            acc.previous_only_evaluated += 1;
-            if on.is_empty() {
-                acc.previous_unlisted += 1;
-            }
-            let who = who_of(&rules, &hh, args.show_ids);
-            for e in entries(on, true, raw.row, &id, &who, "") {
-                if result.is_ok() {
-                    result = out.push(e);
-                }
-            }
-        })?;
-        result?;
-    }
-    for e in prev_dup_entries {
-        out.push(e)?;
-    }
-    if !acc.adds_up() {
-        anyhow::bail!("内部错误：汇总不平衡 {acc:?}");
-    }
-    let counts = out.finish(&acc, &bound)?;
-    if format == AdjustFormat::Table || std::io::stdout().is_terminal() {
-        let table = counts.village_table(&lists);
-        // Written, not println!ed: a closed stdout (`| head`) ends the run quietly.
-        let shown = if args.show_ids { table.as_str().into() } else { privacy::mask_text(&table) };
-        std::io::Write::write_all(&mut std::io::stdout().lock(), format!("{shown}\n").as_bytes())?;
-    }
-    eprint!("{}", summary_text(&acc, &counts, &lists, &bound));
-    Ok(if acc.households_with_problems > 0 || acc.duplicated_previous_rows > 0 {
-        Outcome::Problems
-    } else {
-        Outcome::Clean
-    })
+        }
+    })?;
+    result
 }
 
 fn join(a: &str, b: &str) -> String {
