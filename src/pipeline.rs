@@ -22,7 +22,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use crate::engine::specialise::{self, Specialised};
 use crate::engine::Assessment;
 use crate::household::Household;
-use crate::input::{Duplicates, Ledger, RawRow, Work};
+use crate::input::{Duplicates, Ledger, RawRow, RowReader, Work};
 use crate::ruleset::Bound;
 
 /// Rows per chunk of parsed rows (a block of CSV text is 32 KiB, about 200 households).
@@ -92,29 +92,7 @@ pub fn fold<A: Send>(
     std::thread::scope(|scope| {
         // Reading: one thread, at most SLOTS chunks ahead of the sink.
         let errors = done_tx.clone();
-        scope.spawn(move || {
-            let mut seq = 0u64;
-            // No free buffer: the sink stopped (on an error).
-            while let Ok(mut chunk) = free_rx.recv() {
-                match reader.next_work(&mut chunk.rows, &mut chunk.block, CHUNK) {
-                    Err(e) => {
-                        let _ = errors.send((seq, Err(e.into()), chunk));
-                        return;
-                    }
-                    Ok(Work::End) => return,
-                    Ok(work) => {
-                        chunk.line = match work {
-                            Work::Block(line) => Some(line),
-                            _ => None,
-                        };
-                        if work_tx.send((seq, chunk)).is_err() {
-                            return;
-                        }
-                        seq += 1;
-                    }
-                }
-            }
-        });
+        scope.spawn(move || read_chunks(reader, free_rx, work_tx, errors));
         for _ in 0..workers {
             let (work_rx, done_tx) = (Arc::clone(&work_rx), done_tx.clone());
             scope.spawn(move || {
@@ -174,6 +152,37 @@ pub fn fold<A: Send>(
         bar.finish_and_clear();
         Ok(blank)
     })
+}
+
+/// The reading thread: fills the free buffers with chunks of rows (or a block of text to parse)
+/// and numbers them, until the end of the file, an error (sent as a result), or the sink stops.
+fn read_chunks<A>(
+    reader: &mut RowReader,
+    free_rx: mpsc::Receiver<Chunk>,
+    work_tx: mpsc::SyncSender<(u64, Chunk)>,
+    errors: mpsc::Sender<(u64, anyhow::Result<A>, Chunk)>,
+) {
+    let mut seq = 0u64;
+    // No free buffer: the sink stopped (on an error).
+    while let Ok(mut chunk) = free_rx.recv() {
+        match reader.next_work(&mut chunk.rows, &mut chunk.block, CHUNK) {
+            Err(e) => {
+                let _ = errors.send((seq, Err(e.into()), chunk));
+                return;
+            }
+            Ok(Work::End) => return,
+            Ok(work) => {
+                chunk.line = match work {
+                    Work::Block(line) => Some(line),
+                    _ => None,
+                };
+                if work_tx.send((seq, chunk)).is_err() {
+                    return;
+                }
+                seq += 1;
+            }
+        }
+    }
 }
 
 /// Assess every row of `ledger`; `map` runs in parallel, `sink` sees the results in input order.

@@ -1801,21 +1801,7 @@ fn write_compound(out: &mut String, n: &Node, d: &dyn Describe) {
                 write_formula(out, y, d);
             }
         },
-        Node::Members(q, body) => {
-            out.push_str(match q {
-                Quant::Exists => "有成员",
-                Quant::All => "所有成员",
-                Quant::ExistsOne => "恰有一名成员",
-                Quant::Count if **body == Node::Lit(Lit::Bool(true)) => return out.push_str("成员人数"),
-                Quant::Count => "成员中",
-            });
-            out.push('（');
-            write_condition(out, body, d);
-            out.push('）');
-            if *q == Quant::Count {
-                out.push_str("的人数");
-            }
-        }
+        Node::Members(q, body) => write_members(out, *q, body, d),
         Node::Binary(Binary::MonthsBetween, x, y) => {
             out.push('自');
             write_formula(out, x, d);
@@ -1840,20 +1826,40 @@ fn write_compound(out: &mut String, n: &Node, d: &dyn Describe) {
             out.push(' ');
             side(out, y, x);
         }
-        Node::In(x, list) => {
-            write_formula(out, x, d);
-            out.push('为');
-            for (k, l) in list.iter().enumerate() {
-                if k > 0 {
-                    out.push('/');
-                }
-                match l {
-                    Lit::Enum(v) => write_enum_lit(out, x, *v, d),
-                    other => write_formula(out, &Node::Lit(other.clone()), d),
-                }
-            }
-        }
+        Node::In(x, list) => write_in(out, x, list, d),
         _ => out.push('…'),
+    }
+}
+
+/// A member macro in words (`有成员（…）`, `成员中（…）的人数`).
+fn write_members(out: &mut String, q: Quant, body: &Node, d: &dyn Describe) {
+    out.push_str(match q {
+        Quant::Exists => "有成员",
+        Quant::All => "所有成员",
+        Quant::ExistsOne => "恰有一名成员",
+        Quant::Count if *body == Node::Lit(Lit::Bool(true)) => return out.push_str("成员人数"),
+        Quant::Count => "成员中",
+    });
+    out.push('（');
+    write_condition(out, body, d);
+    out.push('）');
+    if q == Quant::Count {
+        out.push_str("的人数");
+    }
+}
+
+/// `x in [..]` in words (`x为a/b`).
+fn write_in(out: &mut String, x: &Node, list: &[Lit], d: &dyn Describe) {
+    write_formula(out, x, d);
+    out.push('为');
+    for (k, l) in list.iter().enumerate() {
+        if k > 0 {
+            out.push('/');
+        }
+        match l {
+            Lit::Enum(v) => write_enum_lit(out, x, *v, d),
+            other => write_formula(out, &Node::Lit(other.clone()), d),
+        }
     }
 }
 

@@ -99,9 +99,18 @@ pub fn text(
     source: &Source,
     p: Paint,
 ) -> String {
-    let rs = b.rules;
     let mut s = String::new();
-    // Heading: who, from where, which rules and date.
+    write_heading(&mut s, b, r, source, p);
+    write_decisions(&mut s, b, a, r, p);
+    write_criteria(&mut s, b, hh, a, p);
+    write_what_if(&mut s, b, what_if, p);
+    write_findings(&mut s, r, p);
+    s
+}
+
+/// The heading: who, from where, which rules and date.
+fn write_heading(s: &mut String, b: &Bound, r: &Record, source: &Source, p: Paint) {
+    let rs = b.rules;
     let mut who = Vec::new();
     who.push(if r.household_id.is_empty() {
         "户编号（未填）".to_string()
@@ -129,8 +138,11 @@ pub fn text(
         "{}",
         p.dim(&format!("来源：{from} · 规则集 {}（{}）· 评估日期 {}", rs.id, rs.name, rs.dated(b.as_of)))
     );
+}
 
-    // Decisions, each with the rule that gave it and its reasons (the same reasons as `assess`).
+/// Each decision with the rule that gave it and its reasons (the same reasons as `assess`).
+fn write_decisions(s: &mut String, b: &Bound, a: &Assessment, r: &Record, p: Paint) {
+    let rs = b.rules;
     let _ = writeln!(s, "\n{}", p.bold("【判定】"));
     let w = rs.decisions.iter().map(|d| width(&d.label)).max().unwrap_or(8) + 2;
     for (di, dec) in rs.decisions.iter().enumerate() {
@@ -184,8 +196,11 @@ pub fn text(
             let _ = writeln!(s, "    {}", extra.join(" · "));
         }
     }
+}
 
-    // Every criterion, in the order the decisions read them.
+/// Every criterion, in the order the decisions read them.
+fn write_criteria(s: &mut String, b: &Bound, hh: &Household, a: &Assessment, p: Paint) {
+    let rs = b.rules;
     let _ = writeln!(s, "\n{}  {}", p.bold("【各项标准】"), p.dim("✓ 满足 · ✗ 不满足 · ? 未知"));
     let (_, order) = super::reading_order(rs);
     for c in order {
@@ -194,8 +209,11 @@ pub fn text(
         let _ = writeln!(s, "    {}", reason.text);
         let _ = writeln!(s, "    {}", p.dim(&format!("来源：{}", reason.source)));
     }
+}
 
-    // What would change the decisions.
+/// What would change the decisions.
+fn write_what_if(s: &mut String, b: &Bound, what_if: &[WhatIf], p: Paint) {
+    let rs = b.rules;
     if !what_if.is_empty() {
         let _ = writeln!(s, "\n{}  {}", p.bold("【怎样改变判定】"), p.dim("每项改动均已用规则重新评估验证"));
         for wi in what_if {
@@ -255,7 +273,10 @@ pub fn text(
             }
         }
     }
+}
 
+/// Data problems and the findings of the data checks.
+fn write_findings(s: &mut String, r: &Record, p: Paint) {
     if !r.problems.is_empty() {
         let _ = writeln!(s, "\n{}", p.bold(&p.yellow("【数据问题】")));
         for pr in &r.problems {
@@ -272,5 +293,4 @@ pub fn text(
             let _ = writeln!(s, "    {}", p.dim(&format!("来源：{}", f.source)));
         }
     }
-    s
 }
