@@ -375,126 +375,17 @@ impl Ledger {
         let p = path.display().to_string();
         let (mut rows, kind) = source::open(path, options)?;
         let lookup = header_lookup(rules);
-        // Alternative columns are known headers too (an export may have more of them than of the
-        // fields' own).
-        let alternative: HashSet<String> = rules
-            .fields
-            .iter()
-            .flat_map(|f| f.alternatives.iter().flat_map(|a| std::iter::once(&a.header).chain(&a.aliases)))
-            .map(|h| header_key(h))
-            .collect();
-        let known = |k: &String| lookup.contains_key(k) || alternative.contains(k);
-        let score = |r: &RawRow| r.record.iter().filter(|c| known(&header_key(&text(c).0))).count();
-        // Read the first rows; pick the header among them.
-        let mut pending: VecDeque<RawRow> = VecDeque::new();
-        let blank = |r: &RawRow| r.error.is_none() && r.record.iter().all(|c| cell::is_blank(&text(c).0));
-        // Blank rows are kept: above the header they go with the title rows; below it they are
-        // rows like any other, as they would be after the first ten (every row is accounted for).
-        let mut nonblank = 0;
-        while nonblank < HEADER_SEARCH {
-            match rows.next_row(path) {
-                Some(r) => {
-                    let r = r?;
-                    if !blank(&r) {
-                        nonblank += 1;
-                    }
-                    pending.push_back(r);
-                }
-                None => break,
-            }
-        }
-        let candidates: Vec<usize> = (0..pending.len()).filter(|&i| !blank(&pending[i])).collect();
-        let Some(&first) = candidates.first() else {
-            return Err(InputError::Unreadable {
-                path: p, message: "文件中没有内容（没有表头行）".into()
-            });
-        };
-        let (at, detected) = match options.header_row {
-            Some(n) => {
-                let at =
-                    candidates.iter().copied().find(|&i| pending[i].row == n).ok_or_else(|| InputError::Header {
-                        path: p.clone(),
-                        message: format!("--header-row {n}：前 {HEADER_SEARCH} 个非空行中没有第 {n} 行"),
-                    })?;
-                (at, false)
-            }
-            None => {
-                // The row with most known headers; the first such row wins a tie.
-                let best = candidates
-                    .iter()
-                    .copied()
-                    .max_by_key(|&i| (score(&pending[i]), std::cmp::Reverse(i)))
-                    .unwrap_or(first);
-                if score(&pending[best]) >= 2 {
-                    (best, best > first)
-                } else {
-                    (first, false)
-                }
-            }
-        };
-        let header = pending.drain(..=at).next_back().expect("at is in range");
+        let (pending, header, detected) = find_header(&mut rows, path, rules, &lookup, options)?;
         let columns: Vec<String> =
             header.record.iter().map(|c| text(c).0.trim_matches('\u{feff}').trim().to_string()).collect();
         let persons = PersonColumns::find(&columns, options.persons);
-        let mut column_field = Vec::with_capacity(columns.len());
-        let mut field_col_index: Vec<Option<usize>> = vec![None; rules.fields.len()];
-        let mut unmapped = Vec::new();
-        for (c, h) in columns.iter().enumerate() {
-            if persons.as_ref().is_some_and(|p| p.is_person_column(c)) {
-                column_field.push(None);
-                continue;
-            }
-            let f = lookup.get(&header_key(h)).copied();
-            if let Some(f) = f {
-                if let Some(prev) = field_col_index[f as usize] {
-                    return Err(InputError::Header {
-                        path: p,
-                        message: format!(
-                            "第 {} 列“{}”和第 {} 列“{}”都对应字段 {}（{}）：请删除或改名其中一列",
-                            prev + 1,
-                            clip(&columns[prev], 40),
-                            c + 1,
-                            clip(h, 40),
-                            rules.fields[f as usize].key,
-                            rules.fields[f as usize].label
-                        ),
-                    });
-                }
-                field_col_index[f as usize] = Some(c);
-            } else if !h.is_empty() {
-                unmapped.push(h.clone());
-            }
-            column_field.push(f);
-        }
-        // Alternative sources: a field without a column of its own is read from the first of its
-        // alternatives the file has (a column that no field reads as its own).
-        let mut alt_columns = Vec::new();
-        for (f, field) in rules.fields.iter().enumerate() {
-            if field_col_index[f].is_some() {
-                continue;
-            }
-            let found = field.alternatives.iter().enumerate().find_map(|(k, a)| {
-                let keys: Vec<String> = std::iter::once(&a.header).chain(&a.aliases).map(|h| header_key(h)).collect();
-                let free =
-                    |c: usize| column_field[c].is_none() && !persons.as_ref().is_some_and(|p| p.is_person_column(c));
-                (0..columns.len()).find(|&c| free(c) && keys.contains(&header_key(&columns[c]))).map(|c| (c, k))
-            });
-            if let Some((c, k)) = found {
-                alt_columns.push((c, f as u16, k as u16));
-                field_col_index[f] = Some(c);
-            }
-        }
+        let (column_field, mut field_col_index, mut unmapped) =
+            map_columns(&columns, persons.as_ref(), &lookup, rules, &p)?;
+        let alt_columns = alternative_columns(rules, &columns, &column_field, persons.as_ref(), &mut field_col_index);
         unmapped.retain(|h| !alt_columns.iter().any(|&(c, _, _)| columns[c] == *h));
         // Member fields: read from any column of a person export (a household field may read the
         // same column: 证件号码 is the head's on the head's row, each member's on every row).
-        let member_columns: Vec<Option<usize>> = rules
-            .persons
-            .iter()
-            .map(|f| {
-                let keys: Vec<String> = std::iter::once(&f.header).chain(&f.aliases).map(|h| header_key(h)).collect();
-                (0..columns.len()).find(|&c| keys.contains(&header_key(&columns[c])))
-            })
-            .collect();
+        let member_columns = member_columns(rules, &columns);
         if persons.is_some() {
             unmapped.retain(|h| !member_columns.iter().flatten().any(|&c| columns[c] == *h));
         }
@@ -605,6 +496,157 @@ impl Ledger {
         self.reader.fill(&mut out, n)?;
         Ok(out)
     }
+}
+
+/// Read the first rows and pick the header among them: `--header-row`, or the row with most
+/// known headers (alternative columns' too), or the first non-blank row. The rows before and
+/// after it that were read, the header, and whether it was found below title rows.
+fn find_header(
+    rows: &mut source::Rows,
+    path: &Path,
+    rules: &RuleSet,
+    lookup: &HashMap<String, u16>,
+    options: &OpenOptions,
+) -> Result<(VecDeque<RawRow>, RawRow, bool), InputError> {
+    let p = path.display().to_string();
+    // Alternative columns are known headers too (an export may have more of them than of the
+    // fields' own).
+    let alternative: HashSet<String> = rules
+        .fields
+        .iter()
+        .flat_map(|f| f.alternatives.iter().flat_map(|a| std::iter::once(&a.header).chain(&a.aliases)))
+        .map(|h| header_key(h))
+        .collect();
+    let known = |k: &String| lookup.contains_key(k) || alternative.contains(k);
+    let score = |r: &RawRow| r.record.iter().filter(|c| known(&header_key(&text(c).0))).count();
+    // Read the first rows; pick the header among them.
+    let mut pending: VecDeque<RawRow> = VecDeque::new();
+    let blank = |r: &RawRow| r.error.is_none() && r.record.iter().all(|c| cell::is_blank(&text(c).0));
+    // Blank rows are kept: above the header they go with the title rows; below it they are
+    // rows like any other, as they would be after the first ten (every row is accounted for).
+    let mut nonblank = 0;
+    while nonblank < HEADER_SEARCH {
+        match rows.next_row(path) {
+            Some(r) => {
+                let r = r?;
+                if !blank(&r) {
+                    nonblank += 1;
+                }
+                pending.push_back(r);
+            }
+            None => break,
+        }
+    }
+    let candidates: Vec<usize> = (0..pending.len()).filter(|&i| !blank(&pending[i])).collect();
+    let Some(&first) = candidates.first() else {
+        return Err(InputError::Unreadable { path: p, message: "文件中没有内容（没有表头行）".into() });
+    };
+    let (at, detected) = match options.header_row {
+        Some(n) => {
+            let at = candidates.iter().copied().find(|&i| pending[i].row == n).ok_or_else(|| InputError::Header {
+                path: p.clone(),
+                message: format!("--header-row {n}：前 {HEADER_SEARCH} 个非空行中没有第 {n} 行"),
+            })?;
+            (at, false)
+        }
+        None => {
+            // The row with most known headers; the first such row wins a tie.
+            let best =
+                candidates.iter().copied().max_by_key(|&i| (score(&pending[i]), std::cmp::Reverse(i))).unwrap_or(first);
+            if score(&pending[best]) >= 2 {
+                (best, best > first)
+            } else {
+                (first, false)
+            }
+        }
+    };
+    let header = pending.drain(..=at).next_back().expect("at is in range");
+    Ok((pending, header, detected))
+}
+
+/// Each column's field, each field's column, the headers no field reads.
+type ColumnMap = (Vec<Option<u16>>, Vec<Option<usize>>, Vec<String>);
+
+/// Which field each column is (none for a person column or an unknown header), which column each
+/// field is, and the headers no field reads; two columns of one field are an error.
+fn map_columns(
+    columns: &[String],
+    persons: Option<&PersonColumns>,
+    lookup: &HashMap<String, u16>,
+    rules: &RuleSet,
+    p: &str,
+) -> Result<ColumnMap, InputError> {
+    let mut column_field = Vec::with_capacity(columns.len());
+    let mut field_col_index: Vec<Option<usize>> = vec![None; rules.fields.len()];
+    let mut unmapped = Vec::new();
+    for (c, h) in columns.iter().enumerate() {
+        if persons.as_ref().is_some_and(|p| p.is_person_column(c)) {
+            column_field.push(None);
+            continue;
+        }
+        let f = lookup.get(&header_key(h)).copied();
+        if let Some(f) = f {
+            if let Some(prev) = field_col_index[f as usize] {
+                return Err(InputError::Header {
+                    path: p.to_string(),
+                    message: format!(
+                        "第 {} 列“{}”和第 {} 列“{}”都对应字段 {}（{}）：请删除或改名其中一列",
+                        prev + 1,
+                        clip(&columns[prev], 40),
+                        c + 1,
+                        clip(h, 40),
+                        rules.fields[f as usize].key,
+                        rules.fields[f as usize].label
+                    ),
+                });
+            }
+            field_col_index[f as usize] = Some(c);
+        } else if !h.is_empty() {
+            unmapped.push(h.clone());
+        }
+        column_field.push(f);
+    }
+    Ok((column_field, field_col_index, unmapped))
+}
+
+/// Alternative sources: a field without a column of its own is read from the first of its
+/// alternatives the file has (a column that no field reads as its own); `(column, field,
+/// alternative)` each.
+fn alternative_columns(
+    rules: &RuleSet,
+    columns: &[String],
+    column_field: &[Option<u16>],
+    persons: Option<&PersonColumns>,
+    field_col_index: &mut [Option<usize>],
+) -> Vec<(usize, u16, u16)> {
+    let mut alt_columns = Vec::new();
+    for (f, field) in rules.fields.iter().enumerate() {
+        if field_col_index[f].is_some() {
+            continue;
+        }
+        let found = field.alternatives.iter().enumerate().find_map(|(k, a)| {
+            let keys: Vec<String> = std::iter::once(&a.header).chain(&a.aliases).map(|h| header_key(h)).collect();
+            let free = |c: usize| column_field[c].is_none() && !persons.as_ref().is_some_and(|p| p.is_person_column(c));
+            (0..columns.len()).find(|&c| free(c) && keys.contains(&header_key(&columns[c]))).map(|c| (c, k))
+        });
+        if let Some((c, k)) = found {
+            alt_columns.push((c, f as u16, k as u16));
+            field_col_index[f] = Some(c);
+        }
+    }
+    alt_columns
+}
+
+/// The column of each member field (`[persons.*]`), by its header or aliases.
+fn member_columns(rules: &RuleSet, columns: &[String]) -> Vec<Option<usize>> {
+    rules
+        .persons
+        .iter()
+        .map(|f| {
+            let keys: Vec<String> = std::iter::once(&f.header).chain(&f.aliases).map(|h| header_key(h)).collect();
+            (0..columns.len()).find(|&c| keys.contains(&header_key(&columns[c])))
+        })
+        .collect()
 }
 
 impl Layout {
