@@ -37,6 +37,9 @@
 //! fuzzing    the fuzz targets' code
 //! ```
 
+// No function longer than 80 lines (clippy.toml); CI runs clippy with -D warnings.
+#![warn(clippy::too_many_lines)]
+
 /// The top-level modules, lowest layer first (see "Layers" above).
 pub const LAYERS: &[&str] = &[
     "value",

@@ -289,13 +289,7 @@ impl Specialised {
                 Test::Condition(n) => (env.fold(n), None),
                 Test::MetUnmet(m, u) => (env.fold(m), Some(env.fold(u))),
             };
-            let constant = match (&met, &unmet) {
-                (Fold::Const(v), None) => Some(*v),
-                (Fold::Const(Some(true)), Some(_)) => Some(Some(true)),
-                (Fold::Const(_), Some(Fold::Const(u))) => Some(if *u == Some(true) { Some(false) } else { None }),
-                _ => None,
-            };
-            match constant {
+            match constant_criterion(&met, unmet.as_ref()) {
                 Some(v) => {
                     env.crits[i as usize] = Some(v);
                     crit_template[i as usize] = v;
@@ -357,6 +351,17 @@ impl Specialised {
     }
 }
 
+/// A criterion's value when its condition (or met/unmet pair) folded to constants: met wins,
+/// unmet true is false; `None` when it varies by household.
+fn constant_criterion(met: &Fold, unmet: Option<&Fold>) -> Option<Option<bool>> {
+    match (met, unmet) {
+        (Fold::Const(v), None) => Some(*v),
+        (Fold::Const(Some(true)), Some(_)) => Some(Some(true)),
+        (Fold::Const(_), Some(Fold::Const(u))) => Some(if *u == Some(true) { Some(false) } else { None }),
+        _ => None,
+    }
+}
+
 /// The criteria a criterion's own condition(s) read.
 fn crit_refs(rs: &crate::ruleset::RuleSet, c: usize) -> Vec<u16> {
     match &rs.criteria[c].test {
@@ -411,30 +416,34 @@ fn eager_criteria(rs: &crate::ruleset::RuleSet) -> Vec<bool> {
     eager
 }
 
+/// The evaluation context of household `hh` (`m`, `d`: the assessment date as a month index and
+/// a day key).
+#[inline]
+fn ctx<'a>(
+    hh: &'a Household,
+    b: &'a Bound,
+    crits: &'a [Option<bool>],
+    decisions: &'a [u16],
+    m: i32,
+    d: i32,
+) -> Ctx<'a> {
+    Ctx {
+        cells: &hh.cells,
+        params: &b.params,
+        crits,
+        decisions,
+        as_of_month: m,
+        as_of_day: d,
+        members: hh.members.as_ref(),
+        member: &[],
+    }
+}
+
 /// As [`crate::engine::assess_into`], with the conditions specialised for the run: the same
 /// assessment, for a household whose fixed cells are those `p` was built with.
 pub fn assess_into(p: &Specialised, b: &Bound, hh: &Household, a: &mut Assessment) {
     let Assessment { crits, decisions, decided_by, returned, checks } = a;
     let (as_of_month, as_of_day) = (b.as_of.month_index(), expr::day_key(b.as_of));
-    fn ctx<'a>(
-        hh: &'a Household,
-        b: &'a Bound,
-        crits: &'a [Option<bool>],
-        decisions: &'a [u16],
-        m: i32,
-        d: i32,
-    ) -> Ctx<'a> {
-        Ctx {
-            cells: &hh.cells,
-            params: &b.params,
-            crits,
-            decisions,
-            as_of_month: m,
-            as_of_day: d,
-            members: hh.members.as_ref(),
-            member: &[],
-        }
-    }
     // One criterion into `crits`: its condition, or met/unmet (met wins; unmet true is false).
     let evaluate = |crits: &mut Vec<Option<bool>>, (i, cond, unmet): &(u16, BoolFn, Option<BoolFn>)| {
         let cx = ctx(hh, b, crits, &[], as_of_month, as_of_day);

@@ -664,61 +664,9 @@ impl Layout {
             *hh = self.household_of_members(b, raw, cols);
             return;
         }
-        hh.row = raw.row;
-        hh.source_rows = 1;
-        if hh.cells.len() == rules.fields.len() {
-            // The cells of absent columns stay from the household before (same file: same cells),
-            // and so do text cells of present columns, which every row sets again (below: a short
-            // row's missing cells are set blank), so that a repeated text is not allocated again.
-            for (c, &absent) in hh.cells.iter_mut().zip(&self.absent_field) {
-                if !absent && !matches!(c, Cell::Blank | Cell::Value(Scalar::Text(_)) | Cell::BlankAs(Scalar::Text(_)))
-                {
-                    *c = Cell::Blank;
-                }
-            }
-        } else {
-            hh.cells.clear();
-            hh.cells.resize(rules.fields.len(), Cell::Blank);
-        }
-        for (f, c) in &self.absent_cells {
-            let cell = &mut hh.cells[*f as usize];
-            // Only where the household before changed it (a derived value) or left another cell.
-            if cell != c {
-                *cell = c.clone();
-            }
-        }
-        hh.problems.clear();
-        if let Some(e) = &raw.error {
-            hh.problems.push(Problem {
-                row: raw.row,
-                column: String::new(),
-                field: None,
-                value: String::new(),
-                message: format!("无法读取此行：{e}"),
-            });
-        }
+        self.reset_cells(rules, raw, hh);
+        self.row_problems(raw, hh);
         let width = self.columns.len();
-        let got = raw.record.len();
-        // A sheet row holds its cells up to the last one with a value: one that ends early is not
-        // short (its other cells are empty), as a CSV line with fewer delimiters is.
-        let sheet = matches!(self.kind, Kind::Sheet { .. });
-        if raw.error.is_none() && got != width && !(sheet && got < width) {
-            let open_quote = got < width && raw.record.iter().next_back().is_some_and(|c| c.contains(&b'\n'));
-            let message = if open_quote {
-                format!("本行只有 {got} 列，表头有 {width} 列，且最后一格跨越多行：可能有未闭合的引号（\"）；缺少的列按空白处理")
-            } else if got < width {
-                format!("本行只有 {got} 列，表头有 {width} 列：缺少的列按空白处理")
-            } else {
-                format!("本行有 {got} 列，表头只有 {width} 列：多出的列已忽略")
-            };
-            hh.problems.push(Problem {
-                row: raw.row,
-                column: String::new(),
-                field: None,
-                value: String::new(),
-                message,
-            });
-        }
         // Most rows are valid UTF-8 with no NUL and no U+FFFD (a GBK decoding failure, encoded
         // EF BF BD): checked once for the whole row, each cell only when the row is not.
         let all = raw.record.as_slice();
@@ -767,6 +715,81 @@ impl Layout {
             }
             rules.set_cell(hh, f, &t, &self.columns[c]);
         }
+        self.finish_row(b, raw, dups, hh);
+    }
+
+    /// Start household `hh` (the one before, or new) as row `raw`: cells blank, the absent
+    /// columns' cells set.
+    #[inline]
+    fn reset_cells(&self, rules: &RuleSet, raw: &RawRow, hh: &mut Household) {
+        hh.row = raw.row;
+        hh.source_rows = 1;
+        if hh.cells.len() == rules.fields.len() {
+            // The cells of absent columns stay from the household before (same file: same cells),
+            // and so do text cells of present columns, which every row sets again (below: a short
+            // row's missing cells are set blank), so that a repeated text is not allocated again.
+            for (c, &absent) in hh.cells.iter_mut().zip(&self.absent_field) {
+                if !absent && !matches!(c, Cell::Blank | Cell::Value(Scalar::Text(_)) | Cell::BlankAs(Scalar::Text(_)))
+                {
+                    *c = Cell::Blank;
+                }
+            }
+        } else {
+            hh.cells.clear();
+            hh.cells.resize(rules.fields.len(), Cell::Blank);
+        }
+        for (f, c) in &self.absent_cells {
+            let cell = &mut hh.cells[*f as usize];
+            // Only where the household before changed it (a derived value) or left another cell.
+            if cell != c {
+                *cell = c.clone();
+            }
+        }
+    }
+
+    /// The problems of a row as a whole: unreadable, or more or fewer cells than the header (a
+    /// sheet row holds its cells up to the last one with a value: one that ends early is not
+    /// short, as a CSV line with fewer delimiters is).
+    #[inline]
+    fn row_problems(&self, raw: &RawRow, hh: &mut Household) {
+        let sheet = matches!(self.kind, Kind::Sheet { .. });
+        hh.problems.clear();
+        if let Some(e) = &raw.error {
+            hh.problems.push(Problem {
+                row: raw.row,
+                column: String::new(),
+                field: None,
+                value: String::new(),
+                message: format!("无法读取此行：{e}"),
+            });
+        }
+        let (width, got) = (self.columns.len(), raw.record.len());
+        if raw.error.is_none() && got != width && !(sheet && got < width) {
+            let open_quote = got < width && raw.record.iter().next_back().is_some_and(|c| c.contains(&b'\n'));
+            let message = if open_quote {
+                format!("本行只有 {got} 列，表头有 {width} 列，且最后一格跨越多行：可能有未闭合的引号（\"）；缺少的列按空白处理")
+            } else if got < width {
+                format!("本行只有 {got} 列，表头有 {width} 列：缺少的列按空白处理")
+            } else {
+                format!("本行有 {got} 列，表头只有 {width} 列：多出的列已忽略")
+            };
+            hh.problems.push(Problem {
+                row: raw.row,
+                column: String::new(),
+                field: None,
+                value: String::new(),
+                message,
+            });
+        }
+    }
+
+    /// After the row's cells: the cells a short row lacks, the alternative columns, required
+    /// fields of a short row, derivations and checks of the cells, a repeated id.
+    #[inline]
+    fn finish_row(&self, b: &Bound, raw: &RawRow, dups: &Duplicates, hh: &mut Household) {
+        let rules = b.rules;
+        let (width, got) = (self.columns.len(), raw.record.len());
+        let sheet = matches!(self.kind, Kind::Sheet { .. });
         // A sheet row's cells after its last value are empty cells.
         for c in got..width {
             if let Some(f) = self.column_field[c] {
