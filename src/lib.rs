@@ -31,7 +31,7 @@
 //! output     records, CSV / JSON Lines / table / workbook writers, summary, atomic files
 //! pipeline   read, assess in parallel and write in input order
 //! cases      rule cases as data (`rules test`)
-//! adjust     which quarterly lists a household belongs on
+//! adjust     which quarterly lists a household belongs on; the previous quarter's index; accounting
 //! cli        arguments (clap); the doc comments are --help
 //! cmd        one module per subcommand
 //! fuzzing    the fuzz targets' code

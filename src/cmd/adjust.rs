@@ -10,11 +10,13 @@ use std::collections::{HashMap, HashSet};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 
-use crate::adjust::{self, Env, Kept, OnList, Row, RunFacts, Snap};
+use crate::adjust::accounting::Accounting;
+use crate::adjust::index::{KeptBuf, Prev, PrevIndex};
+use crate::adjust::{self, Env, OnList, Row, RunFacts, Snap};
 use crate::cli::{AdjustArgs, AdjustFormat};
 use crate::engine;
 use crate::error::{InputError, Outcome};
-use crate::household::{Cell, Household};
+use crate::household::Household;
 use crate::input::{Duplicates, Layout, Ledger};
 use crate::output::xlsx;
 use crate::output::{csv_safe, is_stdout, shown_field, shown_problem_value, AtomicFile, AtomicSet};
@@ -25,55 +27,6 @@ use crate::ruleset::lists::{List, Side};
 use crate::ruleset::{self, Bound, RuleSet};
 use crate::value::Date;
 use std::borrow::Cow;
-
-/// The accounting of one run; it must add up (checked before anything is written).
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct Accounting {
-    pub previous_rows: u64,
-    pub current_rows: u64,
-    pub matched: u64,
-    pub new: u64,
-    pub gone: u64,
-    pub duplicated_previous_rows: u64,
-    pub duplicated_current_rows: u64,
-    pub households_with_problems: u64,
-    /// Blank rows skipped (no household; outside the sums above).
-    pub blank_previous_rows: u64,
-    pub blank_current_rows: u64,
-    /// Rows of the previous snapshot evaluated on their own (gone, or a repeated id).
-    pub previous_only_evaluated: u64,
-    /// Current rows on no list (unchanged), and previous-only rows on no list.
-    pub current_unlisted: u64,
-    pub previous_unlisted: u64,
-}
-
-impl Accounting {
-    /// Every row of either snapshot is matched, new, gone or repeated, and every row not matched
-    /// with a current one was evaluated on its own (on a list, or counted as unchanged).
-    pub fn adds_up(&self) -> bool {
-        self.previous_rows == self.matched + self.gone + self.duplicated_previous_rows
-            && self.current_rows == self.matched + self.new + self.duplicated_current_rows
-            && self.previous_only_evaluated == self.gone + self.duplicated_previous_rows
-            && self.current_unlisted <= self.current_rows
-            && self.previous_unlisted <= self.previous_only_evaluated
-    }
-
-    /// (item key, Chinese label, count), in the order of 汇总.
-    pub fn items(&self) -> Vec<(&'static str, &'static str, u64)> {
-        vec![
-            ("previous_rows", "上季度户数（行）", self.previous_rows),
-            ("current_rows", "本季度户数（行）", self.current_rows),
-            ("matched", "两季度均有", self.matched),
-            ("new", "新增户", self.new),
-            ("gone", "减少户", self.gone),
-            ("duplicated_previous_rows", "上季度户编号重复（任一季度）的行", self.duplicated_previous_rows),
-            ("duplicated_current_rows", "本季度户编号重复（任一季度）的行", self.duplicated_current_rows),
-            ("households_with_problems", "本季度有数据问题的户", self.households_with_problems),
-            ("blank_previous_rows", "上季度空白行（已跳过）", self.blank_previous_rows),
-            ("blank_current_rows", "本季度空白行（已跳过）", self.blank_current_rows),
-        ]
-    }
-}
 
 /// Where a household is and who heads it, as shown on every list row.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -122,103 +75,6 @@ fn who_of(rs: &RuleSet, hh: &Household, show_ids: bool) -> Who {
         village: text("village"),
         head_name: text("head_name"),
         head_id: text("head_id"),
-    }
-}
-
-/// The previous quarter as compared: each household's id (all ids in one arena), row and the
-/// values the lists read of it (`adjust::keep`, in flat arenas), found by id through a table of
-/// indices: no `String` or `Vec` per household.
-#[derive(Default)]
-struct PrevIndex {
-    ids: String,
-    entries: Vec<Prev>,
-    table: hashbrown::HashTable<u32>,
-    hasher: std::collections::hash_map::RandomState,
-    /// Per household, `sizes` values of each kind.
-    cells: Vec<Cell>,
-    bools: Vec<Option<bool>>,
-    decisions: Vec<u16>,
-    sizes: (usize, usize, usize),
-}
-
-struct Prev {
-    start: usize,
-    len: u32,
-    row: u64,
-}
-
-impl PrevIndex {
-    fn with_capacity(n: usize, sizes: (usize, usize, usize)) -> PrevIndex {
-        PrevIndex {
-            entries: Vec::with_capacity(n),
-            table: hashbrown::HashTable::with_capacity(n),
-            cells: Vec::with_capacity(n * sizes.0),
-            bools: Vec::with_capacity(n * sizes.1),
-            decisions: Vec::with_capacity(n * sizes.2),
-            sizes,
-            ..PrevIndex::default()
-        }
-    }
-
-    /// Add a household (its id is not in the index yet: repeated ids were left out) with the
-    /// values kept of it.
-    fn push(&mut self, id: &str, row: u64, kept: Kept) {
-        use std::hash::BuildHasher;
-        self.cells.extend_from_slice(kept.cells);
-        self.bools.extend_from_slice(kept.bools);
-        self.decisions.extend_from_slice(kept.decisions);
-        let PrevIndex { ids, entries, table, hasher, .. } = self;
-        let k = entries.len() as u32;
-        entries.push(Prev { start: ids.len(), len: id.len() as u32, row });
-        ids.push_str(id);
-        let id_of = |i: u32| {
-            let e = &entries[i as usize];
-            &ids[e.start..e.start + e.len as usize]
-        };
-        table.insert_unique(hasher.hash_one(id), k, |&i| hasher.hash_one(id_of(i)));
-    }
-
-    fn id(&self, e: &Prev) -> &str {
-        &self.ids[e.start..e.start + e.len as usize]
-    }
-
-    fn find(&self, id: &str) -> Option<usize> {
-        use std::hash::BuildHasher;
-        let PrevIndex { ids, entries, table, hasher, .. } = self;
-        let k = *table.find(hasher.hash_one(id), |&i| {
-            let e = &entries[i as usize];
-            &ids[e.start..e.start + e.len as usize] == id
-        })?;
-        Some(k as usize)
-    }
-
-    /// The values kept of household `k`.
-    fn kept(&self, k: usize) -> Kept<'_> {
-        let (c, b, d) = self.sizes;
-        Kept {
-            cells: &self.cells[k * c..(k + 1) * c],
-            bools: &self.bools[k * b..(k + 1) * b],
-            decisions: &self.decisions[k * d..(k + 1) * d],
-        }
-    }
-}
-
-/// Owned values of one side, before they go into the index.
-#[derive(Default)]
-struct KeptBuf {
-    cells: Vec<Cell>,
-    bools: Vec<Option<bool>>,
-    decisions: Vec<u16>,
-}
-
-impl KeptBuf {
-    fn of(rs: &RuleSet, row: Row) -> KeptBuf {
-        let mut k = KeptBuf::default();
-        adjust::keep(rs, Side::Previous, row, &mut k.cells, &mut k.bools, &mut k.decisions);
-        k
-    }
-    fn view(&self) -> Kept<'_> {
-        Kept { cells: &self.cells, bools: &self.bools, decisions: &self.decisions }
     }
 }
 
