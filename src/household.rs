@@ -46,6 +46,28 @@ pub enum Cell {
 }
 
 impl Cell {
+    /// Become `blank` (a cell an empty cell sets: `Blank` or `BlankAs`), written in place: the
+    /// copyable kinds without a call, a text only when it is not already the same text (compared
+    /// byte by byte, not through a `memcmp` call) — what the reader does for most empty cells.
+    #[inline(always)]
+    pub fn set_blank(&mut self, blank: &Cell) {
+        match blank {
+            Cell::Blank => *self = Cell::Blank,
+            Cell::BlankAs(Scalar::Num(n)) => *self = Cell::BlankAs(Scalar::Num(*n)),
+            Cell::BlankAs(Scalar::Bool(b)) => *self = Cell::BlankAs(Scalar::Bool(*b)),
+            Cell::BlankAs(Scalar::Enum(e)) => *self = Cell::BlankAs(Scalar::Enum(*e)),
+            Cell::BlankAs(Scalar::Month(m)) => *self = Cell::BlankAs(Scalar::Month(*m)),
+            Cell::BlankAs(Scalar::Text(t)) => {
+                let same = matches!(self, Cell::BlankAs(Scalar::Text(old))
+                    if old.len() == t.len() && old.bytes().zip(t.bytes()).all(|(x, y)| x == y));
+                if !same {
+                    *self = Cell::BlankAs(Scalar::Text(t.clone()));
+                }
+            }
+            other => *self = other.clone(),
+        }
+    }
+
     #[inline(always)]
     pub fn value(&self) -> Option<&Scalar> {
         match self {

@@ -116,11 +116,17 @@ pub struct Layout {
     alt_columns: Vec<(usize, u16, u16)>,
     /// Columns the rules need that the file lacks (what the warning lists).
     pub absent: Vec<AbsentColumn>,
+    /// In a person export, the member fields (`[persons.*]`) some rule reads that have no column
+    /// (and cannot be derived from one): (member field, its header). Unknown for every member.
+    pub absent_members: Vec<(u16, String)>,
     /// The cell of every field the file has no column for: unknown, or the rule file's `absent`
     /// value (set on every household before its cells are read).
     absent_cells: Vec<(u16, Cell)>,
     /// Per field: whether it is one of `absent_cells`.
     absent_field: Vec<bool>,
+    /// Per field: the cell an empty cell of its column sets, where that takes no more than a copy
+    /// ([`RuleSet::blank_cell`]); `None`: through [`RuleSet::set_cell`].
+    blank_cells: Vec<Option<Cell>>,
 }
 
 /// A column the rules need that the file lacks.
@@ -397,12 +403,14 @@ impl Ledger {
             });
         }
         let (absent, absent_cells) = absent_columns(rules, &field_col_index, persons.as_ref());
-        if options.strict && !absent.is_empty() {
+        let absent_members = if persons.is_some() { absent_member_columns(rules, &member_columns) } else { Vec::new() };
+        if options.strict && !(absent.is_empty() && absent_members.is_empty()) {
             return Err(InputError::Header {
                 path: p,
                 message: format!(
-                    "缺少规则所需的列（--strict）：\n{}（第 {} 行表头：{}）",
+                    "缺少规则所需的列（--strict）：\n{}{}（第 {} 行表头：{}）",
                     absent_list(rules, &absent),
+                    absent_member_list(rules, &absent_members),
                     header.row,
                     column_list(&columns)
                 ),
@@ -425,8 +433,10 @@ impl Ledger {
             id_field,
             alt_columns,
             absent,
+            absent_members,
             absent_field: (0..rules.fields.len() as u16).map(|f| absent_cells.iter().any(|(g, _)| *g == f)).collect(),
             absent_cells,
+            blank_cells: (0..rules.fields.len() as u16).map(|f| rules.blank_cell(f)).collect(),
         };
         let rows = if layout.persons.is_some() {
             Source::Rows(rows)
@@ -666,21 +676,27 @@ impl Layout {
         }
         self.reset_cells(rules, raw, hh);
         self.row_problems(raw, hh);
-        let width = self.columns.len();
+        let got = raw.record.len();
         // Most rows are valid UTF-8 with no NUL and no U+FFFD (a GBK decoding failure, encoded
         // EF BF BD): checked once for the whole row, each cell only when the row is not.
         let all = raw.record.as_slice();
         let whole = if memchr::memchr2(0, 0xEF, all).is_none() { simdutf8::basic::from_utf8(all).ok() } else { None };
         // Longer cells are data problems (no real ledger cell comes close).
         let max_cell = self.options.limits.max_cell_bytes;
-        for (c, bytes) in raw.record.iter().enumerate().take(width) {
-            let Some(f) = self.column_field[c] else { continue };
+        for (c, &field) in self.column_field.iter().enumerate().take(got) {
+            let Some(f) = field else { continue };
+            let Some(range) = raw.record.range(c) else { break };
+            let bytes = &all[range.clone()];
             if bytes.is_empty() {
-                rules.set_cell(hh, f, "", &self.columns[c]);
+                // Most empty cells: the field's blank, often already there from the household before.
+                match &self.blank_cells[f as usize] {
+                    Some(blank) => hh.cells[f as usize].set_blank(blank),
+                    None => rules.set_cell(hh, f, "", &self.columns[c]),
+                }
                 continue;
             }
             // The row is valid as a whole: so is a cell between two character boundaries.
-            if let Some(t) = whole.and_then(|w| w.get(raw.record.range(c)?)) {
+            if let Some(t) = whole.and_then(|w| w.get(range)) {
                 if t.len() <= max_cell {
                     rules.set_cell(hh, f, t, &self.columns[c]);
                     continue;
@@ -987,6 +1003,43 @@ pub fn absent_cell(rules: &RuleSet, f: u16) -> Cell {
 /// The absent columns with what they leave undecided, one line per kind: columns that stand for
 /// the same thing and leave the same criteria and decisions undecided share a line (the fourteen
 /// 帮扶措施 columns of a ledger that has none are one line, not fourteen).
+/// The member fields some rule reads with no column in a person export, and none they could be
+/// derived from: (member field, its header).
+fn absent_member_columns(rules: &RuleSet, at: &[Option<usize>]) -> Vec<(u16, String)> {
+    let mut absent = vec![false; rules.persons.len()];
+    // In rule-file order, derived fields after those they read: absent when every field their
+    // `derive` reads is absent.
+    for (i, f) in rules.persons.iter().enumerate() {
+        absent[i] = at[i].is_none() && f.derive.is_none();
+    }
+    for &i in &rules.person_derived {
+        let i = i as usize;
+        let reads = crate::ruleset::expr::refs(rules.persons[i].derive.as_ref().expect("derived")).fields;
+        absent[i] = at[i].is_none() && reads.iter().all(|&j| absent[j as usize]);
+    }
+    (0..rules.persons.len())
+        .filter(|&i| absent[i] && rules.person_used[i])
+        .map(|i| (i as u16, rules.persons[i].header.clone()))
+        .collect()
+}
+
+/// The lines of the absent-column warning for member fields: each column, and the criteria,
+/// decisions and checks it leaves unknown.
+fn absent_member_list(rules: &RuleSet, absent: &[(u16, String)]) -> String {
+    let mut out = String::new();
+    for (i, header) in absent {
+        let (crits, decisions, checks) = rules.member_dependents(*i);
+        let mut reads = Vec::new();
+        for (kind, labels) in [("标准", crits), ("判定", decisions), ("核查", checks)] {
+            if !labels.is_empty() {
+                reads.push(format!("{kind} {}", labels.join("、")));
+            }
+        }
+        let _ = writeln!(out, "  {header}（成员）：{}", reads.join("；"));
+    }
+    out
+}
+
 fn absent_list(rules: &RuleSet, absent: &[AbsentColumn]) -> String {
     let mut lines: Vec<(String, Vec<&str>)> = Vec::new();
     for a in absent {
@@ -1025,7 +1078,7 @@ impl Layout {
 
     /// As [`Layout::absent_warning`], naming the file(s) as `name`.
     pub fn absent_warning_as(&self, rules: &RuleSet, name: &str) -> Option<String> {
-        if self.absent.is_empty() {
+        if self.absent.is_empty() && self.absent_members.is_empty() {
             return None;
         }
         // The rule set's labels for an undecided decision.
@@ -1040,9 +1093,9 @@ impl Layout {
             "注意：{} 缺少规则所需的 {} 列。这些字段对每一户都按未知处理（规则文件规定了取值的除外），\
              依赖它们的判定为“{}”，理由为“缺少列：…”；加 --strict 则缺列时停止：\n{}",
             name,
-            self.absent.len(),
+            self.absent.len() + self.absent_members.len(),
             undecided.join("”或“"),
-            absent_list(rules, &self.absent)
+            absent_list(rules, &self.absent) + &absent_member_list(rules, &self.absent_members)
         ))
     }
 

@@ -178,3 +178,47 @@ fn member_checks_in_a_variant_rule_file_name_the_member() {
     let o = tuopin().args(["rules", "test", "tests/data/members-variant.cases.toml"]).output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}{}", String::from_utf8_lossy(&o.stdout), stderr_of(&o));
 }
+
+/// A person export without a member column some rule reads (Guizhou's school-age check reads
+/// 在校生状况 of each member): the one absent-column warning names it as a member column with the
+/// check it leaves unknown, and `--strict` stops (exit 2) with the same line. The check then flags
+/// no member (unknown is not a finding).
+#[test]
+fn an_absent_member_column_is_named_in_the_warning_and_under_strict() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root().join("examples/人员表.csv")).unwrap();
+    let mut rows =
+        csv::ReaderBuilder::new().has_headers(false).from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let records: Vec<csv::StringRecord> = rows.records().map(Result::unwrap).collect();
+    let drop = records[0].iter().position(|h| h == "在校生状况").unwrap();
+    let path = dir.path().join("人员表-无在校生状况.csv");
+    let mut w = csv::Writer::from_path(&path).unwrap();
+    for r in &records {
+        w.write_record(r.iter().enumerate().filter(|(i, _)| *i != drop).map(|(_, c)| c)).unwrap();
+    }
+    w.flush().unwrap();
+    let line = "  在校生状况（成员）：核查 适龄成员在校状况未填";
+    let run = |extra: &[&str]| {
+        let mut args = vec!["assess", path.to_str().unwrap(), "--rules", "guizhou-2023", "--year", "2024"];
+        args.extend_from_slice(extra);
+        tuopin().args(&args).output().unwrap()
+    };
+    let out = run(&["--format", "jsonl"]);
+    let err = stderr_of(&out);
+    assert!(err.lines().any(|l| l == line), "{err}");
+    assert!(err.contains("缺少规则所需的"), "{err}");
+    for h in jsonl(&out.stdout) {
+        let ids: Vec<&str> = h["checks"].as_array().unwrap().iter().filter_map(|c| c["check"].as_str()).collect();
+        assert!(!ids.contains(&"gz_school_age_status_blank"), "{h}");
+    }
+    // With the column nothing is absent for the members.
+    let full = tuopin()
+        .args(["assess", "examples/人员表.csv", "--rules", "guizhou-2023", "--year", "2024", "--format", "jsonl"])
+        .output()
+        .unwrap();
+    assert!(!stderr_of(&full).contains("（成员）"), "{}", stderr_of(&full));
+    let strict = run(&["--strict", "-o", dir.path().join("out.csv").to_str().unwrap()]);
+    assert_eq!(strict.status.code(), Some(2), "{}", stderr_of(&strict));
+    assert!(stderr_of(&strict).lines().any(|l| l == line), "{}", stderr_of(&strict));
+    assert!(!dir.path().join("out.csv").exists());
+}
