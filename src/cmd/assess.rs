@@ -105,6 +105,9 @@ pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
         f.commit().with_context(|| "输出未能完成")?;
     }
     eprint!("{}", summary.text(&bound));
+    if dups.member_count() > 0 {
+        eprintln!("有 {} 个成员证件号码重复出现（见各行的数据问题）。", dups.member_count());
+    }
     if dups.count() > 0 {
         eprintln!("有 {} 个户编号重复出现（见各行的数据问题）。", dups.count());
     }

@@ -671,7 +671,7 @@ impl Layout {
     pub fn household_into(&self, b: &Bound, raw: &RawRow, dups: &Duplicates, hh: &mut Household) {
         let rules = b.rules;
         if let (Some(cols), false) = (&self.persons, raw.members.is_empty()) {
-            *hh = self.household_of_members(b, raw, cols);
+            *hh = self.household_of_members(b, raw, cols, dups);
             return;
         }
         self.reset_cells(rules, raw, hh);
@@ -845,7 +845,7 @@ impl Layout {
 
     /// A household of a person export: household columns from its members' rows (they must
     /// agree), member-based facts derived.
-    fn household_of_members(&self, b: &Bound, raw: &RawRow, cols: &PersonColumns) -> Household {
+    fn household_of_members(&self, b: &Bound, raw: &RawRow, cols: &PersonColumns, dups: &Duplicates) -> Household {
         let rules = b.rules;
         let mut hh = Household {
             row: raw.row,
@@ -866,6 +866,20 @@ impl Layout {
                     value: String::new(),
                     message: format!("无法读取此行：{e}"),
                 });
+            }
+        }
+        if let (Some(c), true) = (cols.index(persons::Col::IdNumber), dups.member_count() > 0) {
+            for m in &raw.members {
+                let id = m.record.get(c).map(|b| cell::normalize(&text(b).0).into_owned()).unwrap_or_default();
+                if let Some(r) = dups.member_rows(&id) {
+                    hh.problems.push(Problem {
+                        row: m.row,
+                        column: self.columns[c].clone(),
+                        field: None,
+                        value: id.clone(),
+                        message: r.member_message(m.row),
+                    });
+                }
             }
         }
         let own = self.column_field.iter().enumerate().filter_map(|(c, f)| f.map(|f| (c, f, None)));
@@ -1248,6 +1262,9 @@ impl RawRow {
 #[derive(Debug, Default)]
 pub struct Duplicates {
     rows: HashMap<String, Repeats>,
+    /// In a person export: members' ID numbers (证件号码) that occur on more than one row — the same
+    /// person twice, in one household or in two.
+    members: HashMap<String, Repeats>,
     /// How many rows had an id (a capacity hint for indexes of the whole file).
     ids_seen: u64,
 }
@@ -1273,11 +1290,20 @@ impl Repeats {
     /// The data problem of row `row`, one of these rows.
     pub fn message(&self, row: u64) -> String {
         let all = if self.count == 2 { "两行".to_string() } else { format!("共 {} 行，", self.count) };
+        self.same_as(row, "户编号重复", &format!("{all}都已评估，请核实"))
+    }
+
+    /// The data problem of member row `row`, one of these rows of a person export.
+    pub fn member_message(&self, row: u64) -> String {
+        self.same_as(row, "成员证件号码重复", "同一人出现两次，或列在两户中，请核实")
+    }
+
+    fn same_as(&self, row: u64, what: &str, then: &str) -> String {
         if row == self.first && self.count > 2 {
-            format!("户编号重复：与第 {} 行等其后 {} 行相同（{all}都已评估，请核实）", self.second, self.count - 1)
+            format!("{what}：与第 {} 行等其后 {} 行相同（{then}）", self.second, self.count - 1)
         } else {
             let other = if row == self.first { self.second } else { self.first };
-            format!("户编号重复：与第 {other} 行相同（{all}都已评估，请核实）")
+            format!("{what}：与第 {other} 行相同（{then}）")
         }
     }
 }
@@ -1292,6 +1318,14 @@ impl Duplicates {
     pub fn count(&self) -> usize {
         self.rows.len()
     }
+    /// The rows of a member ID number that repeats in a person export.
+    pub fn member_rows(&self, id: &str) -> Option<&Repeats> {
+        self.members.get(id)
+    }
+    /// How many member ID numbers repeat.
+    pub fn member_count(&self) -> usize {
+        self.members.len()
+    }
     pub fn ids_seen(&self) -> u64 {
         self.ids_seen
     }
@@ -1300,11 +1334,22 @@ impl Duplicates {
     /// hashes that may have been seen twice.
     pub fn scan(ledger: &Ledger) -> Result<Duplicates, InputError> {
         let layout = &ledger.layout;
-        // In a person export every member repeats the household id.
-        if layout.persons.is_some() {
-            return Ok(Duplicates::default());
+        // In a person export every member repeats the household id; each member's ID number is
+        // what must not repeat.
+        if let Some(p) = &layout.persons {
+            let Some(col) = p.index(persons::Col::IdNumber) else { return Ok(Duplicates::default()) };
+            let (members, _) = Self::scan_column(ledger, col)?;
+            return Ok(Duplicates { members, ..Duplicates::default() });
         }
         let col = layout.field_col_index[layout.id_field as usize].expect("checked at open");
+        let (rows, ids_seen) = Self::scan_column(ledger, col)?;
+        Ok(Duplicates { rows, ids_seen, ..Duplicates::default() })
+    }
+
+    /// The values of column `col` that occur on more than one row, with their rows; and how many
+    /// rows had a value.
+    fn scan_column(ledger: &Ledger, col: usize) -> Result<(HashMap<String, Repeats>, u64), InputError> {
+        let layout = &ledger.layout;
         // A hash of the normalised id, seeded per run: FNV-1a with a final mix, a few
         // instructions a byte (SipHash was a tenth of the per-household cost). Any hash will do:
         // the second pass compares the ids themselves.
@@ -1342,9 +1387,8 @@ impl Duplicates {
             each_id(ledger, col, |_, id| add(&mut seen, &mut ids_seen, id))?;
         }
         let twice = seen.twice();
-        let mut out = Duplicates { ids_seen, ..Duplicates::default() };
         if twice.is_empty() {
-            return Ok(out);
+            return Ok((HashMap::new(), ids_seen));
         }
         let mut seen: HashMap<String, Repeats> = HashMap::new();
         each_id(ledger, col, |row, id| {
@@ -1357,8 +1401,7 @@ impl Duplicates {
                 seen.entry(id.into_owned()).or_default().add(row);
             }
         })?;
-        out.rows = seen.into_iter().filter(|(_, r)| r.count > 1).collect();
-        Ok(out)
+        Ok((seen.into_iter().filter(|(_, r)| r.count > 1).collect(), ids_seen))
     }
 }
 

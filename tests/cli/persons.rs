@@ -222,3 +222,56 @@ fn an_absent_member_column_is_named_in_the_warning_and_under_strict() {
     assert!(stderr_of(&strict).lines().any(|l| l == line), "{}", stderr_of(&strict));
     assert!(!dir.path().join("out.csv").exists());
 }
+
+/// One person's ID number on two rows of a person export — in another household, and the same
+/// person listed twice in one — is a data problem on each of those rows, naming the other row;
+/// the number itself is masked in the output (no --show-ids). Households stay assessed.
+#[test]
+fn a_member_id_number_on_two_rows_is_a_problem_on_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root().join("examples/人员表.csv")).unwrap();
+    let mut rd =
+        csv::ReaderBuilder::new().has_headers(false).from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let mut records: Vec<Vec<String>> = rd.records().map(|r| r.unwrap().iter().map(String::from).collect()).collect();
+    let col = |h: &str| records[0].iter().position(|x| x == h).unwrap();
+    let (id, name, hh) = (col("证件号码"), col("姓名"), col("户编号"));
+    let row_of = |records: &Vec<Vec<String>>, n: &str| records.iter().position(|r| r[name] == n).unwrap();
+    // 陈某军 (P002) also appears as 杨某林's number (P003); 吴某梅 (P005) is listed twice in P005.
+    let (a, b) = (row_of(&records, "陈某军"), row_of(&records, "杨某林"));
+    records[b][id] = records[a][id].clone();
+    let twin = records[row_of(&records, "吴某梅")].clone();
+    records.push(twin);
+    let path = dir.path().join("人员表-重号.csv");
+    let mut w = csv::Writer::from_path(&path).unwrap();
+    for r in &records {
+        w.write_record(r).unwrap();
+    }
+    w.flush().unwrap();
+    let out =
+        tuopin().args(["assess", path.to_str().unwrap(), "--year", "2024", "--format", "jsonl"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("有 2 个成员证件号码重复出现"), "{}", stderr_of(&out));
+    let rows = jsonl(&out.stdout);
+    assert_eq!(rows.len(), 5);
+    // File rows are 1-based with the header on row 1: record k is on row k + 1.
+    let (ra, rb) = (a as u64 + 1, b as u64 + 1);
+    let (rc, rd2) = (row_of(&records, "吴某梅") as u64 + 1, records.len() as u64);
+    let mut seen = Vec::new();
+    for h in &rows {
+        for p in h["problems"].as_array().unwrap() {
+            let m = p["message"].as_str().unwrap();
+            if m.starts_with("成员证件号码重复") {
+                seen.push((h["household_id"].as_str().unwrap().to_string(), p["row"].as_u64().unwrap(), m.to_string()));
+                assert!(!p.to_string().contains(&records[a][id][..14]), "masked: {p}");
+            }
+        }
+    }
+    seen.sort();
+    let want = |h: &str, row: u64, other: u64| {
+        (h.to_string(), row, format!("成员证件号码重复：与第 {other} 行相同（同一人出现两次，或列在两户中，请核实）"))
+    };
+    let mut expected = vec![want("P002", ra, rb), want("P003", rb, ra), want("P005", rc, rd2), want("P005", rd2, rc)];
+    expected.sort();
+    assert_eq!(seen, expected);
+    assert_eq!(records[b][hh], "P003");
+}
