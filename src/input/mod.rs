@@ -857,31 +857,7 @@ impl Layout {
         for (f, c) in &self.absent_cells {
             hh.cells[*f as usize] = c.clone();
         }
-        for m in &raw.members {
-            if let Some(e) = &m.error {
-                hh.problems.push(Problem {
-                    row: m.row,
-                    column: String::new(),
-                    field: None,
-                    value: String::new(),
-                    message: format!("无法读取此行：{e}"),
-                });
-            }
-        }
-        if let (Some(c), true) = (cols.index(persons::Col::IdNumber), dups.member_count() > 0) {
-            for m in &raw.members {
-                let id = m.record.get(c).map(|b| cell::normalize(&text(b).0).into_owned()).unwrap_or_default();
-                if let Some(r) = dups.member_rows(&id) {
-                    hh.problems.push(Problem {
-                        row: m.row,
-                        column: self.columns[c].clone(),
-                        field: None,
-                        value: id.clone(),
-                        message: r.member_message(m.row),
-                    });
-                }
-            }
-        }
+        self.member_row_problems(raw, cols, dups, &mut hh);
         let own = self.column_field.iter().enumerate().filter_map(|(c, f)| f.map(|f| (c, f, None)));
         for (c, f, alt) in own.chain(self.alt_columns.iter().map(|&(c, f, k)| (c, f, Some(k)))) {
             let mut value: Option<(String, u64)> = None;
@@ -931,6 +907,36 @@ impl Layout {
         }
         rules.finish(&mut hh, &self.field_column);
         hh
+    }
+
+    /// The problems of a person export's member rows as rows: unreadable, or a member ID number
+    /// that another row has too.
+    fn member_row_problems(&self, raw: &RawRow, cols: &PersonColumns, dups: &Duplicates, hh: &mut Household) {
+        for m in &raw.members {
+            if let Some(e) = &m.error {
+                hh.problems.push(Problem {
+                    row: m.row,
+                    column: String::new(),
+                    field: None,
+                    value: String::new(),
+                    message: format!("无法读取此行：{e}"),
+                });
+            }
+        }
+        if let (Some(c), true) = (cols.index(persons::Col::IdNumber), dups.member_count() > 0) {
+            for m in &raw.members {
+                let id = m.record.get(c).map(|b| cell::normalize(&text(b).0).into_owned()).unwrap_or_default();
+                if let Some(r) = dups.member_rows(&id) {
+                    hh.problems.push(Problem {
+                        row: m.row,
+                        column: self.columns[c].clone(),
+                        field: None,
+                        value: id.clone(),
+                        message: r.member_message(m.row),
+                    });
+                }
+            }
+        }
     }
 
     /// The household id of a raw row, normalised as cells are.
