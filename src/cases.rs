@@ -93,7 +93,9 @@ pub fn field_key(rs: &RuleSet, k: &str) -> Result<u16, String> {
                 .map(|i| i as u16)
         })
         .ok_or_else(|| {
-            let keys: Vec<String> = rs.fields.iter().map(|f| f.key.clone()).collect();
+            // A Chinese name is compared with the headers, a Latin one with the keys.
+            let keys: Vec<String> =
+                rs.fields.iter().map(|f| if k.is_ascii() { f.key.clone() } else { f.header.clone() }).collect();
             format!("未知的字段 `{k}`{}", ruleset::expr::did_you_mean(k, &keys))
         })
 }

@@ -10,12 +10,24 @@ use crate::output::Format;
 
 /// tuopin（脱贫）：按规则集评估农户的识别、退出、返贫致贫风险与风险消除。
 ///
-/// Reads household ledgers exported from the national system or Excel/WPS (CSV in UTF-8 or
-/// GBK), applies a rule set written in TOML (the national one is built in), and says for every
-/// household why it gets each decision.
+/// 读取国家系统或 Excel/WPS 导出的农户台账（CSV 为 UTF-8 或 GBK，也可以是 .xlsx 工作簿），按 TOML 规则集（已内置全国规则集）评估，并给出每一户每项判定的理由。
+///
+/// 示例：
+///
+///   tuopin assess 户表.csv --year 2024 -o 结果.xlsx
+///
+///   tuopin check 户表.csv --id 5200010101003 --year 2024
+///
+///   tuopin adjust --previous 2024Q2.csv --current 2024Q3.csv --quarter 2024Q3 -o 2024Q3名单/
 #[derive(Debug, Parser)]
 #[command(name = "tuopin", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
+    /// 界面语言：zh 中文（默认），en 英文（帮助和命令行错误）；也可设环境变量 TUOPIN_LANG=en
+    #[arg(long, global = true, value_enum, value_name = "语言", default_value = "zh")]
+    pub lang: Lang,
+    /// 安静：不显示进度、摘要和提示，只显示警告和错误
+    #[arg(long, global = true)]
+    pub quiet: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -24,44 +36,29 @@ pub struct Cli {
 pub enum Command {
     /// 批量评估：每户的识别、退出、风险、风险消除及理由
     ///
-    /// Assess every household of a ledger with the rule set, in input order.
+    /// 按规则集评估台账中的每一户，按输入顺序输出。
     ///
-    /// Output: a table on a terminal; CSV (UTF-8 with BOM, Chinese headers) when piped or with
-    /// `-o FILE.csv`; JSON Lines with `--format jsonl` or `-o FILE.jsonl`. A summary (rows
-    /// read, households assessed, households with problems, counts per decision) goes to stderr.
+    /// 输出：在终端上为表格；管道输出或 `-o 文件.csv` 时为 CSV（UTF-8 带 BOM，中文表头）；`--format jsonl` 或 `-o 文件.jsonl` 时为 JSONL（每户一行 JSON）；`-o 文件.xlsx` 时为 Excel 工作簿。汇总（读取行数、评估户数、有数据问题的户数、各判定的户数）写到标准错误。
     ///
-    /// Exit codes: 0 all fine; 1 finished, but some cells had data problems (each is reported
-    /// with its row, column and value, and the household is still assessed); 2 usage error,
-    /// rule-file error or unreadable input.
+    /// 退出码：0 一切正常；1 已完成，但有单元格存在数据问题（每处都给出行、列和值，该户照常评估）；2 用法错误、规则文件错误或输入无法读取。
     ///
-    /// Examples:
+    /// 示例：
     ///
     ///   tuopin assess examples/户表.csv --year 2024
     ///
     ///   tuopin assess 户表.csv --date 2024-09-30 -o 评估结果.csv
     ///
-    ///   tuopin assess 户表.csv --rules guizhou-2023 --format jsonl > out.jsonl
+    ///   tuopin assess 户表.csv --rules guizhou-2023 --format jsonl > 结果.jsonl
     Assess(AssessArgs),
-    /// 单户核查：一户的判定、逐项标准，以及还差什么（假设分析）
+    /// 单户核查：一户的判定、相关标准，以及还差什么（假设分析）
     ///
-    /// Check one household with the same rules and reasons as `assess`: each decision and the
-    /// rule that gave it, every criterion (met / unmet / unknown) with the household's values, the
-    /// threshold in force that year and its source, and what help would change each decision with a
-    /// goal in the rule file — for each blocking criterion the smallest change that flips it, of a
-    /// field the rule file says help can change (`action`) and only in its direction, found by
-    /// re-assessing with the rule engine (`家庭年纯收入 需增加 604 元（人均 151 元 × 家庭人口数 4；…）`).
-    /// Recorded facts (last year's income, household size, illness, an appraisal, exclusion
-    /// evidence) are never suggested; where help cannot reach the goal, nothing is.
+    /// 用与 `assess` 相同的规则和理由核查一户：每项判定及得出它的规则；该户各项判定所涉及的标准（按规则文件的用词显示为达标、未达标、存在、不存在、待核实等，并用文字说明条件），附该户的数值、当年适用的标准及其来源；以及对规则文件设有目标的判定，帮扶怎样能改变它——对每个卡住的标准，给出能使其改变的最小改动（只改规则文件标明帮扶可以改变的字段（`action`），且只朝其方向），均用规则引擎重新评估验证。已记录的事实（上年收入、家庭人口、患病、鉴定结论、排除依据）不会被建议修改；帮扶达不到目标时不作建议。
     ///
-    /// The household comes from: a ledger (`FILE --id 户编号`, any file `assess` reads); `--set
-    /// KEY=VALUE` (Chinese headers or field keys); standard input, as `key=value` lines or one JSON
-    /// object; or, on a terminal with none of these, questions for every field the rule set needs
-    /// (enter leaves a field blank, i.e. unknown).
+    /// 农户来自：台账（`文件 --id 户编号`，`assess` 能读的文件都可以）；`--set 键=值`（中文表头或字段键）；标准输入（`键=值` 行，或一个 JSON 对象）；或者在终端上、以上都没有时，逐项提问：只问还能改变这一户判定的字段，各项判定都已确定即停止（回车留空即未知，输入 < 返回上一题）。
     ///
-    /// Exit codes: 0 fine; 1 the household has data problems (still checked); 2 usage error,
-    /// rule-file error, unreadable input, or no household with that id.
+    /// 退出码：0 正常；1 该户有数据问题（照常核查）；2 用法错误、规则文件错误、输入无法读取，或文件中没有该户编号。
     ///
-    /// Examples:
+    /// 示例：
     ///
     ///   tuopin check examples/户表.csv --id 5200010101003 --year 2024
     ///
@@ -69,7 +66,7 @@ pub enum Command {
     ///
     ///   printf '户类型=脱贫户\n人均纯收入=5200\n' | tuopin check --year 2024 --format json
     ///
-    ///   tuopin check --year 2024           (on a terminal: asks for each field)
+    ///   tuopin check --year 2024           （在终端上逐项提问）
     Check(CheckArgs),
     /// 动态调整：由上季度和本季度两份台账生成各类调整名单
     ///
@@ -79,7 +76,7 @@ pub enum Command {
     ///
     /// 输出：`-o 目录` 每个名单一个 CSV（UTF-8 带 BOM）另加 汇总.csv；`-o 文件.xlsx` 一个工作簿，每个名单一个工作表另加汇总表；在终端上打印各村各名单的户数表。汇总（标准错误）核对两季度的每一户：上季度 = 两季度均有 + 减少 + 户编号重复；本季度 = 两季度均有 + 新增 + 户编号重复；未列入任何名单的户计为无变化。
     ///
-    /// Examples:
+    /// 示例：
     ///
     ///   tuopin adjust --previous examples/2024Q2.csv --current examples/2024Q3.csv --quarter 2024Q3
     ///
@@ -89,34 +86,60 @@ pub enum Command {
     Adjust(AdjustArgs),
     /// 生成演示数据：确定性的虚构台账（可选下一季度）
     ///
-    /// Write an invented household ledger with the national columns: the same seed gives the same
-    /// file. Used for demos, for the accounting check of `adjust`, and by the benchmark.
+    /// 写出一份虚构的农户台账，列与全国导出相同：同一种子得到同一文件。用于演示、`adjust` 的核对和性能测试。
     ///
-    /// Examples:
+    /// 示例：
     ///
     ///   tuopin demo-data --households 100000 --seed 1 -o 2024Q2.csv --next-quarter 2024Q3.csv
     ///
-    ///   tuopin demo-data --households 1000000 --messy 0.02 -o big.csv
+    ///   tuopin demo-data --households 1000000 --messy 0.02 -o 大台账.csv
     DemoData(DemoArgs),
-    /// 规则集：检查规则文件、运行规则用例
+    /// 规则集：检查规则文件、显示规则文件、运行规则用例
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// 生成命令行补全脚本（bash、zsh、fish、PowerShell）
+    ///
+    /// 把补全脚本写到标准输出，由终端载入后按 Tab 即可补全命令和选项。
+    ///
+    /// 示例：
+    ///
+    ///   tuopin completions bash > ~/.local/share/bash-completion/completions/tuopin
+    ///
+    ///   tuopin completions zsh > ~/.zfunc/_tuopin
+    ///
+    ///   tuopin completions fish > ~/.config/fish/completions/tuopin.fish
+    ///
+    ///   tuopin completions powershell >> $PROFILE
+    Completions {
+        /// 终端类型
+        #[arg(value_enum, value_name = "终端")]
+        shell: clap_complete::Shell,
+    },
+    /// 生成手册页（man 格式，由命令行定义生成）
+    ///
+    /// 把 tuopin 的手册页（roff 格式）写到标准输出；各命令的说明与 --help 相同。
+    ///
+    /// 示例：
+    ///
+    ///   tuopin manpage > /usr/local/share/man/man1/tuopin.1
+    ///
+    ///   tuopin manpage | man -l -
+    Manpage,
 }
 
 #[derive(Debug, Args)]
 pub struct RuleChoice {
-    /// Rule set: a built-in name (national, guizhou-2023, yunnan-2025, lanzhou-xinqu-2025, hubei-2023,
-    /// dehua-2024) or a TOML file.
-    #[arg(long, short = 'r', value_name = "RULES", default_value = "national")]
+    /// 规则集：内置名称（national、guizhou-2023、yunnan-2025、lanzhou-xinqu-2025、hubei-2023、dehua-2024）或 TOML 规则文件
+    #[arg(long, short = 'r', value_name = "规则集", default_value = "national")]
     pub rules: String,
 }
 
 #[derive(Debug, Args)]
 pub struct DateChoice {
-    /// Assessment year: parameters of that year, assessed as of 31 December.
-    #[arg(long, short = 'y', value_name = "YEAR", conflicts_with = "date")]
+    /// 评估年度：用该年的参数，按该年 12 月 31 日评估
+    #[arg(long, short = 'y', value_name = "年份", conflicts_with = "date")]
     pub year: Option<i32>,
-    /// Assessment date (YYYY-MM-DD); default today.
+    /// 评估日期（YYYY-MM-DD）；不给则为今天
     #[arg(long, short = 'd', value_name = "YYYY-MM-DD")]
     pub date: Option<String>,
 }
@@ -124,22 +147,19 @@ pub struct DateChoice {
 /// How input files are read.
 #[derive(Debug, Clone, Args)]
 pub struct InputChoice {
-    /// Force the encoding of CSV input instead of detecting it.
-    #[arg(long, value_enum)]
+    /// 指定 CSV 输入的编码，不自动检测
+    #[arg(long, value_enum, value_name = "编码")]
     pub encoding: Option<Encoding>,
-    /// Worksheet of an .xlsx/.xls workbook (default: the first).
-    #[arg(long, value_name = "NAME")]
+    /// 读取 .xlsx/.xls 工作簿的哪个工作表（默认第一个）
+    #[arg(long, value_name = "工作表")]
     pub sheet: Option<String>,
-    /// Row number of the header, as the spreadsheet shows it (default: found by matching the
-    /// known headers among the first rows, so title rows above it are skipped).
-    #[arg(long, value_name = "N")]
+    /// 表头所在行号，按表格软件显示的行号（默认在前几行中按已知表头查找，表头上方的标题行自动跳过）
+    #[arg(long, value_name = "行号")]
     pub header_row: Option<u64>,
-    /// Read a person export (one row per person, grouped by 户编号); detected when the header has
-    /// 人编号 or 与户主关系.
+    /// 按人员表读取（每人一行，按户编号归户）；表头有“人编号”或“与户主关系”时自动识别
     #[arg(long)]
     pub persons: bool,
-    /// Stop (exit 2) when the file lacks a column the rules need, instead of warning and treating
-    /// that field as unknown (or as the rule file's `absent` value) for every household.
+    /// 文件缺少规则所需的列时停止（退出码 2），而不是警告并把该字段对每一户按未知处理（或按规则文件的 `absent` 取值）
     #[arg(long)]
     pub strict: bool,
     #[command(flatten)]
@@ -152,31 +172,29 @@ pub struct InputChoice {
 /// row.
 #[derive(Debug, Clone, Args)]
 pub struct LimitChoice {
-    /// Longest cell, in bytes; a longer one is a data problem of its row.
-    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_cell_bytes, help_heading = "Input limits")]
+    /// 单元格最大字节数；更长的单元格是该行的数据问题
+    #[arg(long, value_name = "字节数", default_value_t = Limits::default().max_cell_bytes, help_heading = "输入限制")]
     pub max_cell_bytes: usize,
-    /// Longest CSV record (or sheet row), in bytes: a file without line breaks, or with a quote
-    /// that never closes, is stopped here instead of being read whole.
-    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_record_bytes, help_heading = "Input limits")]
+    /// CSV 记录（或工作表行）最大字节数：没有换行、或引号不闭合的文件在此停止，不会整个读入
+    #[arg(long, value_name = "字节数", default_value_t = Limits::default().max_record_bytes, help_heading = "输入限制")]
     pub max_record_bytes: usize,
-    /// Most columns of a row.
-    #[arg(long, value_name = "N", default_value_t = Limits::default().max_columns, help_heading = "Input limits")]
+    /// 每行最多列数
+    #[arg(long, value_name = "列数", default_value_t = Limits::default().max_columns, help_heading = "输入限制")]
     pub max_columns: usize,
-    /// Largest decompressed size of a workbook (.xlsx/.xlsb/.ods), all its parts together.
-    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_xlsx_bytes, help_heading = "Input limits")]
+    /// 工作簿（.xlsx/.xlsb/.ods）解压后的最大总大小
+    #[arg(long, value_name = "字节数", default_value_t = Limits::default().max_xlsx_bytes, help_heading = "输入限制")]
     pub max_xlsx_bytes: u64,
-    /// Largest compression ratio of a workbook part over 1 MiB (a zip bomb is about 1000).
-    #[arg(long, value_name = "N", default_value_t = Limits::default().max_xlsx_ratio, help_heading = "Input limits")]
+    /// 工作簿中超过 1 MiB 的部件的最大压缩比（压缩炸弹约为 1000）
+    #[arg(long, value_name = "倍数", default_value_t = Limits::default().max_xlsx_ratio, help_heading = "输入限制")]
     pub max_xlsx_ratio: u64,
-    /// Most shared strings of a workbook.
-    #[arg(long, value_name = "N", default_value_t = Limits::default().max_shared_strings, help_heading = "Input limits")]
+    /// 工作簿共享字符串的最多条数
+    #[arg(long, value_name = "条数", default_value_t = Limits::default().max_shared_strings, help_heading = "输入限制")]
     pub max_shared_strings: u64,
-    /// Largest decompressed size of a workbook's shared strings.
-    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_shared_strings_bytes, help_heading = "Input limits")]
+    /// 工作簿共享字符串解压后的最大大小
+    #[arg(long, value_name = "字节数", default_value_t = Limits::default().max_shared_strings_bytes, help_heading = "输入限制")]
     pub max_shared_strings_bytes: u64,
-    /// Most cells of the grids an .ods workbook is read into (each sheet from its first to its last
-    /// cell with a value, repeated rows and cells spelled out).
-    #[arg(long, value_name = "N", default_value_t = Limits::default().max_grid_cells, help_heading = "Input limits")]
+    /// 工作簿（.ods）读入的表格最多单元格数（每个工作表从第一个到最后一个有值的单元格，重复的行和单元格逐一计入）
+    #[arg(long, value_name = "单元格数", default_value_t = Limits::default().max_grid_cells, help_heading = "输入限制")]
     pub max_grid_cells: u64,
 }
 
@@ -205,24 +223,25 @@ impl InputChoice {
 
 #[derive(Debug, Args)]
 pub struct AssessArgs {
-    /// The household ledger: .xlsx/.xls, or CSV (UTF-8 with or without BOM, GBK/GB18030, UTF-16; comma or tab).
+    /// 农户台账：.xlsx/.xls 工作簿，或 CSV（UTF-8 带或不带 BOM、GBK/GB18030、UTF-16；逗号或制表符分隔）
+    #[arg(value_name = "文件")]
     pub file: PathBuf,
     #[command(flatten)]
     pub rules: RuleChoice,
     #[command(flatten)]
     pub date: DateChoice,
-    /// Output format (default: table on a terminal, otherwise by the extension of -o, else CSV).
-    #[arg(long, short = 'f', value_enum)]
+    /// 输出格式（默认：终端上为表格，否则按 -o 的扩展名，再否则为 CSV）
+    #[arg(long, short = 'f', value_enum, value_name = "格式")]
     pub format: Option<Format>,
-    /// Write to this file (atomically; never over the input) instead of stdout.
-    #[arg(long, short = 'o', value_name = "OUT")]
+    /// 写入此文件（整体写成后替换；不会写到输入文件上），不写到标准输出
+    #[arg(long, short = 'o', value_name = "输出")]
     pub output: Option<PathBuf>,
     #[command(flatten)]
     pub input: InputChoice,
-    /// Show ID numbers in full (they are masked by default: 430524********1234).
+    /// 完整显示证件号码（默认打码：430524********1234）
     #[arg(long)]
     pub show_ids: bool,
-    /// CSV output without the UTF-8 BOM (for tools that dislike it; Excel needs it).
+    /// CSV 输出不带 UTF-8 BOM（给不接受 BOM 的工具用；Excel 需要 BOM）
     #[arg(long)]
     pub no_bom: bool,
 }
@@ -230,99 +249,100 @@ pub struct AssessArgs {
 /// Output of `tuopin check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum CheckFormat {
-    /// The explanation for people (coloured on a terminal).
+    /// 给人看的说明（在终端上带颜色）
     Text,
-    /// One JSON object: the keys of `assess --format jsonl`, plus `what_if`.
+    /// 一个 JSON 对象：与 `assess --format jsonl` 的键相同，另加 `what_if`
     Json,
 }
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// A ledger holding the household (any file `assess` reads); needs --id.
-    #[arg(requires = "id")]
+    /// 含有该户的台账（`assess` 能读的文件都可以）；须同时给出 --id
+    #[arg(requires = "id", value_name = "文件")]
     pub file: Option<PathBuf>,
-    /// The 户编号 of the household to check in FILE.
+    /// 要在文件中核查的户的户编号
     #[arg(long, value_name = "户编号", requires = "file")]
     pub id: Option<String>,
-    /// A cell of the household, KEY=VALUE (a Chinese header or a field key; repeatable). With
-    /// FILE: replaces that cell of the household read from the file.
-    #[arg(long = "set", value_name = "KEY=VALUE")]
+    /// 该户的一个单元格，键=值（键为中文表头或字段键；可重复）。与文件同用时，替换从文件读到的该单元格
+    #[arg(long = "set", value_name = "键=值")]
     pub set: Vec<String>,
     #[command(flatten)]
     pub rules: RuleChoice,
     #[command(flatten)]
     pub date: DateChoice,
-    /// Output format.
-    #[arg(long, short = 'f', value_enum, default_value = "text")]
+    /// 输出格式
+    #[arg(long, short = 'f', value_enum, value_name = "格式", default_value = "text")]
     pub format: CheckFormat,
+    /// 同时显示每项标准的条件原文（CEL）和每项判定所依据规则的条件
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
     #[command(flatten)]
     pub input: InputChoice,
-    /// Show ID numbers in full.
+    /// 完整显示证件号码
     #[arg(long)]
     pub show_ids: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Number of households.
-    #[arg(long, short = 'n', default_value_t = 1000)]
+    /// 户数
+    #[arg(long, short = 'n', value_name = "户数", default_value_t = 1000)]
     pub households: u64,
-    /// Seed: the same seed gives the same file.
-    #[arg(long, short = 's', default_value_t = 1)]
+    /// 随机种子：同一种子得到同一文件
+    #[arg(long, short = 's', value_name = "种子", default_value_t = 1)]
     pub seed: u64,
-    /// Share of rows with one messy cell (a tenth of those invalid), 0 to 1.
-    #[arg(long, default_value_t = 0.0)]
+    /// 含有一处不规范单元格的行所占比例（其中十分之一为无效值），0 至 1
+    #[arg(long, value_name = "比例", default_value_t = 0.0)]
     pub messy: f64,
-    /// The year whose period the households follow: the types, monitoring and incomes of that
-    /// year (README: Demo data).
-    #[arg(long, short = 'y', default_value_t = 2024)]
+    /// 各户所处政策时期的年份：户类型、监测和收入按该年生成（见 README.md“演示数据”一节）
+    #[arg(long, short = 'y', value_name = "年份", default_value_t = 2024)]
     pub year: i32,
-    /// The ledger to write.
-    #[arg(long, short = 'o', value_name = "FILE")]
+    /// 要写出的台账
+    #[arg(long, short = 'o', value_name = "文件")]
     pub output: PathBuf,
-    /// Also write the next quarter's snapshot of the same households.
-    #[arg(long, value_name = "FILE")]
+    /// 同时写出同一批户下一季度的台账
+    #[arg(long, value_name = "文件")]
     pub next_quarter: Option<PathBuf>,
-    /// Replace files that exist (without it, an existing file is an error and nothing is written).
+    /// 覆盖已存在的文件（不加时，文件已存在即报错，什么也不写）
     #[arg(long)]
     pub force: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum AdjustFormat {
-    /// Counts per village and list on the terminal only.
+    /// 只在终端上显示各村各名单的户数
     Table,
-    /// One CSV per list in the -o directory, plus 汇总.csv.
+    /// -o 目录中每个名单一个 CSV，另加 汇总.csv
     Csv,
-    /// One workbook (-o FILE.xlsx), a sheet per list.
+    /// 一个工作簿（-o 文件.xlsx），每个名单一个工作表
     Xlsx,
 }
 
 #[derive(Debug, Args)]
 pub struct AdjustArgs {
-    /// Last quarter's snapshot.
-    #[arg(long, value_name = "FILE")]
+    /// 上季度的台账
+    #[arg(long, value_name = "文件")]
     pub previous: PathBuf,
-    /// This quarter's snapshot.
-    #[arg(long, value_name = "FILE")]
+    /// 本季度的台账
+    #[arg(long, value_name = "文件")]
     pub current: PathBuf,
-    /// The quarter, e.g. 2024Q3: assessed at its last day (2024-09-30).
-    #[arg(long, short = 'q', value_name = "YYYYQn", required_unless_present = "date")]
+    /// 季度，如 2024Q3：按其最后一天（2024-09-30）评估
+    #[arg(long, short = 'q', value_name = "季度", required_unless_present = "date")]
     pub quarter: Option<String>,
-    /// Assessment date, overriding the quarter's last day.
+    /// 评估日期，代替季度的最后一天
     #[arg(long, short = 'd', value_name = "YYYY-MM-DD")]
     pub date: Option<String>,
     #[command(flatten)]
     pub rules: RuleChoice,
-    /// Output kind (default: by -o: a .xlsx file, else a directory of CSVs; no -o: table).
-    #[arg(long, short = 'f', value_enum)]
+    /// 输出种类（默认按 -o：.xlsx 文件为工作簿，否则为 CSV 目录；没有 -o 为表格）
+    #[arg(long, short = 'f', value_enum, value_name = "格式")]
     pub format: Option<AdjustFormat>,
-    /// A directory (CSV) or a .xlsx file.
-    #[arg(long, short = 'o', value_name = "OUT")]
+    /// 一个目录（CSV）或一个 .xlsx 文件
+    #[arg(long, short = 'o', value_name = "输出")]
     pub output: Option<PathBuf>,
     #[command(flatten)]
     pub input: InputChoice,
-    /// Show ID numbers in full.
+    /// 完整显示证件号码
     #[arg(long)]
     pub show_ids: bool,
 }
@@ -331,53 +351,58 @@ pub struct AdjustArgs {
 pub enum RulesCommand {
     /// 检查规则文件：字段、各年参数、判定条件
     ///
-    /// Load a rule file (following `extends`), check every name and type, and list its fields,
-    /// parameters by year and criteria. Exit code 2 if the file has an error.
+    /// 读入规则文件（沿 `extends` 合并），检查每个名称和类型，并列出其字段、各年参数和各项标准。规则文件有错误时退出码为 2。
     ///
-    /// Examples:
+    /// 示例：
     ///
-    ///   tuopin rules check                  (the built-in national rule set)
+    ///   tuopin rules check                  （内置的全国规则集）
     ///
     ///   tuopin rules check rules/guizhou-2023.toml
     Check {
-        /// A built-in name or a TOML file (default: national).
-        #[arg(default_value = "national")]
+        /// 内置名称或 TOML 规则文件（默认：national）
+        #[arg(value_name = "规则集", default_value = "national")]
         file: String,
     },
-    /// 显示规则文件；--resolved 显示按 extends 合并后的规则集及每一项的来源文件
+    /// 显示规则文件；--resolved 显示按 `extends` 合并后的规则集及每一项的来源文件
     ///
-    /// Print a rule file as written (a built-in one as embedded in the program). With
-    /// `--resolved`, print the rule set merged along its `extends` chain, each item preceded by the
-    /// files that made it (`# 来自：national（内置） + guizhou-2023.toml`).
+    /// 按原样显示规则文件（内置规则集显示程序中内嵌的文本）。加 `--resolved` 时，显示沿 `extends` 链合并后的规则集，每一项前注明它来自哪些文件（`# 来自：national（内置） + guizhou-2023.toml`）。
     ///
-    /// Examples:
+    /// 示例：
     ///
-    ///   tuopin rules show national > my-rules.toml      (start a rule file of your own)
+    ///   tuopin rules show national > 我的规则.toml      （以此为起点写自己的规则文件）
     ///
     ///   tuopin rules show rules/guizhou-2023.toml --resolved
     Show {
-        /// A built-in name or a TOML file (default: national).
-        #[arg(default_value = "national")]
+        /// 内置名称或 TOML 规则文件（默认：national）
+        #[arg(value_name = "规则集", default_value = "national")]
         file: String,
-        /// Print the merged rule set with the file each item came from.
+        /// 显示合并后的规则集及每一项的来源文件
         #[arg(long)]
         resolved: bool,
     },
     /// 运行规则用例（名称、年份、农户、预期结果）
     ///
-    /// Run rule cases written as data (see rules/README.md): each case gives a year or date, a
-    /// household as cell texts, and the expected decisions. Exit code 1 if any case fails.
+    /// 运行以数据写成的规则用例（见 rules/README.md）：每个用例给出年份或日期、以单元格文字给出的一户，以及预期的判定。有用例不通过时退出码为 1。
     ///
-    /// Examples:
+    /// 示例：
     ///
     ///   tuopin rules test rules/national.cases.toml
     ///
-    ///   tuopin rules test --builtin          (the cases shipped with the built-in rule sets)
+    ///   tuopin rules test --builtin          （随内置规则集提供的用例）
     Test {
-        /// Case files (TOML).
+        /// 用例文件（TOML）
+        #[arg(value_name = "用例文件")]
         files: Vec<PathBuf>,
-        /// Run the cases embedded with the built-in rule sets.
+        /// 运行随内置规则集提供的用例
         #[arg(long)]
         builtin: bool,
     },
+}
+
+/// The interface language (`--lang`; [`crate::lang`] builds the help in it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
 }

@@ -33,6 +33,7 @@
 //! cases      rule cases as data (`rules test`)
 //! adjust     which quarterly lists a household belongs on; the previous quarter's index; accounting
 //! cli        arguments (clap); the doc comments are --help
+//! lang       the command line in Chinese, or English (--lang en): help and clap's messages
 //! cmd        one module per subcommand
 //! fuzzing    the fuzz targets' code
 //! ```
@@ -54,6 +55,7 @@ pub const LAYERS: &[&str] = &[
     "cases",
     "adjust",
     "cli",
+    "lang",
     "cmd",
     "fuzzing",
 ];
@@ -68,6 +70,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod household;
 pub mod input;
+pub mod lang;
 #[cfg(test)]
 mod layers_tests;
 pub mod output;
@@ -79,15 +82,31 @@ pub mod value;
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::FromArgMatches;
 
 /// Run with these arguments; print an error once with its context; return the exit code.
 pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
-    let cli = match cli::Cli::try_parse_from(args) {
-        Ok(c) => c,
+    let args: Vec<OsString> = args.into_iter().collect();
+    let lang = lang::Lang::detect(&args);
+    let command = lang::command(lang);
+    let parsed = command.clone().try_get_matches_from(&args).and_then(|m| cli::Cli::from_arg_matches(&m));
+    let cli = match parsed {
+        // TUOPIN_LANG counts as --lang (completions and the manual page are generated in it).
+        Ok(c) => cli::Cli { lang, ..c },
         Err(e) => {
-            // clap prints help/version to stdout (exit 0) and usage errors to stderr (exit 2).
-            let _ = e.print();
+            use clap::error::ErrorKind::{DisplayHelp, DisplayHelpOnMissingArgumentOrSubcommand, DisplayVersion};
+            // Help and version go to stdout (exit 0); usage errors to stderr (exit 2), in Chinese
+            // unless `--lang en`.
+            if lang == lang::Lang::En
+                || matches!(e.kind(), DisplayHelp | DisplayVersion | DisplayHelpOnMissingArgumentOrSubcommand)
+            {
+                let _ = e.print();
+            } else {
+                let _ = std::io::Write::write_all(
+                    &mut std::io::stderr(),
+                    lang::render_clap_error(&e, &command, &args).as_bytes(),
+                );
+            }
             return ExitCode::from(e.exit_code() as u8);
         }
     };

@@ -122,9 +122,7 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
     let cur_ledger = Ledger::open(&args.current, &rules, &args.input.options())?;
     // Reasons name the alternative columns of the current snapshot (the lists' reasons are its).
     bound.read_from = cur_ledger.layout.read_from(&rules);
-    for w in bound.run_warnings() {
-        eprintln!("{w}");
-    }
+    super::run_messages(bound.run_warnings());
 
     // Previous quarter: ids and the values the lists read.
     let mut prev_ledger = Ledger::open(&args.previous, &rules, &args.input.options())?;
@@ -160,7 +158,7 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
         let shown = if args.show_ids { table.as_str().into() } else { privacy::mask_text(&table) };
         std::io::Write::write_all(&mut std::io::stdout().lock(), format!("{shown}\n").as_bytes())?;
     }
-    eprint!("{}", summary_text(&acc, &counts, &lists, &bound));
+    super::note(&summary_text(&acc, &counts, &lists, &bound));
     Ok(if acc.households_with_problems > 0 || acc.duplicated_previous_rows > 0 {
         Outcome::Problems
     } else {
@@ -189,7 +187,10 @@ fn output_format(args: &AdjustArgs) -> anyhow::Result<AdjustFormat> {
         (None, None) => AdjustFormat::Table,
     };
     if format != AdjustFormat::Table && args.output.is_none() {
-        anyhow::bail!("--format {format:?} needs -o (a directory for csv, a .xlsx file for xlsx)");
+        anyhow::bail!(
+            "--format {} 需要 -o：csv 给一个目录（-o 名单/），xlsx 给一个 .xlsx 文件（-o 名单.xlsx）",
+            format!("{format:?}").to_lowercase()
+        );
     }
     Ok(format)
 }
@@ -199,11 +200,11 @@ fn warn_absent(rules: &RuleSet, prev_l: &Layout, cur_l: &Layout, args: &AdjustAr
     if prev_l.absent == cur_l.absent {
         let both = format!("{} 和 {}", args.previous.display(), args.current.display());
         if let Some(w) = prev_l.absent_warning_as(rules, &both) {
-            eprint!("{w}");
+            super::note(&w);
         }
     } else {
         for w in [prev_l, cur_l].iter().filter_map(|l| l.absent_warning(rules)) {
-            eprint!("{w}");
+            super::note(&w);
         }
     }
 }
@@ -626,37 +627,41 @@ fn write_error(list: &List, e: impl std::fmt::Display) -> anyhow::Error {
 }
 
 fn summary_text(acc: &Accounting, counts: &Counts, lists: &[&List], b: &Bound) -> String {
+    // Counts for people read with thousands separators (汇总.csv keeps plain numbers).
+    let g = crate::lang::grouped;
     let mut s = format!(
         "评估日期 {}；上季度 {} 户 = 两季度均有 {} + 减少 {} + 户编号重复 {}；本季度 {} 户 = 两季度均有 {} + 新增 {} + 户编号重复 {}；本季度 {} 户有数据问题。\n",
         b.rules.dated(b.as_of),
-        acc.previous_rows,
-        acc.matched,
-        acc.gone,
-        acc.duplicated_previous_rows,
-        acc.current_rows,
-        acc.matched,
-        acc.new,
-        acc.duplicated_current_rows,
-        acc.households_with_problems
+        g(acc.previous_rows),
+        g(acc.matched),
+        g(acc.gone),
+        g(acc.duplicated_previous_rows),
+        g(acc.current_rows),
+        g(acc.matched),
+        g(acc.new),
+        g(acc.duplicated_current_rows),
+        g(acc.households_with_problems)
     );
     if acc.blank_previous_rows + acc.blank_current_rows > 0 {
         s.push_str(&format!(
             "空白行已跳过：上季度 {} 行，本季度 {} 行。\n",
-            acc.blank_previous_rows, acc.blank_current_rows
+            g(acc.blank_previous_rows),
+            g(acc.blank_current_rows)
         ));
     }
     let parts: Vec<String> = lists
         .iter()
         .enumerate()
         .map(|(i, l)| match l.persons {
-            Some(_) => format!("{} {} 户 {} 人", l.label, counts.total[i], counts.persons[i]),
-            None => format!("{} {}", l.label, counts.total[i]),
+            Some(_) => format!("{} {} 户 {} 人", l.label, g(counts.total[i]), g(counts.persons[i])),
+            None => format!("{} {}", l.label, g(counts.total[i])),
         })
         .collect();
     s.push_str(&format!("名单：{}\n", parts.join(" · ")));
     s.push_str(&format!(
         "未列入任何名单（无变化）：本季度 {} 户，仅见于上季度的 {} 行。\n",
-        acc.current_unlisted, acc.previous_unlisted
+        g(acc.current_unlisted),
+        g(acc.previous_unlisted)
     ));
     s
 }

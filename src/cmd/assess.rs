@@ -35,6 +35,7 @@ struct Chunk {
 }
 
 pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
+    let started = std::time::Instant::now();
     let rules = ruleset::load(&args.rules.rules)?;
     let as_of = super::as_of(&args.date)?;
     let rules = rules.worded(as_of);
@@ -43,15 +44,13 @@ pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
     let mut ledger = Ledger::open(&args.file, &rules, &args.input.options())?;
     let dups = Duplicates::scan(&ledger)?;
     bound.read_from = ledger.layout.read_from(&rules);
-    eprintln!("{}", describe_ledger(&args.file, &ledger.layout, &rules, as_of));
+    super::note(&format!("{}\n", describe_ledger(&args.file, &ledger.layout, &rules, as_of)));
     if let Some(n) = ledger.layout.alternatives_note(&rules) {
-        eprint!("{n}");
+        super::note(&n);
     }
-    for w in bound.run_warnings() {
-        eprintln!("{w}");
-    }
+    super::run_messages(bound.run_warnings());
     if let Some(w) = ledger.layout.absent_warning(&rules) {
-        eprint!("{w}");
+        super::note(&w);
     }
 
     let mut file = match &args.output {
@@ -104,13 +103,14 @@ pub fn run(args: AssessArgs) -> anyhow::Result<Outcome> {
     if let Some(f) = file {
         f.commit().with_context(|| "输出未能完成")?;
     }
-    eprint!("{}", summary.text(&bound));
+    super::note(&summary.text(&bound));
     if dups.member_count() > 0 {
         eprintln!("有 {} 个成员证件号码重复出现（见各行的数据问题）。", dups.member_count());
     }
     if dups.count() > 0 {
         eprintln!("有 {} 个户编号重复出现（见各行的数据问题）。", dups.count());
     }
+    super::note_duration(started, summary.households_assessed);
     Ok(if summary.has_problems() { Outcome::Problems } else { Outcome::Clean })
 }
 
@@ -127,7 +127,7 @@ fn output_format(args: &AssessArgs) -> anyhow::Result<Format> {
         (None, None) => Format::Csv,
     };
     if format == Format::Xlsx && args.output.is_none() {
-        anyhow::bail!("--format xlsx needs -o FILE.xlsx");
+        anyhow::bail!("--format xlsx 需要 -o 文件.xlsx：工作簿不能写到终端或管道，请加 -o 结果.xlsx");
     }
     Ok(format)
 }

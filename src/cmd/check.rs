@@ -51,9 +51,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<Outcome> {
     let as_of = super::as_of(&args.date)?;
     let rules = rules.worded(as_of);
     let mut bound = rules.at(as_of)?;
-    for w in bound.run_warnings() {
-        eprintln!("{w}");
-    }
+    super::run_messages(bound.run_warnings());
     let (hh, source) = read_household(&args, &mut bound)?;
     let a = engine::assess(&bound, &hh);
     let record = Record::build(&bound, &hh, &a, args.show_ids);
@@ -65,7 +63,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<Outcome> {
         CheckFormat::Json => serde_json::to_string(&Json { record: &record, what_if: &what_if })? + "\n",
         CheckFormat::Text => {
             let paint = render::Paint::new(tty);
-            render::text(&bound, &hh, &a, &record, &what_if, &source, paint)
+            render::text(&bound, &hh, &a, &record, &what_if, &source, render::Style { paint, verbose: args.verbose })
         }
     };
     if !args.show_ids {
@@ -87,7 +85,7 @@ fn read_household(args: &CheckArgs, bound: &mut Bound) -> anyhow::Result<(Househ
         .map(|s| split_pair(s).ok_or_else(|| anyhow!("--set {s}：应为 键=值，如 --set 人均纯收入=3800")))
         .collect::<Result<Vec<_>, _>>()?;
     if let Some(file) = &args.file {
-        let id = args.id.as_deref().ok_or_else(|| anyhow!("FILE needs --id 户编号"))?;
+        let id = args.id.as_deref().ok_or_else(|| anyhow!("给了文件还须给 --id 户编号，如 --id 5200010101003"))?;
         let (mut hh, row) = from_file(file, id, bound, &args.input.options())?;
         // `--set` replaces cells of the household read from the file.
         for (k, v) in &sets {
@@ -180,10 +178,10 @@ fn from_file(path: &Path, id: &str, bound: &mut Bound, options: &OpenOptions) ->
     bound.read_from = ledger.layout.read_from(bound.rules);
     let bound = &*bound;
     if let Some(n) = ledger.layout.alternatives_note(bound.rules) {
-        eprint!("{n}");
+        super::note(&n);
     }
     if let Some(w) = ledger.layout.absent_warning(bound.rules) {
-        eprint!("{w}");
+        super::note(&w);
     }
     let want = cell::normalize(id).into_owned();
     let none = Duplicates::default();
@@ -203,7 +201,9 @@ fn from_file(path: &Path, id: &str, bound: &mut Bound, options: &OpenOptions) ->
             }
         }
     }
-    let mut hh = found.ok_or_else(|| anyhow!("{}：没有户编号为“{id}”的户", path.display()))?;
+    let mut hh = found.ok_or_else(|| {
+        anyhow!("{}：没有户编号为“{id}”的户：请核对户编号（用 tuopin assess 可列出文件中的各户）", path.display())
+    })?;
     if !again.is_empty() {
         let idf = bound.rules.field_index["household_id"];
         hh.problems.push(Problem {
@@ -216,6 +216,47 @@ fn from_file(path: &Path, id: &str, bound: &mut Bound, options: &OpenOptions) ->
     }
     let row = hh.row;
     Ok((hh, row))
+}
+
+/// The criteria this household's decisions reached, in reading order: those read by each
+/// decision's rules up to the one that gave its label (all of them when none did), by the criteria
+/// they read in turn, and a decision's factors when it gave the household a label that is neither
+/// `not_applicable` nor `undecided`. Derived from the rule file, not listed anywhere.
+pub fn reached_criteria(b: &Bound, a: &engine::Assessment) -> Vec<u16> {
+    let rs = b.rules;
+    let mut reached = vec![false; rs.criteria.len()];
+    let mut todo: Vec<&Node> = Vec::new();
+    for (di, dec) in rs.decisions.iter().enumerate() {
+        let upto = a.decided_by[di].map_or(dec.rules.len(), |k| k + 1);
+        todo.extend(dec.rules[..upto].iter().map(|(n, _, _)| n));
+        // Its factors (风险因素) when it has a label for the household: what that label rests on.
+        let label = a.decisions[di];
+        if !dec.is_not_applicable(label) && label != dec.undecided {
+            for &f in &dec.factors {
+                reached[f as usize] = true;
+                push_tests(rs, f, &mut todo);
+            }
+        }
+    }
+    while let Some(n) = todo.pop() {
+        expr::walk(n, &mut |x| {
+            if let Node::Crit(i) = x {
+                if !reached[*i as usize] {
+                    reached[*i as usize] = true;
+                    push_tests(rs, *i, &mut todo);
+                }
+            }
+        });
+    }
+    let (_, order) = reading_order(rs);
+    order.into_iter().filter(|&c| reached[c as usize]).collect()
+}
+
+fn push_tests<'a>(rs: &'a RuleSet, c: u16, todo: &mut Vec<&'a Node>) {
+    match &rs.criteria[c as usize].test {
+        Test::Condition(n) => todo.push(n),
+        Test::MetUnmet(m, u) => todo.extend([m, u]),
+    }
 }
 
 /// Fields and criteria in the order the decisions read them, depth first through criteria: the

@@ -5,6 +5,7 @@ pub mod assess;
 pub mod check;
 pub mod demo_data;
 pub mod rules;
+pub mod shell;
 
 use anyhow::{anyhow, Context};
 
@@ -12,13 +13,48 @@ use crate::cli::{Cli, Command, DateChoice};
 use crate::error::Outcome;
 use crate::value::Date;
 
+/// `--quiet` (the flag lives in the pipeline, whose progress line it silences too).
+pub fn quiet() -> bool {
+    crate::pipeline::quiet()
+}
+
+/// A note, a summary or a progress line on stderr, left out with `--quiet`.
+pub fn note(text: &str) {
+    if !quiet() {
+        eprint!("{text}");
+    }
+}
+
+/// On a terminal, after a run of a second or more: how long it took and how many households a
+/// second (never in a file or a test's capture, so that outputs stay reproducible).
+pub fn note_duration(started: std::time::Instant, households: u64) {
+    use std::io::IsTerminal;
+    let secs = started.elapsed().as_secs_f64();
+    if quiet() || secs < 1.0 || !std::io::stderr().is_terminal() {
+        return;
+    }
+    eprintln!("用时 {secs:.1} 秒，每秒 {} 户。", crate::value::grouped((households as f64 / secs) as u64));
+}
+
+/// The rule set's run messages: its warnings always, its notes (`注意：`) unless `--quiet`.
+pub fn run_messages(messages: Vec<String>) {
+    for m in messages {
+        if !quiet() || !m.starts_with("注意") {
+            eprintln!("{m}");
+        }
+    }
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    crate::pipeline::set_quiet(cli.quiet);
     match cli.command {
         Command::Assess(a) => assess::run(a),
         Command::Check(a) => check::run(a),
         Command::Adjust(a) => adjust::run(a),
         Command::DemoData(a) => demo_data::run(a),
         Command::Rules(r) => rules::run(r),
+        Command::Completions { shell } => shell::completions(shell, cli.lang),
+        Command::Manpage => shell::manpage(cli.lang),
     }
 }
 
@@ -30,7 +66,7 @@ pub fn as_of(choice: &DateChoice) -> anyhow::Result<Date> {
     }
     if let Some(y) = choice.year {
         if !(1900..=2200).contains(&y) {
-            return Err(anyhow!("--year {y}：年份超出范围"));
+            return Err(anyhow!("--year {y}：年份超出范围（应在 1900 至 2200 之间），如 --year 2024"));
         }
         if today().is_ok_and(|t| y > t.year) {
             eprintln!("警告：评估年度 {y} 晚于今年：数据和标准是否已属于该年度？（常见的是把 --year 写错）");

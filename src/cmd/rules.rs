@@ -24,7 +24,8 @@ fn show(spec: &str, resolved: bool) -> anyhow::Result<Outcome> {
     } else {
         match ruleset::embedded(spec).filter(|_| !std::path::Path::new(spec).exists()) {
             Some(t) => t.to_string(),
-            None => std::fs::read_to_string(spec).map_err(|e| anyhow::anyhow!("无法读取规则文件 {spec}：{e}"))?,
+            None => std::fs::read_to_string(spec)
+                .map_err(|e| anyhow::anyhow!("无法读取规则文件 {spec}：{}", crate::error::io_text(&e)))?,
         }
     };
     use std::io::Write as _;
@@ -232,7 +233,7 @@ fn write_checks_and_lists(s: &mut String, rs: &RuleSet) -> std::fmt::Result {
 
 fn test(files: &[std::path::PathBuf], builtin: bool) -> anyhow::Result<Outcome> {
     if files.is_empty() && !builtin {
-        anyhow::bail!("give one or more case files, or --builtin for the cases shipped with the built-in rule sets");
+        anyhow::bail!("请给出一个或多个用例文件（如 tuopin rules test rules/national.cases.toml），或加 --builtin 运行随内置规则集提供的用例");
     }
     let mut sets: Vec<(String, String)> = Vec::new();
     if builtin {
@@ -241,7 +242,8 @@ fn test(files: &[std::path::PathBuf], builtin: bool) -> anyhow::Result<Outcome> 
         }
     }
     for f in files {
-        let text = std::fs::read_to_string(f).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", f.display()))?;
+        let text = std::fs::read_to_string(f)
+            .map_err(|e| anyhow::anyhow!("无法读取用例文件 {}：{}", f.display(), crate::error::io_text(&e)))?;
         sets.push((f.display().to_string(), text));
     }
     let mut failed = 0;

@@ -264,7 +264,10 @@ fn record_too_long(path: &Path, line: u64, max: usize) -> InputError {
 }
 
 fn unreadable(path: &Path, e: io::Error) -> InputError {
-    InputError::Unreadable { path: path.display().to_string(), message: format!("无法读取：{e}") }
+    InputError::Unreadable {
+        path: path.display().to_string(),
+        message: format!("无法读取：{}", crate::error::io_text(&e)),
+    }
 }
 
 /// A csv reader for blocks of [`Blocks`], built once per thread (building one costs about as much
@@ -365,7 +368,11 @@ fn too_many_columns(path: &Path, row: u64, n: usize, max: usize) -> InputError {
 }
 
 fn unreadable_csv(path: &Path, e: csv::Error) -> InputError {
-    InputError::Unreadable { path: path.display().to_string(), message: e.to_string() }
+    let message = match e.kind() {
+        csv::ErrorKind::Io(io) => format!("无法读取：{}", crate::error::io_text(io)),
+        _ => format!("无法读取：{e}"),
+    };
+    InputError::Unreadable { path: path.display().to_string(), message }
 }
 
 /// One record of a block's csv reader into `raw`, numbered by the line of its first character
@@ -489,7 +496,10 @@ fn is_workbook(path: &Path, head: &[u8]) -> bool {
 /// Open a file's rows.
 pub fn open(path: &Path, opts: &OpenOptions) -> Result<(Rows, Kind), InputError> {
     let p = path.display().to_string();
-    let unreadable = |e: io::Error| InputError::Unreadable { path: p.clone(), message: format!("无法读取：{e}") };
+    let unreadable = |e: io::Error| InputError::Unreadable {
+        path: p.clone(),
+        message: format!("无法读取：{}", crate::error::io_text(&e)),
+    };
     let mut file = File::open(path).map_err(unreadable)?;
     let mut head = vec![0u8; SNIFF];
     let mut n = 0;
@@ -1139,7 +1149,7 @@ pub fn each_unquoted_field(
 ) -> Result<bool, InputError> {
     let unreadable = |e: io::Error| InputError::Unreadable {
         path: path.display().to_string(),
-        message: format!("无法读取：{e}"),
+        message: format!("无法读取：{}", crate::error::io_text(&e)),
     };
     let file = File::open(path).map_err(unreadable)?;
     let mut text = Crlf { inner: BufReader::with_capacity(1 << 16, file) };

@@ -23,13 +23,13 @@ pub use atomic::{is_stdout, remove_in_flight, AtomicFile, AtomicSet};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
-    /// A table for the terminal.
+    /// 终端上的表格
     Table,
-    /// CSV with Chinese headers, UTF-8 with BOM, for Excel/WPS.
+    /// CSV，中文表头，UTF-8 带 BOM，供 Excel/WPS 打开
     Csv,
-    /// JSON Lines with English keys, one household per line.
+    /// JSONL：每户一行 JSON，键为英文字段名
     Jsonl,
-    /// An Excel workbook (-o FILE.xlsx): frozen header, filters, labels coloured by the rules, a summary sheet.
+    /// Excel 工作簿（-o 文件.xlsx）：冻结表头、筛选、按规则着色的判定、汇总表
     Xlsx,
 }
 
@@ -640,23 +640,25 @@ impl Summary {
     pub fn text(&self, b: &Bound) -> String {
         let blank = match self.blank_rows {
             0 => String::new(),
-            n => format!("（其中空白行 {n} 行，已跳过）"),
+            n => format!("（其中空白行 {} 行，已跳过）", grouped(n)),
         };
+        // Counts for people read with thousands separators (never in a data cell).
+        use crate::value::grouped;
         let mut s = format!(
             "读取 {} 行{blank}，评估 {} 户；其中 {} 户有数据问题（共 {} 处）。\n",
-            self.rows_read + self.blank_rows,
-            self.households_assessed,
-            self.households_with_problems,
-            self.problems
+            grouped(self.rows_read + self.blank_rows),
+            grouped(self.households_assessed),
+            grouped(self.households_with_problems),
+            grouped(self.problems)
         );
         for ((_, labels), &d) in self.counts.iter().zip(&self.counted) {
             let d = &b.rules.decisions[d];
-            let parts: Vec<String> = labels.iter().map(|(l, n)| format!("{l} {n}")).collect();
+            let parts: Vec<String> = labels.iter().map(|(l, n)| format!("{l} {}", grouped(*n))).collect();
             s.push_str(&format!("{}：{}\n", d.label, parts.join(" · ")));
         }
         let found: Vec<String> = (b.rules.checks.iter().zip(&self.checks))
             .filter(|(_, &n)| n > 0)
-            .map(|(c, n)| format!("{}（{}）{n} 户", c.label, c.severity.word()))
+            .map(|(c, n)| format!("{}（{}）{} 户", c.label, c.severity.word(), grouped(*n)))
             .collect();
         if !found.is_empty() {
             s.push_str(&format!("数据核查：{}\n", found.join("；")));
@@ -664,7 +666,7 @@ impl Summary {
         if self.households_with_error_findings > 0 {
             s.push_str(&format!(
                 "其中 {} 户有“错误”级数据核查结果（与数据问题一样须更正）。\n",
-                self.households_with_error_findings
+                grouped(self.households_with_error_findings)
             ));
         }
         s

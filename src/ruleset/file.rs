@@ -39,6 +39,10 @@ pub struct RuleFile {
     /// Words written `{term}` in labels and messages, by default; a period may change them.
     #[serde(default)]
     pub terms: BTreeMap<String, String>,
+    /// The documents `source` texts cite by key (`S21`): title and 文号, so that `check` names them
+    /// without the notes the keys point into.
+    #[serde(default)]
+    pub sources: BTreeMap<String, String>,
     /// `adjust`'s quarterly lists, in the order they are filed.
     #[serde(default)]
     pub lists: Lists,
@@ -326,6 +330,24 @@ pub struct CriterionDef {
     #[serde(default)]
     pub unmet: Option<String>,
     pub source: String,
+    /// The condition in words, for `check` (`人均纯收入高于当年扶贫标准`); `{term}`s allowed.
+    #[serde(default)]
+    pub text: Option<String>,
+    /// What being met means for the household, for `check`'s words and colours.
+    #[serde(default)]
+    pub kind: CriterionKind,
+}
+
+/// What a criterion being met means for the household: a standard reached (good), a risk present
+/// (bad), or a state that is neither (a policy period, a status). `check` shows a criterion with
+/// the rule file's words for its kind (`[terms]`: `standard_met`, `risk_met`, …).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CriterionKind {
+    #[default]
+    Standard,
+    Risk,
+    State,
 }
 
 /// `[decisions.*]`: any number of decisions, in the order the file lists them (the TOML parser

@@ -143,6 +143,10 @@ pub struct Criterion {
     pub test: Test,
     /// The source text of the condition(s), for `rules check`.
     pub text: String,
+    /// The condition in words (`text` in the rule file), for `check`.
+    pub wording: Option<String>,
+    /// What being met means for the household.
+    pub kind: file::CriterionKind,
 }
 
 #[derive(Debug, Clone)]
@@ -356,6 +360,8 @@ pub struct RuleSet {
     pub periods: Vec<periods::Period>,
     /// Words written `{term}` in labels and messages, with their default.
     pub terms: Vec<(String, String)>,
+    /// `[sources]`: the documents cited by key in `source` texts (key, title and 文号).
+    pub sources: Vec<(String, String)>,
     /// `adjust`'s lists, in file order, compiled.
     pub lists: lists::ListSet,
     /// Fields with a `min` or `max`, and fields with a `derive`, in field order (what
@@ -459,16 +465,16 @@ const MAX_RULE_FILE: u64 = 4 << 20;
 /// checked again (it could have been swapped in between).
 fn read_rule_file(path: &Path) -> Result<String, String> {
     use std::io::Read;
-    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    let meta = std::fs::metadata(path).map_err(|e| crate::error::io_text(&e))?;
     not_a_file(&meta)?;
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
-    let file = options.open(path).map_err(|e| e.to_string())?;
-    not_a_file(&file.metadata().map_err(|e| e.to_string())?)?;
+    let file = options.open(path).map_err(|e| crate::error::io_text(&e))?;
+    not_a_file(&file.metadata().map_err(|e| crate::error::io_text(&e))?)?;
     let mut bytes = Vec::new();
-    file.take(MAX_RULE_FILE + 1).read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+    file.take(MAX_RULE_FILE + 1).read_to_end(&mut bytes).map_err(|e| crate::error::io_text(&e))?;
     if bytes.len() as u64 > MAX_RULE_FILE {
         return Err(format!("文件过大（超过 {} MiB），不像规则文件", MAX_RULE_FILE >> 20));
     }
@@ -852,6 +858,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         warnings,
         periods,
         terms,
+        sources: file.sources.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         lists,
         plan,
         ranged_fields,
@@ -1100,6 +1107,8 @@ fn compile_criteria(file: &RuleFile, names: Builder) -> Result<(Vec<Criterion>, 
             source: def.source.clone(),
             test,
             text,
+            wording: def.text.clone(),
+            kind: def.kind,
         });
     }
     Ok((criteria, crit_index))

@@ -98,6 +98,11 @@ impl RuleSet {
         }
     }
 
+    /// The word of `[terms]` named `key`: after [`RuleSet::worded`], the period's.
+    pub fn term(&self, key: &str) -> Option<&str> {
+        self.terms.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
     /// The rule set as worded on date `d`: every `{term}` in criterion and check labels and in
     /// check and warning messages replaced by the word of the period `d` falls in (or the
     /// default). Done once per run, before the rules are bound to the date.
@@ -127,12 +132,18 @@ impl RuleSet {
                 }
             }
         };
-        self.criteria.iter_mut().for_each(|c| put(&mut c.label));
+        for c in &mut self.criteria {
+            put(&mut c.label);
+            if let Some(w) = &mut c.wording {
+                put(w);
+            }
+        }
         for c in &mut self.checks {
             put(&mut c.label);
             put_pieces(&mut c.message);
         }
         self.warnings.iter_mut().for_each(|w| put_pieces(&mut w.message));
+        self.terms = words;
         self
     }
 }

@@ -256,6 +256,20 @@ fn civil_from_days(z: i64) -> Date {
     Date { year: (if m <= 2 { y + 1 } else { y }) as i32, month: m, day: d }
 }
 
+/// A count with thousands separators (`1234567` → `1,234,567`), for summaries people read; never
+/// for a data cell of CSV, JSONL or XLSX output.
+pub fn grouped(n: impl Into<u64>) -> String {
+    let digits = n.into().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -283,7 +283,7 @@ fn output_does_not_depend_on_the_number_of_threads() {
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(1), "messy rows are problems: {}", stderr_of(&out));
-        assert!(stderr_of(&out).contains("读取 10001 行，评估 10001 户"), "{}", stderr_of(&out));
+        assert!(stderr_of(&out).contains("读取 10,001 行，评估 10,001 户"), "{}", stderr_of(&out));
         (out.stdout, out.stderr)
     };
     for format in ["csv", "jsonl"] {

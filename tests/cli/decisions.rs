@@ -38,13 +38,14 @@ fn rename_ident(text: &str, from: &str, to: &str) -> String {
 }
 
 /// rules/national.toml with every decision key and two labels renamed. The JSON keys the file
-/// declares (`json = …`) are kept: they are the output's names, not the decisions'.
+/// declares (`json = …`) are kept: they are the output's names, not the decisions'; so is a
+/// criterion's `kind = "risk"`, a word of the schema.
 fn renamed_rules() -> String {
     let text = std::fs::read_to_string(root().join("rules/national.toml")).unwrap();
     let mut lines = Vec::new();
     for line in text.lines() {
         let mut l = line.to_string();
-        if !line.starts_with("json =") && !line.starts_with("factors_json =") {
+        if !line.starts_with("json =") && !line.starts_with("factors_json =") && !line.starts_with("kind =") {
             for (from, to) in KEYS {
                 l = rename_ident(&l, from, to);
             }
@@ -192,9 +193,9 @@ fn a_sixth_decision_shows_in_every_output() {
     let col = headers.iter().position(|h| h == "重点关注").expect("a 重点关注 column");
     assert_eq!(headers[col - 1], "风险消除");
     assert!(sheet.rows().skip(1).any(|r| r[col] == "重点关注户"));
-    // check: a line of its own, with the rule that gave it.
+    // check: a line of its own, with the rule that gave it (its condition with --verbose).
     let id = household_ids().into_iter().zip(values).find(|(_, v)| v == "重点关注户").map(|(id, _)| id).unwrap();
-    let (out, _) = run(&["check", "examples/户表.csv", "--id", &id, "--year", "2024"], rules);
+    let (out, _) = run(&["check", "examples/户表.csv", "--id", &id, "--year", "2024", "--verbose"], rules);
     let text = String::from_utf8(out).unwrap();
     assert!(text.lines().any(|l| l.starts_with("重点关注") && l.contains("重点关注户")), "{text}");
     assert!(text.contains("risk == '高' && elimination != '可消除风险'"), "{text}");
@@ -236,7 +237,7 @@ fn a_decision_a_list_and_two_checks_added_by_a_variant_show_everywhere() {
     assert!(labels.iter().any(|c| c == "重点关注户未纳入监测") && labels.iter().any(|c| c == "家庭人口较多"));
     // check: the decision and both findings.
     let id = flagged[0]["household_id"].as_str().unwrap().to_string();
-    let (out, _) = run(&["check", "examples/户表.csv", "--id", &id, "--year", "2024"], rules);
+    let (out, _) = run(&["check", "examples/户表.csv", "--id", &id, "--year", "2024", "--verbose"], rules);
     let screen = String::from_utf8(out).unwrap();
     assert!(screen.lines().any(|l| l.starts_with("重点关注") && l.contains("重点关注户")), "{screen}");
     assert!(screen.contains("重点关注户未纳入监测"), "{screen}");

@@ -10,7 +10,15 @@ use crate::engine::whatif::WhatIf;
 use crate::engine::{self, Assessment};
 use crate::household::Household;
 use crate::output::Record;
+use crate::ruleset::file::CriterionKind;
 use crate::ruleset::{Bound, Decision};
+
+/// How the text is shown: coloured or not; the conditions (CEL) too, or only words.
+#[derive(Clone, Copy)]
+pub struct Style {
+    pub paint: Paint,
+    pub verbose: bool,
+}
 
 #[derive(Clone, Copy)]
 pub struct Paint(bool);
@@ -46,6 +54,26 @@ impl Paint {
     }
 }
 
+/// The documents a source text cites by key (`S21`), by the titles of the rule file's `[sources]`:
+/// `文件：S21 中共中央办公厅、国务院办公厅《关于建立贫困退出机制的意见》（厅字〔2016〕16号）`.
+/// A key is matched whole (`S1` not inside `S10`). `None` when it cites none the rule file names.
+fn documents(rs: &crate::ruleset::RuleSet, source: &str) -> Option<String> {
+    let mut found: Vec<(usize, &str, &str)> = Vec::new();
+    for (key, title) in &rs.sources {
+        let whole = source.match_indices(key.as_str()).find(|(at, _)| {
+            let before = source[..*at].chars().next_back();
+            let after = source[at + key.len()..].chars().next();
+            !before.is_some_and(|c| c.is_ascii_alphanumeric()) && !after.is_some_and(|c| c.is_ascii_alphanumeric())
+        });
+        if let Some((at, _)) = whole {
+            found.push((at, key, title));
+        }
+    }
+    found.sort();
+    let list: Vec<String> = found.iter().map(|(_, k, t)| format!("{k} {t}")).collect();
+    (!list.is_empty()).then(|| format!("文件：{}", list.join("；")))
+}
+
 /// Display width: CJK and full-width characters take two columns.
 fn width(s: &str) -> usize {
     s.chars().map(|c| if (c as u32) >= 0x1100 { 2 } else { 1 }).sum()
@@ -60,6 +88,43 @@ fn icon(status: &str, p: Paint) -> String {
         "met" | "true" => p.green("✓"),
         "unmet" | "false" => p.red("✗"),
         _ => p.yellow("?"),
+    }
+}
+
+/// A reason under a decision: it says what holds in words (`人均纯收入 3849.01 ≤ 扶贫标准 4000`), so
+/// it is marked only when it is not known.
+fn bullet(status: &str, p: Paint) -> String {
+    match status {
+        "met" | "unmet" | "true" | "false" => "·".to_string(),
+        _ => p.yellow("?"),
+    }
+}
+
+/// A criterion's result in the rule file's words for its kind (`[terms]`: 达标/未达标, 存在/不存在,
+/// 是/否, 待核实), coloured by what it means for the household: good green, bad red, not known
+/// yellow, a state plain. Without those terms, the plain words of `status_word`.
+fn verdict(rs: &crate::ruleset::RuleSet, kind: CriterionKind, status: &str, p: Paint) -> String {
+    let prefix = match kind {
+        CriterionKind::Standard => "standard",
+        CriterionKind::Risk => "risk",
+        CriterionKind::State => "state",
+    };
+    let key = match status {
+        "met" => format!("{prefix}_met"),
+        "unmet" => format!("{prefix}_unmet"),
+        _ => "unknown".to_string(),
+    };
+    let word = rs.term(&key).unwrap_or(status_word(status));
+    let good = match (kind, status) {
+        (_, "unknown") => return p.yellow(&p.bold(word)),
+        (CriterionKind::State, _) => return p.bold(word),
+        (CriterionKind::Standard, s) => s == "met",
+        (CriterionKind::Risk, s) => s == "unmet",
+    };
+    if good {
+        p.green(&p.bold(word))
+    } else {
+        p.red(&p.bold(word))
     }
 }
 
@@ -97,12 +162,13 @@ pub fn text(
     r: &Record,
     what_if: &[WhatIf],
     source: &Source,
-    p: Paint,
+    style: Style,
 ) -> String {
+    let Style { paint: p, verbose } = style;
     let mut s = String::new();
     write_heading(&mut s, b, r, source, p);
-    write_decisions(&mut s, b, a, r, p);
-    write_criteria(&mut s, b, hh, a, p);
+    write_decisions(&mut s, b, a, r, p, verbose);
+    write_criteria(&mut s, b, hh, a, p, verbose);
     write_what_if(&mut s, b, what_if, p);
     write_findings(&mut s, r, p);
     s
@@ -141,7 +207,7 @@ fn write_heading(s: &mut String, b: &Bound, r: &Record, source: &Source, p: Pain
 }
 
 /// Each decision with the rule that gave it and its reasons (the same reasons as `assess`).
-fn write_decisions(s: &mut String, b: &Bound, a: &Assessment, r: &Record, p: Paint) {
+fn write_decisions(s: &mut String, b: &Bound, a: &Assessment, r: &Record, p: Paint, verbose: bool) {
     let rs = b.rules;
     let _ = writeln!(s, "\n{}", p.bold("【判定】"));
     let w = rs.decisions.iter().map(|d| width(&d.label)).max().unwrap_or(8) + 2;
@@ -155,17 +221,22 @@ fn write_decisions(s: &mut String, b: &Bound, a: &Assessment, r: &Record, p: Pai
         let rule = match a.decided_by[di] {
             Some(k) => {
                 let (_, lk, when) = &dec.rules[k];
+                // The condition in CEL only with --verbose: the reasons below say it in words.
+                let cel = if verbose { format!(" `{}` ", when.when) } else { String::new() };
                 if a.decisions[di] == dec.undecided && *lk != dec.undecided {
-                    format!("第 {} 条 `{}` 无法判断 → {l}", k + 1, when.when)
+                    format!("第 {} 条规则{cel}无法判断 → {l}", k + 1)
                 } else {
-                    format!("第 {} 条 `{}` 成立 → {l}", k + 1, when.when)
+                    format!("第 {} 条规则{cel}成立 → {l}", k + 1)
                 }
             }
             None => format!("各条均不成立 → 其余情形 {l}"),
         };
         let _ = writeln!(s, "    {}", p.dim(&format!("依据：{rule}（来源：{}）", dec.source)));
+        if let Some(d) = documents(rs, &dec.source) {
+            let _ = writeln!(s, "    {}", p.dim(&d));
+        }
         for reason in r.reasons.iter().filter(|x| x.decision == dec.id) {
-            let _ = writeln!(s, "    {} {}", icon(reason.status, p), reason.text);
+            let _ = writeln!(s, "    {} {}", bullet(reason.status, p), reason.text);
         }
         // Its factors, the decisions shown with it and the flag, on one line.
         let with: Vec<usize> = (0..rs.decisions.len()).filter(|&x| rs.decisions[x].with == Some(di as u16)).collect();
@@ -198,16 +269,25 @@ fn write_decisions(s: &mut String, b: &Bound, a: &Assessment, r: &Record, p: Pai
     }
 }
 
-/// Every criterion, in the order the decisions read them.
-fn write_criteria(s: &mut String, b: &Bound, hh: &Household, a: &Assessment, p: Paint) {
+/// The criteria the decisions' rules reached for this household, in the order they read them.
+fn write_criteria(s: &mut String, b: &Bound, hh: &Household, a: &Assessment, p: Paint, verbose: bool) {
     let rs = b.rules;
-    let _ = writeln!(s, "\n{}  {}", p.bold("【各项标准】"), p.dim("✓ 满足 · ✗ 不满足 · ? 未知"));
-    let (_, order) = super::reading_order(rs);
-    for c in order {
+    let _ = writeln!(s, "\n{}", p.bold("【相关标准】"));
+    for c in super::reached_criteria(b, a) {
         let reason = engine::explain_criterion(b, hh, a, c);
-        let _ = writeln!(s, "{} {}：{}", icon(reason.status, p), reason.label, status_word(reason.status));
+        let crit = &rs.criteria[c as usize];
+        let _ = writeln!(s, "{} {}", verdict(rs, crit.kind, reason.status, p), reason.label);
+        if let Some(w) = &crit.wording {
+            let _ = writeln!(s, "    标准：{w}");
+        }
         let _ = writeln!(s, "    {}", reason.text);
+        if verbose {
+            let _ = writeln!(s, "    {}", p.dim(&format!("条件：{}", rs.criteria[c as usize].text)));
+        }
         let _ = writeln!(s, "    {}", p.dim(&format!("来源：{}", reason.source)));
+        if let Some(d) = documents(rs, &reason.source) {
+            let _ = writeln!(s, "    {}", p.dim(&d));
+        }
     }
 }
 
@@ -292,5 +372,39 @@ fn write_findings(s: &mut String, r: &Record, p: Paint) {
             let _ = writeln!(s, "  〔{}〕{}：{}", f.severity.word(), f.label, f.message);
             let _ = writeln!(s, "    {}", p.dim(&format!("来源：{}", f.source)));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_are_named_by_the_rule_files_titles() {
+        let rs = crate::ruleset::load("national").unwrap();
+        let d = documents(&rs, "[2.1] 厅字〔2016〕16号（S21）；[1.2] S10、S11").unwrap();
+        assert!(
+            d.starts_with(
+                "文件：S21 中共中央办公厅、国务院办公厅《关于建立贫困退出机制的意见》（厅字〔2016〕16号）；S10 "
+            ),
+            "{d}"
+        );
+        assert!(d.contains("；S11 中农组发〔2021〕7号政策解读"), "{d}");
+        // S1 is not inside S10 or S11.
+        assert!(!d.contains("S1 《云南统计年鉴"), "{d}");
+        assert_eq!(documents(&rs, "default-rules.md §6.3"), None);
+    }
+
+    #[test]
+    fn a_verdict_is_coloured_by_what_it_means() {
+        let rs = crate::ruleset::load("national").unwrap();
+        let on = Paint(true);
+        assert_eq!(verdict(&rs, CriterionKind::Standard, "met", on), "\x1b[32m\x1b[1m达标\x1b[0m\x1b[0m");
+        assert_eq!(verdict(&rs, CriterionKind::Standard, "unmet", on), "\x1b[31m\x1b[1m未达标\x1b[0m\x1b[0m");
+        assert_eq!(verdict(&rs, CriterionKind::Risk, "met", on), "\x1b[31m\x1b[1m存在\x1b[0m\x1b[0m");
+        assert_eq!(verdict(&rs, CriterionKind::Risk, "unmet", on), "\x1b[32m\x1b[1m不存在\x1b[0m\x1b[0m");
+        assert_eq!(verdict(&rs, CriterionKind::State, "met", on), "\x1b[1m是\x1b[0m");
+        assert_eq!(verdict(&rs, CriterionKind::Risk, "unknown", on), "\x1b[33m\x1b[1m待核实\x1b[0m\x1b[0m");
+        assert_eq!(verdict(&rs, CriterionKind::Risk, "met", Paint(false)), "存在");
     }
 }
