@@ -8,9 +8,9 @@ use serde::Deserialize;
 
 use crate::engine;
 use crate::household::{Cell, Household, Members};
-use crate::input::header_key;
 use crate::output::Record;
 use crate::ruleset::{self, RuleSet};
+use crate::value::cell::header_key;
 use crate::value::Date;
 
 #[derive(Debug, Deserialize)]
@@ -282,6 +282,25 @@ fn run_case(rs: &RuleSet, case: &Case) -> Result<(), String> {
     };
     let a = engine::assess(&bound, &hh);
     let r = Record::build(&bound, &hh, &a, true);
+    let diffs = differences(rs, expect, &r)?;
+    if diffs.is_empty() {
+        Ok(())
+    } else {
+        let mut diffs = diffs;
+        diffs.push(format!("reasons: {}", r.reasons_text));
+        if !r.problems.is_empty() {
+            diffs.push(format!("problems: {}", r.problems_text()));
+        }
+        if !r.checks_text.is_empty() {
+            diffs.push(format!("checks: {}", r.checks_text));
+        }
+        Err(diffs.join("\n"))
+    }
+}
+
+/// What the record `r` of a case differs in from what the case expects; `Err` when the
+/// expectation itself is malformed.
+fn differences(rs: &RuleSet, expect: &Expect, r: &Record) -> Result<Vec<String>, String> {
     let mut diffs = Vec::new();
     // In the rule set's order: a decision's label, then its factors.
     for (di, d) in rs.decisions.iter().enumerate() {
@@ -304,19 +323,7 @@ fn run_case(rs: &RuleSet, case: &Case) -> Result<(), String> {
             }
         }
     }
-    for k in expect.decisions.keys() {
-        let id = k.strip_suffix("_factors").unwrap_or(k);
-        if rs.decision_index(k).is_none() && rs.decision_index(id).is_none() {
-            let mut keys: Vec<String> = rs.decisions.iter().map(|d| d.id.clone()).collect();
-            keys.extend(rs.decisions.iter().map(|d| format!("{}_factors", d.id)));
-            keys.extend(["returned", "problems", "checks", "reasons_contain"].map(String::from));
-            return Err(format!(
-                "expect.{k}: not a decision of the rule set, nor `<decision>_factors`, `returned`, `problems`, \
-                 `checks` or `reasons_contain`{}",
-                ruleset::expr::did_you_mean(k, &keys)
-            ));
-        }
-    }
+    check_expect_keys(rs, expect)?;
     if let Some(want) = expect.returned {
         if r.returned != Some(want) {
             diffs.push(format!("returned: expected {want}, got {:?}", r.returned));
@@ -347,16 +354,23 @@ fn run_case(rs: &RuleSet, case: &Case) -> Result<(), String> {
             diffs.push(format!("reasons: expected to contain “{want}”"));
         }
     }
-    if diffs.is_empty() {
-        Ok(())
-    } else {
-        diffs.push(format!("reasons: {}", r.reasons_text));
-        if !r.problems.is_empty() {
-            diffs.push(format!("problems: {}", r.problems_text()));
+    Ok(diffs)
+}
+
+/// Every key of `expect` names a decision, its factors, or one of the other expectations.
+fn check_expect_keys(rs: &RuleSet, expect: &Expect) -> Result<(), String> {
+    for k in expect.decisions.keys() {
+        let id = k.strip_suffix("_factors").unwrap_or(k);
+        if rs.decision_index(k).is_none() && rs.decision_index(id).is_none() {
+            let mut keys: Vec<String> = rs.decisions.iter().map(|d| d.id.clone()).collect();
+            keys.extend(rs.decisions.iter().map(|d| format!("{}_factors", d.id)));
+            keys.extend(["returned", "problems", "checks", "reasons_contain"].map(String::from));
+            return Err(format!(
+                "expect.{k}: not a decision of the rule set, nor `<decision>_factors`, `returned`, `problems`, \
+                 `checks` or `reasons_contain`{}",
+                ruleset::expr::did_you_mean(k, &keys)
+            ));
         }
-        if !r.checks_text.is_empty() {
-            diffs.push(format!("checks: {}", r.checks_text));
-        }
-        Err(diffs.join("\n"))
     }
+    Ok(())
 }

@@ -24,7 +24,7 @@ use crate::output::Format;
 pub struct Cli {
     /// 界面语言：zh 中文（默认），en 英文（帮助和命令行错误）；也可设环境变量 TUOPIN_LANG=en
     #[arg(long, global = true, value_enum, value_name = "语言", default_value = "zh")]
-    pub lang: crate::lang::Lang,
+    pub lang: Lang,
     /// 安静：不显示进度、摘要和提示，只显示警告和错误
     #[arg(long, global = true)]
     pub quiet: bool,
@@ -397,4 +397,12 @@ pub enum RulesCommand {
         #[arg(long)]
         builtin: bool,
     },
+}
+
+/// The interface language (`--lang`; [`crate::lang`] builds the help in it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
 }

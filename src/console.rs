@@ -100,34 +100,9 @@ pub fn result_path(file: &Path) -> anyhow::Result<PathBuf> {
     anyhow::bail!("{} 旁已有 999 个评估结果文件：请先移走一些", file.display())
 }
 
-/// A path as people write it. On Windows `canonicalize` gives the verbatim form `\\?\C:\…`
-/// (`\\?\UNC\server\…` for a share), shown as `C:\…` (`\\server\…`); any other path as it is.
-pub fn shown_path(p: &Path) -> String {
-    let s = p.display().to_string();
-    if let Some(share) = s.strip_prefix(r"\\?\UNC\") {
-        return format!(r"\\{share}");
-    }
-    match s.strip_prefix(r"\\?\") {
-        Some(drive) if drive.as_bytes().get(1) == Some(&b':') => drive.to_string(),
-        _ => s,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn verbatim_windows_paths_are_shown_as_people_write_them() {
-        for (path, shown) in [
-            (r"\\?\C:\台账\规则.toml", r"C:\台账\规则.toml"),
-            (r"\\?\UNC\server\share\a.toml", r"\\server\share\a.toml"),
-            (r"\\?\Volume{x}\a.toml", r"\\?\Volume{x}\a.toml"),
-            ("/tmp/扶贫 台账/a.toml", "/tmp/扶贫 台账/a.toml"),
-        ] {
-            assert_eq!(shown_path(Path::new(path)), shown, "{path}");
-        }
-    }
 
     #[test]
     fn a_result_name_is_never_taken() {

@@ -27,12 +27,13 @@ use calamine::{Data, ExcelDateTime, ExcelDateTimeType};
 
 use crate::engine::{self, Assessment};
 use crate::household::{Cell, Household, Scalar};
-use crate::input::{cell, source, text, Duplicates, Ledger, OpenOptions, RawRow};
+use crate::input::{source, text, Duplicates, Ledger, OpenOptions, RawRow};
 use crate::output::{self, Record, Summary};
 use crate::ruleset::expr::{self, Ctx, Ty};
 use crate::ruleset::fast;
 use crate::ruleset::file::FieldType;
 use crate::ruleset::{self, Bound, RuleSet};
+use crate::value::cell;
 use crate::value::{fmt_month, Date, Num};
 
 /// The assessment date of every target.
@@ -157,6 +158,46 @@ fn with_file(suffix: &str, data: &[u8], f: fn(&Path)) {
     f(file.path());
 }
 
+/// The record of a household written as JSON Lines and CSV; what both show, for the check that
+/// IDs are masked.
+fn outputs_agree(b: &Bound, hh: &Household, a: &engine::Assessment, r: &Record, row: u64) -> String {
+    let mut json = Vec::new();
+    output::write_jsonl(&mut json, r).expect("JSON Lines");
+    let cells = output::csv_cells(r);
+    // The CSV hot path writes the same cells as the record (through `csv_safe`), byte for byte as
+    // the csv crate writes them.
+    let mut fast = Vec::new();
+    output::CsvRows::new(b).write(&mut fast, b, hh, a, false, &mut String::new());
+    let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
+    w.write_record(cells.iter().map(|c| output::csv_safe(c).into_owned())).expect("CSV row");
+    let slow = w.into_inner().expect("CSV bytes");
+    assert_eq!(
+        String::from_utf8_lossy(&fast),
+        String::from_utf8_lossy(&slow),
+        "row {}: CSV row as the record shows it",
+        row
+    );
+    format!("{}\n{}", cells.join("\n"), String::from_utf8_lossy(&json))
+}
+
+/// The data rows and the blank rows after the header, read bare (no layout, no households).
+fn rows_bare(path: &Path, header_row: u64, options: &OpenOptions) -> (Vec<u64>, Vec<u64>) {
+    let (mut again, _) = source::open(path, options).expect("the file opens again");
+    let (mut data_rows, mut blank_rows) = (Vec::new(), Vec::new());
+    while let Some(r) = again.next_row(path) {
+        let r = r.expect("the file reads again");
+        if r.row <= header_row {
+            continue;
+        }
+        if r.error.is_none() && r.record.iter().all(|c| cell::is_blank(&text(c).0)) {
+            blank_rows.push(r.row);
+        } else {
+            data_rows.push(r.row);
+        }
+    }
+    (data_rows, blank_rows)
+}
+
 /// Open, stream and check a ledger file (see the module docs for what is checked).
 fn ledger(path: &Path) {
     let rules = national();
@@ -190,23 +231,7 @@ fn ledger(path: &Path) {
             }
             let a = engine::assess(b, &hh);
             let r = Record::build(b, &hh, &a, false);
-            let mut json = Vec::new();
-            output::write_jsonl(&mut json, &r).expect("JSON Lines");
-            let cells = output::csv_cells(&r);
-            // The CSV hot path writes the same cells as the record (through `csv_safe`), byte for
-            // byte as the csv crate writes them.
-            let mut fast = Vec::new();
-            output::CsvRows::new(b).write(&mut fast, b, &hh, &a, false, &mut String::new());
-            let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
-            w.write_record(cells.iter().map(|c| output::csv_safe(c).into_owned())).expect("CSV row");
-            let slow = w.into_inner().expect("CSV bytes");
-            assert_eq!(
-                String::from_utf8_lossy(&fast),
-                String::from_utf8_lossy(&slow),
-                "row {}: CSV row as the record shows it",
-                raw.row
-            );
-            let shown = format!("{}\n{}", cells.join("\n"), String::from_utf8_lossy(&json));
+            let shown = outputs_agree(b, &hh, &a, &r, raw.row);
             ids_are_masked(rules, &ledger.layout, raw, &hh, &shown);
             summary.add(b, &hh, &a);
             handed_out.extend(rows);
@@ -223,20 +248,7 @@ fn ledger(path: &Path) {
     }
     // Read the file again, bare: every non-blank row after the header is assessed exactly once,
     // and nothing else is (a blank row is skipped).
-    let header_row = ledger.layout.header_row;
-    let (mut again, _) = source::open(path, &options).expect("the file opens again");
-    let (mut data_rows, mut blank_rows) = (Vec::new(), Vec::new());
-    while let Some(r) = again.next_row(path) {
-        let r = r.expect("the file reads again");
-        if r.row <= header_row {
-            continue;
-        }
-        if r.error.is_none() && r.record.iter().all(|c| cell::is_blank(&text(c).0)) {
-            blank_rows.push(r.row);
-        } else {
-            data_rows.push(r.row);
-        }
-    }
+    let (data_rows, blank_rows) = rows_bare(path, ledger.layout.header_row, &options);
     handed_out.sort_unstable();
     assert!(handed_out.windows(2).all(|w| w[0] < w[1]), "a row was assessed twice: {handed_out:?}");
     for r in &data_rows {

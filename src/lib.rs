@@ -8,11 +8,58 @@
 //! RuleSet::at(date) → Bound (parameters in force on the assessment date)
 //! ledger file → input::Ledger (encoding, headers) → rows, streamed in chunks → Household
 //! (Bound, Household) → engine::assess → Assessment → engine::explain → reasons
-//! → output::Record → table / CSV / JSON Lines writer, in input order; output::Summary
-//! one household (check) → engine::assess → whatif::what_if (changes searched with the engine)
+//! → output::Record → table / CSV / JSON Lines / workbook writer, in input order; output::Summary
+//! one household (check) → engine::assess → engine::whatif::what_if (changes searched with the engine)
 //! ```
 //!
 //! The engine is pure and per household, so chunks of households are assessed in parallel and written in order.
+//!
+//! # Layers
+//!
+//! Each top-level module uses only modules listed before it in [`LAYERS`], never one after it, so
+//! there is no import cycle and data flows one way (a unit test reads `src/` and fails on a path
+//! up the list; test code may use any layer):
+//!
+//! ```text
+//! value      exact numbers, months, and the cell spellings of real exports (value::cell)
+//! privacy    masking of ID numbers and phones
+//! error      error types and exit codes
+//! household  a household: cells, members, problems
+//! ruleset    rule files: load, layer, check, compile conditions (expr, fast), lists, periods
+//! engine     assess one household, reasons, the run's specialised plan, what-if
+//! input      ledgers and person exports: sources, encodings, headers, rows → households
+//! output     records, CSV / JSON Lines / table / workbook writers, summary, atomic files
+//! pipeline   read, assess in parallel and write in input order
+//! cases      rule cases as data (`rules test`)
+//! adjust     which quarterly lists a household belongs on; the previous quarter's index; accounting
+//! cli        arguments (clap); the doc comments are --help
+//! lang       the command line in Chinese, or English (--lang en): help and clap's messages
+//! cmd        one module per subcommand
+//! fuzzing    the fuzz targets' code
+//! ```
+
+// No function longer than 80 lines (clippy.toml); CI runs clippy with -D warnings.
+#![warn(clippy::too_many_lines)]
+
+/// The top-level modules, lowest layer first (see "Layers" above).
+pub const LAYERS: &[&str] = &[
+    "value",
+    "privacy",
+    "error",
+    "household",
+    "ruleset",
+    "engine",
+    "input",
+    "output",
+    "pipeline",
+    "cases",
+    "adjust",
+    "cli",
+    "lang",
+    "cmd",
+    "console",
+    "fuzzing",
+];
 
 pub mod adjust;
 pub mod cases;
@@ -26,13 +73,13 @@ pub mod fuzzing;
 pub mod household;
 pub mod input;
 pub mod lang;
+#[cfg(test)]
+mod layers_tests;
 pub mod output;
 pub mod pipeline;
 pub mod privacy;
 pub mod ruleset;
 pub mod value;
-pub mod whatif;
-pub mod xlsx;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

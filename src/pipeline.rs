@@ -19,10 +19,10 @@
 use std::collections::BTreeMap;
 use std::sync::{mpsc, Arc, Mutex};
 
+use crate::engine::specialise::{self, Specialised};
 use crate::engine::Assessment;
 use crate::household::Household;
-use crate::input::{Duplicates, Ledger, RawRow, Work};
-use crate::ruleset::specialise::{self, Specialised};
+use crate::input::{Duplicates, Ledger, RawRow, RowReader, Work};
 use crate::ruleset::Bound;
 
 /// Rows per chunk of parsed rows (a block of CSV text is 32 KiB, about 200 households).
@@ -43,11 +43,24 @@ struct Chunk {
     blank: u64,
 }
 
+/// `--quiet`: no progress, summary or notes on stderr; warnings and errors are still said.
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether the run is `--quiet`.
+pub fn quiet() -> bool {
+    QUIET.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Set once per run, from `--quiet`.
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// A spinner with the count and rate of households, on stderr when it is a terminal (never when
 /// stderr is piped, redirected or captured by a test, nor with `--quiet`).
 pub fn progress(what: &str) -> indicatif::ProgressBar {
     use std::io::IsTerminal;
-    if !std::io::stderr().is_terminal() || crate::cmd::quiet() {
+    if !std::io::stderr().is_terminal() || quiet() {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new_spinner();
@@ -55,7 +68,7 @@ pub fn progress(what: &str) -> indicatif::ProgressBar {
         indicatif::ProgressStyle::with_template("{spinner} {msg}已读 {human_pos} 户（用时 {elapsed_precise}，{rate}）")
             .map(|s| {
                 s.with_key("rate", |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                    let _ = write!(w, "每秒 {} 户", crate::lang::grouped(state.per_sec() as u64));
+                    let _ = write!(w, "每秒 {} 户", crate::value::grouped(state.per_sec() as u64));
                 })
             })
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
@@ -97,29 +110,7 @@ pub fn fold<A: Send>(
     std::thread::scope(|scope| {
         // Reading: one thread, at most SLOTS chunks ahead of the sink.
         let errors = done_tx.clone();
-        scope.spawn(move || {
-            let mut seq = 0u64;
-            // No free buffer: the sink stopped (on an error).
-            while let Ok(mut chunk) = free_rx.recv() {
-                match reader.next_work(&mut chunk.rows, &mut chunk.block, CHUNK) {
-                    Err(e) => {
-                        let _ = errors.send((seq, Err(e.into()), chunk));
-                        return;
-                    }
-                    Ok(Work::End) => return,
-                    Ok(work) => {
-                        chunk.line = match work {
-                            Work::Block(line) => Some(line),
-                            _ => None,
-                        };
-                        if work_tx.send((seq, chunk)).is_err() {
-                            return;
-                        }
-                        seq += 1;
-                    }
-                }
-            }
-        });
+        scope.spawn(move || read_chunks(reader, free_rx, work_tx, errors));
         for _ in 0..workers {
             let (work_rx, done_tx) = (Arc::clone(&work_rx), done_tx.clone());
             scope.spawn(move || {
@@ -179,6 +170,37 @@ pub fn fold<A: Send>(
         bar.finish_and_clear();
         Ok(blank)
     })
+}
+
+/// The reading thread: fills the free buffers with chunks of rows (or a block of text to parse)
+/// and numbers them, until the end of the file, an error (sent as a result), or the sink stops.
+fn read_chunks<A>(
+    reader: &mut RowReader,
+    free_rx: mpsc::Receiver<Chunk>,
+    work_tx: mpsc::SyncSender<(u64, Chunk)>,
+    errors: mpsc::Sender<(u64, anyhow::Result<A>, Chunk)>,
+) {
+    let mut seq = 0u64;
+    // No free buffer: the sink stopped (on an error).
+    while let Ok(mut chunk) = free_rx.recv() {
+        match reader.next_work(&mut chunk.rows, &mut chunk.block, CHUNK) {
+            Err(e) => {
+                let _ = errors.send((seq, Err(e.into()), chunk));
+                return;
+            }
+            Ok(Work::End) => return,
+            Ok(work) => {
+                chunk.line = match work {
+                    Work::Block(line) => Some(line),
+                    _ => None,
+                };
+                if work_tx.send((seq, chunk)).is_err() {
+                    return;
+                }
+                seq += 1;
+            }
+        }
+    }
 }
 
 /// Assess every row of `ledger`; `map` runs in parallel, `sink` sees the results in input order.

@@ -10,71 +10,25 @@ use std::collections::{HashMap, HashSet};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 
-use crate::adjust::{self, Env, Kept, OnList, Row, RunFacts, Snap};
+use crate::adjust::accounting::Accounting;
+use crate::adjust::index::{KeptBuf, Prev, PrevIndex};
+use crate::adjust::{self, Env, OnList, Row, RunFacts, Snap};
 use crate::cli::{AdjustArgs, AdjustFormat};
 use crate::engine;
-use crate::error::Outcome;
-use crate::household::{Cell, Household};
+use crate::error::{InputError, Outcome};
+use crate::household::Household;
 use crate::input::{Duplicates, Layout, Ledger};
+use crate::output::xlsx;
 use crate::output::{
     csv_long_numbers_note, csv_safe, is_stdout, long_digits, shown_field, shown_problem_value, AtomicFile, AtomicSet,
 };
+use crate::pipeline;
 use crate::privacy;
 use crate::ruleset::file::Severity;
 use crate::ruleset::lists::{List, Side};
 use crate::ruleset::{self, Bound, RuleSet};
 use crate::value::Date;
-use crate::{pipeline, xlsx};
 use std::borrow::Cow;
-
-/// The accounting of one run; it must add up (checked before anything is written).
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct Accounting {
-    pub previous_rows: u64,
-    pub current_rows: u64,
-    pub matched: u64,
-    pub new: u64,
-    pub gone: u64,
-    pub duplicated_previous_rows: u64,
-    pub duplicated_current_rows: u64,
-    pub households_with_problems: u64,
-    /// Blank rows skipped (no household; outside the sums above).
-    pub blank_previous_rows: u64,
-    pub blank_current_rows: u64,
-    /// Rows of the previous snapshot evaluated on their own (gone, or a repeated id).
-    pub previous_only_evaluated: u64,
-    /// Current rows on no list (unchanged), and previous-only rows on no list.
-    pub current_unlisted: u64,
-    pub previous_unlisted: u64,
-}
-
-impl Accounting {
-    /// Every row of either snapshot is matched, new, gone or repeated, and every row not matched
-    /// with a current one was evaluated on its own (on a list, or counted as unchanged).
-    pub fn adds_up(&self) -> bool {
-        self.previous_rows == self.matched + self.gone + self.duplicated_previous_rows
-            && self.current_rows == self.matched + self.new + self.duplicated_current_rows
-            && self.previous_only_evaluated == self.gone + self.duplicated_previous_rows
-            && self.current_unlisted <= self.current_rows
-            && self.previous_unlisted <= self.previous_only_evaluated
-    }
-
-    /// (item key, Chinese label, count), in the order of 汇总.
-    pub fn items(&self) -> Vec<(&'static str, &'static str, u64)> {
-        vec![
-            ("previous_rows", "上季度户数（行）", self.previous_rows),
-            ("current_rows", "本季度户数（行）", self.current_rows),
-            ("matched", "两季度均有", self.matched),
-            ("new", "新增户", self.new),
-            ("gone", "减少户", self.gone),
-            ("duplicated_previous_rows", "上季度户编号重复（任一季度）的行", self.duplicated_previous_rows),
-            ("duplicated_current_rows", "本季度户编号重复（任一季度）的行", self.duplicated_current_rows),
-            ("households_with_problems", "本季度有数据问题的户", self.households_with_problems),
-            ("blank_previous_rows", "上季度空白行（已跳过）", self.blank_previous_rows),
-            ("blank_current_rows", "本季度空白行（已跳过）", self.blank_current_rows),
-        ]
-    }
-}
 
 /// Where a household is and who heads it, as shown on every list row.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -126,103 +80,6 @@ fn who_of(rs: &RuleSet, hh: &Household, show_ids: bool) -> Who {
     }
 }
 
-/// The previous quarter as compared: each household's id (all ids in one arena), row and the
-/// values the lists read of it (`adjust::keep`, in flat arenas), found by id through a table of
-/// indices: no `String` or `Vec` per household.
-#[derive(Default)]
-struct PrevIndex {
-    ids: String,
-    entries: Vec<Prev>,
-    table: hashbrown::HashTable<u32>,
-    hasher: std::collections::hash_map::RandomState,
-    /// Per household, `sizes` values of each kind.
-    cells: Vec<Cell>,
-    bools: Vec<Option<bool>>,
-    decisions: Vec<u16>,
-    sizes: (usize, usize, usize),
-}
-
-struct Prev {
-    start: usize,
-    len: u32,
-    row: u64,
-}
-
-impl PrevIndex {
-    fn with_capacity(n: usize, sizes: (usize, usize, usize)) -> PrevIndex {
-        PrevIndex {
-            entries: Vec::with_capacity(n),
-            table: hashbrown::HashTable::with_capacity(n),
-            cells: Vec::with_capacity(n * sizes.0),
-            bools: Vec::with_capacity(n * sizes.1),
-            decisions: Vec::with_capacity(n * sizes.2),
-            sizes,
-            ..PrevIndex::default()
-        }
-    }
-
-    /// Add a household (its id is not in the index yet: repeated ids were left out) with the
-    /// values kept of it.
-    fn push(&mut self, id: &str, row: u64, kept: Kept) {
-        use std::hash::BuildHasher;
-        self.cells.extend_from_slice(kept.cells);
-        self.bools.extend_from_slice(kept.bools);
-        self.decisions.extend_from_slice(kept.decisions);
-        let PrevIndex { ids, entries, table, hasher, .. } = self;
-        let k = entries.len() as u32;
-        entries.push(Prev { start: ids.len(), len: id.len() as u32, row });
-        ids.push_str(id);
-        let id_of = |i: u32| {
-            let e = &entries[i as usize];
-            &ids[e.start..e.start + e.len as usize]
-        };
-        table.insert_unique(hasher.hash_one(id), k, |&i| hasher.hash_one(id_of(i)));
-    }
-
-    fn id(&self, e: &Prev) -> &str {
-        &self.ids[e.start..e.start + e.len as usize]
-    }
-
-    fn find(&self, id: &str) -> Option<usize> {
-        use std::hash::BuildHasher;
-        let PrevIndex { ids, entries, table, hasher, .. } = self;
-        let k = *table.find(hasher.hash_one(id), |&i| {
-            let e = &entries[i as usize];
-            &ids[e.start..e.start + e.len as usize] == id
-        })?;
-        Some(k as usize)
-    }
-
-    /// The values kept of household `k`.
-    fn kept(&self, k: usize) -> Kept<'_> {
-        let (c, b, d) = self.sizes;
-        Kept {
-            cells: &self.cells[k * c..(k + 1) * c],
-            bools: &self.bools[k * b..(k + 1) * b],
-            decisions: &self.decisions[k * d..(k + 1) * d],
-        }
-    }
-}
-
-/// Owned values of one side, before they go into the index.
-#[derive(Default)]
-struct KeptBuf {
-    cells: Vec<Cell>,
-    bools: Vec<Option<bool>>,
-    decisions: Vec<u16>,
-}
-
-impl KeptBuf {
-    fn of(rs: &RuleSet, row: Row) -> KeptBuf {
-        let mut k = KeptBuf::default();
-        adjust::keep(rs, Side::Previous, row, &mut k.cells, &mut k.bools, &mut k.decisions);
-        k
-    }
-    fn view(&self) -> Kept<'_> {
-        Kept { cells: &self.cells, bools: &self.bools, decisions: &self.decisions }
-    }
-}
-
 /// The list rows of one household as `Entry`s.
 fn entries(on: Vec<OnList>, previous: bool, row: u64, id: &str, who: &Who, change: &str) -> Vec<Entry> {
     on.into_iter()
@@ -240,21 +97,91 @@ fn entries(on: Vec<OnList>, previous: bool, row: u64, id: &str, who: &Who, chang
         .collect()
 }
 
+/// What every pass of a run reads: the rules, bound to the date, the lists in force, the ids
+/// repeated in either snapshot.
+struct Pass<'r> {
+    rules: &'r RuleSet,
+    bound: &'r Bound<'r>,
+    lists: &'r [&'r List],
+    show_ids: bool,
+    prev_dups: &'r Duplicates,
+    cur_dups: &'r Duplicates,
+}
+
 pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
     let rules = ruleset::load(&args.rules.rules)?;
-    let as_of = match (&args.date, &args.quarter) {
+    let as_of = assessment_date(&args)?;
+    super::warn_if_same_file(&args.previous, &args.current);
+    let rules = rules.worded(as_of);
+    let mut bound = rules.at(as_of)?;
+    // The lists in force on the assessment date, in the rule file's order.
+    let lists: Vec<&List> = rules.lists.lists.iter().filter(|l| l.applies(as_of)).collect();
+    let format = output_format(&args)?;
+    let mut acc = Accounting::default();
+
+    // An id repeated within either snapshot cannot be matched: its rows on both sides are
+    // evaluated with the other side unknown (`duplicated`, `has_problems`), never merged.
+    let cur_ledger = Ledger::open(&args.current, &rules, &args.input.options())?;
+    // Reasons name the alternative columns of the current snapshot (the lists' reasons are its).
+    bound.read_from = cur_ledger.layout.read_from(&rules);
+    super::run_messages(bound.run_warnings());
+
+    // Previous quarter: ids and the values the lists read.
+    let mut prev_ledger = Ledger::open(&args.previous, &rules, &args.input.options())?;
+    warn_absent(&rules, &prev_ledger.layout, &cur_ledger.layout, &args);
+    let (mut cur_ledger, cur_dups, prev_dups) = scan_ids(cur_ledger, &prev_ledger);
+    let (cur_dups, prev_dups) = (cur_dups?, prev_dups?);
+    let pass = Pass {
+        rules: &rules,
+        bound: &bound,
+        lists: &lists,
+        show_ids: args.show_ids,
+        prev_dups: &prev_dups,
+        cur_dups: &cur_dups,
+    };
+    let (previous, prev_dup_entries) = index_previous(&pass, &mut prev_ledger, &mut acc)?;
+    let prev_layout = prev_ledger.layout;
+
+    // Current quarter: assessed and listed as it streams.
+    let inputs = [args.previous.as_path(), args.current.as_path()];
+    let mut out = Lists::new(&lists, format, args.output.as_deref(), &inputs, args.show_ids)?;
+    let matched = list_current(&pass, &mut cur_ledger, &previous, &mut out, &mut acc)?;
+    list_gone(&pass, &args.previous, &prev_layout, &previous, &matched, &mut out, &mut acc)?;
+    for e in prev_dup_entries {
+        out.push(e)?;
+    }
+    if !acc.adds_up() {
+        anyhow::bail!("内部错误：汇总不平衡 {acc:?}");
+    }
+    let counts = out.finish(&acc, &bound)?;
+    if format == AdjustFormat::Table || std::io::stdout().is_terminal() {
+        let table = counts.village_table(&lists);
+        // Written, not println!ed: a closed stdout (`| head`) ends the run quietly.
+        let shown = if args.show_ids { table.as_str().into() } else { privacy::mask_text(&table) };
+        std::io::Write::write_all(&mut std::io::stdout().lock(), format!("{shown}\n").as_bytes())?;
+    }
+    super::note(&summary_text(&acc, &counts, &lists, &bound));
+    Ok(if acc.households_with_problems > 0 || acc.duplicated_previous_rows > 0 {
+        Outcome::Problems
+    } else {
+        Outcome::Clean
+    })
+}
+
+/// The assessment date: `--date`, or the last day of `--quarter`.
+fn assessment_date(args: &AdjustArgs) -> anyhow::Result<Date> {
+    Ok(match (&args.date, &args.quarter) {
         (Some(d), _) => Date::parse(d).ok_or_else(|| anyhow::anyhow!("--date {d}：应为 YYYY-MM-DD 格式的日期"))?,
         (None, Some(q)) => {
             let (y, n) = parse_quarter(q).ok_or_else(|| anyhow::anyhow!("--quarter {q}：应为 2024Q3 这样的季度"))?;
             Date::quarter_end(y, n).expect("valid quarter")
         }
         (None, None) => anyhow::bail!("请给出 --quarter（如 2024Q3）或 --date（如 2024-09-30）"),
-    };
-    super::warn_if_same_file(&args.previous, &args.current);
-    let rules = rules.worded(as_of);
-    let mut bound = rules.at(as_of)?;
-    // The lists in force on the assessment date, in the rule file's order.
-    let lists: Vec<&List> = rules.lists.lists.iter().filter(|l| l.applies(as_of)).collect();
+    })
+}
+
+/// `--format`, or what `-o` implies (a `.xlsx` file, a directory, nothing: the terminal).
+fn output_format(args: &AdjustArgs) -> anyhow::Result<AdjustFormat> {
     let format = match (args.format, &args.output) {
         (Some(f), _) => f,
         (None, Some(p)) if p.extension().and_then(|e| e.to_str()) == Some("xlsx") => AdjustFormat::Xlsx,
@@ -267,68 +194,76 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
             format!("{format:?}").to_lowercase()
         );
     }
-    let mut acc = Accounting::default();
+    Ok(format)
+}
 
-    // An id repeated within either snapshot cannot be matched: its rows on both sides are
-    // evaluated with the other side unknown (`duplicated`, `has_problems`), never merged.
-    let cur_ledger = Ledger::open(&args.current, &rules, &args.input.options())?;
-    // Reasons name the alternative columns of the current snapshot (the lists' reasons are its).
-    bound.read_from = cur_ledger.layout.read_from(&rules);
-    super::run_messages(bound.run_warnings());
-
-    // Previous quarter: ids and the values the lists read.
-    let mut prev_ledger = Ledger::open(&args.previous, &rules, &args.input.options())?;
-    // Columns the snapshots lack: one warning for both when they lack the same.
-    let (prev_l, cur_l) = (&prev_ledger.layout, &cur_ledger.layout);
+/// Columns the snapshots lack: one warning for both when they lack the same.
+fn warn_absent(rules: &RuleSet, prev_l: &Layout, cur_l: &Layout, args: &AdjustArgs) {
     if prev_l.absent == cur_l.absent {
         let both = format!("{} 和 {}", args.previous.display(), args.current.display());
-        if let Some(w) = prev_l.absent_warning_as(&rules, &both) {
+        if let Some(w) = prev_l.absent_warning_as(rules, &both) {
             super::note(&w);
         }
     } else {
-        for w in [prev_l, cur_l].iter().filter_map(|l| l.absent_warning(&rules)) {
+        for w in [prev_l, cur_l].iter().filter_map(|l| l.absent_warning(rules)) {
             super::note(&w);
         }
     }
-    // The two id scans read different files: side by side, one core each; workbooks one after
-    // the other (each holds its shared strings while it is read).
-    let sheets = [&cur_ledger, &prev_ledger].iter().any(|l| matches!(l.layout.kind, crate::input::Kind::Sheet { .. }));
-    let (cur_scan, prev_dups) = std::thread::scope(|s| {
+}
+
+/// The repeated ids of both snapshots (the current ledger is handed back). The two id scans read
+/// different files: side by side, one core each; workbooks one after the other (each holds its
+/// shared strings while it is read).
+fn scan_ids(
+    cur_ledger: Ledger,
+    prev_ledger: &Ledger,
+) -> (Ledger, Result<Duplicates, InputError>, Result<Duplicates, InputError>) {
+    let sheets = [&cur_ledger, prev_ledger].iter().any(|l| matches!(l.layout.kind, crate::input::Kind::Sheet { .. }));
+    let ((cur_ledger, cur), prev) = std::thread::scope(|s| {
         if sheets {
             let cur = Duplicates::scan(&cur_ledger);
-            return ((cur_ledger, cur), Duplicates::scan(&prev_ledger));
+            return ((cur_ledger, cur), Duplicates::scan(prev_ledger));
         }
         let cur = s.spawn(move || {
             let dups = Duplicates::scan(&cur_ledger);
             (cur_ledger, dups)
         });
-        let prev = Duplicates::scan(&prev_ledger);
+        let prev = Duplicates::scan(prev_ledger);
         (cur.join().expect("the id scan does not panic"), prev)
     });
-    let (mut cur_ledger, cur_dups) = cur_scan;
-    let (cur_dups, prev_dups) = (cur_dups?, prev_dups?);
+    (cur_ledger, cur, prev)
+}
+
+/// The previous quarter, indexed by id; the list rows of its households whose id is repeated
+/// (listed on their own, the current side unknown).
+fn index_previous(
+    pass: &Pass,
+    prev_ledger: &mut Ledger,
+    acc: &mut Accounting,
+) -> anyhow::Result<(PrevIndex, Vec<Entry>)> {
+    let Pass { rules, bound, lists, show_ids, prev_dups, cur_dups } = *pass;
     let mut previous =
-        PrevIndex::with_capacity(prev_dups.ids_seen() as usize, adjust::kept_sizes(&rules, Side::Previous));
+        PrevIndex::with_capacity(prev_dups.ids_seen() as usize, adjust::kept_sizes(rules, Side::Previous));
     let mut prev_dup_entries = Vec::new();
     acc.blank_previous_rows = pipeline::stream(
-        &mut prev_ledger,
-        &bound,
-        &prev_dups,
+        prev_ledger,
+        bound,
+        prev_dups,
         |hh, a| {
-            let id = Layout::id_text(&rules, hh);
+            let id = Layout::id_text(rules, hh);
             let row = Row { hh, a };
             if prev_dups.rows(&id).is_none() && cur_dups.rows(&id).is_none() {
-                return Ok((id, hh.row, Ok(KeptBuf::of(&rules, row))));
+                return Ok((id, hh.row, Ok(KeptBuf::of(rules, row))));
             }
             // A repeated id: this row is listed on its own, the current side unknown.
-            let who = who_of(&rules, hh, args.show_ids);
-            let mut problems = problems_text(&rules, hh, args.show_ids);
+            let who = who_of(rules, hh, show_ids);
+            let mut problems = problems_text(rules, hh, show_ids);
             if cur_dups.rows(&id).is_some() {
                 problems = join(&problems, "户编号在本季度重复出现，无法与本季度匹配");
             }
             let run = RunFacts { has_problems: true, duplicated: true, ..RunFacts::default() };
-            let env = Env::new(&rules, Snap::None, Snap::Row(row), &run);
-            let on = adjust::lists_of(&bound, &lists, &env, Some(row), &format!("上季度：{problems}"));
+            let env = Env::new(rules, Snap::None, Snap::Row(row), &run);
+            let on = adjust::lists_of(bound, lists, &env, Some(row), &format!("上季度：{problems}"));
             Ok((id.clone(), hh.row, Err(entries(on, true, hh.row, &id, &who, ""))))
         },
         |(id, row, kept)| {
@@ -347,25 +282,33 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
             Ok(())
         },
     )?;
-    let prev_layout = prev_ledger.layout;
+    Ok((previous, prev_dup_entries))
+}
 
-    // Current quarter: assessed and listed as it streams.
-    let inputs = [args.previous.as_path(), args.current.as_path()];
-    let mut out = Lists::new(&lists, format, args.output.as_deref(), &inputs, args.show_ids)?;
+/// The current quarter, assessed, matched with the previous one and listed as it streams;
+/// which households of the previous quarter were matched.
+fn list_current(
+    pass: &Pass,
+    cur_ledger: &mut Ledger,
+    previous: &PrevIndex,
+    out: &mut Lists,
+    acc: &mut Accounting,
+) -> anyhow::Result<Vec<bool>> {
+    let Pass { rules, bound, lists, show_ids, prev_dups, cur_dups } = *pass;
     let mut matched = vec![false; previous.entries.len()];
     acc.blank_current_rows = pipeline::stream(
-        &mut cur_ledger,
-        &bound,
-        &cur_dups,
+        cur_ledger,
+        bound,
+        cur_dups,
         |hh, a| {
-            let id = Layout::id_text(&rules, hh);
+            let id = Layout::id_text(rules, hh);
             let row = Row { hh, a };
             // 数据问题: cells that could not be read, and the findings of 错误-level checks.
-            let mut problems = problems_text(&rules, hh, args.show_ids);
-            let errors = a.has_error_finding(&bound);
+            let mut problems = problems_text(rules, hh, show_ids);
+            let errors = a.has_error_finding(bound);
             if errors {
                 let mut found = String::new();
-                engine::write_findings_of(&mut found, &bound, hh, a, Severity::Error);
+                engine::write_findings_of(&mut found, bound, hh, a, Severity::Error);
                 problems = join(&problems, &found);
             }
             let mut run = RunFacts { has_problems: !hh.problems.is_empty() || errors, ..RunFacts::default() };
@@ -382,10 +325,10 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
                 run.appeared = prev.is_none();
             }
             let previous_side = prev.map_or(Snap::None, |k| Snap::Kept(previous.kept(k)));
-            let env = Env::new(&rules, Snap::Row(row), previous_side, &run);
-            let change = if run.matched { adjust::changes(&rules, &env) } else { String::new() };
-            let on = adjust::lists_of(&bound, &lists, &env, Some(row), &problems);
-            let who = who_of(&rules, hh, args.show_ids);
+            let env = Env::new(rules, Snap::Row(row), previous_side, &run);
+            let change = if run.matched { adjust::changes(rules, &env) } else { String::new() };
+            let on = adjust::lists_of(bound, lists, &env, Some(row), &problems);
+            let who = who_of(rules, hh, show_ids);
             Ok((entries(on, false, hh.row, &id, &who, &change), prev, run))
         },
         |(rows, prev, run)| {
@@ -410,63 +353,57 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
             Ok(())
         },
     )?;
+    Ok(matched)
+}
 
-    // Vanished households: one more pass over the previous file, parsing only their rows.
-    let unmatched: Vec<&Prev> = previous.entries.iter().zip(&matched).filter(|(_, &m)| !m).map(|(e, _)| e).collect();
+/// Vanished households: one more pass over the previous file, parsing only their rows (by row
+/// number; the id is checked again).
+fn list_gone(
+    pass: &Pass,
+    path: &Path,
+    prev_layout: &Layout,
+    previous: &PrevIndex,
+    matched: &[bool],
+    out: &mut Lists,
+    acc: &mut Accounting,
+) -> anyhow::Result<()> {
+    let Pass { rules, bound, lists, show_ids, prev_dups, .. } = *pass;
+    let unmatched: Vec<&Prev> = previous.entries.iter().zip(matched).filter(|(_, &m)| !m).map(|(e, _)| e).collect();
     acc.gone = unmatched.len() as u64;
     let gone: HashSet<&str> = unmatched.iter().map(|e| previous.id(e)).collect();
-    if !gone.is_empty() {
-        // Only their rows are parsed (by row number; the id is checked again).
-        let mut rows: Vec<u64> = unmatched.iter().map(|e| e.row).collect();
-        rows.sort_unstable();
-        let mut again = Ledger::open(&args.previous, &rules, &prev_layout.options)?;
-        let mut result = Ok(());
-        let layout = &again.layout;
-        let run = RunFacts { disappeared: true, ..RunFacts::default() };
-        again.reader.each_row_in(&rows, &mut |raw| {
-            let Some(id) = layout.id_of(raw) else { return };
-            if result.is_err() || !gone.contains(id.as_str()) {
-                return;
+    if gone.is_empty() {
+        return Ok(());
+    }
+    let mut rows: Vec<u64> = unmatched.iter().map(|e| e.row).collect();
+    rows.sort_unstable();
+    let mut again = Ledger::open(path, rules, &prev_layout.options)?;
+    let mut result = Ok(());
+    let layout = &again.layout;
+    let run = RunFacts { disappeared: true, ..RunFacts::default() };
+    again.reader.each_row_in(&rows, &mut |raw| {
+        let Some(id) = layout.id_of(raw) else { return };
+        if result.is_err() || !gone.contains(id.as_str()) {
+            return;
+        }
+        let hh = layout.household(bound, raw, prev_dups);
+        let a = engine::assess(bound, &hh);
+        let row = Row { hh: &hh, a: &a };
+        let env = Env::new(rules, Snap::None, Snap::Row(row), &run);
+        let problems = problems_text(rules, &hh, show_ids);
+        let problems = if problems.is_empty() { problems } else { format!("上季度：{problems}") };
+        let on = adjust::lists_of(bound, lists, &env, Some(row), &problems);
+        acc.previous_only_evaluated += 1;
+        if on.is_empty() {
+            acc.previous_unlisted += 1;
+        }
+        let who = who_of(rules, &hh, show_ids);
+        for e in entries(on, true, raw.row, &id, &who, "") {
+            if result.is_ok() {
+                result = out.push(e);
             }
-            let hh = layout.household(&bound, raw, &prev_dups);
-            let a = engine::assess(&bound, &hh);
-            let row = Row { hh: &hh, a: &a };
-            let env = Env::new(&rules, Snap::None, Snap::Row(row), &run);
-            let problems = problems_text(&rules, &hh, args.show_ids);
-            let problems = if problems.is_empty() { problems } else { format!("上季度：{problems}") };
-            let on = adjust::lists_of(&bound, &lists, &env, Some(row), &problems);
-            acc.previous_only_evaluated += 1;
-            if on.is_empty() {
-                acc.previous_unlisted += 1;
-            }
-            let who = who_of(&rules, &hh, args.show_ids);
-            for e in entries(on, true, raw.row, &id, &who, "") {
-                if result.is_ok() {
-                    result = out.push(e);
-                }
-            }
-        })?;
-        result?;
-    }
-    for e in prev_dup_entries {
-        out.push(e)?;
-    }
-    if !acc.adds_up() {
-        anyhow::bail!("内部错误：汇总不平衡 {acc:?}");
-    }
-    let counts = out.finish(&acc, &bound)?;
-    if format == AdjustFormat::Table || std::io::stdout().is_terminal() {
-        let table = counts.village_table(&lists);
-        // Written, not println!ed: a closed stdout (`| head`) ends the run quietly.
-        let shown = if args.show_ids { table.as_str().into() } else { privacy::mask_text(&table) };
-        std::io::Write::write_all(&mut std::io::stdout().lock(), format!("{shown}\n").as_bytes())?;
-    }
-    super::note(&summary_text(&acc, &counts, &lists, &bound));
-    Ok(if acc.households_with_problems > 0 || acc.duplicated_previous_rows > 0 {
-        Outcome::Problems
-    } else {
-        Outcome::Clean
-    })
+        }
+    })?;
+    result
 }
 
 fn join(a: &str, b: &str) -> String {

@@ -5,14 +5,18 @@
 //! duplicate-id index.
 
 use std::io::{IsTerminal, Write};
+use std::path::Path;
 
 use anyhow::Context;
 
 use crate::cli::AssessArgs;
 use crate::error::Outcome;
-use crate::input::{Duplicates, Ledger};
+use crate::input::{Duplicates, Layout, Ledger};
+use crate::output::xlsx;
 use crate::output::{self, AtomicFile, Format, Record, Summary};
-use crate::{pipeline, ruleset, xlsx};
+use crate::pipeline;
+use crate::ruleset::{self, Bound, RuleSet};
+use crate::value::Date;
 
 /// Rows per printed table: a terminal shows results as they come, in readable pieces.
 const TABLE_ROWS: usize = 200;
@@ -43,39 +47,11 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
     let as_of = super::as_of(&args.date)?;
     let rules = rules.worded(as_of);
     let mut bound = rules.at(as_of)?;
-    let format = match (args.format, &args.output) {
-        (Some(f), _) => f,
-        (None, Some(p)) => match p.extension().and_then(|e| e.to_str()) {
-            Some("jsonl" | "json" | "ndjson") => Format::Jsonl,
-            Some("xlsx") => Format::Xlsx,
-            _ => Format::Csv,
-        },
-        (None, None) if std::io::stdout().is_terminal() => Format::Table,
-        (None, None) => Format::Csv,
-    };
-    if format == Format::Xlsx && args.output.is_none() {
-        anyhow::bail!("--format xlsx 需要 -o 文件.xlsx：工作簿不能写到终端或管道，请加 -o 结果.xlsx");
-    }
+    let format = output_format(&args)?;
     let mut ledger = Ledger::open(&args.file, &rules, &args.input.options())?;
     let dups = Duplicates::scan(&ledger)?;
     bound.read_from = ledger.layout.read_from(&rules);
-    super::note(&format!(
-        "{}：{}，第 {} 行为表头{}，{} 列中 {} 列对应规则字段{}；规则集 {}，评估日期 {}\n",
-        args.file.display(),
-        ledger.layout.kind.describe(),
-        ledger.layout.header_row,
-        if ledger.layout.header_detected { "（其上的标题行已跳过）" } else { "" },
-        ledger.layout.columns.len(),
-        ledger.layout.mapped_columns(),
-        if ledger.layout.unmapped.is_empty() {
-            String::new()
-        } else {
-            // At most 20 named: a file can have thousands of columns.
-            format!("（未使用：{}）", crate::input::column_list(&ledger.layout.unmapped))
-        },
-        rules.id,
-        rules.dated(as_of)
-    ));
+    super::note(&format!("{}\n", describe_ledger(&args.file, &ledger.layout, &rules, as_of)));
     if let Some(n) = ledger.layout.alternatives_note(&rules) {
         super::note(&n);
     }
@@ -105,69 +81,12 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
         }
         output::write_csv_header(&mut csv::Writer::from_writer(&mut head), &rules)?;
     }
-    let to = match &args.output {
-        Some(p) if !output::is_stdout(p) => p.display().to_string(),
-        _ => "标准输出".to_string(),
-    };
+    let to = output_name(&args);
     let wrote = |r: std::io::Result<()>| r.with_context(|| format!("无法写出结果（{to}）"));
     wrote(out.write_all(&head))?;
 
-    let mut summary = Summary::new(&bound);
-    let mut kept_as_text = false;
-    let csv_rows = output::CsvRows::new(&bound);
-    let mut table_rows = Vec::new();
     let mut book = if format == Format::Xlsx { Some(xlsx::AssessBook::new(&to, &bound)?) } else { None };
-    summary.blank_rows = pipeline::fold(
-        &mut ledger,
-        &bound,
-        &dups,
-        || Chunk {
-            csv: Vec::with_capacity(CHUNK_BYTES),
-            jsonl: Vec::new(),
-            scratch: String::new(),
-            records: Vec::new(),
-            summary: Summary::new(&bound),
-            kept_as_text: false,
-        },
-        |c, hh, a| {
-            c.summary.add(&bound, hh, a);
-            match format {
-                Format::Csv => {
-                    c.kept_as_text |= csv_rows.write(&mut c.csv, &bound, hh, a, args.show_ids, &mut c.scratch)
-                }
-                Format::Jsonl => {
-                    let r = Record::build(&bound, hh, a, args.show_ids);
-                    output::write_jsonl(&mut c.jsonl, &r)?;
-                }
-                Format::Table | Format::Xlsx => c.records.push(Record::build_with(&bound, hh, a, args.show_ids, false)),
-            }
-            Ok(())
-        },
-        |c| {
-            summary.merge(&c.summary);
-            kept_as_text |= c.kept_as_text;
-            if let Some(book) = &mut book {
-                for r in &c.records {
-                    book.add(r, &bound)?;
-                }
-            } else if format == Format::Table {
-                for r in c.records {
-                    table_rows.push(r);
-                    if table_rows.len() == TABLE_ROWS {
-                        wrote(writeln!(out, "{}", output::table(&rules, &table_rows)))?;
-                        table_rows.clear();
-                    }
-                }
-            } else {
-                wrote(out.write_all(&c.csv))?;
-                wrote(out.write_all(&c.jsonl))?;
-            }
-            Ok(())
-        },
-    )?;
-    if !table_rows.is_empty() {
-        wrote(writeln!(out, "{}", output::table(&rules, &table_rows)))?;
-    }
+    let (summary, kept_as_text) = assess_all(&mut ledger, &bound, &dups, &args, format, &mut out, &mut book)?;
     wrote(out.flush())?;
     drop(out);
     drop(lock);
@@ -192,8 +111,15 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
         f.commit().with_context(|| "输出未能完成")?;
     }
     super::note(&summary.text(&bound));
+    closing_notes(kept_as_text, &to, &dups);
+    super::note_duration(started, summary.households_assessed);
+    Ok(if summary.has_problems() { Outcome::Problems } else { Outcome::Clean })
+}
+
+/// What the run's summary is followed by: long numbers kept as text in a CSV, repeated ids.
+fn closing_notes(kept_as_text: bool, to: &str, dups: &Duplicates) {
     if kept_as_text {
-        super::note(&format!("{}\n", output::csv_long_numbers_note(&to)));
+        super::note(&format!("{}\n", output::csv_long_numbers_note(to)));
     }
     if dups.member_count() > 0 {
         eprintln!("有 {} 个成员证件号码重复出现（见各行的数据问题）。", dups.member_count());
@@ -201,8 +127,6 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
     if dups.count() > 0 {
         eprintln!("有 {} 个户编号重复出现（见各行的数据问题）。", dups.count());
     }
-    super::note_duration(started, summary.households_assessed);
-    Ok(if summary.has_problems() { Outcome::Problems } else { Outcome::Clean })
 }
 
 /// `-o 结果`, a name without an extension, is an Excel workbook `结果.xlsx` (README, "在 Excel 中打开
@@ -218,4 +142,120 @@ fn workbook_if_no_extension(p: &std::path::Path) -> std::path::PathBuf {
     let named = std::path::PathBuf::from(named);
     eprintln!("输出文件名 {} 没有扩展名：写出 Excel 工作簿 {}", p.display(), named.display());
     named
+}
+
+/// `--format`, or what `-o` implies (by its extension), or a table on a terminal, or CSV.
+fn output_format(args: &AssessArgs) -> anyhow::Result<Format> {
+    let format = match (args.format, &args.output) {
+        (Some(f), _) => f,
+        (None, Some(p)) => match p.extension().and_then(|e| e.to_str()) {
+            Some("jsonl" | "json" | "ndjson") => Format::Jsonl,
+            Some("xlsx") => Format::Xlsx,
+            _ => Format::Csv,
+        },
+        (None, None) if std::io::stdout().is_terminal() => Format::Table,
+        (None, None) => Format::Csv,
+    };
+    if format == Format::Xlsx && args.output.is_none() {
+        anyhow::bail!("--format xlsx 需要 -o 文件.xlsx：工作簿不能写到终端或管道，请加 -o 结果.xlsx");
+    }
+    Ok(format)
+}
+
+/// Where results go, as messages name it.
+fn output_name(args: &AssessArgs) -> String {
+    match &args.output {
+        Some(p) if !output::is_stdout(p) => p.display().to_string(),
+        _ => "标准输出".to_string(),
+    }
+}
+
+/// What was read: the file, its kind, header row and columns, the rule set and date.
+fn describe_ledger(file: &Path, layout: &Layout, rules: &RuleSet, as_of: Date) -> String {
+    format!(
+        "{}：{}，第 {} 行为表头{}，{} 列中 {} 列对应规则字段{}；规则集 {}，评估日期 {}",
+        file.display(),
+        layout.kind.describe(),
+        layout.header_row,
+        if layout.header_detected { "（其上的标题行已跳过）" } else { "" },
+        layout.columns.len(),
+        layout.mapped_columns(),
+        if layout.unmapped.is_empty() {
+            String::new()
+        } else {
+            // At most 20 named: a file can have thousands of columns.
+            format!("（未使用：{}）", crate::input::column_list(&layout.unmapped))
+        },
+        rules.id,
+        rules.dated(as_of)
+    )
+}
+
+/// Assess every household of `ledger` and write its result to `out` (CSV, JSON Lines, tables of
+/// at most `TABLE_ROWS`) or `book`, in input order; the run's summary.
+fn assess_all(
+    ledger: &mut Ledger,
+    bound: &Bound,
+    dups: &Duplicates,
+    args: &AssessArgs,
+    format: Format,
+    out: &mut impl Write,
+    book: &mut Option<xlsx::AssessBook>,
+) -> anyhow::Result<(Summary, bool)> {
+    let (show_ids, to) = (args.show_ids, output_name(args));
+    let wrote = |r: std::io::Result<()>| r.with_context(|| format!("无法写出结果（{to}）"));
+    let mut summary = Summary::new(bound);
+    let mut kept_as_text = false;
+    let csv_rows = output::CsvRows::new(bound);
+    let mut table_rows = Vec::new();
+    summary.blank_rows = pipeline::fold(
+        ledger,
+        bound,
+        dups,
+        || Chunk {
+            csv: Vec::with_capacity(CHUNK_BYTES),
+            jsonl: Vec::new(),
+            scratch: String::new(),
+            records: Vec::new(),
+            summary: Summary::new(bound),
+            kept_as_text: false,
+        },
+        |c, hh, a| {
+            c.summary.add(bound, hh, a);
+            match format {
+                Format::Csv => c.kept_as_text |= csv_rows.write(&mut c.csv, bound, hh, a, show_ids, &mut c.scratch),
+                Format::Jsonl => {
+                    let r = Record::build(bound, hh, a, show_ids);
+                    output::write_jsonl(&mut c.jsonl, &r)?;
+                }
+                Format::Table | Format::Xlsx => c.records.push(Record::build_with(bound, hh, a, show_ids, false)),
+            }
+            Ok(())
+        },
+        |c| {
+            summary.merge(&c.summary);
+            kept_as_text |= c.kept_as_text;
+            if let Some(book) = book {
+                for r in &c.records {
+                    book.add(r, bound)?;
+                }
+            } else if format == Format::Table {
+                for r in c.records {
+                    table_rows.push(r);
+                    if table_rows.len() == TABLE_ROWS {
+                        wrote(writeln!(out, "{}", output::table(bound.rules, &table_rows)))?;
+                        table_rows.clear();
+                    }
+                }
+            } else {
+                wrote(out.write_all(&c.csv))?;
+                wrote(out.write_all(&c.jsonl))?;
+            }
+            Ok(())
+        },
+    )?;
+    if !table_rows.is_empty() {
+        wrote(writeln!(out, "{}", output::table(bound.rules, &table_rows)))?;
+    }
+    Ok((summary, kept_as_text))
 }

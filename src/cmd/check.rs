@@ -18,13 +18,14 @@ use anyhow::{anyhow, bail, Context};
 use serde::Serialize;
 
 use crate::cli::{CheckArgs, CheckFormat};
+use crate::engine::whatif::{self, WhatIf};
 use crate::error::Outcome;
 use crate::household::{Cell, Household, Problem};
-use crate::input::{cell, Duplicates, Ledger, OpenOptions};
+use crate::input::{Duplicates, Ledger, OpenOptions};
 use crate::output::Record;
 use crate::ruleset::expr::{self, Node};
 use crate::ruleset::{self, Bound, RuleSet, Test};
-use crate::whatif::{self, WhatIf};
+use crate::value::cell;
 use crate::{cases, engine};
 
 /// Where the household came from, for the heading.

@@ -13,11 +13,9 @@ use crate::cli::{Cli, Command, DateChoice};
 use crate::error::Outcome;
 use crate::value::Date;
 
-/// `--quiet`: no progress, summary or notes on stderr; warnings and errors are still said.
-static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
+/// `--quiet` (the flag lives in the pipeline, whose progress line it silences too).
 pub fn quiet() -> bool {
-    QUIET.load(std::sync::atomic::Ordering::Relaxed)
+    crate::pipeline::quiet()
 }
 
 /// A note, a summary or a progress line on stderr, left out with `--quiet`.
@@ -35,7 +33,7 @@ pub fn note_duration(started: std::time::Instant, households: u64) {
     if quiet() || secs < 1.0 || !std::io::stderr().is_terminal() {
         return;
     }
-    eprintln!("用时 {secs:.1} 秒，每秒 {} 户。", crate::lang::grouped((households as f64 / secs) as u64));
+    eprintln!("用时 {secs:.1} 秒，每秒 {} 户。", crate::value::grouped((households as f64 / secs) as u64));
 }
 
 /// The rule set's run messages: its warnings always, its notes (`注意：`) unless `--quiet`.
@@ -48,7 +46,7 @@ pub fn run_messages(messages: Vec<String>) {
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
-    QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
+    crate::pipeline::set_quiet(cli.quiet);
     match cli.command {
         Command::Assess(a) => assess::run(a),
         Command::Check(a) => check::run(a),

@@ -6,7 +6,7 @@ use std::io::Write as _;
 use crate::cases;
 use crate::cli::RulesCommand;
 use crate::error::Outcome;
-use crate::ruleset::{self, Test};
+use crate::ruleset::{self, RuleSet, Test};
 
 pub fn run(cmd: RulesCommand) -> anyhow::Result<Outcome> {
     match cmd {
@@ -67,8 +67,22 @@ fn check(spec: &str) -> anyhow::Result<Outcome> {
     }
     let from = rs.covered_from();
     writeln!(s, "\n涵盖：{} 年起\n\n字段（{} 个）：", from.year, rs.fields.len())?;
+    write_fields(&mut s, &rs)?;
+    write_periods_and_members(&mut s, &rs)?;
+    write_params(&mut s, &rs)?;
+    write_criteria(&mut s, &rs)?;
+    write_decisions(&mut s, &rs)?;
+    write_checks_and_lists(&mut s, &rs)?;
+    // Written, not print!ed: a reader that stops early (`| head`) ends the run quietly (main
+    // treats a broken pipe as success) instead of a panic.
+    std::io::Write::write_all(&mut std::io::stdout().lock(), s.as_bytes())?;
+    Ok(Outcome::Clean)
+}
+
+/// The household fields, each with its traits, sources and what help can do to it.
+fn write_fields(s: &mut String, rs: &RuleSet) -> std::fmt::Result {
     for f in &rs.fields {
-        let mut extra = field_traits(&rs, f);
+        let mut extra = field_traits(rs, f);
         if f.required {
             extra.push("必填".into());
         }
@@ -90,7 +104,7 @@ fn check(spec: &str) -> anyhow::Result<Outcome> {
             extra.push(match a {
                 crate::ruleset::action::Action::To(v) => format!(
                     "帮扶可使其为 {}",
-                    v.iter().map(|x| crate::whatif::scalar_text(&rs, i, x)).collect::<Vec<_>>().join("/")
+                    v.iter().map(|x| crate::engine::whatif::scalar_text(rs, i, x)).collect::<Vec<_>>().join("/")
                 ),
                 crate::ruleset::action::Action::Increase => "帮扶可使其增加".into(),
                 crate::ruleset::action::Action::Decrease => "帮扶可使其减少".into(),
@@ -102,6 +116,11 @@ fn check(spec: &str) -> anyhow::Result<Outcome> {
         }
         writeln!(s, "  {:<24} {:<6} {}  {}", f.key, f.ty.name(), f.header, extra.join("；"))?;
     }
+    Ok(())
+}
+
+/// The periods and their words; the member fields.
+fn write_periods_and_members(s: &mut String, rs: &RuleSet) -> std::fmt::Result {
     if !rs.periods.is_empty() {
         writeln!(s, "\n时期：")?;
         for p in &rs.periods {
@@ -120,10 +139,15 @@ fn check(spec: &str) -> anyhow::Result<Outcome> {
     if !rs.persons.is_empty() {
         writeln!(s, "\n成员字段（{} 个，读自人员表各行；条件中写 members.exists(m, m.<键> …)）：", rs.persons.len())?;
         for f in &rs.persons {
-            let extra = field_traits(&rs, f);
+            let extra = field_traits(rs, f);
             writeln!(s, "  {:<24} {:<6} {}  {}", f.key, f.ty.name(), f.header, extra.join("；"))?;
         }
     }
+    Ok(())
+}
+
+/// The parameters, each value with the date it applies from and its source.
+fn write_params(s: &mut String, rs: &RuleSet) -> std::fmt::Result {
     writeln!(s, "\n参数（按年份）：")?;
     for p in &rs.params {
         writeln!(s, "  {} {}（{}）", p.key, p.label, p.unit)?;
@@ -136,6 +160,11 @@ fn check(spec: &str) -> anyhow::Result<Outcome> {
             writeln!(s, "    {} 起  {:>8}  来源：{}{}", v.from, value, v.source, note)?;
         }
     }
+    Ok(())
+}
+
+/// The criteria with their conditions and sources.
+fn write_criteria(s: &mut String, rs: &RuleSet) -> std::fmt::Result {
     writeln!(s, "\n判定条件（{} 个）：", rs.criteria.len())?;
     for c in &rs.criteria {
         let kind = match c.test {
@@ -144,6 +173,11 @@ fn check(spec: &str) -> anyhow::Result<Outcome> {
         };
         writeln!(s, "  {:<24} {}{}\n      {}\n      来源：{}", c.id, c.label, kind, c.text, c.source)?;
     }
+    Ok(())
+}
+
+/// The decisions: labels, rules in order, the fallbacks and roles.
+fn write_decisions(s: &mut String, rs: &RuleSet) -> std::fmt::Result {
     writeln!(s, "\n决定：")?;
     for d in &rs.decisions {
         writeln!(
@@ -173,6 +207,11 @@ fn check(spec: &str) -> anyhow::Result<Outcome> {
             writeln!(s, "      {}", roles.join("；"))?;
         }
     }
+    Ok(())
+}
+
+/// The data checks and the lists of `adjust`.
+fn write_checks_and_lists(s: &mut String, rs: &RuleSet) -> std::fmt::Result {
     writeln!(s, "\n数据核查（{} 项）：", rs.checks.len())?;
     for c in &rs.checks {
         writeln!(s, "  {:<24} 〔{}〕{}\n      {}\n      来源：{}", c.id, c.severity.word(), c.label, c.text, c.source)?;
@@ -189,10 +228,7 @@ fn check(spec: &str) -> anyhow::Result<Outcome> {
         };
         writeln!(s, "  {:<24} {}{}\n      {}\n      来源：{}", l.key, l.label, period, l.text, l.source)?;
     }
-    // Written, not print!ed: a reader that stops early (`| head`) ends the run quietly (main
-    // treats a broken pipe as success) instead of a panic.
-    std::io::Write::write_all(&mut std::io::stdout().lock(), s.as_bytes())?;
-    Ok(Outcome::Clean)
+    Ok(())
 }
 
 fn test(files: &[std::path::PathBuf], builtin: bool) -> anyhow::Result<Outcome> {

@@ -7,7 +7,6 @@
 
 #[cfg(test)]
 mod absent_tests;
-pub mod cell;
 pub mod persons;
 pub mod source;
 
@@ -23,6 +22,8 @@ pub use source::{Kind, OpenOptions};
 use crate::error::InputError;
 use crate::household::{Cell, Household, Missing, Problem, Scalar};
 use crate::ruleset::{Bound, RuleSet};
+use crate::value::cell;
+pub use crate::value::cell::{clip, header_key};
 use persons::PersonColumns;
 
 /// Text encodings of CSV files found in the field.
@@ -85,19 +86,6 @@ pub fn column_list(columns: &[String]) -> String {
     } else {
         shown.join("、")
     }
-}
-
-/// A value as shown in messages: at most `n` characters.
-pub fn clip(s: &str, n: usize) -> String {
-    match s.char_indices().nth(n) {
-        Some((i, _)) => format!("{}…（共 {} 字符）", &s[..i], s.chars().count()),
-        None => s.to_string(),
-    }
-}
-
-/// Normalise a header for matching: full-width to half-width, no spaces, no BOM.
-pub fn header_key(h: &str) -> String {
-    cell::normalize(h).chars().filter(|c| !c.is_whitespace() && *c != '\u{feff}').collect()
 }
 
 /// Where things are in a ledger: what kind of file, the header row, which column holds which
@@ -393,126 +381,17 @@ impl Ledger {
         let p = path.display().to_string();
         let (mut rows, kind) = source::open(path, options)?;
         let lookup = header_lookup(rules);
-        // Alternative columns are known headers too (an export may have more of them than of the
-        // fields' own).
-        let alternative: HashSet<String> = rules
-            .fields
-            .iter()
-            .flat_map(|f| f.alternatives.iter().flat_map(|a| std::iter::once(&a.header).chain(&a.aliases)))
-            .map(|h| header_key(h))
-            .collect();
-        let known = |k: &String| lookup.contains_key(k) || alternative.contains(k);
-        let score = |r: &RawRow| r.record.iter().filter(|c| known(&header_key(&text(c).0))).count();
-        // Read the first rows; pick the header among them.
-        let mut pending: VecDeque<RawRow> = VecDeque::new();
-        let blank = |r: &RawRow| r.error.is_none() && r.record.iter().all(|c| cell::is_blank(&text(c).0));
-        // Blank rows are kept: above the header they go with the title rows; below it they are
-        // rows like any other, as they would be after the first ten (every row is accounted for).
-        let mut nonblank = 0;
-        while nonblank < HEADER_SEARCH {
-            match rows.next_row(path) {
-                Some(r) => {
-                    let r = r?;
-                    if !blank(&r) {
-                        nonblank += 1;
-                    }
-                    pending.push_back(r);
-                }
-                None => break,
-            }
-        }
-        let candidates: Vec<usize> = (0..pending.len()).filter(|&i| !blank(&pending[i])).collect();
-        let Some(&first) = candidates.first() else {
-            return Err(InputError::Unreadable {
-                path: p, message: "文件中没有内容（没有表头行）".into()
-            });
-        };
-        let (at, detected) = match options.header_row {
-            Some(n) => {
-                let at =
-                    candidates.iter().copied().find(|&i| pending[i].row == n).ok_or_else(|| InputError::Header {
-                        path: p.clone(),
-                        message: format!("--header-row {n}：前 {HEADER_SEARCH} 个非空行中没有第 {n} 行"),
-                    })?;
-                (at, false)
-            }
-            None => {
-                // The row with most known headers; the first such row wins a tie.
-                let best = candidates
-                    .iter()
-                    .copied()
-                    .max_by_key(|&i| (score(&pending[i]), std::cmp::Reverse(i)))
-                    .unwrap_or(first);
-                if score(&pending[best]) >= 2 {
-                    (best, best > first)
-                } else {
-                    (first, false)
-                }
-            }
-        };
-        let header = pending.drain(..=at).next_back().expect("at is in range");
+        let (pending, header, detected) = find_header(&mut rows, path, rules, &lookup, options)?;
         let columns: Vec<String> =
             header.record.iter().map(|c| text(c).0.trim_matches('\u{feff}').trim().to_string()).collect();
         let persons = PersonColumns::find(&columns, options.persons);
-        let mut column_field = Vec::with_capacity(columns.len());
-        let mut field_col_index: Vec<Option<usize>> = vec![None; rules.fields.len()];
-        let mut unmapped = Vec::new();
-        for (c, h) in columns.iter().enumerate() {
-            if persons.as_ref().is_some_and(|p| p.is_person_column(c)) {
-                column_field.push(None);
-                continue;
-            }
-            let f = lookup.get(&header_key(h)).copied();
-            if let Some(f) = f {
-                if let Some(prev) = field_col_index[f as usize] {
-                    return Err(InputError::Header {
-                        path: p,
-                        message: format!(
-                            "第 {} 列“{}”和第 {} 列“{}”都对应字段 {}（{}）：请删除或改名其中一列",
-                            prev + 1,
-                            clip(&columns[prev], 40),
-                            c + 1,
-                            clip(h, 40),
-                            rules.fields[f as usize].key,
-                            rules.fields[f as usize].label
-                        ),
-                    });
-                }
-                field_col_index[f as usize] = Some(c);
-            } else if !h.is_empty() {
-                unmapped.push(h.clone());
-            }
-            column_field.push(f);
-        }
-        // Alternative sources: a field without a column of its own is read from the first of its
-        // alternatives the file has (a column that no field reads as its own).
-        let mut alt_columns = Vec::new();
-        for (f, field) in rules.fields.iter().enumerate() {
-            if field_col_index[f].is_some() {
-                continue;
-            }
-            let found = field.alternatives.iter().enumerate().find_map(|(k, a)| {
-                let keys: Vec<String> = std::iter::once(&a.header).chain(&a.aliases).map(|h| header_key(h)).collect();
-                let free =
-                    |c: usize| column_field[c].is_none() && !persons.as_ref().is_some_and(|p| p.is_person_column(c));
-                (0..columns.len()).find(|&c| free(c) && keys.contains(&header_key(&columns[c]))).map(|c| (c, k))
-            });
-            if let Some((c, k)) = found {
-                alt_columns.push((c, f as u16, k as u16));
-                field_col_index[f] = Some(c);
-            }
-        }
+        let (column_field, mut field_col_index, mut unmapped) =
+            map_columns(&columns, persons.as_ref(), &lookup, rules, &p)?;
+        let alt_columns = alternative_columns(rules, &columns, &column_field, persons.as_ref(), &mut field_col_index);
         unmapped.retain(|h| !alt_columns.iter().any(|&(c, _, _)| columns[c] == *h));
         // Member fields: read from any column of a person export (a household field may read the
         // same column: 证件号码 is the head's on the head's row, each member's on every row).
-        let member_columns: Vec<Option<usize>> = rules
-            .persons
-            .iter()
-            .map(|f| {
-                let keys: Vec<String> = std::iter::once(&f.header).chain(&f.aliases).map(|h| header_key(h)).collect();
-                (0..columns.len()).find(|&c| keys.contains(&header_key(&columns[c])))
-            })
-            .collect();
+        let member_columns = member_columns(rules, &columns);
         if persons.is_some() {
             unmapped.retain(|h| !member_columns.iter().flatten().any(|&c| columns[c] == *h));
         }
@@ -629,6 +508,157 @@ impl Ledger {
     }
 }
 
+/// Read the first rows and pick the header among them: `--header-row`, or the row with most
+/// known headers (alternative columns' too), or the first non-blank row. The rows before and
+/// after it that were read, the header, and whether it was found below title rows.
+fn find_header(
+    rows: &mut source::Rows,
+    path: &Path,
+    rules: &RuleSet,
+    lookup: &HashMap<String, u16>,
+    options: &OpenOptions,
+) -> Result<(VecDeque<RawRow>, RawRow, bool), InputError> {
+    let p = path.display().to_string();
+    // Alternative columns are known headers too (an export may have more of them than of the
+    // fields' own).
+    let alternative: HashSet<String> = rules
+        .fields
+        .iter()
+        .flat_map(|f| f.alternatives.iter().flat_map(|a| std::iter::once(&a.header).chain(&a.aliases)))
+        .map(|h| header_key(h))
+        .collect();
+    let known = |k: &String| lookup.contains_key(k) || alternative.contains(k);
+    let score = |r: &RawRow| r.record.iter().filter(|c| known(&header_key(&text(c).0))).count();
+    // Read the first rows; pick the header among them.
+    let mut pending: VecDeque<RawRow> = VecDeque::new();
+    let blank = |r: &RawRow| r.error.is_none() && r.record.iter().all(|c| cell::is_blank(&text(c).0));
+    // Blank rows are kept: above the header they go with the title rows; below it they are
+    // rows like any other, as they would be after the first ten (every row is accounted for).
+    let mut nonblank = 0;
+    while nonblank < HEADER_SEARCH {
+        match rows.next_row(path) {
+            Some(r) => {
+                let r = r?;
+                if !blank(&r) {
+                    nonblank += 1;
+                }
+                pending.push_back(r);
+            }
+            None => break,
+        }
+    }
+    let candidates: Vec<usize> = (0..pending.len()).filter(|&i| !blank(&pending[i])).collect();
+    let Some(&first) = candidates.first() else {
+        return Err(InputError::Unreadable { path: p, message: "文件中没有内容（没有表头行）".into() });
+    };
+    let (at, detected) = match options.header_row {
+        Some(n) => {
+            let at = candidates.iter().copied().find(|&i| pending[i].row == n).ok_or_else(|| InputError::Header {
+                path: p.clone(),
+                message: format!("--header-row {n}：前 {HEADER_SEARCH} 个非空行中没有第 {n} 行"),
+            })?;
+            (at, false)
+        }
+        None => {
+            // The row with most known headers; the first such row wins a tie.
+            let best =
+                candidates.iter().copied().max_by_key(|&i| (score(&pending[i]), std::cmp::Reverse(i))).unwrap_or(first);
+            if score(&pending[best]) >= 2 {
+                (best, best > first)
+            } else {
+                (first, false)
+            }
+        }
+    };
+    let header = pending.drain(..=at).next_back().expect("at is in range");
+    Ok((pending, header, detected))
+}
+
+/// Each column's field, each field's column, the headers no field reads.
+type ColumnMap = (Vec<Option<u16>>, Vec<Option<usize>>, Vec<String>);
+
+/// Which field each column is (none for a person column or an unknown header), which column each
+/// field is, and the headers no field reads; two columns of one field are an error.
+fn map_columns(
+    columns: &[String],
+    persons: Option<&PersonColumns>,
+    lookup: &HashMap<String, u16>,
+    rules: &RuleSet,
+    p: &str,
+) -> Result<ColumnMap, InputError> {
+    let mut column_field = Vec::with_capacity(columns.len());
+    let mut field_col_index: Vec<Option<usize>> = vec![None; rules.fields.len()];
+    let mut unmapped = Vec::new();
+    for (c, h) in columns.iter().enumerate() {
+        if persons.as_ref().is_some_and(|p| p.is_person_column(c)) {
+            column_field.push(None);
+            continue;
+        }
+        let f = lookup.get(&header_key(h)).copied();
+        if let Some(f) = f {
+            if let Some(prev) = field_col_index[f as usize] {
+                return Err(InputError::Header {
+                    path: p.to_string(),
+                    message: format!(
+                        "第 {} 列“{}”和第 {} 列“{}”都对应字段 {}（{}）：请删除或改名其中一列",
+                        prev + 1,
+                        clip(&columns[prev], 40),
+                        c + 1,
+                        clip(h, 40),
+                        rules.fields[f as usize].key,
+                        rules.fields[f as usize].label
+                    ),
+                });
+            }
+            field_col_index[f as usize] = Some(c);
+        } else if !h.is_empty() {
+            unmapped.push(h.clone());
+        }
+        column_field.push(f);
+    }
+    Ok((column_field, field_col_index, unmapped))
+}
+
+/// Alternative sources: a field without a column of its own is read from the first of its
+/// alternatives the file has (a column that no field reads as its own); `(column, field,
+/// alternative)` each.
+fn alternative_columns(
+    rules: &RuleSet,
+    columns: &[String],
+    column_field: &[Option<u16>],
+    persons: Option<&PersonColumns>,
+    field_col_index: &mut [Option<usize>],
+) -> Vec<(usize, u16, u16)> {
+    let mut alt_columns = Vec::new();
+    for (f, field) in rules.fields.iter().enumerate() {
+        if field_col_index[f].is_some() {
+            continue;
+        }
+        let found = field.alternatives.iter().enumerate().find_map(|(k, a)| {
+            let keys: Vec<String> = std::iter::once(&a.header).chain(&a.aliases).map(|h| header_key(h)).collect();
+            let free = |c: usize| column_field[c].is_none() && !persons.as_ref().is_some_and(|p| p.is_person_column(c));
+            (0..columns.len()).find(|&c| free(c) && keys.contains(&header_key(&columns[c]))).map(|c| (c, k))
+        });
+        if let Some((c, k)) = found {
+            alt_columns.push((c, f as u16, k as u16));
+            field_col_index[f] = Some(c);
+        }
+    }
+    alt_columns
+}
+
+/// The column of each member field (`[persons.*]`), by its header or aliases.
+fn member_columns(rules: &RuleSet, columns: &[String]) -> Vec<Option<usize>> {
+    rules
+        .persons
+        .iter()
+        .map(|f| {
+            let keys: Vec<String> = std::iter::once(&f.header).chain(&f.aliases).map(|h| header_key(h)).collect();
+            (0..columns.len()).find(|&c| keys.contains(&header_key(&columns[c])))
+        })
+        .collect()
+}
+
 impl Layout {
     /// Turn one raw row into a household: every cell parsed, problems recorded.
     pub fn household(&self, b: &Bound, raw: &RawRow, dups: &Duplicates) -> Household {
@@ -644,61 +674,9 @@ impl Layout {
             *hh = self.household_of_members(b, raw, cols, dups);
             return;
         }
-        hh.row = raw.row;
-        hh.source_rows = 1;
-        if hh.cells.len() == rules.fields.len() {
-            // The cells of absent columns stay from the household before (same file: same cells),
-            // and so do text cells of present columns, which every row sets again (below: a short
-            // row's missing cells are set blank), so that a repeated text is not allocated again.
-            for (c, &absent) in hh.cells.iter_mut().zip(&self.absent_field) {
-                if !absent && !matches!(c, Cell::Blank | Cell::Value(Scalar::Text(_)) | Cell::BlankAs(Scalar::Text(_)))
-                {
-                    *c = Cell::Blank;
-                }
-            }
-        } else {
-            hh.cells.clear();
-            hh.cells.resize(rules.fields.len(), Cell::Blank);
-        }
-        for (f, c) in &self.absent_cells {
-            let cell = &mut hh.cells[*f as usize];
-            // Only where the household before changed it (a derived value) or left another cell.
-            if cell != c {
-                *cell = c.clone();
-            }
-        }
-        hh.problems.clear();
-        if let Some(e) = &raw.error {
-            hh.problems.push(Problem {
-                row: raw.row,
-                column: String::new(),
-                field: None,
-                value: String::new(),
-                message: format!("无法读取此行：{e}"),
-            });
-        }
-        let width = self.columns.len();
+        self.reset_cells(rules, raw, hh);
+        self.row_problems(raw, hh);
         let got = raw.record.len();
-        // A sheet row holds its cells up to the last one with a value: one that ends early is not
-        // short (its other cells are empty), as a CSV line with fewer delimiters is.
-        let sheet = matches!(self.kind, Kind::Sheet { .. });
-        if raw.error.is_none() && got != width && !(sheet && got < width) {
-            let open_quote = got < width && raw.record.iter().next_back().is_some_and(|c| c.contains(&b'\n'));
-            let message = if open_quote {
-                format!("本行只有 {got} 列，表头有 {width} 列，且最后一格跨越多行：可能有未闭合的引号（\"）；缺少的列按空白处理")
-            } else if got < width {
-                format!("本行只有 {got} 列，表头有 {width} 列：缺少的列按空白处理")
-            } else {
-                format!("本行有 {got} 列，表头只有 {width} 列：多出的列已忽略")
-            };
-            hh.problems.push(Problem {
-                row: raw.row,
-                column: String::new(),
-                field: None,
-                value: String::new(),
-                message,
-            });
-        }
         // Most rows are valid UTF-8 with no NUL and no U+FFFD (a GBK decoding failure, encoded
         // EF BF BD): checked once for the whole row, each cell only when the row is not.
         let all = raw.record.as_slice();
@@ -753,6 +731,81 @@ impl Layout {
             }
             rules.set_cell(hh, f, &t, &self.columns[c]);
         }
+        self.finish_row(b, raw, dups, hh);
+    }
+
+    /// Start household `hh` (the one before, or new) as row `raw`: cells blank, the absent
+    /// columns' cells set.
+    #[inline]
+    fn reset_cells(&self, rules: &RuleSet, raw: &RawRow, hh: &mut Household) {
+        hh.row = raw.row;
+        hh.source_rows = 1;
+        if hh.cells.len() == rules.fields.len() {
+            // The cells of absent columns stay from the household before (same file: same cells),
+            // and so do text cells of present columns, which every row sets again (below: a short
+            // row's missing cells are set blank), so that a repeated text is not allocated again.
+            for (c, &absent) in hh.cells.iter_mut().zip(&self.absent_field) {
+                if !absent && !matches!(c, Cell::Blank | Cell::Value(Scalar::Text(_)) | Cell::BlankAs(Scalar::Text(_)))
+                {
+                    *c = Cell::Blank;
+                }
+            }
+        } else {
+            hh.cells.clear();
+            hh.cells.resize(rules.fields.len(), Cell::Blank);
+        }
+        for (f, c) in &self.absent_cells {
+            let cell = &mut hh.cells[*f as usize];
+            // Only where the household before changed it (a derived value) or left another cell.
+            if cell != c {
+                *cell = c.clone();
+            }
+        }
+    }
+
+    /// The problems of a row as a whole: unreadable, or more or fewer cells than the header (a
+    /// sheet row holds its cells up to the last one with a value: one that ends early is not
+    /// short, as a CSV line with fewer delimiters is).
+    #[inline]
+    fn row_problems(&self, raw: &RawRow, hh: &mut Household) {
+        let sheet = matches!(self.kind, Kind::Sheet { .. });
+        hh.problems.clear();
+        if let Some(e) = &raw.error {
+            hh.problems.push(Problem {
+                row: raw.row,
+                column: String::new(),
+                field: None,
+                value: String::new(),
+                message: format!("无法读取此行：{e}"),
+            });
+        }
+        let (width, got) = (self.columns.len(), raw.record.len());
+        if raw.error.is_none() && got != width && !(sheet && got < width) {
+            let open_quote = got < width && raw.record.iter().next_back().is_some_and(|c| c.contains(&b'\n'));
+            let message = if open_quote {
+                format!("本行只有 {got} 列，表头有 {width} 列，且最后一格跨越多行：可能有未闭合的引号（\"）；缺少的列按空白处理")
+            } else if got < width {
+                format!("本行只有 {got} 列，表头有 {width} 列：缺少的列按空白处理")
+            } else {
+                format!("本行有 {got} 列，表头只有 {width} 列：多出的列已忽略")
+            };
+            hh.problems.push(Problem {
+                row: raw.row,
+                column: String::new(),
+                field: None,
+                value: String::new(),
+                message,
+            });
+        }
+    }
+
+    /// After the row's cells: the cells a short row lacks, the alternative columns, required
+    /// fields of a short row, derivations and checks of the cells, a repeated id.
+    #[inline]
+    fn finish_row(&self, b: &Bound, raw: &RawRow, dups: &Duplicates, hh: &mut Household) {
+        let rules = b.rules;
+        let (width, got) = (self.columns.len(), raw.record.len());
+        let sheet = matches!(self.kind, Kind::Sheet { .. });
         // A sheet row's cells after its last value are empty cells.
         for c in got..width {
             if let Some(f) = self.column_field[c] {
@@ -804,31 +857,7 @@ impl Layout {
         for (f, c) in &self.absent_cells {
             hh.cells[*f as usize] = c.clone();
         }
-        for m in &raw.members {
-            if let Some(e) = &m.error {
-                hh.problems.push(Problem {
-                    row: m.row,
-                    column: String::new(),
-                    field: None,
-                    value: String::new(),
-                    message: format!("无法读取此行：{e}"),
-                });
-            }
-        }
-        if let (Some(c), true) = (cols.index(persons::Col::IdNumber), dups.member_count() > 0) {
-            for m in &raw.members {
-                let id = m.record.get(c).map(|b| cell::normalize(&text(b).0).into_owned()).unwrap_or_default();
-                if let Some(r) = dups.member_rows(&id) {
-                    hh.problems.push(Problem {
-                        row: m.row,
-                        column: self.columns[c].clone(),
-                        field: None,
-                        value: id.clone(),
-                        message: r.member_message(m.row),
-                    });
-                }
-            }
-        }
+        self.member_row_problems(raw, cols, dups, &mut hh);
         let own = self.column_field.iter().enumerate().filter_map(|(c, f)| f.map(|f| (c, f, None)));
         for (c, f, alt) in own.chain(self.alt_columns.iter().map(|&(c, f, k)| (c, f, Some(k)))) {
             let mut value: Option<(String, u64)> = None;
@@ -849,7 +878,7 @@ impl Layout {
                     // The value is masked where it is shown (unless --show-ids); the message
                     // quotes both values, so ID numbers are masked in it here.
                     let is_id = rules.fields[f as usize].ty == crate::ruleset::file::FieldType::Id;
-                    let quote = |v: &str| if is_id { crate::output::mask_id(v) } else { v.to_string() };
+                    let quote = |v: &str| if is_id { crate::privacy::mask_id(v) } else { v.to_string() };
                     hh.problems.push(Problem {
                         row: rb,
                         column: self.columns[c].clone(),
@@ -878,6 +907,36 @@ impl Layout {
         }
         rules.finish(&mut hh, &self.field_column);
         hh
+    }
+
+    /// The problems of a person export's member rows as rows: unreadable, or a member ID number
+    /// that another row has too.
+    fn member_row_problems(&self, raw: &RawRow, cols: &PersonColumns, dups: &Duplicates, hh: &mut Household) {
+        for m in &raw.members {
+            if let Some(e) = &m.error {
+                hh.problems.push(Problem {
+                    row: m.row,
+                    column: String::new(),
+                    field: None,
+                    value: String::new(),
+                    message: format!("无法读取此行：{e}"),
+                });
+            }
+        }
+        if let (Some(c), true) = (cols.index(persons::Col::IdNumber), dups.member_count() > 0) {
+            for m in &raw.members {
+                let id = m.record.get(c).map(|b| cell::normalize(&text(b).0).into_owned()).unwrap_or_default();
+                if let Some(r) = dups.member_rows(&id) {
+                    hh.problems.push(Problem {
+                        row: m.row,
+                        column: self.columns[c].clone(),
+                        field: None,
+                        value: id.clone(),
+                        message: r.member_message(m.row),
+                    });
+                }
+            }
+        }
     }
 
     /// The household id of a raw row, normalised as cells are.
@@ -1083,7 +1142,7 @@ impl Layout {
     }
 
     /// Per field, the cell every household of this file has (`None`: it varies), for the
-    /// engine's specialised conditions ([`crate::ruleset::specialise`]): the cell of a column the
+    /// engine's specialised conditions ([`crate::engine::specialise`]): the cell of a column the
     /// file lacks, as [`Layout::household_into`] puts it back for each household, unless
     /// something of the household can still change it (an alternative column, a `derive`, a range
     /// whose check may turn a value into an invalid cell). None for a person export, whose

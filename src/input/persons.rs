@@ -14,8 +14,9 @@
 //! before the first household is assessed (about the file's size in memory).
 
 use crate::household::{Cell, Household, Members, Missing, Problem, Scalar};
-use crate::input::{cell, header_key, text, RawRow};
-use crate::ruleset::Bound;
+use crate::input::{header_key, text, RawRow};
+use crate::ruleset::{Bound, RuleSet};
+use crate::value::cell;
 use crate::value::Num;
 
 /// The person columns, by role: (role, headers that name it).
@@ -114,6 +115,23 @@ fn get<'a>(row: &'a RawRow, cols: &PersonColumns, c: Col) -> Option<std::borrow:
     }
 }
 
+/// A report of a member's cell that cannot be read: the household, the member's row, the column,
+/// the value as shown, the message.
+type Report<'r> = dyn Fn(&mut Household, &RawRow, Col, &str, String) + 'r;
+
+/// What the members of a household add up to, as they are read.
+struct Tally {
+    labor: Option<i64>,
+    dropouts: i64,
+    dropouts_unknown: bool,
+    insured: i64,
+    uninsured: bool,
+    insured_unknown: bool,
+    ill: i64,
+    disabled: i64,
+    health_unknown: bool,
+}
+
 /// Derive the member-based facts of a household into `hh` (whose household columns are set).
 pub fn derive(b: &Bound, hh: &mut Household, members: &[RawRow], cols: &PersonColumns, headers: &[String]) {
     let rs = b.rules;
@@ -121,99 +139,132 @@ pub fn derive(b: &Bound, hh: &mut Household, members: &[RawRow], cols: &PersonCo
         let i = rs.params.iter().position(|p| p.key == key)?;
         b.params[i].as_int()
     };
-    let (age_min, age_max) = (param("school_age_min").unwrap_or(6), param("school_age_max").unwrap_or(15));
-    let problem = |hh: &mut Household, row: &RawRow, c: Col, value: &str, message: String| {
+    let ages = (param("school_age_min").unwrap_or(6), param("school_age_max").unwrap_or(15));
+    let report = |hh: &mut Household, row: &RawRow, c: Col, value: &str, message: String| {
         let column = cols.index(c).and_then(|i| headers.get(i)).cloned().unwrap_or_default();
         hh.problems.push(Problem { row: row.row, column, field: None, value: value.to_string(), message });
     };
-
-    let mut labor: Option<i64> = Some(0);
-    let (mut dropouts, mut dropouts_unknown) = (0i64, false);
-    let (mut insured, mut uninsured, mut insured_unknown) = (0i64, false, false);
-    let (mut ill, mut disabled, mut health_unknown) = (0i64, 0i64, false);
+    let mut t = Tally {
+        labor: Some(0),
+        dropouts: 0,
+        dropouts_unknown: false,
+        insured: 0,
+        uninsured: false,
+        insured_unknown: false,
+        ill: 0,
+        disabled: 0,
+        health_unknown: false,
+    };
     let mut head: Option<&RawRow> = None;
     for m in members {
         if get(m, cols, Col::Relation).as_deref() == Some("户主") && head.is_none() {
             head = Some(m);
         }
-        // Age from the ID number's birth date, at the assessment date.
-        let age = match get(m, cols, Col::IdNumber) {
-            None => None,
-            Some(id) => match cell::id_number(&id) {
-                Ok(id) => cell::birth_date(&id).map(|d| {
-                    let a = b.as_of.year - d.year;
-                    i64::from(if (b.as_of.month, b.as_of.day) < (d.month, d.day) { a - 1 } else { a })
-                }),
+        tally_member(&mut t, b, hh, m, cols, ages, &report);
+    }
+    set_derived(rs, hh, members, cols, &t);
+    if let Some(h) = head {
+        set_head(rs, hh, h, cols, headers);
+    }
+}
+
+/// Add member `m` to the tally: school, labour, insurance, health.
+fn tally_member(
+    t: &mut Tally,
+    b: &Bound,
+    hh: &mut Household,
+    m: &RawRow,
+    cols: &PersonColumns,
+    (age_min, age_max): (i64, i64),
+    report: &Report,
+) {
+    let age = member_age(b, hh, m, cols, report);
+    // Dropout: a school-age member not in school, unless for illness or disability.
+    let school_age = age.map(|a| (age_min..=age_max).contains(&a));
+    let out_of_school = get(m, cols, Col::School).map(|s| s == "非在校生" || s.contains("失学") || s.contains("辍学"));
+    let exempt = matches!(get(m, cols, Col::DropReason).as_deref(), Some("因病" | "因残" | "因疾"));
+    match (school_age, out_of_school) {
+        (Some(false), _) | (_, Some(false)) => {}
+        (Some(true), Some(true)) if exempt => {}
+        (Some(true), Some(true)) => t.dropouts += 1,
+        _ => t.dropouts_unknown = true,
+    }
+    // Labour.
+    match get(m, cols, Col::Skill).as_deref() {
+        Some("普通劳动力" | "技能劳动力" | "弱劳动力或半劳动力") => t.labor = t.labor.map(|n| n + 1),
+        Some("丧失劳动力" | "无劳动力") => {}
+        Some(other) => {
+            report(
+                hh,
+                m,
+                Col::Skill,
+                other,
+                "应为 普通劳动力/技能劳动力/弱劳动力或半劳动力/丧失劳动力/无劳动力".into(),
+            );
+            t.labor = None;
+        }
+        None => t.labor = None,
+    }
+    tally_insurance(t, hh, m, cols, report);
+    // Health: blank = nothing recorded.
+    match get(m, cols, Col::Health).as_deref() {
+        None | Some("健康") => {}
+        Some("长期慢性病" | "患大病" | "大病") => t.ill += 1,
+        Some("残疾") => t.disabled += 1,
+        Some(other) => {
+            report(hh, m, Col::Health, other, "应为 健康/残疾/大病/长期慢性病/患大病".into());
+            t.health_unknown = true;
+        }
+    }
+}
+
+/// A member's age from the ID number's birth date, at the assessment date.
+fn member_age(b: &Bound, hh: &mut Household, m: &RawRow, cols: &PersonColumns, report: &Report) -> Option<i64> {
+    match get(m, cols, Col::IdNumber) {
+        None => None,
+        Some(id) => match cell::id_number(&id) {
+            Ok(id) => cell::birth_date(&id).map(|d| {
+                let a = b.as_of.year - d.year;
+                i64::from(if (b.as_of.month, b.as_of.day) < (d.month, d.day) { a - 1 } else { a })
+            }),
+            Err(msg) => {
+                let shown = crate::privacy::mask_id(&id);
+                report(hh, m, Col::IdNumber, &shown, msg);
+                None
+            }
+        },
+    }
+}
+
+/// Insurance: insured if either basic scheme is 是; uninsured if every column given is 否.
+fn tally_insurance(t: &mut Tally, hh: &mut Household, m: &RawRow, cols: &PersonColumns, report: &Report) {
+    let mut answers = Vec::new();
+    for c in [Col::InsResident, Col::InsEmployee] {
+        if let Some(v) = get(m, cols, c) {
+            match cell::boolean(&v) {
+                Ok(x) => answers.push(x),
                 Err(msg) => {
-                    let shown = crate::output::mask_id(&id);
-                    problem(hh, m, Col::IdNumber, &shown, msg);
-                    None
+                    report(hh, m, c, &v, msg);
+                    answers.push(false);
+                    t.insured_unknown = true;
                 }
-            },
-        };
-        // Dropout: a school-age member not in school, unless for illness or disability.
-        let school_age = age.map(|a| (age_min..=age_max).contains(&a));
-        let out_of_school =
-            get(m, cols, Col::School).map(|s| s == "非在校生" || s.contains("失学") || s.contains("辍学"));
-        let exempt = matches!(get(m, cols, Col::DropReason).as_deref(), Some("因病" | "因残" | "因疾"));
-        match (school_age, out_of_school) {
-            (Some(false), _) | (_, Some(false)) => {}
-            (Some(true), Some(true)) if exempt => {}
-            (Some(true), Some(true)) => dropouts += 1,
-            _ => dropouts_unknown = true,
-        }
-        // Labour.
-        match get(m, cols, Col::Skill).as_deref() {
-            Some("普通劳动力" | "技能劳动力" | "弱劳动力或半劳动力") => labor = labor.map(|n| n + 1),
-            Some("丧失劳动力" | "无劳动力") => {}
-            Some(other) => {
-                problem(
-                    hh,
-                    m,
-                    Col::Skill,
-                    other,
-                    "应为 普通劳动力/技能劳动力/弱劳动力或半劳动力/丧失劳动力/无劳动力".into(),
-                );
-                labor = None;
-            }
-            None => labor = None,
-        }
-        // Insurance: insured if either basic scheme is 是; uninsured if every column given is 否.
-        let mut answers = Vec::new();
-        for c in [Col::InsResident, Col::InsEmployee] {
-            if let Some(v) = get(m, cols, c) {
-                match cell::boolean(&v) {
-                    Ok(x) => answers.push(x),
-                    Err(msg) => {
-                        problem(hh, m, c, &v, msg);
-                        answers.push(false);
-                        insured_unknown = true;
-                    }
-                }
-            }
-        }
-        if answers.contains(&true) {
-            insured += 1;
-        } else if !answers.is_empty()
-            && answers.len()
-                == [Col::InsResident, Col::InsEmployee].iter().filter(|c| cols.index(**c).is_some()).count()
-        {
-            uninsured = true;
-        } else {
-            insured_unknown = true;
-        }
-        // Health: blank = nothing recorded.
-        match get(m, cols, Col::Health).as_deref() {
-            None | Some("健康") => {}
-            Some("长期慢性病" | "患大病" | "大病") => ill += 1,
-            Some("残疾") => disabled += 1,
-            Some(other) => {
-                problem(hh, m, Col::Health, other, "应为 健康/残疾/大病/长期慢性病/患大病".into());
-                health_unknown = true;
             }
         }
     }
+    if answers.contains(&true) {
+        t.insured += 1;
+    } else if !answers.is_empty()
+        && answers.len() == [Col::InsResident, Col::InsEmployee].iter().filter(|c| cols.index(**c).is_some()).count()
+    {
+        t.uninsured = true;
+    } else {
+        t.insured_unknown = true;
+    }
+}
 
+/// The derived household fields from the tally (members, labour, dropouts, insured, ill,
+/// disabled), each where the rule set has it.
+fn set_derived(rs: &RuleSet, hh: &mut Household, members: &[RawRow], cols: &PersonColumns, t: &Tally) {
     let set = |hh: &mut Household, key: &str, v: Option<i64>| {
         if let Some(&i) = rs.field_index.get(key) {
             // A person column it is computed from is absent: a household column's value stays;
@@ -250,13 +301,13 @@ pub fn derive(b: &Bound, hh: &mut Household, members: &[RawRow], cols: &PersonCo
             _ => set(hh, "members", Some(n)),
         }
     }
-    set(hh, "labor", labor);
+    set(hh, "labor", t.labor);
     set(
         hh,
         "dropouts",
-        if dropouts > 0 {
-            Some(dropouts)
-        } else if dropouts_unknown {
+        if t.dropouts > 0 {
+            Some(t.dropouts)
+        } else if t.dropouts_unknown {
             None
         } else {
             Some(0)
@@ -267,32 +318,33 @@ pub fn derive(b: &Bound, hh: &mut Household, members: &[RawRow], cols: &PersonCo
     set(
         hh,
         "insured",
-        if uninsured {
-            Some(insured.min(n - 1))
-        } else if insured_unknown {
+        if t.uninsured {
+            Some(t.insured.min(n - 1))
+        } else if t.insured_unknown {
             None
         } else {
-            Some(insured)
+            Some(t.insured)
         },
     );
-    set(hh, "ill", if health_unknown { None } else { Some(ill) });
-    set(hh, "disabled", if health_unknown { None } else { Some(disabled) });
-    // The head's name and ID number, from the row of the 户主.
-    if let Some(h) = head {
-        for (key, c) in [("head_name", Col::Name), ("head_id", Col::IdNumber)] {
-            if let (Some(&i), Some(v)) = (rs.field_index.get(key), get(h, cols, c)) {
-                let column = cols.index(c).and_then(|j| headers.get(j)).cloned().unwrap_or_default();
-                let mut tmp = Household {
-                    row: h.row,
-                    source_rows: 1,
-                    cells: std::mem::take(&mut hh.cells),
-                    problems: Vec::new(),
-                    members: None,
-                };
-                rs.set_cell(&mut tmp, i, &v, &column);
-                hh.cells = tmp.cells;
-                // An invalid head ID is already reported above, with the member's row.
-            }
+    set(hh, "ill", if t.health_unknown { None } else { Some(t.ill) });
+    set(hh, "disabled", if t.health_unknown { None } else { Some(t.disabled) });
+}
+
+/// The head's name and ID number, from the row of the 户主.
+fn set_head(rs: &RuleSet, hh: &mut Household, h: &RawRow, cols: &PersonColumns, headers: &[String]) {
+    for (key, c) in [("head_name", Col::Name), ("head_id", Col::IdNumber)] {
+        if let (Some(&i), Some(v)) = (rs.field_index.get(key), get(h, cols, c)) {
+            let column = cols.index(c).and_then(|j| headers.get(j)).cloned().unwrap_or_default();
+            let mut tmp = Household {
+                row: h.row,
+                source_rows: 1,
+                cells: std::mem::take(&mut hh.cells),
+                problems: Vec::new(),
+                members: None,
+            };
+            rs.set_cell(&mut tmp, i, &v, &column);
+            hh.cells = tmp.cells;
+            // An invalid head ID is already reported above, with the member's row.
         }
     }
 }

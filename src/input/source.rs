@@ -535,33 +535,9 @@ pub fn open(path: &Path, opts: &OpenOptions) -> Result<(Rows, Kind), InputError>
             message: "看起来不是文本（CSV）文件：含有大量控制字符；如为工作簿，请使用 .xlsx 扩展名".into(),
         });
     }
-    let delimiter = {
-        let first_line = head.split(|&b| b == b'\n').next().unwrap_or(&[]);
-        let tabs = first_line.iter().filter(|&&b| b == b'\t').count();
-        let commas = first_line.iter().filter(|&&b| b == b',').count();
-        // UTF-16 has NUL bytes between ASCII characters; the counts still compare.
-        if tabs > commas {
-            b'\t'
-        } else {
-            b','
-        }
-    };
+    let delimiter = delimiter_of(&head);
     let body = io::Cursor::new(head).chain(file);
-    let reader: Box<dyn Read + Send> = match encoding {
-        Encoding::Utf8 => Box::new(body),
-        Encoding::Gbk => Box::new(
-            encoding_rs_io::DecodeReaderBytesBuilder::new()
-                .encoding(Some(encoding_rs::GB18030))
-                .bom_override(true)
-                .build(body),
-        ),
-        Encoding::Utf16 => Box::new(
-            encoding_rs_io::DecodeReaderBytesBuilder::new()
-                .encoding(Some(encoding_rs::UTF_16LE))
-                .bom_override(true)
-                .build(body),
-        ),
-    };
+    let reader = decoder(encoding, body);
     let blocks = Blocks {
         src: Box::new(Crlf { inner: BufReader::with_capacity(1 << 16, reader) }),
         carry: Vec::new(),
@@ -583,6 +559,38 @@ pub fn open(path: &Path, opts: &OpenOptions) -> Result<(Rows, Kind), InputError>
         next: 0,
     };
     Ok((Rows::Csv(Box::new(rows)), Kind::Csv { encoding, delimiter }))
+}
+
+/// The delimiter of a CSV file: tab when its first line has more tabs than commas.
+fn delimiter_of(head: &[u8]) -> u8 {
+    let first_line = head.split(|&b| b == b'\n').next().unwrap_or(&[]);
+    let tabs = first_line.iter().filter(|&&b| b == b'\t').count();
+    let commas = first_line.iter().filter(|&&b| b == b',').count();
+    // UTF-16 has NUL bytes between ASCII characters; the counts still compare.
+    if tabs > commas {
+        b'\t'
+    } else {
+        b','
+    }
+}
+
+/// A file's bytes, decoded from `encoding` to UTF-8 as they are read.
+fn decoder(encoding: Encoding, body: impl Read + Send + 'static) -> Box<dyn Read + Send> {
+    match encoding {
+        Encoding::Utf8 => Box::new(body),
+        Encoding::Gbk => Box::new(
+            encoding_rs_io::DecodeReaderBytesBuilder::new()
+                .encoding(Some(encoding_rs::GB18030))
+                .bom_override(true)
+                .build(body),
+        ),
+        Encoding::Utf16 => Box::new(
+            encoding_rs_io::DecodeReaderBytesBuilder::new()
+                .encoding(Some(encoding_rs::UTF_16LE))
+                .bom_override(true)
+                .build(body),
+        ),
+    }
 }
 
 /// Open a worksheet: the workbook's parts are checked against the limits first (sizes, ratios,
@@ -830,6 +838,52 @@ fn check_parts(path: &Path, limits: &Limits) -> Result<(), InputError> {
     let Ok(file) = File::open(path) else { return Ok(()) };
     // Not a zip (.xls), or a damaged one: calamine says what it makes of it.
     let Ok(mut zip) = zip::ZipArchive::new(BufReader::new(file)) else { return Ok(()) };
+    let (shared, long, ods) = size_parts(&mut zip, path, limits)?;
+    for i in shared {
+        let Ok(part) = zip.by_index(i) else { continue };
+        count_shared_strings(part, path, limits.max_shared_strings)?;
+    }
+    for i in long {
+        let Ok(part) = zip.by_index(i) else { continue };
+        let name = part.name().map(|n| n.into_owned()).unwrap_or_default();
+        if let Some(at) = longest_run(part, limits.max_record_bytes as u64) {
+            return Err(over(
+                path,
+                format!(
+                    "工作簿部件“{}”在解压后第 {at} 字节处有一段超过 {} 字节的文本或标签（单元格内容过长，或是空白填充），已停止读取；如确为正常数据，可用 --max-record-bytes 调高上限",
+                    crate::input::clip(&name, 80),
+                    limits.max_record_bytes
+                ),
+            ));
+        }
+    }
+    for i in ods {
+        let Ok(part) = zip.by_index(i) else { continue };
+        if let Some((sheet, cells)) = ods_grid(part, limits.max_grid_cells) {
+            return Err(over(
+                path,
+                format!(
+                    "工作簿的工作表“{}”展开后有 {cells} 个单元格（从第一个到最后一个有内容的单元格，重复的行和列展开），超过上限 {} 个；如确为正常数据，可用 --max-grid-cells 调高上限，或另存为 .xlsx",
+                    crate::input::clip(&sheet, 40),
+                    limits.max_grid_cells
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The indices of the parts of a workbook to read: shared strings, XML long enough to hold a
+/// too-long run, an .ods `content.xml`.
+type PartsToRead = (Vec<usize>, Vec<usize>, Vec<usize>);
+
+/// The parts' sizes against the limits (total, ratio, shared strings); which parts to read for
+/// the shared strings, long runs and an .ods grid.
+fn size_parts<R: Read + io::Seek>(
+    zip: &mut zip::ZipArchive<R>,
+    path: &Path,
+    limits: &Limits,
+) -> Result<PartsToRead, InputError> {
     let mut total = 0u64;
     let (mut shared, mut long, mut ods) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..zip.len() {
@@ -881,38 +935,7 @@ fn check_parts(path: &Path, limits: &Limits) -> Result<(), InputError> {
             }
         }
     }
-    for i in shared {
-        let Ok(part) = zip.by_index(i) else { continue };
-        count_shared_strings(part, path, limits.max_shared_strings)?;
-    }
-    for i in long {
-        let Ok(part) = zip.by_index(i) else { continue };
-        let name = part.name().map(|n| n.into_owned()).unwrap_or_default();
-        if let Some(at) = longest_run(part, limits.max_record_bytes as u64) {
-            return Err(over(
-                path,
-                format!(
-                    "工作簿部件“{}”在解压后第 {at} 字节处有一段超过 {} 字节的文本或标签（单元格内容过长，或是空白填充），已停止读取；如确为正常数据，可用 --max-record-bytes 调高上限",
-                    crate::input::clip(&name, 80),
-                    limits.max_record_bytes
-                ),
-            ));
-        }
-    }
-    for i in ods {
-        let Ok(part) = zip.by_index(i) else { continue };
-        if let Some((sheet, cells)) = ods_grid(part, limits.max_grid_cells) {
-            return Err(over(
-                path,
-                format!(
-                    "工作簿的工作表“{}”展开后有 {cells} 个单元格（从第一个到最后一个有内容的单元格，重复的行和列展开），超过上限 {} 个；如确为正常数据，可用 --max-grid-cells 调高上限，或另存为 .xlsx",
-                    crate::input::clip(&sheet, 40),
-                    limits.max_grid_cells
-                ),
-            ));
-        }
-    }
-    Ok(())
+    Ok((shared, long, ods))
 }
 
 /// The first sheet of an .ods `content.xml` whose grid, as calamine builds it (from the first to

@@ -16,13 +16,8 @@ use clap::{Arg, ArgAction, Command, CommandFactory};
 
 pub use clap_error::render as render_clap_error;
 
-/// The interface language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum Lang {
-    #[default]
-    Zh,
-    En,
-}
+pub use crate::cli::Lang;
+pub use crate::value::grouped;
 
 impl Lang {
     /// `--lang X` / `--lang=X` among the arguments (the last one wins, as clap would take it),
@@ -57,20 +52,6 @@ pub fn command(lang: Lang) -> Command {
         Lang::Zh => zh(cmd),
         Lang::En => en(cmd, ""),
     }
-}
-
-/// A count with thousands separators (`1234567` → `1,234,567`), for summaries people read; never
-/// for a data cell of CSV, JSONL or XLSX output.
-pub fn grouped(n: impl Into<u64>) -> String {
-    let digits = n.into().to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn text(s: Option<&StyledStr>) -> Option<String> {

@@ -18,6 +18,7 @@ use crate::ruleset::layout::{self, Item, Json, Layout};
 use crate::ruleset::{Bound, RuleSet};
 
 mod atomic;
+pub mod xlsx;
 pub use atomic::{is_stdout, remove_in_flight, AtomicFile, AtomicSet};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -677,7 +678,7 @@ impl Summary {
             n => format!("（其中空白行 {} 行，已跳过）", grouped(n)),
         };
         // Counts for people read with thousands separators (never in a data cell).
-        use crate::lang::grouped;
+        use crate::value::grouped;
         let mut s = format!(
             "读取 {} 行{blank}，评估 {} 户；其中 {} 户有数据问题（共 {} 处）。\n",
             grouped(self.rows_read + self.blank_rows),

@@ -343,9 +343,9 @@ pub fn id_valid(s: &str) -> bool {
         return false;
     }
     match t.len() {
-        15 => t.bytes().all(|b| b.is_ascii_digit()) && crate::input::cell::id_number(t).is_ok(),
-        18 => crate::input::cell::id_number(t).is_ok(),
-        20 | 22 => crate::input::cell::id_number(&t[..18]).is_ok() && t[18..].bytes().all(|b| b.is_ascii_digit()),
+        15 => t.bytes().all(|b| b.is_ascii_digit()) && crate::value::cell::id_number(t).is_ok(),
+        18 => crate::value::cell::id_number(t).is_ok(),
+        20 | 22 => crate::value::cell::id_number(&t[..18]).is_ok() && t[18..].bytes().all(|b| b.is_ascii_digit()),
         _ => false,
     }
 }
@@ -356,7 +356,7 @@ pub fn birth_of(s: &str) -> Option<crate::value::Date> {
         return None;
     }
     let t = s.trim();
-    crate::input::cell::birth_date(&t[..if t.len() == 15 { 15 } else { 18 }])
+    crate::value::cell::birth_date(&t[..if t.len() == 15 { 15 } else { 18 }])
 }
 
 /// A value during evaluation.
@@ -785,8 +785,34 @@ impl Compiler<'_> {
         if let Some(target) = &c.target {
             return self.method(target, c);
         }
-        let a = &c.args;
         let f = c.func_name.as_str();
+        match self.operator(f, &c.args) {
+            Some(compiled) => compiled,
+            None => self.function(f, &c.args),
+        }
+    }
+
+    /// An operator (`&&`, `+`, `<`, `in`, `? :`, …); `None` when `f` is not one.
+    fn operator(&self, f: &str, a: &[IdedExpr]) -> Option<Result<(Node, Ty), CompileError>> {
+        Some(match f {
+            operators::LOGICAL_AND | operators::LOGICAL_OR => self.logical(f, a),
+            operators::LOGICAL_NOT => self.bool_arg(&a[0], "`!`").map(|n| (Node::Not(Box::new(n)), Ty::Bool)),
+            operators::NEGATE => self.negate(&a[0]),
+            operators::CONDITIONAL => self.conditional(a),
+            operators::ADD | operators::SUBSTRACT | operators::MULTIPLY | operators::DIVIDE => self.arith(f, a),
+            operators::EQUALS
+            | operators::NOT_EQUALS
+            | operators::LESS
+            | operators::LESS_EQUALS
+            | operators::GREATER
+            | operators::GREATER_EQUALS => self.compare(f, &a[0], &a[1]),
+            operators::IN => self.in_list(&a[0], &a[1]),
+            _ => return None,
+        })
+    }
+
+    /// A function call (`blank(x)`, `age_at(id, date)`, …).
+    fn function(&self, f: &str, a: &[IdedExpr]) -> Result<(Node, Ty), CompileError> {
         match f {
             "date" => {
                 one_arg(f, a)?;
@@ -812,154 +838,17 @@ impl Compiler<'_> {
             }
             "id_valid" => {
                 one_arg(f, a)?;
-                if let Expr::Literal(LiteralValue::String(s)) = &a[0].expr {
-                    return Ok((Node::Lit(Lit::Bool(id_valid(s.inner()))), Ty::Bool));
-                }
-                let (n, t) = self.expr(&a[0])?;
-                if t != Ty::Text {
-                    return err(format!("id_valid() 需要文本（证件号码），却是{} `{}`", t.name(), show(&a[0])));
-                }
-                Ok((Node::Unary(Unary::IdValid, Box::new(n)), Ty::Bool))
+                self.id_valid(&a[0])
             }
-            "months_between" => {
-                if a.len() != 2 {
-                    return err("months_between(a, b) 需要两个参数（年月或日期）");
-                }
-                let (x, tx) = self.expr(&a[0])?;
-                let (y, ty) = self.expr(&a[1])?;
-                for (t, e) in [(tx, &a[0]), (ty, &a[1])] {
-                    if !matches!(t, Ty::Month | Ty::Date) {
-                        return err(format!("months_between() 需要年月或日期，却是{} `{}`", t.name(), show(e)));
-                    }
-                }
-                Ok((Node::Binary(Binary::MonthsBetween, Box::new(x), Box::new(y)), Ty::Int))
-            }
-            "age_at" => {
-                if a.len() != 2 {
-                    return err("age_at(证件号码或出生日期, 日期) 需要两个参数");
-                }
-                // An ID number written as a literal is read here, once.
-                let x = match &a[0].expr {
-                    Expr::Literal(LiteralValue::String(s)) => match birth_of(s.inner()) {
-                        Some(d) => Node::Lit(Lit::Date(day_key(d))),
-                        None => return err(format!("age_at('{}', …)：不是有效的身份证号码", s.inner())),
-                    },
-                    _ => {
-                        let (x, tx) = self.expr(&a[0])?;
-                        if !matches!(tx, Ty::Text | Ty::Date) {
-                            return err(format!(
-                                "age_at() 的第一个参数应为证件号码（文本）或出生日期，却是{} `{}`",
-                                tx.name(),
-                                show(&a[0])
-                            ));
-                        }
-                        x
-                    }
-                };
-                let (y, ty) = self.expr(&a[1])?;
-                if ty != Ty::Date {
-                    return err(format!(
-                        "age_at() 的第二个参数应为日期，如 assessment_date，却是{} `{}`",
-                        ty.name(),
-                        show(&a[1])
-                    ));
-                }
-                Ok((Node::Binary(Binary::AgeAt, Box::new(x), Box::new(y)), Ty::Int))
-            }
+            "months_between" => self.months_between(a),
+            "age_at" => self.age_at(a),
             "present" => {
                 one_arg(f, a)?;
-                match dotted(&a[0]).as_deref() {
-                    Some(name) => match self.names.field(name) {
-                        Some(Name::Field(i, _)) => Ok((Node::Present(i), Ty::Bool)),
-                        _ => err(format!(
-                            "present() 的参数应为字段名，`{name}` 不是字段{}",
-                            did_you_mean(name, &self.names.candidates())
-                        )),
-                    },
-                    _ => err("present() 的参数应为字段名"),
-                }
+                self.present(&a[0])
             }
-            operators::LOGICAL_AND | operators::LOGICAL_OR => {
-                let mut parts = Vec::new();
-                for x in a {
-                    let n = self.bool_arg(x, if f == operators::LOGICAL_AND { "`&&`" } else { "`||`" })?;
-                    // Flatten nested chains: `a && b && c` is one And of three.
-                    match (f, n) {
-                        (operators::LOGICAL_AND, Node::And(v)) => parts.extend(v),
-                        (operators::LOGICAL_OR, Node::Or(v)) => parts.extend(v),
-                        (_, n) => parts.push(n),
-                    }
-                }
-                let node = if f == operators::LOGICAL_AND { Node::And(parts) } else { Node::Or(parts) };
-                Ok((node, Ty::Bool))
-            }
-            operators::LOGICAL_NOT => Ok((Node::Not(Box::new(self.bool_arg(&a[0], "`!`")?)), Ty::Bool)),
-            operators::NEGATE => {
-                let (n, t) = self.expr(&a[0])?;
-                if !t.numeric() {
-                    return err(format!("`-` 需要数字，却是{}", t.name()));
-                }
-                if let Node::Lit(Lit::Num(v)) = &n {
-                    let v = v.checked_neg().ok_or_else(|| CompileError("number too large".into()))?;
-                    return Ok((Node::Lit(Lit::Num(v)), t));
-                }
-                Ok((Node::Neg(Box::new(n)), t))
-            }
-            operators::CONDITIONAL => {
-                let c0 = self.bool_arg(&a[0], "`? :` 的条件")?;
-                let (x, tx) = self.expr(&a[1])?;
-                let (y, ty) = self.expr(&a[2])?;
-                let t = unify(tx, ty)
-                    .ok_or_else(|| CompileError(format!("`? :` 的两个分支类型不同：{}与{}", tx.name(), ty.name())))?;
-                Ok((Node::Cond(Box::new(c0), Box::new(x), Box::new(y)), t))
-            }
-            operators::ADD | operators::SUBSTRACT | operators::MULTIPLY | operators::DIVIDE => {
-                let op = match f {
-                    operators::ADD => ArithOp::Add,
-                    operators::SUBSTRACT => ArithOp::Sub,
-                    operators::MULTIPLY => ArithOp::Mul,
-                    _ => ArithOp::Div,
-                };
-                let (x, tx) = self.expr(&a[0])?;
-                let (y, ty) = self.expr(&a[1])?;
-                let t = arith_type(op, tx, ty).ok_or_else(|| {
-                    CompileError(format!(
-                        "无法计算 {} {} {}（`{}` {} `{}`）",
-                        tx.name(),
-                        op.symbol(),
-                        ty.name(),
-                        show(&a[0]),
-                        op.symbol(),
-                        show(&a[1])
-                    ))
-                })?;
-                Ok((Node::Arith(op, Box::new(x), Box::new(y)), t))
-            }
-            operators::EQUALS
-            | operators::NOT_EQUALS
-            | operators::LESS
-            | operators::LESS_EQUALS
-            | operators::GREATER
-            | operators::GREATER_EQUALS => self.compare(f, &a[0], &a[1]),
-            operators::IN => self.in_list(&a[0], &a[1]),
             "blank" => {
                 one_arg(f, a)?;
-                if let (Expr::Select(sel), Some(_)) = (&a[0].expr, self.var) {
-                    return match self.select(&sel.operand, &sel.field)? {
-                        (Node::Member(i), _) => Ok((Node::MemberBlank(i), Ty::Bool)),
-                        _ => err("blank() 的参数应为字段名或成员字段（m.school）"),
-                    };
-                }
-                match dotted(&a[0]).as_deref() {
-                    Some(name) => match self.names.field(name) {
-                        Some(Name::Field(i, _)) => Ok((Node::Blank(i), Ty::Bool)),
-                        _ => err(format!(
-                            "blank() 的参数应为字段名，`{name}` 不是字段{}",
-                            did_you_mean(name, &self.names.candidates())
-                        )),
-                    },
-                    _ => err("blank() 的参数应为字段名"),
-                }
+                self.blank(&a[0])
             }
             "known" => {
                 one_arg(f, a)?;
@@ -979,20 +868,7 @@ impl Compiler<'_> {
                 }
                 Ok((Node::MonthsSince(Box::new(n)), Ty::Int))
             }
-            "at_least" => {
-                if a.len() < 2 {
-                    return err("at_least(k, 条件1, 条件2, …) 需要一个个数和至少一个条件");
-                }
-                let k = match &a[0].expr {
-                    Expr::Literal(LiteralValue::Int(i)) if **i >= 0 => **i as u32,
-                    _ => return err("at_least() 的第一个参数应为整数，如 at_least(2, …)"),
-                };
-                let mut parts = Vec::new();
-                for x in &a[1..] {
-                    parts.push(self.bool_arg(x, "at_least()")?);
-                }
-                Ok((Node::AtLeast(k, parts), Ty::Bool))
-            }
+            "at_least" => self.at_least(a),
             other => {
                 let known = [
                     "blank",
@@ -1015,6 +891,180 @@ impl Compiler<'_> {
                 err(format!("未知的函数 `{other}()`{}（可用：{}）", did_you_mean(other, &known), known.join("、")))
             }
         }
+    }
+
+    /// `a && b && …` or `a || b || …`, nested chains flattened into one node.
+    fn logical(&self, f: &str, a: &[IdedExpr]) -> Result<(Node, Ty), CompileError> {
+        let mut parts = Vec::new();
+        for x in a {
+            let n = self.bool_arg(x, if f == operators::LOGICAL_AND { "`&&`" } else { "`||`" })?;
+            // Flatten nested chains: `a && b && c` is one And of three.
+            match (f, n) {
+                (operators::LOGICAL_AND, Node::And(v)) => parts.extend(v),
+                (operators::LOGICAL_OR, Node::Or(v)) => parts.extend(v),
+                (_, n) => parts.push(n),
+            }
+        }
+        let node = if f == operators::LOGICAL_AND { Node::And(parts) } else { Node::Or(parts) };
+        Ok((node, Ty::Bool))
+    }
+
+    /// `-x` (a literal is negated here).
+    fn negate(&self, x: &IdedExpr) -> Result<(Node, Ty), CompileError> {
+        let (n, t) = self.expr(x)?;
+        if !t.numeric() {
+            return err(format!("`-` 需要数字，却是{}", t.name()));
+        }
+        if let Node::Lit(Lit::Num(v)) = &n {
+            let v = v.checked_neg().ok_or_else(|| CompileError("number too large".into()))?;
+            return Ok((Node::Lit(Lit::Num(v)), t));
+        }
+        Ok((Node::Neg(Box::new(n)), t))
+    }
+
+    /// `c ? x : y`.
+    fn conditional(&self, a: &[IdedExpr]) -> Result<(Node, Ty), CompileError> {
+        let c0 = self.bool_arg(&a[0], "`? :` 的条件")?;
+        let (x, tx) = self.expr(&a[1])?;
+        let (y, ty) = self.expr(&a[2])?;
+        let t = unify(tx, ty)
+            .ok_or_else(|| CompileError(format!("`? :` 的两个分支类型不同：{}与{}", tx.name(), ty.name())))?;
+        Ok((Node::Cond(Box::new(c0), Box::new(x), Box::new(y)), t))
+    }
+
+    /// `x + y`, `x - y`, `x * y`, `x / y`.
+    fn arith(&self, f: &str, a: &[IdedExpr]) -> Result<(Node, Ty), CompileError> {
+        let op = match f {
+            operators::ADD => ArithOp::Add,
+            operators::SUBSTRACT => ArithOp::Sub,
+            operators::MULTIPLY => ArithOp::Mul,
+            _ => ArithOp::Div,
+        };
+        let (x, tx) = self.expr(&a[0])?;
+        let (y, ty) = self.expr(&a[1])?;
+        let t = arith_type(op, tx, ty).ok_or_else(|| {
+            CompileError(format!(
+                "无法计算 {} {} {}（`{}` {} `{}`）",
+                tx.name(),
+                op.symbol(),
+                ty.name(),
+                show(&a[0]),
+                op.symbol(),
+                show(&a[1])
+            ))
+        })?;
+        Ok((Node::Arith(op, Box::new(x), Box::new(y)), t))
+    }
+
+    /// `id_valid(x)`: a literal is checked here, once.
+    fn id_valid(&self, x: &IdedExpr) -> Result<(Node, Ty), CompileError> {
+        if let Expr::Literal(LiteralValue::String(s)) = &x.expr {
+            return Ok((Node::Lit(Lit::Bool(id_valid(s.inner()))), Ty::Bool));
+        }
+        let (n, t) = self.expr(x)?;
+        if t != Ty::Text {
+            return err(format!("id_valid() 需要文本（证件号码），却是{} `{}`", t.name(), show(x)));
+        }
+        Ok((Node::Unary(Unary::IdValid, Box::new(n)), Ty::Bool))
+    }
+
+    /// `months_between(a, b)` of months or dates.
+    fn months_between(&self, a: &[IdedExpr]) -> Result<(Node, Ty), CompileError> {
+        if a.len() != 2 {
+            return err("months_between(a, b) 需要两个参数（年月或日期）");
+        }
+        let (x, tx) = self.expr(&a[0])?;
+        let (y, ty) = self.expr(&a[1])?;
+        for (t, e) in [(tx, &a[0]), (ty, &a[1])] {
+            if !matches!(t, Ty::Month | Ty::Date) {
+                return err(format!("months_between() 需要年月或日期，却是{} `{}`", t.name(), show(e)));
+            }
+        }
+        Ok((Node::Binary(Binary::MonthsBetween, Box::new(x), Box::new(y)), Ty::Int))
+    }
+
+    /// `age_at(ID number or birth date, date)`.
+    fn age_at(&self, a: &[IdedExpr]) -> Result<(Node, Ty), CompileError> {
+        if a.len() != 2 {
+            return err("age_at(证件号码或出生日期, 日期) 需要两个参数");
+        }
+        // An ID number written as a literal is read here, once.
+        let x = match &a[0].expr {
+            Expr::Literal(LiteralValue::String(s)) => match birth_of(s.inner()) {
+                Some(d) => Node::Lit(Lit::Date(day_key(d))),
+                None => return err(format!("age_at('{}', …)：不是有效的身份证号码", s.inner())),
+            },
+            _ => {
+                let (x, tx) = self.expr(&a[0])?;
+                if !matches!(tx, Ty::Text | Ty::Date) {
+                    return err(format!(
+                        "age_at() 的第一个参数应为证件号码（文本）或出生日期，却是{} `{}`",
+                        tx.name(),
+                        show(&a[0])
+                    ));
+                }
+                x
+            }
+        };
+        let (y, ty) = self.expr(&a[1])?;
+        if ty != Ty::Date {
+            return err(format!(
+                "age_at() 的第二个参数应为日期，如 assessment_date，却是{} `{}`",
+                ty.name(),
+                show(&a[1])
+            ));
+        }
+        Ok((Node::Binary(Binary::AgeAt, Box::new(x), Box::new(y)), Ty::Int))
+    }
+
+    /// `present(field)`: whether the ledger has the field's column.
+    fn present(&self, x: &IdedExpr) -> Result<(Node, Ty), CompileError> {
+        match dotted(x).as_deref() {
+            Some(name) => match self.names.field(name) {
+                Some(Name::Field(i, _)) => Ok((Node::Present(i), Ty::Bool)),
+                _ => err(format!(
+                    "present() 的参数应为字段名，`{name}` 不是字段{}",
+                    did_you_mean(name, &self.names.candidates())
+                )),
+            },
+            _ => err("present() 的参数应为字段名"),
+        }
+    }
+
+    /// `blank(field)` or, inside a member macro, `blank(m.field)`.
+    fn blank(&self, x: &IdedExpr) -> Result<(Node, Ty), CompileError> {
+        if let (Expr::Select(sel), Some(_)) = (&x.expr, self.var) {
+            return match self.select(&sel.operand, &sel.field)? {
+                (Node::Member(i), _) => Ok((Node::MemberBlank(i), Ty::Bool)),
+                _ => err("blank() 的参数应为字段名或成员字段（m.school）"),
+            };
+        }
+        match dotted(x).as_deref() {
+            Some(name) => match self.names.field(name) {
+                Some(Name::Field(i, _)) => Ok((Node::Blank(i), Ty::Bool)),
+                _ => err(format!(
+                    "blank() 的参数应为字段名，`{name}` 不是字段{}",
+                    did_you_mean(name, &self.names.candidates())
+                )),
+            },
+            _ => err("blank() 的参数应为字段名"),
+        }
+    }
+
+    /// `at_least(k, c1, c2, …)`.
+    fn at_least(&self, a: &[IdedExpr]) -> Result<(Node, Ty), CompileError> {
+        if a.len() < 2 {
+            return err("at_least(k, 条件1, 条件2, …) 需要一个个数和至少一个条件");
+        }
+        let k = match &a[0].expr {
+            Expr::Literal(LiteralValue::Int(i)) if **i >= 0 => **i as u32,
+            _ => return err("at_least() 的第一个参数应为整数，如 at_least(2, …)"),
+        };
+        let mut parts = Vec::new();
+        for x in &a[1..] {
+            parts.push(self.bool_arg(x, "at_least()")?);
+        }
+        Ok((Node::AtLeast(k, parts), Ty::Bool))
     }
 
     /// `x.contains('…')`, `x.startsWith('…')`, `x.endsWith('…')`, `x.size()` of a text.
@@ -1346,36 +1396,10 @@ fn eval_inner<'a>(n: &Node, cx: &Ctx<'a>) -> Option<V<'a>> {
             V::Enum(v)
         }
         Node::Not(x) => V::Bool(!eval_bool(x, cx)?),
-        Node::And(xs) => {
-            let mut acc = Some(true);
-            for x in xs {
-                acc = and3(acc, eval_bool(x, cx));
-                if acc == Some(false) {
-                    break;
-                }
-            }
-            V::Bool(acc?)
-        }
-        Node::Or(xs) => {
-            let mut acc = Some(false);
-            for x in xs {
-                acc = or3(acc, eval_bool(x, cx));
-                if acc == Some(true) {
-                    break;
-                }
-            }
-            V::Bool(acc?)
-        }
+        Node::And(xs) => V::Bool(eval_and(xs, cx)?),
+        Node::Or(xs) => V::Bool(eval_or(xs, cx)?),
         Node::Cmp(op, x, y) => V::Bool(cmp(*op, x, y, cx)?),
-        Node::Arith(op, x, y) => {
-            let (V::Num(a), V::Num(b)) = (eval(x, cx)?, eval(y, cx)?) else { return None };
-            V::Num(match op {
-                ArithOp::Add => a.checked_add(b)?,
-                ArithOp::Sub => a.checked_sub(b)?,
-                ArithOp::Mul => a.checked_mul(b)?,
-                ArithOp::Div => a.checked_div(b)?,
-            })
-        }
+        Node::Arith(op, x, y) => V::Num(eval_arith(*op, x, y, cx)?),
         Node::Neg(x) => match eval(x, cx)? {
             V::Num(a) => V::Num(a.checked_neg()?),
             _ => return None,
@@ -1391,23 +1415,7 @@ fn eval_inner<'a>(n: &Node, cx: &Ctx<'a>) -> Option<V<'a>> {
                 return eval(y, cx);
             }
         }
-        Node::AtLeast(k, xs) => {
-            let (mut t, mut u) = (0u32, 0u32);
-            for x in xs {
-                match eval_bool(x, cx) {
-                    Some(true) => t += 1,
-                    None => u += 1,
-                    Some(false) => {}
-                }
-            }
-            if t >= *k {
-                V::Bool(true)
-            } else if t + u < *k {
-                V::Bool(false)
-            } else {
-                return None;
-            }
-        }
+        Node::AtLeast(k, xs) => V::Bool(eval_at_least(*k, xs, cx)?),
         Node::Blank(i) => V::Bool(cx.cells[*i as usize].blank_test()?),
         Node::Known(x) => V::Bool(eval(x, cx).is_some()),
         Node::IsTrue(x) => V::Bool(eval_bool(x, cx) == Some(true)),
@@ -1428,6 +1436,64 @@ fn eval_inner<'a>(n: &Node, cx: &Ctx<'a>) -> Option<V<'a>> {
         Node::Members(q, body) => return over_members(*q, cx, |m| eval_bool(body, m)),
         Node::Binary(f, x, y) => return binary(*f, eval(x, cx)?, eval(y, cx)?),
     })
+}
+
+/// `xs[0] && xs[1] && …` in Kleene's logic, stopping at the first false.
+#[inline]
+fn eval_and(xs: &[Node], cx: &Ctx) -> Option<bool> {
+    let mut acc = Some(true);
+    for x in xs {
+        acc = and3(acc, eval_bool(x, cx));
+        if acc == Some(false) {
+            break;
+        }
+    }
+    acc
+}
+
+/// `xs[0] || xs[1] || …` in Kleene's logic, stopping at the first true.
+#[inline]
+fn eval_or(xs: &[Node], cx: &Ctx) -> Option<bool> {
+    let mut acc = Some(false);
+    for x in xs {
+        acc = or3(acc, eval_bool(x, cx));
+        if acc == Some(true) {
+            break;
+        }
+    }
+    acc
+}
+
+/// At least `k` of `xs` true: known once enough are true, or too few can be.
+#[inline]
+fn eval_at_least(k: u32, xs: &[Node], cx: &Ctx) -> Option<bool> {
+    let (mut t, mut u) = (0u32, 0u32);
+    for x in xs {
+        match eval_bool(x, cx) {
+            Some(true) => t += 1,
+            None => u += 1,
+            Some(false) => {}
+        }
+    }
+    if t >= k {
+        Some(true)
+    } else if t + u < k {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// `x op y` of two numbers; `None` on overflow or division by zero.
+#[inline]
+fn eval_arith(op: ArithOp, x: &Node, y: &Node, cx: &Ctx) -> Option<Num> {
+    let (V::Num(a), V::Num(b)) = (eval(x, cx)?, eval(y, cx)?) else { return None };
+    match op {
+        ArithOp::Add => a.checked_add(b),
+        ArithOp::Sub => a.checked_sub(b),
+        ArithOp::Mul => a.checked_mul(b),
+        ArithOp::Div => a.checked_div(b),
+    }
 }
 
 /// A date as the `yyyymmdd` number conditions compare.
@@ -1662,6 +1728,36 @@ pub fn write_formula(out: &mut String, n: &Node, d: &dyn Describe) {
             out.push_str(d.field_label(*i));
             out.push_str("”列");
         }
+        Node::Neg(x) => {
+            out.push('−');
+            write_formula(out, x, d);
+        }
+        Node::MonthsSince(x) => {
+            out.push('自');
+            write_formula(out, x, d);
+            out.push_str("起的月数");
+        }
+        Node::Member(i) => out.push_str(d.member_label(*i)),
+        Node::MemberBlank(i) => {
+            out.push_str(d.member_label(*i));
+            out.push_str("为空");
+        }
+        Node::Known(x) => {
+            write_formula(out, x, d);
+            out.push_str("已知");
+        }
+        Node::Blank(i) => {
+            out.push_str(d.field_label(*i));
+            out.push_str("为空");
+        }
+        _ => write_compound(out, n, d),
+    }
+}
+
+/// [`write_formula`] of a function, an arithmetic, a choice, a member macro, a comparison or a
+/// list test.
+fn write_compound(out: &mut String, n: &Node, d: &dyn Describe) {
+    match n {
         Node::Unary(f, x) => {
             write_formula(out, x, d);
             out.push_str(match f {
@@ -1691,10 +1787,6 @@ pub fn write_formula(out: &mut String, n: &Node, d: &dyn Describe) {
             out.push_str(op.symbol());
             wrap(out, y);
         }
-        Node::Neg(x) => {
-            out.push('−');
-            write_formula(out, x, d);
-        }
         Node::Cond(c, x, y) => match c.as_ref() {
             // `known(a) ? a : b` reads as "a（无则用b）".
             Node::Known(k) if **k == **x => {
@@ -1709,31 +1801,7 @@ pub fn write_formula(out: &mut String, n: &Node, d: &dyn Describe) {
                 write_formula(out, y, d);
             }
         },
-        Node::MonthsSince(x) => {
-            out.push('自');
-            write_formula(out, x, d);
-            out.push_str("起的月数");
-        }
-        Node::Member(i) => out.push_str(d.member_label(*i)),
-        Node::MemberBlank(i) => {
-            out.push_str(d.member_label(*i));
-            out.push_str("为空");
-        }
-        Node::Members(q, body) => {
-            out.push_str(match q {
-                Quant::Exists => "有成员",
-                Quant::All => "所有成员",
-                Quant::ExistsOne => "恰有一名成员",
-                Quant::Count if **body == Node::Lit(Lit::Bool(true)) => return out.push_str("成员人数"),
-                Quant::Count => "成员中",
-            });
-            out.push('（');
-            write_condition(out, body, d);
-            out.push('）');
-            if *q == Quant::Count {
-                out.push_str("的人数");
-            }
-        }
+        Node::Members(q, body) => write_members(out, *q, body, d),
         Node::Binary(Binary::MonthsBetween, x, y) => {
             out.push('自');
             write_formula(out, x, d);
@@ -1758,28 +1826,40 @@ pub fn write_formula(out: &mut String, n: &Node, d: &dyn Describe) {
             out.push(' ');
             side(out, y, x);
         }
-        Node::In(x, list) => {
-            write_formula(out, x, d);
-            out.push('为');
-            for (k, l) in list.iter().enumerate() {
-                if k > 0 {
-                    out.push('/');
-                }
-                match l {
-                    Lit::Enum(v) => write_enum_lit(out, x, *v, d),
-                    other => write_formula(out, &Node::Lit(other.clone()), d),
-                }
-            }
-        }
-        Node::Known(x) => {
-            write_formula(out, x, d);
-            out.push_str("已知");
-        }
-        Node::Blank(i) => {
-            out.push_str(d.field_label(*i));
-            out.push_str("为空");
-        }
+        Node::In(x, list) => write_in(out, x, list, d),
         _ => out.push('…'),
+    }
+}
+
+/// A member macro in words (`有成员（…）`, `成员中（…）的人数`).
+fn write_members(out: &mut String, q: Quant, body: &Node, d: &dyn Describe) {
+    out.push_str(match q {
+        Quant::Exists => "有成员",
+        Quant::All => "所有成员",
+        Quant::ExistsOne => "恰有一名成员",
+        Quant::Count if *body == Node::Lit(Lit::Bool(true)) => return out.push_str("成员人数"),
+        Quant::Count => "成员中",
+    });
+    out.push('（');
+    write_condition(out, body, d);
+    out.push('）');
+    if q == Quant::Count {
+        out.push_str("的人数");
+    }
+}
+
+/// `x in [..]` in words (`x为a/b`).
+fn write_in(out: &mut String, x: &Node, list: &[Lit], d: &dyn Describe) {
+    write_formula(out, x, d);
+    out.push('为');
+    for (k, l) in list.iter().enumerate() {
+        if k > 0 {
+            out.push('/');
+        }
+        match l {
+            Lit::Enum(v) => write_enum_lit(out, x, *v, d),
+            other => write_formula(out, &Node::Lit(other.clone()), d),
+        }
     }
 }
 

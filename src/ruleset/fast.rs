@@ -14,7 +14,7 @@ use crate::household::Scalar;
 use crate::value::Num;
 
 type BoolDyn = dyn for<'a> Fn(&Ctx<'a>) -> Option<bool> + Send + Sync;
-pub(super) type BoolFn = Box<BoolDyn>;
+pub(crate) type BoolFn = Box<BoolDyn>;
 type ValFn = Box<dyn for<'a> Fn(&Ctx<'a>) -> Option<V<'a>> + Send + Sync>;
 
 /// A bool condition, compiled: `None` is unknown, as for [`super::expr::eval_bool`].
@@ -38,7 +38,7 @@ impl std::fmt::Debug for Cond {
 }
 
 /// `eval(n).and_then(V::as_bool)`, compiled.
-pub(super) fn bool_fn(n: &Node) -> BoolFn {
+pub(crate) fn bool_fn(n: &Node) -> BoolFn {
     match n {
         Node::Field(i) => {
             let i = *i as usize;
@@ -64,119 +64,13 @@ pub(super) fn bool_fn(n: &Node) -> BoolFn {
         }
         Node::And(xs) => junction::<true>(xs),
         Node::Or(xs) => junction::<false>(xs),
-        Node::Cmp(op, x, y) => {
-            let op = *op;
-            match (x.as_ref(), y.as_ref()) {
-                // Text against a string literal: equality only (as `expr::cmp`, the left one first).
-                (Node::Lit(Lit::Str(s)), other) | (other, Node::Lit(Lit::Str(s))) => {
-                    let (s, other) = (s.clone(), val_fn(other));
-                    Box::new(move |cx| {
-                        let V::Str(t) = other(cx)? else { return None };
-                        let eq = *s == **t;
-                        match op {
-                            CmpOp::Eq => Some(eq),
-                            CmpOp::Ne => Some(!eq),
-                            _ => None,
-                        }
-                    })
-                }
-                (Node::Field(i), Node::Lit(Lit::Num(b))) => {
-                    let (i, b) = (*i, *b);
-                    Box::new(move |cx| match cx.field(i)? {
-                        V::Num(a) => Some(op.test(a.cmp(&b))),
-                        _ => None,
-                    })
-                }
-                // Two fields (`dropouts > school_age`): no closure per operand.
-                (Node::Field(i), Node::Field(j)) => {
-                    let (i, j) = (*i, *j);
-                    Box::new(move |cx| {
-                        let (a, b) = (cx.field(i)?, cx.field(j)?);
-                        Some(op.test(super::expr::order(a, b)?))
-                    })
-                }
-                (Node::Field(i), Node::Param(p)) => {
-                    let (i, p) = (*i, *p as usize);
-                    Box::new(move |cx| match cx.field(i)? {
-                        V::Num(a) => Some(op.test(a.cmp(&cx.params[p]))),
-                        _ => None,
-                    })
-                }
-                // Against a literal (`household_type == '…'`, an earlier decision `== '…'`): the
-                // literal's value held in the closure, a field read in place.
-                (x, Node::Lit(l)) if lit_value(l).is_some() => {
-                    let b = lit_value(l).expect("checked");
-                    match x {
-                        Node::Field(i) => {
-                            let i = *i;
-                            Box::new(move |cx| Some(op.test(super::expr::order(cx.field(i)?, b)?)))
-                        }
-                        _ => {
-                            let x = val_fn(x);
-                            Box::new(move |cx| Some(op.test(super::expr::order(x(cx)?, b)?)))
-                        }
-                    }
-                }
-                (Node::Lit(l), y) if lit_value(l).is_some() => {
-                    let (a, y) = (lit_value(l).expect("checked"), val_fn(y));
-                    Box::new(move |cx| Some(op.test(super::expr::order(a, y(cx)?)?)))
-                }
-                _ => {
-                    let (x, y) = (val_fn(x), val_fn(y));
-                    Box::new(move |cx| {
-                        let (a, b) = (x(cx)?, y(cx)?);
-                        Some(op.test(super::expr::order(a, b)?))
-                    })
-                }
-            }
-        }
-        Node::In(x, list) => {
-            let enums: Option<u64> = list.iter().try_fold(0u64, |m, l| match l {
-                Lit::Enum(e) if *e < 64 => Some(m | 1 << e),
-                _ => None,
-            });
-            match (x.as_ref(), enums) {
-                // An enum field among enum literals: one bit test.
-                (Node::Field(i), Some(mask)) => {
-                    let i = *i;
-                    Box::new(move |cx| match cx.field(i)? {
-                        V::Enum(e) => Some(e < 64 && mask >> e & 1 == 1),
-                        _ => Some(false),
-                    })
-                }
-                _ => {
-                    let (x, list) = (val_fn(x), list.clone());
-                    Box::new(move |cx| {
-                        let v = x(cx)?;
-                        Some(list.iter().any(|l| lit_eq(l, v)))
-                    })
-                }
-            }
-        }
+        Node::Cmp(op, x, y) => cmp_fn(*op, x, y),
+        Node::In(x, list) => in_fn(x, list),
         Node::Cond(c, x, y) => {
             let (c, x, y) = (bool_fn(c), bool_fn(x), bool_fn(y));
             Box::new(move |cx| if c(cx)? { x(cx) } else { y(cx) })
         }
-        Node::AtLeast(k, xs) => {
-            let (k, xs): (u32, Vec<BoolFn>) = (*k, xs.iter().map(bool_fn).collect());
-            Box::new(move |cx| {
-                let (mut t, mut u) = (0u32, 0u32);
-                for x in &xs {
-                    match x(cx) {
-                        Some(true) => t += 1,
-                        None => u += 1,
-                        Some(false) => {}
-                    }
-                }
-                if t >= k {
-                    Some(true)
-                } else if t + u < k {
-                    Some(false)
-                } else {
-                    None
-                }
-            })
-        }
+        Node::AtLeast(k, xs) => at_least_fn(*k, xs),
         Node::Blank(i) => {
             let i = *i as usize;
             Box::new(move |cx| cx.cells[i].blank_test())
@@ -185,16 +79,7 @@ pub(super) fn bool_fn(n: &Node) -> BoolFn {
             let i = *i as usize;
             Box::new(move |cx| Some(cx.cells[i].present()))
         }
-        Node::Known(x) => match x.as_ref() {
-            Node::Field(i) => {
-                let i = *i as usize;
-                Box::new(move |cx| Some(cx.cells[i].value().is_some()))
-            }
-            _ => {
-                let x = val_fn(x);
-                Box::new(move |cx| Some(x(cx).is_some()))
-            }
-        },
+        Node::Known(x) => known_fn(x),
         Node::IsTrue(x) => {
             let x = bool_fn(x);
             Box::new(move |cx| Some(x(cx) == Some(true)))
@@ -203,13 +88,7 @@ pub(super) fn bool_fn(n: &Node) -> BoolFn {
             let x = bool_fn(x);
             Box::new(move |cx| Some(x(cx) == Some(false)))
         }
-        Node::StrTest(op, x, t) => {
-            let (op, x, t) = (*op, val_fn(x), t.clone());
-            Box::new(move |cx| match x(cx)? {
-                V::Str(s) => Some(op.test(s, &t)),
-                _ => None,
-            })
-        }
+        Node::StrTest(op, x, t) => str_test_fn(*op, x, t),
         Node::Member(i) => {
             let i = *i as usize;
             Box::new(move |cx| match cx.member[i].value()? {
@@ -302,58 +181,13 @@ fn val_fn(n: &Node) -> ValFn {
                 (v != u).then_some(V::Enum(v))
             })
         }
-        Node::Lit(l) => match l {
-            Lit::Bool(b) => {
-                let b = *b;
-                Box::new(move |_| Some(V::Bool(b)))
-            }
-            Lit::Num(x) => {
-                let x = *x;
-                Box::new(move |_| Some(V::Num(x)))
-            }
-            Lit::Enum(e) => {
-                let e = *e;
-                Box::new(move |_| Some(V::Enum(e)))
-            }
-            Lit::Date(d) => {
-                let d = *d;
-                Box::new(move |_| Some(V::Date(d)))
-            }
-            // String literals only meet text fields, in comparisons (see `bool_fn`).
-            Lit::Str(_) => Box::new(|_| None),
-        },
+        Node::Lit(l) => lit_fn(l),
         Node::AsOf => Box::new(|cx| Some(V::Date(cx.as_of_day))),
         Node::Unary(f, x) => {
             let (f, x) = (*f, val_fn(x));
             Box::new(move |cx| super::expr::unary(f, x(cx)?))
         }
-        // A field or a number as an operand is read in place, not through a closure of its own
-        // (`income_wage + income_business`, `members * 2`).
-        Node::Arith(op, x, y) => {
-            let op = *op;
-            match (x.as_ref(), y.as_ref()) {
-                (Node::Field(i), Node::Field(j)) => {
-                    let (i, j) = (*i, *j);
-                    Box::new(move |cx| arith(op, cx.field(i)?, cx.field(j)?))
-                }
-                (Node::Field(i), Node::Lit(Lit::Num(b))) => {
-                    let (i, b) = (*i, V::Num(*b));
-                    Box::new(move |cx| arith(op, cx.field(i)?, b))
-                }
-                (_, Node::Field(j)) => {
-                    let (x, j) = (val_fn(x), *j);
-                    Box::new(move |cx| arith(op, x(cx)?, cx.field(j)?))
-                }
-                (_, Node::Lit(Lit::Num(b))) => {
-                    let (x, b) = (val_fn(x), V::Num(*b));
-                    Box::new(move |cx| arith(op, x(cx)?, b))
-                }
-                _ => {
-                    let (x, y) = (val_fn(x), val_fn(y));
-                    Box::new(move |cx| arith(op, x(cx)?, y(cx)?))
-                }
-            }
-        }
+        Node::Arith(op, x, y) => arith_fn(*op, x, y),
         Node::Neg(x) => {
             let x = val_fn(x);
             Box::new(move |cx| match x(cx)? {
@@ -400,6 +234,195 @@ fn val_fn(n: &Node) -> ValFn {
         | Node::StrTest(..) => {
             let b = bool_fn(n);
             Box::new(move |cx| b(cx).map(V::Bool))
+        }
+    }
+}
+
+/// `x op y`, compiled: a field against a number, a parameter, a literal or another field is read
+/// in place.
+fn cmp_fn(op: CmpOp, x: &Node, y: &Node) -> BoolFn {
+    match (x, y) {
+        // Text against a string literal: equality only (as `expr::cmp`, the left one first).
+        (Node::Lit(Lit::Str(s)), other) | (other, Node::Lit(Lit::Str(s))) => {
+            let (s, other) = (s.clone(), val_fn(other));
+            Box::new(move |cx| {
+                let V::Str(t) = other(cx)? else { return None };
+                let eq = *s == **t;
+                match op {
+                    CmpOp::Eq => Some(eq),
+                    CmpOp::Ne => Some(!eq),
+                    _ => None,
+                }
+            })
+        }
+        (Node::Field(i), Node::Lit(Lit::Num(b))) => {
+            let (i, b) = (*i, *b);
+            Box::new(move |cx| match cx.field(i)? {
+                V::Num(a) => Some(op.test(a.cmp(&b))),
+                _ => None,
+            })
+        }
+        // Two fields (`dropouts > school_age`): no closure per operand.
+        (Node::Field(i), Node::Field(j)) => {
+            let (i, j) = (*i, *j);
+            Box::new(move |cx| {
+                let (a, b) = (cx.field(i)?, cx.field(j)?);
+                Some(op.test(super::expr::order(a, b)?))
+            })
+        }
+        (Node::Field(i), Node::Param(p)) => {
+            let (i, p) = (*i, *p as usize);
+            Box::new(move |cx| match cx.field(i)? {
+                V::Num(a) => Some(op.test(a.cmp(&cx.params[p]))),
+                _ => None,
+            })
+        }
+        // Against a literal (`household_type == '…'`, an earlier decision `== '…'`): the
+        // literal's value held in the closure, a field read in place.
+        (x, Node::Lit(l)) if lit_value(l).is_some() => {
+            let b = lit_value(l).expect("checked");
+            match x {
+                Node::Field(i) => {
+                    let i = *i;
+                    Box::new(move |cx| Some(op.test(super::expr::order(cx.field(i)?, b)?)))
+                }
+                _ => {
+                    let x = val_fn(x);
+                    Box::new(move |cx| Some(op.test(super::expr::order(x(cx)?, b)?)))
+                }
+            }
+        }
+        (Node::Lit(l), y) if lit_value(l).is_some() => {
+            let (a, y) = (lit_value(l).expect("checked"), val_fn(y));
+            Box::new(move |cx| Some(op.test(super::expr::order(a, y(cx)?)?)))
+        }
+        _ => {
+            let (x, y) = (val_fn(x), val_fn(y));
+            Box::new(move |cx| {
+                let (a, b) = (x(cx)?, y(cx)?);
+                Some(op.test(super::expr::order(a, b)?))
+            })
+        }
+    }
+}
+
+/// `x in [..]`, compiled.
+fn in_fn(x: &Node, list: &[Lit]) -> BoolFn {
+    let enums: Option<u64> = list.iter().try_fold(0u64, |m, l| match l {
+        Lit::Enum(e) if *e < 64 => Some(m | 1 << e),
+        _ => None,
+    });
+    match (x, enums) {
+        // An enum field among enum literals: one bit test.
+        (Node::Field(i), Some(mask)) => {
+            let i = *i;
+            Box::new(move |cx| match cx.field(i)? {
+                V::Enum(e) => Some(e < 64 && mask >> e & 1 == 1),
+                _ => Some(false),
+            })
+        }
+        _ => {
+            let (x, list) = (val_fn(x), list.to_vec());
+            Box::new(move |cx| {
+                let v = x(cx)?;
+                Some(list.iter().any(|l| lit_eq(l, v)))
+            })
+        }
+    }
+}
+
+/// `at_least(k, xs..)`, compiled.
+fn at_least_fn(k: u32, xs: &[Node]) -> BoolFn {
+    let xs: Vec<BoolFn> = xs.iter().map(bool_fn).collect();
+    Box::new(move |cx| {
+        let (mut t, mut u) = (0u32, 0u32);
+        for x in &xs {
+            match x(cx) {
+                Some(true) => t += 1,
+                None => u += 1,
+                Some(false) => {}
+            }
+        }
+        if t >= k {
+            Some(true)
+        } else if t + u < k {
+            Some(false)
+        } else {
+            None
+        }
+    })
+}
+
+/// `known(x)`, compiled.
+fn known_fn(x: &Node) -> BoolFn {
+    match x {
+        Node::Field(i) => {
+            let i = *i as usize;
+            Box::new(move |cx| Some(cx.cells[i].value().is_some()))
+        }
+        _ => {
+            let x = val_fn(x);
+            Box::new(move |cx| Some(x(cx).is_some()))
+        }
+    }
+}
+
+/// `x.contains('…')` and the like, compiled.
+fn str_test_fn(op: super::expr::StrOp, x: &Node, t: &str) -> BoolFn {
+    let (x, t): (ValFn, Box<str>) = (val_fn(x), t.into());
+    Box::new(move |cx| match x(cx)? {
+        V::Str(s) => Some(op.test(s, &t)),
+        _ => None,
+    })
+}
+
+/// A literal's value, compiled.
+fn lit_fn(l: &Lit) -> ValFn {
+    match l {
+        Lit::Bool(b) => {
+            let b = *b;
+            Box::new(move |_| Some(V::Bool(b)))
+        }
+        Lit::Num(x) => {
+            let x = *x;
+            Box::new(move |_| Some(V::Num(x)))
+        }
+        Lit::Enum(e) => {
+            let e = *e;
+            Box::new(move |_| Some(V::Enum(e)))
+        }
+        Lit::Date(d) => {
+            let d = *d;
+            Box::new(move |_| Some(V::Date(d)))
+        }
+        // String literals only meet text fields, in comparisons (see `bool_fn`).
+        Lit::Str(_) => Box::new(|_| None),
+    }
+}
+
+/// `x op y` of numbers, compiled. A field or a number as an operand is read in place, not through
+/// a closure of its own (`income_wage + income_business`, `members * 2`).
+fn arith_fn(op: ArithOp, x: &Node, y: &Node) -> ValFn {
+    match (x, y) {
+        (Node::Field(i), Node::Field(j)) => {
+            let (i, j) = (*i, *j);
+            Box::new(move |cx| arith(op, cx.field(i)?, cx.field(j)?))
+        }
+        (Node::Field(i), Node::Lit(Lit::Num(b))) => {
+            let (i, b) = (*i, V::Num(*b));
+            Box::new(move |cx| arith(op, cx.field(i)?, b))
+        }
+        (_, Node::Field(j)) => {
+            let (x, j) = (val_fn(x), *j);
+            Box::new(move |cx| arith(op, x(cx)?, cx.field(j)?))
+        }
+        (_, Node::Lit(Lit::Num(b))) => {
+            let (x, b) = (val_fn(x), V::Num(*b));
+            Box::new(move |cx| arith(op, x(cx)?, b))
+        }
+        _ => {
+            let (x, y) = (val_fn(x), val_fn(y));
+            Box::new(move |cx| arith(op, x(cx)?, y(cx)?))
         }
     }
 }

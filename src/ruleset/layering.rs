@@ -114,7 +114,7 @@ impl Merged {
                 });
             };
             for (id, item) in items {
-                let Value::Table(mut item) = item else {
+                let Value::Table(item) = item else {
                     // A section of plain values (`[terms]`): a key replaces the inherited one.
                     match self.table.entry(section.clone()).or_insert_with(|| Value::Table(Table::new())) {
                         Value::Table(t) => t.insert(id, item),
@@ -122,55 +122,57 @@ impl Merged {
                     };
                     continue;
                 };
-                let remove = take_flag(&mut item, "remove").map_err(|m| err(&section, &id, m))?;
-                let replace = take_flag(&mut item, "replace").map_err(|m| err(&section, &id, m))?;
-                let append = take_table(&mut item, "append").map_err(|m| err(&section, &id, m))?;
-                let prepend = take_table(&mut item, "prepend").map_err(|m| err(&section, &id, m))?;
-                let target = match self.table.entry(section.clone()).or_insert_with(|| Value::Table(Table::new())) {
-                    Value::Table(t) => t,
-                    _ => return Err(err(&section, &id, "所扩展的规则集中这一节不是表".into())),
-                };
-                if remove {
-                    if !item.is_empty() || append.is_some() || prepend.is_some() {
-                        return Err(err(&section, &id, "remove = true 时不能再给其他键".into()));
-                    }
-                    if target.remove(&id).is_none() {
-                        return Err(err(&section, &id, "要删除的条目在所扩展的规则集中不存在".into()));
-                    }
-                    self.at.made_by.retain(|((s, i), _)| !(*s == section && *i == id));
-                    continue;
-                }
-                let (merged, changed) = match target.get_mut(&id) {
-                    Some(Value::Table(old)) if !replace => {
-                        merge_keys(old, item, &section).map_err(|m| err(&section, &id, m))?;
-                        for (list, front) in [(append, false), (prepend, true)] {
-                            for (key, more) in list.into_iter().flatten() {
-                                extend_list(old, &key, more, front).map_err(|m| err(&section, &id, m))?;
-                            }
-                        }
-                        (old.clone(), true)
-                    }
-                    _ => {
-                        if append.is_some() || prepend.is_some() {
-                            return Err(err(
-                                &section,
-                                &id,
-                                "append / prepend 只能用于所扩展的规则集中已有的条目".into(),
-                            ));
-                        }
-                        target.insert(id.clone(), Value::Table(item.clone()));
-                        (item, false)
-                    }
-                };
-                let made = self.made_by_mut(&section, &id);
-                if !changed {
-                    made.clear();
-                }
-                made.push(name.to_string());
-                check_item(&section, merged).map_err(|m| err(&section, &id, m))?;
+                self.apply_item(&section, &id, item, name).map_err(|m| err(&section, &id, m))?;
             }
         }
         Ok(self)
+    }
+
+    /// Apply item `id` of `section` of file `name` on top: removed, replaced, added, or merged
+    /// key by key (with `append` / `prepend` to its lists); `Err` is a message about the item.
+    fn apply_item(&mut self, section: &str, id: &str, mut item: Table, name: &str) -> Result<(), String> {
+        let remove = take_flag(&mut item, "remove")?;
+        let replace = take_flag(&mut item, "replace")?;
+        let append = take_table(&mut item, "append")?;
+        let prepend = take_table(&mut item, "prepend")?;
+        let target = match self.table.entry(section.to_string()).or_insert_with(|| Value::Table(Table::new())) {
+            Value::Table(t) => t,
+            _ => return Err("所扩展的规则集中这一节不是表".into()),
+        };
+        if remove {
+            if !item.is_empty() || append.is_some() || prepend.is_some() {
+                return Err("remove = true 时不能再给其他键".into());
+            }
+            if target.remove(id).is_none() {
+                return Err("要删除的条目在所扩展的规则集中不存在".into());
+            }
+            self.at.made_by.retain(|((s, i), _)| !(s == section && i == id));
+            return Ok(());
+        }
+        let (merged, changed) = match target.get_mut(id) {
+            Some(Value::Table(old)) if !replace => {
+                merge_keys(old, item, section)?;
+                for (list, front) in [(append, false), (prepend, true)] {
+                    for (key, more) in list.into_iter().flatten() {
+                        extend_list(old, &key, more, front)?;
+                    }
+                }
+                (old.clone(), true)
+            }
+            _ => {
+                if append.is_some() || prepend.is_some() {
+                    return Err("append / prepend 只能用于所扩展的规则集中已有的条目".into());
+                }
+                target.insert(id.to_string(), Value::Table(item.clone()));
+                (item, false)
+            }
+        };
+        let made = self.made_by_mut(section, id);
+        if !changed {
+            made.clear();
+        }
+        made.push(name.to_string());
+        check_item(section, merged)
     }
 }
 
@@ -248,83 +250,85 @@ fn check_item(section: &str, item: Table) -> Result<(), String> {
     }
 }
 
+/// The phrases of the TOML parser's and serde's messages, in English and Chinese.
+const TOML_PHRASES: &[(&str, &str)] = &[
+    ("string values must be quoted", "文字取值须加引号（如 \"是\"）"),
+    ("carriage return must be followed by newline", "回车符后须有换行符"),
+    ("`_` may only go between digits", "`_` 只能写在数字之间"),
+    ("unquoted keys cannot be empty", "不带引号的键不能为空"),
+    ("keys cannot be multi-line basic strings", "键不能是多行字符串"),
+    ("keys cannot be multi-line literal strings", "键不能是多行字符串"),
+    ("integers with a radix cannot be signed", "带进制前缀的整数不能带正负号"),
+    ("radix must be lowercase", "进制前缀须小写"),
+    ("cannot extend value of type", "不能用点号键扩展类型为"),
+    ("with a dotted key", "的值"),
+    ("inline table", "内联表"),
+    ("array", "数组"),
+    ("unexpected content between comment and newline", "注释与换行之间有多余的内容"),
+    ("missing comma between array elements", "数组元素之间缺少逗号"),
+    ("missing key for inline table element", "内联表的元素缺少键"),
+    ("invalid inline table element", "无效的内联表元素"),
+    ("missing inline table opening", "缺少内联表的开头 {"),
+    ("extra comma in inline table", "内联表中多了逗号"),
+    ("unclosed inline table", "内联表没有闭合"),
+    ("unclosed array table", "数组表（[[…]]）没有闭合"),
+    ("missing array opening", "缺少数组的开头 ["),
+    ("unexpected key or value", "多余的键或值"),
+    ("unexpected `=` in array", "数组中不应有 `=`"),
+    ("missing value for key", "键缺少值"),
+    ("extra comma in array", "数组中多了逗号"),
+    ("missing table open", "缺少表头的开头 ["),
+    ("unexpected content", "多余的内容"),
+    ("key with no value", "键没有值"),
+    ("unclosed table", "表头（[…]）没有闭合"),
+    ("unclosed array", "数组没有闭合"),
+    ("invalid table", "无效的表头"),
+    ("invalid key", "无效的键"),
+    ("missing value", "缺少值"),
+    ("extra `=`", "多了 `=`"),
+    ("duplicate key", "重复的键"),
+    ("invalid type: ", "类型不对："),
+    ("invalid value: ", "取值无效："),
+    ("invalid length", "长度不对"),
+    ("invalid string", "无效的字符串"),
+    ("invalid escape sequence", "无效的转义序列"),
+    ("invalid unicode escape", "无效的 Unicode 转义"),
+    ("invalid integer", "无效的整数"),
+    ("invalid float", "无效的小数"),
+    ("invalid date", "无效的日期"),
+    ("literal string", "单引号字符串"),
+    ("basic string", "字符串"),
+    ("unquoted string", "不带引号的文字"),
+    ("value separator", "值之间的逗号"),
+    ("key separator", "键之间的点"),
+    ("whitespace", "空白"),
+    ("newline", "换行"),
+    ("comment", "注释"),
+    ("array open", "["),
+    ("array close", "]"),
+    ("a sequence", "列表"),
+    ("sequence", "列表"),
+    ("a string", "文本"),
+    ("string", "文本"),
+    ("a boolean", "true 或 false"),
+    ("boolean", "true 或 false"),
+    ("an integer", "整数"),
+    ("integer", "整数"),
+    ("a map", "表"),
+    ("map", "表"),
+    ("floating point", "小数"),
+    ("float", "小数"),
+    ("i64", "整数"),
+    (", expected ", "，应为 "),
+    ("expected ", "应为 "),
+    (" or ", " 或 "),
+];
+
 /// The TOML parser's and serde's other messages (`key with no value, expected \`=\``), phrase by
 /// phrase in Chinese; names in backquotes are kept.
 fn toml_words(head: &str) -> String {
-    const PHRASES: &[(&str, &str)] = &[
-        ("string values must be quoted", "文字取值须加引号（如 \"是\"）"),
-        ("carriage return must be followed by newline", "回车符后须有换行符"),
-        ("`_` may only go between digits", "`_` 只能写在数字之间"),
-        ("unquoted keys cannot be empty", "不带引号的键不能为空"),
-        ("keys cannot be multi-line basic strings", "键不能是多行字符串"),
-        ("keys cannot be multi-line literal strings", "键不能是多行字符串"),
-        ("integers with a radix cannot be signed", "带进制前缀的整数不能带正负号"),
-        ("radix must be lowercase", "进制前缀须小写"),
-        ("cannot extend value of type", "不能用点号键扩展类型为"),
-        ("with a dotted key", "的值"),
-        ("inline table", "内联表"),
-        ("array", "数组"),
-        ("unexpected content between comment and newline", "注释与换行之间有多余的内容"),
-        ("missing comma between array elements", "数组元素之间缺少逗号"),
-        ("missing key for inline table element", "内联表的元素缺少键"),
-        ("invalid inline table element", "无效的内联表元素"),
-        ("missing inline table opening", "缺少内联表的开头 {"),
-        ("extra comma in inline table", "内联表中多了逗号"),
-        ("unclosed inline table", "内联表没有闭合"),
-        ("unclosed array table", "数组表（[[…]]）没有闭合"),
-        ("missing array opening", "缺少数组的开头 ["),
-        ("unexpected key or value", "多余的键或值"),
-        ("unexpected `=` in array", "数组中不应有 `=`"),
-        ("missing value for key", "键缺少值"),
-        ("extra comma in array", "数组中多了逗号"),
-        ("missing table open", "缺少表头的开头 ["),
-        ("unexpected content", "多余的内容"),
-        ("key with no value", "键没有值"),
-        ("unclosed table", "表头（[…]）没有闭合"),
-        ("unclosed array", "数组没有闭合"),
-        ("invalid table", "无效的表头"),
-        ("invalid key", "无效的键"),
-        ("missing value", "缺少值"),
-        ("extra `=`", "多了 `=`"),
-        ("duplicate key", "重复的键"),
-        ("invalid type: ", "类型不对："),
-        ("invalid value: ", "取值无效："),
-        ("invalid length", "长度不对"),
-        ("invalid string", "无效的字符串"),
-        ("invalid escape sequence", "无效的转义序列"),
-        ("invalid unicode escape", "无效的 Unicode 转义"),
-        ("invalid integer", "无效的整数"),
-        ("invalid float", "无效的小数"),
-        ("invalid date", "无效的日期"),
-        ("literal string", "单引号字符串"),
-        ("basic string", "字符串"),
-        ("unquoted string", "不带引号的文字"),
-        ("value separator", "值之间的逗号"),
-        ("key separator", "键之间的点"),
-        ("whitespace", "空白"),
-        ("newline", "换行"),
-        ("comment", "注释"),
-        ("array open", "["),
-        ("array close", "]"),
-        ("a sequence", "列表"),
-        ("sequence", "列表"),
-        ("a string", "文本"),
-        ("string", "文本"),
-        ("a boolean", "true 或 false"),
-        ("boolean", "true 或 false"),
-        ("an integer", "整数"),
-        ("integer", "整数"),
-        ("a map", "表"),
-        ("map", "表"),
-        ("floating point", "小数"),
-        ("float", "小数"),
-        ("i64", "整数"),
-        (", expected ", "，应为 "),
-        ("expected ", "应为 "),
-        (" or ", " 或 "),
-    ];
     // Replace outside backquotes only, longest phrase first.
-    let mut phrases: Vec<&(&str, &str)> = PHRASES.iter().collect();
+    let mut phrases: Vec<&(&str, &str)> = TOML_PHRASES.iter().collect();
     phrases.sort_by_key(|p| std::cmp::Reverse(p.0.len()));
     let mut out = String::new();
     for (i, part) in head.split('`').enumerate() {

@@ -76,6 +76,16 @@ struct Entry<'a> {
 
 /// The layout of a rule set's decisions; `Err` is a message in Chinese naming what clashes.
 pub fn build(decisions: &[Decision], defs: &[(String, DecisionDef)], flag: Option<&FlagDef>) -> Result<Layout, String> {
+    let entries = entries(decisions, defs, flag);
+    let mut layout = Layout::default();
+    add_columns(&mut layout, &entries)?;
+    add_json(&mut layout, &entries)?;
+    Ok(layout)
+}
+
+/// What each decision and the flag contribute, in output order: a decision, the decisions shown
+/// with it (`with`), the flag where it goes with a decision; a flag on its own last.
+fn entries<'a>(decisions: &[Decision], defs: &'a [(String, DecisionDef)], flag: Option<&'a FlagDef>) -> Vec<Entry<'a>> {
     let mut entries: Vec<Entry> = Vec::new();
     let flag_with = flag.and_then(|f| f.with.as_deref());
     for (i, d) in decisions.iter().enumerate() {
@@ -95,10 +105,14 @@ pub fn build(decisions: &[Decision], defs: &[(String, DecisionDef)], flag: Optio
     if let Some(f) = flag.filter(|f| f.with.is_none()) {
         entries.push(flag_entry(f));
     }
-    let mut layout = Layout::default();
+    entries
+}
+
+/// The table and CSV columns of `entries`, each header unique and each width in range.
+fn add_columns(layout: &mut Layout, entries: &[Entry]) -> Result<(), String> {
     let mut headers: Vec<(&str, String)> =
         LEADING_COLUMNS.iter().chain(&TRAILING_COLUMNS).map(|(h, _)| (*h, "固定列".to_string())).collect();
-    for e in &entries {
+    for e in entries {
         if let Some((h, width)) = e.column {
             if let Some((_, other)) = headers.iter().find(|(x, _)| *x == h) {
                 return Err(format!(
@@ -117,8 +131,13 @@ pub fn build(decisions: &[Decision], defs: &[(String, DecisionDef)], flag: Optio
             layout.columns.push(Column { header: h.to_string(), width, item: e.item });
         }
     }
+    Ok(())
+}
+
+/// The JSON keys of `entries` (`key` or `object.key`), none clashing with another or a fixed one.
+fn add_json(layout: &mut Layout, entries: &[Entry]) -> Result<(), String> {
     let mut owners: Vec<(String, String)> = Vec::new();
-    for e in &entries {
+    for e in entries {
         let Some(path) = &e.json else { continue };
         let parts: Vec<&str> = path.split('.').collect();
         if parts.iter().any(|p| p.is_empty()) {
@@ -168,7 +187,7 @@ pub fn build(decisions: &[Decision], defs: &[(String, DecisionDef)], flag: Optio
             }
         }
     }
-    Ok(layout)
+    Ok(())
 }
 
 /// A decision's entries: its label, then its factors when they are shown.

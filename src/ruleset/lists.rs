@@ -225,64 +225,15 @@ pub(super) fn compile(
         super::check_ident(key, "名单")?;
         let what = format!("名单 `{key}`");
         let label = def.label.trim();
-        if label.is_empty() {
-            return Err(rule_err(&what, "label 不能为空：它是名单的文件名和工作表名"));
-        }
-        if let Some(c) = label.chars().find(|c| "[]:*?/\\".contains(*c) || c.is_control()) {
-            return Err(rule_err(&what, format!("label “{label}” 含有“{c}”：文件名和工作表名中不能用 [ ] : * ? / \\")));
-        }
-        if label.chars().count() > 31 || label == "汇总" {
-            return Err(rule_err(&what, format!("label “{label}” 不能作工作表名（最多31个字符，且不能是“汇总”）")));
-        }
+        check_label(&what, label)?;
         let when = expr::compile(&def.when, &names, Ty::Bool).map_err(|e| rule_err(&what, e.0))?;
-        let alts: Vec<(Option<&str>, &str)> = match &def.reason {
-            file::Reason::One(t) => vec![(None, t.as_str())],
-            file::Reason::Alternatives(v) => v.iter().map(|a| (a.when.as_deref(), a.text.as_str())).collect(),
-        };
-        if alts.is_empty() {
-            return Err(rule_err(&what, "reason 不能为空"));
-        }
-        let mut reason = Vec::new();
-        for (k, (w, t)) in alts.iter().enumerate() {
-            let at = format!("{what} (reason 第 {} 项)", k + 1);
-            let cond = match w {
-                Some(w) => Some(expr::compile(w, &names, Ty::Bool).map_err(|e| rule_err(&at, e.0))?),
-                None => None,
-            };
-            let parts = template(t, &names, base, decisions).map_err(|m| rule_err(&at, m))?;
-            reason.push((cond, parts));
-        }
+        let reason = list_reason(&what, def, &names, base, decisions)?;
         let mut columns = Vec::new();
         for c in &def.columns {
             columns.push(column(c, base, fields, decisions, criteria, file).map_err(|m| rule_err(&what, m))?);
         }
-        let persons = match &def.persons {
-            None => None,
-            Some(p) => match base.field_index.get(p.as_str()) {
-                Some(&i) if fields[i as usize].ty == file::FieldType::Int => Some(i),
-                _ => {
-                    let ints: Vec<String> =
-                        fields.iter().filter(|f| f.ty == file::FieldType::Int).map(|f| f.key.clone()).collect();
-                    return Err(rule_err(
-                        &what,
-                        format!("persons = \"{p}\" 不是整数字段{}", expr::did_you_mean(p, &ints)),
-                    ));
-                }
-            },
-        };
-        let date = |s: &Option<String>, k: &str| -> Result<Option<Date>, RuleError> {
-            s.as_ref()
-                .map(|s| {
-                    Date::parse(s).ok_or_else(|| rule_err(&what, format!("{k} = \"{s}\" 应为 YYYY-MM-DD 格式的日期")))
-                })
-                .transpose()
-        };
-        let (from, until) = (date(&def.from, "from")?, date(&def.until, "until")?);
-        if let (Some(f), Some(u)) = (from, until) {
-            if u < f {
-                return Err(rule_err(&what, format!("until {u} 早于 from {f}")));
-            }
-        }
+        let persons = list_persons(&what, def, base, fields)?;
+        let (from, until) = list_period(&what, def)?;
         let cond = fast::Cond::new(&when);
         let reason_conds = reason.iter().map(|(c, _)| c.as_ref().map(fast::Cond::new)).collect();
         lists.push(List {
@@ -300,7 +251,97 @@ pub(super) fn compile(
             reason_conds,
         });
     }
-    // One file per label: two lists may share a label only in periods that do not overlap.
+    check_overlaps(&lists)?;
+    let mut changes = Vec::new();
+    for k in file.adjust.as_ref().map(|a| a.changes.as_slice()).unwrap_or_default() {
+        let Some(&i) = base.field_index.get(k.as_str()) else {
+            let keys: Vec<String> = fields.iter().map(|f| f.key.clone()).collect();
+            return Err(rule_err("[adjust] changes", format!("`{k}` 不是字段{}", expr::did_you_mean(k, &keys))));
+        };
+        changes.push((i, names.field_slot(Side::Current, i), names.field_slot(Side::Previous, i)));
+    }
+    Ok(ListSet { lists, slots: names.slots.into_inner(), changes })
+}
+
+/// A list's label is its file and sheet name: not empty, no character a file or sheet name
+/// cannot have, at most 31 characters, not the summary's name.
+fn check_label(what: &str, label: &str) -> Result<(), RuleError> {
+    if label.is_empty() {
+        return Err(rule_err(what, "label 不能为空：它是名单的文件名和工作表名"));
+    }
+    if let Some(c) = label.chars().find(|c| "[]:*?/\\".contains(*c) || c.is_control()) {
+        return Err(rule_err(what, format!("label “{label}” 含有“{c}”：文件名和工作表名中不能用 [ ] : * ? / \\")));
+    }
+    if label.chars().count() > 31 || label == "汇总" {
+        return Err(rule_err(what, format!("label “{label}” 不能作工作表名（最多31个字符，且不能是“汇总”）")));
+    }
+    Ok(())
+}
+
+/// A list's 理由: first-hit alternatives, each a condition (none: always) and a template.
+type Reasons = Vec<(Option<Node>, Vec<Part>)>;
+
+/// The 理由 column of a list: a template, or first-hit alternatives, each compiled.
+fn list_reason(
+    what: &str,
+    def: &file::ListDef,
+    names: &ListNames,
+    base: &Builder,
+    decisions: &[Decision],
+) -> Result<Reasons, RuleError> {
+    let alts: Vec<(Option<&str>, &str)> = match &def.reason {
+        file::Reason::One(t) => vec![(None, t.as_str())],
+        file::Reason::Alternatives(v) => v.iter().map(|a| (a.when.as_deref(), a.text.as_str())).collect(),
+    };
+    if alts.is_empty() {
+        return Err(rule_err(what, "reason 不能为空"));
+    }
+    let mut reason = Vec::new();
+    for (k, (w, t)) in alts.iter().enumerate() {
+        let at = format!("{what} (reason 第 {} 项)", k + 1);
+        let cond = match w {
+            Some(w) => Some(expr::compile(w, names, Ty::Bool).map_err(|e| rule_err(&at, e.0))?),
+            None => None,
+        };
+        let parts = template(t, names, base, decisions).map_err(|m| rule_err(&at, m))?;
+        reason.push((cond, parts));
+    }
+    Ok(reason)
+}
+
+/// The field that counts a household's persons on a list (`persons`): an integer field.
+fn list_persons(what: &str, def: &file::ListDef, base: &Builder, fields: &[Field]) -> Result<Option<u16>, RuleError> {
+    Ok(match &def.persons {
+        None => None,
+        Some(p) => match base.field_index.get(p.as_str()) {
+            Some(&i) if fields[i as usize].ty == file::FieldType::Int => Some(i),
+            _ => {
+                let ints: Vec<String> =
+                    fields.iter().filter(|f| f.ty == file::FieldType::Int).map(|f| f.key.clone()).collect();
+                return Err(rule_err(what, format!("persons = \"{p}\" 不是整数字段{}", expr::did_you_mean(p, &ints))));
+            }
+        },
+    })
+}
+
+/// The period a list applies in (`from`, `until`).
+fn list_period(what: &str, def: &file::ListDef) -> Result<(Option<Date>, Option<Date>), RuleError> {
+    let date = |s: &Option<String>, k: &str| -> Result<Option<Date>, RuleError> {
+        s.as_ref()
+            .map(|s| Date::parse(s).ok_or_else(|| rule_err(what, format!("{k} = \"{s}\" 应为 YYYY-MM-DD 格式的日期"))))
+            .transpose()
+    };
+    let (from, until) = (date(&def.from, "from")?, date(&def.until, "until")?);
+    if let (Some(f), Some(u)) = (from, until) {
+        if u < f {
+            return Err(rule_err(what, format!("until {u} 早于 from {f}")));
+        }
+    }
+    Ok((from, until))
+}
+
+/// One file per label: two lists may share a label only in periods that do not overlap.
+fn check_overlaps(lists: &[List]) -> Result<(), RuleError> {
     for (i, a) in lists.iter().enumerate() {
         for b in &lists[..i] {
             // The later start against the earlier end (no `until`: no end).
@@ -311,24 +352,16 @@ pub(super) fn compile(
             let overlap = a.from.max(b.from).zip(end).is_none_or(|(s, e)| s <= e);
             if a.label == b.label && overlap {
                 return Err(rule_err(
-                    &format!("名单 `{}`", a.key),
-                    format!(
-                        "名单 `{}` 与名单 `{}` 同名（“{}”）且适用期间重叠：同一次运行中名单名须唯一（它是文件名和工作表名）",
-                        a.key, b.key, a.label
-                    ),
-                ));
+                &format!("名单 `{}`", a.key),
+                format!(
+                    "名单 `{}` 与名单 `{}` 同名（“{}”）且适用期间重叠：同一次运行中名单名须唯一（它是文件名和工作表名）",
+                    a.key, b.key, a.label
+                ),
+            ));
             }
         }
     }
-    let mut changes = Vec::new();
-    for k in file.adjust.as_ref().map(|a| a.changes.as_slice()).unwrap_or_default() {
-        let Some(&i) = base.field_index.get(k.as_str()) else {
-            let keys: Vec<String> = fields.iter().map(|f| f.key.clone()).collect();
-            return Err(rule_err("[adjust] changes", format!("`{k}` 不是字段{}", expr::did_you_mean(k, &keys))));
-        };
-        changes.push((i, names.field_slot(Side::Current, i), names.field_slot(Side::Previous, i)));
-    }
-    Ok(ListSet { lists, slots: names.slots.into_inner(), changes })
+    Ok(())
 }
 
 /// A column named in `columns`: a field, a decision, a criterion, the flag, or `factors.<decision>`.

@@ -16,14 +16,13 @@ pub mod lists;
 #[cfg(test)]
 mod member_tests;
 pub mod periods;
-pub mod specialise;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use crate::error::RuleError;
 use crate::household::{Cell, Household, Problem, Scalar};
-use crate::input::cell;
+use crate::value::cell;
 use crate::value::{Date, Num};
 use expr::{Ctx, Name, Names, Node, Ty};
 use file::{FieldType, ParamType, RuleFile};
@@ -599,7 +598,7 @@ fn load_file(spec: &str, base: Option<&Path>, chain: &mut Vec<String>) -> Result
                 RuleError::Read { path: path.display().to_string(), message }
             })?;
             let canon = path.canonicalize().unwrap_or(path.clone());
-            (text, crate::console::shown_path(&canon), path.parent().map(Path::to_path_buf))
+            (text, crate::value::shown_path(&canon), path.parent().map(Path::to_path_buf))
         }
     };
     parse_file(&text, ident, chain, |parent, chain| load_file(parent, dir.as_deref().or(Some(Path::new("."))), chain))
@@ -641,6 +640,10 @@ fn parse_file(
 
 // ─────────────────────────────── compiling ───────────────────────────────
 
+/// Each parameter's index and type, by key.
+type ParamIndex = HashMap<String, (u16, Ty)>;
+
+#[derive(Clone, Copy)]
 struct Builder<'a> {
     fields: &'a [Field],
     field_index: &'a HashMap<String, u16>,
@@ -758,7 +761,7 @@ fn check_headers(fields: &[Field]) -> Result<(), RuleError> {
     let mut claimed: HashMap<String, (usize, &str)> = HashMap::new();
     for (i, f) in fields.iter().enumerate() {
         for h in std::iter::once(&f.header).chain(&f.aliases).chain(std::iter::once(&f.key)) {
-            let k = crate::input::header_key(h);
+            let k = crate::value::cell::header_key(h);
             if k.is_empty() {
                 continue;
             }
@@ -782,295 +785,33 @@ fn check_headers(fields: &[Field]) -> Result<(), RuleError> {
     Ok(())
 }
 
+/// A compile error of one item (`what`) as a rule error.
+fn at(what: String) -> impl Fn(expr::CompileError) -> RuleError {
+    move |e: expr::CompileError| RuleError::Rule { rule: what.clone(), message: e.0 }
+}
+
 fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
-    let at = |what: String| move |e: expr::CompileError| RuleError::Rule { rule: what.clone(), message: e.0 };
-    // Fields: ids first (ranges may name other fields), then everything else.
     let mut enums: Vec<EnumDef> = Vec::new();
-    let mut fields: Vec<Field> = Vec::new();
-    let mut field_index = HashMap::new();
-    if !file.fields.contains_key("household_id") {
-        return Err(RuleError::Rule {
-            rule: "fields".into(),
-            message: "规则集必须声明字段 `household_id`（户编号）".into(),
-        });
-    }
-    for (key, def) in &file.fields {
-        check_ident(key, "字段")?;
-        let enum_id = enum_of(def, &format!("字段 `{key}`"), &mut enums)?;
-        field_index.insert(key.clone(), fields.len() as u16);
-        fields.push(Field { required: def.required, ..Field::declared(key, def, enum_id) });
-    }
-    check_headers(&fields)?;
-    for (key, def) in &file.fields {
-        let i = field_index[key] as usize;
-        let bound = |b: &Option<file::Bound>| -> Result<Option<RangeBound>, RuleError> {
-            Ok(match b {
-                None => None,
-                Some(file::Bound::Number(n)) => Some(RangeBound::Num(*n)),
-                Some(file::Bound::Field(name)) => match field_index.get(name) {
-                    Some(&j) if fields[j as usize].ty == FieldType::Int => Some(RangeBound::Field(j)),
-                    _ => {
-                        let keys: Vec<String> = fields.iter().map(|f| f.key.clone()).collect();
-                        return Err(RuleError::Rule {
-                            rule: format!("字段 `{key}`"),
-                            message: format!("范围界限 `{name}` 不是整数字段{}", expr::did_you_mean(name, &keys)),
-                        });
-                    }
-                },
-            })
-        };
-        let (min, max) = (bound(&def.min)?, bound(&def.max)?);
-        fields[i].min = min;
-        fields[i].max = max;
-        if (fields[i].min.is_some() || fields[i].max.is_some()) && !matches!(def.ty, FieldType::Int | FieldType::Money)
-        {
-            return Err(RuleError::Rule {
-                rule: format!("字段 `{key}`"),
-                message: "`min`/`max` 只用于整数和金额字段".into(),
-            });
-        }
-        if let Some(b) = &def.blank {
-            let v = parse_scalar(&fields[i], &enums, b).map_err(|m| RuleError::Rule {
-                rule: format!("字段 `{key}`"),
-                message: format!("blank = \"{b}\" 不是有效的 {} 值：{m}", def.ty.name()),
-            })?;
-            fields[i].blank = Some(v);
-        }
-        compile_sources(key, def, i, &mut fields, &enums)?;
-        fields[i].action = action::compile_action(key, def, &fields[i], &enums)?;
-    }
-    for (key, def) in &file.fields {
-        let total = action::compile_total(key, def.total.as_ref(), &fields, &field_index)?;
-        fields[field_index[key] as usize].total = total;
-    }
-    check_alternative_headers(&fields)?;
+    let (mut fields, field_index) = compile_fields(&file, &mut enums)?;
     let (persons, person_derived) = compile_persons(&file, &mut enums)?;
-    // Parameters.
-    let mut params = Vec::new();
-    let mut param_index = HashMap::new();
-    for (key, def) in &file.parameters {
-        check_ident(key, "参数")?;
-        if field_index.contains_key(key) {
-            return Err(RuleError::Rule {
-                rule: format!("参数 `{key}`"), message: "已有同名字段，请改名".into()
-            });
-        }
-        let mut values = Vec::new();
-        for v in &def.values {
-            let from = match &v.from {
-                file::From::Year(y) => Date { year: *y, month: 1, day: 1 },
-                file::From::Date(s) => Date::parse(s).ok_or_else(|| RuleError::Rule {
-                    rule: format!("参数 `{key}`"),
-                    message: format!("from = \"{s}\" 应为年份或日期（YYYY-MM-DD）"),
-                })?,
-            };
-            // The years an assessment date can have (`--year`); a far larger one overflowed the
-            // month arithmetic of every assessment (found reading the fuzz target `rules`).
-            if !(1900..=2200).contains(&from.year) {
-                return Err(RuleError::Rule {
-                    rule: format!("参数 `{key}`"),
-                    message: format!("from = {}：年份须在 1900 至 2200 之间", from.year),
-                });
-            }
-            // A number, or a formula over other parameters (compiled below, once all are known).
-            let (value, formula) = match parse_param_value(def.ty, &v.value) {
-                Some(n) => (n, None),
-                None if v.value.chars().any(|c| c.is_ascii_alphabetic()) => {
-                    (Num::from_int(0).expect("0"), Some((Node::Lit(expr::Lit::Bool(false)), v.value.clone())))
-                }
-                None => {
-                    return Err(RuleError::Rule {
-                        rule: format!("参数 `{key}`"),
-                        message: format!(
-                            "value \"{}\" 不是有效的{}（金额最多两位小数，整数不能有小数），也不是由其他参数计算的公式",
-                            v.value,
-                            param_ty(def.ty).name()
-                        ),
-                    })
-                }
-            };
-            values.push(ParamValue { from, value, formula, source: v.source.clone(), note: v.note.clone() });
-        }
-        values.sort_by_key(|v| v.from);
-        if values.windows(2).any(|w| w[0].from == w[1].from) {
-            return Err(RuleError::Rule {
-                rule: format!("参数 `{key}`"),
-                message: "有两个取值从同一日期起施行".into(),
-            });
-        }
-        if values.is_empty() {
-            return Err(RuleError::Rule {
-                rule: format!("参数 `{key}`"), message: "没有取值（values 为空）".into()
-            });
-        }
-        param_index.insert(key.clone(), (params.len() as u16, param_ty(def.ty)));
-        params.push(Param {
-            key: key.clone(),
-            label: def.label.clone(),
-            ty: def.ty,
-            unit: def.unit.clone(),
-            description: def.description.clone(),
-            values,
-        });
-    }
-    // Parameters computed from parameters: compiled now that every name is known, in an order
-    // where each comes after those it reads.
-    let no_fields = HashMap::new();
-    for p in params.iter_mut() {
-        for v in p.values.iter_mut() {
-            let Some((_, src)) = v.formula.clone() else { continue };
-            let names = Builder::params_only(&enums, &param_index, &no_fields);
-            let what = format!("参数 `{}`", p.key);
-            let node = expr::compile(&src, &names, param_ty(p.ty)).map_err(at(what))?;
-            v.formula = Some((node, src));
-        }
-    }
+    let (params, param_index) = compile_params(&file, &field_index, &enums)?;
     let param_order = parameter_order(&params)?;
-    // Derivations: over fields only (they run while reading, before a date is known).
-    let no_params = HashMap::new();
-    for (key, def) in &file.fields {
-        if let Some(src) = &def.derive {
-            let i = field_index[key] as usize;
-            let names = Builder {
-                fields: &fields,
-                field_index: &field_index,
-                enums: &enums,
-                params: &no_params,
-                crits: None,
-                decisions: &[],
-                this: None,
-                persons: &persons,
-            };
-            let node =
-                expr::compile(src, &names, field_ty(&fields[i])).map_err(at(format!("字段 `{key}` (derive)")))?;
-            if expr::refs(&node).fields.contains(&(i as u16)) {
-                return Err(RuleError::Rule {
-                    rule: format!("字段 `{key}` (derive)"),
-                    message: "字段不能由自己派生".into(),
-                });
-            }
-            fields[i].derive = Some(node);
-        }
-    }
-    // Criteria.
-    let mut crit_index = HashMap::new();
-    for (i, key) in file.criteria.keys().enumerate() {
-        check_ident(key, "判定标准")?;
-        if param_index.contains_key(key) {
-            return Err(RuleError::Rule {
-                rule: format!("判定标准 `{key}`"), message: "已有同名参数，请改名".into()
-            });
-        }
-        crit_index.insert(key.clone(), i as u16);
-    }
-    let mut criteria = Vec::new();
-    for (key, def) in &file.criteria {
-        let names = Builder {
-            fields: &fields,
-            field_index: &field_index,
-            enums: &enums,
-            params: &param_index,
-            crits: Some(&crit_index),
-            decisions: &[],
-            this: Some(key),
-            persons: &persons,
-        };
-        let what = format!("判定标准 `{key}`");
-        let (test, text) = match (&def.condition, &def.met, &def.unmet) {
-            (Some(c), None, None) => {
-                (Test::Condition(expr::compile(c, &names, Ty::Bool).map_err(at(what.clone()))?), c.clone())
-            }
-            (None, Some(m), Some(u)) => (
-                Test::MetUnmet(
-                    expr::compile(m, &names, Ty::Bool).map_err(at(format!("{what} (met)")))?,
-                    expr::compile(u, &names, Ty::Bool).map_err(at(format!("{what} (unmet)")))?,
-                ),
-                format!("met: {m}; unmet: {u}"),
-            ),
-            _ => {
-                return Err(RuleError::Rule {
-                    rule: what,
-                    message: "请给出 `condition`，或同时给出 `met` 和 `unmet`".into(),
-                })
-            }
-        };
-        criteria.push(Criterion {
-            id: key.clone(),
-            label: def.label.clone(),
-            group: def.group.clone(),
-            source: def.source.clone(),
-            test,
-            text,
-            wording: def.text.clone(),
-            kind: def.kind,
-        });
-    }
+    compile_derivations(&file, &mut fields, &field_index, &enums, &persons)?;
+    let names = Builder {
+        fields: &fields,
+        field_index: &field_index,
+        enums: &enums,
+        params: &param_index,
+        crits: None,
+        decisions: &[],
+        this: None,
+        persons: &persons,
+    };
+    let (criteria, crit_index) = compile_criteria(&file, names)?;
     let crit_order = topo_order(&criteria)?;
     let (decisions, seen) =
         compile_decisions(&file, &fields, &field_index, &mut enums, &param_index, &crit_index, &persons)?;
-    let returned = match &file.flags.returned {
-        None => None,
-        Some(f) => {
-            let names = Builder {
-                fields: &fields,
-                field_index: &field_index,
-                enums: &enums,
-                params: &param_index,
-                crits: Some(&crit_index),
-                decisions: &seen,
-                this: None,
-                persons: &persons,
-            };
-            let when = expr::compile(&f.when, &names, Ty::Bool).map_err(at("标志 `returned`".into()))?;
-            let with = match &f.with {
-                None => None,
-                Some(w) => Some(decision_named(&decisions, w, "标记 `returned` 的 with", None)?),
-            };
-            Some(Flag { label: f.label.clone(), with, when, text: f.when.clone(), source: f.source.clone() })
-        }
-    };
-    let mut checks = Vec::new();
-    for (key, def) in &file.checks {
-        check_ident(key, "数据核查")?;
-        let what = format!("数据核查 `{key}`");
-        let names = Builder {
-            fields: &fields,
-            field_index: &field_index,
-            enums: &enums,
-            params: &param_index,
-            crits: Some(&crit_index),
-            decisions: &seen,
-            this: None,
-            persons: &persons,
-        };
-        let when = expr::compile(&def.when, &names, Ty::Bool).map_err(at(what.clone()))?;
-        let message = message_pieces(&def.message, &field_index, &param_index, &file.terms, &persons)
-            .map_err(|m| RuleError::Rule { rule: format!("{what} (message)"), message: m })?;
-        if def.label.trim().is_empty() {
-            return Err(RuleError::Rule { rule: what, message: "label 不能为空".into() });
-        }
-        checks.push(Check {
-            id: key.clone(),
-            label: def.label.clone(),
-            severity: def.severity,
-            when,
-            text: def.when.clone(),
-            message,
-            source: def.source.clone(),
-        });
-    }
-    let mut warnings = Vec::new();
-    for (key, def) in &file.warnings {
-        check_ident(key, "运行警告")?;
-        let what = format!("运行警告 `{key}`");
-        let no_fields = HashMap::new();
-        let names = Builder::params_only(&enums, &param_index, &no_fields);
-        let when = expr::compile(&def.when, &names, Ty::Bool).map_err(at(what.clone()))?;
-        let message = message_pieces(&def.message, &no_fields, &param_index, &file.terms, &[])
-            .map_err(|m| RuleError::Rule { rule: format!("{what} (message)"), message: m })?;
-        warnings.push(RunWarning { id: key.clone(), when, message, source: def.source.clone() });
-    }
-    let list_names = Builder {
+    let names = Builder {
         fields: &fields,
         field_index: &field_index,
         enums: &enums,
@@ -1078,9 +819,12 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         crits: Some(&crit_index),
         decisions: &seen,
         this: None,
-        persons: &[],
+        persons: &persons,
     };
-    let lists = lists::compile(&file, &list_names, &fields, &decisions, &criteria)?;
+    let returned = compile_flag(&file, names, &decisions)?;
+    let checks = compile_checks(&file, names)?;
+    let warnings = compile_warnings(&file, &enums, &param_index)?;
+    let lists = lists::compile(&file, &Builder { persons: &[], ..names }, &fields, &decisions, &criteria)?;
     let ranged_fields = (0..fields.len() as u16)
         .filter(|&i| fields[i as usize].min.is_some() || fields[i as usize].max.is_some())
         .collect();
@@ -1121,6 +865,309 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         derived_fields,
         param_order,
     })
+}
+
+/// The household fields: declared (ids first, so that ranges may name other fields), then their
+/// ranges, blank values, sources, actions and totals.
+fn compile_fields(file: &RuleFile, enums: &mut Vec<EnumDef>) -> Result<(Vec<Field>, HashMap<String, u16>), RuleError> {
+    let mut fields: Vec<Field> = Vec::new();
+    let mut field_index = HashMap::new();
+    if !file.fields.contains_key("household_id") {
+        return Err(RuleError::Rule {
+            rule: "fields".into(),
+            message: "规则集必须声明字段 `household_id`（户编号）".into(),
+        });
+    }
+    for (key, def) in &file.fields {
+        check_ident(key, "字段")?;
+        let enum_id = enum_of(def, &format!("字段 `{key}`"), enums)?;
+        field_index.insert(key.clone(), fields.len() as u16);
+        fields.push(Field { required: def.required, ..Field::declared(key, def, enum_id) });
+    }
+    check_headers(&fields)?;
+    for (key, def) in &file.fields {
+        let i = field_index[key] as usize;
+        let min = range_bound(key, &def.min, &fields, &field_index)?;
+        let max = range_bound(key, &def.max, &fields, &field_index)?;
+        fields[i].min = min;
+        fields[i].max = max;
+        if (fields[i].min.is_some() || fields[i].max.is_some()) && !matches!(def.ty, FieldType::Int | FieldType::Money)
+        {
+            return Err(RuleError::Rule {
+                rule: format!("字段 `{key}`"),
+                message: "`min`/`max` 只用于整数和金额字段".into(),
+            });
+        }
+        if let Some(b) = &def.blank {
+            let v = parse_scalar(&fields[i], enums, b).map_err(|m| RuleError::Rule {
+                rule: format!("字段 `{key}`"),
+                message: format!("blank = \"{b}\" 不是有效的 {} 值：{m}", def.ty.name()),
+            })?;
+            fields[i].blank = Some(v);
+        }
+        compile_sources(key, def, i, &mut fields, enums)?;
+        fields[i].action = action::compile_action(key, def, &fields[i], enums)?;
+    }
+    for (key, def) in &file.fields {
+        let total = action::compile_total(key, def.total.as_ref(), &fields, &field_index)?;
+        fields[field_index[key] as usize].total = total;
+    }
+    check_alternative_headers(&fields)?;
+    Ok((fields, field_index))
+}
+
+/// A field's `min` or `max`: a number, or an integer field.
+fn range_bound(
+    key: &str,
+    b: &Option<file::Bound>,
+    fields: &[Field],
+    field_index: &HashMap<String, u16>,
+) -> Result<Option<RangeBound>, RuleError> {
+    Ok(match b {
+        None => None,
+        Some(file::Bound::Number(n)) => Some(RangeBound::Num(*n)),
+        Some(file::Bound::Field(name)) => match field_index.get(name) {
+            Some(&j) if fields[j as usize].ty == FieldType::Int => Some(RangeBound::Field(j)),
+            _ => {
+                let keys: Vec<String> = fields.iter().map(|f| f.key.clone()).collect();
+                return Err(RuleError::Rule {
+                    rule: format!("字段 `{key}`"),
+                    message: format!("范围界限 `{name}` 不是整数字段{}", expr::did_you_mean(name, &keys)),
+                });
+            }
+        },
+    })
+}
+
+/// The parameters with their dated values; formulas over other parameters are compiled once
+/// every name is known.
+fn compile_params(
+    file: &RuleFile,
+    field_index: &HashMap<String, u16>,
+    enums: &[EnumDef],
+) -> Result<(Vec<Param>, ParamIndex), RuleError> {
+    let mut params = Vec::new();
+    let mut param_index = HashMap::new();
+    for (key, def) in &file.parameters {
+        check_ident(key, "参数")?;
+        if field_index.contains_key(key) {
+            return Err(RuleError::Rule {
+                rule: format!("参数 `{key}`"), message: "已有同名字段，请改名".into()
+            });
+        }
+        let mut values = def.values.iter().map(|v| param_value(key, def.ty, v)).collect::<Result<Vec<_>, _>>()?;
+        values.sort_by_key(|v| v.from);
+        if values.windows(2).any(|w| w[0].from == w[1].from) {
+            return Err(RuleError::Rule {
+                rule: format!("参数 `{key}`"),
+                message: "有两个取值从同一日期起施行".into(),
+            });
+        }
+        if values.is_empty() {
+            return Err(RuleError::Rule {
+                rule: format!("参数 `{key}`"), message: "没有取值（values 为空）".into()
+            });
+        }
+        param_index.insert(key.clone(), (params.len() as u16, param_ty(def.ty)));
+        params.push(Param {
+            key: key.clone(),
+            label: def.label.clone(),
+            ty: def.ty,
+            unit: def.unit.clone(),
+            description: def.description.clone(),
+            values,
+        });
+    }
+    // Parameters computed from parameters: compiled now that every name is known, in an order
+    // where each comes after those it reads.
+    let no_fields = HashMap::new();
+    for p in params.iter_mut() {
+        for v in p.values.iter_mut() {
+            let Some((_, src)) = v.formula.clone() else { continue };
+            let names = Builder::params_only(enums, &param_index, &no_fields);
+            let what = format!("参数 `{}`", p.key);
+            let node = expr::compile(&src, &names, param_ty(p.ty)).map_err(at(what))?;
+            v.formula = Some((node, src));
+        }
+    }
+    Ok((params, param_index))
+}
+
+/// One dated value of parameter `key`: a number, or a formula (compiled later).
+fn param_value(key: &str, ty: ParamType, v: &file::ParamValue) -> Result<ParamValue, RuleError> {
+    let from = match &v.from {
+        file::From::Year(y) => Date { year: *y, month: 1, day: 1 },
+        file::From::Date(s) => Date::parse(s).ok_or_else(|| RuleError::Rule {
+            rule: format!("参数 `{key}`"),
+            message: format!("from = \"{s}\" 应为年份或日期（YYYY-MM-DD）"),
+        })?,
+    };
+    // The years an assessment date can have (`--year`); a far larger one overflowed the
+    // month arithmetic of every assessment (found reading the fuzz target `rules`).
+    if !(1900..=2200).contains(&from.year) {
+        return Err(RuleError::Rule {
+            rule: format!("参数 `{key}`"),
+            message: format!("from = {}：年份须在 1900 至 2200 之间", from.year),
+        });
+    }
+    // A number, or a formula over other parameters (compiled below, once all are known).
+    let (value, formula) = match parse_param_value(ty, &v.value) {
+        Some(n) => (n, None),
+        None if v.value.chars().any(|c| c.is_ascii_alphabetic()) => {
+            (Num::from_int(0).expect("0"), Some((Node::Lit(expr::Lit::Bool(false)), v.value.clone())))
+        }
+        None => {
+            return Err(RuleError::Rule {
+                rule: format!("参数 `{key}`"),
+                message: format!(
+                    "value \"{}\" 不是有效的{}（金额最多两位小数，整数不能有小数），也不是由其他参数计算的公式",
+                    v.value,
+                    param_ty(ty).name()
+                ),
+            })
+        }
+    };
+    Ok(ParamValue { from, value, formula, source: v.source.clone(), note: v.note.clone() })
+}
+
+/// Derivations: over fields only (they run while reading, before a date is known).
+fn compile_derivations(
+    file: &RuleFile,
+    fields: &mut [Field],
+    field_index: &HashMap<String, u16>,
+    enums: &[EnumDef],
+    persons: &[Field],
+) -> Result<(), RuleError> {
+    let no_params = HashMap::new();
+    for (key, def) in &file.fields {
+        if let Some(src) = &def.derive {
+            let i = field_index[key] as usize;
+            let names = Builder {
+                fields,
+                field_index,
+                enums,
+                params: &no_params,
+                crits: None,
+                decisions: &[],
+                this: None,
+                persons,
+            };
+            let node =
+                expr::compile(src, &names, field_ty(&fields[i])).map_err(at(format!("字段 `{key}` (derive)")))?;
+            if expr::refs(&node).fields.contains(&(i as u16)) {
+                return Err(RuleError::Rule {
+                    rule: format!("字段 `{key}` (derive)"),
+                    message: "字段不能由自己派生".into(),
+                });
+            }
+            fields[i].derive = Some(node);
+        }
+    }
+    Ok(())
+}
+
+/// The criteria, each over fields, parameters and other criteria (`names` gives the first two).
+fn compile_criteria(file: &RuleFile, names: Builder) -> Result<(Vec<Criterion>, HashMap<String, u16>), RuleError> {
+    let mut crit_index = HashMap::new();
+    for (i, key) in file.criteria.keys().enumerate() {
+        check_ident(key, "判定标准")?;
+        if names.params.contains_key(key) {
+            return Err(RuleError::Rule {
+                rule: format!("判定标准 `{key}`"), message: "已有同名参数，请改名".into()
+            });
+        }
+        crit_index.insert(key.clone(), i as u16);
+    }
+    let mut criteria = Vec::new();
+    for (key, def) in &file.criteria {
+        let names = Builder { crits: Some(&crit_index), this: Some(key), ..names };
+        let what = format!("判定标准 `{key}`");
+        let (test, text) = match (&def.condition, &def.met, &def.unmet) {
+            (Some(c), None, None) => {
+                (Test::Condition(expr::compile(c, &names, Ty::Bool).map_err(at(what.clone()))?), c.clone())
+            }
+            (None, Some(m), Some(u)) => (
+                Test::MetUnmet(
+                    expr::compile(m, &names, Ty::Bool).map_err(at(format!("{what} (met)")))?,
+                    expr::compile(u, &names, Ty::Bool).map_err(at(format!("{what} (unmet)")))?,
+                ),
+                format!("met: {m}; unmet: {u}"),
+            ),
+            _ => {
+                return Err(RuleError::Rule {
+                    rule: what,
+                    message: "请给出 `condition`，或同时给出 `met` 和 `unmet`".into(),
+                })
+            }
+        };
+        criteria.push(Criterion {
+            id: key.clone(),
+            label: def.label.clone(),
+            group: def.group.clone(),
+            source: def.source.clone(),
+            test,
+            text,
+            wording: def.text.clone(),
+            kind: def.kind,
+        });
+    }
+    Ok((criteria, crit_index))
+}
+
+/// The `returned` flag (`[flags.returned]`), if the rule file has one.
+fn compile_flag(file: &RuleFile, names: Builder, decisions: &[Decision]) -> Result<Option<Flag>, RuleError> {
+    let Some(f) = &file.flags.returned else { return Ok(None) };
+    let when = expr::compile(&f.when, &names, Ty::Bool).map_err(at("标志 `returned`".into()))?;
+    let with = match &f.with {
+        None => None,
+        Some(w) => Some(decision_named(decisions, w, "标记 `returned` 的 with", None)?),
+    };
+    Ok(Some(Flag { label: f.label.clone(), with, when, text: f.when.clone(), source: f.source.clone() }))
+}
+
+/// The data-quality checks (`[checks.*]`).
+fn compile_checks(file: &RuleFile, names: Builder) -> Result<Vec<Check>, RuleError> {
+    let mut checks = Vec::new();
+    for (key, def) in &file.checks {
+        check_ident(key, "数据核查")?;
+        let what = format!("数据核查 `{key}`");
+        let when = expr::compile(&def.when, &names, Ty::Bool).map_err(at(what.clone()))?;
+        let message = message_pieces(&def.message, names.field_index, names.params, &file.terms, names.persons)
+            .map_err(|m| RuleError::Rule { rule: format!("{what} (message)"), message: m })?;
+        if def.label.trim().is_empty() {
+            return Err(RuleError::Rule { rule: what, message: "label 不能为空".into() });
+        }
+        checks.push(Check {
+            id: key.clone(),
+            label: def.label.clone(),
+            severity: def.severity,
+            when,
+            text: def.when.clone(),
+            message,
+            source: def.source.clone(),
+        });
+    }
+    Ok(checks)
+}
+
+/// The run warnings (`[warnings.*]`): conditions over parameters only.
+fn compile_warnings(
+    file: &RuleFile,
+    enums: &[EnumDef],
+    param_index: &HashMap<String, (u16, Ty)>,
+) -> Result<Vec<RunWarning>, RuleError> {
+    let mut warnings = Vec::new();
+    for (key, def) in &file.warnings {
+        check_ident(key, "运行警告")?;
+        let what = format!("运行警告 `{key}`");
+        let no_fields = HashMap::new();
+        let names = Builder::params_only(enums, param_index, &no_fields);
+        let when = expr::compile(&def.when, &names, Ty::Bool).map_err(at(what.clone()))?;
+        let message = message_pieces(&def.message, &no_fields, param_index, &file.terms, &[])
+            .map_err(|m| RuleError::Rule { rule: format!("{what} (message)"), message: m })?;
+        warnings.push(RunWarning { id: key.clone(), when, message, source: def.source.clone() });
+    }
+    Ok(warnings)
 }
 
 /// Whether any condition (criteria, decisions, the flag, checks, household derivations) has a
@@ -1336,7 +1383,7 @@ fn compile_sources(
 /// An alternative column must not be a column some field reads as its own: it would never be
 /// free to be read as the alternative.
 fn check_alternative_headers(fields: &[Field]) -> Result<(), RuleError> {
-    use crate::input::header_key;
+    use crate::value::cell::header_key;
     let own: HashMap<String, &str> = fields
         .iter()
         .flat_map(|f| {
@@ -1457,29 +1504,7 @@ fn compile_decisions(
         let what = format!("决策 `{id}`");
         let names =
             Builder { fields, field_index, enums, params, crits: Some(crits), decisions: &all, this: None, persons };
-        let mut rules = Vec::new();
-        for (k, r) in def.rules.iter().enumerate() {
-            let rule = format!("{what} 第 {} 条", k + 1);
-            let node = expr::compile(&r.when, &names, Ty::Bool)
-                .map_err(|e| RuleError::Rule { rule: rule.clone(), message: e.0 })?;
-            if let Some(&later) = expr::refs(&node).decisions.iter().find(|&&j| j as usize >= di) {
-                let other = &defs[later as usize].0;
-                let message = if later as usize == di {
-                    format!("决策 `{id}` 的条件引用了它自己：决策只能引用在它之前判定的决策")
-                } else {
-                    format!(
-                        "决策 `{id}` 引用了其后的决策 `{other}`：决策按规则文件中的顺序判定，只能引用前面的决策；\
-                         请把 [decisions.{other}] 移到 [decisions.{id}] 之前"
-                    )
-                };
-                return Err(RuleError::Rule { rule, message });
-            }
-            rules.push((
-                node,
-                label_index(def, id, &r.label, &format!("第 {} 条规则的 label", k + 1))?,
-                RuleText { when: r.when.clone(), reason: r.reason.clone(), factors: r.factors },
-            ));
-        }
+        let rules = decision_rules(defs, di, &names)?;
         let mut factors = Vec::new();
         for f in &def.factors {
             let keys: Vec<String> = crits.keys().cloned().collect();
@@ -1517,6 +1542,40 @@ fn compile_decisions(
         });
     }
     Ok((decisions, all))
+}
+
+/// The rules of decision `di`, compiled; a rule may read only the decisions before it.
+fn decision_rules(
+    defs: &[(String, file::DecisionDef)],
+    di: usize,
+    names: &Builder,
+) -> Result<Vec<(Node, u16, RuleText)>, RuleError> {
+    let (id, def) = (&defs[di].0, &defs[di].1);
+    let what = format!("决策 `{id}`");
+    let mut rules = Vec::new();
+    for (k, r) in def.rules.iter().enumerate() {
+        let rule = format!("{what} 第 {} 条", k + 1);
+        let node = expr::compile(&r.when, names, Ty::Bool)
+            .map_err(|e| RuleError::Rule { rule: rule.clone(), message: e.0 })?;
+        if let Some(&later) = expr::refs(&node).decisions.iter().find(|&&j| j as usize >= di) {
+            let other = &defs[later as usize].0;
+            let message = if later as usize == di {
+                format!("决策 `{id}` 的条件引用了它自己：决策只能引用在它之前判定的决策")
+            } else {
+                format!(
+                    "决策 `{id}` 引用了其后的决策 `{other}`：决策按规则文件中的顺序判定，只能引用前面的决策；\
+                     请把 [decisions.{other}] 移到 [decisions.{id}] 之前"
+                )
+            };
+            return Err(RuleError::Rule { rule, message });
+        }
+        rules.push((
+            node,
+            label_index(def, id, &r.label, &format!("第 {} 条规则的 label", k + 1))?,
+            RuleText { when: r.when.clone(), reason: r.reason.clone(), factors: r.factors },
+        ));
+    }
+    Ok(rules)
 }
 
 /// The index of label `l` of a decision; `key` says where the rule file names it.
@@ -1766,7 +1825,7 @@ impl RuleSet {
             Some((_, to)) => self.set_cell(hh, field, to, column),
             None if cell::is_blank(text) => self.set_cell(hh, field, "", column),
             None => {
-                let shown = crate::input::clip(text, 100);
+                let shown = cell::clip(text, 100);
                 let keys: Vec<&str> = a.map.iter().map(|(k, _)| k.as_str()).filter(|k| !k.is_empty()).collect();
                 hh.cells[field as usize] = Cell::Invalid(shown.as_str().into());
                 hh.problems.push(Problem {
@@ -1901,7 +1960,7 @@ impl RuleSet {
         match parse_scalar(f, &self.enums, text) {
             Ok(v) => *slot = Cell::Value(v),
             Err(message) => {
-                let shown = crate::input::clip(text, 100);
+                let shown = cell::clip(text, 100);
                 *slot = Cell::Invalid(shown.as_str().into());
                 hh.problems.push(Problem {
                     row: hh.row,
@@ -1999,7 +2058,7 @@ impl RuleSet {
         }
         match parse_scalar(f, &self.enums, cell::normalize(text).trim()) {
             Ok(v) => Ok(Cell::Value(v)),
-            Err(message) => Err((Cell::Invalid(crate::input::clip(text, 100).into()), message)),
+            Err(message) => Err((Cell::Invalid(cell::clip(text, 100).into()), message)),
         }
     }
 

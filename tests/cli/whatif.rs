@@ -24,11 +24,11 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 use tuopin::engine;
+use tuopin::engine::whatif::{self, WhatIf};
 use tuopin::household::{Cell, Household, Scalar};
 use tuopin::ruleset::action::Action;
 use tuopin::ruleset::{self, embedded, expr, load_str, Bound, RuleSet, Test};
 use tuopin::value::{Date, Num, FEN};
-use tuopin::whatif::{self, WhatIf};
 
 use crate::support::*;
 

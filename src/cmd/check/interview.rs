@@ -15,13 +15,13 @@ use inquire::validator::Validation;
 use inquire::{InquireError, Select, Text};
 
 use crate::engine;
+use crate::engine::whatif::scalar_text;
 use crate::household::{Cell, Household, Missing, Scalar};
-use crate::input::cell;
 use crate::ruleset::expr::Node;
 use crate::ruleset::file::FieldType;
 use crate::ruleset::{self, expr, Bound, RangeBound, RuleSet, Test};
+use crate::value::cell;
 use crate::value::Num;
-use crate::whatif::scalar_text;
 
 /// Answers as (field key, cell text), blank included.
 pub fn ask(b: &Bound) -> anyhow::Result<Vec<(String, String)>> {

@@ -6,12 +6,12 @@
 use std::fmt::Write;
 
 use super::Source;
+use crate::engine::whatif::WhatIf;
 use crate::engine::{self, Assessment};
 use crate::household::Household;
 use crate::output::Record;
 use crate::ruleset::file::CriterionKind;
 use crate::ruleset::{Bound, Decision};
-use crate::whatif::WhatIf;
 
 /// How the text is shown: coloured or not; the conditions (CEL) too, or only words.
 #[derive(Clone, Copy)]
@@ -165,9 +165,18 @@ pub fn text(
     style: Style,
 ) -> String {
     let Style { paint: p, verbose } = style;
-    let rs = b.rules;
     let mut s = String::new();
-    // Heading: who, from where, which rules and date.
+    write_heading(&mut s, b, r, source, p);
+    write_decisions(&mut s, b, a, r, p, verbose);
+    write_criteria(&mut s, b, hh, a, p, verbose);
+    write_what_if(&mut s, b, what_if, p);
+    write_findings(&mut s, r, p);
+    s
+}
+
+/// The heading: who, from where, which rules and date.
+fn write_heading(s: &mut String, b: &Bound, r: &Record, source: &Source, p: Paint) {
+    let rs = b.rules;
     let mut who = Vec::new();
     who.push(if r.household_id.is_empty() {
         "户编号（未填）".to_string()
@@ -195,8 +204,11 @@ pub fn text(
         "{}",
         p.dim(&format!("来源：{from} · 规则集 {}（{}）· 评估日期 {}", rs.id, rs.name, rs.dated(b.as_of)))
     );
+}
 
-    // Decisions, each with the rule that gave it and its reasons (the same reasons as `assess`).
+/// Each decision with the rule that gave it and its reasons (the same reasons as `assess`).
+fn write_decisions(s: &mut String, b: &Bound, a: &Assessment, r: &Record, p: Paint, verbose: bool) {
+    let rs = b.rules;
     let _ = writeln!(s, "\n{}", p.bold("【判定】"));
     let w = rs.decisions.iter().map(|d| width(&d.label)).max().unwrap_or(8) + 2;
     for (di, dec) in rs.decisions.iter().enumerate() {
@@ -255,8 +267,11 @@ pub fn text(
             let _ = writeln!(s, "    {}", extra.join(" · "));
         }
     }
+}
 
-    // The criteria the decisions' rules reached for this household, in the order they read them.
+/// The criteria the decisions' rules reached for this household, in the order they read them.
+fn write_criteria(s: &mut String, b: &Bound, hh: &Household, a: &Assessment, p: Paint, verbose: bool) {
+    let rs = b.rules;
     let _ = writeln!(s, "\n{}", p.bold("【相关标准】"));
     for c in super::reached_criteria(b, a) {
         let reason = engine::explain_criterion(b, hh, a, c);
@@ -274,8 +289,11 @@ pub fn text(
             let _ = writeln!(s, "    {}", p.dim(&d));
         }
     }
+}
 
-    // What would change the decisions.
+/// What would change the decisions.
+fn write_what_if(s: &mut String, b: &Bound, what_if: &[WhatIf], p: Paint) {
+    let rs = b.rules;
     if !what_if.is_empty() {
         let _ = writeln!(s, "\n{}  {}", p.bold("【怎样改变判定】"), p.dim("每项改动均已用规则重新评估验证"));
         for wi in what_if {
@@ -335,7 +353,10 @@ pub fn text(
             }
         }
     }
+}
 
+/// Data problems and the findings of the data checks.
+fn write_findings(s: &mut String, r: &Record, p: Paint) {
     if !r.problems.is_empty() {
         let _ = writeln!(s, "\n{}", p.bold(&p.yellow("【数据问题】")));
         for pr in &r.problems {
@@ -352,7 +373,6 @@ pub fn text(
             let _ = writeln!(s, "    {}", p.dim(&format!("来源：{}", f.source)));
         }
     }
-    s
 }
 
 #[cfg(test)]

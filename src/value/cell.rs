@@ -5,6 +5,19 @@
 
 use crate::value::{Date, Num};
 
+/// A value as shown in messages: at most `n` characters.
+pub fn clip(s: &str, n: usize) -> String {
+    match s.char_indices().nth(n) {
+        Some((i, _)) => format!("{}…（共 {} 字符）", &s[..i], s.chars().count()),
+        None => s.to_string(),
+    }
+}
+
+/// Normalise a header for matching: full-width to half-width, no spaces, no BOM.
+pub fn header_key(h: &str) -> String {
+    normalize(h).chars().filter(|c| !c.is_whitespace() && *c != '\u{feff}').collect()
+}
+
 /// Trim (including the ideographic space) and fold full-width ASCII (`３５００`, `（`) to
 /// half-width, so that `３,５００元 ` reads like `3,500元`.
 pub fn normalize(s: &str) -> std::borrow::Cow<'_, str> {

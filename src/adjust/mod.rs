@@ -8,6 +8,9 @@
 //! reading, matching and writing; this module only decides. It names no list and no policy word:
 //! those are the rule file's.
 
+pub mod accounting;
+pub mod index;
+
 use std::fmt::Write;
 
 use crate::engine::{self, Assessment};

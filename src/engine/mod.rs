@@ -8,6 +8,9 @@
 //! unknown to it. Reasons are a view of the same compiled conditions over the same values,
 //! computed only when an output asks for them.
 
+pub mod specialise;
+pub mod whatif;
+
 use serde::Serialize;
 
 use crate::household::{Cell, Household, Missing, Scalar};

@@ -713,33 +713,8 @@ fn suggestion(
             (unit.scalar(x)?, vec![], Some(unit.signed(delta)), text)
         }
         Found::Step { d: delta, x } => {
-            let verb = if delta > 0 { "增加" } else { "减少" };
-            let per = field.total.as_ref().and_then(|t| {
-                let n = cx.field(t.per).and_then(|v| Unit::Int.of(v)).filter(|&n| n > 0)?;
-                Some((t, n))
-            });
-            let text = match per {
-                // Per head: the household's sum first, exact in fen (the per-head change found
-                // by the search, times the household's count: it reaches the goal as verified).
-                Some((t, n)) if unit == Unit::Fen => {
-                    let total = delta.checked_mul(n)?;
-                    household = Some(HouseholdChange {
-                        label: t.label.clone(),
-                        per: rs.fields[t.per as usize].key.clone(),
-                        count: n,
-                        change: unit.signed(total),
-                    });
-                    format!(
-                        "{} 需{verb} {}（人均 {} × {} {n}；{label} 至 {}）{vs}",
-                        t.label,
-                        unit.amount(total.abs()),
-                        unit.amount(delta.abs()),
-                        rs.fields[t.per as usize].label,
-                        unit.value(x)
-                    )
-                }
-                _ => format!("{label} 需{verb} {}（至 {}）{vs}", unit.amount(delta.abs()), unit.value(x)),
-            };
+            let (text, per_household) = step_text(rs, field, unit, &cx, delta, x, &vs)?;
+            household = per_household;
             (unit.scalar(x)?, vec![], Some(unit.signed(delta)), text)
         }
     };
@@ -776,6 +751,49 @@ fn suggestion(
         field_index: f,
         value,
     })
+}
+
+/// A numeric change in words: `label 需增加 N（至 x）`, or for a per-head field its household sum
+/// first (with the change to the household's total).
+fn step_text(
+    rs: &RuleSet,
+    field: &crate::ruleset::Field,
+    unit: Unit,
+    cx: &Ctx,
+    delta: i64,
+    x: i64,
+    vs: &str,
+) -> Option<(String, Option<HouseholdChange>)> {
+    let label = &field.label;
+    let mut household = None;
+    let verb = if delta > 0 { "增加" } else { "减少" };
+    let per = field.total.as_ref().and_then(|t| {
+        let n = cx.field(t.per).and_then(|v| Unit::Int.of(v)).filter(|&n| n > 0)?;
+        Some((t, n))
+    });
+    let text = match per {
+        // Per head: the household's sum first, exact in fen (the per-head change found
+        // by the search, times the household's count: it reaches the goal as verified).
+        Some((t, n)) if unit == Unit::Fen => {
+            let total = delta.checked_mul(n)?;
+            household = Some(HouseholdChange {
+                label: t.label.clone(),
+                per: rs.fields[t.per as usize].key.clone(),
+                count: n,
+                change: unit.signed(total),
+            });
+            format!(
+                "{} 需{verb} {}（人均 {} × {} {n}；{label} 至 {}）{vs}",
+                t.label,
+                unit.amount(total.abs()),
+                unit.amount(delta.abs()),
+                rs.fields[t.per as usize].label,
+                unit.value(x)
+            )
+        }
+        _ => format!("{label} 需{verb} {}（至 {}）{vs}", unit.amount(delta.abs()), unit.value(x)),
+    };
+    Some((text, household))
 }
 
 #[cfg(test)]

@@ -16,12 +16,12 @@
 //! order of the operands does not change the result: the assessment is by construction the one
 //! [`crate::engine::assess_into`] gives (a unit test compares the two over generated households).
 
-use super::expr::{self, and3, or3, Ctx, Lit, Node, V};
-use super::{Bound, Test};
 use crate::engine::Assessment;
 use crate::household::{Cell, Household};
+use crate::ruleset::expr::{self, and3, or3, Ctx, Lit, Node, V};
+use crate::ruleset::{Bound, Test};
 
-use super::fast::BoolFn;
+use crate::ruleset::fast::BoolFn;
 
 /// A condition specialised: a constant, or what to evaluate per household.
 enum Fold {
@@ -200,7 +200,7 @@ impl Env<'_> {
                     decide(t, u)
                 }))
             }
-            _ => Fold::Dyn(super::fast::bool_fn(&self.with_literals(n))),
+            _ => Fold::Dyn(crate::ruleset::fast::bool_fn(&self.with_literals(n))),
         }
     }
 
@@ -289,13 +289,7 @@ impl Specialised {
                 Test::Condition(n) => (env.fold(n), None),
                 Test::MetUnmet(m, u) => (env.fold(m), Some(env.fold(u))),
             };
-            let constant = match (&met, &unmet) {
-                (Fold::Const(v), None) => Some(*v),
-                (Fold::Const(Some(true)), Some(_)) => Some(Some(true)),
-                (Fold::Const(_), Some(Fold::Const(u))) => Some(if *u == Some(true) { Some(false) } else { None }),
-                _ => None,
-            };
-            match constant {
+            match constant_criterion(&met, unmet.as_ref()) {
                 Some(v) => {
                     env.crits[i as usize] = Some(v);
                     crit_template[i as usize] = v;
@@ -357,8 +351,19 @@ impl Specialised {
     }
 }
 
+/// A criterion's value when its condition (or met/unmet pair) folded to constants: met wins,
+/// unmet true is false; `None` when it varies by household.
+fn constant_criterion(met: &Fold, unmet: Option<&Fold>) -> Option<Option<bool>> {
+    match (met, unmet) {
+        (Fold::Const(v), None) => Some(*v),
+        (Fold::Const(Some(true)), Some(_)) => Some(Some(true)),
+        (Fold::Const(_), Some(Fold::Const(u))) => Some(if *u == Some(true) { Some(false) } else { None }),
+        _ => None,
+    }
+}
+
 /// The criteria a criterion's own condition(s) read.
-fn crit_refs(rs: &super::RuleSet, c: usize) -> Vec<u16> {
+fn crit_refs(rs: &crate::ruleset::RuleSet, c: usize) -> Vec<u16> {
     match &rs.criteria[c].test {
         Test::Condition(n) => expr::refs(n).crits,
         Test::MetUnmet(m, u) => {
@@ -371,7 +376,7 @@ fn crit_refs(rs: &super::RuleSet, c: usize) -> Vec<u16> {
 
 /// Per criterion: whether something besides decision rules reads it (the flag, a check, a
 /// decision's factors, a list, a criterion so read), so that it is evaluated for every household.
-fn eager_criteria(rs: &super::RuleSet) -> Vec<bool> {
+fn eager_criteria(rs: &crate::ruleset::RuleSet) -> Vec<bool> {
     let mut stack: Vec<u16> = Vec::new();
     if let Some(f) = &rs.returned {
         stack.extend(expr::refs(&f.when).crits);
@@ -384,7 +389,7 @@ fn eager_criteria(rs: &super::RuleSet) -> Vec<bool> {
     }
     // A list reads criteria through its slots (its conditions are compiled against them), shows
     // them as columns, or shows the evidence behind one.
-    use super::lists::{BoolSlot, Column, Part};
+    use crate::ruleset::lists::{BoolSlot, Column, Part};
     for s in &rs.lists.slots.bools {
         if let BoolSlot::Crit(_, c) = s {
             stack.push(*c);
@@ -411,30 +416,34 @@ fn eager_criteria(rs: &super::RuleSet) -> Vec<bool> {
     eager
 }
 
+/// The evaluation context of household `hh` (`m`, `d`: the assessment date as a month index and
+/// a day key).
+#[inline]
+fn ctx<'a>(
+    hh: &'a Household,
+    b: &'a Bound,
+    crits: &'a [Option<bool>],
+    decisions: &'a [u16],
+    m: i32,
+    d: i32,
+) -> Ctx<'a> {
+    Ctx {
+        cells: &hh.cells,
+        params: &b.params,
+        crits,
+        decisions,
+        as_of_month: m,
+        as_of_day: d,
+        members: hh.members.as_ref(),
+        member: &[],
+    }
+}
+
 /// As [`crate::engine::assess_into`], with the conditions specialised for the run: the same
 /// assessment, for a household whose fixed cells are those `p` was built with.
 pub fn assess_into(p: &Specialised, b: &Bound, hh: &Household, a: &mut Assessment) {
     let Assessment { crits, decisions, decided_by, returned, checks } = a;
     let (as_of_month, as_of_day) = (b.as_of.month_index(), expr::day_key(b.as_of));
-    fn ctx<'a>(
-        hh: &'a Household,
-        b: &'a Bound,
-        crits: &'a [Option<bool>],
-        decisions: &'a [u16],
-        m: i32,
-        d: i32,
-    ) -> Ctx<'a> {
-        Ctx {
-            cells: &hh.cells,
-            params: &b.params,
-            crits,
-            decisions,
-            as_of_month: m,
-            as_of_day: d,
-            members: hh.members.as_ref(),
-            member: &[],
-        }
-    }
     // One criterion into `crits`: its condition, or met/unmet (met wins; unmet true is false).
     let evaluate = |crits: &mut Vec<Option<bool>>, (i, cond, unmet): &(u16, BoolFn, Option<BoolFn>)| {
         let cx = ctx(hh, b, crits, &[], as_of_month, as_of_day);

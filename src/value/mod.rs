@@ -5,6 +5,8 @@
 //! exact in it, and a ratio such as `0.7 × 上年人均纯收入` is exact too, so a comparison at a
 //! boundary ("exactly 70 % of last year") is decided exactly.
 
+pub mod cell;
+
 use std::fmt;
 
 /// Millionths per unit.
@@ -254,6 +256,20 @@ fn civil_from_days(z: i64) -> Date {
     Date { year: (if m <= 2 { y + 1 } else { y }) as i32, month: m, day: d }
 }
 
+/// A count with thousands separators (`1234567` → `1,234,567`), for summaries people read; never
+/// for a data cell of CSV, JSONL or XLSX output.
+pub fn grouped(n: impl Into<u64>) -> String {
+    let digits = n.into().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -307,5 +323,36 @@ mod tests {
         assert_eq!(Date::parse("2147483647-01-01"), None);
         assert_eq!(Date::parse("+2024-01-01"), None);
         assert_eq!(fmt_month(Date::new(2024, 6, 3).unwrap().month_index()), "2024-06");
+    }
+}
+
+/// A path as people write it. On Windows `canonicalize` gives the verbatim form `\\?\C:\…`
+/// (`\\?\UNC\server\…` for a share), shown as `C:\…` (`\\server\…`); any other path as it is.
+pub fn shown_path(p: &std::path::Path) -> String {
+    let s = p.display().to_string();
+    if let Some(share) = s.strip_prefix(r"\\?\UNC\") {
+        return format!(r"\\{share}");
+    }
+    match s.strip_prefix(r"\\?\") {
+        Some(drive) if drive.as_bytes().get(1) == Some(&b':') => drive.to_string(),
+        _ => s,
+    }
+}
+
+#[cfg(test)]
+mod path_tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn verbatim_windows_paths_are_shown_as_people_write_them() {
+        for (path, shown) in [
+            (r"\\?\C:\台账\规则.toml", r"C:\台账\规则.toml"),
+            (r"\\?\UNC\server\share\a.toml", r"\\server\share\a.toml"),
+            (r"\\?\Volume{x}\a.toml", r"\\?\Volume{x}\a.toml"),
+            ("/tmp/扶贫 台账/a.toml", "/tmp/扶贫 台账/a.toml"),
+        ] {
+            assert_eq!(shown_path(Path::new(path)), shown, "{path}");
+        }
     }
 }
