@@ -771,13 +771,7 @@ impl Layout {
         let sheet = matches!(self.kind, Kind::Sheet { .. });
         hh.problems.clear();
         if let Some(e) = &raw.error {
-            hh.problems.push(Problem {
-                row: raw.row,
-                column: String::new(),
-                field: None,
-                value: String::new(),
-                message: format!("无法读取此行：{e}"),
-            });
+            hh.problems.push(unreadable(raw.row, e));
         }
         let (width, got) = (self.columns.len(), raw.record.len());
         if raw.error.is_none() && got != width && !(sheet && got < width) {
@@ -914,13 +908,7 @@ impl Layout {
     fn member_row_problems(&self, raw: &RawRow, cols: &PersonColumns, dups: &Duplicates, hh: &mut Household) {
         for m in &raw.members {
             if let Some(e) = &m.error {
-                hh.problems.push(Problem {
-                    row: m.row,
-                    column: String::new(),
-                    field: None,
-                    value: String::new(),
-                    message: format!("无法读取此行：{e}"),
-                });
+                hh.problems.push(unreadable(m.row, e));
             }
         }
         if let (Some(c), true) = (cols.index(persons::Col::IdNumber), dups.member_count() > 0) {
@@ -1023,6 +1011,13 @@ pub fn absent_cell(rules: &RuleSet, f: u16) -> Cell {
 /// The absent columns with what they leave undecided, one line per kind: columns that stand for
 /// the same thing and leave the same criteria and decisions undecided share a line (the fourteen
 /// 帮扶措施 columns of a ledger that has none are one line, not fourteen).
+/// The data problem of a row the reader could not read (`e`: why).
+fn unreadable(row: u64, e: &impl std::fmt::Display) -> Problem {
+    Problem {
+        row, column: String::new(), field: None, value: String::new(), message: format!("无法读取此行：{e}")
+    }
+}
+
 /// The member fields some rule reads with no column in a person export, and none they could be
 /// derived from: (member field, its header).
 fn absent_member_columns(rules: &RuleSet, at: &[Option<usize>]) -> Vec<(u16, String)> {

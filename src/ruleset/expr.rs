@@ -1467,9 +1467,16 @@ fn eval_or(xs: &[Node], cx: &Ctx) -> Option<bool> {
 /// At least `k` of `xs` true: known once enough are true, or too few can be.
 #[inline]
 fn eval_at_least(k: u32, xs: &[Node], cx: &Ctx) -> Option<bool> {
+    at_least(k, xs.iter().map(|x| eval_bool(x, cx)))
+}
+
+/// `at_least(k, …)` over three-valued results: true once `k` are true, false when too few can
+/// be, otherwise unknown (the tree and the compiled evaluator share it).
+#[inline(always)]
+pub(crate) fn at_least(k: u32, results: impl Iterator<Item = Option<bool>>) -> Option<bool> {
     let (mut t, mut u) = (0u32, 0u32);
-    for x in xs {
-        match eval_bool(x, cx) {
+    for r in results {
+        match r {
             Some(true) => t += 1,
             None => u += 1,
             Some(false) => {}

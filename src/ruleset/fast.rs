@@ -334,23 +334,7 @@ fn in_fn(x: &Node, list: &[Lit]) -> BoolFn {
 /// `at_least(k, xs..)`, compiled.
 fn at_least_fn(k: u32, xs: &[Node]) -> BoolFn {
     let xs: Vec<BoolFn> = xs.iter().map(bool_fn).collect();
-    Box::new(move |cx| {
-        let (mut t, mut u) = (0u32, 0u32);
-        for x in &xs {
-            match x(cx) {
-                Some(true) => t += 1,
-                None => u += 1,
-                Some(false) => {}
-            }
-        }
-        if t >= k {
-            Some(true)
-        } else if t + u < k {
-            Some(false)
-        } else {
-            None
-        }
-    })
+    Box::new(move |cx| super::expr::at_least(k, xs.iter().map(|x| x(cx))))
 }
 
 /// `known(x)`, compiled.
