@@ -12,6 +12,7 @@ use anyhow::Context;
 use crate::cli::AssessArgs;
 use crate::error::Outcome;
 use crate::input::{Duplicates, Layout, Ledger};
+use crate::output::areas::Areas;
 use crate::output::xlsx;
 use crate::output::{self, AtomicFile, Format, Record, Summary};
 use crate::pipeline;
@@ -32,6 +33,8 @@ struct Chunk {
     scratch: String,
     records: Vec<Record>,
     summary: Summary,
+    /// Counts by area, when a workbook or `--summary` shows them.
+    areas: Option<Areas>,
     /// Whether a CSV cell held a long number kept as text (`output::csv_safe`).
     kept_as_text: bool,
 }
@@ -60,6 +63,11 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
         super::note(&w);
     }
 
+    if let (Some(s), Some(o)) = (&args.summary, &args.output) {
+        if s == o {
+            anyhow::bail!("--summary 与 -o 是同一个文件 {}：请给地区汇总另取一个文件名", s.display());
+        }
+    }
     let mut file = match &args.output {
         Some(p) => Some(AtomicFile::create(p, &[args.file.as_path()])?),
         None => None,
@@ -86,7 +94,7 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
     wrote(out.write_all(&head))?;
 
     let mut book = if format == Format::Xlsx { Some(xlsx::AssessBook::new(&to, &bound)?) } else { None };
-    let (summary, kept_as_text) = assess_all(&mut ledger, &bound, &dups, &args, format, &mut out, &mut book)?;
+    let (summary, kept_as_text, areas) = assess_all(&mut ledger, &bound, &dups, &args, format, &mut out, &mut book)?;
     wrote(out.flush())?;
     drop(out);
     drop(lock);
@@ -104,16 +112,34 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
         );
         return Ok(Outcome::Problems);
     }
-    if let (Some(book), Some(f)) = (book, &mut file) {
+    let areas = areas.map(|a| area_table(&a, &bound));
+    if let (Some(mut book), Some(f)) = (book, &mut file) {
+        if let Some(t) = &areas {
+            book.set_areas(t.clone());
+        }
         book.finish(f, &summary, &bound)?;
     }
     if let Some(f) = file {
         f.commit().with_context(|| "输出未能完成")?;
     }
+    if let (Some(p), Some(t)) = (&args.summary, &areas) {
+        output::report::write_summary_file(p, &[args.file.as_path()], t, &bound)?;
+    }
     super::note(&summary.text(&bound));
     closing_notes(kept_as_text, &to, &dups);
     super::note_duration(started, summary.households_assessed);
     Ok(if summary.has_problems() { Outcome::Problems } else { Outcome::Clean })
+}
+
+/// The summary by area, saying so when areas beyond the most counted one by one were counted together.
+fn area_table(areas: &Areas, bound: &Bound) -> output::areas::AreaTable {
+    if areas.overflow {
+        eprintln!(
+            "注意：地区（村）超过 {} 个，其余的计入“（其他地区）”一行；请检查乡镇、村列是否填错",
+            crate::value::grouped(output::areas::MAX_AREAS as u64)
+        );
+    }
+    areas.table(bound)
 }
 
 /// What the run's summary is followed by: long numbers kept as text in a CSV, repeated ids.
@@ -201,8 +227,10 @@ fn assess_all(
     format: Format,
     out: &mut impl Write,
     book: &mut Option<xlsx::AssessBook>,
-) -> anyhow::Result<(Summary, bool)> {
+) -> anyhow::Result<(Summary, bool, Option<Areas>)> {
     let (show_ids, to) = (args.show_ids, output_name(args));
+    let want_areas = book.is_some() || args.summary.is_some();
+    let mut areas = want_areas.then(|| Areas::new(bound, show_ids));
     let wrote = |r: std::io::Result<()>| r.with_context(|| format!("无法写出结果（{to}）"));
     let mut summary = Summary::new(bound);
     let mut kept_as_text = false;
@@ -218,10 +246,14 @@ fn assess_all(
             scratch: String::new(),
             records: Vec::new(),
             summary: Summary::new(bound),
+            areas: want_areas.then(|| Areas::new(bound, show_ids)),
             kept_as_text: false,
         },
         |c, hh, a| {
             c.summary.add(bound, hh, a);
+            if let Some(areas) = &mut c.areas {
+                areas.add(bound, hh, a);
+            }
             match format {
                 Format::Csv => c.kept_as_text |= csv_rows.write(&mut c.csv, bound, hh, a, show_ids, &mut c.scratch),
                 Format::Jsonl => {
@@ -234,6 +266,9 @@ fn assess_all(
         },
         |c| {
             summary.merge(&c.summary);
+            if let (Some(all), Some(part)) = (&mut areas, &c.areas) {
+                all.merge(part);
+            }
             kept_as_text |= c.kept_as_text;
             if let Some(book) = book {
                 for r in &c.records {
@@ -257,5 +292,5 @@ fn assess_all(
     if !table_rows.is_empty() {
         wrote(writeln!(out, "{}", output::table(bound.rules, &table_rows)))?;
     }
-    Ok((summary, kept_as_text))
+    Ok((summary, kept_as_text, areas))
 }

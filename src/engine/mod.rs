@@ -104,6 +104,12 @@ pub fn assess_into(b: &Bound, hh: &Household, a: &mut Assessment) {
     }
 }
 
+/// Whether compiled condition `cond` (over the household's fields, criteria and decisions, as a
+/// check's) holds for an assessed household: `None` when unknown.
+pub fn holds(b: &Bound, hh: &Household, a: &Assessment, cond: &crate::ruleset::fast::Cond) -> Option<bool> {
+    cond.eval(&ctx(b, hh, &a.crits, &a.decisions))
+}
+
 /// One finding of a data-quality check.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {

@@ -17,7 +17,10 @@ use crate::ruleset::file::FieldType;
 use crate::ruleset::layout::{self, Item, Json, Layout};
 use crate::ruleset::{Bound, RuleSet};
 
+pub mod areas;
 mod atomic;
+pub mod print;
+pub mod report;
 pub mod xlsx;
 pub use atomic::{is_stdout, remove_in_flight, AtomicFile, AtomicSet};
 

@@ -1,8 +1,11 @@
 //! Workbooks for staff: Chinese headers, frozen header row, autofilter, readable column widths,
 //! reasons wrapped, and a summary sheet.
 
-use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
+use rust_xlsxwriter::{Format, Workbook, XlsxError};
 
+use crate::output::areas::{AreaTable, SheetCell};
+use crate::output::print::{print_layout, Widths};
+use crate::output::report::{self, footer};
 use crate::output::{AtomicFile, Record, Summary};
 use crate::ruleset::file::Highlight;
 use crate::ruleset::layout::{Item, LEADING_COLUMNS, TRAILING_COLUMNS};
@@ -19,7 +22,7 @@ fn write_error(to: &str, e: impl std::fmt::Display) -> anyhow::Error {
 
 /// Run one step of writing a workbook; a panic inside rust_xlsxwriter (it panics when its
 /// temporary files cannot be written, e.g. a full disk) becomes an error like any other.
-fn guarded<T>(to: &str, f: impl FnOnce() -> Result<T, XlsxError>) -> anyhow::Result<T> {
+pub(crate) fn guarded<T>(to: &str, f: impl FnOnce() -> Result<T, XlsxError>) -> anyhow::Result<T> {
     match crate::error::catch_panic(f) {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(write_error(to, e)),
@@ -29,7 +32,7 @@ fn guarded<T>(to: &str, f: impl FnOnce() -> Result<T, XlsxError>) -> anyhow::Res
 
 /// Save the workbook into `file`: straight into its temporary file, or (a FIFO, a device,
 /// standard output, which cannot seek) built in memory first and then written.
-fn save(wb: &mut Workbook, file: &mut AtomicFile) -> anyhow::Result<()> {
+pub(crate) fn save(wb: &mut Workbook, file: &mut AtomicFile) -> anyhow::Result<()> {
     let to = file.path().display().to_string();
     match file.file() {
         Some(f) => guarded(&to, || wb.save_to_writer(f)),
@@ -40,46 +43,23 @@ fn save(wb: &mut Workbook, file: &mut AtomicFile) -> anyhow::Result<()> {
     }
 }
 
-/// Width of a column from its longest cell (CJK characters count double), clamped.
-fn width(cells: impl Iterator<Item = usize>) -> f64 {
-    cells.max().unwrap_or(4).clamp(4, 60) as f64 + 2.0
+/// Rows of (项目, 数量) as a 汇总 sheet's cells: the counts as numbers.
+fn summary_cells(rows: Vec<(String, SummaryValue)>) -> Vec<Vec<SheetCell>> {
+    rows.into_iter()
+        .map(|(k, v)| {
+            let v = match v {
+                SummaryValue::Text(t) => SheetCell::Text(t),
+                SummaryValue::Count(n) => SheetCell::Count(n),
+            };
+            vec![SheetCell::Text(k), v]
+        })
+        .collect()
 }
 
-fn display_len(s: &str) -> usize {
-    s.chars().map(|c| if c.is_ascii() { 1 } else { 2 }).sum()
-}
-
-fn sheet(
-    ws: &mut Worksheet,
-    name: &str,
-    headers: &[&str],
-    rows: &[Vec<String>],
-    wrap: &[usize],
-) -> Result<(), XlsxError> {
-    let bold = Format::new().set_bold().set_background_color("#DDEBF7");
-    let wrapped = Format::new().set_text_wrap();
-    ws.set_name(name)?;
-    for (c, h) in headers.iter().enumerate() {
-        ws.write_string_with_format(0, c as u16, *h, &bold)?;
-    }
-    for (r, row) in rows.iter().enumerate() {
-        for (c, v) in row.iter().enumerate() {
-            if wrap.contains(&c) {
-                ws.write_string_with_format(r as u32 + 1, c as u16, v, &wrapped)?;
-            } else {
-                ws.write_string(r as u32 + 1, c as u16, v)?;
-            }
-        }
-    }
-    for c in 0..headers.len() {
-        let w = width(std::iter::once(display_len(headers[c])).chain(rows.iter().map(|r| display_len(&r[c]))));
-        ws.set_column_width(c as u16, w)?;
-    }
-    ws.set_freeze_panes(1, 0)?;
-    if !headers.is_empty() {
-        ws.autofilter(0, 0, rows.len() as u32, headers.len() as u16 - 1)?;
-    }
-    Ok(())
+/// A value of the 汇总 sheet.
+enum SummaryValue {
+    Text(String),
+    Count(u64),
 }
 
 /// The adjustment lists as a workbook: a 汇总 sheet first, then one sheet per list whose rows
@@ -89,15 +69,31 @@ pub struct AdjustBook {
     /// The output, for messages.
     to: String,
     rows: Vec<u32>,
-    /// Per sheet, its number of columns.
-    widths: Vec<u16>,
+    /// Per list sheet, its column widths (from its header and first rows).
+    widths: Vec<Widths>,
     wrap: Format,
+    /// The summary by area and the charts' figures, written after 汇总 when given.
+    areas: Option<AreaTable>,
+    charts: Option<ListCharts>,
+}
+
+/// What `adjust`'s chart sheet shows: per list (name, households, persons), and the households
+/// of the previous and the current quarter.
+pub struct ListCharts {
+    pub lists: Vec<(String, u64, u64)>,
+    pub quarters: [(String, u64); 2],
 }
 
 /// Widths of the fixed list columns before a list's own, of its own, and after them.
 const HEAD_WIDTHS: [f64; 6] = [16.0, 14.0, 10.0, 10.0, 10.0, 20.0];
 const OWN_WIDTH: f64 = 14.0;
 const TAIL_WIDTHS: [f64; 4] = [80.0, 36.0, 6.0, 8.0];
+
+/// The widths of a list sheet's columns, before its rows are measured.
+fn column_widths(n: usize) -> impl Iterator<Item = f64> {
+    let own = n.saturating_sub(HEAD_WIDTHS.len() + TAIL_WIDTHS.len());
+    HEAD_WIDTHS.iter().chain(std::iter::repeat_n(&OWN_WIDTH, own)).chain(&TAIL_WIDTHS).copied()
+}
 
 impl AdjustBook {
     /// A new workbook with a sheet per list (name, headers), to be saved to `to` (named in messages).
@@ -107,9 +103,26 @@ impl AdjustBook {
             wb,
             to: to.to_string(),
             rows: vec![0; sheets.len()],
-            widths: sheets.iter().map(|s| s.1.len() as u16).collect(),
+            widths: sheets
+                .iter()
+                .map(|s| {
+                    let mut w = Widths::new(&s.1);
+                    for (c, least) in column_widths(s.1.len()).enumerate() {
+                        w.at_least(c, least.min(16.0));
+                    }
+                    w
+                })
+                .collect(),
             wrap: Format::new().set_text_wrap(),
+            areas: None,
+            charts: None,
         })
+    }
+
+    /// Add sheets 地区汇总 (the lists per area) and 图表 when the workbook is finished.
+    pub fn set_report(&mut self, areas: AreaTable, charts: ListCharts) {
+        self.areas = Some(areas);
+        self.charts = Some(charts);
     }
 
     fn sheets(sheets: &[(&str, Vec<&str>)]) -> Result<Workbook, XlsxError> {
@@ -119,10 +132,8 @@ impl AdjustBook {
         for (name, headers) in sheets {
             let ws = wb.add_worksheet_with_constant_memory()?;
             ws.set_name(*name)?;
-            let own = headers.len() - HEAD_WIDTHS.len() - TAIL_WIDTHS.len();
-            let widths = HEAD_WIDTHS.iter().chain(std::iter::repeat_n(&OWN_WIDTH, own)).chain(&TAIL_WIDTHS);
-            for (c, (h, w)) in headers.iter().zip(widths).enumerate() {
-                ws.set_column_width(c as u16, *w)?;
+            for (c, (h, w)) in headers.iter().zip(column_widths(headers.len())).enumerate() {
+                ws.set_column_width(c as u16, w)?;
                 ws.write_string_with_format(0, c as u16, *h, &bold)?;
             }
             ws.set_freeze_panes(1, 0)?;
@@ -137,6 +148,7 @@ impl AdjustBook {
         }
         self.rows[list] += 1;
         let row = self.rows[list];
+        self.widths[list].sample(cells);
         // The reason and the changes wrap: the 4th and 3rd columns from the end.
         let n = cells.len();
         let (wb, wrap) = (&mut self.wb, &self.wrap);
@@ -154,13 +166,21 @@ impl AdjustBook {
     }
 
     pub fn finish(mut self, file: &mut AtomicFile, summary: &[(String, u64)], b: &Bound) -> anyhow::Result<()> {
+        let footer = footer(b);
         for i in 0..self.rows.len() {
-            let last = self.rows[i];
-            self.wb.worksheet_from_index(i + 1)?.autofilter(0, 0, last, self.widths[i] - 1)?;
+            let ws = self.wb.worksheet_from_index(i + 1)?;
+            print_layout(ws, 1, self.rows[i], &self.widths[i].get(), &footer)?;
         }
-        let mut rows: Vec<Vec<String>> = vec![vec!["评估日期".into(), b.as_of.to_string()]];
-        rows.extend(summary.iter().map(|(k, n)| vec![k.clone(), n.to_string()]));
-        sheet(self.wb.worksheet_from_index(0)?, "汇总", &["项目", "数量"], &rows, &[])?;
+        let mut rows = vec![("评估日期".to_string(), SummaryValue::Text(b.as_of.to_string()))];
+        rows.extend(summary.iter().map(|(k, n)| (k.clone(), SummaryValue::Count(*n))));
+        let headers = ["项目".to_string(), "数量".to_string()];
+        report::write_table(self.wb.worksheet_from_index(0)?, &headers, &summary_cells(rows), &|_| false, &footer)?;
+        if let Some(t) = &self.areas {
+            report::area_sheets(&mut self.wb, t, b)?;
+        }
+        if let Some(c) = &self.charts {
+            report::list_charts(&mut self.wb, &c.lists, c.quarters.clone(), b)?;
+        }
         save(&mut self.wb, file)
     }
 }
@@ -179,6 +199,11 @@ pub struct AssessBook {
     yellow: Format,
     /// Per column, how its cells are written.
     styles: Vec<Style>,
+    /// Column widths of the two streamed sheets, from their headers and first rows.
+    widths: Widths,
+    finding_widths: Widths,
+    /// The summary by area, written after 汇总 when given.
+    areas: Option<AreaTable>,
 }
 
 /// How a cell of the assessment sheet is written.
@@ -213,6 +238,15 @@ impl AssessBook {
             .chain(TRAILING_COLUMNS.iter().map(|&(h, w)| (h, w, Style::Wrap)))
             .collect();
         let styles = columns.iter().map(|c| c.2).collect();
+        let headers: Vec<&str> = columns.iter().map(|c| c.0).collect();
+        let mut widths = Widths::new(&headers);
+        // The wrapped columns keep their width, and a decision the width its rule file gives.
+        let declared = LEADING_COLUMNS.len()..columns.len();
+        for (c, col) in columns.iter().enumerate().filter(|(c, col)| declared.contains(c) || col.2 == Style::Wrap) {
+            widths.at_least(c, col.1);
+        }
+        let mut finding_widths = Widths::new(&FINDING_HEADERS);
+        finding_widths.at_least(5, FINDING_WIDTHS[5]);
         let wb = guarded(to, || {
             let mut wb = Workbook::new();
             let bold = Format::new().set_bold().set_background_color("#DDEBF7");
@@ -241,7 +275,15 @@ impl AssessBook {
             red: Format::new().set_background_color("#FFC7CE").set_font_color("#9C0006").set_bold(),
             yellow: Format::new().set_background_color("#FFEB9C").set_font_color("#9C5700"),
             styles,
+            widths,
+            finding_widths,
+            areas: None,
         })
+    }
+
+    /// Add sheets 地区汇总, 指标说明 and 图表 (the summary by area) when the workbook is finished.
+    pub fn set_areas(&mut self, areas: AreaTable) {
+        self.areas = Some(areas);
     }
 
     pub fn add(&mut self, r: &Record, b: &Bound) -> anyhow::Result<()> {
@@ -249,9 +291,17 @@ impl AssessBook {
             anyhow::bail!("XLSX 工作表最多 1,048,576 行：请改用 CSV 输出（-o 结果.csv）");
         }
         self.row += 1;
-        let AssessBook { wb, to, row, finding_row, wrap, red, yellow, styles } = self;
+        let AssessBook { wb, to, row, finding_row, wrap, red, yellow, styles, widths, finding_widths, .. } = self;
         let row = *row;
         let cells = crate::output::csv_cells(r);
+        widths.sample(&cells);
+        for f in &r.checks {
+            if !finding_widths.wants() {
+                break;
+            }
+            let village = r.village.as_deref().unwrap_or("");
+            finding_widths.sample(&["", &r.household_id, village, &f.label, "", &f.message, &f.source]);
+        }
         if !r.checks.is_empty() && *finding_row + r.checks.len() as u32 >= 1_048_575 {
             anyhow::bail!("XLSX 工作表最多 1,048,576 行：数据核查结果过多，请改用 CSV 输出（-o 结果.csv）");
         }
@@ -304,32 +354,38 @@ impl AssessBook {
     }
 
     pub fn finish(mut self, file: &mut AtomicFile, summary: &Summary, b: &Bound) -> anyhow::Result<()> {
-        let last = self.row;
-        let ws = self.wb.worksheet_from_index(0)?;
-        ws.autofilter(0, 0, last, self.styles.len() as u16 - 1)?;
-        let last = self.finding_row;
-        self.wb.worksheet_from_index(1)?.autofilter(0, 0, last, FINDING_HEADERS.len() as u16 - 1)?;
-        let mut rows: Vec<Vec<String>> = vec![
-            vec!["规则集".into(), b.rules.id.clone()],
-            vec!["评估日期".into(), b.as_of.to_string()],
-            vec!["读取行数".into(), (summary.rows_read + summary.blank_rows).to_string()],
-            vec!["评估户数".into(), summary.households_assessed.to_string()],
-            vec!["有数据问题的户数".into(), summary.households_with_problems.to_string()],
-            vec!["数据问题（处）".into(), summary.problems.to_string()],
+        let footer = footer(b);
+        print_layout(self.wb.worksheet_from_index(0)?, 1, self.row, &self.widths.get(), &footer)?;
+        let findings = self.finding_widths.get();
+        print_layout(self.wb.worksheet_from_index(1)?, 1, self.finding_row, &findings, &footer)?;
+        let count = |k: &str, n: u64| (k.to_string(), SummaryValue::Count(n));
+        let mut rows = vec![
+            ("规则集".to_string(), SummaryValue::Text(b.rules.id.clone())),
+            ("评估日期".to_string(), SummaryValue::Text(b.as_of.to_string())),
+            count("读取行数", summary.rows_read + summary.blank_rows),
+            count("评估户数", summary.households_assessed),
+            count("有数据问题的户数", summary.households_with_problems),
+            count("数据问题（处）", summary.problems),
         ];
         if summary.blank_rows > 0 {
-            rows.insert(3, vec!["空白行（已跳过）".into(), summary.blank_rows.to_string()]);
+            rows.insert(3, count("空白行（已跳过）", summary.blank_rows));
         }
         for ((_, labels), &d) in summary.counts.iter().zip(&summary.counted) {
             let d = &b.rules.decisions[d];
             for (l, n) in labels {
-                rows.push(vec![format!("{}：{}", d.label, l), n.to_string()]);
+                rows.push(count(&format!("{}：{}", d.label, l), *n));
             }
         }
         for (c, n) in b.rules.checks.iter().zip(&summary.checks) {
-            rows.push(vec![format!("数据核查：{}（{}）", c.label, c.severity.word()), n.to_string()]);
+            rows.push(count(&format!("数据核查：{}（{}）", c.label, c.severity.word()), *n));
         }
-        sheet(self.wb.add_worksheet(), "汇总", &["项目", "数量"], &rows, &[])?;
+        let ws = self.wb.add_worksheet();
+        ws.set_name("汇总")?;
+        let headers = ["项目".to_string(), "数量".to_string()];
+        report::write_table(ws, &headers, &summary_cells(rows), &|_| false, &footer)?;
+        if let Some(t) = &self.areas {
+            report::area_sheets(&mut self.wb, t, b)?;
+        }
         save(&mut self.wb, file)
     }
 }

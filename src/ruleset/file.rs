@@ -49,6 +49,110 @@ pub struct RuleFile {
     /// What `adjust` shows of every list row whatever the list (`[adjust]`).
     #[serde(default)]
     pub adjust: Option<AdjustDef>,
+    /// The summary by area: its levels, how persons are counted, its charts (`[report]`).
+    #[serde(default)]
+    pub report: Option<ReportDef>,
+    /// Indicators of the summary by area, in the file's order (`[indicators.<id>]`).
+    #[serde(default)]
+    pub indicators: Ordered<IndicatorDef>,
+    /// Figures per area the ledger lacks, for indicators' denominators (`[area_data.<id>]`).
+    #[serde(default)]
+    pub area_data: BTreeMap<String, AreaDataDef>,
+}
+
+/// `[report]`: the summary by area (`assess`, `adjust`; rules/README.md "Summaries by area").
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportDef {
+    /// The area levels, highest first: text or enum fields (`["county", "township", "village"]`).
+    #[serde(default)]
+    pub levels: Vec<String>,
+    /// The int field giving a household's persons (`"members"`, 家庭人口数).
+    #[serde(default)]
+    pub persons: Option<String>,
+    /// Decisions whose labels are counted per area; none: every decision shown on its own.
+    #[serde(default)]
+    pub decisions: Option<Vec<String>>,
+    /// Decisions charted by area as stacked bars (`图表` sheet).
+    #[serde(default)]
+    pub charts: Vec<String>,
+    /// Decisions whose totals per label are charted as a pie.
+    #[serde(default)]
+    pub pies: Vec<String>,
+}
+
+/// `[indicators.<id>]`: a share computed per area, `numerator / denominator`; never a quota.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndicatorDef {
+    pub label: String,
+    /// What is counted: `"households"` (户) or `"persons"` (人).
+    pub count: String,
+    /// A condition over a household (fields, criteria, decisions): those for which it is true.
+    pub numerator: String,
+    /// A condition over a household: those for which it is true (`"true"`: all of the area).
+    #[serde(default)]
+    pub denominator: Option<String>,
+    /// A figure of `[area_data.<id>]` per area (a village's registered population).
+    #[serde(default)]
+    pub denominator_data: Option<String>,
+    /// The first and last assessment dates it is computed for (`YYYY-MM-DD`).
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub until: Option<String>,
+    /// The standard it was measured against at the time, in words (shown, never compared).
+    #[serde(default)]
+    pub standard: Option<String>,
+    pub source: String,
+    /// Where the source is weak.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// `[area_data.<id>]`: a figure per area, keyed by the area's name or its path
+/// (`"青山镇/石桥村"`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AreaDataDef {
+    pub label: String,
+    /// `"households"` (户) or `"persons"` (人).
+    pub count: String,
+    #[serde(default)]
+    pub values: BTreeMap<String, u64>,
+    pub source: String,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// Items of a section in the order the file gives them (as `[decisions.*]`).
+#[derive(Debug, Clone)]
+pub struct Ordered<T>(pub Vec<(String, T)>);
+
+impl<T> Default for Ordered<T> {
+    fn default() -> Self {
+        Ordered(Vec::new())
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Ordered<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Ordered<T>, D::Error> {
+        struct Visit<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Visit<T> {
+            type Value = Ordered<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a table of items")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Ordered<T>, A::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = map.next_entry::<String, T>()? {
+                    out.push((k, v));
+                }
+                Ok(Ordered(out))
+            }
+        }
+        d.deserialize_map(Visit(std::marker::PhantomData))
+    }
 }
 
 /// `[periods.<id>]`: a named span of dates.

@@ -245,6 +245,8 @@ fn check_item(section: &str, item: Table) -> Result<(), String> {
         "warnings" => is::<file::WarningDef>(item),
         "periods" => is::<file::PeriodDef>(item),
         "lists" => is::<file::ListDef>(item),
+        "indicators" => is::<file::IndicatorDef>(item),
+        "area_data" => is::<file::AreaDataDef>(item),
         // Other sections are checked when the whole rule set is read.
         _ => Ok(()),
     }

@@ -16,6 +16,7 @@ pub mod lists;
 #[cfg(test)]
 mod member_tests;
 pub mod periods;
+pub mod report;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -364,6 +365,8 @@ pub struct RuleSet {
     pub sources: Vec<(String, String)>,
     /// `adjust`'s lists, in file order, compiled.
     pub lists: lists::ListSet,
+    /// The summary by area: levels, persons, counted decisions, charts, indicators.
+    pub report: report::Report,
     /// Fields with a `min` or `max`, and fields with a `derive`, in field order (what
     /// [`RuleSet::finish`] visits for every household).
     ranged_fields: Vec<u16>,
@@ -421,7 +424,7 @@ pub fn load(spec: &str) -> Result<RuleSet, RuleError> {
 /// A compile error about one item, with the file and line where that item was last changed put
 /// before it (`/…/guizhou.toml 第 12 行 判定标准 \`x\``).
 fn locate(e: RuleError, at: &layering::Locator) -> RuleError {
-    const SECTIONS: [(&str, &str); 7] = [
+    const SECTIONS: [(&str, &str); 9] = [
         ("字段", "fields"),
         ("参数", "parameters"),
         ("判定标准", "criteria"),
@@ -429,6 +432,8 @@ fn locate(e: RuleError, at: &layering::Locator) -> RuleError {
         ("数据核查", "checks"),
         ("运行警告", "warnings"),
         ("成员字段", "persons"),
+        ("指标", "indicators"),
+        ("地区数据", "area_data"),
     ];
     let RuleError::Rule { rule, message } = e else { return e };
     let item = SECTIONS.iter().find_map(|(word, section)| {
@@ -823,6 +828,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
     };
     let returned = compile_flag(&file, names, &decisions)?;
     let checks = compile_checks(&file, names)?;
+    let report = report::compile(&file, &names, &fields, &field_index, &decisions)?;
     let warnings = compile_warnings(&file, &enums, &param_index)?;
     let lists = lists::compile(&file, &Builder { persons: &[], ..names }, &fields, &decisions, &criteria)?;
     let ranged_fields = (0..fields.len() as u16)
@@ -860,6 +866,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         terms,
         sources: file.sources.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         lists,
+        report,
         plan,
         ranged_fields,
         derived_fields,
