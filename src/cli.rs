@@ -344,6 +344,10 @@ pub struct AdjustArgs {
     /// 一个目录（CSV）或一个 .xlsx 文件
     #[arg(long, short = 'o', value_name = "输出")]
     pub output: Option<PathBuf>,
+    /// 另写一份本季度按地区（县、乡镇、村）的汇总：各判定的户数、人数和规则文件所列的指标；
+    /// 扩展名为 .xlsx 时写成工作簿，否则为 CSV
+    #[arg(long, value_name = "文件")]
+    pub summary: Option<PathBuf>,
     #[command(flatten)]
     pub input: InputChoice,
     /// 完整显示证件号码

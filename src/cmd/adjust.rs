@@ -18,6 +18,7 @@ use crate::engine;
 use crate::error::{InputError, Outcome};
 use crate::household::Household;
 use crate::input::{Duplicates, Layout, Ledger};
+use crate::output::areas::Areas;
 use crate::output::xlsx;
 use crate::output::{
     csv_long_numbers_note, csv_safe, is_stdout, long_digits, shown_field, shown_problem_value, AtomicFile, AtomicSet,
@@ -145,7 +146,8 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
     // Current quarter: assessed and listed as it streams.
     let inputs = [args.previous.as_path(), args.current.as_path()];
     let mut out = Lists::new(&lists, format, args.output.as_deref(), &inputs, args.show_ids)?;
-    let matched = list_current(&pass, &mut cur_ledger, &previous, &mut out, &mut acc)?;
+    let mut areas = (format == AdjustFormat::Xlsx || args.summary.is_some()).then(|| Areas::new(&bound, args.show_ids));
+    let matched = list_current(&pass, &mut cur_ledger, &previous, &mut out, &mut acc, &mut areas)?;
     list_gone(&pass, &args.previous, &prev_layout, &previous, &matched, &mut out, &mut acc)?;
     for e in prev_dup_entries {
         out.push(e)?;
@@ -153,7 +155,14 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
     if !acc.adds_up() {
         anyhow::bail!("内部错误：汇总不平衡 {acc:?}");
     }
+    let table = areas.map(|a| a.table(&bound));
+    if let (Some((book, _)), Some(t)) = (&mut out.book, &table) {
+        book.set_report(t.clone(), list_charts(&out.counts, &lists, &acc, args.quarter.as_deref()));
+    }
     let counts = out.finish(&acc, &bound)?;
+    if let (Some(p), Some(t)) = (&args.summary, &table) {
+        crate::output::report::write_summary_file(p, &inputs, t, &bound)?;
+    }
     if format == AdjustFormat::Table || std::io::stdout().is_terminal() {
         let table = counts.village_table(&lists);
         // Written, not println!ed: a closed stdout (`| head`) ends the run quietly.
@@ -166,6 +175,22 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Clean
     })
+}
+
+/// The figures of the chart sheet: each list's households and persons, the quarters' households.
+fn list_charts(counts: &Counts, lists: &[&List], acc: &Accounting, quarter: Option<&str>) -> xlsx::ListCharts {
+    let named = |what: &str| match quarter {
+        Some(q) => format!("{what}（{q} 的上一季度）"),
+        None => what.to_string(),
+    };
+    let this = match quarter {
+        Some(q) => format!("本季度（{q}）"),
+        None => "本季度".to_string(),
+    };
+    xlsx::ListCharts {
+        lists: (lists.iter().enumerate()).map(|(i, l)| (l.label.clone(), counts.total[i], counts.persons[i])).collect(),
+        quarters: [(named("上季度"), acc.previous_rows), (this, acc.current_rows)],
+    }
 }
 
 /// The assessment date: `--date`, or the last day of `--quarter`.
@@ -293,8 +318,10 @@ fn list_current(
     previous: &PrevIndex,
     out: &mut Lists,
     acc: &mut Accounting,
+    areas: &mut Option<Areas>,
 ) -> anyhow::Result<Vec<bool>> {
     let Pass { rules, bound, lists, show_ids, prev_dups, cur_dups } = *pass;
+    let template = areas.clone();
     let mut matched = vec![false; previous.entries.len()];
     acc.blank_current_rows = pipeline::stream(
         cur_ledger,
@@ -329,9 +356,13 @@ fn list_current(
             let change = if run.matched { adjust::changes(rules, &env) } else { String::new() };
             let on = adjust::lists_of(bound, lists, &env, Some(row), &problems);
             let who = who_of(rules, hh, show_ids);
-            Ok((entries(on, false, hh.row, &id, &who, &change), prev, run))
+            let area = template.as_ref().map(|t| t.counted(bound, hh, a));
+            Ok((entries(on, false, hh.row, &id, &who, &change), prev, run, area))
         },
-        |(rows, prev, run)| {
+        |(rows, prev, run, area)| {
+            if let (Some(all), Some(one)) = (areas.as_mut(), &area) {
+                all.add_counted(one);
+            }
             acc.current_rows += 1;
             if run.duplicated {
                 acc.duplicated_current_rows += 1;

@@ -91,24 +91,56 @@ impl Areas {
 
     /// Count one household.
     pub fn add(&mut self, b: &Bound, hh: &Household, a: &Assessment) {
-        let rep = &b.rules.report;
-        self.key.clear();
-        for (k, &f) in rep.levels.iter().enumerate() {
+        let mut key = std::mem::take(&mut self.key);
+        self.key_into(&mut key, b, hh);
+        self.key = key;
+        let leaf = self.leaf();
+        let mut counts = std::mem::take(&mut self.leaves[leaf].counts);
+        self.count_into(&mut counts, b, hh, a);
+        self.leaves[leaf].counts = counts;
+    }
+
+    /// One household's area and counts, to be added later by [`Areas::add_counted`] (where the
+    /// household is counted on one thread and added on another).
+    pub fn counted(&self, b: &Bound, hh: &Household, a: &Assessment) -> (String, Vec<u64>) {
+        let mut key = String::new();
+        self.key_into(&mut key, b, hh);
+        let mut counts = vec![0; self.width];
+        self.count_into(&mut counts, b, hh, a);
+        (key, counts)
+    }
+
+    /// Add what [`Areas::counted`] gave.
+    pub fn add_counted(&mut self, (key, counts): &(String, Vec<u64>)) {
+        self.key.clone_from(key);
+        let i = self.leaf();
+        for (m, t) in self.leaves[i].counts.iter_mut().zip(counts) {
+            *m += t;
+        }
+    }
+
+    /// The household's area: its names at each level, joined by U+001F.
+    fn key_into(&self, key: &mut String, b: &Bound, hh: &Household) {
+        key.clear();
+        for (k, &f) in b.rules.report.levels.iter().enumerate() {
             if k > 0 {
-                self.key.push('\u{1f}');
+                key.push('\u{1f}');
             }
-            let key = &b.rules.fields[f as usize].key;
-            match crate::output::shown_field(b.rules, hh, key, self.show_ids) {
+            let field = &b.rules.fields[f as usize].key;
+            match crate::output::shown_field(b.rules, hh, field, self.show_ids) {
                 Some(t) if !t.trim().is_empty() => {
                     let t = if self.show_ids { t.trim().into() } else { crate::privacy::mask_text(t.trim()) };
-                    self.key.extend(t.chars().map(|c| if c == '\u{1f}' { ' ' } else { c }));
+                    key.extend(t.chars().map(|c| if c == '\u{1f}' { ' ' } else { c }));
                 }
-                _ => self.key.push_str(BLANK_AREA),
+                _ => key.push_str(BLANK_AREA),
             }
         }
-        let leaf = self.leaf();
+    }
+
+    /// Add one household to `counts` (laid out as a leaf's).
+    fn count_into(&self, counts: &mut [u64], b: &Bound, hh: &Household, a: &Assessment) {
+        let rep = &b.rules.report;
         let persons = rep.persons.and_then(|f| int_of(&hh.cells[f as usize]));
-        let counts = &mut self.leaves[leaf].counts;
         counts[HOUSEHOLDS] += 1;
         match persons {
             Some(n) => counts[PERSONS] += n,
@@ -119,12 +151,10 @@ impl Areas {
             counts[self.label_at[k] + a.decisions[d as usize] as usize] += 1;
         }
         for (k, ind) in rep.indicators.iter().enumerate() {
-            let unit = match ind.count {
-                Count::Households => 1,
-                Count::Persons => match persons {
-                    Some(n) => n,
-                    None => continue,
-                },
+            let unit = match (ind.count, persons) {
+                (Count::Households, _) => 1,
+                (Count::Persons, Some(n)) => n,
+                (Count::Persons, None) => continue,
             };
             let at = self.ind_at + 3 * k;
             let within = match &ind.denominator {

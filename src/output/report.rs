@@ -13,6 +13,9 @@ use crate::output::AtomicFile;
 use crate::ruleset::report::Denominator;
 use crate::ruleset::Bound;
 
+/// The sheet of `adjust`'s list charts.
+const LIST_CHARTS: &str = "名单图表";
+
 /// The most areas a chart shows (the first ones, in the table's order).
 const CHART_AREAS: usize = 50;
 
@@ -210,7 +213,7 @@ fn charts(wb: &mut Workbook, t: &AreaTable, b: &Bound, footer: &Footer) -> Resul
     print_layout(ws, 0, 0, &[14.0, 10.0, 10.0, 10.0, 10.0, 10.0, 10.0], footer)
 }
 
-/// Sheet 图表 of `adjust`: each list's households and persons this quarter, and the households
+/// Sheet 名单图表 of `adjust`: each list's households and persons this quarter, and the households
 /// of the two quarters (clustered columns).
 pub fn list_charts(
     wb: &mut Workbook,
@@ -221,7 +224,7 @@ pub fn list_charts(
     let footer = footer(b);
     let head = header_format();
     let ws = wb.add_worksheet();
-    ws.set_name("图表")?;
+    ws.set_name(LIST_CHARTS)?;
     for (c, h) in ["名单", "户数", "人数"].iter().enumerate() {
         ws.write_string_with_format(0, c as u16, *h, &head)?;
     }
@@ -236,8 +239,8 @@ pub fn list_charts(
         let mut chart = Chart::new(ChartType::Column);
         chart.title().set_name("本季度各名单规模");
         for c in 1..=2u16 {
-            chart.add_series().set_name(("图表", 0, c)).set_categories(("图表", 1, 0, last, 0)).set_values((
-                "图表", 1, c, last, c,
+            chart.add_series().set_name((LIST_CHARTS, 0, c)).set_categories((LIST_CHARTS, 1, 0, last, 0)).set_values((
+                LIST_CHARTS, 1, c, last, c,
             ));
         }
         chart.set_width(720).set_height(360);
@@ -252,8 +255,8 @@ pub fn list_charts(
     }
     let mut chart = Chart::new(ChartType::Column);
     chart.title().set_name("上季度与本季度的户数");
-    chart.add_series().set_name(("图表", top, 1)).set_categories(("图表", top + 1, 0, top + 2, 0)).set_values((
-        "图表",
+    chart.add_series().set_name((LIST_CHARTS, top, 1)).set_categories((LIST_CHARTS, top + 1, 0, top + 2, 0)).set_values((
+        LIST_CHARTS,
         top + 1,
         1,
         top + 2,
