@@ -379,7 +379,11 @@ fn a_list_added_by_a_variant_file_is_written_everywhere() {
     assert_eq!(run.status.code(), Some(1), "{}", stderr_of(&run));
     use calamine::Reader;
     let mut wb = calamine::open_workbook_auto(&book).unwrap();
-    assert_eq!(wb.sheet_names().last().map(String::as_str), Some("因病因残走访"));
+    // The list sheets, then the summary by area and the charts.
+    let names = wb.sheet_names();
+    let area = names.iter().position(|n| n == "地区汇总").unwrap();
+    assert_eq!(names[area - 1], "因病因残走访");
+    assert_eq!(&names[area..], ["地区汇总", "指标说明", "图表", "名单图表"]);
     let sheet = wb.worksheet_range("因病因残走访").unwrap();
     let rows: Vec<Vec<String>> = sheet.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect();
     assert_eq!(rows.len(), 2);

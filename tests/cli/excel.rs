@@ -200,3 +200,52 @@ fn a_dropped_file_is_assessed_to_a_workbook_beside_it() {
 fn tuopin_root() -> PathBuf {
     crate::support::root()
 }
+
+/// The pages of a PDF: its page objects (LibreOffice writes no object streams).
+fn pdf_pages(pdf: &Path) -> usize {
+    let bytes = std::fs::read(pdf).unwrap();
+    let needle = b"/Type/Page";
+    let spaced = b"/Type /Page";
+    let count = |n: &[u8]| {
+        bytes.windows(n.len() + 1).filter(|w| &w[..n.len()] == n && !w[n.len()].is_ascii_alphanumeric()).count()
+    };
+    count(needle) + count(spaced)
+}
+
+/// The example workbooks, converted to PDF by LibreOffice headless without error, print on the
+/// pages README documents ("Print layout"): `assess` of examples/户表.csv in 2024 on 7 pages,
+/// `adjust` of the example quarters on 15. Skipped, saying so, only where LibreOffice is not
+/// installed (`.ci/run` installs it).
+#[test]
+fn example_workbooks_print_on_the_documented_pages() {
+    let Some(soffice) = soffice() else {
+        eprintln!("跳过：未安装 LibreOffice（soffice）；.ci/run 会安装 libreoffice-calc-nogui");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let assess = dir.path().join("评估结果.xlsx");
+    let run = tuopin().args(["assess", "examples/户表.csv", "--year", "2024", "-o"]).arg(&assess).output().unwrap();
+    assert_eq!(run.status.code(), Some(1), "{}", stderr_of(&run));
+    let adjust = dir.path().join("三季度名单.xlsx");
+    let run = tuopin()
+        .args(["adjust", "--previous", "examples/2024Q2.csv", "--current", "examples/2024Q3.csv", "--quarter", "2024Q3"])
+        .arg("-o")
+        .arg(&adjust)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1), "{}", stderr_of(&run));
+    for (book, pages) in [(&assess, 7), (&adjust, 15)] {
+        let profile = format!("file://{}", dir.path().join("lo-profile").display());
+        let run = Command::new(&soffice)
+            .arg(format!("-env:UserInstallation={profile}"))
+            .args(["--headless", "--convert-to", "pdf", "--outdir"])
+            .arg(dir.path())
+            .arg(book)
+            .output()
+            .expect("soffice runs");
+        assert!(run.status.success(), "{}", stderr_of(&run));
+        let pdf = book.with_extension("pdf");
+        assert!(pdf.is_file(), "LibreOffice wrote no PDF: {}", stderr_of(&run));
+        assert_eq!(pdf_pages(&pdf), pages, "{}", book.display());
+    }
+}

@@ -15,6 +15,7 @@ mod outputs;
 mod persons;
 mod privacy;
 mod properties;
+mod report;
 mod review;
 mod rules;
 mod sheets;
