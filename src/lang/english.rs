@@ -123,6 +123,12 @@ const ARGS: &[(&str, &str, &str)] = &[
     ("assess", "file", "The household ledger: .xlsx/.xls, or CSV (UTF-8 with or without BOM, GBK/GB18030, UTF-16; comma or tab)"),
     ("assess", "format", "Output format (default: table on a terminal, otherwise by the extension of -o, else CSV; -o NAME without an extension writes NAME.xlsx)"),
     ("assess", "output", "Write to this file (atomically; never over the input) instead of stdout"),
+    (
+        "assess",
+        "summary",
+        "Also write the summary by area (the rule file's levels, e.g. county, township, village): households and \
+         persons per decision label and the rule file's indicators; a workbook if FILE ends in .xlsx, else CSV",
+    ),
     ("assess", "no_bom", "CSV output without the UTF-8 BOM (for tools that dislike it; Excel needs it)"),
     ("check", "file", "A ledger holding the household (any file `assess` reads); needs --id"),
     ("check", "id", "The 户编号 of the household to check in FILE"),
@@ -142,6 +148,12 @@ const ARGS: &[(&str, &str, &str)] = &[
     ("adjust", "date", "Assessment date, overriding the quarter's last day"),
     ("adjust", "format", "Output kind (default: by -o: a .xlsx file, else a directory of CSVs; no -o: table)"),
     ("adjust", "output", "A directory (CSV) or a .xlsx file"),
+    (
+        "adjust",
+        "summary",
+        "Also write this quarter's summary by area: households and persons per decision label and the rule file's \
+         indicators; a workbook if FILE ends in .xlsx, else CSV",
+    ),
     ("rules check", "file", "A built-in name or a TOML file"),
     ("rules show", "file", "A built-in name or a TOML file"),
     ("rules show", "resolved", "Print the merged rule set with the file each item came from"),
