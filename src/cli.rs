@@ -236,8 +236,7 @@ pub struct AssessArgs {
     /// 写入此文件（整体写成后替换；不会写到输入文件上），不写到标准输出
     #[arg(long, short = 'o', value_name = "输出")]
     pub output: Option<PathBuf>,
-    /// 另写一份按地区（规则文件所列的层级，如县、乡镇、村）的汇总：各判定的户数、人数和规则文件所列的指标；
-    /// 扩展名为 .xlsx 时写成工作簿，否则为 CSV（xlsx 输出中已有“地区汇总”表）
+    /// 另写一份按地区（规则文件所列的层级，如县、乡镇、村）的汇总：各判定的户数、人数和规则文件所列的指标；扩展名为 .xlsx 时写成工作簿，否则为 CSV（xlsx 输出中已有“地区汇总”表）
     #[arg(long, value_name = "文件")]
     pub summary: Option<PathBuf>,
     #[command(flatten)]
@@ -344,8 +343,7 @@ pub struct AdjustArgs {
     /// 一个目录（CSV）或一个 .xlsx 文件
     #[arg(long, short = 'o', value_name = "输出")]
     pub output: Option<PathBuf>,
-    /// 另写一份本季度按地区（县、乡镇、村）的汇总：各判定的户数、人数和规则文件所列的指标；
-    /// 扩展名为 .xlsx 时写成工作簿，否则为 CSV
+    /// 另写一份本季度按地区（县、乡镇、村）的汇总：各判定的户数、人数和规则文件所列的指标；扩展名为 .xlsx 时写成工作簿，否则为 CSV
     #[arg(long, value_name = "文件")]
     pub summary: Option<PathBuf>,
     #[command(flatten)]

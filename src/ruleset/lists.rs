@@ -272,8 +272,11 @@ fn check_label(what: &str, label: &str) -> Result<(), RuleError> {
     if let Some(c) = label.chars().find(|c| "[]:*?/\\".contains(*c) || c.is_control()) {
         return Err(rule_err(what, format!("label “{label}” 含有“{c}”：文件名和工作表名中不能用 [ ] : * ? / \\")));
     }
-    if label.chars().count() > 31 || label == "汇总" {
-        return Err(rule_err(what, format!("label “{label}” 不能作工作表名（最多31个字符，且不能是“汇总”）")));
+    // The workbook's own sheets (src/output/xlsx.rs, src/output/report.rs).
+    const RESERVED: [&str; 5] = ["汇总", "地区汇总", "指标说明", "图表", "名单图表"];
+    if label.chars().count() > 31 || RESERVED.contains(&label) {
+        let reserved = RESERVED.map(|r| format!("“{r}”")).join("、");
+        return Err(rule_err(what, format!("label “{label}” 不能作工作表名（最多31个字符，且不能是{reserved}）")));
     }
     Ok(())
 }
