@@ -64,9 +64,7 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
     }
 
     if let (Some(s), Some(o)) = (&args.summary, &args.output) {
-        if s == o {
-            anyhow::bail!("--summary 与 -o 是同一个文件 {}：请给地区汇总另取一个文件名", s.display());
-        }
+        anyhow::ensure!(s != o, "--summary 与 -o 是同一个文件 {}：请给地区汇总另取一个文件名", s.display());
     }
     let mut file = match &args.output {
         Some(p) => Some(AtomicFile::create(p, &[args.file.as_path()])?),
@@ -113,22 +111,35 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Problems);
     }
     let areas = areas.map(|a| area_table(&a, &bound));
+    finish_outputs(book, file, &summary, areas, &bound, &args)?;
+    super::note(&summary.text(&bound));
+    closing_notes(kept_as_text, &to, &dups);
+    super::note_duration(started, summary.households_assessed);
+    Ok(if summary.has_problems() { Outcome::Problems } else { Outcome::Clean })
+}
+
+/// Save the workbook (with the summary by area), put the output in place, then write `--summary`.
+fn finish_outputs(
+    book: Option<xlsx::AssessBook>,
+    mut file: Option<AtomicFile>,
+    summary: &Summary,
+    areas: Option<output::areas::AreaTable>,
+    bound: &Bound,
+    args: &AssessArgs,
+) -> anyhow::Result<()> {
     if let (Some(mut book), Some(f)) = (book, &mut file) {
         if let Some(t) = &areas {
             book.set_areas(t.clone());
         }
-        book.finish(f, &summary, &bound)?;
+        book.finish(f, summary, bound)?;
     }
     if let Some(f) = file {
         f.commit().with_context(|| "输出未能完成")?;
     }
     if let (Some(p), Some(t)) = (&args.summary, &areas) {
-        output::report::write_summary_file(p, &[args.file.as_path()], t, &bound)?;
+        output::report::write_summary_file(p, &[args.file.as_path()], t, bound)?;
     }
-    super::note(&summary.text(&bound));
-    closing_notes(kept_as_text, &to, &dups);
-    super::note_duration(started, summary.households_assessed);
-    Ok(if summary.has_problems() { Outcome::Problems } else { Outcome::Clean })
+    Ok(())
 }
 
 /// The summary by area, saying so when areas beyond the most counted one by one were counted together.

@@ -245,9 +245,9 @@ impl Areas {
         let rep = &b.rules.report;
         let shown: Vec<usize> =
             (0..rep.levels.len()).filter(|&k| self.leaves.iter().any(|l| l.path[k] != BLANK_AREA)).collect();
-        let levels: Vec<String> =
-            shown.iter().map(|&k| b.rules.fields[rep.levels[k] as usize].label.clone()).collect();
-        let indicators: Vec<usize> = (0..rep.indicators.len()).filter(|&k| rep.indicators[k].applies(b.as_of)).collect();
+        let levels: Vec<String> = shown.iter().map(|&k| b.rules.fields[rep.levels[k] as usize].label.clone()).collect();
+        let indicators: Vec<usize> =
+            (0..rep.indicators.len()).filter(|&k| rep.indicators[k].applies(b.as_of)).collect();
         let paths: Vec<Vec<&str>> =
             self.leaves.iter().map(|l| shown.iter().map(|&k| l.path[k].as_str()).collect()).collect();
         let (headers, label_columns) = self.headers(b, &levels, &indicators);
@@ -307,7 +307,9 @@ impl Areas {
             d => t.levels[d - 1].clone(),
         };
         let mut cells = vec![SheetCell::Text(level)];
-        cells.extend((0..t.levels.len()).map(|k| SheetCell::Text(path.get(k).map(|s| s.to_string()).unwrap_or_default())));
+        cells.extend(
+            (0..t.levels.len()).map(|k| SheetCell::Text(path.get(k).map(|s| s.to_string()).unwrap_or_default())),
+        );
         cells.extend([SheetCell::Count(s[HOUSEHOLDS]), SheetCell::Count(s[PERSONS])]);
         if rep.persons.is_some() {
             cells.push(SheetCell::Count(s[PERSONS_UNKNOWN]));
@@ -341,7 +343,13 @@ impl Areas {
         (s[at], den, s[at + 2])
     }
 
-    fn indicator_totals(&self, b: &Bound, t: &AreaTable, leaves: &[usize], paths: &[Vec<&str>]) -> Vec<(u64, Option<u64>, u64)> {
+    fn indicator_totals(
+        &self,
+        b: &Bound,
+        t: &AreaTable,
+        leaves: &[usize],
+        paths: &[Vec<&str>],
+    ) -> Vec<(u64, Option<u64>, u64)> {
         let s = self.sum(leaves);
         let rep = &b.rules.report;
         let area = Area { path: &[], leaves, paths };

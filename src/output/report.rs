@@ -95,8 +95,18 @@ pub fn area_sheets(wb: &mut Workbook, t: &AreaTable, b: &Bound) -> Result<(), Xl
 fn indicator_rows(t: &AreaTable, b: &Bound) -> (Vec<String>, Vec<Vec<SheetCell>>) {
     let rep = &b.rules.report;
     let headers = [
-        "指标", "计", "分子（条件为真的）", "分母", "合计分子", "合计分母", "合计", "分子待核实（户）", "当时的标准（仅供参考，不作比较）",
-        "适用期间", "来源", "说明",
+        "指标",
+        "计",
+        "分子（条件为真的）",
+        "分母",
+        "合计分子",
+        "合计分母",
+        "合计",
+        "分子待核实（户）",
+        "当时的标准（仅供参考，不作比较）",
+        "适用期间",
+        "来源",
+        "说明",
     ];
     let text = |s: &str| SheetCell::Text(s.to_string());
     let rows = (t.indicators.iter().zip(&t.totals))
@@ -240,7 +250,11 @@ pub fn list_charts(
         chart.title().set_name("本季度各名单规模");
         for c in 1..=2u16 {
             chart.add_series().set_name((LIST_CHARTS, 0, c)).set_categories((LIST_CHARTS, 1, 0, last, 0)).set_values((
-                LIST_CHARTS, 1, c, last, c,
+                LIST_CHARTS,
+                1,
+                c,
+                last,
+                c,
             ));
         }
         chart.set_width(720).set_height(360);
@@ -255,13 +269,11 @@ pub fn list_charts(
     }
     let mut chart = Chart::new(ChartType::Column);
     chart.title().set_name("上季度与本季度的户数");
-    chart.add_series().set_name((LIST_CHARTS, top, 1)).set_categories((LIST_CHARTS, top + 1, 0, top + 2, 0)).set_values((
-        LIST_CHARTS,
-        top + 1,
-        1,
-        top + 2,
-        1,
-    ));
+    chart
+        .add_series()
+        .set_name((LIST_CHARTS, top, 1))
+        .set_categories((LIST_CHARTS, top + 1, 0, top + 2, 0))
+        .set_values((LIST_CHARTS, top + 1, 1, top + 2, 1));
     chart.set_width(480).set_height(300);
     ws.insert_chart(top, 4, &chart)?;
     print_layout(ws, 0, 0, &[16.0, 10.0, 10.0], &footer)

@@ -119,7 +119,10 @@ pub(super) fn compile(
             Some(_) => Err(rule_err("汇总 [report]", format!("{what} = \"{key}\" 不是{want}字段"))),
             None => {
                 let keys: Vec<String> = fields.iter().map(|f| f.key.clone()).collect();
-                Err(rule_err("汇总 [report]", format!("{what} 中的字段 `{key}` 不存在{}", expr::did_you_mean(key, &keys))))
+                Err(rule_err(
+                    "汇总 [report]",
+                    format!("{what} 中的字段 `{key}` 不存在{}", expr::did_you_mean(key, &keys)),
+                ))
             }
         }
     };
@@ -135,7 +138,10 @@ pub(super) fn compile(
             Some(i) => Ok(i as u16),
             None => {
                 let ids: Vec<String> = decisions.iter().map(|d| d.id.clone()).collect();
-                Err(rule_err("汇总 [report]", format!("{what} 中的决策 `{key}` 不存在{}", expr::did_you_mean(key, &ids))))
+                Err(rule_err(
+                    "汇总 [report]",
+                    format!("{what} 中的决策 `{key}` 不存在{}", expr::did_you_mean(key, &ids)),
+                ))
             }
         }
     };
@@ -170,7 +176,10 @@ fn compile_data(file: &RuleFile) -> Result<Vec<AreaData>, RuleError> {
             return Err(rule_err(&what, "label 不能为空".into()));
         }
         if let Some(k) = def.values.keys().find(|k| k.trim().is_empty() || k.split('/').any(|p| p.trim().is_empty())) {
-            return Err(rule_err(&what, format!("values 的键“{k}”应为地区名称，或自上而下用 / 连接的名称（如“青山镇/石桥村”）")));
+            return Err(rule_err(
+                &what,
+                format!("values 的键“{k}”应为地区名称，或自上而下用 / 连接的名称（如“青山镇/石桥村”）"),
+            ));
         }
         data.push(AreaData {
             id: id.clone(),
@@ -198,11 +207,12 @@ fn compile_indicator(
     }
     let count = count_of(&what, &def.count)?;
     if count == Count::Persons && !has_persons {
-        return Err(rule_err(&what, "count = \"persons\" 需要 [report] 的 persons（给出每户人数的整数字段，如 \"members\"）".into()));
+        return Err(rule_err(
+            &what,
+            "count = \"persons\" 需要 [report] 的 persons（给出每户人数的整数字段，如 \"members\"）".into(),
+        ));
     }
-    let cond = |src: &str, key: &str| {
-        expr::compile(src, names, Ty::Bool).map_err(super::at(format!("{what} ({key})")))
-    };
+    let cond = |src: &str, key: &str| expr::compile(src, names, Ty::Bool).map_err(super::at(format!("{what} ({key})")));
     let numerator = cond(&def.numerator, "numerator")?;
     let denominator = match (&def.denominator, &def.denominator_data) {
         (Some(src), None) => {
@@ -213,16 +223,28 @@ fn compile_indicator(
         (None, Some(key)) => {
             let Some(i) = data.iter().position(|d| &d.id == key) else {
                 let ids: Vec<String> = data.iter().map(|d| d.id.clone()).collect();
-                let message = format!("denominator_data = \"{key}\"：没有这一项 [area_data.{key}]{}", expr::did_you_mean(key, &ids));
+                let message = format!(
+                    "denominator_data = \"{key}\"：没有这一项 [area_data.{key}]{}",
+                    expr::did_you_mean(key, &ids)
+                );
                 return Err(rule_err(&what, message));
             };
             if data[i].count != count {
-                let message = format!("denominator_data `{key}` 计的是{}，与本指标的 count（{}）不一致", data[i].count.unit(), count.unit());
+                let message = format!(
+                    "denominator_data `{key}` 计的是{}，与本指标的 count（{}）不一致",
+                    data[i].count.unit(),
+                    count.unit()
+                );
                 return Err(rule_err(&what, message));
             }
             Denominator::Data(i as u16)
         }
-        _ => return Err(rule_err(&what, "须给出 denominator（条件）或 denominator_data（地区数据）之一，且只能给一个".into())),
+        _ => {
+            return Err(rule_err(
+                &what,
+                "须给出 denominator（条件）或 denominator_data（地区数据）之一，且只能给一个".into(),
+            ))
+        }
     };
     let date = |s: &Option<String>, k: &str| -> Result<Option<Date>, RuleError> {
         s.as_ref()
@@ -249,4 +271,27 @@ fn compile_indicator(
         source: def.source.clone(),
         note: def.note.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{AreaData, Count};
+
+    #[test]
+    fn a_figure_is_found_by_the_longest_suffix_of_the_path() {
+        let values = [("石桥村", 330), ("河口乡/石桥村", 100), ("河口乡", 510)];
+        let d = AreaData {
+            id: "p".into(),
+            label: "户籍人口".into(),
+            count: Count::Persons,
+            values: values.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            source: String::new(),
+            note: None,
+        };
+        assert_eq!(d.value(&["甲县", "青山镇", "石桥村"]), Some(330));
+        assert_eq!(d.value(&["甲县", "河口乡", "石桥村"]), Some(100));
+        assert_eq!(d.value(&["甲县", "河口乡"]), Some(510));
+        assert_eq!(d.value(&["甲县", "河口乡", "柳湾村"]), None);
+        assert_eq!(d.value(&[]), None);
+    }
 }

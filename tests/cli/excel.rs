@@ -228,7 +228,15 @@ fn example_workbooks_print_on_the_documented_pages() {
     assert_eq!(run.status.code(), Some(1), "{}", stderr_of(&run));
     let adjust = dir.path().join("三季度名单.xlsx");
     let run = tuopin()
-        .args(["adjust", "--previous", "examples/2024Q2.csv", "--current", "examples/2024Q3.csv", "--quarter", "2024Q3"])
+        .args([
+            "adjust",
+            "--previous",
+            "examples/2024Q2.csv",
+            "--current",
+            "examples/2024Q3.csv",
+            "--quarter",
+            "2024Q3",
+        ])
         .arg("-o")
         .arg(&adjust)
         .output()

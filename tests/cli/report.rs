@@ -81,14 +81,18 @@ fn the_area_summary_holds_numbers_that_add_up() {
     // Shares are numbers: 9 monitored households of 41.
     let monitored = number(&total[at("监测对象占比（户）")]);
     assert!((monitored - 9.0 / 41.0).abs() < 1e-9, "{monitored}");
-    let summary: BTreeMap<String, Data> = sheet(&book, "汇总").into_iter().map(|r| (text(&r[0]), r[1].clone())).collect();
+    let summary: BTreeMap<String, Data> =
+        sheet(&book, "汇总").into_iter().map(|r| (text(&r[0]), r[1].clone())).collect();
     assert_eq!(number(&summary["评估户数"]), 41.0);
     assert_eq!(number(&summary["返贫致贫风险：高"]), 9.0);
     assert_eq!(text(&summary["规则集"]), "national");
     // 指标说明: each indicator with its definition, totals and source.
     let ind = sheet(&book, "指标说明");
     let monitored = ind.iter().find(|r| text(&r[0]) == "监测对象占比（户）").unwrap();
-    assert_eq!((text(&monitored[2]), number(&monitored[4]), number(&monitored[5])), ("!blank(monitor_type)".into(), 9.0, 41.0));
+    assert_eq!(
+        (text(&monitored[2]), number(&monitored[4]), number(&monitored[5])),
+        ("!blank(monitor_type)".into(), 9.0, 41.0)
+    );
     // The historic indicators apply to 2016–2020 only.
     assert!(ind.iter().all(|r| text(&r[0]) != "贫困发生率"));
 }
@@ -101,7 +105,8 @@ fn charts_and_print_settings_are_in_the_workbook() {
     let dir = tempfile::tempdir().unwrap();
     let book = assess_book(dir.path());
     let names = part_names(&book);
-    let charts: Vec<String> = names.iter().filter(|n| n.starts_with("xl/charts/chart")).map(|n| part(&book, n)).collect();
+    let charts: Vec<String> =
+        names.iter().filter(|n| n.starts_with("xl/charts/chart")).map(|n| part(&book, n)).collect();
     assert_eq!(charts.len(), 3, "{names:?}");
     let stacked = charts.iter().filter(|c| c.contains("<c:barChart>") && c.contains("<c:grouping val=\"stacked\"/>"));
     assert_eq!(stacked.count(), 2);
@@ -132,7 +137,11 @@ fn charts_and_print_settings_are_in_the_workbook() {
 fn summary_files_csv_and_xlsx() {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("地区汇总.csv");
-    let out = tuopin().args(["assess", "examples/户表.csv", "--year", "2024", "--quiet", "--summary"]).arg(&csv).output().unwrap();
+    let out = tuopin()
+        .args(["assess", "examples/户表.csv", "--year", "2024", "--quiet", "--summary"])
+        .arg(&csv)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
     let text = std::fs::read_to_string(&csv).unwrap();
     assert!(text.starts_with("\u{feff}层级,县,乡镇,行政村,户数,人数"), "{text}");
@@ -140,19 +149,32 @@ fn summary_files_csv_and_xlsx() {
     assert!(text.contains("\n行政村,示例县,青山镇,石桥村,9,33,"), "{text}");
     assert_eq!(text.lines().count(), 1 + 5 + 3 + 1 + 1);
     let xlsx = dir.path().join("地区汇总.xlsx");
-    let out = tuopin().args(["assess", "examples/户表.csv", "--year", "2024", "--quiet", "--summary"]).arg(&xlsx).output().unwrap();
+    let out = tuopin()
+        .args(["assess", "examples/户表.csv", "--year", "2024", "--quiet", "--summary"])
+        .arg(&xlsx)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
     let rows = sheet(&xlsx, "地区汇总");
     assert_eq!(rows.len(), 11);
     assert_eq!(number(&rows[10][4]), 41.0);
     let same = dir.path().join("x.xlsx");
-    let out = tuopin().args(["assess", "examples/户表.csv", "-o"]).arg(&same).arg("--summary").arg(&same).output().unwrap();
+    let out =
+        tuopin().args(["assess", "examples/户表.csv", "-o"]).arg(&same).arg("--summary").arg(&same).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr_of(&out).contains("--summary 与 -o 是同一个文件"), "{}", stderr_of(&out));
     // adjust: the current quarter by area.
     let adj = dir.path().join("本季度.csv");
     let out = tuopin()
-        .args(["adjust", "--previous", "examples/2024Q2.csv", "--current", "examples/2024Q3.csv", "--quarter", "2024Q3"])
+        .args([
+            "adjust",
+            "--previous",
+            "examples/2024Q2.csv",
+            "--current",
+            "examples/2024Q3.csv",
+            "--quarter",
+            "2024Q3",
+        ])
         .arg("--summary")
         .arg(&adj)
         .output()
@@ -208,7 +230,8 @@ source = "测试：乡镇上报"
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
     let mut r = csv::Reader::from_path(&csv).unwrap();
-    let header: Vec<String> = r.headers().unwrap().iter().map(|h| h.trim_start_matches('\u{feff}').to_string()).collect();
+    let header: Vec<String> =
+        r.headers().unwrap().iter().map(|h| h.trim_start_matches('\u{feff}').to_string()).collect();
     let rows: Vec<Vec<String>> = r.records().map(|x| x.unwrap().iter().map(String::from).collect()).collect();
     let at = |h: &str| header.iter().position(|x| x == h).unwrap_or_else(|| panic!("{h} in {header:?}"));
     let (low, covered) = (at("人均纯收入不足一万元的户占比"), at("台账人口占户籍人口"));
