@@ -1194,7 +1194,7 @@ fn persons_used(
         for i in expr::refs(n).members {
             used[i as usize] = true;
         }
-        expr::walk(n, &mut |x| any |= matches!(x, Node::Members(..)));
+        expr::walk(n, &mut |x| any |= matches!(x, Node::Members(..) | Node::Agg(..)));
     };
     criteria.iter().flat_map(|c| test_nodes(&c.test)).for_each(&mut mark);
     decisions.iter().flat_map(|d| d.rules.iter().map(|r| &r.0)).for_each(&mut mark);
