@@ -39,6 +39,8 @@ pub struct Who {
     pub village: String,
     pub head_name: String,
     pub head_id: String,
+    /// Its area for the summary by area ([`Areas::key_of`]); empty when there is none.
+    pub area: String,
 }
 
 /// One row of one list.
@@ -78,6 +80,7 @@ fn who_of(rs: &RuleSet, hh: &Household, show_ids: bool) -> Who {
         village: text("village"),
         head_name: text("head_name"),
         head_id: text("head_id"),
+        area: String::new(),
     }
 }
 
@@ -107,6 +110,17 @@ struct Pass<'r> {
     show_ids: bool,
     prev_dups: &'r Duplicates,
     cur_dups: &'r Duplicates,
+    /// The summary by area, when one is written: how a household's area is named.
+    areas: Option<&'r Areas>,
+}
+
+/// [`who_of`], with the household's area when the run has a summary by area.
+fn who_in(pass: &Pass, hh: &Household) -> Who {
+    let mut who = who_of(pass.rules, hh, pass.show_ids);
+    if let Some(t) = pass.areas {
+        who.area = t.key_of(pass.bound, hh);
+    }
+    who
 }
 
 pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
@@ -132,6 +146,9 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
     warn_absent(&rules, &prev_ledger.layout, &cur_ledger.layout, &args);
     let (mut cur_ledger, cur_dups, prev_dups) = scan_ids(cur_ledger, &prev_ledger);
     let (cur_dups, prev_dups) = (cur_dups?, prev_dups?);
+    let labels = lists.iter().map(|l| l.label.clone()).collect();
+    let want_areas = format == AdjustFormat::Xlsx || args.summary.is_some();
+    let areas = want_areas.then(|| Areas::with_lists(&bound, args.show_ids, labels));
     let pass = Pass {
         rules: &rules,
         bound: &bound,
@@ -139,6 +156,7 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
         show_ids: args.show_ids,
         prev_dups: &prev_dups,
         cur_dups: &cur_dups,
+        areas: areas.as_ref(),
     };
     let (previous, prev_dup_entries) = index_previous(&pass, &mut prev_ledger, &mut acc)?;
     let prev_layout = prev_ledger.layout;
@@ -146,8 +164,8 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
     // Current quarter: assessed and listed as it streams.
     let inputs = [args.previous.as_path(), args.current.as_path()];
     let mut out = Lists::new(&lists, format, args.output.as_deref(), &inputs, args.show_ids)?;
-    let mut areas = (format == AdjustFormat::Xlsx || args.summary.is_some()).then(|| Areas::new(&bound, args.show_ids));
-    let matched = list_current(&pass, &mut cur_ledger, &previous, &mut out, &mut acc, &mut areas)?;
+    out.areas = areas.clone();
+    let matched = list_current(&pass, &mut cur_ledger, &previous, &mut out, &mut acc)?;
     list_gone(&pass, &args.previous, &prev_layout, &previous, &matched, &mut out, &mut acc)?;
     for e in prev_dup_entries {
         out.push(e)?;
@@ -155,7 +173,7 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
     if !acc.adds_up() {
         anyhow::bail!("内部错误：汇总不平衡 {acc:?}");
     }
-    let table = areas.map(|a| a.table(&bound));
+    let table = out.areas.as_ref().map(|a| a.table(&bound));
     if let (Some((book, _)), Some(t)) = (&mut out.book, &table) {
         book.set_report(t.clone(), list_charts(&out.counts, &lists, &acc, args.quarter.as_deref()));
     }
@@ -266,7 +284,7 @@ fn index_previous(
     prev_ledger: &mut Ledger,
     acc: &mut Accounting,
 ) -> anyhow::Result<(PrevIndex, Vec<Entry>)> {
-    let Pass { rules, bound, lists, show_ids, prev_dups, cur_dups } = *pass;
+    let Pass { rules, bound, lists, show_ids, prev_dups, cur_dups, .. } = *pass;
     let mut previous =
         PrevIndex::with_capacity(prev_dups.ids_seen() as usize, adjust::kept_sizes(rules, Side::Previous));
     let mut prev_dup_entries = Vec::new();
@@ -281,7 +299,7 @@ fn index_previous(
                 return Ok((id, hh.row, Ok(KeptBuf::of(rules, row))));
             }
             // A repeated id: this row is listed on its own, the current side unknown.
-            let who = who_of(rules, hh, show_ids);
+            let who = who_in(pass, hh);
             let mut problems = problems_text(rules, hh, show_ids);
             if cur_dups.rows(&id).is_some() {
                 problems = join(&problems, "户编号在本季度重复出现，无法与本季度匹配");
@@ -318,10 +336,8 @@ fn list_current(
     previous: &PrevIndex,
     out: &mut Lists,
     acc: &mut Accounting,
-    areas: &mut Option<Areas>,
 ) -> anyhow::Result<Vec<bool>> {
-    let Pass { rules, bound, lists, show_ids, prev_dups, cur_dups } = *pass;
-    let template = areas.clone();
+    let Pass { rules, bound, lists, show_ids, prev_dups, cur_dups, areas: template } = *pass;
     let mut matched = vec![false; previous.entries.len()];
     acc.blank_current_rows = pipeline::stream(
         cur_ledger,
@@ -355,12 +371,12 @@ fn list_current(
             let env = Env::new(rules, Snap::Row(row), previous_side, &run);
             let change = if run.matched { adjust::changes(rules, &env) } else { String::new() };
             let on = adjust::lists_of(bound, lists, &env, Some(row), &problems);
-            let who = who_of(rules, hh, show_ids);
-            let area = template.as_ref().map(|t| t.counted(bound, hh, a));
+            let who = who_in(pass, hh);
+            let area = template.map(|t| t.counted(bound, hh, a));
             Ok((entries(on, false, hh.row, &id, &who, &change), prev, run, area))
         },
         |(rows, prev, run, area)| {
-            if let (Some(all), Some(one)) = (areas.as_mut(), &area) {
+            if let (Some(all), Some(one)) = (out.areas.as_mut(), &area) {
                 all.add_counted(one);
             }
             acc.current_rows += 1;
@@ -427,7 +443,7 @@ fn list_gone(
         if on.is_empty() {
             acc.previous_unlisted += 1;
         }
-        let who = who_of(rules, &hh, show_ids);
+        let who = who_in(pass, &hh);
         for e in entries(on, true, raw.row, &id, &who, "") {
             if result.is_ok() {
                 result = out.push(e);
@@ -575,6 +591,8 @@ struct Lists<'l> {
     /// The CSV lists' directory, and whether a long number in them was kept as text (`csv_safe`).
     dir: String,
     kept_as_text: bool,
+    /// The summary by area: the current quarter's households and every list row, by area.
+    areas: Option<Areas>,
 }
 
 impl<'l> Lists<'l> {
@@ -594,6 +612,7 @@ impl<'l> Lists<'l> {
             show_ids,
             dir: String::new(),
             kept_as_text: false,
+            areas: None,
         };
         match (format, out) {
             (AdjustFormat::Csv, Some(dir)) => {
@@ -623,6 +642,9 @@ impl<'l> Lists<'l> {
 
     fn push(&mut self, e: Entry) -> anyhow::Result<()> {
         self.counts.add(&e);
+        if let Some(areas) = &mut self.areas {
+            areas.add_to_list(&e.who.area, e.list);
+        }
         if self.csv.is_empty() && self.book.is_none() {
             return Ok(());
         }

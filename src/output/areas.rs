@@ -53,7 +53,8 @@ struct Leaf {
 }
 
 /// Counts per area. Each leaf's `counts`: households, persons, households whose persons are
-/// unknown, then per counted decision per label the households, then per indicator numerator,
+/// unknown, then per counted decision per label the households, then per list of `adjust` the
+/// households on it (of either quarter, in the area where its row is), then per indicator numerator,
 /// denominator (a condition's) and households for which the numerator is unknown.
 #[derive(Debug, Clone, Default)]
 pub struct Areas {
@@ -62,6 +63,9 @@ pub struct Areas {
     width: usize,
     /// Where each counted decision's labels start in `counts`.
     label_at: Vec<usize>,
+    /// `adjust`'s lists counted per area (their labels), and where they start in `counts`.
+    list_labels: Vec<String>,
+    list_at: usize,
     /// Where the indicators start.
     ind_at: usize,
     /// Whether areas beyond [`MAX_AREAS`] were counted together.
@@ -76,6 +80,11 @@ const PERSONS_UNKNOWN: usize = 2;
 
 impl Areas {
     pub fn new(b: &Bound, show_ids: bool) -> Areas {
+        Areas::with_lists(b, show_ids, Vec::new())
+    }
+
+    /// As [`Areas::new`], with a column of households per list of `adjust` (`lists`: their labels).
+    pub fn with_lists(b: &Bound, show_ids: bool, lists: Vec<String>) -> Areas {
         let rep = &b.rules.report;
         let mut at = 3;
         let label_at = (rep.decisions.iter())
@@ -85,8 +94,10 @@ impl Areas {
                 start
             })
             .collect();
-        let ind_at = at;
-        Areas { width: at + 3 * rep.indicators.len(), label_at, ind_at, show_ids, ..Areas::default() }
+        let list_at = at;
+        let ind_at = at + lists.len();
+        let width = ind_at + 3 * rep.indicators.len();
+        Areas { width, label_at, list_labels: lists, list_at, ind_at, show_ids, ..Areas::default() }
     }
 
     /// Count one household.
@@ -117,6 +128,21 @@ impl Areas {
         for (m, t) in self.leaves[i].counts.iter_mut().zip(counts) {
             *m += t;
         }
+    }
+
+    /// The household's area, as [`Areas::add_to_list`] takes it.
+    pub fn key_of(&self, b: &Bound, hh: &Household) -> String {
+        let mut key = String::new();
+        self.key_into(&mut key, b, hh);
+        key
+    }
+
+    /// A row on list `list` of a household of area `key` ([`Areas::key_of`]).
+    pub fn add_to_list(&mut self, key: &str, list: usize) {
+        self.key.clear();
+        self.key.push_str(key);
+        let i = self.leaf();
+        self.leaves[i].counts[self.list_at + list] += 1;
     }
 
     /// The household's area: its names at each level, joined by U+001F.
@@ -276,6 +302,7 @@ impl Areas {
             label_columns.push(h.len());
             h.extend(d.labels.iter().map(|l| format!("{}：{l}", d.label)));
         }
+        h.extend(self.list_labels.iter().map(|l| format!("名单：{l}")));
         h.extend(indicators.iter().map(|&k| rep.indicators[k].label.clone()));
         (h, label_columns)
     }
@@ -318,6 +345,7 @@ impl Areas {
             let n = b.rules.decisions[d as usize].labels.len();
             cells.extend(s[self.label_at[k]..self.label_at[k] + n].iter().map(|&c| SheetCell::Count(c)));
         }
+        cells.extend((0..self.list_labels.len()).map(|i| SheetCell::Count(s[self.list_at + i])));
         for &k in &t.indicators {
             let area = Area { path, leaves, paths };
             let (num, den, _) = self.indicator(b, &rep.indicators[k], k, &s, &area);

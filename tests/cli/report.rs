@@ -182,6 +182,17 @@ fn summary_files_csv_and_xlsx() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
     let text = std::fs::read_to_string(&adj).unwrap();
     assert!(text.contains("\n合计,,,,17,51,"), "{text}");
+    // Each list's rows per area (as the terminal table of README), adding up to the total.
+    let mut r = csv::Reader::from_path(&adj).unwrap();
+    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    let rows: Vec<Vec<String>> = r.records().map(|x| x.unwrap().iter().map(String::from).collect()).collect();
+    let lists: Vec<usize> = (0..header.len()).filter(|&c| header[c].starts_with("名单：")).collect();
+    assert_eq!(lists.len(), 10, "{header:?}");
+    let column = |row: &Vec<String>| lists.iter().map(|&c| row[c].clone()).collect::<Vec<_>>().join(" ");
+    let of = |name: &str| column(rows.iter().find(|r| r[0] == "行政村" && r[3] == name).unwrap());
+    assert_eq!(of("石桥村"), "3 1 1 2 1 2 1 1 1 6");
+    assert_eq!(of("枫林村"), "0 0 0 0 0 0 0 0 0 1");
+    assert_eq!(column(rows.last().unwrap()), "3 1 1 2 1 2 1 1 1 7");
 }
 
 /// An indicator and a figure per area declared in a variant rule file are computed: a share of
