@@ -73,6 +73,7 @@ fn check(spec: &str) -> anyhow::Result<Outcome> {
     write_criteria(&mut s, &rs)?;
     write_decisions(&mut s, &rs)?;
     write_checks_and_lists(&mut s, &rs)?;
+    write_report(&mut s, &rs)?;
     // Written, not print!ed: a reader that stops early (`| head`) ends the run quietly (main
     // treats a broken pipe as success) instead of a panic.
     std::io::Write::write_all(&mut std::io::stdout().lock(), s.as_bytes())?;
@@ -206,6 +207,49 @@ fn write_decisions(s: &mut String, rs: &RuleSet) -> std::fmt::Result {
         if !roles.is_empty() {
             writeln!(s, "      {}", roles.join("；"))?;
         }
+    }
+    Ok(())
+}
+
+/// The summary by area: its levels, persons, counted and charted decisions, indicators and
+/// figures per area, each with its source (⚠ where the source is weak).
+fn write_report(s: &mut String, rs: &RuleSet) -> std::fmt::Result {
+    let r = &rs.report;
+    let fields = |v: &[u16]| v.iter().map(|&f| rs.fields[f as usize].label.clone()).collect::<Vec<_>>().join(" → ");
+    let decisions =
+        |v: &[u16]| v.iter().map(|&d| rs.decisions[d as usize].label.clone()).collect::<Vec<_>>().join("、");
+    writeln!(s, "\n地区汇总：层级 {}；人数 {}", fields(&r.levels), fields(&r.persons.into_iter().collect::<Vec<_>>()))?;
+    writeln!(s, "  计数：{}；图表：{}；饼图：{}", decisions(&r.decisions), decisions(&r.charts), decisions(&r.pies))?;
+    writeln!(s, "\n指标（{} 项）：", r.indicators.len())?;
+    for i in &r.indicators {
+        let den = match &i.denominator {
+            ruleset::report::Denominator::When(_, src, _) => src.clone(),
+            ruleset::report::Denominator::Data(d) => format!("地区数据 {}", r.data[*d as usize].label),
+        };
+        let period = match (i.from, i.until) {
+            (None, None) => String::new(),
+            (f, u) => format!(
+                "（{} 至 {}）",
+                f.map(|d| d.to_string()).unwrap_or_default(),
+                u.map(|d| d.to_string()).unwrap_or_default()
+            ),
+        };
+        let note = i.note.as_deref().map(|n| format!("  ⚠ {n}")).unwrap_or_default();
+        writeln!(s, "  {:<24} {}（按{}计）{}", i.id, i.label, i.count.unit(), period)?;
+        writeln!(s, "      分子：{}；分母：{}\n      来源：{}{}", i.numerator_text, den, i.source, note)?;
+    }
+    for d in &r.data {
+        let note = d.note.as_deref().map(|n| format!("  ⚠ {n}")).unwrap_or_default();
+        writeln!(
+            s,
+            "  地区数据 {} {}（{}，{} 个地区）来源：{}{}",
+            d.id,
+            d.label,
+            d.count.unit(),
+            d.values.len(),
+            d.source,
+            note
+        )?;
     }
     Ok(())
 }

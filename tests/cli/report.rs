@@ -258,6 +258,13 @@ source = "测试：乡镇上报"
     assert_eq!(rows.last().unwrap()[covered], "", "the county lacks 白云镇's figure");
     let low_total = &rows.last().unwrap()[low];
     assert!(low_total.ends_with('%') && low_total != "0.00%", "{low_total}");
+    // `rules check` lists them, with their sources (⚠ where weak: the national historic ones).
+    let out = tuopin().args(["rules", "check"]).arg(&rules).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("low_income") && text.contains("人均纯收入不足一万元的户占比（按户计）"), "{text}");
+    assert!(text.contains("分子：per_capita_income < 10000；分母：known(per_capita_income)"), "{text}");
+    assert!(text.contains("地区数据 registered 户籍人口（人，3 个地区）来源：测试：乡镇上报"), "{text}");
+    assert!(text.contains("贫困发生率（按人计）（2016-01-01 至 2020-12-31）") && text.contains("⚠ 来源较弱"), "{text}");
 }
 
 /// Rule-file errors of the summary are Chinese and name the key.
