@@ -434,6 +434,13 @@ fn planted_numbers_and_formulas_reach_no_output() {
     ] {
         seen.extend(run(&args, out.as_deref()));
     }
+    // The summaries by area (--summary FILE): area names come from the planted columns.
+    let (summary, quarter) = (d.join("s.csv"), d.join("q.csv"));
+    let (s_arg, q_arg) = (summary.to_str().unwrap(), quarter.to_str().unwrap());
+    seen.extend(run(&[&["assess", cur, "--format", "jsonl", "--summary", s_arg][..], &year].concat(), None));
+    seen.extend(run(&[&lists[..], &["--summary", q_arg]].concat(), None));
+    seen.extend(texts_of(&summary));
+    seen.extend(texts_of(&quarter));
     for id in ["5200010101001", "5200010101002", "5200010102001", "5200010201001"] {
         for f in ["text", "json"] {
             seen.extend(run(&[&["check", cur, "--id", id, "--format", f][..], &year].concat(), None));
@@ -455,7 +462,7 @@ fn planted_numbers_and_formulas_reach_no_output() {
         .collect();
     assert!(hits.is_empty(), "personal numbers shown:\n  {}", hits.join("\n  "));
     // Formulas: every cell of every CSV written, every cell of every workbook.
-    let mut csvs = vec![d.join("a.csv")];
+    let mut csvs = vec![d.join("a.csv"), d.join("s.csv"), d.join("q.csv")];
     csvs.extend(std::fs::read_dir(d.join("lists")).unwrap().map(|e| e.unwrap().path()));
     for path in csvs {
         let mut r = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_path(&path).unwrap();
