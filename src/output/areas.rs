@@ -292,9 +292,9 @@ impl Areas {
         let rep = &b.rules.report;
         let mut h = vec!["层级".to_string()];
         h.extend(levels.iter().cloned());
-        h.extend(["户数".to_string(), "人数".to_string()]);
+        h.push("户数".to_string());
         if rep.persons.is_some() {
-            h.push("人数不详（户）".into());
+            h.extend(["人数".to_string(), "人数不详（户）".to_string()]);
         }
         let mut label_columns = Vec::new();
         for &d in &rep.decisions {
@@ -337,9 +337,9 @@ impl Areas {
         cells.extend(
             (0..t.levels.len()).map(|k| SheetCell::Text(path.get(k).map(|s| s.to_string()).unwrap_or_default())),
         );
-        cells.extend([SheetCell::Count(s[HOUSEHOLDS]), SheetCell::Count(s[PERSONS])]);
+        cells.push(SheetCell::Count(s[HOUSEHOLDS]));
         if rep.persons.is_some() {
-            cells.push(SheetCell::Count(s[PERSONS_UNKNOWN]));
+            cells.extend([SheetCell::Count(s[PERSONS]), SheetCell::Count(s[PERSONS_UNKNOWN])]);
         }
         for (k, &d) in rep.decisions.iter().enumerate() {
             let n = b.rules.decisions[d as usize].labels.len();
@@ -443,7 +443,56 @@ fn groups<'a>(paths: &[Vec<&'a str>]) -> Vec<(usize, Vec<&'a str>, Vec<usize>)> 
 
 #[cfg(test)]
 mod tests {
-    use super::groups;
+    use super::{groups, Areas, SheetCell};
+
+    /// Households counted by area, merged from two parts in order; without `[report] persons`
+    /// there is no 人数 column.
+    #[test]
+    fn parts_merge_in_order_and_persons_are_optional() {
+        let text = crate::ruleset::embedded("national").unwrap();
+        for (with_persons, text) in [
+            (true, text.to_string()),
+            (
+                false,
+                text.replace("persons = \"members\"\n", "").replace("count = \"persons\"", "count = \"households\""),
+            ),
+        ] {
+            let rules = crate::ruleset::load_str(&text, "national").unwrap();
+            let b = rules.at(crate::value::Date::new(2024, 12, 31).unwrap()).unwrap();
+            let household = |village: &str, members: &str| {
+                let mut hh = crate::household::Household { row: 2, source_rows: 1, ..Default::default() };
+                hh.cells = vec![crate::household::Cell::Blank; rules.fields.len()];
+                for (key, v) in [
+                    ("household_id", "H"),
+                    ("household_type", "脱贫户"),
+                    ("township", "镇"),
+                    ("village", village),
+                    ("members", members),
+                ] {
+                    rules.set_cell(&mut hh, rules.field_index[key], v, key);
+                }
+                let a = crate::engine::assess(&b, &hh);
+                (hh, a)
+            };
+            let (mut first, mut second) = (Areas::new(&b, false), Areas::new(&b, false));
+            for (k, village, members) in [(0, "乙村", "3"), (1, "甲村", "2"), (1, "乙村", "x")] {
+                let (hh, a) = household(village, members);
+                let part = if k == 0 { &mut first } else { &mut second };
+                part.add(&b, &hh, &a);
+            }
+            first.merge(&second);
+            let t = first.table(&b);
+            assert_eq!(t.headers.contains(&"人数".to_string()), with_persons);
+            let names: Vec<String> = t.rows.iter().map(|r| r.cells[2].text()).collect();
+            assert_eq!(names, ["乙村", "甲村", "", ""], "villages in order of first appearance");
+            let total = &t.rows[3].cells;
+            assert_eq!(total[3], SheetCell::Count(3));
+            if with_persons {
+                // 3 + 2 persons; one household's 家庭人口数 unreadable.
+                assert_eq!((&total[4], &total[5]), (&SheetCell::Count(5), &SheetCell::Count(1)));
+            }
+        }
+    }
 
     #[test]
     fn villages_then_subtotals_then_the_total_in_order_of_first_appearance() {
