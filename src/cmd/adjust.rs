@@ -18,7 +18,7 @@ use crate::engine;
 use crate::error::{InputError, Outcome};
 use crate::household::Household;
 use crate::input::{Duplicates, Layout, Ledger};
-use crate::output::areas::Areas;
+use crate::output::areas::{AreaTable, Areas, SheetCell};
 use crate::output::xlsx;
 use crate::output::{
     csv_long_numbers_note, csv_safe, is_stdout, long_digits, shown_field, shown_problem_value, AtomicFile, AtomicSet,
@@ -158,7 +158,7 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
         cur_dups: &cur_dups,
         areas: areas.as_ref(),
     };
-    let (previous, prev_dup_entries) = index_previous(&pass, &mut prev_ledger, &mut acc)?;
+    let (previous, prev_dup_entries, prev_labels) = index_previous(&pass, &mut prev_ledger, &mut acc)?;
     let prev_layout = prev_ledger.layout;
 
     // Current quarter: assessed and listed as it streams.
@@ -175,7 +175,9 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
     }
     let table = out.areas.as_ref().map(|a| a.table(&bound));
     if let (Some((book, _)), Some(t)) = (&mut out.book, &table) {
-        book.set_report(t.clone(), list_charts(&out.counts, &lists, &acc, args.quarter.as_deref()));
+        let mut charts = list_charts(&out.counts, &lists, &acc, args.quarter.as_deref());
+        charts.decisions = quarter_labels(&bound, t, &prev_labels);
+        book.set_report(t.clone(), charts);
     }
     let counts = out.finish(&acc, &bound)?;
     if let (Some(p), Some(t)) = (&args.summary, &table) {
@@ -208,7 +210,34 @@ fn list_charts(counts: &Counts, lists: &[&List], acc: &Accounting, quarter: Opti
     xlsx::ListCharts {
         lists: (lists.iter().enumerate()).map(|(i, l)| (l.label.clone(), counts.total[i], counts.persons[i])).collect(),
         quarters: [(named("上季度"), acc.previous_rows), (this, acc.current_rows)],
+        decisions: Vec::new(),
     }
+}
+
+/// Per charted decision (`[report] charts`) also counted by area: its name, labels, and the
+/// households per label in the previous snapshot (`previous`, as [`index_previous`] counted them)
+/// and in the current one (the summary's total).
+fn quarter_labels(b: &Bound, t: &AreaTable, previous: &[Vec<u64>]) -> Vec<xlsx::QuarterLabels> {
+    let rep = &b.rules.report;
+    let total = t.rows.iter().find(|r| r.depth == 0);
+    (rep.charts.iter().zip(previous))
+        .filter_map(|(&d, prev)| {
+            let k = rep.decisions.iter().position(|&x| x == d)?;
+            let dec = &b.rules.decisions[d as usize];
+            let current = (0..dec.labels.len())
+                .map(|j| match total.map(|r| &r.cells[t.label_columns[k] + j]) {
+                    Some(SheetCell::Count(n)) => *n,
+                    _ => 0,
+                })
+                .collect();
+            Some(xlsx::QuarterLabels {
+                decision: dec.label.clone(),
+                labels: dec.labels.clone(),
+                previous: prev.clone(),
+                current,
+            })
+        })
+        .collect()
 }
 
 /// The assessment date: `--date`, or the last day of `--quarter`.
@@ -283,8 +312,12 @@ fn index_previous(
     pass: &Pass,
     prev_ledger: &mut Ledger,
     acc: &mut Accounting,
-) -> anyhow::Result<(PrevIndex, Vec<Entry>)> {
+) -> anyhow::Result<(PrevIndex, Vec<Entry>, Vec<Vec<u64>>)> {
     let Pass { rules, bound, lists, show_ids, prev_dups, cur_dups, .. } = *pass;
+    // The charted decisions' labels in the previous snapshot (for the quarters' chart).
+    let charted = if pass.areas.is_some() { rules.report.charts.as_slice() } else { &[] };
+    let mut labels: Vec<Vec<u64>> =
+        charted.iter().map(|&d| vec![0; rules.decisions[d as usize].labels.len()]).collect();
     let mut previous =
         PrevIndex::with_capacity(prev_dups.ids_seen() as usize, adjust::kept_sizes(rules, Side::Previous));
     let mut prev_dup_entries = Vec::new();
@@ -295,8 +328,9 @@ fn index_previous(
         |hh, a| {
             let id = Layout::id_text(rules, hh);
             let row = Row { hh, a };
+            let of: Vec<u16> = charted.iter().map(|&d| a.decisions[d as usize]).collect();
             if prev_dups.rows(&id).is_none() && cur_dups.rows(&id).is_none() {
-                return Ok((id, hh.row, Ok(KeptBuf::of(rules, row))));
+                return Ok((id, hh.row, Ok(KeptBuf::of(rules, row)), of));
             }
             // A repeated id: this row is listed on its own, the current side unknown.
             let who = who_in(pass, hh);
@@ -307,10 +341,13 @@ fn index_previous(
             let run = RunFacts { has_problems: true, duplicated: true, ..RunFacts::default() };
             let env = Env::new(rules, Snap::None, Snap::Row(row), &run);
             let on = adjust::lists_of(bound, lists, &env, Some(row), &format!("上季度：{problems}"));
-            Ok((id.clone(), hh.row, Err(entries(on, true, hh.row, &id, &who, ""))))
+            Ok((id.clone(), hh.row, Err(entries(on, true, hh.row, &id, &who, "")), of))
         },
-        |(id, row, kept)| {
+        |(id, row, kept, of)| {
             acc.previous_rows += 1;
+            for (counts, l) in labels.iter_mut().zip(of) {
+                counts[l as usize] += 1;
+            }
             match kept {
                 Ok(k) => previous.push(&id, row, k.view()),
                 Err(e) => {
@@ -325,7 +362,7 @@ fn index_previous(
             Ok(())
         },
     )?;
-    Ok((previous, prev_dup_entries))
+    Ok((previous, prev_dup_entries, labels))
 }
 
 /// The current quarter, assessed, matched with the previous one and listed as it streams;

@@ -223,60 +223,78 @@ fn charts(wb: &mut Workbook, t: &AreaTable, b: &Bound, footer: &Footer) -> Resul
     print_layout(ws, 0, 0, &[14.0, 10.0, 10.0, 10.0, 10.0, 10.0, 10.0], footer)
 }
 
-/// Sheet 名单图表 of `adjust`: each list's households and persons this quarter, and the households
-/// of the two quarters (clustered columns).
-pub fn list_charts(
-    wb: &mut Workbook,
-    lists: &[(String, u64, u64)],
-    quarters: [(String, u64); 2],
-    b: &Bound,
-) -> Result<(), XlsxError> {
+/// What `adjust`'s chart sheet shows: per list (name, households, persons), the households of
+/// the previous and the current quarter, and the charted decisions' labels in both.
+pub struct ListCharts {
+    pub lists: Vec<(String, u64, u64)>,
+    pub quarters: [(String, u64); 2],
+    pub decisions: Vec<QuarterLabels>,
+}
+
+/// A decision's households per label in the previous and the current snapshot (both assessed
+/// on the run's date).
+pub struct QuarterLabels {
+    pub decision: String,
+    pub labels: Vec<String>,
+    pub previous: Vec<u64>,
+    pub current: Vec<u64>,
+}
+
+/// Sheet 名单图表 of `adjust` (clustered columns, each beside its figures): each list's households
+/// and persons this quarter; the households of the two quarters; per charted decision, its labels
+/// in the two quarters.
+pub fn list_charts(wb: &mut Workbook, c: &ListCharts, b: &Bound) -> Result<(), XlsxError> {
     let footer = footer(b);
-    let head = header_format();
     let ws = wb.add_worksheet();
     ws.set_name(LIST_CHARTS)?;
-    for (c, h) in ["名单", "户数", "人数"].iter().enumerate() {
-        ws.write_string_with_format(0, c as u16, *h, &head)?;
+    let rows: Vec<(String, Vec<u64>)> = c.lists.iter().map(|(l, h, p)| (l.clone(), vec![*h, *p])).collect();
+    let mut top = column_block(ws, 0, "本季度各名单规模", &["名单", "户数", "人数"], &rows)?;
+    let rows: Vec<(String, Vec<u64>)> = c.quarters.iter().map(|(q, n)| (q.clone(), vec![*n])).collect();
+    top = column_block(ws, top, "上季度与本季度的户数", &["季度", "户数"], &rows)?;
+    for d in &c.decisions {
+        let rows: Vec<(String, Vec<u64>)> =
+            (d.labels.iter().enumerate()).map(|(j, l)| (l.clone(), vec![d.previous[j], d.current[j]])).collect();
+        let title = format!("{}：上季度与本季度（户，均按本次评估日期）", d.decision);
+        top = column_block(ws, top, &title, &[&d.decision, "上季度", "本季度"], &rows)?;
     }
-    for (i, (l, h, p)) in lists.iter().enumerate() {
-        let r = 1 + i as u32;
-        ws.write_string(r, 0, l)?;
-        ws.write_number(r, 1, *h as f64)?;
-        ws.write_number(r, 2, *p as f64)?;
-    }
-    let last = lists.len() as u32;
-    if last > 0 {
-        let mut chart = Chart::new(ChartType::Column);
-        chart.title().set_name("本季度各名单规模");
-        for c in 1..=2u16 {
-            chart.add_series().set_name((LIST_CHARTS, 0, c)).set_categories((LIST_CHARTS, 1, 0, last, 0)).set_values((
-                LIST_CHARTS,
-                1,
-                c,
-                last,
-                c,
-            ));
-        }
-        chart.set_width(720).set_height(360);
-        ws.insert_chart(0, 4, &chart)?;
-    }
-    let top = last.max(18) + 2;
-    ws.write_string_with_format(top, 0, "季度", &head)?;
-    ws.write_string_with_format(top, 1, "户数", &head)?;
-    for (i, (q, n)) in quarters.iter().enumerate() {
-        ws.write_string(top + 1 + i as u32, 0, q)?;
-        ws.write_number(top + 1 + i as u32, 1, *n as f64)?;
-    }
-    let mut chart = Chart::new(ChartType::Column);
-    chart.title().set_name("上季度与本季度的户数");
-    chart
-        .add_series()
-        .set_name((LIST_CHARTS, top, 1))
-        .set_categories((LIST_CHARTS, top + 1, 0, top + 2, 0))
-        .set_values((LIST_CHARTS, top + 1, 1, top + 2, 1));
-    chart.set_width(480).set_height(300);
-    ws.insert_chart(top, 4, &chart)?;
     print_layout(ws, 0, 0, &[16.0, 10.0, 10.0], &footer)
+}
+
+/// A block of figures from row `top` (`headers`, then a row per category with its numbers) and a
+/// clustered column chart of them beside it, a series per number column; the row after it.
+fn column_block(
+    ws: &mut Worksheet,
+    top: u32,
+    title: &str,
+    headers: &[&str],
+    rows: &[(String, Vec<u64>)],
+) -> Result<u32, XlsxError> {
+    let head = header_format();
+    for (c, h) in headers.iter().enumerate() {
+        ws.write_string_with_format(top, c as u16, *h, &head)?;
+    }
+    for (i, (name, values)) in rows.iter().enumerate() {
+        let r = top + 1 + i as u32;
+        ws.write_string(r, 0, name)?;
+        for (c, v) in values.iter().enumerate() {
+            ws.write_number(r, 1 + c as u16, *v as f64)?;
+        }
+    }
+    let last = top + rows.len() as u32;
+    if !rows.is_empty() {
+        let mut chart = Chart::new(ChartType::Column);
+        chart.title().set_name(title);
+        for c in 1..headers.len() as u16 {
+            chart
+                .add_series()
+                .set_name((LIST_CHARTS, top, c))
+                .set_categories((LIST_CHARTS, top + 1, 0, last, 0))
+                .set_values((LIST_CHARTS, top + 1, c, last, c));
+        }
+        chart.set_width(640).set_height(300);
+        ws.insert_chart(top, 4, &chart)?;
+    }
+    Ok((last + 2).max(top + 17))
 }
 
 /// `--summary FILE`: the summary by area as CSV (UTF-8 with BOM; no formula, long numbers kept

@@ -77,12 +77,7 @@ pub struct AdjustBook {
     charts: Option<ListCharts>,
 }
 
-/// What `adjust`'s chart sheet shows: per list (name, households, persons), and the households
-/// of the previous and the current quarter.
-pub struct ListCharts {
-    pub lists: Vec<(String, u64, u64)>,
-    pub quarters: [(String, u64); 2],
-}
+pub use crate::output::report::{ListCharts, QuarterLabels};
 
 /// Widths of the fixed list columns before a list's own, of its own, and after them.
 const HEAD_WIDTHS: [f64; 6] = [16.0, 14.0, 10.0, 10.0, 10.0, 20.0];
@@ -179,7 +174,7 @@ impl AdjustBook {
             report::area_sheets(&mut self.wb, t, b)?;
         }
         if let Some(c) = &self.charts {
-            report::list_charts(&mut self.wb, &c.lists, c.quarters.clone(), b)?;
+            report::list_charts(&mut self.wb, c, b)?;
         }
         save(&mut self.wb, file)
     }

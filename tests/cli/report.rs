@@ -286,3 +286,44 @@ fn report_errors_name_the_key() {
         assert!(stderr_of(&out).contains(want), "{body}: {}", stderr_of(&out));
     }
 }
+
+/// `adjust`'s 名单图表: the lists' sizes, the quarters' households (16 → 17), and per charted
+/// decision its labels in both quarters, each block adding up to its quarter; a chart per block.
+#[test]
+fn adjust_charts_compare_the_quarters() {
+    let dir = tempfile::tempdir().unwrap();
+    let book = dir.path().join("名单.xlsx");
+    let out = tuopin()
+        .args([
+            "adjust",
+            "--previous",
+            "examples/2024Q2.csv",
+            "--current",
+            "examples/2024Q3.csv",
+            "--quarter",
+            "2024Q3",
+        ])
+        .arg("-o")
+        .arg(&book)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    let rows = sheet(&book, "名单图表");
+    let block = |head: &str| -> Vec<Vec<Data>> {
+        let at = rows.iter().position(|r| text(&r[0]) == head).unwrap_or_else(|| panic!("{head}"));
+        rows[at + 1..].iter().take_while(|r| !matches!(r[0], Data::Empty)).cloned().collect()
+    };
+    let lists = block("名单");
+    assert_eq!(lists.len(), 10);
+    assert_eq!((text(&lists[0][0]), number(&lists[0][1]), number(&lists[0][2])), ("拟纳入监测".into(), 3.0, 9.0));
+    let quarters = block("季度");
+    assert_eq!(quarters.iter().map(|r| number(&r[1])).collect::<Vec<_>>(), [16.0, 17.0]);
+    for decision in ["返贫致贫风险", "风险消除"] {
+        let labels = block(decision);
+        let (prev, cur): (f64, f64) =
+            labels.iter().map(|r| (number(&r[1]), number(&r[2]))).fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
+        assert_eq!((prev, cur), (16.0, 17.0), "{decision}");
+    }
+    let charts = part_names(&book).iter().filter(|n| n.starts_with("xl/charts/chart")).count();
+    assert_eq!(charts, 3 + 4, "by township, the pie, and 名单图表's four");
+}
