@@ -120,6 +120,10 @@ pub struct AreaDataDef {
     pub count: String,
     #[serde(default)]
     pub values: BTreeMap<String, u64>,
+    /// A CSV file (UTF-8; a header row, then 地区, 数值), beside the rule file, adding to `values`
+    /// (read when the rule file is: `ruleset::report::area_files`).
+    #[serde(default)]
+    pub file: Option<String>,
     pub source: String,
     #[serde(default)]
     pub note: Option<String>,

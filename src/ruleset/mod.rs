@@ -570,9 +570,9 @@ pub fn load_str(text: &str, name: &str) -> Result<RuleSet, RuleError> {
             path: spec.to_string(),
             message: "以文本给出的规则集只能扩展内置规则集（extends = \"national\" 等）".into(),
         })?;
-        parse_file(text, format!("{spec}（内置）"), chain, builtin)
+        parse_file(text, format!("{spec}（内置）"), None, chain, builtin)
     }
-    let (file, origin, at) = rule_file(parse_file(text, name.to_string(), &mut Vec::new(), builtin)?)?;
+    let (file, origin, at) = rule_file(parse_file(text, name.to_string(), None, &mut Vec::new(), builtin)?)?;
     compile(file, origin).map_err(|e| locate(e, &at))
 }
 
@@ -606,13 +606,17 @@ fn load_file(spec: &str, base: Option<&Path>, chain: &mut Vec<String>) -> Result
             (text, crate::value::shown_path(&canon), path.parent().map(Path::to_path_buf))
         }
     };
-    parse_file(&text, ident, chain, |parent, chain| load_file(parent, dir.as_deref().or(Some(Path::new("."))), chain))
+    let here = dir.clone();
+    parse_file(&text, ident, here.as_deref(), chain, |parent, chain| {
+        load_file(parent, dir.as_deref().or(Some(Path::new("."))), chain)
+    })
 }
 
 /// Parse one rule file's text and apply it on top of what it extends, which `parent` loads.
 fn parse_file(
     text: &str,
     ident: String,
+    dir: Option<&Path>,
     chain: &mut Vec<String>,
     parent: impl FnOnce(&str, &mut Vec<String>) -> Result<Loaded, RuleError>,
 ) -> Result<Loaded, RuleError> {
@@ -621,8 +625,9 @@ fn parse_file(
         return Err(RuleError::Cycle(chain.join(" → ")));
     }
     chain.push(ident.clone());
-    let table: toml::Table =
+    let mut table: toml::Table =
         toml::from_str(text).map_err(|e| RuleError::Parse { file: ident.clone(), message: toml_error(text, &e) })?;
+    report::area_files(&mut table, dir, &ident)?;
     let extends = match table.get("ruleset").and_then(|r| r.get("extends")) {
         None => None,
         Some(toml::Value::String(s)) => Some(s.clone()),

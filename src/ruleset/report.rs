@@ -273,9 +273,79 @@ fn compile_indicator(
     })
 }
 
+/// `[area_data.<id>] file = "…"`: the CSV it names (beside the rule file, `dir`) read into the
+/// item's `values` (a value written in the rule file wins), before the file is merged, so that
+/// `rules show --resolved` shows them. A rule set given as text or built in names no file.
+pub(super) fn area_files(table: &mut toml::Table, dir: Option<&std::path::Path>, ident: &str) -> Result<(), RuleError> {
+    let Some(toml::Value::Table(items)) = table.get_mut("area_data") else { return Ok(()) };
+    for (id, item) in items.iter_mut() {
+        let toml::Value::Table(item) = item else { continue };
+        let Some(name) = item.remove("file") else { continue };
+        let err =
+            |m: String| RuleError::Parse { file: ident.to_string(), message: format!("[area_data.{id}] file：{m}") };
+        let toml::Value::String(name) = name else { return Err(err("应为 CSV 文件的路径（文本）".into())) };
+        let Some(dir) = dir else {
+            return Err(err("以文本给出的或内置的规则集不能引用文件".into()));
+        };
+        let path = dir.join(&name);
+        let shown = path.display().to_string();
+        let text = super::read_rule_file(&path).map_err(|m| err(format!("{shown}：{m}")))?;
+        let values = area_values(&text).map_err(|m| err(format!("{shown}：{m}")))?;
+        let entry = item.entry("values").or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let toml::Value::Table(t) = entry else { return Err(err("同一项的 values 应为表".into())) };
+        for (k, n) in values {
+            t.entry(k).or_insert(toml::Value::Integer(n));
+        }
+    }
+    Ok(())
+}
+
+/// The (地区, 数值) rows of a figures file: a header row, then two columns a row.
+fn area_values(text: &str) -> Result<Vec<(String, i64)>, String> {
+    let text = text.trim_start_matches('\u{feff}');
+    let mut r = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
+    let mut out = Vec::new();
+    for (k, rec) in r.records().enumerate() {
+        let line = k + 2;
+        let rec = rec.map_err(|_| format!("第 {line} 行无法读取（引号未闭合？）"))?;
+        if rec.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        if rec.len() < 2 || rec.iter().skip(2).any(|c| !c.trim().is_empty()) {
+            return Err(format!("第 {line} 行应为两列：地区名称（或“乡镇/村”）、数值"));
+        }
+        let (name, value) = (rec[0].trim(), rec[1].trim().replace([',', '，'], ""));
+        if name.is_empty() {
+            return Err(format!("第 {line} 行缺少地区名称"));
+        }
+        let n: i64 = value
+            .parse()
+            .ok()
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| format!("第 {line} 行“{name}”的数值“{}”应为非负整数", rec[1].trim()))?;
+        out.push((name.to_string(), n));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::{AreaData, Count};
+
+    #[test]
+    fn a_rule_set_given_as_text_names_no_file() {
+        let text = "[ruleset]\nid = \"t\"\nname = \"t\"\nextends = \"national\"\n\n[area_data.p]\nlabel = \"p\"\ncount = \"persons\"\nfile = \"p.csv\"\nsource = \"s\"\n";
+        let e = crate::ruleset::load_str(text, "t").unwrap_err().to_string();
+        assert!(e.contains("[area_data.p] file：以文本给出的或内置的规则集不能引用文件"), "{e}");
+        assert_eq!(
+            super::area_values("地区,人口\n甲村,\"1,200\"\n\n乙村,0\n").unwrap(),
+            [("甲村".into(), 1200), ("乙村".into(), 0)]
+        );
+        assert!(super::area_values("地区,人口\n甲村,-1\n")
+            .unwrap_err()
+            .contains("第 2 行“甲村”的数值“-1”应为非负整数"));
+        assert!(super::area_values("地区,人口\n甲村,1,2\n").unwrap_err().contains("第 2 行应为两列"));
+    }
 
     #[test]
     fn a_figure_is_found_by_the_longest_suffix_of_the_path() {

@@ -327,3 +327,66 @@ fn adjust_charts_compare_the_quarters() {
     let charts = part_names(&book).iter().filter(|n| n.starts_with("xl/charts/chart")).count();
     assert_eq!(charts, 3 + 4, "by township, the pie, and 名单图表's four");
 }
+
+/// Figures per area from a CSV file beside the rule file (`file = "…"`): read into `values`
+/// (a value written in the rule file wins); a bad cell stops the load naming file, row and value.
+#[test]
+fn figures_per_area_from_a_file_beside_the_rule_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("县.toml");
+    std::fs::write(
+        &rules,
+        r#"[ruleset]
+id = "county-file"
+name = "测试县"
+extends = "national"
+
+[indicators.covered]
+label = "台账人口占户籍人口"
+count = "persons"
+numerator = "true"
+denominator_data = "registered"
+source = "测试"
+
+[area_data.registered]
+label = "户籍人口"
+count = "persons"
+file = "户籍人口.csv"
+values = { "枫林村" = 240 }
+source = "测试：乡镇上报"
+"#,
+    )
+    .unwrap();
+    let figures = dir.path().join("户籍人口.csv");
+    std::fs::write(&figures, "\u{feff}地区,户籍人口\n石桥村,330\n青山镇/枫林村,48\n\n河口村,\"1,000\"\n").unwrap();
+    let csv = dir.path().join("s.csv");
+    let run = |rules: &Path| {
+        tuopin()
+            .args(["assess", "examples/户表.csv", "--year", "2024", "--quiet", "--rules"])
+            .arg(rules)
+            .arg("--summary")
+            .arg(&csv)
+            .output()
+            .unwrap()
+    };
+    let out = run(&rules);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let share = |village: &str| {
+        let line = text.lines().find(|l| l.starts_with("行政村,") && l.contains(&format!(",{village},"))).unwrap();
+        line.rsplit(',').next().unwrap().to_string()
+    };
+    // 石桥村 33 of 330 (the file); 枫林村 24 of 48: the file's path key is longer than the rule
+    // file's name key; 河口村 31 of 1000.
+    assert_eq!((share("石桥村"), share("枫林村"), share("河口村")), ("10.00%".into(), "50.00%".into(), "3.10%".into()));
+    std::fs::write(&figures, "地区,户籍人口\n石桥村,约300\n").unwrap();
+    let out = run(&rules);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr_of(&out);
+    assert!(err.contains("[area_data.registered] file") && err.contains("户籍人口.csv"), "{err}");
+    assert!(err.contains("第 2 行“石桥村”的数值“约300”应为非负整数"), "{err}");
+    std::fs::remove_file(&figures).unwrap();
+    let out = run(&rules);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_of(&out).contains("户籍人口.csv"), "{}", stderr_of(&out));
+}
