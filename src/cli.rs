@@ -84,6 +84,22 @@ pub enum Command {
     ///
     ///   tuopin adjust --previous 2024Q2.csv --current 2024Q3.csv --quarter 2024Q3 -o 2024Q3.xlsx
     Adjust(AdjustArgs),
+    /// 公示：按村生成规则文件标明须公示的名单（工作簿和可打印的网页）
+    ///
+    /// 以与 `assess` 相同的规则集评估台账，把规则文件中标明 `notice = true`、在评估日期适用的名单（全国规则集：2020年及以前为新识别、拟退出；2021年起为拟纳入监测、拟风险消除）按村写成公示：每户只有户主姓名、村民小组、家庭人口数和公示事项，另有公示期（天数由规则文件 `[notice]` 规定，全国规则集为 5 天）和异议联系方式。
+    ///
+    /// 公示中不会出现证件号码、电话号码、银行账号、健康或残疾情况（与有无 --show-ids 无关）：只写上述几列；其中含有 3 个以上数字或规则文件所列用语（病、残等）的单元格显示为“（需核实）”，并在屏幕上给出行号和列名。
+    ///
+    /// 输出：`-o 文件.xlsx` 每村一个工作表（A4 横向、按页宽缩放、每页重复表头）；`-o 文件.html` 可直接打印的网页（每村一页）；`-o` 可给多次。
+    ///
+    /// 退出码：0 正常；1 已写出，但有单元格不能公示或台账有数据问题；2 用法错误、规则文件错误或输入无法读取。
+    ///
+    /// 示例：
+    ///
+    ///   tuopin notice examples/户表.csv --year 2020 --start 2021-01-04 -o 公示.xlsx -o 公示.html
+    ///
+    ///   tuopin notice 户表.xlsx --date 2024-09-30 --rules yunnan-2025 -o 三季度公示.xlsx
+    Notice(NoticeArgs),
     /// 生成演示数据：确定性的虚构台账（可选下一季度）
     ///
     /// 写出一份虚构的农户台账，列与全国导出相同：同一种子得到同一文件。用于演示、`adjust` 的核对和性能测试。
@@ -405,4 +421,23 @@ pub enum Lang {
     #[default]
     Zh,
     En,
+}
+
+#[derive(Debug, Args)]
+pub struct NoticeArgs {
+    /// 农户台账（`assess` 能读的文件都可以）
+    #[arg(value_name = "文件")]
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub rules: RuleChoice,
+    #[command(flatten)]
+    pub date: DateChoice,
+    /// 公示开始日期（YYYY-MM-DD）；不给则为评估日期
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub start: Option<String>,
+    /// 公示文件：.xlsx 工作簿或 .html 网页（可给多次）
+    #[arg(long, short = 'o', value_name = "输出", required = true)]
+    pub output: Vec<PathBuf>,
+    #[command(flatten)]
+    pub input: InputChoice,
 }

@@ -4,6 +4,7 @@ pub mod adjust;
 pub mod assess;
 pub mod check;
 pub mod demo_data;
+pub mod notice;
 pub mod rules;
 pub mod shell;
 
@@ -51,6 +52,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Assess(a) => assess::run(a),
         Command::Check(a) => check::run(a),
         Command::Adjust(a) => adjust::run(a),
+        Command::Notice(a) => notice::run(a),
         Command::DemoData(a) => demo_data::run(a),
         Command::Rules(r) => rules::run(r),
         Command::Completions { shell } => shell::completions(shell, cli.lang),

@@ -57,6 +57,23 @@ const COMMANDS: &[(&str, &str, &str)] = &[
          tuopin adjust --previous 2024Q2.csv --current 2024Q3.csv --quarter 2024Q3 -o 2024Q3.xlsx",
     ),
     (
+        "notice",
+        "Public notices (公示): per village, the lists the rule file marks for posting (workbook and printable page)",
+        "Assess a ledger with the same rule set as `assess` and write, per village, the lists of the rule file marked \
+         `notice = true` that apply on the assessment date (national rules: 新识别 and 拟退出 up to 2020; 拟纳入监测 \
+         and 拟风险消除 from 2021): for each household only the head's name, the village group, the household size \
+         and the item, with the posting period (days from the rule file's [notice], 5 in the national rules) and \
+         the objection line.\n\n\
+         No ID, phone or bank number and no health or disability detail ever appears on a notice (with or without \
+         --show-ids): only those columns are written, and a cell with more than 3 digits or a word the rule file \
+         withholds is shown as （需核实） and named on stderr by row and column.\n\n\
+         Output: -o FILE.xlsx, a sheet per village (A4 landscape, fitted to the page width, header repeated); \
+         -o FILE.html, a printable page per village; -o may be repeated.\n\n\
+         Exit codes: 0 fine; 1 written, but some cells were withheld or the ledger has data problems; 2 usage \
+         error, rule-file error or unreadable input.\n\n\
+         Examples:\n\n  tuopin notice examples/户表.csv --year 2020 --start 2021-01-04 -o 公示.xlsx -o 公示.html",
+    ),
+    (
         "demo-data",
         "Write demo data: a deterministic invented ledger (and optionally the next quarter)",
         "Write an invented household ledger with the national columns: the same seed gives the same file. Used for \
@@ -142,6 +159,9 @@ const ARGS: &[(&str, &str, &str)] = &[
     ("adjust", "date", "Assessment date, overriding the quarter's last day"),
     ("adjust", "format", "Output kind (default: by -o: a .xlsx file, else a directory of CSVs; no -o: table)"),
     ("adjust", "output", "A directory (CSV) or a .xlsx file"),
+    ("notice", "file", "The household ledger (any file `assess` reads)"),
+    ("notice", "start", "First day of posting (YYYY-MM-DD); default the assessment date"),
+    ("notice", "output", "A notice file: a .xlsx workbook or a .html page (repeatable)"),
     ("rules check", "file", "A built-in name or a TOML file"),
     ("rules show", "file", "A built-in name or a TOML file"),
     ("rules show", "resolved", "Print the merged rule set with the file each item came from"),

@@ -18,6 +18,7 @@ use crate::ruleset::layout::{self, Item, Json, Layout};
 use crate::ruleset::{Bound, RuleSet};
 
 mod atomic;
+pub mod notice;
 pub mod xlsx;
 pub use atomic::{is_stdout, remove_in_flight, AtomicFile, AtomicSet};
 

@@ -13,6 +13,7 @@ pub mod file;
 pub mod layering;
 pub mod layout;
 pub mod lists;
+pub mod notice;
 #[cfg(test)]
 mod member_tests;
 pub mod periods;
@@ -364,6 +365,8 @@ pub struct RuleSet {
     pub sources: Vec<(String, String)>,
     /// `adjust`'s lists, in file order, compiled.
     pub lists: lists::ListSet,
+    /// How the lists marked `notice = true` are posted (`[notice]`).
+    pub notice: Option<notice::Notice>,
     /// Fields with a `min` or `max`, and fields with a `derive`, in field order (what
     /// [`RuleSet::finish`] visits for every household).
     ranged_fields: Vec<u16>,
@@ -825,6 +828,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
     let checks = compile_checks(&file, names)?;
     let warnings = compile_warnings(&file, &enums, &param_index)?;
     let lists = lists::compile(&file, &Builder { persons: &[], ..names }, &fields, &decisions, &criteria)?;
+    let notice = notice::compile(&file, &fields, &field_index, &lists)?;
     let ranged_fields = (0..fields.len() as u16)
         .filter(|&i| fields[i as usize].min.is_some() || fields[i as usize].max.is_some())
         .collect();
@@ -860,6 +864,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         terms,
         sources: file.sources.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         lists,
+        notice,
         plan,
         ranged_fields,
         derived_fields,
