@@ -11,6 +11,7 @@ mod excel;
 mod guizhou_export;
 mod language;
 mod national_export;
+mod notice;
 mod outputs;
 mod persons;
 mod privacy;
