@@ -100,6 +100,18 @@ pub enum Command {
     ///
     ///   tuopin notice 户表.xlsx --date 2024-09-30 --rules yunnan-2025 -o 三季度公示.xlsx
     Notice(NoticeArgs),
+    /// 核对：评估结果是否仍与其输入文件和规则集相符
+    ///
+    /// 每份评估结果都记有其来历：程序版本、规则集及合并后规则的 SHA-256、每个输入文件的文件名、大小和 SHA-256、评估日期和所用选项（.xlsx 在“说明”工作表中，CSV 和 JSONL 在旁边的 `结果.csv.说明.json` 文件中）。`verify` 读出这些记录，重新计算输入文件和规则集的 SHA-256，按记录的选项重新评估，并与输出逐字节比较，逐项说明哪里不同：输入已变、规则已变、输出已变。
+    ///
+    /// 退出码：0 一致；1 不一致；2 用法错误，或输出没有可读的说明。
+    ///
+    /// 示例：
+    ///
+    ///   tuopin verify 结果.xlsx 户表.xlsx
+    ///
+    ///   tuopin verify 结果.csv examples/户表.csv
+    Verify(VerifyArgs),
     /// 生成演示数据：确定性的虚构台账（可选下一季度）
     ///
     /// 写出一份虚构的农户台账，列与全国导出相同：同一种子得到同一文件。用于演示、`adjust` 的核对和性能测试。
@@ -440,4 +452,14 @@ pub struct NoticeArgs {
     pub output: Vec<PathBuf>,
     #[command(flatten)]
     pub input: InputChoice,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// 要核对的评估结果（.xlsx、.csv 或 .jsonl，由 `tuopin assess -o` 写出）
+    #[arg(value_name = "输出")]
+    pub output: PathBuf,
+    /// 得出该结果的输入文件（台账）
+    #[arg(value_name = "输入", required = true)]
+    pub inputs: Vec<PathBuf>,
 }

@@ -7,6 +7,7 @@ pub mod demo_data;
 pub mod notice;
 pub mod rules;
 pub mod shell;
+pub mod verify;
 
 use anyhow::{anyhow, Context};
 
@@ -53,6 +54,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Check(a) => check::run(a),
         Command::Adjust(a) => adjust::run(a),
         Command::Notice(a) => notice::run(a),
+        Command::Verify(a) => verify::run(a),
         Command::DemoData(a) => demo_data::run(a),
         Command::Rules(r) => rules::run(r),
         Command::Completions { shell } => shell::completions(shell, cli.lang),

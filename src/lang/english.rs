@@ -74,6 +74,17 @@ const COMMANDS: &[(&str, &str, &str)] = &[
          Examples:\n\n  tuopin notice examples/户表.csv --year 2020 --start 2021-01-04 -o 公示.xlsx -o 公示.html",
     ),
     (
+        "verify",
+        "Verify: whether an assessment output still matches its input files and rule set",
+        "Every assessment output records its provenance: the program's version, the rule set and the SHA-256 of \
+         the merged rules, each input file's name, size and SHA-256, the assessment date and the options used (a \
+         workbook in its 说明 sheet; CSV and JSON Lines in the file `OUTPUT.说明.json` beside it). verify reads \
+         them, recomputes the hashes of the inputs and rules, re-runs the assessment with the recorded options and \
+         compares the bytes, saying what differs: an input, the rules, the output.\n\n\
+         Exit codes: 0 matches; 1 does not match; 2 usage error, or no readable provenance.\n\n\
+         Examples:\n\n  tuopin verify 结果.xlsx 户表.xlsx\n\n  tuopin verify 结果.csv examples/户表.csv",
+    ),
+    (
         "demo-data",
         "Write demo data: a deterministic invented ledger (and optionally the next quarter)",
         "Write an invented household ledger with the national columns: the same seed gives the same file. Used for \
@@ -162,6 +173,8 @@ const ARGS: &[(&str, &str, &str)] = &[
     ("notice", "file", "The household ledger (any file `assess` reads)"),
     ("notice", "start", "First day of posting (YYYY-MM-DD); default the assessment date"),
     ("notice", "output", "A notice file: a .xlsx workbook or a .html page (repeatable)"),
+    ("verify", "output", "The assessment output to verify (.xlsx, .csv or .jsonl, written by tuopin assess -o)"),
+    ("verify", "inputs", "The input files (ledgers) it was made from"),
     ("rules check", "file", "A built-in name or a TOML file"),
     ("rules show", "file", "A built-in name or a TOML file"),
     ("rules show", "resolved", "Print the merged rule set with the file each item came from"),
@@ -206,6 +219,7 @@ pub fn value_name(zh: &str) -> Option<&'static str> {
         ("语言", "LANG"),
         ("终端", "SHELL"),
         ("用例文件", "FILES"),
+        ("输入", "INPUT"),
         ("命令", "COMMAND"),
     ];
     NAMES.iter().find(|n| n.0 == zh).map(|n| n.1)

@@ -19,6 +19,7 @@ use crate::ruleset::{Bound, RuleSet};
 
 mod atomic;
 pub mod notice;
+pub mod provenance;
 pub mod xlsx;
 pub use atomic::{is_stdout, remove_in_flight, AtomicFile, AtomicSet};
 

@@ -331,6 +331,8 @@ pub struct RuleSet {
     pub description: String,
     /// Where it came from: the file or embedded name, then what it extends.
     pub origin: Vec<String>,
+    /// SHA-256 (hex) of the rule set as merged along `extends` (the provenance of outputs).
+    pub hash: String,
     pub fields: Vec<Field>,
     pub field_index: HashMap<String, u16>,
     /// Member fields (`[persons.*]`), read from a person export's rows, in key order.
@@ -417,8 +419,18 @@ impl Plan {
 
 /// Load a rule set by embedded name (`national`) or path.
 pub fn load(spec: &str) -> Result<RuleSet, RuleError> {
-    let (file, origin, at) = rule_file(load_file(spec, None, &mut Vec::new())?)?;
-    compile(file, origin).map_err(|e| locate(e, &at))
+    let (file, origin, at, hash) = rule_file(load_file(spec, None, &mut Vec::new())?)?;
+    let mut rs = compile(file, origin).map_err(|e| locate(e, &at))?;
+    rs.hash = hash;
+    Ok(rs)
+}
+
+/// The SHA-256 (hex) of a merged rule set, serialised as TOML: the same rules give the same hash
+/// whatever their comments, layout or the files they were spread over.
+fn rules_hash(table: &toml::Table) -> String {
+    use sha2::Digest;
+    let text = toml::to_string(table).unwrap_or_default();
+    crate::value::hex(&sha2::Sha256::digest(text.as_bytes()))
 }
 
 /// A compile error about one item, with the file and line where that item was last changed put
@@ -451,12 +463,13 @@ pub fn resolve(spec: &str) -> Result<layering::Merged, RuleError> {
 }
 
 /// The merged tables read as one rule file.
-fn rule_file(m: layering::Merged) -> Result<(RuleFile, Vec<String>, layering::Locator), RuleError> {
+fn rule_file(m: layering::Merged) -> Result<(RuleFile, Vec<String>, layering::Locator, String), RuleError> {
+    let hash = rules_hash(&m.table);
     let file = m.table.try_into::<RuleFile>().map_err(|e| RuleError::Parse {
         file: m.chain[0].clone(),
         message: layering::in_chinese(e.to_string().trim()),
     })?;
-    Ok((file, m.chain, m.at))
+    Ok((file, m.chain, m.at, hash))
 }
 
 /// The longest rule file read (national.toml is about 20 KB).
@@ -570,8 +583,10 @@ pub fn load_str(text: &str, name: &str) -> Result<RuleSet, RuleError> {
         })?;
         parse_file(text, format!("{spec}（内置）"), chain, builtin)
     }
-    let (file, origin, at) = rule_file(parse_file(text, name.to_string(), &mut Vec::new(), builtin)?)?;
-    compile(file, origin).map_err(|e| locate(e, &at))
+    let (file, origin, at, hash) = rule_file(parse_file(text, name.to_string(), &mut Vec::new(), builtin)?)?;
+    let mut rs = compile(file, origin).map_err(|e| locate(e, &at))?;
+    rs.hash = hash;
+    Ok(rs)
 }
 
 type Loaded = layering::Merged;
@@ -846,6 +861,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         name: file.ruleset.name,
         description: file.ruleset.description,
         origin,
+        hash: String::new(),
         fields,
         field_index,
         persons,

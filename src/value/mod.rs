@@ -236,6 +236,21 @@ impl fmt::Display for Date {
     }
 }
 
+/// Bytes as lower-case hexadecimal (a SHA-256 digest as it is shown).
+pub fn hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        push_digits_hex(&mut s, *b);
+    }
+    s
+}
+
+fn push_digits_hex(s: &mut String, b: u8) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    s.push(DIGITS[(b >> 4) as usize] as char);
+    s.push(DIGITS[(b & 15) as usize] as char);
+}
+
 /// Show a month index (see [`Date::month_index`]) as `2024-06`.
 pub fn fmt_month(m: i32) -> String {
     format!("{:04}-{:02}", m.div_euclid(12), m.rem_euclid(12) + 1)
