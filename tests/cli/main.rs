@@ -21,4 +21,5 @@ mod rules;
 mod sheets;
 mod shell;
 mod support;
+mod verify;
 mod whatif;
