@@ -112,6 +112,20 @@ pub enum Command {
     ///
     ///   tuopin verify 结果.csv examples/户表.csv
     Verify(VerifyArgs),
+    /// 规则变化的影响：同一份台账按两个规则集评估，列出判定不同的户及原因
+    ///
+    /// 用 `--rules` 给两个规则集（如全国规则集与本省 2025 年规则集），按同一评估日期评估台账中的每一户，列出判定不同的每一户每一项：按甲、按乙的判定，结果不同的标准（是 → 否），以及按乙的理由（含数值、标准及来源）；屏幕上给出两者所用参数的不同（如 监测范围 6000 → 8700）和各村判定不同的户数。
+    ///
+    /// 输出：CSV（UTF-8 带 BOM；`-o 文件.csv` 或标准输出）；`-o 文件.xlsx` 为工作簿（判定变化、各村汇总两个工作表）。证件号码默认打码。
+    ///
+    /// 退出码：0 完成；2 用法错误、规则文件错误或输入无法读取。
+    ///
+    /// 示例：
+    ///
+    ///   tuopin compare-rules --rules national --rules yunnan-2025 examples/户表.csv --year 2024
+    ///
+    ///   tuopin compare-rules -r national -r 本省2025.toml 户表.xlsx --year 2025 -o 规则变化.xlsx
+    CompareRules(CompareArgs),
     /// 生成演示数据：确定性的虚构台账（可选下一季度）
     ///
     /// 写出一份虚构的农户台账，列与全国导出相同：同一种子得到同一文件。用于演示、`adjust` 的核对和性能测试。
@@ -272,6 +286,9 @@ pub struct AssessArgs {
     /// CSV 输出不带 UTF-8 BOM（给不接受 BOM 的工具用；Excel 需要 BOM）
     #[arg(long)]
     pub no_bom: bool,
+    /// 规则覆盖：每项标准为是、否、待核实的户数，每条判定规则得出的户数；从未变化的标准和从未得出的规则加提示。只写 --coverage 时显示在屏幕上（标准错误），给文件名时写成 CSV
+    #[arg(long, value_name = "文件", num_args = 0..=1, default_missing_value = "-")]
+    pub coverage: Option<PathBuf>,
 }
 
 /// Output of `tuopin check`.
@@ -462,4 +479,24 @@ pub struct VerifyArgs {
     /// 得出该结果的输入文件（台账）
     #[arg(value_name = "输入", required = true)]
     pub inputs: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// 农户台账（`assess` 能读的文件都可以）
+    #[arg(value_name = "文件")]
+    pub file: PathBuf,
+    /// 规则集：给两次，先甲后乙（内置名称或 TOML 规则文件）
+    #[arg(long, short = 'r', value_name = "规则集", required = true, num_args = 1)]
+    pub rules: Vec<String>,
+    #[command(flatten)]
+    pub date: DateChoice,
+    /// 写入此文件（.csv 或 .xlsx）；不给则 CSV 写到标准输出
+    #[arg(long, short = 'o', value_name = "输出")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub input: InputChoice,
+    /// 完整显示证件号码
+    #[arg(long)]
+    pub show_ids: bool,
 }

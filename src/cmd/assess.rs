@@ -116,6 +116,7 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
     }
     super::note(&summary.text(&bound));
     closing_notes(kept_as_text, &to, &dups);
+    write_coverage(&args, &summary, &rules)?;
     super::note_duration(started, summary.households_assessed);
     Ok(if summary.has_problems() { Outcome::Problems } else { Outcome::Clean })
 }
@@ -190,6 +191,41 @@ fn write_sidecar(args: &AssessArgs, provenance: Provenance, format: Format) -> a
     let mut f = AtomicFile::create(&side, &[args.file.as_path()])?;
     f.writer().write_all(sidecar.to_json().as_bytes()).with_context(|| format!("无法写出 {}", side.display()))?;
     f.commit().with_context(|| format!("无法写出 {}", side.display()))
+}
+
+/// `--coverage`: the rule coverage of the batch on stderr (`--coverage` alone) or in a CSV file.
+fn write_coverage(args: &AssessArgs, summary: &Summary, rules: &RuleSet) -> anyhow::Result<()> {
+    let (Some(to), Some(cov)) = (&args.coverage, &summary.coverage) else { return Ok(()) };
+    let rows = cov.rows(rules);
+    if output::is_stdout(to) {
+        let mut t = comfy_table::Table::new();
+        t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+        t.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+        t.set_width(120);
+        t.set_header(output::coverage::HEADERS);
+        for r in &rows {
+            t.add_row(r);
+        }
+        eprintln!("规则覆盖（{} 户）：\n{t}", summary.households_assessed);
+    } else {
+        let mut buf = "\u{feff}".as_bytes().to_vec();
+        {
+            let mut w = csv::Writer::from_writer(&mut buf);
+            w.write_record(output::coverage::HEADERS)?;
+            for r in &rows {
+                w.write_record(r.iter().map(|c| output::csv_safe(c).into_owned()))?;
+            }
+            w.flush()?;
+        }
+        let mut f = AtomicFile::create(to, &[args.file.as_path()])?;
+        f.writer().write_all(&buf).with_context(|| format!("无法写出 {}", to.display()))?;
+        f.commit()?;
+    }
+    let flagged = cov.flagged(rules);
+    if flagged > 0 {
+        eprintln!("注意：规则覆盖中有 {flagged} 项标准或判定规则从未变化或从未得出（见“提示”列）：可能是列对应错了或规则失效。");
+    }
+    Ok(())
 }
 
 /// What the run's summary is followed by: long numbers kept as text in a CSV, repeated ids.
@@ -280,7 +316,8 @@ fn assess_all(
 ) -> anyhow::Result<(Summary, bool)> {
     let (show_ids, to) = (args.show_ids, output_name(args));
     let wrote = |r: std::io::Result<()>| r.with_context(|| format!("无法写出结果（{to}）"));
-    let mut summary = Summary::new(bound);
+    let coverage = args.coverage.is_some();
+    let mut summary = Summary::new(bound).with_coverage(bound.rules, coverage);
     let mut kept_as_text = false;
     let csv_rows = output::CsvRows::new(bound);
     let mut table_rows = Vec::new();
@@ -293,7 +330,7 @@ fn assess_all(
             jsonl: Vec::new(),
             scratch: String::new(),
             records: Vec::new(),
-            summary: Summary::new(bound),
+            summary: Summary::new(bound).with_coverage(bound.rules, coverage),
             kept_as_text: false,
         },
         |c, hh, a| {

@@ -3,6 +3,7 @@
 pub mod adjust;
 pub mod assess;
 pub mod check;
+pub mod compare_rules;
 pub mod demo_data;
 pub mod notice;
 pub mod rules;
@@ -55,6 +56,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Adjust(a) => adjust::run(a),
         Command::Notice(a) => notice::run(a),
         Command::Verify(a) => verify::run(a),
+        Command::CompareRules(a) => compare_rules::run(a),
         Command::DemoData(a) => demo_data::run(a),
         Command::Rules(r) => rules::run(r),
         Command::Completions { shell } => shell::completions(shell, cli.lang),

@@ -85,6 +85,19 @@ const COMMANDS: &[(&str, &str, &str)] = &[
          Examples:\n\n  tuopin verify 结果.xlsx 户表.xlsx\n\n  tuopin verify 结果.csv examples/户表.csv",
     ),
     (
+        "compare-rules",
+        "Rule-change impact: one ledger under two rule sets, the households whose decisions differ and why",
+        "Give two rule sets with --rules (e.g. the national set and a province's 2025 set); every household of the \
+         ledger is assessed under both on the same date, and each decision that differs is listed: its label under \
+         the first and the second, the criteria whose result differs (是 → 否), and the reasons under the second \
+         (values, thresholds, sources). stderr names the parameters in force that differ (监测范围 6000 → 8700) and \
+         counts the households per village.\n\n\
+         Output: CSV (UTF-8 with BOM; -o FILE.csv or stdout); -o FILE.xlsx, a workbook (changes, per village). ID \
+         numbers are masked by default.\n\n\
+         Exit codes: 0 done; 2 usage error, rule-file error or unreadable input.\n\n\
+         Examples:\n\n  tuopin compare-rules --rules national --rules yunnan-2025 examples/户表.csv --year 2024",
+    ),
+    (
         "demo-data",
         "Write demo data: a deterministic invented ledger (and optionally the next quarter)",
         "Write an invented household ledger with the national columns: the same seed gives the same file. Used for \
@@ -151,6 +164,7 @@ const ARGS: &[(&str, &str, &str)] = &[
     ("assess", "file", "The household ledger: .xlsx/.xls, or CSV (UTF-8 with or without BOM, GBK/GB18030, UTF-16; comma or tab)"),
     ("assess", "format", "Output format (default: table on a terminal, otherwise by the extension of -o, else CSV; -o NAME without an extension writes NAME.xlsx)"),
     ("assess", "output", "Write to this file (atomically; never over the input) instead of stdout"),
+    ("assess", "coverage", "Rule coverage: households for which each criterion was true, false, unknown, and each decision rule fired; criteria that never vary and rules that never fire are flagged. --coverage alone: on stderr; with a file name: a CSV"),
     ("assess", "no_bom", "CSV output without the UTF-8 BOM (for tools that dislike it; Excel needs it)"),
     ("check", "file", "A ledger holding the household (any file `assess` reads); needs --id"),
     ("check", "id", "The 户编号 of the household to check in FILE"),
@@ -175,6 +189,9 @@ const ARGS: &[(&str, &str, &str)] = &[
     ("notice", "output", "A notice file: a .xlsx workbook or a .html page (repeatable)"),
     ("verify", "output", "The assessment output to verify (.xlsx, .csv or .jsonl, written by tuopin assess -o)"),
     ("verify", "inputs", "The input files (ledgers) it was made from"),
+    ("compare-rules", "file", "The household ledger (any file `assess` reads)"),
+    ("compare-rules", "rules", "A rule set, given twice: first, then second (a built-in name or a TOML file)"),
+    ("compare-rules", "output", "Write to this file (.csv or .xlsx); without it, CSV to stdout"),
     ("rules check", "file", "A built-in name or a TOML file"),
     ("rules show", "file", "A built-in name or a TOML file"),
     ("rules show", "resolved", "Print the merged rule set with the file each item came from"),
