@@ -12,8 +12,9 @@ pub struct Coverage {
     pub households: u64,
     /// Per criterion: [true, false, unknown].
     pub crits: Vec<[u64; 3]>,
-    /// Per decision: per rule, the households it decided; then per label, those no rule decided.
-    pub rules: Vec<Vec<u64>>,
+    /// Per decision, per rule: [the households it decided, those where it was the first rule not
+    /// false but unknown (the decision is then undecided)]; then per label, those no rule decided.
+    pub rules: Vec<Vec<[u64; 2]>>,
     pub rest: Vec<Vec<u64>>,
 }
 
@@ -22,12 +23,12 @@ impl Coverage {
         Coverage {
             households: 0,
             crits: vec![[0; 3]; rs.criteria.len()],
-            rules: rs.decisions.iter().map(|d| vec![0; d.rules.len()]).collect(),
+            rules: rs.decisions.iter().map(|d| vec![[0; 2]; d.rules.len()]).collect(),
             rest: rs.decisions.iter().map(|d| vec![0; d.labels.len()]).collect(),
         }
     }
 
-    pub fn add(&mut self, a: &Assessment) {
+    pub fn add(&mut self, rs: &RuleSet, a: &Assessment) {
         self.households += 1;
         for (c, v) in self.crits.iter_mut().zip(&a.crits) {
             c[match v {
@@ -38,7 +39,10 @@ impl Coverage {
         }
         for (d, by) in a.decided_by.iter().enumerate() {
             match by {
-                Some(k) => self.rules[d][*k] += 1,
+                Some(k) => {
+                    let fired = rs.decisions[d].rules[*k].1 == a.decisions[d];
+                    self.rules[d][*k][usize::from(!fired)] += 1;
+                }
                 None => self.rest[d][a.decisions[d] as usize] += 1,
             }
         }
@@ -51,7 +55,13 @@ impl Coverage {
                 a[k] += b[k];
             }
         }
-        for (a, b) in self.rules.iter_mut().zip(&o.rules).chain(self.rest.iter_mut().zip(&o.rest)) {
+        for (a, b) in self.rules.iter_mut().zip(&o.rules) {
+            for (x, y) in a.iter_mut().zip(b) {
+                x[0] += y[0];
+                x[1] += y[1];
+            }
+        }
+        for (a, b) in self.rest.iter_mut().zip(&o.rest) {
             for (x, y) in a.iter_mut().zip(b) {
                 *x += y;
             }
@@ -83,7 +93,7 @@ impl Coverage {
         }
         for (d, dec) in rs.decisions.iter().enumerate() {
             for (k, (_, label, text)) in dec.rules.iter().enumerate() {
-                let n = self.rules[d][k];
+                let [n, unknown] = self.rules[d][k];
                 let flag = if n == 0 && self.households > 0 { "从未得出：规则可能失效或被前面的规则挡住" } else { "" };
                 rows.push([
                     format!("判定规则：{}", dec.label),
@@ -91,7 +101,7 @@ impl Coverage {
                     text.when.clone(),
                     n.to_string(),
                     String::new(),
-                    String::new(),
+                    unknown.to_string(),
                     flag.into(),
                 ]);
             }
@@ -124,5 +134,34 @@ fn show(l: &str) -> &str {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_merge_and_flags() {
+        let rs = crate::ruleset::load("national").unwrap();
+        let mut a = Coverage::new(&rs);
+        let mut b = Coverage::new(&rs);
+        assert_eq!(a.flagged(&rs), 0, "no household: nothing flagged");
+        let x = Assessment {
+            crits: vec![Some(true); rs.criteria.len()],
+            decisions: rs.decisions.iter().map(|d| d.rules.first().map(|r| r.1).unwrap_or(d.otherwise)).collect(),
+            decided_by: rs.decisions.iter().map(|d| (!d.rules.is_empty()).then_some(0)).collect(),
+            returned: None,
+            checks: Vec::new(),
+        };
+        a.add(&rs, &x);
+        b.add(&rs, &x);
+        a.merge(&b);
+        assert_eq!(a.households, 2);
+        assert!(a.crits.iter().all(|c| *c == [2, 0, 0]));
+        assert_eq!(a.rules[0][0], [2, 0]);
+        // Every criterion is always true: each is flagged, as is every rule but the first.
+        let rows = a.rows(&rs);
+        assert!(rows.iter().filter(|r| r[0] == "标准").all(|r| r[6].contains("从未变化")));
+    }
+}
+
 /// The report's headers.
-pub const HEADERS: [&str; 7] = ["类别", "项目", "条件", "是（或得出）", "否", "待核实", "提示"];
+pub const HEADERS: [&str; 7] = ["类别", "项目", "条件", "是（或得出）", "否", "待核实（或因此待核实）", "提示"];

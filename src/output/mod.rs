@@ -648,7 +648,7 @@ impl Summary {
 
     pub fn add(&mut self, b: &Bound, hh: &Household, a: &Assessment) {
         if let Some(c) = &mut self.coverage {
-            c.add(a);
+            c.add(b.rules, a);
         }
         for &k in &a.checks {
             self.checks[k as usize] += 1;

@@ -55,7 +55,7 @@ fn lists_exactly_the_decisions_that_differ_between_two_assess_runs() {
         let got: BTreeSet<(String, String, String, String)> = rows
             .iter()
             .map(|r| {
-                let id = shown(&r["\u{feff}行号"].clone()).to_string();
+                let id = shown(&r["行号"].clone()).to_string();
                 assert!(!id.is_empty());
                 (
                     shown(&r["户编号"]).to_string(),

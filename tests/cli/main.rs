@@ -7,6 +7,7 @@ mod check;
 mod check_view;
 mod checks;
 mod compare_rules;
+mod coverage;
 mod decisions;
 mod excel;
 mod guizhou_export;
