@@ -21,6 +21,10 @@ const COMMANDS: &[(&str, &str, &str)] = &[
          Output: a table on a terminal; CSV (UTF-8 with BOM, Chinese headers) when piped or with -o FILE.csv; JSON \
          Lines with --format jsonl or -o FILE.jsonl; an Excel workbook with -o FILE.xlsx. A summary (rows read, \
          households assessed, households with problems, counts per decision) goes to stderr.\n\n\
+         Provenance: an output written with -o records the program's version, the rule set and the SHA-256 of the \
+         merged rules, each input's name, size and SHA-256, the assessment date and the options — a workbook in its \
+         说明 sheet, CSV and JSON Lines in `FILE.说明.json` beside it (the only place with the run's time) — so the \
+         same inputs and options give byte-identical outputs; `tuopin verify` checks them.\n\n\
          Exit codes: 0 all fine; 1 finished, but some cells had data problems (each is reported with its row, column \
          and value, and the household is still assessed); 2 usage error, rule-file error or unreadable input.\n\n\
          Examples:\n\n  tuopin assess examples/户表.csv --year 2024\n\n  \
