@@ -12,8 +12,8 @@ use anyhow::Context;
 use crate::cli::AssessArgs;
 use crate::error::Outcome;
 use crate::input::{Duplicates, Layout, Ledger};
-use crate::output::xlsx;
 use crate::output::provenance::{self, Provenance};
+use crate::output::xlsx;
 use crate::output::{self, AtomicFile, Format, Record, Summary};
 use crate::pipeline;
 use crate::ruleset::{self, Bound, RuleSet};
@@ -138,7 +138,8 @@ pub fn options(args: &AssessArgs, as_of: Date, format: Format) -> Vec<String> {
     if let Some(h) = i.header_row {
         o.extend(["--header-row".into(), h.to_string()]);
     }
-    let flags = [(i.persons, "--persons"), (i.strict, "--strict"), (args.show_ids, "--show-ids"), (args.no_bom, "--no-bom")];
+    let flags =
+        [(i.persons, "--persons"), (i.strict, "--strict"), (args.show_ids, "--show-ids"), (args.no_bom, "--no-bom")];
     o.extend(flags.iter().filter(|f| f.0).map(|f| f.1.to_string()));
     let (l, d) = (&i.limits, crate::input::source::Limits::default());
     let limits = [

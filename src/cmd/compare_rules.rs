@@ -76,12 +76,21 @@ pub fn run(args: CompareArgs) -> anyhow::Result<Outcome> {
         rules_a.id,
         rules_b.id,
         rules_a.dated(as_of),
-        if params.is_empty() { "所用参数相同".to_string() } else { format!("参数不同：{}", params.join("；")) }
+        if params.is_empty() {
+            "所用参数相同".to_string()
+        } else {
+            format!("参数不同：{}", params.join("；"))
+        }
     ));
     let kept = assess_a(&args, bound_a)?;
     let (changes, households) = compare_b(&args, bound_b, &rules_a, &pairs, &kept)?;
     if households != kept.len() as u64 {
-        bail!("两次读取 {} 得到的户数不同（{} 与 {}）：文件在运行中被改动？", args.file.display(), kept.len(), households);
+        bail!(
+            "两次读取 {} 得到的户数不同（{} 与 {}）：文件在运行中被改动？",
+            args.file.display(),
+            kept.len(),
+            households
+        );
     }
     let headers = headers(&rules_a.id, &rules_b.id);
     match &args.output {
@@ -154,7 +163,13 @@ fn id_of(rs: &RuleSet, hh: &Household) -> String {
 type Compared = (Vec<Change>, u64);
 
 /// Pass B: each household compared with its result under A.
-fn compare_b(args: &CompareArgs, mut bound: Bound, a: &RuleSet, pairs: &Pairs, kept: &[Kept]) -> anyhow::Result<Compared> {
+fn compare_b(
+    args: &CompareArgs,
+    mut bound: Bound,
+    a: &RuleSet,
+    pairs: &Pairs,
+    kept: &[Kept],
+) -> anyhow::Result<Compared> {
     let (mut ledger, dups) = open(args, &bound)?;
     bound.read_from = ledger.layout.read_from(bound.rules);
     let bound = &bound;
@@ -204,7 +219,9 @@ fn changes_of(
 ) -> Vec<Change> {
     let rb = b.rules;
     let differ: Vec<(usize, usize)> = (pairs.decisions.iter().copied())
-        .filter(|&(i, j)| ra.decisions[i].labels[k.decisions[i] as usize] != rb.decisions[j].labels[x.decisions[j] as usize])
+        .filter(|&(i, j)| {
+            ra.decisions[i].labels[k.decisions[i] as usize] != rb.decisions[j].labels[x.decisions[j] as usize]
+        })
         .collect();
     if differ.is_empty() {
         return Vec::new();
@@ -245,7 +262,12 @@ fn headers(a: &str, b: &str) -> Vec<String> {
 }
 
 /// Rows masked as everywhere (no formula reaches a CSV: `csv_safe`).
-fn write_csv(to: Option<&std::path::Path>, args: &CompareArgs, headers: &[String], changes: &[Change]) -> anyhow::Result<()> {
+fn write_csv(
+    to: Option<&std::path::Path>,
+    args: &CompareArgs,
+    headers: &[String],
+    changes: &[Change],
+) -> anyhow::Result<()> {
     let mut buf = "\u{feff}".as_bytes().to_vec();
     {
         let mut w = csv::Writer::from_writer(&mut buf);
@@ -295,7 +317,9 @@ fn mask(s: &str, show_ids: bool) -> String {
 /// Per village (county, township, village), in order of first appearance: households with a
 /// changed decision and the changes (`返贫致贫风险 无→中 2`).
 fn per_village(changes: &[Change]) -> Vec<(String, usize, String)> {
-    let mut order: Vec<(String, Vec<String>, Vec<(String, usize)>)> = Vec::new();
+    // (place, households, (change, count)).
+    type Village = (String, Vec<String>, Vec<(String, usize)>);
+    let mut order: Vec<Village> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     for c in changes {
         let place = c.place.join("");

@@ -74,7 +74,9 @@ pub fn run(args: NoticeArgs) -> anyhow::Result<Outcome> {
         bail!("规则集 {} 在评估日期 {} 没有需公示的名单（notice = true）", rules.id, rules.dated(as_of));
     }
     let start = match &args.start {
-        Some(s) => Date::parse(s).ok_or_else(|| anyhow::anyhow!("--start {s}：应为 YYYY-MM-DD 格式的日期，如 2024-10-08"))?,
+        Some(s) => {
+            Date::parse(s).ok_or_else(|| anyhow::anyhow!("--start {s}：应为 YYYY-MM-DD 格式的日期，如 2024-10-08"))?
+        }
         None => as_of,
     };
     let mut ledger = Ledger::open(&args.file, &rules, &args.input.options())?;
@@ -191,14 +193,19 @@ fn entries(b: &Bound, lists: &[&List], notice: &Notice, hh: &Household, a: &Asse
         .enumerate()
         .map(|(k, o)| Entry {
             place: place.clone(),
-            row: NoticeRow { name: name.clone(), group: group.clone(), members: members.clone(), item: lists[o.list].label.clone() },
+            row: NoticeRow {
+                name: name.clone(),
+                group: group.clone(),
+                members: members.clone(),
+                item: lists[o.list].label.clone(),
+            },
             // Each withheld cell is reported once, with the household's first row.
             withheld: if k == 0 { std::mem::take(&mut withheld) } else { Vec::new() },
         })
         .collect()
 }
 
-fn write(p: &PathBuf, k: Kind, doc: &NoticeDoc, input: &Path) -> anyhow::Result<()> {
+fn write(p: &Path, k: Kind, doc: &NoticeDoc, input: &Path) -> anyhow::Result<()> {
     let bytes = match k {
         Kind::Html => out::html(doc).into_bytes(),
         Kind::Xlsx => out::workbook(doc).map_err(|e| anyhow::anyhow!("无法写出工作簿 {}：{e}", p.display()))?,

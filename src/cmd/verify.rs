@@ -99,15 +99,11 @@ fn read_provenance(output: &Path) -> anyhow::Result<Provenance> {
         use calamine::Reader;
         let mut wb = calamine::open_workbook_auto(output)
             .map_err(|e| anyhow::anyhow!("无法打开工作簿 {}：{e}", output.display()))?;
-        let range = wb
-            .worksheet_range("说明")
-            .map_err(|_| anyhow::anyhow!("{} 没有“说明”工作表：不是 tuopin 写出的评估结果，或由旧版本写出", output.display()))?;
-        let rows: Vec<(String, String)> = range
-            .rows()
-            .skip(1)
-            .filter(|r| r.len() >= 2)
-            .map(|r| (r[0].to_string(), r[1].to_string()))
-            .collect();
+        let range = wb.worksheet_range("说明").map_err(|_| {
+            anyhow::anyhow!("{} 没有“说明”工作表：不是 tuopin 写出的评估结果，或由旧版本写出", output.display())
+        })?;
+        let rows: Vec<(String, String)> =
+            range.rows().skip(1).filter(|r| r.len() >= 2).map(|r| (r[0].to_string(), r[1].to_string())).collect();
         return Provenance::from_rows(&rows).map_err(|m| anyhow::anyhow!("{}：{m}", output.display()));
     }
     let side = provenance::sidecar_path(output);

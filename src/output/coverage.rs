@@ -94,7 +94,11 @@ impl Coverage {
         for (d, dec) in rs.decisions.iter().enumerate() {
             for (k, (_, label, text)) in dec.rules.iter().enumerate() {
                 let [n, unknown] = self.rules[d][k];
-                let flag = if n == 0 && self.households > 0 { "从未得出：规则可能失效或被前面的规则挡住" } else { "" };
+                let flag = if n == 0 && self.households > 0 {
+                    "从未得出：规则可能失效或被前面的规则挡住"
+                } else {
+                    ""
+                };
                 rows.push([
                     format!("判定规则：{}", dec.label),
                     format!("第 {} 条 → {}", k + 1, show(&dec.labels[*label as usize])),
@@ -134,6 +138,9 @@ fn show(l: &str) -> &str {
     }
 }
 
+/// The report's headers.
+pub const HEADERS: [&str; 7] = ["类别", "项目", "条件", "是（或得出）", "否", "待核实（或因此待核实）", "提示"];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,6 +169,3 @@ mod tests {
         assert!(rows.iter().filter(|r| r[0] == "标准").all(|r| r[6].contains("从未变化")));
     }
 }
-
-/// The report's headers.
-pub const HEADERS: [&str; 7] = ["类别", "项目", "条件", "是（或得出）", "否", "待核实（或因此待核实）", "提示"];

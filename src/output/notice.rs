@@ -163,7 +163,8 @@ fn sheet_name(place: &str, k: usize, used: &mut Vec<String>) -> String {
 /// creation date is the first day of posting, so the same notices give the same bytes.
 pub fn workbook(doc: &NoticeDoc) -> Result<Vec<u8>, XlsxError> {
     let mut wb = Workbook::new();
-    let created = ExcelDateTime::from_ymd(doc.start.year.clamp(1900, 9999) as u16, doc.start.month as u8, doc.start.day as u8)?;
+    let created =
+        ExcelDateTime::from_ymd(doc.start.year.clamp(1900, 9999) as u16, doc.start.month as u8, doc.start.day as u8)?;
     wb.set_properties(&DocProperties::new().set_creation_datetime(&created));
     let title = Format::new().set_bold().set_font_size(16).set_align(FormatAlign::Center);
     let centre = Format::new().set_align(FormatAlign::Center);
@@ -217,7 +218,12 @@ mod tests {
             items: vec!["拟纳入监测".into()],
             places: vec![PlaceNotice {
                 place: place.into(),
-                rows: vec![NoticeRow { name: name.into(), group: "一组".into(), members: "4".into(), item: "拟纳入监测".into() }],
+                rows: vec![NoticeRow {
+                    name: name.into(),
+                    group: "一组".into(),
+                    members: "4".into(),
+                    item: "拟纳入监测".into(),
+                }],
             }],
         }
     }

@@ -13,9 +13,9 @@ pub mod file;
 pub mod layering;
 pub mod layout;
 pub mod lists;
-pub mod notice;
 #[cfg(test)]
 mod member_tests;
+pub mod notice;
 pub mod periods;
 
 use std::collections::{BTreeMap, HashMap};

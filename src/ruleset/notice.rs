@@ -77,7 +77,9 @@ pub(super) fn compile(
         let s = &lists.slots;
         let previous = r.fields.iter().any(|&i| s.fields[i as usize].0 == Side::Previous)
             || r.decisions.iter().any(|&i| s.decisions[i as usize].0 == Side::Previous)
-            || r.crits.iter().any(|&i| !matches!(s.bools[i as usize], BoolSlot::Crit(Side::Current, _) | BoolSlot::Flag(Side::Current)));
+            || r.crits.iter().any(|&i| {
+                !matches!(s.bools[i as usize], BoolSlot::Crit(Side::Current, _) | BoolSlot::Flag(Side::Current))
+            });
         if previous {
             return Err(RuleError::Rule {
                 rule: format!("名单 `{}`", l.key),
@@ -119,7 +121,15 @@ mod tests {
         let w = vec!["病".to_string(), "残疾".to_string()];
         assert_eq!(public_text(" 张某华\t", &w, 20).as_deref(), Some("张某华"));
         assert_eq!(public_text("第3组", &w, 20).as_deref(), Some("第3组"));
-        for bad in ["520000196803120313", "张三13812345678", "6222 0212 3456 7890", "１３８１２３４", "李四（大病）", "残疾", "张某华x"] {
+        for bad in [
+            "520000196803120313",
+            "张三13812345678",
+            "6222 0212 3456 7890",
+            "１３８１２３４",
+            "李四（大病）",
+            "残疾",
+            "张某华x",
+        ] {
             let max = if bad == "张某华x" { 3 } else { 20 };
             assert_eq!(public_text(bad, &w, max), None, "{bad}");
         }

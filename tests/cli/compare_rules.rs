@@ -45,7 +45,16 @@ fn lists_exactly_the_decisions_that_differ_between_two_assess_runs() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("变化.csv");
         let o = tuopin()
-            .args(["compare-rules", "--rules", "national", "--rules", "yunnan-2025", "examples/户表.csv", "--year", year])
+            .args([
+                "compare-rules",
+                "--rules",
+                "national",
+                "--rules",
+                "yunnan-2025",
+                "examples/户表.csv",
+                "--year",
+                year,
+            ])
             .arg("-o")
             .arg(&out)
             .output()

@@ -32,7 +32,8 @@ fn example_ids() -> Vec<String> {
 /// 残疾类别, 村民小组 hold them on every row; and one more row holds a planted value in every column.
 fn planted_ledger(dir: &Path) -> std::path::PathBuf {
     let mut r = csv::Reader::from_path(root().join("examples/户表.csv")).unwrap();
-    let mut headers: Vec<String> = r.headers().unwrap().iter().map(|h| h.trim_start_matches('\u{feff}').to_string()).collect();
+    let mut headers: Vec<String> =
+        r.headers().unwrap().iter().map(|h| h.trim_start_matches('\u{feff}').to_string()).collect();
     let text_cols: Vec<usize> = ["县(市、区、旗)", "乡(镇)", "行政村", "户主姓名"]
         .iter()
         .map(|h| headers.iter().position(|x| x == h).unwrap())

@@ -42,7 +42,8 @@ fn same_inputs_give_identical_bytes_and_provenance_is_recorded() {
             continue;
         }
         let side: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(dir.path().join(format!("a.{ext}.说明.json"))).unwrap()).unwrap();
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join(format!("a.{ext}.说明.json"))).unwrap())
+                .unwrap();
         assert_eq!(side["ruleset"], "yunnan-2025");
         assert_eq!(side["inputs"][0]["name"], "户表.csv");
         assert_eq!(side["inputs"][0]["size"], std::fs::metadata(&input).unwrap().len());
