@@ -104,10 +104,12 @@ fn read_provenance(output: &Path) -> anyhow::Result<Provenance> {
         })?;
         let rows: Vec<(String, String)> =
             range.rows().skip(1).filter(|r| r.len() >= 2).map(|r| (r[0].to_string(), r[1].to_string())).collect();
-        return Provenance::from_rows(&rows).map_err(|m| anyhow::anyhow!("{}：{m}", output.display()));
+        let p = Provenance::from_rows(&rows).map_err(|m| anyhow::anyhow!("{}：{m}", output.display()))?;
+        check_options(&p.options)?;
+        return Ok(p);
     }
     let side = provenance::sidecar_path(output);
-    let text = std::fs::read_to_string(&side).map_err(|e| {
+    let text = read_small(&side).map_err(|e| {
         anyhow::anyhow!(
             "无法读取 {}（{} 的说明文件，由 tuopin assess -o 写出）：{}",
             side.display(),
@@ -117,7 +119,58 @@ fn read_provenance(output: &Path) -> anyhow::Result<Provenance> {
     })?;
     let sidecar: Sidecar =
         serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{} 不是 tuopin 的说明文件：{e}", side.display()))?;
+    check_options(&sidecar.provenance.options)?;
     Ok(sidecar.provenance)
+}
+
+/// The longest sidecar read (a real one is under 2 KB).
+const MAX_SIDECAR: u64 = 1 << 20;
+
+/// An ordinary file of at most [`MAX_SIDECAR`] bytes, as text (a device or a huge file is refused).
+fn read_small(path: &Path) -> std::io::Result<String> {
+    use std::io::{Error, ErrorKind, Read};
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(Error::new(ErrorKind::InvalidInput, "不是普通文件"));
+    }
+    let mut text = String::new();
+    std::fs::File::open(path)?.take(MAX_SIDECAR + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_SIDECAR {
+        return Err(Error::new(ErrorKind::InvalidData, "文件过大，不像说明文件"));
+    }
+    Ok(text)
+}
+
+/// The recorded options are re-run as arguments: only those `assess` records (each with its
+/// value), so that an edited record cannot add an output or another command.
+fn check_options(options: &[String]) -> anyhow::Result<()> {
+    const WITH_VALUE: [&str; 14] = [
+        "--rules",
+        "--date",
+        "--format",
+        "--encoding",
+        "--sheet",
+        "--header-row",
+        "--max-cell-bytes",
+        "--max-record-bytes",
+        "--max-columns",
+        "--max-xlsx-bytes",
+        "--max-xlsx-ratio",
+        "--max-shared-strings",
+        "--max-shared-strings-bytes",
+        "--max-grid-cells",
+    ];
+    const FLAGS: [&str; 4] = ["--persons", "--strict", "--show-ids", "--no-bom"];
+    let mut it = options.iter();
+    while let Some(o) = it.next() {
+        if WITH_VALUE.contains(&o.as_str()) {
+            if it.next().is_none() {
+                bail!("说明中的选项 {o} 缺少取值");
+            }
+        } else if !FLAGS.contains(&o.as_str()) {
+            bail!("说明中的选项“{o}”不是 assess 记录的选项：说明被改动过？");
+        }
+    }
+    Ok(())
 }
 
 /// Re-run the assessment with the recorded options, each input under its recorded name in a

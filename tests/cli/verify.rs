@@ -114,3 +114,22 @@ fn verify_without_provenance_is_a_usage_error() {
     assert_eq!(code, Some(2));
     assert!(text.contains("说明文件"), "{text}");
 }
+
+#[test]
+fn an_edited_sidecar_cannot_add_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, _) = setup(dir.path());
+    let out = dir.path().join("结果.csv");
+    assess(&input, "national", &out);
+    let side = dir.path().join("结果.csv.说明.json");
+    let text = std::fs::read_to_string(&side).unwrap();
+    let victim = dir.path().join("别动.txt");
+    std::fs::write(&victim, "原样").unwrap();
+    let edited = text.replacen("\"--rules\",", &format!("\"-o\", {:?}, \"--rules\",", victim.to_str().unwrap()), 1);
+    assert_ne!(edited, text);
+    std::fs::write(&side, edited).unwrap();
+    let (code, text) = verify(&out, &input);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("不是 assess 记录的选项"), "{text}");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "原样");
+}
