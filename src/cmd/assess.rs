@@ -125,73 +125,27 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
 /// rule set as given, the assessment date (never "today"), the format and how the input is read.
 pub fn options(args: &AssessArgs, as_of: Date, format: Format) -> Vec<String> {
     use clap::ValueEnum;
-    let name = |v: Option<clap::builder::PossibleValue>| v.map(|v| v.get_name().to_string()).unwrap_or_default();
+    let format = format.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default();
     let mut o: Vec<String> = vec!["--rules".into(), args.rules.rules.clone(), "--date".into(), as_of.to_string()];
-    o.extend(["--format".into(), name(format.to_possible_value())]);
-    let i = &args.input;
-    if let Some(e) = i.encoding {
-        o.extend(["--encoding".into(), name(e.to_possible_value())]);
-    }
-    if let Some(s) = &i.sheet {
-        o.extend(["--sheet".into(), s.clone()]);
-    }
-    if let Some(h) = i.header_row {
-        o.extend(["--header-row".into(), h.to_string()]);
-    }
-    let flags =
-        [(i.persons, "--persons"), (i.strict, "--strict"), (args.show_ids, "--show-ids"), (args.no_bom, "--no-bom")];
+    o.extend(["--format".into(), format]);
+    o.extend(super::input_options(&args.input));
+    let flags = [(args.show_ids, "--show-ids"), (args.no_bom, "--no-bom")];
     o.extend(flags.iter().filter(|f| f.0).map(|f| f.1.to_string()));
-    let (l, d) = (&i.limits, crate::input::source::Limits::default());
-    let limits = [
-        ("--max-cell-bytes", l.max_cell_bytes as u64, d.max_cell_bytes as u64),
-        ("--max-record-bytes", l.max_record_bytes as u64, d.max_record_bytes as u64),
-        ("--max-columns", l.max_columns as u64, d.max_columns as u64),
-        ("--max-xlsx-bytes", l.max_xlsx_bytes, d.max_xlsx_bytes),
-        ("--max-xlsx-ratio", l.max_xlsx_ratio, d.max_xlsx_ratio),
-        ("--max-shared-strings", l.max_shared_strings, d.max_shared_strings),
-        ("--max-shared-strings-bytes", l.max_shared_strings_bytes, d.max_shared_strings_bytes),
-        ("--max-grid-cells", l.max_grid_cells, d.max_grid_cells),
-    ];
-    for (flag, v, default) in limits {
-        if v != default {
-            o.extend([flag.to_string(), v.to_string()]);
-        }
-    }
     o
 }
 
 /// What the output of this run is made from (`output::provenance`).
 fn provenance(args: &AssessArgs, rules: &RuleSet, as_of: Date, format: Format) -> anyhow::Result<Provenance> {
-    let input = provenance::input_file(&args.file)
-        .map_err(|e| anyhow::anyhow!("无法读取 {}：{}", args.file.display(), crate::error::io_text(&e)))?;
-    Ok(Provenance {
-        tool: provenance::tool(),
-        command: "assess".into(),
-        ruleset: rules.id.clone(),
-        rules_files: rules.origin.clone(),
-        rules_sha256: rules.hash.clone(),
-        assessment_date: as_of.to_string(),
-        inputs: vec![input],
-        options: options(args, as_of, format),
-    })
+    super::provenance("assess", &[rules], as_of, &[args.file.as_path()], options(args, as_of, format))
 }
 
-/// For a CSV or JSON Lines file: its provenance in `<output>.说明.json` beside it, with the time
-/// it was written (a workbook has its 说明 sheet; standard output and devices have none).
+/// For a CSV or JSON Lines file: its provenance in `<output>.说明.json` beside it (a workbook
+/// has its 说明 sheet).
 fn write_sidecar(args: &AssessArgs, provenance: Provenance, format: Format) -> anyhow::Result<()> {
-    let Some(out) = &args.output else { return Ok(()) };
-    if format == Format::Xlsx || output::is_stdout(out) || !out.is_file() {
-        return Ok(());
+    match &args.output {
+        Some(out) if format != Format::Xlsx => provenance::write_sidecar(out, &[args.file.as_path()], provenance),
+        _ => Ok(()),
     }
-    let side = provenance::sidecar_path(out);
-    let sidecar = provenance::Sidecar {
-        provenance,
-        output: out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-        written_at: provenance::now_utc(),
-    };
-    let mut f = AtomicFile::create(&side, &[args.file.as_path()])?;
-    f.writer().write_all(sidecar.to_json().as_bytes()).with_context(|| format!("无法写出 {}", side.display()))?;
-    f.commit().with_context(|| format!("无法写出 {}", side.display()))
 }
 
 /// `--coverage`: the rule coverage of the batch on stderr (`--coverage` alone) or in a CSV file.

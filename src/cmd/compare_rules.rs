@@ -17,6 +17,7 @@ use crate::engine::{self, Assessment};
 use crate::error::Outcome;
 use crate::household::Household;
 use crate::input::{Duplicates, Ledger};
+use crate::output::provenance::Provenance;
 use crate::output::{csv_safe, shown_field, AtomicFile};
 use crate::pipeline;
 use crate::ruleset::{self, Bound, RuleSet};
@@ -93,11 +94,15 @@ pub fn run(args: CompareArgs) -> anyhow::Result<Outcome> {
         );
     }
     let headers = headers(&rules_a.id, &rules_b.id);
+    let prov = provenance(&args, [&rules_a, &rules_b], as_of)?;
     match &args.output {
         Some(p) if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("xlsx")) => {
-            write_xlsx(p, &args, &headers, &changes, &params)?
+            write_xlsx(p, &args, &headers, &changes, &params, &prov.rows())?
         }
-        Some(p) => write_csv(Some(p), &args, &headers, &changes)?,
+        Some(p) => {
+            write_csv(Some(p), &args, &headers, &changes)?;
+            crate::output::provenance::write_sidecar(p, &[args.file.as_path()], prov)?;
+        }
         None => write_csv(None, &args, &headers, &changes)?,
     }
     let villages = per_village(&changes);
@@ -112,6 +117,17 @@ pub fn run(args: CompareArgs) -> anyhow::Result<Outcome> {
         super::note(&format!("  {place}：{n} 户（{detail}）\n"));
     }
     Ok(Outcome::Clean)
+}
+
+/// What the comparison is made from: both rule sets, the input, the date and the options.
+fn provenance(args: &CompareArgs, rules: [&RuleSet; 2], as_of: crate::value::Date) -> anyhow::Result<Provenance> {
+    let mut options: Vec<String> = args.rules.iter().flat_map(|r| ["--rules".to_string(), r.clone()]).collect();
+    options.extend(["--date".to_string(), as_of.to_string()]);
+    options.extend(super::input_options(&args.input));
+    if args.show_ids {
+        options.push("--show-ids".into());
+    }
+    super::provenance("compare-rules", &rules, as_of, &[args.file.as_path()], options)
 }
 
 /// `监测范围 6000 → 8700`: the parameters of both rule sets whose values in force differ.
@@ -360,6 +376,7 @@ fn write_xlsx(
     headers: &[String],
     changes: &[Change],
     params: &[String],
+    provenance: &[(String, String)],
 ) -> anyhow::Result<()> {
     use rust_xlsxwriter::{Format, Workbook};
     let build = || -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
@@ -389,6 +406,12 @@ fn write_xlsx(
         let at = per_village(changes).len() as u32 + 2;
         ws.write_string(at, 0, "参数不同")?;
         ws.write_string(at, 2, if params.is_empty() { "无".to_string() } else { params.join("；") })?;
+        let ws = wb.add_worksheet();
+        ws.set_name("说明")?;
+        for (r, (k, v)) in provenance.iter().enumerate() {
+            ws.write_string(r as u32, 0, k)?;
+            ws.write_string(r as u32, 1, v)?;
+        }
         wb.save_to_buffer()
     };
     let bytes = build().map_err(|e| anyhow::anyhow!("无法写出工作簿 {}：{e}", p.display()))?;

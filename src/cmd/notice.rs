@@ -100,6 +100,10 @@ pub fn run(args: NoticeArgs) -> anyhow::Result<Outcome> {
         super::note("没有需公示的农户：未写出公示。\n");
         return Ok(if problems > 0 { Outcome::Problems } else { Outcome::Clean });
     }
+    let mut options = vec!["--rules".to_string(), args.rules.rules.clone(), "--date".into(), as_of.to_string()];
+    options.extend(["--start".to_string(), start.to_string()]);
+    options.extend(super::input_options(&args.input));
+    let prov = super::provenance("notice", &[&rules], as_of, &[args.file.as_path()], options)?;
     let field_label = |i: u16| rules.fields[i as usize].label.clone();
     let doc = NoticeDoc {
         title: notice.title.clone(),
@@ -112,9 +116,13 @@ pub fn run(args: NoticeArgs) -> anyhow::Result<Outcome> {
         members_header: field_label(notice.members),
         items: labels,
         places,
+        provenance: prov.rows(),
     };
     for (p, k) in args.output.iter().zip(kinds) {
         write(p, k, &doc, &args.file)?;
+        if k == Kind::Html {
+            crate::output::provenance::write_sidecar(p, &[args.file.as_path()], prov.clone())?;
+        }
     }
     report(&doc, &withheld, &args.output);
     Ok(if withheld.is_empty() && problems == 0 { Outcome::Clean } else { Outcome::Problems })

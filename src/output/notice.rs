@@ -40,6 +40,8 @@ pub struct NoticeDoc {
     /// The posted lists' labels, in the rule file's order (the order headings name them).
     pub items: Vec<String>,
     pub places: Vec<PlaceNotice>,
+    /// The notices' provenance (项目, 内容), in the workbook's last sheet 说明 (no personal data).
+    pub provenance: Vec<(String, String)>,
 }
 
 impl NoticeDoc {
@@ -198,6 +200,18 @@ pub fn workbook(doc: &NoticeDoc) -> Result<Vec<u8>, XlsxError> {
         ws.set_repeat_rows(0, 2)?;
         ws.set_footer("&C第 &P 页，共 &N 页");
     }
+    if !doc.provenance.is_empty() {
+        let ws = wb.add_worksheet();
+        ws.set_name(sheet_name("说明", doc.places.len(), &mut used))?;
+        ws.write_string_with_format(0, 0, "项目", &head)?;
+        ws.write_string_with_format(0, 1, "内容", &head)?;
+        for (r, (k, v)) in doc.provenance.iter().enumerate() {
+            ws.write_string(r as u32 + 1, 0, k)?;
+            ws.write_string(r as u32 + 1, 1, v)?;
+        }
+        ws.set_column_width(0, 24)?;
+        ws.set_column_width(1, 80)?;
+    }
     wb.save_to_buffer()
 }
 
@@ -216,6 +230,7 @@ mod tests {
             group_header: Some("村民小组".into()),
             members_header: "家庭人口数".into(),
             items: vec!["拟纳入监测".into()],
+            provenance: vec![("程序".into(), "tuopin".into())],
             places: vec![PlaceNotice {
                 place: place.into(),
                 rows: vec![NoticeRow {

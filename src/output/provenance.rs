@@ -150,6 +150,24 @@ impl Sidecar {
     }
 }
 
+/// Write `<out>.说明.json` beside an output file: the provenance and the time it was written.
+/// Standard output, a device or a FIFO gets none.
+pub fn write_sidecar(out: &Path, inputs: &[&Path], provenance: Provenance) -> anyhow::Result<()> {
+    use anyhow::Context;
+    if crate::output::is_stdout(out) || !out.is_file() {
+        return Ok(());
+    }
+    let side = sidecar_path(out);
+    let sidecar = Sidecar {
+        provenance,
+        output: out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        written_at: now_utc(),
+    };
+    let mut f = crate::output::AtomicFile::create(&side, inputs)?;
+    f.writer().write_all(sidecar.to_json().as_bytes()).with_context(|| format!("无法写出 {}", side.display()))?;
+    f.commit().with_context(|| format!("无法写出 {}", side.display()))
+}
+
 /// Now, in UTC, as `2024-10-08T09:30:00Z` (read by the command, for the sidecar only).
 pub fn now_utc() -> String {
     let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);

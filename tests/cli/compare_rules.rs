@@ -86,6 +86,10 @@ fn lists_exactly_the_decisions_that_differ_between_two_assess_runs() {
         let households: BTreeSet<&String> = expected.iter().map(|e| &e.0).collect();
         assert!(err.contains(&format!("其中 {} 户至少一项判定不同", households.len())), "{err}");
         assert!(err.contains("石桥村："), "per village: {err}");
+        let side: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join("变化.csv.说明.json")).unwrap()).unwrap();
+        assert_eq!(side["command"], "compare-rules");
+        assert_eq!(side["ruleset"], "national；yunnan-2025");
     }
 }
 

@@ -138,6 +138,11 @@ fn notice_columns_are_the_allow_list_and_html_is_escaped() {
     assert!(page.contains("公示期：2021-01-04 至 2021-01-08（共 5 天）"));
     assert!(page.contains("<h1>青山镇石桥村 新识别、拟退出公示</h1>"), "{page}");
     assert_eq!(page.matches("<section>").count(), page.matches("<h1>").count());
+    // Provenance: a sidecar beside the page (the workbook has a 说明 sheet).
+    let side: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("公示.html.说明.json")).unwrap()).unwrap();
+    assert_eq!((side["command"].as_str(), side["inputs"][0]["name"].as_str()), (Some("notice"), Some("户表.csv")));
+    assert!(side["options"].as_array().unwrap().iter().any(|o| o == "2021-01-04"));
     // Same inputs, same bytes.
     let again = dir.path().join("again.html");
     tuopin()
