@@ -46,6 +46,8 @@ pub fn write_table(
     }
     let hs: Vec<&str> = headers.iter().map(String::as_str).collect();
     let mut widths = Widths::new(&hs);
+    // Columns of numbers only: their (long) headers wrap instead of widening them.
+    let mut numbers = vec![true; headers.len()];
     for (r, row) in rows.iter().enumerate() {
         let at = r as u32 + 1;
         let strong = bold_rows(r);
@@ -63,9 +65,11 @@ pub fn write_table(
         }
         let texts: Vec<String> = row.iter().map(SheetCell::text).collect();
         widths.sample(&texts);
+        for (n, cell) in numbers.iter_mut().zip(row) {
+            *n &= !matches!(cell, SheetCell::Text(t) if !t.is_empty());
+        }
     }
-    // Long headers wrap: a numeric column need not be as wide as its header.
-    let w: Vec<f64> = widths.get().into_iter().map(|w| w.min(16.0)).collect();
+    let w: Vec<f64> = (widths.get().into_iter().zip(&numbers)).map(|(w, &n)| if n { w.min(16.0) } else { w }).collect();
     print_layout(ws, 1, rows.len() as u32, &w, footer)
 }
 

@@ -199,6 +199,8 @@ pub struct AssessBook {
     finding_widths: Widths,
     /// The summary by area, written after 汇总 when given.
     areas: Option<AreaTable>,
+    /// Every sheet's footer: the rule set and the assessment date.
+    footer: crate::output::print::Footer,
 }
 
 /// How a cell of the assessment sheet is written.
@@ -273,6 +275,7 @@ impl AssessBook {
             widths,
             finding_widths,
             areas: None,
+            footer: footer(b),
         })
     }
 
@@ -382,5 +385,26 @@ impl AssessBook {
             report::area_sheets(&mut self.wb, t, b)?;
         }
         save(&mut self.wb, file)
+    }
+}
+
+impl AssessBook {
+    /// A 说明 sheet with the output's provenance (项目, 内容; `output::provenance`), and the
+    /// workbook's creation date set to the assessment date, so that the same inputs and options
+    /// give the same bytes.
+    pub fn provenance(&mut self, rows: &[(String, String)], as_of: crate::value::Date) -> anyhow::Result<()> {
+        let created = rust_xlsxwriter::ExcelDateTime::from_ymd(
+            as_of.year.clamp(1900, 9999) as u16,
+            as_of.month as u8,
+            as_of.day as u8,
+        )?;
+        self.wb.set_properties(&rust_xlsxwriter::DocProperties::new().set_creation_datetime(&created));
+        let rows: Vec<Vec<SheetCell>> =
+            rows.iter().map(|(k, v)| vec![SheetCell::Text(k.clone()), SheetCell::Text(v.clone())]).collect();
+        let ws = self.wb.add_worksheet();
+        ws.set_name("说明")?;
+        let headers = ["项目".to_string(), "内容".to_string()];
+        report::write_table(ws, &headers, &rows, &|_| false, &self.footer)?;
+        Ok(())
     }
 }

@@ -55,7 +55,7 @@ fn the_area_summary_holds_numbers_that_add_up() {
     let dir = tempfile::tempdir().unwrap();
     let book = assess_book(dir.path());
     let wb = calamine::open_workbook_auto(&book).unwrap();
-    assert_eq!(wb.sheet_names(), vec!["评估结果", "数据核查", "汇总", "地区汇总", "指标说明", "图表"]);
+    assert_eq!(wb.sheet_names(), vec!["评估结果", "数据核查", "说明", "汇总", "地区汇总", "指标说明", "图表"]);
     let rows = sheet(&book, "地区汇总");
     let header: Vec<String> = rows[0].iter().map(text).collect();
     assert_eq!(&header[..7], ["层级", "县", "乡镇", "行政村", "户数", "人数", "人数不详（户）"]);
@@ -113,7 +113,7 @@ fn charts_and_print_settings_are_in_the_workbook() {
     assert_eq!(charts.iter().filter(|c| c.contains("<c:pieChart>")).count(), 1);
     assert!(charts.iter().any(|c| c.contains("返贫致贫风险：按乡镇（户）")), "{charts:?}");
     let sheets: Vec<&String> = names.iter().filter(|n| n.starts_with("xl/worksheets/sheet")).collect();
-    assert_eq!(sheets.len(), 6);
+    assert_eq!(sheets.len(), 7);
     for s in &sheets {
         let xml = part(&book, s);
         assert!(xml.contains("orientation=\"landscape\"") && xml.contains("paperSize=\"9\""), "{s}");
@@ -121,11 +121,11 @@ fn charts_and_print_settings_are_in_the_workbook() {
         assert!(xml.contains("&amp;L规则集 national&amp;C第 &amp;P 页，共 &amp;N 页&amp;R评估日期 2024-12-31"), "{s}");
     }
     let workbook = part(&book, "xl/workbook.xml");
-    // Five sheets with a header row (all but 图表): repeated, frozen, filtered.
-    assert_eq!(workbook.matches("_xlnm.Print_Titles").count(), 5, "{workbook}");
-    assert_eq!(workbook.matches("_xlnm._FilterDatabase").count(), 5, "{workbook}");
+    // Six sheets with a header row (all but 图表): repeated, frozen, filtered.
+    assert_eq!(workbook.matches("_xlnm.Print_Titles").count(), 6, "{workbook}");
+    assert_eq!(workbook.matches("_xlnm._FilterDatabase").count(), 6, "{workbook}");
     let frozen = sheets.iter().filter(|s| part(&book, s).contains("state=\"frozen\"")).count();
-    assert_eq!(frozen, 5);
+    assert_eq!(frozen, 6);
     // Widths from content: the 户编号 column fits its 13 digits, not a fixed width.
     let first = part(&book, "xl/worksheets/sheet1.xml");
     assert!(first.contains("<col min=\"2\" max=\"2\" width=\"15.7109375\""), "{}", &first[..first.len().min(1500)]);
