@@ -110,12 +110,8 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Problems);
     }
     let areas = areas.map(|a| area_table(&a, &bound));
-    if let (Some(mut book), Some(f)) = (book, &mut file) {
-        book.provenance(&prov.rows(), as_of)?;
-        if let Some(t) = &areas {
-            book.set_areas(t.clone());
-        }
-        book.finish(f, &summary, &bound)?;
+    if let (Some(book), Some(f)) = (book, &mut file) {
+        finish_book(book, f, &prov, areas.as_ref(), &summary, &bound)?;
     }
     if let Some(f) = file {
         f.commit().with_context(|| "输出未能完成")?;
@@ -191,6 +187,22 @@ fn write_coverage(args: &AssessArgs, summary: &Summary, rules: &RuleSet) -> anyh
         eprintln!("注意：规则覆盖中有 {flagged} 项标准或判定规则从未变化或从未得出（见“提示”列）：可能是列对应错了或规则失效。");
     }
     Ok(())
+}
+
+/// The workbook's last sheets — 说明 (its provenance), 汇总 and the summary by area — and saved.
+fn finish_book(
+    mut book: xlsx::AssessBook,
+    f: &mut AtomicFile,
+    prov: &Provenance,
+    areas: Option<&output::areas::AreaTable>,
+    summary: &Summary,
+    bound: &Bound,
+) -> anyhow::Result<()> {
+    book.provenance(&prov.rows(), bound.as_of)?;
+    if let Some(t) = areas {
+        book.set_areas(t.clone());
+    }
+    book.finish(f, summary, bound)
 }
 
 /// The summary by area, saying so when areas beyond the most counted one by one were counted together.
