@@ -223,7 +223,7 @@ impl InputChoice {
 
 #[derive(Debug, Args)]
 pub struct AssessArgs {
-    /// 农户台账：.xlsx/.xls 工作簿，或 CSV（UTF-8 带或不带 BOM、GBK/GB18030、UTF-16；逗号或制表符分隔）
+    /// 农户台账：.xlsx/.xls 工作簿，或 CSV（UTF-8 带或不带 BOM、GBK/GB18030、UTF-16；逗号或制表符分隔）；- 为标准输入（按内容识别种类）
     #[arg(value_name = "文件")]
     pub file: PathBuf,
     #[command(flatten)]
@@ -233,7 +233,7 @@ pub struct AssessArgs {
     /// 输出格式（默认：终端上为表格，否则按 -o 的扩展名，再否则为 CSV；-o 的文件名没有扩展名时写成 文件名.xlsx）
     #[arg(long, short = 'f', value_enum, value_name = "格式")]
     pub format: Option<Format>,
-    /// 写入此文件（整体写成后替换；不会写到输入文件上），不写到标准输出
+    /// 写入此文件（整体写成后替换；不会写到输入文件上），不写到标准输出；- 为标准输出
     #[arg(long, short = 'o', value_name = "输出")]
     pub output: Option<PathBuf>,
     #[command(flatten)]
@@ -257,7 +257,7 @@ pub enum CheckFormat {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// 含有该户的台账（`assess` 能读的文件都可以）；须同时给出 --id
+    /// 含有该户的台账（`assess` 能读的文件都可以，- 为标准输入）；须同时给出 --id
     #[arg(requires = "id", value_name = "文件")]
     pub file: Option<PathBuf>,
     /// 要在文件中核查的户的户编号
@@ -320,10 +320,10 @@ pub enum AdjustFormat {
 
 #[derive(Debug, Args)]
 pub struct AdjustArgs {
-    /// 上季度的台账
+    /// 上季度的台账（- 为标准输入；两个季度中只能有一个是 -）
     #[arg(long, value_name = "文件")]
     pub previous: PathBuf,
-    /// 本季度的台账
+    /// 本季度的台账（- 为标准输入）
     #[arg(long, value_name = "文件")]
     pub current: PathBuf,
     /// 季度，如 2024Q3：按其最后一天（2024-09-30）评估
@@ -359,7 +359,7 @@ pub enum RulesCommand {
     ///
     ///   tuopin rules check rules/guizhou-2023.toml
     Check {
-        /// 内置名称或 TOML 规则文件（默认：national）
+        /// 内置名称或 TOML 规则文件（默认：national）；- 为标准输入（其 `extends` 只能是内置规则集）
         #[arg(value_name = "规则集", default_value = "national")]
         file: String,
     },
@@ -390,7 +390,7 @@ pub enum RulesCommand {
     ///
     ///   tuopin rules test --builtin          （随内置规则集提供的用例）
     Test {
-        /// 用例文件（TOML）
+        /// 用例文件（TOML；- 为标准输入，其中的 `rules` 相对于当前目录）
         #[arg(value_name = "用例文件")]
         files: Vec<PathBuf>,
         /// 运行随内置规则集提供的用例

@@ -464,7 +464,6 @@ const MAX_RULE_FILE: u64 = 4 << 20;
 /// refused from its metadata before it is opened, and the file is opened without blocking and
 /// checked again (it could have been swapped in between).
 fn read_rule_file(path: &Path) -> Result<String, String> {
-    use std::io::Read;
     let meta = std::fs::metadata(path).map_err(|e| crate::error::io_text(&e))?;
     not_a_file(&meta)?;
     let mut options = std::fs::OpenOptions::new();
@@ -473,8 +472,14 @@ fn read_rule_file(path: &Path) -> Result<String, String> {
     std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
     let file = options.open(path).map_err(|e| crate::error::io_text(&e))?;
     not_a_file(&file.metadata().map_err(|e| crate::error::io_text(&e))?)?;
+    read_text(file)
+}
+
+/// A rule file's (or a case file's) text from `from`, at most `MAX_RULE_FILE` bytes of UTF-8.
+pub fn read_text(from: impl std::io::Read) -> Result<String, String> {
+    use std::io::Read;
     let mut bytes = Vec::new();
-    file.take(MAX_RULE_FILE + 1).read_to_end(&mut bytes).map_err(|e| crate::error::io_text(&e))?;
+    from.take(MAX_RULE_FILE + 1).read_to_end(&mut bytes).map_err(|e| crate::error::io_text(&e))?;
     if bytes.len() as u64 > MAX_RULE_FILE {
         return Err(format!("文件过大（超过 {} MiB），不像规则文件", MAX_RULE_FILE >> 20));
     }

@@ -19,5 +19,6 @@ mod review;
 mod rules;
 mod sheets;
 mod shell;
+mod stdin;
 mod support;
 mod whatif;
