@@ -75,7 +75,7 @@ fn an_empty_or_unreadable_stdin_is_named() {
     assert_eq!(code, 2);
     assert!(out.is_empty());
     assert!(err.contains("标准输入：文件为空（0 字节）"), "{err}");
-    let (code, _, err) = piped(&["assess", "-", "--year", "2024"], vec![0u8, 1, 2, 3, 4, 5, 6, 7].repeat(100));
+    let (code, _, err) = piped(&["assess", "-", "--year", "2024"], [0u8, 1, 2, 3, 4, 5, 6, 7].repeat(100));
     assert_eq!(code, 2);
     assert!(err.contains("标准输入：看起来不是文本"), "{err}");
 }
