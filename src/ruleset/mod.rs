@@ -80,6 +80,8 @@ pub struct Field {
     pub action: Option<action::Action>,
     /// A per-head amount the what-if also gives for the household.
     pub total: Option<action::Total>,
+    /// How `check` words the help (`action_text`): a template of [`action::PLACEHOLDERS`].
+    pub action_text: Option<String>,
 }
 
 impl Field {
@@ -915,7 +917,9 @@ fn compile_fields(file: &RuleFile, enums: &mut Vec<EnumDef>) -> Result<(Vec<Fiel
     }
     for (key, def) in &file.fields {
         let total = action::compile_total(key, def.total.as_ref(), &fields, &field_index)?;
-        fields[field_index[key] as usize].total = total;
+        let i = field_index[key] as usize;
+        fields[i].total = total;
+        fields[i].action_text = action::compile_action_text(key, def.action_text.as_deref(), &fields[i])?;
     }
     check_alternative_headers(&fields)?;
     Ok((fields, field_index))
@@ -1238,6 +1242,7 @@ fn compile_persons(file: &RuleFile, enums: &mut Vec<EnumDef>) -> Result<(Vec<Fie
             ("alternatives", !def.alternatives.is_empty()),
             ("action", def.action.is_some()),
             ("total", def.total.is_some()),
+            ("action_text", def.action_text.is_some()),
         ];
         if let Some((k, _)) = unsupported.iter().find(|(_, given)| *given) {
             return Err(RuleError::Rule {
@@ -1308,6 +1313,7 @@ impl Field {
             alternatives: Vec::new(),
             action: None,
             total: None,
+            action_text: None,
         }
     }
 }
