@@ -76,7 +76,7 @@ if select.startswith("from:"):
 elif select:
     lines = lines[:int(select)]
 colours = {"31": "#ff6b6b", "32": "#7bd88f", "33": "#f0c05a", "36": "#66d9ef", "2": "#8a8a8a"}
-WIDTH = 86  # display columns (a Chinese character is two)
+WIDTH = 74  # display columns (a Chinese character is two)
 out_lines = []
 for line in lines:
     buf, depth, col = [], 0, 0
