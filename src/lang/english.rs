@@ -34,8 +34,9 @@ const COMMANDS: &[(&str, &str, &str)] = &[
          the criteria the household's decisions reached, in the rule file's words (达标/未达标, 存在/不存在, \
          待核实) and with the condition in words, the household's values, the threshold in force that year and \
          its source (the conditions in CEL with --verbose); and, for each decision with a goal in \
-         the rule file, the smallest changes help can make that would change it, each verified with the rule engine. \
-         Recorded facts are never suggested.\n\n\
+         the rule file, the smallest changes help can make that would change it, each verified with the rule engine, listed \
+         as numbered actions for a work team in the rule file's words (`action_text`; --verbose adds how they \
+         were found). Recorded facts are never suggested.\n\n\
          The household comes from: a ledger (FILE --id 户编号); --set KEY=VALUE; standard input (key=value lines or \
          one JSON object); or, on a terminal with none of these, questions for the fields that can still \
          change a decision of this household, until every decision is settled (enter leaves a field blank, i.e. \
