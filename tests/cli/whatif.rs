@@ -711,7 +711,7 @@ fn actions_are_in_the_rule_files_words_with_the_household_sum_rounded_up_to_the_
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         c.extend(cells.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        let hh = household(&rs, &c);
+        let hh = household(&b, &c);
         let a = engine::assess(&b, &hh);
         let act = whatif::act(&b, &hh, &a, field, to, None);
         (act.text, act.note)
