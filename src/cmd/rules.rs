@@ -121,6 +121,9 @@ fn write_fields(s: &mut String, rs: &RuleSet) -> std::fmt::Result {
         if let Some(t) = &f.total {
             extra.push(format!("全户合计“{}”＝人均 × {}", t.label, rs.fields[t.per as usize].label));
         }
+        if let Some(t) = &f.action_text {
+            extra.push(format!("帮扶措辞“{t}”"));
+        }
         writeln!(s, "  {:<24} {:<6} {}  {}", f.key, f.ty.name(), f.header, extra.join("；"))?;
     }
     Ok(())

@@ -163,3 +163,17 @@ fn rule_and_case_files_from_stdin() {
     assert_eq!(code, 2);
     assert!(err.contains("只能扩展内置规则集"), "{err}");
 }
+
+/// `-` when standard input is a terminal: nothing is waiting there, so the run stops at once with
+/// a message saying how to give the file, instead of waiting for typing that is not a ledger.
+#[test]
+fn dash_on_a_terminal_is_refused_at_once() {
+    let bin = Path::new(env!("CARGO_BIN_EXE_tuopin"));
+    let mut cmd = std::process::Command::new(bin);
+    cmd.args(["assess", "-", "--year", "2024"]).current_dir(root());
+    let mut p = rexpect::session::spawn_command(cmd, Some(10_000)).expect("spawn in a pty");
+    let bytewise = |s: &str| s.bytes().map(char::from).collect::<String>();
+    p.exp_string(&bytewise("错误：标准输入：没有从管道或文件重定向得到内容（标准输入是终端）"))
+        .expect("refused without waiting");
+    p.exp_eof().expect("ended");
+}
