@@ -177,3 +177,21 @@ fn dash_on_a_terminal_is_refused_at_once() {
         .expect("refused without waiting");
     p.exp_eof().expect("ended");
 }
+
+/// The provenance beside a CSV names standard input as such, with the hash of what came through
+/// it (the same as the file's), so `verify` can check the output against the file.
+#[test]
+fn provenance_names_standard_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.csv");
+    let to = out.to_str().unwrap();
+    let (code, _, err) = piped(&["assess", "-", "--year", "2024", "-o", to], bytes("examples/户表.csv"));
+    assert_eq!(code, 1, "{err}");
+    let side: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.csv.说明.json")).unwrap()).unwrap();
+    let input = &side["inputs"][0];
+    assert_eq!(input["name"], "标准输入");
+    assert_eq!(input["size"], bytes("examples/户表.csv").len());
+    let (code, _, err) = run(&["verify", to, "examples/户表.csv"]);
+    assert_eq!(code, 0, "{err}");
+}
