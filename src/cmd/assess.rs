@@ -120,9 +120,7 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
         f.commit().with_context(|| "输出未能完成")?;
         write_sidecar(&args, prov, format)?;
     }
-    if let (Some(p), Some(t)) = (&args.summary, &areas) {
-        output::report::write_summary_file(p, &[args.file.as_path()], t, &bound)?;
-    }
+    write_summary(&args, areas.as_ref(), &bound)?;
     super::note(&summary.text(&bound));
     closing_notes(kept_as_text, &to, &dups);
     write_coverage(&args, &summary, &rules)?;
@@ -206,6 +204,14 @@ fn finish_book(
         book.set_areas(t.clone());
     }
     book.finish(f, summary, bound)
+}
+
+/// `--summary FILE`: the summary by area on its own.
+fn write_summary(args: &AssessArgs, areas: Option<&output::areas::AreaTable>, bound: &Bound) -> anyhow::Result<()> {
+    match (&args.summary, areas) {
+        (Some(p), Some(t)) => output::report::write_summary_file(p, &[args.file.as_path()], t, bound),
+        _ => Ok(()),
+    }
 }
 
 /// The summary by area, saying so when areas beyond the most counted one by one were counted together.
