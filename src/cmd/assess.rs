@@ -48,7 +48,9 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
     let rules = rules.worded(as_of);
     let mut bound = rules.at(as_of)?;
     let format = output_format(&args)?;
+    let matcher = super::departments(&rules, &args.input)?;
     let mut ledger = Ledger::open(&args.file, &rules, &args.input.options())?;
+    ledger.layout.matcher = matcher.clone();
     let dups = Duplicates::scan(&ledger)?;
     bound.read_from = ledger.layout.read_from(&rules);
     super::note(&format!("{}\n", describe_ledger(&args.file, &ledger.layout, &rules, as_of)));
@@ -111,6 +113,7 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
         f.commit().with_context(|| "输出未能完成")?;
     }
     super::note(&summary.text(&bound));
+    super::departments_matched(&rules, ledger.layout.matcher.as_deref());
     closing_notes(kept_as_text, &to, &dups);
     super::note_duration(started, summary.households_assessed);
     Ok(if summary.has_problems() { Outcome::Problems } else { Outcome::Clean })
@@ -206,7 +209,14 @@ fn assess_all(
     let wrote = |r: std::io::Result<()>| r.with_context(|| format!("无法写出结果（{to}）"));
     let mut summary = Summary::new(bound);
     let mut kept_as_text = false;
-    let csv_rows = output::CsvRows::new(bound);
+    let mut csv_rows = output::CsvRows::new(bound);
+    csv_rows.matcher = ledger.layout.matcher.clone();
+    let matcher = ledger.layout.matcher.clone();
+    let evidence = |r: &mut Record, hh: &crate::household::Household| {
+        if let Some(m) = &matcher {
+            r.add_evidence(m, bound, hh, show_ids);
+        }
+    };
     let mut table_rows = Vec::new();
     summary.blank_rows = pipeline::fold(
         ledger,
@@ -225,10 +235,15 @@ fn assess_all(
             match format {
                 Format::Csv => c.kept_as_text |= csv_rows.write(&mut c.csv, bound, hh, a, show_ids, &mut c.scratch),
                 Format::Jsonl => {
-                    let r = Record::build(bound, hh, a, show_ids);
+                    let mut r = Record::build(bound, hh, a, show_ids);
+                    evidence(&mut r, hh);
                     output::write_jsonl(&mut c.jsonl, &r)?;
                 }
-                Format::Table | Format::Xlsx => c.records.push(Record::build_with(bound, hh, a, show_ids, false)),
+                Format::Table | Format::Xlsx => {
+                    let mut r = Record::build_with(bound, hh, a, show_ids, false);
+                    evidence(&mut r, hh);
+                    c.records.push(r);
+                }
             }
             Ok(())
         },

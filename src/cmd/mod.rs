@@ -91,3 +91,55 @@ pub fn warn_if_same_file(a: &std::path::Path, b: &std::path::Path) {
         }
     }
 }
+
+/// The department lists given with `--with` (精准比对), read before the ledger: each one's
+/// rows, and the rows that cannot be compared, on stderr. `None` when none is given; a note
+/// names the lists the rules read that were not given (their evidence is unknown).
+pub fn departments(
+    rules: &crate::ruleset::RuleSet,
+    input: &crate::cli::InputChoice,
+) -> anyhow::Result<Option<std::sync::Arc<crate::matching::Matcher>>> {
+    use crate::input::departments as dep;
+    let mut lists: Vec<Option<crate::matching::List>> = (0..rules.departments.len()).map(|_| None).collect();
+    for spec in &input.with {
+        let (d, path) = dep::resolve(rules, spec).map_err(|m| anyhow!("{m}"))?;
+        if lists[d as usize].is_some() {
+            return Err(anyhow!("--with {}：同一名单给了两次", rules.departments[d as usize].label));
+        }
+        let list = dep::read(rules, d, &path, &input.options())?;
+        let text = dep::describe(rules, &list);
+        for line in text.lines() {
+            if line.starts_with("警告") || line.starts_with("  ") {
+                eprintln!("{line}");
+            } else {
+                note(&format!("{line}\n"));
+            }
+        }
+        lists[d as usize] = Some(list);
+    }
+    let read = rules.departments_read();
+    let missing: Vec<&str> = rules
+        .departments
+        .iter()
+        .enumerate()
+        .filter(|(d, _)| read[*d] && lists[*d].is_none())
+        .map(|(_, dept)| dept.label.as_str())
+        .collect();
+    if !missing.is_empty() && !input.with.is_empty() {
+        note(&format!(
+            "注意：未提供比对名单 {}（--with 名单=文件）：读取这些名单的规则按“缺少比对名单”处理（待核实）\n",
+            missing.join("、")
+        ));
+    }
+    if input.with.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(std::sync::Arc::new(crate::matching::Matcher { lists })))
+}
+
+/// After the run: per list given, how many records matched, and the rows of those that did not.
+pub fn departments_matched(rules: &crate::ruleset::RuleSet, matcher: Option<&crate::matching::Matcher>) {
+    for list in matcher.into_iter().flat_map(|m| m.lists.iter().flatten()) {
+        note(&crate::input::departments::describe_matches(rules, list));
+    }
+}

@@ -245,6 +245,7 @@ fn check_item(section: &str, item: Table) -> Result<(), String> {
         "warnings" => is::<file::WarningDef>(item),
         "periods" => is::<file::PeriodDef>(item),
         "lists" => is::<file::ListDef>(item),
+        "departments" => is::<file::DepartmentDef>(item),
         // Other sections are checked when the whole rule set is read.
         _ => Ok(()),
     }
