@@ -50,7 +50,7 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
     let format = output_format(&args)?;
     let matcher = super::departments(&rules, &args.input)?;
     let mut ledger = Ledger::open(&args.file, &rules, &args.input.options())?;
-    ledger.layout.matcher = matcher.clone();
+    super::attach_departments(&mut ledger, &matcher, &rules);
     let dups = Duplicates::scan(&ledger)?;
     bound.read_from = ledger.layout.read_from(&rules);
     super::note(&format!("{}\n", describe_ledger(&args.file, &ledger.layout, &rules, as_of)));

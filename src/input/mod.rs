@@ -691,18 +691,7 @@ impl Layout {
                 let ids = |k: usize| raw.members[k].record.get(c).and_then(|b| std::str::from_utf8(b).ok());
                 m.fill(rules, hh, raw.members.len(), false, ids);
             }
-            _ => {
-                // Taken out while the household is filled (no copy), then put back.
-                let head = rules.matching.head_id.map(|f| std::mem::take(&mut hh.cells[f as usize]));
-                let text = match &head {
-                    Some(Cell::Value(crate::household::Scalar::Text(t)) | Cell::Invalid(t)) => Some(&**t),
-                    _ => None,
-                };
-                m.fill(rules, hh, usize::from(text.is_some()), true, |_| text);
-                if let (Some(f), Some(cell)) = (rules.matching.head_id, head) {
-                    hh.cells[f as usize] = cell;
-                }
-            }
+            _ => m.fill_head(rules, hh),
         }
     }
 

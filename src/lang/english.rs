@@ -111,6 +111,7 @@ const ARGS: &[(&str, &str, &str)] = &[
     ("", "header_row", "Row number of the header, as the spreadsheet shows it (default: found by matching the known headers)"),
     ("", "persons", "Read a person export (one row per person, grouped by 户编号); detected when the header has 人编号 or 与户主关系"),
     ("", "strict", "Stop (exit 2) when the file lacks a column the rules need, instead of treating that field as unknown"),
+    ("", "with", "A department list, LIST=FILE (repeatable), e.g. --with 车辆登记=cars.xlsx: LIST is a label or key of the rule set's [departments.*]; each member of a person export (the head of a household ledger) is compared with it by ID number, rules decide on the matches, and reasons list the matched records"),
     ("", "max_cell_bytes", "Longest cell, in bytes; a longer one is a data problem of its row"),
     ("", "max_record_bytes", "Longest CSV record (or sheet row), in bytes"),
     ("", "max_columns", "Most columns of a row"),

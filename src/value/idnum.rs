@@ -113,7 +113,7 @@ pub fn key_text(key: u64) -> String {
 mod tests {
     use super::*;
 
-    const ID: &str = "52010119900101123X";
+    const ID: &str = "52000020140901003X";
 
     fn key(s: &str) -> u64 {
         match parse(s) {
@@ -130,12 +130,12 @@ mod tests {
         let k = key(ID);
         assert_eq!(key_text(k), ID);
         for s in [
-            "52010119900101123x",
-            " 520101 19900101 123X ",
-            "５２０１０１１９９００１０１１２３Ｘ",
-            "'52010119900101123X",
-            "520101-19900101-123X",
-            "\t52010119900101123X\u{3000}",
+            "52000020140901003x",
+            " 520000 20140901 003X ",
+            "５２００００２０１４０９０１００３Ｘ",
+            "'52000020140901003X",
+            "520000-20140901-003X",
+            "\t52000020140901003X\u{3000}",
         ] {
             assert_eq!(key(s), k, "{s}");
         }
@@ -143,10 +143,11 @@ mod tests {
 
     #[test]
     fn fifteen_digits_upgrade_to_eighteen() {
-        // 520101 900101 123 → 520101 19900101 123 + check.
-        let k = key("520101900101123");
-        assert_eq!(key_text(k), "52010119900101123X");
-        assert_eq!(key("520101900101123.0"), k);
+        // 520000 680510 001 → 520000 19680510 001 + check 7.
+        let k = key("520000680510001");
+        assert_eq!(key_text(k), "520000196805100017");
+        assert_eq!(key("520000680510001.0"), k);
+        assert_eq!(key("520000196805100017"), k);
     }
 
     #[test]
@@ -167,7 +168,7 @@ mod tests {
     fn invalid_ids_say_why_and_blanks_are_none() {
         assert_eq!(parse("  "), None);
         assert_eq!(parse(""), None);
-        for s in ["520101199001011231", "5201011990010112", "abc", "52010119901301123X", "张三"] {
+        for s in ["520000201409010031", "5200002014090100", "abc", "52000020141301003X", "张三", "52000020140901003Y"] {
             assert!(matches!(parse(s), Some(Id::Invalid(_))), "{s}: {:?}", parse(s));
         }
     }
