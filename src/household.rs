@@ -159,11 +159,11 @@ pub struct Match {
     pub list: u16,
     /// The record, in the list's order.
     pub record: u32,
-    /// The member it matched (its index in the person export's household), or [`Match::HEAD`].
-    pub member: u32,
+    /// The matched member's row in the person export, or [`Match::HEAD`].
+    pub member: u64,
 }
 
 impl Match {
     /// A ledger row's head (户主证件号码).
-    pub const HEAD: u32 = u32::MAX;
+    pub const HEAD: u64 = 0;
 }

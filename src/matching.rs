@@ -273,6 +273,19 @@ impl List {
     }
 }
 
+/// A matched record as JSON Lines show it (`matches`): the list, its row, the member, the ID
+/// (masked unless `--show-ids`) and the carried values by their labels.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Evidence {
+    pub list: String,
+    pub row: u64,
+    /// The member's row in the person export; absent for a ledger row's head.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub member_row: Option<u64>,
+    pub id: String,
+    pub values: std::collections::BTreeMap<String, String>,
+}
+
 /// The department lists of a run, by the rule set's department order (`None`: not given).
 pub struct Matcher {
     pub lists: Vec<Option<List>>,
@@ -296,7 +309,15 @@ impl Matcher {
 
     /// Match a household: `ids(k)` is member `k`'s ID cell (of `n` members; a ledger row has one,
     /// its head, `head` true). Sets `hh.matches` and the evidence fields of every list given.
-    pub fn fill<'a>(&self, rules: &RuleSet, hh: &mut Household, n: usize, head: bool, ids: impl Fn(usize) -> Option<&'a str>) {
+    /// `ids(k)` also gives member `k`'s row in the file (ignored for the head).
+    pub fn fill<'a>(
+        &self,
+        rules: &RuleSet,
+        hh: &mut Household,
+        n: usize,
+        head: bool,
+        ids: impl Fn(usize) -> (Option<&'a str>, u64),
+    ) {
         hh.matches.clear();
         for (d, dept) in rules.departments.iter().enumerate() {
             if self.lists[d].is_none() {
@@ -309,12 +330,13 @@ impl Matcher {
         }
         let mut compared = false;
         for k in 0..n {
-            let key = match ids(k).and_then(idnum::parse) {
+            let (id, row) = ids(k);
+            let key = match id.and_then(idnum::parse) {
                 Some(Id::Valid(key)) => Some(key),
                 _ => None,
             };
             compared |= key.is_some();
-            self.member(rules, hh, k, head, key);
+            self.member(rules, hh, (k, if head { Match::HEAD } else { row }), key);
         }
         // No ID could be compared: the household's evidence is unknown, not none.
         if !compared {
@@ -336,14 +358,17 @@ impl Matcher {
             Some(Cell::Value(Scalar::Text(t)) | Cell::Invalid(t)) => Some(&**t),
             _ => None,
         };
-        self.fill(rules, hh, usize::from(text.is_some()), true, |_| text);
+        self.fill(rules, hh, usize::from(text.is_some()), true, |_| (text, Match::HEAD));
         if let (Some(f), Some(cell)) = (rules.matching.head_id, head) {
             hh.cells[f as usize] = cell;
         }
     }
 
     /// One member's (or the head's) records in every list given.
-    fn member(&self, rules: &RuleSet, hh: &mut Household, k: usize, head: bool, key: Option<u64>) {
+    /// `who`: the member's index and file row (a ledger row's head: [`Match::HEAD`]).
+    fn member(&self, rules: &RuleSet, hh: &mut Household, who: (usize, u64), key: Option<u64>) {
+        let (k, row) = who;
+        let head = row == Match::HEAD;
         for (d, dept) in rules.departments.iter().enumerate() {
             let Some(list) = &self.lists[d] else { continue };
             let range = key.map(|key| list.lookup(key)).unwrap_or(0..0);
@@ -363,7 +388,7 @@ impl Matcher {
             }
             for r in range {
                 list.matched[r as usize].store(true, Ordering::Relaxed);
-                hh.matches.push(Match { list: d as u16, record: r, member: if head { Match::HEAD } else { k as u32 } });
+                hh.matches.push(Match { list: d as u16, record: r, member: row });
                 add_num(&mut hh.cells[dept.count_field as usize], Num::from_int(1).unwrap_or(Num(0)));
                 for (c, f) in dept.sum_fields.iter().enumerate() {
                     if let (Some(f), Some(v)) = (f, list.num(r, c)) {
@@ -372,6 +397,32 @@ impl Matcher {
                 }
             }
         }
+    }
+
+    /// Every match of `hh` ([`Evidence`]), texts masked unless `show_ids`.
+    pub fn evidence(&self, rules: &RuleSet, hh: &Household, show_ids: bool) -> Vec<Evidence> {
+        let shown = |t: String| if show_ids { t } else { crate::privacy::mask_text(&t).into_owned() };
+        let mut out = Vec::with_capacity(hh.matches.len());
+        for m in &hh.matches {
+            let Some(list) = &self.lists[m.list as usize] else { continue };
+            let dept = &rules.departments[m.list as usize];
+            let mut values = std::collections::BTreeMap::new();
+            for (c, col) in dept.columns.iter().enumerate() {
+                let mut v = String::new();
+                list.write_value(&mut v, dept, m.record, c);
+                if !v.is_empty() {
+                    values.insert(col.label.clone(), shown(v));
+                }
+            }
+            out.push(Evidence {
+                list: dept.label.clone(),
+                row: list.row(m.record),
+                member_row: (m.member != Match::HEAD).then_some(m.member),
+                id: shown(idnum::key_text(list.key(m.record))),
+                values,
+            });
+        }
+        out
     }
 
     /// The evidence of `hh`'s matches, for its reasons: `比对：车辆登记（第 3 行）户主 520101********123X：
@@ -387,7 +438,11 @@ impl Matcher {
             let dept = &rules.departments[m.list as usize];
             out.push_str(if i == 0 { "比对：" } else { "；" });
             let _ = write!(out, "{}（第 {} 行）", dept.label, list.row(m.record));
-            out.push_str(if m.member == Match::HEAD { "户主 " } else { "成员 " });
+            if m.member == Match::HEAD {
+                out.push_str("户主 ");
+            } else {
+                let _ = write!(out, "成员（第 {} 行）", m.member);
+            }
             out.push_str(&idnum::key_text(list.key(m.record)));
             let mut first = true;
             for (c, col) in dept.columns.iter().enumerate() {

@@ -88,6 +88,9 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
     wrote(out.write_all(&head))?;
 
     let mut book = if format == Format::Xlsx { Some(xlsx::AssessBook::new(&to, &bound)?) } else { None };
+    if let (Some(book), Some(_)) = (&mut book, &ledger.layout.matcher) {
+        book.with_match_sheet()?;
+    }
     let (summary, kept_as_text) = assess_all(&mut ledger, &bound, &dups, &args, format, &mut out, &mut book)?;
     wrote(out.flush())?;
     drop(out);

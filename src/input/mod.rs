@@ -688,7 +688,10 @@ impl Layout {
         let member_col = rules.matching.member_id.and_then(|i| self.member_columns.get(i as usize).copied().flatten());
         match (&self.persons, member_col) {
             (Some(_), Some(c)) if !raw.members.is_empty() => {
-                let ids = |k: usize| raw.members[k].record.get(c).and_then(|b| std::str::from_utf8(b).ok());
+                let ids = |k: usize| {
+                    let m = &raw.members[k];
+                    (m.record.get(c).and_then(|b| std::str::from_utf8(b).ok()), m.row)
+                };
                 m.fill(rules, hh, raw.members.len(), false, ids);
             }
             _ => m.fill_head(rules, hh),

@@ -66,6 +66,8 @@ pub struct Record {
     pub checks_text: String,
     /// Where the decisions go (the rule set's).
     pub layout: std::sync::Arc<Layout>,
+    /// Department records matched to the household (`--with`; JSON key `matches`, left out when none).
+    pub matches: Vec<crate::matching::Evidence>,
 }
 
 impl Record {
@@ -97,6 +99,9 @@ impl Serialize for Record {
         m.serialize_entry("reasons", &self.reasons)?;
         m.serialize_entry("problems", &self.problems)?;
         m.serialize_entry("checks", &self.checks)?;
+        if !self.matches.is_empty() {
+            m.serialize_entry("matches", &self.matches)?;
+        }
         m.end()
     }
 }
@@ -254,6 +259,7 @@ impl Record {
             checks: engine::findings(b, hh, a),
             checks_text,
             layout: rs.layout.clone(),
+            matches: Vec::new(),
         };
         if !show_ids {
             r.mask();
@@ -264,6 +270,7 @@ impl Record {
     /// The department records matched to the household (`--with`), after its reasons.
     pub fn add_evidence(&mut self, m: &crate::matching::Matcher, b: &Bound, hh: &Household, show_ids: bool) {
         write_evidence(&mut self.reasons_text, m, b, hh, show_ids);
+        self.matches = m.evidence(b.rules, hh, show_ids);
     }
 
     /// Every text of the record but the 户编号 through [`privacy::mask_text`]: a personal number

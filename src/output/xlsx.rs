@@ -179,6 +179,8 @@ pub struct AssessBook {
     yellow: Format,
     /// Per column, how its cells are written.
     styles: Vec<Style>,
+    /// Rows written on the 比对结果 sheet (the third), when department lists are given.
+    match_row: Option<u32>,
 }
 
 /// How a cell of the assessment sheet is written.
@@ -192,6 +194,10 @@ enum Style {
     /// A decision's label, some of them coloured.
     Label(u16),
 }
+
+/// The 比对结果 sheet: one row per matched department record.
+const MATCH_HEADERS: [&str; 8] = ["行号", "户编号", "行政村", "比对名单", "名单行号", "成员行号", "证件号码", "记录内容"];
+const MATCH_WIDTHS: [f64; 8] = [6.0, 16.0, 10.0, 14.0, 8.0, 8.0, 20.0, 60.0];
 
 /// The 数据核查 sheet: one row per finding.
 const FINDING_HEADERS: [&str; 7] = ["行号", "户编号", "行政村", "检查", "级别", "说明", "来源"];
@@ -241,6 +247,53 @@ impl AssessBook {
             red: Format::new().set_background_color("#FFC7CE").set_font_color("#9C0006").set_bold(),
             yellow: Format::new().set_background_color("#FFEB9C").set_font_color("#9C5700"),
             styles,
+            match_row: None,
+        })
+    }
+
+    /// Add the 比对结果 sheet (`--with`): one row per matched department record.
+    pub fn with_match_sheet(&mut self) -> anyhow::Result<()> {
+        let wb = &mut self.wb;
+        guarded(&self.to, || {
+            let bold = Format::new().set_bold().set_background_color("#DDEBF7");
+            let ws = wb.add_worksheet_with_constant_memory()?;
+            ws.set_name("比对结果")?;
+            for (c, h) in MATCH_HEADERS.iter().enumerate() {
+                ws.set_column_width(c as u16, MATCH_WIDTHS[c])?;
+                ws.write_string_with_format(0, c as u16, *h, &bold)?;
+            }
+            ws.set_freeze_panes(1, 0)?;
+            Ok(())
+        })?;
+        self.match_row = Some(0);
+        Ok(())
+    }
+
+    /// The household's matches on the 比对结果 sheet.
+    fn add_matches(&mut self, r: &Record) -> anyhow::Result<()> {
+        let Some(at) = self.match_row.as_mut() else { return Ok(()) };
+        if *at + r.matches.len() as u32 >= 1_048_575 {
+            anyhow::bail!("XLSX 工作表最多 1,048,576 行：比对结果过多，请改用 CSV 或 JSONL 输出");
+        }
+        let wb = &mut self.wb;
+        guarded(&self.to, || {
+            let ws = wb.worksheet_from_index(2)?;
+            for m in &r.matches {
+                *at += 1;
+                let values: Vec<String> = m.values.iter().map(|(k, v)| format!("{k} {v}")).collect();
+                ws.write_number(*at, 0, r.row as f64)?;
+                ws.write_string(*at, 1, &r.household_id)?;
+                ws.write_string(*at, 2, r.village.as_deref().unwrap_or(""))?;
+                ws.write_string(*at, 3, &m.list)?;
+                ws.write_number(*at, 4, m.row as f64)?;
+                match m.member_row {
+                    Some(row) => ws.write_number(*at, 5, row as f64)?,
+                    None => ws.write_string(*at, 5, "户主")?,
+                };
+                ws.write_string(*at, 6, &m.id)?;
+                ws.write_string(*at, 7, values.join("，"))?;
+            }
+            Ok(())
         })
     }
 
@@ -249,7 +302,7 @@ impl AssessBook {
             anyhow::bail!("XLSX 工作表最多 1,048,576 行：请改用 CSV 输出（-o 结果.csv）");
         }
         self.row += 1;
-        let AssessBook { wb, to, row, finding_row, wrap, red, yellow, styles } = self;
+        let AssessBook { wb, to, row, finding_row, wrap, red, yellow, styles, .. } = self;
         let row = *row;
         let cells = crate::output::csv_cells(r);
         if !r.checks.is_empty() && *finding_row + r.checks.len() as u32 >= 1_048_575 {
@@ -300,7 +353,8 @@ impl AssessBook {
                 }
             }
             Ok(())
-        })
+        })?;
+        self.add_matches(r)
     }
 
     pub fn finish(mut self, file: &mut AtomicFile, summary: &Summary, b: &Bound) -> anyhow::Result<()> {
@@ -309,6 +363,9 @@ impl AssessBook {
         ws.autofilter(0, 0, last, self.styles.len() as u16 - 1)?;
         let last = self.finding_row;
         self.wb.worksheet_from_index(1)?.autofilter(0, 0, last, FINDING_HEADERS.len() as u16 - 1)?;
+        if let Some(last) = self.match_row {
+            self.wb.worksheet_from_index(2)?.autofilter(0, 0, last, MATCH_HEADERS.len() as u16 - 1)?;
+        }
         let mut rows: Vec<Vec<String>> = vec![
             vec!["规则集".into(), b.rules.id.clone()],
             vec!["评估日期".into(), b.as_of.to_string()],

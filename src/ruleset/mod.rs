@@ -2009,8 +2009,16 @@ impl RuleSet {
         }
     }
 
-    /// After all cells of a row are set: check ranges, then derive blank derivable fields.
+    /// After all cells of a row are set: check ranges, then derive blank derivable fields. The
+    /// evidence of a department list (no column: matching sets it) is unknown until matched.
     pub fn finish(&self, hh: &mut Household, columns: &[Option<String>]) {
+        for d in &self.departments {
+            for f in std::iter::once(d.count_field).chain(d.sum_fields.iter().flatten().copied()) {
+                if hh.cells[f as usize] == Cell::Blank {
+                    hh.cells[f as usize] = Cell::Absent(crate::household::Missing::List(self.fields[f as usize].department.unwrap_or(0)));
+                }
+            }
+        }
         for &i in &self.ranged_fields {
             let (i, f) = (i as usize, &self.fields[i as usize]);
             let Some(Scalar::Num(v)) = hh.cells[i].value() else { continue };

@@ -6,6 +6,7 @@ mod bad_inputs;
 mod check;
 mod check_view;
 mod checks;
+mod comparison;
 mod decisions;
 mod excel;
 mod guizhou_export;
