@@ -112,8 +112,8 @@ fn alternative_key(rs: &RuleSet, k: &str) -> Option<(u16, u16)> {
 }
 
 /// Build a household from a case's cells, exactly as a ledger row would be read.
-pub fn household(rs: &RuleSet, cells: &BTreeMap<String, toml::Value>) -> Result<Household, String> {
-    household_lacking(rs, cells, &[], None)
+pub fn household(rs: &RuleSet, cells: &BTreeMap<String, toml::Value>, as_of: Date) -> Result<Household, String> {
+    household_lacking(rs, cells, &[], None, as_of)
 }
 
 /// The cell text a case gives as a TOML value.
@@ -183,6 +183,7 @@ pub fn household_lacking(
     cells: &BTreeMap<String, toml::Value>,
     absent: &[String],
     members: Option<Members>,
+    as_of: Date,
 ) -> Result<Household, String> {
     let mut texts: Vec<Option<String>> = vec![None; rs.fields.len()];
     let mut alternatives: Vec<(u16, u16, String)> = Vec::new();
@@ -223,8 +224,14 @@ pub fn household_lacking(
     if let Some(&i) = rs.field_index.get("household_id") {
         texts[i as usize].get_or_insert_with(|| "CASE".to_string());
     }
-    let mut hh =
-        Household { row: 2, source_rows: 1, cells: vec![Cell::Blank; rs.fields.len()], problems: Vec::new(), members, matches: Vec::new() };
+    let mut hh = Household {
+        row: 2,
+        source_rows: 1,
+        cells: vec![Cell::Blank; rs.fields.len()],
+        problems: Vec::new(),
+        members,
+        matches: Vec::new(),
+    };
     for (i, f) in rs.fields.iter().enumerate() {
         // A column the file lacks, or one read from an alternative: no cell of its own.
         if lacking.contains(&(i as u16)) || alternatives.iter().any(|a| a.0 as usize == i) {
@@ -239,7 +246,7 @@ pub fn household_lacking(
         hh.cells[f as usize] = crate::input::absent_cell(rs, f);
     }
     let columns: Vec<Option<String>> = rs.fields.iter().map(|f| Some(f.header.clone())).collect();
-    rs.finish(&mut hh, &columns);
+    rs.finish(&mut hh, &columns, as_of);
     Ok(hh)
 }
 
@@ -268,7 +275,7 @@ fn run_case(rs: &RuleSet, case: &Case) -> Result<(), String> {
         Some(list) => Some(members(rs, as_of, list, &mut problems)?),
         None => None,
     };
-    let mut hh = household_lacking(rs, &case.household, &case.absent, members)?;
+    let mut hh = household_lacking(rs, &case.household, &case.absent, members, as_of)?;
     hh.problems.extend(problems);
     let bound = match (rs.at(as_of), &case.expect_error) {
         (Ok(b), None) => b,

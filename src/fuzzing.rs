@@ -308,7 +308,7 @@ fn case_households() -> &'static [std::collections::BTreeMap<String, toml::Value
 }
 
 /// A household of `rs` from case cells; cells naming fields `rs` does not have are left out.
-fn household(rs: &RuleSet, cells: &std::collections::BTreeMap<String, toml::Value>) -> Household {
+fn household(rs: &RuleSet, cells: &std::collections::BTreeMap<String, toml::Value>, as_of: Date) -> Household {
     let mut hh = Household {
         row: 2,
         source_rows: 1,
@@ -327,7 +327,7 @@ fn household(rs: &RuleSet, cells: &std::collections::BTreeMap<String, toml::Valu
         rs.set_cell(&mut hh, f, &t, k);
     }
     let columns: Vec<Option<String>> = rs.fields.iter().map(|f| Some(f.header.clone())).collect();
-    rs.finish(&mut hh, &columns);
+    rs.finish(&mut hh, &columns, as_of);
     hh
 }
 
@@ -348,7 +348,7 @@ pub fn rules(data: &[u8]) {
         members: None,
         matches: Vec::new(),
     };
-    for hh in std::iter::once(blank).chain(case_households().iter().take(4).map(|c| household(&rs, c))) {
+    for hh in std::iter::once(blank).chain(case_households().iter().take(4).map(|c| household(&rs, c, from))) {
         for b in [&b, &b2] {
             let a = engine::assess(b, &hh);
             check_assessment(b, &a);
@@ -378,7 +378,7 @@ pub fn condition(data: &[u8]) {
         case_households()
             .iter()
             .map(|c| {
-                let hh = household(rules, c);
+                let hh = household(rules, c, b.as_of);
                 let a = engine::assess(b, &hh);
                 (hh, a)
             })

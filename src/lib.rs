@@ -75,9 +75,9 @@ pub mod fuzzing;
 pub mod household;
 pub mod input;
 pub mod lang;
-pub mod matching;
 #[cfg(test)]
 mod layers_tests;
+pub mod matching;
 pub mod output;
 pub mod pipeline;
 pub mod privacy;

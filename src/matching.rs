@@ -382,7 +382,10 @@ impl Matcher {
                 }
                 for (c, f) in dept.member_sums.iter().enumerate() {
                     let Some(f) = f else { continue };
-                    let sum = range.clone().filter_map(|r| list.num(r, c)).fold(Num(0), |a, v| a.checked_add(Num(v)).unwrap_or(a));
+                    let sum = range
+                        .clone()
+                        .filter_map(|r| list.num(r, c))
+                        .fold(Num(0), |a, v| a.checked_add(Num(v)).unwrap_or(a));
                     cells[*f as usize] = value(sum);
                 }
             }

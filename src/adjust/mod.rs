@@ -354,7 +354,7 @@ mod tests {
 
     fn hh(rs: &RuleSet, cells: &[(&str, &str)]) -> Household {
         let cells = cells.iter().map(|(k, v)| (k.to_string(), toml::Value::String(v.to_string()))).collect();
-        crate::cases::household(rs, &cells).unwrap()
+        crate::cases::household(rs, &cells, Date::new(2024, 12, 31).unwrap()).unwrap()
     }
 
     /// The labels of the national lists in force a household is on, with their reasons.

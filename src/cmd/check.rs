@@ -70,7 +70,15 @@ pub fn run(args: CheckArgs) -> anyhow::Result<Outcome> {
         CheckFormat::Json => serde_json::to_string(&Json { record: &record, what_if: &what_if })? + "\n",
         CheckFormat::Text => {
             let paint = render::Paint::new(tty);
-            let mut t = render::text(&bound, &hh, &a, &record, &what_if, &source, render::Style { paint, verbose: args.verbose });
+            let mut t = render::text(
+                &bound,
+                &hh,
+                &a,
+                &record,
+                &what_if,
+                &source,
+                render::Style { paint, verbose: args.verbose },
+            );
             if let Some(m) = &matcher {
                 t.push_str(&evidence_lines(m, &bound, &hh));
             }
@@ -125,7 +133,7 @@ fn read_household(
         // `--set` replaces cells of the household read from the file.
         for (k, v) in &sets {
             let f = cases::field_key(rs, k).map_err(|e| anyhow!("--set {k}={v}：{e}"))?;
-            hh = whatif::with_text(rs, &hh, f, v, &rs.fields[f as usize].header);
+            hh = whatif::with_text(bound, &hh, f, v, &rs.fields[f as usize].header);
         }
         return Ok((hh, Source::File { path: file.display().to_string(), row }));
     }
@@ -138,7 +146,7 @@ fn read_household(
         std::io::stdin().read_to_string(&mut text).context("标准输入无法读取（应为 UTF-8 文本）")?;
         parse_input(&text)?
     };
-    Ok((from_cells(rs, pairs)?, Source::Cells))
+    Ok((from_cells(rs, pairs, bound.as_of)?, Source::Cells))
 }
 
 /// `key=value` (also `＝`; or `key：value` when there is no `=`).
@@ -183,7 +191,7 @@ fn parse_input(text: &str) -> anyhow::Result<Vec<(String, String)>> {
 
 /// A household from cell texts keyed by header or field key, read as a ledger row would be. Its
 /// row is 0 (it is not in a file); without a 户编号 the id is left blank, not a problem.
-fn from_cells(rs: &RuleSet, pairs: Vec<(String, String)>) -> anyhow::Result<Household> {
+fn from_cells(rs: &RuleSet, pairs: Vec<(String, String)>, as_of: crate::value::Date) -> anyhow::Result<Household> {
     let mut seen: Vec<(u16, String)> = Vec::new();
     let mut map = BTreeMap::new();
     for (k, v) in pairs {
@@ -194,7 +202,7 @@ fn from_cells(rs: &RuleSet, pairs: Vec<(String, String)>) -> anyhow::Result<Hous
         seen.push((f, k.clone()));
         map.insert(k, toml::Value::String(v));
     }
-    let mut hh = cases::household(rs, &map).map_err(|e| anyhow!(e))?;
+    let mut hh = cases::household(rs, &map, as_of).map_err(|e| anyhow!(e))?;
     let id = rs.field_index["household_id"];
     if !seen.iter().any(|s| s.0 == id) {
         hh.cells[id as usize] = Cell::Blank;

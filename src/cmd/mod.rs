@@ -156,13 +156,20 @@ pub fn attach_departments(
     let path = crate::value::shown_path(&ledger.layout.path);
     if ledger.layout.persons.is_none() {
         let head = rules.matching.head_id.map(|f| rules.fields[f as usize].header.as_str());
-        match head.filter(|_| ledger.layout.field_column.get(rules.matching.head_id.unwrap_or(0) as usize).is_some_and(Option::is_some)) {
+        match head.filter(|_| {
+            ledger.layout.field_column.get(rules.matching.head_id.unwrap_or(0) as usize).is_some_and(Option::is_some)
+        }) {
             Some(h) => eprintln!(
                 "警告：{path} 是户表：只按{h}比对了户主，家庭其他成员未与比对名单比对（用人员表可比对每个成员）"
             ),
             None => eprintln!("警告：{path} 没有户主证件号码列，无法与比对名单比对：比对结果对每一户都为未知"),
         }
-    } else if rules.matching.member_id.and_then(|i| ledger.layout.member_columns.get(i as usize).copied().flatten()).is_none() {
+    } else if rules
+        .matching
+        .member_id
+        .and_then(|i| ledger.layout.member_columns.get(i as usize).copied().flatten())
+        .is_none()
+    {
         eprintln!("警告：{path} 没有成员证件号码列，改按户主证件号码比对（家庭其他成员未比对）");
     }
 }

@@ -59,7 +59,7 @@ impl Env<'_> {
                 Node::Crit(i) => self.crits[*i as usize].is_some(),
                 Node::Decision(i, _) => self.decisions[*i as usize].is_some(),
                 // The members differ from household to household.
-                Node::Members(..) | Node::Member(_) | Node::MemberBlank(_) => false,
+                Node::Members(..) | Node::Agg(..) | Node::Member(_) | Node::MemberBlank(_) => false,
                 _ => true,
             }
         });
@@ -124,7 +124,7 @@ impl Env<'_> {
             Node::AtLeast(k, xs) => Node::AtLeast(*k, all(xs)),
             Node::Binary(f, x, y) => Node::Binary(*f, one(x), one(y)),
             // A member macro's condition is evaluated for each member: kept as written.
-            Node::Members(..) | Node::Member(_) | Node::MemberBlank(_) => n.clone(),
+            Node::Members(..) | Node::Agg(..) | Node::Member(_) | Node::MemberBlank(_) => n.clone(),
             Node::Lit(_)
             | Node::Field(_)
             | Node::Param(_)
@@ -567,7 +567,14 @@ mod tests {
                                 }
                             })
                             .collect();
-                        let hh = Household { row: 2, source_rows: 1, cells, problems: Vec::new(), members: None, matches: Vec::new() };
+                        let hh = Household {
+                            row: 2,
+                            source_rows: 1,
+                            cells,
+                            problems: Vec::new(),
+                            members: None,
+                            matches: Vec::new(),
+                        };
                         assess_into(&plan, &b, &hh, &mut a);
                         let want = crate::engine::assess(&b, &hh);
                         let what = || format!("{name} {y}-{m}-{d}: {:?}", hh.cells);

@@ -190,7 +190,7 @@ pub fn what_if(b: &Bound, hh: &Household, a: &Assessment) -> Vec<WhatIf> {
         if !dec.is_goal(sa.decisions[di]) {
             continue;
         }
-        let real = realized(rs, hh, &state);
+        let real = realized(b, hh, &state);
         let ra = engine::assess(b, &real);
         let findings_after = engine::findings(b, &real, &ra)
             .into_iter()
@@ -215,7 +215,8 @@ pub fn what_if(b: &Bound, hh: &Household, a: &Assessment) -> Vec<WhatIf> {
 /// the same way, by the household's sum, so that the data stay consistent (the suggestion itself
 /// names the per-head value, as `--set` takes it). Where that does not give the same value, the
 /// household as changed is kept.
-fn realized(rs: &RuleSet, before: &Household, after: &Household) -> Household {
+fn realized(b: &Bound, before: &Household, after: &Household) -> Household {
+    let rs = b.rules;
     let mut out = after.clone();
     for (f, field) in rs.fields.iter().enumerate() {
         let (Cell::Derived(Scalar::Num(old)), Some(Scalar::Num(new)), Some(t), Some(derive)) =
@@ -235,9 +236,9 @@ fn realized(rs: &RuleSet, before: &Household, after: &Household) -> Household {
         });
         let Some(g) = source else { continue };
         let Some(Scalar::Num(v)) = after.cells[g as usize].value() else { continue };
-        let mut h = with_value(rs, &out, g, Scalar::Num(Num(v.0 + total)));
+        let mut h = with_value(b, &out, g, Scalar::Num(Num(v.0 + total)));
         h.cells[f] = Cell::Blank;
-        refinish(rs, &mut h);
+        refinish(b, &mut h);
         if h.cells[f].value() == Some(&Scalar::Num(*new)) {
             out = h;
         }
@@ -258,34 +259,37 @@ fn actionable(rs: &RuleSet, hh: &Household, f: u16) -> bool {
 
 /// The household with one field set to a value, read again as a row would be: derived fields
 /// recomputed, ranges checked (a value out of range becomes invalid, so it flips nothing).
-pub fn with_value(rs: &RuleSet, hh: &Household, field: u16, value: Scalar) -> Household {
+pub fn with_value(b: &Bound, hh: &Household, field: u16, value: Scalar) -> Household {
+    let rs = b.rules;
     let mut h = hh.clone();
     let key = &rs.fields[field as usize].key;
     h.problems.retain(|p| p.field.as_ref() != Some(key));
     h.cells[field as usize] = Cell::Value(value);
-    refinish(rs, &mut h);
+    refinish(b, &mut h);
     h
 }
 
 /// The household with one cell replaced by a text, parsed as the file's cell would be (for
 /// `check FILE --id … --set key=value`).
-pub fn with_text(rs: &RuleSet, hh: &Household, field: u16, text: &str, column: &str) -> Household {
+pub fn with_text(b: &Bound, hh: &Household, field: u16, text: &str, column: &str) -> Household {
+    let rs = b.rules;
     let mut h = hh.clone();
     let key = &rs.fields[field as usize].key;
     h.problems.retain(|p| p.field.as_ref() != Some(key));
     rs.set_cell(&mut h, field, text, column);
-    refinish(rs, &mut h);
+    refinish(b, &mut h);
     h
 }
 
-fn refinish(rs: &RuleSet, h: &mut Household) {
+fn refinish(b: &Bound, h: &mut Household) {
+    let rs = b.rules;
     for c in &mut h.cells {
         if matches!(c, Cell::Derived(_)) {
             *c = Cell::Blank;
         }
     }
     let columns: Vec<Option<String>> = rs.fields.iter().map(|f| Some(f.header.clone())).collect();
-    rs.finish(h, &columns);
+    rs.finish(h, &columns, b.as_of);
 }
 
 /// A value as cell text: what `--set` and a ledger cell would hold.
@@ -450,7 +454,6 @@ fn needs<'r>(
 /// Apply the round's first suggestion for each blocking atom, need by need, stopping as soon as
 /// the target condition has its value (so alternatives are not all applied).
 fn apply_round(b: &Bound, state: &Household, node: &Node, want: bool, needs: &[NeedWork]) -> (Household, Vec<Change>) {
-    let rs = b.rules;
     let mut next = state.clone();
     let mut changes: Vec<Change> = Vec::new();
     let holds = |h: &Household, n: &Node, v: bool| {
@@ -476,7 +479,7 @@ fn apply_round(b: &Bound, state: &Household, node: &Node, want: bool, needs: &[N
                 continue;
             }
             if let Some(s) = suggestions.first() {
-                next = with_value(rs, &next, s.field_index, s.value.clone());
+                next = with_value(b, &next, s.field_index, s.value.clone());
                 let c = Change { field: s.field.clone(), to: s.to.clone(), wait_months: s.wait_months };
                 match changes.iter_mut().find(|x| x.field == c.field) {
                     Some(x) => *x = c,
@@ -586,7 +589,7 @@ fn suggest(b: &Bound, hh: &Household, a: &Assessment, di: usize, leaf: &Leaf) ->
         }
         let field = &rs.fields[f as usize];
         let probe = |v: &Scalar| -> bool {
-            let h = with_value(rs, hh, f, v.clone());
+            let h = with_value(b, hh, f, v.clone());
             let a2 = engine::assess(b, &h);
             expr::eval_bool(leaf.atom, &ctx(b, &h, &a2)) == Some(leaf.desired)
         };
@@ -719,14 +722,14 @@ fn suggestion(
         }
     };
     // Verify: the change alone, re-assessed with the real engine, gives the atom its value.
-    let h = with_value(rs, hh, f, value.clone());
+    let h = with_value(b, hh, f, value.clone());
     let a2 = engine::assess(b, &h);
     if expr::eval_bool(leaf.atom, &ctx(b, &h, &a2)) != Some(leaf.desired) {
         return None;
     }
     // One unit short must not flip it (else `to` is not claimed to be the smallest change).
     let one_short = short.filter(|v| {
-        let h = with_value(rs, hh, f, v.clone());
+        let h = with_value(b, hh, f, v.clone());
         let a3 = engine::assess(b, &h);
         expr::eval_bool(leaf.atom, &ctx(b, &h, &a3)) != Some(leaf.desired)
     });

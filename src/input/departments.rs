@@ -41,7 +41,8 @@ pub fn read(rules: &RuleSet, d: u16, path: &Path, options: &OpenOptions) -> Resu
     let shown = crate::value::shown_path(path);
     let opts = OpenOptions { header_row: None, persons: false, strict: false, ..options.clone() };
     let (mut rows, _kind) = source::open(path, &opts)?;
-    let id_keys: Vec<String> = std::iter::once(&dept.id_header).chain(&dept.id_aliases).map(|h| header_key(h)).collect();
+    let id_keys: Vec<String> =
+        std::iter::once(&dept.id_header).chain(&dept.id_aliases).map(|h| header_key(h)).collect();
     let mut raw = RawRow::default();
     let mut header: Option<Vec<String>> = None;
     let mut first_rows = Vec::new();
@@ -123,13 +124,8 @@ pub fn describe(rules: &RuleSet, list: &List) -> String {
     let dept = &rules.departments[list.dept as usize];
     let s = &list.stats;
     let g = crate::value::grouped;
-    let mut out = format!(
-        "比对名单“{}”：{}，读取 {} 行，有效证件号码 {} 行",
-        dept.label,
-        list.path,
-        g(s.rows),
-        g(s.valid)
-    );
+    let mut out =
+        format!("比对名单“{}”：{}，读取 {} 行，有效证件号码 {} 行", dept.label, list.path, g(s.rows), g(s.valid));
     if s.blank_id > 0 {
         let _ = write!(out, "，证件号码为空 {} 行", g(s.blank_id));
     }
@@ -178,7 +174,11 @@ pub fn describe_matches(rules: &RuleSet, list: &List) -> String {
     );
     if unmatched > 0 {
         let rows: Vec<String> = list.unmatched_rows(LISTED).iter().map(|r| r.to_string()).collect();
-        out.push_str(&format!("（第 {} 行{}）", rows.join("、"), if unmatched as usize > rows.len() { "……" } else { "" }));
+        out.push_str(&format!(
+            "（第 {} 行{}）",
+            rows.join("、"),
+            if unmatched as usize > rows.len() { "……" } else { "" }
+        ));
     }
     out.push('\n');
     out

@@ -855,7 +855,7 @@ impl Layout {
                 rules.set_cell(hh, f as u16, "", self.field_column[f].as_deref().unwrap_or(&field.header));
             }
         }
-        rules.finish(hh, &self.field_column);
+        rules.finish(hh, &self.field_column, b.as_of);
         if let Some(repeats) = (dups.count() > 0).then(|| self.id_of(raw)).flatten().and_then(|id| dups.rows(&id)) {
             hh.problems.push(Problem {
                 row: raw.row,
@@ -930,7 +930,7 @@ impl Layout {
         if rules.members_used {
             persons::read_members(b, &mut hh, &raw.members, &self.member_columns, &self.columns);
         }
-        rules.finish(&mut hh, &self.field_column);
+        rules.finish(&mut hh, &self.field_column, b.as_of);
         hh
     }
 

@@ -196,7 +196,8 @@ enum Style {
 }
 
 /// The 比对结果 sheet: one row per matched department record.
-const MATCH_HEADERS: [&str; 8] = ["行号", "户编号", "行政村", "比对名单", "名单行号", "成员行号", "证件号码", "记录内容"];
+const MATCH_HEADERS: [&str; 8] =
+    ["行号", "户编号", "行政村", "比对名单", "名单行号", "成员行号", "证件号码", "记录内容"];
 const MATCH_WIDTHS: [f64; 8] = [6.0, 16.0, 10.0, 14.0, 8.0, 8.0, 20.0, 60.0];
 
 /// The 数据核查 sheet: one row per finding.

@@ -88,7 +88,11 @@ fn add(fields: &mut Vec<Field>, index: &mut HashMap<String, u16>, f: Field, what
     if index.contains_key(&f.key) {
         return Err(rule_err(
             what.to_string(),
-            format!("比对名单的字段 `{}` 与已声明的{}重名：请改名单的键或列名", f.key, if what.contains("成员") { "成员字段" } else { "字段" }),
+            format!(
+                "比对名单的字段 `{}` 与已声明的{}重名：请改名单的键或列名",
+                f.key,
+                if what.contains("成员") { "成员字段" } else { "字段" }
+            ),
         ));
     }
     let i = fields.len() as u16;
@@ -119,7 +123,12 @@ pub fn compile(
             return Err(rule_err(what, format!("标签“{}”与比对名单 `{other}` 相同", def.label)));
         }
         let d = out.len() as u16;
-        let count_field = add(fields, field_index, synthetic(format!("{key}_count"), FieldType::Int, format!("{}记录数", def.label), d), &what)?;
+        let count_field = add(
+            fields,
+            field_index,
+            synthetic(format!("{key}_count"), FieldType::Int, format!("{}记录数", def.label), d),
+            &what,
+        )?;
         let member_count = if persons.is_empty() {
             None
         } else {
@@ -131,7 +140,10 @@ pub fn compile(
         for (ck, c) in &def.columns {
             check_ident(ck, "比对名单的列")?;
             if !matches!(c.ty, FieldType::Text | FieldType::Int | FieldType::Money | FieldType::Month) {
-                return Err(rule_err(what, format!("列 `{ck}` 的类型 {} 不可用（可用：text、int、money、month）", c.ty.name())));
+                return Err(rule_err(
+                    what,
+                    format!("列 `{ck}` 的类型 {} 不可用（可用：text、int、money、month）", c.ty.name()),
+                ));
             }
             let summed = matches!(c.ty, FieldType::Int | FieldType::Money);
             let sum_key = format!("{key}_{ck}_sum");
@@ -147,7 +159,13 @@ pub fn compile(
             } else {
                 None
             });
-            columns.push(Column { key: ck.clone(), ty: c.ty, header: c.header.clone(), aliases: c.aliases.clone(), label: c.label.clone() });
+            columns.push(Column {
+                key: ck.clone(),
+                ty: c.ty,
+                header: c.header.clone(),
+                aliases: c.aliases.clone(),
+                label: c.label.clone(),
+            });
         }
         out.push(Department {
             key: key.clone(),
@@ -186,14 +204,24 @@ fn compile_matching(
         None => None,
         Some(k) => match person_index.get(k) {
             Some(&i) if text(persons[i as usize].ty) && persons[i as usize].department.is_none() => Some(i),
-            _ => return Err(rule_err("matching".into(), format!("member_id = \"{k}\" 不是文本类的成员字段（[persons.*]）"))),
+            _ => {
+                return Err(rule_err(
+                    "matching".into(),
+                    format!("member_id = \"{k}\" 不是文本类的成员字段（[persons.*]）"),
+                ))
+            }
         },
     };
     let head_id = match &m.head_id {
         None => None,
         Some(k) => match field_index.get(k) {
             Some(&i) if text(fields[i as usize].ty) && fields[i as usize].department.is_none() => Some(i),
-            _ => return Err(rule_err("matching".into(), format!("head_id = \"{k}\" 不是文本或证件号码类的字段（[fields.*]）"))),
+            _ => {
+                return Err(rule_err(
+                    "matching".into(),
+                    format!("head_id = \"{k}\" 不是文本或证件号码类的字段（[fields.*]）"),
+                ))
+            }
         },
     };
     Ok(Matching { member_id, head_id })

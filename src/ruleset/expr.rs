@@ -9,13 +9,18 @@
 //!
 //! Extension functions (declared like CEL environment functions, type-checked the same way):
 //! `blank(field)`, `known(x)`, `is_true(b)`, `is_false(b)`, `at_least(k, b1, b2, …)` and
-//! `months_since(month)`, `months_between(a, b)`, `age_at(id_or_birth, date)` and `id_valid(x)`.
+//! `months_since(month)`, `months_between(a, b)`, `age_at(id_or_birth, date)`, `id_valid(x)`, and
+//! `sum`, `min`, `max` of `members.map(…)` (below).
 //!
 //! Over a household's members (a person export, `[persons.*]` member fields), CEL's own macros:
 //! `members.exists(m, …)`, `members.all(m, …)`, `members.exists_one(m, …)`,
 //! `members.filter(m, …).size()` and `size(members)`, in Kleene logic over the list (an unknown
-//! member makes `exists` unknown unless another member settles it). A ledger row has no member
-//! list: every member macro is then unknown. See rules/README.md.
+//! member makes `exists` unknown unless another member settles it); and a number per member,
+//! `members.map(m, x)` (or `members.map(m, c, x)`, `members.filter(m, c).map(m, x)` for the
+//! members where `c` holds), folded by the extension functions `sum(…)`, `min(…)` and `max(…)`
+//! (unknown when a member's number or condition is unknown; `min` and `max` of no member are
+//! unknown, `sum` of none is 0). A ledger row has no member list: every member macro is then
+//! unknown. See rules/README.md.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -217,6 +222,36 @@ pub enum Node {
     Members(Quant, Box<Node>),
     /// `months_between(a, b)`, `age_at(x, d)`.
     Binary(Binary, Box<Node>, Box<Node>),
+    /// `sum(members.map(m, c, x))`, `min(…)`, `max(…)`: the number `x` of each member for which
+    /// `c` holds (`c` is `true` when the macro has no condition), folded.
+    Agg(Agg, Box<Node>, Box<Node>),
+}
+
+/// How [`Node::Agg`] folds the members' numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Agg {
+    Sum,
+    Min,
+    Max,
+}
+
+impl Agg {
+    fn of(f: &str) -> Option<Agg> {
+        Some(match f {
+            "sum" => Agg::Sum,
+            "min" => Agg::Min,
+            "max" => Agg::Max,
+            _ => return None,
+        })
+    }
+    /// The words after the number: 之和, 的最小值, 的最大值.
+    fn words(self) -> &'static str {
+        match self {
+            Agg::Sum => "之和",
+            Agg::Min => "的最小值",
+            Agg::Max => "的最大值",
+        }
+    }
 }
 
 /// What a member macro makes of its condition over the members.
@@ -461,6 +496,34 @@ pub(crate) fn over_members<'a>(q: Quant, cx: &Ctx<'a>, each: impl Fn(&Ctx<'a>) -
     })
 }
 
+/// `sum`, `min` or `max` over the members of `cx` of `value`, for those for which `keep` holds;
+/// `None` without a member list, when a kept member's number or a member's `keep` is unknown, or
+/// (`min`, `max`) when no member is kept.
+#[inline]
+pub(crate) fn fold_members<'a>(
+    agg: Agg,
+    cx: &Ctx<'a>,
+    keep: impl Fn(&Ctx<'a>) -> Option<bool>,
+    value: impl Fn(&Ctx<'a>) -> Option<V<'a>>,
+) -> Option<V<'a>> {
+    let ms = cx.members?;
+    let mut acc = if agg == Agg::Sum { Some(Num::from_int(0)?) } else { None };
+    for k in 0..ms.len() {
+        let sub = Ctx { member: ms.get(k), ..*cx };
+        if !keep(&sub)? {
+            continue;
+        }
+        let V::Num(x) = value(&sub)? else { return None };
+        acc = Some(match (agg, acc) {
+            (_, None) => x,
+            (Agg::Sum, Some(a)) => a.checked_add(x)?,
+            (Agg::Min, Some(a)) => a.min(x),
+            (Agg::Max, Some(a)) => a.max(x),
+        });
+    }
+    acc.map(V::Num)
+}
+
 /// A compile error, before the rule id is attached.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CompileError(pub String);
@@ -645,6 +708,27 @@ pub(crate) fn escape_literals(src: &str) -> Option<String> {
     quote.is_none().then_some(out)
 }
 
+/// The extension functions, as an unknown function's error lists them.
+const FUNCTIONS: [&str; 17] = [
+    "blank",
+    "known",
+    "is_true",
+    "is_false",
+    "at_least",
+    "months_since",
+    "date",
+    "year",
+    "month",
+    "size",
+    "present",
+    "id_valid",
+    "months_between",
+    "age_at",
+    "sum",
+    "min",
+    "max",
+];
+
 struct Compiler<'a> {
     names: &'a dyn Names,
     /// Inside a member macro: the name it gives the member (`m` in `members.exists(m, …)`).
@@ -665,6 +749,10 @@ impl Compiler<'_> {
                 (_, _, Some(name)) if self.names.candidates().iter().any(|c| c.contains('.')) => self.ident(&name),
                 _ => self.select(&s.operand, &s.field),
             },
+            Expr::Comprehension(c) if map_step(c).is_some() => err(format!(
+                "members.map(m, …) 得到每名成员的一个数，应放在 sum()、min() 或 max() 中，如 sum({})",
+                show(e)
+            )),
             Expr::Comprehension(c) => match self.members_macro(c)? {
                 (Quant::Count, _) => err("members.filter(m, …) 之后应接 .size()（符合条件的成员数），如 members.filter(m, m.age < 16).size()"),
                 (q, body) => Ok((Node::Members(q, Box::new(body)), Ty::Bool)),
@@ -721,14 +809,7 @@ impl Compiler<'_> {
     /// A CEL macro over the member list (`members.exists(m, …)` and the like), as the parser
     /// expands it: which macro it is and its condition, compiled with the member in scope.
     fn members_macro(&self, c: &ComprehensionExpr) -> Result<(Quant, Node), CompileError> {
-        match &c.iter_range.expr {
-            Expr::Ident(r) if r == "members" && self.var.is_none() => {}
-            Expr::Ident(r) if r == "members" => return err("成员宏不能嵌套在另一个成员宏中"),
-            _ => return err("all、exists、exists_one、filter 只能用于成员列表：members.exists(m, …)"),
-        }
-        if self.names.member_candidates().is_empty() {
-            return err("规则集没有声明成员字段（[persons.*]），不能使用 members.exists(m, …) 等成员宏");
-        }
+        self.members_range(&c.iter_range)?;
         let step = match &c.loop_step.expr {
             Expr::Call(call) => call,
             _ => return err("不支持此宏；可用 members.exists、all、exists_one、filter(…).size()"),
@@ -748,11 +829,66 @@ impl Compiler<'_> {
             (Expr::List(_), operators::CONDITIONAL, [body, add, _]) if is_filter_step(add, &c.iter_var) => {
                 (Quant::Count, body)
             }
-            _ => return err("不支持 map()；计数请用 members.filter(m, …).size()"),
+            _ => {
+                return err(
+                    "不支持此宏；可用 members.exists、all、exists_one、filter(…).size()、sum(members.map(m, …))",
+                )
+            }
         };
         let inner = Compiler { names: self.names, var: Some(&c.iter_var) };
         let node = inner.bool_arg(body, "成员宏的条件")?;
         Ok((q, node))
+    }
+
+    /// The list a member macro runs over must be `members`, outside any other member macro.
+    fn members_range(&self, range: &IdedExpr) -> Result<(), CompileError> {
+        match &range.expr {
+            Expr::Ident(r) if r == "members" && self.var.is_none() => {}
+            Expr::Ident(r) if r == "members" => return err("成员宏不能嵌套在另一个成员宏中"),
+            _ => return err("all、exists、exists_one、filter、map 只能用于成员列表：members.exists(m, …)"),
+        }
+        if self.names.member_candidates().is_empty() {
+            return err("规则集没有声明成员字段（[persons.*]），不能使用 members.exists(m, …) 等成员宏");
+        }
+        Ok(())
+    }
+
+    /// `sum(x)`, `min(x)`, `max(x)` of `x` = `members.map(m, v)`, `members.map(m, c, v)` or
+    /// `members.filter(m, c).map(m, v)`: a number per member (for the members where `c` holds).
+    fn aggregate(&self, agg: Agg, f: &str, a: &[IdedExpr]) -> Result<(Node, Ty), CompileError> {
+        one_arg(f, a)?;
+        let example =
+            format!("如 {f}(members.map(m, m.income))，或只计部分成员 {f}(members.map(m, m.age >= 16, m.income))");
+        let Expr::Comprehension(c) = &a[0].expr else {
+            return err(format!("{f}() 的参数应为成员的数值列表，{example}"));
+        };
+        let Some((cond, value)) = map_step(c) else {
+            return err(format!("{f}() 的参数应为 members.map(…)（每名成员的一个数），{example}"));
+        };
+        // `members.filter(m, c1).map(m, …)`: the filter's condition, with its own member name.
+        let outer = match &c.iter_range.expr {
+            Expr::Comprehension(inner) if map_step(inner).is_none() => match self.members_macro(inner)? {
+                (Quant::Count, body) => Some(body),
+                _ => return err(format!("{f}() 的参数应为 members.map(…)，{example}")),
+            },
+            _ => {
+                self.members_range(&c.iter_range)?;
+                None
+            }
+        };
+        let inner = Compiler { names: self.names, var: Some(&c.iter_var) };
+        let (v, t) = inner.expr(value)?;
+        if !t.numeric() {
+            return err(format!("{f}() 需要每名成员的数字，`{}` 却是{}", show(value), t.name()));
+        }
+        let t = if t == Ty::NumLit { Ty::Int } else { t };
+        let cond = cond.map(|x| inner.bool_arg(x, "members.map(m, 条件, 值) 的条件")).transpose()?;
+        let keep = match (outer, cond) {
+            (Some(a), Some(b)) => Node::And(vec![a, b]),
+            (Some(x), None) | (None, Some(x)) => x,
+            (None, None) => Node::Lit(Lit::Bool(true)),
+        };
+        Ok((Node::Agg(agg, Box::new(keep), Box::new(v)), t))
     }
 
     fn ident(&self, name: &str) -> Result<(Node, Ty), CompileError> {
@@ -869,25 +1005,9 @@ impl Compiler<'_> {
                 Ok((Node::MonthsSince(Box::new(n)), Ty::Int))
             }
             "at_least" => self.at_least(a),
+            "sum" | "min" | "max" => self.aggregate(Agg::of(f).expect("sum, min or max"), f, a),
             other => {
-                let known = [
-                    "blank",
-                    "known",
-                    "is_true",
-                    "is_false",
-                    "at_least",
-                    "months_since",
-                    "date",
-                    "year",
-                    "month",
-                    "size",
-                    "present",
-                    "id_valid",
-                    "months_between",
-                    "age_at",
-                ]
-                .map(String::from)
-                .to_vec();
+                let known = FUNCTIONS.map(String::from).to_vec();
                 err(format!("未知的函数 `{other}()`{}（可用：{}）", did_you_mean(other, &known), known.join("、")))
             }
         }
@@ -1075,6 +1195,9 @@ impl Compiler<'_> {
             "startsWith" => StrOp::StartsWith,
             "endsWith" => StrOp::EndsWith,
             "size" if c.args.is_empty() => return self.size(target),
+            "sum" | "min" | "max" if c.args.is_empty() => {
+                return self.aggregate(Agg::of(f).expect("sum, min or max"), f, std::slice::from_ref(target))
+            }
             "exists" | "all" | "exists_one" | "existsOne" | "filter" | "map" => {
                 return err(format!("`.{f}()` 需要两个参数：成员名和条件，如 members.{f}(m, m.age >= 16)"))
             }
@@ -1205,6 +1328,29 @@ impl Compiler<'_> {
 }
 
 /// Whether a filter macro's step adds the member itself (`@result + [m]`): `filter`, not `map`.
+/// A `map` macro as the parser expands it: its condition (the three-argument form) and the value
+/// it adds for each member; `None` for any other comprehension (`filter` included).
+fn map_step(c: &ComprehensionExpr) -> Option<(Option<&IdedExpr>, &IdedExpr)> {
+    let Expr::List(_) = &c.accu_init.expr else { return None };
+    let Expr::Call(step) = &c.loop_step.expr else { return None };
+    fn added<'e>(add: &'e IdedExpr, var: &str) -> Option<&'e IdedExpr> {
+        let Expr::Call(a) = &add.expr else { return None };
+        match (a.func_name.as_str(), a.args.as_slice()) {
+            (operators::ADD, [_, IdedExpr { expr: Expr::List(l), .. }]) => match l.elements.as_slice() {
+                [IdedExpr { expr: Expr::Ident(v), .. }] if v == var => None,
+                [x] => Some(x),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+    match (step.func_name.as_str(), step.args.as_slice()) {
+        (operators::ADD, _) => Some((None, added(&c.loop_step, &c.iter_var)?)),
+        (operators::CONDITIONAL, [cond, add, _]) => Some((Some(cond), added(add, &c.iter_var)?)),
+        _ => None,
+    }
+}
+
 fn is_filter_step(add: &IdedExpr, var: &str) -> bool {
     match &add.expr {
         Expr::Call(c) if c.func_name == operators::ADD => match c.args.as_slice() {
@@ -1434,6 +1580,7 @@ fn eval_inner<'a>(n: &Node, cx: &Ctx<'a>) -> Option<V<'a>> {
         Node::Member(i) => return cx.member_field(*i),
         Node::MemberBlank(i) => V::Bool(cx.member[*i as usize].blank_test()?),
         Node::Members(q, body) => return over_members(*q, cx, |m| eval_bool(body, m)),
+        Node::Agg(agg, keep, value) => return fold_members(*agg, cx, |m| eval_bool(keep, m), |m| eval(value, m)),
         Node::Binary(f, x, y) => return binary(*f, eval(x, cx)?, eval(y, cx)?),
     })
 }
@@ -1703,6 +1850,7 @@ pub fn write_operand(out: &mut String, n: &Node, cx: &Ctx, d: &dyn Describe) {
                 Some(V::Month(m)) => out.push_str(&crate::value::fmt_month(m)),
                 Some(V::Date(d)) => write_day(out, d),
                 Some(_) => {}
+                None if cx.members.is_none() && reads_members(n) => out.push_str("未知（无成员行：户表不含人员信息）"),
                 None => out.push_str("未知"),
             }
         }
@@ -1809,6 +1957,7 @@ fn write_compound(out: &mut String, n: &Node, d: &dyn Describe) {
             }
         },
         Node::Members(q, body) => write_members(out, *q, body, d),
+        Node::Agg(agg, keep, value) => write_agg(out, *agg, keep, value, d),
         Node::Binary(Binary::MonthsBetween, x, y) => {
             out.push('自');
             write_formula(out, x, d);
@@ -1853,6 +2002,20 @@ fn write_members(out: &mut String, q: Quant, body: &Node, d: &dyn Describe) {
     if q == Quant::Count {
         out.push_str("的人数");
     }
+}
+
+/// `sum(members.map(m, c, x))` and the like in words (`成员中（…）者的年龄之和`, `成员年龄的最大值`).
+fn write_agg(out: &mut String, agg: Agg, keep: &Node, value: &Node, d: &dyn Describe) {
+    match keep {
+        Node::Lit(Lit::Bool(true)) => out.push_str("成员"),
+        c => {
+            out.push_str("成员中（");
+            write_condition(out, c, d);
+            out.push_str("）者的");
+        }
+    }
+    write_formula(out, value, d);
+    out.push_str(agg.words());
 }
 
 /// `x in [..]` in words (`x为a/b`).
@@ -1952,7 +2115,7 @@ pub fn write_atom(out: &mut String, n: &Node, value: Option<bool>, cx: &Ctx, d: 
         },
         Node::Decision(i, _) => write_decision_is(out, *i, cx, d),
         // A ledger row: no member list to look at.
-        Node::Members(..) if cx.members.is_none() => {
+        Node::Members(..) | Node::Agg(..) if cx.members.is_none() => {
             write_formula(out, n, d);
             out.push_str("：未知（无成员行：户表不含人员信息）");
         }
@@ -1976,6 +2139,13 @@ pub fn write_atom(out: &mut String, n: &Node, value: Option<bool>, cx: &Ctx, d: 
     }
 }
 
+/// Whether `n` folds over the member list (a member macro, `sum(members.map(…))`, …).
+fn reads_members(n: &Node) -> bool {
+    let mut any = false;
+    walk(n, &mut |x| any |= matches!(x, Node::Members(..) | Node::Agg(..)));
+    any
+}
+
 /// Visit every node of a tree, parents first.
 pub fn walk(n: &Node, f: &mut dyn FnMut(&Node)) {
     f(n);
@@ -1990,6 +2160,10 @@ pub fn walk(n: &Node, f: &mut dyn FnMut(&Node)) {
         | Node::StrTest(_, x, _)
         | Node::Members(_, x)
         | Node::In(x, _) => walk(x, f),
+        Node::Agg(_, keep, value) => {
+            walk(keep, f);
+            walk(value, f);
+        }
         Node::And(xs) | Node::Or(xs) | Node::AtLeast(_, xs) => xs.iter().for_each(|x| walk(x, f)),
         Node::Cmp(_, x, y) | Node::Arith(_, x, y) | Node::Binary(_, x, y) => {
             walk(x, f);

@@ -9,7 +9,7 @@
 //! every condition of the built-in rule sets over generated and damaged households, and
 //! explanations keep using the tree.
 
-use super::expr::{and3, lit_eq, or3, over_members, ArithOp, CmpOp, Ctx, Lit, Node, Quant, V};
+use super::expr::{and3, fold_members, lit_eq, or3, over_members, ArithOp, CmpOp, Ctx, Lit, Node, Quant, V};
 use crate::household::Scalar;
 use crate::value::Num;
 
@@ -106,6 +106,7 @@ pub(crate) fn bool_fn(n: &Node) -> BoolFn {
         }
         // Not bool-valued: unknown as a bool, as `V::as_bool` makes them.
         Node::Members(..)
+        | Node::Agg(..)
         | Node::Binary(..)
         | Node::Param(_)
         | Node::Decision(..)
@@ -213,6 +214,10 @@ fn val_fn(n: &Node) -> ValFn {
         Node::Members(q, body) => {
             let (q, body) = (*q, bool_fn(body));
             Box::new(move |cx| over_members(q, cx, |m| body(m)))
+        }
+        Node::Agg(agg, keep, value) => {
+            let (agg, keep, value) = (*agg, bool_fn(keep), val_fn(value));
+            Box::new(move |cx| fold_members(agg, cx, |m| keep(m), |m| value(m)))
         }
         Node::Binary(f, x, y) => {
             let (f, x, y) = (*f, val_fn(x), val_fn(y));
@@ -458,6 +463,8 @@ mod tests {
                 "members.all(m, m.insured_resident || m.insured_employee) && size(members) > 1",
                 "members.exists_one(m, m.relation == '户主') && members.filter(m, m.skill in ['普通劳动力', '技能劳动力']).size() >= 1",
                 "members.exists(m, blank(m.school) && !id_valid(m.id_number)) || months_between(monitor_since, assessment_date) >= 6",
+                "sum(members.map(m, m.age >= 16, 1)) * 2 > size(members) || max(members.map(m, m.age)) < 18",
+                "members.filter(m, m.relation == '户主').map(m, m.age).min() >= 60",
             ] {
                 add(&rules.compile_expr(src, crate::ruleset::expr::Ty::Bool).unwrap());
             }
@@ -606,7 +613,11 @@ mod tests {
     fn gen_members(next: &mut impl FnMut(usize) -> usize, depth: u32) -> String {
         let body = gen_member_bool(next, depth.min(2));
         let op = ["<", "<=", ">", ">=", "==", "!="][next(6)];
-        match next(9) {
+        let agg = ["sum", "min", "max"][next(3)];
+        match next(12) {
+            9 => format!("{agg}(members.map(m, m.age)) {op} {}", [0, 6, 16, 60][next(4)]),
+            10 => format!("{agg}(members.map(m, {body}, m.age)) {op} {}", [0, 16, 60][next(3)]),
+            11 => format!("members.filter(m, {body}).map(m, m.age < 60, 1).{agg}() {op} size(members)"),
             0 => format!("members.exists(m, {body})"),
             1 => format!("members.all(m, {body})"),
             2 => format!("members.exists_one(m, {body})"),

@@ -1198,7 +1198,7 @@ fn persons_used(
         for i in expr::refs(n).members {
             used[i as usize] = true;
         }
-        expr::walk(n, &mut |x| any |= matches!(x, Node::Members(..)));
+        expr::walk(n, &mut |x| any |= matches!(x, Node::Members(..) | Node::Agg(..)));
     };
     criteria.iter().flat_map(|c| test_nodes(&c.test)).for_each(&mut mark);
     decisions.iter().flat_map(|d| d.rules.iter().map(|r| &r.0)).for_each(&mut mark);
@@ -2009,13 +2009,15 @@ impl RuleSet {
         }
     }
 
-    /// After all cells of a row are set: check ranges, then derive blank derivable fields. The
-    /// evidence of a department list (no column: matching sets it) is unknown until matched.
-    pub fn finish(&self, hh: &mut Household, columns: &[Option<String>]) {
+    /// After all cells of a row are set: check ranges, then derive blank derivable fields (a
+    /// `derive` may read the assessment date: `months_since(monitor_since)`). The evidence of a
+    /// department list (no column: matching sets it) is unknown until matched.
+    pub fn finish(&self, hh: &mut Household, columns: &[Option<String>], as_of: Date) {
         for d in &self.departments {
             for f in std::iter::once(d.count_field).chain(d.sum_fields.iter().flatten().copied()) {
                 if hh.cells[f as usize] == Cell::Blank {
-                    hh.cells[f as usize] = Cell::Absent(crate::household::Missing::List(self.fields[f as usize].department.unwrap_or(0)));
+                    hh.cells[f as usize] =
+                        Cell::Absent(crate::household::Missing::List(self.fields[f as usize].department.unwrap_or(0)));
                 }
             }
         }
@@ -2065,8 +2067,8 @@ impl RuleSet {
                 params: &[],
                 crits: &[],
                 decisions: &[],
-                as_of_month: 0,
-                as_of_day: 0,
+                as_of_month: as_of.month_index(),
+                as_of_day: expr::day_key(as_of),
                 members: hh.members.as_ref(),
                 member: &[],
             };
@@ -2377,7 +2379,7 @@ mod decision_tests {
         let risk = rs.decision_index("risk").unwrap();
         let assess = |ty: &str| {
             let cells = std::collections::BTreeMap::from([("household_type".to_string(), toml::Value::from(ty))]);
-            let hh = crate::cases::household(&rs, &cells).unwrap();
+            let hh = crate::cases::household(&rs, &cells, b.as_of).unwrap();
             crate::engine::assess(&b, &hh)
         };
         // A blank household type: the risk is undecided, so is `watch`.
@@ -2499,6 +2501,7 @@ mod decision_tests {
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), toml::Value::String(v.into())))
                 .collect(),
+            Date::new(2024, 6, 30).unwrap(),
         )
         .unwrap();
         hh.problems.clear();

@@ -168,7 +168,8 @@ mod tests {
     fn invalid_ids_say_why_and_blanks_are_none() {
         assert_eq!(parse("  "), None);
         assert_eq!(parse(""), None);
-        for s in ["520000201409010031", "5200002014090100", "abc", "52000020141301003X", "张三", "52000020140901003Y"] {
+        for s in ["520000201409010031", "5200002014090100", "abc", "52000020141301003X", "张三", "52000020140901003Y"]
+        {
             assert!(matches!(parse(s), Some(Id::Invalid(_))), "{s}: {:?}", parse(s));
         }
     }
@@ -178,7 +179,15 @@ mod tests {
         let mut rng = crate::test_rng::Lcg(7);
         let mut seen = std::collections::HashSet::new();
         for _ in 0..2000 {
-            let mut v: Vec<u8> = format!("5201{:02}19{:02}{:02}{:02}{:03}", rng.below(99), 50 + rng.below(50), 1 + rng.below(12), 1 + rng.below(28), rng.below(1000)).into_bytes();
+            let mut v: Vec<u8> = format!(
+                "5201{:02}19{:02}{:02}{:02}{:03}",
+                rng.below(99),
+                50 + rng.below(50),
+                1 + rng.below(12),
+                1 + rng.below(28),
+                rng.below(1000)
+            )
+            .into_bytes();
             let c = check_char(&v);
             v.push(c);
             let s = String::from_utf8(v).unwrap();

@@ -18,10 +18,16 @@ fn with(list: &str, file: &str) -> [String; 2] {
 
 /// Every list of the fixture.
 fn all_lists() -> Vec<String> {
-    [("车辆登记", "cars.csv"), ("财政供养人员", "public.csv"), ("学籍", "xueji.csv"), ("医保参保", "insured.csv"), ("医保大额自付", "medical.csv")]
-        .iter()
-        .flat_map(|(l, f)| with(l, f))
-        .collect()
+    [
+        ("车辆登记", "cars.csv"),
+        ("财政供养人员", "public.csv"),
+        ("学籍", "xueji.csv"),
+        ("医保参保", "insured.csv"),
+        ("医保大额自付", "medical.csv"),
+    ]
+    .iter()
+    .flat_map(|(l, f)| with(l, f))
+    .collect()
 }
 
 fn assess(args: &[String]) -> (Vec<serde_json::Value>, String, i32) {
@@ -56,7 +62,10 @@ fn every_member_is_matched_by_normalised_id_with_the_expected_evidence() {
     let (records, err, _) = assess(&args);
     let r = by_id(&records);
     // P001: everyone insured (rows 2–5), the child in 学籍 (lower-case x).
-    assert_eq!(matches(r["P001"]), set(&[("医保参保", 2), ("医保参保", 3), ("医保参保", 4), ("医保参保", 5), ("学籍", 2)]));
+    assert_eq!(
+        matches(r["P001"]),
+        set(&[("医保参保", 2), ("医保参保", 3), ("医保参保", 4), ("医保参保", 5), ("学籍", 2)])
+    );
     // P002: 刘某英 in no list: not insured, and the person export says so too.
     assert_eq!(matches(r["P002"]), set(&[("医保参保", 6), ("医保参保", 7)]));
     assert_eq!(checks(r["P002"]), BTreeSet::from(["comparison_uninsured".to_string()]));
@@ -68,11 +77,18 @@ fn every_member_is_matched_by_normalised_id_with_the_expected_evidence() {
         matches(r["P004"]),
         set(&[("车辆登记", 5), ("医保参保", 10), ("医保参保", 12), ("医保参保", 14), ("财政供养人员", 2), ("学籍", 3)])
     );
-    assert_eq!(checks(r["P004"]), BTreeSet::from(["comparison_car".to_string(), "comparison_public_employee".to_string()]));
+    assert_eq!(
+        checks(r["P004"]),
+        BTreeSet::from(["comparison_car".to_string(), "comparison_public_employee".to_string()])
+    );
     // P005: the head's car in full-width digits; the spouse's two settlements (x and X) 6000.50 > 6000.
-    assert_eq!(matches(r["P005"]), set(&[("车辆登记", 4), ("医保参保", 11), ("医保参保", 13), ("医保大额自付", 2), ("医保大额自付", 3)]));
+    assert_eq!(
+        matches(r["P005"]),
+        set(&[("车辆登记", 4), ("医保参保", 11), ("医保参保", 13), ("医保大额自付", 2), ("医保大额自付", 3)])
+    );
     assert_eq!(checks(r["P005"]), BTreeSet::from(["comparison_car".to_string()]));
-    let factors: Vec<&str> = r["P005"]["risk"]["factors"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+    let factors: Vec<&str> =
+        r["P005"]["risk"]["factors"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
     assert_eq!(factors, ["below_monitoring", "large_medical_self_pay"]);
     // P003's 300 is not a large self-payment.
     assert!(!r["P003"]["risk"]["factors"].as_array().unwrap().iter().any(|f| f == "large_medical_self_pay"));
@@ -163,12 +179,14 @@ fn a_rule_reading_a_list_not_given_is_undecided_naming_the_list() {
     let without = run(&[]);
     for r in &without {
         assert_eq!(r["car_check"], "待核实");
-        let why: Vec<String> = r["reasons"].as_array().unwrap().iter().map(|x| x["text"].as_str().unwrap_or("").to_string()).collect();
+        let why: Vec<String> =
+            r["reasons"].as_array().unwrap().iter().map(|x| x["text"].as_str().unwrap_or("").to_string()).collect();
         assert!(why.iter().any(|t| t.contains("缺少比对名单：车辆登记")), "{why:?}");
     }
     let given = run(&with("车辆登记", "cars.csv"));
     let r = by_id(&given);
-    for (id, want) in [("P001", "无车"), ("P002", "无车"), ("P003", "有车"), ("P004", "有车"), ("P005", "有车")] {
+    for (id, want) in [("P001", "无车"), ("P002", "无车"), ("P003", "有车"), ("P004", "有车"), ("P005", "有车")]
+    {
         assert_eq!(r[id]["car_check"], want, "{id}");
     }
 }
@@ -188,7 +206,10 @@ fn a_household_ledger_is_compared_by_its_head_with_a_warning() {
     // The spouse in 财政供养人员 is not the head: a ledger cannot see her.
     assert!(!checks(r["P004"]).contains("comparison_public_employee"));
     assert_eq!(r["P003"]["matches"][0].get("member_row"), None);
-    assert!(err.contains("比对名单“财政供养人员”：1 条记录中 0 条与台账成员相符，1 条未找到对应成员（第 2 行）"), "{err}");
+    assert!(
+        err.contains("比对名单“财政供养人员”：1 条记录中 0 条与台账成员相符，1 条未找到对应成员（第 2 行）"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -242,7 +263,10 @@ fn a_bad_with_is_a_usage_error_naming_what_to_write() {
         (&["--with", "不存在=x.csv"], "规则集没有名为“不存在”的比对名单：可用"),
         (&["--with", "车辆登记"], "--with 应写成 名单=文件"),
         (&["--with", "车辆登记=tests/data/comparison/make.py"], "找不到证件号码列"),
-        (&["--with", "车辆登记=tests/data/comparison/cars.csv", "--with", "cars=tests/data/comparison/cars.csv"], "同一名单给了两次"),
+        (
+            &["--with", "车辆登记=tests/data/comparison/cars.csv", "--with", "cars=tests/data/comparison/cars.csv"],
+            "同一名单给了两次",
+        ),
     ];
     for (extra, want) in cases {
         let out = tuopin().args(["assess", PERSONS, "--year", "2024"]).args(extra).output().unwrap();
@@ -278,7 +302,8 @@ fn nothing_from_a_department_file_leaves_unmasked() {
         seen.push_str(&read_all(&path));
     }
     for id in ["P003", "P004"] {
-        let mut args: Vec<String> = vec!["check".into(), PERSONS.into(), "--id".into(), id.into(), "--year".into(), "2024".into()];
+        let mut args: Vec<String> =
+            vec!["check".into(), PERSONS.into(), "--id".into(), id.into(), "--year".into(), "2024".into()];
         args.extend(all_lists());
         let out = tuopin().args(&args).output().unwrap();
         seen.push_str(&String::from_utf8_lossy(&out.stdout));
@@ -288,7 +313,15 @@ fn nothing_from_a_department_file_leaves_unmasked() {
         assert!(!seen.contains(s.as_str()), "{s} left unmasked");
     }
     // With --show-ids they are shown (the test can fail).
-    let mut args: Vec<String> = vec!["assess".into(), PERSONS.into(), "--year".into(), "2024".into(), "-f".into(), "csv".into(), "--show-ids".into()];
+    let mut args: Vec<String> = vec![
+        "assess".into(),
+        PERSONS.into(),
+        "--year".into(),
+        "2024".into(),
+        "-f".into(),
+        "csv".into(),
+        "--show-ids".into(),
+    ];
     args.extend(all_lists());
     let out = tuopin().args(&args).output().unwrap();
     let shown = String::from_utf8_lossy(&out.stdout);

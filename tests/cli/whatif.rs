@@ -146,9 +146,9 @@ fn demo(n: usize, seed: u64, messy: &str) -> Vec<Cells> {
         .collect()
 }
 
-fn household(rs: &RuleSet, cells: &Cells) -> Household {
+fn household(b: &Bound, cells: &Cells) -> Household {
     let map = cells.iter().map(|(k, v)| (k.clone(), toml::Value::String(v.clone()))).collect();
-    tuopin::cases::household(rs, &map).unwrap()
+    tuopin::cases::household(b.rules, &map, b.as_of).unwrap()
 }
 
 /// The fields a decision reads, through criteria and earlier decisions.
@@ -189,7 +189,8 @@ fn is_valid(h: &Household, f: u16) -> bool {
 
 /// The extreme changes the rule file allows for a field of this household, read from its `action`
 /// (not from the what-if): a target value; the most within range up or down; ten years' wait.
-fn extremes(rs: &RuleSet, hh: &Household, f: u16) -> Vec<Scalar> {
+fn extremes(b: &Bound, hh: &Household, f: u16) -> Vec<Scalar> {
+    let rs = b.rules;
     let field = &rs.fields[f as usize];
     let cell = &hh.cells[f as usize];
     let Some(action) = &field.action else { return vec![] };
@@ -197,7 +198,7 @@ fn extremes(rs: &RuleSet, hh: &Household, f: u16) -> Vec<Scalar> {
     if current.is_none() && !(matches!(action, Action::To(_)) && *cell == Cell::Blank) {
         return vec![];
     }
-    let valid = |v: Scalar| Some(v.clone()).filter(|v| is_valid(&whatif::with_value(rs, hh, f, v.clone()), f));
+    let valid = |v: Scalar| Some(v.clone()).filter(|v| is_valid(&whatif::with_value(b, hh, f, v.clone()), f));
     match (action, current) {
         (Action::To(targets), _) => targets.iter().filter(|t| Some(*t) != current).cloned().collect(),
         (Action::Increase, Some(Scalar::Num(n))) => {
@@ -214,8 +215,8 @@ fn extremes(rs: &RuleSet, hh: &Household, f: u16) -> Vec<Scalar> {
     }
 }
 
-fn apply(rs: &RuleSet, hh: &Household, changes: &[(u16, Scalar)]) -> Household {
-    changes.iter().fold(hh.clone(), |h, (f, v)| whatif::with_value(rs, &h, *f, v.clone()))
+fn apply(b: &Bound, hh: &Household, changes: &[(u16, Scalar)]) -> Household {
+    changes.iter().fold(hh.clone(), |h, (f, v)| whatif::with_value(b, &h, *f, v.clone()))
 }
 
 /// A change found by the search that reaches the goal, if any: singles, pairs, triples, then all.
@@ -224,7 +225,7 @@ fn search(b: &Bound, hh: &Household, di: usize, moves: &[(u16, Scalar)], tried: 
     let dec = &rs.decisions[di];
     let mut reaches = |changes: &[(u16, Scalar)]| {
         *tried += 1;
-        let a = engine::assess(b, &apply(rs, hh, changes));
+        let a = engine::assess(b, &apply(b, hh, changes));
         dec.is_goal(a.decisions[di])
     };
     let name = |c: &[(u16, Scalar)]| {
@@ -325,10 +326,8 @@ fn check_household(b: &Bound, hh: &Household, who: &str, t: &mut Tally) -> Vec<W
         let why = format!("{who} {} {}", dec.id, a.label(b, di));
         let given = what_if.iter().find(|w| w.decision == dec.id);
         // (b) the test's own search over what the rule file allows.
-        let moves: Vec<(u16, Scalar)> = fields_read(rs, di)
-            .into_iter()
-            .flat_map(|f| extremes(rs, hh, f).into_iter().map(move |v| (f, v)))
-            .collect();
+        let moves: Vec<(u16, Scalar)> =
+            fields_read(rs, di).into_iter().flat_map(|f| extremes(b, hh, f).into_iter().map(move |v| (f, v))).collect();
         if let Some(found) = search(b, hh, di, &moves, &mut t.tried) {
             t.reachable += 1;
             assert!(given.is_some(), "{why}: {found} reaches the goal, yet no what-if is given");
@@ -345,7 +344,7 @@ fn check_household(b: &Bound, hh: &Household, who: &str, t: &mut Tally) -> Vec<W
                 let sw = format!("{why}: {} ({})", s.text, s.field);
                 follows_action(rs, &s.field, state.cells[f as usize].value(), &s.to, &sw);
                 assert_eq!(s.action, rs.fields[f as usize].action.as_ref().unwrap().word(), "{sw}");
-                let alone = whatif::with_value(rs, &state, f, parse(rs, f, &s.to));
+                let alone = whatif::with_value(b, &state, f, parse(rs, f, &s.to));
                 assert_eq!(engine::assess(b, &alone).label(b, di), s.decision_after, "{sw}");
                 if let Some(hc) = &s.household {
                     t.totals += 1;
@@ -368,7 +367,7 @@ fn check_household(b: &Bound, hh: &Household, who: &str, t: &mut Tally) -> Vec<W
                         if let Some(Scalar::Num(v)) = state.cells[src as usize].value() {
                             t.via_income += 1;
                             let more = Scalar::Num(Num(v.0 + fen(&hc.change) * FEN));
-                            let h = whatif::with_value(rs, &state, src, more);
+                            let h = whatif::with_value(b, &state, src, more);
                             assert_eq!(
                                 h.cells[f as usize].value(),
                                 Some(&parse(rs, f, &s.to)),
@@ -395,7 +394,7 @@ fn check_household(b: &Bound, hh: &Household, who: &str, t: &mut Tally) -> Vec<W
                 .iter()
                 .map(|c| (rs.field_index[&c.field], parse(rs, rs.field_index[&c.field], &c.to)))
                 .collect();
-            state = apply(rs, hh, &changes);
+            state = apply(b, hh, &changes);
             assert_eq!(engine::assess(b, &state).label(b, di), step.after, "{why}: after the step");
         }
         let end = engine::assess(b, &state);
@@ -448,7 +447,7 @@ fn what_if_suggests_only_help_and_gives_it_wherever_it_can_be_given() {
     for (rs, date) in runs {
         let b = rs.at(date.unwrap()).unwrap();
         for (who, cells) in &households {
-            let hh = household(rs, cells);
+            let hh = household(&b, cells);
             if b.as_of.year == 2020 {
                 let ty = cells.get("household_type").or(cells.get("户类型")).cloned().unwrap_or_default();
                 *types.entry(ty).or_insert(0) += 1;
@@ -514,7 +513,7 @@ fn what_if_through_the_binary_matches_and_reaches_the_goal() {
     };
     let mut checked = 0;
     for c in &households {
-        let hh = household(&rs, c);
+        let hh = household(&b, c);
         let what_if = whatif::what_if(&b, &hh, &engine::assess(&b, &hh));
         if what_if.is_empty() || checked >= 12 {
             continue;

@@ -104,7 +104,7 @@ fn open_fields(b: &Bound, answers: &[(u16, String)]) -> Vec<bool> {
         }
     }
     let columns: Vec<Option<String>> = rs.fields.iter().map(|f| Some(f.header.clone())).collect();
-    rs.finish(&mut hh, &columns);
+    rs.finish(&mut hh, &columns, b.as_of);
     let a = engine::assess(b, &hh);
     let mut todo: Vec<&Node> = Vec::new();
     for (di, dec) in rs.decisions.iter().enumerate() {
