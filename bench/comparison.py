@@ -124,9 +124,9 @@ def generate():
                 # Rows that cannot match: Excel numbers, invalid, nobody's.
                 if n % 97 == 0:
                     pid = ms[0][1]
-                    # (An ID that really ends in 000 is a valid ID, not Excel's loss: skipped.)
+                    # (18 digits ending 000 that form a valid ID are someone's ID, not Excel's loss: skipped.)
                     for junk in (f"{pid[0]}.{pid[1:15]}E+17", pid[:15] + "000", pid[:17], idno(600000 + n // 1000, "19800101", n % 1000)):
-                        if junk == pid:
+                        if len(junk) == 18 and junk[:17].isdigit() and idno(junk[:6], junk[6:14], int(junk[14:17])) == junk:
                             continue
                         writers[f].writerow([junk] + cols(n))
                         bad[label] += 1
