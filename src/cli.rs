@@ -94,6 +94,16 @@ pub enum Command {
     ///
     ///   tuopin demo-data --households 1000000 --messy 0.02 -o 大台账.csv
     DemoData(DemoArgs),
+    /// 名单比对：两个或更多名单按身份证号比对，列出在一个名单中而不在另一个名单中的人
+    ///
+    /// 每个名单写成 名称=文件（.xlsx、.xls 或 CSV），如 低保=低保名单.xlsx 监测=监测对象.xlsx。证件号码列按表头查找（证件号码、身份证号码、公民身份号码、户主证件号码、身份证号；表头上方的标题行自动跳过），号码与 `assess --with` 一样规范化后比对：15 位升为 18 位，全角数字、小写 x、空格均可；被 Excel 变成数字的号码和无效号码计数并逐行列出（不会悄悄丢掉）。输出为 CSV（UTF-8 带 BOM）：不是每个名单都有的每个人一行：证件号码（默认打码）、姓名、在各名单中的行号（不在则空白）、差异。退出码：0 正常；1 有名单的行无法比对；2 用法或文件错误。
+    ///
+    /// 示例：
+    ///
+    ///   tuopin reconcile 低保=低保名单.xlsx 监测=监测对象.csv -o 差异.csv
+    ///
+    ///   tuopin reconcile 低保=低保.csv 特困=特困.csv 监测=监测.csv 脱贫=脱贫户.xlsx
+    Reconcile(ReconcileArgs),
     /// 规则集：检查规则文件、显示规则文件、运行规则用例
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -309,6 +319,19 @@ pub struct DemoArgs {
     /// 覆盖已存在的文件（不加时，文件已存在即报错，什么也不写）
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    /// 名单：名称=文件，两个或更多
+    #[arg(value_name = "名称=文件", num_args = 2.., required = true)]
+    pub rosters: Vec<String>,
+    /// 写入此 CSV 文件（整体写成后替换），不写到标准输出
+    #[arg(long, short = 'o', value_name = "输出")]
+    pub output: Option<PathBuf>,
+    /// 完整显示证件号码
+    #[arg(long)]
+    pub show_ids: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

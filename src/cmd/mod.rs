@@ -4,6 +4,7 @@ pub mod adjust;
 pub mod assess;
 pub mod check;
 pub mod demo_data;
+pub mod reconcile;
 pub mod rules;
 pub mod shell;
 
@@ -52,6 +53,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Check(a) => check::run(a),
         Command::Adjust(a) => adjust::run(a),
         Command::DemoData(a) => demo_data::run(a),
+        Command::Reconcile(a) => reconcile::run(a),
         Command::Rules(r) => rules::run(r),
         Command::Completions { shell } => shell::completions(shell, cli.lang),
         Command::Manpage => shell::manpage(cli.lang),

@@ -9,6 +9,7 @@ use crate::error::InputError;
 use crate::input::source::{self, OpenOptions};
 use crate::input::{column_list, header_key, text, RawRow};
 use crate::matching::{List, LISTED};
+use crate::ruleset::departments::Department;
 use crate::ruleset::RuleSet;
 use crate::value::idnum::{self, Id};
 
@@ -37,7 +38,11 @@ pub fn resolve(rules: &RuleSet, spec: &str) -> Result<(u16, std::path::PathBuf),
 
 /// Read department list `d` from `path`.
 pub fn read(rules: &RuleSet, d: u16, path: &Path, options: &OpenOptions) -> Result<List, InputError> {
-    let dept = &rules.departments[d as usize];
+    read_list(&rules.departments[d as usize], d, path, options)
+}
+
+/// Read a list declared as `dept` (a rule file's, or a roster of `reconcile`), as list `d`.
+pub fn read_list(dept: &Department, d: u16, path: &Path, options: &OpenOptions) -> Result<List, InputError> {
     let shown = crate::value::shown_path(path);
     let opts = OpenOptions { header_row: None, persons: false, strict: false, ..options.clone() };
     let (mut rows, _kind) = source::open(path, &opts)?;
@@ -120,8 +125,12 @@ pub fn read(rules: &RuleSet, d: u16, path: &Path, options: &OpenOptions) -> Resu
 
 /// What reading a list found, for stderr: rows, records, and the rows that cannot be compared.
 pub fn describe(rules: &RuleSet, list: &List) -> String {
+    describe_list(&rules.departments[list.dept as usize], list)
+}
+
+/// As [`describe`], for a list declared as `dept`.
+pub fn describe_list(dept: &Department, list: &List) -> String {
     use std::fmt::Write as _;
-    let dept = &rules.departments[list.dept as usize];
     let s = &list.stats;
     let g = crate::value::grouped;
     let mut out =

@@ -342,3 +342,34 @@ fn read_all(path: &std::path::Path) -> String {
         std::fs::read_to_string(path).unwrap()
     }
 }
+
+#[test]
+fn reconcile_lists_who_is_on_one_roster_and_not_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let to = dir.path().join("差异.csv");
+    let out = tuopin()
+        .args(["reconcile", &format!("医保参保={DIR}/insured.csv"), &format!("车辆={DIR}/cars.csv"), "-o"])
+        .arg(&to)
+        .output()
+        .unwrap();
+    // Exit 1: cars.csv has rows that cannot be compared (listed on stderr).
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(err.contains("2 行 Excel 已把身份证号变成数字"), "{err}");
+    assert!(err.contains("不在“医保参保”中而在其他名单中：1 人") && err.contains("不在“车辆”中而在其他名单中：10 人"), "{err}");
+    let mut r = csv::Reader::from_path(&to).unwrap();
+    assert_eq!(r.headers().unwrap().iter().collect::<Vec<_>>(), ["\u{feff}证件号码", "姓名", "医保参保（行号）", "车辆（行号）", "差异"]);
+    let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
+    // 13 insured + 1 car owner of nobody's ID, less the 3 on both.
+    assert_eq!(rows.len(), 11);
+    let nobody = rows.iter().find(|x| x[3] == *"10").unwrap();
+    assert_eq!(&nobody[0], "110101********0011");
+    assert_eq!(&nobody[4], "在车辆中，不在医保参保中");
+    let yang = rows.iter().find(|x| &x[1] == "杨某林").unwrap();
+    assert_eq!((&yang[2], &yang[3], &yang[4]), ("9", "", "在医保参保中，不在车辆中"));
+    // Three people are on both (杨某平 with spaces, 吴某勇 full-width, 黄某秀 15 digits): not listed.
+    assert!(!rows.iter().any(|x| ["杨某平", "吴某勇", "黄某秀"].contains(&&x[1])));
+    let bad = tuopin().args(["reconcile", "低保", &format!("车辆={DIR}/cars.csv")]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr_of(&bad).contains("名单应写成 名称=文件"));
+}
