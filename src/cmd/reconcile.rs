@@ -116,7 +116,9 @@ fn differences(depts: &[Department], lists: &[List], show_ids: bool) -> anyhow::
         for (k, r) in at.iter().enumerate() {
             only[k] += u64::from(r.is_none());
         }
-        let names = |v: Vec<(&Department, &Option<u32>)>| v.iter().map(|(d, _)| d.label.as_str()).collect::<Vec<_>>().join("、");
+        let names = |v: Vec<(&Department, &Option<u32>)>| {
+            v.iter().map(|(d, _)| d.label.as_str()).collect::<Vec<_>>().join("、")
+        };
         row.push(format!("在{}中，不在{}中", names(ins), names(outs)));
         w.write_record(row.iter().map(|c| output::csv_safe(c).into_owned()))?;
     }

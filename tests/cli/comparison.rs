@@ -356,9 +356,15 @@ fn reconcile_lists_who_is_on_one_roster_and_not_another() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
     let err = stderr_of(&out);
     assert!(err.contains("2 行 Excel 已把身份证号变成数字"), "{err}");
-    assert!(err.contains("不在“医保参保”中而在其他名单中：1 人") && err.contains("不在“车辆”中而在其他名单中：10 人"), "{err}");
+    assert!(
+        err.contains("不在“医保参保”中而在其他名单中：1 人") && err.contains("不在“车辆”中而在其他名单中：10 人"),
+        "{err}"
+    );
     let mut r = csv::Reader::from_path(&to).unwrap();
-    assert_eq!(r.headers().unwrap().iter().collect::<Vec<_>>(), ["证件号码", "姓名", "医保参保（行号）", "车辆（行号）", "差异"]);
+    assert_eq!(
+        r.headers().unwrap().iter().collect::<Vec<_>>(),
+        ["证件号码", "姓名", "医保参保（行号）", "车辆（行号）", "差异"]
+    );
     let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
     // 13 insured + 1 car owner of nobody's ID, less the 3 on both.
     assert_eq!(rows.len(), 11);
