@@ -40,6 +40,8 @@ pub enum Command {
     ///
     /// 输出：在终端上为表格；管道输出或 `-o 文件.csv` 时为 CSV（UTF-8 带 BOM，中文表头）；`--format jsonl` 或 `-o 文件.jsonl` 时为 JSONL（每户一行 JSON）；`-o 文件.xlsx` 时为 Excel 工作簿。汇总（读取行数、评估户数、有数据问题的户数、各判定的户数）写到标准错误。
     ///
+    /// 来历：`-o` 写出的结果记下程序版本、规则集及合并后规则的 SHA-256、输入文件的文件名、大小和 SHA-256、评估日期和所用选项——工作簿在“说明”工作表中，CSV 和 JSONL 在旁边的 `文件名.说明.json` 中（运行时刻只记在这里），同样的输入和选项得到逐字节相同的结果；`tuopin verify` 据此核对。
+    ///
     /// 退出码：0 一切正常；1 已完成，但有单元格存在数据问题（每处都给出行、列和值，该户照常评估）；2 用法错误、规则文件错误或输入无法读取。
     ///
     /// 示例：
@@ -84,6 +86,48 @@ pub enum Command {
     ///
     ///   tuopin adjust --previous 2024Q2.csv --current 2024Q3.csv --quarter 2024Q3 -o 2024Q3.xlsx
     Adjust(AdjustArgs),
+    /// 公示：按村生成规则文件标明须公示的名单（工作簿和可打印的网页）
+    ///
+    /// 以与 `assess` 相同的规则集评估台账，把规则文件中标明 `notice = true`、在评估日期适用的名单（全国规则集：2020年及以前为新识别、拟退出；2021年起为拟纳入监测、拟风险消除）按村写成公示：每户只有户主姓名、村民小组、家庭人口数和公示事项，另有公示期（天数由规则文件 `[notice]` 规定，全国规则集为 5 天）和异议联系方式。
+    ///
+    /// 公示中不会出现证件号码、电话号码、银行账号、健康或残疾情况（与有无 --show-ids 无关）：只写上述几列；其中含有 3 个以上数字或规则文件所列用语（病、残等）的单元格显示为“（需核实）”，并在屏幕上给出行号和列名。
+    ///
+    /// 输出：`-o 文件.xlsx` 每村一个工作表（A4 横向、按页宽缩放、每页重复表头）；`-o 文件.html` 可直接打印的网页（每村一页）；`-o` 可给多次。
+    ///
+    /// 退出码：0 正常；1 已写出，但有单元格不能公示或台账有数据问题；2 用法错误、规则文件错误或输入无法读取。
+    ///
+    /// 示例：
+    ///
+    ///   tuopin notice examples/户表.csv --year 2020 --start 2021-01-04 -o 公示.xlsx -o 公示.html
+    ///
+    ///   tuopin notice 户表.xlsx --date 2024-09-30 --rules yunnan-2025 -o 三季度公示.xlsx
+    Notice(NoticeArgs),
+    /// 核对：评估结果是否仍与其输入文件和规则集相符
+    ///
+    /// 每份评估结果都记有其来历：程序版本、规则集及合并后规则的 SHA-256、每个输入文件的文件名、大小和 SHA-256、评估日期和所用选项（.xlsx 在“说明”工作表中，CSV 和 JSONL 在旁边的 `结果.csv.说明.json` 文件中）。`verify` 读出这些记录，重新计算输入文件和规则集的 SHA-256，按记录的选项重新评估，并与输出逐字节比较，逐项说明哪里不同：输入已变、规则已变、输出已变。
+    ///
+    /// 退出码：0 一致；1 不一致；2 用法错误，或输出没有可读的说明。
+    ///
+    /// 示例：
+    ///
+    ///   tuopin verify 结果.xlsx 户表.xlsx
+    ///
+    ///   tuopin verify 结果.csv examples/户表.csv
+    Verify(VerifyArgs),
+    /// 规则变化的影响：同一份台账按两个规则集评估，列出判定不同的户及原因
+    ///
+    /// 用 `--rules` 给两个规则集（如全国规则集与本省 2025 年规则集），按同一评估日期评估台账中的每一户，列出判定不同的每一户每一项：按甲、按乙的判定，结果不同的标准（是 → 否），以及按乙的理由（含数值、标准及来源）；屏幕上给出两者所用参数的不同（如 监测范围 6000 → 8700）和各村判定不同的户数。
+    ///
+    /// 输出：CSV（UTF-8 带 BOM；`-o 文件.csv` 或标准输出）；`-o 文件.xlsx` 为工作簿（判定变化、各村汇总两个工作表）。证件号码默认打码。
+    ///
+    /// 退出码：0 完成；2 用法错误、规则文件错误或输入无法读取。
+    ///
+    /// 示例：
+    ///
+    ///   tuopin compare-rules --rules national --rules yunnan-2025 examples/户表.csv --year 2024
+    ///
+    ///   tuopin compare-rules -r national -r 本省2025.toml 户表.xlsx --year 2025 -o 规则变化.xlsx
+    CompareRules(CompareArgs),
     /// 生成演示数据：确定性的虚构台账（可选下一季度）
     ///
     /// 写出一份虚构的农户台账，列与全国导出相同：同一种子得到同一文件。用于演示、`adjust` 的核对和性能测试。
@@ -257,6 +301,9 @@ pub struct AssessArgs {
     /// CSV 输出不带 UTF-8 BOM（给不接受 BOM 的工具用；Excel 需要 BOM）
     #[arg(long)]
     pub no_bom: bool,
+    /// 规则覆盖：每项标准为是、否、待核实的户数，每条判定规则得出的户数；从未变化的标准和从未得出的规则加提示。只写 --coverage 时显示在屏幕上（标准错误），给文件名时写成 CSV
+    #[arg(long, value_name = "文件", num_args = 0..=1, default_missing_value = "-")]
+    pub coverage: Option<PathBuf>,
 }
 
 /// Output of `tuopin check`.
@@ -431,4 +478,53 @@ pub enum Lang {
     #[default]
     Zh,
     En,
+}
+
+#[derive(Debug, Args)]
+pub struct NoticeArgs {
+    /// 农户台账（`assess` 能读的文件都可以）
+    #[arg(value_name = "文件")]
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub rules: RuleChoice,
+    #[command(flatten)]
+    pub date: DateChoice,
+    /// 公示开始日期（YYYY-MM-DD）；不给则为评估日期
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub start: Option<String>,
+    /// 公示文件：.xlsx 工作簿或 .html 网页（可给多次）
+    #[arg(long, short = 'o', value_name = "输出", required = true)]
+    pub output: Vec<PathBuf>,
+    #[command(flatten)]
+    pub input: InputChoice,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// 要核对的评估结果（.xlsx、.csv 或 .jsonl，由 `tuopin assess -o` 写出）
+    #[arg(value_name = "输出")]
+    pub output: PathBuf,
+    /// 得出该结果的输入文件（台账）
+    #[arg(value_name = "输入", required = true)]
+    pub inputs: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// 农户台账（`assess` 能读的文件都可以）
+    #[arg(value_name = "文件")]
+    pub file: PathBuf,
+    /// 规则集：给两次，先甲后乙（内置名称或 TOML 规则文件）
+    #[arg(long, short = 'r', value_name = "规则集", required = true, num_args = 1)]
+    pub rules: Vec<String>,
+    #[command(flatten)]
+    pub date: DateChoice,
+    /// 写入此文件（.csv 或 .xlsx）；不给则 CSV 写到标准输出
+    #[arg(long, short = 'o', value_name = "输出")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub input: InputChoice,
+    /// 完整显示证件号码
+    #[arg(long)]
+    pub show_ids: bool,
 }

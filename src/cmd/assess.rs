@@ -12,6 +12,7 @@ use anyhow::Context;
 use crate::cli::AssessArgs;
 use crate::error::Outcome;
 use crate::input::{Duplicates, Layout, Ledger};
+use crate::output::provenance::{self, Provenance};
 use crate::output::xlsx;
 use crate::output::{self, AtomicFile, Format, Record, Summary};
 use crate::pipeline;
@@ -49,6 +50,7 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
     let mut bound = rules.at(as_of)?;
     let format = output_format(&args)?;
     let matcher = super::departments(&rules, &args.input)?;
+    let prov = provenance(&args, &rules, as_of, format)?;
     let mut ledger = Ledger::open(&args.file, &rules, &args.input.options())?;
     super::attach_departments(&mut ledger, &matcher, &rules);
     let dups = Duplicates::scan(&ledger)?;
@@ -109,17 +111,82 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
         );
         return Ok(Outcome::Problems);
     }
-    if let (Some(book), Some(f)) = (book, &mut file) {
+    if let (Some(mut book), Some(f)) = (book, &mut file) {
+        book.provenance(&prov.rows(), as_of)?;
         book.finish(f, &summary, &bound)?;
     }
     if let Some(f) = file {
         f.commit().with_context(|| "输出未能完成")?;
+        write_sidecar(&args, prov, format)?;
     }
     super::note(&summary.text(&bound));
     super::departments_matched(&rules, ledger.layout.matcher.as_deref());
     closing_notes(kept_as_text, &to, &dups);
+    write_coverage(&args, &summary, &rules)?;
     super::note_duration(started, summary.households_assessed);
     Ok(if summary.has_problems() { Outcome::Problems } else { Outcome::Clean })
+}
+
+/// The options that decide an output's bytes, as arguments `tuopin verify` re-runs with: the
+/// rule set as given, the assessment date (never "today"), the format and how the input is read.
+pub fn options(args: &AssessArgs, as_of: Date, format: Format) -> Vec<String> {
+    use clap::ValueEnum;
+    let format = format.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default();
+    let mut o: Vec<String> = vec!["--rules".into(), args.rules.rules.clone(), "--date".into(), as_of.to_string()];
+    o.extend(["--format".into(), format]);
+    o.extend(super::input_options(&args.input));
+    let flags = [(args.show_ids, "--show-ids"), (args.no_bom, "--no-bom")];
+    o.extend(flags.iter().filter(|f| f.0).map(|f| f.1.to_string()));
+    o
+}
+
+/// What the output of this run is made from (`output::provenance`).
+fn provenance(args: &AssessArgs, rules: &RuleSet, as_of: Date, format: Format) -> anyhow::Result<Provenance> {
+    super::provenance("assess", &[rules], as_of, &[args.file.as_path()], options(args, as_of, format))
+}
+
+/// For a CSV or JSON Lines file: its provenance in `<output>.说明.json` beside it (a workbook
+/// has its 说明 sheet).
+fn write_sidecar(args: &AssessArgs, provenance: Provenance, format: Format) -> anyhow::Result<()> {
+    match &args.output {
+        Some(out) if format != Format::Xlsx => provenance::write_sidecar(out, &[args.file.as_path()], provenance),
+        _ => Ok(()),
+    }
+}
+
+/// `--coverage`: the rule coverage of the batch on stderr (`--coverage` alone) or in a CSV file.
+fn write_coverage(args: &AssessArgs, summary: &Summary, rules: &RuleSet) -> anyhow::Result<()> {
+    let (Some(to), Some(cov)) = (&args.coverage, &summary.coverage) else { return Ok(()) };
+    let rows = cov.rows(rules);
+    if output::is_stdout(to) {
+        let mut t = comfy_table::Table::new();
+        t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+        t.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+        t.set_width(120);
+        t.set_header(output::coverage::HEADERS);
+        for r in &rows {
+            t.add_row(r);
+        }
+        eprintln!("规则覆盖（{} 户）：\n{t}", summary.households_assessed);
+    } else {
+        let mut buf = "\u{feff}".as_bytes().to_vec();
+        {
+            let mut w = csv::Writer::from_writer(&mut buf);
+            w.write_record(output::coverage::HEADERS)?;
+            for r in &rows {
+                w.write_record(r.iter().map(|c| output::csv_safe(c).into_owned()))?;
+            }
+            w.flush()?;
+        }
+        let mut f = AtomicFile::create(to, &[args.file.as_path()])?;
+        f.writer().write_all(&buf).with_context(|| format!("无法写出 {}", to.display()))?;
+        f.commit()?;
+    }
+    let flagged = cov.flagged(rules);
+    if flagged > 0 {
+        eprintln!("注意：规则覆盖中有 {flagged} 项标准或判定规则从未变化或从未得出（见“提示”列）：可能是列对应错了或规则失效。");
+    }
+    Ok(())
 }
 
 /// What the run's summary is followed by: long numbers kept as text in a CSV, repeated ids.
@@ -210,7 +277,8 @@ fn assess_all(
 ) -> anyhow::Result<(Summary, bool)> {
     let (show_ids, to) = (args.show_ids, output_name(args));
     let wrote = |r: std::io::Result<()>| r.with_context(|| format!("无法写出结果（{to}）"));
-    let mut summary = Summary::new(bound);
+    let coverage = args.coverage.is_some();
+    let mut summary = Summary::new(bound).with_coverage(bound.rules, coverage);
     let mut kept_as_text = false;
     let mut csv_rows = output::CsvRows::new(bound);
     csv_rows.matcher = ledger.layout.matcher.clone();
@@ -230,7 +298,7 @@ fn assess_all(
             jsonl: Vec::new(),
             scratch: String::new(),
             records: Vec::new(),
-            summary: Summary::new(bound),
+            summary: Summary::new(bound).with_coverage(bound.rules, coverage),
             kept_as_text: false,
         },
         |c, hh, a| {

@@ -3,10 +3,13 @@
 pub mod adjust;
 pub mod assess;
 pub mod check;
+pub mod compare_rules;
 pub mod demo_data;
+pub mod notice;
 pub mod reconcile;
 pub mod rules;
 pub mod shell;
+pub mod verify;
 
 use anyhow::{anyhow, Context};
 
@@ -52,6 +55,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Assess(a) => assess::run(a),
         Command::Check(a) => check::run(a),
         Command::Adjust(a) => adjust::run(a),
+        Command::Notice(a) => notice::run(a),
+        Command::Verify(a) => verify::run(a),
+        Command::CompareRules(a) => compare_rules::run(a),
         Command::DemoData(a) => demo_data::run(a),
         Command::Reconcile(a) => reconcile::run(a),
         Command::Rules(r) => rules::run(r),
@@ -174,4 +180,67 @@ pub fn attach_departments(
     {
         eprintln!("警告：{path} 没有成员证件号码列，改按户主证件号码比对（家庭其他成员未比对）");
     }
+}
+
+/// How the input was read, as the command-line options that say so (recorded in outputs'
+/// provenance): the encoding, sheet, header row, person export, strictness and limits that are
+/// not the defaults.
+pub fn input_options(i: &crate::cli::InputChoice) -> Vec<String> {
+    use clap::ValueEnum;
+    let mut o: Vec<String> = Vec::new();
+    if let Some(e) = i.encoding.and_then(|e| e.to_possible_value()) {
+        o.extend(["--encoding".into(), e.get_name().to_string()]);
+    }
+    if let Some(s) = &i.sheet {
+        o.extend(["--sheet".into(), s.clone()]);
+    }
+    if let Some(h) = i.header_row {
+        o.extend(["--header-row".into(), h.to_string()]);
+    }
+    o.extend([(i.persons, "--persons"), (i.strict, "--strict")].iter().filter(|f| f.0).map(|f| f.1.to_string()));
+    let (l, d) = (&i.limits, crate::input::source::Limits::default());
+    let limits = [
+        ("--max-cell-bytes", l.max_cell_bytes as u64, d.max_cell_bytes as u64),
+        ("--max-record-bytes", l.max_record_bytes as u64, d.max_record_bytes as u64),
+        ("--max-columns", l.max_columns as u64, d.max_columns as u64),
+        ("--max-xlsx-bytes", l.max_xlsx_bytes, d.max_xlsx_bytes),
+        ("--max-xlsx-ratio", l.max_xlsx_ratio, d.max_xlsx_ratio),
+        ("--max-shared-strings", l.max_shared_strings, d.max_shared_strings),
+        ("--max-shared-strings-bytes", l.max_shared_strings_bytes, d.max_shared_strings_bytes),
+        ("--max-grid-cells", l.max_grid_cells, d.max_grid_cells),
+    ];
+    for (flag, v, default) in limits {
+        if v != default {
+            o.extend([flag.to_string(), v.to_string()]);
+        }
+    }
+    o
+}
+
+/// The provenance of an output of `command` made from `inputs` with `rules` (several rule sets,
+/// as `compare-rules` uses, are joined with “；”).
+pub fn provenance(
+    command: &str,
+    rules: &[&crate::ruleset::RuleSet],
+    as_of: Date,
+    inputs: &[&std::path::Path],
+    options: Vec<String>,
+) -> anyhow::Result<crate::output::provenance::Provenance> {
+    use crate::output::provenance as p;
+    let mut files = Vec::new();
+    for i in inputs {
+        files.push(p::input_file(i).map_err(|e| anyhow!("无法读取 {}：{}", i.display(), crate::error::io_text(&e)))?);
+    }
+    let join =
+        |f: &dyn Fn(&crate::ruleset::RuleSet) -> String| rules.iter().map(|r| f(r)).collect::<Vec<_>>().join("；");
+    Ok(p::Provenance {
+        tool: p::tool(),
+        command: command.to_string(),
+        ruleset: join(&|r| r.id.clone()),
+        rules_files: rules.iter().flat_map(|r| r.origin.clone()).collect(),
+        rules_sha256: join(&|r| r.hash.clone()),
+        assessment_date: as_of.to_string(),
+        inputs: files,
+        options,
+    })
 }

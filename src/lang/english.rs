@@ -21,6 +21,10 @@ const COMMANDS: &[(&str, &str, &str)] = &[
          Output: a table on a terminal; CSV (UTF-8 with BOM, Chinese headers) when piped or with -o FILE.csv; JSON \
          Lines with --format jsonl or -o FILE.jsonl; an Excel workbook with -o FILE.xlsx. A summary (rows read, \
          households assessed, households with problems, counts per decision) goes to stderr.\n\n\
+         Provenance: an output written with -o records the program's version, the rule set and the SHA-256 of the \
+         merged rules, each input's name, size and SHA-256, the assessment date and the options — a workbook in its \
+         说明 sheet, CSV and JSON Lines in `FILE.说明.json` beside it (the only place with the run's time) — so the \
+         same inputs and options give byte-identical outputs; `tuopin verify` checks them.\n\n\
          Exit codes: 0 all fine; 1 finished, but some cells had data problems (each is reported with its row, column \
          and value, and the household is still assessed); 2 usage error, rule-file error or unreadable input.\n\n\
          Examples:\n\n  tuopin assess examples/户表.csv --year 2024\n\n  \
@@ -55,6 +59,47 @@ const COMMANDS: &[(&str, &str, &str)] = &[
          per list and a summary sheet; on a terminal, a table of households per village and list.\n\n\
          Examples:\n\n  tuopin adjust --previous examples/2024Q2.csv --current examples/2024Q3.csv --quarter 2024Q3\n\n  \
          tuopin adjust --previous 2024Q2.csv --current 2024Q3.csv --quarter 2024Q3 -o 2024Q3.xlsx",
+    ),
+    (
+        "notice",
+        "Public notices (公示): per village, the lists the rule file marks for posting (workbook and printable page)",
+        "Assess a ledger with the same rule set as `assess` and write, per village, the lists of the rule file marked \
+         `notice = true` that apply on the assessment date (national rules: 新识别 and 拟退出 up to 2020; 拟纳入监测 \
+         and 拟风险消除 from 2021): for each household only the head's name, the village group, the household size \
+         and the item, with the posting period (days from the rule file's [notice], 5 in the national rules) and \
+         the objection line.\n\n\
+         No ID, phone or bank number and no health or disability detail ever appears on a notice (with or without \
+         --show-ids): only those columns are written, and a cell with more than 3 digits or a word the rule file \
+         withholds is shown as （需核实） and named on stderr by row and column.\n\n\
+         Output: -o FILE.xlsx, a sheet per village (A4 landscape, fitted to the page width, header repeated); \
+         -o FILE.html, a printable page per village; -o may be repeated.\n\n\
+         Exit codes: 0 fine; 1 written, but some cells were withheld or the ledger has data problems; 2 usage \
+         error, rule-file error or unreadable input.\n\n\
+         Examples:\n\n  tuopin notice examples/户表.csv --year 2020 --start 2021-01-04 -o 公示.xlsx -o 公示.html",
+    ),
+    (
+        "verify",
+        "Verify: whether an assessment output still matches its input files and rule set",
+        "Every assessment output records its provenance: the program's version, the rule set and the SHA-256 of \
+         the merged rules, each input file's name, size and SHA-256, the assessment date and the options used (a \
+         workbook in its 说明 sheet; CSV and JSON Lines in the file `OUTPUT.说明.json` beside it). verify reads \
+         them, recomputes the hashes of the inputs and rules, re-runs the assessment with the recorded options and \
+         compares the bytes, saying what differs: an input, the rules, the output.\n\n\
+         Exit codes: 0 matches; 1 does not match; 2 usage error, or no readable provenance.\n\n\
+         Examples:\n\n  tuopin verify 结果.xlsx 户表.xlsx\n\n  tuopin verify 结果.csv examples/户表.csv",
+    ),
+    (
+        "compare-rules",
+        "Rule-change impact: one ledger under two rule sets, the households whose decisions differ and why",
+        "Give two rule sets with --rules (e.g. the national set and a province's 2025 set); every household of the \
+         ledger is assessed under both on the same date, and each decision that differs is listed: its label under \
+         the first and the second, the criteria whose result differs (是 → 否), and the reasons under the second \
+         (values, thresholds, sources). stderr names the parameters in force that differ (监测范围 6000 → 8700) and \
+         counts the households per village.\n\n\
+         Output: CSV (UTF-8 with BOM; -o FILE.csv or stdout); -o FILE.xlsx, a workbook (changes, per village). ID \
+         numbers are masked by default.\n\n\
+         Exit codes: 0 done; 2 usage error, rule-file error or unreadable input.\n\n\
+         Examples:\n\n  tuopin compare-rules --rules national --rules yunnan-2025 examples/户表.csv --year 2024",
     ),
     (
         "demo-data",
@@ -135,6 +180,7 @@ const ARGS: &[(&str, &str, &str)] = &[
     ("assess", "file", "The household ledger: .xlsx/.xls, or CSV (UTF-8 with or without BOM, GBK/GB18030, UTF-16; comma or tab)"),
     ("assess", "format", "Output format (default: table on a terminal, otherwise by the extension of -o, else CSV; -o NAME without an extension writes NAME.xlsx)"),
     ("assess", "output", "Write to this file (atomically; never over the input) instead of stdout"),
+    ("assess", "coverage", "Rule coverage: households for which each criterion was true, false, unknown, and each decision rule fired; criteria that never vary and rules that never fire are flagged. --coverage alone: on stderr; with a file name: a CSV"),
     ("assess", "no_bom", "CSV output without the UTF-8 BOM (for tools that dislike it; Excel needs it)"),
     ("check", "file", "A ledger holding the household (any file `assess` reads); needs --id"),
     ("check", "id", "The 户编号 of the household to check in FILE"),
@@ -154,6 +200,14 @@ const ARGS: &[(&str, &str, &str)] = &[
     ("adjust", "date", "Assessment date, overriding the quarter's last day"),
     ("adjust", "format", "Output kind (default: by -o: a .xlsx file, else a directory of CSVs; no -o: table)"),
     ("adjust", "output", "A directory (CSV) or a .xlsx file"),
+    ("notice", "file", "The household ledger (any file `assess` reads)"),
+    ("notice", "start", "First day of posting (YYYY-MM-DD); default the assessment date"),
+    ("notice", "output", "A notice file: a .xlsx workbook or a .html page (repeatable)"),
+    ("verify", "output", "The assessment output to verify (.xlsx, .csv or .jsonl, written by tuopin assess -o)"),
+    ("verify", "inputs", "The input files (ledgers) it was made from"),
+    ("compare-rules", "file", "The household ledger (any file `assess` reads)"),
+    ("compare-rules", "rules", "A rule set, given twice: first, then second (a built-in name or a TOML file)"),
+    ("compare-rules", "output", "Write to this file (.csv or .xlsx); without it, CSV to stdout"),
     ("rules check", "file", "A built-in name or a TOML file"),
     ("rules show", "file", "A built-in name or a TOML file"),
     ("rules show", "resolved", "Print the merged rule set with the file each item came from"),
@@ -202,6 +256,7 @@ pub fn value_name(zh: &str) -> Option<&'static str> {
         ("语言", "LANG"),
         ("终端", "SHELL"),
         ("用例文件", "FILES"),
+        ("输入", "INPUT"),
         ("命令", "COMMAND"),
     ];
     NAMES.iter().find(|n| n.0 == zh).map(|n| n.1)

@@ -18,6 +18,9 @@ use crate::ruleset::layout::{self, Item, Json, Layout};
 use crate::ruleset::{Bound, RuleSet};
 
 mod atomic;
+pub mod coverage;
+pub mod notice;
+pub mod provenance;
 pub mod xlsx;
 pub use atomic::{is_stdout, remove_in_flight, AtomicFile, AtomicSet};
 
@@ -646,6 +649,9 @@ pub struct Summary {
     pub checks: Vec<u64>,
     /// Households with a finding of severity 错误.
     pub households_with_error_findings: u64,
+    /// Rule coverage (`assess --coverage`), when asked for.
+    #[serde(skip)]
+    pub coverage: Option<coverage::Coverage>,
 }
 
 impl Summary {
@@ -662,7 +668,16 @@ impl Summary {
         Summary { counts, counted, checks: vec![0; b.rules.checks.len()], ..Summary::default() }
     }
 
+    /// This summary, also counting rule coverage when `on`.
+    pub fn with_coverage(mut self, rs: &RuleSet, on: bool) -> Summary {
+        self.coverage = on.then(|| coverage::Coverage::new(rs));
+        self
+    }
+
     pub fn add(&mut self, b: &Bound, hh: &Household, a: &Assessment) {
+        if let Some(c) = &mut self.coverage {
+            c.add(b.rules, a);
+        }
         for &k in &a.checks {
             self.checks[k as usize] += 1;
         }
@@ -683,6 +698,9 @@ impl Summary {
 
     /// Add the counts of another part of the same run.
     pub fn merge(&mut self, other: &Summary) {
+        if let (Some(m), Some(t)) = (&mut self.coverage, &other.coverage) {
+            m.merge(t);
+        }
         self.rows_read += other.rows_read;
         self.blank_rows += other.blank_rows;
         self.households_assessed += other.households_assessed;

@@ -391,3 +391,20 @@ impl AssessBook {
         save(&mut self.wb, file)
     }
 }
+
+impl AssessBook {
+    /// A 说明 sheet with the output's provenance (项目, 内容; `output::provenance`), and the
+    /// workbook's creation date set to the assessment date, so that the same inputs and options
+    /// give the same bytes.
+    pub fn provenance(&mut self, rows: &[(String, String)], as_of: crate::value::Date) -> anyhow::Result<()> {
+        let created = rust_xlsxwriter::ExcelDateTime::from_ymd(
+            as_of.year.clamp(1900, 9999) as u16,
+            as_of.month as u8,
+            as_of.day as u8,
+        )?;
+        self.wb.set_properties(&rust_xlsxwriter::DocProperties::new().set_creation_datetime(&created));
+        let rows: Vec<Vec<String>> = rows.iter().map(|(k, v)| vec![k.clone(), v.clone()]).collect();
+        sheet(self.wb.add_worksheet(), "说明", &["项目", "内容"], &rows, &[])?;
+        Ok(())
+    }
+}

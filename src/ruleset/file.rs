@@ -56,6 +56,9 @@ pub struct RuleFile {
     /// Which fields hold the ID numbers department lists are compared with.
     #[serde(default)]
     pub matching: Option<MatchingDef>,
+    /// How the lists marked `notice = true` are posted (公示; `tuopin notice`).
+    #[serde(default)]
+    pub notice: Option<NoticeDef>,
 }
 
 /// `[departments.<key>]`: a department's list (车辆登记, 学籍, …), read with `--with 标签=文件`.
@@ -97,6 +100,33 @@ pub struct MatchingDef {
     pub member_id: Option<String>,
     #[serde(default)]
     pub head_id: Option<String>,
+}
+
+/// `[notice]`: how the lists marked `notice = true` are posted in the village (公示): for how
+/// many days, the objection line, and which fields give the only columns a notice shows.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoticeDef {
+    /// Days the notice is posted, counting the first.
+    pub days: u32,
+    /// The objection line printed under every village's notice.
+    pub contact: String,
+    /// The notice's title after the village, e.g. `公示`.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Fields (text): the household head's name; the village group (optional).
+    pub name: String,
+    #[serde(default)]
+    pub group: Option<String>,
+    /// Field (integer): the household's size.
+    pub members: String,
+    /// Fields (text) naming the place each notice is for, outermost first (e.g. township, village).
+    pub place: Vec<String>,
+    /// Words that withhold a cell from a notice (health, disability): policy says a notice must
+    /// not show them.
+    #[serde(default)]
+    pub withhold: Vec<String>,
+    pub source: String,
 }
 
 /// `[periods.<id>]`: a named span of dates.
@@ -170,6 +200,9 @@ pub struct ListDef {
     pub from: Option<String>,
     #[serde(default)]
     pub until: Option<String>,
+    /// Posted in the village (公示) by `tuopin notice`, as `[notice]` says.
+    #[serde(default)]
+    pub notice: bool,
     pub source: String,
 }
 

@@ -115,6 +115,8 @@ pub struct List {
     pub from: Option<Date>,
     pub until: Option<Date>,
     pub source: String,
+    /// Posted in the village (公示; `[notice]`).
+    pub notice: bool,
     pub cond: fast::Cond,
     pub reason_conds: Vec<Option<fast::Cond>>,
 }
@@ -247,6 +249,7 @@ pub(super) fn compile(
             from,
             until,
             source: def.source.clone(),
+            notice: def.notice,
             cond,
             reason_conds,
         });

@@ -16,6 +16,7 @@ pub mod layout;
 pub mod lists;
 #[cfg(test)]
 mod member_tests;
+pub mod notice;
 pub mod periods;
 
 use std::collections::{BTreeMap, HashMap};
@@ -333,6 +334,8 @@ pub struct RuleSet {
     pub description: String,
     /// Where it came from: the file or embedded name, then what it extends.
     pub origin: Vec<String>,
+    /// SHA-256 (hex) of the rule set as merged along `extends` (the provenance of outputs).
+    pub hash: String,
     pub fields: Vec<Field>,
     pub field_index: HashMap<String, u16>,
     /// Member fields (`[persons.*]`), read from a person export's rows, in key order.
@@ -371,6 +374,8 @@ pub struct RuleSet {
     pub sources: Vec<(String, String)>,
     /// `adjust`'s lists, in file order, compiled.
     pub lists: lists::ListSet,
+    /// How the lists marked `notice = true` are posted (`[notice]`).
+    pub notice: Option<notice::Notice>,
     /// Fields with a `min` or `max`, and fields with a `derive`, in field order (what
     /// [`RuleSet::finish`] visits for every household).
     ranged_fields: Vec<u16>,
@@ -421,8 +426,18 @@ impl Plan {
 
 /// Load a rule set by embedded name (`national`) or path.
 pub fn load(spec: &str) -> Result<RuleSet, RuleError> {
-    let (file, origin, at) = rule_file(load_file(spec, None, &mut Vec::new())?)?;
-    compile(file, origin).map_err(|e| locate(e, &at))
+    let (file, origin, at, hash) = rule_file(load_file(spec, None, &mut Vec::new())?)?;
+    let mut rs = compile(file, origin).map_err(|e| locate(e, &at))?;
+    rs.hash = hash;
+    Ok(rs)
+}
+
+/// The SHA-256 (hex) of a merged rule set, serialised as TOML: the same rules give the same hash
+/// whatever their comments, layout or the files they were spread over.
+fn rules_hash(table: &toml::Table) -> String {
+    use sha2::Digest;
+    let text = toml::to_string(table).unwrap_or_default();
+    crate::value::hex(&sha2::Sha256::digest(text.as_bytes()))
 }
 
 /// A compile error about one item, with the file and line where that item was last changed put
@@ -455,12 +470,13 @@ pub fn resolve(spec: &str) -> Result<layering::Merged, RuleError> {
 }
 
 /// The merged tables read as one rule file.
-fn rule_file(m: layering::Merged) -> Result<(RuleFile, Vec<String>, layering::Locator), RuleError> {
+fn rule_file(m: layering::Merged) -> Result<(RuleFile, Vec<String>, layering::Locator, String), RuleError> {
+    let hash = rules_hash(&m.table);
     let file = m.table.try_into::<RuleFile>().map_err(|e| RuleError::Parse {
         file: m.chain[0].clone(),
         message: layering::in_chinese(e.to_string().trim()),
     })?;
-    Ok((file, m.chain, m.at))
+    Ok((file, m.chain, m.at, hash))
 }
 
 /// The longest rule file read (national.toml is about 20 KB).
@@ -574,8 +590,10 @@ pub fn load_str(text: &str, name: &str) -> Result<RuleSet, RuleError> {
         })?;
         parse_file(text, format!("{spec}（内置）"), chain, builtin)
     }
-    let (file, origin, at) = rule_file(parse_file(text, name.to_string(), &mut Vec::new(), builtin)?)?;
-    compile(file, origin).map_err(|e| locate(e, &at))
+    let (file, origin, at, hash) = rule_file(parse_file(text, name.to_string(), &mut Vec::new(), builtin)?)?;
+    let mut rs = compile(file, origin).map_err(|e| locate(e, &at))?;
+    rs.hash = hash;
+    Ok(rs)
 }
 
 type Loaded = layering::Merged;
@@ -834,6 +852,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
     let checks = compile_checks(&file, names)?;
     let warnings = compile_warnings(&file, &enums, &param_index)?;
     let lists = lists::compile(&file, &Builder { persons: &[], ..names }, &fields, &decisions, &criteria)?;
+    let notice = notice::compile(&file, &fields, &field_index, &lists)?;
     let ranged_fields = (0..fields.len() as u16)
         .filter(|&i| fields[i as usize].min.is_some() || fields[i as usize].max.is_some())
         .collect();
@@ -851,6 +870,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         name: file.ruleset.name,
         description: file.ruleset.description,
         origin,
+        hash: String::new(),
         fields,
         field_index,
         persons,
@@ -871,6 +891,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         terms,
         sources: file.sources.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         lists,
+        notice,
         plan,
         ranged_fields,
         derived_fields,

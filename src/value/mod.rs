@@ -208,6 +208,19 @@ impl Date {
     pub fn from_unix_days(days: i64) -> Date {
         civil_from_days(days)
     }
+    /// Days since 1970-01-01.
+    pub fn unix_days(self) -> i64 {
+        let (y, m, d) = (self.year as i64 - i64::from(self.month <= 2), self.month as i64, self.day as i64);
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    }
+    /// The date `n` days later (earlier when negative).
+    pub fn plus_days(self, n: i64) -> Date {
+        civil_from_days(self.unix_days() + n)
+    }
     /// The date of the last day of a quarter (`2024Q3` → 2024-09-30).
     pub fn quarter_end(year: i32, q: u32) -> Option<Date> {
         let month = match q {
@@ -222,6 +235,21 @@ impl fmt::Display for Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
     }
+}
+
+/// Bytes as lower-case hexadecimal (a SHA-256 digest as it is shown).
+pub fn hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        push_digits_hex(&mut s, *b);
+    }
+    s
+}
+
+fn push_digits_hex(s: &mut String, b: u8) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    s.push(DIGITS[(b >> 4) as usize] as char);
+    s.push(DIGITS[(b & 15) as usize] as char);
 }
 
 /// Show a month index (see [`Date::month_index`]) as `2024-06`.
@@ -274,6 +302,16 @@ pub fn grouped(n: impl Into<u64>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn days_round_trip_and_add() {
+        for days in [-800_000i64, -1, 0, 59, 60, 11_016, 19_722, 20_000, 2_000_000] {
+            assert_eq!(Date::from_unix_days(days).unix_days(), days);
+        }
+        let d = Date::new(2024, 2, 27).unwrap();
+        assert_eq!(d.plus_days(4).to_string(), "2024-03-02");
+        assert_eq!(Date::new(2024, 12, 29).unwrap().plus_days(4).to_string(), "2025-01-02");
+    }
 
     #[test]
     fn write_to_prints_as_display() {

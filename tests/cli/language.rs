@@ -47,6 +47,7 @@ fn allowed() -> BTreeSet<String> {
         "jsonl",
         "json",
         "xlsx",
+        "html",
         "xls",
         "xlsb",
         "ods",

@@ -86,7 +86,7 @@ fn xlsx_output_holds_what_the_csv_holds() {
     assert!(String::from_utf8_lossy(&csv_out.stdout).contains("\n2,5200010101001\t,"));
     use calamine::Reader;
     let mut wb = calamine::open_workbook_auto(&book).unwrap();
-    assert_eq!(wb.sheet_names(), vec!["评估结果", "数据核查", "汇总"]);
+    assert_eq!(wb.sheet_names(), vec!["评估结果", "数据核查", "说明", "汇总"]);
     let range = wb.worksheet_range("评估结果").unwrap();
     let got: Vec<Vec<String>> =
         range.rows().skip(1).map(|row| row.iter().map(tuopin::input::source::cell_text).collect()).collect();
