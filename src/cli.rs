@@ -216,11 +216,16 @@ pub struct InputChoice {
     /// 文件缺少规则所需的列时停止（退出码 2），而不是警告并把该字段对每一户按未知处理（或按规则文件的 `absent` 取值）
     #[arg(long)]
     pub strict: bool,
+    #[command(flatten)]
+    pub limits: LimitChoice,
+}
+
+/// Department lists to compare the households with (精准比对; `assess`, `check`, `adjust`).
+#[derive(Debug, Clone, Args)]
+pub struct WithChoice {
     /// 比对名单：名单=文件（可重复），如 --with 车辆登记=车辆.xlsx。名单为规则集 [departments.*] 的标签或键；人员表的每个成员（户表为户主）按身份证号与名单比对，规则据比对结果判定，理由中列出相符的记录
     #[arg(long = "with", value_name = "名单=文件")]
     pub with: Vec<String>,
-    #[command(flatten)]
-    pub limits: LimitChoice,
 }
 
 /// Bounds on an input file, so that no file (damaged, or made to harm) takes unbounded memory or
@@ -295,6 +300,8 @@ pub struct AssessArgs {
     pub output: Option<PathBuf>,
     #[command(flatten)]
     pub input: InputChoice,
+    #[command(flatten)]
+    pub lists: WithChoice,
     /// 完整显示证件号码（默认打码：430524********1234）
     #[arg(long)]
     pub show_ids: bool,
@@ -338,6 +345,8 @@ pub struct CheckArgs {
     pub verbose: bool,
     #[command(flatten)]
     pub input: InputChoice,
+    #[command(flatten)]
+    pub lists: WithChoice,
     /// 完整显示证件号码
     #[arg(long)]
     pub show_ids: bool,
@@ -415,6 +424,8 @@ pub struct AdjustArgs {
     pub output: Option<PathBuf>,
     #[command(flatten)]
     pub input: InputChoice,
+    #[command(flatten)]
+    pub lists: WithChoice,
     /// 完整显示证件号码
     #[arg(long)]
     pub show_ids: bool,

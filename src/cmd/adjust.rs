@@ -121,7 +121,7 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
 
     // An id repeated within either snapshot cannot be matched: its rows on both sides are
     // evaluated with the other side unknown (`duplicated`, `has_problems`), never merged.
-    let matcher = super::departments(&rules, &args.input)?;
+    let matcher = super::departments(&rules, &args.lists, &args.input)?;
     let mut cur_ledger = Ledger::open(&args.current, &rules, &args.input.options())?;
     super::attach_departments(&mut cur_ledger, &matcher, &rules);
     // Reasons name the alternative columns of the current snapshot (the lists' reasons are its).

@@ -49,7 +49,7 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
     let rules = rules.worded(as_of);
     let mut bound = rules.at(as_of)?;
     let format = output_format(&args)?;
-    let matcher = super::departments(&rules, &args.input)?;
+    let matcher = super::departments(&rules, &args.lists, &args.input)?;
     let prov = provenance(&args, &rules, as_of, format)?;
     let mut ledger = Ledger::open(&args.file, &rules, &args.input.options())?;
     super::attach_departments(&mut ledger, &matcher, &rules);

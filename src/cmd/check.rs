@@ -52,7 +52,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<Outcome> {
     let rules = rules.worded(as_of);
     let mut bound = rules.at(as_of)?;
     super::run_messages(bound.run_warnings());
-    let matcher = super::departments(&rules, &args.input)?;
+    let matcher = super::departments(&rules, &args.lists, &args.input)?;
     let (mut hh, source) = read_household(&args, &mut bound, &matcher)?;
     if let (Some(m), Source::Cells) = (&matcher, &source) {
         m.fill_head(&rules, &mut hh);

@@ -105,11 +105,12 @@ pub fn warn_if_same_file(a: &std::path::Path, b: &std::path::Path) {
 /// names the lists the rules read that were not given (their evidence is unknown).
 pub fn departments(
     rules: &crate::ruleset::RuleSet,
+    lists_given: &crate::cli::WithChoice,
     input: &crate::cli::InputChoice,
 ) -> anyhow::Result<Option<std::sync::Arc<crate::matching::Matcher>>> {
     use crate::input::departments as dep;
     let mut lists: Vec<Option<crate::matching::List>> = (0..rules.departments.len()).map(|_| None).collect();
-    for spec in &input.with {
+    for spec in &lists_given.with {
         let (d, path) = dep::resolve(rules, spec).map_err(|m| anyhow!("{m}"))?;
         if lists[d as usize].is_some() {
             return Err(anyhow!("--with {}：同一名单给了两次", rules.departments[d as usize].label));
@@ -133,13 +134,13 @@ pub fn departments(
         .filter(|(d, _)| read[*d] && lists[*d].is_none())
         .map(|(_, dept)| dept.label.as_str())
         .collect();
-    if !missing.is_empty() && !input.with.is_empty() {
+    if !missing.is_empty() && !lists_given.with.is_empty() {
         note(&format!(
             "注意：未提供比对名单 {}（--with 名单=文件）：读取这些名单的规则按“缺少比对名单”处理（待核实）\n",
             missing.join("、")
         ));
     }
-    if input.with.is_empty() {
+    if lists_given.with.is_empty() {
         return Ok(None);
     }
     Ok(Some(std::sync::Arc::new(crate::matching::Matcher { lists })))
