@@ -49,10 +49,8 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
     let rules = rules.worded(as_of);
     let mut bound = rules.at(as_of)?;
     let format = output_format(&args)?;
-    let matcher = super::departments(&rules, &args.lists, &args.input)?;
     let prov = provenance(&args, &rules, as_of, format)?;
-    let mut ledger = Ledger::open(&args.file, &rules, &args.input.options())?;
-    super::attach_departments(&mut ledger, &matcher, &rules);
+    let mut ledger = open_with_lists(&args, &rules)?;
     let dups = Duplicates::scan(&ledger)?;
     bound.read_from = ledger.layout.read_from(&rules);
     super::note(&format!("{}\n", describe_ledger(&args.file, &ledger.layout, &rules, as_of)));
@@ -187,6 +185,14 @@ fn write_coverage(args: &AssessArgs, summary: &Summary, rules: &RuleSet) -> anyh
         eprintln!("注意：规则覆盖中有 {flagged} 项标准或判定规则从未变化或从未得出（见“提示”列）：可能是列对应错了或规则失效。");
     }
     Ok(())
+}
+
+/// The department lists given (`--with`, read first), then the ledger, matched with them.
+fn open_with_lists(args: &AssessArgs, rules: &RuleSet) -> anyhow::Result<Ledger> {
+    let matcher = super::departments(rules, &args.lists, &args.input)?;
+    let mut ledger = Ledger::open(&args.file, rules, &args.input.options())?;
+    super::attach_departments(&mut ledger, &matcher, rules);
+    Ok(ledger)
 }
 
 /// What the run's summary is followed by: long numbers kept as text in a CSV, repeated ids.

@@ -817,9 +817,8 @@ fn at(what: String) -> impl Fn(expr::CompileError) -> RuleError {
 
 fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
     let mut enums: Vec<EnumDef> = Vec::new();
-    let (mut fields, field_index) = compile_fields(&file, &mut enums)?;
+    let (mut fields, mut field_index) = compile_fields(&file, &mut enums)?;
     let (mut persons, person_derived) = compile_persons(&file, &mut enums)?;
-    let mut field_index = field_index;
     let (departments, matching) = departments::compile(&file, &mut fields, &mut field_index, &mut persons)?;
     let (params, param_index) = compile_params(&file, &field_index, &enums)?;
     let param_order = parameter_order(&params)?;
