@@ -54,7 +54,7 @@ pub enum Command {
     Assess(AssessArgs),
     /// 单户核查：一户的判定、相关标准，以及还差什么（假设分析）
     ///
-    /// 用与 `assess` 相同的规则和理由核查一户：每项判定及得出它的规则；该户各项判定所涉及的标准（按规则文件的用词显示为达标、未达标、存在、不存在、待核实等，并用文字说明条件），附该户的数值、当年适用的标准及其来源；以及对规则文件设有目标的判定，帮扶怎样能改变它——对每个卡住的标准，给出能使其改变的最小改动（只改规则文件标明帮扶可以改变的字段（`action`），且只朝其方向），均用规则引擎重新评估验证。已记录的事实（上年收入、家庭人口、患病、鉴定结论、排除依据）不会被建议修改；帮扶达不到目标时不作建议。
+    /// 用与 `assess` 相同的规则和理由核查一户：每项判定及得出它的规则；该户各项判定所涉及的标准（按规则文件的用词显示为达标、未达标、存在、不存在、待核实等，并用文字说明条件），附该户的数值、当年适用的标准及其来源；以及对规则文件设有目标的判定，帮扶怎样能改变它——对每个卡住的标准，给出能使其改变的最小改动（只改规则文件标明帮扶可以改变的字段（`action`），且只朝其方向），均用规则引擎重新评估验证，并按判定编号列出工作队要做的事（用规则文件的措辞 `action_text`，如“家庭年纯收入还差 2000 元（即人均 500 元）”“为 1 名成员参加基本医疗保险”；加 --verbose 另显示推算过程）。已记录的事实（上年收入、家庭人口、患病、鉴定结论、排除依据）不会被建议修改；帮扶达不到目标时不作建议。
     ///
     /// 农户来自：台账（`文件 --id 户编号`，`assess` 能读的文件都可以）；`--set 键=值`（中文表头或字段键）；标准输入（`键=值` 行，或一个 JSON 对象）；或者在终端上、以上都没有时，逐项提问：只问还能改变这一户判定的字段，各项判定都已确定即停止（回车留空即未知，输入 < 返回上一题）。
     ///
@@ -285,7 +285,7 @@ impl InputChoice {
 
 #[derive(Debug, Args)]
 pub struct AssessArgs {
-    /// 农户台账：.xlsx/.xls 工作簿，或 CSV（UTF-8 带或不带 BOM、GBK/GB18030、UTF-16；逗号或制表符分隔）
+    /// 农户台账：.xlsx/.xls 工作簿，或 CSV（UTF-8 带或不带 BOM、GBK/GB18030、UTF-16；逗号或制表符分隔）；- 为标准输入（按内容识别种类）
     #[arg(value_name = "文件")]
     pub file: PathBuf,
     #[command(flatten)]
@@ -295,7 +295,7 @@ pub struct AssessArgs {
     /// 输出格式（默认：终端上为表格，否则按 -o 的扩展名，再否则为 CSV；-o 的文件名没有扩展名时写成 文件名.xlsx）
     #[arg(long, short = 'f', value_enum, value_name = "格式")]
     pub format: Option<Format>,
-    /// 写入此文件（整体写成后替换；不会写到输入文件上），不写到标准输出
+    /// 写入此文件（整体写成后替换；不会写到输入文件上），不写到标准输出；- 为标准输出
     #[arg(long, short = 'o', value_name = "输出")]
     pub output: Option<PathBuf>,
     #[command(flatten)]
@@ -324,7 +324,7 @@ pub enum CheckFormat {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// 含有该户的台账（`assess` 能读的文件都可以）；须同时给出 --id
+    /// 含有该户的台账（`assess` 能读的文件都可以，- 为标准输入）；须同时给出 --id
     #[arg(requires = "id", value_name = "文件")]
     pub file: Option<PathBuf>,
     /// 要在文件中核查的户的户编号
@@ -402,10 +402,10 @@ pub enum AdjustFormat {
 
 #[derive(Debug, Args)]
 pub struct AdjustArgs {
-    /// 上季度的台账
+    /// 上季度的台账（- 为标准输入；两个季度中只能有一个是 -）
     #[arg(long, value_name = "文件")]
     pub previous: PathBuf,
-    /// 本季度的台账
+    /// 本季度的台账（- 为标准输入）
     #[arg(long, value_name = "文件")]
     pub current: PathBuf,
     /// 季度，如 2024Q3：按其最后一天（2024-09-30）评估
@@ -443,7 +443,7 @@ pub enum RulesCommand {
     ///
     ///   tuopin rules check rules/guizhou-2023.toml
     Check {
-        /// 内置名称或 TOML 规则文件（默认：national）
+        /// 内置名称或 TOML 规则文件（默认：national）；- 为标准输入（其 `extends` 只能是内置规则集）
         #[arg(value_name = "规则集", default_value = "national")]
         file: String,
     },
@@ -474,7 +474,7 @@ pub enum RulesCommand {
     ///
     ///   tuopin rules test --builtin          （随内置规则集提供的用例）
     Test {
-        /// 用例文件（TOML）
+        /// 用例文件（TOML；- 为标准输入，其中的 `rules` 相对于当前目录）
         #[arg(value_name = "用例文件")]
         files: Vec<PathBuf>,
         /// 运行随内置规则集提供的用例

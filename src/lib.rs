@@ -174,6 +174,7 @@ fn on_signals_remove_unfinished_outputs() {
     HANDLER.call_once(|| {
         let stop = |signal: i32| {
             output::remove_in_flight();
+            input::stdin::remove_spools();
             // Not eprintln!, which panics when stderr is gone (SIGHUP: the terminal closed).
             let _ = std::io::Write::write_all(&mut std::io::stderr(), "已中断：未完成的输出文件已删除。\n".as_bytes());
             std::process::exit(128 + signal);

@@ -89,7 +89,7 @@ pub fn fold<A: Send>(
     each: impl Fn(&mut A, &Household, &Assessment) -> anyhow::Result<()> + Sync,
     mut sink: impl FnMut(A) -> anyhow::Result<()>,
 ) -> anyhow::Result<u64> {
-    let bar = progress(&format!("{}：", ledger.layout.path.display()));
+    let bar = progress(&format!("{}：", crate::value::shown_path(&ledger.layout.path)));
     let layout = &ledger.layout;
     let reader = &mut ledger.reader;
     let parser = &reader.block_parser();

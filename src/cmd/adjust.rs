@@ -17,7 +17,7 @@ use crate::cli::{AdjustArgs, AdjustFormat};
 use crate::engine;
 use crate::error::{InputError, Outcome};
 use crate::household::Household;
-use crate::input::{Duplicates, Layout, Ledger};
+use crate::input::{stdin, Duplicates, Layout, Ledger};
 use crate::output::xlsx;
 use crate::output::{
     csv_long_numbers_note, csv_safe, is_stdout, long_digits, shown_field, shown_problem_value, AtomicFile, AtomicSet,
@@ -27,7 +27,7 @@ use crate::privacy;
 use crate::ruleset::file::Severity;
 use crate::ruleset::lists::{List, Side};
 use crate::ruleset::{self, Bound, RuleSet};
-use crate::value::Date;
+use crate::value::{shown_path, Date};
 use std::borrow::Cow;
 
 /// Where a household is and who heads it, as shown on every list row.
@@ -108,9 +108,16 @@ struct Pass<'r> {
     cur_dups: &'r Duplicates,
 }
 
-pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
+pub fn run(mut args: AdjustArgs) -> anyhow::Result<Outcome> {
     let rules = ruleset::load(&args.rules.rules)?;
     let as_of = assessment_date(&args)?;
+    // `-`: standard input (one of the two), spooled to a temporary file for the run.
+    if stdin::is_stdin(&args.previous) && stdin::is_stdin(&args.current) {
+        anyhow::bail!("--previous 和 --current 不能都是 -：标准输入只能给出一个季度的台账，另一个请写文件名");
+    }
+    let previous = stdin::Input::open(&args.previous)?;
+    let current = stdin::Input::open(&args.current)?;
+    (args.previous, args.current) = (previous.path().to_path_buf(), current.path().to_path_buf());
     super::warn_if_same_file(&args.previous, &args.current);
     let rules = rules.worded(as_of);
     let mut bound = rules.at(as_of)?;
@@ -203,7 +210,7 @@ fn output_format(args: &AdjustArgs) -> anyhow::Result<AdjustFormat> {
 /// Columns the snapshots lack: one warning for both when they lack the same.
 fn warn_absent(rules: &RuleSet, prev_l: &Layout, cur_l: &Layout, args: &AdjustArgs) {
     if prev_l.absent == cur_l.absent {
-        let both = format!("{} 和 {}", args.previous.display(), args.current.display());
+        let both = format!("{} 和 {}", shown_path(&args.previous), shown_path(&args.current));
         if let Some(w) = prev_l.absent_warning_as(rules, &both) {
             super::note(&w);
         }

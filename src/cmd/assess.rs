@@ -49,6 +49,9 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
     let rules = rules.worded(as_of);
     let mut bound = rules.at(as_of)?;
     let format = output_format(&args)?;
+    // `-`: standard input, spooled to a temporary file that lives as long as the run.
+    let input = crate::input::stdin::Input::open(&args.file)?;
+    args.file = input.path().to_path_buf();
     let prov = provenance(&args, &rules, as_of, format)?;
     let mut ledger = open_with_lists(&args, &rules)?;
     let dups = Duplicates::scan(&ledger)?;
@@ -104,7 +107,7 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
         };
         eprintln!(
             "注意：{} 表头之后没有数据行{blank}，没有可评估的农户{}。请检查是否选错了文件或工作表（--sheet）。",
-            args.file.display(),
+            crate::value::shown_path(&args.file),
             if args.output.is_some() { "，未写出结果" } else { "" }
         );
         return Ok(Outcome::Problems);
@@ -253,7 +256,7 @@ fn output_name(args: &AssessArgs) -> String {
 fn describe_ledger(file: &Path, layout: &Layout, rules: &RuleSet, as_of: Date) -> String {
     format!(
         "{}：{}，第 {} 行为表头{}，{} 列中 {} 列对应规则字段{}；规则集 {}，评估日期 {}",
-        file.display(),
+        crate::value::shown_path(file),
         layout.kind.describe(),
         layout.header_row,
         if layout.header_detected { "（其上的标题行已跳过）" } else { "" },

@@ -129,13 +129,15 @@ fn read_household(
         .collect::<Result<Vec<_>, _>>()?;
     if let Some(file) = &args.file {
         let id = args.id.as_deref().ok_or_else(|| anyhow!("给了文件还须给 --id 户编号，如 --id 5200010101003"))?;
-        let (mut hh, row) = from_file(file, id, bound, &args.input.options(), matcher)?;
+        // `-`: standard input, spooled to a temporary file while it is read.
+        let input = crate::input::stdin::Input::open(file)?;
+        let (mut hh, row) = from_file(input.path(), id, bound, &args.input.options(), matcher)?;
         // `--set` replaces cells of the household read from the file.
         for (k, v) in &sets {
             let f = cases::field_key(rs, k).map_err(|e| anyhow!("--set {k}={v}：{e}"))?;
             hh = whatif::with_text(bound, &hh, f, v, &rs.fields[f as usize].header);
         }
-        return Ok((hh, Source::File { path: file.display().to_string(), row }));
+        return Ok((hh, Source::File { path: crate::value::shown_path(input.path()), row }));
     }
     let pairs = if !sets.is_empty() {
         sets
@@ -252,7 +254,10 @@ fn from_file(
         }
     }
     let mut hh = found.ok_or_else(|| {
-        anyhow!("{}：没有户编号为“{id}”的户：请核对户编号（用 tuopin assess 可列出文件中的各户）", path.display())
+        anyhow!(
+            "{}：没有户编号为“{id}”的户：请核对户编号（用 tuopin assess 可列出文件中的各户）",
+            crate::value::shown_path(path)
+        )
     })?;
     if !again.is_empty() {
         let idf = bound.rules.field_index["household_id"];

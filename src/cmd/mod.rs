@@ -238,7 +238,15 @@ pub fn provenance(
         tool: p::tool(),
         command: command.to_string(),
         ruleset: join(&|r| r.id.clone()),
-        rules_files: rules.iter().flat_map(|r| r.origin.clone()).collect(),
+        // File names only: the same rules from another folder (or another machine) give the same
+        // record; their content is in the hash.
+        rules_files: rules
+            .iter()
+            .flat_map(|r| &r.origin)
+            .map(|o| {
+                std::path::Path::new(o).file_name().map_or_else(|| o.clone(), |n| n.to_string_lossy().into_owned())
+            })
+            .collect(),
         rules_sha256: join(&|r| r.hash.clone()),
         assessment_date: as_of.to_string(),
         inputs: files,

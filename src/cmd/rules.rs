@@ -58,7 +58,14 @@ fn field_traits(rs: &ruleset::RuleSet, f: &ruleset::Field) -> Vec<String> {
 }
 
 fn check(spec: &str) -> anyhow::Result<Outcome> {
-    let rs = ruleset::load(spec)?;
+    let rs = if spec == "-" {
+        // Standard input: a rule file without a directory, so it extends built-in sets only.
+        let text = ruleset::read_text(std::io::stdin().lock())
+            .map_err(|e| anyhow::anyhow!("无法读取规则文件（{}）：{e}", crate::input::stdin::NAME))?;
+        ruleset::load_str(&text, crate::input::stdin::NAME)?
+    } else {
+        ruleset::load(spec)?
+    };
     let mut s = String::new();
     writeln!(s, "规则集 {}（{}）：检查通过", rs.id, rs.name)?;
     writeln!(s, "来源：{}", rs.origin.join(" ← "))?;
@@ -113,6 +120,9 @@ fn write_fields(s: &mut String, rs: &RuleSet) -> std::fmt::Result {
         }
         if let Some(t) = &f.total {
             extra.push(format!("全户合计“{}”＝人均 × {}", t.label, rs.fields[t.per as usize].label));
+        }
+        if let Some(t) = &f.action_text {
+            extra.push(format!("帮扶措辞“{t}”"));
         }
         writeln!(s, "  {:<24} {:<6} {}  {}", f.key, f.ty.name(), f.header, extra.join("；"))?;
     }
@@ -241,10 +251,20 @@ fn test(files: &[std::path::PathBuf], builtin: bool) -> anyhow::Result<Outcome> 
             sets.push((format!("{name}（内置用例）"), text.to_string()));
         }
     }
+    if files.iter().filter(|f| crate::input::stdin::is_stdin(f)).count() > 1 {
+        anyhow::bail!("用例文件中只能有一个 -（标准输入只有一个）");
+    }
     for f in files {
-        let text = std::fs::read_to_string(f)
-            .map_err(|e| anyhow::anyhow!("无法读取用例文件 {}：{}", f.display(), crate::error::io_text(&e)))?;
-        sets.push((f.display().to_string(), text));
+        sets.push(if crate::input::stdin::is_stdin(f) {
+            let name = crate::input::stdin::NAME;
+            let text = ruleset::read_text(std::io::stdin().lock())
+                .map_err(|e| anyhow::anyhow!("无法读取用例文件（{name}）：{e}"))?;
+            (name.to_string(), text)
+        } else {
+            let text = std::fs::read_to_string(f)
+                .map_err(|e| anyhow::anyhow!("无法读取用例文件 {}：{}", f.display(), crate::error::io_text(&e)))?;
+            (f.display().to_string(), text)
+        });
     }
     let mut failed = 0;
     let mut total = 0;

@@ -61,6 +61,9 @@ pub struct WhatIf {
     /// true: a what-if that does not reach its goal is not given).
     pub reached: bool,
     pub steps: Vec<Step>,
+    /// What a work team does, one action per field changed (the last step's changes), in the rule
+    /// file's words (`action_text`).
+    pub actions: Vec<Act>,
     /// Data-quality findings the household would have with every change applied that it has not
     /// now (the rule file's checks, e.g. an income only just above a line): the goal is reached,
     /// but not beyond question.
@@ -140,6 +143,18 @@ pub struct HouseholdChange {
     pub change: String,
 }
 
+/// One change as a work team reads it: what to do, in plain words.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Act {
+    /// Canonical field key.
+    pub field: String,
+    /// The field's `action_text` filled in, or plain words made from its label.
+    pub text: String,
+    /// What could not be said (a household sum without the household's size).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Change {
     pub field: String,
@@ -204,6 +219,10 @@ pub fn what_if(b: &Bound, hh: &Household, a: &Assessment) -> Vec<WhatIf> {
             goal: sa.label(b, di).to_string(),
             goals: dec.goal.iter().map(|&g| dec.labels[g as usize].clone()).collect(),
             reached: true,
+            actions: steps
+                .last()
+                .map(|s| s.applied.iter().map(|c| act(b, hh, a, &c.field, &c.to, c.wait_months)).collect())
+                .unwrap_or_default(),
             steps,
         });
     }
@@ -797,6 +816,84 @@ fn step_text(
         _ => format!("{label} 需{verb} {}（至 {}）{vs}", unit.amount(delta.abs()), unit.value(x)),
     };
     Some((text, household))
+}
+
+/// Setting `field` of `hh` (assessed as `a`) to `to` (or waiting `wait_months`), as a work team
+/// reads it: the field's `action_text` with its placeholders filled (`{change}` the size of the
+/// change, money exact in fen; `{total}` that change for the household, the per-head change times
+/// the household's `per` field, rounded up to the yuan so that it is enough; `{per_capita}` the
+/// per-head change), else plain words from its label. A `{total}` without the household's size
+/// gives the per-head change alone, with a note saying so.
+pub fn act(b: &Bound, hh: &Household, a: &Assessment, field: &str, to: &str, wait_months: Option<i64>) -> Act {
+    let rs = b.rules;
+    let Some(&f) = rs.field_index.get(field) else {
+        return Act { field: field.to_string(), text: format!("{field}={to}"), note: None };
+    };
+    let fd = &rs.fields[f as usize];
+    let cx = ctx(b, hh, a);
+    let unit = Unit::of_type(fd.ty);
+    let delta = match (unit, wait_months) {
+        (_, Some(n)) => Some(n),
+        (Some(u), None) => {
+            let to = match u {
+                Unit::Fen => Num::parse_decimal(to).map(|n| n.0.div_euclid(FEN)),
+                _ => to.parse::<i64>().ok(),
+            };
+            cx.field(f).and_then(|v| u.of(v)).zip(to).map(|(from, to)| (to - from).abs())
+        }
+        (None, None) => None,
+    };
+    let change = delta.map(|d| match unit {
+        Some(Unit::Fen) => Num::from_fen(d).map(|n| n.to_string()).unwrap_or_default(),
+        _ => d.to_string(),
+    });
+    let size = fd.total.as_ref().and_then(|t| cx.field(t.per).and_then(|v| Unit::Int.of(v)).filter(|&n| n > 0));
+    // Whole yuan, rounded up: the household's sum is then at least the per-head change × size.
+    let total = match (size, delta, unit) {
+        (Some(n), Some(d), Some(Unit::Fen)) => d.checked_mul(n).map(|t| (t + 99).div_euclid(100).to_string()),
+        _ => None,
+    };
+    let from = hh.cells[f as usize].value().map(|v| scalar_text(rs, f, v)).unwrap_or_else(|| "空白".into());
+    let value = |name: &str| match name {
+        "label" => Some(fd.label.clone()),
+        "from" => Some(from.clone()),
+        "to" => Some(to.to_string()),
+        "change" | "per_capita" => change.clone(),
+        "total" => total.clone(),
+        _ => None,
+    };
+    let filled = fd.action_text.as_deref().and_then(|t| crate::ruleset::action::fill(t, &value));
+    let note = match (&fd.total, &total) {
+        (Some(t), None) if filled.is_none() && delta.is_some() => {
+            Some(format!("{}不详，未能算出{}", rs.fields[t.per as usize].label, t.label))
+        }
+        _ => None,
+    };
+    let text = filled.unwrap_or_else(|| plain(fd, unit, change.as_deref(), total.as_deref(), to));
+    Act { field: fd.key.clone(), text, note }
+}
+
+/// A change in words made from the field's label, for a field without an `action_text`.
+fn plain(
+    fd: &crate::ruleset::Field,
+    unit: Option<Unit>,
+    change: Option<&str>,
+    total: Option<&str>,
+    to: &str,
+) -> String {
+    let label = &fd.label;
+    let yuan = if unit == Some(Unit::Fen) { " 元" } else { "" };
+    match (&fd.action, change) {
+        (Some(Action::Wait), Some(n)) => format!("再等 {n} 个月"),
+        (Some(Action::Increase | Action::Decrease), Some(d)) => {
+            let verb = if fd.action == Some(Action::Increase) { "增加" } else { "减少" };
+            match (&fd.total, total) {
+                (Some(t), Some(total)) => format!("{}{verb} {total} 元（即人均 {d} 元）", t.label),
+                _ => format!("{label}{verb} {d}{yuan}（至 {to}{yuan}）"),
+            }
+        }
+        _ => format!("使{label}为“{to}”"),
+    }
 }
 
 #[cfg(test)]

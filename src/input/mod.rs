@@ -10,6 +10,7 @@ mod absent_tests;
 pub mod departments;
 pub mod persons;
 pub mod source;
+pub mod stdin;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt::Write as _;
@@ -381,7 +382,7 @@ impl Ledger {
     /// need has no column; otherwise such fields are listed in `layout.absent` (unknown for every
     /// household, or the rule file's `absent` value).
     pub fn open(path: &Path, rules: &RuleSet, options: &OpenOptions) -> Result<Ledger, InputError> {
-        let p = path.display().to_string();
+        let p = crate::value::shown_path(path);
         let (mut rows, kind) = source::open(path, options)?;
         let lookup = header_lookup(rules);
         let (pending, header, detected) = find_header(&mut rows, path, rules, &lookup, options)?;
@@ -522,7 +523,7 @@ fn find_header(
     lookup: &HashMap<String, u16>,
     options: &OpenOptions,
 ) -> Result<(VecDeque<RawRow>, RawRow, bool), InputError> {
-    let p = path.display().to_string();
+    let p = crate::value::shown_path(path);
     // Alternative columns are known headers too (an export may have more of them than of the
     // fields' own).
     let alternative: HashSet<String> = rules
@@ -1126,7 +1127,7 @@ impl Layout {
     /// The one warning of a run about columns the rules need that the file lacks (`None`: it has
     /// them all).
     pub fn absent_warning(&self, rules: &RuleSet) -> Option<String> {
-        self.absent_warning_as(rules, &self.path.display().to_string())
+        self.absent_warning_as(rules, &crate::value::shown_path(&self.path))
     }
 
     /// As [`Layout::absent_warning`], naming the file(s) as `name`.

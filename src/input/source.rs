@@ -81,7 +81,7 @@ impl Default for Limits {
 
 /// A limit hit: the run stops with this message.
 fn over(path: &Path, message: String) -> crate::error::InputError {
-    crate::error::InputError::Limit { path: path.display().to_string(), message }
+    crate::error::InputError::Limit { path: crate::value::shown_path(path), message }
 }
 
 /// What kind of file it turned out to be.
@@ -265,7 +265,7 @@ fn record_too_long(path: &Path, line: u64, max: usize) -> InputError {
 
 fn unreadable(path: &Path, e: io::Error) -> InputError {
     InputError::Unreadable {
-        path: path.display().to_string(),
+        path: crate::value::shown_path(path),
         message: format!("无法读取：{}", crate::error::io_text(&e)),
     }
 }
@@ -372,7 +372,7 @@ fn unreadable_csv(path: &Path, e: csv::Error) -> InputError {
         csv::ErrorKind::Io(io) => format!("无法读取：{}", crate::error::io_text(io)),
         _ => format!("无法读取：{e}"),
     };
-    InputError::Unreadable { path: path.display().to_string(), message }
+    InputError::Unreadable { path: crate::value::shown_path(path), message }
 }
 
 /// One record of a block's csv reader into `raw`, numbered by the line of its first character
@@ -495,7 +495,7 @@ fn is_workbook(path: &Path, head: &[u8]) -> bool {
 
 /// Open a file's rows.
 pub fn open(path: &Path, opts: &OpenOptions) -> Result<(Rows, Kind), InputError> {
-    let p = path.display().to_string();
+    let p = crate::value::shown_path(path);
     let unreadable = |e: io::Error| InputError::Unreadable {
         path: p.clone(),
         message: format!("无法读取：{}", crate::error::io_text(&e)),
@@ -601,7 +601,7 @@ fn decoder(encoding: Encoding, body: impl Read + Send + 'static) -> Box<dyn Read
 fn open_sheet(path: &Path, opts: &OpenOptions) -> Result<(Rows, Kind), InputError> {
     check_workbook(path, &opts.limits)?;
     let damaged = || InputError::Unreadable {
-        path: path.display().to_string(),
+        path: crate::value::shown_path(path),
         message: "无法读取工作簿：文件已损坏（读取时出错）".into(),
     };
     let opened = std::panic::catch_unwind(|| open_workbook_sheet(path, opts.sheet.as_deref()));
@@ -640,7 +640,7 @@ fn spawn_sheet(
             Ok(Ok(())) => return,
             Ok(Err(e)) => e,
             Err(_) => InputError::Unreadable {
-                path: p.display().to_string(),
+                path: crate::value::shown_path(&p),
                 message: "无法读取工作簿：文件已损坏（读取时出错）".into(),
             },
         };
@@ -652,7 +652,7 @@ fn spawn_sheet(
 type Workbook = Sheets<BufReader<File>>;
 
 fn open_workbook_sheet(path: &Path, sheet: Option<&str>) -> Result<(Workbook, String), InputError> {
-    let p = path.display().to_string();
+    let p = crate::value::shown_path(path);
     let wb = open_workbook_auto(path)
         .map_err(|e| InputError::Unreadable { path: p.clone(), message: format!("无法打开工作簿：{e}") })?;
     let names = wb.sheet_names();
@@ -684,7 +684,7 @@ fn read_sheet(
     skip: u64,
 ) -> Result<(), InputError> {
     let cannot = |e: &dyn std::fmt::Display| InputError::Unreadable {
-        path: path.display().to_string(),
+        path: crate::value::shown_path(path),
         message: format!("无法读取工作表“{name}”：{e}"),
     };
     let mut rows = SheetBuilder { path, name, limits, tx, batch: Vec::with_capacity(SHEET_BATCH), row: None, skip };
@@ -1148,7 +1148,7 @@ pub fn each_unquoted_field(
     f: &mut dyn FnMut(&[u8]),
 ) -> Result<bool, InputError> {
     let unreadable = |e: io::Error| InputError::Unreadable {
-        path: path.display().to_string(),
+        path: crate::value::shown_path(path),
         message: format!("无法读取：{}", crate::error::io_text(&e)),
     };
     let file = File::open(path).map_err(unreadable)?;

@@ -38,8 +38,9 @@ const COMMANDS: &[(&str, &str, &str)] = &[
          the criteria the household's decisions reached, in the rule file's words (达标/未达标, 存在/不存在, \
          待核实) and with the condition in words, the household's values, the threshold in force that year and \
          its source (the conditions in CEL with --verbose); and, for each decision with a goal in \
-         the rule file, the smallest changes help can make that would change it, each verified with the rule engine. \
-         Recorded facts are never suggested.\n\n\
+         the rule file, the smallest changes help can make that would change it, each verified with the rule engine, listed \
+         as numbered actions for a work team in the rule file's words (`action_text`; --verbose adds how they \
+         were found). Recorded facts are never suggested.\n\n\
          The household comes from: a ledger (FILE --id 户编号); --set KEY=VALUE; standard input (key=value lines or \
          one JSON object); or, on a terminal with none of these, questions for the fields that can still \
          change a decision of this household, until every decision is settled (enter leaves a field blank, i.e. \
@@ -177,12 +178,12 @@ const ARGS: &[(&str, &str, &str)] = &[
     ("", "max_shared_strings_bytes", "Largest decompressed size of a workbook's shared strings"),
     ("", "max_grid_cells", "Most cells of the grids an .ods workbook is read into"),
     ("", "show_ids", "Show ID numbers in full (they are masked by default: 430524********1234)"),
-    ("assess", "file", "The household ledger: .xlsx/.xls, or CSV (UTF-8 with or without BOM, GBK/GB18030, UTF-16; comma or tab)"),
+    ("assess", "file", "The household ledger: .xlsx/.xls, or CSV (UTF-8 with or without BOM, GBK/GB18030, UTF-16; comma or tab); - for standard input (its kind found from its content)"),
     ("assess", "format", "Output format (default: table on a terminal, otherwise by the extension of -o, else CSV; -o NAME without an extension writes NAME.xlsx)"),
-    ("assess", "output", "Write to this file (atomically; never over the input) instead of stdout"),
+    ("assess", "output", "Write to this file (atomically; never over the input) instead of stdout; - for stdout"),
     ("assess", "coverage", "Rule coverage: households for which each criterion was true, false, unknown, and each decision rule fired; criteria that never vary and rules that never fire are flagged. --coverage alone: on stderr; with a file name: a CSV"),
     ("assess", "no_bom", "CSV output without the UTF-8 BOM (for tools that dislike it; Excel needs it)"),
-    ("check", "file", "A ledger holding the household (any file `assess` reads); needs --id"),
+    ("check", "file", "A ledger holding the household (any file `assess` reads, - for standard input); needs --id"),
     ("check", "id", "The 户编号 of the household to check in FILE"),
     ("check", "set", "A cell of the household, KEY=VALUE (a Chinese header or a field key; repeatable); with FILE, replaces that cell"),
     ("check", "format", "Output format: text (for people) or json (the keys of assess --format jsonl, plus what_if)"),
@@ -194,8 +195,8 @@ const ARGS: &[(&str, &str, &str)] = &[
     ("demo-data", "output", "The ledger to write"),
     ("demo-data", "next_quarter", "Also write the next quarter's snapshot of the same households"),
     ("demo-data", "force", "Replace files that exist (without it, an existing file is an error and nothing is written)"),
-    ("adjust", "previous", "Last quarter's ledger"),
-    ("adjust", "current", "This quarter's ledger"),
+    ("adjust", "previous", "Last quarter's ledger (- for standard input; at most one of the two)"),
+    ("adjust", "current", "This quarter's ledger (- for standard input)"),
     ("adjust", "quarter", "The quarter, e.g. 2024Q3: assessed at its last day (2024-09-30)"),
     ("adjust", "date", "Assessment date, overriding the quarter's last day"),
     ("adjust", "format", "Output kind (default: by -o: a .xlsx file, else a directory of CSVs; no -o: table)"),
@@ -208,10 +209,10 @@ const ARGS: &[(&str, &str, &str)] = &[
     ("compare-rules", "file", "The household ledger (any file `assess` reads)"),
     ("compare-rules", "rules", "A rule set, given twice: first, then second (a built-in name or a TOML file)"),
     ("compare-rules", "output", "Write to this file (.csv or .xlsx); without it, CSV to stdout"),
-    ("rules check", "file", "A built-in name or a TOML file"),
+    ("rules check", "file", "A built-in name or a TOML file; - for standard input (extending built-in sets only)"),
     ("rules show", "file", "A built-in name or a TOML file"),
     ("rules show", "resolved", "Print the merged rule set with the file each item came from"),
-    ("rules test", "files", "Case files (TOML)"),
+    ("rules test", "files", "Case files (TOML; - for standard input, its `rules` relative to the current directory)"),
     ("rules test", "builtin", "Run the cases embedded with the built-in rule sets"),
     ("completions", "shell", "The shell"),
     ("reconcile", "rosters", "Rosters: NAME=FILE, two or more"),

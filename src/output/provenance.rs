@@ -77,7 +77,9 @@ pub fn input_file(path: &Path) -> std::io::Result<InputFile> {
         hash.update(&buf[..n]);
     }
     Ok(InputFile {
-        name: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        // Standard input (`-`) is read from its spool, named 标准输入.
+        name: crate::value::path_name(path)
+            .unwrap_or_else(|| path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()),
         size,
         sha256: crate::value::hex(&hash.finalize()),
     })

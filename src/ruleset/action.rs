@@ -194,3 +194,96 @@ pub fn compile_goal(
     }
     Ok(goal)
 }
+
+/// The placeholders of an `action_text`, and what each stands for.
+pub const PLACEHOLDERS: [(&str, &str); 6] = [
+    ("label", "字段的名称"),
+    ("from", "现值"),
+    ("to", "帮扶后的值"),
+    ("change", "增减的数量（increase、decrease、wait）"),
+    ("total", "全户合计的增减，金额向上取整到元（有 total 的字段）"),
+    ("per_capita", "人均的增减，精确到分（有 total 的字段）"),
+];
+
+/// The pieces of a template: literal text and placeholder names, in order; `Err` with what is
+/// wrong (an unknown name, a brace without its pair).
+pub fn pieces(template: &str) -> Result<Vec<(bool, &str)>, String> {
+    let mut out = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find(['{', '}']) {
+        if rest[open..].starts_with('}') {
+            return Err(format!("“}}”没有对应的“{{”（在“{}”处）", &rest[..=open]));
+        }
+        out.push((false, &rest[..open]));
+        let Some(close) = rest[open..].find('}') else {
+            return Err(format!("“{{”没有对应的“}}”（在“{}”处）", &rest[open..]));
+        };
+        let name = &rest[open + 1..open + close];
+        if !PLACEHOLDERS.iter().any(|(p, _)| *p == name) {
+            let names: Vec<String> = PLACEHOLDERS.iter().map(|(p, _)| format!("{{{p}}}")).collect();
+            return Err(format!("未知的占位符 {{{name}}}（可用：{}）", names.join("、")));
+        }
+        out.push((true, name));
+        rest = &rest[open + close + 1..];
+    }
+    out.push((false, rest));
+    Ok(out)
+}
+
+/// Fill a checked template: each placeholder by `value(name)`; `None` if one has no value.
+pub fn fill(template: &str, value: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    let mut s = String::new();
+    for (is_name, piece) in pieces(template).ok()? {
+        if is_name {
+            s.push_str(&value(piece)?);
+        } else {
+            s.push_str(piece);
+        }
+    }
+    Some(s)
+}
+
+/// A field's `action_text`: how `check` words the help for a work team, with placeholders of
+/// [`PLACEHOLDERS`] (`{change}` only for a number or a month, `{total}` and `{per_capita}` only
+/// with a `total`); only on a field with an `action`.
+pub fn compile_action_text(key: &str, text: Option<&str>, field: &Field) -> Result<Option<String>, RuleError> {
+    let Some(text) = text else { return Ok(None) };
+    let e = |message: String| RuleError::Rule { rule: format!("字段 `{key}` (action_text)"), message };
+    let Some(action) = &field.action else {
+        return Err(e("action_text 只用于帮扶可改变（有 action）的字段：请先写 action，或删去 action_text".into()));
+    };
+    if text.trim().is_empty() {
+        return Err(e("action_text 不能为空：写出工作队要做的事，如“为 {change} 名成员参保”".into()));
+    }
+    for (is_name, name) in pieces(text).map_err(|m| e(format!("“{text}”：{m}")))? {
+        if !is_name {
+            continue;
+        }
+        if matches!(name, "total" | "per_capita") && field.total.is_none() {
+            return Err(e(format!(
+                "{{{name}}} 只用于有 total 的金额字段（如人均纯收入）：请加 total = {{ per = …, label = … }} 或改用 {{change}}"
+            )));
+        }
+        if name == "change" && matches!(action, Action::To(_)) {
+            return Err(e("{change} 只用于 increase、decrease、wait 的字段；取值字段请用 {to}".into()));
+        }
+    }
+    Ok(Some(text.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_are_split_and_filled() {
+        let t = "家庭年纯收入还差 {total} 元（即人均 {per_capita} 元）";
+        let got = fill(t, &|n| Some(if n == "total" { "8400".into() } else { "2800".into() }));
+        assert_eq!(got.as_deref(), Some("家庭年纯收入还差 8400 元（即人均 2800 元）"));
+        assert_eq!(fill("为 {change} 名成员参保", &|_| None), None);
+        assert_eq!(fill("无占位符", &|_| None).as_deref(), Some("无占位符"));
+        assert!(pieces("{total").unwrap_err().contains("没有对应的"));
+        assert!(pieces("total}").unwrap_err().contains("没有对应的"));
+        assert!(pieces("{人数}").unwrap_err().contains("未知的占位符 {人数}"));
+    }
+}

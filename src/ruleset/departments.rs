@@ -79,6 +79,7 @@ fn synthetic(key: String, ty: FieldType, label: String, dept: u16) -> Field {
         absent: None,
         alternatives: Vec::new(),
         action: None,
+        action_text: None,
         total: None,
     };
     Field { department: Some(dept), ..Field::declared(&key, &def, None) }

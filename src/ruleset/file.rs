@@ -324,6 +324,10 @@ pub struct FieldDef {
     /// A per-head amount: the what-if also gives its changes for the household (× `per`).
     #[serde(default)]
     pub total: Option<TotalDef>,
+    /// How `check` words the help for a work team, a template (`为 {change} 名成员参保`); see
+    /// `action::compile_action_text`.
+    #[serde(default)]
+    pub action_text: Option<String>,
 }
 
 /// `action = "increase"`, or the target values: `action = ["是"]` (one value may be a string).

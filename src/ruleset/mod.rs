@@ -84,6 +84,8 @@ pub struct Field {
     pub total: Option<action::Total>,
     /// The evidence of a department list (`<key>_count`, …): no column, filled by matching.
     pub department: Option<u16>,
+    /// How `check` words the help (`action_text`): a template of [`action::PLACEHOLDERS`].
+    pub action_text: Option<String>,
 }
 
 impl Field {
@@ -487,7 +489,6 @@ const MAX_RULE_FILE: u64 = 4 << 20;
 /// refused from its metadata before it is opened, and the file is opened without blocking and
 /// checked again (it could have been swapped in between).
 fn read_rule_file(path: &Path) -> Result<String, String> {
-    use std::io::Read;
     let meta = std::fs::metadata(path).map_err(|e| crate::error::io_text(&e))?;
     not_a_file(&meta)?;
     let mut options = std::fs::OpenOptions::new();
@@ -496,8 +497,14 @@ fn read_rule_file(path: &Path) -> Result<String, String> {
     std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
     let file = options.open(path).map_err(|e| crate::error::io_text(&e))?;
     not_a_file(&file.metadata().map_err(|e| crate::error::io_text(&e))?)?;
+    read_text(file)
+}
+
+/// A rule file's (or a case file's) text from `from`, at most `MAX_RULE_FILE` bytes of UTF-8.
+pub fn read_text(from: impl std::io::Read) -> Result<String, String> {
+    use std::io::Read;
     let mut bytes = Vec::new();
-    file.take(MAX_RULE_FILE + 1).read_to_end(&mut bytes).map_err(|e| crate::error::io_text(&e))?;
+    from.take(MAX_RULE_FILE + 1).read_to_end(&mut bytes).map_err(|e| crate::error::io_text(&e))?;
     if bytes.len() as u64 > MAX_RULE_FILE {
         return Err(format!("文件过大（超过 {} MiB），不像规则文件", MAX_RULE_FILE >> 20));
     }
@@ -941,7 +948,9 @@ fn compile_fields(file: &RuleFile, enums: &mut Vec<EnumDef>) -> Result<(Vec<Fiel
     }
     for (key, def) in &file.fields {
         let total = action::compile_total(key, def.total.as_ref(), &fields, &field_index)?;
-        fields[field_index[key] as usize].total = total;
+        let i = field_index[key] as usize;
+        fields[i].total = total;
+        fields[i].action_text = action::compile_action_text(key, def.action_text.as_deref(), &fields[i])?;
     }
     check_alternative_headers(&fields)?;
     Ok((fields, field_index))
@@ -1264,6 +1273,7 @@ fn compile_persons(file: &RuleFile, enums: &mut Vec<EnumDef>) -> Result<(Vec<Fie
             ("alternatives", !def.alternatives.is_empty()),
             ("action", def.action.is_some()),
             ("total", def.total.is_some()),
+            ("action_text", def.action_text.is_some()),
         ];
         if let Some((k, _)) = unsupported.iter().find(|(_, given)| *given) {
             return Err(RuleError::Rule {
@@ -1335,6 +1345,7 @@ impl Field {
             action: None,
             total: None,
             department: None,
+            action_text: None,
         }
     }
 }

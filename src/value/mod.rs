@@ -365,9 +365,32 @@ mod tests {
     }
 }
 
+/// A stand-in file's name as messages give it (`标准输入` for the spool of standard input, see
+/// `input::stdin`), in place of its temporary path.
+static NAMED: std::sync::Mutex<Vec<(std::path::PathBuf, String)>> = std::sync::Mutex::new(Vec::new());
+
+/// Messages name the file at `path` `name` from now on ([`shown_path`]), until [`forget_path`].
+pub fn name_path(path: &std::path::Path, name: &str) {
+    NAMED.lock().unwrap_or_else(|p| p.into_inner()).push((path.to_path_buf(), name.to_string()));
+}
+
+/// The name [`name_path`] gave the file at `path`, if any.
+pub fn path_name(path: &std::path::Path) -> Option<String> {
+    NAMED.lock().unwrap_or_else(|p| p.into_inner()).iter().find(|(q, _)| q == path).map(|(_, n)| n.clone())
+}
+
+/// Undo [`name_path`] (the stand-in file is gone).
+pub fn forget_path(path: &std::path::Path) {
+    NAMED.lock().unwrap_or_else(|p| p.into_inner()).retain(|(p, _)| p != path);
+}
+
 /// A path as people write it. On Windows `canonicalize` gives the verbatim form `\\?\C:\…`
-/// (`\\?\UNC\server\…` for a share), shown as `C:\…` (`\\server\…`); any other path as it is.
+/// (`\\?\UNC\server\…` for a share), shown as `C:\…` (`\\server\…`); a stand-in file by its
+/// name ([`name_path`]); any other path as it is.
 pub fn shown_path(p: &std::path::Path) -> String {
+    if let Some((_, name)) = NAMED.lock().unwrap_or_else(|p| p.into_inner()).iter().find(|(q, _)| q == p) {
+        return name.clone();
+    }
     let s = p.display().to_string();
     if let Some(share) = s.strip_prefix(r"\\?\UNC\") {
         return format!(r"\\{share}");

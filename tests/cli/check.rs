@@ -72,8 +72,8 @@ fn stdin_key_value_lines_with_chinese_headers() {
         // A criterion in the rule file's words for its kind ([terms]), with its `text`.
         "达标 饮水安全有保障\n    标准：饮水安全有保障\n    饮水安全：是",
         "未达标 人均纯收入稳定超过扶贫标准\n    标准：人均纯收入高于当年扶贫标准",
-        "家庭年纯收入 需增加 604 元（人均 151 元 × 家庭人口数 4；人均纯收入 至 4000.01 元）方可超过扶贫标准 4000（2020年）",
-        "（仅此一项：退出 为 可退出）",
+        // The what-if as a work team's actions, in the rule file's words.
+        "退出（现为 未达退出标准）：做到以下 1 项，可为 可退出\n  1. 家庭年纯收入还差 604 元（即人均 151 元）\n     针对：人均纯收入稳定超过扶贫标准（现不满足，须满足）",
     ] {
         assert!(text.contains(want), "missing {want:?} in:\n{text}");
     }
@@ -82,6 +82,9 @@ fn stdin_key_value_lines_with_chinese_headers() {
     for want in [
         "第 3 条规则 `!(exit_income && food && clothing && education && medical && housing && water)` 成立 → 未达退出标准",
         "条件：water",
+        // How the what-if was found, with --verbose.
+        "家庭年纯收入 需增加 604 元（人均 151 元 × 家庭人口数 4；人均纯收入 至 4000.01 元）方可超过扶贫标准 4000（2020年）",
+        "（仅此一项：退出 为 可退出）",
     ] {
         assert!(verbose.contains(want), "missing {want:?} in:\n{verbose}");
     }
@@ -470,8 +473,8 @@ fn interactive_session_through_a_pseudo_terminal() {
         "未达退出标准",
         "人均纯收入 4600 > 扶贫标准 4000（2020年",
         "· 饮水安全：否",
-        "饮水安全 须为 是（现为 否）",
-        "→ 若 饮水安全=是：退出 为 待履行程序",
+        "1. 解决安全饮用水",
+        "针对：饮水安全有保障（现不满足，须满足）",
     ] {
         assert!(explanation.contains(want), "missing {want:?} in:\n{explanation}");
     }

@@ -23,6 +23,7 @@ mod review;
 mod rules;
 mod sheets;
 mod shell;
+mod stdin;
 mod support;
 mod verify;
 mod whatif;

@@ -580,7 +580,7 @@ fn a_province_adds_a_goal_without_code() {
     // rules/README.md shows this what-if as `check` prints it.
     let out = tuopin().args(["check", "--year", "2024", "--rules", variant]).write_stdin(household).output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
-    let block = &text[text.find("重点帮扶：重点帮扶户").unwrap()..];
+    let block = &text[text.find("重点帮扶（现为 重点帮扶户）").unwrap()..];
     let block = &block[..block.find("\n\n").unwrap_or(block.len())];
     let readme = std::fs::read_to_string(root().join("rules/README.md")).unwrap();
     assert!(readme.contains(block), "rules/README.md differs from:\n{block}");
@@ -696,4 +696,104 @@ fn a_goal_is_a_label_or_labels_of_the_decision_and_not_its_undecided_one() {
     assert!(e.contains("删去 goal"), "{e}");
     let e = error(risk, "goal = [\"低级\"]");
     assert!(e.contains("goal “低级” 不在它的 labels 中") && e.contains("是否应为"), "{e}");
+}
+
+// ─── The what-if as a work team reads it (`action_text`, `check`'s numbered actions) ───
+
+#[test]
+fn actions_are_in_the_rule_files_words_with_the_household_sum_rounded_up_to_the_yuan() {
+    let date = Date::new(2024, 12, 31).unwrap();
+    let act = |rs: &RuleSet, cells: &[(&str, &str)], field: &str, to: &str| {
+        let rs = rs.clone().worded(date);
+        let b = rs.at(date).unwrap();
+        let mut c: Cells = [("household_id", "T1"), ("household_type", "一般农户"), ("labor", "1"), ("water", "是")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        c.extend(cells.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let hh = household(&b, &c);
+        let a = engine::assess(&b, &hh);
+        let act = whatif::act(&b, &hh, &a, field, to, None);
+        (act.text, act.note)
+    };
+    let rs = national_with("", "").unwrap();
+    let income = |pci: &str, members: &str| {
+        let mut cells = vec![("per_capita_income", pci)];
+        if !members.is_empty() {
+            cells.push(("members", members));
+        }
+        act(&rs, &cells, "per_capita_income", "6000")
+    };
+    // One fen per head short, for one and for three members: the household sum rounds up to 1 元.
+    assert_eq!(income("5999.99", "1"), ("家庭年纯收入还差 1 元（即人均 0.01 元）".into(), None));
+    assert_eq!(income("5999.99", "3"), ("家庭年纯收入还差 1 元（即人均 0.01 元）".into(), None));
+    // 1.01 元 × 3 = 3.03 元: 4 元, never less than what is needed; whole yuan stay exact.
+    assert_eq!(income("5998.99", "3").0, "家庭年纯收入还差 4 元（即人均 1.01 元）");
+    assert_eq!(income("5000", "4").0, "家庭年纯收入还差 4000 元（即人均 1000 元）");
+    assert_eq!(income("3999.5", "3").0, "家庭年纯收入还差 6002 元（即人均 2000.5 元）");
+    // The household's size unknown: the per-head change alone, and a note saying why.
+    assert_eq!(
+        income("5999.99", ""),
+        ("人均纯收入增加 0.01 元（至 6000 元）".into(), Some("家庭人口数不详，未能算出家庭年纯收入".into()))
+    );
+    // Counts of members, values: the rule file's words.
+    let insured = [("members", "3"), ("insured", "1")];
+    assert_eq!(act(&rs, &insured, "insured", "3").0, "为 2 名成员参加基本医疗保险（资助参保）");
+    assert_eq!(act(&rs, &[("water", "否")], "water", "是").0, "解决安全饮用水");
+    // Without an action_text: plain words made from the field's label.
+    let bare = national_with("action_text = \"为 {change} 名成员参加基本医疗保险（资助参保）\"\n", "").unwrap();
+    assert_eq!(act(&bare, &insured, "insured", "3").0, "参加基本医疗保险人数增加 2（至 3）");
+    let bare = national_with("action_text = \"解决安全饮用水\"\n", "").unwrap();
+    assert_eq!(act(&bare, &[("water", "否")], "water", "是").0, "使饮水安全为“是”");
+}
+
+#[test]
+fn check_lists_numbered_actions_per_decision() {
+    let household = "household_type=一般农户\nper_capita_income=5999.99\nmembers=3\nlabor=2\ninsured=1\nfood=是\n\
+                     clothing=是\ndropouts=0\nhousing_grade=A\nwater=是\n";
+    let out = tuopin().args(["check", "--year", "2024"]).write_stdin(household).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let block = &text[text.find("【怎样改变判定】").expect("a what-if")..];
+    let block = &block[..block.find("\n\n").unwrap_or(block.len())];
+    assert_eq!(
+        block,
+        "【怎样改变判定】  每项均已用规则重新评估验证\n\
+         返贫致贫风险（现为 高）：做到以下 2 项，可为 无\n\
+         \x20 1. 为 2 名成员参加基本医疗保险（资助参保）\n\
+         \x20    针对：保障缺口（现满足，须不满足）\n\
+         \x20 2. 家庭年纯收入还差 1 元（即人均 0.01 元）\n\
+         \x20    针对：低于监测范围（现满足，须不满足）\n"
+    );
+    // JSON: the same actions, for other programs.
+    let out = tuopin().args(["check", "--year", "2024", "--format", "json"]).write_stdin(household).output().unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let acts = &v["what_if"][0]["actions"];
+    assert_eq!(
+        acts[1],
+        serde_json::json!({"field": "per_capita_income", "text": "家庭年纯收入还差 1 元（即人均 0.01 元）"})
+    );
+    // --verbose adds how it was found.
+    let out = tuopin().args(["check", "--year", "2024", "-v"]).write_stdin(household).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("【推算过程】") && text.contains("参加基本医疗保险人数 需增加 2"), "{text}");
+}
+
+#[test]
+fn a_bad_action_text_is_a_load_error() {
+    let t = "action_text = \"为 {change} 名成员参加基本医疗保险（资助参保）\"";
+    let e = error(t, "action_text = \"为 {人数} 名成员参保\"");
+    assert!(
+        e.contains("字段 `insured` (action_text)") && e.contains("未知的占位符 {人数}") && e.contains("{change}"),
+        "{e}"
+    );
+    let e = error(t, "action_text = \"为 {change 名成员参保\"");
+    assert!(e.contains("没有对应的"), "{e}");
+    let e = error(t, "action_text = \"还差 {total} 元\"");
+    assert!(e.contains("{total} 只用于有 total 的金额字段"), "{e}");
+    let e = error(t, "action_text = \" \"");
+    assert!(e.contains("不能为空"), "{e}");
+    let e = error("action_text = \"解决安全饮用水\"", "action_text = \"解决 {change} 处饮水\"");
+    assert!(e.contains("{change} 只用于 increase、decrease、wait"), "{e}");
+    let e = error("label = \"家庭人口数\"\n", "label = \"家庭人口数\"\naction_text = \"增加人口\"\n");
+    assert!(e.contains("字段 `members` (action_text)") && e.contains("请先写 action"), "{e}");
 }

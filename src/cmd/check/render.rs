@@ -6,7 +6,7 @@
 use std::fmt::Write;
 
 use super::Source;
-use crate::engine::whatif::WhatIf;
+use crate::engine::whatif::{Need, WhatIf};
 use crate::engine::{self, Assessment};
 use crate::household::Household;
 use crate::output::Record;
@@ -169,7 +169,7 @@ pub fn text(
     write_heading(&mut s, b, r, source, p);
     write_decisions(&mut s, b, a, r, p, verbose);
     write_criteria(&mut s, b, hh, a, p, verbose);
-    write_what_if(&mut s, b, what_if, p);
+    write_what_if(&mut s, b, what_if, p, verbose);
     write_findings(&mut s, r, p);
     s
 }
@@ -291,11 +291,73 @@ fn write_criteria(s: &mut String, b: &Bound, hh: &Household, a: &Assessment, p: 
     }
 }
 
-/// What would change the decisions.
-fn write_what_if(s: &mut String, b: &Bound, what_if: &[WhatIf], p: Paint) {
+/// What would change the decisions, as a work team's actions: per decision, its numbered actions
+/// in the rule file's words, each with the standards it changes and the other ways to change them.
+fn write_what_if(s: &mut String, b: &Bound, what_if: &[WhatIf], p: Paint, verbose: bool) {
+    let rs = b.rules;
+    if what_if.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "\n{}  {}", p.bold("【怎样改变判定】"), p.dim("每项均已用规则重新评估验证"));
+    for wi in what_if {
+        let Some(dec) = rs.decision_index(&wi.decision).map(|d| &rs.decisions[d]) else { continue };
+        let _ = writeln!(
+            s,
+            "{}（现为 {}）：做到以下 {} 项，可为 {}",
+            p.bold(&wi.label),
+            label(dec, &wi.current, p),
+            wi.actions.len(),
+            label(dec, &wi.goal, p)
+        );
+        for (i, act) in wi.actions.iter().enumerate() {
+            let note = act.note.as_ref().map(|n| p.dim(&format!("（{n}）"))).unwrap_or_default();
+            let _ = writeln!(s, "  {}. {}{note}", i + 1, p.cyan(&act.text));
+            let needs: Vec<&Need> = wi
+                .steps
+                .iter()
+                .flat_map(|st| &st.needs)
+                .filter(|n| n.suggestions.iter().any(|sg| sg.field == act.field))
+                .collect();
+            let mut why: Vec<String> = Vec::new();
+            for n in &needs {
+                let w = format!("{}（现{}，须{}）", n.label, status_word(n.status), status_word(n.want));
+                if !why.contains(&w) {
+                    why.push(w);
+                }
+            }
+            if !why.is_empty() {
+                let _ = writeln!(s, "     {}", p.dim(&format!("针对：{}", why.join("；"))));
+            }
+            // Other single changes that would do the same (a need any one of whose suggestions
+            // meets it), not already among the actions.
+            let mut other: Vec<&str> = Vec::new();
+            for n in needs.iter().filter(|n| n.suggestions.iter().all(|x| x.criterion_flips)) {
+                for sg in n.suggestions.iter().filter(|x| !wi.actions.iter().any(|a| a.field == x.field)) {
+                    if !other.contains(&sg.text.as_str()) {
+                        other.push(&sg.text);
+                    }
+                }
+            }
+            if !other.is_empty() {
+                let _ = writeln!(s, "     {}", p.dim(&format!("或者：{}", other.join("；"))));
+            }
+        }
+        for f in &wi.findings_after {
+            let _ =
+                writeln!(s, "  {} 做到后的数据核查〔{}〕{}：{}", p.yellow("!"), f.severity.word(), f.label, f.message);
+        }
+    }
+    if verbose {
+        write_what_if_steps(s, b, what_if, p);
+    }
+}
+
+/// How the what-if was found, round by round (`--verbose`): what blocks, each change that would
+/// unblock it, and the decision after each round.
+fn write_what_if_steps(s: &mut String, b: &Bound, what_if: &[WhatIf], p: Paint) {
     let rs = b.rules;
     if !what_if.is_empty() {
-        let _ = writeln!(s, "\n{}  {}", p.bold("【怎样改变判定】"), p.dim("每项改动均已用规则重新评估验证"));
+        let _ = writeln!(s, "\n{}", p.bold("【推算过程】"));
         for wi in what_if {
             let Some(dec) = rs.decision_index(&wi.decision).map(|d| &rs.decisions[d]) else { continue };
             let label = |l: &str, p: Paint| label(dec, l, p);
