@@ -56,14 +56,7 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
     let mut ledger = open_with_lists(&args, &rules)?;
     let dups = Duplicates::scan(&ledger)?;
     bound.read_from = ledger.layout.read_from(&rules);
-    super::note(&format!("{}\n", describe_ledger(&args.file, &ledger.layout, &rules, as_of)));
-    if let Some(n) = ledger.layout.alternatives_note(&rules) {
-        super::note(&n);
-    }
-    super::run_messages(bound.run_warnings());
-    if let Some(w) = ledger.layout.absent_warning(&rules) {
-        super::note(&w);
-    }
+    opening_notes(&args.file, &ledger.layout, &bound, as_of);
 
     let mut file = match &args.output {
         Some(p) => Some(AtomicFile::create(p, &[args.file.as_path()])?),
@@ -188,6 +181,19 @@ fn write_coverage(args: &AssessArgs, summary: &Summary, rules: &RuleSet) -> anyh
         eprintln!("注意：规则覆盖中有 {flagged} 项标准或判定规则从未变化或从未得出（见“提示”列）：可能是列对应错了或规则失效。");
     }
     Ok(())
+}
+
+/// What was read and the rule set's messages, before the households.
+fn opening_notes(file: &Path, layout: &Layout, bound: &Bound, as_of: Date) {
+    let rules = bound.rules;
+    super::note(&format!("{}\n", describe_ledger(file, layout, rules, as_of)));
+    if let Some(n) = layout.alternatives_note(rules) {
+        super::note(&n);
+    }
+    super::run_messages(bound.run_warnings());
+    if let Some(w) = layout.absent_warning(rules) {
+        super::note(&w);
+    }
 }
 
 /// The department lists given (`--with`, read first), then the ledger, matched with them.
