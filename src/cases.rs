@@ -224,8 +224,14 @@ pub fn household_lacking(
     if let Some(&i) = rs.field_index.get("household_id") {
         texts[i as usize].get_or_insert_with(|| "CASE".to_string());
     }
-    let mut hh =
-        Household { row: 2, source_rows: 1, cells: vec![Cell::Blank; rs.fields.len()], problems: Vec::new(), members };
+    let mut hh = Household {
+        row: 2,
+        source_rows: 1,
+        cells: vec![Cell::Blank; rs.fields.len()],
+        problems: Vec::new(),
+        members,
+        matches: Vec::new(),
+    };
     for (i, f) in rs.fields.iter().enumerate() {
         // A column the file lacks, or one read from an alternative: no cell of its own.
         if lacking.contains(&(i as u16)) || alternatives.iter().any(|a| a.0 as usize == i) {

@@ -138,6 +138,16 @@ pub enum Command {
     ///
     ///   tuopin demo-data --households 1000000 --messy 0.02 -o 大台账.csv
     DemoData(DemoArgs),
+    /// 名单比对：两个或更多名单按身份证号比对，列出在一个名单中而不在另一个名单中的人
+    ///
+    /// 每个名单写成 名称=文件（.xlsx、.xls 或 CSV），如 低保=低保名单.xlsx 监测=监测对象.xlsx。证件号码列按表头查找（证件号码、身份证号码、公民身份号码、户主证件号码、身份证号；表头上方的标题行自动跳过），号码与 `assess --with` 一样规范化后比对：15 位升为 18 位，全角数字、小写 x、空格均可；被 Excel 变成数字的号码和无效号码计数并逐行列出（不会悄悄丢掉）。输出为 CSV（UTF-8 带 BOM）：不是每个名单都有的每个人一行：证件号码（默认打码）、姓名、在各名单中的行号（不在则空白）、差异。退出码：0 正常；1 有名单的行无法比对；2 用法或文件错误。
+    ///
+    /// 示例：
+    ///
+    ///   tuopin reconcile 低保=低保名单.xlsx 监测=监测对象.csv -o 差异.csv
+    ///
+    ///   tuopin reconcile 低保=低保.csv 特困=特困.csv 监测=监测.csv 脱贫=脱贫户.xlsx
+    Reconcile(ReconcileArgs),
     /// 规则集：检查规则文件、显示规则文件、运行规则用例
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -208,6 +218,14 @@ pub struct InputChoice {
     pub strict: bool,
     #[command(flatten)]
     pub limits: LimitChoice,
+}
+
+/// Department lists to compare the households with (精准比对; `assess`, `check`, `adjust`).
+#[derive(Debug, Clone, Args)]
+pub struct WithChoice {
+    /// 比对名单：名单=文件（可重复），如 --with 车辆登记=车辆.xlsx。名单为规则集 [departments.*] 的标签或键；人员表的每个成员（户表为户主）按身份证号与名单比对，规则据比对结果判定，理由中列出相符的记录
+    #[arg(long = "with", value_name = "名单=文件")]
+    pub with: Vec<String>,
 }
 
 /// Bounds on an input file, so that no file (damaged, or made to harm) takes unbounded memory or
@@ -285,6 +303,8 @@ pub struct AssessArgs {
     pub summary: Option<PathBuf>,
     #[command(flatten)]
     pub input: InputChoice,
+    #[command(flatten)]
+    pub lists: WithChoice,
     /// 完整显示证件号码（默认打码：430524********1234）
     #[arg(long)]
     pub show_ids: bool,
@@ -328,6 +348,8 @@ pub struct CheckArgs {
     pub verbose: bool,
     #[command(flatten)]
     pub input: InputChoice,
+    #[command(flatten)]
+    pub lists: WithChoice,
     /// 完整显示证件号码
     #[arg(long)]
     pub show_ids: bool,
@@ -356,6 +378,19 @@ pub struct DemoArgs {
     /// 覆盖已存在的文件（不加时，文件已存在即报错，什么也不写）
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    /// 名单：名称=文件，两个或更多
+    #[arg(value_name = "名称=文件", num_args = 2.., required = true)]
+    pub rosters: Vec<String>,
+    /// 写入此 CSV 文件（整体写成后替换），不写到标准输出
+    #[arg(long, short = 'o', value_name = "输出")]
+    pub output: Option<PathBuf>,
+    /// 完整显示证件号码
+    #[arg(long)]
+    pub show_ids: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -395,6 +430,8 @@ pub struct AdjustArgs {
     pub summary: Option<PathBuf>,
     #[command(flatten)]
     pub input: InputChoice,
+    #[command(flatten)]
+    pub lists: WithChoice,
     /// 完整显示证件号码
     #[arg(long)]
     pub show_ids: bool,

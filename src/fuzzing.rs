@@ -315,6 +315,7 @@ fn household(rs: &RuleSet, cells: &std::collections::BTreeMap<String, toml::Valu
         cells: vec![Cell::Blank; rs.fields.len()],
         problems: Vec::new(),
         members: None,
+        matches: Vec::new(),
     };
     for (k, v) in cells {
         let Ok(f) = crate::cases::field_key(rs, k) else { continue };
@@ -345,6 +346,7 @@ pub fn rules(data: &[u8]) {
         cells: vec![Cell::Blank; rs.fields.len()],
         problems: Vec::new(),
         members: None,
+        matches: Vec::new(),
     };
     for hh in std::iter::once(blank).chain(case_households().iter().take(4).map(|c| household(&rs, c, from))) {
         for b in [&b, &b2] {

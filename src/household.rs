@@ -24,6 +24,8 @@ pub enum Missing {
     Field(u16),
     /// A person column a member-derived field is computed from (`劳动技能`).
     Person(&'static str),
+    /// A department list (`[departments.*]`) not given with `--with`.
+    List(u16),
 }
 
 /// One cell, as read.
@@ -146,4 +148,22 @@ pub struct Household {
     /// The members, from a person export; `None` for a ledger row (member conditions are then
     /// unknown).
     pub members: Option<Members>,
+    /// Department records matched to its members by ID number (`--with`), in member order.
+    pub matches: Vec<Match>,
+}
+
+/// A department record matched to a household (精准比对, `crate::matching`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Match {
+    /// The department list (`[departments.*]`, in the rule set's order).
+    pub list: u16,
+    /// The record, in the list's order.
+    pub record: u32,
+    /// The matched member's row in the person export, or [`Match::HEAD`].
+    pub member: u64,
+}
+
+impl Match {
+    /// A ledger row's head (户主证件号码).
+    pub const HEAD: u64 = 0;
 }

@@ -26,6 +26,7 @@
 //! error      error types and exit codes
 //! household  a household: cells, members, problems
 //! ruleset    rule files: load, layer, check, compile conditions (expr, fast), lists, periods
+//! matching   department lists (精准比对): records by normalised ID, matched to households
 //! engine     assess one household, reasons, the run's specialised plan, what-if
 //! input      ledgers and person exports: sources, encodings, headers, rows → households
 //! output     records, CSV / JSON Lines / table / workbook writers, summary, atomic files
@@ -48,6 +49,7 @@ pub const LAYERS: &[&str] = &[
     "error",
     "household",
     "ruleset",
+    "matching",
     "engine",
     "input",
     "output",
@@ -75,6 +77,7 @@ pub mod input;
 pub mod lang;
 #[cfg(test)]
 mod layers_tests;
+pub mod matching;
 pub mod output;
 pub mod pipeline;
 pub mod privacy;

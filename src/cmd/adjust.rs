@@ -143,13 +143,16 @@ pub fn run(mut args: AdjustArgs) -> anyhow::Result<Outcome> {
 
     // An id repeated within either snapshot cannot be matched: its rows on both sides are
     // evaluated with the other side unknown (`duplicated`, `has_problems`), never merged.
-    let cur_ledger = Ledger::open(&args.current, &rules, &args.input.options())?;
+    let matcher = super::departments(&rules, &args.lists, &args.input)?;
+    let mut cur_ledger = Ledger::open(&args.current, &rules, &args.input.options())?;
+    super::attach_departments(&mut cur_ledger, &matcher, &rules);
     // Reasons name the alternative columns of the current snapshot (the lists' reasons are its).
     bound.read_from = cur_ledger.layout.read_from(&rules);
     super::run_messages(bound.run_warnings());
 
     // Previous quarter: ids and the values the lists read.
     let mut prev_ledger = Ledger::open(&args.previous, &rules, &args.input.options())?;
+    super::attach_departments(&mut prev_ledger, &matcher, &rules);
     warn_absent(&rules, &prev_ledger.layout, &cur_ledger.layout, &args);
     let (mut cur_ledger, cur_dups, prev_dups) = scan_ids(cur_ledger, &prev_ledger);
     let (cur_dups, prev_dups) = (cur_dups?, prev_dups?);
@@ -468,6 +471,7 @@ fn list_gone(
     let mut rows: Vec<u64> = unmatched.iter().map(|e| e.row).collect();
     rows.sort_unstable();
     let mut again = Ledger::open(path, rules, &prev_layout.options)?;
+    again.layout.matcher = prev_layout.matcher.clone();
     let mut result = Ok(());
     let layout = &again.layout;
     let run = RunFacts { disappeared: true, ..RunFacts::default() };

@@ -56,17 +56,10 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
     let input = crate::input::stdin::Input::open(&args.file)?;
     args.file = input.path().to_path_buf();
     let prov = provenance(&args, &rules, as_of, format)?;
-    let mut ledger = Ledger::open(&args.file, &rules, &args.input.options())?;
+    let mut ledger = open_with_lists(&args, &rules)?;
     let dups = Duplicates::scan(&ledger)?;
     bound.read_from = ledger.layout.read_from(&rules);
-    super::note(&format!("{}\n", describe_ledger(&args.file, &ledger.layout, &rules, as_of)));
-    if let Some(n) = ledger.layout.alternatives_note(&rules) {
-        super::note(&n);
-    }
-    super::run_messages(bound.run_warnings());
-    if let Some(w) = ledger.layout.absent_warning(&rules) {
-        super::note(&w);
-    }
+    opening_notes(&args.file, &ledger.layout, &bound, as_of);
 
     let mut file = match &args.output {
         Some(p) => Some(AtomicFile::create(p, &[args.file.as_path()])?),
@@ -94,6 +87,9 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
     wrote(out.write_all(&head))?;
 
     let mut book = if format == Format::Xlsx { Some(xlsx::AssessBook::new(&to, &bound)?) } else { None };
+    if let (Some(book), Some(_)) = (&mut book, &ledger.layout.matcher) {
+        book.with_match_sheet()?;
+    }
     let (summary, kept_as_text, areas) = assess_all(&mut ledger, &bound, &dups, &args, format, &mut out, &mut book)?;
     wrote(out.flush())?;
     drop(out);
@@ -122,6 +118,7 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
     }
     write_summary(&args, areas.as_ref(), &bound)?;
     super::note(&summary.text(&bound));
+    super::departments_matched(&rules, ledger.layout.matcher.as_deref());
     closing_notes(kept_as_text, &to, &dups);
     write_coverage(&args, &summary, &rules)?;
     super::note_duration(started, summary.households_assessed);
@@ -225,6 +222,27 @@ fn area_table(areas: &Areas, bound: &Bound) -> output::areas::AreaTable {
     areas.table(bound)
 }
 
+/// What was read and the rule set's messages, before the households.
+fn opening_notes(file: &Path, layout: &Layout, bound: &Bound, as_of: Date) {
+    let rules = bound.rules;
+    super::note(&format!("{}\n", describe_ledger(file, layout, rules, as_of)));
+    if let Some(n) = layout.alternatives_note(rules) {
+        super::note(&n);
+    }
+    super::run_messages(bound.run_warnings());
+    if let Some(w) = layout.absent_warning(rules) {
+        super::note(&w);
+    }
+}
+
+/// The department lists given (`--with`, read first), then the ledger, matched with them.
+fn open_with_lists(args: &AssessArgs, rules: &RuleSet) -> anyhow::Result<Ledger> {
+    let matcher = super::departments(rules, &args.lists, &args.input)?;
+    let mut ledger = Ledger::open(&args.file, rules, &args.input.options())?;
+    super::attach_departments(&mut ledger, &matcher, rules);
+    Ok(ledger)
+}
+
 /// What the run's summary is followed by: long numbers kept as text in a CSV, repeated ids.
 fn closing_notes(kept_as_text: bool, to: &str, dups: &Duplicates) {
     if kept_as_text {
@@ -321,7 +339,14 @@ fn assess_all(
     let coverage = args.coverage.is_some();
     let mut summary = Summary::new(bound).with_coverage(bound.rules, coverage);
     let mut kept_as_text = false;
-    let csv_rows = output::CsvRows::new(bound);
+    let mut csv_rows = output::CsvRows::new(bound);
+    csv_rows.matcher = ledger.layout.matcher.clone();
+    let matcher = ledger.layout.matcher.clone();
+    let evidence = |r: &mut Record, hh: &crate::household::Household| {
+        if let Some(m) = &matcher {
+            r.add_evidence(m, bound, hh, show_ids);
+        }
+    };
     let mut table_rows = Vec::new();
     summary.blank_rows = pipeline::fold(
         ledger,
@@ -344,10 +369,15 @@ fn assess_all(
             match format {
                 Format::Csv => c.kept_as_text |= csv_rows.write(&mut c.csv, bound, hh, a, show_ids, &mut c.scratch),
                 Format::Jsonl => {
-                    let r = Record::build(bound, hh, a, show_ids);
+                    let mut r = Record::build(bound, hh, a, show_ids);
+                    evidence(&mut r, hh);
                     output::write_jsonl(&mut c.jsonl, &r)?;
                 }
-                Format::Table | Format::Xlsx => c.records.push(Record::build_with(bound, hh, a, show_ids, false)),
+                Format::Table | Format::Xlsx => {
+                    let mut r = Record::build_with(bound, hh, a, show_ids, false);
+                    evidence(&mut r, hh);
+                    c.records.push(r);
+                }
             }
             Ok(())
         },

@@ -52,9 +52,16 @@ pub fn run(args: CheckArgs) -> anyhow::Result<Outcome> {
     let rules = rules.worded(as_of);
     let mut bound = rules.at(as_of)?;
     super::run_messages(bound.run_warnings());
-    let (hh, source) = read_household(&args, &mut bound)?;
+    let matcher = super::departments(&rules, &args.lists, &args.input)?;
+    let (mut hh, source) = read_household(&args, &mut bound, &matcher)?;
+    if let (Some(m), Source::Cells) = (&matcher, &source) {
+        m.fill_head(&rules, &mut hh);
+    }
     let a = engine::assess(&bound, &hh);
-    let record = Record::build(&bound, &hh, &a, args.show_ids);
+    let mut record = Record::build(&bound, &hh, &a, args.show_ids);
+    if let Some(m) = &matcher {
+        record.add_evidence(m, &bound, &hh, args.show_ids);
+    }
     let what_if = whatif::what_if(&bound, &hh, &a);
     let stdout = std::io::stdout();
     let tty = stdout.is_terminal();
@@ -63,7 +70,19 @@ pub fn run(args: CheckArgs) -> anyhow::Result<Outcome> {
         CheckFormat::Json => serde_json::to_string(&Json { record: &record, what_if: &what_if })? + "\n",
         CheckFormat::Text => {
             let paint = render::Paint::new(tty);
-            render::text(&bound, &hh, &a, &record, &what_if, &source, render::Style { paint, verbose: args.verbose })
+            let mut t = render::text(
+                &bound,
+                &hh,
+                &a,
+                &record,
+                &what_if,
+                &source,
+                render::Style { paint, verbose: args.verbose },
+            );
+            if let Some(m) = &matcher {
+                t.push_str(&evidence_lines(m, &bound, &hh));
+            }
+            t
         }
     };
     if !args.show_ids {
@@ -77,7 +96,31 @@ pub fn run(args: CheckArgs) -> anyhow::Result<Outcome> {
     Ok(if record.problems.is_empty() { Outcome::Clean } else { Outcome::Problems })
 }
 
-fn read_household(args: &CheckArgs, bound: &mut Bound) -> anyhow::Result<(Household, Source)> {
+/// `check`'s screen: every department record matched to the household, one a line (masked with
+/// the rest of the screen).
+fn evidence_lines(m: &crate::matching::Matcher, bound: &Bound, hh: &Household) -> String {
+    let mut out = String::from("\n比对结果（--with）：");
+    if hh.matches.is_empty() {
+        out.push_str("所给比对名单中没有本户成员\n");
+        return out;
+    }
+    out.push('\n');
+    for k in 0..hh.matches.len() {
+        let one = Household { matches: vec![hh.matches[k]], ..Household::default() };
+        let mut line = String::new();
+        m.write_evidence(&mut line, bound.rules, &one, true);
+        out.push_str("  ");
+        out.push_str(line.strip_prefix("比对：").unwrap_or(&line));
+        out.push('\n');
+    }
+    out
+}
+
+fn read_household(
+    args: &CheckArgs,
+    bound: &mut Bound,
+    matcher: &Option<std::sync::Arc<crate::matching::Matcher>>,
+) -> anyhow::Result<(Household, Source)> {
     let rs = bound.rules;
     let sets = args
         .set
@@ -88,7 +131,7 @@ fn read_household(args: &CheckArgs, bound: &mut Bound) -> anyhow::Result<(Househ
         let id = args.id.as_deref().ok_or_else(|| anyhow!("给了文件还须给 --id 户编号，如 --id 5200010101003"))?;
         // `-`: standard input, spooled to a temporary file while it is read.
         let input = crate::input::stdin::Input::open(file)?;
-        let (mut hh, row) = from_file(input.path(), id, bound, &args.input.options())?;
+        let (mut hh, row) = from_file(input.path(), id, bound, &args.input.options(), matcher)?;
         // `--set` replaces cells of the household read from the file.
         for (k, v) in &sets {
             let f = cases::field_key(rs, k).map_err(|e| anyhow!("--set {k}={v}：{e}"))?;
@@ -175,8 +218,15 @@ fn from_cells(rs: &RuleSet, pairs: Vec<(String, String)>, as_of: crate::value::D
 
 /// The household with this id in a ledger: rows are streamed until the end (an id found twice is
 /// a problem, as in `assess`). Not found: an error naming the id.
-fn from_file(path: &Path, id: &str, bound: &mut Bound, options: &OpenOptions) -> anyhow::Result<(Household, u64)> {
+fn from_file(
+    path: &Path,
+    id: &str,
+    bound: &mut Bound,
+    options: &OpenOptions,
+    matcher: &Option<std::sync::Arc<crate::matching::Matcher>>,
+) -> anyhow::Result<(Household, u64)> {
     let mut ledger = Ledger::open(path, bound.rules, options)?;
+    super::attach_departments(&mut ledger, matcher, bound.rules);
     bound.read_from = ledger.layout.read_from(bound.rules);
     let bound = &*bound;
     if let Some(n) = ledger.layout.alternatives_note(bound.rules) {

@@ -6,6 +6,7 @@ pub mod check;
 pub mod compare_rules;
 pub mod demo_data;
 pub mod notice;
+pub mod reconcile;
 pub mod rules;
 pub mod shell;
 pub mod verify;
@@ -58,6 +59,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Verify(a) => verify::run(a),
         Command::CompareRules(a) => compare_rules::run(a),
         Command::DemoData(a) => demo_data::run(a),
+        Command::Reconcile(a) => reconcile::run(a),
         Command::Rules(r) => rules::run(r),
         Command::Completions { shell } => shell::completions(shell, cli.lang),
         Command::Manpage => shell::manpage(cli.lang),
@@ -95,6 +97,89 @@ pub fn warn_if_same_file(a: &std::path::Path, b: &std::path::Path) {
         if x == y {
             eprintln!("警告：{} 与 {} 是同一个文件：两季度相同，名单中不会有变化", a.display(), b.display());
         }
+    }
+}
+
+/// The department lists given with `--with` (精准比对), read before the ledger: each one's
+/// rows, and the rows that cannot be compared, on stderr. `None` when none is given; a note
+/// names the lists the rules read that were not given (their evidence is unknown).
+pub fn departments(
+    rules: &crate::ruleset::RuleSet,
+    lists_given: &crate::cli::WithChoice,
+    input: &crate::cli::InputChoice,
+) -> anyhow::Result<Option<std::sync::Arc<crate::matching::Matcher>>> {
+    use crate::input::departments as dep;
+    let mut lists: Vec<Option<crate::matching::List>> = (0..rules.departments.len()).map(|_| None).collect();
+    for spec in &lists_given.with {
+        let (d, path) = dep::resolve(rules, spec).map_err(|m| anyhow!("{m}"))?;
+        if lists[d as usize].is_some() {
+            return Err(anyhow!("--with {}：同一名单给了两次", rules.departments[d as usize].label));
+        }
+        let list = dep::read(rules, d, &path, &input.options())?;
+        let text = dep::describe(rules, &list);
+        for line in text.lines() {
+            if line.starts_with("警告") || line.starts_with("  ") {
+                eprintln!("{line}");
+            } else {
+                note(&format!("{line}\n"));
+            }
+        }
+        lists[d as usize] = Some(list);
+    }
+    let read = rules.departments_read();
+    let missing: Vec<&str> = rules
+        .departments
+        .iter()
+        .enumerate()
+        .filter(|(d, _)| read[*d] && lists[*d].is_none())
+        .map(|(_, dept)| dept.label.as_str())
+        .collect();
+    if !missing.is_empty() && !lists_given.with.is_empty() {
+        note(&format!(
+            "注意：未提供比对名单 {}（--with 名单=文件）：读取这些名单的规则按“缺少比对名单”处理（待核实）\n",
+            missing.join("、")
+        ));
+    }
+    if lists_given.with.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(std::sync::Arc::new(crate::matching::Matcher { lists })))
+}
+
+/// After the run: per list given, how many records matched, and the rows of those that did not.
+pub fn departments_matched(rules: &crate::ruleset::RuleSet, matcher: Option<&crate::matching::Matcher>) {
+    for list in matcher.into_iter().flat_map(|m| m.lists.iter().flatten()) {
+        note(&crate::input::departments::describe_matches(rules, list));
+    }
+}
+
+/// Give an opened ledger the department lists; a household ledger (not a person export) is
+/// compared by its head's ID only, which a warning says.
+pub fn attach_departments(
+    ledger: &mut crate::input::Ledger,
+    matcher: &Option<std::sync::Arc<crate::matching::Matcher>>,
+    rules: &crate::ruleset::RuleSet,
+) {
+    let Some(m) = matcher else { return };
+    ledger.layout.matcher = Some(m.clone());
+    let path = crate::value::shown_path(&ledger.layout.path);
+    if ledger.layout.persons.is_none() {
+        let head = rules.matching.head_id.map(|f| rules.fields[f as usize].header.as_str());
+        match head.filter(|_| {
+            ledger.layout.field_column.get(rules.matching.head_id.unwrap_or(0) as usize).is_some_and(Option::is_some)
+        }) {
+            Some(h) => eprintln!(
+                "警告：{path} 是户表：只按{h}比对了户主，家庭其他成员未与比对名单比对（用人员表可比对每个成员）"
+            ),
+            None => eprintln!("警告：{path} 没有户主证件号码列，无法与比对名单比对：比对结果对每一户都为未知"),
+        }
+    } else if rules
+        .matching
+        .member_id
+        .and_then(|i| ledger.layout.member_columns.get(i as usize).copied().flatten())
+        .is_none()
+    {
+        eprintln!("警告：{path} 没有成员证件号码列，改按户主证件号码比对（家庭其他成员未比对）");
     }
 }
 

@@ -614,13 +614,20 @@ impl Describe for Describer<'_> {
                 }
             }
             // What `write_field_is` shows alone: "缺少列：不愁吃".
-            Cell::Absent(missing) => {
-                out.push_str("缺少列：");
-                match missing {
-                    Missing::Person(h) => out.push_str(h),
-                    Missing::Field(g) => self.b.rules.fields[*g as usize].write_column_names(out),
+            Cell::Absent(missing) => match missing {
+                Missing::Person(h) => {
+                    out.push_str("缺少列：");
+                    out.push_str(h);
                 }
-            }
+                Missing::Field(g) => {
+                    out.push_str("缺少列：");
+                    self.b.rules.fields[*g as usize].write_column_names(out)
+                }
+                Missing::List(d) => {
+                    out.push_str("缺少比对名单：");
+                    out.push_str(&self.b.rules.departments[*d as usize].label);
+                }
+            },
             Cell::Invalid(raw) => {
                 out.push_str("无法识别（");
                 out.push_str(raw);

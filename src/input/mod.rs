@@ -7,6 +7,7 @@
 
 #[cfg(test)]
 mod absent_tests;
+pub mod departments;
 pub mod persons;
 pub mod source;
 pub mod stdin;
@@ -128,6 +129,8 @@ pub struct Layout {
     /// Per field: the cell an empty cell of its column sets, where that takes no more than a copy
     /// ([`RuleSet::blank_cell`]); `None`: through [`RuleSet::set_cell`].
     blank_cells: Vec<Option<Cell>>,
+    /// The department lists given with `--with` (精准比对), matched with every household.
+    pub matcher: Option<std::sync::Arc<crate::matching::Matcher>>,
 }
 
 /// A column the rules need that the file lacks.
@@ -364,7 +367,7 @@ pub(crate) fn text(b: &[u8]) -> (std::borrow::Cow<'_, str>, bool) {
 
 fn header_lookup(rules: &RuleSet) -> HashMap<String, u16> {
     let mut lookup: HashMap<String, u16> = HashMap::new();
-    for (i, f) in rules.fields.iter().enumerate() {
+    for (i, f) in rules.fields.iter().enumerate().filter(|(_, f)| f.department.is_none()) {
         for h in std::iter::once(&f.header).chain(&f.aliases).chain(std::iter::once(&f.key)) {
             lookup.entry(header_key(h)).or_insert(i as u16);
         }
@@ -438,6 +441,7 @@ impl Ledger {
             absent_field: (0..rules.fields.len() as u16).map(|f| absent_cells.iter().any(|(g, _)| *g == f)).collect(),
             absent_cells,
             blank_cells: (0..rules.fields.len() as u16).map(|f| rules.blank_cell(f)).collect(),
+            matcher: None,
         };
         let rows = if layout.persons.is_some() {
             Source::Rows(rows)
@@ -655,7 +659,9 @@ fn member_columns(rules: &RuleSet, columns: &[String]) -> Vec<Option<usize>> {
         .iter()
         .map(|f| {
             let keys: Vec<String> = std::iter::once(&f.header).chain(&f.aliases).map(|h| header_key(h)).collect();
-            (0..columns.len()).find(|&c| keys.contains(&header_key(&columns[c])))
+            // A department list's evidence has no column: matching fills it.
+            let own = f.department.is_none();
+            (0..columns.len()).find(|&c| own && keys.contains(&header_key(&columns[c])))
         })
         .collect()
 }
@@ -668,8 +674,32 @@ impl Layout {
         hh
     }
 
-    /// As [`Layout::household`], into a household whose buffers are reused.
+    /// As [`Layout::household`], into a household whose buffers are reused; then matched with
+    /// the department lists given (`--with`).
     pub fn household_into(&self, b: &Bound, raw: &RawRow, dups: &Duplicates, hh: &mut Household) {
+        self.read_household(b, raw, dups, hh);
+        if let Some(m) = &self.matcher {
+            self.compare(m, b.rules, raw, hh);
+        }
+    }
+
+    /// Match `hh` with the department lists: every member of a person export (by the member ID
+    /// field of `[matching]`), the head of a ledger row (its head ID field).
+    fn compare(&self, m: &crate::matching::Matcher, rules: &RuleSet, raw: &RawRow, hh: &mut Household) {
+        let member_col = rules.matching.member_id.and_then(|i| self.member_columns.get(i as usize).copied().flatten());
+        match (&self.persons, member_col) {
+            (Some(_), Some(c)) if !raw.members.is_empty() => {
+                let ids = |k: usize| {
+                    let m = &raw.members[k];
+                    (m.record.get(c).and_then(|b| std::str::from_utf8(b).ok()), m.row)
+                };
+                m.fill(rules, hh, raw.members.len(), false, ids);
+            }
+            _ => m.fill_head(rules, hh),
+        }
+    }
+
+    fn read_household(&self, b: &Bound, raw: &RawRow, dups: &Duplicates, hh: &mut Household) {
         let rules = b.rules;
         if let (Some(cols), false) = (&self.persons, raw.members.is_empty()) {
             *hh = self.household_of_members(b, raw, cols, dups);
@@ -848,6 +878,7 @@ impl Layout {
             cells: vec![Cell::Blank; rules.fields.len()],
             problems: Vec::new(),
             members: None,
+            matches: Vec::new(),
         };
         for (f, c) in &self.absent_cells {
             hh.cells[*f as usize] = c.clone();
@@ -968,9 +999,13 @@ fn absent_columns(
             }
             None => {}
         }
+        cells.push((f as u16, absent_cell(rules, f as u16)));
+        // A department list's evidence: not a column (`--with` gives it).
+        if field.department.is_some() {
+            continue;
+        }
         let mut header = String::new();
         field.write_column_names(&mut header);
-        cells.push((f as u16, absent_cell(rules, f as u16)));
         state[f] = Some((header, field.absent.clone()));
     }
     let unknown = |g: u16| state[g as usize].as_ref().is_some_and(|s| s.1.is_none());
@@ -994,6 +1029,9 @@ fn absent_columns(
 /// file's `absent` stands for (`""`: a blank cell, as `set_cell` reads one).
 pub fn absent_cell(rules: &RuleSet, f: u16) -> Cell {
     let field = &rules.fields[f as usize];
+    if let Some(d) = field.department {
+        return Cell::Absent(Missing::List(d));
+    }
     match field.absent.as_deref() {
         None => Cell::Absent(Missing::Field(f)),
         Some("") => {
@@ -1034,7 +1072,7 @@ fn absent_member_columns(rules: &RuleSet, at: &[Option<usize>]) -> Vec<(u16, Str
         absent[i] = at[i].is_none() && reads.iter().all(|&j| absent[j as usize]);
     }
     (0..rules.persons.len())
-        .filter(|&i| absent[i] && rules.person_used[i])
+        .filter(|&i| absent[i] && rules.person_used[i] && rules.persons[i].department.is_none())
         .map(|i| (i as u16, rules.persons[i].header.clone()))
         .collect()
 }
@@ -1150,6 +1188,10 @@ impl Layout {
         }
         for (f, c) in &self.absent_cells {
             let field = &rules.fields[*f as usize];
+            // Set for each household by matching.
+            if field.department.is_some_and(|d| self.matcher.as_ref().is_some_and(|m| m.given(d))) {
+                continue;
+            }
             let ranged = (field.min.is_some() || field.max.is_some()) && c.value().is_some();
             let alternative = self.alt_columns.iter().any(|a| a.1 == *f);
             if !ranged && !alternative && field.derive.is_none() {

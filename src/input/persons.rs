@@ -341,6 +341,7 @@ fn set_head(rs: &RuleSet, hh: &mut Household, h: &RawRow, cols: &PersonColumns, 
                 cells: std::mem::take(&mut hh.cells),
                 problems: Vec::new(),
                 members: None,
+                matches: Vec::new(),
             };
             rs.set_cell(&mut tmp, i, &v, &column);
             hh.cells = tmp.cells;

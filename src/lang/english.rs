@@ -109,6 +109,17 @@ const COMMANDS: &[(&str, &str, &str)] = &[
          demos, for the accounting check of `adjust`, and by the benchmark.\n\n\
          Examples:\n\n  tuopin demo-data --households 100000 --seed 1 -o 2024Q2.csv --next-quarter 2024Q3.csv",
     ),
+    (
+        "reconcile",
+        "Compare rosters by ID number: who is in one and not in another",
+        "Each roster is NAME=FILE (.xlsx, .xls or CSV). The ID column is found by its header (证件号码, 身份证号码, \
+         公民身份号码, 户主证件号码, 身份证号), and IDs are normalised as for `assess --with` (15 digits upgraded to 18, \
+         full-width digits, lower-case x, spaces); IDs Excel turned into numbers and invalid IDs are counted and \
+         listed by row. Output (CSV, UTF-8 with BOM): one row per person not on every roster: the ID (masked), \
+         the name, the row on each roster (blank if absent), the difference. Exit codes: 0 fine; 1 some roster \
+         rows cannot be compared; 2 usage or file error.\n\n\
+         Examples:\n\n  tuopin reconcile 低保=低保名单.xlsx 监测=监测对象.csv -o 差异.csv",
+    ),
     ("rules", "Rule sets: check a rule file, show it, run rule cases", ""),
     (
         "rules check",
@@ -157,6 +168,7 @@ const ARGS: &[(&str, &str, &str)] = &[
     ("", "header_row", "Row number of the header, as the spreadsheet shows it (default: found by matching the known headers)"),
     ("", "persons", "Read a person export (one row per person, grouped by 户编号); detected when the header has 人编号 or 与户主关系"),
     ("", "strict", "Stop (exit 2) when the file lacks a column the rules need, instead of treating that field as unknown"),
+    ("", "with", "A department list, LIST=FILE (repeatable), e.g. --with 车辆登记=cars.xlsx: LIST is a label or key of the rule set's [departments.*]; each member of a person export (the head of a household ledger) is compared with it by ID number, rules decide on the matches, and reasons list the matched records"),
     ("", "max_cell_bytes", "Longest cell, in bytes; a longer one is a data problem of its row"),
     ("", "max_record_bytes", "Longest CSV record (or sheet row), in bytes"),
     ("", "max_columns", "Most columns of a row"),
@@ -215,6 +227,8 @@ const ARGS: &[(&str, &str, &str)] = &[
     ("rules test", "files", "Case files (TOML; - for standard input, its `rules` relative to the current directory)"),
     ("rules test", "builtin", "Run the cases embedded with the built-in rule sets"),
     ("completions", "shell", "The shell"),
+    ("reconcile", "rosters", "Rosters: NAME=FILE, two or more"),
+    ("reconcile", "output", "Write to this CSV file (replaced once complete), not to standard output"),
 ];
 
 /// The English (about, long about) of the command at `path`.
@@ -232,6 +246,8 @@ pub fn arg(path: &str, id: &str) -> Option<&'static str> {
 pub fn value_name(zh: &str) -> Option<&'static str> {
     const NAMES: &[(&str, &str)] = &[
         ("文件", "FILE"),
+        ("名单=文件", "LIST=FILE"),
+        ("名称=文件", "NAME=FILE"),
         ("规则集", "RULES"),
         ("年份", "YEAR"),
         ("格式", "FORMAT"),

@@ -72,6 +72,8 @@ pub struct Record {
     pub checks_text: String,
     /// Where the decisions go (the rule set's).
     pub layout: std::sync::Arc<Layout>,
+    /// Department records matched to the household (`--with`; JSON key `matches`, left out when none).
+    pub matches: Vec<crate::matching::Evidence>,
 }
 
 impl Record {
@@ -103,6 +105,9 @@ impl Serialize for Record {
         m.serialize_entry("reasons", &self.reasons)?;
         m.serialize_entry("problems", &self.problems)?;
         m.serialize_entry("checks", &self.checks)?;
+        if !self.matches.is_empty() {
+            m.serialize_entry("matches", &self.matches)?;
+        }
         m.end()
     }
 }
@@ -260,11 +265,18 @@ impl Record {
             checks: engine::findings(b, hh, a),
             checks_text,
             layout: rs.layout.clone(),
+            matches: Vec::new(),
         };
         if !show_ids {
             r.mask();
         }
         r
+    }
+
+    /// The department records matched to the household (`--with`), after its reasons.
+    pub fn add_evidence(&mut self, m: &crate::matching::Matcher, b: &Bound, hh: &Household, show_ids: bool) {
+        write_evidence(&mut self.reasons_text, m, b, hh, show_ids);
+        self.matches = m.evidence(b.rules, hh, show_ids);
     }
 
     /// Every text of the record but the 户编号 through [`privacy::mask_text`]: a personal number
@@ -331,6 +343,8 @@ pub struct CsvRows {
     free_text: [bool; 7],
     /// Which of them are ID columns.
     id: [bool; 7],
+    /// The department lists given (`--with`): their matches close the reasons.
+    pub matcher: Option<std::sync::Arc<crate::matching::Matcher>>,
 }
 
 /// The keys of the identifying columns of `CSV_HEADERS` (户编号 … 户类型).
@@ -343,7 +357,7 @@ impl CsvRows {
         let mut free_text = shown.map(|i| i.is_some_and(|i| b.rules.fields[i as usize].ty != FieldType::Id));
         free_text[0] = false;
         let id = shown.map(|i| i.is_some_and(|i| b.rules.fields[i as usize].ty == FieldType::Id));
-        CsvRows { shown, free_text, id }
+        CsvRows { shown, free_text, id, matcher: None }
     }
 
     /// One household's CSV row, appended to `out` straight from the household and its
@@ -391,6 +405,9 @@ impl CsvRows {
         }
         scratch.clear();
         engine::write_reasons(scratch, b, hh, a);
+        if let Some(m) = &self.matcher {
+            write_evidence(scratch, m, b, hh, true);
+        }
         w.text(scratch, mask);
         scratch.clear();
         write_problems(scratch, &hh.problems, |p| shown_problem_value(b.rules, p, show_ids));
@@ -400,6 +417,17 @@ impl CsvRows {
         w.text(scratch, mask);
         w.end()
     }
+}
+
+/// The matches of `hh` appended to its reasons (`；比对：…`), masked unless `show_ids`.
+pub fn write_evidence(out: &mut String, m: &crate::matching::Matcher, b: &Bound, hh: &Household, show_ids: bool) {
+    if hh.matches.is_empty() {
+        return;
+    }
+    if !out.is_empty() {
+        out.push('；');
+    }
+    m.write_evidence(out, b.rules, hh, show_ids);
 }
 
 /// One CSV row appended to a byte buffer, written exactly as `csv::Writer` writes it by default

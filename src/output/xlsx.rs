@@ -201,6 +201,8 @@ pub struct AssessBook {
     areas: Option<AreaTable>,
     /// Every sheet's footer: the rule set and the assessment date.
     footer: crate::output::print::Footer,
+    /// Rows written on the 比对结果 sheet (the third), when department lists are given.
+    match_row: Option<u32>,
 }
 
 /// How a cell of the assessment sheet is written.
@@ -214,6 +216,11 @@ enum Style {
     /// A decision's label, some of them coloured.
     Label(u16),
 }
+
+/// The 比对结果 sheet: one row per matched department record.
+const MATCH_HEADERS: [&str; 8] =
+    ["行号", "户编号", "行政村", "比对名单", "名单行号", "成员行号", "证件号码", "记录内容"];
+const MATCH_WIDTHS: [f64; 8] = [6.0, 16.0, 10.0, 14.0, 8.0, 8.0, 20.0, 60.0];
 
 /// The 数据核查 sheet: one row per finding.
 const FINDING_HEADERS: [&str; 7] = ["行号", "户编号", "行政村", "检查", "级别", "说明", "来源"];
@@ -276,6 +283,53 @@ impl AssessBook {
             finding_widths,
             areas: None,
             footer: footer(b),
+            match_row: None,
+        })
+    }
+
+    /// Add the 比对结果 sheet (`--with`): one row per matched department record.
+    pub fn with_match_sheet(&mut self) -> anyhow::Result<()> {
+        let wb = &mut self.wb;
+        guarded(&self.to, || {
+            let bold = Format::new().set_bold().set_background_color("#DDEBF7");
+            let ws = wb.add_worksheet_with_constant_memory()?;
+            ws.set_name("比对结果")?;
+            for (c, h) in MATCH_HEADERS.iter().enumerate() {
+                ws.set_column_width(c as u16, MATCH_WIDTHS[c])?;
+                ws.write_string_with_format(0, c as u16, *h, &bold)?;
+            }
+            ws.set_freeze_panes(1, 0)?;
+            Ok(())
+        })?;
+        self.match_row = Some(0);
+        Ok(())
+    }
+
+    /// The household's matches on the 比对结果 sheet.
+    fn add_matches(&mut self, r: &Record) -> anyhow::Result<()> {
+        let Some(at) = self.match_row.as_mut() else { return Ok(()) };
+        if *at + r.matches.len() as u32 >= 1_048_575 {
+            anyhow::bail!("XLSX 工作表最多 1,048,576 行：比对结果过多，请改用 CSV 或 JSONL 输出");
+        }
+        let wb = &mut self.wb;
+        guarded(&self.to, || {
+            let ws = wb.worksheet_from_index(2)?;
+            for m in &r.matches {
+                *at += 1;
+                let values: Vec<String> = m.values.iter().map(|(k, v)| format!("{k} {v}")).collect();
+                ws.write_number(*at, 0, r.row as f64)?;
+                ws.write_string(*at, 1, &r.household_id)?;
+                ws.write_string(*at, 2, r.village.as_deref().unwrap_or(""))?;
+                ws.write_string(*at, 3, &m.list)?;
+                ws.write_number(*at, 4, m.row as f64)?;
+                match m.member_row {
+                    Some(row) => ws.write_number(*at, 5, row as f64)?,
+                    None => ws.write_string(*at, 5, "户主")?,
+                };
+                ws.write_string(*at, 6, &m.id)?;
+                ws.write_string(*at, 7, values.join("，"))?;
+            }
+            Ok(())
         })
     }
 
@@ -348,7 +402,8 @@ impl AssessBook {
                 }
             }
             Ok(())
-        })
+        })?;
+        self.add_matches(r)
     }
 
     pub fn finish(mut self, file: &mut AtomicFile, summary: &Summary, b: &Bound) -> anyhow::Result<()> {
@@ -356,6 +411,9 @@ impl AssessBook {
         print_layout(self.wb.worksheet_from_index(0)?, 1, self.row, &self.widths.get(), &footer)?;
         let findings = self.finding_widths.get();
         print_layout(self.wb.worksheet_from_index(1)?, 1, self.finding_row, &findings, &footer)?;
+        if let Some(last) = self.match_row {
+            print_layout(self.wb.worksheet_from_index(2)?, 1, last, &MATCH_WIDTHS, &footer)?;
+        }
         let count = |k: &str, n: u64| (k.to_string(), SummaryValue::Count(n));
         let mut rows = vec![
             ("规则集".to_string(), SummaryValue::Text(b.rules.id.clone())),

@@ -2081,6 +2081,10 @@ fn write_decision_is(out: &mut String, i: u16, cx: &Ctx, d: &dyn Describe) {
 pub fn write_atom(out: &mut String, n: &Node, value: Option<bool>, cx: &Ctx, d: &dyn Describe) {
     match n {
         Node::Field(i) | Node::Blank(i) => write_field_is(out, *i, cx, d),
+        // A department list not given (`--with`): the field names the missing list.
+        Node::Present(i) if matches!(cx.cells[*i as usize], Cell::Absent(crate::household::Missing::List(_))) => {
+            write_field_is(out, *i, cx, d)
+        }
         Node::Known(x) if matches!(**x, Node::Field(_)) => write_atom(out, x, value, cx, d),
         Node::Cmp(op, x, y) => {
             // Equality with an enum literal reads as "<field>：<value>" (户类型：…).

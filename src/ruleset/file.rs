@@ -58,6 +58,13 @@ pub struct RuleFile {
     /// Figures per area the ledger lacks, for indicators' denominators (`[area_data.<id>]`).
     #[serde(default)]
     pub area_data: BTreeMap<String, AreaDataDef>,
+    /// Department lists compared with the households by ID number (精准比对, `--with`), by the
+    /// name conditions use (`cars`); the issue's `[sources.*]` (`[sources]` names documents).
+    #[serde(default)]
+    pub departments: BTreeMap<String, DepartmentDef>,
+    /// Which fields hold the ID numbers department lists are compared with.
+    #[serde(default)]
+    pub matching: Option<MatchingDef>,
     /// How the lists marked `notice = true` are posted (公示; `tuopin notice`).
     #[serde(default)]
     pub notice: Option<NoticeDef>,
@@ -160,6 +167,47 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Ordered<T> {
         }
         d.deserialize_map(Visit(std::marker::PhantomData))
     }
+}
+
+/// `[departments.<key>]`: a department's list (车辆登记, 学籍, …), read with `--with 标签=文件`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DepartmentDef {
+    /// What `--with` names it by, and messages and reasons call it.
+    pub label: String,
+    /// The column holding the ID number, and its other spellings.
+    pub id_header: String,
+    #[serde(default)]
+    pub id_aliases: Vec<String>,
+    /// The columns each record carries, by the name conditions use.
+    #[serde(default)]
+    pub columns: BTreeMap<String, ColumnDef>,
+    #[serde(default)]
+    pub description: String,
+    pub source: String,
+}
+
+/// A column a department record carries: `text`, `int`, `money` or `month`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnDef {
+    #[serde(rename = "type")]
+    pub ty: FieldType,
+    pub header: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    pub label: String,
+}
+
+/// `[matching]`: the member field (`[persons.*]`) and the household field whose ID numbers are
+/// compared: every member of a person export, the head of a ledger row.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchingDef {
+    #[serde(default)]
+    pub member_id: Option<String>,
+    #[serde(default)]
+    pub head_id: Option<String>,
 }
 
 /// `[notice]`: how the lists marked `notice = true` are posted in the village (公示): for how

@@ -247,6 +247,7 @@ fn check_item(section: &str, item: Table) -> Result<(), String> {
         "lists" => is::<file::ListDef>(item),
         "indicators" => is::<file::IndicatorDef>(item),
         "area_data" => is::<file::AreaDataDef>(item),
+        "departments" => is::<file::DepartmentDef>(item),
         // Other sections are checked when the whole rule set is read.
         _ => Ok(()),
     }

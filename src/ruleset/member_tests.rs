@@ -201,8 +201,8 @@ fn reasons_name_the_missing_member_list() {
     assert_eq!(expr::render_atom(&max, Some(false), &cx(Some(&ms)), &d), "成员年龄的最大值 44 ≥ 18");
 }
 
-/// Only the member fields some rule reads are read from a person export: none for the national
-/// rules (no member conditions); for Guizhou's checks those of their conditions and messages, and
+/// Only the member fields some rule reads are read from a person export: for the national rules
+/// those of the department-list checks (精准比对); for Guizhou's checks those of their conditions and messages, and
 /// the ID number the age is derived from — every member field but 与户主关系, which none reads.
 #[test]
 fn only_member_fields_the_rules_read_are_read() {
@@ -210,8 +210,12 @@ fn only_member_fields_the_rules_read_are_read() {
         let rs = load(name).unwrap();
         rs.persons.iter().zip(&rs.person_used).filter(|(_, &u)| u).map(|(f, _)| f.key.clone()).collect()
     };
-    assert!(used("national").is_empty());
-    assert!(!load("national").unwrap().members_used && load("guizhou-2023").unwrap().members_used);
+    // The national rules read members only in the checks of department lists (精准比对).
+    assert_eq!(
+        used("national"),
+        ["age", "id_number", "insured_employee", "insured_resident", "medical_insured_count", "xueji_count"]
+    );
+    assert!(load("national").unwrap().members_used && load("guizhou-2023").unwrap().members_used);
     assert_eq!(
         used("guizhou-2023"),
         [
@@ -227,7 +231,9 @@ fn only_member_fields_the_rules_read_are_read() {
             "no_school_reason",
             "person_id",
             "school",
-            "skill"
+            "skill",
+            "medical_insured_count",
+            "xueji_count"
         ]
     );
 }

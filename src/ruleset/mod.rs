@@ -7,6 +7,7 @@
 //! be named instead of given as paths (`--rules guizhou-2023`).
 
 pub mod action;
+pub mod departments;
 pub mod expr;
 pub mod fast;
 pub mod file;
@@ -82,6 +83,8 @@ pub struct Field {
     pub action: Option<action::Action>,
     /// A per-head amount the what-if also gives for the household.
     pub total: Option<action::Total>,
+    /// The evidence of a department list (`<key>_count`, …): no column, filled by matching.
+    pub department: Option<u16>,
     /// How `check` words the help (`action_text`): a template of [`action::PLACEHOLDERS`].
     pub action_text: Option<String>,
 }
@@ -348,6 +351,10 @@ pub struct RuleSet {
     /// Whether any condition has a member macro: if none does, a person export's member rows are
     /// not kept.
     pub members_used: bool,
+    /// Department lists (`[departments.*]`), compared with the households by ID number (`--with`).
+    pub departments: Vec<departments::Department>,
+    /// Which fields hold the ID numbers compared.
+    pub matching: departments::Matching,
     pub enums: Vec<EnumDef>,
     pub params: Vec<Param>,
     pub criteria: Vec<Criterion>,
@@ -827,8 +834,9 @@ fn at(what: String) -> impl Fn(expr::CompileError) -> RuleError {
 
 fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
     let mut enums: Vec<EnumDef> = Vec::new();
-    let (mut fields, field_index) = compile_fields(&file, &mut enums)?;
-    let (persons, person_derived) = compile_persons(&file, &mut enums)?;
+    let (mut fields, mut field_index) = compile_fields(&file, &mut enums)?;
+    let (mut persons, person_derived) = compile_persons(&file, &mut enums)?;
+    let (departments, matching) = departments::compile(&file, &mut fields, &mut field_index, &mut persons)?;
     let (params, param_index) = compile_params(&file, &field_index, &enums)?;
     let param_order = parameter_order(&params)?;
     compile_derivations(&file, &mut fields, &field_index, &enums, &persons)?;
@@ -886,6 +894,8 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         person_derived,
         person_used,
         members_used,
+        departments,
+        matching,
         enums,
         params,
         criteria,
@@ -1346,6 +1356,7 @@ impl Field {
             alternatives: Vec::new(),
             action: None,
             total: None,
+            department: None,
             action_text: None,
         }
     }
@@ -1668,7 +1679,7 @@ fn decision_named(decisions: &[Decision], name: &str, what: &str, this: Option<&
     Ok(i as u16)
 }
 
-fn check_ident(key: &str, what: &str) -> Result<(), RuleError> {
+pub(crate) fn check_ident(key: &str, what: &str) -> Result<(), RuleError> {
     let ok = key.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
         && key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if ok {
@@ -1812,6 +1823,30 @@ impl RuleSet {
             add(&f.when, "标志 `returned`".into());
         }
         out
+    }
+
+    /// Per department list: whether some criterion, decision, flag or check reads its evidence
+    /// (household or member fields).
+    pub fn departments_read(&self) -> Vec<bool> {
+        let mut read = vec![false; self.departments.len()];
+        let mut mark = |n: &Node| {
+            let r = expr::refs(n);
+            for f in r.fields {
+                if let Some(d) = self.fields[f as usize].department {
+                    read[d as usize] = true;
+                }
+            }
+            for i in r.members {
+                if let Some(d) = self.persons[i as usize].department {
+                    read[d as usize] = true;
+                }
+            }
+        };
+        self.criteria.iter().flat_map(|c| test_nodes(&c.test)).for_each(&mut mark);
+        self.decisions.iter().flat_map(|d| d.rules.iter().map(|r| &r.0)).for_each(&mut mark);
+        self.returned.iter().for_each(|f| mark(&f.when));
+        self.checks.iter().for_each(|c| mark(&c.when));
+        read
     }
 
     /// Parse one cell into the household (a problem is recorded for an invalid cell).
@@ -2018,8 +2053,17 @@ impl RuleSet {
     }
 
     /// After all cells of a row are set: check ranges, then derive blank derivable fields (a
-    /// `derive` may read the assessment date: `months_since(monitor_since)`).
+    /// `derive` may read the assessment date: `months_since(monitor_since)`). The evidence of a
+    /// department list (no column: matching sets it) is unknown until matched.
     pub fn finish(&self, hh: &mut Household, columns: &[Option<String>], as_of: Date) {
+        for d in &self.departments {
+            for f in std::iter::once(d.count_field).chain(d.sum_fields.iter().flatten().copied()) {
+                if hh.cells[f as usize] == Cell::Blank {
+                    hh.cells[f as usize] =
+                        Cell::Absent(crate::household::Missing::List(self.fields[f as usize].department.unwrap_or(0)));
+                }
+            }
+        }
         for &i in &self.ranged_fields {
             let (i, f) = (i as usize, &self.fields[i as usize]);
             let Some(Scalar::Num(v)) = hh.cells[i].value() else { continue };
@@ -2097,7 +2141,12 @@ impl RuleSet {
     /// the problem's message.
     pub fn member_cell(&self, i: usize, text: Option<&str>) -> Result<Cell, (Cell, String)> {
         let f = &self.persons[i];
-        let Some(text) = text else { return Ok(Cell::Absent(crate::household::Missing::Field(i as u16))) };
+        let Some(text) = text else {
+            return Ok(Cell::Absent(match f.department {
+                Some(d) => crate::household::Missing::List(d),
+                None => crate::household::Missing::Field(i as u16),
+            }));
+        };
         if cell::is_blank(text) {
             return Ok(f.blank.clone().map_or(Cell::Blank, Cell::BlankAs));
         }

@@ -6,6 +6,7 @@
 //! boundary ("exactly 70 % of last year") is decided exactly.
 
 pub mod cell;
+pub mod idnum;
 
 use std::fmt;
 

@@ -7,6 +7,7 @@ mod check;
 mod check_view;
 mod checks;
 mod compare_rules;
+mod comparison;
 mod coverage;
 mod decisions;
 mod excel;
