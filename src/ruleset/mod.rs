@@ -870,9 +870,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
     let warnings = compile_warnings(&file, &enums, &param_index)?;
     let lists = lists::compile(&file, &Builder { persons: &[], ..names }, &fields, &decisions, &criteria)?;
     let notice = notice::compile(&file, &fields, &field_index, &lists)?;
-    let ranged_fields = (0..fields.len() as u16)
-        .filter(|&i| fields[i as usize].min.is_some() || fields[i as usize].max.is_some())
-        .collect();
+    let ranged_fields = ranged(&fields);
     let derived_fields = derivation_order(&fields)?;
     let (periods, terms) = periods::compile(&file.periods, &file.terms)
         .map_err(|message| RuleError::Rule { rule: "periods".into(), message })?;
@@ -915,6 +913,11 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         derived_fields,
         param_order,
     })
+}
+
+/// The fields with a `min` or a `max`, by index.
+fn ranged(fields: &[Field]) -> Vec<u16> {
+    (0..fields.len() as u16).filter(|&i| fields[i as usize].min.is_some() || fields[i as usize].max.is_some()).collect()
 }
 
 /// The household fields: declared (ids first, so that ranges may name other fields), then their
