@@ -55,7 +55,6 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
     // `-`: standard input, spooled to a temporary file that lives as long as the run.
     let input = crate::input::stdin::Input::open(&args.file)?;
     args.file = input.path().to_path_buf();
-    let prov = provenance(&args, &rules, as_of, format)?;
     let mut ledger = open_with_lists(&args, &rules)?;
     let dups = Duplicates::scan(&ledger)?;
     bound.read_from = ledger.layout.read_from(&rules);
@@ -110,11 +109,11 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
     }
     let areas = areas.map(|a| area_table(&a, &bound));
     if let (Some(book), Some(f)) = (book, &mut file) {
-        finish_book(book, f, &prov, areas.as_ref(), &summary, &bound)?;
+        finish_book(book, f, &provenance(&args, &rules, as_of, format)?, areas.as_ref(), &summary, &bound)?;
     }
     if let Some(f) = file {
         f.commit().with_context(|| "输出未能完成")?;
-        write_sidecar(&args, prov, format)?;
+        write_sidecar(&args, &rules, as_of, format)?;
     }
     write_summary(&args, areas.as_ref(), &bound)?;
     super::note(&summary.text(&bound));
@@ -144,10 +143,13 @@ fn provenance(args: &AssessArgs, rules: &RuleSet, as_of: Date, format: Format) -
 }
 
 /// For a CSV or JSON Lines file: its provenance in `<output>.说明.json` beside it (a workbook
-/// has its 说明 sheet).
-fn write_sidecar(args: &AssessArgs, provenance: Provenance, format: Format) -> anyhow::Result<()> {
+/// has its 说明 sheet). The inputs are hashed only here, when a record is written (standard
+/// output gets none).
+fn write_sidecar(args: &AssessArgs, rules: &RuleSet, as_of: Date, format: Format) -> anyhow::Result<()> {
     match &args.output {
-        Some(out) if format != Format::Xlsx => provenance::write_sidecar(out, &[args.file.as_path()], provenance),
+        Some(out) if format != Format::Xlsx && provenance::has_sidecar(out) => {
+            provenance::write_sidecar(out, &[args.file.as_path()], self::provenance(args, rules, as_of, format)?)
+        }
         _ => Ok(()),
     }
 }

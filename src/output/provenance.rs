@@ -152,11 +152,16 @@ impl Sidecar {
     }
 }
 
+/// Whether an output gets a sidecar: a regular file, not standard output, a device or a FIFO.
+pub fn has_sidecar(out: &Path) -> bool {
+    !crate::output::is_stdout(out) && out.is_file()
+}
+
 /// Write `<out>.说明.json` beside an output file: the provenance and the time it was written.
 /// Standard output, a device or a FIFO gets none.
 pub fn write_sidecar(out: &Path, inputs: &[&Path], provenance: Provenance) -> anyhow::Result<()> {
     use anyhow::Context;
-    if crate::output::is_stdout(out) || !out.is_file() {
+    if !has_sidecar(out) {
         return Ok(());
     }
     let side = sidecar_path(out);
