@@ -29,9 +29,20 @@ fn members(rs: &RuleSet, rows: &[&[(&str, &str)]]) -> Members {
 fn eval(rs: &RuleSet, src: &str, ms: Option<&Members>) -> Option<i64> {
     let want = if src.contains(".size()") || src.starts_with("size(") { Ty::Int } else { Ty::Bool };
     let node = rs.compile_expr(src, want).unwrap_or_else(|e| panic!("{src}: {e}"));
+    with_household(rs, ms, |cx| {
+        let tree = expr::eval(&node, cx);
+        if want == Ty::Bool {
+            assert_eq!(fast::Cond::new(&node).eval(cx), tree.and_then(expr::V::as_bool), "{src}");
+        }
+        tree.and_then(number)
+    })
+}
+
+/// `f` over a household of blank cells with these members, on [`as_of`].
+fn with_household<R>(rs: &RuleSet, ms: Option<&Members>, f: impl FnOnce(&Ctx) -> R) -> R {
     let cells = vec![crate::household::Cell::Blank; rs.fields.len()];
     let b = rs.at(as_of()).unwrap();
-    let cx = Ctx {
+    f(&Ctx {
         cells: &cells,
         params: &b.params,
         crits: &vec![None; rs.criteria.len()],
@@ -40,15 +51,15 @@ fn eval(rs: &RuleSet, src: &str, ms: Option<&Members>) -> Option<i64> {
         as_of_day: expr::day_key(as_of()),
         members: ms,
         member: &[],
-    };
-    let tree = expr::eval(&node, &cx);
-    if want == Ty::Bool {
-        assert_eq!(fast::Cond::new(&node).eval(&cx), tree.and_then(expr::V::as_bool), "{src}");
-    }
-    match tree? {
+    })
+}
+
+/// A bool as 0/1, a whole number as itself.
+fn number(v: expr::V) -> Option<i64> {
+    match v {
         expr::V::Bool(b) => Some(b as i64),
         expr::V::Num(n) => n.as_int(),
-        other => panic!("{src}: {other:?}"),
+        other => panic!("{other:?}"),
     }
 }
 
@@ -282,22 +293,7 @@ fn sum_min_max_over_members_map() {
 }
 
 fn eval_num(rs: &RuleSet, node: &expr::Node, ms: Option<&Members>) -> Option<i64> {
-    let cells = vec![crate::household::Cell::Blank; rs.fields.len()];
-    let b = rs.at(as_of()).unwrap();
-    let cx = Ctx {
-        cells: &cells,
-        params: &b.params,
-        crits: &vec![None; rs.criteria.len()],
-        decisions: &vec![0; rs.decisions.len()],
-        as_of_month: as_of().month_index(),
-        as_of_day: expr::day_key(as_of()),
-        members: ms,
-        member: &[],
-    };
-    match expr::eval(node, &cx)? {
-        expr::V::Num(n) => n.as_int(),
-        other => panic!("{other:?}"),
-    }
+    with_household(rs, ms, |cx| expr::eval(node, cx).and_then(number))
 }
 
 #[test]
