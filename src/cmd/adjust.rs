@@ -19,6 +19,7 @@ use crate::error::{InputError, Outcome};
 use crate::household::Household;
 use crate::input::{stdin, Duplicates, Layout, Ledger};
 use crate::output::areas::{AreaTable, Areas, SheetCell};
+use crate::output::provenance::Provenance;
 use crate::output::xlsx;
 use crate::output::{
     csv_long_numbers_note, csv_safe, is_stdout, long_digits, shown_field, shown_problem_value, AtomicFile, AtomicSet,
@@ -189,7 +190,8 @@ pub fn run(mut args: AdjustArgs) -> anyhow::Result<Outcome> {
         charts.decisions = quarter_labels(&bound, t, &prev_labels);
         book.set_report(t.clone(), charts);
     }
-    let counts = out.finish(&acc, &bound)?;
+    let prov = args.output.as_ref().map(|_| provenance(&args, &rules, bound.as_of)).transpose()?;
+    let counts = out.finish(&acc, &bound, prov.as_ref())?;
     if let (Some(p), Some(t)) = (&args.summary, &table) {
         crate::output::report::write_summary_file(p, &inputs, t, &bound)?;
     }
@@ -709,7 +711,7 @@ impl<'l> Lists<'l> {
     }
 
     /// Write the summary and put every file in place; returns the counts.
-    fn finish(mut self, acc: &Accounting, b: &Bound) -> anyhow::Result<Counts> {
+    fn finish(mut self, acc: &Accounting, b: &Bound, prov: Option<&Provenance>) -> anyhow::Result<Counts> {
         for (i, mut w) in std::mem::take(&mut self.csv).into_iter().enumerate() {
             w.flush().map_err(|e| write_error(self.lists[i], e))?;
         }
@@ -728,17 +730,58 @@ impl<'l> Lists<'l> {
             set.file("汇总.csv")?
                 .write_all(&bytes)
                 .map_err(|e| anyhow::anyhow!("无法写出 汇总.csv：{e}；原有名单均未改动"))?;
+            if let Some(p) = prov {
+                set.file("说明.csv")?
+                    .write_all(&provenance_csv(p)?)
+                    .map_err(|e| anyhow::anyhow!("无法写出 说明.csv：{e}；原有名单均未改动"))?;
+            }
             set.commit()?;
             if self.kept_as_text {
                 eprintln!("{}", csv_long_numbers_note(&self.dir));
             }
         }
-        if let Some((book, mut f)) = self.book.take() {
+        if let Some((mut book, mut f)) = self.book.take() {
+            if let Some(p) = prov {
+                book.provenance(&p.rows(), b)?;
+            }
             book.finish(&mut f, &summary, b)?;
             f.commit()?;
         }
         Ok(self.counts)
     }
+}
+
+/// What the lists are made from (`output::provenance`): both quarters and the department lists
+/// given, the rules, the date and the options that shape the output. No clock: the same inputs
+/// and options give the same bytes.
+fn provenance(args: &AdjustArgs, rules: &RuleSet, as_of: Date) -> anyhow::Result<Provenance> {
+    use clap::ValueEnum;
+    let mut o: Vec<String> = vec!["--rules".into(), args.rules.rules.clone(), "--date".into(), as_of.to_string()];
+    if let Some(f) = args.format.and_then(|f| f.to_possible_value()) {
+        o.extend(["--format".into(), f.get_name().to_string()]);
+    }
+    o.extend(super::input_options(&args.input));
+    o.extend(args.lists.with.iter().flat_map(|w| ["--with".to_string(), w.clone()]));
+    if args.show_ids {
+        o.push("--show-ids".into());
+    }
+    let mut inputs = vec![args.previous.as_path(), args.current.as_path()];
+    inputs.extend(args.lists.with.iter().filter_map(|w| w.split_once('=')).map(|(_, f)| Path::new(f)));
+    super::provenance("adjust", &[rules], as_of, &inputs, o)
+}
+
+/// The provenance as `说明.csv` beside the lists: 项目, 内容 (UTF-8 with a BOM, as the lists).
+fn provenance_csv(p: &Provenance) -> anyhow::Result<Vec<u8>> {
+    let mut bytes = "\u{feff}".as_bytes().to_vec();
+    {
+        let mut w = csv::Writer::from_writer(&mut bytes);
+        w.write_record(["项目", "内容"])?;
+        for (k, v) in p.rows() {
+            w.write_record([csv_safe(&k).into_owned(), csv_safe(&v).into_owned()])?;
+        }
+        w.flush()?;
+    }
+    Ok(bytes)
 }
 
 /// A list file that could not be written (a full disk): named, with the promise kept.

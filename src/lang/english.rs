@@ -56,7 +56,7 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "Dynamic adjustment: the quarterly lists from last quarter's and this quarter's ledgers",
         "Assess this quarter's ledger with the same rule set as `assess` (as of the quarter's last day, or --date), \
          compare with last quarter's, and write the lists of the rule file's [lists.*] that apply on that date \
-         (rules/README.md). Output: -o DIR, one CSV per list plus 汇总.csv; -o FILE.xlsx, one workbook with a sheet \
+         (rules/README.md). Output: -o DIR, one CSV per list plus 汇总.csv and 说明.csv (the record of the ledgers, rules and date used); -o FILE.xlsx, one workbook with a sheet \
          per list and a summary sheet; on a terminal, a table of households per village and list.\n\n\
          Examples:\n\n  tuopin adjust --previous examples/2024Q2.csv --current examples/2024Q3.csv --quarter 2024Q3\n\n  \
          tuopin adjust --previous 2024Q2.csv --current 2024Q3.csv --quarter 2024Q3 -o 2024Q3.xlsx",

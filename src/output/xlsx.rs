@@ -447,22 +447,38 @@ impl AssessBook {
 }
 
 impl AssessBook {
-    /// A 说明 sheet with the output's provenance (项目, 内容; `output::provenance`), and the
-    /// workbook's creation date set to the assessment date, so that the same inputs and options
-    /// give the same bytes.
+    /// A 说明 sheet with the output's provenance (`output::provenance`); see [`provenance_sheet`].
     pub fn provenance(&mut self, rows: &[(String, String)], as_of: crate::value::Date) -> anyhow::Result<()> {
-        let created = rust_xlsxwriter::ExcelDateTime::from_ymd(
-            as_of.year.clamp(1900, 9999) as u16,
-            as_of.month as u8,
-            as_of.day as u8,
-        )?;
-        self.wb.set_properties(&rust_xlsxwriter::DocProperties::new().set_creation_datetime(&created));
-        let rows: Vec<Vec<SheetCell>> =
-            rows.iter().map(|(k, v)| vec![SheetCell::Text(k.clone()), SheetCell::Text(v.clone())]).collect();
-        let ws = self.wb.add_worksheet();
-        ws.set_name("说明")?;
-        let headers = ["项目".to_string(), "内容".to_string()];
-        report::write_table(ws, &headers, &rows, &|_| false, &self.footer)?;
-        Ok(())
+        provenance_sheet(&mut self.wb, rows, as_of, &self.footer)
     }
+}
+
+impl AdjustBook {
+    /// A 说明 sheet with the lists' provenance, as [`AssessBook::provenance`].
+    pub fn provenance(&mut self, rows: &[(String, String)], b: &Bound) -> anyhow::Result<()> {
+        provenance_sheet(&mut self.wb, rows, b.as_of, &footer(b))
+    }
+}
+
+/// A 说明 sheet with an output's provenance (项目, 内容), and the workbook's creation date set to
+/// the assessment date, so that the same inputs and options give the same bytes.
+fn provenance_sheet(
+    wb: &mut Workbook,
+    rows: &[(String, String)],
+    as_of: crate::value::Date,
+    footer: &crate::output::print::Footer,
+) -> anyhow::Result<()> {
+    let created = rust_xlsxwriter::ExcelDateTime::from_ymd(
+        as_of.year.clamp(1900, 9999) as u16,
+        as_of.month as u8,
+        as_of.day as u8,
+    )?;
+    wb.set_properties(&rust_xlsxwriter::DocProperties::new().set_creation_datetime(&created));
+    let rows: Vec<Vec<SheetCell>> =
+        rows.iter().map(|(k, v)| vec![SheetCell::Text(k.clone()), SheetCell::Text(v.clone())]).collect();
+    let ws = wb.add_worksheet();
+    ws.set_name("说明")?;
+    let headers = ["项目".to_string(), "内容".to_string()];
+    report::write_table(ws, &headers, &rows, &|_| false, footer)?;
+    Ok(())
 }

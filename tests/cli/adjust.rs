@@ -15,13 +15,13 @@ fn summary(dir: &Path) -> BTreeMap<String, u64> {
         .collect()
 }
 
-/// The lists of an `adjust -o DIR` run: its CSV files but 汇总, sorted.
+/// The lists of an `adjust -o DIR` run: its CSV files but 汇总 and 说明 (the provenance), sorted.
 fn list_names(out: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(out)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter_map(|n| n.strip_suffix(".csv").map(str::to_string))
-        .filter(|n| n != "汇总")
+        .filter(|n| n != "汇总" && n != "说明")
         .collect();
     names.sort();
     names
@@ -379,10 +379,10 @@ fn a_list_added_by_a_variant_file_is_written_everywhere() {
     assert_eq!(run.status.code(), Some(1), "{}", stderr_of(&run));
     use calamine::Reader;
     let mut wb = calamine::open_workbook_auto(&book).unwrap();
-    // The list sheets, then the summary by area and the charts.
+    // The list sheets, the provenance, then the summary by area and the charts.
     let names = wb.sheet_names();
     let area = names.iter().position(|n| n == "地区汇总").unwrap();
-    assert_eq!(names[area - 1], "因病因残走访");
+    assert_eq!(names[area - 2..area], ["因病因残走访", "说明"]);
     assert_eq!(&names[area..], ["地区汇总", "指标说明", "图表", "名单图表"]);
     let sheet = wb.worksheet_range("因病因残走访").unwrap();
     let rows: Vec<Vec<String>> = sheet.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect();

@@ -133,3 +133,61 @@ fn an_edited_sidecar_cannot_add_options() {
     assert!(text.contains("不是 assess 记录的选项"), "{text}");
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "原样");
 }
+
+/// `adjust` carries its provenance too: a 说明 sheet in the workbook, `说明.csv` beside the lists
+/// in a CSV directory — both quarters by name, size and SHA-256, the rules and the date — and the
+/// same quarters give the same bytes; a changed byte of a quarter changes its recorded hash.
+#[test]
+fn adjust_outputs_record_their_inputs() {
+    use calamine::Reader;
+    let dir = tempfile::tempdir().unwrap();
+    let prev = dir.path().join("2024Q2.csv");
+    let cur = dir.path().join("2024Q3.csv");
+    std::fs::copy(root().join("examples/2024Q2.csv"), &prev).unwrap();
+    std::fs::copy(root().join("examples/2024Q3.csv"), &cur).unwrap();
+    let adjust = |out: &Path, extra: &[&str]| {
+        let o = tuopin()
+            .args(["adjust", "--previous", prev.to_str().unwrap(), "--current", cur.to_str().unwrap(), "-q", "2024Q3"])
+            .args(["-o", out.to_str().unwrap()])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(matches!(o.status.code(), Some(0 | 1)), "{}", stderr_of(&o));
+    };
+    let sha = |p: &Path| {
+        use sha2::Digest;
+        sha2::Sha256::digest(std::fs::read(p).unwrap()).iter().map(|b| format!("{b:02x}")).collect::<String>()
+    };
+    let (a, b) = (dir.path().join("a.xlsx"), dir.path().join("b.xlsx"));
+    adjust(&a, &[]);
+    adjust(&b, &[]);
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap(), "same quarters, same bytes");
+    let mut wb = calamine::open_workbook_auto(&a).unwrap();
+    let sheet = wb.worksheet_range("说明").expect("a 说明 sheet");
+    let text: Vec<String> =
+        sheet.rows().map(|r| r.iter().map(|c| c.to_string()).collect::<Vec<_>>().join("=")).collect();
+    for want in ["命令=adjust", "评估日期=2024-09-30", "输入文件=2024Q2.csv", "输入文件=2024Q3.csv"] {
+        assert!(text.iter().any(|l| l == want), "{want} in {text:?}");
+    }
+    for q in [&prev, &cur] {
+        assert!(text.iter().any(|l| *l == format!("输入文件 SHA-256={}", sha(q))), "{text:?}");
+    }
+    // The CSV directory: 说明.csv beside the lists, recording the same.
+    let csv_dir = dir.path().join("名单");
+    adjust(&csv_dir, &["-f", "csv"]);
+    let record = std::fs::read_to_string(csv_dir.join("说明.csv")).unwrap();
+    assert!(record.contains(&sha(&cur)) && record.contains("命令,adjust"), "{record}");
+    // One byte of the current quarter changed: its recorded hash follows.
+    let before = sha(&cur);
+    let mut bytes = std::fs::read(&cur).unwrap();
+    let at = bytes.len() - 2;
+    bytes[at] = if bytes[at] == b'1' { b'2' } else { b'1' };
+    std::fs::write(&cur, bytes).unwrap();
+    let c = dir.path().join("c.xlsx");
+    adjust(&c, &[]);
+    let mut wb = calamine::open_workbook_auto(&c).unwrap();
+    let sheet = wb.worksheet_range("说明").unwrap();
+    let cells: Vec<String> = sheet.rows().flat_map(|r| r.iter().map(|c| c.to_string()).collect::<Vec<_>>()).collect();
+    assert_ne!(sha(&cur), before);
+    assert!(cells.contains(&sha(&cur)) && !cells.contains(&before) && cells.contains(&sha(&prev)), "{cells:?}");
+}
