@@ -499,7 +499,7 @@ pub enum Lang {
 
 #[derive(Debug, Args)]
 pub struct NoticeArgs {
-    /// 农户台账（`assess` 能读的文件都可以）
+    /// 农户台账（`assess` 能读的文件都可以；- 为标准输入）
     #[arg(value_name = "文件")]
     pub file: PathBuf,
     #[command(flatten)]
@@ -528,7 +528,7 @@ pub struct VerifyArgs {
 
 #[derive(Debug, Args)]
 pub struct CompareArgs {
-    /// 农户台账（`assess` 能读的文件都可以）
+    /// 农户台账（`assess` 能读的文件都可以；- 为标准输入）
     #[arg(value_name = "文件")]
     pub file: PathBuf,
     /// 规则集：给两次，先甲后乙（内置名称或 TOML 规则文件）

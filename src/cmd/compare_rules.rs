@@ -61,7 +61,7 @@ impl Pairs {
     }
 }
 
-pub fn run(args: CompareArgs) -> anyhow::Result<Outcome> {
+pub fn run(mut args: CompareArgs) -> anyhow::Result<Outcome> {
     let [spec_a, spec_b] = match args.rules.as_slice() {
         [a, b] => [a.clone(), b.clone()],
         _ => bail!("--rules 须给两次：--rules 甲规则集 --rules 乙规则集（如 --rules national --rules yunnan-2025）"),
@@ -70,10 +70,13 @@ pub fn run(args: CompareArgs) -> anyhow::Result<Outcome> {
     let (rules_a, rules_b) = (ruleset::load(&spec_a)?.worded(as_of), ruleset::load(&spec_b)?.worded(as_of));
     let (bound_a, bound_b) = (rules_a.at(as_of)?, rules_b.at(as_of)?);
     let pairs = Pairs::new(&rules_a, &rules_b);
+    // `-`: standard input, spooled to a temporary file (the file is read twice).
+    let input = crate::input::stdin::Input::open(&args.file)?;
+    args.file = input.path().to_path_buf();
     let params = parameter_changes(&bound_a, &bound_b);
     super::note(&format!(
         "{}：按规则集 {} 与 {} 评估，评估日期 {}；{}\n",
-        args.file.display(),
+        crate::value::shown_path(&args.file),
         rules_a.id,
         rules_b.id,
         rules_a.dated(as_of),
@@ -88,7 +91,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<Outcome> {
     if households != kept.len() as u64 {
         bail!(
             "两次读取 {} 得到的户数不同（{} 与 {}）：文件在运行中被改动？",
-            args.file.display(),
+            crate::value::shown_path(&args.file),
             kept.len(),
             households
         );

@@ -60,7 +60,7 @@ struct Chunk {
     problems: u64,
 }
 
-pub fn run(args: NoticeArgs) -> anyhow::Result<Outcome> {
+pub fn run(mut args: NoticeArgs) -> anyhow::Result<Outcome> {
     let kinds = args.output.iter().map(|p| kind(p)).collect::<anyhow::Result<Vec<Kind>>>()?;
     let rules = ruleset::load(&args.rules.rules)?;
     let as_of = super::as_of(&args.date)?;
@@ -79,6 +79,9 @@ pub fn run(args: NoticeArgs) -> anyhow::Result<Outcome> {
         }
         None => as_of,
     };
+    // `-`: standard input, spooled to a temporary file that lives as long as the run.
+    let input = crate::input::stdin::Input::open(&args.file)?;
+    args.file = input.path().to_path_buf();
     let mut ledger = Ledger::open(&args.file, &rules, &args.input.options())?;
     let dups = Duplicates::scan(&ledger)?;
     bound.read_from = ledger.layout.read_from(&rules);
@@ -89,7 +92,7 @@ pub fn run(args: NoticeArgs) -> anyhow::Result<Outcome> {
     let labels: Vec<String> = lists.iter().map(|l| l.label.clone()).collect();
     super::note(&format!(
         "{}：规则集 {}，评估日期 {}；公示名单：{}\n",
-        args.file.display(),
+        crate::value::shown_path(&args.file),
         rules.id,
         rules.dated(as_of),
         labels.join("、")

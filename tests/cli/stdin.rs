@@ -197,3 +197,25 @@ fn provenance_names_standard_input() {
     let (code, _, err) = run(&["verify", to, "examples/户表.csv"]);
     assert_eq!(code, 0, "{err}");
 }
+
+/// `notice` and `compare-rules` read `-` as `assess` does: the same notice page and the same
+/// differences as from the file, the input named 标准输入.
+#[test]
+fn notice_and_compare_rules_read_standard_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.html"), dir.path().join("b.html"));
+    let to = |p: &Path| p.to_str().unwrap().to_string();
+    let (code, _, _) = run(&["notice", "examples/户表.csv", "--year", "2024", "-o", &to(&a)]);
+    let (code2, _, err) = piped(&["notice", "-", "--year", "2024", "-o", &to(&b)], bytes("examples/户表.csv"));
+    assert_eq!(code, code2, "{err}");
+    assert!(err.contains("标准输入："), "{err}");
+    let page = std::fs::read_to_string(&a).unwrap();
+    assert!(page.contains("<tr><td>1</td>"), "a notice with rows");
+    assert_eq!(page, std::fs::read_to_string(&b).unwrap());
+    let args = ["compare-rules", "--rules", "national", "--rules", "yunnan-2025", "--year", "2024"];
+    let (code, out, _) = run(&[&args[..], &["examples/户表.csv"]].concat());
+    let (code2, out2, err) = piped(&[&args[..], &["-"]].concat(), bytes("examples/户表.csv"));
+    assert_eq!(code, code2, "{err}");
+    assert!(String::from_utf8_lossy(&out).lines().count() > 1, "some households differ");
+    assert_eq!(out, out2);
+}
