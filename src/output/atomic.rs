@@ -291,7 +291,12 @@ impl AtomicSet {
             }
         }
         let path = self.tmp_dir().join(name);
-        let f = File::create(&path).map_err(|e| anyhow!("无法创建 {}：{e}", path.display()))?;
+        // Created with the registry locked: a signal's cleanup, which holds the lock to the end,
+        // cannot find the directory emptied and a file then created in it (its removal failed).
+        let f = {
+            let _registry = in_flight();
+            File::create(&path).map_err(|e| anyhow!("无法创建 {}：{e}", path.display()))?
+        };
         if let Ok(m) = fs::metadata(&dest) {
             if m.is_file() {
                 keep_mode_and_owner(&f, &m).map_err(|e| anyhow!("无法设置 {} 的权限：{e}", path.display()))?;
