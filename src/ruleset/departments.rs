@@ -64,25 +64,7 @@ fn rule_err(rule: String, message: String) -> RuleError {
 
 /// A field the rule set gets for a department list (no column of its own: filled by matching).
 fn synthetic(key: String, ty: FieldType, label: String, dept: u16) -> Field {
-    let def = super::file::FieldDef {
-        ty,
-        header: label.clone(),
-        aliases: Vec::new(),
-        label,
-        values: Vec::new(),
-        value_aliases: Default::default(),
-        min: None,
-        max: None,
-        blank: None,
-        required: false,
-        derive: None,
-        absent: None,
-        alternatives: Vec::new(),
-        action: None,
-        action_text: None,
-        total: None,
-    };
-    Field { department: Some(dept), ..Field::declared(&key, &def, None) }
+    Field { department: Some(dept), ..Field::named(&key, ty, label.clone(), Vec::new(), label, None) }
 }
 
 fn add(fields: &mut Vec<Field>, index: &mut HashMap<String, u16>, f: Field, what: &str) -> Result<u16, RuleError> {

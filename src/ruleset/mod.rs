@@ -1343,12 +1343,24 @@ impl Field {
     /// A field as its rule file names and types it; its range, blank value, derivation, sources
     /// and action are filled in afterwards (they may name other fields).
     fn declared(key: &str, def: &file::FieldDef, enum_id: Option<u16>) -> Field {
+        Field::named(key, def.ty, def.header.clone(), def.aliases.clone(), def.label.clone(), enum_id)
+    }
+
+    /// A field by its key, type, headers and label, with nothing else set.
+    pub(crate) fn named(
+        key: &str,
+        ty: FieldType,
+        header: String,
+        aliases: Vec<String>,
+        label: String,
+        enum_id: Option<u16>,
+    ) -> Field {
         Field {
             key: key.to_string(),
-            ty: def.ty,
-            header: def.header.clone(),
-            aliases: def.aliases.clone(),
-            label: def.label.clone(),
+            ty,
+            header,
+            aliases,
+            label,
             enum_id,
             min: None,
             max: None,
