@@ -11,6 +11,7 @@ pub mod departments;
 pub mod persons;
 pub mod source;
 pub mod stdin;
+mod xlsx;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt::Write as _;

@@ -604,7 +604,7 @@ fn open_sheet(path: &Path, opts: &OpenOptions) -> Result<(Rows, Kind), InputErro
         path: crate::value::shown_path(path),
         message: "无法读取工作簿：文件已损坏（读取时出错）".into(),
     };
-    let opened = std::panic::catch_unwind(|| open_workbook_sheet(path, opts.sheet.as_deref()));
+    let opened = std::panic::catch_unwind(|| open_workbook_sheet(path, opts.sheet.as_deref(), &opts.limits));
     let (wb, name) = opened.unwrap_or_else(|_| Err(damaged()))?;
     let rows = SheetRows {
         rx: Some(spawn_sheet(path, &name, &opts.limits, Some(wb), 0)),
@@ -632,7 +632,7 @@ fn spawn_sheet(
         let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let wb = match wb {
                 Some(wb) => wb,
-                None => open_workbook_sheet(&p, Some(&sheet))?.0,
+                None => open_workbook_sheet(&p, Some(&sheet), &limits)?.0,
             };
             read_sheet(wb, &sheet, &p, &limits, &tx, skip)
         }));
@@ -649,12 +649,54 @@ fn spawn_sheet(
     rx
 }
 
-type Workbook = Sheets<BufReader<File>>;
+/// An open workbook: an .xlsx read by tuopin's own streaming reader ([`super::xlsx`]), any other
+/// kind by calamine.
+enum Workbook {
+    Xlsx(Box<super::xlsx::Book>),
+    Other(Box<Sheets<BufReader<File>>>),
+}
 
-fn open_workbook_sheet(path: &Path, sheet: Option<&str>) -> Result<(Workbook, String), InputError> {
+impl Workbook {
+    fn sheet_names(&self) -> Vec<String> {
+        match self {
+            Workbook::Xlsx(b) => b.sheet_names(),
+            Workbook::Other(wb) => wb.sheet_names(),
+        }
+    }
+}
+
+/// The message of an .xlsx part with a text or tag over the limit (the same as the check before
+/// reading gives for the other kinds of workbook).
+fn run_too_long(path: &Path, part: &str, at: u64, max: usize) -> InputError {
+    over(
+        path,
+        format!(
+            "工作簿部件“{}”在解压后第 {at} 字节处有一段超过 {max} 字节的文本或标签（单元格内容过长，或是空白填充），已停止读取；如确为正常数据，可用 --max-record-bytes 调高上限",
+            crate::input::clip(part, 80)
+        ),
+    )
+}
+
+fn xlsx_error(path: &Path, e: super::xlsx::XlsxError, limits: &Limits, what: String) -> InputError {
+    match e {
+        super::xlsx::XlsxError::Run { part, at } => run_too_long(path, &part, at, limits.max_record_bytes),
+        super::xlsx::XlsxError::Damaged(m) => {
+            InputError::Unreadable { path: crate::value::shown_path(path), message: format!("{what}{m}") }
+        }
+    }
+}
+
+fn open_workbook_sheet(path: &Path, sheet: Option<&str>, limits: &Limits) -> Result<(Workbook, String), InputError> {
     let p = crate::value::shown_path(path);
-    let wb = open_workbook_auto(path)
-        .map_err(|e| InputError::Unreadable { path: p.clone(), message: format!("无法打开工作簿：{e}") })?;
+    let wb = if super::xlsx::is_xlsx(path) {
+        let book = super::xlsx::Book::open(path, limits.max_record_bytes)
+            .map_err(|e| xlsx_error(path, e, limits, "无法打开工作簿：".into()))?;
+        Workbook::Xlsx(Box::new(book))
+    } else {
+        let wb = open_workbook_auto(path)
+            .map_err(|e| InputError::Unreadable { path: p.clone(), message: format!("无法打开工作簿：{e}") })?;
+        Workbook::Other(Box::new(wb))
+    };
     let names = wb.sheet_names();
     let name = match sheet {
         Some(s) => names.iter().find(|n| n.as_str() == s).cloned().ok_or_else(|| InputError::Unreadable {
@@ -676,7 +718,7 @@ const SHEET_BATCH: usize = 256;
 /// (nothing is allocated by its declared dimension or its last cell); .xls and .ods are read
 /// whole by calamine. Rows without a value are skipped (as a CSV export has no line for them).
 fn read_sheet(
-    mut wb: Workbook,
+    wb: Workbook,
     name: &str,
     path: &Path,
     limits: &Limits,
@@ -688,11 +730,29 @@ fn read_sheet(
         message: format!("无法读取工作表“{name}”：{e}"),
     };
     let mut rows = SheetBuilder { path, name, limits, tx, batch: Vec::with_capacity(SHEET_BATCH), row: None, skip };
+    let mut wb = match wb {
+        Workbook::Xlsx(mut book) => {
+            return match book.cells(name, |r, c, text| rows.cell(r, c, text)) {
+                Ok(()) => {
+                    rows.finish();
+                    Ok(())
+                }
+                Err(super::xlsx::CellsError::Cell(e)) => Err(e),
+                Err(super::xlsx::CellsError::Read(e)) => {
+                    Err(xlsx_error(path, e, limits, format!("无法读取工作表“{name}”：")))
+                }
+            };
+        }
+        Workbook::Other(wb) => *wb,
+    };
     if let Sheets::Xlsx(x) = &mut wb {
         let mut cells = x.worksheet_cells_reader(name).map_err(|e| cannot(&e))?;
         while let Some(c) = cells.next_cell().map_err(|e| cannot(&e))? {
             let (r, col) = c.get_position();
-            if !rows.cell(r, col, c.get_value())? {
+            if matches!(c.get_value(), DataRef::Empty) {
+                continue;
+            }
+            if !rows.cell(r, col, &cell_ref_text(c.get_value()))? {
                 return Ok(());
             }
         }
@@ -700,7 +760,10 @@ fn read_sheet(
         let mut cells = x.worksheet_cells_reader(name).map_err(|e| cannot(&e))?;
         while let Some(c) = cells.next_cell().map_err(|e| cannot(&e))? {
             let (r, col) = c.get_position();
-            if !rows.cell(r, col, c.get_value())? {
+            if matches!(c.get_value(), DataRef::Empty) {
+                continue;
+            }
+            if !rows.cell(r, col, &cell_ref_text(c.get_value()))? {
                 return Ok(());
             }
         }
@@ -711,9 +774,9 @@ fn read_sheet(
         for (i, cells) in range.rows().enumerate() {
             for (j, c) in cells.iter().enumerate() {
                 let v = match c {
-                    Data::String(s) => DataRef::String(s.clone()),
+                    Data::String(s) => std::borrow::Cow::Borrowed(s.as_str()),
                     Data::Empty => continue,
-                    other => DataRef::String(cell_text(other)),
+                    other => std::borrow::Cow::Owned(cell_text(other)),
                 };
                 if !rows.cell(r0 + i as u32, c0 + j as u32, &v)? {
                     return Ok(());
@@ -739,10 +802,7 @@ struct SheetBuilder<'a> {
 
 impl SheetBuilder<'_> {
     /// Add a cell (0-based row and column); `false` when nobody reads the rows any more.
-    fn cell(&mut self, r: u32, c: u32, v: &DataRef) -> Result<bool, InputError> {
-        if matches!(v, DataRef::Empty) {
-            return Ok(true);
-        }
+    fn cell(&mut self, r: u32, c: u32, text: &str) -> Result<bool, InputError> {
         let row = u64::from(r) + 1;
         if self.row.as_ref().is_some_and(|x| x.row != row) && !self.flush() {
             return Ok(false);
@@ -764,7 +824,6 @@ impl SheetBuilder<'_> {
         if c < raw.record.len() {
             return Ok(true);
         }
-        let text = cell_ref_text(v);
         if raw.record.as_slice().len() + text.len() > self.limits.max_record_bytes {
             return Err(over(
                 self.path,
@@ -802,9 +861,11 @@ impl SheetBuilder<'_> {
     }
 }
 
-/// A cell of the streaming reader as text (see [`cell_text`]).
+/// A cell of calamine's streaming reader as text (see [`cell_text`]); `""` for an empty one,
+/// which [`SheetBuilder::cell`] is never given.
 fn cell_ref_text<'a>(c: &'a DataRef<'_>) -> std::borrow::Cow<'a, str> {
     match c {
+        DataRef::Empty => "".into(),
         DataRef::SharedString(s) => (*s).into(),
         DataRef::String(s) => s.as_str().into(),
         other => cell_text(&Data::from(other.clone())).into(),
@@ -838,7 +899,12 @@ fn check_parts(path: &Path, limits: &Limits) -> Result<(), InputError> {
     let Ok(file) = File::open(path) else { return Ok(()) };
     // Not a zip (.xls), or a damaged one: calamine says what it makes of it.
     let Ok(mut zip) = zip::ZipArchive::new(BufReader::new(file)) else { return Ok(()) };
-    let (shared, long, ods) = size_parts(&mut zip, path, limits)?;
+    let (shared, mut long, ods) = size_parts(&mut zip, path, limits)?;
+    // An .xlsx is read by tuopin's own reader, which stops at the first text or tag over the
+    // limit as it reads (`super::xlsx`): no separate pass over its parts.
+    if zip.file_names().any(|n| n.is_ok_and(|n| n.eq_ignore_ascii_case("xl/workbook.xml"))) {
+        long.clear();
+    }
     for i in shared {
         let Ok(part) = zip.by_index(i) else { continue };
         count_shared_strings(part, path, limits.max_shared_strings)?;
