@@ -239,18 +239,20 @@ def main():
     aid_none = "'" + "，".join(f"{c}：无（空白）" for c in AID) + "'"
     words = dict(Y=y, MONTH=12, L=400000, M=600000, MIN_MONTHS=6, L_YUAN="4000", M_YUAN="6000", DATE=f"{y}-12-31",
                  L_SRC=L_SRC.format(Y=y), M_SRC=M_SRC.format(Y=y), MONTHS_SRC=MONTHS_SRC.format(Y=y))
-    # 行号 only where it is written: a window over the whole file otherwise costs for nothing.
-    rn = "row_number() OVER () + 1" if a.columns == "全部" else "0"
+    # Rows in input order, as tuopin writes them: DuckDB's parallel plan does not keep the file's
+    # order by itself (at 1M rows the decisions-only query wrote blocks of 2,048 rows out of order),
+    # so each row is numbered and the output sorted by it.
+    rn = "row_number() OVER () + 1"
     aid_cols = ", ".join(f'"{c}"' for c in AID)
     con.execute(fill(SQL, words, inp=a.inp.replace("'", "''"), aid_any=aid_any, aid_cols=aid_cols, rn=rn))
     factors = ", ".join(f"CASE WHEN {k} THEN '{label}' END" for k, label in FACTORS)
     con.execute(fill(DECIDED, words, factors=factors))
-    # One streaming query (views), rows in input order (DuckDB keeps insertion order).
+    # One query (views), sorted by row number.
     if a.columns == "判定":
-        select = f"SELECT {DECISIONS} FROM d"
+        select = f"SELECT {DECISIONS} FROM d ORDER BY rn"
     else:
         con.execute(fill(REASONS, words, aid_list=aid_list, aid_none=aid_none))
-        select = f"SELECT {ALL} FROM x"
+        select = f"SELECT {ALL} FROM x ORDER BY rn"
     con.execute(f"COPY ({select}) TO '{a.out}' (HEADER, DELIMITER ',')")
 
 
