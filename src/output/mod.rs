@@ -422,8 +422,8 @@ pub struct CsvRows {
     free_text: [bool; 7],
     /// Which of them are ID columns.
     id: [bool; 7],
-    /// The columns written, in order (`--columns`; all by default).
-    columns: Vec<OutColumn>,
+    /// The columns written, in order (`--columns`); `None`: all, the default.
+    columns: Option<Vec<OutColumn>>,
     /// The department lists given (`--with`): their matches close the reasons.
     pub matcher: Option<std::sync::Arc<crate::matching::Matcher>>,
 }
@@ -444,6 +444,7 @@ impl CsvRows {
         let mut free_text = shown.map(|i| i.is_some_and(|i| b.rules.fields[i as usize].ty != FieldType::Id));
         free_text[0] = false;
         let id = shown.map(|i| i.is_some_and(|i| b.rules.fields[i as usize].ty == FieldType::Id));
+        let columns = (columns != OutColumn::all(b.rules)).then_some(columns);
         CsvRows { shown, free_text, id, columns, matcher: None }
     }
 
@@ -460,16 +461,73 @@ impl CsvRows {
         show_ids: bool,
         scratch: &mut String,
     ) -> bool {
+        let Some(columns) = &self.columns else { return self.write_all(out, b, hh, a, show_ids, scratch) };
         let mut w = CsvRow::new(out);
-        for &c in &self.columns {
+        for &c in columns {
             self.write_column(&mut w, c, b, hh, a, show_ids, scratch);
         }
         w.end()
     }
 
-    /// One cell of a household's row.
+    /// Every column, in order (the default output): straight-line code, without the dispatch by
+    /// column of [`CsvRows::write_column`] (0.5 k instructions a household, callgrind, 20k).
+    fn write_all(
+        &self,
+        out: &mut Vec<u8>,
+        b: &Bound,
+        hh: &Household,
+        a: &Assessment,
+        show_ids: bool,
+        scratch: &mut String,
+    ) -> bool {
+        let mask = !show_ids;
+        let mut w = CsvRow::new(out);
+        scratch.clear();
+        crate::value::push_digits(scratch, hh.row, 1);
+        w.field(scratch);
+        for ((i, free_text), id) in self.shown.into_iter().zip(self.free_text).zip(self.id) {
+            // An ID column's cell is masked whole, into the reused buffer (as `shown_text`).
+            if mask && id {
+                let text = i.and_then(|i| shown_text(b.rules, hh, i as usize, true));
+                scratch.clear();
+                if let Some(t) = text {
+                    privacy::mask_id_into(scratch, &t);
+                }
+                w.safe(scratch);
+                continue;
+            }
+            let text = i.and_then(|i| shown_text(b.rules, hh, i as usize, show_ids));
+            w.text(text.as_deref().unwrap_or(""), mask && free_text);
+        }
+        // Labels are the rule file's words, not a household's: no personal number to mask.
+        for c in &b.rules.layout.columns {
+            match c.item {
+                Item::Label(d) => w.safe(a.label(b, d as usize)),
+                Item::Factors(d) => {
+                    scratch.clear();
+                    write_factor_labels(scratch, b, a, d as usize);
+                    w.safe(scratch);
+                }
+                Item::Flag => w.safe(returned_text(a.returned)),
+            }
+        }
+        scratch.clear();
+        engine::write_reasons(scratch, b, hh, a);
+        if let Some(m) = &self.matcher {
+            write_evidence(scratch, m, b, hh, true);
+        }
+        w.text(scratch, mask);
+        scratch.clear();
+        write_problems(scratch, &hh.problems, |p| shown_problem_value(b.rules, p, show_ids));
+        w.text(scratch, mask);
+        scratch.clear();
+        engine::write_findings(scratch, b, hh, a);
+        w.text(scratch, mask);
+        w.end()
+    }
+
+    /// One cell of a household's row (the columns chosen by `--columns`).
     #[allow(clippy::too_many_arguments)]
-    #[inline]
     fn write_column(
         &self,
         w: &mut CsvRow<'_>,
