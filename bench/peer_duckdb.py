@@ -193,9 +193,10 @@ CREATE VIEW x AS SELECT *,
     CASE WHEN t = '贫困户' THEN '【错误】2020年后仍为贫困户：2020年底前贫困户已全部脱贫，请核实户类型（贫困户）' END,
     CASE WHEN elimination = '可消除风险' AND (ill > 0 OR disabled > 0) THEN '【提示】可消除风险但有大病或残疾成员：'
       || '大额医疗支出是否稳定解决：入户研判（' || ill_text || '，' || dis_text || '）' END,
-    CASE WHEN mt IS NOT NULL AND since_raw IS NULL THEN '【警告】监测对象缺识别监测时间：监测对象类别 ' || mt
+    CASE WHEN mt IS NOT NULL AND since_raw IS NULL THEN '【警告】{GROUP}缺识别监测时间：监测对象类别 ' || mt
       || '，但识别监测时间为空：风险消除所需的监测月数无法计算' END,
-    CASE WHEN months < 0 THEN '【错误】识别监测时间晚于评估日期：识别监测时间 ' || since_raw || ' 晚于评估日期' END,
+    CASE WHEN months < 0 THEN '【错误】识别监测时间晚于评估日期：识别监测时间 ' || substr(since_raw, 1, 4) || '-' || substr(since_raw, 5, 2)
+      || ' 晚于评估日期' END,
     CASE WHEN mt = '脱贫不稳定户' AND t <> '脱贫户' THEN '【错误】脱贫不稳定户不是脱贫户：监测对象类别为脱贫不稳定户，户类型却为 ' || t END,
     CASE WHEN mt = '边缘易致贫户' AND t <> '一般农户' THEN '【错误】边缘易致贫户不是一般农户：监测对象类别为边缘易致贫户，户类型却为 ' || t END,
     CASE WHEN elim_raw = '是' AND mt IS NULL THEN '【提示】风险已消除却无监测对象类别：风险是否消除为是，但监测对象类别为空：核实是否曾纳入监测' END,
@@ -203,7 +204,7 @@ CREATE VIEW x AS SELECT *,
       || ' 与住房安全保障方式“鉴定安全”矛盾（鉴定安全指经鉴定为A/B级）' END,
     CASE WHEN ill > members OR disabled > members THEN '【错误】患病或残疾人数多于家庭人口数：大病慢性病人数 ' || ill
       || '、残疾人数 ' || disabled || '，家庭人口数 ' || members END,
-    CASE WHEN monitored AND excluded THEN '【警告】错评疑点：监测对象有清退情形：监测对象有财政供养人员 ' || yes_text(e_pub_raw, e_pub)
+    CASE WHEN monitored AND excluded THEN '【警告】错评疑点：{GROUP}有清退情形：{GROUP}有财政供养人员 ' || yes_text(e_pub_raw, e_pub)
       || '、小汽车 ' || yes_text(e_car_raw, e_car) || '、城镇购房 ' || yes_text(e_home_raw, e_home) || '、经营公司 '
       || yes_text(e_company_raw, e_company) || '：需信息比对，核实是否早于识别' END
   ) AS checks
@@ -237,7 +238,8 @@ def main():
     aid_list = "concat_ws('，', " + ", ".join(
         f"'“{c}”列：是', CASE WHEN \"{c}\" IS NOT NULL THEN '{c}：是' END" for c in AID) + ")"
     aid_none = "'" + "，".join(f"{c}：无（空白）" for c in AID) + "'"
-    words = dict(Y=y, MONTH=12, L=400000, M=600000, MIN_MONTHS=6, L_YUAN="4000", M_YUAN="6000", DATE=f"{y}-12-31",
+    # 常态化 (from 2026) calls the monitored group 防止返贫致贫对象 (rules/national.toml [periods.regular]).
+    words = dict(GROUP="防止返贫致贫对象" if y >= 2026 else "监测对象", Y=y, MONTH=12, L=400000, M=600000, MIN_MONTHS=6, L_YUAN="4000", M_YUAN="6000", DATE=f"{y}-12-31",
                  L_SRC=L_SRC.format(Y=y), M_SRC=M_SRC.format(Y=y), MONTHS_SRC=MONTHS_SRC.format(Y=y))
     # Rows in input order, as tuopin writes them: DuckDB's parallel plan does not keep the file's
     # order by itself (at 1M rows the decisions-only query wrote blocks of 2,048 rows out of order),
