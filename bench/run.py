@@ -1,21 +1,32 @@
 #!/usr/bin/env python3
-"""Benchmark: tuopin against the bare-parse floor and the DuckDB peer, side by side.
+"""Benchmark: tuopin against the bare-parse floor and the DuckDB peers, side by side.
 
 Generates (once, deterministic) a 1,000,000-household ledger and the next quarter with
-`tuopin demo-data`, then times, RUNS times each, in turn:
-  assess     tuopin assess LEDGER -o OUT.csv (CSV → CSV, reasons included)
+`tuopin demo-data`, then times, RUNS rounds, each program once per round in turn (alternating, so
+that the shared host's load falls on all of them alike):
+  assess     tuopin assess LEDGER -o OUT.csv (the default output: decisions, reasons, checks)
+  assess-d   tuopin assess LEDGER --columns 判定 (户编号 and the decisions only)
   floor      bench/bare_parse.rs: a bare single-thread parse of the same file with the csv crate
-  duckdb     ../shared/bench/peer_duckdb.py LEDGER OUT --year 2024 (the same rules as one SQL query)
+  duckdb-d   bench/peer_duckdb.py --columns 判定: the national rules (§1–5 as changed by §6) in SQL,
+             the same columns as assess-d
+  duckdb     bench/peer_duckdb.py --columns 全部: the twin, tuopin's default columns, reasons built
+             by SQL string concatenation
   adjust     tuopin adjust on the two 1M snapshots (-o DIR)
   assess5m   (with --big) tuopin assess on 5,000,000 households, for peak RSS
   xlsx100k   tuopin assess on a 100,000-household .xlsx (built once with openpyxl)
 and reports the median wall time, CPU time (user + sys) and peak RSS of each (os.wait4 on the
-child), and the ratios the targets are stated in. Each program's output from the run before is
-deleted before it starts, outside the timing: replacing a 430 MB file costs the replacing run
-about 0.4 s on this machine's ext4 (mounted with `discard`, the old file's blocks are freed and
-trimmed in the rename); `--overwrite` keeps the old outputs, to measure that too.
+child), the bytes a household each output has, and the ratios the targets are stated in. Then it
+checks that the peers decide as tuopin does, household by household: the decisions-only outputs
+must be equal row for row, and the twin's decision columns equal to tuopin's default output's; a
+mismatch ends the script with an error naming the household. It also counts the twin's rows that
+are byte for byte tuopin's (reasons and checks included).
+Each program's output from the run before is deleted before it starts, outside the timing:
+replacing a 430 MB file costs the replacing run about 0.4 s on this machine's ext4 (mounted with
+`discard`, the old file's blocks are freed and trimmed in the rename); `--overwrite` keeps the old
+outputs, to measure that too.
 
 usage: python3 bench/run.py [--households 1000000] [--runs 3] [--big] [--overwrite] [--work DIR]
+                            [--only assess,duckdb,...] [--no-xlsx]
 needs: pip install duckdb openpyxl
 """
 import argparse, os, shutil, statistics, subprocess, sys, time
@@ -28,6 +39,8 @@ ap.add_argument("--runs", type=int, default=3)
 ap.add_argument("--big", action="store_true", help="also 5M households (peak RSS)")
 ap.add_argument("--work", default="/tmp/tuopin-bench")
 ap.add_argument("--overwrite", action="store_true", help="leave each output in place for the next run to replace")
+ap.add_argument("--only", help="the programs to run, by name, separated by commas")
+ap.add_argument("--no-xlsx", action="store_true", help="skip the xlsx run (and building its workbook)")
 a = ap.parse_args()
 work = Path(a.work)
 work.mkdir(parents=True, exist_ok=True)
@@ -35,7 +48,7 @@ work.mkdir(parents=True, exist_ok=True)
 subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "tuopin", "--example", "bare_parse"], cwd=root, check=True)
 tuopin = root / "target/release/tuopin"
 floor = root / "target/release/examples/bare_parse"
-peer = root.parent / "shared/bench/peer_duckdb.py"
+peer = root / "bench/peer_duckdb.py"
 
 def gen(n, name, next_name=None):
     path = work / name
@@ -66,47 +79,105 @@ def clear(out):
     elif out.exists():
         out.unlink()
 
-def measure(name, cmd, out=None):
-    runs = []
+def measure(programs):
+    """Alternating rounds: each program once per round. Medians of wall and CPU, max of RSS."""
+    runs = {name: [] for name, _, _ in programs}
     for _ in range(a.runs):
-        clear(out)
-        runs.append(run(cmd))
-    med = lambda i: statistics.median(r[i] for r in runs)
-    res = {"wall": med(0), "cpu": med(1), "rss": max(r[2] for r in runs)}
-    print(f"{name:10} wall {res['wall']:7.2f} s   cpu {res['cpu']:7.2f} s   peak RSS {res['rss']:7.1f} MiB", flush=True)
+        for name, cmd, out in programs:
+            clear(out)
+            runs[name].append(run(cmd))
+    res = {}
+    for name, _, out in programs:
+        med = lambda i: statistics.median(r[i] for r in runs[name])
+        res[name] = {"wall": med(0), "cpu": med(1), "rss": max(r[2] for r in runs[name]), "out": out,
+                     "walls": [r[0] for r in runs[name]]}
+        walls = " / ".join(f"{w:.2f}" for w in res[name]["walls"])
+        print(f"{name:10} wall {res[name]['wall']:7.2f} s   cpu {res[name]['cpu']:7.2f} s   "
+              f"peak RSS {res[name]['rss']:7.1f} MiB   (walls {walls})", flush=True)
     return res
+
+
+def csv_rows(path):
+    import csv
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        yield from csv.reader(f)
+
+
+DECISIONS = ["户编号", "识别", "退出", "风险等级", "风险因素", "建议监测类型", "疑似返贫", "风险消除"]
+
+
+def check_peers(tuopin_d, peer_d, tuopin_all, twin):
+    """The peers' decisions equal tuopin's, household by household (exit on the first mismatch);
+    how many of the twin's rows equal tuopin's whole rows."""
+    n = 0
+    for n, (t, p) in enumerate(zip(csv_rows(tuopin_d), csv_rows(peer_d), strict=True)):
+        if t != p:
+            sys.exit(f"MISMATCH decisions only, row {n + 1}:\n  tuopin {t}\n  duckdb {p}")
+    same = 0
+    header = None
+    for n, (t, p) in enumerate(zip(csv_rows(tuopin_all), csv_rows(twin), strict=True)):
+        if header is None:
+            header = t
+            if t != p:
+                sys.exit(f"MISMATCH twin header:\n  tuopin {t}\n  duckdb {p}")
+            at = [t.index(c) for c in DECISIONS]
+            continue
+        if [t[i] for i in at] != [p[i] for i in at]:
+            sys.exit(f"MISMATCH twin decisions, row {n + 1}:\n  tuopin {[t[i] for i in at]}\n  duckdb {[p[i] for i in at]}")
+        same += t == p
+    print(f"\npeers checked: decisions equal tuopin's for all {n:,} households (decisions-only output row for row; "
+          f"the twin's decision columns); twin rows equal tuopin's byte for byte, reasons and checks included: "
+          f"{same:,} of {n:,}")
+
 
 n = a.households
 q2 = gen(n, f"q2-{n}.csv", f"q3-{n}.csv")
 q3 = work / f"q3-{n}.csv"
 size = q2.stat().st_size / 2**20
 print(f"ledger: {n:,} households, {size:.0f} MiB; {a.runs} runs each, median; machine: {os.cpu_count()} cores\n")
-r = {}
-r["assess"] = measure("assess", [tuopin, "assess", q2, "--year", "2024", "-o", work / "out-assess.csv"], work / "out-assess.csv")
-r["floor"] = measure("floor", [floor, q2])
-r["duckdb"] = measure("duckdb", [sys.executable, peer, q2, work / "out-duckdb.csv", "--year", "2024"], work / "out-duckdb.csv")
-r["adjust"] = measure("adjust", [tuopin, "adjust", "--previous", q2, "--current", q3, "--quarter", "2024Q3", "-o", work / "out-adjust"], work / "out-adjust")
+want = set(a.only.split(",")) if a.only else None
+progs = [
+    ("assess", [tuopin, "assess", q2, "--year", "2024", "-o", work / "out-assess.csv"], work / "out-assess.csv"),
+    ("assess-d", [tuopin, "assess", q2, "--year", "2024", "--columns", "判定", "-o", work / "out-assess-d.csv"], work / "out-assess-d.csv"),
+    ("floor", [floor, q2], None),
+    ("duckdb-d", [sys.executable, peer, q2, work / "out-duckdb-d.csv", "--year", "2024", "--columns", "判定"], work / "out-duckdb-d.csv"),
+    ("duckdb", [sys.executable, peer, q2, work / "out-duckdb.csv", "--year", "2024", "--columns", "全部"], work / "out-duckdb.csv"),
+    ("adjust", [tuopin, "adjust", "--previous", q2, "--current", q3, "--quarter", "2024Q3", "-o", work / "out-adjust"], work / "out-adjust"),
+]
 if a.big:
     big = gen(5 * n, f"big-{5 * n}.csv")
-    r["assess5m"] = measure("assess5m", [tuopin, "assess", big, "--year", "2024", "-o", work / "out-big.csv"], work / "out-big.csv")
-xlsx = work / "ledger-100k.xlsx"
-if not xlsx.exists():
-    import csv, openpyxl
-    wb = openpyxl.Workbook(write_only=True)
-    ws = wb.create_sheet("户表")
-    with open(gen(100_000, "ledger-100k.csv"), encoding="utf-8") as f:
-        for row in csv.reader(f):
-            ws.append(row)
-    wb.save(xlsx)
-r["xlsx100k"] = measure("xlsx100k", [tuopin, "assess", xlsx, "--year", "2024", "-o", work / "out-xlsx.csv"], work / "out-xlsx.csv")
-r["csv100k"] = measure("csv100k", [tuopin, "assess", work / "ledger-100k.csv", "--year", "2024", "-o", work / "out-csv100k.csv"], work / "out-csv100k.csv")
+    progs.append(("assess5m", [tuopin, "assess", big, "--year", "2024", "-o", work / "out-big.csv"], work / "out-big.csv"))
+if not a.no_xlsx:
+    xlsx = work / "ledger-100k.xlsx"
+    if not xlsx.exists():
+        import csv, openpyxl
+        wb = openpyxl.Workbook(write_only=True)
+        ws = wb.create_sheet("户表")
+        with open(gen(100_000, "ledger-100k.csv"), encoding="utf-8") as f:
+            for row in csv.reader(f):
+                ws.append(row)
+        wb.save(xlsx)
+    progs.append(("xlsx100k", [tuopin, "assess", xlsx, "--year", "2024", "-o", work / "out-xlsx.csv"], work / "out-xlsx.csv"))
+    progs.append(("csv100k", [tuopin, "assess", work / "ledger-100k.csv", "--year", "2024", "-o", work / "out-csv100k.csv"], work / "out-csv100k.csv"))
+r = measure([p for p in progs if want is None or p[0] in want])
+
+print("\nbytes a household:")
+for name in ("assess", "assess-d", "duckdb", "duckdb-d"):
+    if name in r and r[name]["out"].exists():
+        print(f"  {name:10} {r[name]['out'].stat().st_size / n:7.1f}")
+if all(k in r for k in ("assess", "assess-d", "duckdb", "duckdb-d")):
+    check_peers(r["assess-d"]["out"], r["duckdb-d"]["out"], r["assess"]["out"], r["duckdb"]["out"])
+
+def ratio(label, x, y, target):
+    if x in r and y in r:
+        print(f"  {label:34} {r[x]['wall'] / r[y]['wall']:5.2f}×   [{target}]")
 
 print("\nratios (targets in brackets):")
-print(f"  DuckDB wall / assess wall      {r['duckdb']['wall'] / r['assess']['wall']:5.2f}×   [≥ 2.5]")
-print(f"  assess wall / floor wall       {r['assess']['wall'] / r['floor']['wall']:5.2f}×   [≤ 2.5]")
-print(f"  adjust wall / assess wall      {r['adjust']['wall'] / r['assess']['wall']:5.2f}×   [≤ 2]")
-print(f"  assess peak RSS                {r['assess']['rss']:5.1f} MiB [≤ 64]")
-if a.big:
-    print(f"  assess peak RSS at 5M          {r['assess5m']['rss']:5.1f} MiB [same as at 1M]")
-print(f"  adjust peak RSS                {r['adjust']['rss']:5.1f} MiB [≤ 256]")
-print(f"  xlsx 100k wall / csv 100k wall {r['xlsx100k']['wall'] / r['csv100k']['wall']:5.2f}×   [reported]")
+ratio("DuckDB-d wall / assess-d wall", "duckdb-d", "assess-d", "≥ 2.5")
+ratio("DuckDB twin wall / assess wall", "duckdb", "assess", "≥ 1.5")
+ratio("assess wall / floor wall", "assess", "floor", "≤ 2.5")
+ratio("adjust wall / assess wall", "adjust", "assess", "≤ 2")
+ratio("xlsx 100k wall / csv 100k wall", "xlsx100k", "csv100k", "reported")
+for name, target in (("assess", "≤ 64"), ("assess5m", "≤ 64"), ("adjust", "≤ 256")):
+    if name in r:
+        print(f"  {name + ' peak RSS':34} {r[name]['rss']:5.1f} MiB [{target}]")

@@ -52,6 +52,7 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
     let rules = rules.worded(as_of);
     let mut bound = rules.at(as_of)?;
     let format = output_format(&args)?;
+    let (head, columns) = csv_head(&args, &rules, format)?;
     // `-`: standard input, spooled to a temporary file that lives as long as the run.
     let input = crate::input::stdin::Input::open(&args.file)?;
     args.file = input.path().to_path_buf();
@@ -74,13 +75,6 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
         },
     );
 
-    let mut head = Vec::new();
-    if format == Format::Csv {
-        if !args.no_bom {
-            head.extend_from_slice("\u{feff}".as_bytes());
-        }
-        output::write_csv_header(&mut csv::Writer::from_writer(&mut head), &rules)?;
-    }
     let to = output_name(&args);
     let wrote = |r: std::io::Result<()>| r.with_context(|| format!("无法写出结果（{to}）"));
     wrote(out.write_all(&head))?;
@@ -89,7 +83,9 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
     if let (Some(book), Some(_)) = (&mut book, &ledger.layout.matcher) {
         book.with_match_sheet()?;
     }
-    let (summary, kept_as_text, areas) = assess_all(&mut ledger, &bound, &dups, &args, format, &mut out, &mut book)?;
+    let rows = output::CsvRows::with_columns(&bound, columns);
+    let (summary, kept_as_text, areas) =
+        assess_all(&mut ledger, &bound, &dups, &args, format, rows, &mut out, &mut book)?;
     wrote(out.flush())?;
     drop(out);
     drop(lock);
@@ -124,6 +120,23 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
     Ok(if summary.has_problems() { Outcome::Problems } else { Outcome::Clean })
 }
 
+/// The columns of a CSV (`--columns`, all by default) and the bytes before its rows: the BOM
+/// (unless `--no-bom`) and the header. Nothing before the rows for the other formats.
+fn csv_head(args: &AssessArgs, rules: &RuleSet, format: Format) -> anyhow::Result<(Vec<u8>, Vec<output::OutColumn>)> {
+    let columns = match &args.columns {
+        Some(spec) => output::choose_columns(spec, rules).map_err(anyhow::Error::msg)?,
+        None => output::OutColumn::all(rules),
+    };
+    let mut head = Vec::new();
+    if format == Format::Csv {
+        if !args.no_bom {
+            head.extend_from_slice("\u{feff}".as_bytes());
+        }
+        output::write_csv_header(&mut csv::Writer::from_writer(&mut head), rules, &columns)?;
+    }
+    Ok((head, columns))
+}
+
 /// The options that decide an output's bytes, as arguments `tuopin verify` re-runs with: the
 /// rule set as given, the assessment date (never "today"), the format and how the input is read.
 pub fn options(args: &AssessArgs, as_of: Date, format: Format) -> Vec<String> {
@@ -132,6 +145,9 @@ pub fn options(args: &AssessArgs, as_of: Date, format: Format) -> Vec<String> {
     let mut o: Vec<String> = vec!["--rules".into(), args.rules.rules.clone(), "--date".into(), as_of.to_string()];
     o.extend(["--format".into(), format]);
     o.extend(super::input_options(&args.input));
+    if let Some(c) = &args.columns {
+        o.extend(["--columns".into(), c.clone()]);
+    }
     let flags = [(args.show_ids, "--show-ids"), (args.no_bom, "--no-bom")];
     o.extend(flags.iter().filter(|f| f.0).map(|f| f.1.to_string()));
     o
@@ -273,7 +289,8 @@ fn workbook_if_no_extension(p: &std::path::Path) -> std::path::PathBuf {
     named
 }
 
-/// `--format`, or what `-o` implies (by its extension), or a table on a terminal, or CSV.
+/// `--format`, or what `-o` implies (by its extension), or a table on a terminal (not with
+/// `--columns`, which chooses CSV columns), or CSV.
 fn output_format(args: &AssessArgs) -> anyhow::Result<Format> {
     let format = match (args.format, &args.output) {
         (Some(f), _) => f,
@@ -282,11 +299,14 @@ fn output_format(args: &AssessArgs) -> anyhow::Result<Format> {
             Some("xlsx") => Format::Xlsx,
             _ => Format::Csv,
         },
-        (None, None) if std::io::stdout().is_terminal() => Format::Table,
+        (None, None) if std::io::stdout().is_terminal() && args.columns.is_none() => Format::Table,
         (None, None) => Format::Csv,
     };
     if let (Some(s), Some(o)) = (&args.summary, &args.output) {
         anyhow::ensure!(s != o, "--summary 与 -o 是同一个文件 {}：请给地区汇总另取一个文件名", s.display());
+    }
+    if args.columns.is_some() && format != Format::Csv {
+        anyhow::bail!("--columns 只用于 CSV 输出：请加 --format csv 或 -o 结果.csv");
     }
     if format == Format::Xlsx && args.output.is_none() {
         anyhow::bail!("--format xlsx 需要 -o 文件.xlsx：工作簿不能写到终端或管道，请加 -o 结果.xlsx");
@@ -323,14 +343,17 @@ fn describe_ledger(file: &Path, layout: &Layout, rules: &RuleSet, as_of: Date) -
     )
 }
 
-/// Assess every household of `ledger` and write its result to `out` (CSV, JSON Lines, tables of
-/// at most `TABLE_ROWS`) or `book`, in input order; the run's summary.
+/// Assess every household of `ledger` and write its result to `out` (CSV rows of the columns
+/// chosen, JSON Lines, tables of at most `TABLE_ROWS`) or `book`, in input order; the run's
+/// summary.
+#[allow(clippy::too_many_arguments)]
 fn assess_all(
     ledger: &mut Ledger,
     bound: &Bound,
     dups: &Duplicates,
     args: &AssessArgs,
     format: Format,
+    mut csv_rows: output::CsvRows,
     out: &mut impl Write,
     book: &mut Option<xlsx::AssessBook>,
 ) -> anyhow::Result<(Summary, bool, Option<Areas>)> {
@@ -341,7 +364,6 @@ fn assess_all(
     let coverage = args.coverage.is_some();
     let mut summary = Summary::new(bound).with_coverage(bound.rules, coverage);
     let mut kept_as_text = false;
-    let mut csv_rows = output::CsvRows::new(bound);
     csv_rows.matcher = ledger.layout.matcher.clone();
     let matcher = ledger.layout.matcher.clone();
     let evidence = |r: &mut Record, hh: &crate::household::Household| {

@@ -143,8 +143,9 @@ fn read_small(path: &Path) -> std::io::Result<String> {
 /// The recorded options are re-run as arguments: only those `assess` records (each with its
 /// value), so that an edited record cannot add an output or another command.
 fn check_options(options: &[String]) -> anyhow::Result<()> {
-    const WITH_VALUE: [&str; 14] = [
+    const WITH_VALUE: [&str; 15] = [
         "--rules",
+        "--columns",
         "--date",
         "--format",
         "--encoding",

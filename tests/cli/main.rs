@@ -6,6 +6,7 @@ mod bad_inputs;
 mod check;
 mod check_view;
 mod checks;
+mod columns;
 mod compare_rules;
 mod comparison;
 mod coverage;
