@@ -12,8 +12,9 @@
 //! invalid one is a data problem of the member's row; ages come from it by the rule file's
 //! `derive`).
 //!
-//! Memory: members of a household need not be adjacent, so the whole export is held, grouped,
-//! before the first household is assessed (about the file's size in memory).
+//! Memory: a household's rows are grouped as the file streams by when every household's rows are
+//! adjacent; otherwise the whole export is held, grouped, before the first household is assessed
+//! (about the file's size in memory; [`crate::input::Ledger`]).
 
 use crate::household::{Cell, Household, Members, Problem};
 use crate::input::{text, RawRow};
