@@ -245,6 +245,10 @@ pub fn household_lacking(
     for &f in &lacking {
         hh.cells[f as usize] = crate::input::absent_cell(rs, f);
     }
+    // Given members: the fields computed from them (every member column is there).
+    if let (Some(_), Ok(b)) = (&hh.members, rs.at(as_of)) {
+        rs.from_members(&mut hh, &b.params, as_of, &|_| None);
+    }
     let columns: Vec<Option<String>> = rs.fields.iter().map(|f| Some(f.header.clone())).collect();
     rs.finish(&mut hh, &columns, as_of);
     Ok(hh)

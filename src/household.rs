@@ -22,8 +22,9 @@ pub enum Scalar {
 pub enum Missing {
     /// The field's own column (and its alternative sources, if any).
     Field(u16),
-    /// A person column a member-derived field is computed from (`劳动技能`).
-    Person(&'static str),
+    /// The column of a member field (`[persons.*]`, by index) that a field computed from the
+    /// members (`from_members`) reads (`劳动技能`).
+    Member(u16),
     /// A department list (`[departments.*]`) not given with `--with`.
     List(u16),
 }

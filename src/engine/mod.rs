@@ -615,9 +615,9 @@ impl Describe for Describer<'_> {
             }
             // What `write_field_is` shows alone: "缺少列：不愁吃".
             Cell::Absent(missing) => match missing {
-                Missing::Person(h) => {
+                Missing::Member(j) => {
                     out.push_str("缺少列：");
-                    out.push_str(h);
+                    out.push_str(&self.b.rules.persons[*j as usize].header);
                 }
                 Missing::Field(g) => {
                     out.push_str("缺少列：");

@@ -149,8 +149,8 @@ fn an_absent_person_column_makes_the_fields_derived_from_it_absent() {
     let hh = &hh[0];
     assert_eq!(*cell(&rs, hh, "members"), Cell::Derived(Scalar::Num(Num::from_int(2).unwrap())));
     assert_eq!(*cell(&rs, hh, "disabled"), Cell::Derived(Scalar::Num(Num::from_int(1).unwrap())));
-    assert_eq!(*cell(&rs, hh, "labor"), Cell::Absent(Missing::Person("劳动技能")));
-    assert_eq!(*cell(&rs, hh, "insured"), Cell::Absent(Missing::Person("是否参加城乡居民基本医疗保险")));
+    assert_eq!(*cell(&rs, hh, "labor"), Cell::Absent(Missing::Member(member(&rs, "skill"))));
+    assert_eq!(*cell(&rs, hh, "insured"), Cell::Absent(Missing::Member(member(&rs, "insured_resident"))));
     let headers: Vec<&str> = layout.absent.iter().map(|a| a.header.as_str()).collect();
     assert!(headers.contains(&"劳动技能") && headers.contains(&"是否参加城乡居民基本医疗保险"), "{headers:?}");
     // A household column for it, when the person column is absent: its value stays.
@@ -223,4 +223,35 @@ fn text_cells_kept_for_the_next_row_are_never_another_households() {
             .collect::<Vec<_>>(),
         "the same as households built afresh"
     );
+}
+
+/// The index of member field `key`.
+fn member(rs: &RuleSet, key: &str) -> u16 {
+    rs.persons.iter().position(|f| f.key == key).unwrap() as u16
+}
+
+/// In a person export, the head's name and ID number come from the first member recorded as 户主
+/// (not the first row), read as the fields' cells; a 家庭人口数 column that disagrees with the rows
+/// keeps its value (check `members_rows` reports it) while a blank one is the number of rows; the
+/// facts computed from the members take the members' value over a household column, and a
+/// household column's value where the members leave it unknown.
+#[test]
+fn facts_from_the_members_and_the_household_columns() {
+    let rs = rules();
+    let text = "户编号,人编号,姓名,与户主关系,证件号码,劳动技能,健康状况,家庭人口数,劳动力人数\n\
+                P1,P101,李某芳,配偶,520000198106120026,普通劳动力,,3,1\n\
+                P1,P102,王某华,户主,520000198002020012,技能劳动力,残疾,3,1\n\
+                P2,P201,张某,户主,520000198002020012,,健康,,1\n";
+    let (_, hh) = read(&rs, text, false).unwrap();
+    let num = |n: i64| Scalar::Num(Num::from_int(n).unwrap());
+    assert_eq!(*cell(&rs, &hh[0], "head_name"), Cell::Value(Scalar::Text("王某华".into())));
+    assert_eq!(*cell(&rs, &hh[0], "head_id"), Cell::Value(Scalar::Text("520000198002020012".into())));
+    assert_eq!(*cell(&rs, &hh[0], "members"), Cell::Value(num(3)));
+    assert_eq!(*cell(&rs, &hh[0], "labor"), Cell::Derived(num(2)));
+    // A blank 健康状况 is no illness or disability recorded.
+    assert_eq!(*cell(&rs, &hh[0], "disabled"), Cell::Derived(num(1)));
+    assert_eq!(*cell(&rs, &hh[0], "ill"), Cell::Derived(num(0)));
+    // P2: 家庭人口数 blank, the rows give it; 劳动技能 blank leaves labour to the column (1).
+    assert_eq!(*cell(&rs, &hh[1], "members"), Cell::Derived(num(1)));
+    assert_eq!(*cell(&rs, &hh[1], "labor"), Cell::Value(num(1)));
 }

@@ -114,6 +114,9 @@ pub struct Layout {
     pub persons: Option<PersonColumns>,
     /// For each member field (`[persons.*]`), its column in a person export (None: no column).
     pub member_columns: Vec<Option<usize>>,
+    /// In a person export, per field computed from the members (`from_members`): whether the
+    /// member columns it reads are there ([`persons::member_inputs`]); empty for a ledger.
+    member_inputs: Vec<Option<Option<u16>>>,
     id_field: u16,
     /// Columns read as a field's alternative source: (column, field, alternative).
     alt_columns: Vec<(usize, u16, u16)>,
@@ -389,14 +392,15 @@ impl Ledger {
         let (pending, header, detected) = find_header(&mut rows, path, rules, &lookup, options)?;
         let columns: Vec<String> =
             header.record.iter().map(|c| text(c).0.trim_matches('\u{feff}').trim().to_string()).collect();
-        let persons = PersonColumns::find(&columns, options.persons);
+        // Member fields: read from any column of a person export (a household field of the same
+        // header reads it in a ledger: 证件号码 is the head's there, each member's here).
+        let member_columns = member_columns(rules, &columns);
+        let persons = PersonColumns::find(rules, &member_columns, options.persons);
         let (column_field, mut field_col_index, mut unmapped) =
             map_columns(&columns, persons.as_ref(), &lookup, rules, &p)?;
         let alt_columns = alternative_columns(rules, &columns, &column_field, persons.as_ref(), &mut field_col_index);
         unmapped.retain(|h| !alt_columns.iter().any(|&(c, _, _)| columns[c] == *h));
-        // Member fields: read from any column of a person export (a household field may read the
-        // same column: 证件号码 is the head's on the head's row, each member's on every row).
-        let member_columns = member_columns(rules, &columns);
+        let member_inputs = if persons.is_some() { persons::member_inputs(rules, &member_columns) } else { Vec::new() };
         if persons.is_some() {
             unmapped.retain(|h| !member_columns.iter().flatten().any(|&c| columns[c] == *h));
         }
@@ -407,8 +411,9 @@ impl Ledger {
                 found: format!("第 {} 行：{}", header.row, column_list(&columns)),
             });
         }
-        let (absent, absent_cells) = absent_columns(rules, &field_col_index, persons.as_ref());
-        let absent_members = if persons.is_some() { absent_member_columns(rules, &member_columns) } else { Vec::new() };
+        let (absent, absent_cells) = absent_columns(rules, &field_col_index, persons.is_some(), &member_inputs);
+        let absent_members =
+            if persons.is_some() { persons::absent_member_columns(rules, &member_columns) } else { Vec::new() };
         if options.strict && !(absent.is_empty() && absent_members.is_empty()) {
             return Err(InputError::Header {
                 path: p,
@@ -435,6 +440,7 @@ impl Ledger {
             header_detected: detected,
             persons,
             member_columns,
+            member_inputs,
             id_field,
             alt_columns,
             absent,
@@ -928,10 +934,11 @@ impl Layout {
                 }
             }
         }
-        persons::derive(b, &mut hh, &raw.members, cols, &self.columns);
         if rules.members_used {
             persons::read_members(b, &mut hh, &raw.members, &self.member_columns, &self.columns);
         }
+        let inputs = &self.member_inputs;
+        rules.from_members(&mut hh, &b.params, b.as_of, &|f| inputs.get(f as usize).copied().flatten().flatten());
         rules.finish(&mut hh, &self.field_column, b.as_of);
         hh
     }
@@ -944,7 +951,7 @@ impl Layout {
                 hh.problems.push(unreadable(m.row, e));
             }
         }
-        if let (Some(c), true) = (cols.index(persons::Col::IdNumber), dups.member_count() > 0) {
+        if let (Some(c), true) = (cols.id_column(), dups.member_count() > 0) {
             for m in &raw.members {
                 let id = m.record.get(c).map(|b| cell::normalize(&text(b).0).into_owned()).unwrap_or_default();
                 if let Some(r) = dups.member_rows(&id) {
@@ -978,12 +985,13 @@ impl Layout {
 
 /// The fields a file has no column for (after alternatives): each one's cell for every household
 /// (unknown, naming the column, or the rule file's `absent` value), and those the rules need, for
-/// the warning. A person export's member-derived fields are absent when a person column they are
-/// computed from is (their cells are set by [`persons::derive`]).
+/// the warning. A person export's fields computed from the members are absent when a member
+/// column they read is (their cells are set by [`RuleSet::from_members`]; `member_inputs`).
 fn absent_columns(
     rules: &RuleSet,
     col: &[Option<usize>],
-    person_cols: Option<&PersonColumns>,
+    person_export: bool,
+    member_inputs: &[Option<Option<u16>>],
 ) -> (Vec<AbsentColumn>, Vec<(u16, Cell)>) {
     let mut cells = Vec::new();
     // Per field without a column: the column reasons name, and the `absent` value.
@@ -992,10 +1000,10 @@ fn absent_columns(
         if col[f].is_some() {
             continue;
         }
-        match person_cols.and_then(|p| persons::missing_input(&field.key, p)) {
+        match member_inputs.get(f).copied().flatten() {
             Some(None) => continue,
-            Some(Some(h)) => {
-                state[f] = Some((h.to_string(), None));
+            Some(Some(j)) => {
+                state[f] = Some((rules.persons[j as usize].header.clone(), None));
                 continue;
             }
             None => {}
@@ -1014,9 +1022,13 @@ fn absent_columns(
     for (f, _) in rules.needed_fields() {
         let Some((header, stands_for)) = &state[f as usize] else { continue };
         let field = &rules.fields[f as usize];
+        // (One that reads the member list only in a person export.)
         let derivable = stands_for.is_none()
             && col[f as usize].is_none()
-            && field.derive.as_ref().is_some_and(|d| crate::ruleset::expr::refs(d).fields.iter().all(|&g| !unknown(g)));
+            && field.derive.as_ref().is_some_and(|d| {
+                (person_export || !crate::ruleset::expr::reads_members(d))
+                    && crate::ruleset::expr::refs(d).fields.iter().all(|&g| !unknown(g))
+            });
         if !derivable {
             needed.push(AbsentColumn { field: f, header: header.clone(), stands_for: stands_for.clone() });
         }
@@ -1056,26 +1068,6 @@ fn unreadable(row: u64, e: &impl std::fmt::Display) -> Problem {
     Problem {
         row, column: String::new(), field: None, value: String::new(), message: format!("无法读取此行：{e}")
     }
-}
-
-/// The member fields some rule reads with no column in a person export, and none they could be
-/// derived from: (member field, its header).
-fn absent_member_columns(rules: &RuleSet, at: &[Option<usize>]) -> Vec<(u16, String)> {
-    let mut absent = vec![false; rules.persons.len()];
-    // In rule-file order, derived fields after those they read: absent when every field their
-    // `derive` reads is absent.
-    for (i, f) in rules.persons.iter().enumerate() {
-        absent[i] = at[i].is_none() && f.derive.is_none();
-    }
-    for &i in &rules.person_derived {
-        let i = i as usize;
-        let reads = crate::ruleset::expr::refs(rules.persons[i].derive.as_ref().expect("derived")).fields;
-        absent[i] = at[i].is_none() && reads.iter().all(|&j| absent[j as usize]);
-    }
-    (0..rules.persons.len())
-        .filter(|&i| absent[i] && rules.person_used[i] && rules.persons[i].department.is_none())
-        .map(|i| (i as u16, rules.persons[i].header.clone()))
-        .collect()
 }
 
 /// The lines of the absent-column warning for member fields: each column, and the criteria,
@@ -1168,7 +1160,7 @@ impl Layout {
                 let map: Vec<String> =
                     field.alternatives[k as usize].map.iter().map(|(a, b)| format!("{a}→{b}")).collect();
                 let map = if map.is_empty() { String::new() } else { format!("（{}）", map.join("，")) };
-                let members = self.persons.as_ref().and_then(|p| persons::missing_input(&field.key, p)) == Some(None);
+                let members = matches!(self.member_inputs.get(f as usize), Some(Some(None)));
                 let members = if members { "，成员行能推算时以成员行为准" } else { "" };
                 format!("{} 读自“{}”列{map}{members}", field.label, self.columns[c])
             })
@@ -1195,7 +1187,9 @@ impl Layout {
             }
             let ranged = (field.min.is_some() || field.max.is_some()) && c.value().is_some();
             let alternative = self.alt_columns.iter().any(|a| a.1 == *f);
-            if !ranged && !alternative && field.derive.is_none() {
+            // (A ledger row has no members: a derive reading them leaves the cell as it is.)
+            let derived = field.derive.as_ref().is_some_and(|d| !crate::ruleset::expr::reads_members(d));
+            if !ranged && !alternative && !derived {
                 out[*f as usize] = Some(c.clone());
             }
         }
@@ -1382,7 +1376,7 @@ impl Duplicates {
         // In a person export every member repeats the household id; each member's ID number is
         // what must not repeat.
         if let Some(p) = &layout.persons {
-            let Some(col) = p.index(persons::Col::IdNumber) else { return Ok(Duplicates::default()) };
+            let Some(col) = p.id_column() else { return Ok(Duplicates::default()) };
             let (members, _) = Self::scan_column(ledger, col)?;
             return Ok(Duplicates { members, ..Duplicates::default() });
         }

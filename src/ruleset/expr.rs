@@ -19,8 +19,10 @@
 //! `members.map(m, x)` (or `members.map(m, c, x)`, `members.filter(m, c).map(m, x)` for the
 //! members where `c` holds), folded by the extension functions `sum(…)`, `min(…)` and `max(…)`
 //! (unknown when a member's number or condition is unknown; `min` and `max` of no member are
-//! unknown, `sum` of none is 0). A ledger row has no member list: every member macro is then
-//! unknown. See rules/README.md.
+//! unknown, `sum` of none is 0); and `first(…)`, the value (of any type) of the first member the
+//! list keeps — unknown when none is kept, or when a member before it may or may not be kept:
+//! `first(members.filter(m, m.relation == '户主').map(m, m.name))`. A ledger row has no member
+//! list: every member macro is then unknown. See rules/README.md.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -233,6 +235,9 @@ pub enum Agg {
     Sum,
     Min,
     Max,
+    /// `first(members.filter(m, c).map(m, x))`: `x` of the first member for which `c` holds, of
+    /// any type (the head's name: `first(members.filter(m, m.relation == '户主').map(m, m.name))`).
+    First,
 }
 
 impl Agg {
@@ -241,6 +246,7 @@ impl Agg {
             "sum" => Agg::Sum,
             "min" => Agg::Min,
             "max" => Agg::Max,
+            "first" => Agg::First,
             _ => return None,
         })
     }
@@ -250,6 +256,7 @@ impl Agg {
             Agg::Sum => "之和",
             Agg::Min => "的最小值",
             Agg::Max => "的最大值",
+            Agg::First => "（第一名）",
         }
     }
 }
@@ -496,7 +503,8 @@ pub(crate) fn over_members<'a>(q: Quant, cx: &Ctx<'a>, each: impl Fn(&Ctx<'a>) -
     })
 }
 
-/// `sum`, `min` or `max` over the members of `cx` of `value`, for those for which `keep` holds;
+/// `sum`, `min`, `max` or `first` over the members of `cx` of `value`, for those for which `keep`
+/// holds (`first`: the first such member's value, of any type);
 /// `None` without a member list, when a kept member's number or a member's `keep` is unknown, or
 /// (`min`, `max`) when no member is kept.
 #[inline]
@@ -513,12 +521,16 @@ pub(crate) fn fold_members<'a>(
         if !keep(&sub)? {
             continue;
         }
+        if agg == Agg::First {
+            return value(&sub);
+        }
         let V::Num(x) = value(&sub)? else { return None };
         acc = Some(match (agg, acc) {
             (_, None) => x,
             (Agg::Sum, Some(a)) => a.checked_add(x)?,
             (Agg::Min, Some(a)) => a.min(x),
             (Agg::Max, Some(a)) => a.max(x),
+            (Agg::First, Some(_)) => unreachable!("first returns the first kept member's value"),
         });
     }
     acc.map(V::Num)
@@ -709,7 +721,7 @@ pub(crate) fn escape_literals(src: &str) -> Option<String> {
 }
 
 /// The extension functions, as an unknown function's error lists them.
-const FUNCTIONS: [&str; 17] = [
+const FUNCTIONS: [&str; 18] = [
     "blank",
     "known",
     "is_true",
@@ -727,6 +739,7 @@ const FUNCTIONS: [&str; 17] = [
     "sum",
     "min",
     "max",
+    "first",
 ];
 
 struct Compiler<'a> {
@@ -878,7 +891,7 @@ impl Compiler<'_> {
         };
         let inner = Compiler { names: self.names, var: Some(&c.iter_var) };
         let (v, t) = inner.expr(value)?;
-        if !t.numeric() {
+        if !t.numeric() && agg != Agg::First {
             return err(format!("{f}() 需要每名成员的数字，`{}` 却是{}", show(value), t.name()));
         }
         let t = if t == Ty::NumLit { Ty::Int } else { t };
@@ -1005,7 +1018,7 @@ impl Compiler<'_> {
                 Ok((Node::MonthsSince(Box::new(n)), Ty::Int))
             }
             "at_least" => self.at_least(a),
-            "sum" | "min" | "max" => self.aggregate(Agg::of(f).expect("sum, min or max"), f, a),
+            "sum" | "min" | "max" | "first" => self.aggregate(Agg::of(f).expect("sum, min, max or first"), f, a),
             other => {
                 let known = FUNCTIONS.map(String::from).to_vec();
                 err(format!("未知的函数 `{other}()`{}（可用：{}）", did_you_mean(other, &known), known.join("、")))
@@ -1195,8 +1208,8 @@ impl Compiler<'_> {
             "startsWith" => StrOp::StartsWith,
             "endsWith" => StrOp::EndsWith,
             "size" if c.args.is_empty() => return self.size(target),
-            "sum" | "min" | "max" if c.args.is_empty() => {
-                return self.aggregate(Agg::of(f).expect("sum, min or max"), f, std::slice::from_ref(target))
+            "sum" | "min" | "max" | "first" if c.args.is_empty() => {
+                return self.aggregate(Agg::of(f).expect("sum, min, max or first"), f, std::slice::from_ref(target))
             }
             "exists" | "all" | "exists_one" | "existsOne" | "filter" | "map" => {
                 return err(format!("`.{f}()` 需要两个参数：成员名和条件，如 members.{f}(m, m.age >= 16)"))
@@ -2140,7 +2153,7 @@ pub fn write_atom(out: &mut String, n: &Node, value: Option<bool>, cx: &Ctx, d: 
 }
 
 /// Whether `n` folds over the member list (a member macro, `sum(members.map(…))`, …).
-fn reads_members(n: &Node) -> bool {
+pub fn reads_members(n: &Node) -> bool {
     let mut any = false;
     walk(n, &mut |x| any |= matches!(x, Node::Members(..) | Node::Agg(..)));
     any

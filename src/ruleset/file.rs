@@ -417,6 +417,14 @@ pub struct FieldDef {
     /// CEL expression giving the value when the cell is blank or the column absent.
     #[serde(default)]
     pub derive: Option<String>,
+    /// A household field of a person export: a CEL expression over the members giving its value
+    /// (`members.filter(m, …).size()`), which a column of its own gives only where the members
+    /// cannot (see rules/README.md).
+    #[serde(default)]
+    pub from_members: Option<String>,
+    /// A member field whose column marks a file as a person export (人编号, 与户主关系).
+    #[serde(default)]
+    pub marker: bool,
     /// The cell text an absent column stands for, for every household (`""`: as if every cell
     /// were blank). Without it, a field with no column is unknown.
     #[serde(default)]

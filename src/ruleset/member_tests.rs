@@ -213,18 +213,33 @@ fn reasons_name_the_missing_member_list() {
 }
 
 /// Only the member fields some rule reads are read from a person export: for the national rules
-/// those of the department-list checks (精准比对); for Guizhou's checks those of their conditions and messages, and
-/// the ID number the age is derived from — every member field but 与户主关系, which none reads.
+/// those of the facts computed from the members and of the department-list checks (精准比对); for Guizhou's checks those of their conditions and messages, and
+/// the ID number the age is derived from — every member field (与户主关系 and 姓名 for the head's).
 #[test]
 fn only_member_fields_the_rules_read_are_read() {
     let used = |name: &str| -> Vec<String> {
         let rs = load(name).unwrap();
         rs.persons.iter().zip(&rs.person_used).filter(|(_, &u)| u).map(|(f, _)| f.key.clone()).collect()
     };
-    // The national rules read members only in the checks of department lists (精准比对).
+    // The national rules read members for the household facts computed from them (`from_members`:
+    // 劳动力, 失学辍学, 参保, 患病, 残疾, the head's name and ID) and in the checks of department
+    // lists (精准比对); not 人编号 or 大病保险.
     assert_eq!(
         used("national"),
-        ["age", "id_number", "insured_employee", "insured_resident", "medical_insured_count", "xueji_count"]
+        [
+            "age",
+            "health",
+            "id_number",
+            "insured_employee",
+            "insured_resident",
+            "name",
+            "no_school_reason",
+            "relation",
+            "school",
+            "skill",
+            "medical_insured_count",
+            "xueji_count"
+        ]
     );
     assert!(load("national").unwrap().members_used && load("guizhou-2023").unwrap().members_used);
     assert_eq!(
@@ -239,8 +254,10 @@ fn only_member_fields_the_rules_read_are_read() {
             "insured_employee",
             "insured_resident",
             "insured_serious",
+            "name",
             "no_school_reason",
             "person_id",
+            "relation",
             "school",
             "skill",
             "medical_insured_count",
@@ -311,5 +328,63 @@ fn sum_min_max_errors_name_the_mistake() {
     ] {
         let e = rs.compile_expr(src, Ty::Bool).unwrap_err().0;
         assert!(e.contains(want), "{src}: {e}");
+    }
+}
+
+/// `first(…)`: the value, of any type, of the first member the list keeps; unknown when none is
+/// kept, when a member before it may or may not be kept, when its value is unknown, or on a
+/// ledger row. The tree and the compiled evaluator agree (`eval` compares them).
+#[test]
+fn first_over_members() {
+    let rs = load("national").unwrap();
+    let head = "is_true(m.relation == '户主')";
+    let known =
+        members(&rs, &[&[CHILD, ("relation", "之子")], &[ADULT, ("relation", "户主")], &[ADULT, ("relation", "户主")]]);
+    let age = format!("first(members.filter(m, {head}).map(m, m.age))");
+    assert_eq!(eval(&rs, &format!("{age} == 44"), Some(&known)), Some(1));
+    assert_eq!(eval(&rs, "members.map(m, m.relation).first() == '之子'", Some(&known)), Some(1));
+    assert_eq!(eval(&rs, "first(members.map(m, m.age >= 16, m.relation)) == '户主'", Some(&known)), Some(1));
+    // None kept; an empty list; a ledger row.
+    assert_eq!(eval(&rs, "first(members.map(m, m.age > 100, m.age)) > 0", Some(&known)), None);
+    assert_eq!(eval(&rs, &format!("{age} == 44"), Some(&members(&rs, &[]))), None);
+    assert_eq!(eval(&rs, &format!("{age} == 44"), None), None);
+    // A member before the first kept one whose condition is unknown (no ID: no age): unknown;
+    // one whose relation is blank is no 户主 (is_true), so the head after it is found.
+    let unknown_first = members(&rs, &[&[("relation", "之子")], &[ADULT, ("relation", "户主")]]);
+    assert_eq!(eval(&rs, "first(members.map(m, m.age > 16, m.age)) == 44", Some(&unknown_first)), None);
+    let blank_relation = members(&rs, &[&[CHILD], &[ADULT, ("relation", "户主")]]);
+    assert_eq!(eval(&rs, &format!("{age} == 44"), Some(&blank_relation)), Some(1));
+    // The kept member's value unknown.
+    let no_id = members(&rs, &[&[("relation", "户主")]]);
+    assert_eq!(eval(&rs, &format!("{age} == 44"), Some(&no_id)), None);
+}
+
+/// `from_members` is checked at load: a fold over the member list of the field's type, not with
+/// `derive`, not on a member field; `marker` and `absent` on member fields only and checked.
+#[test]
+fn from_members_and_member_options_are_checked_at_load() {
+    let with = |extra: &str| {
+        let text = format!("[ruleset]\nid = \"t\"\nname = \"t\"\nextends = \"national\"\n{extra}");
+        super::load_str(&text, "t.toml").map(|_| ()).unwrap_err().to_string()
+    };
+    let field =
+        |body: &str| format!("[fields.labor]\ntype = \"int\"\nheader = \"劳动力人数\"\nlabel = \"劳动力人数\"\n{body}");
+    for (extra, want) in [
+        (field("from_members = \"members\""), "from_members 应对成员列表求值"),
+        (field("from_members = \"size(members) > 1\""), "labor"),
+        (field("from_members = \"members.filter(m, m.agee > 1).size()\""), "agee"),
+        (field("derive = \"members\"\nfrom_members = \"size(members)\""), "derive 与 from_members 只能给一个"),
+        (field("marker = true"), "`marker` 只用于成员字段"),
+        (
+            "[persons.skill]\ntype = \"text\"\nheader = \"劳动技能\"\nlabel = \"劳动技能\"\nfrom_members = \"size(members)\"\n".into(),
+            "成员字段不支持 `from_members`",
+        ),
+        (
+            "[persons.pension]\ntype = \"bool\"\nheader = \"是否参加养老保险\"\nlabel = \"养老保险\"\nabsent = \"不详\"\n".into(),
+            "absent = \"不详\" 不是有效的",
+        ),
+    ] {
+        let e = with(&extra);
+        assert!(e.contains(want), "{extra}: {e}");
     }
 }

@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use crate::error::RuleError;
-use crate::household::{Cell, Household, Problem, Scalar};
+use crate::household::{Cell, Household, Members, Problem, Scalar};
 use crate::value::cell;
 use crate::value::{Date, Num};
 use expr::{Ctx, Name, Names, Node, Ty};
@@ -75,6 +75,11 @@ pub struct Field {
     pub blank: Option<Scalar>,
     pub required: bool,
     pub derive: Option<Node>,
+    /// A household field of a person export computed from its members (`from_members`); see
+    /// [`RuleSet::from_members`].
+    pub from_members: Option<Node>,
+    /// A member field whose column marks a file as a person export (`marker = true`).
+    pub marker: bool,
     /// The cell text an absent column stands for (checked at load; `""`: a blank cell).
     pub absent: Option<String>,
     /// Other columns to read it from when its own is absent, in order of preference.
@@ -351,6 +356,8 @@ pub struct RuleSet {
     /// Whether any condition has a member macro: if none does, a person export's member rows are
     /// not kept.
     pub members_used: bool,
+    /// The household fields computed from the members (`from_members`), in rule-file order.
+    pub member_facts: Vec<u16>,
     /// Department lists (`[departments.*]`), compared with the households by ID number (`--with`).
     pub departments: Vec<departments::Department>,
     /// Which fields hold the ID numbers compared.
@@ -385,6 +392,9 @@ pub struct RuleSet {
     /// [`RuleSet::finish`] visits for every household).
     ranged_fields: Vec<u16>,
     derived_fields: Vec<u16>,
+    /// Of those with a `derive`, the ones that read the member list (`size(members)`): derived
+    /// by [`RuleSet::from_members`], for a household with members only.
+    member_derived_fields: Vec<u16>,
     /// Parameters in the order their values in force are computed (formulas after what they read).
     param_order: Vec<u16>,
     /// The criteria (in dependency order), decision rules and flag compiled for the engine.
@@ -702,6 +712,17 @@ struct Builder<'a> {
 }
 
 impl<'a> Builder<'a> {
+    /// Names for a condition over these fields, parameters and member fields (no criteria or
+    /// decisions).
+    fn over(
+        fields: &'a [Field],
+        field_index: &'a HashMap<String, u16>,
+        enums: &'a [EnumDef],
+        params: &'a ParamIndex,
+        persons: &'a [Field],
+    ) -> Builder<'a> {
+        Builder { fields, field_index, enums, params, crits: None, decisions: &[], this: None, persons }
+    }
     /// Names for a condition that may read parameters and the date only (parameter formulas,
     /// run warnings); `no_fields` is an empty index.
     fn params_only(
@@ -840,30 +861,14 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
     let (params, param_index) = compile_params(&file, &field_index, &enums)?;
     let param_order = parameter_order(&params)?;
     compile_derivations(&file, &mut fields, &field_index, &enums, &persons)?;
-    let names = Builder {
-        fields: &fields,
-        field_index: &field_index,
-        enums: &enums,
-        params: &param_index,
-        crits: None,
-        decisions: &[],
-        this: None,
-        persons: &persons,
-    };
+    let member_facts = compile_from_members(&file, &mut fields, &field_index, &enums, &param_index, &persons)?;
+    let names = Builder::over(&fields, &field_index, &enums, &param_index, &persons);
     let (criteria, crit_index) = compile_criteria(&file, names)?;
     let crit_order = topo_order(&criteria)?;
     let (decisions, seen) =
         compile_decisions(&file, &fields, &field_index, &mut enums, &param_index, &crit_index, &persons)?;
-    let names = Builder {
-        fields: &fields,
-        field_index: &field_index,
-        enums: &enums,
-        params: &param_index,
-        crits: Some(&crit_index),
-        decisions: &seen,
-        this: None,
-        persons: &persons,
-    };
+    let base = Builder::over(&fields, &field_index, &enums, &param_index, &persons);
+    let names = Builder { crits: Some(&crit_index), decisions: &seen, ..base };
     let returned = compile_flag(&file, names, &decisions)?;
     let checks = compile_checks(&file, names)?;
     let report = report::compile(&file, &names, &fields, &field_index, &decisions)?;
@@ -871,7 +876,9 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
     let lists = lists::compile(&file, &Builder { persons: &[], ..names }, &fields, &decisions, &criteria)?;
     let notice = notice::compile(&file, &fields, &field_index, &lists)?;
     let ranged_fields = ranged(&fields);
-    let derived_fields = derivation_order(&fields)?;
+    let (member_derived_fields, derived_fields): (Vec<u16>, Vec<u16>) = derivation_order(&fields)?
+        .into_iter()
+        .partition(|&i| fields[i as usize].derive.as_ref().is_some_and(expr::reads_members));
     let (periods, terms) = periods::compile(&file.periods, &file.terms)
         .map_err(|message| RuleError::Rule { rule: "periods".into(), message })?;
     let (members_used, person_used) =
@@ -892,6 +899,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         person_derived,
         person_used,
         members_used,
+        member_facts,
         departments,
         matching,
         enums,
@@ -911,6 +919,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         plan,
         ranged_fields,
         derived_fields,
+        member_derived_fields,
         param_order,
     })
 }
@@ -918,6 +927,19 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
 /// The fields with a `min` or a `max`, by index.
 fn ranged(fields: &[Field]) -> Vec<u16> {
     (0..fields.len() as u16).filter(|&i| fields[i as usize].min.is_some() || fields[i as usize].max.is_some()).collect()
+}
+
+/// An evaluated value as a cell's value of field `f` (money to the fen); `None` for unknown or a
+/// day (no field holds one).
+fn scalar_of(f: &Field, v: Option<expr::V>) -> Option<Scalar> {
+    Some(match v? {
+        expr::V::Num(n) => Scalar::Num(if f.ty == FieldType::Money { n.round_fen() } else { n }),
+        expr::V::Bool(b) => Scalar::Bool(b),
+        expr::V::Enum(e) => Scalar::Enum(e),
+        expr::V::Month(m) => Scalar::Month(m),
+        expr::V::Str(t) => Scalar::Text(t.clone()),
+        expr::V::Date(_) => return None,
+    })
 }
 
 /// The household fields: declared (ids first, so that ranges may name other fields), then their
@@ -933,6 +955,12 @@ fn compile_fields(file: &RuleFile, enums: &mut Vec<EnumDef>) -> Result<(Vec<Fiel
     }
     for (key, def) in &file.fields {
         check_ident(key, "字段")?;
+        if def.marker {
+            return Err(RuleError::Rule {
+                rule: format!("字段 `{key}`"),
+                message: "`marker` 只用于成员字段（[persons.*]）：其列标明人员表".into(),
+            });
+        }
         let enum_id = enum_of(def, &format!("字段 `{key}`"), enums)?;
         field_index.insert(key.clone(), fields.len() as u16);
         fields.push(Field { required: def.required, ..Field::declared(key, def, enum_id) });
@@ -1121,6 +1149,43 @@ fn compile_derivations(
     Ok(())
 }
 
+/// The household fields computed from the members (`from_members`): each a CEL expression of the
+/// field's type over the member list (it must fold over it: `members.filter(m, …).size()`,
+/// `first(…)`), which may also read parameters and other household fields. A field has either
+/// `derive` or `from_members`. Their indexes, in rule-file order.
+fn compile_from_members(
+    file: &RuleFile,
+    fields: &mut [Field],
+    field_index: &HashMap<String, u16>,
+    enums: &[EnumDef],
+    params: &ParamIndex,
+    persons: &[Field],
+) -> Result<Vec<u16>, RuleError> {
+    let mut out = Vec::new();
+    for (key, def) in &file.fields {
+        let Some(src) = &def.from_members else { continue };
+        let i = field_index[key] as usize;
+        let what = format!("字段 `{key}` (from_members)");
+        let fail = |message: &str| RuleError::Rule { rule: what.clone(), message: message.to_string() };
+        if def.derive.is_some() {
+            return Err(fail("derive 与 from_members 只能给一个"));
+        }
+        let names = Builder { fields, field_index, enums, params, crits: None, decisions: &[], this: None, persons };
+        let node = expr::compile(src, &names, field_ty(&fields[i])).map_err(at(what.clone()))?;
+        if !expr::reads_members(&node) {
+            return Err(fail(
+                "from_members 应对成员列表求值，如 members.filter(m, m.health == '残疾').size()；只读户字段的请用 derive",
+            ));
+        }
+        if expr::refs(&node).fields.contains(&(i as u16)) {
+            return Err(fail("字段不能由自己推算"));
+        }
+        fields[i].from_members = Some(node);
+        out.push(i as u16);
+    }
+    Ok(out)
+}
+
 /// The criteria, each over fields, parameters and other criteria (`names` gives the first two).
 fn compile_criteria(file: &RuleFile, names: Builder) -> Result<(Vec<Criterion>, HashMap<String, u16>), RuleError> {
     let mut crit_index = HashMap::new();
@@ -1248,6 +1313,7 @@ fn persons_used(
     decisions.iter().flat_map(|d| d.rules.iter().map(|r| &r.0)).for_each(&mut mark);
     returned.into_iter().for_each(|f| mark(&f.when));
     fields.iter().filter_map(|f| f.derive.as_ref()).for_each(&mut mark);
+    fields.iter().filter_map(|f| f.from_members.as_ref()).for_each(&mut mark);
     checks.iter().for_each(|c| mark(&c.when));
     for p in checks.iter().flat_map(|c| &c.message) {
         if let Piece::Member(i) = p {
@@ -1284,7 +1350,7 @@ fn compile_persons(file: &RuleFile, enums: &mut Vec<EnumDef>) -> Result<(Vec<Fie
             ("min", def.min.is_some()),
             ("max", def.max.is_some()),
             ("required", def.required),
-            ("absent", def.absent.is_some()),
+            ("from_members", def.from_members.is_some()),
             ("alternatives", !def.alternatives.is_empty()),
             ("action", def.action.is_some()),
             ("total", def.total.is_some()),
@@ -1294,7 +1360,7 @@ fn compile_persons(file: &RuleFile, enums: &mut Vec<EnumDef>) -> Result<(Vec<Fie
             return Err(RuleError::Rule {
                 rule: what,
                 message: format!(
-                    "成员字段不支持 `{k}`（可用：type、header、aliases、label、values、value_aliases、blank、derive）"
+                    "成员字段不支持 `{k}`（可用：type、header、aliases、label、values、value_aliases、blank、absent、derive、marker）"
                 ),
             });
         }
@@ -1307,6 +1373,15 @@ fn compile_persons(file: &RuleFile, enums: &mut Vec<EnumDef>) -> Result<(Vec<Fie
                 message: format!("blank = \"{b}\" 不是有效的 {} 值：{m}", def.ty.name()),
             })?);
         }
+        // What a person export without the column stands for: read as every member's cell.
+        if let Some(a) = def.absent.as_deref().filter(|a| !a.is_empty()) {
+            parse_scalar(&f, enums, a).map_err(|m| RuleError::Rule {
+                rule: what.clone(),
+                message: format!("absent = \"{a}\" 不是有效的 {} 值：{m}", def.ty.name()),
+            })?;
+        }
+        f.absent = def.absent.clone();
+        f.marker = def.marker;
         persons.push(f);
     }
     check_headers(&persons).map_err(|e| match e {
@@ -1367,6 +1442,8 @@ impl Field {
             blank: None,
             required: false,
             derive: None,
+            from_members: None,
+            marker: false,
             absent: None,
             alternatives: Vec::new(),
             action: None,
@@ -2115,14 +2192,68 @@ impl RuleSet {
             }
         }
         for &i in &self.derived_fields {
+            self.derive_field(hh, i as usize, as_of);
+        }
+    }
+
+    /// Derive field `i` if its cell is blank or its column absent (`derive`).
+    fn derive_field(&self, hh: &mut Household, i: usize, as_of: Date) {
+        let f = &self.fields[i];
+        let Some(node) = &f.derive else { return };
+        if !matches!(hh.cells[i], Cell::Blank | Cell::Absent(_)) {
+            return;
+        }
+        let cx = Ctx {
+            cells: &hh.cells,
+            params: &[],
+            crits: &[],
+            decisions: &[],
+            as_of_month: as_of.month_index(),
+            as_of_day: expr::day_key(as_of),
+            members: hh.members.as_ref(),
+            member: &[],
+        };
+        // The expression was type-checked against the field's type at load, so its value is of
+        // that type: every type is honoured.
+        if matches!(f.ty, FieldType::Text | FieldType::Id) {
+            if let Some(t) = expr::eval_text(node, &cx) {
+                hh.cells[i] = Cell::Derived(Scalar::Text(t));
+            }
+            return;
+        }
+        if let Some(v) = scalar_of(f, expr::eval(node, &cx)) {
+            hh.cells[i] = Cell::Derived(v);
+        }
+    }
+
+    /// A person export's household (or a rule case's, given its members): first the fields whose
+    /// `derive` reads the member list (`members`: `size(members)`), then the fields computed from
+    /// the members (`from_members`), before [`RuleSet::finish`] checks ranges. A field computed
+    /// from the members takes their value where it is known (a text, the head's name or ID
+    /// number, read as the field's cell); where it is unknown, a value of the household's own
+    /// column stands, else it is blank. Where a member field it reads has no column (`missing`
+    /// gives it), the household's column stands, else it is unknown, naming that member column.
+    /// A ledger row (no member list), or a household with no member rows (only a rule case's
+    /// `members = []`: a person export's household is its rows), is left as it is.
+    pub fn from_members(&self, hh: &mut Household, params: &[Num], as_of: Date, missing: &dyn Fn(u16) -> Option<u16>) {
+        if hh.members.as_ref().is_none_or(Members::is_empty) {
+            return;
+        }
+        for &i in &self.member_derived_fields {
+            self.derive_field(hh, i as usize, as_of);
+        }
+        for &i in &self.member_facts {
             let (i, f) = (i as usize, &self.fields[i as usize]);
-            let Some(node) = &f.derive else { continue };
-            if !matches!(hh.cells[i], Cell::Blank | Cell::Absent(_)) {
+            let Some(node) = &f.from_members else { continue };
+            if let Some(j) = missing(i as u16) {
+                if matches!(hh.cells[i], Cell::Blank | Cell::Absent(_)) {
+                    hh.cells[i] = Cell::Absent(crate::household::Missing::Member(j));
+                }
                 continue;
             }
             let cx = Ctx {
                 cells: &hh.cells,
-                params: &[],
+                params,
                 crits: &[],
                 decisions: &[],
                 as_of_month: as_of.month_index(),
@@ -2130,24 +2261,18 @@ impl RuleSet {
                 members: hh.members.as_ref(),
                 member: &[],
             };
-            // The expression was type-checked against the field's type at load, so its value is
-            // of that type: every type is honoured.
-            if matches!(f.ty, FieldType::Text | FieldType::Id) {
-                if let Some(t) = expr::eval_text(node, &cx) {
-                    hh.cells[i] = Cell::Derived(Scalar::Text(t));
+            match scalar_of(f, expr::eval(node, &cx)) {
+                // A member's text (the head's name or ID number) is read as the field's cell; an
+                // unreadable one was reported as the member's.
+                Some(Scalar::Text(t)) => {
+                    let n = hh.problems.len();
+                    self.set_cell(hh, i as u16, &t, &f.header);
+                    hh.problems.truncate(n);
                 }
-                continue;
+                Some(v) => hh.cells[i] = Cell::Derived(v),
+                None if hh.cells[i].value().is_some() => {}
+                None => hh.cells[i] = Cell::Blank,
             }
-            let v = match expr::eval(node, &cx) {
-                Some(expr::V::Num(n)) => Scalar::Num(if f.ty == FieldType::Money { n.round_fen() } else { n }),
-                Some(expr::V::Bool(b)) => Scalar::Bool(b),
-                Some(expr::V::Enum(e)) => Scalar::Enum(e),
-                Some(expr::V::Month(m)) => Scalar::Month(m),
-                Some(expr::V::Str(t)) => Scalar::Text(t.clone()),
-                // No field holds a day.
-                Some(expr::V::Date(_)) | None => continue,
-            };
-            hh.cells[i] = Cell::Derived(v);
         }
     }
 

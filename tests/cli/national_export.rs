@@ -49,18 +49,9 @@ fn the_real_shape_is_assessed_with_one_warning_and_every_row_accounted_for() {
     // One warning, in Chinese, listing the absent columns the rules need and what they affect.
     assert_eq!(err.matches("缺少规则所需的").count(), 1, "{err}");
     let list = listed(&err);
-    for col in [
-        "不愁吃",
-        "不愁穿",
-        "是否受灾",
-        "有财政供养人员",
-        "有小汽车",
-        "城镇购房",
-        "经营公司",
-        "民主评议",
-        "公示无异议",
-        "户认可",
-    ] {
+    for col in
+        ["不愁吃", "不愁穿", "有财政供养人员", "有小汽车", "城镇购房", "经营公司", "民主评议", "公示无异议", "户认可"]
+    {
         // Columns that leave the same things undecided share a line: `  有财政供养人员、有小汽车、…：…`.
         let named = |l: &&str| l.trim_start().split('：').next().is_some_and(|h| h.split('、').any(|h| h == col));
         assert!(list.iter().any(named), "{col} not listed:\n{err}");
@@ -78,6 +69,8 @@ fn the_real_shape_is_assessed_with_one_warning_and_every_row_accounted_for() {
         "劳动力人数",
         "参加基本医疗保险人数",
         "家庭人口数",
+        // From the risk types 致贫/返贫风险1…5 (因灾, 因意外事故).
+        "是否受灾",
     ] {
         assert!(!list.iter().any(|l| l.starts_with(&format!("  {col}"))), "{col} listed:\n{err}");
     }
@@ -107,19 +100,39 @@ fn the_real_shape_is_assessed_with_one_warning_and_every_row_accounted_for() {
         if h["elimination"] == "待核实" {
             assert!(reasons(h, "elimination").contains("缺少列："), "{h}");
         }
+        // 是否受灾 from the risk types: known for every monitored household (they record their risk
+        // types); a household with none recorded still lacks it (缺少列：是否受灾).
+        let all: String = h["reasons"].as_array().unwrap().iter().map(|r| r["text"].as_str().unwrap()).collect();
+        assert!(h["elimination"] == "不适用" || !all.contains("缺少列：是否受灾"), "{h}");
     }
+    // The two households whose risk types include 因灾 (make-national-export.py) are 受灾.
+    let disaster: Vec<&str> = got
+        .iter()
+        .filter(|h| h["risk"]["factors"].as_array().unwrap().contains(&serde_json::json!("disaster")))
+        .map(|h| h["household_id"].as_str().unwrap())
+        .collect();
+    let recorded: Vec<&str> = ids
+        .iter()
+        .copied()
+        .filter(|id| {
+            rows.iter().any(|r| r["户编号"] == *id && (1..=5).any(|k| r[&format!("致贫/返贫风险{k}")] == "因灾"))
+        })
+        .collect();
+    assert_eq!(disaster, recorded);
+    assert_eq!(disaster.len(), 2);
 
     // The counts rules/README.md states (decided shares on this fixture), worked out from
     // default-rules.md §3 and §6.1–6.3: 识别 all 不适用 (§6.1; version 1 had 36 一般农户 待核实). Risk
     // is §3's, unchanged in the 过渡期, and no household is a 贫困户. Elimination (§6.3): 68 not
     // monitored; of the 12 monitored, 4 have a condition false (an unsafe house; pci ≤ 6000 in
     // three, two of them monitored under 6 months and one with an expense shock), the other 8 have
-    // none false but 不愁吃/不愁穿 and 是否受灾 (now a condition) unknown — every one has a 帮扶措施
-    // among the 12 of the fourteen columns the export has.
+    // none false but 不愁吃/不愁穿 unknown (是否受灾 is read from their risk types) — every one has a
+    // 帮扶措施 among the 12 of the fourteen columns the export has. Risk: one more household decided
+    // (31 → 32) since 是否受灾 is read from the risk types; the rest wait for 不愁吃/不愁穿.
     for line in [
         "识别：符合识别条件 0 · 不符合 0 · 不符合（排除） 0 · 待核实 0 · 不适用 80",
         "退出：可退出 0 · 待履行程序 0 · 未达退出标准 0 · 待核实 0 · 不适用 80",
-        "返贫致贫风险：高 31 · 中 0 · 低 0 · 无 0 · 待核实 49 · 不适用 0",
+        "返贫致贫风险：高 32 · 中 0 · 低 0 · 无 0 · 待核实 48 · 不适用 0",
         "风险消除：可消除风险 0 · 继续监测 4 · 待核实 8 · 不适用 68",
     ] {
         assert!(err.contains(line), "{line} not in:\n{err}");
