@@ -43,6 +43,7 @@ fn roster(label: &str, k: usize) -> Department {
         sum_fields: vec![None],
         member_count: None,
         member_sums: vec![None],
+        read: vec![false],
     }
 }
 

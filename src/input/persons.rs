@@ -342,6 +342,7 @@ fn set_head(rs: &RuleSet, hh: &mut Household, h: &RawRow, cols: &PersonColumns, 
                 problems: Vec::new(),
                 members: None,
                 matches: Vec::new(),
+                records: Default::default(),
             };
             rs.set_cell(&mut tmp, i, &v, &column);
             hh.cells = tmp.cells;
