@@ -379,3 +379,52 @@ fn reconcile_lists_who_is_on_one_roster_and_not_another() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr_of(&bad).contains("名单应写成 名称=文件"));
 }
+
+/// Rules read a list as the records matched to the household (`cars.exists(r, …)`,
+/// `sum(medical.map(r, r.self_paid))`) and a member's own (`m.medical.size()`); without the list
+/// each is 待核实, and a ledger row has no members to look at.
+#[test]
+fn rules_read_lists_as_records_with_cel_macros() {
+    let rules = format!("{DIR}/records.toml");
+    let run = |input: &str, extra: &[String]| {
+        let args = ["assess", input, "--year", "2024", "-f", "jsonl", "--rules", &rules];
+        let out = tuopin().args(args).args(extra).output().unwrap();
+        // (Exit 1: the example has a check of level 错误.)
+        assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+        jsonl(&out.stdout)
+    };
+    let mut lists = with("车辆登记", "cars.csv").to_vec();
+    lists.extend(with("医保大额自付", "medical.csv"));
+    let given = run(PERSONS, &lists);
+    let r = by_id(&given);
+    // cars.csv: P003's head a 小型轿车 (ID with spaces); P004's a 小型普通客车 (15 digits), P005's a
+    // 小型越野客车 (full-width); P002's head lost to Excel, its 刘某英 row a different ID.
+    // medical.csv: P005's spouse 5000 + 1000.50; P003's head 300.
+    for (id, sedan, paid, patients) in [
+        ("P001", "无轿车", "未超过", "无"),
+        ("P002", "无轿车", "未超过", "无"),
+        ("P003", "有轿车", "未超过", "有"),
+        ("P004", "无轿车", "未超过", "无"),
+        ("P005", "无轿车", "超过5000元", "有"),
+    ] {
+        assert_eq!(
+            (&r[id]["sedan"], &r[id]["self_paid"], &r[id]["patients"]),
+            (&sedan.into(), &paid.into(), &patients.into()),
+            "{id}"
+        );
+    }
+    let reasons = |r: &serde_json::Value| r["reasons"].to_string();
+    assert!(reasons(r["P005"]).contains("医保大额自付个人自付合计 6000.5 > 5000"), "{}", reasons(r["P005"]));
+    for rec in run(PERSONS, &[]) {
+        assert_eq!(
+            (&rec["sedan"], &rec["self_paid"], &rec["patients"]),
+            (&"待核实".into(), &"待核实".into(), &"待核实".into())
+        );
+        assert!(reasons(&rec).contains("缺少比对名单：车辆登记"), "{}", reasons(&rec));
+    }
+    // A ledger row: its head's records; no member list for the member macro.
+    let ledger = run(LEDGER, &lists);
+    let r = by_id(&ledger);
+    assert_eq!((&r["P003"]["sedan"], &r["P003"]["patients"]), (&"有轿车".into(), &"待核实".into()));
+    assert_eq!(r["P005"]["self_paid"], "未超过", "the ledger compares the head only: the spouse's 6000.50 is not seen");
+}
