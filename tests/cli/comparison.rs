@@ -428,3 +428,78 @@ fn rules_read_lists_as_records_with_cel_macros() {
     assert_eq!((&r["P003"]["sedan"], &r["P003"]["patients"]), (&"有轿车".into(), &"待核实".into()));
     assert_eq!(r["P005"]["self_paid"], "未超过", "the ledger compares the head only: the spouse's 6000.50 is not seen");
 }
+
+/// The 民政, 人社 and 税务 lists of the national rules (generated here): a 低保 record against a
+/// ledger saying 否, 个人所得税 paid, an employee's social insurance — checks, not exclusions.
+#[test]
+fn civil_affairs_tax_and_social_insurance_lists_are_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    };
+    // P001's head 王某华 in 农村低保 (its ledger row says 享受低保 blank: no finding); P003's head
+    // 杨某平 in 农村低保 while P003 says nothing either; P004's 周某梅 in 特困.
+    let dibao = write(
+        "dibao.csv",
+        "姓名,身份证号码,保障类别,纳入年月,月保障金额\n王某华,520000197903050011,农村低保,2021-03,420\n周某梅,520000197001010029,农村特困（分散供养）,2020-01,800\n",
+    );
+    // P005's spouse paid tax (lower-case x); P002's head paid none.
+    let tax = write(
+        "tax.csv",
+        "纳税人姓名,身份证号码,所属年度,已缴税额\n吴某梅,52000019921010002x,2023,156.20\n陈某强,520000197408080010,2023,0\n",
+    );
+    let social = write(
+        "social.csv",
+        "身份证号码,险种,参保单位,缴费金额\n520000196805100017,企业职工基本养老保险,示例县某建材公司,3600\n520000198002020012,城乡居民基本养老保险,,200\n",
+    );
+    let args: Vec<String> = vec![PERSONS.into(), "--year".into(), "2024".into(), "-f".into(), "jsonl".into()];
+    let lists = [
+        "--with".to_string(),
+        format!("低保特困在册={dibao}"),
+        "--with".into(),
+        format!("个税纳税={tax}"),
+        "--with".into(),
+        format!("社保缴费={social}"),
+    ];
+    let (records, err, _) = assess(&[args.clone(), lists.to_vec()].concat());
+    let r = by_id(&records);
+    let ours = |id: &str| -> BTreeSet<String> {
+        checks(r[id])
+            .into_iter()
+            .filter(|c| {
+                ["comparison_dibao", "comparison_tekun", "comparison_income_tax", "comparison_employee_insurance"]
+                    .contains(&c.as_str())
+            })
+            .collect()
+    };
+    let set_of = |xs: &[&str]| xs.iter().map(|x| x.to_string()).collect::<BTreeSet<String>>();
+    // examples/人员表.csv leaves 享受低保 and 享受特困供养 out: the ledger-side fields are unknown,
+    // so the 民政 checks cannot find a contradiction.
+    assert_eq!(ours("P001"), set_of(&[]));
+    assert_eq!(ours("P002"), set_of(&[]));
+    assert_eq!(ours("P004"), set_of(&["comparison_employee_insurance"]));
+    assert_eq!(ours("P005"), set_of(&["comparison_income_tax"]));
+    let text = r["P005"]["checks"].to_string();
+    assert!(text.contains("已缴个人所得税合计 156.2 元"), "{text}");
+    assert!(err.contains("比对名单“个税纳税”：2 条记录中 2 条与台账成员相符"), "{err}");
+    // Not an exclusion: identification is what it is without the lists.
+    let (plain, _, _) = assess(&args);
+    let p = by_id(&plain);
+    for id in ["P001", "P002", "P003", "P004", "P005"] {
+        assert_eq!(r[id]["eligibility"], p[id]["eligibility"], "{id}");
+    }
+    // With the ledger saying 否, the 低保 and 特困 records contradict it.
+    let ledger = write(
+        "台账.csv",
+        "户编号,户主姓名,户主证件号码,户类型,家庭人口数,人均纯收入（元）,是否享受低保,是否享受特困供养\nL1,王某华,520000197903050011,一般农户,3,8000,否,否\nL2,周某梅,520000197001010029,一般农户,1,8000,否,是\n",
+    );
+    let (records, err, _) =
+        assess(&[vec![ledger, "--year".into(), "2024".into(), "-f".into(), "jsonl".into()], lists.to_vec()].concat());
+    let r = by_id(&records);
+    assert!(checks(r["L1"]).contains("comparison_dibao"), "{err}");
+    assert!(!checks(r["L1"]).contains("comparison_tekun"));
+    assert!(!checks(r["L2"]).contains("comparison_tekun"), "the ledger says 是");
+    assert!(!checks(r["L2"]).contains("comparison_dibao"), "a 特困 record is not a 低保 one");
+}
