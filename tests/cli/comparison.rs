@@ -106,7 +106,7 @@ fn every_member_is_matched_by_normalised_id_with_the_expected_evidence() {
         "  第 8 行：520000*******8001：身份证号码应为 18 位（或旧式 15 位），此处为 17 位",
         "比对名单“车辆登记”：4 条记录中 3 条与台账成员相符，1 条未找到对应成员（第 10 行）",
         "比对名单“医保参保”：13 条记录中 13 条与台账成员相符，0 条未找到对应成员",
-        "注意：未提供比对名单 工商登记、残疾人证、城镇购房",
+        "注意：未提供比对名单 工商登记、低保特困在册、残疾人证、个税纳税、城镇购房、社保缴费",
     ] {
         assert!(err.contains(want), "stderr lacks {want:?}:\n{err}");
     }
@@ -502,4 +502,59 @@ fn civil_affairs_tax_and_social_insurance_lists_are_checks() {
     assert!(!checks(r["L1"]).contains("comparison_tekun"));
     assert!(!checks(r["L2"]).contains("comparison_tekun"), "the ledger says 是");
     assert!(!checks(r["L2"]).contains("comparison_dibao"), "a 特困 record is not a 低保 one");
+}
+
+/// compare-rules and notice take --with as assess does: each rule set reads the lists, and the
+/// outputs record them (name, size, SHA-256) as inputs.
+#[test]
+fn compare_rules_and_notice_read_the_lists_given() {
+    let sedans = format!("{DIR}/sedans.toml");
+    let compare = |extra: &[String]| {
+        let out = tuopin()
+            .args(["compare-rules", PERSONS, "--rules", "national", "--rules", &sedans, "--year", "2020"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+        let mut r = csv::Reader::from_reader(&out.stdout[..]);
+        r.records()
+            .map(|x| x.unwrap())
+            .map(|x| (x[1].to_string(), x[7].to_string(), x[8].to_string(), x[9].to_string()))
+            .collect::<Vec<_>>()
+    };
+    // national excludes P005 for its 小型越野客车; the province only for a 小型轿车 (P003's, who is
+    // 不符合 by income anyway): P005 alone differs. Without the list neither reads it.
+    let with_cars = compare(&with("车辆登记", "cars.csv"));
+    assert_eq!(with_cars, [("P005".into(), "识别".into(), "不符合（排除）".into(), "不符合".into())]);
+    assert_eq!(compare(&[]), []);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("差异.csv");
+    let o = tuopin()
+        .args(["compare-rules", PERSONS, "--rules", "national", "--rules", &sedans, "--year", "2020", "-o"])
+        .arg(&out)
+        .args(with("车辆登记", "cars.csv"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr_of(&o));
+    let side: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("差异.csv.说明.json")).unwrap()).unwrap();
+    let names: Vec<&str> = side["inputs"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["人员表.csv", "cars.csv"]);
+    // notice: the list is read and recorded.
+    let page = dir.path().join("公示.html");
+    let o = tuopin()
+        .args(["notice", PERSONS, "--year", "2020", "-o"])
+        .arg(&page)
+        .args(with("车辆登记", "cars.csv"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr_of(&o));
+    assert!(
+        stderr_of(&o).contains("比对名单“车辆登记”：4 条记录中 3 条与台账成员相符")
+            || stderr_of(&o).contains("比对名单“车辆登记”：tests/data/comparison/cars.csv，读取 8 行"),
+        "{}",
+        stderr_of(&o)
+    );
+    let side = std::fs::read_to_string(dir.path().join("公示.html.说明.json")).unwrap();
+    assert!(side.contains("\"cars.csv\"") && side.contains("车辆登记=tests/data/comparison/cars.csv"), "{side}");
 }
