@@ -16,12 +16,16 @@ Then times, RUNS times each, alternating:
            15-digit upgrade is not done in SQL), joined with the members, counted per household
            and list, CSV out in household order
 and reports the median wall time, CPU time (user + sys) and peak RSS (os.wait4 on the child). It
-checks tuopin's match counts (JSON Lines of a sample) against expected.json.
+checks tuopin's match counts against expected.json, then, household by household, tuopin's
+matches (one more run, JSON Lines: each household's `matches`) against DuckDB's counts per list:
+how many households agree on every list, and each difference by list and direction. DuckDB's
+SQL does not upgrade the 15-digit form, so it finds fewer where a record is written that way
+(expected: "tuopin more"); a household where DuckDB finds more is a finding ("DuckDB more").
 
 usage: python3 bench/comparison.py [--households 1000000] [--runs 3] [--work DIR] [--no-build]
 needs: pip install duckdb
 """
-import argparse, csv, json, os, statistics, subprocess, sys, time
+import argparse, collections, csv, json, os, statistics, subprocess, sys, time
 from pathlib import Path
 
 root = Path(__file__).resolve().parents[1]
@@ -201,7 +205,53 @@ for label, n in exp["matched"].items():
     line = next((l for l in err.splitlines() if l.startswith(f"比对名单“{label}”：") and "条记录中" in l), "")
     got = int(line.split("条记录中 ")[1].split(" 条")[0].replace(",", "")) if line else -1
     print(f"{label}: expected {n:,} matched records, tuopin {got:,}" + ("" if got == n else "  ← MISMATCH"))
-duck = {r["h"]: r for r in csv.DictReader(open(dout, encoding="utf-8"))} if dout.exists() else {}
+# (Each timed job removes both outputs first: DuckDB's is written once more to compare with.)
+if not dout.exists():
+    timed(jobs["duckdb"])
+duck = {r["h"]: r for r in csv.DictReader(open(dout, encoding="utf-8"))}
+
+
+def per_household():
+    """tuopin's matches per household and list (a JSON Lines run) against DuckDB's, household by
+    household: (households compared, households agreeing on every list, {(list, direction): n},
+    the first few differing households)."""
+    jl = work / "out.jsonl"
+    jl.unlink(missing_ok=True)
+    timed([str(tuopin), "assess", str(persons), "--year", "2024", "-f", "jsonl", "-o", str(jl), *withs], (0, 1))
+    labels = [label for label, *_ in LISTS]
+    compared = agree = 0
+    diff, examples, seen = collections.Counter(), [], set()
+    with open(jl, encoding="utf-8") as f:
+        for line in f:
+            r = json.loads(line)
+            h = r.get("household_id")
+            if h is None:
+                continue
+            seen.add(h)
+            compared += 1
+            got = collections.Counter(m["list"] for m in r.get("matches", []))
+            d = duck.get(h)
+            same = True
+            for label in labels:
+                t, k = got.get(label, 0), int(d[label]) if d else -1
+                if t != k:
+                    same = False
+                    diff[(label, "tuopin more" if t > k else "DuckDB more")] += 1
+                    if len(examples) < 5:
+                        examples.append(f"{h} {label}: tuopin {t}, DuckDB {k}")
+            agree += same
+    missing = [h for h in duck if h not in seen]
+    return compared, agree, diff, examples, missing
+
+
+compared, agree, diff, examples, missing = per_household()
+print(f"household by household: {compared:,} households compared, {agree:,} agree on all "
+      f"{len(LISTS)} lists, {compared - agree:,} differ; {len(missing):,} in DuckDB's output only")
+for (label, way), n in sorted(diff.items()):
+    print(f"  {label}: {n:,} households where {way}" + ("  ← FINDING" if way == "DuckDB more" else
+          "  (the 15-digit form, which the SQL does not upgrade)"))
+for e in examples:
+    print("  e.g. " + e)
 rows = sum(1 for _ in open(persons, encoding="utf-8")) - 1
 print(f"person export: {N:,} households, {rows:,} person rows, {persons.stat().st_size / 1e9:.2f} GB")
 print("| program | wall (median) | CPU (median) | peak RSS (max) |")

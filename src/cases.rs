@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use crate::engine;
 use crate::household::{Cell, Household, Members};
+use crate::matching::{List, Matcher};
 use crate::output::Record;
 use crate::ruleset::{self, RuleSet};
 use crate::value::cell::header_key;
@@ -46,6 +47,12 @@ pub struct Case {
     /// member). Without it the household is a ledger row: member macros are unknown.
     #[serde(default)]
     pub members: Option<Vec<BTreeMap<String, toml::Value>>>,
+    /// Department lists given, as `--with` gives them (精准比对): a list's key or label → its
+    /// records, each `{ id = "…", <column key or header> = … }`, matched with the members (a
+    /// ledger row: its head) by ID number as a run matches them; `[]`: a list given with no
+    /// record. A list not named here is not given (its evidence is unknown).
+    #[serde(default)]
+    pub lists: BTreeMap<String, Vec<BTreeMap<String, toml::Value>>>,
     #[serde(default)]
     pub expect: Option<Expect>,
     /// The run must fail with an error containing this text.
@@ -231,6 +238,7 @@ pub fn household_lacking(
         problems: Vec::new(),
         members,
         matches: Vec::new(),
+        records: Default::default(),
     };
     for (i, f) in rs.fields.iter().enumerate() {
         // A column the file lacks, or one read from an alternative: no cell of its own.
@@ -254,6 +262,81 @@ pub fn household_lacking(
     Ok(hh)
 }
 
+/// A case's household as a run reads it on `as_of`: its cells, its members (a person export's
+/// rows) and the department lists it gives, matched.
+pub fn case_household(rs: &RuleSet, case: &Case, as_of: Date) -> Result<Household, String> {
+    let mut problems = Vec::new();
+    let members = match &case.members {
+        Some(list) => Some(members(rs, as_of, list, &mut problems)?),
+        None => None,
+    };
+    let mut hh = household_lacking(rs, &case.household, &case.absent, members, as_of)?;
+    hh.problems.extend(problems);
+    if !case.lists.is_empty() {
+        let m = matcher(rs, &case.lists)?;
+        match (&hh.members, rs.matching.member_id) {
+            (Some(ms), Some(f)) => {
+                let ids: Vec<(Option<String>, u64)> = (0..ms.len())
+                    .map(|k| match &ms.get(k)[f as usize] {
+                        Cell::Value(crate::household::Scalar::Text(t)) | Cell::Invalid(t) => {
+                            (Some(t.to_string()), ms.rows[k])
+                        }
+                        _ => (None, ms.rows[k]),
+                    })
+                    .collect();
+                m.fill(rs, &mut hh, ids.len(), false, |k| (ids[k].0.as_deref(), ids[k].1));
+            }
+            _ => m.fill_head(rs, &mut hh),
+        }
+    }
+    Ok(hh)
+}
+
+/// The department lists a case gives, read as `--with` reads them.
+fn matcher(rs: &RuleSet, lists: &BTreeMap<String, Vec<BTreeMap<String, toml::Value>>>) -> Result<Matcher, String> {
+    let mut out: Vec<Option<List>> = (0..rs.departments.len()).map(|_| None).collect();
+    for (name, records) in lists {
+        let d = rs.departments.iter().position(|d| d.key == *name || d.label == *name).ok_or_else(|| {
+            let keys: Vec<String> = rs.departments.iter().map(|d| d.key.clone()).collect();
+            format!("lists：未知的比对名单 `{name}`{}", ruleset::expr::did_you_mean(name, &keys))
+        })?;
+        let dept = &rs.departments[d];
+        let mut list = List::new(dept, d as u16, format!("lists.{name}"));
+        for (n, record) in records.iter().enumerate() {
+            let mut cells: Vec<Option<String>> = vec![None; dept.columns.len()];
+            let mut key = None;
+            for (k, v) in record {
+                let text = cell_text(k, v)?;
+                if k == "id" || header_key(k) == header_key(&dept.id_header) {
+                    key = match crate::value::idnum::parse(&text) {
+                        Some(crate::value::idnum::Id::Valid(key)) => Some(key),
+                        _ => return Err(format!("lists.{name} 第 {} 条：`{text}` 不是有效的证件号码", n + 1)),
+                    };
+                    continue;
+                }
+                let c = dept
+                    .columns
+                    .iter()
+                    .position(|c| {
+                        c.key == *k
+                            || std::iter::once(&c.header).chain(&c.aliases).any(|h| header_key(h) == header_key(k))
+                    })
+                    .ok_or_else(|| {
+                        let keys: Vec<String> = dept.columns.iter().map(|c| c.key.clone()).collect();
+                        format!("lists.{name}：未知的列 `{k}`{}", ruleset::expr::did_you_mean(k, &keys))
+                    })?;
+                cells[c] = Some(text);
+            }
+            let key = key.ok_or_else(|| format!("lists.{name} 第 {} 条：缺少 id（证件号码）", n + 1))?;
+            let cells: Vec<Option<&str>> = cells.iter().map(|c| c.as_deref()).collect();
+            list.push(dept, key, n as u64 + 2, &cells);
+        }
+        list.finish();
+        out[d] = Some(list);
+    }
+    Ok(Matcher { lists: out })
+}
+
 /// Run every case of a file.
 pub fn run(file: &CaseFile) -> Result<Report, String> {
     let rs = ruleset::load(&file.rules).map_err(|e| e.to_string())?;
@@ -274,13 +357,7 @@ fn run_case(rs: &RuleSet, case: &Case) -> Result<(), String> {
     };
     let worded = rs.clone().worded(as_of);
     let rs = &worded;
-    let mut problems = Vec::new();
-    let members = match &case.members {
-        Some(list) => Some(members(rs, as_of, list, &mut problems)?),
-        None => None,
-    };
-    let mut hh = household_lacking(rs, &case.household, &case.absent, members, as_of)?;
-    hh.problems.extend(problems);
+    let hh = case_household(rs, case, as_of)?;
     let bound = match (rs.at(as_of), &case.expect_error) {
         (Ok(b), None) => b,
         (Err(e), Some(want)) if e.to_string().contains(want.as_str()) => return Ok(()),

@@ -517,6 +517,8 @@ pub struct NoticeArgs {
     pub output: Vec<PathBuf>,
     #[command(flatten)]
     pub input: InputChoice,
+    #[command(flatten)]
+    pub lists: WithChoice,
 }
 
 #[derive(Debug, Args)]
@@ -524,7 +526,7 @@ pub struct VerifyArgs {
     /// 要核对的评估结果（.xlsx、.csv 或 .jsonl，由 `tuopin assess -o` 写出）
     #[arg(value_name = "输出")]
     pub output: PathBuf,
-    /// 得出该结果的输入文件（台账）
+    /// 得出该结果的输入文件：台账，及 --with 给出的比对名单（按评估时的顺序）
     #[arg(value_name = "输入", required = true)]
     pub inputs: Vec<PathBuf>,
 }
@@ -544,6 +546,8 @@ pub struct CompareArgs {
     pub output: Option<PathBuf>,
     #[command(flatten)]
     pub input: InputChoice,
+    #[command(flatten)]
+    pub lists: WithChoice,
     /// 完整显示证件号码
     #[arg(long)]
     pub show_ids: bool,

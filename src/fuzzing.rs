@@ -316,6 +316,7 @@ fn household(rs: &RuleSet, cells: &std::collections::BTreeMap<String, toml::Valu
         problems: Vec::new(),
         members: None,
         matches: Vec::new(),
+        records: Default::default(),
     };
     for (k, v) in cells {
         let Ok(f) = crate::cases::field_key(rs, k) else { continue };
@@ -347,6 +348,7 @@ pub fn rules(data: &[u8]) {
         problems: Vec::new(),
         members: None,
         matches: Vec::new(),
+        records: Default::default(),
     };
     for hh in std::iter::once(blank).chain(case_households().iter().take(4).map(|c| household(&rs, c, from))) {
         for b in [&b, &b2] {
@@ -397,6 +399,9 @@ pub fn condition(data: &[u8]) {
                 as_of_day: expr::day_key(AS_OF),
                 members: hh.members.as_ref(),
                 member: &[],
+                member_index: 0,
+                records: &hh.records,
+                record: &[],
             };
             let v = expr::eval(&node, &cx);
             if want == Ty::Bool {

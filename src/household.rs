@@ -151,6 +151,48 @@ pub struct Household {
     pub members: Option<Members>,
     /// Department records matched to its members by ID number (`--with`), in member order.
     pub matches: Vec<Match>,
+    /// The same records as cells, for conditions over them (`cars.exists(r, …)`).
+    pub records: Records,
+}
+
+/// The department records matched to a household, as cells (one row of its list's columns per
+/// record, stored flat), for record macros (`cars.size()`, `m.xueji.exists(r, …)`): the matches of
+/// [`Household::matches`] in the same order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Records {
+    pub heads: Vec<RecordHead>,
+    pub cells: Vec<Cell>,
+}
+
+/// Where one record's cells are, and whose it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordHead {
+    /// The department list (`[departments.*]`, in the rule set's order).
+    pub list: u16,
+    /// The matched member's index in [`Household::members`]; [`RecordHead::HEAD`] for a ledger
+    /// row's head.
+    pub member: u32,
+    pub start: u32,
+    pub len: u32,
+}
+
+impl RecordHead {
+    pub const HEAD: u32 = u32::MAX;
+}
+
+/// No records: what a condition outside any household sees.
+pub static NO_RECORDS: Records = Records { heads: Vec::new(), cells: Vec::new() };
+
+impl Records {
+    pub fn clear(&mut self) {
+        self.heads.clear();
+        self.cells.clear();
+    }
+    /// A record's cells.
+    #[inline]
+    pub fn get(&self, h: &RecordHead) -> &[Cell] {
+        &self.cells[h.start as usize..(h.start + h.len) as usize]
+    }
 }
 
 /// A department record matched to a household (精准比对, `crate::matching`).

@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::household::{Cell, Household, Match, Scalar};
+use crate::household::{Cell, Household, Match, RecordHead, Scalar};
 use crate::ruleset::departments::Department;
 use crate::ruleset::file::FieldType;
 use crate::ruleset::RuleSet;
@@ -257,6 +257,26 @@ impl List {
         }
     }
 
+    /// Column `c` of record `r` as a cell conditions read (`r.plate` in `cars.exists(r, …)`).
+    pub fn cell(&self, dept: &Department, r: u32, c: usize) -> Cell {
+        match self.slots[c] {
+            Slot::Text(k) => {
+                let i = r as usize * self.n_text + k;
+                let t = &self.texts[self.offsets[i] as usize..self.offsets[i + 1] as usize];
+                if t.is_empty() {
+                    Cell::Blank
+                } else {
+                    Cell::Value(Scalar::Text(t.into()))
+                }
+            }
+            Slot::Num(_) => match (self.num(r, c), dept.columns[c].ty) {
+                (None, _) => Cell::Blank,
+                (Some(m), FieldType::Month) => Cell::Value(Scalar::Month(m as i32)),
+                (Some(v), _) => Cell::Value(Scalar::Num(Num(v))),
+            },
+        }
+    }
+
     /// Column `c` of record `r` as shown (blank: empty), unmasked.
     pub fn write_value(&self, out: &mut String, dept: &Department, r: u32, c: usize) {
         match self.slots[c] {
@@ -319,6 +339,7 @@ impl Matcher {
         ids: impl Fn(usize) -> (Option<&'a str>, u64),
     ) {
         hh.matches.clear();
+        hh.records.clear();
         for (d, dept) in rules.departments.iter().enumerate() {
             if self.lists[d].is_none() {
                 continue;
@@ -392,6 +413,15 @@ impl Matcher {
             for r in range {
                 list.matched[r as usize].store(true, Ordering::Relaxed);
                 hh.matches.push(Match { list: d as u16, record: r, member: row });
+                let start = hh.records.cells.len() as u32;
+                for c in 0..dept.columns.len() {
+                    // Only the columns some condition reads (a text read is an allocation).
+                    let cell = if dept.read[c] { list.cell(dept, r, c) } else { Cell::Blank };
+                    hh.records.cells.push(cell);
+                }
+                let member = if head { RecordHead::HEAD } else { k as u32 };
+                let len = dept.columns.len() as u32;
+                hh.records.heads.push(RecordHead { list: d as u16, member, start, len });
                 add_num(&mut hh.cells[dept.count_field as usize], Num::from_int(1).unwrap_or(Num(0)));
                 for (c, f) in dept.sum_fields.iter().enumerate() {
                     if let (Some(f), Some(v)) = (f, list.num(r, c)) {

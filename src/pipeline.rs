@@ -59,19 +59,27 @@ pub fn set_quiet(quiet: bool) {
 /// A spinner with the count and rate of households, on stderr when it is a terminal (never when
 /// stderr is piped, redirected or captured by a test, nor with `--quiet`).
 pub fn progress(what: &str) -> indicatif::ProgressBar {
+    progress_of(what, "户")
+}
+
+/// As [`progress`], counting `unit` (`行`: the rows of a department list being read).
+pub fn progress_of(what: &str, unit: &str) -> indicatif::ProgressBar {
     use std::io::IsTerminal;
     if !std::io::stderr().is_terminal() || quiet() {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new_spinner();
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} {msg}已读 {human_pos} 户（用时 {elapsed_precise}，{rate}）")
-            .map(|s| {
-                s.with_key("rate", |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                    let _ = write!(w, "每秒 {} 户", crate::value::grouped(state.per_sec() as u64));
-                })
+        indicatif::ProgressStyle::with_template(&format!(
+            "{{spinner}} {{msg}}已读 {{human_pos}} {unit}（用时 {{elapsed_precise}}，{{rate}}）"
+        ))
+        .map(|s| {
+            let unit = unit.to_string();
+            s.with_key("rate", move |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "每秒 {} {unit}", crate::value::grouped(state.per_sec() as u64));
             })
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        })
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
     );
     bar.set_message(what.to_string());
     bar.enable_steady_tick(std::time::Duration::from_millis(200));

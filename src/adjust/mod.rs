@@ -167,6 +167,9 @@ impl Env {
             // Lists read the households' facts, not their members.
             members: None,
             member: &[],
+            member_index: 0,
+            records: &crate::household::NO_RECORDS,
+            record: &[],
         }
     }
 }

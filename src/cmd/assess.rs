@@ -5,7 +5,7 @@
 //! duplicate-id index.
 
 use std::io::{IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
@@ -105,11 +105,12 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
     }
     let areas = areas.map(|a| area_table(&a, &bound));
     if let (Some(book), Some(f)) = (book, &mut file) {
-        finish_book(book, f, &provenance(&args, &rules, as_of, format)?, areas.as_ref(), &summary, &bound)?;
+        let prov = provenance(&args, &rules, as_of, format, ledger.layout.matcher.as_deref())?;
+        finish_book(book, f, &prov, areas.as_ref(), &summary, &bound)?;
     }
     if let Some(f) = file {
         f.commit().with_context(|| "输出未能完成")?;
-        write_sidecar(&args, &rules, as_of, format)?;
+        write_sidecar(&args, &rules, as_of, format, ledger.layout.matcher.as_deref())?;
     }
     write_summary(&args, areas.as_ref(), &bound)?;
     super::note(&summary.text(&bound));
@@ -150,22 +151,56 @@ pub fn options(args: &AssessArgs, as_of: Date, format: Format) -> Vec<String> {
     }
     let flags = [(args.show_ids, "--show-ids"), (args.no_bom, "--no-bom")];
     o.extend(flags.iter().filter(|f| f.0).map(|f| f.1.to_string()));
+    // Each list by its file name only, as the inputs are recorded (`verify` maps it back).
+    for w in &args.lists.with {
+        let (name, path) = w.split_once('=').unwrap_or((w.as_str(), ""));
+        let file =
+            Path::new(path.trim()).file_name().map_or_else(|| path.to_string(), |n| n.to_string_lossy().into_owned());
+        o.extend(["--with".to_string(), format!("{}={file}", name.trim())]);
+    }
     o
 }
 
-/// What the output of this run is made from (`output::provenance`).
-fn provenance(args: &AssessArgs, rules: &RuleSet, as_of: Date, format: Format) -> anyhow::Result<Provenance> {
-    super::provenance("assess", &[rules], as_of, &[args.file.as_path()], options(args, as_of, format))
+/// What the output of this run is made from (`output::provenance`): the input, and each list
+/// given with `--with` by its file, hash and the rows read.
+fn provenance(
+    args: &AssessArgs,
+    rules: &RuleSet,
+    as_of: Date,
+    format: Format,
+    matcher: Option<&crate::matching::Matcher>,
+) -> anyhow::Result<Provenance> {
+    let mut inputs = vec![args.file.clone()];
+    let mut lists = Vec::new();
+    for w in &args.lists.with {
+        let (d, path) = crate::input::departments::resolve(rules, w).map_err(|m| anyhow::anyhow!("{m}"))?;
+        let rows = matcher.and_then(|m| m.lists[d as usize].as_ref()).map_or(0, |l| l.stats.rows);
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        lists.push(provenance::ListFile { label: rules.departments[d as usize].label.clone(), name, rows });
+        inputs.push(path);
+    }
+    let inputs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
+    let mut p = super::provenance("assess", &[rules], as_of, &inputs, options(args, as_of, format))?;
+    p.lists = lists;
+    Ok(p)
 }
 
 /// For a CSV or JSON Lines file: its provenance in `<output>.说明.json` beside it (a workbook
 /// has its 说明 sheet). The inputs are hashed only here, when a record is written (standard
 /// output gets none).
-fn write_sidecar(args: &AssessArgs, rules: &RuleSet, as_of: Date, format: Format) -> anyhow::Result<()> {
+fn write_sidecar(
+    args: &AssessArgs,
+    rules: &RuleSet,
+    as_of: Date,
+    format: Format,
+    matcher: Option<&crate::matching::Matcher>,
+) -> anyhow::Result<()> {
     match &args.output {
-        Some(out) if format != Format::Xlsx && provenance::has_sidecar(out) => {
-            provenance::write_sidecar(out, &[args.file.as_path()], self::provenance(args, rules, as_of, format)?)
-        }
+        Some(out) if format != Format::Xlsx && provenance::has_sidecar(out) => provenance::write_sidecar(
+            out,
+            &[args.file.as_path()],
+            self::provenance(args, rules, as_of, format, matcher)?,
+        ),
         _ => Ok(()),
     }
 }

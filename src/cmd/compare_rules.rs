@@ -127,10 +127,14 @@ fn provenance(args: &CompareArgs, rules: [&RuleSet; 2], as_of: crate::value::Dat
     let mut options: Vec<String> = args.rules.iter().flat_map(|r| ["--rules".to_string(), r.clone()]).collect();
     options.extend(["--date".to_string(), as_of.to_string()]);
     options.extend(super::input_options(&args.input));
+    options.extend(args.lists.with.iter().flat_map(|w| ["--with".to_string(), w.clone()]));
     if args.show_ids {
         options.push("--show-ids".into());
     }
-    super::provenance("compare-rules", &rules, as_of, &[args.file.as_path()], options)
+    let mut inputs = vec![args.file.as_path()];
+    inputs
+        .extend(args.lists.with.iter().filter_map(|w| w.split_once('=')).map(|(_, f)| std::path::Path::new(f.trim())));
+    super::provenance("compare-rules", &rules, as_of, &inputs, options)
 }
 
 /// `监测范围 6000 → 8700`: the parameters of both rule sets whose values in force differ.
@@ -146,8 +150,11 @@ fn parameter_changes(a: &Bound, b: &Bound) -> Vec<String> {
     out
 }
 
+/// The ledger, with the department lists given (`--with`) read for this rule set.
 fn open(args: &CompareArgs, b: &Bound) -> anyhow::Result<(Ledger, Duplicates)> {
-    let ledger = Ledger::open(&args.file, b.rules, &args.input.options())?;
+    let matcher = super::departments(b.rules, &args.lists, &args.input)?;
+    let mut ledger = Ledger::open(&args.file, b.rules, &args.input.options())?;
+    super::attach_departments(&mut ledger, &matcher, b.rules);
     let dups = Duplicates::scan(&ledger)?;
     Ok((ledger, dups))
 }

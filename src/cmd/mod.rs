@@ -115,7 +115,9 @@ pub fn departments(
         if lists[d as usize].is_some() {
             return Err(anyhow!("--with {}：同一名单给了两次", rules.departments[d as usize].label));
         }
-        let list = dep::read(rules, d, &path, &input.options())?;
+        let label = &rules.departments[d as usize].label;
+        let bar = crate::pipeline::progress_of(&format!("比对名单“{label}”："), "行");
+        let list = dep::read(rules, d, &path, &input.options(), &bar)?;
         let text = dep::describe(rules, &list);
         for line in text.lines() {
             if line.starts_with("警告") || line.starts_with("  ") {
@@ -251,5 +253,6 @@ pub fn provenance(
         assessment_date: as_of.to_string(),
         inputs: files,
         options,
+        lists: Vec::new(),
     })
 }

@@ -82,7 +82,9 @@ pub fn run(mut args: NoticeArgs) -> anyhow::Result<Outcome> {
     // `-`: standard input, spooled to a temporary file that lives as long as the run.
     let input = crate::input::stdin::Input::open(&args.file)?;
     args.file = input.path().to_path_buf();
+    let matcher = super::departments(&rules, &args.lists, &args.input)?;
     let mut ledger = Ledger::open(&args.file, &rules, &args.input.options())?;
+    super::attach_departments(&mut ledger, &matcher, &rules);
     let dups = Duplicates::scan(&ledger)?;
     bound.read_from = ledger.layout.read_from(&rules);
     super::run_messages(bound.run_warnings());
@@ -106,7 +108,11 @@ pub fn run(mut args: NoticeArgs) -> anyhow::Result<Outcome> {
     let mut options = vec!["--rules".to_string(), args.rules.rules.clone(), "--date".into(), as_of.to_string()];
     options.extend(["--start".to_string(), start.to_string()]);
     options.extend(super::input_options(&args.input));
-    let prov = super::provenance("notice", &[&rules], as_of, &[args.file.as_path()], options)?;
+    options.extend(args.lists.with.iter().flat_map(|w| ["--with".to_string(), w.clone()]));
+    let mut inputs = vec![args.file.as_path()];
+    inputs
+        .extend(args.lists.with.iter().filter_map(|w| w.split_once('=')).map(|(_, f)| std::path::Path::new(f.trim())));
+    let prov = super::provenance("notice", &[&rules], as_of, &inputs, options)?;
     let field_label = |i: u16| rules.fields[i as usize].label.clone();
     let doc = NoticeDoc {
         title: notice.title.clone(),

@@ -43,6 +43,7 @@ fn roster(label: &str, k: usize) -> Department {
         sum_fields: vec![None],
         member_count: None,
         member_sums: vec![None],
+        read: vec![false],
     }
 }
 
@@ -58,7 +59,8 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<Outcome> {
             return Err(anyhow!("名单名称“{}”用了两次", name.trim()));
         }
         let dept = roster(name.trim(), k);
-        let list = dep::read_list(&dept, k as u16, std::path::Path::new(path.trim()), &Default::default())?;
+        let bar = crate::pipeline::progress_of(&format!("名单“{}”：", name.trim()), "行");
+        let list = dep::read_list(&dept, k as u16, std::path::Path::new(path.trim()), &Default::default(), &bar)?;
         for line in dep::describe_list(&dept, &list).lines() {
             if line.starts_with("警告") || line.starts_with("  ") {
                 eprintln!("{line}");

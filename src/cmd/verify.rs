@@ -143,9 +143,10 @@ fn read_small(path: &Path) -> std::io::Result<String> {
 /// The recorded options are re-run as arguments: only those `assess` records (each with its
 /// value), so that an edited record cannot add an output or another command.
 fn check_options(options: &[String]) -> anyhow::Result<()> {
-    const WITH_VALUE: [&str; 15] = [
+    const WITH_VALUE: [&str; 16] = [
         "--rules",
         "--columns",
+        "--with",
         "--date",
         "--format",
         "--encoding",
@@ -187,6 +188,18 @@ fn rerun_matches(args: &VerifyArgs, recorded: &Provenance) -> anyhow::Result<boo
         }
         inputs.push(at);
     }
+    // A department list (`--with 车辆登记=车辆.csv`) is read from its input in the directory.
+    let mut options = recorded.options.clone();
+    for k in 0..options.len() {
+        if options[k] != "--with" || k + 1 >= options.len() {
+            continue;
+        }
+        let (label, name) = options[k + 1].split_once('=').unwrap_or(("", ""));
+        let Some(i) = recorded.inputs.iter().skip(1).position(|f| f.name == name) else {
+            bail!("说明中的比对名单 {} 不在记录的输入文件中：说明被改动过？", options[k + 1]);
+        };
+        options[k + 1] = format!("{label}={}", inputs[i + 1].display());
+    }
     let ext = args.output.extension().map(|e| e.to_string_lossy().into_owned()).unwrap_or_default();
     let out = dir.path().join(format!("重算.{ext}"));
     let exe = std::env::current_exe().context("找不到 tuopin 程序本身")?;
@@ -196,7 +209,7 @@ fn rerun_matches(args: &VerifyArgs, recorded: &Provenance) -> anyhow::Result<boo
         .arg(&inputs[0])
         .arg("-o")
         .arg(&out)
-        .args(&recorded.options)
+        .args(&options)
         .stdin(std::process::Stdio::null())
         .output()
         .context("无法重新运行评估")?;

@@ -43,6 +43,9 @@ fn ctx<'a>(b: &'a Bound, hh: &'a Household, crits: &'a [Option<bool>], decisions
         as_of_day: expr::day_key(b.as_of),
         members: hh.members.as_ref(),
         member: &[],
+        member_index: 0,
+        records: &hh.records,
+        record: &[],
     }
 }
 
@@ -163,8 +166,10 @@ pub fn write_check_message(out: &mut String, b: &Bound, hh: &Household, a: &Asse
 fn found_members(when: &Node, cx: &Ctx) -> Vec<usize> {
     fn member_macro(n: &Node) -> Option<&Node> {
         match n {
-            Node::Members(expr::Quant::Exists | expr::Quant::ExistsOne, body) => Some(body),
-            Node::Members(expr::Quant::Count, body) if !matches!(**body, Node::Lit(_)) => Some(body),
+            Node::Members(expr::Quant::Exists | expr::Quant::ExistsOne, expr::Over::Members, body) => Some(body),
+            Node::Members(expr::Quant::Count, expr::Over::Members, body) if !matches!(**body, Node::Lit(_)) => {
+                Some(body)
+            }
             Node::Cmp(_, x, y) => member_macro(x).or_else(|| member_macro(y)),
             Node::And(xs) => xs.iter().find_map(member_macro),
             Node::IsTrue(x) => member_macro(x),
@@ -172,7 +177,9 @@ fn found_members(when: &Node, cx: &Ctx) -> Vec<usize> {
         }
     }
     let (Some(ms), Some(body)) = (cx.members, member_macro(when)) else { return Vec::new() };
-    (0..ms.len()).filter(|&k| expr::eval_bool(body, &Ctx { member: ms.get(k), ..*cx }) == Some(true)).collect()
+    (0..ms.len())
+        .filter(|&k| expr::eval_bool(body, &Ctx { member: ms.get(k), member_index: k as u32, ..*cx }) == Some(true))
+        .collect()
 }
 
 /// A member's cell as messages show it.
@@ -682,5 +689,11 @@ impl Describe for Describer<'_> {
     fn member_enum(&self, i: u16, v: u16) -> &str {
         let f = &self.b.rules.persons[i as usize];
         f.enum_id.map(|e| self.b.rules.enums[e as usize].values[v as usize].as_str()).unwrap_or("")
+    }
+    fn list_label(&self, d: u16) -> &str {
+        &self.b.rules.departments[d as usize].label
+    }
+    fn list_column_label(&self, d: u16, i: u16) -> &str {
+        &self.b.rules.departments[d as usize].columns[i as usize].label
     }
 }

@@ -59,7 +59,12 @@ impl Env<'_> {
                 Node::Crit(i) => self.crits[*i as usize].is_some(),
                 Node::Decision(i, _) => self.decisions[*i as usize].is_some(),
                 // The members differ from household to household.
-                Node::Members(..) | Node::Agg(..) | Node::Member(_) | Node::MemberBlank(_) => false,
+                Node::Members(..)
+                | Node::Agg(..)
+                | Node::Member(_)
+                | Node::MemberBlank(_)
+                | Node::Record(..)
+                | Node::RecordBlank(..) => false,
                 _ => true,
             }
         });
@@ -79,6 +84,9 @@ impl Env<'_> {
             as_of_day: expr::day_key(self.b.as_of),
             members: None,
             member: &[],
+            member_index: 0,
+            records: &crate::household::NO_RECORDS,
+            record: &[],
         })
     }
 
@@ -124,7 +132,12 @@ impl Env<'_> {
             Node::AtLeast(k, xs) => Node::AtLeast(*k, all(xs)),
             Node::Binary(f, x, y) => Node::Binary(*f, one(x), one(y)),
             // A member macro's condition is evaluated for each member: kept as written.
-            Node::Members(..) | Node::Agg(..) | Node::Member(_) | Node::MemberBlank(_) => n.clone(),
+            Node::Members(..)
+            | Node::Agg(..)
+            | Node::Member(_)
+            | Node::MemberBlank(_)
+            | Node::Record(..)
+            | Node::RecordBlank(..) => n.clone(),
             Node::Lit(_)
             | Node::Field(_)
             | Node::Param(_)
@@ -436,6 +449,9 @@ fn ctx<'a>(
         as_of_day: d,
         members: hh.members.as_ref(),
         member: &[],
+        member_index: 0,
+        records: &hh.records,
+        record: &[],
     }
 }
 
@@ -574,6 +590,7 @@ mod tests {
                             problems: Vec::new(),
                             members: None,
                             matches: Vec::new(),
+                            records: Default::default(),
                         };
                         assess_into(&plan, &b, &hh, &mut a);
                         let want = crate::engine::assess(&b, &hh);

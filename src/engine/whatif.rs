@@ -335,6 +335,9 @@ fn ctx<'a>(b: &'a Bound, hh: &'a Household, a: &'a Assessment) -> Ctx<'a> {
         as_of_day: crate::ruleset::expr::day_key(b.as_of),
         members: hh.members.as_ref(),
         member: &[],
+        member_index: 0,
+        records: &hh.records,
+        record: &[],
     }
 }
 

@@ -36,13 +36,25 @@ pub fn resolve(rules: &RuleSet, spec: &str) -> Result<(u16, std::path::PathBuf),
     }
 }
 
-/// Read department list `d` from `path`.
-pub fn read(rules: &RuleSet, d: u16, path: &Path, options: &OpenOptions) -> Result<List, InputError> {
-    read_list(&rules.departments[d as usize], d, path, options)
+/// Read department list `d` from `path`; `bar` counts its rows (a hidden bar: nothing shown).
+pub fn read(
+    rules: &RuleSet,
+    d: u16,
+    path: &Path,
+    options: &OpenOptions,
+    bar: &indicatif::ProgressBar,
+) -> Result<List, InputError> {
+    read_list(&rules.departments[d as usize], d, path, options, bar)
 }
 
 /// Read a list declared as `dept` (a rule file's, or a roster of `reconcile`), as list `d`.
-pub fn read_list(dept: &Department, d: u16, path: &Path, options: &OpenOptions) -> Result<List, InputError> {
+pub fn read_list(
+    dept: &Department,
+    d: u16,
+    path: &Path,
+    options: &OpenOptions,
+    bar: &indicatif::ProgressBar,
+) -> Result<List, InputError> {
     let shown = crate::value::shown_path(path);
     let opts = OpenOptions { header_row: None, persons: false, strict: false, ..options.clone() };
     let (mut rows, _kind) = source::open(path, &opts)?;
@@ -93,6 +105,7 @@ pub fn read_list(dept: &Department, d: u16, path: &Path, options: &OpenOptions) 
             continue;
         }
         list.stats.rows += 1;
+        bar.set_position(list.stats.rows);
         let id = raw.record.get(id_col).map(|b| text(b).0.into_owned()).unwrap_or_default();
         match idnum::parse(&id) {
             None => list.stats.blank_id += 1,
@@ -119,6 +132,7 @@ pub fn read_list(dept: &Department, d: u16, path: &Path, options: &OpenOptions) 
             }
         }
     }
+    bar.finish_and_clear();
     list.finish();
     Ok(list)
 }

@@ -886,6 +886,7 @@ impl Layout {
             problems: Vec::new(),
             members: None,
             matches: Vec::new(),
+            records: Default::default(),
         };
         for (f, c) in &self.absent_cells {
             hh.cells[*f as usize] = c.clone();

@@ -218,7 +218,7 @@ const ARGS: &[(&str, &str, &str)] = &[
     ("notice", "start", "First day of posting (YYYY-MM-DD); default the assessment date"),
     ("notice", "output", "A notice file: a .xlsx workbook or a .html page (repeatable)"),
     ("verify", "output", "The assessment output to verify (.xlsx, .csv or .jsonl, written by tuopin assess -o)"),
-    ("verify", "inputs", "The input files (ledgers) it was made from"),
+    ("verify", "inputs", "The input files it was made from: the ledger, then the --with department lists (in the order of the run)"),
     ("compare-rules", "file", "The household ledger (any file `assess` reads, - for standard input)"),
     ("compare-rules", "rules", "A rule set, given twice: first, then second (a built-in name or a TOML file)"),
     ("compare-rules", "output", "Write to this file (.csv or .xlsx); without it, CSV to stdout"),

@@ -35,6 +35,19 @@ pub struct Provenance {
     pub inputs: Vec<InputFile>,
     /// The options that decide the output's bytes, as command-line arguments.
     pub options: Vec<String>,
+    /// The department lists given (`--with`), each also among `inputs` by its file name: what
+    /// reading it found.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lists: Vec<ListFile>,
+}
+
+/// A department list given with `--with`: its label, file name and the data rows read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListFile {
+    pub label: String,
+    pub name: String,
+    pub rows: u64,
 }
 
 /// The sidecar file: the provenance and, only here, when the output was written.
@@ -96,6 +109,7 @@ const OPTIONS: &str = "选项";
 const INPUT: &str = "输入文件";
 const INPUT_SIZE: &str = "输入文件大小（字节）";
 const INPUT_SHA: &str = "输入文件 SHA-256";
+const LIST: &str = "比对名单";
 
 impl Provenance {
     /// The 说明 sheet's rows (项目, 内容); [`Provenance::from_rows`] reads them back.
@@ -113,6 +127,9 @@ impl Provenance {
             rows.push((INPUT.to_string(), i.name.clone()));
             rows.push((INPUT_SIZE.to_string(), i.size.to_string()));
             rows.push((INPUT_SHA.to_string(), i.sha256.clone()));
+        }
+        for l in &self.lists {
+            rows.push((LIST.to_string(), format!("{}：{}，{} 行", l.label, l.name, l.rows)));
         }
         rows
     }
@@ -133,6 +150,14 @@ impl Provenance {
             inputs.push(InputFile { name, size, sha256 });
         }
         let options = one(OPTIONS)?;
+        let mut lists = Vec::new();
+        for l in all(LIST) {
+            let bad = || format!("说明表中的比对名单“{l}”无法读取");
+            let (label, rest) = l.split_once('：').ok_or_else(bad)?;
+            let (name, rows) = rest.rsplit_once('，').ok_or_else(bad)?;
+            let rows = rows.strip_suffix(" 行").and_then(|r| r.parse().ok()).ok_or_else(bad)?;
+            lists.push(ListFile { label: label.to_string(), name: name.to_string(), rows });
+        }
         Ok(Provenance {
             tool: one(TOOL)?,
             command: one(COMMAND)?,
@@ -142,6 +167,7 @@ impl Provenance {
             assessment_date: one(DATE)?,
             inputs,
             options: serde_json::from_str(&options).map_err(|_| format!("说明表中的选项“{options}”无法读取"))?,
+            lists,
         })
     }
 }
@@ -197,6 +223,7 @@ mod tests {
             assessment_date: "2024-12-31".into(),
             inputs: vec![InputFile { name: "户表.csv".into(), size: 12, sha256: "cd".repeat(32) }],
             options: vec!["--rules".into(), "national".into(), "--date".into(), "2024-12-31".into()],
+            lists: vec![ListFile { label: "车辆登记".into(), name: "车辆，2024.csv".into(), rows: 8 }],
         }
     }
 

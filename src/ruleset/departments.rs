@@ -37,6 +37,24 @@ pub struct Department {
     pub member_count: Option<u16>,
     /// Per column: the member field `<key>_<column>_sum`.
     pub member_sums: Vec<Option<u16>>,
+    /// Per column: whether some condition reads it from a record (`r.plate`); only those are
+    /// copied into a household's records.
+    pub read: Vec<bool>,
+}
+
+/// The lists, each noting which columns conditions read from its records (`Department::read`).
+pub fn marked<'a>(
+    mut departments: Vec<Department>,
+    conditions: impl Iterator<Item = &'a super::expr::Node>,
+) -> Vec<Department> {
+    for n in conditions {
+        super::expr::walk(n, &mut |x| {
+            if let super::expr::Node::Record(d, c) | super::expr::Node::RecordBlank(d, c) = x {
+                departments[*d as usize].read[*c as usize] = true;
+            }
+        });
+    }
+    departments
 }
 
 /// A column a record carries.
@@ -84,6 +102,22 @@ fn add(fields: &mut Vec<Field>, index: &mut HashMap<String, u16>, f: Field, what
     Ok(i)
 }
 
+/// A list's label and ID header are given, its label is its own.
+fn check_label(
+    labels: &mut HashMap<String, String>,
+    key: &str,
+    def: &super::file::DepartmentDef,
+    what: &str,
+) -> Result<(), RuleError> {
+    if def.label.trim().is_empty() || def.id_header.trim().is_empty() {
+        return Err(rule_err(what.to_string(), "label 和 id_header 不能为空".into()));
+    }
+    if let Some(other) = labels.insert(def.label.clone(), key.to_string()) {
+        return Err(rule_err(what.to_string(), format!("标签“{}”与比对名单 `{other}` 相同", def.label)));
+    }
+    Ok(())
+}
+
 /// Compile `[departments.*]` and `[matching]`: the lists, and their evidence fields appended to
 /// `fields` (and to `persons` when there are member fields).
 pub fn compile(
@@ -99,12 +133,7 @@ pub fn compile(
     for (key, def) in &file.departments {
         check_ident(key, "比对名单")?;
         let what = format!("比对名单 `{key}`");
-        if def.label.trim().is_empty() || def.id_header.trim().is_empty() {
-            return Err(rule_err(what, "label 和 id_header 不能为空".into()));
-        }
-        if let Some(other) = labels.insert(def.label.clone(), key.clone()) {
-            return Err(rule_err(what, format!("标签“{}”与比对名单 `{other}` 相同", def.label)));
-        }
+        check_label(&mut labels, key, def, &what)?;
         let d = out.len() as u16;
         let count_field = add(
             fields,
@@ -161,6 +190,7 @@ pub fn compile(
             count_field,
             sum_fields,
             member_count,
+            read: vec![false; def.columns.len()],
             member_sums,
         });
     }

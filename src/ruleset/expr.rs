@@ -30,7 +30,7 @@ use std::fmt::Write as _;
 
 use cel::common::ast::{operators, CallExpr, ComprehensionExpr, Expr, IdedExpr, LiteralValue};
 
-use crate::household::{Cell, Members, Scalar};
+use crate::household::{Cell, Members, RecordHead, Records, Scalar};
 
 use crate::value::Num;
 
@@ -99,6 +99,25 @@ pub trait Names {
     }
     /// The member fields, for suggestions; empty when the rule set declares none.
     fn member_candidates(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// A department list (`cars`, `[departments.*]`): its index and the household field known
+    /// exactly when its records are (`<key>_count`: unknown without `--with`, or with no ID
+    /// compared).
+    fn list(&self, _name: &str) -> Option<(u16, u16)> {
+        None
+    }
+    /// The member field known exactly when a member's records of list `d` are (`m.<key>_count`);
+    /// `None` when the rule set declares no member fields.
+    fn member_list(&self, _d: u16) -> Option<u16> {
+        None
+    }
+    /// A column of list `d`'s records (`r.plate`): its index and type.
+    fn list_column(&self, _d: u16, _name: &str) -> Option<(u16, Ty)> {
+        None
+    }
+    /// The columns of list `d`, for suggestions.
+    fn list_columns(&self, _d: u16) -> Vec<String> {
         Vec::new()
     }
     /// The allowed values and value aliases of an enum.
@@ -219,14 +238,33 @@ pub enum Node {
     /// `blank(m.school)`: whether that member's cell was blank (unknown when the file lacks the
     /// column), as [`Node::Blank`] for a household field.
     MemberBlank(u16),
-    /// A member macro: its condition over each member (`members.exists(m, …)`); unknown for a
-    /// household without a member list.
-    Members(Quant, Box<Node>),
+    /// A macro over a list: its condition over each member (`members.exists(m, …)`) or record
+    /// (`cars.exists(r, …)`); unknown for a household without a member list, or with the
+    /// department list unknown.
+    Members(Quant, Over, Box<Node>),
+    /// A column of the record a record macro is looking at (`r.self_paid`; the list, the
+    /// column): only inside a [`Node::Members`] over records.
+    Record(u16, u16),
+    /// `blank(r.plate)`: whether that record's cell was blank.
+    RecordBlank(u16, u16),
     /// `months_between(a, b)`, `age_at(x, d)`.
     Binary(Binary, Box<Node>, Box<Node>),
-    /// `sum(members.map(m, c, x))`, `min(…)`, `max(…)`: the number `x` of each member for which
-    /// `c` holds (`c` is `true` when the macro has no condition), folded.
-    Agg(Agg, Box<Node>, Box<Node>),
+    /// `sum(members.map(m, c, x))`, `min(…)`, `max(…)`: the number `x` of each member (or record)
+    /// for which `c` holds (`c` is `true` when the macro has no condition), folded.
+    Agg(Agg, Over, Box<Node>, Box<Node>),
+}
+
+/// What a macro runs over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Over {
+    /// The household's members (`members`).
+    Members,
+    /// A department list's records matched to the household's members (`cars`): the list, and the
+    /// household field known exactly when they are (`cars_count`).
+    Records(u16, u16),
+    /// The records of a list matched to the member being looked at (`m.xueji`): the list, and the
+    /// member field known exactly when they are (`m.xueji_count`).
+    MemberRecords(u16, u16),
 }
 
 /// How [`Node::Agg`] folds the members' numbers.
@@ -442,6 +480,12 @@ pub struct Ctx<'a> {
     pub members: Option<&'a Members>,
     /// The member a member macro is looking at (empty outside one).
     pub member: &'a [Cell],
+    /// That member's index in `members`.
+    pub member_index: u32,
+    /// The household's matched department records (`crate::household::NO_RECORDS`: none).
+    pub records: &'a Records,
+    /// The record a record macro is looking at (empty outside one).
+    pub record: &'a [Cell],
 }
 
 impl<'a> Ctx<'a> {
@@ -459,24 +503,92 @@ impl<'a> Ctx<'a> {
     /// Field `i` of the member being looked at.
     #[inline(always)]
     pub fn member_field(&self, i: u16) -> Option<V<'a>> {
-        self.member[i as usize].value().map(|s| match s {
-            Scalar::Bool(b) => V::Bool(*b),
-            Scalar::Num(n) => V::Num(*n),
-            Scalar::Enum(e) => V::Enum(*e),
-            Scalar::Month(m) => V::Month(*m),
-            Scalar::Text(t) => V::Str(t),
-        })
+        self.member[i as usize].value().map(scalar_v)
+    }
+
+    /// Column `i` of the record being looked at.
+    #[inline(always)]
+    pub fn record_field(&self, i: u16) -> Option<V<'a>> {
+        self.record[i as usize].value().map(scalar_v)
+    }
+
+    /// The members or records `over` names, each as the context a macro's body is evaluated in;
+    /// `None` when they are unknown (a ledger row's members; a list not given, or no ID compared).
+    #[inline]
+    pub fn items(&self, over: Over) -> Option<Items<'a>> {
+        let n = match over {
+            Over::Members => self.members?.len(),
+            Over::Records(_, known) => {
+                self.field(known)?;
+                self.records.heads.len()
+            }
+            Over::MemberRecords(_, known) => {
+                self.member_field(known)?;
+                self.records.heads.len()
+            }
+        };
+        Some(Items { cx: *self, over, k: 0, n })
     }
 }
 
-/// A member macro over the members of `cx`: each member's value of `body` folded as `q` says,
-/// in three-valued logic; `None` without a member list. `each` evaluates the body for one member.
+fn scalar_v(s: &Scalar) -> V<'_> {
+    match s {
+        Scalar::Bool(b) => V::Bool(*b),
+        Scalar::Num(n) => V::Num(*n),
+        Scalar::Enum(e) => V::Enum(*e),
+        Scalar::Month(m) => V::Month(*m),
+        Scalar::Text(t) => V::Str(t),
+    }
+}
+
+/// The contexts of the members or records a macro runs over ([`Ctx::items`]).
+pub struct Items<'a> {
+    cx: Ctx<'a>,
+    over: Over,
+    k: usize,
+    n: usize,
+}
+
+impl<'a> Iterator for Items<'a> {
+    type Item = Ctx<'a>;
+    #[inline]
+    fn next(&mut self) -> Option<Ctx<'a>> {
+        while self.k < self.n {
+            let k = self.k;
+            self.k += 1;
+            let cx = &self.cx;
+            let h: &RecordHead = match self.over {
+                Over::Members => {
+                    let ms = cx.members?;
+                    return Some(Ctx { member: ms.get(k), member_index: k as u32, ..*cx });
+                }
+                Over::Records(d, _) => match &cx.records.heads[k] {
+                    h if h.list == d => h,
+                    _ => continue,
+                },
+                Over::MemberRecords(d, _) => match &cx.records.heads[k] {
+                    h if h.list == d && h.member == cx.member_index => h,
+                    _ => continue,
+                },
+            };
+            return Some(Ctx { record: cx.records.get(h), ..*cx });
+        }
+        None
+    }
+}
+
+/// A macro over the members (or records) of `cx`: each one's value of `body` folded as `q` says,
+/// in three-valued logic; `None` without a member list (the list unknown). `each` evaluates the
+/// body for one.
 #[inline]
-pub(crate) fn over_members<'a>(q: Quant, cx: &Ctx<'a>, each: impl Fn(&Ctx<'a>) -> Option<bool>) -> Option<V<'a>> {
-    let ms = cx.members?;
+pub(crate) fn over_members<'a>(
+    q: Quant,
+    over: Over,
+    cx: &Ctx<'a>,
+    each: impl Fn(&Ctx<'a>) -> Option<bool>,
+) -> Option<V<'a>> {
     let (mut t, mut u) = (0i64, 0i64);
-    for k in 0..ms.len() {
-        let sub = Ctx { member: ms.get(k), ..*cx };
+    for sub in cx.items(over)? {
         match each(&sub) {
             Some(true) => {
                 t += 1;
@@ -510,14 +622,13 @@ pub(crate) fn over_members<'a>(q: Quant, cx: &Ctx<'a>, each: impl Fn(&Ctx<'a>) -
 #[inline]
 pub(crate) fn fold_members<'a>(
     agg: Agg,
+    over: Over,
     cx: &Ctx<'a>,
     keep: impl Fn(&Ctx<'a>) -> Option<bool>,
     value: impl Fn(&Ctx<'a>) -> Option<V<'a>>,
 ) -> Option<V<'a>> {
-    let ms = cx.members?;
     let mut acc = if agg == Agg::Sum { Some(Num::from_int(0)?) } else { None };
-    for k in 0..ms.len() {
-        let sub = Ctx { member: ms.get(k), ..*cx };
+    for sub in cx.items(over)? {
         if !keep(&sub)? {
             continue;
         }
@@ -608,7 +719,7 @@ pub fn compile(src: &str, names: &dyn Names, want: Ty) -> Result<Node, CompileEr
         Some(Ok(Ok(ast))) => ast,
         _ => parse(&ascii)??,
     };
-    let compiler = Compiler { names, var: None };
+    let compiler = Compiler { names, var: None, rvar: None };
     let (mut node, mut ty) = compiler.expr(&ast)?;
     // A derived enum field written as text literals (`flag ? '不安全' : '安全'`): the literals
     // are the enum's values, checked against them.
@@ -746,6 +857,9 @@ struct Compiler<'a> {
     names: &'a dyn Names,
     /// Inside a member macro: the name it gives the member (`m` in `members.exists(m, …)`).
     var: Option<&'a str>,
+    /// Inside a record macro: the name it gives the record (`r` in `cars.exists(r, …)`) and the
+    /// department list.
+    rvar: Option<(&'a str, u16)>,
 }
 
 impl Compiler<'_> {
@@ -755,20 +869,20 @@ impl Compiler<'_> {
             Expr::Ident(name) => self.ident(name),
             Expr::Call(call) => self.call(call),
             Expr::List(_) => err("列表只能写在 `in` 的右边，如 village in ['石桥村', '枫林村']"),
-            // `m.age` inside a member macro; `previous.members`, a dotted name where the rule set
-            // gives some (adjust's lists).
-            Expr::Select(s) => match (&s.operand.expr, self.var, dotted(e)) {
-                (Expr::Ident(v), Some(var), _) if v == var => self.select(&s.operand, &s.field),
-                (_, _, Some(name)) if self.names.candidates().iter().any(|c| c.contains('.')) => self.ident(&name),
+            // `m.age` inside a member macro, `r.plate` inside a record macro; `previous.members`, a
+            // dotted name where the rule set gives some (adjust's lists).
+            Expr::Select(s) => match (&s.operand.expr, dotted(e)) {
+                (Expr::Ident(v), _) if self.is_var(v) => self.select(&s.operand, &s.field),
+                (_, Some(name)) if self.names.candidates().iter().any(|c| c.contains('.')) => self.ident(&name),
                 _ => self.select(&s.operand, &s.field),
             },
             Expr::Comprehension(c) if map_step(c).is_some() => err(format!(
-                "members.map(m, …) 得到每名成员的一个数，应放在 sum()、min() 或 max() 中，如 sum({})",
+                "members.map(m, …)（或 cars.map(r, …)）得到每名成员（每条记录）的一个数，应放在 sum()、min() 或 max() 中，如 sum({})",
                 show(e)
             )),
             Expr::Comprehension(c) => match self.members_macro(c)? {
-                (Quant::Count, _) => err("members.filter(m, …) 之后应接 .size()（符合条件的成员数），如 members.filter(m, m.age < 16).size()"),
-                (q, body) => Ok((Node::Members(q, Box::new(body)), Ty::Bool)),
+                (Quant::Count, ..) => err("members.filter(m, …) 之后应接 .size()（符合条件的成员数），如 members.filter(m, m.age < 16).size()"),
+                (q, over, body) => Ok((Node::Members(q, over, Box::new(body)), Ty::Bool)),
             },
             Expr::Map(_) | Expr::Struct(_) => err("条件中不支持映射（{…}）和消息"),
             Expr::Unspecified => err("条件为空"),
@@ -798,11 +912,34 @@ impl Compiler<'_> {
         })
     }
 
-    /// `m.field` inside a member macro.
+    /// Whether `v` is the member or record a macro is looking at.
+    fn is_var(&self, v: &str) -> bool {
+        self.var == Some(v) || self.rvar.is_some_and(|(r, _)| r == v)
+    }
+
+    /// `m.field` inside a member macro, `r.column` inside a record macro.
     fn select(&self, operand: &IdedExpr, field: &str) -> Result<(Node, Ty), CompileError> {
+        if let (Expr::Ident(v), Some((rv, d))) = (&operand.expr, self.rvar) {
+            if v == rv {
+                return match self.names.list_column(d, field) {
+                    Some((i, t)) => Ok((Node::Record(d, i), t)),
+                    None => {
+                        let names = self.names.list_columns(d);
+                        err(format!(
+                            "比对名单的记录没有列 `{rv}.{field}`{}（列：{}）",
+                            did_you_mean(field, &names),
+                            names.join("、")
+                        ))
+                    }
+                };
+            }
+        }
         match (&operand.expr, self.var) {
             (Expr::Ident(v), Some(var)) if v == var => match self.names.member(field) {
                 Some((i, t)) => Ok((Node::Member(i), t)),
+                None if self.names.list(field).is_some() => err(format!(
+                    "`{var}.{field}` 是该成员在比对名单中的记录：请写 {var}.{field}.size()、{var}.{field}.exists(r, …) 等"
+                )),
                 None => {
                     let names = self.names.member_candidates();
                     err(format!(
@@ -819,10 +956,12 @@ impl Compiler<'_> {
         }
     }
 
-    /// A CEL macro over the member list (`members.exists(m, …)` and the like), as the parser
-    /// expands it: which macro it is and its condition, compiled with the member in scope.
-    fn members_macro(&self, c: &ComprehensionExpr) -> Result<(Quant, Node), CompileError> {
-        self.members_range(&c.iter_range)?;
+    /// A CEL macro over the member list (`members.exists(m, …)` and the like) or a department
+    /// list's records (`cars.exists(r, …)`, `m.xueji.exists(r, …)`), as the parser expands it:
+    /// which macro it is, what it runs over and its condition, compiled with the member (record)
+    /// in scope.
+    fn members_macro(&self, c: &ComprehensionExpr) -> Result<(Quant, Over, Node), CompileError> {
+        let over = self.range(&c.iter_range)?;
         let step = match &c.loop_step.expr {
             Expr::Call(call) => call,
             _ => return err("不支持此宏；可用 members.exists、all、exists_one、filter(…).size()"),
@@ -848,22 +987,53 @@ impl Compiler<'_> {
                 )
             }
         };
-        let inner = Compiler { names: self.names, var: Some(&c.iter_var) };
+        let inner = self.inner(over, &c.iter_var)?;
         let node = inner.bool_arg(body, "成员宏的条件")?;
-        Ok((q, node))
+        Ok((q, over, node))
     }
 
-    /// The list a member macro runs over must be `members`, outside any other member macro.
-    fn members_range(&self, range: &IdedExpr) -> Result<(), CompileError> {
-        match &range.expr {
-            Expr::Ident(r) if r == "members" && self.var.is_none() => {}
+    /// The compiler of a macro's body: the member (record) in scope under the macro's name.
+    fn inner<'s>(&'s self, over: Over, var: &'s str) -> Result<Compiler<'s>, CompileError> {
+        if self.is_var(var) {
+            return err(format!("宏的变量名 `{var}` 已在外层使用：请换一个名字"));
+        }
+        Ok(match over {
+            Over::Members => Compiler { names: self.names, var: Some(var), rvar: None },
+            Over::Records(d, _) | Over::MemberRecords(d, _) => {
+                Compiler { names: self.names, var: self.var, rvar: Some((var, d)) }
+            }
+        })
+    }
+
+    /// What a macro runs over: `members`, outside any other macro; a department list (`cars`) or a
+    /// member's records in one (`m.xueji`, inside a member macro), outside any other record macro.
+    fn range(&self, range: &IdedExpr) -> Result<Over, CompileError> {
+        let list = match &range.expr {
+            Expr::Ident(r) if r == "members" && self.var.is_none() && self.rvar.is_none() => {
+                if self.names.member_candidates().is_empty() {
+                    return err("规则集没有声明成员字段（[persons.*]），不能使用 members.exists(m, …) 等成员宏");
+                }
+                return Ok(Over::Members);
+            }
             Expr::Ident(r) if r == "members" => return err("成员宏不能嵌套在另一个成员宏中"),
-            _ => return err("all、exists、exists_one、filter、map 只能用于成员列表：members.exists(m, …)"),
+            Expr::Ident(r) if !self.is_var(r) => self.names.list(r).map(|(d, known)| Over::Records(d, known)),
+            Expr::Select(s) => match &s.operand.expr {
+                Expr::Ident(v) if self.var == Some(v.as_str()) => match self.names.list(&s.field) {
+                    Some((d, _)) => match self.names.member_list(d) {
+                        Some(known) => Some(Over::MemberRecords(d, known)),
+                        None => return err("规则集没有声明成员字段（[persons.*]），不能使用成员的比对记录"),
+                    },
+                    None => None,
+                },
+                _ => None,
+            },
+            _ => None,
+        };
+        match list {
+            Some(_) if self.rvar.is_some() => err("比对名单的记录宏不能嵌套在另一个记录宏中"),
+            Some(over) => Ok(over),
+            None => err("all、exists、exists_one、filter、map 只能用于成员列表：members.exists(m, …)，或比对名单的记录：cars.exists(r, …)、m.xueji.exists(r, …)"),
         }
-        if self.names.member_candidates().is_empty() {
-            return err("规则集没有声明成员字段（[persons.*]），不能使用 members.exists(m, …) 等成员宏");
-        }
-        Ok(())
     }
 
     /// `sum(x)`, `min(x)`, `max(x)` of `x` = `members.map(m, v)`, `members.map(m, c, v)` or
@@ -879,17 +1049,14 @@ impl Compiler<'_> {
             return err(format!("{f}() 的参数应为 members.map(…)（每名成员的一个数），{example}"));
         };
         // `members.filter(m, c1).map(m, …)`: the filter's condition, with its own member name.
-        let outer = match &c.iter_range.expr {
+        let (over, outer) = match &c.iter_range.expr {
             Expr::Comprehension(inner) if map_step(inner).is_none() => match self.members_macro(inner)? {
-                (Quant::Count, body) => Some(body),
+                (Quant::Count, over, body) => (over, Some(body)),
                 _ => return err(format!("{f}() 的参数应为 members.map(…)，{example}")),
             },
-            _ => {
-                self.members_range(&c.iter_range)?;
-                None
-            }
+            _ => (self.range(&c.iter_range)?, None),
         };
-        let inner = Compiler { names: self.names, var: Some(&c.iter_var) };
+        let inner = self.inner(over, &c.iter_var)?;
         let (v, t) = inner.expr(value)?;
         if !t.numeric() && agg != Agg::First {
             return err(format!("{f}() 需要每名成员的数字，`{}` 却是{}", show(value), t.name()));
@@ -901,12 +1068,21 @@ impl Compiler<'_> {
             (Some(x), None) | (None, Some(x)) => x,
             (None, None) => Node::Lit(Lit::Bool(true)),
         };
-        Ok((Node::Agg(agg, Box::new(keep), Box::new(v)), t))
+        Ok((Node::Agg(agg, over, Box::new(keep), Box::new(v)), t))
     }
 
     fn ident(&self, name: &str) -> Result<(Node, Ty), CompileError> {
         if self.var == Some(name) {
             return err(format!("`{name}` 是成员，请写它的字段，如 {name}.age"));
+        }
+        if let Some((r, d)) = self.rvar.filter(|(r, _)| *r == name) {
+            let cols = self.names.list_columns(d);
+            return err(format!("`{r}` 是比对记录，请写它的列，如 {r}.{}", cols.first().map_or("…", |c| c.as_str())));
+        }
+        if self.names.resolve(name).is_none() && self.names.list(name).is_some() {
+            return err(format!(
+                "`{name}` 是比对名单的记录列表：请写 {name}.size()、{name}.exists(r, …)、sum({name}.map(r, …)) 等"
+            ));
         }
         match self.names.resolve(name) {
             Some(Name::Field(i, t)) => Ok((Node::Field(i), t)),
@@ -1150,11 +1326,15 @@ impl Compiler<'_> {
         Ok((Node::Binary(Binary::AgeAt, Box::new(x), Box::new(y)), Ty::Int))
     }
 
-    /// `present(field)`: whether the ledger has the field's column.
+    /// `present(field)`: whether the ledger has the field's column; `present(cars)`: whether the
+    /// department list was given (`--with`).
     fn present(&self, x: &IdedExpr) -> Result<(Node, Ty), CompileError> {
         match dotted(x).as_deref() {
             Some(name) => match self.names.field(name) {
                 Some(Name::Field(i, _)) => Ok((Node::Present(i), Ty::Bool)),
+                _ if self.names.list(name).is_some() => {
+                    Ok((Node::Present(self.names.list(name).map_or(0, |(_, known)| known)), Ty::Bool))
+                }
                 _ => err(format!(
                     "present() 的参数应为字段名，`{name}` 不是字段{}",
                     did_you_mean(name, &self.names.candidates())
@@ -1164,12 +1344,14 @@ impl Compiler<'_> {
         }
     }
 
-    /// `blank(field)` or, inside a member macro, `blank(m.field)`.
+    /// `blank(field)` or, inside a member macro, `blank(m.field)`, inside a record macro
+    /// `blank(r.column)`.
     fn blank(&self, x: &IdedExpr) -> Result<(Node, Ty), CompileError> {
-        if let (Expr::Select(sel), Some(_)) = (&x.expr, self.var) {
+        if let (Expr::Select(sel), true) = (&x.expr, self.var.is_some() || self.rvar.is_some()) {
             return match self.select(&sel.operand, &sel.field)? {
                 (Node::Member(i), _) => Ok((Node::MemberBlank(i), Ty::Bool)),
-                _ => err("blank() 的参数应为字段名或成员字段（m.school）"),
+                (Node::Record(d, i), _) => Ok((Node::RecordBlank(d, i), Ty::Bool)),
+                _ => err("blank() 的参数应为字段名、成员字段（m.school）或记录的列（r.plate）"),
             };
         }
         match dotted(x).as_deref() {
@@ -1212,7 +1394,9 @@ impl Compiler<'_> {
                 return self.aggregate(Agg::of(f).expect("sum, min, max or first"), f, std::slice::from_ref(target))
             }
             "exists" | "all" | "exists_one" | "existsOne" | "filter" | "map" => {
-                return err(format!("`.{f}()` 需要两个参数：成员名和条件，如 members.{f}(m, m.age >= 16)"))
+                return err(format!(
+                    "`.{f}()` 需要两个参数：成员名（记录名）和条件，如 members.{f}(m, m.age >= 16)、cars.{f}(r, …)"
+                ))
             }
             _ => return err(format!("不支持方法 `.{f}()`（可用：.contains()、.startsWith()、.endsWith()、.size()）")),
         };
@@ -1234,13 +1418,33 @@ impl Compiler<'_> {
             // `members.filter(m, …).size()`: how many members.
             Expr::Comprehension(c) => {
                 return match self.members_macro(c)? {
-                    (Quant::Count, body) => Ok((Node::Members(Quant::Count, Box::new(body)), Ty::Int)),
+                    (Quant::Count, over, body) => Ok((Node::Members(Quant::Count, over, Box::new(body)), Ty::Int)),
                     _ => err("size() 只能用于文本、成员列表（size(members)）或 members.filter(m, …)"),
                 }
             }
             // `size(members)`: the number of members.
             Expr::Ident(r) if r == "members" && !self.names.member_candidates().is_empty() && self.var.is_none() => {
-                return Ok((Node::Members(Quant::Count, Box::new(Node::Lit(Lit::Bool(true)))), Ty::Int));
+                let all = Node::Lit(Lit::Bool(true));
+                return Ok((Node::Members(Quant::Count, Over::Members, Box::new(all)), Ty::Int));
+            }
+            // `size(cars)`, `m.xueji.size()`: the number of records.
+            // (A list may share its key with a criterion, `medical`: here, as before a macro, the
+            // list is meant; a text field of that name keeps its `size()`.)
+            Expr::Ident(r)
+                if !self.is_var(r)
+                    && self.names.list(r).is_some()
+                    && !matches!(self.names.resolve(r), Some(Name::Field(_, Ty::Text))) =>
+            {
+                let over = self.range(e)?;
+                return Ok((Node::Members(Quant::Count, over, Box::new(Node::Lit(Lit::Bool(true)))), Ty::Int));
+            }
+            Expr::Select(s)
+                if matches!(&s.operand.expr, Expr::Ident(v) if self.var == Some(v.as_str()))
+                    && self.names.member(&s.field).is_none()
+                    && self.names.list(&s.field).is_some() =>
+            {
+                let over = self.range(e)?;
+                return Ok((Node::Members(Quant::Count, over, Box::new(Node::Lit(Lit::Bool(true)))), Ty::Int));
             }
             _ => {}
         }
@@ -1592,8 +1796,12 @@ fn eval_inner<'a>(n: &Node, cx: &Ctx<'a>) -> Option<V<'a>> {
         },
         Node::Member(i) => return cx.member_field(*i),
         Node::MemberBlank(i) => V::Bool(cx.member[*i as usize].blank_test()?),
-        Node::Members(q, body) => return over_members(*q, cx, |m| eval_bool(body, m)),
-        Node::Agg(agg, keep, value) => return fold_members(*agg, cx, |m| eval_bool(keep, m), |m| eval(value, m)),
+        Node::Record(_, i) => return cx.record_field(*i),
+        Node::RecordBlank(_, i) => V::Bool(cx.record[*i as usize].blank_test()?),
+        Node::Members(q, over, body) => return over_members(*q, *over, cx, |m| eval_bool(body, m)),
+        Node::Agg(agg, over, keep, value) => {
+            return fold_members(*agg, *over, cx, |m| eval_bool(keep, m), |m| eval(value, m))
+        }
         Node::Binary(f, x, y) => return binary(*f, eval(x, cx)?, eval(y, cx)?),
     })
 }
@@ -1809,6 +2017,14 @@ pub trait Describe {
     fn member_enum(&self, _i: u16, _v: u16) -> &str {
         "?"
     }
+    /// The label of a department list (`车辆登记`).
+    fn list_label(&self, _d: u16) -> &str {
+        "比对名单"
+    }
+    /// The label of a column of a department list's records (`个人自付`).
+    fn list_column_label(&self, _d: u16, _i: u16) -> &str {
+        "记录的列"
+    }
 }
 
 /// An enum literal as text, given the operand it is compared with.
@@ -1864,6 +2080,7 @@ pub fn write_operand(out: &mut String, n: &Node, cx: &Ctx, d: &dyn Describe) {
                 Some(V::Date(d)) => write_day(out, d),
                 Some(_) => {}
                 None if cx.members.is_none() && reads_members(n) => out.push_str("未知（无成员行：户表不含人员信息）"),
+                None if unknown_list(out, n, cx, d) => {}
                 None => out.push_str("未知"),
             }
         }
@@ -1908,6 +2125,11 @@ pub fn write_formula(out: &mut String, n: &Node, d: &dyn Describe) {
         Node::Member(i) => out.push_str(d.member_label(*i)),
         Node::MemberBlank(i) => {
             out.push_str(d.member_label(*i));
+            out.push_str("为空");
+        }
+        Node::Record(l, i) => out.push_str(d.list_column_label(*l, *i)),
+        Node::RecordBlank(l, i) => {
+            out.push_str(d.list_column_label(*l, *i));
             out.push_str("为空");
         }
         Node::Known(x) => {
@@ -1969,8 +2191,8 @@ fn write_compound(out: &mut String, n: &Node, d: &dyn Describe) {
                 write_formula(out, y, d);
             }
         },
-        Node::Members(q, body) => write_members(out, *q, body, d),
-        Node::Agg(agg, keep, value) => write_agg(out, *agg, keep, value, d),
+        Node::Members(q, over, body) => write_members(out, *q, *over, body, d),
+        Node::Agg(agg, over, keep, value) => write_agg(out, *agg, *over, keep, value, d),
         Node::Binary(Binary::MonthsBetween, x, y) => {
             out.push('自');
             write_formula(out, x, d);
@@ -2000,8 +2222,12 @@ fn write_compound(out: &mut String, n: &Node, d: &dyn Describe) {
     }
 }
 
-/// A member macro in words (`有成员（…）`, `成员中（…）的人数`).
-fn write_members(out: &mut String, q: Quant, body: &Node, d: &dyn Describe) {
+/// A member macro in words (`有成员（…）`, `成员中（…）的人数`); a record macro likewise
+/// (`车辆登记中有记录（…）`, `成员在学籍中的记录数`).
+fn write_members(out: &mut String, q: Quant, over: Over, body: &Node, d: &dyn Describe) {
+    if over != Over::Members {
+        return write_records(out, q, over, body, d);
+    }
     out.push_str(match q {
         Quant::Exists => "有成员",
         Quant::All => "所有成员",
@@ -2017,18 +2243,66 @@ fn write_members(out: &mut String, q: Quant, body: &Node, d: &dyn Describe) {
     }
 }
 
-/// `sum(members.map(m, c, x))` and the like in words (`成员中（…）者的年龄之和`, `成员年龄的最大值`).
-fn write_agg(out: &mut String, agg: Agg, keep: &Node, value: &Node, d: &dyn Describe) {
+/// The records of a record macro in words: `车辆登记中`, `成员在学籍中`.
+fn write_list(out: &mut String, over: Over, d: &dyn Describe) {
+    match over {
+        Over::Members => out.push_str("成员"),
+        Over::Records(l, _) => out.push_str(d.list_label(l)),
+        Over::MemberRecords(l, _) => {
+            out.push_str("成员在");
+            out.push_str(d.list_label(l));
+        }
+    }
+}
+
+/// A record macro in words (`车辆登记中有记录（…）`, `车辆登记记录数`, `学籍记录数（成员）`: the
+/// count as the labels of the fields `cars_count` and `m.xueji_count` say it).
+fn write_records(out: &mut String, q: Quant, over: Over, body: &Node, d: &dyn Describe) {
+    if let (Quant::Count, Node::Lit(Lit::Bool(true))) = (q, body) {
+        let (Over::Records(l, _) | Over::MemberRecords(l, _)) = over else { return };
+        out.push_str(d.list_label(l));
+        out.push_str("记录数");
+        if matches!(over, Over::MemberRecords(..)) {
+            out.push_str("（成员）");
+        }
+        return;
+    }
+    write_list(out, over, d);
+    out.push_str(match q {
+        Quant::Exists => "中有记录",
+        Quant::All => "中所有记录",
+        Quant::ExistsOne => "中恰有一条记录",
+        Quant::Count => "中",
+    });
+    out.push('（');
+    write_condition(out, body, d);
+    out.push('）');
+    if q == Quant::Count {
+        out.push_str("的记录数");
+    }
+}
+
+/// `sum(members.map(m, c, x))` and the like in words (`成员中（…）者的年龄之和`, `成员年龄的最大值`,
+/// `医保大额自付记录的个人自付之和`).
+fn write_agg(out: &mut String, agg: Agg, over: Over, keep: &Node, value: &Node, d: &dyn Describe) {
+    let records = over != Over::Members;
+    write_list(out, over, d);
     match keep {
-        Node::Lit(Lit::Bool(true)) => out.push_str("成员"),
+        Node::Lit(Lit::Bool(true)) => {}
         c => {
-            out.push_str("成员中（");
+            out.push_str("中（");
             write_condition(out, c, d);
-            out.push_str("）者的");
+            out.push_str(if records { "）的记录的" } else { "）者的" });
         }
     }
     write_formula(out, value, d);
-    out.push_str(agg.words());
+    // `医保大额自付个人自付合计`, as the label of the field `medical_self_paid_sum` says it.
+    out.push_str(match agg {
+        Agg::Sum if records => "合计",
+        Agg::Min if records => "最小值",
+        Agg::Max if records => "最大值",
+        _ => agg.words(),
+    });
 }
 
 /// `x in [..]` in words (`x为a/b`).
@@ -2128,13 +2402,16 @@ pub fn write_atom(out: &mut String, n: &Node, value: Option<bool>, cx: &Ctx, d: 
         },
         Node::Decision(i, _) => write_decision_is(out, *i, cx, d),
         // A ledger row: no member list to look at.
-        Node::Members(..) | Node::Agg(..) if cx.members.is_none() => {
+        Node::Members(..) | Node::Agg(..) if cx.members.is_none() && reads_members(n) => {
             write_formula(out, n, d);
             out.push_str("：未知（无成员行：户表不含人员信息）");
         }
-        Node::Members(Quant::Count, _) => {
+        Node::Members(Quant::Count, ..) => {
             write_formula(out, n, d);
             out.push(' ');
+            if unknown_list(out, n, cx, d) {
+                return;
+            }
             match eval(n, cx) {
                 Some(V::Num(x)) => x.write_to(out),
                 _ => out.push_str("未知"),
@@ -2143,6 +2420,9 @@ pub fn write_atom(out: &mut String, n: &Node, value: Option<bool>, cx: &Ctx, d: 
         other => {
             write_formula(out, other, d);
             out.push('：');
+            if unknown_list(out, n, cx, d) {
+                return;
+            }
             out.push_str(match value {
                 Some(true) => "是",
                 Some(false) => "否",
@@ -2152,10 +2432,37 @@ pub fn write_atom(out: &mut String, n: &Node, value: Option<bool>, cx: &Ctx, d: 
     }
 }
 
+/// `未知（缺少比对名单：车辆登记）` when `n` reads a department list's records and that list is
+/// unknown for the household (not given, or no ID compared); whether it wrote that.
+fn unknown_list(out: &mut String, n: &Node, cx: &Ctx, d: &dyn Describe) -> bool {
+    let mut known = None;
+    walk(n, &mut |x| {
+        if let Node::Members(_, Over::Records(_, k), _) | Node::Agg(_, Over::Records(_, k), ..) = x {
+            if known.is_none() && cx.field(*k).is_none() {
+                known = Some(*k);
+            }
+        }
+    });
+    let Some(k) = known else { return false };
+    out.push_str("未知（");
+    match cx.cells[k as usize] {
+        Cell::Absent(_) => d.write_field_value(out, k, cx),
+        _ => out.push_str("本户无可比对的证件号码"),
+    }
+    out.push('）');
+    true
+}
+
 /// Whether `n` folds over the member list (a member macro, `sum(members.map(…))`, …).
 pub fn reads_members(n: &Node) -> bool {
     let mut any = false;
-    walk(n, &mut |x| any |= matches!(x, Node::Members(..) | Node::Agg(..)));
+    walk(n, &mut |x| {
+        any |= matches!(
+            x,
+            Node::Members(_, Over::Members | Over::MemberRecords(..), _)
+                | Node::Agg(_, Over::Members | Over::MemberRecords(..), ..)
+        )
+    });
     any
 }
 
@@ -2171,9 +2478,9 @@ pub fn walk(n: &Node, f: &mut dyn FnMut(&Node)) {
         | Node::MonthsSince(x)
         | Node::Unary(_, x)
         | Node::StrTest(_, x, _)
-        | Node::Members(_, x)
+        | Node::Members(_, _, x)
         | Node::In(x, _) => walk(x, f),
-        Node::Agg(_, keep, value) => {
+        Node::Agg(_, _, keep, value) => {
             walk(keep, f);
             walk(value, f);
         }
@@ -2196,6 +2503,8 @@ pub fn walk(n: &Node, f: &mut dyn FnMut(&Node)) {
         | Node::Present(_)
         | Node::Member(_)
         | Node::MemberBlank(_)
+        | Node::Record(..)
+        | Node::RecordBlank(..)
         | Node::AsOf => {}
     }
 }
@@ -2225,6 +2534,11 @@ pub fn refs(n: &Node) -> Refs {
         Node::Crit(i) => add(&mut r.crits, *i),
         Node::Decision(i, _) => add(&mut r.decisions, *i),
         Node::Member(i) | Node::MemberBlank(i) => add(&mut r.members, *i),
+        // A list's records are read through the field that says whether they are known.
+        Node::Members(_, Over::Records(_, k), _) | Node::Agg(_, Over::Records(_, k), ..) => add(&mut r.fields, *k),
+        Node::Members(_, Over::MemberRecords(_, k), _) | Node::Agg(_, Over::MemberRecords(_, k), ..) => {
+            add(&mut r.members, *k)
+        }
         _ => {}
     });
     r

@@ -89,20 +89,10 @@ pub(crate) fn bool_fn(n: &Node) -> BoolFn {
             Box::new(move |cx| Some(x(cx) == Some(false)))
         }
         Node::StrTest(op, x, t) => str_test_fn(*op, x, t),
-        Node::Member(i) => {
-            let i = *i as usize;
-            Box::new(move |cx| match cx.member[i].value()? {
-                Scalar::Bool(b) => Some(*b),
-                _ => None,
-            })
-        }
-        Node::MemberBlank(i) => {
-            let i = *i as usize;
-            Box::new(move |cx| cx.member[i].blank_test())
-        }
-        Node::Members(q, body) if *q != Quant::Count => {
-            let (q, body) = (*q, bool_fn(body));
-            Box::new(move |cx| over_members(q, cx, |m| body(m)).and_then(V::as_bool))
+        Node::Member(_) | Node::MemberBlank(_) | Node::Record(..) | Node::RecordBlank(..) => row_bool_fn(n),
+        Node::Members(q, over, body) if *q != Quant::Count => {
+            let (q, over, body) = (*q, *over, bool_fn(body));
+            Box::new(move |cx| over_members(q, over, cx, |m| body(m)).and_then(V::as_bool))
         }
         // Not bool-valued: unknown as a bool, as `V::as_bool` makes them.
         Node::Members(..)
@@ -118,6 +108,23 @@ pub(crate) fn bool_fn(n: &Node) -> BoolFn {
             let v = val_fn(n);
             Box::new(move |cx| v(cx).and_then(V::as_bool))
         }
+    }
+}
+
+/// A member's field (`m.x`, `blank(m.x)`) or a record's column (`r.x`, `blank(r.x)`) as a bool.
+fn row_bool_fn(n: &Node) -> BoolFn {
+    fn as_bool(c: &crate::household::Cell) -> Option<bool> {
+        match c.value()? {
+            Scalar::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+    match *n {
+        Node::Member(i) => Box::new(move |cx| as_bool(&cx.member[i as usize])),
+        Node::MemberBlank(i) => Box::new(move |cx| cx.member[i as usize].blank_test()),
+        Node::Record(_, i) => Box::new(move |cx| as_bool(&cx.record[i as usize])),
+        Node::RecordBlank(_, i) => Box::new(move |cx| cx.record[i as usize].blank_test()),
+        _ => Box::new(|_| None),
     }
 }
 
@@ -211,13 +218,14 @@ fn val_fn(n: &Node) -> ValFn {
             let i = *i;
             Box::new(move |cx| cx.member_field(i))
         }
-        Node::Members(q, body) => {
-            let (q, body) = (*q, bool_fn(body));
-            Box::new(move |cx| over_members(q, cx, |m| body(m)))
+        Node::Record(_, i) => record_val_fn(*i),
+        Node::Members(q, over, body) => {
+            let (q, over, body) = (*q, *over, bool_fn(body));
+            Box::new(move |cx| over_members(q, over, cx, |m| body(m)))
         }
-        Node::Agg(agg, keep, value) => {
-            let (agg, keep, value) = (*agg, bool_fn(keep), val_fn(value));
-            Box::new(move |cx| fold_members(agg, cx, |m| keep(m), |m| value(m)))
+        Node::Agg(agg, over, keep, value) => {
+            let (agg, over, keep, value) = (*agg, *over, bool_fn(keep), val_fn(value));
+            Box::new(move |cx| fold_members(agg, over, cx, |m| keep(m), |m| value(m)))
         }
         Node::Binary(f, x, y) => {
             let (f, x, y) = (*f, val_fn(x), val_fn(y));
@@ -236,11 +244,17 @@ fn val_fn(n: &Node) -> ValFn {
         | Node::IsFalse(_)
         | Node::Present(_)
         | Node::MemberBlank(_)
+        | Node::RecordBlank(..)
         | Node::StrTest(..) => {
             let b = bool_fn(n);
             Box::new(move |cx| b(cx).map(V::Bool))
         }
     }
+}
+
+/// A record's column (`r.x`).
+fn record_val_fn(i: u16) -> ValFn {
+    Box::new(move |cx| cx.record_field(i))
 }
 
 /// `x op y`, compiled: a field against a number, a parameter, a literal or another field is read
@@ -453,6 +467,21 @@ mod tests {
             if let Some(f) = &rules.returned {
                 add(&f.when);
             }
+            rules.checks.iter().for_each(|c| add(&c.when));
+            // Record macros over department lists, in every form.
+            if rules.departments.iter().any(|d| d.key == "medical") {
+                for src in [
+                    "cars.exists(r, r.vehicle_type == '小型轿车' || blank(r.plate)) || size(cars) >= 2",
+                    "cars.all(r, r.registered >= monitor_since) && cars.exists_one(r, r.plate.startsWith('a'))",
+                    "medical.filter(r, r.settled > monitor_since).size() > 1 || max(medical.map(r, r.self_paid)) > 100",
+                    "sum(medical.map(r, r.settled > monitor_since, r.self_paid)) > 0 || min(medical.map(r, r.self_paid)) < 2",
+                    "sum(medical.filter(r, !blank(r.settled)).map(r, r.self_paid)) >= 6",
+                    "members.exists(m, m.xueji.size() == 0 && m.age >= 6) || members.all(m, m.xueji.exists(r, r.grade == 'a'))",
+                    "sum(members.map(m, size(m.medical_insured))) < size(members) && members.exists(m, medical.size() > 0)",
+                ] {
+                    add(&rules.compile_expr(src, crate::ruleset::expr::Ty::Bool).unwrap());
+                }
+            }
             // The functions no shipped condition uses yet: dates, months, text tests.
             for src in [
                 "assessment_date >= date('2021-01-01') && assessment_date < date('2026-01-01')",
@@ -470,10 +499,12 @@ mod tests {
             }
             let compiled: Vec<(BoolFn, ValFn)> = nodes.iter().map(|n| (bool_fn(n), val_fn(n))).collect();
             let reads_members: Vec<bool> = nodes.iter().map(|n| !expr::refs(n).members.is_empty()).collect();
+            let free_record: Vec<bool> = nodes.iter().map(free_record).collect();
             let numbers = numbers_around(&b);
             for _ in 0..3000 {
                 let (cells, crits, decisions) = draw(&rules, &b, &numbers, &mut next);
                 let ms = draw_members(&rules, &mut next);
+                let records = draw_records(&rules, ms.as_ref().map_or(0, |m| m.len()), &mut next);
                 let cx = Ctx {
                     cells: &cells,
                     params: &b.params,
@@ -485,9 +516,13 @@ mod tests {
                     // The nodes inside a member macro's condition are evaluated alone too: as of
                     // the first member, when there is one.
                     member: ms.as_ref().filter(|m| !m.is_empty()).map_or(&[], |m| m.get(0)),
+                    member_index: 0,
+                    records: &records,
+                    record: &[],
                 };
-                for ((n, (bf, vf)), &reads_member) in nodes.iter().zip(&compiled).zip(&reads_members) {
-                    if reads_member && cx.member.is_empty() {
+                for (k, ((n, (bf, vf)), &reads_member)) in nodes.iter().zip(&compiled).zip(&reads_members).enumerate() {
+                    // A record's column outside its macro has no record to read.
+                    if (reads_member && cx.member.is_empty()) || free_record[k] {
                         continue;
                     }
                     assert_eq!(vf(&cx), expr::eval(n, &cx), "{name}: {n:?}");
@@ -495,6 +530,47 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Whether `n` reads a record's column outside the macro over its list.
+    fn free_record(n: &Node) -> bool {
+        let (mut read, mut over) = (Vec::new(), Vec::new());
+        walk(n, &mut |x| match x {
+            Node::Record(d, _) | Node::RecordBlank(d, _) => read.push(*d),
+            Node::Members(_, expr::Over::Records(d, _) | expr::Over::MemberRecords(d, _), _)
+            | Node::Agg(_, expr::Over::Records(d, _) | expr::Over::MemberRecords(d, _), ..) => over.push(*d),
+            _ => {}
+        });
+        read.iter().any(|d| !over.contains(d))
+    }
+
+    /// Records of every department list, matched to drawn members (or the head), their cells drawn
+    /// from blanks and values.
+    fn draw_records(
+        rules: &crate::ruleset::RuleSet,
+        members: usize,
+        next: &mut impl FnMut(usize) -> usize,
+    ) -> crate::household::Records {
+        let mut out = crate::household::Records::default();
+        for (d, dept) in rules.departments.iter().enumerate() {
+            for _ in 0..next(4) {
+                let member = if members == 0 { crate::household::RecordHead::HEAD } else { next(members) as u32 };
+                let start = out.cells.len() as u32;
+                for c in &dept.columns {
+                    let value = match c.ty {
+                        FieldType::Int | FieldType::Money => {
+                            Scalar::Num(Num::from_int([0, 1, 2, 5000, 7000][next(5)]).unwrap())
+                        }
+                        FieldType::Month => Scalar::Month(24000 + next(30) as i32),
+                        _ => Scalar::Text(["", "a", "小型轿车", "ab"][next(4)].into()),
+                    };
+                    out.cells.push(if next(4) == 0 { Cell::Blank } else { Cell::Value(value) });
+                }
+                let len = dept.columns.len() as u32;
+                out.heads.push(crate::household::RecordHead { list: d as u16, member, start, len });
+            }
+        }
+        out
     }
 
     /// Numbers at and around the parameters in force, and a few edge values.
@@ -782,6 +858,9 @@ mod tests {
                         as_of_day: expr::day_key(b.as_of),
                         members: ms.as_ref(),
                         member: &[],
+                        member_index: 0,
+                        records: &crate::household::NO_RECORDS,
+                        record: &[],
                     };
                     assert_eq!(vf(&cx), expr::eval(&node, &cx), "{src}");
                     assert_eq!(bf(&cx), expr::eval_bool(&node, &cx), "{src}");
@@ -847,6 +926,9 @@ mod tests {
                     as_of_day: expr::day_key(b.as_of),
                     members: None,
                     member: &[],
+                    member_index: 0,
+                    records: &crate::household::NO_RECORDS,
+                    record: &[],
                 };
                 for (n, (bf, vf)) in nodes.iter().zip(&compiled) {
                     assert_eq!(vf(&cx), expr::eval(n, &cx), "{name}: {n:?}");

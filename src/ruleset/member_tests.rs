@@ -51,6 +51,9 @@ fn with_household<R>(rs: &RuleSet, ms: Option<&Members>, f: impl FnOnce(&Ctx) ->
         as_of_day: expr::day_key(as_of()),
         members: ms,
         member: &[],
+        member_index: 0,
+        records: &crate::household::NO_RECORDS,
+        record: &[],
     })
 }
 
@@ -194,6 +197,9 @@ fn reasons_name_the_missing_member_list() {
         as_of_day: expr::day_key(as_of()),
         members,
         member: &[],
+        member_index: 0,
+        records: &crate::household::NO_RECORDS,
+        record: &[],
     };
     let node =
         rs.compile_expr("members.exists(m, m.age >= 6 && m.age <= 15 && m.school == '非在校生')", Ty::Bool).unwrap();

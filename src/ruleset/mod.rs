@@ -18,6 +18,8 @@ pub mod lists;
 mod member_tests;
 pub mod notice;
 pub mod periods;
+#[cfg(test)]
+mod record_tests;
 pub mod report;
 
 use std::collections::{BTreeMap, HashMap};
@@ -709,20 +711,24 @@ struct Builder<'a> {
     this: Option<&'a str>,
     /// The member fields (`[persons.*]`) member macros may read; empty where they may not.
     persons: &'a [Field],
+    /// The department lists record macros may run over (`cars.exists(r, …)`); empty where they
+    /// may not (derived fields are computed before the lists are matched).
+    departments: &'a [departments::Department],
 }
 
 impl<'a> Builder<'a> {
-    /// Names for a condition over these fields, parameters and member fields (no criteria or
-    /// decisions).
-    fn over(
-        fields: &'a [Field],
-        field_index: &'a HashMap<String, u16>,
+    /// Names for a condition over these fields, parameters, member fields and lists (no
+    /// criterion or decision yet).
+    fn of(
+        (fields, field_index): (&'a [Field], &'a HashMap<String, u16>),
         enums: &'a [EnumDef],
         params: &'a ParamIndex,
         persons: &'a [Field],
+        departments: &'a [departments::Department],
     ) -> Builder<'a> {
-        Builder { fields, field_index, enums, params, crits: None, decisions: &[], this: None, persons }
+        Builder { fields, field_index, enums, params, crits: None, decisions: &[], this: None, persons, departments }
     }
+
     /// Names for a condition that may read parameters and the date only (parameter formulas,
     /// run warnings); `no_fields` is an empty index.
     fn params_only(
@@ -739,6 +745,7 @@ impl<'a> Builder<'a> {
             decisions: &[],
             this: None,
             persons: &[],
+            departments: &[],
         }
     }
 }
@@ -779,6 +786,27 @@ impl Names for Builder<'_> {
     }
     fn member_candidates(&self) -> Vec<String> {
         self.persons.iter().map(|f| f.key.clone()).collect()
+    }
+    fn list(&self, name: &str) -> Option<(u16, u16)> {
+        let d = self.departments.iter().position(|d| d.key == name)?;
+        Some((d as u16, self.departments[d].count_field))
+    }
+    fn member_list(&self, d: u16) -> Option<u16> {
+        self.departments.get(d as usize)?.member_count.filter(|_| !self.persons.is_empty())
+    }
+    fn list_column(&self, d: u16, name: &str) -> Option<(u16, Ty)> {
+        let cols = &self.departments.get(d as usize)?.columns;
+        let i = cols.iter().position(|c| c.key == name)?;
+        let ty = match cols[i].ty {
+            FieldType::Int => Ty::Int,
+            FieldType::Money => Ty::Money,
+            FieldType::Month => Ty::Month,
+            _ => Ty::Text,
+        };
+        Some((i as u16, ty))
+    }
+    fn list_columns(&self, d: u16) -> Vec<String> {
+        self.departments.get(d as usize).map(|d| d.columns.iter().map(|c| c.key.clone()).collect()).unwrap_or_default()
     }
     fn enum_values(&self, e: u16) -> &[String] {
         &self.enums[e as usize].values
@@ -862,18 +890,29 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
     let param_order = parameter_order(&params)?;
     compile_derivations(&file, &mut fields, &field_index, &enums, &persons)?;
     let member_facts = compile_from_members(&file, &mut fields, &field_index, &enums, &param_index, &persons)?;
-    let names = Builder::over(&fields, &field_index, &enums, &param_index, &persons);
+    let names = Builder::of((&fields, &field_index), &enums, &param_index, &persons, &departments);
     let (criteria, crit_index) = compile_criteria(&file, names)?;
     let crit_order = topo_order(&criteria)?;
-    let (decisions, seen) =
-        compile_decisions(&file, &fields, &field_index, &mut enums, &param_index, &crit_index, &persons)?;
-    let base = Builder::over(&fields, &field_index, &enums, &param_index, &persons);
-    let names = Builder { crits: Some(&crit_index), decisions: &seen, ..base };
+    let (decisions, seen) = compile_decisions(
+        &file,
+        &fields,
+        &field_index,
+        &mut enums,
+        &param_index,
+        &crit_index,
+        (&persons, &departments),
+    )?;
+    let names = Builder {
+        crits: Some(&crit_index),
+        decisions: &seen,
+        ..Builder::of((&fields, &field_index), &enums, &param_index, &persons, &departments)
+    };
     let returned = compile_flag(&file, names, &decisions)?;
     let checks = compile_checks(&file, names)?;
-    let report = report::compile(&file, &names, &fields, &field_index, &decisions)?;
+    let report = report::compile(&file, &Builder { departments: &[], ..names }, &fields, &field_index, &decisions)?;
     let warnings = compile_warnings(&file, &enums, &param_index)?;
-    let lists = lists::compile(&file, &Builder { persons: &[], ..names }, &fields, &decisions, &criteria)?;
+    let lists =
+        lists::compile(&file, &Builder { persons: &[], departments: &[], ..names }, &fields, &decisions, &criteria)?;
     let notice = notice::compile(&file, &fields, &field_index, &lists)?;
     let ranged_fields = ranged(&fields);
     let (member_derived_fields, derived_fields): (Vec<u16>, Vec<u16>) = derivation_order(&fields)?
@@ -900,7 +939,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         person_used,
         members_used,
         member_facts,
-        departments,
+        departments: departments::marked(departments, conditions(&criteria, &decisions, returned.as_ref(), &checks)),
         matching,
         enums,
         params,
@@ -922,6 +961,21 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         member_derived_fields,
         param_order,
     })
+}
+
+/// Every condition of these criteria, decisions, flag and checks.
+fn conditions<'a>(
+    criteria: &'a [Criterion],
+    decisions: &'a [Decision],
+    returned: Option<&'a Flag>,
+    checks: &'a [Check],
+) -> impl Iterator<Item = &'a Node> {
+    criteria
+        .iter()
+        .flat_map(|c| test_nodes(&c.test))
+        .chain(decisions.iter().flat_map(|d| d.rules.iter().map(|r| &r.0)))
+        .chain(returned.map(|f| &f.when))
+        .chain(checks.iter().map(|c| &c.when))
 }
 
 /// The fields with a `min` or a `max`, by index.
@@ -1134,6 +1188,7 @@ fn compile_derivations(
                 decisions: &[],
                 this: None,
                 persons,
+                departments: &[],
             };
             let node =
                 expr::compile(src, &names, field_ty(&fields[i])).map_err(at(format!("字段 `{key}` (derive)")))?;
@@ -1170,7 +1225,7 @@ fn compile_from_members(
         if def.derive.is_some() {
             return Err(fail("derive 与 from_members 只能给一个"));
         }
-        let names = Builder { fields, field_index, enums, params, crits: None, decisions: &[], this: None, persons };
+        let names = Builder { fields, field_index, enums, params, crits: None, decisions: &[], this: None, persons, departments: &[] };
         let node = expr::compile(src, &names, field_ty(&fields[i])).map_err(at(what.clone()))?;
         if !expr::reads_members(&node) {
             return Err(fail(
@@ -1401,6 +1456,7 @@ fn compile_persons(file: &RuleFile, enums: &mut Vec<EnumDef>) -> Result<(Vec<Fie
             decisions: &[],
             this: None,
             persons: &[],
+            departments: &[],
         };
         let what = format!("成员字段 `{key}` (derive)");
         let node = expr::compile(src, &names, field_ty(&persons[i]))
@@ -1621,7 +1677,7 @@ fn compile_decisions(
     enums: &mut Vec<EnumDef>,
     params: &HashMap<String, (u16, Ty)>,
     crits: &HashMap<String, u16>,
-    persons: &[Field],
+    (persons, departments): (&[Field], &[departments::Department]),
 ) -> Result<(Vec<Decision>, DecisionNames), RuleError> {
     let defs = &file.decisions.0;
     if defs.is_empty() {
@@ -1649,8 +1705,17 @@ fn compile_decisions(
     let mut decisions: Vec<Decision> = Vec::new();
     for (di, (id, def)) in defs.iter().enumerate() {
         let what = format!("决策 `{id}`");
-        let names =
-            Builder { fields, field_index, enums, params, crits: Some(crits), decisions: &all, this: None, persons };
+        let names = Builder {
+            fields,
+            field_index,
+            enums,
+            params,
+            crits: Some(crits),
+            decisions: &all,
+            this: None,
+            persons,
+            departments,
+        };
         let rules = decision_rules(defs, di, &names)?;
         let mut factors = Vec::new();
         for f in &def.factors {
@@ -1879,6 +1944,7 @@ impl RuleSet {
             decisions: &decisions,
             this: None,
             persons: &self.persons,
+            departments: &self.departments,
         };
         expr::compile(src, &names, want)
     }
@@ -1934,11 +2000,13 @@ impl RuleSet {
                 }
             }
         };
-        self.criteria.iter().flat_map(|c| test_nodes(&c.test)).for_each(&mut mark);
-        self.decisions.iter().flat_map(|d| d.rules.iter().map(|r| &r.0)).for_each(&mut mark);
-        self.returned.iter().for_each(|f| mark(&f.when));
-        self.checks.iter().for_each(|c| mark(&c.when));
+        self.conditions().for_each(&mut mark);
         read
+    }
+
+    /// Every condition of the criteria, decisions, the flag and the checks.
+    fn conditions(&self) -> impl Iterator<Item = &Node> {
+        conditions(&self.criteria, &self.decisions, self.returned.as_ref(), &self.checks)
     }
 
     /// Parse one cell into the household (a problem is recorded for an invalid cell).
@@ -2212,6 +2280,9 @@ impl RuleSet {
             as_of_day: expr::day_key(as_of),
             members: hh.members.as_ref(),
             member: &[],
+            member_index: 0,
+            records: &hh.records,
+            record: &[],
         };
         // The expression was type-checked against the field's type at load, so its value is of
         // that type: every type is honoured.
@@ -2260,6 +2331,9 @@ impl RuleSet {
                 as_of_day: expr::day_key(as_of),
                 members: hh.members.as_ref(),
                 member: &[],
+                member_index: 0,
+                records: &hh.records,
+                record: &[],
             };
             match scalar_of(f, expr::eval(node, &cx)) {
                 // A member's text (the head's name or ID number) is read as the field's cell; an
@@ -2313,6 +2387,9 @@ impl RuleSet {
                 as_of_day: expr::day_key(as_of),
                 members: None,
                 member: &[],
+                member_index: 0,
+                records: &crate::household::NO_RECORDS,
+                record: &[],
             };
             let v = match expr::eval(node, &cx) {
                 Some(expr::V::Num(n)) => Scalar::Num(n),
@@ -2347,6 +2424,9 @@ impl RuleSet {
                                 as_of_day: expr::day_key(as_of),
                                 members: None,
                                 member: &[],
+                                member_index: 0,
+                                records: &crate::household::NO_RECORDS,
+                                record: &[],
                             };
                             match expr::eval(node, &cx) {
                                 Some(expr::V::Num(n)) if p.ty == ParamType::Money => n.round_fen(),
@@ -2435,6 +2515,9 @@ impl Bound<'_> {
             as_of_day: expr::day_key(self.as_of),
             members: None,
             member: &[],
+            member_index: 0,
+            records: &crate::household::NO_RECORDS,
+            record: &[],
         };
         self.rules
             .warnings
@@ -2701,6 +2784,9 @@ mod decision_tests {
                 as_of_day: expr::day_key(date),
                 members: None,
                 member: &[],
+                member_index: 0,
+                records: &crate::household::NO_RECORDS,
+                record: &[],
             };
             (expr::eval_bool(&n, &cx), fast::Cond::new(&n).eval(&cx))
         };

@@ -106,7 +106,7 @@ fn every_member_is_matched_by_normalised_id_with_the_expected_evidence() {
         "  第 8 行：520000*******8001：身份证号码应为 18 位（或旧式 15 位），此处为 17 位",
         "比对名单“车辆登记”：4 条记录中 3 条与台账成员相符，1 条未找到对应成员（第 10 行）",
         "比对名单“医保参保”：13 条记录中 13 条与台账成员相符，0 条未找到对应成员",
-        "注意：未提供比对名单 工商登记、残疾人证、城镇购房",
+        "注意：未提供比对名单 工商登记、低保特困在册、残疾人证、个税纳税、城镇购房、社保缴费",
     ] {
         assert!(err.contains(want), "stderr lacks {want:?}:\n{err}");
     }
@@ -378,4 +378,183 @@ fn reconcile_lists_who_is_on_one_roster_and_not_another() {
     let bad = tuopin().args(["reconcile", "低保", &format!("车辆={DIR}/cars.csv")]).output().unwrap();
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr_of(&bad).contains("名单应写成 名称=文件"));
+}
+
+/// Rules read a list as the records matched to the household (`cars.exists(r, …)`,
+/// `sum(medical.map(r, r.self_paid))`) and a member's own (`m.medical.size()`); without the list
+/// each is 待核实, and a ledger row has no members to look at.
+#[test]
+fn rules_read_lists_as_records_with_cel_macros() {
+    let rules = format!("{DIR}/records.toml");
+    let run = |input: &str, extra: &[String]| {
+        let args = ["assess", input, "--year", "2024", "-f", "jsonl", "--rules", &rules];
+        let out = tuopin().args(args).args(extra).output().unwrap();
+        // (Exit 1: the example has a check of level 错误.)
+        assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+        jsonl(&out.stdout)
+    };
+    let mut lists = with("车辆登记", "cars.csv").to_vec();
+    lists.extend(with("医保大额自付", "medical.csv"));
+    let given = run(PERSONS, &lists);
+    let r = by_id(&given);
+    // cars.csv: P003's head a 小型轿车 (ID with spaces); P004's a 小型普通客车 (15 digits), P005's a
+    // 小型越野客车 (full-width); P002's head lost to Excel, its 刘某英 row a different ID.
+    // medical.csv: P005's spouse 5000 + 1000.50; P003's head 300.
+    for (id, sedan, paid, patients) in [
+        ("P001", "无轿车", "未超过", "无"),
+        ("P002", "无轿车", "未超过", "无"),
+        ("P003", "有轿车", "未超过", "有"),
+        ("P004", "无轿车", "未超过", "无"),
+        ("P005", "无轿车", "超过5000元", "有"),
+    ] {
+        assert_eq!(
+            (&r[id]["sedan"], &r[id]["self_paid"], &r[id]["patients"]),
+            (&sedan.into(), &paid.into(), &patients.into()),
+            "{id}"
+        );
+    }
+    let reasons = |r: &serde_json::Value| r["reasons"].to_string();
+    assert!(reasons(r["P005"]).contains("医保大额自付个人自付合计 6000.5 > 5000"), "{}", reasons(r["P005"]));
+    for rec in run(PERSONS, &[]) {
+        assert_eq!(
+            (&rec["sedan"], &rec["self_paid"], &rec["patients"]),
+            (&"待核实".into(), &"待核实".into(), &"待核实".into())
+        );
+        assert!(reasons(&rec).contains("缺少比对名单：车辆登记"), "{}", reasons(&rec));
+    }
+    // A ledger row: its head's records; no member list for the member macro.
+    let ledger = run(LEDGER, &lists);
+    let r = by_id(&ledger);
+    assert_eq!((&r["P003"]["sedan"], &r["P003"]["patients"]), (&"有轿车".into(), &"待核实".into()));
+    assert_eq!(r["P005"]["self_paid"], "未超过", "the ledger compares the head only: the spouse's 6000.50 is not seen");
+}
+
+/// The 民政, 人社 and 税务 lists of the national rules (generated here): a 低保 record against a
+/// ledger saying 否, 个人所得税 paid, an employee's social insurance — checks, not exclusions.
+#[test]
+fn civil_affairs_tax_and_social_insurance_lists_are_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    };
+    // P001's head 王某华 in 农村低保 (its ledger row says 享受低保 blank: no finding); P003's head
+    // 杨某平 in 农村低保 while P003 says nothing either; P004's 周某梅 in 特困.
+    let dibao = write(
+        "dibao.csv",
+        "姓名,身份证号码,保障类别,纳入年月,月保障金额\n王某华,520000197903050011,农村低保,2021-03,420\n周某梅,520000197001010029,农村特困（分散供养）,2020-01,800\n",
+    );
+    // P005's spouse paid tax (lower-case x); P002's head paid none.
+    let tax = write(
+        "tax.csv",
+        "纳税人姓名,身份证号码,所属年度,已缴税额\n吴某梅,52000019921010002x,2023,156.20\n陈某强,520000197408080010,2023,0\n",
+    );
+    let social = write(
+        "social.csv",
+        "身份证号码,险种,参保单位,缴费金额\n520000196805100017,企业职工基本养老保险,示例县某建材公司,3600\n520000198002020012,城乡居民基本养老保险,,200\n",
+    );
+    let args: Vec<String> = vec![PERSONS.into(), "--year".into(), "2024".into(), "-f".into(), "jsonl".into()];
+    let lists = [
+        "--with".to_string(),
+        format!("低保特困在册={dibao}"),
+        "--with".into(),
+        format!("个税纳税={tax}"),
+        "--with".into(),
+        format!("社保缴费={social}"),
+    ];
+    let (records, err, _) = assess(&[args.clone(), lists.to_vec()].concat());
+    let r = by_id(&records);
+    let ours = |id: &str| -> BTreeSet<String> {
+        checks(r[id])
+            .into_iter()
+            .filter(|c| {
+                ["comparison_dibao", "comparison_tekun", "comparison_income_tax", "comparison_employee_insurance"]
+                    .contains(&c.as_str())
+            })
+            .collect()
+    };
+    let set_of = |xs: &[&str]| xs.iter().map(|x| x.to_string()).collect::<BTreeSet<String>>();
+    // examples/人员表.csv leaves 享受低保 and 享受特困供养 out: the ledger-side fields are unknown,
+    // so the 民政 checks cannot find a contradiction.
+    assert_eq!(ours("P001"), set_of(&[]));
+    assert_eq!(ours("P002"), set_of(&[]));
+    assert_eq!(ours("P004"), set_of(&["comparison_employee_insurance"]));
+    assert_eq!(ours("P005"), set_of(&["comparison_income_tax"]));
+    let text = r["P005"]["checks"].to_string();
+    assert!(text.contains("已缴个人所得税合计 156.2 元"), "{text}");
+    assert!(err.contains("比对名单“个税纳税”：2 条记录中 2 条与台账成员相符"), "{err}");
+    // Not an exclusion: identification is what it is without the lists.
+    let (plain, _, _) = assess(&args);
+    let p = by_id(&plain);
+    for id in ["P001", "P002", "P003", "P004", "P005"] {
+        assert_eq!(r[id]["eligibility"], p[id]["eligibility"], "{id}");
+    }
+    // With the ledger saying 否, the 低保 and 特困 records contradict it.
+    let ledger = write(
+        "台账.csv",
+        "户编号,户主姓名,户主证件号码,户类型,家庭人口数,人均纯收入（元）,是否享受低保,是否享受特困供养\nL1,王某华,520000197903050011,一般农户,3,8000,否,否\nL2,周某梅,520000197001010029,一般农户,1,8000,否,是\n",
+    );
+    let (records, err, _) =
+        assess(&[vec![ledger, "--year".into(), "2024".into(), "-f".into(), "jsonl".into()], lists.to_vec()].concat());
+    let r = by_id(&records);
+    assert!(checks(r["L1"]).contains("comparison_dibao"), "{err}");
+    assert!(!checks(r["L1"]).contains("comparison_tekun"));
+    assert!(!checks(r["L2"]).contains("comparison_tekun"), "the ledger says 是");
+    assert!(!checks(r["L2"]).contains("comparison_dibao"), "a 特困 record is not a 低保 one");
+}
+
+/// compare-rules and notice take --with as assess does: each rule set reads the lists, and the
+/// outputs record them (name, size, SHA-256) as inputs.
+#[test]
+fn compare_rules_and_notice_read_the_lists_given() {
+    let sedans = format!("{DIR}/sedans.toml");
+    let compare = |extra: &[String]| {
+        let out = tuopin()
+            .args(["compare-rules", PERSONS, "--rules", "national", "--rules", &sedans, "--year", "2020"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+        let mut r = csv::Reader::from_reader(&out.stdout[..]);
+        r.records()
+            .map(|x| x.unwrap())
+            .map(|x| (x[1].to_string(), x[7].to_string(), x[8].to_string(), x[9].to_string()))
+            .collect::<Vec<_>>()
+    };
+    // national excludes P005 for its 小型越野客车; the province only for a 小型轿车 (P003's, who is
+    // 不符合 by income anyway): P005 alone differs. Without the list neither reads it.
+    let with_cars = compare(&with("车辆登记", "cars.csv"));
+    assert_eq!(with_cars, [("P005".into(), "识别".into(), "不符合（排除）".into(), "不符合".into())]);
+    assert_eq!(compare(&[]), []);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("差异.csv");
+    let o = tuopin()
+        .args(["compare-rules", PERSONS, "--rules", "national", "--rules", &sedans, "--year", "2020", "-o"])
+        .arg(&out)
+        .args(with("车辆登记", "cars.csv"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr_of(&o));
+    let side: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("差异.csv.说明.json")).unwrap()).unwrap();
+    let names: Vec<&str> = side["inputs"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["人员表.csv", "cars.csv"]);
+    // notice: the list is read and recorded.
+    let page = dir.path().join("公示.html");
+    let o = tuopin()
+        .args(["notice", PERSONS, "--year", "2020", "-o"])
+        .arg(&page)
+        .args(with("车辆登记", "cars.csv"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr_of(&o));
+    assert!(
+        stderr_of(&o).contains("比对名单“车辆登记”：4 条记录中 3 条与台账成员相符")
+            || stderr_of(&o).contains("比对名单“车辆登记”：tests/data/comparison/cars.csv，读取 8 行"),
+        "{}",
+        stderr_of(&o)
+    );
+    let side = std::fs::read_to_string(dir.path().join("公示.html.说明.json")).unwrap();
+    assert!(side.contains("\"cars.csv\"") && side.contains("车辆登记=tests/data/comparison/cars.csv"), "{side}");
 }

@@ -191,3 +191,55 @@ fn adjust_outputs_record_their_inputs() {
     assert_ne!(sha(&cur), before);
     assert!(cells.contains(&sha(&cur)) && !cells.contains(&before) && cells.contains(&sha(&prev)), "{cells:?}");
 }
+
+/// assess --with records each department list (name, size, SHA-256, rows) beside the ledger;
+/// verify re-runs with them and names a list whose byte changed.
+#[test]
+fn department_lists_are_recorded_and_verified() {
+    let dir = tempfile::tempdir().unwrap();
+    let persons = dir.path().join("人员表.csv");
+    std::fs::copy(root().join("examples/人员表.csv"), &persons).unwrap();
+    let cars = dir.path().join("车辆.csv");
+    std::fs::copy(root().join("tests/data/comparison/cars.csv"), &cars).unwrap();
+    for ext in ["csv", "xlsx"] {
+        let out = dir.path().join(format!("结果.{ext}"));
+        let o = tuopin()
+            .args(["assess", persons.to_str().unwrap(), "--year", "2024", "-o", out.to_str().unwrap()])
+            .args(["--with", &format!("cars={}", cars.display())])
+            .output()
+            .unwrap();
+        assert!(matches!(o.status.code(), Some(0 | 1)), "{}", stderr_of(&o));
+        let recorded = if ext == "csv" {
+            std::fs::read_to_string(dir.path().join("结果.csv.说明.json")).unwrap()
+        } else {
+            xlsx_sheet_text(&out, "说明")
+        };
+        for want in ["车辆.csv", "车辆登记", "cars=车辆.csv"] {
+            assert!(recorded.contains(want), "{ext}: {want} not in {recorded}");
+        }
+        assert!(recorded.contains("\"rows\": 8") || recorded.contains("车辆登记：车辆.csv，8 行"), "{recorded}");
+        let run = |inputs: &[&Path]| {
+            let o = tuopin().arg("verify").arg(&out).args(inputs).output().unwrap();
+            (o.status.code(), format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr_of(&o)))
+        };
+        let (code, text) = run(&[&persons, &cars]);
+        assert_eq!(code, Some(0), "{ext}: {text}");
+        let (code, text) = run(&[&persons]);
+        assert_eq!(code, Some(2), "{ext}: {text}");
+        assert!(text.contains("由 2 个输入文件得出（人员表.csv、车辆.csv）"), "{text}");
+        // One byte of the list changed (a plate): named, and the output differs.
+        let changed = dir.path().join("车辆2.csv");
+        std::fs::write(&changed, std::fs::read_to_string(&cars).unwrap().replace("贵A12345", "贵A12346")).unwrap();
+        let (code, text) = run(&[&persons, &changed]);
+        assert_eq!(code, Some(1), "{ext}: {text}");
+        assert!(text.contains("输入已变：") && text.contains("车辆2.csv（记录的 车辆.csv"), "{ext}: {text}");
+    }
+}
+
+/// A workbook sheet's cells, row by row, tab-separated.
+fn xlsx_sheet_text(book: &Path, sheet: &str) -> String {
+    use calamine::Reader;
+    let mut wb = calamine::open_workbook_auto(book).unwrap();
+    let range = wb.worksheet_range(sheet).unwrap();
+    range.rows().map(|r| r.iter().map(|c| c.to_string()).collect::<Vec<_>>().join("\t")).collect::<Vec<_>>().join("\n")
+}
