@@ -65,13 +65,16 @@ pub fn progress(what: &str) -> indicatif::ProgressBar {
     }
     let bar = indicatif::ProgressBar::new_spinner();
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} {msg}已读 {human_pos} 户（用时 {elapsed_precise}，{rate}）")
-            .map(|s| {
-                s.with_key("rate", |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                    let _ = write!(w, "每秒 {} 户", crate::value::grouped(state.per_sec() as u64));
-                })
+        indicatif::ProgressStyle::with_template(&crate::messages::tr(
+            "{spinner} {msg}已读 {human_pos} 户（用时 {elapsed_precise}，{rate}）",
+        ))
+        .map(|s| {
+            s.with_key("rate", |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let rate = crate::value::grouped(state.per_sec() as u64);
+                let _ = w.write_str(&crate::messages::fill_key("每秒 {} 户", &[&rate]));
             })
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        })
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
     );
     bar.set_message(what.to_string());
     bar.enable_steady_tick(std::time::Duration::from_millis(200));

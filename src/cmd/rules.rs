@@ -318,20 +318,20 @@ fn test(files: &[std::path::PathBuf], builtin: bool) -> anyhow::Result<Outcome> 
         let file = cases::CaseFile::parse(text).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
         let report = cases::run(&file).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
         for f in &report.failures {
-            writeln!(out, "✗ {name}: {f}")?;
+            writeln!(out, "✗ {name}: {}", crate::messages::tr(&f.to_string()))?;
         }
-        writeln!(
-            out,
+        let said = format!(
             "{name}：{} 个用例，{} 个通过，{} 个失败",
             report.total,
             report.total - report.failures.len(),
             report.failures.len()
-        )?;
+        );
+        writeln!(out, "{}", crate::messages::tr(&said))?;
         failed += report.failures.len();
         total += report.total;
     }
     if sets.len() > 1 {
-        writeln!(out, "合计：{total} 个用例，{failed} 个失败")?;
+        writeln!(out, "{}", crate::messages::tr(&format!("合计：{total} 个用例，{failed} 个失败")))?;
     }
     Ok(if failed > 0 { Outcome::Problems } else { Outcome::Clean })
 }

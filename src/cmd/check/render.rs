@@ -194,6 +194,8 @@ fn write_heading(s: &mut String, b: &Bound, r: &Record, source: &Source, p: Pain
             None => format!("户主 {n}"),
         });
     }
+    // Each piece in the run's language before they are joined (one line, several messages).
+    let who: Vec<String> = who.iter().map(|w| crate::messages::tr(w).into_owned()).collect();
     let _ = writeln!(s, "{}", p.bold(&who.join(" · ")));
     let from = match source {
         Source::File { path, row } => format!("{path} 第 {row} 行"),
