@@ -157,7 +157,21 @@ pub fn parse(text: &str) -> Result<Vec<Entry>, String> {
     let mut entries = Vec::new();
     for (key, value) in table {
         let toml::Value::String(e) = value else { return Err(format!("“{key}”：英文应为字符串")) };
-        let parts = split_template(&key)?;
+        let mut parts = split_template(&key)?;
+        // Lines are matched without their indentation and line breaks at either end (they are put
+        // back as printed): a key's and its English's are left out there too.
+        let lead = parts[0].len() - parts[0].trim_start().len();
+        parts[0] = parts[0].trim_start().to_string();
+        let last = parts.len() - 1;
+        let trail = parts[last].len() - parts[last].trim_end().len();
+        parts[last] = parts[last].trim_end().to_string();
+        let e = match (lead > 0, trail > 0) {
+            (true, true) => e.trim(),
+            (true, false) => e.trim_start(),
+            (false, true) => e.trim_end(),
+            (false, false) => e.as_str(),
+        }
+        .to_string();
         let weight: usize = parts.iter().map(|p| p.chars().count()).sum();
         if weight == 0 {
             return Err(format!("“{key}”：只有占位符，匹配一切"));
@@ -239,14 +253,18 @@ fn translate(s: &str, depth: u8) -> Option<String> {
     let lines = depth == 0 && s.contains('\n');
     // A key with no Chinese word of its own (`{}：{}`) joins a message to its value: tried on a
     // whole line or cause only, never inside a value (a rule file's text keeps its punctuation).
-    let keys = catalogue().iter().filter(|e| !lines || e.key.contains('\n'));
-    for e in keys.filter(|e| depth == 0 || e.worded) {
+    for e in catalogue().iter().filter(|e| depth == 0 || e.worded) {
         let (first, last) = (&e.parts[0], &e.parts[e.parts.len() - 1]);
         let literal = if e.parts.len() == 1 { first.len() } else { first.len() + last.len() };
         if s.len() < literal || !s.starts_with(first.as_str()) || !s.ends_with(last.as_str()) {
             continue;
         }
         let Some(caps) = captures(s, &e.parts) else { continue };
+        // Several lines are one message only when the key has several lines too (a screen, a
+        // note with a list, is translated line by line).
+        if lines && !e.key.contains('\n') {
+            continue;
+        }
         let mut out = String::new();
         for p in &e.english {
             match p {

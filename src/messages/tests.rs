@@ -26,10 +26,17 @@ const SINKS: &[&str] = &[
     "message: format!(",
     "note(&format!(",
     "Invalid(format!(",
+    "rule: format!(",
 ];
 
-/// Files whose text is not the program's messages: generated demonstration data (names, villages).
-const NOT_MESSAGES: &[&str] = &["cmd/demo_data.rs"];
+/// A literal that begins with one of these is a message wherever it is written (a warning or a
+/// note assembled before it is printed).
+const MESSAGE_STARTS: &[&str] = &["警告：", "注意：", "提示：", "错误："];
+
+/// Files (or folders) whose text is not the program's messages: generated demonstration data
+/// (names, villages); the Chinese of the command line (src/lang: help and clap's errors, whose
+/// English is clap's own and lang/english.rs); the help (cli.rs doc comments).
+const NOT_MESSAGES: &[&str] = &["cmd/demo_data.rs", "lang/", "cli.rs"];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for e in std::fs::read_dir(dir).unwrap() {
@@ -183,7 +190,8 @@ fn source_literals() -> Vec<Literal> {
     for f in files {
         let rel = f.strip_prefix(&src).unwrap().display().to_string().replace('\\', "/");
         let name = f.file_name().unwrap().to_string_lossy();
-        if rel.starts_with("messages/") || name.ends_with("tests.rs") || NOT_MESSAGES.contains(&rel.as_str()) {
+        if rel.starts_with("messages/") || name.ends_with("tests.rs") || NOT_MESSAGES.iter().any(|n| rel.starts_with(n))
+        {
             continue;
         }
         let text = std::fs::read_to_string(&f).unwrap();
@@ -200,11 +208,13 @@ fn source_literals() -> Vec<Literal> {
             let before: String = chars[at.saturating_sub(80)..at].iter().collect();
             let before = before.split_whitespace().collect::<Vec<_>>().join(" ").replace("( ", "(");
             let value = if raw { body } else { unescape(&body) };
+            let value = value.as_str();
             out.push(Literal {
                 file: rel.clone(),
                 line: text[..text.char_indices().nth(at).map_or(text.len(), |(b, _)| b)].matches('\n').count() + 1,
-                text: template(&value),
-                message: SINKS.iter().any(|s| before.ends_with(s)),
+                text: template(value),
+                message: SINKS.iter().any(|s| before.ends_with(s))
+                    || MESSAGE_STARTS.iter().any(|s| value.starts_with(s) && value.len() > s.len()),
             });
         }
     }
