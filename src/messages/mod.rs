@@ -265,31 +265,47 @@ fn translate(s: &str, depth: u8) -> Option<String> {
         if lines && !e.key.contains('\n') {
             continue;
         }
+        // Each value in English where it is a message itself (`None`: carried as it is).
+        let values: Vec<Option<String>> =
+            caps.iter().enumerate().map(|(n, v)| value_in_english(v, e.parts[n].ends_with('\n'), depth)).collect();
+        // A key without words of its own is worth using only for the message in one of its values
+        // (else `{}：{}` would change the punctuation of a rule file's text).
+        if !e.worded && values.iter().all(Option::is_none) {
+            continue;
+        }
         let mut out = String::new();
         for p in &e.english {
             match p {
                 Piece::Text(t) => out.push_str(t),
-                Piece::Arg(n) => {
-                    let v = caps[*n];
-                    if v.contains('\n') || e.parts[*n].ends_with('\n') {
-                        // A value of lines (a list under a note): each line on its own, as a line.
-                        let lines: Vec<String> = v
-                            .split('\n')
-                            .map(|l| translate(l.trim(), 0).map_or(l.to_string(), |t| l.replacen(l.trim(), &t, 1)))
-                            .collect();
-                        out.push_str(&lines.join("\n"));
-                        continue;
-                    }
-                    match translate(v.trim(), depth + 1) {
-                        Some(t) => out.push_str(&v.replacen(v.trim(), &t, 1)),
-                        None => out.push_str(&ascii_lists(v)),
-                    }
-                }
+                Piece::Arg(n) => match &values[*n] {
+                    Some(t) => out.push_str(t),
+                    None => out.push_str(&ascii_lists(caps[*n])),
+                },
             }
         }
         return Some(out);
     }
     None
+}
+
+/// A placeholder's value in English when it is a message (each line on its own, as a line, when
+/// it has several or begins a line); `None` when nothing in it is.
+fn value_in_english(v: &str, starts_line: bool, depth: u8) -> Option<String> {
+    if v.contains('\n') || starts_line {
+        let mut changed = false;
+        let lines: Vec<String> = v
+            .split('\n')
+            .map(|l| match translate(l.trim(), 0) {
+                Some(t) => {
+                    changed = true;
+                    l.replacen(l.trim(), &t, 1)
+                }
+                None => l.to_string(),
+            })
+            .collect();
+        return changed.then(|| lines.join("\n"));
+    }
+    translate(v.trim(), depth + 1).map(|t| v.replacen(v.trim(), &t, 1))
 }
 
 /// A list of names the program joined with 、 (`national、yunnan-2025`) joined with ", " where

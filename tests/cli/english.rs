@@ -127,3 +127,40 @@ fn chinese_is_unchanged_without_lang_en() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.starts_with("error: 没有这个文件.csv: cannot read: no such file or directory"), "{err}");
 }
+
+/// `check`'s questions in English through a pseudo-terminal: the opening line, the help under a
+/// list and under a typed answer, a refused spelling, and Ctrl-C; the fields are the rule file's
+/// labels, as written.
+#[test]
+fn the_interview_speaks_english() {
+    let bytewise = |s: &str| -> String { s.bytes().map(char::from).collect() };
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_tuopin"));
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg("stty cols 120 rows 40; exec \"$0\" check --year 2020 --quiet --lang en")
+        .arg(bin)
+        .current_dir(crate::support::root());
+    cmd.env_remove("TUOPIN_LANG");
+    let mut p = rexpect::session::spawn_command(cmd, Some(20_000)).expect("spawn in a pty");
+    p.exp_string("Fill in each item (rule set national").expect("the opening line");
+    p.exp_string(&bytewise("户编号")).expect("the household id first");
+    p.exp_string("Enter leaves it blank").expect("the help of a typed answer");
+    p.send("T-1").unwrap();
+    p.send("\r").unwrap();
+    p.flush().unwrap();
+    p.exp_string(&bytewise("户类型")).expect("the type");
+    p.exp_string("to choose, type to filter, Enter to confirm").expect("the help of a list");
+    p.send("贫困").unwrap();
+    p.send("\r").unwrap();
+    p.flush().unwrap();
+    p.exp_string(&bytewise("人均纯收入")).expect("the income");
+    p.send("约4500").unwrap();
+    p.send("\r").unwrap();
+    p.flush().unwrap();
+    p.exp_string("expected an amount in yuan").expect("a wrong spelling is refused in English");
+    p.send("\x03").unwrap();
+    p.flush().unwrap();
+    let raw = p.exp_eof().expect("the end");
+    let out = String::from_utf8(raw.chars().map(|c| c as u8).collect()).expect("UTF-8 from the terminal");
+    assert!(out.contains("error: cancelled"), "{out}");
+}
