@@ -10,10 +10,15 @@
 //! (src/lib.rs), which passes the line through [`tr`]; an error is translated cause by cause where
 //! src/lib.rs prints it; `check`'s screen and its interview prompts, and the progress bar's
 //! template, call [`tr`] themselves. No call site changes, so a message added anywhere needs only
-//! its catalogue entry — and a test (`messages::tests`, tests/cli/language.rs) fails until it has
-//! one. A `t!` macro at every call site was the other design: it touches every message of 60
-//! files that other work edits at the same time, and a message without the macro is silently
-//! Chinese.
+//! its catalogue entry — and the tests fail until it has one: `messages::tests` scans the source
+//! for the format strings of `eprintln!`, `bail!`, `anyhow!`, `#[error]`, `.context` … (and any
+//! literal beginning 警告：/注意：) without an entry, and for entries whose message the source no
+//! longer has; tests/cli/english.rs runs the error cases of tests/cli/language.rs with `--lang en`
+//! and fails on a Chinese character outside the values. A `t!` macro at every call site was the
+//! other design: it touches every message of some 60 files that other work edits at the same
+//! time, and a message without the macro is silently Chinese. The module is the lowest layer, so
+//! that the macros (and the rule-file parser, which keeps the TOML parser's English) may use it
+//! from any module.
 //!
 //! # Matching
 //!
@@ -22,9 +27,18 @@
 //! column header, a rule file's label, or another message — is translated the same way when it is
 //! itself a message, else carried unchanged. So nested messages (`无法读取规则文件 {}：{}` around
 //! an operating-system error) translate piece by piece, and data and rule-file words (不愁吃, a
-//! column named 人均纯收入) stay as the user wrote them. A text with several lines is matched whole,
-//! else line by line; indentation and colour codes are kept. A text that matches no key is printed
-//! as it is (in Chinese): the tests make that a failure, not the program.
+//! column named 人均纯收入) stay as the user wrote them. Details:
+//! - Lines are matched without their indentation and line breaks at either end, which are kept
+//!   (and colour codes: the words between them are matched alone); a key's own are left out too.
+//! - A text of several lines is one message only when a key has several lines too; else each
+//!   line is matched alone (`check`'s screen is many messages).
+//! - A key without a Chinese word of its own (`{}：{}`, which joins a file name to a message) is
+//!   tried on a whole line only, and used only when one of its values is a message: a rule
+//!   file's text keeps its punctuation.
+//! - A list of ASCII names the program joined with 、 is joined with ", ".
+//! - A text that matches no key is printed as it is (in Chinese): the tests make that a failure,
+//!   not the program. Two placeholders side by side (`{}{}`) split at the first possibility, so
+//!   the second value of such a key may stay Chinese.
 //!
 //! Results (CSV and workbook columns, reasons, notices) are in the rule file's language and are
 //! never translated.
