@@ -320,13 +320,12 @@ fn test(files: &[std::path::PathBuf], builtin: bool) -> anyhow::Result<Outcome> 
         for f in &report.failures {
             writeln!(out, "✗ {name}: {}", crate::messages::tr(&f.to_string()))?;
         }
-        let said = format!(
-            "{name}：{} 个用例，{} 个通过，{} 个失败",
-            report.total,
-            report.total - report.failures.len(),
-            report.failures.len()
-        );
-        writeln!(out, "{}", crate::messages::tr(&said))?;
+        let (cases, passed, failing) = (report.total, report.total - report.failures.len(), report.failures.len());
+        writeln!(
+            out,
+            "{}",
+            crate::messages::tr(&format!("{name}：{cases} 个用例，{passed} 个通过，{failing} 个失败"))
+        )?;
         failed += report.failures.len();
         total += report.total;
     }
