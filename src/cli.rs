@@ -22,7 +22,7 @@ use crate::output::Format;
 #[derive(Debug, Parser)]
 #[command(name = "tuopin", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
-    /// 界面语言：zh 中文（默认），en 英文（帮助和命令行错误）；也可设环境变量 TUOPIN_LANG=en
+    /// 界面语言：zh 中文（默认），en 英文（帮助、错误、警告、提示、进度和 check 的问答与屏幕）；结果文件（列名、理由）仍用规则文件的语言；也可设环境变量 TUOPIN_LANG=en
     #[arg(long, global = true, value_enum, value_name = "语言", default_value = "zh")]
     pub lang: Lang,
     /// 安静：不显示进度、摘要和提示，只显示警告和错误

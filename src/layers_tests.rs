@@ -158,7 +158,7 @@ fn crate_paths(code: &str) -> Vec<(usize, String)> {
 
 /// `text` with comments and the contents of string and character literals blanked (newlines
 /// kept, so offsets still give line numbers).
-fn code_only(text: &str) -> String {
+pub(crate) fn code_only(text: &str) -> String {
     let c: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
     let blank = |out: &mut String, s: &[char]| out.extend(s.iter().map(|&ch| if ch == '\n' { '\n' } else { ' ' }));
@@ -245,7 +245,7 @@ fn without_test_items(code: &str) -> String {
 
 /// The byte range of each item after a `#[cfg(test)]` (from after the attribute to its `;` or
 /// closing brace). `code` has its comments and literals blanked.
-fn test_items(code: &str) -> Vec<(usize, usize)> {
+pub(crate) fn test_items(code: &str) -> Vec<(usize, usize)> {
     let b = code.as_bytes();
     let mut out = Vec::new();
     let mut from = 0;

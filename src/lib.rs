@@ -21,6 +21,7 @@
 //! up the list; test code may use any layer):
 //!
 //! ```text
+//! messages   the program's own words in English (--lang en): the catalogue, applied on output
 //! value      exact numbers, months, and the cell spellings of real exports (value::cell)
 //! privacy    masking of ID numbers and phones
 //! error      error types and exit codes
@@ -42,8 +43,28 @@
 // No function longer than 80 lines (clippy.toml); CI runs clippy with -D warnings.
 #![warn(clippy::too_many_lines)]
 
+// Every line the crate prints goes through the catalogue of English messages (src/messages):
+// these shadow the standard macros in every module below, so a message added anywhere is
+// translated under `--lang en` once the catalogue has it (and a test fails until it has).
+macro_rules! eprintln {
+    () => { ::std::eprintln!() };
+    ($($arg:tt)*) => { ::std::eprintln!("{}", $crate::messages::tr(&::std::format!($($arg)*))) };
+}
+macro_rules! eprint {
+    ($($arg:tt)*) => { ::std::eprint!("{}", $crate::messages::tr(&::std::format!($($arg)*))) };
+}
+macro_rules! println {
+    () => { ::std::println!() };
+    ($($arg:tt)*) => { ::std::println!("{}", $crate::messages::tr(&::std::format!($($arg)*))) };
+}
+#[allow(unused_macros)]
+macro_rules! print {
+    ($($arg:tt)*) => { ::std::print!("{}", $crate::messages::tr(&::std::format!($($arg)*))) };
+}
+
 /// The top-level modules, lowest layer first (see "Layers" above).
 pub const LAYERS: &[&str] = &[
+    "messages",
     "value",
     "privacy",
     "error",
@@ -78,6 +99,7 @@ pub mod lang;
 #[cfg(test)]
 mod layers_tests;
 pub mod matching;
+pub mod messages;
 pub mod output;
 pub mod pipeline;
 pub mod privacy;
@@ -95,6 +117,7 @@ use clap::{CommandFactory, FromArgMatches};
 pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let _utf8 = console::Utf8Output::set();
     let args: Vec<OsString> = args.into_iter().collect();
+    messages::set_english(lang::Lang::detect(&args) == lang::Lang::En);
     let is_command = |a: &str| a == "help" || cli::Cli::command().find_subcommand(a).is_some();
     let code = match console::dropped_file(&args, is_command) {
         Some(file) => assess_dropped(&args[0], &file),
@@ -160,8 +183,14 @@ fn run(args: Vec<OsString>) -> ExitCode {
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
-            // Messages quote cells and file names: personal numbers in them are masked.
-            eprintln!("错误：{}", privacy::mask_text(&format!("{err:#}")));
+            // Messages quote cells and file names: personal numbers in them are masked. In English
+            // each cause is translated alone (a cause's text is one message of the catalogue).
+            let said = if messages::english() {
+                err.chain().map(|e| messages::tr(&e.to_string()).into_owned()).collect::<Vec<_>>().join(": ")
+            } else {
+                format!("{err:#}")
+            };
+            ::std::eprintln!("{}", messages::fill_key("错误：{}", &[&privacy::mask_text(&said)]));
             ExitCode::from(error::EXIT_ERROR)
         }
     }
@@ -176,7 +205,10 @@ fn on_signals_remove_unfinished_outputs() {
             output::remove_in_flight();
             input::stdin::remove_spools();
             // Not eprintln!, which panics when stderr is gone (SIGHUP: the terminal closed).
-            let _ = std::io::Write::write_all(&mut std::io::stderr(), "已中断：未完成的输出文件已删除。\n".as_bytes());
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                messages::tr("已中断：未完成的输出文件已删除。\n").as_bytes(),
+            );
             std::process::exit(128 + signal);
         };
         #[cfg(unix)]

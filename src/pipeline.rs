@@ -70,13 +70,18 @@ pub fn progress_of(what: &str, unit: &str) -> indicatif::ProgressBar {
     }
     let bar = indicatif::ProgressBar::new_spinner();
     bar.set_style(
-        indicatif::ProgressStyle::with_template(&format!(
-            "{{spinner}} {{msg}}已读 {{human_pos}} {unit}（用时 {{elapsed_precise}}，{{rate}}）"
-        ))
+        // Each unit's text is a message of its own (the English catalogue's keys).
+        indicatif::ProgressStyle::with_template(&crate::messages::tr(if unit == "行" {
+            "{spinner} {msg}已读 {human_pos} 行（用时 {elapsed_precise}，{rate}）"
+        } else {
+            "{spinner} {msg}已读 {human_pos} 户（用时 {elapsed_precise}，{rate}）"
+        }))
         .map(|s| {
-            let unit = unit.to_string();
+            let per_row = unit == "行";
             s.with_key("rate", move |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                let _ = write!(w, "每秒 {} {unit}", crate::value::grouped(state.per_sec() as u64));
+                let rate = crate::value::grouped(state.per_sec() as u64);
+                let key = if per_row { "每秒 {} 行" } else { "每秒 {} 户" };
+                let _ = w.write_str(&crate::messages::fill_key(key, &[&rate]));
             })
         })
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),

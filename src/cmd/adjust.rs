@@ -816,7 +816,11 @@ fn summary_text(acc: &Accounting, counts: &Counts, lists: &[&List], b: &Bound) -
         .iter()
         .enumerate()
         .map(|(i, l)| match l.persons {
-            Some(_) => format!("{} {} 户 {} 人", l.label, g(counts.total[i]), g(counts.persons[i])),
+            // Each piece in the run's language before they are joined (one line, several messages).
+            Some(_) => {
+                let piece = format!("{} {} 户 {} 人", l.label, g(counts.total[i]), g(counts.persons[i]));
+                crate::messages::tr(&piece).into_owned()
+            }
             None => format!("{} {}", l.label, g(counts.total[i])),
         })
         .collect();

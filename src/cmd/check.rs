@@ -82,7 +82,8 @@ pub fn run(args: CheckArgs) -> anyhow::Result<Outcome> {
             if let Some(m) = &matcher {
                 t.push_str(&evidence_lines(m, &bound, &hh));
             }
-            t
+            // The screen's own words in the run's language (the rule file's stay as written).
+            crate::messages::tr(&t).into_owned()
         }
     };
     if !args.show_ids {

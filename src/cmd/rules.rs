@@ -318,20 +318,19 @@ fn test(files: &[std::path::PathBuf], builtin: bool) -> anyhow::Result<Outcome> 
         let file = cases::CaseFile::parse(text).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
         let report = cases::run(&file).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
         for f in &report.failures {
-            writeln!(out, "✗ {name}: {f}")?;
+            writeln!(out, "✗ {name}: {}", crate::messages::tr(&f.to_string()))?;
         }
+        let (cases, passed, failing) = (report.total, report.total - report.failures.len(), report.failures.len());
         writeln!(
             out,
-            "{name}：{} 个用例，{} 个通过，{} 个失败",
-            report.total,
-            report.total - report.failures.len(),
-            report.failures.len()
+            "{}",
+            crate::messages::tr(&format!("{name}：{cases} 个用例，{passed} 个通过，{failing} 个失败"))
         )?;
         failed += report.failures.len();
         total += report.total;
     }
     if sets.len() > 1 {
-        writeln!(out, "合计：{total} 个用例，{failed} 个失败")?;
+        writeln!(out, "{}", crate::messages::tr(&format!("合计：{total} 个用例，{failed} 个失败")))?;
     }
     Ok(if failed > 0 { Outcome::Problems } else { Outcome::Clean })
 }

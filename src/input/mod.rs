@@ -1092,14 +1092,13 @@ fn absent_list(rules: &RuleSet, absent: &[AbsentColumn]) -> String {
     let mut lines: Vec<(String, Vec<&str>)> = Vec::new();
     for a in absent {
         let (crits, decisions) = rules.dependents(a.field);
-        let mut reads = Vec::new();
-        if !crits.is_empty() {
-            reads.push(format!("标准 {}", crits.join("、")));
-        }
-        if !decisions.is_empty() {
-            reads.push(format!("判定 {}", decisions.join("、")));
-        }
-        let reads = if reads.is_empty() { String::new() } else { reads.join("；") };
+        // One format string for each case: each is a message of the English catalogue.
+        let reads = match (crits.is_empty(), decisions.is_empty()) {
+            (false, false) => format!("标准 {}；判定 {}", crits.join("、"), decisions.join("、")),
+            (false, true) => format!("标准 {}", crits.join("、")),
+            (true, false) => format!("判定 {}", decisions.join("、")),
+            (true, true) => String::new(),
+        };
         let what = match &a.stands_for {
             None => reads,
             Some(v) if v.is_empty() => format!("按规则文件视为空白（{reads}）"),

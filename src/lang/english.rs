@@ -10,8 +10,9 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "tuopin: identification, exit, return-to-poverty risk and risk elimination of rural households, by a rule set.\n\n\
          Reads household ledgers exported from the national system or Excel/WPS (CSV in UTF-8 or GBK, or .xlsx \
          workbooks), applies a rule set written in TOML (the national one is built in), and says for every household \
-         why it gets each decision. Results are in Chinese; --lang en only changes the help and the command-line \
-         errors.\n\nExamples:\n\n  tuopin assess 户表.csv --year 2024 -o 结果.xlsx\n\n  \
+         why it gets each decision. --lang en gives the program's own words in English (help, errors, warnings, \
+         notes, progress, check's questions and screen); results files (columns, reasons) and the rule file's \
+         words (labels, column names) stay in the rule file's language.\n\nExamples:\n\n  tuopin assess 户表.csv --year 2024 -o 结果.xlsx\n\n  \
          tuopin check 户表.csv --id 5200010101003 --year 2024",
     ),
     (
@@ -158,7 +159,7 @@ const COMMANDS: &[(&str, &str, &str)] = &[
 
 /// (command path, or "" for any command; argument id; help).
 const ARGS: &[(&str, &str, &str)] = &[
-    ("", "lang", "Interface language: zh Chinese (default), en English (help and command-line errors); or set TUOPIN_LANG=en"),
+    ("", "lang", "Interface language: zh Chinese (default), en English (help, errors, warnings, notes, progress, check's questions and screen; results files stay in the rule file's language); or set TUOPIN_LANG=en"),
     ("", "quiet", "Quiet: no progress, summary or notes; only warnings and errors"),
     ("", "rules", "Rule set: a built-in name (national, guizhou-2023, yunnan-2025, lanzhou-xinqu-2025, hubei-2023, dehua-2024) or a TOML file"),
     ("", "year", "Assessment year: parameters of that year, assessed as of 31 December"),

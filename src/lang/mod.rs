@@ -1,7 +1,10 @@
 //! The language of the command line: help, clap's own messages and the parts clap writes itself
 //! (headings, `-h`/`-V`, defaults, possible values, usage). Chinese by default; `--lang en` or
-//! `TUOPIN_LANG=en` gives English help and clap's English messages. Everything else tuopin prints
-//! (results, warnings, errors of a run) is Chinese in both.
+//! `TUOPIN_LANG=en` gives English help and clap's English messages. Everything else the program
+//! says of its own (errors, warnings, notes, the summary, the progress bar, `check`'s questions and
+//! screen) is written in Chinese where it arises and translated on the way out by
+//! [`crate::messages`], a catalogue keyed by the Chinese text (src/messages/en.toml; its module doc
+//! says why there and not a macro at each message). Results files stay in the rule file's language.
 //!
 //! The Chinese help is the doc comments of `cli.rs`; the English one is `english::TEXTS`, laid
 //! over the same command definition, so the two cannot list different options.

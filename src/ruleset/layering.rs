@@ -353,6 +353,10 @@ fn toml_words(head: &str) -> String {
 /// serde's messages about a rule file's keys, in Chinese (others are kept as they are):
 /// `unknown field \`conditon\`, expected one of \`label\`, …` → `未知的键 \`conditon\`（可用：label、…）；是否应为 \`condition\`？`.
 pub fn in_chinese(message: &str) -> String {
+    // With --lang en, the parser's own English.
+    if crate::messages::english() {
+        return message.to_string();
+    }
     let quoted = |s: &str| -> Vec<String> { s.split('`').skip(1).step_by(2).map(String::from).collect() };
     let (head, rest) = message.split_once('\n').map_or((message, ""), |(h, r)| (h, r));
     let said = if let Some(tail) = head.strip_prefix("unknown field ") {

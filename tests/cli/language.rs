@@ -149,7 +149,7 @@ fn every_help_is_chinese_and_as_committed() {
 /// Each error a user meets on the command line: clap's own (unknown option with its suggestion,
 /// missing value, invalid value, unknown command, missing argument, conflict) and tuopin's
 /// (a file that does not exist, a misspelt rule set, a broken rule file, a missing option).
-const ERRORS: &[&[&str]] = &[
+pub const ERRORS: &[&[&str]] = &[
     &["assess", "examples/户表.csv", "--yaer", "2024"],
     &["assess", "examples/户表.csv", "--year"],
     &["assess", "examples/户表.csv", "--year", "abc"],

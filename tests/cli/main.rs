@@ -11,6 +11,7 @@ mod compare_rules;
 mod comparison;
 mod coverage;
 mod decisions;
+mod english;
 mod excel;
 mod guizhou_export;
 mod language;

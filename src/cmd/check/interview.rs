@@ -17,6 +17,7 @@ use inquire::{InquireError, Select, Text};
 use crate::engine;
 use crate::engine::whatif::scalar_text;
 use crate::household::{Cell, Household, Missing, Scalar};
+use crate::messages::tr;
 use crate::ruleset::expr::Node;
 use crate::ruleset::file::FieldType;
 use crate::ruleset::{self, expr, Bound, RangeBound, RuleSet, Test};
@@ -34,7 +35,7 @@ pub fn ask(b: &Bound) -> anyhow::Result<Vec<(String, String)>> {
     }
     // Esc leaves a field blank: say so where inquire would say "<canceled>".
     inquire::set_global_render_config(
-        RenderConfig::default_colored().with_canceled_prompt_indicator(Styled::new("（空白）")),
+        RenderConfig::default_colored().with_canceled_prompt_indicator(Styled::new(tr_static("（空白）"))),
     );
     // The household id first (optional: a household checked at the kitchen table may have none).
     order.insert(0, rs.field_index["household_id"]);
@@ -150,9 +151,18 @@ fn open_fields(b: &Bound, answers: &[(u16, String)]) -> Vec<bool> {
 
 /// What a blank stands for, as offered.
 fn blank_choice(rs: &RuleSet, f: u16) -> String {
-    match &rs.fields[f as usize].blank {
+    let said = match &rs.fields[f as usize].blank {
         Some(v) => format!("（空白：按 {}）", scalar_text(rs, f, v)),
         None => "（空白：未知）".to_string(),
+    };
+    tr(&said).into_owned()
+}
+
+/// A text for the whole run (inquire keeps its render configuration for good).
+fn tr_static(s: &'static str) -> &'static str {
+    match tr(s) {
+        std::borrow::Cow::Borrowed(b) => b,
+        std::borrow::Cow::Owned(o) => Box::leak(o.into_boxed_str()),
     }
 }
 
@@ -163,7 +173,7 @@ const BACK: &str = "<";
 fn ask_one(rs: &RuleSet, f: u16, answers: &[(u16, String)]) -> anyhow::Result<Option<String>> {
     let field = &rs.fields[f as usize];
     let blank = blank_choice(rs, f);
-    let back = "< 上一题".to_string();
+    let back = tr("< 上一题").into_owned();
     let answer = match field.ty {
         FieldType::Bool | FieldType::Enum => {
             let values: Vec<String> = match field.ty {
@@ -179,7 +189,7 @@ fn ask_one(rs: &RuleSet, f: u16, answers: &[(u16, String)]) -> anyhow::Result<Op
                 options.push(back.clone());
             }
             Select::new(&field.label, options)
-                .with_help_message("↑↓ 选择，输入文字筛选，回车确认")
+                .with_help_message(&tr("↑↓ 选择，输入文字筛选，回车确认"))
                 .with_starting_cursor(at_blank)
                 .prompt_skippable()
                 .map(|c| match c {
@@ -190,32 +200,38 @@ fn ask_one(rs: &RuleSet, f: u16, answers: &[(u16, String)]) -> anyhow::Result<Op
         }
         _ => {
             let (min, max) = (range(rs, field.min, answers), range(rs, field.max, answers));
-            let mut help = match field.ty {
-                FieldType::Money => "金额（元），如 3500、3500.5、3,500元".to_string(),
-                FieldType::Int => "整数".to_string(),
-                FieldType::Month => "年月，如 2023-06、202306、2023年6月".to_string(),
-                FieldType::Id => "证件号码".to_string(),
-                _ => "文字".to_string(),
-            };
+            // Each piece of the help in the run's language (the catalogue's keys are the pieces).
+            let mut help = tr(match field.ty {
+                FieldType::Money => "金额（元），如 3500、3500.5、3,500元",
+                FieldType::Int => "整数",
+                FieldType::Month => "年月，如 2023-06、202306、2023年6月",
+                FieldType::Id => "证件号码",
+                _ => "文字",
+            })
+            .into_owned();
             match (&min, &max) {
-                (Some((_, a)), Some((_, b))) => help.push_str(&format!("，{a} 至 {b}")),
-                (Some((_, a)), None) => help.push_str(&format!("，不小于 {a}")),
-                (None, Some((_, b))) => help.push_str(&format!("，不大于 {b}")),
+                (Some((_, a)), Some((_, b))) => help.push_str(&tr(&format!("，{a} 至 {b}"))),
+                (Some((_, a)), None) => help.push_str(&tr(&format!("，不小于 {a}"))),
+                (None, Some((_, b))) => help.push_str(&tr(&format!("，不大于 {b}"))),
                 _ => {}
             }
-            help.push_str(&format!("；回车留空 = {}", blank.trim_matches(['（', '）'])));
+            help.push_str(&tr(&format!("；回车留空 = {}", blank.trim_matches(['（', '）', '(', ')']))));
             if !answers.is_empty() {
-                help.push_str("；输入 < 返回上一题");
+                help.push_str(&tr("；输入 < 返回上一题"));
             }
             let validator = |s: &str| {
                 if cell::is_blank(s) || s.trim() == BACK {
                     return Ok(Validation::Valid);
                 }
                 Ok(match ruleset::parse_scalar(field, &rs.enums, s) {
-                    Err(m) => Validation::Invalid(m.into()),
+                    Err(m) => Validation::Invalid(tr(&m).into_owned().into()),
                     Ok(Scalar::Num(v)) => match (&min, &max) {
-                        (Some((m, t)), _) if v < *m => Validation::Invalid(format!("不应小于 {t}").into()),
-                        (_, Some((m, t))) if v > *m => Validation::Invalid(format!("不应大于 {t}").into()),
+                        (Some((m, t)), _) if v < *m => {
+                            Validation::Invalid(tr(&format!("不应小于 {t}")).into_owned().into())
+                        }
+                        (_, Some((m, t))) if v > *m => {
+                            Validation::Invalid(tr(&format!("不应大于 {t}")).into_owned().into())
+                        }
                         _ => Validation::Valid,
                     },
                     Ok(_) => Validation::Valid,

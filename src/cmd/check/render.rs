@@ -3,6 +3,7 @@
 //! data problems. A view of the record, the criteria reasons and the what-if; nothing is decided
 //! here. Colour (plain ANSI codes) only on a terminal, and never with `NO_COLOR` set.
 
+use crate::messages::tr;
 use std::fmt::Write;
 
 use super::Source;
@@ -194,6 +195,8 @@ fn write_heading(s: &mut String, b: &Bound, r: &Record, source: &Source, p: Pain
             None => format!("户主 {n}"),
         });
     }
+    // Each piece in the run's language before they are joined (one line, several messages).
+    let who: Vec<String> = who.iter().map(|w| crate::messages::tr(w).into_owned()).collect();
     let _ = writeln!(s, "{}", p.bold(&who.join(" · ")));
     let from = match source {
         Source::File { path, row } => format!("{path} 第 {row} 行"),
@@ -298,7 +301,9 @@ fn write_what_if(s: &mut String, b: &Bound, what_if: &[WhatIf], p: Paint, verbos
     if what_if.is_empty() {
         return;
     }
-    let _ = writeln!(s, "\n{}  {}", p.bold("【怎样改变判定】"), p.dim("每项均已用规则重新评估验证"));
+    // Two messages on one line: each in the run's language (without colour they would run together).
+    let (heading, verified) = (tr("【怎样改变判定】"), tr("每项均已用规则重新评估验证"));
+    let _ = writeln!(s, "\n{}  {}", p.bold(&heading), p.dim(&verified));
     for wi in what_if {
         let Some(dec) = rs.decision_index(&wi.decision).map(|d| &rs.decisions[d]) else { continue };
         let _ = writeln!(

@@ -1,0 +1,166 @@
+//! `--lang en`: what a run prints is English but for the values it carries (file names, what the
+//! user typed, column headers, a rule file's labels and texts). Every error case of
+//! tests/cli/language.rs is run in English and fails on a Chinese character of the program's own;
+//! snapshots of a file error, a rule-file error, the missing-column note and `check`.
+
+use tuopin::messages::is_chinese;
+
+use crate::support::tuopin;
+
+/// `text` without the values its messages carry: what the user typed (each argument, and its
+/// parts around `=` and `/`), names and code in backquotes, quoted values ("…" or “…”), and the
+/// lines quoting a rule file (`  | …`).
+fn own_words(text: &str, args: &[&str]) -> String {
+    let mut t: String = text.lines().filter(|l| !l.trim_start().starts_with('|')).collect::<Vec<_>>().join("\n");
+    let mut typed: Vec<&str> = args.iter().flat_map(|a| [*a].into_iter().chain(a.split(['=', '/']))).collect();
+    typed.sort_by_key(|a| std::cmp::Reverse(a.len()));
+    for a in typed.into_iter().filter(|a| !a.is_empty()) {
+        t = t.replace(a, "");
+    }
+    let mut out = String::new();
+    let mut open: Option<char> = None;
+    for c in t.chars() {
+        match (open, c) {
+            (None, '`' | '"' | '“') => open = Some(if c == '“' { '”' } else { c }),
+            (Some(close), c) if c == close => open = None,
+            (None, c) => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn chinese(text: &str) -> String {
+    text.chars().filter(|&c| is_chinese(c)).collect()
+}
+
+#[test]
+fn every_error_is_english_with_lang_en_and_as_committed() {
+    let mut chinese_left = Vec::new();
+    let mut all = String::new();
+    for args in crate::language::ERRORS {
+        let out = tuopin()
+            .env("COLUMNS", "100")
+            .env_remove("TUOPIN_LANG")
+            .args(*args)
+            .args(["--lang", "en"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "tuopin {} --lang en: {out:?}", args.join(" "));
+        assert!(out.stdout.is_empty(), "tuopin {}: {out:?}", args.join(" "));
+        let err = String::from_utf8(out.stderr).unwrap();
+        // The error itself: the lines from error: on (warnings before it quote the rule file).
+        let at =
+            err.find("error: ").unwrap_or_else(|| panic!("tuopin {} --lang en: no error: in {err}", args.join(" ")));
+        let said = &err[at..];
+        let left = chinese(&own_words(said, args));
+        if !left.is_empty() {
+            chinese_left.push(format!("tuopin {} --lang en: {left}\n{said}", args.join(" ")));
+        }
+        all.push_str(&format!("$ tuopin {} --lang en\n{said}\n", args.join(" ")));
+    }
+    assert!(
+        chinese_left.is_empty(),
+        "Chinese in English errors (a message without English in src/messages/en.toml):\n{}",
+        chinese_left.join("\n")
+    );
+    let root = format!("{}/", crate::support::root().display());
+    insta::assert_snapshot!("errors-en", all.replace(&root, ""));
+}
+
+/// The scan is not blind: a Chinese message is found, the values it carries are not.
+#[test]
+fn the_scan_finds_chinese() {
+    assert_eq!(chinese(&own_words("error: 没有这个文件.csv: 无法读取", &["没有这个文件.csv"])), "无法读取");
+    assert_eq!(chinese(&own_words("error: unknown field `人均收入` in \"村\" “乡”\n  | 名称", &[])), "");
+}
+
+#[test]
+fn the_missing_column_note_is_english() {
+    let dir = tempfile::tempdir().unwrap();
+    let to = dir.path().join("out.csv");
+    let out = tuopin()
+        .env_remove("TUOPIN_LANG")
+        .args(["assess", "examples/户表.csv", "--year", "2024", "--lang", "en", "-o"])
+        .arg(&to)
+        .output()
+        .unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    let at = err.find("note: examples/户表.csv lacks").unwrap_or_else(|| panic!("{err}"));
+    let note: Vec<&str> =
+        err[at..].lines().take_while(|l| l.starts_with("note: examples") || l.starts_with("  ")).collect();
+    assert!(note.len() >= 2, "{err}");
+    assert_eq!(chinese(&own_words(note[0], &["examples/户表.csv"])), "", "{}", note[0]);
+    // Each line: the rule file's column names, then what they leave unknown, in its words.
+    for l in &note[1..] {
+        let (_, reads) = l.split_once(": ").unwrap_or_else(|| panic!("{l}"));
+        assert!(reads.starts_with("criteria ") || reads.starts_with("decisions "), "{l}");
+    }
+    // The summary and the notes around it are the program's words.
+    assert!(err.contains("read 41 rows, assessed 41 households;"), "{err}");
+    insta::assert_snapshot!("missing-columns-en", note.join("\n"));
+}
+
+#[test]
+fn check_speaks_english_and_keeps_the_rule_files_words() {
+    let out = tuopin()
+        .env_remove("TUOPIN_LANG")
+        .args(["check", "examples/户表.csv", "--id", "5200010101003", "--year", "2024", "--lang", "en"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    for heading in ["[Decisions]", "[Criteria]", "by: rule 1 holds → 不适用", "from: examples/户表.csv row 4"] {
+        assert!(text.contains(heading), "{heading}: {text}");
+    }
+    assert!(!text.contains('【') && !text.contains("依据："), "{text}");
+    insta::assert_snapshot!("check-en", text);
+}
+
+#[test]
+fn chinese_is_unchanged_without_lang_en() {
+    let out =
+        tuopin().env_remove("TUOPIN_LANG").args(["assess", "没有这个文件.csv", "--year", "2024"]).output().unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.starts_with("错误：没有这个文件.csv：无法读取：文件或目录不存在"), "{err}");
+    let out =
+        tuopin().env("TUOPIN_LANG", "en").args(["assess", "没有这个文件.csv", "--year", "2024"]).output().unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.starts_with("error: 没有这个文件.csv: cannot read: no such file or directory"), "{err}");
+}
+
+/// `check`'s questions in English through a pseudo-terminal: the opening line, the help under a
+/// list and under a typed answer, a refused spelling, and Ctrl-C; the fields are the rule file's
+/// labels, as written.
+#[test]
+fn the_interview_speaks_english() {
+    let bytewise = |s: &str| -> String { s.bytes().map(char::from).collect() };
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_tuopin"));
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg("stty cols 120 rows 40; exec \"$0\" check --year 2020 --quiet --lang en")
+        .arg(bin)
+        .current_dir(crate::support::root());
+    cmd.env_remove("TUOPIN_LANG");
+    let mut p = rexpect::session::spawn_command(cmd, Some(20_000)).expect("spawn in a pty");
+    p.exp_string("Fill in each item (rule set national").expect("the opening line");
+    p.exp_string(&bytewise("户编号")).expect("the household id first");
+    p.exp_string("Enter leaves it blank").expect("the help of a typed answer");
+    p.send("T-1").unwrap();
+    p.send("\r").unwrap();
+    p.flush().unwrap();
+    p.exp_string(&bytewise("户类型")).expect("the type");
+    p.exp_string("to choose, type to filter, Enter to confirm").expect("the help of a list");
+    p.send("贫困").unwrap();
+    p.send("\r").unwrap();
+    p.flush().unwrap();
+    p.exp_string(&bytewise("人均纯收入")).expect("the income");
+    p.send("约4500").unwrap();
+    p.send("\r").unwrap();
+    p.flush().unwrap();
+    p.exp_string("expected an amount in yuan").expect("a wrong spelling is refused in English");
+    p.send("\x03").unwrap();
+    p.flush().unwrap();
+    let raw = p.exp_eof().expect("the end");
+    let out = String::from_utf8(raw.chars().map(|c| c as u8).collect()).expect("UTF-8 from the terminal");
+    assert!(out.contains("error: cancelled"), "{out}");
+}
