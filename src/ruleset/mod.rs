@@ -1225,7 +1225,17 @@ fn compile_from_members(
         if def.derive.is_some() {
             return Err(fail("derive 与 from_members 只能给一个"));
         }
-        let names = Builder { fields, field_index, enums, params, crits: None, decisions: &[], this: None, persons, departments: &[] };
+        let names = Builder {
+            fields,
+            field_index,
+            enums,
+            params,
+            crits: None,
+            decisions: &[],
+            this: None,
+            persons,
+            departments: &[],
+        };
         let node = expr::compile(src, &names, field_ty(&fields[i])).map_err(at(what.clone()))?;
         if !expr::reads_members(&node) {
             return Err(fail(
