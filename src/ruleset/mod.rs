@@ -2281,19 +2281,7 @@ impl RuleSet {
         if !matches!(hh.cells[i], Cell::Blank | Cell::Absent(_)) {
             return;
         }
-        let cx = Ctx {
-            cells: &hh.cells,
-            params: &[],
-            crits: &[],
-            decisions: &[],
-            as_of_month: as_of.month_index(),
-            as_of_day: expr::day_key(as_of),
-            members: hh.members.as_ref(),
-            member: &[],
-            member_index: 0,
-            records: &hh.records,
-            record: &[],
-        };
+        let cx = household_ctx(hh, &[], as_of);
         // The expression was type-checked against the field's type at load, so its value is of
         // that type: every type is honoured.
         if matches!(f.ty, FieldType::Text | FieldType::Id) {
@@ -2332,19 +2320,7 @@ impl RuleSet {
                 }
                 continue;
             }
-            let cx = Ctx {
-                cells: &hh.cells,
-                params,
-                crits: &[],
-                decisions: &[],
-                as_of_month: as_of.month_index(),
-                as_of_day: expr::day_key(as_of),
-                members: hh.members.as_ref(),
-                member: &[],
-                member_index: 0,
-                records: &hh.records,
-                record: &[],
-            };
+            let cx = household_ctx(hh, params, as_of);
             match scalar_of(f, expr::eval(node, &cx)) {
                 // A member's text (the head's name or ID number) is read as the field's cell; an
                 // unreadable one was reported as the member's.
@@ -2565,6 +2541,24 @@ impl Bound<'_> {
             s.push_str(&format!("（{}年起）：{note}", v.from.year));
         }
         (!s.is_empty()).then(|| format!("注意：规则文件对本次所用数值的说明：{s}"))
+    }
+}
+
+/// The context of a condition over one household's own fields, members and records at `as_of`
+/// (no criteria or decisions yet): `derive` and `from_members`.
+fn household_ctx<'a>(hh: &'a Household, params: &'a [Num], as_of: Date) -> Ctx<'a> {
+    Ctx {
+        cells: &hh.cells,
+        params,
+        crits: &[],
+        decisions: &[],
+        as_of_month: as_of.month_index(),
+        as_of_day: expr::day_key(as_of),
+        members: hh.members.as_ref(),
+        member: &[],
+        member_index: 0,
+        records: &hh.records,
+        record: &[],
     }
 }
 
