@@ -3,18 +3,11 @@
 //! workbook's parts, `--summary FILE`, and an indicator declared in a variant rule file.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::Path;
 
 use calamine::{Data, Reader};
 
-use crate::support::{stderr_of, tuopin};
-
-/// The rows of sheet `name` of workbook `book`.
-fn sheet(book: &Path, name: &str) -> Vec<Vec<Data>> {
-    let mut wb = calamine::open_workbook_auto(book).unwrap();
-    wb.worksheet_range(name).unwrap().rows().map(|r| r.to_vec()).collect()
-}
+use crate::support::{adjust_examples, part, part_names, sheet_rows as sheet, stderr_of, tuopin};
 
 fn text(d: &Data) -> String {
     d.to_string()
@@ -26,19 +19,6 @@ fn number(d: &Data) -> f64 {
         Data::Int(i) => *i as f64,
         other => panic!("not a number: {other:?}"),
     }
-}
-
-/// A workbook part's text.
-fn part(book: &Path, name: &str) -> String {
-    let mut zip = zip::ZipArchive::new(std::fs::File::open(book).unwrap()).unwrap();
-    let mut s = String::new();
-    zip.by_name(name).unwrap_or_else(|_| panic!("{name} in the workbook")).read_to_string(&mut s).unwrap();
-    s
-}
-
-fn part_names(book: &Path) -> Vec<String> {
-    let zip = zip::ZipArchive::new(std::fs::File::open(book).unwrap()).unwrap();
-    zip.file_names().map(|n| n.unwrap().into_owned()).collect()
 }
 
 fn assess_book(dir: &Path) -> std::path::PathBuf {
@@ -165,20 +145,7 @@ fn summary_files_csv_and_xlsx() {
     assert!(stderr_of(&out).contains("--summary 与 -o 是同一个文件"), "{}", stderr_of(&out));
     // adjust: the current quarter by area.
     let adj = dir.path().join("本季度.csv");
-    let out = tuopin()
-        .args([
-            "adjust",
-            "--previous",
-            "examples/2024Q2.csv",
-            "--current",
-            "examples/2024Q3.csv",
-            "--quarter",
-            "2024Q3",
-        ])
-        .arg("--summary")
-        .arg(&adj)
-        .output()
-        .unwrap();
+    let out = adjust_examples().args(["--quarter", "2024Q3"]).arg("--summary").arg(&adj).output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
     let text = std::fs::read_to_string(&adj).unwrap();
     assert!(text.contains("\n合计,,,,17,51,"), "{text}");
@@ -293,20 +260,7 @@ fn report_errors_name_the_key() {
 fn adjust_charts_compare_the_quarters() {
     let dir = tempfile::tempdir().unwrap();
     let book = dir.path().join("名单.xlsx");
-    let out = tuopin()
-        .args([
-            "adjust",
-            "--previous",
-            "examples/2024Q2.csv",
-            "--current",
-            "examples/2024Q3.csv",
-            "--quarter",
-            "2024Q3",
-        ])
-        .arg("-o")
-        .arg(&book)
-        .output()
-        .unwrap();
+    let out = adjust_examples().args(["--quarter", "2024Q3"]).arg("-o").arg(&book).output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
     let rows = sheet(&book, "名单图表");
     let block = |head: &str| -> Vec<Vec<Data>> {

@@ -213,16 +213,8 @@ fn the_readme_worked_example_is_a_working_rule_file() {
     assert!(err.contains("重点关注：重点关注户 ") && err.contains("家庭人口较多（提示）"), "{err}");
     assert!(!err.contains("生产经营性支出大于生产经营性收入"), "the removed check is gone: {err}");
     let lists = dir.path().join("名单");
-    let out = tuopin()
-        .args([
-            "adjust",
-            "--previous",
-            "examples/2024Q2.csv",
-            "--current",
-            "examples/2024Q3.csv",
-            "--date",
-            "2026-03-31",
-        ])
+    let out = adjust_examples()
+        .args(["--date", "2026-03-31"])
         .arg("--rules")
         .arg(&file)
         .arg("-o")
