@@ -35,6 +35,8 @@ const SINKS: &[&str] = &[
     "(tr(",
     "&tr(",
     "::tr(",
+    // A template filled in the run's language where its pieces are known (`messages::fill_key`).
+    "fill_key(",
 ];
 
 /// A literal that begins with one of these is a message wherever it is written (a warning or a
