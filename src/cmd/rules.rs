@@ -6,7 +6,7 @@ use std::io::Write as _;
 use crate::cases;
 use crate::cli::RulesCommand;
 use crate::error::Outcome;
-use crate::messages::fill_key;
+use crate::messages::{fill_key, sep};
 use crate::ruleset::{self, RuleSet, Test};
 
 pub fn run(cmd: RulesCommand) -> anyhow::Result<Outcome> {
@@ -39,25 +39,6 @@ fn show(spec: &str, resolved: bool) -> anyhow::Result<Outcome> {
     Ok(Outcome::Clean)
 }
 
-/// `；` between the traits of a listing, `; ` in English (the words around the rule file's are
-/// the catalogue's: `fill_key`).
-fn semi() -> &'static str {
-    if crate::messages::english() {
-        "; "
-    } else {
-        "；"
-    }
-}
-
-/// `、` between the names of a list, `, ` in English.
-fn comma() -> &'static str {
-    if crate::messages::english() {
-        ", "
-    } else {
-        "、"
-    }
-}
-
 /// `（2021-01-01 至 2025-12-31）`: the dates a list or an indicator applies between, if any.
 fn between(from: Option<crate::value::Date>, until: Option<crate::value::Date>) -> String {
     match (from, until) {
@@ -74,7 +55,7 @@ fn between(from: Option<crate::value::Date>, until: Option<crate::value::Date>) 
 fn field_traits(rs: &ruleset::RuleSet, f: &ruleset::Field) -> Vec<String> {
     let mut extra = Vec::new();
     if !f.aliases.is_empty() {
-        extra.push(fill_key("别名 {}", &[&f.aliases.join(comma())]));
+        extra.push(fill_key("别名 {}", &[&f.aliases.join(sep("、"))]));
     }
     if let Some(e) = f.enum_id {
         extra.push(fill_key("取值 {}", &[&rs.enums[e as usize].values.join("/")]));
@@ -136,10 +117,7 @@ fn write_fields(s: &mut String, rs: &RuleSet) -> std::fmt::Result {
             extra.push(if map.is_empty() {
                 fill_key("或读“{}”列", &[&a.header])
             } else {
-                fill_key(
-                    "或读“{}”列（{}）",
-                    &[&a.header, &map.join(if crate::messages::english() { ", " } else { "，" })],
-                )
+                fill_key("或读“{}”列（{}）", &[&a.header, &map.join(sep("，"))])
             });
         }
         if let Some(a) = &f.action {
@@ -160,7 +138,7 @@ fn write_fields(s: &mut String, rs: &RuleSet) -> std::fmt::Result {
         if let Some(t) = &f.action_text {
             extra.push(fill_key("帮扶措辞“{}”", &[t]));
         }
-        writeln!(s, "  {:<24} {:<6} {}  {}", f.key, f.ty.name(), f.header, extra.join(semi()))?;
+        writeln!(s, "  {:<24} {:<6} {}  {}", f.key, f.ty.name(), f.header, extra.join(sep("；")))?;
     }
     Ok(())
 }
@@ -174,7 +152,7 @@ fn write_periods_and_members(s: &mut String, rs: &RuleSet) -> std::fmt::Result {
             let words: Vec<String> = p.terms.iter().map(|(k, v)| format!("{{{k}}} = {v}")).collect();
             let dates = fill_key("{} 至 {}", &[from.as_deref().unwrap_or("……"), until.as_deref().unwrap_or("……")]);
             let words =
-                if words.is_empty() { String::new() } else { fill_key("；用词 {}", &[&words.join(comma())]) };
+                if words.is_empty() { String::new() } else { fill_key("；用词 {}", &[&words.join(sep("、"))]) };
             writeln!(s, "  {:<12} {dates}{words}", p.label)?;
         }
     }
@@ -186,7 +164,7 @@ fn write_periods_and_members(s: &mut String, rs: &RuleSet) -> std::fmt::Result {
         writeln!(s, "\n{head}")?;
         for f in &rs.persons {
             let extra = field_traits(rs, f);
-            writeln!(s, "  {:<24} {:<6} {}  {}", f.key, f.ty.name(), f.header, extra.join(semi()))?;
+            writeln!(s, "  {:<24} {:<6} {}  {}", f.key, f.ty.name(), f.header, extra.join(sep("；")))?;
         }
     }
     Ok(())
@@ -246,11 +224,13 @@ fn write_decisions(s: &mut String, rs: &RuleSet) -> std::fmt::Result {
             roles.push(fill_key("随附于 {}", &[&rs.decisions[w as usize].id]));
         }
         if !d.goal.is_empty() {
-            roles
-                .push(fill_key("what-if 目标：{}", &[&d.goal.iter().map(|&i| l(i)).collect::<Vec<_>>().join(comma())]));
+            roles.push(fill_key(
+                "what-if 目标：{}",
+                &[&d.goal.iter().map(|&i| l(i)).collect::<Vec<_>>().join(sep("、"))],
+            ));
         }
         if !roles.is_empty() {
-            writeln!(s, "      {}", roles.join(semi()))?;
+            writeln!(s, "      {}", roles.join(sep("；")))?;
         }
     }
     Ok(())
@@ -262,7 +242,7 @@ fn write_report(s: &mut String, rs: &RuleSet) -> std::fmt::Result {
     let r = &rs.report;
     let fields = |v: &[u16]| v.iter().map(|&f| rs.fields[f as usize].label.clone()).collect::<Vec<_>>().join(" → ");
     let decisions =
-        |v: &[u16]| v.iter().map(|&d| rs.decisions[d as usize].label.clone()).collect::<Vec<_>>().join(comma());
+        |v: &[u16]| v.iter().map(|&d| rs.decisions[d as usize].label.clone()).collect::<Vec<_>>().join(sep("、"));
     let persons = fields(&r.persons.into_iter().collect::<Vec<_>>());
     writeln!(s, "\n{}", fill_key("地区汇总：层级 {}；人数 {}", &[&fields(&r.levels), &persons]))?;
     let (counted, charts, pies) = (decisions(&r.decisions), decisions(&r.charts), decisions(&r.pies));

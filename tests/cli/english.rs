@@ -291,6 +291,31 @@ fn rules_show_resolved_comments_in_english() {
     assert_eq!(chinese(&comments), "", "{comments}");
 }
 
+/// `compare-rules`' summary on stderr: the program's words and separators English around the
+/// decision labels and places; the workbook it writes keeps the rule file's language.
+#[test]
+fn the_compare_rules_summary_is_english_around_the_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let book = dir.path().join("变化.xlsx");
+    let out = tuopin()
+        .env_remove("TUOPIN_LANG")
+        .args(["compare-rules", "--rules", "national", "--rules", "yunnan-2025", "examples/户表.csv", "--year", "2024"])
+        .args(["--lang", "en", "-o"])
+        .arg(&book)
+        .output()
+        .unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let villages: Vec<&str> = err.lines().filter(|l| l.contains(" households (")).collect();
+    assert!(!villages.is_empty(), "{err}");
+    for l in &villages {
+        assert!(!l.contains('，') && !l.contains("（无）"), "{l}");
+    }
+    assert!(villages.iter().any(|l| l.contains("(none)→")), "{err}");
+    let rows = crate::support::sheet_text(&book, "各村汇总");
+    assert!(rows.iter().any(|r| r[2].contains("（无）→") && r[2].contains('，')), "{rows:?}");
+}
+
 /// A date with its period (`2024-12-31（过渡期）`) is bracketed in English too.
 #[test]
 fn the_period_after_a_date_is_bracketed_in_english() {
