@@ -5,7 +5,7 @@
 
 use tuopin::messages::is_chinese;
 
-use crate::support::tuopin;
+use crate::support::{file_in, tuopin};
 
 /// `text` without the values its messages carry: what the user typed (each argument, and its
 /// parts around `=` and `/`), names and code in backquotes, quoted values ("…" or “…”), and the
@@ -171,9 +171,9 @@ fn the_interview_speaks_english() {
 #[test]
 fn the_rules_check_listing_is_english() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("mini.toml");
-    std::fs::write(
-        &file,
+    let file = file_in(
+        dir.path(),
+        "mini.toml",
         r#"[ruleset]
 id = "mini"
 name = "Mini"
@@ -247,8 +247,7 @@ when = "current.status == 'yes'"
 reason = "{reasons.status}"
 source = "test"
 "#,
-    )
-    .unwrap();
+    );
     let out =
         tuopin().env_remove("TUOPIN_LANG").args(["rules", "check"]).arg(&file).args(["--lang", "en"]).output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();

@@ -145,13 +145,12 @@ fn the_real_shape_is_assessed_with_one_warning_and_every_row_accounted_for() {
 #[test]
 fn with_food_and_clothing_declared_only_the_data_leaves_risk_undecided() {
     let dir = tempfile::tempdir().unwrap();
-    let county = dir.path().join("county.toml");
-    std::fs::write(
-        &county,
+    let county = file_in(
+        dir.path(),
+        "county.toml",
         "[ruleset]\nid = \"county\"\nname = \"县\"\nextends = \"national\"\n\n\
          [fields.food]\nabsent = \"是\"\n\n[fields.clothing]\nabsent = \"是\"\n",
-    )
-    .unwrap();
+    );
     let out = tuopin()
         .args(["assess", FILE, "--year", "2024", "--format", "jsonl", "--rules"])
         .arg(&county)

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use calamine::{Data, Reader};
 
-use crate::support::{adjust_examples, part, part_names, sheet_rows as sheet, stderr_of, tuopin};
+use crate::support::{adjust_examples, file_in, part, part_names, sheet_rows as sheet, stderr_of, tuopin};
 
 fn text(d: &Data) -> String {
     d.to_string()
@@ -168,9 +168,9 @@ fn summary_files_csv_and_xlsx() {
 #[test]
 fn an_indicator_declared_in_a_variant_file_is_computed() {
     let dir = tempfile::tempdir().unwrap();
-    let rules = dir.path().join("县.toml");
-    std::fs::write(
-        &rules,
+    let rules = file_in(
+        dir.path(),
+        "县.toml",
         r#"[ruleset]
 id = "county-test"
 name = "测试县"
@@ -196,8 +196,7 @@ count = "persons"
 values = { "石桥村" = 330, "河口乡" = 510, "青山镇/枫林村" = 48 }
 source = "测试：乡镇上报"
 "#,
-    )
-    .unwrap();
+    );
     let csv = dir.path().join("s.csv");
     let out = tuopin()
         .args(["assess", "examples/户表.csv", "--year", "2024", "--quiet", "--rules"])
@@ -287,9 +286,9 @@ fn adjust_charts_compare_the_quarters() {
 #[test]
 fn figures_per_area_from_a_file_beside_the_rule_file() {
     let dir = tempfile::tempdir().unwrap();
-    let rules = dir.path().join("县.toml");
-    std::fs::write(
-        &rules,
+    let rules = file_in(
+        dir.path(),
+        "县.toml",
         r#"[ruleset]
 id = "county-file"
 name = "测试县"
@@ -309,8 +308,7 @@ file = "户籍人口.csv"
 values = { "枫林村" = 240 }
 source = "测试：乡镇上报"
 "#,
-    )
-    .unwrap();
+    );
     let figures = dir.path().join("户籍人口.csv");
     std::fs::write(&figures, "\u{feff}地区,户籍人口\n石桥村,330\n青山镇/枫林村,48\n\n河口村,\"1,000\"\n").unwrap();
     let csv = dir.path().join("s.csv");

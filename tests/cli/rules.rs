@@ -132,9 +132,9 @@ fn the_national_floor_is_named_once_per_run_from_2021() {
 #[test]
 fn a_variant_changes_single_keys_appends_and_removes() {
     let dir = tempfile::tempdir().unwrap();
-    let variant = dir.path().join("variant.toml");
-    std::fs::write(
-        &variant,
+    let variant = file_in(
+        dir.path(),
+        "variant.toml",
         r#"[ruleset]
 id = "v"
 name = "变体"
@@ -149,8 +149,7 @@ rules = [ { when = "members >= 9", label = "低" } ]
 [checks.production_expense_exceeds_business]
 remove = true
 "#,
-    )
-    .unwrap();
+    );
     let out = tuopin().args(["rules", "show", "--resolved"]).arg(&variant).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     let text = String::from_utf8(out.stdout).unwrap();

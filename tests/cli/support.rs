@@ -82,3 +82,10 @@ pub fn part_names(book: &Path) -> Vec<String> {
     let zip = zip::ZipArchive::new(std::fs::File::open(book).unwrap()).unwrap();
     zip.file_names().map(|n| n.unwrap().into_owned()).collect()
 }
+
+/// Write `text` to `name` in `dir` (a rule file, a ledger) and give its path.
+pub fn file_in(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
