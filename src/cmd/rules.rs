@@ -270,6 +270,21 @@ fn write_checks_and_lists(s: &mut String, rs: &RuleSet) -> std::fmt::Result {
     for c in &rs.checks {
         writeln!(s, "  {:<24} 〔{}〕{}\n      {}\n      来源：{}", c.id, c.severity.word(), c.label, c.text, c.source)?;
     }
+    writeln!(s, "\n名单比对规则（reconcile，{} 条）：", rs.reconcile.len())?;
+    for r in &rs.reconcile {
+        let rosters: Vec<&str> = r.rosters.iter().map(|&d| rs.departments[d as usize].label.as_str()).collect();
+        writeln!(
+            s,
+            "  {:<24} 〔{}〕{}（名单：{}）\n      {}\n      措施：{}\n      来源：{}",
+            r.id,
+            r.severity.word(),
+            r.label,
+            rosters.join("、"),
+            r.text,
+            r.action,
+            r.source
+        )?;
+    }
     writeln!(s, "\n调整名单（adjust，{} 个）：", rs.lists.lists.len())?;
     for l in &rs.lists.lists {
         let period = match (l.from, l.until) {
