@@ -31,25 +31,26 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<Outcome> {
     let (matcher, given) = read_rosters(&rules, &args.rosters)?;
     let unreadable =
         given.iter().filter_map(|&d| matcher.lists[d as usize].as_ref()).any(|l| l.stats.mangled + l.stats.invalid > 0);
-    let people = people_in_order(&matcher, &given);
-    let text = if args.all {
-        let (text, only) = differences(&rules, &matcher, &given, &people, args.show_ids)?;
+    // Streamed: the output may have as many rows as the rosters have people.
+    let path = args.output.clone().unwrap_or_else(|| "-".into());
+    let mut f = AtomicFile::create(&path, &[])?;
+    let shown = path.display().to_string();
+    let w = f.writer();
+    w.write_all("\u{feff}".as_bytes()).with_context(|| format!("无法写出 {shown}"))?;
+    let mut w = csv::Writer::from_writer(w);
+    if args.all {
+        let only = differences(&rules, &matcher, &given, &mut w, args.show_ids)?;
+        w.flush().with_context(|| format!("无法写出 {shown}"))?;
         for (&d, n) in given.iter().zip(&only) {
             let label = &rules.departments[d as usize].label;
             super::note(&format!("不在“{label}”中而在其他名单中：{} 人\n", crate::value::grouped(*n)));
         }
-        text
     } else {
-        actionable(&bound, &matcher, &given, &people, args.show_ids)?
-    };
-    match &args.output {
-        Some(p) => {
-            let mut f = AtomicFile::create(p, &[])?;
-            f.writer().write_all(&text).with_context(|| format!("无法写出 {}", p.display()))?;
-            f.commit().context("输出未能完成")?;
-        }
-        None => std::io::stdout().lock().write_all(&text)?,
+        actionable(&bound, &matcher, &given, &mut w, args.show_ids)?;
+        w.flush().with_context(|| format!("无法写出 {shown}"))?;
     }
+    drop(w);
+    f.commit().context("输出未能完成")?;
     Ok(if unreadable { Outcome::Problems } else { Outcome::Clean })
 }
 
@@ -92,21 +93,28 @@ fn read_rosters(rules: &RuleSet, specs: &[String]) -> anyhow::Result<(Matcher, V
 }
 
 /// Every person's ID key once, in input order: the first roster's rows in file order, then the
-/// people of the next roster not seen yet, and so on.
-fn people_in_order(matcher: &Matcher, given: &[u16]) -> Vec<u64> {
-    let mut seen = std::collections::HashSet::new();
-    let mut out = Vec::new();
-    for &d in given {
+/// people of the next roster not on an earlier one, and so on. (A person's first record in a
+/// roster is the first of its key's records, which are sorted by row: no set of those seen.)
+fn for_each_person(
+    matcher: &Matcher,
+    given: &[u16],
+    mut f: impl FnMut(u64) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    for (i, &d) in given.iter().enumerate() {
         let Some(list) = &matcher.lists[d as usize] else { continue };
         let mut records: Vec<u32> = (0..list.len() as u32).collect();
         records.sort_by_key(|&r| list.row(r));
         for r in records {
-            if seen.insert(list.key(r)) {
-                out.push(list.key(r));
+            let key = list.key(r);
+            let earlier = given[..i]
+                .iter()
+                .any(|&e| matcher.lists[e as usize].as_ref().is_some_and(|l| !l.lookup(key).is_empty()));
+            if list.lookup(key).start == r && !earlier {
+                f(key)?;
             }
         }
     }
-    out
+    Ok(())
 }
 
 /// What roster `d` says of person `key`: each record's row and values (`第 3 行：姓名 张三，保障类别
@@ -148,18 +156,22 @@ fn shown(text: String, show_ids: bool) -> String {
 
 /// The CSV of the differences the rule set's `[reconcile.*]` rules find, and on stderr how many
 /// each rule found (or why it was not evaluated).
-fn actionable(b: &Bound, matcher: &Matcher, given: &[u16], people: &[u64], show_ids: bool) -> anyhow::Result<Vec<u8>> {
+fn actionable<W: Write>(
+    b: &Bound,
+    matcher: &Matcher,
+    given: &[u16],
+    w: &mut csv::Writer<W>,
+    show_ids: bool,
+) -> anyhow::Result<()> {
     let rules = b.rules;
     let evaluated: Vec<bool> = rules.reconcile.iter().map(|r| r.rosters.iter().all(|d| matcher.given(*d))).collect();
-    let mut out = "\u{feff}".as_bytes().to_vec();
-    let mut w = csv::Writer::from_writer(&mut out);
     let mut head: Vec<String> = ["证件号码", "差异", "级别"].map(String::from).to_vec();
     head.extend(given.iter().map(|&d| rules.departments[d as usize].label.clone()));
     head.extend(["说明", "措施", "来源"].map(String::from));
     w.write_record(&head)?;
     let (mut found, mut unknown) = (vec![0u64; rules.reconcile.len()], vec![0u64; rules.reconcile.len()]);
     let mut hh = Household { cells: vec![Cell::Blank; rules.fields.len()], ..Household::default() };
-    for &key in people {
+    for_each_person(matcher, given, |key| {
         let id = idnum::key_text(key);
         matcher.fill(rules, &mut hh, 1, true, |_| (Some(id.as_str()), Match::HEAD));
         for (k, rule) in rules.reconcile.iter().enumerate() {
@@ -179,11 +191,10 @@ fn actionable(b: &Bound, matcher: &Matcher, given: &[u16], people: &[u64], show_
             row.extend([b.reconcile_message(k), rule.action.clone(), rule.source.clone()]);
             w.write_record(row.iter().map(|c| output::csv_safe(c).into_owned()))?;
         }
-    }
-    w.flush()?;
-    drop(w);
+        Ok(())
+    })?;
     summary(rules, matcher, &evaluated, &found, &unknown);
-    Ok(out)
+    Ok(())
 }
 
 /// On stderr: per rule, how many it found, how many it could not decide, or the rosters it
@@ -211,28 +222,24 @@ fn summary(rules: &RuleSet, matcher: &Matcher, evaluated: &[bool], found: &[u64]
     }
 }
 
-/// The CSV of the people not on every roster (`--all`), and per roster how many of them it lacks.
-fn differences(
+/// The CSV of the people not on every roster (`--all`); per roster how many of them it lacks.
+fn differences<W: Write>(
     rules: &RuleSet,
     matcher: &Matcher,
     given: &[u16],
-    people: &[u64],
+    w: &mut csv::Writer<W>,
     show_ids: bool,
-) -> anyhow::Result<(Vec<u8>, Vec<u64>)> {
-    let mut out = "\u{feff}".as_bytes().to_vec();
-    let mut w = csv::Writer::from_writer(&mut out);
+) -> anyhow::Result<Vec<u64>> {
     let mut head = vec!["证件号码".to_string()];
     head.extend(given.iter().map(|&d| rules.departments[d as usize].label.clone()));
     head.push("差异".into());
     w.write_record(&head)?;
     let mut only = vec![0u64; given.len()];
-    for &key in people {
-        let on: Vec<bool> = given
-            .iter()
-            .map(|&d| matcher.lists[d as usize].as_ref().is_some_and(|l| !l.lookup(key).is_empty()))
-            .collect();
+    let on_list = |d: u16, key: u64| matcher.lists[d as usize].as_ref().is_some_and(|l| !l.lookup(key).is_empty());
+    for_each_person(matcher, given, |key| {
+        let on: Vec<bool> = given.iter().map(|&d| on_list(d, key)).collect();
         if on.iter().all(|&x| x) {
-            continue;
+            return Ok(());
         }
         let mut row = vec![shown(idnum::key_text(key), show_ids)];
         for (k, &d) in given.iter().enumerate() {
@@ -240,18 +247,12 @@ fn differences(
             only[k] += u64::from(!on[k]);
         }
         let names = |want: bool| {
-            given
-                .iter()
-                .zip(&on)
-                .filter(|(_, &o)| o == want)
-                .map(|(&d, _)| rules.departments[d as usize].label.as_str())
-                .collect::<Vec<_>>()
-                .join("、")
+            let labels = given.iter().zip(&on).filter(|(_, &o)| o == want);
+            labels.map(|(&d, _)| rules.departments[d as usize].label.as_str()).collect::<Vec<_>>().join("、")
         };
         row.push(format!("在{}中，不在{}中", names(true), names(false)));
         w.write_record(row.iter().map(|c| output::csv_safe(c).into_owned()))?;
-    }
-    w.flush()?;
-    drop(w);
-    Ok((out, only))
+        Ok(())
+    })?;
+    Ok(only)
 }
