@@ -33,7 +33,9 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<Outcome> {
         given.iter().filter_map(|&d| matcher.lists[d as usize].as_ref()).any(|l| l.stats.mangled + l.stats.invalid > 0);
     // Streamed: the output may have as many rows as the rosters have people.
     let path = args.output.clone().unwrap_or_else(|| "-".into());
-    let mut f = AtomicFile::create(&path, &[])?;
+    let inputs: Vec<&std::path::Path> =
+        args.rosters.iter().filter_map(|s| s.split_once('=')).map(|(_, p)| std::path::Path::new(p.trim())).collect();
+    let mut f = AtomicFile::create(&path, &inputs)?;
     let shown = path.display().to_string();
     let w = f.writer();
     w.write_all("\u{feff}".as_bytes()).with_context(|| format!("无法写出 {shown}"))?;

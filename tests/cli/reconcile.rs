@@ -227,6 +227,20 @@ fn reconcile_all_lists_everyone_not_on_every_roster_in_input_order() {
     assert_eq!(ids, want);
     assert_eq!(&rows[0][3], "在防返贫监测对象中，不在低保特困在册中");
     assert!(rows[0][1].starts_with("第 3 行：") && rows[0][2].is_empty(), "{:?}", rows[0]);
+    // The output is never one of the rosters.
+    let same = tuopin()
+        .args([
+            "reconcile",
+            &format!("防返贫监测对象={}", monitor.display()),
+            &format!("低保特困在册={}", dibao.display()),
+            "-o",
+        ])
+        .arg(&dibao)
+        .output()
+        .unwrap();
+    assert_eq!(same.status.code(), Some(2));
+    assert!(stderr_of(&same).contains("就是输入文件"), "{}", stderr_of(&same));
+    assert!(std::fs::read_to_string(&dibao).unwrap().contains("示例县低保特困在册人员"));
     let bad =
         tuopin().args(["reconcile", "低保=x.csv", &format!("低保特困在册={}", dibao.display())]).output().unwrap();
     assert_eq!(bad.status.code(), Some(2));
