@@ -72,6 +72,10 @@ pub struct Expect {
     pub checks: Option<Vec<String>>,
     /// Texts that must each occur in the reasons (as CSV shows them).
     pub reasons_contain: Option<Vec<String>>,
+    /// Ids of the reconcile rules (`[reconcile.*]`, `tuopin reconcile`) that must hold for the
+    /// person the case's lists give records of (the head, `head_id`): exactly these among the
+    /// rules whose rosters the case gives.
+    pub reconcile: Option<Vec<String>>,
     /// Decision keys → label, and `<decision>_factors` → factor ids.
     #[serde(flatten)]
     pub decisions: BTreeMap<String, toml::Value>,
@@ -370,7 +374,10 @@ fn run_case(rs: &RuleSet, case: &Case) -> Result<(), String> {
     };
     let a = engine::assess(&bound, &hh);
     let r = Record::build(&bound, &hh, &a, true);
-    let diffs = differences(rs, expect, &r)?;
+    let mut diffs = differences(rs, expect, &r)?;
+    if let Some(want) = &expect.reconcile {
+        diffs.extend(reconcile_differences(&bound, &hh, want, &case.lists)?);
+    }
     if diffs.is_empty() {
         Ok(())
     } else {
@@ -445,6 +452,37 @@ fn differences(rs: &RuleSet, expect: &Expect, r: &Record) -> Result<Vec<String>,
     Ok(diffs)
 }
 
+/// How the reconcile rules that hold for the case's person differ from `want`: the rules whose
+/// rosters the case gives (`lists`) are evaluated, the others are not.
+fn reconcile_differences(
+    b: &crate::ruleset::Bound,
+    hh: &Household,
+    want: &[String],
+    lists: &BTreeMap<String, Vec<BTreeMap<String, toml::Value>>>,
+) -> Result<Vec<String>, String> {
+    let rs = b.rules;
+    for w in want {
+        if !rs.reconcile.iter().any(|r| &r.id == w) {
+            let ids: Vec<String> = rs.reconcile.iter().map(|r| r.id.clone()).collect();
+            return Err(format!(
+                "expect.reconcile: `{w}` is not a reconcile rule{}",
+                ruleset::expr::did_you_mean(w, &ids)
+            ));
+        }
+    }
+    let given = |d: u16| {
+        let dept = &rs.departments[d as usize];
+        lists.contains_key(&dept.key) || lists.contains_key(&dept.label)
+    };
+    let got: Vec<&str> = (0..rs.reconcile.len())
+        .filter(|&k| rs.reconcile[k].rosters.iter().all(|&d| given(d)) && b.reconcile_holds(k, hh) == Some(true))
+        .map(|k| rs.reconcile[k].id.as_str())
+        .collect();
+    let mut w: Vec<&str> = want.iter().map(String::as_str).collect();
+    w.sort_unstable();
+    Ok(if w == got { Vec::new() } else { vec![format!("reconcile: expected {want:?}, got {got:?}")] })
+}
+
 /// Every key of `expect` names a decision, its factors, or one of the other expectations.
 fn check_expect_keys(rs: &RuleSet, expect: &Expect) -> Result<(), String> {
     for k in expect.decisions.keys() {
@@ -452,10 +490,10 @@ fn check_expect_keys(rs: &RuleSet, expect: &Expect) -> Result<(), String> {
         if rs.decision_index(k).is_none() && rs.decision_index(id).is_none() {
             let mut keys: Vec<String> = rs.decisions.iter().map(|d| d.id.clone()).collect();
             keys.extend(rs.decisions.iter().map(|d| format!("{}_factors", d.id)));
-            keys.extend(["returned", "problems", "checks", "reasons_contain"].map(String::from));
+            keys.extend(["returned", "problems", "checks", "reasons_contain", "reconcile"].map(String::from));
             return Err(format!(
                 "expect.{k}: not a decision of the rule set, nor `<decision>_factors`, `returned`, `problems`, \
-                 `checks` or `reasons_contain`{}",
+                 `checks`, `reasons_contain` or `reconcile`{}",
                 ruleset::expr::did_you_mean(k, &keys)
             ));
         }

@@ -138,15 +138,15 @@ pub enum Command {
     ///
     ///   tuopin demo-data --households 1000000 --messy 0.02 -o 大台账.csv
     DemoData(DemoArgs),
-    /// 名单比对：两个或更多名单按身份证号比对，列出在一个名单中而不在另一个名单中的人
+    /// 名单比对：两个或更多名单按身份证号比对，列出规则文件认为需要处理的差异
     ///
-    /// 每个名单写成 名称=文件（.xlsx、.xls 或 CSV），如 民政=民政名单.xlsx 乡村振兴=乡村振兴名单.xlsx（名称由您自定，用于输出中称呼各名单）。证件号码列按表头查找（证件号码、身份证号码、公民身份号码、户主证件号码、身份证号；表头上方的标题行自动跳过），号码与 `assess --with` 一样规范化后比对：15 位升为 18 位，全角数字、小写 x、空格均可；被 Excel 变成数字的号码和无效号码计数并逐行列出（不会悄悄丢掉）。输出为 CSV（UTF-8 带 BOM）：不是每个名单都有的每个人一行：证件号码（默认打码）、姓名、在各名单中的行号（不在则空白）、差异。退出码：0 正常；1 有名单的行无法比对；2 用法或文件错误。
+    /// 每个名单写成 名称=文件（.xlsx、.xls 或 CSV），名称为规则集 [departments.*] 的标签或键（`tuopin rules show` 列出），如 dibao_roll=民政名单.xlsx monitoring_roll=乡村振兴名单.xlsx；名单的证件号码列、带出的列及其表头别名都由规则文件声明。号码与 `assess --with` 一样规范化后比对：15 位升为 18 位，全角数字、小写 x、空格均可；被 Excel 变成数字的号码和无效号码计数并逐行列出（不会悄悄丢掉）。规则集的 [reconcile.*] 规则说明哪些差异需要处理（如一个名单上收入低于监测范围的人不在另一个名单中）：输出为 CSV（UTF-8 带 BOM），每个需处理的差异一行，按第一个名单的顺序、再按其后各名单的顺序：证件号码（默认打码）、差异、级别、各名单中的记录（行号和各列的值）、说明、措施、来源。规则所需的名单没有全部给出时，该规则不评估，并在摘要中说明。加 --all 则不按规则，列出不是每个名单都有的每个人。退出码：0 正常；1 有名单的行无法比对；2 用法或文件错误。
     ///
     /// 示例：
     ///
-    ///   tuopin reconcile 民政=民政名单.xlsx 乡村振兴=乡村振兴名单.csv -o 差异.csv
+    ///   tuopin reconcile dibao_roll=民政名单.xlsx monitoring_roll=乡村振兴名单.csv --year 2024 -o 差异.csv
     ///
-    ///   tuopin reconcile 民政=民政.csv 乡村振兴=乡村振兴.csv 医保=医保参保.xlsx
+    ///   tuopin reconcile dibao_roll=民政.csv monitoring_roll=乡村振兴.csv exited_roll=名册.xlsx --all
     Reconcile(ReconcileArgs),
     /// 规则集：检查规则文件、显示规则文件、运行规则用例
     #[command(subcommand)]
@@ -385,9 +385,16 @@ pub struct DemoArgs {
 
 #[derive(Debug, Args)]
 pub struct ReconcileArgs {
-    /// 名单：名称=文件，两个或更多
+    /// 名单：名称=文件，两个或更多（名称为规则集 [departments.*] 的标签或键）
     #[arg(value_name = "名称=文件", num_args = 2.., required = true)]
     pub rosters: Vec<String>,
+    #[command(flatten)]
+    pub rules: RuleChoice,
+    #[command(flatten)]
+    pub date: DateChoice,
+    /// 不按规则：列出不是每个名单都有的每个人（在哪些名单中、不在哪些名单中）
+    #[arg(long)]
+    pub all: bool,
     /// 写入此 CSV 文件（整体写成后替换），不写到标准输出
     #[arg(long, short = 'o', value_name = "输出")]
     pub output: Option<PathBuf>,

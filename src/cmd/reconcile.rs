@@ -1,10 +1,15 @@
 //! `tuopin reconcile`: two or more rosters (低保/特困 from 民政, the monitoring roster, the 脱贫户
-//! roster, …) compared by normalised ID number: one row per person who is not on every roster.
+//! roster, …) compared by normalised ID number.
 //!
-//! Each roster is read whole as a department list (`input::departments`: the ID column by its
-//! header, IDs normalised, rows that cannot be compared counted and listed); the union of their
-//! keys, sorted, is walked once. Output: CSV (UTF-8 with BOM), IDs masked unless `--show-ids`,
-//! every cell through the formula defence.
+//! Each roster is a department list of the rule set (`[departments.*]`: label, ID column,
+//! carried columns, header aliases), read whole as `--with` reads it (`input::departments`: IDs
+//! normalised, rows that cannot be compared counted and listed). Then every person, in input
+//! order (the first roster's rows, then the other rosters' people not seen yet), is matched
+//! with every roster given (`Matcher::fill`, as a ledger row's head) and the rule set's
+//! `[reconcile.*]` rules are evaluated over their records (`ruleset::reconcile`): one output row
+//! per rule that holds. With `--all`, no rule: one row per person not on every roster.
+//! Output: CSV (UTF-8 with BOM), IDs and phones masked unless `--show-ids`, every cell through
+//! the formula defence.
 
 use std::io::Write;
 
@@ -12,119 +17,244 @@ use anyhow::{anyhow, Context};
 
 use crate::cli::ReconcileArgs;
 use crate::error::Outcome;
+use crate::household::{Cell, Household, Match};
 use crate::input::departments as dep;
-use crate::matching::List;
+use crate::matching::{List, Matcher};
 use crate::output::{self, AtomicFile};
-use crate::ruleset::departments::{Column, Department};
-use crate::ruleset::file::FieldType;
+use crate::ruleset::{self, Bound, RuleSet};
 use crate::value::idnum;
 
-/// The ID column's headers a roster may have.
-const ID_HEADERS: [&str; 6] = ["证件号码", "身份证号码", "公民身份号码", "户主证件号码", "身份证号", "学生身份证号"];
-/// The name column's.
-const NAME_HEADERS: [&str; 5] = ["姓名", "户主姓名", "成员姓名", "学生姓名", "车主姓名"];
-
-fn roster(label: &str, k: usize) -> Department {
-    Department {
-        key: format!("roster{k}"),
-        label: label.to_string(),
-        id_header: ID_HEADERS[0].into(),
-        id_aliases: ID_HEADERS[1..].iter().map(|h| h.to_string()).collect(),
-        columns: vec![Column {
-            key: "name".into(),
-            ty: FieldType::Text,
-            header: NAME_HEADERS[0].into(),
-            aliases: NAME_HEADERS[1..].iter().map(|h| h.to_string()).collect(),
-            label: "姓名".into(),
-        }],
-        description: String::new(),
-        source: String::new(),
-        count_field: 0,
-        sum_fields: vec![None],
-        member_count: None,
-        member_sums: vec![None],
-        read: vec![false],
+pub fn run(args: ReconcileArgs) -> anyhow::Result<Outcome> {
+    let rules = ruleset::load(&args.rules.rules)?;
+    let as_of = super::as_of(&args.date)?;
+    let bound = rules.at(as_of)?;
+    let (matcher, given) = read_rosters(&rules, &args.rosters)?;
+    let unreadable =
+        given.iter().filter_map(|&d| matcher.lists[d as usize].as_ref()).any(|l| l.stats.mangled + l.stats.invalid > 0);
+    // Streamed: the output may have as many rows as the rosters have people.
+    let path = args.output.clone().unwrap_or_else(|| "-".into());
+    let inputs: Vec<&std::path::Path> =
+        args.rosters.iter().filter_map(|s| s.split_once('=')).map(|(_, p)| std::path::Path::new(p.trim())).collect();
+    let mut f = AtomicFile::create(&path, &inputs)?;
+    let shown = path.display().to_string();
+    let w = f.writer();
+    w.write_all("\u{feff}".as_bytes()).with_context(|| format!("无法写出 {shown}"))?;
+    let mut w = csv::Writer::from_writer(w);
+    if args.all {
+        let only = differences(&rules, &matcher, &given, &mut w, args.show_ids)?;
+        w.flush().with_context(|| format!("无法写出 {shown}"))?;
+        for (&d, n) in given.iter().zip(&only) {
+            let label = &rules.departments[d as usize].label;
+            super::note(&format!("不在“{label}”中而在其他名单中：{} 人\n", crate::value::grouped(*n)));
+        }
+    } else {
+        actionable(&bound, &matcher, &given, &mut w, args.show_ids)?;
+        w.flush().with_context(|| format!("无法写出 {shown}"))?;
     }
+    drop(w);
+    f.commit().context("输出未能完成")?;
+    Ok(if unreadable { Outcome::Problems } else { Outcome::Clean })
 }
 
-pub fn run(args: ReconcileArgs) -> anyhow::Result<Outcome> {
-    let mut depts = Vec::new();
-    let mut lists = Vec::new();
-    for (k, spec) in args.rosters.iter().enumerate() {
+/// The rosters given (`名称=文件`, the name a department list's label or key), read; and their
+/// lists' indexes in the order given.
+fn read_rosters(rules: &RuleSet, specs: &[String]) -> anyhow::Result<(Matcher, Vec<u16>)> {
+    let mut lists: Vec<Option<List>> = (0..rules.departments.len()).map(|_| None).collect();
+    let mut given = Vec::new();
+    for spec in specs {
         let (name, path) = spec
             .split_once('=')
-            .filter(|(n, p)| !n.trim().is_empty() && !p.trim().is_empty())
-            .ok_or_else(|| anyhow!("名单应写成 名称=文件，如 低保=低保名单.xlsx，不是“{spec}”"))?;
-        if depts.iter().any(|d: &Department| d.label == name.trim()) {
-            return Err(anyhow!("名单名称“{}”用了两次", name.trim()));
+            .map(|(n, p)| (n.trim(), p.trim()))
+            .filter(|(n, p)| !n.is_empty() && !p.is_empty())
+            .ok_or_else(|| anyhow!("名单应写成 名称=文件，如 低保特困在册=低保名单.xlsx，不是“{spec}”"))?;
+        let Some(d) = rules.departments.iter().position(|d| d.label == name || d.key == name) else {
+            let known: Vec<String> = rules.departments.iter().map(|d| format!("{}（{}）", d.label, d.key)).collect();
+            return Err(if known.is_empty() {
+                anyhow!("规则集 {} 没有声明名单（[departments.*]），不能比对", rules.id)
+            } else {
+                anyhow!("规则集没有名为“{name}”的名单：可用 {}", known.join("、"))
+            });
+        };
+        if lists[d].is_some() {
+            return Err(anyhow!("名单“{}”给了两次", rules.departments[d].label));
         }
-        let dept = roster(name.trim(), k);
-        let bar = crate::pipeline::progress_of(&format!("名单“{}”：", name.trim()), "行");
-        let list = dep::read_list(&dept, k as u16, std::path::Path::new(path.trim()), &Default::default(), &bar)?;
-        for line in dep::describe_list(&dept, &list).lines() {
+        let label = &rules.departments[d].label;
+        let bar = crate::pipeline::progress_of(&format!("名单“{label}”："), "行");
+        let list = dep::read(rules, d as u16, std::path::Path::new(path), &Default::default(), &bar)?;
+        for line in dep::describe(rules, &list).lines() {
             if line.starts_with("警告") || line.starts_with("  ") {
                 eprintln!("{line}");
             } else {
                 super::note(&format!("{line}\n"));
             }
         }
-        depts.push(dept);
-        lists.push(list);
+        lists[d] = Some(list);
+        given.push(d as u16);
     }
-    let unreadable = lists.iter().any(|l| l.stats.mangled + l.stats.invalid > 0);
-    let (text, only) = differences(&depts, &lists, args.show_ids)?;
-    match &args.output {
-        Some(p) => {
-            let mut f = AtomicFile::create(p, &[])?;
-            f.writer().write_all(&text).with_context(|| format!("无法写出 {}", p.display()))?;
-            f.commit().context("输出未能完成")?;
-        }
-        None => std::io::stdout().lock().write_all(&text)?,
-    }
-    for (d, n) in depts.iter().zip(&only) {
-        super::note(&format!("不在“{}”中而在其他名单中：{} 人\n", d.label, crate::value::grouped(*n)));
-    }
-    Ok(if unreadable { Outcome::Problems } else { Outcome::Clean })
+    Ok((Matcher { lists }, given))
 }
 
-/// The CSV of the people not on every roster, and per roster how many of them it lacks.
-fn differences(depts: &[Department], lists: &[List], show_ids: bool) -> anyhow::Result<(Vec<u8>, Vec<u64>)> {
-    let mut keys: Vec<u64> = lists.iter().flat_map(|l| (0..l.len() as u32).map(|r| l.key(r))).collect();
-    keys.sort_unstable();
-    keys.dedup();
-    let mut out = "\u{feff}".as_bytes().to_vec();
-    let mut w = csv::Writer::from_writer(&mut out);
-    let mut head = vec!["证件号码".to_string(), "姓名".to_string()];
-    head.extend(depts.iter().map(|d| format!("{}（行号）", d.label)));
+/// Every person's ID key once, in input order: the first roster's rows in file order, then the
+/// people of the next roster not on an earlier one, and so on. (A person's first record in a
+/// roster is the first of its key's records, which are sorted by row: no set of those seen.)
+fn for_each_person(
+    matcher: &Matcher,
+    given: &[u16],
+    mut f: impl FnMut(u64) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    for (i, &d) in given.iter().enumerate() {
+        let Some(list) = &matcher.lists[d as usize] else { continue };
+        let mut records: Vec<u32> = (0..list.len() as u32).collect();
+        records.sort_by_key(|&r| list.row(r));
+        for r in records {
+            let key = list.key(r);
+            let earlier = given[..i]
+                .iter()
+                .any(|&e| matcher.lists[e as usize].as_ref().is_some_and(|l| !l.lookup(key).is_empty()));
+            if list.lookup(key).start == r && !earlier {
+                f(key)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What roster `d` says of person `key`: each record's row and values (`第 3 行：姓名 张三，保障类别
+/// 农村低保`), or that the person is not on it.
+fn side(rules: &RuleSet, matcher: &Matcher, d: u16, key: u64) -> String {
+    let dept = &rules.departments[d as usize];
+    let Some(list) = &matcher.lists[d as usize] else { return String::new() };
+    let mut out = String::new();
+    for r in list.lookup(key) {
+        if !out.is_empty() {
+            out.push('；');
+        }
+        out.push_str(&format!("第 {} 行", list.row(r)));
+        let mut first = true;
+        for (c, col) in dept.columns.iter().enumerate() {
+            let mut v = String::new();
+            list.write_value(&mut v, dept, r, c);
+            if !v.is_empty() {
+                out.push_str(if first { "：" } else { "，" });
+                first = false;
+                out.push_str(&format!("{} {v}", col.label));
+            }
+        }
+    }
+    if out.is_empty() {
+        out.push_str("不在名单中");
+    }
+    out
+}
+
+/// An ID or a text from a roster as shown: masked unless `--show-ids`.
+fn shown(text: String, show_ids: bool) -> String {
+    if show_ids {
+        text
+    } else {
+        crate::privacy::mask_text(&text).into_owned()
+    }
+}
+
+/// The CSV of the differences the rule set's `[reconcile.*]` rules find, and on stderr how many
+/// each rule found (or why it was not evaluated).
+fn actionable<W: Write>(
+    b: &Bound,
+    matcher: &Matcher,
+    given: &[u16],
+    w: &mut csv::Writer<W>,
+    show_ids: bool,
+) -> anyhow::Result<()> {
+    let rules = b.rules;
+    let evaluated: Vec<bool> = rules.reconcile.iter().map(|r| r.rosters.iter().all(|d| matcher.given(*d))).collect();
+    let mut head: Vec<String> = ["证件号码", "差异", "级别"].map(String::from).to_vec();
+    head.extend(given.iter().map(|&d| rules.departments[d as usize].label.clone()));
+    head.extend(["说明", "措施", "来源"].map(String::from));
+    w.write_record(&head)?;
+    let (mut found, mut unknown) = (vec![0u64; rules.reconcile.len()], vec![0u64; rules.reconcile.len()]);
+    let mut hh = Household { cells: vec![Cell::Blank; rules.fields.len()], ..Household::default() };
+    for_each_person(matcher, given, |key| {
+        let id = idnum::key_text(key);
+        matcher.fill(rules, &mut hh, 1, true, |_| (Some(id.as_str()), Match::HEAD));
+        for (k, rule) in rules.reconcile.iter().enumerate() {
+            if !evaluated[k] {
+                continue;
+            }
+            match b.reconcile_holds(k, &hh) {
+                Some(true) => found[k] += 1,
+                Some(false) => continue,
+                None => {
+                    unknown[k] += 1;
+                    continue;
+                }
+            }
+            let mut row = vec![shown(id.clone(), show_ids), rule.label.clone(), rule.severity.word().to_string()];
+            row.extend(given.iter().map(|&d| shown(side(rules, matcher, d, key), show_ids)));
+            row.extend([b.reconcile_message(k), rule.action.clone(), rule.source.clone()]);
+            w.write_record(row.iter().map(|c| output::csv_safe(c).into_owned()))?;
+        }
+        Ok(())
+    })?;
+    summary(rules, matcher, &evaluated, &found, &unknown);
+    Ok(())
+}
+
+/// On stderr: per rule, how many it found, how many it could not decide, or the rosters it
+/// lacked.
+fn summary(rules: &RuleSet, matcher: &Matcher, evaluated: &[bool], found: &[u64], unknown: &[u64]) {
+    let g = crate::value::grouped;
+    for (k, rule) in rules.reconcile.iter().enumerate() {
+        if evaluated[k] {
+            super::note(&format!("名单比对“{}”：{} 人\n", rule.label, g(found[k])));
+            if unknown[k] > 0 {
+                super::note(&format!("  另有 {} 人因名单中缺值无法判定（{}）\n", g(unknown[k]), rule.text));
+            }
+        } else {
+            let missing: Vec<&str> = rule
+                .rosters
+                .iter()
+                .filter(|&&d| !matcher.given(d))
+                .map(|&d| rules.departments[d as usize].label.as_str())
+                .collect();
+            super::note(&format!("名单比对“{}”未评估：缺少名单 {}\n", rule.label, missing.join("、")));
+        }
+    }
+    if !evaluated.contains(&true) {
+        super::note("没有可评估的名单比对规则（[reconcile.*]）：加 --all 列出不是每个名单都有的每个人\n");
+    }
+}
+
+/// The CSV of the people not on every roster (`--all`); per roster how many of them it lacks.
+fn differences<W: Write>(
+    rules: &RuleSet,
+    matcher: &Matcher,
+    given: &[u16],
+    w: &mut csv::Writer<W>,
+    show_ids: bool,
+) -> anyhow::Result<Vec<u64>> {
+    let mut head = vec!["证件号码".to_string()];
+    head.extend(given.iter().map(|&d| rules.departments[d as usize].label.clone()));
     head.push("差异".into());
     w.write_record(&head)?;
-    let mut only = vec![0u64; depts.len()];
-    for key in keys {
-        let at: Vec<Option<u32>> = lists.iter().map(|l| l.lookup(key).next()).collect();
-        if at.iter().all(Option::is_some) {
-            continue;
+    let mut only = vec![0u64; given.len()];
+    let on_list = |d: u16, key: u64| matcher.lists[d as usize].as_ref().is_some_and(|l| !l.lookup(key).is_empty());
+    for_each_person(matcher, given, |key| {
+        let on: Vec<bool> = given.iter().map(|&d| on_list(d, key)).collect();
+        if on.iter().all(|&x| x) {
+            return Ok(());
         }
-        let mut name = String::new();
-        if let Some((k, r)) = at.iter().enumerate().find_map(|(k, r)| r.map(|r| (k, r))) {
-            lists[k].write_value(&mut name, &depts[k], r, 0);
+        let mut row = vec![shown(idnum::key_text(key), show_ids)];
+        for (k, &d) in given.iter().enumerate() {
+            row.push(if on[k] { shown(side(rules, matcher, d, key), show_ids) } else { String::new() });
+            only[k] += u64::from(!on[k]);
         }
-        let id = idnum::key_text(key);
-        let mut row = vec![
-            if show_ids { id } else { crate::privacy::mask_id(&id) },
-            if show_ids { name } else { crate::privacy::mask_text(&name).into_owned() },
-        ];
-        row.extend(at.iter().zip(lists).map(|(r, l)| r.map(|r| l.row(r).to_string()).unwrap_or_default()));
-        let (ins, outs): (Vec<_>, Vec<_>) = depts.iter().zip(&at).partition(|(_, r)| r.is_some());
-        for (k, r) in at.iter().enumerate() {
-            only[k] += u64::from(r.is_none());
-        }
-        let names = |v: Vec<(&Department, &Option<u32>)>| {
-            v.iter().map(|(d, _)| d.label.as_str()).collect::<Vec<_>>().join("、")
+        let names = |want: bool| {
+            let labels = given.iter().zip(&on).filter(|(_, &o)| o == want);
+            labels.map(|(&d, _)| rules.departments[d as usize].label.as_str()).collect::<Vec<_>>().join("、")
         };
-        row.push(format!("在{}中，不在{}中", names(ins), names(outs)));
+        row.push(format!("在{}中，不在{}中", names(true), names(false)));
         w.write_record(row.iter().map(|c| output::csv_safe(c).into_owned()))?;
-    }
-    w.flush()?;
-    drop(w);
-    Ok((out, only))
+        Ok(())
+    })?;
+    Ok(only)
 }

@@ -280,6 +280,15 @@ fn write_checks_and_lists(s: &mut String, rs: &RuleSet) -> std::fmt::Result {
         let source = fill_key("来源：{}", &[&c.source]);
         writeln!(s, "  {:<24} {severity}{}\n      {}\n      {source}", c.id, c.label, c.text)?;
     }
+    writeln!(s, "\n{}", fill_key("名单比对规则（reconcile，{} 条）：", &[&rs.reconcile.len().to_string()]))?;
+    for r in &rs.reconcile {
+        let rosters: Vec<&str> = r.rosters.iter().map(|&d| rs.departments[d as usize].label.as_str()).collect();
+        let severity = fill_key(severity_key(r.severity), &[]);
+        let rosters = fill_key("（名单：{}）", &[&rosters.join(sep("、"))]);
+        let action = fill_key("措施：{}", &[&r.action]);
+        let source = fill_key("来源：{}", &[&r.source]);
+        writeln!(s, "  {:<24} {severity}{}{rosters}\n      {}\n      {action}\n      {source}", r.id, r.label, r.text)?;
+    }
     writeln!(s, "\n{}", fill_key("调整名单（adjust，{} 个）：", &[&rs.lists.lists.len().to_string()]))?;
     for l in &rs.lists.lists {
         let period = between(l.from, l.until);

@@ -112,14 +112,21 @@ const COMMANDS: &[(&str, &str, &str)] = &[
     ),
     (
         "reconcile",
-        "Compare rosters by ID number: who is in one and not in another",
-        "Each roster is NAME=FILE (.xlsx, .xls or CSV). The ID column is found by its header (证件号码, 身份证号码, \
-         公民身份号码, 户主证件号码, 身份证号), and IDs are normalised as for `assess --with` (15 digits upgraded to 18, \
-         full-width digits, lower-case x, spaces); IDs Excel turned into numbers and invalid IDs are counted and \
-         listed by row. Output (CSV, UTF-8 with BOM): one row per person not on every roster: the ID (masked), \
-         the name, the row on each roster (blank if absent), the difference. Exit codes: 0 fine; 1 some roster \
-         rows cannot be compared; 2 usage or file error.\n\n\
-         Examples:\n\n  tuopin reconcile 民政=民政名单.xlsx 乡村振兴=乡村振兴名单.csv -o 差异.csv",
+        "Compare rosters by ID number: the differences the rule file says need action",
+        "Each roster is NAME=FILE (.xlsx, .xls or CSV), NAME a department list of the rule set \
+         ([departments.*], by label or key; `tuopin rules show` lists them), e.g. dibao_roll=民政名单.xlsx \
+         monitoring_roll=乡村振兴名单.xlsx; the rule file declares each roster's ID column, carried columns and their \
+         header aliases. IDs are normalised as for `assess --with` (15 digits upgraded to 18, full-width digits, \
+         lower-case x, spaces); IDs Excel turned into numbers and invalid IDs are counted and listed by row. The \
+         rule set's [reconcile.*] rules say which differences need action (e.g. a person on one roster whose \
+         income is below the monitoring line but who is not on another): output (CSV, UTF-8 with BOM, in the rule \
+         file's language), one row per difference needing action, in the order of the first roster, then of the \
+         others: the ID (masked), the difference, its level, each roster's record (row and values), the reason, \
+         the action and the source. A rule whose rosters were not all given is not evaluated, and the summary says \
+         so. With --all, no rules: one row per person not on every roster. Exit codes: 0 fine; 1 some roster rows \
+         cannot be compared; 2 usage or file error.\n\n\
+         Examples:\n\n  tuopin reconcile dibao_roll=民政名单.xlsx monitoring_roll=乡村振兴名单.csv --year 2024 -o 差异.csv\n\n  \
+         tuopin reconcile dibao_roll=民政.csv monitoring_roll=乡村振兴.csv exited_roll=名册.xlsx --all",
     ),
     ("rules", "Rule sets: check a rule file, show it, run rule cases", ""),
     (
@@ -229,7 +236,8 @@ const ARGS: &[(&str, &str, &str)] = &[
     ("rules test", "files", "Case files (TOML; - for standard input, its `rules` relative to the current directory)"),
     ("rules test", "builtin", "Run the cases embedded with the built-in rule sets"),
     ("completions", "shell", "The shell"),
-    ("reconcile", "rosters", "Rosters: NAME=FILE, two or more"),
+    ("reconcile", "rosters", "Rosters: NAME=FILE, two or more (NAME a [departments.*] label or key of the rule set)"),
+    ("reconcile", "all", "No rules: list every person not on every roster (which rosters have them, which do not)"),
     ("reconcile", "output", "Write to this CSV file (replaced once complete), not to standard output"),
 ];
 

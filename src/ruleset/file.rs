@@ -68,6 +68,9 @@ pub struct RuleFile {
     /// How the lists marked `notice = true` are posted (公示; `tuopin notice`).
     #[serde(default)]
     pub notice: Option<NoticeDef>,
+    /// The differences between rosters that need action (`tuopin reconcile`), by id.
+    #[serde(default)]
+    pub reconcile: BTreeMap<String, ReconcileDef>,
 }
 
 /// `[report]`: the summary by area (`assess`, `adjust`; rules/README.md "Summaries by area").
@@ -714,6 +717,24 @@ impl Severity {
             Severity::Info => "提示",
         }
     }
+}
+
+/// `[reconcile.<id>]`: a difference between rosters (department lists, `[departments.*]`) that
+/// needs action: `when` over the records each roster has of one person (`tuopin reconcile`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReconcileDef {
+    /// A short name, shown in the report and its summary.
+    pub label: String,
+    /// CEL over the rosters' record lists and the parameters: `dibao_roll.exists(r, …) &&
+    /// monitoring_roll.size() == 0`.
+    pub when: String,
+    pub severity: Severity,
+    /// Why it needs action, with `{key}` for a parameter in force.
+    pub message: String,
+    /// What to do about it.
+    pub action: String,
+    pub source: String,
 }
 
 /// `[checks.<id>]`: a finding when `when` is true (unknown: no finding).

@@ -248,6 +248,7 @@ fn check_item(section: &str, item: Table) -> Result<(), String> {
         "indicators" => is::<file::IndicatorDef>(item),
         "area_data" => is::<file::AreaDataDef>(item),
         "departments" => is::<file::DepartmentDef>(item),
+        "reconcile" => is::<file::ReconcileDef>(item),
         // Other sections are checked when the whole rule set is read.
         _ => Ok(()),
     }

@@ -18,6 +18,7 @@ pub mod lists;
 mod member_tests;
 pub mod notice;
 pub mod periods;
+pub mod reconcile;
 #[cfg(test)]
 mod record_tests;
 pub mod report;
@@ -390,6 +391,8 @@ pub struct RuleSet {
     pub report: report::Report,
     /// How the lists marked `notice = true` are posted (`[notice]`).
     pub notice: Option<notice::Notice>,
+    /// The differences between rosters that need action (`[reconcile.*]`), in id order.
+    pub reconcile: Vec<reconcile::Rule>,
     /// Fields with a `min` or `max`, and fields with a `derive`, in field order (what
     /// [`RuleSet::finish`] visits for every household).
     ranged_fields: Vec<u16>,
@@ -909,12 +912,12 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
     };
     let returned = compile_flag(&file, names, &decisions)?;
     let checks = compile_checks(&file, names)?;
+    let reconcile = reconcile::compile(&file, names, &departments)?;
     let report = report::compile(&file, &Builder { departments: &[], ..names }, &fields, &field_index, &decisions)?;
     let warnings = compile_warnings(&file, &enums, &param_index)?;
     let lists =
         lists::compile(&file, &Builder { persons: &[], departments: &[], ..names }, &fields, &decisions, &criteria)?;
     let notice = notice::compile(&file, &fields, &field_index, &lists)?;
-    let ranged_fields = ranged(&fields);
     let (member_derived_fields, derived_fields): (Vec<u16>, Vec<u16>) = derivation_order(&fields)?
         .into_iter()
         .partition(|&i| fields[i as usize].derive.as_ref().is_some_and(expr::reads_members));
@@ -932,6 +935,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         description: file.ruleset.description,
         origin,
         hash: String::new(),
+        ranged_fields: ranged(&fields),
         fields,
         field_index,
         persons,
@@ -939,7 +943,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         person_used,
         members_used,
         member_facts,
-        departments: departments::marked(departments, conditions(&criteria, &decisions, returned.as_ref(), &checks)),
+        departments: read_columns(departments, &criteria, &decisions, returned.as_ref(), &checks, &reconcile),
         matching,
         enums,
         params,
@@ -955,12 +959,25 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         lists,
         report,
         notice,
+        reconcile,
         plan,
-        ranged_fields,
         derived_fields,
         member_derived_fields,
         param_order,
     })
+}
+
+/// The department lists, each noting the columns some condition or reconcile rule reads.
+fn read_columns(
+    departments: Vec<departments::Department>,
+    criteria: &[Criterion],
+    decisions: &[Decision],
+    returned: Option<&Flag>,
+    checks: &[Check],
+    reconcile: &[reconcile::Rule],
+) -> Vec<departments::Department> {
+    let rules = reconcile.iter().map(|r| &r.when);
+    departments::marked(departments, conditions(criteria, decisions, returned, checks).chain(rules))
 }
 
 /// Every condition of these criteria, decisions, flag and checks.

@@ -340,12 +340,14 @@ fn read_all(path: &std::path::Path) -> String {
     }
 }
 
+/// `reconcile --all` on the department lists here (the rosters of tests/cli/reconcile.rs are
+/// generated there): who is on one and not the other, by normalised ID.
 #[test]
 fn reconcile_lists_who_is_on_one_roster_and_not_another() {
     let dir = tempfile::tempdir().unwrap();
     let to = dir.path().join("差异.csv");
     let out = tuopin()
-        .args(["reconcile", &format!("医保参保={DIR}/insured.csv"), &format!("车辆={DIR}/cars.csv"), "-o"])
+        .args(["reconcile", &format!("医保参保={DIR}/insured.csv"), &format!("车辆登记={DIR}/cars.csv"), "--all", "-o"])
         .arg(&to)
         .output()
         .unwrap();
@@ -354,25 +356,25 @@ fn reconcile_lists_who_is_on_one_roster_and_not_another() {
     let err = stderr_of(&out);
     assert!(err.contains("2 行 Excel 已把身份证号变成数字"), "{err}");
     assert!(
-        err.contains("不在“医保参保”中而在其他名单中：1 人") && err.contains("不在“车辆”中而在其他名单中：10 人"),
+        err.contains("不在“医保参保”中而在其他名单中：1 人") && err.contains("不在“车辆登记”中而在其他名单中：10 人"),
         "{err}"
     );
     let mut r = csv::Reader::from_path(&to).unwrap();
-    assert_eq!(
-        r.headers().unwrap().iter().collect::<Vec<_>>(),
-        ["证件号码", "姓名", "医保参保（行号）", "车辆（行号）", "差异"]
-    );
+    assert_eq!(r.headers().unwrap().iter().collect::<Vec<_>>(), ["证件号码", "医保参保", "车辆登记", "差异"]);
     let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
     // 13 insured + 1 car owner of nobody's ID, less the 3 on both.
     assert_eq!(rows.len(), 11);
-    let nobody = rows.iter().find(|x| x[3] == *"10").unwrap();
+    // In input order: the insured roster's people first, the car owner of nobody's ID last.
+    let nobody = &rows[10];
     assert_eq!(&nobody[0], "110101********0011");
-    assert_eq!(&nobody[4], "在车辆中，不在医保参保中");
-    let yang = rows.iter().find(|x| &x[1] == "杨某林").unwrap();
-    assert_eq!((&yang[2], &yang[3], &yang[4]), ("9", "", "在医保参保中，不在车辆中"));
+    assert!(nobody[1].is_empty() && nobody[2].starts_with("第 10 行："), "{nobody:?}");
+    assert_eq!(&nobody[3], "在车辆登记中，不在医保参保中");
+    assert!(rows[..10].iter().all(|x| x[2].is_empty() && &x[3] == "在医保参保中，不在车辆登记中"));
     // Three people are on both (杨某平 with spaces, 吴某勇 full-width, 黄某秀 15 digits): not listed.
-    assert!(!rows.iter().any(|x| ["杨某平", "吴某勇", "黄某秀"].contains(&&x[1])));
-    let bad = tuopin().args(["reconcile", "低保", &format!("车辆={DIR}/cars.csv")]).output().unwrap();
+    for id in ["520000********0012", "520000********0018", "520000********0017"] {
+        assert!(!rows.iter().any(|x| &x[0] == id), "{id}");
+    }
+    let bad = tuopin().args(["reconcile", "低保", &format!("车辆登记={DIR}/cars.csv")]).output().unwrap();
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr_of(&bad).contains("名单应写成 名称=文件"));
 }

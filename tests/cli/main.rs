@@ -21,6 +21,7 @@ mod outputs;
 mod persons;
 mod privacy;
 mod properties;
+mod reconcile;
 mod report;
 mod review;
 mod rules;
