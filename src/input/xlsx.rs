@@ -329,7 +329,13 @@ fn read_cells<R: Read, E>(
                         Some(s) => number::<usize>(s).and_then(|i| ctx.styles.get(i).copied()),
                         None => Some(Shown::Number),
                     };
-                    let got = if empty { Got::Empty } else { cell_value(xml, kind, &mut value, &mut text)? };
+                    let got = match empty {
+                        true => Got::Empty,
+                        false => match xml.plain_cell(kind, &mut value, &mut text) {
+                            Some(got) => got,
+                            None => cell_value(xml, kind, &mut value, &mut text)?,
+                        },
+                    };
                     (row, col) = (at.0, at.1.saturating_add(1));
                     let shown = match got {
                         Got::Empty => None,
@@ -866,6 +872,42 @@ impl<R: Read> Xml<R> {
         }))
     }
 
+    /// A cell's content as Excel, WPS and openpyxl write it, read straight from the window when it
+    /// is all there: `<v>VALUE</v></c>` or `<is><t>TEXT</t></is></c>` (`<t xml:space="preserve">`
+    /// too), the text valid UTF-8 without `&` or CR. It gives what [`cell_value`] gives for such
+    /// a cell, without a token for each tag; `None` (nothing read) for anything else.
+    fn plain_cell(&mut self, kind: Kind, value: &mut String, text: &mut String) -> Option<Got> {
+        let b = &self.buf[self.pos..self.end];
+        let plain = |rest: &[u8], close: &[u8]| -> Option<usize> {
+            let i = memchr::memchr(b'<', rest)?;
+            let ok =
+                i <= self.max_run && rest[i..].starts_with(close) && memchr::memchr2(b'&', b'\r', &rest[..i]).is_none();
+            ok.then_some(i)
+        };
+        if let Some(rest) = b.strip_prefix(b"<v>") {
+            if kind == Kind::Inline {
+                return None;
+            }
+            let i = plain(rest, b"</v></c>")?;
+            let v = simdutf8::basic::from_utf8(&rest[..i]).ok()?;
+            value.clear();
+            value.push_str(v);
+            self.pos += 3 + i + 8;
+            return Some(Got::Value);
+        }
+        let (rest, preserve) = match b.strip_prefix(b"<is><t>") {
+            Some(rest) => (rest, false),
+            None => (b.strip_prefix(b"<is><t xml:space=\"preserve\">")?, true),
+        };
+        let i = plain(rest, b"</t></is></c>")?;
+        let t = simdutf8::basic::from_utf8(&rest[..i]).ok()?;
+        let t = if preserve { t } else { t.trim_matches([' ', '\t', '\r', '\n']) };
+        text.clear();
+        text.push_str(&unescape_x(t));
+        self.pos += (b.len() - rest.len()) + i + 13;
+        Some(Got::Inline)
+    }
+
     /// Skip to the end of element `name` (just opened), nested ones included.
     fn skip(&mut self, name: &[u8]) -> Result<()> {
         let mut depth = 0u32;
@@ -1150,5 +1192,54 @@ mod tests {
         let mut s = String::new();
         x.string(b"si", &mut s).unwrap();
         assert_eq!(s, " a b\r");
+    }
+
+    /// A cell read straight from the window (`plain_cell`) reads as the token path reads it, and
+    /// anything it does not take (entities, CR, other children, white space between tags, a cell
+    /// cut by the window's end) is left to the token path.
+    #[test]
+    fn plain_cells_read_as_tokens_do() {
+        // (t, the cell's content, taken by plain_cell)
+        let cells = [
+            ("s", "<v>1</v></c>", true),
+            ("", "<v>12.5</v></c>", true),
+            ("", "<v></v></c>", true),
+            ("inlineStr", "<is><t> a b </t></is></c>", true),
+            ("inlineStr", "<is><t xml:space=\"preserve\"> a </t></is></c>", true),
+            ("inlineStr", "<is><t>x_x000D_y</t></is></c>", true),
+            ("inlineStr", "<is><t></t></is></c>", true),
+            ("str", "<is><t>户</t></is></c>", true),
+            ("inlineStr", "<is><t>a&amp;b</t></is></c>", false),
+            ("inlineStr", "<is><t>a\rb</t></is></c>", false),
+            ("inlineStr", "<v>1</v></c>", false),
+            ("", "<v>1</v> </c>", false),
+            ("", "<f>A1</f><v>2</v></c>", false),
+            ("inlineStr", "<is><r><t>a</t></r></is></c>", false),
+        ];
+        for (t, body, taken) in cells {
+            let kind = Kind::of((!t.is_empty()).then_some(t.as_bytes())).unwrap();
+            let tokens = {
+                let mut x = Xml::new(body.as_bytes(), "s.xml", 1000);
+                let (mut v, mut text) = (String::new(), String::new());
+                let got = cell_value(&mut x, kind, &mut v, &mut text).unwrap();
+                (std::mem::discriminant(&got), v, text, x.base + x.pos as u64)
+            };
+            // Whole, and cut short (the window's end): taken whole or not at all.
+            for cut in [body.len(), body.len() - 1, 3] {
+                let mut x = Xml::new(&body.as_bytes()[..cut], "s.xml", 1000);
+                x.fill().unwrap();
+                let (mut v, mut text) = (String::new(), String::new());
+                match x.plain_cell(kind, &mut v, &mut text) {
+                    Some(got) => {
+                        assert!(taken && cut == body.len(), "{body}: taken when cut at {cut}");
+                        assert_eq!((std::mem::discriminant(&got), v, text, x.base + x.pos as u64), tokens, "{body}");
+                    }
+                    None => {
+                        assert!(!taken || cut < body.len(), "{body}: not taken");
+                        assert_eq!(x.pos, 0, "{body}");
+                    }
+                }
+            }
+        }
     }
 }
