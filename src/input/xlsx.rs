@@ -674,7 +674,19 @@ fn unescape_x(s: &str) -> Cow<'_, str> {
             None
         }
     };
-    let Some(first) = s.find("_x").filter(|&i| unit(s, i).is_some()) else { return Cow::Borrowed(s) };
+    // The first `_x` (a byte search for `_`: most texts have none), if it starts an escape.
+    let b = s.as_bytes();
+    let mut from = 0;
+    let first = loop {
+        let Some(i) = memchr::memchr(b'_', &b[from..]).map(|i| from + i) else { return Cow::Borrowed(s) };
+        if b.get(i + 1) == Some(&b'x') {
+            break i;
+        }
+        from = i + 1;
+    };
+    if unit(s, first).is_none() {
+        return Cow::Borrowed(s);
+    }
     let mut out = String::with_capacity(s.len());
     out.push_str(&s[..first]);
     let mut i = first;
@@ -981,19 +993,15 @@ fn find_lt(b: &[u8]) -> Option<usize> {
 
 /// The end of a tag (its `>`, quotes respected) in `b`, which starts inside the tag.
 fn tag_end(b: &[u8]) -> Option<usize> {
-    let mut quote = 0u8;
-    for (i, &c) in b.iter().enumerate() {
-        if quote != 0 {
-            if c == quote {
-                quote = 0;
-            }
-        } else if c == b'>' {
-            return Some(i);
-        } else if c == b'"' || c == b'\'' {
-            quote = c;
+    let mut at = 0;
+    loop {
+        let i = at + memchr::memchr3(b'>', b'"', b'\'', &b[at..])?;
+        match b[i] {
+            b'>' => return Some(i),
+            // A quoted value: on past its closing quote.
+            q => at = i + 1 + memchr::memchr(q, &b[i + 1..])? + 1,
         }
     }
-    None
 }
 
 /// Text as XML gives it: references decoded (`raw`), `\r\n` and `\r` as `\n`.
@@ -1192,6 +1200,35 @@ mod tests {
         let mut s = String::new();
         x.string(b"si", &mut s).unwrap();
         assert_eq!(s, " a b\r");
+    }
+
+    /// `tag_end` (byte searches) finds what a byte-by-byte walk with quotes finds, and
+    /// `unescape_x` decodes only when the first `_x` starts an escape.
+    #[test]
+    fn tag_ends_and_escapes() {
+        let walk = |b: &[u8]| {
+            let mut quote = 0u8;
+            for (i, &c) in b.iter().enumerate() {
+                if quote != 0 {
+                    quote = if c == quote { 0 } else { quote };
+                } else if c == b'>' {
+                    return Some(i);
+                } else if c == b'"' || c == b'\'' {
+                    quote = c;
+                }
+            }
+            None
+        };
+        let palette: [&[u8]; 6] = [b"a", b">", b"\"", b"'", b" ", "户".as_bytes()];
+        let mut rng = crate::test_rng::Lcg(3);
+        for case in 0..5000 {
+            let Some(text) = rng.text(&palette, 12, case) else { continue };
+            assert_eq!(tag_end(&text), walk(&text), "{:?}", String::from_utf8_lossy(&text));
+        }
+        assert_eq!(unescape_x("a_x000D_b"), "a\rb");
+        assert_eq!(unescape_x("a_b_x000A_"), "a_b\n");
+        assert_eq!(unescape_x("_xyz_x000D_"), "_xyz_x000D_");
+        assert_eq!(unescape_x("x_"), "x_");
     }
 
     /// A cell read straight from the window (`plain_cell`) reads as the token path reads it, and
