@@ -231,7 +231,7 @@ impl Book {
             if let Tok::Start { name, empty, .. } = t {
                 if xml.local(name) == b"si" {
                     text.clear();
-                    if !empty {
+                    if !empty && !xml.plain_t(b"</t></si>", &mut text) {
                         xml.string(b"si", &mut text)?;
                     }
                     strings.text.push_str(&text);
@@ -907,17 +907,39 @@ impl<R: Read> Xml<R> {
             self.pos += 3 + i + 8;
             return Some(Got::Value);
         }
-        let (rest, preserve) = match b.strip_prefix(b"<is><t>") {
+        if !b.starts_with(b"<is>") {
+            return None;
+        }
+        // plain_t reads nothing more into the window: the position goes back as it was.
+        self.pos += 4;
+        if self.plain_t(b"</t></is></c>", text) {
+            return Some(Got::Inline);
+        }
+        self.pos -= 4;
+        None
+    }
+
+    /// A string item's one `<t>` (`<t xml:space="preserve">` too) and `close` after it, read
+    /// straight from the window when all there, as [`Xml::string`] reads it into `out` (cleared):
+    /// `false` (nothing read) for anything else.
+    fn plain_t(&mut self, close: &[u8], out: &mut String) -> bool {
+        let b = &self.buf[self.pos..self.end];
+        let (rest, preserve) = match b.strip_prefix(b"<t>") {
             Some(rest) => (rest, false),
-            None => (b.strip_prefix(b"<is><t xml:space=\"preserve\">")?, true),
+            None => match b.strip_prefix(b"<t xml:space=\"preserve\">") {
+                Some(rest) => (rest, true),
+                None => return false,
+            },
         };
-        let i = plain(rest, b"</t></is></c>")?;
-        let t = simdutf8::basic::from_utf8(&rest[..i]).ok()?;
+        let Some(i) = memchr::memchr(b'<', rest) else { return false };
+        let plain =
+            i <= self.max_run && rest[i..].starts_with(close) && memchr::memchr2(b'&', b'\r', &rest[..i]).is_none();
+        let Some(t) = plain.then(|| simdutf8::basic::from_utf8(&rest[..i]).ok()).flatten() else { return false };
         let t = if preserve { t } else { t.trim_matches([' ', '\t', '\r', '\n']) };
-        text.clear();
-        text.push_str(&unescape_x(t));
-        self.pos += (b.len() - rest.len()) + i + 13;
-        Some(Got::Inline)
+        out.clear();
+        out.push_str(&unescape_x(t));
+        self.pos += (b.len() - rest.len()) + i + close.len();
+        true
     }
 
     /// Skip to the end of element `name` (just opened), nested ones included.
@@ -1229,6 +1251,37 @@ mod tests {
         assert_eq!(unescape_x("a_b_x000A_"), "a_b\n");
         assert_eq!(unescape_x("_xyz_x000D_"), "_xyz_x000D_");
         assert_eq!(unescape_x("x_"), "x_");
+    }
+
+    /// A shared string item read straight from the window (`plain_t`) reads as `string` does.
+    #[test]
+    fn plain_string_items_read_as_tokens_do() {
+        let items = [
+            ("<t>a</t></si>", true),
+            ("<t> a b </t></si>", true),
+            ("<t xml:space=\"preserve\"> a </t></si>", true),
+            ("<t>x_x000D_y</t></si>", true),
+            ("<t></t></si>", true),
+            ("<t>a&lt;b</t></si>", false),
+            ("<t>a</t> </si>", false),
+            ("<r><t>a</t></r><r><t>b</t></r></si>", false),
+            ("<t>a</t><rPh><t>x</t></rPh></si>", false),
+        ];
+        for (body, taken) in items {
+            let mut x = Xml::new(body.as_bytes(), "s.xml", 1000);
+            let mut want = String::new();
+            x.string(b"si", &mut want).unwrap();
+            let end = x.base + x.pos as u64;
+            let mut x = Xml::new(body.as_bytes(), "s.xml", 1000);
+            x.fill().unwrap();
+            let mut got = String::from("old");
+            assert_eq!(x.plain_t(b"</t></si>", &mut got), taken, "{body}");
+            if taken {
+                assert_eq!((got, x.base + x.pos as u64), (want, end), "{body}");
+            } else {
+                assert_eq!((got.as_str(), x.pos), ("old", 0), "{body}");
+            }
+        }
     }
 
     /// A cell read straight from the window (`plain_cell`) reads as the token path reads it, and
