@@ -127,7 +127,8 @@ pub struct CsvRows {
 /// channel: the sheet is never held whole). Suspended ([`Rows::into_blocks`], once the header is
 /// found), the thread and its workbook (calamine holds every shared string) are let go until the
 /// next row is wanted: then the sheet is opened again and read on from where it was, so that the
-/// duplicate-id scan's own reading of the file never has a second workbook beside it.
+/// duplicate-id scan's own reading of the file never has a second workbook beside it. A sheet read
+/// to its end once is read from its spool after that ([`super::spool`]), not from the workbook.
 pub struct SheetRows {
     /// `None`: suspended.
     rx: Option<mpsc::Receiver<Result<Vec<RawRow>, InputError>>>,
