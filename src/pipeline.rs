@@ -91,6 +91,23 @@ pub fn progress_of(what: &str, unit: &str) -> indicatif::ProgressBar {
     bar
 }
 
+/// A spinner with a message and the time so far, for a step that has nothing to count (saving a
+/// workbook: zipping the rows kept in temporary files); hidden as [`progress`] is.
+pub fn spinner(what: &str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() || quiet() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(&crate::messages::tr("{spinner} {msg}（用时 {elapsed_precise}）"))
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    bar.set_message(what.to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
+}
+
 /// Assess every row of `ledger`. Each chunk of consecutive households gets an accumulator from
 /// `init` and `each` folds its households into it (in parallel across chunks); `sink` receives
 /// the accumulators in input order. Returns how many blank rows were skipped.

@@ -106,7 +106,10 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
     let areas = areas.map(|a| area_table(&a, &bound));
     if let (Some(book), Some(f)) = (book, &mut file) {
         let prov = provenance(&args, &rules, as_of, format, ledger.layout.matcher.as_deref())?;
+        // A sheet of a million rows takes a while to zip.
+        let saving = crate::pipeline::spinner(&crate::messages::tr(&format!("正在保存工作簿 {to}……")));
         finish_book(book, f, &prov, areas.as_ref(), &summary, &bound)?;
+        saving.finish_and_clear();
     }
     if let Some(f) = file {
         f.commit().with_context(|| "输出未能完成")?;

@@ -10,6 +10,7 @@ mod absent_tests;
 pub mod departments;
 pub mod persons;
 pub mod source;
+mod spool;
 pub mod stdin;
 mod xlsx;
 

@@ -127,7 +127,8 @@ pub struct CsvRows {
 /// channel: the sheet is never held whole). Suspended ([`Rows::into_blocks`], once the header is
 /// found), the thread and its workbook (calamine holds every shared string) are let go until the
 /// next row is wanted: then the sheet is opened again and read on from where it was, so that the
-/// duplicate-id scan's own reading of the file never has a second workbook beside it.
+/// duplicate-id scan's own reading of the file never has a second workbook beside it. A sheet read
+/// to its end once is read from its spool after that ([`super::spool`]), not from the workbook.
 pub struct SheetRows {
     /// `None`: suspended.
     rx: Option<mpsc::Receiver<Result<Vec<RawRow>, InputError>>>,
@@ -604,10 +605,17 @@ fn open_sheet(path: &Path, opts: &OpenOptions) -> Result<(Rows, Kind), InputErro
         path: crate::value::shown_path(path),
         message: "无法读取工作簿：文件已损坏（读取时出错）".into(),
     };
-    let opened = std::panic::catch_unwind(|| open_workbook_sheet(path, opts.sheet.as_deref(), &opts.limits));
-    let (wb, name) = opened.unwrap_or_else(|_| Err(damaged()))?;
+    // Read to its end before in this run: its rows are in a spool.
+    let (wb, name) = match super::spool::find(path, opts.sheet.as_deref(), &opts.limits) {
+        Some((name, _)) => (None, name),
+        None => {
+            let opened = std::panic::catch_unwind(|| open_workbook_sheet(path, opts.sheet.as_deref(), &opts.limits));
+            let (wb, name) = opened.unwrap_or_else(|_| Err(damaged()))?;
+            (Some(wb), name)
+        }
+    };
     let rows = SheetRows {
-        rx: Some(spawn_sheet(path, &name, &opts.limits, Some(wb), 0)),
+        rx: Some(spawn_sheet(path, &name, &opts.limits, wb, 0)),
         batch: Vec::new().into_iter(),
         path: path.to_path_buf(),
         sheet: name.clone(),
@@ -617,8 +625,9 @@ fn open_sheet(path: &Path, opts: &OpenOptions) -> Result<(Rows, Kind), InputErro
     Ok((Rows::Sheet(Box::new(rows)), Kind::Sheet { name }))
 }
 
-/// Read a sheet on a thread of its own (opening the workbook there when `wb` is `None`), its first
-/// `skip` rows left out.
+/// Read a sheet on a thread of its own (from its spool when it has one, else from the workbook,
+/// opened there when `wb` is `None`), its first `skip` rows left out. A reading from the first row
+/// writes the spool ([`super::spool`]).
 fn spawn_sheet(
     path: &Path,
     name: &str,
@@ -632,9 +641,14 @@ fn spawn_sheet(
         let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let wb = match wb {
                 Some(wb) => wb,
-                None => open_workbook_sheet(&p, Some(&sheet), &limits)?.0,
+                None => match super::spool::find(&p, Some(&sheet), &limits) {
+                    Some((_, spool)) => return read_spool(spool, &p, &tx, skip),
+                    None => open_workbook_sheet(&p, Some(&sheet), &limits)?.0,
+                },
             };
-            read_sheet(wb, &sheet, &p, &limits, &tx, skip)
+            let first = wb.sheet_names().first() == Some(&sheet);
+            let spool = if skip == 0 { super::spool::Writer::new(&p, &sheet, first, &limits) } else { None };
+            read_sheet(wb, &sheet, &p, &limits, &tx, skip, spool)
         }));
         let err = match read {
             Ok(Ok(())) => return,
@@ -724,12 +738,23 @@ fn read_sheet(
     limits: &Limits,
     tx: &mpsc::SyncSender<Result<Vec<RawRow>, InputError>>,
     skip: u64,
+    spool: Option<super::spool::Writer>,
 ) -> Result<(), InputError> {
     let cannot = |e: &dyn std::fmt::Display| InputError::Unreadable {
         path: crate::value::shown_path(path),
         message: format!("无法读取工作表“{name}”：{e}"),
     };
-    let mut rows = SheetBuilder { path, name, limits, tx, batch: Vec::with_capacity(SHEET_BATCH), row: None, skip };
+    let mut rows = SheetBuilder {
+        path,
+        name,
+        limits,
+        tx,
+        batch: Vec::with_capacity(SHEET_BATCH),
+        row: None,
+        skip,
+        spool,
+        stopped: false,
+    };
     let mut wb = match wb {
         Workbook::Xlsx(mut book) => {
             return match book.cells(name, |r, c, text| rows.cell(r, c, text)) {
@@ -798,6 +823,10 @@ struct SheetBuilder<'a> {
     row: Option<RawRow>,
     /// Rows still to leave out (read before, by a suspended reader).
     skip: u64,
+    /// Where the rows are kept for the run's later readings of the sheet, if read from its start.
+    spool: Option<super::spool::Writer>,
+    /// Nobody reads the rows any more: the sheet was not read to its end.
+    stopped: bool,
 }
 
 impl SheetBuilder<'_> {
@@ -843,22 +872,62 @@ impl SheetBuilder<'_> {
     /// The row being built goes into the batch, the batch to the reader when full.
     fn flush(&mut self) -> bool {
         if let Some(r) = self.row.take() {
+            if self.spool.as_mut().is_some_and(|s| s.row(&r).is_err()) {
+                // A full disk: the sheet is read from the workbook again when it is wanted again.
+                self.spool = None;
+            }
             if self.skip > 0 {
                 self.skip -= 1;
             } else {
                 self.batch.push(r);
             }
         }
-        self.batch.len() < SHEET_BATCH
-            || self.tx.send(Ok(std::mem::replace(&mut self.batch, Vec::with_capacity(SHEET_BATCH)))).is_ok()
+        let sent = self.batch.len() < SHEET_BATCH
+            || self.tx.send(Ok(std::mem::replace(&mut self.batch, Vec::with_capacity(SHEET_BATCH)))).is_ok();
+        self.stopped |= !sent;
+        sent
     }
 
     fn finish(mut self) {
         self.flush();
+        if !self.stopped {
+            if let Some(spool) = self.spool.take() {
+                spool.finish();
+            }
+        }
         if !self.batch.is_empty() {
             let _ = self.tx.send(Ok(self.batch));
         }
     }
+}
+
+/// The rows of a sheet's spool into `tx`, in batches, the first `skip` left out.
+fn read_spool(
+    spool: std::sync::Arc<super::spool::Spool>,
+    path: &Path,
+    tx: &mpsc::SyncSender<Result<Vec<RawRow>, InputError>>,
+    skip: u64,
+) -> Result<(), InputError> {
+    let mut reader = super::spool::Reader::new(spool);
+    let mut batch = Vec::with_capacity(SHEET_BATCH);
+    let mut raw = RawRow::default();
+    let mut skip = skip;
+    while reader.next(&mut raw, skip > 0).map_err(|e| unreadable(path, e))? {
+        if skip > 0 {
+            skip -= 1;
+            continue;
+        }
+        batch.push(std::mem::take(&mut raw));
+        if batch.len() == SHEET_BATCH
+            && tx.send(Ok(std::mem::replace(&mut batch, Vec::with_capacity(SHEET_BATCH)))).is_err()
+        {
+            return Ok(());
+        }
+    }
+    if !batch.is_empty() {
+        let _ = tx.send(Ok(batch));
+    }
+    Ok(())
 }
 
 /// A cell of calamine's streaming reader as text (see [`cell_text`]); `""` for an empty one,

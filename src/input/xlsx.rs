@@ -231,7 +231,7 @@ impl Book {
             if let Tok::Start { name, empty, .. } = t {
                 if xml.local(name) == b"si" {
                     text.clear();
-                    if !empty {
+                    if !empty && !xml.plain_t(b"</t></si>", &mut text) {
                         xml.string(b"si", &mut text)?;
                     }
                     strings.text.push_str(&text);
@@ -329,7 +329,13 @@ fn read_cells<R: Read, E>(
                         Some(s) => number::<usize>(s).and_then(|i| ctx.styles.get(i).copied()),
                         None => Some(Shown::Number),
                     };
-                    let got = if empty { Got::Empty } else { cell_value(xml, kind, &mut value, &mut text)? };
+                    let got = match empty {
+                        true => Got::Empty,
+                        false => match xml.plain_cell(kind, &mut value, &mut text) {
+                            Some(got) => got,
+                            None => cell_value(xml, kind, &mut value, &mut text)?,
+                        },
+                    };
                     (row, col) = (at.0, at.1.saturating_add(1));
                     let shown = match got {
                         Got::Empty => None,
@@ -668,7 +674,19 @@ fn unescape_x(s: &str) -> Cow<'_, str> {
             None
         }
     };
-    let Some(first) = s.find("_x").filter(|&i| unit(s, i).is_some()) else { return Cow::Borrowed(s) };
+    // The first `_x` (a byte search for `_`: most texts have none), if it starts an escape.
+    let b = s.as_bytes();
+    let mut from = 0;
+    let first = loop {
+        let Some(i) = memchr::memchr(b'_', &b[from..]).map(|i| from + i) else { return Cow::Borrowed(s) };
+        if b.get(i + 1) == Some(&b'x') {
+            break i;
+        }
+        from = i + 1;
+    };
+    if unit(s, first).is_none() {
+        return Cow::Borrowed(s);
+    }
     let mut out = String::with_capacity(s.len());
     out.push_str(&s[..first]);
     let mut i = first;
@@ -866,6 +884,64 @@ impl<R: Read> Xml<R> {
         }))
     }
 
+    /// A cell's content as Excel, WPS and openpyxl write it, read straight from the window when it
+    /// is all there: `<v>VALUE</v></c>` or `<is><t>TEXT</t></is></c>` (`<t xml:space="preserve">`
+    /// too), the text valid UTF-8 without `&` or CR. It gives what [`cell_value`] gives for such
+    /// a cell, without a token for each tag; `None` (nothing read) for anything else.
+    fn plain_cell(&mut self, kind: Kind, value: &mut String, text: &mut String) -> Option<Got> {
+        let b = &self.buf[self.pos..self.end];
+        let plain = |rest: &[u8], close: &[u8]| -> Option<usize> {
+            let i = memchr::memchr(b'<', rest)?;
+            let ok =
+                i <= self.max_run && rest[i..].starts_with(close) && memchr::memchr2(b'&', b'\r', &rest[..i]).is_none();
+            ok.then_some(i)
+        };
+        if let Some(rest) = b.strip_prefix(b"<v>") {
+            if kind == Kind::Inline {
+                return None;
+            }
+            let i = plain(rest, b"</v></c>")?;
+            let v = simdutf8::basic::from_utf8(&rest[..i]).ok()?;
+            value.clear();
+            value.push_str(v);
+            self.pos += 3 + i + 8;
+            return Some(Got::Value);
+        }
+        if !b.starts_with(b"<is>") {
+            return None;
+        }
+        // plain_t reads nothing more into the window: the position goes back as it was.
+        self.pos += 4;
+        if self.plain_t(b"</t></is></c>", text) {
+            return Some(Got::Inline);
+        }
+        self.pos -= 4;
+        None
+    }
+
+    /// A string item's one `<t>` (`<t xml:space="preserve">` too) and `close` after it, read
+    /// straight from the window when all there, as [`Xml::string`] reads it into `out` (cleared):
+    /// `false` (nothing read) for anything else.
+    fn plain_t(&mut self, close: &[u8], out: &mut String) -> bool {
+        let b = &self.buf[self.pos..self.end];
+        let (rest, preserve) = match b.strip_prefix(b"<t>") {
+            Some(rest) => (rest, false),
+            None => match b.strip_prefix(b"<t xml:space=\"preserve\">") {
+                Some(rest) => (rest, true),
+                None => return false,
+            },
+        };
+        let Some(i) = memchr::memchr(b'<', rest) else { return false };
+        let plain =
+            i <= self.max_run && rest[i..].starts_with(close) && memchr::memchr2(b'&', b'\r', &rest[..i]).is_none();
+        let Some(t) = plain.then(|| simdutf8::basic::from_utf8(&rest[..i]).ok()).flatten() else { return false };
+        let t = if preserve { t } else { t.trim_matches([' ', '\t', '\r', '\n']) };
+        out.clear();
+        out.push_str(&unescape_x(t));
+        self.pos += (b.len() - rest.len()) + i + close.len();
+        true
+    }
+
     /// Skip to the end of element `name` (just opened), nested ones included.
     fn skip(&mut self, name: &[u8]) -> Result<()> {
         let mut depth = 0u32;
@@ -939,19 +1015,15 @@ fn find_lt(b: &[u8]) -> Option<usize> {
 
 /// The end of a tag (its `>`, quotes respected) in `b`, which starts inside the tag.
 fn tag_end(b: &[u8]) -> Option<usize> {
-    let mut quote = 0u8;
-    for (i, &c) in b.iter().enumerate() {
-        if quote != 0 {
-            if c == quote {
-                quote = 0;
-            }
-        } else if c == b'>' {
-            return Some(i);
-        } else if c == b'"' || c == b'\'' {
-            quote = c;
+    let mut at = 0;
+    loop {
+        let i = at + memchr::memchr3(b'>', b'"', b'\'', &b[at..])?;
+        match b[i] {
+            b'>' => return Some(i),
+            // A quoted value: on past its closing quote.
+            q => at = i + 1 + memchr::memchr(q, &b[i + 1..])? + 1,
         }
     }
-    None
 }
 
 /// Text as XML gives it: references decoded (`raw`), `\r\n` and `\r` as `\n`.
@@ -1150,5 +1222,114 @@ mod tests {
         let mut s = String::new();
         x.string(b"si", &mut s).unwrap();
         assert_eq!(s, " a b\r");
+    }
+
+    /// `tag_end` (byte searches) finds what a byte-by-byte walk with quotes finds, and
+    /// `unescape_x` decodes only when the first `_x` starts an escape.
+    #[test]
+    fn tag_ends_and_escapes() {
+        let walk = |b: &[u8]| {
+            let mut quote = 0u8;
+            for (i, &c) in b.iter().enumerate() {
+                if quote != 0 {
+                    quote = if c == quote { 0 } else { quote };
+                } else if c == b'>' {
+                    return Some(i);
+                } else if c == b'"' || c == b'\'' {
+                    quote = c;
+                }
+            }
+            None
+        };
+        let palette: [&[u8]; 6] = [b"a", b">", b"\"", b"'", b" ", "户".as_bytes()];
+        let mut rng = crate::test_rng::Lcg(3);
+        for case in 0..5000 {
+            let Some(text) = rng.text(&palette, 12, case) else { continue };
+            assert_eq!(tag_end(&text), walk(&text), "{:?}", String::from_utf8_lossy(&text));
+        }
+        assert_eq!(unescape_x("a_x000D_b"), "a\rb");
+        assert_eq!(unescape_x("a_b_x000A_"), "a_b\n");
+        assert_eq!(unescape_x("_xyz_x000D_"), "_xyz_x000D_");
+        assert_eq!(unescape_x("x_"), "x_");
+    }
+
+    /// A shared string item read straight from the window (`plain_t`) reads as `string` does.
+    #[test]
+    fn plain_string_items_read_as_tokens_do() {
+        let items = [
+            ("<t>a</t></si>", true),
+            ("<t> a b </t></si>", true),
+            ("<t xml:space=\"preserve\"> a </t></si>", true),
+            ("<t>x_x000D_y</t></si>", true),
+            ("<t></t></si>", true),
+            ("<t>a&lt;b</t></si>", false),
+            ("<t>a</t> </si>", false),
+            ("<r><t>a</t></r><r><t>b</t></r></si>", false),
+            ("<t>a</t><rPh><t>x</t></rPh></si>", false),
+        ];
+        for (body, taken) in items {
+            let mut x = Xml::new(body.as_bytes(), "s.xml", 1000);
+            let mut want = String::new();
+            x.string(b"si", &mut want).unwrap();
+            let end = x.base + x.pos as u64;
+            let mut x = Xml::new(body.as_bytes(), "s.xml", 1000);
+            x.fill().unwrap();
+            let mut got = String::from("old");
+            assert_eq!(x.plain_t(b"</t></si>", &mut got), taken, "{body}");
+            if taken {
+                assert_eq!((got, x.base + x.pos as u64), (want, end), "{body}");
+            } else {
+                assert_eq!((got.as_str(), x.pos), ("old", 0), "{body}");
+            }
+        }
+    }
+
+    /// A cell read straight from the window (`plain_cell`) reads as the token path reads it, and
+    /// anything it does not take (entities, CR, other children, white space between tags, a cell
+    /// cut by the window's end) is left to the token path.
+    #[test]
+    fn plain_cells_read_as_tokens_do() {
+        // (t, the cell's content, taken by plain_cell)
+        let cells = [
+            ("s", "<v>1</v></c>", true),
+            ("", "<v>12.5</v></c>", true),
+            ("", "<v></v></c>", true),
+            ("inlineStr", "<is><t> a b </t></is></c>", true),
+            ("inlineStr", "<is><t xml:space=\"preserve\"> a </t></is></c>", true),
+            ("inlineStr", "<is><t>x_x000D_y</t></is></c>", true),
+            ("inlineStr", "<is><t></t></is></c>", true),
+            ("str", "<is><t>户</t></is></c>", true),
+            ("inlineStr", "<is><t>a&amp;b</t></is></c>", false),
+            ("inlineStr", "<is><t>a\rb</t></is></c>", false),
+            ("inlineStr", "<v>1</v></c>", false),
+            ("", "<v>1</v> </c>", false),
+            ("", "<f>A1</f><v>2</v></c>", false),
+            ("inlineStr", "<is><r><t>a</t></r></is></c>", false),
+        ];
+        for (t, body, taken) in cells {
+            let kind = Kind::of((!t.is_empty()).then_some(t.as_bytes())).unwrap();
+            let tokens = {
+                let mut x = Xml::new(body.as_bytes(), "s.xml", 1000);
+                let (mut v, mut text) = (String::new(), String::new());
+                let got = cell_value(&mut x, kind, &mut v, &mut text).unwrap();
+                (std::mem::discriminant(&got), v, text, x.base + x.pos as u64)
+            };
+            // Whole, and cut short (the window's end): taken whole or not at all.
+            for cut in [body.len(), body.len() - 1, 3] {
+                let mut x = Xml::new(&body.as_bytes()[..cut], "s.xml", 1000);
+                x.fill().unwrap();
+                let (mut v, mut text) = (String::new(), String::new());
+                match x.plain_cell(kind, &mut v, &mut text) {
+                    Some(got) => {
+                        assert!(taken && cut == body.len(), "{body}: taken when cut at {cut}");
+                        assert_eq!((std::mem::discriminant(&got), v, text, x.base + x.pos as u64), tokens, "{body}");
+                    }
+                    None => {
+                        assert!(!taken || cut < body.len(), "{body}: not taken");
+                        assert_eq!(x.pos, 0, "{body}");
+                    }
+                }
+            }
+        }
     }
 }

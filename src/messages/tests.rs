@@ -27,6 +27,9 @@ const SINKS: &[&str] = &[
     "note(&format!(",
     "Invalid(format!(",
     "rule: format!(",
+    // A damaged .xlsx: the text goes into the message that names the file (src/input/source.rs).
+    "Damaged(format!(",
+    "Damaged(",
     // Text handed to the catalogue where it is printed (`messages::tr`).
     " tr(&format!(",
     "(tr(&format!(",
