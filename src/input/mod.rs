@@ -1547,16 +1547,25 @@ fn unquoted_hashes(
         all.extend(others.into_iter().map(|t| t.join().expect("the id scan does not panic")));
         all
     });
+    // The first part that did not end well, in the file's order, is where one scan would have
+    // stopped: at a quote (`None`), or at an error — named by its line in the file, which only
+    // the first part knows (a later part's error: the whole file again, in one part).
     let mut lines = Vec::with_capacity(results.len());
-    for r in results {
-        match r? {
-            Some(n) => lines.push(n),
-            None => return Ok(None),
+    let mut later_error = false;
+    for (k, r) in results.into_iter().enumerate() {
+        match r {
+            Ok(Some(n)) => lines.push(n),
+            Ok(None) => return Ok(None),
+            Err(e) if k == 0 => return Err(e),
+            Err(_) => {
+                later_error = true;
+                break;
+            }
         }
     }
     // The header (and the title rows above it) must lie in the first part; else the whole file
     // again, in one part.
-    if parts.len() > 1 && lines[0] <= layout.header_row {
+    if later_error || (parts.len() > 1 && lines[0] <= layout.header_row) {
         let mut seen = (Seen::default(), 0u64);
         let one = source::each_unquoted_field_of(path, whole[0], delimiter, col, limits, &mut |_, id| {
             if let Some(h) = hash.of_cell(id) {
@@ -1572,7 +1581,7 @@ fn unquoted_hashes(
 /// The id hashes of the first pass, in memory that grows with the number of ids by about 12 bits
 /// an id: the exact hashes while there are at most [`Seen::EXACT`] of them (8 MiB), then Bloom
 /// filters, each twice the size of the one before, a new one started when the last holds
-/// [`Seen::IDS_PER_BITS`] ids per bit. What may have been seen twice (exactly, or as a filter
+/// [`Seen::BITS_PER_ID`] bits an id. What may have been seen twice (exactly, or as a filter
 /// says) is checked exactly in a second pass.
 struct Seen {
     exact: Vec<u64>,
@@ -1655,7 +1664,7 @@ impl Seen {
         if self.filters.is_empty() {
             if self.exact.capacity() == 0 {
                 // All at once: pages not yet written take no memory, and growing by doubling would
-                // leave the smaller copies behind in the allocator (12 MiB more at the peak).
+                // leave the smaller copies behind in the allocator (up to 8 MiB more at the peak).
                 self.exact.reserve_exact(self.exact_max);
             }
             self.exact.push(h);
@@ -1770,6 +1779,51 @@ mod tests {
             reader.each_row_in(&wanted, &mut |r| got.push(rows_of(r))).unwrap();
             assert_eq!(got, want, "case {case}: {:?}, rows {wanted:?}", String::from_utf8_lossy(&text));
         }
+    }
+
+    /// A file of several megabytes, scanned in parts side by side, gives the repeats (and rows) a
+    /// scan in one part gives, and an over-long line in a later part is named by its line in the
+    /// file.
+    #[test]
+    fn a_file_scanned_in_parts_gives_what_one_scan_gives() {
+        let rules = crate::ruleset::load("national").unwrap();
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/户表.csv")).unwrap();
+        let mut lines = text.lines();
+        let (header, row) = (lines.next().unwrap(), lines.next().unwrap());
+        let rest = &row[row.find(',').unwrap()..];
+        let mut body = String::from(header);
+        let n = 70_000;
+        for k in 0..n {
+            // Ids repeated: A at rows 2 and 69,002 (either side of a cut), B at three rows.
+            let id = match k {
+                0 | 69_000 => "A".to_string(),
+                10 | 40_000 | 60_000 => "B".to_string(),
+                _ => format!("H{k}"),
+            };
+            body.push_str(&format!("\n{id}{rest}"));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.csv");
+        std::fs::write(&path, &body).unwrap();
+        assert!(body.len() > 8 << 20, "big enough for parts");
+        let ledger = Ledger::open(&path, &rules, &OpenOptions::default()).unwrap();
+        let dups = Duplicates::scan(&ledger).unwrap();
+        assert_eq!(dups.ids_seen(), n);
+        assert_eq!(dups.count(), 2);
+        assert_eq!(dups.rows("A"), Some(&Repeats { first: 2, second: 69_002, count: 2 }));
+        assert_eq!(dups.rows("B"), Some(&Repeats { first: 12, second: 40_002, count: 3 }));
+        // A line over the limit near the end: the error names line 65,002.
+        let limits = source::Limits { max_record_bytes: 64 << 10, ..source::Limits::default() };
+        // (Found when the scan's 1 MiB buffer fills with one line.)
+        let long = format!("X,{}", "9".repeat(1_100_000));
+        let mut rows: Vec<&str> = body.split('\n').collect();
+        rows[65_001] = &long;
+        std::fs::write(&path, rows.join("\n")).unwrap();
+        let options = OpenOptions { limits, ..OpenOptions::default() };
+        let ledger = Ledger::open(&path, &rules, &options).unwrap();
+        let whole = source::each_unquoted_field(&path, 1, b',', 0, &limits, &mut |_, _| {}).unwrap_err();
+        assert_eq!(Duplicates::scan(&ledger).unwrap_err().to_string(), whole.to_string());
+        assert!(whole.to_string().contains("65002") || whole.to_string().contains("65,002"), "{whole}");
     }
 
     /// A person export is grouped as it streams by only when its households' rows are contiguous.
