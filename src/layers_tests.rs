@@ -69,7 +69,7 @@ fn an_edge_up_is_found() {
     assert_eq!(test_modules(&code_only("#[cfg(test)]\nmod member_tests;\nmod kept;")), ["member_tests"]);
 }
 
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+pub(crate) fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for e in std::fs::read_dir(dir).unwrap() {
         let p = e.unwrap().path();
         if p.is_dir() {
@@ -156,20 +156,26 @@ fn crate_paths(code: &str) -> Vec<(usize, String)> {
     out
 }
 
-/// `text` with comments and the contents of string and character literals blanked (newlines
-/// kept, so offsets still give line numbers).
-pub(crate) fn code_only(text: &str) -> String {
-    let c: Vec<char> = text.chars().collect();
-    let mut out = String::with_capacity(text.len());
-    let blank = |out: &mut String, s: &[char]| out.extend(s.iter().map(|&ch| if ch == '\n' { '\n' } else { ' ' }));
+/// A comment or a string or character literal of Rust source text, in char offsets: `start..end`
+/// the whole of it; for a string literal, the range of its body and whether it is raw.
+pub(crate) struct Span {
+    pub start: usize,
+    pub end: usize,
+    pub string: Option<(std::ops::Range<usize>, bool)>,
+}
+
+/// The comments and the string and character literals of `c`, in order (what `code_only` blanks
+/// and what the message scan of src/messages/tests.rs reads).
+pub(crate) fn spans(c: &[char]) -> Vec<Span> {
     let ident = |ch: char| ch.is_alphanumeric() || ch == '_';
+    let mut out = Vec::new();
     let mut i = 0;
     while i < c.len() {
         // An identifier character before `r` makes it part of a name, except the `b` of `br"…"`.
         let byte_prefix = i > 0 && c[i - 1] == 'b' && (i < 2 || !ident(c[i - 2]));
         let prev_ident = i > 0 && ident(c[i - 1]) && !byte_prefix;
-        let end = if c[i] == '/' && c.get(i + 1) == Some(&'/') {
-            (i..c.len()).find(|&j| c[j] == '\n').unwrap_or(c.len())
+        let (end, string) = if c[i] == '/' && c.get(i + 1) == Some(&'/') {
+            ((i..c.len()).find(|&j| c[j] == '\n').unwrap_or(c.len()), None)
         } else if c[i] == '/' && c.get(i + 1) == Some(&'*') {
             let (mut depth, mut j) = (0, i);
             while j < c.len() {
@@ -186,37 +192,54 @@ pub(crate) fn code_only(text: &str) -> String {
                     j += 1;
                 }
             }
-            j
+            (j, None)
         } else if c[i] == 'r' && !prev_ident && matches!(c.get(i + 1), Some('"' | '#')) {
             let hashes = c[i + 1..].iter().take_while(|&&ch| ch == '#').count();
             if c.get(i + 1 + hashes) != Some(&'"') {
-                out.push(c[i]);
                 i += 1;
                 continue;
             }
-            let close: String = std::iter::once('"').chain(std::iter::repeat_n('#', hashes)).collect();
             let body = i + 2 + hashes;
-            let rest: String = c[body..].iter().collect();
-            body + rest.find(&close).map_or(rest.chars().count(), |k| rest[..k].chars().count() + close.len())
+            let mut j = body;
+            while j < c.len()
+                && !(c[j] == '"' && c[j + 1..].iter().take(hashes).filter(|&&h| h == '#').count() == hashes)
+            {
+                j += 1;
+            }
+            (j + 1 + hashes, Some((body..j, true)))
         } else if c[i] == '"' {
             let mut j = i + 1;
             while j < c.len() && c[j] != '"' {
                 j += if c[j] == '\\' { 2 } else { 1 };
             }
-            j + 1
+            (j + 1, Some((i + 1..j.min(c.len()), false)))
         } else if c[i] == '\'' && c.get(i + 1) == Some(&'\\') {
-            (i + 3..c.len()).find(|&j| c[j] == '\'').map_or(c.len(), |j| j + 1)
+            ((i + 3..c.len()).find(|&j| c[j] == '\'').map_or(c.len(), |j| j + 1), None)
         } else if c[i] == '\'' && c.get(i + 2) == Some(&'\'') {
-            i + 3
+            (i + 3, None)
         } else {
-            out.push(c[i]);
             i += 1;
             continue;
         };
         let end = end.min(c.len());
-        blank(&mut out, &c[i..end]);
+        out.push(Span { start: i, end, string });
         i = end;
     }
+    out
+}
+
+/// `text` with comments and the contents of string and character literals blanked (newlines
+/// kept, so offsets still give line numbers).
+pub(crate) fn code_only(text: &str) -> String {
+    let c: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for s in spans(&c) {
+        out.extend(&c[at..s.start]);
+        out.extend(c[s.start..s.end].iter().map(|&ch| if ch == '\n' { '\n' } else { ' ' }));
+        at = s.end;
+    }
+    out.extend(&c[at..]);
     out
 }
 

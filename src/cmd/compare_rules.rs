@@ -83,7 +83,7 @@ pub fn run(mut args: CompareArgs) -> anyhow::Result<Outcome> {
         if params.is_empty() {
             "所用参数相同".to_string()
         } else {
-            format!("参数不同：{}", params.join("；"))
+            format!("参数不同：{}", params.join(crate::messages::sep("；")))
         }
     ));
     let kept = assess_a(&args, bound_a)?;
@@ -108,7 +108,7 @@ pub fn run(mut args: CompareArgs) -> anyhow::Result<Outcome> {
         }
         None => write_csv(None, &args, &headers, &changes)?,
     }
-    let villages = per_village(&changes);
+    let villages = per_village(&changes, &crate::messages::fill_key("（无）", &[]), crate::messages::sep("，"));
     let changed: usize = villages.iter().map(|v| v.1).sum();
     super::note(&format!(
         "共 {} 户，其中 {} 户至少一项判定不同（{} 项）。\n",
@@ -341,8 +341,9 @@ fn mask(s: &str, show_ids: bool) -> String {
 }
 
 /// Per village (county, township, village), in order of first appearance: households with a
-/// changed decision and the changes (`返贫致贫风险 无→中 2`).
-fn per_village(changes: &[Change]) -> Vec<(String, usize, String)> {
+/// changed decision and the changes (`返贫致贫风险 无→中 2`), joined by `sep`, a blank label
+/// shown as `none`.
+fn per_village(changes: &[Change], none: &str, sep: &str) -> Vec<(String, usize, String)> {
     // (place, households, (change, count)).
     type Village = (String, Vec<String>, Vec<(String, usize)>);
     let mut order: Vec<Village> = Vec::new();
@@ -357,7 +358,8 @@ fn per_village(changes: &[Change]) -> Vec<(String, usize, String)> {
         if !v.1.contains(&c.id) {
             v.1.push(c.id.clone());
         }
-        let t = format!("{} {}→{}", c.decision, show_label(&c.from), show_label(&c.to));
+        let shown = |l: &str| if l.is_empty() { none.to_string() } else { l.to_string() };
+        let t = format!("{} {}→{}", c.decision, shown(&c.from), shown(&c.to));
         match v.2.iter_mut().find(|x| x.0 == t) {
             Some(x) => x.1 += 1,
             None => v.2.push((t, 1)),
@@ -367,17 +369,9 @@ fn per_village(changes: &[Change]) -> Vec<(String, usize, String)> {
         .into_iter()
         .map(|(p, ids, t)| {
             let detail: Vec<String> = t.into_iter().map(|(t, n)| format!("{t} {n}")).collect();
-            (p, ids.len(), detail.join("，"))
+            (p, ids.len(), detail.join(sep))
         })
         .collect()
-}
-
-fn show_label(l: &str) -> &str {
-    if l.is_empty() {
-        "（无）"
-    } else {
-        l
-    }
 }
 
 fn write_xlsx(
@@ -411,16 +405,18 @@ fn write_xlsx(
         }
         print_layout(ws, 1, changes.len() as u32, &widths.get(), &footer)?;
         let ws = wb.add_worksheet();
+        // A result: in the rule file's language, whatever --lang.
+        let villages = per_village(changes, "（无）", "，");
         ws.set_name("各村汇总")?;
         for (c, h) in ["县乡村", "判定不同的户数", "变化"].iter().enumerate() {
             ws.write_string_with_format(0, c as u16, *h, &bold)?;
         }
-        for (r, (place, n, detail)) in per_village(changes).iter().enumerate() {
+        for (r, (place, n, detail)) in villages.iter().enumerate() {
             ws.write_string(r as u32 + 1, 0, mask(place, args.show_ids))?;
             ws.write_number(r as u32 + 1, 1, *n as f64)?;
             ws.write_string(r as u32 + 1, 2, detail)?;
         }
-        let at = per_village(changes).len() as u32 + 2;
+        let at = villages.len() as u32 + 2;
         ws.write_string(at, 0, "参数不同")?;
         ws.write_string(at, 2, if params.is_empty() { "无".to_string() } else { params.join("；") })?;
         print_layout(ws, 1, at - 2, &[30.0, 14.0, 60.0], &footer)?;

@@ -49,7 +49,7 @@ const COMMANDS: &[(&str, &str, &str)] = &[
          Exit codes: 0 fine; 1 the household has data problems (still checked); 2 usage error, rule-file error, \
          unreadable input, or no household with that id.\n\n\
          Examples:\n\n  tuopin check examples/户表.csv --id 5200010101003 --year 2024\n\n  \
-         tuopin check --year 2020 --set 户类型=贫困户 --set 人均纯收入=3849.01 --set 饮水安全=否\n\n  \
+         tuopin check --year 2020 --set 人均纯收入=3849.01 --set 饮水安全=否\n\n  \
          tuopin check --year 2024           (on a terminal: asks questions)",
     ),
     (
@@ -66,8 +66,8 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "notice",
         "Public notices (公示): per village, the lists the rule file marks for posting (workbook and printable page)",
         "Assess a ledger with the same rule set as `assess` and write, per village, the lists of the rule file marked \
-         `notice = true` that apply on the assessment date (national rules: 新识别 and 拟退出 up to 2020; 拟纳入监测 \
-         and 拟风险消除 from 2021): for each household only the head's name, the village group, the household size \
+         `notice = true` that apply on the assessment date (which lists are posted and when they apply: `notice` and from/until of \
+         each [lists.*], shown by `tuopin rules show`): for each household only the head's name, the village group, the household size \
          and the item, with the posting period (days from the rule file's [notice], 5 in the national rules) and \
          the objection line.\n\n\
          No ID, phone or bank number and no health or disability detail ever appears on a notice (with or without \
@@ -119,7 +119,7 @@ const COMMANDS: &[(&str, &str, &str)] = &[
          listed by row. Output (CSV, UTF-8 with BOM): one row per person not on every roster: the ID (masked), \
          the name, the row on each roster (blank if absent), the difference. Exit codes: 0 fine; 1 some roster \
          rows cannot be compared; 2 usage or file error.\n\n\
-         Examples:\n\n  tuopin reconcile 低保=低保名单.xlsx 监测=监测对象.csv -o 差异.csv",
+         Examples:\n\n  tuopin reconcile 民政=民政名单.xlsx 乡村振兴=乡村振兴名单.csv -o 差异.csv",
     ),
     ("rules", "Rule sets: check a rule file, show it, run rule cases", ""),
     (
@@ -167,7 +167,7 @@ const ARGS: &[(&str, &str, &str)] = &[
     ("", "encoding", "Force the encoding of CSV input instead of detecting it"),
     ("", "sheet", "Worksheet of an .xlsx/.xls workbook (default: the first)"),
     ("", "header_row", "Row number of the header, as the spreadsheet shows it (default: found by matching the known headers)"),
-    ("", "persons", "Read a person export (one row per person, grouped by 户编号); detected when the header has 人编号 or 与户主关系"),
+    ("", "persons", "Read a person export (one row per person, the rows of a household grouped); detected when the header has a member column the rule file marks `marker` ([persons.*], see tuopin rules show)"),
     ("", "strict", "Stop (exit 2) when the file lacks a column the rules need, instead of treating that field as unknown"),
     ("", "with", "A department list, LIST=FILE (repeatable), e.g. --with 车辆登记=cars.xlsx: LIST is a label or key of the rule set's [departments.*]; each member of a person export (the head of a household ledger) is compared with it by ID number, rules decide on the matches, and reasons list the matched records"),
     ("", "max_cell_bytes", "Longest cell, in bytes; a longer one is a data problem of its row"),

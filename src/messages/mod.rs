@@ -399,6 +399,26 @@ pub fn tr_english(s: &str) -> Cow<'_, str> {
     Cow::Owned(lines.join("\n"))
 }
 
+/// A separator the program puts between items of a list (`；`, `、`, `，`), or the English one
+/// (`; `, `, `).
+pub fn sep(zh: &'static str) -> &'static str {
+    match (english(), zh) {
+        (false, _) => zh,
+        (true, "；") => "; ",
+        (true, _) => ", ",
+    }
+}
+
+/// `（text）` after a word, or ` (text)` in English: the brackets around a value (a unit, a
+/// period's label) that are the program's own punctuation.
+pub fn paren(text: &str) -> String {
+    if english() {
+        format!(" ({text})")
+    } else {
+        format!("（{text}）")
+    }
+}
+
 /// The key's template filled with `args`, in the run's language: the Chinese of `key`, or its
 /// English from the catalogue (the values unchanged, untranslated). For text whose pieces are
 /// known where it is printed (the progress bar's template, an error's causes).

@@ -3,10 +3,10 @@
 //! a key.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::*;
-use crate::layers_tests::{code_only, test_items};
+use crate::layers_tests::{code_only, rust_files, spans, test_items};
 
 /// Literals that are the format string of these (the code before them, spaces collapsed) are
 /// messages: printed, or an error's text.
@@ -35,6 +35,8 @@ const SINKS: &[&str] = &[
     "(tr(",
     "&tr(",
     "::tr(",
+    // A template filled in the run's language where its pieces are known (`messages::fill_key`).
+    "fill_key(",
 ];
 
 /// A literal that begins with one of these is a message wherever it is written (a warning or a
@@ -45,17 +47,6 @@ const MESSAGE_STARTS: &[&str] = &["警告：", "注意：", "提示：", "错误
 /// (names, villages); the Chinese of the command line (src/lang: help and clap's errors, whose
 /// English is clap's own and lang/english.rs); the help (cli.rs doc comments).
 const NOT_MESSAGES: &[&str] = &["cmd/demo_data.rs", "lang/", "cli.rs"];
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            rust_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "rs") {
-            out.push(p);
-        }
-    }
-}
 
 /// A Rust string literal's value (`\n`, `\"`, `\u{…}`, a line continuation …).
 fn unescape(body: &str) -> String {
@@ -129,63 +120,13 @@ struct Literal {
 /// The string literals of `text` (char offset of the opening quote, raw body, raw or not).
 fn literals_of(text: &str) -> Vec<(usize, String, bool)> {
     let c: Vec<char> = text.chars().collect();
-    let ident = |ch: char| ch.is_alphanumeric() || ch == '_';
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < c.len() {
-        if c[i] == '/' && c.get(i + 1) == Some(&'/') {
-            i = (i..c.len()).find(|&j| c[j] == '\n').unwrap_or(c.len());
-        } else if c[i] == '/' && c.get(i + 1) == Some(&'*') {
-            let (mut depth, mut j) = (0, i);
-            while j < c.len() {
-                if c[j] == '/' && c.get(j + 1) == Some(&'*') {
-                    depth += 1;
-                    j += 2;
-                } else if c[j] == '*' && c.get(j + 1) == Some(&'/') {
-                    depth -= 1;
-                    j += 2;
-                    if depth == 0 {
-                        break;
-                    }
-                } else {
-                    j += 1;
-                }
-            }
-            i = j;
-        } else if c[i] == 'r'
-            && (i == 0 || !ident(c[i - 1]) || c[i - 1] == 'b')
-            && matches!(c.get(i + 1), Some('"' | '#'))
-        {
-            let hashes = c[i + 1..].iter().take_while(|&&ch| ch == '#').count();
-            if c.get(i + 1 + hashes) != Some(&'"') {
-                i += 1;
-                continue;
-            }
-            let body = i + 2 + hashes;
-            let mut j = body;
-            while j < c.len()
-                && !(c[j] == '"' && c[j + 1..].iter().take(hashes).filter(|&&h| h == '#').count() == hashes)
-            {
-                j += 1;
-            }
-            out.push((i, c[body..j].iter().collect(), true));
-            i = j + 1 + hashes;
-        } else if c[i] == '"' {
-            let mut j = i + 1;
-            while j < c.len() && c[j] != '"' {
-                j += if c[j] == '\\' { 2 } else { 1 };
-            }
-            out.push((i, c[i + 1..j.min(c.len())].iter().collect(), false));
-            i = j + 1;
-        } else if c[i] == '\'' && c.get(i + 1) == Some(&'\\') {
-            i = (i + 3..c.len()).find(|&j| c[j] == '\'').map_or(c.len(), |j| j + 1);
-        } else if c[i] == '\'' && c.get(i + 2) == Some(&'\'') {
-            i += 3;
-        } else {
-            i += 1;
-        }
-    }
-    out
+    spans(&c)
+        .into_iter()
+        .filter_map(|s| {
+            let (body, raw) = s.string?;
+            Some((s.start, c[body].iter().collect(), raw))
+        })
+        .collect()
 }
 
 /// Every string literal of src/ outside test code, the catalogue and the files of `NOT_MESSAGES`.

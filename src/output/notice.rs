@@ -14,7 +14,7 @@ pub struct NoticeRow {
     pub name: String,
     pub group: String,
     pub members: String,
-    /// The list's label (拟纳入监测, …).
+    /// The list's label, as the rule file names it.
     pub item: String,
 }
 
@@ -61,7 +61,7 @@ impl NoticeDoc {
         c
     }
 
-    /// `青山镇石桥村 拟纳入监测、拟风险消除公示`.
+    /// `<place> <list label>、<list label>…<title>`: the labels of the lists with a row there.
     pub fn heading(&self, p: &PlaceNotice) -> String {
         let items: Vec<&str> =
             self.items.iter().filter(|i| p.rows.iter().any(|r| &r.item == *i)).map(String::as_str).collect();

@@ -399,14 +399,14 @@ pub fn item_line(text: &str, section: &str, id: &str) -> Option<usize> {
 
 /// The merged rule set as TOML, each item preceded by the files that made it.
 pub fn show(m: &Merged) -> String {
-    let mut out = format!("# 合并后的规则集：{}\n", m.chain.join(" ← "));
+    let mut out = crate::messages::fill_key("# 合并后的规则集：{}\n", &[&m.chain.join(" ← ")]);
     for (section, value) in &m.table {
         let mut one = Table::new();
         match value {
             Value::Table(items) if section != "ruleset" => {
                 for (id, item) in items {
                     let made = m.made_by(section, id);
-                    out.push_str(&format!("\n# 来自：{}\n", made.join(" + ")));
+                    out.push_str(&crate::messages::fill_key("\n# 来自：{}\n", &[&made.join(" + ")]));
                     let mut inner = Table::new();
                     inner.insert(id.clone(), item.clone());
                     let mut outer = Table::new();

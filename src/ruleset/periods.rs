@@ -90,10 +90,11 @@ impl RuleSet {
         self.periods.iter().find(|p| p.contains(d))
     }
 
-    /// A date as outputs show it, with its period: `2024-12-31（过渡期）`.
+    /// A date as outputs show it, with its period: `2024-12-31（过渡期）` (`2024-12-31 (过渡期)` in
+    /// English).
     pub fn dated(&self, d: Date) -> String {
         match self.period_at(d) {
-            Some(p) => format!("{d}（{}）", p.label),
+            Some(p) => format!("{d}{}", crate::messages::paren(&p.label)),
             None => d.to_string(),
         }
     }

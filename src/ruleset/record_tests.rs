@@ -2,8 +2,8 @@
 //! their three-valued results over households matched as a run matches them, the tree and the
 //! compiled evaluator alike, and their load-time errors.
 
-use super::expr::{self, Ctx, Ty};
-use super::{fast, load, RuleSet};
+use super::expr::{self, Ty};
+use super::{fast, household_ctx, load, RuleSet};
 use crate::household::Household;
 use crate::value::Date;
 
@@ -59,21 +59,7 @@ fn eval(rs: &RuleSet, src: &str, hh: &Household) -> Option<i64> {
         .find_map(|&t| rs.compile_expr(src, t).ok())
         .unwrap_or_else(|| panic!("{src}: {}", rs.compile_expr(src, Ty::Bool).unwrap_err()));
     let b = rs.at(as_of()).unwrap();
-    let crits = vec![None; rs.criteria.len()];
-    let decisions = vec![0; rs.decisions.len()];
-    let cx = Ctx {
-        cells: &hh.cells,
-        params: &b.params,
-        crits: &crits,
-        decisions: &decisions,
-        as_of_month: as_of().month_index(),
-        as_of_day: expr::day_key(as_of()),
-        members: hh.members.as_ref(),
-        member: &[],
-        member_index: 0,
-        records: &hh.records,
-        record: &[],
-    };
+    let cx = household_ctx(hh, &b.params, as_of());
     let tree = expr::eval(&node, &cx);
     assert_eq!(fast::Cond::new(&node).eval(&cx), tree.and_then(expr::V::as_bool), "{src}");
     tree.map(|v| match v {
@@ -176,21 +162,7 @@ fn reasons_name_the_list_and_a_missing_list() {
     let b = rs.at(as_of()).unwrap();
     let d = crate::engine::describer(&b);
     let hh = household(&rs, &[ADULT], &[("medical", &[&[("id", ADULT), ("self_paid", "7000")]])]);
-    let crits = vec![None; rs.criteria.len()];
-    let decisions = vec![0; rs.decisions.len()];
-    let cx = Ctx {
-        cells: &hh.cells,
-        params: &b.params,
-        crits: &crits,
-        decisions: &decisions,
-        as_of_month: as_of().month_index(),
-        as_of_day: expr::day_key(as_of()),
-        members: hh.members.as_ref(),
-        member: &[],
-        member_index: 0,
-        records: &hh.records,
-        record: &[],
-    };
+    let cx = household_ctx(&hh, &b.params, as_of());
     let atom = |src: &str| {
         let n = rs.compile_expr(src, Ty::Bool).unwrap();
         let v = expr::eval_bool(&n, &cx);

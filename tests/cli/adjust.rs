@@ -229,12 +229,7 @@ fn second_hand_computed_quarter_pair() {
 fn transition_period_lists_on_the_examples() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let run = tuopin()
-        .args(["adjust", "--previous", "examples/2024Q2.csv", "--current", "examples/2024Q3.csv"])
-        .args(["--quarter", "2024Q3", "-o"])
-        .arg(&out)
-        .output()
-        .unwrap();
+    let run = adjust_examples().args(["--quarter", "2024Q3", "-o"]).arg(&out).output().unwrap();
     assert_eq!(run.status.code(), Some(1), "{}", stderr_of(&run));
     let lists = [
         "拟纳入监测",
@@ -316,12 +311,7 @@ fn transition_period_lists_on_the_examples() {
 fn poverty_campaign_quarters_keep_the_version_1_lists() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let run = tuopin()
-        .args(["adjust", "--previous", "examples/2024Q2.csv", "--current", "examples/2024Q3.csv"])
-        .args(["--quarter", "2020Q4", "-o"])
-        .arg(&out)
-        .output()
-        .unwrap();
+    let run = adjust_examples().args(["--quarter", "2020Q4", "-o"]).arg(&out).output().unwrap();
     assert!(run.status.code().unwrap() < 2, "{}", stderr_of(&run));
     let mut want: Vec<String> = [
         "新识别",

@@ -136,10 +136,7 @@ fn csv_reasons_cite_the_records_and_the_workbook_lists_every_match() {
     args.extend(all_lists());
     let out = tuopin().args(&args).output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
-    use calamine::Reader;
-    let mut wb = calamine::open_workbook_auto(&book).unwrap();
-    let sheet = wb.worksheet_range("比对结果").unwrap();
-    let rows: Vec<Vec<String>> = sheet.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect();
+    let rows = sheet_text(&book, "比对结果");
     assert_eq!(rows[0], ["行号", "户编号", "行政村", "比对名单", "名单行号", "成员行号", "证件号码", "记录内容"]);
     // 5 + 2 + 4 + 6 + 5 matches (the JSON test above).
     assert_eq!(rows.len() - 1, 22);

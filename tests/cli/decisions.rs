@@ -126,12 +126,7 @@ fn renamed_decisions_and_labels_give_the_same_results() {
     // adjust: the lists name decisions and labels (`current.exit == '可退出'`); renamed with them,
     // they file the same households, in the 攻坚期 (2020Q4: 拟退出 reads 可退出) and after.
     let adjusted = |rules: &str, quarter: &str, to: &Path| {
-        let out = tuopin()
-            .args(["adjust", "--previous", "examples/2024Q2.csv", "--current", "examples/2024Q3.csv"])
-            .args(["--quarter", quarter, "--rules", rules, "-o"])
-            .arg(to)
-            .output()
-            .unwrap();
+        let out = adjust_examples().args(["--quarter", quarter, "--rules", rules, "-o"]).arg(to).output().unwrap();
         assert!(out.status.code().unwrap() < 2, "{}", stderr_of(&out));
         // Every file but 说明.csv, the provenance, which names the rule file and its hash.
         let mut files: Vec<(String, String)> = std::fs::read_dir(to)
@@ -245,20 +240,8 @@ fn a_decision_a_list_and_two_checks_added_by_a_variant_show_everywhere() {
     assert!(screen.contains("重点关注户未纳入监测"), "{screen}");
     // adjust: the list as a CSV file, an XLSX sheet and a line of the summary, in 户 and 人.
     let lists = dir.path().join("名单");
-    let out = tuopin()
-        .args([
-            "adjust",
-            "--previous",
-            "examples/2024Q2.csv",
-            "--current",
-            "examples/2024Q3.csv",
-            "--quarter",
-            "2024Q3",
-        ])
-        .args(["--rules", rules, "-o"])
-        .arg(&lists)
-        .output()
-        .unwrap();
+    let out =
+        adjust_examples().args(["--quarter", "2024Q3"]).args(["--rules", rules, "-o"]).arg(&lists).output().unwrap();
     assert!(out.status.code().unwrap() < 2, "{}", stderr_of(&out));
     let err = stderr_of(&out);
     assert!(err.contains("重点关注户走访 ") && err.contains(" 户 ") && err.contains(" 人"), "{err}");
@@ -267,20 +250,8 @@ fn a_decision_a_list_and_two_checks_added_by_a_variant_show_everywhere() {
     assert!(list.lines().skip(1).all(|l| l.contains(",重点关注户,返贫致贫风险：高")), "{list}");
     assert!(list.lines().count() > 1);
     let book = dir.path().join("名单.xlsx");
-    let out = tuopin()
-        .args([
-            "adjust",
-            "--previous",
-            "examples/2024Q2.csv",
-            "--current",
-            "examples/2024Q3.csv",
-            "--quarter",
-            "2024Q3",
-        ])
-        .args(["--rules", rules, "-o"])
-        .arg(&book)
-        .output()
-        .unwrap();
+    let out =
+        adjust_examples().args(["--quarter", "2024Q3"]).args(["--rules", rules, "-o"]).arg(&book).output().unwrap();
     assert!(out.status.code().unwrap() < 2, "{}", stderr_of(&out));
     let mut wb = calamine::open_workbook_auto(&book).unwrap();
     assert!(wb.worksheet_range("重点关注户走访").unwrap().rows().count() > 1);

@@ -5,7 +5,7 @@
 
 use tuopin::messages::is_chinese;
 
-use crate::support::tuopin;
+use crate::support::{file_in, tuopin};
 
 /// `text` without the values its messages carry: what the user typed (each argument, and its
 /// parts around `=` and `/`), names and code in backquotes, quoted values ("…" or “…”), and the
@@ -163,4 +163,167 @@ fn the_interview_speaks_english() {
     let raw = p.exp_eof().expect("the end");
     let out = String::from_utf8(raw.chars().map(|c| c as u8).collect()).expect("UTF-8 from the terminal");
     assert!(out.contains("error: cancelled"), "{out}");
+}
+
+/// `rules check` in English: a rule file whose own words are all ASCII, so that any Chinese
+/// character in the listing is the program's (the headings, the traits of a field, the periods,
+/// the decisions' roles, the checks, the lists and their dates, the summary by area).
+#[test]
+fn the_rules_check_listing_is_english() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = file_in(
+        dir.path(),
+        "mini.toml",
+        r#"[ruleset]
+id = "mini"
+name = "Mini"
+description = "test"
+
+[periods.before]
+label = "before"
+until = "2020-12-31"
+source = "test"
+
+[periods.after]
+label = "after"
+from = "2021-01-01"
+source = "test"
+
+[fields.household_id]
+type = "text"
+header = "hid"
+label = "hid"
+required = true
+
+[fields.income]
+type = "money"
+header = "income"
+aliases = ["inc", "earnings"]
+label = "income"
+blank = "0"
+absent = "0"
+action = "increase"
+action_text = "raise {label}"
+
+[fields.grade]
+type = "enum"
+header = "grade"
+label = "grade"
+values = ["A", "B"]
+alternatives = [{ header = "unsafe", map = { "yes" = "B", "no" = "A" } }]
+
+[parameters.line]
+label = "line"
+type = "money"
+unit = "yuan"
+values = [{ from = 2020, value = "4000", source = "test", note = "weak" }]
+
+[criteria.poor]
+label = "poor"
+text = "income below the line"
+source = "test"
+condition = "income < line || grade == 'B'"
+
+[decisions.status]
+label = "status"
+source = "test"
+labels = ["yes", "no", "unknown"]
+rules = [{ when = "poor", label = "yes" }]
+otherwise = "no"
+undecided = "unknown"
+
+[checks.negative]
+label = "negative income"
+when = "income < 0"
+severity = "警告"
+message = "income {income} below zero"
+source = "test"
+
+[lists.poor_now]
+label = "poor now"
+from = "2021-01-01"
+until = "2030-12-31"
+when = "current.status == 'yes'"
+reason = "{reasons.status}"
+source = "test"
+"#,
+    );
+    let out =
+        tuopin().env_remove("TUOPIN_LANG").args(["rules", "check"]).arg(&file).args(["--lang", "en"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    for want in [
+        "rule set mini (Mini): check passed",
+        "aliases inc, earnings; blank has a value; absent column: \"0\"; help can increase it; action text \"raise {label}\"",
+        "values A/B; or read from column \"unsafe\" (",
+        "  after        2021-01-01 to ……",
+        "line line (yuan)",
+        "from 2020-01-01",
+        "otherwise → no; condition unknown → unknown",
+        "[warning] negative income",
+        "poor now (2021-01-01 to 2030-12-31)",
+    ] {
+        assert!(text.contains(want), "{want} not in:\n{text}");
+    }
+    assert_eq!(chinese(&text), "", "{text}");
+    // The same listing in Chinese keeps its words.
+    let out = tuopin().env_remove("TUOPIN_LANG").args(["rules", "check"]).arg(&file).output().unwrap();
+    let zh = String::from_utf8(out.stdout).unwrap();
+    assert!(zh.contains("规则集 mini（Mini）：检查通过") && zh.contains("〔警告〕negative income"), "{zh}");
+    assert!(zh.contains("poor now（2021-01-01 至 2030-12-31）"), "{zh}");
+}
+
+/// `rules show --resolved`: the comments it writes are English; the rule files' text is theirs.
+#[test]
+fn rules_show_resolved_comments_in_english() {
+    let out = tuopin()
+        .env_remove("TUOPIN_LANG")
+        .args(["rules", "show", "--resolved", "yunnan-2025", "--lang", "en"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.starts_with("# merged rule set: "), "{}", &text[..200.min(text.len())]);
+    assert!(text.contains("\n# from: "), "{text}");
+    let comments: String =
+        text.lines().filter(|l| l.starts_with("# ")).map(|l| l.split(": ").next().unwrap()).collect();
+    assert_eq!(chinese(&comments), "", "{comments}");
+}
+
+/// `compare-rules`' summary on stderr: the program's words and separators English around the
+/// decision labels and places; the workbook it writes keeps the rule file's language.
+#[test]
+fn the_compare_rules_summary_is_english_around_the_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let book = dir.path().join("变化.xlsx");
+    let out = tuopin()
+        .env_remove("TUOPIN_LANG")
+        .args(["compare-rules", "--rules", "national", "--rules", "yunnan-2025", "examples/户表.csv", "--year", "2024"])
+        .args(["--lang", "en", "-o"])
+        .arg(&book)
+        .output()
+        .unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let villages: Vec<&str> = err.lines().filter(|l| l.contains(" households (")).collect();
+    assert!(!villages.is_empty(), "{err}");
+    for l in &villages {
+        assert!(!l.contains('，') && !l.contains("（无）"), "{l}");
+    }
+    assert!(villages.iter().any(|l| l.contains("(none)→")), "{err}");
+    let rows = crate::support::sheet_text(&book, "各村汇总");
+    assert!(rows.iter().any(|r| r[2].contains("（无）→") && r[2].contains('，')), "{rows:?}");
+}
+
+/// A date with its period (`2024-12-31（过渡期）`) is bracketed in English too.
+#[test]
+fn the_period_after_a_date_is_bracketed_in_english() {
+    let out = tuopin()
+        .env_remove("TUOPIN_LANG")
+        .args(["assess", "examples/户表.csv", "--year", "2024", "--format", "jsonl", "--lang", "en"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("2024-12-31 (过渡期)"), "{err}");
+    assert!(!err.contains("2024-12-31（"), "{err}");
 }

@@ -7,7 +7,7 @@ use std::process::Command;
 
 use calamine::{Data, Reader};
 
-use crate::support::{jsonl, stderr_of, tuopin};
+use crate::support::{adjust_examples, jsonl, stderr_of, tuopin};
 
 /// 17-digit 户编号, 18-digit ID numbers, a 20-digit 残疾人证 number in the ID column (an invalid
 /// ID: a data problem, still shown whole with --show-ids) and an 11-digit mobile number typed
@@ -227,20 +227,7 @@ fn example_workbooks_print_on_the_documented_pages() {
     let run = tuopin().args(["assess", "examples/户表.csv", "--year", "2024", "-o"]).arg(&assess).output().unwrap();
     assert_eq!(run.status.code(), Some(1), "{}", stderr_of(&run));
     let adjust = dir.path().join("三季度名单.xlsx");
-    let run = tuopin()
-        .args([
-            "adjust",
-            "--previous",
-            "examples/2024Q2.csv",
-            "--current",
-            "examples/2024Q3.csv",
-            "--quarter",
-            "2024Q3",
-        ])
-        .arg("-o")
-        .arg(&adjust)
-        .output()
-        .unwrap();
+    let run = adjust_examples().args(["--quarter", "2024Q3"]).arg("-o").arg(&adjust).output().unwrap();
     assert_eq!(run.status.code(), Some(1), "{}", stderr_of(&run));
     for (book, pages) in [(&assess, 8), (&adjust, 17)] {
         let profile = format!("file://{}", dir.path().join("lo-profile").display());

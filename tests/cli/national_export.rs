@@ -100,10 +100,10 @@ fn the_real_shape_is_assessed_with_one_warning_and_every_row_accounted_for() {
         if h["elimination"] == "待核实" {
             assert!(reasons(h, "elimination").contains("缺少列："), "{h}");
         }
-        // 是否受灾 from the risk types: known for every monitored household (they record their risk
-        // types); a household with none recorded still lacks it (缺少列：是否受灾).
+        // 是否受灾 from the risk types: known for every household, since the export has the risk
+        // columns (否 where none is recorded, as a blank 是否受灾 cell): never a missing column.
         let all: String = h["reasons"].as_array().unwrap().iter().map(|r| r["text"].as_str().unwrap()).collect();
-        assert!(h["elimination"] == "不适用" || !all.contains("缺少列：是否受灾"), "{h}");
+        assert!(!all.contains("缺少列：是否受灾"), "{h}");
     }
     // The two households whose risk types include 因灾 (make-national-export.py) are 受灾.
     let disaster: Vec<&str> = got
@@ -136,6 +136,44 @@ fn the_real_shape_is_assessed_with_one_warning_and_every_row_accounted_for() {
         "风险消除：可消除风险 0 · 继续监测 4 · 待核实 8 · 不适用 68",
     ] {
         assert!(err.contains(line), "{line} not in:\n{err}");
+    }
+}
+
+/// A county file that reads 不愁吃/不愁穿 as 是 where the export lacks them (rules/README.md): what
+/// is then left undecided is the data, not 是否受灾 — a household with no risk type recorded is
+/// 受灾 = 否 (the risk columns are there), never `缺少列：是否受灾`.
+#[test]
+fn with_food_and_clothing_declared_only_the_data_leaves_risk_undecided() {
+    let dir = tempfile::tempdir().unwrap();
+    let county = file_in(
+        dir.path(),
+        "county.toml",
+        "[ruleset]\nid = \"county\"\nname = \"县\"\nextends = \"national\"\n\n\
+         [fields.food]\nabsent = \"是\"\n\n[fields.clothing]\nabsent = \"是\"\n",
+    );
+    let out = tuopin()
+        .args(["assess", FILE, "--year", "2024", "--format", "jsonl", "--rules"])
+        .arg(&county)
+        .output()
+        .unwrap();
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("返贫致贫风险：高 32 · 中 2 · 低 15 · 无 28 · 待核实 3 · 不适用 0"), "{err}");
+    assert!(err.contains("风险消除：可消除风险 7 · 继续监测 4 · 待核实 1 · 不适用 68"), "{err}");
+    let rows = export_rows();
+    for h in jsonl(&out.stdout) {
+        let id = h["household_id"].as_str().unwrap();
+        let text: String = h["reasons"].as_array().unwrap().iter().map(|r| r["text"].as_str().unwrap()).collect();
+        // (Values the rule file gives absent columns read `（缺少列，按规则取值）`; no field is unknown
+        // for a missing column.)
+        assert!(!text.contains("缺少列："), "{h}");
+        let none_recorded = rows
+            .iter()
+            .filter(|r| r["户编号"] == id)
+            .all(|r| (1..=5).all(|k| r[&format!("致贫/返贫风险{k}")].is_empty()));
+        if none_recorded && h["risk"]["level"] == "无" {
+            assert!(text.contains("是否受灾：否（计算得出）"), "{text}");
+        }
     }
 }
 

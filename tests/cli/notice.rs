@@ -2,7 +2,6 @@
 //! details in every column of a ledger and reads back everything the notices hold (the workbook's
 //! XML parts unzipped, the HTML page, stdout, stderr).
 
-use std::io::Read;
 use std::path::Path;
 
 use crate::support::*;
@@ -64,15 +63,7 @@ fn planted_ledger(dir: &Path) -> std::path::PathBuf {
 
 /// The text of every XML part of a workbook.
 fn workbook_xml(path: &Path) -> String {
-    let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
-    let mut all = String::new();
-    for i in 0..zip.len() {
-        let mut part = zip.by_index(i).unwrap();
-        let mut s = String::new();
-        part.read_to_string(&mut s).unwrap();
-        all.push_str(&s);
-    }
-    all
+    part_names(path).iter().map(|name| part(path, name)).collect()
 }
 
 /// The longest run of ASCII digits in `s`.

@@ -3,18 +3,11 @@
 //! workbook's parts, `--summary FILE`, and an indicator declared in a variant rule file.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::Path;
 
 use calamine::{Data, Reader};
 
-use crate::support::{stderr_of, tuopin};
-
-/// The rows of sheet `name` of workbook `book`.
-fn sheet(book: &Path, name: &str) -> Vec<Vec<Data>> {
-    let mut wb = calamine::open_workbook_auto(book).unwrap();
-    wb.worksheet_range(name).unwrap().rows().map(|r| r.to_vec()).collect()
-}
+use crate::support::{adjust_examples, file_in, part, part_names, sheet_rows as sheet, stderr_of, tuopin};
 
 fn text(d: &Data) -> String {
     d.to_string()
@@ -26,19 +19,6 @@ fn number(d: &Data) -> f64 {
         Data::Int(i) => *i as f64,
         other => panic!("not a number: {other:?}"),
     }
-}
-
-/// A workbook part's text.
-fn part(book: &Path, name: &str) -> String {
-    let mut zip = zip::ZipArchive::new(std::fs::File::open(book).unwrap()).unwrap();
-    let mut s = String::new();
-    zip.by_name(name).unwrap_or_else(|_| panic!("{name} in the workbook")).read_to_string(&mut s).unwrap();
-    s
-}
-
-fn part_names(book: &Path) -> Vec<String> {
-    let zip = zip::ZipArchive::new(std::fs::File::open(book).unwrap()).unwrap();
-    zip.file_names().map(|n| n.unwrap().into_owned()).collect()
 }
 
 fn assess_book(dir: &Path) -> std::path::PathBuf {
@@ -165,20 +145,7 @@ fn summary_files_csv_and_xlsx() {
     assert!(stderr_of(&out).contains("--summary 与 -o 是同一个文件"), "{}", stderr_of(&out));
     // adjust: the current quarter by area.
     let adj = dir.path().join("本季度.csv");
-    let out = tuopin()
-        .args([
-            "adjust",
-            "--previous",
-            "examples/2024Q2.csv",
-            "--current",
-            "examples/2024Q3.csv",
-            "--quarter",
-            "2024Q3",
-        ])
-        .arg("--summary")
-        .arg(&adj)
-        .output()
-        .unwrap();
+    let out = adjust_examples().args(["--quarter", "2024Q3"]).arg("--summary").arg(&adj).output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
     let text = std::fs::read_to_string(&adj).unwrap();
     assert!(text.contains("\n合计,,,,17,51,"), "{text}");
@@ -201,9 +168,9 @@ fn summary_files_csv_and_xlsx() {
 #[test]
 fn an_indicator_declared_in_a_variant_file_is_computed() {
     let dir = tempfile::tempdir().unwrap();
-    let rules = dir.path().join("县.toml");
-    std::fs::write(
-        &rules,
+    let rules = file_in(
+        dir.path(),
+        "县.toml",
         r#"[ruleset]
 id = "county-test"
 name = "测试县"
@@ -229,8 +196,7 @@ count = "persons"
 values = { "石桥村" = 330, "河口乡" = 510, "青山镇/枫林村" = 48 }
 source = "测试：乡镇上报"
 "#,
-    )
-    .unwrap();
+    );
     let csv = dir.path().join("s.csv");
     let out = tuopin()
         .args(["assess", "examples/户表.csv", "--year", "2024", "--quiet", "--rules"])
@@ -293,20 +259,7 @@ fn report_errors_name_the_key() {
 fn adjust_charts_compare_the_quarters() {
     let dir = tempfile::tempdir().unwrap();
     let book = dir.path().join("名单.xlsx");
-    let out = tuopin()
-        .args([
-            "adjust",
-            "--previous",
-            "examples/2024Q2.csv",
-            "--current",
-            "examples/2024Q3.csv",
-            "--quarter",
-            "2024Q3",
-        ])
-        .arg("-o")
-        .arg(&book)
-        .output()
-        .unwrap();
+    let out = adjust_examples().args(["--quarter", "2024Q3"]).arg("-o").arg(&book).output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
     let rows = sheet(&book, "名单图表");
     let block = |head: &str| -> Vec<Vec<Data>> {
@@ -333,9 +286,9 @@ fn adjust_charts_compare_the_quarters() {
 #[test]
 fn figures_per_area_from_a_file_beside_the_rule_file() {
     let dir = tempfile::tempdir().unwrap();
-    let rules = dir.path().join("县.toml");
-    std::fs::write(
-        &rules,
+    let rules = file_in(
+        dir.path(),
+        "县.toml",
         r#"[ruleset]
 id = "county-file"
 name = "测试县"
@@ -355,8 +308,7 @@ file = "户籍人口.csv"
 values = { "枫林村" = 240 }
 source = "测试：乡镇上报"
 "#,
-    )
-    .unwrap();
+    );
     let figures = dir.path().join("户籍人口.csv");
     std::fs::write(&figures, "\u{feff}地区,户籍人口\n石桥村,330\n青山镇/枫林村,48\n\n河口村,\"1,000\"\n").unwrap();
     let csv = dir.path().join("s.csv");

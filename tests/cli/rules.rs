@@ -132,9 +132,9 @@ fn the_national_floor_is_named_once_per_run_from_2021() {
 #[test]
 fn a_variant_changes_single_keys_appends_and_removes() {
     let dir = tempfile::tempdir().unwrap();
-    let variant = dir.path().join("variant.toml");
-    std::fs::write(
-        &variant,
+    let variant = file_in(
+        dir.path(),
+        "variant.toml",
         r#"[ruleset]
 id = "v"
 name = "变体"
@@ -149,8 +149,7 @@ rules = [ { when = "members >= 9", label = "低" } ]
 [checks.production_expense_exceeds_business]
 remove = true
 "#,
-    )
-    .unwrap();
+    );
     let out = tuopin().args(["rules", "show", "--resolved"]).arg(&variant).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     let text = String::from_utf8(out.stdout).unwrap();
@@ -213,16 +212,8 @@ fn the_readme_worked_example_is_a_working_rule_file() {
     assert!(err.contains("重点关注：重点关注户 ") && err.contains("家庭人口较多（提示）"), "{err}");
     assert!(!err.contains("生产经营性支出大于生产经营性收入"), "the removed check is gone: {err}");
     let lists = dir.path().join("名单");
-    let out = tuopin()
-        .args([
-            "adjust",
-            "--previous",
-            "examples/2024Q2.csv",
-            "--current",
-            "examples/2024Q3.csv",
-            "--date",
-            "2026-03-31",
-        ])
+    let out = adjust_examples()
+        .args(["--date", "2026-03-31"])
         .arg("--rules")
         .arg(&file)
         .arg("-o")

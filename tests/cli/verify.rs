@@ -238,8 +238,5 @@ fn department_lists_are_recorded_and_verified() {
 
 /// A workbook sheet's cells, row by row, tab-separated.
 fn xlsx_sheet_text(book: &Path, sheet: &str) -> String {
-    use calamine::Reader;
-    let mut wb = calamine::open_workbook_auto(book).unwrap();
-    let range = wb.worksheet_range(sheet).unwrap();
-    range.rows().map(|r| r.iter().map(|c| c.to_string()).collect::<Vec<_>>().join("\t")).collect::<Vec<_>>().join("\n")
+    sheet_text(book, sheet).iter().map(|r| r.join("\t")).collect::<Vec<_>>().join("\n")
 }

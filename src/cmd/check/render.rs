@@ -372,21 +372,18 @@ fn write_what_if_steps(s: &mut String, b: &Bound, what_if: &[WhatIf], p: Paint) 
                     let _ = writeln!(s, "  {}", p.dim(&format!("此后（{} 为 {}）还需：", wi.label, step.before)));
                 }
                 for need in &step.needs {
-                    let hint = if need.suggestions.len() > 1 && need.suggestions.iter().all(|x| x.criterion_flips) {
-                        "，任一即可"
-                    } else if need.suggestions.len() > 1 && need.suggestions.iter().all(|x| !x.criterion_flips) {
-                        "，需全部做到"
+                    let (icon, label, now, want) =
+                        (icon(need.status, p), &need.label, status_word(need.status), status_word(need.want));
+                    // One template a case (not a hint glued to the wanted word), so that each
+                    // is a message of its own in the catalogue.
+                    let several = need.suggestions.len() > 1;
+                    let _ = if several && need.suggestions.iter().all(|x| x.criterion_flips) {
+                        writeln!(s, "  {icon} {label}（现{now}，须{want}，任一即可）")
+                    } else if several && need.suggestions.iter().all(|x| !x.criterion_flips) {
+                        writeln!(s, "  {icon} {label}（现{now}，须{want}，需全部做到）")
                     } else {
-                        ""
+                        writeln!(s, "  {icon} {label}（现{now}，须{want}）")
                     };
-                    let want = status_word(need.want);
-                    let _ = writeln!(
-                        s,
-                        "  {} {}（现{}，须{want}{hint}）",
-                        icon(need.status, p),
-                        need.label,
-                        status_word(need.status)
-                    );
                     if need.suggestions.is_empty() {
                         let _ = writeln!(s, "      {}", p.dim("· 改变任何单项数据都不能使其改变"));
                     }
