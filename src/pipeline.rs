@@ -11,7 +11,7 @@
 //! counts). The accumulators reach the sink, on the calling thread, in input order, whatever
 //! order the workers finish in, so what a command writes does not depend on the number of
 //! threads. There is no barrier between chunks: a worker that finishes one takes the next at
-//! once, so both cores stay busy. Memory is [`SLOTS`] chunks, whose buffers are recycled, plus
+//! once, so both cores stay busy. Memory is [`SLOTS`] chunks or more, whose buffers are recycled, plus
 //! one household and one assessment per worker. A blank row (no cell with anything but spaces:
 //! only delimiters, or formula cells that evaluate to "") is no household: it is skipped, and
 //! counted in what [`fold`] returns.
@@ -29,8 +29,14 @@ use crate::ruleset::Bound;
 const CHUNK: usize = 256;
 
 /// Chunks of rows in circulation (being read, waiting, being assessed, or assessed and waiting
-/// for an earlier chunk to be written): this bounds memory.
-const SLOTS: usize = 32;
+/// for an earlier chunk to be written), at least: this bounds memory (a chunk's rows and output
+/// are some 0.2 MiB). With more workers, 4 a worker: 16 for 1–4 workers (32 until 2026-12-04).
+const SLOTS: usize = 16;
+
+/// The chunks in circulation for `workers` worker threads.
+fn slots(workers: usize) -> usize {
+    SLOTS.max(4 * workers)
+}
 
 /// One unit of parallel work, its buffers recycled: rows, or a block of CSV text (starting on
 /// `line`) that the worker parses into `rows` itself.
@@ -123,22 +129,23 @@ pub fn fold<A: Send>(
     let layout = &ledger.layout;
     let reader = &mut ledger.reader;
     let parser = &reader.block_parser();
-    let workers = rayon::current_num_threads().clamp(1, SLOTS / 2);
+    let workers = rayon::current_num_threads().clamp(1, 16);
+    let slots = slots(workers);
     // What is the same for every household of the file, worked out once.
     let plan = &Specialised::new(bound, &layout.fixed_cells(bound.rules));
     // Chunks to assess, in order; shared by the workers (dropped with the last of them, so that
     // the reading thread never waits on a channel nobody reads).
-    let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Chunk)>(SLOTS);
+    let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Chunk)>(slots);
     let work_rx = Arc::new(Mutex::new(work_rx));
     // Results, by chunk number; and the buffers coming back from the sink to be refilled.
     let (done_tx, done_rx) = mpsc::channel::<(u64, anyhow::Result<A>, Chunk)>();
     let (free_tx, free_rx) = mpsc::channel::<Chunk>();
-    for _ in 0..SLOTS {
+    for _ in 0..slots {
         free_tx.send(Chunk::default()).expect("the receiver is here");
     }
     let (init, each) = (&init, &each);
     std::thread::scope(|scope| {
-        // Reading: one thread, at most SLOTS chunks ahead of the sink.
+        // Reading: one thread, at most `slots` chunks ahead of the sink.
         let errors = done_tx.clone();
         scope.spawn(move || read_chunks(reader, free_rx, work_tx, errors));
         for _ in 0..workers {

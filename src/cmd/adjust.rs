@@ -418,11 +418,16 @@ fn list_current(
             }
             let previous_side = prev.map_or(Snap::None, |k| Snap::Kept(previous.kept(k)));
             let env = Env::new(rules, Snap::Row(row), previous_side, &run);
-            let change = if run.matched { adjust::changes(rules, &env) } else { String::new() };
             let on = adjust::lists_of(bound, lists, &env, Some(row), &problems);
-            let who = who_in(pass, hh);
+            // Who and what changed only for a household on some list (most are on none).
+            let rows = if on.is_empty() {
+                Vec::new()
+            } else {
+                let change = if run.matched { adjust::changes(rules, &env) } else { String::new() };
+                entries(on, false, hh.row, &id, &who_in(pass, hh), &change)
+            };
             let area = template.map(|t| t.counted(bound, hh, a));
-            Ok((entries(on, false, hh.row, &id, &who, &change), prev, run, area))
+            Ok((rows, prev, run, area))
         },
         |(rows, prev, run, area)| {
             if let (Some(all), Some(one)) = (out.areas.as_mut(), &area) {

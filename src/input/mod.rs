@@ -3,7 +3,9 @@
 //!
 //! Rows are streamed in batches; nothing holds the whole file. The one exception is the
 //! duplicate-id check, which needs every id before the first row is reported: it is a separate
-//! quick pass that keeps 8 bytes per row (a hash), plus the exact ids of the few hashes seen twice.
+//! quick pass (a CSV file's parts side by side) that keeps 8 bytes per row (a hash) up to 1M
+//! rows, then Bloom filters of about 12 bits a row (`Seen`), plus the exact ids of the few
+//! hashes seen twice.
 
 #[cfg(test)]
 mod absent_tests;
@@ -129,8 +131,9 @@ pub struct Layout {
     /// The cell of every field the file has no column for: unknown, or the rule file's `absent`
     /// value (set on every household before its cells are read).
     absent_cells: Vec<(u16, Cell)>,
-    /// Per field: whether it is one of `absent_cells`.
-    absent_field: Vec<bool>,
+    /// The fields a row does not set (neither a column, an alternative column nor an absent
+    /// cell: derived fields): made blank before each row.
+    unset_fields: Vec<u16>,
     /// Per field: the cell an empty cell of its column sets, where that takes no more than a copy
     /// ([`RuleSet::blank_cell`]); `None`: through [`RuleSet::set_cell`].
     blank_cells: Vec<Option<Cell>>,
@@ -428,6 +431,7 @@ impl Ledger {
             });
         }
         let field_column = field_col_index.iter().map(|c| c.map(|c| columns[c].clone())).collect();
+        let unset_fields = unset_fields(rules.fields.len(), &column_field, &alt_columns, &absent_cells);
         let layout = Layout {
             path: path.to_path_buf(),
             options: options.clone(),
@@ -446,7 +450,7 @@ impl Ledger {
             alt_columns,
             absent,
             absent_members,
-            absent_field: (0..rules.fields.len() as u16).map(|f| absent_cells.iter().any(|(g, _)| *g == f)).collect(),
+            unset_fields,
             absent_cells,
             blank_cells: (0..rules.fields.len() as u16).map(|f| rules.blank_cell(f)).collect(),
             matcher: None,
@@ -635,6 +639,21 @@ fn map_columns(
 /// Alternative sources: a field without a column of its own is read from the first of its
 /// alternatives the file has (a column that no field reads as its own); `(column, field,
 /// alternative)` each.
+/// The fields that no cell of a row sets: not mapped from a column or an alternative column, not
+/// absent (derived fields).
+fn unset_fields(
+    fields: usize,
+    column_field: &[Option<u16>],
+    alt_columns: &[(usize, u16, u16)],
+    absent_cells: &[(u16, Cell)],
+) -> Vec<u16> {
+    (0..fields as u16)
+        .filter(|f| !column_field.contains(&Some(*f)))
+        .filter(|f| !alt_columns.iter().any(|&(_, g, _)| g == *f))
+        .filter(|f| !absent_cells.iter().any(|(g, _)| g == f))
+        .collect()
+}
+
 fn alternative_columns(
     rules: &RuleSet,
     columns: &[String],
@@ -715,17 +734,17 @@ impl Layout {
         }
         self.reset_cells(rules, raw, hh);
         self.row_problems(raw, hh);
-        let got = raw.record.len();
         // Most rows are valid UTF-8 with no NUL and no U+FFFD (a GBK decoding failure, encoded
         // EF BF BD): checked once for the whole row, each cell only when the row is not.
         let all = raw.record.as_slice();
         let whole = if memchr::memchr2(0, 0xEF, all).is_none() { simdutf8::basic::from_utf8(all).ok() } else { None };
         // Longer cells are data problems (no real ledger cell comes close).
         let max_cell = self.options.limits.max_cell_bytes;
-        for (c, &field) in self.column_field.iter().enumerate().take(got) {
+        // The cells in order (a cell's place in the row found from the one before), up to the
+        // shorter of the row and the header.
+        let base = all.as_ptr() as usize;
+        for (c, (&field, bytes)) in self.column_field.iter().zip(raw.record.iter()).enumerate() {
             let Some(f) = field else { continue };
-            let Some(range) = raw.record.range(c) else { break };
-            let bytes = &all[range.clone()];
             if bytes.is_empty() {
                 // Most empty cells: the field's blank, often already there from the household before.
                 match &self.blank_cells[f as usize] {
@@ -735,7 +754,8 @@ impl Layout {
                 continue;
             }
             // The row is valid as a whole: so is a cell between two character boundaries.
-            if let Some(t) = whole.and_then(|w| w.get(range)) {
+            let start = bytes.as_ptr() as usize - base;
+            if let Some(t) = whole.and_then(|w| w.get(start..start + bytes.len())) {
                 if t.len() <= max_cell {
                     rules.set_cell(hh, f, t, &self.columns[c]);
                     continue;
@@ -781,11 +801,12 @@ impl Layout {
         hh.source_rows = 1;
         if hh.cells.len() == rules.fields.len() {
             // The cells of absent columns stay from the household before (same file: same cells),
-            // and so do text cells of present columns, which every row sets again (below: a short
-            // row's missing cells are set blank), so that a repeated text is not allocated again.
-            for (c, &absent) in hh.cells.iter_mut().zip(&self.absent_field) {
-                if !absent && !matches!(c, Cell::Blank | Cell::Value(Scalar::Text(_)) | Cell::BlankAs(Scalar::Text(_)))
-                {
+            // and so do the cells of present columns, which every row sets again (below: a short
+            // row's missing cells are set blank; a repeated text is not allocated again). The
+            // rest (derived fields) start blank.
+            for &f in &self.unset_fields {
+                let c = &mut hh.cells[f as usize];
+                if !matches!(c, Cell::Blank | Cell::Value(Scalar::Text(_)) | Cell::BlankAs(Scalar::Text(_))) {
                     *c = Cell::Blank;
                 }
             }
@@ -795,8 +816,13 @@ impl Layout {
         }
         for (f, c) in &self.absent_cells {
             let cell = &mut hh.cells[*f as usize];
-            // Only where the household before changed it (a derived value) or left another cell.
-            if cell != c {
+            // Only where the household before changed it (a derived value) or left another cell;
+            // the usual unknown compared inline.
+            let same = match (&*cell, c) {
+                (Cell::Absent(a), Cell::Absent(b)) => a == b,
+                _ => cell == c,
+            };
+            if !same {
                 *cell = c.clone();
             }
         }
@@ -1390,109 +1416,281 @@ impl Duplicates {
     /// rows had a value.
     fn scan_column(ledger: &Ledger, col: usize) -> Result<(HashMap<String, Repeats>, u64), InputError> {
         let layout = &ledger.layout;
-        // A hash of the normalised id, seeded per run: FNV-1a with a final mix, a few
-        // instructions a byte (SipHash was a tenth of the per-household cost). Any hash will do:
-        // the second pass compares the ids themselves.
-        let seed = std::collections::hash_map::RandomState::new().hash_one(0u64);
-        let hash = |id: &str| {
-            let mut h = seed ^ 0xcbf2_9ce4_8422_2325;
-            for &c in id.as_bytes() {
-                h = (h ^ c as u64).wrapping_mul(0x0100_0000_01b3);
-            }
-            // splitmix64's finaliser: every bit of the input reaches the low bits the filter uses.
-            h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            h ^ (h >> 31)
+        let hash = IdHash::new();
+        let utf8_csv = match &layout.kind {
+            Kind::Csv { encoding: Encoding::Utf8, delimiter } => Some(*delimiter),
+            _ => None,
         };
-        let (mut seen, mut ids_seen) = (Seen::default(), 0);
-        let add = |seen: &mut Seen, ids_seen: &mut u64, id: &[u8]| {
-            let id = String::from_utf8_lossy(id);
-            if !cell::is_blank(&id) {
-                *ids_seen += 1;
-                seen.add(hash(&cell::normalize(&id)))
+        let first = match utf8_csv {
+            Some(delimiter) => unquoted_hashes(layout, delimiter, col, &hash)?,
+            None => None,
+        };
+        // The second pass reads the file as the first did: by memchr when it had no quote.
+        let unquoted = utf8_csv.filter(|_| first.is_some());
+        let (seen, ids_seen) = match first {
+            Some(found) => found,
+            None => {
+                // Quotes somewhere (or another encoding): the csv reader, from the start.
+                let (mut seen, mut ids_seen) = (Seen::default(), 0);
+                each_id(ledger, col, |_, id| {
+                    if let Some(h) = hash.of_cell(id) {
+                        ids_seen += 1;
+                        seen.add(h);
+                    }
+                })?;
+                (seen, ids_seen)
             }
         };
-        let unquoted = match &layout.kind {
-            Kind::Csv { encoding: Encoding::Utf8, delimiter } => {
-                let limits = &layout.options.limits;
-                source::each_unquoted_field(&layout.path, layout.header_row, *delimiter, col, limits, &mut |id| {
-                    add(&mut seen, &mut ids_seen, id)
-                })?
-            }
-            _ => false,
-        };
-        if !unquoted {
-            // Quotes somewhere (or another encoding): the csv reader, from the start.
-            (seen, ids_seen) = (Seen::default(), 0);
-            each_id(ledger, col, |_, id| add(&mut seen, &mut ids_seen, id))?;
-        }
         let twice = seen.twice();
         if twice.is_empty() {
             return Ok((HashMap::new(), ids_seen));
         }
+        // The exact ids of the hashes seen twice: a second pass, by memchr where the first could.
         let mut seen: HashMap<String, Repeats> = HashMap::new();
-        each_id(ledger, col, |row, id| {
+        let mut exact = |row: u64, id: &[u8]| {
             let id = String::from_utf8_lossy(id);
             if cell::is_blank(&id) {
                 return;
             }
             let id = cell::normalize(&id);
-            if twice.contains(&hash(&id)) {
+            if twice.contains(&hash.of(&id)) {
                 seen.entry(id.into_owned()).or_default().add(row);
             }
-        })?;
+        };
+        let fast = match unquoted {
+            Some(delimiter) => {
+                let limits = &layout.options.limits;
+                source::each_unquoted_field(&layout.path, layout.header_row, delimiter, col, limits, &mut exact)?
+            }
+            None => false,
+        };
+        if !fast {
+            each_id(ledger, col, exact)?;
+        }
         Ok((seen.into_iter().filter(|(_, r)| r.count > 1).collect(), ids_seen))
     }
 }
 
-/// The id hashes of the first pass, in memory that does not grow with the file: the exact hashes
-/// while there are at most [`Seen::EXACT`] of them, then a Bloom filter of fixed size. What may
-/// have been seen twice (exactly, or as the filter says) is checked exactly in a second pass.
-#[derive(Default)]
+/// A hash of a normalised id, seeded per run: FNV-1a with a final mix, a few instructions a byte
+/// (SipHash was a tenth of the per-household cost). Any hash will do: the second pass compares
+/// the ids themselves.
+struct IdHash {
+    seed: u64,
+}
+
+impl IdHash {
+    fn new() -> IdHash {
+        IdHash { seed: std::collections::hash_map::RandomState::new().hash_one(0u64) }
+    }
+
+    fn of(&self, id: &str) -> u64 {
+        let mut h = self.seed ^ 0xcbf2_9ce4_8422_2325;
+        for &c in id.as_bytes() {
+            h = (h ^ c as u64).wrapping_mul(0x0100_0000_01b3);
+        }
+        // splitmix64's finaliser: every bit of the input reaches the bits the filter uses.
+        h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        h ^ (h >> 31)
+    }
+
+    /// The hash of an id cell; `None` for a blank one (no id).
+    fn of_cell(&self, id: &[u8]) -> Option<u64> {
+        let id = String::from_utf8_lossy(id);
+        (!cell::is_blank(&id)).then(|| self.of(&cell::normalize(&id)))
+    }
+}
+
+/// The first pass over a UTF-8 CSV file by memchr (no csv parse): the id hashes in a [`Seen`],
+/// and how many rows had an id. A file of some megabytes is cut into parts read side by side (one
+/// per worker thread, at most 4), each hashing its ids into batches that go into the one `Seen`
+/// under a lock: the order they go in does not matter (a hash added twice is found whichever
+/// comes second). `None`: the file has a quote (the csv reader must read it).
+fn unquoted_hashes(
+    layout: &Layout,
+    delimiter: u8,
+    col: usize,
+    hash: &IdHash,
+) -> Result<Option<(Seen, u64)>, InputError> {
+    const BATCH: usize = 1 << 14;
+    const PART_BYTES: u64 = 4 << 20;
+    let (path, limits) = (&layout.path, &layout.options.limits);
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let threads = rayon::current_num_threads().clamp(1, 4).min((size / PART_BYTES).max(1) as usize);
+    let whole = [source::Part { start: 0, end: None, header_row: layout.header_row }];
+    let parts = if threads > 1 {
+        source::line_parts(path, threads, layout.header_row).unwrap_or_else(|_| whole.to_vec())
+    } else {
+        whole.to_vec()
+    };
+    let shared = std::sync::Mutex::new((Seen::default(), 0u64));
+    let scan = |part: source::Part| -> Result<Option<u64>, InputError> {
+        let mut batch = Vec::with_capacity(BATCH);
+        let flush = |batch: &mut Vec<u64>| {
+            let mut s = shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            s.1 += batch.len() as u64;
+            batch.drain(..).for_each(|h| s.0.add(h));
+        };
+        let lines = source::each_unquoted_field_of(path, part, delimiter, col, limits, &mut |_, id| {
+            if let Some(h) = hash.of_cell(id) {
+                batch.push(h);
+                if batch.len() == BATCH {
+                    flush(&mut batch);
+                }
+            }
+        })?;
+        flush(&mut batch);
+        Ok(lines)
+    };
+    let results: Vec<_> = std::thread::scope(|s| {
+        let others: Vec<_> = parts[1..].iter().map(|&p| s.spawn(move || scan(p))).collect();
+        let mut all = vec![scan(parts[0])];
+        all.extend(others.into_iter().map(|t| t.join().expect("the id scan does not panic")));
+        all
+    });
+    // The first part that did not end well, in the file's order, is where one scan would have
+    // stopped: at a quote (`None`), or at an error — named by its line in the file, which only
+    // the first part knows (a later part's error: the whole file again, in one part).
+    let mut lines = Vec::with_capacity(results.len());
+    let mut later_error = false;
+    for (k, r) in results.into_iter().enumerate() {
+        match r {
+            Ok(Some(n)) => lines.push(n),
+            Ok(None) => return Ok(None),
+            Err(e) if k == 0 => return Err(e),
+            Err(_) => {
+                later_error = true;
+                break;
+            }
+        }
+    }
+    // The header (and the title rows above it) must lie in the first part; else the whole file
+    // again, in one part.
+    if later_error || (parts.len() > 1 && lines[0] <= layout.header_row) {
+        let mut seen = (Seen::default(), 0u64);
+        let one = source::each_unquoted_field_of(path, whole[0], delimiter, col, limits, &mut |_, id| {
+            if let Some(h) = hash.of_cell(id) {
+                seen.1 += 1;
+                seen.0.add(h);
+            }
+        })?;
+        return Ok(one.map(|_| seen));
+    }
+    Ok(Some(shared.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner)))
+}
+
+/// The id hashes of the first pass, in memory that grows with the number of ids by about 12 bits
+/// an id: the exact hashes while there are at most [`Seen::EXACT`] of them (8 MiB), then Bloom
+/// filters, each twice the size of the one before, a new one started when the last holds
+/// [`Seen::BITS_PER_ID`] bits an id. What may have been seen twice (exactly, or as a filter
+/// says) is checked exactly in a second pass.
 struct Seen {
     exact: Vec<u64>,
-    /// The filter's bits (empty until the exact hashes are too many).
-    bits: Vec<u64>,
-    /// Hashes the filter had (probably) seen before: true repeats and a few false positives.
+    /// At most this many exact hashes ([`Seen::EXACT`]), then a first filter of `first_bits`
+    /// ([`Seen::FIRST_BITS`]); smaller in a test.
+    exact_max: usize,
+    first_bits: usize,
+    /// The filters, oldest first (none until the exact hashes are too many).
+    filters: Vec<Filter>,
+    /// Hashes a filter had (probably) seen before: true repeats and a few false positives.
     maybe_twice: HashSet<u64>,
 }
 
-impl Seen {
-    /// 1M hashes (8 MiB); then a filter of 2^26 bits (8 MiB) with 3 probes: about 0.01 % false
-    /// positives at 1M ids, 1 % at 5M.
-    const EXACT: usize = 1 << 20;
-    const BITS: u64 = 1 << 26;
+/// A blocked Bloom filter: each hash sets [`Filter::PROBES`] bits in one 512-bit block (a cache
+/// line), so that adding or testing a hash costs one memory access.
+struct Filter {
+    blocks: Vec<[u64; 8]>,
+    ids: usize,
+    capacity: usize,
+}
+
+impl Filter {
+    const PROBES: u32 = 6;
+
+    fn new(bits: usize) -> Filter {
+        Filter { blocks: vec![[0; 8]; bits / 512], ids: 0, capacity: bits / Seen::BITS_PER_ID }
+    }
+
+    /// The block of `h` and the bits in it (word, bit) as six 9-bit fields of a second hash.
+    #[inline]
+    fn place(&self, h: u64) -> (usize, u64) {
+        let block = ((h >> 32) * self.blocks.len() as u64) >> 32;
+        (block as usize, h.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+    }
+
+    /// Whether every bit of `h` is set (`h`, or hashes that cover it, were added).
+    fn has(&self, h: u64) -> bool {
+        let (b, mut bits) = self.place(h);
+        let block = &self.blocks[b];
+        (0..Self::PROBES).all(|_| {
+            let (w, bit) = ((bits >> 6) & 7, bits & 63);
+            bits >>= 9;
+            block[w as usize] & (1 << bit) != 0
+        })
+    }
 
     fn add(&mut self, h: u64) {
-        if self.bits.is_empty() {
+        let (b, mut bits) = self.place(h);
+        let block = &mut self.blocks[b];
+        for _ in 0..Self::PROBES {
+            let (w, bit) = ((bits >> 6) & 7, bits & 63);
+            bits >>= 9;
+            block[w as usize] |= 1 << bit;
+        }
+        self.ids += 1;
+    }
+}
+
+impl Default for Seen {
+    fn default() -> Seen {
+        Seen {
+            exact: Vec::new(),
+            exact_max: Self::EXACT,
+            first_bits: Self::FIRST_BITS,
+            filters: Vec::new(),
+            maybe_twice: HashSet::new(),
+        }
+    }
+}
+
+impl Seen {
+    /// 1M hashes (8 MiB); then filters of 2^26 bits (8 MiB, 5.6M ids), 2^27 (16 MiB, 11M ids), …:
+    /// about 0.2 % false positives a filter when full, fewer before. Memory: at most about 3
+    /// bytes an id (10^7 ids: 24 MiB; 10^8: 248 MiB).
+    const EXACT: usize = 1 << 20;
+    const FIRST_BITS: usize = 1 << 26;
+    const BITS_PER_ID: usize = 12;
+
+    fn add(&mut self, h: u64) {
+        if self.filters.is_empty() {
+            if self.exact.capacity() == 0 {
+                // All at once: pages not yet written take no memory, and growing by doubling would
+                // leave the smaller copies behind in the allocator (up to 8 MiB more at the peak).
+                self.exact.reserve_exact(self.exact_max);
+            }
             self.exact.push(h);
-            if self.exact.len() < Self::EXACT {
+            if self.exact.len() < self.exact_max {
                 return;
             }
             // Too many to keep: what repeats so far is remembered, the rest goes into the filter.
             self.maybe_twice.extend(repeats(&mut self.exact));
-            self.bits = vec![0; (Self::BITS / 64) as usize];
+            let mut filter = Filter::new(self.first_bits);
             for h in std::mem::take(&mut self.exact) {
-                self.probe(h);
+                filter.add(h);
             }
+            self.filters.push(filter);
             return;
         }
-        if self.probe(h) {
+        if self.filters.iter().any(|f| f.has(h)) {
             self.maybe_twice.insert(h);
+            return;
         }
-    }
-
-    /// Set the filter's bits for `h`; whether they were all set already.
-    fn probe(&mut self, h: u64) -> bool {
-        let step = h.rotate_left(32) | 1;
-        let mut all = true;
-        for i in 0..3u64 {
-            let bit = h.wrapping_add(i.wrapping_mul(step)) % Self::BITS;
-            let (word, mask) = ((bit / 64) as usize, 1u64 << (bit % 64));
-            all &= self.bits[word] & mask != 0;
-            self.bits[word] |= mask;
+        let last = self.filters.last_mut().expect("a filter");
+        if last.ids >= last.capacity {
+            let bits = last.blocks.len() * 512 * 2;
+            self.filters.push(Filter::new(bits));
         }
-        all
+        self.filters.last_mut().expect("a filter").add(h);
     }
 
     fn twice(mut self) -> HashSet<u64> {
@@ -1584,6 +1782,51 @@ mod tests {
         }
     }
 
+    /// A file of several megabytes, scanned in parts side by side, gives the repeats (and rows) a
+    /// scan in one part gives, and an over-long line in a later part is named by its line in the
+    /// file.
+    #[test]
+    fn a_file_scanned_in_parts_gives_what_one_scan_gives() {
+        let rules = crate::ruleset::load("national").unwrap();
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/户表.csv")).unwrap();
+        let mut lines = text.lines();
+        let (header, row) = (lines.next().unwrap(), lines.next().unwrap());
+        let rest = &row[row.find(',').unwrap()..];
+        let mut body = String::from(header);
+        let n = 70_000;
+        for k in 0..n {
+            // Ids repeated: A at rows 2 and 69,002 (either side of a cut), B at three rows.
+            let id = match k {
+                0 | 69_000 => "A".to_string(),
+                10 | 40_000 | 60_000 => "B".to_string(),
+                _ => format!("H{k}"),
+            };
+            body.push_str(&format!("\n{id}{rest}"));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.csv");
+        std::fs::write(&path, &body).unwrap();
+        assert!(body.len() > 8 << 20, "big enough for parts");
+        let ledger = Ledger::open(&path, &rules, &OpenOptions::default()).unwrap();
+        let dups = Duplicates::scan(&ledger).unwrap();
+        assert_eq!(dups.ids_seen(), n);
+        assert_eq!(dups.count(), 2);
+        assert_eq!(dups.rows("A"), Some(&Repeats { first: 2, second: 69_002, count: 2 }));
+        assert_eq!(dups.rows("B"), Some(&Repeats { first: 12, second: 40_002, count: 3 }));
+        // A line over the limit near the end: the error names line 65,002.
+        let limits = source::Limits { max_record_bytes: 64 << 10, ..source::Limits::default() };
+        // (Found when the scan's 1 MiB buffer fills with one line.)
+        let long = format!("X,{}", "9".repeat(1_100_000));
+        let mut rows: Vec<&str> = body.split('\n').collect();
+        rows[65_001] = &long;
+        std::fs::write(&path, rows.join("\n")).unwrap();
+        let options = OpenOptions { limits, ..OpenOptions::default() };
+        let ledger = Ledger::open(&path, &rules, &options).unwrap();
+        let whole = source::each_unquoted_field(&path, 1, b',', 0, &limits, &mut |_, _| {}).unwrap_err();
+        assert_eq!(Duplicates::scan(&ledger).unwrap_err().to_string(), whole.to_string());
+        assert!(whole.to_string().contains("65002") || whole.to_string().contains("65,002"), "{whole}");
+    }
+
     /// A person export is grouped as it streams by only when its households' rows are contiguous.
     #[test]
     fn person_exports_stream_when_households_are_contiguous() {
@@ -1617,21 +1860,78 @@ mod tests {
     }
 
     #[test]
-    fn repeated_hashes_are_found_before_and_after_the_filter_takes_over() {
-        let mut seen = Seen::default();
-        let n = Seen::EXACT as u64 + 500_000;
+    fn repeated_hashes_are_found_before_and_after_the_filters_take_over() {
+        let spread = |h: u64| h.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        // 1,000 exact hashes, then a first filter of 2^16 bits (5,461 ids), then more.
+        let mut seen = Seen { exact_max: 1000, first_bits: 1 << 16, ..Seen::default() };
+        let n = 50_000;
         for h in 0..n {
-            // Spread the values like hashes; 7 and the last one come twice.
-            seen.add(h.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            // Spread the values like hashes; 7, one added to the first filter and the last come
+            // twice.
+            seen.add(spread(h));
         }
-        seen.add(7u64.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        seen.add((n - 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        assert!(!seen.bits.is_empty(), "the filter took over");
+        for h in [7, 2000, n - 1] {
+            seen.add(spread(h));
+        }
+        assert!(seen.filters.len() >= 4, "{} filters", seen.filters.len());
         let twice = seen.twice();
-        assert!(twice.contains(&7u64.wrapping_mul(0x9E37_79B9_7F4A_7C15)));
-        assert!(twice.contains(&(n - 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)));
+        for h in [7, 2000, n - 1] {
+            assert!(twice.contains(&spread(h)), "{h}");
+        }
         // Candidates are checked exactly in the second pass; false positives stay few.
-        assert!(twice.len() < 1000, "{} candidates", twice.len());
+        assert!(twice.len() < 500, "{} candidates", twice.len());
+    }
+
+    /// A filter at its capacity (12 bits an id) answers "seen" for about 0.2 % of new hashes.
+    #[test]
+    fn a_full_filter_has_few_false_positives() {
+        let spread = |h: u64| h.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (h >> 7);
+        let mut f = Filter::new(1 << 20);
+        for h in 0..f.capacity as u64 {
+            f.add(spread(h));
+        }
+        let n = 200_000u64;
+        let false_pos = (0..n).filter(|&h| f.has(spread(h + (1 << 40)))).count();
+        assert!((false_pos as f64) < n as f64 * 0.005, "{false_pos} of {n}");
+        assert!((0..f.capacity as u64).all(|h| f.has(spread(h))), "no false negative");
+    }
+
+    /// Cut into parts, a file gives the same ids as read whole; the header only in the first.
+    #[test]
+    fn parts_read_side_by_side_give_the_whole_files_ids() {
+        let mut text = String::from("title\r\nid,a\r\n");
+        for k in 0..5000 {
+            text.push_str(&format!("A{k},x\r\n"));
+            if k % 7 == 0 {
+                text.push('\n');
+            }
+            if k % 11 == 0 {
+                text.push_str(&format!("B{k},y\rC{k}\r\n"));
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.csv");
+        std::fs::write(&path, &text).unwrap();
+        let mut whole = Vec::new();
+        assert!(source::each_unquoted_field(&path, 2, b',', 0, &Default::default(), &mut |_, id| {
+            whole.push(id.to_vec())
+        })
+        .unwrap());
+        for n in [1, 2, 3, 7] {
+            let parts = source::line_parts(&path, n, 2).unwrap();
+            assert_eq!(parts.len(), n, "{n} parts");
+            let mut got = Vec::new();
+            let mut lines = 0;
+            for p in parts {
+                lines += source::each_unquoted_field_of(&path, p, b',', 0, &Default::default(), &mut |_, id| {
+                    got.push(id.to_vec())
+                })
+                .unwrap()
+                .unwrap();
+            }
+            assert_eq!(got, whole, "{n} parts");
+            assert_eq!(lines as usize, text.matches('\n').count() + text.matches("\rC").count());
+        }
     }
 
     /// The memchr scan of the id column gives exactly what the csv reader gives, line breaks,
@@ -1654,10 +1954,11 @@ mod tests {
             let col = if k == 2 || k == 3 { 1 } else { 0 };
             let header_row = if k == 0 { 3 } else { 1 };
             let mut fast = Vec::new();
-            let whole = source::each_unquoted_field(&path, header_row, delim, col, &Default::default(), &mut |id| {
-                fast.push(id.to_vec())
-            })
-            .unwrap();
+            let whole =
+                source::each_unquoted_field(&path, header_row, delim, col, &Default::default(), &mut |row, id| {
+                    fast.push((row, id.to_vec()))
+                })
+                .unwrap();
             assert_eq!(whole, k != 5, "file {k}: a quote ends the fast scan");
             if !whole {
                 continue;
@@ -1670,7 +1971,7 @@ mod tests {
                 read.unwrap();
                 if r.row > header_row {
                     if let Some(id) = r.record.get(col) {
-                        slow.push(id.to_vec());
+                        slow.push((r.row, id.to_vec()));
                     }
                 }
             }

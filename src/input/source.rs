@@ -1269,29 +1269,93 @@ fn float_text(f: f64) -> String {
 /// such a file, or two records split by a stray CR, had the same row number. Every problem must
 /// name its row as Excel shows it.
 /// Field `col` of every line after the header of a UTF-8 text file with no quote character,
-/// for the duplicate-id scan: such a file's records are its lines and its fields are split by the
-/// delimiter alone, exactly as the csv reader would split them, so a plain byte search (memchr)
-/// can stand in for a full CSV parse. Line breaks are those of [`Crlf`] (CRLF, LF, lone CR).
-/// Returns `false`, having called `f` for some lines, as soon as it meets a `"`: the caller must
-/// then start again with the csv reader.
+/// for the duplicate-id scan, with the line's number: such a file's records are its lines (a
+/// record's row is its line) and its fields are split by the delimiter alone, exactly as the csv
+/// reader would split them, so a plain byte search (memchr) can stand in for a full CSV parse.
+/// Line breaks are those of [`Crlf`] (CRLF, LF, lone CR). Returns `false`, having called `f` for
+/// some lines, as soon as it meets a `"`: the caller must then start again with the csv reader.
 pub fn each_unquoted_field(
     path: &Path,
     header_row: u64,
     delimiter: u8,
     col: usize,
     limits: &Limits,
-    f: &mut dyn FnMut(&[u8]),
+    f: &mut dyn FnMut(u64, &[u8]),
 ) -> Result<bool, InputError> {
+    let part = Part { start: 0, end: None, header_row };
+    each_unquoted_field_of(path, part, delimiter, col, limits, f).map(|lines| lines.is_some())
+}
+
+/// A part of a text file for [`each_unquoted_field_of`]: bytes `start..end` (the end of the file
+/// when `None`), `start` the first byte of a line; lines up to `header_row` (counted from the
+/// part's start) are not data.
+#[derive(Debug, Clone, Copy)]
+pub struct Part {
+    pub start: u64,
+    pub end: Option<u64>,
+    pub header_row: u64,
+}
+
+/// The file cut into up to `n` parts of about equal size, each starting just after a `\n` (the
+/// first at the start), for scanning them side by side; one part for a small file.
+pub fn line_parts(path: &Path, n: usize, header_row: u64) -> io::Result<Vec<Part>> {
+    use std::io::{Seek, SeekFrom};
+    let mut file = File::open(path)?;
+    let len = file.metadata()?.len();
+    let mut starts = vec![0u64];
+    let mut buf = vec![0u8; 1 << 16];
+    for k in 1..n as u64 {
+        let from = (len * k / n as u64).max(starts[starts.len() - 1] + 1);
+        file.seek(SeekFrom::Start(from - 1))?;
+        let mut at = from - 1;
+        let next = loop {
+            let got = file.read(&mut buf)?;
+            if got == 0 {
+                break None;
+            }
+            if let Some(i) = memchr::memchr(b'\n', &buf[..got]) {
+                break Some(at + i as u64 + 1);
+            }
+            at += got as u64;
+        };
+        match next {
+            Some(s) if s < len => starts.push(s),
+            _ => break,
+        }
+    }
+    let parts = starts.iter().enumerate().map(|(k, &start)| Part {
+        start,
+        end: starts.get(k + 1).copied(),
+        // Only the first part holds the header (the caller checks that it holds that many lines).
+        header_row: if k == 0 { header_row } else { 0 },
+    });
+    Ok(parts.collect())
+}
+
+/// As [`each_unquoted_field`] for one part of the file, its lines numbered from 1 at the part's
+/// start; `Some(lines)`: the part had no quote and this many lines.
+pub fn each_unquoted_field_of(
+    path: &Path,
+    part: Part,
+    delimiter: u8,
+    col: usize,
+    limits: &Limits,
+    f: &mut dyn FnMut(u64, &[u8]),
+) -> Result<Option<u64>, InputError> {
+    use std::io::{Seek, SeekFrom};
     let unreadable = |e: io::Error| InputError::Unreadable {
         path: crate::value::shown_path(path),
         message: format!("无法读取：{}", crate::error::io_text(&e)),
     };
-    let file = File::open(path).map_err(unreadable)?;
-    let mut text = Crlf { inner: BufReader::with_capacity(1 << 16, file) };
+    let mut file = File::open(path).map_err(unreadable)?;
+    file.seek(SeekFrom::Start(part.start)).map_err(unreadable)?;
+    let body = file.take(part.end.map_or(u64::MAX, |e| e - part.start));
+    let mut text = Crlf { inner: BufReader::with_capacity(1 << 16, body) };
     const CHUNK: usize = 1 << 20;
     let mut buf = vec![0u8; CHUNK];
     // buf[..kept] is the start of a line whose end has not been read yet.
     let (mut kept, mut line) = (0usize, 0u64);
+    let header_row = part.header_row;
     let mut field = |line_bytes: &[u8], line: u64| {
         // An empty line is no record to the csv reader either.
         if line <= header_row || line_bytes.is_empty() {
@@ -1304,7 +1368,7 @@ pub fn each_unquoted_field(
                 None => return,
             }
         }
-        f(&rest[..memchr::memchr(delimiter, rest).unwrap_or(rest.len())]);
+        f(line, &rest[..memchr::memchr(delimiter, rest).unwrap_or(rest.len())]);
     };
     loop {
         if kept == buf.len() {
@@ -1317,12 +1381,13 @@ pub fn each_unquoted_field(
         let n = text.read(&mut buf[kept..]).map_err(unreadable)?;
         if n == 0 {
             if kept > 0 {
-                field(&buf[..kept], line + 1);
+                line += 1;
+                field(&buf[..kept], line);
             }
-            return Ok(true);
+            return Ok(Some(line));
         }
         if memchr::memchr(b'"', &buf[kept..kept + n]).is_some() {
-            return Ok(false);
+            return Ok(None);
         }
         let end = kept + n;
         let mut start = 0;
