@@ -1,5 +1,5 @@
-//! `tuopin reconcile`: two or more rosters (低保/特困 from 民政, the monitoring roster, the 脱贫户
-//! roster, …) compared by normalised ID number.
+//! `tuopin reconcile`: two or more rosters (department lists of the rule file: 民政's, the
+//! monitoring roster, …) compared by normalised ID number.
 //!
 //! Each roster is a department list of the rule set (`[departments.*]`: label, ID column,
 //! carried columns, header aliases), read whole as `--with` reads it (`input::departments`: IDs
@@ -66,7 +66,7 @@ fn read_rosters(rules: &RuleSet, specs: &[String]) -> anyhow::Result<(Matcher, V
             .split_once('=')
             .map(|(n, p)| (n.trim(), p.trim()))
             .filter(|(n, p)| !n.is_empty() && !p.is_empty())
-            .ok_or_else(|| anyhow!("名单应写成 名称=文件，如 低保特困在册=低保名单.xlsx，不是“{spec}”"))?;
+            .ok_or_else(|| anyhow!("名单应写成 名称=文件，如 dibao_roll=民政名单.xlsx，不是“{spec}”"))?;
         let Some(d) = rules.departments.iter().position(|d| d.label == name || d.key == name) else {
             let known: Vec<String> = rules.departments.iter().map(|d| format!("{}（{}）", d.label, d.key)).collect();
             return Err(if known.is_empty() {
@@ -120,7 +120,7 @@ fn for_each_person(
 }
 
 /// What roster `d` says of person `key`: each record's row and values (`第 3 行：姓名 张三，保障类别
-/// 农村低保`), or that the person is not on it.
+/// 甲类`), or that the person is not on it.
 fn side(rules: &RuleSet, matcher: &Matcher, d: u16, key: u64) -> String {
     let dept = &rules.departments[d as usize];
     let Some(list) = &matcher.lists[d as usize] else { return String::new() };

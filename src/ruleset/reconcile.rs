@@ -3,7 +3,7 @@
 //! A roster is a department list (`[departments.*]`): its label, ID column, carried columns with
 //! their types and header aliases are declared once and serve `--with` and `reconcile` alike. A
 //! reconcile rule's `when` is CEL over the records each roster has of one person (the lists as
-//! record lists, `dibao_roll.exists(r, r.kind.contains('低保'))`, `monitoring_roll.size() == 0`)
+//! record lists, `dibao_roll.exists(r, r.kind.contains('…'))`, `monitoring_roll.size() == 0`)
 //! and the parameters in force; it may read nothing else (no ledger field, member or criterion).
 //! The rosters a rule involves are those its condition names. A rule is evaluated only when
 //! every roster it involves was given: otherwise it is not evaluated and the report says so
