@@ -2562,7 +2562,7 @@ impl Bound<'_> {
 }
 
 /// The context of a condition over one household's own fields, members and records at `as_of`
-/// (no criteria or decisions yet): `derive` and `from_members`.
+/// (no criteria or decisions yet): `derive`, `from_members` and reconcile rules.
 fn household_ctx<'a>(hh: &'a Household, params: &'a [Num], as_of: Date) -> Ctx<'a> {
     Ctx {
         cells: &hh.cells,

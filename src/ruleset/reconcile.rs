@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::expr::{self, Ctx, Node, Over, Ty};
+use super::expr::{self, Node, Over, Ty};
 use super::file::{RuleFile, Severity};
 use super::{at, check_ident, departments::Department, Bound, Builder, Field, Piece, RuleError};
 use crate::household::Household;
@@ -102,19 +102,7 @@ impl Bound<'_> {
     /// Whether reconcile rule `k` holds for one person, `hh` holding that person's records of
     /// every roster given (matched as a ledger row's head: [`crate::matching::Matcher::fill`]).
     pub fn reconcile_holds(&self, k: usize, hh: &Household) -> Option<bool> {
-        let cx = Ctx {
-            cells: &hh.cells,
-            params: &self.params,
-            crits: &[],
-            decisions: &[],
-            as_of_month: self.as_of.month_index(),
-            as_of_day: expr::day_key(self.as_of),
-            members: None,
-            member: &[],
-            member_index: 0,
-            records: &hh.records,
-            record: &[],
-        };
+        let cx = super::household_ctx(hh, &self.params, self.as_of);
         expr::eval_bool(&self.rules.reconcile[k].when, &cx)
     }
 
