@@ -161,7 +161,7 @@ pub fn fold<A: Send>(
                     let mut acc = init();
                     chunk.blank = 0;
                     let parsed = match chunk.line {
-                        Some(line) => parser.parse(&mut block_reader, &mut chunk.block, line, &mut chunk.rows),
+                        Some(line) => parser.parse(&mut block_reader, &chunk.block, line, &mut chunk.rows),
                         None => Ok(()),
                     };
                     let result = parsed

@@ -11,6 +11,7 @@
 mod absent_tests;
 pub mod departments;
 pub mod persons;
+pub mod record;
 pub mod source;
 mod spool;
 pub mod stdin;
@@ -312,7 +313,7 @@ impl RowReader {
                             if start < end {
                                 one.clear();
                                 one.extend_from_slice(&block[start..(end + 1).min(block.len())]);
-                                parser.parse(&mut one, line, path, &mut rows)?;
+                                parser.parse(&one, line, path, &mut rows)?;
                                 rows.iter().for_each(&mut *f);
                             }
                         }
@@ -353,7 +354,7 @@ impl BlockParser {
     pub fn parse(
         &self,
         reader: &mut source::BlockReader,
-        block: &mut Vec<u8>,
+        block: &[u8],
         line: u64,
         rows: &mut Vec<RawRow>,
     ) -> Result<(), InputError> {
@@ -1306,7 +1307,7 @@ fn contiguous(layout: &Layout, col: usize) -> Result<bool, InputError> {
 #[derive(Default)]
 pub struct RawRow {
     pub row: u64,
-    pub record: csv::ByteRecord,
+    pub record: record::Record,
     pub error: Option<String>,
     /// Person export: the rows of all the household's members (this row is the first).
     pub members: Vec<RawRow>,

@@ -147,11 +147,6 @@ impl SheetRows {
     }
 }
 
-/// The csv reader's settings for tuopin's CSV input (each block of [`Blocks`]).
-fn csv_reader<R: Read>(delimiter: u8, r: R) -> csv::Reader<R> {
-    csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(r)
-}
-
 /// Bytes per block of [`Blocks`] (a few hundred households).
 const BLOCK: usize = 32 << 10;
 
@@ -271,29 +266,28 @@ fn unreadable(path: &Path, e: io::Error) -> InputError {
     }
 }
 
-/// A csv reader for blocks of [`Blocks`], built once per thread (building one costs about as much
-/// as parsing a thousand rows) and pointed at each block in turn. This is where CSV rows get
-/// their numbers: the physical line of the record's first character (empty lines before a
-/// record are not part of it; line breaks inside quoted cells count).
+/// A parser for blocks of [`Blocks`], one per thread, pointed at each block in turn. This is
+/// where CSV rows get their numbers: the physical line of the record's first character (empty
+/// lines before a record are not part of it; line breaks inside quoted cells count).
+///
+/// A block without `"` (almost every block of a real export) is split by hand: each line that is
+/// not empty is a record, its cells split at the delimiter ([`super::record::Record::set_line`]), which is what
+/// a CSV reader makes of such a line. A block with quotes is parsed by csv-core, as the csv crate
+/// parsed every block until 2026-12-04 (flexible records, no header, a UTF-8 BOM dropped at the
+/// start of a block: the first block of a file with a BOM, and rarely another, go this way too).
 pub struct BlockReader {
-    csv: csv::Reader<io::Cursor<Vec<u8>>>,
+    core: csv_core::Reader,
+    delimiter: u8,
     limits: Limits,
 }
 
 impl BlockReader {
     pub fn new(delimiter: u8, limits: &Limits) -> BlockReader {
-        BlockReader { csv: csv_reader(delimiter, io::Cursor::new(Vec::new())), limits: *limits }
+        BlockReader { core: csv_core::ReaderBuilder::new().delimiter(delimiter).build(), delimiter, limits: *limits }
     }
 
-    /// Parse `block` (borrowed for the parse, then given back) into `rows` (their buffers
-    /// reused), numbered from `line`.
-    pub fn parse(
-        &mut self,
-        block: &mut Vec<u8>,
-        line: u64,
-        path: &Path,
-        rows: &mut Vec<RawRow>,
-    ) -> Result<(), InputError> {
+    /// Parse `block` into `rows` (their buffers reused), numbered from `line`.
+    pub fn parse(&mut self, block: &[u8], line: u64, path: &Path, rows: &mut Vec<RawRow>) -> Result<(), InputError> {
         let end = self.parse_at(block, line, path, rows, 0)?;
         rows.truncate(end);
         Ok(())
@@ -303,7 +297,7 @@ impl BlockReader {
     /// needed); the rows after the returned index are left as they were.
     pub fn parse_at(
         &mut self,
-        block: &mut Vec<u8>,
+        block: &[u8],
         line: u64,
         path: &Path,
         rows: &mut Vec<RawRow>,
@@ -312,98 +306,140 @@ impl BlockReader {
         self.parse_into(block, line, path, rows, start, None)
     }
 
-    /// As [`BlockReader::parse_at`]; with `ends`, also where each row ends in the block.
+    /// As [`BlockReader::parse_at`]; with `ends`, also where each row ends in the block (after
+    /// its line break).
     fn parse_into(
         &mut self,
-        block: &mut Vec<u8>,
+        block: &[u8],
         line: u64,
         path: &Path,
         rows: &mut Vec<RawRow>,
         start: usize,
-        mut ends: Option<&mut Vec<usize>>,
+        ends: Option<&mut Vec<usize>>,
     ) -> Result<usize, InputError> {
-        std::mem::swap(self.csv.get_mut().get_mut(), block);
-        let limits = self.limits;
-        let reader = &mut self.csv;
-        let result = reader.seek_raw(io::SeekFrom::Start(0), csv::Position::new()).map_err(|e| unreadable_csv(path, e)).and_then(
-            |()| {
-                let mut k = start;
-                loop {
-                    if k == rows.len() {
-                        rows.push(RawRow::default());
-                    }
-                    let raw = &mut rows[k];
-                    match read_record(reader, path, raw, line - 1)? {
-                        None => return Ok(k),
-                        Some(first) => {
-                            let end = reader.position().byte() as usize;
-                            if end - first > limits.max_record_bytes {
-                                let (row, max) = (raw.row, limits.max_record_bytes);
-                                return Err(over(
-                                    path,
-                                    format!(
-                                        "第 {row} 行的记录长 {} 字节，超过上限 {max} 字节；如确为正常数据，可用 --max-record-bytes 调高上限",
-                                        end - first
-                                    ),
-                                ));
-                            }
-                            if raw.record.len() > limits.max_columns {
-                                return Err(too_many_columns(path, raw.row, raw.record.len(), limits.max_columns));
-                            }
-                            if let Some(ends) = ends.as_deref_mut() {
-                                ends.push(end);
-                            }
-                            k += 1;
-                        }
-                    }
+        let mut out = Parsed { path, limits: &self.limits, rows, k: start, ends };
+        if memchr::memchr(b'"', block).is_none() && !block.starts_with(BOM) {
+            split_lines(block, line, self.delimiter, &mut out)?;
+        } else {
+            parse_quoted(&mut self.core, block, line, &mut out)?;
+        }
+        Ok(out.k)
+    }
+}
+
+/// A UTF-8 byte order mark, which csv-core drops at the start of its input.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Where a block's rows go: `rows[k..]`, and where each ends in `ends`.
+struct Parsed<'a> {
+    path: &'a Path,
+    limits: &'a Limits,
+    rows: &'a mut Vec<RawRow>,
+    k: usize,
+    ends: Option<&'a mut Vec<usize>>,
+}
+
+impl Parsed<'_> {
+    /// The next row to fill, cleared, numbered `row`.
+    #[inline]
+    fn row(&mut self, row: u64) -> &mut RawRow {
+        if self.k == self.rows.len() {
+            self.rows.push(RawRow::default());
+        }
+        let raw = &mut self.rows[self.k];
+        raw.row = row;
+        raw.error = None;
+        raw.members.clear();
+        raw
+    }
+
+    /// The row just filled, bytes `first..end` of its block: checked against the limits and
+    /// counted.
+    #[inline]
+    fn done(&mut self, first: usize, end: usize) -> Result<(), InputError> {
+        let (raw, limits) = (&self.rows[self.k], self.limits);
+        if end - first > limits.max_record_bytes {
+            let (row, max) = (raw.row, limits.max_record_bytes);
+            return Err(over(
+                self.path,
+                format!(
+                    "第 {row} 行的记录长 {} 字节，超过上限 {max} 字节；如确为正常数据，可用 --max-record-bytes 调高上限",
+                    end - first
+                ),
+            ));
+        }
+        if raw.record.len() > limits.max_columns {
+            return Err(too_many_columns(self.path, raw.row, raw.record.len(), limits.max_columns));
+        }
+        if let Some(ends) = self.ends.as_deref_mut() {
+            ends.push(end);
+        }
+        self.k += 1;
+        Ok(())
+    }
+}
+
+/// A block without quotes: every line that is not empty is a record, numbered by its line.
+fn split_lines(block: &[u8], line: u64, delimiter: u8, out: &mut Parsed) -> Result<(), InputError> {
+    let (mut row, mut at) = (line, 0);
+    while at < block.len() {
+        let (end, next) = match memchr::memchr(b'\n', &block[at..]) {
+            Some(i) => (at + i, at + i + 1),
+            None => (block.len(), block.len()),
+        };
+        if end > at {
+            out.row(row).record.set_line(&block[at..end], delimiter);
+            out.done(at, next)?;
+        }
+        row += 1;
+        at = next;
+    }
+    Ok(())
+}
+
+/// A block with quotes, parsed by csv-core from its start.
+fn parse_quoted(core: &mut csv_core::Reader, block: &[u8], line: u64, out: &mut Parsed) -> Result<(), InputError> {
+    use csv_core::ReadRecordResult as R;
+    core.reset();
+    // `row`: the line of byte `counted` of the block.
+    let (mut at, mut counted, mut row) = (0, 0, line);
+    loop {
+        // The record's first character: after the empty lines before it (none after a BOM at
+        // the block's start, which csv-core drops).
+        let first = at + block[at..].iter().take_while(|&&b| b == b'\n').count();
+        row += memchr::memchr_iter(b'\n', &block[counted..first]).count() as u64;
+        counted = first;
+        let (bytes, ends) = out.row(row).record.parts();
+        // Room from an earlier row is reused, written over.
+        bytes.resize(bytes.capacity().max(256), 0);
+        ends.resize(ends.capacity().max(64), 0);
+        let (mut nout, mut nend) = (0, 0);
+        loop {
+            // At the end of the block csv-core is given an empty input: it ends its last record.
+            let (res, nin, o, e) = core.read_record(&block[at..], &mut bytes[nout..], &mut ends[nend..]);
+            (at, nout, nend) = (at + nin, nout + o, nend + e);
+            match res {
+                R::InputEmpty => {}
+                R::OutputFull => bytes.resize(2 * bytes.len(), 0),
+                R::OutputEndsFull => ends.resize(2 * ends.len(), 0),
+                R::Record => break,
+                R::End => {
+                    bytes.clear();
+                    ends.clear();
+                    out.rows[out.k].record.parsed();
+                    return Ok(());
                 }
-            },
-        );
-        std::mem::swap(self.csv.get_mut().get_mut(), block);
-        result
+            }
+        }
+        bytes.truncate(nout);
+        ends.truncate(nend);
+        out.rows[out.k].record.parsed();
+        out.done(first, at)?;
     }
 }
 
 fn too_many_columns(path: &Path, row: u64, n: usize, max: usize) -> InputError {
     over(path, format!("第 {row} 行有 {n} 列，超过上限 {max} 列；如确为正常数据，可用 --max-columns 调高上限"))
-}
-
-fn unreadable_csv(path: &Path, e: csv::Error) -> InputError {
-    let message = match e.kind() {
-        csv::ErrorKind::Io(io) => format!("无法读取：{}", crate::error::io_text(io)),
-        _ => format!("无法读取：{e}"),
-    };
-    InputError::Unreadable { path: crate::value::shown_path(path), message }
-}
-
-/// One record of a block's csv reader into `raw`, numbered by the line of its first character
-/// (the reader's line at the record's start, which includes the empty lines it skipped before
-/// it, plus those empty lines) plus `lines_before`; returns where its first character is in the
-/// block, `None` at the end. A record that cannot be read comes back with its error.
-fn read_record(
-    reader: &mut csv::Reader<io::Cursor<Vec<u8>>>,
-    path: &Path,
-    raw: &mut RawRow,
-    lines_before: u64,
-) -> Result<Option<usize>, InputError> {
-    raw.error = None;
-    raw.members.clear();
-    let (result, at) = match reader.read_byte_record(&mut raw.record) {
-        Ok(false) => return Ok(None),
-        Ok(true) => (None, raw.record.position().cloned()),
-        Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => return Err(unreadable_csv(path, e)),
-        Err(e) => {
-            let at = e.position().cloned();
-            raw.record.clear();
-            (Some(e.to_string()), at)
-        }
-    };
-    let (line, byte) = at.map(|p| (p.line(), p.byte() as usize)).unwrap_or((1, 0));
-    let data = reader.get_ref().get_ref();
-    let empty = data.get(byte..).unwrap_or_default().iter().take_while(|&&b| b == b'\n').count();
-    raw.row = line + lines_before + empty as u64;
-    raw.error = result;
-    Ok(Some(byte + empty))
 }
 
 impl Rows {
@@ -446,7 +482,7 @@ impl Rows {
                 };
                 (c.line, c.next) = (line, 0);
                 c.ends.clear();
-                if let Err(e) = c.reader.parse_into(&mut c.block, line, path, &mut c.rows, 0, Some(&mut c.ends)) {
+                if let Err(e) = c.reader.parse_into(&c.block, line, path, &mut c.rows, 0, Some(&mut c.ends)) {
                     return Some(Err(e));
                 }
                 c.rows.truncate(c.ends.len());
@@ -1573,6 +1609,17 @@ mod tests {
             // Rows are numbered by the physical line of their first character.
             let numbers: Vec<u64> = want.iter().map(|r| r.0).collect();
             assert_eq!(numbers, reference_rows(&text, b','), "case {case}: {:?}", String::from_utf8_lossy(&text));
+            // Their cells are what the csv crate reads (line breaks folded as `Crlf` folds them).
+            let folded = String::from_utf8_lossy(&text).replace("\r\n", "\n").replace('\r', "\n");
+            let mut csv = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(folded.as_bytes());
+            let cells: Vec<Vec<Vec<u8>>> =
+                csv.byte_records().map(|r| r.unwrap().iter().map(<[u8]>::to_vec).collect()).collect();
+            assert_eq!(
+                want.iter().map(|r| r.1.clone()).collect::<Vec<_>>(),
+                cells,
+                "case {case}: {:?}",
+                String::from_utf8_lossy(&text)
+            );
             let before = rng.below(4);
             let size = [1, 2, 5, 16, 1 << 10][rng.below(5)];
             let (mut rows, _) = open(&path, &OpenOptions::default()).unwrap();
@@ -1587,7 +1634,7 @@ mod tests {
             let mut reader = blocks.reader();
             let (mut block, mut parsed) = (Vec::new(), Vec::new());
             while let Some(line) = blocks.next(&mut block).unwrap() {
-                reader.parse(&mut block, line, &path, &mut parsed).unwrap();
+                reader.parse(&block, line, &path, &mut parsed).unwrap();
                 got.extend(parsed.iter().map(rows_of));
             }
             assert_eq!(
@@ -1596,6 +1643,38 @@ mod tests {
                 "case {case}: {:?}, {before} rows first, blocks of {size}",
                 String::from_utf8_lossy(&text)
             );
+        }
+    }
+
+    /// A block without quotes split by hand gives what csv-core gives: the same rows, numbers,
+    /// ends and errors (a record or a row over a limit), blocks starting anywhere.
+    #[test]
+    fn lines_split_by_hand_read_as_csv_core_reads_them() {
+        let palette: [&[u8]; 7] = [b"a", b",", b"\n", b"\n\n", "户".as_bytes(), b" ", b"1,2\n"];
+        let mut rng = crate::test_rng::Lcg(5);
+        let path = Path::new("x.csv");
+        let rows_of = |r: &RawRow| (r.row, r.record.iter().map(<[u8]>::to_vec).collect::<Vec<_>>());
+        for case in 0..5000 {
+            let Some(block) = rng.text(&palette, 40, 1) else { continue };
+            let limits = Limits {
+                max_record_bytes: [1 << 20, 3, 6, 10][rng.below(4)],
+                max_columns: [1024, 1, 2, 4][rng.below(4)],
+                ..Limits::default()
+            };
+            let line = 1 + rng.below(3) as u64;
+            let parse = |quoted: bool| {
+                let (mut rows, mut ends) = (Vec::new(), Vec::new());
+                let mut out = Parsed { path, limits: &limits, rows: &mut rows, k: 0, ends: Some(&mut ends) };
+                let result = if quoted {
+                    parse_quoted(&mut csv_core::Reader::new(), &block, line, &mut out)
+                } else {
+                    split_lines(&block, line, b',', &mut out)
+                };
+                let k = out.k;
+                let result = result.map_err(|e| e.to_string());
+                (result, rows[..k].iter().map(rows_of).collect::<Vec<_>>(), ends)
+            };
+            assert_eq!(parse(false), parse(true), "case {case}: {:?}", String::from_utf8_lossy(&block));
         }
     }
 
