@@ -140,6 +140,97 @@ pub struct Layout {
     blank_cells: Vec<Option<Cell>>,
     /// The department lists given with `--with` (精准比对), matched with every household.
     pub matcher: Option<std::sync::Arc<crate::matching::Matcher>>,
+    /// Per column: how its cells are read ([`ColumnRead`]), chosen once at open.
+    reads: Vec<ColumnRead>,
+    /// Whether a department list's evidence can be blank after a row's cells are read (only when
+    /// the file has a column for one): [`RuleSet::finish_row`] then marks it unknown.
+    lists_from_columns: bool,
+}
+
+/// How the cells of a column are read: the usual spellings of its field's type straight from
+/// the bytes (what [`RuleSet::set_cell`] would make of them, without decoding the cell first),
+/// anything else through `set_cell`. An empty cell is the field's blank ([`Layout::blank_cells`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum ColumnRead {
+    /// A column no field reads.
+    Skip,
+    /// 是/否.
+    Bool(u16),
+    /// Digits, with up to two decimals for money (`true`).
+    Number(u16, bool),
+    /// A text: the household before's text in this column, kept as it is.
+    Text(u16),
+    /// One of the values of enum `.1`, as written in the rule file.
+    Enum(u16, u16),
+    /// Through [`RuleSet::set_cell`].
+    Other(u16),
+}
+
+impl ColumnRead {
+    /// How column cells of field `f` are read (`None`: no field).
+    fn of(rules: &RuleSet, f: Option<u16>, max_cell: usize) -> ColumnRead {
+        use crate::ruleset::file::FieldType;
+        let Some(f) = f else { return ColumnRead::Skip };
+        let field = &rules.fields[f as usize];
+        match (field.ty, field.enum_id) {
+            (FieldType::Bool, _) => ColumnRead::Bool(f),
+            (FieldType::Money, _) => ColumnRead::Number(f, true),
+            (FieldType::Int, _) => ColumnRead::Number(f, false),
+            (FieldType::Text, _) => ColumnRead::Text(f),
+            // A value that `set_cell` would not be given as it is (a problem of its cell) is not
+            // read straight.
+            (FieldType::Enum, Some(e))
+                if rules.enums[e as usize].values.iter().all(|v| v.len() <= max_cell && clean(v.as_bytes())) =>
+            {
+                ColumnRead::Enum(f, e)
+            }
+            _ => ColumnRead::Other(f),
+        }
+    }
+}
+
+/// A cell (not empty, not too long) read straight from its bytes into `slot`, as
+/// [`RuleSet::set_cell`] reads its text: 是/否, a plain number, the same text as the household
+/// before's, an enum value as written. `false`: none of these (nothing is changed).
+#[inline(always)]
+fn read_straight(rules: &RuleSet, read: ColumnRead, bytes: &[u8], slot: &mut Cell) -> bool {
+    match read {
+        ColumnRead::Bool(_) => {
+            let yes = bytes == "是".as_bytes();
+            if yes || bytes == "否".as_bytes() {
+                *slot = Cell::Value(Scalar::Bool(yes));
+                return true;
+            }
+            false
+        }
+        ColumnRead::Number(_, money) => match cell::plain_number_bytes(bytes, money) {
+            Some(n) => {
+                *slot = Cell::Value(Scalar::Num(n));
+                true
+            }
+            None => false,
+        },
+        ColumnRead::Text(_) => matches!(slot, Cell::Value(Scalar::Text(old)) if old.as_bytes() == bytes),
+        ColumnRead::Enum(_, e) => match rules.enums[e as usize].values.iter().position(|v| v.as_bytes() == bytes) {
+            Some(i) => {
+                *slot = Cell::Value(Scalar::Enum(i as u16));
+                true
+            }
+            None => false,
+        },
+        ColumnRead::Skip | ColumnRead::Other(_) => false,
+    }
+}
+
+/// Whether a file has a column (its own or an alternative) for a department list's evidence.
+fn lists_from_columns(rules: &RuleSet, field_col_index: &[Option<usize>]) -> bool {
+    rules.fields.iter().enumerate().any(|(f, x)| x.department.is_some() && field_col_index[f].is_some())
+}
+
+/// No NUL and no byte that can start U+FFFD (`EF`): a cell whose text needs no look for either.
+#[inline]
+fn clean(b: &[u8]) -> bool {
+    !b.iter().any(|&c| c == 0 || c == 0xEF)
 }
 
 /// A column the rules need that the file lacks.
@@ -433,6 +524,7 @@ impl Ledger {
         }
         let field_column = field_col_index.iter().map(|c| c.map(|c| columns[c].clone())).collect();
         let unset_fields = unset_fields(rules.fields.len(), &column_field, &alt_columns, &absent_cells);
+        let reads = column_field.iter().map(|&f| ColumnRead::of(rules, f, options.limits.max_cell_bytes)).collect();
         let layout = Layout {
             path: path.to_path_buf(),
             options: options.clone(),
@@ -440,6 +532,7 @@ impl Ledger {
             columns,
             column_field,
             field_column,
+            lists_from_columns: lists_from_columns(rules, &field_col_index),
             field_col_index,
             unmapped,
             header_row: header.row,
@@ -455,14 +548,13 @@ impl Ledger {
             absent_cells,
             blank_cells: (0..rules.fields.len() as u16).map(|f| rules.blank_cell(f)).collect(),
             matcher: None,
+            reads,
         };
+        // A CSV ledger's rows after the header: blocks parsed where they are assessed.
         let rows = if layout.persons.is_some() {
             Source::Rows(rows)
         } else {
-            match rows.into_blocks() {
-                Ok(blocks) => Source::Blocks(Box::new(blocks)),
-                Err(rows) => Source::Rows(rows),
-            }
+            rows.into_blocks().map_or_else(Source::Rows, |b| Source::Blocks(Box::new(b)))
         };
         let mut ledger = Ledger {
             layout,
@@ -735,17 +827,18 @@ impl Layout {
         }
         self.reset_cells(rules, raw, hh);
         self.row_problems(raw, hh);
-        // Most rows are valid UTF-8 with no NUL and no U+FFFD (a GBK decoding failure, encoded
-        // EF BF BD): checked once for the whole row, each cell only when the row is not.
-        let all = raw.record.as_slice();
-        let whole = if memchr::memchr2(0, 0xEF, all).is_none() { simdutf8::basic::from_utf8(all).ok() } else { None };
         // Longer cells are data problems (no real ledger cell comes close).
         let max_cell = self.options.limits.max_cell_bytes;
-        // The cells in order (a cell's place in the row found from the one before), up to the
-        // shorter of the row and the header.
-        let base = all.as_ptr() as usize;
-        for (c, (&field, bytes)) in self.column_field.iter().zip(raw.record.iter()).enumerate() {
-            let Some(f) = field else { continue };
+        // The cells in order, up to the shorter of the row and the header.
+        for (c, (&read, bytes)) in self.reads.iter().zip(raw.record.iter()).enumerate() {
+            let f = match read {
+                ColumnRead::Skip => continue,
+                ColumnRead::Bool(f)
+                | ColumnRead::Number(f, _)
+                | ColumnRead::Text(f)
+                | ColumnRead::Enum(f, _)
+                | ColumnRead::Other(f) => f,
+            };
             if bytes.is_empty() {
                 // Most empty cells: the field's blank, often already there from the household before.
                 match &self.blank_cells[f as usize] {
@@ -754,44 +847,48 @@ impl Layout {
                 }
                 continue;
             }
-            // The row is valid as a whole: so is a cell between two character boundaries.
-            let start = bytes.as_ptr() as usize - base;
-            if let Some(t) = whole.and_then(|w| w.get(start..start + bytes.len())) {
-                if t.len() <= max_cell {
-                    rules.set_cell(hh, f, t, &self.columns[c]);
-                    continue;
-                }
-            }
-            let (t, valid) = text(bytes);
-            let (mut ef, mut nul) = (false, false);
-            for &b in bytes {
-                ef |= b == 0xEF;
-                nul |= b == 0;
-            }
-            let bad = if !valid || (ef && t.contains('\u{FFFD}')) {
-                Some("含有无效的字符编码（不是完整的 UTF-8/GBK 文本）".to_string())
-            } else if nul {
-                Some("含有 NUL（\\0）字符".to_string())
-            } else if t.len() > max_cell {
-                Some(format!("单元格过长（{} 字节，超过上限 {max_cell} 字节；可用 --max-cell-bytes 调整）", t.len()))
-            } else {
-                None
-            };
-            if let Some(message) = bad {
-                let shown = clip(&t.replace('\0', "\\0"), 100);
-                hh.problems.push(Problem {
-                    row: raw.row,
-                    column: self.columns[c].clone(),
-                    field: Some(rules.fields[f as usize].key.clone()),
-                    value: shown.clone(),
-                    message,
-                });
-                hh.cells[f as usize] = Cell::Invalid(shown.into());
+            if bytes.len() <= max_cell && read_straight(rules, read, bytes, &mut hh.cells[f as usize]) {
                 continue;
             }
-            rules.set_cell(hh, f, &t, &self.columns[c]);
+            self.read_cell(rules, raw.row, c, f, bytes, hh);
         }
         self.finish_row(b, raw, dups, hh);
+    }
+
+    /// Cell `c` of row `row` (field `f`) through [`RuleSet::set_cell`], or, when it is not
+    /// valid UTF-8, holds a NUL or U+FFFD (a GBK decoding failure) or is too long, a problem.
+    fn read_cell(&self, rules: &RuleSet, row: u64, c: usize, f: u16, bytes: &[u8], hh: &mut Household) {
+        let max_cell = self.options.limits.max_cell_bytes;
+        if let Ok(t) = std::str::from_utf8(bytes) {
+            if t.len() <= max_cell && clean(bytes) {
+                return rules.set_cell(hh, f, t, &self.columns[c]);
+            }
+        }
+        let (t, valid) = text(bytes);
+        let (mut ef, mut nul) = (false, false);
+        for &b in bytes {
+            ef |= b == 0xEF;
+            nul |= b == 0;
+        }
+        let bad = if !valid || (ef && t.contains('\u{FFFD}')) {
+            Some("含有无效的字符编码（不是完整的 UTF-8/GBK 文本）".to_string())
+        } else if nul {
+            Some("含有 NUL（\\0）字符".to_string())
+        } else if t.len() > max_cell {
+            Some(format!("单元格过长（{} 字节，超过上限 {max_cell} 字节；可用 --max-cell-bytes 调整）", t.len()))
+        } else {
+            None
+        };
+        let Some(message) = bad else { return rules.set_cell(hh, f, &t, &self.columns[c]) };
+        let shown = clip(&t.replace('\0', "\\0"), 100);
+        hh.problems.push(Problem {
+            row,
+            column: self.columns[c].clone(),
+            field: Some(rules.fields[f as usize].key.clone()),
+            value: shown.clone(),
+            message,
+        });
+        hh.cells[f as usize] = Cell::Invalid(shown.into());
     }
 
     /// Start household `hh` (the one before, or new) as row `raw`: cells blank, the absent
@@ -883,15 +980,17 @@ impl Layout {
             rules.set_alt_cell(hh, f, k, &t, &self.columns[c]);
         }
         // Required fields whose column is absent from a short row.
-        for (f, field) in rules.fields.iter().enumerate().filter(|_| got < width && !sheet) {
-            if field.required
-                && got <= self.field_col_index[f].unwrap_or(usize::MAX)
-                && self.field_col_index[f].is_some()
-            {
-                rules.set_cell(hh, f as u16, "", self.field_column[f].as_deref().unwrap_or(&field.header));
+        if got < width && !sheet {
+            for (f, field) in rules.fields.iter().enumerate() {
+                if field.required
+                    && got <= self.field_col_index[f].unwrap_or(usize::MAX)
+                    && self.field_col_index[f].is_some()
+                {
+                    rules.set_cell(hh, f as u16, "", self.field_column[f].as_deref().unwrap_or(&field.header));
+                }
             }
         }
-        rules.finish(hh, &self.field_column, b.as_of);
+        rules.finish_row(hh, &self.field_column, b.as_of, self.lists_from_columns);
         if let Some(repeats) = (dups.count() > 0).then(|| self.id_of(raw)).flatten().and_then(|id| dups.rows(&id)) {
             hh.problems.push(Problem {
                 row: raw.row,

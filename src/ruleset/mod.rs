@@ -2243,7 +2243,14 @@ impl RuleSet {
     /// `derive` may read the assessment date: `months_since(monitor_since)`). The evidence of a
     /// department list (no column: matching sets it) is unknown until matched.
     pub fn finish(&self, hh: &mut Household, columns: &[Option<String>], as_of: Date) {
-        for d in &self.departments {
+        self.finish_row(hh, columns, as_of, true);
+    }
+
+    /// As [`RuleSet::finish`], for a row whose department lists' evidence cannot be blank unless
+    /// `lists` (a ledger row: a file without a column for them sets them unknown before its
+    /// cells are read).
+    pub fn finish_row(&self, hh: &mut Household, columns: &[Option<String>], as_of: Date, lists: bool) {
+        for d in self.departments.iter().filter(|_| lists) {
             for f in std::iter::once(d.count_field).chain(d.sum_fields.iter().flatten().copied()) {
                 if hh.cells[f as usize] == Cell::Blank {
                     hh.cells[f as usize] =

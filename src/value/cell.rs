@@ -93,6 +93,13 @@ pub fn plain_number(s: &str, money: bool) -> Option<Num> {
     plain_decimal(s.as_bytes(), if money { 2 } else { 0 })
 }
 
+/// [`plain_number`] of a cell's bytes (not yet decoded: anything but ASCII digits and a point is
+/// `None`).
+#[inline]
+pub fn plain_number_bytes(b: &[u8], money: bool) -> Option<Num> {
+    plain_decimal(b, if money { 2 } else { 0 })
+}
+
 fn plain_decimal(b: &[u8], decimals: usize) -> Option<Num> {
     if b.is_empty() || b.len() > 15 {
         return None;
