@@ -829,6 +829,9 @@ impl Layout {
         self.row_problems(raw, hh);
         // Longer cells are data problems (no real ledger cell comes close).
         let max_cell = self.options.limits.max_cell_bytes;
+        // The row as text, checked when a cell first needs its text (`Some(None)`: not valid as
+        // a whole, or with a NUL or an `EF` byte somewhere: each such cell is checked alone).
+        let mut whole: Option<Option<&str>> = None;
         // The cells in order, up to the shorter of the row and the header.
         for (c, (&read, bytes)) in self.reads.iter().zip(raw.record.iter()).enumerate() {
             let f = match read {
@@ -850,7 +853,16 @@ impl Layout {
             if bytes.len() <= max_cell && read_straight(rules, read, bytes, &mut hh.cells[f as usize]) {
                 continue;
             }
-            self.read_cell(rules, raw.row, c, f, bytes, hh);
+            let all = raw.record.as_slice();
+            let whole = *whole.get_or_insert_with(|| {
+                memchr::memchr2(0, 0xEF, all).is_none().then(|| simdutf8::basic::from_utf8(all).ok()).flatten()
+            });
+            // A cell between two character boundaries of a valid row is valid.
+            let start = bytes.as_ptr() as usize - all.as_ptr() as usize;
+            match whole.and_then(|w| w.get(start..start + bytes.len())).filter(|t| t.len() <= max_cell) {
+                Some(t) => rules.set_cell(hh, f, t, &self.columns[c]),
+                None => self.read_cell(rules, raw.row, c, f, bytes, hh),
+            }
         }
         self.finish_row(b, raw, dups, hh);
     }

@@ -61,7 +61,7 @@ impl Record {
     /// The cells in order.
     #[inline]
     pub fn iter(&self) -> Cells<'_> {
-        Cells { record: self, front: 0, back: self.n }
+        Cells { record: self, front: 0, back: self.n, start: 0 }
     }
 
     /// Add a cell after the others (a record being built cell by cell has no gap).
@@ -159,6 +159,8 @@ pub struct Cells<'a> {
     record: &'a Record,
     front: usize,
     back: usize,
+    /// Where cell `front` starts.
+    start: usize,
 }
 
 impl<'a> Iterator for Cells<'a> {
@@ -170,8 +172,8 @@ impl<'a> Iterator for Cells<'a> {
             return None;
         }
         let r = self.record;
-        let end = r.ends[self.front];
-        let start = if self.front == 0 { 0 } else { r.ends[self.front - 1] + r.gap };
+        let (start, end) = (self.start, r.ends[self.front]);
+        self.start = end + r.gap;
         self.front += 1;
         r.bytes.get(start..end)
     }

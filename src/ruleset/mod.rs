@@ -2187,8 +2187,17 @@ impl RuleSet {
                 // The same text as the household before in this column (是, a measure name):
                 // kept, not allocated again.
                 let t = cell::normalize(text);
-                if !matches!(slot, Cell::Value(Scalar::Text(old)) if **old == *t) {
-                    *slot = Cell::Value(Scalar::Text(t.into()));
+                match slot {
+                    Cell::Value(Scalar::Text(old)) if **old == *t => {}
+                    // A text of the same length (an id, a name of as many characters) is written
+                    // into the one before's allocation.
+                    Cell::Value(Scalar::Text(old)) if old.len() == t.len() => {
+                        let mut s = String::from(std::mem::take(old));
+                        s.clear();
+                        s.push_str(&t);
+                        *old = s.into_boxed_str();
+                    }
+                    _ => *slot = Cell::Value(Scalar::Text(t.into())),
                 }
                 return;
             }
