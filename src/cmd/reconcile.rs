@@ -77,11 +77,12 @@ fn read_rosters(rules: &RuleSet, specs: &[String]) -> anyhow::Result<(Matcher, V
             .filter(|(n, p)| !n.is_empty() && !p.is_empty())
             .ok_or_else(|| anyhow!("名单应写成 名称=文件，如 dibao_roll=民政名单.xlsx，不是“{spec}”"))?;
         let Some(d) = rules.departments.iter().position(|d| d.label == name || d.key == name) else {
-            let known: Vec<String> = rules.departments.iter().map(|d| format!("{}（{}）", d.label, d.key)).collect();
+            let m = crate::messages::paren;
+            let known: Vec<String> = rules.departments.iter().map(|d| format!("{}{}", d.label, m(&d.key))).collect();
             return Err(if known.is_empty() {
                 anyhow!("规则集 {} 没有声明名单（[departments.*]），不能比对", rules.id)
             } else {
-                anyhow!("规则集没有名为“{name}”的名单：可用 {}", known.join("、"))
+                anyhow!("规则集没有名为“{name}”的名单：可用 {}", known.join(crate::messages::sep("、")))
             });
         };
         if lists[d].is_some() {
