@@ -608,6 +608,39 @@ struct Describer<'a> {
     b: &'a Bound<'a>,
 }
 
+impl Describer<'_> {
+    /// Whether field `f`, its own column absent, is computed from others for this household: its
+    /// `derive` reads no column the file lacks (so no warning named it missing) and no member list
+    /// a ledger row does not have.
+    fn derivable(&self, f: &crate::ruleset::Field, cx: &Ctx) -> bool {
+        use crate::ruleset::expr;
+        f.derive.as_ref().is_some_and(|d| {
+            (cx.members.is_some() || !expr::reads_members(d))
+                && expr::refs(d).fields.iter().all(|&j| !matches!(cx.cells[j as usize], Cell::Absent(_)))
+        })
+    }
+
+    /// `无法计算（工资性收入：空白）`: a field computed from others (`derive`) that is unknown, each
+    /// value it reads that is unknown shown as in a reason (`缺少列：…` for a column the file lacks);
+    /// `无法计算` alone when every one is known (a division by zero members).
+    fn write_uncomputed(&self, out: &mut String, f: &crate::ruleset::Field, cx: &Ctx) {
+        out.push_str("无法计算");
+        let Some(derive) = &f.derive else { return };
+        let unknown: Vec<u16> = crate::ruleset::expr::refs(derive)
+            .fields
+            .into_iter()
+            .filter(|&j| cx.cells[j as usize].value().is_none())
+            .collect();
+        for (k, &j) in unknown.iter().enumerate() {
+            out.push_str(if k == 0 { "（" } else { "，" });
+            crate::ruleset::expr::write_field_is(out, j, cx, self);
+        }
+        if !unknown.is_empty() {
+            out.push('）');
+        }
+    }
+}
+
 impl Describe for Describer<'_> {
     fn field_label(&self, i: u16) -> &str {
         &self.b.rules.fields[i as usize].label
@@ -628,6 +661,9 @@ impl Describe for Describer<'_> {
                     ReadFrom::Own => {}
                 }
             }
+            // A field computed from others whose own column the file lacks (no warning names it):
+            // unknown for the values it is computed from.
+            Cell::Absent(Missing::Field(g)) if *g == i && self.derivable(f, cx) => self.write_uncomputed(out, f, cx),
             // What `write_field_is` shows alone: "缺少列：不愁吃".
             Cell::Absent(missing) => match missing {
                 Missing::Member(j) => {
@@ -670,6 +706,12 @@ impl Describe for Describer<'_> {
                     _ => {}
                 }
             }
+        }
+    }
+    fn names_itself(&self, i: u16, cx: &Ctx) -> bool {
+        match &cx.cells[i as usize] {
+            Cell::Absent(Missing::Field(g)) => *g != i || !self.derivable(&self.b.rules.fields[i as usize], cx),
+            c => matches!(c, Cell::Absent(_)),
         }
     }
     fn param_label(&self, i: u16) -> &str {

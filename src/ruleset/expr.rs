@@ -1996,6 +1996,12 @@ pub trait Describe {
     fn field_label(&self, i: u16) -> &str;
     /// The household's value as shown to staff: `3850`, `否`, `空白`, `无法识别（约3000）`.
     fn write_field_value(&self, out: &mut String, i: u16, cx: &Ctx);
+    /// Whether the value of field `i` names itself without its label: the cell of a column the
+    /// file lacks (`缺少列：不愁吃`) — not a field computed from others (`derive`), which is
+    /// unknown for what it is computed from (`人均纯收入：无法计算（工资性收入：空白）`).
+    fn names_itself(&self, i: u16, cx: &Ctx) -> bool {
+        matches!(cx.cells[i as usize], Cell::Absent(_))
+    }
     fn field_value(&self, i: u16, cx: &Ctx) -> String {
         let mut s = String::new();
         self.write_field_value(&mut s, i, cx);
@@ -2549,9 +2555,9 @@ pub fn render_atom(n: &Node, value: Option<bool>, cx: &Ctx, d: &dyn Describe) ->
 }
 
 /// `label：value` of a field.
-fn write_field_is(out: &mut String, i: u16, cx: &Ctx, d: &dyn Describe) {
+pub fn write_field_is(out: &mut String, i: u16, cx: &Ctx, d: &dyn Describe) {
     // A column the file lacks names itself: "缺少列：不愁吃".
-    if matches!(cx.cells[i as usize], crate::household::Cell::Absent(_)) {
+    if d.names_itself(i, cx) {
         return d.write_field_value(out, i, cx);
     }
     out.push_str(d.field_label(i));
