@@ -798,6 +798,9 @@ mod tests {
         fn write_field_value(&self, out: &mut String, i: u16, cx: &Ctx) {
             self.0.write_field_value(out, i, cx)
         }
+        fn names_itself(&self, i: u16, cx: &Ctx) -> bool {
+            self.0.names_itself(i, cx)
+        }
         fn param_label(&self, i: u16) -> &str {
             self.0.param_label(i)
         }

@@ -2116,8 +2116,8 @@ enum Piece {
     Text(Box<str>),
     /// The household's value of a field ([`Describe::write_field_value`]).
     Value(u16),
-    /// A field as `label：value` (this text is the `label：`), or only the value when the file
-    /// lacks its column (as [`write_field_is`]).
+    /// A field as `label：value` (this text is the `label：`), or only the value when that names
+    /// itself (as [`write_field_is`]).
     FieldIs(u16, Box<str>),
     /// The value of a computed operand ([`write_computed_value`]).
     Computed(Box<Node>),
@@ -2174,8 +2174,8 @@ impl Template {
                 Piece::Text(t) => out.push_str(t),
                 Piece::Value(i) => d.write_field_value(out, *i, cx),
                 Piece::FieldIs(i, label) => {
-                    // A column the file lacks names itself: "缺少列：不愁吃".
-                    if !matches!(cx.cells[*i as usize], crate::household::Cell::Absent(_)) {
+                    // A column the file lacks names itself: "缺少列：不愁吃" (as `write_field_is`).
+                    if !d.names_itself(*i, cx) {
                         out.push_str(label);
                     }
                     d.write_field_value(out, *i, cx);
