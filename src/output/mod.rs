@@ -802,10 +802,12 @@ static NEEDS_QUOTES: [bool; 256] = {
 };
 
 /// First bytes of a cell that may start a formula: the triggers, whitespace, and the lead bytes
-/// of full-width forms (EF) and of the ideographic space (E3).
+/// of full-width forms (EF) and of the Unicode spaces `trim_start` passes over ([`starts_formula`]):
+/// U+0085 and U+00A0 (C2), U+1680 (E1), U+2000–U+200A, U+2028, U+2029, U+202F, U+205F (E2), the
+/// ideographic space (E3).
 static MAY_START_FORMULA: [bool; 256] = {
     let mut t = [false; 256];
-    let bytes = [b'=', b'+', b'-', b'@', b'\t', b'\r', b'\n', b' ', 0x0B, 0x0C, 0xE3, 0xEF];
+    let bytes = [b'=', b'+', b'-', b'@', b'\t', b'\r', b'\n', b' ', 0x0B, 0x0C, 0xC2, 0xE1, 0xE2, 0xE3, 0xEF];
     let mut k = 0;
     while k < bytes.len() {
         t[bytes[k] as usize] = true;
@@ -1134,6 +1136,15 @@ mod tests {
         ] {
             assert_eq!(csv_safe(cell), safe, "{cell:?}");
         }
+        // Every Unicode space before a trigger: the defence, in `csv_safe` and in the row writer.
+        for space in
+            ['\u{85}', '\u{a0}', '\u{1680}', '\u{2002}', '\u{200a}', '\u{2028}', '\u{202f}', '\u{205f}', '\u{3000}']
+        {
+            let cell = format!("{space}=1+1");
+            assert_eq!(csv_safe(&cell), format!("'{cell}"), "{cell:?}");
+            assert!(!is_plain(&cell), "{cell:?}");
+        }
+        assert!(matches!(csv_safe("\u{a0}张三"), Cow::Borrowed(_)));
         for cell in ["-1.5", "+3", "12", "张三", "人均纯收入 3850", "", "a=b", "1-2", "（空）"] {
             assert!(matches!(csv_safe(cell), Cow::Borrowed(_)), "{cell:?}");
         }
