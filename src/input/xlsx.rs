@@ -522,7 +522,7 @@ fn plain_c(b: &[u8], max_run: usize) -> Option<PlainC<'_>> {
         if i == k || b.get(i..i + 2)? != b"=\"" {
             return None;
         }
-        let end = i + 2 + memchr::memchr(b'"', &b[i + 2..])?;
+        let end = i + 2 + b[i + 2..].iter().position(|&c| c == b'"')?;
         let v = &b[i + 2..end];
         match &b[k..i] {
             b"r" => r = Some(v),
@@ -555,13 +555,13 @@ impl Kind {
     fn of(t: Option<&[u8]>) -> Result<Kind> {
         Ok(match t {
             None => Kind::Untyped,
-            Some(b"s") => Kind::Shared,
-            Some(b"inlineStr" | b"is") => Kind::Inline,
-            Some(b"b") => Kind::Bool,
-            Some(b"d") => Kind::IsoDate,
-            Some(b"e") => Kind::Error,
-            Some(b"str") => Kind::Formula,
-            Some(b"n") => Kind::Number,
+            Some([b's']) => Kind::Shared,
+            Some([b'i', b's'] | [b'i', b'n', b'l', b'i', b'n', b'e', b'S', b't', b'r']) => Kind::Inline,
+            Some([b'b']) => Kind::Bool,
+            Some([b'd']) => Kind::IsoDate,
+            Some([b'e']) => Kind::Error,
+            Some([b's', b't', b'r']) => Kind::Formula,
+            Some([b'n']) => Kind::Number,
             Some(t) => return Err(XlsxError::Damaged(format!("单元格类型“{}”无法识别", String::from_utf8_lossy(t)))),
         })
     }
@@ -1071,9 +1071,8 @@ impl<R: Read> Xml<R> {
     fn plain_cell(&mut self, kind: Kind, value: &mut String, text: &mut String) -> Option<Got> {
         let b = &self.buf[self.pos..self.end];
         let plain = |rest: &[u8], close: &[u8]| -> Option<usize> {
-            let i = memchr::memchr(b'<', rest)?;
-            let ok =
-                i <= self.max_run && rest[i..].starts_with(close) && memchr::memchr2(b'&', b'\r', &rest[..i]).is_none();
+            let (i, special, _) = text_end(rest)?;
+            let ok = i <= self.max_run && rest[i..].starts_with(close) && !special;
             ok.then_some(i)
         };
         if let Some(rest) = b.strip_prefix(b"<v>") {
@@ -1111,13 +1110,15 @@ impl<R: Read> Xml<R> {
                 None => return false,
             },
         };
-        let Some(i) = memchr::memchr(b'<', rest) else { return false };
-        let plain =
-            i <= self.max_run && rest[i..].starts_with(close) && memchr::memchr2(b'&', b'\r', &rest[..i]).is_none();
+        let Some((i, special, escapes)) = text_end(rest) else { return false };
+        let plain = i <= self.max_run && rest[i..].starts_with(close) && !special;
         let Some(t) = plain.then(|| simdutf8::basic::from_utf8(&rest[..i]).ok()).flatten() else { return false };
         let t = if preserve { t } else { t.trim_matches([' ', '\t', '\r', '\n']) };
         out.clear();
-        out.push_str(&unescape_x(t));
+        match escapes {
+            true => out.push_str(&unescape_x(t)),
+            false => out.push_str(t),
+        }
         self.pos += (b.len() - rest.len()) + i + close.len();
         true
     }
@@ -1181,6 +1182,24 @@ impl<R: Read> Xml<R> {
         }
         Err(XlsxError::Damaged(format!("部件 {} 中途结束", self.part)))
     }
+}
+
+/// The first `<` in `b`, whether an `&` or a CR comes before it, and whether a `_` does (an
+/// `_xHHHH_` escape can only start at one): a cell's text is usually a few bytes, which a loop
+/// reads in less than the three vector searches take to set up.
+fn text_end(b: &[u8]) -> Option<(usize, bool, bool)> {
+    const SHORT: usize = 64;
+    let (mut special, mut under) = (false, false);
+    for (i, &c) in b.iter().take(SHORT).enumerate() {
+        match c {
+            b'<' => return Some((i, special, under)),
+            b'&' | b'\r' => special = true,
+            b'_' => under = true,
+            _ => {}
+        }
+    }
+    let i = SHORT + memchr::memchr(b'<', b.get(SHORT..)?)?;
+    Some((i, memchr::memchr2(b'&', b'\r', &b[..i]).is_some(), memchr::memchr(b'_', &b[..i]).is_some()))
 }
 
 /// The first `<` in `b`: a text between tags is usually a few bytes, shorter than a vector
@@ -1345,6 +1364,19 @@ mod tests {
             }
             assert!(plain_c(&b.as_bytes()[..tag.len() - 1], 1000).is_none(), "{tag} cut");
             assert!(plain_c(b.as_bytes(), tag.len() - 2).is_none(), "{tag} over the limit");
+        }
+    }
+
+    /// `text_end` (a loop for short texts) finds what the vector searches find.
+    #[test]
+    fn text_ends() {
+        let palette: [&[u8]; 7] = [b"a", b"<", b"&", b"\r", b"_", "户".as_bytes(), &[b'x'; 40]];
+        let mut rng = crate::test_rng::Lcg(11);
+        for case in 0..5000 {
+            let Some(b) = rng.text(&palette, 10, case) else { continue };
+            let want = memchr::memchr(b'<', &b)
+                .map(|i| (i, memchr::memchr2(b'&', b'\r', &b[..i]).is_some(), memchr::memchr(b'_', &b[..i]).is_some()));
+            assert_eq!(text_end(&b), want, "{:?}", String::from_utf8_lossy(&b));
         }
     }
 
