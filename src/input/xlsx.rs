@@ -15,7 +15,8 @@
 //!
 //! Memory: the shared strings (in one buffer), a byte per cell style, and the scanner's window,
 //! which holds at most one text or tag of at most `max_run` bytes (`--max-record-bytes`) beside
-//! what it has inflated ahead.
+//! what it has inflated ahead; for a sheet of 4 MiB or more, the blocks of rows in flight between
+//! the reading thread and its workers (two a worker, of about 1 MiB each: [`blocks`]).
 
 use std::borrow::Cow;
 use std::fs::File;
