@@ -154,6 +154,8 @@ pub fn run(mut args: AdjustArgs) -> anyhow::Result<Outcome> {
     // Previous quarter: ids and the values the lists read.
     let mut prev_ledger = Ledger::open(&args.previous, &rules, &args.input.options())?;
     super::attach_departments(&mut prev_ledger, &matcher, &rules);
+    // Lists written to files get a provenance record: the inputs hashed while they are assessed.
+    let hashes = args.output.as_ref().map(|_| super::Hashes::start(&inputs(&args)));
     warn_absent(&rules, &prev_ledger.layout, &cur_ledger.layout, &args);
     let (mut cur_ledger, cur_dups, prev_dups) = scan_ids(cur_ledger, &prev_ledger);
     let (cur_dups, prev_dups) = (cur_dups?, prev_dups?);
@@ -190,7 +192,7 @@ pub fn run(mut args: AdjustArgs) -> anyhow::Result<Outcome> {
         charts.decisions = quarter_labels(&bound, t, &prev_labels);
         book.set_report(t.clone(), charts);
     }
-    let prov = args.output.as_ref().map(|_| provenance(&args, &rules, bound.as_of)).transpose()?;
+    let prov = hashes.map(|h| provenance(&args, &rules, bound.as_of, h)).transpose()?;
     let counts = out.finish(&acc, &bound, prov.as_ref())?;
     if let (Some(p), Some(t)) = (&args.summary, &table) {
         crate::output::report::write_summary_file(p, &inputs, t, &bound)?;
@@ -758,8 +760,8 @@ impl<'l> Lists<'l> {
 
 /// What the lists are made from (`output::provenance`): both quarters and the department lists
 /// given, the rules, the date and the options that shape the output. No clock: the same inputs
-/// and options give the same bytes.
-fn provenance(args: &AdjustArgs, rules: &RuleSet, as_of: Date) -> anyhow::Result<Provenance> {
+/// and options give the same bytes. The inputs' hashing was started when they were opened.
+fn provenance(args: &AdjustArgs, rules: &RuleSet, as_of: Date, hashes: super::Hashes) -> anyhow::Result<Provenance> {
     use clap::ValueEnum;
     let mut o: Vec<String> = vec!["--rules".into(), args.rules.rules.clone(), "--date".into(), as_of.to_string()];
     if let Some(f) = args.format.and_then(|f| f.to_possible_value()) {
@@ -770,9 +772,14 @@ fn provenance(args: &AdjustArgs, rules: &RuleSet, as_of: Date) -> anyhow::Result
     if args.show_ids {
         o.push("--show-ids".into());
     }
+    super::provenance_hashed("adjust", &[rules], as_of, hashes, o)
+}
+
+/// The files the lists are made from: both quarters, then the department lists given.
+fn inputs(args: &AdjustArgs) -> Vec<&Path> {
     let mut inputs = vec![args.previous.as_path(), args.current.as_path()];
     inputs.extend(args.lists.with.iter().filter_map(|w| w.split_once('=')).map(|(_, f)| Path::new(f)));
-    super::provenance("adjust", &[rules], as_of, &inputs, o)
+    inputs
 }
 
 /// The provenance as `说明.csv` beside the lists: 项目, 内容 (UTF-8 with a BOM, as the lists).

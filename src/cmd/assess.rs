@@ -57,6 +57,7 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
     let input = crate::input::stdin::Input::open(&args.file)?;
     args.file = input.path().to_path_buf();
     let mut ledger = open_with_lists(&args, &rules)?;
+    let mut hashes = start_hashes(&args, &rules)?;
     let dups = Duplicates::scan(&ledger)?;
     bound.read_from = ledger.layout.read_from(&rules);
     opening_notes(&args.file, &ledger.layout, &bound, as_of);
@@ -105,7 +106,7 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
     }
     let areas = areas.map(|a| area_table(&a, &bound));
     if let (Some(book), Some(f)) = (book, &mut file) {
-        let prov = provenance(&args, &rules, as_of, format, ledger.layout.matcher.as_deref())?;
+        let prov = provenance(&args, &rules, as_of, format, ledger.layout.matcher.as_deref(), hashes.take())?;
         // A sheet of a million rows takes a while to zip.
         let saving = crate::pipeline::spinner(&crate::messages::tr(&format!("正在保存工作簿 {to}……")));
         finish_book(book, f, &prov, areas.as_ref(), &summary, &bound)?;
@@ -113,7 +114,7 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
     }
     if let Some(f) = file {
         f.commit().with_context(|| "输出未能完成")?;
-        write_sidecar(&args, &rules, as_of, format, ledger.layout.matcher.as_deref())?;
+        write_sidecar(&args, &rules, as_of, format, ledger.layout.matcher.as_deref(), hashes.take())?;
     }
     write_summary(&args, areas.as_ref(), &bound)?;
     super::note(&summary.text(&bound));
@@ -164,45 +165,70 @@ pub fn options(args: &AssessArgs, as_of: Date, format: Format) -> Vec<String> {
     o
 }
 
+/// An output file gets a provenance record: its inputs' hashing started when they are opened, to
+/// go on while the ledger is assessed. None for standard output, a device or a FIFO.
+fn start_hashes(args: &AssessArgs, rules: &RuleSet) -> anyhow::Result<Option<super::Hashes>> {
+    Ok(match &args.output {
+        Some(p) if !output::is_stdout(p) && (p.is_file() || !p.exists()) => {
+            Some(super::Hashes::start(&inputs(args, rules)?.iter().map(PathBuf::as_path).collect::<Vec<_>>()))
+        }
+        _ => None,
+    })
+}
+
+/// The files the output of this run is made from: the ledger, then each list given with `--with`.
+fn inputs(args: &AssessArgs, rules: &RuleSet) -> anyhow::Result<Vec<PathBuf>> {
+    let mut inputs = vec![args.file.clone()];
+    for w in &args.lists.with {
+        let (_, path) = crate::input::departments::resolve(rules, w).map_err(|m| anyhow::anyhow!("{m}"))?;
+        inputs.push(path);
+    }
+    Ok(inputs)
+}
+
 /// What the output of this run is made from (`output::provenance`): the input, and each list
-/// given with `--with` by its file, hash and the rows read.
+/// given with `--with` by its file, hash and the rows read. The inputs' hashing was started when
+/// they were opened (`hashes`; started here if not).
 fn provenance(
     args: &AssessArgs,
     rules: &RuleSet,
     as_of: Date,
     format: Format,
     matcher: Option<&crate::matching::Matcher>,
+    hashes: Option<super::Hashes>,
 ) -> anyhow::Result<Provenance> {
-    let mut inputs = vec![args.file.clone()];
     let mut lists = Vec::new();
     for w in &args.lists.with {
         let (d, path) = crate::input::departments::resolve(rules, w).map_err(|m| anyhow::anyhow!("{m}"))?;
         let rows = matcher.and_then(|m| m.lists[d as usize].as_ref()).map_or(0, |l| l.stats.rows);
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         lists.push(provenance::ListFile { label: rules.departments[d as usize].label.clone(), name, rows });
-        inputs.push(path);
     }
-    let inputs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
-    let mut p = super::provenance("assess", &[rules], as_of, &inputs, options(args, as_of, format))?;
+    let hashes = match hashes {
+        Some(h) => h,
+        None => super::Hashes::start(&inputs(args, rules)?.iter().map(PathBuf::as_path).collect::<Vec<_>>()),
+    };
+    let mut p = super::provenance_hashed("assess", &[rules], as_of, hashes, options(args, as_of, format))?;
     p.lists = lists;
     Ok(p)
 }
 
 /// For a CSV or JSON Lines file: its provenance in `<output>.说明.json` beside it (a workbook
-/// has its 说明 sheet). The inputs are hashed only here, when a record is written (standard
-/// output gets none).
+/// has its 说明 sheet). Standard output, a device or a FIFO gets none (their inputs are not
+/// hashed: `hashes` is started only for an output file).
 fn write_sidecar(
     args: &AssessArgs,
     rules: &RuleSet,
     as_of: Date,
     format: Format,
     matcher: Option<&crate::matching::Matcher>,
+    hashes: Option<super::Hashes>,
 ) -> anyhow::Result<()> {
     match &args.output {
         Some(out) if format != Format::Xlsx && provenance::has_sidecar(out) => provenance::write_sidecar(
             out,
             &[args.file.as_path()],
-            self::provenance(args, rules, as_of, format, matcher)?,
+            self::provenance(args, rules, as_of, format, matcher, hashes)?,
         ),
         _ => Ok(()),
     }

@@ -220,6 +220,39 @@ pub fn input_options(i: &crate::cli::InputChoice) -> Vec<String> {
     o
 }
 
+/// The inputs of an output being hashed (SHA-256, `output::provenance::input_file`), each on a
+/// thread of its own: started when a run opens its inputs, so that the hashing goes on while the
+/// ledger is assessed rather than after it; joined when the provenance is written.
+pub struct Hashes(
+    Vec<(std::path::PathBuf, std::thread::JoinHandle<std::io::Result<crate::output::provenance::InputFile>>)>,
+);
+
+impl Hashes {
+    /// Start hashing `inputs`, side by side (`adjust`'s two quarters: one core each).
+    pub fn start(inputs: &[&std::path::Path]) -> Hashes {
+        Hashes(
+            inputs
+                .iter()
+                .map(|&i| {
+                    let path = i.to_path_buf();
+                    (i.to_path_buf(), std::thread::spawn(move || crate::output::provenance::input_file(&path)))
+                })
+                .collect(),
+        )
+    }
+
+    /// Each input's name, size and hash, in the order given; an input that could not be read is
+    /// an error naming it.
+    fn join(self) -> anyhow::Result<Vec<crate::output::provenance::InputFile>> {
+        let mut files = Vec::new();
+        for (path, t) in self.0 {
+            let f = t.join().expect("hashing a file does not panic");
+            files.push(f.map_err(|e| anyhow!("无法读取 {}：{}", path.display(), crate::error::io_text(&e)))?);
+        }
+        Ok(files)
+    }
+}
+
 /// The provenance of an output of `command` made from `inputs` with `rules` (several rule sets,
 /// as `compare-rules` uses, are joined with “；”).
 pub fn provenance(
@@ -229,16 +262,19 @@ pub fn provenance(
     inputs: &[&std::path::Path],
     options: Vec<String>,
 ) -> anyhow::Result<crate::output::provenance::Provenance> {
+    provenance_hashed(command, rules, as_of, Hashes::start(inputs), options)
+}
+
+/// As [`provenance`], of inputs whose hashing was started earlier ([`Hashes::start`]).
+pub fn provenance_hashed(
+    command: &str,
+    rules: &[&crate::ruleset::RuleSet],
+    as_of: Date,
+    hashes: Hashes,
+    options: Vec<String>,
+) -> anyhow::Result<crate::output::provenance::Provenance> {
     use crate::output::provenance as p;
-    // The inputs hashed side by side (`adjust`'s two quarters: one core each).
-    let hashed: Vec<_> = std::thread::scope(|s| {
-        let each: Vec<_> = inputs.iter().map(|&i| s.spawn(move || p::input_file(i))).collect();
-        each.into_iter().map(|t| t.join().expect("hashing a file does not panic")).collect()
-    });
-    let mut files = Vec::new();
-    for (i, f) in inputs.iter().zip(hashed) {
-        files.push(f.map_err(|e| anyhow!("无法读取 {}：{}", i.display(), crate::error::io_text(&e)))?);
-    }
+    let files = hashes.join()?;
     let join =
         |f: &dyn Fn(&crate::ruleset::RuleSet) -> String| rules.iter().map(|r| f(r)).collect::<Vec<_>>().join("；");
     Ok(p::Provenance {

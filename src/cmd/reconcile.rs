@@ -9,7 +9,8 @@
 //! `[reconcile.*]` rules are evaluated over their records (`ruleset::reconcile`): one output row
 //! per rule that holds. With `--all`, no rule: one row per person not on every roster.
 //! Output: CSV (UTF-8 with BOM), IDs and phones masked unless `--show-ids`, every cell through
-//! the formula defence.
+//! the formula defence; an output file gets its provenance beside it (`<output>.说明.json`: the
+//! rosters' names, sizes and SHA-256, the rules, the date, the options).
 
 use std::io::Write;
 
@@ -28,13 +29,15 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<Outcome> {
     let rules = ruleset::load(&args.rules.rules)?;
     let as_of = super::as_of(&args.date)?;
     let bound = rules.at(as_of)?;
+    let inputs: Vec<&std::path::Path> =
+        args.rosters.iter().filter_map(|s| s.split_once('=')).map(|(_, p)| std::path::Path::new(p.trim())).collect();
+    // An output file gets a provenance record: the rosters hashed while they are read.
+    let hashes = args.output.as_deref().filter(|p| !output::is_stdout(p)).map(|_| super::Hashes::start(&inputs));
     let (matcher, given) = read_rosters(&rules, &args.rosters)?;
     let unreadable =
         given.iter().filter_map(|&d| matcher.lists[d as usize].as_ref()).any(|l| l.stats.mangled + l.stats.invalid > 0);
     // Streamed: the output may have as many rows as the rosters have people.
     let path = args.output.clone().unwrap_or_else(|| "-".into());
-    let inputs: Vec<&std::path::Path> =
-        args.rosters.iter().filter_map(|s| s.split_once('=')).map(|(_, p)| std::path::Path::new(p.trim())).collect();
     let mut f = AtomicFile::create(&path, &inputs)?;
     let shown = path.display().to_string();
     let w = f.writer();
@@ -53,6 +56,12 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<Outcome> {
     }
     drop(w);
     f.commit().context("输出未能完成")?;
+    if let Some(h) = hashes {
+        let mut options = vec!["--rules".to_string(), args.rules.rules.clone(), "--date".into(), as_of.to_string()];
+        options.extend([(args.all, "--all"), (args.show_ids, "--show-ids")].iter().filter(|f| f.0).map(|f| f.1.into()));
+        let prov = super::provenance_hashed("reconcile", &[&rules], as_of, h, options)?;
+        output::provenance::write_sidecar(&path, &inputs, prov)?;
+    }
     Ok(if unreadable { Outcome::Problems } else { Outcome::Clean })
 }
 
@@ -68,11 +77,12 @@ fn read_rosters(rules: &RuleSet, specs: &[String]) -> anyhow::Result<(Matcher, V
             .filter(|(n, p)| !n.is_empty() && !p.is_empty())
             .ok_or_else(|| anyhow!("名单应写成 名称=文件，如 dibao_roll=民政名单.xlsx，不是“{spec}”"))?;
         let Some(d) = rules.departments.iter().position(|d| d.label == name || d.key == name) else {
-            let known: Vec<String> = rules.departments.iter().map(|d| format!("{}（{}）", d.label, d.key)).collect();
+            let m = crate::messages::paren;
+            let known: Vec<String> = rules.departments.iter().map(|d| format!("{}{}", d.label, m(&d.key))).collect();
             return Err(if known.is_empty() {
                 anyhow!("规则集 {} 没有声明名单（[departments.*]），不能比对", rules.id)
             } else {
-                anyhow!("规则集没有名为“{name}”的名单：可用 {}", known.join("、"))
+                anyhow!("规则集没有名为“{name}”的名单：可用 {}", known.join(crate::messages::sep("、")))
             });
         };
         if lists[d].is_some() {

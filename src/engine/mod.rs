@@ -536,6 +536,10 @@ fn crit_refs(d: &Describer, i: usize) -> expr::Refs {
 /// A criterion as a sentence: a single comparison reads as itself (with the values and the
 /// threshold in force); a composite one as its label followed by the parts that explain it.
 fn write_crit_text(out: &mut String, d: &Describer, i: usize, v: Option<bool>, cx: &Ctx, a: &Assessment, depth: usize) {
+    // A single comparison prepared at load (below: "a single atom explains itself").
+    if let Some(t) = d.templates().crit(i) {
+        return t.write(out, v, cx, d);
+    }
     let c = &d.b.rules.criteria[i];
     let (node, result): (&Node, Option<bool>) = match (&c.test, v) {
         (Test::Condition(n), v) => (n, v),
@@ -604,6 +608,39 @@ struct Describer<'a> {
     b: &'a Bound<'a>,
 }
 
+impl Describer<'_> {
+    /// Whether field `f`, its own column absent, is computed from others for this household: its
+    /// `derive` reads no column the file lacks (so no warning named it missing) and no member list
+    /// a ledger row does not have.
+    fn derivable(&self, f: &crate::ruleset::Field, cx: &Ctx) -> bool {
+        use crate::ruleset::expr;
+        f.derive.as_ref().is_some_and(|d| {
+            (cx.members.is_some() || !expr::reads_members(d))
+                && expr::refs(d).fields.iter().all(|&j| !matches!(cx.cells[j as usize], Cell::Absent(_)))
+        })
+    }
+
+    /// `无法计算（工资性收入：空白）`: a field computed from others (`derive`) that is unknown, each
+    /// value it reads that is unknown shown as in a reason (`缺少列：…` for a column the file lacks);
+    /// `无法计算` alone when every one is known (a division by zero members).
+    fn write_uncomputed(&self, out: &mut String, f: &crate::ruleset::Field, cx: &Ctx) {
+        out.push_str("无法计算");
+        let Some(derive) = &f.derive else { return };
+        let unknown: Vec<u16> = crate::ruleset::expr::refs(derive)
+            .fields
+            .into_iter()
+            .filter(|&j| cx.cells[j as usize].value().is_none())
+            .collect();
+        for (k, &j) in unknown.iter().enumerate() {
+            out.push_str(if k == 0 { "（" } else { "，" });
+            crate::ruleset::expr::write_field_is(out, j, cx, self);
+        }
+        if !unknown.is_empty() {
+            out.push('）');
+        }
+    }
+}
+
 impl Describe for Describer<'_> {
     fn field_label(&self, i: u16) -> &str {
         &self.b.rules.fields[i as usize].label
@@ -611,6 +648,10 @@ impl Describe for Describer<'_> {
     fn write_field_value(&self, out: &mut String, i: u16, cx: &Ctx) {
         let f = &self.b.rules.fields[i as usize];
         let source = self.b.read_from.get(i as usize).copied().unwrap_or_default();
+        // The usual case first: a number read from its own column (below, without a note).
+        if let (Cell::Value(Scalar::Num(n)), ReadFrom::Own | ReadFrom::Absent) = (&cx.cells[i as usize], source) {
+            return n.write_to(out);
+        }
         match &cx.cells[i as usize] {
             Cell::Blank => {
                 out.push_str("空白");
@@ -620,6 +661,9 @@ impl Describe for Describer<'_> {
                     ReadFrom::Own => {}
                 }
             }
+            // A field computed from others whose own column the file lacks (no warning names it):
+            // unknown for the values it is computed from.
+            Cell::Absent(Missing::Field(g)) if *g == i && self.derivable(f, cx) => self.write_uncomputed(out, f, cx),
             // What `write_field_is` shows alone: "缺少列：不愁吃".
             Cell::Absent(missing) => match missing {
                 Missing::Member(j) => {
@@ -664,6 +708,12 @@ impl Describe for Describer<'_> {
             }
         }
     }
+    fn names_itself(&self, i: u16, cx: &Ctx) -> bool {
+        match &cx.cells[i as usize] {
+            Cell::Absent(Missing::Field(g)) => *g != i || !self.derivable(&self.b.rules.fields[i as usize], cx),
+            c => matches!(c, Cell::Absent(_)),
+        }
+    }
     fn param_label(&self, i: u16) -> &str {
         &self.b.rules.params[i as usize].label
     }
@@ -695,5 +745,188 @@ impl Describe for Describer<'_> {
     }
     fn list_column_label(&self, d: u16, i: u16) -> &str {
         &self.b.rules.departments[d as usize].columns[i as usize].label
+    }
+    fn template(&self, n: &Node) -> Option<&expr::Template> {
+        self.templates().get(n)
+    }
+    fn as_dyn(&self) -> &dyn Describe {
+        self
+    }
+}
+
+impl Describer<'_> {
+    /// The reasons' sentences of the run, prepared at the first reason.
+    #[inline]
+    fn templates(&self) -> &expr::Templates {
+        self.b.templates.get_or_init(|| reason_templates(self.b))
+    }
+}
+
+/// The sentences of the atoms of every criterion and decision rule, prepared for `b`'s date.
+fn reason_templates(b: &Bound) -> expr::Templates {
+    let rs = b.rules;
+    let crits = rs.criteria.iter().flat_map(|c| match &c.test {
+        Test::Condition(n) => [Some(n), None],
+        Test::MetUnmet(m, u) => [Some(m), Some(u)],
+    });
+    let decisions = rs.decisions.iter().flat_map(|d| d.rules.iter().map(|r| Some(&r.0)));
+    // Building a template writes labels and formulas only, never an atom: no template is asked for.
+    let mut t = expr::Templates::build(crits.chain(decisions).flatten(), &Describer { b });
+    for (i, c) in rs.criteria.iter().enumerate() {
+        // What `write_crit_text` writes as one atom.
+        if let Test::Condition(n @ (Node::Cmp(..) | Node::Field(_) | Node::In(..))) = &c.test {
+            t.set_crit(i, n);
+        }
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::household::Scalar;
+    use crate::ruleset::file::FieldType;
+    use crate::value::{Date, Num, SCALE};
+
+    /// The describer with no templates: every atom written by `write_atom`'s own code.
+    struct Untemplated<'a>(Describer<'a>);
+
+    impl Describe for Untemplated<'_> {
+        fn field_label(&self, i: u16) -> &str {
+            self.0.field_label(i)
+        }
+        fn write_field_value(&self, out: &mut String, i: u16, cx: &Ctx) {
+            self.0.write_field_value(out, i, cx)
+        }
+        fn names_itself(&self, i: u16, cx: &Ctx) -> bool {
+            self.0.names_itself(i, cx)
+        }
+        fn param_label(&self, i: u16) -> &str {
+            self.0.param_label(i)
+        }
+        fn param_value(&self, i: u16) -> &str {
+            self.0.param_value(i)
+        }
+        fn crit_label(&self, i: u16) -> &str {
+            self.0.crit_label(i)
+        }
+        fn decision_label(&self, i: u16) -> &str {
+            self.0.decision_label(i)
+        }
+        fn decision_value(&self, i: u16, v: u16) -> &str {
+            self.0.decision_value(i, v)
+        }
+        fn field_enum(&self, i: u16, v: u16) -> &str {
+            self.0.field_enum(i, v)
+        }
+        fn member_label(&self, i: u16) -> &str {
+            self.0.member_label(i)
+        }
+        fn member_enum(&self, i: u16, v: u16) -> &str {
+            self.0.member_enum(i, v)
+        }
+        fn list_label(&self, d: u16) -> &str {
+            self.0.list_label(d)
+        }
+        fn list_column_label(&self, d: u16, i: u16) -> &str {
+            self.0.list_column_label(d, i)
+        }
+        fn as_dyn(&self) -> &dyn Describe {
+            self
+        }
+    }
+
+    /// A household of random cells of every kind (values near the parameters in force).
+    fn household(b: &Bound, next: &mut dyn FnMut(usize) -> usize) -> Household {
+        let rs = b.rules;
+        let mut numbers: Vec<i64> = vec![0, 1, -1, 2, 6, 100, 2020, 7_000_000, 1_234_567];
+        numbers.extend(b.params.iter().flat_map(|p| [p.0, p.0 - 1, p.0 / SCALE * 7 / 10 * SCALE]));
+        let cells = (rs.fields.iter().enumerate())
+            .map(|(i, f)| {
+                let v = match f.ty {
+                    FieldType::Bool => Scalar::Bool(next(2) == 0),
+                    FieldType::Int | FieldType::Money => Scalar::Num(Num(numbers[next(numbers.len())])),
+                    FieldType::Enum => Scalar::Enum(next(rs.enums[f.enum_id.unwrap() as usize].values.len()) as u16),
+                    FieldType::Month => Scalar::Month(b.as_of.month_index() - next(30) as i32 + 3),
+                    FieldType::Text | FieldType::Id => Scalar::Text(["", "脱贫户", "a,b"][next(3)].into()),
+                };
+                match next(12) {
+                    0 => Cell::Blank,
+                    1 => Cell::Invalid("约3000".into()),
+                    2 => Cell::BlankAs(v),
+                    3 => Cell::Derived(v),
+                    4 => Cell::AbsentAs(v),
+                    5 => Cell::Absent(Missing::Field(i as u16)),
+                    _ => Cell::Value(v),
+                }
+            })
+            .collect();
+        Household {
+            row: 2,
+            source_rows: 1,
+            cells,
+            problems: Vec::new(),
+            members: None,
+            matches: Vec::new(),
+            records: Default::default(),
+        }
+    }
+
+    /// Every atom with a template, and every criterion written through one, reads as the code
+    /// it stands for writes it: for every built-in rule set, over households of random cells read
+    /// from their own columns, alternatives or none, for each of the atom's values.
+    #[test]
+    fn templated_reasons_are_the_written_ones() {
+        let mut rng = crate::test_rng::Lcg(29);
+        let mut next = |n: usize| rng.below(n);
+        for (name, _, _) in crate::ruleset::EMBEDDED {
+            let rules = crate::ruleset::load(name).unwrap();
+            let Ok(mut b) = rules.at(Date::new(2024, 12, 31).unwrap()) else { continue };
+            b.read_from = (rules.fields.iter())
+                .map(|f| match next(4) {
+                    0 if !f.alternatives.is_empty() => ReadFrom::Alternative(0),
+                    1 => ReadFrom::Absent,
+                    _ => ReadFrom::Own,
+                })
+                .collect();
+            let roots: Vec<&Node> = (rules.criteria.iter())
+                .flat_map(|c| match &c.test {
+                    Test::Condition(n) => vec![n],
+                    Test::MetUnmet(m, u) => vec![m, u],
+                })
+                .chain(rules.decisions.iter().flat_map(|d| d.rules.iter().map(|r| &r.0)))
+                .collect();
+            let (d, plain) = (Describer { b: &b }, Untemplated(Describer { b: &b }));
+            let (mut templated, mut crits) = (0, 0);
+            for _ in 0..200 {
+                let hh = household(&b, &mut next);
+                let a = assess(&b, &hh);
+                let cx = ctx(&b, &hh, &a.crits, &a.decisions);
+                for v in [Some(true), Some(false), None] {
+                    for &root in &roots {
+                        expr::walk(root, &mut |n| {
+                            if d.template(n).is_none() {
+                                return;
+                            }
+                            templated += 1;
+                            let (mut got, mut want) = (String::new(), String::new());
+                            expr::write_atom(&mut got, n, v, &cx, &d);
+                            expr::write_atom(&mut want, n, v, &cx, &plain);
+                            assert_eq!(got, want, "{name}: {n:?} {v:?}");
+                        });
+                    }
+                    for i in 0..rules.criteria.len() {
+                        let Some(t) = d.templates().crit(i) else { continue };
+                        crits += 1;
+                        let (mut got, mut want) = (String::new(), String::new());
+                        t.write(&mut got, v, &cx, &d);
+                        let Test::Condition(n) = &rules.criteria[i].test else { panic!("{name}: criterion {i}") };
+                        expr::write_atom(&mut want, n, v, &cx, &plain);
+                        assert_eq!(got, want, "{name}: criterion {i} {v:?}");
+                    }
+                }
+            }
+            assert!(templated > 0 && crits > 0, "{name}: {templated} atoms, {crits} criteria");
+        }
     }
 }

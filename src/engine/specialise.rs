@@ -222,20 +222,41 @@ impl Env<'_> {
     fn junction<const AND: bool>(&self, xs: &[Node]) -> Fold {
         let mut unknown = false;
         let mut dynamic = Vec::new();
+        // Operands that read a criterion, or its negation: (criterion, negated), read in place
+        // instead of through a call (`below_line || guarantee_gap || …`).
+        let mut crits: Vec<(u16, bool)> = Vec::new();
         for x in xs {
             match self.fold(x) {
                 Fold::Const(Some(v)) if v != AND => return Fold::Const(Some(!AND)),
                 Fold::Const(Some(_)) => {}
                 Fold::Const(None) => unknown = true,
-                Fold::Dyn(f) => dynamic.push(f),
+                Fold::Dyn(f) => match x {
+                    Node::Crit(i) => crits.push((*i, false)),
+                    Node::Not(y) => match **y {
+                        Node::Crit(i) => crits.push((i, true)),
+                        _ => dynamic.push(f),
+                    },
+                    _ => dynamic.push(f),
+                },
             }
         }
         let start = if unknown { None } else { Some(AND) };
+        if crits.len() == 1 && dynamic.is_empty() && !unknown {
+            let (i, negated) = crits[0];
+            return Fold::Dyn(Box::new(move |cx| cx.crits[i as usize].map(|v| v != negated)));
+        }
         match dynamic.len() {
-            0 => Fold::Const(start),
-            1 if !unknown => Fold::Dyn(dynamic.pop().expect("one")),
+            0 if crits.is_empty() => Fold::Const(start),
+            1 if !unknown && crits.is_empty() => Fold::Dyn(dynamic.pop().expect("one")),
             _ => Fold::Dyn(Box::new(move |cx| {
                 let mut acc = start;
+                for &(i, negated) in &crits {
+                    let v = cx.crits[i as usize].map(|v| v != negated);
+                    acc = if AND { and3(acc, v) } else { or3(acc, v) };
+                    if acc == Some(!AND) {
+                        return acc;
+                    }
+                }
                 for x in &dynamic {
                     acc = if AND { and3(acc, x(cx)) } else { or3(acc, x(cx)) };
                     if acc == Some(!AND) {
@@ -266,8 +287,12 @@ struct Otherwise(Vec<u16>);
 pub struct Specialised {
     /// Every criterion's value where it is constant, `None` elsewhere (overwritten per household).
     crit_template: Vec<Option<bool>>,
-    /// The criteria that vary, in dependency order: condition (or `met`) and `unmet`.
+    /// The criteria that vary, in dependency order: condition (or `met`) and `unmet`; by level,
+    /// a criterion reading only criteria of lower levels (or constant ones).
     crits: Vec<(u16, BoolFn, Option<BoolFn>)>,
+    /// Where each level of `crits` ends: the criteria of a level are evaluated over one context
+    /// (one `Ctx` built for the level, not one per criterion).
+    levels: Vec<usize>,
     /// Varying criteria that only decision rules read (directly or through other such criteria):
     /// evaluated when a rule that needs them is reached, so that a household whose decision is
     /// settled by an earlier rule does not pay for them (`has_assistance` for the 97 % of
@@ -360,8 +385,34 @@ impl Specialised {
                 Fold::Dyn(f) => Some((k as u16, Some(f))),
             })
             .collect();
-        Specialised { crit_template, crits, deferred, decisions, returned, checks }
+        let (crits, levels) = by_level(rs, crits);
+        Specialised { crit_template, crits, levels, deferred, decisions, returned, checks }
     }
+}
+
+/// The varying criteria (in dependency order) in levels: level 0 reads no varying criterion,
+/// level k + 1 some of level k; in order within a level. Returns them and where each level ends.
+#[allow(clippy::type_complexity)]
+fn by_level(
+    rs: &crate::ruleset::RuleSet,
+    crits: Vec<(u16, BoolFn, Option<BoolFn>)>,
+) -> (Vec<(u16, BoolFn, Option<BoolFn>)>, Vec<usize>) {
+    let mut level: Vec<Option<usize>> = vec![None; rs.criteria.len()];
+    let mut leveled: Vec<(usize, (u16, BoolFn, Option<BoolFn>))> = Vec::new();
+    for c in crits {
+        let l =
+            (crit_refs(rs, c.0 as usize).iter()).filter_map(|&j| level[j as usize].map(|l| l + 1)).max().unwrap_or(0);
+        level[c.0 as usize] = Some(l);
+        leveled.push((l, c));
+    }
+    leveled.sort_by_key(|(l, _)| *l);
+    let mut ends = Vec::new();
+    for (k, (l, _)) in leveled.iter().enumerate() {
+        if leveled.get(k + 1).is_none_or(|(next, _)| next != l) {
+            ends.push(k + 1);
+        }
+    }
+    (leveled.into_iter().map(|(_, c)| c).collect(), ends)
 }
 
 /// A criterion's value when its condition (or met/unmet pair) folded to constants: met wins,
@@ -460,22 +511,34 @@ fn ctx<'a>(
 pub fn assess_into(p: &Specialised, b: &Bound, hh: &Household, a: &mut Assessment) {
     let Assessment { crits, decisions, decided_by, returned, checks } = a;
     let (as_of_month, as_of_day) = (b.as_of.month_index(), expr::day_key(b.as_of));
-    // One criterion into `crits`: its condition, or met/unmet (met wins; unmet true is false).
-    let evaluate = |crits: &mut Vec<Option<bool>>, (i, cond, unmet): &(u16, BoolFn, Option<BoolFn>)| {
-        let cx = ctx(hh, b, crits, &[], as_of_month, as_of_day);
-        let v = match unmet {
-            None => cond(&cx),
-            Some(u) => match (cond(&cx), u(&cx)) {
-                (Some(true), _) => Some(true),
-                (_, Some(true)) => Some(false),
-                _ => None,
-            },
-        };
-        crits[*i as usize] = v;
+    // One criterion's value: its condition, or met/unmet (met wins; unmet true is false).
+    let value = |cx: &Ctx, (_, cond, unmet): &(u16, BoolFn, Option<BoolFn>)| match unmet {
+        None => cond(cx),
+        Some(u) => match (cond(cx), u(cx)) {
+            (Some(true), _) => Some(true),
+            (_, Some(true)) => Some(false),
+            _ => None,
+        },
+    };
+    let evaluate = |crits: &mut Vec<Option<bool>>, c: &(u16, BoolFn, Option<BoolFn>)| {
+        let v = value(&ctx(hh, b, crits, &[], as_of_month, as_of_day), c);
+        crits[c.0 as usize] = v;
     };
     crits.clone_from(&p.crit_template);
-    for c in &p.crits {
-        evaluate(crits, c);
+    // A level's criteria over one context, their values kept aside until the level is done.
+    let mut start = 0;
+    for &end in &p.levels {
+        for part in p.crits[start..end].chunks(32) {
+            let mut values = [None; 32];
+            let cx = ctx(hh, b, crits, &[], as_of_month, as_of_day);
+            for (v, c) in values.iter_mut().zip(part) {
+                *v = value(&cx, c);
+            }
+            for (v, c) in values.iter().zip(part) {
+                crits[c.0 as usize] = *v;
+            }
+        }
+        start = end;
     }
     decisions.clear();
     decided_by.clear();
@@ -491,10 +554,15 @@ pub fn assess_into(p: &Specialised, b: &Bound, hh: &Household, a: &mut Assessmen
             DecisionPlan::Rules(rules, tail) => {
                 // What the rules left out give when none of these is true or unknown.
                 let mut result = (*tail, true);
+                // One context for the rules, built again after deferred criteria are written.
+                let mut cx = None;
                 for (k, label, cond, needs) in rules {
-                    ensure(crits, needs);
-                    let cx = ctx(hh, b, crits, decisions, as_of_month, as_of_day);
-                    match cond(&cx) {
+                    if !needs.is_empty() {
+                        cx = None;
+                        ensure(crits, needs);
+                    }
+                    let cx = cx.get_or_insert_with(|| ctx(hh, b, crits, decisions, as_of_month, as_of_day));
+                    match cond(cx) {
                         Some(true) => {
                             result = ((*label, Some(*k)), false);
                             break;

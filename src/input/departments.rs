@@ -26,11 +26,12 @@ pub fn resolve(rules: &RuleSet, spec: &str) -> Result<(u16, std::path::PathBuf),
         Some(d) if !path.trim().is_empty() => Ok((d as u16, path.trim().into())),
         Some(_) => Err(format!("--with {name}= 缺少文件名")),
         None => {
-            let known: Vec<String> = rules.departments.iter().map(|d| format!("{}（{}）", d.label, d.key)).collect();
+            let m = crate::messages::paren;
+            let known: Vec<String> = rules.departments.iter().map(|d| format!("{}{}", d.label, m(&d.key))).collect();
             Err(if known.is_empty() {
                 format!("规则集 {} 没有声明比对名单（[departments.*]），不能用 --with", rules.id)
             } else {
-                format!("规则集没有名为“{name}”的比对名单：可用 {}", known.join("、"))
+                format!("规则集没有名为“{name}”的比对名单：可用 {}", known.join(crate::messages::sep("、")))
             })
         }
     }

@@ -1277,7 +1277,10 @@ pub fn cell_text(c: &Data) -> String {
         Data::Float(f) => float_text(*f),
         Data::Bool(b) => (if *b { "是" } else { "否" }).to_string(),
         Data::DateTime(dt) if dt.is_datetime() => {
-            let serial = dt.as_f64().floor() as i64;
+            // A workbook in the 1904 date system (.xls, .xlsb; calamine keeps the flag inside the
+            // value): its serials count from 1904-01-01, 1462 days after the 1900 system's.
+            let is_1904 = *dt == calamine::ExcelDateTime::new(dt.as_f64(), calamine::ExcelDateTimeType::DateTime, true);
+            let serial = dt.as_f64().floor() as i64 + if is_1904 { 1462 } else { 0 };
             Date::from_excel_serial(serial).map(|d| d.to_string()).unwrap_or_else(|| float_text(dt.as_f64()))
         }
         Data::DateTime(dt) => float_text(dt.as_f64()),
@@ -1544,6 +1547,16 @@ mod tests {
         assert_eq!(cell_text(&Data::String("３,５００元".into())), "３,５００元");
         assert_eq!(cell_text(&Data::Bool(true)), "是");
         assert_eq!(cell_text(&Data::Empty), "");
+    }
+
+    /// A date of an .xls/.xlsb workbook in the 1904 date system is the date Excel shows, as the
+    /// .xlsx reader gives it (serial 43466 is 2023-01-02 there, 2019-01-01 in the 1900 system).
+    #[test]
+    fn dates_of_the_1904_system_are_the_dates_shown() {
+        use calamine::{ExcelDateTime, ExcelDateTimeType::DateTime};
+        assert_eq!(cell_text(&Data::DateTime(ExcelDateTime::new(43466.0, DateTime, false))), "2019-01-01");
+        assert_eq!(cell_text(&Data::DateTime(ExcelDateTime::new(43466.0, DateTime, true))), "2023-01-02");
+        assert_eq!(cell_text(&Data::DateTime(ExcelDateTime::new(43466.5, DateTime, true))), "2023-01-02");
     }
 
     #[test]

@@ -424,6 +424,11 @@ pub struct CsvRows {
     id: [bool; 7],
     /// The columns written, in order (`--columns`); `None`: all, the default.
     columns: Option<Vec<OutColumn>>,
+    /// Per decision and label: whether the label is written as it is (no quotes, no formula
+    /// defence, not a long number: [`is_plain`]), known once for the run.
+    plain_labels: Vec<Vec<bool>>,
+    /// Per decision: whether every one of its factors' labels is, and so any of them joined by `、`.
+    plain_factors: Vec<bool>,
     /// The department lists given (`--with`): their matches close the reasons.
     pub matcher: Option<std::sync::Arc<crate::matching::Matcher>>,
 }
@@ -445,7 +450,40 @@ impl CsvRows {
         free_text[0] = false;
         let id = shown.map(|i| i.is_some_and(|i| b.rules.fields[i as usize].ty == FieldType::Id));
         let columns = (columns != OutColumn::all(b.rules)).then_some(columns);
-        CsvRows { shown, free_text, id, columns, matcher: None }
+        let rs = b.rules;
+        let plain_labels = rs.decisions.iter().map(|d| d.labels.iter().map(|l| is_plain(l)).collect()).collect();
+        // Not empty, and not a possible formula's first byte: joined, they stay plain.
+        let plain_factor =
+            |l: &str| is_plain(l) && l.as_bytes().first().is_some_and(|&c| !MAY_START_FORMULA[c as usize]);
+        let plain_factors = rs
+            .decisions
+            .iter()
+            .map(|d| d.factors.iter().all(|&c| plain_factor(&rs.criteria[c as usize].label)))
+            .collect();
+        CsvRows { shown, free_text, id, columns, plain_labels, plain_factors, matcher: None }
+    }
+
+    /// Decision `d`'s label in `a`, written plainly when it is plain.
+    #[inline]
+    fn label(&self, w: &mut CsvRow<'_>, b: &Bound, a: &Assessment, d: usize) {
+        let l = a.label(b, d);
+        if self.plain_labels[d][a.decisions[d] as usize] {
+            w.plain(l)
+        } else {
+            w.safe(l)
+        }
+    }
+
+    /// Decision `d`'s factors that are true, joined by `、`, through `scratch`.
+    #[inline]
+    fn factors(&self, w: &mut CsvRow<'_>, b: &Bound, a: &Assessment, d: usize, scratch: &mut String) {
+        scratch.clear();
+        write_factor_labels(scratch, b, a, d);
+        if self.plain_factors[d] {
+            w.plain(scratch)
+        } else {
+            w.safe(scratch)
+        }
     }
 
     /// One household's CSV row, appended to `out` straight from the household and its
@@ -484,7 +522,7 @@ impl CsvRows {
         let mut w = CsvRow::new(out);
         scratch.clear();
         crate::value::push_digits(scratch, hh.row, 1);
-        w.field(scratch);
+        w.plain(scratch);
         for ((i, free_text), id) in self.shown.into_iter().zip(self.free_text).zip(self.id) {
             // An ID column's cell is masked whole, into the reused buffer (as `shown_text`).
             if mask && id {
@@ -502,13 +540,9 @@ impl CsvRows {
         // Labels are the rule file's words, not a household's: no personal number to mask.
         for c in &b.rules.layout.columns {
             match c.item {
-                Item::Label(d) => w.safe(a.label(b, d as usize)),
-                Item::Factors(d) => {
-                    scratch.clear();
-                    write_factor_labels(scratch, b, a, d as usize);
-                    w.safe(scratch);
-                }
-                Item::Flag => w.safe(returned_text(a.returned)),
+                Item::Label(d) => self.label(&mut w, b, a, d as usize),
+                Item::Factors(d) => self.factors(&mut w, b, a, d as usize, scratch),
+                Item::Flag => w.plain(returned_text(a.returned)),
             }
         }
         scratch.clear();
@@ -543,7 +577,7 @@ impl CsvRows {
         match c {
             OutColumn::Row => {
                 crate::value::push_digits(scratch, hh.row, 1);
-                w.field(scratch);
+                w.plain(scratch);
             }
             OutColumn::Shown(k) => {
                 let (i, free_text, id) = (self.shown[k as usize], self.free_text[k as usize], self.id[k as usize]);
@@ -560,12 +594,9 @@ impl CsvRows {
             }
             // Labels are the rule file's words, not a household's: no personal number to mask.
             OutColumn::Decision(d) => match b.rules.layout.columns[d as usize].item {
-                Item::Label(d) => w.safe(a.label(b, d as usize)),
-                Item::Factors(d) => {
-                    write_factor_labels(scratch, b, a, d as usize);
-                    w.safe(scratch);
-                }
-                Item::Flag => w.safe(returned_text(a.returned)),
+                Item::Label(d) => self.label(w, b, a, d as usize),
+                Item::Factors(d) => self.factors(w, b, a, d as usize, scratch),
+                Item::Flag => w.plain(returned_text(a.returned)),
             },
             OutColumn::Reasons => {
                 engine::write_reasons(scratch, b, hh, a);
@@ -621,20 +652,25 @@ impl<'a> CsvRow<'a> {
         }
         self.first = false;
         let b = s.as_bytes();
-        // Short fields byte by byte; long ones (the reasons) with vectorised searches, whose
-        // set-up costs more than a short field's loop.
-        let special = if b.len() < 32 {
-            b.iter().any(|&c| NEEDS_QUOTES[c as usize])
-        } else {
-            memchr::memchr3(b',', b'"', b'\n', b).is_some() || memchr::memchr(b'\r', b).is_some()
-        };
-        if !special {
+        if !needs_quotes(b) {
             self.out.extend_from_slice(b);
             return;
         }
         self.out.push(b'"');
         self.out.extend_from_slice(s.replace('"', "\"\"").as_bytes());
         self.out.push(b'"');
+    }
+
+    /// A cell known to need neither quotes nor a formula defence, and not a long number
+    /// ([`is_plain`]: labels of the rule file checked at load, row numbers), written as it is.
+    #[inline]
+    pub fn plain(&mut self, s: &str) {
+        debug_assert!(s.is_empty() || is_plain(s), "{s}");
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        self.out.extend_from_slice(s.as_bytes());
     }
 
     /// A text cell: personal numbers masked when `mask`, then made safe from formula injection
@@ -653,7 +689,11 @@ impl<'a> CsvRow<'a> {
     /// first byte only in the usual case.
     #[inline]
     pub fn safe(&mut self, s: &str) {
-        match s.as_bytes().first() {
+        let b = s.as_bytes();
+        match b.first() {
+            // Chinese text starting with a character of U+3000–U+303F (`【`): only the
+            // ideographic space (E3 80 80) may be followed by a formula.
+            Some(0xE3) if b.get(1..3) != Some(&[0x80, 0x80]) => self.field(s),
             Some(&c) if MAY_START_FORMULA[c as usize] => self.field(&csv_safe(s)),
             Some(c) if c.is_ascii_digit() && long_digits(s) => {
                 // Digits need no quoting: the tab goes straight after them.
@@ -712,6 +752,44 @@ pub fn csv_long_numbers_note(to: &str) -> String {
     )
 }
 
+/// Whether a field holds a byte that makes it quoted: `,`, `"`, CR, LF. Short fields eight
+/// bytes at a time (a byte below `#`, which takes `"`, CR and LF, or a comma: then byte by byte,
+/// a space being no reason to quote), long ones (the reasons) with vectorised searches, whose
+/// set-up costs more than a short field's loop.
+#[inline]
+fn needs_quotes(b: &[u8]) -> bool {
+    if b.len() >= 32 {
+        return memchr::memchr3(b',', b'"', b'\n', b).is_some() || memchr::memchr(b'\r', b).is_some();
+    }
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let suspect = |w: u64| {
+        let comma = w ^ (ONES * b',' as u64);
+        // A byte below 0x23, or a zero byte after the XOR (a comma): the classic SWAR tests,
+        // exact as to whether any byte is one.
+        ((w.wrapping_sub(ONES * 0x23) & !w) | (comma.wrapping_sub(ONES) & !comma)) & HIGH != 0
+    };
+    let mut chunks = b.chunks_exact(8);
+    let mut any = false;
+    for c in &mut chunks {
+        any |= suspect(u64::from_le_bytes(c.try_into().unwrap_or([0; 8])));
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        // Padded with a byte that is neither.
+        let mut last = [b'A'; 8];
+        last[..rest.len()].copy_from_slice(rest);
+        any |= suspect(u64::from_le_bytes(last));
+    }
+    any && b.iter().any(|&c| NEEDS_QUOTES[c as usize])
+}
+
+/// Whether `s` is written into a CSV cell as it is: no byte that makes it quoted, no formula
+/// defence, not a long number kept as text ([`csv_safe`]).
+pub fn is_plain(s: &str) -> bool {
+    !needs_quotes(s.as_bytes()) && matches!(csv_safe(s), Cow::Borrowed(_))
+}
+
 /// Bytes that make a CSV field quoted: `,`, `"`, CR, LF (one load a byte instead of four
 /// comparisons).
 static NEEDS_QUOTES: [bool; 256] = {
@@ -724,10 +802,12 @@ static NEEDS_QUOTES: [bool; 256] = {
 };
 
 /// First bytes of a cell that may start a formula: the triggers, whitespace, and the lead bytes
-/// of full-width forms (EF) and of the ideographic space (E3).
+/// of full-width forms (EF) and of the Unicode spaces `trim_start` passes over ([`starts_formula`]):
+/// U+0085 and U+00A0 (C2), U+1680 (E1), U+2000–U+200A, U+2028, U+2029, U+202F, U+205F (E2), the
+/// ideographic space (E3).
 static MAY_START_FORMULA: [bool; 256] = {
     let mut t = [false; 256];
-    let bytes = [b'=', b'+', b'-', b'@', b'\t', b'\r', b'\n', b' ', 0x0B, 0x0C, 0xE3, 0xEF];
+    let bytes = [b'=', b'+', b'-', b'@', b'\t', b'\r', b'\n', b' ', 0x0B, 0x0C, 0xC2, 0xE1, 0xE2, 0xE3, 0xEF];
     let mut k = 0;
     while k < bytes.len() {
         t[bytes[k] as usize] = true;
@@ -946,7 +1026,7 @@ impl Summary {
 
 #[cfg(test)]
 mod tests {
-    use super::{csv_safe, CsvRow, CsvRows, Record};
+    use super::{csv_safe, is_plain, needs_quotes, CsvRow, CsvRows, Record};
     use crate::household::{Cell, Household, Problem};
     use std::borrow::Cow;
 
@@ -992,6 +1072,34 @@ mod tests {
     }
 
     #[test]
+    fn fields_are_quoted_exactly_when_they_need_it() {
+        // Every length up to the vectorised searches' 32 bytes and past it, every byte value
+        // below 0x80 and some above, alone at every position of otherwise plain text.
+        let mut probes: Vec<u8> = (0..0x80).collect();
+        probes.extend([0x80, 0xE3, 0xEF, 0xFF]);
+        for len in 1..40 {
+            for pos in 0..len {
+                for &c in &probes {
+                    let mut b = vec![b'7'; len];
+                    b[pos] = c;
+                    assert_eq!(needs_quotes(&b), b.iter().any(|c| b",\"\r\n".contains(c)), "{b:?}");
+                }
+            }
+        }
+        // Labels written as they are only when `safe` would write them so.
+        for s in ["识别", "", "=1", "-1.5", "【识别", "　=1", "12345678901", "01", "a,b", "＋x", "\t"] {
+            let (mut plain, mut safe) = (Vec::new(), Vec::new());
+            CsvRow::new(&mut safe).safe(s);
+            if is_plain(s) {
+                CsvRow::new(&mut plain).plain(s);
+                assert_eq!(plain, safe, "{s}");
+            } else {
+                assert_ne!(safe, s.as_bytes(), "{s}");
+            }
+        }
+    }
+
+    #[test]
     fn csv_rows_are_written_as_the_csv_crate_writes_them() {
         let rows: [&[&str]; 4] = [
             &["1", "", "a,b", "say \"hi\"", "x\ny", "cr\rhere", "【识别·符合】收入 3,500 元；"],
@@ -1028,6 +1136,15 @@ mod tests {
         ] {
             assert_eq!(csv_safe(cell), safe, "{cell:?}");
         }
+        // Every Unicode space before a trigger: the defence, in `csv_safe` and in the row writer.
+        for space in
+            ['\u{85}', '\u{a0}', '\u{1680}', '\u{2002}', '\u{200a}', '\u{2028}', '\u{202f}', '\u{205f}', '\u{3000}']
+        {
+            let cell = format!("{space}=1+1");
+            assert_eq!(csv_safe(&cell), format!("'{cell}"), "{cell:?}");
+            assert!(!is_plain(&cell), "{cell:?}");
+        }
+        assert!(matches!(csv_safe("\u{a0}张三"), Cow::Borrowed(_)));
         for cell in ["-1.5", "+3", "12", "张三", "人均纯收入 3850", "", "a=b", "1-2", "（空）"] {
             assert!(matches!(csv_safe(cell), Cow::Borrowed(_)), "{cell:?}");
         }

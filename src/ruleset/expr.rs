@@ -1996,6 +1996,12 @@ pub trait Describe {
     fn field_label(&self, i: u16) -> &str;
     /// The household's value as shown to staff: `3850`, `否`, `空白`, `无法识别（约3000）`.
     fn write_field_value(&self, out: &mut String, i: u16, cx: &Ctx);
+    /// Whether the value of field `i` names itself without its label: the cell of a column the
+    /// file lacks (`缺少列：不愁吃`) — not a field computed from others (`derive`), which is
+    /// unknown for what it is computed from (`人均纯收入：无法计算（工资性收入：空白）`).
+    fn names_itself(&self, i: u16, cx: &Ctx) -> bool {
+        matches!(cx.cells[i as usize], Cell::Absent(_))
+    }
     fn field_value(&self, i: u16, cx: &Ctx) -> String {
         let mut s = String::new();
         self.write_field_value(&mut s, i, cx);
@@ -2024,6 +2030,195 @@ pub trait Describe {
     /// The label of a column of a department list's records (`个人自付`).
     fn list_column_label(&self, _d: u16, _i: u16) -> &str {
         "记录的列"
+    }
+    /// The sentence of atom `n` prepared at load ([`Templates`]), when there is one.
+    fn template(&self, _n: &Node) -> Option<&Template> {
+        None
+    }
+    /// Itself as a trait object.
+    fn as_dyn(&self) -> &dyn Describe;
+}
+
+/// Reasons' sentences prepared once a run, when the rules are bound to the date: every atom of
+/// the rule set that [`write_atom`] writes the same way for every household but for its values
+/// (a comparison of fields, parameters, literals and computed operands; a field as
+/// `label：value`) is kept as its literal pieces — labels, operators, the thresholds in force with
+/// their sources, the connectives, merged into one text where they meet — and the holes where
+/// the household's values go. Found by the atom's address in the rule set.
+#[derive(Debug, Default)]
+pub struct Templates {
+    /// (address of the atom, index into `list`), sorted by address.
+    index: Vec<(usize, u32)>,
+    list: Vec<Template>,
+    /// Per criterion whose condition is one atom: that atom's template (index into `list`),
+    /// found without a search; `u32::MAX` for the others.
+    crits: Vec<u32>,
+}
+
+impl Templates {
+    /// The templates of every atom of `roots` (the rule set's conditions) that has one.
+    pub fn build<'n>(roots: impl IntoIterator<Item = &'n Node>, d: &dyn Describe) -> Templates {
+        let mut t = Templates::default();
+        for root in roots {
+            walk(root, &mut |n| {
+                let key = n as *const Node as usize;
+                if t.index.iter().any(|&(k, _)| k == key) {
+                    return;
+                }
+                if let Some(tp) = Template::of(n, d) {
+                    t.index.push((key, t.list.len() as u32));
+                    t.list.push(tp);
+                }
+            });
+        }
+        t.index.sort_unstable();
+        t
+    }
+
+    /// Criterion `i`'s condition is the atom `n`, with a template if it has one.
+    pub fn set_crit(&mut self, i: usize, n: &Node) {
+        let k = self.get_index(n).unwrap_or(u32::MAX);
+        if self.crits.len() <= i {
+            self.crits.resize(i + 1, u32::MAX);
+        }
+        self.crits[i] = k;
+    }
+
+    /// The template of criterion `i`'s condition when that is one atom with a template.
+    #[inline]
+    pub fn crit(&self, i: usize) -> Option<&Template> {
+        self.list.get(*self.crits.get(i)? as usize)
+    }
+
+    fn get_index(&self, n: &Node) -> Option<u32> {
+        let key = n as *const Node as usize;
+        let k = self.index.binary_search_by_key(&key, |&(k, _)| k).ok()?;
+        Some(self.index[k].1)
+    }
+
+    /// The template of atom `n`, if it has one.
+    #[inline]
+    pub fn get(&self, n: &Node) -> Option<&Template> {
+        Some(&self.list[self.get_index(n)? as usize])
+    }
+}
+
+/// One atom's sentence, for each of its values (true, false, unknown).
+#[derive(Debug)]
+pub struct Template {
+    by_value: [Vec<Piece>; 3],
+}
+
+/// A piece of a [`Template`].
+#[derive(Debug)]
+enum Piece {
+    /// Literal text.
+    Text(Box<str>),
+    /// The household's value of a field ([`Describe::write_field_value`]).
+    Value(u16),
+    /// A field as `label：value` (this text is the `label：`), or only the value when that names
+    /// itself (as [`write_field_is`]).
+    FieldIs(u16, Box<str>),
+    /// The value of a computed operand ([`write_computed_value`]).
+    Computed(Box<Node>),
+}
+
+impl Template {
+    /// The template of atom `n`, when [`write_atom`] writes it from literal pieces and values.
+    fn of(n: &Node, d: &dyn Describe) -> Option<Template> {
+        let field_is = |i: u16| {
+            let p = vec![Piece::FieldIs(i, format!("{}：", d.field_label(i)).into())];
+            Some(Template { by_value: [p, Vec::new(), Vec::new()] })
+        };
+        match n {
+            Node::Field(i) | Node::Blank(i) => field_is(*i),
+            Node::In(x, _) => match x.as_ref() {
+                Node::Field(i) => field_is(*i),
+                _ => None,
+            },
+            Node::Cmp(op, x, y) => {
+                match (x.as_ref(), y.as_ref()) {
+                    (Node::Field(i), Node::Lit(Lit::Enum(_)) | Node::Lit(Lit::Str(_))) => return field_is(*i),
+                    (Node::Decision(..), Node::Lit(Lit::Enum(_))) => return None,
+                    _ => {}
+                }
+                let by_value = [Some(true), Some(false), None].map(|v| {
+                    let mut p = Vec::new();
+                    operand_pieces(&mut p, x, d);
+                    let mid = match v {
+                        Some(v) => format!(" {} ", if v { op.symbol() } else { op.negate().symbol() }),
+                        None => format!("，无法判断是否 {} ", op.symbol()),
+                    };
+                    push_text(&mut p, &mid);
+                    operand_pieces(&mut p, y, d);
+                    p
+                });
+                Some(Template { by_value })
+            }
+            _ => None,
+        }
+    }
+
+    /// The sentence for `value`, the household's values in its holes.
+    #[inline]
+    pub fn write<D: Describe + ?Sized>(&self, out: &mut String, value: Option<bool>, cx: &Ctx, d: &D) {
+        // A field's sentence is the same for every value: kept once, as the first.
+        let pieces = match value {
+            Some(true) => &self.by_value[0],
+            Some(false) if !self.by_value[1].is_empty() => &self.by_value[1],
+            None if !self.by_value[2].is_empty() => &self.by_value[2],
+            _ => &self.by_value[0],
+        };
+        for p in pieces {
+            match p {
+                Piece::Text(t) => out.push_str(t),
+                Piece::Value(i) => d.write_field_value(out, *i, cx),
+                Piece::FieldIs(i, label) => {
+                    // A column the file lacks names itself: "缺少列：不愁吃" (as `write_field_is`).
+                    if !d.names_itself(*i, cx) {
+                        out.push_str(label);
+                    }
+                    d.write_field_value(out, *i, cx);
+                }
+                Piece::Computed(n) => write_computed_value(out, n, cx, d.as_dyn()),
+            }
+        }
+    }
+}
+
+/// `t` appended to the pieces, into the text before it when there is one.
+fn push_text(p: &mut Vec<Piece>, t: &str) {
+    if t.is_empty() {
+        return;
+    }
+    if let Some(Piece::Text(last)) = p.last_mut() {
+        *last = format!("{last}{t}").into();
+    } else {
+        p.push(Piece::Text(t.into()));
+    }
+}
+
+/// The pieces of an operand, as [`write_operand`] writes it.
+fn operand_pieces(p: &mut Vec<Piece>, n: &Node, d: &dyn Describe) {
+    let mut text = String::new();
+    match n {
+        Node::Field(i) => {
+            text.push_str(d.field_label(*i));
+            text.push(' ');
+            push_text(p, &text);
+            p.push(Piece::Value(*i));
+        }
+        Node::Param(_) | Node::Lit(_) => {
+            // Labels, thresholds in force and literals: no household value.
+            write_operand_text(&mut text, n, d);
+            push_text(p, &text);
+        }
+        _ => {
+            write_formula(&mut text, n, d);
+            text.push(' ');
+            push_text(p, &text);
+            p.push(Piece::Computed(Box::new(n.clone())));
+        }
     }
 }
 
@@ -2057,6 +2252,18 @@ pub fn write_operand(out: &mut String, n: &Node, cx: &Ctx, d: &dyn Describe) {
             out.push(' ');
             d.write_field_value(out, *i, cx);
         }
+        Node::Param(_) | Node::Lit(_) => write_operand_text(out, n, d),
+        _ => {
+            write_formula(out, n, d);
+            out.push(' ');
+            write_computed_value(out, n, cx, d);
+        }
+    }
+}
+
+/// A parameter (its label and the value in force) or a literal, as [`write_operand`] writes it.
+fn write_operand_text(out: &mut String, n: &Node, d: &dyn Describe) {
+    match n {
         Node::Param(i) => {
             out.push_str(d.param_label(*i));
             out.push(' ');
@@ -2069,21 +2276,21 @@ pub fn write_operand(out: &mut String, n: &Node, cx: &Ctx, d: &dyn Describe) {
             out.push('”');
         }
         Node::Lit(Lit::Bool(b)) => write_bool(out, *b),
-        Node::Lit(Lit::Enum(_)) => {}
         Node::Lit(Lit::Date(x)) => write_day(out, *x),
-        _ => {
-            write_formula(out, n, d);
-            out.push(' ');
-            match eval(n, cx) {
-                Some(V::Num(x)) => x.write_to(out),
-                Some(V::Month(m)) => out.push_str(&crate::value::fmt_month(m)),
-                Some(V::Date(d)) => write_day(out, d),
-                Some(_) => {}
-                None if cx.members.is_none() && reads_members(n) => out.push_str("未知（无成员行：户表不含人员信息）"),
-                None if unknown_list(out, n, cx, d) => {}
-                None => out.push_str("未知"),
-            }
-        }
+        _ => {}
+    }
+}
+
+/// The value of a computed operand, as [`write_operand`] writes it after its formula.
+fn write_computed_value(out: &mut String, n: &Node, cx: &Ctx, d: &dyn Describe) {
+    match eval(n, cx) {
+        Some(V::Num(x)) => x.write_to(out),
+        Some(V::Month(m)) => out.push_str(&crate::value::fmt_month(m)),
+        Some(V::Date(d)) => write_day(out, d),
+        Some(_) => {}
+        None if cx.members.is_none() && reads_members(n) => out.push_str("未知（无成员行：户表不含人员信息）"),
+        None if unknown_list(out, n, cx, d) => {}
+        None => out.push_str("未知"),
     }
 }
 
@@ -2348,9 +2555,9 @@ pub fn render_atom(n: &Node, value: Option<bool>, cx: &Ctx, d: &dyn Describe) ->
 }
 
 /// `label：value` of a field.
-fn write_field_is(out: &mut String, i: u16, cx: &Ctx, d: &dyn Describe) {
+pub fn write_field_is(out: &mut String, i: u16, cx: &Ctx, d: &dyn Describe) {
     // A column the file lacks names itself: "缺少列：不愁吃".
-    if matches!(cx.cells[i as usize], crate::household::Cell::Absent(_)) {
+    if d.names_itself(i, cx) {
         return d.write_field_value(out, i, cx);
     }
     out.push_str(d.field_label(i));
@@ -2366,6 +2573,9 @@ fn write_decision_is(out: &mut String, i: u16, cx: &Ctx, d: &dyn Describe) {
 }
 
 pub fn write_atom(out: &mut String, n: &Node, value: Option<bool>, cx: &Ctx, d: &dyn Describe) {
+    if let Some(t) = d.template(n) {
+        return t.write(out, value, cx, d);
+    }
     match n {
         Node::Field(i) | Node::Blank(i) => write_field_is(out, *i, cx, d),
         // A department list not given (`--with`): the field names the missing list.

@@ -2464,7 +2464,15 @@ impl RuleSet {
                 Some((_, src)) => format!("{}（{}年，= {}，来源：{}）", value, as_of.year, src, p.values[k].source),
             })
             .collect();
-        Ok(Bound { rules: self, as_of, params: values, picked, param_text, read_from: Vec::new() })
+        Ok(Bound {
+            rules: self,
+            as_of,
+            params: values,
+            picked,
+            param_text,
+            read_from: Vec::new(),
+            templates: Default::default(),
+        })
     }
 
     /// The first date on which every parameter has a value.
@@ -2487,6 +2495,9 @@ pub struct Bound<'a> {
     /// taken as its own column). Reasons name an alternative column (`危房等级：C（据“是否危房户”）`)
     /// and say when a blank stands for a column the file lacks.
     pub read_from: Vec<ReadFrom>,
+    /// The reasons' sentences prepared for this date ([`expr::Templates`]), made at the first
+    /// reason written (by the engine, which knows how labels and values are shown).
+    pub templates: std::sync::OnceLock<expr::Templates>,
 }
 
 /// Where a field's cells come from in a file.

@@ -135,6 +135,10 @@ impl Num {
 
 /// Decimal digits of `n`, zero-padded to at least `width`.
 pub fn push_digits(out: &mut String, mut n: u64, width: usize) {
+    // One digit (a count, a zero): one character.
+    if n < 10 && width <= 1 {
+        return out.push((b'0' + n as u8) as char);
+    }
     let mut buf = [b'0'; 20];
     let mut i = buf.len();
     while n > 0 || buf.len() - i < width {
@@ -142,10 +146,8 @@ pub fn push_digits(out: &mut String, mut n: u64, width: usize) {
         buf[i] = b'0' + (n % 10) as u8;
         n /= 10;
     }
-    // ASCII digits, a few: pushed as characters (cheaper than validating them as UTF-8 and
-    // copying the slice).
-    out.reserve(buf.len() - i);
-    out.extend(buf[i..].iter().map(|&b| b as char));
+    // ASCII digits: valid UTF-8, copied at once (fewer instructions than a character at a time).
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
 }
 
 impl fmt::Display for Num {

@@ -195,6 +195,59 @@ fn missing_needed_column_is_unknown_and_strict_makes_it_fatal() {
     assert!(strict.stdout.is_empty());
 }
 
+/// A field computed from others (`derive`), its own column absent, is no missing column (the
+/// warning does not name it): unknown, it says what it is computed from that is unknown — and a
+/// column the warning does name is still `缺少列：…`.
+#[test]
+fn an_uncomputed_field_names_what_it_is_computed_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = std::fs::read_to_string(root().join("examples/户表.csv")).unwrap();
+    let mut lines: Vec<Vec<String>> =
+        ledger.trim_start_matches('\u{feff}').lines().map(|l| l.split(',').map(String::from).collect()).collect();
+    let at = |name: &str| lines[0].iter().position(|h| h == name).unwrap();
+    let (own, wage) = (at("人均纯收入（元）"), at("工资性收入"));
+    for row in &mut lines[1..] {
+        row[wage].clear();
+    }
+    let without = |cols: &[usize]| -> String {
+        lines
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .enumerate()
+                    .filter(|(i, _)| !cols.contains(i))
+                    .map(|(_, c)| c.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let values = |name: &str, text: String| -> (String, Vec<String>) {
+        let path = file_in(dir.path(), name, &text);
+        let out = tuopin().args(["assess"]).arg(&path).args(["--year", "2024", "--format", "jsonl"]).output().unwrap();
+        let rows = jsonl(&out.stdout);
+        let values = rows
+            .iter()
+            .flat_map(|r| r["reasons"].as_array().unwrap().iter().map(|x| x["value"].as_str().unwrap().to_string()))
+            .filter(|v| v.contains("人均纯收入："))
+            .collect();
+        (stderr_of(&out), values)
+    };
+    // 人均纯收入 absent, derivable from the income columns: not named missing; blank 工资性收入 said.
+    let (err, shown) = values("derived.csv", without(&[own]));
+    assert!(!err.contains("  人均纯收入（元）："), "{err}");
+    assert!(
+        !shown.is_empty() && shown.iter().all(|v| v.contains("人均纯收入：无法计算（工资性收入：空白")),
+        "{shown:?}"
+    );
+    assert!(shown.iter().all(|v| !v.contains("缺少列")), "{shown:?}");
+    // 工资性收入 absent too: not derivable, named missing by the warning and by the reasons.
+    let (err, shown) = values("missing.csv", without(&[own, wage]));
+    assert!(err.contains("  人均纯收入（元）："), "{err}");
+    assert!(!shown.is_empty() && shown.iter().all(|v| v.contains("人均纯收入：缺少列：人均纯收入（元）")), "{shown:?}");
+}
+
 #[test]
 fn duplicate_household_id_is_a_problem_on_both_rows() {
     let out = tuopin()

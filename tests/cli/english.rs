@@ -327,3 +327,18 @@ fn the_period_after_a_date_is_bracketed_in_english() {
     assert!(err.contains("2024-12-31 (过渡期)"), "{err}");
     assert!(!err.contains("2024-12-31（"), "{err}");
 }
+
+/// The rule file's list names stay as written; the program's own punctuation between them is
+/// English (`工商登记 (business), 车辆登记 (cars)`, not `工商登记（business）、…`).
+#[test]
+fn unknown_list_names_are_listed_with_english_punctuation() {
+    for args in
+        [&["reconcile", "低保=x.csv", "dibao_roll=y.csv"][..], &["assess", "examples/户表.csv", "--with", "低保=x.csv"]]
+    {
+        let out = tuopin().env_remove("TUOPIN_LANG").args(args).args(["--lang", "en"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.contains("available: 工商登记 (business), 车辆登记 (cars), "), "{err}");
+        assert!(!err.contains('、') && !err.contains('（'), "{err}");
+    }
+}

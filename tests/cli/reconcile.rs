@@ -210,6 +210,46 @@ fn reconcile_without_a_roster_a_rule_needs_does_not_evaluate_it_and_says_so() {
     assert!(err.contains("not evaluated: roster missing: 脱贫户名单"), "{err}");
 }
 
+/// A reconciliation written to a file has its provenance beside it: the rosters by name, size and
+/// SHA-256, the rules, the date and the options; standard output gets none.
+#[test]
+fn reconcile_output_file_has_its_provenance() {
+    use sha2::Digest;
+    let dir = tempfile::tempdir().unwrap();
+    let [dibao, monitor, _] = rosters(dir.path(), &people());
+    let out = dir.path().join("比对.csv");
+    let (code, _, _, err) = run(&[
+        format!("dibao_roll={}", dibao.display()),
+        format!("monitoring_roll={}", monitor.display()),
+        "--year".into(),
+        "2024".into(),
+        "--all".into(),
+        "-o".into(),
+        out.display().to_string(),
+    ]);
+    assert_eq!(code, Some(1), "{err}");
+    let side: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("比对.csv.说明.json")).unwrap()).unwrap();
+    assert_eq!(side["command"], "reconcile");
+    assert_eq!(side["output"], "比对.csv");
+    assert_eq!(side["assessment_date"], "2024-12-31");
+    assert_eq!(side["options"], serde_json::json!(["--rules", "national", "--date", "2024-12-31", "--all"]));
+    let inputs = side["inputs"].as_array().unwrap();
+    assert_eq!(inputs.len(), 2);
+    for (input, path) in inputs.iter().zip([&dibao, &monitor]) {
+        let bytes = std::fs::read(path).unwrap();
+        assert_eq!(input["name"], path.file_name().unwrap().to_str().unwrap());
+        assert_eq!(input["size"], bytes.len());
+        let hex: String = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(input["sha256"], hex);
+    }
+    std::fs::remove_file(&out).unwrap();
+    std::fs::remove_file(dir.path().join("比对.csv.说明.json")).unwrap();
+    // To standard output: no record anywhere.
+    run(&[format!("dibao_roll={}", dibao.display()), format!("monitoring_roll={}", monitor.display()), "--all".into()]);
+    assert!(std::fs::read_dir(dir.path()).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().contains("说明")));
+}
+
 #[test]
 fn reconcile_all_lists_everyone_not_on_every_roster_in_input_order() {
     let dir = tempfile::tempdir().unwrap();
