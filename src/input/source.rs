@@ -790,10 +790,11 @@ fn read_sheet(
         skip,
         spool,
         stopped: false,
+        size: (0, 0),
     };
     let mut wb = match wb {
         Workbook::Xlsx(mut book) => {
-            return match book.cells(name, |r, c, text| rows.cell(r, c, text)) {
+            return match book.rows(name, &mut rows) {
                 Ok(()) => {
                     rows.finish();
                     Ok(())
@@ -863,6 +864,8 @@ struct SheetBuilder<'a> {
     spool: Option<super::spool::Writer>,
     /// Nobody reads the rows any more: the sheet was not read to its end.
     stopped: bool,
+    /// (bytes, cells) of the last row built: a new row's buffers are made that size.
+    size: (usize, usize),
 }
 
 impl SheetBuilder<'_> {
@@ -872,7 +875,12 @@ impl SheetBuilder<'_> {
         if self.row.as_ref().is_some_and(|x| x.row != row) && !self.flush() {
             return Ok(false);
         }
-        let raw = self.row.get_or_insert_with(|| RawRow { row, ..RawRow::default() });
+        let (bytes, cells) = self.size;
+        let raw = self.row.get_or_insert_with(|| RawRow {
+            row,
+            record: csv::ByteRecord::with_capacity(bytes, cells),
+            ..RawRow::default()
+        });
         let c = c as usize;
         if c >= self.limits.max_columns {
             return Err(over(
@@ -908,6 +916,7 @@ impl SheetBuilder<'_> {
     /// The row being built goes into the batch, the batch to the reader when full.
     fn flush(&mut self) -> bool {
         if let Some(r) = self.row.take() {
+            self.size = (r.record.as_slice().len(), r.record.len());
             if self.spool.as_mut().is_some_and(|s| s.row(&r).is_err()) {
                 // A full disk: the sheet is read from the workbook again when it is wanted again.
                 self.spool = None;
@@ -934,6 +943,30 @@ impl SheetBuilder<'_> {
         if !self.batch.is_empty() {
             let _ = self.tx.send(Ok(self.batch));
         }
+    }
+}
+
+impl super::xlsx::Sink for SheetBuilder<'_> {
+    type Error = InputError;
+
+    fn cell(&mut self, r: u32, c: u32, text: &str) -> Result<bool, InputError> {
+        SheetBuilder::cell(self, r, c, text)
+    }
+
+    fn row(&mut self, r: u32, record: csv::ByteRecord) -> Result<bool, InputError> {
+        if self.row.is_some() && !self.flush() {
+            return Ok(false);
+        }
+        self.row = Some(RawRow { row: u64::from(r) + 1, record, ..RawRow::default() });
+        Ok(true)
+    }
+
+    fn open_row(&self) -> Option<u32> {
+        self.row.as_ref().map(|x| (x.row - 1) as u32)
+    }
+
+    fn limits(&self) -> (usize, usize) {
+        (self.limits.max_columns, self.limits.max_record_bytes)
     }
 }
 

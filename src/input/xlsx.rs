@@ -15,7 +15,8 @@
 //!
 //! Memory: the shared strings (in one buffer), a byte per cell style, and the scanner's window,
 //! which holds at most one text or tag of at most `max_run` bytes (`--max-record-bytes`) beside
-//! what it has inflated ahead.
+//! what it has inflated ahead; for a sheet of 4 MiB or more, the blocks of rows in flight between
+//! the reading thread and its workers (two a worker, of about 1 MiB each: [`blocks`]).
 
 use std::borrow::Cow;
 use std::fs::File;
@@ -23,6 +24,8 @@ use std::io::{self, BufReader, Read};
 use std::path::Path;
 
 use calamine::{Data, ExcelDateTime, ExcelDateTimeType};
+
+mod blocks;
 
 /// Why a workbook or sheet cannot be read.
 #[derive(Debug)]
@@ -246,10 +249,52 @@ impl Book {
 
     /// Every cell of sheet `name` with a value, in the order of the sheet: `cell(row, column,
     /// text)` (0-based), until it returns `Ok(false)`.
+    #[cfg(test)]
     pub fn cells<E>(
         &mut self,
         name: &str,
         mut cell: impl FnMut(u32, u32, &str) -> std::result::Result<bool, E>,
+    ) -> std::result::Result<(), CellsError<E>> {
+        self.with_sheet(name, |xml, ctx| {
+            let mut pos = Pos { row: 0, col: 0, in_data: false, abs: true };
+            read_cells(xml, ctx, &mut pos, false, &mut |r, c, _, t: &str| cell(r, c, t)).map(|_| ())
+        })
+    }
+
+    /// The rows of sheet `name` into `sink`, in the order of the sheet, as [`Book::cells`] gives
+    /// their cells to [`Sink::cell`]; a large sheet's rows are parsed on worker threads while it
+    /// is inflated, and handed over whole ([`Sink::row`], see [`blocks`]).
+    pub fn rows<S: Sink>(&mut self, name: &str, sink: &mut S) -> std::result::Result<(), CellsError<S::Error>> {
+        self.rows_in(name, sink, blocks::MIN_PART, blocks::BLOCK)
+    }
+
+    /// [`Book::rows`], in blocks of `block` bytes when the part has at least `min_part`.
+    fn rows_in<S: Sink>(
+        &mut self,
+        name: &str,
+        sink: &mut S,
+        min_part: u64,
+        block: usize,
+    ) -> std::result::Result<(), CellsError<S::Error>> {
+        self.with_sheet(name, |xml, ctx| {
+            let big = xml.src.size() >= min_part;
+            let mut pos = Pos { row: 0, col: 0, in_data: false, abs: true };
+            let ended = read_cells(xml, ctx, &mut pos, big, &mut |r, c, _, t: &str| sink.cell(r, c, t))?;
+            match ended {
+                Ended::Rows => blocks::read(xml, ctx, pos, sink, block),
+                _ => Ok(()),
+            }
+        })
+    }
+
+    /// `read` over the part of sheet `name`, with the shared strings and styles.
+    fn with_sheet<E>(
+        &mut self,
+        name: &str,
+        read: impl FnOnce(
+            &mut Xml<zip::read::ZipFile<'_, BufReader<File>>>,
+            &Context,
+        ) -> std::result::Result<(), CellsError<E>>,
     ) -> std::result::Result<(), CellsError<E>> {
         let part = self.sheets.iter().find(|(n, _)| n == name).map(|(_, p)| p.clone());
         let part = part.ok_or_else(|| CellsError::Read(XlsxError::Damaged(format!("没有名为“{name}”的工作表"))))?;
@@ -257,13 +302,27 @@ impl Book {
             (std::mem::take(&mut self.strings), std::mem::take(&mut self.styles), self.date1904);
         let ctx = Context { strings: &strings, styles: &styles, date1904 };
         let result = match self.part(&part) {
-            Ok(Some(mut xml)) => read_cells(&mut xml, &ctx, &mut cell),
+            Ok(Some(mut xml)) => read(&mut xml, &ctx),
             Ok(None) => Err(CellsError::Read(XlsxError::Damaged(format!("缺少工作表部件 {part}")))),
             Err(e) => Err(CellsError::Read(e)),
         };
         (self.strings, self.styles) = (strings, styles);
         result
     }
+}
+
+/// Where rows read from a sheet go: cells one by one, or rows built whole by a worker.
+pub trait Sink {
+    type Error: Send;
+    /// A cell with a value (0-based row and column); `Ok(false)`: nobody reads on.
+    fn cell(&mut self, r: u32, c: u32, text: &str) -> std::result::Result<bool, Self::Error>;
+    /// A row (0-based) built from its cells as [`Sink::cell`] would build it, given the same cells,
+    /// when no row is open with that number; `Ok(false)`: nobody reads on.
+    fn row(&mut self, r: u32, record: csv::ByteRecord) -> std::result::Result<bool, Self::Error>;
+    /// The row (0-based) being built from cells, if any: a row with that number goes cell by cell.
+    fn open_row(&self) -> Option<u32>;
+    /// The rows' limits: (columns, bytes); a row over one goes cell by cell, for its error.
+    fn limits(&self) -> (usize, usize);
 }
 
 /// Why reading cells stopped: the workbook, or the caller's own error.
@@ -285,31 +344,71 @@ struct Context<'a> {
     date1904: bool,
 }
 
-/// The cells of a sheet part.
+/// Where the reading of a sheet's cells is: the row and column of a cell without a reference,
+/// whether inside `<sheetData>`, and whether `row` is the sheet's row (else: rows since the start of
+/// a block of rows, [`blocks`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Pos {
+    row: u32,
+    col: u32,
+    in_data: bool,
+    abs: bool,
+}
+
+/// How the reading of cells ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    /// At the end of the part.
+    Part,
+    /// At `</sheetData>`, or told to stop.
+    Data,
+    /// Just after `<sheetData>` (asked to stop there): the rows follow.
+    Rows,
+}
+
+/// The cells of a sheet part from `pos`: `cell(row, column, row is the sheet's, text)`. With
+/// `rows_apart`, it stops just after `<sheetData>`.
 fn read_cells<R: Read, E>(
     xml: &mut Xml<R>,
     ctx: &Context,
-    cell: &mut impl FnMut(u32, u32, &str) -> std::result::Result<bool, E>,
-) -> std::result::Result<(), CellsError<E>> {
-    let (mut row, mut col) = (0u32, 0u32);
+    pos: &mut Pos,
+    rows_apart: bool,
+    cell: &mut impl FnMut(u32, u32, bool, &str) -> std::result::Result<bool, E>,
+) -> std::result::Result<Ended, CellsError<E>> {
     let (mut value, mut text) = (String::new(), String::new());
-    let mut in_data = false;
-    while let Some(t) = xml.next()? {
+    loop {
+        // A cell's start tag as spreadsheets write it, read without a token.
+        if pos.in_data {
+            if let Some((r, s, t, empty, len)) = plain_c(&xml.buf[xml.pos..xml.end], xml.max_run) {
+                let tag = CellTag::of(r, s, t, pos, ctx)?;
+                xml.pos += len;
+                if !read_cell(xml, ctx, pos, tag, empty, (&mut value, &mut text), cell)? {
+                    return Ok(Ended::Data);
+                }
+                continue;
+            }
+        }
+        let Some(t) = xml.next()? else { break };
         match t {
             Tok::Start { name, attrs, empty } => match xml.local(name) {
-                b"sheetData" => in_data = true,
-                b"row" if in_data => {
-                    if let Some(r) = attr(xml.slice(attrs), b"r") {
-                        row = cell_ref(r).and_then(|(r, _)| r).ok_or_else(|| damaged_ref(r))?;
-                    }
-                    if empty {
-                        (row, col) = (row.saturating_add(1), 0);
+                b"sheetData" => {
+                    pos.in_data = true;
+                    if rows_apart && !empty {
+                        return Ok(Ended::Rows);
                     }
                 }
-                b"c" if in_data => {
-                    let a = xml.slice(attrs);
+                b"row" if pos.in_data => {
+                    if let Some(r) = attr(xml.slice(attrs), b"r") {
+                        pos.row = cell_ref(r).and_then(|(r, _)| r).ok_or_else(|| damaged_ref(r))?;
+                        pos.abs = true;
+                    }
+                    if empty {
+                        (pos.row, pos.col) = (pos.row.saturating_add(1), 0);
+                    }
+                }
+                b"c" if pos.in_data => {
                     let (mut r, mut s, mut t) = (None, None, None);
-                    for (k, v) in attrs_iter(a) {
+                    for (k, v) in attrs_iter(xml.slice(attrs)) {
                         match k {
                             b"r" => r = Some(v),
                             b"s" => s = Some(v),
@@ -317,48 +416,123 @@ fn read_cells<R: Read, E>(
                             _ => {}
                         }
                     }
-                    let at = match r {
-                        Some(r) => match cell_ref(r) {
-                            Some((Some(rr), Some(cc))) => (rr, cc),
-                            _ => return Err(damaged_ref(r).into()),
-                        },
-                        None => (row, col),
-                    };
-                    let kind = Kind::of(t)?;
-                    let style = match s {
-                        Some(s) => number::<usize>(s).and_then(|i| ctx.styles.get(i).copied()),
-                        None => Some(Shown::Number),
-                    };
-                    let got = match empty {
-                        true => Got::Empty,
-                        false => match xml.plain_cell(kind, &mut value, &mut text) {
-                            Some(got) => got,
-                            None => cell_value(xml, kind, &mut value, &mut text)?,
-                        },
-                    };
-                    (row, col) = (at.0, at.1.saturating_add(1));
-                    let shown = match got {
-                        Got::Empty => None,
-                        Got::Value => shown_value(&value, kind, style, ctx, &mut text)?,
-                        Got::Inline => Some(Cow::Borrowed(text.as_str())),
-                    };
-                    if let Some(s) = shown {
-                        if !cell(at.0, at.1, &s).map_err(CellsError::Cell)? {
-                            return Ok(());
-                        }
+                    let tag = CellTag::of(r, s, t, pos, ctx)?;
+                    if !read_cell(xml, ctx, pos, tag, empty, (&mut value, &mut text), cell)? {
+                        return Ok(Ended::Data);
                     }
                 }
                 _ => {}
             },
             Tok::End { name } => match xml.local(name) {
-                b"row" if in_data => (row, col) = (row.saturating_add(1), 0),
-                b"sheetData" => return Ok(()),
+                b"row" if pos.in_data => (pos.row, pos.col) = (pos.row.saturating_add(1), 0),
+                b"sheetData" => return Ok(Ended::Data),
                 _ => {}
             },
             _ => {}
         }
     }
-    Ok(())
+    Ok(Ended::Part)
+}
+
+/// What a cell's start tag says: where the cell is, whether that row is the sheet's, its type and
+/// how its style shows a number.
+#[derive(Clone, Copy)]
+struct CellTag {
+    at: (u32, u32),
+    abs: bool,
+    kind: Kind,
+    style: Option<Shown>,
+}
+
+impl CellTag {
+    fn of(r: Option<&[u8]>, s: Option<&[u8]>, t: Option<&[u8]>, pos: &Pos, ctx: &Context) -> Result<CellTag> {
+        let at = match r {
+            Some(r) => match cell_ref(r) {
+                Some((Some(rr), Some(cc))) => (rr, cc),
+                _ => return Err(damaged_ref(r)),
+            },
+            None => (pos.row, pos.col),
+        };
+        let abs = pos.abs || r.is_some();
+        let kind = Kind::of(t)?;
+        let style = match s {
+            Some(s) => number::<usize>(s).and_then(|i| ctx.styles.get(i).copied()),
+            None => Some(Shown::Number),
+        };
+        Ok(CellTag { at, abs, kind, style })
+    }
+}
+
+/// A cell's content after its start tag, given to `cell` if it has a value; `false` when `cell`
+/// says to stop.
+fn read_cell<R: Read, E>(
+    xml: &mut Xml<R>,
+    ctx: &Context,
+    pos: &mut Pos,
+    tag: CellTag,
+    empty: bool,
+    (value, text): (&mut String, &mut String),
+    cell: &mut impl FnMut(u32, u32, bool, &str) -> std::result::Result<bool, E>,
+) -> std::result::Result<bool, CellsError<E>> {
+    let CellTag { at, abs, kind, style } = tag;
+    let got = match empty {
+        true => Got::Empty,
+        false => match xml.plain_cell(kind, value, text) {
+            Some(got) => got,
+            None => cell_value(xml, kind, value, text)?,
+        },
+    };
+    (pos.row, pos.col, pos.abs) = (at.0, at.1.saturating_add(1), abs);
+    let shown = match got {
+        Got::Empty => None,
+        Got::Value => shown_value(value, kind, style, ctx, text)?,
+        Got::Inline => Some(Cow::Borrowed(text.as_str())),
+    };
+    match shown {
+        Some(s) => cell(at.0, at.1, abs, &s).map_err(CellsError::Cell),
+        None => Ok(true),
+    }
+}
+
+/// A cell's start tag at the start of `b`, whole, as spreadsheets write it: `<c` and a space,
+/// then attributes `name="value"` apart by spaces (names of letters, digits, `:`, `_`, `-`), then
+/// `>` or `/>`, at most `max_run` bytes: its `r`, `s` and `t` (the last of each), whether it is
+/// empty, and its length; `None` for anything else (read as a token, which gives the same).
+type PlainC<'a> = (Option<&'a [u8]>, Option<&'a [u8]>, Option<&'a [u8]>, bool, usize);
+
+fn plain_c(b: &[u8], max_run: usize) -> Option<PlainC<'_>> {
+    let b = b.strip_prefix(b"<c ")?;
+    let (mut r, mut s, mut t) = (None, None, None);
+    let mut i = 0;
+    loop {
+        while b.get(i) == Some(&b' ') {
+            i += 1;
+        }
+        let (empty, len) = match *b.get(i)? {
+            b'>' => (false, i + 4),
+            b'/' if b.get(i + 1) == Some(&b'>') => (true, i + 5),
+            _ => (false, 0),
+        };
+        if len > 0 {
+            return (len - 1 <= max_run).then_some((r, s, t, empty, len));
+        }
+        let k = i;
+        while b.get(i).is_some_and(|&c| c.is_ascii_alphanumeric() || matches!(c, b':' | b'_' | b'-')) {
+            i += 1;
+        }
+        if i == k || b.get(i..i + 2)? != b"=\"" {
+            return None;
+        }
+        let end = i + 2 + b[i + 2..].iter().position(|&c| c == b'"')?;
+        let v = &b[i + 2..end];
+        match &b[k..i] {
+            b"r" => r = Some(v),
+            b"s" => s = Some(v),
+            b"t" => t = Some(v),
+            _ => {}
+        }
+        i = end + 1;
+    }
 }
 
 fn damaged_ref(r: &[u8]) -> XlsxError {
@@ -382,13 +556,13 @@ impl Kind {
     fn of(t: Option<&[u8]>) -> Result<Kind> {
         Ok(match t {
             None => Kind::Untyped,
-            Some(b"s") => Kind::Shared,
-            Some(b"inlineStr" | b"is") => Kind::Inline,
-            Some(b"b") => Kind::Bool,
-            Some(b"d") => Kind::IsoDate,
-            Some(b"e") => Kind::Error,
-            Some(b"str") => Kind::Formula,
-            Some(b"n") => Kind::Number,
+            Some([b's']) => Kind::Shared,
+            Some([b'i', b's'] | [b'i', b'n', b'l', b'i', b'n', b'e', b'S', b't', b'r']) => Kind::Inline,
+            Some([b'b']) => Kind::Bool,
+            Some([b'd']) => Kind::IsoDate,
+            Some([b'e']) => Kind::Error,
+            Some([b's', b't', b'r']) => Kind::Formula,
+            Some([b'n']) => Kind::Number,
             Some(t) => return Err(XlsxError::Damaged(format!("单元格类型“{}”无法识别", String::from_utf8_lossy(t)))),
         })
     }
@@ -508,22 +682,22 @@ fn shown_value<'a>(
 /// `None` if it is neither letters then digits; past the sheet's size saturates (the caller's
 /// column limit reports it).
 fn cell_ref(r: &[u8]) -> Option<(Option<u32>, Option<u32>)> {
-    let letters = r.iter().take_while(|b| b.is_ascii_alphabetic()).count();
-    let (col, row) = r.split_at(letters);
-    if !row.iter().all(u8::is_ascii_digit) {
-        return None;
+    let (mut i, mut col, mut row) = (0, 0u32, 0u32);
+    while let Some(b) = r.get(i).filter(|b| b.is_ascii_alphabetic()) {
+        col = col.saturating_mul(26).saturating_add(u32::from(b.to_ascii_uppercase() - b'A') + 1);
+        i += 1;
     }
-    let col = (!col.is_empty()).then(|| {
-        col.iter().fold(0u32, |n, b| n.saturating_mul(26).saturating_add(u32::from(b.to_ascii_uppercase() - b'A') + 1))
-            - 1
-    });
-    let row = match row {
-        [] => None,
-        digits => {
-            let n = digits.iter().fold(0u32, |n, b| n.saturating_mul(10).saturating_add(u32::from(b - b'0')));
-            Some(n.checked_sub(1)?)
+    let letters = i;
+    while let Some(&b) = r.get(i) {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
         }
-    };
+        row = row.saturating_mul(10).saturating_add(u32::from(d));
+        i += 1;
+    }
+    let col = (letters > 0).then(|| col - 1);
+    let row = if i == letters { None } else { Some(row.checked_sub(1)?) };
     Some((row, col))
 }
 
@@ -746,6 +920,13 @@ struct Xml<R> {
 
 const WINDOW: usize = 64 << 10;
 
+impl Xml<io::Empty> {
+    /// Over `bytes[..end]`, all of it already in the window (a block of rows, [`blocks`]).
+    fn whole(bytes: Vec<u8>, end: usize, part: &str, max_run: usize) -> Xml<io::Empty> {
+        Xml { src: io::empty(), part: part.to_string(), buf: bytes, pos: 0, end, base: 0, eof: true, max_run }
+    }
+}
+
 impl<R: Read> Xml<R> {
     fn new(src: R, part: &str, max_run: usize) -> Xml<R> {
         Xml { src, part: part.to_string(), buf: vec![0; WINDOW], pos: 0, end: 0, base: 0, eof: false, max_run }
@@ -891,9 +1072,8 @@ impl<R: Read> Xml<R> {
     fn plain_cell(&mut self, kind: Kind, value: &mut String, text: &mut String) -> Option<Got> {
         let b = &self.buf[self.pos..self.end];
         let plain = |rest: &[u8], close: &[u8]| -> Option<usize> {
-            let i = memchr::memchr(b'<', rest)?;
-            let ok =
-                i <= self.max_run && rest[i..].starts_with(close) && memchr::memchr2(b'&', b'\r', &rest[..i]).is_none();
+            let (i, special, _) = text_end(rest)?;
+            let ok = i <= self.max_run && rest[i..].starts_with(close) && !special;
             ok.then_some(i)
         };
         if let Some(rest) = b.strip_prefix(b"<v>") {
@@ -931,13 +1111,15 @@ impl<R: Read> Xml<R> {
                 None => return false,
             },
         };
-        let Some(i) = memchr::memchr(b'<', rest) else { return false };
-        let plain =
-            i <= self.max_run && rest[i..].starts_with(close) && memchr::memchr2(b'&', b'\r', &rest[..i]).is_none();
+        let Some((i, special, escapes)) = text_end(rest) else { return false };
+        let plain = i <= self.max_run && rest[i..].starts_with(close) && !special;
         let Some(t) = plain.then(|| simdutf8::basic::from_utf8(&rest[..i]).ok()).flatten() else { return false };
         let t = if preserve { t } else { t.trim_matches([' ', '\t', '\r', '\n']) };
         out.clear();
-        out.push_str(&unescape_x(t));
+        match escapes {
+            true => out.push_str(&unescape_x(t)),
+            false => out.push_str(t),
+        }
         self.pos += (b.len() - rest.len()) + i + close.len();
         true
     }
@@ -1001,6 +1183,24 @@ impl<R: Read> Xml<R> {
         }
         Err(XlsxError::Damaged(format!("部件 {} 中途结束", self.part)))
     }
+}
+
+/// The first `<` in `b`, whether an `&` or a CR comes before it, and whether a `_` does (an
+/// `_xHHHH_` escape can only start at one): a cell's text is usually a few bytes, which a loop
+/// reads in less than the three vector searches take to set up.
+fn text_end(b: &[u8]) -> Option<(usize, bool, bool)> {
+    const SHORT: usize = 64;
+    let (mut special, mut under) = (false, false);
+    for (i, &c) in b.iter().take(SHORT).enumerate() {
+        match c {
+            b'<' => return Some((i, special, under)),
+            b'&' | b'\r' => special = true,
+            b'_' => under = true,
+            _ => {}
+        }
+    }
+    let i = SHORT + memchr::memchr(b'<', b.get(SHORT..)?)?;
+    Some((i, memchr::memchr2(b'&', b'\r', &b[..i]).is_some(), memchr::memchr(b'_', &b[..i]).is_some()))
 }
 
 /// The first `<` in `b`: a text between tags is usually a few bytes, shorter than a vector
@@ -1095,6 +1295,90 @@ mod tests {
         assert_eq!(cell_ref(b"A0"), None);
         assert_eq!(cell_ref(b"A1B"), None);
         assert!(cell_ref(b"AAAAAAAAAAAAA1").is_some_and(|(_, c)| c.unwrap() > 1 << 20));
+    }
+
+    /// `cell_ref` (one pass) reads as the iterator version it replaced, on references of every
+    /// shape; `plain_c` reads a start tag as the token path does, or leaves it to the token path.
+    #[test]
+    fn cell_refs_and_plain_cell_tags() {
+        let old = |r: &[u8]| -> Option<(Option<u32>, Option<u32>)> {
+            let letters = r.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+            let (col, row) = r.split_at(letters);
+            if !row.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            let col = (!col.is_empty()).then(|| {
+                col.iter().fold(0u32, |n, b| {
+                    n.saturating_mul(26).saturating_add(u32::from(b.to_ascii_uppercase() - b'A') + 1)
+                }) - 1
+            });
+            let row = match row {
+                [] => None,
+                d => Some(
+                    d.iter()
+                        .fold(0u32, |n, b| n.saturating_mul(10).saturating_add(u32::from(b - b'0')))
+                        .checked_sub(1)?,
+                ),
+            };
+            Some((row, col))
+        };
+        let palette: [&[u8]; 8] = [b"A", b"z", b"0", b"1", b"9", b"99999", b"ZZZZ", b"-"];
+        let mut rng = crate::test_rng::Lcg(7);
+        for case in 0..5000 {
+            let Some(r) = rng.text(&palette, 8, case) else { continue };
+            assert_eq!(cell_ref(&r), old(&r), "{:?}", String::from_utf8_lossy(&r));
+        }
+        let tags = [
+            (r#"<c r="A1" t="s">"#, true),
+            (r#"<c r="B2" s="3"/>"#, true),
+            (r#"<c  r="C3"  t="inlineStr" >"#, true),
+            (r#"<c r="A1" r="B1" x:y-z_1="q>w">"#, true),
+            (r#"<c>"#, false),
+            (r#"<c r='A1'>"#, false),
+            (r#"<c r="A1" / >"#, false),
+            (r#"<c r="A1"	t="s">"#, false),
+            (r#"<c r="A1" a"b="1">"#, false),
+            (r#"<c r="A1" t="s""#, false),
+            (r#"<cc r="A1">"#, false),
+        ];
+        for (tag, plain) in tags {
+            let b = format!("{tag}<v>1</v></c>");
+            let mut x = Xml::new(b.as_bytes(), "s.xml", 1000);
+            let Ok(Some(Tok::Start { attrs, empty, .. })) = x.next() else {
+                assert!(!plain && plain_c(b.as_bytes(), 1000).is_none(), "{tag}");
+                continue;
+            };
+            let (mut r, mut s, mut t) = (None, None, None);
+            for (k, v) in attrs_iter(x.slice(attrs)) {
+                match k {
+                    b"r" => r = Some(v.to_vec()),
+                    b"s" => s = Some(v.to_vec()),
+                    b"t" => t = Some(v.to_vec()),
+                    _ => {}
+                }
+            }
+            let got = plain_c(b.as_bytes(), 1000)
+                .map(|(r, s, t, e, len)| (r.map(<[u8]>::to_vec), s.map(<[u8]>::to_vec), t.map(<[u8]>::to_vec), e, len));
+            assert_eq!(got.is_some(), plain, "{tag}");
+            if let Some(got) = got {
+                assert_eq!(got, (r, s, t, empty, x.pos), "{tag}");
+            }
+            assert!(plain_c(&b.as_bytes()[..tag.len() - 1], 1000).is_none(), "{tag} cut");
+            assert!(plain_c(b.as_bytes(), tag.len() - 2).is_none(), "{tag} over the limit");
+        }
+    }
+
+    /// `text_end` (a loop for short texts) finds what the vector searches find.
+    #[test]
+    fn text_ends() {
+        let palette: [&[u8]; 7] = [b"a", b"<", b"&", b"\r", b"_", "户".as_bytes(), &[b'x'; 40]];
+        let mut rng = crate::test_rng::Lcg(11);
+        for case in 0..5000 {
+            let Some(b) = rng.text(&palette, 10, case) else { continue };
+            let want = memchr::memchr(b'<', &b)
+                .map(|i| (i, memchr::memchr2(b'&', b'\r', &b[..i]).is_some(), memchr::memchr(b'_', &b[..i]).is_some()));
+            assert_eq!(text_end(&b), want, "{:?}", String::from_utf8_lossy(&b));
+        }
     }
 
     #[test]
