@@ -25,6 +25,11 @@ impl Record {
         Record::default()
     }
 
+    /// No cells, with room for `bytes` bytes of `cells` cells.
+    pub fn with_capacity(bytes: usize, cells: usize) -> Record {
+        Record { bytes: Vec::with_capacity(bytes), ends: Vec::with_capacity(cells), n: 0, gap: 0 }
+    }
+
     /// No cells.
     pub fn clear(&mut self) {
         self.bytes.clear();

@@ -878,7 +878,7 @@ impl SheetBuilder<'_> {
         let (bytes, cells) = self.size;
         let raw = self.row.get_or_insert_with(|| RawRow {
             row,
-            record: csv::ByteRecord::with_capacity(bytes, cells),
+            record: crate::input::record::Record::with_capacity(bytes, cells),
             ..RawRow::default()
         });
         let c = c as usize;
@@ -953,7 +953,7 @@ impl super::xlsx::Sink for SheetBuilder<'_> {
         SheetBuilder::cell(self, r, c, text)
     }
 
-    fn row(&mut self, r: u32, record: csv::ByteRecord) -> Result<bool, InputError> {
+    fn row(&mut self, r: u32, record: crate::input::record::Record) -> Result<bool, InputError> {
         if self.row.is_some() && !self.flush() {
             return Ok(false);
         }

@@ -318,7 +318,7 @@ pub trait Sink {
     fn cell(&mut self, r: u32, c: u32, text: &str) -> std::result::Result<bool, Self::Error>;
     /// A row (0-based) built from its cells as [`Sink::cell`] would build it, given the same cells,
     /// when no row is open with that number; `Ok(false)`: nobody reads on.
-    fn row(&mut self, r: u32, record: csv::ByteRecord) -> std::result::Result<bool, Self::Error>;
+    fn row(&mut self, r: u32, record: crate::input::record::Record) -> std::result::Result<bool, Self::Error>;
     /// The row (0-based) being built from cells, if any: a row with that number goes cell by cell.
     fn open_row(&self) -> Option<u32>;
     /// The rows' limits: (columns, bytes); a row over one goes cell by cell, for its error.

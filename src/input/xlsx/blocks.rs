@@ -33,7 +33,7 @@ struct Parsed {
     bytes: Vec<u8>,
     len: usize,
     /// (row, whether the sheet's row number or rows since the block's start, cells).
-    rows: Vec<(u32, bool, csv::ByteRecord)>,
+    rows: Vec<(u32, bool, crate::input::record::Record)>,
     /// Where the reading was at the block's end (the row as in `rows`).
     end: Pos,
     /// Read to its end as a sheet read cell by cell would read it.
@@ -158,8 +158,8 @@ fn parse(bytes: Vec<u8>, len: usize, ctx: &Context, part: &str, max_run: usize, 
     let (max_columns, max_bytes) = limits;
     let mut xml = Xml::whole(bytes, len, part, max_run);
     let mut pos = Pos { row: 0, col: 0, in_data: true, abs: false };
-    let mut rows: Vec<(u32, bool, csv::ByteRecord)> = Vec::new();
-    let mut open: Option<(u32, bool, csv::ByteRecord)> = None;
+    let mut rows: Vec<(u32, bool, crate::input::record::Record)> = Vec::new();
+    let mut open: Option<(u32, bool, crate::input::record::Record)> = None;
     let mut sure = true;
     let mut cell = |r: u32, c: u32, abs: bool, text: &str| -> Result<bool, ()> {
         let open_row = open.as_ref().map(|(row, was_abs, x)| (*row, *was_abs, x.len(), x.as_slice().len()));
@@ -171,10 +171,10 @@ fn parse(bytes: Vec<u8>, len: usize, ctx: &Context, part: &str, max_run: usize, 
             }
             if row != r {
                 rows.extend(open.take());
-                open = Some((r, abs, csv::ByteRecord::with_capacity(len, fields)));
+                open = Some((r, abs, crate::input::record::Record::with_capacity(len, fields)));
             }
         }
-        let (_, _, record) = open.get_or_insert_with(|| (r, abs, csv::ByteRecord::new()));
+        let (_, _, record) = open.get_or_insert_with(|| (r, abs, crate::input::record::Record::new()));
         let c = c as usize;
         if c >= max_columns || (c >= record.len() && record.as_slice().len() + text.len() > max_bytes) {
             sure = false;
@@ -304,7 +304,7 @@ mod tests {
             cells.push(text.to_string());
             Ok(true)
         }
-        fn row(&mut self, r: u32, record: csv::ByteRecord) -> Result<bool, String> {
+        fn row(&mut self, r: u32, record: crate::input::record::Record) -> Result<bool, String> {
             self.rows.extend(self.open.take());
             let cells = record.iter().map(|c| String::from_utf8(c.to_vec()).unwrap()).collect();
             self.open = Some((r, cells));
