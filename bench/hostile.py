@@ -13,6 +13,8 @@ usage: python3 bench/hostile.py [--work DIR] [--only NAME ...] [--no-max-sheet]
 import argparse, os, subprocess, sys, time, zipfile, zlib
 from pathlib import Path
 
+from xlsx import col  # bench/xlsx.py: a column's letters (0 → A)
+
 root = Path(__file__).resolve().parents[1]
 ap = argparse.ArgumentParser()
 ap.add_argument("--work", default="/tmp/tuopin-hostile")
@@ -29,15 +31,6 @@ sample = (root / "examples/户表.csv").read_text(encoding="utf-8-sig").splitlin
 HEADER = header_line.split(",")
 ROW = sample.split(",")
 ROW += [""] * (len(HEADER) - len(ROW))
-
-
-def col(c):
-    s = ""
-    c += 1
-    while c:
-        c, r = divmod(c - 1, 26)
-        s = chr(65 + r) + s
-    return s
 
 
 def esc(v):

@@ -861,15 +861,7 @@ mod tests {
                 }
             })
             .collect();
-        Household {
-            row: 2,
-            source_rows: 1,
-            cells,
-            problems: Vec::new(),
-            members: None,
-            matches: Vec::new(),
-            records: Default::default(),
-        }
+        Household { row: 2, source_rows: 1, cells, ..Default::default() }
     }
 
     /// Every atom with a template, and every criterion written through one, reads as the code

@@ -651,15 +651,7 @@ mod tests {
                                 }
                             })
                             .collect();
-                        let hh = Household {
-                            row: 2,
-                            source_rows: 1,
-                            cells,
-                            problems: Vec::new(),
-                            members: None,
-                            matches: Vec::new(),
-                            records: Default::default(),
-                        };
+                        let hh = Household { row: 2, source_rows: 1, cells, ..Default::default() };
                         assess_into(&plan, &b, &hh, &mut a);
                         let want = crate::engine::assess(&b, &hh);
                         let what = || format!("{name} {y}-{m}-{d}: {:?}", hh.cells);
