@@ -189,7 +189,7 @@ fn rows_bare(path: &Path, header_row: u64, options: &OpenOptions) -> (Vec<u64>, 
         if r.row <= header_row {
             continue;
         }
-        if r.error.is_none() && r.record.iter().all(|c| cell::is_blank(&text(c).0)) {
+        if r.record.iter().all(|c| cell::is_blank(&text(c).0)) {
             blank_rows.push(r.row);
         } else {
             data_rows.push(r.row);

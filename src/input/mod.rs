@@ -605,7 +605,7 @@ impl Ledger {
         }
         self.reader.pending = groups
             .into_iter()
-            .map(|members| RawRow { row: members[0].row, record: members[0].record.clone(), error: None, members })
+            .map(|members| RawRow { row: members[0].row, record: members[0].record.clone(), members })
             .collect();
         Ok(())
     }
@@ -641,7 +641,7 @@ fn find_header(
     let score = |r: &RawRow| r.record.iter().filter(|c| known(&header_key(&text(c).0))).count();
     // Read the first rows; pick the header among them.
     let mut pending: VecDeque<RawRow> = VecDeque::new();
-    let blank = |r: &RawRow| r.error.is_none() && r.record.iter().all(|c| cell::is_blank(&text(c).0));
+    let blank = |r: &RawRow| r.record.iter().all(|c| cell::is_blank(&text(c).0));
     // Blank rows are kept: above the header they go with the title rows; below it they are
     // rows like any other, as they would be after the first ten (every row is accounted for).
     let mut nonblank = 0;
@@ -938,18 +938,15 @@ impl Layout {
         }
     }
 
-    /// The problems of a row as a whole: unreadable, or more or fewer cells than the header (a
+    /// The problems of a row as a whole: more or fewer cells than the header (a
     /// sheet row holds its cells up to the last one with a value: one that ends early is not
     /// short, as a CSV line with fewer delimiters is).
     #[inline]
     fn row_problems(&self, raw: &RawRow, hh: &mut Household) {
         let sheet = matches!(self.kind, Kind::Sheet { .. });
         hh.problems.clear();
-        if let Some(e) = &raw.error {
-            hh.problems.push(unreadable(raw.row, e));
-        }
         let (width, got) = (self.columns.len(), raw.record.len());
-        if raw.error.is_none() && got != width && !(sheet && got < width) {
+        if got != width && !(sheet && got < width) {
             let open_quote = got < width && raw.record.iter().next_back().is_some_and(|c| c.contains(&b'\n'));
             let message = if open_quote {
                 format!("本行只有 {got} 列，表头有 {width} 列，且最后一格跨越多行：可能有未闭合的引号（\"）；缺少的列按空白处理")
@@ -1083,14 +1080,9 @@ impl Layout {
         hh
     }
 
-    /// The problems of a person export's member rows as rows: unreadable, or a member ID number
-    /// that another row has too.
+    /// The problems of a person export's member rows as rows: a member ID number that another row
+    /// has too.
     fn member_row_problems(&self, raw: &RawRow, cols: &PersonColumns, dups: &Duplicates, hh: &mut Household) {
-        for m in &raw.members {
-            if let Some(e) = &m.error {
-                hh.problems.push(unreadable(m.row, e));
-            }
-        }
         if let (Some(c), true) = (cols.id_column(), dups.member_count() > 0) {
             for m in &raw.members {
                 let id = m.record.get(c).map(|b| cell::normalize(&text(b).0).into_owned()).unwrap_or_default();
@@ -1200,16 +1192,6 @@ pub fn absent_cell(rules: &RuleSet, f: u16) -> Cell {
     }
 }
 
-/// The absent columns with what they leave undecided, one line per kind: columns that stand for
-/// the same thing and leave the same criteria and decisions undecided share a line (the fourteen
-/// 帮扶措施 columns of a ledger that has none are one line, not fourteen).
-/// The data problem of a row the reader could not read (`e`: why).
-fn unreadable(row: u64, e: &impl std::fmt::Display) -> Problem {
-    Problem {
-        row, column: String::new(), field: None, value: String::new(), message: format!("无法读取此行：{e}")
-    }
-}
-
 /// The lines of the absent-column warning for member fields: each column, and the criteria,
 /// decisions and checks it leaves unknown.
 fn absent_member_list(rules: &RuleSet, absent: &[(u16, String)]) -> String {
@@ -1227,6 +1209,9 @@ fn absent_member_list(rules: &RuleSet, absent: &[(u16, String)]) -> String {
     out
 }
 
+/// The absent columns with what they leave undecided, one line per kind: columns that stand for
+/// the same thing and leave the same criteria and decisions undecided share a line (the fourteen
+/// 帮扶措施 columns of a ledger that has none are one line, not fourteen).
 fn absent_list(rules: &RuleSet, absent: &[AbsentColumn]) -> String {
     let mut lines: Vec<(String, Vec<&str>)> = Vec::new();
     for a in absent {
@@ -1390,7 +1375,7 @@ fn next_group(
         }
         members.push(r);
     }
-    Some(Ok(RawRow { row: members[0].row, record: members[0].record.clone(), error: None, members }))
+    Some(Ok(RawRow { row: members[0].row, record: members[0].record.clone(), members }))
 }
 
 /// Whether every household's rows of a person export are contiguous (a row without an id ends a
@@ -1419,17 +1404,15 @@ fn contiguous(layout: &Layout, col: usize) -> Result<bool, InputError> {
 pub struct RawRow {
     pub row: u64,
     pub record: record::Record,
-    pub error: Option<String>,
     /// Person export: the rows of all the household's members (this row is the first).
     pub members: Vec<RawRow>,
 }
 
 impl RawRow {
     /// No cell with anything but spaces (a row of only delimiters, of formula cells that evaluate
-    /// to "", of spaces), and read without an error: no household, skipped and counted.
+    /// to "", of spaces): no household, skipped and counted.
     pub fn is_blank(&self) -> bool {
-        self.error.is_none()
-            && self.members.iter().all(RawRow::is_blank)
+        self.members.iter().all(RawRow::is_blank)
             && self.record.iter().all(|c| c.is_empty() || cell::is_blank(&text(c).0))
     }
 }

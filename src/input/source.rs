@@ -348,7 +348,6 @@ impl Parsed<'_> {
         }
         let raw = &mut self.rows[self.k];
         raw.row = row;
-        raw.error = None;
         raw.members.clear();
         raw
     }
@@ -1642,7 +1641,7 @@ mod tests {
         let mut rng = crate::test_rng::Lcg(7);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.csv");
-        let rows_of = |r: &RawRow| (r.row, r.record.iter().map(<[u8]>::to_vec).collect::<Vec<_>>(), r.error.clone());
+        let rows_of = |r: &RawRow| (r.row, r.record.iter().map(<[u8]>::to_vec).collect::<Vec<_>>());
         for case in 0..3000 {
             // Every other case without quotes: blocks cut at line breaks.
             let Some(text) = rng.text(&palette, 120, case) else { continue };

@@ -191,7 +191,6 @@ impl Reader {
         self.body.resize(len, 0);
         self.src.read_exact(&mut self.body)?;
         raw.row = row;
-        raw.error = None;
         raw.members.clear();
         raw.record.clear();
         let b = &self.body[..];
