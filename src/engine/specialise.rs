@@ -9,7 +9,9 @@
 //! the fourteen 帮扶措施 columns, `has_assistance` is unknown for every household. The engine then
 //! evaluates only what varies: constant criteria are copied, a decision whose first rule that can
 //! apply is constant is copied, `&&`/`||` drop their constant operands, checks that can never
-//! fire are dropped.
+//! fire are dropped. A ledger's rows have no member list, so a condition over the members is
+//! unknown for each of them, and so is a comparison or a sum that reads one
+//! (`members != size(members)`); a check that needs one to be true never fires.
 //!
 //! Constants are computed by the tree evaluator ([`expr::eval_bool`]) over the fixed values, and
 //! `&&`, `||`, `at_least` and `c ? x : y` are folded by Kleene's three-valued logic, in which the
@@ -18,7 +20,7 @@
 
 use crate::engine::Assessment;
 use crate::household::{Cell, Household};
-use crate::ruleset::expr::{self, and3, or3, Ctx, Lit, Node, V};
+use crate::ruleset::expr::{self, and3, or3, Ctx, Lit, Node, Over, V};
 use crate::ruleset::{Bound, Test};
 
 use crate::ruleset::fast::BoolFn;
@@ -44,6 +46,8 @@ struct Env<'b> {
     /// Per field: whether its cell is the same for every household (then it is in `cells`).
     fixed: Vec<bool>,
     cells: Vec<Cell>,
+    /// Whether no household of the run has a member list (a ledger's rows).
+    no_members: bool,
     /// Per criterion and per decision: its value when it is the same for every household.
     crits: Vec<Option<Option<bool>>>,
     decisions: Vec<Option<u16>>,
@@ -52,23 +56,85 @@ struct Env<'b> {
 impl Env<'_> {
     /// Whether `n` reads only what is fixed.
     fn is_const(&self, n: &Node) -> bool {
-        let mut ok = true;
-        expr::walk(n, &mut |x| {
-            ok &= match x {
-                Node::Field(i) | Node::Blank(i) | Node::Present(i) => self.fixed[*i as usize],
-                Node::Crit(i) => self.crits[*i as usize].is_some(),
-                Node::Decision(i, _) => self.decisions[*i as usize].is_some(),
-                // The members differ from household to household.
-                Node::Members(..)
-                | Node::Agg(..)
-                | Node::Member(_)
-                | Node::MemberBlank(_)
-                | Node::Record(..)
-                | Node::RecordBlank(..) => false,
-                _ => true,
+        match n {
+            Node::Field(i) | Node::Blank(i) | Node::Present(i) => self.fixed[*i as usize],
+            Node::Crit(i) => self.crits[*i as usize].is_some(),
+            Node::Decision(i, _) => self.decisions[*i as usize].is_some(),
+            // A macro over what no household of the run has (a ledger row's members, a department
+            // list not given) is unknown for every household, whatever its condition reads.
+            Node::Members(_, over, _) | Node::Agg(_, over, ..) => self.never_given(*over),
+            // A member's or a record's cell differs from one to the next.
+            Node::Member(_) | Node::MemberBlank(_) | Node::Record(..) | Node::RecordBlank(..) => false,
+            Node::Lit(_) | Node::Param(_) | Node::AsOf => true,
+            Node::Not(x)
+            | Node::Neg(x)
+            | Node::Known(x)
+            | Node::IsTrue(x)
+            | Node::IsFalse(x)
+            | Node::MonthsSince(x)
+            | Node::Unary(_, x)
+            | Node::StrTest(_, x, _)
+            | Node::In(x, _) => self.is_const(x),
+            Node::And(xs) | Node::Or(xs) | Node::AtLeast(_, xs) => xs.iter().all(|x| self.is_const(x)),
+            Node::Cmp(_, x, y) | Node::Arith(_, x, y) | Node::Binary(_, x, y) => self.is_const(x) && self.is_const(y),
+            Node::Cond(c, x, y) => self.is_const(c) && self.is_const(x) && self.is_const(y),
+        }
+    }
+
+    /// Whether no household of the run has the members or records `over` names, so that a macro
+    /// over them is unknown for each ([`Ctx::items`] is `None`): the members of a ledger row; a
+    /// department list whose field known exactly when its records are is fixed and unknown.
+    fn never_given(&self, over: Over) -> bool {
+        match over {
+            Over::Members => self.no_members,
+            Over::Records(_, known) => self.fixed[known as usize] && self.cells[known as usize].value().is_none(),
+            // Only inside a macro over the members.
+            Over::MemberRecords(..) => false,
+        }
+    }
+
+    /// Whether `n` is unknown for every household of the run: a constant that is unknown, or an
+    /// operation that is unknown when one of its operands is (a comparison, arithmetic, a
+    /// function) with such an operand (`members != size(members)` for a ledger row).
+    fn always_unknown(&self, n: &Node) -> bool {
+        if self.is_const(n) {
+            // A string literal has no value of its own (a comparison reads it).
+            return !matches!(n, Node::Lit(_)) && self.in_fixed(|cx| expr::eval(n, cx).is_none());
+        }
+        match n {
+            Node::Cmp(_, x, y) | Node::Arith(_, x, y) | Node::Binary(_, x, y) => {
+                self.always_unknown(x) || self.always_unknown(y)
             }
-        });
-        ok
+            Node::Not(x)
+            | Node::Neg(x)
+            | Node::MonthsSince(x)
+            | Node::Unary(_, x)
+            | Node::StrTest(_, x, _)
+            | Node::In(x, _) => self.always_unknown(x),
+            Node::Cond(c, x, y) => self.always_unknown(c) || (self.always_unknown(x) && self.always_unknown(y)),
+            _ => false,
+        }
+    }
+
+    /// Whether bool condition `n` can be `want` for some household of the run (false: it never
+    /// is, so that a check of it never fires): by what is constant or always unknown in it.
+    fn can_be(&self, n: &Node, want: bool) -> bool {
+        if self.is_const(n) {
+            return self.eval(n) == Some(want);
+        }
+        if self.always_unknown(n) {
+            return false;
+        }
+        match n {
+            Node::And(xs) if want => xs.iter().all(|x| self.can_be(x, true)),
+            Node::And(xs) => xs.iter().any(|x| self.can_be(x, false)),
+            Node::Or(xs) if want => xs.iter().any(|x| self.can_be(x, true)),
+            Node::Or(xs) => xs.iter().all(|x| self.can_be(x, false)),
+            Node::Not(x) => self.can_be(x, !want),
+            Node::IsTrue(x) if want => self.can_be(x, true),
+            Node::IsFalse(x) if want => self.can_be(x, false),
+            _ => true,
+        }
     }
 
     /// `f` over what is fixed: the fixed cells, criteria and decisions, no members.
@@ -152,6 +218,9 @@ impl Env<'_> {
     fn fold(&self, n: &Node) -> Fold {
         if self.is_const(n) {
             return Fold::Const(self.eval(n));
+        }
+        if self.always_unknown(n) {
+            return Fold::Const(None);
         }
         match n {
             Node::Not(x) => match self.fold(x) {
@@ -308,13 +377,15 @@ pub struct Specialised {
 
 impl Specialised {
     /// The conditions of `b`'s rule set with its parameters and date, and the cells that are the
-    /// same for every household (`fixed`, per field; `None`: the cell varies).
-    pub fn new(b: &Bound, fixed: &[Option<Cell>]) -> Specialised {
+    /// same for every household (`fixed`, per field; `None`: the cell varies); `ledger`: no
+    /// household has a member list (the rows of a ledger, not a person export).
+    pub fn new(b: &Bound, fixed: &[Option<Cell>], ledger: bool) -> Specialised {
         let rs = b.rules;
         let mut env = Env {
             b,
             fixed: (0..rs.fields.len()).map(|f| fixed.get(f).is_some_and(Option::is_some)).collect(),
             cells: (0..rs.fields.len()).map(|f| fixed.get(f).cloned().flatten().unwrap_or_default()).collect(),
+            no_members: ledger,
             crits: vec![None; rs.criteria.len()],
             decisions: vec![None; rs.decisions.len()],
         };
@@ -382,6 +453,7 @@ impl Specialised {
             .filter_map(|(k, c)| match env.fold(&c.when) {
                 Fold::Const(Some(true)) => Some((k as u16, None)),
                 Fold::Const(_) => None,
+                Fold::Dyn(_) if !env.can_be(&c.when, true) => None,
                 Fold::Dyn(f) => Some((k as u16, Some(f))),
             })
             .collect();
@@ -633,7 +705,9 @@ mod tests {
                             _ => None,
                         })
                         .collect();
-                    let plan = Specialised::new(&b, &fixed);
+                    // A ledger's rows (no member lists), or a person export's households.
+                    let ledger = next(2) == 0;
+                    let plan = Specialised::new(&b, &fixed, ledger);
                     let mut a = Assessment::default();
                     for _ in 0..150 {
                         let cells: Vec<Cell> = (rules.fields.iter().zip(&fixed))
@@ -651,7 +725,19 @@ mod tests {
                                 }
                             })
                             .collect();
-                        let hh = Household { row: 2, source_rows: 1, cells, ..Default::default() };
+                        let members = (!ledger).then(|| {
+                            let n = next(4);
+                            let cells = (0..n).flat_map(|_| rules.persons.iter()).map(|f| match next(4) {
+                                0 => Cell::Blank,
+                                _ => Cell::Value(value(f, &mut next)),
+                            });
+                            crate::household::Members {
+                                width: rules.persons.len(),
+                                cells: cells.collect(),
+                                rows: (0..n as u64).collect(),
+                            }
+                        });
+                        let hh = Household { row: 2, source_rows: 1, cells, members, ..Default::default() };
                         assess_into(&plan, &b, &hh, &mut a);
                         let want = crate::engine::assess(&b, &hh);
                         let what = || format!("{name} {y}-{m}-{d}: {:?}", hh.cells);
