@@ -8,6 +8,7 @@
 //! unknown to it. Reasons are a view of the same compiled conditions over the same values,
 //! computed only when an output asks for them.
 
+mod program;
 pub mod specialise;
 pub mod whatif;
 

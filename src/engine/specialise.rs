@@ -20,22 +20,22 @@
 
 use crate::engine::Assessment;
 use crate::household::{Cell, Household};
-use crate::ruleset::expr::{self, and3, or3, Ctx, Lit, Node, Over, V};
+use crate::ruleset::expr::{self, Ctx, Lit, Node, Over, V};
 use crate::ruleset::{Bound, Test};
 
-use crate::ruleset::fast::BoolFn;
+use super::program::{self, Cnd, Leaf, Program};
 
 /// A condition specialised: a constant, or what to evaluate per household.
 enum Fold {
     Const(Option<bool>),
-    Dyn(BoolFn),
+    Dyn(Cnd),
 }
 
 impl Fold {
-    fn into_fn(self) -> BoolFn {
+    fn into_cnd(self) -> Cnd {
         match self {
-            Fold::Const(v) => Box::new(move |_| v),
-            Fold::Dyn(f) => f,
+            Fold::Const(v) => Cnd::Const(v),
+            Fold::Dyn(c) => c,
         }
     }
 }
@@ -225,15 +225,15 @@ impl Env<'_> {
         match n {
             Node::Not(x) => match self.fold(x) {
                 Fold::Const(v) => Fold::Const(v.map(|v| !v)),
-                Fold::Dyn(f) => Fold::Dyn(Box::new(move |cx| Some(!f(cx)?))),
+                Fold::Dyn(c) => Fold::Dyn(Cnd::Not(Box::new(c))),
             },
             Node::IsTrue(x) => match self.fold(x) {
                 Fold::Const(v) => Fold::Const(Some(v == Some(true))),
-                Fold::Dyn(f) => Fold::Dyn(Box::new(move |cx| Some(f(cx) == Some(true)))),
+                Fold::Dyn(c) => Fold::Dyn(Cnd::IsTrue(Box::new(c))),
             },
             Node::IsFalse(x) => match self.fold(x) {
                 Fold::Const(v) => Fold::Const(Some(v == Some(false))),
-                Fold::Dyn(f) => Fold::Dyn(Box::new(move |cx| Some(f(cx) == Some(false)))),
+                Fold::Dyn(c) => Fold::Dyn(Cnd::IsFalse(Box::new(c))),
             },
             Node::And(xs) => self.junction::<true>(xs),
             Node::Or(xs) => self.junction::<false>(xs),
@@ -242,99 +242,62 @@ impl Env<'_> {
                 Fold::Const(Some(false)) => self.fold(y),
                 Fold::Const(None) => Fold::Const(None),
                 Fold::Dyn(c) => {
-                    let (x, y) = (self.fold(x).into_fn(), self.fold(y).into_fn());
-                    Fold::Dyn(Box::new(move |cx| if c(cx)? { x(cx) } else { y(cx) }))
+                    let (x, y) = (self.fold(x).into_cnd(), self.fold(y).into_cnd());
+                    Fold::Dyn(Cnd::Cond(Box::new(c), Box::new(x), Box::new(y)))
                 }
             },
             Node::AtLeast(k, xs) => {
                 let k = *k;
                 let (mut t0, mut u0) = (0u32, 0u32);
-                let mut dynamic = Vec::new();
+                let mut operands = Vec::new();
                 for x in xs {
                     match self.fold(x) {
                         Fold::Const(Some(true)) => t0 += 1,
                         Fold::Const(None) => u0 += 1,
                         Fold::Const(Some(false)) => {}
-                        Fold::Dyn(f) => dynamic.push(f),
+                        Fold::Dyn(c) => operands.push(c),
                     }
                 }
-                let decide = move |t: u32, u: u32| {
-                    if t >= k {
+                if operands.is_empty() {
+                    return Fold::Const(if t0 >= k {
                         Some(true)
-                    } else if t + u < k {
+                    } else if t0 + u0 < k {
                         Some(false)
                     } else {
                         None
-                    }
-                };
-                if dynamic.is_empty() {
-                    return Fold::Const(decide(t0, u0));
+                    });
                 }
-                Fold::Dyn(Box::new(move |cx| {
-                    let (mut t, mut u) = (t0, u0);
-                    for x in &dynamic {
-                        match x(cx) {
-                            Some(true) => t += 1,
-                            None => u += 1,
-                            Some(false) => {}
-                        }
-                    }
-                    decide(t, u)
-                }))
+                Fold::Dyn(Cnd::Leaf(Leaf::AtLeast(Box::new(program::AtLeast::new(k, t0, u0, operands)))))
             }
-            _ => Fold::Dyn(crate::ruleset::fast::bool_fn(&self.with_literals(n))),
+            _ => Fold::Dyn(program::leaf(&self.with_literals(n))),
         }
     }
 
     /// `&&` (`AND`) or `||`: a constant operand that decides it decides it; constant operands
-    /// that do not are dropped (an unknown one leaves the result unknown at best).
+    /// that do not are dropped (an unknown one leaves the result unknown at best). The operands
+    /// left are evaluated the cheaper first.
     fn junction<const AND: bool>(&self, xs: &[Node]) -> Fold {
         let mut unknown = false;
         let mut dynamic = Vec::new();
-        // Operands that read a criterion, or its negation: (criterion, negated), read in place
-        // instead of through a call (`below_line || guarantee_gap || …`).
-        let mut crits: Vec<(u16, bool)> = Vec::new();
         for x in xs {
             match self.fold(x) {
                 Fold::Const(Some(v)) if v != AND => return Fold::Const(Some(!AND)),
                 Fold::Const(Some(_)) => {}
                 Fold::Const(None) => unknown = true,
-                Fold::Dyn(f) => match x {
-                    Node::Crit(i) => crits.push((*i, false)),
-                    Node::Not(y) => match **y {
-                        Node::Crit(i) => crits.push((i, true)),
-                        _ => dynamic.push(f),
-                    },
-                    _ => dynamic.push(f),
-                },
+                Fold::Dyn(c) => dynamic.push(c),
             }
         }
-        let start = if unknown { None } else { Some(AND) };
-        if crits.len() == 1 && dynamic.is_empty() && !unknown {
-            let (i, negated) = crits[0];
-            return Fold::Dyn(Box::new(move |cx| cx.crits[i as usize].map(|v| v != negated)));
+        if dynamic.is_empty() {
+            return Fold::Const(if unknown { None } else { Some(AND) });
         }
-        match dynamic.len() {
-            0 if crits.is_empty() => Fold::Const(start),
-            1 if !unknown && crits.is_empty() => Fold::Dyn(dynamic.pop().expect("one")),
-            _ => Fold::Dyn(Box::new(move |cx| {
-                let mut acc = start;
-                for &(i, negated) in &crits {
-                    let v = cx.crits[i as usize].map(|v| v != negated);
-                    acc = if AND { and3(acc, v) } else { or3(acc, v) };
-                    if acc == Some(!AND) {
-                        return acc;
-                    }
-                }
-                for x in &dynamic {
-                    acc = if AND { and3(acc, x(cx)) } else { or3(acc, x(cx)) };
-                    if acc == Some(!AND) {
-                        break;
-                    }
-                }
-                acc
-            })),
+        if dynamic.len() == 1 && !unknown {
+            return Fold::Dyn(dynamic.pop().expect("one"));
         }
+        let mut operands = program::cheap_first(dynamic);
+        if unknown {
+            operands.push(Cnd::Const(None));
+        }
+        Fold::Dyn(if AND { Cnd::And(operands) } else { Cnd::Or(operands) })
     }
 }
 
@@ -344,7 +307,7 @@ enum DecisionPlan {
     Const(u16, Option<usize>),
     /// (rule index, label, condition, the deferred criteria it needs: indices into
     /// `Specialised::deferred`), and what the rules left out give.
-    Rules(Vec<(usize, u16, BoolFn, Vec<u16>)>, (u16, Option<usize>)),
+    Rules(Vec<(usize, u16, Program, Vec<u16>)>, (u16, Option<usize>)),
 }
 
 /// What a decision settled without its varying rules (by a constant rule, or `otherwise`) needs
@@ -358,7 +321,7 @@ pub struct Specialised {
     crit_template: Vec<Option<bool>>,
     /// The criteria that vary, in dependency order: condition (or `met`) and `unmet`; by level,
     /// a criterion reading only criteria of lower levels (or constant ones).
-    crits: Vec<(u16, BoolFn, Option<BoolFn>)>,
+    crits: Vec<(u16, Program)>,
     /// Where each level of `crits` ends: the criteria of a level are evaluated over one context
     /// (one `Ctx` built for the level, not one per criterion).
     levels: Vec<usize>,
@@ -368,11 +331,11 @@ pub struct Specialised {
     /// households that are not monitored). Nothing else reads them: the flag, the checks, the
     /// decisions' factors and the lists read only the other criteria; a reason explains only the
     /// rule that decided (or, for `otherwise`, the last rule, which was then reached).
-    deferred: Vec<(u16, BoolFn, Option<BoolFn>)>,
+    deferred: Vec<(u16, Program)>,
     decisions: Vec<(DecisionPlan, Otherwise)>,
-    returned: Option<BoolFn>,
+    returned: Option<Program>,
     /// The checks that can fire, in check order (`None`: for every household).
-    checks: Vec<(u16, Option<BoolFn>)>,
+    checks: Vec<(u16, Option<Program>)>,
 }
 
 impl Specialised {
@@ -403,8 +366,18 @@ impl Specialised {
                     env.crits[i as usize] = Some(v);
                     crit_template[i as usize] = v;
                 }
-                None if eager[i as usize] => crits.push((i, met.into_fn(), unmet.map(Fold::into_fn))),
-                None => deferred.push((i, met.into_fn(), unmet.map(Fold::into_fn))),
+                None => {
+                    let met = met.into_cnd();
+                    let p = match unmet {
+                        None => Program::new(&met),
+                        Some(u) => Program::met_unmet(&met, &u.into_cnd()),
+                    };
+                    if eager[i as usize] {
+                        crits.push((i, p));
+                    } else {
+                        deferred.push((i, p));
+                    }
+                }
             }
         }
         // Per criterion: the deferred criteria it needs, itself included, in dependency order.
@@ -433,7 +406,7 @@ impl Specialised {
                         tail = (d.undecided, Some(k));
                         break;
                     }
-                    Fold::Dyn(f) => rules.push((k, *label, f, needs(node))),
+                    Fold::Dyn(c) => rules.push((k, *label, Program::new(&c), needs(node))),
                 }
             }
             let explained = match tail.1 {
@@ -448,13 +421,13 @@ impl Specialised {
                 (DecisionPlan::Rules(rules, tail), otherwise)
             });
         }
-        let returned = rs.returned.as_ref().map(|f| env.fold(&f.when).into_fn());
+        let returned = rs.returned.as_ref().map(|f| Program::new(&env.fold(&f.when).into_cnd()));
         let checks = (rs.checks.iter().enumerate())
             .filter_map(|(k, c)| match env.fold(&c.when) {
                 Fold::Const(Some(true)) => Some((k as u16, None)),
                 Fold::Const(_) => None,
                 Fold::Dyn(_) if !env.can_be(&c.when, true) => None,
-                Fold::Dyn(f) => Some((k as u16, Some(f))),
+                Fold::Dyn(c) => Some((k as u16, Some(Program::holds(&c)))),
             })
             .collect();
         let (crits, levels) = by_level(rs, crits);
@@ -464,13 +437,9 @@ impl Specialised {
 
 /// The varying criteria (in dependency order) in levels: level 0 reads no varying criterion,
 /// level k + 1 some of level k; in order within a level. Returns them and where each level ends.
-#[allow(clippy::type_complexity)]
-fn by_level(
-    rs: &crate::ruleset::RuleSet,
-    crits: Vec<(u16, BoolFn, Option<BoolFn>)>,
-) -> (Vec<(u16, BoolFn, Option<BoolFn>)>, Vec<usize>) {
+fn by_level(rs: &crate::ruleset::RuleSet, crits: Vec<(u16, Program)>) -> (Vec<(u16, Program)>, Vec<usize>) {
     let mut level: Vec<Option<usize>> = vec![None; rs.criteria.len()];
-    let mut leveled: Vec<(usize, (u16, BoolFn, Option<BoolFn>))> = Vec::new();
+    let mut leveled: Vec<(usize, (u16, Program))> = Vec::new();
     for c in crits {
         let l =
             (crit_refs(rs, c.0 as usize).iter()).filter_map(|&j| level[j as usize].map(|l| l + 1)).max().unwrap_or(0);
@@ -583,18 +552,9 @@ fn ctx<'a>(
 pub fn assess_into(p: &Specialised, b: &Bound, hh: &Household, a: &mut Assessment) {
     let Assessment { crits, decisions, decided_by, returned, checks } = a;
     let (as_of_month, as_of_day) = (b.as_of.month_index(), expr::day_key(b.as_of));
-    // One criterion's value: its condition, or met/unmet (met wins; unmet true is false).
-    let value = |cx: &Ctx, (_, cond, unmet): &(u16, BoolFn, Option<BoolFn>)| match unmet {
-        None => cond(cx),
-        Some(u) => match (cond(cx), u(cx)) {
-            (Some(true), _) => Some(true),
-            (_, Some(true)) => Some(false),
-            _ => None,
-        },
-    };
-    let evaluate = |crits: &mut Vec<Option<bool>>, c: &(u16, BoolFn, Option<BoolFn>)| {
-        let v = value(&ctx(hh, b, crits, &[], as_of_month, as_of_day), c);
-        crits[c.0 as usize] = v;
+    let evaluate = |crits: &mut Vec<Option<bool>>, (i, c): &(u16, Program)| {
+        let v = c.run(&ctx(hh, b, crits, &[], as_of_month, as_of_day));
+        crits[*i as usize] = v;
     };
     crits.clone_from(&p.crit_template);
     // A level's criteria over one context, their values kept aside until the level is done.
@@ -603,8 +563,8 @@ pub fn assess_into(p: &Specialised, b: &Bound, hh: &Household, a: &mut Assessmen
         for part in p.crits[start..end].chunks(32) {
             let mut values = [None; 32];
             let cx = ctx(hh, b, crits, &[], as_of_month, as_of_day);
-            for (v, c) in values.iter_mut().zip(part) {
-                *v = value(&cx, c);
+            for (v, (_, c)) in values.iter_mut().zip(part) {
+                *v = c.run(&cx);
             }
             for (v, c) in values.iter().zip(part) {
                 crits[c.0 as usize] = *v;
@@ -634,7 +594,7 @@ pub fn assess_into(p: &Specialised, b: &Bound, hh: &Household, a: &mut Assessmen
                         ensure(crits, needs);
                     }
                     let cx = cx.get_or_insert_with(|| ctx(hh, b, crits, decisions, as_of_month, as_of_day));
-                    match cond(cx) {
+                    match cond.run(cx) {
                         Some(true) => {
                             result = ((*label, Some(*k)), false);
                             break;
@@ -656,10 +616,10 @@ pub fn assess_into(p: &Specialised, b: &Bound, hh: &Household, a: &mut Assessmen
         decided_by.push(by);
     }
     let cx = ctx(hh, b, crits, decisions, as_of_month, as_of_day);
-    *returned = p.returned.as_ref().and_then(|c| c(&cx));
+    *returned = p.returned.as_ref().and_then(|c| c.run(&cx));
     checks.clear();
     for (k, c) in &p.checks {
-        if c.as_ref().is_none_or(|c| c(&cx) == Some(true)) {
+        if c.as_ref().is_none_or(|c| c.run(&cx) == Some(true)) {
             checks.push(*k);
         }
     }
@@ -672,6 +632,30 @@ mod tests {
     use crate::ruleset::file::FieldType;
     use crate::ruleset::load;
     use crate::value::{Date, Num, SCALE};
+
+    /// A ledger's rows have no member list: a check that needs a member macro to be true never
+    /// fires for them and is dropped, and so is one whose comparison reads one
+    /// (`members != size(members)`); for a person export's households both are evaluated.
+    #[test]
+    fn conditions_over_members_fold_for_a_ledger() {
+        for (name, year) in [("national", 2024), ("guizhou-2023", 2023)] {
+            let rules = load(name).unwrap();
+            let b = rules.at(Date::new(year, 12, 31).unwrap()).unwrap();
+            let fixed = vec![None; rules.fields.len()];
+            let (ledger, persons) = (Specialised::new(&b, &fixed, true), Specialised::new(&b, &fixed, false));
+            let dropped: Vec<&str> = (persons.checks.iter())
+                .filter(|(k, _)| !ledger.checks.iter().any(|(j, _)| j == k))
+                .map(|(k, _)| rules.checks[*k as usize].id.as_str())
+                .collect();
+            assert!(dropped.contains(&"members_rows"), "{name}: {dropped:?}");
+            for (k, _) in &ledger.checks {
+                assert!(!crate::ruleset::expr::reads_members(&rules.checks[*k as usize].when), "{name}: {k}");
+            }
+            if name == "guizhou-2023" {
+                assert!(dropped.len() > 10, "{dropped:?}");
+            }
+        }
+    }
 
     /// For every built-in rule set, on dates either side of each period boundary, with a third of
     /// the fields fixed (unknown, standing for a value, blank), the specialised conditions give

@@ -25,6 +25,10 @@ impl Cond {
     pub fn new(n: &Node) -> Cond {
         Cond(std::sync::Arc::from(bool_fn(n)))
     }
+    /// A condition given by its code.
+    pub fn from_fn(f: impl for<'a> Fn(&Ctx<'a>) -> Option<bool> + Send + Sync + 'static) -> Cond {
+        Cond(std::sync::Arc::new(f))
+    }
     #[inline]
     pub fn eval(&self, cx: &Ctx) -> Option<bool> {
         (self.0)(cx)

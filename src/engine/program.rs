@@ -1,0 +1,649 @@
+//! Conditions compiled to branch programs: the engine's hot path for a run's specialised
+//! conditions ([`super::specialise`]).
+//!
+//! A condition's `&&`, `||`, `!`, `is_true`, `is_false` and `c ? x : y` are not evaluated as
+//! values: they become jumps between the tests at its leaves (a criterion, a yes/no field, a field
+//! compared with a literal, an enum field among literals, `blank(x)`, …), each test a step that
+//! says where to go when it is true, false or unknown. Kleene's three-valued `&&` is false as soon
+//! as one operand is false, unknown when none is false and one is unknown, true otherwise: after an
+//! unknown operand the rest is evaluated by a second copy of the steps in which "true" leads on to
+//! "unknown" instead of "true". A household then runs through a flat list of steps in one loop,
+//! with no call and no value built per `&&`/`||`, and stops at the first test that decides. A
+//! check needs only to know whether its condition is true: its program ends as soon as an
+//! unknown makes that impossible ([`Program::holds`]).
+//!
+//! What is not a test of its own (arithmetic, functions, member macros) is a leaf compiled by
+//! [`crate::ruleset::fast`]. The result is by construction the tree evaluator's
+//! ([`expr::eval_bool`]); a unit test compares the two over every condition of the built-in rule
+//! sets.
+
+use crate::household::Scalar;
+use crate::ruleset::expr::{self, CmpOp, Ctx, Lit, Node};
+use crate::ruleset::fast;
+use crate::value::Num;
+
+/// A condition as the run leaves it (constants folded): the logic of its tests.
+#[derive(Clone)]
+pub(crate) enum Cnd {
+    Const(Option<bool>),
+    Leaf(Leaf),
+    Not(Box<Cnd>),
+    IsTrue(Box<Cnd>),
+    IsFalse(Box<Cnd>),
+    And(Vec<Cnd>),
+    Or(Vec<Cnd>),
+    /// `c ? x : y`: unknown when `c` is.
+    Cond(Box<Cnd>, Box<Cnd>, Box<Cnd>),
+}
+
+/// One test of a household.
+#[derive(Clone)]
+pub(crate) enum Leaf {
+    Crit(u16),
+    /// A yes/no field.
+    Bool(u16),
+    /// A number field compared with a number: true when the ordering of the field's value to `b`
+    /// is in `ords` ([`ords`]).
+    Num {
+        field: u16,
+        b: Num,
+        ords: u8,
+    },
+    /// An enum field compared with a choice (`household_type == '脱贫户'`): unknown for a value of
+    /// another type.
+    Enum {
+        field: u16,
+        e: u16,
+        ords: u8,
+    },
+    /// An enum field among choices (`housing_grade in ['C', 'D']`), by bit: false for a value of
+    /// another type.
+    EnumIn {
+        field: u16,
+        mask: u64,
+    },
+    /// An earlier decision compared with one of its labels, or among them, by bit (`wide`: the
+    /// result for a label past the 64th): unknown while undecided (label `undecided`).
+    Decision {
+        decision: u16,
+        undecided: u16,
+        mask: u64,
+        wide: bool,
+    },
+    /// Two fields compared (`dropouts > school_age`).
+    Fields {
+        i: u16,
+        j: u16,
+        ords: u8,
+    },
+    Blank(u16),
+    Present(u16),
+    /// `known(field)`.
+    Known(u16),
+    AtLeast(Box<AtLeast>),
+    /// Anything else, compiled by [`fast`].
+    Other(fast::Cond),
+}
+
+/// `at_least(k, …)` with `t0` operands constant true and `u0` constant unknown; the others
+/// each one test (`tests`) or a program of several (`parts`).
+#[derive(Clone)]
+pub(crate) struct AtLeast {
+    pub k: u32,
+    pub t0: u32,
+    pub u0: u32,
+    pub tests: Vec<Leaf>,
+    pub parts: Vec<Program>,
+}
+
+impl AtLeast {
+    /// `at_least(k, …)` of the operands that vary.
+    pub(crate) fn new(k: u32, t0: u32, u0: u32, operands: Vec<Cnd>) -> AtLeast {
+        let (mut tests, mut parts) = (Vec::new(), Vec::new());
+        for c in operands {
+            match c {
+                Cnd::Leaf(l) => tests.push(l),
+                c => parts.push(Program::new(&c)),
+            }
+        }
+        AtLeast { k, t0, u0, tests, parts }
+    }
+
+    fn eval(&self, cx: &Ctx) -> Option<bool> {
+        let (mut t, mut u) = (self.t0, self.u0);
+        let values = self.tests.iter().map(|l| l.eval(cx)).chain(self.parts.iter().map(|p| p.run_nested(cx)));
+        for v in values {
+            match v {
+                Some(true) => t += 1,
+                None => u += 1,
+                Some(false) => {}
+            }
+        }
+        if t >= self.k {
+            Some(true)
+        } else if t + u < self.k {
+            Some(false)
+        } else {
+            None
+        }
+    }
+}
+
+/// The orderings `op` accepts, as bits: less 1, equal 2, greater 4.
+pub(crate) fn ords(op: CmpOp) -> u8 {
+    match op {
+        CmpOp::Lt => 1,
+        CmpOp::Le => 3,
+        CmpOp::Gt => 4,
+        CmpOp::Ge => 6,
+        CmpOp::Eq => 2,
+        CmpOp::Ne => 5,
+    }
+}
+
+/// Whether ordering `o` is one of `ords`.
+#[inline(always)]
+fn accepts(ords: u8, o: std::cmp::Ordering) -> bool {
+    ords >> (o as i8 + 1) & 1 == 1
+}
+
+/// `ords` with the operands swapped (`3 < x` is `x > 3`).
+fn swapped(ords: u8) -> u8 {
+    (ords & 2) | (ords & 1) << 2 | (ords & 4) >> 2
+}
+
+impl Leaf {
+    #[inline(always)]
+    fn eval(&self, cx: &Ctx) -> Option<bool> {
+        match *self {
+            Leaf::Crit(i) => cx.crits[i as usize],
+            Leaf::Bool(i) => match cx.cells[i as usize].value()? {
+                Scalar::Bool(b) => Some(*b),
+                _ => None,
+            },
+            Leaf::Num { field, b, ords } => match cx.cells[field as usize].value()? {
+                Scalar::Num(a) => Some(accepts(ords, a.cmp(&b))),
+                _ => None,
+            },
+            Leaf::Enum { field, e, ords } => match cx.cells[field as usize].value()? {
+                Scalar::Enum(a) => Some(accepts(ords, a.cmp(&e))),
+                _ => None,
+            },
+            Leaf::EnumIn { field, mask } => match cx.cells[field as usize].value()? {
+                Scalar::Enum(e) => Some(*e < 64 && mask >> *e & 1 == 1),
+                _ => Some(false),
+            },
+            Leaf::Decision { decision, undecided, mask, wide } => {
+                let v = cx.decisions[decision as usize];
+                (v != undecided).then_some(if v < 64 { mask >> v & 1 == 1 } else { wide })
+            }
+            Leaf::Fields { i, j, ords } => Some(accepts(ords, expr::order(cx.field(i)?, cx.field(j)?)?)),
+            Leaf::Blank(i) => cx.cells[i as usize].blank_test(),
+            Leaf::Present(i) => Some(cx.cells[i as usize].present()),
+            Leaf::Known(i) => Some(cx.cells[i as usize].value().is_some()),
+            Leaf::AtLeast(ref a) => a.eval(cx),
+            Leaf::Other(ref c) => c.eval(cx),
+        }
+    }
+
+    /// About how much a test costs, to evaluate cheap operands of `&&`/`||` first.
+    fn cost(&self) -> u32 {
+        match self {
+            Leaf::Crit(_) | Leaf::Decision { .. } => 1,
+            Leaf::AtLeast(a) => 2 * (a.tests.len() + a.parts.len()) as u32,
+            Leaf::Other(_) => 8,
+            _ => 2,
+        }
+    }
+}
+
+/// A bool node as a test, its shape recognised; otherwise compiled by [`fast`].
+pub(crate) fn leaf(n: &Node) -> Cnd {
+    let test = match n {
+        Node::Lit(Lit::Bool(b)) => return Cnd::Const(Some(*b)),
+        Node::Lit(_) => return Cnd::Const(None),
+        Node::Crit(i) => Leaf::Crit(*i),
+        Node::Field(i) => Leaf::Bool(*i),
+        Node::Blank(i) => Leaf::Blank(*i),
+        Node::Present(i) => Leaf::Present(*i),
+        Node::Known(x) => match **x {
+            Node::Field(i) => Leaf::Known(i),
+            _ => Leaf::Other(fast::Cond::new(n)),
+        },
+        Node::Cmp(op, x, y) => match (&**x, &**y) {
+            (Node::Field(i), Node::Lit(Lit::Num(b))) => Leaf::Num { field: *i, b: *b, ords: ords(*op) },
+            (Node::Lit(Lit::Num(b)), Node::Field(i)) => Leaf::Num { field: *i, b: *b, ords: swapped(ords(*op)) },
+            (Node::Field(i), Node::Lit(Lit::Enum(e))) => Leaf::Enum { field: *i, e: *e, ords: ords(*op) },
+            (Node::Lit(Lit::Enum(e)), Node::Field(i)) => Leaf::Enum { field: *i, e: *e, ords: swapped(ords(*op)) },
+            (Node::Field(i), Node::Field(j)) => Leaf::Fields { i: *i, j: *j, ords: ords(*op) },
+            (Node::Decision(d, u), Node::Lit(Lit::Enum(e))) | (Node::Lit(Lit::Enum(e)), Node::Decision(d, u))
+                if matches!(op, CmpOp::Eq | CmpOp::Ne) && *e < 64 =>
+            {
+                let (bit, ne) = (1u64 << e, *op == CmpOp::Ne);
+                Leaf::Decision { decision: *d, undecided: *u, mask: if ne { !bit } else { bit }, wide: ne }
+            }
+            _ => Leaf::Other(fast::Cond::new(n)),
+        },
+        Node::In(x, list) => {
+            let mask = list.iter().try_fold(0u64, |m, l| match l {
+                Lit::Enum(e) if *e < 64 => Some(m | 1 << e),
+                _ => None,
+            });
+            match (&**x, mask) {
+                (Node::Field(i), Some(mask)) => Leaf::EnumIn { field: *i, mask },
+                (Node::Decision(d, u), Some(mask)) => Leaf::Decision { decision: *d, undecided: *u, mask, wide: false },
+                _ => Leaf::Other(fast::Cond::new(n)),
+            }
+        }
+        _ => Leaf::Other(fast::Cond::new(n)),
+    };
+    Cnd::Leaf(test)
+}
+
+impl Cnd {
+    /// A bool node as it is, nothing folded.
+    #[cfg(test)]
+    pub(crate) fn of(n: &Node) -> Cnd {
+        let one = |x: &Node| Box::new(Cnd::of(x));
+        match n {
+            Node::Not(x) => Cnd::Not(one(x)),
+            Node::IsTrue(x) => Cnd::IsTrue(one(x)),
+            Node::IsFalse(x) => Cnd::IsFalse(one(x)),
+            Node::And(xs) => Cnd::And(xs.iter().map(Cnd::of).collect()),
+            Node::Or(xs) => Cnd::Or(xs.iter().map(Cnd::of).collect()),
+            Node::Cond(c, x, y) => Cnd::Cond(one(c), one(x), one(y)),
+            Node::AtLeast(k, xs) => {
+                Cnd::Leaf(Leaf::AtLeast(Box::new(AtLeast::new(*k, 0, 0, xs.iter().map(Cnd::of).collect()))))
+            }
+            _ => leaf(n),
+        }
+    }
+
+    /// About how much evaluating it costs.
+    pub(crate) fn cost(&self) -> u32 {
+        match self {
+            Cnd::Const(_) => 0,
+            Cnd::Leaf(l) => l.cost(),
+            Cnd::Not(x) | Cnd::IsTrue(x) | Cnd::IsFalse(x) => x.cost(),
+            Cnd::And(xs) | Cnd::Or(xs) => xs.iter().map(Cnd::cost).sum(),
+            Cnd::Cond(c, x, y) => c.cost() + x.cost().max(y.cost()),
+        }
+    }
+
+    /// The value, by the tree (what a program too large to unfold runs; and the tests' reference).
+    fn eval(&self, cx: &Ctx) -> Option<bool> {
+        match self {
+            Cnd::Const(v) => *v,
+            Cnd::Leaf(l) => l.eval(cx),
+            Cnd::Not(x) => x.eval(cx).map(|v| !v),
+            Cnd::IsTrue(x) => Some(x.eval(cx) == Some(true)),
+            Cnd::IsFalse(x) => Some(x.eval(cx) == Some(false)),
+            Cnd::And(xs) => xs.iter().fold(Some(true), |acc, x| expr::and3(acc, x.eval(cx))),
+            Cnd::Or(xs) => xs.iter().fold(Some(false), |acc, x| expr::or3(acc, x.eval(cx))),
+            Cnd::Cond(c, x, y) => match c.eval(cx)? {
+                true => x.eval(cx),
+                false => y.eval(cx),
+            },
+        }
+    }
+}
+
+/// Where a step leads: another step, or at or above `END` the result (false, true, unknown: the
+/// order in which `Option<bool>` numbers them, so that neither way needs a table).
+type Target = u32;
+const END: Target = 1 << 30;
+const FALSE: Target = END;
+const TRUE: Target = END + 1;
+const UNKNOWN: Target = END + 2;
+/// Steps a program may have: a condition nested so deep that unfolding its unknowns would pass
+/// this is run as a tree instead.
+const MAX_STEPS: usize = 1 << 12;
+
+#[derive(Clone)]
+struct Step {
+    test: Leaf,
+    /// Where to go when the test is false, true, unknown.
+    next: [Target; 3],
+}
+
+/// A condition compiled (see the module documentation).
+#[derive(Clone)]
+pub(crate) struct Program {
+    steps: Vec<Step>,
+    start: Target,
+    /// How many steps it may have (while it is built).
+    limit: usize,
+}
+
+impl Program {
+    /// The condition's three-valued result.
+    pub(crate) fn new(c: &Cnd) -> Program {
+        Program::within(c, MAX_STEPS)
+    }
+
+    /// As [`Program::new`], with at most `limit` steps.
+    fn within(c: &Cnd, limit: usize) -> Program {
+        Program::build(|p| p.emit(c, TRUE, FALSE, UNKNOWN), c, limit)
+    }
+
+    /// Whether the condition is true: `Some(true)`, or `Some(false)` for false and unknown alike
+    /// (a check, which fires only when its condition is true).
+    pub(crate) fn holds(c: &Cnd) -> Program {
+        Program::build(|p| p.emit(c, TRUE, FALSE, FALSE), &Cnd::IsTrue(Box::new(c.clone())), MAX_STEPS)
+    }
+
+    /// A criterion given by `met` and `unmet`: true when `met` is, else false when `unmet` is,
+    /// else unknown.
+    pub(crate) fn met_unmet(met: &Cnd, unmet: &Cnd) -> Program {
+        let tree = Cnd::Cond(
+            Box::new(Cnd::IsTrue(Box::new(met.clone()))),
+            Box::new(Cnd::Const(Some(true))),
+            Box::new(Cnd::Cond(
+                Box::new(Cnd::IsTrue(Box::new(unmet.clone()))),
+                Box::new(Cnd::Const(Some(false))),
+                Box::new(Cnd::Const(None)),
+            )),
+        );
+        Program::build(
+            |p| {
+                let otherwise = p.emit(unmet, FALSE, UNKNOWN, UNKNOWN)?;
+                p.emit(met, TRUE, otherwise, otherwise)
+            },
+            &tree,
+            MAX_STEPS,
+        )
+    }
+
+    /// The steps `emit` writes, or, when there would be too many, `tree` as one test.
+    fn build(emit: impl FnOnce(&mut Program) -> Option<Target>, tree: &Cnd, limit: usize) -> Program {
+        let mut p = Program { steps: Vec::new(), start: UNKNOWN, limit };
+        match emit(&mut p) {
+            Some(start) => {
+                p.start = start;
+                p
+            }
+            None => {
+                let whole = tree.clone();
+                let test = Leaf::Other(fast::Cond::from_fn(move |cx| whole.eval(cx)));
+                Program { steps: vec![Step { test, next: [FALSE, TRUE, UNKNOWN] }], start: 0, limit }
+            }
+        }
+    }
+
+    /// Steps for `c` that go on to `t`, `f` or `u` by its value; where it starts (`None`: more than
+    /// the limit). Steps are written after those they lead to.
+    fn emit(&mut self, c: &Cnd, t: Target, f: Target, u: Target) -> Option<Target> {
+        if t == f && f == u {
+            return Some(t);
+        }
+        Some(match c {
+            Cnd::Const(Some(true)) => t,
+            Cnd::Const(Some(false)) => f,
+            Cnd::Const(None) => u,
+            Cnd::Leaf(test) => {
+                if self.steps.len() >= self.limit {
+                    return None;
+                }
+                self.steps.push(Step { test: test.clone(), next: [f, t, u] });
+                (self.steps.len() - 1) as Target
+            }
+            Cnd::Not(x) => self.emit(x, f, t, u)?,
+            Cnd::IsTrue(x) => self.emit(x, t, f, f)?,
+            Cnd::IsFalse(x) => self.emit(x, f, t, f)?,
+            // From the last operand back: where the rest starts with no unknown so far (`next`),
+            // and after an unknown (`after_unknown`, which leads to `u` instead of `t`).
+            Cnd::And(xs) => {
+                let (mut next, mut after_unknown) = (t, u);
+                for (k, x) in xs.iter().enumerate().rev() {
+                    let start = self.emit(x, next, f, after_unknown)?;
+                    if k > 0 {
+                        after_unknown = self.emit(x, after_unknown, f, after_unknown)?;
+                    }
+                    next = start;
+                }
+                next
+            }
+            Cnd::Or(xs) => {
+                let (mut next, mut after_unknown) = (f, u);
+                for (k, x) in xs.iter().enumerate().rev() {
+                    let start = self.emit(x, t, next, after_unknown)?;
+                    if k > 0 {
+                        after_unknown = self.emit(x, t, after_unknown, after_unknown)?;
+                    }
+                    next = start;
+                }
+                next
+            }
+            Cnd::Cond(c, x, y) => {
+                let x = self.emit(x, t, f, u)?;
+                let y = self.emit(y, t, f, u)?;
+                self.emit(c, x, y, u)?
+            }
+        })
+    }
+
+    /// The condition's value for the household of `cx`. Inlined where it is called, so that
+    /// what it reads of `cx` is loaded once for a loop over conditions, not once per condition.
+    #[inline(always)]
+    pub(crate) fn run(&self, cx: &Ctx) -> Option<bool> {
+        let mut at = self.start;
+        while at < END {
+            let step = &self.steps[at as usize];
+            at = step.next[match step.test.eval(cx) {
+                Some(false) => 0,
+                Some(true) => 1,
+                None => 2,
+            }];
+        }
+        match at - END {
+            0 => Some(false),
+            1 => Some(true),
+            _ => None,
+        }
+    }
+
+    /// [`Program::run`] from within a step (not inlined into itself).
+    #[inline(never)]
+    fn run_nested(&self, cx: &Ctx) -> Option<bool> {
+        self.run(cx)
+    }
+
+    /// How many steps it has.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.steps.len()
+    }
+}
+
+/// Operands of `&&`/`||`, the cheaper first (the result does not depend on their order).
+pub(crate) fn cheap_first(mut xs: Vec<Cnd>) -> Vec<Cnd> {
+    xs.sort_by_key(Cnd::cost);
+    xs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::household::{Cell, Missing};
+    use crate::ruleset::file::FieldType;
+    use crate::ruleset::{load, Test};
+    use crate::value::{Date, SCALE};
+
+    /// Every condition of every built-in rule set, compiled to a program (three-valued, and as a
+    /// check's), gives what the tree evaluator gives, over households of random cells of every
+    /// kind around the parameters, with criteria and earlier decisions drawn too.
+    #[test]
+    fn programs_agree_with_the_tree() {
+        let mut rng = crate::test_rng::Lcg(41);
+        let mut next = |n: usize| rng.below(n);
+        let mut steps = 0;
+        for (name, _, _) in crate::ruleset::EMBEDDED {
+            let rules = load(name).unwrap();
+            let Ok(b) = rules.at(Date::new(2024, 12, 31).unwrap()) else { continue };
+            let mut nodes: Vec<&Node> = Vec::new();
+            for c in &rules.criteria {
+                match &c.test {
+                    Test::Condition(n) => nodes.push(n),
+                    Test::MetUnmet(m, u) => nodes.extend([m, u]),
+                }
+            }
+            nodes.extend(rules.decisions.iter().flat_map(|d| d.rules.iter().map(|r| &r.0)));
+            nodes.extend(rules.checks.iter().map(|c| &c.when));
+            nodes.extend(rules.returned.iter().map(|f| &f.when));
+            let programs: Vec<(Program, Program)> =
+                (nodes.iter()).map(|n| (Program::new(&Cnd::of(n)), Program::holds(&Cnd::of(n)))).collect();
+            steps += programs.iter().map(|p| p.0.len()).sum::<usize>();
+            let pairs: Vec<(&Node, &Node)> = (rules.criteria.iter())
+                .filter_map(|c| match &c.test {
+                    Test::MetUnmet(m, u) => Some((m, u)),
+                    Test::Condition(_) => None,
+                })
+                .collect();
+            let paired: Vec<Program> =
+                pairs.iter().map(|(m, u)| Program::met_unmet(&Cnd::of(m), &Cnd::of(u))).collect();
+            let mut numbers: Vec<i64> = vec![0, 1, -1, 2, 6, 100, 2020, 2021, 7_000_000];
+            numbers.extend(b.params.iter().flat_map(|p| [p.0, p.0 - 1, p.0 + 1, p.0 / SCALE * 7 / 10 * SCALE]));
+            for _ in 0..2000 {
+                let cells: Vec<Cell> = (rules.fields.iter().enumerate())
+                    .map(|(i, f)| {
+                        let v = match f.ty {
+                            FieldType::Bool => Scalar::Bool(next(2) == 0),
+                            FieldType::Int | FieldType::Money => Scalar::Num(Num(numbers[next(numbers.len())])),
+                            FieldType::Enum => {
+                                Scalar::Enum(next(rules.enums[f.enum_id.unwrap() as usize].values.len()) as u16)
+                            }
+                            FieldType::Month => Scalar::Month(b.as_of.month_index() - next(30) as i32 + 3),
+                            FieldType::Text | FieldType::Id => Scalar::Text(["", "因病", "a", "无"][next(4)].into()),
+                        };
+                        match next(10) {
+                            0 => Cell::Blank,
+                            1 => Cell::Invalid("x".into()),
+                            2 => Cell::BlankAs(v),
+                            3 => Cell::Derived(v),
+                            4 => Cell::Absent(Missing::Field(i as u16)),
+                            _ => Cell::Value(v),
+                        }
+                    })
+                    .collect();
+                let crits: Vec<Option<bool>> =
+                    rules.criteria.iter().map(|_| [Some(true), Some(false), None][next(3)]).collect();
+                let decisions: Vec<u16> =
+                    rules.decisions.iter().map(|d| next(d.labels.len() + 1).min(d.labels.len() - 1) as u16).collect();
+                let cx = Ctx {
+                    cells: &cells,
+                    params: &b.params,
+                    crits: &crits,
+                    decisions: &decisions,
+                    as_of_month: b.as_of.month_index(),
+                    as_of_day: expr::day_key(b.as_of),
+                    members: None,
+                    member: &[],
+                    member_index: 0,
+                    records: &crate::household::NO_RECORDS,
+                    record: &[],
+                };
+                for (n, (p, holds)) in nodes.iter().zip(&programs) {
+                    let want = expr::eval_bool(n, &cx);
+                    assert_eq!(p.run(&cx), want, "{name}: {n:?}");
+                    assert_eq!(holds.run(&cx), Some(want == Some(true)), "{name}: {n:?}");
+                }
+                for ((m, u), p) in pairs.iter().zip(&paired) {
+                    let want = match (expr::eval_bool(m, &cx), expr::eval_bool(u, &cx)) {
+                        (Some(true), _) => Some(true),
+                        (_, Some(true)) => Some(false),
+                        _ => None,
+                    };
+                    assert_eq!(p.run(&cx), want, "{name}: {m:?} / {u:?}");
+                }
+            }
+        }
+        assert!(steps > 100, "{steps} steps");
+    }
+
+    /// Three-valued `&&`/`||`/`!`/`?:` over tests of every outcome, nested, unfolded into steps or
+    /// (past the limit) run as a tree: the same value as Kleene's tables.
+    #[test]
+    fn unfolded_logic_is_kleenes() {
+        let mut rng = crate::test_rng::Lcg(7);
+        let mut next = |n: usize| rng.below(n);
+        fn gen(next: &mut dyn FnMut(usize) -> usize, depth: u32) -> Cnd {
+            if depth == 0 || next(4) == 0 {
+                return match next(5) {
+                    0 => Cnd::Const([Some(true), Some(false), None][next(3)]),
+                    _ => Cnd::Leaf(Leaf::Crit(next(6) as u16)),
+                };
+            }
+            let some = |next: &mut dyn FnMut(usize) -> usize| (0..1 + next(4)).map(|_| gen(next, depth - 1)).collect();
+            match next(6) {
+                0 => Cnd::Not(Box::new(gen(next, depth - 1))),
+                1 => Cnd::IsTrue(Box::new(gen(next, depth - 1))),
+                2 => Cnd::Cond(
+                    Box::new(gen(next, depth - 1)),
+                    Box::new(gen(next, depth - 1)),
+                    Box::new(gen(next, depth - 1)),
+                ),
+                3 => Cnd::And(some(next)),
+                4 => Cnd::Or(some(next)),
+                _ => Cnd::IsFalse(Box::new(gen(next, depth - 1))),
+            }
+        }
+        let (mut trees, mut unfolded) = (0, 0);
+        for _ in 0..3000 {
+            let depth = 1 + next(9) as u32;
+            let c = gen(&mut next, depth);
+            let (p, holds) = (Program::new(&c), Program::holds(&c));
+            if matches!(p.steps.first(), Some(Step { test: Leaf::Other(_), .. })) {
+                trees += 1;
+            } else {
+                unfolded += 1;
+            }
+            for _ in 0..8 {
+                let crits: Vec<Option<bool>> = (0..6).map(|_| [Some(true), Some(false), None][next(3)]).collect();
+                let cx = Ctx { crits: &crits, ..cx_without_cells() };
+                assert_eq!(p.run(&cx), c.eval(&cx));
+                assert_eq!(holds.run(&cx), Some(c.eval(&cx) == Some(true)));
+            }
+        }
+        assert!(unfolded > 2500, "{trees} run as trees, {unfolded} unfolded");
+        // More steps than allowed: run as a tree, with the same results.
+        let mut deep = Cnd::Leaf(Leaf::Crit(0));
+        for k in 0..6 {
+            let other = Cnd::Leaf(Leaf::Crit(1 + k % 5));
+            deep = if k % 2 == 0 { Cnd::And(vec![other, deep]) } else { Cnd::Or(vec![other, deep]) };
+        }
+        assert!(Program::new(&deep).len() > 4);
+        let p = Program::within(&deep, 4);
+        assert!(matches!(p.steps[..], [Step { test: Leaf::Other(_), .. }]));
+        for _ in 0..200 {
+            let crits: Vec<Option<bool>> = (0..6).map(|_| [Some(true), Some(false), None][next(3)]).collect();
+            let cx = Ctx { crits: &crits, ..cx_without_cells() };
+            assert_eq!(p.run(&cx), deep.eval(&cx));
+        }
+    }
+
+    fn cx_without_cells() -> Ctx<'static> {
+        Ctx {
+            cells: &[],
+            params: &[],
+            crits: &[],
+            decisions: &[],
+            as_of_month: 0,
+            as_of_day: 0,
+            members: None,
+            member: &[],
+            member_index: 0,
+            records: &crate::household::NO_RECORDS,
+            record: &[],
+        }
+    }
+
+    #[test]
+    fn orderings_swap() {
+        for op in [CmpOp::Lt, CmpOp::Le, CmpOp::Gt, CmpOp::Ge, CmpOp::Eq, CmpOp::Ne] {
+            for (a, b) in [(1, 2), (2, 2), (3, 2)] {
+                assert_eq!(accepts(ords(op), a.cmp(&b)), op.test(a.cmp(&b)));
+                assert_eq!(accepts(swapped(ords(op)), b.cmp(&a)), op.test(a.cmp(&b)));
+            }
+        }
+    }
+}
