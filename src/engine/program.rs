@@ -278,8 +278,20 @@ impl Cnd {
             Cnd::Not(x) => x.eval(cx).map(|v| !v),
             Cnd::IsTrue(x) => Some(x.eval(cx) == Some(true)),
             Cnd::IsFalse(x) => Some(x.eval(cx) == Some(false)),
-            Cnd::And(xs) => xs.iter().fold(Some(true), |acc, x| expr::and3(acc, x.eval(cx))),
-            Cnd::Or(xs) => xs.iter().fold(Some(false), |acc, x| expr::or3(acc, x.eval(cx))),
+            Cnd::And(xs) => {
+                let mut acc = Some(true);
+                for x in xs {
+                    acc = expr::and3(acc, x.eval(cx));
+                }
+                acc
+            }
+            Cnd::Or(xs) => {
+                let mut acc = Some(false);
+                for x in xs {
+                    acc = expr::or3(acc, x.eval(cx));
+                }
+                acc
+            }
             Cnd::Cond(c, x, y) => match c.eval(cx)? {
                 true => x.eval(cx),
                 false => y.eval(cx),
@@ -504,27 +516,7 @@ mod tests {
             let mut numbers: Vec<i64> = vec![0, 1, -1, 2, 6, 100, 2020, 2021, 7_000_000];
             numbers.extend(b.params.iter().flat_map(|p| [p.0, p.0 - 1, p.0 + 1, p.0 / SCALE * 7 / 10 * SCALE]));
             for _ in 0..2000 {
-                let cells: Vec<Cell> = (rules.fields.iter().enumerate())
-                    .map(|(i, f)| {
-                        let v = match f.ty {
-                            FieldType::Bool => Scalar::Bool(next(2) == 0),
-                            FieldType::Int | FieldType::Money => Scalar::Num(Num(numbers[next(numbers.len())])),
-                            FieldType::Enum => {
-                                Scalar::Enum(next(rules.enums[f.enum_id.unwrap() as usize].values.len()) as u16)
-                            }
-                            FieldType::Month => Scalar::Month(b.as_of.month_index() - next(30) as i32 + 3),
-                            FieldType::Text | FieldType::Id => Scalar::Text(["", "因病", "a", "无"][next(4)].into()),
-                        };
-                        match next(10) {
-                            0 => Cell::Blank,
-                            1 => Cell::Invalid("x".into()),
-                            2 => Cell::BlankAs(v),
-                            3 => Cell::Derived(v),
-                            4 => Cell::Absent(Missing::Field(i as u16)),
-                            _ => Cell::Value(v),
-                        }
-                    })
-                    .collect();
+                let cells = draw_cells(&rules, &b, &numbers, &mut next);
                 let crits: Vec<Option<bool>> =
                     rules.criteria.iter().map(|_| [Some(true), Some(false), None][next(3)]).collect();
                 let decisions: Vec<u16> =
@@ -558,6 +550,34 @@ mod tests {
             }
         }
         assert!(steps > 100, "{steps} steps");
+    }
+
+    /// A household's cells of every kind, numbers drawn from `numbers`.
+    fn draw_cells(
+        rules: &crate::ruleset::RuleSet,
+        b: &crate::ruleset::Bound,
+        numbers: &[i64],
+        next: &mut dyn FnMut(usize) -> usize,
+    ) -> Vec<Cell> {
+        (rules.fields.iter().enumerate())
+            .map(|(i, f)| {
+                let v = match f.ty {
+                    FieldType::Bool => Scalar::Bool(next(2) == 0),
+                    FieldType::Int | FieldType::Money => Scalar::Num(Num(numbers[next(numbers.len())])),
+                    FieldType::Enum => Scalar::Enum(next(rules.enums[f.enum_id.unwrap() as usize].values.len()) as u16),
+                    FieldType::Month => Scalar::Month(b.as_of.month_index() - next(30) as i32 + 3),
+                    FieldType::Text | FieldType::Id => Scalar::Text(["", "因病", "a", "无"][next(4)].into()),
+                };
+                match next(10) {
+                    0 => Cell::Blank,
+                    1 => Cell::Invalid("x".into()),
+                    2 => Cell::BlankAs(v),
+                    3 => Cell::Derived(v),
+                    4 => Cell::Absent(Missing::Field(i as u16)),
+                    _ => Cell::Value(v),
+                }
+            })
+            .collect()
     }
 
     /// Three-valued `&&`/`||`/`!`/`?:` over tests of every outcome, nested, unfolded into steps or

@@ -657,6 +657,23 @@ mod tests {
         }
     }
 
+    /// Up to three members, their cells blank or drawn by `value`.
+    fn members(
+        rules: &crate::ruleset::RuleSet,
+        next: &mut dyn FnMut(usize) -> usize,
+        value: &dyn Fn(&crate::ruleset::Field, &mut dyn FnMut(usize) -> usize) -> Scalar,
+    ) -> crate::household::Members {
+        let n = next(4);
+        let mut cells = Vec::new();
+        for f in (0..n).flat_map(|_| rules.persons.iter()) {
+            cells.push(match next(4) {
+                0 => Cell::Blank,
+                _ => Cell::Value(value(f, next)),
+            });
+        }
+        crate::household::Members { width: rules.persons.len(), cells, rows: (0..n as u64).collect() }
+    }
+
     /// For every built-in rule set, on dates either side of each period boundary, with a third of
     /// the fields fixed (unknown, standing for a value, blank), the specialised conditions give
     /// the assessment the engine gives, over households drawn from blanks, invalid cells, blanks
@@ -709,18 +726,7 @@ mod tests {
                                 }
                             })
                             .collect();
-                        let members = (!ledger).then(|| {
-                            let n = next(4);
-                            let cells = (0..n).flat_map(|_| rules.persons.iter()).map(|f| match next(4) {
-                                0 => Cell::Blank,
-                                _ => Cell::Value(value(f, &mut next)),
-                            });
-                            crate::household::Members {
-                                width: rules.persons.len(),
-                                cells: cells.collect(),
-                                rows: (0..n as u64).collect(),
-                            }
-                        });
+                        let members = (!ledger).then(|| members(&rules, &mut next, &value));
                         let hh = Household { row: 2, source_rows: 1, cells, members, ..Default::default() };
                         assess_into(&plan, &b, &hh, &mut a);
                         let want = crate::engine::assess(&b, &hh);
