@@ -172,13 +172,19 @@ pub struct Env {
 
 impl Env {
     pub fn new(rs: &RuleSet, current: Snap, previous: Snap, run: &RunFacts) -> Env {
+        let mut env = Env::default();
+        env.fill(rs, current, previous, run);
+        env
+    }
+
+    /// As [`Env::new`], into this one (its buffers reused: no allocation per household).
+    pub fn fill(&mut self, rs: &RuleSet, current: Snap, previous: Snap, run: &RunFacts) {
         let s = &rs.lists.slots;
         let snap = |side: Side| if side == Side::Current { current } else { previous };
-        let mut env = Env {
-            cells: Vec::with_capacity(s.fields.len()),
-            bools: Vec::with_capacity(s.bools.len()),
-            decisions: Vec::with_capacity(s.decisions.len()),
-        };
+        let env = self;
+        env.cells.clear();
+        env.bools.clear();
+        env.decisions.clear();
         let mut k = [0usize; 2];
         for &(side, i) in &s.fields {
             env.cells.push(match snap(side) {
@@ -227,7 +233,6 @@ impl Env {
             });
             k[side as usize] += 1;
         }
-        env
     }
 
     fn ctx<'a>(&'a self, b: &'a Bound) -> Ctx<'a> {

@@ -11,7 +11,7 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use crate::adjust::accounting::Accounting;
-use crate::adjust::index::{KeptBuf, Prev, PrevIndex};
+use crate::adjust::index::{Prev, PrevChunk, PrevIndex};
 use crate::adjust::{self, Env, OnList, Row, RunFacts, Snap};
 use crate::cli::{AdjustArgs, AdjustFormat};
 use crate::engine;
@@ -317,6 +317,16 @@ fn scan_ids(
     (cur_ledger, cur, prev)
 }
 
+/// What a chunk of the previous quarter gives: its households for the index, the rows of those
+/// whose id is repeated, the charted decisions of each row (flat), how many rows.
+#[derive(Default)]
+struct PrevPart {
+    index: PrevChunk,
+    dup_rows: Vec<u64>,
+    charted: Vec<u16>,
+    rows: u64,
+}
+
 /// The previous quarter, indexed by id; the rows of its households whose id is repeated (listed
 /// on their own, the current side unknown, by [`list_previous_only`]); the charted decisions'
 /// labels. Only what the lists read of a matched household is read ([`Layout::restrict`]).
@@ -335,37 +345,54 @@ fn index_previous(
     let mut dup_rows = Vec::new();
     let matcher = prev_ledger.layout.matcher.clone();
     if let Some(needs) = adjust::previous_needs(rules, charted) {
-        prev_ledger.layout.restrict(rules, needs);
+        prev_ledger.layout.restrict(needs);
     }
-    acc.blank_previous_rows = pipeline::stream(
+    let (hasher, id_field) = (previous.hasher().clone(), rules.field_index["household_id"]);
+    acc.blank_previous_rows = pipeline::fold(
         prev_ledger,
         bound,
         prev_dups,
-        |hh, a| {
-            let id = Layout::id_text(rules, hh);
-            let of: Vec<u16> = charted.iter().map(|&d| a.decisions[d as usize]).collect();
+        PrevPart::default,
+        |part, hh, a| {
+            let id = Layout::id_str(hh, id_field);
+            part.rows += 1;
+            part.charted.extend(charted.iter().map(|&d| a.decisions[d as usize]));
             // A repeated id: its row is listed on its own, read again whole.
-            let kept = (prev_dups.rows(&id).is_none() && cur_dups.rows(&id).is_none())
-                .then(|| KeptBuf::of(rules, Row { hh, a }));
-            Ok((id, hh.row, kept, of))
-        },
-        |(id, row, kept, of)| {
-            acc.previous_rows += 1;
-            for (counts, l) in labels.iter_mut().zip(of) {
-                counts[l as usize] += 1;
+            if prev_dups.rows(id).is_none() && cur_dups.rows(id).is_none() {
+                part.index.push(rules, &hasher, id, Row { hh, a });
+            } else {
+                part.dup_rows.push(hh.row);
             }
-            match kept {
-                Some(k) => previous.push(&id, row, k.view()),
-                None => {
-                    acc.duplicated_previous_rows += 1;
-                    dup_rows.push(row);
+            Ok(())
+        },
+        |part| {
+            acc.previous_rows += part.rows;
+            for of in part.charted.chunks(charted.len().max(1)) {
+                for (counts, &l) in labels.iter_mut().zip(of) {
+                    counts[l as usize] += 1;
                 }
             }
+            previous.append(&part.index);
+            acc.duplicated_previous_rows += part.dup_rows.len() as u64;
+            dup_rows.extend(part.dup_rows);
             Ok(())
         },
     )?;
     prev_ledger.layout.matcher = matcher;
     Ok((previous, dup_rows, labels))
+}
+
+/// A current household's list rows, the previous household it matched, the run's facts of it and
+/// its counts by area (key, counts).
+type CurHousehold = (Vec<Entry>, Option<usize>, RunFacts, Option<(String, Vec<u64>)>);
+
+/// What a chunk of the current quarter gives, per household: its list rows, the previous
+/// household it matched, the run's facts of it, its counts by area; and the slots' buffers
+/// (filled again for each household).
+#[derive(Default)]
+struct CurPart {
+    env: Env,
+    households: Vec<CurHousehold>,
 }
 
 /// The current quarter, assessed, matched with the previous one and listed as it streams;
@@ -379,12 +406,14 @@ fn list_current(
 ) -> anyhow::Result<Vec<bool>> {
     let Pass { rules, bound, lists, show_ids, prev_dups, cur_dups, areas: template } = *pass;
     let mut matched = vec![false; previous.entries.len()];
-    acc.blank_current_rows = pipeline::stream(
+    let id_field = rules.field_index["household_id"];
+    acc.blank_current_rows = pipeline::fold(
         cur_ledger,
         bound,
         cur_dups,
-        |hh, a| {
-            let id = Layout::id_text(rules, hh);
+        CurPart::default,
+        |part, hh, a| {
+            let id = Layout::id_str(hh, id_field);
             let row = Row { hh, a };
             // 数据问题: cells that could not be read, and the findings of 错误-level checks.
             let mut problems = problems_text(rules, hh, show_ids);
@@ -396,53 +425,57 @@ fn list_current(
             }
             let mut run = RunFacts { has_problems: !hh.problems.is_empty() || errors, ..RunFacts::default() };
             let mut prev = None;
-            if cur_dups.rows(&id).is_some() || prev_dups.rows(&id).is_some() {
+            if cur_dups.rows(id).is_some() || prev_dups.rows(id).is_some() {
                 run.duplicated = true;
-                if cur_dups.rows(&id).is_none() {
+                if cur_dups.rows(id).is_none() {
                     problems = join(&problems, "户编号在上季度重复出现，无法与上季度匹配");
                     run.has_problems = true;
                 }
             } else {
-                prev = previous.find(&id).filter(|_| !id.is_empty());
+                prev = previous.find(id).filter(|_| !id.is_empty());
                 run.matched = prev.is_some();
                 run.appeared = prev.is_none();
             }
             let previous_side = prev.map_or(Snap::None, |k| Snap::Kept(previous.kept(k)));
-            let env = Env::new(rules, Snap::Row(row), previous_side, &run);
-            let on = adjust::lists_of(bound, lists, &env, Some(row), &problems);
+            let env = &mut part.env;
+            env.fill(rules, Snap::Row(row), previous_side, &run);
+            let on = adjust::lists_of(bound, lists, env, Some(row), &problems);
             // Who and what changed only for a household on some list (most are on none).
             let rows = if on.is_empty() {
                 Vec::new()
             } else {
-                let change = if run.matched { adjust::changes(rules, &env) } else { String::new() };
-                entries(on, false, hh.row, &id, &who_in(pass, hh), &change)
+                let change = if run.matched { adjust::changes(rules, env) } else { String::new() };
+                entries(on, false, hh.row, id, &who_in(pass, hh), &change)
             };
             let area = template.map(|t| t.counted(bound, hh, a));
-            Ok((rows, prev, run, area))
-        },
-        |(rows, prev, run, area)| {
-            if let (Some(all), Some(one)) = (out.areas.as_mut(), &area) {
-                all.add_counted(one);
-            }
-            acc.current_rows += 1;
-            if run.duplicated {
-                acc.duplicated_current_rows += 1;
-            } else if let Some(k) = prev {
-                acc.matched += 1;
-                matched[k] = true;
-            } else {
-                acc.new += 1;
-            }
-            if run.has_problems {
-                acc.households_with_problems += 1;
-            }
-            if rows.is_empty() {
-                acc.current_unlisted += 1;
-            }
-            for e in rows {
-                out.push(e)?;
-            }
+            part.households.push((rows, prev, run, area));
             Ok(())
+        },
+        |part| {
+            part.households.into_iter().try_for_each(|(rows, prev, run, area)| {
+                if let (Some(all), Some(one)) = (out.areas.as_mut(), &area) {
+                    all.add_counted(one);
+                }
+                acc.current_rows += 1;
+                if run.duplicated {
+                    acc.duplicated_current_rows += 1;
+                } else if let Some(k) = prev {
+                    acc.matched += 1;
+                    matched[k] = true;
+                } else {
+                    acc.new += 1;
+                }
+                if run.has_problems {
+                    acc.households_with_problems += 1;
+                }
+                if rows.is_empty() {
+                    acc.current_unlisted += 1;
+                }
+                for e in rows {
+                    out.push(e)?;
+                }
+                Ok(())
+            })
         },
     )?;
     Ok(matched)
@@ -893,7 +926,7 @@ mod tests {
                 b,
                 &dups,
                 |hh, a| {
-                    let k = KeptBuf::of(b.rules, Row { hh, a });
+                    let k = crate::adjust::index::KeptBuf::of(b.rules, Row { hh, a });
                     let of: Vec<u16> = charted.iter().map(|&d| a.decisions[d as usize]).collect();
                     Ok(format!("{} {:?} {of:?}", Layout::id_text(b.rules, hh), k.view()))
                 },
@@ -918,7 +951,7 @@ mod tests {
                     let mut part = Ledger::open(&path, &rules, &options).unwrap();
                     if let Some(needs) = adjust::previous_needs(&rules, charted) {
                         assert!(needs.fields.iter().filter(|&&x| x).count() < rules.fields.len() / 2);
-                        part.layout.restrict(&rules, needs);
+                        part.layout.restrict(needs);
                         restricted_some += 1;
                     }
                     let (full, part) = (kept(&b, &mut full, charted), kept(&b, &mut part, charted));

@@ -1111,10 +1111,14 @@ impl Layout {
 
     /// The household id of a parsed household, as text.
     pub fn id_text(rules: &RuleSet, hh: &Household) -> String {
-        match &hh.cells[rules.field_index["household_id"] as usize] {
-            Cell::Value(crate::household::Scalar::Text(t)) => t.to_string(),
-            Cell::Invalid(t) => t.to_string(),
-            _ => String::new(),
+        Layout::id_str(hh, rules.field_index["household_id"]).to_string()
+    }
+
+    /// As [`Layout::id_text`], borrowed, with the id field's index (`field_index["household_id"]`).
+    pub fn id_str(hh: &Household, id_field: u16) -> &str {
+        match &hh.cells[id_field as usize] {
+            Cell::Value(crate::household::Scalar::Text(t)) | Cell::Invalid(t) => t,
+            _ => "",
         }
     }
 }
@@ -1339,34 +1343,28 @@ impl Layout {
 
     /// Read only what `needs` marks, as `adjust` reads the previous quarter for its matched
     /// households: the fields marked (and the id) are read as before; every other column is
-    /// skipped, and its field's cell is what an absent column gives, the same for every household
-    /// (so the engine's specialised conditions fold what reads only such fields); department
-    /// lists are no longer matched; the pipeline evaluates only the criteria and decisions marked
-    /// ([`Layout::needs`]). A person export is read whole (its households are built from the
-    /// members).
-    pub fn restrict(&mut self, rules: &RuleSet, needs: Needs) {
+    /// skipped (its field's cell stays blank: nothing evaluated reads it); department lists are
+    /// no longer matched; the pipeline evaluates only the criteria and decisions marked
+    /// ([`Layout::needs`]), which read only fields marked. A person export is read whole (its
+    /// households are built from the members).
+    pub fn restrict(&mut self, needs: Needs) {
         if self.persons.is_some() {
             return;
         }
         let (id, keep) = (self.id_field, &needs.fields);
         let kept = |f: u16| keep[f as usize] || f == id;
-        let mut dropped = Vec::new();
         for c in 0..self.columns.len() {
             match self.column_field[c] {
                 Some(f) if !kept(f) => {
                     self.reads[c] = ColumnRead::Skip;
                     self.column_field[c] = None;
                     self.field_col_index[f as usize] = None;
-                    dropped.push(f);
                 }
                 _ => {}
             }
         }
-        dropped.extend(self.alt_columns.iter().map(|a| a.1).filter(|&f| !kept(f)));
         self.alt_columns.retain(|a| kept(a.1));
-        dropped.sort_unstable();
-        dropped.dedup();
-        self.absent_cells.extend(dropped.into_iter().map(|f| (f, absent_cell(rules, f))));
+        self.absent_cells.retain(|a| kept(a.0));
         self.matcher = None;
         self.needs = Some(needs);
     }
