@@ -378,27 +378,13 @@ impl Specialised {
                 env.crits[i as usize] = Some(None);
                 continue;
             }
-            let (met, unmet) = match &rs.criteria[i as usize].test {
-                Test::Condition(n) => (env.fold(n), None),
-                Test::MetUnmet(m, u) => (env.fold(m), Some(env.fold(u))),
-            };
-            match constant_criterion(&met, unmet.as_ref()) {
-                Some(v) => {
+            match env.criterion(i as usize) {
+                Ok(v) => {
                     env.crits[i as usize] = Some(v);
                     crit_template[i as usize] = v;
                 }
-                None => {
-                    let met = met.into_cnd();
-                    let p = match unmet {
-                        None => Program::new(&met),
-                        Some(u) => Program::met_unmet(&met, &u.into_cnd()),
-                    };
-                    if eager[i as usize] {
-                        crits.push((i, p));
-                    } else {
-                        deferred.push((i, p));
-                    }
-                }
+                Err(p) if eager[i as usize] => crits.push((i, p)),
+                Err(p) => deferred.push((i, p)),
             }
         }
         // Per criterion: the deferred criteria it needs, itself included, in dependency order.
@@ -454,6 +440,22 @@ impl Specialised {
 }
 
 impl Env<'_> {
+    /// Criterion `i` specialised: its value when constant, or its program.
+    fn criterion(&self, i: usize) -> Result<Option<bool>, Program> {
+        let (met, unmet) = match &self.b.rules.criteria[i].test {
+            Test::Condition(n) => (self.fold(n), None),
+            Test::MetUnmet(m, u) => (self.fold(m), Some(self.fold(u))),
+        };
+        if let Some(v) = constant_criterion(&met, unmet.as_ref()) {
+            return Ok(v);
+        }
+        let met = met.into_cnd();
+        Err(match unmet {
+            None => Program::new(&met),
+            Some(u) => Program::met_unmet(&met, &u.into_cnd()),
+        })
+    }
+
     /// The flag and the checks that can fire (in check order; `None`: for every household),
     /// specialised; the flag only if `only` needs it, no check if there is an `only`.
     #[allow(clippy::type_complexity)]
@@ -698,6 +700,7 @@ mod tests {
     }
 
     /// Up to three members, their cells blank or drawn by `value`.
+    #[allow(clippy::type_complexity)]
     fn members(
         rules: &crate::ruleset::RuleSet,
         next: &mut dyn FnMut(usize) -> usize,
