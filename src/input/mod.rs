@@ -161,8 +161,11 @@ enum ColumnRead {
     Bool(u16),
     /// Digits, with up to two decimals for money (`true`).
     Number(u16, bool),
-    /// A text: the household before's text in this column, kept as it is.
+    /// A text kept as written ([`cell::plain_text`]), written into the household before's text
+    /// where that is the same (kept) or as long (its allocation reused).
     Text(u16),
+    /// An ID number of the usual form ([`cell::id18`]), written as a text is.
+    Id(u16),
     /// One of the values of enum `.1`, as written in the rule file.
     Enum(u16, u16),
     /// Through [`RuleSet::set_cell`].
@@ -180,6 +183,7 @@ impl ColumnRead {
             (FieldType::Money, _) => ColumnRead::Number(f, true),
             (FieldType::Int, _) => ColumnRead::Number(f, false),
             (FieldType::Text, _) => ColumnRead::Text(f),
+            (FieldType::Id, _) => ColumnRead::Id(f),
             // A value that `set_cell` would not be given as it is (a problem of its cell) is not
             // read straight.
             (FieldType::Enum, Some(e))
@@ -193,8 +197,9 @@ impl ColumnRead {
 }
 
 /// A cell (not empty, not too long) read straight from its bytes into `slot`, as
-/// [`RuleSet::set_cell`] reads its text: 是/否, a plain number, the same text as the household
-/// before's, an enum value as written. `false`: none of these (nothing is changed).
+/// [`RuleSet::set_cell`] reads its text: 是/否, a plain number, a text kept as written, a valid
+/// ID number of the usual form, an enum value as written. `false`: none of these (nothing is
+/// changed).
 #[inline(always)]
 fn read_straight(rules: &RuleSet, read: ColumnRead, bytes: &[u8], slot: &mut Cell) -> bool {
     match read {
@@ -213,7 +218,26 @@ fn read_straight(rules: &RuleSet, read: ColumnRead, bytes: &[u8], slot: &mut Cel
             }
             None => false,
         },
-        ColumnRead::Text(_) => matches!(slot, Cell::Value(Scalar::Text(old)) if old.as_bytes() == bytes),
+        ColumnRead::Text(_) => {
+            if matches!(slot, Cell::Value(Scalar::Text(old)) if old.as_bytes() == bytes) {
+                return true;
+            }
+            match cell::plain_text(bytes) {
+                Some(t) => {
+                    set_text(slot, t, false);
+                    true
+                }
+                None => false,
+            }
+        }
+        // (Digits and `X`/`x`: ASCII, valid UTF-8.)
+        ColumnRead::Id(_) => match cell::id18(bytes).and_then(Result::ok).and_then(|()| cell::ascii_or_cjk(bytes)) {
+            Some(t) => {
+                set_text(slot, t, true);
+                true
+            }
+            None => false,
+        },
         ColumnRead::Enum(_, e) => match rules.enums[e as usize].values.iter().position(|v| v.as_bytes() == bytes) {
             Some(i) => {
                 *slot = Cell::Value(Scalar::Enum(i as u16));
@@ -222,6 +246,25 @@ fn read_straight(rules: &RuleSet, read: ColumnRead, bytes: &[u8], slot: &mut Cel
             None => false,
         },
         ColumnRead::Skip | ColumnRead::Other(_) => false,
+    }
+}
+
+/// `slot` becomes the text `t` (upper-cased if `upper`), written into the text there when that is
+/// as long (no allocation), as [`RuleSet::set_cell`] writes a text.
+#[inline]
+fn set_text(slot: &mut Cell, t: &str, upper: bool) {
+    match slot {
+        Cell::Value(Scalar::Text(old)) if old.len() == t.len() => {
+            let mut s = String::from(std::mem::take(old));
+            s.clear();
+            s.push_str(t);
+            if upper {
+                s.make_ascii_uppercase();
+            }
+            *old = s.into_boxed_str();
+        }
+        _ if upper => *slot = Cell::Value(Scalar::Text(t.to_ascii_uppercase().into())),
+        _ => *slot = Cell::Value(Scalar::Text(t.into())),
     }
 }
 
@@ -843,6 +886,7 @@ impl Layout {
                 ColumnRead::Bool(f)
                 | ColumnRead::Number(f, _)
                 | ColumnRead::Text(f)
+                | ColumnRead::Id(f)
                 | ColumnRead::Enum(f, _)
                 | ColumnRead::Other(f) => f,
             };
@@ -2107,6 +2151,108 @@ mod tests {
                 }
             }
             assert_eq!(fast, slow, "file {k}");
+        }
+    }
+
+    /// A cell read straight from its bytes ([`read_straight`]) is the cell [`RuleSet::set_cell`]
+    /// makes of its text, with no problem, whatever the household before left in the slot; and
+    /// the usual spellings of each kind are read straight.
+    #[test]
+    fn straight_reads_are_what_set_cell_reads() {
+        let rules = crate::ruleset::load_str(crate::ruleset::embedded("national").unwrap(), "national").unwrap();
+        let texts = [
+            "是",
+            "否",
+            "√",
+            "3500",
+            "3500.5",
+            "3500.505",
+            "３５００",
+            "3,500",
+            "0",
+            "12",
+            "4.0",
+            "张某华",
+            "张某",
+            "李某芳",
+            "D000000001",
+            "D000000002",
+            " 张某华",
+            "张某华 ",
+            "张\u{3000}华",
+            "（张）",
+            "Ｄ1",
+            "é",
+            "𝄞",
+            "a\u{a0}b",
+            "\u{7f}x",
+            "x\u{1}y",
+            "520000196803120313",
+            "11010519491231002x",
+            "11010519491231002X",
+            "520000196803120314",
+            "440524188001010014",
+            "130503670401001",
+            "A",
+            "B",
+            "C",
+            "脱贫户",
+            "一般农户",
+            "鉴定安全",
+            "2023-06",
+            "202306",
+            "不详",
+            "\u{feff}x",
+            "x\u{fffd}",
+        ];
+        let before = [
+            Cell::Blank,
+            Cell::Value(Scalar::Text("张某华".into())),
+            Cell::Value(Scalar::Text("D000000009".into())),
+            Cell::Value(Scalar::Text("x".into())),
+            Cell::Value(Scalar::Num(crate::value::Num(5))),
+            Cell::Invalid("y".into()),
+        ];
+        let mut straight = 0;
+        for (f, field) in rules.fields.iter().enumerate() {
+            let read = ColumnRead::of(&rules, Some(f as u16), 1000);
+            for t in texts {
+                for old in &before {
+                    let mut hh = Household { cells: vec![Cell::Blank; rules.fields.len()], ..Household::default() };
+                    hh.cells[f] = old.clone();
+                    let mut want = hh.clone();
+                    rules.set_cell(&mut want, f as u16, t, "列");
+                    if read_straight(&rules, read, t.as_bytes(), &mut hh.cells[f]) {
+                        straight += 1;
+                        assert!(want.problems.is_empty(), "{} {t:?}", field.key);
+                        assert_eq!(hh.cells, want.cells, "{} {t:?} after {old:?}", field.key);
+                    } else {
+                        assert_eq!(&hh.cells[f], old, "{} {t:?}: nothing changed", field.key);
+                    }
+                }
+            }
+        }
+        assert!(straight > 1000, "{straight}");
+    }
+
+    /// The usual names, ids and numbers are read straight; a text `normalize` would change, an
+    /// invalid ID number, is not.
+    #[test]
+    fn usual_cells_are_read_straight() {
+        let rules = crate::ruleset::load_str(crate::ruleset::embedded("national").unwrap(), "national").unwrap();
+        let key = |k: &str| rules.field_index[k];
+        for (k, t, yes) in [
+            ("household_id", "D000000001", true),
+            ("head_name", "张某华", true),
+            ("head_name", " 张某华", false),
+            ("head_name", "Ｄ1", false),
+            ("head_id", "11010519491231002x", true),
+            ("head_id", "520000196803120314", false),
+            ("income_wage", "3500.5", true),
+        ] {
+            let mut slot = Cell::Blank;
+            let read = ColumnRead::of(&rules, Some(key(k)), 1000);
+            assert_eq!(read_straight(&rules, read, t.as_bytes(), &mut slot), yes, "{k} {t:?}");
         }
     }
 

@@ -394,8 +394,9 @@ pub struct RuleSet {
     /// The differences between rosters that need action (`[reconcile.*]`), in id order.
     pub reconcile: Vec<reconcile::Rule>,
     /// Fields with a `min` or `max`, and fields with a `derive`, in field order (what
-    /// [`RuleSet::finish`] visits for every household).
-    ranged_fields: Vec<u16>,
+    /// [`RuleSet::finish`] visits for every household). A ranged field's bounds come with it
+    /// when neither is another field's value ([`fixed_range`]).
+    ranged_fields: Vec<(u16, Option<(Num, Num)>)>,
     derived_fields: Vec<u16>,
     /// Of those with a `derive`, the ones that read the member list (`size(members)`): derived
     /// by [`RuleSet::from_members`], for a household with members only.
@@ -996,8 +997,23 @@ fn conditions<'a>(
 }
 
 /// The fields with a `min` or a `max`, by index.
-fn ranged(fields: &[Field]) -> Vec<u16> {
-    (0..fields.len() as u16).filter(|&i| fields[i as usize].min.is_some() || fields[i as usize].max.is_some()).collect()
+fn ranged(fields: &[Field]) -> Vec<(u16, Option<(Num, Num)>)> {
+    (0..fields.len() as u16)
+        .filter(|&i| fields[i as usize].min.is_some() || fields[i as usize].max.is_some())
+        .map(|i| (i, fixed_range(&fields[i as usize])))
+        .collect()
+}
+
+/// A field's `min` and `max` as numbers, when neither is another field's value: a value from
+/// the one to the other (both included) is in range. No bound, or one too large for a `Num` (which
+/// [`RuleSet::finish_row`] does not check), is the smallest or largest `Num`.
+fn fixed_range(f: &Field) -> Option<(Num, Num)> {
+    let bound = |b: Option<RangeBound>, none: i64| match b {
+        None => Some(Num(none)),
+        Some(RangeBound::Num(n)) => Some(Num::from_int(n).unwrap_or(Num(none))),
+        Some(RangeBound::Field(_)) => None,
+    };
+    Some((bound(f.min, i64::MIN)?, bound(f.max, i64::MAX)?))
 }
 
 /// An evaluated value as a cell's value of field `f` (money to the fen); `None` for unknown or a
@@ -2267,10 +2283,14 @@ impl RuleSet {
                 }
             }
         }
-        for &i in &self.ranged_fields {
+        for &(i, fixed) in &self.ranged_fields {
             let (i, f) = (i as usize, &self.fields[i as usize]);
             let Some(Scalar::Num(v)) = hh.cells[i].value() else { continue };
             let v = *v;
+            // Most values: within bounds known at load.
+            if fixed.is_some_and(|(min, max)| min <= v && v <= max) {
+                continue;
+            }
             let bound = |b: Option<RangeBound>| -> Option<Num> {
                 match b? {
                     RangeBound::Num(n) => Num::from_int(n),
@@ -2603,6 +2623,34 @@ fn household_ctx<'a>(hh: &'a Household, params: &'a [Num], as_of: Date) -> Ctx<'
         member_index: 0,
         records: &hh.records,
         record: &[],
+    }
+}
+
+#[cfg(test)]
+mod range_tests {
+    use super::*;
+
+    /// Bounds known at load let a value within them pass without a look at the field's bounds;
+    /// one outside them, or a range with another field's value as a bound, is checked as before.
+    #[test]
+    fn ranges_known_at_load_pass_only_what_is_within_them() {
+        let rs = load_str(embedded("national").unwrap(), "national").unwrap();
+        let key = |k: &str| rs.field_index[k];
+        let fixed = |k: &str| rs.ranged_fields.iter().find(|r| r.0 == key(k)).unwrap().1;
+        assert_eq!(fixed("ill"), Some((Num(0), Num(i64::MAX))));
+        assert_eq!(fixed("exit_year"), Some((Num::from_int(2013).unwrap(), Num::from_int(2100).unwrap())));
+        assert_eq!(fixed("labor"), None, "max = members");
+        let num = |n: i64| Cell::Value(Scalar::Num(Num::from_int(n).unwrap()));
+        let as_of = Date::last_of_year(2024);
+        for (k, v, ok) in [("ill", 0, true), ("ill", -1, false), ("exit_year", 2100, true), ("exit_year", 2101, false)]
+        {
+            let mut hh = Household { cells: vec![Cell::Blank; rs.fields.len()], ..Household::default() };
+            hh.cells[key("members") as usize] = num(3);
+            hh.cells[key(k) as usize] = num(v);
+            rs.finish_row(&mut hh, &vec![None; rs.fields.len()], as_of, false);
+            assert_eq!(hh.problems.is_empty(), ok, "{k} {v}");
+            assert_eq!(hh.cells[key(k) as usize] == num(v), ok, "{k} {v}");
+        }
     }
 }
 

@@ -247,20 +247,8 @@ pub fn month(s: &str) -> Result<i32, String> {
 /// `YYYYMMDD`, three sequence digits and the check character — or the old 15-digit form (birth
 /// date `YYMMDD` in the 1900s, no check character). Returns it with a lower-case `x` upper-cased.
 pub fn id_number(s: &str) -> Result<String, String> {
-    // The usual form, 17 digits and a digit or X, checked on the bytes (the same checks, in the
-    // same order, as below).
-    let b = s.as_bytes();
-    if b.len() == 18 && b[..17].iter().all(u8::is_ascii_digit) && matches!(b[17], b'0'..=b'9' | b'X' | b'x') {
-        let num = |r: std::ops::Range<usize>| b[r].iter().fold(0u32, |v, &c| v * 10 + (c - b'0') as u32);
-        if num(6..10) < 1900 || Date::new(num(6..10) as i32, num(10..12), num(12..14)).is_none() {
-            return Err("身份证号码中的出生日期无效".into());
-        }
-        const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-        let sum: u32 = b[..17].iter().zip(W).map(|(c, w)| (c - b'0') as u32 * w).sum();
-        if b[17].to_ascii_uppercase() != b"10X98765432"[(sum % 11) as usize] {
-            return Err("身份证号码校验位不符（GB 11643）".into());
-        }
-        return Ok(s.to_ascii_uppercase());
+    if let Some(checked) = id18(s.as_bytes()) {
+        return checked.map(|()| s.to_ascii_uppercase()).map_err(String::from);
     }
     let t = normalize(s).to_ascii_uppercase();
     if !t.is_ascii() {
@@ -294,6 +282,89 @@ pub fn id_number(s: &str) -> Result<String, String> {
     Ok(t)
 }
 
+/// The usual form of an ID number, 17 digits and a digit or `X`/`x`, checked on the bytes (the
+/// same checks, in the same order, as the general way of [`id_number`]): `Ok` a valid number (upper-cased it is
+/// [`id_number`]'s value), `Err` its message; `None`: not of that form (the general way decides).
+#[inline]
+pub fn id18(b: &[u8]) -> Option<Result<(), &'static str>> {
+    if !(b.len() == 18 && b[..17].iter().all(u8::is_ascii_digit) && matches!(b[17], b'0'..=b'9' | b'X' | b'x')) {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| b[r].iter().fold(0u32, |v, &c| v * 10 + (c - b'0') as u32);
+    if num(6..10) < 1900 || Date::new(num(6..10) as i32, num(10..12), num(12..14)).is_none() {
+        return Some(Err("身份证号码中的出生日期无效"));
+    }
+    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let sum: u32 = b[..17].iter().zip(W).map(|(c, w)| (c - b'0') as u32 * w).sum();
+    if b[17].to_ascii_uppercase() != b"10X98765432"[(sum % 11) as usize] {
+        return Some(Err("身份证号码校验位不符（GB 11643）"));
+    }
+    Some(Ok(()))
+}
+
+/// Per byte, for [`plain_text`]: 1 outside ASCII; 2 a byte that makes a cell's text need a closer
+/// look — NUL, and C2, E1, E2, E3 and EF, the bytes that can start a Unicode space, a full-width
+/// form, a BOM or U+FFFD (what [`normalize`] and the cell checks look for).
+const TEXT_BYTE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0x80;
+    while i < 256 {
+        t[i] = 1;
+        i += 1;
+    }
+    t[0] = 2;
+    t[0xC2] = 3;
+    t[0xE1] = 3;
+    t[0xE2] = 3;
+    t[0xE3] = 3;
+    t[0xEF] = 3;
+    t
+};
+
+/// A cell's bytes as the text a text field keeps exactly as written, checked in one pass: valid
+/// UTF-8 without a NUL or a byte that can start U+FFFD, nothing for [`normalize`] to change (no
+/// space or control character at either end, no Unicode space, full-width form or BOM), so not
+/// blank either ([`is_blank`]). `None`: any other cell (the general way decides).
+#[inline]
+pub fn plain_text(b: &[u8]) -> Option<&str> {
+    let ends = |c: u8| c > b' ' && c != 0x7F;
+    if !(ends(*b.first()?) && ends(*b.last()?)) {
+        return None;
+    }
+    let seen = b.iter().fold(0u8, |seen, &c| seen | TEXT_BYTE[c as usize]);
+    match seen {
+        0 | 1 => ascii_or_cjk(b).or_else(|| std::str::from_utf8(b).ok()),
+        _ => None,
+    }
+}
+
+/// `b` as text when it is ASCII and three-byte characters led by E4–EC or EE (the CJK ideographs
+/// and most other BMP characters; their two further bytes 80–BF), checked here in a few
+/// instructions a byte; `None` for anything else, valid UTF-8 or not (the caller checks that the
+/// slow way: a standard check of a short cell costs more than the cell's bytes).
+#[inline]
+pub fn ascii_or_cjk(b: &[u8]) -> Option<&str> {
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c < 0x80 {
+            i += 1;
+        } else if matches!(c, 0xE4..=0xEC | 0xEE)
+            && b.get(i + 1).is_some_and(|&x| x & 0xC0 == 0x80)
+            && b.get(i + 2).is_some_and(|&x| x & 0xC0 == 0x80)
+        {
+            i += 3;
+        } else {
+            return None;
+        }
+    }
+    // SAFETY: every byte was checked above to be ASCII or one of a three-byte sequence whose
+    // lead (E4–EC, EE) takes any two continuation bytes 80–BF (RFC 3629: only E0, ED, F0 and F4
+    // restrict their second byte), so `b` is valid UTF-8; test `plain_texts_are_what_the_general_way_keeps`
+    // checks this against `std::str::from_utf8` on every byte string of a palette.
+    Some(unsafe { std::str::from_utf8_unchecked(b) })
+}
+
 /// The birth date in a valid ID number (`None` for any other text).
 pub fn birth_date(id: &str) -> Option<Date> {
     fn part<T: std::str::FromStr>(id: &str, r: std::ops::Range<usize>) -> Option<T> {
@@ -325,6 +396,64 @@ mod tests {
             for s in &level {
                 assert_eq!(normalize(s), normalize_general(s), "{s:?}");
             }
+        }
+    }
+
+    /// A text read as kept as written ([`plain_text`]) is what the general way keeps: valid, the
+    /// same text, nothing for `normalize` to change, not blank, no NUL or U+FFFD; and the usual
+    /// names and ids are read so. Over every string of up to four characters of a palette.
+    #[test]
+    fn plain_texts_are_what_the_general_way_keeps() {
+        let palette = [
+            'a', '3', ' ', '\t', '\0', '\u{7f}', '户', '村', '\u{3000}', '３', '（', '\u{feff}', '\u{a0}', '“', '、',
+            '\u{2003}', 'é', '𝄞', '\u{fffd}', '\u{d7ff}', '\u{e000}', '\u{1680}',
+        ];
+        let mut level = vec![String::new()];
+        let mut kept = 0;
+        for _ in 0..4 {
+            level = level.iter().flat_map(|s| palette.iter().map(move |c| format!("{s}{c}"))).collect();
+            for s in &level {
+                if let Some(t) = plain_text(s.as_bytes()) {
+                    kept += 1;
+                    assert_eq!(t, s);
+                    assert_eq!(normalize(s), normalize_general(s), "{s:?}");
+                    assert_eq!(normalize(s), *s, "{s:?}");
+                    assert!(!is_blank(s) && !s.contains(['\0', '\u{fffd}']), "{s:?}");
+                }
+            }
+        }
+        assert!(kept > 5_000, "{kept}");
+        for s in ["张某华", "D000000001", "鉴定安全", "a户b", "é1"] {
+            assert_eq!(plain_text(s.as_bytes()), Some(s), "{s:?}");
+        }
+        for s in ["", " 张", "张 ", "张\u{3000}", "\u{feff}张", "３", "a\0b", "x\u{fffd}"] {
+            assert_eq!(plain_text(s.as_bytes()), None, "{s:?}");
+        }
+    }
+
+    /// `ascii_or_cjk` takes only valid UTF-8 (its `from_utf8_unchecked` is sound), and takes the
+    /// ASCII and CJK texts it is for: every byte string of up to four bytes of a palette of lead,
+    /// continuation and invalid bytes.
+    #[test]
+    fn ascii_or_cjk_takes_only_valid_utf8() {
+        let palette = [
+            0x00u8, 0x41, 0x7F, 0x80, 0x9F, 0xA0, 0xBF, 0xC0, 0xC2, 0xDF, 0xE0, 0xE4, 0xE9, 0xEC, 0xED, 0xEE, 0xEF,
+            0xF0, 0xF4, 0xFF,
+        ];
+        let mut level = vec![Vec::new()];
+        let mut taken = 0;
+        for _ in 0..4 {
+            level = level.iter().flat_map(|s| palette.iter().map(move |&c| [s.as_slice(), &[c]].concat())).collect();
+            for b in &level {
+                if let Some(t) = ascii_or_cjk(b) {
+                    taken += 1;
+                    assert_eq!(std::str::from_utf8(b), Ok(t), "{b:x?}");
+                }
+            }
+        }
+        assert!(taken > 500, "{taken}");
+        for s in ["张某华", "D000000001", "a户b\u{e000}"] {
+            assert_eq!(ascii_or_cjk(s.as_bytes()), Some(s));
         }
     }
 
