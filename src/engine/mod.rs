@@ -1160,8 +1160,15 @@ mod tests {
                     }
                     let a = assess(&b, &hh);
                     let cx = ctx(&b, &hh, &a.crits, &a.decisions);
-                    for t in reasons.crits.iter().flatten() {
-                        hits += usize::from(t.get(&cx, Some(true)).is_some());
+                    // Each sentence prepared for the household's cell is the one written for it.
+                    for (i, t) in reasons.crits.iter().enumerate() {
+                        for v in [Some(true), Some(false), None] {
+                            let Some(prepared) = t.as_ref().and_then(|t| t.get(&cx, v)) else { continue };
+                            let mut want = String::new();
+                            write_crit_text(&mut want, &Describer { b: &b }, i, v, &cx, &a, 0);
+                            assert_eq!(prepared, want, "{name} {year}: criterion {i} {v:?}");
+                            hits += 1;
+                        }
                     }
                     let (mut got, mut want) = (String::new(), String::new());
                     reasons.write(&mut got, &hh, &a);
