@@ -132,7 +132,7 @@ pub fn fold<A: Send>(
     let workers = rayon::current_num_threads().clamp(1, 16);
     let slots = slots(workers);
     // What is the same for every household of the file, worked out once.
-    let plan = &Specialised::new(bound, &layout.fixed_cells(bound.rules));
+    let plan = &Specialised::needing(bound, &layout.fixed_cells(bound.rules), layout.needs.as_ref());
     // Chunks to assess, in order; shared by the workers (dropped with the last of them, so that
     // the reading thread never waits on a channel nobody reads).
     let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Chunk)>(slots);

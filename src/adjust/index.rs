@@ -1,5 +1,8 @@
 //! The previous quarter, indexed by household id for `adjust`.
 
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+
 use crate::adjust::{self, Kept, Row};
 use crate::household::Cell;
 use crate::ruleset::lists::Side;
@@ -13,7 +16,7 @@ pub struct PrevIndex {
     ids: String,
     pub entries: Vec<Prev>,
     table: hashbrown::HashTable<u32>,
-    hasher: std::collections::hash_map::RandomState,
+    hasher: RandomState,
     /// Per household, `sizes` values of each kind.
     cells: Vec<Cell>,
     bools: Vec<Option<bool>>,
@@ -40,22 +43,30 @@ impl PrevIndex {
         }
     }
 
-    /// Add a household (its id is not in the index yet: repeated ids were left out) with the
-    /// values kept of it.
-    pub fn push(&mut self, id: &str, row: u64, kept: Kept) {
-        use std::hash::BuildHasher;
-        self.cells.extend_from_slice(kept.cells);
-        self.bools.extend_from_slice(kept.bools);
-        self.decisions.extend_from_slice(kept.decisions);
+    /// The hasher of the ids (for [`PrevChunk::push`], on any thread).
+    pub fn hasher(&self) -> &RandomState {
+        &self.hasher
+    }
+
+    /// Add a chunk's households (their ids are not in the index yet: repeated ids were left out)
+    /// with the values kept of them, in order.
+    pub fn append(&mut self, chunk: &PrevChunk) {
+        self.cells.extend_from_slice(&chunk.kept.cells);
+        self.bools.extend_from_slice(&chunk.kept.bools);
+        self.decisions.extend_from_slice(&chunk.kept.decisions);
         let PrevIndex { ids, entries, table, hasher, .. } = self;
-        let k = entries.len() as u32;
-        entries.push(Prev { start: ids.len(), len: id.len() as u32, row });
-        ids.push_str(id);
-        let id_of = |i: u32| {
-            let e = &entries[i as usize];
-            &ids[e.start..e.start + e.len as usize]
-        };
-        table.insert_unique(hasher.hash_one(id), k, |&i| hasher.hash_one(id_of(i)));
+        let mut start = ids.len();
+        ids.push_str(&chunk.ids);
+        for &(row, len, hash) in &chunk.entries {
+            let k = entries.len() as u32;
+            entries.push(Prev { start, len, row });
+            start += len as usize;
+            // (The hasher again only when the table grows: it was sized for every id.)
+            table.insert_unique(hash, k, |&i| {
+                let e = &entries[i as usize];
+                hasher.hash_one(&ids[e.start..e.start + e.len as usize])
+            });
+        }
     }
 
     pub fn id(&self, e: &Prev) -> &str {
@@ -63,7 +74,6 @@ impl PrevIndex {
     }
 
     pub fn find(&self, id: &str) -> Option<usize> {
-        use std::hash::BuildHasher;
         let PrevIndex { ids, entries, table, hasher, .. } = self;
         let k = *table.find(hasher.hash_one(id), |&i| {
             let e = &entries[i as usize];
@@ -83,6 +93,26 @@ impl PrevIndex {
     }
 }
 
+/// What the workers gather of a chunk of the previous quarter's households for the index, with
+/// no allocation per household: the ids in one arena, each one's row, length and hash, and the
+/// values kept, flat.
+#[derive(Default)]
+pub struct PrevChunk {
+    ids: String,
+    entries: Vec<(u64, u32, u64)>,
+    kept: KeptBuf,
+}
+
+impl PrevChunk {
+    /// Add a household with id `id`, hashed with the index's `hasher`.
+    pub fn push(&mut self, rs: &RuleSet, hasher: &RandomState, id: &str, row: Row) {
+        self.ids.push_str(id);
+        self.entries.push((row.hh.row, id.len() as u32, hasher.hash_one(id)));
+        let k = &mut self.kept;
+        adjust::keep(rs, Side::Previous, row, &mut k.cells, &mut k.bools, &mut k.decisions);
+    }
+}
+
 /// Owned values of one side, before they go into the index.
 #[derive(Default)]
 pub struct KeptBuf {
@@ -91,6 +121,7 @@ pub struct KeptBuf {
     decisions: Vec<u16>,
 }
 
+#[cfg(test)]
 impl KeptBuf {
     pub fn of(rs: &RuleSet, row: Row) -> KeptBuf {
         let mut k = KeptBuf::default();

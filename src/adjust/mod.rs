@@ -13,6 +13,7 @@ pub mod index;
 
 use std::fmt::Write;
 
+use crate::engine::specialise::Needs;
 use crate::engine::{self, Assessment};
 use crate::household::{Cell, Household, Missing, Scalar};
 use crate::ruleset::expr::{self, Ctx};
@@ -35,7 +36,7 @@ pub enum Snap<'a> {
 }
 
 /// The values of one side's slots, in slot order, as [`keep`] appends them.
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 pub struct Kept<'a> {
     pub cells: &'a [Cell],
     pub bools: &'a [Option<bool>],
@@ -78,6 +79,79 @@ pub fn keep(
     decisions.extend(s.decisions.iter().filter(|d| d.0 == side).map(|&(_, d)| row.a.decisions[d as usize]));
 }
 
+/// What a pass over the previous quarter needs of each household so that what [`keep`] keeps of
+/// it, and the decisions in `also` (the quarters' chart), are what a full assessment gives: the
+/// fields, criteria, flag and decisions the lists read of the previous side, everything they are
+/// computed from (criteria, decisions, derived fields), and the household id, as a ledger's row
+/// gives them (a person export is read whole: [`crate::input::Layout::restrict`]). `None` when
+/// some of it reads members or a department list (the whole row is needed then).
+pub fn previous_needs(rs: &RuleSet, also: &[u16]) -> Option<Needs> {
+    enum Item<'a> {
+        Field(u16),
+        Crit(u16),
+        Decision(u16),
+        Node(&'a expr::Node),
+    }
+    let s = &rs.lists.slots;
+    let mut todo: Vec<Item> = Vec::new();
+    let mut returned = false;
+    todo.extend(s.fields.iter().filter(|f| f.0 == Side::Previous).map(|f| Item::Field(f.1)));
+    todo.extend(s.decisions.iter().filter(|d| d.0 == Side::Previous).map(|d| Item::Decision(d.1)));
+    todo.extend(also.iter().map(|&d| Item::Decision(d)));
+    for b in &s.bools {
+        match *b {
+            BoolSlot::Crit(Side::Previous, c) => todo.push(Item::Crit(c)),
+            BoolSlot::Flag(Side::Previous) => {
+                returned = true;
+                todo.extend(rs.returned.as_ref().map(|f| Item::Node(&f.when)));
+            }
+            _ => {}
+        }
+    }
+    todo.push(Item::Field(rs.field_index["household_id"]));
+    let mut fields = vec![false; rs.fields.len()];
+    let (mut crits, mut decisions) = (vec![false; rs.criteria.len()], vec![false; rs.decisions.len()]);
+    while let Some(item) = todo.pop() {
+        match item {
+            Item::Field(f) if !std::mem::replace(&mut fields[f as usize], true) => {
+                let field = &rs.fields[f as usize];
+                if field.department.is_some() {
+                    return None;
+                }
+                // (A ledger row has no members: a derive reading them leaves the cell as read.)
+                todo.extend(field.derive.as_ref().filter(|d| !expr::reads_members(d)).map(Item::Node));
+            }
+            Item::Crit(c) if !std::mem::replace(&mut crits[c as usize], true) => match &rs.criteria[c as usize].test {
+                Test::Condition(n) => todo.push(Item::Node(n)),
+                Test::MetUnmet(m, u) => todo.extend([Item::Node(m), Item::Node(u)]),
+            },
+            Item::Decision(d) if !std::mem::replace(&mut decisions[d as usize], true) => {
+                todo.extend(rs.decisions[d as usize].rules.iter().map(|r| Item::Node(&r.0)));
+            }
+            Item::Node(n) => {
+                let mut plain = true;
+                expr::walk(n, &mut |x| match x {
+                    expr::Node::Field(i) | expr::Node::Blank(i) | expr::Node::Present(i) => todo.push(Item::Field(*i)),
+                    expr::Node::Crit(i) => todo.push(Item::Crit(*i)),
+                    expr::Node::Decision(i, _) => todo.push(Item::Decision(*i)),
+                    expr::Node::Members(..)
+                    | expr::Node::Agg(..)
+                    | expr::Node::Member(_)
+                    | expr::Node::MemberBlank(_)
+                    | expr::Node::Record(..)
+                    | expr::Node::RecordBlank(..) => plain = false,
+                    _ => {}
+                });
+                if !plain {
+                    return None;
+                }
+            }
+            _ => {}
+        }
+    }
+    Some(Needs { fields, crits, decisions, returned })
+}
+
 /// What the run knows of a household beyond its snapshots.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct RunFacts {
@@ -98,13 +172,19 @@ pub struct Env {
 
 impl Env {
     pub fn new(rs: &RuleSet, current: Snap, previous: Snap, run: &RunFacts) -> Env {
+        let mut env = Env::default();
+        env.fill(rs, current, previous, run);
+        env
+    }
+
+    /// As [`Env::new`], into this one (its buffers reused: no allocation per household).
+    pub fn fill(&mut self, rs: &RuleSet, current: Snap, previous: Snap, run: &RunFacts) {
         let s = &rs.lists.slots;
         let snap = |side: Side| if side == Side::Current { current } else { previous };
-        let mut env = Env {
-            cells: Vec::with_capacity(s.fields.len()),
-            bools: Vec::with_capacity(s.bools.len()),
-            decisions: Vec::with_capacity(s.decisions.len()),
-        };
+        let env = self;
+        env.cells.clear();
+        env.bools.clear();
+        env.decisions.clear();
         let mut k = [0usize; 2];
         for &(side, i) in &s.fields {
             env.cells.push(match snap(side) {
@@ -153,7 +233,6 @@ impl Env {
             });
             k[side as usize] += 1;
         }
-        env
     }
 
     fn ctx<'a>(&'a self, b: &'a Bound) -> Ctx<'a> {

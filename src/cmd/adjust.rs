@@ -11,7 +11,7 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use crate::adjust::accounting::Accounting;
-use crate::adjust::index::{KeptBuf, Prev, PrevIndex};
+use crate::adjust::index::{Prev, PrevChunk, PrevIndex};
 use crate::adjust::{self, Env, OnList, Row, RunFacts, Snap};
 use crate::cli::{AdjustArgs, AdjustFormat};
 use crate::engine;
@@ -171,7 +171,7 @@ pub fn run(mut args: AdjustArgs) -> anyhow::Result<Outcome> {
         cur_dups: &cur_dups,
         areas: areas.as_ref(),
     };
-    let (previous, prev_dup_entries, prev_labels) = index_previous(&pass, &mut prev_ledger, &mut acc)?;
+    let (previous, dup_rows, prev_labels) = index_previous(&pass, &mut prev_ledger, &mut acc)?;
     let prev_layout = prev_ledger.layout;
 
     // Current quarter: assessed and listed as it streams.
@@ -179,10 +179,7 @@ pub fn run(mut args: AdjustArgs) -> anyhow::Result<Outcome> {
     let mut out = Lists::new(&lists, format, args.output.as_deref(), &inputs, args.show_ids)?;
     out.areas = areas.clone();
     let matched = list_current(&pass, &mut cur_ledger, &previous, &mut out, &mut acc)?;
-    list_gone(&pass, &args.previous, &prev_layout, &previous, &matched, &mut out, &mut acc)?;
-    for e in prev_dup_entries {
-        out.push(e)?;
-    }
+    list_previous_only(&pass, &args.previous, &prev_layout, &previous, &matched, &dup_rows, &mut out, &mut acc)?;
     if !acc.adds_up() {
         anyhow::bail!("内部错误：汇总不平衡 {acc:?}");
     }
@@ -320,63 +317,82 @@ fn scan_ids(
     (cur_ledger, cur, prev)
 }
 
-/// The previous quarter, indexed by id; the list rows of its households whose id is repeated
-/// (listed on their own, the current side unknown).
+/// What a chunk of the previous quarter gives: its households for the index, the rows of those
+/// whose id is repeated, the charted decisions of each row (flat), how many rows.
+#[derive(Default)]
+struct PrevPart {
+    index: PrevChunk,
+    dup_rows: Vec<u64>,
+    charted: Vec<u16>,
+    rows: u64,
+}
+
+/// The previous quarter, indexed by id; the rows of its households whose id is repeated (listed
+/// on their own, the current side unknown, by [`list_previous_only`]); the charted decisions'
+/// labels. Only what the lists read of a matched household is read ([`Layout::restrict`]).
 fn index_previous(
     pass: &Pass,
     prev_ledger: &mut Ledger,
     acc: &mut Accounting,
-) -> anyhow::Result<(PrevIndex, Vec<Entry>, Vec<Vec<u64>>)> {
-    let Pass { rules, bound, lists, show_ids, prev_dups, cur_dups, .. } = *pass;
+) -> anyhow::Result<(PrevIndex, Vec<u64>, Vec<Vec<u64>>)> {
+    let Pass { rules, bound, prev_dups, cur_dups, .. } = *pass;
     // The charted decisions' labels in the previous snapshot (for the quarters' chart).
     let charted = if pass.areas.is_some() { rules.report.charts.as_slice() } else { &[] };
     let mut labels: Vec<Vec<u64>> =
         charted.iter().map(|&d| vec![0; rules.decisions[d as usize].labels.len()]).collect();
     let mut previous =
         PrevIndex::with_capacity(prev_dups.ids_seen() as usize, adjust::kept_sizes(rules, Side::Previous));
-    let mut prev_dup_entries = Vec::new();
-    acc.blank_previous_rows = pipeline::stream(
+    let mut dup_rows = Vec::new();
+    let matcher = prev_ledger.layout.matcher.clone();
+    if let Some(needs) = adjust::previous_needs(rules, charted) {
+        prev_ledger.layout.restrict(needs);
+    }
+    let (hasher, id_field) = (previous.hasher().clone(), rules.field_index["household_id"]);
+    acc.blank_previous_rows = pipeline::fold(
         prev_ledger,
         bound,
         prev_dups,
-        |hh, a| {
-            let id = Layout::id_text(rules, hh);
-            let row = Row { hh, a };
-            let of: Vec<u16> = charted.iter().map(|&d| a.decisions[d as usize]).collect();
-            if prev_dups.rows(&id).is_none() && cur_dups.rows(&id).is_none() {
-                return Ok((id, hh.row, Ok(KeptBuf::of(rules, row)), of));
-            }
-            // A repeated id: this row is listed on its own, the current side unknown.
-            let who = who_in(pass, hh);
-            let mut problems = problems_text(rules, hh, show_ids);
-            if cur_dups.rows(&id).is_some() {
-                problems = join(&problems, "户编号在本季度重复出现，无法与本季度匹配");
-            }
-            let run = RunFacts { has_problems: true, duplicated: true, ..RunFacts::default() };
-            let env = Env::new(rules, Snap::None, Snap::Row(row), &run);
-            let on = adjust::lists_of(bound, lists, &env, Some(row), &format!("上季度：{problems}"));
-            Ok((id.clone(), hh.row, Err(entries(on, true, hh.row, &id, &who, "")), of))
-        },
-        |(id, row, kept, of)| {
-            acc.previous_rows += 1;
-            for (counts, l) in labels.iter_mut().zip(of) {
-                counts[l as usize] += 1;
-            }
-            match kept {
-                Ok(k) => previous.push(&id, row, k.view()),
-                Err(e) => {
-                    acc.duplicated_previous_rows += 1;
-                    acc.previous_only_evaluated += 1;
-                    if e.is_empty() {
-                        acc.previous_unlisted += 1;
-                    }
-                    prev_dup_entries.extend(e);
-                }
+        PrevPart::default,
+        |part, hh, a| {
+            let id = Layout::id_str(hh, id_field);
+            part.rows += 1;
+            part.charted.extend(charted.iter().map(|&d| a.decisions[d as usize]));
+            // A repeated id: its row is listed on its own, read again whole.
+            if prev_dups.rows(id).is_none() && cur_dups.rows(id).is_none() {
+                part.index.push(rules, &hasher, id, Row { hh, a });
+            } else {
+                part.dup_rows.push(hh.row);
             }
             Ok(())
         },
+        |part| {
+            acc.previous_rows += part.rows;
+            for of in part.charted.chunks(charted.len().max(1)) {
+                for (counts, &l) in labels.iter_mut().zip(of) {
+                    counts[l as usize] += 1;
+                }
+            }
+            previous.append(&part.index);
+            acc.duplicated_previous_rows += part.dup_rows.len() as u64;
+            dup_rows.extend(part.dup_rows);
+            Ok(())
+        },
     )?;
-    Ok((previous, prev_dup_entries, labels))
+    prev_ledger.layout.matcher = matcher;
+    Ok((previous, dup_rows, labels))
+}
+
+/// A current household's list rows, the previous household it matched, the run's facts of it and
+/// its counts by area (key, counts).
+type CurHousehold = (Vec<Entry>, Option<usize>, RunFacts, Option<(String, Vec<u64>)>);
+
+/// What a chunk of the current quarter gives, per household: its list rows, the previous
+/// household it matched, the run's facts of it, its counts by area; and the slots' buffers
+/// (filled again for each household).
+#[derive(Default)]
+struct CurPart {
+    env: Env,
+    households: Vec<CurHousehold>,
 }
 
 /// The current quarter, assessed, matched with the previous one and listed as it streams;
@@ -390,12 +406,14 @@ fn list_current(
 ) -> anyhow::Result<Vec<bool>> {
     let Pass { rules, bound, lists, show_ids, prev_dups, cur_dups, areas: template } = *pass;
     let mut matched = vec![false; previous.entries.len()];
-    acc.blank_current_rows = pipeline::stream(
+    let id_field = rules.field_index["household_id"];
+    acc.blank_current_rows = pipeline::fold(
         cur_ledger,
         bound,
         cur_dups,
-        |hh, a| {
-            let id = Layout::id_text(rules, hh);
+        CurPart::default,
+        |part, hh, a| {
+            let id = Layout::id_str(hh, id_field);
             let row = Row { hh, a };
             // 数据问题: cells that could not be read, and the findings of 错误-level checks.
             let mut problems = problems_text(rules, hh, show_ids);
@@ -407,107 +425,140 @@ fn list_current(
             }
             let mut run = RunFacts { has_problems: !hh.problems.is_empty() || errors, ..RunFacts::default() };
             let mut prev = None;
-            if cur_dups.rows(&id).is_some() || prev_dups.rows(&id).is_some() {
+            if cur_dups.rows(id).is_some() || prev_dups.rows(id).is_some() {
                 run.duplicated = true;
-                if cur_dups.rows(&id).is_none() {
+                if cur_dups.rows(id).is_none() {
                     problems = join(&problems, "户编号在上季度重复出现，无法与上季度匹配");
                     run.has_problems = true;
                 }
             } else {
-                prev = previous.find(&id).filter(|_| !id.is_empty());
+                prev = previous.find(id).filter(|_| !id.is_empty());
                 run.matched = prev.is_some();
                 run.appeared = prev.is_none();
             }
             let previous_side = prev.map_or(Snap::None, |k| Snap::Kept(previous.kept(k)));
-            let env = Env::new(rules, Snap::Row(row), previous_side, &run);
-            let on = adjust::lists_of(bound, lists, &env, Some(row), &problems);
+            let env = &mut part.env;
+            env.fill(rules, Snap::Row(row), previous_side, &run);
+            let on = adjust::lists_of(bound, lists, env, Some(row), &problems);
             // Who and what changed only for a household on some list (most are on none).
             let rows = if on.is_empty() {
                 Vec::new()
             } else {
-                let change = if run.matched { adjust::changes(rules, &env) } else { String::new() };
-                entries(on, false, hh.row, &id, &who_in(pass, hh), &change)
+                let change = if run.matched { adjust::changes(rules, env) } else { String::new() };
+                entries(on, false, hh.row, id, &who_in(pass, hh), &change)
             };
             let area = template.map(|t| t.counted(bound, hh, a));
-            Ok((rows, prev, run, area))
-        },
-        |(rows, prev, run, area)| {
-            if let (Some(all), Some(one)) = (out.areas.as_mut(), &area) {
-                all.add_counted(one);
-            }
-            acc.current_rows += 1;
-            if run.duplicated {
-                acc.duplicated_current_rows += 1;
-            } else if let Some(k) = prev {
-                acc.matched += 1;
-                matched[k] = true;
-            } else {
-                acc.new += 1;
-            }
-            if run.has_problems {
-                acc.households_with_problems += 1;
-            }
-            if rows.is_empty() {
-                acc.current_unlisted += 1;
-            }
-            for e in rows {
-                out.push(e)?;
-            }
+            part.households.push((rows, prev, run, area));
             Ok(())
+        },
+        |part| {
+            part.households.into_iter().try_for_each(|(rows, prev, run, area)| {
+                if let (Some(all), Some(one)) = (out.areas.as_mut(), &area) {
+                    all.add_counted(one);
+                }
+                acc.current_rows += 1;
+                if run.duplicated {
+                    acc.duplicated_current_rows += 1;
+                } else if let Some(k) = prev {
+                    acc.matched += 1;
+                    matched[k] = true;
+                } else {
+                    acc.new += 1;
+                }
+                if run.has_problems {
+                    acc.households_with_problems += 1;
+                }
+                if rows.is_empty() {
+                    acc.current_unlisted += 1;
+                }
+                for e in rows {
+                    out.push(e)?;
+                }
+                Ok(())
+            })
         },
     )?;
     Ok(matched)
 }
 
-/// Vanished households: one more pass over the previous file, parsing only their rows (by row
-/// number; the id is checked again).
-fn list_gone(
+/// The previous quarter's households that are listed on their own, the current side unknown:
+/// the vanished ones (listed as they come) and those whose id is repeated (`dup_rows`, listed
+/// after them). One more pass over the previous file, parsing only their rows (by row number;
+/// a vanished household's id is checked again).
+#[allow(clippy::too_many_arguments)]
+fn list_previous_only(
     pass: &Pass,
     path: &Path,
     prev_layout: &Layout,
     previous: &PrevIndex,
     matched: &[bool],
+    dup_rows: &[u64],
     out: &mut Lists,
     acc: &mut Accounting,
 ) -> anyhow::Result<()> {
-    let Pass { rules, bound, lists, show_ids, prev_dups, .. } = *pass;
+    let Pass { rules, bound, prev_dups, .. } = *pass;
     let unmatched: Vec<&Prev> = previous.entries.iter().zip(matched).filter(|(_, &m)| !m).map(|(e, _)| e).collect();
     acc.gone = unmatched.len() as u64;
     let gone: HashSet<&str> = unmatched.iter().map(|e| previous.id(e)).collect();
-    if gone.is_empty() {
+    let mut rows: Vec<u64> = unmatched.iter().map(|e| e.row).chain(dup_rows.iter().copied()).collect();
+    if rows.is_empty() {
         return Ok(());
     }
-    let mut rows: Vec<u64> = unmatched.iter().map(|e| e.row).collect();
     rows.sort_unstable();
     let mut again = Ledger::open(path, rules, &prev_layout.options)?;
     again.layout.matcher = prev_layout.matcher.clone();
-    let mut result = Ok(());
+    let (mut result, mut dup_entries) = (Ok(()), Vec::new());
     let layout = &again.layout;
-    let run = RunFacts { disappeared: true, ..RunFacts::default() };
     again.reader.each_row_in(&rows, &mut |raw| {
+        let duplicated = dup_rows.binary_search(&raw.row).is_ok();
         let Some(id) = layout.id_of(raw) else { return };
-        if result.is_err() || !gone.contains(id.as_str()) {
+        if result.is_err() || !(duplicated || gone.contains(id.as_str())) {
             return;
         }
         let hh = layout.household(bound, raw, prev_dups);
         let a = engine::assess(bound, &hh);
-        let row = Row { hh: &hh, a: &a };
-        let env = Env::new(rules, Snap::None, Snap::Row(row), &run);
-        let problems = problems_text(rules, &hh, show_ids);
-        let problems = if problems.is_empty() { problems } else { format!("上季度：{problems}") };
-        let on = adjust::lists_of(bound, lists, &env, Some(row), &problems);
-        acc.previous_only_evaluated += 1;
-        if on.is_empty() {
-            acc.previous_unlisted += 1;
-        }
-        let who = who_in(pass, &hh);
-        for e in entries(on, true, raw.row, &id, &who, "") {
-            if result.is_ok() {
-                result = out.push(e);
+        // (A vanished household's rows name its id as read from the row, as it was found by.)
+        let id = if duplicated { Layout::id_text(rules, &hh) } else { id };
+        let entries = previous_only(pass, Row { hh: &hh, a: &a }, &id, duplicated, acc);
+        if duplicated {
+            dup_entries.extend(entries);
+        } else {
+            for e in entries {
+                if result.is_ok() {
+                    result = out.push(e);
+                }
             }
         }
     })?;
-    result
+    result?;
+    dup_entries.into_iter().try_for_each(|e| out.push(e))
+}
+
+/// The list rows of a previous-quarter household listed on its own: vanished, or (`duplicated`)
+/// its id repeated in either quarter.
+fn previous_only(pass: &Pass, row: Row, id: &str, duplicated: bool, acc: &mut Accounting) -> Vec<Entry> {
+    let Pass { rules, bound, lists, show_ids, cur_dups, .. } = *pass;
+    let hh = row.hh;
+    let mut problems = problems_text(rules, hh, show_ids);
+    let run = if duplicated {
+        if cur_dups.rows(id).is_some() {
+            problems = join(&problems, "户编号在本季度重复出现，无法与本季度匹配");
+        }
+        problems = format!("上季度：{problems}");
+        RunFacts { has_problems: true, duplicated: true, ..RunFacts::default() }
+    } else {
+        if !problems.is_empty() {
+            problems = format!("上季度：{problems}");
+        }
+        RunFacts { disappeared: true, ..RunFacts::default() }
+    };
+    let env = Env::new(rules, Snap::None, Snap::Row(row), &run);
+    let on = adjust::lists_of(bound, lists, &env, Some(row), &problems);
+    acc.previous_only_evaluated += 1;
+    if on.is_empty() {
+        acc.previous_unlisted += 1;
+    }
+    entries(on, true, hh.row, id, &who_in(pass, hh), "")
 }
 
 fn join(a: &str, b: &str) -> String {
@@ -848,6 +899,71 @@ fn summary_text(acc: &Accounting, counts: &Counts, lists: &[&List], b: &Bound) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What `index_previous` keeps of every household, read with the layout restricted to what
+    /// the lists need ([`adjust::previous_needs`]) and evaluating only that, equals what a full
+    /// read and assessment give: for every built-in rule set, both policy periods, messy cells
+    /// and the quarters' chart.
+    #[test]
+    fn previous_quarter_read_for_the_lists_only_keeps_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.csv");
+        let gen = crate::cli::DemoArgs {
+            households: 600,
+            seed: 7,
+            messy: 0.2,
+            year: 2024,
+            output: path.clone(),
+            next_quarter: None,
+            force: false,
+        };
+        crate::cmd::demo_data::run(gen).unwrap();
+        let kept = |b: &crate::ruleset::Bound, ledger: &mut Ledger, charted: &[u16]| {
+            let dups = Duplicates::scan(ledger).unwrap();
+            let mut out = Vec::new();
+            pipeline::stream(
+                ledger,
+                b,
+                &dups,
+                |hh, a| {
+                    let k = crate::adjust::index::KeptBuf::of(b.rules, Row { hh, a });
+                    let of: Vec<u16> = charted.iter().map(|&d| a.decisions[d as usize]).collect();
+                    Ok(format!("{} {:?} {of:?}", Layout::id_text(b.rules, hh), k.view()))
+                },
+                |x| {
+                    out.push(x);
+                    Ok(())
+                },
+            )
+            .unwrap();
+            out
+        };
+        let mut restricted_some = 0;
+        for (name, _, _) in ruleset::EMBEDDED {
+            for date in ["2020-12-31", "2024-09-30"] {
+                let date = Date::parse(date).unwrap();
+                let rules = ruleset::load(name).unwrap().worded(date);
+                // (A province's rule set covers its own years only.)
+                let Ok(b) = rules.at(date) else { continue };
+                let options = crate::input::OpenOptions::default();
+                for charted in [&[][..], rules.report.charts.as_slice()] {
+                    let mut full = Ledger::open(&path, &rules, &options).unwrap();
+                    let mut part = Ledger::open(&path, &rules, &options).unwrap();
+                    if let Some(needs) = adjust::previous_needs(&rules, charted) {
+                        assert!(needs.fields.iter().filter(|&&x| x).count() < rules.fields.len() / 2);
+                        part.layout.restrict(needs);
+                        restricted_some += 1;
+                    }
+                    let (full, part) = (kept(&b, &mut full, charted), kept(&b, &mut part, charted));
+                    assert_eq!(full.len(), part.len());
+                    for (x, y) in full.iter().zip(&part) {
+                        assert_eq!(x, y, "{name} {date}");
+                    }
+                }
+            }
+        }
+        assert!(restricted_some >= 10, "{restricted_some}");
+    }
 
     #[test]
     fn quarters() {

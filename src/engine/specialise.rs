@@ -306,10 +306,27 @@ pub struct Specialised {
     checks: Vec<(u16, Option<BoolFn>)>,
 }
 
+/// What a run needs of each household, when not all of it: the fields, criteria and decisions
+/// marked (with everything they are computed from, which the caller marks too), the flag if
+/// `returned`, no checks. The rest is left unevaluated: a criterion unknown, a decision its
+/// `otherwise` ([`crate::input::Layout::restrict`] leaves the other fields unread).
+#[derive(Debug, Clone, Default)]
+pub struct Needs {
+    pub fields: Vec<bool>,
+    pub crits: Vec<bool>,
+    pub decisions: Vec<bool>,
+    pub returned: bool,
+}
+
 impl Specialised {
     /// The conditions of `b`'s rule set with its parameters and date, and the cells that are the
     /// same for every household (`fixed`, per field; `None`: the cell varies).
     pub fn new(b: &Bound, fixed: &[Option<Cell>]) -> Specialised {
+        Specialised::needing(b, fixed, None)
+    }
+
+    /// As [`Specialised::new`], evaluating only what `only` marks (all when `None`).
+    pub fn needing(b: &Bound, fixed: &[Option<Cell>], only: Option<&Needs>) -> Specialised {
         let rs = b.rules;
         let mut env = Env {
             b,
@@ -323,6 +340,10 @@ impl Specialised {
         let mut crits = Vec::new();
         let mut deferred = Vec::new();
         for &i in &rs.crit_order {
+            if only.is_some_and(|n| !n.crits[i as usize]) {
+                env.crits[i as usize] = Some(None);
+                continue;
+            }
             let (met, unmet) = match &rs.criteria[i as usize].test {
                 Test::Condition(n) => (env.fold(n), None),
                 Test::MetUnmet(m, u) => (env.fold(m), Some(env.fold(u))),
@@ -349,6 +370,11 @@ impl Specialised {
         };
         let mut decisions = Vec::new();
         for (di, d) in rs.decisions.iter().enumerate() {
+            if only.is_some_and(|n| !n.decisions[di]) {
+                env.decisions[di] = Some(d.otherwise);
+                decisions.push((DecisionPlan::Const(d.otherwise, None), Otherwise(Vec::new())));
+                continue;
+            }
             let mut rules = Vec::new();
             let mut tail = (d.otherwise, None);
             for (k, (node, label, _)) in d.rules.iter().enumerate() {
@@ -377,16 +403,29 @@ impl Specialised {
                 (DecisionPlan::Rules(rules, tail), otherwise)
             });
         }
-        let returned = rs.returned.as_ref().map(|f| env.fold(&f.when).into_fn());
+        let (returned, checks) = env.flag_and_checks(only);
+        let (crits, levels) = by_level(rs, crits);
+        Specialised { crit_template, crits, levels, deferred, decisions, returned, checks }
+    }
+}
+
+impl Env<'_> {
+    /// The flag and the checks that can fire (in check order; `None`: for every household),
+    /// specialised; the flag only if `only` needs it, no check if there is an `only`.
+    #[allow(clippy::type_complexity)]
+    fn flag_and_checks(&self, only: Option<&Needs>) -> (Option<BoolFn>, Vec<(u16, Option<BoolFn>)>) {
+        let rs = self.b.rules;
+        let returned =
+            rs.returned.as_ref().filter(|_| only.is_none_or(|n| n.returned)).map(|f| self.fold(&f.when).into_fn());
         let checks = (rs.checks.iter().enumerate())
-            .filter_map(|(k, c)| match env.fold(&c.when) {
+            .filter(|_| only.is_none())
+            .filter_map(|(k, c)| match self.fold(&c.when) {
                 Fold::Const(Some(true)) => Some((k as u16, None)),
                 Fold::Const(_) => None,
                 Fold::Dyn(f) => Some((k as u16, Some(f))),
             })
             .collect();
-        let (crits, levels) = by_level(rs, crits);
-        Specialised { crit_template, crits, levels, deferred, decisions, returned, checks }
+        (returned, checks)
     }
 }
 

@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 use source::Rows;
 pub use source::{Kind, OpenOptions};
 
+use crate::engine::specialise::Needs;
 use crate::error::InputError;
 use crate::household::{Cell, Household, Missing, Problem, Scalar};
 use crate::ruleset::{Bound, RuleSet};
@@ -145,6 +146,8 @@ pub struct Layout {
     /// Whether a department list's evidence can be blank after a row's cells are read (only when
     /// the file has a column for one): [`RuleSet::finish_row`] then marks it unknown.
     lists_from_columns: bool,
+    /// What is needed of each household when not all of it ([`Layout::restrict`]).
+    pub needs: Option<Needs>,
 }
 
 /// How the cells of a column are read: the usual spellings of its field's type straight from
@@ -533,6 +536,7 @@ impl Ledger {
             column_field,
             field_column,
             lists_from_columns: lists_from_columns(rules, &field_col_index),
+            needs: None,
             field_col_index,
             unmapped,
             header_row: header.row,
@@ -1107,10 +1111,14 @@ impl Layout {
 
     /// The household id of a parsed household, as text.
     pub fn id_text(rules: &RuleSet, hh: &Household) -> String {
-        match &hh.cells[rules.field_index["household_id"] as usize] {
-            Cell::Value(crate::household::Scalar::Text(t)) => t.to_string(),
-            Cell::Invalid(t) => t.to_string(),
-            _ => String::new(),
+        Layout::id_str(hh, rules.field_index["household_id"]).to_string()
+    }
+
+    /// As [`Layout::id_text`], borrowed, with the id field's index (`field_index["household_id"]`).
+    pub fn id_str(hh: &Household, id_field: u16) -> &str {
+        match &hh.cells[id_field as usize] {
+            Cell::Value(crate::household::Scalar::Text(t)) | Cell::Invalid(t) => t,
+            _ => "",
         }
     }
 }
@@ -1331,6 +1339,34 @@ impl Layout {
             out[f as usize] = ReadFrom::Alternative(k);
         }
         out
+    }
+
+    /// Read only what `needs` marks, as `adjust` reads the previous quarter for its matched
+    /// households: the fields marked (and the id) are read as before; every other column is
+    /// skipped (its field's cell stays blank: nothing evaluated reads it); department lists are
+    /// no longer matched; the pipeline evaluates only the criteria and decisions marked
+    /// ([`Layout::needs`]), which read only fields marked. A person export is read whole (its
+    /// households are built from the members).
+    pub fn restrict(&mut self, needs: Needs) {
+        if self.persons.is_some() {
+            return;
+        }
+        let (id, keep) = (self.id_field, &needs.fields);
+        let kept = |f: u16| keep[f as usize] || f == id;
+        for c in 0..self.columns.len() {
+            match self.column_field[c] {
+                Some(f) if !kept(f) => {
+                    self.reads[c] = ColumnRead::Skip;
+                    self.column_field[c] = None;
+                    self.field_col_index[f as usize] = None;
+                }
+                _ => {}
+            }
+        }
+        self.alt_columns.retain(|a| kept(a.1));
+        self.absent_cells.retain(|a| kept(a.0));
+        self.matcher = None;
+        self.needs = Some(needs);
     }
 
     /// How many columns are read (as a field's own column or as an alternative source).
