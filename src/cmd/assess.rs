@@ -29,9 +29,8 @@ const CHUNK_BYTES: usize = 1 << 17;
 /// What one chunk of households produces: its CSV or JSON Lines bytes (CSV and JSON Lines), its
 /// records (table and XLSX) and its counts.
 struct Chunk {
-    csv: Vec<u8>,
+    csv: String,
     jsonl: Vec<u8>,
-    scratch: String,
     records: Vec<Record>,
     summary: Summary,
     /// Counts by area, when a workbook or `--summary` shows them.
@@ -417,7 +416,7 @@ fn assess_all(
     dups: &Duplicates,
     args: &AssessArgs,
     format: Format,
-    mut csv_rows: output::CsvRows,
+    mut csv_rows: output::CsvRows<'_>,
     out: &mut impl Write,
     book: &mut Option<xlsx::AssessBook>,
 ) -> anyhow::Result<(Summary, bool, Option<Areas>)> {
@@ -441,9 +440,8 @@ fn assess_all(
         bound,
         dups,
         || Chunk {
-            csv: Vec::with_capacity(CHUNK_BYTES),
+            csv: String::with_capacity(CHUNK_BYTES),
             jsonl: Vec::new(),
-            scratch: String::new(),
             records: Vec::new(),
             summary: Summary::new(bound).with_coverage(bound.rules, coverage),
             areas: want_areas.then(|| Areas::new(bound, show_ids)),
@@ -455,7 +453,7 @@ fn assess_all(
                 areas.add(bound, hh, a);
             }
             match format {
-                Format::Csv => c.kept_as_text |= csv_rows.write(&mut c.csv, bound, hh, a, show_ids, &mut c.scratch),
+                Format::Csv => c.kept_as_text |= csv_rows.write(&mut c.csv, bound, hh, a, show_ids),
                 Format::Jsonl => {
                     let mut r = Record::build(bound, hh, a, show_ids);
                     evidence(&mut r, hh);
@@ -488,7 +486,7 @@ fn assess_all(
                     }
                 }
             } else {
-                wrote(out.write_all(&c.csv))?;
+                wrote(out.write_all(c.csv.as_bytes()))?;
                 wrote(out.write_all(&c.jsonl))?;
             }
             Ok(())

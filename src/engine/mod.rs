@@ -397,6 +397,21 @@ pub fn write_decision_reasons(out: &mut String, b: &Bound, hh: &Household, a: &A
     let Some((node, result)) = deciding(dec, a, di) else { return false };
     let cx = ctx(b, hh, &a.crits, &a.decisions[..di]);
     let atoms = expr::explaining_atoms(node, result, &cx);
+    write_explained(out, b, a, di, &atoms, &cx, &[])
+}
+
+/// The sentences of decision `di`'s explaining `atoms`, after the reason its rule gives if any;
+/// whether there were any.
+fn write_explained(
+    out: &mut String,
+    b: &Bound,
+    a: &Assessment,
+    di: usize,
+    atoms: &[(&Node, Option<bool>)],
+    cx: &Ctx,
+    crits: &[Option<CritTexts>],
+) -> bool {
+    let dec = &b.rules.decisions[di];
     let d = Describer { b };
     // A rule's own reason comes first, its conditions after it in brackets.
     let said = a.fired_rule(b, di).and_then(|k| dec.rules[k].2.reason.as_deref());
@@ -410,12 +425,256 @@ pub fn write_decision_reasons(out: &mut String, b: &Bound, hh: &Household, a: &A
         if k > 0 {
             out.push('；');
         }
-        write_reason_text(out, &d, atom, v, &cx, a);
+        // A criterion's sentence prepared for the cell its field holds, else written.
+        let prepared = match atom {
+            Node::Crit(i) => crits.get(*i as usize).and_then(|t| t.as_ref()?.get(cx, v)),
+            _ => None,
+        };
+        match prepared {
+            Some(t) => out.push_str(t),
+            None => write_reason_text(out, &d, atom, v, cx, a),
+        }
     }
     if said.is_some() && !atoms.is_empty() {
         out.push('）');
     }
     said.is_some() || !atoms.is_empty()
+}
+
+/// The reasons line of a run ([`write_reasons`]), prepared once for the rule set bound to its
+/// date: each decision's `【decision·label】` for each of its labels, and each decision rule's
+/// atoms in the order of its condition with their polarity, so that explaining a household reads
+/// the atoms' values from a list instead of walking the condition's tree. Writes exactly what
+/// [`write_reasons`] writes (a test compares the two).
+pub struct Reasons<'b> {
+    b: &'b Bound<'b>,
+    decisions: Vec<DecisionReasons<'b>>,
+    /// Per criterion: its sentences written once for the cells its field most often holds
+    /// ([`CritTexts`]), when nothing else of the household is in them.
+    crits: Vec<Option<CritTexts>>,
+}
+
+/// The sentences of a criterion whose condition is one atom with a template reading one field
+/// and nothing else of the household (`ill > 0`: `大病慢性病人数 0（空白） ≤ 0`), for each of its
+/// values, written at load for the cells the field most often holds: blank, blank standing for
+/// its `blank` value, a whole number 0–9. With any other cell the sentence is written as usual.
+/// Each is what [`write_crit_text`] writes for that cell (the sentence depends on nothing else:
+/// [`sole_field`]; a test compares them).
+struct CritTexts {
+    field: u16,
+    /// For a blank cell: true, false, unknown.
+    blank: [Box<str>; 3],
+    /// For the cell of a blank standing for the field's `blank` value.
+    blank_as: Option<(Cell, [Box<str>; 3])>,
+    /// For a number field's cell holding 0–9.
+    digits: Vec<[Box<str>; 3]>,
+}
+
+impl CritTexts {
+    /// The sentence for value `v` when the household's cell is one of those prepared.
+    #[inline]
+    fn get(&self, cx: &Ctx, v: Option<bool>) -> Option<&str> {
+        let k = match v {
+            Some(true) => 0,
+            Some(false) => 1,
+            None => 2,
+        };
+        let cell = &cx.cells[self.field as usize];
+        let texts = match cell {
+            Cell::Blank => &self.blank,
+            Cell::BlankAs(_) => match &self.blank_as {
+                Some((c, texts)) if c == cell => texts,
+                _ => return None,
+            },
+            Cell::Value(Scalar::Num(n)) if n.0 % crate::value::SCALE == 0 => {
+                self.digits.get(usize::try_from(n.0 / crate::value::SCALE).ok()?)?
+            }
+            _ => return None,
+        };
+        Some(&texts[k])
+    }
+
+    /// Criterion `i`'s sentences, when it has a template reading one field only.
+    fn of(b: &Bound, i: usize) -> Option<CritTexts> {
+        let d = Describer { b };
+        d.templates().crit(i)?;
+        let Test::Condition(n) = &b.rules.criteria[i].test else { return None };
+        let field = sole_field(n)?;
+        let f = &b.rules.fields[field as usize];
+        // Written over a household of blanks but for that field (nothing else is read).
+        let sentences = |cell: Cell| -> [Box<str>; 3] {
+            let mut cells = vec![Cell::Blank; b.rules.fields.len()];
+            cells[field as usize] = cell;
+            let hh = Household { cells, ..Default::default() };
+            let (crits, decisions) = (vec![None; b.rules.criteria.len()], vec![0; b.rules.decisions.len()]);
+            let a = Assessment { crits, decisions, ..Default::default() };
+            let cx = ctx(b, &hh, &a.crits, &a.decisions);
+            [Some(true), Some(false), None].map(|v| {
+                let mut s = String::new();
+                write_crit_text(&mut s, &d, i, v, &cx, &a, 0);
+                s.into()
+            })
+        };
+        let number = matches!(f.ty, crate::ruleset::file::FieldType::Int | crate::ruleset::file::FieldType::Money);
+        Some(CritTexts {
+            field,
+            blank: sentences(Cell::Blank),
+            blank_as: f.blank.clone().map(|s| (Cell::BlankAs(s.clone()), sentences(Cell::BlankAs(s)))),
+            digits: match number {
+                true => (0..10)
+                    .map(|k| sentences(Cell::Value(Scalar::Num(crate::value::Num(k * crate::value::SCALE)))))
+                    .collect(),
+                false => Vec::new(),
+            },
+        })
+    }
+}
+
+/// The one field an atom reads when it reads nothing else that varies between households (no
+/// criterion, decision, member, record or other field; parameters, literals and the assessment
+/// date are the run's), so that its sentence depends on that field's cell only.
+fn sole_field(n: &Node) -> Option<u16> {
+    let (mut field, mut ok) = (None, true);
+    expr::walk(n, &mut |x| match x {
+        Node::Field(i) | Node::Blank(i) => {
+            ok &= field.is_none_or(|f| f == *i);
+            field = Some(*i);
+        }
+        Node::Lit(_)
+        | Node::Param(_)
+        | Node::AsOf
+        | Node::Cmp(..)
+        | Node::In(..)
+        | Node::Arith(..)
+        | Node::Neg(_)
+        | Node::Not(_)
+        | Node::Known(_)
+        | Node::IsTrue(_)
+        | Node::IsFalse(_)
+        | Node::MonthsSince(_)
+        | Node::Unary(..)
+        | Node::Binary(..) => {}
+        _ => ok = false,
+    });
+    field.filter(|_| ok)
+}
+
+/// One decision's part of [`Reasons`].
+struct DecisionReasons<'b> {
+    /// Per label: `【decision·label】`.
+    heads: Vec<Box<str>>,
+    /// Per rule: its atoms ([`expr::atoms`]); `None` when a `c ? x : y` is among them (explained
+    /// by the branch it takes: such a rule is explained by [`expr::explaining_atoms`]).
+    rules: Vec<Option<Vec<PlannedAtom<'b>>>>,
+}
+
+/// An atom of a decision rule's condition, as [`expr::explaining_atoms`] meets it.
+struct PlannedAtom<'b> {
+    node: &'b Node,
+    /// Whether its being true pushes the condition towards true.
+    positive: bool,
+    /// The criterion it is: its value is the assessment's (what `eval_bool` reads).
+    crit: Option<u16>,
+    /// Whether an equal atom comes before it in the condition: only then can it have been kept
+    /// already (each atom explains once).
+    repeated: bool,
+}
+
+impl<'b> Reasons<'b> {
+    pub fn new(b: &'b Bound<'b>) -> Reasons<'b> {
+        let decisions = (b.rules.decisions.iter())
+            .map(|dec| DecisionReasons {
+                heads: dec.labels.iter().map(|l| format!("【{}·{l}】", dec.label).into()).collect(),
+                rules: dec.rules.iter().map(|r| planned_atoms(&r.0)).collect(),
+            })
+            .collect();
+        let crits = (0..b.rules.criteria.len()).map(|i| CritTexts::of(b, i)).collect();
+        Reasons { b, decisions, crits }
+    }
+
+    /// [`write_reasons`] of one household.
+    pub fn write(&self, out: &mut String, hh: &Household, a: &Assessment) {
+        let mut first = true;
+        for (di, (dec, plan)) in self.b.rules.decisions.iter().zip(&self.decisions).enumerate() {
+            // As `write_reasons`: not a decision shown with another, nor one that does not
+            // concern the household.
+            if dec.with.is_some() || dec.is_not_applicable(a.decisions[di]) {
+                continue;
+            }
+            let start = out.len();
+            if !first {
+                out.push(' ');
+            }
+            out.push_str(&plan.heads[a.decisions[di] as usize]);
+            if self.write_decision(out, hh, a, di) {
+                first = false;
+            } else {
+                out.truncate(start);
+            }
+        }
+    }
+
+    /// [`write_decision_reasons`], the rule's atoms from its list.
+    fn write_decision(&self, out: &mut String, hh: &Household, a: &Assessment, di: usize) -> bool {
+        let b = self.b;
+        let dec = &b.rules.decisions[di];
+        if dec.labels[a.decisions[di] as usize].is_empty() {
+            return false;
+        }
+        let Some((node, result)) = deciding(dec, a, di) else { return false };
+        let cx = ctx(b, hh, &a.crits, &a.decisions[..di]);
+        // The rule `deciding` explains: the one that decided, else the last.
+        let k = a.decided_by[di].unwrap_or(dec.rules.len().saturating_sub(1));
+        let atoms = match &self.decisions[di].rules[k] {
+            Some(plan) => explaining(plan, result, &cx, a),
+            None => expr::explaining_atoms(node, result, &cx),
+        };
+        write_explained(out, b, a, di, &atoms, &cx, &self.crits)
+    }
+}
+
+/// A rule's atoms with their polarity and what [`explaining`] needs of them; `None` when a
+/// `c ? x : y` is among them.
+fn planned_atoms(n: &Node) -> Option<Vec<PlannedAtom<'_>>> {
+    let mut list = Vec::new();
+    expr::atoms(n, true, &mut list);
+    if list.iter().any(|(x, _)| matches!(x, Node::Cond(..))) {
+        return None;
+    }
+    let same = |x: &Node, y: &Node| std::ptr::eq(x, y) || x == y;
+    let planned = (list.iter().enumerate())
+        .map(|(k, &(node, positive))| PlannedAtom {
+            node,
+            positive,
+            crit: match node {
+                Node::Crit(i) => Some(*i),
+                _ => None,
+            },
+            repeated: list[..k].iter().any(|(x, _)| same(x, node)),
+        })
+        .collect();
+    Some(planned)
+}
+
+/// [`expr::explaining_atoms`] of a rule over its planned atoms: those that explain `result`, each
+/// once, in the order of the condition.
+fn explaining<'n>(plan: &[PlannedAtom<'n>], result: Option<bool>, cx: &Ctx, a: &Assessment) -> expr::AtomList<'n> {
+    let mut out = expr::AtomList::new();
+    for atom in plan {
+        let v = match atom.crit {
+            Some(i) => a.crits[i as usize],
+            None => expr::eval_bool(atom.node, cx),
+        };
+        let keep = match (result, v) {
+            (None, None) => true,
+            (Some(r), Some(v)) => (v == atom.positive) == r,
+            _ => false,
+        };
+        if keep && !(atom.repeated && out.iter().any(|(x, _)| std::ptr::eq(*x, atom.node) || *x == atom.node)) {
+            out.push((atom.node, v));
+        }
+    }
+    out
 }
 
 /// The sentence of one reason: a criterion as [`write_crit_text`], any other atom as itself.
@@ -863,6 +1122,64 @@ mod tests {
             })
             .collect();
         Household { row: 2, source_rows: 1, cells, ..Default::default() }
+    }
+
+    /// The reasons prepared for a run ([`Reasons`]: rules' atoms listed at load, criteria's
+    /// sentences written at load for the usual cells) are those [`write_reasons`] writes, for every
+    /// built-in rule set in 2020 and 2024, over households of random cells (blank, blank standing
+    /// for the field's own `blank` value or another, small whole numbers, invalid, derived,
+    /// absent) read from their own columns, alternatives or none.
+    #[test]
+    fn prepared_reasons_are_the_written_ones() {
+        let mut rng = crate::test_rng::Lcg(41);
+        let mut next = |n: usize| rng.below(n);
+        for (name, _, _) in crate::ruleset::EMBEDDED {
+            let rules = crate::ruleset::load(name).unwrap();
+            for year in [2020, 2024] {
+                let Ok(mut b) = rules.at(Date::new(year, 12, 31).unwrap()) else { continue };
+                b.read_from = (rules.fields.iter())
+                    .map(|f| match next(4) {
+                        0 if !f.alternatives.is_empty() => ReadFrom::Alternative(0),
+                        1 => ReadFrom::Absent,
+                        _ => ReadFrom::Own,
+                    })
+                    .collect();
+                let reasons = Reasons::new(&b);
+                let prepared = reasons.crits.iter().flatten().count();
+                assert!(prepared > 0, "{name} {year}: no criterion's sentences prepared");
+                let (mut hits, mut lines) = (0, 0);
+                for _ in 0..300 {
+                    let mut hh = household(&b, &mut next);
+                    for (f, cell) in rules.fields.iter().zip(&mut hh.cells) {
+                        match (next(4), &f.blank) {
+                            (0, Some(v)) => *cell = Cell::BlankAs(v.clone()),
+                            (1, _) if matches!(f.ty, FieldType::Int | FieldType::Money) => {
+                                *cell = Cell::Value(Scalar::Num(Num(next(11) as i64 * SCALE)))
+                            }
+                            _ => {}
+                        }
+                    }
+                    let a = assess(&b, &hh);
+                    let cx = ctx(&b, &hh, &a.crits, &a.decisions);
+                    // Each sentence prepared for the household's cell is the one written for it.
+                    for (i, t) in reasons.crits.iter().enumerate() {
+                        for v in [Some(true), Some(false), None] {
+                            let Some(prepared) = t.as_ref().and_then(|t| t.get(&cx, v)) else { continue };
+                            let mut want = String::new();
+                            write_crit_text(&mut want, &Describer { b: &b }, i, v, &cx, &a, 0);
+                            assert_eq!(prepared, want, "{name} {year}: criterion {i} {v:?}");
+                            hits += 1;
+                        }
+                    }
+                    let (mut got, mut want) = (String::new(), String::new());
+                    reasons.write(&mut got, &hh, &a);
+                    write_reasons(&mut want, &b, &hh, &a);
+                    assert_eq!(got, want, "{name} {year}: {:?}", hh.cells);
+                    lines += usize::from(!got.is_empty());
+                }
+                assert!(hits > 0 && lines > 0, "{name} {year}: {hits} prepared sentences used, {lines} lines");
+            }
+        }
     }
 
     /// Every atom with a template, and every criterion written through one, reads as the code

@@ -416,7 +416,7 @@ pub fn choose_columns(spec: &str, rs: &RuleSet) -> Result<Vec<OutColumn>, String
 }
 
 /// The fields that CSV rows show, by index, resolved once per run.
-pub struct CsvRows {
+pub struct CsvRows<'b> {
     shown: [Option<u16>; 7],
     /// Which of them go through the free-text mask: not the 户编号, not an ID column (masked whole).
     free_text: [bool; 7],
@@ -429,22 +429,27 @@ pub struct CsvRows {
     plain_labels: Vec<Vec<bool>>,
     /// Per decision: whether every one of its factors' labels is, and so any of them joined by `、`.
     plain_factors: Vec<bool>,
+    /// Per identifying column of an enum field: whether each of its values is written as it is
+    /// ([`is_plain`]) and no personal number is masked in it.
+    plain_enums: [Vec<bool>; 7],
     /// The department lists given (`--with`): their matches close the reasons.
     pub matcher: Option<std::sync::Arc<crate::matching::Matcher>>,
+    /// The reasons line, prepared for the run.
+    reasons: engine::Reasons<'b>,
 }
 
 /// The keys of the identifying columns of `CSV_HEADERS` (户编号 … 户类型).
 const SHOWN_KEYS: [&str; 7] =
     ["household_id", "county", "township", "village", "head_name", "head_id", "household_type"];
 
-impl CsvRows {
+impl<'b> CsvRows<'b> {
     /// Rows of every column (the default output).
-    pub fn new(b: &Bound) -> CsvRows {
+    pub fn new(b: &'b Bound<'b>) -> CsvRows<'b> {
         CsvRows::with_columns(b, OutColumn::all(b.rules))
     }
 
     /// Rows of the `columns` chosen (`--columns`).
-    pub fn with_columns(b: &Bound, columns: Vec<OutColumn>) -> CsvRows {
+    pub fn with_columns(b: &'b Bound<'b>, columns: Vec<OutColumn>) -> CsvRows<'b> {
         let shown = SHOWN_KEYS.map(|k| b.rules.field_index.get(k).copied());
         let mut free_text = shown.map(|i| i.is_some_and(|i| b.rules.fields[i as usize].ty != FieldType::Id));
         free_text[0] = false;
@@ -460,7 +465,15 @@ impl CsvRows {
             .iter()
             .map(|d| d.factors.iter().all(|&c| plain_factor(&rs.criteria[c as usize].label)))
             .collect();
-        CsvRows { shown, free_text, id, columns, plain_labels, plain_factors, matcher: None }
+        let plain_enums = shown.map(|i| {
+            let Some(f) = i.map(|i| &rs.fields[i as usize]).filter(|f| f.ty != FieldType::Id) else {
+                return Vec::new();
+            };
+            let values = f.enum_id.map_or(&[][..], |e| &rs.enums[e as usize].values[..]);
+            values.iter().map(|v| is_plain(v) && matches!(privacy::mask_text(v), Cow::Borrowed(_))).collect()
+        });
+        let reasons = engine::Reasons::new(b);
+        CsvRows { shown, free_text, id, columns, plain_labels, plain_factors, plain_enums, matcher: None, reasons }
     }
 
     /// Decision `d`'s label in `a`, written plainly when it is plain.
@@ -474,147 +487,122 @@ impl CsvRows {
         }
     }
 
-    /// Decision `d`'s factors that are true, joined by `、`, through `scratch`.
+    /// One of the rule set's decision columns. Labels are the rule file's words, not a
+    /// household's: no personal number to mask.
     #[inline]
-    fn factors(&self, w: &mut CsvRow<'_>, b: &Bound, a: &Assessment, d: usize, scratch: &mut String) {
-        scratch.clear();
-        write_factor_labels(scratch, b, a, d);
-        if self.plain_factors[d] {
-            w.plain(scratch)
-        } else {
-            w.safe(scratch)
+    fn decision(&self, w: &mut CsvRow<'_>, item: Item, b: &Bound, a: &Assessment) {
+        match item {
+            Item::Label(d) => self.label(w, b, a, d as usize),
+            // Decision `d`'s factors that are true, joined by `、`, straight into the row.
+            Item::Factors(d) if self.plain_factors[d as usize] => {
+                w.plain_with(|o| write_factor_labels(o, b, a, d as usize))
+            }
+            Item::Factors(d) => w.text_in_place(false, |o| write_factor_labels(o, b, a, d as usize)),
+            Item::Flag => w.plain(returned_text(a.returned)),
         }
+    }
+
+    /// Identifying column `k` (户编号 … 户类型): the text of its field as [`shown_text`] gives it,
+    /// masked as [`CsvRow::text`] masks it (an ID column's cell masked whole).
+    #[inline]
+    fn shown(&self, w: &mut CsvRow<'_>, k: usize, b: &Bound, hh: &Household, mask: bool) {
+        let Some(i) = self.shown[k] else { return w.plain("") };
+        let rs = b.rules;
+        let s: &str = match &hh.cells[i as usize] {
+            Cell::Value(Scalar::Text(t)) => t,
+            Cell::Value(Scalar::Enum(e)) => {
+                let (e, id) = (*e as usize, rs.fields[i as usize].enum_id);
+                let text = id.map_or("", |id| rs.enums[id as usize].values[e].as_str());
+                // A value of the rule file that is written as it is, masked or not.
+                if self.plain_enums[k].get(e) == Some(&true) {
+                    return w.plain(text);
+                }
+                text
+            }
+            Cell::Invalid(raw) => raw,
+            _ => "",
+        };
+        if mask && self.id[k] {
+            return w.text_in_place(false, |o| privacy::mask_id_into(o, s));
+        }
+        w.text(s, mask && self.free_text[k]);
+    }
+
+    /// 判定理由: the reasons, then the matches with department lists (`--with`), straight into the
+    /// row.
+    #[inline]
+    fn reasons(&self, w: &mut CsvRow<'_>, b: &Bound, hh: &Household, a: &Assessment, mask: bool) {
+        w.text_in_place(mask, |o| {
+            let start = o.len();
+            self.reasons.write(o, hh, a);
+            // As `write_evidence`: `；` between the reasons and the matches.
+            if let (Some(m), false) = (&self.matcher, hh.matches.is_empty()) {
+                if o.len() > start {
+                    o.push('；');
+                }
+                m.write_evidence(o, b.rules, hh, true);
+            }
+        });
     }
 
     /// One household's CSV row, appended to `out` straight from the household and its
     /// assessment (the hot path of `assess`: no [`Record`]); the same cells as [`csv_cells`]
-    /// through [`csv_safe`], of the columns chosen. `scratch` is reused. Returns whether a long
-    /// number was kept as text.
-    pub fn write(
-        &self,
-        out: &mut Vec<u8>,
-        b: &Bound,
-        hh: &Household,
-        a: &Assessment,
-        show_ids: bool,
-        scratch: &mut String,
-    ) -> bool {
-        let Some(columns) = &self.columns else { return self.write_all(out, b, hh, a, show_ids, scratch) };
+    /// through [`csv_safe`], of the columns chosen. Returns whether a long number was kept as
+    /// text.
+    pub fn write(&self, out: &mut String, b: &Bound, hh: &Household, a: &Assessment, show_ids: bool) -> bool {
+        let mask = !show_ids;
+        let Some(columns) = &self.columns else { return self.write_all(out, b, hh, a, mask) };
         let mut w = CsvRow::new(out);
         for &c in columns {
-            self.write_column(&mut w, c, b, hh, a, show_ids, scratch);
+            match c {
+                OutColumn::Row => w.plain_with(|o| push_number(o, hh.row)),
+                OutColumn::Shown(k) => self.shown(&mut w, k as usize, b, hh, mask),
+                OutColumn::Decision(d) => self.decision(&mut w, b.rules.layout.columns[d as usize].item, b, a),
+                OutColumn::Reasons => self.reasons(&mut w, b, hh, a, mask),
+                OutColumn::Problems => problems(&mut w, b, hh, mask),
+                OutColumn::Checks => w.text_in_place(mask, |o| engine::write_findings(o, b, hh, a)),
+            }
         }
         w.end()
     }
 
     /// Every column, in order (the default output): straight-line code, without the dispatch by
-    /// column of [`CsvRows::write_column`] (0.5 k instructions a household, callgrind, 20k).
-    fn write_all(
-        &self,
-        out: &mut Vec<u8>,
-        b: &Bound,
-        hh: &Household,
-        a: &Assessment,
-        show_ids: bool,
-        scratch: &mut String,
-    ) -> bool {
-        let mask = !show_ids;
+    /// column of [`CsvRows::write`] (0.5 k instructions a household, callgrind, 20k).
+    fn write_all(&self, out: &mut String, b: &Bound, hh: &Household, a: &Assessment, mask: bool) -> bool {
         let mut w = CsvRow::new(out);
-        scratch.clear();
-        crate::value::push_digits(scratch, hh.row, 1);
-        w.plain(scratch);
-        for ((i, free_text), id) in self.shown.into_iter().zip(self.free_text).zip(self.id) {
-            // An ID column's cell is masked whole, into the reused buffer (as `shown_text`).
-            if mask && id {
-                let text = i.and_then(|i| shown_text(b.rules, hh, i as usize, true));
-                scratch.clear();
-                if let Some(t) = text {
-                    privacy::mask_id_into(scratch, &t);
-                }
-                w.safe(scratch);
-                continue;
-            }
-            let text = i.and_then(|i| shown_text(b.rules, hh, i as usize, show_ids));
-            w.text(text.as_deref().unwrap_or(""), mask && free_text);
+        w.plain_with(|o| push_number(o, hh.row));
+        for k in 0..SHOWN_KEYS.len() {
+            self.shown(&mut w, k, b, hh, mask);
         }
-        // Labels are the rule file's words, not a household's: no personal number to mask.
         for c in &b.rules.layout.columns {
-            match c.item {
-                Item::Label(d) => self.label(&mut w, b, a, d as usize),
-                Item::Factors(d) => self.factors(&mut w, b, a, d as usize, scratch),
-                Item::Flag => w.plain(returned_text(a.returned)),
-            }
+            self.decision(&mut w, c.item, b, a);
         }
-        scratch.clear();
-        engine::write_reasons(scratch, b, hh, a);
-        if let Some(m) = &self.matcher {
-            write_evidence(scratch, m, b, hh, true);
-        }
-        w.text(scratch, mask);
-        scratch.clear();
-        write_problems(scratch, &hh.problems, |p| shown_problem_value(b.rules, p, show_ids));
-        w.text(scratch, mask);
-        scratch.clear();
-        engine::write_findings(scratch, b, hh, a);
-        w.text(scratch, mask);
+        self.reasons(&mut w, b, hh, a, mask);
+        problems(&mut w, b, hh, mask);
+        w.text_in_place(mask, |o| engine::write_findings(o, b, hh, a));
         w.end()
     }
+}
 
-    /// One cell of a household's row (the columns chosen by `--columns`).
-    #[allow(clippy::too_many_arguments)]
-    fn write_column(
-        &self,
-        w: &mut CsvRow<'_>,
-        c: OutColumn,
-        b: &Bound,
-        hh: &Household,
-        a: &Assessment,
-        show_ids: bool,
-        scratch: &mut String,
-    ) {
-        let mask = !show_ids;
-        scratch.clear();
-        match c {
-            OutColumn::Row => {
-                crate::value::push_digits(scratch, hh.row, 1);
-                w.plain(scratch);
-            }
-            OutColumn::Shown(k) => {
-                let (i, free_text, id) = (self.shown[k as usize], self.free_text[k as usize], self.id[k as usize]);
-                // An ID column's cell is masked whole, into the reused buffer (as `shown_text`).
-                if mask && id {
-                    if let Some(t) = i.and_then(|i| shown_text(b.rules, hh, i as usize, true)) {
-                        privacy::mask_id_into(scratch, &t);
-                    }
-                    w.safe(scratch);
-                    return;
-                }
-                let text = i.and_then(|i| shown_text(b.rules, hh, i as usize, show_ids));
-                w.text(text.as_deref().unwrap_or(""), mask && free_text);
-            }
-            // Labels are the rule file's words, not a household's: no personal number to mask.
-            OutColumn::Decision(d) => match b.rules.layout.columns[d as usize].item {
-                Item::Label(d) => self.label(w, b, a, d as usize),
-                Item::Factors(d) => self.factors(w, b, a, d as usize, scratch),
-                Item::Flag => w.plain(returned_text(a.returned)),
-            },
-            OutColumn::Reasons => {
-                engine::write_reasons(scratch, b, hh, a);
-                if let Some(m) = &self.matcher {
-                    write_evidence(scratch, m, b, hh, true);
-                }
-                w.text(scratch, mask);
-            }
-            OutColumn::Problems => {
-                write_problems(scratch, &hh.problems, |p| shown_problem_value(b.rules, p, show_ids));
-                w.text(scratch, mask);
-            }
-            OutColumn::Checks => {
-                engine::write_findings(scratch, b, hh, a);
-                w.text(scratch, mask);
-            }
+/// 数据问题: the household's problems (values masked when `mask`), straight into the row.
+#[inline]
+fn problems(w: &mut CsvRow<'_>, b: &Bound, hh: &Household, mask: bool) {
+    w.text_in_place(mask, |o| write_problems(o, &hh.problems, |p| shown_problem_value(b.rules, p, !mask)));
+}
+
+/// `n` in decimal digits (a row number).
+fn push_number(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
         }
     }
+    out.extend(digits[i..].iter().map(|&c| char::from(c)));
 }
 
 /// The matches of `hh` appended to its reasons (`；比对：…`), masked unless `show_ids`.
@@ -628,12 +616,13 @@ pub fn write_evidence(out: &mut String, m: &crate::matching::Matcher, b: &Bound,
     m.write_evidence(out, b.rules, hh, show_ids);
 }
 
-/// One CSV row appended to a byte buffer, written exactly as `csv::Writer` writes it by default
+/// One CSV row appended to a text buffer, written exactly as `csv::Writer` writes it by default
 /// (a test compares the two): fields separated by `,`, quoted only when they hold a comma, a
 /// quote, CR or LF, with quotes doubled; the row ends with `\n`. Long fields are checked for those
-/// bytes by vectorised searches instead of csv-core's byte-by-byte state machine.
+/// bytes by vectorised searches instead of csv-core's byte-by-byte state machine. A cell may be
+/// written straight into the buffer ([`CsvRow::text_in_place`]) and checked there.
 pub struct CsvRow<'a> {
-    out: &'a mut Vec<u8>,
+    out: &'a mut String,
     /// Where the row starts in `out`.
     start: usize,
     first: bool,
@@ -642,23 +631,34 @@ pub struct CsvRow<'a> {
 }
 
 impl<'a> CsvRow<'a> {
-    pub fn new(out: &'a mut Vec<u8>) -> CsvRow<'a> {
+    pub fn new(out: &'a mut String) -> CsvRow<'a> {
         CsvRow { start: out.len(), out, first: true, kept_as_text: false }
     }
 
-    pub fn field(&mut self, s: &str) {
+    /// The separator before a field but the first.
+    #[inline]
+    fn sep(&mut self) {
         if !self.first {
-            self.out.push(b',');
+            self.out.push(',');
         }
         self.first = false;
-        let b = s.as_bytes();
-        if !needs_quotes(b) {
-            self.out.extend_from_slice(b);
+    }
+
+    pub fn field(&mut self, s: &str) {
+        self.sep();
+        self.quoted(s);
+    }
+
+    /// A field's text, quoted when it needs it.
+    #[inline]
+    fn quoted(&mut self, s: &str) {
+        if !needs_quotes(s.as_bytes()) {
+            self.out.push_str(s);
             return;
         }
-        self.out.push(b'"');
-        self.out.extend_from_slice(s.replace('"', "\"\"").as_bytes());
-        self.out.push(b'"');
+        self.out.push('"');
+        self.out.push_str(&s.replace('"', "\"\""));
+        self.out.push('"');
     }
 
     /// A cell known to need neither quotes nor a formula defence, and not a long number
@@ -666,11 +666,17 @@ impl<'a> CsvRow<'a> {
     #[inline]
     pub fn plain(&mut self, s: &str) {
         debug_assert!(s.is_empty() || is_plain(s), "{s}");
-        if !self.first {
-            self.out.push(b',');
-        }
-        self.first = false;
-        self.out.extend_from_slice(s.as_bytes());
+        self.sep();
+        self.out.push_str(s);
+    }
+
+    /// A cell written by `write` straight into the row, known plain as [`CsvRow::plain`]'s.
+    #[inline]
+    pub fn plain_with(&mut self, write: impl FnOnce(&mut String)) {
+        self.sep();
+        let start = self.out.len();
+        write(self.out);
+        debug_assert!(is_plain(&self.out[start..]) || start == self.out.len(), "{}", &self.out[start..]);
     }
 
     /// A text cell: personal numbers masked when `mask`, then made safe from formula injection
@@ -685,23 +691,50 @@ impl<'a> CsvRow<'a> {
         self.safe(s)
     }
 
+    /// A cell written by `write` straight into the row, then masked when `mask` and made safe,
+    /// as [`CsvRow::text`] writes its text: in the usual case (nothing masked, a plain text) it
+    /// stays where it was written, without a copy.
+    #[inline]
+    pub fn text_in_place(&mut self, mask: bool, write: impl FnOnce(&mut String)) {
+        self.sep();
+        let start = self.out.len();
+        write(self.out);
+        if mask && self.out.len() - start >= privacy::SHORTEST {
+            if let Cow::Owned(m) = privacy::mask_text(&self.out[start..]) {
+                self.out.truncate(start);
+                self.out.push_str(&m);
+            }
+        }
+        if !is_plain_cell(&self.out[start..]) {
+            let t = self.out.split_off(start);
+            self.safe_text(&t);
+        }
+    }
+
     /// A cell as [`csv_safe`] writes it (no formula; a long number kept as text), looking at its
     /// first byte only in the usual case.
     #[inline]
     pub fn safe(&mut self, s: &str) {
+        self.sep();
+        self.safe_text(s);
+    }
+
+    /// [`CsvRow::safe`] after the separator.
+    #[inline]
+    fn safe_text(&mut self, s: &str) {
         let b = s.as_bytes();
         match b.first() {
             // Chinese text starting with a character of U+3000–U+303F (`【`): only the
             // ideographic space (E3 80 80) may be followed by a formula.
-            Some(0xE3) if b.get(1..3) != Some(&[0x80, 0x80]) => self.field(s),
-            Some(&c) if MAY_START_FORMULA[c as usize] => self.field(&csv_safe(s)),
+            Some(0xE3) if b.get(1..3) != Some(&[0x80, 0x80]) => self.quoted(s),
+            Some(&c) if MAY_START_FORMULA[c as usize] => self.quoted(&csv_safe(s)),
             Some(c) if c.is_ascii_digit() && long_digits(s) => {
                 // Digits need no quoting: the tab goes straight after them.
-                self.field(s);
-                self.out.push(b'\t');
+                self.quoted(s);
+                self.out.push('\t');
                 self.kept_as_text = true;
             }
-            _ => self.field(s),
+            _ => self.quoted(s),
         }
     }
 
@@ -709,11 +742,24 @@ impl<'a> CsvRow<'a> {
     /// of one empty field (`--columns` with one column) is written `""`, as csv::Writer writes it.
     pub fn end(self) -> bool {
         if self.out.len() == self.start {
-            self.out.extend_from_slice(b"\"\"");
+            self.out.push_str("\"\"");
         }
-        self.out.push(b'\n');
+        self.out.push('\n');
         self.kept_as_text
     }
+}
+
+/// Whether [`CsvRow::safe`] writes `s` as it is ([`is_plain`]), with its shortcut for a first
+/// character of U+3001–U+3FFF (the reasons' `【`).
+#[inline]
+fn is_plain_cell(s: &str) -> bool {
+    let b = s.as_bytes();
+    !needs_quotes(b)
+        && match b.first() {
+            Some(0xE3) if b.get(1..3) != Some(&[0x80, 0x80]) => true,
+            Some(&c) if MAY_START_FORMULA[c as usize] || c.is_ascii_digit() => is_plain(s),
+            _ => true,
+        }
 }
 
 /// A CSV cell as a spreadsheet should take it.
@@ -1051,9 +1097,8 @@ mod tests {
             assert!(matches!(hh.cells[rules.field_index["per_capita_income"] as usize], Cell::Invalid(_)), "{raw}");
             assert!(hh.problems.iter().any(|p: &Problem| p.value == raw), "{raw}");
             let a = crate::engine::assess(&b, &hh);
-            let mut out = Vec::new();
-            CsvRows::new(&b).write(&mut out, &b, &hh, &a, false, &mut String::new());
-            let row = String::from_utf8(out).unwrap();
+            let mut row = String::new();
+            CsvRows::new(&b).write(&mut row, &b, &hh, &a, false);
             let record = Record::build(&b, &hh, &a, false);
             let json = {
                 let mut v = Vec::new();
@@ -1065,9 +1110,9 @@ mod tests {
                 assert!(text.contains('*'), "{what}: {text}");
             }
             // The unmasked row does show it, in the reasons and the problems.
-            let mut shown = Vec::new();
-            CsvRows::new(&b).write(&mut shown, &b, &hh, &a, true, &mut String::new());
-            assert!(String::from_utf8(shown).unwrap().matches(raw).count() >= 2, "{raw}");
+            let mut shown = String::new();
+            CsvRows::new(&b).write(&mut shown, &b, &hh, &a, true);
+            assert!(shown.matches(raw).count() >= 2, "{raw}");
         }
     }
 
@@ -1088,13 +1133,15 @@ mod tests {
         }
         // Labels written as they are only when `safe` would write them so.
         for s in ["识别", "", "=1", "-1.5", "【识别", "　=1", "12345678901", "01", "a,b", "＋x", "\t"] {
-            let (mut plain, mut safe) = (Vec::new(), Vec::new());
+            let (mut plain, mut safe, mut in_place) = (String::new(), String::new(), String::new());
             CsvRow::new(&mut safe).safe(s);
+            CsvRow::new(&mut in_place).text_in_place(false, |o| o.push_str(s));
+            assert_eq!(in_place, safe, "{s}");
             if is_plain(s) {
                 CsvRow::new(&mut plain).plain(s);
                 assert_eq!(plain, safe, "{s}");
             } else {
-                assert_ne!(safe, s.as_bytes(), "{s}");
+                assert_ne!(safe, s, "{s}");
             }
         }
     }
@@ -1108,7 +1155,7 @@ mod tests {
             &["户编号", "", "", "示例县"],
         ];
         for row in rows {
-            let mut fast = Vec::new();
+            let mut fast = String::new();
             let mut w = CsvRow::new(&mut fast);
             for f in row {
                 w.field(f);
@@ -1116,7 +1163,7 @@ mod tests {
             w.end();
             let mut slow = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
             slow.write_record(row).unwrap();
-            assert_eq!(String::from_utf8(fast).unwrap(), String::from_utf8(slow.into_inner().unwrap()).unwrap());
+            assert_eq!(fast, String::from_utf8(slow.into_inner().unwrap()).unwrap());
         }
     }
 
@@ -1171,14 +1218,22 @@ mod tests {
         {
             assert!(matches!(csv_safe(cell), Cow::Borrowed(_)), "{cell:?}");
         }
-        let mut out = Vec::new();
+        let mut out = String::new();
         let mut w = CsvRow::new(&mut out);
         for cell in ["2", "520102199001011234", "张三", "0123", "=1", "5200010101003"] {
             w.safe(cell);
         }
         assert!(w.end(), "a long number was kept as text");
-        assert_eq!(String::from_utf8(out).unwrap(), "2,520102199001011234\t,张三,0123\t,'=1,5200010101003\t\n");
-        let mut out = Vec::new();
+        assert_eq!(out, "2,520102199001011234\t,张三,0123\t,'=1,5200010101003\t\n");
+        // Written in place, the same cells are made safe the same way.
+        let mut in_place = String::new();
+        let mut w = CsvRow::new(&mut in_place);
+        for cell in ["2", "520102199001011234", "张三", "0123", "=1", "5200010101003"] {
+            w.text_in_place(false, |o| o.push_str(cell));
+        }
+        assert!(w.end(), "a long number was kept as text");
+        assert_eq!(in_place, out);
+        let mut out = String::new();
         let mut w = CsvRow::new(&mut out);
         w.safe("1381234567");
         assert!(!w.end(), "nothing kept as text");

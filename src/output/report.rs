@@ -312,7 +312,7 @@ pub fn write_summary_file(path: &Path, inputs: &[&Path], t: &AreaTable, b: &Boun
         super::xlsx::guarded(&to, || area_sheets(&mut wb, t, b))?;
         super::xlsx::save(&mut wb, &mut file)?;
     } else {
-        let mut out = Vec::from("\u{feff}".as_bytes());
+        let mut out = String::from("\u{feff}");
         let mut w = super::CsvRow::new(&mut out);
         for h in &t.headers {
             w.safe(h);
@@ -325,7 +325,7 @@ pub fn write_summary_file(path: &Path, inputs: &[&Path], t: &AreaTable, b: &Boun
             }
             w.end();
         }
-        file.writer().write_all(&out).map_err(|e| anyhow::anyhow!("无法写出地区汇总 {to}：{e}"))?;
+        file.writer().write_all(out.as_bytes()).map_err(|e| anyhow::anyhow!("无法写出地区汇总 {to}：{e}"))?;
     }
     file.commit()
 }
