@@ -517,23 +517,43 @@ fn plain_c(b: &[u8], max_run: usize) -> Option<PlainC<'_>> {
             return (len - 1 <= max_run).then_some((r, s, t, empty, len));
         }
         let k = i;
-        while b.get(i).is_some_and(|&c| c.is_ascii_alphanumeric() || matches!(c, b':' | b'_' | b'-')) {
-            i += 1;
-        }
+        i += b[i..].iter().position(|&c| !NAME_BYTE[usize::from(c)]).unwrap_or(b.len() - i);
         if i == k || b.get(i..i + 2)? != b"=\"" {
             return None;
         }
-        let end = i + 2 + b[i + 2..].iter().position(|&c| c == b'"')?;
-        let v = &b[i + 2..end];
+        let v = &b[i + 2..];
+        let v = &v[..v.iter().position(|&c| c == b'"')?];
         match &b[k..i] {
             b"r" => r = Some(v),
             b"s" => s = Some(v),
             b"t" => t = Some(v),
             _ => {}
         }
-        i = end + 1;
+        i += 3 + v.len();
     }
 }
+
+/// The bytes an inline string's text is trimmed of (without `xml:space="preserve"`).
+static XML_SPACE: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b' ' as usize] = true;
+    t[b'\t' as usize] = true;
+    t[b'\r' as usize] = true;
+    t[b'\n' as usize] = true;
+    t
+};
+
+/// The bytes of an attribute's name in a tag [`plain_c`] reads: ASCII letters, digits, `:`, `_`, `-`.
+static NAME_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || matches!(b, b':' | b'_' | b'-');
+        c += 1;
+    }
+    t
+};
 
 fn damaged_ref(r: &[u8]) -> XlsxError {
     XlsxError::Damaged(format!("单元格位置“{}”无法识别", String::from_utf8_lossy(r)))
@@ -701,7 +721,12 @@ fn cell_ref(r: &[u8]) -> Option<(Option<u32>, Option<u32>)> {
     Some((row, col))
 }
 
-fn number<T: std::str::FromStr>(b: &[u8]) -> Option<T> {
+fn number<T: std::str::FromStr + TryFrom<u32>>(b: &[u8]) -> Option<T> {
+    // Up to nine ASCII digits (a style's or a shared string's index, as written): read here;
+    // anything else as `str::parse` reads it (spaces around, a sign, leading zeros, overflow).
+    if (1..=9).contains(&b.len()) && b.iter().all(u8::is_ascii_digit) {
+        return T::try_from(b.iter().fold(0u32, |n, &d| n * 10 + u32::from(d - b'0'))).ok();
+    }
     std::str::from_utf8(b).ok()?.trim().parse().ok()
 }
 
@@ -1114,7 +1139,14 @@ impl<R: Read> Xml<R> {
         let Some((i, special, escapes)) = text_end(rest) else { return false };
         let plain = i <= self.max_run && rest[i..].starts_with(close) && !special;
         let Some(t) = plain.then(|| simdutf8::basic::from_utf8(&rest[..i]).ok()).flatten() else { return false };
-        let t = if preserve { t } else { t.trim_matches([' ', '\t', '\r', '\n']) };
+        let t = match t.as_bytes() {
+            _ if preserve => t,
+            // Nothing to trim (the usual case): no search for the pattern.
+            [first, .., last] if !XML_SPACE[usize::from(*first)] && !XML_SPACE[usize::from(*last)] => t,
+            [one] if !XML_SPACE[usize::from(*one)] => t,
+            [] => t,
+            _ => t.trim_matches([' ', '\t', '\r', '\n']),
+        };
         out.clear();
         match escapes {
             true => out.push_str(&unescape_x(t)),
@@ -1295,6 +1327,21 @@ mod tests {
         assert_eq!(cell_ref(b"A0"), None);
         assert_eq!(cell_ref(b"A1B"), None);
         assert!(cell_ref(b"AAAAAAAAAAAAA1").is_some_and(|(_, c)| c.unwrap() > 1 << 20));
+    }
+
+    /// `number` reads as `str::parse` after a trim, its digits-only shortcut included.
+    #[test]
+    fn numbers_read_as_parse_does() {
+        let parse = |b: &[u8]| std::str::from_utf8(b).ok().and_then(|s| s.trim().parse::<usize>().ok());
+        let mut rng = crate::test_rng::Lcg(5);
+        for _ in 0..20000 {
+            let b: Vec<u8> = (0..rng.below(13)).map(|_| b"0123456789 +-x"[rng.below(14)]).collect();
+            assert_eq!(number::<usize>(&b), parse(&b), "{:?}", String::from_utf8_lossy(&b));
+            assert_eq!(number::<u32>(&b), std::str::from_utf8(&b).ok().and_then(|s| s.trim().parse::<u32>().ok()));
+        }
+        for b in [&b"999999999"[..], b"4294967295", b"4294967296", b"0000000001", b"007", b""] {
+            assert_eq!(number::<usize>(b), parse(b));
+        }
     }
 
     /// `cell_ref` (one pass) reads as the iterator version it replaced, on references of every
@@ -1582,6 +1629,10 @@ mod tests {
             ("inlineStr", "<is><t xml:space=\"preserve\"> a </t></is></c>", true),
             ("inlineStr", "<is><t>x_x000D_y</t></is></c>", true),
             ("inlineStr", "<is><t></t></is></c>", true),
+            ("inlineStr", "<is><t>a\t</t></is></c>", true),
+            ("inlineStr", "<is><t>\nab</t></is></c>", true),
+            ("inlineStr", "<is><t> </t></is></c>", true),
+            ("inlineStr", "<is><t>a</t></is></c>", true),
             ("str", "<is><t>户</t></is></c>", true),
             ("inlineStr", "<is><t>a&amp;b</t></is></c>", false),
             ("inlineStr", "<is><t>a\rb</t></is></c>", false),
