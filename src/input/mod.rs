@@ -133,6 +133,14 @@ pub struct Layout {
     /// The cell of every field the file has no column for: unknown, or the rule file's `absent`
     /// value (set on every household before its cells are read).
     absent_cells: Vec<(u16, Cell)>,
+    /// The cells of `absent_cells` that something of a household can change (a derivation, an
+    /// alternative column, a range check; every one in a person export): put back before each
+    /// row. The others are set once, when a household's cells are made.
+    absent_reset: Vec<(u16, Cell)>,
+    /// The other cells of `absent_cells` that department matching can change (a list's evidence,
+    /// its count and sums, the head's ID number): put back before each row when lists are
+    /// matched ([`Layout::matcher`]) or read from columns.
+    absent_matched: Vec<(u16, Cell)>,
     /// The fields a row does not set (neither a column, an alternative column nor an absent
     /// cell: derived fields): made blank before each row.
     unset_fields: Vec<u16>,
@@ -571,6 +579,7 @@ impl Ledger {
         let field_column = field_col_index.iter().map(|c| c.map(|c| columns[c].clone())).collect();
         let unset_fields = unset_fields(rules.fields.len(), &column_field, &alt_columns, &absent_cells);
         let reads = column_field.iter().map(|&f| ColumnRead::of(rules, f, options.limits.max_cell_bytes)).collect();
+        let (absent_reset, absent_matched) = absent_reset(rules, &absent_cells, &alt_columns, persons.is_some());
         let layout = Layout {
             path: path.to_path_buf(),
             options: options.clone(),
@@ -592,6 +601,8 @@ impl Ledger {
             absent,
             absent_members,
             unset_fields,
+            absent_reset,
+            absent_matched,
             absent_cells,
             blank_cells: (0..rules.fields.len() as u16).map(|f| rules.blank_cell(f)).collect(),
             matcher: None,
@@ -794,6 +805,35 @@ fn unset_fields(
         .collect()
 }
 
+/// The absent cells (of `absent_cells`) that a household's reading may change after they are
+/// set, so that they are put back before each row: a field that is derived, range-checked or read
+/// from an alternative column (all of them in a person export, whose households are built from
+/// the members); and apart, those written by department matching (a list's evidence, its count
+/// and sums, the head's ID number).
+#[allow(clippy::type_complexity)]
+fn absent_reset(
+    rules: &RuleSet,
+    absent_cells: &[(u16, Cell)],
+    alt_columns: &[(usize, u16, u16)],
+    persons: bool,
+) -> (Vec<(u16, Cell)>, Vec<(u16, Cell)>) {
+    let changed = |f: u16| {
+        let field = &rules.fields[f as usize];
+        persons
+            || field.derive.is_some()
+            || field.min.is_some()
+            || field.max.is_some()
+            || alt_columns.iter().any(|a| a.1 == f)
+    };
+    let matched = |f: u16| {
+        rules.fields[f as usize].department.is_some()
+            || rules.matching.head_id == Some(f)
+            || rules.departments.iter().any(|d| d.count_field == f || d.sum_fields.contains(&Some(f)))
+    };
+    let pick = |keep: &dyn Fn(u16) -> bool| absent_cells.iter().filter(|(f, _)| keep(*f)).cloned().collect();
+    (pick(&changed), pick(&|f| !changed(f) && matched(f)))
+}
+
 fn alternative_columns(
     rules: &RuleSet,
     columns: &[String],
@@ -841,8 +881,9 @@ impl Layout {
         hh
     }
 
-    /// As [`Layout::household`], into a household whose buffers are reused; then matched with
-    /// the department lists given (`--with`).
+    /// As [`Layout::household`], into a household whose buffers are reused (a new one, or the
+    /// one this layout read last: the cells of absent columns are kept from it); then matched
+    /// with the department lists given (`--with`).
     pub fn household_into(&self, b: &Bound, raw: &RawRow, dups: &Duplicates, hh: &mut Household) {
         self.read_household(b, raw, dups, hh);
         if let Some(m) = &self.matcher {
@@ -971,8 +1012,14 @@ impl Layout {
         } else {
             hh.cells.clear();
             hh.cells.resize(rules.fields.len(), Cell::Blank);
+            for (f, c) in &self.absent_cells {
+                hh.cells[*f as usize] = c.clone();
+            }
         }
-        for (f, c) in &self.absent_cells {
+        // The absent cells that stay as set (nothing of a household changes them) are not looked
+        // at again.
+        let matched = if self.matcher.is_some() || self.lists_from_columns { &self.absent_matched[..] } else { &[] };
+        for (f, c) in self.absent_reset.iter().chain(matched) {
             let cell = &mut hh.cells[*f as usize];
             // Only where the household before changed it (a derived value) or left another cell;
             // the usual unknown compared inline.
@@ -1409,6 +1456,8 @@ impl Layout {
         }
         self.alt_columns.retain(|a| kept(a.1));
         self.absent_cells.retain(|a| kept(a.0));
+        self.absent_reset.retain(|a| kept(a.0));
+        self.absent_matched.retain(|a| kept(a.0));
         self.matcher = None;
         self.needs = Some(needs);
     }
@@ -1659,8 +1708,13 @@ impl IdHash {
     }
 
     fn of(&self, id: &str) -> u64 {
+        self.of_bytes(id.as_bytes())
+    }
+
+    #[inline]
+    fn of_bytes(&self, id: &[u8]) -> u64 {
         let mut h = self.seed ^ 0xcbf2_9ce4_8422_2325;
-        for &c in id.as_bytes() {
+        for &c in id {
             h = (h ^ c as u64).wrapping_mul(0x0100_0000_01b3);
         }
         // splitmix64's finaliser: every bit of the input reaches the bits the filter uses.
@@ -1671,6 +1725,12 @@ impl IdHash {
 
     /// The hash of an id cell; `None` for a blank one (no id).
     fn of_cell(&self, id: &[u8]) -> Option<u64> {
+        // Most ids: visible ASCII at both ends and ASCII between, which is text, not blank, and
+        // normalised already (what `normalize` keeps as it is).
+        let plain = |c: &u8| *c > b' ' && *c < 0x7F;
+        if id.first().is_some_and(plain) && id.last().is_some_and(plain) && id.is_ascii() {
+            return Some(self.of_bytes(id));
+        }
         let id = String::from_utf8_lossy(id);
         (!cell::is_blank(&id)).then(|| self.of(&cell::normalize(&id)))
     }
