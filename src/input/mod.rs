@@ -149,8 +149,9 @@ pub struct Layout {
     blank_cells: Vec<Option<Cell>>,
     /// The department lists given with `--with` (精准比对), matched with every household.
     pub matcher: Option<std::sync::Arc<crate::matching::Matcher>>,
-    /// Per column: how its cells are read ([`ColumnRead`]), chosen once at open.
-    reads: Vec<ColumnRead>,
+    /// Per column: how its cells are read ([`ColumnRead`]) and what an empty one sets
+    /// ([`BlankRead`]), chosen once at open.
+    plans: Vec<ColumnPlan>,
     /// Whether a department list's evidence can be blank after a row's cells are read (only when
     /// the file has a column for one): [`RuleSet::finish_row`] then marks it unknown.
     lists_from_columns: bool,
@@ -201,6 +202,88 @@ impl ColumnRead {
             }
             _ => ColumnRead::Other(f),
         }
+    }
+}
+
+/// What an empty cell of a column sets: its field's blank ([`Layout::blank_cells`]), the kinds
+/// that are a copy without a look at `blank_cells`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum BlankRead {
+    /// `Cell::Blank`.
+    Blank,
+    /// `Cell::BlankAs` of a number.
+    Num(crate::value::Num),
+    /// `Cell::BlankAs` of 是/否.
+    Bool(bool),
+    /// `Cell::BlankAs` of an enum value.
+    Enum(u16),
+    /// The cell of `blank_cells` through [`Cell::set_blank`] (a text).
+    Stored,
+    /// Through [`RuleSet::set_cell`] (a required field: a problem).
+    SetCell,
+}
+
+impl BlankRead {
+    fn of(blank: Option<&Cell>) -> BlankRead {
+        match blank {
+            None => BlankRead::SetCell,
+            Some(Cell::Blank) => BlankRead::Blank,
+            Some(Cell::BlankAs(Scalar::Num(n))) => BlankRead::Num(*n),
+            Some(Cell::BlankAs(Scalar::Bool(b))) => BlankRead::Bool(*b),
+            Some(Cell::BlankAs(Scalar::Enum(e))) => BlankRead::Enum(*e),
+            Some(_) => BlankRead::Stored,
+        }
+    }
+
+    /// `slot` becomes the blank (`stored`: the cell of `blank_cells`, for [`BlankRead::Stored`]),
+    /// written only where it is not there already. `false`: through `set_cell`.
+    #[inline(always)]
+    fn set(self, slot: &mut Cell, stored: &Option<Cell>) -> bool {
+        match self {
+            BlankRead::Blank => {
+                if !matches!(slot, Cell::Blank) {
+                    *slot = Cell::Blank;
+                }
+            }
+            BlankRead::Num(n) => {
+                if !matches!(slot, Cell::BlankAs(Scalar::Num(m)) if *m == n) {
+                    *slot = Cell::BlankAs(Scalar::Num(n));
+                }
+            }
+            BlankRead::Bool(b) => {
+                if !matches!(slot, Cell::BlankAs(Scalar::Bool(c)) if *c == b) {
+                    *slot = Cell::BlankAs(Scalar::Bool(b));
+                }
+            }
+            BlankRead::Enum(e) => {
+                if !matches!(slot, Cell::BlankAs(Scalar::Enum(d)) if *d == e) {
+                    *slot = Cell::BlankAs(Scalar::Enum(e));
+                }
+            }
+            BlankRead::Stored => match stored {
+                Some(blank) => slot.set_blank(blank),
+                None => return false,
+            },
+            BlankRead::SetCell => return false,
+        }
+        true
+    }
+}
+
+/// How one column is read, chosen at open: its field (none for [`ColumnRead::Skip`]), how a cell
+/// with something in it is read, what an empty one sets.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct ColumnPlan {
+    f: u16,
+    read: ColumnRead,
+    blank: BlankRead,
+}
+
+impl ColumnPlan {
+    fn of(rules: &RuleSet, f: Option<u16>, max_cell: usize, blank_cells: &[Option<Cell>]) -> ColumnPlan {
+        let read = ColumnRead::of(rules, f, max_cell);
+        let blank = f.map_or(BlankRead::SetCell, |f| BlankRead::of(blank_cells[f as usize].as_ref()));
+        ColumnPlan { f: f.unwrap_or(0), read, blank }
     }
 }
 
@@ -578,7 +661,9 @@ impl Ledger {
         }
         let field_column = field_col_index.iter().map(|c| c.map(|c| columns[c].clone())).collect();
         let unset_fields = unset_fields(rules.fields.len(), &column_field, &alt_columns, &absent_cells);
-        let reads = column_field.iter().map(|&f| ColumnRead::of(rules, f, options.limits.max_cell_bytes)).collect();
+        let blank_cells: Vec<Option<Cell>> = (0..rules.fields.len() as u16).map(|f| rules.blank_cell(f)).collect();
+        let max_cell = options.limits.max_cell_bytes;
+        let plans = column_field.iter().map(|&f| ColumnPlan::of(rules, f, max_cell, &blank_cells)).collect();
         let (absent_reset, absent_matched) = absent_reset(rules, &absent_cells, &alt_columns, persons.is_some());
         let layout = Layout {
             path: path.to_path_buf(),
@@ -604,9 +689,9 @@ impl Ledger {
             absent_reset,
             absent_matched,
             absent_cells,
-            blank_cells: (0..rules.fields.len() as u16).map(|f| rules.blank_cell(f)).collect(),
+            blank_cells,
             matcher: None,
-            reads,
+            plans,
         };
         // A CSV ledger's rows after the header: blocks parsed where they are assessed.
         let rows = if layout.persons.is_some() {
@@ -920,35 +1005,34 @@ impl Layout {
         // The row as text, checked when a cell first needs its text (`Some(None)`: not valid as
         // a whole, or with a NUL or an `EF` byte somewhere: each such cell is checked alone).
         let mut whole: Option<Option<&str>> = None;
-        // The cells in order, up to the shorter of the row and the header.
-        for (c, (&read, bytes)) in self.reads.iter().zip(raw.record.iter()).enumerate() {
-            let f = match read {
-                ColumnRead::Skip => continue,
-                ColumnRead::Bool(f)
-                | ColumnRead::Number(f, _)
-                | ColumnRead::Text(f)
-                | ColumnRead::Id(f)
-                | ColumnRead::Enum(f, _)
-                | ColumnRead::Other(f) => f,
-            };
+        // The cells in order, up to the shorter of the row and the header: each cut from the
+        // row's bytes where the one before ended (no iterator state per cell).
+        let (all, ends, gap) = raw.record.parts_read();
+        let mut next = 0;
+        for (c, (plan, &end)) in self.plans.iter().zip(ends).enumerate() {
+            let start = next;
+            next = end + gap;
+            let Some(bytes) = all.get(start..end) else { break };
+            if plan.read == ColumnRead::Skip {
+                continue;
+            }
+            let f = plan.f;
+            let Some(slot) = hh.cells.get_mut(f as usize) else { continue };
             if bytes.is_empty() {
                 // Most empty cells: the field's blank, often already there from the household before.
-                match &self.blank_cells[f as usize] {
-                    Some(blank) => hh.cells[f as usize].set_blank(blank),
-                    None => rules.set_cell(hh, f, "", &self.columns[c]),
+                if !plan.blank.set(slot, &self.blank_cells[f as usize]) {
+                    rules.set_cell(hh, f, "", &self.columns[c]);
                 }
                 continue;
             }
-            if bytes.len() <= max_cell && read_straight(rules, read, bytes, &mut hh.cells[f as usize]) {
+            if bytes.len() <= max_cell && read_straight(rules, plan.read, bytes, slot) {
                 continue;
             }
-            let all = raw.record.as_slice();
             let whole = *whole.get_or_insert_with(|| {
                 memchr::memchr2(0, 0xEF, all).is_none().then(|| simdutf8::basic::from_utf8(all).ok()).flatten()
             });
             // A cell between two character boundaries of a valid row is valid.
-            let start = bytes.as_ptr() as usize - all.as_ptr() as usize;
-            match whole.and_then(|w| w.get(start..start + bytes.len())).filter(|t| t.len() <= max_cell) {
+            match whole.and_then(|w| w.get(start..end)).filter(|t| t.len() <= max_cell) {
                 Some(t) => rules.set_cell(hh, f, t, &self.columns[c]),
                 None => self.read_cell(rules, raw.row, c, f, bytes, hh),
             }
@@ -1447,7 +1531,7 @@ impl Layout {
         for c in 0..self.columns.len() {
             match self.column_field[c] {
                 Some(f) if !kept(f) => {
-                    self.reads[c] = ColumnRead::Skip;
+                    self.plans[c].read = ColumnRead::Skip;
                     self.column_field[c] = None;
                     self.field_col_index[f as usize] = None;
                 }

@@ -63,6 +63,14 @@ impl Record {
         self.bytes.get(start..end)
     }
 
+    /// What the cells are cut from: the bytes ([`Record::as_slice`]), where each cell ends in
+    /// them, and the bytes between a cell's end and the next cell's start (cell `i` is
+    /// `bytes[start..ends[i]]`, `start` being 0 for the first cell and `ends[i - 1] + gap` after).
+    #[inline]
+    pub(crate) fn parts_read(&self) -> (&[u8], &[usize], usize) {
+        (&self.bytes, &self.ends[..self.n], self.gap)
+    }
+
     /// The cells in order.
     #[inline]
     pub fn iter(&self) -> Cells<'_> {
