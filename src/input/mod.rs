@@ -1625,8 +1625,20 @@ impl RawRow {
     /// No cell with anything but spaces (a row of only delimiters, of formula cells that evaluate
     /// to "", of spaces): no household, skipped and counted.
     pub fn is_blank(&self) -> bool {
-        self.members.iter().all(RawRow::is_blank)
-            && self.record.iter().all(|c| c.is_empty() || cell::is_blank(&text(c).0))
+        self.members.iter().all(RawRow::is_blank) && self.record.iter().all(cell_is_blank)
+    }
+}
+
+/// Whether a cell has nothing but spaces ([`cell::is_blank`] of its text). Most cells that are
+/// not empty start with a visible ASCII character or the first byte of a CJK ideograph (`E4`–`E9`):
+/// not blank, whatever follows (an invalid sequence is read as U+FFFD, no space either), so their
+/// text is not decoded.
+#[inline]
+fn cell_is_blank(c: &[u8]) -> bool {
+    match c.first() {
+        None => true,
+        Some(&b) if (b > b' ' && b < 0x7F) || (0xE4..=0xE9).contains(&b) => false,
+        Some(_) => cell::is_blank(&text(c).0),
     }
 }
 
@@ -2405,5 +2417,78 @@ mod tests {
         assert_eq!(header_key(" 人均纯收入（元） "), header_key("人均纯收入(元)"));
         assert_eq!(header_key("\u{feff}户编号"), "户编号");
         assert_eq!(header_key("县（市、区、旗）"), header_key("县(市、区、旗)"));
+    }
+
+    /// Random cells of the bytes that matter to the fast paths: visible ASCII, spaces, the lead
+    /// and continuation bytes of CJK, full-width and space characters, `EF` (BOM, U+FFFD), NUL,
+    /// bytes that are never UTF-8.
+    fn messy_cells(seed: u64, n: usize) -> Vec<Vec<u8>> {
+        let pieces: [&[u8]; 14] = [
+            b"D1", b"x", b" ", b"\t", "张".as_bytes(), "\u{3000}".as_bytes(), "\u{feff}".as_bytes(), "Ｄ".as_bytes(),
+            "\u{a0}".as_bytes(), b"\xE4\xB8", b"\xFF", b"\0", b"\xEF\xBF\xBD", b"~",
+        ];
+        let mut rng = crate::test_rng::Lcg(seed);
+        (0..n).map(|_| (0..rng.below(5)).flat_map(|_| pieces[rng.below(pieces.len())].iter().copied()).collect()).collect()
+    }
+
+    /// A cell's blankness without decoding it is what decoding it tells.
+    #[test]
+    fn blank_cells_are_found_as_their_text_says() {
+        for c in messy_cells(3, 20_000) {
+            assert_eq!(cell_is_blank(&c), c.is_empty() || cell::is_blank(&text(&c).0), "{c:?}");
+        }
+    }
+
+    /// An id hashed straight from its bytes hashes as its decoded, normalised text does.
+    #[test]
+    fn plain_ids_hash_as_their_normalised_text() {
+        let hash = IdHash::new();
+        for c in messy_cells(4, 20_000) {
+            let id = String::from_utf8_lossy(&c);
+            let want = (!cell::is_blank(&id)).then(|| hash.of(&cell::normalize(&id)));
+            assert_eq!(hash.of_cell(&c), want, "{c:?}");
+        }
+    }
+
+    /// An empty cell read by its column's plan sets what the field's blank (or `set_cell` of an
+    /// empty text) sets, from whatever cell the household before left, for every field of every
+    /// built-in rule set.
+    #[test]
+    fn empty_cells_read_by_plan_are_the_fields_blank() {
+        use crate::household::Missing;
+        for name in ["national", "guizhou-2023", "hubei-2023", "yunnan-2025", "dehua-2024", "lanzhou-xinqu-2025"] {
+            let rules = crate::ruleset::load(name).unwrap();
+            let blanks: Vec<Option<Cell>> = (0..rules.fields.len() as u16).map(|f| rules.blank_cell(f)).collect();
+            let before = [
+                Cell::Blank,
+                Cell::Value(Scalar::Text("无".into())),
+                Cell::BlankAs(Scalar::Text("无".into())),
+                Cell::BlankAs(Scalar::Text("否".into())),
+                Cell::BlankAs(Scalar::Num(crate::value::Num(0))),
+                Cell::BlankAs(Scalar::Num(crate::value::Num(1))),
+                Cell::BlankAs(Scalar::Bool(false)),
+                Cell::BlankAs(Scalar::Bool(true)),
+                Cell::BlankAs(Scalar::Enum(0)),
+                Cell::BlankAs(Scalar::Enum(1)),
+                Cell::Value(Scalar::Num(crate::value::Num(0))),
+                Cell::Invalid("x".into()),
+                Cell::Absent(Missing::Field(0)),
+            ];
+            for f in 0..rules.fields.len() as u16 {
+                let plan = ColumnPlan::of(&rules, Some(f), 1000, &blanks);
+                for old in &before {
+                    let mut want = Household { cells: vec![old.clone(); rules.fields.len()], ..Household::default() };
+                    rules.set_cell(&mut want, f, "", "列");
+                    let mut got = want.cells.clone();
+                    got[f as usize] = old.clone();
+                    if plan.blank.set(&mut got[f as usize], &blanks[f as usize]) {
+                        assert!(want.problems.is_empty(), "{name} {f}");
+                        assert_eq!(got[f as usize], want.cells[f as usize], "{name} field {f} after {old:?}");
+                    } else {
+                        assert_eq!(plan.blank, BlankRead::SetCell, "{name} {f}");
+                    }
+                }
+            }
+        }
     }
 }
