@@ -98,21 +98,24 @@ impl Cell {
     }
 }
 
-/// Whether two texts are the same, a short one (up to 8 bytes: most blanks, `无`) compared as two
-/// words that overlap (the first and the last 4 or 2 bytes), without a `memcmp` call.
+/// Whether two texts are the same, a short one (up to 16 bytes: most blanks, `无`, and most names
+/// and places) compared as two words that overlap (the first and the last 8, 4 or 2 bytes),
+/// without a `memcmp` call.
 #[inline(always)]
-fn same_text(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn same_text(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
     if n != b.len() {
         return false;
     }
     let w4 = |x: &[u8], i: usize| x.get(i..i + 4).map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]));
     let w2 = |x: &[u8], i: usize| x.get(i..i + 2).map(|w| u16::from_le_bytes([w[0], w[1]]));
+    let w8 = |x: &[u8], i: usize| x.get(i..i + 8).map(|w| u64::from_le_bytes(w.try_into().expect("8 bytes")));
     match n {
         0 => true,
         1 => a[0] == b[0],
         2..=3 => w2(a, 0) == w2(b, 0) && w2(a, n - 2) == w2(b, n - 2),
-        4..=8 => w4(a, 0) == w4(b, 0) && w4(a, n - 4) == w4(b, n - 4),
+        4..=7 => w4(a, 0) == w4(b, 0) && w4(a, n - 4) == w4(b, n - 4),
+        8..=16 => w8(a, 0) == w8(b, 0) && w8(a, n - 8) == w8(b, n - 8),
         _ => a == b,
     }
 }
@@ -239,7 +242,7 @@ mod tests {
     fn same_text_is_byte_equality() {
         let mut rng = crate::test_rng::Lcg(7);
         for _ in 0..50_000 {
-            let n = rng.below(14);
+            let n = rng.below(22);
             let a: Vec<u8> = (0..n).map(|_| [b'a', b'b', 0xE6, 0x97, 0xA0, 0][rng.below(6)]).collect();
             let mut b = a.clone();
             match rng.below(4) {

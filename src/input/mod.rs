@@ -235,10 +235,11 @@ impl BlankRead {
         }
     }
 
-    /// `slot` becomes the blank (`stored`: the cell of `blank_cells`, for [`BlankRead::Stored`]),
-    /// written only where it is not there already. `false`: through `set_cell`.
+    /// `slot` becomes the blank (`stored`: the cell of `blank_cells`, looked at for
+    /// [`BlankRead::Stored`] only), written only where it is not there already. `false`: through
+    /// `set_cell`.
     #[inline(always)]
-    fn set(self, slot: &mut Cell, stored: &Option<Cell>) -> bool {
+    fn set<'a>(self, slot: &mut Cell, stored: impl FnOnce() -> Option<&'a Cell>) -> bool {
         match self {
             BlankRead::Blank => {
                 if !matches!(slot, Cell::Blank) {
@@ -260,7 +261,7 @@ impl BlankRead {
                     *slot = Cell::BlankAs(Scalar::Enum(e));
                 }
             }
-            BlankRead::Stored => match stored {
+            BlankRead::Stored => match stored() {
                 Some(blank) => slot.set_blank(blank),
                 None => return false,
             },
@@ -310,7 +311,7 @@ fn read_straight(rules: &RuleSet, read: ColumnRead, bytes: &[u8], slot: &mut Cel
             None => false,
         },
         ColumnRead::Text(_) => {
-            if matches!(slot, Cell::Value(Scalar::Text(old)) if old.as_bytes() == bytes) {
+            if matches!(slot, Cell::Value(Scalar::Text(old)) if crate::household::same_text(old.as_bytes(), bytes)) {
                 return true;
             }
             match cell::plain_text(bytes) {
@@ -1020,7 +1021,7 @@ impl Layout {
             let Some(slot) = hh.cells.get_mut(f as usize) else { continue };
             if bytes.is_empty() {
                 // Most empty cells: the field's blank, often already there from the household before.
-                if !plan.blank.set(slot, &self.blank_cells[f as usize]) {
+                if !plan.blank.set(slot, || self.blank_cells.get(f as usize).and_then(Option::as_ref)) {
                     rules.set_cell(hh, f, "", &self.columns[c]);
                 }
                 continue;
@@ -2481,7 +2482,7 @@ mod tests {
                     rules.set_cell(&mut want, f, "", "列");
                     let mut got = want.cells.clone();
                     got[f as usize] = old.clone();
-                    if plan.blank.set(&mut got[f as usize], &blanks[f as usize]) {
+                    if plan.blank.set(&mut got[f as usize], || blanks[f as usize].as_ref()) {
                         assert!(want.problems.is_empty(), "{name} {f}");
                         assert_eq!(got[f as usize], want.cells[f as usize], "{name} field {f} after {old:?}");
                     } else {
