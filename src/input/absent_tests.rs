@@ -269,15 +269,40 @@ fn a_reused_household_is_the_household_read_afresh() {
                   有财政供养人员,有小汽车,城镇购房,经营公司,民主评议,公示无异议,户认可,产业帮扶,就业帮扶,公益性岗位帮扶,\
                   金融帮扶,健康帮扶,教育帮扶,住房安全保障,饮水安全保障,义务教育保障,综合保障,社会帮扶,搬迁";
     let cells = [
-        "", "", "", "是", "否", "3", "３", "3500元", "-5", "99999", "12.345", "abc", "无", "√", "×", " ", "2024-03", "A",
-        "C", "脱贫户", "一般农户", "520000195001010003", "52000019500101000x", "张某", "\u{3000}", "0",
+        "",
+        "",
+        "",
+        "是",
+        "否",
+        "3",
+        "３",
+        "3500元",
+        "-5",
+        "99999",
+        "12.345",
+        "abc",
+        "无",
+        "√",
+        "×",
+        " ",
+        "2024-03",
+        "A",
+        "C",
+        "脱贫户",
+        "一般农户",
+        "520000195001010003",
+        "52000019500101000x",
+        "张某",
+        "\u{3000}",
+        "0",
     ];
     let mut rng = crate::test_rng::Lcg(5);
     for name in ["national", "guizhou-2023", "hubei-2023", "yunnan-2025", "dehua-2024", "lanzhou-xinqu-2025"] {
         let rs = ruleset::load(name).unwrap();
         for drop in [2, 3, 5] {
             // Every `drop`-th column is absent (the id always there).
-            let columns: Vec<&str> = header.split(',').enumerate().filter(|(i, _)| *i == 0 || i % drop != 1).map(|x| x.1).collect();
+            let columns: Vec<&str> =
+                header.split(',').enumerate().filter(|(i, _)| *i == 0 || i % drop != 1).map(|x| x.1).collect();
             let mut text = columns.join(",") + "\n";
             for r in 0..60 {
                 let n = match r % 17 {

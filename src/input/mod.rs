@@ -133,14 +133,9 @@ pub struct Layout {
     /// The cell of every field the file has no column for: unknown, or the rule file's `absent`
     /// value (set on every household before its cells are read).
     absent_cells: Vec<(u16, Cell)>,
-    /// The cells of `absent_cells` that something of a household can change (a derivation, an
-    /// alternative column, a range check; every one in a person export): put back before each
-    /// row. The others are set once, when a household's cells are made.
-    absent_reset: Vec<(u16, Cell)>,
-    /// The other cells of `absent_cells` that department matching can change (a list's evidence,
-    /// its count and sums, the head's ID number): put back before each row when lists are
-    /// matched ([`Layout::matcher`]) or read from columns.
-    absent_matched: Vec<(u16, Cell)>,
+    /// The cells of `absent_cells` put back before each row; the others are set once, when a
+    /// household's cells are made.
+    absent_reset: AbsentReset,
     /// The fields a row does not set (neither a column, an alternative column nor an absent
     /// cell: derived fields): made blank before each row.
     unset_fields: Vec<u16>,
@@ -281,9 +276,9 @@ struct ColumnPlan {
 }
 
 impl ColumnPlan {
-    fn of(rules: &RuleSet, f: Option<u16>, max_cell: usize, blank_cells: &[Option<Cell>]) -> ColumnPlan {
+    fn of(rules: &RuleSet, f: Option<u16>, max_cell: usize) -> ColumnPlan {
         let read = ColumnRead::of(rules, f, max_cell);
-        let blank = f.map_or(BlankRead::SetCell, |f| BlankRead::of(blank_cells[f as usize].as_ref()));
+        let blank = f.map_or(BlankRead::SetCell, |f| BlankRead::of(rules.blank_cell(f).as_ref()));
         ColumnPlan { f: f.unwrap_or(0), read, blank }
     }
 }
@@ -662,11 +657,9 @@ impl Ledger {
         }
         let field_column = field_col_index.iter().map(|c| c.map(|c| columns[c].clone())).collect();
         let unset_fields = unset_fields(rules.fields.len(), &column_field, &alt_columns, &absent_cells);
-        let blank_cells: Vec<Option<Cell>> = (0..rules.fields.len() as u16).map(|f| rules.blank_cell(f)).collect();
-        let max_cell = options.limits.max_cell_bytes;
-        let plans = column_field.iter().map(|&f| ColumnPlan::of(rules, f, max_cell, &blank_cells)).collect();
-        let (absent_reset, absent_matched) = absent_reset(rules, &absent_cells, &alt_columns, persons.is_some());
         let layout = Layout {
+            plans: column_field.iter().map(|&f| ColumnPlan::of(rules, f, options.limits.max_cell_bytes)).collect(),
+            absent_reset: AbsentReset::of(rules, &absent_cells, &alt_columns, persons.is_some()),
             path: path.to_path_buf(),
             options: options.clone(),
             kind,
@@ -687,12 +680,9 @@ impl Ledger {
             absent,
             absent_members,
             unset_fields,
-            absent_reset,
-            absent_matched,
             absent_cells,
-            blank_cells,
+            blank_cells: (0..rules.fields.len() as u16).map(|f| rules.blank_cell(f)).collect(),
             matcher: None,
-            plans,
         };
         // A CSV ledger's rows after the header: blocks parsed where they are assessed.
         let rows = if layout.persons.is_some() {
@@ -891,33 +881,46 @@ fn unset_fields(
         .collect()
 }
 
-/// The absent cells (of `absent_cells`) that a household's reading may change after they are
-/// set, so that they are put back before each row: a field that is derived, range-checked or read
-/// from an alternative column (all of them in a person export, whose households are built from
-/// the members); and apart, those written by department matching (a list's evidence, its count
-/// and sums, the head's ID number).
-#[allow(clippy::type_complexity)]
-fn absent_reset(
-    rules: &RuleSet,
-    absent_cells: &[(u16, Cell)],
-    alt_columns: &[(usize, u16, u16)],
-    persons: bool,
-) -> (Vec<(u16, Cell)>, Vec<(u16, Cell)>) {
-    let changed = |f: u16| {
-        let field = &rules.fields[f as usize];
-        persons
-            || field.derive.is_some()
-            || field.min.is_some()
-            || field.max.is_some()
-            || alt_columns.iter().any(|a| a.1 == f)
-    };
-    let matched = |f: u16| {
-        rules.fields[f as usize].department.is_some()
-            || rules.matching.head_id == Some(f)
-            || rules.departments.iter().any(|d| d.count_field == f || d.sum_fields.contains(&Some(f)))
-    };
-    let pick = |keep: &dyn Fn(u16) -> bool| absent_cells.iter().filter(|(f, _)| keep(*f)).cloned().collect();
-    (pick(&changed), pick(&|f| !changed(f) && matched(f)))
+/// The absent cells (of [`Layout::absent_cells`]) that reading a household may change after they
+/// are set, so that they are put back before each row.
+struct AbsentReset {
+    /// A field that is derived, range-checked or read from an alternative column (all of them in
+    /// a person export, whose households are built from the members).
+    always: Vec<(u16, Cell)>,
+    /// The others that department matching writes (a list's evidence, its count and sums, the
+    /// head's ID number): put back when lists are matched ([`Layout::matcher`]) or read from
+    /// columns.
+    matched: Vec<(u16, Cell)>,
+}
+
+impl AbsentReset {
+    fn of(
+        rules: &RuleSet,
+        absent_cells: &[(u16, Cell)],
+        alt_columns: &[(usize, u16, u16)],
+        persons: bool,
+    ) -> AbsentReset {
+        let changed = |f: u16| {
+            let field = &rules.fields[f as usize];
+            persons
+                || field.derive.is_some()
+                || field.min.is_some()
+                || field.max.is_some()
+                || alt_columns.iter().any(|a| a.1 == f)
+        };
+        let matched = |f: u16| {
+            rules.fields[f as usize].department.is_some()
+                || rules.matching.head_id == Some(f)
+                || rules.departments.iter().any(|d| d.count_field == f || d.sum_fields.contains(&Some(f)))
+        };
+        let pick = |keep: &dyn Fn(u16) -> bool| absent_cells.iter().filter(|(f, _)| keep(*f)).cloned().collect();
+        AbsentReset { always: pick(&changed), matched: pick(&|f| !changed(f) && matched(f)) }
+    }
+
+    fn retain(&mut self, kept: impl Fn(u16) -> bool) {
+        self.always.retain(|a| kept(a.0));
+        self.matched.retain(|a| kept(a.0));
+    }
 }
 
 fn alternative_columns(
@@ -1103,8 +1106,9 @@ impl Layout {
         }
         // The absent cells that stay as set (nothing of a household changes them) are not looked
         // at again.
-        let matched = if self.matcher.is_some() || self.lists_from_columns { &self.absent_matched[..] } else { &[] };
-        for (f, c) in self.absent_reset.iter().chain(matched) {
+        let reset = &self.absent_reset;
+        let matched = if self.matcher.is_some() || self.lists_from_columns { &reset.matched[..] } else { &[] };
+        for (f, c) in reset.always.iter().chain(matched) {
             let cell = &mut hh.cells[*f as usize];
             // Only where the household before changed it (a derived value) or left another cell;
             // the usual unknown compared inline.
@@ -1541,8 +1545,7 @@ impl Layout {
         }
         self.alt_columns.retain(|a| kept(a.1));
         self.absent_cells.retain(|a| kept(a.0));
-        self.absent_reset.retain(|a| kept(a.0));
-        self.absent_matched.retain(|a| kept(a.0));
+        self.absent_reset.retain(kept);
         self.matcher = None;
         self.needs = Some(needs);
     }
@@ -2425,11 +2428,25 @@ mod tests {
     /// bytes that are never UTF-8.
     fn messy_cells(seed: u64, n: usize) -> Vec<Vec<u8>> {
         let pieces: [&[u8]; 14] = [
-            b"D1", b"x", b" ", b"\t", "张".as_bytes(), "\u{3000}".as_bytes(), "\u{feff}".as_bytes(), "Ｄ".as_bytes(),
-            "\u{a0}".as_bytes(), b"\xE4\xB8", b"\xFF", b"\0", b"\xEF\xBF\xBD", b"~",
+            b"D1",
+            b"x",
+            b" ",
+            b"\t",
+            "张".as_bytes(),
+            "\u{3000}".as_bytes(),
+            "\u{feff}".as_bytes(),
+            "Ｄ".as_bytes(),
+            "\u{a0}".as_bytes(),
+            b"\xE4\xB8",
+            b"\xFF",
+            b"\0",
+            b"\xEF\xBF\xBD",
+            b"~",
         ];
         let mut rng = crate::test_rng::Lcg(seed);
-        (0..n).map(|_| (0..rng.below(5)).flat_map(|_| pieces[rng.below(pieces.len())].iter().copied()).collect()).collect()
+        (0..n)
+            .map(|_| (0..rng.below(5)).flat_map(|_| pieces[rng.below(pieces.len())].iter().copied()).collect())
+            .collect()
     }
 
     /// A cell's blankness without decoding it is what decoding it tells.
@@ -2476,7 +2493,7 @@ mod tests {
                 Cell::Absent(Missing::Field(0)),
             ];
             for f in 0..rules.fields.len() as u16 {
-                let plan = ColumnPlan::of(&rules, Some(f), 1000, &blanks);
+                let plan = ColumnPlan::of(&rules, Some(f), 1000);
                 for old in &before {
                     let mut want = Household { cells: vec![old.clone(); rules.fields.len()], ..Household::default() };
                     rules.set_cell(&mut want, f, "", "列");
