@@ -299,10 +299,18 @@ fn a_reused_household_is_the_household_read_afresh() {
     let mut rng = crate::test_rng::Lcg(5);
     for name in ["national", "guizhou-2023", "hubei-2023", "yunnan-2025", "dehua-2024", "lanzhou-xinqu-2025"] {
         let rs = ruleset::load(name).unwrap();
-        for drop in [2, 3, 5] {
-            // Every `drop`-th column is absent (the id always there).
-            let columns: Vec<&str> =
-                header.split(',').enumerate().filter(|(i, _)| *i == 0 || i % drop != 1).map(|x| x.1).collect();
+        // Every 2nd, 3rd or 5th column absent (the id always there), or only 人均纯收入 (derived
+        // from the columns there) and two others.
+        let only = ["人均纯收入（元）", "上年人均纯收入（元）", "有小汽车"];
+        for drop in [2, 3, 5, 0] {
+            let columns: Vec<&str> = header
+                .split(',')
+                .enumerate()
+                .filter(|&(i, h)| i == 0 || if drop == 0 { !only.contains(&h) } else { i % drop != 1 })
+                .map(|x| x.1)
+                .collect();
+            // Numbers only where a derivation is to have its inputs.
+            let pool: &[&str] = if drop == 0 { &["", "3", "３", "0", "1200.5", "99999"] } else { &cells };
             let mut text = columns.join(",") + "\n";
             for r in 0..60 {
                 let n = match r % 17 {
@@ -311,7 +319,7 @@ fn a_reused_household_is_the_household_read_afresh() {
                     _ => columns.len(),
                 };
                 let row: Vec<String> = (0..n)
-                    .map(|c| if c == 0 { format!("H{}", r % 40) } else { cells[rng.below(cells.len())].to_string() })
+                    .map(|c| if c == 0 { format!("H{}", r % 40) } else { pool[rng.below(pool.len())].to_string() })
                     .collect();
                 text += &(row.join(",") + "\n");
             }
