@@ -133,6 +133,9 @@ pub struct Layout {
     /// The cell of every field the file has no column for: unknown, or the rule file's `absent`
     /// value (set on every household before its cells are read).
     absent_cells: Vec<(u16, Cell)>,
+    /// The cells of `absent_cells` put back before each row; the others are set once, when a
+    /// household's cells are made.
+    absent_reset: AbsentReset,
     /// The fields a row does not set (neither a column, an alternative column nor an absent
     /// cell: derived fields): made blank before each row.
     unset_fields: Vec<u16>,
@@ -141,8 +144,9 @@ pub struct Layout {
     blank_cells: Vec<Option<Cell>>,
     /// The department lists given with `--with` (精准比对), matched with every household.
     pub matcher: Option<std::sync::Arc<crate::matching::Matcher>>,
-    /// Per column: how its cells are read ([`ColumnRead`]), chosen once at open.
-    reads: Vec<ColumnRead>,
+    /// Per column: how its cells are read ([`ColumnRead`]) and what an empty one sets
+    /// ([`BlankRead`]), chosen once at open.
+    plans: Vec<ColumnPlan>,
     /// Whether a department list's evidence can be blank after a row's cells are read (only when
     /// the file has a column for one): [`RuleSet::finish_row`] then marks it unknown.
     lists_from_columns: bool,
@@ -196,6 +200,89 @@ impl ColumnRead {
     }
 }
 
+/// What an empty cell of a column sets: its field's blank ([`Layout::blank_cells`]), the kinds
+/// that are a copy without a look at `blank_cells`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum BlankRead {
+    /// `Cell::Blank`.
+    Blank,
+    /// `Cell::BlankAs` of a number.
+    Num(crate::value::Num),
+    /// `Cell::BlankAs` of 是/否.
+    Bool(bool),
+    /// `Cell::BlankAs` of an enum value.
+    Enum(u16),
+    /// The cell of `blank_cells` through [`Cell::set_blank`] (a text).
+    Stored,
+    /// Through [`RuleSet::set_cell`] (a required field: a problem).
+    SetCell,
+}
+
+impl BlankRead {
+    fn of(blank: Option<&Cell>) -> BlankRead {
+        match blank {
+            None => BlankRead::SetCell,
+            Some(Cell::Blank) => BlankRead::Blank,
+            Some(Cell::BlankAs(Scalar::Num(n))) => BlankRead::Num(*n),
+            Some(Cell::BlankAs(Scalar::Bool(b))) => BlankRead::Bool(*b),
+            Some(Cell::BlankAs(Scalar::Enum(e))) => BlankRead::Enum(*e),
+            Some(_) => BlankRead::Stored,
+        }
+    }
+
+    /// `slot` becomes the blank (`stored`: the cell of `blank_cells`, looked at for
+    /// [`BlankRead::Stored`] only), written only where it is not there already. `false`: through
+    /// `set_cell`.
+    #[inline(always)]
+    fn set<'a>(self, slot: &mut Cell, stored: impl FnOnce() -> Option<&'a Cell>) -> bool {
+        match self {
+            BlankRead::Blank => {
+                if !matches!(slot, Cell::Blank) {
+                    *slot = Cell::Blank;
+                }
+            }
+            BlankRead::Num(n) => {
+                if !matches!(slot, Cell::BlankAs(Scalar::Num(m)) if *m == n) {
+                    *slot = Cell::BlankAs(Scalar::Num(n));
+                }
+            }
+            BlankRead::Bool(b) => {
+                if !matches!(slot, Cell::BlankAs(Scalar::Bool(c)) if *c == b) {
+                    *slot = Cell::BlankAs(Scalar::Bool(b));
+                }
+            }
+            BlankRead::Enum(e) => {
+                if !matches!(slot, Cell::BlankAs(Scalar::Enum(d)) if *d == e) {
+                    *slot = Cell::BlankAs(Scalar::Enum(e));
+                }
+            }
+            BlankRead::Stored => match stored() {
+                Some(blank) => slot.set_blank(blank),
+                None => return false,
+            },
+            BlankRead::SetCell => return false,
+        }
+        true
+    }
+}
+
+/// How one column is read, chosen at open: its field (none for [`ColumnRead::Skip`]), how a cell
+/// with something in it is read, what an empty one sets.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct ColumnPlan {
+    f: u16,
+    read: ColumnRead,
+    blank: BlankRead,
+}
+
+impl ColumnPlan {
+    fn of(rules: &RuleSet, f: Option<u16>, max_cell: usize) -> ColumnPlan {
+        let read = ColumnRead::of(rules, f, max_cell);
+        let blank = f.map_or(BlankRead::SetCell, |f| BlankRead::of(rules.blank_cell(f).as_ref()));
+        ColumnPlan { f: f.unwrap_or(0), read, blank }
+    }
+}
+
 /// A cell (not empty, not too long) read straight from its bytes into `slot`, as
 /// [`RuleSet::set_cell`] reads its text: 是/否, a plain number, a text kept as written, a valid
 /// ID number of the usual form, an enum value as written. `false`: none of these (nothing is
@@ -219,7 +306,7 @@ fn read_straight(rules: &RuleSet, read: ColumnRead, bytes: &[u8], slot: &mut Cel
             None => false,
         },
         ColumnRead::Text(_) => {
-            if matches!(slot, Cell::Value(Scalar::Text(old)) if old.as_bytes() == bytes) {
+            if matches!(slot, Cell::Value(Scalar::Text(old)) if crate::household::same_text(old.as_bytes(), bytes)) {
                 return true;
             }
             match cell::plain_text(bytes) {
@@ -570,8 +657,9 @@ impl Ledger {
         }
         let field_column = field_col_index.iter().map(|c| c.map(|c| columns[c].clone())).collect();
         let unset_fields = unset_fields(rules.fields.len(), &column_field, &alt_columns, &absent_cells);
-        let reads = column_field.iter().map(|&f| ColumnRead::of(rules, f, options.limits.max_cell_bytes)).collect();
         let layout = Layout {
+            plans: column_field.iter().map(|&f| ColumnPlan::of(rules, f, options.limits.max_cell_bytes)).collect(),
+            absent_reset: AbsentReset::of(rules, &absent_cells, &alt_columns, persons.is_some()),
             path: path.to_path_buf(),
             options: options.clone(),
             kind,
@@ -595,7 +683,6 @@ impl Ledger {
             absent_cells,
             blank_cells: (0..rules.fields.len() as u16).map(|f| rules.blank_cell(f)).collect(),
             matcher: None,
-            reads,
         };
         // A CSV ledger's rows after the header: blocks parsed where they are assessed.
         let rows = if layout.persons.is_some() {
@@ -794,6 +881,48 @@ fn unset_fields(
         .collect()
 }
 
+/// The absent cells (of [`Layout::absent_cells`]) that reading a household may change after they
+/// are set, so that they are put back before each row.
+struct AbsentReset {
+    /// A field that is derived, range-checked or read from an alternative column (all of them in
+    /// a person export, whose households are built from the members).
+    always: Vec<(u16, Cell)>,
+    /// The others that department matching writes (a list's evidence, its count and sums, the
+    /// head's ID number): put back when lists are matched ([`Layout::matcher`]) or read from
+    /// columns.
+    matched: Vec<(u16, Cell)>,
+}
+
+impl AbsentReset {
+    fn of(
+        rules: &RuleSet,
+        absent_cells: &[(u16, Cell)],
+        alt_columns: &[(usize, u16, u16)],
+        persons: bool,
+    ) -> AbsentReset {
+        let changed = |f: u16| {
+            let field = &rules.fields[f as usize];
+            persons
+                || field.derive.is_some()
+                || field.min.is_some()
+                || field.max.is_some()
+                || alt_columns.iter().any(|a| a.1 == f)
+        };
+        let matched = |f: u16| {
+            rules.fields[f as usize].department.is_some()
+                || rules.matching.head_id == Some(f)
+                || rules.departments.iter().any(|d| d.count_field == f || d.sum_fields.contains(&Some(f)))
+        };
+        let pick = |keep: &dyn Fn(u16) -> bool| absent_cells.iter().filter(|(f, _)| keep(*f)).cloned().collect();
+        AbsentReset { always: pick(&changed), matched: pick(&|f| !changed(f) && matched(f)) }
+    }
+
+    fn retain(&mut self, kept: impl Fn(u16) -> bool) {
+        self.always.retain(|a| kept(a.0));
+        self.matched.retain(|a| kept(a.0));
+    }
+}
+
 fn alternative_columns(
     rules: &RuleSet,
     columns: &[String],
@@ -841,8 +970,9 @@ impl Layout {
         hh
     }
 
-    /// As [`Layout::household`], into a household whose buffers are reused; then matched with
-    /// the department lists given (`--with`).
+    /// As [`Layout::household`], into a household whose buffers are reused (a new one, or the
+    /// one this layout read last: the cells of absent columns are kept from it); then matched
+    /// with the department lists given (`--with`).
     pub fn household_into(&self, b: &Bound, raw: &RawRow, dups: &Duplicates, hh: &mut Household) {
         self.read_household(b, raw, dups, hh);
         if let Some(m) = &self.matcher {
@@ -879,35 +1009,34 @@ impl Layout {
         // The row as text, checked when a cell first needs its text (`Some(None)`: not valid as
         // a whole, or with a NUL or an `EF` byte somewhere: each such cell is checked alone).
         let mut whole: Option<Option<&str>> = None;
-        // The cells in order, up to the shorter of the row and the header.
-        for (c, (&read, bytes)) in self.reads.iter().zip(raw.record.iter()).enumerate() {
-            let f = match read {
-                ColumnRead::Skip => continue,
-                ColumnRead::Bool(f)
-                | ColumnRead::Number(f, _)
-                | ColumnRead::Text(f)
-                | ColumnRead::Id(f)
-                | ColumnRead::Enum(f, _)
-                | ColumnRead::Other(f) => f,
-            };
+        // The cells in order, up to the shorter of the row and the header: each cut from the
+        // row's bytes where the one before ended (no iterator state per cell).
+        let (all, ends, gap) = raw.record.parts_read();
+        let mut next = 0;
+        for (c, (plan, &end)) in self.plans.iter().zip(ends).enumerate() {
+            let start = next;
+            next = end + gap;
+            let Some(bytes) = all.get(start..end) else { break };
+            if plan.read == ColumnRead::Skip {
+                continue;
+            }
+            let f = plan.f;
+            let Some(slot) = hh.cells.get_mut(f as usize) else { continue };
             if bytes.is_empty() {
                 // Most empty cells: the field's blank, often already there from the household before.
-                match &self.blank_cells[f as usize] {
-                    Some(blank) => hh.cells[f as usize].set_blank(blank),
-                    None => rules.set_cell(hh, f, "", &self.columns[c]),
+                if !plan.blank.set(slot, || self.blank_cells.get(f as usize).and_then(Option::as_ref)) {
+                    rules.set_cell(hh, f, "", &self.columns[c]);
                 }
                 continue;
             }
-            if bytes.len() <= max_cell && read_straight(rules, read, bytes, &mut hh.cells[f as usize]) {
+            if bytes.len() <= max_cell && read_straight(rules, plan.read, bytes, slot) {
                 continue;
             }
-            let all = raw.record.as_slice();
             let whole = *whole.get_or_insert_with(|| {
                 memchr::memchr2(0, 0xEF, all).is_none().then(|| simdutf8::basic::from_utf8(all).ok()).flatten()
             });
             // A cell between two character boundaries of a valid row is valid.
-            let start = bytes.as_ptr() as usize - all.as_ptr() as usize;
-            match whole.and_then(|w| w.get(start..start + bytes.len())).filter(|t| t.len() <= max_cell) {
+            match whole.and_then(|w| w.get(start..end)).filter(|t| t.len() <= max_cell) {
                 Some(t) => rules.set_cell(hh, f, t, &self.columns[c]),
                 None => self.read_cell(rules, raw.row, c, f, bytes, hh),
             }
@@ -971,8 +1100,15 @@ impl Layout {
         } else {
             hh.cells.clear();
             hh.cells.resize(rules.fields.len(), Cell::Blank);
+            for (f, c) in &self.absent_cells {
+                hh.cells[*f as usize] = c.clone();
+            }
         }
-        for (f, c) in &self.absent_cells {
+        // The absent cells that stay as set (nothing of a household changes them) are not looked
+        // at again.
+        let reset = &self.absent_reset;
+        let matched = if self.matcher.is_some() || self.lists_from_columns { &reset.matched[..] } else { &[] };
+        for (f, c) in reset.always.iter().chain(matched) {
             let cell = &mut hh.cells[*f as usize];
             // Only where the household before changed it (a derived value) or left another cell;
             // the usual unknown compared inline.
@@ -1400,7 +1536,7 @@ impl Layout {
         for c in 0..self.columns.len() {
             match self.column_field[c] {
                 Some(f) if !kept(f) => {
-                    self.reads[c] = ColumnRead::Skip;
+                    self.plans[c].read = ColumnRead::Skip;
                     self.column_field[c] = None;
                     self.field_col_index[f as usize] = None;
                 }
@@ -1409,6 +1545,7 @@ impl Layout {
         }
         self.alt_columns.retain(|a| kept(a.1));
         self.absent_cells.retain(|a| kept(a.0));
+        self.absent_reset.retain(kept);
         self.matcher = None;
         self.needs = Some(needs);
     }
@@ -1492,8 +1629,20 @@ impl RawRow {
     /// No cell with anything but spaces (a row of only delimiters, of formula cells that evaluate
     /// to "", of spaces): no household, skipped and counted.
     pub fn is_blank(&self) -> bool {
-        self.members.iter().all(RawRow::is_blank)
-            && self.record.iter().all(|c| c.is_empty() || cell::is_blank(&text(c).0))
+        self.members.iter().all(RawRow::is_blank) && self.record.iter().all(cell_is_blank)
+    }
+}
+
+/// Whether a cell has nothing but spaces ([`cell::is_blank`] of its text). Most cells that are
+/// not empty start with a visible ASCII character or the first byte of a CJK ideograph (`E4`–`E9`):
+/// not blank, whatever follows (an invalid sequence is read as U+FFFD, no space either), so their
+/// text is not decoded.
+#[inline]
+fn cell_is_blank(c: &[u8]) -> bool {
+    match c.first() {
+        None => true,
+        Some(&b) if (b > b' ' && b < 0x7F) || (0xE4..=0xE9).contains(&b) => false,
+        Some(_) => cell::is_blank(&text(c).0),
     }
 }
 
@@ -1659,8 +1808,13 @@ impl IdHash {
     }
 
     fn of(&self, id: &str) -> u64 {
+        self.of_bytes(id.as_bytes())
+    }
+
+    #[inline]
+    fn of_bytes(&self, id: &[u8]) -> u64 {
         let mut h = self.seed ^ 0xcbf2_9ce4_8422_2325;
-        for &c in id.as_bytes() {
+        for &c in id {
             h = (h ^ c as u64).wrapping_mul(0x0100_0000_01b3);
         }
         // splitmix64's finaliser: every bit of the input reaches the bits the filter uses.
@@ -1671,6 +1825,12 @@ impl IdHash {
 
     /// The hash of an id cell; `None` for a blank one (no id).
     fn of_cell(&self, id: &[u8]) -> Option<u64> {
+        // Most ids: visible ASCII at both ends and ASCII between, which is text, not blank, and
+        // normalised already (what `normalize` keeps as it is).
+        let plain = |c: &u8| *c > b' ' && *c < 0x7F;
+        if id.first().is_some_and(plain) && id.last().is_some_and(plain) && id.is_ascii() {
+            return Some(self.of_bytes(id));
+        }
         let id = String::from_utf8_lossy(id);
         (!cell::is_blank(&id)).then(|| self.of(&cell::normalize(&id)))
     }
@@ -2261,5 +2421,92 @@ mod tests {
         assert_eq!(header_key(" 人均纯收入（元） "), header_key("人均纯收入(元)"));
         assert_eq!(header_key("\u{feff}户编号"), "户编号");
         assert_eq!(header_key("县（市、区、旗）"), header_key("县(市、区、旗)"));
+    }
+
+    /// Random cells of the bytes that matter to the fast paths: visible ASCII, spaces, the lead
+    /// and continuation bytes of CJK, full-width and space characters, `EF` (BOM, U+FFFD), NUL,
+    /// bytes that are never UTF-8.
+    fn messy_cells(seed: u64, n: usize) -> Vec<Vec<u8>> {
+        let pieces: [&[u8]; 14] = [
+            b"D1",
+            b"x",
+            b" ",
+            b"\t",
+            "张".as_bytes(),
+            "\u{3000}".as_bytes(),
+            "\u{feff}".as_bytes(),
+            "Ｄ".as_bytes(),
+            "\u{a0}".as_bytes(),
+            b"\xE4\xB8",
+            b"\xFF",
+            b"\0",
+            b"\xEF\xBF\xBD",
+            b"~",
+        ];
+        let mut rng = crate::test_rng::Lcg(seed);
+        (0..n)
+            .map(|_| (0..rng.below(5)).flat_map(|_| pieces[rng.below(pieces.len())].iter().copied()).collect())
+            .collect()
+    }
+
+    /// A cell's blankness without decoding it is what decoding it tells.
+    #[test]
+    fn blank_cells_are_found_as_their_text_says() {
+        for c in messy_cells(3, 20_000) {
+            assert_eq!(cell_is_blank(&c), c.is_empty() || cell::is_blank(&text(&c).0), "{c:?}");
+        }
+    }
+
+    /// An id hashed straight from its bytes hashes as its decoded, normalised text does.
+    #[test]
+    fn plain_ids_hash_as_their_normalised_text() {
+        let hash = IdHash::new();
+        for c in messy_cells(4, 20_000) {
+            let id = String::from_utf8_lossy(&c);
+            let want = (!cell::is_blank(&id)).then(|| hash.of(&cell::normalize(&id)));
+            assert_eq!(hash.of_cell(&c), want, "{c:?}");
+        }
+    }
+
+    /// An empty cell read by its column's plan sets what the field's blank (or `set_cell` of an
+    /// empty text) sets, from whatever cell the household before left, for every field of every
+    /// built-in rule set.
+    #[test]
+    fn empty_cells_read_by_plan_are_the_fields_blank() {
+        use crate::household::Missing;
+        for name in ["national", "guizhou-2023", "hubei-2023", "yunnan-2025", "dehua-2024", "lanzhou-xinqu-2025"] {
+            let rules = crate::ruleset::load(name).unwrap();
+            let blanks: Vec<Option<Cell>> = (0..rules.fields.len() as u16).map(|f| rules.blank_cell(f)).collect();
+            let before = [
+                Cell::Blank,
+                Cell::Value(Scalar::Text("无".into())),
+                Cell::BlankAs(Scalar::Text("无".into())),
+                Cell::BlankAs(Scalar::Text("否".into())),
+                Cell::BlankAs(Scalar::Num(crate::value::Num(0))),
+                Cell::BlankAs(Scalar::Num(crate::value::Num(1))),
+                Cell::BlankAs(Scalar::Bool(false)),
+                Cell::BlankAs(Scalar::Bool(true)),
+                Cell::BlankAs(Scalar::Enum(0)),
+                Cell::BlankAs(Scalar::Enum(1)),
+                Cell::Value(Scalar::Num(crate::value::Num(0))),
+                Cell::Invalid("x".into()),
+                Cell::Absent(Missing::Field(0)),
+            ];
+            for f in 0..rules.fields.len() as u16 {
+                let plan = ColumnPlan::of(&rules, Some(f), 1000);
+                for old in &before {
+                    let mut want = Household { cells: vec![old.clone(); rules.fields.len()], ..Household::default() };
+                    rules.set_cell(&mut want, f, "", "列");
+                    let mut got = want.cells.clone();
+                    got[f as usize] = old.clone();
+                    if plan.blank.set(&mut got[f as usize], || blanks[f as usize].as_ref()) {
+                        assert!(want.problems.is_empty(), "{name} {f}");
+                        assert_eq!(got[f as usize], want.cells[f as usize], "{name} field {f} after {old:?}");
+                    } else {
+                        assert_eq!(plan.blank, BlankRead::SetCell, "{name} {f}");
+                    }
+                }
+            }
+        }
     }
 }
