@@ -622,11 +622,9 @@ impl Program {
                 None => 2,
             }];
         }
-        match at - END {
-            0 => Some(false),
-            1 => Some(true),
-            _ => None,
-        }
+        // By a table, not by branches.
+        const RESULTS: [Option<bool>; 4] = [Some(false), Some(true), None, None];
+        RESULTS[((at - END) & 3) as usize]
     }
 
     /// [`Program::run`] from within a step (not inlined into itself).
