@@ -163,8 +163,8 @@ impl Operand {
             Operand::Lit(b) => Some(*b),
             Operand::Param(p) => Some(cx.params[*p as usize]),
             Operand::Cond(c) => match c.0.eval(cx)? {
-                true => c.1.eval(cx)?.first().copied(),
-                false => c.2.eval(cx)?.first().copied(),
+                true => Some(c.1.eval(cx)?[0]),
+                false => Some(c.2.eval(cx)?[0]),
             },
         }
     }
@@ -216,9 +216,10 @@ impl Calc {
         Some(())
     }
 
-    /// The stack at the end (unknown as soon as one operation is).
+    /// The two values at the bottom of the stack at the end (unknown as soon as one operation
+    /// is).
     #[inline]
-    fn eval(&self, cx: &Ctx) -> Option<[Num; CALC_DEPTH]> {
+    fn eval(&self, cx: &Ctx) -> Option<[Num; 2]> {
         let mut stack = [Num(0); CALC_DEPTH];
         let mut top = 0usize;
         for op in self.ops.iter() {
@@ -243,7 +244,7 @@ impl Calc {
                 }
             }
         }
-        Some(stack)
+        Some([stack[0], stack[1]])
     }
 }
 
@@ -616,9 +617,9 @@ impl Program {
         let mut at = self.start;
         while at < END {
             let step = &self.steps[at as usize];
+            // False 0, true 1, unknown 2: the way `Option<bool>` numbers them (no branch).
             at = step.next[match step.test.eval(cx) {
-                Some(false) => 0,
-                Some(true) => 1,
+                Some(b) => b as usize,
                 None => 2,
             }];
         }
