@@ -602,8 +602,7 @@ fn push_number(out: &mut String, mut n: u64) {
             break;
         }
     }
-    // ASCII digits: one copy, no character at a time.
-    out.push_str(std::str::from_utf8(&digits[i..]).unwrap_or_default());
+    out.extend(digits[i..].iter().map(|&c| char::from(c)));
 }
 
 /// The matches of `hh` appended to its reasons (`；比对：…`), masked unless `show_ids`.
