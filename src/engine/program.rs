@@ -283,13 +283,17 @@ impl AtLeast {
 
     fn eval(&self, cx: &Ctx) -> Option<bool> {
         let (mut t, mut u) = (self.t0, self.u0);
-        let values = self.tests.iter().map(|l| l.eval(cx)).chain(self.parts.iter().map(|p| p.run_nested(cx)));
-        for v in values {
-            match v {
-                Some(true) => t += 1,
-                None => u += 1,
-                Some(false) => {}
-            }
+        // Two loops, not a chain of iterators (which checks which half it is in at each step).
+        let mut count = |v: Option<bool>| match v {
+            Some(true) => t += 1,
+            None => u += 1,
+            Some(false) => {}
+        };
+        for l in &self.tests {
+            count(l.eval(cx));
+        }
+        for p in &self.parts {
+            count(p.run_nested(cx));
         }
         if t >= self.k {
             Some(true)
