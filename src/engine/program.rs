@@ -18,9 +18,9 @@
 //! sets.
 
 use crate::household::Scalar;
-use crate::ruleset::expr::{self, CmpOp, Ctx, Lit, Node};
+use crate::ruleset::expr::{self, ArithOp, CmpOp, Ctx, Lit, Node};
 use crate::ruleset::fast;
-use crate::value::Num;
+use crate::value::{Num, SCALE};
 
 /// A condition as the run leaves it (constants folded): the logic of its tests.
 #[derive(Clone)]
@@ -81,8 +81,180 @@ pub(crate) enum Leaf {
     /// `known(field)`.
     Known(u16),
     AtLeast(Box<AtLeast>),
+    /// Arithmetic compared (`per_capita_income * 10 <= 44000`): true when the ordering of the
+    /// two numbers is in `ords`, unknown when either is.
+    Arith(Box<(Calc, u8)>),
     /// Anything else, compiled by [`fast`].
     Other(fast::Cond),
+}
+
+/// Numbers computed from a household's cells by a short list of operations on a stack, as
+/// the tree computes them ([`expr::eval`]): unknown when a field read is not a number, on
+/// overflow, on a division by zero, or when the condition of a `c ? x : y` is. One loop over the
+/// operations, no call through a closure and no value of any type built per operation.
+#[derive(Clone)]
+pub(crate) struct Calc {
+    ops: Box<[Op]>,
+}
+
+/// How deep a calculation's stack may grow (deeper: compiled by [`fast`] instead).
+const CALC_DEPTH: usize = 8;
+
+#[derive(Clone)]
+enum Op {
+    Push(Operand),
+    /// The top replaced by `top op operand`.
+    Apply(ArithOp, Operand),
+    /// The two on top replaced by `below op top`.
+    Combine(ArithOp),
+    /// The top multiplied by a whole number: `Num::checked_mul` without its rounding division,
+    /// which a whole number never needs (the same result, overflow included).
+    MulInt(i64),
+}
+
+#[derive(Clone)]
+enum Operand {
+    Field(u16),
+    Lit(Num),
+    Param(u16),
+    /// `c ? x : y`.
+    Cond(Box<(Leaf, Calc, Calc)>),
+}
+
+/// Field `i` as a number.
+#[inline(always)]
+fn num_field(cx: &Ctx, i: u16) -> Option<Num> {
+    match cx.cells[i as usize].value()? {
+        Scalar::Num(a) => Some(*a),
+        _ => None,
+    }
+}
+
+/// `a op b`, as the tree computes it.
+#[inline(always)]
+fn arith(op: ArithOp, a: Num, b: Num) -> Option<Num> {
+    match op {
+        ArithOp::Add => a.checked_add(b),
+        ArithOp::Sub => a.checked_sub(b),
+        ArithOp::Mul => a.checked_mul(b),
+        ArithOp::Div => a.checked_div(b),
+    }
+}
+
+impl Operand {
+    /// `n` as an operand read in place (`None`: a calculation of its own).
+    fn of(n: &Node) -> Option<Operand> {
+        Some(match n {
+            Node::Field(i) => Operand::Field(*i),
+            Node::Lit(Lit::Num(b)) => Operand::Lit(*b),
+            Node::Param(p) => Operand::Param(*p),
+            Node::Cond(c, x, y) => match leaf(c) {
+                Cnd::Leaf(c) => Operand::Cond(Box::new((c, Calc::of(&[x])?, Calc::of(&[y])?))),
+                _ => return None,
+            },
+            _ => return None,
+        })
+    }
+
+    #[inline(always)]
+    fn eval(&self, cx: &Ctx) -> Option<Num> {
+        match self {
+            Operand::Field(i) => num_field(cx, *i),
+            Operand::Lit(b) => Some(*b),
+            Operand::Param(p) => Some(cx.params[*p as usize]),
+            Operand::Cond(c) => match c.0.eval(cx)? {
+                true => Some(c.1.eval(cx)?[0]),
+                false => Some(c.2.eval(cx)?[0]),
+            },
+        }
+    }
+}
+
+impl Calc {
+    /// The values of `ns`, left on the stack in order (`None`: a shape it does not compute, or
+    /// a stack too deep).
+    fn of(ns: &[&Node]) -> Option<Calc> {
+        let mut ops = Vec::new();
+        let mut depth = 0;
+        for n in ns {
+            Calc::emit(n, &mut ops, &mut depth)?;
+        }
+        Some(Calc { ops: ops.into() })
+    }
+
+    fn emit(n: &Node, ops: &mut Vec<Op>, depth: &mut usize) -> Option<()> {
+        let Node::Arith(op, x, y) = n else {
+            ops.push(Op::Push(Operand::of(n)?));
+            *depth += 1;
+            return (*depth <= CALC_DEPTH).then_some(());
+        };
+        let whole = |n: &Node| match n {
+            Node::Lit(Lit::Num(b)) if b.0 % SCALE == 0 => Some(b.0 / SCALE),
+            _ => None,
+        };
+        match (op, whole(x), whole(y)) {
+            (ArithOp::Mul, _, Some(k)) => {
+                Calc::emit(x, ops, depth)?;
+                ops.push(Op::MulInt(k));
+            }
+            (ArithOp::Mul, Some(k), None) => {
+                Calc::emit(y, ops, depth)?;
+                ops.push(Op::MulInt(k));
+            }
+            _ => {
+                Calc::emit(x, ops, depth)?;
+                match Operand::of(y) {
+                    Some(y) => ops.push(Op::Apply(*op, y)),
+                    None => {
+                        Calc::emit(y, ops, depth)?;
+                        ops.push(Op::Combine(*op));
+                        *depth -= 1;
+                    }
+                }
+            }
+        }
+        Some(())
+    }
+
+    /// The two values at the bottom of the stack at the end (unknown as soon as one operation
+    /// is).
+    #[inline]
+    fn eval(&self, cx: &Ctx) -> Option<[Num; 2]> {
+        let mut stack = [Num(0); CALC_DEPTH];
+        let mut top = 0usize;
+        for op in self.ops.iter() {
+            match op {
+                Op::Push(x) => {
+                    *stack.get_mut(top)? = x.eval(cx)?;
+                    top += 1;
+                }
+                Op::Apply(op, x) => {
+                    let a = stack.get_mut(top.wrapping_sub(1))?;
+                    *a = arith(*op, *a, x.eval(cx)?)?;
+                }
+                Op::Combine(op) => {
+                    top -= 1;
+                    let b = *stack.get(top)?;
+                    let a = stack.get_mut(top.wrapping_sub(1))?;
+                    *a = arith(*op, *a, b)?;
+                }
+                Op::MulInt(k) => {
+                    let a = stack.get_mut(top.wrapping_sub(1))?;
+                    *a = Num(a.0.checked_mul(*k)?);
+                }
+            }
+        }
+        Some([stack[0], stack[1]])
+    }
+}
+
+/// `x op y` as a test of arithmetic, when one side is arithmetic (so a number or unknown, which
+/// the other side must then be too to compare) and both are shapes [`Calc`] computes.
+fn arith_test(op: CmpOp, x: &Node, y: &Node) -> Option<Leaf> {
+    if !matches!(x, Node::Arith(..)) && !matches!(y, Node::Arith(..)) {
+        return None;
+    }
+    Some(Leaf::Arith(Box::new((Calc::of(&[x, y])?, ords(op)))))
 }
 
 /// `at_least(k, …)` with `t0` operands constant true and `u0` constant unknown; the others
@@ -111,13 +283,17 @@ impl AtLeast {
 
     fn eval(&self, cx: &Ctx) -> Option<bool> {
         let (mut t, mut u) = (self.t0, self.u0);
-        let values = self.tests.iter().map(|l| l.eval(cx)).chain(self.parts.iter().map(|p| p.run_nested(cx)));
-        for v in values {
-            match v {
-                Some(true) => t += 1,
-                None => u += 1,
-                Some(false) => {}
-            }
+        // Two loops, not a chain of iterators (which checks which half it is in at each step).
+        let mut count = |v: Option<bool>| match v {
+            Some(true) => t += 1,
+            None => u += 1,
+            Some(false) => {}
+        };
+        for l in &self.tests {
+            count(l.eval(cx));
+        }
+        for p in &self.parts {
+            count(p.run_nested(cx));
         }
         if t >= self.k {
             Some(true)
@@ -182,6 +358,10 @@ impl Leaf {
             Leaf::Present(i) => Some(cx.cells[i as usize].present()),
             Leaf::Known(i) => Some(cx.cells[i as usize].value().is_some()),
             Leaf::AtLeast(ref a) => a.eval(cx),
+            Leaf::Arith(ref t) => {
+                let v = t.0.eval(cx)?;
+                Some(accepts(t.1, v[0].cmp(&v[1])))
+            }
             Leaf::Other(ref c) => c.eval(cx),
         }
     }
@@ -191,7 +371,7 @@ impl Leaf {
         match self {
             Leaf::Crit(_) | Leaf::Decision { .. } => 1,
             Leaf::AtLeast(a) => 2 * (a.tests.len() + a.parts.len()) as u32,
-            Leaf::Other(_) => 8,
+            Leaf::Arith(_) | Leaf::Other(_) => 8,
             _ => 2,
         }
     }
@@ -222,7 +402,7 @@ pub(crate) fn leaf(n: &Node) -> Cnd {
                 let (bit, ne) = (1u64 << e, *op == CmpOp::Ne);
                 Leaf::Decision { decision: *d, undecided: *u, mask: if ne { !bit } else { bit }, wide: ne }
             }
-            _ => Leaf::Other(fast::Cond::new(n)),
+            _ => arith_test(*op, x, y).unwrap_or_else(|| Leaf::Other(fast::Cond::new(n))),
         },
         Node::In(x, list) => {
             let mask = list.iter().try_fold(0u64, |m, l| match l {
@@ -441,17 +621,15 @@ impl Program {
         let mut at = self.start;
         while at < END {
             let step = &self.steps[at as usize];
+            // False 0, true 1, unknown 2: the way `Option<bool>` numbers them (no branch).
             at = step.next[match step.test.eval(cx) {
-                Some(false) => 0,
-                Some(true) => 1,
+                Some(b) => b as usize,
                 None => 2,
             }];
         }
-        match at - END {
-            0 => Some(false),
-            1 => Some(true),
-            _ => None,
-        }
+        // By a table, not by branches.
+        const RESULTS: [Option<bool>; 4] = [Some(false), Some(true), None, None];
+        RESULTS[((at - END) & 3) as usize]
     }
 
     /// [`Program::run`] from within a step (not inlined into itself).
@@ -654,6 +832,63 @@ mod tests {
             member_index: 0,
             records: &crate::household::NO_RECORDS,
             record: &[],
+        }
+    }
+
+    /// Comparisons of arithmetic, compiled to tests of [`Calc`], give what the tree gives, over
+    /// cells of every kind (blanks, invalid cells, other types, numbers at the edges of overflow).
+    #[test]
+    fn arithmetic_tests_agree_with_the_tree() {
+        let rules = load("national").unwrap();
+        let b = rules.at(Date::new(2024, 12, 31).unwrap()).unwrap();
+        let sources = [
+            "per_capita_income * 10 <= poverty_line * 11",
+            "income_wage + income_business - expense_production > per_capita_income * 2",
+            "(income_wage + income_business) / members < monitoring_line",
+            "expense_medical > members * (known(prev_per_capita_income) ? prev_per_capita_income : per_capita_income)",
+            "3 * income_wage >= income_business / 2",
+            "income_wage * 0.5 < 100",
+            "(household_type == '脱贫户' ? income_wage : per_capita_income) * 2 != income_business",
+            "per_capita_income - (expense_medical + expense_education) / members == 0",
+        ];
+        let nodes: Vec<Node> =
+            sources.iter().map(|s| rules.compile_expr(s, crate::ruleset::expr::Ty::Bool).unwrap()).collect();
+        for (s, n) in sources.iter().zip(&nodes) {
+            assert!(matches!(leaf(n), Cnd::Leaf(Leaf::Arith(_))), "{s}");
+        }
+        let programs: Vec<Program> = nodes.iter().map(|n| Program::new(&Cnd::of(n))).collect();
+        let mut numbers: Vec<i64> = vec![0, 1, -1, SCALE, 2 * SCALE, -3 * SCALE, 7_000_000, i64::MAX, i64::MIN];
+        numbers.extend([i64::MAX / 2, i64::MAX / 10 + 1, i64::MIN / 11, i64::MAX / SCALE, 4_000 * SCALE]);
+        numbers.extend(b.params.iter().flat_map(|p| [p.0, p.0 - 1, p.0 + 1]));
+        let mut rng = crate::test_rng::Lcg(5);
+        let mut next = |n: usize| rng.below(n);
+        let (crits, decisions) = (vec![None; rules.criteria.len()], vec![0u16; rules.decisions.len()]);
+        let mut known = 0;
+        for _ in 0..20_000 {
+            let cells = draw_cells(&rules, &b, &numbers, &mut next);
+            let cx =
+                Ctx { cells: &cells, params: &b.params, crits: &crits, decisions: &decisions, ..cx_without_cells() };
+            for (n, p) in nodes.iter().zip(&programs) {
+                let want = expr::eval_bool(n, &cx);
+                known += want.is_some() as u32;
+                assert_eq!(p.run(&cx), want, "{n:?}");
+            }
+        }
+        assert!(known > 10_000, "{known}");
+    }
+
+    /// `x * k` for a whole `k` without the rounding division: `Num::checked_mul`'s result,
+    /// overflow included.
+    #[test]
+    fn whole_multiples_are_checked_mul() {
+        let edges = [0, 1, -1, 7, SCALE, -SCALE, 123_456_789, i64::MAX, i64::MIN, i64::MAX / 11, i64::MIN / 10 - 1];
+        for &a in &edges {
+            for k in [0, 1, -1, 2, 10, 11, -7, 1_000, i64::MAX / SCALE, i64::MIN / SCALE] {
+                let calc = |op: Op| Calc { ops: vec![Op::Push(Operand::Lit(Num(a))), op].into() };
+                let (int, general) = (calc(Op::MulInt(k)), calc(Op::Apply(ArithOp::Mul, Operand::Lit(Num(k * SCALE)))));
+                let cx = cx_without_cells();
+                assert_eq!(int.eval(&cx).map(|s| s[0]), general.eval(&cx).map(|s| s[0]), "{a} * {k}");
+            }
         }
     }
 

@@ -757,7 +757,8 @@ fn is_plain_cell(s: &str) -> bool {
     !needs_quotes(b)
         && match b.first() {
             Some(0xE3) if b.get(1..3) != Some(&[0x80, 0x80]) => true,
-            Some(&c) if MAY_START_FORMULA[c as usize] || c.is_ascii_digit() => is_plain(s),
+            // As `is_plain`, whose quoting test has just been made.
+            Some(&c) if MAY_START_FORMULA[c as usize] || c.is_ascii_digit() => matches!(csv_safe(s), Cow::Borrowed(_)),
             _ => true,
         }
 }

@@ -33,12 +33,20 @@ impl Num {
         self.0.checked_sub(o.0).map(Num)
     }
     pub fn checked_mul(self, o: Num) -> Option<Num> {
+        // The product in 64 bits when it fits (the usual case): the same quotient, without the
+        // 128-bit division's library call.
+        if let Some(p) = self.0.checked_mul(o.0) {
+            return Some(Num(div_round64(p, SCALE)?));
+        }
         let p = self.0 as i128 * o.0 as i128;
         i64::try_from(div_round(p, SCALE as i128)).ok().map(Num)
     }
     pub fn checked_div(self, o: Num) -> Option<Num> {
         if o.0 == 0 {
             return None;
+        }
+        if let Some(q) = self.0.checked_mul(SCALE).and_then(|p| div_round64(p, o.0)) {
+            return Some(Num(q));
         }
         let p = self.0 as i128 * SCALE as i128;
         i64::try_from(div_round(p, o.0 as i128)).ok().map(Num)
@@ -100,6 +108,21 @@ impl Num {
             d -= 1;
         }
         d
+    }
+}
+
+/// [`div_round`] in 64 bits: `None` where a step would overflow (the caller then takes 128).
+#[inline]
+fn div_round64(n: i64, d: i64) -> Option<i64> {
+    let (q, r) = (n.checked_div(d)?, n.checked_rem(d)?);
+    if r.unsigned_abs() * 2 >= d.unsigned_abs() {
+        if (n < 0) != (d < 0) {
+            q.checked_sub(1)
+        } else {
+            q.checked_add(1)
+        }
+    } else {
+        Some(q)
     }
 }
 
@@ -303,6 +326,30 @@ pub fn grouped(n: impl Into<u64>) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// Multiplication and division in 64 bits where they fit: the 128-bit results, rounding and
+    /// overflow included.
+    #[test]
+    fn products_and_quotients_in_64_bits_are_the_128_bit_ones() {
+        let wide_mul =
+            |a: Num, b: Num| i64::try_from(div_round(a.0 as i128 * b.0 as i128, SCALE as i128)).ok().map(Num);
+        let wide_div = |a: Num, b: Num| {
+            (b.0 != 0)
+                .then(|| i64::try_from(div_round(a.0 as i128 * SCALE as i128, b.0 as i128)).ok().map(Num))
+                .flatten()
+        };
+        let mut edges = vec![0, 1, -1, 2, -2, 499_999, 500_000, -500_000, 500_001, 1_500_000, -2_500_000, 3, 7];
+        edges.extend([SCALE, -SCALE, 3 * SCALE, 4_000 * SCALE, 123_456_789, -987_654_321]);
+        edges.extend([i64::MAX, i64::MIN, i64::MAX / SCALE, i64::MIN / SCALE, i64::MAX / SCALE + 1, i64::MAX / 2]);
+        edges.extend([3_037_000_499, 3_037_000_500, -3_037_000_500, 9_223_372_036_854, 9_223_372_036_855]);
+        for &a in &edges {
+            for &b in &edges {
+                let (a, b) = (Num(a), Num(b));
+                assert_eq!(a.checked_mul(b), wide_mul(a, b), "{a:?} * {b:?}");
+                assert_eq!(a.checked_div(b), wide_div(a, b), "{a:?} / {b:?}");
+            }
+        }
+    }
+
     use super::*;
 
     #[test]
