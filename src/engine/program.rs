@@ -49,8 +49,8 @@ pub(crate) enum Leaf {
         b: Num,
         ords: u8,
     },
-    /// An enum field compared with a choice (`household_type == '脱贫户'`): unknown for a value of
-    /// another type.
+    /// An enum field compared with a choice the rule file names (`household_type == '…'`): unknown
+    /// for a value of another type.
     Enum {
         field: u16,
         e: u16,
