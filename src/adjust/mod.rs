@@ -236,20 +236,8 @@ impl Env {
     }
 
     fn ctx<'a>(&'a self, b: &'a Bound) -> Ctx<'a> {
-        Ctx {
-            cells: &self.cells,
-            params: &b.params,
-            crits: &self.bools,
-            decisions: &self.decisions,
-            as_of_month: b.as_of.month_index(),
-            as_of_day: expr::day_key(b.as_of),
-            // Lists read the households' facts, not their members.
-            members: None,
-            member: &[],
-            member_index: 0,
-            records: &crate::household::NO_RECORDS,
-            record: &[],
-        }
+        // Lists read the households' facts, not their members.
+        Ctx::facts(&self.cells, &b.params, &self.bools, &self.decisions, b.as_of)
     }
 }
 

@@ -699,19 +699,7 @@ mod tests {
                     rules.criteria.iter().map(|_| [Some(true), Some(false), None][next(3)]).collect();
                 let decisions: Vec<u16> =
                     rules.decisions.iter().map(|d| next(d.labels.len() + 1).min(d.labels.len() - 1) as u16).collect();
-                let cx = Ctx {
-                    cells: &cells,
-                    params: &b.params,
-                    crits: &crits,
-                    decisions: &decisions,
-                    as_of_month: b.as_of.month_index(),
-                    as_of_day: expr::day_key(b.as_of),
-                    members: None,
-                    member: &[],
-                    member_index: 0,
-                    records: &crate::household::NO_RECORDS,
-                    record: &[],
-                };
+                let cx = Ctx::facts(&cells, &b.params, &crits, &decisions, b.as_of);
                 for (n, (p, holds)) in nodes.iter().zip(&programs) {
                     let want = expr::eval_bool(n, &cx);
                     assert_eq!(p.run(&cx), want, "{name}: {n:?}");

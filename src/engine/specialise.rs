@@ -141,19 +141,7 @@ impl Env<'_> {
     fn in_fixed<R>(&self, f: impl FnOnce(&Ctx) -> R) -> R {
         let crits: Vec<Option<bool>> = self.crits.iter().map(|c| c.flatten()).collect();
         let decisions: Vec<u16> = self.decisions.iter().map(|d| d.unwrap_or(0)).collect();
-        f(&Ctx {
-            cells: &self.cells,
-            params: &self.b.params,
-            crits: &crits,
-            decisions: &decisions,
-            as_of_month: self.b.as_of.month_index(),
-            as_of_day: expr::day_key(self.b.as_of),
-            members: None,
-            member: &[],
-            member_index: 0,
-            records: &crate::household::NO_RECORDS,
-            record: &[],
-        })
+        f(&Ctx::facts(&self.cells, &self.b.params, &crits, &decisions, self.b.as_of))
     }
 
     /// The value of a constant `n` (see [`Env::is_const`]).

@@ -489,6 +489,31 @@ pub struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
+    /// A household's facts as of `as_of`, without members or department records (a ledger row,
+    /// or what lists and checks read of a household).
+    #[inline]
+    pub fn facts(
+        cells: &'a [Cell],
+        params: &'a [Num],
+        crits: &'a [Option<bool>],
+        decisions: &'a [u16],
+        as_of: crate::value::Date,
+    ) -> Self {
+        Ctx {
+            cells,
+            params,
+            crits,
+            decisions,
+            as_of_month: as_of.month_index(),
+            as_of_day: day_key(as_of),
+            members: None,
+            member: &[],
+            member_index: 0,
+            records: &crate::household::NO_RECORDS,
+            record: &[],
+        }
+    }
+
     #[inline(always)]
     pub fn field(&self, i: u16) -> Option<V<'a>> {
         self.cells[i as usize].value().map(|s| match s {

@@ -921,19 +921,7 @@ mod tests {
                     .iter()
                     .map(|&(_, d)| next(rules.decisions[d as usize].labels.len()) as u16)
                     .collect();
-                let cx = Ctx {
-                    cells: &cells,
-                    params: &b.params,
-                    crits: &crits,
-                    decisions: &decisions,
-                    as_of_month: b.as_of.month_index(),
-                    as_of_day: expr::day_key(b.as_of),
-                    members: None,
-                    member: &[],
-                    member_index: 0,
-                    records: &crate::household::NO_RECORDS,
-                    record: &[],
-                };
+                let cx = Ctx::facts(&cells, &b.params, &crits, &decisions, b.as_of);
                 for (n, (bf, vf)) in nodes.iter().zip(&compiled) {
                     assert_eq!(vf(&cx), expr::eval(n, &cx), "{name}: {n:?}");
                     assert_eq!(bf(&cx), expr::eval_bool(n, &cx), "{name}: {n:?}");

@@ -2417,19 +2417,7 @@ impl RuleSet {
             if !matches!(cells[i], Cell::Blank | Cell::Absent(_)) {
                 continue;
             }
-            let cx = Ctx {
-                cells,
-                params: &[],
-                crits: &[],
-                decisions: &[],
-                as_of_month: as_of.month_index(),
-                as_of_day: expr::day_key(as_of),
-                members: None,
-                member: &[],
-                member_index: 0,
-                records: &crate::household::NO_RECORDS,
-                record: &[],
-            };
+            let cx = Ctx::facts(cells, &[], &[], &[], as_of);
             let v = match expr::eval(node, &cx) {
                 Some(expr::V::Num(n)) => Scalar::Num(n),
                 Some(expr::V::Bool(x)) => Scalar::Bool(x),
