@@ -397,11 +397,13 @@ pub fn write_decision_reasons(out: &mut String, b: &Bound, hh: &Household, a: &A
     let Some((node, result)) = deciding(dec, a, di) else { return false };
     let cx = ctx(b, hh, &a.crits, &a.decisions[..di]);
     let atoms = expr::explaining_atoms(node, result, &cx);
-    write_explained(out, b, a, di, &atoms, &cx, &[])
+    write_explained(out, b, a, di, &atoms, &cx, &[], &mut false)
 }
 
 /// The sentences of decision `di`'s explaining `atoms`, after the reason its rule gives if any;
-/// whether there were any.
+/// whether there were any. `clean` is cleared unless every sentence was a prepared one that is
+/// clean ([`CritTexts::clean`]) and the rule gives no reason of its own (see [`Reasons::write`]).
+#[allow(clippy::too_many_arguments)]
 fn write_explained(
     out: &mut String,
     b: &Bound,
@@ -410,12 +412,14 @@ fn write_explained(
     atoms: &[(&Node, Option<bool>)],
     cx: &Ctx,
     crits: &[Option<CritTexts>],
+    clean: &mut bool,
 ) -> bool {
     let dec = &b.rules.decisions[di];
     let d = Describer { b };
     // A rule's own reason comes first, its conditions after it in brackets.
     let said = a.fired_rule(b, di).and_then(|k| dec.rules[k].2.reason.as_deref());
     if let Some(said) = said {
+        *clean = false;
         out.push_str(said);
         if !atoms.is_empty() {
             out.push('（');
@@ -427,12 +431,21 @@ fn write_explained(
         }
         // A criterion's sentence prepared for the cell its field holds, else written.
         let prepared = match atom {
-            Node::Crit(i) => crits.get(*i as usize).and_then(|t| t.as_ref()?.get(cx, v)),
+            Node::Crit(i) => crits.get(*i as usize).and_then(|t| {
+                let t = t.as_ref()?;
+                Some((t.get(cx, v)?, t.clean))
+            }),
             _ => None,
         };
         match prepared {
-            Some(t) => out.push_str(t),
-            None => write_reason_text(out, &d, atom, v, cx, a),
+            Some((t, c)) => {
+                *clean &= c;
+                out.push_str(t)
+            }
+            None => {
+                *clean = false;
+                write_reason_text(out, &d, atom, v, cx, a)
+            }
         }
     }
     if said.is_some() && !atoms.is_empty() {
@@ -468,6 +481,10 @@ struct CritTexts {
     blank_as: Option<(Cell, [Box<str>; 3])>,
     /// For a number field's cell holding 0–9.
     digits: Vec<[Box<str>; 3]>,
+    /// Whether every one of these sentences is [`clean_piece`]: a line of such sentences between
+    /// the separators of [`Reasons::write`] is written into a CSV cell as it is, no personal
+    /// number masked.
+    clean: bool,
 }
 
 impl CritTexts {
@@ -516,7 +533,7 @@ impl CritTexts {
             })
         };
         let number = matches!(f.ty, crate::ruleset::file::FieldType::Int | crate::ruleset::file::FieldType::Money);
-        Some(CritTexts {
+        let mut t = CritTexts {
             field,
             blank: sentences(Cell::Blank),
             blank_as: f.blank.clone().map(|s| (Cell::BlankAs(s.clone()), sentences(Cell::BlankAs(s)))),
@@ -526,8 +543,22 @@ impl CritTexts {
                     .collect(),
                 false => Vec::new(),
             },
-        })
+            clean: false,
+        };
+        let all = std::iter::once(&t.blank).chain(t.blank_as.as_ref().map(|(_, s)| s)).chain(&t.digits);
+        t.clean = all.flatten().all(|s| clean_piece(s));
+        Some(t)
     }
+}
+
+/// Whether a piece of a reasons line (a prepared sentence, a decision's `【decision·label】`)
+/// needs nothing done to it in a CSV cell: no byte that makes a cell quoted, no personal number
+/// that [`privacy::mask_text`] would mask. Pieces joined by characters that are neither digits,
+/// X nor separators of a number (`；`, `【`, `】`, and a space before `【`) cannot form a number
+/// across the join (a number's digits and single separators are consecutive), so a line of clean
+/// pieces is masked as each piece is: not at all. A line starting with `【` is no formula.
+fn clean_piece(s: &str) -> bool {
+    !s.bytes().any(|c| matches!(c, b',' | b'"' | b'\n' | b'\r')) && matches!(crate::privacy::mask_text(s), std::borrow::Cow::Borrowed(_))
 }
 
 /// The one field an atom reads when it reads nothing else that varies between households (no
@@ -563,6 +594,8 @@ fn sole_field(n: &Node) -> Option<u16> {
 struct DecisionReasons<'b> {
     /// Per label: `【decision·label】`.
     heads: Vec<Box<str>>,
+    /// Whether every one of them is [`clean_piece`].
+    heads_clean: bool,
     /// Per rule: its atoms ([`expr::atoms`]); `None` when a `c ? x : y` is among them (explained
     /// by the branch it takes: such a rule is explained by [`expr::explaining_atoms`]).
     rules: Vec<Option<Vec<PlannedAtom<'b>>>>,
@@ -583,18 +616,25 @@ struct PlannedAtom<'b> {
 impl<'b> Reasons<'b> {
     pub fn new(b: &'b Bound<'b>) -> Reasons<'b> {
         let decisions = (b.rules.decisions.iter())
-            .map(|dec| DecisionReasons {
-                heads: dec.labels.iter().map(|l| format!("【{}·{l}】", dec.label).into()).collect(),
-                rules: dec.rules.iter().map(|r| planned_atoms(&r.0)).collect(),
+            .map(|dec| {
+                let heads: Vec<Box<str>> = dec.labels.iter().map(|l| format!("【{}·{l}】", dec.label).into()).collect();
+                DecisionReasons {
+                    heads_clean: heads.iter().all(|h| clean_piece(h)),
+                    heads,
+                    rules: dec.rules.iter().map(|r| planned_atoms(&r.0)).collect(),
+                }
             })
             .collect();
         let crits = (0..b.rules.criteria.len()).map(|i| CritTexts::of(b, i)).collect();
         Reasons { b, decisions, crits }
     }
 
-    /// [`write_reasons`] of one household.
-    pub fn write(&self, out: &mut String, hh: &Household, a: &Assessment) {
+    /// [`write_reasons`] of one household. Returns whether the line is clean: only prepared
+    /// pieces that are [`clean_piece`], joined by `；`, ` ` before `【`, starting with `【` — a CSV
+    /// cell as it is, nothing to mask, quote or defend (the usual case); false when in doubt.
+    pub fn write(&self, out: &mut String, hh: &Household, a: &Assessment) -> bool {
         let mut first = true;
+        let mut clean = true;
         for (di, (dec, plan)) in self.b.rules.decisions.iter().zip(&self.decisions).enumerate() {
             // As `write_reasons`: not a decision shown with another, nor one that does not
             // concern the household.
@@ -606,16 +646,19 @@ impl<'b> Reasons<'b> {
                 out.push(' ');
             }
             out.push_str(&plan.heads[a.decisions[di] as usize]);
-            if self.write_decision(out, hh, a, di) {
+            let mut c = plan.heads_clean;
+            if self.write_decision(out, hh, a, di, &mut c) {
                 first = false;
+                clean &= c;
             } else {
                 out.truncate(start);
             }
         }
+        clean
     }
 
     /// [`write_decision_reasons`], the rule's atoms from its list.
-    fn write_decision(&self, out: &mut String, hh: &Household, a: &Assessment, di: usize) -> bool {
+    fn write_decision(&self, out: &mut String, hh: &Household, a: &Assessment, di: usize, clean: &mut bool) -> bool {
         let b = self.b;
         let dec = &b.rules.decisions[di];
         if dec.labels[a.decisions[di] as usize].is_empty() {
@@ -629,7 +672,7 @@ impl<'b> Reasons<'b> {
             Some(plan) => explaining(plan, result, &cx, a),
             None => expr::explaining_atoms(node, result, &cx),
         };
-        write_explained(out, b, a, di, &atoms, &cx, &self.crits)
+        write_explained(out, b, a, di, &atoms, &cx, &self.crits, clean)
     }
 }
 

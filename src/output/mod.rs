@@ -532,6 +532,16 @@ impl<'b> CsvRows<'b> {
     /// row.
     #[inline]
     fn reasons(&self, w: &mut CsvRow<'_>, b: &Bound, hh: &Household, a: &Assessment, mask: bool) {
+        // The usual line, of clean prepared pieces only, is a cell as it is: no look for personal
+        // numbers or bytes to quote.
+        if self.matcher.is_none() || hh.matches.is_empty() {
+            let (out, start) = w.open();
+            if self.reasons.write(out, hh, a) {
+                debug_assert!(is_plain_cell(&out[start..]) && !matches!(privacy::mask_text(&out[start..]), Cow::Owned(_)));
+                return;
+            }
+            return w.close_in_place(start, mask);
+        }
         w.text_in_place(mask, |o| {
             let start = o.len();
             self.reasons.write(o, hh, a);
@@ -696,9 +706,24 @@ impl<'a> CsvRow<'a> {
     /// stays where it was written, without a copy.
     #[inline]
     pub fn text_in_place(&mut self, mask: bool, write: impl FnOnce(&mut String)) {
+        let (out, start) = self.open();
+        write(out);
+        self.close_in_place(start, mask);
+    }
+
+    /// A cell to be written straight into the row: the buffer and where the cell starts in it,
+    /// after the separator. Closed by [`CsvRow::close_in_place`] unless what is written is known
+    /// to be a cell as it is ([`CsvRow::plain`]).
+    #[inline]
+    fn open(&mut self) -> (&mut String, usize) {
         self.sep();
         let start = self.out.len();
-        write(self.out);
+        (&mut *self.out, start)
+    }
+
+    /// The cell written since `start` masked when `mask` and made safe, as [`CsvRow::text_in_place`].
+    #[inline]
+    fn close_in_place(&mut self, start: usize, mask: bool) {
         if mask && self.out.len() - start >= privacy::SHORTEST {
             if let Cow::Owned(m) = privacy::mask_text(&self.out[start..]) {
                 self.out.truncate(start);
