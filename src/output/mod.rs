@@ -523,6 +523,18 @@ impl<'b> CsvRows<'b> {
             _ => "",
         };
         if mask && self.id[k] {
+            // An ASCII number of 10 characters or more keeps its first character and has stars:
+            // neither a formula (its first byte says) nor a long number; plain unless it holds a
+            // byte to quote.
+            if s.len() >= 10 && s.is_ascii() && !MAY_START_FORMULA[s.as_bytes()[0] as usize] {
+                let (out, start) = w.open();
+                privacy::mask_id_into(out, s);
+                if !needs_quotes(&out.as_bytes()[start..]) {
+                    debug_assert!(is_plain_cell(&out[start..]));
+                    return;
+                }
+                return w.close_in_place(start, false);
+            }
             return w.text_in_place(false, |o| privacy::mask_id_into(o, s));
         }
         w.text(s, mask && self.free_text[k]);
@@ -600,7 +612,7 @@ fn problems(w: &mut CsvRow<'_>, b: &Bound, hh: &Household, mask: bool) {
     w.text_in_place(mask, |o| write_problems(o, &hh.problems, |p| shown_problem_value(b.rules, p, !mask)));
 }
 
-/// `n` in decimal digits (a row number).
+/// `n` in decimal digits (a row number), pushed at once.
 fn push_number(out: &mut String, mut n: u64) {
     let mut digits = [0u8; 20];
     let mut i = digits.len();
@@ -612,7 +624,7 @@ fn push_number(out: &mut String, mut n: u64) {
             break;
         }
     }
-    out.extend(digits[i..].iter().map(|&c| char::from(c)));
+    out.push_str(std::str::from_utf8(&digits[i..]).unwrap_or_default());
 }
 
 /// The matches of `hh` appended to its reasons (`；比对：…`), masked unless `show_ids`.
@@ -841,18 +853,19 @@ fn needs_quotes(b: &[u8]) -> bool {
         // exact as to whether any byte is one.
         ((w.wrapping_sub(ONES * 0x23) & !w) | (comma.wrapping_sub(ONES) & !comma)) & HIGH != 0
     };
-    let mut chunks = b.chunks_exact(8);
+    let n = b.len();
+    if n < 8 {
+        return b.iter().any(|&c| NEEDS_QUOTES[c as usize]);
+    }
+    let word = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or([0; 8]));
     let mut any = false;
-    for c in &mut chunks {
-        any |= suspect(u64::from_le_bytes(c.try_into().unwrap_or([0; 8])));
+    let mut i = 0;
+    while i + 8 < n {
+        any |= suspect(word(i));
+        i += 8;
     }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        // Padded with a byte that is neither.
-        let mut last = [b'A'; 8];
-        last[..rest.len()].copy_from_slice(rest);
-        any |= suspect(u64::from_le_bytes(last));
-    }
+    // The last eight bytes, overlapping the words before: no copy of a remainder.
+    any |= suspect(word(n - 8));
     any && b.iter().any(|&c| NEEDS_QUOTES[c as usize])
 }
 
