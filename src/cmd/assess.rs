@@ -37,6 +37,8 @@ struct Chunk {
     areas: Option<Areas>,
     /// Whether a CSV cell held a long number kept as text (`output::csv_safe`).
     kept_as_text: bool,
+    /// What the chunk's CSV rows repeat (`output::RowMemo`).
+    memo: output::RowMemo,
 }
 
 pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
@@ -446,6 +448,7 @@ fn assess_all(
             summary: Summary::new(bound).with_coverage(bound.rules, coverage),
             areas: want_areas.then(|| Areas::new(bound, show_ids)),
             kept_as_text: false,
+            memo: output::RowMemo::default(),
         },
         |c, hh, a| {
             c.summary.add(bound, hh, a);
@@ -453,7 +456,7 @@ fn assess_all(
                 areas.add(bound, hh, a);
             }
             match format {
-                Format::Csv => c.kept_as_text |= csv_rows.write(&mut c.csv, bound, hh, a, show_ids),
+                Format::Csv => c.kept_as_text |= csv_rows.write_memo(&mut c.memo, &mut c.csv, bound, hh, a, show_ids),
                 Format::Jsonl => {
                     let mut r = Record::build(bound, hh, a, show_ids);
                     evidence(&mut r, hh);

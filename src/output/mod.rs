@@ -436,7 +436,37 @@ pub struct CsvRows<'b> {
     pub matcher: Option<std::sync::Arc<crate::matching::Matcher>>,
     /// The reasons line, prepared for the run.
     reasons: engine::Reasons<'b>,
+    /// Whether the decisions' columns of the default output are kept in a [`RowMemo`]: every
+    /// label and factor label plain, and their key ([`CsvRows::decisions_key`]) fits in fewer
+    /// than 256 bits (an empty slot's key, all ones, is then no row's).
+    memo_decisions: bool,
 }
+
+/// What consecutive CSV rows of `assess` repeat, kept from row to row by whoever writes them (one
+/// per chunk of households; [`CsvRows::write_memo`]): the decisions' columns, which depend on a
+/// few small values only and take a handful of forms in a run, and the area columns (县, 乡镇,
+/// 行政村), which a ledger sorted by village repeats. Bounded: [`MEMO_SLOTS`] blocks and one row's
+/// areas.
+#[derive(Default)]
+pub struct RowMemo {
+    /// Decisions' columns as written (with their separators), by key, in slots chosen by the
+    /// key's hash; empty until the first row.
+    decisions: Vec<(DecisionsKey, String)>,
+    /// The last row's area cells as read, and as written (with their separators); whether
+    /// that kept a long number as text.
+    areas: [String; 3],
+    areas_written: String,
+    areas_kept_as_text: bool,
+}
+
+/// The values the decisions' columns are written from ([`CsvRows::decisions_key`]), packed.
+type DecisionsKey = [u64; 4];
+
+/// Slots of [`RowMemo`]'s decisions' columns (a power of two).
+const MEMO_SLOTS: usize = 64;
+
+/// The columns of the default output that [`RowMemo`] keeps as areas (`SHOWN_KEYS` 1..=3).
+const AREAS: std::ops::RangeInclusive<usize> = 1..=3;
 
 /// The keys of the identifying columns of `CSV_HEADERS` (户编号 … 户类型).
 const SHOWN_KEYS: [&str; 7] =
@@ -456,11 +486,11 @@ impl<'b> CsvRows<'b> {
         let id = shown.map(|i| i.is_some_and(|i| b.rules.fields[i as usize].ty == FieldType::Id));
         let columns = (columns != OutColumn::all(b.rules)).then_some(columns);
         let rs = b.rules;
-        let plain_labels = rs.decisions.iter().map(|d| d.labels.iter().map(|l| is_plain(l)).collect()).collect();
+        let plain_labels: Vec<Vec<bool>> = rs.decisions.iter().map(|d| d.labels.iter().map(|l| is_plain(l)).collect()).collect();
         // Not empty, and not a possible formula's first byte: joined, they stay plain.
         let plain_factor =
             |l: &str| is_plain(l) && l.as_bytes().first().is_some_and(|&c| !MAY_START_FORMULA[c as usize]);
-        let plain_factors = rs
+        let plain_factors: Vec<bool> = rs
             .decisions
             .iter()
             .map(|d| d.factors.iter().all(|&c| plain_factor(&rs.criteria[c as usize].label)))
@@ -473,7 +503,62 @@ impl<'b> CsvRows<'b> {
             values.iter().map(|v| is_plain(v) && matches!(privacy::mask_text(v), Cow::Borrowed(_))).collect()
         });
         let reasons = engine::Reasons::new(b);
-        CsvRows { shown, free_text, id, columns, plain_labels, plain_factors, plain_enums, matcher: None, reasons }
+        let all_plain = plain_labels.iter().all(|d| d.iter().all(|&p| p)) && plain_factors.iter().all(|&p| p);
+        let key_bits: usize = rs.decisions.iter().map(|d| 8 + d.factors.len()).sum::<usize>() + 2;
+        let memo_decisions = all_plain
+            && key_bits < 256
+            && rs.decisions.iter().all(|d| d.labels.len() <= 256 && d.factors.len() <= 64);
+        CsvRows {
+            shown,
+            free_text,
+            id,
+            columns,
+            plain_labels,
+            plain_factors,
+            plain_enums,
+            matcher: None,
+            reasons,
+            memo_decisions,
+        }
+    }
+
+    /// What the decisions' columns are written from, packed: each decision's label (8 bits),
+    /// the factors it lists that are true (a bit each), 疑似返贫 (2 bits). Only when
+    /// `memo_decisions` (it fits).
+    #[inline]
+    fn decisions_key(&self, b: &Bound, a: &Assessment) -> DecisionsKey {
+        let mut key = [0u64; 4];
+        let mut bit = 0usize;
+        let mut put = |v: u64, width: usize| {
+            if width == 0 {
+                return;
+            }
+            let (w, o) = (bit / 64, bit % 64);
+            key[w] |= v << o;
+            if o + width > 64 {
+                key[w + 1] |= v >> (64 - o);
+            }
+            bit += width;
+        };
+        for (di, dec) in b.rules.decisions.iter().enumerate() {
+            put(u64::from(a.decisions[di]), 8);
+            let mut factors = 0u64;
+            if !dec.factors.is_empty() && a.lists_factors(b, di) {
+                for (k, &c) in dec.factors.iter().enumerate() {
+                    factors |= u64::from(a.crits[c as usize] == Some(true)) << k;
+                }
+            }
+            put(factors, dec.factors.len());
+        }
+        put(
+            match a.returned {
+                Some(true) => 1,
+                Some(false) => 2,
+                None => 3,
+            },
+            2,
+        );
+        key
     }
 
     /// Decision `d`'s label in `a`, written plainly when it is plain.
@@ -572,8 +657,34 @@ impl<'b> CsvRows<'b> {
     /// through [`csv_safe`], of the columns chosen. Returns whether a long number was kept as
     /// text.
     pub fn write(&self, out: &mut String, b: &Bound, hh: &Household, a: &Assessment, show_ids: bool) -> bool {
+        self.write_with(None, out, b, hh, a, show_ids)
+    }
+
+    /// As [`CsvRows::write`], with what the rows before wrote (`memo`, kept by the caller from
+    /// row to row) written again where it repeats.
+    pub fn write_memo(
+        &self,
+        memo: &mut RowMemo,
+        out: &mut String,
+        b: &Bound,
+        hh: &Household,
+        a: &Assessment,
+        show_ids: bool,
+    ) -> bool {
+        self.write_with(Some(memo), out, b, hh, a, show_ids)
+    }
+
+    fn write_with(
+        &self,
+        memo: Option<&mut RowMemo>,
+        out: &mut String,
+        b: &Bound,
+        hh: &Household,
+        a: &Assessment,
+        show_ids: bool,
+    ) -> bool {
         let mask = !show_ids;
-        let Some(columns) = &self.columns else { return self.write_all(out, b, hh, a, mask) };
+        let Some(columns) = &self.columns else { return self.write_all(memo, out, b, hh, a, mask) };
         let mut w = CsvRow::new(out);
         for &c in columns {
             match c {
@@ -590,19 +701,104 @@ impl<'b> CsvRows<'b> {
 
     /// Every column, in order (the default output): straight-line code, without the dispatch by
     /// column of [`CsvRows::write`] (0.5 k instructions a household, callgrind, 20k).
-    fn write_all(&self, out: &mut String, b: &Bound, hh: &Household, a: &Assessment, mask: bool) -> bool {
+    fn write_all(
+        &self,
+        mut memo: Option<&mut RowMemo>,
+        out: &mut String,
+        b: &Bound,
+        hh: &Household,
+        a: &Assessment,
+        mask: bool,
+    ) -> bool {
         let mut w = CsvRow::new(out);
         w.plain_with(|o| push_number(o, hh.row));
-        for k in 0..SHOWN_KEYS.len() {
+        self.shown(&mut w, 0, b, hh, mask);
+        match memo.as_deref_mut() {
+            Some(m) => self.areas(m, &mut w, b, hh, mask),
+            None => AREAS.for_each(|k| self.shown(&mut w, k, b, hh, mask)),
+        }
+        for k in AREAS.end() + 1..SHOWN_KEYS.len() {
             self.shown(&mut w, k, b, hh, mask);
         }
-        for c in &b.rules.layout.columns {
-            self.decision(&mut w, c.item, b, a);
+        match memo.as_deref_mut() {
+            Some(m) if self.memo_decisions && !b.rules.layout.columns.is_empty() => {
+                self.memo_decision_columns(m, &mut w, b, a)
+            }
+            _ => {
+                for c in &b.rules.layout.columns {
+                    self.decision(&mut w, c.item, b, a);
+                }
+            }
         }
         self.reasons(&mut w, b, hh, a, mask);
         problems(&mut w, b, hh, mask);
         w.text_in_place(mask, |o| engine::write_findings(o, b, hh, a));
         w.end()
+    }
+}
+
+impl CsvRows<'_> {
+    /// The decisions' columns (after the identifying ones: each with its separator), from the
+    /// memo when a row before had the same key, else written and kept.
+    #[inline]
+    fn memo_decision_columns(&self, m: &mut RowMemo, w: &mut CsvRow<'_>, b: &Bound, a: &Assessment) {
+        let key = self.decisions_key(b, a);
+        let hash = (key[0] ^ key[1].rotate_left(17) ^ key[2].rotate_left(31) ^ key[3].rotate_left(47))
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let slot = (hash >> 58) as usize % MEMO_SLOTS;
+        if m.decisions.is_empty() {
+            m.decisions.resize(MEMO_SLOTS, ([u64::MAX; 4], String::new()));
+        }
+        let (k, text) = &mut m.decisions[slot];
+        if *k == key {
+            debug_assert!(!w.first);
+            w.out.push_str(text);
+            return;
+        }
+        let start = w.out.len();
+        for c in &b.rules.layout.columns {
+            self.decision(w, c.item, b, a);
+        }
+        *k = key;
+        text.clear();
+        text.push_str(&w.out[start..]);
+    }
+
+    /// The area columns (`AREAS`), from the memo when the row before had the same cells: text
+    /// cells only, else written as usual (and the memo forgotten).
+    #[inline]
+    fn areas(&self, m: &mut RowMemo, w: &mut CsvRow<'_>, b: &Bound, hh: &Household, mask: bool) {
+        let text = |k: usize| match self.shown[k].map(|i| &hh.cells[i as usize]) {
+            Some(Cell::Value(Scalar::Text(t))) => Some(&**t),
+            _ => None,
+        };
+        let cells = [text(1), text(2), text(3)];
+        let [Some(c1), Some(c2), Some(c3)] = cells else {
+            m.areas_written.clear();
+            m.areas = Default::default();
+            for k in AREAS {
+                self.shown(w, k, b, hh, mask);
+            }
+            return;
+        };
+        if !m.areas_written.is_empty() && m.areas[0] == c1 && m.areas[1] == c2 && m.areas[2] == c3 {
+            debug_assert!(!w.first);
+            w.out.push_str(&m.areas_written);
+            w.kept_as_text |= m.areas_kept_as_text;
+            return;
+        }
+        let (start, kept) = (w.out.len(), std::mem::replace(&mut w.kept_as_text, false));
+        for k in AREAS {
+            self.shown(w, k, b, hh, mask);
+        }
+        m.areas_kept_as_text = w.kept_as_text;
+        w.kept_as_text |= kept;
+        for (keep, c) in m.areas.iter_mut().zip([c1, c2, c3]) {
+            keep.clear();
+            keep.push_str(c);
+        }
+        m.areas_written.clear();
+        m.areas_written.push_str(&w.out[start..]);
     }
 }
 
@@ -1152,6 +1348,50 @@ mod tests {
             let mut shown = String::new();
             CsvRows::new(&b).write(&mut shown, &b, &hh, &a, true);
             assert!(shown.matches(raw).count() >= 2, "{raw}");
+        }
+    }
+
+    /// Rows written with a memo of the rows before are the rows written without: over households
+    /// whose areas repeat or change, of varied decisions, masked or not.
+    #[test]
+    fn rows_written_with_a_memo_are_the_same() {
+        let rules = crate::ruleset::load("national").unwrap();
+        let b = rules.at(crate::value::Date::new(2024, 12, 31).unwrap()).unwrap();
+        let rows = CsvRows::new(&b);
+        let mut rng = crate::test_rng::Lcg(7);
+        for show_ids in [false, true] {
+            let mut memo = super::RowMemo::default();
+            let (mut hits, mut with, mut without) = (0, String::new(), String::new());
+            for row in 2..400u64 {
+                let mut hh = Household { row, source_rows: 1, ..Household::default() };
+                hh.cells = vec![Cell::Blank; rules.fields.len()];
+                let mut set = |key: &str, choices: &[&str]| {
+                    let text = choices[rng.below(choices.len())];
+                    if !text.is_empty() {
+                        rules.set_cell(&mut hh, rules.field_index[key], text, key);
+                    }
+                };
+                set("household_id", &["D1", "D2"]);
+                set("county", &["示例县", "示例县", "县,二"]);
+                set("township", &["一镇", "一镇", "13812345678镇"]);
+                set("village", &["第1村", "第2村", "", "01"]);
+                set("head_id", &["520000196803120313", ""]);
+                set("household_type", &["脱贫户", "一般农户", "贫困户"]);
+                set("members", &["1", "3", ""]);
+                set("labor", &["0", "1", ""]);
+                set("per_capita_income", &["3000", "15000", "", "约3000"]);
+                set("prev_per_capita_income", &["20000", "", "9000"]);
+                set("ill", &["0", "1", ""]);
+                set("disabled", &["0", "2", ""]);
+                let a = crate::engine::assess(&b, &hh);
+                let (w1, w2) = (with.len(), without.len());
+                let k1 = rows.write_memo(&mut memo, &mut with, &b, &hh, &a, show_ids);
+                let k2 = rows.write(&mut without, &b, &hh, &a, show_ids);
+                assert_eq!(with[w1..], without[w2..], "row {row}");
+                assert_eq!(k1, k2, "row {row}");
+                hits += usize::from(memo.decisions.iter().any(|(_, t)| !t.is_empty()));
+            }
+            assert!(hits > 0);
         }
     }
 
