@@ -26,14 +26,6 @@ pub fn mask_id_into(out: &mut String, s: &str) {
     if s.is_ascii() {
         let n = s.len();
         let (head, tail) = keep(n);
-        // The usual ID number: masked in a copy on the stack, pushed at once.
-        if n <= 32 {
-            let mut buf = [b'*'; 32];
-            buf[..head].copy_from_slice(&s.as_bytes()[..head]);
-            buf[n - tail..n].copy_from_slice(&s.as_bytes()[n - tail..]);
-            out.push_str(std::str::from_utf8(&buf[..n]).unwrap_or_default());
-            return;
-        }
         out.push_str(&s[..head]);
         let stars = n - head - tail;
         match STARS.get(..stars) {

@@ -731,8 +731,15 @@ impl<'b> CsvRows<'b> {
             }
         }
         self.reasons(&mut w, b, hh, a, mask);
-        problems(&mut w, b, hh, mask);
-        w.text_in_place(mask, |o| engine::write_findings(o, b, hh, a));
+        // No problems, no findings (the usual case): empty cells, nothing to look at.
+        match hh.problems.is_empty() {
+            true => w.plain(""),
+            false => problems(&mut w, b, hh, mask),
+        }
+        match a.checks.is_empty() {
+            true => w.plain(""),
+            false => w.text_in_place(mask, |o| engine::write_findings(o, b, hh, a)),
+        }
         w.end()
     }
 }
