@@ -558,7 +558,8 @@ impl CritTexts {
 /// across the join (a number's digits and single separators are consecutive), so a line of clean
 /// pieces is masked as each piece is: not at all. A line starting with `【` is no formula.
 fn clean_piece(s: &str) -> bool {
-    !s.bytes().any(|c| matches!(c, b',' | b'"' | b'\n' | b'\r')) && matches!(crate::privacy::mask_text(s), std::borrow::Cow::Borrowed(_))
+    !s.bytes().any(|c| matches!(c, b',' | b'"' | b'\n' | b'\r'))
+        && matches!(crate::privacy::mask_text(s), std::borrow::Cow::Borrowed(_))
 }
 
 /// The one field an atom reads when it reads nothing else that varies between households (no

@@ -486,7 +486,8 @@ impl<'b> CsvRows<'b> {
         let id = shown.map(|i| i.is_some_and(|i| b.rules.fields[i as usize].ty == FieldType::Id));
         let columns = (columns != OutColumn::all(b.rules)).then_some(columns);
         let rs = b.rules;
-        let plain_labels: Vec<Vec<bool>> = rs.decisions.iter().map(|d| d.labels.iter().map(|l| is_plain(l)).collect()).collect();
+        let plain_labels: Vec<Vec<bool>> =
+            rs.decisions.iter().map(|d| d.labels.iter().map(|l| is_plain(l)).collect()).collect();
         // Not empty, and not a possible formula's first byte: joined, they stay plain.
         let plain_factor =
             |l: &str| is_plain(l) && l.as_bytes().first().is_some_and(|&c| !MAY_START_FORMULA[c as usize]);
@@ -505,9 +506,8 @@ impl<'b> CsvRows<'b> {
         let reasons = engine::Reasons::new(b);
         let all_plain = plain_labels.iter().all(|d| d.iter().all(|&p| p)) && plain_factors.iter().all(|&p| p);
         let key_bits: usize = rs.decisions.iter().map(|d| 8 + d.factors.len()).sum::<usize>() + 2;
-        let memo_decisions = all_plain
-            && key_bits < 256
-            && rs.decisions.iter().all(|d| d.labels.len() <= 256 && d.factors.len() <= 64);
+        let memo_decisions =
+            all_plain && key_bits < 256 && rs.decisions.iter().all(|d| d.labels.len() <= 256 && d.factors.len() <= 64);
         CsvRows {
             shown,
             free_text,
@@ -634,7 +634,9 @@ impl<'b> CsvRows<'b> {
         if self.matcher.is_none() || hh.matches.is_empty() {
             let (out, start) = w.open();
             if self.reasons.write(out, hh, a) {
-                debug_assert!(is_plain_cell(&out[start..]) && !matches!(privacy::mask_text(&out[start..]), Cow::Owned(_)));
+                debug_assert!(
+                    is_plain_cell(&out[start..]) && !matches!(privacy::mask_text(&out[start..]), Cow::Owned(_))
+                );
                 return;
             }
             return w.close_in_place(start, mask);
@@ -720,7 +722,7 @@ impl<'b> CsvRows<'b> {
         for k in AREAS.end() + 1..SHOWN_KEYS.len() {
             self.shown(&mut w, k, b, hh, mask);
         }
-        match memo.as_deref_mut() {
+        match memo {
             Some(m) if self.memo_decisions && !b.rules.layout.columns.is_empty() => {
                 self.memo_decision_columns(m, &mut w, b, a)
             }
