@@ -317,6 +317,14 @@ impl Eval {
     }
 }
 
+/// A decision's rule that can apply: its index, label, condition, and the deferred criteria it
+/// needs (indices into `Specialised::deferred`).
+type Rule = (usize, u16, Cnd, Vec<u16>);
+
+/// A level's criteria as they are collected: those evaluated (criterion, condition) and the
+/// copies (criterion, the one it copies, negated).
+type Collected = (Vec<(u16, Cnd)>, Vec<(u16, u16, bool)>);
+
 /// One level of the varying criteria (see [`Specialised::levels`]).
 struct Level {
     /// Its criteria in chains of at most 32, over one context each (their values kept aside
@@ -447,30 +455,7 @@ impl Specialised {
                 decided_by.push(None);
                 continue;
             }
-            let mut rules = Vec::new();
-            let mut tail = (d.otherwise, None);
-            // The varying conditions so far: a rule whose condition is one of them never gives
-            // the label (when it is true or unknown, the earlier rule gave its own), and is left
-            // out (`household_type == '…'` after `post_2020 && household_type == '…'` in 2024).
-            let mut earlier: Vec<Cnd> = Vec::new();
-            for (k, (node, label, _)) in d.rules.iter().enumerate() {
-                match env.fold(node) {
-                    Fold::Dyn(c) if earlier.iter().any(|e| e.same(&c)) => {}
-                    Fold::Const(Some(false)) => {}
-                    Fold::Const(Some(true)) => {
-                        tail = (*label, Some(k));
-                        break;
-                    }
-                    Fold::Const(None) => {
-                        tail = (d.undecided, Some(k));
-                        break;
-                    }
-                    Fold::Dyn(c) => {
-                        rules.push((k, *label, c.clone(), needs(node)));
-                        earlier.push(c);
-                    }
-                }
-            }
+            let (rules, tail) = env.rules(d, &needs);
             let explained = match tail.1 {
                 Some(k) => d.rules.get(k),
                 None => d.rules.last(),
@@ -498,6 +483,40 @@ impl Specialised {
 }
 
 impl Env<'_> {
+    /// The rules of decision `d` that can apply (rule index, label, condition, the deferred
+    /// criteria it needs by `needs`), and the label and rule when none of them is true or unknown.
+    fn rules(
+        &self,
+        d: &crate::ruleset::Decision,
+        needs: &dyn Fn(&Node) -> Vec<u16>,
+    ) -> (Vec<Rule>, (u16, Option<usize>)) {
+        let mut rules = Vec::new();
+        let mut tail = (d.otherwise, None);
+        // The varying conditions so far: a rule whose condition is one of them never gives the
+        // label (when it is true or unknown, the earlier rule gave its own), and is left out
+        // (`household_type == '…'` after `post_2020 && household_type == '…'` in 2024).
+        let mut earlier: Vec<Cnd> = Vec::new();
+        for (k, (node, label, _)) in d.rules.iter().enumerate() {
+            match self.fold(node) {
+                Fold::Dyn(c) if earlier.iter().any(|e| e.same(&c)) => {}
+                Fold::Const(Some(false)) => {}
+                Fold::Const(Some(true)) => {
+                    tail = (*label, Some(k));
+                    break;
+                }
+                Fold::Const(None) => {
+                    tail = (d.undecided, Some(k));
+                    break;
+                }
+                Fold::Dyn(c) => {
+                    rules.push((k, *label, c.clone(), needs(node)));
+                    earlier.push(c);
+                }
+            }
+        }
+        (rules, tail)
+    }
+
     /// Criterion `i` specialised: its value when constant, or how to evaluate it.
     fn criterion(&self, i: usize) -> Result<Option<bool>, Eval> {
         let (met, unmet) = match &self.b.rules.criteria[i].test {
@@ -547,7 +566,7 @@ impl Env<'_> {
 /// is written once that level's chains have run).
 fn by_level(rs: &crate::ruleset::RuleSet, crits: Vec<(u16, Eval)>) -> Vec<Level> {
     let mut level: Vec<Option<usize>> = vec![None; rs.criteria.len()];
-    let mut levels: Vec<(Vec<(u16, Cnd)>, Vec<(u16, u16, bool)>)> = Vec::new();
+    let mut levels: Vec<Collected> = Vec::new();
     for (i, e) in crits {
         let l = match e {
             Eval::Copy(j, _) => {
@@ -587,7 +606,9 @@ fn by_level(rs: &crate::ruleset::RuleSet, crits: Vec<(u16, Eval)>) -> Vec<Level>
 
 /// A decision's varying rules (rule index, label, condition, the deferred criteria it needs) in
 /// segments: a new one at each rule that needs deferred criteria.
-fn segments(rules: Vec<(usize, u16, Cnd, Vec<u16>)>) -> Vec<Segment> {
+fn segments(rules: Vec<Rule>) -> Vec<Segment> {
+    // (needs, rules, the chain's items) per segment.
+    #[allow(clippy::type_complexity)]
     let mut parts: Vec<(Vec<u16>, Vec<(usize, u16)>, Vec<(u32, Cnd, [Then; 3])>)> = Vec::new();
     for (k, label, c, needs) in rules {
         if parts.is_empty() || !needs.is_empty() {
