@@ -10,7 +10,13 @@
 //! "unknown" instead of "true". A household then runs through a flat list of steps in one loop,
 //! with no call and no value built per `&&`/`||`, and stops at the first test that decides. A
 //! check needs only to know whether its condition is true: its program ends as soon as an
-//! unknown makes that impossible ([`Program::holds`]).
+//! unknown makes that impossible. `at_least(k, …)` of single tests is unfolded the same way, one
+//! step per test and count so far.
+//!
+//! Conditions evaluated one after the other for each household (the criteria of a level, the
+//! rules of a decision, the checks) are one [`Chain`]: a condition's value leads straight to the
+//! next one's first step, or to a mark that tells the caller which condition had which value, so
+//! that a household runs through all of them in one loop.
 //!
 //! What is not a test of its own (arithmetic, functions, member macros) is a leaf compiled by
 //! [`crate::ruleset::fast`]. The result is by construction the tree evaluator's
@@ -105,6 +111,16 @@ enum Op {
     Push(Operand),
     /// The top replaced by `top op operand`.
     Apply(ArithOp, Operand),
+    /// `Apply` of a field or a literal, one operation each: one dispatch per operation, not two
+    /// (the common shapes: `income_wage + income_business`, `x * 0.7`).
+    AddField(u16),
+    SubField(u16),
+    MulField(u16),
+    DivField(u16),
+    AddLit(Num),
+    SubLit(Num),
+    MulLit(Num),
+    DivLit(Num),
     /// The two on top replaced by `below op top`.
     Combine(ArithOp),
     /// The top multiplied by a whole number: `Num::checked_mul` without its rounding division,
@@ -163,9 +179,26 @@ impl Operand {
             Operand::Lit(b) => Some(*b),
             Operand::Param(p) => Some(cx.params[*p as usize]),
             Operand::Cond(c) => match c.0.eval(cx)? {
-                true => Some(c.1.eval(cx)?[0]),
-                false => Some(c.2.eval(cx)?[0]),
+                true => Some(c.1.eval(cx)?[1]),
+                false => Some(c.2.eval(cx)?[1]),
             },
+        }
+    }
+}
+
+impl Op {
+    /// `top op x`, by the operation of its own for a field or a literal.
+    fn apply(op: ArithOp, x: Operand) -> Op {
+        match (op, x) {
+            (ArithOp::Add, Operand::Field(i)) => Op::AddField(i),
+            (ArithOp::Sub, Operand::Field(i)) => Op::SubField(i),
+            (ArithOp::Mul, Operand::Field(i)) => Op::MulField(i),
+            (ArithOp::Div, Operand::Field(i)) => Op::DivField(i),
+            (ArithOp::Add, Operand::Lit(b)) => Op::AddLit(b),
+            (ArithOp::Sub, Operand::Lit(b)) => Op::SubLit(b),
+            (ArithOp::Mul, Operand::Lit(b)) => Op::MulLit(b),
+            (ArithOp::Div, Operand::Lit(b)) => Op::DivLit(b),
+            (op, x) => Op::Apply(op, x),
         }
     }
 }
@@ -204,7 +237,7 @@ impl Calc {
             _ => {
                 Calc::emit(x, ops, depth)?;
                 match Operand::of(y) {
-                    Some(y) => ops.push(Op::Apply(*op, y)),
+                    Some(y) => ops.push(Op::apply(*op, y)),
                     None => {
                         Calc::emit(y, ops, depth)?;
                         ops.push(Op::Combine(*op));
@@ -216,35 +249,38 @@ impl Calc {
         Some(())
     }
 
-    /// The two values at the bottom of the stack at the end (unknown as soon as one operation
-    /// is).
+    /// The two values on top of the stack at the end, the top last (a calculation of one value:
+    /// it last); unknown as soon as one operation is. The top is kept out of the array (in a
+    /// register), the values under it in `below` (the first slot holds no value).
     #[inline]
     fn eval(&self, cx: &Ctx) -> Option<[Num; 2]> {
-        let mut stack = [Num(0); CALC_DEPTH];
-        let mut top = 0usize;
+        let mut below = [Num(0); CALC_DEPTH + 1];
+        let (mut depth, mut top) = (0usize, Num(0));
         for op in self.ops.iter() {
-            match op {
+            top = match op {
                 Op::Push(x) => {
-                    *stack.get_mut(top)? = x.eval(cx)?;
-                    top += 1;
+                    let v = x.eval(cx)?;
+                    *below.get_mut(depth)? = top;
+                    depth += 1;
+                    v
                 }
-                Op::Apply(op, x) => {
-                    let a = stack.get_mut(top.wrapping_sub(1))?;
-                    *a = arith(*op, *a, x.eval(cx)?)?;
-                }
+                Op::Apply(op, x) => arith(*op, top, x.eval(cx)?)?,
+                Op::AddField(i) => top.checked_add(num_field(cx, *i)?)?,
+                Op::SubField(i) => top.checked_sub(num_field(cx, *i)?)?,
+                Op::MulField(i) => top.checked_mul(num_field(cx, *i)?)?,
+                Op::DivField(i) => top.checked_div(num_field(cx, *i)?)?,
+                Op::AddLit(b) => top.checked_add(*b)?,
+                Op::SubLit(b) => top.checked_sub(*b)?,
+                Op::MulLit(b) => top.checked_mul(*b)?,
+                Op::DivLit(b) => top.checked_div(*b)?,
                 Op::Combine(op) => {
-                    top -= 1;
-                    let b = *stack.get(top)?;
-                    let a = stack.get_mut(top.wrapping_sub(1))?;
-                    *a = arith(*op, *a, b)?;
+                    depth = depth.checked_sub(1)?;
+                    arith(*op, *below.get(depth)?, top)?
                 }
-                Op::MulInt(k) => {
-                    let a = stack.get_mut(top.wrapping_sub(1))?;
-                    *a = Num(a.0.checked_mul(*k)?);
-                }
-            }
+                Op::MulInt(k) => Num(top.0.checked_mul(*k)?),
+            };
         }
-        Some([stack[0], stack[1]])
+        Some([*below.get(depth.checked_sub(1)?)?, top])
     }
 }
 
@@ -366,6 +402,28 @@ impl Leaf {
         }
     }
 
+    /// Whether it is the same test as `other` (false where that is not looked into: arithmetic,
+    /// `at_least`, a test compiled by [`fast`]).
+    fn same(&self, other: &Leaf) -> bool {
+        use Leaf as L;
+        match (self, other) {
+            (L::Crit(a), L::Crit(b))
+            | (L::Bool(a), L::Bool(b))
+            | (L::Blank(a), L::Blank(b))
+            | (L::Present(a), L::Present(b))
+            | (L::Known(a), L::Known(b)) => a == b,
+            (L::Num { field: f, b, ords: o }, L::Num { field: f2, b: b2, ords: o2 }) => (f, b, o) == (f2, b2, o2),
+            (L::Enum { field: f, e, ords: o }, L::Enum { field: f2, e: e2, ords: o2 }) => (f, e, o) == (f2, e2, o2),
+            (L::EnumIn { field: f, mask: m }, L::EnumIn { field: f2, mask: m2 }) => (f, m) == (f2, m2),
+            (
+                L::Decision { decision: d, undecided: u, mask: m, wide: w },
+                L::Decision { decision: d2, undecided: u2, mask: m2, wide: w2 },
+            ) => (d, u, m, w) == (d2, u2, m2, w2),
+            (L::Fields { i, j, ords: o }, L::Fields { i: i2, j: j2, ords: o2 }) => (i, j, o) == (i2, j2, o2),
+            _ => false,
+        }
+    }
+
     /// About how much a test costs, to evaluate cheap operands of `&&`/`||` first.
     fn cost(&self) -> u32 {
         match self {
@@ -439,6 +497,36 @@ impl Cnd {
         }
     }
 
+    /// Whether it is the same condition as `other`, test for test (so of the same value for
+    /// every household); false where a test is not compared ([`Leaf::same`]).
+    pub(crate) fn same(&self, other: &Cnd) -> bool {
+        let all = |a: &[Cnd], b: &[Cnd]| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same(y));
+        match (self, other) {
+            (Cnd::Const(a), Cnd::Const(b)) => a == b,
+            (Cnd::Leaf(a), Cnd::Leaf(b)) => a.same(b),
+            (Cnd::Not(a), Cnd::Not(b)) | (Cnd::IsTrue(a), Cnd::IsTrue(b)) | (Cnd::IsFalse(a), Cnd::IsFalse(b)) => {
+                a.same(b)
+            }
+            (Cnd::And(a), Cnd::And(b)) | (Cnd::Or(a), Cnd::Or(b)) => all(a, b),
+            (Cnd::Cond(c, x, y), Cnd::Cond(c2, x2, y2)) => c.same(c2) && x.same(x2) && y.same(y2),
+            _ => false,
+        }
+    }
+
+    /// A criterion given by `met` and `unmet`: true when `met` is, else false when `unmet` is,
+    /// else unknown (its steps: `unmet`'s after `met`'s when that is not true).
+    pub(crate) fn met_unmet(met: &Cnd, unmet: &Cnd) -> Cnd {
+        Cnd::Cond(
+            Box::new(Cnd::IsTrue(Box::new(met.clone()))),
+            Box::new(Cnd::Const(Some(true))),
+            Box::new(Cnd::Cond(
+                Box::new(Cnd::IsTrue(Box::new(unmet.clone()))),
+                Box::new(Cnd::Const(Some(false))),
+                Box::new(Cnd::Const(None)),
+            )),
+        )
+    }
+
     /// About how much evaluating it costs.
     pub(crate) fn cost(&self) -> u32 {
         match self {
@@ -487,6 +575,9 @@ const END: Target = 1 << 30;
 const FALSE: Target = END;
 const TRUE: Target = END + 1;
 const UNKNOWN: Target = END + 2;
+/// The most operands an `at_least` of single tests may have to be unfolded into steps (beyond
+/// it, one test counts them: [`AtLeast::eval`]).
+const AT_LEAST_UNFOLDED: usize = 8;
 /// Steps a program may have: a condition nested so deep that unfolding its unknowns would pass
 /// this is run as a tree instead.
 const MAX_STEPS: usize = 1 << 12;
@@ -520,30 +611,16 @@ impl Program {
 
     /// Whether the condition is true: `Some(true)`, or `Some(false)` for false and unknown alike
     /// (a check, which fires only when its condition is true).
+    #[cfg(test)]
     pub(crate) fn holds(c: &Cnd) -> Program {
         Program::build(|p| p.emit(c, TRUE, FALSE, FALSE), &Cnd::IsTrue(Box::new(c.clone())), MAX_STEPS)
     }
 
     /// A criterion given by `met` and `unmet`: true when `met` is, else false when `unmet` is,
     /// else unknown.
+    #[cfg(test)]
     pub(crate) fn met_unmet(met: &Cnd, unmet: &Cnd) -> Program {
-        let tree = Cnd::Cond(
-            Box::new(Cnd::IsTrue(Box::new(met.clone()))),
-            Box::new(Cnd::Const(Some(true))),
-            Box::new(Cnd::Cond(
-                Box::new(Cnd::IsTrue(Box::new(unmet.clone()))),
-                Box::new(Cnd::Const(Some(false))),
-                Box::new(Cnd::Const(None)),
-            )),
-        );
-        Program::build(
-            |p| {
-                let otherwise = p.emit(unmet, FALSE, UNKNOWN, UNKNOWN)?;
-                p.emit(met, TRUE, otherwise, otherwise)
-            },
-            &tree,
-            MAX_STEPS,
-        )
+        Program::new(&Cnd::met_unmet(met, unmet))
     }
 
     /// The steps `emit` writes, or, when there would be too many, `tree` as one test.
@@ -572,6 +649,12 @@ impl Program {
             Cnd::Const(Some(true)) => t,
             Cnd::Const(Some(false)) => f,
             Cnd::Const(None) => u,
+            // `at_least` of single tests, few enough: unfolded into steps too.
+            Cnd::Leaf(Leaf::AtLeast(a)) if a.parts.is_empty() && a.tests.len() <= AT_LEAST_UNFOLDED => {
+                let need = a.k.saturating_sub(a.t0);
+                let mut memo = std::collections::HashMap::new();
+                self.at_least(&a.tests, 0, need, a.u0.min(need), [t, f, u], &mut memo)?
+            }
             Cnd::Leaf(test) => {
                 if self.steps.len() >= self.limit {
                     return None;
@@ -614,11 +697,54 @@ impl Program {
         })
     }
 
+    /// Steps for `at_least` over `tests[i..]` when `need` more of them must be true and `unknown`
+    /// earlier ones were unknown (at most `need`: more change nothing), going on to `ends` (true,
+    /// false, unknown) by [`AtLeast::eval`]'s result; one step per state, shared through `memo`.
+    fn at_least(
+        &mut self,
+        tests: &[Leaf],
+        i: usize,
+        need: u32,
+        unknown: u32,
+        ends: [Target; 3],
+        memo: &mut std::collections::HashMap<(usize, u32, u32), Target>,
+    ) -> Option<Target> {
+        let [t, f, u] = ends;
+        let rest = (tests.len() - i) as u32;
+        if need == 0 {
+            return Some(t);
+        }
+        // Not reachable even if every unknown and every test left were true.
+        if rest + unknown < need {
+            return Some(f);
+        }
+        if rest == 0 {
+            return Some(u);
+        }
+        if let Some(&at) = memo.get(&(i, need, unknown)) {
+            return Some(at);
+        }
+        let on_true = self.at_least(tests, i + 1, need - 1, unknown.min(need - 1), ends, memo)?;
+        let on_false = self.at_least(tests, i + 1, need, unknown, ends, memo)?;
+        let on_unknown = self.at_least(tests, i + 1, need, (unknown + 1).min(need), ends, memo)?;
+        let at = self.emit(&Cnd::Leaf(tests[i].clone()), on_true, on_false, on_unknown)?;
+        memo.insert((i, need, unknown), at);
+        Some(at)
+    }
+
     /// The condition's value for the household of `cx`. Inlined where it is called, so that
     /// what it reads of `cx` is loaded once for a loop over conditions, not once per condition.
     #[inline(always)]
     pub(crate) fn run(&self, cx: &Ctx) -> Option<bool> {
-        let mut at = self.start;
+        let at = self.walk(self.start, cx);
+        // By a table, not by branches.
+        const RESULTS: [Option<bool>; 4] = [Some(false), Some(true), None, None];
+        RESULTS[((at - END) & 3) as usize]
+    }
+
+    /// The steps from `at` on, to where they lead at or above `END`.
+    #[inline(always)]
+    fn walk(&self, mut at: Target, cx: &Ctx) -> Target {
         while at < END {
             let step = &self.steps[at as usize];
             // False 0, true 1, unknown 2: the way `Option<bool>` numbers them (no branch).
@@ -627,9 +753,7 @@ impl Program {
                 None => 2,
             }];
         }
-        // By a table, not by branches.
-        const RESULTS: [Option<bool>; 4] = [Some(false), Some(true), None, None];
-        RESULTS[((at - END) & 3) as usize]
+        at
     }
 
     /// [`Program::run`] from within a step (not inlined into itself).
@@ -642,6 +766,80 @@ impl Program {
     #[cfg(test)]
     fn len(&self) -> usize {
         self.steps.len()
+    }
+}
+
+/// What a [`Chain`] does once one of its conditions has a value.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Then {
+    /// On to the next condition (after the last, the chain ends), saying nothing.
+    Next,
+    /// Say which condition had which value ([`Chain::run`]'s `on`), then on to the next.
+    Tell,
+    /// Say so, and end the chain.
+    Stop,
+}
+
+/// Conditions run one after the other in one loop of steps (the criteria of a level, the rules
+/// of a decision, the checks): a condition's value leads straight to the next one's first step,
+/// or to a mark (above `END`) saying which condition had which value. A household goes through
+/// the conditions without leaving the loop for each, and a check that is false costs only its
+/// tests.
+#[derive(Clone)]
+pub(crate) struct Chain {
+    program: Program,
+    /// Per mark: the condition's number, its value, and where the chain goes on (`END`: it ends).
+    marks: Vec<(u32, Option<bool>, Target)>,
+}
+
+/// Where the marks of a chain start (a mark is at `MARKS + its index`).
+const MARKS: Target = END + 4;
+
+impl Chain {
+    /// `items`, in order, each with the number [`Chain::run`] tells it by and what follows its
+    /// value (false, true, unknown).
+    pub(crate) fn new(items: &[(u32, Cnd, [Then; 3])]) -> Chain {
+        let mut p = Program { steps: Vec::new(), start: END, limit: 0 };
+        let mut marks = Vec::new();
+        let mut next = END;
+        // From the last: a condition's steps are written after those they lead to.
+        for (id, c, then) in items.iter().rev() {
+            let mut to = [next; 3];
+            for ((to, then), value) in to.iter_mut().zip(then).zip([Some(false), Some(true), None]) {
+                if *then != Then::Next {
+                    marks.push((*id, value, if *then == Then::Tell { next } else { END }));
+                    *to = MARKS + (marks.len() - 1) as Target;
+                }
+            }
+            let before = p.steps.len();
+            p.limit = before + MAX_STEPS;
+            next = match p.emit(c, to[1], to[0], to[2]) {
+                Some(start) => start,
+                // Too many steps for this one (as in `Program::build`): one test, by the tree.
+                None => {
+                    p.steps.truncate(before);
+                    let whole = c.clone();
+                    let test = Leaf::Other(fast::Cond::from_fn(move |cx| whole.eval(cx)));
+                    p.steps.push(Step { test, next: to });
+                    (p.steps.len() - 1) as Target
+                }
+            };
+        }
+        p.start = next;
+        Chain { program: p, marks }
+    }
+
+    /// Runs the conditions for the household of `cx`, telling `on` of each mark reached (the
+    /// condition's number, its value).
+    #[inline(always)]
+    pub(crate) fn run(&self, cx: &Ctx, mut on: impl FnMut(usize, Option<bool>)) {
+        let mut at = self.program.start;
+        loop {
+            at = self.program.walk(at, cx);
+            let Some(&(i, v, next)) = self.marks.get(at.wrapping_sub(MARKS) as usize) else { return };
+            on(i as usize, v);
+            at = next;
+        }
     }
 }
 
@@ -807,6 +1005,67 @@ mod tests {
         }
     }
 
+    /// Conditions chained give what running them one by one gives: the values asked for told in
+    /// order, up to the first that stops the chain; `at_least` of tests unfolded into steps
+    /// counts as [`AtLeast::eval`] does.
+    #[test]
+    fn chains_run_their_conditions_in_order() {
+        let mut rng = crate::test_rng::Lcg(23);
+        let mut next = |n: usize| rng.below(n);
+        fn gen(next: &mut dyn FnMut(usize) -> usize, depth: u32) -> Cnd {
+            if depth == 0 || next(3) == 0 {
+                return match next(6) {
+                    0 => Cnd::Const([Some(true), Some(false), None][next(3)]),
+                    1 => {
+                        let (k, t0, u0) = (next(4) as u32, next(2) as u32, next(2) as u32);
+                        let operands = (0..next(5)).map(|_| Cnd::Leaf(Leaf::Crit(next(6) as u16))).collect();
+                        Cnd::Leaf(Leaf::AtLeast(Box::new(AtLeast::new(k, t0, u0, operands))))
+                    }
+                    _ => Cnd::Leaf(Leaf::Crit(next(6) as u16)),
+                };
+            }
+            let some = |next: &mut dyn FnMut(usize) -> usize| (0..1 + next(3)).map(|_| gen(next, depth - 1)).collect();
+            match next(3) {
+                0 => Cnd::Not(Box::new(gen(next, depth - 1))),
+                1 => Cnd::And(some(next)),
+                _ => Cnd::Or(some(next)),
+            }
+        }
+        let mut told = 0;
+        for _ in 0..1000 {
+            let items: Vec<(u32, Cnd, [Then; 3])> = (0..1 + next(6))
+                .map(|i| {
+                    let then = [(); 3].map(|_| [Then::Next, Then::Tell, Then::Stop][next(3)]);
+                    (i as u32 * 7, gen(&mut next, 3), then)
+                })
+                .collect();
+            let chain = Chain::new(&items);
+            for _ in 0..8 {
+                let crits: Vec<Option<bool>> = (0..6).map(|_| [Some(true), Some(false), None][next(3)]).collect();
+                let cx = Ctx { crits: &crits, ..cx_without_cells() };
+                let mut got = Vec::new();
+                chain.run(&cx, |id, v| got.push((id, v)));
+                let mut want = Vec::new();
+                for (id, c, then) in &items {
+                    let v = c.eval(&cx);
+                    let then = then[match v {
+                        Some(b) => b as usize,
+                        None => 2,
+                    }];
+                    if then != Then::Next {
+                        want.push((*id as usize, v));
+                    }
+                    if then == Then::Stop {
+                        break;
+                    }
+                }
+                told += want.len();
+                assert_eq!(got, want);
+            }
+        }
+        assert!(told > 1000, "{told}");
+    }
+
     fn cx_without_cells() -> Ctx<'static> {
         Ctx {
             cells: &[],
@@ -875,7 +1134,9 @@ mod tests {
                 let calc = |op: Op| Calc { ops: vec![Op::Push(Operand::Lit(Num(a))), op].into() };
                 let (int, general) = (calc(Op::MulInt(k)), calc(Op::Apply(ArithOp::Mul, Operand::Lit(Num(k * SCALE)))));
                 let cx = cx_without_cells();
-                assert_eq!(int.eval(&cx).map(|s| s[0]), general.eval(&cx).map(|s| s[0]), "{a} * {k}");
+                assert_eq!(int.eval(&cx).map(|s| s[1]), general.eval(&cx).map(|s| s[1]), "{a} * {k}");
+                let lit = calc(Op::apply(ArithOp::Mul, Operand::Lit(Num(k * SCALE))));
+                assert_eq!(lit.eval(&cx).map(|s| s[1]), general.eval(&cx).map(|s| s[1]), "{a} * {k}");
             }
         }
     }

@@ -13,6 +13,10 @@
 //! unknown for each of them, and so is a comparison or a sum that reads one
 //! (`members != size(members)`); a check that needs one to be true never fires.
 //!
+//! A criterion that is another one or its negation (`!guarantees_met`) is copied from it, and a
+//! decision's rule whose condition is an earlier rule's (once constants are folded) is dropped:
+//! it can never give its label.
+//!
 //! Constants are computed by the tree evaluator ([`expr::eval_bool`]) over the fixed values, and
 //! `&&`, `||`, `at_least` and `c ? x : y` are folded by Kleene's three-valued logic, in which the
 //! order of the operands does not change the result: the assessment is by construction the one
@@ -23,7 +27,7 @@ use crate::household::{Cell, Household};
 use crate::ruleset::expr::{self, Ctx, Lit, Node, Over, V};
 use crate::ruleset::{Bound, Test};
 
-use super::program::{self, Cnd, Leaf, Program};
+use super::program::{self, Chain, Cnd, Leaf, Program, Then};
 
 /// A condition specialised: a constant, or what to evaluate per household.
 enum Fold {
@@ -289,13 +293,64 @@ impl Env<'_> {
     }
 }
 
-/// One decision, specialised: its label for every household, or the rules that can apply (rule
-/// index, label, condition) and the result when none of them is true or unknown.
+/// How a varying criterion is evaluated: by its condition, or as another criterion's value
+/// (`Copy(j, false)`: `j`; `Copy(j, true)`: `!j`), without a test.
+enum Eval {
+    Run(Cnd),
+    Copy(u16, bool),
+}
+
+impl Eval {
+    /// Its condition (a copy's: a test of the criterion it copies).
+    fn into_cnd(self) -> Cnd {
+        match self {
+            Eval::Run(c) => c,
+            Eval::Copy(j, negate) => {
+                let c = Cnd::Leaf(Leaf::Crit(j));
+                if negate {
+                    Cnd::Not(Box::new(c))
+                } else {
+                    c
+                }
+            }
+        }
+    }
+}
+
+/// A decision's rule that can apply: its index, label, condition, and the deferred criteria it
+/// needs (indices into `Specialised::deferred`).
+type Rule = (usize, u16, Cnd, Vec<u16>);
+
+/// A level's criteria as they are collected: those evaluated (criterion, condition) and the
+/// copies (criterion, the one it copies, negated).
+type Collected = (Vec<(u16, Cnd)>, Vec<(u16, u16, bool)>);
+
+/// One level of the varying criteria (see [`Specialised::levels`]).
+struct Level {
+    /// Its criteria in chains of at most 32, over one context each (their values kept aside
+    /// until the chain is done): the criteria of each chain, and the chain.
+    parts: Vec<(Vec<u16>, Chain)>,
+    /// The criteria that are another criterion of the level (or of an earlier one) or its
+    /// negation (`!guarantees_met`): (criterion, the one it copies, negated), written after the
+    /// chains in this order.
+    copies: Vec<(u16, u16, bool)>,
+}
+
+/// One decision, specialised: the same for every household (its label and rule in
+/// [`Specialised::labels`] and [`Specialised::decided_by`]), or by the rules that can apply, in
+/// segments (when none of them is true or unknown: that label and rule).
 enum DecisionPlan {
-    Const(u16, Option<usize>),
-    /// (rule index, label, condition, the deferred criteria it needs: indices into
-    /// `Specialised::deferred`), and what the rules left out give.
-    Rules(Vec<(usize, u16, Program, Vec<u16>)>, (u16, Option<usize>)),
+    Const,
+    Rules(Vec<Segment>),
+}
+
+/// Rules of a decision that run in one chain: the first one's deferred criteria (indices into
+/// `Specialised::deferred`; evaluated when it is reached: the others need none besides), and per
+/// rule of the chain its index and label. A rule that is true or unknown stops the chain.
+struct Segment {
+    needs: Vec<u16>,
+    rules: Vec<(usize, u16)>,
+    chain: Chain,
 }
 
 /// What a decision settled without its varying rules (by a constant rule, or `otherwise`) needs
@@ -307,12 +362,11 @@ struct Otherwise(Vec<u16>);
 pub struct Specialised {
     /// Every criterion's value where it is constant, `None` elsewhere (overwritten per household).
     crit_template: Vec<Option<bool>>,
-    /// The criteria that vary, in dependency order: condition (or `met`) and `unmet`; by level,
-    /// a criterion reading only criteria of lower levels (or constant ones).
-    crits: Vec<(u16, Program)>,
-    /// Where each level of `crits` ends: the criteria of a level are evaluated over one context
-    /// (one `Ctx` built for the level, not one per criterion).
-    levels: Vec<usize>,
+    /// The criteria that vary (their condition, or `met` and `unmet`), by level: a criterion
+    /// reads only criteria of lower levels (or constant ones), so that those of a level are
+    /// evaluated over one context (one `Ctx` built for the level, not one per criterion). A copy
+    /// of a criterion is of that one's level (it is written once the level's chains have run).
+    levels: Vec<Level>,
     /// Varying criteria that only decision rules read (directly or through other such criteria):
     /// evaluated when a rule that needs them is reached, so that a household whose decision is
     /// settled by an earlier rule does not pay for them (`has_assistance` for the 97 % of
@@ -321,9 +375,15 @@ pub struct Specialised {
     /// rule that decided (or, for `otherwise`, the last rule, which was then reached).
     deferred: Vec<(u16, Program)>,
     decisions: Vec<(DecisionPlan, Otherwise)>,
+    /// Per decision: its label and the rule that gave it (`None`: `otherwise`) for every
+    /// household, or when none of its varying rules is true or unknown.
+    labels: Vec<u16>,
+    decided_by: Vec<Option<usize>>,
     returned: Option<Program>,
-    /// The checks that can fire, in check order (`None`: for every household).
-    checks: Vec<(u16, Option<Program>)>,
+    /// The checks that can fire, in check order, and their conditions in one chain (a check
+    /// fires when its condition is true: the chain tells which, by index into `checks`).
+    checks: Vec<u16>,
+    check_chain: Chain,
 }
 
 /// What a run needs of each household, when not all of it: the fields, criteria and decisions
@@ -371,8 +431,8 @@ impl Specialised {
                     env.crits[i as usize] = Some(v);
                     crit_template[i as usize] = v;
                 }
-                Err(p) if eager[i as usize] => crits.push((i, p)),
-                Err(p) => deferred.push((i, p)),
+                Err(e) if eager[i as usize] => crits.push((i, e)),
+                Err(e) => deferred.push((i, Program::new(&e.into_cnd()))),
             }
         }
         // Per criterion: the deferred criteria it needs, itself included, in dependency order.
@@ -386,29 +446,16 @@ impl Specialised {
             }
             (deferred.iter().enumerate()).filter(|(_, d)| want[d.0 as usize]).map(|(k, _)| k as u16).collect()
         };
-        let mut decisions = Vec::new();
+        let (mut decisions, mut labels, mut decided_by) = (Vec::new(), Vec::new(), Vec::new());
         for (di, d) in rs.decisions.iter().enumerate() {
             if only.is_some_and(|n| !n.decisions[di]) {
                 env.decisions[di] = Some(d.otherwise);
-                decisions.push((DecisionPlan::Const(d.otherwise, None), Otherwise(Vec::new())));
+                decisions.push((DecisionPlan::Const, Otherwise(Vec::new())));
+                labels.push(d.otherwise);
+                decided_by.push(None);
                 continue;
             }
-            let mut rules = Vec::new();
-            let mut tail = (d.otherwise, None);
-            for (k, (node, label, _)) in d.rules.iter().enumerate() {
-                match env.fold(node) {
-                    Fold::Const(Some(false)) => {}
-                    Fold::Const(Some(true)) => {
-                        tail = (*label, Some(k));
-                        break;
-                    }
-                    Fold::Const(None) => {
-                        tail = (d.undecided, Some(k));
-                        break;
-                    }
-                    Fold::Dyn(c) => rules.push((k, *label, Program::new(&c), needs(node))),
-                }
-            }
+            let (rules, tail) = env.rules(d, &needs);
             let explained = match tail.1 {
                 Some(k) => d.rules.get(k),
                 None => d.rules.last(),
@@ -416,20 +463,62 @@ impl Specialised {
             let otherwise = Otherwise(explained.map(|r| needs(&r.0)).unwrap_or_default());
             decisions.push(if rules.is_empty() {
                 env.decisions[di] = Some(tail.0);
-                (DecisionPlan::Const(tail.0, tail.1), otherwise)
+                (DecisionPlan::Const, otherwise)
             } else {
-                (DecisionPlan::Rules(rules, tail), otherwise)
+                (DecisionPlan::Rules(segments(rules)), otherwise)
             });
+            labels.push(tail.0);
+            decided_by.push(tail.1);
         }
         let (returned, checks) = env.flag_and_checks(only);
-        let (crits, levels) = by_level(rs, crits);
-        Specialised { crit_template, crits, levels, deferred, decisions, returned, checks }
+        let check_chain = Chain::new(
+            &(checks.iter().enumerate())
+                .map(|(n, (_, c))| (n as u32, c.clone(), [Then::Next, Then::Tell, Then::Next]))
+                .collect::<Vec<_>>(),
+        );
+        let checks = checks.into_iter().map(|(k, _)| k).collect();
+        let levels = by_level(rs, crits);
+        Specialised { crit_template, levels, deferred, decisions, labels, decided_by, returned, checks, check_chain }
     }
 }
 
 impl Env<'_> {
-    /// Criterion `i` specialised: its value when constant, or its program.
-    fn criterion(&self, i: usize) -> Result<Option<bool>, Program> {
+    /// The rules of decision `d` that can apply (rule index, label, condition, the deferred
+    /// criteria it needs by `needs`), and the label and rule when none of them is true or unknown.
+    fn rules(
+        &self,
+        d: &crate::ruleset::Decision,
+        needs: &dyn Fn(&Node) -> Vec<u16>,
+    ) -> (Vec<Rule>, (u16, Option<usize>)) {
+        let mut rules = Vec::new();
+        let mut tail = (d.otherwise, None);
+        // The varying conditions so far: a rule whose condition is one of them never gives the
+        // label (when it is true or unknown, the earlier rule gave its own), and is left out
+        // (`household_type == '…'` after `post_2020 && household_type == '…'` in 2024).
+        let mut earlier: Vec<Cnd> = Vec::new();
+        for (k, (node, label, _)) in d.rules.iter().enumerate() {
+            match self.fold(node) {
+                Fold::Dyn(c) if earlier.iter().any(|e| e.same(&c)) => {}
+                Fold::Const(Some(false)) => {}
+                Fold::Const(Some(true)) => {
+                    tail = (*label, Some(k));
+                    break;
+                }
+                Fold::Const(None) => {
+                    tail = (d.undecided, Some(k));
+                    break;
+                }
+                Fold::Dyn(c) => {
+                    rules.push((k, *label, c.clone(), needs(node)));
+                    earlier.push(c);
+                }
+            }
+        }
+        (rules, tail)
+    }
+
+    /// Criterion `i` specialised: its value when constant, or how to evaluate it.
+    fn criterion(&self, i: usize) -> Result<Option<bool>, Eval> {
         let (met, unmet) = match &self.b.rules.criteria[i].test {
             Test::Condition(n) => (self.fold(n), None),
             Test::MetUnmet(m, u) => (self.fold(m), Some(self.fold(u))),
@@ -439,15 +528,22 @@ impl Env<'_> {
         }
         let met = met.into_cnd();
         Err(match unmet {
-            None => Program::new(&met),
-            Some(u) => Program::met_unmet(&met, &u.into_cnd()),
+            None => match met {
+                Cnd::Leaf(Leaf::Crit(j)) => Eval::Copy(j, false),
+                Cnd::Not(x) => match *x {
+                    Cnd::Leaf(Leaf::Crit(j)) => Eval::Copy(j, true),
+                    x => Eval::Run(Cnd::Not(Box::new(x))),
+                },
+                met => Eval::Run(met),
+            },
+            Some(u) => Eval::Run(Cnd::met_unmet(&met, &u.into_cnd())),
         })
     }
 
-    /// The flag and the checks that can fire (in check order; `None`: for every household),
+    /// The flag and the checks that can fire (in check order, with their conditions),
     /// specialised; the flag only if `only` needs it, no check if there is an `only`.
     #[allow(clippy::type_complexity)]
-    fn flag_and_checks(&self, only: Option<&Needs>) -> (Option<Program>, Vec<(u16, Option<Program>)>) {
+    fn flag_and_checks(&self, only: Option<&Needs>) -> (Option<Program>, Vec<(u16, Cnd)>) {
         let rs = self.b.rules;
         let returned = (rs.returned.as_ref())
             .filter(|_| only.is_none_or(|n| n.returned))
@@ -455,10 +551,10 @@ impl Env<'_> {
         let checks = (rs.checks.iter().enumerate())
             .filter(|_| only.is_none())
             .filter_map(|(k, c)| match self.fold(&c.when) {
-                Fold::Const(Some(true)) => Some((k as u16, None)),
+                Fold::Const(Some(true)) => Some((k as u16, Cnd::Const(Some(true)))),
                 Fold::Const(_) => None,
                 Fold::Dyn(_) if !self.can_be(&c.when, true) => None,
-                Fold::Dyn(c) => Some((k as u16, Some(Program::holds(&c)))),
+                Fold::Dyn(c) => Some((k as u16, c)),
             })
             .collect();
         (returned, checks)
@@ -466,24 +562,63 @@ impl Env<'_> {
 }
 
 /// The varying criteria (in dependency order) in levels: level 0 reads no varying criterion,
-/// level k + 1 some of level k; in order within a level. Returns them and where each level ends.
-fn by_level(rs: &crate::ruleset::RuleSet, crits: Vec<(u16, Program)>) -> (Vec<(u16, Program)>, Vec<usize>) {
+/// level k + 1 some of level k; in order within a level. A copy is of its criterion's level (it
+/// is written once that level's chains have run).
+fn by_level(rs: &crate::ruleset::RuleSet, crits: Vec<(u16, Eval)>) -> Vec<Level> {
     let mut level: Vec<Option<usize>> = vec![None; rs.criteria.len()];
-    let mut leveled: Vec<(usize, (u16, Program))> = Vec::new();
-    for c in crits {
-        let l =
-            (crit_refs(rs, c.0 as usize).iter()).filter_map(|&j| level[j as usize].map(|l| l + 1)).max().unwrap_or(0);
-        level[c.0 as usize] = Some(l);
-        leveled.push((l, c));
-    }
-    leveled.sort_by_key(|(l, _)| *l);
-    let mut ends = Vec::new();
-    for (k, (l, _)) in leveled.iter().enumerate() {
-        if leveled.get(k + 1).is_none_or(|(next, _)| next != l) {
-            ends.push(k + 1);
+    let mut levels: Vec<Collected> = Vec::new();
+    for (i, e) in crits {
+        let l = match e {
+            Eval::Copy(j, _) => {
+                // `j` varies and is evaluated for every household (an eager criterion reads
+                // it), so it is one of these, before `i` in dependency order.
+                level[j as usize].expect("a copied criterion comes first")
+            }
+            Eval::Run(_) => {
+                (crit_refs(rs, i as usize).iter()).filter_map(|&j| level[j as usize].map(|l| l + 1)).max().unwrap_or(0)
+            }
+        };
+        level[i as usize] = Some(l);
+        if levels.len() <= l {
+            levels.resize_with(l + 1, Default::default);
+        }
+        match e {
+            Eval::Run(c) => levels[l].0.push((i, c)),
+            Eval::Copy(j, negate) => levels[l].1.push((i, j, negate)),
         }
     }
-    (leveled.into_iter().map(|(_, c)| c).collect(), ends)
+    // A chain tells a criterion of level 0 by its index (its value is written in place), one
+    // of a later level by its place in the chain (among the values kept aside).
+    (levels.into_iter().enumerate())
+        .map(|(l, (runs, copies))| Level {
+            parts: (runs.chunks(32))
+                .map(|part| {
+                    let items: Vec<(u32, Cnd, [Then; 3])> = (part.iter().enumerate())
+                        .map(|(k, (i, c))| (if l == 0 { *i as u32 } else { k as u32 }, c.clone(), [Then::Tell; 3]))
+                        .collect();
+                    (part.iter().map(|(i, _)| *i).collect(), Chain::new(&items))
+                })
+                .collect(),
+            copies,
+        })
+        .collect()
+}
+
+/// A decision's varying rules (rule index, label, condition, the deferred criteria it needs) in
+/// segments: a new one at each rule that needs deferred criteria.
+fn segments(rules: Vec<Rule>) -> Vec<Segment> {
+    // (needs, rules, the chain's items) per segment.
+    #[allow(clippy::type_complexity)]
+    let mut parts: Vec<(Vec<u16>, Vec<(usize, u16)>, Vec<(u32, Cnd, [Then; 3])>)> = Vec::new();
+    for (k, label, c, needs) in rules {
+        if parts.is_empty() || !needs.is_empty() {
+            parts.push((needs, Vec::new(), Vec::new()));
+        }
+        let part = parts.last_mut().expect("one");
+        part.2.push((part.1.len() as u32, c, [Then::Next, Then::Stop, Then::Stop]));
+        part.1.push((k, label));
+    }
+    parts.into_iter().map(|(needs, rules, items)| Segment { needs, rules, chain: Chain::new(&items) }).collect()
 }
 
 /// A criterion's value when its condition (or met/unmet pair) folded to constants: met wins,
@@ -587,72 +722,68 @@ pub fn assess_into(p: &Specialised, b: &Bound, hh: &Household, a: &mut Assessmen
         crits[*i as usize] = v;
     };
     crits.clone_from(&p.crit_template);
-    // A level's criteria over one context, their values kept aside until the level is done.
-    let mut start = 0;
-    for &end in &p.levels {
-        for part in p.crits[start..end].chunks(32) {
+    // A level's criteria over one context, their values kept aside until the chain is done
+    // (but for level 0, which reads only constant criteria: from the template, and its values
+    // written in place); then the level's copies.
+    for (l, level) in p.levels.iter().enumerate() {
+        for (part, chain) in &level.parts {
+            if l == 0 {
+                let cx = ctx(hh, b, &p.crit_template, &[], as_of_month, as_of_day);
+                let crits = &mut crits[..];
+                chain.run(&cx, move |i, v| crits[i] = v);
+                continue;
+            }
             let mut values = [None; 32];
             let cx = ctx(hh, b, crits, &[], as_of_month, as_of_day);
-            for (v, (_, c)) in values.iter_mut().zip(part) {
-                *v = c.run(&cx);
-            }
-            for (v, c) in values.iter().zip(part) {
-                crits[c.0 as usize] = *v;
+            chain.run(&cx, |k, v| values[k] = v);
+            for (v, &i) in values.iter().zip(part) {
+                crits[i as usize] = *v;
             }
         }
-        start = end;
+        for &(i, j, negate) in &level.copies {
+            crits[i as usize] = crits[j as usize].map(|v| v != negate);
+        }
     }
-    decisions.clear();
-    decided_by.clear();
-    // Evaluate deferred criteria `needs` into `crits`.
+    // Each decision's label and rule when none of its varying rules is true or unknown (the
+    // constant ones' for every household), overwritten by the rule that is.
+    decisions.clone_from(&p.labels);
+    decided_by.clone_from(&p.decided_by);
+    // Evaluate deferred criteria `needs` into `crits` (most often none: tested where it is
+    // called, not by a call).
     let ensure = |crits: &mut Vec<Option<bool>>, needs: &[u16]| {
         for &j in needs {
             evaluate(crits, &p.deferred[j as usize]);
         }
     };
-    for (d, otherwise) in &p.decisions {
-        let ((label, by), from_tail) = match d {
-            DecisionPlan::Const(l, by) => ((*l, *by), true),
-            DecisionPlan::Rules(rules, tail) => {
-                // What the rules left out give when none of these is true or unknown.
-                let mut result = (*tail, true);
-                // One context for the rules, built again after deferred criteria are written.
-                let mut cx = None;
-                for (k, label, cond, needs) in rules {
-                    if !needs.is_empty() {
-                        cx = None;
-                        ensure(crits, needs);
-                    }
-                    let cx = cx.get_or_insert_with(|| ctx(hh, b, crits, decisions, as_of_month, as_of_day));
-                    match cond.run(cx) {
-                        Some(true) => {
-                            result = ((*label, Some(*k)), false);
-                            break;
-                        }
-                        None => {
-                            result = ((b.rules.decisions[decisions.len()].undecided, Some(*k)), false);
-                            break;
-                        }
-                        Some(false) => {}
-                    }
+    for (di, (d, otherwise)) in p.decisions.iter().enumerate() {
+        let mut from_tail = true;
+        if let DecisionPlan::Rules(segments) = d {
+            for s in segments {
+                if !s.needs.is_empty() {
+                    ensure(crits, &s.needs);
                 }
-                result
+                // The rules read the decisions before this one.
+                let cx = ctx(hh, b, crits, &decisions[..di], as_of_month, as_of_day);
+                // The rule that stopped the chain, true or unknown.
+                let mut hit = None;
+                s.chain.run(&cx, |k, v| hit = Some((k, v)));
+                if let Some((k, v)) = hit {
+                    let (k, label) = s.rules[k];
+                    decisions[di] = if v == Some(true) { label } else { b.rules.decisions[di].undecided };
+                    decided_by[di] = Some(k);
+                    from_tail = false;
+                    break;
+                }
             }
-        };
-        if from_tail {
+        }
+        if from_tail && !otherwise.0.is_empty() {
             ensure(crits, &otherwise.0);
         }
-        decisions.push(label);
-        decided_by.push(by);
     }
     let cx = ctx(hh, b, crits, decisions, as_of_month, as_of_day);
     *returned = p.returned.as_ref().and_then(|c| c.run(&cx));
     checks.clear();
-    for (k, c) in &p.checks {
-        if c.as_ref().is_none_or(|c| c.run(&cx) == Some(true)) {
-            checks.push(*k);
-        }
-    }
+    p.check_chain.run(&cx, |k, _| checks.push(p.checks[k]));
 }
 
 #[cfg(test)]
@@ -674,11 +805,11 @@ mod tests {
             let fixed = vec![None; rules.fields.len()];
             let (ledger, persons) = (Specialised::new(&b, &fixed, true), Specialised::new(&b, &fixed, false));
             let dropped: Vec<&str> = (persons.checks.iter())
-                .filter(|(k, _)| !ledger.checks.iter().any(|(j, _)| j == k))
-                .map(|(k, _)| rules.checks[*k as usize].id.as_str())
+                .filter(|k| !ledger.checks.contains(k))
+                .map(|k| rules.checks[*k as usize].id.as_str())
                 .collect();
             assert!(dropped.contains(&"members_rows"), "{name}: {dropped:?}");
-            for (k, _) in &ledger.checks {
+            for k in &ledger.checks {
                 assert!(!crate::ruleset::expr::reads_members(&rules.checks[*k as usize].when), "{name}: {k}");
             }
             if name == "guizhou-2023" {
