@@ -45,6 +45,8 @@ struct Chunk {
     rows: Vec<RawRow>,
     block: Vec<u8>,
     line: Option<u64>,
+    /// Rows read (of the block, or `rows`).
+    read: u64,
     /// Blank rows skipped.
     blank: u64,
 }
@@ -155,30 +157,45 @@ pub fn fold<A: Send>(
                 let mut hh = Household::default();
                 let mut a = Assessment::default();
                 let mut block_reader = parser.reader();
+                // The one row a block's records are read into in turn.
+                let mut row = Vec::new();
                 loop {
                     let job = work_rx.lock().expect("no worker panicked holding the queue").recv();
                     // The reading thread is done (or stopped).
                     let Ok((seq, mut chunk)) = job else { return };
                     let mut acc = init();
                     chunk.blank = 0;
-                    let parsed = match chunk.line {
-                        Some(line) => parser.parse(&mut block_reader, &chunk.block, line, &mut chunk.rows),
-                        None => Ok(()),
+                    let mut one = |raw: &RawRow, blank: &mut u64, acc: &mut A| {
+                        if raw.is_blank() {
+                            *blank += 1;
+                            return Ok(());
+                        }
+                        layout.household_into(bound, raw, dups, &mut hh);
+                        specialise::assess_into(plan, bound, &hh, &mut a);
+                        each(acc, &hh, &a)
                     };
-                    let result = parsed
-                        .map_err(anyhow::Error::from)
-                        .and_then(|()| {
-                            chunk.rows.iter().try_for_each(|raw| {
-                                if raw.is_blank() {
-                                    chunk.blank += 1;
-                                    return Ok(());
+                    let result = match chunk.line {
+                        // A block: each record assessed as it is read (into one row, reused). A
+                        // block that cannot be read whole fails as before: what its rows added
+                        // is dropped with `acc`.
+                        Some(line) => {
+                            let mut done = Ok(());
+                            let read = parser.parse_each(&mut block_reader, &chunk.block, line, &mut row, &mut |raw| {
+                                if done.is_ok() {
+                                    done = one(raw, &mut chunk.blank, &mut acc);
                                 }
-                                layout.household_into(bound, raw, dups, &mut hh);
-                                specialise::assess_into(plan, bound, &hh, &mut a);
-                                each(&mut acc, &hh, &a)
+                            });
+                            read.map_err(anyhow::Error::from).and_then(|n| {
+                                chunk.read = n as u64;
+                                done
                             })
-                        })
-                        .map(|()| acc);
+                        }
+                        None => {
+                            chunk.read = chunk.rows.len() as u64;
+                            chunk.rows.iter().try_for_each(|raw| one(raw, &mut chunk.blank, &mut acc))
+                        }
+                    }
+                    .map(|()| acc);
                     // The sink is gone only when it stopped on an error.
                     if done_tx.send((seq, result, chunk)).is_err() {
                         return;
@@ -195,7 +212,7 @@ pub fn fold<A: Send>(
             early.insert(seq, (result, chunk));
             while let Some((result, chunk)) = early.remove(&next) {
                 let acc = result?;
-                bar.inc(chunk.rows.len() as u64);
+                bar.inc(chunk.read);
                 blank += chunk.blank;
                 // The reading thread may have ended: then nobody needs the buffer.
                 let _ = free_tx.send(chunk);
