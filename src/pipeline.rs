@@ -22,7 +22,8 @@ use std::sync::{mpsc, Arc, Mutex};
 use crate::engine::specialise::{self, Specialised};
 use crate::engine::Assessment;
 use crate::household::Household;
-use crate::input::{Duplicates, Ledger, RawRow, RowReader, Work};
+use crate::input::source::BlockReader;
+use crate::input::{BlockParser, Duplicates, Ledger, RawRow, RowReader, Work};
 use crate::ruleset::Bound;
 
 /// Rows per chunk of parsed rows (a block of CSV text is 32 KiB, about 200 households).
@@ -174,28 +175,8 @@ pub fn fold<A: Send>(
                         specialise::assess_into(plan, bound, &hh, &mut a);
                         each(acc, &hh, &a)
                     };
-                    let result = match chunk.line {
-                        // A block: each record assessed as it is read (into one row, reused). A
-                        // block that cannot be read whole fails as before: what its rows added
-                        // is dropped with `acc`.
-                        Some(line) => {
-                            let mut done = Ok(());
-                            let read = parser.parse_each(&mut block_reader, &chunk.block, line, &mut row, &mut |raw| {
-                                if done.is_ok() {
-                                    done = one(raw, &mut chunk.blank, &mut acc);
-                                }
-                            });
-                            read.map_err(anyhow::Error::from).and_then(|n| {
-                                chunk.read = n as u64;
-                                done
-                            })
-                        }
-                        None => {
-                            chunk.read = chunk.rows.len() as u64;
-                            chunk.rows.iter().try_for_each(|raw| one(raw, &mut chunk.blank, &mut acc))
-                        }
-                    }
-                    .map(|()| acc);
+                    let result =
+                        each_row(parser, &mut block_reader, &mut row, &mut chunk, &mut acc, &mut one).map(|()| acc);
                     // The sink is gone only when it stopped on an error.
                     if done_tx.send((seq, result, chunk)).is_err() {
                         return;
@@ -225,6 +206,36 @@ pub fn fold<A: Send>(
         bar.finish_and_clear();
         Ok(blank)
     })
+}
+
+/// Every row of `chunk` through `one` (with the chunk's count of blank rows, and `acc`); how many
+/// rows were read in `chunk.read`. A block's records are each assessed as they are read (into
+/// `row`, reused); a block that cannot be read whole fails as before (what its rows added to `acc`
+/// is dropped with it).
+fn each_row<A>(
+    parser: &BlockParser,
+    reader: &mut BlockReader,
+    row: &mut Vec<RawRow>,
+    chunk: &mut Chunk,
+    acc: &mut A,
+    one: &mut dyn FnMut(&RawRow, &mut u64, &mut A) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    match chunk.line {
+        Some(line) => {
+            let (mut done, blank) = (Ok(()), &mut chunk.blank);
+            let read = parser.parse_each(reader, &chunk.block, line, row, &mut |raw| {
+                if done.is_ok() {
+                    done = one(raw, blank, acc);
+                }
+            });
+            chunk.read = read? as u64;
+            done
+        }
+        None => {
+            chunk.read = chunk.rows.len() as u64;
+            chunk.rows.iter().try_for_each(|raw| one(raw, &mut chunk.blank, acc))
+        }
+    }
 }
 
 /// The reading thread: fills the free buffers with chunks of rows (or a block of text to parse)

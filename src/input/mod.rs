@@ -443,6 +443,17 @@ enum Source {
     Done,
 }
 
+impl Source {
+    /// A ledger's rows after its header: a CSV ledger's as blocks, parsed where they are assessed.
+    fn after_header(rows: Rows, persons: bool) -> Source {
+        if persons {
+            Source::Rows(rows)
+        } else {
+            rows.into_blocks().map_or_else(Source::Rows, |b| Source::Blocks(Box::new(b)))
+        }
+    }
+}
+
 /// What [`RowReader::next_work`] handed out.
 pub enum Work {
     /// Rows, in `rows`.
@@ -732,18 +743,9 @@ impl Ledger {
             matcher: None,
             ranges_unread: true,
             ranges: Vec::new(),
-        };
-        let mut layout = layout;
-        layout.ranges_unread = ranges_unread(rules, &layout);
-        let (min, max) = (crate::value::Num(i64::MIN), crate::value::Num(i64::MAX));
-        layout.ranges =
-            layout.column_field.iter().map(|f| f.and_then(|f| rules.fixed_range(f)).unwrap_or((min, max))).collect();
-        // A CSV ledger's rows after the header: blocks parsed where they are assessed.
-        let rows = if layout.persons.is_some() {
-            Source::Rows(rows)
-        } else {
-            rows.into_blocks().map_or_else(Source::Rows, |b| Source::Blocks(Box::new(b)))
-        };
+        }
+        .with_ranges(rules);
+        let rows = Source::after_header(rows, layout.persons.is_some());
         let mut ledger = Ledger {
             layout,
             reader: RowReader { path: path.to_path_buf(), rows, pending, parser: None, block: Vec::new() },
@@ -1017,6 +1019,15 @@ fn member_columns(rules: &RuleSet, columns: &[String]) -> Vec<Option<usize>> {
 }
 
 impl Layout {
+    /// The layout with its fields' fixed bounds ([`Layout::ranges`], [`Layout::ranges_unread`]).
+    fn with_ranges(mut self, rules: &RuleSet) -> Layout {
+        self.ranges_unread = ranges_unread(rules, &self);
+        let (min, max) = (crate::value::Num(i64::MIN), crate::value::Num(i64::MAX));
+        self.ranges =
+            self.column_field.iter().map(|f| f.and_then(|f| rules.fixed_range(f)).unwrap_or((min, max))).collect();
+        self
+    }
+
     /// Turn one raw row into a household: every cell parsed, problems recorded.
     pub fn household(&self, b: &Bound, raw: &RawRow, dups: &Duplicates) -> Household {
         let mut hh = Household::default();

@@ -397,8 +397,6 @@ pub struct RuleSet {
     /// [`RuleSet::finish`] visits for every household). A ranged field's bounds come with it
     /// when neither is another field's value ([`fixed_range`]).
     ranged_fields: Vec<(u16, Option<(Num, Num)>)>,
-    /// Of `ranged_fields`, those with a bound that is another field's value.
-    ranged_by_fields: Vec<(u16, Option<(Num, Num)>)>,
     derived_fields: Vec<u16>,
     /// Of those with a `derive`, the ones that read the member list (`size(members)`): derived
     /// by [`RuleSet::from_members`], for a household with members only.
@@ -939,7 +937,6 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         origin,
         hash: String::new(),
         ranged_fields: ranged(&fields),
-        ranged_by_fields: ranged(&fields).into_iter().filter(|r| r.1.is_none()).collect(),
         fields,
         field_index,
         persons,
@@ -2307,8 +2304,8 @@ impl RuleSet {
                 }
             }
         }
-        let ranged = if fixed_checked { &self.ranged_by_fields[..] } else { &self.ranged_fields[..] };
-        for &(i, fixed) in ranged {
+        // (Checked already: the fields with fixed bounds.)
+        for &(i, fixed) in self.ranged_fields.iter().filter(|r| !(fixed_checked && r.1.is_some())) {
             let (i, f) = (i as usize, &self.fields[i as usize]);
             let Some(Scalar::Num(v)) = hh.cells[i].value() else { continue };
             let v = *v;
