@@ -22,7 +22,8 @@ use std::sync::{mpsc, Arc, Mutex};
 use crate::engine::specialise::{self, Specialised};
 use crate::engine::Assessment;
 use crate::household::Household;
-use crate::input::{Duplicates, Ledger, RawRow, RowReader, Work};
+use crate::input::source::BlockReader;
+use crate::input::{BlockParser, Duplicates, Ledger, RawRow, RowReader, Work};
 use crate::ruleset::Bound;
 
 /// Rows per chunk of parsed rows (a block of CSV text is 32 KiB, about 200 households).
@@ -45,6 +46,8 @@ struct Chunk {
     rows: Vec<RawRow>,
     block: Vec<u8>,
     line: Option<u64>,
+    /// Rows read (of the block, or `rows`).
+    read: u64,
     /// Blank rows skipped.
     blank: u64,
 }
@@ -155,30 +158,25 @@ pub fn fold<A: Send>(
                 let mut hh = Household::default();
                 let mut a = Assessment::default();
                 let mut block_reader = parser.reader();
+                // The one row a block's records are read into in turn.
+                let mut row = Vec::new();
                 loop {
                     let job = work_rx.lock().expect("no worker panicked holding the queue").recv();
                     // The reading thread is done (or stopped).
                     let Ok((seq, mut chunk)) = job else { return };
                     let mut acc = init();
                     chunk.blank = 0;
-                    let parsed = match chunk.line {
-                        Some(line) => parser.parse(&mut block_reader, &chunk.block, line, &mut chunk.rows),
-                        None => Ok(()),
+                    let mut one = |raw: &RawRow, blank: &mut u64, acc: &mut A| {
+                        if raw.is_blank() {
+                            *blank += 1;
+                            return Ok(());
+                        }
+                        layout.household_into(bound, raw, dups, &mut hh);
+                        specialise::assess_into(plan, bound, &hh, &mut a);
+                        each(acc, &hh, &a)
                     };
-                    let result = parsed
-                        .map_err(anyhow::Error::from)
-                        .and_then(|()| {
-                            chunk.rows.iter().try_for_each(|raw| {
-                                if raw.is_blank() {
-                                    chunk.blank += 1;
-                                    return Ok(());
-                                }
-                                layout.household_into(bound, raw, dups, &mut hh);
-                                specialise::assess_into(plan, bound, &hh, &mut a);
-                                each(&mut acc, &hh, &a)
-                            })
-                        })
-                        .map(|()| acc);
+                    let result =
+                        each_row(parser, &mut block_reader, &mut row, &mut chunk, &mut acc, &mut one).map(|()| acc);
                     // The sink is gone only when it stopped on an error.
                     if done_tx.send((seq, result, chunk)).is_err() {
                         return;
@@ -195,7 +193,7 @@ pub fn fold<A: Send>(
             early.insert(seq, (result, chunk));
             while let Some((result, chunk)) = early.remove(&next) {
                 let acc = result?;
-                bar.inc(chunk.rows.len() as u64);
+                bar.inc(chunk.read);
                 blank += chunk.blank;
                 // The reading thread may have ended: then nobody needs the buffer.
                 let _ = free_tx.send(chunk);
@@ -208,6 +206,36 @@ pub fn fold<A: Send>(
         bar.finish_and_clear();
         Ok(blank)
     })
+}
+
+/// Every row of `chunk` through `one` (with the chunk's count of blank rows, and `acc`); how many
+/// rows were read in `chunk.read`. A block's records are each assessed as they are read (into
+/// `row`, reused); a block that cannot be read whole fails as before (what its rows added to `acc`
+/// is dropped with it).
+fn each_row<A>(
+    parser: &BlockParser,
+    reader: &mut BlockReader,
+    row: &mut Vec<RawRow>,
+    chunk: &mut Chunk,
+    acc: &mut A,
+    one: &mut dyn FnMut(&RawRow, &mut u64, &mut A) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    match chunk.line {
+        Some(line) => {
+            let (mut done, blank) = (Ok(()), &mut chunk.blank);
+            let read = parser.parse_each(reader, &chunk.block, line, row, &mut |raw| {
+                if done.is_ok() {
+                    done = one(raw, blank, acc);
+                }
+            });
+            chunk.read = read? as u64;
+            done
+        }
+        None => {
+            chunk.read = chunk.rows.len() as u64;
+            chunk.rows.iter().try_for_each(|raw| one(raw, &mut chunk.blank, acc))
+        }
+    }
 }
 
 /// The reading thread: fills the free buffers with chunks of rows (or a block of text to parse)

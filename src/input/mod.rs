@@ -152,6 +152,14 @@ pub struct Layout {
     lists_from_columns: bool,
     /// What is needed of each household when not all of it ([`Layout::restrict`]).
     pub needs: Option<Needs>,
+    /// Whether the cells of fields with fixed bounds can hold a number out of them other than
+    /// through a cell read (an alternative column, an absent or blank cell's value): then every
+    /// row's are checked after its cells ([`RuleSet::finish_row_as`]); else only a row whose
+    /// cells did not all check as they were read.
+    ranges_unread: bool,
+    /// Per column: its field's fixed bounds where [`ColumnPlan::ranged`] (kept apart from the
+    /// plans, which every cell looks at).
+    ranges: Vec<(crate::value::Num, crate::value::Num)>,
 }
 
 /// How the cells of a column are read: the usual spellings of its field's type straight from
@@ -273,13 +281,17 @@ struct ColumnPlan {
     f: u16,
     read: ColumnRead,
     blank: BlankRead,
+    /// Whether the field has fixed bounds ([`RuleSet::fixed_range`]), which a number read
+    /// straight is checked against as it is read ([`Layout::ranges`]).
+    ranged: bool,
 }
 
 impl ColumnPlan {
     fn of(rules: &RuleSet, f: Option<u16>, max_cell: usize) -> ColumnPlan {
         let read = ColumnRead::of(rules, f, max_cell);
         let blank = f.map_or(BlankRead::SetCell, |f| BlankRead::of(rules.blank_cell(f).as_ref()));
-        ColumnPlan { f: f.unwrap_or(0), read, blank }
+        let ranged = f.is_some_and(|f| rules.fixed_range(f).is_some());
+        ColumnPlan { f: f.unwrap_or(0), read, blank, ranged }
     }
 }
 
@@ -293,7 +305,10 @@ fn read_straight(rules: &RuleSet, read: ColumnRead, bytes: &[u8], slot: &mut Cel
         ColumnRead::Bool(_) => {
             let yes = bytes == "是".as_bytes();
             if yes || bytes == "否".as_bytes() {
-                *slot = Cell::Value(Scalar::Bool(yes));
+                // (Often what the household before had: no write, no drop of the cell there.)
+                if !matches!(slot, Cell::Value(Scalar::Bool(b)) if *b == yes) {
+                    *slot = Cell::Value(Scalar::Bool(yes));
+                }
                 return true;
             }
             false
@@ -360,6 +375,25 @@ fn lists_from_columns(rules: &RuleSet, field_col_index: &[Option<usize>]) -> boo
     rules.fields.iter().enumerate().any(|(f, x)| x.department.is_some() && field_col_index[f].is_some())
 }
 
+/// Whether a field with fixed bounds can get a number from elsewhere than its column's cells as
+/// read (which [`Layout::read_household`] checks against the bounds): an alternative column, or
+/// an absent or blank cell that stands for a value (checked here once, against the bounds, for
+/// a blank: in bounds, it passes every time). Then every row is checked after its cells.
+fn ranges_unread(rules: &RuleSet, layout: &Layout) -> bool {
+    let out = |f: u16, v: Option<&Scalar>| {
+        let Some((min, max)) = rules.fixed_range(f) else { return false };
+        matches!(v, Some(Scalar::Num(n)) if !(min <= *n && *n <= max))
+    };
+    layout.alt_columns.iter().any(|a| rules.fixed_range(a.1).is_some())
+        || layout.absent_cells.iter().any(|(f, c)| rules.fixed_range(*f).is_some() && c.value().is_some())
+        || layout.plans.iter().any(|p| {
+            p.ranged && p.read != ColumnRead::Skip && {
+                let blank = layout.blank_cells.get(p.f as usize).cloned().flatten();
+                out(p.f, blank.as_ref().and_then(Cell::value))
+            }
+        })
+}
+
 /// No NUL and no byte that can start U+FFFD (`EF`): a cell whose text needs no look for either.
 #[inline]
 fn clean(b: &[u8]) -> bool {
@@ -407,6 +441,17 @@ enum Source {
     Persons { rows: Rows, col: usize, ahead: VecDeque<RawRow> },
     /// Nothing (left) to read.
     Done,
+}
+
+impl Source {
+    /// A ledger's rows after its header: a CSV ledger's as blocks, parsed where they are assessed.
+    fn after_header(rows: Rows, persons: bool) -> Source {
+        if persons {
+            Source::Rows(rows)
+        } else {
+            rows.into_blocks().map_or_else(Source::Rows, |b| Source::Blocks(Box::new(b)))
+        }
+    }
 }
 
 /// What [`RowReader::next_work`] handed out.
@@ -584,6 +629,19 @@ impl BlockParser {
     ) -> Result<(), InputError> {
         reader.parse(block, line, &self.path, rows)
     }
+
+    /// As [`BlockParser::parse`], each row handed to `each` as soon as it is read, in `rows[0]`
+    /// (reused: no row kept per record); how many rows.
+    pub fn parse_each(
+        &self,
+        reader: &mut source::BlockReader,
+        block: &[u8],
+        line: u64,
+        rows: &mut Vec<RawRow>,
+        each: &mut dyn FnMut(&RawRow),
+    ) -> Result<usize, InputError> {
+        reader.parse_each(block, line, &self.path, rows, each)
+    }
 }
 
 /// How many rows are looked at to find the header (exports put one to three title rows above).
@@ -683,13 +741,11 @@ impl Ledger {
             absent_cells,
             blank_cells: (0..rules.fields.len() as u16).map(|f| rules.blank_cell(f)).collect(),
             matcher: None,
-        };
-        // A CSV ledger's rows after the header: blocks parsed where they are assessed.
-        let rows = if layout.persons.is_some() {
-            Source::Rows(rows)
-        } else {
-            rows.into_blocks().map_or_else(Source::Rows, |b| Source::Blocks(Box::new(b)))
-        };
+            ranges_unread: true,
+            ranges: Vec::new(),
+        }
+        .with_ranges(rules);
+        let rows = Source::after_header(rows, layout.persons.is_some());
         let mut ledger = Ledger {
             layout,
             reader: RowReader { path: path.to_path_buf(), rows, pending, parser: None, block: Vec::new() },
@@ -963,6 +1019,15 @@ fn member_columns(rules: &RuleSet, columns: &[String]) -> Vec<Option<usize>> {
 }
 
 impl Layout {
+    /// The layout with its fields' fixed bounds ([`Layout::ranges`], [`Layout::ranges_unread`]).
+    fn with_ranges(mut self, rules: &RuleSet) -> Layout {
+        self.ranges_unread = ranges_unread(rules, &self);
+        let (min, max) = (crate::value::Num(i64::MIN), crate::value::Num(i64::MAX));
+        self.ranges =
+            self.column_field.iter().map(|f| f.and_then(|f| rules.fixed_range(f)).unwrap_or((min, max))).collect();
+        self
+    }
+
     /// Turn one raw row into a household: every cell parsed, problems recorded.
     pub fn household(&self, b: &Bound, raw: &RawRow, dups: &Duplicates) -> Household {
         let mut hh = Household::default();
@@ -1009,9 +1074,19 @@ impl Layout {
         // The row as text, checked when a cell first needs its text (`Some(None)`: not valid as
         // a whole, or with a NUL or an `EF` byte somewhere: each such cell is checked alone).
         let mut whole: Option<Option<&str>> = None;
+        // Whether a field with fixed bounds may hold a number out of them (see `ranges_unread`):
+        // a cell not read straight, a short row (its missing cells set after these).
+        let mut unchecked = self.ranges_unread || raw.record.len() < self.columns.len();
         // The cells in order, up to the shorter of the row and the header: each cut from the
         // row's bytes where the one before ended (no iterator state per cell).
         let (all, ends, gap) = raw.record.parts_read();
+        // The cells read through `set_cell` (or found to be a problem): (column, start, end),
+        // after the others, in column order. Each field has one column, and these calls touch
+        // their field's cell and the problems only, so the household comes out as if read in
+        // one pass; the loop below then holds the cells alone, with no call that could change
+        // the household's other parts. (Allocated only for a row that has such a cell.)
+        let mut slow: Vec<(usize, usize, usize)> = Vec::new();
+        let cells = &mut hh.cells[..];
         let mut next = 0;
         for (c, (plan, &end)) in self.plans.iter().zip(ends).enumerate() {
             let start = next;
@@ -1021,15 +1096,33 @@ impl Layout {
                 continue;
             }
             let f = plan.f;
-            let Some(slot) = hh.cells.get_mut(f as usize) else { continue };
+            let Some(slot) = cells.get_mut(f as usize) else { continue };
             if bytes.is_empty() {
                 // Most empty cells: the field's blank, often already there from the household before.
                 if !plan.blank.set(slot, || self.blank_cells.get(f as usize).and_then(Option::as_ref)) {
-                    rules.set_cell(hh, f, "", &self.columns[c]);
+                    slow.push((c, start, end));
+                    unchecked |= plan.ranged;
                 }
                 continue;
             }
             if bytes.len() <= max_cell && read_straight(rules, plan.read, bytes, slot) {
+                if plan.ranged {
+                    unchecked |= match (self.ranges.get(c), &*slot) {
+                        (Some(&(min, max)), Cell::Value(Scalar::Num(n))) => !(min <= *n && *n <= max),
+                        (Some(_), _) => false,
+                        (None, _) => true,
+                    };
+                }
+                continue;
+            }
+            // (Not read straight: the cell is as it was.)
+            slow.push((c, start, end));
+            unchecked |= plan.ranged;
+        }
+        for (c, start, end) in slow {
+            let f = self.plans[c].f;
+            if start == end {
+                rules.set_cell(hh, f, "", &self.columns[c]);
                 continue;
             }
             let whole = *whole.get_or_insert_with(|| {
@@ -1038,10 +1131,10 @@ impl Layout {
             // A cell between two character boundaries of a valid row is valid.
             match whole.and_then(|w| w.get(start..end)).filter(|t| t.len() <= max_cell) {
                 Some(t) => rules.set_cell(hh, f, t, &self.columns[c]),
-                None => self.read_cell(rules, raw.row, c, f, bytes, hh),
+                None => self.read_cell(rules, raw.row, c, f, &all[start..end], hh),
             }
         }
-        self.finish_row(b, raw, dups, hh);
+        self.finish_row(b, raw, dups, hh, unchecked);
     }
 
     /// Cell `c` of row `row` (field `f`) through [`RuleSet::set_cell`], or, when it is not
@@ -1152,7 +1245,7 @@ impl Layout {
     /// After the row's cells: the cells a short row lacks, the alternative columns, required
     /// fields of a short row, derivations and checks of the cells, a repeated id.
     #[inline]
-    fn finish_row(&self, b: &Bound, raw: &RawRow, dups: &Duplicates, hh: &mut Household) {
+    fn finish_row(&self, b: &Bound, raw: &RawRow, dups: &Duplicates, hh: &mut Household, unchecked: bool) {
         let rules = b.rules;
         let (width, got) = (self.columns.len(), raw.record.len());
         let sheet = matches!(self.kind, Kind::Sheet { .. });
@@ -1183,7 +1276,7 @@ impl Layout {
                 }
             }
         }
-        rules.finish_row(hh, &self.field_column, b.as_of, self.lists_from_columns);
+        rules.finish_row_as(hh, &self.field_column, b.as_of, self.lists_from_columns, !unchecked);
         if let Some(repeats) = (dups.count() > 0).then(|| self.id_of(raw)).flatten().and_then(|id| dups.rows(&id)) {
             hh.problems.push(Problem {
                 row: raw.row,

@@ -157,7 +157,7 @@ const BLOCK: usize = 32 << 10;
 /// (a quoted cell may hold line breaks). A record longer than `--max-record-bytes` (a file
 /// without line breaks, an unclosed quote) stops the reading there: it is never read whole.
 pub struct Blocks {
-    src: Box<dyn Read + Send>,
+    src: Crlf<BufReader<Box<dyn Read + Send>>>,
     /// Read, not yet handed out: the start of the next block.
     carry: Vec<u8>,
     /// Line number of the first byte of `carry`.
@@ -179,10 +179,7 @@ impl Blocks {
         let mut want = self.size;
         loop {
             while out.len() < want && !self.eof {
-                let start = out.len();
-                out.resize(start.max(want), 0);
-                let n = self.src.read(&mut out[start..]).map_err(|e| unreadable(&self.path, e))?;
-                out.truncate(start + n);
+                let n = self.src.append(out, want - out.len()).map_err(|e| unreadable(&self.path, e))?;
                 self.eof = n == 0;
             }
             if out.is_empty() {
@@ -306,6 +303,21 @@ impl BlockReader {
         self.parse_into(block, line, path, rows, start, None)
     }
 
+    /// As [`BlockReader::parse`], each row handed to `each` as soon as it is read, in `rows[0]`
+    /// (reused for every row: no row is kept, and no buffers are made, per record); how many rows.
+    pub fn parse_each(
+        &mut self,
+        block: &[u8],
+        line: u64,
+        path: &Path,
+        rows: &mut Vec<RawRow>,
+        each: &mut dyn FnMut(&RawRow),
+    ) -> Result<usize, InputError> {
+        let mut out = Parsed { path, limits: &self.limits, rows, k: 0, ends: None, each: Some(each), count: 0 };
+        parse_block(&mut self.core, self.delimiter, block, line, &mut out)?;
+        Ok(out.count)
+    }
+
     /// As [`BlockReader::parse_at`]; with `ends`, also where each row ends in the block (after
     /// its line break).
     fn parse_into(
@@ -317,13 +329,24 @@ impl BlockReader {
         start: usize,
         ends: Option<&mut Vec<usize>>,
     ) -> Result<usize, InputError> {
-        let mut out = Parsed { path, limits: &self.limits, rows, k: start, ends };
-        if memchr::memchr(b'"', block).is_none() && !block.starts_with(BOM) {
-            split_lines(block, line, self.delimiter, &mut out)?;
-        } else {
-            parse_quoted(&mut self.core, block, line, &mut out)?;
-        }
+        let mut out = Parsed { path, limits: &self.limits, rows, k: start, ends, each: None, count: 0 };
+        parse_block(&mut self.core, self.delimiter, block, line, &mut out)?;
         Ok(out.k)
+    }
+}
+
+/// A block's rows into `out`: split by hand when it has no quote, else by csv-core.
+fn parse_block(
+    core: &mut csv_core::Reader,
+    delimiter: u8,
+    block: &[u8],
+    line: u64,
+    out: &mut Parsed,
+) -> Result<(), InputError> {
+    if memchr::memchr(b'"', block).is_none() && !block.starts_with(BOM) {
+        split_lines(block, line, delimiter, out)
+    } else {
+        parse_quoted(core, block, line, out)
     }
 }
 
@@ -337,6 +360,10 @@ struct Parsed<'a> {
     rows: &'a mut Vec<RawRow>,
     k: usize,
     ends: Option<&'a mut Vec<usize>>,
+    /// Where each row goes as soon as it is read, instead of staying in `rows` (`k` then stays).
+    each: Option<&'a mut dyn FnMut(&RawRow)>,
+    /// Rows read.
+    count: usize,
 }
 
 impl Parsed<'_> {
@@ -373,7 +400,11 @@ impl Parsed<'_> {
         if let Some(ends) = self.ends.as_deref_mut() {
             ends.push(end);
         }
-        self.k += 1;
+        self.count += 1;
+        match self.each.as_deref_mut() {
+            Some(each) => each(&self.rows[self.k]),
+            None => self.k += 1,
+        }
         Ok(())
     }
 }
@@ -575,7 +606,7 @@ pub fn open(path: &Path, opts: &OpenOptions) -> Result<(Rows, Kind), InputError>
     let body = io::Cursor::new(head).chain(file);
     let reader = decoder(encoding, body);
     let blocks = Blocks {
-        src: Box::new(Crlf { inner: BufReader::with_capacity(1 << 16, reader) }),
+        src: Crlf { inner: BufReader::with_capacity(1 << 16, reader) },
         carry: Vec::new(),
         line: 1,
         eof: false,
@@ -1420,8 +1451,9 @@ pub fn each_unquoted_field_of(
     };
     let mut file = File::open(path).map_err(unreadable)?;
     file.seek(SeekFrom::Start(part.start)).map_err(unreadable)?;
-    let body = file.take(part.end.map_or(u64::MAX, |e| e - part.start));
-    let mut text = Crlf { inner: BufReader::with_capacity(1 << 16, body) };
+    // Read straight into `buf` (no copy through a reader's buffer), line breaks folded there.
+    let mut body = file.take(part.end.map_or(u64::MAX, |e| e - part.start));
+    let mut cr = false;
     const CHUNK: usize = 1 << 20;
     let mut buf = vec![0u8; CHUNK];
     // buf[..kept] is the start of a line whose end has not been read yet.
@@ -1449,7 +1481,8 @@ pub fn each_unquoted_field_of(
             // A line longer than the buffer (a huge cell): make room.
             buf.resize(buf.len() * 2, 0);
         }
-        let n = text.read(&mut buf[kept..]).map_err(unreadable)?;
+        let n = body.read(&mut buf[kept..]).map_err(unreadable)?;
+        let n = if n == 0 { 0 } else { fold_crs(&mut buf[kept..kept + n], &mut cr) };
         if n == 0 {
             if kept > 0 {
                 line += 1;
@@ -1472,37 +1505,71 @@ pub fn each_unquoted_field_of(
     }
 }
 
+/// Line breaks folded in place as [`Crlf`] folds them (a CRLF becomes its LF, a lone CR an LF),
+/// in bytes read one piece after another; `cr`: the piece before ended with a CR (so that an LF
+/// starting this one is its LF). The length of what is left, at the start of `bytes`.
+fn fold_crs(bytes: &mut [u8], cr: &mut bool) -> usize {
+    let (mut r, mut w) = (0, 0);
+    if std::mem::take(cr) && bytes.first() == Some(&b'\n') {
+        r = 1;
+    }
+    loop {
+        let Some(i) = memchr::memchr(b'\r', &bytes[r..]) else {
+            // (Most text has no CR: nothing moves.)
+            if r != w {
+                bytes.copy_within(r.., w);
+            }
+            return w + bytes.len() - r;
+        };
+        if r != w {
+            bytes.copy_within(r..r + i, w);
+        }
+        w += i;
+        bytes[w] = b'\n';
+        w += 1;
+        r += i + 1;
+        match bytes.get(r) {
+            None => {
+                *cr = true;
+                return w;
+            }
+            Some(b'\n') => r += 1,
+            Some(_) => {}
+        }
+    }
+}
+
 struct Crlf<R> {
     inner: R,
 }
 
-impl<R: BufRead> Read for Crlf<R> {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+impl<R: BufRead> Crlf<R> {
+    /// Up to `room` bytes of text, handed to `put` in pieces, in order; how many (0: the end).
+    fn fold(&mut self, room: usize, put: &mut impl FnMut(&[u8])) -> io::Result<usize> {
         let mut w = 0;
-        while w < out.len() {
+        while w < room {
             let buf = self.inner.fill_buf()?;
             if buf.is_empty() {
                 break;
             }
-            // Copy up to the next CR (or as much as fits) in one piece.
-            let room = out.len() - w;
-            let window = &buf[..buf.len().min(room)];
+            // Up to the next CR (or as much as fits) in one piece.
+            let window = &buf[..buf.len().min(room - w)];
             match memchr::memchr(b'\r', window) {
                 None => {
-                    out[w..w + window.len()].copy_from_slice(window);
+                    put(window);
                     w += window.len();
                     let n = window.len();
                     self.inner.consume(n);
                 }
                 Some(i) => {
-                    out[w..w + i].copy_from_slice(&window[..i]);
+                    put(&window[..i]);
                     w += i;
                     if i + 1 < buf.len() {
                         // CRLF: keep the LF only; a lone CR is a line break too.
                         let crlf = buf[i + 1] == b'\n';
                         self.inner.consume(i + 1);
                         if !crlf {
-                            out[w] = b'\n';
+                            put(b"\n");
                             w += 1;
                         }
                     } else {
@@ -1515,13 +1582,30 @@ impl<R: BufRead> Read for Crlf<R> {
                         if self.inner.fill_buf()?.first() == Some(&b'\n') {
                             self.inner.consume(1);
                         }
-                        out[0] = b'\n';
+                        put(b"\n");
                         return Ok(1);
                     }
                 }
             }
         }
         Ok(w)
+    }
+
+    /// Up to `room` bytes of text appended to `out`, as [`Read::read`] would write them into
+    /// room made there first, without writing that room first (zeros a block long each time);
+    /// how many (0: the end).
+    fn append(&mut self, out: &mut Vec<u8>, room: usize) -> io::Result<usize> {
+        self.fold(room, &mut |piece| out.extend_from_slice(piece))
+    }
+}
+
+impl<R: BufRead> Read for Crlf<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let mut w = 0;
+        self.fold(out.len(), &mut |piece| {
+            out[w..w + piece.len()].copy_from_slice(piece);
+            w += piece.len();
+        })
     }
 }
 
@@ -1628,6 +1712,19 @@ mod tests {
                     got.extend_from_slice(&buf[..n]);
                 }
                 assert_eq!(got, want, "buffer {cap}, reads of {room}");
+                // Appended to a block, as `Blocks` reads, and folded in place in pieces of
+                // `room` bytes, as the id scan reads: the same text.
+                let mut r = Crlf { inner: BufReader::with_capacity(cap, input) };
+                let mut got = b"kept".to_vec();
+                while r.append(&mut got, room).unwrap() > 0 {}
+                assert_eq!(got[4..], want[..], "appended: buffer {cap}, reads of {room}");
+                let (mut got, mut cr) = (Vec::new(), false);
+                for piece in input.chunks(room) {
+                    let mut piece = piece.to_vec();
+                    let n = fold_crs(&mut piece, &mut cr);
+                    got.extend_from_slice(&piece[..n]);
+                }
+                assert_eq!(got, want, "folded in place: pieces of {room}");
             }
         }
     }
@@ -1709,7 +1806,15 @@ mod tests {
             let line = 1 + rng.below(3) as u64;
             let parse = |quoted: bool| {
                 let (mut rows, mut ends) = (Vec::new(), Vec::new());
-                let mut out = Parsed { path, limits: &limits, rows: &mut rows, k: 0, ends: Some(&mut ends) };
+                let mut out = Parsed {
+                    path,
+                    limits: &limits,
+                    rows: &mut rows,
+                    k: 0,
+                    ends: Some(&mut ends),
+                    each: None,
+                    count: 0,
+                };
                 let result = if quoted {
                     parse_quoted(&mut csv_core::Reader::new(), &block, line, &mut out)
                 } else {
@@ -1750,7 +1855,7 @@ mod tests {
             }
             let limits = Limits { max_record_bytes: limit, ..Limits::default() };
             let mut blocks = Blocks {
-                src: Box::new(Report(counting, tx)),
+                src: Crlf { inner: BufReader::with_capacity(64, Box::new(Report(counting, tx))) },
                 carry: Vec::new(),
                 line: 1,
                 eof: false,

@@ -2275,6 +2275,27 @@ impl RuleSet {
     /// `lists` (a ledger row: a file without a column for them sets them unknown before its
     /// cells are read).
     pub fn finish_row(&self, hh: &mut Household, columns: &[Option<String>], as_of: Date, lists: bool) {
+        self.finish_row_as(hh, columns, as_of, lists, false);
+    }
+
+    /// The bounds a value of field `f` is checked against when neither is another field's value
+    /// (what [`RuleSet::finish_row`] compares it with); `None`: no such check.
+    pub fn fixed_range(&self, f: u16) -> Option<(Num, Num)> {
+        self.ranged_fields.iter().find(|r| r.0 == f).and_then(|r| r.1)
+    }
+
+    /// As [`RuleSet::finish_row`]; `fixed_checked`: the caller has seen that every field with
+    /// fixed bounds ([`RuleSet::fixed_range`]) holds no number or one within them, so that only
+    /// the fields bounded by another field's value are checked here (the others would pass, and
+    /// change nothing the later checks read).
+    pub fn finish_row_as(
+        &self,
+        hh: &mut Household,
+        columns: &[Option<String>],
+        as_of: Date,
+        lists: bool,
+        fixed_checked: bool,
+    ) {
         for d in self.departments.iter().filter(|_| lists) {
             for f in std::iter::once(d.count_field).chain(d.sum_fields.iter().flatten().copied()) {
                 if hh.cells[f as usize] == Cell::Blank {
@@ -2283,7 +2304,8 @@ impl RuleSet {
                 }
             }
         }
-        for &(i, fixed) in &self.ranged_fields {
+        // (Checked already: the fields with fixed bounds.)
+        for &(i, fixed) in self.ranged_fields.iter().filter(|r| !(fixed_checked && r.1.is_some())) {
             let (i, f) = (i as usize, &self.fields[i as usize]);
             let Some(Scalar::Num(v)) = hh.cells[i].value() else { continue };
             let v = *v;
