@@ -78,17 +78,23 @@ impl Record {
     }
 
     /// Add a cell after the others (a record being built cell by cell has no gap).
+    #[inline]
     pub fn push_field(&mut self, cell: &[u8]) {
         if self.gap != 0 {
-            // Cells after a whole line: the line's cells are copied without their delimiters.
-            let cells: Vec<Vec<u8>> = self.iter().map(<[u8]>::to_vec).collect();
-            self.clear();
-            cells.iter().for_each(|c| self.push_field(c));
+            self.unline();
         }
         self.bytes.extend_from_slice(cell);
         self.ends.truncate(self.n);
         self.ends.push(self.bytes.len());
         self.n += 1;
+    }
+
+    /// Cells after a whole line: the line's cells are copied without their delimiters.
+    #[cold]
+    fn unline(&mut self) {
+        let cells: Vec<Vec<u8>> = self.iter().map(<[u8]>::to_vec).collect();
+        self.clear();
+        cells.iter().for_each(|c| self.push_field(c));
     }
 
     /// The record of one CSV line without quotes (no line break in it): the line kept whole, its

@@ -4,11 +4,13 @@
 //! up its shared strings) costs several times what the rest of a row's work does.
 //!
 //! The rows go, as they are read, into an unnamed temporary file (removed by the system when it is
-//! closed, and when the program ends however it ends) in a compact form: for each row its number
-//! and its cells, each cell's length before its bytes. Once the sheet has been read to its end
-//! without error, the file is kept for the run (the last few, keyed by the workbook's path, size
-//! and modification time, the sheet and the limits it was read within); any later reading of that
-//! sheet reads the spool. Memory stays bounded: the spool is on disk, and read through a buffer.
+//! closed, and when the program ends however it ends) in a compact form: for each row its number,
+//! the length of the rest, its number of cells, each cell's length, then the cells' bytes one after
+//! another (written and read back in one piece, as a [`crate::input::record::Record`] keeps them).
+//! Once the sheet has been read to its end without error, the file is kept for the run (the last
+//! few, keyed by the workbook's path, size and modification time, the sheet and the limits it was
+//! read within); any later reading of that sheet reads the spool. Memory stays bounded: the spool
+//! is on disk, and read through a buffer.
 
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
@@ -71,6 +73,8 @@ pub struct Writer {
     out: BufWriter<File>,
     key: Key,
     first: bool,
+    /// A row's cells' lengths, before they are written.
+    lens: Vec<u8>,
 }
 
 impl Writer {
@@ -79,31 +83,44 @@ impl Writer {
     pub fn new(path: &Path, sheet: &str, first: bool, limits: &Limits) -> Option<Writer> {
         let key = Key::of(path, sheet, limits)?;
         let file = tempfile::tempfile().ok()?;
-        Some(Writer { out: BufWriter::with_capacity(256 << 10, file), key, first })
+        Some(Writer { out: BufWriter::with_capacity(256 << 10, file), key, first, lens: Vec::new() })
     }
 
     /// Add a row; an error (a full disk) gives the spool up.
     pub fn row(&mut self, r: &RawRow) -> io::Result<()> {
+        let (bytes, ends, gap) = r.record.parts_read();
+        let lens = &mut self.lens;
+        lens.clear();
+        let (mut start, mut len) = (0, 0);
+        for &end in ends {
+            let mut v = [0u8; 10];
+            match end - start {
+                n @ 0..0x80 => lens.push(n as u8),
+                n => {
+                    let k = varint(&mut v, n as u64);
+                    lens.extend_from_slice(&v[..k]);
+                }
+            }
+            len += end - start;
+            start = end + gap;
+        }
+        let cells = ends.len() as u64;
         let mut head = [0u8; 30];
         let mut n = varint(&mut head, r.row);
-        let cells = r.record.len() as u64;
-        let body: u64 =
-            r.record.iter().map(|c| c.len() as u64 + varint_len(c.len() as u64)).sum::<u64>() + varint_len(cells);
-        n += varint(&mut head[n..], body);
+        n += varint(&mut head[n..], varint_len(cells) + (lens.len() + len) as u64);
         n += varint(&mut head[n..], cells);
         self.out.write_all(&head[..n])?;
-        for c in r.record.iter() {
-            let mut len = [0u8; 10];
-            let k = varint(&mut len, c.len() as u64);
-            self.out.write_all(&len[..k])?;
-            self.out.write_all(c)?;
+        self.out.write_all(lens)?;
+        if gap == 0 {
+            // The cells one after another, as they are kept.
+            return self.out.write_all(&bytes[..len]);
         }
-        Ok(())
+        r.record.iter().try_for_each(|cell| self.out.write_all(cell))
     }
 
     /// The sheet was read to its end: the spool is kept for the run's later readings.
     pub fn finish(self) {
-        let Writer { out, key, first } = self;
+        let Writer { out, key, first, .. } = self;
         let Ok(file) = out.into_inner() else { return };
         let spool = Arc::new(Spool { file: Mutex::new(file), key, first });
         let mut spools = SPOOLS.lock().unwrap_or_else(|p| p.into_inner());
@@ -194,19 +211,33 @@ impl Reader {
         raw.members.clear();
         raw.record.clear();
         let b = &self.body[..];
-        let (cells, mut at) = read_varint(b, 0).ok_or(io::ErrorKind::InvalidData)?;
+        let bad = || io::Error::from(io::ErrorKind::InvalidData);
+        let (cells, mut at) = read_varint(b, 0).ok_or_else(bad)?;
+        let (bytes, ends) = raw.record.parts();
+        ends.clear();
+        ends.reserve(usize::try_from(cells).map_err(|_| bad())?.min(b.len()));
+        let mut end = 0usize;
         for _ in 0..cells {
-            let (n, k) = read_varint(b, at).ok_or(io::ErrorKind::InvalidData)?;
-            let cell = b.get(k..k + n as usize).ok_or(io::ErrorKind::InvalidData)?;
-            raw.record.push_field(cell);
-            at = k + n as usize;
+            let (n, k) = read_varint(b, at).ok_or_else(bad)?;
+            end = end.checked_add(usize::try_from(n).map_err(|_| bad())?).ok_or_else(bad)?;
+            ends.push(end);
+            at = k;
         }
+        let cells = b.get(at..).filter(|c| c.len() == end).ok_or_else(bad)?;
+        bytes.clear();
+        bytes.extend_from_slice(cells);
+        raw.record.parsed();
         Ok(true)
     }
 }
 
 /// A varint of `b` at `at`: its value and where it ends.
+#[inline]
 fn read_varint(b: &[u8], mut at: usize) -> Option<(u64, usize)> {
+    // One byte (a cell shorter than 128 bytes).
+    if let Some(&x @ 0..0x80) = b.get(at) {
+        return Some((u64::from(x), at + 1));
+    }
     let (mut v, mut shift) = (0u64, 0);
     loop {
         let x = *b.get(at)?;
@@ -245,6 +276,16 @@ mod tests {
                 r
             })
             .collect();
+        let mut rows = rows;
+        // A record kept as a line (its cells cut at delimiters), and one with cells after a line.
+        for (i, tail) in [(300u64, None), (301, Some("尾"))] {
+            let mut r = RawRow { row: i * 3 + 1, ..RawRow::default() };
+            r.record.set_line("a,,长,".as_bytes(), b',');
+            if let Some(t) = tail {
+                r.record.push_field(t.as_bytes());
+            }
+            rows.push(r);
+        }
         for r in &rows {
             w.row(r).unwrap();
         }
@@ -254,7 +295,7 @@ mod tests {
         assert!(find(&path, None, &Limits { max_columns: 9, ..limits }).is_none());
         let (name, spool) = find(&path, None, &limits).unwrap();
         assert_eq!(name, "户表");
-        for skip in [0, 1, 299, 300] {
+        for skip in [0, 1, 299, 300, 302] {
             let mut r = Reader::new(Arc::clone(&spool));
             let mut raw = RawRow::default();
             for _ in 0..skip {

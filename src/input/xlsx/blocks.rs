@@ -18,6 +18,7 @@ use std::io::{self, Read};
 use std::sync::mpsc;
 
 use super::{read_cells, CellsError, Context, Ended, Pos, Sink, Xml};
+use crate::input::record::Record;
 
 /// Bytes of XML a block holds at least (the last one excepted).
 pub const BLOCK: usize = 1 << 20;
@@ -33,7 +34,7 @@ struct Parsed {
     bytes: Vec<u8>,
     len: usize,
     /// (row, whether the sheet's row number or rows since the block's start, cells).
-    rows: Vec<(u32, bool, crate::input::record::Record)>,
+    rows: Vec<(u32, bool, Record)>,
     /// Where the reading was at the block's end (the row as in `rows`).
     end: Pos,
     /// Read to its end as a sheet read cell by cell would read it.
@@ -155,43 +156,88 @@ fn apply<S: Sink>(p: Parsed, pos: &mut Pos, sink: &mut S) -> Result<Applied, S::
 /// A block read by a worker: its cells by [`read_cells`], from the first row after the cut, into
 /// rows as [`Sink::cell`] builds them.
 fn parse(bytes: Vec<u8>, len: usize, ctx: &Context, part: &str, max_run: usize, limits: (usize, usize)) -> Parsed {
-    let (max_columns, max_bytes) = limits;
     let mut xml = Xml::whole(bytes, len, part, max_run);
     let mut pos = Pos { row: 0, col: 0, in_data: true, abs: false };
-    let mut rows: Vec<(u32, bool, crate::input::record::Record)> = Vec::new();
-    let mut open: Option<(u32, bool, crate::input::record::Record)> = None;
-    let mut sure = true;
-    let mut cell = |r: u32, c: u32, abs: bool, text: &str| -> Result<bool, ()> {
-        let open_row = open.as_ref().map(|(row, was_abs, x)| (*row, *was_abs, x.len(), x.as_slice().len()));
+    let mut rows = Rows { rows: Vec::new(), open: None, sure: true, limits };
+    let ended = read_cells(&mut xml, ctx, &mut pos, false, &mut |r, c, abs, text: &str| rows.cell(r, c, abs, text));
+    let Rows { mut rows, open, sure, .. } = rows;
+    rows.extend(open);
+    Parsed { clean: sure && matches!(ended, Ok(Ended::Part)), bytes: xml.buf, len, rows, end: pos }
+}
+
+/// A block's rows as a worker builds them from their cells.
+struct Rows {
+    rows: Vec<(u32, bool, Record)>,
+    /// The row being built: (row, whether the sheet's row number, cells).
+    open: Option<(u32, bool, Record)>,
+    /// Built as [`Sink::cell`] would build them (else the block is read again cell by cell).
+    sure: bool,
+    /// (columns, bytes) a row may have.
+    limits: (usize, usize),
+}
+
+impl Rows {
+    /// A cell (`Ok(false)`: not sure of it; the block is read again cell by cell).
+    #[inline(always)]
+    fn cell(&mut self, r: u32, c: u32, abs: bool, text: &str) -> Result<bool, ()> {
+        // A cell of the open row after its last one, within the limits (the usual case):
+        // [`Rows::other`] gives the same, with more checks.
+        if let Some((row, was_abs, record)) = &mut self.open {
+            let (max_columns, max_bytes) = self.limits;
+            let c = c as usize;
+            if *row == r
+                && *was_abs == abs
+                && c >= record.len()
+                && c < max_columns
+                && record.as_slice().len() + text.len() <= max_bytes
+            {
+                if c > record.len() {
+                    gap(record, c);
+                }
+                record.push_field(text.as_bytes());
+                return Ok(true);
+            }
+        }
+        self.other(r, c, abs, text)
+    }
+
+    /// Any other cell: the first of a row, given twice, or over a limit.
+    #[inline(never)]
+    fn other(&mut self, r: u32, c: u32, abs: bool, text: &str) -> Result<bool, ()> {
+        let (max_columns, max_bytes) = self.limits;
+        let open_row = self.open.as_ref().map(|(row, was_abs, x)| (*row, *was_abs, x.len(), x.as_slice().len()));
         if let Some((row, was_abs, fields, len)) = open_row {
             if was_abs != abs {
                 // Rows counted from the cut, then numbered: which is which is not known here.
-                sure = false;
+                self.sure = false;
                 return Ok(false);
             }
             if row != r {
-                rows.extend(open.take());
-                open = Some((r, abs, crate::input::record::Record::with_capacity(len, fields)));
+                self.rows.extend(self.open.take());
+                self.open = Some((r, abs, Record::with_capacity(len, fields)));
             }
         }
-        let (_, _, record) = open.get_or_insert_with(|| (r, abs, crate::input::record::Record::new()));
+        let (_, _, record) = self.open.get_or_insert_with(|| (r, abs, Record::new()));
         let c = c as usize;
         if c >= max_columns || (c >= record.len() && record.as_slice().len() + text.len() > max_bytes) {
-            sure = false;
+            self.sure = false;
             return Ok(false);
         }
         if c < record.len() {
             return Ok(true);
         }
-        while record.len() < c {
-            record.push_field(b"");
-        }
+        gap(record, c);
         record.push_field(text.as_bytes());
         Ok(true)
-    };
-    let ended = read_cells(&mut xml, ctx, &mut pos, false, &mut cell);
-    rows.extend(open.take());
-    Parsed { clean: sure && matches!(ended, Ok(Ended::Part)), bytes: xml.buf, len, rows, end: pos }
+    }
+}
+
+/// Empty cells up to column `c` (a gap in the row, as [`Sink::cell`] fills it).
+#[cold]
+fn gap(record: &mut Record, c: usize) {
+    while record.len() < c {
+        record.push_field(b"");
+    }
 }
 
 /// The part cut into blocks, each ending just after a `</row>`. Buffers go round (a block's
@@ -304,7 +350,7 @@ mod tests {
             cells.push(text.to_string());
             Ok(true)
         }
-        fn row(&mut self, r: u32, record: crate::input::record::Record) -> Result<bool, String> {
+        fn row(&mut self, r: u32, record: Record) -> Result<bool, String> {
             self.rows.extend(self.open.take());
             let cells = record.iter().map(|c| String::from_utf8(c.to_vec()).unwrap()).collect();
             self.open = Some((r, cells));
@@ -354,6 +400,39 @@ mod tests {
             z.write_all(text.as_bytes()).unwrap();
         }
         z.finish().unwrap();
+    }
+
+    /// A workbook whose parts' CRCs (in both their headers) do not match their bytes reads as the
+    /// same workbook with the right ones, cell by cell and in blocks: the CRC is not checked (the
+    /// shared strings are read to their end; a sheet, to its `</sheetData>`).
+    #[test]
+    fn a_wrong_crc_is_not_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("good.xlsx");
+        super::super::tests::write_cell_shapes(&good);
+        let mut bytes = std::fs::read(&good).unwrap();
+        let mut patched = 0;
+        // Local header (signature, then the CRC at 14, the name at 30) and central directory
+        // header (the CRC at 16, the name at 46).
+        for name in [&b"xl/worksheets/sheet1.xml"[..], b"xl/sharedStrings.xml"] {
+            for (sig, crc, at) in [(b"PK\x03\x04", 14, 30), (b"PK\x01\x02", 16, 46)] {
+                for i in memchr::memmem::find_iter(&bytes.clone(), sig) {
+                    if bytes.get(i + at..i + at + name.len()) == Some(name) {
+                        bytes[i + crc] ^= 0xFF;
+                        patched += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(patched, 4);
+        let bad = dir.path().join("bad.xlsx");
+        std::fs::write(&bad, bytes).unwrap();
+        let want = read(&good, None, 20);
+        assert!(want.0.len() > 5 && want.1.is_empty(), "{want:?}");
+        for block in [None, Some(1), Some(64)] {
+            let got = read(&bad, block, 20);
+            assert_eq!((&got.0, &got.1), (&want.0, &want.1), "blocks of {block:?}");
+        }
     }
 
     fn inline(r: &str, t: &str) -> String {
@@ -422,7 +501,9 @@ mod tests {
         assert!(whole > 1000, "{whole} rows read by workers");
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let corpus = std::fs::read_dir(root.join("fuzz/corpus/xlsx_ledger")).unwrap();
-        for f in corpus.map(|e| e.unwrap().path()).chain([root.join("examples/户表.xlsx")]) {
+        let shapes = dir.path().join("shapes.xlsx");
+        super::super::tests::write_cell_shapes(&shapes);
+        for f in corpus.map(|e| e.unwrap().path()).chain([root.join("examples/户表.xlsx"), shapes]) {
             let want = std::panic::catch_unwind(|| read(&f, None, 200));
             let got = std::panic::catch_unwind(|| read(&f, Some(64), 200));
             match (want, got) {
