@@ -573,6 +573,19 @@ fn plain_c(b: &[u8], max_run: usize) -> Option<PlainC<'_>> {
     }
 }
 
+/// A cell's text as shown: XML white space trimmed at both ends unless `xml:space="preserve"`.
+#[inline]
+fn trim_text(t: &str, preserve: bool) -> &str {
+    match t.as_bytes() {
+        _ if preserve => t,
+        // Nothing to trim (the usual case): no search for the pattern.
+        [first, .., last] if !XML_SPACE[usize::from(*first)] && !XML_SPACE[usize::from(*last)] => t,
+        [one] if !XML_SPACE[usize::from(*one)] => t,
+        [] => t,
+        _ => t.trim_matches([' ', '\t', '\r', '\n']),
+    }
+}
+
 /// The bytes an inline string's text is trimmed of (without `xml:space="preserve"`).
 static XML_SPACE: [bool; 256] = {
     let mut t = [false; 256];
@@ -1177,14 +1190,7 @@ impl<R: Read> Xml<R> {
         let Some((i, special, escapes)) = text_end(rest) else { return false };
         let plain = i <= self.max_run && rest[i..].starts_with(close) && !special;
         let Some(t) = plain.then(|| simdutf8::basic::from_utf8(&rest[..i]).ok()).flatten() else { return false };
-        let t = match t.as_bytes() {
-            _ if preserve => t,
-            // Nothing to trim (the usual case): no search for the pattern.
-            [first, .., last] if !XML_SPACE[usize::from(*first)] && !XML_SPACE[usize::from(*last)] => t,
-            [one] if !XML_SPACE[usize::from(*one)] => t,
-            [] => t,
-            _ => t.trim_matches([' ', '\t', '\r', '\n']),
-        };
+        let t = trim_text(t, preserve);
         out.clear();
         match escapes {
             true => out.push_str(&unescape_x(t)),

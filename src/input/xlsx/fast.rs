@@ -18,7 +18,7 @@
 //! and the others below): the row, column and text, found without a token, a copy or a search for
 //! each part; a reference's row is compared with the row being read, eight bytes at once.
 
-use super::{Context, Kind, Pos, Shown, XML_SPACE};
+use super::{trim_text, Context, Kind, Pos, Shown};
 
 /// A cell read by [`cell`]: its row and column (0-based), its text (`None`: the cell has no
 /// value) and its length in bytes.
@@ -232,14 +232,7 @@ fn inline(b: &[u8], utf8: bool, max_run: usize) -> Option<(&str, usize)> {
         return None;
     }
     let t = text(&rest[..n], utf8)?;
-    let t = match t.as_bytes() {
-        _ if preserve => t,
-        // Nothing to trim (the usual case): no search for the pattern.
-        [first, .., last] if !XML_SPACE[usize::from(*first)] && !XML_SPACE[usize::from(*last)] => t,
-        [one] if !XML_SPACE[usize::from(*one)] => t,
-        [] => t,
-        _ => t.trim_matches([' ', '\t', '\r', '\n']),
-    };
+    let t = trim_text(t, preserve);
     Some((t, open + n + 13))
 }
 
