@@ -587,14 +587,7 @@ fn trim_text(t: &str, preserve: bool) -> &str {
 }
 
 /// The bytes an inline string's text is trimmed of (without `xml:space="preserve"`).
-static XML_SPACE: [bool; 256] = {
-    let mut t = [false; 256];
-    t[b' ' as usize] = true;
-    t[b'\t' as usize] = true;
-    t[b'\r' as usize] = true;
-    t[b'\n' as usize] = true;
-    t
-};
+static XML_SPACE: [bool; 256] = crate::byte_set(b" \t\r\n");
 
 /// The bytes of an attribute's name in a tag [`plain_c`] reads: ASCII letters, digits, `:`, `_`, `-`.
 static NAME_BYTE: [bool; 256] = {

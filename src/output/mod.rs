@@ -1082,29 +1082,14 @@ pub fn is_plain(s: &str) -> bool {
 
 /// Bytes that make a CSV field quoted: `,`, `"`, CR, LF (one load a byte instead of four
 /// comparisons).
-static NEEDS_QUOTES: [bool; 256] = {
-    let mut t = [false; 256];
-    t[b',' as usize] = true;
-    t[b'"' as usize] = true;
-    t[b'\n' as usize] = true;
-    t[b'\r' as usize] = true;
-    t
-};
+static NEEDS_QUOTES: [bool; 256] = crate::byte_set(b",\"\n\r");
 
 /// First bytes of a cell that may start a formula: the triggers, whitespace, and the lead bytes
 /// of full-width forms (EF) and of the Unicode spaces `trim_start` passes over ([`starts_formula`]):
 /// U+0085 and U+00A0 (C2), U+1680 (E1), U+2000–U+200A, U+2028, U+2029, U+202F, U+205F (E2), the
 /// ideographic space (E3).
-static MAY_START_FORMULA: [bool; 256] = {
-    let mut t = [false; 256];
-    let bytes = [b'=', b'+', b'-', b'@', b'\t', b'\r', b'\n', b' ', 0x0B, 0x0C, 0xC2, 0xE1, 0xE2, 0xE3, 0xEF];
-    let mut k = 0;
-    while k < bytes.len() {
-        t[bytes[k] as usize] = true;
-        k += 1;
-    }
-    t
-};
+static MAY_START_FORMULA: [bool; 256] =
+    crate::byte_set(&[b'=', b'+', b'-', b'@', b'\t', b'\r', b'\n', b' ', 0x0B, 0x0C, 0xC2, 0xE1, 0xE2, 0xE3, 0xEF]);
 
 fn starts_formula(s: &str) -> bool {
     if s.starts_with(['\t', '\r']) {

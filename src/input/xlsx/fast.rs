@@ -238,14 +238,7 @@ fn inline(b: &[u8], utf8: bool, max_run: usize) -> Option<(&str, usize)> {
 
 /// `<`, which ends a text, and what a text read here has none of: `&` (an entity), CR (a line
 /// break XML reads as LF) and `_` (an `_xHHHH_` escape).
-static STOPS: [bool; 256] = {
-    let mut t = [false; 256];
-    t[b'<' as usize] = true;
-    t[b'&' as usize] = true;
-    t[b'\r' as usize] = true;
-    t[b'_' as usize] = true;
-    t
-};
+static STOPS: [bool; 256] = crate::byte_set(b"<&\r_");
 
 /// A value's content after the cell's start tag, `<v>VALUE</v></c>`: a shared string's text, or a
 /// number's as [`super::shown_value`] writes it — its own text, when that is the shortest that
