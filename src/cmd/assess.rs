@@ -69,8 +69,11 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
     };
     let stdout = std::io::stdout();
     let mut lock = stdout.lock();
+    // Smaller than a chunk's CSV rows of every column (a block of 32 KiB of input makes some
+    // 50 KiB): such a chunk goes to the file in one write instead of being copied into this buffer
+    // first; smaller pieces (the header, rows of a few columns) are gathered here.
     let mut out: std::io::BufWriter<&mut dyn Write> = std::io::BufWriter::with_capacity(
-        1 << 18,
+        1 << 15,
         match &mut file {
             Some(f) => f.writer(),
             None => &mut lock,

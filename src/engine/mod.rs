@@ -433,7 +433,7 @@ fn write_explained(
         let prepared = match atom {
             Node::Crit(i) => crits.get(*i as usize).and_then(|t| {
                 let t = t.as_ref()?;
-                Some((t.get(cx, v)?, t.clean))
+                Some((&t.get(cx.cells, v)?[SEP.len()..], t.clean))
             }),
             _ => None,
         };
@@ -475,6 +475,8 @@ pub struct Reasons<'b> {
 /// [`sole_field`]; a test compares them).
 struct CritTexts {
     field: u16,
+    /// Each sentence below is kept after the separator that goes before it in a reasons line
+    /// ([`SEP`]), so that a sentence after another is written in one piece.
     /// For a blank cell: true, false, unknown.
     blank: [Box<str>; 3],
     /// For the cell of a blank standing for the field's `blank` value.
@@ -487,16 +489,20 @@ struct CritTexts {
     clean: bool,
 }
 
+/// What goes between two sentences of a decision's reasons.
+const SEP: &str = "；";
+
 impl CritTexts {
-    /// The sentence for value `v` when the household's cell is one of those prepared.
+    /// The sentence for value `v` when the household's cell is one of those prepared, after
+    /// [`SEP`] (`&s[SEP.len()..]` is the sentence alone).
     #[inline]
-    fn get(&self, cx: &Ctx, v: Option<bool>) -> Option<&str> {
+    fn get(&self, cells: &[Cell], v: Option<bool>) -> Option<&str> {
         let k = match v {
             Some(true) => 0,
             Some(false) => 1,
             None => 2,
         };
-        let cell = &cx.cells[self.field as usize];
+        let cell = &cells[self.field as usize];
         let texts = match cell {
             Cell::Blank => &self.blank,
             Cell::BlankAs(_) => match &self.blank_as {
@@ -527,7 +533,7 @@ impl CritTexts {
             let a = Assessment { crits, decisions, ..Default::default() };
             let cx = ctx(b, &hh, &a.crits, &a.decisions);
             [Some(true), Some(false), None].map(|v| {
-                let mut s = String::new();
+                let mut s = String::from(SEP);
                 write_crit_text(&mut s, &d, i, v, &cx, &a, 0);
                 s.into()
             })
@@ -546,7 +552,7 @@ impl CritTexts {
             clean: false,
         };
         let all = std::iter::once(&t.blank).chain(t.blank_as.as_ref().map(|(_, s)| s)).chain(&t.digits);
-        t.clean = all.flatten().all(|s| clean_piece(s));
+        t.clean = all.flatten().all(|s| clean_piece(&s[SEP.len()..]));
         Some(t)
     }
 }
@@ -593,12 +599,18 @@ fn sole_field(n: &Node) -> Option<u16> {
 
 /// One decision's part of [`Reasons`].
 struct DecisionReasons<'b> {
-    /// Per label: `【decision·label】`.
+    /// Per label: ` 【decision·label】`, with the space that goes before it after another
+    /// decision's reasons (`&head[1..]` is the head alone).
     heads: Vec<Box<str>>,
     /// Whether every one of them is [`clean_piece`].
     heads_clean: bool,
+    /// Per label: whether a household given it has its reasons written, as [`write_reasons`] says:
+    /// not for a decision shown with another, nor for the label meaning "does not concern the
+    /// household", nor for an empty label.
+    explained: Vec<bool>,
     /// Per rule: its atoms ([`expr::atoms`]); `None` when a `c ? x : y` is among them (explained
-    /// by the branch it takes: such a rule is explained by [`expr::explaining_atoms`]).
+    /// by the branch it takes: such a rule is explained by [`expr::explaining_atoms`]), or when
+    /// there are more than 64 (see [`PlannedAtom::earlier`]).
     rules: Vec<Option<Vec<PlannedAtom<'b>>>>,
 }
 
@@ -609,19 +621,23 @@ struct PlannedAtom<'b> {
     positive: bool,
     /// The criterion it is: its value is the assessment's (what `eval_bool` reads).
     crit: Option<u16>,
-    /// Whether an equal atom comes before it in the condition: only then can it have been kept
-    /// already (each atom explains once).
-    repeated: bool,
+    /// The atoms equal to it that come before it in the condition, a bit each by position: it
+    /// explains only when none of them does (each atom explains once).
+    earlier: u64,
 }
 
 impl<'b> Reasons<'b> {
     pub fn new(b: &'b Bound<'b>) -> Reasons<'b> {
         let decisions = (b.rules.decisions.iter())
             .map(|dec| {
-                let heads: Vec<Box<str>> = dec.labels.iter().map(|l| format!("【{}·{l}】", dec.label).into()).collect();
+                let heads: Vec<Box<str>> = dec.labels.iter().map(|l| format!(" 【{}·{l}】", dec.label).into()).collect();
+                let explained = (0..dec.labels.len())
+                    .map(|l| dec.with.is_none() && !dec.is_not_applicable(l as u16) && !dec.labels[l].is_empty())
+                    .collect();
                 DecisionReasons {
-                    heads_clean: heads.iter().all(|h| clean_piece(h)),
+                    heads_clean: heads.iter().all(|h| clean_piece(&h[1..])),
                     heads,
+                    explained,
                     rules: dec.rules.iter().map(|r| planned_atoms(&r.0)).collect(),
                 }
             })
@@ -636,17 +652,16 @@ impl<'b> Reasons<'b> {
     pub fn write(&self, out: &mut String, hh: &Household, a: &Assessment) -> bool {
         let mut first = true;
         let mut clean = true;
-        for (di, (dec, plan)) in self.b.rules.decisions.iter().zip(&self.decisions).enumerate() {
-            // As `write_reasons`: not a decision shown with another, nor one that does not
-            // concern the household.
-            if dec.with.is_some() || dec.is_not_applicable(a.decisions[di]) {
+        for (di, plan) in self.decisions.iter().enumerate() {
+            let label = a.decisions[di] as usize;
+            // As `write_reasons` and `write_decision_reasons`: only a decision listed on its own
+            // that concerns the household, with a label to explain.
+            if !plan.explained[label] {
                 continue;
             }
             let start = out.len();
-            if !first {
-                out.push(' ');
-            }
-            out.push_str(&plan.heads[a.decisions[di] as usize]);
+            let head = &plan.heads[label];
+            out.push_str(if first { &head[1..] } else { head });
             let mut c = plan.heads_clean;
             if self.write_decision(out, hh, a, di, &mut c) {
                 first = false;
@@ -658,31 +673,93 @@ impl<'b> Reasons<'b> {
         clean
     }
 
-    /// [`write_decision_reasons`], the rule's atoms from its list.
+    /// [`write_decision_reasons`] of a decision whose label is explained: the rule's atoms from
+    /// its list, each written as soon as it is found to explain (what [`expr::explaining_atoms`]
+    /// keeps, written as [`write_explained`] writes it, in one pass), the evaluation context
+    /// built only when an atom needs it.
     fn write_decision(&self, out: &mut String, hh: &Household, a: &Assessment, di: usize, clean: &mut bool) -> bool {
         let b = self.b;
         let dec = &b.rules.decisions[di];
-        if dec.labels[a.decisions[di] as usize].is_empty() {
-            return false;
-        }
-        let Some((node, result)) = deciding(dec, a, di) else { return false };
-        let cx = ctx(b, hh, &a.crits, &a.decisions[..di]);
-        // The rule `deciding` explains: the one that decided, else the last.
-        let k = a.decided_by[di].unwrap_or(dec.rules.len().saturating_sub(1));
-        let atoms = match &self.decisions[di].rules[k] {
-            Some(plan) => explaining(plan, result, &cx, a),
-            None => expr::explaining_atoms(node, result, &cx),
+        // As `deciding`: the rule that decided (true; unknown when it gave `undecided` for an
+        // unknown condition), else the last one, false.
+        let (k, result) = match a.decided_by[di] {
+            Some(k) => {
+                let unknown = a.decisions[di] == dec.undecided && dec.rules[k].1 != dec.undecided;
+                (k, if unknown { None } else { Some(true) })
+            }
+            None if dec.rules.is_empty() => return false,
+            None => (dec.rules.len() - 1, Some(false)),
         };
-        write_explained(out, b, a, di, &atoms, &cx, &self.crits, clean)
+        let cx = || ctx(b, hh, &a.crits, &a.decisions[..di]);
+        let Some(plan) = &self.decisions[di].rules[k] else {
+            let cx = cx();
+            let atoms = expr::explaining_atoms(&dec.rules[k].0, result, &cx);
+            return write_explained(out, b, a, di, &atoms, &cx, &self.crits, clean);
+        };
+        // As `fired_rule`: the rule that decided, when it was not unknown, gives its reason first,
+        // its conditions after it in brackets.
+        let said = match (a.decided_by[di], result) {
+            (Some(_), Some(true)) => dec.rules[k].2.reason.as_deref(),
+            _ => None,
+        };
+        if let Some(said) = said {
+            *clean = false;
+            out.push_str(said);
+        }
+        let mut context: Option<Ctx> = None;
+        let (mut kept, mut written) = (0u64, false);
+        for (j, atom) in plan.iter().enumerate() {
+            let v = match atom.crit {
+                Some(i) => a.crits[i as usize],
+                None => expr::eval_bool(atom.node, context.get_or_insert_with(cx)),
+            };
+            let keep = match (result, v) {
+                (None, None) => true,
+                (Some(r), Some(v)) => (v == atom.positive) == r,
+                _ => false,
+            };
+            if !keep || atom.earlier & kept != 0 {
+                continue;
+            }
+            kept |= 1 << j;
+            if !written && said.is_some() {
+                out.push_str("（");
+            }
+            // A criterion's sentence prepared for the cell its field holds (after the separator
+            // in one piece), else written.
+            let prepared = atom.crit.and_then(|i| {
+                let t = self.crits[i as usize].as_ref()?;
+                Some((t.get(&hh.cells, v)?, t.clean))
+            });
+            let first = !written;
+            written = true;
+            match prepared {
+                Some((t, c)) => {
+                    *clean &= c;
+                    out.push_str(if first { &t[SEP.len()..] } else { t })
+                }
+                None => {
+                    if !first {
+                        out.push_str(SEP);
+                    }
+                    *clean = false;
+                    write_reason_text(out, &Describer { b }, atom.node, v, context.get_or_insert_with(cx), a)
+                }
+            }
+        }
+        if said.is_some() && written {
+            out.push_str("）");
+        }
+        said.is_some() || written
     }
 }
 
-/// A rule's atoms with their polarity and what [`explaining`] needs of them; `None` when a
-/// `c ? x : y` is among them.
+/// A rule's atoms with their polarity and what [`Reasons::write_decision`] needs of them; `None`
+/// when a `c ? x : y` is among them, or more than 64 atoms.
 fn planned_atoms(n: &Node) -> Option<Vec<PlannedAtom<'_>>> {
     let mut list = Vec::new();
     expr::atoms(n, true, &mut list);
-    if list.iter().any(|(x, _)| matches!(x, Node::Cond(..))) {
+    if list.len() > 64 || list.iter().any(|(x, _)| matches!(x, Node::Cond(..))) {
         return None;
     }
     let same = |x: &Node, y: &Node| std::ptr::eq(x, y) || x == y;
@@ -694,31 +771,12 @@ fn planned_atoms(n: &Node) -> Option<Vec<PlannedAtom<'_>>> {
                 Node::Crit(i) => Some(*i),
                 _ => None,
             },
-            repeated: list[..k].iter().any(|(x, _)| same(x, node)),
+            earlier: (list[..k].iter().enumerate())
+                .filter(|(_, (x, _))| same(x, node))
+                .fold(0, |m, (j, _)| m | 1 << j),
         })
         .collect();
     Some(planned)
-}
-
-/// [`expr::explaining_atoms`] of a rule over its planned atoms: those that explain `result`, each
-/// once, in the order of the condition.
-fn explaining<'n>(plan: &[PlannedAtom<'n>], result: Option<bool>, cx: &Ctx, a: &Assessment) -> expr::AtomList<'n> {
-    let mut out = expr::AtomList::new();
-    for atom in plan {
-        let v = match atom.crit {
-            Some(i) => a.crits[i as usize],
-            None => expr::eval_bool(atom.node, cx),
-        };
-        let keep = match (result, v) {
-            (None, None) => true,
-            (Some(r), Some(v)) => (v == atom.positive) == r,
-            _ => false,
-        };
-        if keep && !(atom.repeated && out.iter().any(|(x, _)| std::ptr::eq(*x, atom.node) || *x == atom.node)) {
-            out.push((atom.node, v));
-        }
-    }
-    out
 }
 
 /// The sentence of one reason: a criterion as [`write_crit_text`], any other atom as itself.
@@ -1208,7 +1266,8 @@ mod tests {
                     // Each sentence prepared for the household's cell is the one written for it.
                     for (i, t) in reasons.crits.iter().enumerate() {
                         for v in [Some(true), Some(false), None] {
-                            let Some(prepared) = t.as_ref().and_then(|t| t.get(&cx, v)) else { continue };
+                            let Some(prepared) = t.as_ref().and_then(|t| t.get(cx.cells, v)) else { continue };
+                            let prepared = prepared.strip_prefix(SEP).expect("kept after the separator");
                             let mut want = String::new();
                             write_crit_text(&mut want, &Describer { b: &b }, i, v, &cx, &a, 0);
                             assert_eq!(prepared, want, "{name} {year}: criterion {i} {v:?}");

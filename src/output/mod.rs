@@ -457,6 +457,9 @@ pub struct RowMemo {
     areas: [String; 3],
     areas_written: String,
     areas_kept_as_text: bool,
+    /// The last row's number (行号), and as written: the next row's is most often one more.
+    row: u64,
+    row_text: String,
 }
 
 /// The values the decisions' columns are written from ([`CsvRows::decisions_key`]), packed.
@@ -609,16 +612,13 @@ impl<'b> CsvRows<'b> {
         };
         if mask && self.id[k] {
             // An ASCII number of 10 characters or more keeps its first character and has stars:
-            // neither a formula (its first byte says) nor a long number; plain unless it holds a
-            // byte to quote.
-            if s.len() >= 10 && s.is_ascii() && !MAY_START_FORMULA[s.as_bytes()[0] as usize] {
+            // neither a formula (its first byte says) nor a long number; plain when it holds no
+            // byte below `0` (none to quote).
+            if s.len() >= 10 && ascii_from_zero(s.as_bytes()) && !MAY_START_FORMULA[s.as_bytes()[0] as usize] {
                 let (out, start) = w.open();
                 privacy::mask_id_into(out, s);
-                if !needs_quotes(&out.as_bytes()[start..]) {
-                    debug_assert!(is_plain_cell(&out[start..]));
-                    return;
-                }
-                return w.close_in_place(start, false);
+                debug_assert!(is_plain_cell(&out[start..]));
+                return;
             }
             return w.text_in_place(false, |o| privacy::mask_id_into(o, s));
         }
@@ -713,7 +713,10 @@ impl<'b> CsvRows<'b> {
         mask: bool,
     ) -> bool {
         let mut w = CsvRow::new(out);
-        w.plain_with(|o| push_number(o, hh.row));
+        match memo.as_deref_mut() {
+            Some(m) => w.plain(m.row_number(hh.row)),
+            None => w.plain_with(|o| push_number(o, hh.row)),
+        }
         self.shown(&mut w, 0, b, hh, mask);
         match memo.as_deref_mut() {
             Some(m) => self.areas(m, &mut w, b, hh, mask),
@@ -811,13 +814,41 @@ impl CsvRows<'_> {
     }
 }
 
+impl RowMemo {
+    /// Row number `row` in decimal digits: the last row's counted on by one when it is the next,
+    /// else written afresh.
+    #[inline]
+    fn row_number(&mut self, row: u64) -> &str {
+        let t = &mut self.row_text;
+        if !t.is_empty() && row == self.row.wrapping_add(1) {
+            // Trailing nines become zeros, the digit before them goes up (or a 1 goes first).
+            let mut nines = 0;
+            while t.ends_with('9') {
+                t.pop();
+                nines += 1;
+            }
+            match t.pop() {
+                Some(d) => t.push(char::from(d as u8 + 1)),
+                None => t.push('1'),
+            }
+            t.extend(std::iter::repeat_n('0', nines));
+        } else {
+            t.clear();
+            push_number(t, row);
+        }
+        self.row = row;
+        t
+    }
+}
+
 /// 数据问题: the household's problems (values masked when `mask`), straight into the row.
 #[inline]
 fn problems(w: &mut CsvRow<'_>, b: &Bound, hh: &Household, mask: bool) {
     w.text_in_place(mask, |o| write_problems(o, &hh.problems, |p| shown_problem_value(b.rules, p, !mask)));
 }
 
-/// `n` in decimal digits (a row number), pushed at once.
+/// `n` in decimal digits (a row number), pushed digit by digit: ASCII bytes, no UTF-8 check of
+/// the digits as a `str` (which costs more than the digits, callgrind).
 fn push_number(out: &mut String, mut n: u64) {
     let mut digits = [0u8; 20];
     let mut i = digits.len();
@@ -829,7 +860,10 @@ fn push_number(out: &mut String, mut n: u64) {
             break;
         }
     }
-    out.push_str(std::str::from_utf8(&digits[i..]).unwrap_or_default());
+    out.reserve(digits.len() - i);
+    for &d in &digits[i..] {
+        out.push(char::from(d));
+    }
 }
 
 /// The matches of `hh` appended to its reasons (`；比对：…`), masked unless `show_ids`.
@@ -1072,6 +1106,30 @@ fn needs_quotes(b: &[u8]) -> bool {
     // The last eight bytes, overlapping the words before: no copy of a remainder.
     any |= suspect(word(n - 8));
     any && b.iter().any(|&c| NEEDS_QUOTES[c as usize])
+}
+
+/// Whether every byte of `b` is an ASCII character from `0` (0x30) up: nothing to quote, no
+/// space, no byte of a non-ASCII character (an ID number's digits and letters); eight bytes at a
+/// time, the last eight overlapping the words before.
+#[inline]
+fn ascii_from_zero(b: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let n = b.len();
+    if n < 8 {
+        return b.iter().all(|&c| (0x30..0x80).contains(&c));
+    }
+    // A byte below 0x80 is 0x30 or more exactly when (byte | 0x80) − 0x30 keeps its high bit (no
+    // borrow crosses bytes: each is 0x80 or more before the subtraction).
+    let good = |w: u64| w & HIGH == 0 && (w | HIGH).wrapping_sub(ONES * 0x30) & HIGH == HIGH;
+    let word = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or([0; 8]));
+    let mut all = true;
+    let mut i = 0;
+    while i + 8 < n {
+        all &= good(word(i));
+        i += 8;
+    }
+    all && good(word(n - 8))
 }
 
 /// Whether `s` is written into a CSV cell as it is: no byte that makes it quoted, no formula
