@@ -495,7 +495,7 @@ const SEP: &str = "；";
 impl CritTexts {
     /// The sentence for value `v` when the household's cell is one of those prepared, after
     /// [`SEP`] (`&s[SEP.len()..]` is the sentence alone).
-    #[inline]
+    #[inline(always)]
     fn get(&self, cells: &[Cell], v: Option<bool>) -> Option<&str> {
         let k = match v {
             Some(true) => 0,

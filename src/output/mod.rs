@@ -831,7 +831,9 @@ impl RowMemo {
                 Some(d) => t.push(char::from(d as u8 + 1)),
                 None => t.push('1'),
             }
-            t.extend(std::iter::repeat_n('0', nines));
+            if nines > 0 {
+                t.extend(std::iter::repeat_n('0', nines));
+            }
         } else {
             t.clear();
             push_number(t, row);
@@ -999,6 +1001,12 @@ impl<'a> CsvRow<'a> {
     #[inline]
     fn safe_text(&mut self, s: &str) {
         let b = s.as_bytes();
+        // The usual text (a 户编号, a name): no byte below `0`, so nothing to quote and no
+        // whitespace, and a first byte that starts neither a formula nor a number: as it is.
+        if b.first().is_some_and(|&c| !MAY_START_FORMULA[c as usize] && !c.is_ascii_digit()) && none_below_zero(b) {
+            self.out.push_str(s);
+            return;
+        }
         match b.first() {
             // Chinese text starting with a character of U+3000–U+303F (`【`): only the
             // ideographic space (E3 80 80) may be followed by a formula.
@@ -1106,6 +1114,28 @@ fn needs_quotes(b: &[u8]) -> bool {
     // The last eight bytes, overlapping the words before: no copy of a remainder.
     any |= suspect(word(n - 8));
     any && b.iter().any(|&c| NEEDS_QUOTES[c as usize])
+}
+
+/// Whether no byte of `b` is below `0` (0x30): none that makes a cell quoted (`,`, `"`, CR,
+/// LF), no whitespace of ASCII; eight bytes at a time, as [`ascii_from_zero`].
+#[inline]
+fn none_below_zero(b: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let n = b.len();
+    if n < 8 {
+        return b.iter().all(|&c| c >= 0x30);
+    }
+    // A byte is 0x30 or more when its high bit is set, or when (byte | 0x80) − 0x30 keeps it.
+    let good = |w: u64| ((w | HIGH).wrapping_sub(ONES * 0x30) | w) & HIGH == HIGH;
+    let word = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or([0; 8]));
+    let mut all = true;
+    let mut i = 0;
+    while i + 8 < n {
+        all &= good(word(i));
+        i += 8;
+    }
+    all && good(word(n - 8))
 }
 
 /// Whether every byte of `b` is an ASCII character from `0` (0x30) up: nothing to quote, no
