@@ -630,7 +630,8 @@ impl<'b> Reasons<'b> {
     pub fn new(b: &'b Bound<'b>) -> Reasons<'b> {
         let decisions = (b.rules.decisions.iter())
             .map(|dec| {
-                let heads: Vec<Box<str>> = dec.labels.iter().map(|l| format!(" 【{}·{l}】", dec.label).into()).collect();
+                let heads: Vec<Box<str>> =
+                    dec.labels.iter().map(|l| format!(" 【{}·{l}】", dec.label).into()).collect();
                 let explained = (0..dec.labels.len())
                     .map(|l| dec.with.is_none() && !dec.is_not_applicable(l as u16) && !dec.labels[l].is_empty())
                     .collect();
@@ -771,9 +772,7 @@ fn planned_atoms(n: &Node) -> Option<Vec<PlannedAtom<'_>>> {
                 Node::Crit(i) => Some(*i),
                 _ => None,
             },
-            earlier: (list[..k].iter().enumerate())
-                .filter(|(_, (x, _))| same(x, node))
-                .fold(0, |m, (j, _)| m | 1 << j),
+            earlier: (list[..k].iter().enumerate()).filter(|(_, (x, _))| same(x, node)).fold(0, |m, (j, _)| m | 1 << j),
         })
         .collect();
     Some(planned)

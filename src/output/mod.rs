@@ -1389,7 +1389,7 @@ impl Summary {
 
 #[cfg(test)]
 mod tests {
-    use super::{csv_safe, is_plain, needs_quotes, CsvRow, CsvRows, Record};
+    use super::{ascii_from_zero, csv_safe, is_plain, needs_quotes, none_below_zero, CsvRow, CsvRows, Record};
     use crate::household::{Cell, Household, Problem};
     use std::borrow::Cow;
 
@@ -1474,6 +1474,86 @@ mod tests {
                 hits += usize::from(memo.decisions.iter().any(|(_, t)| !t.is_empty()));
             }
             assert!(hits > 0);
+        }
+    }
+
+    /// The eight-bytes-at-a-time tests of the fast paths say what a byte at a time says: every
+    /// length around a word's, every byte value alone at every position of otherwise plain text.
+    #[test]
+    fn byte_range_tests_are_exact() {
+        for len in 0..40 {
+            for pos in 0..len.max(1) {
+                for c in 0..=255u8 {
+                    let mut b = vec![b'7'; len];
+                    if len > 0 {
+                        b[pos] = c;
+                    }
+                    assert_eq!(none_below_zero(&b), b.iter().all(|&c| c >= b'0'), "{b:?}");
+                    assert_eq!(ascii_from_zero(&b), b.iter().all(|&c| (b'0'..0x80).contains(&c)), "{b:?}");
+                }
+            }
+        }
+    }
+
+    /// Rows of the identifying columns written through the fast paths (an ID number of digits and
+    /// letters masked, a text of no byte below `0` as it is, row numbers counted on) are those
+    /// written cell by cell through `CsvRow::text` and `privacy::mask_id_into`, masked or not.
+    #[test]
+    fn identifying_cells_are_written_as_cell_by_cell() {
+        let rules = crate::ruleset::load("national").unwrap();
+        let b = rules.at(crate::value::Date::new(2024, 12, 31).unwrap()).unwrap();
+        let rows = CsvRows::with_columns(
+            &b,
+            vec![
+                super::OutColumn::Row,
+                super::OutColumn::Shown(0),
+                super::OutColumn::Shown(4),
+                super::OutColumn::Shown(5),
+            ],
+        );
+        let (id, name, head_id) = ("household_id", "head_name", "head_id");
+        let values = [
+            "520000195001010003",
+            "52000019560707006X",
+            "5200001950",
+            "520000 195001010003",
+            "=520000195001010003",
+            "52000019500101000,",
+            "D000000001",
+            "王某华",
+            "张三13812345678",
+            "0123",
+            "a\"b",
+            "",
+        ];
+        for show_ids in [false, true] {
+            for (k, v) in values.iter().enumerate() {
+                let mut hh = Household { row: 98 + k as u64, source_rows: 1, ..Household::default() };
+                hh.cells = vec![Cell::Blank; rules.fields.len()];
+                for key in [id, name, head_id] {
+                    if !v.is_empty() {
+                        rules.set_cell(&mut hh, rules.field_index[key], v, key);
+                    }
+                }
+                let a = crate::engine::assess(&b, &hh);
+                let mut got = String::new();
+                rows.write(&mut got, &b, &hh, &a, show_ids);
+                // The cells as read (an ID number's may be invalid: its text as written).
+                let text = |key: &str| match &hh.cells[rules.field_index[key] as usize] {
+                    Cell::Value(crate::household::Scalar::Text(t)) | Cell::Invalid(t) => t.to_string(),
+                    _ => String::new(),
+                };
+                let mut want = String::new();
+                let mut w = CsvRow::new(&mut want);
+                w.safe(&hh.row.to_string());
+                w.text(&text(id), false);
+                w.text(&text(name), !show_ids);
+                let mut masked = String::new();
+                crate::privacy::mask_id_into(&mut masked, &text(head_id));
+                w.safe(if show_ids { text(head_id) } else { masked }.as_str());
+                w.end();
+                assert_eq!(got, want, "{v:?} show_ids {show_ids}");
+            }
         }
     }
 
