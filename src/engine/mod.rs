@@ -724,7 +724,7 @@ impl<'b> Reasons<'b> {
             }
             kept |= 1 << j;
             if !written && said.is_some() {
-                out.push_str("（");
+                out.push('（');
             }
             // A criterion's sentence prepared for the cell its field holds (after the separator
             // in one piece), else written.
@@ -749,7 +749,7 @@ impl<'b> Reasons<'b> {
             }
         }
         if said.is_some() && written {
-            out.push_str("）");
+            out.push('）');
         }
         said.is_some() || written
     }
