@@ -392,6 +392,8 @@ type CurHousehold = (Vec<Entry>, Option<usize>, RunFacts, Option<(String, Vec<u6
 #[derive(Default)]
 struct CurPart {
     env: Env,
+    /// The previous household after the last one matched: the first one tried for the next id.
+    next: usize,
     households: Vec<CurHousehold>,
 }
 
@@ -432,7 +434,10 @@ fn list_current(
                     run.has_problems = true;
                 }
             } else {
-                prev = previous.find(id).filter(|_| !id.is_empty());
+                prev = previous.find_near(id, part.next).filter(|_| !id.is_empty());
+                if let Some(k) = prev {
+                    part.next = k + 1;
+                }
                 run.matched = prev.is_some();
                 run.appeared = prev.is_none();
             }
