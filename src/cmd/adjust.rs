@@ -22,7 +22,7 @@ use crate::output::areas::{AreaTable, Areas, SheetCell};
 use crate::output::provenance::Provenance;
 use crate::output::xlsx;
 use crate::output::{
-    csv_long_numbers_note, csv_safe, is_stdout, long_digits, shown_field, shown_problem_value, AtomicFile, AtomicSet,
+    csv_long_numbers_note, csv_safe, is_stdout, shown_field, shown_problem_value, AtomicFile, AtomicSet, CsvRow,
 };
 use crate::pipeline;
 use crate::privacy;
@@ -626,6 +626,27 @@ pub fn entry_cells(e: &Entry, show_ids: bool) -> Vec<String> {
     cells
 }
 
+/// A list row as a CSV row appended to `out`: [`entry_cells`], each made safe ([`csv_safe`]) and
+/// quoted as `csv::Writer` quotes, written straight into the row. Returns whether a long number
+/// was kept as text.
+fn entry_row(out: &mut String, e: &Entry, show_ids: bool) -> bool {
+    let mut row = CsvRow::new(out);
+    let mask = !show_ids;
+    row.safe(&e.household_id);
+    let w = &e.who;
+    for t in [&w.county, &w.township, &w.village, &w.head_name, &w.head_id] {
+        row.text(t, mask);
+    }
+    for t in &e.columns {
+        row.text(t, mask);
+    }
+    row.text(&e.reason, mask);
+    row.text(&e.change, mask);
+    row.text(&e.row.to_string(), mask);
+    row.text(if e.previous { "上季度" } else { "本季度" }, mask);
+    row.end()
+}
+
 /// Per list, its count of households (and of persons, where the list counts them); plus the
 /// accounting.
 pub fn summary_rows(acc: &Accounting, counts: &Counts, lists: &[&List]) -> Vec<(String, u64)> {
@@ -688,7 +709,9 @@ impl Counts {
     }
 }
 
-type CsvList = csv::Writer<std::io::BufWriter<std::fs::File>>;
+/// A CSV list: its rows are written by [`CsvRow`] (as `csv::Writer` writes them, without a
+/// `String` per cell).
+type CsvList = std::io::BufWriter<std::fs::File>;
 
 /// Where list rows go as they are decided: one CSV per list, or one sheet per list of a
 /// workbook (constant memory), or nowhere (counts only). Nothing is held but the counts. The
@@ -706,6 +729,8 @@ struct Lists<'l> {
     kept_as_text: bool,
     /// The summary by area: the current quarter's households and every list row, by area.
     areas: Option<Areas>,
+    /// A CSV list row, reused.
+    row: String,
 }
 
 impl<'l> Lists<'l> {
@@ -726,6 +751,7 @@ impl<'l> Lists<'l> {
             dir: String::new(),
             kept_as_text: false,
             areas: None,
+            row: String::new(),
         };
         match (format, out) {
             (AdjustFormat::Csv, Some(dir)) => {
@@ -735,9 +761,12 @@ impl<'l> Lists<'l> {
                     let name = format!("{}.csv", list.label);
                     let mut file = std::io::BufWriter::with_capacity(1 << 16, set.file(&name)?);
                     file.write_all("\u{feff}".as_bytes())?;
-                    let mut csv = csv::Writer::from_writer(file);
-                    csv.write_record(list_headers(list))?;
-                    w.csv.push(csv);
+                    let mut row = CsvRow::new(&mut w.row);
+                    list_headers(list).into_iter().for_each(|h| row.field(h));
+                    row.end();
+                    file.write_all(w.row.as_bytes())?;
+                    w.row.clear();
+                    w.csv.push(file);
                 }
                 w.set = Some(set);
             }
@@ -761,14 +790,13 @@ impl<'l> Lists<'l> {
         if self.csv.is_empty() && self.book.is_none() {
             return Ok(());
         }
-        let cells = entry_cells(&e, self.show_ids);
         if let Some(w) = self.csv.get_mut(e.list) {
-            self.kept_as_text |= cells.iter().any(|c| long_digits(c));
-            w.write_record(cells.iter().map(|c| csv_safe(c).into_owned()))
-                .map_err(|err| write_error(self.lists[e.list], err))?;
+            self.row.clear();
+            self.kept_as_text |= entry_row(&mut self.row, &e, self.show_ids);
+            w.write_all(self.row.as_bytes()).map_err(|err| write_error(self.lists[e.list], err))?;
         }
         if let Some((book, _)) = &mut self.book {
-            book.add(e.list, &cells)?;
+            book.add(e.list, &entry_cells(&e, self.show_ids))?;
         }
         Ok(())
     }
@@ -904,6 +932,66 @@ fn summary_text(acc: &Accounting, counts: &Counts, lists: &[&List], b: &Bound) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A list row written by [`entry_row`] is what `csv::Writer` writes of [`entry_cells`] made
+    /// safe, masked and not: quotes, commas, line breaks, formulas, long numbers, ID and phone
+    /// numbers, empty cells.
+    #[test]
+    fn entry_row_is_what_csv_writer_writes() {
+        let texts = [
+            "",
+            "张三",
+            "a,b",
+            "say \"hi\"",
+            "two\nlines",
+            "=SUM(A1)",
+            "-1.5",
+            "+86 138",
+            "@x",
+            "0123",
+            "13800138000",
+            "110101199003077777",
+            "身份证 110101199003077777，电话 13800138000",
+            " =1",
+            "\tx",
+            "【说明】",
+        ];
+        let mut n = 0;
+        for (i, a) in texts.iter().enumerate() {
+            for b in &texts {
+                let e = Entry {
+                    list: 0,
+                    previous: i % 2 == 0,
+                    row: 7 + i as u64,
+                    household_id: a.to_string(),
+                    who: Who {
+                        county: b.to_string(),
+                        township: a.to_string(),
+                        village: "村".into(),
+                        head_name: b.to_string(),
+                        head_id: a.to_string(),
+                        area: String::new(),
+                    },
+                    columns: vec![a.to_string(), b.to_string()],
+                    reason: b.to_string(),
+                    change: a.to_string(),
+                    persons: 3,
+                };
+                for show_ids in [false, true] {
+                    let cells = entry_cells(&e, show_ids);
+                    let mut want = csv::Writer::from_writer(Vec::new());
+                    want.write_record(cells.iter().map(|c| csv_safe(c).into_owned())).unwrap();
+                    let want = String::from_utf8(want.into_inner().unwrap()).unwrap();
+                    let mut got = String::new();
+                    let kept = entry_row(&mut got, &e, show_ids);
+                    assert_eq!(got, want, "{e:?} show_ids {show_ids}");
+                    assert_eq!(kept, cells.iter().any(|c| crate::output::long_digits(c)), "{e:?}");
+                    n += 1;
+                }
+            }
+        }
+        assert_eq!(n, texts.len() * texts.len() * 2);
+    }
 
     /// What `index_previous` keeps of every household, read with the layout restricted to what
     /// the lists need ([`adjust::previous_needs`]) and evaluating only that, equals what a full
