@@ -118,6 +118,15 @@ pub struct PrevChunk {
 }
 
 impl PrevChunk {
+    /// How many households the chunk holds.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
     /// Add a household with id `id`, hashed with the index's `hasher`.
     pub fn push(&mut self, rs: &RuleSet, hasher: &RandomState, id: &str, row: Row) {
         self.ids.push_str(id);
