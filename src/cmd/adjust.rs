@@ -163,12 +163,7 @@ fn run_with(mut args: AdjustArgs, early_max: usize) -> anyhow::Result<Outcome> {
     // Lists written to files get a provenance record: the inputs hashed while they are assessed.
     let hashes = args.output.as_ref().map(|_| super::Hashes::start(&inputs(&args)));
     warn_absent(&rules, &prev_ledger.layout, &cur_ledger.layout, &args);
-    // A CSV ledger of the previous quarter: its households certainly gone (their ids not among
-    // the current quarter's, kept by its id scan) are listed while the current one is read.
-    let early = early_max > 0
-        && matches!(prev_ledger.layout.kind, crate::input::Kind::Csv { .. })
-        && prev_ledger.layout.persons.is_none()
-        && cur_ledger.layout.persons.is_none();
+    let early = early_max > 0 && early_possible(&prev_ledger.layout, &cur_ledger.layout);
     let (mut cur_ledger, cur_dups, prev_dups) = scan_ids(cur_ledger, &prev_ledger, early);
     let (cur_dups, prev_dups) = (cur_dups?, prev_dups?);
     let labels = lists.iter().map(|l| l.label.clone()).collect();
@@ -183,7 +178,8 @@ fn run_with(mut args: AdjustArgs, early_max: usize) -> anyhow::Result<Outcome> {
         cur_dups: &cur_dups,
         areas: areas.as_ref(),
     };
-    let (previous, dup_rows, prev_labels, certain) = index_previous(&pass, &mut prev_ledger, &mut acc, early_max)?;
+    let Indexed { previous, dup_rows, labels: prev_labels, certain } =
+        index_previous(&pass, &mut prev_ledger, &mut acc, early_max)?;
     let prev_layout = prev_ledger.layout;
 
     // Current quarter: assessed and listed as it streams.
@@ -197,9 +193,7 @@ fn run_with(mut args: AdjustArgs, early_max: usize) -> anyhow::Result<Outcome> {
         (matched, early.map(|t| t.join().expect("listing the gone households does not panic")))
     });
     let matched = matched?;
-    // (Only if what it found holds: an error or a surprise leaves it all to the pass after.)
-    let early = early.and_then(Result::ok).filter(|e| e.ids_held && certain.iter().all(|&(_, k)| !matched[k]));
-    let early = early.unwrap_or_default();
+    let early = early_held(early, &certain, &matched);
     let index = (&previous, matched.as_slice(), dup_rows.as_slice());
     list_previous_only(&pass, &args.previous, &prev_layout, index, early, &mut out, &mut acc)?;
     if !acc.adds_up() {
@@ -364,7 +358,7 @@ fn index_previous(
     prev_ledger: &mut Ledger,
     acc: &mut Accounting,
     early_max: usize,
-) -> anyhow::Result<(PrevIndex, Vec<u64>, Vec<Vec<u64>>, Vec<(u64, usize)>)> {
+) -> anyhow::Result<Indexed> {
     let Pass { rules, bound, prev_dups, cur_dups, .. } = *pass;
     // The charted decisions' labels in the previous snapshot (for the quarters' chart).
     let charted = if pass.areas.is_some() { rules.report.charts.as_slice() } else { &[] };
@@ -417,7 +411,22 @@ fn index_previous(
         },
     )?;
     prev_ledger.layout.matcher = matcher;
-    Ok((previous, dup_rows, labels, certain))
+    Ok(Indexed { previous, dup_rows, labels, certain })
+}
+
+/// What [`index_previous`] gives.
+struct Indexed {
+    previous: PrevIndex,
+    dup_rows: Vec<u64>,
+    labels: Vec<Vec<u64>>,
+    certain: Vec<(u64, usize)>,
+}
+
+/// Whether the households of the previous quarter certainly gone (their ids not among the current
+/// quarter's, kept by its id scan) can be listed while the current quarter is read: the previous
+/// quarter a CSV ledger (its rows read again by a thread of their own), neither a person export.
+fn early_possible(prev: &Layout, cur: &Layout) -> bool {
+    matches!(prev.kind, crate::input::Kind::Csv { .. }) && prev.persons.is_none() && cur.persons.is_none()
 }
 
 /// At most this many households certainly gone are listed while the current quarter is read
@@ -434,6 +443,12 @@ struct Early {
     unlisted: u64,
     /// Every row read again had the id it was indexed with (else what was found is not used).
     ids_held: bool,
+}
+
+/// What [`early_gone`] found, if it holds: an error or a surprise (a row read again with another
+/// id, a household certainly gone matched after all) leaves it all to the pass after.
+fn early_held(early: Option<anyhow::Result<Early>>, certain: &[(u64, usize)], matched: &[bool]) -> Early {
+    early.and_then(Result::ok).filter(|e| e.ids_held && certain.iter().all(|&(_, k)| !matched[k])).unwrap_or_default()
 }
 
 /// [`Early`] of `certain` (row, index in `previous`), read again whole from `path`, as

@@ -1789,6 +1789,10 @@ impl std::fmt::Debug for IdSet {
     }
 }
 
+/// What a scan of one column finds: the values on more than one row, how many rows had one, every
+/// value (when kept).
+type Scanned = (HashMap<String, Repeats>, u64, Option<IdSet>);
+
 /// The rows of one repeated household id.
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
 pub struct Repeats {
@@ -1884,11 +1888,7 @@ impl Duplicates {
 
     /// The values of column `col` that occur on more than one row, with their rows; how many
     /// rows had a value; and, when `keep`, every value as an [`IdSet`].
-    fn scan_column(
-        ledger: &Ledger,
-        col: usize,
-        keep: bool,
-    ) -> Result<(HashMap<String, Repeats>, u64, Option<IdSet>), InputError> {
+    fn scan_column(ledger: &Ledger, col: usize, keep: bool) -> Result<Scanned, InputError> {
         let layout = &ledger.layout;
         let hash = IdHash::new();
         let utf8_csv = match &layout.kind {
