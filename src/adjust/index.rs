@@ -82,6 +82,20 @@ impl PrevIndex {
         Some(k as usize)
     }
 
+    /// As [`PrevIndex::find`], trying household `near` first: consecutive quarters usually list
+    /// their households in the same order, so the household after the last one matched is most
+    /// often the one, and comparing it reads memory next to the last comparison instead of a
+    /// random place of a table of a million (ids are unique in the index, so a household whose
+    /// id is `id` is the one `find` would give).
+    pub fn find_near(&self, id: &str, near: usize) -> Option<usize> {
+        if let Some(e) = self.entries.get(near) {
+            if self.id(e) == id {
+                return Some(near);
+            }
+        }
+        self.find(id)
+    }
+
     /// The values kept of household `k`.
     pub fn kept(&self, k: usize) -> Kept<'_> {
         let (c, b, d) = self.sizes;
@@ -104,6 +118,15 @@ pub struct PrevChunk {
 }
 
 impl PrevChunk {
+    /// How many households the chunk holds.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
     /// Add a household with id `id`, hashed with the index's `hasher`.
     pub fn push(&mut self, rs: &RuleSet, hasher: &RandomState, id: &str, row: Row) {
         self.ids.push_str(id);
@@ -130,5 +153,36 @@ impl KeptBuf {
     }
     pub fn view(&self) -> Kept<'_> {
         Kept { cells: &self.cells, bools: &self.bools, decisions: &self.decisions }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An index of `ids` (nothing kept of them), in order.
+    fn index(ids: &[&str]) -> PrevIndex {
+        let mut index = PrevIndex::with_capacity(ids.len(), (0, 0, 0));
+        let mut chunk = PrevChunk::default();
+        for (row, id) in ids.iter().enumerate() {
+            chunk.ids.push_str(id);
+            chunk.entries.push((row as u64 + 2, id.len() as u32, index.hasher().hash_one(*id)));
+        }
+        index.append(&chunk);
+        index
+    }
+
+    #[test]
+    fn find_near_gives_what_find_gives_whatever_the_hint() {
+        let ids = ["A1", "A2", "B", "A12", "", "C3"];
+        let index = index(&ids);
+        for probe in ["A1", "A2", "B", "A12", "C3", "A", "A123", "X", "a1"] {
+            for near in 0..ids.len() + 2 {
+                assert_eq!(index.find_near(probe, near), index.find(probe), "{probe:?} near {near}");
+            }
+        }
+        assert_eq!(index.find_near("A12", 3), Some(3));
+        assert_eq!(index.find_near("A12", 0), Some(3));
+        assert_eq!(index.id(&index.entries[3]), "A12");
     }
 }

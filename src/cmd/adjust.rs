@@ -22,7 +22,7 @@ use crate::output::areas::{AreaTable, Areas, SheetCell};
 use crate::output::provenance::Provenance;
 use crate::output::xlsx;
 use crate::output::{
-    csv_long_numbers_note, csv_safe, is_stdout, long_digits, shown_field, shown_problem_value, AtomicFile, AtomicSet,
+    csv_long_numbers_note, csv_safe, is_stdout, shown_field, shown_problem_value, AtomicFile, AtomicSet, CsvRow,
 };
 use crate::pipeline;
 use crate::privacy;
@@ -124,7 +124,13 @@ fn who_in(pass: &Pass, hh: &Household) -> Who {
     who
 }
 
-pub fn run(mut args: AdjustArgs) -> anyhow::Result<Outcome> {
+pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
+    run_with(args, EARLY_MAX)
+}
+
+/// [`run`], listing at most `early_max` households certainly gone while the current quarter is
+/// read (the tests vary it: the lists are the same whatever it is).
+fn run_with(mut args: AdjustArgs, early_max: usize) -> anyhow::Result<Outcome> {
     let rules = ruleset::load(&args.rules.rules)?;
     let as_of = assessment_date(&args)?;
     // `-`: standard input (one of the two), spooled to a temporary file for the run.
@@ -157,7 +163,8 @@ pub fn run(mut args: AdjustArgs) -> anyhow::Result<Outcome> {
     // Lists written to files get a provenance record: the inputs hashed while they are assessed.
     let hashes = args.output.as_ref().map(|_| super::Hashes::start(&inputs(&args)));
     warn_absent(&rules, &prev_ledger.layout, &cur_ledger.layout, &args);
-    let (mut cur_ledger, cur_dups, prev_dups) = scan_ids(cur_ledger, &prev_ledger);
+    let early = early_max > 0 && early_possible(&prev_ledger.layout, &cur_ledger.layout);
+    let (mut cur_ledger, cur_dups, prev_dups) = scan_ids(cur_ledger, &prev_ledger, early);
     let (cur_dups, prev_dups) = (cur_dups?, prev_dups?);
     let labels = lists.iter().map(|l| l.label.clone()).collect();
     let want_areas = format == AdjustFormat::Xlsx || args.summary.is_some();
@@ -171,15 +178,24 @@ pub fn run(mut args: AdjustArgs) -> anyhow::Result<Outcome> {
         cur_dups: &cur_dups,
         areas: areas.as_ref(),
     };
-    let (previous, dup_rows, prev_labels) = index_previous(&pass, &mut prev_ledger, &mut acc)?;
+    let Indexed { previous, dup_rows, labels: prev_labels, certain } =
+        index_previous(&pass, &mut prev_ledger, &mut acc, early_max)?;
     let prev_layout = prev_ledger.layout;
 
     // Current quarter: assessed and listed as it streams.
     let inputs = [args.previous.as_path(), args.current.as_path()];
     let mut out = Lists::new(&lists, format, args.output.as_deref(), &inputs, args.show_ids)?;
     out.areas = areas.clone();
-    let matched = list_current(&pass, &mut cur_ledger, &previous, &mut out, &mut acc)?;
-    list_previous_only(&pass, &args.previous, &prev_layout, &previous, &matched, &dup_rows, &mut out, &mut acc)?;
+    let (matched, early) = std::thread::scope(|s| {
+        let early = (!certain.is_empty())
+            .then(|| s.spawn(|| early_gone(&pass, &args.previous, &prev_layout, &previous, &certain)));
+        let matched = list_current(&pass, &mut cur_ledger, &previous, &mut out, &mut acc);
+        (matched, early.map(|t| t.join().expect("listing the gone households does not panic")))
+    });
+    let matched = matched?;
+    let early = early_held(early, &certain, &matched);
+    let index = (&previous, matched.as_slice(), dup_rows.as_slice());
+    list_previous_only(&pass, &args.previous, &prev_layout, index, early, &mut out, &mut acc)?;
     if !acc.adds_up() {
         anyhow::bail!("内部错误：汇总不平衡 {acc:?}");
     }
@@ -300,15 +316,18 @@ fn warn_absent(rules: &RuleSet, prev_l: &Layout, cur_l: &Layout, args: &AdjustAr
 fn scan_ids(
     cur_ledger: Ledger,
     prev_ledger: &Ledger,
+    keep_ids: bool,
 ) -> (Ledger, Result<Duplicates, InputError>, Result<Duplicates, InputError>) {
+    // The current quarter's ids kept, for `index_previous` to know which households are gone.
+    let scan_current = |l: &Ledger| if keep_ids { Duplicates::scan_keeping_ids(l) } else { Duplicates::scan(l) };
     let sheets = [&cur_ledger, prev_ledger].iter().any(|l| matches!(l.layout.kind, crate::input::Kind::Sheet { .. }));
     let ((cur_ledger, cur), prev) = std::thread::scope(|s| {
         if sheets {
-            let cur = Duplicates::scan(&cur_ledger);
+            let cur = scan_current(&cur_ledger);
             return ((cur_ledger, cur), Duplicates::scan(prev_ledger));
         }
         let cur = s.spawn(move || {
-            let dups = Duplicates::scan(&cur_ledger);
+            let dups = scan_current(&cur_ledger);
             (cur_ledger, dups)
         });
         let prev = Duplicates::scan(prev_ledger);
@@ -322,6 +341,8 @@ fn scan_ids(
 #[derive(Default)]
 struct PrevPart {
     index: PrevChunk,
+    /// Households certainly gone: (row, position in `index`).
+    certain: Vec<(u64, usize)>,
     dup_rows: Vec<u64>,
     charted: Vec<u16>,
     rows: u64,
@@ -329,12 +350,15 @@ struct PrevPart {
 
 /// The previous quarter, indexed by id; the rows of its households whose id is repeated (listed
 /// on their own, the current side unknown, by [`list_previous_only`]); the charted decisions'
-/// labels. Only what the lists read of a matched household is read ([`Layout::restrict`]).
+/// labels; the households certainly gone, when the current quarter's ids were kept: (row, index
+/// in the index), the first `early_max`. Only what the lists read of a matched household is
+/// read ([`Layout::restrict`]).
 fn index_previous(
     pass: &Pass,
     prev_ledger: &mut Ledger,
     acc: &mut Accounting,
-) -> anyhow::Result<(PrevIndex, Vec<u64>, Vec<Vec<u64>>)> {
+    early_max: usize,
+) -> anyhow::Result<Indexed> {
     let Pass { rules, bound, prev_dups, cur_dups, .. } = *pass;
     // The charted decisions' labels in the previous snapshot (for the quarters' chart).
     let charted = if pass.areas.is_some() { rules.report.charts.as_slice() } else { &[] };
@@ -343,6 +367,8 @@ fn index_previous(
     let mut previous =
         PrevIndex::with_capacity(prev_dups.ids_seen() as usize, adjust::kept_sizes(rules, Side::Previous));
     let mut dup_rows = Vec::new();
+    let mut certain = Vec::new();
+    let cur_ids = cur_dups.ids();
     let matcher = prev_ledger.layout.matcher.clone();
     if let Some(needs) = adjust::previous_needs(rules, charted) {
         prev_ledger.layout.restrict(needs);
@@ -359,6 +385,9 @@ fn index_previous(
             part.charted.extend(charted.iter().map(|&d| a.decisions[d as usize]));
             // A repeated id: its row is listed on its own, read again whole.
             if prev_dups.rows(id).is_none() && cur_dups.rows(id).is_none() {
+                if cur_ids.is_some_and(|ids| !ids.may_have(id)) {
+                    part.certain.push((hh.row, part.index.len()));
+                }
                 part.index.push(rules, &hasher, id, Row { hh, a });
             } else {
                 part.dup_rows.push(hh.row);
@@ -372,6 +401,9 @@ fn index_previous(
                     counts[l as usize] += 1;
                 }
             }
+            let base = previous.entries.len();
+            let room = early_max.saturating_sub(certain.len());
+            certain.extend(part.certain.iter().take(room).map(|&(row, k)| (row, base + k)));
             previous.append(&part.index);
             acc.duplicated_previous_rows += part.dup_rows.len() as u64;
             dup_rows.extend(part.dup_rows);
@@ -379,7 +411,77 @@ fn index_previous(
         },
     )?;
     prev_ledger.layout.matcher = matcher;
-    Ok((previous, dup_rows, labels))
+    Ok(Indexed { previous, dup_rows, labels, certain })
+}
+
+/// What [`index_previous`] gives.
+struct Indexed {
+    previous: PrevIndex,
+    dup_rows: Vec<u64>,
+    labels: Vec<Vec<u64>>,
+    certain: Vec<(u64, usize)>,
+}
+
+/// Whether the households of the previous quarter certainly gone (their ids not among the current
+/// quarter's, kept by its id scan) can be listed while the current quarter is read: the previous
+/// quarter a CSV ledger (its rows read again by a thread of their own), neither a person export.
+fn early_possible(prev: &Layout, cur: &Layout) -> bool {
+    matches!(prev.kind, crate::input::Kind::Csv { .. }) && prev.persons.is_none() && cur.persons.is_none()
+}
+
+/// At most this many households certainly gone are listed while the current quarter is read
+/// (their rows are held until it has been: some 16 MiB); the others after it, as before.
+const EARLY_MAX: usize = 32 << 10;
+
+/// The list rows of households of the previous quarter certainly gone, made while the current
+/// quarter is read, in row order; `rows`: the rows looked at (all of `certain`'s).
+#[derive(Default)]
+struct Early {
+    rows: Vec<u64>,
+    entries: Vec<Entry>,
+    evaluated: u64,
+    unlisted: u64,
+    /// Every row read again had the id it was indexed with (else what was found is not used).
+    ids_held: bool,
+}
+
+/// What [`early_gone`] found, if it holds: an error or a surprise (a row read again with another
+/// id, a household certainly gone matched after all) leaves it all to the pass after.
+fn early_held(early: Option<anyhow::Result<Early>>, certain: &[(u64, usize)], matched: &[bool]) -> Early {
+    early.and_then(Result::ok).filter(|e| e.ids_held && certain.iter().all(|&(_, k)| !matched[k])).unwrap_or_default()
+}
+
+/// [`Early`] of `certain` (row, index in `previous`), read again whole from `path`, as
+/// [`list_previous_only`] reads a vanished household.
+fn early_gone(
+    pass: &Pass,
+    path: &Path,
+    prev_layout: &Layout,
+    previous: &PrevIndex,
+    certain: &[(u64, usize)],
+) -> anyhow::Result<Early> {
+    let Pass { rules, bound, prev_dups, .. } = *pass;
+    let rows: Vec<u64> = certain.iter().map(|&(row, _)| row).collect();
+    let mut again = Ledger::open(path, rules, &prev_layout.options)?;
+    again.layout.matcher = prev_layout.matcher.clone();
+    let mut early = Early { ids_held: true, ..Early::default() };
+    let layout = &again.layout;
+    again.reader.each_row_in(&rows, &mut |raw| {
+        let Ok(j) = rows.binary_search(&raw.row) else { return };
+        let Some(id) = layout.id_of(raw) else { return };
+        if !early.ids_held || id != previous.id(&previous.entries[certain[j].1]) {
+            early.ids_held = false;
+            return;
+        }
+        let hh = layout.household(bound, raw, prev_dups);
+        let a = engine::assess(bound, &hh);
+        let mut acc = Accounting::default();
+        early.entries.extend(previous_only(pass, Row { hh: &hh, a: &a }, &id, false, &mut acc));
+        early.evaluated += acc.previous_only_evaluated;
+        early.unlisted += acc.previous_unlisted;
+    })?;
+    early.rows = rows;
+    Ok(early)
 }
 
 /// A current household's list rows, the previous household it matched, the run's facts of it and
@@ -392,6 +494,8 @@ type CurHousehold = (Vec<Entry>, Option<usize>, RunFacts, Option<(String, Vec<u6
 #[derive(Default)]
 struct CurPart {
     env: Env,
+    /// The previous household after the last one matched: the first one tried for the next id.
+    next: usize,
     households: Vec<CurHousehold>,
 }
 
@@ -432,7 +536,10 @@ fn list_current(
                     run.has_problems = true;
                 }
             } else {
-                prev = previous.find(id).filter(|_| !id.is_empty());
+                prev = previous.find_near(id, part.next).filter(|_| !id.is_empty());
+                if let Some(k) = prev {
+                    part.next = k + 1;
+                }
                 run.matched = prev.is_some();
                 run.appeared = prev.is_none();
             }
@@ -485,24 +592,39 @@ fn list_current(
 /// the vanished ones (listed as they come) and those whose id is repeated (`dup_rows`, listed
 /// after them). One more pass over the previous file, parsing only their rows (by row number;
 /// a vanished household's id is checked again).
-#[allow(clippy::too_many_arguments)]
+/// The rows listed already while the current quarter was read (`early`, in row order) are not
+/// read again; their list rows go in among the others, by row.
 fn list_previous_only(
     pass: &Pass,
     path: &Path,
     prev_layout: &Layout,
-    previous: &PrevIndex,
-    matched: &[bool],
-    dup_rows: &[u64],
+    (previous, matched, dup_rows): (&PrevIndex, &[bool], &[u64]),
+    early: Early,
     out: &mut Lists,
     acc: &mut Accounting,
 ) -> anyhow::Result<()> {
     let Pass { rules, bound, prev_dups, .. } = *pass;
     let unmatched: Vec<&Prev> = previous.entries.iter().zip(matched).filter(|(_, &m)| !m).map(|(e, _)| e).collect();
     acc.gone = unmatched.len() as u64;
+    acc.previous_only_evaluated += early.evaluated;
+    acc.previous_unlisted += early.unlisted;
     let gone: HashSet<&str> = unmatched.iter().map(|e| previous.id(e)).collect();
-    let mut rows: Vec<u64> = unmatched.iter().map(|e| e.row).chain(dup_rows.iter().copied()).collect();
+    let mut rows: Vec<u64> = unmatched
+        .iter()
+        .map(|e| e.row)
+        .filter(|r| early.rows.binary_search(r).is_err())
+        .chain(dup_rows.iter().copied())
+        .collect();
+    let mut early = early.entries.into_iter().peekable();
+    // The early rows before row `row`, pushed.
+    let mut early_before = |out: &mut Lists, row: u64| -> anyhow::Result<()> {
+        while let Some(e) = early.next_if(|e| e.row < row) {
+            out.push(e)?;
+        }
+        Ok(())
+    };
     if rows.is_empty() {
-        return Ok(());
+        return early_before(out, u64::MAX);
     }
     rows.sort_unstable();
     let mut again = Ledger::open(path, rules, &prev_layout.options)?;
@@ -523,6 +645,9 @@ fn list_previous_only(
         if duplicated {
             dup_entries.extend(entries);
         } else {
+            if result.is_ok() {
+                result = early_before(out, raw.row);
+            }
             for e in entries {
                 if result.is_ok() {
                     result = out.push(e);
@@ -531,6 +656,7 @@ fn list_previous_only(
         }
     })?;
     result?;
+    early_before(out, u64::MAX)?;
     dup_entries.into_iter().try_for_each(|e| out.push(e))
 }
 
@@ -621,6 +747,27 @@ pub fn entry_cells(e: &Entry, show_ids: bool) -> Vec<String> {
     cells
 }
 
+/// A list row as a CSV row appended to `out`: [`entry_cells`], each made safe ([`csv_safe`]) and
+/// quoted as `csv::Writer` quotes, written straight into the row. Returns whether a long number
+/// was kept as text.
+fn entry_row(out: &mut String, e: &Entry, show_ids: bool) -> bool {
+    let mut row = CsvRow::new(out);
+    let mask = !show_ids;
+    row.safe(&e.household_id);
+    let w = &e.who;
+    for t in [&w.county, &w.township, &w.village, &w.head_name, &w.head_id] {
+        row.text(t, mask);
+    }
+    for t in &e.columns {
+        row.text(t, mask);
+    }
+    row.text(&e.reason, mask);
+    row.text(&e.change, mask);
+    row.text(&e.row.to_string(), mask);
+    row.text(if e.previous { "上季度" } else { "本季度" }, mask);
+    row.end()
+}
+
 /// Per list, its count of households (and of persons, where the list counts them); plus the
 /// accounting.
 pub fn summary_rows(acc: &Accounting, counts: &Counts, lists: &[&List]) -> Vec<(String, u64)> {
@@ -683,7 +830,9 @@ impl Counts {
     }
 }
 
-type CsvList = csv::Writer<std::io::BufWriter<std::fs::File>>;
+/// A CSV list: its rows are written by [`CsvRow`] (as `csv::Writer` writes them, without a
+/// `String` per cell).
+type CsvList = std::io::BufWriter<std::fs::File>;
 
 /// Where list rows go as they are decided: one CSV per list, or one sheet per list of a
 /// workbook (constant memory), or nowhere (counts only). Nothing is held but the counts. The
@@ -701,6 +850,8 @@ struct Lists<'l> {
     kept_as_text: bool,
     /// The summary by area: the current quarter's households and every list row, by area.
     areas: Option<Areas>,
+    /// A CSV list row, reused.
+    row: String,
 }
 
 impl<'l> Lists<'l> {
@@ -721,6 +872,7 @@ impl<'l> Lists<'l> {
             dir: String::new(),
             kept_as_text: false,
             areas: None,
+            row: String::new(),
         };
         match (format, out) {
             (AdjustFormat::Csv, Some(dir)) => {
@@ -730,9 +882,12 @@ impl<'l> Lists<'l> {
                     let name = format!("{}.csv", list.label);
                     let mut file = std::io::BufWriter::with_capacity(1 << 16, set.file(&name)?);
                     file.write_all("\u{feff}".as_bytes())?;
-                    let mut csv = csv::Writer::from_writer(file);
-                    csv.write_record(list_headers(list))?;
-                    w.csv.push(csv);
+                    let mut row = CsvRow::new(&mut w.row);
+                    list_headers(list).into_iter().for_each(|h| row.field(h));
+                    row.end();
+                    file.write_all(w.row.as_bytes())?;
+                    w.row.clear();
+                    w.csv.push(file);
                 }
                 w.set = Some(set);
             }
@@ -756,14 +911,13 @@ impl<'l> Lists<'l> {
         if self.csv.is_empty() && self.book.is_none() {
             return Ok(());
         }
-        let cells = entry_cells(&e, self.show_ids);
         if let Some(w) = self.csv.get_mut(e.list) {
-            self.kept_as_text |= cells.iter().any(|c| long_digits(c));
-            w.write_record(cells.iter().map(|c| csv_safe(c).into_owned()))
-                .map_err(|err| write_error(self.lists[e.list], err))?;
+            self.row.clear();
+            self.kept_as_text |= entry_row(&mut self.row, &e, self.show_ids);
+            w.write_all(self.row.as_bytes()).map_err(|err| write_error(self.lists[e.list], err))?;
         }
         if let Some((book, _)) = &mut self.book {
-            book.add(e.list, &cells)?;
+            book.add(e.list, &entry_cells(&e, self.show_ids))?;
         }
         Ok(())
     }
@@ -899,6 +1053,119 @@ fn summary_text(acc: &Accounting, counts: &Counts, lists: &[&List], b: &Bound) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The lists are the same whether the households certainly gone are listed while the current
+    /// quarter is read (all, some, none of them) or after it: a messy previous quarter with
+    /// repeated ids, one of them gone.
+    #[test]
+    fn early_gone_households_change_nothing() {
+        use clap::Parser;
+        let dir = tempfile::tempdir().unwrap();
+        let (q2, q3) = (dir.path().join("q2.csv"), dir.path().join("q3.csv"));
+        let gen = crate::cli::DemoArgs {
+            households: 400,
+            seed: 11,
+            messy: 0.1,
+            year: 2024,
+            output: q2.clone(),
+            next_quarter: Some(q3.clone()),
+            force: false,
+        };
+        crate::cmd::demo_data::run(gen).unwrap();
+        // Two ids repeated in the previous quarter, one of them gone.
+        let text = std::fs::read_to_string(&q2).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        std::fs::write(&q2, format!("{text}{}\n{}\n", lines[5], lines[9])).unwrap();
+        let run = |out: &str, early_max: usize| {
+            let to = dir.path().join(out);
+            let argv = ["tuopin", "adjust", "--previous", q2.to_str().unwrap(), "--current", q3.to_str().unwrap()];
+            let cli = crate::cli::Cli::try_parse_from(argv.into_iter().chain([
+                "--quarter",
+                "2024Q3",
+                "-o",
+                to.to_str().unwrap(),
+            ]))
+            .unwrap();
+            let crate::cli::Command::Adjust(args) = cli.command else { panic!() };
+            run_with(args, early_max).unwrap();
+            to
+        };
+        let files = |d: &std::path::Path| {
+            let mut f: Vec<(String, Vec<u8>)> = std::fs::read_dir(d)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
+                .collect();
+            f.sort();
+            f
+        };
+        let none = files(&run("none", 0));
+        let gone = none.iter().find(|(n, _)| n.starts_with("减少户")).expect("a list of gone households");
+        assert!(gone.1.iter().filter(|&&b| b == b'\n').count() > 3, "some gone households");
+        for early_max in [1, 3, usize::MAX] {
+            assert_eq!(files(&run(&format!("e{early_max}"), early_max)), none, "{early_max}");
+        }
+    }
+
+    /// A list row written by [`entry_row`] is what `csv::Writer` writes of [`entry_cells`] made
+    /// safe, masked and not: quotes, commas, line breaks, formulas, long numbers, ID and phone
+    /// numbers, empty cells.
+    #[test]
+    fn entry_row_is_what_csv_writer_writes() {
+        let texts = [
+            "",
+            "张三",
+            "a,b",
+            "say \"hi\"",
+            "two\nlines",
+            "=SUM(A1)",
+            "-1.5",
+            "+86 138",
+            "@x",
+            "0123",
+            "13800138000",
+            "110101199003077777",
+            "身份证 110101199003077777，电话 13800138000",
+            " =1",
+            "\tx",
+            "【说明】",
+        ];
+        let mut n = 0;
+        for (i, a) in texts.iter().enumerate() {
+            for b in &texts {
+                let e = Entry {
+                    list: 0,
+                    previous: i % 2 == 0,
+                    row: 7 + i as u64,
+                    household_id: a.to_string(),
+                    who: Who {
+                        county: b.to_string(),
+                        township: a.to_string(),
+                        village: "村".into(),
+                        head_name: b.to_string(),
+                        head_id: a.to_string(),
+                        area: String::new(),
+                    },
+                    columns: vec![a.to_string(), b.to_string()],
+                    reason: b.to_string(),
+                    change: a.to_string(),
+                    persons: 3,
+                };
+                for show_ids in [false, true] {
+                    let cells = entry_cells(&e, show_ids);
+                    let mut want = csv::Writer::from_writer(Vec::new());
+                    want.write_record(cells.iter().map(|c| csv_safe(c).into_owned())).unwrap();
+                    let want = String::from_utf8(want.into_inner().unwrap()).unwrap();
+                    let mut got = String::new();
+                    let kept = entry_row(&mut got, &e, show_ids);
+                    assert_eq!(got, want, "{e:?} show_ids {show_ids}");
+                    assert_eq!(kept, cells.iter().any(|c| crate::output::long_digits(c)), "{e:?}");
+                    n += 1;
+                }
+            }
+        }
+        assert_eq!(n, texts.len() * texts.len() * 2);
+    }
 
     /// What `index_previous` keeps of every household, read with the layout restricted to what
     /// the lists need ([`adjust::previous_needs`]) and evaluating only that, equals what a full
