@@ -86,12 +86,55 @@ pub(crate) enum Leaf {
     Present(u16),
     /// `known(field)`.
     Known(u16),
+    /// Criteria counted, one test for an `&&`, `||` or `at_least` of criteria ([`Crits`]).
+    Crits(Box<Crits>),
     AtLeast(Box<AtLeast>),
     /// Arithmetic compared (`per_capita_income * 10 <= 44000`): true when the ordering of the
     /// two numbers is in `ords`, unknown when either is.
     Arith(Box<(Calc, u8)>),
-    /// Anything else, compiled by [`fast`].
-    Other(fast::Cond),
+    /// Anything else, compiled by [`fast`] (boxed: a thin pointer, so that a step is 32 bytes).
+    Other(Box<fast::Cond>),
+}
+
+/// At least `k` of the criteria `list` true, `u0` more operands counted as unknown: `a && b && c`
+/// is `k` = 3, `a || b` is `k` = 1. Kleene's `&&`, `||` and `at_least` as one count in a loop
+/// (true once `k` are true, false once `k` cannot be reached even if every operand still
+/// unknown were true, else unknown) instead of one step per criterion: the order in which the
+/// criteria are read does not change the result.
+#[derive(Clone)]
+pub(crate) struct Crits {
+    /// At least 1 (none needed: the condition is constant true, not a test).
+    k: u32,
+    u0: u32,
+    list: Box<[u16]>,
+}
+
+impl Crits {
+    #[inline(always)]
+    fn eval(&self, crits: &[Option<bool>]) -> Option<bool> {
+        let (k, mut t, mut u) = (self.k, 0, self.u0);
+        let mut rest = self.list.len() as u32;
+        for &i in self.list.iter() {
+            rest -= 1;
+            match crits[i as usize] {
+                Some(true) => {
+                    t += 1;
+                    if t >= k {
+                        return Some(true);
+                    }
+                }
+                Some(false) if t + u + rest < k => return Some(false),
+                Some(false) => {}
+                None => u += 1,
+            }
+        }
+        // Fewer than `k` true.
+        if t + u < k {
+            Some(false)
+        } else {
+            None
+        }
+    }
 }
 
 /// Numbers computed from a household's cells by a short list of operations on a stack, as
@@ -366,7 +409,7 @@ fn swapped(ords: u8) -> u8 {
 
 impl Leaf {
     #[inline(always)]
-    fn eval(&self, cx: &Ctx) -> Option<bool> {
+    pub(crate) fn eval(&self, cx: &Ctx) -> Option<bool> {
         match *self {
             Leaf::Crit(i) => cx.crits[i as usize],
             Leaf::Bool(i) => match cx.cells[i as usize].value()? {
@@ -393,6 +436,7 @@ impl Leaf {
             Leaf::Blank(i) => cx.cells[i as usize].blank_test(),
             Leaf::Present(i) => Some(cx.cells[i as usize].present()),
             Leaf::Known(i) => Some(cx.cells[i as usize].value().is_some()),
+            Leaf::Crits(ref c) => c.eval(cx.crits),
             Leaf::AtLeast(ref a) => a.eval(cx),
             Leaf::Arith(ref t) => {
                 let v = t.0.eval(cx)?;
@@ -429,6 +473,7 @@ impl Leaf {
         match self {
             Leaf::Crit(_) | Leaf::Decision { .. } => 1,
             Leaf::AtLeast(a) => 2 * (a.tests.len() + a.parts.len()) as u32,
+            Leaf::Crits(c) => c.list.len() as u32,
             Leaf::Arith(_) | Leaf::Other(_) => 8,
             _ => 2,
         }
@@ -446,7 +491,7 @@ pub(crate) fn leaf(n: &Node) -> Cnd {
         Node::Present(i) => Leaf::Present(*i),
         Node::Known(x) => match **x {
             Node::Field(i) => Leaf::Known(i),
-            _ => Leaf::Other(fast::Cond::new(n)),
+            _ => Leaf::Other(Box::new(fast::Cond::new(n))),
         },
         Node::Cmp(op, x, y) => match (&**x, &**y) {
             (Node::Field(i), Node::Lit(Lit::Num(b))) => Leaf::Num { field: *i, b: *b, ords: ords(*op) },
@@ -460,7 +505,7 @@ pub(crate) fn leaf(n: &Node) -> Cnd {
                 let (bit, ne) = (1u64 << e, *op == CmpOp::Ne);
                 Leaf::Decision { decision: *d, undecided: *u, mask: if ne { !bit } else { bit }, wide: ne }
             }
-            _ => arith_test(*op, x, y).unwrap_or_else(|| Leaf::Other(fast::Cond::new(n))),
+            _ => arith_test(*op, x, y).unwrap_or_else(|| Leaf::Other(Box::new(fast::Cond::new(n)))),
         },
         Node::In(x, list) => {
             let mask = list.iter().try_fold(0u64, |m, l| match l {
@@ -470,10 +515,10 @@ pub(crate) fn leaf(n: &Node) -> Cnd {
             match (&**x, mask) {
                 (Node::Field(i), Some(mask)) => Leaf::EnumIn { field: *i, mask },
                 (Node::Decision(d, u), Some(mask)) => Leaf::Decision { decision: *d, undecided: *u, mask, wide: false },
-                _ => Leaf::Other(fast::Cond::new(n)),
+                _ => Leaf::Other(Box::new(fast::Cond::new(n))),
             }
         }
-        _ => Leaf::Other(fast::Cond::new(n)),
+        _ => Leaf::Other(Box::new(fast::Cond::new(n))),
     };
     Cnd::Leaf(test)
 }
@@ -494,6 +539,55 @@ impl Cnd {
                 Cnd::Leaf(Leaf::AtLeast(Box::new(AtLeast::new(*k, 0, 0, xs.iter().map(Cnd::of).collect()))))
             }
             _ => leaf(n),
+        }
+    }
+
+    /// The same condition with the criteria of each `&&`, `||` and `at_least` read by one test
+    /// ([`Leaf::Crits`]) when there are two or more: one step where there were one per
+    /// criterion (and, for `&&`/`||`, a second copy of them after an unknown).
+    pub(crate) fn fused(&self) -> Cnd {
+        let one = |x: &Cnd| Box::new(x.fused());
+        match self {
+            Cnd::Const(_) => self.clone(),
+            Cnd::Leaf(Leaf::AtLeast(a))
+                if a.parts.is_empty() && a.tests.len() >= 2 && a.tests.iter().all(|l| matches!(l, Leaf::Crit(_))) =>
+            {
+                let k = a.k.saturating_sub(a.t0);
+                if k == 0 {
+                    return Cnd::Const(Some(true));
+                }
+                let list = a.tests.iter().map(|l| if let Leaf::Crit(i) = l { *i } else { unreachable!() }).collect();
+                Cnd::Leaf(Leaf::Crits(Box::new(Crits { k, u0: a.u0, list })))
+            }
+            Cnd::Leaf(_) => self.clone(),
+            Cnd::Not(x) => Cnd::Not(one(x)),
+            Cnd::IsTrue(x) => Cnd::IsTrue(one(x)),
+            Cnd::IsFalse(x) => Cnd::IsFalse(one(x)),
+            Cnd::Cond(c, x, y) => Cnd::Cond(one(c), one(x), one(y)),
+            Cnd::And(xs) | Cnd::Or(xs) => {
+                let and = matches!(self, Cnd::And(_));
+                let (mut list, mut rest) = (Vec::new(), Vec::new());
+                for x in xs {
+                    match x.fused() {
+                        Cnd::Leaf(Leaf::Crit(i)) => list.push(i),
+                        c => rest.push(c),
+                    }
+                }
+                match list.len() {
+                    0 => {}
+                    1 => rest.insert(0, Cnd::Leaf(Leaf::Crit(list[0]))),
+                    n => {
+                        let k = if and { n as u32 } else { 1 };
+                        let crits = Crits { k, u0: 0, list: list.into() };
+                        rest.insert(0, Cnd::Leaf(Leaf::Crits(Box::new(crits))));
+                    }
+                }
+                match (rest.len(), and) {
+                    (1, _) => rest.pop().expect("one"),
+                    (_, true) => Cnd::And(rest),
+                    (_, false) => Cnd::Or(rest),
+                }
+            }
         }
     }
 
@@ -606,6 +700,7 @@ impl Program {
 
     /// As [`Program::new`], with at most `limit` steps.
     fn within(c: &Cnd, limit: usize) -> Program {
+        let c = &c.fused();
         Program::build(|p| p.emit(c, TRUE, FALSE, UNKNOWN), c, limit)
     }
 
@@ -613,6 +708,7 @@ impl Program {
     /// (a check, which fires only when its condition is true).
     #[cfg(test)]
     pub(crate) fn holds(c: &Cnd) -> Program {
+        let c = &c.fused();
         Program::build(|p| p.emit(c, TRUE, FALSE, FALSE), &Cnd::IsTrue(Box::new(c.clone())), MAX_STEPS)
     }
 
@@ -627,16 +723,28 @@ impl Program {
     fn build(emit: impl FnOnce(&mut Program) -> Option<Target>, tree: &Cnd, limit: usize) -> Program {
         let mut p = Program { steps: Vec::new(), start: UNKNOWN, limit };
         match emit(&mut p) {
-            Some(start) => {
-                p.start = start;
-                p
-            }
+            Some(start) => p.start = start,
             None => {
                 let whole = tree.clone();
-                let test = Leaf::Other(fast::Cond::from_fn(move |cx| whole.eval(cx)));
-                Program { steps: vec![Step { test, next: [FALSE, TRUE, UNKNOWN] }], start: 0, limit }
+                let test = Leaf::Other(Box::new(fast::Cond::from_fn(move |cx| whole.eval(cx))));
+                p = Program { steps: vec![Step { test, next: [FALSE, TRUE, UNKNOWN] }], start: 0, limit }
             }
         }
+        p.relocate();
+        p
+    }
+
+    /// Where the steps lead at or above `END` moved to just past the last step (`END + k` to
+    /// `len + k`), once they are written: the walk then stops where a step index is out of
+    /// bounds, one comparison per step for both.
+    fn relocate(&mut self) -> Target {
+        let len = self.steps.len() as Target;
+        let at = |t: Target| if t >= END { t - END + len } else { t };
+        for s in &mut self.steps {
+            s.next = s.next.map(at);
+        }
+        self.start = at(self.start);
+        len
     }
 
     /// Steps for `c` that go on to `t`, `f` or `u` by its value; where it starts (`None`: more than
@@ -736,24 +844,26 @@ impl Program {
     /// what it reads of `cx` is loaded once for a loop over conditions, not once per condition.
     #[inline(always)]
     pub(crate) fn run(&self, cx: &Ctx) -> Option<bool> {
-        let at = self.walk(self.start, cx);
+        let end = self.walk(self.start, cx);
         // By a table, not by branches.
         const RESULTS: [Option<bool>; 4] = [Some(false), Some(true), None, None];
-        RESULTS[((at - END) & 3) as usize]
+        RESULTS[(end & 3) as usize]
     }
 
-    /// The steps from `at` on, to where they lead at or above `END`.
+    /// The steps from `at` on, to where they lead past the last one: that end, less the number
+    /// of steps (0 false, 1 true, 2 unknown, from `MARKS - END` on a chain's marks).
     #[inline(always)]
     fn walk(&self, mut at: Target, cx: &Ctx) -> Target {
-        while at < END {
-            let step = &self.steps[at as usize];
+        let steps = &self.steps[..];
+        while let Some(step) = steps.get(at as usize) {
             // False 0, true 1, unknown 2: the way `Option<bool>` numbers them (no branch).
             at = step.next[match step.test.eval(cx) {
-                Some(b) => b as usize,
+                Some(false) => 0,
+                Some(true) => 1,
                 None => 2,
             }];
         }
-        at
+        at - steps.len() as Target
     }
 
     /// [`Program::run`] from within a step (not inlined into itself).
@@ -804,6 +914,7 @@ impl Chain {
         let mut next = END;
         // From the last: a condition's steps are written after those they lead to.
         for (id, c, then) in items.iter().rev() {
+            let c = &c.fused();
             let mut to = [next; 3];
             for ((to, then), value) in to.iter_mut().zip(then).zip([Some(false), Some(true), None]) {
                 if *then != Then::Next {
@@ -819,13 +930,19 @@ impl Chain {
                 None => {
                     p.steps.truncate(before);
                     let whole = c.clone();
-                    let test = Leaf::Other(fast::Cond::from_fn(move |cx| whole.eval(cx)));
+                    let test = Leaf::Other(Box::new(fast::Cond::from_fn(move |cx| whole.eval(cx))));
                     p.steps.push(Step { test, next: to });
                     (p.steps.len() - 1) as Target
                 }
             };
         }
         p.start = next;
+        let len = p.relocate();
+        for m in &mut marks {
+            if m.2 >= END {
+                m.2 = m.2 - END + len;
+            }
+        }
         Chain { program: p, marks }
     }
 
@@ -835,8 +952,8 @@ impl Chain {
     pub(crate) fn run(&self, cx: &Ctx, mut on: impl FnMut(usize, Option<bool>)) {
         let mut at = self.program.start;
         loop {
-            at = self.program.walk(at, cx);
-            let Some(&(i, v, next)) = self.marks.get(at.wrapping_sub(MARKS) as usize) else { return };
+            let end = self.program.walk(at, cx);
+            let Some(&(i, v, next)) = self.marks.get(end.wrapping_sub(MARKS - END) as usize) else { return };
             on(i as usize, v);
             at = next;
         }
@@ -1064,6 +1181,60 @@ mod tests {
             }
         }
         assert!(told > 1000, "{told}");
+    }
+
+    /// `&&`, `||` and `at_least` of criteria read by one counting test ([`Cnd::fused`]): the
+    /// value of the condition as written, for every outcome of the criteria, with constant and
+    /// nested operands; and most such conditions do fuse.
+    #[test]
+    fn fused_criteria_count_as_kleene() {
+        let mut rng = crate::test_rng::Lcg(29);
+        let mut next = |n: usize| rng.below(n);
+        fn gen(next: &mut dyn FnMut(usize) -> usize, depth: u32) -> Cnd {
+            if depth == 0 || next(3) == 0 {
+                return match next(8) {
+                    0 => Cnd::Const([Some(true), Some(false), None][next(3)]),
+                    1 => {
+                        let (k, t0, u0) = (next(5) as u32, next(2) as u32, next(2) as u32);
+                        let operands = (0..next(6)).map(|_| Cnd::Leaf(Leaf::Crit(next(8) as u16))).collect();
+                        Cnd::Leaf(Leaf::AtLeast(Box::new(AtLeast::new(k, t0, u0, operands))))
+                    }
+                    _ => Cnd::Leaf(Leaf::Crit(next(8) as u16)),
+                };
+            }
+            let some = |next: &mut dyn FnMut(usize) -> usize| (0..1 + next(5)).map(|_| gen(next, depth - 1)).collect();
+            match next(4) {
+                0 => Cnd::Not(Box::new(gen(next, depth - 1))),
+                1 => Cnd::And(some(next)),
+                _ => Cnd::Or(some(next)),
+            }
+        }
+        fn counts(c: &Cnd) -> usize {
+            match c {
+                Cnd::Leaf(Leaf::Crits(_)) => 1,
+                Cnd::Const(_) | Cnd::Leaf(_) => 0,
+                Cnd::Not(x) | Cnd::IsTrue(x) | Cnd::IsFalse(x) => counts(x),
+                Cnd::And(xs) | Cnd::Or(xs) => xs.iter().map(counts).sum(),
+                Cnd::Cond(c, x, y) => counts(c) + counts(x) + counts(y),
+            }
+        }
+        let mut fused = 0;
+        for _ in 0..3000 {
+            let depth = 1 + next(4) as u32;
+            let c = gen(&mut next, depth);
+            let f = c.fused();
+            fused += counts(&f).min(1);
+            let (p, holds) = (Program::new(&c), Program::holds(&c));
+            for _ in 0..16 {
+                let crits: Vec<Option<bool>> = (0..8).map(|_| [Some(true), Some(false), None][next(3)]).collect();
+                let cx = Ctx { crits: &crits, ..cx_without_cells() };
+                let want = c.eval(&cx);
+                assert_eq!(f.eval(&cx), want);
+                assert_eq!(p.run(&cx), want);
+                assert_eq!(holds.run(&cx), Some(want == Some(true)));
+            }
+        }
+        assert!(fused > 1000, "{fused}");
     }
 
     fn cx_without_cells() -> Ctx<'static> {
