@@ -23,7 +23,7 @@
 //! ([`expr::eval_bool`]); a unit test compares the two over every condition of the built-in rule
 //! sets.
 
-use crate::household::Scalar;
+use crate::household::{Cell, Scalar};
 use crate::ruleset::expr::{self, ArithOp, CmpOp, Ctx, Lit, Node};
 use crate::ruleset::fast;
 use crate::value::{Num, SCALE};
@@ -176,8 +176,38 @@ enum Operand {
     Field(u16),
     Lit(Num),
     Param(u16),
+    /// `c ? x : y` of fields, literals or parameters (`known(a) ? a : b`): read in place.
+    Pick(Box<(Leaf, Simple, Simple)>),
     /// `c ? x : y`.
     Cond(Box<(Leaf, Calc, Calc)>),
+}
+
+/// An operand read in place, not computed.
+#[derive(Clone)]
+enum Simple {
+    Field(u16),
+    Lit(Num),
+    Param(u16),
+}
+
+impl Simple {
+    fn of(n: &Node) -> Option<Simple> {
+        Some(match n {
+            Node::Field(i) => Simple::Field(*i),
+            Node::Lit(Lit::Num(b)) => Simple::Lit(*b),
+            Node::Param(p) => Simple::Param(*p),
+            _ => return None,
+        })
+    }
+
+    #[inline(always)]
+    fn eval(&self, cx: &Ctx) -> Option<Num> {
+        match *self {
+            Simple::Field(i) => num_field(cx, i),
+            Simple::Lit(b) => Some(b),
+            Simple::Param(p) => Some(cx.params[p as usize]),
+        }
+    }
 }
 
 /// Field `i` as a number.
@@ -207,8 +237,9 @@ impl Operand {
             Node::Field(i) => Operand::Field(*i),
             Node::Lit(Lit::Num(b)) => Operand::Lit(*b),
             Node::Param(p) => Operand::Param(*p),
-            Node::Cond(c, x, y) => match leaf(c) {
-                Cnd::Leaf(c) => Operand::Cond(Box::new((c, Calc::of(&[x])?, Calc::of(&[y])?))),
+            Node::Cond(c, x, y) => match (leaf(c), Simple::of(x), Simple::of(y)) {
+                (Cnd::Leaf(c), Some(x), Some(y)) => Operand::Pick(Box::new((c, x, y))),
+                (Cnd::Leaf(c), ..) => Operand::Cond(Box::new((c, Calc::of(&[x])?, Calc::of(&[y])?))),
                 _ => return None,
             },
             _ => return None,
@@ -221,6 +252,10 @@ impl Operand {
             Operand::Field(i) => num_field(cx, *i),
             Operand::Lit(b) => Some(*b),
             Operand::Param(p) => Some(cx.params[*p as usize]),
+            Operand::Pick(c) => match c.0.eval(cx)? {
+                true => c.1.eval(cx),
+                false => c.2.eval(cx),
+            },
             Operand::Cond(c) => match c.0.eval(cx)? {
                 true => Some(c.1.eval(cx)?[1]),
                 false => Some(c.2.eval(cx)?[1]),
@@ -410,39 +445,67 @@ fn swapped(ords: u8) -> u8 {
 impl Leaf {
     #[inline(always)]
     pub(crate) fn eval(&self, cx: &Ctx) -> Option<bool> {
+        const VALUES: [Option<bool>; 4] = [Some(false), Some(true), None, None];
+        VALUES[self.outcome(cx) & 3]
+    }
+
+    /// Its value as the index of a step's next step: false 0, true 1, unknown 2. A test of a
+    /// cell says which in each case, rather than as an `Option<bool>` turned into an index
+    /// afterwards (a comparison and a select per step).
+    #[inline(always)]
+    fn outcome(&self, cx: &Ctx) -> usize {
+        const U: usize = 2;
+        let of = |v: Option<bool>| match v {
+            Some(b) => b as usize,
+            None => U,
+        };
         match *self {
-            Leaf::Crit(i) => cx.crits[i as usize],
-            Leaf::Bool(i) => match cx.cells[i as usize].value()? {
-                Scalar::Bool(b) => Some(*b),
-                _ => None,
+            Leaf::Crit(i) => of(cx.crits[i as usize]),
+            Leaf::Bool(i) => match cx.cells[i as usize].value() {
+                Some(Scalar::Bool(b)) => *b as usize,
+                _ => U,
             },
-            Leaf::Num { field, b, ords } => match cx.cells[field as usize].value()? {
-                Scalar::Num(a) => Some(accepts(ords, a.cmp(&b))),
-                _ => None,
+            Leaf::Num { field, b, ords } => match cx.cells[field as usize].value() {
+                Some(Scalar::Num(a)) => accepts(ords, a.cmp(&b)) as usize,
+                _ => U,
             },
-            Leaf::Enum { field, e, ords } => match cx.cells[field as usize].value()? {
-                Scalar::Enum(a) => Some(accepts(ords, a.cmp(&e))),
-                _ => None,
+            Leaf::Enum { field, e, ords } => match cx.cells[field as usize].value() {
+                Some(Scalar::Enum(a)) => accepts(ords, a.cmp(&e)) as usize,
+                _ => U,
             },
-            Leaf::EnumIn { field, mask } => match cx.cells[field as usize].value()? {
-                Scalar::Enum(e) => Some(*e < 64 && mask >> *e & 1 == 1),
-                _ => Some(false),
+            Leaf::EnumIn { field, mask } => match cx.cells[field as usize].value() {
+                Some(Scalar::Enum(e)) => (*e < 64 && mask >> *e & 1 == 1) as usize,
+                Some(_) => 0,
+                None => U,
             },
             Leaf::Decision { decision, undecided, mask, wide } => {
                 let v = cx.decisions[decision as usize];
-                (v != undecided).then_some(if v < 64 { mask >> v & 1 == 1 } else { wide })
+                if v == undecided {
+                    U
+                } else {
+                    (if v < 64 { mask >> v & 1 == 1 } else { wide }) as usize
+                }
             }
-            Leaf::Fields { i, j, ords } => Some(accepts(ords, expr::order(cx.field(i)?, cx.field(j)?)?)),
-            Leaf::Blank(i) => cx.cells[i as usize].blank_test(),
-            Leaf::Present(i) => Some(cx.cells[i as usize].present()),
-            Leaf::Known(i) => Some(cx.cells[i as usize].value().is_some()),
-            Leaf::Crits(ref c) => c.eval(cx.crits),
-            Leaf::AtLeast(ref a) => a.eval(cx),
-            Leaf::Arith(ref t) => {
-                let v = t.0.eval(cx)?;
-                Some(accepts(t.1, v[0].cmp(&v[1])))
-            }
-            Leaf::Other(ref c) => c.eval(cx),
+            Leaf::Fields { i, j, ords } => match (cx.field(i), cx.field(j)) {
+                (Some(a), Some(b)) => match expr::order(a, b) {
+                    Some(o) => accepts(ords, o) as usize,
+                    None => U,
+                },
+                _ => U,
+            },
+            Leaf::Blank(i) => match &cx.cells[i as usize] {
+                Cell::Absent(_) => U,
+                c => c.is_blank() as usize,
+            },
+            Leaf::Present(i) => cx.cells[i as usize].present() as usize,
+            Leaf::Known(i) => cx.cells[i as usize].value().is_some() as usize,
+            Leaf::Crits(ref c) => of(c.eval(cx.crits)),
+            Leaf::AtLeast(ref a) => of(a.eval(cx)),
+            Leaf::Arith(ref t) => match t.0.eval(cx) {
+                Some(v) => accepts(t.1, v[0].cmp(&v[1])) as usize,
+                None => U,
+            },
+            Leaf::Other(ref c) => of(c.eval(cx)),
         }
     }
 
@@ -679,8 +742,15 @@ const MAX_STEPS: usize = 1 << 12;
 #[derive(Clone)]
 struct Step {
     test: Leaf,
-    /// Where to go when the test is false, true, unknown.
-    next: [Target; 3],
+    /// Where to go when the test is false, true, unknown (and unknown again: indexed by a test's
+    /// [`Leaf::outcome`] masked to two bits, with no bounds check; the step is 32 bytes anyway).
+    next: [Target; 4],
+}
+
+impl Step {
+    fn new(test: Leaf, [f, t, u]: [Target; 3]) -> Step {
+        Step { test, next: [f, t, u, u] }
+    }
 }
 
 /// A condition compiled (see the module documentation).
@@ -727,7 +797,7 @@ impl Program {
             None => {
                 let whole = tree.clone();
                 let test = Leaf::Other(Box::new(fast::Cond::from_fn(move |cx| whole.eval(cx))));
-                p = Program { steps: vec![Step { test, next: [FALSE, TRUE, UNKNOWN] }], start: 0, limit }
+                p = Program { steps: vec![Step::new(test, [FALSE, TRUE, UNKNOWN])], start: 0, limit }
             }
         }
         p.relocate();
@@ -767,7 +837,7 @@ impl Program {
                 if self.steps.len() >= self.limit {
                     return None;
                 }
-                self.steps.push(Step { test: test.clone(), next: [f, t, u] });
+                self.steps.push(Step::new(test.clone(), [f, t, u]));
                 (self.steps.len() - 1) as Target
             }
             Cnd::Not(x) => self.emit(x, f, t, u)?,
@@ -857,11 +927,7 @@ impl Program {
         let steps = &self.steps[..];
         while let Some(step) = steps.get(at as usize) {
             // False 0, true 1, unknown 2: the way `Option<bool>` numbers them (no branch).
-            at = step.next[match step.test.eval(cx) {
-                Some(false) => 0,
-                Some(true) => 1,
-                None => 2,
-            }];
+            at = step.next[step.test.outcome(cx) & 3];
         }
         at - steps.len() as Target
     }
@@ -931,7 +997,7 @@ impl Chain {
                     p.steps.truncate(before);
                     let whole = c.clone();
                     let test = Leaf::Other(Box::new(fast::Cond::from_fn(move |cx| whole.eval(cx))));
-                    p.steps.push(Step { test, next: to });
+                    p.steps.push(Step::new(test, to));
                     (p.steps.len() - 1) as Target
                 }
             };
