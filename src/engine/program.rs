@@ -86,7 +86,8 @@ pub(crate) enum Leaf {
     Present(u16),
     /// `known(field)`.
     Known(u16),
-    /// Criteria counted, one test for an `&&`, `||` or `at_least` of criteria ([`Crits`]).
+    /// Criteria and yes/no fields counted, one test for an `&&`, `||` or `at_least` of them
+    /// ([`Crits`]).
     Crits(Box<Crits>),
     AtLeast(Box<AtLeast>),
     /// Arithmetic compared (`per_capita_income * 10 <= 44000`): true when the ordering of the
@@ -96,36 +97,64 @@ pub(crate) enum Leaf {
     Other(Box<fast::Cond>),
 }
 
-/// At least `k` of the criteria `list` true, `u0` more operands counted as unknown: `a && b && c`
-/// is `k` = 3, `a || b` is `k` = 1. Kleene's `&&`, `||` and `at_least` as one count in a loop
-/// (true once `k` are true, false once `k` cannot be reached even if every operand still
-/// unknown were true, else unknown) instead of one step per criterion: the order in which the
-/// criteria are read does not change the result.
+/// At least `k` of the criteria `crits` and yes/no fields `bools` true, `u0` more operands
+/// counted as unknown: `a && b && c` is `k` = 3, `a || b` is `k` = 1. Kleene's `&&`, `||` and
+/// `at_least` as one count in a loop (true once `k` are true, false once `k` cannot be reached
+/// even if every operand still unknown were true, else unknown) instead of one step per operand:
+/// the order in which they are read does not change the result.
 #[derive(Clone)]
 pub(crate) struct Crits {
     /// At least 1 (none needed: the condition is constant true, not a test).
     k: u32,
     u0: u32,
-    list: Box<[u16]>,
+    crits: Box<[u16]>,
+    bools: Box<[u16]>,
 }
 
 impl Crits {
+    /// Whether `l` is a test it counts.
+    fn counts(l: &Leaf) -> bool {
+        matches!(l, Leaf::Crit(_) | Leaf::Bool(_))
+    }
+
+    /// At least `k` of `tests` (each one it counts), `u0` more unknown.
+    fn new(k: u32, u0: u32, tests: &[Leaf]) -> Crits {
+        let crits = tests.iter().filter_map(|l| if let Leaf::Crit(i) = l { Some(*i) } else { None }).collect();
+        let bools = tests.iter().filter_map(|l| if let Leaf::Bool(f) = l { Some(*f) } else { None }).collect();
+        Crits { k, u0, crits, bools }
+    }
+
     #[inline(always)]
-    fn eval(&self, crits: &[Option<bool>]) -> Option<bool> {
+    fn eval(&self, cx: &Ctx) -> Option<bool> {
         let (k, mut t, mut u) = (self.k, 0, self.u0);
-        let mut rest = self.list.len() as u32;
-        for &i in self.list.iter() {
+        let mut rest = (self.crits.len() + self.bools.len()) as u32;
+        // The count's value once an operand decides it.
+        let mut count = |v: Option<bool>| {
             rest -= 1;
-            match crits[i as usize] {
+            match v {
                 Some(true) => {
                     t += 1;
-                    if t >= k {
-                        return Some(true);
-                    }
+                    (t >= k).then_some(true)
                 }
-                Some(false) if t + u + rest < k => return Some(false),
-                Some(false) => {}
-                None => u += 1,
+                Some(false) => (t + u + rest < k).then_some(false),
+                None => {
+                    u += 1;
+                    None
+                }
+            }
+        };
+        for &i in self.crits.iter() {
+            if let Some(v) = count(cx.crits[i as usize]) {
+                return Some(v);
+            }
+        }
+        for &f in self.bools.iter() {
+            let v = match cx.cells[f as usize].value() {
+                Some(Scalar::Bool(b)) => Some(*b),
+                _ => None,
+            };
+            if let Some(v) = count(v) {
+                return Some(v);
             }
         }
         // Fewer than `k` true.
@@ -431,6 +460,19 @@ pub(crate) fn ords(op: CmpOp) -> u8 {
     }
 }
 
+/// How two cells' values compare, as [`expr::order`] compares them (no value built for each).
+#[inline(always)]
+fn scalar_order(a: &Scalar, b: &Scalar) -> Option<std::cmp::Ordering> {
+    Some(match (a, b) {
+        (Scalar::Num(a), Scalar::Num(b)) => a.cmp(b),
+        (Scalar::Month(a), Scalar::Month(b)) => a.cmp(b),
+        (Scalar::Bool(a), Scalar::Bool(b)) => a.cmp(b),
+        (Scalar::Enum(a), Scalar::Enum(b)) => a.cmp(b),
+        (Scalar::Text(a), Scalar::Text(b)) => (**a).cmp(&**b),
+        _ => return None,
+    })
+}
+
 /// Whether ordering `o` is one of `ords`.
 #[inline(always)]
 fn accepts(ords: u8, o: std::cmp::Ordering) -> bool {
@@ -486,8 +528,8 @@ impl Leaf {
                     (if v < 64 { mask >> v & 1 == 1 } else { wide }) as usize
                 }
             }
-            Leaf::Fields { i, j, ords } => match (cx.field(i), cx.field(j)) {
-                (Some(a), Some(b)) => match expr::order(a, b) {
+            Leaf::Fields { i, j, ords } => match (cx.cells[i as usize].value(), cx.cells[j as usize].value()) {
+                (Some(a), Some(b)) => match scalar_order(a, b) {
                     Some(o) => accepts(ords, o) as usize,
                     None => U,
                 },
@@ -499,7 +541,7 @@ impl Leaf {
             },
             Leaf::Present(i) => cx.cells[i as usize].present() as usize,
             Leaf::Known(i) => cx.cells[i as usize].value().is_some() as usize,
-            Leaf::Crits(ref c) => of(c.eval(cx.crits)),
+            Leaf::Crits(ref c) => of(c.eval(cx)),
             Leaf::AtLeast(ref a) => of(a.eval(cx)),
             Leaf::Arith(ref t) => match t.0.eval(cx) {
                 Some(v) => accepts(t.1, v[0].cmp(&v[1])) as usize,
@@ -536,7 +578,7 @@ impl Leaf {
         match self {
             Leaf::Crit(_) | Leaf::Decision { .. } => 1,
             Leaf::AtLeast(a) => 2 * (a.tests.len() + a.parts.len()) as u32,
-            Leaf::Crits(c) => c.list.len() as u32,
+            Leaf::Crits(c) => (c.crits.len() + c.bools.len()) as u32,
             Leaf::Arith(_) | Leaf::Other(_) => 8,
             _ => 2,
         }
@@ -613,14 +655,13 @@ impl Cnd {
         match self {
             Cnd::Const(_) => self.clone(),
             Cnd::Leaf(Leaf::AtLeast(a))
-                if a.parts.is_empty() && a.tests.len() >= 2 && a.tests.iter().all(|l| matches!(l, Leaf::Crit(_))) =>
+                if a.parts.is_empty() && a.tests.len() >= 2 && a.tests.iter().all(Crits::counts) =>
             {
                 let k = a.k.saturating_sub(a.t0);
                 if k == 0 {
                     return Cnd::Const(Some(true));
                 }
-                let list = a.tests.iter().map(|l| if let Leaf::Crit(i) = l { *i } else { unreachable!() }).collect();
-                Cnd::Leaf(Leaf::Crits(Box::new(Crits { k, u0: a.u0, list })))
+                Cnd::Leaf(Leaf::Crits(Box::new(Crits::new(k, a.u0, &a.tests))))
             }
             Cnd::Leaf(_) => self.clone(),
             Cnd::Not(x) => Cnd::Not(one(x)),
@@ -632,17 +673,16 @@ impl Cnd {
                 let (mut list, mut rest) = (Vec::new(), Vec::new());
                 for x in xs {
                     match x.fused() {
-                        Cnd::Leaf(Leaf::Crit(i)) => list.push(i),
+                        Cnd::Leaf(l) if Crits::counts(&l) => list.push(l),
                         c => rest.push(c),
                     }
                 }
                 match list.len() {
                     0 => {}
-                    1 => rest.insert(0, Cnd::Leaf(Leaf::Crit(list[0]))),
+                    1 => rest.insert(0, Cnd::Leaf(list.pop().expect("one"))),
                     n => {
                         let k = if and { n as u32 } else { 1 };
-                        let crits = Crits { k, u0: 0, list: list.into() };
-                        rest.insert(0, Cnd::Leaf(Leaf::Crits(Box::new(crits))));
+                        rest.insert(0, Cnd::Leaf(Leaf::Crits(Box::new(Crits::new(k, 0, &list)))));
                     }
                 }
                 match (rest.len(), and) {
@@ -1249,9 +1289,9 @@ mod tests {
         assert!(told > 1000, "{told}");
     }
 
-    /// `&&`, `||` and `at_least` of criteria read by one counting test ([`Cnd::fused`]): the
-    /// value of the condition as written, for every outcome of the criteria, with constant and
-    /// nested operands; and most such conditions do fuse.
+    /// `&&`, `||` and `at_least` of criteria and yes/no fields read by one counting test
+    /// ([`Cnd::fused`]): the value of the condition as written, for every outcome of the criteria
+    /// and every kind of cell, with constant and nested operands; and most such conditions fuse.
     #[test]
     fn fused_criteria_count_as_kleene() {
         let mut rng = crate::test_rng::Lcg(29);
@@ -1262,11 +1302,18 @@ mod tests {
                     0 => Cnd::Const([Some(true), Some(false), None][next(3)]),
                     1 => {
                         let (k, t0, u0) = (next(5) as u32, next(2) as u32, next(2) as u32);
-                        let operands = (0..next(6)).map(|_| Cnd::Leaf(Leaf::Crit(next(8) as u16))).collect();
+                        let operands = (0..next(6)).map(|_| test(next)).collect();
                         Cnd::Leaf(Leaf::AtLeast(Box::new(AtLeast::new(k, t0, u0, operands))))
                     }
-                    _ => Cnd::Leaf(Leaf::Crit(next(8) as u16)),
+                    _ => test(next),
                 };
+            }
+            fn test(next: &mut dyn FnMut(usize) -> usize) -> Cnd {
+                Cnd::Leaf(match next(4) {
+                    0 => Leaf::Bool(next(4) as u16),
+                    1 => Leaf::Known(next(4) as u16),
+                    _ => Leaf::Crit(next(8) as u16),
+                })
             }
             let some = |next: &mut dyn FnMut(usize) -> usize| (0..1 + next(5)).map(|_| gen(next, depth - 1)).collect();
             match next(4) {
@@ -1293,7 +1340,16 @@ mod tests {
             let (p, holds) = (Program::new(&c), Program::holds(&c));
             for _ in 0..16 {
                 let crits: Vec<Option<bool>> = (0..8).map(|_| [Some(true), Some(false), None][next(3)]).collect();
-                let cx = Ctx { crits: &crits, ..cx_without_cells() };
+                let cells: Vec<Cell> = (0..4)
+                    .map(|i| match next(6) {
+                        0 => Cell::Blank,
+                        1 => Cell::Value(Scalar::Num(Num(7))),
+                        2 => Cell::Absent(crate::household::Missing::Field(i)),
+                        3 => Cell::BlankAs(Scalar::Bool(true)),
+                        _ => Cell::Value(Scalar::Bool(next(2) == 0)),
+                    })
+                    .collect();
+                let cx = Ctx { crits: &crits, cells: &cells, ..cx_without_cells() };
                 let want = c.eval(&cx);
                 assert_eq!(f.eval(&cx), want);
                 assert_eq!(p.run(&cx), want);
