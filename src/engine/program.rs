@@ -173,6 +173,9 @@ impl Crits {
 #[derive(Clone)]
 pub(crate) struct Calc {
     ops: Box<[Op]>,
+    /// No operand is a `c ? x : y`: run by a loop that reads only the cells and the parameters
+    /// (which a call loads and keeps fewer of).
+    plain: bool,
 }
 
 /// How deep a calculation's stack may grow (deeper: compiled by [`fast`] instead).
@@ -275,12 +278,19 @@ impl Operand {
         })
     }
 
+    /// Whether it is read in place, without a test.
+    fn plain(&self) -> bool {
+        matches!(self, Operand::Field(_) | Operand::Lit(_) | Operand::Param(_))
+    }
+
+    /// Its value (`PLAIN`: in a calculation whose operands are all plain).
     #[inline(always)]
-    fn eval(&self, cx: &Ctx) -> Option<Num> {
+    fn eval<const PLAIN: bool>(&self, cx: &Ctx) -> Option<Num> {
         match self {
             Operand::Field(i) => num_field(cx, *i),
             Operand::Lit(b) => Some(*b),
             Operand::Param(p) => Some(cx.params[*p as usize]),
+            Operand::Pick(_) | Operand::Cond(_) if PLAIN => None,
             Operand::Pick(c) => match c.0.eval(cx)? {
                 true => c.1.eval(cx),
                 false => c.2.eval(cx),
@@ -319,7 +329,15 @@ impl Calc {
         for n in ns {
             Calc::emit(n, &mut ops, &mut depth)?;
         }
-        Some(Calc { ops: ops.into() })
+        Some(Calc::new(ops))
+    }
+
+    fn new(ops: Vec<Op>) -> Calc {
+        let plain = ops.iter().all(|op| match op {
+            Op::Push(x) | Op::Apply(_, x) => x.plain(),
+            _ => true,
+        });
+        Calc { ops: ops.into(), plain }
     }
 
     fn emit(n: &Node, ops: &mut Vec<Op>, depth: &mut usize) -> Option<()> {
@@ -361,17 +379,26 @@ impl Calc {
     /// register), the values under it in `below` (the first slot holds no value).
     #[inline]
     fn eval(&self, cx: &Ctx) -> Option<[Num; 2]> {
+        if self.plain {
+            self.eval_as::<true>(cx)
+        } else {
+            self.eval_as::<false>(cx)
+        }
+    }
+
+    #[inline(never)]
+    fn eval_as<const PLAIN: bool>(&self, cx: &Ctx) -> Option<[Num; 2]> {
         let mut below = [Num(0); CALC_DEPTH + 1];
         let (mut depth, mut top) = (0usize, Num(0));
         for op in self.ops.iter() {
             top = match op {
                 Op::Push(x) => {
-                    let v = x.eval(cx)?;
+                    let v = x.eval::<PLAIN>(cx)?;
                     *below.get_mut(depth)? = top;
                     depth += 1;
                     v
                 }
-                Op::Apply(op, x) => arith(*op, top, x.eval(cx)?)?,
+                Op::Apply(op, x) => arith(*op, top, x.eval::<PLAIN>(cx)?)?,
                 Op::AddField(i) => top.checked_add(num_field(cx, *i)?)?,
                 Op::SubField(i) => top.checked_sub(num_field(cx, *i)?)?,
                 Op::MulField(i) => top.checked_mul(num_field(cx, *i)?)?,
@@ -1424,7 +1451,7 @@ mod tests {
         let edges = [0, 1, -1, 7, SCALE, -SCALE, 123_456_789, i64::MAX, i64::MIN, i64::MAX / 11, i64::MIN / 10 - 1];
         for &a in &edges {
             for k in [0, 1, -1, 2, 10, 11, -7, 1_000, i64::MAX / SCALE, i64::MIN / SCALE] {
-                let calc = |op: Op| Calc { ops: vec![Op::Push(Operand::Lit(Num(a))), op].into() };
+                let calc = |op: Op| Calc::new(vec![Op::Push(Operand::Lit(Num(a))), op]);
                 let (int, general) = (calc(Op::MulInt(k)), calc(Op::Apply(ArithOp::Mul, Operand::Lit(Num(k * SCALE)))));
                 let cx = cx_without_cells();
                 assert_eq!(int.eval(&cx).map(|s| s[1]), general.eval(&cx).map(|s| s[1]), "{a} * {k}");

@@ -719,6 +719,18 @@ fn ctx<'a>(
     }
 }
 
+/// `v` made a copy of `from`: copied over in place when it has its length, as it has from the
+/// second household of a run on (`clone_from` truncates and extends).
+#[inline(always)]
+fn refill<T: Copy>(v: &mut Vec<T>, from: &[T]) {
+    if v.len() == from.len() {
+        v.copy_from_slice(from);
+    } else {
+        v.clear();
+        v.extend_from_slice(from);
+    }
+}
+
 /// As [`crate::engine::assess_into`], with the conditions specialised for the run: the same
 /// assessment, for a household whose fixed cells are those `p` was built with.
 pub fn assess_into(p: &Specialised, b: &Bound, hh: &Household, a: &mut Assessment) {
@@ -728,7 +740,7 @@ pub fn assess_into(p: &Specialised, b: &Bound, hh: &Household, a: &mut Assessmen
         let v = c.run(&ctx(hh, b, crits, &[], as_of_month, as_of_day));
         crits[*i as usize] = v;
     };
-    crits.clone_from(&p.crit_template);
+    refill(crits, &p.crit_template);
     // A level's criteria of one test, then its chains, then its copies. Level 0 reads only
     // constant criteria (from the template): its values are written in place. A later level's
     // are kept aside until its tests are done (their context reads `crits`).
@@ -768,8 +780,8 @@ pub fn assess_into(p: &Specialised, b: &Bound, hh: &Household, a: &mut Assessmen
     }
     // Each decision's label and rule when none of its varying rules is true or unknown (the
     // constant ones' for every household), overwritten by the rule that is.
-    decisions.clone_from(&p.labels);
-    decided_by.clone_from(&p.decided_by);
+    refill(decisions, &p.labels);
+    refill(decided_by, &p.decided_by);
     // Evaluate deferred criteria `needs` into `crits` (most often none: tested where it is
     // called, not by a call).
     let ensure = |crits: &mut Vec<Option<bool>>, needs: &[u16]| {
