@@ -23,7 +23,7 @@
 //! ([`expr::eval_bool`]); a unit test compares the two over every condition of the built-in rule
 //! sets.
 
-use crate::household::Scalar;
+use crate::household::{Cell, Scalar};
 use crate::ruleset::expr::{self, ArithOp, CmpOp, Ctx, Lit, Node};
 use crate::ruleset::fast;
 use crate::value::{Num, SCALE};
@@ -86,12 +86,84 @@ pub(crate) enum Leaf {
     Present(u16),
     /// `known(field)`.
     Known(u16),
+    /// Criteria and yes/no fields counted, one test for an `&&`, `||` or `at_least` of them
+    /// ([`Crits`]).
+    Crits(Box<Crits>),
     AtLeast(Box<AtLeast>),
     /// Arithmetic compared (`per_capita_income * 10 <= 44000`): true when the ordering of the
     /// two numbers is in `ords`, unknown when either is.
     Arith(Box<(Calc, u8)>),
-    /// Anything else, compiled by [`fast`].
-    Other(fast::Cond),
+    /// Anything else, compiled by [`fast`] (boxed: a thin pointer, so that a step is 32 bytes).
+    Other(Box<fast::Cond>),
+}
+
+/// At least `k` of the criteria `crits` and yes/no fields `bools` true, `u0` more operands
+/// counted as unknown: `a && b && c` is `k` = 3, `a || b` is `k` = 1. Kleene's `&&`, `||` and
+/// `at_least` as one count in a loop (true once `k` are true, false once `k` cannot be reached
+/// even if every operand still unknown were true, else unknown) instead of one step per operand:
+/// the order in which they are read does not change the result.
+#[derive(Clone)]
+pub(crate) struct Crits {
+    /// At least 1 (none needed: the condition is constant true, not a test).
+    k: u32,
+    u0: u32,
+    crits: Box<[u16]>,
+    bools: Box<[u16]>,
+}
+
+impl Crits {
+    /// Whether `l` is a test it counts.
+    fn counts(l: &Leaf) -> bool {
+        matches!(l, Leaf::Crit(_) | Leaf::Bool(_))
+    }
+
+    /// At least `k` of `tests` (each one it counts), `u0` more unknown.
+    fn new(k: u32, u0: u32, tests: &[Leaf]) -> Crits {
+        let crits = tests.iter().filter_map(|l| if let Leaf::Crit(i) = l { Some(*i) } else { None }).collect();
+        let bools = tests.iter().filter_map(|l| if let Leaf::Bool(f) = l { Some(*f) } else { None }).collect();
+        Crits { k, u0, crits, bools }
+    }
+
+    #[inline(always)]
+    fn eval(&self, cx: &Ctx) -> Option<bool> {
+        let (k, mut t, mut u) = (self.k, 0, self.u0);
+        let mut rest = (self.crits.len() + self.bools.len()) as u32;
+        // The count's value once an operand decides it.
+        let mut count = |v: Option<bool>| {
+            rest -= 1;
+            match v {
+                Some(true) => {
+                    t += 1;
+                    (t >= k).then_some(true)
+                }
+                Some(false) => (t + u + rest < k).then_some(false),
+                None => {
+                    u += 1;
+                    None
+                }
+            }
+        };
+        for &i in self.crits.iter() {
+            if let Some(v) = count(cx.crits[i as usize]) {
+                return Some(v);
+            }
+        }
+        for &f in self.bools.iter() {
+            let v = match cx.cells[f as usize].value() {
+                Some(Scalar::Bool(b)) => Some(*b),
+                _ => None,
+            };
+            if let Some(v) = count(v) {
+                return Some(v);
+            }
+        }
+        // Fewer than `k` true.
+        if t + u < k {
+            Some(false)
+        } else {
+            None
+        }
+    }
 }
 
 /// Numbers computed from a household's cells by a short list of operations on a stack, as
@@ -101,6 +173,9 @@ pub(crate) enum Leaf {
 #[derive(Clone)]
 pub(crate) struct Calc {
     ops: Box<[Op]>,
+    /// No operand is a `c ? x : y`: run by a loop that reads only the cells and the parameters
+    /// (which a call loads and keeps fewer of).
+    plain: bool,
 }
 
 /// How deep a calculation's stack may grow (deeper: compiled by [`fast`] instead).
@@ -133,8 +208,38 @@ enum Operand {
     Field(u16),
     Lit(Num),
     Param(u16),
+    /// `c ? x : y` of fields, literals or parameters (`known(a) ? a : b`): read in place.
+    Pick(Box<(Leaf, Simple, Simple)>),
     /// `c ? x : y`.
     Cond(Box<(Leaf, Calc, Calc)>),
+}
+
+/// An operand read in place, not computed.
+#[derive(Clone)]
+enum Simple {
+    Field(u16),
+    Lit(Num),
+    Param(u16),
+}
+
+impl Simple {
+    fn of(n: &Node) -> Option<Simple> {
+        Some(match n {
+            Node::Field(i) => Simple::Field(*i),
+            Node::Lit(Lit::Num(b)) => Simple::Lit(*b),
+            Node::Param(p) => Simple::Param(*p),
+            _ => return None,
+        })
+    }
+
+    #[inline(always)]
+    fn eval(&self, cx: &Ctx) -> Option<Num> {
+        match *self {
+            Simple::Field(i) => num_field(cx, i),
+            Simple::Lit(b) => Some(b),
+            Simple::Param(p) => Some(cx.params[p as usize]),
+        }
+    }
 }
 
 /// Field `i` as a number.
@@ -164,20 +269,32 @@ impl Operand {
             Node::Field(i) => Operand::Field(*i),
             Node::Lit(Lit::Num(b)) => Operand::Lit(*b),
             Node::Param(p) => Operand::Param(*p),
-            Node::Cond(c, x, y) => match leaf(c) {
-                Cnd::Leaf(c) => Operand::Cond(Box::new((c, Calc::of(&[x])?, Calc::of(&[y])?))),
+            Node::Cond(c, x, y) => match (leaf(c), Simple::of(x), Simple::of(y)) {
+                (Cnd::Leaf(c), Some(x), Some(y)) => Operand::Pick(Box::new((c, x, y))),
+                (Cnd::Leaf(c), ..) => Operand::Cond(Box::new((c, Calc::of(&[x])?, Calc::of(&[y])?))),
                 _ => return None,
             },
             _ => return None,
         })
     }
 
+    /// Whether it is read in place, without a test.
+    fn plain(&self) -> bool {
+        matches!(self, Operand::Field(_) | Operand::Lit(_) | Operand::Param(_))
+    }
+
+    /// Its value (`PLAIN`: in a calculation whose operands are all plain).
     #[inline(always)]
-    fn eval(&self, cx: &Ctx) -> Option<Num> {
+    fn eval<const PLAIN: bool>(&self, cx: &Ctx) -> Option<Num> {
         match self {
             Operand::Field(i) => num_field(cx, *i),
             Operand::Lit(b) => Some(*b),
             Operand::Param(p) => Some(cx.params[*p as usize]),
+            Operand::Pick(_) | Operand::Cond(_) if PLAIN => None,
+            Operand::Pick(c) => match c.0.eval(cx)? {
+                true => c.1.eval(cx),
+                false => c.2.eval(cx),
+            },
             Operand::Cond(c) => match c.0.eval(cx)? {
                 true => Some(c.1.eval(cx)?[1]),
                 false => Some(c.2.eval(cx)?[1]),
@@ -212,7 +329,15 @@ impl Calc {
         for n in ns {
             Calc::emit(n, &mut ops, &mut depth)?;
         }
-        Some(Calc { ops: ops.into() })
+        Some(Calc::new(ops))
+    }
+
+    fn new(ops: Vec<Op>) -> Calc {
+        let plain = ops.iter().all(|op| match op {
+            Op::Push(x) | Op::Apply(_, x) => x.plain(),
+            _ => true,
+        });
+        Calc { ops: ops.into(), plain }
     }
 
     fn emit(n: &Node, ops: &mut Vec<Op>, depth: &mut usize) -> Option<()> {
@@ -254,17 +379,26 @@ impl Calc {
     /// register), the values under it in `below` (the first slot holds no value).
     #[inline]
     fn eval(&self, cx: &Ctx) -> Option<[Num; 2]> {
+        if self.plain {
+            self.eval_as::<true>(cx)
+        } else {
+            self.eval_as::<false>(cx)
+        }
+    }
+
+    #[inline(never)]
+    fn eval_as<const PLAIN: bool>(&self, cx: &Ctx) -> Option<[Num; 2]> {
         let mut below = [Num(0); CALC_DEPTH + 1];
         let (mut depth, mut top) = (0usize, Num(0));
         for op in self.ops.iter() {
             top = match op {
                 Op::Push(x) => {
-                    let v = x.eval(cx)?;
+                    let v = x.eval::<PLAIN>(cx)?;
                     *below.get_mut(depth)? = top;
                     depth += 1;
                     v
                 }
-                Op::Apply(op, x) => arith(*op, top, x.eval(cx)?)?,
+                Op::Apply(op, x) => arith(*op, top, x.eval::<PLAIN>(cx)?)?,
                 Op::AddField(i) => top.checked_add(num_field(cx, *i)?)?,
                 Op::SubField(i) => top.checked_sub(num_field(cx, *i)?)?,
                 Op::MulField(i) => top.checked_mul(num_field(cx, *i)?)?,
@@ -353,6 +487,19 @@ pub(crate) fn ords(op: CmpOp) -> u8 {
     }
 }
 
+/// How two cells' values compare, as [`expr::order`] compares them (no value built for each).
+#[inline(always)]
+fn scalar_order(a: &Scalar, b: &Scalar) -> Option<std::cmp::Ordering> {
+    Some(match (a, b) {
+        (Scalar::Num(a), Scalar::Num(b)) => a.cmp(b),
+        (Scalar::Month(a), Scalar::Month(b)) => a.cmp(b),
+        (Scalar::Bool(a), Scalar::Bool(b)) => a.cmp(b),
+        (Scalar::Enum(a), Scalar::Enum(b)) => a.cmp(b),
+        (Scalar::Text(a), Scalar::Text(b)) => (**a).cmp(&**b),
+        _ => return None,
+    })
+}
+
 /// Whether ordering `o` is one of `ords`.
 #[inline(always)]
 fn accepts(ords: u8, o: std::cmp::Ordering) -> bool {
@@ -366,39 +513,68 @@ fn swapped(ords: u8) -> u8 {
 
 impl Leaf {
     #[inline(always)]
-    fn eval(&self, cx: &Ctx) -> Option<bool> {
+    pub(crate) fn eval(&self, cx: &Ctx) -> Option<bool> {
+        const VALUES: [Option<bool>; 4] = [Some(false), Some(true), None, None];
+        VALUES[self.outcome(cx) & 3]
+    }
+
+    /// Its value as the index of a step's next step: false 0, true 1, unknown 2. A test of a
+    /// cell says which in each case, rather than as an `Option<bool>` turned into an index
+    /// afterwards (a comparison and a select per step).
+    #[inline(always)]
+    fn outcome(&self, cx: &Ctx) -> usize {
+        const U: usize = 2;
+        let of = |v: Option<bool>| match v {
+            Some(b) => b as usize,
+            None => U,
+        };
         match *self {
-            Leaf::Crit(i) => cx.crits[i as usize],
-            Leaf::Bool(i) => match cx.cells[i as usize].value()? {
-                Scalar::Bool(b) => Some(*b),
-                _ => None,
+            Leaf::Crit(i) => of(cx.crits[i as usize]),
+            Leaf::Bool(i) => match cx.cells[i as usize].value() {
+                Some(Scalar::Bool(b)) => *b as usize,
+                _ => U,
             },
-            Leaf::Num { field, b, ords } => match cx.cells[field as usize].value()? {
-                Scalar::Num(a) => Some(accepts(ords, a.cmp(&b))),
-                _ => None,
+            Leaf::Num { field, b, ords } => match cx.cells[field as usize].value() {
+                Some(Scalar::Num(a)) => accepts(ords, a.cmp(&b)) as usize,
+                _ => U,
             },
-            Leaf::Enum { field, e, ords } => match cx.cells[field as usize].value()? {
-                Scalar::Enum(a) => Some(accepts(ords, a.cmp(&e))),
-                _ => None,
+            Leaf::Enum { field, e, ords } => match cx.cells[field as usize].value() {
+                Some(Scalar::Enum(a)) => accepts(ords, a.cmp(&e)) as usize,
+                _ => U,
             },
-            Leaf::EnumIn { field, mask } => match cx.cells[field as usize].value()? {
-                Scalar::Enum(e) => Some(*e < 64 && mask >> *e & 1 == 1),
-                _ => Some(false),
+            Leaf::EnumIn { field, mask } => match cx.cells[field as usize].value() {
+                Some(Scalar::Enum(e)) => (*e < 64 && mask >> *e & 1 == 1) as usize,
+                Some(_) => 0,
+                None => U,
             },
             Leaf::Decision { decision, undecided, mask, wide } => {
                 let v = cx.decisions[decision as usize];
-                (v != undecided).then_some(if v < 64 { mask >> v & 1 == 1 } else { wide })
+                if v == undecided {
+                    U
+                } else {
+                    (if v < 64 { mask >> v & 1 == 1 } else { wide }) as usize
+                }
             }
-            Leaf::Fields { i, j, ords } => Some(accepts(ords, expr::order(cx.field(i)?, cx.field(j)?)?)),
-            Leaf::Blank(i) => cx.cells[i as usize].blank_test(),
-            Leaf::Present(i) => Some(cx.cells[i as usize].present()),
-            Leaf::Known(i) => Some(cx.cells[i as usize].value().is_some()),
-            Leaf::AtLeast(ref a) => a.eval(cx),
-            Leaf::Arith(ref t) => {
-                let v = t.0.eval(cx)?;
-                Some(accepts(t.1, v[0].cmp(&v[1])))
-            }
-            Leaf::Other(ref c) => c.eval(cx),
+            Leaf::Fields { i, j, ords } => match (cx.cells[i as usize].value(), cx.cells[j as usize].value()) {
+                (Some(a), Some(b)) => match scalar_order(a, b) {
+                    Some(o) => accepts(ords, o) as usize,
+                    None => U,
+                },
+                _ => U,
+            },
+            Leaf::Blank(i) => match &cx.cells[i as usize] {
+                Cell::Absent(_) => U,
+                c => c.is_blank() as usize,
+            },
+            Leaf::Present(i) => cx.cells[i as usize].present() as usize,
+            Leaf::Known(i) => cx.cells[i as usize].value().is_some() as usize,
+            Leaf::Crits(ref c) => of(c.eval(cx)),
+            Leaf::AtLeast(ref a) => of(a.eval(cx)),
+            Leaf::Arith(ref t) => match t.0.eval(cx) {
+                Some(v) => accepts(t.1, v[0].cmp(&v[1])) as usize,
+                None => U,
+            },
+            Leaf::Other(ref c) => of(c.eval(cx)),
         }
     }
 
@@ -429,6 +605,7 @@ impl Leaf {
         match self {
             Leaf::Crit(_) | Leaf::Decision { .. } => 1,
             Leaf::AtLeast(a) => 2 * (a.tests.len() + a.parts.len()) as u32,
+            Leaf::Crits(c) => (c.crits.len() + c.bools.len()) as u32,
             Leaf::Arith(_) | Leaf::Other(_) => 8,
             _ => 2,
         }
@@ -446,7 +623,7 @@ pub(crate) fn leaf(n: &Node) -> Cnd {
         Node::Present(i) => Leaf::Present(*i),
         Node::Known(x) => match **x {
             Node::Field(i) => Leaf::Known(i),
-            _ => Leaf::Other(fast::Cond::new(n)),
+            _ => Leaf::Other(Box::new(fast::Cond::new(n))),
         },
         Node::Cmp(op, x, y) => match (&**x, &**y) {
             (Node::Field(i), Node::Lit(Lit::Num(b))) => Leaf::Num { field: *i, b: *b, ords: ords(*op) },
@@ -460,7 +637,7 @@ pub(crate) fn leaf(n: &Node) -> Cnd {
                 let (bit, ne) = (1u64 << e, *op == CmpOp::Ne);
                 Leaf::Decision { decision: *d, undecided: *u, mask: if ne { !bit } else { bit }, wide: ne }
             }
-            _ => arith_test(*op, x, y).unwrap_or_else(|| Leaf::Other(fast::Cond::new(n))),
+            _ => arith_test(*op, x, y).unwrap_or_else(|| Leaf::Other(Box::new(fast::Cond::new(n)))),
         },
         Node::In(x, list) => {
             let mask = list.iter().try_fold(0u64, |m, l| match l {
@@ -470,10 +647,10 @@ pub(crate) fn leaf(n: &Node) -> Cnd {
             match (&**x, mask) {
                 (Node::Field(i), Some(mask)) => Leaf::EnumIn { field: *i, mask },
                 (Node::Decision(d, u), Some(mask)) => Leaf::Decision { decision: *d, undecided: *u, mask, wide: false },
-                _ => Leaf::Other(fast::Cond::new(n)),
+                _ => Leaf::Other(Box::new(fast::Cond::new(n))),
             }
         }
-        _ => Leaf::Other(fast::Cond::new(n)),
+        _ => Leaf::Other(Box::new(fast::Cond::new(n))),
     };
     Cnd::Leaf(test)
 }
@@ -494,6 +671,53 @@ impl Cnd {
                 Cnd::Leaf(Leaf::AtLeast(Box::new(AtLeast::new(*k, 0, 0, xs.iter().map(Cnd::of).collect()))))
             }
             _ => leaf(n),
+        }
+    }
+
+    /// The same condition with the criteria of each `&&`, `||` and `at_least` read by one test
+    /// ([`Leaf::Crits`]) when there are two or more: one step where there were one per
+    /// criterion (and, for `&&`/`||`, a second copy of them after an unknown).
+    pub(crate) fn fused(&self) -> Cnd {
+        let one = |x: &Cnd| Box::new(x.fused());
+        match self {
+            Cnd::Const(_) => self.clone(),
+            Cnd::Leaf(Leaf::AtLeast(a))
+                if a.parts.is_empty() && a.tests.len() >= 2 && a.tests.iter().all(Crits::counts) =>
+            {
+                let k = a.k.saturating_sub(a.t0);
+                if k == 0 {
+                    return Cnd::Const(Some(true));
+                }
+                Cnd::Leaf(Leaf::Crits(Box::new(Crits::new(k, a.u0, &a.tests))))
+            }
+            Cnd::Leaf(_) => self.clone(),
+            Cnd::Not(x) => Cnd::Not(one(x)),
+            Cnd::IsTrue(x) => Cnd::IsTrue(one(x)),
+            Cnd::IsFalse(x) => Cnd::IsFalse(one(x)),
+            Cnd::Cond(c, x, y) => Cnd::Cond(one(c), one(x), one(y)),
+            Cnd::And(xs) | Cnd::Or(xs) => {
+                let and = matches!(self, Cnd::And(_));
+                let (mut list, mut rest) = (Vec::new(), Vec::new());
+                for x in xs {
+                    match x.fused() {
+                        Cnd::Leaf(l) if Crits::counts(&l) => list.push(l),
+                        c => rest.push(c),
+                    }
+                }
+                match list.len() {
+                    0 => {}
+                    1 => rest.insert(0, Cnd::Leaf(list.pop().expect("one"))),
+                    n => {
+                        let k = if and { n as u32 } else { 1 };
+                        rest.insert(0, Cnd::Leaf(Leaf::Crits(Box::new(Crits::new(k, 0, &list)))));
+                    }
+                }
+                match (rest.len(), and) {
+                    (1, _) => rest.pop().expect("one"),
+                    (_, true) => Cnd::And(rest),
+                    (_, false) => Cnd::Or(rest),
+                }
+            }
         }
     }
 
@@ -585,8 +809,15 @@ const MAX_STEPS: usize = 1 << 12;
 #[derive(Clone)]
 struct Step {
     test: Leaf,
-    /// Where to go when the test is false, true, unknown.
-    next: [Target; 3],
+    /// Where to go when the test is false, true, unknown (and unknown again: indexed by a test's
+    /// [`Leaf::outcome`] masked to two bits, with no bounds check; the step is 32 bytes anyway).
+    next: [Target; 4],
+}
+
+impl Step {
+    fn new(test: Leaf, [f, t, u]: [Target; 3]) -> Step {
+        Step { test, next: [f, t, u, u] }
+    }
 }
 
 /// A condition compiled (see the module documentation).
@@ -606,6 +837,7 @@ impl Program {
 
     /// As [`Program::new`], with at most `limit` steps.
     fn within(c: &Cnd, limit: usize) -> Program {
+        let c = &c.fused();
         Program::build(|p| p.emit(c, TRUE, FALSE, UNKNOWN), c, limit)
     }
 
@@ -613,6 +845,7 @@ impl Program {
     /// (a check, which fires only when its condition is true).
     #[cfg(test)]
     pub(crate) fn holds(c: &Cnd) -> Program {
+        let c = &c.fused();
         Program::build(|p| p.emit(c, TRUE, FALSE, FALSE), &Cnd::IsTrue(Box::new(c.clone())), MAX_STEPS)
     }
 
@@ -627,16 +860,28 @@ impl Program {
     fn build(emit: impl FnOnce(&mut Program) -> Option<Target>, tree: &Cnd, limit: usize) -> Program {
         let mut p = Program { steps: Vec::new(), start: UNKNOWN, limit };
         match emit(&mut p) {
-            Some(start) => {
-                p.start = start;
-                p
-            }
+            Some(start) => p.start = start,
             None => {
                 let whole = tree.clone();
-                let test = Leaf::Other(fast::Cond::from_fn(move |cx| whole.eval(cx)));
-                Program { steps: vec![Step { test, next: [FALSE, TRUE, UNKNOWN] }], start: 0, limit }
+                let test = Leaf::Other(Box::new(fast::Cond::from_fn(move |cx| whole.eval(cx))));
+                p = Program { steps: vec![Step::new(test, [FALSE, TRUE, UNKNOWN])], start: 0, limit }
             }
         }
+        p.relocate();
+        p
+    }
+
+    /// Where the steps lead at or above `END` moved to just past the last step (`END + k` to
+    /// `len + k`), once they are written: the walk then stops where a step index is out of
+    /// bounds, one comparison per step for both.
+    fn relocate(&mut self) -> Target {
+        let len = self.steps.len() as Target;
+        let at = |t: Target| if t >= END { t - END + len } else { t };
+        for s in &mut self.steps {
+            s.next = s.next.map(at);
+        }
+        self.start = at(self.start);
+        len
     }
 
     /// Steps for `c` that go on to `t`, `f` or `u` by its value; where it starts (`None`: more than
@@ -659,7 +904,7 @@ impl Program {
                 if self.steps.len() >= self.limit {
                     return None;
                 }
-                self.steps.push(Step { test: test.clone(), next: [f, t, u] });
+                self.steps.push(Step::new(test.clone(), [f, t, u]));
                 (self.steps.len() - 1) as Target
             }
             Cnd::Not(x) => self.emit(x, f, t, u)?,
@@ -736,24 +981,22 @@ impl Program {
     /// what it reads of `cx` is loaded once for a loop over conditions, not once per condition.
     #[inline(always)]
     pub(crate) fn run(&self, cx: &Ctx) -> Option<bool> {
-        let at = self.walk(self.start, cx);
+        let end = self.walk(self.start, cx);
         // By a table, not by branches.
         const RESULTS: [Option<bool>; 4] = [Some(false), Some(true), None, None];
-        RESULTS[((at - END) & 3) as usize]
+        RESULTS[(end & 3) as usize]
     }
 
-    /// The steps from `at` on, to where they lead at or above `END`.
+    /// The steps from `at` on, to where they lead past the last one: that end, less the number
+    /// of steps (0 false, 1 true, 2 unknown, from `MARKS - END` on a chain's marks).
     #[inline(always)]
     fn walk(&self, mut at: Target, cx: &Ctx) -> Target {
-        while at < END {
-            let step = &self.steps[at as usize];
+        let steps = &self.steps[..];
+        while let Some(step) = steps.get(at as usize) {
             // False 0, true 1, unknown 2: the way `Option<bool>` numbers them (no branch).
-            at = step.next[match step.test.eval(cx) {
-                Some(b) => b as usize,
-                None => 2,
-            }];
+            at = step.next[step.test.outcome(cx) & 3];
         }
-        at
+        at - steps.len() as Target
     }
 
     /// [`Program::run`] from within a step (not inlined into itself).
@@ -804,6 +1047,7 @@ impl Chain {
         let mut next = END;
         // From the last: a condition's steps are written after those they lead to.
         for (id, c, then) in items.iter().rev() {
+            let c = &c.fused();
             let mut to = [next; 3];
             for ((to, then), value) in to.iter_mut().zip(then).zip([Some(false), Some(true), None]) {
                 if *then != Then::Next {
@@ -819,13 +1063,19 @@ impl Chain {
                 None => {
                     p.steps.truncate(before);
                     let whole = c.clone();
-                    let test = Leaf::Other(fast::Cond::from_fn(move |cx| whole.eval(cx)));
-                    p.steps.push(Step { test, next: to });
+                    let test = Leaf::Other(Box::new(fast::Cond::from_fn(move |cx| whole.eval(cx))));
+                    p.steps.push(Step::new(test, to));
                     (p.steps.len() - 1) as Target
                 }
             };
         }
         p.start = next;
+        let len = p.relocate();
+        for m in &mut marks {
+            if m.2 >= END {
+                m.2 = m.2 - END + len;
+            }
+        }
         Chain { program: p, marks }
     }
 
@@ -835,8 +1085,8 @@ impl Chain {
     pub(crate) fn run(&self, cx: &Ctx, mut on: impl FnMut(usize, Option<bool>)) {
         let mut at = self.program.start;
         loop {
-            at = self.program.walk(at, cx);
-            let Some(&(i, v, next)) = self.marks.get(at.wrapping_sub(MARKS) as usize) else { return };
+            let end = self.program.walk(at, cx);
+            let Some(&(i, v, next)) = self.marks.get(end.wrapping_sub(MARKS - END) as usize) else { return };
             on(i as usize, v);
             at = next;
         }
@@ -1066,6 +1316,76 @@ mod tests {
         assert!(told > 1000, "{told}");
     }
 
+    /// `&&`, `||` and `at_least` of criteria and yes/no fields read by one counting test
+    /// ([`Cnd::fused`]): the value of the condition as written, for every outcome of the criteria
+    /// and every kind of cell, with constant and nested operands; and most such conditions fuse.
+    #[test]
+    fn fused_criteria_count_as_kleene() {
+        let mut rng = crate::test_rng::Lcg(29);
+        let mut next = |n: usize| rng.below(n);
+        fn gen(next: &mut dyn FnMut(usize) -> usize, depth: u32) -> Cnd {
+            if depth == 0 || next(3) == 0 {
+                return match next(8) {
+                    0 => Cnd::Const([Some(true), Some(false), None][next(3)]),
+                    1 => {
+                        let (k, t0, u0) = (next(5) as u32, next(2) as u32, next(2) as u32);
+                        let operands = (0..next(6)).map(|_| test(next)).collect();
+                        Cnd::Leaf(Leaf::AtLeast(Box::new(AtLeast::new(k, t0, u0, operands))))
+                    }
+                    _ => test(next),
+                };
+            }
+            fn test(next: &mut dyn FnMut(usize) -> usize) -> Cnd {
+                Cnd::Leaf(match next(4) {
+                    0 => Leaf::Bool(next(4) as u16),
+                    1 => Leaf::Known(next(4) as u16),
+                    _ => Leaf::Crit(next(8) as u16),
+                })
+            }
+            let some = |next: &mut dyn FnMut(usize) -> usize| (0..1 + next(5)).map(|_| gen(next, depth - 1)).collect();
+            match next(4) {
+                0 => Cnd::Not(Box::new(gen(next, depth - 1))),
+                1 => Cnd::And(some(next)),
+                _ => Cnd::Or(some(next)),
+            }
+        }
+        fn counts(c: &Cnd) -> usize {
+            match c {
+                Cnd::Leaf(Leaf::Crits(_)) => 1,
+                Cnd::Const(_) | Cnd::Leaf(_) => 0,
+                Cnd::Not(x) | Cnd::IsTrue(x) | Cnd::IsFalse(x) => counts(x),
+                Cnd::And(xs) | Cnd::Or(xs) => xs.iter().map(counts).sum(),
+                Cnd::Cond(c, x, y) => counts(c) + counts(x) + counts(y),
+            }
+        }
+        let mut fused = 0;
+        for _ in 0..3000 {
+            let depth = 1 + next(4) as u32;
+            let c = gen(&mut next, depth);
+            let f = c.fused();
+            fused += counts(&f).min(1);
+            let (p, holds) = (Program::new(&c), Program::holds(&c));
+            for _ in 0..16 {
+                let crits: Vec<Option<bool>> = (0..8).map(|_| [Some(true), Some(false), None][next(3)]).collect();
+                let cells: Vec<Cell> = (0..4)
+                    .map(|i| match next(6) {
+                        0 => Cell::Blank,
+                        1 => Cell::Value(Scalar::Num(Num(7))),
+                        2 => Cell::Absent(crate::household::Missing::Field(i)),
+                        3 => Cell::BlankAs(Scalar::Bool(true)),
+                        _ => Cell::Value(Scalar::Bool(next(2) == 0)),
+                    })
+                    .collect();
+                let cx = Ctx { crits: &crits, cells: &cells, ..cx_without_cells() };
+                let want = c.eval(&cx);
+                assert_eq!(f.eval(&cx), want);
+                assert_eq!(p.run(&cx), want);
+                assert_eq!(holds.run(&cx), Some(want == Some(true)));
+            }
+        }
+        assert!(fused > 1000, "{fused}");
+    }
+
     fn cx_without_cells() -> Ctx<'static> {
         Ctx {
             cells: &[],
@@ -1131,7 +1451,7 @@ mod tests {
         let edges = [0, 1, -1, 7, SCALE, -SCALE, 123_456_789, i64::MAX, i64::MIN, i64::MAX / 11, i64::MIN / 10 - 1];
         for &a in &edges {
             for k in [0, 1, -1, 2, 10, 11, -7, 1_000, i64::MAX / SCALE, i64::MIN / SCALE] {
-                let calc = |op: Op| Calc { ops: vec![Op::Push(Operand::Lit(Num(a))), op].into() };
+                let calc = |op: Op| Calc::new(vec![Op::Push(Operand::Lit(Num(a))), op]);
                 let (int, general) = (calc(Op::MulInt(k)), calc(Op::Apply(ArithOp::Mul, Operand::Lit(Num(k * SCALE)))));
                 let cx = cx_without_cells();
                 assert_eq!(int.eval(&cx).map(|s| s[1]), general.eval(&cx).map(|s| s[1]), "{a} * {k}");

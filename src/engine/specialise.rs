@@ -322,12 +322,15 @@ impl Eval {
 type Rule = (usize, u16, Cnd, Vec<u16>);
 
 /// A level's criteria as they are collected: those evaluated (criterion, condition) and the
-/// copies (criterion, the one it copies, negated).
-type Collected = (Vec<(u16, Cnd)>, Vec<(u16, u16, bool)>);
+/// copies (criterion, the one it copies, negated), and those of one test.
+type Collected = (Vec<(u16, Cnd)>, Vec<(u16, u16, bool)>, Vec<(u16, Leaf)>);
 
 /// One level of the varying criteria (see [`Specialised::levels`]).
 struct Level {
-    /// Its criteria in chains of at most 32, over one context each (their values kept aside
+    /// Its criteria whose condition is one test (`food`, `ill > 0`, `a && b` of criteria: see
+    /// [`Cnd::fused`]): evaluated one after the other, no chain and no mark for each.
+    singles: Vec<(u16, Leaf)>,
+    /// Its other criteria in chains of at most 32, over one context each (their values kept aside
     /// until the chain is done): the criteria of each chain, and the chain.
     parts: Vec<(Vec<u16>, Chain)>,
     /// The criteria that are another criterion of the level (or of an earlier one) or its
@@ -583,14 +586,18 @@ fn by_level(rs: &crate::ruleset::RuleSet, crits: Vec<(u16, Eval)>) -> Vec<Level>
             levels.resize_with(l + 1, Default::default);
         }
         match e {
-            Eval::Run(c) => levels[l].0.push((i, c)),
+            Eval::Run(c) => match c.fused() {
+                Cnd::Leaf(leaf) => levels[l].2.push((i, leaf)),
+                c => levels[l].0.push((i, c)),
+            },
             Eval::Copy(j, negate) => levels[l].1.push((i, j, negate)),
         }
     }
     // A chain tells a criterion of level 0 by its index (its value is written in place), one
     // of a later level by its place in the chain (among the values kept aside).
     (levels.into_iter().enumerate())
-        .map(|(l, (runs, copies))| Level {
+        .map(|(l, (runs, copies, singles))| Level {
+            singles,
             parts: (runs.chunks(32))
                 .map(|part| {
                     let items: Vec<(u32, Cnd, [Then; 3])> = (part.iter().enumerate())
@@ -712,6 +719,18 @@ fn ctx<'a>(
     }
 }
 
+/// `v` made a copy of `from`: copied over in place when it has its length, as it has from the
+/// second household of a run on (`clone_from` truncates and extends).
+#[inline(always)]
+fn refill<T: Copy>(v: &mut Vec<T>, from: &[T]) {
+    if v.len() == from.len() {
+        v.copy_from_slice(from);
+    } else {
+        v.clear();
+        v.extend_from_slice(from);
+    }
+}
+
 /// As [`crate::engine::assess_into`], with the conditions specialised for the run: the same
 /// assessment, for a household whose fixed cells are those `p` was built with.
 pub fn assess_into(p: &Specialised, b: &Bound, hh: &Household, a: &mut Assessment) {
@@ -721,23 +740,38 @@ pub fn assess_into(p: &Specialised, b: &Bound, hh: &Household, a: &mut Assessmen
         let v = c.run(&ctx(hh, b, crits, &[], as_of_month, as_of_day));
         crits[*i as usize] = v;
     };
-    crits.clone_from(&p.crit_template);
-    // A level's criteria over one context, their values kept aside until the chain is done
-    // (but for level 0, which reads only constant criteria: from the template, and its values
-    // written in place); then the level's copies.
+    refill(crits, &p.crit_template);
+    // A level's criteria of one test, then its chains, then its copies. Level 0 reads only
+    // constant criteria (from the template): its values are written in place. A later level's
+    // are kept aside until its tests are done (their context reads `crits`).
     for (l, level) in p.levels.iter().enumerate() {
-        for (part, chain) in &level.parts {
-            if l == 0 {
-                let cx = ctx(hh, b, &p.crit_template, &[], as_of_month, as_of_day);
+        if l == 0 {
+            let cx = ctx(hh, b, &p.crit_template, &[], as_of_month, as_of_day);
+            for (i, test) in &level.singles {
+                crits[*i as usize] = test.eval(&cx);
+            }
+            for (_, chain) in &level.parts {
                 let crits = &mut crits[..];
                 chain.run(&cx, move |i, v| crits[i] = v);
-                continue;
             }
-            let mut values = [None; 32];
-            let cx = ctx(hh, b, crits, &[], as_of_month, as_of_day);
-            chain.run(&cx, |k, v| values[k] = v);
-            for (v, &i) in values.iter().zip(part) {
-                crits[i as usize] = *v;
+        } else {
+            for chunk in level.singles.chunks(32) {
+                let mut values = [None; 32];
+                let cx = ctx(hh, b, crits, &[], as_of_month, as_of_day);
+                for (v, (_, test)) in values.iter_mut().zip(chunk) {
+                    *v = test.eval(&cx);
+                }
+                for (v, (i, _)) in values.iter().zip(chunk) {
+                    crits[*i as usize] = *v;
+                }
+            }
+            for (part, chain) in &level.parts {
+                let mut values = [None; 32];
+                let cx = ctx(hh, b, crits, &[], as_of_month, as_of_day);
+                chain.run(&cx, |k, v| values[k] = v);
+                for (v, &i) in values.iter().zip(part) {
+                    crits[i as usize] = *v;
+                }
             }
         }
         for &(i, j, negate) in &level.copies {
@@ -746,8 +780,8 @@ pub fn assess_into(p: &Specialised, b: &Bound, hh: &Household, a: &mut Assessmen
     }
     // Each decision's label and rule when none of its varying rules is true or unknown (the
     // constant ones' for every household), overwritten by the rule that is.
-    decisions.clone_from(&p.labels);
-    decided_by.clone_from(&p.decided_by);
+    refill(decisions, &p.labels);
+    refill(decided_by, &p.decided_by);
     // Evaluate deferred criteria `needs` into `crits` (most often none: tested where it is
     // called, not by a call).
     let ensure = |crits: &mut Vec<Option<bool>>, needs: &[u16]| {
