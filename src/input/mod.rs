@@ -313,7 +313,7 @@ fn read_straight(rules: &RuleSet, read: ColumnRead, bytes: &[u8], slot: &mut Cel
             }
             false
         }
-        ColumnRead::Number(_, money) => match cell::plain_number_bytes(bytes, money) {
+        ColumnRead::Number(_, money) => match cell::plain_number_inline(bytes, money) {
             Some(n) => {
                 *slot = Cell::Value(Scalar::Num(n));
                 true
