@@ -320,7 +320,7 @@ pub fn id_number(s: &str) -> Result<String, String> {
 /// [`id_number`]'s value), `Err` its message; `None`: not of that form (the general way decides).
 #[inline]
 pub fn id18(b: &[u8]) -> Option<Result<(), &'static str>> {
-    let Some(head) = b.first_chunk::<16>().filter(|_| b.len() == 18) else { return None };
+    let head = b.first_chunk::<16>().filter(|_| b.len() == 18)?;
     // The first 16 bytes as two words: digits each (`3` high nibble, and a low nibble that
     // takes 6 without a carry), the usual ID number's 16 of its 17 digits in a few instructions.
     let digits8 = |w: u64| {
