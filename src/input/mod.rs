@@ -313,7 +313,7 @@ fn read_straight(rules: &RuleSet, read: ColumnRead, bytes: &[u8], slot: &mut Cel
             }
             false
         }
-        ColumnRead::Number(_, money) => match cell::plain_number_bytes(bytes, money) {
+        ColumnRead::Number(_, money) => match cell::plain_number_inline(bytes, money) {
             Some(n) => {
                 *slot = Cell::Value(Scalar::Num(n));
                 true
@@ -340,13 +340,16 @@ fn read_straight(rules: &RuleSet, read: ColumnRead, bytes: &[u8], slot: &mut Cel
             }
             None => false,
         },
-        ColumnRead::Enum(_, e) => match rules.enums[e as usize].values.iter().position(|v| v.as_bytes() == bytes) {
-            Some(i) => {
-                *slot = Cell::Value(Scalar::Enum(i as u16));
-                true
+        // (Compared without a `memcmp` call: enum values are short.)
+        ColumnRead::Enum(_, e) => {
+            match rules.enums[e as usize].values.iter().position(|v| crate::household::same_text(v.as_bytes(), bytes)) {
+                Some(i) => {
+                    *slot = Cell::Value(Scalar::Enum(i as u16));
+                    true
+                }
+                None => false,
             }
-            None => false,
-        },
+        }
         ColumnRead::Skip | ColumnRead::Other(_) => false,
     }
 }
