@@ -3,8 +3,10 @@
 //! The lists are the rule file's `[lists.*]` in force on the assessment date. The previous
 //! snapshot is read first and only its ids and the values the lists read of it are kept
 //! (`adjust::keep`); the current snapshot is streamed and assessed, each household put on its
-//! lists as it passes. Households of the previous quarter that did not reappear are located
-//! with one more pass over the previous file, which parses only their rows.
+//! lists as it passes. Households of the previous quarter that did not reappear are read again
+//! whole from the previous file, parsing only their rows: those whose id the current quarter
+//! certainly lacks (its id scan keeps its ids) on a thread of their own while the current quarter
+//! is read, the others (and the rows of repeated ids) in one more pass after it.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{IsTerminal, Write};
