@@ -1127,7 +1127,14 @@ fn none_below_zero(b: &[u8]) -> bool {
         return b.iter().all(|&c| c >= 0x30);
     }
     // A byte is 0x30 or more when its high bit is set, or when (byte | 0x80) − 0x30 keeps it.
-    let good = |w: u64| ((w | HIGH).wrapping_sub(ONES * 0x30) | w) & HIGH == HIGH;
+    every_word(b, |w| ((w | HIGH).wrapping_sub(ONES * 0x30) | w) & HIGH == HIGH)
+}
+
+/// Whether `good` holds of every eight bytes of `b` (8 bytes or more) read as a little-endian
+/// word, the last eight overlapping the words before (no copy of a remainder).
+#[inline(always)]
+fn every_word(b: &[u8], good: impl Fn(u64) -> bool) -> bool {
+    let n = b.len();
     let word = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or([0; 8]));
     let mut all = true;
     let mut i = 0;
@@ -1151,15 +1158,7 @@ fn ascii_from_zero(b: &[u8]) -> bool {
     }
     // A byte below 0x80 is 0x30 or more exactly when (byte | 0x80) − 0x30 keeps its high bit (no
     // borrow crosses bytes: each is 0x80 or more before the subtraction).
-    let good = |w: u64| w & HIGH == 0 && (w | HIGH).wrapping_sub(ONES * 0x30) & HIGH == HIGH;
-    let word = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or([0; 8]));
-    let mut all = true;
-    let mut i = 0;
-    while i + 8 < n {
-        all &= good(word(i));
-        i += 8;
-    }
-    all && good(word(n - 8))
+    every_word(b, |w| w & HIGH == 0 && (w | HIGH).wrapping_sub(ONES * 0x30) & HIGH == HIGH)
 }
 
 /// Whether `s` is written into a CSV cell as it is: no byte that makes it quoted, no formula

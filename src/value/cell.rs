@@ -334,16 +334,23 @@ pub fn id18(b: &[u8]) -> Option<Result<(), &'static str>> {
     {
         return None;
     }
+    Some(id18_date_and_check(b))
+}
+
+/// The birth date and the check digit of an 18-byte ID number whose first 17 bytes are digits and
+/// whose last is a digit or X ([`id18`]).
+#[inline]
+fn id18_date_and_check(b: &[u8]) -> Result<(), &'static str> {
     let num = |r: std::ops::Range<usize>| b[r].iter().fold(0u32, |v, &c| v * 10 + (c - b'0') as u32);
     if num(6..10) < 1900 || Date::new(num(6..10) as i32, num(10..12), num(12..14)).is_none() {
-        return Some(Err("身份证号码中的出生日期无效"));
+        return Err("身份证号码中的出生日期无效");
     }
     const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
     let sum: u32 = b[..17].iter().zip(W).map(|(c, w)| (c - b'0') as u32 * w).sum();
     if b[17].to_ascii_uppercase() != b"10X98765432"[(sum % 11) as usize] {
-        return Some(Err("身份证号码校验位不符（GB 11643）"));
+        return Err("身份证号码校验位不符（GB 11643）");
     }
-    Some(Ok(()))
+    Ok(())
 }
 
 /// Per byte, for [`plain_text`]: 1 outside ASCII; 2 a byte that makes a cell's text need a closer
@@ -443,22 +450,13 @@ mod tests {
         }
     }
 
-    /// `id18` as it was written first (each byte checked alone), against which its word-wise
-    /// digit check is tested.
+    /// `id18` with its digits checked as it was written first (each byte alone), against which
+    /// its word-wise digit check is tested.
     fn id18_bytewise(b: &[u8]) -> Option<Result<(), &'static str>> {
         if !(b.len() == 18 && b[..17].iter().all(u8::is_ascii_digit) && matches!(b[17], b'0'..=b'9' | b'X' | b'x')) {
             return None;
         }
-        let num = |r: std::ops::Range<usize>| b[r].iter().fold(0u32, |v, &c| v * 10 + (c - b'0') as u32);
-        if num(6..10) < 1900 || Date::new(num(6..10) as i32, num(10..12), num(12..14)).is_none() {
-            return Some(Err("身份证号码中的出生日期无效"));
-        }
-        const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-        let sum: u32 = b[..17].iter().zip(W).map(|(c, w)| (c - b'0') as u32 * w).sum();
-        if b[17].to_ascii_uppercase() != b"10X98765432"[(sum % 11) as usize] {
-            return Some(Err("身份证号码校验位不符（GB 11643）"));
-        }
-        Some(Ok(()))
+        Some(id18_date_and_check(b))
     }
 
     /// The word-wise digit check of `id18` takes what the byte-wise one takes: valid ID numbers
