@@ -1,20 +1,22 @@
 //! The streaming pipeline shared by the commands that assess a ledger.
 //!
-//! One thread reads. From a CSV ledger it hands out blocks of text cut at record boundaries
-//! (`input::source::Blocks`: at a line break when the block has no `"`, else where csv-core says
-//! the last whole record ends), and the worker that takes a block parses it itself, so the CSV
-//! parse runs on every core and each row is parsed where it is assessed (in that core's cache).
-//! Other ledgers (worksheets, person exports) and the rows read with the header are handed out as
-//! chunks of up to [`CHUNK`] parsed rows. Worker threads (as many as rayon would use:
-//! `RAYON_NUM_THREADS`, else one per core) each take the next chunk, parse, assess and render it,
-//! folding its households into one accumulator (for `assess`, the chunk's output bytes and
-//! counts). The accumulators reach the sink, on the calling thread, in input order, whatever
-//! order the workers finish in, so what a command writes does not depend on the number of
-//! threads. There is no barrier between chunks: a worker that finishes one takes the next at
-//! once, so both cores stay busy. Memory is [`SLOTS`] chunks or more, whose buffers are recycled, plus
-//! one household and one assessment per worker. A blank row (no cell with anything but spaces:
-//! only delimiters, or formula cells that evaluate to "") is no household: it is skipped, and
-//! counted in what [`fold`] returns.
+//! The work is cut into chunks. From a CSV ledger a chunk is a block of text cut at record
+//! boundaries (`input::source::Blocks`: at a line break when the block has no `"`, else where
+//! csv-core says the last whole record ends), and the thread that takes a block parses it itself, so
+//! the CSV parse runs on every core and each row is parsed where it is assessed (in that core's
+//! cache). Other ledgers (worksheets, person exports) and the rows read with the header are handed
+//! out as chunks of up to [`CHUNK`] parsed rows. As many threads as rayon would use
+//! (`RAYON_NUM_THREADS`, else one per core; the calling thread is one of them) each read the next
+//! chunk (under a lock, in a few microseconds), parse, assess and render it, folding its households
+//! into one accumulator (for `assess`, the chunk's output bytes and counts). The accumulators reach
+//! the sink on the calling thread, in input order, whatever order the threads finish in, so what a
+//! command writes does not depend on the number of threads: the calling thread writes the chunks
+//! that are ready between the ones it assesses. There is no barrier between chunks and no thread
+//! that only reads or only writes: a thread that finishes a chunk takes the next at once, so the
+//! cores stay busy and no chunk costs a thread switch. Memory is [`SLOTS`] chunks or more, whose
+//! buffers are recycled, plus one household and one assessment per thread. A blank row (no cell
+//! with anything but spaces: only delimiters, or formula cells that evaluate to "") is no
+//! household: it is skipped, and counted in what [`fold`] returns.
 
 use std::collections::BTreeMap;
 use std::sync::{Condvar, Mutex};
@@ -29,8 +31,8 @@ use crate::ruleset::Bound;
 /// Rows per chunk of parsed rows (a block of CSV text is 32 KiB, about 200 households).
 const CHUNK: usize = 256;
 
-/// Chunks of rows in circulation (being read, waiting, being assessed, or assessed and waiting
-/// for an earlier chunk to be written), at least: this bounds memory (a chunk's rows and output
+/// Chunks of rows in circulation (free, being assessed, or assessed and waiting for an earlier
+/// chunk to be written), at least: this bounds memory (a chunk's rows and output
 /// are some 0.2 MiB). With more workers, 4 a worker: 16 for 1–4 workers (32 until 2026-12-04).
 const SLOTS: usize = 16;
 
@@ -126,13 +128,25 @@ pub fn fold<A: Send>(
     dups: &Duplicates,
     init: impl Fn() -> A + Sync,
     each: impl Fn(&mut A, &Household, &Assessment) -> anyhow::Result<()> + Sync,
+    sink: impl FnMut(A) -> anyhow::Result<()>,
+) -> anyhow::Result<u64> {
+    fold_on(rayon::current_num_threads().clamp(1, 16), ledger, bound, dups, init, each, sink)
+}
+
+/// [`fold`] on `workers` threads (the calling thread one of them).
+fn fold_on<A: Send>(
+    workers: usize,
+    ledger: &mut Ledger,
+    bound: &Bound,
+    dups: &Duplicates,
+    init: impl Fn() -> A + Sync,
+    each: impl Fn(&mut A, &Household, &Assessment) -> anyhow::Result<()> + Sync,
     mut sink: impl FnMut(A) -> anyhow::Result<()>,
 ) -> anyhow::Result<u64> {
     let bar = progress(&format!("{}：", crate::value::shown_path(&ledger.layout.path)));
     let layout = &ledger.layout;
     let reader = &mut ledger.reader;
     let parser = &reader.block_parser();
-    let workers = rayon::current_num_threads().clamp(1, 16);
     // What is the same for every household of the file, worked out once.
     let persons = layout.persons.is_some();
     let plan = &Specialised::needing(bound, &layout.fixed_cells(bound.rules), !persons, layout.needs.as_ref());
@@ -404,4 +418,126 @@ pub fn stream<T: Send>(
         },
         |v| v.into_iter().try_for_each(&mut sink),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cmd::demo_data::HEADERS;
+    use crate::input::OpenOptions;
+    use crate::value::Date;
+
+    /// A ledger of `n` households (the demo data's columns, all but the id blank; household `i`
+    /// on row `i + 2`): about 40 blocks of text for 20,000, more than the chunks in circulation.
+    fn ledger_file(dir: &std::path::Path, n: usize) -> std::path::PathBuf {
+        let path = dir.join("l.csv");
+        let mut w = csv::Writer::from_path(&path).unwrap();
+        w.write_record(HEADERS).unwrap();
+        for i in 0..n {
+            let mut r = vec![String::new(); HEADERS.len()];
+            r[0] = format!("H{i:06}");
+            w.write_record(&r).unwrap();
+        }
+        w.flush().unwrap();
+        path
+    }
+
+    /// `fold` on `threads` threads over the ledger at `path`: `each` sees a household's row (and
+    /// may fail or panic), the sink gets each chunk's rows in turn.
+    fn rows_folded(
+        path: &std::path::Path,
+        threads: usize,
+        each: impl Fn(u64) -> anyhow::Result<()> + Sync,
+        sink: impl FnMut(Vec<u64>) -> anyhow::Result<()>,
+    ) -> anyhow::Result<u64> {
+        let rules = crate::ruleset::load("national").unwrap();
+        let bound = rules.at(Date::last_of_year(2024)).unwrap();
+        let mut ledger = Ledger::open(path, &rules, &OpenOptions::default()).unwrap();
+        let dups = Duplicates::scan(&ledger).unwrap();
+        let each = |v: &mut Vec<u64>, hh: &Household, _: &Assessment| {
+            each(hh.row)?;
+            v.push(hh.row);
+            Ok(())
+        };
+        fold_on(threads, &mut ledger, &bound, &dups, Vec::new, each, sink)
+    }
+
+    /// Some households take longer, so that threads finish their chunks out of order.
+    fn uneven(row: u64) -> anyhow::Result<()> {
+        if row % 100 == 37 {
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn every_household_reaches_the_sink_once_in_input_order_whatever_the_threads() {
+        let dir = tempfile::tempdir().unwrap();
+        let n = 20_000;
+        let path = ledger_file(dir.path(), n);
+        for threads in [1, 2, 3, 8] {
+            let mut seen = Vec::new();
+            let blank = rows_folded(&path, threads, uneven, |v| {
+                seen.extend(v);
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(blank, 0);
+            assert_eq!(seen.len(), n, "{threads} threads");
+            assert!(seen.iter().enumerate().all(|(i, &row)| row == i as u64 + 2), "{threads} threads: out of order");
+        }
+    }
+
+    #[test]
+    fn an_error_in_a_household_or_the_sink_ends_the_run_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = ledger_file(dir.path(), 20_000);
+        for threads in [1, 2, 4] {
+            let mut written = 0;
+            let e = rows_folded(
+                &path,
+                threads,
+                |row| if row == 12_345 { anyhow::bail!("坏户 {row}") } else { uneven(row) },
+                |v| {
+                    written += v.len();
+                    Ok(())
+                },
+            )
+            .unwrap_err();
+            assert_eq!(e.to_string(), "坏户 12345");
+            // The chunks before the failing one were written, none after it.
+            assert!((10_000..12_344).contains(&written), "{threads} threads: {written} written");
+
+            let mut chunks = 0;
+            let e = rows_folded(&path, threads, uneven, |_| {
+                chunks += 1;
+                anyhow::ensure!(chunks < 20, "写不下了");
+                Ok(())
+            })
+            .unwrap_err();
+            assert_eq!((e.to_string(), chunks), ("写不下了".to_string(), 20));
+        }
+    }
+
+    #[test]
+    fn a_household_that_panics_makes_the_run_panic_without_hanging() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = ledger_file(dir.path(), 20_000);
+        for threads in [1, 2, 4] {
+            for at in [2, 12_345, 20_001] {
+                // On a thread of its own, so that a run that hangs fails the test instead.
+                let (tx, rx) = std::sync::mpsc::channel();
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    let run = std::panic::catch_unwind(|| {
+                        let panics = |row| if row == at { panic!("{row}") } else { uneven(row) };
+                        rows_folded(&path, threads, panics, |_| Ok(()))
+                    });
+                    let _ = tx.send(run.is_err());
+                });
+                let panicked = rx.recv_timeout(std::time::Duration::from_secs(60));
+                assert_eq!(panicked, Ok(true), "{threads} threads, panic at row {at}: the run hung or did not panic");
+            }
+        }
+    }
 }
