@@ -48,6 +48,9 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
             args.output = Some(workbook_if_no_extension(p));
         }
     }
+    // The ledger's hashing (for the provenance record) starts before the rules are loaded:
+    // loading them keeps one core busy for some 25 ms, and hashing a large ledger fills the other.
+    let early = early_hash(&args);
     let rules = ruleset::load(&args.rules.rules)?;
     let as_of = super::as_of(&args.date)?;
     let rules = rules.worded(as_of);
@@ -58,7 +61,7 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
     let input = crate::input::stdin::Input::open(&args.file)?;
     args.file = input.path().to_path_buf();
     let mut ledger = open_with_lists(&args, &rules)?;
-    let mut hashes = start_hashes(&args, &rules)?;
+    let mut hashes = start_hashes(&args, &rules, early)?;
     let dups = Duplicates::scan(&ledger)?;
     bound.read_from = ledger.layout.read_from(&rules);
     opening_notes(&args.file, &ledger.layout, &bound, as_of);
@@ -169,15 +172,40 @@ pub fn options(args: &AssessArgs, as_of: Date, format: Format) -> Vec<String> {
     o
 }
 
-/// An output file gets a provenance record: its inputs' hashing started when they are opened, to
-/// go on while the ledger is assessed. None for standard output, a device or a FIFO.
-fn start_hashes(args: &AssessArgs, rules: &RuleSet) -> anyhow::Result<Option<super::Hashes>> {
-    Ok(match &args.output {
-        Some(p) if !output::is_stdout(p) && (p.is_file() || !p.exists()) => {
-            Some(super::Hashes::start(&inputs(args, rules)?.iter().map(PathBuf::as_path).collect::<Vec<_>>()))
+/// An output file gets a provenance record: its inputs' hashing started when they are opened (the
+/// ledger's as the run starts, [`early_hash`]), to go on while the ledger is assessed. None for
+/// standard output, a device or a FIFO.
+fn start_hashes(
+    args: &AssessArgs,
+    rules: &RuleSet,
+    early: Option<super::Hashes>,
+) -> anyhow::Result<Option<super::Hashes>> {
+    if !gets_provenance(args) {
+        return Ok(None);
+    }
+    let inputs = inputs(args, rules)?;
+    let inputs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
+    Ok(Some(match early {
+        // The ledger's hashing already started ([`early_hash`]): the lists' join it.
+        Some(mut hashes) => {
+            hashes.add(&inputs[1..]);
+            hashes
         }
-        _ => None,
-    })
+        None => super::Hashes::start(&inputs),
+    }))
+}
+
+/// The ledger's hashing, started as the run starts ([`start_hashes`] adds the lists'), when the
+/// output gets a provenance record and the ledger is a file (standard input is hashed once
+/// spooled).
+fn early_hash(args: &AssessArgs) -> Option<super::Hashes> {
+    (gets_provenance(args) && !crate::input::stdin::is_stdin(&args.file))
+        .then(|| super::Hashes::start(&[args.file.as_path()]))
+}
+
+/// Whether the output is a file (a new one or a regular one), which gets a provenance record.
+fn gets_provenance(args: &AssessArgs) -> bool {
+    matches!(&args.output, Some(p) if !output::is_stdout(p) && (p.is_file() || !p.exists()))
 }
 
 /// The files the output of this run is made from: the ledger, then each list given with `--with`.

@@ -241,6 +241,11 @@ impl Hashes {
         )
     }
 
+    /// Start hashing `inputs` too, after those given before.
+    pub fn add(&mut self, inputs: &[&std::path::Path]) {
+        self.0.extend(Hashes::start(inputs).0);
+    }
+
     /// Each input's name, size and hash, in the order given; an input that could not be read is
     /// an error naming it.
     fn join(self) -> anyhow::Result<Vec<crate::output::provenance::InputFile>> {
