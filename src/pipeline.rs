@@ -182,26 +182,7 @@ fn fold_on<A: Send>(
         // Whatever way this thread leaves (done, an error, a panic), the workers stop.
         let _stop = StopOnDrop(shared);
         for _ in 1..workers {
-            scope.spawn(move || {
-                let _broken = BrokenOnPanic(shared);
-                let mut w = Worker::new(parser);
-                let mut s = shared.lock();
-                loop {
-                    if s.stop || s.reader.is_none() {
-                        return;
-                    }
-                    let Some(chunk) = s.free.pop() else {
-                        s = shared.wait(s);
-                        continue;
-                    };
-                    let Some((seq, mut chunk)) = s.take(chunk, &shared.changed) else { continue };
-                    drop(s);
-                    let result = assess(&mut chunk, &mut w);
-                    s = shared.lock();
-                    s.done.insert(seq, (result, chunk));
-                    shared.wake(&s);
-                }
-            });
+            scope.spawn(move || shared.work(Worker::new(parser), assess));
         }
         // This thread writes, in input order (a chunk that finishes early waits for the ones before
         // it), and assesses chunks itself when none is ready to be written.
@@ -299,6 +280,28 @@ impl<'r, A> Shared<'r, A> {
         let mut s = self.changed.wait(s).unwrap_or_else(std::sync::PoisonError::into_inner);
         s.waiting -= 1;
         s
+    }
+
+    /// A worker thread: take the next chunk, assess it, leave it for the calling thread to write,
+    /// until there is nothing more to read or the calling thread stops.
+    fn work(&self, mut w: Worker, assess: &impl Fn(&mut Chunk, &mut Worker) -> anyhow::Result<A>) {
+        let _broken = BrokenOnPanic(self);
+        let mut s = self.lock();
+        loop {
+            if s.stop || s.reader.is_none() {
+                return;
+            }
+            let Some(chunk) = s.free.pop() else {
+                s = self.wait(s);
+                continue;
+            };
+            let Some((seq, mut chunk)) = s.take(chunk, &self.changed) else { continue };
+            drop(s);
+            let result = assess(&mut chunk, &mut w);
+            s = self.lock();
+            s.done.insert(seq, (result, chunk));
+            self.wake(&s);
+        }
     }
 
     /// Wake the waiting threads, if any (a notification is a system call even when nobody waits).

@@ -133,11 +133,7 @@ pub fn run(args: AdjustArgs) -> anyhow::Result<Outcome> {
 /// [`run`], listing at most `early_max` households certainly gone while the current quarter is
 /// read (the tests vary it: the lists are the same whatever it is).
 fn run_with(mut args: AdjustArgs, early_max: usize) -> anyhow::Result<Outcome> {
-    // Lists written to files get a provenance record: the inputs are hashed while they are
-    // assessed, from before the rules are loaded (loading them keeps one core busy some 25 ms)
-    // when both quarters are files (standard input is hashed once spooled).
-    let files = !stdin::is_stdin(&args.previous) && !stdin::is_stdin(&args.current);
-    let mut hashes = args.output.as_ref().filter(|_| files).map(|_| super::Hashes::start(&inputs(&args)));
+    let early = early_hashes(&args);
     let rules = ruleset::load(&args.rules.rules)?;
     let as_of = assessment_date(&args)?;
     // `-`: standard input (one of the two), spooled to a temporary file for the run.
@@ -167,9 +163,7 @@ fn run_with(mut args: AdjustArgs, early_max: usize) -> anyhow::Result<Outcome> {
     // Previous quarter: ids and the values the lists read.
     let mut prev_ledger = Ledger::open(&args.previous, &rules, &args.input.options())?;
     super::attach_departments(&mut prev_ledger, &matcher, &rules);
-    if hashes.is_none() {
-        hashes = args.output.as_ref().map(|_| super::Hashes::start(&inputs(&args)));
-    }
+    let hashes = early.or_else(|| args.output.as_ref().map(|_| super::Hashes::start(&inputs(&args))));
     warn_absent(&rules, &prev_ledger.layout, &cur_ledger.layout, &args);
     let early = early_max > 0 && early_possible(&prev_ledger.layout, &cur_ledger.layout);
     let (mut cur_ledger, cur_dups, prev_dups) = scan_ids(cur_ledger, &prev_ledger, early);
@@ -989,6 +983,14 @@ fn provenance(args: &AdjustArgs, rules: &RuleSet, as_of: Date, hashes: super::Ha
 }
 
 /// The files the lists are made from: both quarters, then the department lists given.
+/// Lists written to files get a provenance record: the inputs are hashed while they are assessed,
+/// from before the rules are loaded (loading them keeps one core busy some 25 ms) when both
+/// quarters are files (standard input is hashed once spooled; then `run_with` starts it).
+fn early_hashes(args: &AdjustArgs) -> Option<super::Hashes> {
+    let files = !stdin::is_stdin(&args.previous) && !stdin::is_stdin(&args.current);
+    args.output.as_ref().filter(|_| files).map(|_| super::Hashes::start(&inputs(args)))
+}
+
 fn inputs(args: &AdjustArgs) -> Vec<&Path> {
     let mut inputs = vec![args.previous.as_path(), args.current.as_path()];
     inputs.extend(args.lists.with.iter().filter_map(|w| w.split_once('=')).map(|(_, f)| Path::new(f)));
