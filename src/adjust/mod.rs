@@ -45,23 +45,12 @@ pub struct Kept<'a> {
 
 /// How many values of each kind [`keep`] appends for `side`.
 pub fn kept_sizes(rs: &RuleSet, side: Side) -> (usize, usize, usize) {
-    let s = &rs.lists.slots;
-    (
-        s.fields.iter().filter(|f| f.0 == side).count(),
-        s.bools.iter().filter(|b| bool_side(b) == Some(side)).count(),
-        s.decisions.iter().filter(|d| d.0 == side).count(),
-    )
-}
-
-fn bool_side(b: &BoolSlot) -> Option<Side> {
-    match b {
-        BoolSlot::Crit(s, _) | BoolSlot::Flag(s) => Some(*s),
-        BoolSlot::Run(_) => None,
-    }
+    let s = &rs.lists.slots.sides[side as usize];
+    (s.fields.len(), s.bools.len(), s.decisions.len())
 }
 
 /// Append the values `side`'s slots read of `row` (what is kept of a previous household until
-/// its current row comes).
+/// its current row comes), in slot order ([`crate::ruleset::lists::SideSlots`]).
 pub fn keep(
     rs: &RuleSet,
     side: Side,
@@ -70,13 +59,19 @@ pub fn keep(
     bools: &mut Vec<Option<bool>>,
     decisions: &mut Vec<u16>,
 ) {
-    let s = &rs.lists.slots;
-    cells.extend(s.fields.iter().filter(|f| f.0 == side).map(|&(_, i)| row.hh.cells[i as usize].clone()));
-    bools.extend(s.bools.iter().filter(|b| bool_side(b) == Some(side)).map(|b| match *b {
-        BoolSlot::Crit(_, c) => row.a.crits[c as usize],
-        _ => row.a.returned,
-    }));
-    decisions.extend(s.decisions.iter().filter(|d| d.0 == side).map(|&(_, d)| row.a.decisions[d as usize]));
+    let s = &rs.lists.slots.sides[side as usize];
+    cells.extend(s.fields.iter().map(|&(_, i)| row.hh.cells[i as usize].clone()));
+    bools.extend(s.bools.iter().map(|&(_, c)| bool_of(row.a, c)));
+    decisions.extend(s.decisions.iter().map(|&(_, d)| row.a.decisions[d as usize]));
+}
+
+/// A side's bool slot of an assessment: criterion `c`, or the flag.
+#[inline(always)]
+fn bool_of(a: &Assessment, c: Option<u16>) -> Option<bool> {
+    match c {
+        Some(c) => a.crits[c as usize],
+        None => a.returned,
+    }
 }
 
 /// What a pass over the previous quarter needs of each household so that what [`keep`] keeps of
@@ -177,61 +172,63 @@ impl Env {
         env
     }
 
-    /// As [`Env::new`], into this one (its buffers reused: no allocation per household).
+    /// As [`Env::new`], into this one (its buffers reused: no allocation per household). Side by
+    /// side, each slot written in place from where its side keeps it ([`crate::ruleset::lists::SideSlots`]).
     pub fn fill(&mut self, rs: &RuleSet, current: Snap, previous: Snap, run: &RunFacts) {
         let s = &rs.lists.slots;
-        let snap = |side: Side| if side == Side::Current { current } else { previous };
         let env = self;
-        env.cells.clear();
-        env.bools.clear();
-        env.decisions.clear();
-        let mut k = [0usize; 2];
-        for &(side, i) in &s.fields {
-            env.cells.push(match snap(side) {
-                Snap::Row(r) => r.hh.cells[i as usize].clone(),
-                Snap::Kept(kept) => kept.cells[k[side as usize]].clone(),
-                Snap::None => Cell::Absent(Missing::Field(i)),
-            });
-            k[side as usize] += 1;
+        if env.cells.len() != s.fields.len() {
+            env.cells.resize(s.fields.len(), Cell::Blank);
         }
-        let mut k = [0usize; 2];
-        for b in &s.bools {
-            let v = match *b {
-                BoolSlot::Run(r) => Some(match r {
-                    RunBool::Appeared => run.appeared,
-                    RunBool::Disappeared => run.disappeared,
-                    RunBool::Matched => run.matched,
-                    RunBool::HasProblems => run.has_problems,
-                    RunBool::Duplicated => run.duplicated,
-                }),
-                BoolSlot::Crit(side, c) => {
-                    k[side as usize] += 1;
-                    match snap(side) {
-                        Snap::Row(r) => r.a.crits[c as usize],
-                        Snap::Kept(kept) => kept.bools[k[side as usize] - 1],
-                        Snap::None => None,
+        env.bools.resize(s.bools.len(), None);
+        env.decisions.resize(s.decisions.len(), 0);
+        for (side, snap) in [(Side::Current, current), (Side::Previous, previous)] {
+            let of = &s.sides[side as usize];
+            match snap {
+                Snap::Row(r) => {
+                    for &(slot, i) in &of.fields {
+                        env.cells[slot as usize].copy_from(&r.hh.cells[i as usize]);
+                    }
+                    for &(slot, c) in &of.bools {
+                        env.bools[slot as usize] = bool_of(r.a, c);
+                    }
+                    for &(slot, d) in &of.decisions {
+                        env.decisions[slot as usize] = r.a.decisions[d as usize];
                     }
                 }
-                BoolSlot::Flag(side) => {
-                    k[side as usize] += 1;
-                    match snap(side) {
-                        Snap::Row(r) => r.a.returned,
-                        Snap::Kept(kept) => kept.bools[k[side as usize] - 1],
-                        Snap::None => None,
+                Snap::Kept(kept) => {
+                    for (&(slot, _), c) in of.fields.iter().zip(kept.cells) {
+                        env.cells[slot as usize].copy_from(c);
+                    }
+                    for (&(slot, _), &v) in of.bools.iter().zip(kept.bools) {
+                        env.bools[slot as usize] = v;
+                    }
+                    for (&(slot, _), &d) in of.decisions.iter().zip(kept.decisions) {
+                        env.decisions[slot as usize] = d;
                     }
                 }
-            };
-            env.bools.push(v);
+                Snap::None => {
+                    for &(slot, i) in &of.fields {
+                        env.cells[slot as usize] = Cell::Absent(Missing::Field(i));
+                    }
+                    for &(slot, _) in &of.bools {
+                        env.bools[slot as usize] = None;
+                    }
+                    // Undecided: a comparison with it is unknown.
+                    for &(slot, d) in &of.decisions {
+                        env.decisions[slot as usize] = rs.decisions[d as usize].undecided;
+                    }
+                }
+            }
         }
-        let mut k = [0usize; 2];
-        for &(side, d) in &s.decisions {
-            env.decisions.push(match snap(side) {
-                Snap::Row(r) => r.a.decisions[d as usize],
-                Snap::Kept(kept) => kept.decisions[k[side as usize]],
-                // Undecided: a comparison with it is unknown.
-                Snap::None => rs.decisions[d as usize].undecided,
+        for &(slot, r) in &s.run {
+            env.bools[slot as usize] = Some(match r {
+                RunBool::Appeared => run.appeared,
+                RunBool::Disappeared => run.disappeared,
+                RunBool::Matched => run.matched,
+                RunBool::HasProblems => run.has_problems,
+                RunBool::Duplicated => run.duplicated,
             });
-            k[side as usize] += 1;
         }
     }
 
