@@ -249,16 +249,29 @@ pub struct OnList {
     pub persons: u64,
 }
 
-/// The lists of `lists` (the rule set's lists in force, in order) a household is on: a list whose
-/// condition is unknown does not have it. `row` is the snapshot the entries come from (for
-/// reasons, factors, evidence and columns); `problems` is what `{problems}` shows.
-pub fn lists_of(b: &Bound, lists: &[&List], env: &Env, row: Option<Row>, problems: &str) -> Vec<OnList> {
+/// The conditions of `lists` (the rule set's lists in force, in order), run together for each
+/// household by [`lists_of`] (one chain of steps, as the engine runs its own).
+pub fn conditions(lists: &[&List]) -> engine::Conditions {
+    let nodes: Vec<&expr::Node> = lists.iter().map(|l| &l.when).collect();
+    engine::Conditions::new(&nodes)
+}
+
+/// The lists of `lists` (the rule set's lists in force, in order; `conds` their [`conditions`])
+/// a household is on: a list whose condition is unknown does not have it. `row` is the snapshot
+/// the entries come from (for reasons, factors, evidence and columns); `problems` is what
+/// `{problems}` shows.
+pub fn lists_of(
+    b: &Bound,
+    lists: &[&List],
+    conds: &engine::Conditions,
+    env: &Env,
+    row: Option<Row>,
+    problems: &str,
+) -> Vec<OnList> {
     let cx = env.ctx(b);
     let mut out = Vec::new();
-    for (k, l) in lists.iter().enumerate() {
-        if l.cond.eval(&cx) != Some(true) {
-            continue;
-        }
+    conds.each_true(&cx, |k| {
+        let l = lists[k];
         let pick = l.reason_conds.iter().position(|c| c.as_ref().is_none_or(|c| c.eval(&cx) == Some(true)));
         let mut reason = String::new();
         if let Some(p) = pick {
@@ -275,7 +288,7 @@ pub fn lists_of(b: &Bound, lists: &[&List], env: &Env, row: Option<Row>, problem
             _ => 0,
         };
         out.push(OnList { list: k, reason, columns, persons });
-    }
+    });
     out
 }
 
@@ -436,7 +449,10 @@ mod tests {
         }
         let env = Env::new(b.rules, snap(cur, &ca), snap(prev, &pa), &run);
         let row = cur.zip(ca.as_ref()).or(prev.zip(pa.as_ref())).map(|(hh, a)| Row { hh, a });
-        lists_of(b, &lists, &env, row, "").into_iter().map(|o| (lists[o.list].label.clone(), o.reason)).collect()
+        lists_of(b, &lists, &conditions(&lists), &env, row, "")
+            .into_iter()
+            .map(|o| (lists[o.list].label.clone(), o.reason))
+            .collect()
     }
 
     const BASE: [(&str, &str); 10] = [
@@ -490,5 +506,69 @@ mod tests {
         let run = RunFacts { matched: true, ..RunFacts::default() };
         let env = Env::new(&rs, Snap::Row(Row { hh: &cur, a: &ca }), Snap::Row(Row { hh: &prev, a: &pa }), &run);
         assert_eq!(changes(&rs, &env), "户类型 脱贫户 → （空白）；人均纯收入 6100 → 3900");
+    }
+
+    /// The lists' conditions run as one chain ([`conditions`]) put a household on exactly the
+    /// lists whose condition the tree evaluator finds true, for every list (in force or not) of
+    /// every built-in rule set, over slots of random cells of every kind, bools and decisions.
+    #[test]
+    fn list_conditions_in_one_chain_are_the_trees() {
+        use crate::household::Missing;
+        use crate::ruleset::file::FieldType;
+        use crate::value::Num;
+        let mut rng = crate::test_rng::Lcg(29);
+        let mut next = |n: usize| rng.below(n);
+        let mut listed = 0;
+        for (name, _, _) in ruleset::EMBEDDED {
+            let rs = ruleset::load(name).unwrap();
+            let Ok(b) = rs.at(Date::new(2024, 12, 31).unwrap()) else { continue };
+            let lists: Vec<&List> = rs.lists.lists.iter().collect();
+            let conds = conditions(&lists);
+            let s = &rs.lists.slots;
+            let mut numbers: Vec<i64> = vec![0, 1, -1, 2, 3, 4, 6, 100, 7_000_000];
+            numbers.extend(b.params.iter().flat_map(|p| [p.0, p.0 - 1, p.0 + 1]));
+            for _ in 0..3000 {
+                let cells: Vec<Cell> = (s.fields.iter())
+                    .map(|&(_, i)| {
+                        let f = &rs.fields[i as usize];
+                        let v = match f.ty {
+                            FieldType::Bool => Scalar::Bool(next(2) == 0),
+                            FieldType::Int | FieldType::Money => Scalar::Num(Num(numbers[next(numbers.len())])),
+                            FieldType::Enum => {
+                                Scalar::Enum(next(rs.enums[f.enum_id.unwrap() as usize].values.len()) as u16)
+                            }
+                            FieldType::Month => Scalar::Month(b.as_of.month_index() - next(30) as i32 + 3),
+                            FieldType::Text | FieldType::Id => Scalar::Text(["", "a", "无"][next(3)].into()),
+                        };
+                        match next(8) {
+                            0 => Cell::Blank,
+                            1 => Cell::Invalid("x".into()),
+                            2 => Cell::BlankAs(v),
+                            3 => Cell::Absent(Missing::Field(i)),
+                            _ => Cell::Value(v),
+                        }
+                    })
+                    .collect();
+                let bools: Vec<Option<bool>> =
+                    s.bools.iter().map(|_| [Some(true), Some(false), None][next(3)]).collect();
+                let decisions: Vec<u16> = (s.decisions.iter())
+                    .map(|&(_, d)| {
+                        let n = rs.decisions[d as usize].labels.len();
+                        next(n + 1).min(n - 1) as u16
+                    })
+                    .collect();
+                let env = Env { cells, bools, decisions };
+                let cx = env.ctx(&b);
+                let want: Vec<usize> = (lists.iter().enumerate())
+                    .filter(|(_, l)| expr::eval_bool(&l.when, &cx) == Some(true))
+                    .map(|(k, _)| k)
+                    .collect();
+                let mut got = Vec::new();
+                conds.each_true(&cx, |k| got.push(k));
+                assert_eq!(got, want, "{name}");
+                listed += got.len();
+            }
+        }
+        assert!(listed > 1000, "{listed}");
     }
 }

@@ -110,6 +110,8 @@ struct Pass<'r> {
     rules: &'r RuleSet,
     bound: &'r Bound<'r>,
     lists: &'r [&'r List],
+    /// The lists' conditions ([`adjust::conditions`]).
+    conds: &'r engine::Conditions,
     show_ids: bool,
     prev_dups: &'r Duplicates,
     cur_dups: &'r Duplicates,
@@ -171,10 +173,12 @@ fn run_with(mut args: AdjustArgs, early_max: usize) -> anyhow::Result<Outcome> {
     let labels = lists.iter().map(|l| l.label.clone()).collect();
     let want_areas = format == AdjustFormat::Xlsx || args.summary.is_some();
     let areas = want_areas.then(|| Areas::with_lists(&bound, args.show_ids, labels));
+    let conds = adjust::conditions(&lists);
     let pass = Pass {
         rules: &rules,
         bound: &bound,
         lists: &lists,
+        conds: &conds,
         show_ids: args.show_ids,
         prev_dups: &prev_dups,
         cur_dups: &cur_dups,
@@ -510,7 +514,7 @@ fn list_current(
     out: &mut Lists,
     acc: &mut Accounting,
 ) -> anyhow::Result<Vec<bool>> {
-    let Pass { rules, bound, lists, show_ids, prev_dups, cur_dups, areas: template } = *pass;
+    let Pass { rules, bound, lists, conds, show_ids, prev_dups, cur_dups, areas: template } = *pass;
     let mut matched = vec![false; previous.entries.len()];
     let id_field = rules.field_index["household_id"];
     acc.blank_current_rows = pipeline::fold(
@@ -548,7 +552,7 @@ fn list_current(
             let previous_side = prev.map_or(Snap::None, |k| Snap::Kept(previous.kept(k)));
             let env = &mut part.env;
             env.fill(rules, Snap::Row(row), previous_side, &run);
-            let on = adjust::lists_of(bound, lists, env, Some(row), &problems);
+            let on = adjust::lists_of(bound, lists, conds, env, Some(row), &problems);
             // Who and what changed only for a household on some list (most are on none).
             let rows = if on.is_empty() {
                 Vec::new()
@@ -665,7 +669,7 @@ fn list_previous_only(
 /// The list rows of a previous-quarter household listed on its own: vanished, or (`duplicated`)
 /// its id repeated in either quarter.
 fn previous_only(pass: &Pass, row: Row, id: &str, duplicated: bool, acc: &mut Accounting) -> Vec<Entry> {
-    let Pass { rules, bound, lists, show_ids, cur_dups, .. } = *pass;
+    let Pass { rules, bound, lists, conds, show_ids, cur_dups, .. } = *pass;
     let hh = row.hh;
     let mut problems = problems_text(rules, hh, show_ids);
     let run = if duplicated {
@@ -681,7 +685,7 @@ fn previous_only(pass: &Pass, row: Row, id: &str, duplicated: bool, acc: &mut Ac
         RunFacts { disappeared: true, ..RunFacts::default() }
     };
     let env = Env::new(rules, Snap::None, Snap::Row(row), &run);
-    let on = adjust::lists_of(bound, lists, &env, Some(row), &problems);
+    let on = adjust::lists_of(bound, lists, conds, &env, Some(row), &problems);
     acc.previous_only_evaluated += 1;
     if on.is_empty() {
         acc.previous_unlisted += 1;
