@@ -1,6 +1,5 @@
 //! The previous quarter, indexed by household id for `adjust`.
 
-use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 
 use crate::adjust::{self, Kept, Row};
@@ -16,7 +15,7 @@ pub struct PrevIndex {
     ids: String,
     pub entries: Vec<Prev>,
     table: hashbrown::HashTable<u32>,
-    hasher: RandomState,
+    hasher: IdHasher,
     /// Per household, `sizes` values of each kind.
     cells: Vec<Cell>,
     bools: Vec<Option<bool>>,
@@ -44,7 +43,7 @@ impl PrevIndex {
     }
 
     /// The hasher of the ids (for [`PrevChunk::push`], on any thread).
-    pub fn hasher(&self) -> &RandomState {
+    pub fn hasher(&self) -> &IdHasher {
         &self.hasher
     }
 
@@ -64,7 +63,7 @@ impl PrevIndex {
             // (The hasher again only when the table grows: it was sized for every id.)
             table.insert_unique(hash, k, |&i| {
                 let e = &entries[i as usize];
-                hasher.hash_one(&ids[e.start..e.start + e.len as usize])
+                hasher.hash(&ids[e.start..e.start + e.len as usize])
             });
         }
     }
@@ -75,7 +74,7 @@ impl PrevIndex {
 
     pub fn find(&self, id: &str) -> Option<usize> {
         let PrevIndex { ids, entries, table, hasher, .. } = self;
-        let k = *table.find(hasher.hash_one(id), |&i| {
+        let k = *table.find(hasher.hash(id), |&i| {
             let e = &entries[i as usize];
             &ids[e.start..e.start + e.len as usize] == id
         })?;
@@ -107,6 +106,51 @@ impl PrevIndex {
     }
 }
 
+/// The hash of a household id in the index, seeded per run: eight bytes at a time, each word
+/// mixed in by a folded multiply (the high and low halves of a 128-bit product xored, as
+/// foldhash and wyhash do), a few instructions a word where SipHash took some 20 a byte. Any
+/// hash will do for what is found (the ids themselves are compared); the seed keeps a file's
+/// ids from being chosen to collide.
+#[derive(Debug, Clone, Copy)]
+pub struct IdHasher {
+    seed: u64,
+}
+
+impl Default for IdHasher {
+    fn default() -> IdHasher {
+        IdHasher { seed: std::collections::hash_map::RandomState::new().hash_one(0u64) | 1 }
+    }
+}
+
+impl IdHasher {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    const K2: u64 = 0xbf58_476d_1ce4_e5b9;
+
+    #[inline(always)]
+    fn fold(a: u64, b: u64) -> u64 {
+        let p = a as u128 * b as u128;
+        (p as u64) ^ (p >> 64) as u64
+    }
+
+    #[inline]
+    pub fn hash(&self, id: &str) -> u64 {
+        let b = id.as_bytes();
+        let mut h = self.seed ^ b.len() as u64;
+        let mut words = b.chunks_exact(8);
+        for w in &mut words {
+            let w = u64::from_le_bytes(w.try_into().expect("8 bytes"));
+            h = IdHasher::fold(h ^ w, IdHasher::K);
+        }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            h = IdHasher::fold(h ^ u64::from_le_bytes(last), IdHasher::K);
+        }
+        IdHasher::fold(h ^ self.seed, IdHasher::K2)
+    }
+}
+
 /// What the workers gather of a chunk of the previous quarter's households for the index, with
 /// no allocation per household: the ids in one arena, each one's row, length and hash, and the
 /// values kept, flat.
@@ -128,9 +172,9 @@ impl PrevChunk {
     }
 
     /// Add a household with id `id`, hashed with the index's `hasher`.
-    pub fn push(&mut self, rs: &RuleSet, hasher: &RandomState, id: &str, row: Row) {
+    pub fn push(&mut self, rs: &RuleSet, hasher: &IdHasher, id: &str, row: Row) {
         self.ids.push_str(id);
-        self.entries.push((row.hh.row, id.len() as u32, hasher.hash_one(id)));
+        self.entries.push((row.hh.row, id.len() as u32, hasher.hash(id)));
         let k = &mut self.kept;
         adjust::keep(rs, Side::Previous, row, &mut k.cells, &mut k.bools, &mut k.decisions);
     }
@@ -166,7 +210,7 @@ mod tests {
         let mut chunk = PrevChunk::default();
         for (row, id) in ids.iter().enumerate() {
             chunk.ids.push_str(id);
-            chunk.entries.push((row as u64 + 2, id.len() as u32, index.hasher().hash_one(*id)));
+            chunk.entries.push((row as u64 + 2, id.len() as u32, index.hasher().hash(id)));
         }
         index.append(&chunk);
         index
@@ -184,5 +228,33 @@ mod tests {
         assert_eq!(index.find_near("A12", 3), Some(3));
         assert_eq!(index.find_near("A12", 0), Some(3));
         assert_eq!(index.id(&index.entries[3]), "A12");
+    }
+
+    /// Ids of the usual shapes (long numbers counting up, short codes, texts) hash apart: no two
+    /// of 200,000 distinct ids share a hash, and their low bits (where the table looks first)
+    /// fill the buckets about evenly.
+    #[test]
+    fn ids_hash_apart() {
+        let h = IdHasher::default();
+        let mut ids: Vec<String> = (0..100_000u64).map(|k| format!("52262{:013}", k * 7)).collect();
+        ids.extend((0..50_000u64).map(|k| format!("H{k}")));
+        ids.extend((0..50_000u64).map(|k| format!("户{k}号")));
+        let hashes: Vec<u64> = ids.iter().map(|id| h.hash(id)).collect();
+        let mut sorted = hashes.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), hashes.len());
+        let mut buckets = vec![0u32; 1 << 10];
+        for x in &hashes {
+            buckets[(x & 1023) as usize] += 1;
+        }
+        let (lo, hi) = (buckets.iter().min().unwrap(), buckets.iter().max().unwrap());
+        assert!(*lo > 120 && *hi < 280, "{lo}..{hi}");
+        // The top seven bits (hashbrown's tag) too.
+        let mut tags = vec![0u32; 128];
+        for x in &hashes {
+            tags[(x >> 57) as usize] += 1;
+        }
+        assert!(tags.iter().all(|&n| n > 1300 && n < 1850), "{tags:?}");
     }
 }

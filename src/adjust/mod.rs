@@ -11,8 +11,6 @@
 pub mod accounting;
 pub mod index;
 
-use std::fmt::Write;
-
 use crate::engine::specialise::Needs;
 use crate::engine::{self, Assessment};
 use crate::household::{Cell, Household, Missing, Scalar};
@@ -308,9 +306,7 @@ fn write_part(out: &mut String, b: &Bound, part: &Part, env: &Env, row: Option<R
             let d = rs.lists.slots.decisions[*slot as usize].1 as usize;
             out.push_str(&rs.decisions[d].labels[env.decisions[*slot as usize] as usize]);
         }
-        Part::Param(i) => {
-            let _ = write!(out, "{}", b.params[*i as usize]);
-        }
+        Part::Param(i) => b.params[*i as usize].write_to(out),
         Part::Reasons(d) => {
             if let Some(r) = row {
                 engine::write_decision_reasons(out, b, r.hh, r.a, *d as usize);
@@ -342,9 +338,7 @@ fn bool_text(v: Option<bool>) -> &'static str {
 fn write_value(out: &mut String, rs: &RuleSet, field: u16, c: &Cell) {
     match c.value() {
         None => out.push_str(BLANK),
-        Some(Scalar::Num(n)) => {
-            let _ = write!(out, "{n}");
-        }
+        Some(Scalar::Num(n)) => n.write_to(out),
         Some(Scalar::Enum(e)) => {
             let f = &rs.fields[field as usize];
             out.push_str(f.enum_id.map(|id| rs.enums[id as usize].values[*e as usize].as_str()).unwrap_or(BLANK));

@@ -24,7 +24,7 @@ use crate::output::areas::{AreaTable, Areas, SheetCell};
 use crate::output::provenance::Provenance;
 use crate::output::xlsx;
 use crate::output::{
-    csv_long_numbers_note, csv_safe, is_stdout, shown_field, shown_problem_value, AtomicFile, AtomicSet, CsvRow,
+    csv_long_numbers_note, csv_safe, is_stdout, shown_problem_value, shown_text, AtomicFile, AtomicSet, CsvRow,
 };
 use crate::pipeline;
 use crate::privacy;
@@ -75,16 +75,23 @@ pub fn parse_quarter(s: &str) -> Option<(i32, u32)> {
     (1..=4).contains(&q).then_some((y, q))
 }
 
-fn who_of(rs: &RuleSet, hh: &Household, show_ids: bool) -> Who {
-    let text = |key: &str| shown_field(rs, hh, key, show_ids).map(|s| s.into_owned()).unwrap_or_default();
-    Who {
-        county: text("county"),
-        township: text("township"),
-        village: text("village"),
-        head_name: text("head_name"),
-        head_id: text("head_id"),
-        area: String::new(),
+/// The fields of [`Who`] (county, township, village, head's name, head's id), looked up by key
+/// once per run rather than for every list row.
+#[derive(Debug, Clone, Copy)]
+struct WhoFields([Option<u16>; 5]);
+
+impl WhoFields {
+    fn of(rs: &RuleSet) -> WhoFields {
+        WhoFields(["county", "township", "village", "head_name", "head_id"].map(|k| rs.field_index.get(k).copied()))
     }
+}
+
+fn who_of(rs: &RuleSet, fields: WhoFields, hh: &Household, show_ids: bool) -> Who {
+    let text = |f: Option<u16>| {
+        f.and_then(|i| shown_text(rs, hh, i as usize, show_ids)).map(|s| s.into_owned()).unwrap_or_default()
+    };
+    let [county, township, village, head_name, head_id] = fields.0.map(text);
+    Who { county, township, village, head_name, head_id, area: String::new() }
 }
 
 /// The list rows of one household as `Entry`s.
@@ -113,6 +120,8 @@ struct Pass<'r> {
     /// The lists' conditions ([`adjust::conditions`]).
     conds: &'r engine::Conditions,
     show_ids: bool,
+    /// The fields of [`Who`].
+    who: WhoFields,
     prev_dups: &'r Duplicates,
     cur_dups: &'r Duplicates,
     /// The summary by area, when one is written: how a household's area is named.
@@ -121,7 +130,7 @@ struct Pass<'r> {
 
 /// [`who_of`], with the household's area when the run has a summary by area.
 fn who_in(pass: &Pass, hh: &Household) -> Who {
-    let mut who = who_of(pass.rules, hh, pass.show_ids);
+    let mut who = who_of(pass.rules, pass.who, hh, pass.show_ids);
     if let Some(t) = pass.areas {
         who.area = t.key_of(pass.bound, hh);
     }
@@ -180,6 +189,7 @@ fn run_with(mut args: AdjustArgs, early_max: usize) -> anyhow::Result<Outcome> {
         lists: &lists,
         conds: &conds,
         show_ids: args.show_ids,
+        who: WhoFields::of(&rules),
         prev_dups: &prev_dups,
         cur_dups: &cur_dups,
         areas: areas.as_ref(),
@@ -514,7 +524,7 @@ fn list_current(
     out: &mut Lists,
     acc: &mut Accounting,
 ) -> anyhow::Result<Vec<bool>> {
-    let Pass { rules, bound, lists, conds, show_ids, prev_dups, cur_dups, areas: template } = *pass;
+    let Pass { rules, bound, lists, conds, show_ids, prev_dups, cur_dups, areas: template, .. } = *pass;
     let mut matched = vec![false; previous.entries.len()];
     let id_field = rules.field_index["household_id"];
     acc.blank_current_rows = pipeline::fold(
