@@ -15,7 +15,7 @@ use crate::engine::specialise::Needs;
 use crate::engine::{self, Assessment};
 use crate::household::{Cell, Household, Missing, Scalar};
 use crate::ruleset::expr::{self, Ctx};
-use crate::ruleset::lists::{BoolSlot, Column, List, Part, RunBool, Side};
+use crate::ruleset::lists::{BoolSlot, Column, List, Part, Side, SideSlots};
 use crate::ruleset::{Bound, RuleSet, Test};
 
 /// One snapshot's row, assessed.
@@ -48,7 +48,7 @@ pub fn kept_sizes(rs: &RuleSet, side: Side) -> (usize, usize, usize) {
 }
 
 /// Append the values `side`'s slots read of `row` (what is kept of a previous household until
-/// its current row comes), in slot order ([`crate::ruleset::lists::SideSlots`]).
+/// its current row comes), in slot order ([`SideSlots`]).
 pub fn keep(
     rs: &RuleSet,
     side: Side,
@@ -171,62 +171,63 @@ impl Env {
     }
 
     /// As [`Env::new`], into this one (its buffers reused: no allocation per household). Side by
-    /// side, each slot written in place from where its side keeps it ([`crate::ruleset::lists::SideSlots`]).
+    /// side, each slot written in place from where its side keeps it ([`SideSlots`]).
     pub fn fill(&mut self, rs: &RuleSet, current: Snap, previous: Snap, run: &RunFacts) {
         let s = &rs.lists.slots;
-        let env = self;
-        if env.cells.len() != s.fields.len() {
-            env.cells.resize(s.fields.len(), Cell::Blank);
+        if (self.cells.len(), self.bools.len(), self.decisions.len())
+            != (s.fields.len(), s.bools.len(), s.decisions.len())
+        {
+            self.cells.resize(s.fields.len(), Cell::Blank);
+            self.bools.resize(s.bools.len(), None);
+            self.decisions.resize(s.decisions.len(), 0);
         }
-        env.bools.resize(s.bools.len(), None);
-        env.decisions.resize(s.decisions.len(), 0);
-        for (side, snap) in [(Side::Current, current), (Side::Previous, previous)] {
-            let of = &s.sides[side as usize];
-            match snap {
-                Snap::Row(r) => {
-                    for &(slot, i) in &of.fields {
-                        env.cells[slot as usize].copy_from(&r.hh.cells[i as usize]);
-                    }
-                    for &(slot, c) in &of.bools {
-                        env.bools[slot as usize] = bool_of(r.a, c);
-                    }
-                    for &(slot, d) in &of.decisions {
-                        env.decisions[slot as usize] = r.a.decisions[d as usize];
-                    }
+        self.fill_side(rs, &s.sides[Side::Current as usize], current);
+        self.fill_side(rs, &s.sides[Side::Previous as usize], previous);
+        // In `RunBool`'s order.
+        let facts = [run.appeared, run.disappeared, run.matched, run.has_problems, run.duplicated];
+        for &(slot, r) in &s.run {
+            self.bools[slot as usize] = Some(facts[r as usize]);
+        }
+    }
+
+    /// The slots of one side, from its snapshot.
+    #[inline(always)]
+    fn fill_side(&mut self, rs: &RuleSet, of: &SideSlots, snap: Snap) {
+        match snap {
+            Snap::Row(r) => {
+                for &(slot, i) in &of.fields {
+                    self.cells[slot as usize].copy_from(&r.hh.cells[i as usize]);
                 }
-                Snap::Kept(kept) => {
-                    for (&(slot, _), c) in of.fields.iter().zip(kept.cells) {
-                        env.cells[slot as usize].copy_from(c);
-                    }
-                    for (&(slot, _), &v) in of.bools.iter().zip(kept.bools) {
-                        env.bools[slot as usize] = v;
-                    }
-                    for (&(slot, _), &d) in of.decisions.iter().zip(kept.decisions) {
-                        env.decisions[slot as usize] = d;
-                    }
+                for &(slot, c) in &of.bools {
+                    self.bools[slot as usize] = bool_of(r.a, c);
                 }
-                Snap::None => {
-                    for &(slot, i) in &of.fields {
-                        env.cells[slot as usize] = Cell::Absent(Missing::Field(i));
-                    }
-                    for &(slot, _) in &of.bools {
-                        env.bools[slot as usize] = None;
-                    }
-                    // Undecided: a comparison with it is unknown.
-                    for &(slot, d) in &of.decisions {
-                        env.decisions[slot as usize] = rs.decisions[d as usize].undecided;
-                    }
+                for &(slot, d) in &of.decisions {
+                    self.decisions[slot as usize] = r.a.decisions[d as usize];
                 }
             }
-        }
-        for &(slot, r) in &s.run {
-            env.bools[slot as usize] = Some(match r {
-                RunBool::Appeared => run.appeared,
-                RunBool::Disappeared => run.disappeared,
-                RunBool::Matched => run.matched,
-                RunBool::HasProblems => run.has_problems,
-                RunBool::Duplicated => run.duplicated,
-            });
+            Snap::Kept(kept) => {
+                for (&(slot, _), c) in of.fields.iter().zip(kept.cells) {
+                    self.cells[slot as usize].copy_from(c);
+                }
+                for (&(slot, _), &v) in of.bools.iter().zip(kept.bools) {
+                    self.bools[slot as usize] = v;
+                }
+                for (&(slot, _), &d) in of.decisions.iter().zip(kept.decisions) {
+                    self.decisions[slot as usize] = d;
+                }
+            }
+            Snap::None => {
+                for &(slot, i) in &of.fields {
+                    self.cells[slot as usize] = Cell::Absent(Missing::Field(i));
+                }
+                for &(slot, _) in &of.bools {
+                    self.bools[slot as usize] = None;
+                }
+                // Undecided: a comparison with it is unknown.
+                for &(slot, d) in &of.decisions {
+                    self.decisions[slot as usize] = rs.decisions[d as usize].undecided;
+                }
+            }
         }
     }
 

@@ -802,8 +802,13 @@ pub fn summary_rows(acc: &Accounting, counts: &Counts, lists: &[&List]) -> Vec<(
 pub struct Counts {
     pub total: Vec<u64>,
     pub persons: Vec<u64>,
-    villages: Vec<(String, String, String)>,
-    per_village: HashMap<(String, String, String), Vec<u64>>,
+    /// The villages in order of first appearance, each with its rows per list.
+    villages: Vec<((String, String, String), Vec<u64>)>,
+    /// Where each village is in `villages`.
+    index: HashMap<(String, String, String), usize>,
+    /// The village of the row before (rows come village by village in most ledgers: compared
+    /// first, no key built or hashed).
+    last: Option<usize>,
 }
 
 impl Counts {
@@ -815,12 +820,22 @@ impl Counts {
         let i = e.list;
         self.total[i] += 1;
         self.persons[i] += e.persons;
-        let key = (e.who.county.clone(), e.who.township.clone(), e.who.village.clone());
-        if !self.per_village.contains_key(&key) {
-            self.villages.push(key.clone());
-        }
-        let n = self.total.len();
-        self.per_village.entry(key).or_insert_with(|| vec![0; n])[i] += 1;
+        let w = &e.who;
+        let same = |v: &(String, String, String)| v.0 == w.county && v.1 == w.township && v.2 == w.village;
+        let k = match self.last.filter(|&k| same(&self.villages[k].0)) {
+            Some(k) => k,
+            None => {
+                let key = (w.county.clone(), w.township.clone(), w.village.clone());
+                let n = self.total.len();
+                let villages = &mut self.villages;
+                *self.index.entry(key).or_insert_with_key(|key| {
+                    villages.push((key.clone(), vec![0; n]));
+                    villages.len() - 1
+                })
+            }
+        };
+        self.last = Some(k);
+        self.villages[k].1[i] += 1;
     }
 
     fn village_table(&self, lists: &[&List]) -> String {
@@ -834,9 +849,9 @@ impl Counts {
         header.extend(lists.iter().map(|l| l.label.clone()));
         t.set_header(header);
         let show = |n: u64| if n == 0 { String::new() } else { n.to_string() };
-        for v in &self.villages {
+        for (v, counts) in &self.villages {
             let mut row = vec![v.1.clone(), v.2.clone()];
-            row.extend(self.per_village[v].iter().map(|&n| show(n)));
+            row.extend(counts.iter().map(|&n| show(n)));
             t.add_row(row);
         }
         let mut total = vec!["合计".to_string(), String::new()];

@@ -1763,8 +1763,14 @@ pub struct Duplicates {
 /// certainly gone.
 pub struct IdSet {
     hash: IdHash,
-    /// Blocked Bloom filters (one cache line a lookup, about 0.2 % "maybe" for an id not in the
-    /// file): a binary search of a million exact hashes would miss the cache ten times a lookup.
+    /// Every id's hash when the scan kept them all ([`Seen::EXACT`] at most): an exact test, so
+    /// that every id not in the file is known to be gone (`adjust` lists those while the current
+    /// quarter is read; a "maybe" for one of them left it to a pass over the whole previous file
+    /// afterwards).
+    exact: Option<ExactIds>,
+    /// Beyond that, blocked Bloom filters (one cache line a lookup, about 0.2 % "maybe" for an
+    /// id not in the file): a binary search of a million exact hashes would miss the cache ten
+    /// times a lookup.
     filters: Vec<Filter>,
 }
 
@@ -1772,23 +1778,66 @@ impl IdSet {
     /// Whether `id` (as a household's id reads: normalised) may be one of the file's ids; `false`
     /// only when it is certainly not (a blank id is never one).
     pub fn may_have(&self, id: &str) -> bool {
-        self.hash.of_cell(id.as_bytes()).is_some_and(|h| self.filters.iter().any(|f| f.has(h)))
+        self.hash.of_cell(id.as_bytes()).is_some_and(|h| match &self.exact {
+            Some(exact) => exact.has(h),
+            None => self.filters.iter().any(|f| f.has(h)),
+        })
     }
 
-    fn new(hash: IdHash, mut seen: Seen) -> IdSet {
+    fn new(hash: IdHash, seen: Seen) -> IdSet {
         if seen.filters.is_empty() {
-            let bits = (seen.exact.len() * Seen::BITS_PER_ID).next_multiple_of(512).max(512);
-            let mut filter = Filter::new(bits);
-            seen.exact.iter().for_each(|&h| filter.add(h));
-            seen.filters.push(filter);
+            return IdSet { hash, exact: Some(ExactIds::new(seen.exact)), filters: Vec::new() };
         }
-        IdSet { hash, filters: seen.filters }
+        IdSet { hash, exact: None, filters: seen.filters }
+    }
+}
+
+/// Hashes (spread evenly over the `u64`s by a seeded hash), sorted, with where those of each
+/// value of their top `bits` bits start (`fences`, about one for eight hashes: half a byte a
+/// hash): a lookup reads one fence pair and some eight hashes next to each other (two cache
+/// misses where a binary search of a million takes ten).
+struct ExactIds {
+    hashes: Vec<u64>,
+    fences: Vec<u32>,
+    bits: u32,
+}
+
+impl ExactIds {
+    fn new(mut hashes: Vec<u64>) -> ExactIds {
+        // (Sorted already by `Seen::twice`; at most `Seen::EXACT` of them, so a fence fits a u32.)
+        hashes.sort_unstable();
+        hashes.dedup();
+        hashes.shrink_to_fit();
+        let bits = if hashes.len() >= 16 { (hashes.len() / 8).ilog2() } else { 0 };
+        let mut fences = Vec::with_capacity((1 << bits) + 1);
+        let mut k = 0;
+        for j in 0..1u64 << bits {
+            while k < hashes.len() && ExactIds::top(hashes[k], bits) < j {
+                k += 1;
+            }
+            fences.push(k as u32);
+        }
+        fences.push(hashes.len() as u32);
+        ExactIds { hashes, fences, bits }
+    }
+
+    #[inline(always)]
+    fn top(h: u64, bits: u32) -> u64 {
+        h.checked_shr(64 - bits).unwrap_or(0)
+    }
+
+    #[inline]
+    fn has(&self, h: u64) -> bool {
+        let j = ExactIds::top(h, self.bits) as usize;
+        let (Some(&a), Some(&b)) = (self.fences.get(j), self.fences.get(j + 1)) else { return false };
+        self.hashes.get(a as usize..b as usize).is_some_and(|some| some.contains(&h))
     }
 }
 
 impl std::fmt::Debug for IdSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IdSet").field("filters", &self.filters.len()).finish()
+        let exact = self.exact.as_ref().map_or(0, |e| e.hashes.len());
+        f.debug_struct("IdSet").field("exact", &exact).field("filters", &self.filters.len()).finish()
     }
 }
 
@@ -2398,6 +2447,38 @@ mod tests {
         let ids = IdSet::new(hash, seen);
         assert!(ids.may_have("A1") && ids.may_have("5201") && ids.may_have("户 1"));
         assert!(!ids.may_have("A2") && !ids.may_have(""));
+    }
+
+    /// Kept exact (as many ids as the scan keeps exactly), `may_have` says yes to every id added
+    /// and no to every other; and the fences find any value in any sorted list.
+    #[test]
+    fn ids_kept_exact_have_no_maybe() {
+        let hash = IdHash::new();
+        let id = |i: u64| format!("52262{i:013}");
+        for n in [0u64, 1, 2, 8, 9, 100, 5000, 70_000] {
+            let mut seen = Seen { exact_max: 1 << 20, first_bits: 1 << 16, ..Seen::default() };
+            (0..n).for_each(|i| seen.add(hash.of(&id(i * 3))));
+            seen.twice();
+            let ids = IdSet::new(hash, seen);
+            assert!(ids.filters.is_empty() && ids.exact.is_some());
+            assert!((0..n).all(|i| ids.may_have(&id(i * 3))), "{n}");
+            assert!((0..n.max(1000)).all(|i| !ids.may_have(&id(i * 3 + 1))), "{n}");
+        }
+        // Uneven values too (crowded fences, empty ones): all found, none else.
+        let mut rng = crate::test_rng::Lcg(3);
+        for len in [0usize, 1, 5, 9, 17, 300, 5000] {
+            let mut v: Vec<u64> = (0..len).map(|_| (rng.below(1000) as u64).pow(6)).collect();
+            v.extend([0, 1, u64::MAX]);
+            v.sort_unstable();
+            v.dedup();
+            let exact = ExactIds::new(v.clone());
+            for &x in &v {
+                assert!(exact.has(x));
+                for y in [x.wrapping_add(1), x.wrapping_sub(1), x ^ (1 << 63)] {
+                    assert_eq!(exact.has(y), v.binary_search(&y).is_ok());
+                }
+            }
+        }
     }
 
     /// A filter at its capacity (12 bits an id) answers "seen" for about 0.2 % of new hashes.

@@ -22,7 +22,8 @@ pub enum Side {
     Previous,
 }
 
-/// The booleans of a run that are not a snapshot's values.
+/// The booleans of a run that are not a snapshot's values (`adjust::Env::fill` reads them by
+/// this order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunBool {
     Appeared,
