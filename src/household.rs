@@ -95,6 +95,14 @@ impl Cell {
         };
     }
 
+    /// A copy, made as [`Cell::copy_from`] makes it (no call for the kinds that hold no text).
+    #[inline(always)]
+    pub fn copied(&self) -> Cell {
+        let mut c = Cell::Blank;
+        c.copy_from(self);
+        c
+    }
+
     #[inline(always)]
     pub fn value(&self) -> Option<&Scalar> {
         match self {

@@ -49,8 +49,9 @@ impl PrevIndex {
 
     /// Add a chunk's households (their ids are not in the index yet: repeated ids were left out)
     /// with the values kept of them, in order.
-    pub fn append(&mut self, chunk: &PrevChunk) {
-        self.cells.extend_from_slice(&chunk.kept.cells);
+    pub fn append(&mut self, chunk: &mut PrevChunk) {
+        // (The cells moved, not cloned.)
+        self.cells.append(&mut chunk.kept.cells);
         self.bools.extend_from_slice(&chunk.kept.bools);
         self.decisions.extend_from_slice(&chunk.kept.decisions);
         let PrevIndex { ids, entries, table, hasher, .. } = self;
@@ -106,11 +107,10 @@ impl PrevIndex {
     }
 }
 
-/// The hash of a household id in the index, seeded per run: eight bytes at a time, each word
-/// mixed in by a folded multiply (the high and low halves of a 128-bit product xored, as
-/// foldhash and wyhash do), a few instructions a word where SipHash took some 20 a byte. Any
-/// hash will do for what is found (the ids themselves are compared); the seed keeps a file's
-/// ids from being chosen to collide.
+/// The hash of a household id in the index, seeded per run ([`crate::input::seeded_hash`]: eight
+/// bytes at a time, where SipHash took some 20 instructions a byte). Any hash will do for what is
+/// found (the ids themselves are compared); the seed keeps a file's ids from being chosen to
+/// collide.
 #[derive(Debug, Clone, Copy)]
 pub struct IdHasher {
     seed: u64,
@@ -118,36 +118,14 @@ pub struct IdHasher {
 
 impl Default for IdHasher {
     fn default() -> IdHasher {
-        IdHasher { seed: std::collections::hash_map::RandomState::new().hash_one(0u64) | 1 }
+        IdHasher { seed: std::collections::hash_map::RandomState::new().hash_one(0u64) }
     }
 }
 
 impl IdHasher {
-    const K: u64 = 0x9e37_79b9_7f4a_7c15;
-    const K2: u64 = 0xbf58_476d_1ce4_e5b9;
-
-    #[inline(always)]
-    fn fold(a: u64, b: u64) -> u64 {
-        let p = a as u128 * b as u128;
-        (p as u64) ^ (p >> 64) as u64
-    }
-
     #[inline]
     pub fn hash(&self, id: &str) -> u64 {
-        let b = id.as_bytes();
-        let mut h = self.seed ^ b.len() as u64;
-        let mut words = b.chunks_exact(8);
-        for w in &mut words {
-            let w = u64::from_le_bytes(w.try_into().expect("8 bytes"));
-            h = IdHasher::fold(h ^ w, IdHasher::K);
-        }
-        let rest = words.remainder();
-        if !rest.is_empty() {
-            let mut last = [0u8; 8];
-            last[..rest.len()].copy_from_slice(rest);
-            h = IdHasher::fold(h ^ u64::from_le_bytes(last), IdHasher::K);
-        }
-        IdHasher::fold(h ^ self.seed, IdHasher::K2)
+        crate::input::seeded_hash(self.seed, id.as_bytes())
     }
 }
 
@@ -212,7 +190,7 @@ mod tests {
             chunk.ids.push_str(id);
             chunk.entries.push((row as u64 + 2, id.len() as u32, index.hasher().hash(id)));
         }
-        index.append(&chunk);
+        index.append(&mut chunk);
         index
     }
 

@@ -58,7 +58,7 @@ pub fn keep(
     decisions: &mut Vec<u16>,
 ) {
     let s = &rs.lists.slots.sides[side as usize];
-    cells.extend(s.fields.iter().map(|&(_, i)| row.hh.cells[i as usize].clone()));
+    cells.extend(s.fields.iter().map(|&(_, i)| row.hh.cells[i as usize].copied()));
     bools.extend(s.bools.iter().map(|&(_, c)| bool_of(row.a, c)));
     decisions.extend(s.decisions.iter().map(|&(_, d)| row.a.decisions[d as usize]));
 }

@@ -410,7 +410,7 @@ fn index_previous(
             }
             Ok(())
         },
-        |part| {
+        |mut part| {
             acc.previous_rows += part.rows;
             for of in part.charted.chunks(charted.len().max(1)) {
                 for (counts, &l) in labels.iter_mut().zip(of) {
@@ -420,7 +420,7 @@ fn index_previous(
             let base = previous.entries.len();
             let room = early_max.saturating_sub(certain.len());
             certain.extend(part.certain.iter().take(room).map(|&(row, k)| (row, base + k)));
-            previous.append(&part.index);
+            previous.append(&mut part.index);
             acc.duplicated_previous_rows += part.dup_rows.len() as u64;
             dup_rows.extend(part.dup_rows);
             Ok(())
