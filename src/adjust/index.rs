@@ -140,6 +140,18 @@ pub struct PrevChunk {
 }
 
 impl PrevChunk {
+    /// Households a chunk makes room for at its first (a chunk of the pipeline has some 200).
+    const ROOM: usize = 256;
+
+    fn reserve(&mut self, rs: &RuleSet, n: usize, id_len: usize) {
+        let (c, b, d) = adjust::kept_sizes(rs, Side::Previous);
+        self.ids.reserve(n * id_len);
+        self.entries.reserve(n);
+        self.kept.cells.reserve(n * c);
+        self.kept.bools.reserve(n * b);
+        self.kept.decisions.reserve(n * d);
+    }
+
     /// How many households the chunk holds.
     pub fn len(&self) -> usize {
         self.entries.len()
@@ -151,6 +163,10 @@ impl PrevChunk {
 
     /// Add a household with id `id`, hashed with the index's `hasher`.
     pub fn push(&mut self, rs: &RuleSet, hasher: &IdHasher, id: &str, row: Row) {
+        if self.entries.capacity() == 0 {
+            // Room for a chunk's households at once, not grown by doubling from nothing.
+            self.reserve(rs, PrevChunk::ROOM, id.len());
+        }
         self.ids.push_str(id);
         self.entries.push((row.hh.row, id.len() as u32, hasher.hash(id)));
         let k = &mut self.kept;

@@ -272,7 +272,8 @@ pub fn lists_of(
     conds.each_true(&cx, |k| {
         let l = lists[k];
         let pick = l.reason_conds.iter().position(|c| c.as_ref().is_none_or(|c| c.eval(&cx) == Some(true)));
-        let mut reason = String::new();
+        // (Room for a usual reason at once, not grown from nothing.)
+        let mut reason = String::with_capacity(64);
         if let Some(p) = pick {
             for part in &l.reason[p].1 {
                 write_part(&mut reason, b, part, env, row, problems);
@@ -408,7 +409,10 @@ pub fn changes(rs: &RuleSet, env: &Env) -> String {
             _ => enum_field,
         };
         if differs {
-            if !out.is_empty() {
+            if out.is_empty() {
+                // (Room for a usual change or two at once, not grown from nothing.)
+                out.reserve(64);
+            } else {
                 out.push('；');
             }
             out.push_str(&rs.fields[f as usize].label);
