@@ -177,17 +177,15 @@ fn run_with(mut args: AdjustArgs, early_max: usize) -> anyhow::Result<Outcome> {
     let hashes = args.output.as_ref().map(|_| super::Hashes::start(&inputs(&args)));
     warn_absent(&rules, &prev_ledger.layout, &cur_ledger.layout, &args);
     let early = early_max > 0 && early_possible(&prev_ledger.layout, &cur_ledger.layout);
-    let (mut cur_ledger, cur_dups, prev_dups) = scan_ids(cur_ledger, &prev_ledger, early);
-    let (cur_dups, prev_dups) = (cur_dups?, prev_dups?);
+    let (mut cur_ledger, cur_dups, prev_dups) = scan_ids(cur_ledger, &prev_ledger, early)?;
     let labels = lists.iter().map(|l| l.label.clone()).collect();
     let want_areas = format == AdjustFormat::Xlsx || args.summary.is_some();
     let areas = want_areas.then(|| Areas::with_lists(&bound, args.show_ids, labels));
-    let conds = adjust::conditions(&lists);
     let pass = Pass {
         rules: &rules,
         bound: &bound,
         lists: &lists,
-        conds: &conds,
+        conds: &adjust::conditions(&lists),
         show_ids: args.show_ids,
         who: WhoFields::of(&rules),
         prev_dups: &prev_dups,
@@ -326,14 +324,15 @@ fn warn_absent(rules: &RuleSet, prev_l: &Layout, cur_l: &Layout, args: &AdjustAr
     }
 }
 
-/// The repeated ids of both snapshots (the current ledger is handed back). The two id scans read
+/// The repeated ids of both snapshots (the current ledger is handed back; an error of the current
+/// scan before one of the previous). The two id scans read
 /// different files: side by side, one core each; workbooks one after the other (each holds its
 /// shared strings while it is read).
 fn scan_ids(
     cur_ledger: Ledger,
     prev_ledger: &Ledger,
     keep_ids: bool,
-) -> (Ledger, Result<Duplicates, InputError>, Result<Duplicates, InputError>) {
+) -> Result<(Ledger, Duplicates, Duplicates), InputError> {
     // The current quarter's ids kept, for `index_previous` to know which households are gone.
     let scan_current = |l: &Ledger| if keep_ids { Duplicates::scan_keeping_ids(l) } else { Duplicates::scan(l) };
     let sheets = [&cur_ledger, prev_ledger].iter().any(|l| matches!(l.layout.kind, crate::input::Kind::Sheet { .. }));
@@ -349,7 +348,7 @@ fn scan_ids(
         let prev = Duplicates::scan(prev_ledger);
         (cur.join().expect("the id scan does not panic"), prev)
     });
-    (cur_ledger, cur, prev)
+    Ok((cur_ledger, cur?, prev?))
 }
 
 /// What a chunk of the previous quarter gives: its households for the index, the rows of those
@@ -389,7 +388,7 @@ fn index_previous(
     if let Some(needs) = adjust::previous_needs(rules, charted) {
         prev_ledger.layout.restrict(needs);
     }
-    let (hasher, id_field) = (previous.hasher().clone(), rules.field_index["household_id"]);
+    let (hasher, id_field) = (*previous.hasher(), rules.field_index["household_id"]);
     acc.blank_previous_rows = pipeline::fold(
         prev_ledger,
         bound,
