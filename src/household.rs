@@ -70,6 +70,39 @@ impl Cell {
         }
     }
 
+    /// Become a copy of `src`, written in place: the kinds that hold no text without a call (what
+    /// `adjust` does for every slot of every household), a text by `clone_from`.
+    #[inline(always)]
+    pub fn copy_from(&mut self, src: &Cell) {
+        let s = match src {
+            Cell::Blank => return *self = Cell::Blank,
+            Cell::Absent(m) => return *self = Cell::Absent(*m),
+            Cell::Invalid(_) => return self.clone_from(src),
+            Cell::Value(s) | Cell::BlankAs(s) | Cell::Derived(s) | Cell::AbsentAs(s) => s,
+        };
+        let s = match s {
+            Scalar::Bool(b) => Scalar::Bool(*b),
+            Scalar::Num(n) => Scalar::Num(*n),
+            Scalar::Enum(e) => Scalar::Enum(*e),
+            Scalar::Month(m) => Scalar::Month(*m),
+            Scalar::Text(_) => return self.clone_from(src),
+        };
+        *self = match src {
+            Cell::Value(_) => Cell::Value(s),
+            Cell::BlankAs(_) => Cell::BlankAs(s),
+            Cell::Derived(_) => Cell::Derived(s),
+            _ => Cell::AbsentAs(s),
+        };
+    }
+
+    /// A copy, made as [`Cell::copy_from`] makes it (no call for the kinds that hold no text).
+    #[inline(always)]
+    pub fn copied(&self) -> Cell {
+        let mut c = Cell::Blank;
+        c.copy_from(self);
+        c
+    }
+
     #[inline(always)]
     pub fn value(&self) -> Option<&Scalar> {
         match self {

@@ -1,6 +1,5 @@
 //! The previous quarter, indexed by household id for `adjust`.
 
-use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 
 use crate::adjust::{self, Kept, Row};
@@ -16,7 +15,7 @@ pub struct PrevIndex {
     ids: String,
     pub entries: Vec<Prev>,
     table: hashbrown::HashTable<u32>,
-    hasher: RandomState,
+    hasher: IdHasher,
     /// Per household, `sizes` values of each kind.
     cells: Vec<Cell>,
     bools: Vec<Option<bool>>,
@@ -44,14 +43,15 @@ impl PrevIndex {
     }
 
     /// The hasher of the ids (for [`PrevChunk::push`], on any thread).
-    pub fn hasher(&self) -> &RandomState {
+    pub fn hasher(&self) -> &IdHasher {
         &self.hasher
     }
 
     /// Add a chunk's households (their ids are not in the index yet: repeated ids were left out)
     /// with the values kept of them, in order.
-    pub fn append(&mut self, chunk: &PrevChunk) {
-        self.cells.extend_from_slice(&chunk.kept.cells);
+    pub fn append(&mut self, chunk: &mut PrevChunk) {
+        // (The cells moved, not cloned.)
+        self.cells.append(&mut chunk.kept.cells);
         self.bools.extend_from_slice(&chunk.kept.bools);
         self.decisions.extend_from_slice(&chunk.kept.decisions);
         let PrevIndex { ids, entries, table, hasher, .. } = self;
@@ -71,7 +71,7 @@ impl PrevIndex {
             // (The hasher again only when the table grows: it was sized for every id.)
             table.insert_unique(hash, k, |&i| {
                 let e = &entries[i as usize];
-                hasher.hash_one(&ids[e.start..e.start + e.len as usize])
+                hasher.hash(&ids[e.start..e.start + e.len as usize])
             });
         }
     }
@@ -82,7 +82,7 @@ impl PrevIndex {
 
     pub fn find(&self, id: &str) -> Option<usize> {
         let PrevIndex { ids, entries, table, hasher, .. } = self;
-        let k = *table.find(hasher.hash_one(id), |&i| {
+        let k = *table.find(hasher.hash(id), |&i| {
             let e = &entries[i as usize];
             &ids[e.start..e.start + e.len as usize] == id
         })?;
@@ -114,6 +114,28 @@ impl PrevIndex {
     }
 }
 
+/// The hash of a household id in the index, seeded per run ([`crate::input::seeded_hash`]: eight
+/// bytes at a time, where SipHash took some 20 instructions a byte). Any hash will do for what is
+/// found (the ids themselves are compared); the seed keeps a file's ids from being chosen to
+/// collide.
+#[derive(Debug, Clone, Copy)]
+pub struct IdHasher {
+    seed: u64,
+}
+
+impl Default for IdHasher {
+    fn default() -> IdHasher {
+        IdHasher { seed: std::collections::hash_map::RandomState::new().hash_one(0u64) }
+    }
+}
+
+impl IdHasher {
+    #[inline]
+    pub fn hash(&self, id: &str) -> u64 {
+        crate::input::seeded_hash(self.seed, id.as_bytes())
+    }
+}
+
 /// What the workers gather of a chunk of the previous quarter's households for the index, with
 /// no allocation per household: the ids in one arena, each one's row, length and hash, and the
 /// values kept, flat.
@@ -125,6 +147,18 @@ pub struct PrevChunk {
 }
 
 impl PrevChunk {
+    /// Households a chunk makes room for at its first (a chunk of the pipeline has some 200).
+    const ROOM: usize = 256;
+
+    fn reserve(&mut self, rs: &RuleSet, n: usize, id_len: usize) {
+        let (c, b, d) = adjust::kept_sizes(rs, Side::Previous);
+        self.ids.reserve(n * id_len);
+        self.entries.reserve(n);
+        self.kept.cells.reserve(n * c);
+        self.kept.bools.reserve(n * b);
+        self.kept.decisions.reserve(n * d);
+    }
+
     /// How many households the chunk holds.
     pub fn len(&self) -> usize {
         self.entries.len()
@@ -135,9 +169,13 @@ impl PrevChunk {
     }
 
     /// Add a household with id `id`, hashed with the index's `hasher`.
-    pub fn push(&mut self, rs: &RuleSet, hasher: &RandomState, id: &str, row: Row) {
+    pub fn push(&mut self, rs: &RuleSet, hasher: &IdHasher, id: &str, row: Row) {
+        if self.entries.capacity() == 0 {
+            // Room for a chunk's households at once, not grown by doubling from nothing.
+            self.reserve(rs, PrevChunk::ROOM, id.len());
+        }
         self.ids.push_str(id);
-        self.entries.push((row.hh.row, id.len() as u32, hasher.hash_one(id)));
+        self.entries.push((row.hh.row, id.len() as u32, hasher.hash(id)));
         let k = &mut self.kept;
         adjust::keep(rs, Side::Previous, row, &mut k.cells, &mut k.bools, &mut k.decisions);
     }
@@ -173,9 +211,9 @@ mod tests {
         let mut chunk = PrevChunk::default();
         for (row, id) in ids.iter().enumerate() {
             chunk.ids.push_str(id);
-            chunk.entries.push((row as u64 + 2, id.len() as u32, index.hasher().hash_one(*id)));
+            chunk.entries.push((row as u64 + 2, id.len() as u32, index.hasher().hash(id)));
         }
-        index.append(&chunk);
+        index.append(&mut chunk);
         index
     }
 
@@ -191,5 +229,33 @@ mod tests {
         assert_eq!(index.find_near("A12", 3), Some(3));
         assert_eq!(index.find_near("A12", 0), Some(3));
         assert_eq!(index.id(&index.entries[3]), "A12");
+    }
+
+    /// Ids of the usual shapes (long numbers counting up, short codes, texts) hash apart: no two
+    /// of 200,000 distinct ids share a hash, and their low bits (where the table looks first)
+    /// fill the buckets about evenly.
+    #[test]
+    fn ids_hash_apart() {
+        let h = IdHasher::default();
+        let mut ids: Vec<String> = (0..100_000u64).map(|k| format!("52262{:013}", k * 7)).collect();
+        ids.extend((0..50_000u64).map(|k| format!("H{k}")));
+        ids.extend((0..50_000u64).map(|k| format!("户{k}号")));
+        let hashes: Vec<u64> = ids.iter().map(|id| h.hash(id)).collect();
+        let mut sorted = hashes.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), hashes.len());
+        let mut buckets = vec![0u32; 1 << 10];
+        for x in &hashes {
+            buckets[(x & 1023) as usize] += 1;
+        }
+        let (lo, hi) = (buckets.iter().min().unwrap(), buckets.iter().max().unwrap());
+        assert!(*lo > 120 && *hi < 280, "{lo}..{hi}");
+        // The top seven bits (hashbrown's tag) too.
+        let mut tags = vec![0u32; 128];
+        for x in &hashes {
+            tags[(x >> 57) as usize] += 1;
+        }
+        assert!(tags.iter().all(|&n| n > 1300 && n < 1850), "{tags:?}");
     }
 }

@@ -11,13 +11,11 @@
 pub mod accounting;
 pub mod index;
 
-use std::fmt::Write;
-
 use crate::engine::specialise::Needs;
 use crate::engine::{self, Assessment};
 use crate::household::{Cell, Household, Missing, Scalar};
 use crate::ruleset::expr::{self, Ctx};
-use crate::ruleset::lists::{BoolSlot, Column, List, Part, RunBool, Side};
+use crate::ruleset::lists::{BoolSlot, Column, List, Part, Side, SideSlots};
 use crate::ruleset::{Bound, RuleSet, Test};
 
 /// One snapshot's row, assessed.
@@ -45,23 +43,12 @@ pub struct Kept<'a> {
 
 /// How many values of each kind [`keep`] appends for `side`.
 pub fn kept_sizes(rs: &RuleSet, side: Side) -> (usize, usize, usize) {
-    let s = &rs.lists.slots;
-    (
-        s.fields.iter().filter(|f| f.0 == side).count(),
-        s.bools.iter().filter(|b| bool_side(b) == Some(side)).count(),
-        s.decisions.iter().filter(|d| d.0 == side).count(),
-    )
-}
-
-fn bool_side(b: &BoolSlot) -> Option<Side> {
-    match b {
-        BoolSlot::Crit(s, _) | BoolSlot::Flag(s) => Some(*s),
-        BoolSlot::Run(_) => None,
-    }
+    let s = &rs.lists.slots.sides[side as usize];
+    (s.fields.len(), s.bools.len(), s.decisions.len())
 }
 
 /// Append the values `side`'s slots read of `row` (what is kept of a previous household until
-/// its current row comes).
+/// its current row comes), in slot order ([`SideSlots`]).
 pub fn keep(
     rs: &RuleSet,
     side: Side,
@@ -70,13 +57,19 @@ pub fn keep(
     bools: &mut Vec<Option<bool>>,
     decisions: &mut Vec<u16>,
 ) {
-    let s = &rs.lists.slots;
-    cells.extend(s.fields.iter().filter(|f| f.0 == side).map(|&(_, i)| row.hh.cells[i as usize].clone()));
-    bools.extend(s.bools.iter().filter(|b| bool_side(b) == Some(side)).map(|b| match *b {
-        BoolSlot::Crit(_, c) => row.a.crits[c as usize],
-        _ => row.a.returned,
-    }));
-    decisions.extend(s.decisions.iter().filter(|d| d.0 == side).map(|&(_, d)| row.a.decisions[d as usize]));
+    let s = &rs.lists.slots.sides[side as usize];
+    cells.extend(s.fields.iter().map(|&(_, i)| row.hh.cells[i as usize].copied()));
+    bools.extend(s.bools.iter().map(|&(_, c)| bool_of(row.a, c)));
+    decisions.extend(s.decisions.iter().map(|&(_, d)| row.a.decisions[d as usize]));
+}
+
+/// A side's bool slot of an assessment: criterion `c`, or the flag.
+#[inline(always)]
+fn bool_of(a: &Assessment, c: Option<u16>) -> Option<bool> {
+    match c {
+        Some(c) => a.crits[c as usize],
+        None => a.returned,
+    }
 }
 
 /// What a pass over the previous quarter needs of each household so that what [`keep`] keeps of
@@ -177,61 +170,64 @@ impl Env {
         env
     }
 
-    /// As [`Env::new`], into this one (its buffers reused: no allocation per household).
+    /// As [`Env::new`], into this one (its buffers reused: no allocation per household). Side by
+    /// side, each slot written in place from where its side keeps it ([`SideSlots`]).
     pub fn fill(&mut self, rs: &RuleSet, current: Snap, previous: Snap, run: &RunFacts) {
         let s = &rs.lists.slots;
-        let snap = |side: Side| if side == Side::Current { current } else { previous };
-        let env = self;
-        env.cells.clear();
-        env.bools.clear();
-        env.decisions.clear();
-        let mut k = [0usize; 2];
-        for &(side, i) in &s.fields {
-            env.cells.push(match snap(side) {
-                Snap::Row(r) => r.hh.cells[i as usize].clone(),
-                Snap::Kept(kept) => kept.cells[k[side as usize]].clone(),
-                Snap::None => Cell::Absent(Missing::Field(i)),
-            });
-            k[side as usize] += 1;
+        if (self.cells.len(), self.bools.len(), self.decisions.len())
+            != (s.fields.len(), s.bools.len(), s.decisions.len())
+        {
+            self.cells.resize(s.fields.len(), Cell::Blank);
+            self.bools.resize(s.bools.len(), None);
+            self.decisions.resize(s.decisions.len(), 0);
         }
-        let mut k = [0usize; 2];
-        for b in &s.bools {
-            let v = match *b {
-                BoolSlot::Run(r) => Some(match r {
-                    RunBool::Appeared => run.appeared,
-                    RunBool::Disappeared => run.disappeared,
-                    RunBool::Matched => run.matched,
-                    RunBool::HasProblems => run.has_problems,
-                    RunBool::Duplicated => run.duplicated,
-                }),
-                BoolSlot::Crit(side, c) => {
-                    k[side as usize] += 1;
-                    match snap(side) {
-                        Snap::Row(r) => r.a.crits[c as usize],
-                        Snap::Kept(kept) => kept.bools[k[side as usize] - 1],
-                        Snap::None => None,
-                    }
-                }
-                BoolSlot::Flag(side) => {
-                    k[side as usize] += 1;
-                    match snap(side) {
-                        Snap::Row(r) => r.a.returned,
-                        Snap::Kept(kept) => kept.bools[k[side as usize] - 1],
-                        Snap::None => None,
-                    }
-                }
-            };
-            env.bools.push(v);
+        self.fill_side(rs, &s.sides[Side::Current as usize], current);
+        self.fill_side(rs, &s.sides[Side::Previous as usize], previous);
+        // In `RunBool`'s order.
+        let facts = [run.appeared, run.disappeared, run.matched, run.has_problems, run.duplicated];
+        for &(slot, r) in &s.run {
+            self.bools[slot as usize] = Some(facts[r as usize]);
         }
-        let mut k = [0usize; 2];
-        for &(side, d) in &s.decisions {
-            env.decisions.push(match snap(side) {
-                Snap::Row(r) => r.a.decisions[d as usize],
-                Snap::Kept(kept) => kept.decisions[k[side as usize]],
+    }
+
+    /// The slots of one side, from its snapshot.
+    #[inline(always)]
+    fn fill_side(&mut self, rs: &RuleSet, of: &SideSlots, snap: Snap) {
+        match snap {
+            Snap::Row(r) => {
+                for &(slot, i) in &of.fields {
+                    self.cells[slot as usize].copy_from(&r.hh.cells[i as usize]);
+                }
+                for &(slot, c) in &of.bools {
+                    self.bools[slot as usize] = bool_of(r.a, c);
+                }
+                for &(slot, d) in &of.decisions {
+                    self.decisions[slot as usize] = r.a.decisions[d as usize];
+                }
+            }
+            Snap::Kept(kept) => {
+                for (&(slot, _), c) in of.fields.iter().zip(kept.cells) {
+                    self.cells[slot as usize].copy_from(c);
+                }
+                for (&(slot, _), &v) in of.bools.iter().zip(kept.bools) {
+                    self.bools[slot as usize] = v;
+                }
+                for (&(slot, _), &d) in of.decisions.iter().zip(kept.decisions) {
+                    self.decisions[slot as usize] = d;
+                }
+            }
+            Snap::None => {
+                for &(slot, i) in &of.fields {
+                    self.cells[slot as usize] = Cell::Absent(Missing::Field(i));
+                }
+                for &(slot, _) in &of.bools {
+                    self.bools[slot as usize] = None;
+                }
                 // Undecided: a comparison with it is unknown.
-                Snap::None => rs.decisions[d as usize].undecided,
-            });
-            k[side as usize] += 1;
+                for &(slot, d) in &of.decisions {
+                    self.decisions[slot as usize] = rs.decisions[d as usize].undecided;
+                }
+            }
         }
     }
 
@@ -252,18 +248,32 @@ pub struct OnList {
     pub persons: u64,
 }
 
-/// The lists of `lists` (the rule set's lists in force, in order) a household is on: a list whose
-/// condition is unknown does not have it. `row` is the snapshot the entries come from (for
-/// reasons, factors, evidence and columns); `problems` is what `{problems}` shows.
-pub fn lists_of(b: &Bound, lists: &[&List], env: &Env, row: Option<Row>, problems: &str) -> Vec<OnList> {
+/// The conditions of `lists` (the rule set's lists in force, in order), run together for each
+/// household by [`lists_of`] (one chain of steps, as the engine runs its own).
+pub fn conditions(lists: &[&List]) -> engine::Conditions {
+    let nodes: Vec<&expr::Node> = lists.iter().map(|l| &l.when).collect();
+    engine::Conditions::new(&nodes)
+}
+
+/// The lists of `lists` (the rule set's lists in force, in order; `conds` their [`conditions`])
+/// a household is on: a list whose condition is unknown does not have it. `row` is the snapshot
+/// the entries come from (for reasons, factors, evidence and columns); `problems` is what
+/// `{problems}` shows.
+pub fn lists_of(
+    b: &Bound,
+    lists: &[&List],
+    conds: &engine::Conditions,
+    env: &Env,
+    row: Option<Row>,
+    problems: &str,
+) -> Vec<OnList> {
     let cx = env.ctx(b);
     let mut out = Vec::new();
-    for (k, l) in lists.iter().enumerate() {
-        if l.cond.eval(&cx) != Some(true) {
-            continue;
-        }
+    conds.each_true(&cx, |k| {
+        let l = lists[k];
         let pick = l.reason_conds.iter().position(|c| c.as_ref().is_none_or(|c| c.eval(&cx) == Some(true)));
-        let mut reason = String::new();
+        // (Room for a usual reason at once, not grown from nothing.)
+        let mut reason = String::with_capacity(64);
         if let Some(p) = pick {
             for part in &l.reason[p].1 {
                 write_part(&mut reason, b, part, env, row, problems);
@@ -278,7 +288,7 @@ pub fn lists_of(b: &Bound, lists: &[&List], env: &Env, row: Option<Row>, problem
             _ => 0,
         };
         out.push(OnList { list: k, reason, columns, persons });
-    }
+    });
     out
 }
 
@@ -298,9 +308,7 @@ fn write_part(out: &mut String, b: &Bound, part: &Part, env: &Env, row: Option<R
             let d = rs.lists.slots.decisions[*slot as usize].1 as usize;
             out.push_str(&rs.decisions[d].labels[env.decisions[*slot as usize] as usize]);
         }
-        Part::Param(i) => {
-            let _ = write!(out, "{}", b.params[*i as usize]);
-        }
+        Part::Param(i) => b.params[*i as usize].write_to(out),
         Part::Reasons(d) => {
             if let Some(r) = row {
                 engine::write_decision_reasons(out, b, r.hh, r.a, *d as usize);
@@ -332,9 +340,7 @@ fn bool_text(v: Option<bool>) -> &'static str {
 fn write_value(out: &mut String, rs: &RuleSet, field: u16, c: &Cell) {
     match c.value() {
         None => out.push_str(BLANK),
-        Some(Scalar::Num(n)) => {
-            let _ = write!(out, "{n}");
-        }
+        Some(Scalar::Num(n)) => n.write_to(out),
         Some(Scalar::Enum(e)) => {
             let f = &rs.fields[field as usize];
             out.push_str(f.enum_id.map(|id| rs.enums[id as usize].values[*e as usize].as_str()).unwrap_or(BLANK));
@@ -403,7 +409,10 @@ pub fn changes(rs: &RuleSet, env: &Env) -> String {
             _ => enum_field,
         };
         if differs {
-            if !out.is_empty() {
+            if out.is_empty() {
+                // (Room for a usual change or two at once, not grown from nothing.)
+                out.reserve(64);
+            } else {
                 out.push('；');
             }
             out.push_str(&rs.fields[f as usize].label);
@@ -439,7 +448,10 @@ mod tests {
         }
         let env = Env::new(b.rules, snap(cur, &ca), snap(prev, &pa), &run);
         let row = cur.zip(ca.as_ref()).or(prev.zip(pa.as_ref())).map(|(hh, a)| Row { hh, a });
-        lists_of(b, &lists, &env, row, "").into_iter().map(|o| (lists[o.list].label.clone(), o.reason)).collect()
+        lists_of(b, &lists, &conditions(&lists), &env, row, "")
+            .into_iter()
+            .map(|o| (lists[o.list].label.clone(), o.reason))
+            .collect()
     }
 
     const BASE: [(&str, &str); 10] = [
@@ -493,5 +505,69 @@ mod tests {
         let run = RunFacts { matched: true, ..RunFacts::default() };
         let env = Env::new(&rs, Snap::Row(Row { hh: &cur, a: &ca }), Snap::Row(Row { hh: &prev, a: &pa }), &run);
         assert_eq!(changes(&rs, &env), "户类型 脱贫户 → （空白）；人均纯收入 6100 → 3900");
+    }
+
+    /// The lists' conditions run as one chain ([`conditions`]) put a household on exactly the
+    /// lists whose condition the tree evaluator finds true, for every list (in force or not) of
+    /// every built-in rule set, over slots of random cells of every kind, bools and decisions.
+    #[test]
+    fn list_conditions_in_one_chain_are_the_trees() {
+        use crate::household::Missing;
+        use crate::ruleset::file::FieldType;
+        use crate::value::Num;
+        let mut rng = crate::test_rng::Lcg(29);
+        let mut next = |n: usize| rng.below(n);
+        let mut listed = 0;
+        for (name, _, _) in ruleset::EMBEDDED {
+            let rs = ruleset::load(name).unwrap();
+            let Ok(b) = rs.at(Date::new(2024, 12, 31).unwrap()) else { continue };
+            let lists: Vec<&List> = rs.lists.lists.iter().collect();
+            let conds = conditions(&lists);
+            let s = &rs.lists.slots;
+            let mut numbers: Vec<i64> = vec![0, 1, -1, 2, 3, 4, 6, 100, 7_000_000];
+            numbers.extend(b.params.iter().flat_map(|p| [p.0, p.0 - 1, p.0 + 1]));
+            for _ in 0..3000 {
+                let cells: Vec<Cell> = (s.fields.iter())
+                    .map(|&(_, i)| {
+                        let f = &rs.fields[i as usize];
+                        let v = match f.ty {
+                            FieldType::Bool => Scalar::Bool(next(2) == 0),
+                            FieldType::Int | FieldType::Money => Scalar::Num(Num(numbers[next(numbers.len())])),
+                            FieldType::Enum => {
+                                Scalar::Enum(next(rs.enums[f.enum_id.unwrap() as usize].values.len()) as u16)
+                            }
+                            FieldType::Month => Scalar::Month(b.as_of.month_index() - next(30) as i32 + 3),
+                            FieldType::Text | FieldType::Id => Scalar::Text(["", "a", "无"][next(3)].into()),
+                        };
+                        match next(8) {
+                            0 => Cell::Blank,
+                            1 => Cell::Invalid("x".into()),
+                            2 => Cell::BlankAs(v),
+                            3 => Cell::Absent(Missing::Field(i)),
+                            _ => Cell::Value(v),
+                        }
+                    })
+                    .collect();
+                let bools: Vec<Option<bool>> =
+                    s.bools.iter().map(|_| [Some(true), Some(false), None][next(3)]).collect();
+                let decisions: Vec<u16> = (s.decisions.iter())
+                    .map(|&(_, d)| {
+                        let n = rs.decisions[d as usize].labels.len();
+                        next(n + 1).min(n - 1) as u16
+                    })
+                    .collect();
+                let env = Env { cells, bools, decisions };
+                let cx = env.ctx(&b);
+                let want: Vec<usize> = (lists.iter().enumerate())
+                    .filter(|(_, l)| expr::eval_bool(&l.when, &cx) == Some(true))
+                    .map(|(k, _)| k)
+                    .collect();
+                let mut got = Vec::new();
+                conds.each_true(&cx, |k| got.push(k));
+                assert_eq!(got, want, "{name}");
+                listed += got.len();
+            }
+        }
+        assert!(listed > 1000, "{listed}");
     }
 }

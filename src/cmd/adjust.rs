@@ -24,7 +24,7 @@ use crate::output::areas::{AreaTable, Areas, SheetCell};
 use crate::output::provenance::Provenance;
 use crate::output::xlsx;
 use crate::output::{
-    csv_long_numbers_note, csv_safe, is_stdout, shown_field, shown_problem_value, AtomicFile, AtomicSet, CsvRow,
+    csv_long_numbers_note, csv_safe, is_stdout, shown_problem_value, shown_text, AtomicFile, AtomicSet, CsvRow,
 };
 use crate::pipeline;
 use crate::privacy;
@@ -75,16 +75,23 @@ pub fn parse_quarter(s: &str) -> Option<(i32, u32)> {
     (1..=4).contains(&q).then_some((y, q))
 }
 
-fn who_of(rs: &RuleSet, hh: &Household, show_ids: bool) -> Who {
-    let text = |key: &str| shown_field(rs, hh, key, show_ids).map(|s| s.into_owned()).unwrap_or_default();
-    Who {
-        county: text("county"),
-        township: text("township"),
-        village: text("village"),
-        head_name: text("head_name"),
-        head_id: text("head_id"),
-        area: String::new(),
+/// The fields of [`Who`] (county, township, village, head's name, head's id), looked up by key
+/// once per run rather than for every list row.
+#[derive(Debug, Clone, Copy)]
+struct WhoFields([Option<u16>; 5]);
+
+impl WhoFields {
+    fn of(rs: &RuleSet) -> WhoFields {
+        WhoFields(["county", "township", "village", "head_name", "head_id"].map(|k| rs.field_index.get(k).copied()))
     }
+}
+
+fn who_of(rs: &RuleSet, fields: WhoFields, hh: &Household, show_ids: bool) -> Who {
+    let text = |f: Option<u16>| {
+        f.and_then(|i| shown_text(rs, hh, i as usize, show_ids)).map(|s| s.into_owned()).unwrap_or_default()
+    };
+    let [county, township, village, head_name, head_id] = fields.0.map(text);
+    Who { county, township, village, head_name, head_id, area: String::new() }
 }
 
 /// The list rows of one household as `Entry`s.
@@ -110,7 +117,11 @@ struct Pass<'r> {
     rules: &'r RuleSet,
     bound: &'r Bound<'r>,
     lists: &'r [&'r List],
+    /// The lists' conditions ([`adjust::conditions`]).
+    conds: &'r engine::Conditions,
     show_ids: bool,
+    /// The fields of [`Who`].
+    who: WhoFields,
     prev_dups: &'r Duplicates,
     cur_dups: &'r Duplicates,
     /// The summary by area, when one is written: how a household's area is named.
@@ -119,7 +130,7 @@ struct Pass<'r> {
 
 /// [`who_of`], with the household's area when the run has a summary by area.
 fn who_in(pass: &Pass, hh: &Household) -> Who {
-    let mut who = who_of(pass.rules, hh, pass.show_ids);
+    let mut who = who_of(pass.rules, pass.who, hh, pass.show_ids);
     if let Some(t) = pass.areas {
         who.area = t.key_of(pass.bound, hh);
     }
@@ -166,8 +177,7 @@ fn run_with(mut args: AdjustArgs, early_max: usize) -> anyhow::Result<Outcome> {
     let hashes = early.or_else(|| args.output.as_ref().map(|_| super::Hashes::start(&inputs(&args))));
     warn_absent(&rules, &prev_ledger.layout, &cur_ledger.layout, &args);
     let early = early_max > 0 && early_possible(&prev_ledger.layout, &cur_ledger.layout);
-    let (mut cur_ledger, cur_dups, prev_dups) = scan_ids(cur_ledger, &prev_ledger, early);
-    let (cur_dups, prev_dups) = (cur_dups?, prev_dups?);
+    let (mut cur_ledger, cur_dups, prev_dups) = scan_ids(cur_ledger, &prev_ledger, early)?;
     let labels = lists.iter().map(|l| l.label.clone()).collect();
     let want_areas = format == AdjustFormat::Xlsx || args.summary.is_some();
     let areas = want_areas.then(|| Areas::with_lists(&bound, args.show_ids, labels));
@@ -175,7 +185,9 @@ fn run_with(mut args: AdjustArgs, early_max: usize) -> anyhow::Result<Outcome> {
         rules: &rules,
         bound: &bound,
         lists: &lists,
+        conds: &adjust::conditions(&lists),
         show_ids: args.show_ids,
+        who: WhoFields::of(&rules),
         prev_dups: &prev_dups,
         cur_dups: &cur_dups,
         areas: areas.as_ref(),
@@ -312,14 +324,15 @@ fn warn_absent(rules: &RuleSet, prev_l: &Layout, cur_l: &Layout, args: &AdjustAr
     }
 }
 
-/// The repeated ids of both snapshots (the current ledger is handed back). The two id scans read
+/// The repeated ids of both snapshots (the current ledger is handed back; an error of the current
+/// scan before one of the previous). The two id scans read
 /// different files: side by side, one core each; workbooks one after the other (each holds its
 /// shared strings while it is read).
 fn scan_ids(
     cur_ledger: Ledger,
     prev_ledger: &Ledger,
     keep_ids: bool,
-) -> (Ledger, Result<Duplicates, InputError>, Result<Duplicates, InputError>) {
+) -> Result<(Ledger, Duplicates, Duplicates), InputError> {
     // The current quarter's ids kept, for `index_previous` to know which households are gone.
     let scan_current = |l: &Ledger| if keep_ids { Duplicates::scan_keeping_ids(l) } else { Duplicates::scan(l) };
     let sheets = [&cur_ledger, prev_ledger].iter().any(|l| matches!(l.layout.kind, crate::input::Kind::Sheet { .. }));
@@ -335,7 +348,7 @@ fn scan_ids(
         let prev = Duplicates::scan(prev_ledger);
         (cur.join().expect("the id scan does not panic"), prev)
     });
-    (cur_ledger, cur, prev)
+    Ok((cur_ledger, cur?, prev?))
 }
 
 /// What a chunk of the previous quarter gives: its households for the index, the rows of those
@@ -375,7 +388,7 @@ fn index_previous(
     if let Some(needs) = adjust::previous_needs(rules, charted) {
         prev_ledger.layout.restrict(needs);
     }
-    let (hasher, id_field) = (previous.hasher().clone(), rules.field_index["household_id"]);
+    let (hasher, id_field) = (*previous.hasher(), rules.field_index["household_id"]);
     acc.blank_previous_rows = pipeline::fold(
         prev_ledger,
         bound,
@@ -396,7 +409,7 @@ fn index_previous(
             }
             Ok(())
         },
-        |part| {
+        |mut part| {
             acc.previous_rows += part.rows;
             for of in part.charted.chunks(charted.len().max(1)) {
                 for (counts, &l) in labels.iter_mut().zip(of) {
@@ -406,7 +419,7 @@ fn index_previous(
             let base = previous.entries.len();
             let room = early_max.saturating_sub(certain.len());
             certain.extend(part.certain.iter().take(room).map(|&(row, k)| (row, base + k)));
-            previous.append(&part.index);
+            previous.append(&mut part.index);
             acc.duplicated_previous_rows += part.dup_rows.len() as u64;
             dup_rows.extend(part.dup_rows);
             Ok(())
@@ -510,7 +523,7 @@ fn list_current(
     out: &mut Lists,
     acc: &mut Accounting,
 ) -> anyhow::Result<Vec<bool>> {
-    let Pass { rules, bound, lists, show_ids, prev_dups, cur_dups, areas: template } = *pass;
+    let Pass { rules, bound, lists, conds, show_ids, prev_dups, cur_dups, areas: template, .. } = *pass;
     let mut matched = vec![false; previous.entries.len()];
     let id_field = rules.field_index["household_id"];
     acc.blank_current_rows = pipeline::fold(
@@ -548,7 +561,7 @@ fn list_current(
             let previous_side = prev.map_or(Snap::None, |k| Snap::Kept(previous.kept(k)));
             let env = &mut part.env;
             env.fill(rules, Snap::Row(row), previous_side, &run);
-            let on = adjust::lists_of(bound, lists, env, Some(row), &problems);
+            let on = adjust::lists_of(bound, lists, conds, env, Some(row), &problems);
             // Who and what changed only for a household on some list (most are on none).
             let rows = if on.is_empty() {
                 Vec::new()
@@ -665,7 +678,7 @@ fn list_previous_only(
 /// The list rows of a previous-quarter household listed on its own: vanished, or (`duplicated`)
 /// its id repeated in either quarter.
 fn previous_only(pass: &Pass, row: Row, id: &str, duplicated: bool, acc: &mut Accounting) -> Vec<Entry> {
-    let Pass { rules, bound, lists, show_ids, cur_dups, .. } = *pass;
+    let Pass { rules, bound, lists, conds, show_ids, cur_dups, .. } = *pass;
     let hh = row.hh;
     let mut problems = problems_text(rules, hh, show_ids);
     let run = if duplicated {
@@ -681,7 +694,7 @@ fn previous_only(pass: &Pass, row: Row, id: &str, duplicated: bool, acc: &mut Ac
         RunFacts { disappeared: true, ..RunFacts::default() }
     };
     let env = Env::new(rules, Snap::None, Snap::Row(row), &run);
-    let on = adjust::lists_of(bound, lists, &env, Some(row), &problems);
+    let on = adjust::lists_of(bound, lists, conds, &env, Some(row), &problems);
     acc.previous_only_evaluated += 1;
     if on.is_empty() {
         acc.previous_unlisted += 1;
@@ -788,8 +801,13 @@ pub fn summary_rows(acc: &Accounting, counts: &Counts, lists: &[&List]) -> Vec<(
 pub struct Counts {
     pub total: Vec<u64>,
     pub persons: Vec<u64>,
-    villages: Vec<(String, String, String)>,
-    per_village: HashMap<(String, String, String), Vec<u64>>,
+    /// The villages in order of first appearance, each with its rows per list.
+    villages: Vec<((String, String, String), Vec<u64>)>,
+    /// Where each village is in `villages`.
+    index: HashMap<(String, String, String), usize>,
+    /// The village of the row before (rows come village by village in most ledgers: compared
+    /// first, no key built or hashed).
+    last: Option<usize>,
 }
 
 impl Counts {
@@ -801,12 +819,22 @@ impl Counts {
         let i = e.list;
         self.total[i] += 1;
         self.persons[i] += e.persons;
-        let key = (e.who.county.clone(), e.who.township.clone(), e.who.village.clone());
-        if !self.per_village.contains_key(&key) {
-            self.villages.push(key.clone());
-        }
-        let n = self.total.len();
-        self.per_village.entry(key).or_insert_with(|| vec![0; n])[i] += 1;
+        let w = &e.who;
+        let same = |v: &(String, String, String)| v.0 == w.county && v.1 == w.township && v.2 == w.village;
+        let k = match self.last.filter(|&k| same(&self.villages[k].0)) {
+            Some(k) => k,
+            None => {
+                let key = (w.county.clone(), w.township.clone(), w.village.clone());
+                let n = self.total.len();
+                let villages = &mut self.villages;
+                *self.index.entry(key).or_insert_with_key(|key| {
+                    villages.push((key.clone(), vec![0; n]));
+                    villages.len() - 1
+                })
+            }
+        };
+        self.last = Some(k);
+        self.villages[k].1[i] += 1;
     }
 
     fn village_table(&self, lists: &[&List]) -> String {
@@ -820,9 +848,9 @@ impl Counts {
         header.extend(lists.iter().map(|l| l.label.clone()));
         t.set_header(header);
         let show = |n: u64| if n == 0 { String::new() } else { n.to_string() };
-        for v in &self.villages {
+        for (v, counts) in &self.villages {
             let mut row = vec![v.1.clone(), v.2.clone()];
-            row.extend(self.per_village[v].iter().map(|&n| show(n)));
+            row.extend(counts.iter().map(|&n| show(n)));
             t.add_row(row);
         }
         let mut total = vec!["合计".to_string(), String::new()];

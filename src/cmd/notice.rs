@@ -13,7 +13,7 @@ use anyhow::{bail, Context};
 
 use crate::adjust::{self, Env, Row, RunFacts, Snap};
 use crate::cli::NoticeArgs;
-use crate::engine::Assessment;
+use crate::engine::{self, Assessment};
 use crate::error::Outcome;
 use crate::household::{Cell, Household, Scalar};
 use crate::input::{Duplicates, Ledger};
@@ -151,6 +151,7 @@ fn collect(
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut withheld = Vec::new();
     let mut problems = 0;
+    let conds = adjust::conditions(lists);
     pipeline::fold(
         ledger,
         bound,
@@ -158,7 +159,7 @@ fn collect(
         Chunk::default,
         |c, hh, a| {
             c.problems += u64::from(!hh.problems.is_empty());
-            c.entries.extend(entries(bound, lists, notice, hh, a));
+            c.entries.extend(entries(bound, (lists, &conds), notice, hh, a));
             Ok(())
         },
         |c| {
@@ -178,11 +179,17 @@ fn collect(
 }
 
 /// The notice rows of one household: one per posted list it is on.
-fn entries(b: &Bound, lists: &[&List], notice: &Notice, hh: &Household, a: &Assessment) -> Vec<Entry> {
+fn entries(
+    b: &Bound,
+    (lists, conds): (&[&List], &engine::Conditions),
+    notice: &Notice,
+    hh: &Household,
+    a: &Assessment,
+) -> Vec<Entry> {
     let rs = b.rules;
     let row = Row { hh, a };
     let env = Env::new(rs, Snap::Row(row), Snap::None, &RunFacts::default());
-    let on = adjust::lists_of(b, lists, &env, Some(row), "");
+    let on = adjust::lists_of(b, lists, conds, &env, Some(row), "");
     if on.is_empty() {
         return Vec::new();
     }

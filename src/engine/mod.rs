@@ -9,6 +9,7 @@
 //! computed only when an output asks for them.
 
 mod program;
+pub use program::Conditions;
 pub mod specialise;
 pub mod whatif;
 

@@ -657,7 +657,6 @@ pub(crate) fn leaf(n: &Node) -> Cnd {
 
 impl Cnd {
     /// A bool node as it is, nothing folded.
-    #[cfg(test)]
     pub(crate) fn of(n: &Node) -> Cnd {
         let one = |x: &Node| Box::new(Cnd::of(x));
         match n {
@@ -1090,6 +1089,30 @@ impl Chain {
             on(i as usize, v);
             at = next;
         }
+    }
+}
+
+/// Conditions of which only the true ones matter, run for each household in one [`Chain`]
+/// (`adjust`'s lists: a list's condition true puts a household on it; false and unknown do not).
+/// The nodes are taken as they are, nothing folded: they read their own slots, not a household's
+/// fields, so the run's constant fields say nothing of them.
+#[derive(Clone)]
+pub struct Conditions {
+    chain: Chain,
+}
+
+impl Conditions {
+    pub fn new(nodes: &[&Node]) -> Conditions {
+        let tell_true = [Then::Next, Then::Tell, Then::Next];
+        let items: Vec<(u32, Cnd, [Then; 3])> =
+            nodes.iter().enumerate().map(|(k, n)| (k as u32, Cnd::of(n), tell_true)).collect();
+        Conditions { chain: Chain::new(&items) }
+    }
+
+    /// Calls `on` with the index of each condition true for the household of `cx`, in order.
+    #[inline]
+    pub fn each_true(&self, cx: &Ctx, mut on: impl FnMut(usize)) {
+        self.chain.run(cx, |k, _| on(k));
     }
 }
 

@@ -1763,8 +1763,14 @@ pub struct Duplicates {
 /// certainly gone.
 pub struct IdSet {
     hash: IdHash,
-    /// Blocked Bloom filters (one cache line a lookup, about 0.2 % "maybe" for an id not in the
-    /// file): a binary search of a million exact hashes would miss the cache ten times a lookup.
+    /// Every id's hash when the scan kept them all ([`Seen::EXACT`] at most): an exact test, so
+    /// that every id not in the file is known to be gone (`adjust` lists those while the current
+    /// quarter is read; a "maybe" for one of them left it to a pass over the whole previous file
+    /// afterwards).
+    exact: Option<ExactIds>,
+    /// Beyond that, blocked Bloom filters (one cache line a lookup, about 0.2 % "maybe" for an
+    /// id not in the file): a binary search of a million exact hashes would miss the cache ten
+    /// times a lookup.
     filters: Vec<Filter>,
 }
 
@@ -1772,23 +1778,66 @@ impl IdSet {
     /// Whether `id` (as a household's id reads: normalised) may be one of the file's ids; `false`
     /// only when it is certainly not (a blank id is never one).
     pub fn may_have(&self, id: &str) -> bool {
-        self.hash.of_cell(id.as_bytes()).is_some_and(|h| self.filters.iter().any(|f| f.has(h)))
+        self.hash.of_cell(id.as_bytes()).is_some_and(|h| match &self.exact {
+            Some(exact) => exact.has(h),
+            None => self.filters.iter().any(|f| f.has(h)),
+        })
     }
 
-    fn new(hash: IdHash, mut seen: Seen) -> IdSet {
+    fn new(hash: IdHash, seen: Seen) -> IdSet {
         if seen.filters.is_empty() {
-            let bits = (seen.exact.len() * Seen::BITS_PER_ID).next_multiple_of(512).max(512);
-            let mut filter = Filter::new(bits);
-            seen.exact.iter().for_each(|&h| filter.add(h));
-            seen.filters.push(filter);
+            return IdSet { hash, exact: Some(ExactIds::new(seen.exact)), filters: Vec::new() };
         }
-        IdSet { hash, filters: seen.filters }
+        IdSet { hash, exact: None, filters: seen.filters }
+    }
+}
+
+/// Hashes (spread evenly over the `u64`s by a seeded hash), sorted, with where those of each
+/// value of their top `bits` bits start (`fences`, about one for eight hashes: half a byte a
+/// hash): a lookup reads one fence pair and some eight hashes next to each other (two cache
+/// misses where a binary search of a million takes ten).
+struct ExactIds {
+    hashes: Vec<u64>,
+    fences: Vec<u32>,
+    bits: u32,
+}
+
+impl ExactIds {
+    fn new(mut hashes: Vec<u64>) -> ExactIds {
+        // (Sorted already by `Seen::twice`; at most `Seen::EXACT` of them, so a fence fits a u32.)
+        hashes.sort_unstable();
+        hashes.dedup();
+        hashes.shrink_to_fit();
+        let bits = if hashes.len() >= 16 { (hashes.len() / 8).ilog2() } else { 0 };
+        let mut fences = Vec::with_capacity((1 << bits) + 1);
+        let mut k = 0;
+        for j in 0..1u64 << bits {
+            while k < hashes.len() && ExactIds::top(hashes[k], bits) < j {
+                k += 1;
+            }
+            fences.push(k as u32);
+        }
+        fences.push(hashes.len() as u32);
+        ExactIds { hashes, fences, bits }
+    }
+
+    #[inline(always)]
+    fn top(h: u64, bits: u32) -> u64 {
+        h.checked_shr(64 - bits).unwrap_or(0)
+    }
+
+    #[inline]
+    fn has(&self, h: u64) -> bool {
+        let j = ExactIds::top(h, self.bits) as usize;
+        let (Some(&a), Some(&b)) = (self.fences.get(j), self.fences.get(j + 1)) else { return false };
+        self.hashes.get(a as usize..b as usize).is_some_and(|some| some.contains(&h))
     }
 }
 
 impl std::fmt::Debug for IdSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IdSet").field("filters", &self.filters.len()).finish()
+        let exact = self.exact.as_ref().map_or(0, |e| e.hashes.len());
+        f.debug_struct("IdSet").field("exact", &exact).field("filters", &self.filters.len()).finish()
     }
 }
 
@@ -1950,9 +1999,9 @@ impl Duplicates {
     }
 }
 
-/// A hash of a normalised id, seeded per run: FNV-1a with a final mix, a few instructions a byte
-/// (SipHash was a tenth of the per-household cost). Any hash will do: the second pass compares
-/// the ids themselves.
+/// A hash of a normalised id, seeded per run ([`seeded_hash`]: eight bytes at a time; FNV-1a a
+/// byte at a time was a tenth of adjust's id scans, SipHash more). Any hash will do: the second
+/// pass compares the ids themselves.
 #[derive(Clone, Copy)]
 struct IdHash {
     seed: u64,
@@ -1969,14 +2018,7 @@ impl IdHash {
 
     #[inline]
     fn of_bytes(&self, id: &[u8]) -> u64 {
-        let mut h = self.seed ^ 0xcbf2_9ce4_8422_2325;
-        for &c in id {
-            h = (h ^ c as u64).wrapping_mul(0x0100_0000_01b3);
-        }
-        // splitmix64's finaliser: every bit of the input reaches the bits the filter uses.
-        h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        h ^ (h >> 31)
+        seeded_hash(self.seed, id)
     }
 
     /// The hash of an id cell; `None` for a blank one (no id).
@@ -1990,6 +2032,41 @@ impl IdHash {
         let id = String::from_utf8_lossy(id);
         (!cell::is_blank(&id)).then(|| self.of(&cell::normalize(&id)))
     }
+}
+
+/// A hash of `b` under `seed`, eight bytes at a time: each word mixed in by a folded multiply
+/// (the high and low halves of a 128-bit product xored, as foldhash and wyhash do), the last
+/// (or only) bytes read as words that may overlap the ones before, the length in the seed, and
+/// splitmix64's finaliser at the end, so that every bit of the input reaches every bit a table or
+/// filter uses. A few instructions a word; the seed keeps a file's ids from being chosen to
+/// collide.
+#[inline]
+pub(crate) fn seeded_hash(seed: u64, b: &[u8]) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let fold = |a: u64, w: u64| {
+        let p = (a ^ w) as u128 * K as u128;
+        (p as u64) ^ (p >> 64) as u64
+    };
+    let word = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+    let half = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().expect("4 bytes")) as u64;
+    let n = b.len();
+    let mut h = seed ^ (n as u64).wrapping_mul(K);
+    let mut i = 0;
+    while i + 8 <= n {
+        h = fold(h, word(i));
+        i += 8;
+    }
+    if i < n {
+        let last = match n {
+            8.. => word(n - 8),
+            4..=7 => half(0) | half(n - 4) << 32,
+            _ => b[0] as u64 | (b[n / 2] as u64) << 8 | (b[n - 1] as u64) << 16,
+        };
+        h = fold(h, last);
+    }
+    h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^ (h >> 31)
 }
 
 /// The first pass over a UTF-8 CSV file by memchr (no csv parse): the id hashes in a [`Seen`],
@@ -2192,10 +2269,55 @@ impl Seen {
     }
 }
 
-/// The hashes that occur more than once.
+/// The hashes that occur more than once (`hashes` left sorted).
 fn repeats(hashes: &mut [u64]) -> Vec<u64> {
-    hashes.sort_unstable();
+    sort_hashes(hashes);
     hashes.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect()
+}
+
+/// Sorts hashes spread evenly over the `u64`s (a seeded hash's): counted into buckets by their
+/// top bits, about four a bucket, and each bucket sorted by insertion — two passes over them
+/// where a comparison sort of 20,000 takes about fifteen (callgrind: some 100 instructions a
+/// hash, a tenth of adjust's id scans). A bucket that is not small (hashes not spread) is sorted
+/// as any slice is.
+fn sort_hashes(v: &mut [u64]) {
+    let n = v.len();
+    if n < 64 || n >= u32::MAX as usize {
+        return v.sort_unstable();
+    }
+    let bits = (n / 4).ilog2();
+    let top = |h: u64| (h >> (64 - bits)) as usize;
+    let mut starts = vec![0u32; (1 << bits) + 1];
+    for &h in v.iter() {
+        starts[top(h) + 1] += 1;
+    }
+    for j in 1..starts.len() {
+        starts[j] += starts[j - 1];
+    }
+    let mut next = starts.clone();
+    let mut out = vec![0u64; n];
+    for &h in v.iter() {
+        let at = &mut next[top(h)];
+        out[*at as usize] = h;
+        *at += 1;
+    }
+    for w in starts.windows(2) {
+        let bucket = &mut out[w[0] as usize..w[1] as usize];
+        if bucket.len() > 32 {
+            bucket.sort_unstable();
+            continue;
+        }
+        for i in 1..bucket.len() {
+            let x = bucket[i];
+            let mut k = i;
+            while k > 0 && bucket[k - 1] > x {
+                bucket[k] = bucket[k - 1];
+                k -= 1;
+            }
+            bucket[k] = x;
+        }
+    }
+    v.copy_from_slice(&out);
 }
 
 /// Every data row's id cell: the file is read again from the start (streamed; a worksheet too, so
@@ -2398,6 +2520,58 @@ mod tests {
         let ids = IdSet::new(hash, seen);
         assert!(ids.may_have("A1") && ids.may_have("5201") && ids.may_have("户 1"));
         assert!(!ids.may_have("A2") && !ids.may_have(""));
+    }
+
+    /// Kept exact (as many ids as the scan keeps exactly), `may_have` says yes to every id added
+    /// and no to every other; and the fences find any value in any sorted list.
+    #[test]
+    fn ids_kept_exact_have_no_maybe() {
+        let hash = IdHash::new();
+        let id = |i: u64| format!("52262{i:013}");
+        for n in [0u64, 1, 2, 8, 9, 100, 5000, 70_000] {
+            let mut seen = Seen { exact_max: 1 << 20, first_bits: 1 << 16, ..Seen::default() };
+            (0..n).for_each(|i| seen.add(hash.of(&id(i * 3))));
+            seen.twice();
+            let ids = IdSet::new(hash, seen);
+            assert!(ids.filters.is_empty() && ids.exact.is_some());
+            assert!((0..n).all(|i| ids.may_have(&id(i * 3))), "{n}");
+            assert!((0..n.max(1000)).all(|i| !ids.may_have(&id(i * 3 + 1))), "{n}");
+        }
+        // Uneven values too (crowded fences, empty ones): all found, none else.
+        let mut rng = crate::test_rng::Lcg(3);
+        for len in [0usize, 1, 5, 9, 17, 300, 5000] {
+            let mut v: Vec<u64> = (0..len).map(|_| (rng.below(1000) as u64).pow(6)).collect();
+            v.extend([0, 1, u64::MAX]);
+            v.sort_unstable();
+            v.dedup();
+            let exact = ExactIds::new(v.clone());
+            for &x in &v {
+                assert!(exact.has(x));
+                for y in [x.wrapping_add(1), x.wrapping_sub(1), x ^ (1 << 63)] {
+                    assert_eq!(exact.has(y), v.binary_search(&y).is_ok());
+                }
+            }
+        }
+    }
+
+    /// Hashes sorted by bucket are sorted: evenly spread ones of every size, and ones crowded
+    /// into few buckets (all the same, a few values, small numbers).
+    #[test]
+    fn hashes_sorted_by_bucket_are_sorted() {
+        let mut rng = crate::test_rng::Lcg(17);
+        let hash = IdHash::new();
+        for n in [0usize, 1, 2, 63, 64, 65, 100, 1000, 4097, 100_000] {
+            let spread: Vec<u64> = (0..n).map(|i| hash.of(&format!("H{}", i % (n / 3 + 1)))).collect();
+            let same = vec![42u64; n];
+            let few: Vec<u64> = (0..n).map(|_| [0, 7, u64::MAX, 1 << 63][rng.below(4)]).collect();
+            let small: Vec<u64> = (0..n).map(|_| rng.below(1000) as u64).collect();
+            for mut v in [spread, same, few, small] {
+                let mut want = v.clone();
+                want.sort_unstable();
+                sort_hashes(&mut v);
+                assert_eq!(v, want, "{n}");
+            }
+        }
     }
 
     /// A filter at its capacity (12 bits an id) answers "seen" for about 0.2 % of new hashes.

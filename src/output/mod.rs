@@ -145,7 +145,7 @@ pub fn shown_field<'h>(rs: &'h RuleSet, hh: &'h Household, key: &str, show_ids: 
 }
 
 /// As [`shown_field`], by field index.
-fn shown_text<'h>(rs: &'h RuleSet, hh: &'h Household, i: usize, show_ids: bool) -> Option<Cow<'h, str>> {
+pub fn shown_text<'h>(rs: &'h RuleSet, hh: &'h Household, i: usize, show_ids: bool) -> Option<Cow<'h, str>> {
     let f = &rs.fields[i];
     let s: &str = match &hh.cells[i] {
         Cell::Value(Scalar::Text(t)) => t,

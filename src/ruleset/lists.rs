@@ -22,7 +22,8 @@ pub enum Side {
     Previous,
 }
 
-/// The booleans of a run that are not a snapshot's values.
+/// The booleans of a run that are not a snapshot's values (`adjust::Env::fill` reads them by
+/// this order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunBool {
     Appeared,
@@ -56,9 +57,46 @@ pub struct Slots {
     pub fields: Vec<(Side, u16)>,
     pub bools: Vec<BoolSlot>,
     pub decisions: Vec<(Side, u16)>,
+    /// The same slots by side (current, previous: indexed by `Side as usize`), for filling a
+    /// household's slots side by side without looking at every slot ([`Slots::by_side`]).
+    pub sides: [SideSlots; 2],
+    /// The bool slots of the run's booleans: (slot, which).
+    pub run: Vec<(u16, RunBool)>,
+}
+
+/// The slots one side fills, each kind in slot order (the order `adjust::keep` keeps a
+/// household's values in).
+#[derive(Debug, Clone, Default)]
+pub struct SideSlots {
+    /// (field slot, field).
+    pub fields: Vec<(u16, u16)>,
+    /// (bool slot, criterion; `None`: the flag).
+    pub bools: Vec<(u16, Option<u16>)>,
+    /// (decision slot, decision).
+    pub decisions: Vec<(u16, u16)>,
 }
 
 impl Slots {
+    /// `sides` and `run`, from the slots (once they are all given).
+    fn by_side(&mut self) {
+        let mut sides = [SideSlots::default(), SideSlots::default()];
+        for (k, &(side, i)) in self.fields.iter().enumerate() {
+            sides[side as usize].fields.push((k as u16, i));
+        }
+        self.run.clear();
+        for (k, b) in self.bools.iter().enumerate() {
+            match *b {
+                BoolSlot::Crit(side, c) => sides[side as usize].bools.push((k as u16, Some(c))),
+                BoolSlot::Flag(side) => sides[side as usize].bools.push((k as u16, None)),
+                BoolSlot::Run(r) => self.run.push((k as u16, r)),
+            }
+        }
+        for (k, &(side, d)) in self.decisions.iter().enumerate() {
+            sides[side as usize].decisions.push((k as u16, d));
+        }
+        self.sides = sides;
+    }
+
     fn slot<T: PartialEq>(v: &mut Vec<T>, x: T) -> u16 {
         match v.iter().position(|y| *y == x) {
             Some(i) => i as u16,
@@ -263,7 +301,9 @@ pub(super) fn compile(
         };
         changes.push((i, names.field_slot(Side::Current, i), names.field_slot(Side::Previous, i)));
     }
-    Ok(ListSet { lists, slots: names.slots.into_inner(), changes })
+    let mut slots = names.slots.into_inner();
+    slots.by_side();
+    Ok(ListSet { lists, slots, changes })
 }
 
 /// A list's label is its file and sheet name: not empty, no character a file or sheet name
