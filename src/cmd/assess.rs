@@ -446,6 +446,7 @@ fn assess_all(
         }
     };
     let mut table_rows = Vec::new();
+    let memoised = csv_rows.memoised();
     summary.blank_rows = pipeline::fold(
         ledger,
         bound,
@@ -464,10 +465,13 @@ fn assess_all(
                 areas.add(bound, hh, a);
             }
             match format {
-                Format::Csv => {
+                // The memo only where it is read (its thread-local costs about 50 instructions
+                // a row with `--columns 判定`, callgrind).
+                Format::Csv if memoised => {
                     c.kept_as_text |=
                         ROW_MEMO.with_borrow_mut(|m| csv_rows.write_memo(m, &mut c.csv, bound, hh, a, show_ids))
                 }
+                Format::Csv => c.kept_as_text |= csv_rows.write(&mut c.csv, bound, hh, a, show_ids),
                 Format::Jsonl => {
                     let mut r = Record::build(bound, hh, a, show_ids);
                     evidence(&mut r, hh);

@@ -678,12 +678,22 @@ impl<'b> CsvRows<'b> {
     /// assessment (the hot path of `assess`: no [`Record`]); the same cells as [`csv_cells`]
     /// through [`csv_safe`], of the columns chosen. Returns whether a long number was kept as
     /// text.
+    #[inline(always)]
     pub fn write(&self, out: &mut String, b: &Bound, hh: &Household, a: &Assessment, show_ids: bool) -> bool {
         self.write_with(None, out, b, hh, a, show_ids)
     }
 
+    /// Whether [`CsvRows::write_memo`] reads its memo: the default columns only (the caller
+    /// then need not fetch one).
+    pub fn memoised(&self) -> bool {
+        self.columns.is_none()
+    }
+
     /// As [`CsvRows::write`], with what the rows before wrote (`memo`, kept by the caller from
-    /// row to row) written again where it repeats.
+    /// row to row) written again where it repeats. Not inlined where `assess` writes its rows,
+    /// [`CsvRows::write`] is (for `--columns`): each keeps the row's code inlined in one place
+    /// (callgrind, 20k: the other ways cost 20–50 instructions a row on one output or the other).
+    #[inline(never)]
     pub fn write_memo(
         &self,
         memo: &mut RowMemo,
@@ -699,6 +709,7 @@ impl<'b> CsvRows<'b> {
         self.write_with(Some(memo), out, b, hh, a, show_ids)
     }
 
+    #[inline(always)]
     fn write_with(
         &self,
         memo: Option<&mut RowMemo>,
