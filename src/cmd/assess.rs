@@ -445,8 +445,7 @@ fn assess_all(
             r.add_evidence(m, bound, hh, show_ids);
         }
     };
-    let mut table_rows = Vec::new();
-    let memoised = csv_rows.memoised();
+    let (mut table_rows, memoised) = (Vec::new(), csv_rows.memoised());
     summary.blank_rows = pipeline::fold(
         ledger,
         bound,
