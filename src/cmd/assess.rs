@@ -37,8 +37,14 @@ struct Chunk {
     areas: Option<Areas>,
     /// Whether a CSV cell held a long number kept as text (`output::csv_safe`).
     kept_as_text: bool,
-    /// What the chunk's CSV rows repeat (`output::RowMemo`).
-    memo: output::RowMemo,
+}
+
+thread_local! {
+    /// What a worker's CSV rows repeat (`output::RowMemo`), kept from one of its chunks to the
+    /// next: each chunk's own would write most forms of the decisions' columns again (callgrind,
+    /// 20k: one row in eight). It lives as long as the worker, one run; it forgets what it kept
+    /// for other `CsvRows`.
+    static ROW_MEMO: std::cell::RefCell<output::RowMemo> = std::cell::RefCell::default();
 }
 
 pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
@@ -467,7 +473,7 @@ fn assess_all(
             r.add_evidence(m, bound, hh, show_ids);
         }
     };
-    let mut table_rows = Vec::new();
+    let (mut table_rows, memoised) = (Vec::new(), csv_rows.memoised());
     summary.blank_rows = pipeline::fold(
         ledger,
         bound,
@@ -479,7 +485,6 @@ fn assess_all(
             summary: Summary::new(bound).with_coverage(bound.rules, coverage),
             areas: want_areas.then(|| Areas::new(bound, show_ids)),
             kept_as_text: false,
-            memo: output::RowMemo::default(),
         },
         |c, hh, a| {
             c.summary.add(bound, hh, a);
@@ -487,7 +492,13 @@ fn assess_all(
                 areas.add(bound, hh, a);
             }
             match format {
-                Format::Csv => c.kept_as_text |= csv_rows.write_memo(&mut c.memo, &mut c.csv, bound, hh, a, show_ids),
+                // The memo only where it is read (its thread-local costs about 50 instructions
+                // a row with `--columns 判定`, callgrind).
+                Format::Csv if memoised => {
+                    c.kept_as_text |=
+                        ROW_MEMO.with_borrow_mut(|m| csv_rows.write_memo(m, &mut c.csv, bound, hh, a, show_ids))
+                }
+                Format::Csv => c.kept_as_text |= csv_rows.write(&mut c.csv, bound, hh, a, show_ids),
                 Format::Jsonl => {
                     let mut r = Record::build(bound, hh, a, show_ids);
                     evidence(&mut r, hh);

@@ -466,6 +466,21 @@ pub struct Reasons<'b> {
     /// Per criterion: its sentences written once for the cells its field most often holds
     /// ([`CritTexts`]), when nothing else of the household is in them.
     crits: Vec<Option<CritTexts>>,
+    /// Per criterion whose sentence is its label and the parts that explain it (`收入骤减：是
+    /// （…）`, [`write_crit_text`]): its condition's atoms listed at load, as a rule's are, so that
+    /// the parts are found from a list instead of by walking the condition.
+    composites: Vec<Option<Composite<'b>>>,
+}
+
+/// A composite criterion's condition(s), as [`Reasons::crit_text`] explains them.
+enum Composite<'b> {
+    /// `condition`: its atoms.
+    Condition(Vec<PlannedAtom<'b>>),
+    /// `met` and `unmet` (neither a single atom): the atoms of each.
+    MetUnmet(Vec<PlannedAtom<'b>>, Vec<PlannedAtom<'b>>),
+    /// `c ? x : y`: explained by the atoms of the branch `c` takes, or by `c` when it is
+    /// unknown (as [`expr::explaining_atoms`] explains it).
+    Choice(Box<[Vec<PlannedAtom<'b>>; 3]>),
 }
 
 /// The sentences of a criterion whose condition is one atom with a template reading one field
@@ -645,7 +660,146 @@ impl<'b> Reasons<'b> {
             })
             .collect();
         let crits = (0..b.rules.criteria.len()).map(|i| CritTexts::of(b, i)).collect();
-        Reasons { b, decisions, crits }
+        let d = Describer { b };
+        let composites = (b.rules.criteria.iter().enumerate())
+            .map(|(i, c)| {
+                // As `write_crit_text`: not a template's, not a single atom's.
+                let single = |n: &Node| matches!(n, Node::Cmp(..) | Node::Field(_) | Node::In(..));
+                if d.templates().crit(i).is_some() {
+                    return None;
+                }
+                match &c.test {
+                    Test::Condition(Node::Cond(c, x, y)) => {
+                        let c = PlannedAtom {
+                            node: c,
+                            positive: true,
+                            crit: match **c {
+                                Node::Crit(k) => Some(k),
+                                _ => None,
+                            },
+                            earlier: 0,
+                        };
+                        Some(Composite::Choice(Box::new([vec![c], planned_atoms(x)?, planned_atoms(y)?])))
+                    }
+                    Test::Condition(n) if !single(n) => Some(Composite::Condition(planned_atoms(n)?)),
+                    Test::MetUnmet(m, u) if !single(m) && !single(u) => {
+                        Some(Composite::MetUnmet(planned_atoms(m)?, planned_atoms(u)?))
+                    }
+                    _ => None,
+                }
+            })
+            .collect();
+        Reasons { b, decisions, crits, composites }
+    }
+
+    /// Criterion `i`'s sentence for value `v`, as [`write_crit_text`] writes it over `cx` (whose
+    /// criteria are the assessment's): a composite one's parts from its atoms listed at load, a
+    /// part that is a criterion with a sentence prepared for the household's cell copied.
+    fn crit_text(&self, out: &mut String, i: usize, v: Option<bool>, cx: &Ctx, a: &Assessment, depth: usize) {
+        let Some(plan) = &self.composites[i] else {
+            return write_crit_text(out, &Describer { b: self.b }, i, v, cx, a, depth);
+        };
+        let label = &self.b.rules.criteria[i].label;
+        let (atoms, result) = match (plan, v) {
+            (Composite::Condition(atoms), v) => (atoms, v),
+            (Composite::Choice(branches), v) => {
+                let [c, x, y] = &**branches;
+                match c[0].crit {
+                    Some(k) => cx.crits[k as usize],
+                    None => expr::eval_bool(c[0].node, cx),
+                }
+                .map_or((c, v), |take| (if take { x } else { y }, v))
+            }
+            (Composite::MetUnmet(met, _), Some(true)) => (met, Some(true)),
+            (Composite::MetUnmet(_, unmet), Some(false)) => (unmet, Some(true)),
+            (Composite::MetUnmet(met, unmet), None) => {
+                // The unknown parts of both, each text once, in brackets even when there is none.
+                out.push_str(label);
+                out.push_str("：未知（");
+                let mut parts: smallvec::SmallVec<[(usize, usize); 8]> = smallvec::SmallVec::new();
+                for atoms in [met, unmet] {
+                    self.each_part(atoms, None, cx, &mut |atom, av| {
+                        let at = out.len();
+                        if !parts.is_empty() {
+                            out.push('，');
+                        }
+                        let start = out.len();
+                        self.write_part(out, atom, av, cx, a, depth);
+                        if parts.iter().any(|&(s, e)| out[s..e] == out[start..]) {
+                            out.truncate(at);
+                        } else {
+                            parts.push((start, out.len()));
+                        }
+                    });
+                }
+                out.push('）');
+                return;
+            }
+        };
+        out.push_str(label);
+        out.push('：');
+        out.push_str(match v {
+            Some(true) => "是",
+            Some(false) => "否",
+            None => "未知",
+        });
+        let mut first = true;
+        self.each_part(atoms, result, cx, &mut |atom, av| {
+            out.push(if first { '（' } else { '，' });
+            first = false;
+            self.write_part(out, atom, av, cx, a, depth);
+        });
+        if !first {
+            out.push('）');
+        }
+    }
+
+    /// The atoms of `atoms` that explain `result`, with their values, in order: those
+    /// [`expr::explaining_atoms`] keeps.
+    #[inline]
+    fn each_part<'p>(
+        &self,
+        atoms: &'p [PlannedAtom<'b>],
+        result: Option<bool>,
+        cx: &Ctx,
+        f: &mut dyn FnMut(&'p PlannedAtom<'b>, Option<bool>),
+    ) {
+        let mut kept = 0u64;
+        for (j, atom) in atoms.iter().enumerate() {
+            let av = match atom.crit {
+                Some(k) => cx.crits[k as usize],
+                None => expr::eval_bool(atom.node, cx),
+            };
+            let keep = match (result, av) {
+                (None, None) => true,
+                (Some(r), Some(x)) => (x == atom.positive) == r,
+                _ => false,
+            };
+            if keep && atom.earlier & kept == 0 {
+                kept |= 1 << j;
+                f(atom, av);
+            }
+        }
+    }
+
+    /// One part of a composite criterion's sentence, as `write_part` writes it: a criterion's
+    /// sentence (prepared for the household's cell, or written), any other atom as itself.
+    fn write_part(
+        &self,
+        out: &mut String,
+        atom: &PlannedAtom,
+        av: Option<bool>,
+        cx: &Ctx,
+        a: &Assessment,
+        depth: usize,
+    ) {
+        match (atom.crit, depth < 4) {
+            (Some(k), true) => match self.crits[k as usize].as_ref().and_then(|t| t.get(cx.cells, av)) {
+                Some(t) => out.push_str(&t[SEP.len()..]),
+                None => self.crit_text(out, k as usize, av, cx, a, depth + 1),
+            },
+            _ => expr::write_atom(out, atom.node, av, cx, &Describer { b: self.b }),
+        }
     }
 
     /// [`write_reasons`] of one household. Returns whether the line is clean: only prepared
@@ -745,7 +899,11 @@ impl<'b> Reasons<'b> {
                         out.push_str(SEP);
                     }
                     *clean = false;
-                    write_reason_text(out, &Describer { b }, atom.node, v, context.get_or_insert_with(cx), a)
+                    let cx = context.get_or_insert_with(cx);
+                    match atom.crit {
+                        Some(i) => self.crit_text(out, i as usize, v, cx, a, 0),
+                        None => expr::write_atom(out, atom.node, v, cx, &Describer { b }),
+                    }
                 }
             }
         }
@@ -1249,7 +1407,7 @@ mod tests {
                 let reasons = Reasons::new(&b);
                 let prepared = reasons.crits.iter().flatten().count();
                 assert!(prepared > 0, "{name} {year}: no criterion's sentences prepared");
-                let (mut hits, mut lines) = (0, 0);
+                let (mut hits, mut lines, mut composites) = (0, 0, 0);
                 for _ in 0..300 {
                     let mut hh = household(&b, &mut next);
                     for (f, cell) in rules.fields.iter().zip(&mut hh.cells) {
@@ -1274,6 +1432,16 @@ mod tests {
                             hits += 1;
                         }
                     }
+                    // Each criterion's sentence, composite ones from their atoms listed at load.
+                    for i in 0..rules.criteria.len() {
+                        for v in [Some(true), Some(false), None] {
+                            let (mut got, mut want) = (String::new(), String::new());
+                            reasons.crit_text(&mut got, i, v, &cx, &a, 0);
+                            write_crit_text(&mut want, &Describer { b: &b }, i, v, &cx, &a, 0);
+                            assert_eq!(got, want, "{name} {year}: criterion {i} {v:?}");
+                            composites += usize::from(reasons.composites[i].is_some());
+                        }
+                    }
                     let (mut got, mut want) = (String::new(), String::new());
                     reasons.write(&mut got, &hh, &a);
                     write_reasons(&mut want, &b, &hh, &a);
@@ -1281,6 +1449,7 @@ mod tests {
                     lines += usize::from(!got.is_empty());
                 }
                 assert!(hits > 0 && lines > 0, "{name} {year}: {hits} prepared sentences used, {lines} lines");
+                assert!(composites > 0, "{name} {year}: no composite criterion");
             }
         }
     }

@@ -208,7 +208,10 @@ enum Operand {
     Field(u16),
     Lit(Num),
     Param(u16),
-    /// `c ? x : y` of fields, literals or parameters (`known(a) ? a : b`): read in place.
+    /// `known(a) ? a : b`, `b` a field, literal or parameter: `a`'s number, or `b` when `a` has
+    /// no value; read in place, no test (so that a calculation of it is plain).
+    Coalesce(u16, Simple),
+    /// `c ? x : y` of fields, literals or parameters: read in place.
     Pick(Box<(Leaf, Simple, Simple)>),
     /// `c ? x : y`.
     Cond(Box<(Leaf, Calc, Calc)>),
@@ -270,6 +273,7 @@ impl Operand {
             Node::Lit(Lit::Num(b)) => Operand::Lit(*b),
             Node::Param(p) => Operand::Param(*p),
             Node::Cond(c, x, y) => match (leaf(c), Simple::of(x), Simple::of(y)) {
+                (Cnd::Leaf(Leaf::Known(a)), Some(Simple::Field(x)), Some(y)) if a == x => Operand::Coalesce(a, y),
                 (Cnd::Leaf(c), Some(x), Some(y)) => Operand::Pick(Box::new((c, x, y))),
                 (Cnd::Leaf(c), ..) => Operand::Cond(Box::new((c, Calc::of(&[x])?, Calc::of(&[y])?))),
                 _ => return None,
@@ -280,7 +284,7 @@ impl Operand {
 
     /// Whether it is read in place, without a test.
     fn plain(&self) -> bool {
-        matches!(self, Operand::Field(_) | Operand::Lit(_) | Operand::Param(_))
+        matches!(self, Operand::Field(_) | Operand::Lit(_) | Operand::Param(_) | Operand::Coalesce(..))
     }
 
     /// Its value (`PLAIN`: in a calculation whose operands are all plain).
@@ -290,6 +294,12 @@ impl Operand {
             Operand::Field(i) => num_field(cx, *i),
             Operand::Lit(b) => Some(*b),
             Operand::Param(p) => Some(cx.params[*p as usize]),
+            // As `known(a) ? a : b`: a value of `a` that is no number is unknown, as the tree has it.
+            Operand::Coalesce(a, b) => match cx.cells[*a as usize].value() {
+                Some(Scalar::Num(n)) => Some(*n),
+                Some(_) => None,
+                None => b.eval(cx),
+            },
             Operand::Pick(_) | Operand::Cond(_) if PLAIN => None,
             Operand::Pick(c) => match c.0.eval(cx)? {
                 true => c.1.eval(cx),
@@ -1446,6 +1456,8 @@ mod tests {
         for (s, n) in sources.iter().zip(&nodes) {
             assert!(matches!(leaf(n), Cnd::Leaf(Leaf::Arith(_))), "{s}");
         }
+        // `known(a) ? a : b` read in place: the calculation stays plain.
+        assert!(matches!(leaf(&nodes[3]), Cnd::Leaf(Leaf::Arith(t)) if t.0.plain));
         let programs: Vec<Program> = nodes.iter().map(|n| Program::new(&Cnd::of(n))).collect();
         let mut numbers: Vec<i64> = vec![0, 1, -1, SCALE, 2 * SCALE, -3 * SCALE, 7_000_000, i64::MAX, i64::MIN];
         numbers.extend([i64::MAX / 2, i64::MAX / 10 + 1, i64::MIN / 11, i64::MAX / SCALE, 4_000 * SCALE]);

@@ -440,15 +440,31 @@ pub struct CsvRows<'b> {
     /// label and factor label plain, and their key ([`CsvRows::decisions_key`]) fits in fewer
     /// than 256 bits (an empty slot's key, all ones, is then no row's).
     memo_decisions: bool,
+    /// Where [`CsvRows::decisions_key`] puts the factors: per decision, each factor's criterion
+    /// and bit (when `memo_decisions`).
+    key_factors: Vec<Box<[(u16, u8)]>>,
+    /// The bit of the key where 疑似返贫's two bits start.
+    key_returned: u8,
+    /// A number no other `CsvRows` of the process has: a [`RowMemo`] filled for other rows
+    /// (another run's rule set or columns) is forgotten rather than read.
+    serial: u64,
 }
 
+/// The last [`CsvRows::serial`] given.
+static ROWS_IDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// What consecutive CSV rows of `assess` repeat, kept from row to row by whoever writes them (one
-/// per chunk of households; [`CsvRows::write_memo`]): the decisions' columns, which depend on a
-/// few small values only and take a handful of forms in a run, and the area columns (县, 乡镇,
-/// 行政村), which a ledger sorted by village repeats. Bounded: [`MEMO_SLOTS`] blocks and one row's
-/// areas.
+/// per worker thread, from chunk to chunk: a chunk's few hundred rows would otherwise write most
+/// of the decisions' forms again; [`CsvRows::write_memo`]): the decisions' columns, which depend
+/// on a few small values only and take a handful of forms in a run, and the area columns (县,
+/// 乡镇, 行政村), which a ledger sorted by village repeats. Bounded: [`MEMO_SLOTS`] blocks and one
+/// row's areas. Every entry says what it was written from (the decisions' key, the area cells,
+/// the row number), so that it is right after any row, in any chunk.
 #[derive(Default)]
 pub struct RowMemo {
+    /// The [`CsvRows::serial`] of the rows it was filled for (0: none), and whether they showed
+    /// the ID numbers.
+    owner: (u64, bool),
     /// Decisions' columns as written (with their separators), by key, in slots chosen by the
     /// key's hash; empty until the first row.
     decisions: Vec<(DecisionsKey, String)>,
@@ -466,7 +482,7 @@ pub struct RowMemo {
 type DecisionsKey = [u64; 4];
 
 /// Slots of [`RowMemo`]'s decisions' columns (a power of two).
-const MEMO_SLOTS: usize = 64;
+const MEMO_SLOTS: usize = 256;
 
 /// The columns of the default output that [`RowMemo`] keeps as areas (`SHOWN_KEYS` 1..=3).
 const AREAS: std::ops::RangeInclusive<usize> = 1..=3;
@@ -508,9 +524,22 @@ impl<'b> CsvRows<'b> {
         });
         let reasons = engine::Reasons::new(b);
         let all_plain = plain_labels.iter().all(|d| d.iter().all(|&p| p)) && plain_factors.iter().all(|&p| p);
-        let key_bits: usize = rs.decisions.iter().map(|d| 8 + d.factors.len()).sum::<usize>() + 2;
-        let memo_decisions =
-            all_plain && key_bits < 256 && rs.decisions.iter().all(|d| d.labels.len() <= 256 && d.factors.len() <= 64);
+        // The key's layout: each decision's label in 8 bits from bit 8·d (the labels first, so
+        // that none straddles two words), then a bit per factor, then 疑似返贫's 2 bits at an even
+        // bit (neither straddles).
+        let mut bit = 8 * rs.decisions.len();
+        let key_factors: Vec<Box<[(u16, u8)]>> = (rs.decisions.iter())
+            .map(|d| {
+                (d.factors.iter())
+                    .map(|&c| {
+                        bit += 1;
+                        (c, (bit - 1).min(255) as u8)
+                    })
+                    .collect()
+            })
+            .collect();
+        let key_returned = bit + bit % 2;
+        let memo_decisions = all_plain && key_returned + 2 < 256 && rs.decisions.iter().all(|d| d.labels.len() <= 256);
         CsvRows {
             shown,
             free_text,
@@ -522,45 +551,36 @@ impl<'b> CsvRows<'b> {
             matcher: None,
             reasons,
             memo_decisions,
+            key_factors,
+            key_returned: key_returned.min(254) as u8,
+            serial: ROWS_IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
         }
     }
 
     /// What the decisions' columns are written from, packed: each decision's label (8 bits),
-    /// the factors it lists that are true (a bit each), 疑似返贫 (2 bits). Only when
-    /// `memo_decisions` (it fits).
+    /// the factors it lists that are true (a bit each), 疑似返贫 (2 bits), at the bits worked out
+    /// for the run (`key_factors`, `key_returned`). Only when `memo_decisions` (it fits).
     #[inline]
     fn decisions_key(&self, b: &Bound, a: &Assessment) -> DecisionsKey {
         let mut key = [0u64; 4];
-        let mut bit = 0usize;
-        let mut put = |v: u64, width: usize| {
-            if width == 0 {
-                return;
-            }
-            let (w, o) = (bit / 64, bit % 64);
-            key[w] |= v << o;
-            if o + width > 64 {
-                key[w + 1] |= v >> (64 - o);
-            }
-            bit += width;
-        };
-        for (di, dec) in b.rules.decisions.iter().enumerate() {
-            put(u64::from(a.decisions[di]), 8);
-            let mut factors = 0u64;
-            if !dec.factors.is_empty() && a.lists_factors(b, di) {
-                for (k, &c) in dec.factors.iter().enumerate() {
-                    factors |= u64::from(a.crits[c as usize] == Some(true)) << k;
+        // A bit below 256: its word is below 4 (no bounds check), no value straddles two words.
+        let mut put = |bit: u8, v: u64| key[usize::from(bit >> 6)] |= v << (bit & 63);
+        for (di, &label) in a.decisions.iter().enumerate() {
+            put((8 * di) as u8, u64::from(label));
+        }
+        for (di, factors) in self.key_factors.iter().enumerate() {
+            if !factors.is_empty() && a.lists_factors(b, di) {
+                for &(c, bit) in factors.iter() {
+                    put(bit, u64::from(a.crits[c as usize] == Some(true)));
                 }
             }
-            put(factors, dec.factors.len());
         }
-        put(
-            match a.returned {
-                Some(true) => 1,
-                Some(false) => 2,
-                None => 3,
-            },
-            2,
-        );
+        let returned = match a.returned {
+            Some(true) => 1,
+            Some(false) => 2,
+            None => 3,
+        };
+        put(self.key_returned, returned);
         key
     }
 
@@ -658,12 +678,22 @@ impl<'b> CsvRows<'b> {
     /// assessment (the hot path of `assess`: no [`Record`]); the same cells as [`csv_cells`]
     /// through [`csv_safe`], of the columns chosen. Returns whether a long number was kept as
     /// text.
+    #[inline(always)]
     pub fn write(&self, out: &mut String, b: &Bound, hh: &Household, a: &Assessment, show_ids: bool) -> bool {
         self.write_with(None, out, b, hh, a, show_ids)
     }
 
+    /// Whether [`CsvRows::write_memo`] reads its memo: the default columns only (the caller
+    /// then need not fetch one).
+    pub fn memoised(&self) -> bool {
+        self.columns.is_none()
+    }
+
     /// As [`CsvRows::write`], with what the rows before wrote (`memo`, kept by the caller from
-    /// row to row) written again where it repeats.
+    /// row to row) written again where it repeats. Not inlined where `assess` writes its rows,
+    /// [`CsvRows::write`] is (for `--columns`): each keeps the row's code inlined in one place
+    /// (callgrind, 20k: the other ways cost 20–50 instructions a row on one output or the other).
+    #[inline(never)]
     pub fn write_memo(
         &self,
         memo: &mut RowMemo,
@@ -673,9 +703,13 @@ impl<'b> CsvRows<'b> {
         a: &Assessment,
         show_ids: bool,
     ) -> bool {
+        if memo.owner != (self.serial, show_ids) {
+            *memo = RowMemo { owner: (self.serial, show_ids), ..RowMemo::default() };
+        }
         self.write_with(Some(memo), out, b, hh, a, show_ids)
     }
 
+    #[inline(always)]
     fn write_with(
         &self,
         memo: Option<&mut RowMemo>,
@@ -755,9 +789,11 @@ impl CsvRows<'_> {
     #[inline]
     fn memo_decision_columns(&self, m: &mut RowMemo, w: &mut CsvRow<'_>, b: &Bound, a: &Assessment) {
         let key = self.decisions_key(b, a);
-        let hash = (key[0] ^ key[1].rotate_left(17) ^ key[2].rotate_left(31) ^ key[3].rotate_left(47))
-            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let slot = (hash >> 58) as usize % MEMO_SLOTS;
+        let x = key[0] ^ key[1].rotate_left(17) ^ key[2].rotate_left(31) ^ key[3].rotate_left(47);
+        // The high bits folded onto the low ones first: a product's top bits, which choose the
+        // slot, depend little on a key's high bits (where the factors and 疑似返贫 are).
+        let hash = (x ^ x >> 29).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let slot = (hash >> (64 - MEMO_SLOTS.trailing_zeros())) as usize % MEMO_SLOTS;
         if m.decisions.is_empty() {
             m.decisions.resize(MEMO_SLOTS, ([u64::MAX; 4], String::new()));
         }
@@ -1433,15 +1469,17 @@ mod tests {
     }
 
     /// Rows written with a memo of the rows before are the rows written without: over households
-    /// whose areas repeat or change, of varied decisions, masked or not.
+    /// whose areas repeat or change, of varied decisions, masked or not; one memo kept from rows
+    /// of one rule set to another's and from masked rows to unmasked ones (it forgets).
     #[test]
     fn rows_written_with_a_memo_are_the_same() {
-        let rules = crate::ruleset::load("national").unwrap();
-        let b = rules.at(crate::value::Date::new(2024, 12, 31).unwrap()).unwrap();
-        let rows = CsvRows::new(&b);
-        let mut rng = crate::test_rng::Lcg(7);
-        for show_ids in [false, true] {
-            let mut memo = super::RowMemo::default();
+        let mut memo = super::RowMemo::default();
+        for (name, show_ids) in [("national", false), ("national", true), ("guizhou-2023", false), ("national", false)]
+        {
+            let rules = crate::ruleset::load(name).unwrap();
+            let b = rules.at(crate::value::Date::new(2024, 12, 31).unwrap()).unwrap();
+            let rows = CsvRows::new(&b);
+            let mut rng = crate::test_rng::Lcg(7);
             let (mut hits, mut with, mut without) = (0, String::new(), String::new());
             for row in 2..400u64 {
                 let mut hh = Household { row, source_rows: 1, ..Household::default() };
@@ -1473,6 +1511,28 @@ mod tests {
                 hits += usize::from(memo.decisions.iter().any(|(_, t)| !t.is_empty()));
             }
             assert!(hits > 0);
+        }
+    }
+
+    /// A memo kept for other rows is not read: the same household written masked, then with
+    /// the ID numbers shown, then by the rows of another rule set, each with the one memo.
+    #[test]
+    fn a_memo_forgets_other_rows() {
+        let mut memo = super::RowMemo::default();
+        for (name, show_ids) in [("national", false), ("national", true), ("guizhou-2023", true)] {
+            let rules = crate::ruleset::load(name).unwrap();
+            let b = rules.at(crate::value::Date::new(2024, 12, 31).unwrap()).unwrap();
+            let rows = CsvRows::new(&b);
+            let mut hh = Household { row: 2, source_rows: 1, ..Household::default() };
+            hh.cells = vec![Cell::Blank; rules.fields.len()];
+            for (key, text) in [("county", "示例县"), ("township", "13812345678镇"), ("village", "第1村")] {
+                rules.set_cell(&mut hh, rules.field_index[key], text, key);
+            }
+            let a = crate::engine::assess(&b, &hh);
+            let (mut with, mut without) = (String::new(), String::new());
+            rows.write_memo(&mut memo, &mut with, &b, &hh, &a, show_ids);
+            rows.write(&mut without, &b, &hh, &a, show_ids);
+            assert_eq!(with, without, "{name} {show_ids}");
         }
     }
 
