@@ -28,7 +28,7 @@ pub use source::{Kind, OpenOptions};
 
 use crate::engine::specialise::Needs;
 use crate::error::InputError;
-use crate::household::{Cell, Household, Missing, Problem, Scalar};
+use crate::household::{Cell, Household, Kept, Missing, Problem, Scalar};
 use crate::ruleset::{Bound, RuleSet};
 use crate::value::cell;
 pub use crate::value::cell::{clip, header_key};
@@ -160,6 +160,88 @@ pub struct Layout {
     /// Per column: its field's fixed bounds where [`ColumnPlan::ranged`] (kept apart from the
     /// plans, which every cell looks at).
     ranges: Vec<(crate::value::Num, crate::value::Num)>,
+    /// The columns (of the first 64, bit `c` for column `c`) whose empty cell's blank, once set,
+    /// stays in its field's cell until the next row is read ([`blanks_kept`]).
+    blanks_kept: u64,
+    /// This layout among those of the run, for [`Kept::layout`].
+    id: u64,
+}
+
+/// Bits `0..n` (all 64 from 64 on).
+#[inline]
+fn low_bits(n: usize) -> u64 {
+    1u64.checked_shl(n as u32).map_or(u64::MAX, |b| b - 1)
+}
+
+/// The empty cells among the first 64 (bit `c`: cell `c`), of cells ending at `ends` with `gap`
+/// bytes between them ([`record::Record::parts_read`]). (Not inlined: a loop of few registers,
+/// apart from the cell loop's many.)
+#[inline(never)]
+fn empty_cells(ends: &[usize], gap: usize) -> u64 {
+    let ends = &ends[..ends.len().min(64)];
+    // From the last cell to the first, each shifting the ones after it up.
+    let mut empty = 0;
+    for w in ends.windows(2).rev() {
+        empty = empty << 1 | u64::from(w[1] == w[0] + gap);
+    }
+    empty << 1 | u64::from(ends.first() == Some(&0))
+}
+
+/// Column numbers in order: the bits of `todo` (the first 64 columns), then `next..end`.
+struct Columns {
+    todo: u64,
+    next: usize,
+    end: usize,
+}
+
+impl Iterator for Columns {
+    type Item = usize;
+
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        if self.todo != 0 {
+            let c = self.todo.trailing_zeros() as usize;
+            self.todo &= self.todo - 1;
+            return Some(c);
+        }
+        (self.next < self.end).then(|| {
+            self.next += 1;
+            self.next - 1
+        })
+    }
+}
+
+/// The columns (of the first 64) whose empty cell's blank stays in its field's cell, once set by
+/// the cell loop of [`Layout::read_household`], until the next row is read into the household:
+/// nothing else in [`Layout::household_into`] writes the field. Not: a field that is derived
+/// (derived when blank), range-checked with a blank that can be out of range (then invalid),
+/// written by department matching (a list's evidence, its count and sums, the head's ID
+/// number), or read from an alternative column; none in a person export (its households are
+/// built whole from the members). A required field without `blank` goes through `set_cell`
+/// every time (a problem).
+fn blanks_kept(rules: &RuleSet, layout: &Layout) -> u64 {
+    if layout.persons.is_some() {
+        return 0;
+    }
+    let kept = |c: usize| {
+        let (Some(f), Some(plan)) = (layout.column_field[c], layout.plans.get(c)) else { return false };
+        let field = &rules.fields[f as usize];
+        let blank = layout.blank_cells.get(f as usize).cloned().flatten();
+        let in_range = match blank.as_ref().and_then(Cell::value) {
+            Some(Scalar::Num(n)) => rules.fixed_range(f).is_some_and(|(min, max)| min <= *n && *n <= max),
+            _ => true,
+        };
+        let matched = field.department.is_some()
+            || rules.matching.head_id == Some(f)
+            || rules.departments.iter().any(|d| d.count_field == f || d.sum_fields.contains(&Some(f)));
+        plan.read != ColumnRead::Skip
+            && plan.blank != BlankRead::SetCell
+            && field.derive.is_none()
+            && (in_range || (field.min.is_none() && field.max.is_none()))
+            && !matched
+            && !layout.alt_columns.iter().any(|a| a.1 == f)
+    };
+    (0..layout.columns.len().min(64)).filter(|&c| kept(c)).fold(0, |m, c| m | 1 << c)
 }
 
 /// How the cells of a column are read: the usual spellings of its field's type straight from
@@ -746,6 +828,8 @@ impl Ledger {
             matcher: None,
             ranges_unread: true,
             ranges: Vec::new(),
+            blanks_kept: 0,
+            id: 0,
         }
         .with_ranges(rules);
         let rows = Source::after_header(rows, layout.persons.is_some());
@@ -1022,12 +1106,16 @@ fn member_columns(rules: &RuleSet, columns: &[String]) -> Vec<Option<usize>> {
 }
 
 impl Layout {
-    /// The layout with its fields' fixed bounds ([`Layout::ranges`], [`Layout::ranges_unread`]).
+    /// The layout with its fields' fixed bounds ([`Layout::ranges`], [`Layout::ranges_unread`]),
+    /// the blanks kept between rows ([`Layout::blanks_kept`]) and its [`Layout::id`].
     fn with_ranges(mut self, rules: &RuleSet) -> Layout {
         self.ranges_unread = ranges_unread(rules, &self);
         let (min, max) = (crate::value::Num(i64::MIN), crate::value::Num(i64::MAX));
         self.ranges =
             self.column_field.iter().map(|f| f.and_then(|f| rules.fixed_range(f)).unwrap_or((min, max))).collect();
+        self.blanks_kept = blanks_kept(rules, &self);
+        static LAYOUTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        self.id = LAYOUTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self
     }
 
@@ -1089,11 +1177,19 @@ impl Layout {
         // one pass; the loop below then holds the cells alone, with no call that could change
         // the household's other parts. (Allocated only for a row that has such a cell.)
         let mut slow: Vec<(usize, usize, usize)> = Vec::new();
+        // The cells to look at: every cell but the empty ones whose blank the row before left in
+        // its field's cell ([`Kept`]), found first, in a loop of their own (most empty cells).
+        let n = ends.len().min(self.plans.len());
+        let start_of = |c: usize| if c == 0 { 0 } else { ends[c - 1] + gap };
+        let kept = if hh.kept.layout == self.id { hh.kept.columns & low_bits(n) } else { 0 };
+        let skipped = if kept == 0 { 0 } else { kept & empty_cells(ends, gap) };
+        #[cfg(debug_assertions)]
+        self.assert_kept(skipped, &hh.cells);
+        // (Then, bit `c`: the empty cells of column `c` whose field's blank is in its cell.)
+        let mut fresh = skipped;
         let cells = &mut hh.cells[..];
-        let mut next = 0;
-        for (c, (plan, &end)) in self.plans.iter().zip(ends).enumerate() {
-            let start = next;
-            next = end + gap;
+        for c in (Columns { todo: !skipped & low_bits(n), next: 64, end: n }) {
+            let (plan, start, end) = (&self.plans[c], start_of(c), ends[c]);
             let Some(bytes) = all.get(start..end) else { break };
             if plan.read == ColumnRead::Skip {
                 continue;
@@ -1105,6 +1201,10 @@ impl Layout {
                 if !plan.blank.set(slot, || self.blank_cells.get(f as usize).and_then(Option::as_ref)) {
                     slow.push((c, start, end));
                     unchecked |= plan.ranged;
+                    continue;
+                }
+                if c < 64 {
+                    fresh |= 1 << c;
                 }
                 continue;
             }
@@ -1122,6 +1222,7 @@ impl Layout {
             slow.push((c, start, end));
             unchecked |= plan.ranged;
         }
+        hh.kept = Kept { layout: self.id, columns: fresh & self.blanks_kept };
         for (c, start, end) in slow {
             let f = self.plans[c].f;
             if start == end {
@@ -1138,6 +1239,18 @@ impl Layout {
             }
         }
         self.finish_row(b, raw, dups, hh, unchecked);
+    }
+
+    /// (Debug builds.) The empty cells skipped as [`Kept`] (bit `c`: column `c`): their fields'
+    /// cells are what the cell loop would set.
+    #[cfg(debug_assertions)]
+    fn assert_kept(&self, skipped: u64, cells: &[Cell]) {
+        for (c, plan) in self.plans.iter().enumerate().take(64).filter(|(c, _)| skipped >> c & 1 != 0) {
+            let cell = &cells[plan.f as usize];
+            let mut set = cell.clone();
+            let stored = || self.blank_cells.get(plan.f as usize).and_then(Option::as_ref);
+            assert!(plan.blank.set(&mut set, stored) && set == *cell, "kept blank changed: column {c} {cell:?}");
+        }
     }
 
     /// Cell `c` of row `row` (field `f`) through [`RuleSet::set_cell`], or, when it is not
@@ -1196,6 +1309,7 @@ impl Layout {
         } else {
             hh.cells.clear();
             hh.cells.resize(rules.fields.len(), Cell::Blank);
+            hh.kept = Kept::default();
             for (f, c) in &self.absent_cells {
                 hh.cells[*f as usize] = c.clone();
             }
@@ -1303,6 +1417,7 @@ impl Layout {
             members: None,
             matches: Vec::new(),
             records: Default::default(),
+            kept: Default::default(),
         };
         for (f, c) in &self.absent_cells {
             hh.cells[*f as usize] = c.clone();
@@ -1633,6 +1748,7 @@ impl Layout {
             match self.column_field[c] {
                 Some(f) if !kept(f) => {
                     self.plans[c].read = ColumnRead::Skip;
+                    self.blanks_kept &= !1u64.checked_shl(c as u32).unwrap_or(0);
                     self.column_field[c] = None;
                     self.field_col_index[f as usize] = None;
                 }
