@@ -2308,10 +2308,35 @@ impl Seen {
     }
 }
 
-/// The hashes that occur more than once.
+/// The hashes that occur more than once (`hashes` may be reordered). Only those whose slot in a
+/// table of 8 to 16 slots a hash (picked by its top bits: the hashes are uniform) is taken more
+/// than once, about one in eight, are sorted to be compared: a sort of them all was about a
+/// quarter of the scan.
 fn repeats(hashes: &mut [u64]) -> Vec<u64> {
-    hashes.sort_unstable();
-    hashes.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect()
+    let twice = |sorted: &[u64]| sorted.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect();
+    if hashes.len() < 64 {
+        hashes.sort_unstable();
+        return twice(hashes);
+    }
+    // 2^bits slots (at least 512), a bit each in `once` and in `more`.
+    let bits = (hashes.len() * 8).next_power_of_two().trailing_zeros();
+    let slot = |h: u64| ((h >> (64 - bits)) as usize >> 6, 1u64 << (h >> (64 - bits) & 63));
+    let (mut once, mut more) = (vec![0u64; 1 << (bits - 6)], vec![0u64; 1 << (bits - 6)]);
+    for &h in hashes.iter() {
+        let (w, b) = slot(h);
+        more[w] |= once[w] & b;
+        once[w] |= b;
+    }
+    let mut shared: Vec<u64> = hashes
+        .iter()
+        .copied()
+        .filter(|&h| {
+            let (w, b) = slot(h);
+            more[w] & b != 0
+        })
+        .collect();
+    shared.sort_unstable();
+    twice(&shared)
 }
 
 /// Every data row's id cell: the file is read again from the start (streamed; a worksheet too, so
@@ -2488,6 +2513,33 @@ mod tests {
         }
         // Candidates are checked exactly in the second pass; false positives stay few.
         assert!(twice.len() < 500, "{} candidates", twice.len());
+    }
+
+    /// `repeats` finds the hashes a sort of them all finds, at every size (sorted below 64),
+    /// repeated twice or more, next to each other or not, with many hashes that share their top
+    /// bits (a slot) but are not the same.
+    #[test]
+    fn repeats_are_those_a_sort_finds() {
+        let mut rng = crate::test_rng::Lcg(3);
+        let spread = |h: u64| h.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        for n in [0, 1, 2, 63, 64, 65, 100, 1000, 4097, 30_000] {
+            for case in 0..4 {
+                let mut hashes: Vec<u64> = (0..n as u64)
+                    .map(|i| match case {
+                        // Distinct, then one in ten taken again; slots shared (low bits differ).
+                        0 => spread(i),
+                        1 => spread(i % (n as u64 * 9 / 10).max(1)),
+                        2 => spread(rng.below(n.max(1)) as u64),
+                        _ => spread(i / 3) & !0xFFFF | (i & 0xFF),
+                    })
+                    .collect();
+                let mut sorted = hashes.clone();
+                sorted.sort_unstable();
+                let want: HashSet<u64> = sorted.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect();
+                let got: HashSet<u64> = repeats(&mut hashes).into_iter().collect();
+                assert_eq!(got, want, "{n} hashes, case {case}");
+            }
+        }
     }
 
     /// `may_have` never says no to an id added, kept exact by the scan or in its filters, and
