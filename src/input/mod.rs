@@ -1165,12 +1165,15 @@ impl Layout {
         // The row as text, checked when a cell first needs its text (`Some(None)`: not valid as
         // a whole, or with a NUL or an `EF` byte somewhere: each such cell is checked alone).
         let mut whole: Option<Option<&str>> = None;
-        // Whether a field with fixed bounds may hold a number out of them (see `ranges_unread`):
-        // a cell not read straight, a short row (its missing cells set after these).
-        let mut unchecked = self.ranges_unread || raw.record.len() < self.columns.len();
         // The cells in order, up to the shorter of the row and the header: each cut from the
-        // row's bytes where the one before ended (no iterator state per cell).
+        // row's bytes where the one before ended (no iterator state per cell). A sheet row's
+        // cells after its last value are empty cells, read as the ones before them.
         let (all, ends, gap) = raw.record.parts_read();
+        let sheet = matches!(self.kind, Kind::Sheet { .. });
+        let n = if sheet { self.plans.len() } else { ends.len().min(self.plans.len()) };
+        // Whether a field with fixed bounds may hold a number out of them (see `ranges_unread`):
+        // a cell not read straight, a short CSV line (its missing cells set after these).
+        let mut unchecked = self.ranges_unread || (!sheet && ends.len() < self.columns.len());
         // The cells read through `set_cell` (or found to be a problem): (column, start, end),
         // after the others, in column order. Each field has one column, and these calls touch
         // their field's cell and the problems only, so the household comes out as if read in
@@ -1179,17 +1182,18 @@ impl Layout {
         let mut slow: Vec<(usize, usize, usize)> = Vec::new();
         // The cells to look at: every cell but the empty ones whose blank the row before left in
         // its field's cell ([`Kept`]), found first, in a loop of their own (most empty cells).
-        let n = ends.len().min(self.plans.len());
         let start_of = |c: usize| if c == 0 { 0 } else { ends[c - 1] + gap };
         let kept = if hh.kept.layout == self.id { hh.kept.columns & low_bits(n) } else { 0 };
-        let skipped = if kept == 0 { 0 } else { kept & empty_cells(ends, gap) };
+        let skipped = if kept == 0 { 0 } else { kept & (empty_cells(ends, gap) | !low_bits(ends.len())) };
         #[cfg(debug_assertions)]
         self.assert_kept(skipped, &hh.cells);
         // (Then, bit `c`: the empty cells of column `c` whose field's blank is in its cell.)
         let mut fresh = skipped;
         let cells = &mut hh.cells[..];
         for c in (Columns { todo: !skipped & low_bits(n), next: 64, end: n }) {
-            let (plan, start, end) = (&self.plans[c], start_of(c), ends[c]);
+            let plan = &self.plans[c];
+            // (A sheet row's cell after its last value: empty.)
+            let (start, end) = ends.get(c).map_or((0, 0), |&end| (start_of(c), end));
             let Some(bytes) = all.get(start..end) else { break };
             if plan.read == ColumnRead::Skip {
                 continue;
@@ -1366,16 +1370,12 @@ impl Layout {
         let rules = b.rules;
         let (width, got) = (self.columns.len(), raw.record.len());
         let sheet = matches!(self.kind, Kind::Sheet { .. });
-        // A sheet row's cells after its last value are empty cells.
-        for c in got..width {
+        // A short CSV line: its missing cells are blank (a text cell kept from the household
+        // before is not theirs). (A sheet row's cells after its last value were read as empty
+        // cells.)
+        for c in (got..width).filter(|_| !sheet) {
             if let Some(f) = self.column_field[c] {
-                if sheet {
-                    rules.set_cell(hh, f, "", &self.columns[c]);
-                } else {
-                    // A short CSV line: its missing cells are blank (a text cell kept from the
-                    // household before is not theirs).
-                    hh.cells[f as usize] = Cell::Blank;
-                }
+                hh.cells[f as usize] = Cell::Blank;
             }
         }
         for &(c, f, k) in &self.alt_columns {
