@@ -180,12 +180,12 @@ pub struct Household {
 
 /// What a household read by `input::Layout::household_into` tells the next read into it: the
 /// columns whose empty cell set its field's blank and whose cell nothing has written since
-/// (`Layout::blanks_kept`). An empty cell there in the next row is skipped: its blank is there
+/// (`Layout::kept`). An empty cell there in the next row is skipped: its blank is there
 /// already (about 60 % of a usual ledger's cells, empty row after row). A household that is new,
 /// cloned or was read by another layout knows of none.
 #[derive(Debug, Default)]
 pub(crate) struct Kept {
-    /// The layout that read the household (`Layout::id`; 0: none).
+    /// The layout that read the household (0: none).
     pub(crate) layout: u64,
     /// Bit `c`: column `c` (of the first 64).
     pub(crate) columns: u64,

@@ -161,10 +161,9 @@ pub struct Layout {
     /// plans, which every cell looks at).
     ranges: Vec<(crate::value::Num, crate::value::Num)>,
     /// The columns (of the first 64, bit `c` for column `c`) whose empty cell's blank, once set,
-    /// stays in its field's cell until the next row is read ([`blanks_kept`]).
-    blanks_kept: u64,
-    /// This layout among those of the run, for [`Kept::layout`].
-    id: u64,
+    /// stays in its field's cell until the next row is read ([`blanks_kept`]), and this layout
+    /// among those of the run: what a household this layout reads may keep.
+    kept: Kept,
 }
 
 /// Bits `0..n` (all 64 from 64 on).
@@ -838,8 +837,7 @@ impl Ledger {
             matcher: None,
             ranges_unread: true,
             ranges: Vec::new(),
-            blanks_kept: 0,
-            id: 0,
+            kept: Kept::default(),
         }
         .with_ranges(rules);
         let rows = Source::after_header(rows, layout.persons.is_some());
@@ -1117,15 +1115,15 @@ fn member_columns(rules: &RuleSet, columns: &[String]) -> Vec<Option<usize>> {
 
 impl Layout {
     /// The layout with its fields' fixed bounds ([`Layout::ranges`], [`Layout::ranges_unread`]),
-    /// the blanks kept between rows ([`Layout::blanks_kept`]) and its [`Layout::id`].
+    /// the blanks kept between rows and its id ([`Layout::kept`]).
     fn with_ranges(mut self, rules: &RuleSet) -> Layout {
         self.ranges_unread = ranges_unread(rules, &self);
         let (min, max) = (crate::value::Num(i64::MIN), crate::value::Num(i64::MAX));
         self.ranges =
             self.column_field.iter().map(|f| f.and_then(|f| rules.fixed_range(f)).unwrap_or((min, max))).collect();
-        self.blanks_kept = blanks_kept(rules, &self);
         static LAYOUTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-        self.id = LAYOUTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let layout = LAYOUTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.kept = Kept { layout, columns: blanks_kept(rules, &self) };
         self
     }
 
@@ -1193,7 +1191,7 @@ impl Layout {
         // The cells to look at: every cell but the empty ones whose blank the row before left in
         // its field's cell ([`Kept`]), found first, in a loop of their own (most empty cells).
         let start_of = |c: usize| if c == 0 { 0 } else { ends[c - 1] + gap };
-        let kept = if hh.kept.layout == self.id { hh.kept.columns & low_bits(n) } else { 0 };
+        let kept = if hh.kept.layout == self.kept.layout { hh.kept.columns & low_bits(n) } else { 0 };
         let skipped = if kept == 0 { 0 } else { kept & (empty_cells(ends, gap) | !low_bits(ends.len())) };
         #[cfg(debug_assertions)]
         self.assert_kept(skipped, &hh.cells);
@@ -1236,7 +1234,7 @@ impl Layout {
             slow.push((c, start, end));
             unchecked |= plan.ranged;
         }
-        hh.kept = Kept { layout: self.id, columns: fresh & self.blanks_kept };
+        hh.kept = Kept { layout: self.kept.layout, columns: fresh & self.kept.columns };
         for (c, start, end) in slow {
             let f = self.plans[c].f;
             if start == end {
@@ -1758,7 +1756,7 @@ impl Layout {
             match self.column_field[c] {
                 Some(f) if !kept(f) => {
                     self.plans[c].read = ColumnRead::Skip;
-                    self.blanks_kept &= !1u64.checked_shl(c as u32).unwrap_or(0);
+                    self.kept.columns &= !1u64.checked_shl(c as u32).unwrap_or(0);
                     self.column_field[c] = None;
                     self.field_col_index[f as usize] = None;
                 }
