@@ -243,6 +243,7 @@ pub fn household_lacking(
         members,
         matches: Vec::new(),
         records: Default::default(),
+        kept: Default::default(),
     };
     for (i, f) in rs.fields.iter().enumerate() {
         // A column the file lacks, or one read from an alternative: no cell of its own.

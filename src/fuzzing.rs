@@ -312,6 +312,7 @@ fn household(rs: &RuleSet, cells: &std::collections::BTreeMap<String, toml::Valu
         members: None,
         matches: Vec::new(),
         records: Default::default(),
+        kept: Default::default(),
     };
     for (k, v) in cells {
         let Ok(f) = crate::cases::field_key(rs, k) else { continue };
@@ -344,6 +345,7 @@ pub fn rules(data: &[u8]) {
         members: None,
         matches: Vec::new(),
         records: Default::default(),
+        kept: Default::default(),
     };
     for hh in std::iter::once(blank).chain(case_households().iter().take(4).map(|c| household(&rs, c, from))) {
         for b in [&b, &b2] {

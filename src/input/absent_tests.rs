@@ -259,7 +259,8 @@ fn facts_from_the_members_and_the_household_columns() {
 /// A household reused row after row (as the pipeline reuses one per worker) is the household
 /// read afresh, cell for cell and problem for problem, whichever columns the file lacks (the
 /// cells of absent columns are set once, and put back only where something changes them),
-/// whatever the cells hold (blanks of every kind, messy and invalid values, short and long rows).
+/// whatever the cells hold (blanks of every kind, messy and invalid values, short and long rows;
+/// mostly empty cells, whose blank the household before may hold: [`Kept`]).
 #[test]
 fn a_reused_household_is_the_household_read_afresh() {
     // The columns demo-data writes (the national rule set's primary headers).
@@ -301,7 +302,8 @@ fn a_reused_household_is_the_household_read_afresh() {
         // Every 2nd, 3rd or 5th column absent (the id always there), or only 人均纯收入 (derived
         // from the columns there) and two others.
         let only = ["人均纯收入（元）", "上年人均纯收入（元）", "有小汽车"];
-        for drop in [2, 3, 5, 0] {
+        // Mostly empty cells too, empty row after row in the same columns ([`Kept`]).
+        for (drop, mostly_empty) in [2, 3, 5, 0].into_iter().flat_map(|d| [(d, false), (d, true)]) {
             let columns: Vec<&str> = header
                 .split(',')
                 .enumerate()
@@ -318,7 +320,11 @@ fn a_reused_household_is_the_household_read_afresh() {
                     _ => columns.len(),
                 };
                 let row: Vec<String> = (0..n)
-                    .map(|c| if c == 0 { format!("H{}", r % 40) } else { pool[rng.below(pool.len())].to_string() })
+                    .map(|c| match c {
+                        0 => format!("H{}", r % 40),
+                        _ if mostly_empty && rng.below(4) > 0 => String::new(),
+                        _ => pool[rng.below(pool.len())].to_string(),
+                    })
                     .collect();
                 text += &(row.join(",") + "\n");
             }

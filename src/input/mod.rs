@@ -28,7 +28,7 @@ pub use source::{Kind, OpenOptions};
 
 use crate::engine::specialise::Needs;
 use crate::error::InputError;
-use crate::household::{Cell, Household, Missing, Problem, Scalar};
+use crate::household::{Cell, Household, Kept, Missing, Problem, Scalar};
 use crate::ruleset::{Bound, RuleSet};
 use crate::value::cell;
 pub use crate::value::cell::{clip, header_key};
@@ -160,6 +160,97 @@ pub struct Layout {
     /// Per column: its field's fixed bounds where [`ColumnPlan::ranged`] (kept apart from the
     /// plans, which every cell looks at).
     ranges: Vec<(crate::value::Num, crate::value::Num)>,
+    /// The columns (of the first 64, bit `c` for column `c`) whose empty cell's blank, once set,
+    /// stays in its field's cell until the next row is read ([`blanks_kept`]), and this layout
+    /// among those of the run: what a household this layout reads may keep.
+    kept: Kept,
+}
+
+/// Bits `0..n` (all 64 from 64 on).
+#[inline]
+fn low_bits(n: usize) -> u64 {
+    1u64.checked_shl(n as u32).map_or(u64::MAX, |b| b - 1)
+}
+
+/// The empty cells among the first 64 (bit `c`: cell `c`), of cells ending at `ends` with `gap`
+/// bytes between them ([`record::Record::parts_read`]). (Not inlined: a loop of few registers,
+/// apart from the cell loop's many.)
+#[inline(never)]
+fn empty_cells(ends: &[usize], gap: usize) -> u64 {
+    let ends = &ends[..ends.len().min(64)];
+    // Four cells at a time (bits `at..at + 4`), then the rest one by one.
+    let (mut empty, mut start, mut at) = (0u64, 0, 0);
+    let mut fours = ends.chunks_exact(4);
+    for e in &mut fours {
+        let four = u64::from(e[0] == start)
+            | u64::from(e[1] == e[0] + gap) << 1
+            | u64::from(e[2] == e[1] + gap) << 2
+            | u64::from(e[3] == e[2] + gap) << 3;
+        empty |= four << at;
+        (start, at) = (e[3] + gap, at + 4);
+    }
+    for &end in fours.remainder() {
+        empty |= u64::from(end == start) << at;
+        (start, at) = (end + gap, at + 1);
+    }
+    empty
+}
+
+/// Column numbers in order: the bits of `todo` (the first 64 columns), then `next..end`.
+struct Columns {
+    todo: u64,
+    next: usize,
+    end: usize,
+}
+
+impl Iterator for Columns {
+    type Item = usize;
+
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        if self.todo != 0 {
+            let c = self.todo.trailing_zeros() as usize;
+            self.todo &= self.todo - 1;
+            return Some(c);
+        }
+        (self.next < self.end).then(|| {
+            self.next += 1;
+            self.next - 1
+        })
+    }
+}
+
+/// The columns (of the first 64) whose empty cell's blank stays in its field's cell, once set by
+/// the cell loop of [`Layout::read_household`], until the next row is read into the household:
+/// nothing else in [`Layout::household_into`] writes the field. Not: a field that is derived
+/// (derived when blank), range-checked with a blank that can be out of range (then invalid),
+/// written by department matching (a list's evidence, its count and sums, the head's ID
+/// number), or read from an alternative column; none in a person export (its households are
+/// built whole from the members). A required field without `blank` goes through `set_cell`
+/// every time (a problem).
+fn blanks_kept(rules: &RuleSet, layout: &Layout) -> u64 {
+    if layout.persons.is_some() {
+        return 0;
+    }
+    let kept = |c: usize| {
+        let (Some(f), Some(plan)) = (layout.column_field[c], layout.plans.get(c)) else { return false };
+        let field = &rules.fields[f as usize];
+        let blank = layout.blank_cells.get(f as usize).cloned().flatten();
+        let in_range = match blank.as_ref().and_then(Cell::value) {
+            Some(Scalar::Num(n)) => rules.fixed_range(f).is_some_and(|(min, max)| min <= *n && *n <= max),
+            _ => true,
+        };
+        let matched = field.department.is_some()
+            || rules.matching.head_id == Some(f)
+            || rules.departments.iter().any(|d| d.count_field == f || d.sum_fields.contains(&Some(f)));
+        plan.read != ColumnRead::Skip
+            && plan.blank != BlankRead::SetCell
+            && field.derive.is_none()
+            && (in_range || (field.min.is_none() && field.max.is_none()))
+            && !matched
+            && !layout.alt_columns.iter().any(|a| a.1 == f)
+    };
+    (0..layout.columns.len().min(64)).filter(|&c| kept(c)).fold(0, |m, c| m | 1 << c)
 }
 
 /// How the cells of a column are read: the usual spellings of its field's type straight from
@@ -746,6 +837,7 @@ impl Ledger {
             matcher: None,
             ranges_unread: true,
             ranges: Vec::new(),
+            kept: Kept::default(),
         }
         .with_ranges(rules);
         let rows = Source::after_header(rows, layout.persons.is_some());
@@ -1022,12 +1114,16 @@ fn member_columns(rules: &RuleSet, columns: &[String]) -> Vec<Option<usize>> {
 }
 
 impl Layout {
-    /// The layout with its fields' fixed bounds ([`Layout::ranges`], [`Layout::ranges_unread`]).
+    /// The layout with its fields' fixed bounds ([`Layout::ranges`], [`Layout::ranges_unread`]),
+    /// the blanks kept between rows and its id ([`Layout::kept`]).
     fn with_ranges(mut self, rules: &RuleSet) -> Layout {
         self.ranges_unread = ranges_unread(rules, &self);
         let (min, max) = (crate::value::Num(i64::MIN), crate::value::Num(i64::MAX));
         self.ranges =
             self.column_field.iter().map(|f| f.and_then(|f| rules.fixed_range(f)).unwrap_or((min, max))).collect();
+        static LAYOUTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let layout = LAYOUTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.kept = Kept { layout, columns: blanks_kept(rules, &self) };
         self
     }
 
@@ -1077,23 +1173,35 @@ impl Layout {
         // The row as text, checked when a cell first needs its text (`Some(None)`: not valid as
         // a whole, or with a NUL or an `EF` byte somewhere: each such cell is checked alone).
         let mut whole: Option<Option<&str>> = None;
-        // Whether a field with fixed bounds may hold a number out of them (see `ranges_unread`):
-        // a cell not read straight, a short row (its missing cells set after these).
-        let mut unchecked = self.ranges_unread || raw.record.len() < self.columns.len();
         // The cells in order, up to the shorter of the row and the header: each cut from the
-        // row's bytes where the one before ended (no iterator state per cell).
+        // row's bytes where the one before ended (no iterator state per cell). A sheet row's
+        // cells after its last value are empty cells, read as the ones before them.
         let (all, ends, gap) = raw.record.parts_read();
+        let sheet = matches!(self.kind, Kind::Sheet { .. });
+        let n = if sheet { self.plans.len() } else { ends.len().min(self.plans.len()) };
+        // Whether a field with fixed bounds may hold a number out of them (see `ranges_unread`):
+        // a cell not read straight, a short CSV line (its missing cells set after these).
+        let mut unchecked = self.ranges_unread || (!sheet && ends.len() < self.columns.len());
         // The cells read through `set_cell` (or found to be a problem): (column, start, end),
         // after the others, in column order. Each field has one column, and these calls touch
         // their field's cell and the problems only, so the household comes out as if read in
         // one pass; the loop below then holds the cells alone, with no call that could change
         // the household's other parts. (Allocated only for a row that has such a cell.)
         let mut slow: Vec<(usize, usize, usize)> = Vec::new();
+        // The cells to look at: every cell but the empty ones whose blank the row before left in
+        // its field's cell ([`Kept`]), found first, in a loop of their own (most empty cells).
+        let start_of = |c: usize| if c == 0 { 0 } else { ends[c - 1] + gap };
+        let kept = if hh.kept.layout == self.kept.layout { hh.kept.columns & low_bits(n) } else { 0 };
+        let skipped = if kept == 0 { 0 } else { kept & (empty_cells(ends, gap) | !low_bits(ends.len())) };
+        #[cfg(debug_assertions)]
+        self.assert_kept(skipped, &hh.cells);
+        // (Then, bit `c`: the empty cells of column `c` whose field's blank is in its cell.)
+        let mut fresh = skipped;
         let cells = &mut hh.cells[..];
-        let mut next = 0;
-        for (c, (plan, &end)) in self.plans.iter().zip(ends).enumerate() {
-            let start = next;
-            next = end + gap;
+        for c in (Columns { todo: !skipped & low_bits(n), next: 64, end: n }) {
+            let plan = &self.plans[c];
+            // (A sheet row's cell after its last value: empty.)
+            let (start, end) = ends.get(c).map_or((0, 0), |&end| (start_of(c), end));
             let Some(bytes) = all.get(start..end) else { break };
             if plan.read == ColumnRead::Skip {
                 continue;
@@ -1105,6 +1213,10 @@ impl Layout {
                 if !plan.blank.set(slot, || self.blank_cells.get(f as usize).and_then(Option::as_ref)) {
                     slow.push((c, start, end));
                     unchecked |= plan.ranged;
+                    continue;
+                }
+                if c < 64 {
+                    fresh |= 1 << c;
                 }
                 continue;
             }
@@ -1122,6 +1234,7 @@ impl Layout {
             slow.push((c, start, end));
             unchecked |= plan.ranged;
         }
+        hh.kept = Kept { layout: self.kept.layout, columns: fresh & self.kept.columns };
         for (c, start, end) in slow {
             let f = self.plans[c].f;
             if start == end {
@@ -1138,6 +1251,18 @@ impl Layout {
             }
         }
         self.finish_row(b, raw, dups, hh, unchecked);
+    }
+
+    /// (Debug builds.) The empty cells skipped as [`Kept`] (bit `c`: column `c`): their fields'
+    /// cells are what the cell loop would set.
+    #[cfg(debug_assertions)]
+    fn assert_kept(&self, skipped: u64, cells: &[Cell]) {
+        for (c, plan) in self.plans.iter().enumerate().take(64).filter(|(c, _)| skipped >> c & 1 != 0) {
+            let cell = &cells[plan.f as usize];
+            let mut set = cell.clone();
+            let stored = || self.blank_cells.get(plan.f as usize).and_then(Option::as_ref);
+            assert!(plan.blank.set(&mut set, stored) && set == *cell, "kept blank changed: column {c} {cell:?}");
+        }
     }
 
     /// Cell `c` of row `row` (field `f`) through [`RuleSet::set_cell`], or, when it is not
@@ -1196,6 +1321,7 @@ impl Layout {
         } else {
             hh.cells.clear();
             hh.cells.resize(rules.fields.len(), Cell::Blank);
+            hh.kept = Kept::default();
             for (f, c) in &self.absent_cells {
                 hh.cells[*f as usize] = c.clone();
             }
@@ -1252,16 +1378,12 @@ impl Layout {
         let rules = b.rules;
         let (width, got) = (self.columns.len(), raw.record.len());
         let sheet = matches!(self.kind, Kind::Sheet { .. });
-        // A sheet row's cells after its last value are empty cells.
-        for c in got..width {
+        // A short CSV line: its missing cells are blank (a text cell kept from the household
+        // before is not theirs). (A sheet row's cells after its last value were read as empty
+        // cells.)
+        for c in (got..width).filter(|_| !sheet) {
             if let Some(f) = self.column_field[c] {
-                if sheet {
-                    rules.set_cell(hh, f, "", &self.columns[c]);
-                } else {
-                    // A short CSV line: its missing cells are blank (a text cell kept from the
-                    // household before is not theirs).
-                    hh.cells[f as usize] = Cell::Blank;
-                }
+                hh.cells[f as usize] = Cell::Blank;
             }
         }
         for &(c, f, k) in &self.alt_columns {
@@ -1303,6 +1425,7 @@ impl Layout {
             members: None,
             matches: Vec::new(),
             records: Default::default(),
+            kept: Default::default(),
         };
         for (f, c) in &self.absent_cells {
             hh.cells[*f as usize] = c.clone();
@@ -1633,6 +1756,7 @@ impl Layout {
             match self.column_field[c] {
                 Some(f) if !kept(f) => {
                     self.plans[c].read = ColumnRead::Skip;
+                    self.kept.columns &= !1u64.checked_shl(c as u32).unwrap_or(0);
                     self.column_field[c] = None;
                     self.field_col_index[f as usize] = None;
                 }
@@ -1804,8 +1928,9 @@ struct ExactIds {
 
 impl ExactIds {
     fn new(mut hashes: Vec<u64>) -> ExactIds {
-        // (Sorted already by `Seen::twice`; at most `Seen::EXACT` of them, so a fence fits a u32.)
-        hashes.sort_unstable();
+        // (At most `Seen::EXACT` of them, so a fence fits a u32; `Seen::twice` leaves them in any
+        // order.)
+        sort_hashes(&mut hashes);
         hashes.dedup();
         hashes.shrink_to_fit();
         let bits = if hashes.len() >= 16 { (hashes.len() / 8).ilog2() } else { 0 };
@@ -2269,10 +2394,35 @@ impl Seen {
     }
 }
 
-/// The hashes that occur more than once (`hashes` left sorted).
+/// The hashes that occur more than once (`hashes` may be reordered). Only those whose slot in a
+/// table of 8 to 16 slots a hash (picked by its top bits: the hashes are uniform) is taken more
+/// than once, about one in eight, are sorted to be compared: a sort of them all was about a
+/// quarter of the scan.
 fn repeats(hashes: &mut [u64]) -> Vec<u64> {
-    sort_hashes(hashes);
-    hashes.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect()
+    let twice = |sorted: &[u64]| sorted.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect();
+    if hashes.len() < 64 {
+        hashes.sort_unstable();
+        return twice(hashes);
+    }
+    // 2^bits slots (at least 512), a bit each in `once` and in `more`.
+    let bits = (hashes.len() * 8).next_power_of_two().trailing_zeros();
+    let slot = |h: u64| ((h >> (64 - bits)) as usize >> 6, 1u64 << (h >> (64 - bits) & 63));
+    let (mut once, mut more) = (vec![0u64; 1 << (bits - 6)], vec![0u64; 1 << (bits - 6)]);
+    for &h in hashes.iter() {
+        let (w, b) = slot(h);
+        more[w] |= once[w] & b;
+        once[w] |= b;
+    }
+    let mut shared: Vec<u64> = hashes
+        .iter()
+        .copied()
+        .filter(|&h| {
+            let (w, b) = slot(h);
+            more[w] & b != 0
+        })
+        .collect();
+    shared.sort_unstable();
+    twice(&shared)
 }
 
 /// Sorts hashes spread evenly over the `u64`s (a seeded hash's): counted into buckets by their
@@ -2494,6 +2644,58 @@ mod tests {
         }
         // Candidates are checked exactly in the second pass; false positives stay few.
         assert!(twice.len() < 500, "{} candidates", twice.len());
+    }
+
+    /// `empty_cells` marks the cells that start where they end, the first 64, at every count of
+    /// cells (the fours and the rest), for lines kept whole (a gap of 1) and cells pushed (0).
+    #[test]
+    fn empty_cells_are_those_of_no_bytes() {
+        let mut rng = crate::test_rng::Lcg(9);
+        for n in 0..80 {
+            for gap in [0, 1] {
+                for _ in 0..50 {
+                    let mut ends = Vec::with_capacity(n);
+                    let mut at = 0;
+                    for _ in 0..n {
+                        let start = if ends.is_empty() { 0 } else { at + gap };
+                        at = start + [0, 0, 1, 3][rng.below(4)];
+                        ends.push(at);
+                    }
+                    let want = (0..n.min(64)).fold(0u64, |m, c| {
+                        let start = if c == 0 { 0 } else { ends[c - 1] + gap };
+                        m | u64::from(ends[c] == start) << c
+                    });
+                    assert_eq!(empty_cells(&ends, gap), want, "{ends:?} gap {gap}");
+                }
+            }
+        }
+    }
+
+    /// `repeats` finds the hashes a sort of them all finds, at every size (sorted below 64),
+    /// repeated twice or more, next to each other or not, with many hashes that share their top
+    /// bits (a slot) but are not the same.
+    #[test]
+    fn repeats_are_those_a_sort_finds() {
+        let mut rng = crate::test_rng::Lcg(3);
+        let spread = |h: u64| h.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        for n in [0, 1, 2, 63, 64, 65, 100, 1000, 4097, 30_000] {
+            for case in 0..4 {
+                let mut hashes: Vec<u64> = (0..n as u64)
+                    .map(|i| match case {
+                        // Distinct, then one in ten taken again; slots shared (low bits differ).
+                        0 => spread(i),
+                        1 => spread(i % (n as u64 * 9 / 10).max(1)),
+                        2 => spread(rng.below(n.max(1)) as u64),
+                        _ => spread(i / 3) & !0xFFFF | (i & 0xFF),
+                    })
+                    .collect();
+                let mut sorted = hashes.clone();
+                sorted.sort_unstable();
+                let want: HashSet<u64> = sorted.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect();
+                let got: HashSet<u64> = repeats(&mut hashes).into_iter().collect();
+                assert_eq!(got, want, "{n} hashes, case {case}");
+            }
+        }
     }
 
     /// `may_have` never says no to an id added, kept exact by the scan or in its filters, and
