@@ -151,8 +151,7 @@ fn run_with(mut args: AdjustArgs, early_max: usize) -> anyhow::Result<Outcome> {
     if stdin::is_stdin(&args.previous) && stdin::is_stdin(&args.current) {
         anyhow::bail!("--previous 和 --current 不能都是 -：标准输入只能给出一个季度的台账，另一个请写文件名");
     }
-    let previous = stdin::Input::open(&args.previous)?;
-    let current = stdin::Input::open(&args.current)?;
+    let (previous, current) = (stdin::Input::open(&args.previous)?, stdin::Input::open(&args.current)?);
     (args.previous, args.current) = (previous.path().to_path_buf(), current.path().to_path_buf());
     super::warn_if_same_file(&args.previous, &args.current);
     let rules = rules.worded(as_of);
