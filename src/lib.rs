@@ -249,6 +249,27 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 /// A tiny deterministic generator for the unit tests that draw cases (no crate for six lines).
 #[cfg(test)]
 pub(crate) mod test_rng {
+    /// A value of field `f` of `rs`, drawn by `next` (a number below its argument): a number from
+    /// `numbers`, any of its enum's values, a month near `month` (a month index), one of `texts`.
+    pub fn scalar(
+        rs: &crate::ruleset::RuleSet,
+        f: &crate::ruleset::Field,
+        (numbers, month, texts): (&[i64], i32, [&str; 3]),
+        next: &mut dyn FnMut(usize) -> usize,
+    ) -> crate::household::Scalar {
+        use crate::household::Scalar;
+        use crate::ruleset::file::FieldType;
+        match f.ty {
+            FieldType::Bool => Scalar::Bool(next(2) == 0),
+            FieldType::Int | FieldType::Money => Scalar::Num(crate::value::Num(numbers[next(numbers.len())])),
+            FieldType::Enum => {
+                Scalar::Enum(next(rs.enums[f.enum_id.expect("an enum field") as usize].values.len()) as u16)
+            }
+            FieldType::Month => Scalar::Month(month - next(30) as i32 + 3),
+            FieldType::Text | FieldType::Id => Scalar::Text(texts[next(3)].into()),
+        }
+    }
+
     pub struct Lcg(pub u64);
 
     impl Lcg {

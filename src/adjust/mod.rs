@@ -513,8 +513,6 @@ mod tests {
     #[test]
     fn list_conditions_in_one_chain_are_the_trees() {
         use crate::household::Missing;
-        use crate::ruleset::file::FieldType;
-        use crate::value::Num;
         let mut rng = crate::test_rng::Lcg(29);
         let mut next = |n: usize| rng.below(n);
         let mut listed = 0;
@@ -530,15 +528,12 @@ mod tests {
                 let cells: Vec<Cell> = (s.fields.iter())
                     .map(|&(_, i)| {
                         let f = &rs.fields[i as usize];
-                        let v = match f.ty {
-                            FieldType::Bool => Scalar::Bool(next(2) == 0),
-                            FieldType::Int | FieldType::Money => Scalar::Num(Num(numbers[next(numbers.len())])),
-                            FieldType::Enum => {
-                                Scalar::Enum(next(rs.enums[f.enum_id.unwrap() as usize].values.len()) as u16)
-                            }
-                            FieldType::Month => Scalar::Month(b.as_of.month_index() - next(30) as i32 + 3),
-                            FieldType::Text | FieldType::Id => Scalar::Text(["", "a", "无"][next(3)].into()),
-                        };
+                        let v = crate::test_rng::scalar(
+                            &rs,
+                            f,
+                            (&numbers, b.as_of.month_index(), ["", "a", "无"]),
+                            &mut next,
+                        );
                         match next(8) {
                             0 => Cell::Blank,
                             1 => Cell::Invalid("x".into()),

@@ -1363,13 +1363,7 @@ mod tests {
         numbers.extend(b.params.iter().flat_map(|p| [p.0, p.0 - 1, p.0 / SCALE * 7 / 10 * SCALE]));
         let cells = (rs.fields.iter().enumerate())
             .map(|(i, f)| {
-                let v = match f.ty {
-                    FieldType::Bool => Scalar::Bool(next(2) == 0),
-                    FieldType::Int | FieldType::Money => Scalar::Num(Num(numbers[next(numbers.len())])),
-                    FieldType::Enum => Scalar::Enum(next(rs.enums[f.enum_id.unwrap() as usize].values.len()) as u16),
-                    FieldType::Month => Scalar::Month(b.as_of.month_index() - next(30) as i32 + 3),
-                    FieldType::Text | FieldType::Id => Scalar::Text(["", "脱贫户", "a,b"][next(3)].into()),
-                };
+                let v = crate::test_rng::scalar(rs, f, (&numbers, b.as_of.month_index(), ["", "脱贫户", "a,b"]), next);
                 match next(12) {
                     0 => Cell::Blank,
                     1 => Cell::Invalid("约3000".into()),
