@@ -93,6 +93,12 @@ pub trait Names {
     }
     /// Every name visible here, for "did you mean" suggestions.
     fn candidates(&self) -> Vec<String>;
+    /// Whether some visible name has a dot (`previous.members`), so that `a.b` may be one name.
+    /// Asked of every `a.b` compiled: an implementation whose `candidates` are many should answer
+    /// without building them (`adjust`'s list names: some 300 formatted names a time).
+    fn dotted_names(&self) -> bool {
+        self.candidates().iter().any(|c| c.contains('.'))
+    }
     /// A member field (`m.age` inside a member macro): its index and type.
     fn member(&self, _name: &str) -> Option<(u16, Ty)> {
         None
@@ -898,7 +904,7 @@ impl Compiler<'_> {
             // dotted name where the rule set gives some (adjust's lists).
             Expr::Select(s) => match (&s.operand.expr, dotted(e)) {
                 (Expr::Ident(v), _) if self.is_var(v) => self.select(&s.operand, &s.field),
-                (_, Some(name)) if self.names.candidates().iter().any(|c| c.contains('.')) => self.ident(&name),
+                (_, Some(name)) if self.names.dotted_names() => self.ident(&name),
                 _ => self.select(&s.operand, &s.field),
             },
             Expr::Comprehension(c) if map_step(c).is_some() => err(format!(

@@ -235,6 +235,19 @@ impl Names for ListNames<'_> {
         v.dedup();
         v
     }
+    fn dotted_names(&self) -> bool {
+        // As `candidates`: `current.<name>` and `previous.<name>` for every field, criterion,
+        // decision and the flag; a parameter's own name may have a dot.
+        // Debug builds (the tests) check the answer against `candidates` on every rule file read.
+        let b = self.base;
+        let dotted = !b.fields.is_empty()
+            || b.crits.is_some_and(|c| !c.is_empty())
+            || !b.decisions.is_empty()
+            || self.flag.is_some()
+            || b.params.keys().any(|k| k.contains('.'));
+        debug_assert_eq!(dotted, self.candidates().iter().any(|c| c.contains('.')));
+        dotted
+    }
     fn enum_values(&self, e: u16) -> &[String] {
         self.base.enum_values(e)
     }
