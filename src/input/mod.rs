@@ -2222,7 +2222,8 @@ fn unquoted_hashes(
         let flush = |batch: &mut Vec<u64>| {
             let mut s = shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             s.1 += batch.len() as u64;
-            batch.drain(..).for_each(|h| s.0.add(h));
+            s.0.add_all(batch);
+            batch.clear();
         };
         let lines = source::each_unquoted_field_of(path, part, delimiter, col, limits, &mut |_, id| {
             if let Some(h) = hash.of_cell(id) {
@@ -2384,6 +2385,23 @@ impl Seen {
             self.filters.push(Filter::new(bits));
         }
         self.filters.last_mut().expect("a filter").add(h);
+    }
+
+    /// As [`Seen::add`] for each of `hs` in turn: while the hashes are kept exact, as many as fit
+    /// are copied at once (a batch of the scan: no call and no test a hash).
+    fn add_all(&mut self, hs: &[u64]) {
+        let mut rest = hs;
+        if self.filters.is_empty() && !rest.is_empty() {
+            if self.exact.capacity() == 0 {
+                // (As `add` makes room: all at once.)
+                self.exact.reserve_exact(self.exact_max);
+            }
+            // All but the one that fills the exact hashes up: `add` turns them into a filter.
+            let fit = rest.len().min(self.exact_max.saturating_sub(self.exact.len() + 1));
+            self.exact.extend_from_slice(&rest[..fit]);
+            rest = &rest[fit..];
+        }
+        rest.iter().for_each(|&h| self.add(h));
     }
 
     /// The hashes that may have been added more than once.
@@ -2605,6 +2623,29 @@ mod tests {
         // A UTF-8 character cut by the sniff window is not mistaken for GBK.
         let s = "户编号".as_bytes();
         assert_eq!(sniff(&s[..4]), Encoding::Utf8);
+    }
+
+    #[test]
+    /// `add_all` leaves what `add` of each hash in turn leaves: batches of every size around the
+    /// exact hashes' limit (copied, then the one that fills them up, then the filters), repeats
+    /// in and across batches.
+    #[test]
+    fn hashes_added_in_batches_are_as_added_one_by_one() {
+        let spread = |h: u64| h.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let hs: Vec<u64> = (0..3000u64).map(|i| spread(i % 2500)).collect();
+        for batch in [1, 2, 7, 999, 1000, 1001, 3000] {
+            let (mut one, mut all) = [(); 2].map(|_| Seen { exact_max: 1000, first_bits: 1 << 16, ..Seen::default() });
+            hs.iter().for_each(|&h| one.add(h));
+            all.add_all(&[]);
+            assert_eq!(all.exact.capacity(), 0);
+            hs.chunks(batch).for_each(|b| all.add_all(b));
+            assert_eq!(all.exact, one.exact, "batch {batch}");
+            assert_eq!(all.filters.len(), one.filters.len());
+            for (a, b) in all.filters.iter().zip(&one.filters) {
+                assert!(a.blocks == b.blocks && a.ids == b.ids && a.capacity == b.capacity);
+            }
+            assert_eq!(all.twice(), one.twice(), "batch {batch}");
+        }
     }
 
     #[test]
