@@ -2625,7 +2625,6 @@ mod tests {
         assert_eq!(sniff(&s[..4]), Encoding::Utf8);
     }
 
-    #[test]
     /// `add_all` leaves what `add` of each hash in turn leaves: batches of every size around the
     /// exact hashes' limit (copied, then the one that fills them up, then the filters), repeats
     /// in and across batches.
@@ -2634,7 +2633,7 @@ mod tests {
         let spread = |h: u64| h.wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let hs: Vec<u64> = (0..3000u64).map(|i| spread(i % 2500)).collect();
         for batch in [1, 2, 7, 999, 1000, 1001, 3000] {
-            let (mut one, mut all) = [(); 2].map(|_| Seen { exact_max: 1000, first_bits: 1 << 16, ..Seen::default() });
+            let [mut one, mut all] = [(); 2].map(|_| Seen { exact_max: 1000, first_bits: 1 << 16, ..Seen::default() });
             hs.iter().for_each(|&h| one.add(h));
             all.add_all(&[]);
             assert_eq!(all.exact.capacity(), 0);
