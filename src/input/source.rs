@@ -1435,14 +1435,15 @@ pub fn line_parts(path: &Path, n: usize, header_row: u64) -> io::Result<Vec<Part
 }
 
 /// As [`each_unquoted_field`] for one part of the file, its lines numbered from 1 at the part's
-/// start; `Some(lines)`: the part had no quote and this many lines.
-pub fn each_unquoted_field_of(
+/// start; `Some(lines)`: the part had no quote and this many lines. (Generic over `f`, so that
+/// the caller's closure is compiled into the line loop: no call through a pointer a line.)
+pub fn each_unquoted_field_of<F: FnMut(u64, &[u8]) + ?Sized>(
     path: &Path,
     part: Part,
     delimiter: u8,
     col: usize,
     limits: &Limits,
-    f: &mut dyn FnMut(u64, &[u8]),
+    f: &mut F,
 ) -> Result<Option<u64>, InputError> {
     use std::io::{Seek, SeekFrom};
     let unreadable = |e: io::Error| InputError::Unreadable {
