@@ -612,7 +612,7 @@ impl<'b> CsvRows<'b> {
 
     /// Identifying column `k` (户编号 … 户类型): the text of its field as [`shown_text`] gives it,
     /// masked as [`CsvRow::text`] masks it (an ID column's cell masked whole).
-    #[inline]
+    #[inline(always)]
     fn shown(&self, w: &mut CsvRow<'_>, k: usize, b: &Bound, hh: &Household, mask: bool) {
         let Some(i) = self.shown[k] else { return w.plain("") };
         let rs = b.rules;
