@@ -962,7 +962,7 @@ impl<'a> CsvRow<'a> {
 
     /// A cell known to need neither quotes nor a formula defence, and not a long number
     /// ([`is_plain`]: labels of the rule file checked at load, row numbers), written as it is.
-    #[inline]
+    #[inline(always)]
     pub fn plain(&mut self, s: &str) {
         debug_assert!(s.is_empty() || is_plain(s), "{s}");
         self.sep();
@@ -980,7 +980,7 @@ impl<'a> CsvRow<'a> {
 
     /// A text cell: personal numbers masked when `mask`, then made safe from formula injection
     /// ([`csv_safe`]).
-    #[inline]
+    #[inline(always)]
     pub fn text(&mut self, s: &str, mask: bool) {
         if mask && s.len() >= privacy::SHORTEST {
             if let Cow::Owned(m) = privacy::mask_text(s) {
