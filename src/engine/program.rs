@@ -93,6 +93,9 @@ pub(crate) enum Leaf {
     /// Arithmetic compared (`per_capita_income * 10 <= 44000`): true when the ordering of the
     /// two numbers is in `ords`, unknown when either is.
     Arith(Box<(Calc, u8)>),
+    /// Comparisons of arithmetic that share a calculation, under one `&&` or `||` (see
+    /// [`Shared`]).
+    Shared(Box<Shared>),
     /// Anything else, compiled by [`fast`] (boxed: a thin pointer, so that a step is 32 bytes).
     Other(Box<fast::Cond>),
 }
@@ -215,6 +218,8 @@ enum Operand {
     Pick(Box<(Leaf, Simple, Simple)>),
     /// `c ? x : y`.
     Cond(Box<(Leaf, Calc, Calc)>),
+    /// The value a [`Shared`] test computed once for its comparisons.
+    Shared,
 }
 
 /// An operand read in place, not computed.
@@ -284,14 +289,18 @@ impl Operand {
 
     /// Whether it is read in place, without a test.
     fn plain(&self) -> bool {
-        matches!(self, Operand::Field(_) | Operand::Lit(_) | Operand::Param(_) | Operand::Coalesce(..))
+        matches!(
+            self,
+            Operand::Field(_) | Operand::Lit(_) | Operand::Param(_) | Operand::Coalesce(..) | Operand::Shared
+        )
     }
 
     /// Its value (`PLAIN`: in a calculation whose operands are all plain).
     #[inline(always)]
-    fn eval<const PLAIN: bool>(&self, cx: &Ctx) -> Option<Num> {
+    fn eval<const PLAIN: bool>(&self, cx: &Ctx, shared: Num) -> Option<Num> {
         match self {
             Operand::Field(i) => num_field(cx, *i),
+            Operand::Shared => Some(shared),
             Operand::Lit(b) => Some(*b),
             Operand::Param(p) => Some(cx.params[*p as usize]),
             // As `known(a) ? a : b`: a value of `a` that is no number is unknown, as the tree has it.
@@ -306,8 +315,8 @@ impl Operand {
                 false => c.2.eval(cx),
             },
             Operand::Cond(c) => match c.0.eval(cx)? {
-                true => Some(c.1.eval(cx)?[1]),
-                false => Some(c.2.eval(cx)?[1]),
+                true => Some(c.1.eval(cx, shared)?[1]),
+                false => Some(c.2.eval(cx, shared)?[1]),
             },
         }
     }
@@ -334,12 +343,23 @@ impl Calc {
     /// The values of `ns`, left on the stack in order (`None`: a shape it does not compute, or
     /// a stack too deep).
     fn of(ns: &[&Node]) -> Option<Calc> {
+        Calc::sharing(ns, None)
+    }
+
+    /// As [`Calc::of`], `shared` (where it is met as an operand, not inside a `c ? x : y`) read
+    /// as [`Operand::Shared`], not computed.
+    fn sharing(ns: &[&Node], shared: Option<&Node>) -> Option<Calc> {
         let mut ops = Vec::new();
         let mut depth = 0;
         for n in ns {
-            Calc::emit(n, &mut ops, &mut depth)?;
+            Calc::emit(n, &mut ops, &mut depth, shared)?;
         }
         Some(Calc::new(ops))
+    }
+
+    /// Whether it reads [`Operand::Shared`].
+    fn reads_shared(&self) -> bool {
+        self.ops.iter().any(|op| matches!(op, Op::Push(Operand::Shared) | Op::Apply(_, Operand::Shared)))
     }
 
     fn new(ops: Vec<Op>) -> Calc {
@@ -350,9 +370,11 @@ impl Calc {
         Calc { ops: ops.into(), plain }
     }
 
-    fn emit(n: &Node, ops: &mut Vec<Op>, depth: &mut usize) -> Option<()> {
-        let Node::Arith(op, x, y) = n else {
-            ops.push(Op::Push(Operand::of(n)?));
+    fn emit(n: &Node, ops: &mut Vec<Op>, depth: &mut usize, shared: Option<&Node>) -> Option<()> {
+        // The shared calculation is an operand, read as a field is.
+        let operand = |n: &Node| if shared == Some(n) { Some(Operand::Shared) } else { Operand::of(n) };
+        let (Node::Arith(op, x, y), false) = (n, shared == Some(n)) else {
+            ops.push(Op::Push(operand(n)?));
             *depth += 1;
             return (*depth <= CALC_DEPTH).then_some(());
         };
@@ -362,19 +384,19 @@ impl Calc {
         };
         match (op, whole(x), whole(y)) {
             (ArithOp::Mul, _, Some(k)) => {
-                Calc::emit(x, ops, depth)?;
+                Calc::emit(x, ops, depth, shared)?;
                 ops.push(Op::MulInt(k));
             }
             (ArithOp::Mul, Some(k), None) => {
-                Calc::emit(y, ops, depth)?;
+                Calc::emit(y, ops, depth, shared)?;
                 ops.push(Op::MulInt(k));
             }
             _ => {
-                Calc::emit(x, ops, depth)?;
-                match Operand::of(y) {
+                Calc::emit(x, ops, depth, shared)?;
+                match operand(y) {
                     Some(y) => ops.push(Op::apply(*op, y)),
                     None => {
-                        Calc::emit(y, ops, depth)?;
+                        Calc::emit(y, ops, depth, shared)?;
                         ops.push(Op::Combine(*op));
                         *depth -= 1;
                     }
@@ -388,27 +410,27 @@ impl Calc {
     /// it last); unknown as soon as one operation is. The top is kept out of the array (in a
     /// register), the values under it in `below` (the first slot holds no value).
     #[inline]
-    fn eval(&self, cx: &Ctx) -> Option<[Num; 2]> {
+    fn eval(&self, cx: &Ctx, shared: Num) -> Option<[Num; 2]> {
         if self.plain {
-            self.eval_as::<true>(cx)
+            self.eval_as::<true>(cx, shared)
         } else {
-            self.eval_as::<false>(cx)
+            self.eval_as::<false>(cx, shared)
         }
     }
 
     #[inline(never)]
-    fn eval_as<const PLAIN: bool>(&self, cx: &Ctx) -> Option<[Num; 2]> {
+    fn eval_as<const PLAIN: bool>(&self, cx: &Ctx, shared: Num) -> Option<[Num; 2]> {
         let mut below = [Num(0); CALC_DEPTH + 1];
         let (mut depth, mut top) = (0usize, Num(0));
         for op in self.ops.iter() {
             top = match op {
                 Op::Push(x) => {
-                    let v = x.eval::<PLAIN>(cx)?;
+                    let v = x.eval::<PLAIN>(cx, shared)?;
                     *below.get_mut(depth)? = top;
                     depth += 1;
                     v
                 }
-                Op::Apply(op, x) => arith(*op, top, x.eval::<PLAIN>(cx)?)?,
+                Op::Apply(op, x) => arith(*op, top, x.eval::<PLAIN>(cx, shared)?)?,
                 Op::AddField(i) => top.checked_add(num_field(cx, *i)?)?,
                 Op::SubField(i) => top.checked_sub(num_field(cx, *i)?)?,
                 Op::MulField(i) => top.checked_mul(num_field(cx, *i)?)?,
@@ -435,6 +457,106 @@ fn arith_test(op: CmpOp, x: &Node, y: &Node) -> Option<Leaf> {
         return None;
     }
     Some(Leaf::Arith(Box::new((Calc::of(&[x, y])?, ords(op)))))
+}
+
+/// Comparisons of arithmetic under one `&&` or `||` that compute the same part
+/// (`a - x / m > 1 || x / m - a > 1`, `x` a sum): that part computed once (`calc`), the
+/// comparisons reading it as an operand ([`Operand::Shared`]) instead of each computing it.
+/// Kleene's `&&` (`k` = all of them) or `||` (`k` = 1), counted as [`Crits`] counts: the order
+/// in which they are read does not change the result. A comparison reads the part where the
+/// tree computes it (an operand of its arithmetic, never inside a `c ? x : y`), so that when the
+/// part is unknown, so is each comparison.
+#[derive(Clone)]
+pub(crate) struct Shared {
+    calc: Calc,
+    k: u32,
+    tests: Vec<(Calc, u8)>,
+}
+
+/// The arithmetic under `n` that a [`Calc`] of it computes as a step of its own: `n` when it is
+/// arithmetic, and the arithmetic operands of that, not what is inside a `c ? x : y`.
+fn arith_parts<'n>(n: &'n Node, out: &mut Vec<&'n Node>) {
+    if let Node::Arith(_, x, y) = n {
+        out.push(n);
+        arith_parts(x, out);
+        arith_parts(y, out);
+    }
+}
+
+impl Shared {
+    /// The comparisons among `nodes` (an `&&`'s operands when `and`, else an `||`'s) that share
+    /// the largest part of arithmetic two or more of them compute, as one test; with the indices
+    /// of the nodes it stands for. `None` when no two share one.
+    pub(crate) fn of(and: bool, nodes: &[&Node]) -> Option<(Leaf, Vec<usize>)> {
+        let parts: Vec<Vec<&Node>> = (nodes.iter())
+            .map(|n| {
+                let mut list = Vec::new();
+                if let Node::Cmp(_, x, y) = n {
+                    arith_parts(x, &mut list);
+                    arith_parts(y, &mut list);
+                }
+                list
+            })
+            .collect();
+        let size = |x: &Node| {
+            let mut size = 0;
+            expr::walk(x, &mut |_| size += 1);
+            size
+        };
+        let mut best: Option<(&Node, usize)> = None;
+        for (i, list) in parts.iter().enumerate() {
+            for &x in list {
+                let again = parts[i + 1..].iter().any(|l| l.contains(&x));
+                if again && best.is_none_or(|(_, s)| size(x) > s) {
+                    best = Some((x, size(x)));
+                }
+            }
+        }
+        let (part, _) = best?;
+        let (mut tests, mut of) = (Vec::new(), Vec::new());
+        for (i, n) in nodes.iter().enumerate() {
+            let Node::Cmp(op, x, y) = n else { continue };
+            let Some(calc) = Calc::sharing(&[x, y], Some(part)) else { continue };
+            if calc.reads_shared() {
+                tests.push((calc, ords(*op)));
+                of.push(i);
+            }
+        }
+        if tests.len() < 2 {
+            return None;
+        }
+        let calc = Calc::of(&[part])?;
+        let k = if and { tests.len() as u32 } else { 1 };
+        Some((Leaf::Shared(Box::new(Shared { calc, k, tests })), of))
+    }
+
+    #[inline(never)]
+    fn eval(&self, cx: &Ctx) -> Option<bool> {
+        // Unknown: so is every comparison.
+        let [_, part] = self.calc.eval(cx, Num(0))?;
+        let (k, mut t, mut u) = (self.k, 0, 0);
+        let mut rest = self.tests.len() as u32;
+        for (calc, ords) in &self.tests {
+            rest -= 1;
+            match calc.eval(cx, part) {
+                Some(v) if accepts(*ords, v[0].cmp(&v[1])) => {
+                    t += 1;
+                    if t >= k {
+                        return Some(true);
+                    }
+                }
+                // Fewer than `k` can be true now.
+                Some(_) if t + u + rest < k => return Some(false),
+                Some(_) => {}
+                None => u += 1,
+            }
+        }
+        if t + u < k {
+            Some(false)
+        } else {
+            None
+        }
+    }
 }
 
 /// `at_least(k, …)` with `t0` operands constant true and `u0` constant unknown; the others
@@ -580,10 +702,11 @@ impl Leaf {
             Leaf::Known(i) => cx.cells[i as usize].value().is_some() as usize,
             Leaf::Crits(ref c) => of(c.eval(cx)),
             Leaf::AtLeast(ref a) => of(a.eval(cx)),
-            Leaf::Arith(ref t) => match t.0.eval(cx) {
+            Leaf::Arith(ref t) => match t.0.eval(cx, Num(0)) {
                 Some(v) => accepts(t.1, v[0].cmp(&v[1])) as usize,
                 None => U,
             },
+            Leaf::Shared(ref g) => of(g.eval(cx)),
             Leaf::Other(ref c) => of(c.eval(cx)),
         }
     }
@@ -617,6 +740,7 @@ impl Leaf {
             Leaf::AtLeast(a) => 2 * (a.tests.len() + a.parts.len()) as u32,
             Leaf::Crits(c) => (c.crits.len() + c.bools.len()) as u32,
             Leaf::Arith(_) | Leaf::Other(_) => 8,
+            Leaf::Shared(g) => 8 * (1 + g.tests.len() as u32),
             _ => 2,
         }
     }
@@ -1479,6 +1603,67 @@ mod tests {
         assert!(known > 10_000, "{known}");
     }
 
+    /// Comparisons under one `&&`/`||` that compute the same part, as one [`Shared`] test, give
+    /// the tree's `&&`/`||` of them over cells of every kind (an unknown part, a division by
+    /// zero, overflow); a part met only inside a `c ? x : y` is not shared.
+    #[test]
+    fn shared_parts_agree_with_the_tree() {
+        let rules = load("national").unwrap();
+        let b = rules.at(Date::new(2024, 12, 31).unwrap()).unwrap();
+        let x = "(income_wage + income_business - expense_production) / members";
+        let sources = [
+            format!("per_capita_income - {x} > 1 || {x} - per_capita_income > 1"),
+            format!("per_capita_income - {x} > 1 && {x} - per_capita_income < 1000"),
+            format!("{x} * 2 > income_wage || per_capita_income < {x} || income_business - {x} >= 0"),
+            format!("{x} < 100 || (income_wage + income_business - expense_production) > 5"),
+            "per_capita_income * 2 > income_wage && per_capita_income * 2 + 1 < income_business".to_string(),
+        ];
+        let nodes: Vec<Node> =
+            sources.iter().map(|s| rules.compile_expr(s, crate::ruleset::expr::Ty::Bool).unwrap()).collect();
+        let mut groups = Vec::new();
+        for (s, n) in sources.iter().zip(&nodes) {
+            let (and, xs) = match n {
+                Node::And(xs) => (true, xs),
+                Node::Or(xs) => (false, xs),
+                _ => panic!("{s}"),
+            };
+            let refs: Vec<&Node> = xs.iter().collect();
+            let (leaf, of) = Shared::of(and, &refs).unwrap_or_else(|| panic!("{s}"));
+            assert!(of.len() >= 2, "{s}");
+            groups.push((and, leaf, of.iter().map(|&k| &xs[k]).collect::<Vec<_>>()));
+        }
+        // Nothing shared: a part inside a `c ? x : y` only, no part at all.
+        for s in
+            [format!("(known(members) ? {x} : 0) > 1 || {x} < 5"), "income_wage > 1 || income_business > 2".to_string()]
+        {
+            let Node::Or(xs) = rules.compile_expr(&s, crate::ruleset::expr::Ty::Bool).unwrap() else { panic!("{s}") };
+            assert!(Shared::of(false, &xs.iter().collect::<Vec<_>>()).is_none(), "{s}");
+        }
+        let mut numbers: Vec<i64> = vec![0, 1, -1, SCALE, 2 * SCALE, -3 * SCALE, 7_000_000, i64::MAX, i64::MIN];
+        numbers.extend([i64::MAX / 2, i64::MAX / 10 + 1, i64::MIN / 11, i64::MAX / SCALE, 4_000 * SCALE]);
+        numbers.extend(b.params.iter().flat_map(|p| [p.0, p.0 - 1, p.0 + 1]));
+        let mut rng = crate::test_rng::Lcg(9);
+        let mut next = |n: usize| rng.below(n);
+        let (crits, decisions) = (vec![None; rules.criteria.len()], vec![0u16; rules.decisions.len()]);
+        let mut seen = [0u32; 3];
+        for _ in 0..20_000 {
+            let cells = draw_cells(&rules, &b, &numbers, &mut next);
+            let cx =
+                Ctx { cells: &cells, params: &b.params, crits: &crits, decisions: &decisions, ..cx_without_cells() };
+            for (and, leaf, xs) in &groups {
+                let combine = if *and { expr::and3 } else { expr::or3 };
+                // Kleene's: an unknown operand does not end it (not `try_fold`).
+                let mut want = Some(*and);
+                for x in xs {
+                    want = combine(want, expr::eval_bool(x, &cx));
+                }
+                seen[leaf.outcome(&cx)] += 1;
+                assert_eq!(leaf.eval(&cx), want, "{xs:?}");
+            }
+        }
+        assert!(seen.iter().all(|&n| n > 1_000), "{seen:?}");
+    }
+
     /// `x * k` for a whole `k` without the rounding division: `Num::checked_mul`'s result,
     /// overflow included.
     #[test]
@@ -1489,9 +1674,9 @@ mod tests {
                 let calc = |op: Op| Calc::new(vec![Op::Push(Operand::Lit(Num(a))), op]);
                 let (int, general) = (calc(Op::MulInt(k)), calc(Op::Apply(ArithOp::Mul, Operand::Lit(Num(k * SCALE)))));
                 let cx = cx_without_cells();
-                assert_eq!(int.eval(&cx).map(|s| s[1]), general.eval(&cx).map(|s| s[1]), "{a} * {k}");
+                assert_eq!(int.eval(&cx, Num(0)).map(|s| s[1]), general.eval(&cx, Num(0)).map(|s| s[1]), "{a} * {k}");
                 let lit = calc(Op::apply(ArithOp::Mul, Operand::Lit(Num(k * SCALE))));
-                assert_eq!(lit.eval(&cx).map(|s| s[1]), general.eval(&cx).map(|s| s[1]), "{a} * {k}");
+                assert_eq!(lit.eval(&cx, Num(0)).map(|s| s[1]), general.eval(&cx, Num(0)).map(|s| s[1]), "{a} * {k}");
             }
         }
     }

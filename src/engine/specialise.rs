@@ -271,12 +271,33 @@ impl Env<'_> {
     fn junction<const AND: bool>(&self, xs: &[Node]) -> Fold {
         let mut unknown = false;
         let mut dynamic = Vec::new();
+        // The comparisons of arithmetic among them (as compiled: constants written as literals),
+        // by their place in `dynamic`.
+        let mut arith: Vec<(usize, Node)> = Vec::new();
         for x in xs {
             match self.fold(x) {
                 Fold::Const(Some(v)) if v != AND => return Fold::Const(Some(!AND)),
                 Fold::Const(Some(_)) => {}
                 Fold::Const(None) => unknown = true,
-                Fold::Dyn(c) => dynamic.push(c),
+                Fold::Dyn(c) => {
+                    if let Cnd::Leaf(Leaf::Arith(_)) = c {
+                        arith.push((dynamic.len(), self.with_literals(x)));
+                    }
+                    dynamic.push(c);
+                }
+            }
+        }
+        // Those that compute the same part: one test that computes it once.
+        if arith.len() >= 2 {
+            let nodes: Vec<&Node> = arith.iter().map(|(_, n)| n).collect();
+            if let Some((shared, of)) = program::Shared::of(AND, &nodes) {
+                let gone: Vec<usize> = of.iter().map(|&k| arith[k].0).collect();
+                let mut k = 0;
+                dynamic.retain(|_| {
+                    k += 1;
+                    !gone.contains(&(k - 1))
+                });
+                dynamic.push(Cnd::Leaf(shared));
             }
         }
         if dynamic.is_empty() {
@@ -694,21 +715,15 @@ fn eager_criteria(rs: &crate::ruleset::RuleSet) -> Vec<bool> {
 }
 
 /// The evaluation context of household `hh` (`m`, `d`: the assessment date as a month index and
-/// a day key).
+/// a day key), with no criteria or decisions yet: each use copies it with its own ([`with`]), so
+/// that what is read of `hh` and `b` is read once a household, not once a use.
 #[inline]
-fn ctx<'a>(
-    hh: &'a Household,
-    b: &'a Bound,
-    crits: &'a [Option<bool>],
-    decisions: &'a [u16],
-    m: i32,
-    d: i32,
-) -> Ctx<'a> {
+fn ctx<'a>(hh: &'a Household, b: &'a Bound, m: i32, d: i32) -> Ctx<'a> {
     Ctx {
         cells: &hh.cells,
         params: &b.params,
-        crits,
-        decisions,
+        crits: &[],
+        decisions: &[],
         as_of_month: m,
         as_of_day: d,
         members: hh.members.as_ref(),
@@ -717,6 +732,12 @@ fn ctx<'a>(
         records: &hh.records,
         record: &[],
     }
+}
+
+/// `base` ([`ctx`]) reading `crits` and `decisions`.
+#[inline(always)]
+fn with<'a>(base: &Ctx<'a>, crits: &'a [Option<bool>], decisions: &'a [u16]) -> Ctx<'a> {
+    Ctx { crits, decisions, ..*base }
 }
 
 /// `v` made a copy of `from`: copied over in place when it has its length, as it has from the
@@ -735,9 +756,9 @@ fn refill<T: Copy>(v: &mut Vec<T>, from: &[T]) {
 /// assessment, for a household whose fixed cells are those `p` was built with.
 pub fn assess_into(p: &Specialised, b: &Bound, hh: &Household, a: &mut Assessment) {
     let Assessment { crits, decisions, decided_by, returned, checks } = a;
-    let (as_of_month, as_of_day) = (b.as_of.month_index(), expr::day_key(b.as_of));
+    let base = ctx(hh, b, b.as_of.month_index(), expr::day_key(b.as_of));
     let evaluate = |crits: &mut Vec<Option<bool>>, (i, c): &(u16, Program)| {
-        let v = c.run(&ctx(hh, b, crits, &[], as_of_month, as_of_day));
+        let v = c.run(&with(&base, crits, &[]));
         crits[*i as usize] = v;
     };
     refill(crits, &p.crit_template);
@@ -746,7 +767,7 @@ pub fn assess_into(p: &Specialised, b: &Bound, hh: &Household, a: &mut Assessmen
     // are kept aside until its tests are done (their context reads `crits`).
     for (l, level) in p.levels.iter().enumerate() {
         if l == 0 {
-            let cx = ctx(hh, b, &p.crit_template, &[], as_of_month, as_of_day);
+            let cx = with(&base, &p.crit_template, &[]);
             for (i, test) in &level.singles {
                 crits[*i as usize] = test.eval(&cx);
             }
@@ -757,7 +778,7 @@ pub fn assess_into(p: &Specialised, b: &Bound, hh: &Household, a: &mut Assessmen
         } else {
             for chunk in level.singles.chunks(32) {
                 let mut values = [None; 32];
-                let cx = ctx(hh, b, crits, &[], as_of_month, as_of_day);
+                let cx = with(&base, crits, &[]);
                 for (v, (_, test)) in values.iter_mut().zip(chunk) {
                     *v = test.eval(&cx);
                 }
@@ -767,7 +788,7 @@ pub fn assess_into(p: &Specialised, b: &Bound, hh: &Household, a: &mut Assessmen
             }
             for (part, chain) in &level.parts {
                 let mut values = [None; 32];
-                let cx = ctx(hh, b, crits, &[], as_of_month, as_of_day);
+                let cx = with(&base, crits, &[]);
                 chain.run(&cx, |k, v| values[k] = v);
                 for (v, &i) in values.iter().zip(part) {
                     crits[i as usize] = *v;
@@ -797,7 +818,7 @@ pub fn assess_into(p: &Specialised, b: &Bound, hh: &Household, a: &mut Assessmen
                     ensure(crits, &s.needs);
                 }
                 // The rules read the decisions before this one.
-                let cx = ctx(hh, b, crits, &decisions[..di], as_of_month, as_of_day);
+                let cx = with(&base, crits, &decisions[..di]);
                 // The rule that stopped the chain, true or unknown.
                 let mut hit = None;
                 s.chain.run(&cx, |k, v| hit = Some((k, v)));
@@ -814,7 +835,7 @@ pub fn assess_into(p: &Specialised, b: &Bound, hh: &Household, a: &mut Assessmen
             ensure(crits, &otherwise.0);
         }
     }
-    let cx = ctx(hh, b, crits, decisions, as_of_month, as_of_day);
+    let cx = with(&base, crits, decisions);
     *returned = p.returned.as_ref().and_then(|c| c.run(&cx));
     checks.clear();
     p.check_chain.run(&cx, |k, _| checks.push(p.checks[k]));

@@ -612,7 +612,7 @@ impl<'b> CsvRows<'b> {
 
     /// Identifying column `k` (户编号 … 户类型): the text of its field as [`shown_text`] gives it,
     /// masked as [`CsvRow::text`] masks it (an ID column's cell masked whole).
-    #[inline]
+    #[inline(always)]
     fn shown(&self, w: &mut CsvRow<'_>, k: usize, b: &Bound, hh: &Household, mask: bool) {
         let Some(i) = self.shown[k] else { return w.plain("") };
         let rs = b.rules;
@@ -962,7 +962,7 @@ impl<'a> CsvRow<'a> {
 
     /// A cell known to need neither quotes nor a formula defence, and not a long number
     /// ([`is_plain`]: labels of the rule file checked at load, row numbers), written as it is.
-    #[inline]
+    #[inline(always)]
     pub fn plain(&mut self, s: &str) {
         debug_assert!(s.is_empty() || is_plain(s), "{s}");
         self.sep();
@@ -980,7 +980,7 @@ impl<'a> CsvRow<'a> {
 
     /// A text cell: personal numbers masked when `mask`, then made safe from formula injection
     /// ([`csv_safe`]).
-    #[inline]
+    #[inline(always)]
     pub fn text(&mut self, s: &str, mask: bool) {
         if mask && s.len() >= privacy::SHORTEST {
             if let Cow::Owned(m) = privacy::mask_text(s) {
@@ -1034,7 +1034,7 @@ impl<'a> CsvRow<'a> {
     }
 
     /// [`CsvRow::safe`] after the separator.
-    #[inline]
+    #[inline(always)]
     fn safe_text(&mut self, s: &str) {
         let b = s.as_bytes();
         // The usual text (a 户编号, a name): no byte below `0`, so nothing to quote and no
