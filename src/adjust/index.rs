@@ -2,8 +2,8 @@
 
 use std::hash::BuildHasher;
 
+use crate::adjust::packed::PackedCells;
 use crate::adjust::{self, Kept, Row};
-use crate::household::Cell;
 use crate::ruleset::lists::Side;
 use crate::ruleset::RuleSet;
 
@@ -16,8 +16,9 @@ pub struct PrevIndex {
     pub entries: Vec<Prev>,
     table: hashbrown::HashTable<u32>,
     hasher: IdHasher,
-    /// Per household, `sizes` values of each kind.
-    cells: Vec<Cell>,
+    /// Per household, `sizes` values of each kind (the cells packed: 9 bytes a cell, where a
+    /// `Cell` is 32).
+    cells: PackedCells,
     bools: Vec<Option<bool>>,
     decisions: Vec<u16>,
     sizes: (usize, usize, usize),
@@ -34,7 +35,7 @@ impl PrevIndex {
         PrevIndex {
             entries: Vec::with_capacity(n),
             table: hashbrown::HashTable::with_capacity(n),
-            cells: Vec::with_capacity(n * sizes.0),
+            cells: PackedCells::with_capacity(n * sizes.0),
             bools: Vec::with_capacity(n * sizes.1),
             decisions: Vec::with_capacity(n * sizes.2),
             sizes,
@@ -107,7 +108,7 @@ impl PrevIndex {
     pub fn kept(&self, k: usize) -> Kept<'_> {
         let (c, b, d) = self.sizes;
         Kept {
-            cells: &self.cells[k * c..(k + 1) * c],
+            cells: self.cells.view(k * c..(k + 1) * c),
             bools: &self.bools[k * b..(k + 1) * b],
             decisions: &self.decisions[k * d..(k + 1) * d],
         }
@@ -184,7 +185,7 @@ impl PrevChunk {
 /// Owned values of one side, before they go into the index.
 #[derive(Default)]
 pub struct KeptBuf {
-    cells: Vec<Cell>,
+    cells: PackedCells,
     bools: Vec<Option<bool>>,
     decisions: Vec<u16>,
 }
@@ -197,7 +198,7 @@ impl KeptBuf {
         k
     }
     pub fn view(&self) -> Kept<'_> {
-        Kept { cells: &self.cells, bools: &self.bools, decisions: &self.decisions }
+        Kept { cells: self.cells.view(0..self.cells.len()), bools: &self.bools, decisions: &self.decisions }
     }
 }
 

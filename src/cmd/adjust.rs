@@ -119,6 +119,8 @@ struct Pass<'r> {
     lists: &'r [&'r List],
     /// The lists' conditions ([`adjust::conditions`]).
     conds: &'r engine::Conditions,
+    /// The reasons prepared for the run (`{reasons.<decision>}`).
+    reasons: &'r engine::Reasons<'r>,
     show_ids: bool,
     /// The fields of [`Who`].
     who: WhoFields,
@@ -185,6 +187,7 @@ fn run_with(mut args: AdjustArgs, early_max: usize) -> anyhow::Result<Outcome> {
         bound: &bound,
         lists: &lists,
         conds: &adjust::conditions(&lists),
+        reasons: &engine::Reasons::new(&bound),
         show_ids: args.show_ids,
         who: WhoFields::of(&rules),
         prev_dups: &prev_dups,
@@ -522,7 +525,7 @@ fn list_current(
     out: &mut Lists,
     acc: &mut Accounting,
 ) -> anyhow::Result<Vec<bool>> {
-    let Pass { rules, bound, lists, conds, show_ids, prev_dups, cur_dups, areas: template, .. } = *pass;
+    let Pass { rules, bound, lists, conds, reasons, show_ids, prev_dups, cur_dups, areas: template, .. } = *pass;
     let mut matched = vec![false; previous.entries.len()];
     let id_field = rules.field_index["household_id"];
     acc.blank_current_rows = pipeline::fold(
@@ -560,7 +563,7 @@ fn list_current(
             let previous_side = prev.map_or(Snap::None, |k| Snap::Kept(previous.kept(k)));
             let env = &mut part.env;
             env.fill(rules, Snap::Row(row), previous_side, &run);
-            let on = adjust::lists_of(bound, lists, conds, env, Some(row), &problems);
+            let on = adjust::lists_of(bound, lists, (conds, reasons), env, Some(row), &problems);
             // Who and what changed only for a household on some list (most are on none).
             let rows = if on.is_empty() {
                 Vec::new()
@@ -677,7 +680,7 @@ fn list_previous_only(
 /// The list rows of a previous-quarter household listed on its own: vanished, or (`duplicated`)
 /// its id repeated in either quarter.
 fn previous_only(pass: &Pass, row: Row, id: &str, duplicated: bool, acc: &mut Accounting) -> Vec<Entry> {
-    let Pass { rules, bound, lists, conds, show_ids, cur_dups, .. } = *pass;
+    let Pass { rules, bound, lists, conds, reasons, show_ids, cur_dups, .. } = *pass;
     let hh = row.hh;
     let mut problems = problems_text(rules, hh, show_ids);
     let run = if duplicated {
@@ -693,7 +696,7 @@ fn previous_only(pass: &Pass, row: Row, id: &str, duplicated: bool, acc: &mut Ac
         RunFacts { disappeared: true, ..RunFacts::default() }
     };
     let env = Env::new(rules, Snap::None, Snap::Row(row), &run);
-    let on = adjust::lists_of(bound, lists, conds, &env, Some(row), &problems);
+    let on = adjust::lists_of(bound, lists, (conds, reasons), &env, Some(row), &problems);
     acc.previous_only_evaluated += 1;
     if on.is_empty() {
         acc.previous_unlisted += 1;

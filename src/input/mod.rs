@@ -164,6 +164,9 @@ pub struct Layout {
     /// stays in its field's cell until the next row is read ([`blanks_kept`]), and this layout
     /// among those of the run: what a household this layout reads may keep.
     kept: Kept,
+    /// The columns (of the first 64, bit `c` for column `c`) read as [`ColumnRead::Skip`]: the
+    /// cell loop does not look at them (most columns of a layout [`Layout::restrict`]ed).
+    skipped: u64,
 }
 
 /// Bits `0..n` (all 64 from 64 on).
@@ -838,6 +841,7 @@ impl Ledger {
             ranges_unread: true,
             ranges: Vec::new(),
             kept: Kept::default(),
+            skipped: 0,
         }
         .with_ranges(rules);
         let rows = Source::after_header(rows, layout.persons.is_some());
@@ -1124,6 +1128,9 @@ impl Layout {
         static LAYOUTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let layout = LAYOUTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.kept = Kept { layout, columns: blanks_kept(rules, &self) };
+        self.skipped = (self.plans.iter().take(64).enumerate())
+            .filter(|(_, p)| p.read == ColumnRead::Skip)
+            .fold(0u64, |m, (c, _)| m | 1 << c);
         self
     }
 
@@ -1198,7 +1205,8 @@ impl Layout {
         // (Then, bit `c`: the empty cells of column `c` whose field's blank is in its cell.)
         let mut fresh = skipped;
         let cells = &mut hh.cells[..];
-        for c in (Columns { todo: !skipped & low_bits(n), next: 64, end: n }) {
+        // (Nor the columns read as `Skip`, among the first 64.)
+        for c in (Columns { todo: !skipped & !self.skipped & low_bits(n), next: 64, end: n }) {
             let plan = &self.plans[c];
             // (A sheet row's cell after its last value: empty.)
             let (start, end) = ends.get(c).map_or((0, 0), |&end| (start_of(c), end));
@@ -1757,6 +1765,7 @@ impl Layout {
                 Some(f) if !kept(f) => {
                     self.plans[c].read = ColumnRead::Skip;
                     self.kept.columns &= !1u64.checked_shl(c as u32).unwrap_or(0);
+                    self.skipped |= 1u64.checked_shl(c as u32).unwrap_or(0);
                     self.column_field[c] = None;
                     self.field_col_index[f as usize] = None;
                 }
