@@ -210,9 +210,7 @@ impl Env {
                 }
             }
             Snap::Kept(kept) => {
-                for (k, &(slot, _)) in of.fields.iter().enumerate().take(kept.cells.len()) {
-                    kept.cells.set(k, &mut self.cells[slot as usize]);
-                }
+                kept.cells.set_slots(&of.fields, &mut self.cells);
                 for (&(slot, _), &v) in of.bools.iter().zip(kept.bools) {
                     self.bools[slot as usize] = v;
                 }

@@ -154,7 +154,22 @@ impl<'a> PackedView<'a> {
     /// allocated only when `to` does not hold that text already).
     #[inline(always)]
     pub fn set(&self, k: usize, to: &mut Cell) {
-        let (tag, w) = (self.tags[k], self.words[k]);
+        self.set_one(self.tags[k], self.words[k], to);
+    }
+
+    /// Make `to[slot]` a copy of each cell in turn, for the `(slot, _)`s of `slots` (those
+    /// past the end of `to`, or past these cells, are left out), as [`PackedView::set`].
+    #[inline(always)]
+    pub fn set_slots(&self, slots: &[(u16, u16)], to: &mut [Cell]) {
+        for ((&(slot, _), &tag), &w) in slots.iter().zip(self.tags).zip(self.words) {
+            if let Some(c) = to.get_mut(slot as usize) {
+                self.set_one(tag, w, c);
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn set_one(&self, tag: u8, w: u64, to: &mut Cell) {
         match tag {
             BLANK => return *to = Cell::Blank,
             ABSENT_FIELD => return *to = Cell::Absent(Missing::Field(w as u16)),
@@ -278,5 +293,12 @@ mod tests {
             }
         }
         assert_eq!(format!("{:?}", all.view(n..n + 2)), format!("{:?}", [expected[n], expected[n + 1]]));
+        // Into slots given in another order (one past the end of the cells set: left out).
+        let slots: Vec<(u16, u16)> = (0..n as u16).rev().map(|k| (k, 0)).chain([(n as u16, 0)]).collect();
+        let mut to = vec![Cell::Invalid("x".into()); n];
+        all.view(n..2 * n).set_slots(&slots, &mut to);
+        for k in 0..n {
+            assert_eq!(&to[n - 1 - k], expected[n + k], "slot {}", n - 1 - k);
+        }
     }
 }

@@ -94,19 +94,24 @@ fn who_of(rs: &RuleSet, fields: WhoFields, hh: &Household, show_ids: bool) -> Wh
     Who { county, township, village, head_name, head_id, area: String::new() }
 }
 
-/// The list rows of one household as `Entry`s.
-fn entries(on: Vec<OnList>, previous: bool, row: u64, id: &str, who: &Who, change: &str) -> Vec<Entry> {
-    on.into_iter()
-        .map(|o| Entry {
-            list: o.list,
-            previous,
-            row,
-            household_id: id.to_string(),
-            who: who.clone(),
-            columns: o.columns,
-            reason: o.reason,
-            change: change.to_string(),
-            persons: o.persons,
+/// The list rows of one household as `Entry`s (the last one, most often the only one, takes
+/// `who` and `change` as they are, not copies).
+fn entries(on: Vec<OnList>, previous: bool, row: u64, id: &str, mut who: Who, mut change: String) -> Vec<Entry> {
+    let n = on.len();
+    (on.into_iter().enumerate())
+        .map(|(k, o)| {
+            let last = k + 1 == n;
+            Entry {
+                list: o.list,
+                previous,
+                row,
+                household_id: id.to_string(),
+                who: if last { std::mem::take(&mut who) } else { who.clone() },
+                columns: o.columns,
+                reason: o.reason,
+                change: if last { std::mem::take(&mut change) } else { change.clone() },
+                persons: o.persons,
+            }
         })
         .collect()
 }
@@ -569,7 +574,7 @@ fn list_current(
                 Vec::new()
             } else {
                 let change = if run.matched { adjust::changes(rules, env) } else { String::new() };
-                entries(on, false, hh.row, id, &who_in(pass, hh), &change)
+                entries(on, false, hh.row, id, who_in(pass, hh), change)
             };
             let area = template.map(|t| t.counted(bound, hh, a));
             part.households.push((rows, prev, run, area));
@@ -701,7 +706,7 @@ fn previous_only(pass: &Pass, row: Row, id: &str, duplicated: bool, acc: &mut Ac
     if on.is_empty() {
         acc.previous_unlisted += 1;
     }
-    entries(on, true, hh.row, id, &who_in(pass, hh), "")
+    entries(on, true, hh.row, id, who_in(pass, hh), String::new())
 }
 
 fn join(a: &str, b: &str) -> String {
@@ -714,6 +719,10 @@ fn join(a: &str, b: &str) -> String {
 
 /// The problems of a household for the 数据问题 list; ID numbers masked unless `show_ids`.
 fn problems_text(rs: &RuleSet, hh: &Household, show_ids: bool) -> String {
+    // (Most households have none: no list built and joined.)
+    if hh.problems.is_empty() {
+        return String::new();
+    }
     hh.problems
         .iter()
         .map(|p| {
@@ -780,7 +789,8 @@ fn entry_row(out: &mut String, e: &Entry, show_ids: bool) -> bool {
     }
     row.text(&e.reason, mask);
     row.text(&e.change, mask);
-    row.text(&e.row.to_string(), mask);
+    // (The row number's digits written in place, not through `to_string`.)
+    row.text_in_place(mask, |out| crate::value::push_digits(out, e.row, 1));
     row.text(if e.previous { "上季度" } else { "本季度" }, mask);
     row.end()
 }
