@@ -43,6 +43,15 @@ impl PrevIndex {
         }
     }
 
+    /// The index, its ids hashed with `seed` (that of the current quarter's [`IdSet`], so that
+    /// the hash of an id is asked of it as it is: [`IdSet::may_have_hashed`]).
+    ///
+    /// [`IdSet`]: crate::input::IdSet
+    /// [`IdSet::may_have_hashed`]: crate::input::IdSet::may_have_hashed
+    pub fn seeded(self, seed: u64) -> PrevIndex {
+        PrevIndex { hasher: IdHasher { seed }, ..self }
+    }
+
     /// The hasher of the ids (for [`PrevChunk::push`], on any thread).
     pub fn hasher(&self) -> &IdHasher {
         &self.hasher
@@ -169,14 +178,14 @@ impl PrevChunk {
         self.entries.is_empty()
     }
 
-    /// Add a household with id `id`, hashed with the index's `hasher`.
-    pub fn push(&mut self, rs: &RuleSet, hasher: &IdHasher, id: &str, row: Row) {
+    /// Add a household with id `id`, whose hash by the index's hasher is `hash`.
+    pub fn push(&mut self, rs: &RuleSet, id: &str, hash: u64, row: Row) {
         if self.entries.capacity() == 0 {
             // Room for a chunk's households at once, not grown by doubling from nothing.
             self.reserve(rs, PrevChunk::ROOM, id.len());
         }
         self.ids.push_str(id);
-        self.entries.push((row.hh.row, id.len() as u32, hasher.hash(id)));
+        self.entries.push((row.hh.row, id.len() as u32, hash));
         let k = &mut self.kept;
         adjust::keep(rs, Side::Previous, row, &mut k.cells, &mut k.bools, &mut k.decisions);
     }

@@ -391,6 +391,10 @@ fn index_previous(
     let mut dup_rows = Vec::new();
     let mut certain = Vec::new();
     let cur_ids = cur_dups.ids();
+    // Ids hashed once, for the index and for asking the current quarter's ids.
+    if let Some(ids) = cur_ids {
+        previous = previous.seeded(ids.seed());
+    }
     let matcher = prev_ledger.layout.matcher.clone();
     if let Some(needs) = adjust::previous_needs(rules, charted) {
         prev_ledger.layout.restrict(needs);
@@ -407,10 +411,11 @@ fn index_previous(
             part.charted.extend(charted.iter().map(|&d| a.decisions[d as usize]));
             // A repeated id: its row is listed on its own, read again whole.
             if prev_dups.rows(id).is_none() && cur_dups.rows(id).is_none() {
-                if cur_ids.is_some_and(|ids| !ids.may_have(id)) {
+                let hash = hasher.hash(id);
+                if cur_ids.is_some_and(|ids| !ids.may_have_hashed(id, hash)) {
                     part.certain.push((hh.row, part.index.len()));
                 }
-                part.index.push(rules, &hasher, id, Row { hh, a });
+                part.index.push(rules, id, hash, Row { hh, a });
             } else {
                 part.dup_rows.push(hh.row);
             }

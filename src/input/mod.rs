@@ -1911,10 +1911,32 @@ impl IdSet {
     /// Whether `id` (as a household's id reads: normalised) may be one of the file's ids; `false`
     /// only when it is certainly not (a blank id is never one).
     pub fn may_have(&self, id: &str) -> bool {
-        self.hash.of_cell(id.as_bytes()).is_some_and(|h| match &self.exact {
+        self.hash.of_cell(id.as_bytes()).is_some_and(|h| self.has(h))
+    }
+
+    /// The seed of the hash the ids are kept by ([`seeded_hash`]): an index of ids hashed with
+    /// it asks [`IdSet::may_have_hashed`], without hashing an id again.
+    pub fn seed(&self) -> u64 {
+        self.hash.seed
+    }
+
+    /// [`IdSet::may_have`] of `id`, given `h`, its [`seeded_hash`] by [`IdSet::seed`]: used as
+    /// it is for an id that `IdHash::of_cell` hashes as it is (the usual id), else `id` hashed
+    /// as `may_have` hashes it.
+    pub fn may_have_hashed(&self, id: &str, h: u64) -> bool {
+        if IdHash::as_is(id.as_bytes()) {
+            self.has(h)
+        } else {
+            self.may_have(id)
+        }
+    }
+
+    #[inline]
+    fn has(&self, h: u64) -> bool {
+        match &self.exact {
             Some(exact) => exact.has(h),
             None => self.filters.iter().any(|f| f.has(h)),
-        })
+        }
     }
 
     fn new(hash: IdHash, seen: Seen) -> IdSet {
@@ -2155,12 +2177,18 @@ impl IdHash {
         seeded_hash(self.seed, id)
     }
 
+    /// Whether [`IdHash::of_cell`] hashes `id` as it is. Most ids: visible ASCII at both ends and
+    /// ASCII between, which is text, not blank, and normalised already (what `normalize` keeps
+    /// as it is).
+    #[inline]
+    fn as_is(id: &[u8]) -> bool {
+        let plain = |c: &u8| *c > b' ' && *c < 0x7F;
+        id.first().is_some_and(plain) && id.last().is_some_and(plain) && id.is_ascii()
+    }
+
     /// The hash of an id cell; `None` for a blank one (no id).
     fn of_cell(&self, id: &[u8]) -> Option<u64> {
-        // Most ids: visible ASCII at both ends and ASCII between, which is text, not blank, and
-        // normalised already (what `normalize` keeps as it is).
-        let plain = |c: &u8| *c > b' ' && *c < 0x7F;
-        if id.first().is_some_and(plain) && id.last().is_some_and(plain) && id.is_ascii() {
+        if IdHash::as_is(id) {
             return Some(self.of_bytes(id));
         }
         let id = String::from_utf8_lossy(id);
@@ -2665,6 +2693,12 @@ mod tests {
         let ids = IdSet::new(hash, seen);
         assert!(ids.may_have("A1") && ids.may_have("5201") && ids.may_have("户 1"));
         assert!(!ids.may_have("A2") && !ids.may_have(""));
+        // Asked with an id's hash by the set's seed: the same answers, for ids hashed as they
+        // are and for the others (blank, not ASCII, spaces at an end).
+        for id in ["A1", "5201", "户 1", "A2", "", " A1", "A1 ", "户 2"] {
+            let h = seeded_hash(ids.seed(), id.as_bytes());
+            assert_eq!(ids.may_have_hashed(id, h), ids.may_have(id), "{id:?}");
+        }
     }
 
     /// Kept exact (as many ids as the scan keeps exactly), `may_have` says yes to every id added
