@@ -12,9 +12,9 @@ pub mod accounting;
 pub mod index;
 pub mod packed;
 
+use crate::adjust::packed::{PackedCells, PackedView};
 use crate::engine::specialise::Needs;
 use crate::engine::{self, Assessment};
-use crate::adjust::packed::{PackedCells, PackedView};
 use crate::household::{Cell, Household, Missing, Scalar};
 use crate::ruleset::expr::{self, Ctx};
 use crate::ruleset::lists::{BoolSlot, Column, List, Part, Side, SideSlots};

@@ -526,6 +526,11 @@ struct CurPart {
     households: Vec<CurHousehold>,
 }
 
+impl CurPart {
+    /// Households a chunk makes room for at its first (a chunk of the pipeline has some 200).
+    const ROOM: usize = 256;
+}
+
 /// The current quarter, assessed, matched with the previous one and listed as it streams;
 /// which households of the previous quarter were matched.
 fn list_current(
@@ -582,6 +587,10 @@ fn list_current(
                 entries(on, false, hh.row, id, who_in(pass, hh), change)
             };
             let area = template.map(|t| t.counted(bound, hh, a));
+            if part.households.capacity() == 0 {
+                // Room for a chunk's households at once, not grown by doubling (each time a copy).
+                part.households.reserve(CurPart::ROOM);
+            }
             part.households.push((rows, prev, run, area));
             Ok(())
         },
