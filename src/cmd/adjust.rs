@@ -122,10 +122,9 @@ struct Pass<'r> {
     rules: &'r RuleSet,
     bound: &'r Bound<'r>,
     lists: &'r [&'r List],
-    /// The lists' conditions ([`adjust::conditions`]).
-    conds: &'r engine::Conditions,
-    /// The reasons prepared for the run (`{reasons.<decision>}`).
-    reasons: &'r engine::Reasons<'r>,
+    /// The lists' conditions ([`adjust::conditions`]) and the reasons prepared for the run
+    /// (`{reasons.<decision>}`), as [`adjust::lists_of`] takes them.
+    prepared: (&'r engine::Conditions, &'r engine::Reasons<'r>),
     show_ids: bool,
     /// The fields of [`Who`].
     who: WhoFields,
@@ -191,8 +190,7 @@ fn run_with(mut args: AdjustArgs, early_max: usize) -> anyhow::Result<Outcome> {
         rules: &rules,
         bound: &bound,
         lists: &lists,
-        conds: &adjust::conditions(&lists),
-        reasons: &engine::Reasons::new(&bound),
+        prepared: (&adjust::conditions(&lists), &engine::Reasons::new(&bound)),
         show_ids: args.show_ids,
         who: WhoFields::of(&rules),
         prev_dups: &prev_dups,
@@ -540,7 +538,7 @@ fn list_current(
     out: &mut Lists,
     acc: &mut Accounting,
 ) -> anyhow::Result<Vec<bool>> {
-    let Pass { rules, bound, lists, conds, reasons, show_ids, prev_dups, cur_dups, areas: template, .. } = *pass;
+    let Pass { rules, bound, lists, prepared, show_ids, prev_dups, cur_dups, areas: template, .. } = *pass;
     let mut matched = vec![false; previous.entries.len()];
     let id_field = rules.field_index["household_id"];
     acc.blank_current_rows = pipeline::fold(
@@ -578,7 +576,7 @@ fn list_current(
             let previous_side = prev.map_or(Snap::None, |k| Snap::Kept(previous.kept(k)));
             let env = &mut part.env;
             env.fill(rules, Snap::Row(row), previous_side, &run);
-            let on = adjust::lists_of(bound, lists, (conds, reasons), env, Some(row), &problems);
+            let on = adjust::lists_of(bound, lists, prepared, env, Some(row), &problems);
             // Who and what changed only for a household on some list (most are on none).
             let rows = if on.is_empty() {
                 Vec::new()
@@ -699,7 +697,7 @@ fn list_previous_only(
 /// The list rows of a previous-quarter household listed on its own: vanished, or (`duplicated`)
 /// its id repeated in either quarter.
 fn previous_only(pass: &Pass, row: Row, id: &str, duplicated: bool, acc: &mut Accounting) -> Vec<Entry> {
-    let Pass { rules, bound, lists, conds, reasons, show_ids, cur_dups, .. } = *pass;
+    let Pass { rules, bound, lists, prepared, show_ids, cur_dups, .. } = *pass;
     let hh = row.hh;
     let mut problems = problems_text(rules, hh, show_ids);
     let run = if duplicated {
@@ -715,7 +713,7 @@ fn previous_only(pass: &Pass, row: Row, id: &str, duplicated: bool, acc: &mut Ac
         RunFacts { disappeared: true, ..RunFacts::default() }
     };
     let env = Env::new(rules, Snap::None, Snap::Row(row), &run);
-    let on = adjust::lists_of(bound, lists, (conds, reasons), &env, Some(row), &problems);
+    let on = adjust::lists_of(bound, lists, prepared, &env, Some(row), &problems);
     acc.previous_only_evaluated += 1;
     if on.is_empty() {
         acc.previous_unlisted += 1;

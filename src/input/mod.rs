@@ -799,16 +799,8 @@ impl Ledger {
         let absent_members =
             if persons.is_some() { persons::absent_member_columns(rules, &member_columns) } else { Vec::new() };
         if options.strict && !(absent.is_empty() && absent_members.is_empty()) {
-            return Err(InputError::Header {
-                path: p,
-                message: format!(
-                    "缺少规则所需的列（--strict）：\n{}{}（第 {} 行表头：{}）",
-                    absent_list(rules, &absent),
-                    absent_member_list(rules, &absent_members),
-                    header.row,
-                    column_list(&columns)
-                ),
-            });
+            let message = strict_message(rules, (&absent, &absent_members), header.row, &columns);
+            return Err(InputError::Header { path: p, message });
         }
         let field_column = field_col_index.iter().map(|c| c.map(|c| columns[c].clone())).collect();
         let unset_fields = unset_fields(rules.fields.len(), &column_field, &alt_columns, &absent_cells);
@@ -1609,6 +1601,23 @@ pub fn absent_cell(rules: &RuleSet, f: u16) -> Cell {
 
 /// The lines of the absent-column warning for member fields: each column, and the criteria,
 /// decisions and checks it leaves unknown.
+/// What `--strict` says of a file lacking columns the rules need (`absent`, `absent_members`),
+/// its header at row `row`.
+fn strict_message(
+    rules: &RuleSet,
+    (absent, absent_members): (&[AbsentColumn], &[(u16, String)]),
+    row: u64,
+    columns: &[String],
+) -> String {
+    format!(
+        "缺少规则所需的列（--strict）：\n{}{}（第 {} 行表头：{}）",
+        absent_list(rules, absent),
+        absent_member_list(rules, absent_members),
+        row,
+        column_list(columns)
+    )
+}
+
 fn absent_member_list(rules: &RuleSet, absent: &[(u16, String)]) -> String {
     let mut out = String::new();
     for (i, header) in absent {
