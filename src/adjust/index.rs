@@ -2,8 +2,8 @@
 
 use std::hash::BuildHasher;
 
+use crate::adjust::packed::PackedCells;
 use crate::adjust::{self, Kept, Row};
-use crate::household::Cell;
 use crate::ruleset::lists::Side;
 use crate::ruleset::RuleSet;
 
@@ -16,8 +16,9 @@ pub struct PrevIndex {
     pub entries: Vec<Prev>,
     table: hashbrown::HashTable<u32>,
     hasher: IdHasher,
-    /// Per household, `sizes` values of each kind.
-    cells: Vec<Cell>,
+    /// Per household, `sizes` values of each kind (the cells packed: 9 bytes a cell, where a
+    /// `Cell` is 32).
+    cells: PackedCells,
     bools: Vec<Option<bool>>,
     decisions: Vec<u16>,
     sizes: (usize, usize, usize),
@@ -34,12 +35,21 @@ impl PrevIndex {
         PrevIndex {
             entries: Vec::with_capacity(n),
             table: hashbrown::HashTable::with_capacity(n),
-            cells: Vec::with_capacity(n * sizes.0),
+            cells: PackedCells::with_capacity(n * sizes.0),
             bools: Vec::with_capacity(n * sizes.1),
             decisions: Vec::with_capacity(n * sizes.2),
             sizes,
             ..PrevIndex::default()
         }
+    }
+
+    /// The index, its ids hashed with `seed` (that of the current quarter's [`IdSet`], so that
+    /// the hash of an id is asked of it as it is: [`IdSet::may_have_hashed`]).
+    ///
+    /// [`IdSet`]: crate::input::IdSet
+    /// [`IdSet::may_have_hashed`]: crate::input::IdSet::may_have_hashed
+    pub fn seeded(self, seed: u64) -> PrevIndex {
+        PrevIndex { hasher: IdHasher { seed }, ..self }
     }
 
     /// The hasher of the ids (for [`PrevChunk::push`], on any thread).
@@ -107,7 +117,7 @@ impl PrevIndex {
     pub fn kept(&self, k: usize) -> Kept<'_> {
         let (c, b, d) = self.sizes;
         Kept {
-            cells: &self.cells[k * c..(k + 1) * c],
+            cells: self.cells.view(k * c..(k + 1) * c),
             bools: &self.bools[k * b..(k + 1) * b],
             decisions: &self.decisions[k * d..(k + 1) * d],
         }
@@ -168,14 +178,14 @@ impl PrevChunk {
         self.entries.is_empty()
     }
 
-    /// Add a household with id `id`, hashed with the index's `hasher`.
-    pub fn push(&mut self, rs: &RuleSet, hasher: &IdHasher, id: &str, row: Row) {
+    /// Add a household with id `id`, whose hash by the index's hasher is `hash`.
+    pub fn push(&mut self, rs: &RuleSet, id: &str, hash: u64, row: Row) {
         if self.entries.capacity() == 0 {
             // Room for a chunk's households at once, not grown by doubling from nothing.
             self.reserve(rs, PrevChunk::ROOM, id.len());
         }
         self.ids.push_str(id);
-        self.entries.push((row.hh.row, id.len() as u32, hasher.hash(id)));
+        self.entries.push((row.hh.row, id.len() as u32, hash));
         let k = &mut self.kept;
         adjust::keep(rs, Side::Previous, row, &mut k.cells, &mut k.bools, &mut k.decisions);
     }
@@ -184,7 +194,7 @@ impl PrevChunk {
 /// Owned values of one side, before they go into the index.
 #[derive(Default)]
 pub struct KeptBuf {
-    cells: Vec<Cell>,
+    cells: PackedCells,
     bools: Vec<Option<bool>>,
     decisions: Vec<u16>,
 }
@@ -197,7 +207,7 @@ impl KeptBuf {
         k
     }
     pub fn view(&self) -> Kept<'_> {
-        Kept { cells: &self.cells, bools: &self.bools, decisions: &self.decisions }
+        Kept { cells: self.cells.view(0..self.cells.len()), bools: &self.bools, decisions: &self.decisions }
     }
 }
 

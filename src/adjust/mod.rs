@@ -10,7 +10,9 @@
 
 pub mod accounting;
 pub mod index;
+pub mod packed;
 
+use crate::adjust::packed::{PackedCells, PackedView};
 use crate::engine::specialise::Needs;
 use crate::engine::{self, Assessment};
 use crate::household::{Cell, Household, Missing, Scalar};
@@ -36,7 +38,7 @@ pub enum Snap<'a> {
 /// The values of one side's slots, in slot order, as [`keep`] appends them.
 #[derive(Debug, Clone, Copy)]
 pub struct Kept<'a> {
-    pub cells: &'a [Cell],
+    pub cells: PackedView<'a>,
     pub bools: &'a [Option<bool>],
     pub decisions: &'a [u16],
 }
@@ -53,12 +55,14 @@ pub fn keep(
     rs: &RuleSet,
     side: Side,
     row: Row,
-    cells: &mut Vec<Cell>,
+    cells: &mut PackedCells,
     bools: &mut Vec<Option<bool>>,
     decisions: &mut Vec<u16>,
 ) {
     let s = &rs.lists.slots.sides[side as usize];
-    cells.extend(s.fields.iter().map(|&(_, i)| row.hh.cells[i as usize].copied()));
+    for &(_, i) in &s.fields {
+        cells.push(&row.hh.cells[i as usize]);
+    }
     bools.extend(s.bools.iter().map(|&(_, c)| bool_of(row.a, c)));
     decisions.extend(s.decisions.iter().map(|&(_, d)| row.a.decisions[d as usize]));
 }
@@ -206,9 +210,7 @@ impl Env {
                 }
             }
             Snap::Kept(kept) => {
-                for (&(slot, _), c) in of.fields.iter().zip(kept.cells) {
-                    self.cells[slot as usize].copy_from(c);
-                }
+                kept.cells.set_slots(&of.fields, &mut self.cells);
                 for (&(slot, _), &v) in of.bools.iter().zip(kept.bools) {
                     self.bools[slot as usize] = v;
                 }
@@ -255,14 +257,14 @@ pub fn conditions(lists: &[&List]) -> engine::Conditions {
     engine::Conditions::new(&nodes)
 }
 
-/// The lists of `lists` (the rule set's lists in force, in order; `conds` their [`conditions`])
-/// a household is on: a list whose condition is unknown does not have it. `row` is the snapshot
+/// The lists of `lists` (the rule set's lists in force, in order; `conds` their [`conditions`];
+/// `reasons` the run's prepared reasons, for `{reasons.<decision>}`) a household is on: a list whose condition is unknown does not have it. `row` is the snapshot
 /// the entries come from (for reasons, factors, evidence and columns); `problems` is what
 /// `{problems}` shows.
 pub fn lists_of(
     b: &Bound,
     lists: &[&List],
-    conds: &engine::Conditions,
+    (conds, reasons): (&engine::Conditions, &engine::Reasons),
     env: &Env,
     row: Option<Row>,
     problems: &str,
@@ -276,7 +278,7 @@ pub fn lists_of(
         let mut reason = String::with_capacity(64);
         if let Some(p) = pick {
             for part in &l.reason[p].1 {
-                write_part(&mut reason, b, part, env, row, problems);
+                write_part(&mut reason, b, reasons, part, env, row, problems);
             }
         }
         let columns = l.columns.iter().map(|(_, c)| column_text(b, *c, row)).collect();
@@ -295,7 +297,15 @@ pub fn lists_of(
 /// An unknown value as shown.
 const BLANK: &str = "（空白）";
 
-fn write_part(out: &mut String, b: &Bound, part: &Part, env: &Env, row: Option<Row>, problems: &str) {
+fn write_part(
+    out: &mut String,
+    b: &Bound,
+    reasons: &engine::Reasons,
+    part: &Part,
+    env: &Env,
+    row: Option<Row>,
+    problems: &str,
+) {
     let rs = b.rules;
     match part {
         Part::Text(t) => out.push_str(t),
@@ -311,7 +321,8 @@ fn write_part(out: &mut String, b: &Bound, part: &Part, env: &Env, row: Option<R
         Part::Param(i) => b.params[*i as usize].write_to(out),
         Part::Reasons(d) => {
             if let Some(r) = row {
-                engine::write_decision_reasons(out, b, r.hh, r.a, *d as usize);
+                // (What `engine::write_decision_reasons` writes, from the sentences prepared.)
+                reasons.write_one(out, r.hh, r.a, *d as usize);
             }
         }
         Part::Factors(d) => {
@@ -448,7 +459,7 @@ mod tests {
         }
         let env = Env::new(b.rules, snap(cur, &ca), snap(prev, &pa), &run);
         let row = cur.zip(ca.as_ref()).or(prev.zip(pa.as_ref())).map(|(hh, a)| Row { hh, a });
-        lists_of(b, &lists, &conditions(&lists), &env, row, "")
+        lists_of(b, &lists, (&conditions(&lists), &engine::Reasons::new(b)), &env, row, "")
             .into_iter()
             .map(|o| (lists[o.list].label.clone(), o.reason))
             .collect()

@@ -94,19 +94,24 @@ fn who_of(rs: &RuleSet, fields: WhoFields, hh: &Household, show_ids: bool) -> Wh
     Who { county, township, village, head_name, head_id, area: String::new() }
 }
 
-/// The list rows of one household as `Entry`s.
-fn entries(on: Vec<OnList>, previous: bool, row: u64, id: &str, who: &Who, change: &str) -> Vec<Entry> {
-    on.into_iter()
-        .map(|o| Entry {
-            list: o.list,
-            previous,
-            row,
-            household_id: id.to_string(),
-            who: who.clone(),
-            columns: o.columns,
-            reason: o.reason,
-            change: change.to_string(),
-            persons: o.persons,
+/// The list rows of one household as `Entry`s (the last one, most often the only one, takes
+/// `who` and `change` as they are, not copies).
+fn entries(on: Vec<OnList>, previous: bool, row: u64, id: &str, mut who: Who, mut change: String) -> Vec<Entry> {
+    let n = on.len();
+    (on.into_iter().enumerate())
+        .map(|(k, o)| {
+            let last = k + 1 == n;
+            Entry {
+                list: o.list,
+                previous,
+                row,
+                household_id: id.to_string(),
+                who: if last { std::mem::take(&mut who) } else { who.clone() },
+                columns: o.columns,
+                reason: o.reason,
+                change: if last { std::mem::take(&mut change) } else { change.clone() },
+                persons: o.persons,
+            }
         })
         .collect()
 }
@@ -117,8 +122,9 @@ struct Pass<'r> {
     rules: &'r RuleSet,
     bound: &'r Bound<'r>,
     lists: &'r [&'r List],
-    /// The lists' conditions ([`adjust::conditions`]).
-    conds: &'r engine::Conditions,
+    /// The lists' conditions ([`adjust::conditions`]) and the reasons prepared for the run
+    /// (`{reasons.<decision>}`), as [`adjust::lists_of`] takes them.
+    prepared: (&'r engine::Conditions, &'r engine::Reasons<'r>),
     show_ids: bool,
     /// The fields of [`Who`].
     who: WhoFields,
@@ -184,7 +190,7 @@ fn run_with(mut args: AdjustArgs, early_max: usize) -> anyhow::Result<Outcome> {
         rules: &rules,
         bound: &bound,
         lists: &lists,
-        conds: &adjust::conditions(&lists),
+        prepared: (&adjust::conditions(&lists), &engine::Reasons::new(&bound)),
         show_ids: args.show_ids,
         who: WhoFields::of(&rules),
         prev_dups: &prev_dups,
@@ -383,6 +389,10 @@ fn index_previous(
     let mut dup_rows = Vec::new();
     let mut certain = Vec::new();
     let cur_ids = cur_dups.ids();
+    // Ids hashed once, for the index and for asking the current quarter's ids.
+    if let Some(ids) = cur_ids {
+        previous = previous.seeded(ids.seed());
+    }
     let matcher = prev_ledger.layout.matcher.clone();
     if let Some(needs) = adjust::previous_needs(rules, charted) {
         prev_ledger.layout.restrict(needs);
@@ -399,10 +409,11 @@ fn index_previous(
             part.charted.extend(charted.iter().map(|&d| a.decisions[d as usize]));
             // A repeated id: its row is listed on its own, read again whole.
             if prev_dups.rows(id).is_none() && cur_dups.rows(id).is_none() {
-                if cur_ids.is_some_and(|ids| !ids.may_have(id)) {
+                let hash = hasher.hash(id);
+                if cur_ids.is_some_and(|ids| !ids.may_have_hashed(id, hash)) {
                     part.certain.push((hh.row, part.index.len()));
                 }
-                part.index.push(rules, &hasher, id, Row { hh, a });
+                part.index.push(rules, id, hash, Row { hh, a });
             } else {
                 part.dup_rows.push(hh.row);
             }
@@ -513,6 +524,11 @@ struct CurPart {
     households: Vec<CurHousehold>,
 }
 
+impl CurPart {
+    /// Households a chunk makes room for at its first (a chunk of the pipeline has some 200).
+    const ROOM: usize = 256;
+}
+
 /// The current quarter, assessed, matched with the previous one and listed as it streams;
 /// which households of the previous quarter were matched.
 fn list_current(
@@ -522,7 +538,7 @@ fn list_current(
     out: &mut Lists,
     acc: &mut Accounting,
 ) -> anyhow::Result<Vec<bool>> {
-    let Pass { rules, bound, lists, conds, show_ids, prev_dups, cur_dups, areas: template, .. } = *pass;
+    let Pass { rules, bound, lists, prepared, show_ids, prev_dups, cur_dups, areas: template, .. } = *pass;
     let mut matched = vec![false; previous.entries.len()];
     let id_field = rules.field_index["household_id"];
     acc.blank_current_rows = pipeline::fold(
@@ -560,15 +576,19 @@ fn list_current(
             let previous_side = prev.map_or(Snap::None, |k| Snap::Kept(previous.kept(k)));
             let env = &mut part.env;
             env.fill(rules, Snap::Row(row), previous_side, &run);
-            let on = adjust::lists_of(bound, lists, conds, env, Some(row), &problems);
+            let on = adjust::lists_of(bound, lists, prepared, env, Some(row), &problems);
             // Who and what changed only for a household on some list (most are on none).
             let rows = if on.is_empty() {
                 Vec::new()
             } else {
                 let change = if run.matched { adjust::changes(rules, env) } else { String::new() };
-                entries(on, false, hh.row, id, &who_in(pass, hh), &change)
+                entries(on, false, hh.row, id, who_in(pass, hh), change)
             };
             let area = template.map(|t| t.counted(bound, hh, a));
+            if part.households.capacity() == 0 {
+                // Room for a chunk's households at once, not grown by doubling (each time a copy).
+                part.households.reserve(CurPart::ROOM);
+            }
             part.households.push((rows, prev, run, area));
             Ok(())
         },
@@ -677,7 +697,7 @@ fn list_previous_only(
 /// The list rows of a previous-quarter household listed on its own: vanished, or (`duplicated`)
 /// its id repeated in either quarter.
 fn previous_only(pass: &Pass, row: Row, id: &str, duplicated: bool, acc: &mut Accounting) -> Vec<Entry> {
-    let Pass { rules, bound, lists, conds, show_ids, cur_dups, .. } = *pass;
+    let Pass { rules, bound, lists, prepared, show_ids, cur_dups, .. } = *pass;
     let hh = row.hh;
     let mut problems = problems_text(rules, hh, show_ids);
     let run = if duplicated {
@@ -693,12 +713,12 @@ fn previous_only(pass: &Pass, row: Row, id: &str, duplicated: bool, acc: &mut Ac
         RunFacts { disappeared: true, ..RunFacts::default() }
     };
     let env = Env::new(rules, Snap::None, Snap::Row(row), &run);
-    let on = adjust::lists_of(bound, lists, conds, &env, Some(row), &problems);
+    let on = adjust::lists_of(bound, lists, prepared, &env, Some(row), &problems);
     acc.previous_only_evaluated += 1;
     if on.is_empty() {
         acc.previous_unlisted += 1;
     }
-    entries(on, true, hh.row, id, &who_in(pass, hh), "")
+    entries(on, true, hh.row, id, who_in(pass, hh), String::new())
 }
 
 fn join(a: &str, b: &str) -> String {
@@ -711,6 +731,10 @@ fn join(a: &str, b: &str) -> String {
 
 /// The problems of a household for the 数据问题 list; ID numbers masked unless `show_ids`.
 fn problems_text(rs: &RuleSet, hh: &Household, show_ids: bool) -> String {
+    // (Most households have none: no list built and joined.)
+    if hh.problems.is_empty() {
+        return String::new();
+    }
     hh.problems
         .iter()
         .map(|p| {
@@ -777,7 +801,8 @@ fn entry_row(out: &mut String, e: &Entry, show_ids: bool) -> bool {
     }
     row.text(&e.reason, mask);
     row.text(&e.change, mask);
-    row.text(&e.row.to_string(), mask);
+    // (The row number's digits written in place, not through `to_string`.)
+    row.text_in_place(mask, |out| crate::value::push_digits(out, e.row, 1));
     row.text(if e.previous { "上季度" } else { "本季度" }, mask);
     row.end()
 }

@@ -152,6 +152,7 @@ fn collect(
     let mut withheld = Vec::new();
     let mut problems = 0;
     let conds = adjust::conditions(lists);
+    let reasons = engine::Reasons::new(bound);
     pipeline::fold(
         ledger,
         bound,
@@ -159,7 +160,7 @@ fn collect(
         Chunk::default,
         |c, hh, a| {
             c.problems += u64::from(!hh.problems.is_empty());
-            c.entries.extend(entries(bound, (lists, &conds), notice, hh, a));
+            c.entries.extend(entries(bound, (lists, &conds, &reasons), notice, hh, a));
             Ok(())
         },
         |c| {
@@ -181,7 +182,7 @@ fn collect(
 /// The notice rows of one household: one per posted list it is on.
 fn entries(
     b: &Bound,
-    (lists, conds): (&[&List], &engine::Conditions),
+    (lists, conds, reasons): (&[&List], &engine::Conditions, &engine::Reasons),
     notice: &Notice,
     hh: &Household,
     a: &Assessment,
@@ -189,7 +190,7 @@ fn entries(
     let rs = b.rules;
     let row = Row { hh, a };
     let env = Env::new(rs, Snap::Row(row), Snap::None, &RunFacts::default());
-    let on = adjust::lists_of(b, lists, conds, &env, Some(row), "");
+    let on = adjust::lists_of(b, lists, (conds, reasons), &env, Some(row), "");
     if on.is_empty() {
         return Vec::new();
     }

@@ -829,6 +829,17 @@ impl<'b> Reasons<'b> {
         clean
     }
 
+    /// [`write_decision_reasons`] (a list's `{reasons.<decision>}` in `adjust`): the same bytes,
+    /// from the atoms and sentences prepared for the run, as [`Reasons::write`] writes each
+    /// decision's part of the line.
+    pub fn write_one(&self, out: &mut String, hh: &Household, a: &Assessment, di: usize) -> bool {
+        // As `write_decision_reasons`: an empty label (no suggested monitoring type) needs none.
+        if self.b.rules.decisions[di].labels[a.decisions[di] as usize].is_empty() {
+            return false;
+        }
+        self.write_decision(out, hh, a, di, &mut true)
+    }
+
     /// [`write_decision_reasons`] of a decision whose label is explained: the rule's atoms from
     /// its list, each written as soon as it is found to explain (what [`expr::explaining_atoms`]
     /// keeps, written as [`write_explained`] writes it, in one pass), the evaluation context
@@ -1440,6 +1451,14 @@ mod tests {
                     reasons.write(&mut got, &hh, &a);
                     write_reasons(&mut want, &b, &hh, &a);
                     assert_eq!(got, want, "{name} {year}: {:?}", hh.cells);
+                    // Each decision's reasons alone (`adjust`'s `{reasons.<decision>}`), whatever
+                    // its label, also one that the line leaves out.
+                    for di in 0..rules.decisions.len() {
+                        let (mut one, mut want_one) = (String::from("x"), String::from("x"));
+                        let wrote = reasons.write_one(&mut one, &hh, &a, di);
+                        assert_eq!(wrote, write_decision_reasons(&mut want_one, &b, &hh, &a, di));
+                        assert_eq!(one, want_one, "{name} {year}: decision {di}");
+                    }
                     lines += usize::from(!got.is_empty());
                 }
                 assert!(hits > 0 && lines > 0, "{name} {year}: {hits} prepared sentences used, {lines} lines");

@@ -164,6 +164,9 @@ pub struct Layout {
     /// stays in its field's cell until the next row is read ([`blanks_kept`]), and this layout
     /// among those of the run: what a household this layout reads may keep.
     kept: Kept,
+    /// The columns (of the first 64, bit `c` for column `c`) read as [`ColumnRead::Skip`]: the
+    /// cell loop does not look at them (most columns of a layout [`Layout::restrict`]ed).
+    skipped: u64,
 }
 
 /// Bits `0..n` (all 64 from 64 on).
@@ -796,16 +799,8 @@ impl Ledger {
         let absent_members =
             if persons.is_some() { persons::absent_member_columns(rules, &member_columns) } else { Vec::new() };
         if options.strict && !(absent.is_empty() && absent_members.is_empty()) {
-            return Err(InputError::Header {
-                path: p,
-                message: format!(
-                    "缺少规则所需的列（--strict）：\n{}{}（第 {} 行表头：{}）",
-                    absent_list(rules, &absent),
-                    absent_member_list(rules, &absent_members),
-                    header.row,
-                    column_list(&columns)
-                ),
-            });
+            let message = strict_message(rules, (&absent, &absent_members), header.row, &columns);
+            return Err(InputError::Header { path: p, message });
         }
         let field_column = field_col_index.iter().map(|c| c.map(|c| columns[c].clone())).collect();
         let unset_fields = unset_fields(rules.fields.len(), &column_field, &alt_columns, &absent_cells);
@@ -838,6 +833,7 @@ impl Ledger {
             ranges_unread: true,
             ranges: Vec::new(),
             kept: Kept::default(),
+            skipped: 0,
         }
         .with_ranges(rules);
         let rows = Source::after_header(rows, layout.persons.is_some());
@@ -1124,6 +1120,9 @@ impl Layout {
         static LAYOUTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let layout = LAYOUTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.kept = Kept { layout, columns: blanks_kept(rules, &self) };
+        self.skipped = (self.plans.iter().take(64).enumerate())
+            .filter(|(_, p)| p.read == ColumnRead::Skip)
+            .fold(0u64, |m, (c, _)| m | 1 << c);
         self
     }
 
@@ -1198,7 +1197,8 @@ impl Layout {
         // (Then, bit `c`: the empty cells of column `c` whose field's blank is in its cell.)
         let mut fresh = skipped;
         let cells = &mut hh.cells[..];
-        for c in (Columns { todo: !skipped & low_bits(n), next: 64, end: n }) {
+        // (Nor the columns read as `Skip`, among the first 64.)
+        for c in (Columns { todo: !skipped & !self.skipped & low_bits(n), next: 64, end: n }) {
             let plan = &self.plans[c];
             // (A sheet row's cell after its last value: empty.)
             let (start, end) = ends.get(c).map_or((0, 0), |&end| (start_of(c), end));
@@ -1601,6 +1601,23 @@ pub fn absent_cell(rules: &RuleSet, f: u16) -> Cell {
 
 /// The lines of the absent-column warning for member fields: each column, and the criteria,
 /// decisions and checks it leaves unknown.
+/// What `--strict` says of a file lacking columns the rules need (`absent`, `absent_members`),
+/// its header at row `row`.
+fn strict_message(
+    rules: &RuleSet,
+    (absent, absent_members): (&[AbsentColumn], &[(u16, String)]),
+    row: u64,
+    columns: &[String],
+) -> String {
+    format!(
+        "缺少规则所需的列（--strict）：\n{}{}（第 {} 行表头：{}）",
+        absent_list(rules, absent),
+        absent_member_list(rules, absent_members),
+        row,
+        column_list(columns)
+    )
+}
+
 fn absent_member_list(rules: &RuleSet, absent: &[(u16, String)]) -> String {
     let mut out = String::new();
     for (i, header) in absent {
@@ -1757,6 +1774,7 @@ impl Layout {
                 Some(f) if !kept(f) => {
                     self.plans[c].read = ColumnRead::Skip;
                     self.kept.columns &= !1u64.checked_shl(c as u32).unwrap_or(0);
+                    self.skipped |= 1u64.checked_shl(c as u32).unwrap_or(0);
                     self.column_field[c] = None;
                     self.field_col_index[f as usize] = None;
                 }
@@ -1902,10 +1920,32 @@ impl IdSet {
     /// Whether `id` (as a household's id reads: normalised) may be one of the file's ids; `false`
     /// only when it is certainly not (a blank id is never one).
     pub fn may_have(&self, id: &str) -> bool {
-        self.hash.of_cell(id.as_bytes()).is_some_and(|h| match &self.exact {
+        self.hash.of_cell(id.as_bytes()).is_some_and(|h| self.has(h))
+    }
+
+    /// The seed of the hash the ids are kept by ([`seeded_hash`]): an index of ids hashed with
+    /// it asks [`IdSet::may_have_hashed`], without hashing an id again.
+    pub fn seed(&self) -> u64 {
+        self.hash.seed
+    }
+
+    /// [`IdSet::may_have`] of `id`, given `h`, its [`seeded_hash`] by [`IdSet::seed`]: used as
+    /// it is for an id that `IdHash::of_cell` hashes as it is (the usual id), else `id` hashed
+    /// as `may_have` hashes it.
+    pub fn may_have_hashed(&self, id: &str, h: u64) -> bool {
+        if IdHash::as_is(id.as_bytes()) {
+            self.has(h)
+        } else {
+            self.may_have(id)
+        }
+    }
+
+    #[inline]
+    fn has(&self, h: u64) -> bool {
+        match &self.exact {
             Some(exact) => exact.has(h),
             None => self.filters.iter().any(|f| f.has(h)),
-        })
+        }
     }
 
     fn new(hash: IdHash, seen: Seen) -> IdSet {
@@ -2146,12 +2186,18 @@ impl IdHash {
         seeded_hash(self.seed, id)
     }
 
+    /// Whether [`IdHash::of_cell`] hashes `id` as it is. Most ids: visible ASCII at both ends and
+    /// ASCII between, which is text, not blank, and normalised already (what `normalize` keeps
+    /// as it is).
+    #[inline]
+    fn as_is(id: &[u8]) -> bool {
+        let plain = |c: &u8| *c > b' ' && *c < 0x7F;
+        id.first().is_some_and(plain) && id.last().is_some_and(plain) && id.is_ascii()
+    }
+
     /// The hash of an id cell; `None` for a blank one (no id).
     fn of_cell(&self, id: &[u8]) -> Option<u64> {
-        // Most ids: visible ASCII at both ends and ASCII between, which is text, not blank, and
-        // normalised already (what `normalize` keeps as it is).
-        let plain = |c: &u8| *c > b' ' && *c < 0x7F;
-        if id.first().is_some_and(plain) && id.last().is_some_and(plain) && id.is_ascii() {
+        if IdHash::as_is(id) {
             return Some(self.of_bytes(id));
         }
         let id = String::from_utf8_lossy(id);
@@ -2772,6 +2818,12 @@ mod tests {
         let ids = IdSet::new(hash, seen);
         assert!(ids.may_have("A1") && ids.may_have("5201") && ids.may_have("户 1"));
         assert!(!ids.may_have("A2") && !ids.may_have(""));
+        // Asked with an id's hash by the set's seed: the same answers, for ids hashed as they
+        // are and for the others (blank, not ASCII, spaces at an end).
+        for id in ["A1", "5201", "户 1", "A2", "", " A1", "A1 ", "户 2"] {
+            let h = seeded_hash(ids.seed(), id.as_bytes());
+            assert_eq!(ids.may_have_hashed(id, h), ids.may_have(id), "{id:?}");
+        }
     }
 
     /// Kept exact (as many ids as the scan keeps exactly), `may_have` says yes to every id added
