@@ -23,12 +23,18 @@ checks that the peers decide as tuopin does, household by household: the decisio
 must be equal row for row, and the twin's decision columns equal to tuopin's default output's; a
 mismatch ends the script with an error naming the household. It also counts the twin's rows that
 are byte for byte tuopin's (reasons and checks included).
-Each program's output from the run before is deleted before it starts, outside the timing:
-replacing a 430 MB file costs the replacing run about 0.4 s on this machine's ext4 (mounted with
-`discard`, the old file's blocks are freed and trimmed in the rename); `--overwrite` keeps the old
-outputs, to measure that too.
+Each program's output is deleted as soon as its run is timed (the last round's outputs are kept
+for the checks), and the outputs of an earlier invocation before the first round, then the file
+system is synced. An output deleted within seconds is never written to disk; one that lives past
+the kernel's 30 s writeback delay is written out while later programs run and, when deleted, has
+its blocks freed and trimmed (ext4 mounted with `discard`) at a later journal commit. That work
+fell on whichever program ran then: with the outputs deleted only before their program's next run
+(`--delete-late`), assess took 0.84 s and 1.66 s CPU where it took 0.79 s and 1.55 s deleted at
+once (2026-12-04, one series each). Replacing a 430 MB file costs the replacing run about 0.4 s on this machine; `--overwrite`
+keeps each output in place for the next run to replace, to measure that too; `--delete-late`
+deletes each output only before its program's next run, as this script did until 2026-12-04.
 
-usage: python3 bench/run.py [--households 1000000] [--runs 3] [--big] [--overwrite] [--work DIR]
+usage: python3 bench/run.py [--households 1000000] [--runs 3] [--big] [--overwrite] [--delete-late] [--work DIR]
                             [--only assess,duckdb,...] [--no-xlsx] [--xlsx-households N]
 needs: pip install duckdb
 """
@@ -42,6 +48,7 @@ ap.add_argument("--runs", type=int, default=3)
 ap.add_argument("--big", action="store_true", help="also 5M households (peak RSS)")
 ap.add_argument("--work", default="/tmp/tuopin-bench")
 ap.add_argument("--overwrite", action="store_true", help="leave each output in place for the next run to replace")
+ap.add_argument("--delete-late", action="store_true", help="delete each output only before its program's next run")
 ap.add_argument("--only", help="the programs to run, by name, separated by commas")
 ap.add_argument("--no-xlsx", action="store_true", help="skip the xlsx run (and building its workbook)")
 ap.add_argument("--xlsx-households", type=int, default=100_000, help="households of the xlsx runs' ledger")
@@ -86,10 +93,15 @@ def clear(out):
 def measure(programs):
     """Alternating rounds: each program once per round. Medians of wall and CPU, max of RSS."""
     runs = {name: [] for name, _, _ in programs}
-    for _ in range(a.runs):
+    for _, _, out in programs:
+        clear(out)
+    os.sync()
+    for i in range(a.runs):
         for name, cmd, out in programs:
             clear(out)
             runs[name].append(run(cmd))
+            if i + 1 < a.runs and not a.delete_late:
+                clear(out)
     res = {}
     for name, _, out in programs:
         med = lambda i: statistics.median(r[i] for r in runs[name])
