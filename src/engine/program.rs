@@ -1324,6 +1324,15 @@ mod tests {
     }
 
     /// A household's cells of every kind, numbers drawn from `numbers`.
+    /// Numbers at the edges: zero, one, the scale, overflow's edges, and each parameter of the
+    /// period with its neighbours.
+    fn edge_numbers(b: &crate::ruleset::Bound) -> Vec<i64> {
+        let mut numbers: Vec<i64> = vec![0, 1, -1, SCALE, 2 * SCALE, -3 * SCALE, 7_000_000, i64::MAX, i64::MIN];
+        numbers.extend([i64::MAX / 2, i64::MAX / 10 + 1, i64::MIN / 11, i64::MAX / SCALE, 4_000 * SCALE]);
+        numbers.extend(b.params.iter().flat_map(|p| [p.0, p.0 - 1, p.0 + 1]));
+        numbers
+    }
+
     fn draw_cells(
         rules: &crate::ruleset::RuleSet,
         b: &crate::ruleset::Bound,
@@ -1583,9 +1592,7 @@ mod tests {
         // `known(a) ? a : b` read in place: the calculation stays plain.
         assert!(matches!(leaf(&nodes[3]), Cnd::Leaf(Leaf::Arith(t)) if t.0.plain));
         let programs: Vec<Program> = nodes.iter().map(|n| Program::new(&Cnd::of(n))).collect();
-        let mut numbers: Vec<i64> = vec![0, 1, -1, SCALE, 2 * SCALE, -3 * SCALE, 7_000_000, i64::MAX, i64::MIN];
-        numbers.extend([i64::MAX / 2, i64::MAX / 10 + 1, i64::MIN / 11, i64::MAX / SCALE, 4_000 * SCALE]);
-        numbers.extend(b.params.iter().flat_map(|p| [p.0, p.0 - 1, p.0 + 1]));
+        let numbers = edge_numbers(&b);
         let mut rng = crate::test_rng::Lcg(5);
         let mut next = |n: usize| rng.below(n);
         let (crits, decisions) = (vec![None; rules.criteria.len()], vec![0u16; rules.decisions.len()]);
@@ -1639,9 +1646,7 @@ mod tests {
             let Node::Or(xs) = rules.compile_expr(&s, crate::ruleset::expr::Ty::Bool).unwrap() else { panic!("{s}") };
             assert!(Shared::of(false, &xs.iter().collect::<Vec<_>>()).is_none(), "{s}");
         }
-        let mut numbers: Vec<i64> = vec![0, 1, -1, SCALE, 2 * SCALE, -3 * SCALE, 7_000_000, i64::MAX, i64::MIN];
-        numbers.extend([i64::MAX / 2, i64::MAX / 10 + 1, i64::MIN / 11, i64::MAX / SCALE, 4_000 * SCALE]);
-        numbers.extend(b.params.iter().flat_map(|p| [p.0, p.0 - 1, p.0 + 1]));
+        let numbers = edge_numbers(&b);
         let mut rng = crate::test_rng::Lcg(9);
         let mut next = |n: usize| rng.below(n);
         let (crits, decisions) = (vec![None; rules.criteria.len()], vec![0u16; rules.decisions.len()]);
