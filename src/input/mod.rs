@@ -1599,8 +1599,6 @@ pub fn absent_cell(rules: &RuleSet, f: u16) -> Cell {
     }
 }
 
-/// The lines of the absent-column warning for member fields: each column, and the criteria,
-/// decisions and checks it leaves unknown.
 /// What `--strict` says of a file lacking columns the rules need (`absent`, `absent_members`),
 /// its header at row `row`.
 fn strict_message(
@@ -1618,6 +1616,8 @@ fn strict_message(
     )
 }
 
+/// The lines of the absent-column warning for member fields: each column, and the criteria,
+/// decisions and checks it leaves unknown.
 fn absent_member_list(rules: &RuleSet, absent: &[(u16, String)]) -> String {
     let mut out = String::new();
     for (i, header) in absent {
