@@ -258,9 +258,9 @@ pub fn conditions(lists: &[&List]) -> engine::Conditions {
 }
 
 /// The lists of `lists` (the rule set's lists in force, in order; `conds` their [`conditions`];
-/// `reasons` the run's prepared reasons, for `{reasons.<decision>}`) a household is on: a list whose condition is unknown does not have it. `row` is the snapshot
-/// the entries come from (for reasons, factors, evidence and columns); `problems` is what
-/// `{problems}` shows.
+/// `reasons` the run's prepared reasons, for `{reasons.<decision>}`) a household is on: a list
+/// whose condition is unknown does not have it. `row` is the snapshot the entries come from (for
+/// reasons, factors, evidence and columns); `problems` is what `{problems}` shows.
 pub fn lists_of(
     b: &Bound,
     lists: &[&List],
