@@ -39,6 +39,20 @@ struct Chunk {
     kept_as_text: bool,
 }
 
+impl Chunk {
+    /// An empty chunk, its CSV made in a buffer written before (`spare`).
+    fn new(bound: &Bound, coverage: bool, areas: Option<Areas>, spare: &output::gather::Spare) -> Chunk {
+        Chunk {
+            csv: spare.take_string(CHUNK_BYTES),
+            jsonl: Vec::new(),
+            records: Vec::new(),
+            summary: Summary::new(bound).with_coverage(bound.rules, coverage),
+            areas,
+            kept_as_text: false,
+        }
+    }
+}
+
 thread_local! {
     /// What a worker's CSV rows repeat (`output::RowMemo`), kept from one of its chunks to the
     /// next: each chunk's own would write most forms of the decisions' columns again (callgrind,
@@ -78,9 +92,9 @@ pub fn run(mut args: AssessArgs) -> anyhow::Result<Outcome> {
     };
     let stdout = std::io::stdout();
     let mut lock = stdout.lock();
-    // Smaller than a chunk's CSV rows of every column (a block of 32 KiB of input makes some
-    // 50 KiB): such a chunk goes to the file in one write instead of being copied into this buffer
-    // first; smaller pieces (the header, rows of a few columns) are gathered here.
+    // Smaller than the pieces `assess_all` gathers (about a mebibyte of rows, output::gather):
+    // they go to the file in one vectored write instead of being copied into this buffer; smaller
+    // pieces (the header, a short last piece) are buffered here.
     let mut out: std::io::BufWriter<&mut dyn Write> = std::io::BufWriter::with_capacity(
         1 << 15,
         match &mut file {
@@ -474,18 +488,14 @@ fn assess_all(
         }
     };
     let (mut table_rows, memoised) = (Vec::new(), csv_rows.memoised());
-    summary.blank_rows = pipeline::fold(
+    // CSV and JSON Lines chunks reach `out` about a mebibyte at a time (see `Gather`).
+    let spare = output::gather::Spare::default();
+    let mut gathered = output::gather::Gather::new(&spare);
+    let blank_rows = pipeline::fold(
         ledger,
         bound,
         dups,
-        || Chunk {
-            csv: String::with_capacity(CHUNK_BYTES),
-            jsonl: Vec::new(),
-            records: Vec::new(),
-            summary: Summary::new(bound).with_coverage(bound.rules, coverage),
-            areas: want_areas.then(|| Areas::new(bound, show_ids)),
-            kept_as_text: false,
-        },
+        || Chunk::new(bound, coverage, want_areas.then(|| Areas::new(bound, show_ids)), &spare),
         |c, hh, a| {
             c.summary.add(bound, hh, a);
             if let Some(areas) = &mut c.areas {
@@ -531,12 +541,17 @@ fn assess_all(
                     }
                 }
             } else {
-                wrote(out.write_all(c.csv.as_bytes()))?;
-                wrote(out.write_all(&c.jsonl))?;
+                wrote(gathered.push(out, c.csv.into_bytes()))?;
+                wrote(gathered.push(out, c.jsonl))?;
             }
             Ok(())
         },
-    )?;
+    );
+    // What was gathered is written even when the run stopped at an error: the rows before it
+    // reach standard output as they did when each chunk was written at once.
+    let written = wrote(gathered.write_to(out));
+    summary.blank_rows = blank_rows?;
+    written?;
     if !table_rows.is_empty() {
         wrote(writeln!(out, "{}", output::table(bound.rules, &table_rows)))?;
     }

@@ -20,6 +20,7 @@ use crate::ruleset::{Bound, RuleSet};
 pub mod areas;
 mod atomic;
 pub mod coverage;
+pub mod gather;
 pub mod notice;
 pub mod print;
 pub mod provenance;
