@@ -1040,7 +1040,7 @@ fn provenance(args: &AdjustArgs, rules: &RuleSet, as_of: Date, hashes: super::Ha
 /// quarters are files (standard input is hashed once spooled; then `run_with` starts it).
 fn early_hashes(args: &AdjustArgs) -> Option<super::Hashes> {
     let files = !stdin::is_stdin(&args.previous) && !stdin::is_stdin(&args.current);
-    args.output.as_ref().filter(|_| files).map(|_| super::Hashes::start(&inputs(args)))
+    args.output.as_ref().filter(|_| files).map(|_| super::Hashes::start_fed(&inputs(args)))
 }
 
 fn inputs(args: &AdjustArgs) -> Vec<&Path> {

@@ -220,7 +220,7 @@ fn start_hashes(
 /// spooled).
 fn early_hash(args: &AssessArgs) -> Option<super::Hashes> {
     (gets_provenance(args) && !crate::input::stdin::is_stdin(&args.file))
-        .then(|| super::Hashes::start(&[args.file.as_path()]))
+        .then(|| super::Hashes::start_fed(&[args.file.as_path()]))
 }
 
 /// Whether the output is a file (a new one or a regular one), which gets a provenance record.

@@ -222,20 +222,42 @@ pub fn input_options(i: &crate::cli::InputChoice) -> Vec<String> {
 
 /// The inputs of an output being hashed (SHA-256, `output::provenance::input_file`), each on a
 /// thread of its own: started when a run opens its inputs, so that the hashing goes on while the
-/// ledger is assessed rather than after it; joined when the provenance is written.
-pub struct Hashes(
-    Vec<(std::path::PathBuf, std::thread::JoinHandle<std::io::Result<crate::output::provenance::InputFile>>)>,
-);
+/// ledger is assessed rather than after it; joined when the provenance is written. Started with
+/// [`Hashes::start_fed`], the file's CSV parse hashes the bytes it reads (`input::tap`) and the
+/// thread waits for that hash instead of reading the file a second time.
+pub struct Hashes(Vec<Hashing>);
+
+struct Hashing {
+    path: std::path::PathBuf,
+    /// The hash the parse keeps of the bytes it reads, while it may add to it.
+    slot: Option<crate::input::tap::Slot>,
+    thread: std::thread::JoinHandle<std::io::Result<crate::output::provenance::InputFile>>,
+}
 
 impl Hashes {
     /// Start hashing `inputs`, side by side (`adjust`'s two quarters: one core each).
     pub fn start(inputs: &[&std::path::Path]) -> Hashes {
+        Hashes::spawn(inputs, false)
+    }
+
+    /// As [`Hashes::start`], each input hashed by its next opening (`input::source::open`) as it
+    /// reads CSV text; an input not opened so (a workbook) or not read to its end is read by its
+    /// hashing thread itself, from where that hash stops. For inputs not opened yet.
+    pub fn start_fed(inputs: &[&std::path::Path]) -> Hashes {
+        Hashes::spawn(inputs, true)
+    }
+
+    fn spawn(inputs: &[&std::path::Path], fed: bool) -> Hashes {
+        use crate::input::tap;
         Hashes(
             inputs
                 .iter()
                 .map(|&i| {
                     let path = i.to_path_buf();
-                    (i.to_path_buf(), std::thread::spawn(move || crate::output::provenance::input_file(&path)))
+                    let slot = fed.then(|| tap::offer(i));
+                    let fed = slot.clone();
+                    let thread = std::thread::spawn(move || crate::output::provenance::input_file_fed(&path, fed));
+                    Hashing { path: i.to_path_buf(), slot, thread }
                 })
                 .collect(),
         )
@@ -243,18 +265,33 @@ impl Hashes {
 
     /// Start hashing `inputs` too, after those given before.
     pub fn add(&mut self, inputs: &[&std::path::Path]) {
-        self.0.extend(Hashes::start(inputs).0);
+        self.0.append(&mut Hashes::start(inputs).0);
     }
 
     /// Each input's name, size and hash, in the order given; an input that could not be read is
     /// an error naming it.
-    fn join(self) -> anyhow::Result<Vec<crate::output::provenance::InputFile>> {
+    fn join(mut self) -> anyhow::Result<Vec<crate::output::provenance::InputFile>> {
+        // No more bytes will be waited for: what a parse has not hashed, its thread reads.
+        self.close();
         let mut files = Vec::new();
-        for (path, t) in self.0 {
-            let f = t.join().expect("hashing a file does not panic");
-            files.push(f.map_err(|e| anyhow!("无法读取 {}：{}", path.display(), crate::error::io_text(&e)))?);
+        for h in std::mem::take(&mut self.0) {
+            let f = h.thread.join().expect("hashing a file does not panic");
+            files.push(f.map_err(|e| anyhow!("无法读取 {}：{}", h.path.display(), crate::error::io_text(&e)))?);
         }
         Ok(files)
+    }
+
+    fn close(&mut self) {
+        for slot in self.0.iter_mut().filter_map(|h| h.slot.take()) {
+            crate::input::tap::close(&slot);
+        }
+    }
+}
+
+impl Drop for Hashes {
+    /// Not joined (the run failed): no thread waits for bytes that will not come.
+    fn drop(&mut self) {
+        self.close();
     }
 }
 

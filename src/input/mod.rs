@@ -15,6 +15,7 @@ pub mod record;
 pub mod source;
 mod spool;
 pub mod stdin;
+pub mod tap;
 mod xlsx;
 
 use std::collections::{HashMap, HashSet, VecDeque};

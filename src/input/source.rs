@@ -562,6 +562,9 @@ fn is_workbook(path: &Path, head: &[u8]) -> bool {
 
 /// Open a file's rows.
 pub fn open(path: &Path, opts: &OpenOptions) -> Result<(Rows, Kind), InputError> {
+    // The bytes of CSV text are handed to the thread hashing the file (`tap`), if one waits for
+    // them; dropped unused, the offer lets that thread read the file itself (a workbook, an error).
+    let feed = super::tap::take(path);
     let p = crate::value::shown_path(path);
     let unreadable = |e: io::Error| InputError::Unreadable {
         path: p.clone(),
@@ -604,9 +607,14 @@ pub fn open(path: &Path, opts: &OpenOptions) -> Result<(Rows, Kind), InputError>
     }
     let delimiter = delimiter_of(&head);
     let body = io::Cursor::new(head).chain(file);
-    let reader = decoder(encoding, body);
+    // The file's bytes, before decoding, hashed as they are read when a thread waits for the hash.
+    let body: Box<dyn Read + Send> = match feed {
+        Some(feed) => Box::new(super::tap::Tap::new(body, feed)),
+        None => Box::new(body),
+    };
+    let src = BufReader::with_capacity(1 << 16, decoder(encoding, body));
     let blocks = Blocks {
-        src: Crlf { inner: BufReader::with_capacity(1 << 16, reader) },
+        src: Crlf { inner: src },
         carry: Vec::new(),
         line: 1,
         eof: false,

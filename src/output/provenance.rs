@@ -76,11 +76,24 @@ pub fn sidecar_path(output: &Path) -> PathBuf {
 
 /// A file's name (no directory), size and SHA-256, read in pieces.
 pub fn input_file(path: &Path) -> std::io::Result<InputFile> {
+    input_file_fed(path, None)
+}
+
+/// As [`input_file`], going on from the hash of the bytes a reader hashed as it read them
+/// (`input::tap`; waiting for it to finish), then reading the rest of the file (all of it when the
+/// reader hashed none).
+pub fn input_file_fed(path: &Path, fed: Option<crate::input::tap::Slot>) -> std::io::Result<InputFile> {
     use sha2::Digest;
+    use std::io::{Seek, SeekFrom};
+    let (mut hash, mut size) = match fed {
+        Some(slot) => slot.wait(),
+        None => (sha2::Sha256::new(), 0),
+    };
     let mut f = std::fs::File::open(path)?;
-    let mut hash = sha2::Sha256::new();
+    if size > 0 {
+        f.seek(SeekFrom::Start(size))?;
+    }
     let mut buf = vec![0u8; 1 << 16];
-    let mut size = 0u64;
     loop {
         let n = f.read(&mut buf)?;
         if n == 0 {
