@@ -14,7 +14,7 @@
 //! where in it, the limit and the option that raises it.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
@@ -157,7 +157,10 @@ const BLOCK: usize = 32 << 10;
 /// (a quoted cell may hold line breaks). A record longer than `--max-record-bytes` (a file
 /// without line breaks, an unclosed quote) stops the reading there: it is never read whole.
 pub struct Blocks {
-    src: Crlf<BufReader<Box<dyn Read + Send>>>,
+    /// The text, decoded, not yet folded ([`fold_crs`]).
+    src: Box<dyn Read + Send>,
+    /// The last byte read was a CR (an LF first in the next read is its LF).
+    cr: bool,
     /// Read, not yet handed out: the start of the next block.
     carry: Vec<u8>,
     /// Line number of the first byte of `carry`.
@@ -173,22 +176,44 @@ pub struct Blocks {
 
 impl Blocks {
     /// The next block into `out` (reused), with the line number it starts on; `None` at the end.
+    /// The text is read straight into `out` and its line breaks folded there, with no copy
+    /// through a reader's buffer (a 1M ledger's 168 MB copied once less). `out` is read into
+    /// where it stands: its bytes up to its length were written before (the block it held), so
+    /// only the room beyond them is zeroed first.
     pub fn next(&mut self, out: &mut Vec<u8>) -> Result<Option<u64>, InputError> {
-        out.clear();
-        out.append(&mut self.carry);
+        let mut len = self.carry.len();
+        if out.len() < len {
+            out.resize(len, 0);
+        }
+        out[..len].copy_from_slice(&self.carry);
+        self.carry.clear();
         let mut want = self.size;
         loop {
-            while out.len() < want && !self.eof {
-                let n = self.src.append(out, want - out.len()).map_err(|e| unreadable(&self.path, e))?;
-                self.eof = n == 0;
+            if out.len() < want {
+                out.resize(want, 0);
             }
-            if out.is_empty() {
+            while len < want && !self.eof {
+                let n = match self.src.read(&mut out[len..want]) {
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        out.truncate(len);
+                        return Err(unreadable(&self.path, e));
+                    }
+                };
+                self.eof = n == 0;
+                if n > 0 {
+                    len += fold_crs(&mut out[len..len + n], &mut self.cr);
+                }
+            }
+            if len == 0 {
+                out.clear();
                 return Ok(None);
             }
-            let cut = if self.eof { Some(out.len()) } else { self.records_end(out) };
+            let cut = if self.eof { Some(len) } else { self.records_end(&out[..len]) };
             match cut {
                 Some(cut) => {
-                    self.carry.extend_from_slice(&out[cut..]);
+                    self.carry.extend_from_slice(&out[cut..len]);
                     out.truncate(cut);
                     let line = self.line;
                     self.line += memchr::memchr_iter(b'\n', out).count() as u64;
@@ -198,11 +223,12 @@ impl Blocks {
                 // limit.
                 None => {
                     let max = self.limits.max_record_bytes;
-                    if out.len() > max {
-                        let first = self.line + out.iter().take_while(|&&b| b == b'\n').count() as u64;
+                    if len > max {
+                        let first = self.line + out[..len].iter().take_while(|&&b| b == b'\n').count() as u64;
+                        out.truncate(len);
                         return Err(record_too_long(&self.path, first, max));
                     }
-                    want = (out.len() * 2).min(max + 1);
+                    want = (len * 2).min(max + 1);
                 }
             }
         }
@@ -612,9 +638,9 @@ pub fn open(path: &Path, opts: &OpenOptions) -> Result<(Rows, Kind), InputError>
         Some(feed) => Box::new(super::tap::Tap::new(body, feed)),
         None => Box::new(body),
     };
-    let src = BufReader::with_capacity(1 << 16, decoder(encoding, body));
     let blocks = Blocks {
-        src: Crlf { inner: src },
+        src: decoder(encoding, body),
+        cr: false,
         carry: Vec::new(),
         line: 1,
         eof: false,
@@ -650,9 +676,9 @@ fn delimiter_of(head: &[u8]) -> u8 {
 }
 
 /// A file's bytes, decoded from `encoding` to UTF-8 as they are read.
-fn decoder(encoding: Encoding, body: impl Read + Send + 'static) -> Box<dyn Read + Send> {
+fn decoder(encoding: Encoding, body: Box<dyn Read + Send>) -> Box<dyn Read + Send> {
     match encoding {
-        Encoding::Utf8 => Box::new(body),
+        Encoding::Utf8 => body,
         Encoding::Gbk => Box::new(
             encoding_rs_io::DecodeReaderBytesBuilder::new()
                 .encoding(Some(encoding_rs::GB18030))
@@ -1382,7 +1408,7 @@ fn float_text(f: f64) -> String {
 /// for the duplicate-id scan, with the line's number: such a file's records are its lines (a
 /// record's row is its line) and its fields are split by the delimiter alone, exactly as the csv
 /// reader would split them, so a plain byte search (memchr) can stand in for a full CSV parse.
-/// Line breaks are those of [`Crlf`] (CRLF, LF, lone CR). Returns `false`, having called `f` for
+/// Line breaks are those of [`fold_crs`] (CRLF, LF, lone CR). Returns `false`, having called `f` for
 /// some lines, as soon as it meets a `"`: the caller must then start again with the csv reader.
 pub fn each_unquoted_field(
     path: &Path,
@@ -1514,7 +1540,7 @@ pub fn each_unquoted_field_of<F: FnMut(u64, &[u8]) + ?Sized>(
     }
 }
 
-/// Line breaks folded in place as [`Crlf`] folds them (a CRLF becomes its LF, a lone CR an LF),
+/// Line breaks folded in place, as [`Blocks`] and the id scan read text (a CRLF becomes its LF, a lone CR an LF),
 /// in bytes read one piece after another; `cr`: the piece before ended with a CR (so that an LF
 /// starting this one is its LF). The length of what is left, at the start of `bytes`.
 fn fold_crs(bytes: &mut [u8], cr: &mut bool) -> usize {
@@ -1545,76 +1571,6 @@ fn fold_crs(bytes: &mut [u8], cr: &mut bool) -> usize {
             Some(b'\n') => r += 1,
             Some(_) => {}
         }
-    }
-}
-
-struct Crlf<R> {
-    inner: R,
-}
-
-impl<R: BufRead> Crlf<R> {
-    /// Up to `room` bytes of text, handed to `put` in pieces, in order; how many (0: the end).
-    fn fold(&mut self, room: usize, put: &mut impl FnMut(&[u8])) -> io::Result<usize> {
-        let mut w = 0;
-        while w < room {
-            let buf = self.inner.fill_buf()?;
-            if buf.is_empty() {
-                break;
-            }
-            // Up to the next CR (or as much as fits) in one piece.
-            let window = &buf[..buf.len().min(room - w)];
-            match memchr::memchr(b'\r', window) {
-                None => {
-                    put(window);
-                    w += window.len();
-                    let n = window.len();
-                    self.inner.consume(n);
-                }
-                Some(i) => {
-                    put(&window[..i]);
-                    w += i;
-                    if i + 1 < buf.len() {
-                        // CRLF: keep the LF only; a lone CR is a line break too.
-                        let crlf = buf[i + 1] == b'\n';
-                        self.inner.consume(i + 1);
-                        if !crlf {
-                            put(b"\n");
-                            w += 1;
-                        }
-                    } else {
-                        // A CR at the end of the buffer: decided with the next byte.
-                        self.inner.consume(i);
-                        if w > 0 {
-                            break; // return what we have; the CR is looked at on the next call
-                        }
-                        self.inner.consume(1);
-                        if self.inner.fill_buf()?.first() == Some(&b'\n') {
-                            self.inner.consume(1);
-                        }
-                        put(b"\n");
-                        return Ok(1);
-                    }
-                }
-            }
-        }
-        Ok(w)
-    }
-
-    /// Up to `room` bytes of text appended to `out`, as [`Read::read`] would write them into
-    /// room made there first, without writing that room first (zeros a block long each time);
-    /// how many (0: the end).
-    fn append(&mut self, out: &mut Vec<u8>, room: usize) -> io::Result<usize> {
-        self.fold(room, &mut |piece| out.extend_from_slice(piece))
-    }
-}
-
-impl<R: BufRead> Read for Crlf<R> {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        let mut w = 0;
-        self.fold(out.len(), &mut |piece| {
-            out[w..w + piece.len()].copy_from_slice(piece);
-            w += piece.len();
-        })
     }
 }
 
@@ -1703,30 +1659,29 @@ mod tests {
         for input in [&b"a,b\r\n1,2\r\n\"x\ry\"\r"[..], b"\r\n\r\r\n"] {
             // Since the fuzzer found two records numbered alike, a lone CR becomes a line break too.
             let want: Vec<u8> = String::from_utf8_lossy(input).replace("\r\n", "\n").replace('\r', "\n").into_bytes();
-            let mut got = Vec::new();
-            Crlf { inner: BufReader::with_capacity(1, OneByte(input.to_vec(), 0)) }.read_to_end(&mut got).unwrap();
-            assert_eq!(got, want);
-            let mut got = Vec::new();
-            Crlf { inner: input }.read_to_end(&mut got).unwrap();
-            assert_eq!(got, want);
-            // Small output buffers against a larger input buffer: a CR just past what fits.
-            for (cap, room) in [(3, 2), (4, 1), (7, 3)] {
-                let mut r = Crlf { inner: BufReader::with_capacity(cap, input) };
-                let (mut got, mut buf) = (Vec::new(), vec![0u8; room]);
-                loop {
-                    let n = r.read(&mut buf).unwrap();
-                    if n == 0 {
-                        break;
-                    }
-                    got.extend_from_slice(&buf[..n]);
+            // Read by `Blocks` from a source giving a byte a read, into blocks of every size (a
+            // CR at the end of one read, its LF in the next), into a buffer holding other text.
+            for size in 1..=input.len() + 1 {
+                let mut blocks = Blocks {
+                    src: Box::new(OneByte(input.to_vec(), 0)),
+                    cr: false,
+                    carry: Vec::new(),
+                    line: 1,
+                    eof: false,
+                    delimiter: b',',
+                    limits: Limits::default(),
+                    path: "crlf.csv".into(),
+                    core: csv_core::ReaderBuilder::new().build(),
+                    size,
+                };
+                let (mut got, mut block) = (Vec::new(), b"written before".to_vec());
+                while let Some(_) = blocks.next(&mut block).unwrap() {
+                    got.extend_from_slice(&block);
                 }
-                assert_eq!(got, want, "buffer {cap}, reads of {room}");
-                // Appended to a block, as `Blocks` reads, and folded in place in pieces of
-                // `room` bytes, as the id scan reads: the same text.
-                let mut r = Crlf { inner: BufReader::with_capacity(cap, input) };
-                let mut got = b"kept".to_vec();
-                while r.append(&mut got, room).unwrap() > 0 {}
-                assert_eq!(got[4..], want[..], "appended: buffer {cap}, reads of {room}");
+                assert_eq!(got, want, "blocks of {size}");
+            }
+            // Folded in place in pieces, as the id scan reads: the same text.
+            for room in 1..=input.len() {
                 let (mut got, mut cr) = (Vec::new(), false);
                 for piece in input.chunks(room) {
                     let mut piece = piece.to_vec();
@@ -1760,7 +1715,7 @@ mod tests {
             // Rows are numbered by the physical line of their first character.
             let numbers: Vec<u64> = want.iter().map(|r| r.0).collect();
             assert_eq!(numbers, reference_rows(&text, b','), "case {case}: {:?}", String::from_utf8_lossy(&text));
-            // Their cells are what the csv crate reads (line breaks folded as `Crlf` folds them).
+            // Their cells are what the csv crate reads (line breaks folded as `fold_crs` folds them).
             let folded = String::from_utf8_lossy(&text).replace("\r\n", "\n").replace('\r', "\n");
             let mut csv = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(folded.as_bytes());
             let cells: Vec<Vec<Vec<u8>>> =
@@ -1864,7 +1819,8 @@ mod tests {
             }
             let limits = Limits { max_record_bytes: limit, ..Limits::default() };
             let mut blocks = Blocks {
-                src: Crlf { inner: BufReader::with_capacity(64, Box::new(Report(counting, tx))) },
+                src: Box::new(Report(counting, tx)),
+                cr: false,
                 carry: Vec::new(),
                 line: 1,
                 eof: false,
