@@ -1675,7 +1675,7 @@ mod tests {
                     size,
                 };
                 let (mut got, mut block) = (Vec::new(), b"written before".to_vec());
-                while let Some(_) = blocks.next(&mut block).unwrap() {
+                while blocks.next(&mut block).unwrap().is_some() {
                     got.extend_from_slice(&block);
                 }
                 assert_eq!(got, want, "blocks of {size}");
