@@ -164,9 +164,8 @@ pub struct Layout {
     /// stays in its field's cell until the next row is read ([`blanks_kept`]), and this layout
     /// among those of the run: what a household this layout reads may keep.
     kept: Kept,
-    /// The columns (of the first 64, bit `c` for column `c`) read as [`ColumnRead::Skip`]: the
-    /// cell loop does not look at them (most columns of a layout [`Layout::restrict`]ed).
-    skipped: u64,
+    /// The first 64 columns by how their cells are read, for the cell loop's passes.
+    passes: Box<Passes>,
 }
 
 /// Bits `0..n` (all 64 from 64 on).
@@ -199,27 +198,110 @@ fn empty_cells(ends: &[usize], gap: usize) -> u64 {
     empty
 }
 
-/// Column numbers in order: the bits of `todo` (the first 64 columns), then `next..end`.
-struct Columns {
-    todo: u64,
-    next: usize,
-    end: usize,
-}
+/// The set bits of a word, lowest first (column numbers among the first 64).
+struct Bits(u64);
 
-impl Iterator for Columns {
+impl Iterator for Bits {
     type Item = usize;
 
     #[inline]
     fn next(&mut self) -> Option<usize> {
-        if self.todo != 0 {
-            let c = self.todo.trailing_zeros() as usize;
-            self.todo &= self.todo - 1;
-            return Some(c);
-        }
-        (self.next < self.end).then(|| {
-            self.next += 1;
-            self.next - 1
+        (self.0 != 0).then(|| {
+            let c = self.0.trailing_zeros() as usize;
+            self.0 &= self.0 - 1;
+            c
         })
+    }
+}
+
+/// The first 64 columns by how their cells are read (bit `c`: column `c`), chosen at open from
+/// [`Layout::plans`] for the cell loop of [`Layout::read_household`]: one pass a kind of column,
+/// each knowing its kind (no dispatch a cell), what it needs of a column in a table of 64 (no
+/// bounds check) and fewer things to keep in registers than one loop over every kind.
+#[derive(Debug, Clone)]
+struct Passes {
+    bools: u64,
+    money: u64,
+    ints: u64,
+    texts: u64,
+    ids: u64,
+    enums: u64,
+    /// [`ColumnRead::Other`]: a cell with something in it goes through `set_cell`.
+    other: u64,
+    /// [`ColumnRead::Skip`]: not looked at (most columns of a layout [`Layout::restrict`]ed).
+    skipped: u64,
+    /// The columns whose field has fixed bounds ([`ColumnPlan::ranged`]).
+    ranged: u64,
+    /// Per column: its field (0 for none).
+    field: [u16; 64],
+    /// Per column: its enum (for [`ColumnRead::Enum`]).
+    enum_of: [u16; 64],
+    /// Per column: its field's fixed bounds ([`Layout::ranges`]).
+    bounds: [(crate::value::Num, crate::value::Num); 64],
+}
+
+impl Passes {
+    fn of(plans: &[ColumnPlan], ranges: &[(crate::value::Num, crate::value::Num)]) -> Passes {
+        let none = crate::value::Num(0);
+        let mut p = Passes {
+            bools: 0,
+            money: 0,
+            ints: 0,
+            texts: 0,
+            ids: 0,
+            enums: 0,
+            other: 0,
+            skipped: 0,
+            ranged: 0,
+            field: [0; 64],
+            enum_of: [0; 64],
+            bounds: [(none, none); 64],
+        };
+        for (c, plan) in plans.iter().enumerate().take(64) {
+            let bit = 1u64 << c;
+            let kind = match plan.read {
+                ColumnRead::Skip => &mut p.skipped,
+                ColumnRead::Bool(_) => &mut p.bools,
+                ColumnRead::Number(_, true) => &mut p.money,
+                ColumnRead::Number(_, false) => &mut p.ints,
+                ColumnRead::Text(_) => &mut p.texts,
+                ColumnRead::Id(_) => &mut p.ids,
+                ColumnRead::Enum(_, e) => {
+                    p.enum_of[c] = e;
+                    &mut p.enums
+                }
+                ColumnRead::Other(_) => &mut p.other,
+            };
+            *kind |= bit;
+            if plan.ranged && plan.read != ColumnRead::Skip {
+                p.ranged |= bit;
+            }
+            p.field[c] = plan.f;
+            p.bounds[c] = ranges.get(c).copied().unwrap_or((none, none));
+        }
+        p
+    }
+}
+
+/// One row's cells as [`Layout::read_household`] reads them: the bytes, where each cell ends
+/// ([`record::Record::parts_read`]), the bytes between cells, the longest cell read straight.
+#[derive(Clone, Copy)]
+struct RowCells<'a> {
+    all: &'a [u8],
+    ends: &'a [usize],
+    gap: usize,
+    max_cell: usize,
+}
+
+impl<'a> RowCells<'a> {
+    /// Where cell `c` starts and ends in the row's bytes (`(0, 0)`: after a sheet row's last
+    /// cell, empty).
+    #[inline(always)]
+    fn span(&self, c: usize) -> (usize, usize) {
+        match self.ends.get(c) {
+            Some(&end) => (if c == 0 { 0 } else { self.ends[c - 1] + self.gap }, end),
+            None => (0, 0),
+        }
     }
 }
 
@@ -833,7 +915,7 @@ impl Ledger {
             ranges_unread: true,
             ranges: Vec::new(),
             kept: Kept::default(),
-            skipped: 0,
+            passes: Box::new(Passes::of(&[], &[])),
         }
         .with_ranges(rules);
         let rows = Source::after_header(rows, layout.persons.is_some());
@@ -1120,9 +1202,7 @@ impl Layout {
         static LAYOUTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let layout = LAYOUTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.kept = Kept { layout, columns: blanks_kept(rules, &self) };
-        self.skipped = (self.plans.iter().take(64).enumerate())
-            .filter(|(_, p)| p.read == ColumnRead::Skip)
-            .fold(0u64, |m, (c, _)| m | 1 << c);
+        self.passes = Box::new(Passes::of(&self.plans, &self.ranges));
         self
     }
 
@@ -1188,20 +1268,52 @@ impl Layout {
         // the household's other parts. (Allocated only for a row that has such a cell.)
         let mut slow: Vec<(usize, usize, usize)> = Vec::new();
         // The cells to look at: every cell but the empty ones whose blank the row before left in
-        // its field's cell ([`Kept`]), found first, in a loop of their own (most empty cells).
-        let start_of = |c: usize| if c == 0 { 0 } else { ends[c - 1] + gap };
+        // its field's cell ([`Kept`]); the empty cells among the first 64 found first, in a loop
+        // of their own.
+        let row = RowCells { all, ends, gap, max_cell };
+        let empty = if n == 0 { 0 } else { empty_cells(ends, gap) | !low_bits(ends.len()) };
         let kept = if hh.kept.layout == self.kept.layout { hh.kept.columns & low_bits(n) } else { 0 };
-        let skipped = if kept == 0 { 0 } else { kept & (empty_cells(ends, gap) | !low_bits(ends.len())) };
+        let skipped = kept & empty;
         #[cfg(debug_assertions)]
         self.assert_kept(skipped, &hh.cells);
         // (Then, bit `c`: the empty cells of column `c` whose field's blank is in its cell.)
         let mut fresh = skipped;
         let cells = &mut hh.cells[..];
-        // (Nor the columns read as `Skip`, among the first 64.)
-        for c in (Columns { todo: !skipped & !self.skipped & low_bits(n), next: 64, end: n }) {
+        // (Nor the columns read as `Skip`.)
+        let p = &*self.passes;
+        let todo = !skipped & !p.skipped & low_bits(n);
+        for c in Bits(todo & empty) {
+            // Most empty cells: the field's blank, often already there from the household before.
+            let f = p.field[c & 63];
+            let Some(slot) = cells.get_mut(f as usize) else { continue };
+            let stored = || self.blank_cells.get(f as usize).and_then(Option::as_ref);
+            if self.plans.get(c).is_some_and(|plan| plan.blank.set(slot, stored)) {
+                fresh |= 1 << c;
+            } else {
+                let (start, end) = row.span(c);
+                slow.push((c, start, end));
+                unchecked |= p.ranged >> c & 1 != 0;
+            }
+        }
+        // The cells with something in them, a pass a kind of column (each reading a cell as
+        // [`read_straight`] does), then those that go through `set_cell` whatever they hold.
+        let full = todo & !empty;
+        let (slow_, unchecked_) = (&mut slow, &mut unchecked);
+        self.read_pass(rules, row, full & p.bools, |_| ColumnRead::Bool(0), cells, slow_, unchecked_);
+        self.read_pass(rules, row, full & p.money, |_| ColumnRead::Number(0, true), cells, slow_, unchecked_);
+        self.read_pass(rules, row, full & p.ints, |_| ColumnRead::Number(0, false), cells, slow_, unchecked_);
+        self.read_pass(rules, row, full & p.texts, |_| ColumnRead::Text(0), cells, slow_, unchecked_);
+        self.read_pass(rules, row, full & p.ids, |_| ColumnRead::Id(0), cells, slow_, unchecked_);
+        self.read_pass(rules, row, full & p.enums, |c| ColumnRead::Enum(0, p.enum_of[c]), cells, slow_, unchecked_);
+        for c in Bits(full & p.other) {
+            let (start, end) = row.span(c);
+            slow.push((c, start, end));
+            unchecked |= p.ranged >> c & 1 != 0;
+        }
+        // The columns after the first 64, in one loop over every kind.
+        for c in 64..n {
             let plan = &self.plans[c];
-            // (A sheet row's cell after its last value: empty.)
-            let (start, end) = ends.get(c).map_or((0, 0), |&end| (start_of(c), end));
+            let (start, end) = row.span(c);
             let Some(bytes) = all.get(start..end) else { break };
             if plan.read == ColumnRead::Skip {
                 continue;
@@ -1209,14 +1321,9 @@ impl Layout {
             let f = plan.f;
             let Some(slot) = cells.get_mut(f as usize) else { continue };
             if bytes.is_empty() {
-                // Most empty cells: the field's blank, often already there from the household before.
                 if !plan.blank.set(slot, || self.blank_cells.get(f as usize).and_then(Option::as_ref)) {
                     slow.push((c, start, end));
                     unchecked |= plan.ranged;
-                    continue;
-                }
-                if c < 64 {
-                    fresh |= 1 << c;
                 }
                 continue;
             }
@@ -1234,6 +1341,8 @@ impl Layout {
             slow.push((c, start, end));
             unchecked |= plan.ranged;
         }
+        // (In column order, as one loop over the columns would have found them.)
+        slow.sort_unstable_by_key(|s| s.0);
         hh.kept = Kept { layout: self.kept.layout, columns: fresh & self.kept.columns };
         for (c, start, end) in slow {
             let f = self.plans[c].f;
@@ -1251,6 +1360,42 @@ impl Layout {
             }
         }
         self.finish_row(b, raw, dups, hh, unchecked);
+    }
+
+    /// The cells of columns `cols` (among the first 64, none empty), each read as `read` gives
+    /// for its column, as [`read_straight`] reads it: a number checked against its field's fixed
+    /// bounds (`unchecked` when out of them); a cell not read straight into `slow`.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn read_pass(
+        &self,
+        rules: &RuleSet,
+        row: RowCells<'_>,
+        cols: u64,
+        read: impl Fn(usize) -> ColumnRead,
+        cells: &mut [Cell],
+        slow: &mut Vec<(usize, usize, usize)>,
+        unchecked: &mut bool,
+    ) {
+        let p = &*self.passes;
+        for c in Bits(cols) {
+            let c = c & 63;
+            let (start, end) = row.span(c);
+            let Some(bytes) = row.all.get(start..end) else { continue };
+            let Some(slot) = cells.get_mut(p.field[c] as usize) else { continue };
+            if bytes.len() <= row.max_cell && read_straight(rules, read(c), bytes, slot) {
+                if p.ranged >> c & 1 != 0 {
+                    if let Cell::Value(Scalar::Num(n)) = slot {
+                        let (min, max) = p.bounds[c];
+                        *unchecked |= !(min <= *n && *n <= max);
+                    }
+                }
+                continue;
+            }
+            // (Not read straight: the cell is as it was.)
+            slow.push((c, start, end));
+            *unchecked |= p.ranged >> c & 1 != 0;
+        }
     }
 
     /// (Debug builds.) The empty cells skipped as [`Kept`] (bit `c`: column `c`): their fields'
@@ -1774,13 +1919,13 @@ impl Layout {
                 Some(f) if !kept(f) => {
                     self.plans[c].read = ColumnRead::Skip;
                     self.kept.columns &= !1u64.checked_shl(c as u32).unwrap_or(0);
-                    self.skipped |= 1u64.checked_shl(c as u32).unwrap_or(0);
                     self.column_field[c] = None;
                     self.field_col_index[f as usize] = None;
                 }
                 _ => {}
             }
         }
+        self.passes = Box::new(Passes::of(&self.plans, &self.ranges));
         self.alt_columns.retain(|a| kept(a.1));
         self.absent_cells.retain(|a| kept(a.0));
         self.absent_reset.retain(kept);
