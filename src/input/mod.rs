@@ -491,7 +491,11 @@ fn read_straight(rules: &RuleSet, read: ColumnRead, bytes: &[u8], slot: &mut Cel
         }
         ColumnRead::Number(_, money) => match cell::plain_number_inline(bytes, money) {
             Some(n) => {
-                *slot = Cell::Value(Scalar::Num(n));
+                // (Mostly a number already, written over without a look at what to drop.)
+                match slot {
+                    Cell::Value(Scalar::Num(m)) => *m = n,
+                    _ => *slot = Cell::Value(Scalar::Num(n)),
+                }
                 true
             }
             None => false,
@@ -511,7 +515,8 @@ fn read_straight(rules: &RuleSet, read: ColumnRead, bytes: &[u8], slot: &mut Cel
         // (Digits and `X`/`x`: ASCII, valid UTF-8.)
         ColumnRead::Id(_) => match cell::id18(bytes).and_then(Result::ok).and_then(|()| cell::ascii_or_cjk(bytes)) {
             Some(t) => {
-                set_text(slot, t, true);
+                // (Digits but the last: only an `x` there to upper-case.)
+                set_text(slot, t, bytes.last() == Some(&b'x'));
                 true
             }
             None => false,
