@@ -382,9 +382,14 @@ pub fn plain_text(b: &[u8]) -> Option<&str> {
     if !(ends(*b.first()?) && ends(*b.last()?)) {
         return None;
     }
+    // (ASCII but NUL and CJK leads E4–EC, EE hold none of the bytes `TEXT_BYTE` looks for: most
+    // texts need no other look.)
+    if let Some(t) = ascii_or_cjk_as::<false>(b) {
+        return Some(t);
+    }
     let seen = b.iter().fold(0u8, |seen, &c| seen | TEXT_BYTE[c as usize]);
     match seen {
-        0 | 1 => ascii_or_cjk(b).or_else(|| std::str::from_utf8(b).ok()),
+        0 | 1 => std::str::from_utf8(b).ok(),
         _ => None,
     }
 }
@@ -395,12 +400,27 @@ pub fn plain_text(b: &[u8]) -> Option<&str> {
 /// slow way: a standard check of a short cell costs more than the cell's bytes).
 #[inline]
 pub fn ascii_or_cjk(b: &[u8]) -> Option<&str> {
+    ascii_or_cjk_as::<true>(b)
+}
+
+/// [`ascii_or_cjk`], taking a NUL only if `NUL` (else `None` for a text with one).
+#[inline(always)]
+fn ascii_or_cjk_as<const NUL: bool>(b: &[u8]) -> Option<&str> {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Eight ASCII bytes (and no zero byte, unless `NUL`: a word of ASCII bytes has one exactly
+    // when `w - 0x01…01` borrows into a high bit that `w` does not have).
+    let ascii8 = |w: &[u8]| {
+        let w = u64::from_le_bytes(w.try_into().expect("8 bytes"));
+        w & HIGH == 0 && (NUL || w.wrapping_sub(0x0101_0101_0101_0101) & !w & HIGH == 0)
+    };
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
         if c < 0x80 {
+            if !NUL && c == 0 {
+                return None;
+            }
             // Eight ASCII bytes at once where they are (an ID number, a code), else this one.
-            let ascii8 = |w: &[u8]| u64::from_le_bytes(w.try_into().expect("8 bytes")) & 0x8080_8080_8080_8080 == 0;
             i += if b.get(i..i + 8).is_some_and(ascii8) { 8 } else { 1 };
         } else if matches!(c, 0xE4..=0xEC | 0xEE)
             && b.get(i + 1).is_some_and(|&x| x & 0xC0 == 0x80)
@@ -601,6 +621,7 @@ mod tests {
                 Some(t) => assert_eq!(std::str::from_utf8(&b), Ok(t), "{b:x?}"),
                 None => assert!(!b.is_ascii(), "{b:x?}"),
             }
+            assert_eq!(ascii_or_cjk_as::<false>(&b), ascii_or_cjk(&b).filter(|_| !b.contains(&0)), "{b:x?}");
         }
         for s in ["张某华", "D000000001", "a户b\u{e000}", "52000019560707006X", "12345678张某华12345678x"] {
             assert_eq!(ascii_or_cjk(s.as_bytes()), Some(s));
