@@ -375,8 +375,9 @@ const TEXT_BYTE: [u8; 256] = {
 /// A cell's bytes as the text a text field keeps exactly as written, checked in one pass: valid
 /// UTF-8 without a NUL or a byte that can start U+FFFD, nothing for [`normalize`] to change (no
 /// space or control character at either end, no Unicode space, full-width form or BOM), so not
-/// blank either ([`is_blank`]). `None`: any other cell (the general way decides).
-#[inline]
+/// blank either ([`is_blank`]). `None`: any other cell (the general way decides). (Inlined
+/// always: the reader's pass over text columns calls it for most of their cells.)
+#[inline(always)]
 pub fn plain_text(b: &[u8]) -> Option<&str> {
     let ends = |c: u8| c > b' ' && c != 0x7F;
     if !(ends(*b.first()?) && ends(*b.last()?)) {
