@@ -1215,7 +1215,7 @@ impl Layout {
         static LAYOUTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let layout = LAYOUTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.kept = Kept { layout, columns: blanks_kept(rules, &self) };
-        self.passes = Box::new(Passes::of(&self.plans, &self.ranges));
+        *self.passes = Passes::of(&self.plans, &self.ranges);
         self
     }
 
@@ -1323,37 +1323,8 @@ impl Layout {
             slow.push((c, start, end));
             unchecked |= p.ranged >> c & 1 != 0;
         }
-        // The columns after the first 64, in one loop over every kind.
-        for c in 64..n {
-            let plan = &self.plans[c];
-            let (start, end) = row.span(c);
-            let Some(bytes) = all.get(start..end) else { break };
-            if plan.read == ColumnRead::Skip {
-                continue;
-            }
-            let f = plan.f;
-            let Some(slot) = cells.get_mut(f as usize) else { continue };
-            if bytes.is_empty() {
-                if !plan.blank.set(slot, || self.blank_cells.get(f as usize).and_then(Option::as_ref)) {
-                    slow.push((c, start, end));
-                    unchecked |= plan.ranged;
-                }
-                continue;
-            }
-            if bytes.len() <= max_cell && read_straight(rules, plan.read, bytes, slot) {
-                if plan.ranged {
-                    unchecked |= match (self.ranges.get(c), &*slot) {
-                        (Some(&(min, max)), Cell::Value(Scalar::Num(n))) => !(min <= *n && *n <= max),
-                        (Some(_), _) => false,
-                        (None, _) => true,
-                    };
-                }
-                continue;
-            }
-            // (Not read straight: the cell is as it was.)
-            slow.push((c, start, end));
-            unchecked |= plan.ranged;
-        }
+        // The columns after the first 64.
+        self.read_wide(rules, row, n, cells, &mut slow, &mut unchecked);
         // (In column order, as one loop over the columns would have found them.)
         slow.sort_unstable_by_key(|s| s.0);
         hh.kept = Kept { layout: self.kept.layout, columns: fresh & self.kept.columns };
@@ -1373,6 +1344,49 @@ impl Layout {
             }
         }
         self.finish_row(b, raw, dups, hh, unchecked);
+    }
+
+    /// The cells of columns 64 to `width`, in one loop over every kind of column, each read as
+    /// [`read_straight`] reads it; a cell not read straight into `slow`.
+    fn read_wide(
+        &self,
+        rules: &RuleSet,
+        row: RowCells<'_>,
+        width: usize,
+        cells: &mut [Cell],
+        slow: &mut Vec<(usize, usize, usize)>,
+        unchecked: &mut bool,
+    ) {
+        for c in 64..width {
+            let plan = &self.plans[c];
+            let (start, end) = row.span(c);
+            let Some(bytes) = row.all.get(start..end) else { break };
+            if plan.read == ColumnRead::Skip {
+                continue;
+            }
+            let f = plan.f;
+            let Some(slot) = cells.get_mut(f as usize) else { continue };
+            if bytes.is_empty() {
+                if !plan.blank.set(slot, || self.blank_cells.get(f as usize).and_then(Option::as_ref)) {
+                    slow.push((c, start, end));
+                    *unchecked |= plan.ranged;
+                }
+                continue;
+            }
+            if bytes.len() <= row.max_cell && read_straight(rules, plan.read, bytes, slot) {
+                if plan.ranged {
+                    *unchecked |= match (self.ranges.get(c), &*slot) {
+                        (Some(&(min, max)), Cell::Value(Scalar::Num(n))) => !(min <= *n && *n <= max),
+                        (Some(_), _) => false,
+                        (None, _) => true,
+                    };
+                }
+                continue;
+            }
+            // (Not read straight: the cell is as it was.)
+            slow.push((c, start, end));
+            *unchecked |= plan.ranged;
+        }
     }
 
     /// The cells of columns `cols` (among the first 64, none empty), each read as `read` gives
@@ -1938,7 +1952,7 @@ impl Layout {
                 _ => {}
             }
         }
-        self.passes = Box::new(Passes::of(&self.plans, &self.ranges));
+        *self.passes = Passes::of(&self.plans, &self.ranges);
         self.alt_columns.retain(|a| kept(a.1));
         self.absent_cells.retain(|a| kept(a.0));
         self.absent_reset.retain(kept);
