@@ -2888,6 +2888,45 @@ mod tests {
         assert!(twice.len() < 500, "{} candidates", twice.len());
     }
 
+    /// `Passes` puts each of the first 64 columns in the pass of its kind, and only there, with
+    /// its field, enum and bounds; a skipped column's bounds are not looked at.
+    #[test]
+    fn passes_split_the_first_64_columns_by_kind() {
+        use crate::value::Num;
+        let reads = [
+            ColumnRead::Skip,
+            ColumnRead::Bool(1),
+            ColumnRead::Number(2, true),
+            ColumnRead::Number(3, false),
+            ColumnRead::Text(4),
+            ColumnRead::Id(5),
+            ColumnRead::Enum(6, 9),
+            ColumnRead::Other(7),
+        ];
+        let plans: Vec<ColumnPlan> = (0..70)
+            .map(|c| {
+                let read = reads[c % reads.len()];
+                ColumnPlan { f: c as u16, read, blank: BlankRead::Blank, ranged: c % 3 == 0 }
+            })
+            .collect();
+        let ranges: Vec<(Num, Num)> = (0..70).map(|c| (Num(c), Num(c + 100))).collect();
+        let p = Passes::of(&plans, &ranges);
+        let kinds = [p.skipped, p.bools, p.money, p.ints, p.texts, p.ids, p.enums, p.other];
+        for (c, plan) in plans.iter().enumerate().take(64) {
+            let k = c % reads.len();
+            for (i, kind) in kinds.iter().enumerate() {
+                assert_eq!(kind >> c & 1 != 0, i == k, "column {c} kind {i}");
+            }
+            assert_eq!(p.field[c], plan.f);
+            assert_eq!(p.ranged >> c & 1 != 0, plan.ranged && plan.read != ColumnRead::Skip, "column {c}");
+            assert_eq!(p.bounds[c], ranges[c]);
+            if let ColumnRead::Enum(_, e) = plan.read {
+                assert_eq!(p.enum_of[c], e);
+            }
+        }
+        assert_eq!(kinds.iter().fold(0, |m, k| m | k), u64::MAX);
+    }
+
     /// `empty_cells` marks the cells that start where they end, the first 64, at every count of
     /// cells (the fours and the rest), for lines kept whole (a gap of 1) and cells pushed (0).
     #[test]
