@@ -165,9 +165,8 @@ pub struct Layout {
     /// stays in its field's cell until the next row is read ([`blanks_kept`]), and this layout
     /// among those of the run: what a household this layout reads may keep.
     kept: Kept,
-    /// The columns (of the first 64, bit `c` for column `c`) read as [`ColumnRead::Skip`]: the
-    /// cell loop does not look at them (most columns of a layout [`Layout::restrict`]ed).
-    skipped: u64,
+    /// The first 64 columns by how their cells are read, for the cell loop's passes.
+    passes: Box<Passes>,
 }
 
 /// Bits `0..n` (all 64 from 64 on).
@@ -182,10 +181,18 @@ fn low_bits(n: usize) -> u64 {
 #[inline(never)]
 fn empty_cells(ends: &[usize], gap: usize) -> u64 {
     let ends = &ends[..ends.len().min(64)];
-    // Four cells at a time (bits `at..at + 4`), then the rest one by one.
+    // Four cells at a time (bits `at..at + 4`), then the rest one by one. (A cell ends at least
+    // `gap` after the one before: four cells that end `3 * gap` after the first one's start
+    // are all empty, as most runs of a ledger's empty columns are, found with one look.)
     let (mut empty, mut start, mut at) = (0u64, 0, 0);
     let mut fours = ends.chunks_exact(4);
     for e in &mut fours {
+        debug_assert!(e[0] >= start && e[1] >= e[0] + gap && e[2] >= e[1] + gap && e[3] >= e[2] + gap);
+        if e[3] == start + 3 * gap {
+            empty |= 0xF << at;
+            (start, at) = (e[3] + gap, at + 4);
+            continue;
+        }
         let four = u64::from(e[0] == start)
             | u64::from(e[1] == e[0] + gap) << 1
             | u64::from(e[2] == e[1] + gap) << 2
@@ -200,27 +207,110 @@ fn empty_cells(ends: &[usize], gap: usize) -> u64 {
     empty
 }
 
-/// Column numbers in order: the bits of `todo` (the first 64 columns), then `next..end`.
-struct Columns {
-    todo: u64,
-    next: usize,
-    end: usize,
-}
+/// The set bits of a word, lowest first (column numbers among the first 64).
+struct Bits(u64);
 
-impl Iterator for Columns {
+impl Iterator for Bits {
     type Item = usize;
 
     #[inline]
     fn next(&mut self) -> Option<usize> {
-        if self.todo != 0 {
-            let c = self.todo.trailing_zeros() as usize;
-            self.todo &= self.todo - 1;
-            return Some(c);
-        }
-        (self.next < self.end).then(|| {
-            self.next += 1;
-            self.next - 1
+        (self.0 != 0).then(|| {
+            let c = self.0.trailing_zeros() as usize;
+            self.0 &= self.0 - 1;
+            c
         })
+    }
+}
+
+/// The first 64 columns by how their cells are read (bit `c`: column `c`), chosen at open from
+/// [`Layout::plans`] for the cell loop of [`Layout::read_household`]: one pass a kind of column,
+/// each knowing its kind (no dispatch a cell), what it needs of a column in a table of 64 (no
+/// bounds check) and fewer things to keep in registers than one loop over every kind.
+#[derive(Debug, Clone)]
+struct Passes {
+    bools: u64,
+    money: u64,
+    ints: u64,
+    texts: u64,
+    ids: u64,
+    enums: u64,
+    /// [`ColumnRead::Other`]: a cell with something in it goes through `set_cell`.
+    other: u64,
+    /// [`ColumnRead::Skip`]: not looked at (most columns of a layout [`Layout::restrict`]ed).
+    skipped: u64,
+    /// The columns whose field has fixed bounds ([`ColumnPlan::ranged`]).
+    ranged: u64,
+    /// Per column: its field (0 for none).
+    field: [u16; 64],
+    /// Per column: its enum (for [`ColumnRead::Enum`]).
+    enum_of: [u16; 64],
+    /// Per column: its field's fixed bounds ([`Layout::ranges`]).
+    bounds: [(crate::value::Num, crate::value::Num); 64],
+}
+
+impl Passes {
+    fn of(plans: &[ColumnPlan], ranges: &[(crate::value::Num, crate::value::Num)]) -> Passes {
+        let none = crate::value::Num(0);
+        let mut p = Passes {
+            bools: 0,
+            money: 0,
+            ints: 0,
+            texts: 0,
+            ids: 0,
+            enums: 0,
+            other: 0,
+            skipped: 0,
+            ranged: 0,
+            field: [0; 64],
+            enum_of: [0; 64],
+            bounds: [(none, none); 64],
+        };
+        for (c, plan) in plans.iter().enumerate().take(64) {
+            let bit = 1u64 << c;
+            let kind = match plan.read {
+                ColumnRead::Skip => &mut p.skipped,
+                ColumnRead::Bool(_) => &mut p.bools,
+                ColumnRead::Number(_, true) => &mut p.money,
+                ColumnRead::Number(_, false) => &mut p.ints,
+                ColumnRead::Text(_) => &mut p.texts,
+                ColumnRead::Id(_) => &mut p.ids,
+                ColumnRead::Enum(_, e) => {
+                    p.enum_of[c] = e;
+                    &mut p.enums
+                }
+                ColumnRead::Other(_) => &mut p.other,
+            };
+            *kind |= bit;
+            if plan.ranged && plan.read != ColumnRead::Skip {
+                p.ranged |= bit;
+            }
+            p.field[c] = plan.f;
+            p.bounds[c] = ranges.get(c).copied().unwrap_or((none, none));
+        }
+        p
+    }
+}
+
+/// One row's cells as [`Layout::read_household`] reads them: the bytes, where each cell ends
+/// ([`record::Record::parts_read`]), the bytes between cells, the longest cell read straight.
+#[derive(Clone, Copy)]
+struct RowCells<'a> {
+    all: &'a [u8],
+    ends: &'a [usize],
+    gap: usize,
+    max_cell: usize,
+}
+
+impl<'a> RowCells<'a> {
+    /// Where cell `c` starts and ends in the row's bytes (`(0, 0)`: after a sheet row's last
+    /// cell, empty).
+    #[inline(always)]
+    fn span(&self, c: usize) -> (usize, usize) {
+        match self.ends.get(c) {
+            Some(&end) => (if c == 0 { 0 } else { self.ends[c - 1] + self.gap }, end),
+            None => (0, 0),
+        }
     }
 }
 
@@ -410,7 +500,11 @@ fn read_straight(rules: &RuleSet, read: ColumnRead, bytes: &[u8], slot: &mut Cel
         }
         ColumnRead::Number(_, money) => match cell::plain_number_inline(bytes, money) {
             Some(n) => {
-                *slot = Cell::Value(Scalar::Num(n));
+                // (Mostly a number already, written over without a look at what to drop.)
+                match slot {
+                    Cell::Value(Scalar::Num(m)) => *m = n,
+                    _ => *slot = Cell::Value(Scalar::Num(n)),
+                }
                 true
             }
             None => false,
@@ -430,7 +524,8 @@ fn read_straight(rules: &RuleSet, read: ColumnRead, bytes: &[u8], slot: &mut Cel
         // (Digits and `X`/`x`: ASCII, valid UTF-8.)
         ColumnRead::Id(_) => match cell::id18(bytes).and_then(Result::ok).and_then(|()| cell::ascii_or_cjk(bytes)) {
             Some(t) => {
-                set_text(slot, t, true);
+                // (Digits but the last: only an `x` there to upper-case.)
+                set_text(slot, t, bytes.last() == Some(&b'x'));
                 true
             }
             None => false,
@@ -834,7 +929,7 @@ impl Ledger {
             ranges_unread: true,
             ranges: Vec::new(),
             kept: Kept::default(),
-            skipped: 0,
+            passes: Box::new(Passes::of(&[], &[])),
         }
         .with_ranges(rules);
         let rows = Source::after_header(rows, layout.persons.is_some());
@@ -1121,9 +1216,7 @@ impl Layout {
         static LAYOUTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let layout = LAYOUTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.kept = Kept { layout, columns: blanks_kept(rules, &self) };
-        self.skipped = (self.plans.iter().take(64).enumerate())
-            .filter(|(_, p)| p.read == ColumnRead::Skip)
-            .fold(0u64, |m, (c, _)| m | 1 << c);
+        *self.passes = Passes::of(&self.plans, &self.ranges);
         self
     }
 
@@ -1189,52 +1282,52 @@ impl Layout {
         // the household's other parts. (Allocated only for a row that has such a cell.)
         let mut slow: Vec<(usize, usize, usize)> = Vec::new();
         // The cells to look at: every cell but the empty ones whose blank the row before left in
-        // its field's cell ([`Kept`]), found first, in a loop of their own (most empty cells).
-        let start_of = |c: usize| if c == 0 { 0 } else { ends[c - 1] + gap };
+        // its field's cell ([`Kept`]); the empty cells among the first 64 found first, in a loop
+        // of their own.
+        let row = RowCells { all, ends, gap, max_cell };
+        let empty = if n == 0 { 0 } else { empty_cells(ends, gap) | !low_bits(ends.len()) };
         let kept = if hh.kept.layout == self.kept.layout { hh.kept.columns & low_bits(n) } else { 0 };
-        let skipped = if kept == 0 { 0 } else { kept & (empty_cells(ends, gap) | !low_bits(ends.len())) };
+        let skipped = kept & empty;
         #[cfg(debug_assertions)]
         self.assert_kept(skipped, &hh.cells);
         // (Then, bit `c`: the empty cells of column `c` whose field's blank is in its cell.)
         let mut fresh = skipped;
         let cells = &mut hh.cells[..];
-        // (Nor the columns read as `Skip`, among the first 64.)
-        for c in (Columns { todo: !skipped & !self.skipped & low_bits(n), next: 64, end: n }) {
-            let plan = &self.plans[c];
-            // (A sheet row's cell after its last value: empty.)
-            let (start, end) = ends.get(c).map_or((0, 0), |&end| (start_of(c), end));
-            let Some(bytes) = all.get(start..end) else { break };
-            if plan.read == ColumnRead::Skip {
-                continue;
-            }
-            let f = plan.f;
+        // (Nor the columns read as `Skip`.)
+        let p = &*self.passes;
+        let todo = !skipped & !p.skipped & low_bits(n);
+        for c in Bits(todo & empty) {
+            // Most empty cells: the field's blank, often already there from the household before.
+            let f = p.field[c & 63];
             let Some(slot) = cells.get_mut(f as usize) else { continue };
-            if bytes.is_empty() {
-                // Most empty cells: the field's blank, often already there from the household before.
-                if !plan.blank.set(slot, || self.blank_cells.get(f as usize).and_then(Option::as_ref)) {
-                    slow.push((c, start, end));
-                    unchecked |= plan.ranged;
-                    continue;
-                }
-                if c < 64 {
-                    fresh |= 1 << c;
-                }
-                continue;
+            let stored = || self.blank_cells.get(f as usize).and_then(Option::as_ref);
+            if self.plans.get(c).is_some_and(|plan| plan.blank.set(slot, stored)) {
+                fresh |= 1 << c;
+            } else {
+                let (start, end) = row.span(c);
+                slow.push((c, start, end));
+                unchecked |= p.ranged >> c & 1 != 0;
             }
-            if bytes.len() <= max_cell && read_straight(rules, plan.read, bytes, slot) {
-                if plan.ranged {
-                    unchecked |= match (self.ranges.get(c), &*slot) {
-                        (Some(&(min, max)), Cell::Value(Scalar::Num(n))) => !(min <= *n && *n <= max),
-                        (Some(_), _) => false,
-                        (None, _) => true,
-                    };
-                }
-                continue;
-            }
-            // (Not read straight: the cell is as it was.)
-            slow.push((c, start, end));
-            unchecked |= plan.ranged;
         }
+        // The cells with something in them, a pass a kind of column (each reading a cell as
+        // [`read_straight`] does), then those that go through `set_cell` whatever they hold.
+        let full = todo & !empty;
+        let (slow_, unchecked_) = (&mut slow, &mut unchecked);
+        self.read_pass(rules, row, full & p.bools, |_| ColumnRead::Bool(0), cells, slow_, unchecked_);
+        self.read_pass(rules, row, full & p.money, |_| ColumnRead::Number(0, true), cells, slow_, unchecked_);
+        self.read_pass(rules, row, full & p.ints, |_| ColumnRead::Number(0, false), cells, slow_, unchecked_);
+        self.read_pass(rules, row, full & p.texts, |_| ColumnRead::Text(0), cells, slow_, unchecked_);
+        self.read_pass(rules, row, full & p.ids, |_| ColumnRead::Id(0), cells, slow_, unchecked_);
+        self.read_pass(rules, row, full & p.enums, |c| ColumnRead::Enum(0, p.enum_of[c]), cells, slow_, unchecked_);
+        for c in Bits(full & p.other) {
+            let (start, end) = row.span(c);
+            slow.push((c, start, end));
+            unchecked |= p.ranged >> c & 1 != 0;
+        }
+        // The columns after the first 64.
+        self.read_wide(rules, row, n, cells, &mut slow, &mut unchecked);
+        // (In column order, as one loop over the columns would have found them.)
+        slow.sort_unstable_by_key(|s| s.0);
         hh.kept = Kept { layout: self.kept.layout, columns: fresh & self.kept.columns };
         for (c, start, end) in slow {
             let f = self.plans[c].f;
@@ -1252,6 +1345,85 @@ impl Layout {
             }
         }
         self.finish_row(b, raw, dups, hh, unchecked);
+    }
+
+    /// The cells of columns 64 to `width`, in one loop over every kind of column, each read as
+    /// [`read_straight`] reads it; a cell not read straight into `slow`.
+    fn read_wide(
+        &self,
+        rules: &RuleSet,
+        row: RowCells<'_>,
+        width: usize,
+        cells: &mut [Cell],
+        slow: &mut Vec<(usize, usize, usize)>,
+        unchecked: &mut bool,
+    ) {
+        for c in 64..width {
+            let plan = &self.plans[c];
+            let (start, end) = row.span(c);
+            let Some(bytes) = row.all.get(start..end) else { break };
+            if plan.read == ColumnRead::Skip {
+                continue;
+            }
+            let f = plan.f;
+            let Some(slot) = cells.get_mut(f as usize) else { continue };
+            if bytes.is_empty() {
+                if !plan.blank.set(slot, || self.blank_cells.get(f as usize).and_then(Option::as_ref)) {
+                    slow.push((c, start, end));
+                    *unchecked |= plan.ranged;
+                }
+                continue;
+            }
+            if bytes.len() <= row.max_cell && read_straight(rules, plan.read, bytes, slot) {
+                if plan.ranged {
+                    *unchecked |= match (self.ranges.get(c), &*slot) {
+                        (Some(&(min, max)), Cell::Value(Scalar::Num(n))) => !(min <= *n && *n <= max),
+                        (Some(_), _) => false,
+                        (None, _) => true,
+                    };
+                }
+                continue;
+            }
+            // (Not read straight: the cell is as it was.)
+            slow.push((c, start, end));
+            *unchecked |= plan.ranged;
+        }
+    }
+
+    /// The cells of columns `cols` (among the first 64, none empty), each read as `read` gives
+    /// for its column, as [`read_straight`] reads it: a number checked against its field's fixed
+    /// bounds (`unchecked` when out of them); a cell not read straight into `slow`.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn read_pass(
+        &self,
+        rules: &RuleSet,
+        row: RowCells<'_>,
+        cols: u64,
+        read: impl Fn(usize) -> ColumnRead,
+        cells: &mut [Cell],
+        slow: &mut Vec<(usize, usize, usize)>,
+        unchecked: &mut bool,
+    ) {
+        let p = &*self.passes;
+        for c in Bits(cols) {
+            let c = c & 63;
+            let (start, end) = row.span(c);
+            let Some(bytes) = row.all.get(start..end) else { continue };
+            let Some(slot) = cells.get_mut(p.field[c] as usize) else { continue };
+            if bytes.len() <= row.max_cell && read_straight(rules, read(c), bytes, slot) {
+                if p.ranged >> c & 1 != 0 {
+                    if let Cell::Value(Scalar::Num(n)) = slot {
+                        let (min, max) = p.bounds[c];
+                        *unchecked |= !(min <= *n && *n <= max);
+                    }
+                }
+                continue;
+            }
+            // (Not read straight: the cell is as it was.)
+            slow.push((c, start, end));
+            *unchecked |= p.ranged >> c & 1 != 0;
+        }
     }
 
     /// (Debug builds.) The empty cells skipped as [`Kept`] (bit `c`: column `c`): their fields'
@@ -1775,13 +1947,13 @@ impl Layout {
                 Some(f) if !kept(f) => {
                     self.plans[c].read = ColumnRead::Skip;
                     self.kept.columns &= !1u64.checked_shl(c as u32).unwrap_or(0);
-                    self.skipped |= 1u64.checked_shl(c as u32).unwrap_or(0);
                     self.column_field[c] = None;
                     self.field_col_index[f as usize] = None;
                 }
                 _ => {}
             }
         }
+        *self.passes = Passes::of(&self.plans, &self.ranges);
         self.alt_columns.retain(|a| kept(a.1));
         self.absent_cells.retain(|a| kept(a.0));
         self.absent_reset.retain(kept);
@@ -2715,6 +2887,45 @@ mod tests {
         }
         // Candidates are checked exactly in the second pass; false positives stay few.
         assert!(twice.len() < 500, "{} candidates", twice.len());
+    }
+
+    /// `Passes` puts each of the first 64 columns in the pass of its kind, and only there, with
+    /// its field, enum and bounds; a skipped column's bounds are not looked at.
+    #[test]
+    fn passes_split_the_first_64_columns_by_kind() {
+        use crate::value::Num;
+        let reads = [
+            ColumnRead::Skip,
+            ColumnRead::Bool(1),
+            ColumnRead::Number(2, true),
+            ColumnRead::Number(3, false),
+            ColumnRead::Text(4),
+            ColumnRead::Id(5),
+            ColumnRead::Enum(6, 9),
+            ColumnRead::Other(7),
+        ];
+        let plans: Vec<ColumnPlan> = (0..70)
+            .map(|c| {
+                let read = reads[c % reads.len()];
+                ColumnPlan { f: c as u16, read, blank: BlankRead::Blank, ranged: c % 3 == 0 }
+            })
+            .collect();
+        let ranges: Vec<(Num, Num)> = (0..70).map(|c| (Num(c), Num(c + 100))).collect();
+        let p = Passes::of(&plans, &ranges);
+        let kinds = [p.skipped, p.bools, p.money, p.ints, p.texts, p.ids, p.enums, p.other];
+        for (c, plan) in plans.iter().enumerate().take(64) {
+            let k = c % reads.len();
+            for (i, kind) in kinds.iter().enumerate() {
+                assert_eq!(kind >> c & 1 != 0, i == k, "column {c} kind {i}");
+            }
+            assert_eq!(p.field[c], plan.f);
+            assert_eq!(p.ranged >> c & 1 != 0, plan.ranged && plan.read != ColumnRead::Skip, "column {c}");
+            assert_eq!(p.bounds[c], ranges[c]);
+            if let ColumnRead::Enum(_, e) = plan.read {
+                assert_eq!(p.enum_of[c], e);
+            }
+        }
+        assert_eq!(kinds.iter().fold(0, |m, k| m | k), u64::MAX);
     }
 
     /// `empty_cells` marks the cells that start where they end, the first 64, at every count of

@@ -375,16 +375,22 @@ const TEXT_BYTE: [u8; 256] = {
 /// A cell's bytes as the text a text field keeps exactly as written, checked in one pass: valid
 /// UTF-8 without a NUL or a byte that can start U+FFFD, nothing for [`normalize`] to change (no
 /// space or control character at either end, no Unicode space, full-width form or BOM), so not
-/// blank either ([`is_blank`]). `None`: any other cell (the general way decides).
-#[inline]
+/// blank either ([`is_blank`]). `None`: any other cell (the general way decides). (Inlined
+/// always: the reader's pass over text columns calls it for most of their cells.)
+#[inline(always)]
 pub fn plain_text(b: &[u8]) -> Option<&str> {
     let ends = |c: u8| c > b' ' && c != 0x7F;
     if !(ends(*b.first()?) && ends(*b.last()?)) {
         return None;
     }
+    // (ASCII but NUL and CJK leads E4–EC, EE hold none of the bytes `TEXT_BYTE` looks for: most
+    // texts need no other look.)
+    if let Some(t) = ascii_or_cjk_as::<false>(b) {
+        return Some(t);
+    }
     let seen = b.iter().fold(0u8, |seen, &c| seen | TEXT_BYTE[c as usize]);
     match seen {
-        0 | 1 => ascii_or_cjk(b).or_else(|| std::str::from_utf8(b).ok()),
+        0 | 1 => std::str::from_utf8(b).ok(),
         _ => None,
     }
 }
@@ -395,11 +401,28 @@ pub fn plain_text(b: &[u8]) -> Option<&str> {
 /// slow way: a standard check of a short cell costs more than the cell's bytes).
 #[inline]
 pub fn ascii_or_cjk(b: &[u8]) -> Option<&str> {
+    ascii_or_cjk_as::<true>(b)
+}
+
+/// [`ascii_or_cjk`], taking a NUL only if `NUL` (else `None` for a text with one).
+#[inline(always)]
+fn ascii_or_cjk_as<const NUL: bool>(b: &[u8]) -> Option<&str> {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Eight ASCII bytes (and no zero byte, unless `NUL`: a word of ASCII bytes has one exactly
+    // when `w - 0x01…01` borrows into a high bit that `w` does not have).
+    let ascii8 = |w: &[u8]| {
+        let w = u64::from_le_bytes(w.try_into().expect("8 bytes"));
+        w & HIGH == 0 && (NUL || w.wrapping_sub(0x0101_0101_0101_0101) & !w & HIGH == 0)
+    };
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
         if c < 0x80 {
-            i += 1;
+            if !NUL && c == 0 {
+                return None;
+            }
+            // Eight ASCII bytes at once where they are (an ID number, a code), else this one.
+            i += if b.get(i..i + 8).is_some_and(ascii8) { 8 } else { 1 };
         } else if matches!(c, 0xE4..=0xEC | 0xEE)
             && b.get(i + 1).is_some_and(|&x| x & 0xC0 == 0x80)
             && b.get(i + 2).is_some_and(|&x| x & 0xC0 == 0x80)
@@ -409,7 +432,8 @@ pub fn ascii_or_cjk(b: &[u8]) -> Option<&str> {
             return None;
         }
     }
-    // SAFETY: every byte was checked above to be ASCII or one of a three-byte sequence whose
+    // SAFETY: every byte was checked above (alone or in a word of eight ASCII bytes, all of whose
+    // high bits are clear) to be ASCII or one of a three-byte sequence whose
     // lead (E4–EC, EE) takes any two continuation bytes 80–BF (RFC 3629: only E0, ED, F0 and F4
     // restrict their second byte), so `b` is valid UTF-8; test `plain_texts_are_what_the_general_way_keeps`
     // checks this against `std::str::from_utf8` on every byte string of a palette.
@@ -587,7 +611,20 @@ mod tests {
             }
         }
         assert!(taken > 500, "{taken}");
-        for s in ["张某华", "D000000001", "a户b\u{e000}"] {
+        // Longer strings, mostly ASCII (the eight-byte words) with a byte of the palette here
+        // and there, at every place in and between the words.
+        let mut rng = crate::test_rng::Lcg(5);
+        for _ in 0..100_000 {
+            let n = rng.below(26);
+            let b: Vec<u8> =
+                (0..n).map(|_| if rng.below(4) == 0 { palette[rng.below(palette.len())] } else { b'7' }).collect();
+            match ascii_or_cjk(&b) {
+                Some(t) => assert_eq!(std::str::from_utf8(&b), Ok(t), "{b:x?}"),
+                None => assert!(!b.is_ascii(), "{b:x?}"),
+            }
+            assert_eq!(ascii_or_cjk_as::<false>(&b), ascii_or_cjk(&b).filter(|_| !b.contains(&0)), "{b:x?}");
+        }
+        for s in ["张某华", "D000000001", "a户b\u{e000}", "52000019560707006X", "12345678张某华12345678x"] {
             assert_eq!(ascii_or_cjk(s.as_bytes()), Some(s));
         }
     }
