@@ -489,20 +489,33 @@ enum Composite<'b> {
 /// its `blank` value, a whole number 0–9. With any other cell the sentence is written as usual.
 /// Each is what [`write_crit_text`] writes for that cell (the sentence depends on nothing else:
 /// [`sole_field`]; a test compares them).
+#[derive(Clone)]
 struct CritTexts {
     field: u16,
     /// Each sentence below is kept after the separator that goes before it in a reasons line
     /// ([`SEP`]), so that a sentence after another is written in one piece.
     /// For a blank cell: true, false, unknown.
     blank: [Box<str>; 3],
-    /// For the cell of a blank standing for the field's `blank` value.
-    blank_as: Option<(Cell, [Box<str>; 3])>,
+    /// For the cell of a blank standing for the field's `blank` value (that value).
+    blank_as: Option<(Scalar, [Box<str>; 3])>,
     /// For a number field's cell holding 0–9.
     digits: Vec<[Box<str>; 3]>,
     /// Whether every one of these sentences is [`clean_piece`]: a line of such sentences between
     /// the separators of [`Reasons::write`] is written into a CSV cell as it is, no personal
     /// number masked.
     clean: bool,
+}
+
+/// `a == b`, the kinds a yes/no or number field's `blank` stands for compared in place (the
+/// derived `==` is a call).
+#[inline(always)]
+fn same_scalar(a: &Scalar, b: &Scalar) -> bool {
+    match (a, b) {
+        (Scalar::Bool(x), Scalar::Bool(y)) => x == y,
+        (Scalar::Num(x), Scalar::Num(y)) => x == y,
+        (Scalar::Enum(x), Scalar::Enum(y)) => x == y,
+        _ => a == b,
+    }
 }
 
 /// What goes between two sentences of a decision's reasons.
@@ -521,8 +534,8 @@ impl CritTexts {
         let cell = &cells[self.field as usize];
         let texts = match cell {
             Cell::Blank => &self.blank,
-            Cell::BlankAs(_) => match &self.blank_as {
-                Some((c, texts)) if c == cell => texts,
+            Cell::BlankAs(x) => match &self.blank_as {
+                Some((s, texts)) if same_scalar(s, x) => texts,
                 _ => return None,
             },
             Cell::Value(Scalar::Num(n)) if n.0 % crate::value::SCALE == 0 => {
@@ -558,7 +571,7 @@ impl CritTexts {
         let mut t = CritTexts {
             field,
             blank: sentences(Cell::Blank),
-            blank_as: f.blank.clone().map(|s| (Cell::BlankAs(s.clone()), sentences(Cell::BlankAs(s)))),
+            blank_as: f.blank.clone().map(|s| (s.clone(), sentences(Cell::BlankAs(s)))),
             digits: match number {
                 true => (0..10)
                     .map(|k| sentences(Cell::Value(Scalar::Num(crate::value::Num(k * crate::value::SCALE)))))
@@ -628,6 +641,20 @@ struct DecisionReasons<'b> {
     /// by the branch it takes: such a rule is explained by [`expr::explaining_atoms`]), or when
     /// there are more than 64 (see [`PlannedAtom::earlier`]).
     rules: Vec<Option<Vec<PlannedAtom<'b>>>>,
+    /// Per rule: its atoms again when every one is a criterion with sentences prepared for the
+    /// cells its field most often holds ([`CritTexts`]) and the rule gives no reason of its own
+    /// (the usual reasons: `大病慢性病人数 0（空白） ≤ 0；…`), written by
+    /// [`Reasons::write_prepared`] without the evaluation context or a look at what each atom is.
+    prepared: Vec<Option<Box<[PreparedAtom]>>>,
+}
+
+/// An atom of [`DecisionReasons::prepared`]: a criterion, as its [`PlannedAtom`], with its
+/// sentences.
+struct PreparedAtom {
+    crit: u16,
+    positive: bool,
+    earlier: u64,
+    texts: CritTexts,
 }
 
 /// An atom of a decision rule's condition, as [`expr::explaining_atoms`] meets it.
@@ -644,6 +671,17 @@ struct PlannedAtom<'b> {
 
 impl<'b> Reasons<'b> {
     pub fn new(b: &'b Bound<'b>) -> Reasons<'b> {
+        let crits: Vec<Option<CritTexts>> = (0..b.rules.criteria.len()).map(|i| CritTexts::of(b, i)).collect();
+        // A rule's atoms with their sentences, when each has them.
+        let prepared = |rule: &(Node, u16, crate::ruleset::RuleText), planned: Option<&Vec<PlannedAtom>>| {
+            let atoms: Option<Box<[PreparedAtom]>> = (planned?.iter())
+                .map(|p| {
+                    let texts = crits[p.crit? as usize].clone()?;
+                    Some(PreparedAtom { crit: p.crit?, positive: p.positive, earlier: p.earlier, texts })
+                })
+                .collect();
+            atoms.filter(|_| rule.2.reason.is_none())
+        };
         let decisions = (b.rules.decisions.iter())
             .map(|dec| {
                 let heads: Vec<Box<str>> =
@@ -651,15 +689,16 @@ impl<'b> Reasons<'b> {
                 let explained = (0..dec.labels.len())
                     .map(|l| dec.with.is_none() && !dec.is_not_applicable(l as u16) && !dec.labels[l].is_empty())
                     .collect();
+                let rules: Vec<Option<Vec<PlannedAtom>>> = dec.rules.iter().map(|r| planned_atoms(&r.0)).collect();
                 DecisionReasons {
                     heads_clean: heads.iter().all(|h| clean_piece(&h[1..])),
                     heads,
                     explained,
-                    rules: dec.rules.iter().map(|r| planned_atoms(&r.0)).collect(),
+                    prepared: dec.rules.iter().zip(&rules).map(|(r, p)| prepared(r, p.as_ref())).collect(),
+                    rules,
                 }
             })
             .collect();
-        let crits = (0..b.rules.criteria.len()).map(|i| CritTexts::of(b, i)).collect();
         let d = Describer { b };
         let composites = (b.rules.criteria.iter().enumerate())
             .map(|(i, c)| {
@@ -857,6 +896,11 @@ impl<'b> Reasons<'b> {
             None if dec.rules.is_empty() => return false,
             None => (dec.rules.len() - 1, Some(false)),
         };
+        if let Some(atoms) = &self.decisions[di].prepared[k] {
+            if let Some(written) = self.write_prepared(out, hh, a, atoms, result, clean) {
+                return written;
+            }
+        }
         let cx = || ctx(b, hh, &a.crits, &a.decisions[..di]);
         let Some(plan) = &self.decisions[di].rules[k] else {
             let cx = cx();
@@ -922,6 +966,46 @@ impl<'b> Reasons<'b> {
             out.push('）');
         }
         said.is_some() || written
+    }
+}
+
+impl Reasons<'_> {
+    /// [`Reasons::write_decision`]'s atoms of a rule whose atoms are all prepared
+    /// ([`DecisionReasons::prepared`]): the same sentences, in one loop. `None` (and nothing
+    /// written) when an atom that explains holds a cell its sentences were not prepared for.
+    #[inline]
+    fn write_prepared(
+        &self,
+        out: &mut String,
+        hh: &Household,
+        a: &Assessment,
+        atoms: &[PreparedAtom],
+        result: Option<bool>,
+        clean: &mut bool,
+    ) -> Option<bool> {
+        let start = out.len();
+        let (mut kept, mut c) = (0u64, true);
+        for (j, atom) in atoms.iter().enumerate() {
+            let v = a.crits[atom.crit as usize];
+            let keep = match (result, v) {
+                (None, None) => true,
+                (Some(r), Some(v)) => (v == atom.positive) == r,
+                _ => false,
+            };
+            if !keep || atom.earlier & kept != 0 {
+                continue;
+            }
+            let Some(t) = atom.texts.get(&hh.cells, v) else {
+                out.truncate(start);
+                return None;
+            };
+            // The first sentence without the separator before it.
+            out.push_str(if kept == 0 { &t[SEP.len()..] } else { t });
+            kept |= 1 << j;
+            c &= atom.texts.clean;
+        }
+        *clean &= c;
+        Some(kept != 0)
     }
 }
 

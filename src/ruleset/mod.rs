@@ -397,6 +397,10 @@ pub struct RuleSet {
     /// [`RuleSet::finish`] visits for every household). A ranged field's bounds come with it
     /// when neither is another field's value ([`fixed_range`]).
     ranged_fields: Vec<(u16, Option<(Num, Num)>)>,
+    /// Of `ranged_fields`, those bounded by another field's value (no fixed bounds), in field
+    /// order: all that [`RuleSet::finish_row_as`] visits when the fixed bounds were checked
+    /// already, without passing over the others for every household.
+    field_bounded: Vec<(u16, Option<(Num, Num)>)>,
     derived_fields: Vec<u16>,
     /// Of those with a `derive`, the ones that read the member list (`size(members)`): derived
     /// by [`RuleSet::from_members`], for a household with members only.
@@ -937,6 +941,7 @@ fn compile(file: RuleFile, origin: Vec<String>) -> Result<RuleSet, RuleError> {
         origin,
         hash: String::new(),
         ranged_fields: ranged(&fields),
+        field_bounded: ranged(&fields).into_iter().filter(|r| r.1.is_none()).collect(),
         fields,
         field_index,
         persons,
@@ -2305,7 +2310,8 @@ impl RuleSet {
             }
         }
         // (Checked already: the fields with fixed bounds.)
-        for &(i, fixed) in self.ranged_fields.iter().filter(|r| !(fixed_checked && r.1.is_some())) {
+        let ranged = if fixed_checked { &self.field_bounded } else { &self.ranged_fields };
+        for &(i, fixed) in ranged {
             let (i, f) = (i as usize, &self.fields[i as usize]);
             let Some(Scalar::Num(v)) = hh.cells[i].value() else { continue };
             let v = *v;
@@ -2327,10 +2333,11 @@ impl RuleSet {
                 Some(RangeBound::Field(j)) => format!("{}（{}）", self.fields[j as usize].label, n),
                 _ => n.to_string(),
             };
-            let msg = match (bound(f.min), bound(f.max)) {
-                (Some(m), _) if v < m => Some(format!("不应小于{}", shown(f.min, m))),
-                (_, Some(m)) if v > m => Some(format!("不应大于{}", shown(f.max, m))),
-                _ => None,
+            // The upper bound looked up only when the value is not below the lower one.
+            let msg = if let Some(m) = bound(f.min).filter(|&m| v < m) {
+                Some(format!("不应小于{}", shown(f.min, m)))
+            } else {
+                bound(f.max).filter(|&m| v > m).map(|m| format!("不应大于{}", shown(f.max, m)))
             };
             if let Some(what) = msg {
                 let raw = v.to_string();
