@@ -518,6 +518,14 @@ fn same_scalar(a: &Scalar, b: &Scalar) -> bool {
     }
 }
 
+/// `n` when it is a whole number below `len`: one unsigned division by a constant and a
+/// product (a negative number, as unsigned, is far above any), not a remainder and a quotient.
+#[inline(always)]
+fn small_whole(n: crate::value::Num, len: usize) -> Option<usize> {
+    let d = (n.0 as u64) / crate::value::SCALE as u64;
+    (d < len as u64 && d as i64 * crate::value::SCALE == n.0).then_some(d as usize)
+}
+
 /// What goes between two sentences of a decision's reasons.
 const SEP: &str = "；";
 
@@ -538,12 +546,31 @@ impl CritTexts {
                 Some((s, texts)) if same_scalar(s, x) => texts,
                 _ => return None,
             },
-            Cell::Value(Scalar::Num(n)) if n.0 % crate::value::SCALE == 0 => {
-                self.digits.get(usize::try_from(n.0 / crate::value::SCALE).ok()?)?
-            }
+            Cell::Value(Scalar::Num(n)) => &self.digits[small_whole(*n, self.digits.len())?],
             _ => return None,
         };
         Some(&texts[k])
+    }
+
+    /// Which of its sentences [`CritTexts::get`] gives, as a number from 1 to 36 (its cell's
+    /// kind, then the value): `None` exactly when `get` gives none.
+    #[inline(always)]
+    fn code(&self, cells: &[Cell], v: Option<bool>) -> Option<u64> {
+        let k = match v {
+            Some(true) => 0,
+            Some(false) => 1,
+            None => 2,
+        };
+        let class = match &cells[self.field as usize] {
+            Cell::Blank => 0,
+            Cell::BlankAs(x) => match &self.blank_as {
+                Some((s, _)) if same_scalar(s, x) => 1,
+                _ => return None,
+            },
+            Cell::Value(Scalar::Num(n)) => 2 + small_whole(*n, self.digits.len())? as u64,
+            _ => return None,
+        };
+        Some(1 + 3 * class + k)
     }
 
     /// Criterion `i`'s sentences, when it has a template reading one field only.
@@ -647,6 +674,26 @@ struct DecisionReasons<'b> {
     /// [`Reasons::write_prepared`] without the evaluation context or a look at what each atom is.
     prepared: Vec<Option<Box<[PreparedAtom]>>>,
 }
+
+/// The reasons of prepared rules ([`DecisionReasons::prepared`]) as consecutive rows wrote
+/// them, kept by the caller from row to row (one per worker, in `output::RowMemo`, which
+/// forgets it for another run's rules): a rule's sentences depend only on which of its atoms
+/// explain and which prepared sentence each gives, a handful of combinations in a run (most
+/// households: the same four sentences), so that a row finds them written in one piece.
+/// Bounded: [`REASON_SLOTS`] entries, each saying what it was written from.
+#[derive(Default)]
+pub struct ReasonsMemo {
+    /// By slot (chosen by the key's hash): the key ([`Reasons::write_prepared_memo`]), the
+    /// sentences as written, and whether they are clean.
+    slots: Vec<([u64; 2], String, bool)>,
+}
+
+/// Slots of a [`ReasonsMemo`] (a power of two).
+const REASON_SLOTS: usize = 64;
+
+/// The most atoms a rule's key holds (6 bits each: [`CritTexts::code`], or 0 for an atom that
+/// does not explain).
+const MEMO_ATOMS: usize = 10;
 
 /// An atom of [`DecisionReasons::prepared`]: a criterion, as its [`PlannedAtom`], with its
 /// sentences.
@@ -845,6 +892,17 @@ impl<'b> Reasons<'b> {
     /// pieces that are [`clean_piece`], joined by `；`, ` ` before `【`, starting with `【` — a CSV
     /// cell as it is, nothing to mask, quote or defend (the usual case); false when in doubt.
     pub fn write(&self, out: &mut String, hh: &Household, a: &Assessment) -> bool {
+        self.write_with(out, hh, a, None)
+    }
+
+    /// [`Reasons::write`], the sentences of prepared rules found in `memo` when a row before
+    /// wrote the same (see [`ReasonsMemo`]).
+    pub fn write_memo(&self, out: &mut String, hh: &Household, a: &Assessment, memo: &mut ReasonsMemo) -> bool {
+        self.write_with(out, hh, a, Some(memo))
+    }
+
+    #[inline(always)]
+    fn write_with(&self, out: &mut String, hh: &Household, a: &Assessment, mut memo: Option<&mut ReasonsMemo>) -> bool {
         let mut first = true;
         let mut clean = true;
         for (di, plan) in self.decisions.iter().enumerate() {
@@ -858,7 +916,7 @@ impl<'b> Reasons<'b> {
             let head = &plan.heads[label];
             out.push_str(if first { &head[1..] } else { head });
             let mut c = plan.heads_clean;
-            if self.write_decision(out, hh, a, di, &mut c) {
+            if self.write_decision(out, hh, a, di, &mut c, memo.as_deref_mut()) {
                 first = false;
                 clean &= c;
             } else {
@@ -876,14 +934,22 @@ impl<'b> Reasons<'b> {
         if self.b.rules.decisions[di].labels[a.decisions[di] as usize].is_empty() {
             return false;
         }
-        self.write_decision(out, hh, a, di, &mut true)
+        self.write_decision(out, hh, a, di, &mut true, None)
     }
 
     /// [`write_decision_reasons`] of a decision whose label is explained: the rule's atoms from
     /// its list, each written as soon as it is found to explain (what [`expr::explaining_atoms`]
     /// keeps, written as [`write_explained`] writes it, in one pass), the evaluation context
     /// built only when an atom needs it.
-    fn write_decision(&self, out: &mut String, hh: &Household, a: &Assessment, di: usize, clean: &mut bool) -> bool {
+    fn write_decision(
+        &self,
+        out: &mut String,
+        hh: &Household,
+        a: &Assessment,
+        di: usize,
+        clean: &mut bool,
+        memo: Option<&mut ReasonsMemo>,
+    ) -> bool {
         let b = self.b;
         let dec = &b.rules.decisions[di];
         // As `deciding`: the rule that decided (true; unknown when it gave `undecided` for an
@@ -897,7 +963,13 @@ impl<'b> Reasons<'b> {
             None => (dec.rules.len() - 1, Some(false)),
         };
         if let Some(atoms) = &self.decisions[di].prepared[k] {
-            if let Some(written) = self.write_prepared(out, hh, a, atoms, result, clean) {
+            let written = match memo {
+                Some(m) if atoms.len() <= MEMO_ATOMS => {
+                    self.write_prepared_memo(m, out, hh, a, (di, k, result), atoms, clean)
+                }
+                _ => self.write_prepared(out, hh, a, atoms, result, clean),
+            };
+            if let Some(written) = written {
                 return written;
             }
         }
@@ -1006,6 +1078,64 @@ impl Reasons<'_> {
         }
         *clean &= c;
         Some(kept != 0)
+    }
+
+    /// [`Reasons::write_prepared`] of rule `k` of decision `di` (its value `result`), copied
+    /// from `memo` when a row before wrote the same sentences. The key: the decision, the rule
+    /// and the value explained, and per atom 6 bits: 0 when it does not explain, else which
+    /// prepared sentence it gives ([`CritTexts::code`]) — all that the sentences are written from.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn write_prepared_memo(
+        &self,
+        memo: &mut ReasonsMemo,
+        out: &mut String,
+        hh: &Household,
+        a: &Assessment,
+        (di, k, result): (usize, usize, Option<bool>),
+        atoms: &[PreparedAtom],
+        clean: &mut bool,
+    ) -> Option<bool> {
+        let (mut kept, mut code) = (0u64, 0u64);
+        for (j, atom) in atoms.iter().enumerate() {
+            let v = a.crits[atom.crit as usize];
+            let keep = match (result, v) {
+                (None, None) => true,
+                (Some(r), Some(v)) => (v == atom.positive) == r,
+                _ => false,
+            };
+            if !keep || atom.earlier & kept != 0 {
+                continue;
+            }
+            kept |= 1 << j;
+            code |= atom.texts.code(&hh.cells, v)? << (6 * j);
+        }
+        let r = match result {
+            Some(true) => 0u64,
+            Some(false) => 1,
+            None => 2,
+        };
+        // Bits 58–63 of the second word are never set: no key is an empty slot's (all ones).
+        let key = [code, di as u64 & 0xFFFF | (k as u64 & 0xFFFF_FFFF) << 16 | r << 56];
+        let hash = (key[0] ^ key[1].rotate_left(29) ^ key[0] >> 31).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let slot = (hash >> (64 - REASON_SLOTS.trailing_zeros())) as usize % REASON_SLOTS;
+        if memo.slots.is_empty() {
+            memo.slots.resize(REASON_SLOTS, ([u64::MAX; 2], String::new(), false));
+        }
+        let (held, text, c) = &mut memo.slots[slot];
+        if *held == key {
+            out.push_str(text);
+            *clean &= *c;
+            return Some(kept != 0);
+        }
+        let (start, mut wrote_clean) = (out.len(), true);
+        let written = self.write_prepared(out, hh, a, atoms, result, &mut wrote_clean)?;
+        *held = key;
+        text.clear();
+        text.push_str(&out[start..]);
+        *c = wrote_clean;
+        *clean &= wrote_clean;
+        Some(written)
     }
 }
 

@@ -2352,7 +2352,10 @@ impl RuleSet {
             }
         }
         for &i in &self.derived_fields {
-            self.derive_field(hh, i as usize, as_of);
+            // Most rows give the field a value: looked at here, without a call.
+            if matches!(hh.cells[i as usize], Cell::Blank | Cell::Absent(_)) {
+                self.derive_field(hh, i as usize, as_of);
+            }
         }
     }
 
