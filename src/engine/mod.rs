@@ -1627,6 +1627,7 @@ mod tests {
                 let prepared = reasons.crits.iter().flatten().count();
                 assert!(prepared > 0, "{name} {year}: no criterion's sentences prepared");
                 let (mut hits, mut lines, mut composites) = (0, 0, 0);
+                let mut memo = ReasonsMemo::default();
                 for _ in 0..300 {
                     let mut hh = household(&b, &mut next);
                     for (f, cell) in rules.fields.iter().zip(&mut hh.cells) {
@@ -1662,9 +1663,16 @@ mod tests {
                         }
                     }
                     let (mut got, mut want) = (String::new(), String::new());
-                    reasons.write(&mut got, &hh, &a);
+                    let clean = reasons.write(&mut got, &hh, &a);
                     write_reasons(&mut want, &b, &hh, &a);
                     assert_eq!(got, want, "{name} {year}: {:?}", hh.cells);
+                    // The same line through the memo the households before filled (twice: the
+                    // second time from it), and as clean.
+                    for _ in 0..2 {
+                        let mut from_memo = String::from("x");
+                        assert_eq!(reasons.write_memo(&mut from_memo, &hh, &a, &mut memo), clean);
+                        assert_eq!(from_memo[1..], want, "{name} {year}: memo, {:?}", hh.cells);
+                    }
                     // Each decision's reasons alone (`adjust`'s `{reasons.<decision>}`), whatever
                     // its label, also one that the line leaves out.
                     for di in 0..rules.decisions.len() {
