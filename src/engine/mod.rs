@@ -962,16 +962,8 @@ impl<'b> Reasons<'b> {
             None if dec.rules.is_empty() => return false,
             None => (dec.rules.len() - 1, Some(false)),
         };
-        if let Some(atoms) = &self.decisions[di].prepared[k] {
-            let written = match memo {
-                Some(m) if atoms.len() <= MEMO_ATOMS => {
-                    self.write_prepared_memo(m, out, hh, a, (di, k, result), atoms, clean)
-                }
-                _ => self.write_prepared(out, hh, a, atoms, result, clean),
-            };
-            if let Some(written) = written {
-                return written;
-            }
+        if let Some(written) = self.write_prepared_any(out, hh, a, (di, k, result), clean, memo) {
+            return written;
         }
         let cx = || ctx(b, hh, &a.crits, &a.decisions[..di]);
         let Some(plan) = &self.decisions[di].rules[k] else {
@@ -1042,6 +1034,30 @@ impl<'b> Reasons<'b> {
 }
 
 impl Reasons<'_> {
+    /// [`Reasons::write_decision`]'s atoms of rule `k` of decision `di` when they are all
+    /// prepared ([`DecisionReasons::prepared`]): through `memo` when given and the rule's key
+    /// holds it (at most [`MEMO_ATOMS`] atoms, the decision in 16 bits and the rule in 32).
+    /// `None` (nothing written) when the rule's atoms are not all prepared, or as
+    /// [`Reasons::write_prepared`].
+    #[inline]
+    fn write_prepared_any(
+        &self,
+        out: &mut String,
+        hh: &Household,
+        a: &Assessment,
+        (di, k, result): (usize, usize, Option<bool>),
+        clean: &mut bool,
+        memo: Option<&mut ReasonsMemo>,
+    ) -> Option<bool> {
+        let atoms = self.decisions[di].prepared[k].as_ref()?;
+        match memo {
+            Some(m) if atoms.len() <= MEMO_ATOMS && di <= 0xFFFF && k <= 0xFFFF_FFFF => {
+                self.write_prepared_memo(m, out, hh, a, (di, k, result), atoms, clean)
+            }
+            _ => self.write_prepared(out, hh, a, atoms, result, clean),
+        }
+    }
+
     /// [`Reasons::write_decision`]'s atoms of a rule whose atoms are all prepared
     /// ([`DecisionReasons::prepared`]): the same sentences, in one loop. `None` (and nothing
     /// written) when an atom that explains holds a cell its sentences were not prepared for.
@@ -1116,7 +1132,7 @@ impl Reasons<'_> {
             None => 2,
         };
         // Bits 58–63 of the second word are never set: no key is an empty slot's (all ones).
-        let key = [code, di as u64 & 0xFFFF | (k as u64 & 0xFFFF_FFFF) << 16 | r << 56];
+        let key = [code, di as u64 | (k as u64) << 16 | r << 56];
         let hash = (key[0] ^ key[1].rotate_left(29) ^ key[0] >> 31).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let slot = (hash >> (64 - REASON_SLOTS.trailing_zeros())) as usize % REASON_SLOTS;
         if memo.slots.is_empty() {
