@@ -489,20 +489,41 @@ enum Composite<'b> {
 /// its `blank` value, a whole number 0–9. With any other cell the sentence is written as usual.
 /// Each is what [`write_crit_text`] writes for that cell (the sentence depends on nothing else:
 /// [`sole_field`]; a test compares them).
+#[derive(Clone)]
 struct CritTexts {
     field: u16,
     /// Each sentence below is kept after the separator that goes before it in a reasons line
     /// ([`SEP`]), so that a sentence after another is written in one piece.
     /// For a blank cell: true, false, unknown.
     blank: [Box<str>; 3],
-    /// For the cell of a blank standing for the field's `blank` value.
-    blank_as: Option<(Cell, [Box<str>; 3])>,
+    /// For the cell of a blank standing for the field's `blank` value (that value).
+    blank_as: Option<(Scalar, [Box<str>; 3])>,
     /// For a number field's cell holding 0–9.
     digits: Vec<[Box<str>; 3]>,
     /// Whether every one of these sentences is [`clean_piece`]: a line of such sentences between
     /// the separators of [`Reasons::write`] is written into a CSV cell as it is, no personal
     /// number masked.
     clean: bool,
+}
+
+/// `a == b`, the kinds a yes/no or number field's `blank` stands for compared in place (the
+/// derived `==` is a call).
+#[inline(always)]
+fn same_scalar(a: &Scalar, b: &Scalar) -> bool {
+    match (a, b) {
+        (Scalar::Bool(x), Scalar::Bool(y)) => x == y,
+        (Scalar::Num(x), Scalar::Num(y)) => x == y,
+        (Scalar::Enum(x), Scalar::Enum(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+/// `n` when it is a whole number below `len`: one unsigned division by a constant and a
+/// product (a negative number, as unsigned, is far above any), not a remainder and a quotient.
+#[inline(always)]
+fn small_whole(n: crate::value::Num, len: usize) -> Option<usize> {
+    let d = (n.0 as u64) / crate::value::SCALE as u64;
+    (d < len as u64 && d as i64 * crate::value::SCALE == n.0).then_some(d as usize)
 }
 
 /// What goes between two sentences of a decision's reasons.
@@ -521,16 +542,35 @@ impl CritTexts {
         let cell = &cells[self.field as usize];
         let texts = match cell {
             Cell::Blank => &self.blank,
-            Cell::BlankAs(_) => match &self.blank_as {
-                Some((c, texts)) if c == cell => texts,
+            Cell::BlankAs(x) => match &self.blank_as {
+                Some((s, texts)) if same_scalar(s, x) => texts,
                 _ => return None,
             },
-            Cell::Value(Scalar::Num(n)) if n.0 % crate::value::SCALE == 0 => {
-                self.digits.get(usize::try_from(n.0 / crate::value::SCALE).ok()?)?
-            }
+            Cell::Value(Scalar::Num(n)) => &self.digits[small_whole(*n, self.digits.len())?],
             _ => return None,
         };
         Some(&texts[k])
+    }
+
+    /// Which of its sentences [`CritTexts::get`] gives, as a number from 1 to 36 (its cell's
+    /// kind, then the value): `None` exactly when `get` gives none.
+    #[inline(always)]
+    fn code(&self, cells: &[Cell], v: Option<bool>) -> Option<u64> {
+        let k = match v {
+            Some(true) => 0,
+            Some(false) => 1,
+            None => 2,
+        };
+        let class = match &cells[self.field as usize] {
+            Cell::Blank => 0,
+            Cell::BlankAs(x) => match &self.blank_as {
+                Some((s, _)) if same_scalar(s, x) => 1,
+                _ => return None,
+            },
+            Cell::Value(Scalar::Num(n)) => 2 + small_whole(*n, self.digits.len())? as u64,
+            _ => return None,
+        };
+        Some(1 + 3 * class + k)
     }
 
     /// Criterion `i`'s sentences, when it has a template reading one field only.
@@ -558,7 +598,7 @@ impl CritTexts {
         let mut t = CritTexts {
             field,
             blank: sentences(Cell::Blank),
-            blank_as: f.blank.clone().map(|s| (Cell::BlankAs(s.clone()), sentences(Cell::BlankAs(s)))),
+            blank_as: f.blank.clone().map(|s| (s.clone(), sentences(Cell::BlankAs(s)))),
             digits: match number {
                 true => (0..10)
                     .map(|k| sentences(Cell::Value(Scalar::Num(crate::value::Num(k * crate::value::SCALE)))))
@@ -628,6 +668,40 @@ struct DecisionReasons<'b> {
     /// by the branch it takes: such a rule is explained by [`expr::explaining_atoms`]), or when
     /// there are more than 64 (see [`PlannedAtom::earlier`]).
     rules: Vec<Option<Vec<PlannedAtom<'b>>>>,
+    /// Per rule: its atoms again when every one is a criterion with sentences prepared for the
+    /// cells its field most often holds ([`CritTexts`]) and the rule gives no reason of its own
+    /// (the usual reasons: `大病慢性病人数 0（空白） ≤ 0；…`), written by
+    /// [`Reasons::write_prepared`] without the evaluation context or a look at what each atom is.
+    prepared: Vec<Option<Box<[PreparedAtom]>>>,
+}
+
+/// The reasons of prepared rules ([`DecisionReasons::prepared`]) as consecutive rows wrote
+/// them, kept by the caller from row to row (one per worker, in `output::RowMemo`, which
+/// forgets it for another run's rules): a rule's sentences depend only on which of its atoms
+/// explain and which prepared sentence each gives, a handful of combinations in a run (most
+/// households: the same four sentences), so that a row finds them written in one piece.
+/// Bounded: [`REASON_SLOTS`] entries, each saying what it was written from.
+#[derive(Default)]
+pub struct ReasonsMemo {
+    /// By slot (chosen by the key's hash): the key ([`Reasons::write_prepared_memo`]), the
+    /// sentences as written, and whether they are clean.
+    slots: Vec<([u64; 2], String, bool)>,
+}
+
+/// Slots of a [`ReasonsMemo`] (a power of two).
+const REASON_SLOTS: usize = 64;
+
+/// The most atoms a rule's key holds (6 bits each: [`CritTexts::code`], or 0 for an atom that
+/// does not explain).
+const MEMO_ATOMS: usize = 10;
+
+/// An atom of [`DecisionReasons::prepared`]: a criterion, as its [`PlannedAtom`], with its
+/// sentences.
+struct PreparedAtom {
+    crit: u16,
+    positive: bool,
+    earlier: u64,
+    texts: CritTexts,
 }
 
 /// An atom of a decision rule's condition, as [`expr::explaining_atoms`] meets it.
@@ -644,6 +718,17 @@ struct PlannedAtom<'b> {
 
 impl<'b> Reasons<'b> {
     pub fn new(b: &'b Bound<'b>) -> Reasons<'b> {
+        let crits: Vec<Option<CritTexts>> = (0..b.rules.criteria.len()).map(|i| CritTexts::of(b, i)).collect();
+        // A rule's atoms with their sentences, when each has them.
+        let prepared = |rule: &(Node, u16, crate::ruleset::RuleText), planned: Option<&Vec<PlannedAtom>>| {
+            let atoms: Option<Box<[PreparedAtom]>> = (planned?.iter())
+                .map(|p| {
+                    let texts = crits[p.crit? as usize].clone()?;
+                    Some(PreparedAtom { crit: p.crit?, positive: p.positive, earlier: p.earlier, texts })
+                })
+                .collect();
+            atoms.filter(|_| rule.2.reason.is_none())
+        };
         let decisions = (b.rules.decisions.iter())
             .map(|dec| {
                 let heads: Vec<Box<str>> =
@@ -651,15 +736,16 @@ impl<'b> Reasons<'b> {
                 let explained = (0..dec.labels.len())
                     .map(|l| dec.with.is_none() && !dec.is_not_applicable(l as u16) && !dec.labels[l].is_empty())
                     .collect();
+                let rules: Vec<Option<Vec<PlannedAtom>>> = dec.rules.iter().map(|r| planned_atoms(&r.0)).collect();
                 DecisionReasons {
                     heads_clean: heads.iter().all(|h| clean_piece(&h[1..])),
                     heads,
                     explained,
-                    rules: dec.rules.iter().map(|r| planned_atoms(&r.0)).collect(),
+                    prepared: dec.rules.iter().zip(&rules).map(|(r, p)| prepared(r, p.as_ref())).collect(),
+                    rules,
                 }
             })
             .collect();
-        let crits = (0..b.rules.criteria.len()).map(|i| CritTexts::of(b, i)).collect();
         let d = Describer { b };
         let composites = (b.rules.criteria.iter().enumerate())
             .map(|(i, c)| {
@@ -806,6 +892,17 @@ impl<'b> Reasons<'b> {
     /// pieces that are [`clean_piece`], joined by `；`, ` ` before `【`, starting with `【` — a CSV
     /// cell as it is, nothing to mask, quote or defend (the usual case); false when in doubt.
     pub fn write(&self, out: &mut String, hh: &Household, a: &Assessment) -> bool {
+        self.write_with(out, hh, a, None)
+    }
+
+    /// [`Reasons::write`], the sentences of prepared rules found in `memo` when a row before
+    /// wrote the same (see [`ReasonsMemo`]).
+    pub fn write_memo(&self, out: &mut String, hh: &Household, a: &Assessment, memo: &mut ReasonsMemo) -> bool {
+        self.write_with(out, hh, a, Some(memo))
+    }
+
+    #[inline(always)]
+    fn write_with(&self, out: &mut String, hh: &Household, a: &Assessment, mut memo: Option<&mut ReasonsMemo>) -> bool {
         let mut first = true;
         let mut clean = true;
         for (di, plan) in self.decisions.iter().enumerate() {
@@ -819,7 +916,7 @@ impl<'b> Reasons<'b> {
             let head = &plan.heads[label];
             out.push_str(if first { &head[1..] } else { head });
             let mut c = plan.heads_clean;
-            if self.write_decision(out, hh, a, di, &mut c) {
+            if self.write_decision(out, hh, a, di, &mut c, memo.as_deref_mut()) {
                 first = false;
                 clean &= c;
             } else {
@@ -837,14 +934,22 @@ impl<'b> Reasons<'b> {
         if self.b.rules.decisions[di].labels[a.decisions[di] as usize].is_empty() {
             return false;
         }
-        self.write_decision(out, hh, a, di, &mut true)
+        self.write_decision(out, hh, a, di, &mut true, None)
     }
 
     /// [`write_decision_reasons`] of a decision whose label is explained: the rule's atoms from
     /// its list, each written as soon as it is found to explain (what [`expr::explaining_atoms`]
     /// keeps, written as [`write_explained`] writes it, in one pass), the evaluation context
     /// built only when an atom needs it.
-    fn write_decision(&self, out: &mut String, hh: &Household, a: &Assessment, di: usize, clean: &mut bool) -> bool {
+    fn write_decision(
+        &self,
+        out: &mut String,
+        hh: &Household,
+        a: &Assessment,
+        di: usize,
+        clean: &mut bool,
+        memo: Option<&mut ReasonsMemo>,
+    ) -> bool {
         let b = self.b;
         let dec = &b.rules.decisions[di];
         // As `deciding`: the rule that decided (true; unknown when it gave `undecided` for an
@@ -857,6 +962,9 @@ impl<'b> Reasons<'b> {
             None if dec.rules.is_empty() => return false,
             None => (dec.rules.len() - 1, Some(false)),
         };
+        if let Some(written) = self.write_prepared_any(out, hh, a, (di, k, result), clean, memo) {
+            return written;
+        }
         let cx = || ctx(b, hh, &a.crits, &a.decisions[..di]);
         let Some(plan) = &self.decisions[di].rules[k] else {
             let cx = cx();
@@ -922,6 +1030,128 @@ impl<'b> Reasons<'b> {
             out.push('）');
         }
         said.is_some() || written
+    }
+}
+
+impl Reasons<'_> {
+    /// [`Reasons::write_decision`]'s atoms of rule `k` of decision `di` when they are all
+    /// prepared ([`DecisionReasons::prepared`]): through `memo` when given and the rule's key
+    /// holds it (at most [`MEMO_ATOMS`] atoms, the decision in 16 bits and the rule in 32).
+    /// `None` (nothing written) when the rule's atoms are not all prepared, or as
+    /// [`Reasons::write_prepared`].
+    #[inline]
+    fn write_prepared_any(
+        &self,
+        out: &mut String,
+        hh: &Household,
+        a: &Assessment,
+        (di, k, result): (usize, usize, Option<bool>),
+        clean: &mut bool,
+        memo: Option<&mut ReasonsMemo>,
+    ) -> Option<bool> {
+        let atoms = self.decisions[di].prepared[k].as_ref()?;
+        match memo {
+            Some(m) if atoms.len() <= MEMO_ATOMS && di <= 0xFFFF && k <= 0xFFFF_FFFF => {
+                self.write_prepared_memo(m, out, hh, a, (di, k, result), atoms, clean)
+            }
+            _ => self.write_prepared(out, hh, a, atoms, result, clean),
+        }
+    }
+
+    /// [`Reasons::write_decision`]'s atoms of a rule whose atoms are all prepared
+    /// ([`DecisionReasons::prepared`]): the same sentences, in one loop. `None` (and nothing
+    /// written) when an atom that explains holds a cell its sentences were not prepared for.
+    #[inline]
+    fn write_prepared(
+        &self,
+        out: &mut String,
+        hh: &Household,
+        a: &Assessment,
+        atoms: &[PreparedAtom],
+        result: Option<bool>,
+        clean: &mut bool,
+    ) -> Option<bool> {
+        let start = out.len();
+        let (mut kept, mut c) = (0u64, true);
+        for (j, atom) in atoms.iter().enumerate() {
+            let v = a.crits[atom.crit as usize];
+            let keep = match (result, v) {
+                (None, None) => true,
+                (Some(r), Some(v)) => (v == atom.positive) == r,
+                _ => false,
+            };
+            if !keep || atom.earlier & kept != 0 {
+                continue;
+            }
+            let Some(t) = atom.texts.get(&hh.cells, v) else {
+                out.truncate(start);
+                return None;
+            };
+            // The first sentence without the separator before it.
+            out.push_str(if kept == 0 { &t[SEP.len()..] } else { t });
+            kept |= 1 << j;
+            c &= atom.texts.clean;
+        }
+        *clean &= c;
+        Some(kept != 0)
+    }
+
+    /// [`Reasons::write_prepared`] of rule `k` of decision `di` (its value `result`), copied
+    /// from `memo` when a row before wrote the same sentences. The key: the decision, the rule
+    /// and the value explained, and per atom 6 bits: 0 when it does not explain, else which
+    /// prepared sentence it gives ([`CritTexts::code`]) — all that the sentences are written from.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn write_prepared_memo(
+        &self,
+        memo: &mut ReasonsMemo,
+        out: &mut String,
+        hh: &Household,
+        a: &Assessment,
+        (di, k, result): (usize, usize, Option<bool>),
+        atoms: &[PreparedAtom],
+        clean: &mut bool,
+    ) -> Option<bool> {
+        let (mut kept, mut code) = (0u64, 0u64);
+        for (j, atom) in atoms.iter().enumerate() {
+            let v = a.crits[atom.crit as usize];
+            let keep = match (result, v) {
+                (None, None) => true,
+                (Some(r), Some(v)) => (v == atom.positive) == r,
+                _ => false,
+            };
+            if !keep || atom.earlier & kept != 0 {
+                continue;
+            }
+            kept |= 1 << j;
+            code |= atom.texts.code(&hh.cells, v)? << (6 * j);
+        }
+        let r = match result {
+            Some(true) => 0u64,
+            Some(false) => 1,
+            None => 2,
+        };
+        // Bits 58–63 of the second word are never set: no key is an empty slot's (all ones).
+        let key = [code, di as u64 | (k as u64) << 16 | r << 56];
+        let hash = (key[0] ^ key[1].rotate_left(29) ^ key[0] >> 31).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let slot = (hash >> (64 - REASON_SLOTS.trailing_zeros())) as usize % REASON_SLOTS;
+        if memo.slots.is_empty() {
+            memo.slots.resize(REASON_SLOTS, ([u64::MAX; 2], String::new(), false));
+        }
+        let (held, text, c) = &mut memo.slots[slot];
+        if *held == key {
+            out.push_str(text);
+            *clean &= *c;
+            return Some(kept != 0);
+        }
+        let (start, mut wrote_clean) = (out.len(), true);
+        let written = self.write_prepared(out, hh, a, atoms, result, &mut wrote_clean)?;
+        *held = key;
+        text.clear();
+        text.push_str(&out[start..]);
+        *c = wrote_clean;
+        *clean &= wrote_clean;
+        Some(written)
     }
 }
 
@@ -1413,6 +1643,7 @@ mod tests {
                 let prepared = reasons.crits.iter().flatten().count();
                 assert!(prepared > 0, "{name} {year}: no criterion's sentences prepared");
                 let (mut hits, mut lines, mut composites) = (0, 0, 0);
+                let mut memo = ReasonsMemo::default();
                 for _ in 0..300 {
                     let mut hh = household(&b, &mut next);
                     for (f, cell) in rules.fields.iter().zip(&mut hh.cells) {
@@ -1448,9 +1679,16 @@ mod tests {
                         }
                     }
                     let (mut got, mut want) = (String::new(), String::new());
-                    reasons.write(&mut got, &hh, &a);
+                    let clean = reasons.write(&mut got, &hh, &a);
                     write_reasons(&mut want, &b, &hh, &a);
                     assert_eq!(got, want, "{name} {year}: {:?}", hh.cells);
+                    // The same line through the memo the households before filled (twice: the
+                    // second time from it), and as clean.
+                    for _ in 0..2 {
+                        let mut from_memo = String::from("x");
+                        assert_eq!(reasons.write_memo(&mut from_memo, &hh, &a, &mut memo), clean);
+                        assert_eq!(from_memo[1..], want, "{name} {year}: memo, {:?}", hh.cells);
+                    }
                     // Each decision's reasons alone (`adjust`'s `{reasons.<decision>}`), whatever
                     // its label, also one that the line leaves out.
                     for di in 0..rules.decisions.len() {

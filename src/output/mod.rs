@@ -477,6 +477,8 @@ pub struct RowMemo {
     /// The last row's number (行号), and as written: the next row's is most often one more.
     row: u64,
     row_text: String,
+    /// The reasons' sentences rows wrote ([`engine::ReasonsMemo`]).
+    reasons: engine::ReasonsMemo,
 }
 
 /// The values the decisions' columns are written from ([`CsvRows::decisions_key`]), packed.
@@ -649,12 +651,24 @@ impl<'b> CsvRows<'b> {
     /// 判定理由: the reasons, then the matches with department lists (`--with`), straight into the
     /// row.
     #[inline]
-    fn reasons(&self, w: &mut CsvRow<'_>, b: &Bound, hh: &Household, a: &Assessment, mask: bool) {
+    fn reasons(
+        &self,
+        w: &mut CsvRow<'_>,
+        b: &Bound,
+        hh: &Household,
+        a: &Assessment,
+        mask: bool,
+        memo: Option<&mut engine::ReasonsMemo>,
+    ) {
         // The usual line, of clean prepared pieces only, is a cell as it is: no look for personal
         // numbers or bytes to quote.
         if self.matcher.is_none() || hh.matches.is_empty() {
             let (out, start) = w.open();
-            if self.reasons.write(out, hh, a) {
+            let clean = match memo {
+                Some(m) => self.reasons.write_memo(out, hh, a, m),
+                None => self.reasons.write(out, hh, a),
+            };
+            if clean {
                 debug_assert!(
                     is_plain_cell(&out[start..]) && !matches!(privacy::mask_text(&out[start..]), Cow::Owned(_))
                 );
@@ -728,7 +742,7 @@ impl<'b> CsvRows<'b> {
                 OutColumn::Row => w.plain_with(|o| push_number(o, hh.row)),
                 OutColumn::Shown(k) => self.shown(&mut w, k as usize, b, hh, mask),
                 OutColumn::Decision(d) => self.decision(&mut w, b.rules.layout.columns[d as usize].item, b, a),
-                OutColumn::Reasons => self.reasons(&mut w, b, hh, a, mask),
+                OutColumn::Reasons => self.reasons(&mut w, b, hh, a, mask, None),
                 OutColumn::Problems => problems(&mut w, b, hh, mask),
                 OutColumn::Checks => w.text_in_place(mask, |o| engine::write_findings(o, b, hh, a)),
             }
@@ -760,7 +774,7 @@ impl<'b> CsvRows<'b> {
         for k in AREAS.end() + 1..SHOWN_KEYS.len() {
             self.shown(&mut w, k, b, hh, mask);
         }
-        match memo {
+        match memo.as_deref_mut() {
             Some(m) if self.memo_decisions && !b.rules.layout.columns.is_empty() => {
                 self.memo_decision_columns(m, &mut w, b, a)
             }
@@ -770,7 +784,7 @@ impl<'b> CsvRows<'b> {
                 }
             }
         }
-        self.reasons(&mut w, b, hh, a, mask);
+        self.reasons(&mut w, b, hh, a, mask, memo.map(|m| &mut m.reasons));
         // No problems, no findings (the usual case): empty cells, nothing to look at.
         match hh.problems.is_empty() {
             true => w.plain(""),

@@ -396,7 +396,7 @@ pub struct RuleSet {
     /// Fields with a `min` or `max`, and fields with a `derive`, in field order (what
     /// [`RuleSet::finish`] visits for every household). A ranged field's bounds come with it
     /// when neither is another field's value ([`fixed_range`]).
-    ranged_fields: Vec<(u16, Option<(Num, Num)>)>,
+    ranged_fields: Ranges,
     derived_fields: Vec<u16>,
     /// Of those with a `derive`, the ones that read the member list (`size(members)`): derived
     /// by [`RuleSet::from_members`], for a household with members only.
@@ -997,11 +997,24 @@ fn conditions<'a>(
 }
 
 /// The fields with a `min` or a `max`, by index.
-fn ranged(fields: &[Field]) -> Vec<(u16, Option<(Num, Num)>)> {
-    (0..fields.len() as u16)
+fn ranged(fields: &[Field]) -> Ranges {
+    let all: Vec<(u16, Option<(Num, Num)>)> = (0..fields.len() as u16)
         .filter(|&i| fields[i as usize].min.is_some() || fields[i as usize].max.is_some())
         .map(|i| (i, fixed_range(&fields[i as usize])))
-        .collect()
+        .collect();
+    let by_field = all.iter().filter(|r| r.1.is_none()).copied().collect();
+    Ranges { all, by_field }
+}
+
+/// The fields with a `min` or `max` ([`RuleSet::ranged_fields`]).
+#[derive(Debug, Clone, Default)]
+struct Ranges {
+    /// Each, in field order, with its bounds when neither is another field's value.
+    all: Vec<(u16, Option<(Num, Num)>)>,
+    /// Those bounded by another field's value (no fixed bounds), in field order: all that
+    /// [`RuleSet::finish_row_as`] visits when the fixed bounds were checked already, without
+    /// passing over the others for every household.
+    by_field: Vec<(u16, Option<(Num, Num)>)>,
 }
 
 /// A field's `min` and `max` as numbers, when neither is another field's value: a value from
@@ -2281,7 +2294,7 @@ impl RuleSet {
     /// The bounds a value of field `f` is checked against when neither is another field's value
     /// (what [`RuleSet::finish_row`] compares it with); `None`: no such check.
     pub fn fixed_range(&self, f: u16) -> Option<(Num, Num)> {
-        self.ranged_fields.iter().find(|r| r.0 == f).and_then(|r| r.1)
+        self.ranged_fields.all.iter().find(|r| r.0 == f).and_then(|r| r.1)
     }
 
     /// As [`RuleSet::finish_row`]; `fixed_checked`: the caller has seen that every field with
@@ -2305,7 +2318,8 @@ impl RuleSet {
             }
         }
         // (Checked already: the fields with fixed bounds.)
-        for &(i, fixed) in self.ranged_fields.iter().filter(|r| !(fixed_checked && r.1.is_some())) {
+        let ranged = if fixed_checked { &self.ranged_fields.by_field } else { &self.ranged_fields.all };
+        for &(i, fixed) in ranged {
             let (i, f) = (i as usize, &self.fields[i as usize]);
             let Some(Scalar::Num(v)) = hh.cells[i].value() else { continue };
             let v = *v;
@@ -2327,10 +2341,11 @@ impl RuleSet {
                 Some(RangeBound::Field(j)) => format!("{}（{}）", self.fields[j as usize].label, n),
                 _ => n.to_string(),
             };
-            let msg = match (bound(f.min), bound(f.max)) {
-                (Some(m), _) if v < m => Some(format!("不应小于{}", shown(f.min, m))),
-                (_, Some(m)) if v > m => Some(format!("不应大于{}", shown(f.max, m))),
-                _ => None,
+            // The upper bound looked up only when the value is not below the lower one.
+            let msg = if let Some(m) = bound(f.min).filter(|&m| v < m) {
+                Some(format!("不应小于{}", shown(f.min, m)))
+            } else {
+                bound(f.max).filter(|&m| v > m).map(|m| format!("不应大于{}", shown(f.max, m)))
             };
             if let Some(what) = msg {
                 let raw = v.to_string();
@@ -2345,7 +2360,10 @@ impl RuleSet {
             }
         }
         for &i in &self.derived_fields {
-            self.derive_field(hh, i as usize, as_of);
+            // Most rows give the field a value: looked at here, without a call.
+            if matches!(hh.cells[i as usize], Cell::Blank | Cell::Absent(_)) {
+                self.derive_field(hh, i as usize, as_of);
+            }
         }
     }
 
@@ -2646,7 +2664,7 @@ mod range_tests {
     fn ranges_known_at_load_pass_only_what_is_within_them() {
         let rs = load_str(embedded("national").unwrap(), "national").unwrap();
         let key = |k: &str| rs.field_index[k];
-        let fixed = |k: &str| rs.ranged_fields.iter().find(|r| r.0 == key(k)).unwrap().1;
+        let fixed = |k: &str| rs.ranged_fields.all.iter().find(|r| r.0 == key(k)).unwrap().1;
         assert_eq!(fixed("ill"), Some((Num(0), Num(i64::MAX))));
         assert_eq!(fixed("exit_year"), Some((Num::from_int(2013).unwrap(), Num::from_int(2100).unwrap())));
         assert_eq!(fixed("labor"), None, "max = members");
