@@ -1071,27 +1071,18 @@ impl Reasons<'_> {
         result: Option<bool>,
         clean: &mut bool,
     ) -> Option<bool> {
-        let start = out.len();
-        let (mut kept, mut c) = (0u64, true);
-        for (j, atom) in atoms.iter().enumerate() {
-            let v = a.crits[atom.crit as usize];
-            let keep = match (result, v) {
-                (None, None) => true,
-                (Some(r), Some(v)) => (v == atom.positive) == r,
-                _ => false,
-            };
-            if !keep || atom.earlier & kept != 0 {
-                continue;
-            }
-            let Some(t) = atom.texts.get(&hh.cells, v) else {
-                out.truncate(start);
-                return None;
-            };
+        let (start, mut c) = (out.len(), true);
+        let kept = explaining(atoms, &a.crits, result, |_, atom, v, kept| {
+            let t = atom.texts.get(&hh.cells, v)?;
             // The first sentence without the separator before it.
             out.push_str(if kept == 0 { &t[SEP.len()..] } else { t });
-            kept |= 1 << j;
             c &= atom.texts.clean;
-        }
+            Some(())
+        });
+        let Some(kept) = kept else {
+            out.truncate(start);
+            return None;
+        };
         *clean &= c;
         Some(kept != 0)
     }
@@ -1112,20 +1103,11 @@ impl Reasons<'_> {
         atoms: &[PreparedAtom],
         clean: &mut bool,
     ) -> Option<bool> {
-        let (mut kept, mut code) = (0u64, 0u64);
-        for (j, atom) in atoms.iter().enumerate() {
-            let v = a.crits[atom.crit as usize];
-            let keep = match (result, v) {
-                (None, None) => true,
-                (Some(r), Some(v)) => (v == atom.positive) == r,
-                _ => false,
-            };
-            if !keep || atom.earlier & kept != 0 {
-                continue;
-            }
-            kept |= 1 << j;
+        let mut code = 0u64;
+        let kept = explaining(atoms, &a.crits, result, |j, atom, v, _| {
             code |= atom.texts.code(&hh.cells, v)? << (6 * j);
-        }
+            Some(())
+        })?;
         let r = match result {
             Some(true) => 0u64,
             Some(false) => 1,
@@ -1153,6 +1135,35 @@ impl Reasons<'_> {
         *clean &= wrote_clean;
         Some(written)
     }
+}
+
+/// Call `f` on each atom of a prepared rule that explains its value `result` (its criterion's
+/// value `v` agrees with `result`; both unknown for an unknown rule), in order, an atom whose
+/// `earlier` twin explained skipped; `f` also gets the atom's index and the mask of those before.
+/// The mask of the atoms `f` was called on, or `None` as soon as `f` gives `None`. One selection
+/// for writing the sentences and for the memo's key, so the two cannot disagree.
+#[inline(always)]
+fn explaining(
+    atoms: &[PreparedAtom],
+    crits: &[Option<bool>],
+    result: Option<bool>,
+    mut f: impl FnMut(usize, &PreparedAtom, Option<bool>, u64) -> Option<()>,
+) -> Option<u64> {
+    let mut kept = 0u64;
+    for (j, atom) in atoms.iter().enumerate() {
+        let v = crits[atom.crit as usize];
+        let keep = match (result, v) {
+            (None, None) => true,
+            (Some(r), Some(v)) => (v == atom.positive) == r,
+            _ => false,
+        };
+        if !keep || atom.earlier & kept != 0 {
+            continue;
+        }
+        f(j, atom, v, kept)?;
+        kept |= 1 << j;
+    }
+    Some(kept)
 }
 
 /// A rule's atoms with their polarity and what [`Reasons::write_decision`] needs of them; `None`
