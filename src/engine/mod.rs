@@ -988,12 +988,7 @@ impl<'b> Reasons<'b> {
                 Some(i) => a.crits[i as usize],
                 None => expr::eval_bool(atom.node, context.get_or_insert_with(cx)),
             };
-            let keep = match (result, v) {
-                (None, None) => true,
-                (Some(r), Some(v)) => (v == atom.positive) == r,
-                _ => false,
-            };
-            if !keep || atom.earlier & kept != 0 {
+            if !expr::explains(result, v, atom.positive) || atom.earlier & kept != 0 {
                 continue;
             }
             kept |= 1 << j;
@@ -1152,12 +1147,7 @@ fn explaining(
     let mut kept = 0u64;
     for (j, atom) in atoms.iter().enumerate() {
         let v = crits[atom.crit as usize];
-        let keep = match (result, v) {
-            (None, None) => true,
-            (Some(r), Some(v)) => (v == atom.positive) == r,
-            _ => false,
-        };
-        if !keep || atom.earlier & kept != 0 {
+        if !expr::explains(result, v, atom.positive) || atom.earlier & kept != 0 {
             continue;
         }
         f(j, atom, v, kept)?;

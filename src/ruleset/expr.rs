@@ -1982,16 +1982,22 @@ pub fn explaining_atoms<'n>(n: &'n Node, result: Option<bool>, cx: &Ctx) -> Atom
     let mut out = AtomList::new();
     explained_atoms(n, true, cx, &mut |atom, positive| {
         let v = eval_bool(atom, cx);
-        let keep = match (result, v) {
-            (None, None) => true,
-            (Some(r), Some(v)) => (v == positive) == r,
-            _ => false,
-        };
-        if keep && !out.iter().any(|(b, _)| std::ptr::eq(*b, atom) || *b == atom) {
+        if explains(result, v, positive) && !out.iter().any(|(b, _)| std::ptr::eq(*b, atom) || *b == atom) {
             out.push((atom, v));
         }
     });
     out
+}
+
+/// Whether an atom of value `v` (`positive`: not under a `!`) explains its condition's value
+/// `result`: it agrees with it; an unknown result is explained by the unknown atoms.
+#[inline(always)]
+pub fn explains(result: Option<bool>, v: Option<bool>, positive: bool) -> bool {
+    match (result, v) {
+        (None, None) => true,
+        (Some(r), Some(v)) => (v == positive) == r,
+        _ => false,
+    }
 }
 
 /// As [`each_atom`], but a `c ? x : y` whose condition is known is explained by the branch it
